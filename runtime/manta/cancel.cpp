@@ -1,0 +1,35 @@
+#include "manta/cancel.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/task_runner.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/send.hpp>
+
+namespace manta {
+
+namespace detail {
+
+void cancel(const slot_ptr& slot) {
+  runtime::require("cancel");
+  auto t = slot->producer();
+  if (!t || slot->done())
+    return;
+  t->request_cancel();
+  slot->seal_error(std::make_exception_ptr(
+    task_cancelled_error("task '" + t->name() + "' was cancelled")));
+  // A task waiting for its arguments stops now; one queued for resources is
+  // dropped by the node manager; a running one finishes in the background.
+  if (auto hdl = actors::runner_of(*t))
+    caf::anon_send(hdl, actors::cancel_atom::value);
+}
+
+} // namespace detail
+
+bool cancelled() noexcept {
+  auto* t = detail::this_task().task;
+  return t != nullptr && t->cancelled();
+}
+
+} // namespace manta

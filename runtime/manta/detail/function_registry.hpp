@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <typeinfo>
+
+namespace manta::detail {
+
+/// What the runtime knows about a function marked with `MANTA_REMOTE`.
+struct function_info {
+  /// The name as written in the macro, used in errors, tools and (across
+  /// nodes) to find the function in another binary.
+  std::string name;
+  /// The mangled signature, so that caller and callee can check they agree.
+  std::string signature;
+};
+
+/// Registers a function; called by `MANTA_REMOTE` during static
+/// initialization. Registering the same function twice is harmless.
+void register_function(const void* fn, std::string name,
+                       const std::type_info& signature);
+
+/// Finds a registered function, or throws `unknown_function_error` that names
+/// the fix (`MANTA_REMOTE`).
+const function_info& lookup_function(const void* fn, const std::type_info& signature);
+
+/// Finds a registered function by name; null if there is none.
+const function_info* find_function(std::string_view name);
+
+/// Splits the stringified argument list of `MANTA_REMOTE(a, b, c)` and
+/// registers each function under its own name.
+template <class... Fs>
+bool register_functions(const char* names, Fs... fs) {
+  std::string_view all{names};
+  auto next_name = [&all] {
+    auto comma = all.find(',');
+    auto name = all.substr(0, comma);
+    all = comma == std::string_view::npos ? std::string_view{} : all.substr(comma + 1);
+    while (!name.empty() && (name.front() == ' ' || name.front() == '&'))
+      name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ')
+      name.remove_suffix(1);
+    return std::string{name};
+  };
+  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs)),
+   ...);
+  return true;
+}
+
+} // namespace manta::detail
+
+#define MANTA_PP_CAT_IMPL(a, b) a##b
+#define MANTA_PP_CAT(a, b) MANTA_PP_CAT_IMPL(a, b)
+
+/// Marks functions as remote: `MANTA_REMOTE(add, mul);` at namespace scope
+/// registers each under its name so it can run as a task on any node.
+#define MANTA_REMOTE(...)                                                      \
+  [[maybe_unused]] static const bool MANTA_PP_CAT(manta_remote_, __COUNTER__) = \
+    ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+namespace manta::detail {
+
+/// The process's index of live objects, by id. Slots register themselves on
+/// creation and leave when the last reference to them drops, so the table
+/// never keeps an object alive: it only lets the store actor, the tools and
+/// `shutdown` find objects by id. Sharded to keep `put` and task submission
+/// from contending on one lock.
+class object_table {
+public:
+  static object_table& instance();
+
+  /// Creates and registers a pending slot.
+  slot_ptr create(object_id id, std::weak_ptr<task_spec> producer = {});
+
+  /// The slot for `id`, or null if it has been freed.
+  slot_ptr find(object_id id);
+
+  /// Calls `f` for every live slot (on a snapshot: `f` may take locks).
+  void for_each(const std::function<void(const slot_ptr&)>& f);
+
+  /// Number of live objects.
+  size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+  /// Bytes held by sealed values.
+  size_t bytes_used() const noexcept { return bytes_.load(std::memory_order_relaxed); }
+
+  // -- called by object_slot only ---------------------------------------------
+
+  void erase(object_id id, size_t size_bytes);
+  void account(size_t size_bytes) { bytes_.fetch_add(size_bytes, std::memory_order_relaxed); }
+
+private:
+  static constexpr size_t num_shards = 16;
+
+  struct alignas(64) shard {
+    std::mutex mtx;
+    std::unordered_map<object_id, std::weak_ptr<object_slot>> slots;
+  };
+
+  shard& shard_of(object_id id) {
+    return shards_[std::hash<object_id>{}(id) % num_shards];
+  }
+
+  std::array<shard, num_shards> shards_;
+  std::atomic<size_t> count_{0};
+  std::atomic<size_t> bytes_{0};
+};
+
+} // namespace manta::detail

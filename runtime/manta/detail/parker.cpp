@@ -1,0 +1,76 @@
+#include "manta/detail/parker.hpp"
+
+#include <climits>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace manta::detail {
+
+namespace {
+
+void futex_wait(std::atomic<uint32_t>* addr, uint32_t expected,
+                const timespec* timeout) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE,
+          expected, timeout, nullptr, 0);
+}
+
+void futex_wake(std::atomic<uint32_t>* addr) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, 1,
+          nullptr, nullptr, 0);
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+} // namespace
+
+void parker::unpark() noexcept {
+  if (word_.exchange(notified, std::memory_order_release) == sleeping)
+    futex_wake(&word_);
+}
+
+bool parker::park_until(clock::time_point deadline) noexcept {
+  // Phase 1: spin. Most waits in a busy runtime end within microseconds, and
+  // a sleeping thread costs 5-50 us to wake.
+  for (int i = 0; i < 2000; ++i) {
+    if (word_.load(std::memory_order_acquire) == notified) {
+      word_.store(idle, std::memory_order_relaxed);
+      return true;
+    }
+    if (i < 200)
+      cpu_relax();
+    else
+      sched_yield(); // let the producer have this core on a small machine
+  }
+  // Phase 2: announce that we sleep, then sleep on the futex.
+  uint32_t expected = idle;
+  if (!word_.compare_exchange_strong(expected, sleeping,
+                                     std::memory_order_acquire)) {
+    word_.store(idle, std::memory_order_relaxed);
+    return true; // unparked meanwhile
+  }
+  if (deadline == clock::time_point::max()) {
+    futex_wait(&word_, sleeping, nullptr);
+  } else {
+    auto left = deadline - clock::now();
+    if (left.count() > 0) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec ts{static_cast<time_t>(ns / 1000000000),
+                  static_cast<long>(ns % 1000000000)};
+      futex_wait(&word_, sleeping, &ts);
+    }
+  }
+  return word_.exchange(idle, std::memory_order_acquire) == notified;
+}
+
+parker& parker::this_thread() noexcept {
+  thread_local parker instance;
+  return instance;
+}
+
+} // namespace manta::detail

@@ -1,0 +1,162 @@
+#include "manta/detail/runtime.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/node_manager.hpp"
+#include "actors/task_runner.hpp"
+#include "manta/detail/object_table.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace manta::detail {
+
+namespace {
+
+std::atomic<runtime*> g_current{nullptr};
+std::shared_mutex g_lifecycle;
+std::mutex g_start_stop; // serializes start and stop
+std::string g_node_name = "node-0";
+
+/// How long `shutdown` lets running tasks finish before leaving them behind.
+constexpr std::chrono::milliseconds shutdown_grace{250};
+
+/// Runs one granted task on an executor thread and reports to its actor.
+void execute_task(const task_ptr& t) {
+  auto& ctx = this_task();
+  std::exception_ptr error;
+  if (t->cancelled()) {
+    error = std::make_exception_ptr(
+      task_cancelled_error("task '" + t->name() + "' was cancelled before it ran"));
+  } else {
+    ctx.task = t.get();
+    ++t->attempts;
+    error = t->run();
+    ctx.task = nullptr;
+  }
+  std::shared_lock<std::shared_mutex> guard{g_lifecycle};
+  if (g_current.load(std::memory_order_acquire) == nullptr)
+    return; // shut down meanwhile: nobody listens any more
+  caf::anon_send(actors::runner_of(*t), actors::done_atom::value, std::move(error));
+}
+
+caf::actor_system_config* make_config(size_t scheduler_threads) {
+  auto cfg = new caf::actor_system_config;
+  cfg->set("scheduler.max-threads", scheduler_threads);
+  // CAF's default polling sleeps 50 us between attempts once the aggressive
+  // phase is over, which would add up to 100 us to every hand-over on an
+  // idle node. Spin briefly, then sleep on the condition variable that
+  // enqueueing notifies.
+  cfg->set("work-stealing.aggressive-poll-attempts", size_t{200});
+  cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
+  cfg->set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{10}});
+  cfg->set("logger.file-verbosity", caf::atom("quiet"));
+  cfg->set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+} // namespace
+
+task_context& this_task() noexcept {
+  thread_local task_context ctx;
+  return ctx;
+}
+
+runtime::runtime(const init_options& opts) {
+  auto hw = std::max(1u, std::thread::hardware_concurrency());
+  total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
+  if (total_cpus_ < 0)
+    throw invalid_argument_error("manta::init: num_cpus must not be negative");
+  for (auto& [name, amount] : opts.resources) {
+    if (name == cpu_resource)
+      throw invalid_argument_error(
+        "manta::init: give CPUs with num_cpus, not as the custom resource \"CPU\"");
+    if (amount < 0)
+      throw invalid_argument_error("manta::init: resource '" + name
+                                   + "' must not be negative");
+  }
+  total_custom_ = opts.resources;
+  config_.reset(make_config(opts.scheduler_threads.value_or(hw)));
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  executor_ = std::make_unique<executor>(
+    static_cast<size_t>(std::max(1.0, std::min(total_cpus_, double(hw)))), execute_task);
+  node_manager_ = system_->spawn(actors::node_manager, total_cpus_, total_custom_,
+                                 executor_.get());
+}
+
+runtime::~runtime() {
+  stop_all();
+}
+
+void runtime::stop_all() {
+  // 1. Fail every object still pending: wakes gets blocked in user threads
+  //    and in tasks, and lets task actors waiting for arguments finish.
+  object_table::instance().for_each([](const slot_ptr& s) {
+    if (!s->done())
+      s->seal_error(std::make_exception_ptr(task_cancelled_error(
+        "object " + to_string(s->id())
+        + " will never be produced: the runtime shut down before its task ran")));
+  });
+  // 2. Reject the tasks queued for resources.
+  {
+    caf::scoped_actor self{*system_};
+    self->request(node_manager_, std::chrono::seconds(5), actors::stop_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  // 3. Let running tasks finish; leave behind those that do not in time.
+  executor_->stop(shutdown_grace);
+  // 4. From here on nobody may reach this runtime through g_current.
+  {
+    std::unique_lock<std::shared_mutex> guard{g_lifecycle};
+    g_current.store(nullptr, std::memory_order_release);
+  }
+  caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);
+  node_manager_ = nullptr;
+  system_.reset();
+}
+
+runtime& runtime::require(const char* what) {
+  auto* rt = g_current.load(std::memory_order_acquire);
+  if (rt == nullptr)
+    throw not_initialized_error(std::string{"manta::"} + what
+                                + ": the runtime is not running; call "
+                                  "manta::init() first (and not after "
+                                  "manta::shutdown())");
+  return *rt;
+}
+
+runtime* runtime::current() noexcept {
+  return g_current.load(std::memory_order_acquire);
+}
+
+std::shared_mutex& runtime::lifecycle_mutex() noexcept {
+  return g_lifecycle;
+}
+
+const std::string& runtime::node_name() noexcept {
+  return g_node_name;
+}
+
+void runtime::start(const init_options& opts) {
+  std::lock_guard<std::mutex> guard{g_start_stop};
+  if (g_current.load() != nullptr)
+    throw error("manta::init: the runtime is already running; call "
+                "manta::shutdown() before initializing it again");
+  g_node_name = "node-0 (pid " + std::to_string(::getpid()) + ")";
+  auto rt = new runtime(opts);
+  g_current.store(rt, std::memory_order_release);
+}
+
+void runtime::stop() {
+  std::lock_guard<std::mutex> guard{g_start_stop};
+  auto* rt = g_current.load();
+  if (rt == nullptr)
+    return;
+  // stop_all clears g_current once no thread can be inside the runtime.
+  delete rt;
+}
+
+} // namespace manta::detail

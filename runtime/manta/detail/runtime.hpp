@@ -1,0 +1,78 @@
+#pragma once
+
+#include "manta/detail/executor.hpp"
+#include "manta/init.hpp"
+#include "manta/object_id.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+namespace manta::detail {
+
+/// The embedded node of this process: CAF's actor system with the node's
+/// actors, the executor threads and the resources. Exactly one exists
+/// between `init` and `shutdown`.
+class runtime {
+public:
+  explicit runtime(const init_options& opts);
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// The running runtime; throws `not_initialized_error` naming `what`.
+  static runtime& require(const char* what);
+
+  /// The running runtime or null. Only valid under `lifecycle_lock()`.
+  static runtime* current() noexcept;
+
+  /// Held (shared) by anyone who touches the runtime from a thread the
+  /// runtime does not own; `shutdown` takes it exclusively.
+  static std::shared_mutex& lifecycle_mutex() noexcept;
+
+  /// Starts and stops the process's runtime (behind `init`/`shutdown`).
+  static void start(const init_options& opts);
+  static void stop();
+
+  /// Name of this node in errors and tools, e.g. "node-0 (pid 4242)".
+  static const std::string& node_name() noexcept;
+
+  caf::actor_system& system() noexcept { return *system_; }
+  const caf::actor& node_manager() const noexcept { return node_manager_; }
+  executor& exec() noexcept { return *executor_; }
+
+  double total_cpus() const noexcept { return total_cpus_; }
+  const resource_map& total_custom() const noexcept { return total_custom_; }
+
+  /// A fresh object id owned by this node.
+  object_id next_object_id() noexcept {
+    return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));
+  }
+
+private:
+  void stop_all();
+
+  uint16_t node_index_ = 0;
+  std::atomic<uint64_t> next_index_{1};
+  double total_cpus_;
+  resource_map total_custom_;
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<executor> executor_;
+  caf::actor node_manager_;
+};
+
+/// What the calling thread runs now, if it is an executor thread.
+struct task_context {
+  task_spec* task = nullptr;
+};
+
+task_context& this_task() noexcept;
+
+} // namespace manta::detail

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "manta/object_ref.hpp"
+
+#include <type_traits>
+#include <utility>
+
+namespace manta::detail {
+
+/// An argument given by value: converted to the parameter's type when the
+/// task is submitted and kept for retries.
+template <class V>
+struct value_arg {
+  template <class A>
+  explicit value_arg(A&& x) : value(std::forward<A>(x)) {}
+  V value;
+  const V& get() const noexcept { return value; }
+};
+
+/// An argument given as an object_ref: read from the store when the task
+/// runs, by const reference, so a `const T&` parameter sees the shared value
+/// without a copy.
+template <class U>
+struct ref_arg {
+  explicit ref_arg(object_ref<U> x) : ref(std::move(x)) {}
+  object_ref<U> ref;
+  const U& get() const noexcept { return ref.slot()->template as<U>(); }
+};
+
+template <class P, class A>
+struct arg_holder {
+  using type = value_arg<std::decay_t<P>>;
+};
+
+template <class P, class U>
+struct arg_holder<P, object_ref<U>> {
+  using type = ref_arg<U>;
+};
+
+/// How a call argument of type `A` is kept for a parameter of type `P`.
+template <class P, class A>
+using arg_holder_t = typename arg_holder<P, std::decay_t<A>>::type;
+
+/// Whether a call argument of type `A` may be passed for parameter `P`:
+/// directly convertible, or an object_ref whose value converts.
+template <class P, class A>
+constexpr bool arg_compatible() {
+  using D = std::decay_t<A>;
+  if constexpr (is_object_ref<D>::value)
+    return std::is_convertible_v<const typename D::value_type&, P>;
+  else
+    return std::is_constructible_v<std::decay_t<P>, A>;
+}
+
+/// Whether a parameter type can be fed from a stored, immutable argument.
+template <class P>
+constexpr bool param_supported() {
+  return !std::is_reference_v<P>
+         || std::is_const_v<std::remove_reference_t<P>>;
+}
+
+} // namespace manta::detail

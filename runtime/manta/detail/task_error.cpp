@@ -1,0 +1,47 @@
+#include "manta/detail/task_error.hpp"
+
+#include "manta/detail/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <cxxabi.h>
+#include <memory>
+#include <typeinfo>
+
+namespace manta::detail {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out{
+    abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free};
+  return status == 0 && out ? std::string{out.get()} : std::string{mangled};
+}
+
+std::exception_ptr to_task_error(const std::exception_ptr& error,
+                                 const std::string& task_name) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const manta::error&) {
+    return error;
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(task_error(demangle(typeid(e).name()),
+                                              e.what(), task_name,
+                                              runtime::node_name()));
+  } catch (...) {
+    return std::make_exception_ptr(
+      task_error("<non-standard exception>",
+                 "the task threw a value that does not derive from std::exception",
+                 task_name, runtime::node_name()));
+  }
+}
+
+bool is_runtime_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const task_cancelled_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+} // namespace manta::detail

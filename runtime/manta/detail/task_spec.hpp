@@ -1,0 +1,70 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+#include "manta/task_options.hpp"
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace manta::detail {
+
+class parker;
+
+/// One submitted task: what to run, with which options, which objects it
+/// waits for and where its result goes. Shared by the task's actor, the
+/// executor thread that runs it and (weakly) its result slot, so `cancel`
+/// can find it from a ref.
+class task_spec {
+public:
+  task_spec(const std::string& function_name, task_options opts);
+  virtual ~task_spec();
+
+  task_spec(const task_spec&) = delete;
+  task_spec& operator=(const task_spec&) = delete;
+
+  /// The task's name: the `.name(...)` option or the function's name.
+  const std::string& name() const noexcept {
+    return opts.name.empty() ? function_name : opts.name;
+  }
+
+  /// Runs the function once. On success seals the result and returns null;
+  /// otherwise returns what the function threw, leaving the result pending
+  /// so the task actor can retry or seal an error.
+  virtual std::exception_ptr run() noexcept = 0;
+
+  /// Marks the task cancelled and wakes it if it blocks in a `get`.
+  void request_cancel() noexcept;
+
+  bool cancelled() const noexcept {
+    return cancelled_.load(std::memory_order_acquire);
+  }
+
+  const std::string& function_name;
+  task_options opts;
+  /// Where the value goes; set by the runtime at submission.
+  slot_ptr result;
+  /// The objects passed as arguments, in argument order.
+  std::vector<slot_ptr> deps;
+  /// Runs so far, for retries.
+  int attempts = 0;
+  /// The parker of the executor thread while the task blocks in `get`.
+  std::atomic<parker*> blocked_on{nullptr};
+
+  /// Storage for the handle of the task's actor, managed by the runtime in
+  /// task_submission.cpp (keeps CAF headers out of user code).
+  alignas(void*) unsigned char runner_storage[sizeof(void*)] = {};
+  std::atomic<bool> has_runner{false};
+
+private:
+  std::atomic<bool> cancelled_{false};
+};
+
+using task_ptr = std::shared_ptr<task_spec>;
+
+/// Submits a task: creates its result slot and its actor. Returns the slot.
+slot_ptr submit(task_ptr spec);
+
+} // namespace manta::detail

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace manta {
+
+/// Base of every error Manta reports to user code. `what()` names the problem
+/// and, where one exists, a hint for fixing it.
+class error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Raised by `get` when the task that produces the value threw. Carries the
+/// original exception's type name and message, the task's name and the node
+/// it ran on, so the failure can be traced without a debugger.
+class task_error : public error {
+public:
+  task_error(std::string type_name, std::string message, std::string task_name,
+             std::string node);
+
+  const std::string& type_name() const noexcept { return type_name_; }
+  const std::string& message() const noexcept { return message_; }
+  const std::string& task_name() const noexcept { return task_name_; }
+  const std::string& node() const noexcept { return node_; }
+
+private:
+  std::string type_name_;
+  std::string message_;
+  std::string task_name_;
+  std::string node_;
+};
+
+/// Raised by `get` with a timeout when the value is not there in time.
+class get_timeout_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised by `get` on the result of a task that was cancelled.
+class task_cancelled_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised when a task asks for more resources than the cluster has in total,
+/// so it could never be scheduled.
+class infeasible_task_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised when a call to an actor cannot be served because the actor died.
+class actor_died_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised when an object's value can no longer be produced or fetched.
+class object_lost_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised by `put` (and task results) when the object store cannot make room.
+class object_store_full_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised when the runtime is used before `init` or after `shutdown`.
+class not_initialized_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised when a function is called as a task without having been registered
+/// with `MANTA_REMOTE`.
+class unknown_function_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised for invalid arguments to the runtime itself (bad options).
+class invalid_argument_error : public error {
+public:
+  using error::error;
+};
+
+} // namespace manta

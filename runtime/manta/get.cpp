@@ -1,0 +1,174 @@
+#include "manta/get.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/parker.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_error.hpp"
+#include "manta/wait.hpp"
+
+#include <caf/send.hpp>
+
+#include <algorithm>
+
+namespace manta::detail {
+
+namespace {
+
+/// Unparks one thread when the object it waits for is sealed.
+class single_waiter final : public waiter {
+public:
+  explicit single_waiter(parker& p) : parker_(p) {}
+  void on_ready() noexcept override { parker_.unpark(); }
+
+private:
+  parker& parker_;
+};
+
+/// Unparks one thread once `needed` of the objects it waits for are sealed.
+class counting_waiter final : public waiter {
+public:
+  counting_waiter(parker& p, size_t needed) : parker_(p), left_(needed) {}
+  void on_ready() noexcept override {
+    if (left_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      parker_.unpark();
+  }
+  bool satisfied() const noexcept { return left_.load(std::memory_order_acquire) <= 0; }
+
+private:
+  parker& parker_;
+  std::atomic<ptrdiff_t> left_;
+};
+
+/// While a task blocks, its CPUs go back to the node manager so that the
+/// tasks it waits for can run: nested and recursive tasks cannot deadlock.
+class cpu_loan {
+public:
+  explicit cpu_loan(task_spec* t) : task_(t) {
+    if (task_ == nullptr)
+      return;
+    task_->blocked_on.store(&parker::this_thread(), std::memory_order_release);
+    notify(true);
+  }
+
+  ~cpu_loan() {
+    if (task_ == nullptr)
+      return;
+    task_->blocked_on.store(nullptr, std::memory_order_release);
+    notify(false);
+  }
+
+private:
+  void notify(bool block) {
+    auto cpus = task_->opts.resources.cpus;
+    if (cpus <= 0)
+      return;
+    std::shared_lock<std::shared_mutex> guard{runtime::lifecycle_mutex()};
+    if (auto* rt = runtime::current()) {
+      if (block)
+        caf::anon_send(rt->node_manager(), actors::block_atom::value, cpus);
+      else
+        caf::anon_send(rt->node_manager(), actors::unblock_atom::value, cpus);
+    }
+  }
+
+  task_spec* task_;
+};
+
+void throw_if_cancelled(task_spec* t) {
+  if (t != nullptr && t->cancelled())
+    throw task_cancelled_error("task '" + t->name()
+                               + "' was cancelled while it waited in get");
+}
+
+[[noreturn]] void throw_timeout(const char* what, size_t missing) {
+  throw get_timeout_error(std::string{"manta::"} + what + ": timed out with "
+                          + std::to_string(missing)
+                          + " object(s) still pending; raise the timeout or "
+                            "check what they wait for");
+}
+
+} // namespace
+
+void await(object_slot& slot, clock::time_point deadline) {
+  runtime::require("get");
+  if (!slot.done()) {
+    auto* t = this_task().task;
+    throw_if_cancelled(t);
+    auto& p = parker::this_thread();
+    single_waiter w{p};
+    if (slot.add_waiter(&w)) {
+      cpu_loan loan{t};
+      while (!slot.done()) {
+        if (t != nullptr && t->cancelled()) {
+          slot.remove_waiter(&w);
+          throw_if_cancelled(t);
+        }
+        if (!p.park_until(deadline) && clock::now() >= deadline) {
+          slot.remove_waiter(&w);
+          if (!slot.done())
+            throw_timeout("get", 1);
+        }
+      }
+    }
+  }
+  if (slot.failed())
+    std::rethrow_exception(slot.error());
+}
+
+void check_type(const object_slot& slot, const std::type_info& expected) {
+  if (slot.type() != expected)
+    throw error("manta::get: object " + to_string(slot.id()) + " holds a "
+                + demangle(slot.type().name()) + " but was read as a "
+                + demangle(expected.name()));
+}
+
+std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
+                               size_t num_returns, clock::time_point deadline) {
+  runtime::require("wait");
+  if (num_returns > slots.size())
+    throw invalid_argument_error("manta::wait: num_returns ("
+                                 + std::to_string(num_returns)
+                                 + ") is larger than the number of refs ("
+                                 + std::to_string(slots.size()) + ")");
+  auto count_done = [&] {
+    return static_cast<size_t>(std::count_if(slots.begin(), slots.end(),
+                                             [](auto* s) { return s->done(); }));
+  };
+  auto done = count_done();
+  if (done < num_returns && deadline > clock::now()) {
+    auto* t = this_task().task;
+    throw_if_cancelled(t);
+    auto& p = parker::this_thread();
+    counting_waiter w{p, num_returns - done};
+    std::vector<object_slot*> registered;
+    // An object sealed between count_done and add_waiter is not registered
+    // and never tells `w`: the loop below recounts sealed objects itself.
+    for (auto* s : slots)
+      if (s->add_waiter(&w))
+        registered.push_back(s);
+    {
+      cpu_loan loan{t};
+      while (!w.satisfied() && count_done() < num_returns) {
+        if (t != nullptr && t->cancelled())
+          break;
+        if (!p.park_until(deadline) && clock::now() >= deadline)
+          break;
+      }
+    }
+    for (auto* s : registered)
+      s->remove_waiter(&w);
+    throw_if_cancelled(t);
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i]->done())
+      ready.push_back(i);
+  std::sort(ready.begin(), ready.end(), [&](size_t x, size_t y) {
+    return slots[x]->seal_seq() < slots[y]->seal_seq();
+  });
+  if (ready.size() > num_returns)
+    ready.resize(num_returns);
+  return ready;
+}
+
+} // namespace manta::detail

@@ -1,0 +1,101 @@
+#pragma once
+
+#include "manta/errors.hpp"
+#include "manta/object_ref.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace manta {
+
+namespace detail {
+
+using clock = std::chrono::steady_clock;
+
+/// Blocks until `slot` is sealed or the deadline passes; rethrows a sealed
+/// error; throws `get_timeout_error` on timeout. Inside a task, the task's
+/// CPUs are handed back while it blocks, so nested tasks can run.
+void await(object_slot& slot, clock::time_point deadline);
+
+/// Checks that a sealed value has type `T`; throws a clear error if not.
+void check_type(const object_slot& slot, const std::type_info& expected);
+
+template <class T>
+object_slot& ready_slot(const object_ref<T>& ref,
+                              clock::time_point deadline) {
+  if (!ref)
+    throw invalid_argument_error("manta::get: the object_ref is empty "
+                                 "(default-constructed or moved from)");
+  auto& slot = *ref.slot();
+  await(slot, deadline);
+  if constexpr (!std::is_void_v<T>)
+    check_type(slot, typeid(T));
+  return slot;
+}
+
+template <class Rep, class Period>
+clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  return clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
+}
+
+} // namespace detail
+
+/// Waits for the value behind `ref` and returns a copy of it. Throws the
+/// task's error (`task_error`, `task_cancelled_error`, ...) if it failed.
+/// For large values prefer `get_shared`, which does not copy.
+template <class T>
+T get(const object_ref<T>& ref) {
+  auto& slot = detail::ready_slot(ref, detail::clock::time_point::max());
+  if constexpr (!std::is_void_v<T>)
+    return slot.template as<T>();
+}
+
+/// Like `get(ref)`, but throws `get_timeout_error` after `timeout`.
+template <class T, class Rep, class Period>
+T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout) {
+  auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
+  if constexpr (!std::is_void_v<T>)
+    return slot.template as<T>();
+}
+
+/// Waits for the value and returns the store's own immutable copy: no copy
+/// is made, however large the value.
+template <class T>
+std::shared_ptr<const T> get_shared(const object_ref<T>& ref) {
+  auto& slot = detail::ready_slot(ref, detail::clock::time_point::max());
+  return std::static_pointer_cast<const T>(slot.value());
+}
+
+/// Like `get_shared(ref)`, but throws `get_timeout_error` after `timeout`.
+template <class T, class Rep, class Period>
+std::shared_ptr<const T> get_shared(const object_ref<T>& ref,
+                                    std::chrono::duration<Rep, Period> timeout) {
+  auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
+  return std::static_pointer_cast<const T>(slot.value());
+}
+
+/// Gets many values, in the order of `refs`. Throws the first error met.
+template <class T>
+std::vector<T> get(const std::vector<object_ref<T>>& refs) {
+  std::vector<T> out;
+  out.reserve(refs.size());
+  for (auto& r : refs)
+    out.push_back(get(r));
+  return out;
+}
+
+/// Gets many values; the timeout bounds the whole call.
+template <class T, class Rep, class Period>
+std::vector<T> get(const std::vector<object_ref<T>>& refs,
+                   std::chrono::duration<Rep, Period> timeout) {
+  auto deadline = detail::deadline_after(timeout);
+  std::vector<T> out;
+  out.reserve(refs.size());
+  for (auto& r : refs)
+    out.push_back(detail::ready_slot(r, deadline).template as<T>());
+  return out;
+}
+
+} // namespace manta

@@ -1,0 +1,15 @@
+#pragma once
+
+/// The one header a Manta user includes.
+
+#include "manta/cancel.hpp"
+#include "manta/errors.hpp"
+#include "manta/get.hpp"
+#include "manta/init.hpp"
+#include "manta/object_id.hpp"
+#include "manta/object_ref.hpp"
+#include "manta/put.hpp"
+#include "manta/resources.hpp"
+#include "manta/task.hpp"
+#include "manta/task_options.hpp"
+#include "manta/wait.hpp"

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+#include "manta/object_id.hpp"
+
+#include <type_traits>
+#include <utility>
+
+namespace manta {
+
+/// A future for a value of type `T` that lives in the object store: the
+/// result of a task, or a value given to `put`. Copying a ref is cheap (one
+/// atomic increment) and never copies the value; the value lives as long as
+/// some ref to it does. Pass refs to other tasks to build dataflow graphs:
+/// a task starts only when the values behind its ref arguments exist.
+template <class T>
+class object_ref {
+public:
+  using value_type = T;
+
+  object_ref() noexcept = default;
+
+  /// The id of the referenced object; fixed when the ref is created.
+  object_id id() const noexcept { return slot_ ? slot_->id() : object_id{}; }
+
+  /// False for a default-constructed ref.
+  explicit operator bool() const noexcept { return slot_ != nullptr; }
+
+  /// True once the value (or the error that replaced it) exists, i.e. a
+  /// `get` would not block.
+  bool ready() const noexcept { return slot_ && slot_->done(); }
+
+  friend bool operator==(const object_ref& x, const object_ref& y) noexcept {
+    return x.slot_ == y.slot_;
+  }
+
+  // -- runtime internals ------------------------------------------------------
+
+  explicit object_ref(detail::slot_ptr slot) noexcept : slot_(std::move(slot)) {}
+
+  const detail::slot_ptr& slot() const noexcept { return slot_; }
+
+private:
+  detail::slot_ptr slot_;
+};
+
+template <class T>
+struct is_object_ref : std::false_type {};
+
+template <class T>
+struct is_object_ref<object_ref<T>> : std::true_type {};
+
+template <class T>
+inline constexpr bool is_object_ref_v = is_object_ref<std::decay_t<T>>::value;
+
+} // namespace manta

@@ -1,0 +1,32 @@
+#include "manta/resources.hpp"
+
+#include <sstream>
+
+namespace manta::detail {
+
+bool resource_demand::fits_in(double free_cpus,
+                              const resource_map& free_custom) const {
+  // A tiny epsilon absorbs rounding when fractional CPUs are added back.
+  constexpr double eps = 1e-9;
+  if (cpus > free_cpus + eps)
+    return false;
+  for (auto& [name, amount] : custom) {
+    if (amount <= 0)
+      continue;
+    auto i = free_custom.find(name);
+    if (i == free_custom.end() || amount > i->second + eps)
+      return false;
+  }
+  return true;
+}
+
+std::string resource_demand::to_string() const {
+  std::ostringstream out;
+  out << "{CPU: " << cpus;
+  for (auto& [name, amount] : custom)
+    out << ", " << name << ": " << amount;
+  out << '}';
+  return out.str();
+}
+
+} // namespace manta::detail

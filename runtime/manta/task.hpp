@@ -1,0 +1,103 @@
+#pragma once
+
+#include "manta/detail/function_registry.hpp"
+#include "manta/detail/typed_task.hpp"
+#include "manta/object_ref.hpp"
+#include "manta/task_options.hpp"
+
+#include <memory>
+#include <string>
+#include <type_traits>
+
+namespace manta {
+
+/// A remote function with its options, ready to be called with `.remote()`.
+/// Obtained from `task(f)`; the options chain:
+/// `task(f).num_cpus(2).max_retries(5).remote(x)`.
+template <class R, class... Ps>
+class task_builder {
+public:
+  using function_type = R (*)(Ps...);
+
+  task_builder(function_type fn, const detail::function_info& info)
+    : fn_(fn), info_(&info) {
+    // nop
+  }
+
+  /// CPUs the task holds while it runs (default 1; fractions allowed).
+  task_builder& num_cpus(double n) {
+    opts_.resources.cpus = n;
+    return *this;
+  }
+
+  /// Custom resources the task holds while it runs, e.g. {{"GPU", 1}}.
+  task_builder& resources(resource_map rs) {
+    for (auto& [name, amount] : rs) {
+      if (name == cpu_resource)
+        opts_.resources.cpus = amount;
+      else
+        opts_.resources.custom[name] = amount;
+    }
+    return *this;
+  }
+
+  /// How often a failed task is re-run (see `retry_exceptions`).
+  task_builder& max_retries(int n) {
+    opts_.max_retries = n;
+    return *this;
+  }
+
+  /// Whether exceptions thrown by the task's code are retried.
+  task_builder& retry_exceptions(bool flag = true) {
+    opts_.retry_exceptions = flag;
+    return *this;
+  }
+
+  /// Name shown in errors and tools instead of the function's name.
+  task_builder& name(std::string n) {
+    opts_.name = std::move(n);
+    return *this;
+  }
+
+  const task_options& options() const noexcept { return opts_; }
+
+  /// Submits the task. Each argument is a value convertible to the
+  /// parameter's type or an `object_ref` to one; ref arguments are waited
+  /// for before the task runs. Returns at once with a ref to the result.
+  template <class... As>
+  object_ref<R> remote(As&&... args) const {
+    static_assert(sizeof...(As) == sizeof...(Ps),
+                  "manta: remote() got a different number of arguments than "
+                  "the remote function has parameters");
+    static_assert((detail::arg_compatible<Ps, As>() && ...),
+                  "manta: an argument of remote() does not convert to the "
+                  "remote function's parameter type (an object_ref<T> "
+                  "argument passes a T)");
+    using spec_type = detail::typed_task<R, function_type,
+                                         detail::arg_holder_t<Ps, As>...>;
+    auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_,
+                                            std::forward<As>(args)...);
+    return object_ref<R>{detail::submit(std::move(spec))};
+  }
+
+private:
+  function_type fn_;
+  const detail::function_info* info_;
+  task_options opts_;
+};
+
+/// Prepares a call of a function marked with `MANTA_REMOTE` as a task.
+/// Throws `unknown_function_error` if `f` was not registered.
+template <class R, class... Ps>
+task_builder<R, Ps...> task(R (*f)(Ps...)) {
+  static_assert(!std::is_reference_v<R>,
+                "manta: a remote function must return by value");
+  static_assert((detail::param_supported<Ps>() && ...),
+                "manta: remote function parameters must be values or const "
+                "references (arguments are immutable once submitted)");
+  const auto& info = detail::lookup_function(reinterpret_cast<const void*>(f),
+                                             typeid(R(Ps...)));
+  return task_builder<R, Ps...>{f, info};
+}
+
+} // namespace manta

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "manta/get.hpp"
+#include "manta/object_ref.hpp"
+
+#include <chrono>
+#include <vector>
+
+namespace manta {
+
+/// What `wait` returns: `ready` in completion order (at most num_returns),
+/// `pending` the rest in their original order.
+template <class T>
+struct wait_result {
+  std::vector<object_ref<T>> ready;
+  std::vector<object_ref<T>> pending;
+};
+
+namespace detail {
+
+/// Waits until `num_returns` of `slots` are sealed or the deadline passes.
+/// Returns the indices of up to `num_returns` sealed slots, in the order they
+/// were sealed.
+std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
+                               size_t num_returns, clock::time_point deadline);
+
+template <class T>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs, size_t num_returns,
+                    clock::time_point deadline) {
+  std::vector<object_slot*> slots;
+  slots.reserve(refs.size());
+  for (auto& r : refs) {
+    if (!r)
+      throw invalid_argument_error("manta::wait: an object_ref in the list is empty");
+    slots.push_back(r.slot().get());
+  }
+  auto ready = wait_slots(slots, num_returns, deadline);
+  wait_result<T> out;
+  std::vector<bool> taken(refs.size(), false);
+  out.ready.reserve(ready.size());
+  for (auto i : ready) {
+    out.ready.push_back(refs[i]);
+    taken[i] = true;
+  }
+  out.pending.reserve(refs.size() - ready.size());
+  for (size_t i = 0; i < refs.size(); ++i)
+    if (!taken[i])
+      out.pending.push_back(refs[i]);
+  return out;
+}
+
+} // namespace detail
+
+/// Waits until `num_returns` of `refs` are ready (a value or an error),
+/// without fetching them. Use it to process results in completion order.
+template <class T>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs, size_t num_returns = 1) {
+  return detail::wait(refs, num_returns, detail::clock::time_point::max());
+}
+
+/// Like `wait(refs, num_returns)`, but returns after `timeout` with whatever
+/// is ready by then (possibly fewer than `num_returns`).
+template <class T, class Rep, class Period>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs, size_t num_returns,
+                    std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait(refs, num_returns, detail::deadline_after(timeout));
+}
+
+} // namespace manta

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of Manta on a fresh Debian 12 machine.
+# Run as root (or with sudo). Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+pkgs=(
+  g++ meson ninja-build pkg-config
+  libcaf-dev
+  libcapnp-dev capnproto
+  libboost1.81-all-dev
+  doctest-dev
+  gnuplot-nox
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all dependencies present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
