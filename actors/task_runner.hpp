@@ -6,7 +6,9 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <exception>
+namespace manta::detail {
+class worker_pool;
+}
 
 namespace manta::actors {
 
@@ -19,7 +21,7 @@ public:
 
 struct task_runner_state {
   detail::task_ptr task;
-  caf::actor node_manager;
+  detail::worker_pool* pool = nullptr;
   /// Arguments not sealed yet.
   size_t pending = 0;
   argument_waiter waiter;
@@ -29,18 +31,16 @@ struct task_runner_state {
 
 using task_runner_actor = caf::stateful_actor<task_runner_state>;
 
-/// The actor of one task (every task is one). It waits until each object
-/// argument exists (a failed argument fails the task with the same error),
-/// asks the node manager for a lease on the task's resources, and when the
-/// executor reports the run, gives the lease back and either finishes,
-/// retries (`max_retries` with `retry_exceptions`) or seals the error.
+/// The actor of one task (every task is one). It waits, by message, until
+/// each object argument exists; a failed argument fails the task with the
+/// same error. Then it hands the task to the node's worker pool, which
+/// leases its resources and runs it, and quits: an actor is alive only while
+/// its task waits for arguments, so a million queued tasks cost no more
+/// than their specs.
 caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
-                          caf::actor node_manager);
+                          detail::worker_pool* pool);
 
-/// The actor of a task, or an invalid handle if it has not started yet.
-caf::actor runner_of(const detail::task_spec& t);
-
-/// Seals `error` as the task's result and tells its actor to stop.
-void reject(detail::task_spec& t, std::exception_ptr error);
+/// Tells a task's actor to stop waiting (after its task was cancelled).
+void notify_cancelled(const detail::task_spec& t);
 
 } // namespace manta::actors

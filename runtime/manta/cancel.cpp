@@ -1,11 +1,10 @@
 #include "manta/cancel.hpp"
 
-#include "actors/atoms.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
-#include <caf/send.hpp>
 
 namespace manta {
 
@@ -21,8 +20,7 @@ void cancel(const slot_ptr& slot) {
     task_cancelled_error("task '" + t->name() + "' was cancelled")));
   // A task waiting for its arguments stops now; one queued for resources is
   // dropped by the node manager; a running one finishes in the background.
-  if (auto hdl = actors::runner_of(*t))
-    caf::anon_send(hdl, actors::cancel_atom::value);
+  actors::notify_cancelled(*t);
 }
 
 } // namespace detail

@@ -1,12 +1,10 @@
 #include "manta/get.hpp"
 
-#include "actors/atoms.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/wait.hpp"
-
-#include <caf/send.hpp>
 
 #include <algorithm>
 
@@ -39,38 +37,25 @@ private:
   std::atomic<ptrdiff_t> left_;
 };
 
-/// While a task blocks, its CPUs go back to the node manager so that the
-/// tasks it waits for can run: nested and recursive tasks cannot deadlock.
+/// While a task blocks, its CPUs go back to the pool so that the tasks it
+/// waits for can run: nested and recursive tasks cannot deadlock.
 class cpu_loan {
 public:
   explicit cpu_loan(task_spec* t) : task_(t) {
     if (task_ == nullptr)
       return;
     task_->blocked_on.store(&parker::this_thread(), std::memory_order_release);
-    notify(true);
+    lend_current_cpus();
   }
 
   ~cpu_loan() {
     if (task_ == nullptr)
       return;
     task_->blocked_on.store(nullptr, std::memory_order_release);
-    notify(false);
+    reclaim_current_cpus();
   }
 
 private:
-  void notify(bool block) {
-    auto cpus = task_->opts.resources.cpus;
-    if (cpus <= 0)
-      return;
-    std::shared_lock<std::shared_mutex> guard{runtime::lifecycle_mutex()};
-    if (auto* rt = runtime::current()) {
-      if (block)
-        caf::anon_send(rt->node_manager(), actors::block_atom::value, cpus);
-      else
-        caf::anon_send(rt->node_manager(), actors::unblock_atom::value, cpus);
-    }
-  }
-
   task_spec* task_;
 };
 
@@ -97,17 +82,18 @@ void await(object_slot& slot, clock::time_point deadline) {
     auto& p = parker::this_thread();
     single_waiter w{p};
     if (slot.add_waiter(&w)) {
+      // Leaving always goes through remove_waiter: it takes the slot's lock,
+      // so a sealer still telling the waiters is done before `w` dies.
+      struct unregister {
+        object_slot& s;
+        waiter* w;
+        ~unregister() { s.remove_waiter(w); }
+      } guard{slot, &w};
       cpu_loan loan{t};
       while (!slot.done()) {
-        if (t != nullptr && t->cancelled()) {
-          slot.remove_waiter(&w);
-          throw_if_cancelled(t);
-        }
-        if (!p.park_until(deadline) && clock::now() >= deadline) {
-          slot.remove_waiter(&w);
-          if (!slot.done())
-            throw_timeout("get", 1);
-        }
+        throw_if_cancelled(t);
+        if (!p.park_until(deadline) && clock::now() >= deadline && !slot.done())
+          throw_timeout("get", 1);
       }
     }
   }

@@ -73,6 +73,9 @@ void init(int argc, char** argv) {
       opts.num_cpus = parse_amount("--num-cpus", *v);
     else if (auto v = value_of("--resources"))
       opts.resources = parse_resources(*v);
+    else if (auto v = value_of("--scheduler-threads"))
+      opts.scheduler_threads = static_cast<size_t>(
+        std::max(1.0, parse_amount("--scheduler-threads", *v)));
   }
   init(std::move(opts));
 }

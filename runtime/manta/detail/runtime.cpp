@@ -4,6 +4,7 @@
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/task_error.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -17,34 +18,34 @@ namespace manta::detail {
 namespace {
 
 std::atomic<runtime*> g_current{nullptr};
-std::shared_mutex g_lifecycle;
 std::mutex g_start_stop; // serializes start and stop
 std::string g_node_name = "node-0";
 
 /// How long `shutdown` lets running tasks finish before leaving them behind.
 constexpr std::chrono::milliseconds shutdown_grace{250};
 
-/// Runs one granted task on an executor thread and reports to its actor.
-void execute_task(const task_ptr& t) {
+/// Runs one granted task on a pool thread. Returns true to run it again.
+bool execute_task(const task_ptr& t) {
+  if (t->cancelled())
+    return false; // its result was sealed by cancel
   auto& ctx = this_task();
-  std::exception_ptr error;
-  if (t->cancelled()) {
-    error = std::make_exception_ptr(
-      task_cancelled_error("task '" + t->name() + "' was cancelled before it ran"));
-  } else {
-    ctx.task = t.get();
-    ++t->attempts;
-    error = t->run();
-    ctx.task = nullptr;
-  }
-  std::shared_lock<std::shared_mutex> guard{g_lifecycle};
-  if (g_current.load(std::memory_order_acquire) == nullptr)
-    return; // shut down meanwhile: nobody listens any more
-  caf::anon_send(actors::runner_of(*t), actors::done_atom::value, std::move(error));
+  ctx.task = t.get();
+  ++t->attempts;
+  auto error = t->run();
+  ctx.task = nullptr;
+  if (!error)
+    return false;
+  if (t->opts.retry_exceptions && t->attempts <= t->opts.max_retries
+      && !t->cancelled() && !is_runtime_error(error))
+    return true;
+  t->result->seal_error(to_task_error(error, t->name()));
+  return false;
 }
 
-caf::actor_system_config* make_config(size_t scheduler_threads) {
-  auto cfg = new caf::actor_system_config;
+} // namespace
+
+std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads) {
+  auto cfg = std::make_unique<caf::actor_system_config>();
   cfg->set("scheduler.max-threads", scheduler_threads);
   // CAF's default polling sleeps 50 us between attempts once the aggressive
   // phase is over, which would add up to 100 us to every hand-over on an
@@ -56,13 +57,6 @@ caf::actor_system_config* make_config(size_t scheduler_threads) {
   cfg->set("logger.file-verbosity", caf::atom("quiet"));
   cfg->set("logger.console-verbosity", caf::atom("quiet"));
   return cfg;
-}
-
-} // namespace
-
-task_context& this_task() noexcept {
-  thread_local task_context ctx;
-  return ctx;
 }
 
 runtime::runtime(const init_options& opts) {
@@ -79,12 +73,10 @@ runtime::runtime(const init_options& opts) {
                                    + "' must not be negative");
   }
   total_custom_ = opts.resources;
-  config_.reset(make_config(opts.scheduler_threads.value_or(hw)));
+  config_ = make_caf_config(opts.scheduler_threads.value_or(hw));
   system_ = std::make_unique<caf::actor_system>(*config_);
-  executor_ = std::make_unique<executor>(
-    static_cast<size_t>(std::max(1.0, std::min(total_cpus_, double(hw)))), execute_task);
-  node_manager_ = system_->spawn(actors::node_manager, total_cpus_, total_custom_,
-                                 executor_.get());
+  pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, execute_task);
+  node_manager_ = system_->spawn(actors::node_manager, pool_.get());
 }
 
 runtime::~runtime() {
@@ -100,19 +92,11 @@ void runtime::stop_all() {
         "object " + to_string(s->id())
         + " will never be produced: the runtime shut down before its task ran")));
   });
-  // 2. Reject the tasks queued for resources.
-  {
-    caf::scoped_actor self{*system_};
-    self->request(node_manager_, std::chrono::seconds(5), actors::stop_atom::value)
-      .receive([](bool) {}, [](caf::error&) {});
-  }
-  // 3. Let running tasks finish; leave behind those that do not in time.
-  executor_->stop(shutdown_grace);
-  // 4. From here on nobody may reach this runtime through g_current.
-  {
-    std::unique_lock<std::shared_mutex> guard{g_lifecycle};
-    g_current.store(nullptr, std::memory_order_release);
-  }
+  // 2. Reject the tasks queued for resources, let running tasks finish and
+  //    leave behind those that do not finish in time.
+  pool_->stop(shutdown_grace);
+  // 3. From here on nobody reaches this runtime through g_current.
+  g_current.store(nullptr, std::memory_order_release);
   caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);
   node_manager_ = nullptr;
   system_.reset();
@@ -130,10 +114,6 @@ runtime& runtime::require(const char* what) {
 
 runtime* runtime::current() noexcept {
   return g_current.load(std::memory_order_acquire);
-}
-
-std::shared_mutex& runtime::lifecycle_mutex() noexcept {
-  return g_lifecycle;
 }
 
 const std::string& runtime::node_name() noexcept {

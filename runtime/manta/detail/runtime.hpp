@@ -1,6 +1,6 @@
 #pragma once
 
-#include "manta/detail/executor.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/init.hpp"
 #include "manta/object_id.hpp"
 
@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 
 namespace manta::detail {
@@ -29,12 +28,8 @@ public:
   /// The running runtime; throws `not_initialized_error` naming `what`.
   static runtime& require(const char* what);
 
-  /// The running runtime or null. Only valid under `lifecycle_lock()`.
+  /// The running runtime or null.
   static runtime* current() noexcept;
-
-  /// Held (shared) by anyone who touches the runtime from a thread the
-  /// runtime does not own; `shutdown` takes it exclusively.
-  static std::shared_mutex& lifecycle_mutex() noexcept;
 
   /// Starts and stops the process's runtime (behind `init`/`shutdown`).
   static void start(const init_options& opts);
@@ -45,7 +40,7 @@ public:
 
   caf::actor_system& system() noexcept { return *system_; }
   const caf::actor& node_manager() const noexcept { return node_manager_; }
-  executor& exec() noexcept { return *executor_; }
+  worker_pool& pool() noexcept { return *pool_; }
 
   double total_cpus() const noexcept { return total_cpus_; }
   const resource_map& total_custom() const noexcept { return total_custom_; }
@@ -64,15 +59,13 @@ private:
   resource_map total_custom_;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
-  std::unique_ptr<executor> executor_;
+  std::unique_ptr<worker_pool> pool_;
   caf::actor node_manager_;
 };
 
-/// What the calling thread runs now, if it is an executor thread.
-struct task_context {
-  task_spec* task = nullptr;
-};
-
-task_context& this_task() noexcept;
+/// CAF's configuration as the runtime uses it (scheduler threads and
+/// polling tuned for low hand-over latency). Also used by the microbenchmark
+/// to measure the raw-CAF floor under identical settings.
+std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads);
 
 } // namespace manta::detail

@@ -51,8 +51,7 @@ slot_ptr submit(task_ptr spec) {
         "start the runtime with more (init_options::num_cpus / resources)")));
     return slot;
   }
-  rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec),
-                                 rt.node_manager());
+  rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool());
   return slot;
 }
 
