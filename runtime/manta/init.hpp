@@ -14,7 +14,7 @@ struct init_options {
   /// Custom resources the node offers, e.g. {{"GPU", 2}}.
   resource_map resources;
   /// Threads of CAF's scheduler (which runs the runtime's actors, never user
-  /// code); default: the hardware's core count.
+  /// code); default: half the hardware cores, at least 1 and at most 4.
   std::optional<size_t> scheduler_threads;
 };
 

@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -48,10 +49,11 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threa
   auto cfg = std::make_unique<caf::actor_system_config>();
   cfg->set("scheduler.max-threads", scheduler_threads);
   // CAF's default polling sleeps 50 us between attempts once the aggressive
-  // phase is over, which would add up to 100 us to every hand-over on an
-  // idle node. Spin briefly, then sleep on the condition variable that
-  // enqueueing notifies.
-  cfg->set("work-stealing.aggressive-poll-attempts", size_t{200});
+  // phase is over, which adds up to 100 us to a hand-over to an idle node.
+  // Poll briefly, then sleep on the condition variable that enqueueing
+  // notifies. Longer polling measured slower here: on a small machine a
+  // polling scheduler thread takes the core from the thread doing the work.
+  cfg->set("work-stealing.aggressive-poll-attempts", size_t{100});
   cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
   cfg->set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{10}});
   cfg->set("logger.file-verbosity", caf::atom("quiet"));
@@ -73,7 +75,9 @@ runtime::runtime(const init_options& opts) {
                                    + "' must not be negative");
   }
   total_custom_ = opts.resources;
-  config_ = make_caf_config(opts.scheduler_threads.value_or(hw));
+  // The scheduler runs only the runtime's own actors, a small share of the
+  // work next to user code: half the cores (at most 4) serve it well.
+  config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)));
   system_ = std::make_unique<caf::actor_system>(*config_);
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, execute_task);
   node_manager_ = system_->spawn(actors::node_manager, pool_.get());
