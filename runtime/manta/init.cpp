@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -18,10 +19,10 @@ double parse_amount(std::string_view flag, std::string_view text) {
   std::string s{text};
   char* end = nullptr;
   double x = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || x < 0)
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(x) || x < 0)
     throw invalid_argument_error("manta::init: " + std::string{flag}
-                                 + " expects a non-negative number, got '" + s
-                                 + "'");
+                                 + " expects a finite, non-negative number, got '"
+                                 + s + "'");
   return x;
 }
 
@@ -76,6 +77,11 @@ void init(int argc, char** argv) {
     else if (auto v = value_of("--scheduler-threads"))
       opts.scheduler_threads = static_cast<size_t>(
         std::max(1.0, parse_amount("--scheduler-threads", *v)));
+    else if (arg.substr(0, 8) == "--manta-")
+      throw invalid_argument_error(
+        "manta::init: unknown option '" + std::string{arg}
+        + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,... "
+          "and --scheduler-threads=N");
   }
   init(std::move(opts));
 }

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -64,22 +65,25 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threa
 runtime::runtime(const init_options& opts) {
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
-  if (total_cpus_ < 0)
-    throw invalid_argument_error("manta::init: num_cpus must not be negative");
+  if (!std::isfinite(total_cpus_) || total_cpus_ < 0)
+    throw invalid_argument_error("manta::init: num_cpus must be a finite, "
+                                 "non-negative number");
   for (auto& [name, amount] : opts.resources) {
     if (name == cpu_resource)
       throw invalid_argument_error(
         "manta::init: give CPUs with num_cpus, not as the custom resource \"CPU\"");
-    if (amount < 0)
+    if (!std::isfinite(amount) || amount < 0)
       throw invalid_argument_error("manta::init: resource '" + name
-                                   + "' must not be negative");
+                                   + "' must be a finite, non-negative amount");
   }
   total_custom_ = opts.resources;
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)));
   system_ = std::make_unique<caf::actor_system>(*config_);
-  pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, execute_task);
+  auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
+  pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,
+                                        execute_task);
   node_manager_ = system_->spawn(actors::node_manager, pool_.get());
 }
 

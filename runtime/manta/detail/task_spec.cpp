@@ -9,6 +9,8 @@
 
 #include <caf/all.hpp>
 
+#include <cmath>
+
 namespace manta::detail {
 
 task_spec::task_spec(const std::string& fn_name, task_options options)
@@ -37,9 +39,14 @@ void seal_void(object_slot& slot) {
 slot_ptr submit(task_ptr spec) {
   auto& rt = runtime::require("task(...).remote");
   auto& demand = spec->opts.resources;
-  if (demand.cpus < 0)
+  auto bad = [](double x) { return !std::isfinite(x) || x < 0; };
+  if (bad(demand.cpus))
     throw invalid_argument_error("task '" + spec->name()
-                                 + "': num_cpus must not be negative");
+                                 + "': num_cpus must be a finite, non-negative number");
+  for (auto& [name, amount] : demand.custom)
+    if (bad(amount))
+      throw invalid_argument_error("task '" + spec->name() + "': resource '" + name
+                                   + "' must be a finite, non-negative amount");
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
   if (!demand.fits_in(rt.total_cpus(), rt.total_custom())) {

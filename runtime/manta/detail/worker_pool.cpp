@@ -52,13 +52,32 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
 void worker_pool::state::push_runnable(task_ptr t) {
   runnable.push_back(std::move(t));
   num_runnable.store(runnable.size(), std::memory_order_release);
-  if (runnable.size() > idle) {
-    ++idle;
-    ++live;
-    threads.emplace_back(worker_loop, shared_from_this());
-  } else if (sleeping > 0) {
+  if (runnable.size() > idle)
+    start_thread();
+  else if (sleeping > 0) {
     work_cv.notify_one();
   }
+}
+
+void worker_pool::state::start_thread() {
+  join_exited();
+  ++idle;
+  ++live;
+  std::thread t{worker_loop, shared_from_this()};
+  auto id = t.get_id();
+  threads.emplace(id, std::move(t));
+}
+
+void worker_pool::state::join_exited() {
+  // An exited thread no longer needs the lock, so joining it here is quick.
+  for (auto id : exited) {
+    auto i = threads.find(id);
+    if (i != threads.end()) {
+      i->second.join();
+      threads.erase(i);
+    }
+  }
+  exited.clear();
 }
 
 void worker_pool::state::grant_waiting() {
@@ -98,11 +117,16 @@ void worker_pool::state::reclaim(double cpus) {
 
 // -- worker_pool ------------------------------------------------------------------
 
-worker_pool::worker_pool(double cpus, resource_map custom, run_fn run)
+worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads,
+                         run_fn run)
   : st_(std::make_shared<state>()) {
   st_->free_cpus = st_->total_cpus = cpus;
   st_->free_custom = st_->total_custom = std::move(custom);
+  st_->core_threads = std::max<size_t>(1, core_threads);
   st_->run = run;
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  for (size_t i = 0; i < st_->core_threads; ++i)
+    st_->start_thread();
 }
 
 worker_pool::~worker_pool() {
@@ -147,9 +171,18 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       --st.spinning;
     }
     if (st.runnable.empty() && !st.stopping) {
+      auto has_work = [&] { return !st.runnable.empty() || st.stopping; };
       ++st.sleeping;
-      st.work_cv.wait(guard, [&] { return !st.runnable.empty() || st.stopping; });
+      bool woken = true;
+      if (st.live > st.core_threads)
+        woken = st.work_cv.wait_for(guard, idle_timeout, has_work);
+      else
+        st.work_cv.wait(guard, has_work);
       --st.sleeping;
+      if (!woken && st.live > st.core_threads) {
+        st.exited.push_back(std::this_thread::get_id());
+        break;
+      }
     }
   }
   --st.idle;
@@ -180,30 +213,28 @@ size_t worker_pool::num_threads() const {
 
 size_t worker_pool::stop(std::chrono::milliseconds grace) {
   auto& st = *st_;
-  std::vector<std::thread> threads;
-  {
-    std::unique_lock<std::mutex> guard{st.mtx};
-    if (!st.stopping) {
-      st.stopping = true;
-      for (auto& g : st.waiting)
-        for (auto& t : g.tasks)
-          seal_not_run(*t);
-      st.waiting.clear();
-      for (auto& t : st.runnable)
+  std::unique_lock<std::mutex> guard{st.mtx};
+  if (!st.stopping) {
+    st.stopping = true;
+    for (auto& g : st.waiting)
+      for (auto& t : g.tasks)
         seal_not_run(*t);
-      st.runnable.clear();
-      st.work_cv.notify_all();
-    }
-    st.exit_cv.wait_for(guard, grace, [&] { return st.live == 0; });
-    threads.swap(st.threads);
+    st.waiting.clear();
+    for (auto& t : st.runnable)
+      seal_not_run(*t);
+    st.runnable.clear();
+    st.work_cv.notify_all();
   }
+  st.exit_cv.wait_for(guard, grace, [&] { return st.live == 0; });
+  auto threads = std::move(st.threads);
+  st.threads.clear();
+  st.exited.clear();
+  bool all_done = st.live == 0;
+  guard.unlock();
+  // Threads that left their loop are joined; a thread still inside user
+  // code is left to finish on its own (it keeps the state alive).
   size_t left_behind = 0;
-  for (auto& t : threads) {
-    // A thread that has left its loop is joined at once; one still inside
-    // user code is left to finish on its own (it keeps the state alive).
-    std::unique_lock<std::mutex> guard{st.mtx};
-    bool all_done = st.live == 0;
-    guard.unlock();
+  for (auto& [id, t] : threads) {
     if (all_done) {
       t.join();
     } else {

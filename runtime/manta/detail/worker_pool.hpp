@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace manta::detail {
@@ -35,7 +36,11 @@ public:
   /// and say whether to schedule it again (a retry).
   using run_fn = bool (*)(const task_ptr&);
 
-  worker_pool(double cpus, resource_map custom, run_fn run);
+  /// `core_threads` threads start at once and stay; more start on demand.
+  worker_pool(double cpus, resource_map custom, size_t core_threads, run_fn run);
+
+  /// How long a thread beyond the core threads waits for work before exiting.
+  static constexpr std::chrono::milliseconds idle_timeout{1000};
   ~worker_pool();
 
   worker_pool(const worker_pool&) = delete;
@@ -87,9 +92,14 @@ private:
     /// do not take the cores from the threads that produce the work.
     size_t spinning = 0;
     size_t live = 0;
+    /// Threads kept even when idle; threads started beyond these (for tasks
+    /// blocked in get) exit after `idle_timeout` without work.
+    size_t core_threads = 1;
     bool stopping = false;
     run_fn run;
-    std::vector<std::thread> threads;
+    std::unordered_map<std::thread::id, std::thread> threads;
+    /// Threads that left their loop and wait to be joined.
+    std::vector<std::thread::id> exited;
 
     bool try_take(const resource_demand& d);
     void give_back(const resource_demand& d);
@@ -99,6 +109,8 @@ private:
     void enqueue(task_ptr t);
     void lend(double cpus);
     void reclaim(double cpus);
+    void start_thread();
+    void join_exited();
   };
 
   friend void lend_current_cpus() noexcept;

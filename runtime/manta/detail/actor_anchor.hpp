@@ -1,0 +1,41 @@
+#pragma once
+
+#include "manta/actor_options.hpp"
+#include "manta/detail/actor_call.hpp"
+
+#include <memory>
+#include <string>
+#include <typeinfo>
+
+namespace manta::detail {
+
+/// What every handle to one actor shares. When the last handle goes away
+/// (and the actor is not detached), the actor finishes its queued calls
+/// and exits, as in Ray.
+struct actor_anchor {
+  explicit actor_anchor(std::shared_ptr<actor_core> c) : core(std::move(c)) {}
+  ~actor_anchor();
+  actor_anchor(const actor_anchor&) = delete;
+  actor_anchor& operator=(const actor_anchor&) = delete;
+
+  std::shared_ptr<actor_core> core;
+};
+
+using anchor_ptr = std::shared_ptr<actor_anchor>;
+
+/// Creates an actor of class `cls` (registered with MANTA_ACTOR): starts
+/// its host actor and schedules its constructor. Throws on a taken name.
+anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
+                        std::unique_ptr<actor_ctor> ctor);
+
+/// Finds a named actor of class `cls`; throws if none or of another class.
+anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
+                      const std::string& ns);
+
+/// Kills the actor (see manta::kill).
+void kill_actor(actor_core& core, bool no_restart);
+
+/// "counter 'c1'" or "counter": how errors name the actor.
+const std::string& actor_display_name(const actor_core& core);
+
+} // namespace manta::detail

@@ -1,0 +1,119 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+namespace manta::detail {
+
+class actor_core;
+class actor_call;
+
+using call_ptr = std::shared_ptr<actor_call>;
+
+/// What one run of user code produced: a value, an error, or nothing yet
+/// (an async method that suspended; it reports later via `complete_call`).
+struct call_outcome {
+  std::shared_ptr<const void> value;
+  const std::type_info* type = nullptr;
+  size_t bytes = 0;
+  std::exception_ptr error;
+  bool pending = false;
+};
+
+/// Identifies one run of a call: the actor, the call and the instance
+/// (epoch) it runs on, so a run on an instance that died meanwhile cannot
+/// complete a call that was handed to the restarted instance.
+struct run_context {
+  actor_core* core = nullptr;
+  call_ptr call;
+  uint64_t epoch = 0;
+};
+
+/// Tells the actor that one of a call's (or the constructor's) arguments
+/// was sealed. Lives inside the call, so registering costs no allocation.
+class actor_dep_waiter final : public waiter {
+public:
+  void on_ready() noexcept override;
+  actor_core* core = nullptr;
+};
+
+/// One submitted method call: the method, its arguments and its result
+/// slot. Queued in its actor's core until its turn and its arguments exist.
+class actor_call {
+public:
+  explicit actor_call(const std::string& method_name) : method_name(method_name) {}
+  virtual ~actor_call();
+
+  actor_call(const actor_call&) = delete;
+  actor_call& operator=(const actor_call&) = delete;
+
+  /// Runs the method on `self`. A plain method returns its outcome; an
+  /// async method starts its coroutine and returns a pending outcome.
+  virtual call_outcome invoke(void* self, run_context ctx) noexcept = 0;
+
+  /// True once every object argument exists (value or error).
+  bool deps_done() const noexcept {
+    for (auto& d : deps)
+      if (!d->done())
+        return false;
+    return true;
+  }
+
+  const std::string& method_name;
+  slot_ptr result;
+  std::vector<slot_ptr> deps;
+  /// Re-runs so far after the actor died under this call.
+  int retries = 0;
+  /// Whether `waiter` was added to some dep (then it must be removed).
+  bool waiting = false;
+  actor_dep_waiter waiter;
+};
+
+/// Builds an actor's instance; kept for the actor's lifetime so restarts
+/// re-run it with the original arguments.
+class actor_ctor {
+public:
+  virtual ~actor_ctor();
+  virtual std::shared_ptr<void> construct() = 0;
+
+  bool deps_done() const noexcept {
+    for (auto& d : deps)
+      if (!d->done())
+        return false;
+    return true;
+  }
+
+  std::vector<slot_ptr> deps;
+  bool waiting = false;
+  actor_dep_waiter waiter;
+};
+
+// -- entry points of actor_core for the templates in user code -----------------
+
+/// Queues a call; returns its result slot.
+slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call);
+
+/// Reports the outcome of a call whose method suspended (an async method).
+void complete_call(const run_context& ctx, call_outcome outcome) noexcept;
+
+/// Resumes coroutine `addr` on its actor's event loop once `slot` is sealed.
+void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr);
+
+/// Resumes coroutine `addr` on its actor's event loop after `d`.
+void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr);
+
+/// Seals a call's result from its outcome.
+void seal_outcome(object_slot& slot, const call_outcome& out, const std::string& task_name);
+
+/// Builds a successful outcome holding `value`.
+template <class V>
+call_outcome make_outcome(V&& value);
+
+} // namespace manta::detail

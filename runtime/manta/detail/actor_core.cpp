@@ -1,0 +1,502 @@
+#include "manta/detail/actor_core.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/actor_errors.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/object_table.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_error.hpp"
+#include "manta/detail/task_spec.hpp"
+#include "manta/detail/typed_task.hpp"
+#include "manta/detail/worker_pool.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <coroutine>
+
+namespace manta::detail {
+
+namespace {
+
+/// Where actor jobs "seal their result": nobody reads it, but the pool
+/// seals a job it drops at shutdown. Never destroyed and never in the
+/// object table.
+const slot_ptr& job_sink() {
+  static auto* sink = new slot_ptr(std::make_shared<object_slot>(object_id{}));
+  return *sink;
+}
+
+/// A pool job of one actor: build the instance or run queued calls.
+class actor_job final : public task_spec {
+public:
+  actor_job(std::shared_ptr<actor_core> core, const std::string& name,
+            actor_core::job_kind kind, uint64_t epoch, bool with_lease)
+    : task_spec(name, task_options{}), core_(std::move(core)), kind_(kind),
+      epoch_(epoch), with_lease_(with_lease) {
+    result = job_sink();
+    opts.max_retries = 0;
+    if (with_lease) {
+      opts.resources = core_->options().resources;
+      keeps_lease = true;
+    } else {
+      opts.resources = resource_demand{0.0, {}};
+    }
+  }
+
+  std::exception_ptr run() noexcept override {
+    core_->run_job(kind_, epoch_, with_lease_);
+    return nullptr;
+  }
+
+private:
+  std::shared_ptr<actor_core> core_;
+  actor_core::job_kind kind_;
+  uint64_t epoch_;
+  bool with_lease_;
+};
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return demangle(typeid(x).name()) + ": " + x.what();
+  } catch (...) {
+    return "an exception that does not derive from std::exception";
+  }
+}
+
+enum class exit_kind { none, exit_request, crash };
+
+exit_kind classify(const std::exception_ptr& e) {
+  if (!e)
+    return exit_kind::none;
+  try {
+    std::rethrow_exception(e);
+  } catch (const actor_exit_request&) {
+    return exit_kind::exit_request;
+  } catch (const actor_crash&) {
+    return exit_kind::crash;
+  } catch (...) {
+    return exit_kind::none;
+  }
+}
+
+void unregister_waiters(actor_call& c) {
+  if (!c.waiting)
+    return;
+  for (auto& d : c.deps)
+    d->remove_waiter(&c.waiter);
+  c.waiting = false;
+}
+
+} // namespace
+
+actor_core*& current_actor() noexcept {
+  thread_local actor_core* core = nullptr;
+  return core;
+}
+
+// -- call plumbing declared in actor_call.hpp ---------------------------------
+
+void actor_dep_waiter::on_ready() noexcept {
+  caf::anon_send(core->host(), actors::ready_atom::value);
+}
+
+actor_call::~actor_call() {
+  unregister_waiters(*this);
+}
+
+actor_ctor::~actor_ctor() {
+  if (waiting)
+    for (auto& d : deps)
+      d->remove_waiter(&waiter);
+}
+
+slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
+  auto& rt = runtime::require("actor call");
+  auto slot = object_table::instance().create(rt.next_object_id());
+  call->result = slot;
+  core->submit(std::move(call));
+  return slot;
+}
+
+void complete_call(const run_context& ctx, call_outcome outcome) noexcept {
+  ctx.core->complete(ctx, std::move(outcome));
+}
+
+namespace {
+
+/// Wakes a suspended coroutine through its actor's host once an object is
+/// sealed; frees itself after telling.
+class resume_waiter final : public waiter {
+public:
+  resume_waiter(caf::actor host, void* addr, uint64_t epoch)
+    : host_(std::move(host)), addr_(addr), epoch_(epoch) {}
+  void on_ready() noexcept override {
+    caf::anon_send(host_, actors::resume_atom::value,
+                   reinterpret_cast<uint64_t>(addr_), epoch_);
+    delete this; // the slot drops its pointer right after telling
+  }
+
+private:
+  caf::actor host_;
+  void* addr_;
+  uint64_t epoch_;
+};
+
+} // namespace
+
+void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr) {
+  auto* w = new resume_waiter(ctx.core->host(), addr, ctx.epoch);
+  if (!slot.add_waiter(w)) {
+    delete w;
+    ctx.core->push_resume(addr, ctx.epoch);
+  }
+}
+
+void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr) {
+  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value,
+                         reinterpret_cast<uint64_t>(addr), ctx.epoch);
+}
+
+void seal_outcome(object_slot& slot, const call_outcome& out, const std::string& task_name) {
+  if (out.error)
+    slot.seal_error(to_task_error(out.error, task_name));
+  else if (out.type == &typeid(void) || *out.type == typeid(void))
+    seal_void(slot);
+  else
+    slot.seal_value(out.value, *out.type, out.bytes);
+}
+
+// -- actor_core ---------------------------------------------------------------
+
+actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
+                       actor_options opts, std::unique_ptr<actor_ctor> ctor,
+                       worker_pool& pool)
+  : cls_(cls), type_(type), opts_(std::move(opts)), ctor_(std::move(ctor)), pool_(&pool) {
+  display_name_ = cls_.name;
+  if (!opts_.name.empty())
+    display_name_ += " '" + opts_.name + "'";
+  max_concurrency_ = opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
+  ctor_->waiter.core = this;
+}
+
+actor_core::~actor_core() = default;
+
+void actor_core::start(caf::actor host) {
+  host_ = std::move(host);
+  for (auto& d : ctor_->deps)
+    if (d->add_waiter(&ctor_->waiter))
+      ctor_->waiting = true;
+  std::unique_lock<std::mutex> guard{mtx_};
+  kick_locked();
+}
+
+void actor_core::submit(call_ptr c) {
+  c->waiter.core = this;
+  for (auto& d : c->deps)
+    if (d->add_waiter(&c->waiter))
+      c->waiting = true;
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (state_ == state::dead) {
+    auto msg = died_message(cause_);
+    guard.unlock();
+    unregister_waiters(*c);
+    c->result->seal_error(std::make_exception_ptr(actor_died_error(msg)));
+    return;
+  }
+  queue_.push_back(std::move(c));
+  kick_locked();
+}
+
+bool actor_core::has_work_locked() const {
+  if (!resumes_.empty())
+    return true;
+  return state_ == state::alive && !queue_.empty()
+         && in_flight_ < static_cast<size_t>(max_concurrency_) && queue_.front()->deps_done();
+}
+
+void actor_core::schedule_locked(job_kind kind, bool with_lease) {
+  auto job = std::make_shared<actor_job>(shared_from_this(), cls_.name, kind, epoch_,
+                                         with_lease);
+  pool_->schedule(std::move(job));
+}
+
+void actor_core::kick_locked() {
+  if (state_ == state::need_ctor && ctor_->deps_done()) {
+    for (auto& d : ctor_->deps) {
+      if (d->failed()) {
+        death_work w;
+        die_locked("a constructor argument failed: " + describe(d->error()), false, w);
+        // finish_death needs the lock released; defer to a job-free path.
+        mtx_.unlock();
+        finish_death(w);
+        mtx_.lock();
+        return;
+      }
+    }
+    state_ = state::constructing;
+    bool with_lease = !lease_held_ && !lease_requested_;
+    lease_requested_ = lease_requested_ || with_lease;
+    schedule_locked(job_kind::construct, with_lease);
+    return;
+  }
+  size_t allowed = cls_.is_async ? 1 : static_cast<size_t>(max_concurrency_);
+  if (drainers_ < allowed && has_work_locked()) {
+    ++drainers_;
+    schedule_locked(job_kind::drain, false);
+  }
+}
+
+void actor_core::run_job(job_kind kind, uint64_t epoch, bool holds_lease) noexcept {
+  auto& cur = current_actor();
+  auto* prev = cur;
+  cur = this;
+  if (kind == job_kind::construct)
+    construct(epoch, holds_lease);
+  else
+    drain(epoch);
+  cur = prev;
+}
+
+void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (holds_lease) {
+      lease_held_ = true;
+      if (state_ == state::dead) { // died while it waited for its resources
+        lease_held_ = false;
+        guard.unlock();
+        pool_->release(opts_.resources);
+        return;
+      }
+    }
+    if (epoch != epoch_ || state_ != state::constructing)
+      return;
+  }
+  std::shared_ptr<void> obj;
+  std::exception_ptr err;
+  try {
+    obj = ctor_->construct();
+  } catch (...) {
+    err = std::current_exception();
+  }
+  death_work w;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (epoch != epoch_) {
+      w.garbage.push_back(std::move(obj)); // killed while constructing
+    } else if (err) {
+      auto kind = classify(err);
+      die_locked(kind == exit_kind::exit_request
+                   ? std::string{"the constructor called manta::exit_actor()"}
+                   : "the constructor threw " + describe(err),
+                 kind != exit_kind::exit_request, w);
+    } else {
+      instance_ = std::move(obj);
+      state_ = state::alive;
+      kick_locked();
+      retire_if_idle_locked(w);
+    }
+  }
+  finish_death(w);
+}
+
+void actor_core::drain(uint64_t epoch) noexcept {
+  std::unique_lock<std::mutex> guard{mtx_};
+  for (;;) {
+    if (epoch != epoch_)
+      return; // this instance died; drainers_ was reset by the death
+    if (!resumes_.empty()) {
+      auto [addr, e] = resumes_.front();
+      resumes_.pop_front();
+      auto keep = instance_;
+      guard.unlock();
+      auto h = std::coroutine_handle<>::from_address(addr);
+      if (e == epoch)
+        h.resume();
+      else
+        h.destroy(); // its instance died: unwind the frame, never resume it
+      guard.lock();
+      continue;
+    }
+    if (has_work_locked()) {
+      auto c = std::move(queue_.front());
+      queue_.pop_front();
+      const slot_ptr* failed = nullptr;
+      for (auto& d : c->deps)
+        if (d->failed()) {
+          failed = &d;
+          break;
+        }
+      if (failed != nullptr) { // an argument failed: so does the call
+        guard.unlock();
+        c->result->seal_error((*failed)->error());
+        guard.lock();
+        continue;
+      }
+      running_.push_back(c);
+      ++in_flight_;
+      // More work and room for another drainer (max_concurrency > 1).
+      kick_locked();
+      auto keep = instance_;
+      guard.unlock();
+      run_context ctx{this, c, epoch};
+      auto out = c->invoke(keep.get(), ctx);
+      if (!out.pending)
+        complete(ctx, std::move(out));
+      guard.lock();
+      continue;
+    }
+    --drainers_;
+    death_work w;
+    retire_if_idle_locked(w);
+    guard.unlock();
+    finish_death(w);
+    return;
+  }
+}
+
+void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
+  death_work w;
+  bool accept = false;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto i = std::find(running_.begin(), running_.end(), ctx.call);
+    if (i == running_.end() || ctx.epoch != epoch_)
+      return; // failed or handed to a restarted instance by a death
+    switch (classify(out.error)) {
+      case exit_kind::exit_request:
+        die_locked("method '" + ctx.call->method_name + "' called manta::exit_actor()", false,
+                   w);
+        break;
+      case exit_kind::crash:
+        die_locked("method '" + ctx.call->method_name + "' raised actor_crash ("
+                     + describe(out.error) + ")",
+                   true, w);
+        break;
+      case exit_kind::none:
+        *i = std::move(running_.back());
+        running_.pop_back();
+        --in_flight_;
+        accept = true;
+        kick_locked();
+        break;
+    }
+  }
+  if (accept)
+    seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
+  finish_death(w);
+}
+
+void actor_core::on_dep_ready() {
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (state_ != state::dead)
+    kick_locked();
+}
+
+void actor_core::push_resume(void* addr, uint64_t epoch) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  resumes_.emplace_back(addr, epoch);
+  kick_locked();
+}
+
+void actor_core::kill(std::string cause, bool restartable) {
+  death_work w;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (state_ == state::dead)
+      return;
+    die_locked(std::move(cause), restartable, w);
+  }
+  finish_death(w);
+}
+
+void actor_core::handles_gone() {
+  death_work w;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    handles_gone_ = true;
+    retire_if_idle_locked(w);
+  }
+  finish_death(w);
+}
+
+void actor_core::retire_if_idle_locked(death_work& w) {
+  if (handles_gone_ && !opts_.detached && state_ == state::alive && queue_.empty()
+      && in_flight_ == 0 && drainers_ == 0 && resumes_.empty())
+    die_locked("all handles to it went out of scope", false, w);
+}
+
+std::string actor_core::died_message(const std::string& cause) const {
+  return "actor " + display_name_ + " died: " + cause
+         + "; calls to it fail from now on (create a new actor, or give it "
+           "max_restarts(n) so that it restarts after a crash)";
+}
+
+void actor_core::die_locked(std::string cause, bool restartable, death_work& w) {
+  ++epoch_;
+  drainers_ = 0;
+  in_flight_ = 0;
+  if (instance_)
+    w.garbage.push_back(std::move(instance_));
+  bool restart = restartable && !handles_gone_
+                 && (opts_.max_restarts < 0 || restarts_.load() < opts_.max_restarts);
+  std::vector<call_ptr> requeue;
+  for (auto& c : running_) {
+    if (restart && (opts_.max_task_retries < 0 || c->retries < opts_.max_task_retries)) {
+      ++c->retries;
+      requeue.push_back(std::move(c));
+    } else {
+      w.fail.push_back(std::move(c));
+    }
+  }
+  running_.clear();
+  cause_ = std::move(cause);
+  if (restart) {
+    restarts_.fetch_add(1, std::memory_order_acq_rel);
+    w.message = "actor " + display_name_ + " died while running this call (" + cause_
+                + "); it restarts and later calls run on the new instance; give "
+                  "it max_task_retries(n) to re-run calls that were running";
+    state_ = state::need_ctor;
+    queue_.insert(queue_.begin(), requeue.begin(), requeue.end());
+    kick_locked();
+    return;
+  }
+  state_ = state::dead;
+  w.final = true;
+  w.message = died_message(cause_);
+  for (auto& c : queue_)
+    w.fail.push_back(std::move(c));
+  queue_.clear();
+  w.release_lease = lease_held_;
+  lease_held_ = false;
+}
+
+void actor_core::finish_death(death_work& w) noexcept {
+  if (w.fail.empty() && w.garbage.empty() && !w.final)
+    return;
+  auto self = shared_from_this(); // the directory may drop the last reference
+  if (!w.fail.empty()) {
+    auto err = std::make_exception_ptr(actor_died_error(w.message));
+    for (auto& c : w.fail) {
+      unregister_waiters(*c);
+      c->result->seal_error(err);
+    }
+    w.fail.clear();
+  }
+  // Runs the instance's destructor on this thread (a pool thread or the
+  // thread that called kill/shutdown); a call still running on it keeps it
+  // alive until that call returns.
+  w.garbage.clear();
+  if (w.final) {
+    if (w.release_lease && runtime::current() != nullptr)
+      pool_->release(opts_.resources);
+    if (host_)
+      caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
+    actor_directory::instance().remove(*this);
+  }
+}
+
+} // namespace manta::detail

@@ -1,0 +1,130 @@
+#pragma once
+
+#include "manta/actor_options.hpp"
+#include "manta/detail/actor_call.hpp"
+#include "manta/detail/actor_registry.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace manta::detail {
+
+class worker_pool;
+
+/// The engine of one actor: its instance, its call queue and its life
+/// (constructing, alive, restarting, dead). Shared by the actor's handles,
+/// its host CAF actor and the pool jobs that run its code.
+///
+/// Callers push calls straight into the queue under the core's lock; one
+/// pool job ("drain") then runs calls one after another until the queue is
+/// empty, so a burst of calls costs one hand-over to a pool thread, not one
+/// per call (a CAF message per call alone would cap calls at CAF's
+/// request/response rate before any work is done). User code (constructor,
+/// methods, destructor) runs only on pool threads or the caller's thread,
+/// never on CAF's scheduler threads. The host CAF actor is where
+/// asynchronous events arrive: sealed arguments, coroutine wake-ups and
+/// timers (see actors/actor_host.hpp).
+class actor_core : public std::enable_shared_from_this<actor_core> {
+public:
+  enum class job_kind { construct, drain };
+
+  actor_core(const actor_class_info& cls, const std::type_info& type, actor_options opts,
+             std::unique_ptr<actor_ctor> ctor, worker_pool& pool);
+  ~actor_core();
+
+  actor_core(const actor_core&) = delete;
+  actor_core& operator=(const actor_core&) = delete;
+
+  /// Links the host actor and schedules the constructor.
+  void start(caf::actor host);
+
+  /// Queues a call; fails it at once if the actor is dead.
+  void submit(call_ptr c);
+
+  /// Completes a call run on epoch `ctx.epoch`; ignored if the instance it
+  /// ran on died meanwhile (the call was failed or handed to the new one).
+  void complete(const run_context& ctx, call_outcome out) noexcept;
+
+  /// Runs a pool job (called on a pool thread).
+  void run_job(job_kind kind, uint64_t epoch, bool holds_lease) noexcept;
+
+  /// Host: an argument of a queued call or of the constructor was sealed.
+  void on_dep_ready();
+
+  /// Host: coroutine `addr` of epoch `epoch` may continue.
+  void push_resume(void* addr, uint64_t epoch);
+
+  /// Kills the actor; with `restartable` it restarts if restarts are left.
+  void kill(std::string cause, bool restartable);
+
+  /// The last handle went away: exit once the queued calls are done.
+  void handles_gone();
+
+  /// Restarts so far (for `was_restarted`).
+  int restarts() const noexcept { return restarts_.load(std::memory_order_acquire); }
+
+  const std::string& display_name() const noexcept { return display_name_; }
+  const std::type_info& type() const noexcept { return type_; }
+  const actor_options& options() const noexcept { return opts_; }
+  const caf::actor& host() const noexcept { return host_; }
+
+private:
+  enum class state { need_ctor, constructing, alive, dead };
+
+  /// What a death leaves to do once the lock is released.
+  struct death_work {
+    std::vector<call_ptr> fail;
+    std::vector<std::shared_ptr<void>> garbage;
+    std::string message;
+    bool final = false;
+    bool release_lease = false;
+  };
+
+  void kick_locked();
+  bool has_work_locked() const;
+  void schedule_locked(job_kind kind, bool with_lease);
+  void die_locked(std::string cause, bool restartable, death_work& w);
+  void retire_if_idle_locked(death_work& w);
+  void finish_death(death_work& w) noexcept;
+  void construct(uint64_t epoch, bool holds_lease) noexcept;
+  void drain(uint64_t epoch) noexcept;
+  std::string died_message(const std::string& cause) const;
+
+  const actor_class_info& cls_;
+  const std::type_info& type_;
+  actor_options opts_;
+  std::string display_name_;
+  std::unique_ptr<actor_ctor> ctor_;
+  worker_pool* pool_;
+  caf::actor host_;
+  int max_concurrency_;
+
+  mutable std::mutex mtx_;
+  state state_ = state::need_ctor;
+  /// Counts instances: bumped at each death, so jobs and runs of a dead
+  /// instance recognize themselves as stale.
+  uint64_t epoch_ = 1;
+  std::shared_ptr<void> instance_;
+  std::deque<call_ptr> queue_;
+  std::vector<call_ptr> running_;
+  /// Coroutines that may continue, with the epoch they belong to.
+  std::deque<std::pair<void*, uint64_t>> resumes_;
+  size_t in_flight_ = 0;
+  size_t drainers_ = 0;
+  bool lease_held_ = false;
+  bool lease_requested_ = false;
+  bool handles_gone_ = false;
+  std::string cause_;
+  std::atomic<int> restarts_{0};
+};
+
+/// The actor whose code the calling thread runs now, or null.
+actor_core*& current_actor() noexcept;
+
+} // namespace manta::detail

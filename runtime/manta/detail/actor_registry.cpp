@@ -1,0 +1,65 @@
+#include "manta/detail/actor_registry.hpp"
+
+#include "manta/detail/task_error.hpp"
+#include "manta/errors.hpp"
+
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+namespace manta::detail {
+
+namespace {
+
+struct registry {
+  std::shared_mutex mtx;
+  std::unordered_map<std::type_index, actor_class_info> classes;
+};
+
+registry& the_registry() {
+  // Function-local static: MANTA_ACTOR runs during static initialization.
+  static registry instance;
+  return instance;
+}
+
+} // namespace
+
+void register_actor_class(const std::type_info& cls, std::string name, bool is_async,
+                          std::vector<method_info> methods) {
+  auto& r = the_registry();
+  std::unique_lock<std::shared_mutex> guard{r.mtx};
+  auto& info = r.classes[std::type_index{cls}];
+  info.name = std::move(name);
+  info.is_async = info.is_async || is_async;
+  for (auto& m : methods)
+    info.methods.push_back(std::move(m));
+}
+
+const actor_class_info& lookup_actor_class(const std::type_info& cls) {
+  auto& r = the_registry();
+  std::shared_lock<std::shared_mutex> guard{r.mtx};
+  auto i = r.classes.find(std::type_index{cls});
+  if (i != r.classes.end())
+    return i->second; // entries never move: unordered_map nodes are stable
+  auto name = demangle(cls.name());
+  throw unknown_function_error("class " + name
+                               + " is not registered as an actor class; add "
+                                 "MANTA_ACTOR("
+                               + name + ", &" + name
+                               + "::method, ...) at namespace scope next to its "
+                                 "definition");
+}
+
+const std::string& lookup_method(const actor_class_info& cls, const std::type_info& type,
+                                 const void* bytes, size_t size) {
+  for (auto& m : cls.methods)
+    if (*m.type == type && m.bytes.size() == size
+        && std::memcmp(m.bytes.data(), bytes, size) == 0)
+      return m.name;
+  throw unknown_function_error("a method of actor class " + cls.name + " (type "
+                               + demangle(type.name())
+                               + ") is not registered; list it in MANTA_ACTOR("
+                               + cls.name + ", &" + cls.name + "::<method>, ...)");
+}
+
+} // namespace manta::detail

@@ -1,0 +1,314 @@
+// The object store as user code sees it: put/get of values, zero-copy
+// sharing, get of many refs, and wait in completion order.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <manta/manta.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct runtime_guard {
+  explicit runtime_guard(double cpus) {
+    manta::init_options opts;
+    opts.num_cpus = cpus;
+    manta::init(std::move(opts));
+  }
+  ~runtime_guard() {
+    manta::shutdown();
+  }
+  runtime_guard(const runtime_guard&) = delete;
+  runtime_guard& operator=(const runtime_guard&) = delete;
+};
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+struct point {
+  int x = 0;
+  int y = 0;
+  std::string label;
+  std::map<std::string, double> tags;
+  friend bool operator==(const point&, const point&) = default;
+};
+
+int sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  return ms;
+}
+
+int fail_after_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  throw std::runtime_error("failed on purpose");
+}
+
+int identity(int x) {
+  return x;
+}
+
+/// Counts live instances, to see when the store lets go of a value.
+struct tracked {
+  static inline std::atomic<int> alive{0};
+  int value;
+  explicit tracked(int v) : value(v) {
+    ++alive;
+  }
+  tracked(const tracked& other) : value(other.value) {
+    ++alive;
+  }
+  tracked(tracked&& other) noexcept : value(other.value) {
+    ++alive;
+  }
+  ~tracked() {
+    --alive;
+  }
+};
+
+int read_tracked(const tracked& t) {
+  return t.value;
+}
+
+tracked make_tracked(int v) {
+  return tracked{v};
+}
+
+MANTA_REMOTE(sleep_ms, fail_after_ms, identity, read_tracked, make_tracked);
+
+/// Polls until no `tracked` is alive or `limit` passes.
+int settle_alive(std::chrono::milliseconds limit) {
+  auto deadline = steady::now() + limit;
+  while (tracked::alive.load() > 0 && steady::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  return tracked::alive.load();
+}
+
+/// Submits one sleep_ms task per duration, in order.
+std::vector<manta::object_ref<int>> sleepers(const std::vector<int>& durations) {
+  std::vector<manta::object_ref<int>> refs;
+  for (auto ms : durations)
+    refs.push_back(manta::task(sleep_ms).remote(ms));
+  return refs;
+}
+
+/// 10 tasks, the i-th sleeping 25 * (10 - i) ms: the last finishes first.
+std::vector<int> staggered_durations() {
+  std::vector<int> out;
+  for (int i = 0; i < 10; ++i)
+    out.push_back(25 * (10 - i));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("put and get of plain values") {
+  runtime_guard rt{1};
+  CHECK(manta::get(manta::put(42)) == 42);
+  CHECK(manta::get(manta::put(2.5)) == 2.5);
+  CHECK(manta::get(manta::put(std::string{"hello"})) == "hello");
+  CHECK(manta::get(manta::put(std::vector<int>{1, 2, 3})) == std::vector<int>{1, 2, 3});
+  CHECK(manta::get(manta::put(std::vector<std::string>{"a", "bb"}))
+        == std::vector<std::string>{"a", "bb"});
+  point p{1, 2, "origin", {{"w", 0.5}}};
+  auto ref = manta::put(p);
+  CHECK(manta::get(ref) == p);
+  // The store holds a copy: changing the original does not change it.
+  p.x = 100;
+  CHECK(manta::get(ref).x == 1);
+  // A put value is ready at once and has its own id.
+  CHECK(ref.ready());
+  auto other = manta::put(p);
+  CHECK(other.id() != ref.id());
+  // Put values can be passed to tasks.
+  CHECK(manta::get(manta::task(identity).remote(manta::put(9))) == 9);
+}
+
+TEST_CASE("put(std::move(vec)) keeps the buffer: no copy") {
+  runtime_guard rt{1};
+  std::vector<double> big(1 << 20, 1.5);
+  const double* buffer = big.data();
+  auto ref = manta::put(std::move(big));
+  auto shared = manta::get_shared(ref);
+  REQUIRE(shared);
+  CHECK(shared->data() == buffer);
+  CHECK(shared->size() == (1u << 20));
+  SUBCASE("put of a shared_ptr stores that very object") {
+    auto mine = std::make_shared<const std::vector<int>>(1000, 7);
+    auto r = manta::put(mine);
+    CHECK(manta::get_shared(r).get() == mine.get());
+  }
+}
+
+TEST_CASE("get_shared returns the same object every time") {
+  runtime_guard rt{1};
+  auto ref = manta::put(std::string(1000, 'x'));
+  auto a = manta::get_shared(ref);
+  auto b = manta::get_shared(ref);
+  auto c = manta::get_shared(ref, 1s);
+  auto copy = ref;
+  auto d = manta::get_shared(copy);
+  CHECK(a.get() == b.get());
+  CHECK(a.get() == c.get());
+  CHECK(a.get() == d.get());
+  CHECK(a->data() == b->data());
+  // For task results too.
+  auto t = manta::task(identity).remote(5);
+  CHECK(manta::get_shared(t).get() == manta::get_shared(t).get());
+  CHECK(*manta::get_shared(t) == 5);
+}
+
+TEST_CASE("a value outlives the refs it was read through") {
+  std::shared_ptr<const std::string> kept;
+  {
+    runtime_guard rt{1};
+    auto ref = manta::put(std::string{"still here"});
+    kept = manta::get_shared(ref);
+  }
+  CHECK(*kept == "still here");
+}
+
+TEST_CASE("a value is freed when its last ref goes away") {
+  runtime_guard rt{2};
+  tracked::alive = 0;
+  {
+    auto ref = manta::put(tracked{1});
+    CHECK(tracked::alive.load() == 1); // the store's copy only
+    auto copy = ref;
+    CHECK(manta::get(manta::task(read_tracked).remote(copy)) == 1);
+    CHECK(tracked::alive.load() == 1);
+  }
+  CHECK(settle_alive(1s) == 0);
+  {
+    auto made = manta::task(make_tracked).remote(2);
+    CHECK(manta::get(manta::task(read_tracked).remote(made)) == 2);
+    CHECK(manta::get_shared(made)->value == 2);
+  }
+  CHECK(settle_alive(1s) == 0);
+}
+
+TEST_CASE("get of an empty ref is an invalid_argument_error") {
+  runtime_guard rt{1};
+  manta::object_ref<int> empty;
+  CHECK_FALSE(empty);
+  CHECK_FALSE(empty.ready());
+  CHECK_THROWS_AS(manta::get(empty), manta::invalid_argument_error);
+}
+
+TEST_CASE("get of many refs returns values in ref order") {
+  runtime_guard rt{4};
+  auto refs = sleepers({60, 10, 40, 20});
+  CHECK(manta::get(refs) == std::vector<int>{60, 10, 40, 20});
+  SUBCASE("with a timeout that is long enough") {
+    auto more = sleepers({30, 10});
+    CHECK(manta::get(more, 5s) == std::vector<int>{30, 10});
+  }
+  SUBCASE("with a timeout that is too short") {
+    auto more = sleepers({10, 500});
+    auto t0 = steady::now();
+    CHECK_THROWS_AS(manta::get(more, 100ms), manta::get_timeout_error);
+    auto took = seconds_since(t0);
+    CHECK(took >= 0.095);
+    CHECK(took < 0.4);
+  }
+  SUBCASE("an error in any ref is thrown") {
+    std::vector<manta::object_ref<int>> mixed{manta::task(sleep_ms).remote(5),
+                                              manta::task(fail_after_ms).remote(5)};
+    CHECK_THROWS_AS(manta::get(mixed), manta::task_error);
+  }
+  SUBCASE("an empty list") {
+    CHECK(manta::get(std::vector<manta::object_ref<int>>{}).empty());
+  }
+}
+
+TEST_CASE("wait(refs, 1) returns the first task to finish") {
+  runtime_guard rt{10};
+  auto durations = staggered_durations();
+  auto refs = sleepers(durations);
+  auto t0 = steady::now();
+  auto [ready, pending] = manta::wait(refs, 1);
+  auto took = seconds_since(t0);
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0] == refs[9]); // 25 ms, the shortest
+  CHECK(pending.size() == 9);
+  CHECK(took < 0.2);
+  // pending keeps the original order and leaves out the ready one.
+  for (size_t i = 0; i < pending.size(); ++i)
+    CHECK(pending[i] == refs[i]);
+  CHECK(manta::get(ready[0]) == 25);
+}
+
+TEST_CASE("wait for all returns the refs in completion order") {
+  runtime_guard rt{10};
+  auto durations = staggered_durations();
+  auto refs = sleepers(durations);
+  auto [ready, pending] = manta::wait(refs, refs.size());
+  CHECK(pending.empty());
+  REQUIRE(ready.size() == refs.size());
+  std::vector<int> order;
+  for (auto& r : ready)
+    order.push_back(manta::get(r));
+  auto sorted = durations;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(order == sorted);
+}
+
+TEST_CASE("wait with a timeout returns what is ready by then") {
+  runtime_guard rt{10};
+  auto refs = sleepers(staggered_durations()); // 25 ms .. 250 ms
+  auto t0 = steady::now();
+  auto [ready, pending] = manta::wait(refs, refs.size(), 100ms);
+  auto took = seconds_since(t0);
+  CAPTURE(took);
+  CHECK(took >= 0.095);
+  CHECK(took < 0.2);
+  CHECK(ready.size() < refs.size());
+  CHECK(ready.size() + pending.size() == refs.size());
+  CHECK(ready.size() >= 1); // the 25 ms task is done long before 100 ms
+  for (auto& r : ready)
+    CHECK(manta::get(r) <= 100);
+  SUBCASE("a zero timeout does not block") {
+    auto fresh = sleepers({200, 200});
+    auto t1 = steady::now();
+    auto res = manta::wait(fresh, 1, 0ms);
+    CHECK(res.ready.empty());
+    CHECK(res.pending.size() == 2);
+    CHECK(seconds_since(t1) < 0.05);
+  }
+}
+
+TEST_CASE("wait with more num_returns than refs is an invalid_argument_error") {
+  runtime_guard rt{1};
+  std::vector<manta::object_ref<int>> refs{manta::put(1), manta::put(2)};
+  CHECK_THROWS_AS(manta::wait(refs, 3), manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::wait(refs, 3, 1s), manta::invalid_argument_error);
+  std::vector<manta::object_ref<int>> with_empty{manta::put(1), {}};
+  CHECK_THROWS_AS(manta::wait(with_empty, 1), manta::invalid_argument_error);
+}
+
+TEST_CASE("errored refs count as ready in wait") {
+  runtime_guard rt{2};
+  std::vector<manta::object_ref<int>> refs{manta::task(sleep_ms).remote(1000),
+                                           manta::task(fail_after_ms).remote(10)};
+  auto t0 = steady::now();
+  auto [ready, pending] = manta::wait(refs, 1, 5s);
+  CHECK(seconds_since(t0) < 0.5);
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0] == refs[1]);
+  CHECK(ready[0].ready());
+  CHECK_THROWS_AS(manta::get(ready[0]), manta::task_error);
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0] == refs[0]);
+  manta::cancel(refs[0]); // no need to wait out the slow one
+}
