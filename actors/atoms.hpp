@@ -15,6 +15,8 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// anyone -> node_manager: what is free and what is there in total?
 using resources_atom = caf::atom_constant<caf::atom("resources")>;
+/// timer or object slot -> actor_host: a suspended async method may go on.
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
 } // namespace manta::actors
 

@@ -4,6 +4,7 @@
 
 #include <manta/manta.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +12,12 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <memory>
+#include <unistd.h>
 
 namespace {
 
@@ -19,6 +25,64 @@ int small_value() {
   return 0;
 }
 MANTA_REMOTE(small_value);
+
+/// The actor of the actor metrics (Ray's `Actor` in ray_perf.py).
+class bench_actor {
+public:
+  bench_actor() = default;
+  int small_value() { return 0; }
+  int small_value_arg(int x) { return x; }
+};
+MANTA_ACTOR(bench_actor, &bench_actor::small_value, &bench_actor::small_value_arg);
+
+using bench_handle = manta::actor_handle<bench_actor>;
+
+/// Ray's `Client`: an actor that calls its servers.
+class bench_client {
+public:
+  explicit bench_client(std::vector<bench_handle> servers) : servers_(std::move(servers)) {}
+
+  /// n calls to each server, then gets them all.
+  int small_value_batch(int n) {
+    std::vector<manta::object_ref<int>> refs;
+    refs.reserve(static_cast<size_t>(n) * servers_.size());
+    for (auto& s : servers_)
+      for (int i = 0; i < n; ++i)
+        refs.push_back(s.call(&bench_actor::small_value).remote());
+    manta::get(refs);
+    return n;
+  }
+
+  /// n calls with an object argument to each server, then gets them all.
+  int small_value_batch_arg(int n) {
+    auto x = manta::put(0);
+    std::vector<manta::object_ref<int>> refs;
+    refs.reserve(static_cast<size_t>(n) * servers_.size());
+    for (auto& s : servers_)
+      for (int i = 0; i < n; ++i)
+        refs.push_back(s.call(&bench_actor::small_value_arg).remote(x));
+    manta::get(refs);
+    return n;
+  }
+
+private:
+  std::vector<bench_handle> servers_;
+};
+MANTA_ACTOR(bench_client, &bench_client::small_value_batch,
+            &bench_client::small_value_batch_arg);
+
+/// Ray's `work(actors)` of n:n actor calls: n calls spread over the actors.
+int actor_work(std::vector<bench_handle> actors, int n) {
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(actors[static_cast<size_t>(i) % actors.size()]
+                     .call(&bench_actor::small_value)
+                     .remote());
+  manta::get(refs);
+  return n;
+}
+MANTA_REMOTE(actor_work);
 
 using clock_type = std::chrono::steady_clock;
 
@@ -31,6 +95,12 @@ struct metric {
   /// Which floor the metric is compared with (nullptr: none).
   const char* floor_name;
   double floor_rate;
+  /// Units per op (e.g. GB per put) for throughput metrics; 1 for call rates.
+  double scale = 1.0;
+  /// Runs before each timed `body`, untimed (e.g. bring a spilled object back).
+  std::function<void()> setup = {};
+  /// Measures the floor in this run, when it is not known up front.
+  std::function<double()> floor_fn = {};
 };
 
 struct result {
@@ -42,13 +112,18 @@ struct result {
 };
 
 result measure(const metric& m, int runs) {
+  auto floor_rate = m.floor_fn ? m.floor_fn() : m.floor_rate;
+  if (m.setup)
+    m.setup();
   m.body(); // warm up
   std::vector<double> rates;
   for (int i = 0; i < runs; ++i) {
+    if (m.setup)
+      m.setup();
     auto start = clock_type::now();
     m.body();
     std::chrono::duration<double> dt = clock_type::now() - start;
-    rates.push_back(static_cast<double>(m.ops) / dt.count());
+    rates.push_back(static_cast<double>(m.ops) * m.scale / dt.count());
   }
   double mean = 0;
   for (auto r : rates)
@@ -58,7 +133,152 @@ result measure(const metric& m, int runs) {
   for (auto r : rates)
     var += (r - mean) * (r - mean);
   double sd = rates.size() > 1 ? std::sqrt(var / static_cast<double>(rates.size() - 1)) : 0.0;
-  return {m.name, mean, sd, m.floor_name, m.floor_rate};
+  return {m.name, mean, sd, m.floor_name, floor_rate};
+}
+
+/// Ray's actor metrics (ray_perf.py), with the same definitions: the actors
+/// are created once, outside the timed bodies; n_cpu is half the cores.
+void add_actor_metrics(std::vector<metric>& ms, double rr) {
+  auto n_cpu = std::max<size_t>(1, std::thread::hardware_concurrency() / 2);
+  auto one = manta::actor<bench_actor>().remote();
+  // Call and get, one call at a time.
+  ms.push_back({"1_1_actor_calls_sync", 10000, [one] {
+                  for (int i = 0; i < 10000; ++i)
+                    manta::get(one.call(&bench_actor::small_value).remote());
+                },
+                "caf_request_response", rr});
+  // Submit 1000 calls, then get them all; 10 rounds.
+  auto batch_of = [](bench_handle a) {
+    return [a] {
+      std::vector<manta::object_ref<int>> refs;
+      refs.reserve(1000);
+      for (int round = 0; round < 10; ++round) {
+        refs.clear();
+        for (int i = 0; i < 1000; ++i)
+          refs.push_back(a.call(&bench_actor::small_value).remote());
+        manta::get(refs);
+      }
+    };
+  };
+  ms.push_back({"1_1_actor_calls_async", 10000, batch_of(one), "caf_request_response", rr});
+  auto concurrent = manta::actor<bench_actor>().max_concurrency(16).remote();
+  ms.push_back({"1_1_actor_calls_concurrent", 10000, batch_of(concurrent),
+                "caf_request_response", rr});
+  // One client actor calling n_cpu actors, 5000 calls each.
+  std::vector<bench_handle> servers;
+  for (size_t i = 0; i < n_cpu; ++i)
+    servers.push_back(manta::actor<bench_actor>().remote());
+  auto client = manta::actor<bench_client>().remote(servers);
+  ms.push_back({"1_n_actor_calls_async", 5000 * n_cpu, [client] {
+                  manta::get(client.call(&bench_client::small_value_batch).remote(5000));
+                },
+                nullptr, 0});
+  // m = 4 tasks, each making 5000 calls spread over n_cpu actors.
+  ms.push_back({"n_n_actor_calls_async", 4 * 5000, [servers] {
+                  std::vector<manta::object_ref<int>> refs;
+                  for (int t = 0; t < 4; ++t)
+                    refs.push_back(manta::task(actor_work).remote(servers, 5000));
+                  manta::get(refs);
+                },
+                nullptr, 0});
+  // n_cpu clients, each with its own actor, 1000 calls with an object arg.
+  std::vector<manta::actor_handle<bench_client>> clients;
+  for (size_t i = 0; i < n_cpu; ++i)
+    clients.push_back(manta::actor<bench_client>().remote(
+      std::vector<bench_handle>{manta::actor<bench_actor>().remote()}));
+  ms.push_back({"n_n_actor_calls_with_arg_async", 1000 * n_cpu, [clients] {
+                  std::vector<manta::object_ref<int>> refs;
+                  for (auto& c : clients)
+                    refs.push_back(c.call(&bench_client::small_value_batch_arg).remote(1000));
+                  manta::get(refs);
+                },
+                nullptr, 0});
+}
+
+// -- object store throughput ---------------------------------------------------
+
+constexpr size_t big_put_bytes = size_t{800} << 20;
+constexpr size_t spill_bench_bytes = size_t{256} << 20;
+constexpr int put_threads = 4;
+
+double seconds_of(const std::function<void()>& f) {
+  auto start = clock_type::now();
+  f();
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// Source buffers for the put and spill metrics: index 0..put_threads-1 for
+/// the putting threads, put_threads for the spill metrics.
+const std::vector<uint8_t>& source_bytes(size_t n, int which = 0) {
+  static std::vector<std::vector<uint8_t>> sources(put_threads + 1);
+  auto& v = sources[static_cast<size_t>(which)];
+  if (v.size() != n) {
+    v.assign(n, 0);
+    for (size_t i = 0; i < n; i += 64)
+      v[i] = static_cast<uint8_t>(i);
+  }
+  return v;
+}
+
+/// Copying `n` bytes (split over `threads`) into freshly allocated buffers,
+/// as a copying put does: GB/s, best of 3.
+double memcpy_floor(size_t n, int threads) {
+  for (int t = 0; t < threads; ++t)
+    source_bytes(n / threads, t);
+  double best = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto dt = seconds_of([&] {
+      std::vector<std::thread> ts;
+      for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&, t] {
+          auto& src = source_bytes(n / threads, t);
+          std::unique_ptr<uint8_t[]> dst{new uint8_t[src.size()]};
+          std::memcpy(dst.get(), src.data(), src.size());
+          if (dst[64] != src[64])
+            std::abort();
+        });
+      for (auto& th : ts)
+        th.join();
+    });
+    best = std::max(best, static_cast<double>(n) / 1e9 / dt);
+  }
+  return best;
+}
+
+/// Sequential write (or read) of a file of `n` bytes under /tmp, where the
+/// spill directory lives, without fsync like the spiller: MB/s, best of 3.
+double disk_floor(size_t n, bool write) {
+  auto path = "/tmp/manta-microbenchmark-" + std::to_string(::getpid()) + ".bin";
+  auto& src = source_bytes(n, put_threads);
+  constexpr size_t chunk = size_t{64} << 20;
+  std::vector<uint8_t> dst(write ? 0 : n);
+  double best = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto dt = seconds_of([&] {
+      int fd = write ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                     : ::open(path.c_str(), O_RDONLY);
+      for (size_t off = 0; fd >= 0 && off < n; off += chunk) {
+        auto len = std::min(chunk, n - off);
+        auto got = write ? ::write(fd, src.data() + off, len) : ::read(fd, dst.data() + off, len);
+        if (got <= 0)
+          break;
+      }
+      if (fd >= 0)
+        ::close(fd);
+    });
+    best = std::max(best, static_cast<double>(n) / 1e6 / dt);
+  }
+  if (!write)
+    ::unlink(path.c_str());
+  return best;
+}
+
+/// The object spilled and restored by the spill metrics (created lazily).
+manta::object_ref<std::vector<uint8_t>>& spill_bench_ref() {
+  static manta::object_ref<std::vector<uint8_t>> ref;
+  if (!ref)
+    ref = manta::put(std::vector<uint8_t>(source_bytes(spill_bench_bytes, put_threads)));
+  return ref;
 }
 
 std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
@@ -124,6 +344,59 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                   }
                 },
                 nullptr, 0});
+  // put of an 800 MiB std::vector<uint8_t> lvalue (copied into the store),
+  // in GB/s; floor: memcpy of the same size into a fresh buffer.
+  ms.push_back({"single_client_put_gigabytes", 1, [] {
+                  auto ref = manta::put(source_bytes(big_put_bytes));
+                },
+                "memcpy", 0, static_cast<double>(big_put_bytes) / 1e9, nullptr,
+                [] { return memcpy_floor(big_put_bytes, 1); }});
+  // 4 threads each putting a 200 MiB lvalue at once, GB/s in total.
+  ms.push_back({"multi_client_put_gigabytes", 1, [] {
+                  std::vector<std::thread> ts;
+                  for (int t = 0; t < put_threads; ++t)
+                    ts.emplace_back([t] {
+                      auto ref = manta::put(source_bytes(big_put_bytes / put_threads, t));
+                    });
+                  for (auto& th : ts)
+                    th.join();
+                },
+                "memcpy_4_threads", 0, static_cast<double>(big_put_bytes) / 1e9, nullptr,
+                [] { return memcpy_floor(big_put_bytes, put_threads); }});
+  // get (a copy) of an object holding 10,000 object_refs.
+  ms.push_back({"single_client_get_object_containing_10k_refs", 10, [] {
+                  static auto outer = [] {
+                    std::vector<manta::object_ref<int>> refs;
+                    for (int i = 0; i < 10000; ++i)
+                      refs.push_back(manta::put(i));
+                    return manta::put(std::move(refs));
+                  }();
+                  for (int i = 0; i < 10; ++i)
+                    if (manta::get(outer).size() != 10000)
+                      std::abort();
+                },
+                nullptr, 0});
+  // Spill of a 256 MiB vector (Cap'n Proto framing, raw codec) in MB/s;
+  // floor: writing a file of the same size.
+  ms.push_back({"spill_megabytes", 1, [] {
+                  if (spill_bench_ref().slot()->spill(/*rewrite=*/true) == 0)
+                    std::abort();
+                },
+                "disk_write", 0, static_cast<double>(spill_bench_bytes) / 1e6,
+                [] { manta::get_shared(spill_bench_ref()); },
+                [] { return disk_floor(spill_bench_bytes, true); }});
+  // Restore of that object by get_shared, MB/s; floor: reading the file back.
+  ms.push_back({"restore_megabytes", 1, [] {
+                  if (manta::get_shared(spill_bench_ref())->size() != spill_bench_bytes)
+                    std::abort();
+                },
+                "disk_read", 0, static_cast<double>(spill_bench_bytes) / 1e6,
+                [] { spill_bench_ref().slot()->spill(); },
+                [] {
+                  disk_floor(spill_bench_bytes, true);
+                  return disk_floor(spill_bench_bytes, false);
+                }});
+  add_actor_metrics(ms, rr);
   return ms;
 }
 

@@ -98,7 +98,7 @@ public:
       if (slot.failed())
         std::rethrow_exception(slot.error());
       if constexpr (!std::is_void_v<U>)
-        return slot.template as<U>();
+        return slot.template copy_as<U>();
     }
   };
 

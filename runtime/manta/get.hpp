@@ -44,12 +44,13 @@ clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
 
 /// Waits for the value behind `ref` and returns a copy of it. Throws the
 /// task's error (`task_error`, `task_cancelled_error`, ...) if it failed.
-/// For large values prefer `get_shared`, which does not copy.
+/// For large values prefer `get_shared`, which does not copy. A spilled
+/// value is read back from disk first.
 template <class T>
 T get(const object_ref<T>& ref) {
   auto& slot = detail::ready_slot(ref, detail::clock::time_point::max());
   if constexpr (!std::is_void_v<T>)
-    return slot.template as<T>();
+    return slot.template copy_as<T>();
 }
 
 /// Like `get(ref)`, but throws `get_timeout_error` after `timeout`.
@@ -57,15 +58,16 @@ template <class T, class Rep, class Period>
 T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout) {
   auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
   if constexpr (!std::is_void_v<T>)
-    return slot.template as<T>();
+    return slot.template copy_as<T>();
 }
 
 /// Waits for the value and returns the store's own immutable copy: no copy
-/// is made, however large the value.
+/// is made, however large the value. While the result lives the value stays
+/// in memory (it is never spilled from under it).
 template <class T>
 std::shared_ptr<const T> get_shared(const object_ref<T>& ref) {
   auto& slot = detail::ready_slot(ref, detail::clock::time_point::max());
-  return std::static_pointer_cast<const T>(slot.value());
+  return std::static_pointer_cast<const T>(slot.shared_value());
 }
 
 /// Like `get_shared(ref)`, but throws `get_timeout_error` after `timeout`.
@@ -73,7 +75,7 @@ template <class T, class Rep, class Period>
 std::shared_ptr<const T> get_shared(const object_ref<T>& ref,
                                     std::chrono::duration<Rep, Period> timeout) {
   auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
-  return std::static_pointer_cast<const T>(slot.value());
+  return std::static_pointer_cast<const T>(slot.shared_value());
 }
 
 /// Gets many values, in the order of `refs`. Throws the first error met.
@@ -94,7 +96,7 @@ std::vector<T> get(const std::vector<object_ref<T>>& refs,
   std::vector<T> out;
   out.reserve(refs.size());
   for (auto& r : refs)
-    out.push_back(detail::ready_slot(r, deadline).template as<T>());
+    out.push_back(detail::ready_slot(r, deadline).template copy_as<T>());
   return out;
 }
 

@@ -26,6 +26,38 @@ double parse_amount(std::string_view flag, std::string_view text) {
   return x;
 }
 
+/// Parses a byte count: "1073741824", "512M", "2G", "64KiB".
+size_t parse_bytes(std::string_view flag, std::string_view text) {
+  std::string s{text};
+  char* end = nullptr;
+  double x = std::strtod(s.c_str(), &end);
+  std::string_view unit{end};
+  double scale = 0;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KiB" || unit == "k")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MiB")
+    scale = 1024.0 * 1024.0;
+  else if (unit == "G" || unit == "GB" || unit == "GiB")
+    scale = 1024.0 * 1024.0 * 1024.0;
+  if (s.empty() || end == s.c_str() || scale == 0 || !std::isfinite(x) || x * scale < 1)
+    throw invalid_argument_error("manta::init: " + std::string{flag}
+                                 + " expects a positive byte count such as "
+                                   "1073741824, 512M or 2G, got '"
+                                 + s + "'");
+  return static_cast<size_t>(x * scale);
+}
+
+bool parse_switch(std::string_view flag, std::string_view text) {
+  if (text == "on" || text == "true" || text == "1")
+    return true;
+  if (text == "off" || text == "false" || text == "0")
+    return false;
+  throw invalid_argument_error("manta::init: " + std::string{flag}
+                               + " expects on or off, got '" + std::string{text} + "'");
+}
+
 /// Parses "GPU:1,disk:2".
 resource_map parse_resources(std::string_view text) {
   resource_map out;
@@ -54,6 +86,8 @@ void init(int argc, char** argv) {
   init_options opts;
   if (auto env = std::getenv("MANTA_NUM_CPUS"); env != nullptr && *env != '\0')
     opts.num_cpus = parse_amount("MANTA_NUM_CPUS", env);
+  if (auto env = std::getenv("MANTA_OBJECT_STORE_MEMORY"); env != nullptr && *env != '\0')
+    opts.object_store_memory = parse_bytes("MANTA_OBJECT_STORE_MEMORY", env);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -77,11 +111,18 @@ void init(int argc, char** argv) {
     else if (auto v = value_of("--scheduler-threads"))
       opts.scheduler_threads = static_cast<size_t>(
         std::max(1.0, parse_amount("--scheduler-threads", *v)));
+    else if (auto v = value_of("--object-store-memory"))
+      opts.object_store_memory = parse_bytes("--object-store-memory", *v);
+    else if (auto v = value_of("--object-spill-dir"))
+      opts.object_spill_directory = std::string{*v};
+    else if (auto v = value_of("--object-spilling"))
+      opts.object_spilling = parse_switch("--object-spilling", *v);
     else if (arg.substr(0, 8) == "--manta-")
       throw invalid_argument_error(
         "manta::init: unknown option '" + std::string{arg}
-        + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,... "
-          "and --scheduler-threads=N");
+        + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
+          "--scheduler-threads=N, --object-store-memory=BYTES, "
+          "--object-spill-dir=DIR and --object-spilling=on|off");
   }
   init(std::move(opts));
 }

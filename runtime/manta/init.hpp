@@ -16,14 +16,26 @@ struct init_options {
   /// Threads of CAF's scheduler (which runs the runtime's actors, never user
   /// code); default: half the hardware cores, at least 1 and at most 4.
   std::optional<size_t> scheduler_threads;
+  /// Bytes of object values the node keeps in memory; beyond it, large
+  /// serializable objects are spilled to disk and `put` fails with
+  /// `object_store_full_error` when nothing can be spilled. Default: 30% of
+  /// physical memory.
+  std::optional<size_t> object_store_memory;
+  /// Where spilled objects go; default /tmp/manta-<pid>/spill. Removed at
+  /// `shutdown`.
+  std::optional<std::string> object_spill_directory;
+  /// Whether objects may be spilled to disk at all.
+  bool object_spilling = true;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
 void init(init_options opts = {});
 
 /// Starts the runtime with options from the command line
-/// (`--num-cpus=N`, `--resources=GPU:1,disk:2`), falling back to the
-/// environment (`MANTA_NUM_CPUS`). Unknown `--manta-*` flags are errors;
+/// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
+/// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
+/// `--object-spilling=on|off`), falling back to the environment
+/// (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`). Unknown `--manta-*` flags are errors;
 /// other arguments are left for the program.
 void init(int argc, char** argv);
 

@@ -1,15 +1,19 @@
 #include "manta/put.hpp"
 
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
 
 namespace manta::detail {
 
 slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type,
-                   size_t size_bytes) {
+                   size_t size_bytes, const value_codec* codec,
+                   const std::source_location& origin) {
   auto& rt = runtime::require("put");
+  memory_budget::instance().admit(size_bytes, "manta::put");
   auto slot = object_table::instance().create(rt.next_object_id());
-  slot->seal_value(std::move(value), type, size_bytes);
+  slot->set_origin(origin);
+  slot->seal_value(std::move(value), type, size_bytes, codec);
   return slot;
 }
 

@@ -66,6 +66,17 @@ std::string describe(const std::exception_ptr& e) {
   }
 }
 
+using clock = std::chrono::steady_clock;
+
+/// How long an idle drain job waits for the next call before it ends.
+constexpr auto linger = std::chrono::microseconds{30};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 enum class exit_kind { none, exit_request, crash };
 
 exit_kind classify(const std::exception_ptr& e) {
@@ -207,6 +218,7 @@ void actor_core::submit(call_ptr c) {
     return;
   }
   queue_.push_back(std::move(c));
+  pushes_.fetch_add(1, std::memory_order_release);
   kick_locked();
 }
 
@@ -225,17 +237,6 @@ void actor_core::schedule_locked(job_kind kind, bool with_lease) {
 
 void actor_core::kick_locked() {
   if (state_ == state::need_ctor && ctor_->deps_done()) {
-    for (auto& d : ctor_->deps) {
-      if (d->failed()) {
-        death_work w;
-        die_locked("a constructor argument failed: " + describe(d->error()), false, w);
-        // finish_death needs the lock released; defer to a job-free path.
-        mtx_.unlock();
-        finish_death(w);
-        mtx_.lock();
-        return;
-      }
-    }
     state_ = state::constructing;
     bool with_lease = !lease_held_ && !lease_requested_;
     lease_requested_ = lease_requested_ || with_lease;
@@ -274,6 +275,15 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
     }
     if (epoch != epoch_ || state_ != state::constructing)
       return;
+    for (auto& d : ctor_->deps) {
+      if (d->failed()) {
+        death_work w;
+        die_locked("a constructor argument failed: " + describe(d->error()), false, w);
+        guard.unlock();
+        finish_death(w);
+        return;
+      }
+    }
   }
   std::shared_ptr<void> obj;
   std::exception_ptr err;
@@ -305,6 +315,7 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
 
 void actor_core::drain(uint64_t epoch) noexcept {
   std::unique_lock<std::mutex> guard{mtx_};
+  bool lingered = false;
   for (;;) {
     if (epoch != epoch_)
       return; // this instance died; drainers_ was reset by the death
@@ -322,6 +333,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
       continue;
     }
     if (has_work_locked()) {
+      lingered = false;
       auto c = std::move(queue_.front());
       queue_.pop_front();
       const slot_ptr* failed = nullptr;
@@ -346,6 +358,19 @@ void actor_core::drain(uint64_t epoch) noexcept {
       auto out = c->invoke(keep.get(), ctx);
       if (!out.pending)
         complete(ctx, std::move(out));
+      guard.lock();
+      continue;
+    }
+    if (!lingered && state_ == state::alive && !handles_gone_) {
+      // A caller that waits for each result submits its next call within
+      // microseconds; waiting that long here saves a new job and a thread
+      // hand-over per call (what bounds call+get round trips).
+      lingered = true;
+      auto seen = pushes_.load(std::memory_order_acquire);
+      guard.unlock();
+      auto until = clock::now() + linger;
+      while (pushes_.load(std::memory_order_acquire) == seen && clock::now() < until)
+        cpu_relax();
       guard.lock();
       continue;
     }
@@ -399,6 +424,7 @@ void actor_core::on_dep_ready() {
 void actor_core::push_resume(void* addr, uint64_t epoch) {
   std::unique_lock<std::mutex> guard{mtx_};
   resumes_.emplace_back(addr, epoch);
+  pushes_.fetch_add(1, std::memory_order_release);
   kick_locked();
 }
 
@@ -418,7 +444,12 @@ void actor_core::handles_gone() {
   {
     std::unique_lock<std::mutex> guard{mtx_};
     handles_gone_ = true;
-    retire_if_idle_locked(w);
+    // Retire on a pool thread (the instance's destructor is user code, and
+    // the last handle may drop anywhere): a drain job ends by retiring.
+    if (state_ == state::alive && drainers_ == 0 && runtime::current() != nullptr) {
+      ++drainers_;
+      schedule_locked(job_kind::drain, false);
+    }
   }
   finish_death(w);
 }

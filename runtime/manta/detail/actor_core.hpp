@@ -122,6 +122,9 @@ private:
   bool handles_gone_ = false;
   std::string cause_;
   std::atomic<int> restarts_{0};
+  /// Bumped on every push of work; read without the lock by a drain job
+  /// that lingers for the next call.
+  std::atomic<uint64_t> pushes_{0};
 };
 
 /// The actor whose code the calling thread runs now, or null.

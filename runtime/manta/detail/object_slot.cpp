@@ -1,6 +1,11 @@
 #include "manta/detail/object_slot.hpp"
 
+#include "manta/detail/codec.hpp"
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/spill_store.hpp"
+#include "manta/detail/task_spec.hpp"
+#include "manta/errors.hpp"
 
 #include <algorithm>
 
@@ -14,11 +19,16 @@ std::atomic<uint64_t> seal_counter{0};
 
 object_slot::object_slot(object_id id, std::weak_ptr<task_spec> producer)
   : id_(id), producer_(std::move(producer)) {
-  // nop
+  // The function's name lives in the registry for the whole process.
+  if (auto p = producer_.lock())
+    task_name_ = &p->function_name;
 }
 
 object_slot::~object_slot() {
-  object_table::instance().erase(id_, size_bytes_);
+  // A spilled value is no longer counted in memory; its file goes with it.
+  object_table::instance().erase(id_, value_ ? size_bytes_ : 0);
+  if (!spill_path_.empty())
+    spill_store::instance().remove(spill_path_, spill_file_bytes_, spill_generation_);
 }
 
 template <class F>
@@ -39,11 +49,14 @@ bool object_slot::seal(uint8_t state, F&& store) {
 }
 
 bool object_slot::seal_value(std::shared_ptr<const void> value,
-                             const std::type_info& type, size_t size_bytes) {
+                             const std::type_info& type, size_t size_bytes,
+                             const value_codec* codec) {
   return seal(ready_state, [&] {
     value_ = std::move(value);
     type_ = &type;
     size_bytes_ = size_bytes;
+    codec_ = codec;
+    spillable_ = codec != nullptr && size_bytes >= min_spill_bytes;
     object_table::instance().account(size_bytes);
   });
 }
@@ -65,6 +78,88 @@ void object_slot::remove_waiter(waiter* w) {
   auto i = std::find(waiters_.begin(), waiters_.end(), w);
   if (i != waiters_.end())
     waiters_.erase(i);
+}
+
+// -- spilling -----------------------------------------------------------------
+
+std::shared_ptr<const void> object_slot::shared_value() const {
+  if (!spillable_)
+    return value_;
+  value_pin pin{*this};
+  return value_;
+}
+
+bool object_slot::has_spill_file() const noexcept {
+  return !spill_path_.empty()
+         && spill_generation_ == spill_store::instance().generation();
+}
+
+void object_slot::pin_slow() const {
+  bool restored = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!value_) {
+      // Spilled: read it back. Only this thread touches value_ now: the
+      // evicted bit keeps other readers on this (locked) path.
+      auto& store = spill_store::instance();
+      caf::error err;
+      if (!has_spill_file())
+        err = codec_error("its spill file was removed when the runtime shut down");
+      else
+        err = store.read(spill_path_, id_, *type_, *codec_, value_);
+      if (err)
+        throw object_lost_error("object " + to_string(id_) + " ("
+                                + format_bytes(size_bytes_)
+                                + ") was spilled to disk and cannot be restored: "
+                                + error_text(err));
+      object_table::instance().account(size_bytes_);
+      restored = true;
+    }
+    residency_.fetch_add(1, std::memory_order_acquire);
+    residency_.fetch_and(~evicted_bit, std::memory_order_release);
+  }
+  // The restored value may push the node over its budget: spill others (this
+  // one is pinned). Best effort: a read never fails for lack of memory.
+  if (restored)
+    memory_budget::instance().make_room(0);
+}
+
+size_t object_slot::spill(bool rewrite) noexcept {
+  if (!spillable_ || !done() || failed())
+    return 0;
+  // Never wait for a slot's lock here: its owner may be restoring it and
+  // waiting for the spiller (memory_budget::make_room) in turn.
+  std::unique_lock<std::mutex> guard{mtx_, std::try_to_lock};
+  if (!guard.owns_lock())
+    return 0;
+  uint32_t expected = 0;
+  if (!residency_.compare_exchange_strong(expected, evicted_bit, std::memory_order_acq_rel))
+    return 0; // pinned, or not in memory
+  auto keep = [&] {
+    residency_.fetch_and(~evicted_bit, std::memory_order_release);
+    return size_t{0};
+  };
+  // A shared_ptr handed out by get_shared keeps the value alive anyway:
+  // writing it out would free nothing.
+  if (value_.use_count() != 1)
+    return keep();
+  auto& store = spill_store::instance();
+  if (rewrite || !has_spill_file()) {
+    if (!spill_path_.empty()) {
+      store.remove(spill_path_, spill_file_bytes_, spill_generation_);
+      spill_path_.clear();
+    }
+    auto gen = store.generation();
+    spill_store::file f;
+    if (store.write(id_, *type_, *codec_, value_.get(), size_bytes_, f))
+      return keep();
+    spill_path_ = std::move(f.path);
+    spill_file_bytes_ = f.bytes;
+    spill_generation_ = gen;
+  }
+  value_.reset();
+  object_table::instance().unaccount(size_bytes_);
+  return size_bytes_;
 }
 
 } // namespace manta::detail

@@ -7,12 +7,21 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <source_location>
+#include <string>
 #include <typeinfo>
 #include <vector>
 
 namespace manta::detail {
 
 class task_spec;
+struct value_codec;
+
+/// Values smaller than this are never spilled: writing a file per small
+/// object costs more than it frees, and leaving them out of spilling keeps
+/// their `get` a plain load (see `spillable`). Ray draws the same line for
+/// objects it keeps in the owner's memory.
+inline constexpr size_t min_spill_bytes = 64 * 1024;
 
 /// Something to tell when an object becomes ready: a parked thread, a task
 /// actor waiting for its arguments, a `wait` over many refs.
@@ -33,6 +42,13 @@ protected:
 ///
 /// Values are kept as `shared_ptr<const T>` behind a type-erased pointer, so
 /// every reader in the process shares one immutable copy.
+///
+/// A large value whose type has a codec is *spillable*: when the node's
+/// memory budget runs out the store may write it to disk and drop it from
+/// memory, and the next reader restores it. Readers of spillable values pin
+/// them (`value_pin`) while they hold a reference into them; a spill only
+/// happens to a value with no pins and no `shared_ptr` handed out. Readers
+/// of other values read them directly, as before: one load, no lock.
 class object_slot {
 public:
   object_slot(object_id id, std::weak_ptr<task_spec> producer = {});
@@ -53,8 +69,10 @@ public:
     return state_.load(std::memory_order_acquire) == failed_state;
   }
 
-  /// The sealed value. Requires `done() && !failed()`.
-  const std::shared_ptr<const void>& value() const noexcept { return value_; }
+  /// The sealed value, shared: pins it into memory while taking the copy,
+  /// restoring it from disk if it was spilled. Requires `done() && !failed()`.
+  /// Throws `object_lost_error` if a spilled value cannot be read back.
+  std::shared_ptr<const void> shared_value() const;
 
   /// The type of the sealed value. Requires `done() && !failed()`.
   const std::type_info& type() const noexcept { return *type_; }
@@ -68,15 +86,75 @@ public:
   /// Position in the node's completion order, for `wait`.
   uint64_t seal_seq() const noexcept { return seal_seq_; }
 
-  /// Reads the value as `T`. Requires `done() && !failed()` and type `T`.
+  /// Reads the value as `T`. Requires `done() && !failed()`, type `T`, and
+  /// either `!spillable()` or a pin held by the caller (`value_pin`).
   template <class T>
   const T& as() const noexcept {
     return *static_cast<const T*>(value_.get());
   }
 
-  /// Seals a value; returns false if the slot was sealed before.
+  /// Copies the value out as `T`, pinning it for the copy if it could be
+  /// spilled. Requires `done() && !failed()` and type `T`.
+  template <class T>
+  T copy_as() const;
+
+  /// Seals a value; returns false if the slot was sealed before. `codec`
+  /// (null if the type has none) lets a large value be spilled.
   bool seal_value(std::shared_ptr<const void> value, const std::type_info& type,
-                  size_t size_bytes);
+                  size_t size_bytes, const value_codec* codec = nullptr);
+
+  // -- spilling ---------------------------------------------------------------
+
+  /// Whether the store may move the value to disk. Fixed when sealed (a
+  /// large value whose type has a codec), so readers test it without a load.
+  bool spillable() const noexcept { return spillable_; }
+
+  /// False while the value is on disk only (or being moved there).
+  bool resident() const noexcept {
+    return (residency_.load(std::memory_order_acquire) & evicted_bit) == 0;
+  }
+
+  /// Readers holding a reference into the value right now.
+  uint32_t pins() const noexcept {
+    return residency_.load(std::memory_order_relaxed) & ~evicted_bit;
+  }
+
+  /// Pins the value in memory, restoring it first if it was spilled.
+  /// Throws `object_lost_error` if the spill file cannot be read.
+  void pin() const {
+    auto prev = residency_.fetch_add(1, std::memory_order_acquire);
+    if ((prev & evicted_bit) != 0) {
+      residency_.fetch_sub(1, std::memory_order_relaxed);
+      pin_slow();
+    }
+  }
+
+  void unpin() const noexcept {
+    residency_.fetch_sub(1, std::memory_order_release);
+  }
+
+  /// Writes the value to disk (unless an up-to-date spill file exists) and
+  /// drops it from memory. Returns the bytes freed; 0 when the value is not
+  /// spillable, pinned, shared through `get_shared`, busy, or the write
+  /// failed. `rewrite` writes a fresh file even if one exists (benchmarks).
+  size_t spill(bool rewrite = false) noexcept;
+
+  /// Whether the value's last spill file is still valid (a later spill then
+  /// just drops the memory: eviction without I/O).
+  bool has_spill_file() const noexcept;
+
+  // -- provenance, for memory_summary -----------------------------------------
+
+  /// Records where user code created the object (`put`).
+  void set_origin(std::source_location loc) noexcept { origin_ = loc; }
+
+  const std::source_location& origin() const noexcept { return origin_; }
+
+  /// The name of the function whose task produces the object, or null.
+  const std::string* task_name() const noexcept { return task_name_; }
+
+  /// The codec captured at seal time, or null.
+  const value_codec* codec() const noexcept { return codec_; }
 
   /// Seals an error; returns false if the slot was sealed before.
   bool seal_error(std::exception_ptr error);
@@ -94,21 +172,87 @@ public:
 private:
   enum : uint8_t { pending = 0, ready_state = 1, failed_state = 2 };
 
+  /// Set in `residency_` while the value is not (reliably) in memory; the
+  /// low bits count pins. A spill must swap exactly 0 (resident, unpinned)
+  /// for this bit, so a pin and a spill can never both succeed.
+  static constexpr uint32_t evicted_bit = 0x80000000u;
+
+  void pin_slow() const;
+
   template <class F>
   bool seal(uint8_t state, F&& store);
 
   const object_id id_;
   std::atomic<uint8_t> state_{pending};
-  std::mutex mtx_;
+  mutable std::atomic<uint32_t> residency_{0};
+  bool spillable_ = false;
+  mutable std::mutex mtx_;
   std::vector<waiter*> waiters_;
-  std::shared_ptr<const void> value_;
+  mutable std::shared_ptr<const void> value_;
   const std::type_info* type_ = &typeid(void);
   std::exception_ptr error_;
   size_t size_bytes_ = 0;
   uint64_t seal_seq_ = 0;
   std::weak_ptr<task_spec> producer_;
+  const value_codec* codec_ = nullptr;
+  std::source_location origin_{};
+  const std::string* task_name_ = nullptr;
+  /// The spill file (guarded by `mtx_`), its size on disk and the spill
+  /// store's generation it belongs to (files die with the runtime).
+  std::string spill_path_;
+  size_t spill_file_bytes_ = 0;
+  uint64_t spill_generation_ = 0;
 };
 
 using slot_ptr = std::shared_ptr<object_slot>;
+
+/// Keeps a spillable value in memory while a reader holds a reference into
+/// it (a running task's `const T&` argument). Does nothing for values that
+/// cannot be spilled. A copy starts unpinned: pins belong to a read, not to
+/// whoever holds the ref.
+class value_pin {
+public:
+  value_pin() noexcept = default;
+  explicit value_pin(const object_slot& slot) { reset(slot); }
+  value_pin(const value_pin&) noexcept {}
+  value_pin(value_pin&& other) noexcept : slot_(other.slot_) { other.slot_ = nullptr; }
+  value_pin& operator=(const value_pin&) noexcept { return *this; }
+  value_pin& operator=(value_pin&& other) noexcept {
+    if (this != &other) {
+      release();
+      slot_ = other.slot_;
+      other.slot_ = nullptr;
+    }
+    return *this;
+  }
+  ~value_pin() { release(); }
+
+  /// Pins `slot` (after releasing any previous pin).
+  void reset(const object_slot& slot) {
+    release();
+    if (slot.spillable()) {
+      slot.pin();
+      slot_ = &slot;
+    }
+  }
+
+  void release() noexcept {
+    if (slot_ != nullptr) {
+      slot_->unpin();
+      slot_ = nullptr;
+    }
+  }
+
+private:
+  const object_slot* slot_ = nullptr;
+};
+
+template <class T>
+T object_slot::copy_as() const {
+  if (!spillable_)
+    return as<T>();
+  value_pin pin{*this};
+  return as<T>();
+}
 
 } // namespace manta::detail

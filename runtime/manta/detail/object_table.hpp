@@ -31,13 +31,14 @@ public:
   /// Number of live objects.
   size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
-  /// Bytes held by sealed values.
+  /// Bytes held in memory by sealed values (spilled ones not counted).
   size_t bytes_used() const noexcept { return bytes_.load(std::memory_order_relaxed); }
 
   // -- called by object_slot only ---------------------------------------------
 
   void erase(object_id id, size_t size_bytes);
   void account(size_t size_bytes) { bytes_.fetch_add(size_bytes, std::memory_order_relaxed); }
+  void unaccount(size_t size_bytes) { bytes_.fetch_sub(size_bytes, std::memory_order_relaxed); }
 
 private:
   static constexpr size_t num_shards = 16;

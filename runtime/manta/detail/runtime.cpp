@@ -3,7 +3,10 @@
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/errors.hpp"
 
@@ -77,6 +80,14 @@ runtime::runtime(const init_options& opts) {
                                    + "' must be a finite, non-negative amount");
   }
   total_custom_ = opts.resources;
+  if (opts.object_store_memory && *opts.object_store_memory == 0)
+    throw invalid_argument_error("manta::init: object_store_memory must be at "
+                                 "least one byte (it is the node's memory "
+                                 "budget for objects)");
+  memory_budget::instance().configure(
+    opts.object_store_memory.value_or(memory_budget::default_limit()));
+  spill_store::instance().configure(opts.object_spill_directory.value_or(""),
+                                    opts.object_spilling);
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)));
@@ -92,6 +103,9 @@ runtime::~runtime() {
 }
 
 void runtime::stop_all() {
+  // 0. Kill every actor: their queued calls fail with actor_died_error and
+  //    their instances are destroyed while the pool still runs.
+  actor_directory::instance().stop_all();
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   object_table::instance().for_each([](const slot_ptr& s) {
@@ -103,6 +117,9 @@ void runtime::stop_all() {
   // 2. Reject the tasks queued for resources, let running tasks finish and
   //    leave behind those that do not finish in time.
   pool_->stop(shutdown_grace);
+  // Spill files go with the runtime; refs still held to spilled objects
+  // then fail with object_lost_error.
+  spill_store::instance().clear();
   // 3. From here on nobody reaches this runtime through g_current.
   g_current.store(nullptr, std::memory_order_release);
   caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);

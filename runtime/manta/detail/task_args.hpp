@@ -19,12 +19,19 @@ struct value_arg {
 
 /// An argument given as an object_ref: read from the store when the task
 /// runs, by const reference, so a `const T&` parameter sees the shared value
-/// without a copy.
+/// without a copy. The ref keeps the object alive while the task is queued
+/// or running (borrowing); the pin keeps a spillable value in memory (and
+/// restores it if it was spilled) from `get` until `unpin`.
 template <class U>
 struct ref_arg {
   explicit ref_arg(object_ref<U> x) : ref(std::move(x)) {}
   object_ref<U> ref;
-  const U& get() const noexcept { return ref.slot()->template as<U>(); }
+  mutable value_pin pin;
+  const U& get() const {
+    pin.reset(*ref.slot());
+    return ref.slot()->template as<U>();
+  }
+  void unpin() const noexcept { pin.release(); }
 };
 
 template <class P, class A>

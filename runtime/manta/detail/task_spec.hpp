@@ -50,6 +50,9 @@ public:
   std::vector<slot_ptr> deps;
   /// Runs so far, for retries.
   int attempts = 0;
+  /// The pool keeps the task's resources leased after it ran: an actor's
+  /// constructor job, whose lease lasts the actor's life (`release`).
+  bool keeps_lease = false;
   /// The parker of the executor thread while the task blocks in `get`.
   std::atomic<parker*> blocked_on{nullptr};
 

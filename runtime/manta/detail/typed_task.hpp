@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/codec.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/value_size.hpp"
@@ -10,13 +11,19 @@
 
 namespace manta::detail {
 
+/// Makes room for a task result of `size_bytes` (see memory_budget::admit).
+void admit_result(size_t size_bytes);
+
 /// Seals a freshly computed value into a slot.
+/// Throws `object_store_full_error` if it does not fit in the node's memory
+/// budget even after spilling.
 template <class R>
 void seal_result(object_slot& slot, R&& value) {
   using V = std::decay_t<R>;
   auto ptr = std::make_shared<const V>(std::forward<R>(value));
   auto bytes = value_size(*ptr);
-  slot.seal_value(std::move(ptr), typeid(V), bytes);
+  admit_result(bytes);
+  slot.seal_value(std::move(ptr), typeid(V), bytes, codec_for<V>());
 }
 
 /// Seals the "value" of a task returning void.
@@ -36,6 +43,17 @@ public:
   }
 
   std::exception_ptr run() noexcept override {
+    // Ref arguments stay pinned in memory while the function runs.
+    struct unpin_args {
+      std::tuple<Holders...>& args;
+      ~unpin_args() {
+        auto release = [](auto& h) {
+          if constexpr (requires { h.unpin(); })
+            h.unpin();
+        };
+        std::apply([&](auto&... hs) { (release(hs), ...); }, args);
+      }
+    } unpin{args_};
     try {
       if constexpr (std::is_void_v<R>) {
         call(std::index_sequence_for<Holders...>{});

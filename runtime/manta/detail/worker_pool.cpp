@@ -152,7 +152,8 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       bool again = st.run(t);
       guard.lock();
       ++st.idle;
-      st.give_back(t->opts.resources);
+      if (!t->keeps_lease)
+        st.give_back(t->opts.resources);
       if (again)
         st.enqueue(std::move(t));
       st.grant_waiting();
@@ -188,6 +189,12 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   --st.idle;
   --st.live;
   st.exit_cv.notify_all();
+}
+
+void worker_pool::release(const resource_demand& d) {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  st_->give_back(d);
+  st_->grant_waiting();
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {

@@ -49,6 +49,9 @@ public:
   /// Leases the task's resources and runs it, now or when they free up.
   void schedule(task_ptr t);
 
+  /// Gives back a lease kept by a `keeps_lease` task (a dead actor's).
+  void release(const resource_demand& d);
+
   /// Free and total resources, CPUs under "CPU".
   std::pair<resource_map, resource_map> resources() const;
 

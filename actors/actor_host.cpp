@@ -1,0 +1,20 @@
+#include "actors/actor_host.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/actor_core.hpp"
+
+#include <caf/all.hpp>
+
+namespace manta::actors {
+
+caf::behavior actor_host(actor_host_actor* self, std::shared_ptr<detail::actor_core> core) {
+  self->state.core = std::move(core);
+  return {
+    [=](ready_atom) { self->state.core->on_dep_ready(); },
+    [=](resume_atom, uint64_t addr, uint64_t epoch) {
+      self->state.core->push_resume(reinterpret_cast<void*>(addr), epoch);
+    },
+  };
+}
+
+} // namespace manta::actors

@@ -1,0 +1,276 @@
+#pragma once
+
+#include "manta/actor_errors.hpp"
+#include "manta/actor_options.hpp"
+#include "manta/async.hpp"
+#include "manta/detail/actor_anchor.hpp"
+#include "manta/detail/actor_registry.hpp"
+#include "manta/detail/task_args.hpp"
+#include "manta/detail/typed_call.hpp"
+#include "manta/object_ref.hpp"
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+/// Actors: stateful workers. A class marked with `MANTA_ACTOR` becomes an
+/// actor with `manta::actor<T>().remote(ctor args...)`; its methods are
+/// called with `handle.call(&T::method).remote(args...)`, each returning an
+/// `object_ref` at once:
+///
+///     class counter {
+///     public:
+///       explicit counter(int start) : n_(start) {}
+///       int incr(int by) { return n_ += by; }
+///     private:
+///       int n_;
+///     };
+///     MANTA_ACTOR(counter, &counter::incr);
+///
+///     auto c = manta::actor<counter>().name("c1").remote(10);
+///     auto r = c.call(&counter::incr).remote(5);
+///     int v = manta::get(r); // 15
+///
+/// Calls from one caller run in the order they were submitted, one at a
+/// time unless `max_concurrency(n)` allows n at once (on separate threads).
+/// Object arguments are waited for before the call runs. Methods run on the
+/// node's worker threads and may block. An exception thrown by a method
+/// fails only that call (`task_error`); the actor dies when its constructor
+/// throws, when a method throws `actor_crash` or calls `exit_actor()`, or
+/// when it is `kill`ed. A dead actor restarts (re-running its constructor
+/// with the original arguments) while `max_restarts` allows; otherwise
+/// every queued and later call fails with `actor_died_error`. An actor
+/// whose handles are all gone finishes its queued calls and exits, unless
+/// it is `lifetime_detached()`.
+namespace manta {
+
+namespace detail {
+
+template <class R>
+struct call_result {
+  using type = R;
+};
+
+template <class R>
+struct call_result<async<R>> {
+  using type = R;
+};
+
+} // namespace detail
+
+/// A method of an actor, ready to be called with `.remote(args...)`.
+template <class T, class M, class R, class... Ps>
+class actor_method {
+public:
+  /// What `get` on the call's ref yields (`R`, or `V` for `async<V>`).
+  using result_type = typename detail::call_result<R>::type;
+
+  actor_method(std::shared_ptr<detail::actor_core> core, M m, const std::string& name)
+    : core_(std::move(core)), m_(m), name_(&name) {}
+
+  /// Queues the call; returns at once with a ref to its result. Each
+  /// argument is a value convertible to the parameter's type or an
+  /// `object_ref` to one.
+  template <class... As>
+  object_ref<result_type> remote(As&&... args) const {
+    static_assert(sizeof...(As) == sizeof...(Ps),
+                  "manta: call(&T::method).remote() got a different number of "
+                  "arguments than the method has parameters");
+    static_assert((detail::arg_compatible<Ps, As>() && ...),
+                  "manta: an argument of call(&T::method).remote() does not convert "
+                  "to the method's parameter type (an object_ref<T> argument "
+                  "passes a T)");
+    using call_type = detail::typed_call<T, R, M, detail::arg_holder_t<Ps, As>...>;
+    auto c = std::make_shared<call_type>(*name_, m_, std::forward<As>(args)...);
+    return object_ref<result_type>{detail::submit_call(core_, std::move(c))};
+  }
+
+private:
+  std::shared_ptr<detail::actor_core> core_;
+  M m_;
+  const std::string* name_;
+};
+
+/// A reference to a live actor. A value: copy it, compare it, pass it to
+/// tasks and to other actors' methods; every copy calls the same actor.
+template <class T>
+class actor_handle {
+public:
+  actor_handle() noexcept = default;
+
+  /// Prepares a call of a method listed in the class's `MANTA_ACTOR`.
+  /// Throws `unknown_function_error` for a method that is not listed.
+  template <class R, class... Ps>
+  actor_method<T, R (T::*)(Ps...), R, Ps...> call(R (T::*m)(Ps...)) const {
+    check_method<R, Ps...>();
+    return {core(), m, method_name(m)};
+  }
+
+  template <class R, class... Ps>
+  actor_method<T, R (T::*)(Ps...) const, R, Ps...> call(R (T::*m)(Ps...) const) const {
+    check_method<R, Ps...>();
+    return {core(), m, method_name(m)};
+  }
+
+  /// False for a default-constructed handle.
+  explicit operator bool() const noexcept { return anchor_ != nullptr; }
+
+  /// How errors name the actor: its class and, if given, its name.
+  const std::string& display_name() const { return detail::actor_display_name(*core()); }
+
+  friend bool operator==(const actor_handle& x, const actor_handle& y) noexcept {
+    auto* a = x.anchor_ ? x.anchor_->core.get() : nullptr;
+    auto* b = y.anchor_ ? y.anchor_->core.get() : nullptr;
+    return a == b;
+  }
+
+  // -- runtime internals ------------------------------------------------------
+
+  explicit actor_handle(detail::anchor_ptr anchor) : anchor_(std::move(anchor)) {}
+
+  const detail::anchor_ptr& anchor() const noexcept { return anchor_; }
+
+private:
+  template <class R, class... Ps>
+  static constexpr void check_method() {
+    static_assert(!std::is_reference_v<R>, "manta: an actor method must return by value");
+    static_assert((detail::param_supported<Ps>() && ...),
+                  "manta: actor method parameters must be values or const "
+                  "references (arguments are immutable once submitted)");
+  }
+
+  const std::shared_ptr<detail::actor_core>& core() const {
+    if (!anchor_)
+      throw invalid_argument_error("manta: the actor_handle is empty (default-constructed "
+                                   "or moved from)");
+    return anchor_->core;
+  }
+
+  template <class M>
+  static const std::string& method_name(M m) {
+    const auto& cls = detail::lookup_actor_class(typeid(T));
+    return detail::lookup_method(cls, typeid(M), &m, sizeof(M));
+  }
+
+  detail::anchor_ptr anchor_;
+};
+
+/// An actor class with its options, ready to be created with `.remote()`.
+/// Obtained from `actor<T>()`; the options chain:
+/// `actor<T>().name("c").max_restarts(2).remote(ctor args...)`.
+template <class T>
+class actor_builder {
+public:
+  /// Name under which `get_actor<T>(name, ns)` finds the actor. A name taken
+  /// by a live actor is an `actor_exists_error`.
+  actor_builder& name(std::string n) {
+    opts_.name = std::move(n);
+    return *this;
+  }
+
+  /// Namespace of the name (default "default").
+  actor_builder& namespace_(std::string ns) {
+    opts_.ns = std::move(ns);
+    return *this;
+  }
+
+  /// CPUs the actor holds for its whole life (default 0).
+  actor_builder& num_cpus(double n) {
+    opts_.resources.cpus = n;
+    return *this;
+  }
+
+  /// Resources the actor holds for its whole life, e.g. {{"GPU", 1}}.
+  actor_builder& resources(resource_map rs) {
+    for (auto& [name, amount] : rs) {
+      if (name == cpu_resource)
+        opts_.resources.cpus = amount;
+      else
+        opts_.resources.custom[name] = amount;
+    }
+    return *this;
+  }
+
+  /// How often the actor restarts after dying (-1: always).
+  actor_builder& max_restarts(int n) {
+    opts_.max_restarts = n;
+    return *this;
+  }
+
+  /// How often a call running when the actor died is re-run on the
+  /// restarted actor (-1: always).
+  actor_builder& max_task_retries(int n) {
+    opts_.max_task_retries = n;
+    return *this;
+  }
+
+  /// Calls that may run at once (default 1; 1000 for async actors).
+  actor_builder& max_concurrency(int n) {
+    opts_.max_concurrency = n;
+    return *this;
+  }
+
+  /// The actor lives until `kill` or `shutdown`, not until its handles are
+  /// gone; it needs a name.
+  actor_builder& lifetime_detached() {
+    opts_.detached = true;
+    return *this;
+  }
+
+  const actor_options& options() const noexcept { return opts_; }
+
+  /// Creates the actor: its constructor runs on a worker thread once its
+  /// object arguments exist and its resources are free. Returns at once.
+  template <class... As>
+  actor_handle<T> remote(As&&... args) const {
+    static_assert(std::is_constructible_v<T, detail::ctor_arg_t<As>...>,
+                  "manta: actor<T>().remote(args...): T has no constructor taking "
+                  "these arguments (an object_ref<U> argument passes a const U&)");
+    using ctor_type = detail::typed_ctor<T, detail::ctor_holder_t<As>...>;
+    auto ctor = std::make_unique<ctor_type>(std::forward<As>(args)...);
+    return actor_handle<T>{detail::create_actor(typeid(T), opts_, std::move(ctor))};
+  }
+
+private:
+  actor_options opts_;
+};
+
+/// Prepares the creation of an actor of a class marked with `MANTA_ACTOR`.
+template <class T>
+actor_builder<T> actor() {
+  return {};
+}
+
+/// Finds the live actor named `name` in namespace `ns`. Throws
+/// `actor_not_found_error` if there is none or it is not a `T`.
+template <class T>
+actor_handle<T> get_actor(const std::string& name, const std::string& ns = "default") {
+  return actor_handle<T>{detail::find_actor(typeid(T), name, ns)};
+}
+
+/// Kills an actor: queued and running calls fail with `actor_died_error`
+/// (a running method finishes in the background: C++ cannot interrupt a
+/// thread). With `no_restart = false` it counts as a crash and the actor
+/// restarts if `max_restarts` allows.
+template <class T>
+void kill(const actor_handle<T>& h, bool no_restart = true) {
+  if (!h)
+    throw invalid_argument_error("manta::kill: the actor_handle is empty");
+  detail::kill_actor(*h.anchor()->core, no_restart);
+}
+
+/// Inside an actor method: ends the actor after this method, for good (no
+/// restart). The call's ref and every queued call fail with
+/// `actor_died_error`. Never returns.
+[[noreturn]] void exit_actor();
+
+/// Inside an actor's constructor or method: true if this instance replaces
+/// one that died.
+bool was_restarted() noexcept;
+
+/// Inside an actor: how often it has been restarted (0 outside actors).
+int restart_count() noexcept;
+
+} // namespace manta

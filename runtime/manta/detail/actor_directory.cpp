@@ -1,0 +1,137 @@
+#include "manta/detail/actor_directory.hpp"
+
+#include "actors/actor_host.hpp"
+#include "manta/actor_errors.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_error.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+
+namespace manta::detail {
+
+actor_directory& actor_directory::instance() {
+  // Never destroyed: handles may outlive static destruction order.
+  static auto* dir = new actor_directory;
+  return *dir;
+}
+
+void actor_directory::add(const anchor_ptr& anchor) {
+  auto& core = *anchor->core;
+  auto& opts = core.options();
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!opts.name.empty()) {
+    auto key = std::make_pair(opts.ns, opts.name);
+    auto i = named_.find(key);
+    if (i != named_.end() && !i->second.weak.expired())
+      throw actor_exists_error("an actor named '" + opts.name + "' already exists in namespace '"
+                               + opts.ns + "'; choose another name, or use the existing one "
+                                 "with manta::get_actor<T>(\"" + opts.name + "\", \"" + opts.ns
+                               + "\")");
+    named_[key] = entry{anchor, opts.detached ? anchor : nullptr, &core};
+  }
+  if (all_.size() >= sweep_at_) {
+    std::erase_if(all_, [](auto& w) { return w.expired(); });
+    sweep_at_ = std::max<size_t>(1024, all_.size() * 2);
+  }
+  all_.push_back(anchor->core);
+}
+
+anchor_ptr actor_directory::find(const std::string& ns, const std::string& name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = named_.find(std::make_pair(ns, name));
+  return i == named_.end() ? nullptr : i->second.weak.lock();
+}
+
+void actor_directory::remove(const actor_core& core) {
+  anchor_ptr strong; // dropped after the lock: its destructor calls the core
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& opts = core.options();
+    if (opts.name.empty())
+      return;
+    auto i = named_.find(std::make_pair(opts.ns, opts.name));
+    if (i == named_.end() || i->second.core != &core)
+      return;
+    strong = std::move(i->second.strong);
+    named_.erase(i);
+  }
+}
+
+void actor_directory::stop_all() {
+  std::vector<std::weak_ptr<actor_core>> all;
+  std::map<std::pair<std::string, std::string>, entry> named;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    all.swap(all_);
+    named.swap(named_);
+    sweep_at_ = 1024;
+  }
+  for (auto& w : all)
+    if (auto core = w.lock())
+      core->kill("the runtime shut down (manta::shutdown)", false);
+}
+
+// -- functions declared in actor_anchor.hpp ----------------------------------
+
+actor_anchor::~actor_anchor() {
+  core->handles_gone();
+}
+
+anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
+                        std::unique_ptr<actor_ctor> ctor) {
+  auto& rt = runtime::require("actor<T>().remote");
+  const auto& info = lookup_actor_class(cls);
+  if (opts.detached && opts.name.empty())
+    throw invalid_argument_error("actor " + info.name
+                                 + ": lifetime_detached() needs a name(...), or the "
+                                   "actor could never be found or killed again");
+  if (opts.resources.cpus < 0)
+    throw invalid_argument_error("actor " + info.name + ": num_cpus must not be negative");
+  if (opts.max_concurrency && *opts.max_concurrency < 1)
+    throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
+  if (!opts.resources.fits_in(rt.total_cpus(), rt.total_custom())) {
+    resource_demand total{rt.total_cpus(), rt.total_custom()};
+    throw infeasible_task_error("actor " + info.name + " needs " + opts.resources.to_string()
+                                + " for its lifetime but the cluster has only "
+                                + total.to_string()
+                                + " in total; lower its num_cpus/resources or start the "
+                                  "runtime with more");
+  }
+  auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor),
+                                           rt.pool());
+  auto anchor = std::make_shared<actor_anchor>(core);
+  actor_directory::instance().add(anchor);
+  core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
+  return anchor;
+}
+
+anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
+                      const std::string& ns) {
+  runtime::require("get_actor");
+  auto anchor = actor_directory::instance().find(ns, name);
+  if (!anchor)
+    throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
+                                + "'; create it with manta::actor<T>().name(\"" + name
+                                + "\").namespace_(\"" + ns + "\").remote(...) first");
+  if (anchor->core->type() != cls)
+    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns
+                                + "' is a " + anchor->core->display_name()
+                                + ", not a " + demangle(cls.name())
+                                + "; call manta::get_actor with its class");
+  return anchor;
+}
+
+void kill_actor(actor_core& core, bool no_restart) {
+  core.kill(no_restart ? "it was killed with manta::kill"
+                       : "it was killed with manta::kill(handle, /*no_restart=*/false)",
+            !no_restart);
+}
+
+const std::string& actor_display_name(const actor_core& core) {
+  return core.display_name();
+}
+
+} // namespace manta::detail

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "manta/detail/actor_anchor.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace manta::detail {
+
+/// The node's actors: names to actors (what `get_actor` looks up) and every
+/// live actor, so `shutdown` can stop them all. Named actors are held
+/// weakly unless detached: a name alone does not keep an actor alive, as
+/// in Ray.
+class actor_directory {
+public:
+  static actor_directory& instance();
+
+  /// Records a new actor; throws `actor_exists_error` if its name is taken.
+  void add(const anchor_ptr& anchor);
+
+  /// The live actor named `name` in `ns`, or null.
+  anchor_ptr find(const std::string& ns, const std::string& name);
+
+  /// Forgets a dead actor (its name becomes free).
+  void remove(const actor_core& core);
+
+  /// Kills every actor (runtime shutdown): pending calls fail, instances
+  /// are destroyed, names are freed.
+  void stop_all();
+
+private:
+  struct entry {
+    std::weak_ptr<actor_anchor> weak;
+    /// Only for detached actors: the directory keeps them alive.
+    anchor_ptr strong;
+    const actor_core* core = nullptr;
+  };
+
+  std::mutex mtx_;
+  std::map<std::pair<std::string, std::string>, entry> named_;
+  std::vector<std::weak_ptr<actor_core>> all_;
+  /// Size of `all_` at which dead entries are swept next.
+  size_t sweep_at_ = 1024;
+};
+
+} // namespace manta::detail

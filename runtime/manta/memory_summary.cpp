@@ -1,0 +1,105 @@
+#include "manta/memory_summary.hpp"
+
+#include "manta/detail/memory_budget.hpp"
+#include "manta/detail/object_table.hpp"
+#include "manta/detail/spill_store.hpp"
+#include "manta/detail/task_error.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace manta {
+
+namespace {
+
+std::string describe_origin(const detail::object_slot& s) {
+  if (auto* name = s.task_name())
+    return "task " + *name;
+  auto& loc = s.origin();
+  if (loc.line() == 0)
+    return "-";
+  std::string file = loc.file_name();
+  if (auto slash = file.rfind('/'); slash != std::string::npos)
+    file = file.substr(slash + 1);
+  return file + ":" + std::to_string(loc.line()) + " (" + loc.function_name() + ")";
+}
+
+std::string clip(std::string s, size_t width) {
+  if (s.size() > width)
+    s = s.substr(0, width - 3) + "...";
+  return s;
+}
+
+} // namespace
+
+memory_report memory_summary() {
+  memory_report out;
+  detail::object_table::instance().for_each([&](const detail::slot_ptr& s) {
+    object_memory_info info;
+    info.id = s->id();
+    info.owner = "node-" + std::to_string(s->id().node());
+    // The snapshot that hands us `s` holds one reference itself.
+    info.references = s.use_count() - 1;
+    info.created_by = describe_origin(*s);
+    if (!s->done()) {
+      info.location = "pending";
+    } else if (s->failed()) {
+      info.location = "failed";
+    } else {
+      info.size_bytes = s->size_bytes();
+      info.type = detail::demangle(s->type().name());
+      info.pins = s->pins();
+      if (s->resident()) {
+        info.location = "memory";
+      } else {
+        info.location = "spilled";
+        ++out.spilled_objects;
+        out.bytes_spilled += s->size_bytes();
+      }
+    }
+    out.objects.push_back(std::move(info));
+  });
+  std::sort(out.objects.begin(), out.objects.end(), [](auto& x, auto& y) {
+    return x.size_bytes != y.size_bytes ? x.size_bytes > y.size_bytes : x.id < y.id;
+  });
+  out.num_objects = out.objects.size();
+  out.bytes_in_memory = detail::object_table::instance().bytes_used();
+  auto& spill = detail::spill_store::instance();
+  out.spill_files = spill.files();
+  out.spill_bytes_on_disk = spill.bytes_on_disk();
+  out.spill_directory = spill.directory();
+  out.budget_bytes = detail::memory_budget::instance().limit();
+  return out;
+}
+
+std::string memory_report::to_string(size_t max_rows) const {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof(line), "%-16s  %10s  %-8s  %4s  %-8s  %-28s  %s\n", "object id",
+                "size", "owner", "refs", "where", "type", "created by");
+  out += line;
+  size_t shown = 0;
+  for (auto& o : objects) {
+    if (shown++ == max_rows) {
+      out += "... " + std::to_string(objects.size() - max_rows) + " more object(s)\n";
+      break;
+    }
+    auto where = o.location + (o.pins > 0 ? "*" : "");
+    std::snprintf(line, sizeof(line), "%-16s  %10s  %-8s  %4ld  %-8s  %-28s  %s\n",
+                  manta::to_string(o.id).c_str(), detail::format_bytes(o.size_bytes).c_str(),
+                  o.owner.c_str(), o.references, where.c_str(), clip(o.type, 28).c_str(),
+                  o.created_by.c_str());
+    out += line;
+  }
+  out += "--\n" + std::to_string(num_objects) + " object(s); in memory "
+         + detail::format_bytes(bytes_in_memory) + " of a " + detail::format_bytes(budget_bytes)
+         + " budget; spilled " + std::to_string(spilled_objects) + " object(s), "
+         + detail::format_bytes(bytes_spilled) + " (" + std::to_string(spill_files)
+         + " file(s), " + detail::format_bytes(spill_bytes_on_disk) + " on disk in "
+         + spill_directory + ")\n";
+  if (std::any_of(objects.begin(), objects.end(), [](auto& o) { return o.pins > 0; }))
+    out += "* pinned: a task or reader is using the value right now\n";
+  return out;
+}
+
+} // namespace manta

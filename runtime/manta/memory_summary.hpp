@@ -1,0 +1,59 @@
+#pragma once
+
+#include "manta/object_id.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace manta {
+
+/// One live object as `memory_summary` sees it.
+struct object_memory_info {
+  object_id id;
+  /// Bytes the value occupies in memory (also while it is spilled).
+  size_t size_bytes = 0;
+  /// The node that owns the object (created it and tracks its references).
+  std::string owner;
+  /// Holders of the object: object_refs (in the driver, in task arguments,
+  /// nested in other objects, in actor state) plus pending tasks' inputs.
+  long references = 0;
+  /// "memory", "spilled", "pending" (not produced yet) or "failed".
+  std::string location;
+  /// The value's C++ type.
+  std::string type;
+  /// Where it was created: "file:line (function)" for `put`, "task <name>"
+  /// for a task's result.
+  std::string created_by;
+  /// Readers holding a reference into the value right now (it cannot be
+  /// spilled meanwhile).
+  unsigned pins = 0;
+};
+
+/// The node's object store at one moment: every live object and the totals.
+struct memory_report {
+  /// Live objects, largest first.
+  std::vector<object_memory_info> objects;
+  size_t num_objects = 0;
+  /// Bytes of values held in memory (what the budget limits).
+  size_t bytes_in_memory = 0;
+  size_t spilled_objects = 0;
+  /// In-memory size of the spilled values.
+  size_t bytes_spilled = 0;
+  /// Spill files and their size on disk.
+  size_t spill_files = 0;
+  size_t spill_bytes_on_disk = 0;
+  /// `init_options::object_store_memory`.
+  size_t budget_bytes = 0;
+  std::string spill_directory;
+
+  /// A readable table: one line per object (at most `max_rows`), then totals.
+  std::string to_string(size_t max_rows = 50) const;
+};
+
+/// Reports what the object store holds, where, for whom, and who created
+/// it: the first thing to look at when memory grows or `put` fails with
+/// `object_store_full_error`.
+memory_report memory_summary();
+
+} // namespace manta

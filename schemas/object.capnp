@@ -1,0 +1,42 @@
+@0xfa8ed67fe88a198d;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("manta::schema");
+
+# An object outside a process's memory (a spill file now, a transfer between
+# nodes later) is a stream of Cap'n Proto messages: one ObjectHeader, then
+# `chunkCount` ObjectChunk messages whose data, concatenated in order, are
+# the encoded value. Chunks keep each message well below Cap'n Proto's
+# per-list limit and let a writer point at the value's own buffer.
+
+struct ObjectHeader {
+  id @0 :UInt64;
+  # The object's id (manta::object_id::value()).
+
+  typeName @1 :Text;
+  # The value's C++ type, demangled, for people and tools.
+
+  typeSignature @2 :Text;
+  # The value's type as the compiler names it (std::type_info::name()):
+  # a restore checks it, so bytes are never decoded as another type.
+
+  codec @3 :Text;
+  # "raw": the bytes of a contiguous container of trivially copyable
+  # elements; "caf": CAF 0.17's binary_serializer applied to the value.
+
+  encodedSize @4 :UInt64;
+  # Bytes of the encoded value (sum of the chunks' data sizes).
+
+  memorySize @5 :UInt64;
+  # Bytes the value occupies in memory, as the store accounts it.
+
+  chunkCount @6 :UInt32;
+  # Number of ObjectChunk messages that follow.
+}
+
+struct ObjectChunk {
+  offset @0 :UInt64;
+  # Position of `data` within the encoded value.
+
+  data @1 :Data;
+}
