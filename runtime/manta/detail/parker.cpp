@@ -34,14 +34,22 @@ void parker::unpark() noexcept {
     futex_wake(&word_);
 }
 
+bool parker::consume() noexcept {
+  // A read-modify-write, never a plain store: a plain `store(idle)` could
+  // overwrite an unpark that landed right after we read `notified` (a stale
+  // one from an earlier wait), and on x86 the caller's next load of its
+  // condition may pass a plain store, so that wake-up would be lost and the
+  // thread would sleep forever on a condition that is already true.
+  uint32_t expected = notified;
+  return word_.compare_exchange_strong(expected, idle, std::memory_order_acq_rel);
+}
+
 bool parker::park_until(clock::time_point deadline) noexcept {
   // Phase 1: spin. Most waits in a busy runtime end within microseconds, and
   // a sleeping thread costs 5-50 us to wake.
   for (int i = 0; i < 2000; ++i) {
-    if (word_.load(std::memory_order_acquire) == notified) {
-      word_.store(idle, std::memory_order_relaxed);
+    if (word_.load(std::memory_order_relaxed) == notified && consume())
       return true;
-    }
     if (i < 200)
       cpu_relax();
     else
@@ -50,10 +58,8 @@ bool parker::park_until(clock::time_point deadline) noexcept {
   // Phase 2: announce that we sleep, then sleep on the futex.
   uint32_t expected = idle;
   if (!word_.compare_exchange_strong(expected, sleeping,
-                                     std::memory_order_acquire)) {
-    word_.store(idle, std::memory_order_relaxed);
-    return true; // unparked meanwhile
-  }
+                                     std::memory_order_acq_rel))
+    return consume(); // unparked meanwhile
   if (deadline == clock::time_point::max()) {
     futex_wait(&word_, sleeping, nullptr);
   } else {
@@ -65,7 +71,7 @@ bool parker::park_until(clock::time_point deadline) noexcept {
       futex_wait(&word_, sleeping, &ts);
     }
   }
-  return word_.exchange(idle, std::memory_order_acquire) == notified;
+  return word_.exchange(idle, std::memory_order_acq_rel) == notified;
 }
 
 parker& parker::this_thread() noexcept {

@@ -30,6 +30,9 @@ public:
   static parker& this_thread() noexcept;
 
 private:
+  /// Turns `notified` into `idle` atomically; true if it did.
+  bool consume() noexcept;
+
   enum : uint32_t { idle = 0, notified = 1, sleeping = 2 };
   std::atomic<uint32_t> word_{idle};
 };
