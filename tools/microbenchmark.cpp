@@ -1,6 +1,8 @@
 #include "tools/microbenchmark.hpp"
 
 #include "tools/caf_floor.hpp"
+#include "tools/metric.hpp"
+#include "tools/ray_published.hpp"
 
 #include <manta/manta.hpp>
 
@@ -21,95 +23,44 @@
 
 namespace {
 
+using manta::tools::clock_type;
+using manta::tools::metric;
+using manta::tools::result;
+
 int small_value() {
   return 0;
 }
 MANTA_REMOTE(small_value);
 
-/// The actor of the actor metrics (Ray's `Actor` in ray_perf.py).
-class bench_actor {
-public:
-  bench_actor() = default;
-  int small_value() { return 0; }
-  int small_value_arg(int x) { return x; }
-};
-MANTA_ACTOR(bench_actor, &bench_actor::small_value, &bench_actor::small_value_arg);
-
-using bench_handle = manta::actor_handle<bench_actor>;
-
-/// Ray's `Client`: an actor that calls its servers.
-class bench_client {
-public:
-  explicit bench_client(std::vector<bench_handle> servers) : servers_(std::move(servers)) {}
-
-  /// n calls to each server, then gets them all.
-  int small_value_batch(int n) {
-    std::vector<manta::object_ref<int>> refs;
-    refs.reserve(static_cast<size_t>(n) * servers_.size());
-    for (auto& s : servers_)
-      for (int i = 0; i < n; ++i)
-        refs.push_back(s.call(&bench_actor::small_value).remote());
-    manta::get(refs);
-    return n;
-  }
-
-  /// n calls with an object argument to each server, then gets them all.
-  int small_value_batch_arg(int n) {
-    auto x = manta::put(0);
-    std::vector<manta::object_ref<int>> refs;
-    refs.reserve(static_cast<size_t>(n) * servers_.size());
-    for (auto& s : servers_)
-      for (int i = 0; i < n; ++i)
-        refs.push_back(s.call(&bench_actor::small_value_arg).remote(x));
-    manta::get(refs);
-    return n;
-  }
-
-private:
-  std::vector<bench_handle> servers_;
-};
-MANTA_ACTOR(bench_client, &bench_client::small_value_batch,
-            &bench_client::small_value_batch_arg);
-
-/// Ray's `work(actors)` of n:n actor calls: n calls spread over the actors.
-int actor_work(std::vector<bench_handle> actors, int n) {
+/// A client of multi_client_tasks_async: submits n no-op tasks, gets them.
+int task_client(int n) {
   std::vector<manta::object_ref<int>> refs;
   refs.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i)
-    refs.push_back(actors[static_cast<size_t>(i) % actors.size()]
-                     .call(&bench_actor::small_value)
-                     .remote());
+    refs.push_back(manta::task(small_value).remote());
   manta::get(refs);
   return n;
 }
-MANTA_REMOTE(actor_work);
+MANTA_REMOTE(task_client);
 
-using clock_type = std::chrono::steady_clock;
+/// A client of multi_client_put_calls: n puts of a small value.
+int put_client(int n) {
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(manta::put(i));
+  return n;
+}
+MANTA_REMOTE(put_client);
 
-/// One metric: `body` performs `ops` operations, each counted as one call in
-/// Ray's definition of the metric.
-struct metric {
-  const char* name;
-  size_t ops;
-  std::function<void()> body;
-  /// Which floor the metric is compared with (nullptr: none).
-  const char* floor_name;
-  double floor_rate;
-  /// Units per op (e.g. GB per put) for throughput metrics; 1 for call rates.
-  double scale = 1.0;
-  /// Runs before each timed `body`, untimed (e.g. bring a spilled object back).
-  std::function<void()> setup = {};
-  /// Measures the floor in this run, when it is not known up front.
-  std::function<double()> floor_fn = {};
-};
-
-struct result {
-  std::string name;
-  double mean;
-  double sd;
-  const char* floor_name;
-  double floor_rate;
-};
+/// Runs `clients` tasks of `f(n)` at once and gets them.
+template <class F>
+void run_clients(F f, int clients, int n) {
+  std::vector<manta::object_ref<int>> refs;
+  for (int t = 0; t < clients; ++t)
+    refs.push_back(manta::task(f).remote(n));
+  manta::get(refs);
+}
 
 result measure(const metric& m, int runs) {
   auto floor_rate = m.floor_fn ? m.floor_fn() : m.floor_rate;
@@ -134,65 +85,6 @@ result measure(const metric& m, int runs) {
     var += (r - mean) * (r - mean);
   double sd = rates.size() > 1 ? std::sqrt(var / static_cast<double>(rates.size() - 1)) : 0.0;
   return {m.name, mean, sd, m.floor_name, floor_rate};
-}
-
-/// Ray's actor metrics (ray_perf.py), with the same definitions: the actors
-/// are created once, outside the timed bodies; n_cpu is half the cores.
-void add_actor_metrics(std::vector<metric>& ms, double rr) {
-  auto n_cpu = std::max<size_t>(1, std::thread::hardware_concurrency() / 2);
-  auto one = manta::actor<bench_actor>().remote();
-  // Call and get, one call at a time.
-  ms.push_back({"1_1_actor_calls_sync", 10000, [one] {
-                  for (int i = 0; i < 10000; ++i)
-                    manta::get(one.call(&bench_actor::small_value).remote());
-                },
-                "caf_request_response", rr});
-  // Submit 1000 calls, then get them all; 10 rounds.
-  auto batch_of = [](bench_handle a) {
-    return [a] {
-      std::vector<manta::object_ref<int>> refs;
-      refs.reserve(1000);
-      for (int round = 0; round < 10; ++round) {
-        refs.clear();
-        for (int i = 0; i < 1000; ++i)
-          refs.push_back(a.call(&bench_actor::small_value).remote());
-        manta::get(refs);
-      }
-    };
-  };
-  ms.push_back({"1_1_actor_calls_async", 10000, batch_of(one), "caf_request_response", rr});
-  auto concurrent = manta::actor<bench_actor>().max_concurrency(16).remote();
-  ms.push_back({"1_1_actor_calls_concurrent", 10000, batch_of(concurrent),
-                "caf_request_response", rr});
-  // One client actor calling n_cpu actors, 5000 calls each.
-  std::vector<bench_handle> servers;
-  for (size_t i = 0; i < n_cpu; ++i)
-    servers.push_back(manta::actor<bench_actor>().remote());
-  auto client = manta::actor<bench_client>().remote(servers);
-  ms.push_back({"1_n_actor_calls_async", 5000 * n_cpu, [client] {
-                  manta::get(client.call(&bench_client::small_value_batch).remote(5000));
-                },
-                nullptr, 0});
-  // m = 4 tasks, each making 5000 calls spread over n_cpu actors.
-  ms.push_back({"n_n_actor_calls_async", 4 * 5000, [servers] {
-                  std::vector<manta::object_ref<int>> refs;
-                  for (int t = 0; t < 4; ++t)
-                    refs.push_back(manta::task(actor_work).remote(servers, 5000));
-                  manta::get(refs);
-                },
-                nullptr, 0});
-  // n_cpu clients, each with its own actor, 1000 calls with an object arg.
-  std::vector<manta::actor_handle<bench_client>> clients;
-  for (size_t i = 0; i < n_cpu; ++i)
-    clients.push_back(manta::actor<bench_client>().remote(
-      std::vector<bench_handle>{manta::actor<bench_actor>().remote()}));
-  ms.push_back({"n_n_actor_calls_with_arg_async", 1000 * n_cpu, [clients] {
-                  std::vector<manta::object_ref<int>> refs;
-                  for (auto& c : clients)
-                    refs.push_back(c.call(&bench_client::small_value_batch_arg).remote(1000));
-                  manta::get(refs);
-                },
-                nullptr, 0});
 }
 
 // -- object store throughput ---------------------------------------------------
@@ -303,6 +195,12 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                     refs.push_back(manta::put(i));
                 },
                 "caf_request_response", rr});
+  // Ray: 10 tasks of 100 puts each count as 1000 calls; 10 such rounds.
+  ms.push_back({"multi_client_put_calls", 10000, [] {
+                  for (int round = 0; round < 10; ++round)
+                    run_clients(put_client, 10, 100);
+                },
+                "caf_request_response", rr});
   // Submit one no-op task, get it, repeat.
   ms.push_back({"single_client_tasks_sync", 10000, [] {
                   for (int i = 0; i < 10000; ++i)
@@ -321,6 +219,9 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                   }
                 },
                 "caf_spawn_request_quit", srq});
+  // m = 4 client tasks, each submitting 10,000 no-op tasks and getting them.
+  ms.push_back({"multi_client_tasks_async", 4 * 10000,
+                [] { run_clients(task_client, 4, 10000); }, "caf_spawn_request_quit", srq});
   // ray.get([small_value.remote() for _ in range(1000)]) counts as one call.
   ms.push_back({"single_client_tasks_and_get_batch", 10, [] {
                   for (int round = 0; round < 10; ++round) {
@@ -396,7 +297,7 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                   disk_floor(spill_bench_bytes, true);
                   return disk_floor(spill_bench_bytes, false);
                 }});
-  add_actor_metrics(ms, rr);
+  manta::tools::add_actor_metrics(ms, rr);
   return ms;
 }
 
@@ -412,10 +313,14 @@ int microbenchmark_main(int argc, char** argv) {
     std::string_view arg{argv[i]};
     if (arg.rfind("--filter=", 0) == 0) {
       filter = std::string{arg.substr(9)};
+    } else if (arg == "--filter" && i + 1 < argc) {
+      filter = argv[++i];
     } else if (arg == "--json") {
       json = true;
     } else if (arg.rfind("--runs=", 0) == 0) {
       runs = std::max(1, std::atoi(argv[i] + 7));
+    } else if (arg == "--runs" && i + 1 < argc) {
+      runs = std::max(1, std::atoi(argv[++i]));
     } else if (arg.rfind("--num-cpus", 0) == 0 || arg.rfind("--scheduler-threads", 0) == 0) {
       // handled by manta::init below
     } else {
@@ -432,21 +337,27 @@ int microbenchmark_main(int argc, char** argv) {
   auto metrics = make_metrics(floor);
   std::vector<result> results;
   if (!json)
-    std::printf("%-40s %16s %12s %10s  %s\n", "metric", "per second", "+- sd",
-                "vs floor", "floor");
+    std::printf("%-45s %14s %11s %9s %9s  %s\n", "metric", "per second", "+- sd",
+                "vs Ray", "vs floor", "floor");
   for (auto& m : metrics) {
-    if (!filter.empty() && std::string_view{m.name}.find(filter) == std::string_view::npos)
+    if (!filter.empty() && m.name.find(filter) == std::string::npos)
       continue;
     auto r = measure(m, runs);
     results.push_back(r);
-    if (!json) {
-      if (r.floor_name != nullptr)
-        std::printf("%-40s %16.1f %12.1f %9.2fx  %s (%.0f/s)\n", r.name.c_str(), r.mean,
-                    r.sd, r.floor_rate / r.mean, r.floor_name, r.floor_rate);
-      else
-        std::printf("%-40s %16.1f %12.1f %10s\n", r.name.c_str(), r.mean, r.sd, "-");
-      std::fflush(stdout);
-    }
+    if (json)
+      continue;
+    auto ray = manta::tools::ray_published(r.name);
+    int digits = r.mean < 100 ? 3 : 1; // GB/s and batch metrics are small
+    std::printf("%-45s %14.*f %11.*f ", r.name.c_str(), digits, r.mean, digits, r.sd);
+    if (ray > 0)
+      std::printf("%8.*fx ", r.mean / ray < 10 ? 2 : 1, r.mean / ray);
+    else
+      std::printf("%9s ", "-");
+    if (r.floor_name != nullptr)
+      std::printf("%8.2fx  %s (%.4g/s)\n", r.floor_rate / r.mean, r.floor_name, r.floor_rate);
+    else
+      std::printf("%9s\n", "-");
+    std::fflush(stdout);
   }
   manta::shutdown();
   if (json) {
@@ -457,6 +368,8 @@ int microbenchmark_main(int argc, char** argv) {
       auto& r = results[i];
       std::printf("%s{\"name\": \"%s\", \"per_second\": %.1f, \"sd\": %.1f", i ? ", " : "",
                   r.name.c_str(), r.mean, r.sd);
+      if (auto ray = manta::tools::ray_published(r.name); ray > 0)
+        std::printf(", \"ray_published\": %.2f, \"times_ray\": %.2f", ray, r.mean / ray);
       if (r.floor_name != nullptr)
         std::printf(", \"floor\": \"%s\", \"times_floor_cost\": %.3f", r.floor_name,
                     r.floor_rate / r.mean);
@@ -466,7 +379,8 @@ int microbenchmark_main(int argc, char** argv) {
   } else {
     std::printf("\nraw CAF floor (same process, same settings): request/response %.0f/s, "
                 "spawn+request+quit %.0f/s\n"
-                "'vs floor' = cost of one Manta call in units of one floor operation\n",
+                "'vs floor' = cost of one Manta call in units of one floor operation\n"
+                "'vs Ray' = Manta on this machine / Ray 2.31's published figure (64 cores)\n",
                 floor.request_response, floor.spawn_request_quit);
   }
   return 0;

@@ -1,0 +1,213 @@
+// Manta's scalability envelope on one node, as printed timings (Ray's
+// "single node" scalability tests, same shapes):
+//   many_tasks       1,000,000 no-op tasks queued at once, then all gotten
+//   many_actors      100,000 actors created and called once each
+//   many_args        one task whose argument holds 10,000 object refs
+//   many_returns     one task returning 3,000 objects
+//   many_gets        one get of 10,000 objects
+// Memory per queued task and per idle actor is the resident-set growth
+// divided by the count. Exits 1 if a result is wrong or a budget is missed
+// (1M tasks: 20 s and 4 GiB; 100k actors: 2 GiB).
+//
+//   build/tools/scalability [case...] [--scale=F]   (F < 1 shrinks counts)
+
+#include <manta/manta.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int one() {
+  return 1;
+}
+MANTA_REMOTE(one);
+
+long sum_refs(const std::vector<manta::object_ref<int>>& refs) {
+  long sum = 0;
+  for (int v : manta::get(refs))
+    sum += v;
+  return sum;
+}
+MANTA_REMOTE(sum_refs);
+
+std::vector<manta::object_ref<int>> make_objects(int n) {
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(manta::put(i));
+  return refs;
+}
+MANTA_REMOTE(make_objects);
+
+class idle_actor {
+public:
+  explicit idle_actor(int id) : id_(id) {}
+  int id() const { return id_; }
+
+private:
+  int id_;
+};
+MANTA_ACTOR(idle_actor, &idle_actor::id);
+
+size_t rss_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  size_t pages = 0;
+  size_t resident = 0;
+  statm >> pages >> resident;
+  return resident * 4096;
+}
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double scale = 1.0;
+
+int scaled(int n) {
+  return std::max(1, static_cast<int>(n * scale));
+}
+
+/// Prints one row; returns whether the case passed.
+bool report(const char* name, bool correct, double seconds, const std::string& extra,
+            bool within_budget = true) {
+  std::printf("%-14s %9.3f s  %-8s %s\n", name, seconds,
+              !correct ? "WRONG" : within_budget ? "ok" : "OVER", extra.c_str());
+  std::fflush(stdout);
+  return correct && within_budget;
+}
+
+bool many_tasks() {
+  int n = scaled(1000000);
+  auto before = rss_bytes();
+  auto t0 = clock_type::now();
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(manta::task(one).remote());
+  auto submitted = seconds_since(t0);
+  auto peak = rss_bytes();
+  long sum = 0;
+  for (auto& r : refs)
+    sum += manta::get(r);
+  auto dt = seconds_since(t0);
+  double per_task = static_cast<double>(peak - before) / n;
+  char extra[200];
+  std::snprintf(extra, sizeof extra,
+                "%d tasks, submitted in %.2f s, %.0f tasks/s, %.0f bytes per queued task "
+                "(budget: 20 s, 4 GiB)",
+                n, submitted, n / dt, per_task);
+  bool ok_budget = dt * scale <= 20.0 && per_task * 1e6 <= 4.0 * (1ull << 30);
+  return report("many_tasks", sum == n, dt, extra, ok_budget);
+}
+
+bool many_actors() {
+  int n = scaled(100000);
+  auto before = rss_bytes();
+  auto t0 = clock_type::now();
+  std::vector<manta::actor_handle<idle_actor>> actors;
+  actors.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    actors.push_back(manta::actor<idle_actor>().remote(i));
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (auto& a : actors)
+    refs.push_back(a.call(&idle_actor::id).remote());
+  long sum = 0;
+  for (auto& r : refs)
+    sum += manta::get(r);
+  auto dt = seconds_since(t0);
+  refs.clear();
+  double per_actor = static_cast<double>(rss_bytes() - before) / n;
+  char extra[200];
+  std::snprintf(extra, sizeof extra,
+                "%d actors created and called, %.0f actors/s, %.0f bytes per idle actor "
+                "(budget: 2 GiB for 100,000)",
+                n, n / dt, per_actor);
+  return report("many_actors", sum == static_cast<long>(n) * (n - 1) / 2, dt, extra,
+                per_actor * 100000 <= 2.0 * (1ull << 30));
+}
+
+bool many_args() {
+  int n = scaled(10000);
+  auto refs = make_objects(n);
+  auto t0 = clock_type::now();
+  long sum = manta::get(manta::task(sum_refs).remote(refs));
+  auto dt = seconds_since(t0);
+  return report("many_args", sum == static_cast<long>(n) * (n - 1) / 2, dt,
+                std::to_string(n) + " object refs in one task argument (Ray: 17 s)");
+}
+
+bool many_returns() {
+  int n = scaled(3000);
+  auto t0 = clock_type::now();
+  auto refs = manta::get(manta::task(make_objects).remote(n));
+  long sum = 0;
+  for (int v : manta::get(refs))
+    sum += v;
+  auto dt = seconds_since(t0);
+  return report("many_returns", sum == static_cast<long>(n) * (n - 1) / 2, dt,
+                std::to_string(n) + " objects returned by one task, then gotten");
+}
+
+bool many_gets() {
+  int n = scaled(10000);
+  auto refs = make_objects(n);
+  auto t0 = clock_type::now();
+  auto values = manta::get(refs);
+  auto dt = seconds_since(t0);
+  long sum = std::accumulate(values.begin(), values.end(), 0L);
+  return report("many_gets", sum == static_cast<long>(n) * (n - 1) / 2, dt,
+                "one get of " + std::to_string(n) + " objects (Ray: 23 s)");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::pair<std::string_view, std::function<bool()>>> cases = {
+    {"many_tasks", many_tasks}, {"many_actors", many_actors}, {"many_args", many_args},
+    {"many_returns", many_returns}, {"many_gets", many_gets}};
+  std::vector<std::string_view> chosen;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg.rfind("--scale=", 0) == 0)
+      scale = std::atof(argv[i] + 8);
+    else if (arg.rfind("--", 0) != 0)
+      chosen.push_back(arg);
+  }
+  if (!(scale > 0 && scale <= 1)) {
+    std::fprintf(stderr, "scalability: --scale expects a number in (0, 1]\n");
+    return 2;
+  }
+  // Each case runs in a fresh child process with its own runtime, so that
+  // one case's freed memory cannot hide the next one's growth.
+  bool ok = true;
+  for (auto& [name, run] : cases) {
+    if (!chosen.empty() && std::find(chosen.begin(), chosen.end(), name) == chosen.end())
+      continue;
+    auto pid = ::fork();
+    if (pid == 0) {
+      manta::init(argc, argv);
+      bool passed = run();
+      manta::shutdown();
+      std::_Exit(passed ? 0 : 1);
+    }
+    int status = 0;
+    ok = pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+         && WEXITSTATUS(status) == 0 && ok;
+  }
+  return ok ? 0 : 1;
+}
