@@ -205,3 +205,25 @@ TEST_CASE("monte_carlo_pi: estimate, speedup and plot") {
   MESSAGE("Monte Carlo speedup " << best_speedup << "x on " << cpus << " CPUs");
   CHECK(best_speedup > 1.3);
 }
+
+TEST_CASE("model_server: the model loads once, metrics count every request") {
+  auto r = run(std::string{MODEL_SERVER_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "model loads by the actor: 1 for 20 requests"));
+  CHECK(contains(r.output, "predictions correct: 20 of 20"));
+  CHECK(contains(r.output, "(3 model loads)"));
+  auto metrics = after(r.output, "get_metrics: requests: ");
+  REQUIRE(!metrics.empty());
+  CHECK(std::stol(metrics) == 20);
+  // --fast: 5 ms per prediction, measured inside the actor around a sleep.
+  double latency_ms = std::stod(metrics.substr(metrics.find("average latency: ") + 17));
+  CHECK(latency_ms >= 5.0);
+  CHECK(latency_ms < 100.0);
+  // A stateless task reloads the 0.2 s model every time; the actor does not.
+  auto per = after(r.output, "per request: actor ");
+  double actor_ms = std::stod(per);
+  double task_ms = std::stod(per.substr(per.find("stateless task ") + 15));
+  CHECK(task_ms > 200.0);
+  CHECK(task_ms > 2 * actor_ms);
+}
