@@ -227,3 +227,16 @@ TEST_CASE("model_server: the model loads once, metrics count every request") {
   CHECK(task_ms > 200.0);
   CHECK(task_ms > 2 * actor_ms);
 }
+
+TEST_CASE("async_actor: three 1 s fetches on one async actor take about 1 s") {
+  auto r = run(std::string{ASYNC_ACTOR_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  double async_s = std::stod(after(r.output, "async actor:   3 fetches in "));
+  double blocking_s = std::stod(after(r.output, "regular actor: 3 fetches in "));
+  // No fetch can end before its 1 s wait; one after another they would take
+  // 3 s. Waiting needs no CPU, so even a loaded machine stays well below 2 s.
+  CHECK(async_s >= 0.99);
+  CHECK(async_s < 2.0);
+  CHECK(blocking_s >= 2.99);
+}
