@@ -240,3 +240,22 @@ TEST_CASE("async_actor: three 1 s fetches on one async actor take about 1 s") {
   CHECK(async_s < 2.0);
   CHECK(blocking_s >= 2.99);
 }
+
+TEST_CASE("large_object: ten tasks read one stored copy of the array") {
+  auto r = run(std::string{LARGE_OBJECT_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "results match a sequential count: 10 of 10"));
+  CHECK(contains(r.output, "buffers the tasks read: 1 (all of them the store's copy)"));
+  auto growth = after(r.output, "RSS increase: ");
+  REQUIRE(!growth.empty());
+  double rss_mb = std::stod(growth);
+  double array_mb = std::stod(growth.substr(growth.find("for a ") + 6));
+  CHECK(array_mb == doctest::Approx(80.0));
+  // The array is resident once (it is written, so it must be), never twice.
+  CHECK(rss_mb > 0.9 * array_mb);
+  CHECK(rss_mb < 1.5 * array_mb);
+  double store_mb = std::stod(after(r.output, "object store holds: "));
+  CHECK(store_mb >= array_mb);
+  CHECK(store_mb < array_mb + 1.0);
+}
