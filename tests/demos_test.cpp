@@ -259,3 +259,18 @@ TEST_CASE("large_object: ten tasks read one stored copy of the array") {
   CHECK(store_mb >= array_mb);
   CHECK(store_mb < array_mb + 1.0);
 }
+
+TEST_CASE("worker_pool: 12 items over 3 workers, by hand and with actor_pool") {
+  auto r = run(std::string{WORKER_POOL_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto round_robin = r.output.substr(0, r.output.find("actor_pool.map:"));
+  for (int id = 0; id < 3; ++id)
+    CHECK(contains(round_robin, "worker " + std::to_string(id) + " processed 4 items"));
+  CHECK(contains(r.output, "round robin per-worker counts total: 12"));
+  CHECK(contains(r.output, "actor_pool per-worker counts total: 12"));
+  CHECK(contains(r.output, "items processed: 12 by hand, 12 by actor_pool; results correct"));
+  CHECK(!contains(r.output, "MISMATCH"));
+  // The pool hands the first three items to three different idle workers.
+  CHECK(std::stoi(after(r.output, "fewest items on one worker with actor_pool: ")) >= 1);
+}
