@@ -274,3 +274,19 @@ TEST_CASE("worker_pool: 12 items over 3 workers, by hand and with actor_pool") {
   // The pool hands the first three items to three different idle workers.
   CHECK(std::stoi(after(r.output, "fewest items on one worker with actor_pool: ")) >= 1);
 }
+
+TEST_CASE("data_pipeline: bounded in flight, same result as sequential") {
+  auto r = run(std::string{DATA_PIPELINE_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "matches the sequential computation: yes"));
+  auto flight = after(r.output, "max chains in flight: ");
+  REQUIRE(!flight.empty());
+  int max_in_flight = std::stoi(flight);
+  int limit = std::stoi(flight.substr(flight.find("(limit ") + 7));
+  CHECK(max_in_flight == limit); // 48 chunks fill the window
+  // Each chain in flight holds at most its loaded and its transformed chunk.
+  auto peak = after(r.output, "store peak: ");
+  double chunks_held = std::stod(peak.substr(peak.find("(") + 1));
+  CHECK(chunks_held <= 2 * limit + 1);
+}
