@@ -290,3 +290,17 @@ TEST_CASE("data_pipeline: bounded in flight, same result as sequential") {
   double chunks_held = std::stod(peak.substr(peak.find("(") + 1));
   CHECK(chunks_held <= 2 * limit + 1);
 }
+
+TEST_CASE("parameter_server: the loss falls every round to the noise floor") {
+  auto r = run(std::string{PARAMETER_SERVER_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "rounds applied by the server: 20"));
+  CHECK(contains(r.output, "loss decreased in 19 of 19 rounds"));
+  double initial = std::stod(after(r.output, "initial loss: "));
+  double final_loss = std::stod(after(r.output, "final loss: "));
+  CHECK(initial > 1.0);
+  // The noise variance is 0.01: the loss cannot go lower, and must get close.
+  CHECK(final_loss > 0.005);
+  CHECK(final_loss < 0.02);
+}
