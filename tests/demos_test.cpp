@@ -304,3 +304,16 @@ TEST_CASE("parameter_server: the loss falls every round to the noise floor") {
   CHECK(final_loss > 0.005);
   CHECK(final_loss < 0.02);
 }
+
+TEST_CASE("monitoring: the seeded streams raise the same alerts as a replay") {
+  auto r = run(std::string{MONITORING_DEMO} + " --fast");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "samples received: 180 of 180 sent, 0 out of order"));
+  int raised = std::stoi(after(r.output, "alerts raised: "));
+  int expected = std::stoi(after(r.output, "expected by a sequential replay: "));
+  CHECK(raised == expected);
+  // Fixed seeds and a platform-independent generator: always these alerts.
+  CHECK(raised == 17);
+  CHECK(contains(r.output, "alert counts: latency 5, cpu 1, errors 11"));
+}
