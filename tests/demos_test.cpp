@@ -57,6 +57,15 @@ std::string after(const std::string& text, const std::string& prefix) {
   return {};
 }
 
+/// The first line of `text` that contains `what`, or "".
+std::string line_with(const std::string& text, const std::string& what) {
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (contains(line, what))
+      return line;
+  return {};
+}
+
 /// The CPU count a demo reports as "<n> CPUs".
 double cpus_in(const std::string& text) {
   auto at = text.find(" CPUs");
@@ -328,4 +337,24 @@ TEST_CASE("perf_debugging: the fixed version is much faster, same result") {
   // Typically 50-200x; 400 table copies and round trips against 8 tasks
   // leave a wide margin even on a loaded machine.
   CHECK(speedup > 5.0);
+}
+
+TEST_CASE("tour: every demo runs and passes") {
+  // Monte Carlo writes its data file to the working directory.
+  auto dir = std::filesystem::temp_directory_path()
+             / ("manta_tour_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto r = run("cd " + dir.string() + " && " + std::string{TOUR_DEMO} + " --fast");
+  std::filesystem::remove_all(dir);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  auto table = r.output.substr(std::min(r.output.size(), r.output.find("==== tour summary")));
+  for (const char* d : {"parallel_files", "dependency_graph", "model_server", "async_actor",
+                        "large_object", "pipelining_wait", "worker_pool", "monte_carlo_pi",
+                        "data_pipeline", "parameter_server", "monitoring", "perf_debugging",
+                        "fault_tolerance"}) {
+    auto row = line_with(table, std::string{" "} + d + " ");
+    CHECK_MESSAGE(contains(row, " ok "), d << ": " << row);
+  }
+  CHECK(contains(r.output, "demos passed: 13 of 13"));
 }
