@@ -19,11 +19,21 @@ namespace manta::detail {
 using invoke_fn = std::vector<char> (*)(const void* fn,
                                         const std::vector<std::span<const char>>& args);
 
+/// Whether a task result of type `R` can travel back: void, or decodable
+/// (the owner rebuilds it from the bytes the other node sends).
+template <class R>
+constexpr bool result_travels() {
+  if constexpr (std::is_void_v<R>)
+    return true;
+  else
+    return is_decodable_v<R>;
+}
+
 /// Whether a function `R(Ps...)` can run on another node: every parameter
-/// can be rebuilt from bytes and the result turned into bytes.
+/// can be rebuilt from bytes and the result turned into bytes and back.
 template <class R, class... Ps>
 inline constexpr bool remote_invocable_v =
-  (std::is_void_v<R> || is_encodable_v<R>) && (is_decodable_v<std::decay_t<Ps>> && ...);
+  result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
 
 template <class R, class... Ps>
 struct remote_invoker {
@@ -42,7 +52,7 @@ private:
   static std::vector<char> call(R (*f)(Ps...), const std::vector<std::span<const char>>& args,
                                 std::index_sequence<Is...>) {
     std::tuple<std::decay_t<Ps>...> values;
-    auto decode_one = [&](auto& out, std::span<const char> in, size_t i) {
+    [[maybe_unused]] auto decode_one = [&](auto& out, std::span<const char> in, size_t i) {
       if (auto err = decode(in, out))
         throw std::runtime_error("argument " + std::to_string(i + 1)
                                  + " does not decode: " + error_text(err));

@@ -92,7 +92,7 @@ public:
   }
 
   bool remote_capable() const noexcept override {
-    if constexpr (fn_traits<Fn>::invocable && (std::is_void_v<R> || is_decodable_v<R>))
+    if constexpr (fn_traits<Fn>::invocable)
       return holders_match<typename fn_traits<Fn>::params, Holders...>::value;
     else
       return false;
