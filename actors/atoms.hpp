@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -18,8 +19,42 @@ using resources_atom = caf::atom_constant<caf::atom("resources")>;
 /// timer or object slot -> actor_host: a suspended async method may go on.
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
+
+// -- between nodes (payloads are Cap'n Proto bytes, see schemas/) ------------
+
+/// node or driver -> cluster_registry: (NodeInfo, member actor) -> (ClusterView);
+/// the member (node_manager or cluster_client) is monitored and told.
+using join_atom = caf::atom_constant<caf::atom("join")>;
+/// anyone -> cluster_registry: () -> (ClusterView) of the live workers.
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+/// cluster_registry -> drivers: a worker joined (NodeInfo).
+using node_add_atom = caf::atom_constant<caf::atom("node_add")>;
+/// cluster_registry -> drivers: the worker with this index left.
+using node_del_atom = caf::atom_constant<caf::atom("node_del")>;
+/// driver -> node_manager: run this TaskSpec.
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+/// node_manager -> driver: a TaskResult.
+using result_atom = caf::atom_constant<caf::atom("result")>;
+/// driver -> node_manager: (fetch id, object id, offset, length).
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+/// node_manager -> driver: (fetch id, ObjectChunk).
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+/// node_manager -> driver: (fetch id, reason): the object is not here.
+using missing_atom = caf::atom_constant<caf::atom("missing")>;
+/// driver -> node_manager: the owner dropped this object.
+using free_atom = caf::atom_constant<caf::atom("free")>;
+
+// -- in-process cluster messages ----------------------------------------------
+
+/// task_runner -> cluster_client: place this task on some node.
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+/// remote task's result slot -> node_manager: the task with this id is done.
+using done_atom = caf::atom_constant<caf::atom("done")>;
+
 } // namespace manta::actors
 
 // In-process only: never crosses a node boundary (what does is described in
 // schemas/), so it needs no serializer.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::task_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::remote_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<manta::detail::fetch_promise>)

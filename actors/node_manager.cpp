@@ -1,11 +1,113 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/function_registry.hpp"
+#include "manta/detail/remote_task.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_error.hpp"
+#include "manta/detail/wire.hpp"
 #include "manta/detail/worker_pool.hpp"
+#include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+
 namespace manta::actors {
+
+namespace {
+
+using detail::wire::result_message;
+
+result_message failure(uint64_t id, const std::string& task, std::string type,
+                       std::string message) {
+  result_message r;
+  r.task_id = id;
+  r.node = detail::runtime::node_name();
+  r.kind = result_message::failure;
+  r.error = {std::move(type), std::move(message), task, r.node};
+  return r;
+}
+
+/// The TaskResult of a finished hosted task; keeps a large value here.
+result_message finish(node_manager_actor* self, uint64_t id, detail::task_spec& t) {
+  auto& slot = *t.result;
+  if (slot.failed()) {
+    try {
+      std::rethrow_exception(slot.error());
+    } catch (const task_error& e) {
+      auto r = failure(id, t.name(), e.type_name(), e.message());
+      r.error.node = e.node();
+      return r;
+    } catch (const std::exception& e) {
+      return failure(id, t.name(), detail::demangle(typeid(e).name()), e.what());
+    } catch (...) {
+      return failure(id, t.name(), "<unknown>", "the task failed");
+    }
+  }
+  auto bytes = std::static_pointer_cast<const std::vector<char>>(slot.shared_value());
+  result_message r;
+  r.task_id = id;
+  r.node = detail::runtime::node_name();
+  if (bytes->size() <= inline_result_limit) {
+    r.kind = result_message::inline_value;
+    r.value = *bytes;
+  } else {
+    r.kind = result_message::stored;
+    r.stored_size = bytes->size();
+    self->state.objects[id] = std::move(bytes);
+  }
+  return r;
+}
+
+void submit(node_manager_actor* self, const std::vector<char>& spec) {
+  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+  detail::wire::task_message msg;
+  if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
+    self->send(owner, result_atom::value,
+               detail::wire::encode(failure(0, "?", "manta::error", "bad TaskSpec: " + err)));
+    return;
+  }
+  auto id = msg.task_id;
+  auto refuse = [&](std::string type, std::string why) {
+    self->send(owner, result_atom::value,
+               detail::wire::encode(failure(id, msg.name, std::move(type), std::move(why))));
+  };
+  auto* fn = detail::find_function(msg.function_name);
+  if (fn == nullptr)
+    return refuse("manta::unknown_function_error",
+                  "no function named '" + msg.function_name + "' is registered on "
+                    + detail::runtime::node_name()
+                    + "; every node must run a binary that has MANTA_REMOTE("
+                    + msg.function_name + ")");
+  if (fn->signature != msg.signature)
+    return refuse("manta::unknown_function_error",
+                  "function '" + msg.function_name + "' has type "
+                    + detail::demangle(fn->signature.c_str()) + " on "
+                    + detail::runtime::node_name() + " but the owner called it as "
+                    + detail::demangle(msg.signature.c_str()));
+  if (fn->invoke == nullptr)
+    return refuse("manta::error", "function '" + msg.function_name
+                                    + "' has parameter or result types that cannot "
+                                      "be serialized, so it cannot run on another node");
+  auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
+  task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
+  auto& h = self->state.running[id];
+  h.owner = owner;
+  h.task = task;
+  h.waiter = std::make_unique<remote_done_waiter>();
+  h.waiter->manager = caf::actor{self};
+  h.waiter->id = id;
+  if (!task->result->add_waiter(h.waiter.get()))
+    self->send(self, done_atom::value, id);
+  self->state.pool->schedule(std::move(task));
+}
+
+} // namespace
+
+void remote_done_waiter::on_ready() noexcept {
+  caf::anon_send(manager, done_atom::value, id);
+}
 
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) {
   self->state.pool = pool;
@@ -14,6 +116,32 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) 
       auto [free, total] = self->state.pool->resources();
       return caf::make_message(std::move(free), std::move(total));
     },
+    [=](submit_atom, const std::vector<char>& spec) { submit(self, spec); },
+    [=](done_atom, uint64_t id) {
+      auto i = self->state.running.find(id);
+      if (i == self->state.running.end())
+        return;
+      auto h = std::move(i->second);
+      self->state.running.erase(i);
+      auto r = finish(self, id, *h.task);
+      self->send(h.owner, result_atom::value, detail::wire::encode(r));
+    },
+    [=](fetch_atom, uint64_t fetch_id, uint64_t id, uint64_t offset, uint64_t length) {
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto i = self->state.objects.find(id);
+      if (i == self->state.objects.end()) {
+        self->send(sender, missing_atom::value, fetch_id,
+                   "object " + to_string(object_id{id}) + " is not on "
+                     + detail::runtime::node_name());
+        return;
+      }
+      auto& bytes = *i->second;
+      auto from = std::min<uint64_t>(offset, bytes.size());
+      auto n = std::min<uint64_t>({length, bytes.size() - from, max_chunk_bytes});
+      self->send(sender, chunk_atom::value, fetch_id,
+                 detail::wire::encode_chunk(from, {bytes.data() + from, n}));
+    },
+    [=](free_atom, uint64_t id) { self->state.objects.erase(id); },
   };
 }
 

@@ -1,8 +1,15 @@
 #pragma once
 
+#include "manta/detail/object_slot.hpp"
+#include "manta/detail/task_spec.hpp"
 #include "manta/resources.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
 
 namespace manta::detail {
 class worker_pool;
@@ -10,18 +17,46 @@ class worker_pool;
 
 namespace manta::actors {
 
+/// Tells the node manager that a task another node sent has finished.
+class remote_done_waiter final : public detail::waiter {
+public:
+  void on_ready() noexcept override;
+  caf::actor manager;
+  uint64_t id = 0;
+};
+
+/// A task sent by another node, while it runs here.
+struct hosted_task {
+  caf::actor owner;
+  detail::task_ptr task;
+  std::unique_ptr<remote_done_waiter> waiter;
+};
+
 struct node_manager_state {
   detail::worker_pool* pool = nullptr;
+  /// Tasks sent by owners on other nodes, by result id, until they finish.
+  std::unordered_map<uint64_t, hosted_task> running;
+  /// Large results kept for their owners (encoded), by object id.
+  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> objects;
 
   static inline const char* name = "manta.node_manager";
 };
 
 using node_manager_actor = caf::stateful_actor<node_manager_state>;
 
+/// Results up to this size travel back inside the TaskResult; larger ones
+/// stay on the node that made them until the owner fetches or frees them.
+inline constexpr size_t inline_result_limit = 1024 * 1024;
+
+/// Largest chunk of an object one fetch request returns.
+inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
+
 /// The node's control-plane endpoint: answers what the node has and what is
 /// free. Local tasks take their leases from the node's worker_pool directly
-/// (a message round trip per task would cost more than most tasks); this
-/// actor is where other actors and, in a cluster, other nodes ask.
+/// (a message round trip per task would cost more than most tasks). In a
+/// cluster this actor is what the node publishes: owners on other nodes
+/// send it TaskSpecs to run (in the worker pool, as tasks) and fetch the
+/// large results it keeps, chunk by chunk.
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool);
 
 } // namespace manta::actors

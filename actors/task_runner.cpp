@@ -1,6 +1,7 @@
 #include "actors/task_runner.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 #include <caf/all.hpp>
@@ -28,7 +29,10 @@ void start(task_runner_actor* self) {
       return;
     }
   }
-  st.pool->schedule(std::move(st.task));
+  if (st.cluster == nullptr)
+    st.pool->schedule(std::move(st.task));
+  else if (!st.pool->try_schedule(st.task))
+    st.cluster->dispatch(std::move(st.task)); // local node first, others when busy
   self->quit();
 }
 
@@ -46,10 +50,11 @@ void notify_cancelled(const detail::task_spec& t) {
 }
 
 caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
-                          detail::worker_pool* pool) {
+                          detail::worker_pool* pool, detail::cluster* cluster) {
   auto& st = self->state;
   st.task = std::move(task);
   st.pool = pool;
+  st.cluster = cluster;
   auto& t = *st.task;
   if (t.cancelled()) {
     self->quit();

@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 
 namespace manta::detail {
+class cluster;
 class worker_pool;
 }
 
@@ -22,6 +23,9 @@ public:
 struct task_runner_state {
   detail::task_ptr task;
   detail::worker_pool* pool = nullptr;
+  /// Where to place the task when this node has no room for it right now;
+  /// null for a node outside a cluster (and for tasks that cannot travel).
+  detail::cluster* cluster = nullptr;
   /// Arguments not sealed yet.
   size_t pending = 0;
   argument_waiter waiter;
@@ -36,9 +40,10 @@ using task_runner_actor = caf::stateful_actor<task_runner_state>;
 /// same error. Then it hands the task to the node's worker pool, which
 /// leases its resources and runs it, and quits: an actor is alive only while
 /// its task waits for arguments, so a million queued tasks cost no more
-/// than their specs.
+/// than their specs. In a cluster, a task this node has no free resources
+/// for goes to the cluster client, which places it on another node.
 caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
-                          detail::worker_pool* pool);
+                          detail::worker_pool* pool, detail::cluster* cluster);
 
 /// Tells a task's actor to stop waiting (after its task was cancelled).
 void notify_cancelled(const detail::task_spec& t);

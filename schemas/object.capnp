@@ -40,3 +40,8 @@ struct ObjectChunk {
 
   data @1 :Data;
 }
+
+# Between nodes, the owner of an object asks the node holding it for the
+# byte range [offset, offset + length) of its encoded value (a CAF message
+# carrying the object id, offset and length) and gets one ObjectChunk back
+# per request, at most 4 MiB each, until it has `encodedSize` bytes.

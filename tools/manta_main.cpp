@@ -1,5 +1,6 @@
 // The `manta` command line.
 
+#include "tools/cluster_commands.hpp"
 #include "tools/microbenchmark.hpp"
 
 #include <cstdio>
@@ -12,6 +13,12 @@ void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: manta <command> [options]\n"
                "commands:\n"
+               "  start --head [--port=P]\n"
+               "      start a head node (cluster registry) on 127.0.0.1 as a daemon\n"
+               "  start --address=HOST:PORT|auto [--num-cpus=N] [--resources=GPU:1,...] -- PROGRAM [ARGS]\n"
+               "      start a worker node running your PROGRAM (which calls manta::init(argc, argv))\n"
+               "  stop  stop the daemons started here by `manta start`\n"
+               "  status [--address=HOST:PORT|auto]  list the live worker nodes\n"
                "  microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"
                "      measure per-task, per-get and per-put costs (Ray's metric names)\n"
                "  help  show this text\n");
@@ -25,6 +32,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string_view cmd{argv[1]};
+  if (cmd == "start")
+    return manta::tools::start_main(argc - 1, argv + 1);
+  if (cmd == "stop")
+    return manta::tools::stop_main(argc - 1, argv + 1);
+  if (cmd == "status")
+    return manta::tools::status_main(argc - 1, argv + 1);
   if (cmd == "microbenchmark")
     return manta::tools::microbenchmark_main(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

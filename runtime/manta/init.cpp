@@ -1,6 +1,8 @@
 #include "manta/init.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/cluster.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -82,12 +84,17 @@ void init(init_options opts) {
   detail::runtime::start(opts);
 }
 
-void init(int argc, char** argv) {
-  init_options opts;
+namespace detail {
+
+command_line parse_command_line(int argc, char** argv) {
+  command_line out;
+  auto& opts = out.opts;
   if (auto env = std::getenv("MANTA_NUM_CPUS"); env != nullptr && *env != '\0')
     opts.num_cpus = parse_amount("MANTA_NUM_CPUS", env);
   if (auto env = std::getenv("MANTA_OBJECT_STORE_MEMORY"); env != nullptr && *env != '\0')
     opts.object_store_memory = parse_bytes("MANTA_OBJECT_STORE_MEMORY", env);
+  if (auto env = std::getenv("MANTA_ADDRESS"); env != nullptr && *env != '\0')
+    opts.address = env;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -117,14 +124,35 @@ void init(int argc, char** argv) {
       opts.object_spill_directory = std::string{*v};
     else if (auto v = value_of("--object-spilling"))
       opts.object_spilling = parse_switch("--object-spilling", *v);
+    else if (auto v = value_of("--address"))
+      opts.address = std::string{*v};
+    else if (arg == "--manta-worker")
+      out.worker = true;
+    else if (arg == "--manta-head")
+      out.head = true;
+    else if (auto v = value_of("--manta-port"))
+      out.port = static_cast<uint16_t>(parse_amount("--manta-port", *v));
+    else if (auto v = value_of("--manta-address-file"))
+      out.address_file = std::string{*v};
     else if (arg.substr(0, 8) == "--manta-")
       throw invalid_argument_error(
         "manta::init: unknown option '" + std::string{arg}
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
-          "--object-spill-dir=DIR and --object-spilling=on|off");
+          "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, "
+          "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
+          "and --manta-address-file=PATH");
   }
-  init(std::move(opts));
+  return out;
+}
+
+} // namespace detail
+
+void init(int argc, char** argv) {
+  auto cl = detail::parse_command_line(argc, argv);
+  if (cl.worker || cl.head)
+    std::exit(cl.head ? head_main(argc, argv) : worker_main(argc, argv));
+  init(std::move(cl.opts));
 }
 
 void shutdown() {
@@ -161,7 +189,11 @@ resource_map available_resources() {
 }
 
 resource_map cluster_resources() {
-  return query_resources("cluster_resources").second;
+  auto out = query_resources("cluster_resources").second;
+  if (auto* link = detail::runtime::require("cluster_resources").cluster_link())
+    for (auto& [name, amount] : link->worker_totals())
+      out[name] += amount;
+  return out;
 }
 
 } // namespace manta

@@ -26,6 +26,10 @@ struct init_options {
   std::optional<std::string> object_spill_directory;
   /// Whether objects may be spilled to disk at all.
   bool object_spilling = true;
+  /// The head of a cluster to join as a driver, "HOST:PORT", or "auto" for
+  /// the head started on this machine with `manta start --head`. Unset: an
+  /// embedded single node, exactly as without a cluster. See docs/cluster.md.
+  std::optional<std::string> address;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -34,9 +38,13 @@ void init(init_options opts = {});
 /// Starts the runtime with options from the command line
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
-/// `--object-spilling=on|off`), falling back to the environment
-/// (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`). Unknown `--manta-*` flags are errors;
-/// other arguments are left for the program.
+/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`), falling back to
+/// the environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
+/// `MANTA_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
+/// are left for the program. With `--manta-worker` (or `--manta-head`) the
+/// process becomes a worker (head) node of the cluster at `--address` and
+/// never returns: this is how the user's own binary serves as a worker
+/// (see `worker_main` in <manta/cluster.hpp>).
 void init(int argc, char** argv);
 
 /// Stops the runtime: queued tasks fail with `task_cancelled_error`, tasks
@@ -49,7 +57,8 @@ bool is_initialized() noexcept;
 /// Resources not held by running tasks right now.
 resource_map available_resources();
 
-/// Resources of all nodes together.
+/// Resources of all nodes together: this node's and, in a cluster, those of
+/// the live worker nodes this process is connected to.
 resource_map cluster_resources();
 
 } // namespace manta

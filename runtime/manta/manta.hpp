@@ -5,6 +5,7 @@
 #include "manta/actor.hpp"
 #include "manta/actor_pool.hpp"
 #include "manta/async.hpp"
+#include "manta/cluster.hpp"
 #include "manta/cancel.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"

@@ -27,11 +27,11 @@ registry& the_registry() {
 } // namespace
 
 void register_function(const void* fn, std::string name,
-                       const std::type_info& signature) {
+                       const std::type_info& signature, invoke_fn invoke) {
   auto& r = the_registry();
   std::unique_lock<std::shared_mutex> guard{r.mtx};
   r.by_name.emplace(name, fn);
-  r.by_address.emplace(fn, function_info{std::move(name), signature.name()});
+  r.by_address.emplace(fn, function_info{std::move(name), signature.name(), fn, invoke});
 }
 
 const function_info& lookup_function(const void* fn,

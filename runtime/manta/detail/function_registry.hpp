@@ -1,5 +1,7 @@
 #pragma once
 
+#include "manta/detail/remote_invoker.hpp"
+
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -13,12 +15,17 @@ struct function_info {
   std::string name;
   /// The mangled signature, so that caller and callee can check they agree.
   std::string signature;
+  /// The function itself, for `invoke`.
+  const void* fn = nullptr;
+  /// Runs the function from encoded arguments (tasks sent by other nodes);
+  /// null if its parameter or result types cannot be serialized.
+  invoke_fn invoke = nullptr;
 };
 
 /// Registers a function; called by `MANTA_REMOTE` during static
 /// initialization. Registering the same function twice is harmless.
 void register_function(const void* fn, std::string name,
-                       const std::type_info& signature);
+                       const std::type_info& signature, invoke_fn invoke = nullptr);
 
 /// Finds a registered function, or throws `unknown_function_error` that names
 /// the fix (`MANTA_REMOTE`).
@@ -42,7 +49,8 @@ bool register_functions(const char* names, Fs... fs) {
       name.remove_suffix(1);
     return std::string{name};
   };
-  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs)),
+  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs),
+                     invoker_for(fs)),
    ...);
   return true;
 }

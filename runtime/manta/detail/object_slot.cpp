@@ -3,6 +3,7 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/remote_object.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/errors.hpp"
@@ -65,6 +66,18 @@ bool object_slot::seal_error(std::exception_ptr error) {
   return seal(failed_state, [&] { error_ = std::move(error); });
 }
 
+bool object_slot::seal_remote(const std::type_info& type, size_t encoded_size,
+                              const value_codec* codec, std::shared_ptr<remote_object> remote) {
+  return seal(ready_state, [&] {
+    type_ = &type;
+    size_bytes_ = encoded_size;
+    codec_ = codec;
+    remote_ = std::move(remote);
+    spillable_ = true; // readers pin, and the first pin fetches the value
+    residency_.fetch_or(evicted_bit, std::memory_order_release);
+  });
+}
+
 bool object_slot::add_waiter(waiter* w) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (state_.load(std::memory_order_relaxed) != pending)
@@ -103,15 +116,23 @@ void object_slot::pin_slow() const {
       // evicted bit keeps other readers on this (locked) path.
       auto& store = spill_store::instance();
       caf::error err;
-      if (!has_spill_file())
-        err = codec_error("its spill file was removed when the runtime shut down");
-      else
-        err = store.read(spill_path_, id_, *type_, *codec_, value_);
-      if (err)
-        throw object_lost_error("object " + to_string(id_) + " ("
-                                + format_bytes(size_bytes_)
-                                + ") was spilled to disk and cannot be restored: "
-                                + error_text(err));
+      if (remote_ && spill_path_.empty()) {
+        // Never read here yet: fetch it from the node that holds it.
+        auto what = fetch_remote(remote_, *codec_, value_);
+        if (!what.empty())
+          throw object_lost_error("object " + to_string(id_) + " ("
+                                  + format_bytes(size_bytes_) + ") is lost: " + what);
+      } else {
+        if (!has_spill_file())
+          err = codec_error("its spill file was removed when the runtime shut down");
+        else
+          err = store.read(spill_path_, id_, *type_, *codec_, value_);
+        if (err)
+          throw object_lost_error("object " + to_string(id_) + " ("
+                                  + format_bytes(size_bytes_)
+                                  + ") was spilled to disk and cannot be restored: "
+                                  + error_text(err));
+      }
       object_table::instance().account(size_bytes_);
       restored = true;
     }

@@ -16,6 +16,7 @@ namespace manta::detail {
 
 class task_spec;
 struct value_codec;
+struct remote_object;
 
 /// Values smaller than this are never spilled: writing a file per small
 /// object costs more than it frees, and leaving them out of spilling keeps
@@ -159,6 +160,16 @@ public:
   /// Seals an error; returns false if the slot was sealed before.
   bool seal_error(std::exception_ptr error);
 
+  /// Seals a task result that stays on another node (cluster): the slot is
+  /// done, but the value is not resident; the first reader's pin fetches
+  /// it through `remote` (see remote_object.hpp), like a spilled value is
+  /// read back from disk.
+  bool seal_remote(const std::type_info& type, size_t encoded_size,
+                   const value_codec* codec, std::shared_ptr<remote_object> remote);
+
+  /// Where a result sealed with `seal_remote` lives; null otherwise.
+  const std::shared_ptr<remote_object>& remote() const noexcept { return remote_; }
+
   /// Registers `w` to be told when the slot is sealed. Returns false (and
   /// does not register) if the slot is sealed already.
   bool add_waiter(waiter* w);
@@ -202,6 +213,8 @@ private:
   std::string spill_path_;
   size_t spill_file_bytes_ = 0;
   uint64_t spill_generation_ = 0;
+  /// Set once by seal_remote.
+  std::shared_ptr<remote_object> remote_;
 };
 
 using slot_ptr = std::shared_ptr<object_slot>;

@@ -4,6 +4,7 @@
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -11,6 +12,9 @@
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+
+#include <fstream>
 
 #include <algorithm>
 #include <cmath>
@@ -49,8 +53,13 @@ bool execute_task(const task_ptr& t) {
 
 } // namespace
 
-std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads) {
+std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
+                                                          bool networked) {
   auto cfg = std::make_unique<caf::actor_system_config>();
+  // The middleman (and its I/O thread) only for nodes of a cluster: the
+  // embedded single node stays exactly as it was.
+  if (networked)
+    cfg->load<caf::io::middleman>();
   cfg->set("scheduler.max-threads", scheduler_threads);
   // CAF's default polling sleeps 50 us between attempts once the aggressive
   // phase is over, which adds up to 100 us to a hand-over to an idle node.
@@ -65,7 +74,24 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threa
   return cfg;
 }
 
-runtime::runtime(const init_options& opts) {
+namespace {
+
+/// Resolves "auto" to the address the local head wrote.
+std::string resolve_address(const std::string& address) {
+  if (address != "auto")
+    return address;
+  auto path = runtime_dir() + "/head.address";
+  std::ifstream in{path};
+  std::string out;
+  if (!(in >> out))
+    throw error("manta::init: address 'auto' needs a head started on this machine "
+                "(`manta start --head`), but " + path + " does not exist");
+  return out;
+}
+
+} // namespace
+
+runtime::runtime(const init_options& opts, bool worker) {
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
   if (!std::isfinite(total_cpus_) || total_cpus_ < 0)
@@ -90,12 +116,29 @@ runtime::runtime(const init_options& opts) {
                                     opts.object_spilling);
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
-  config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)));
+  bool networked = opts.address.has_value();
+  config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
+                            networked);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,
                                         execute_task);
   node_manager_ = system_->spawn(actors::node_manager, pool_.get());
+  if (networked) {
+    try {
+      cluster_ = std::make_unique<cluster>(*system_, *pool_,
+                                           worker ? cluster::role::worker
+                                                  : cluster::role::driver,
+                                           resolve_address(*opts.address), total_cpus_,
+                                           total_custom_);
+      node_index_ = cluster_->join(node_manager_);
+    } catch (...) {
+      stop_all();
+      throw;
+    }
+    g_node_name = "node-" + std::to_string(node_index_) + " (pid "
+                  + std::to_string(::getpid()) + ")";
+  }
 }
 
 runtime::~runtime() {
@@ -117,6 +160,9 @@ void runtime::stop_all() {
   // 2. Reject the tasks queued for resources, let running tasks finish and
   //    leave behind those that do not finish in time.
   pool_->stop(shutdown_grace);
+  // Leave the cluster: nothing is placed on other nodes any more.
+  if (cluster_)
+    cluster_->leave();
   // Spill files go with the runtime; refs still held to spilled objects
   // then fail with object_lost_error.
   spill_store::instance().clear();
@@ -125,6 +171,7 @@ void runtime::stop_all() {
   caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);
   node_manager_ = nullptr;
   system_.reset();
+  cluster_.reset();
 }
 
 runtime& runtime::require(const char* what) {
@@ -145,13 +192,13 @@ const std::string& runtime::node_name() noexcept {
   return g_node_name;
 }
 
-void runtime::start(const init_options& opts) {
+void runtime::start(const init_options& opts, bool worker) {
   std::lock_guard<std::mutex> guard{g_start_stop};
   if (g_current.load() != nullptr)
     throw error("manta::init: the runtime is already running; call "
                 "manta::shutdown() before initializing it again");
   g_node_name = "node-0 (pid " + std::to_string(::getpid()) + ")";
-  auto rt = new runtime(opts);
+  auto rt = new runtime(opts, worker);
   g_current.store(rt, std::memory_order_release);
 }
 

@@ -14,12 +14,14 @@
 
 namespace manta::detail {
 
+class cluster;
+
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads and the resources. Exactly one exists
 /// between `init` and `shutdown`.
 class runtime {
 public:
-  explicit runtime(const init_options& opts);
+  explicit runtime(const init_options& opts, bool worker = false);
   ~runtime();
 
   runtime(const runtime&) = delete;
@@ -32,7 +34,7 @@ public:
   static runtime* current() noexcept;
 
   /// Starts and stops the process's runtime (behind `init`/`shutdown`).
-  static void start(const init_options& opts);
+  static void start(const init_options& opts, bool worker = false);
   static void stop();
 
   /// Name of this node in errors and tools, e.g. "node-0 (pid 4242)".
@@ -41,6 +43,9 @@ public:
   caf::actor_system& system() noexcept { return *system_; }
   const caf::actor& node_manager() const noexcept { return node_manager_; }
   worker_pool& pool() noexcept { return *pool_; }
+
+  /// The link to the cluster; null for an embedded single node.
+  cluster* cluster_link() noexcept { return cluster_.get(); }
 
   double total_cpus() const noexcept { return total_cpus_; }
   const resource_map& total_custom() const noexcept { return total_custom_; }
@@ -61,11 +66,13 @@ private:
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<worker_pool> pool_;
   caf::actor node_manager_;
+  std::unique_ptr<cluster> cluster_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and
 /// polling tuned for low hand-over latency). Also used by the microbenchmark
 /// to measure the raw-CAF floor under identical settings.
-std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads);
+std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
+                                                          bool networked = false);
 
 } // namespace manta::detail

@@ -1,6 +1,7 @@
 #include "manta/detail/task_spec.hpp"
 
 #include "actors/task_runner.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
@@ -29,6 +30,23 @@ void task_spec::request_cancel() noexcept {
     p->unpark(); // a thread's parker lives as long as the thread
 }
 
+void task_spec::encode_args(std::vector<std::optional<std::vector<char>>>&) const {
+  throw std::runtime_error("task '" + name() + "' cannot run on another node");
+}
+
+void task_spec::seal_encoded(std::span<const char>) {
+  seal_decode_error(*result, name(), "its result type cannot be decoded");
+}
+
+void task_spec::seal_remote(std::shared_ptr<remote_object>, size_t) {
+  seal_decode_error(*result, name(), "its result type cannot be fetched");
+}
+
+void seal_decode_error(object_slot& slot, const std::string& task, const std::string& what) {
+  slot.seal_error(std::make_exception_ptr(
+    error("task '" + task + "' ran on another node but its result is unusable: " + what)));
+}
+
 void seal_void(object_slot& slot) {
   // A task returning void still seals "something" so that get and wait see
   // it finish; every void result shares this one value.
@@ -49,8 +67,19 @@ slot_ptr submit(task_ptr spec) {
                                    + "' must be a finite, non-negative amount");
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
-  if (!demand.fits_in(rt.total_cpus(), rt.total_custom())) {
+  auto* link = rt.cluster_link();
+  if (link != nullptr && (link->kind() != cluster::role::driver || !spec->remote_capable()))
+    link = nullptr; // runs here or nowhere
+  if (!demand.fits_in(rt.total_cpus(), rt.total_custom())
+      && (link == nullptr || !link->feasible(demand))) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
+    if (link != nullptr)
+      for (auto& [name, amount] : link->worker_totals()) {
+        if (name == cpu_resource)
+          total.cpus += amount;
+        else
+          total.custom[name] += amount;
+      }
     slot->seal_error(std::make_exception_ptr(infeasible_task_error(
       "task '" + spec->name() + "' needs " + demand.to_string()
       + " but the cluster has only " + total.to_string()
@@ -58,7 +87,7 @@ slot_ptr submit(task_ptr spec) {
         "start the runtime with more (init_options::num_cpus / resources)")));
     return slot;
   }
-  rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool());
+  rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);
   return slot;
 }
 

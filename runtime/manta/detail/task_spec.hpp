@@ -6,12 +6,15 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace manta::detail {
 
 class parker;
+struct remote_object;
 
 /// One submitted task: what to run, with which options, which objects it
 /// waits for and where its result goes. Shared by the task's actor, the
@@ -34,6 +37,27 @@ public:
   /// otherwise returns what the function threw, leaving the result pending
   /// so the task actor can retry or seal an error.
   virtual std::exception_ptr run() noexcept = 0;
+
+  // -- cluster: the task as it crosses nodes --------------------------------
+
+  /// Whether the task may run on another node: its function's parameters
+  /// and result can be serialized and its object arguments have exactly the
+  /// parameters' types (the other node decodes them as those).
+  virtual bool remote_capable() const noexcept { return false; }
+
+  /// The function's type as the compiler names it, checked by the node that
+  /// runs the task.
+  virtual const char* signature() const noexcept { return ""; }
+
+  /// Encodes the arguments given by value, in order; object arguments are
+  /// left empty (the owner fills them from `deps`). Throws on failure.
+  virtual void encode_args(std::vector<std::optional<std::vector<char>>>& out) const;
+
+  /// Seals the result from its encoded bytes (a small result sent back).
+  virtual void seal_encoded(std::span<const char> bytes);
+
+  /// Seals the result as living on another node.
+  virtual void seal_remote(std::shared_ptr<remote_object> obj, size_t encoded_size);
 
   /// Marks the task cancelled and wakes it if it blocks in a `get`.
   void request_cancel() noexcept;
@@ -66,6 +90,10 @@ private:
 };
 
 using task_ptr = std::shared_ptr<task_spec>;
+
+/// Decodes an encoded task result into a slot of type `R`; used by
+/// typed_task::seal_encoded.
+void seal_decode_error(object_slot& slot, const std::string& task, const std::string& what);
 
 /// Submits a task: creates its result slot and its actor. Returns the slot.
 slot_ptr submit(task_ptr spec);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/codec.hpp"
+#include "manta/detail/remote_invoker.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/value_size.hpp"
@@ -28,6 +29,29 @@ void seal_result(object_slot& slot, R&& value) {
 
 /// Seals the "value" of a task returning void.
 void seal_void(object_slot& slot);
+
+template <class Fn>
+struct fn_traits;
+
+template <class R, class... Ps>
+struct fn_traits<R (*)(Ps...)> {
+  using params = std::tuple<std::decay_t<Ps>...>;
+  static constexpr bool invocable = remote_invocable_v<R, Ps...>;
+};
+
+/// Whether a held argument reaches the other node as the parameter's type.
+template <class P, class H>
+struct holder_matches : std::true_type {};
+
+template <class P, class U>
+struct holder_matches<P, ref_arg<U>> : std::is_same<P, U> {};
+
+template <class Params, class... Holders>
+struct holders_match;
+
+template <class... Ps, class... Holders>
+struct holders_match<std::tuple<Ps...>, Holders...>
+  : std::bool_constant<(holder_matches<Ps, Holders>::value && ...)> {};
 
 /// A task calling `R fn(Ps...)` with arguments held as `Holders`.
 template <class R, class Fn, class... Holders>
@@ -65,6 +89,60 @@ public:
     } catch (...) {
       return std::current_exception();
     }
+  }
+
+  bool remote_capable() const noexcept override {
+    if constexpr (fn_traits<Fn>::invocable)
+      return holders_match<typename fn_traits<Fn>::params, Holders...>::value;
+    else
+      return false;
+  }
+
+  const char* signature() const noexcept override {
+    return typeid(std::remove_pointer_t<Fn>).name();
+  }
+
+  void encode_args(std::vector<std::optional<std::vector<char>>>& out) const override {
+    if constexpr (fn_traits<Fn>::invocable) {
+      out.clear();
+      auto one = [&out](const auto& h) {
+        if constexpr (requires { h.ref; })
+          out.emplace_back();
+        else
+          out.emplace_back(encode(h.value));
+      };
+      std::apply([&](const auto&... hs) { (one(hs), ...); }, args_);
+    } else {
+      task_spec::encode_args(out);
+    }
+  }
+
+  void seal_encoded(std::span<const char> bytes) override {
+    if constexpr (std::is_void_v<R>) {
+      seal_void(*result);
+    } else if constexpr (is_decodable_v<R>) {
+      R value;
+      if (auto err = decode(bytes, value)) {
+        seal_decode_error(*result, name(), error_text(err));
+        return;
+      }
+      try {
+        seal_result(*result, std::move(value));
+      } catch (...) {
+        result->seal_error(std::current_exception());
+      }
+    } else {
+      task_spec::seal_encoded(bytes);
+    }
+  }
+
+  void seal_remote(std::shared_ptr<remote_object> obj, size_t encoded_size) override {
+    if constexpr (std::is_void_v<R>)
+      seal_void(*result);
+    else if constexpr (is_decodable_v<R>)
+      result->seal_remote(typeid(R), encoded_size, codec_for<R>(), std::move(obj));
+    else
+      task_spec::seal_remote(std::move(obj), encoded_size);
   }
 
 private:

@@ -191,6 +191,17 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   st.exit_cv.notify_all();
 }
 
+bool worker_pool::try_schedule(task_ptr& t) {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  if (st_->stopping)
+    return false;
+  auto& g = st_->group_for(t->opts.resources);
+  if (!g.tasks.empty() || !st_->try_take(g.demand))
+    return false;
+  st_->push_runnable(std::move(t));
+  return true;
+}
+
 void worker_pool::release(const resource_demand& d) {
   std::lock_guard<std::mutex> guard{st_->mtx};
   st_->give_back(d);

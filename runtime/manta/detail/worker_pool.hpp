@@ -49,6 +49,11 @@ public:
   /// Leases the task's resources and runs it, now or when they free up.
   void schedule(task_ptr t);
 
+  /// Leases the task's resources and runs it only if they are free now and
+  /// no task with the same demand waits; otherwise returns false and leaves
+  /// `t` alone (a cluster then places it on another node).
+  bool try_schedule(task_ptr& t);
+
   /// Gives back a lease kept by a `keeps_lease` task (a dead actor's).
   void release(const resource_demand& d);
 

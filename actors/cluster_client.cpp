@@ -1,0 +1,550 @@
+#include "actors/cluster_client.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/node_manager.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/worker_pool.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+using bytes_t = wire::bytes;
+
+/// Chunk requests kept in flight per fetch.
+constexpr int fetch_window = 2;
+
+std::exception_ptr lost(const std::string& what) {
+  return std::make_exception_ptr(object_lost_error(what));
+}
+
+// -- placing tasks -------------------------------------------------------------
+
+bool fits_total(const remote_node& n, const resource_demand& d) {
+  return d.fits_in(n.info.cpus, n.info.custom);
+}
+
+bool has_room(const remote_node& n, const resource_demand& d) {
+  if (!n.manager || !fits_total(n, d))
+    return false;
+  if (d.cpus > 0 && n.busy_cpus + d.cpus > n.info.cpus * remote_queue_factor)
+    return false;
+  for (auto& [name, amount] : d.custom) {
+    auto i = n.busy_custom.find(name);
+    double busy = i == n.busy_custom.end() ? 0 : i->second;
+    if (busy + amount > n.info.custom.at(name))
+      return false;
+  }
+  return true;
+}
+
+void hold(remote_node& n, const resource_demand& d, double sign) {
+  n.busy_cpus += sign * d.cpus;
+  for (auto& [name, amount] : d.custom)
+    n.busy_custom[name] += sign * amount;
+}
+
+/// Whether anything alive (a worker or, for tasks, this node) can ever run it.
+bool runnable_anywhere(self_ptr self, const placed_task& p) {
+  for (auto& [_, n] : self->state.nodes)
+    if (fits_total(n, p.demand))
+      return true;
+  auto [free, total] = self->state.link->pool().resources();
+  auto cpus = total[cpu_resource];
+  total.erase(cpu_resource);
+  return p.task && p.demand.fits_in(cpus, total);
+}
+
+void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why);
+void complete_fetch(self_ptr self, uint64_t fetch_id, bytes_t& data);
+
+void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& why) {
+  if (p.task) {
+    p.task->result->seal_error(lost("task '" + p.task->name() + "' (object "
+                                    + to_string(object_id{id}) + ") " + why));
+  } else if (auto it = self->state.fetch_of.find(id); it != self->state.fetch_of.end()) {
+    fail_fetch(self, it->second, "it could not be rebuilt: its task " + why);
+  }
+}
+
+/// Sends a placed task to the worker with the most room, runs it here when
+/// this node can queue it, or leaves it waiting. Returns false if it waits.
+bool place(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.placed.find(id);
+  if (i == st.placed.end())
+    return true;
+  auto& p = i->second;
+  if (p.task && p.task->cancelled()) {
+    st.placed.erase(i);
+    return true;
+  }
+  remote_node* best = nullptr;
+  uint16_t best_index = 0;
+  for (auto& [index, n] : st.nodes) {
+    if (!has_room(n, p.demand))
+      continue;
+    if (best == nullptr || n.busy_cpus / std::max(n.info.cpus, 1e-9)
+                             < best->busy_cpus / std::max(best->info.cpus, 1e-9)) {
+      best = &n;
+      best_index = index;
+    }
+  }
+  if (best != nullptr) {
+    hold(*best, p.demand, 1);
+    p.node = best_index;
+    ++p.dispatches;
+    self->send(best->manager, submit_atom::value, p.spec);
+    return true;
+  }
+  if (p.task) {
+    auto [free, total] = st.link->pool().resources();
+    auto cpus = total[cpu_resource];
+    total.erase(cpu_resource);
+    if (p.demand.fits_in(cpus, total)) {
+      // Every worker is full: queue it here, where it can run.
+      st.link->pool().schedule(std::move(p.task));
+      st.placed.erase(i);
+      return true;
+    }
+  }
+  if (!runnable_anywhere(self, p)) {
+    fail_placed(self, id, p, "needs " + p.demand.to_string()
+                               + " and no live node offers that any more");
+    st.placed.erase(i);
+    return true;
+  }
+  return false;
+}
+
+void place_waiting(self_ptr self) {
+  auto& st = self->state;
+  std::deque<uint64_t> still;
+  while (!st.waiting.empty()) {
+    auto id = st.waiting.front();
+    st.waiting.pop_front();
+    if (!place(self, id))
+      still.push_back(id);
+  }
+  st.waiting = std::move(still);
+}
+
+void place_or_wait(self_ptr self, uint64_t id) {
+  if (!place(self, id))
+    self->state.waiting.push_back(id);
+}
+
+/// All arguments are bytes now: encode the TaskSpec and place it.
+void send_prepared(self_ptr self, preparing_task& prep) {
+  if (prep.task->cancelled())
+    return;
+  auto& t = *prep.task;
+  wire::task_message msg;
+  msg.task_id = t.result->id().value();
+  msg.function_name = t.function_name;
+  msg.signature = t.signature();
+  msg.name = t.name();
+  msg.args.reserve(prep.args.size());
+  for (auto& a : prep.args)
+    msg.args.push_back(std::move(*a));
+  msg.demand = t.opts.resources;
+  msg.max_retries = t.opts.max_retries;
+  msg.retry_exceptions = t.opts.retry_exceptions;
+  auto id = msg.task_id;
+  auto& p = self->state.placed[id];
+  p.task = prep.task;
+  p.spec = wire::encode(msg);
+  p.demand = t.opts.resources;
+  p.max_retries = t.opts.max_retries;
+  place_or_wait(self, id);
+}
+
+void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb);
+
+/// A task the local node has no room for: encode its arguments (fetching
+/// object arguments that live on other nodes) and place it.
+void dispatch(self_ptr self, task_ptr t) {
+  if (t->cancelled())
+    return;
+  auto& st = self->state;
+  auto id = t->result->id().value();
+  auto finish_one = [self, id] {
+    auto i = self->state.preparing.find(id);
+    if (i != self->state.preparing.end() && --i->second.missing == 0) {
+      auto prep = std::move(i->second);
+      self->state.preparing.erase(i);
+      send_prepared(self, prep);
+    }
+  };
+  {
+    auto& prep = st.preparing[id];
+    prep.task = t;
+    prep.missing = 1; // held until every argument has been looked at
+  }
+  try {
+    std::vector<std::optional<bytes_t>> args;
+    t->encode_args(args);
+    st.preparing.at(id).args = std::move(args);
+    size_t dep = 0;
+    auto n = st.preparing.at(id).args.size();
+    for (size_t k = 0; k < n; ++k) {
+      auto i = st.preparing.find(id);
+      if (i == st.preparing.end())
+        return; // an argument failed (and failed the task)
+      if (i->second.args[k])
+        continue;
+      auto& slot = t->deps.at(dep++);
+      if (slot->remote() && !slot->resident()) {
+        ++i->second.missing;
+        fetch(self, slot->remote(), [self, id, k, finish_one](const std::string& err,
+                                                              bytes_t& data) {
+          auto i = self->state.preparing.find(id);
+          if (i == self->state.preparing.end())
+            return;
+          if (!err.empty()) {
+            auto task = i->second.task;
+            self->state.preparing.erase(i);
+            task->result->seal_error(lost("argument " + std::to_string(k + 1) + " of task '"
+                                          + task->name() + "' is lost: " + err));
+            return;
+          }
+          i->second.args[k] = std::move(data);
+          finish_one();
+        });
+        continue;
+      }
+      if (slot->codec() == nullptr)
+        throw std::runtime_error("argument " + std::to_string(k + 1)
+                                 + " has a type without a codec");
+      auto value = slot->shared_value();
+      encoded_bytes e;
+      if (auto err = slot->codec()->encode(value.get(), e))
+        throw std::runtime_error(error_text(err));
+      i->second.args[k].emplace(e.data, e.data + e.size);
+    }
+  } catch (const std::exception& e) {
+    st.preparing.erase(id);
+    t->result->seal_error(std::make_exception_ptr(
+      error("task '" + t->name() + "' cannot be sent to another node: " + e.what())));
+    return;
+  }
+  finish_one();
+}
+
+// -- results -------------------------------------------------------------------
+
+void on_result(self_ptr self, const bytes_t& bytes) {
+  auto& st = self->state;
+  wire::result_message r;
+  if (auto err = wire::decode(bytes, r); !err.empty())
+    return; // nothing to attribute it to; the task's node is still watched
+  auto i = st.placed.find(r.task_id);
+  if (i == st.placed.end())
+    return;
+  auto p = std::move(i->second);
+  st.placed.erase(i);
+  if (auto n = st.nodes.find(p.node); n != st.nodes.end())
+    hold(n->second, p.demand, -1);
+  if (p.task) {
+    auto& t = *p.task;
+    switch (r.kind) {
+      case wire::result_message::inline_value:
+        t.seal_encoded(r.value);
+        break;
+      case wire::result_message::stored:
+        t.seal_remote(std::make_shared<remote_object>(t.result->id(), p.node, r.stored_size,
+                                                      std::move(p.spec), p.demand,
+                                                      p.max_retries),
+                      r.stored_size);
+        break;
+      case wire::result_message::failure:
+        if (r.error.type_name == "manta::unknown_function_error")
+          t.result->seal_error(std::make_exception_ptr(unknown_function_error(r.error.message)));
+        else
+          t.result->seal_error(std::make_exception_ptr(task_error(
+            r.error.type_name, r.error.message, r.error.task_name, r.error.node)));
+        break;
+    }
+  } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
+    // A rebuilt object: fetch it from its new home, or take it inline.
+    auto fetch_id = f->second;
+    switch (r.kind) {
+      case wire::result_message::inline_value:
+        complete_fetch(self, fetch_id, r.value);
+        break;
+      case wire::result_message::stored: {
+        p.rebuild->node = p.node;
+        p.rebuild->encoded_size = r.stored_size;
+        auto op = std::move(st.fetches[fetch_id]);
+        st.fetches.erase(fetch_id);
+        st.fetch_of.erase(r.task_id);
+        for (auto& cb : op.done)
+          fetch(self, op.obj, std::move(cb));
+        break;
+      }
+      case wire::result_message::failure:
+        fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);
+        break;
+    }
+  }
+  place_waiting(self);
+}
+
+// -- fetching objects ----------------------------------------------------------
+
+void request_chunks(self_ptr self, uint64_t fetch_id) {
+  auto& op = self->state.fetches.at(fetch_id);
+  auto& n = self->state.nodes.at(op.node);
+  uint64_t size = op.obj->encoded_size;
+  for (int k = 0; k < fetch_window && op.requested < size; ++k) {
+    auto len = std::min<uint64_t>(max_chunk_bytes, size - op.requested);
+    self->send(n.manager, fetch_atom::value, fetch_id, op.obj->id.value(), op.requested, len);
+    op.requested += len;
+  }
+}
+
+/// Rebuilds a lost object by re-running its task on a live node.
+void rebuild(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  auto& obj = *op.obj;
+  if (obj.retries_left <= 0) {
+    fail_fetch(self, fetch_id, "its node (node-" + std::to_string(obj.node.load())
+                                 + ") died and its task has no retries left to rebuild it");
+    return;
+  }
+  --obj.retries_left;
+  op.node = 0;
+  op.buffer.clear();
+  op.requested = 0;
+  auto id = obj.id.value();
+  auto& p = st.placed[id];
+  p.rebuild = op.obj;
+  p.spec = obj.lineage;
+  p.demand = obj.demand;
+  p.max_retries = 0;
+  place_or_wait(self, id);
+}
+
+/// Starts (or restarts) fetching from the object's node, rebuilding it
+/// first if that node is gone.
+void start_fetch(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  auto n = st.nodes.find(op.obj->node);
+  if (n == st.nodes.end() || !n->second.manager) {
+    rebuild(self, fetch_id);
+    return;
+  }
+  op.node = n->first;
+  op.buffer.clear();
+  op.buffer.reserve(op.obj->encoded_size);
+  op.requested = 0;
+  if (op.obj->encoded_size == 0) {
+    complete_fetch(self, fetch_id, op.buffer);
+    return;
+  }
+  request_chunks(self, fetch_id);
+}
+
+void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
+  auto& st = self->state;
+  if (auto i = st.fetch_of.find(obj->id.value()); i != st.fetch_of.end()) {
+    st.fetches.at(i->second).done.push_back(std::move(cb));
+    return;
+  }
+  auto fetch_id = st.next_fetch++;
+  auto& op = st.fetches[fetch_id];
+  op.obj = obj;
+  op.done.push_back(std::move(cb));
+  st.fetch_of[obj->id.value()] = fetch_id;
+  start_fetch(self, fetch_id);
+}
+
+void finish_fetch(self_ptr self, uint64_t fetch_id, const std::string& err, bytes_t& in) {
+  auto& st = self->state;
+  auto i = st.fetches.find(fetch_id);
+  if (i == st.fetches.end())
+    return;
+  auto data = std::move(in); // `in` may be the op's own buffer
+  auto op = std::move(i->second);
+  st.fetches.erase(i);
+  st.fetch_of.erase(op.obj->id.value());
+  for (size_t k = 0; k < op.done.size(); ++k) {
+    if (k + 1 == op.done.size()) {
+      op.done[k](err, data);
+    } else {
+      auto copy = data;
+      op.done[k](err, copy);
+    }
+  }
+}
+
+void complete_fetch(self_ptr self, uint64_t fetch_id, bytes_t& data) {
+  finish_fetch(self, fetch_id, {}, data);
+}
+
+void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why) {
+  bytes_t none;
+  finish_fetch(self, fetch_id, why, none);
+}
+
+void on_chunk(self_ptr self, uint64_t fetch_id, const bytes_t& chunk) {
+  auto& st = self->state;
+  auto i = st.fetches.find(fetch_id);
+  if (i == st.fetches.end())
+    return;
+  auto& op = i->second;
+  auto n = st.nodes.find(op.node);
+  if (n == st.nodes.end() || n->second.manager.address() != self->current_sender())
+    return; // from a node this fetch no longer reads from
+  if (auto err = wire::append_chunk(chunk, op.buffer); !err.empty()) {
+    fail_fetch(self, fetch_id, "bad chunk: " + err);
+    return;
+  }
+  if (op.buffer.size() >= op.obj->encoded_size)
+    complete_fetch(self, fetch_id, op.buffer);
+  else
+    request_chunks(self, fetch_id);
+}
+
+// -- membership and failures ---------------------------------------------------
+
+void node_lost(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto n = st.nodes.find(index);
+  if (n == st.nodes.end())
+    return;
+  if (n->second.manager)
+    st.by_addr.erase(n->second.manager.address());
+  st.nodes.erase(n);
+  st.link->drop_worker(index);
+  // Tasks in flight there run again elsewhere while retries last; rebuilds
+  // in flight there start over (while the object's retries last).
+  std::vector<uint64_t> lost_here;
+  for (auto& [id, p] : st.placed)
+    if (p.node == index)
+      lost_here.push_back(id);
+  for (auto id : lost_here) {
+    auto i = st.placed.find(id);
+    if (i == st.placed.end())
+      continue;
+    auto& p = i->second;
+    p.node = 0;
+    if (p.rebuild) {
+      st.placed.erase(i);
+      if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
+        rebuild(self, f->second);
+    } else if (p.dispatches <= p.max_retries) {
+      place_or_wait(self, id);
+    } else {
+      auto lost_task = std::move(p);
+      st.placed.erase(i);
+      fail_placed(self, id, lost_task,
+                  "was lost: node-" + std::to_string(index) + " died while running it and its "
+                    + std::to_string(lost_task.max_retries) + " retries are used up");
+    }
+  }
+  // Fetches from there restart: the object is rebuilt from its lineage.
+  std::vector<uint64_t> restart;
+  for (auto& [fetch_id, op] : st.fetches)
+    if (op.node == index)
+      restart.push_back(fetch_id);
+  for (auto fetch_id : restart)
+    if (st.fetches.count(fetch_id) > 0)
+      start_fetch(self, fetch_id);
+  // Waiting work that nothing alive can run any more fails now.
+  place_waiting(self);
+}
+
+void connect(self_ptr self, const wire::node_record& rec) {
+  auto& st = self->state;
+  if (st.nodes.count(rec.index) > 0)
+    return;
+  st.nodes[rec.index].info = rec;
+  ++st.connecting;
+  auto mm = self->system().middleman().actor_handle();
+  auto index = rec.index;
+  auto done = [self] {
+    if (--self->state.connecting == 0) {
+      for (auto& rp : self->state.ready)
+        rp.deliver(true);
+      self->state.ready.clear();
+      place_waiting(self);
+    }
+  };
+  self->request(mm, cluster::connect_timeout, caf::connect_atom::value, rec.host, rec.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto& st = self->state;
+        auto n = st.nodes.find(index);
+        if (n != st.nodes.end() && ptr) {
+          auto hdl = caf::actor_cast<caf::actor>(std::move(ptr));
+          self->monitor(hdl);
+          st.by_addr[hdl.address()] = index;
+          n->second.manager = std::move(hdl);
+          st.link->set_worker(n->second.info);
+        } else {
+          st.nodes.erase(index);
+        }
+        done();
+      },
+      [=](caf::error&) {
+        self->state.nodes.erase(index);
+        done();
+      });
+}
+
+} // namespace
+
+caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
+  self->state.link = link;
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    auto i = self->state.by_addr.find(msg.source);
+    if (i != self->state.by_addr.end())
+      node_lost(self, i->second);
+  });
+  return {
+    [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
+    [=](result_atom, const bytes_t& bytes) { on_result(self, bytes); },
+    [=](chunk_atom, uint64_t fetch_id, const bytes_t& chunk) { on_chunk(self, fetch_id, chunk); },
+    [=](missing_atom, uint64_t fetch_id, const std::string& why) {
+      fail_fetch(self, fetch_id, why);
+    },
+    [=](node_add_atom, const bytes_t& info) {
+      wire::node_record rec;
+      if (wire::decode(info, rec).empty())
+        connect(self, rec);
+    },
+    [=](node_del_atom, uint16_t index) { node_lost(self, index); },
+    [=](fetch_atom, remote_ptr& obj, std::shared_ptr<fetch_promise>& promise) {
+      fetch(self, obj, [promise](const std::string& err, bytes_t& data) {
+        promise->set_value({err, std::move(data)});
+      });
+    },
+    [=](free_atom, uint16_t node, uint64_t id) {
+      auto n = self->state.nodes.find(node);
+      if (n != self->state.nodes.end() && n->second.manager)
+        self->send(n->second.manager, free_atom::value, id);
+    },
+    [=](nodes_atom) -> caf::result<bool> {
+      // Answers once the workers known so far are connected (or failed).
+      if (self->state.connecting == 0)
+        return true;
+      self->state.ready.push_back(self->make_response_promise());
+      return caf::delegated<bool>{};
+    },
+  };
+}
+
+} // namespace manta::actors

@@ -1,0 +1,98 @@
+#pragma once
+
+#include "manta/detail/remote_object.hpp"
+#include "manta/detail/task_spec.hpp"
+#include "manta/detail/wire.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace manta::detail {
+class cluster;
+}
+
+namespace manta::actors {
+
+/// A worker node as the driver sees it.
+struct remote_node {
+  detail::wire::node_record info;
+  caf::actor manager; ///< its node_manager (a proxy); null until connected
+  double busy_cpus = 0;
+  resource_map busy_custom;
+};
+
+/// A task placed (or waiting to be placed) on a worker: a submitted task, or
+/// the rebuild of a lost object from its lineage.
+struct placed_task {
+  detail::task_ptr task;      ///< null for a rebuild
+  detail::remote_ptr rebuild; ///< the object a rebuild recreates
+  detail::wire::bytes spec;   ///< the encoded TaskSpec
+  detail::resource_demand demand;
+  int max_retries = 0;
+  int dispatches = 0;
+  uint16_t node = 0; ///< 0 while not placed
+};
+
+/// Called with an error text (empty on success) and the fetched bytes.
+using fetch_callback = std::function<void(const std::string&, detail::wire::bytes&)>;
+
+/// Bringing a remote object's bytes here, chunk by chunk.
+struct fetch_op {
+  detail::remote_ptr obj;
+  uint16_t node = 0;
+  detail::wire::bytes buffer;
+  uint64_t requested = 0;
+  std::vector<fetch_callback> done;
+};
+
+/// A task whose object arguments are being fetched before it can be sent.
+struct preparing_task {
+  detail::task_ptr task;
+  std::vector<std::optional<detail::wire::bytes>> args;
+  size_t missing = 0;
+};
+
+struct cluster_client_state {
+  detail::cluster* link = nullptr;
+  std::map<uint16_t, remote_node> nodes;
+  std::map<caf::actor_addr, uint16_t> by_addr;
+  /// Placed tasks and rebuilds, by result id.
+  std::unordered_map<uint64_t, placed_task> placed;
+  /// Ids in `placed` waiting for a node with room, oldest first.
+  std::deque<uint64_t> waiting;
+  std::unordered_map<uint64_t, preparing_task> preparing;
+  /// Fetches by fetch id, and the fetch id of each object being fetched.
+  std::unordered_map<uint64_t, fetch_op> fetches;
+  std::unordered_map<uint64_t, uint64_t> fetch_of;
+  uint64_t next_fetch = 1;
+  /// Workers being connected; the join waits for this to reach zero.
+  size_t connecting = 0;
+  /// Join requests answered when `connecting` reaches zero.
+  std::vector<caf::response_promise> ready;
+
+  static inline const char* name = "manta.cluster_client";
+};
+
+using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
+
+/// A worker node is given tasks while its tasks in flight hold at most this
+/// many times its CPUs (the excess queues there, hiding the round trip).
+inline constexpr double remote_queue_factor = 2.0;
+
+/// The driver's side of the cluster: connects to every worker (and monitors
+/// it), places tasks on workers with room, seals results into the owner's
+/// slots, fetches large results in chunks, and handles node failure:
+/// in-flight tasks are resubmitted (up to max_retries), fetches of objects
+/// whose node died rebuild them by re-running their task, and whatever
+/// cannot succeed fails with object_lost_error instead of hanging.
+caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link);
+
+} // namespace manta::actors

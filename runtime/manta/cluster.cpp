@@ -1,0 +1,120 @@
+#include "manta/cluster.hpp"
+
+#include "actors/cluster_registry.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <string_view>
+#include <sys/stat.h>
+
+namespace manta {
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop_requested.store(true);
+}
+
+void install_stop_handlers() {
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+}
+
+/// Writes `text` to `path` atomically (readers never see half a file).
+void write_file(const std::string& path, const std::string& text) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    out << text << '\n';
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+} // namespace
+
+bool is_cluster_process(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--manta-worker" || arg == "--manta-head")
+      return true;
+  }
+  return false;
+}
+
+int worker_main(int argc, char** argv) {
+  install_stop_handlers();
+  try {
+    auto cl = detail::parse_command_line(argc, argv);
+    if (!cl.opts.address) {
+      std::fprintf(stderr, "manta worker: --address HOST:PORT (or MANTA_ADDRESS) is required\n");
+      return 2;
+    }
+    detail::runtime::start(cl.opts, /*worker=*/true);
+    auto& rt = detail::runtime::require("worker_main");
+    std::fprintf(stderr, "manta: %s joined the cluster at %s\n",
+                 detail::runtime::node_name().c_str(), cl.opts.address->c_str());
+    {
+      // Serve until the head goes away (the cluster is being torn down)
+      // or we are told to stop.
+      caf::scoped_actor self{rt.system()};
+      self->monitor(rt.cluster_link()->head());
+      bool head_gone = false;
+      while (!head_gone && !g_stop_requested.load()) {
+        self->receive([&](caf::down_msg&) { head_gone = true; },
+                      caf::after(std::chrono::milliseconds(100)) >> [] {});
+      }
+    }
+    shutdown();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "manta worker: %s\n", e.what());
+    return 1;
+  }
+}
+
+int head_main(int argc, char** argv) {
+  install_stop_handlers();
+  try {
+    auto cl = detail::parse_command_line(argc, argv);
+    auto cfg = detail::make_caf_config(1, /*networked=*/true);
+    caf::actor_system sys{*cfg};
+    auto registry = sys.spawn(actors::cluster_registry);
+    auto port = sys.middleman().publish(registry, cl.port, "127.0.0.1");
+    if (!port) {
+      std::fprintf(stderr, "manta head: cannot listen on port %u: %s\n", unsigned{cl.port},
+                   sys.render(port.error()).c_str());
+      caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    auto address = "127.0.0.1:" + std::to_string(*port);
+    auto file = cl.address_file;
+    if (file.empty()) {
+      ::mkdir(detail::runtime_dir().c_str(), 0700);
+      file = detail::runtime_dir() + "/head.address";
+    }
+    write_file(file, address);
+    std::printf("%s\n", address.c_str());
+    std::fflush(stdout);
+    while (!g_stop_requested.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (cl.address_file.empty())
+      std::remove(file.c_str());
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "manta head: %s\n", e.what());
+    return 1;
+  }
+}
+
+} // namespace manta

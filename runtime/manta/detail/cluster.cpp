@@ -1,0 +1,193 @@
+#include "manta/detail/cluster.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/cluster_client.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdlib>
+#include <unistd.h>
+
+namespace manta::detail {
+
+namespace {
+
+/// The process's cluster while it is in one; guards ~remote_object, which
+/// may run after the runtime stopped.
+std::mutex g_link_mtx;
+cluster* g_link = nullptr;
+
+std::string join_error(const std::string& address, const std::string& what) {
+  return "manta::init: cannot join the cluster at " + address + ": " + what
+         + " (is the head running? start it with `manta start --head`)";
+}
+
+} // namespace
+
+std::pair<std::string, uint16_t> parse_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
+    throw invalid_argument_error("manta: an address is HOST:PORT, got '" + address + "'");
+  char* end = nullptr;
+  auto port = std::strtoul(address.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port == 0 || port > 65535)
+    throw invalid_argument_error("manta: bad port in address '" + address + "'");
+  return {address.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+std::string runtime_dir() {
+  if (auto env = std::getenv("MANTA_RUNTIME_DIR"); env != nullptr && *env != '\0')
+    return env;
+  return "/tmp/manta-" + std::to_string(::getuid());
+}
+
+remote_object::~remote_object() {
+  cluster::free_remote(node.load(), id);
+}
+
+std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
+                         std::shared_ptr<const void>& out) {
+  wire::bytes bytes;
+  cluster* link = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{g_link_mtx};
+    link = g_link;
+  }
+  if (link == nullptr)
+    return "the runtime left the cluster";
+  if (auto err = link->fetch(obj, bytes); !err.empty())
+    return err;
+  if (auto err = codec.decode(byte_chunks{std::span<const char>{bytes}}, bytes.size(), out))
+    return "its bytes do not decode: " + error_text(err);
+  return {};
+}
+
+cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
+                 const std::string& address, double cpus, const resource_map& custom)
+  : sys_(sys), pool_(pool), role_(r), cpus_(cpus), custom_(custom) {
+  auto [host, port] = parse_address(address);
+  auto head = sys_.middleman().remote_actor(host, port);
+  if (!head)
+    throw error(join_error(address, sys_.render(head.error())));
+  head_ = std::move(*head);
+  host_ = host;
+}
+
+cluster::~cluster() {
+  leave();
+}
+
+uint16_t cluster::join(const caf::actor& node_manager) {
+  wire::node_record me;
+  me.host = "127.0.0.1";
+  me.pid = static_cast<uint32_t>(::getpid());
+  me.cpus = cpus_;
+  me.custom = custom_;
+  me.driver = role_ == role::driver;
+  if (role_ == role::worker) {
+    if (auto h = std::getenv("MANTA_NODE_IP"); h != nullptr && *h != '\0')
+      me.host = h;
+    auto port = sys_.middleman().publish(node_manager, 0, me.host.c_str());
+    if (!port)
+      throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));
+    me.port = *port;
+  }
+  // The member the registry watches and tells about workers: the driver's
+  // cluster client, or the worker's node manager.
+  if (role_ == role::driver)
+    client_ = sys_.spawn(actors::cluster_client, this);
+  auto member = role_ == role::driver ? client_ : node_manager;
+  caf::scoped_actor self{sys_};
+  wire::cluster_view view;
+  std::string failure;
+  self->request(head_, connect_timeout, actors::join_atom::value, wire::encode(me), member)
+    .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
+             [&](caf::error& err) { failure = sys_.render(err); });
+  if (!failure.empty())
+    throw error("manta: joining the cluster failed: " + failure);
+  index_ = view.your_index;
+  if (role_ == role::driver) {
+    for (auto& rec : view.nodes)
+      self->send(client_, actors::node_add_atom::value, wire::encode(rec));
+    self->request(client_, connect_timeout + std::chrono::seconds(1), actors::nodes_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  std::lock_guard<std::mutex> guard{g_link_mtx};
+  g_link = this;
+  return index_;
+}
+
+void cluster::leave() {
+  {
+    std::lock_guard<std::mutex> guard{g_link_mtx};
+    if (g_link == this)
+      g_link = nullptr;
+  }
+  if (client_) {
+    caf::anon_send_exit(client_, caf::exit_reason::user_shutdown);
+    client_ = nullptr;
+  }
+  head_ = nullptr;
+}
+
+void cluster::dispatch(task_ptr t) {
+  caf::anon_send(client_, actors::dispatch_atom::value, std::move(t));
+}
+
+bool cluster::feasible(const resource_demand& d) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [_, n] : workers_)
+    if (d.fits_in(n.cpus, n.custom))
+      return true;
+  return false;
+}
+
+resource_map cluster::worker_totals() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  resource_map out;
+  for (auto& [_, n] : workers_) {
+    out[cpu_resource] += n.cpus;
+    for (auto& [name, amount] : n.custom)
+      out[name] += amount;
+  }
+  return out;
+}
+
+size_t cluster::num_workers() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return workers_.size();
+}
+
+std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
+  auto promise = std::make_shared<fetch_promise>();
+  auto future = promise->get_future();
+  caf::anon_send(client_, actors::fetch_atom::value, obj, std::move(promise));
+  try {
+    auto [err, bytes] = future.get();
+    out = std::move(bytes);
+    return err;
+  } catch (const std::future_error&) {
+    return "the runtime shut down while fetching it";
+  }
+}
+
+void cluster::set_worker(const wire::node_record& rec) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  workers_[rec.index] = rec;
+}
+
+void cluster::drop_worker(uint16_t index) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  workers_.erase(index);
+}
+
+void cluster::free_remote(uint16_t node, object_id id) {
+  std::lock_guard<std::mutex> guard{g_link_mtx};
+  if (g_link != nullptr && g_link->client_)
+    caf::anon_send(g_link->client_, actors::free_atom::value, node, id.value());
+}
+
+} // namespace manta::detail

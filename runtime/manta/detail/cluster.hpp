@@ -1,0 +1,97 @@
+#pragma once
+
+#include "manta/detail/remote_object.hpp"
+#include "manta/detail/task_spec.hpp"
+#include "manta/detail/wire.hpp"
+#include "manta/resources.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace manta::detail {
+
+class worker_pool;
+
+/// "host:port" split; throws invalid_argument_error on bad input.
+std::pair<std::string, uint16_t> parse_address(const std::string& address);
+
+/// Where `manta start` keeps pid and address files: $MANTA_RUNTIME_DIR, or
+/// /tmp/manta-<uid>.
+std::string runtime_dir();
+
+/// The process's link to a cluster (see docs/cluster.md). A *driver*
+/// (init with an address) joins the head's registry, connects to every
+/// worker node and places the tasks its own node is too busy for on them
+/// through its cluster_client actor. A *worker* (the user's binary started
+/// with --manta-worker) publishes its node_manager and joins the registry;
+/// other nodes' tasks then arrive there.
+class cluster {
+public:
+  enum class role { driver, worker };
+
+  cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
+          double cpus, const resource_map& custom);
+  ~cluster();
+
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  /// Joins the cluster; returns this node's index. Drivers wait (up to
+  /// `connect_timeout`) until they are connected to the workers alive now.
+  uint16_t join(const caf::actor& node_manager);
+
+  /// Stops the client actor (drivers); called before the actor system goes.
+  void leave();
+
+  role kind() const noexcept { return role_; }
+  uint16_t index() const noexcept { return index_; }
+  const caf::actor& head() const noexcept { return head_; }
+
+  /// Driver: places a task the local node cannot take right now.
+  void dispatch(task_ptr t);
+
+  /// Whether some live worker offers `d` in total.
+  bool feasible(const resource_demand& d) const;
+
+  /// Total resources of the live workers this driver is connected to.
+  resource_map worker_totals() const;
+
+  /// Number of live workers this driver is connected to.
+  size_t num_workers() const;
+
+  /// Fetches a remote object's encoded bytes (blocking; see fetch_remote).
+  std::string fetch(const remote_ptr& obj, wire::bytes& out);
+
+  // -- called by the cluster_client actor -------------------------------------
+
+  void set_worker(const wire::node_record& rec);
+  void drop_worker(uint16_t index);
+  worker_pool& pool() noexcept { return pool_; }
+
+  /// Tells the node holding a dropped remote object to free it (called by
+  /// ~remote_object; a no-op once the process left the cluster).
+  static void free_remote(uint16_t node, object_id id);
+
+  static constexpr std::chrono::seconds connect_timeout{10};
+
+private:
+  caf::actor_system& sys_;
+  worker_pool& pool_;
+  role role_;
+  std::string host_;
+  uint16_t port_ = 0;
+  double cpus_;
+  resource_map custom_;
+  uint16_t index_ = 0;
+  caf::actor head_;
+  caf::actor client_;
+  mutable std::mutex mtx_;
+  std::map<uint16_t, wire::node_record> workers_;
+};
+
+} // namespace manta::detail

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "manta/detail/wire.hpp"
+#include "manta/object_id.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <typeinfo>
+
+namespace manta::detail {
+
+struct value_codec;
+
+/// The owner's record of a task result that stayed on the node that made it
+/// (ownership, as in Ray): where its bytes are, how large they are, and the
+/// lineage that rebuilds it if that node dies. Held by the result's slot
+/// (which is sealed but not resident); the cluster client moves it when a
+/// rebuild places it elsewhere. Freed objects are dropped on their node.
+struct remote_object {
+  remote_object(object_id oid, uint16_t where, uint64_t size, wire::bytes spec,
+                resource_demand need, int retries)
+    : id(oid), node(where), encoded_size(size), lineage(std::move(spec)),
+      demand(std::move(need)), retries_left(retries) {}
+  ~remote_object();
+
+  remote_object(const remote_object&) = delete;
+  remote_object& operator=(const remote_object&) = delete;
+
+  const object_id id;
+  /// The node holding the bytes; changed only by the cluster client actor.
+  std::atomic<uint16_t> node;
+  /// Size of the encoded value.
+  std::atomic<uint64_t> encoded_size;
+  /// The encoded TaskSpec that produced the value (arguments inline).
+  const wire::bytes lineage;
+  const resource_demand demand;
+  /// Rebuilds still allowed (the task's max_retries); client actor only.
+  int retries_left;
+};
+
+using remote_ptr = std::shared_ptr<remote_object>;
+
+/// What a fetch hands back: an error text (empty on success) and the bytes.
+using fetch_promise = std::promise<std::pair<std::string, wire::bytes>>;
+
+/// Fetches a remote object's bytes (from its node, or by re-running its
+/// task if the node died) and decodes them into `out`. Blocks the calling
+/// thread, which must not be one of CAF's scheduler threads. Returns an
+/// error text on failure (the object is lost).
+std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
+                         std::shared_ptr<const void>& out);
+
+} // namespace manta::detail

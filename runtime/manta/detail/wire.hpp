@@ -1,0 +1,85 @@
+#pragma once
+
+#include "manta/resources.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+/// The messages that cross nodes, as plain structs, and their Cap'n Proto
+/// encodings (schemas/task.capnp, node.capnp, object.capnp). Only wire.cpp
+/// sees the generated code; the actors work with these structs and carry
+/// the encoded bytes inside CAF messages as `std::vector<char>`.
+namespace manta::detail::wire {
+
+using bytes = std::vector<char>;
+
+/// schema::TaskSpec.
+struct task_message {
+  uint64_t task_id = 0;
+  std::string function_name;
+  std::string signature;
+  std::string name;
+  std::vector<bytes> args;
+  resource_demand demand;
+  int32_t max_retries = 0;
+  bool retry_exceptions = false;
+  uint32_t attempt = 1;
+};
+
+/// schema::TaskFailure.
+struct failure_message {
+  std::string type_name;
+  std::string message;
+  std::string task_name;
+  std::string node;
+};
+
+/// schema::TaskResult.
+struct result_message {
+  enum kind_t : uint8_t { inline_value, stored, failure };
+  uint64_t task_id = 0;
+  std::string node;
+  kind_t kind = inline_value;
+  bytes value;              // inline_value
+  uint64_t stored_size = 0; // stored
+  failure_message error;    // failure
+};
+
+/// schema::NodeInfo.
+struct node_record {
+  uint16_t index = 0;
+  std::string host;
+  uint16_t port = 0;
+  uint32_t pid = 0;
+  double cpus = 0;
+  resource_map custom;
+  bool driver = false;
+};
+
+/// schema::ClusterView.
+struct cluster_view {
+  uint16_t your_index = 0;
+  std::vector<node_record> nodes;
+};
+
+bytes encode(const task_message& x);
+bytes encode(const result_message& x);
+bytes encode(const node_record& x);
+bytes encode(const cluster_view& x);
+
+/// Decoders return an empty string on success, else what was wrong.
+std::string decode(std::span<const char> in, task_message& out);
+std::string decode(std::span<const char> in, result_message& out);
+std::string decode(std::span<const char> in, node_record& out);
+std::string decode(std::span<const char> in, cluster_view& out);
+
+/// schema::ObjectChunk holding `data` taken from `offset`.
+bytes encode_chunk(uint64_t offset, std::span<const char> data);
+
+/// Appends the chunk's data to `out` after checking that it starts at
+/// `out.size()`; returns an error text on mismatch or malformed input.
+std::string append_chunk(std::span<const char> in, bytes& out);
+
+} // namespace manta::detail::wire

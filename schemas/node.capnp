@@ -1,0 +1,39 @@
+@0xd8b6a3c1e5f20477;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("manta::schema");
+
+using Task = import "task.capnp";
+
+# Cluster membership. A node (or a driver) joins the head's cluster registry
+# with its NodeInfo and gets a ClusterView back; the registry then pushes one
+# NodeInfo per node that joins and the index of each node that leaves.
+
+struct NodeInfo {
+  index @0 :UInt16;
+  # Assigned by the head at join; also the high 16 bits of every object id
+  # the node creates, so ids never collide across the cluster.
+
+  host @1 :Text;
+  port @2 :UInt16;
+  # Where the node's node_manager actor is published (CAF middleman).
+
+  pid @3 :UInt32;
+  numCpus @4 :Float64;
+  resources @5 :List(Task.Resource);
+
+  role @6 :Role;
+  enum Role {
+    worker @0;
+    # Runs tasks: the user's binary started with --manta-worker.
+    driver @1;
+    # Submits tasks and owns their results: a program calling init with an
+    # address. Drivers receive membership updates and run no remote tasks.
+  }
+}
+
+struct ClusterView {
+  yourIndex @0 :UInt16;
+  nodes @1 :List(NodeInfo);
+  # The worker nodes alive when the view was taken.
+}

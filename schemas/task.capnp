@@ -1,0 +1,77 @@
+@0xc3a1f0d27b9e4a61;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("manta::schema");
+
+# Tasks crossing nodes. The owner (the process that submitted the task) sends
+# a TaskSpec to the node manager of the node it picked; that node runs the
+# function found by name and answers with a TaskResult. Both travel as the
+# bytes of one Cap'n Proto message inside a CAF message
+# (see docs/cluster.md, "Protocol").
+
+struct Resource {
+  name @0 :Text;
+  amount @1 :Float64;
+}
+
+struct TaskSpec {
+  taskId @0 :UInt64;
+  # Id of the result object, fixed by the owner at submission. The node that
+  # runs the task keeps a large result under this id.
+
+  functionName @1 :Text;
+  # The name given to MANTA_REMOTE; the receiving binary looks it up.
+
+  signature @2 :Text;
+  # The function's type as the compiler names it (std::type_info::name()):
+  # a node whose function of that name has another type refuses the task.
+
+  name @3 :Text;
+  # The task's display name (the `.name(...)` option or the function name).
+
+  args @4 :List(Data);
+  # Every argument, encoded with Manta's codec (raw bytes for contiguous
+  # trivially copyable containers, CAF's binary_serializer otherwise), in
+  # parameter order. Object arguments are resolved by the owner first, so a
+  # spec is self-contained: it is also the lineage that rebuilds a lost
+  # result.
+
+  numCpus @5 :Float64;
+  resources @6 :List(Resource);
+  # What the task holds while it runs (custom resources, CPUs apart).
+
+  maxRetries @7 :Int32;
+  retryExceptions @8 :Bool;
+  # Retry policy for exceptions thrown by the function; node failures are
+  # retried by the owner.
+
+  attempt @9 :UInt32;
+  # 1 for the first dispatch, counting resubmissions after node failures
+  # and rebuilds of lost results.
+}
+
+struct TaskFailure {
+  typeName @0 :Text;
+  message @1 :Text;
+  taskName @2 :Text;
+  node @3 :Text;
+}
+
+struct TaskResult {
+  taskId @0 :UInt64;
+  node @1 :Text;
+  # The node that ran the task, e.g. "node-2 (pid 4242)".
+
+  union {
+    inline @2 :Data;
+    # The encoded value of a small result.
+
+    stored @3 :UInt64;
+    # A large result stays on the node that made it; this is its encoded
+    # size. The owner fetches it in ObjectChunk messages (object.capnp).
+
+    failure @4 :TaskFailure;
+    # The function threw (after its own retries), or the node could not run
+    # it (unknown function, mismatched signature, undecodable argument).
+  }
+}

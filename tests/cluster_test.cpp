@@ -1,0 +1,305 @@
+// Multi-process cluster: this binary is the head, the worker nodes and the
+// driver. Each test case starts a head and workers as child processes of
+// itself (--manta-head / --manta-worker) and drives tasks across them.
+
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <manta/manta.hpp>
+
+#include "manta/detail/remote_object.hpp"
+#include "tests/cluster_harness.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+int add(int a, int b) {
+  return a + b;
+}
+
+/// Sleeps, then says which process ran it.
+int pid_after(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return static_cast<int>(::getpid());
+}
+
+int square_slowly(int x, int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return x * x;
+}
+
+std::vector<double> generate(int n, double start) {
+  std::vector<double> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), start);
+  return v;
+}
+
+std::vector<double> scale(const std::vector<double>& v, double k) {
+  auto out = v;
+  for (auto& x : out)
+    x *= k;
+  return out;
+}
+
+double total(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
+}
+
+uint64_t pattern(uint64_t i, uint64_t seed) {
+  uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+  x ^= x >> 29;
+  return x * 0xBF58476D1CE4E5B9ull;
+}
+
+/// `bytes` of a deterministic pattern (sleeping first, so that two of them
+/// submitted together land on different nodes).
+std::vector<uint64_t> blob(uint64_t bytes, uint64_t seed, int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  std::vector<uint64_t> v(bytes / sizeof(uint64_t));
+  for (uint64_t i = 0; i < v.size(); ++i)
+    v[i] = pattern(i, seed);
+  return v;
+}
+
+uint64_t checksum(const std::vector<uint64_t>& v) {
+  uint64_t h = 0;
+  for (auto x : v)
+    h = h * 31 + x;
+  return h;
+}
+
+int fails(int x) {
+  throw std::domain_error("no square root of " + std::to_string(x));
+}
+
+MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails);
+
+bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
+  if (v.size() != bytes / sizeof(uint64_t)) {
+    MESSAGE("size " << v.size() * sizeof(uint64_t) << " instead of " << bytes);
+    return false;
+  }
+  for (uint64_t i = 0; i < v.size(); ++i)
+    if (v[i] != pattern(i, seed)) {
+      MESSAGE("first difference at element " << i);
+      return false;
+    }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("tasks run on the worker nodes and come back") {
+  manta_test::test_cluster c;
+  auto w1 = c.add_worker(1);
+  auto w2 = c.add_worker(1);
+  c.join(/*local_cpus=*/0);
+  CHECK(manta::cluster_resources()["CPU"] == 2);
+  CHECK(manta::get(manta::task(add).remote(1, 2)) == 3);
+  // Dataflow across nodes: a ref argument produced elsewhere.
+  auto a = manta::task(add).remote(1, 2);
+  auto b = manta::task(add).remote(a, 10);
+  CHECK(manta::get(b) == 13);
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 8; ++i)
+    refs.push_back(manta::task(pid_after).remote(100));
+  auto [ready, pending] = manta::wait(refs, 8, 10s);
+  CHECK(ready.size() == 8);
+  std::set<int> pids;
+  for (auto& r : refs)
+    pids.insert(manta::get(r));
+  CHECK(pids == std::set<int>{w1, w2});
+}
+
+TEST_CASE("a busy driver node spills tasks to the workers") {
+  manta_test::test_cluster c;
+  auto w1 = c.add_worker(1);
+  c.join(/*local_cpus=*/1);
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 6; ++i)
+    refs.push_back(manta::task(pid_after).remote(150));
+  std::set<int> pids;
+  for (auto& r : refs)
+    pids.insert(manta::get(r));
+  CHECK(pids == std::set<int>{static_cast<int>(::getpid()), w1});
+}
+
+TEST_CASE("a three-stage pipeline across nodes") {
+  manta_test::test_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(0);
+  std::vector<manta::object_ref<double>> sums;
+  for (int i = 0; i < 6; ++i) {
+    auto v = manta::task(generate).remote(1000, static_cast<double>(i));
+    auto s = manta::task(scale).remote(v, 2.0);
+    sums.push_back(manta::task(total).remote(s));
+  }
+  for (int i = 0; i < 6; ++i) {
+    // 2 * sum(i .. i + 999)
+    double expect = 2.0 * (1000.0 * i + 999.0 * 1000.0 / 2.0);
+    CHECK(manta::get(sums[static_cast<size_t>(i)]) == doctest::Approx(expect));
+  }
+  // A large intermediate (8 MiB, stored on its node) feeding another task.
+  auto big = manta::task(generate).remote(1 << 20, 0.0);
+  auto doubled = manta::task(scale).remote(big, 2.0);
+  CHECK(manta::get(manta::task(total).remote(doubled))
+        == doctest::Approx(2.0 * (double(1 << 20) - 1) * double(1 << 20) / 2.0));
+}
+
+TEST_CASE("a 256 MiB result is fetched byte-exact") {
+  manta_test::test_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  constexpr uint64_t bytes = 256ull << 20;
+  auto ref = manta::task(blob).remote(bytes, 42, 0);
+  manta::wait(std::vector{ref}, 1, 60s);
+  REQUIRE(ref.ready());
+  REQUIRE(ref.slot()->remote() != nullptr); // it stayed on the worker
+  auto start = steady::now();
+  auto v = manta::get_shared(ref);
+  auto secs = std::chrono::duration<double>(steady::now() - start).count();
+  MESSAGE("fetched 256 MiB in " << secs << " s: " << (256.0 / secs) << " MiB/s");
+  CHECK(matches_pattern(*v, bytes, 42));
+  // A second get reads the local copy.
+  CHECK(manta::get_shared(ref).get() == v.get());
+}
+
+TEST_CASE("a task needing a GPU runs only where one is declared") {
+  manta_test::test_cluster c;
+  auto cpu_node = c.add_worker(2);
+  auto gpu_node = c.add_worker(1, "GPU:1");
+  c.join(0);
+  CHECK(manta::cluster_resources()["GPU"] == 1);
+  std::vector<manta::object_ref<int>> gpu, cpu;
+  for (int i = 0; i < 4; ++i)
+    gpu.push_back(manta::task(pid_after).resources({{"GPU", 1}}).remote(20));
+  for (int i = 0; i < 6; ++i)
+    cpu.push_back(manta::task(pid_after).remote(50));
+  for (auto& r : gpu)
+    CHECK(manta::get(r) == gpu_node);
+  std::set<int> cpu_pids;
+  for (auto& r : cpu)
+    cpu_pids.insert(manta::get(r));
+  CHECK(cpu_pids.count(cpu_node) == 1);
+  auto tpu = manta::task(pid_after).resources({{"TPU", 1}}).remote(1);
+  CHECK_THROWS_AS(manta::get(tpu), manta::infeasible_task_error);
+}
+
+namespace {
+int driver_only(int x) {
+  return x + 1;
+}
+} // namespace
+
+TEST_CASE("errors on remote nodes are clear") {
+  manta_test::test_cluster c;
+  auto w = c.add_worker(1);
+  c.join(0);
+  try {
+    manta::get(manta::task(fails).remote(-1));
+    FAIL("expected a task_error");
+  } catch (const manta::task_error& e) {
+    CHECK(e.type_name() == "std::domain_error");
+    CHECK(e.message() == "no square root of -1");
+    CHECK(e.node().find("pid " + std::to_string(w)) != std::string::npos);
+  }
+  // Registered here (the driver) only, after the workers started.
+  manta::detail::register_function(reinterpret_cast<const void*>(&driver_only), "driver_only",
+                                   typeid(driver_only), manta::detail::invoker_for(&driver_only));
+  try {
+    manta::get(manta::task(driver_only).remote(1));
+    FAIL("expected unknown_function_error");
+  } catch (const manta::unknown_function_error& e) {
+    CHECK(std::string{e.what()}.find("driver_only") != std::string::npos);
+  }
+}
+
+TEST_CASE("remote task rate") {
+  manta_test::test_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(0);
+  constexpr int n = 2000;
+  auto start = steady::now();
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(n);
+  for (int i = 0; i < n; ++i)
+    refs.push_back(manta::task(add).remote(i, 1));
+  auto values = manta::get(refs);
+  auto secs = std::chrono::duration<double>(steady::now() - start).count();
+  MESSAGE(n << " remote tasks in " << secs << " s: " << (n / secs) << " tasks/s");
+  for (int i = 0; i < n; ++i)
+    CHECK(values[static_cast<size_t>(i)] == i + 1);
+}
+
+TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
+  manta_test::test_cluster c;
+  auto victim = c.add_worker(2);
+  c.add_worker(2);
+  c.join(0);
+  // Two 2 MiB results stored on different nodes (each stays where it was made).
+  auto b1 = manta::task(blob).remote(2u << 20, 1, 100);
+  auto b2 = manta::task(blob).remote(2u << 20, 2, 100);
+  manta::wait(std::vector{b1, b2}, 2, 10s);
+  REQUIRE(b1.slot()->remote() != nullptr);
+  REQUIRE(b2.slot()->remote() != nullptr);
+  CHECK(b1.slot()->remote()->node != b2.slot()->remote()->node);
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 24; ++i)
+    refs.push_back(manta::task(square_slowly).remote(i, 100));
+  // Let some finish, then kill a node mid-run.
+  manta::wait(refs, 4, 10s);
+  auto killed_at = steady::now();
+  c.kill_worker(victim, 2);
+  auto detected = c.wait_for_cpus(2);
+  MESSAGE("node failure detected after "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed_at)
+               .count()
+          << " ms (" << detected.count() << " ms of polling)");
+  for (int i = 0; i < 24; ++i)
+    CHECK(manta::get(refs[static_cast<size_t>(i)], 20s) == i * i);
+  // The object that lived on the dead node is rebuilt from its lineage.
+  CHECK(matches_pattern(*manta::get_shared(b1), 2u << 20, 1));
+  CHECK(matches_pattern(*manta::get_shared(b2), 2u << 20, 2));
+}
+
+TEST_CASE("what cannot be recovered fails with object_lost_error") {
+  manta_test::test_cluster c;
+  auto w1 = c.add_worker(1);
+  c.join(0);
+  auto kept = manta::task(blob).max_retries(0).remote(2u << 20, 7, 0);
+  auto rebuilt = manta::task(blob).remote(2u << 20, 8, 0);
+  manta::wait(std::vector{kept, rebuilt}, 2, 10s);
+  auto slow = manta::task(pid_after).max_retries(0).remote(5000);
+  std::this_thread::sleep_for(200ms); // running on w1 now
+  c.add_worker(1);
+  c.wait_for_cpus(2);
+  c.kill_worker(w1, 1);
+  c.wait_for_cpus(1);
+  auto start = steady::now();
+  CHECK_THROWS_AS(manta::get(slow), manta::object_lost_error);
+  CHECK_THROWS_AS(manta::get_shared(kept), manta::object_lost_error);
+  CHECK(std::chrono::duration<double>(steady::now() - start).count() < 5.0);
+  CHECK(matches_pattern(*manta::get_shared(rebuilt), 2u << 20, 8));
+}
+
+int main(int argc, char** argv) {
+  if (manta::is_cluster_process(argc, argv)) {
+    manta::init(argc, argv); // a head or worker node: never returns
+    return 1;
+  }
+  doctest::Context ctx(argc, argv);
+  return ctx.run();
+}

@@ -1,0 +1,292 @@
+#include "tools/cluster_commands.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/cluster.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/wire.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace manta::tools {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string dir() {
+  auto d = detail::runtime_dir();
+  ::mkdir(d.c_str(), 0700);
+  return d;
+}
+
+/// Value of `--name=V` or `--name V` at argv[i]; advances i for the latter.
+bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out) {
+  std::string_view arg{argv[i]};
+  if (arg == name && i + 1 < argc) {
+    out = argv[++i];
+    return true;
+  }
+  if (arg.size() > name.size() && arg.substr(0, name.size()) == name
+      && arg[name.size()] == '=') {
+    out = std::string{arg.substr(name.size() + 1)};
+    return true;
+  }
+  return false;
+}
+
+/// Detaches the calling (forked) process from the terminal; output goes to
+/// `log`.
+void daemonize(const std::string& log) {
+  ::setsid();
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0)
+    ::dup2(null, 0);
+  if (fd >= 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+  }
+}
+
+void write_pid(const std::string& path, pid_t pid) {
+  std::ofstream out{path, std::ios::trunc};
+  out << pid << '\n';
+}
+
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0;
+}
+
+int start_head(const std::string& port, bool ignored_resources) {
+  auto d = dir();
+  auto address_file = d + "/head.address";
+  if (std::ifstream probe{d + "/head.pid"}; probe) {
+    pid_t old = 0;
+    if (probe >> old && old > 0 && alive(old)) {
+      std::fprintf(stderr, "manta start: a head already runs here (pid %d); `manta stop` first\n",
+                   old);
+      return 1;
+    }
+  }
+  std::remove(address_file.c_str());
+  if (ignored_resources)
+    std::fprintf(stderr, "manta start: note: the head runs no tasks; give --num-cpus and "
+                         "--resources to the worker nodes\n");
+  auto pid = ::fork();
+  if (pid < 0) {
+    std::perror("manta start: fork");
+    return 1;
+  }
+  if (pid == 0) {
+    daemonize(d + "/head.log");
+    std::string p = "--manta-port=" + (port.empty() ? std::string{"0"} : port);
+    std::string self = "manta";
+    std::vector<char*> args{self.data(), p.data(), nullptr};
+    ::_exit(head_main(2, args.data()));
+  }
+  write_pid(d + "/head.pid", pid);
+  for (int i = 0; i < 1000; ++i) {
+    std::ifstream in{address_file};
+    std::string address;
+    if (in >> address) {
+      std::printf("manta head running at %s (pid %d)\n"
+                  "join it with: init(--address=%s) / MANTA_ADDRESS=%s / --address=auto\n"
+                  "add a worker: manta start --address=%s -- ./your_program\n",
+                  address.c_str(), pid, address.c_str(), address.c_str(), address.c_str());
+      return 0;
+    }
+    if (!alive(pid) || ::waitpid(pid, nullptr, WNOHANG) == pid)
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  std::fprintf(stderr, "manta start: the head did not come up; see %s/head.log\n", d.c_str());
+  return 1;
+}
+
+int start_worker(const std::string& address, const std::vector<std::string>& node_flags,
+                 const std::vector<std::string>& program) {
+  if (program.empty()) {
+    std::fprintf(stderr,
+                 "manta start: a worker node runs your program, which registers the "
+                 "functions (MANTA_REMOTE) and calls manta::init(argc, argv):\n"
+                 "  manta start --address=%s [--num-cpus=N] [--resources=GPU:1] -- ./your_program\n",
+                 address.c_str());
+    return 2;
+  }
+  auto d = dir();
+  auto pid = ::fork();
+  if (pid < 0) {
+    std::perror("manta start: fork");
+    return 1;
+  }
+  if (pid == 0) {
+    daemonize(d + "/worker-" + std::to_string(::getpid()) + ".log");
+    std::vector<std::string> all = program;
+    all.push_back("--manta-worker");
+    all.push_back("--address=" + address);
+    all.insert(all.end(), node_flags.begin(), node_flags.end());
+    std::vector<char*> args;
+    for (auto& a : all)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "manta start: cannot run %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  write_pid(d + "/worker-" + std::to_string(pid) + ".pid", pid);
+  std::this_thread::sleep_for(200ms);
+  if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+    std::fprintf(stderr, "manta start: the worker exited at once; see %s/worker-%d.log\n",
+                 d.c_str(), pid);
+    return 1;
+  }
+  std::printf("manta worker node started (pid %d), joining %s\n", pid, address.c_str());
+  return 0;
+}
+
+} // namespace
+
+int start_main(int argc, char** argv) {
+  bool head = false;
+  std::string port, address, value;
+  std::vector<std::string> node_flags, program;
+  bool resources_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--") {
+      for (int k = i + 1; k < argc; ++k)
+        program.emplace_back(argv[k]);
+      break;
+    }
+    if (arg == "--head") {
+      head = true;
+    } else if (flag(argc, argv, i, "--port", value)) {
+      port = value;
+    } else if (flag(argc, argv, i, "--address", value)) {
+      address = value;
+    } else if (flag(argc, argv, i, "--num-cpus", value)) {
+      node_flags.push_back("--num-cpus=" + value);
+      resources_given = true;
+    } else if (flag(argc, argv, i, "--resources", value)) {
+      node_flags.push_back("--resources=" + value);
+      resources_given = true;
+    } else {
+      std::fprintf(stderr, "manta start: unknown option '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (head)
+    return start_head(port, resources_given);
+  if (address.empty()) {
+    std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
+    return 2;
+  }
+  if (address == "auto") {
+    std::ifstream in{dir() + "/head.address"};
+    if (!(in >> address)) {
+      std::fprintf(stderr, "manta start: no head runs here (--address=auto)\n");
+      return 1;
+    }
+  }
+  return start_worker(address, node_flags, program);
+}
+
+int stop_main(int, char**) {
+  auto d = detail::runtime_dir();
+  std::vector<std::pair<std::string, pid_t>> daemons;
+  if (auto* dp = ::opendir(d.c_str())) {
+    while (auto* e = ::readdir(dp)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.substr(name.size() - 4) == ".pid") {
+        std::ifstream in{d + "/" + name};
+        pid_t pid = 0;
+        if (in >> pid && pid > 0)
+          daemons.emplace_back(d + "/" + name, pid);
+      }
+    }
+    ::closedir(dp);
+  }
+  int stopped = 0;
+  for (auto& [file, pid] : daemons) {
+    if (alive(pid) && ::kill(pid, SIGTERM) == 0) {
+      for (int i = 0; i < 50 && alive(pid); ++i) {
+        ::waitpid(pid, nullptr, WNOHANG);
+        std::this_thread::sleep_for(100ms);
+      }
+      if (alive(pid))
+        ::kill(pid, SIGKILL);
+      ++stopped;
+    }
+    std::remove(file.c_str());
+  }
+  std::remove((d + "/head.address").c_str());
+  std::printf("manta stop: stopped %d process(es)\n", stopped);
+  return 0;
+}
+
+int status_main(int argc, char** argv) {
+  std::string address = "auto", value;
+  for (int i = 1; i < argc; ++i)
+    if (flag(argc, argv, i, "--address", value))
+      address = value;
+  if (address == "auto") {
+    std::ifstream in{detail::runtime_dir() + "/head.address"};
+    if (!(in >> address)) {
+      std::fprintf(stderr, "manta status: no head runs here; give --address=HOST:PORT\n");
+      return 1;
+    }
+  }
+  auto [host, port] = detail::parse_address(address);
+  auto cfg = detail::make_caf_config(1, /*networked=*/true);
+  caf::actor_system sys{*cfg};
+  auto head = sys.middleman().remote_actor(host, port);
+  if (!head) {
+    std::fprintf(stderr, "manta status: cannot reach %s: %s\n", address.c_str(),
+                 sys.render(head.error()).c_str());
+    return 1;
+  }
+  int rc = 0;
+  caf::scoped_actor self{sys};
+  self->request(*head, 5s, actors::nodes_atom::value)
+    .receive(
+      [&](const detail::wire::bytes& bytes) {
+        detail::wire::cluster_view view;
+        if (auto err = detail::wire::decode(bytes, view); !err.empty()) {
+          std::fprintf(stderr, "manta status: %s\n", err.c_str());
+          rc = 1;
+          return;
+        }
+        std::printf("head %s: %zu worker node(s)\n", address.c_str(), view.nodes.size());
+        for (auto& n : view.nodes) {
+          std::printf("  node-%u  %s:%u  pid %u  CPU %g", unsigned{n.index}, n.host.c_str(),
+                      unsigned{n.port}, n.pid, n.cpus);
+          for (auto& [name, amount] : n.custom)
+            std::printf("  %s %g", name.c_str(), amount);
+          std::printf("\n");
+        }
+      },
+      [&](caf::error& err) {
+        std::fprintf(stderr, "manta status: %s\n", sys.render(err).c_str());
+        rc = 1;
+      });
+  return rc;
+}
+
+} // namespace manta::tools
