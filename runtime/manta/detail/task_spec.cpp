@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace manta::detail {
@@ -87,7 +88,13 @@ slot_ptr submit(task_ptr spec) {
         "start the runtime with more (init_options::num_cpus / resources)")));
     return slot;
   }
-  rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);
+  // Only a task with an argument still to come needs an actor to wait for
+  // it. Spawning one for a task that is ready would put a spawn and a hop to
+  // a scheduler thread (about half the cost of a task) under every submit.
+  if (std::all_of(spec->deps.begin(), spec->deps.end(), [](auto& d) { return d->done(); }))
+    actors::hand_over(std::move(spec), rt.pool(), link);
+  else
+    rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);
   return slot;
 }
 
