@@ -167,6 +167,13 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
   manta::wait(std::vector{ref}, 1, 60s);
   REQUIRE(ref.ready());
   REQUIRE(ref.slot()->remote() != nullptr); // it stayed on the worker
+  auto location = [&] {
+    for (auto& o : manta::memory_summary().objects)
+      if (o.id == ref.id())
+        return o.location;
+    return std::string{"absent"};
+  };
+  CHECK(location() == "node " + std::to_string(ref.slot()->remote()->node.load()));
   auto start = steady::now();
   auto v = manta::get_shared(ref);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
@@ -174,6 +181,7 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
   CHECK(matches_pattern(*v, bytes, 42));
   // A second get reads the local copy.
   CHECK(manta::get_shared(ref).get() == v.get());
+  CHECK(location() == "memory");
 }
 
 TEST_CASE("a task needing a GPU runs only where one is declared") {
