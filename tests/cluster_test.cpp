@@ -7,7 +7,6 @@
 #include <manta/manta.hpp>
 
 #include "manta/detail/remote_object.hpp"
-#include "tests/cluster_harness.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -101,7 +100,7 @@ bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t se
 } // namespace
 
 TEST_CASE("tasks run on the worker nodes and come back") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   auto w2 = c.add_worker(1);
   c.join(/*local_cpus=*/0);
@@ -123,7 +122,7 @@ TEST_CASE("tasks run on the worker nodes and come back") {
 }
 
 TEST_CASE("a busy driver node spills tasks to the workers") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   c.join(/*local_cpus=*/1);
   std::vector<manta::object_ref<int>> refs;
@@ -136,7 +135,7 @@ TEST_CASE("a busy driver node spills tasks to the workers") {
 }
 
 TEST_CASE("a three-stage pipeline across nodes") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
@@ -159,7 +158,7 @@ TEST_CASE("a three-stage pipeline across nodes") {
 }
 
 TEST_CASE("a 256 MiB result is fetched byte-exact") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.join(0);
   constexpr uint64_t bytes = 256ull << 20;
@@ -185,7 +184,7 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
 }
 
 TEST_CASE("a task needing a GPU runs only where one is declared") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto cpu_node = c.add_worker(2);
   auto gpu_node = c.add_worker(1, "GPU:1");
   c.join(0);
@@ -212,7 +211,7 @@ int driver_only(int x) {
 } // namespace
 
 TEST_CASE("errors on remote nodes are clear") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w = c.add_worker(1);
   c.join(0);
   try {
@@ -235,7 +234,7 @@ TEST_CASE("errors on remote nodes are clear") {
 }
 
 TEST_CASE("remote task rate") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
@@ -253,7 +252,7 @@ TEST_CASE("remote task rate") {
 }
 
 TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto victim = c.add_worker(2);
   c.add_worker(2);
   c.join(0);
@@ -284,7 +283,7 @@ TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
 }
 
 TEST_CASE("what cannot be recovered fails with object_lost_error") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   c.join(0);
   auto kept = manta::task(blob).max_retries(0).remote(2u << 20, 7, 0);
