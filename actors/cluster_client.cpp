@@ -128,20 +128,27 @@ bool place(self_ptr self, uint64_t id) {
 }
 
 void place_waiting(self_ptr self) {
-  auto& st = self->state;
-  std::deque<uint64_t> still;
-  while (!st.waiting.empty()) {
-    auto id = st.waiting.front();
-    st.waiting.pop_front();
-    if (!place(self, id))
-      still.push_back(id);
+  // Within a group every task asks for the same resources, so once one
+  // cannot be placed none behind it can: each result costs a look at each
+  // group, not at every waiting task (thousands of them in a burst).
+  for (auto& g : self->state.waiting) {
+    while (!g.ids.empty() && place(self, g.ids.front()))
+      g.ids.pop_front();
   }
-  st.waiting = std::move(still);
 }
 
 void place_or_wait(self_ptr self, uint64_t id) {
-  if (!place(self, id))
-    self->state.waiting.push_back(id);
+  if (place(self, id))
+    return;
+  auto& st = self->state;
+  auto& demand = st.placed.at(id).demand;
+  for (auto& g : st.waiting) {
+    if (g.demand.cpus == demand.cpus && g.demand.custom == demand.custom) {
+      g.ids.push_back(id);
+      return;
+    }
+  }
+  st.waiting.push_back(waiting_group{demand, {id}});
 }
 
 /// All arguments are bytes now: encode the TaskSpec and place it.
