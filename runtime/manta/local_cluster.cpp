@@ -5,6 +5,7 @@
 #include "manta/resources.hpp"
 
 #include <csignal>
+#include <fcntl.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,8 +21,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// Forks and execs this program (/proc/self/exe) with `args`; returns the
-/// child's pid.
-pid_t spawn_self(const std::vector<std::string>& args) {
+/// child's pid. `quiet` sends the child's stdout to /dev/null.
+pid_t spawn_self(const std::vector<std::string>& args, bool quiet = false) {
   std::vector<std::string> copy = args;
   std::string self = "/proc/self/exe";
   std::vector<char*> argv{self.data()};
@@ -36,6 +37,13 @@ pid_t spawn_self(const std::vector<std::string>& args) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(1);
+    // dup2, not freopen: stdio would flush the parent's unwritten output
+    // that the fork copied, and it would appear twice.
+    if (quiet) {
+      int null = ::open("/dev/null", O_WRONLY);
+      if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0)
+        ::_exit(1);
+    }
     ::execv("/proc/self/exe", argv.data());
     ::_exit(127);
   }
@@ -51,7 +59,9 @@ local_cluster::local_cluster() {
   dir_ = tmpl;
   auto file = dir_ + "/head.address";
   children_.push_back(
-    spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file}));
+    // The head prints its address for `manta start`; here it is read from the file.
+    spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file},
+               /*quiet=*/true));
   auto deadline = steady::now() + std::chrono::seconds(10);
   while (address_.empty()) {
     std::ifstream in{file};
