@@ -60,10 +60,11 @@ struct preparing_task {
   size_t missing = 0;
 };
 
-/// Placed tasks (ids in `placed`) that ask for the same resources and wait
-/// for a node with room, oldest first.
+/// Placed tasks (ids in `placed`) that ask for the same resources with the
+/// same strategy and wait for a node with room, oldest first.
 struct waiting_group {
   detail::resource_demand demand;
+  scheduling_strategy where;
   std::deque<uint64_t> ids;
 };
 
@@ -80,6 +81,8 @@ struct cluster_client_state {
   std::unordered_map<uint64_t, fetch_op> fetches;
   std::unordered_map<uint64_t, uint64_t> fetch_of;
   uint64_t next_fetch = 1;
+  /// The node that took the last SPREAD task.
+  uint16_t spread_last = 0;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.

@@ -37,6 +37,8 @@ void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster
   }
   if (cluster == nullptr)
     pool.schedule(std::move(task));
+  else if (task->opts.strategy.kind != scheduling_strategy::default_placement)
+    cluster->dispatch(std::move(task)); // the cluster client chooses the node
   else if (!pool.try_schedule(task))
     cluster->dispatch(std::move(task)); // local node first, others when busy
 }

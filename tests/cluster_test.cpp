@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -82,7 +83,14 @@ int fails(int x) {
   throw std::domain_error("no square root of " + std::to_string(x));
 }
 
-MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails);
+/// Which node and process ran it.
+std::pair<int, int> node_and_pid(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return {manta::current_node(), static_cast<int>(::getpid())};
+}
+
+MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails,
+             node_and_pid);
 
 bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
   if (v.size() != bytes / sizeof(uint64_t)) {
@@ -209,6 +217,70 @@ int driver_only(int x) {
   return x + 1;
 }
 } // namespace
+
+TEST_CASE("spread sends tasks round robin over every node, this one included") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(2); // the driver could run them all itself
+  std::vector<manta::object_ref<std::pair<int, int>>> refs;
+  for (int i = 0; i < 6; ++i)
+    refs.push_back(manta::task(node_and_pid).spread().remote(20));
+  std::map<int, int> per_node;
+  for (auto& r : refs)
+    ++per_node[manta::get(r).first];
+  CHECK(per_node.size() == 3);
+  for (auto& [node, n] : per_node)
+    CHECK_MESSAGE(n == 2, "node " << node << " ran " << n << " of 6 spread tasks");
+  CHECK(per_node.count(manta::current_node()) == 1);
+  // Without spread, a driver with room keeps them.
+  std::set<int> default_nodes;
+  for (int i = 0; i < 2; ++i)
+    default_nodes.insert(manta::get(manta::task(node_and_pid).remote(0)).first);
+  CHECK(default_nodes == std::set<int>{manta::current_node()});
+}
+
+TEST_CASE("node affinity pins tasks to a node; hard affinity to a dead node fails clearly") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  auto second = c.add_worker(1);
+  c.join(0);
+  // Find each worker's node id from where spread tasks ran.
+  std::map<int, int> node_of_pid;
+  for (int i = 0; i < 4; ++i) {
+    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(0));
+    node_of_pid[pid] = node;
+  }
+  REQUIRE(node_of_pid.count(second) == 1);
+  auto target = static_cast<manta::node_id>(node_of_pid[second]);
+  std::vector<manta::object_ref<int>> pinned;
+  for (int i = 0; i < 6; ++i)
+    pinned.push_back(manta::task(pid_after).node_affinity(target).remote(10));
+  for (auto& r : pinned)
+    CHECK(manta::get(r) == second);
+  c.kill_worker(second, 1);
+  c.wait_for_cpus(1);
+  auto hard = manta::task(pid_after).node_affinity(target).remote(0);
+  try {
+    manta::get(hard, 10s);
+    FAIL("a hard affinity to a dead node ran");
+  } catch (const manta::infeasible_task_error& e) {
+    CHECK(std::string{e.what()}.find("node " + std::to_string(target)) != std::string::npos);
+    CHECK(std::string{e.what()}.find("not alive") != std::string::npos);
+  }
+  auto soft = manta::task(pid_after).node_affinity(target, /*soft=*/true).remote(0);
+  CHECK(manta::get(soft, 10s) != second);
+  // On a single node, a hard affinity elsewhere is refused at once.
+  manta::shutdown();
+  manta::init_options one;
+  one.num_cpus = 1;
+  manta::init(one);
+  CHECK(manta::current_node() == 0);
+  CHECK(manta::get(manta::task(add).node_affinity(0).remote(1, 2)) == 3);
+  CHECK_THROWS_AS(manta::get(manta::task(add).node_affinity(3).remote(1, 2)),
+                  manta::infeasible_task_error);
+  CHECK(manta::get(manta::task(add).node_affinity(3, true).remote(1, 2)) == 3);
+}
 
 TEST_CASE("errors on remote nodes are clear") {
   manta::local_cluster c;

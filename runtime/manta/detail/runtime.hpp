@@ -50,6 +50,9 @@ public:
   double total_cpus() const noexcept { return total_cpus_; }
   const resource_map& total_custom() const noexcept { return total_custom_; }
 
+  /// This node's index in its cluster (0 outside one).
+  uint16_t node_index() const noexcept { return node_index_; }
+
   /// A fresh object id owned by this node.
   object_id next_object_id() noexcept {
     return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));
