@@ -191,6 +191,37 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
   CHECK(location() == "memory");
 }
 
+TEST_CASE("a full driver evicts its cached copies of remote objects instead of spilling them") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  manta::init_options opts;
+  opts.object_store_memory = 20u << 20;
+  c.join(0, opts);
+  constexpr uint64_t bytes = 8u << 20;
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  for (uint64_t seed = 1; seed <= 3; ++seed)
+    refs.push_back(manta::task(blob).remote(bytes, seed, 0));
+  manta::wait(refs, 3, 30s);
+  auto location = [](const manta::object_id& id) {
+    for (auto& o : manta::memory_summary().objects)
+      if (o.id == id)
+        return o.location;
+    return std::string{"absent"};
+  };
+  for (uint64_t k = 0; k < 3; ++k) // 24 MiB read into a 20 MiB store
+    CHECK(matches_pattern(manta::get(refs[k]), bytes, k + 1));
+  auto summary = manta::memory_summary();
+  CHECK(summary.spilled_objects == 0);
+  int evicted = 0;
+  for (auto& r : refs)
+    evicted += location(r.id()).rfind("node ", 0) == 0;
+  CHECK(evicted >= 1);
+  // Every copy comes back, fetched again where it was evicted.
+  for (uint64_t k = 0; k < 3; ++k)
+    CHECK(matches_pattern(manta::get(refs[k]), bytes, k + 1));
+  CHECK(manta::memory_summary().spilled_objects == 0);
+}
+
 TEST_CASE("a task needing a GPU runs only where one is declared") {
   manta::local_cluster c;
   auto cpu_node = c.add_worker(2);

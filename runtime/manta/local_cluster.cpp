@@ -97,8 +97,7 @@ pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
   return pid;
 }
 
-void local_cluster::join(double local_cpus) {
-  init_options opts;
+void local_cluster::join(double local_cpus, init_options opts) {
   opts.num_cpus = local_cpus;
   opts.address = address_;
   init(opts);

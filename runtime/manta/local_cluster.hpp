@@ -1,5 +1,7 @@
 #pragma once
 
+#include "manta/init.hpp"
+
 #include <chrono>
 #include <string>
 #include <sys/types.h>
@@ -40,9 +42,9 @@ public:
   /// returns its pid. `join` waits for it.
   pid_t add_worker(double cpus, const std::string& resources = "");
 
-  /// Joins as a driver with `local_cpus` CPUs of its own and waits until
-  /// it sees every worker started so far.
-  void join(double local_cpus = 0);
+  /// Joins as a driver with `local_cpus` CPUs of its own (and the other
+  /// settings of `opts`) and waits until it sees every worker started so far.
+  void join(double local_cpus = 0, init_options opts = {});
 
   /// Waits until the cluster offers exactly `cpus` CPUs; returns how long
   /// it took. Throws `manta::error` after `limit`.
