@@ -43,11 +43,17 @@ using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using missing_atom = caf::atom_constant<caf::atom("missing")>;
 /// driver -> node_manager: the owner dropped this object.
 using free_atom = caf::atom_constant<caf::atom("free")>;
+/// driver -> node_manager: are you there? Answered with a pong.
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+/// node_manager -> driver: the answer to a ping.
+using pong_atom = caf::atom_constant<caf::atom("pong")>;
 
 // -- in-process cluster messages ----------------------------------------------
 
 /// task_runner -> cluster_client: place this task on some node.
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+/// cluster_client -> itself: time to ping the workers and judge the silent.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 

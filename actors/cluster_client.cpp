@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace manta::actors {
 
@@ -576,6 +577,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
           self->monitor(hdl);
           st.by_addr[hdl.address()] = index;
           n->second.manager = std::move(hdl);
+          n->second.last_heard = std::chrono::steady_clock::now();
           st.link->set_worker(n->second.info);
         } else {
           st.nodes.erase(index);
@@ -588,10 +590,45 @@ void connect(self_ptr self, const wire::node_record& rec) {
       });
 }
 
+/// Declares workers that missed their heartbeats dead (as if their
+/// connection had closed) and pings the others.
+void heartbeat(self_ptr self) {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<uint16_t> silent;
+  for (auto& [index, n] : self->state.nodes) {
+    if (!n.manager)
+      continue;
+    if (now - n.last_heard > heartbeat_timeout)
+      silent.push_back(index);
+    else
+      self->send(n.manager, ping_atom::value);
+  }
+  for (auto index : silent) {
+    std::fprintf(stderr,
+                 "manta: node-%u did not answer for %lld ms: treated as dead, its work "
+                 "goes elsewhere\n",
+                 static_cast<unsigned>(index),
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          heartbeat_timeout)
+                                          .count()));
+    node_lost(self, index);
+  }
+  self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
+}
+
+/// The node that sent the message being handled, if it is a live worker.
+std::optional<uint16_t> sender_node(self_ptr self) {
+  auto i = self->state.by_addr.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == self->state.by_addr.end())
+    return std::nullopt;
+  return i->second;
+}
+
 } // namespace
 
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   self->state.link = link;
+  self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto i = self->state.by_addr.find(msg.source);
     if (i != self->state.by_addr.end())
@@ -599,10 +636,24 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
-    [=](result_atom, const bytes_t& bytes) { on_result(self, bytes); },
-    [=](chunk_atom, uint64_t fetch_id, const bytes_t& chunk) { on_chunk(self, fetch_id, chunk); },
+    [=](result_atom, const bytes_t& bytes) {
+      // A node declared dead (it missed its heartbeats) may wake up and
+      // answer; its tasks were given to others, so its word no longer counts.
+      if (sender_node(self))
+        on_result(self, bytes);
+    },
+    [=](heartbeat_atom) { heartbeat(self); },
+    [=](pong_atom) {
+      if (auto index = sender_node(self))
+        self->state.nodes.at(*index).last_heard = std::chrono::steady_clock::now();
+    },
+    [=](chunk_atom, uint64_t fetch_id, const bytes_t& chunk) {
+      if (sender_node(self))
+        on_chunk(self, fetch_id, chunk);
+    },
     [=](missing_atom, uint64_t fetch_id, const std::string& why) {
-      fail_fetch(self, fetch_id, why);
+      if (sender_node(self))
+        fail_fetch(self, fetch_id, why);
     },
     [=](node_add_atom, const bytes_t& info) {
       wire::node_record rec;

@@ -8,6 +8,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -25,6 +26,8 @@ namespace manta::actors {
 struct remote_node {
   detail::wire::node_record info;
   caf::actor manager; ///< its node_manager (a proxy); null until connected
+  /// When it last answered a heartbeat (or was connected).
+  std::chrono::steady_clock::time_point last_heard;
   double busy_cpus = 0;
   resource_map busy_custom;
 };
@@ -92,6 +95,13 @@ struct cluster_client_state {
 };
 
 using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
+
+/// How often the driver pings every worker, and how long a worker may stay
+/// silent before it counts as dead. A closed connection is noticed at once
+/// (a down message); these catch a node that hangs with its connection open
+/// (stopped, swapping, partitioned).
+inline constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
+inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 
 /// A worker node is given tasks while its tasks in flight hold at most this
 /// many times its CPUs (the excess queues there, hiding the round trip).

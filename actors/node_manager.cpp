@@ -117,6 +117,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) 
       return caf::make_message(std::move(free), std::move(total));
     },
     [=](submit_atom, const std::vector<char>& spec) { submit(self, spec); },
+    [=](ping_atom) { return pong_atom::value; },
     [=](done_atom, uint64_t id) {
       auto i = self->state.running.find(id);
       if (i == self->state.running.end())

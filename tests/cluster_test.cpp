@@ -385,6 +385,29 @@ TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
   CHECK(matches_pattern(*manta::get_shared(b2), 2u << 20, 2));
 }
 
+TEST_CASE("a worker that hangs (SIGSTOP) is declared dead by heartbeats; its tasks run elsewhere") {
+  manta::local_cluster c;
+  auto hung = c.add_worker(2);
+  c.add_worker(2);
+  c.join(0);
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 16; ++i)
+    refs.push_back(manta::task(square_slowly).remote(i, 100));
+  std::this_thread::sleep_for(50ms); // both nodes have tasks in flight
+  ::kill(hung, SIGSTOP);             // its connection stays open: no down message
+  auto t0 = steady::now();
+  c.wait_for_cpus(2, 15s);           // the driver gives up on it
+  auto detected = std::chrono::duration<double>(steady::now() - t0).count();
+  MESSAGE("hung node declared dead after " << detected << " s");
+  CHECK(detected < 8.0);
+  for (int i = 0; i < 16; ++i)
+    CHECK(manta::get(refs[static_cast<size_t>(i)], 30s) == i * i);
+  ::kill(hung, SIGCONT); // it wakes up; its late answers are ignored
+  for (int i = 0; i < 4; ++i)
+    CHECK(manta::get(manta::task(add).remote(i, 1), 10s) == i + 1);
+  c.kill_worker(hung, 2);
+}
+
 TEST_CASE("what cannot be recovered fails with object_lost_error") {
   manta::local_cluster c;
   auto w1 = c.add_worker(1);
