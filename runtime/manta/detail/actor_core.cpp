@@ -1,4 +1,5 @@
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/parker.hpp"
 
 #include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
@@ -70,12 +71,6 @@ using clock = std::chrono::steady_clock;
 
 /// How long an idle drain job waits for the next call before it ends.
 constexpr auto linger = std::chrono::microseconds{30};
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 enum class exit_kind { none, exit_request, crash };
 

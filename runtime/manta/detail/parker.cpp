@@ -21,13 +21,14 @@ void futex_wake(std::atomic<uint32_t>* addr) {
           nullptr, nullptr, 0);
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 } // namespace
+
+void spin_step(int i) noexcept {
+  if (i < 200)
+    cpu_relax();
+  else
+    sched_yield();
+}
 
 void parker::unpark() noexcept {
   if (word_.exchange(notified, std::memory_order_release) == sleeping)
@@ -47,13 +48,10 @@ bool parker::consume() noexcept {
 bool parker::park_until(clock::time_point deadline) noexcept {
   // Phase 1: spin. Most waits in a busy runtime end within microseconds, and
   // a sleeping thread costs 5-50 us to wake.
-  for (int i = 0; i < 2000; ++i) {
+  for (int i = 0; i < spin_steps; ++i) {
     if (word_.load(std::memory_order_relaxed) == notified && consume())
       return true;
-    if (i < 200)
-      cpu_relax();
-    else
-      sched_yield(); // let the producer have this core on a small machine
+    spin_step(i);
   }
   // Phase 2: announce that we sleep, then sleep on the futex.
   uint32_t expected = idle;

@@ -1,16 +1,11 @@
 #include "manta/detail/worker_pool.hpp"
 
+#include "manta/detail/parker.hpp"
 #include "manta/errors.hpp"
 
 namespace manta::detail {
 
 namespace {
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 void seal_not_run(task_spec& t) {
   t.result->seal_error(std::make_exception_ptr(task_cancelled_error(
@@ -165,8 +160,9 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
     if (st.spinning == 0) {
       ++st.spinning;
       guard.unlock();
-      for (int i = 0; i < 2000 && st.num_runnable.load(std::memory_order_acquire) == 0; ++i)
-        cpu_relax();
+      for (int i = 0; i < spin_steps && st.num_runnable.load(std::memory_order_acquire) == 0;
+           ++i)
+        spin_step(i);
       guard.lock();
       --st.spinning;
     }
