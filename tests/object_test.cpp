@@ -151,6 +151,24 @@ TEST_CASE("put(std::move(vec)) keeps the buffer: no copy") {
   }
 }
 
+TEST_CASE("put of a large lvalue copies it once, exactly (the huge-page path)") {
+  runtime_guard rt{1};
+  std::vector<uint32_t> source((48u << 20) / sizeof(uint32_t));
+  for (size_t i = 0; i < source.size(); ++i)
+    source[i] = static_cast<uint32_t>(i * 2654435761u);
+  auto before = source;
+  auto ref = manta::put(source);
+  auto stored = manta::get_shared(ref);
+  CHECK(stored->data() != source.data()); // a copy, not the caller's buffer
+  CHECK(*stored == before);
+  CHECK(source == before); // the caller's value is untouched
+  source[0] = 1;           // and stays the caller's
+  CHECK((*stored)[0] == before[0]);
+  // A small one takes the plain path and is copied just the same.
+  std::vector<uint8_t> small{1, 2, 3};
+  CHECK(manta::get(manta::put(small)) == small);
+}
+
 TEST_CASE("get_shared returns the same object every time") {
   runtime_guard rt{1};
   auto ref = manta::put(std::string(1000, 'x'));

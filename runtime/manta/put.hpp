@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/codec.hpp"
+#include "manta/detail/store_copy.hpp"
 #include "manta/detail/value_size.hpp"
 #include "manta/object_ref.hpp"
 
@@ -35,7 +36,7 @@ object_ref<std::decay_t<T>>
 put(T&& value, std::source_location origin = std::source_location::current()) {
   using V = std::decay_t<T>;
   static_assert(!is_object_ref_v<V>, "manta::put: the value is already an object_ref");
-  auto ptr = std::make_shared<const V>(std::forward<T>(value));
+  auto ptr = detail::store_copy<V>(std::forward<T>(value));
   auto bytes = detail::value_size(*ptr);
   return object_ref<V>{detail::put_value(std::move(ptr), typeid(V), bytes,
                                          detail::codec_for<V>(), origin)};
