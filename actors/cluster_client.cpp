@@ -104,6 +104,8 @@ bool place(self_ptr self, uint64_t id) {
     hold(*best, p.demand, 1);
     p.node = best_index;
     ++p.dispatches;
+    if (p.task)
+      task_events::on_dispatched(*p.task, best_index);
     self->send(best->manager, submit_atom::value, p.spec);
     return true;
   }

@@ -25,10 +25,12 @@ void start(task_runner_actor* self) {
   for (auto& dep : st.task->deps) {
     if (dep->failed()) {
       st.task->result->seal_error(dep->error());
+      detail::task_events::on_end(*st.task, task_state::failed, dep->error());
       self->quit();
       return;
     }
   }
+  detail::task_events::on_waiting_for_resources(*st.task);
   if (st.cluster == nullptr)
     st.pool->schedule(std::move(st.task));
   else if (!st.pool->try_schedule(st.task))

@@ -2,6 +2,8 @@
 
 #include "manta/resources.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -30,6 +32,18 @@ struct init_options {
   /// the head started on this machine with `manta start --head`. Unset: an
   /// embedded single node, exactly as without a cluster. See docs/cluster.md.
   std::optional<std::string> address;
+  /// Whether the node records what its tasks and actor calls do (states,
+  /// times, threads) for `list_tasks`, `timeline` and the metrics. Costs a
+  /// few clock reads and two uncontended locks per task. Flag
+  /// `--task-events=on|off`, environment `MANTA_TASK_EVENTS=0`.
+  bool task_events = true;
+  /// How many finished tasks and actor calls the node remembers (a ring:
+  /// the oldest are forgotten first). Flag `--task-history=N`.
+  size_t task_history = 10000;
+  /// Serves the dashboard and the JSON state API on 127.0.0.1 at this port
+  /// (0: any free port; `dashboard_address()` says which). Unset: no
+  /// server. Flag `--dashboard-port=P`, environment `MANTA_DASHBOARD_PORT`.
+  std::optional<uint16_t> dashboard_port;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.

@@ -16,6 +16,8 @@
 #include "manta/put.hpp"
 #include "manta/queue.hpp"
 #include "manta/resources.hpp"
+#include "manta/state.hpp"
 #include "manta/task.hpp"
 #include "manta/task_options.hpp"
+#include "manta/timeline.hpp"
 #include "manta/wait.hpp"

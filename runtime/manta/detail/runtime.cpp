@@ -40,14 +40,21 @@ bool execute_task(const task_ptr& t) {
   auto& ctx = this_task();
   ctx.task = t.get();
   ++t->attempts;
+  task_events::on_start(*t);
   auto error = t->run();
   ctx.task = nullptr;
-  if (!error)
+  if (!error) {
+    task_events::on_run_end(*t, nullptr, false);
     return false;
+  }
   if (t->opts.retry_exceptions && t->attempts <= t->opts.max_retries
-      && !t->cancelled() && !is_runtime_error(error))
+      && !t->cancelled() && !is_runtime_error(error)) {
+    task_events::on_run_end(*t, error, true);
     return true;
-  t->result->seal_error(to_task_error(error, t->name()));
+  }
+  auto failure = to_task_error(error, t->name());
+  task_events::on_run_end(*t, failure, false); // before the seal wakes readers
+  t->result->seal_error(failure);
   return false;
 }
 
@@ -106,6 +113,8 @@ runtime::runtime(const init_options& opts, bool worker) {
                                    + "' must be a finite, non-negative amount");
   }
   total_custom_ = opts.resources;
+  task_events::configure(opts.task_events, opts.task_history);
+  actor_directory::instance().clear_dead();
   if (opts.object_store_memory && *opts.object_store_memory == 0)
     throw invalid_argument_error("manta::init: object_store_memory must be at "
                                  "least one byte (it is the node's memory "
