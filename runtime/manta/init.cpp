@@ -179,6 +179,11 @@ void shutdown() {
   detail::runtime::stop();
 }
 
+std::string dashboard_url() {
+  auto port = detail::runtime::require("dashboard_url").dashboard_port();
+  return port == 0 ? std::string{} : "http://127.0.0.1:" + std::to_string(port) + "/";
+}
+
 bool is_initialized() noexcept {
   return detail::runtime::current() != nullptr;
 }

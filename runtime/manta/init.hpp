@@ -68,6 +68,10 @@ void shutdown();
 /// True between `init` and `shutdown`.
 bool is_initialized() noexcept;
 
+/// "http://127.0.0.1:PORT/" where this node's dashboard and JSON state API
+/// listen (`init_options::dashboard_port`); empty when it has none.
+std::string dashboard_url();
+
 /// Resources not held by running tasks right now.
 resource_map available_resources();
 

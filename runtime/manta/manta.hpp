@@ -11,6 +11,7 @@
 #include "manta/get.hpp"
 #include "manta/init.hpp"
 #include "manta/memory_summary.hpp"
+#include "manta/metrics.hpp"
 #include "manta/object_id.hpp"
 #include "manta/object_ref.hpp"
 #include "manta/put.hpp"
@@ -21,3 +22,4 @@
 #include "manta/task_options.hpp"
 #include "manta/timeline.hpp"
 #include "manta/wait.hpp"
+#include "manta/why.hpp"

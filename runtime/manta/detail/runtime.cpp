@@ -1,6 +1,7 @@
 #include "manta/detail/runtime.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/dashboard.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
@@ -14,6 +15,8 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <algorithm>
@@ -98,6 +101,30 @@ std::string resolve_address(const std::string& address) {
 
 } // namespace
 
+namespace {
+
+std::string dashboard_address_file() {
+  return runtime_dir() + "/dashboard.address";
+}
+
+/// Lets `manta list` and friends find the latest node started here without
+/// being told its port (best effort: a read-only runtime dir is no error).
+void record_dashboard_address(uint16_t port) {
+  std::error_code ec;
+  std::filesystem::create_directories(runtime_dir(), ec);
+  std::ofstream out{dashboard_address_file(), std::ios::trunc};
+  out << "127.0.0.1:" << port << "\n";
+}
+
+void forget_dashboard_address(uint16_t port) {
+  std::ifstream in{dashboard_address_file()};
+  std::string recorded;
+  if (in >> recorded && recorded == "127.0.0.1:" + std::to_string(port))
+    std::remove(dashboard_address_file().c_str());
+}
+
+} // namespace
+
 runtime::runtime(const init_options& opts, bool worker) {
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
@@ -148,6 +175,22 @@ runtime::runtime(const init_options& opts, bool worker) {
     g_node_name = "node-" + std::to_string(node_index_) + " (pid "
                   + std::to_string(::getpid()) + ")";
   }
+  if (opts.dashboard_port) {
+    try {
+      dashboard_ = std::make_unique<actors::dashboard>(*opts.dashboard_port,
+                                                       actors::dashboard::default_asset_dir());
+    } catch (...) {
+      stop_all();
+      throw;
+    }
+    std::fprintf(stderr, "manta: dashboard of %s at http://127.0.0.1:%u/\n",
+                 g_node_name.c_str(), static_cast<unsigned>(dashboard_->port()));
+    record_dashboard_address(dashboard_->port());
+  }
+}
+
+uint16_t runtime::dashboard_port() const noexcept {
+  return dashboard_ ? dashboard_->port() : 0;
 }
 
 runtime::~runtime() {
@@ -155,6 +198,11 @@ runtime::~runtime() {
 }
 
 void runtime::stop_all() {
+  // The dashboard reads the state the steps below tear down.
+  if (dashboard_) {
+    forget_dashboard_address(dashboard_->port());
+    dashboard_.reset();
+  }
   // 0. Kill every actor: their queued calls fail with actor_died_error and
   //    their instances are destroyed while the pool still runs.
   actor_directory::instance().stop_all();

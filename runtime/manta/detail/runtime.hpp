@@ -12,6 +12,10 @@
 #include <memory>
 #include <string>
 
+namespace manta::actors {
+class dashboard;
+}
+
 namespace manta::detail {
 
 class cluster;
@@ -50,6 +54,9 @@ public:
   double total_cpus() const noexcept { return total_cpus_; }
   const resource_map& total_custom() const noexcept { return total_custom_; }
 
+  /// The port the dashboard listens on; 0 without one.
+  uint16_t dashboard_port() const noexcept;
+
   /// A fresh object id owned by this node.
   object_id next_object_id() noexcept {
     return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));
@@ -67,6 +74,7 @@ private:
   std::unique_ptr<worker_pool> pool_;
   caf::actor node_manager_;
   std::unique_ptr<cluster> cluster_;
+  std::unique_ptr<actors::dashboard> dashboard_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and
