@@ -2,6 +2,7 @@
 
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/logs.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
 #include "manta/state.hpp"
@@ -131,6 +132,19 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     return memory_json();
   if (path == "/api/timeline")
     return {200, "application/json", timeline()};
+  if (path == "/api/logs") {
+    auto i = q.find("id");
+    auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
+    if (!id)
+      return {400, "application/json", "{\"error\":\"give ?id=<16 hex digits>\"}"};
+    std::string out = "[";
+    for (auto& line : task_logs(*id)) {
+      if (out.size() > 1)
+        out += ',';
+      detail::json::append_string(out, line);
+    }
+    return {200, "application/json", out + "]"};
+  }
   if (path == "/api/why") {
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);

@@ -9,6 +9,7 @@ pkgs=(
   libboost1.81-all-dev
   doctest-dev
   gnuplot-nox
+  nodejs npm chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -16,11 +17,14 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all dependencies present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# playwright-core for the dashboard's browser test (tests/browser/, from npm
+# into a folder git ignores); a failure here only skips that test.
+bash "$(dirname "$0")/setup_browser.sh" || echo "setup: playwright-core not installed; the browser test will skip"

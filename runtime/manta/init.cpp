@@ -143,6 +143,8 @@ command_line parse_command_line(int argc, char** argv) {
       opts.task_events = parse_switch("--task-events", *v);
     else if (auto v = value_of("--task-history"))
       opts.task_history = static_cast<size_t>(parse_amount("--task-history", *v));
+    else if (auto v = value_of("--log-prefix"))
+      opts.log_prefix = parse_switch("--log-prefix", *v);
     else if (auto v = value_of("--dashboard-port"))
       opts.dashboard_port = parse_port("--dashboard-port", *v);
     else if (arg == "--manta-worker")
@@ -159,7 +161,7 @@ command_line parse_command_line(int argc, char** argv) {
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
           "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, "
-          "--task-events=on|off, --task-history=N, --dashboard-port=P, "
+          "--task-events=on|off, --task-history=N, --dashboard-port=P, --log-prefix=on|off, "
           "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");
   }

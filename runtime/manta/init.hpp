@@ -44,6 +44,10 @@ struct init_options {
   /// (0: any free port; `dashboard_address()` says which). Unset: no
   /// server. Flag `--dashboard-port=P`, environment `MANTA_DASHBOARD_PORT`.
   std::optional<uint16_t> dashboard_port;
+  /// Lines that tasks and actor calls write to std::cout / std::cerr reach
+  /// the terminal prefixed with who wrote them ("(add node-0 (pid 42)) ...")
+  /// and are kept per task (`task_logs`). Flag `--log-prefix=on|off`.
+  bool log_prefix = true;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.

@@ -100,6 +100,11 @@ actor_core*& current_actor() noexcept {
   return core;
 }
 
+const actor_call*& current_call() noexcept {
+  thread_local const actor_call* call = nullptr;
+  return call;
+}
+
 // -- call plumbing declared in actor_call.hpp ---------------------------------
 
 void actor_dep_waiter::on_ready() noexcept {
@@ -352,7 +357,9 @@ void actor_core::drain(uint64_t epoch) noexcept {
       guard.unlock();
       run_context ctx{this, c, epoch};
       task_events::on_call_start(*c);
+      current_call() = c.get();
       auto out = c->invoke(keep.get(), ctx);
+      current_call() = nullptr;
       if (!out.pending)
         complete(ctx, std::move(out));
       else

@@ -137,4 +137,7 @@ private:
 /// The actor whose code the calling thread runs now, or null.
 actor_core*& current_actor() noexcept;
 
+/// The actor call the calling thread runs now, or null (log capture).
+const actor_call*& current_call() noexcept;
+
 } // namespace manta::detail

@@ -6,6 +6,7 @@
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -175,6 +176,9 @@ runtime::runtime(const init_options& opts, bool worker) {
     g_node_name = "node-" + std::to_string(node_index_) + " (pid "
                   + std::to_string(::getpid()) + ")";
   }
+  log_capture::clear();
+  if (opts.log_prefix)
+    logs_ = std::make_unique<log_capture>();
   if (opts.dashboard_port) {
     try {
       dashboard_ = std::make_unique<actors::dashboard>(*opts.dashboard_port,
@@ -229,6 +233,7 @@ void runtime::stop_all() {
   node_manager_ = nullptr;
   system_.reset();
   cluster_.reset();
+  logs_.reset();
 }
 
 runtime& runtime::require(const char* what) {

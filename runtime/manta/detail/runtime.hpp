@@ -19,6 +19,7 @@ class dashboard;
 namespace manta::detail {
 
 class cluster;
+class log_capture;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads and the resources. Exactly one exists
@@ -75,6 +76,7 @@ private:
   caf::actor node_manager_;
   std::unique_ptr<cluster> cluster_;
   std::unique_ptr<actors::dashboard> dashboard_;
+  std::unique_ptr<log_capture> logs_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and
