@@ -9,12 +9,17 @@ pkgs=(
   libboost1.81-all-dev
   doctest-dev
   gnuplot-nox
-  nodejs npm chromium
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js for the browser test: Debian's, unless a node and npm are already
+# there (e.g. NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all dependencies present"
 else
