@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -23,20 +25,13 @@ std::stringstream& sink() {
   return s;
 }
 
-struct runtime_guard {
-  explicit runtime_guard(bool prefix) {
-    sink().str("");
-    manta::init_options opts;
-    opts.num_cpus = 2;
-    opts.log_prefix = prefix;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
+/// A runtime with 2 CPUs whose output starts in an empty sink.
+runtime_guard logged_runtime(bool prefix) {
+  sink().str("");
+  auto opts = runtime_guard::with_cpus(2);
+  opts.log_prefix = prefix;
+  return runtime_guard{std::move(opts)};
+}
 
 int say(int n) {
   for (int i = 0; i < n; ++i)
@@ -71,7 +66,7 @@ bool has(const std::string& text, const std::string& what) {
 } // namespace
 
 TEST_CASE("task and actor output is prefixed and kept per task") {
-  runtime_guard rt{true};
+  auto rt = logged_runtime(true);
   std::cout << "driver line\n";
   auto r = manta::task(say).remote(2);
   CHECK(manta::get(r, 10s) == 2);
@@ -91,7 +86,7 @@ TEST_CASE("task and actor output is prefixed and kept per task") {
 }
 
 TEST_CASE("lines of concurrent tasks never mix") {
-  runtime_guard rt{true};
+  auto rt = logged_runtime(true);
   std::vector<manta::object_ref<int>> refs;
   for (int i = 0; i < 8; ++i)
     refs.push_back(manta::task(say).remote(200));
@@ -110,7 +105,7 @@ TEST_CASE("lines of concurrent tasks never mix") {
 }
 
 TEST_CASE("with log_prefix off output passes through unchanged") {
-  runtime_guard rt{false};
+  auto rt = logged_runtime(false);
   auto r = manta::task(say).remote(1);
   manta::get(r, 10s);
   CHECK(sink().str() == "line 0 of 1 from a task\n");

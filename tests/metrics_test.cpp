@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -17,19 +19,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-struct runtime_guard {
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 int handle_request(int size) {
   manta::metrics::counter requests{"app_requests_total", "Requests handled", {{"route", "/x"}}};

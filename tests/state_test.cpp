@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -16,24 +18,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-struct runtime_guard {
-  explicit runtime_guard(manta::init_options opts) {
-    manta::init(std::move(opts));
-  }
-  explicit runtime_guard(double cpus) : runtime_guard(with_cpus(cpus)) {}
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-
-  static manta::init_options with_cpus(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    return opts;
-  }
-};
 
 std::atomic<bool> g_open{false};
 

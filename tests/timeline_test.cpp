@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <boost/json/src.hpp>
 
 #include <chrono>
@@ -24,19 +26,6 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-struct runtime_guard {
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 int leaf(int x) {
   std::this_thread::sleep_for(2ms);

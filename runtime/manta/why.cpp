@@ -1,5 +1,6 @@
 #include "manta/why.hpp"
 
+#include "manta/detail/json.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
@@ -43,15 +44,7 @@ std::string seconds_since(int64_t us) {
 }
 
 std::string resources_text(const resource_map& r) {
-  std::string out = "{";
-  for (auto& [name, amount] : r) {
-    if (out.size() > 1)
-      out += ", ";
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%s: %g", name.c_str(), amount);
-    out += buf;
-  }
-  return out + "}";
+  return detail::json::to_json(r);
 }
 
 void explain(const snapshot& snap, object_id id, int depth, std::string& out);

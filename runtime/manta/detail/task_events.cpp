@@ -101,14 +101,9 @@ void push(finished_record&& r) {
   h.size = h.ring.size();
 }
 
+/// A cancellation is the one error the runtime raises to stop a task.
 bool is_cancel(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const task_cancelled_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return is_runtime_error(e);
 }
 
 /// Unlinks a listed task; returns false if it was not listed (it ended
