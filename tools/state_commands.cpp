@@ -5,6 +5,7 @@
 
 #include <boost/json/src.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,21 @@ options parse(int argc, char** argv) {
     o.error = "no node to ask: give --address=127.0.0.1:PORT (the port a node started with "
               "--dashboard-port printed), or set MANTA_DASHBOARD";
   return o;
+}
+
+/// Percent-encodes all but unreserved characters (names like "c 1").
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 /// Fetches `target`; on failure prints why and returns nullopt.
@@ -199,6 +215,24 @@ int usage_error(const options& o, const char* usage) {
   return 2;
 }
 
+/// Checks the options and fetches `target`; with --format=json prints the
+/// body as it is. Returns the body left to render, or nullopt with the exit
+/// code in `rc` (2: bad usage, 1: no answer, 0: printed).
+std::optional<std::string> fetch_or_print(const options& o, const char* usage,
+                                          const std::string& target, int& rc) {
+  if (!o.error.empty()) {
+    rc = usage_error(o, usage);
+    return std::nullopt;
+  }
+  auto body = fetch(o, target);
+  rc = body ? 0 : 1;
+  if (body && o.format == "json") {
+    std::printf("%s\n", body->c_str());
+    return std::nullopt;
+  }
+  return body;
+}
+
 } // namespace
 
 bool wants_node_status(int argc, char** argv) {
@@ -216,41 +250,35 @@ int list_main(int argc, char** argv) {
   if (o.error.empty() && kind != "tasks" && kind != "actors" && kind != "objects"
       && kind != "nodes")
     o.error = "list what? tasks, actors, objects or nodes";
-  if (!o.error.empty())
-    return usage_error(o, usage);
-  std::string target = "/api/" + kind;
   std::string query;
   for (auto& f : o.filters) {
-    if (f.find('=') == std::string::npos) {
+    auto eq = f.find('=');
+    if (eq == std::string::npos) {
       o.error = "filter '" + f + "' is not KEY=VALUE (e.g. state=RUNNING)";
-      return usage_error(o, usage);
+      continue;
     }
-    query += (query.empty() ? "?" : "&") + f;
+    query += query.empty() ? '?' : '&';
+    query += url_encode(f.substr(0, eq));
+    query += '=';
+    query += url_encode(f.substr(eq + 1));
   }
-  if (!o.limit.empty())
-    query += (query.empty() ? "?limit=" : "&limit=") + o.limit;
-  auto body = fetch(o, target + query);
-  if (!body)
-    return 1;
-  if (o.format == "json") {
-    std::printf("%s\n", body->c_str());
-    return 0;
+  if (!o.limit.empty()) {
+    query += query.empty() ? "?limit=" : "&limit=";
+    query += url_encode(o.limit);
   }
-  print_table(json::parse(*body).as_array(), columns_of(kind));
-  return 0;
+  int rc = 0;
+  auto body = fetch_or_print(o, usage, "/api/" + kind + query, rc);
+  if (body)
+    print_table(json::parse(*body).as_array(), columns_of(kind));
+  return rc;
 }
 
 int node_status_main(int argc, char** argv) {
   auto o = parse(argc, argv);
-  if (!o.error.empty())
-    return usage_error(o, "manta status --dashboard=HOST:PORT");
-  auto body = fetch(o, "/api/status");
+  int rc = 0;
+  auto body = fetch_or_print(o, "manta status --dashboard=HOST:PORT", "/api/status", rc);
   if (!body)
-    return 1;
-  if (o.format == "json") {
-    std::printf("%s\n", body->c_str());
-    return 0;
-  }
+    return rc;
   auto s = json::parse(*body).as_object();
   std::printf("node %s\n", text_of(s.at("node")).c_str());
   std::printf("tasks:");
@@ -267,16 +295,12 @@ int node_status_main(int argc, char** argv) {
 
 int memory_main(int argc, char** argv) {
   auto o = parse(argc, argv);
-  if (!o.error.empty())
-    return usage_error(o, "manta memory [--format=table|json] [--address=HOST:PORT]");
-  auto body = fetch(o, "/api/memory");
-  if (!body)
-    return 1;
-  if (o.format == "json")
-    std::printf("%s\n", body->c_str());
-  else
+  int rc = 0;
+  auto body = fetch_or_print(o, "manta memory [--format=table|json] [--address=HOST:PORT]",
+                             "/api/memory", rc);
+  if (body)
     std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
-  return 0;
+  return rc;
 }
 
 int timeline_main(int argc, char** argv) {
@@ -306,13 +330,12 @@ int why_main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (o.error.empty() && o.positional.size() != 1)
     o.error = "give one object id (16 hex digits, as `manta list tasks` prints)";
-  if (!o.error.empty())
-    return usage_error(o, "manta why OBJECT_ID [--address=HOST:PORT]");
-  auto body = fetch(o, "/api/why?id=" + o.positional[0]);
-  if (!body)
-    return 1;
-  std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
-  return 0;
+  int rc = 0;
+  auto body = fetch_or_print(o, "manta why OBJECT_ID [--address=HOST:PORT]",
+                             "/api/why?id=" + (o.positional.empty() ? "" : o.positional[0]), rc);
+  if (body)
+    std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
+  return rc;
 }
 
 } // namespace manta::tools
