@@ -47,7 +47,7 @@ private:
       return;
     }
     http_reply reply;
-    if (req_.method() != http::verb::get && req_.method() != http::verb::head) {
+    if (req_.method() != http::verb::get) {
       reply = {405, "text/plain", "the dashboard is read-only: GET only\n"};
     } else {
       reply = route(std::string_view{req_.target().data(), req_.target().size()}, asset_dir_);
