@@ -217,3 +217,46 @@ TEST_CASE("nodes and objects") {
   CHECK(objs[0].size_bytes >= 1000);
   CHECK_THROWS_AS(manta::list_filter::parse({"no-equals-sign"}), manta::invalid_argument_error);
 }
+
+TEST_CASE("why explains a chain of waits, missing resources and actor queues") {
+  runtime_guard rt{1};
+  g_open = false;
+  auto running = manta::task(gate).remote(1);
+  auto waiting = manta::task(gate).remote(2);
+  auto pending = manta::task(add).remote(waiting, 1);
+  wait_for_state(running.id(), manta::task_state::running);
+  wait_for_state(waiting.id(), manta::task_state::waiting_for_resources);
+  auto text = manta::why(pending.id());
+  CHECK(text.find("object " + manta::to_string(pending.id()) + " (task add, PENDING_ARGS)")
+        != std::string::npos);
+  CHECK(text.find("waits for its arguments") != std::string::npos);
+  CHECK(text.find("object " + manta::to_string(waiting.id())) != std::string::npos);
+  CHECK(text.find("waits for resources: it needs") != std::string::npos);
+  CHECK(text.find("\"CPU\":0") != std::string::npos); // nothing free
+  CHECK(text.find("held by running task " + manta::to_string(running.id()) + " gate")
+        != std::string::npos);
+
+  // The actor's constructor needs the one CPU, which `running` holds.
+  auto c = manta::actor<counter>().name("busy").num_cpus(1).remote(0);
+  auto blocked = c.call(&counter::incr).remote(running); // waits for its argument
+  auto queued = c.call(&counter::incr).remote(1);       // behind it
+  auto queued_text = manta::why(queued.id());
+  CHECK(queued_text.find("counter.incr") != std::string::npos);
+  CHECK(queued_text.find("is queued in actor counter 'busy' (PENDING_CREATION, 2 call(s) queued")
+        != std::string::npos);
+  CHECK(queued_text.find("its constructor waits for its arguments or for its resources "
+                         "{\"CPU\":1}")
+        != std::string::npos);
+  CHECK(manta::why(manta::object_id{0xfffffff}).find("unknown here") != std::string::npos);
+  CHECK(manta::parse_object_id("00000000000000zz") == std::nullopt);
+  CHECK(manta::parse_object_id(manta::to_string(running.id())) == running.id());
+
+  // Once created the actor would hold the CPU for its life, and `waiting`
+  // could never run: kill it first; its calls fail, and why says so.
+  manta::kill(c);
+  CHECK_THROWS_AS(manta::get(queued, 10s), manta::actor_died_error);
+  CHECK(manta::why(queued.id()).find(": failed: manta::actor_died_error") != std::string::npos);
+  g_open = true;
+  CHECK(manta::get(pending, 10s) == 3);
+  CHECK(manta::why(pending.id()).find(": ready") != std::string::npos);
+}

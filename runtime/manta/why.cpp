@@ -83,9 +83,15 @@ void explain_task(const snapshot& snap, const task_info& t,
         out += " (" + a->state + ", " + std::to_string(a->queued_calls) + " call(s) queued, "
                + std::to_string(a->running_calls) + " running)";
       out += "\n";
-      if (a != nullptr && a->state != "ALIVE")
+      if (a != nullptr && a->state == "PENDING_CREATION") {
+        auto free = detail::runtime::require("why").pool().resources().first;
+        out += pad + "  the actor is not created yet: its constructor waits for its arguments "
+                     "or for its resources " + resources_text(a->resources) + " (free now: "
+               + resources_text(free) + "), or runs\n";
+      } else if (a != nullptr && a->state != "ALIVE") {
         out += pad + "  the actor is " + a->state
                + (a->death_cause.empty() ? "" : ": " + a->death_cause) + "\n";
+      }
       break;
     }
     case task_state::running:

@@ -7,6 +7,7 @@
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <mutex>
@@ -374,6 +375,10 @@ std::vector<task_info> finished_tasks() {
     for (size_t i = 0; i < h.ring.size(); ++i)
       copy.push_back(h.ring[(start + i) % h.ring.size()]);
   }
+  // Pushed in the order runs were recorded; an end time is taken before the
+  // seal, so two threads may push out of end order: sort by end.
+  std::stable_sort(copy.begin(), copy.end(),
+                   [](auto& x, auto& y) { return x.ended_ns < y.ended_ns; });
   std::vector<task_info> out;
   out.reserve(copy.size());
   for (auto& r : copy)
