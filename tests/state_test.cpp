@@ -48,11 +48,15 @@ public:
   int incr(int by) {
     return n_ += by;
   }
+  /// Submits a task from actor code.
+  int incr_by_task(int by) {
+    return n_ += manta::get(manta::task(add).remote(by, 0));
+  }
 
 private:
   int n_;
 };
-MANTA_ACTOR(counter, &counter::incr);
+MANTA_ACTOR(counter, &counter::incr, &counter::incr_by_task);
 
 const manta::task_info* find(const std::vector<manta::task_info>& ts, manta::object_id id) {
   for (auto& t : ts)
@@ -188,6 +192,13 @@ TEST_CASE("actors and their calls") {
   CHECK(actors[0].class_name == "counter");
   CHECK(actors[0].state == "ALIVE");
   CHECK(actors[0].node.find("node-0") == 0);
+
+  auto via_task = c.call(&counter::incr_by_task).remote(2);
+  CHECK(manta::get(via_task, 10s) == 7);
+  auto children =
+    manta::list_tasks(manta::list_filter::parse({"parent=" + manta::to_string(via_task.id())}));
+  REQUIRE(children.size() == 1);
+  CHECK(children[0].name == "add"); // an actor call is the parent of what it submits
 
   auto call = wait_for_state(r.id(), manta::task_state::finished);
   CHECK(call.kind == "actor_call");

@@ -1,6 +1,7 @@
 #include "manta/detail/task_events.hpp"
 
 #include "manta/detail/actor_call.hpp"
+#include "manta/detail/actor_core.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -105,6 +106,16 @@ void push(finished_record&& r) {
 /// A cancellation is the one error the runtime raises to stop a task.
 bool is_cancel(const std::exception_ptr& e) {
   return is_runtime_error(e);
+}
+
+/// The task or actor call whose code runs on this thread: the parent of
+/// what it submits.
+object_id current_parent() noexcept {
+  if (auto* call = current_call(); call != nullptr && call->result)
+    return call->result->id();
+  if (auto* t = this_task().task; t != nullptr && t->result)
+    return t->result->id();
+  return {};
 }
 
 /// Unlinks a listed task; returns false if it was not listed (it ended
@@ -218,8 +229,7 @@ void on_submit(task_spec& t) noexcept {
   tr.tracked = true;
   tr.submitted_ns.store(now_ns(), std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::pending_args), std::memory_order_relaxed);
-  if (auto* parent = this_task().task; parent != nullptr && parent->result)
-    tr.parent = parent->result->id();
+  tr.parent = current_parent();
   // Threads keep to one shard each, so submitters rarely meet on a lock.
   thread_local uint8_t my_shard = static_cast<uint8_t>(
     rec().next_shard.fetch_add(1, std::memory_order_relaxed) % num_shards);
@@ -293,8 +303,7 @@ void on_call_submit(actor_call& c) noexcept {
     return;
   c.trace.tracked = true;
   c.trace.submitted_ns = now_ns();
-  if (auto* parent = this_task().task; parent != nullptr && parent->result)
-    c.trace.parent = parent->result->id();
+  c.trace.parent = current_parent();
 }
 
 void on_call_start(actor_call& c) noexcept {
