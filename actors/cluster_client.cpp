@@ -82,6 +82,8 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   hold(n, p.demand, 1);
   p.node = index;
   ++p.dispatches;
+  if (p.task)
+    task_events::on_dispatched(*p.task, index);
   self->send(n.manager, submit_atom::value, p.spec);
 }
 

@@ -32,9 +32,11 @@ void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster
   for (auto& dep : task->deps) {
     if (dep->failed()) {
       task->result->seal_error(dep->error());
+      detail::task_events::on_end(*task, task_state::failed, dep->error());
       return;
     }
   }
+  detail::task_events::on_waiting_for_resources(*task);
   if (cluster == nullptr)
     pool.schedule(std::move(task));
   else if (task->opts.strategy.kind != scheduling_strategy::default_placement)

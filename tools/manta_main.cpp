@@ -2,6 +2,7 @@
 
 #include "tools/cluster_commands.hpp"
 #include "tools/microbenchmark.hpp"
+#include "tools/state_commands.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -19,6 +20,14 @@ void usage(std::FILE* out) {
                "      start a worker node running your PROGRAM (which calls manta::init(argc, argv))\n"
                "  stop  stop the daemons started here by `manta start`\n"
                "  status [--address=HOST:PORT|auto]  list the live worker nodes\n"
+               "  status --dashboard=HOST:PORT  a node's tasks by state, actors, memory, nodes\n"
+               "  list tasks|actors|objects|nodes [--filter KEY=VALUE]... [--limit=N]\n"
+               "       [--format=table|json] [--address=HOST:PORT]\n"
+               "      what a running node holds (its dashboard address; default: the latest\n"
+               "      node started here with --dashboard-port)\n"
+               "  memory [--address=HOST:PORT]  the node's objects and memory use\n"
+               "  timeline -o trace.json [--address=HOST:PORT]  Chrome trace of recent tasks\n"
+               "  why OBJECT_ID [--address=HOST:PORT]  what a pending object waits for\n"
                "  microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"
                "      measure per-task, per-get and per-put costs (Ray's metric names)\n"
                "  help  show this text\n");
@@ -37,7 +46,17 @@ int main(int argc, char** argv) {
   if (cmd == "stop")
     return manta::tools::stop_main(argc - 1, argv + 1);
   if (cmd == "status")
-    return manta::tools::status_main(argc - 1, argv + 1);
+    return manta::tools::wants_node_status(argc - 1, argv + 1)
+             ? manta::tools::node_status_main(argc - 1, argv + 1)
+             : manta::tools::status_main(argc - 1, argv + 1);
+  if (cmd == "list")
+    return manta::tools::list_main(argc - 1, argv + 1);
+  if (cmd == "memory")
+    return manta::tools::memory_main(argc - 1, argv + 1);
+  if (cmd == "timeline")
+    return manta::tools::timeline_main(argc - 1, argv + 1);
+  if (cmd == "why")
+    return manta::tools::why_main(argc - 1, argv + 1);
   if (cmd == "microbenchmark")
     return manta::tools::microbenchmark_main(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -2,6 +2,7 @@
 
 #include "tools/caf_floor.hpp"
 #include "tools/metric.hpp"
+#include "tools/progress_bar.hpp"
 #include "tools/ray_published.hpp"
 
 #include <manta/manta.hpp>
@@ -339,11 +340,17 @@ int microbenchmark_main(int argc, char** argv) {
   if (!json)
     std::printf("%-45s %14s %11s %9s %9s  %s\n", "metric", "per second", "+- sd",
                 "vs Ray", "vs floor", "floor");
+  size_t selected = 0;
+  for (auto& m : metrics)
+    selected += filter.empty() || m.name.find(filter) != std::string::npos ? 1 : 0;
+  progress_bar bar{selected, !json};
   for (auto& m : metrics) {
     if (!filter.empty() && m.name.find(filter) == std::string::npos)
       continue;
+    bar.show(results.size(), m.name);
     auto r = measure(m, runs);
     results.push_back(r);
+    bar.clear();
     if (json)
       continue;
     auto ray = manta::tools::ray_published(r.name);

@@ -16,8 +16,10 @@ void cancel(const slot_ptr& slot) {
   if (!t || slot->done())
     return;
   t->request_cancel();
-  slot->seal_error(std::make_exception_ptr(
-    task_cancelled_error("task '" + t->name() + "' was cancelled")));
+  auto err = std::make_exception_ptr(
+    task_cancelled_error("task '" + t->name() + "' was cancelled"));
+  slot->seal_error(err);
+  task_events::on_end(*t, task_state::cancelled, err);
   // A task waiting for its arguments stops now; one queued for resources is
   // dropped by the node manager; a running one finishes in the background.
   actors::notify_cancelled(*t);

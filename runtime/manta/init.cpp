@@ -60,6 +60,15 @@ bool parse_switch(std::string_view flag, std::string_view text) {
                                + " expects on or off, got '" + std::string{text} + "'");
 }
 
+uint16_t parse_port(std::string_view flag, std::string_view text) {
+  auto x = parse_amount(flag, text);
+  if (x > 65535 || x != std::floor(x))
+    throw invalid_argument_error("manta::init: " + std::string{flag}
+                                 + " expects a port number from 0 to 65535, got '"
+                                 + std::string{text} + "'");
+  return static_cast<uint16_t>(x);
+}
+
 /// Parses "GPU:1,disk:2".
 resource_map parse_resources(std::string_view text) {
   resource_map out;
@@ -95,6 +104,10 @@ command_line parse_command_line(int argc, char** argv) {
     opts.object_store_memory = parse_bytes("MANTA_OBJECT_STORE_MEMORY", env);
   if (auto env = std::getenv("MANTA_ADDRESS"); env != nullptr && *env != '\0')
     opts.address = env;
+  if (auto env = std::getenv("MANTA_TASK_EVENTS"); env != nullptr && *env != '\0')
+    opts.task_events = parse_switch("MANTA_TASK_EVENTS", env);
+  if (auto env = std::getenv("MANTA_DASHBOARD_PORT"); env != nullptr && *env != '\0')
+    opts.dashboard_port = parse_port("MANTA_DASHBOARD_PORT", env);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -126,6 +139,14 @@ command_line parse_command_line(int argc, char** argv) {
       opts.object_spilling = parse_switch("--object-spilling", *v);
     else if (auto v = value_of("--address"))
       opts.address = std::string{*v};
+    else if (auto v = value_of("--task-events"))
+      opts.task_events = parse_switch("--task-events", *v);
+    else if (auto v = value_of("--task-history"))
+      opts.task_history = static_cast<size_t>(parse_amount("--task-history", *v));
+    else if (auto v = value_of("--log-prefix"))
+      opts.log_prefix = parse_switch("--log-prefix", *v);
+    else if (auto v = value_of("--dashboard-port"))
+      opts.dashboard_port = parse_port("--dashboard-port", *v);
     else if (arg == "--manta-worker")
       out.worker = true;
     else if (arg == "--manta-head")
@@ -140,6 +161,7 @@ command_line parse_command_line(int argc, char** argv) {
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
           "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, "
+          "--task-events=on|off, --task-history=N, --dashboard-port=P, --log-prefix=on|off, "
           "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");
   }
@@ -157,6 +179,11 @@ void init(int argc, char** argv) {
 
 void shutdown() {
   detail::runtime::stop();
+}
+
+std::string dashboard_url() {
+  auto port = detail::runtime::require("dashboard_url").dashboard_port();
+  return port == 0 ? std::string{} : "http://127.0.0.1:" + std::to_string(port) + "/";
 }
 
 bool is_initialized() noexcept {

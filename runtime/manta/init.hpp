@@ -3,6 +3,8 @@
 #include "manta/resources.hpp"
 #include "manta/task_options.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -31,6 +33,22 @@ struct init_options {
   /// the head started on this machine with `manta start --head`. Unset: an
   /// embedded single node, exactly as without a cluster. See docs/cluster.md.
   std::optional<std::string> address;
+  /// Whether the node records what its tasks and actor calls do (states,
+  /// times, threads) for `list_tasks`, `timeline` and the metrics. Costs a
+  /// few clock reads and two uncontended locks per task. Flag
+  /// `--task-events=on|off`, environment `MANTA_TASK_EVENTS=0`.
+  bool task_events = true;
+  /// How many finished tasks and actor calls the node remembers (a ring:
+  /// the oldest are forgotten first). Flag `--task-history=N`.
+  size_t task_history = 10000;
+  /// Serves the dashboard and the JSON state API on 127.0.0.1 at this port
+  /// (0: any free port; `dashboard_address()` says which). Unset: no
+  /// server. Flag `--dashboard-port=P`, environment `MANTA_DASHBOARD_PORT`.
+  std::optional<uint16_t> dashboard_port;
+  /// Lines that tasks and actor calls write to std::cout / std::cerr reach
+  /// the terminal prefixed with who wrote them ("(add node-0 (pid 42)) ...")
+  /// and are kept per task (`task_logs`). Flag `--log-prefix=on|off`.
+  bool log_prefix = true;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -54,6 +72,10 @@ void shutdown();
 
 /// True between `init` and `shutdown`.
 bool is_initialized() noexcept;
+
+/// "http://127.0.0.1:PORT/" where this node's dashboard and JSON state API
+/// listen (`init_options::dashboard_port`); empty when it has none.
+std::string dashboard_url();
 
 /// Resources not held by running tasks right now.
 resource_map available_resources();

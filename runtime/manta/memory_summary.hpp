@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace manta {
@@ -29,6 +30,10 @@ struct object_memory_info {
   /// Readers holding a reference into the value right now (it cannot be
   /// spilled meanwhile).
   unsigned pins = 0;
+
+  /// The field named `key` as text, for `list_objects` filters ("id",
+  /// "location", "type", "owner", "created_by"); empty for unknown keys.
+  std::string field(std::string_view key) const;
 };
 
 /// The node's object store at one moment: every live object and the totals.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/task_events.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -74,6 +75,8 @@ public:
   /// Whether `waiter` was added to some dep (then it must be removed).
   bool waiting = false;
   actor_dep_waiter waiter;
+  /// What the event recorder knows of the call (state API, timeline).
+  call_trace trace;
 };
 
 /// Builds an actor's instance; kept for the actor's lifetime so restarts

@@ -57,15 +57,7 @@ private:
   bool with_lease_;
 };
 
-std::string describe(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return demangle(typeid(x).name()) + ": " + x.what();
-  } catch (...) {
-    return "an exception that does not derive from std::exception";
-  }
-}
+using task_events::describe;
 
 using clock = std::chrono::steady_clock;
 
@@ -103,6 +95,11 @@ actor_core*& current_actor() noexcept {
   return core;
 }
 
+const actor_call*& current_call() noexcept {
+  thread_local const actor_call* call = nullptr;
+  return call;
+}
+
 // -- call plumbing declared in actor_call.hpp ---------------------------------
 
 void actor_dep_waiter::on_ready() noexcept {
@@ -123,6 +120,7 @@ slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
   auto& rt = runtime::require("actor call");
   auto slot = object_table::instance().create(rt.next_object_id());
   call->result = slot;
+  task_events::on_call_submit(*call);
   core->submit(std::move(call));
   return slot;
 }
@@ -209,7 +207,9 @@ void actor_core::submit(call_ptr c) {
     auto msg = died_message(cause_);
     guard.unlock();
     unregister_waiters(*c);
-    c->result->seal_error(std::make_exception_ptr(actor_died_error(msg)));
+    auto err = std::make_exception_ptr(actor_died_error(msg));
+    c->result->seal_error(err);
+    task_events::on_call_end(*c, cls_.name, display_name_, err);
     return;
   }
   queue_.push_back(std::move(c));
@@ -340,6 +340,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
       if (failed != nullptr) { // an argument failed: so does the call
         guard.unlock();
         c->result->seal_error((*failed)->error());
+        task_events::on_call_end(*c, cls_.name, display_name_, (*failed)->error());
         guard.lock();
         continue;
       }
@@ -350,9 +351,14 @@ void actor_core::drain(uint64_t epoch) noexcept {
       auto keep = instance_;
       guard.unlock();
       run_context ctx{this, c, epoch};
+      task_events::on_call_start(*c);
+      current_call() = c.get();
       auto out = c->invoke(keep.get(), ctx);
+      current_call() = nullptr;
       if (!out.pending)
         complete(ctx, std::move(out));
+      else
+        c->trace.suspended.store(true, std::memory_order_relaxed);
       guard.lock();
       continue;
     }
@@ -405,8 +411,11 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         break;
     }
   }
-  if (accept)
+  if (accept) {
+    // Recorded before the seal wakes the caller, who may list it at once.
+    task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error);
     seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
+  }
   finish_death(w);
 }
 
@@ -509,6 +518,7 @@ void actor_core::finish_death(death_work& w) noexcept {
     for (auto& c : w.fail) {
       unregister_waiters(*c);
       c->result->seal_error(err);
+      task_events::on_call_end(*c, cls_.name, display_name_, err);
     }
     w.fail.clear();
   }
@@ -517,12 +527,68 @@ void actor_core::finish_death(death_work& w) noexcept {
   // alive until that call returns.
   w.garbage.clear();
   if (w.final) {
+    actor_directory::instance().record_dead(info());
     if (w.release_lease && runtime::current() != nullptr)
       pool_->release(opts_.resources);
     if (host_)
       caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
     actor_directory::instance().remove(*this);
   }
+}
+
+// -- state API ----------------------------------------------------------------
+
+actor_info actor_core::info() const {
+  actor_info out;
+  out.class_name = cls_.name;
+  out.name = opts_.name;
+  out.ns = opts_.ns;
+  out.node = runtime::node_name();
+  out.resources = opts_.resources.custom;
+  out.resources[cpu_resource] = opts_.resources.cpus;
+  out.restarts = restarts();
+  std::lock_guard<std::mutex> guard{mtx_};
+  switch (state_) {
+    case state::need_ctor:
+    case state::constructing:
+      out.state = out.restarts > 0 ? "RESTARTING" : "PENDING_CREATION";
+      break;
+    case state::alive: out.state = "ALIVE"; break;
+    case state::dead:
+      out.state = "DEAD";
+      out.death_cause = cause_;
+      break;
+  }
+  out.queued_calls = queue_.size();
+  out.running_calls = running_.size();
+  return out;
+}
+
+void actor_core::list_calls(std::vector<task_info>& out) const {
+  auto one = [&](const actor_call& c, task_state s) {
+    task_info t;
+    t.id = c.result ? c.result->id() : object_id{};
+    t.name = cls_.name + "." + c.method_name;
+    t.kind = "actor_call";
+    t.state = s;
+    t.actor = display_name_;
+    t.node = runtime::node_name();
+    t.parent = c.trace.parent;
+    t.attempts = c.retries + 1;
+    t.suspended = c.trace.suspended.load(std::memory_order_relaxed);
+    if (c.trace.tracked) {
+      t.submitted_us = task_events::to_wall_us(c.trace.submitted_ns);
+      if (auto start = c.trace.started_ns.load(std::memory_order_relaxed))
+        t.started_us = task_events::to_wall_us(start);
+      t.thread_id = c.trace.thread.load(std::memory_order_relaxed);
+    }
+    out.push_back(std::move(t));
+  };
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& c : running_)
+    one(*c, task_state::running);
+  for (auto& c : queue_)
+    one(*c, c->deps_done() ? task_state::queued_in_actor : task_state::pending_args);
 }
 
 } // namespace manta::detail

@@ -3,6 +3,7 @@
 #include "manta/actor_options.hpp"
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/state.hpp"
 
 #include <caf/actor.hpp>
 
@@ -69,6 +70,12 @@ public:
   /// Restarts so far (for `was_restarted`).
   int restarts() const noexcept { return restarts_.load(std::memory_order_acquire); }
 
+  /// A snapshot for the state API (`list_actors`).
+  actor_info info() const;
+
+  /// Appends the calls queued and running now (`list_tasks`).
+  void list_calls(std::vector<task_info>& out) const;
+
   const std::string& display_name() const noexcept { return display_name_; }
   const std::type_info& type() const noexcept { return type_; }
   const actor_options& options() const noexcept { return opts_; }
@@ -129,5 +136,8 @@ private:
 
 /// The actor whose code the calling thread runs now, or null.
 actor_core*& current_actor() noexcept;
+
+/// The actor call the calling thread runs now, or null (log capture).
+const actor_call*& current_call() noexcept;
 
 } // namespace manta::detail

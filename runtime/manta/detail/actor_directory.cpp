@@ -74,6 +74,32 @@ void actor_directory::stop_all() {
       core->kill("the runtime shut down (manta::shutdown)", false);
 }
 
+std::vector<std::shared_ptr<actor_core>> actor_directory::live() {
+  std::vector<std::shared_ptr<actor_core>> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& w : all_)
+    if (auto core = w.lock())
+      out.push_back(std::move(core));
+  return out;
+}
+
+void actor_directory::record_dead(actor_info info) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  dead_.push_back(std::move(info));
+  if (dead_.size() > dead_history)
+    dead_.pop_front();
+}
+
+std::vector<actor_info> actor_directory::dead() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {dead_.begin(), dead_.end()};
+}
+
+void actor_directory::clear_dead() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  dead_.clear();
+}
+
 // -- functions declared in actor_anchor.hpp ----------------------------------
 
 actor_anchor::~actor_anchor() {

@@ -1,6 +1,9 @@
 #pragma once
 
 #include "manta/detail/actor_anchor.hpp"
+#include "manta/state.hpp"
+
+#include <deque>
 
 #include <map>
 #include <memory>
@@ -32,6 +35,16 @@ public:
   /// are destroyed, names are freed.
   void stop_all();
 
+  /// Every live actor (state API).
+  std::vector<std::shared_ptr<actor_core>> live();
+
+  /// Keeps the last moments of a dead actor, so `list_actors` can say why
+  /// it died after its core is gone (the most recent `dead_history` ones).
+  void record_dead(actor_info info);
+  std::vector<actor_info> dead();
+  void clear_dead();
+  static constexpr size_t dead_history = 1000;
+
 private:
   struct entry {
     std::weak_ptr<actor_anchor> weak;
@@ -45,6 +58,7 @@ private:
   std::vector<std::weak_ptr<actor_core>> all_;
   /// Size of `all_` at which dead entries are swept next.
   size_t sweep_at_ = 1024;
+  std::deque<actor_info> dead_;
 };
 
 } // namespace manta::detail

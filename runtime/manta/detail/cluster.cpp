@@ -174,6 +174,14 @@ std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
   }
 }
 
+std::vector<wire::node_record> cluster::workers() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<wire::node_record> out;
+  for (auto& [_, n] : workers_)
+    out.push_back(n);
+  return out;
+}
+
 void cluster::set_worker(const wire::node_record& rec) {
   std::lock_guard<std::mutex> guard{mtx_};
   workers_[rec.index] = rec;

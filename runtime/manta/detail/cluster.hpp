@@ -61,6 +61,9 @@ public:
   /// Total resources of the live workers this driver is connected to.
   resource_map worker_totals() const;
 
+  /// The live workers this driver is connected to (state API).
+  std::vector<wire::node_record> workers() const;
+
   /// Number of live workers this driver is connected to.
   size_t num_workers() const;
 

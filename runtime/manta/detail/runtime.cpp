@@ -1,10 +1,12 @@
 #include "manta/detail/runtime.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/dashboard.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -14,6 +16,8 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <algorithm>
@@ -40,14 +44,21 @@ bool execute_task(const task_ptr& t) {
   auto& ctx = this_task();
   ctx.task = t.get();
   ++t->attempts;
+  task_events::on_start(*t);
   auto error = t->run();
   ctx.task = nullptr;
-  if (!error)
+  if (!error) {
+    task_events::on_run_end(*t, nullptr, false);
     return false;
+  }
   if (t->opts.retry_exceptions && t->attempts <= t->opts.max_retries
-      && !t->cancelled() && !is_runtime_error(error))
+      && !t->cancelled() && !is_runtime_error(error)) {
+    task_events::on_run_end(*t, error, true);
     return true;
-  t->result->seal_error(to_task_error(error, t->name()));
+  }
+  auto failure = to_task_error(error, t->name());
+  task_events::on_run_end(*t, failure, false); // before the seal wakes readers
+  t->result->seal_error(failure);
   return false;
 }
 
@@ -91,6 +102,30 @@ std::string resolve_address(const std::string& address) {
 
 } // namespace
 
+namespace {
+
+std::string dashboard_address_file() {
+  return runtime_dir() + "/dashboard.address";
+}
+
+/// Lets `manta list` and friends find the latest node started here without
+/// being told its port (best effort: a read-only runtime dir is no error).
+void record_dashboard_address(uint16_t port) {
+  std::error_code ec;
+  std::filesystem::create_directories(runtime_dir(), ec);
+  std::ofstream out{dashboard_address_file(), std::ios::trunc};
+  out << "127.0.0.1:" << port << "\n";
+}
+
+void forget_dashboard_address(uint16_t port) {
+  std::ifstream in{dashboard_address_file()};
+  std::string recorded;
+  if (in >> recorded && recorded == "127.0.0.1:" + std::to_string(port))
+    std::remove(dashboard_address_file().c_str());
+}
+
+} // namespace
+
 runtime::runtime(const init_options& opts, bool worker) {
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
@@ -106,6 +141,8 @@ runtime::runtime(const init_options& opts, bool worker) {
                                    + "' must be a finite, non-negative amount");
   }
   total_custom_ = opts.resources;
+  task_events::configure(opts.task_events, opts.task_history);
+  actor_directory::instance().clear_dead();
   if (opts.object_store_memory && *opts.object_store_memory == 0)
     throw invalid_argument_error("manta::init: object_store_memory must be at "
                                  "least one byte (it is the node's memory "
@@ -139,6 +176,25 @@ runtime::runtime(const init_options& opts, bool worker) {
     g_node_name = "node-" + std::to_string(node_index_) + " (pid "
                   + std::to_string(::getpid()) + ")";
   }
+  log_capture::clear();
+  if (opts.log_prefix)
+    logs_ = std::make_unique<log_capture>();
+  if (opts.dashboard_port) {
+    try {
+      dashboard_ = std::make_unique<actors::dashboard>(*opts.dashboard_port,
+                                                       actors::dashboard::default_asset_dir());
+    } catch (...) {
+      stop_all();
+      throw;
+    }
+    std::fprintf(stderr, "manta: dashboard of %s at http://127.0.0.1:%u/\n",
+                 g_node_name.c_str(), static_cast<unsigned>(dashboard_->port()));
+    record_dashboard_address(dashboard_->port());
+  }
+}
+
+uint16_t runtime::dashboard_port() const noexcept {
+  return dashboard_ ? dashboard_->port() : 0;
 }
 
 runtime::~runtime() {
@@ -146,6 +202,11 @@ runtime::~runtime() {
 }
 
 void runtime::stop_all() {
+  // The dashboard reads the state the steps below tear down.
+  if (dashboard_) {
+    forget_dashboard_address(dashboard_->port());
+    dashboard_.reset();
+  }
   // 0. Kill every actor: their queued calls fail with actor_died_error and
   //    their instances are destroyed while the pool still runs.
   actor_directory::instance().stop_all();
@@ -172,6 +233,7 @@ void runtime::stop_all() {
   node_manager_ = nullptr;
   system_.reset();
   cluster_.reset();
+  logs_.reset();
 }
 
 runtime& runtime::require(const char* what) {

@@ -12,9 +12,14 @@
 #include <memory>
 #include <string>
 
+namespace manta::actors {
+class dashboard;
+}
+
 namespace manta::detail {
 
 class cluster;
+class log_capture;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads and the resources. Exactly one exists
@@ -53,6 +58,9 @@ public:
   /// This node's index in its cluster (0 outside one).
   uint16_t node_index() const noexcept { return node_index_; }
 
+  /// The port the dashboard listens on; 0 without one.
+  uint16_t dashboard_port() const noexcept;
+
   /// A fresh object id owned by this node.
   object_id next_object_id() noexcept {
     return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));
@@ -70,6 +78,8 @@ private:
   std::unique_ptr<worker_pool> pool_;
   caf::actor node_manager_;
   std::unique_ptr<cluster> cluster_;
+  std::unique_ptr<actors::dashboard> dashboard_;
+  std::unique_ptr<log_capture> logs_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and

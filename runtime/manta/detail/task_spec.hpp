@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/task_events.hpp"
 #include "manta/task_options.hpp"
 
 #include <atomic>
@@ -84,6 +85,9 @@ public:
   /// task_submission.cpp (keeps CAF headers out of user code).
   alignas(void*) unsigned char runner_storage[sizeof(void*)] = {};
   std::atomic<bool> has_runner{false};
+
+  /// What the event recorder knows of the task (state API, timeline).
+  task_trace trace;
 
 private:
   std::atomic<bool> cancelled_{false};

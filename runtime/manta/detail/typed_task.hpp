@@ -81,9 +81,12 @@ public:
     try {
       if constexpr (std::is_void_v<R>) {
         call(std::index_sequence_for<Holders...>{});
+        task_events::mark_ended(trace);
         seal_void(*result);
       } else {
-        seal_result(*result, call(std::index_sequence_for<Holders...>{}));
+        R value = call(std::index_sequence_for<Holders...>{});
+        task_events::mark_ended(trace);
+        seal_result(*result, std::move(value));
       }
       return nullptr;
     } catch (...) {

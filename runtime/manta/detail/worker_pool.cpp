@@ -8,8 +8,10 @@ namespace manta::detail {
 namespace {
 
 void seal_not_run(task_spec& t) {
-  t.result->seal_error(std::make_exception_ptr(task_cancelled_error(
-    "task '" + t.name() + "' was not run: the runtime shut down")));
+  auto err = std::make_exception_ptr(task_cancelled_error(
+    "task '" + t.name() + "' was not run: the runtime shut down"));
+  t.result->seal_error(err);
+  task_events::on_end(t, task_state::cancelled, err);
 }
 
 } // namespace

@@ -1,0 +1,190 @@
+#include "actors/dashboard_routes.hpp"
+
+#include "manta/detail/json.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/logs.hpp"
+#include "manta/memory_summary.hpp"
+#include "manta/metrics.hpp"
+#include "manta/state.hpp"
+#include "manta/timeline.hpp"
+#include "manta/why.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace manta::actors {
+
+namespace {
+
+int hex_digit(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+std::string decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0
+               && hex_digit(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+list_filter filter_of(const std::multimap<std::string, std::string>& q) {
+  list_filter f;
+  for (auto& [k, v] : q) {
+    if (k == "limit")
+      f.limit = static_cast<size_t>(std::stoull(v));
+    else
+      f.equals.emplace_back(k, v);
+  }
+  return f;
+}
+
+http_reply status_json() {
+  auto c = count_tasks();
+  auto m = memory_summary();
+  std::string out = "{\"node\":" + detail::json::quote(detail::runtime::node_name());
+  out += ",\"nodes\":" + detail::json::to_json(list_nodes());
+  out += ",\"tasks\":{\"PENDING_ARGS\":" + std::to_string(c.pending_args)
+         + ",\"WAITING_FOR_RESOURCES\":" + std::to_string(c.waiting_for_resources)
+         + ",\"QUEUED_IN_ACTOR\":" + std::to_string(c.queued_in_actor)
+         + ",\"RUNNING\":" + std::to_string(c.running)
+         + ",\"FINISHED\":" + std::to_string(c.finished)
+         + ",\"FAILED\":" + std::to_string(c.failed)
+         + ",\"CANCELLED\":" + std::to_string(c.cancelled) + "}";
+  out += ",\"actors\":" + std::to_string(list_actors().size());
+  out += ",\"objects\":" + std::to_string(m.num_objects);
+  out += ",\"bytes_in_memory\":" + std::to_string(m.bytes_in_memory);
+  out += ",\"bytes_spilled\":" + std::to_string(m.bytes_spilled);
+  out += ",\"budget_bytes\":" + std::to_string(m.budget_bytes) + "}";
+  return {200, "application/json", std::move(out)};
+}
+
+http_reply memory_json() {
+  auto m = memory_summary();
+  std::string out = "{\"objects\":" + detail::json::to_json(m.objects);
+  out += ",\"num_objects\":" + std::to_string(m.num_objects);
+  out += ",\"bytes_in_memory\":" + std::to_string(m.bytes_in_memory);
+  out += ",\"spilled_objects\":" + std::to_string(m.spilled_objects);
+  out += ",\"bytes_spilled\":" + std::to_string(m.bytes_spilled);
+  out += ",\"spill_files\":" + std::to_string(m.spill_files);
+  out += ",\"budget_bytes\":" + std::to_string(m.budget_bytes);
+  out += ",\"text\":" + detail::json::quote(m.to_string()) + "}";
+  return {200, "application/json", std::move(out)};
+}
+
+http_reply asset(std::string_view path, const std::string& dir) {
+  if (path == "/")
+    path = "/index.html";
+  // Only plain names inside the asset folder: no "..", no subfolders.
+  auto name = path.substr(1);
+  if (name.empty() || name.find('/') != std::string_view::npos
+      || name.find("..") != std::string_view::npos)
+    return {404, "text/plain", "not found\n"};
+  std::ifstream in{dir + "/" + std::string{name}, std::ios::binary};
+  if (!in)
+    return {404, "text/plain", "not found: " + std::string{path} + "\n"};
+  std::ostringstream body;
+  body << in.rdbuf();
+  std::string type = "application/octet-stream";
+  auto ends_with = [&](std::string_view ext) {
+    return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext;
+  };
+  if (ends_with(".html"))
+    type = "text/html; charset=utf-8";
+  else if (ends_with(".js"))
+    type = "text/javascript; charset=utf-8";
+  else if (ends_with(".css"))
+    type = "text/css; charset=utf-8";
+  return {200, type, body.str()};
+}
+
+http_reply dispatch(std::string_view path, const std::multimap<std::string, std::string>& q,
+                    const std::string& asset_dir) {
+  using detail::json::to_json;
+  if (path == "/metrics")
+    return {200, "text/plain; version=0.0.4", metrics::prometheus_text()};
+  if (path.rfind("/api/", 0) != 0)
+    return asset(path, asset_dir);
+  if (detail::runtime::current() == nullptr)
+    return {503, "application/json", "{\"error\":\"the runtime is shutting down\"}"};
+  if (path == "/api/nodes")
+    return {200, "application/json", to_json(list_nodes(filter_of(q)))};
+  if (path == "/api/tasks")
+    return {200, "application/json", to_json(list_tasks(filter_of(q)))};
+  if (path == "/api/actors")
+    return {200, "application/json", to_json(list_actors(filter_of(q)))};
+  if (path == "/api/objects")
+    return {200, "application/json", to_json(list_objects(filter_of(q)))};
+  if (path == "/api/status")
+    return status_json();
+  if (path == "/api/memory")
+    return memory_json();
+  if (path == "/api/timeline")
+    return {200, "application/json", timeline()};
+  if (path == "/api/logs") {
+    auto i = q.find("id");
+    auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
+    if (!id)
+      return {400, "application/json", "{\"error\":\"give ?id=<16 hex digits>\"}"};
+    std::string out = "[";
+    for (auto& line : task_logs(*id)) {
+      if (out.size() > 1)
+        out += ',';
+      detail::json::append_string(out, line);
+    }
+    return {200, "application/json", out + "]"};
+  }
+  if (path == "/api/why") {
+    auto i = q.find("id");
+    auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
+    if (!id)
+      return {400, "application/json", "{\"error\":\"give ?id=<16 hex digits>\"}"};
+    return {200, "application/json", "{\"text\":" + detail::json::quote(why(*id)) + "}"};
+  }
+  return {404, "application/json", "{\"error\":\"no such endpoint\"}"};
+}
+
+} // namespace
+
+std::multimap<std::string, std::string> parse_query(std::string_view query) {
+  std::multimap<std::string, std::string> out;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (item.empty())
+      continue;
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos)
+      out.emplace(decode(item), "");
+    else
+      out.emplace(decode(item.substr(0, eq)), decode(item.substr(eq + 1)));
+  }
+  return out;
+}
+
+http_reply route(std::string_view target, const std::string& asset_dir) {
+  auto qm = target.find('?');
+  auto path = target.substr(0, qm);
+  auto query = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1);
+  try {
+    return dispatch(path, parse_query(query), asset_dir);
+  } catch (const std::exception& e) {
+    // The user boundary of the runtime throws (a bad filter, a runtime
+    // shutting down); here that is a reply.
+    return {400, "application/json", "{\"error\":" + detail::json::quote(e.what()) + "}"};
+  }
+}
+
+} // namespace manta::actors

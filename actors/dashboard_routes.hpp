@@ -1,0 +1,27 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace manta::actors {
+
+/// What the dashboard answers to one GET.
+struct http_reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+/// Splits "a=1&b=x%20y" into decoded pairs.
+std::multimap<std::string, std::string> parse_query(std::string_view query);
+
+/// Answers a GET of `target` ("/api/tasks?state=RUNNING&limit=10"):
+/// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but
+/// `limit` filters by field), /api/status, /api/memory, /api/timeline
+/// (Chrome trace), /api/why?id=ID, /metrics (Prometheus text) and the
+/// dashboard's own files from `asset_dir` ("/" is index.html). Read-only;
+/// errors are replies (400/404/500), never exceptions.
+http_reply route(std::string_view target, const std::string& asset_dir);
+
+} // namespace manta::actors

@@ -1,0 +1,166 @@
+#include "manta/detail/log_capture.hpp"
+
+#include "manta/detail/actor_call.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/worker_pool.hpp"
+#include "manta/logs.hpp"
+
+#include <iostream>
+#include <map>
+
+namespace manta::detail {
+
+namespace {
+
+/// The kept lines of the most recent tasks that printed.
+struct line_store {
+  std::mutex mtx;
+  std::map<object_id, std::vector<std::string>> by_task;
+  std::deque<object_id> order; // oldest task first, for eviction
+
+  void add(object_id id, std::string line) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto [it, fresh] = by_task.try_emplace(id);
+    if (fresh) {
+      order.push_back(id);
+      if (order.size() > log_capture::max_tasks) {
+        by_task.erase(order.front());
+        order.pop_front();
+      }
+    }
+    if (it->second.size() < log_capture::max_lines_per_task)
+      it->second.push_back(std::move(line));
+  }
+};
+
+line_store& store() {
+  static auto* s = new line_store; // never destroyed: tasks may print late
+  return *s;
+}
+
+/// Who the calling thread prints for: a name and the result's id.
+bool current_printer(std::string& name, object_id& id) {
+  if (auto* call = current_call()) {
+    name = current_actor() != nullptr ? current_actor()->display_name() + "." + call->method_name
+                                      : call->method_name;
+    id = call->result ? call->result->id() : object_id{};
+    return true;
+  }
+  if (auto* t = this_task().task; t != nullptr && t->result && t->result->id().valid()) {
+    name = t->name();
+    id = t->result->id();
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+/// An unbuffered streambuf in front of the stream's own: every character
+/// comes through here, so each thread can collect its own line.
+class log_capture::prefixing_buf : public std::streambuf {
+public:
+  explicit prefixing_buf(std::streambuf* target) : target_(target) {}
+
+  std::streambuf* target() const noexcept { return target_; }
+
+protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof()))
+      return traits_type::not_eof(ch);
+    char c = traits_type::to_char_type(ch);
+    return xsputn(&c, 1) == 1 ? ch : traits_type::eof();
+  }
+
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::string name;
+    object_id id;
+    if (!current_printer(name, id)) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      return target_->sputn(s, n);
+    }
+    auto& line = pending();
+    for (std::streamsize i = 0; i < n; ++i) {
+      if (s[i] != '\n') {
+        line += s[i];
+        continue;
+      }
+      emit(name, id, line);
+      line.clear();
+    }
+    return n;
+  }
+
+  int sync() override {
+    std::string name;
+    object_id id;
+    if (current_printer(name, id) && !pending().empty()) {
+      emit(name, id, pending());
+      pending().clear();
+    }
+    std::lock_guard<std::mutex> guard{mtx_};
+    return target_->pubsync();
+  }
+
+private:
+  /// The calling thread's unfinished line (one per stream and thread).
+  std::string& pending() {
+    thread_local std::map<const prefixing_buf*, std::string> lines;
+    return lines[this];
+  }
+
+  void emit(const std::string& name, object_id id, const std::string& line) {
+    store().add(id, line);
+    auto text = "(" + name + " " + runtime::node_name() + ") " + line + "\n";
+    std::lock_guard<std::mutex> guard{mtx_};
+    target_->sputn(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+
+  std::streambuf* target_;
+  std::mutex mtx_;
+};
+
+log_capture::log_capture() {
+  // One buffer per stream for the process, in front of the stream's first
+  // own buffer.
+  static auto* out = new prefixing_buf(std::cout.rdbuf());
+  static auto* err = new prefixing_buf(std::cerr.rdbuf());
+  out_ = out;
+  err_ = err;
+  std::cout.rdbuf(out_);
+  std::cerr.rdbuf(err_);
+}
+
+log_capture::~log_capture() {
+  std::cout.flush();
+  std::cerr.flush();
+  if (std::cout.rdbuf() == out_)
+    std::cout.rdbuf(out_->target());
+  if (std::cerr.rdbuf() == err_)
+    std::cerr.rdbuf(err_->target());
+}
+
+void log_capture::clear() {
+  auto& s = store();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  s.by_task.clear();
+  s.order.clear();
+}
+
+std::vector<std::string> log_capture::lines_of(object_id id) {
+  auto& s = store();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.by_task.find(id);
+  return i == s.by_task.end() ? std::vector<std::string>{} : i->second;
+}
+
+} // namespace manta::detail
+
+namespace manta {
+
+std::vector<std::string> task_logs(object_id id) {
+  return detail::log_capture::lines_of(id);
+}
+
+} // namespace manta

@@ -1,0 +1,164 @@
+#pragma once
+
+#include "manta/object_id.hpp"
+#include "manta/state.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace manta::detail {
+
+class task_spec;
+class actor_call;
+
+/// The event recorder's bookkeeping of one task, embedded in its
+/// `task_spec` so that recording allocates nothing. Times are
+/// steady-clock nanoseconds (0: not yet); fields read by listings are
+/// atomics because a listing reads them while the task moves on.
+struct task_trace {
+  std::atomic<uint8_t> state{0};
+  /// Set once at submission when events are on; never changes afterwards.
+  bool tracked = false;
+  /// Whether the task is in its shard's live list (guarded by the shard).
+  bool listed = false;
+  uint8_t shard = 0;
+  /// In a cluster: the worker node the task was sent to, +1 (0: here).
+  std::atomic<uint32_t> remote_node{0};
+  std::atomic<int64_t> submitted_ns{0};
+  std::atomic<int64_t> started_ns{0};
+  /// Taken just before the result is sealed, so a parent woken by the seal
+  /// always ends after its child.
+  std::atomic<int64_t> ended_ns{0};
+  std::atomic<uint32_t> thread{0};
+  object_id parent;
+  task_spec* prev = nullptr;
+  task_spec* next = nullptr;
+};
+
+/// The same for one actor call, embedded in its `actor_call`.
+struct call_trace {
+  bool tracked = false;
+  int64_t submitted_ns = 0;
+  std::atomic<int64_t> started_ns{0};
+  std::atomic<uint32_t> thread{0};
+  /// An async method that suspended: its time includes its waits.
+  std::atomic<bool> suspended{false};
+  object_id parent;
+};
+
+/// One finished task or actor call, as the bounded history keeps it. Names
+/// are pointers to registry strings (which live as long as the process), so
+/// keeping a record copies no text in the common case.
+struct finished_record {
+  object_id id;
+  object_id parent;
+  const std::string* name = nullptr;
+  /// Actor calls: the method; `name` is then the actor's class.
+  const std::string* method = nullptr;
+  /// `.name(...)` of a task or the actor's display name; usually short.
+  std::string label;
+  task_state state = task_state::finished;
+  bool actor_call = false;
+  bool suspended = false;
+  uint32_t thread = 0;
+  int attempts = 0;
+  uint32_t remote_node = 0;
+  int64_t submitted_ns = 0;
+  int64_t started_ns = 0;
+  int64_t ended_ns = 0;
+  std::string error;
+};
+
+/// Records what tasks and actor calls do, for the state API, the timeline
+/// and the metrics: live tasks in sharded intrusive lists (a task links
+/// itself at submission and unlinks when it ends: two uncontended locks),
+/// finished ones in a ring of bounded size, so a million tasks cost no more
+/// memory than the ring. Turned off (`init_options::task_events`), every
+/// hook is one relaxed load.
+namespace task_events {
+
+/// Steady-clock nanoseconds, the recorder's time base.
+inline int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Turns a steady-clock time into microseconds since the Unix epoch.
+int64_t to_wall_us(int64_t steady_ns) noexcept;
+
+inline std::atomic<bool>& enabled_flag() noexcept {
+  static std::atomic<bool> flag{true};
+  return flag;
+}
+
+inline bool enabled() noexcept {
+  return enabled_flag().load(std::memory_order_relaxed);
+}
+
+/// Called by `init`: switches recording and sizes the history (clearing it
+/// and the counters).
+void configure(bool enabled, size_t history);
+
+/// The numeric id of the calling thread as an executor (assigned on first
+/// use, from 1) and its name.
+uint32_t current_thread_id() noexcept;
+std::string thread_name(uint32_t id);
+
+/// Task hooks (all cheap no-ops for untracked tasks).
+void on_submit(task_spec& t) noexcept;
+void on_waiting_for_resources(task_spec& t) noexcept;
+void on_dispatched(task_spec& t, uint16_t node) noexcept;
+void on_start(task_spec& t) noexcept;
+/// The function returned; its result is about to be sealed.
+inline void mark_ended(task_trace& tr) noexcept {
+  if (tr.tracked)
+    tr.ended_ns.store(now_ns(), std::memory_order_relaxed);
+}
+/// After a run: `error` null on success; `retry` when it runs again.
+void on_run_end(task_spec& t, const std::exception_ptr& error, bool retry) noexcept;
+/// The task ended without running (failed argument, cancel, shutdown).
+void on_end(task_spec& t, task_state s, const std::exception_ptr& error) noexcept;
+/// From ~task_spec: a task still listed ends with its result's state.
+void on_destroy(task_spec& t) noexcept;
+
+/// Actor-call hooks.
+void on_call_submit(actor_call& c) noexcept;
+void on_call_start(actor_call& c) noexcept;
+void on_call_end(const actor_call& c, const std::string& class_name,
+                 const std::string& actor_name, const std::exception_ptr& error) noexcept;
+
+/// The live (listed) tasks, as the state API shows them.
+std::vector<task_info> live_tasks();
+
+/// The finished records, oldest first.
+std::vector<task_info> finished_tasks();
+
+/// Finished counts since `configure`, by terminal state.
+struct totals {
+  uint64_t finished = 0, failed = 0, cancelled = 0;
+};
+totals finished_totals();
+
+/// Per-name latency histograms of finished runs (seconds), cumulative
+/// since `configure`.
+struct latency_histogram {
+  std::string name;
+  /// Upper bounds in seconds and the number of observations at most each.
+  std::vector<double> bounds;
+  std::vector<uint64_t> cumulative;
+  uint64_t count = 0;
+  double sum = 0;
+};
+std::vector<latency_histogram> latencies();
+
+/// Readable text of an error: "type: message".
+std::string describe(const std::exception_ptr& e);
+
+} // namespace task_events
+
+} // namespace manta::detail

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace manta::metrics {
+
+/// Labels of one time series, e.g. {{"route", "/predict"}}.
+using tags = std::map<std::string, std::string>;
+
+namespace detail {
+struct cell;
+}
+
+/// A count that only goes up (requests served, bytes read). Usable from
+/// any thread, inside tasks and actors too. Metrics are process-wide and
+/// found by name and tags: two `counter`s built with the same name and tags
+/// add to the same series, so a task may build its counter each time it
+/// runs. Names follow Prometheus: [a-zA-Z_:][a-zA-Z0-9_:]*; a name already
+/// used by another kind of metric throws `invalid_argument_error`.
+class counter {
+public:
+  explicit counter(const std::string& name, const std::string& help = "", const tags& t = {});
+  void inc(double by = 1);
+  double value() const;
+
+private:
+  std::shared_ptr<detail::cell> cell_;
+};
+
+/// A value that goes up and down (queue length, temperature).
+class gauge {
+public:
+  explicit gauge(const std::string& name, const std::string& help = "", const tags& t = {});
+  void set(double v);
+  void add(double by);
+  double value() const;
+
+private:
+  std::shared_ptr<detail::cell> cell_;
+};
+
+/// A distribution of observations (latencies, sizes) in buckets with the
+/// given upper bounds (sorted ascending; +Inf is implied).
+class histogram {
+public:
+  histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
+            const tags& t = {});
+  void observe(double v);
+  /// Observations so far and their sum.
+  uint64_t count() const;
+  double sum() const;
+
+private:
+  std::shared_ptr<detail::cell> cell_;
+};
+
+/// Every metric in Prometheus' text exposition format (version 0.0.4): the
+/// runtime's own (tasks by state, actors, object store bytes, resources,
+/// per-function latency histograms; all named manta_*) and the user's.
+/// What the dashboard serves at /metrics.
+std::string prometheus_text();
+
+} // namespace manta::metrics

@@ -1,0 +1,225 @@
+#include "manta/state.hpp"
+
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/errors.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace manta {
+
+namespace {
+
+constexpr std::array<std::string_view, 7> state_names{
+  "PENDING_ARGS", "WAITING_FOR_RESOURCES", "QUEUED_IN_ACTOR", "RUNNING",
+  "FINISHED",     "FAILED",                "CANCELLED",
+};
+
+bool iequals(std::string_view x, std::string_view y) {
+  return x.size() == y.size()
+         && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a))
+                     == std::tolower(static_cast<unsigned char>(b));
+            });
+}
+
+std::string id_text(object_id id) {
+  return id.valid() ? to_string(id) : std::string{};
+}
+
+template <class Info>
+std::vector<Info> apply(std::vector<Info> all, const list_filter& f) {
+  std::vector<Info> out;
+  for (auto& x : all) {
+    if (out.size() >= f.limit)
+      break;
+    if (f.matches(x))
+      out.push_back(std::move(x));
+  }
+  return out;
+}
+
+} // namespace
+
+std::string_view to_string(task_state s) noexcept {
+  auto i = static_cast<size_t>(s);
+  return i < state_names.size() ? state_names[i] : std::string_view{"UNKNOWN"};
+}
+
+std::optional<task_state> task_state_from_string(std::string_view name) noexcept {
+  for (size_t i = 0; i < state_names.size(); ++i)
+    if (iequals(state_names[i], name))
+      return static_cast<task_state>(i);
+  return std::nullopt;
+}
+
+std::string task_info::field(std::string_view key) const {
+  if (key == "id")
+    return id_text(id);
+  if (key == "name")
+    return name;
+  if (key == "kind")
+    return kind;
+  if (key == "state")
+    return std::string{to_string(state)};
+  if (key == "node")
+    return node;
+  if (key == "thread")
+    return thread;
+  if (key == "actor")
+    return actor;
+  if (key == "parent")
+    return id_text(parent);
+  return {};
+}
+
+std::string actor_info::field(std::string_view key) const {
+  if (key == "class" || key == "class_name")
+    return class_name;
+  if (key == "name")
+    return name;
+  if (key == "namespace" || key == "ns")
+    return ns;
+  if (key == "state")
+    return state;
+  if (key == "node")
+    return node;
+  return {};
+}
+
+std::string node_info::field(std::string_view key) const {
+  if (key == "name")
+    return name;
+  if (key == "role")
+    return role;
+  if (key == "state")
+    return state;
+  return {};
+}
+
+std::string object_memory_info::field(std::string_view key) const {
+  if (key == "id")
+    return to_string(id);
+  if (key == "location" || key == "state")
+    return location;
+  if (key == "type")
+    return type;
+  if (key == "owner")
+    return owner;
+  if (key == "created_by")
+    return created_by;
+  return {};
+}
+
+list_filter list_filter::parse(const std::vector<std::string>& items) {
+  list_filter out;
+  for (auto& item : items) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw invalid_argument_error("filter '" + item
+                                   + "' is not KEY=VALUE (e.g. state=RUNNING)");
+    out.equals.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return out;
+}
+
+bool list_filter::field_equals(const std::string& have, std::string_view key,
+                               const std::string& want) {
+  // States and ids are matched without regard to case: "running", "Running".
+  if (key == "state" || key == "id" || key == "parent")
+    return iequals(have, want);
+  return have == want;
+}
+
+std::vector<task_info> list_tasks(const list_filter& filter) {
+  detail::runtime::require("list_tasks");
+  auto all = detail::task_events::live_tasks();
+  for (auto& core : detail::actor_directory::instance().live())
+    core->list_calls(all);
+  for (auto& t : all)
+    if (t.thread_id != 0)
+      t.thread = detail::task_events::thread_name(t.thread_id);
+  std::sort(all.begin(), all.end(), [](auto& x, auto& y) {
+    return x.submitted_us != y.submitted_us ? x.submitted_us < y.submitted_us : x.id < y.id;
+  });
+  auto done = detail::task_events::finished_tasks();
+  // Finished first (oldest first), then those still in flight.
+  done.insert(done.end(), std::make_move_iterator(all.begin()),
+              std::make_move_iterator(all.end()));
+  return apply(std::move(done), filter);
+}
+
+std::vector<actor_info> list_actors(const list_filter& filter) {
+  detail::runtime::require("list_actors");
+  std::vector<actor_info> all;
+  for (auto& core : detail::actor_directory::instance().live()) {
+    auto info = core->info();
+    if (info.state != "DEAD") // those are in the directory's dead list
+      all.push_back(std::move(info));
+  }
+  auto dead = detail::actor_directory::instance().dead();
+  all.insert(all.end(), dead.begin(), dead.end());
+  return apply(std::move(all), filter);
+}
+
+std::vector<node_info> list_nodes(const list_filter& filter) {
+  auto& rt = detail::runtime::require("list_nodes");
+  std::vector<node_info> all;
+  node_info self;
+  self.name = detail::runtime::node_name();
+  auto* link = rt.cluster_link();
+  self.role = link != nullptr && link->kind() == detail::cluster::role::worker ? "worker"
+                                                                                 : "driver";
+  std::tie(self.available, self.total) = rt.pool().resources();
+  self.queued_tasks = rt.pool().num_queued();
+  self.executor_threads = rt.pool().num_threads();
+  all.push_back(std::move(self));
+  if (link != nullptr) {
+    for (auto& w : link->workers()) {
+      node_info n;
+      n.name = "node-" + std::to_string(w.index) + " (pid " + std::to_string(w.pid) + ")";
+      n.role = w.driver ? "driver" : "worker";
+      n.total = w.custom;
+      n.total[cpu_resource] = w.cpus;
+      all.push_back(std::move(n));
+    }
+  }
+  return apply(std::move(all), filter);
+}
+
+std::vector<object_memory_info> list_objects(const list_filter& filter) {
+  detail::runtime::require("list_objects");
+  return apply(memory_summary().objects, filter);
+}
+
+task_counts count_tasks() {
+  task_counts out;
+  auto bump = [&](task_state s) {
+    switch (s) {
+      case task_state::pending_args: ++out.pending_args; break;
+      case task_state::waiting_for_resources: ++out.waiting_for_resources; break;
+      case task_state::queued_in_actor: ++out.queued_in_actor; break;
+      case task_state::running: ++out.running; break;
+      default: break; // counted by the totals below
+    }
+  };
+  for (auto& t : detail::task_events::live_tasks())
+    bump(t.state);
+  std::vector<task_info> calls;
+  for (auto& core : detail::actor_directory::instance().live())
+    core->list_calls(calls);
+  for (auto& c : calls)
+    bump(c.state);
+  auto totals = detail::task_events::finished_totals();
+  out.finished = totals.finished;
+  out.failed = totals.failed;
+  out.cancelled = totals.cancelled;
+  return out;
+}
+
+} // namespace manta

@@ -1,0 +1,157 @@
+#pragma once
+
+#include "manta/memory_summary.hpp"
+#include "manta/object_id.hpp"
+#include "manta/resources.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace manta {
+
+/// Where a task (or actor call) is in its life. The names are Ray's, so
+/// what users know from `ray list tasks` reads the same here.
+enum class task_state : uint8_t {
+  /// Submitted; waits for object arguments that do not exist yet.
+  pending_args,
+  /// Its arguments exist; waits for a lease on its resources (CPUs, GPUs).
+  waiting_for_resources,
+  /// An actor call queued behind earlier calls of its actor.
+  queued_in_actor,
+  /// Runs on an executor thread (or, in a cluster, on another node).
+  running,
+  finished,
+  /// Raised an exception, had a failed argument or could never run.
+  failed,
+  cancelled,
+};
+
+/// "PENDING_ARGS", "WAITING_FOR_RESOURCES", "QUEUED_IN_ACTOR", "RUNNING",
+/// "FINISHED", "FAILED", "CANCELLED".
+std::string_view to_string(task_state s) noexcept;
+
+/// The state named by `to_string`, case-insensitively; nullopt otherwise.
+std::optional<task_state> task_state_from_string(std::string_view name) noexcept;
+
+/// One task or actor call as the state API reports it.
+struct task_info {
+  /// The task's result object: what `object_ref::id()` returns.
+  object_id id;
+  /// The function (`.name(...)` if given) or "Class.method" for actor calls.
+  std::string name;
+  /// "task" or "actor_call".
+  std::string kind;
+  task_state state = task_state::pending_args;
+  /// Microseconds since the Unix epoch; 0 while the step has not happened.
+  int64_t submitted_us = 0;
+  int64_t started_us = 0;
+  int64_t ended_us = 0;
+  /// The executor thread that ran it ("executor-3"), empty before it ran.
+  std::string thread;
+  /// Numeric id of that thread (the timeline's row); 0 before it ran.
+  uint32_t thread_id = 0;
+  /// The node that ran (or runs) it.
+  std::string node;
+  /// The task whose code submitted this one; invalid for the driver's.
+  object_id parent;
+  /// For actor calls: the actor's display name.
+  std::string actor;
+  /// Runs so far (more than 1 after retries).
+  int attempts = 0;
+  /// An async actor call that suspended (`co_await`): between its start
+  /// and end its thread ran other work.
+  bool suspended = false;
+  /// Why it failed (exception type and message); empty otherwise.
+  std::string error;
+
+  /// The field named `key` as text, for filters ("state", "name", "kind",
+  /// "node", "thread", "actor", "id", "parent"); empty for unknown keys.
+  std::string field(std::string_view key) const;
+};
+
+/// One actor as the state API reports it.
+struct actor_info {
+  /// The class ("counter") and `.name(...)`, if any.
+  std::string class_name;
+  std::string name;
+  std::string ns;
+  /// "PENDING_CREATION" (waits for its constructor's arguments or its
+  /// resources), "ALIVE", "RESTARTING" or "DEAD".
+  std::string state;
+  int restarts = 0;
+  /// Calls queued and running right now.
+  size_t queued_calls = 0;
+  size_t running_calls = 0;
+  std::string node;
+  /// Why it died; empty while it lives.
+  std::string death_cause;
+  resource_map resources;
+
+  std::string field(std::string_view key) const;
+};
+
+/// One node of the cluster as this process sees it.
+struct node_info {
+  std::string name;
+  /// "driver" (this process), "worker" or "head".
+  std::string role;
+  std::string state = "ALIVE";
+  resource_map total;
+  resource_map available;
+  size_t queued_tasks = 0;
+  size_t executor_threads = 0;
+
+  std::string field(std::string_view key) const;
+};
+
+/// Keeps the records whose fields equal the given values, e.g.
+/// `{{"state", "RUNNING"}}` (states compare case-insensitively), at most
+/// `limit` of them.
+struct list_filter {
+  std::vector<std::pair<std::string, std::string>> equals;
+  size_t limit = static_cast<size_t>(-1);
+
+  /// Parses "key=value" (what `manta list --filter` passes).
+  static list_filter parse(const std::vector<std::string>& items);
+
+  template <class Info>
+  bool matches(const Info& info) const {
+    for (auto& [key, value] : equals)
+      if (!field_equals(info.field(key), key, value))
+        return false;
+    return true;
+  }
+
+private:
+  static bool field_equals(const std::string& have, std::string_view key,
+                           const std::string& want);
+};
+
+/// Tasks and actor calls: those not finished yet, then the most recent
+/// finished ones (as many as `init_options::task_history` keeps), oldest
+/// first. Empty when task events are off (`init_options::task_events`).
+std::vector<task_info> list_tasks(const list_filter& filter = {});
+
+/// The node's live actors and those that died recently.
+std::vector<actor_info> list_actors(const list_filter& filter = {});
+
+/// This node and, in a cluster, the worker nodes it is connected to.
+std::vector<node_info> list_nodes(const list_filter& filter = {});
+
+/// The node's objects (the rows of `memory_summary()`), filtered by "id",
+/// "location", "type", "owner" or "created_by".
+std::vector<object_memory_info> list_objects(const list_filter& filter = {});
+
+/// Counts of tasks by state: the live ones plus every one finished since
+/// `init` (not only those still in the history).
+struct task_counts {
+  size_t pending_args = 0, waiting_for_resources = 0, queued_in_actor = 0, running = 0;
+  size_t finished = 0, failed = 0, cancelled = 0;
+};
+task_counts count_tasks();
+
+} // namespace manta

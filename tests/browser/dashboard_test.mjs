@@ -1,0 +1,91 @@
+// Drives the dashboard in headless Chromium: starts a real node
+// (tests/observed_node: a running task, a task waiting for it, a named actor,
+// an object), opens its dashboard and checks that they appear, then takes a
+// screenshot. Run by meson (suite 'browser') through run.sh.
+//
+//   node dashboard_test.mjs OBSERVED_NODE SCREENSHOT_PATH
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [nodeExe, screenshot] = process.argv.slice(2);
+if (!nodeExe || !screenshot) {
+  console.error('usage: node dashboard_test.mjs OBSERVED_NODE SCREENSHOT_PATH');
+  process.exit(2);
+}
+
+function fail(message) {
+  console.error(`FAIL: ${message}`);
+  process.exitCode = 1;
+}
+
+/// Starts the observed node and reads its "key value" lines up to "ready".
+async function startNode() {
+  const child = spawn(nodeExe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const info = {};
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    if (line === 'ready') break;
+    const space = line.indexOf(' ');
+    if (space > 0) info[line.slice(0, space)] = line.slice(space + 1);
+  }
+  if (!info.dashboard) throw new Error('the observed node exited before it was ready');
+  return { child, info };
+}
+
+const { child, info } = await startNode();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(info.dashboard);
+  // The page refreshes every second; wait for a full refresh.
+  await page.waitForFunction(() => Number(document.body.dataset.refreshed || 0) >= 1,
+    null, { timeout: 15000 });
+
+  const taskRow = page.locator('#tasks-table tbody tr', { hasText: info.blocked });
+  await taskRow.waitFor({ timeout: 10000 });
+  const taskText = await taskRow.innerText();
+  if (!taskText.includes('blocked_step') || !taskText.includes('RUNNING'))
+    fail(`the running task's row reads: ${taskText}`);
+
+  const pendingRow = page.locator('#tasks-table tbody tr', { hasText: info.pending });
+  if (!(await pendingRow.innerText()).includes('PENDING_ARGS'))
+    fail('the waiting task is not shown as PENDING_ARGS');
+
+  const actorRow = page.locator('#actors-table tbody tr', { hasText: 'keeper' });
+  await actorRow.waitFor({ timeout: 10000 });
+  if (!(await actorRow.innerText()).includes('ALIVE')) fail('actor keeper is not ALIVE');
+
+  const objectRow = page.locator('#objects-table tbody tr', { hasText: info.object });
+  await objectRow.waitFor({ timeout: 10000 });
+  if (!(await objectRow.innerText()).includes('memory')) fail('the object is not in memory');
+
+  const nodeText = await page.locator('#nodes-table tbody').innerText();
+  if (!nodeText.includes('driver') || !nodeText.includes('CPU')) fail(`nodes: ${nodeText}`);
+
+  // The timeline view draws one labelled row per executor thread.
+  const labels = await page.locator('#timeline-svg text').allTextContents();
+  if (!labels.some((l) => l.startsWith('executor-'))) fail(`timeline rows: ${labels}`);
+
+  // Filtering by state shows only the running task.
+  await page.selectOption('#task-state', 'RUNNING');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#tasks-table tbody tr')];
+    return rows.length === 1 && rows[0].innerText.includes('RUNNING');
+  }, null, { timeout: 10000 });
+
+  if (errors.length) fail(`page errors: ${errors.join('; ')}`);
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`dashboard checked; screenshot in ${screenshot}`);
+} catch (e) {
+  fail(e.message);
+} finally {
+  await browser.close();
+  child.stdin.end(); // lets the node finish its workload and exit
+}

@@ -1,0 +1,164 @@
+// The `manta` state commands against a real node process (observed_node):
+// list, status, memory, timeline, why, over the node's HTTP endpoint; the
+// endpoint's /metrics and errors.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "tests/observed_node.hpp"
+#include "tools/http_client.hpp"
+
+#include <boost/json/src.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace json = boost::json;
+
+namespace {
+
+struct run_result {
+  int status = -1;
+  std::string output;
+};
+
+/// Runs `manta ARGS` ($MANTA_BIN) and captures stdout and stderr.
+run_result run_manta(const std::string& args) {
+  auto* bin = std::getenv("MANTA_BIN");
+  REQUIRE(bin != nullptr);
+  run_result r;
+  auto cmd = std::string{bin} + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.output.append(buf.data(), n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+/// The table row (line) of `text` containing `key`.
+std::string row_of(const std::string& text, const std::string& key) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (has(line, key))
+      return line;
+  return {};
+}
+
+/// Each test case gets its own runtime dir, so the node's recorded address
+/// is the one the commands find.
+struct private_runtime_dir {
+  private_runtime_dir() {
+    char tmpl[] = "/tmp/manta-cli-test-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    ::setenv("MANTA_RUNTIME_DIR", dir.c_str(), 1);
+    ::unsetenv("MANTA_DASHBOARD");
+  }
+  ~private_runtime_dir() {
+    std::remove((dir + "/dashboard.address").c_str());
+    ::rmdir(dir.c_str());
+  }
+  std::string dir;
+};
+
+} // namespace
+
+TEST_CASE("manta list/status/memory/timeline/why against a live node") {
+  private_runtime_dir rd;
+  observed_node node;
+  auto addr = " --address=" + node.address();
+
+  auto tasks = run_manta("list tasks" + addr);
+  CHECK(tasks.status == 0);
+  auto blocked_row = row_of(tasks.output, node["blocked"]);
+  CHECK(has(blocked_row, "blocked_step"));
+  CHECK(has(blocked_row, "RUNNING"));
+  CHECK(has(blocked_row, "executor-"));
+  CHECK(has(row_of(tasks.output, node["pending"]), "PENDING_ARGS"));
+  CHECK(has(row_of(tasks.output, "keeper.store"), "FINISHED"));
+
+  auto running = run_manta("list tasks --filter state=RUNNING --format=json" + addr);
+  REQUIRE(running.status == 0);
+  auto rows = json::parse(running.output).as_array();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].at("name").as_string() == "blocked_step");
+  CHECK(rows[0].at("id").as_string() == node["blocked"]);
+
+  // Without --address: the address the node recorded in the runtime dir.
+  auto actors = run_manta("list actors");
+  CHECK(actors.status == 0);
+  CHECK(has(row_of(actors.output, "keeper"), "ALIVE"));
+
+  auto objects = run_manta("list objects" + addr);
+  CHECK(has(row_of(objects.output, node["object"]), "memory"));
+  auto nodes = run_manta("list nodes" + addr);
+  CHECK(has(nodes.output, "driver"));
+  CHECK(has(nodes.output, "CPU"));
+
+  auto status = run_manta("status --dashboard=" + node.address());
+  CHECK(status.status == 0);
+  CHECK(has(status.output, "RUNNING=1"));
+  CHECK(has(status.output, "PENDING_ARGS=1"));
+
+  auto memory = run_manta("memory" + addr);
+  CHECK(has(memory.output, node["object"]));
+  CHECK(has(memory.output, "std::vector<double"));
+
+  auto trace_path = rd.dir + "/trace.json";
+  auto tl = run_manta("timeline -o " + trace_path + addr);
+  CHECK(tl.status == 0);
+  CHECK(has(tl.output, "wrote"));
+  {
+    std::ifstream in{trace_path};
+    std::stringstream text;
+    text << in.rdbuf();
+    auto events = json::parse(text.str()).as_object().at("traceEvents").as_array();
+    CHECK(events.size() > 10);
+  }
+  std::remove(trace_path.c_str());
+
+  auto why = run_manta("why " + node["pending"] + addr);
+  CHECK(why.status == 0);
+  CHECK(has(why.output, "waits for its arguments"));
+  CHECK(has(why.output, node["blocked"]));
+  CHECK(has(why.output, "runs on executor-"));
+
+  auto bad = run_manta("list everything" + addr);
+  CHECK(bad.status == 2);
+  auto nowhere = run_manta("list tasks --address=127.0.0.1:1");
+  CHECK(nowhere.status == 1);
+  CHECK(has(nowhere.output, "cannot GET"));
+}
+
+TEST_CASE("the endpoint serves /metrics, the dashboard page and clear errors") {
+  private_runtime_dir rd;
+  observed_node node;
+  auto metrics = manta::tools::http_get(node.address(), "/metrics");
+  REQUIRE(metrics.error.empty());
+  CHECK(metrics.status == 200);
+  CHECK(has(metrics.body, "manta_tasks{state=\"RUNNING\"} 1"));
+  CHECK(has(metrics.body, "manta_actors{state=\"ALIVE\"} 1"));
+  CHECK(has(metrics.body, "manta_task_duration_seconds_count{name=\"add_one\"} 10"));
+
+  auto page = manta::tools::http_get(node.address(), "/");
+  CHECK(page.status == 200);
+  CHECK(has(page.body, "<title>Manta dashboard</title>"));
+  CHECK(manta::tools::http_get(node.address(), "/dashboard.js").status == 200);
+  CHECK(manta::tools::http_get(node.address(), "/../meson.build").status == 404);
+  CHECK(manta::tools::http_get(node.address(), "/api/nothing").status == 404);
+  CHECK(manta::tools::http_get(node.address(), "/api/why?id=xyz").status == 400);
+  auto bad_filter = manta::tools::http_get(node.address(), "/api/tasks?limit=x");
+  CHECK(bad_filter.status == 400);
+}

@@ -1,0 +1,127 @@
+// Metrics: user counters, gauges and histograms from task code, the
+// runtime's own metrics, and the Prometheus text format they are served in.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <manta/manta.hpp>
+
+#include "tests/runtime_guard.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+int handle_request(int size) {
+  manta::metrics::counter requests{"app_requests_total", "Requests handled", {{"route", "/x"}}};
+  requests.inc();
+  manta::metrics::histogram sizes{"app_request_size", "Request sizes", {10, 100, 1000}};
+  sizes.observe(size);
+  return size;
+}
+
+int fails(int) {
+  throw std::runtime_error("no");
+}
+
+MANTA_REMOTE(handle_request, fails);
+
+/// Parses the exposition: every line is a comment (# HELP / # TYPE) or
+/// `name{labels} value`; returns sample -> value.
+std::map<std::string, double> parse(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in{text};
+  std::string line;
+  std::map<std::string, std::string> types;
+  while (std::getline(in, line)) {
+    REQUIRE(!line.empty());
+    if (line[0] == '#') {
+      std::istringstream ls{line};
+      std::string hash, what, name, rest;
+      ls >> hash >> what >> name;
+      CHECK((what == "HELP" || what == "TYPE"));
+      if (what == "TYPE") {
+        ls >> rest;
+        CHECK((rest == "counter" || rest == "gauge" || rest == "histogram"));
+        CHECK_MESSAGE(types.count(name) == 0, "family " << name << " declared twice");
+        types[name] = rest;
+      }
+      continue;
+    }
+    auto space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    auto sample = line.substr(0, space);
+    char* end = nullptr;
+    auto value_text = line.substr(space + 1);
+    double v = value_text == "+Inf" ? 1e308 : std::strtod(value_text.c_str(), &end);
+    CHECK_MESSAGE((value_text == "+Inf" || *end == '\0'), "bad value in: " << line);
+    CHECK_MESSAGE(out.count(sample) == 0, "sample " << sample << " appears twice");
+    out[sample] = v;
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("user metrics from task code and the runtime's metrics in Prometheus format") {
+  runtime_guard rt{2};
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 20; ++i)
+    refs.push_back(manta::task(handle_request).remote(i * 10)); // 0..190
+  manta::get(refs, 10s);
+  CHECK_THROWS(manta::get(manta::task(fails).remote(1), 10s));
+  manta::metrics::gauge depth{"app_queue_depth", "Queue depth"};
+  depth.set(7);
+  depth.add(-2);
+  auto kept = manta::put(std::vector<char>(4096, 'x'));
+
+  // Ended counts come after the results are sealed: wait for them.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (manta::count_tasks().finished + manta::count_tasks().failed < 21
+         && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+
+  auto m = parse(manta::metrics::prometheus_text());
+  CHECK(m.at("app_requests_total{route=\"/x\"}") == 20);
+  CHECK(m.at("app_queue_depth") == 5);
+  // 0 and 10 are <= 10; up to 100: 0..100 (11 values); all 20 <= 1000.
+  CHECK(m.at("app_request_size_bucket{le=\"10\"}") == 2);
+  CHECK(m.at("app_request_size_bucket{le=\"100\"}") == 11);
+  CHECK(m.at("app_request_size_bucket{le=\"1000\"}") == 20);
+  CHECK(m.at("app_request_size_bucket{le=\"+Inf\"}") == 20);
+  CHECK(m.at("app_request_size_count") == 20);
+  CHECK(m.at("app_request_size_sum") == 1900);
+
+  CHECK(m.at("manta_tasks_ended_total{state=\"FINISHED\"}") == 20);
+  CHECK(m.at("manta_tasks_ended_total{state=\"FAILED\"}") == 1);
+  CHECK(m.at("manta_tasks{state=\"RUNNING\"}") == 0);
+  CHECK(m.at("manta_task_duration_seconds_count{name=\"handle_request\"}") == 20);
+  CHECK(m.at("manta_task_duration_seconds_bucket{le=\"+Inf\",name=\"handle_request\"}") == 20);
+  CHECK(m.at("manta_object_store_bytes_used") >= 4096);
+  CHECK(m.at("manta_object_store_objects") >= 1);
+  bool has_cpu = false;
+  for (auto& [sample, v] : m)
+    if (sample.rfind("manta_resources_total{", 0) == 0 && sample.find("resource=\"CPU\"") != std::string::npos)
+      has_cpu = v == 2;
+  CHECK(has_cpu);
+}
+
+TEST_CASE("metrics reject bad names, kinds and negative counter steps") {
+  CHECK_THROWS_AS(manta::metrics::counter{"bad name"}, manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::metrics::counter{"manta_mine"}, manta::invalid_argument_error);
+  manta::metrics::counter c{"app_things_total"};
+  CHECK_THROWS_AS(manta::metrics::gauge{"app_things_total"}, manta::invalid_argument_error);
+  CHECK_THROWS_AS(c.inc(-1), manta::invalid_argument_error);
+  CHECK_THROWS_AS((manta::metrics::histogram{"app_h", "", {3, 1}}), manta::invalid_argument_error);
+  manta::metrics::counter same{"app_things_total"};
+  same.inc(2);
+  CHECK(c.value() == 2); // the same series
+}
