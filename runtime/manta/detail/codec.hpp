@@ -116,6 +116,12 @@ caf::error encode_into(const T& x, encoded_bytes& out) {
 template <class T>
 caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
   static_assert_encodable<T>();
+  size_t sum = 0;
+  for (auto c : chunks)
+    sum += c.size();
+  if (sum != total)
+    return codec_error("the chunks hold " + std::to_string(sum) + " bytes, not the "
+                       + std::to_string(total) + " announced");
   if constexpr (is_raw_codable_v<T>) {
     using E = typename T::value_type;
     if (total % sizeof(E) != 0)
@@ -126,16 +132,25 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
       out.clear();
       out.reserve(total / sizeof(E));
       // Appending a range of trivially copyable elements is one memmove and,
-      // unlike resize + memcpy, does not zero the buffer first.
+      // unlike resize + memcpy, does not zero the buffer first. A chunk that
+      // is misaligned or splits an element (spill files cut at word
+      // boundaries, elements may be 12 bytes) switches to byte copies into
+      // the fully sized buffer.
+      size_t at = 0;
+      bool sized = false;
       for (auto c : chunks) {
-        if (reinterpret_cast<uintptr_t>(c.data()) % alignof(E) == 0 && c.size() % sizeof(E) == 0) {
+        if (!sized && reinterpret_cast<uintptr_t>(c.data()) % alignof(E) == 0
+            && c.size() % sizeof(E) == 0) {
           auto* first = reinterpret_cast<const E*>(c.data());
           out.insert(out.end(), first, first + c.size() / sizeof(E));
         } else {
-          auto at = out.size();
-          out.resize(at + c.size() / sizeof(E));
-          std::memcpy(reinterpret_cast<char*>(out.data()) + at * sizeof(E), c.data(), c.size());
+          if (!sized) {
+            out.resize(total / sizeof(E));
+            sized = true;
+          }
+          std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
         }
+        at += c.size();
       }
     } else { // std::array
       if (total != sizeof(T))
