@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -12,6 +13,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace manta::actors {
 
@@ -104,7 +106,7 @@ bool place(self_ptr self, uint64_t id) {
     hold(*best, p.demand, 1);
     p.node = best_index;
     ++p.dispatches;
-    self->send(best->manager, submit_atom::value, p.spec);
+    self->send(best->manager, submit_atom::value, self->state.link->token(), p.spec);
     return true;
   }
   if (p.task) {
@@ -308,7 +310,8 @@ void request_chunks(self_ptr self, uint64_t fetch_id) {
   uint64_t size = op.obj->encoded_size;
   for (int k = 0; k < fetch_window && op.requested < size; ++k) {
     auto len = std::min<uint64_t>(max_chunk_bytes, size - op.requested);
-    self->send(n.manager, fetch_atom::value, fetch_id, op.obj->id.value(), op.requested, len);
+    self->send(n.manager, fetch_atom::value, self->state.link->token(), fetch_id,
+               op.obj->id.value(), op.requested, len);
     op.requested += len;
   }
 }
@@ -505,6 +508,17 @@ void connect(self_ptr self, const wire::node_record& rec) {
       });
 }
 
+/// Whether a message from another process carries the cluster token; logs
+/// the first refusals.
+bool vetted(self_ptr self, const std::string& token, const char* what) {
+  if (detail::tokens_equal(token, self->state.link->token()))
+    return true;
+  if (++self->state.refused <= 10)
+    std::fprintf(stderr, "manta: the driver refused a %s message without the cluster token\n",
+                 what);
+  return false;
+}
+
 } // namespace
 
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
@@ -516,17 +530,27 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
-    [=](result_atom, const bytes_t& bytes) { on_result(self, bytes); },
-    [=](chunk_atom, uint64_t fetch_id, const bytes_t& chunk) { on_chunk(self, fetch_id, chunk); },
-    [=](missing_atom, uint64_t fetch_id, const std::string& why) {
-      fail_fetch(self, fetch_id, why);
+    [=](result_atom, const std::string& token, const bytes_t& bytes) {
+      if (vetted(self, token, "result"))
+        on_result(self, bytes);
     },
-    [=](node_add_atom, const bytes_t& info) {
+    [=](chunk_atom, const std::string& token, uint64_t fetch_id, const bytes_t& chunk) {
+      if (vetted(self, token, "chunk"))
+        on_chunk(self, fetch_id, chunk);
+    },
+    [=](missing_atom, const std::string& token, uint64_t fetch_id, const std::string& why) {
+      if (vetted(self, token, "missing"))
+        fail_fetch(self, fetch_id, why);
+    },
+    [=](node_add_atom, const std::string& token, const bytes_t& info) {
       wire::node_record rec;
-      if (wire::decode(info, rec).empty())
+      if (vetted(self, token, "node_add") && wire::decode(info, rec).empty())
         connect(self, rec);
     },
-    [=](node_del_atom, uint16_t index) { node_lost(self, index); },
+    [=](node_del_atom, const std::string& token, uint16_t index) {
+      if (vetted(self, token, "node_del"))
+        node_lost(self, index);
+    },
     [=](fetch_atom, remote_ptr& obj, std::shared_ptr<fetch_promise>& promise) {
       fetch(self, obj, [promise](const std::string& err, bytes_t& data) {
         promise->set_value({err, std::move(data)});
@@ -535,7 +559,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](free_atom, uint16_t node, uint64_t id) {
       auto n = self->state.nodes.find(node);
       if (n != self->state.nodes.end() && n->second.manager)
-        self->send(n->second.manager, free_atom::value, id);
+        self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
     },
     [=](nodes_atom) -> caf::result<bool> {
       // Answers once the workers known so far are connected (or failed).

@@ -12,7 +12,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <sys/prctl.h>
@@ -23,8 +25,9 @@
 
 namespace manta_test {
 
-/// Forks and execs /proc/self/exe with `args`; returns the child's pid.
-inline pid_t spawn_self(const std::vector<std::string>& args) {
+/// Forks and execs /proc/self/exe with `args`; returns the child's pid. With
+/// a `log`, the child's stderr goes to that file.
+inline pid_t spawn_self(const std::vector<std::string>& args, const std::string& log = "") {
   std::vector<char*> argv;
   static std::string self = "/proc/self/exe";
   argv.push_back(self.data());
@@ -40,6 +43,11 @@ inline pid_t spawn_self(const std::vector<std::string>& args) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(1);
+    if (!log.empty()) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0)
+        ::dup2(fd, 2);
+    }
     ::execv("/proc/self/exe", argv.data());
     ::_exit(127);
   }
@@ -54,7 +62,8 @@ public:
       throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     auto file = dir_ + "/head.address";
-    head_ = spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file});
+    head_ = spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file},
+                       dir_ + "/head.log");
     children_.push_back(head_);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (address_.empty()) {
@@ -66,6 +75,11 @@ public:
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
+    // The head writes its token before its address.
+    std::ifstream in{dir_ + "/head.token"};
+    in >> token_;
+    if (token_.empty())
+      throw std::runtime_error("the head wrote no token");
   }
 
   ~test_cluster() {
@@ -75,7 +89,8 @@ public:
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    std::remove((dir_ + "/head.address").c_str());
+    for (auto name : {"/head.address", "/head.token", "/head.log", "/worker.log"})
+      std::remove((dir_ + name).c_str());
     ::rmdir(dir_.c_str());
   }
 
@@ -83,11 +98,19 @@ public:
   test_cluster& operator=(const test_cluster&) = delete;
 
   const std::string& address() const { return address_; }
+  const std::string& token() const { return token_; }
+  const std::string& dir() const { return dir_; }
+
+  /// What the head wrote to its stderr so far.
+  std::string head_log() const {
+    std::ifstream in{dir_ + "/head.log"};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  }
 
   /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1").
   pid_t add_worker(double cpus, const std::string& resources = "") {
     std::vector<std::string> args{"--manta-worker", "--address=" + address_,
-                                  "--num-cpus=" + std::to_string(cpus)};
+                                  "--token=" + token_, "--num-cpus=" + std::to_string(cpus)};
     if (!resources.empty())
       args.push_back("--resources=" + resources);
     auto pid = spawn_self(args);
@@ -102,6 +125,7 @@ public:
     manta::init_options opts;
     opts.num_cpus = local_cpus;
     opts.address = address_;
+    opts.token = token_;
     manta::init(opts);
     wait_for_cpus(local_cpus + expected_cpus_);
   }
@@ -134,6 +158,7 @@ public:
 private:
   std::string dir_;
   std::string address_;
+  std::string token_;
   pid_t head_ = 0;
   std::vector<pid_t> children_;
   double expected_cpus_ = 0;
