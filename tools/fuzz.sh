@@ -20,22 +20,24 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(wire_task wire_result wire_node wire_chunk codec spill_file)
 fi
 
-if ! command -v clang++ >/dev/null; then
-  echo "fuzz.sh: installing clang (libFuzzer comes with it)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang
+# clang, and compiler-rt for libFuzzer and the sanitizers' runtimes.
+if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "fuzz.sh: installing clang and libclang-rt-dev"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-dev
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" "$root" --buildtype=debugoptimized \
     -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Db_ndebug=false
 fi
-ninja -C "$build" tests/fuzz_seeds $(printf 'tests/fuzz/%s_fuzz ' "${targets[@]}")
+ninja -C "$build" tests/fuzz/make_seeds $(printf 'tests/fuzz/%s_fuzz ' "${targets[@]}")
 
 work="$build/fuzz-work"
 rm -rf "$work/seeds"
 mkdir -p "$work"
 # Seeds are written by the fuzz build's own seed maker (sanitized as well).
-ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz_seeds" "$work/seeds" >/dev/null
+ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz/make_seeds" "$work/seeds" >/dev/null
 
 summary=()
 status=0

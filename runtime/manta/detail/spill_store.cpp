@@ -1,6 +1,6 @@
 #include "manta/detail/spill_store.hpp"
 
-#include "manta/detail/task_error.hpp"
+#include "manta/detail/demangle.hpp"
 #include "schemas/object.capnp.h"
 
 #include <capnp/message.h>
