@@ -6,6 +6,7 @@
 // (SIGKILL) and reaped when the harness goes, whatever the test did; they
 // also die with the test process (PR_SET_PDEATHSIG).
 
+#include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
 #include <chrono>
@@ -163,5 +164,16 @@ private:
   std::vector<pid_t> children_;
   double expected_cpus_ = 0;
 };
+
+/// The main of a multi-process test binary: the head or a worker node when
+/// the harness started it as one (never returns), else the doctest run.
+inline int cluster_test_main(int argc, char** argv) {
+  if (manta::is_cluster_process(argc, argv)) {
+    manta::init(argc, argv);
+    return 1;
+  }
+  doctest::Context ctx(argc, argv);
+  return ctx.run();
+}
 
 } // namespace manta_test

@@ -157,10 +157,5 @@ TEST_CASE("a node manager runs nothing for a peer without the token") {
 }
 
 int main(int argc, char** argv) {
-  if (manta::is_cluster_process(argc, argv)) {
-    manta::init(argc, argv); // a head or worker node: never returns
-    return 1;
-  }
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
+  return manta_test::cluster_test_main(argc, argv);
 }

@@ -296,10 +296,5 @@ TEST_CASE("what cannot be recovered fails with object_lost_error") {
 }
 
 int main(int argc, char** argv) {
-  if (manta::is_cluster_process(argc, argv)) {
-    manta::init(argc, argv); // a head or worker node: never returns
-    return 1;
-  }
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
+  return manta_test::cluster_test_main(argc, argv);
 }
