@@ -21,6 +21,8 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
 
 // -- between nodes (payloads are Cap'n Proto bytes, see schemas/) ------------
+// Every one of these carries the cluster token (a std::string) right after
+// the atom; receivers drop messages with another (cluster_token.hpp).
 
 /// node or driver -> cluster_registry: (NodeInfo, member actor) -> (ClusterView);
 /// the member (node_manager or cluster_client) is monitored and told.

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -84,7 +85,7 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   ++p.dispatches;
   if (p.task)
     task_events::on_dispatched(*p.task, index);
-  self->send(n.manager, submit_atom::value, p.spec);
+  self->send(n.manager, submit_atom::value, self->state.link->token(), p.spec);
 }
 
 scheduling_strategy strategy_of(const placed_task& p) {
@@ -394,7 +395,8 @@ void request_chunks(self_ptr self, uint64_t fetch_id) {
   uint64_t size = op.obj->encoded_size;
   for (int k = 0; k < fetch_window && op.requested < size; ++k) {
     auto len = std::min<uint64_t>(max_chunk_bytes, size - op.requested);
-    self->send(n.manager, fetch_atom::value, fetch_id, op.obj->id.value(), op.requested, len);
+    self->send(n.manager, fetch_atom::value, self->state.link->token(), fetch_id,
+               op.obj->id.value(), op.requested, len);
     op.requested += len;
   }
 }
@@ -603,7 +605,7 @@ void heartbeat(self_ptr self) {
     if (now - n.last_heard > heartbeat_timeout)
       silent.push_back(index);
     else
-      self->send(n.manager, ping_atom::value);
+      self->send(n.manager, ping_atom::value, self->state.link->token());
   }
   for (auto index : silent) {
     std::fprintf(stderr,
@@ -626,6 +628,17 @@ std::optional<uint16_t> sender_node(self_ptr self) {
   return i->second;
 }
 
+/// Whether a message from another process carries the cluster token; logs
+/// the first refusals.
+bool vetted(self_ptr self, const std::string& token, const char* what) {
+  if (detail::tokens_equal(token, self->state.link->token()))
+    return true;
+  if (++self->state.refused <= 10)
+    std::fprintf(stderr, "manta: the driver refused a %s message without the cluster token\n",
+                 what);
+  return false;
+}
+
 } // namespace
 
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
@@ -638,31 +651,34 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
-    [=](result_atom, const bytes_t& bytes) {
+    [=](result_atom, const std::string& token, const bytes_t& bytes) {
       // A node declared dead (it missed its heartbeats) may wake up and
       // answer; its tasks were given to others, so its word no longer counts.
-      if (sender_node(self))
+      if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
     },
     [=](heartbeat_atom) { heartbeat(self); },
-    [=](pong_atom) {
-      if (auto index = sender_node(self))
+    [=](pong_atom, const std::string& token) {
+      if (auto index = sender_node(self); index && vetted(self, token, "pong"))
         self->state.nodes.at(*index).last_heard = std::chrono::steady_clock::now();
     },
-    [=](chunk_atom, uint64_t fetch_id, const bytes_t& chunk) {
-      if (sender_node(self))
+    [=](chunk_atom, const std::string& token, uint64_t fetch_id, const bytes_t& chunk) {
+      if (vetted(self, token, "chunk") && sender_node(self))
         on_chunk(self, fetch_id, chunk);
     },
-    [=](missing_atom, uint64_t fetch_id, const std::string& why) {
-      if (sender_node(self))
+    [=](missing_atom, const std::string& token, uint64_t fetch_id, const std::string& why) {
+      if (vetted(self, token, "missing") && sender_node(self))
         fail_fetch(self, fetch_id, why);
     },
-    [=](node_add_atom, const bytes_t& info) {
+    [=](node_add_atom, const std::string& token, const bytes_t& info) {
       wire::node_record rec;
-      if (wire::decode(info, rec).empty())
+      if (vetted(self, token, "node_add") && wire::decode(info, rec).empty())
         connect(self, rec);
     },
-    [=](node_del_atom, uint16_t index) { node_lost(self, index); },
+    [=](node_del_atom, const std::string& token, uint16_t index) {
+      if (vetted(self, token, "node_del"))
+        node_lost(self, index);
+    },
     [=](fetch_atom, remote_ptr& obj, std::shared_ptr<fetch_promise>& promise) {
       fetch(self, obj, [promise](const std::string& err, bytes_t& data) {
         promise->set_value({err, std::move(data)});
@@ -671,7 +687,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](free_atom, uint16_t node, uint64_t id) {
       auto n = self->state.nodes.find(node);
       if (n != self->state.nodes.end() && n->second.manager)
-        self->send(n->second.manager, free_atom::value, id);
+        self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
     },
     [=](nodes_atom) -> caf::result<bool> {
       // Answers once the workers known so far are connected (or failed).

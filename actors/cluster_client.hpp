@@ -90,6 +90,8 @@ struct cluster_client_state {
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
   std::vector<caf::response_promise> ready;
+  /// Messages dropped for a wrong cluster token.
+  size_t refused = 0;
 
   static inline const char* name = "manta.cluster_client";
 };

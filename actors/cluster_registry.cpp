@@ -1,8 +1,11 @@
 #include "actors/cluster_registry.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/cluster_token.hpp"
 
 #include <caf/all.hpp>
+
+#include <cstdio>
 
 namespace manta::actors {
 
@@ -16,9 +19,19 @@ detail::wire::cluster_view view_of(const cluster_registry_state& st, uint16_t in
   return v;
 }
 
+/// The error a process with a wrong or missing token gets.
+caf::error refused(const std::string& token) {
+  return caf::make_error(caf::sec::invalid_argument,
+                         std::string{"the head refused this process: "}
+                           + (token.empty() ? "no cluster token was given"
+                                            : "wrong cluster token")
+                           + "; " + detail::token_hint());
+}
+
 } // namespace
 
-caf::behavior cluster_registry(cluster_registry_actor* self) {
+caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) {
+  self->state.token = std::move(token);
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.members.find(msg.source);
@@ -28,16 +41,28 @@ caf::behavior cluster_registry(cluster_registry_actor* self) {
     st.members.erase(i);
     if (st.workers.erase(index) > 0)
       for (auto& [_, d] : st.drivers)
-        self->send(d, node_del_atom::value, index);
+        self->send(d, node_del_atom::value, st.token, index);
     st.drivers.erase(index);
   });
   return {
-    [=](join_atom, const std::vector<char>& info,
+    [=](join_atom, const std::string& token, const std::vector<char>& info,
         const caf::actor& member) -> caf::result<std::vector<char>> {
+      auto& st = self->state;
+      // The token before anything else: nothing of a refused peer is
+      // decoded, recorded or monitored.
+      if (!detail::tokens_equal(token, st.token)) {
+        std::fprintf(stderr, "manta head: refused a join from %s: %s cluster token\n",
+                     member ? caf::to_string(member.node()).c_str() : "?",
+                     token.empty() ? "no" : "wrong");
+        return refused(token);
+      }
       detail::wire::node_record rec;
       if (auto err = detail::wire::decode(info, rec); !err.empty())
-        return caf::make_error(caf::sec::invalid_argument, "bad NodeInfo: " + err);
-      auto& st = self->state;
+        return caf::make_error(caf::sec::invalid_argument, err);
+      if (st.next_index == 0)
+        return caf::make_error(caf::sec::invalid_argument,
+                               "the head has handed out all 65535 node indices; restart "
+                               "the cluster");
       rec.index = st.next_index++;
       self->monitor(member);
       st.members[member.address()] = rec.index;
@@ -47,12 +72,19 @@ caf::behavior cluster_registry(cluster_registry_actor* self) {
       } else {
         auto bytes = detail::wire::encode(rec);
         for (auto& [_, d] : st.drivers)
-          self->send(d, node_add_atom::value, bytes);
+          self->send(d, node_add_atom::value, st.token, bytes);
         st.workers[rec.index] = std::move(rec);
       }
       return detail::wire::encode(view);
     },
-    [=](nodes_atom) { return detail::wire::encode(view_of(self->state, 0)); },
+    [=](nodes_atom, const std::string& token) -> caf::result<std::vector<char>> {
+      if (!detail::tokens_equal(token, self->state.token)) {
+        std::fprintf(stderr, "manta head: refused a status query: %s cluster token\n",
+                     token.empty() ? "no" : "wrong");
+        return refused(token);
+      }
+      return detail::wire::encode(view_of(self->state, 0));
+    },
   };
 }
 

@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <map>
+#include <string>
 
 namespace manta::actors {
 
@@ -18,6 +19,8 @@ struct cluster_registry_state {
   std::map<uint16_t, caf::actor> drivers;
   /// Who is who, for down messages.
   std::map<caf::actor_addr, uint16_t> members;
+  /// The cluster token every join and query must show.
+  std::string token;
 
   static inline const char* name = "manta.cluster_registry";
 };
@@ -30,6 +33,8 @@ using cluster_registry_actor = caf::stateful_actor<cluster_registry_state>;
 /// workers; drivers then get every join and leave. A member is monitored:
 /// when its connection drops (the process died) the registry forgets it
 /// and tells the drivers at once.
-caf::behavior cluster_registry(cluster_registry_actor* self);
+/// A join or query without `token` is refused (and logged), with an error
+/// that tells the refused process what to give.
+caf::behavior cluster_registry(cluster_registry_actor* self, std::string token);
 
 } // namespace manta::actors

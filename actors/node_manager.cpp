@@ -1,6 +1,7 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
@@ -12,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace manta::actors {
 
@@ -60,19 +62,47 @@ result_message finish(node_manager_actor* self, uint64_t id, detail::task_spec& 
   return r;
 }
 
+/// Whether a message from another process carries this cluster's token;
+/// logs the first refusals (a stream of them is an attack, not news).
+bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
+  if (detail::tokens_equal(token, self->state.token))
+    return true;
+  if (++self->state.refused <= 10)
+    std::fprintf(stderr, "manta: %s refused a %s message without the cluster token%s\n",
+                 detail::runtime::node_name().c_str(), what,
+                 self->state.refused == 10 ? " (no more of these are logged)" : "");
+  return false;
+}
+
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+  auto& token = self->state.token;
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
-    self->send(owner, result_atom::value,
-               detail::wire::encode(failure(0, "?", "manta::error", "bad TaskSpec: " + err)));
+    self->send(owner, result_atom::value, token,
+               detail::wire::encode(failure(0, "?", "manta::error", err)));
     return;
   }
   auto id = msg.task_id;
   auto refuse = [&](std::string type, std::string why) {
-    self->send(owner, result_atom::value,
+    self->send(owner, result_atom::value, token,
                detail::wire::encode(failure(id, msg.name, std::move(type), std::move(why))));
   };
+  // A second spec with the id of a task still running here would replace
+  // the waiter the first one's result slot still points to.
+  if (self->state.running.count(id) != 0)
+    return refuse("manta::error", "a task with id " + to_string(object_id{id})
+                                    + " is already running on " + detail::runtime::node_name()
+                                    + " (was the spec sent twice?)");
+  auto total = self->state.pool->resources().second;
+  auto total_cpus = total[cpu_resource];
+  total.erase(cpu_resource);
+  if (!msg.demand.fits_in(total_cpus, total))
+    return refuse("manta::infeasible_task_error",
+                  "task demands " + msg.demand.to_string() + " but "
+                    + detail::runtime::node_name() + " has only "
+                    + detail::resource_demand{total_cpus, total}.to_string()
+                    + " in total; the sender's view of this node is stale or wrong");
   auto* fn = detail::find_function(msg.function_name);
   if (fn == nullptr)
     return refuse("manta::unknown_function_error",
@@ -110,15 +140,24 @@ void remote_done_waiter::on_ready() noexcept {
   caf::anon_send(manager, done_atom::value, id);
 }
 
-caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) {
+caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
+                           std::string token) {
   self->state.pool = pool;
+  self->state.token = std::move(token);
   return {
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
       return caf::make_message(std::move(free), std::move(total));
     },
-    [=](submit_atom, const std::vector<char>& spec) { submit(self, spec); },
-    [=](ping_atom) { return pong_atom::value; },
+    [=](submit_atom, const std::string& token, const std::vector<char>& spec) {
+      if (vetted(self, token, "submit"))
+        submit(self, spec);
+    },
+    [=](ping_atom, const std::string& token) {
+      if (vetted(self, token, "ping"))
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), pong_atom::value,
+                   self->state.token);
+    },
     [=](done_atom, uint64_t id) {
       auto i = self->state.running.find(id);
       if (i == self->state.running.end())
@@ -126,13 +165,16 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) 
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finish(self, id, *h.task);
-      self->send(h.owner, result_atom::value, detail::wire::encode(r));
+      self->send(h.owner, result_atom::value, self->state.token, detail::wire::encode(r));
     },
-    [=](fetch_atom, uint64_t fetch_id, uint64_t id, uint64_t offset, uint64_t length) {
+    [=](fetch_atom, const std::string& token, uint64_t fetch_id, uint64_t id, uint64_t offset,
+        uint64_t length) {
+      if (!vetted(self, token, "fetch"))
+        return;
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       auto i = self->state.objects.find(id);
       if (i == self->state.objects.end()) {
-        self->send(sender, missing_atom::value, fetch_id,
+        self->send(sender, missing_atom::value, self->state.token, fetch_id,
                    "object " + to_string(object_id{id}) + " is not on "
                      + detail::runtime::node_name());
         return;
@@ -140,10 +182,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool) 
       auto& bytes = *i->second;
       auto from = std::min<uint64_t>(offset, bytes.size());
       auto n = std::min<uint64_t>({length, bytes.size() - from, max_chunk_bytes});
-      self->send(sender, chunk_atom::value, fetch_id,
+      self->send(sender, chunk_atom::value, self->state.token, fetch_id,
                  detail::wire::encode_chunk(from, {bytes.data() + from, n}));
     },
-    [=](free_atom, uint64_t id) { self->state.objects.erase(id); },
+    [=](free_atom, const std::string& token, uint64_t id) {
+      if (vetted(self, token, "free"))
+        self->state.objects.erase(id);
+    },
   };
 }
 

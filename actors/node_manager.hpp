@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct hosted_task {
 
 struct node_manager_state {
   detail::worker_pool* pool = nullptr;
+  /// The cluster token: messages from other nodes must carry it, and
+  /// messages to them do.
+  std::string token;
+  /// Messages dropped for a wrong token (logged the first times).
+  size_t refused = 0;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
   /// Large results kept for their owners (encoded), by object id.
@@ -57,6 +63,10 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// cluster this actor is what the node publishes: owners on other nodes
 /// send it TaskSpecs to run (in the worker pool, as tasks) and fetch the
 /// large results it keeps, chunk by chunk.
-caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool);
+/// Every message from another node carries the cluster token; one without
+/// it is dropped and logged (a process that never joined must not run code
+/// or read objects here).
+caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
+                           std::string token);
 
 } // namespace manta::actors

@@ -2,8 +2,8 @@
 // driver. Each test case starts a head and workers as child processes of
 // itself (--manta-head / --manta-worker) and drives tasks across them.
 
-#define DOCTEST_CONFIG_IMPLEMENT
-#include <doctest/doctest.h>
+#include "tests/cluster_main.hpp"
+
 #include <manta/manta.hpp>
 
 #include "manta/detail/remote_object.hpp"
@@ -429,10 +429,5 @@ TEST_CASE("what cannot be recovered fails with object_lost_error") {
 }
 
 int main(int argc, char** argv) {
-  if (manta::is_cluster_process(argc, argv)) {
-    manta::init(argc, argv); // a head or worker node: never returns
-    return 1;
-  }
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
+  return manta_test::cluster_test_main(argc, argv);
 }

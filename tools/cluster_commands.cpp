@@ -3,6 +3,8 @@
 #include "actors/atoms.hpp"
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/wire.hpp"
 
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -70,11 +73,18 @@ void write_pid(const std::string& path, pid_t pid) {
   out << pid << '\n';
 }
 
+std::string env_token() {
+  auto env = std::getenv("MANTA_TOKEN");
+  return env != nullptr ? env : "";
+}
+
 bool alive(pid_t pid) {
   return ::kill(pid, 0) == 0;
 }
 
-int start_head(const std::string& port, bool ignored_resources) {
+/// The token goes to the daemons in the environment, not on their command
+/// line, where every user of the machine could read it (ps).
+int start_head(const std::string& port, const std::string& token, bool ignored_resources) {
   auto d = dir();
   auto address_file = d + "/head.address";
   if (std::ifstream probe{d + "/head.pid"}; probe) {
@@ -96,6 +106,8 @@ int start_head(const std::string& port, bool ignored_resources) {
   }
   if (pid == 0) {
     daemonize(d + "/head.log");
+    if (!token.empty())
+      ::setenv("MANTA_TOKEN", token.c_str(), 1);
     std::string p = "--manta-port=" + (port.empty() ? std::string{"0"} : port);
     std::string self = "manta";
     std::vector<char*> args{self.data(), p.data(), nullptr};
@@ -120,7 +132,8 @@ int start_head(const std::string& port, bool ignored_resources) {
   return 1;
 }
 
-int start_worker(const std::string& address, const std::vector<std::string>& node_flags,
+int start_worker(const std::string& address, const std::string& token,
+                 const std::vector<std::string>& node_flags,
                  const std::vector<std::string>& program) {
   if (program.empty()) {
     std::fprintf(stderr,
@@ -138,6 +151,7 @@ int start_worker(const std::string& address, const std::vector<std::string>& nod
   }
   if (pid == 0) {
     daemonize(d + "/worker-" + std::to_string(::getpid()) + ".log");
+    ::setenv("MANTA_TOKEN", token.c_str(), 1);
     std::vector<std::string> all = program;
     all.push_back("--manta-worker");
     all.push_back("--address=" + address);
@@ -165,7 +179,7 @@ int start_worker(const std::string& address, const std::vector<std::string>& nod
 
 int start_main(int argc, char** argv) {
   bool head = false;
-  std::string port, address, value;
+  std::string port, address, value, token = env_token();
   std::vector<std::string> node_flags, program;
   bool resources_given = false;
   for (int i = 1; i < argc; ++i) {
@@ -181,6 +195,8 @@ int start_main(int argc, char** argv) {
       port = value;
     } else if (flag(argc, argv, i, "--address", value)) {
       address = value;
+    } else if (flag(argc, argv, i, "--token", value)) {
+      token = value;
     } else if (flag(argc, argv, i, "--num-cpus", value)) {
       node_flags.push_back("--num-cpus=" + value);
       resources_given = true;
@@ -192,8 +208,17 @@ int start_main(int argc, char** argv) {
       return 2;
     }
   }
+  // Bad flags are refused here, with the reason, rather than by a daemon
+  // whose error only reaches its log file.
+  if (!port.empty()
+      && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos
+          || std::stoul(port) > 65535)) {
+    std::fprintf(stderr, "manta start: --port=%s is not a port; give 0 (any free port) to "
+                         "65535\n", port.c_str());
+    return 2;
+  }
   if (head)
-    return start_head(port, resources_given);
+    return start_head(port, token, resources_given);
   if (address.empty()) {
     std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
     return 2;
@@ -204,8 +229,21 @@ int start_main(int argc, char** argv) {
       std::fprintf(stderr, "manta start: no head runs here (--address=auto)\n");
       return 1;
     }
+    if (token.empty())
+      token = detail::read_token_file(detail::default_token_file());
   }
-  return start_worker(address, node_flags, program);
+  try {
+    detail::parse_address(address);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "manta start: %s\n", e.what());
+    return 2;
+  }
+  if (token.empty()) {
+    std::fprintf(stderr, "manta start: joining %s needs the cluster token; %s\n",
+                 address.c_str(), detail::token_hint().c_str());
+    return 2;
+  }
+  return start_worker(address, token, node_flags, program);
 }
 
 int stop_main(int, char**) {
@@ -242,10 +280,14 @@ int stop_main(int, char**) {
 }
 
 int status_main(int argc, char** argv) {
-  std::string address = "auto", value;
+  std::string address = "auto", value, token = env_token();
   for (int i = 1; i < argc; ++i)
     if (flag(argc, argv, i, "--address", value))
       address = value;
+    else if (flag(argc, argv, i, "--token", value))
+      token = value;
+  if (token.empty())
+    token = detail::read_token_file(detail::default_token_file());
   if (address == "auto") {
     std::ifstream in{detail::runtime_dir() + "/head.address"};
     if (!(in >> address)) {
@@ -253,7 +295,14 @@ int status_main(int argc, char** argv) {
       return 1;
     }
   }
-  auto [host, port] = detail::parse_address(address);
+  std::pair<std::string, uint16_t> host_port;
+  try {
+    host_port = detail::parse_address(address);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "manta status: %s\n", e.what());
+    return 2;
+  }
+  auto [host, port] = host_port;
   auto cfg = detail::make_caf_config(1, /*networked=*/true);
   caf::actor_system sys{*cfg};
   auto head = sys.middleman().remote_actor(host, port);
@@ -264,7 +313,7 @@ int status_main(int argc, char** argv) {
   }
   int rc = 0;
   caf::scoped_actor self{sys};
-  self->request(*head, 5s, actors::nodes_atom::value)
+  self->request(*head, 5s, actors::nodes_atom::value, token)
     .receive(
       [&](const detail::wire::bytes& bytes) {
         detail::wire::cluster_view view;
@@ -283,7 +332,7 @@ int status_main(int argc, char** argv) {
         }
       },
       [&](caf::error& err) {
-        std::fprintf(stderr, "manta status: %s\n", sys.render(err).c_str());
+        std::fprintf(stderr, "manta status: %s\n", detail::error_text(err).c_str());
         rc = 1;
       });
   return rc;

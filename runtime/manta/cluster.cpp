@@ -2,6 +2,7 @@
 
 #include "actors/cluster_registry.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -88,7 +89,22 @@ int head_main(int argc, char** argv) {
     auto cl = detail::parse_command_line(argc, argv);
     auto cfg = detail::make_caf_config(1, /*networked=*/true);
     caf::actor_system sys{*cfg};
-    auto registry = sys.spawn(actors::cluster_registry);
+    // The cluster token: given (--token / MANTA_TOKEN) or made here, and
+    // written next to the address file, readable by this user only.
+    auto token = cl.opts.token.value_or("");
+    if (token.empty())
+      token = detail::generate_token();
+    auto slash = cl.address_file.rfind('/');
+    auto dir = cl.address_file.empty()    ? detail::runtime_dir()
+               : slash == std::string::npos ? std::string{"."}
+                                            : cl.address_file.substr(0, slash);
+    ::mkdir(dir.c_str(), 0700);
+    auto token_file = dir + "/head.token";
+    if (auto err = detail::write_token_file(token_file, token); !err.empty()) {
+      std::fprintf(stderr, "manta head: cannot write the cluster token: %s\n", err.c_str());
+      return 1;
+    }
+    auto registry = sys.spawn(actors::cluster_registry, token);
     auto port = sys.middleman().publish(registry, cl.port, "127.0.0.1");
     if (!port) {
       std::fprintf(stderr, "manta head: cannot listen on port %u: %s\n", unsigned{cl.port},
@@ -97,11 +113,7 @@ int head_main(int argc, char** argv) {
       return 1;
     }
     auto address = "127.0.0.1:" + std::to_string(*port);
-    auto file = cl.address_file;
-    if (file.empty()) {
-      ::mkdir(detail::runtime_dir().c_str(), 0700);
-      file = detail::runtime_dir() + "/head.address";
-    }
+    auto file = cl.address_file.empty() ? dir + "/head.address" : cl.address_file;
     write_file(file, address);
     std::printf("%s\n", address.c_str());
     std::fflush(stdout);
@@ -109,6 +121,7 @@ int head_main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (cl.address_file.empty())
       std::remove(file.c_str());
+    std::remove(token_file.c_str());
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     return 0;
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +50,19 @@ size_t parse_bytes(std::string_view flag, std::string_view text) {
                                    "1073741824, 512M or 2G, got '"
                                  + s + "'");
   return static_cast<size_t>(x * scale);
+}
+
+/// Parses a TCP port: 0 (any free port) to 65535.
+uint16_t parse_port(std::string_view flag, std::string_view text) {
+  std::string s{text};
+  char* end = nullptr;
+  errno = 0;
+  auto x = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || x < 0 || x > 65535)
+    throw invalid_argument_error("manta::init: " + std::string{flag}
+                                 + " expects a port from 0 (any free port) to 65535, got '"
+                                 + s + "'");
+  return static_cast<uint16_t>(x);
 }
 
 bool parse_switch(std::string_view flag, std::string_view text) {
@@ -108,6 +122,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.task_events = parse_switch("MANTA_TASK_EVENTS", env);
   if (auto env = std::getenv("MANTA_DASHBOARD_PORT"); env != nullptr && *env != '\0')
     opts.dashboard_port = parse_port("MANTA_DASHBOARD_PORT", env);
+  if (auto env = std::getenv("MANTA_TOKEN"); env != nullptr && *env != '\0')
+    opts.token = env;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -147,12 +163,14 @@ command_line parse_command_line(int argc, char** argv) {
       opts.log_prefix = parse_switch("--log-prefix", *v);
     else if (auto v = value_of("--dashboard-port"))
       opts.dashboard_port = parse_port("--dashboard-port", *v);
+    else if (auto v = value_of("--token"))
+      opts.token = std::string{*v};
     else if (arg == "--manta-worker")
       out.worker = true;
     else if (arg == "--manta-head")
       out.head = true;
     else if (auto v = value_of("--manta-port"))
-      out.port = static_cast<uint16_t>(parse_amount("--manta-port", *v));
+      out.port = parse_port("--manta-port", *v);
     else if (auto v = value_of("--manta-address-file"))
       out.address_file = std::string{*v};
     else if (arg.substr(0, 8) == "--manta-")
@@ -160,7 +178,7 @@ command_line parse_command_line(int argc, char** argv) {
         "manta::init: unknown option '" + std::string{arg}
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
-          "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, "
+          "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, --token=T, "
           "--task-events=on|off, --task-history=N, --dashboard-port=P, --log-prefix=on|off, "
           "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");

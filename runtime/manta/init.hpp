@@ -49,6 +49,10 @@ struct init_options {
   /// the terminal prefixed with who wrote them ("(add node-0 (pid 42)) ...")
   /// and are kept per task (`task_logs`). Flag `--log-prefix=on|off`.
   bool log_prefix = true;
+  /// The cluster token the head made (`manta start --head` writes it to
+  /// <runtime dir>/head.token, mode 0600). Joining needs it; with address
+  /// "auto" it is read from that file. Also `--token=T` and `MANTA_TOKEN`.
+  std::optional<std::string> token;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -57,9 +61,9 @@ void init(init_options opts = {});
 /// Starts the runtime with options from the command line
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
-/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`), falling back to
-/// the environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
-/// `MANTA_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
+/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`),
+/// falling back to the environment (`MANTA_NUM_CPUS`,
+/// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`). Unknown `--manta-*` flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

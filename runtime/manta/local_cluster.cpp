@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -21,8 +23,10 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// Forks and execs this program (/proc/self/exe) with `args`; returns the
-/// child's pid. `quiet` sends the child's stdout to /dev/null.
-pid_t spawn_self(const std::vector<std::string>& args, bool quiet = false) {
+/// child's pid. `quiet` sends the child's stdout to /dev/null; a
+/// `stderr_log` receives its stderr.
+pid_t spawn_self(const std::vector<std::string>& args, bool quiet,
+                 const std::string& stderr_log) {
   std::vector<std::string> copy = args;
   std::string self = "/proc/self/exe";
   std::vector<char*> argv{self.data()};
@@ -44,10 +48,20 @@ pid_t spawn_self(const std::vector<std::string>& args, bool quiet = false) {
       if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0)
         ::_exit(1);
     }
+    if (!stderr_log.empty()) {
+      int fd = ::open(stderr_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0 || ::dup2(fd, STDERR_FILENO) < 0)
+        ::_exit(1);
+    }
     ::execv("/proc/self/exe", argv.data());
     ::_exit(127);
   }
   return pid;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
 } // namespace
@@ -58,10 +72,11 @@ local_cluster::local_cluster() {
     throw error("manta::local_cluster: cannot create a folder under /tmp");
   dir_ = tmpl;
   auto file = dir_ + "/head.address";
+  // The head prints its address for `manta start`; here it is read from the
+  // file. Its log (joins, refusals) goes to head.log.
   children_.push_back(
-    // The head prints its address for `manta start`; here it is read from the file.
     spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file},
-               /*quiet=*/true));
+               /*quiet=*/true, dir_ + "/head.log"));
   auto deadline = steady::now() + std::chrono::seconds(10);
   while (address_.empty()) {
     std::ifstream in{file};
@@ -69,10 +84,16 @@ local_cluster::local_cluster() {
     if (address_.empty()) {
       if (steady::now() > deadline)
         throw error("manta::local_cluster: the head did not start within 10 s; does "
-                    "this program pass its arguments to manta::init(argc, argv) first?");
+                    "this program pass its arguments to manta::init(argc, argv) first? "
+                    "Its log: " + read_file(dir_ + "/head.log"));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+  // The head writes its token before its address.
+  std::ifstream in{dir_ + "/head.token"};
+  in >> token_;
+  if (token_.empty())
+    throw error("manta::local_cluster: the head wrote no token to " + dir_ + "/head.token");
 }
 
 local_cluster::~local_cluster() {
@@ -82,17 +103,26 @@ local_cluster::~local_cluster() {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   }
-  std::remove((dir_ + "/head.address").c_str());
-  ::rmdir(dir_.c_str());
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string local_cluster::head_log() const {
+  return read_file(dir_ + "/head.log");
+}
+
+pid_t local_cluster::spawn(const std::vector<std::string>& args, const std::string& stderr_log) {
+  auto pid = spawn_self(args, /*quiet=*/false, stderr_log);
+  children_.push_back(pid);
+  return pid;
 }
 
 pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
-  std::vector<std::string> args{"--manta-worker", "--address=" + address_,
+  std::vector<std::string> args{"--manta-worker", "--address=" + address_, "--token=" + token_,
                                 "--num-cpus=" + std::to_string(cpus)};
   if (!resources.empty())
     args.push_back("--resources=" + resources);
-  auto pid = spawn_self(args);
-  children_.push_back(pid);
+  auto pid = spawn(args);
   expected_cpus_ += cpus;
   return pid;
 }
@@ -100,6 +130,8 @@ pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
 void local_cluster::join(double local_cpus, init_options opts) {
   opts.num_cpus = local_cpus;
   opts.address = address_;
+  if (!opts.token)
+    opts.token = token_;
   init(opts);
   wait_for_cpus(local_cpus + expected_cpus_);
 }

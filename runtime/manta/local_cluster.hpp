@@ -38,12 +38,28 @@ public:
   /// The head's "HOST:PORT".
   const std::string& address() const { return address_; }
 
+  /// The cluster token the head made; workers and `join` use it.
+  const std::string& token() const { return token_; }
+
+  /// The folder holding the head's address, token and log (removed with
+  /// the cluster).
+  const std::string& dir() const { return dir_; }
+
+  /// What the head wrote to its stderr so far.
+  std::string head_log() const;
+
+  /// Starts this program again with `args` (e.g. a worker with other
+  /// flags), its stderr in `stderr_log` if given; returns its pid. The
+  /// process is killed with the cluster unless it ended before.
+  pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_log = "");
+
   /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1");
   /// returns its pid. `join` waits for it.
   pid_t add_worker(double cpus, const std::string& resources = "");
 
   /// Joins as a driver with `local_cpus` CPUs of its own (and the other
-  /// settings of `opts`) and waits until it sees every worker started so far.
+  /// settings of `opts`; the token defaults to the cluster's) and waits
+  /// until it sees every worker started so far.
   void join(double local_cpus = 0, init_options opts = {});
 
   /// Waits until the cluster offers exactly `cpus` CPUs; returns how long
@@ -57,6 +73,7 @@ public:
 private:
   std::string dir_;
   std::string address_;
+  std::string token_;
   std::vector<pid_t> children_;
   double expected_cpus_ = 0;
 };

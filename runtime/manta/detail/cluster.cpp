@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -28,14 +29,30 @@ std::string join_error(const std::string& address, const std::string& what) {
 } // namespace
 
 std::pair<std::string, uint16_t> parse_address(const std::string& address) {
+  auto bad = [&](const std::string& why) {
+    return invalid_argument_error("manta: bad address '" + address + "': " + why
+                                  + "; give HOST:PORT as printed by `manta start --head` "
+                                    "(e.g. 127.0.0.1:6379), or auto for the head started "
+                                    "on this machine");
+  };
   auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
-    throw invalid_argument_error("manta: an address is HOST:PORT, got '" + address + "'");
-  char* end = nullptr;
-  auto port = std::strtoul(address.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port == 0 || port > 65535)
-    throw invalid_argument_error("manta: bad port in address '" + address + "'");
-  return {address.substr(0, colon), static_cast<uint16_t>(port)};
+  if (colon == std::string::npos)
+    throw bad("no ':' before a port");
+  auto host = address.substr(0, colon);
+  auto port_text = address.substr(colon + 1);
+  if (host.empty())
+    throw bad("no host before the ':'");
+  for (char c : host)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'
+          || c == ':' || c == '[' || c == ']'))
+      throw bad(std::string{"the host contains '"} + c + "'");
+  if (port_text.empty() || port_text.size() > 5
+      || port_text.find_first_not_of("0123456789") != std::string::npos)
+    throw bad("the port '" + port_text + "' is not a number");
+  auto port = std::stoul(port_text);
+  if (port == 0 || port > 65535)
+    throw bad("the port " + port_text + " is not in 1-65535");
+  return {host, static_cast<uint16_t>(port)};
 }
 
 std::string runtime_dir() {
@@ -66,8 +83,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
 }
 
 cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
-                 const std::string& address, double cpus, const resource_map& custom)
-  : sys_(sys), pool_(pool), role_(r), cpus_(cpus), custom_(custom) {
+                 const std::string& address, std::string token, double cpus,
+                 const resource_map& custom)
+  : sys_(sys), pool_(pool), role_(r), token_(std::move(token)), cpus_(cpus), custom_(custom) {
   auto [host, port] = parse_address(address);
   auto head = sys_.middleman().remote_actor(host, port);
   if (!head)
@@ -103,15 +121,16 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   caf::scoped_actor self{sys_};
   wire::cluster_view view;
   std::string failure;
-  self->request(head_, connect_timeout, actors::join_atom::value, wire::encode(me), member)
+  self->request(head_, connect_timeout, actors::join_atom::value, token_, wire::encode(me),
+                member)
     .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
-             [&](caf::error& err) { failure = sys_.render(err); });
+             [&](caf::error& err) { failure = error_text(err); });
   if (!failure.empty())
     throw error("manta: joining the cluster failed: " + failure);
   index_ = view.your_index;
   if (role_ == role::driver) {
     for (auto& rec : view.nodes)
-      self->send(client_, actors::node_add_atom::value, wire::encode(rec));
+      self->send(client_, actors::node_add_atom::value, token_, wire::encode(rec));
     self->request(client_, connect_timeout + std::chrono::seconds(1), actors::nodes_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
   }

@@ -35,7 +35,7 @@ public:
   enum class role { driver, worker };
 
   cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
-          double cpus, const resource_map& custom);
+          std::string token, double cpus, const resource_map& custom);
   ~cluster();
 
   cluster(const cluster&) = delete;
@@ -49,6 +49,8 @@ public:
   void leave();
 
   role kind() const noexcept { return role_; }
+  /// The cluster token every message between nodes carries.
+  const std::string& token() const noexcept { return token_; }
   uint16_t index() const noexcept { return index_; }
   const caf::actor& head() const noexcept { return head_; }
 
@@ -87,7 +89,7 @@ private:
   worker_pool& pool_;
   role role_;
   std::string host_;
-  uint16_t port_ = 0;
+  std::string token_;
   double cpus_;
   resource_map custom_;
   uint16_t index_ = 0;

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
+#include "manta/detail/exact_floats.hpp"
+
 #include <caf/detail/type_traits.hpp>
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
@@ -103,8 +103,8 @@ caf::error encode_into(const T& x, encoded_bytes& out) {
     out.size = x.size() * sizeof(typename T::value_type);
     return caf::none;
   } else {
-    caf::binary_serializer sink{nullptr, out.storage};
-    if (auto err = sink(const_cast<T&>(x)))
+    value_serializer sink{out.storage};
+    if (auto err = static_cast<caf::serializer&>(sink)(const_cast<T&>(x)))
       return err;
     out.data = out.storage.data();
     out.size = out.storage.size();
@@ -116,6 +116,12 @@ caf::error encode_into(const T& x, encoded_bytes& out) {
 template <class T>
 caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
   static_assert_encodable<T>();
+  size_t sum = 0;
+  for (auto c : chunks)
+    sum += c.size();
+  if (sum != total)
+    return codec_error("the chunks hold " + std::to_string(sum) + " bytes, not the "
+                       + std::to_string(total) + " announced");
   if constexpr (is_raw_codable_v<T>) {
     using E = typename T::value_type;
     if (total % sizeof(E) != 0)
@@ -126,16 +132,27 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
       out.clear();
       out.reserve(total / sizeof(E));
       // Appending a range of trivially copyable elements is one memmove and,
-      // unlike resize + memcpy, does not zero the buffer first.
+      // unlike resize + memcpy, does not zero the buffer first. A chunk that
+      // is misaligned or splits an element (spill files cut at word
+      // boundaries, elements may be 12 bytes) switches to byte copies into
+      // the fully sized buffer.
+      size_t at = 0;
+      bool sized = false;
       for (auto c : chunks) {
-        if (reinterpret_cast<uintptr_t>(c.data()) % alignof(E) == 0 && c.size() % sizeof(E) == 0) {
+        if (c.empty()) // may have a null data(): no memcpy from or to null
+          continue;
+        if (!sized && reinterpret_cast<uintptr_t>(c.data()) % alignof(E) == 0
+            && c.size() % sizeof(E) == 0) {
           auto* first = reinterpret_cast<const E*>(c.data());
           out.insert(out.end(), first, first + c.size() / sizeof(E));
         } else {
-          auto at = out.size();
-          out.resize(at + c.size() / sizeof(E));
-          std::memcpy(reinterpret_cast<char*>(out.data()) + at * sizeof(E), c.data(), c.size());
+          if (!sized) {
+            out.resize(total / sizeof(E));
+            sized = true;
+          }
+          std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
         }
+        at += c.size();
       }
     } else { // std::array
       if (total != sizeof(T))
@@ -143,7 +160,8 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
                            + std::to_string(sizeof(T)) + " bytes of the array");
       size_t at = 0;
       for (auto c : chunks) {
-        std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
+        if (!c.empty())
+          std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
         at += c.size();
       }
     }
@@ -159,11 +177,11 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
         joined.insert(joined.end(), c.begin(), c.end());
       data = joined.data();
     }
-    caf::binary_deserializer source{nullptr, data, total};
-    if (auto err = source(out))
+    value_deserializer source{data, total};
+    if (auto err = static_cast<caf::deserializer&>(source)(out))
       return err;
-    if (source.remaining() != 0)
-      return codec_error(std::to_string(source.remaining())
+    if (source.inner().remaining() != 0)
+      return codec_error(std::to_string(source.inner().remaining())
                          + " bytes left over after decoding");
     return caf::none;
   }

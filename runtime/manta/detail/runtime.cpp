@@ -7,6 +7,7 @@
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -33,6 +34,7 @@ namespace {
 std::atomic<runtime*> g_current{nullptr};
 std::mutex g_start_stop; // serializes start and stop
 std::string g_node_name = "node-0";
+std::string g_token;
 
 /// How long `shutdown` lets running tasks finish before leaving them behind.
 constexpr std::chrono::milliseconds shutdown_grace{250};
@@ -154,20 +156,33 @@ runtime::runtime(const init_options& opts, bool worker) {
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
   bool networked = opts.address.has_value();
+  // Addresses and the token are checked before anything starts, so that a
+  // typo is an error that says so rather than a connection failure.
+  std::string address;
+  g_token.clear();
+  if (networked) {
+    address = resolve_address(*opts.address);
+    parse_address(address);
+    g_token = opts.token.value_or("");
+    if (g_token.empty() && *opts.address == "auto")
+      g_token = read_token_file(default_token_file());
+    if (g_token.empty())
+      throw invalid_argument_error("manta::init: joining the cluster at " + address
+                                   + " needs the cluster token; " + token_hint());
+  }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
                             networked);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,
                                         execute_task);
-  node_manager_ = system_->spawn(actors::node_manager, pool_.get());
+  node_manager_ = system_->spawn(actors::node_manager, pool_.get(), g_token);
   if (networked) {
     try {
       cluster_ = std::make_unique<cluster>(*system_, *pool_,
                                            worker ? cluster::role::worker
                                                   : cluster::role::driver,
-                                           resolve_address(*opts.address), total_cpus_,
-                                           total_custom_);
+                                           address, g_token, total_cpus_, total_custom_);
       node_index_ = cluster_->join(node_manager_);
     } catch (...) {
       stop_all();
@@ -248,6 +263,10 @@ runtime& runtime::require(const char* what) {
 
 runtime* runtime::current() noexcept {
   return g_current.load(std::memory_order_acquire);
+}
+
+const std::string& runtime::cluster_token() noexcept {
+  return g_token;
 }
 
 const std::string& runtime::node_name() noexcept {

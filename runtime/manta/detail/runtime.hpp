@@ -45,6 +45,10 @@ public:
   /// Name of this node in errors and tools, e.g. "node-0 (pid 4242)".
   static const std::string& node_name() noexcept;
 
+  /// The cluster token of this process ("" for an embedded single node):
+  /// what its messages to other nodes carry and what it accepts.
+  static const std::string& cluster_token() noexcept;
+
   caf::actor_system& system() noexcept { return *system_; }
   const caf::actor& node_manager() const noexcept { return node_manager_; }
   worker_pool& pool() noexcept { return *pool_; }

@@ -1,6 +1,6 @@
 #include "manta/detail/spill_store.hpp"
 
-#include "manta/detail/task_error.hpp"
+#include "manta/detail/demangle.hpp"
 #include "schemas/object.capnp.h"
 
 #include <capnp/message.h>
@@ -72,9 +72,11 @@ std::vector<slice> plan_chunks(const char* data, size_t size) {
   return out;
 }
 
-capnp::ReaderOptions unlimited() {
+/// A traversal limit proportional to the bytes there are: a well-formed
+/// message is read once, a crafted one cannot make reading it loop.
+capnp::ReaderOptions bounded(size_t words) {
   capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = std::numeric_limits<uint64_t>::max();
+  opts.traversalLimitInWords = words * 4 + 64;
   return opts;
 }
 
@@ -202,14 +204,26 @@ caf::error spill_store::read(const std::string& path, object_id id,
     return io_error("cannot map the spill file", path);
   map_guard unmap{addr, len};
   ::madvise(addr, len, MADV_SEQUENTIAL);
+  return decode_spill_file({static_cast<const char*>(addr), len}, path, id, type, codec, out);
+}
+
+caf::error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
+                             const std::type_info& type, const value_codec& codec,
+                             std::shared_ptr<const void>& out) {
+  auto fail = [&](const std::string& what) {
+    return codec_error("the spill file '" + path + "' " + what
+                       + "; spill files belong to the process that wrote them: was it cut short by a full "
+                         "disk or changed by another program?");
+  };
+  if (file.empty() || file.size() % sizeof(capnp::word) != 0)
+    return fail("is truncated (" + std::to_string(file.size()) + " bytes)");
+  if (reinterpret_cast<uintptr_t>(file.data()) % alignof(capnp::word) != 0)
+    return codec_error("decode_spill_file: the buffer is not 8-byte aligned");
   try {
-    kj::ArrayPtr<const capnp::word> rest{static_cast<const capnp::word*>(addr),
-                                         len / sizeof(capnp::word)};
-    capnp::FlatArrayMessageReader hr{rest, unlimited()};
+    kj::ArrayPtr<const capnp::word> rest{reinterpret_cast<const capnp::word*>(file.data()),
+                                         file.size() / sizeof(capnp::word)};
+    capnp::FlatArrayMessageReader hr{rest, bounded(rest.size())};
     auto h = hr.getRoot<schema::ObjectHeader>();
-    auto fail = [&](const std::string& what) {
-      return codec_error("the spill file '" + path + "' " + what);
-    };
     if (h.getId() != id.value())
       return fail("holds object " + to_string(object_id{h.getId()}) + ", not "
                   + to_string(id));
@@ -218,6 +232,9 @@ caf::error spill_store::read(const std::string& path, object_id id,
                   + demangle(type.name()));
     if (std::string_view{h.getCodec().cStr()} != codec.kind)
       return fail("was written with codec '" + std::string{h.getCodec().cStr()} + "'");
+    if (h.getEncodedSize() > file.size())
+      return fail("announces " + std::to_string(h.getEncodedSize()) + " bytes but has only "
+                  + std::to_string(file.size()));
     rest = rest.slice(static_cast<size_t>(hr.getEnd() - rest.begin()), rest.size());
     byte_chunks chunks;
     size_t total = 0;
@@ -225,7 +242,7 @@ caf::error spill_store::read(const std::string& path, object_id id,
       if (rest.size() == 0)
         return fail("ends after " + std::to_string(i) + " of "
                     + std::to_string(h.getChunkCount()) + " chunks");
-      capnp::FlatArrayMessageReader cr{rest, unlimited()};
+      capnp::FlatArrayMessageReader cr{rest, bounded(rest.size())};
       auto c = cr.getRoot<schema::ObjectChunk>();
       auto data = c.getData();
       if (c.getOffset() != total)
@@ -238,10 +255,12 @@ caf::error spill_store::read(const std::string& path, object_id id,
     if (total != h.getEncodedSize())
       return fail("holds " + std::to_string(total) + " bytes, its header says "
                   + std::to_string(h.getEncodedSize()));
+    if (rest.size() != 0)
+      return fail("has " + std::to_string(rest.size() * sizeof(capnp::word))
+                  + " bytes after its last chunk");
     return codec.decode(chunks, total, out);
   } catch (const kj::Exception& e) {
-    return codec_error("the spill file '" + path + "' is corrupt: "
-                       + e.getDescription().cStr());
+    return fail(std::string{"is corrupt: "} + e.getDescription().cStr());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <typeinfo>
 #include <unordered_set>
@@ -76,6 +77,16 @@ private:
   std::atomic<size_t> files_{0};
   std::atomic<size_t> bytes_{0};
 };
+
+/// Checks and decodes the bytes of a spill file (`spill_store::read` maps
+/// the file and calls this): an ObjectHeader for object `id` of `type`
+/// written with `codec`, then exactly the chunks it announces, in order.
+/// Files are local, but a disk fills up, a process dies mid-write and files
+/// get copied around, so every field is checked and a bad file is an error
+/// value naming `path`, never a crash. `file` must be 8-byte aligned.
+caf::error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
+                             const std::type_info& type, const value_codec& codec,
+                             std::shared_ptr<const void>& out);
 
 /// The default spill directory: /tmp/manta-<pid>/spill.
 std::string default_spill_directory();

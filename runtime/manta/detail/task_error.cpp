@@ -3,18 +3,10 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
-#include <cxxabi.h>
 #include <memory>
 #include <typeinfo>
 
 namespace manta::detail {
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out{
-    abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free};
-  return status == 0 && out ? std::string{out.get()} : std::string{mangled};
-}
 
 std::exception_ptr to_task_error(const std::exception_ptr& error,
                                  const std::string& task_name) {

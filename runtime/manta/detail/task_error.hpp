@@ -1,5 +1,7 @@
 #pragma once
 
+#include "manta/detail/demangle.hpp"
+
 #include <exception>
 #include <string>
 
@@ -15,8 +17,5 @@ std::exception_ptr to_task_error(const std::exception_ptr& error,
 /// True for errors the runtime raised to stop a task (cancellation), which
 /// are never retried.
 bool is_runtime_error(const std::exception_ptr& error);
-
-/// The readable name of a type from `typeid(...).name()`.
-std::string demangle(const char* mangled);
 
 } // namespace manta::detail

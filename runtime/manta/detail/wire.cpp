@@ -8,6 +8,9 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -16,13 +19,22 @@ namespace manta::detail::wire {
 
 namespace {
 
-/// Objects of hundreds of MiB travel in these messages: lift Cap'n Proto's
-/// default 64 MiB traversal limit (the bytes come from peers of the same
-/// cluster, which is trusted, as everywhere in Manta).
-capnp::ReaderOptions reader_options() {
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = std::numeric_limits<uint64_t>::max() / 16;
-  return opts;
+std::atomic<size_t> g_max_message_bytes{0}; // 0: not configured yet
+std::atomic<uint64_t> g_traversal_factor{decode_limits{}.traversal_factor};
+
+size_t max_message_bytes() noexcept {
+  auto n = g_max_message_bytes.load(std::memory_order_relaxed);
+  if (n != 0)
+    return n;
+  n = decode_limits{}.max_message_bytes;
+  if (auto env = std::getenv("MANTA_MAX_MESSAGE_BYTES"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    auto v = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0' && v > 0)
+      n = static_cast<size_t>(v);
+  }
+  g_max_message_bytes.store(n, std::memory_order_relaxed);
+  return n;
 }
 
 bytes flatten(capnp::MessageBuilder& msg) {
@@ -31,11 +43,23 @@ bytes flatten(capnp::MessageBuilder& msg) {
   return bytes(chars.begin(), chars.end());
 }
 
-/// Reads one message from `in`, copying it first if it is not word-aligned.
+const char* hint = "; the peer may run another Manta version, or the bytes were cut or "
+                   "corrupted on the way";
+
+/// Reads one `what` message from `in`, copying it first if it is not
+/// word-aligned. `f` returns an error text for a well-formed message whose
+/// content the runtime cannot accept.
 template <class F>
-std::string read(std::span<const char> in, F&& f) {
-  if (in.size() % sizeof(capnp::word) != 0)
-    return "message size " + std::to_string(in.size()) + " is not a multiple of 8";
+std::string read(const char* what, std::span<const char> in, F&& f) {
+  auto fail = [&](const std::string& why) {
+    return std::string{"bad "} + what + " (" + std::to_string(in.size()) + " bytes): " + why;
+  };
+  auto limit = max_message_bytes();
+  if (in.size() > limit)
+    return fail("larger than the limit of " + std::to_string(limit)
+                + " bytes (raise MANTA_MAX_MESSAGE_BYTES if this is intended)");
+  if (in.empty() || in.size() % sizeof(capnp::word) != 0)
+    return fail("not a whole number of 8-byte words, so not a Cap'n Proto message" + std::string{hint});
   try {
     std::unique_ptr<capnp::word[]> copy;
     auto* data = reinterpret_cast<const capnp::word*>(in.data());
@@ -44,13 +68,45 @@ std::string read(std::span<const char> in, F&& f) {
       std::memcpy(copy.get(), in.data(), in.size());
       data = copy.get();
     }
-    capnp::FlatArrayMessageReader reader{
-      kj::arrayPtr(data, in.size() / sizeof(capnp::word)), reader_options()};
-    f(reader);
+    auto words = in.size() / sizeof(capnp::word);
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = words * g_traversal_factor.load(std::memory_order_relaxed) + 64;
+    capnp::FlatArrayMessageReader reader{kj::arrayPtr(data, words), opts};
+    if (reader.getEnd() != data + words)
+      return fail(std::to_string(data + words - reader.getEnd())
+                  + " words after the end of the message" + hint);
+    if (auto why = f(reader); !why.empty())
+      return fail(why);
     return {};
   } catch (const kj::Exception& e) {
-    return std::string{"malformed message: "} + e.getDescription().cStr();
+    return fail(std::string{"malformed Cap'n Proto: "} + e.getDescription().cStr() + hint);
   }
+}
+
+/// Why `x` cannot be a resource amount, or empty.
+std::string check_amount(const std::string& name, double x) {
+  if (std::isfinite(x) && x >= 0)
+    return {};
+  return "resource '" + name + "' has amount " + std::to_string(x)
+         + " (amounts are finite and non-negative)";
+}
+
+std::string check_resources(double cpus, const resource_map& custom) {
+  if (auto why = check_amount(cpu_resource, cpus); !why.empty())
+    return why;
+  for (auto& [name, amount] : custom) {
+    if (name.empty())
+      return "a resource has an empty name";
+    if (auto why = check_amount(name, amount); !why.empty())
+      return why;
+  }
+  return {};
+}
+
+std::string check_node(const node_record& x) {
+  if (!x.driver && (x.host.empty() || x.port == 0))
+    return "worker node without a host and port to reach it";
+  return check_resources(x.cpus, x.custom);
 }
 
 template <class Builder>
@@ -99,6 +155,15 @@ node_record read_node(schema::NodeInfo::Reader r) {
 
 } // namespace
 
+decode_limits current_decode_limits() noexcept {
+  return {max_message_bytes(), g_traversal_factor.load(std::memory_order_relaxed)};
+}
+
+void set_decode_limits(const decode_limits& x) noexcept {
+  g_max_message_bytes.store(x.max_message_bytes == 0 ? 1 : x.max_message_bytes);
+  g_traversal_factor.store(x.traversal_factor == 0 ? 1 : x.traversal_factor);
+}
+
 bytes encode(const task_message& x) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::TaskSpec>();
@@ -119,7 +184,7 @@ bytes encode(const task_message& x) {
 }
 
 std::string decode(std::span<const char> in, task_message& out) {
-  return read(in, [&](capnp::MessageReader& reader) {
+  return read("TaskSpec", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::TaskSpec>();
     out.task_id = r.getTaskId();
     out.function_name = r.getFunctionName().cStr();
@@ -134,6 +199,11 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.max_retries = r.getMaxRetries();
     out.retry_exceptions = r.getRetryExceptions();
     out.attempt = r.getAttempt();
+    if (out.function_name.empty())
+      return "no function name";
+    if (out.max_retries < -1)
+      return "max_retries " + std::to_string(out.max_retries) + " (at least -1)";
+    return check_resources(out.demand.cpus, out.demand.custom);
   });
 }
 
@@ -162,7 +232,7 @@ bytes encode(const result_message& x) {
 }
 
 std::string decode(std::span<const char> in, result_message& out) {
-  return read(in, [&](capnp::MessageReader& reader) {
+  return read("TaskResult", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::TaskResult>();
     out.task_id = r.getTaskId();
     out.node = r.getNode().cStr();
@@ -185,7 +255,10 @@ std::string decode(std::span<const char> in, result_message& out) {
                      f.getTaskName().cStr(), f.getNode().cStr()};
         break;
       }
+      default:
+        return "unknown result kind " + std::to_string(static_cast<unsigned>(r.which()));
     }
+    return {};
   });
 }
 
@@ -196,8 +269,9 @@ bytes encode(const node_record& x) {
 }
 
 std::string decode(std::span<const char> in, node_record& out) {
-  return read(in, [&](capnp::MessageReader& reader) {
+  return read("NodeInfo", in, [&](capnp::MessageReader& reader) {
     out = read_node(reader.getRoot<schema::NodeInfo>());
+    return check_node(out);
   });
 }
 
@@ -212,12 +286,16 @@ bytes encode(const cluster_view& x) {
 }
 
 std::string decode(std::span<const char> in, cluster_view& out) {
-  return read(in, [&](capnp::MessageReader& reader) {
+  return read("ClusterView", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::ClusterView>();
     out.your_index = r.getYourIndex();
     out.nodes.clear();
-    for (auto n : r.getNodes())
+    for (auto n : r.getNodes()) {
       out.nodes.push_back(read_node(n));
+      if (auto why = check_node(out.nodes.back()); !why.empty())
+        return "node " + std::to_string(out.nodes.size()) + ": " + why;
+    }
+    return {};
   });
 }
 
@@ -230,19 +308,16 @@ bytes encode_chunk(uint64_t offset, std::span<const char> data) {
 }
 
 std::string append_chunk(std::span<const char> in, bytes& out) {
-  std::string mismatch;
-  auto err = read(in, [&](capnp::MessageReader& reader) {
+  return read("ObjectChunk", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::ObjectChunk>();
-    if (r.getOffset() != out.size()) {
-      mismatch = "chunk at offset " + std::to_string(r.getOffset()) + ", expected "
-                 + std::to_string(out.size());
-      return;
-    }
+    if (r.getOffset() != out.size())
+      return "chunk at offset " + std::to_string(r.getOffset()) + ", expected "
+             + std::to_string(out.size());
     auto d = r.getData();
     out.insert(out.end(), reinterpret_cast<const char*>(d.begin()),
                reinterpret_cast<const char*>(d.end()));
+    return {};
   });
-  return err.empty() ? mismatch : err;
 }
 
 } // namespace manta::detail::wire

@@ -64,12 +64,36 @@ struct cluster_view {
   std::vector<node_record> nodes;
 };
 
+/// What a decoder accepts from another process or from disk. Bytes from the
+/// network are untrusted: a peer of another version, a corrupted transfer or
+/// a hostile client must get an error value, never a crash, a hang or an
+/// allocation it chose. Process-wide; tests and `MANTA_MAX_MESSAGE_BYTES`
+/// change it.
+struct decode_limits {
+  /// Largest encoded message accepted (1 GiB: objects travel in 4 MiB
+  /// chunks, and only inline task arguments come near this).
+  size_t max_message_bytes = size_t{1} << 30;
+  /// Cap'n Proto's traversal limit is this many times the message's size in
+  /// words (plus a little): a well-formed message is read once, so this
+  /// bounds the work a crafted one (shared or zero-sized list elements,
+  /// Cap'n Proto's amplification attack) can cause.
+  uint64_t traversal_factor = 4;
+};
+
+/// The limits in force: the defaults, or `MANTA_MAX_MESSAGE_BYTES` (read
+/// once), or what `set_decode_limits` set.
+decode_limits current_decode_limits() noexcept;
+void set_decode_limits(const decode_limits& x) noexcept;
+
 bytes encode(const task_message& x);
 bytes encode(const result_message& x);
 bytes encode(const node_record& x);
 bytes encode(const cluster_view& x);
 
-/// Decoders return an empty string on success, else what was wrong.
+/// Decoders return an empty string on success, else what was wrong (which
+/// message, why, and a hint). Besides well-formed Cap'n Proto they check
+/// what the runtime relies on: finite, non-negative resource amounts, a
+/// sane retry count, a host and port for every worker.
 std::string decode(std::span<const char> in, task_message& out);
 std::string decode(std::span<const char> in, result_message& out);
 std::string decode(std::span<const char> in, node_record& out);

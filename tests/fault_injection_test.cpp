@@ -1,0 +1,169 @@
+// Fault injection: a long run of tasks on a head and three worker nodes on
+// 127.0.0.1 while worker nodes are killed with SIGKILL (and replaced) three
+// times. Every result must arrive, be correct and be seen once; every task
+// runs at least once and at most 1 + max_retries times, and re-runs are
+// bounded by what the killed nodes held; no get waits past its timeout.
+// Actors do not span nodes yet (docs/cluster.md), so the workload is tasks.
+#include <manta/manta.hpp>
+
+#include "tests/cluster_main.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+/// Records that it ran (one line per run, appended atomically by every
+/// process to the same file), spins a little, and returns a function of `i`.
+int64_t work(int64_t i, const std::string& log) {
+  auto line = std::to_string(i) + " " + std::to_string(::getpid()) + "\n";
+  int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
+  auto until = steady::now() + std::chrono::microseconds(100);
+  while (steady::now() < until) {
+  }
+  return i * i + 7;
+}
+
+int64_t sleepy(int64_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
+MANTA_REMOTE(work, sleepy);
+
+/// How many times each task index ran, and how many tasks each process
+/// ran, from the log.
+std::pair<std::map<int64_t, int>, std::map<int64_t, int>> runs_of(const std::string& log) {
+  std::pair<std::map<int64_t, int>, std::map<int64_t, int>> out;
+  std::ifstream in{log};
+  int64_t i = 0;
+  int64_t pid = 0;
+  while (in >> i >> pid) {
+    ++out.first[i];
+    ++out.second[pid];
+  }
+  return out;
+}
+
+size_t lines_in(const std::string& path) {
+  std::ifstream in{path};
+  return static_cast<size_t>(std::count(std::istreambuf_iterator<char>{in},
+                                        std::istreambuf_iterator<char>{}, '\n'));
+}
+
+int env_int(const char* name, int fallback) {
+  auto v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+} // namespace
+
+TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exactly once") {
+  const int n = env_int("MANTA_FAULT_TASKS", 10000);
+  const int kills = 3;
+  const double cpus = 1;
+  const int max_retries = 3;
+  manta::local_cluster c;
+  auto log = c.dir() + "/runs.log";
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 3; ++w)
+    workers.push_back(c.add_worker(cpus));
+  c.join(0); // the driver runs nothing itself: every task crosses a node
+  auto start = steady::now();
+  std::vector<manta::object_ref<int64_t>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    refs.push_back(manta::task(work).max_retries(max_retries).remote(i, log));
+  // Kill the oldest worker when 20%, 45% and 70% of the tasks have run,
+  // and start a replacement each time, so the run goes on at the same width
+  // while every kill lands on a busy node.
+  int killed = 0;
+  while (killed < kills) {
+    if (lines_in(log) >= static_cast<size_t>(n) * (20 + 25 * killed) / 100) {
+      c.kill_worker(workers[static_cast<size_t>(killed)], cpus);
+      workers.push_back(c.add_worker(cpus));
+      ++killed;
+    } else {
+      REQUIRE(steady::now() - start < 120s);
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  int64_t wrong = 0;
+  double longest_get = 0;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = steady::now();
+    auto v = manta::get(refs[static_cast<size_t>(i)], 30s);
+    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
+    if (v != int64_t{i} * i + 7)
+      ++wrong;
+  }
+  auto secs = std::chrono::duration<double>(steady::now() - start).count();
+  CHECK(killed == kills);
+  CHECK(wrong == 0);
+  // A second read sees the same single value (results are sealed once).
+  for (int i = 0; i < n; i += 97)
+    CHECK(manta::get(refs[static_cast<size_t>(i)], 1s) == int64_t{i} * i + 7);
+  auto [runs, per_process] = runs_of(log);
+  // Every killed worker was busy until it died, and replacements took over.
+  int replacements_used = 0;
+  for (size_t w = 0; w < workers.size(); ++w) {
+    auto k = per_process.count(workers[w]) ? per_process[workers[w]] : 0;
+    MESSAGE("worker " << w << " (pid " << workers[w] << ") ran " << k << " tasks");
+    if (w < static_cast<size_t>(kills))
+      CHECK(k > 0);
+    else
+      replacements_used += k > 0;
+  }
+  CHECK(replacements_used >= 1);
+  CHECK(runs.size() == static_cast<size_t>(n)); // every task ran
+  int64_t extra = 0;
+  int most = 0;
+  for (auto& [i, k] : runs) {
+    extra += k - 1;
+    most = std::max(most, k);
+  }
+  CHECK(most <= 1 + max_retries);
+  // Only tasks placed on a killed node run again: at most its in-flight
+  // window (2x its CPUs) per kill.
+  CHECK(extra <= static_cast<int64_t>(kills * 2 * cpus));
+  MESSAGE(n << " tasks, " << kills << " worker kills in " << secs << " s ("
+            << static_cast<int>(n / secs) << " tasks/s); " << extra
+            << " re-runs, at most " << most << " runs of one task; longest get "
+            << static_cast<int>(longest_get * 1000) << " ms");
+  CHECK(longest_get < 30.0);
+}
+
+TEST_CASE("a get with a timeout returns by its deadline while a node is killed") {
+  manta::local_cluster c;
+  auto w = c.add_worker(1);
+  c.join(0);
+  auto slow = manta::task(sleepy).max_retries(0).remote(3000);
+  std::this_thread::sleep_for(200ms); // running on the worker now
+  auto t0 = steady::now();
+  CHECK_THROWS_AS(manta::get(slow, 100ms), manta::get_timeout_error);
+  CHECK(steady::now() - t0 < 1s);
+  c.kill_worker(w, 1);
+  t0 = steady::now();
+  CHECK_THROWS_AS(manta::get(slow, 10s), manta::object_lost_error);
+  CHECK(steady::now() - t0 < 5s);
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}

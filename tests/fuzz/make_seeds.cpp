@@ -1,0 +1,95 @@
+// Writes valid inputs for every fuzz target into DIR/<target>/seed-N, so the
+// fuzzer starts from well-formed messages and spill files rather than from
+// nothing: tools/fuzz.sh runs it before fuzzing.
+
+#include "tests/fuzz/fuzz_targets.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+namespace wire = manta::detail::wire;
+
+namespace {
+
+void put(const fs::path& dir, const std::string& target, int n, const std::string& prefix,
+         const std::vector<char>& bytes) {
+  fs::create_directories(dir / target);
+  std::ofstream out{dir / target / ("seed-" + std::to_string(n)), std::ios::binary};
+  out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// The bytes of a spill file for `value`, written by the real spill store.
+template <class T>
+std::vector<char> spill_bytes(const T& value, const fs::path& tmp) {
+  auto& store = manta::detail::spill_store::instance();
+  store.configure(tmp.string(), true);
+  manta::detail::spill_store::file f;
+  if (store.write(manta::object_id{manta_fuzz::spill_id}, typeid(T),
+                  *manta::detail::codec_for<T>(), &value, sizeof(T), f))
+    throw std::runtime_error("cannot write a spill file");
+  std::ifstream in{f.path, std::ios::binary};
+  std::vector<char> out{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  store.clear();
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  fs::path dir{argv[1]};
+  wire::task_message t;
+  t.task_id = 7;
+  t.function_name = "add";
+  t.signature = "FiiiE";
+  t.name = "add";
+  t.args = {manta::detail::encode(1), manta::detail::encode(std::string{"two"})};
+  t.demand.cpus = 1;
+  t.demand.custom = {{"GPU", 1}};
+  t.max_retries = 3;
+  put(dir, "wire_task", 1, "", wire::encode(t));
+  t.args.clear();
+  put(dir, "wire_task", 2, "", wire::encode(t));
+  wire::result_message r;
+  r.task_id = 9;
+  r.node = "node-1";
+  r.value = manta::detail::encode(42);
+  put(dir, "wire_result", 1, "", wire::encode(r));
+  r.kind = wire::result_message::stored;
+  r.stored_size = 1 << 20;
+  put(dir, "wire_result", 2, "", wire::encode(r));
+  r.kind = wire::result_message::failure;
+  r.error = {"std::runtime_error", "boom", "f", "node-1"};
+  put(dir, "wire_result", 3, "", wire::encode(r));
+  wire::node_record n{3, "127.0.0.1", 4000, 77, 2, {{"GPU", 1}}, false};
+  put(dir, "wire_node", 1, "", wire::encode(n));
+  put(dir, "wire_node", 2, "", wire::encode(wire::cluster_view{1, {n, n}}));
+  put(dir, "wire_chunk", 1, std::string(1, '\0'), wire::encode_chunk(0, std::vector<char>(40, 'a')));
+  put(dir, "wire_chunk", 2, std::string(1, '\x10'),
+      wire::encode_chunk(16, std::vector<char>(5, 'b')));
+  manta_fuzz::record rec{"r", 3, {1.5, -2}, {{"a", 1}, {"b", 2}}};
+  put(dir, "codec", 1, std::string(1, '\0'), manta::detail::encode(std::string{"hello"}));
+  put(dir, "codec", 2, std::string(1, '\1'), manta::detail::encode(std::vector<int64_t>{1, 2, 3}));
+  put(dir, "codec", 3, std::string(1, '\2'), manta::detail::encode(std::array<int32_t, 4>{1, 2, 3, 4}));
+  put(dir, "codec", 4, std::string(1, '\3'),
+      manta::detail::encode(std::map<std::string, std::vector<int32_t>>{{"k", {1, 2}}}));
+  put(dir, "codec", 5, std::string(1, '\4'), manta::detail::encode(rec));
+  put(dir, "codec", 6, std::string(1, '\5'),
+      manta::detail::encode(std::vector<std::string>{"a", "bc"}));
+  put(dir, "codec", 7, std::string(1, '\6'),
+      std::vector<char>(36, '\x11'));
+  auto tmp = fs::temp_directory_path() / ("manta-seeds-" + std::to_string(::getpid()));
+  put(dir, "spill_file", 1, std::string(1, '\0'),
+      spill_bytes(std::vector<int64_t>{5, 6, 7, 8, 9}, tmp));
+  put(dir, "spill_file", 2, std::string(1, '\1'), spill_bytes(rec, tmp));
+  std::printf("seeds written to %s\n", argv[1]);
+  return 0;
+}
