@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -27,7 +28,11 @@ namespace {
 int add(int a, int b) {
   return a + b;
 }
-MANTA_REMOTE(add);
+int nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+MANTA_REMOTE(add, nap);
 
 /// Parses a command line given as strings.
 manta::detail::command_line parse(std::vector<std::string> args) {
@@ -190,6 +195,31 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     auto r = submit(wire::encode(t));
     REQUIRE(r.kind == wire::result_message::failure);
     CHECK(r.error.message.find("argument 1 does not decode") != std::string::npos);
+  }
+  SUBCASE("a second spec with the id of a task still running") {
+    auto& rt = manta::detail::runtime::require("test");
+    caf::scoped_actor self{rt.system()};
+    wire::task_message t;
+    t.task_id = 106;
+    t.function_name = "nap";
+    t.signature = manta::detail::find_function("nap")->signature;
+    t.args = {manta::detail::encode(300)};
+    t.demand.cpus = 1;
+    auto token = manta::detail::runtime::cluster_token();
+    self->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
+    self->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
+    std::vector<wire::result_message> results;
+    for (int i = 0; i < 2; ++i)
+      self->receive(
+        [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
+          results.emplace_back();
+          REQUIRE(wire::decode(bytes, results.back()) == "");
+        },
+        caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer"); });
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].kind == wire::result_message::failure);
+    CHECK(results[0].error.message.find("already running") != std::string::npos);
+    CHECK(results[1].kind == wire::result_message::inline_value);
   }
   SUBCASE("a demand beyond the whole node") {
     auto t = add_spec(105);
