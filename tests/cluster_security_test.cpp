@@ -20,6 +20,7 @@
 #include <chrono>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 using namespace std::chrono_literals;
 namespace wire = manta::detail::wire;

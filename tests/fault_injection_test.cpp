@@ -6,6 +6,7 @@
 // Actors do not span nodes yet (docs/cluster.md), so the workload is tasks.
 #include <manta/manta.hpp>
 
+#include "actors/cluster_client.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <algorithm>
@@ -140,8 +141,8 @@ TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exact
   }
   CHECK(most <= 1 + max_retries);
   // Only tasks placed on a killed node run again: at most its in-flight
-  // window (2x its CPUs) per kill.
-  CHECK(extra <= static_cast<int64_t>(kills * 2 * cpus));
+  // window (remote_queue_factor x its CPUs) per kill.
+  CHECK(extra <= static_cast<int64_t>(kills * manta::actors::remote_queue_factor * cpus));
   MESSAGE(n << " tasks, " << kills << " worker kills in " << secs << " s ("
             << static_cast<int>(n / secs) << " tasks/s); " << extra
             << " re-runs, at most " << most << " runs of one task; longest get "

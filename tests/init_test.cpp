@@ -400,7 +400,9 @@ TEST_CASE("shutdown leaves no threads behind when nothing is running") {
       for (int i = 0; i < 50; ++i)
         CHECK(values[i] == 2 * i);
     }
-    CHECK(settle_thread_count(baseline, 1s) == baseline);
+    // At most the baseline: a thread an earlier case left ending (and
+    // counted in the baseline) may be gone by now.
+    CHECK(settle_thread_count(baseline, 1s) <= baseline);
   }
 }
 

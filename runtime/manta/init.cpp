@@ -74,15 +74,6 @@ bool parse_switch(std::string_view flag, std::string_view text) {
                                + " expects on or off, got '" + std::string{text} + "'");
 }
 
-uint16_t parse_port(std::string_view flag, std::string_view text) {
-  auto x = parse_amount(flag, text);
-  if (x > 65535 || x != std::floor(x))
-    throw invalid_argument_error("manta::init: " + std::string{flag}
-                                 + " expects a port number from 0 to 65535, got '"
-                                 + std::string{text} + "'");
-  return static_cast<uint16_t>(x);
-}
-
 /// Parses "GPU:1,disk:2".
 resource_map parse_resources(std::string_view text) {
   resource_map out;
