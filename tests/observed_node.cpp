@@ -16,8 +16,10 @@
 namespace {
 
 std::atomic<bool> g_open{false};
+std::atomic<bool> g_running{false};
 
 int blocked_step(int x) {
+  g_running = true;
   while (!g_open.load())
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return x;
@@ -57,6 +59,8 @@ int main() {
     auto object = manta::put(std::vector<double>(1 << 16, 1.5));
     auto blocked = manta::task(blocked_step).remote(41);
     auto pending = manta::task(add_one).remote(blocked);
+    while (!g_running.load()) // observers expect it RUNNING once we say "ready"
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::printf("dashboard %s\nblocked %s\npending %s\nobject %s\nready\n",
                 manta::dashboard_url().c_str(), manta::to_string(blocked.id()).c_str(),
                 manta::to_string(pending.id()).c_str(), manta::to_string(object.id()).c_str());
