@@ -77,8 +77,69 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
   }
 }
 
-/// Sends a placed task to the worker with the most room, runs it here when
-/// this node can queue it, or leaves it waiting. Returns false if it waits.
+void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
+  hold(n, p.demand, 1);
+  p.node = index;
+  ++p.dispatches;
+  if (p.task)
+    task_events::on_dispatched(*p.task, index);
+  self->send(n.manager, submit_atom::value, p.spec);
+}
+
+scheduling_strategy strategy_of(const placed_task& p) {
+  return p.task ? p.task->opts.strategy : scheduling_strategy{}; // rebuilds: anywhere
+}
+
+/// A node pinned by a hard affinity that can never run the task: fails it.
+/// Returns true if it did.
+bool fail_if_pinned_elsewhere(self_ptr self, placed_task& p) {
+  auto where = strategy_of(p);
+  if (where.kind != scheduling_strategy::node_affinity || where.soft)
+    return false;
+  auto i = self->state.nodes.find(where.node);
+  if (i != self->state.nodes.end() && fits_total(i->second, p.demand))
+    return false;
+  p.task->result->seal_error(std::make_exception_ptr(infeasible_task_error(
+    "task '" + p.task->name() + "' is pinned to node " + std::to_string(where.node)
+    + (i == self->state.nodes.end() ? ", which is not alive in the cluster"
+                                    : ", which can never fit its demand of "
+                                        + p.demand.to_string())
+    + "; pin it to a live node (manta::current_node() inside a task says which "
+      "node runs it) or use node_affinity(node, /*soft=*/true)")));
+  return true;
+}
+
+/// SPREAD: the next node after the last one used, in index order and this
+/// node included, that has room now. Returns true if the task went.
+bool place_spread(self_ptr self, uint64_t id, placed_task& p) {
+  auto& st = self->state;
+  auto local = st.link->index();
+  std::vector<uint16_t> order;
+  for (auto& [index, _] : st.nodes)
+    order.push_back(index);
+  if (p.task)
+    order.insert(std::lower_bound(order.begin(), order.end(), local), local);
+  auto start = std::upper_bound(order.begin(), order.end(), st.spread_last) - order.begin();
+  for (size_t k = 0; k < order.size(); ++k) {
+    auto index = order[(static_cast<size_t>(start) + k) % order.size()];
+    if (index == local) {
+      if (st.link->pool().try_schedule(p.task)) {
+        st.spread_last = index;
+        st.placed.erase(id);
+        return true;
+      }
+    } else if (auto& n = st.nodes.at(index); has_room(n, p.demand)) {
+      st.spread_last = index;
+      send_to(self, p, index, n);
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Sends a placed task to the worker with the most room (or where its
+/// strategy says), runs it here when this node can queue it, or leaves it
+/// waiting. Returns false if it waits.
 bool place(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto i = st.placed.find(id);
@@ -87,6 +148,23 @@ bool place(self_ptr self, uint64_t id) {
   auto& p = i->second;
   if (p.task && p.task->cancelled()) {
     st.placed.erase(i);
+    return true;
+  }
+  auto where = strategy_of(p);
+  if (where.kind == scheduling_strategy::node_affinity) {
+    if (fail_if_pinned_elsewhere(self, p)) {
+      st.placed.erase(i);
+      return true;
+    }
+    auto n = st.nodes.find(where.node);
+    if (n != st.nodes.end() && fits_total(n->second, p.demand)) {
+      if (!has_room(n->second, p.demand))
+        return false; // waits for that node
+      send_to(self, p, where.node, n->second);
+      return true;
+    }
+    // A soft affinity to a node that is gone: anywhere.
+  } else if (where.kind == scheduling_strategy::spread && place_spread(self, id, p)) {
     return true;
   }
   remote_node* best = nullptr;
@@ -101,12 +179,7 @@ bool place(self_ptr self, uint64_t id) {
     }
   }
   if (best != nullptr) {
-    hold(*best, p.demand, 1);
-    p.node = best_index;
-    ++p.dispatches;
-    if (p.task)
-      task_events::on_dispatched(*p.task, best_index);
-    self->send(best->manager, submit_atom::value, p.spec);
+    send_to(self, p, best_index, *best);
     return true;
   }
   if (p.task) {
@@ -130,20 +203,30 @@ bool place(self_ptr self, uint64_t id) {
 }
 
 void place_waiting(self_ptr self) {
-  auto& st = self->state;
-  std::deque<uint64_t> still;
-  while (!st.waiting.empty()) {
-    auto id = st.waiting.front();
-    st.waiting.pop_front();
-    if (!place(self, id))
-      still.push_back(id);
+  // Within a group every task asks for the same resources in the same
+  // place, so once one
+  // cannot be placed none behind it can: each result costs a look at each
+  // group, not at every waiting task (thousands of them in a burst).
+  for (auto& g : self->state.waiting) {
+    while (!g.ids.empty() && place(self, g.ids.front()))
+      g.ids.pop_front();
   }
-  st.waiting = std::move(still);
 }
 
 void place_or_wait(self_ptr self, uint64_t id) {
-  if (!place(self, id))
-    self->state.waiting.push_back(id);
+  if (place(self, id))
+    return;
+  auto& st = self->state;
+  auto& p = st.placed.at(id);
+  auto where = strategy_of(p);
+  for (auto& g : st.waiting) {
+    if (g.demand.cpus == p.demand.cpus && g.demand.custom == p.demand.custom
+        && g.where.kind == where.kind && g.where.node == where.node) {
+      g.ids.push_back(id);
+      return;
+    }
+  }
+  st.waiting.push_back(waiting_group{p.demand, where, {id}});
 }
 
 /// All arguments are bytes now: encode the TaskSpec and place it.

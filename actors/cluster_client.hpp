@@ -60,19 +60,29 @@ struct preparing_task {
   size_t missing = 0;
 };
 
+/// Placed tasks (ids in `placed`) that ask for the same resources with the
+/// same strategy and wait for a node with room, oldest first.
+struct waiting_group {
+  detail::resource_demand demand;
+  scheduling_strategy where;
+  std::deque<uint64_t> ids;
+};
+
 struct cluster_client_state {
   detail::cluster* link = nullptr;
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
   /// Placed tasks and rebuilds, by result id.
   std::unordered_map<uint64_t, placed_task> placed;
-  /// Ids in `placed` waiting for a node with room, oldest first.
-  std::deque<uint64_t> waiting;
+  /// Tasks waiting for a node with room, by demand.
+  std::vector<waiting_group> waiting;
   std::unordered_map<uint64_t, preparing_task> preparing;
   /// Fetches by fetch id, and the fetch id of each object being fetched.
   std::unordered_map<uint64_t, fetch_op> fetches;
   std::unordered_map<uint64_t, uint64_t> fetch_of;
   uint64_t next_fetch = 1;
+  /// The node that took the last SPREAD task.
+  uint16_t spread_last = 0;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
@@ -85,7 +95,10 @@ using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
 
 /// A worker node is given tasks while its tasks in flight hold at most this
 /// many times its CPUs (the excess queues there, hiding the round trip).
-inline constexpr double remote_queue_factor = 2.0;
+/// With 2 the pipeline of small tasks to a 1-CPU node held 2 tasks per
+/// 160-240 us round trip (11 k tasks/s over two nodes); 16 gave 26-44 k/s
+/// (tools/cluster_benchmark). Placement still picks the least-loaded node.
+inline constexpr double remote_queue_factor = 16.0;
 
 /// The driver's side of the cluster: connects to every worker (and monitors
 /// it), places tasks on workers with room, seals results into the owner's

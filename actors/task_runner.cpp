@@ -19,26 +19,31 @@ void set_runner(detail::task_spec& t, caf::actor hdl) {
   t.has_runner.store(true, std::memory_order_release);
 }
 
-/// All arguments exist: fail with an argument's error or hand over the task.
+/// All arguments exist: hand the task over and stop waiting.
 void start(task_runner_actor* self) {
   auto& st = self->state;
-  for (auto& dep : st.task->deps) {
-    if (dep->failed()) {
-      st.task->result->seal_error(dep->error());
-      detail::task_events::on_end(*st.task, task_state::failed, dep->error());
-      self->quit();
-      return;
-    }
-  }
-  detail::task_events::on_waiting_for_resources(*st.task);
-  if (st.cluster == nullptr)
-    st.pool->schedule(std::move(st.task));
-  else if (!st.pool->try_schedule(st.task))
-    st.cluster->dispatch(std::move(st.task)); // local node first, others when busy
+  hand_over(std::move(st.task), *st.pool, st.cluster);
   self->quit();
 }
 
 } // namespace
+
+void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster* cluster) {
+  for (auto& dep : task->deps) {
+    if (dep->failed()) {
+      task->result->seal_error(dep->error());
+      detail::task_events::on_end(*task, task_state::failed, dep->error());
+      return;
+    }
+  }
+  detail::task_events::on_waiting_for_resources(*task);
+  if (cluster == nullptr)
+    pool.schedule(std::move(task));
+  else if (task->opts.strategy.kind != scheduling_strategy::default_placement)
+    cluster->dispatch(std::move(task)); // the cluster client chooses the node
+  else if (!pool.try_schedule(task))
+    cluster->dispatch(std::move(task)); // local node first, others when busy
+}
 
 void argument_waiter::on_ready() noexcept {
   caf::anon_send(self, ready_atom::value);

@@ -45,6 +45,12 @@ using task_runner_actor = caf::stateful_actor<task_runner_state>;
 caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
                           detail::worker_pool* pool, detail::cluster* cluster);
 
+/// Runs a task whose arguments all exist: fails it with an argument's error,
+/// or gives it to the worker pool (in a cluster driver, to another node when
+/// this one has no room). Called by a task's actor once its last argument is
+/// sealed, and by `submit` for a task that has nothing to wait for.
+void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster* cluster);
+
 /// Tells a task's actor to stop waiting (after its task was cancelled).
 void notify_cancelled(const detail::task_spec& t);
 

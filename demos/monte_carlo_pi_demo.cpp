@@ -6,11 +6,18 @@
 /// tutorial "Monte Carlo Estimation of pi", in C++).
 ///
 ///   monte_carlo_pi_demo [--fast] [--num-cpus=N] [--out=DIR]
+///   monte_carlo_pi_demo --nodes=1,2,4,8 [--samples=N]
 ///
 /// The sizes run in milliseconds already, so --fast keeps them and cuts the
 /// number of timing runs and the tutorial's 100-million-sample run. --out
 /// names the folder for monte_carlo_pi.dat and, with gnuplot, the plot
 /// monte_carlo_pi.png.
+///
+/// --nodes runs the scaling experiment instead: for each count k it starts a
+/// local cluster of k worker nodes with one CPU each (child processes of this
+/// program, `manta::local_cluster`), estimates pi from the same samples as
+/// 4k tasks from a driver with no CPUs of its own, and prints the time, the
+/// speedup over the first count (one node, usually) and the efficiency.
 
 #include <manta/manta.hpp>
 
@@ -25,6 +32,8 @@
 #include <numbers>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 #include <vector>
 
 /// Counts which of the samples [first, first + count) fall inside the
@@ -183,9 +192,60 @@ std::filesystem::path plot(const std::filesystem::path& data,
   return png;
 }
 
+/// The --nodes experiment: the same estimate on local clusters of growing
+/// size, each node a process with one CPU.
+int scaling_main(const std::string& nodes, uint64_t samples) {
+  if (samples < 1000) {
+    std::fprintf(stderr, "--samples: give at least 1000 samples\n");
+    return 2;
+  }
+  std::vector<int> counts;
+  for (size_t pos = 0; pos < nodes.size();) {
+    auto end = nodes.find(',', pos);
+    int k = std::atoi(nodes.substr(pos, end - pos).c_str());
+    if (k <= 0 || k > 64) {
+      std::fprintf(stderr, "--nodes: '%s' is not a list of node counts from 1 to 64 "
+                           "(e.g. --nodes=1,2,4,8)\n", nodes.c_str());
+      return 2;
+    }
+    counts.push_back(k);
+    pos = end == std::string::npos ? nodes.size() : end + 1;
+  }
+  std::printf("Monte Carlo pi on local clusters: %llu samples, 4 tasks per node, "
+              "1 CPU per node, best of 3 runs (this machine has %u cores)\n\n",
+              static_cast<unsigned long long>(samples), std::thread::hardware_concurrency());
+  std::printf("%6s  %10s  %10s  %8s  %10s\n", "nodes", "estimate", "time", "speedup",
+              "efficiency");
+  double one_node_s = 0;
+  for (int k : counts) {
+    manta::local_cluster cluster;
+    for (int i = 0; i < k; ++i)
+      cluster.add_worker(1);
+    cluster.join(0); // the driver only submits and gathers
+    auto batches = static_cast<uint64_t>(4 * k);
+    estimate_pi(samples / 10, batches); // warm up the nodes' threads
+    double best = 1e300, est = 0;
+    for (int run = 0; run < 3; ++run) {
+      auto t0 = clock_type::now();
+      est = estimate_pi(samples, batches);
+      best = std::min(best, seconds_since(t0));
+    }
+    if (one_node_s == 0)
+      one_node_s = best;
+    double speedup = one_node_s / best; // over the first row
+    std::printf("%6d  %10.6f  %7.3f s  %7.2fx  %9.0f%%\n", k, est, best, speedup,
+                100.0 * speedup * counts.front() / k);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (auto nodes = flag_value(argc, argv, "--nodes", ""); !nodes.empty()
+      && !manta::is_cluster_process(argc, argv))
+    return scaling_main(nodes, std::strtoull(flag_value(argc, argv, "--samples", "400000000")
+                                               .c_str(), nullptr, 10));
   manta::init(argc, argv); // --num-cpus=N; default: the hardware's cores
   const bool fast = has_flag(argc, argv, "--fast");
   const std::filesystem::path out_dir = flag_value(argc, argv, "--out", ".");

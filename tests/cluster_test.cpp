@@ -7,11 +7,11 @@
 #include <manta/manta.hpp>
 
 #include "manta/detail/remote_object.hpp"
-#include "tests/cluster_harness.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -83,7 +83,14 @@ int fails(int x) {
   throw std::domain_error("no square root of " + std::to_string(x));
 }
 
-MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails);
+/// Which node and process ran it.
+std::pair<int, int> node_and_pid(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return {manta::current_node(), static_cast<int>(::getpid())};
+}
+
+MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails,
+             node_and_pid);
 
 bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
   if (v.size() != bytes / sizeof(uint64_t)) {
@@ -101,7 +108,7 @@ bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t se
 } // namespace
 
 TEST_CASE("tasks run on the worker nodes and come back") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   auto w2 = c.add_worker(1);
   c.join(/*local_cpus=*/0);
@@ -123,7 +130,7 @@ TEST_CASE("tasks run on the worker nodes and come back") {
 }
 
 TEST_CASE("a busy driver node spills tasks to the workers") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   c.join(/*local_cpus=*/1);
   std::vector<manta::object_ref<int>> refs;
@@ -136,7 +143,7 @@ TEST_CASE("a busy driver node spills tasks to the workers") {
 }
 
 TEST_CASE("a three-stage pipeline across nodes") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
@@ -159,7 +166,7 @@ TEST_CASE("a three-stage pipeline across nodes") {
 }
 
 TEST_CASE("a 256 MiB result is fetched byte-exact") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.join(0);
   constexpr uint64_t bytes = 256ull << 20;
@@ -167,6 +174,13 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
   manta::wait(std::vector{ref}, 1, 60s);
   REQUIRE(ref.ready());
   REQUIRE(ref.slot()->remote() != nullptr); // it stayed on the worker
+  auto location = [&] {
+    for (auto& o : manta::memory_summary().objects)
+      if (o.id == ref.id())
+        return o.location;
+    return std::string{"absent"};
+  };
+  CHECK(location() == "node " + std::to_string(ref.slot()->remote()->node.load()));
   auto start = steady::now();
   auto v = manta::get_shared(ref);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
@@ -174,10 +188,42 @@ TEST_CASE("a 256 MiB result is fetched byte-exact") {
   CHECK(matches_pattern(*v, bytes, 42));
   // A second get reads the local copy.
   CHECK(manta::get_shared(ref).get() == v.get());
+  CHECK(location() == "memory");
+}
+
+TEST_CASE("a full driver evicts its cached copies of remote objects instead of spilling them") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  manta::init_options opts;
+  opts.object_store_memory = 20u << 20;
+  c.join(0, opts);
+  constexpr uint64_t bytes = 8u << 20;
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  for (uint64_t seed = 1; seed <= 3; ++seed)
+    refs.push_back(manta::task(blob).remote(bytes, seed, 0));
+  manta::wait(refs, 3, 30s);
+  auto location = [](const manta::object_id& id) {
+    for (auto& o : manta::memory_summary().objects)
+      if (o.id == id)
+        return o.location;
+    return std::string{"absent"};
+  };
+  for (uint64_t k = 0; k < 3; ++k) // 24 MiB read into a 20 MiB store
+    CHECK(matches_pattern(manta::get(refs[k]), bytes, k + 1));
+  auto summary = manta::memory_summary();
+  CHECK(summary.spilled_objects == 0);
+  int evicted = 0;
+  for (auto& r : refs)
+    evicted += location(r.id()).rfind("node ", 0) == 0;
+  CHECK(evicted >= 1);
+  // Every copy comes back, fetched again where it was evicted.
+  for (uint64_t k = 0; k < 3; ++k)
+    CHECK(matches_pattern(manta::get(refs[k]), bytes, k + 1));
+  CHECK(manta::memory_summary().spilled_objects == 0);
 }
 
 TEST_CASE("a task needing a GPU runs only where one is declared") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto cpu_node = c.add_worker(2);
   auto gpu_node = c.add_worker(1, "GPU:1");
   c.join(0);
@@ -203,8 +249,72 @@ int driver_only(int x) {
 }
 } // namespace
 
+TEST_CASE("spread sends tasks round robin over every node, this one included") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(2); // the driver could run them all itself
+  std::vector<manta::object_ref<std::pair<int, int>>> refs;
+  for (int i = 0; i < 6; ++i)
+    refs.push_back(manta::task(node_and_pid).spread().remote(20));
+  std::map<int, int> per_node;
+  for (auto& r : refs)
+    ++per_node[manta::get(r).first];
+  CHECK(per_node.size() == 3);
+  for (auto& [node, n] : per_node)
+    CHECK_MESSAGE(n == 2, "node " << node << " ran " << n << " of 6 spread tasks");
+  CHECK(per_node.count(manta::current_node()) == 1);
+  // Without spread, a driver with room keeps them.
+  std::set<int> default_nodes;
+  for (int i = 0; i < 2; ++i)
+    default_nodes.insert(manta::get(manta::task(node_and_pid).remote(0)).first);
+  CHECK(default_nodes == std::set<int>{manta::current_node()});
+}
+
+TEST_CASE("node affinity pins tasks to a node; hard affinity to a dead node fails clearly") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  auto second = c.add_worker(1);
+  c.join(0);
+  // Find each worker's node id from where spread tasks ran.
+  std::map<int, int> node_of_pid;
+  for (int i = 0; i < 4; ++i) {
+    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(0));
+    node_of_pid[pid] = node;
+  }
+  REQUIRE(node_of_pid.count(second) == 1);
+  auto target = static_cast<manta::node_id>(node_of_pid[second]);
+  std::vector<manta::object_ref<int>> pinned;
+  for (int i = 0; i < 6; ++i)
+    pinned.push_back(manta::task(pid_after).node_affinity(target).remote(10));
+  for (auto& r : pinned)
+    CHECK(manta::get(r) == second);
+  c.kill_worker(second, 1);
+  c.wait_for_cpus(1);
+  auto hard = manta::task(pid_after).node_affinity(target).remote(0);
+  try {
+    manta::get(hard, 10s);
+    FAIL("a hard affinity to a dead node ran");
+  } catch (const manta::infeasible_task_error& e) {
+    CHECK(std::string{e.what()}.find("node " + std::to_string(target)) != std::string::npos);
+    CHECK(std::string{e.what()}.find("not alive") != std::string::npos);
+  }
+  auto soft = manta::task(pid_after).node_affinity(target, /*soft=*/true).remote(0);
+  CHECK(manta::get(soft, 10s) != second);
+  // On a single node, a hard affinity elsewhere is refused at once.
+  manta::shutdown();
+  manta::init_options one;
+  one.num_cpus = 1;
+  manta::init(one);
+  CHECK(manta::current_node() == 0);
+  CHECK(manta::get(manta::task(add).node_affinity(0).remote(1, 2)) == 3);
+  CHECK_THROWS_AS(manta::get(manta::task(add).node_affinity(3).remote(1, 2)),
+                  manta::infeasible_task_error);
+  CHECK(manta::get(manta::task(add).node_affinity(3, true).remote(1, 2)) == 3);
+}
+
 TEST_CASE("errors on remote nodes are clear") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w = c.add_worker(1);
   c.join(0);
   try {
@@ -227,7 +337,7 @@ TEST_CASE("errors on remote nodes are clear") {
 }
 
 TEST_CASE("remote task rate") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
@@ -245,7 +355,7 @@ TEST_CASE("remote task rate") {
 }
 
 TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto victim = c.add_worker(2);
   c.add_worker(2);
   c.join(0);
@@ -276,7 +386,7 @@ TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
 }
 
 TEST_CASE("what cannot be recovered fails with object_lost_error") {
-  manta_test::test_cluster c;
+  manta::local_cluster c;
   auto w1 = c.add_worker(1);
   c.join(0);
   auto kept = manta::task(blob).max_retries(0).remote(2u << 20, 7, 0);

@@ -165,6 +165,23 @@ TEST_CASE("fault_tolerance: retries hide a transient failure, not a permanent on
   CHECK(after(r.output, "task_name: ") == "parse_corrupt_record");
 }
 
+TEST_CASE("monte_carlo_pi --nodes: the same estimate on local clusters of 1 and 2 nodes") {
+  // Real node processes on 127.0.0.1. Two nodes on a shared 2-core machine
+  // say little about speed, so this checks the results, not the timing.
+  auto r = run(std::string{MONTE_CARLO_PI_DEMO} + " --nodes=1,2 --samples=20000000");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (std::string k : {"1 ", "2 "}) {
+    auto row = after(r.output, k);
+    REQUIRE(!row.empty());
+    CHECK(std::abs(std::stod(row) - std::numbers::pi) < 0.001);
+    CHECK(contains(row, "%"));
+  }
+  auto bad = run(std::string{MONTE_CARLO_PI_DEMO} + " --nodes=0");
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.output, "--nodes"));
+}
+
 TEST_CASE("monte_carlo_pi: estimate, speedup and plot") {
   auto dir = std::filesystem::temp_directory_path()
              / ("manta_demos_test_" + std::to_string(getpid()));

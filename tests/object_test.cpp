@@ -264,6 +264,29 @@ TEST_CASE("wait for all returns the refs in completion order") {
   CHECK(order == sorted);
 }
 
+TEST_CASE("waiting one at a time on a moved list visits every ref once, in completion order") {
+  runtime_guard rt{10};
+  auto durations = staggered_durations();
+  auto pending = sleepers(durations);
+  std::vector<int> order;
+  while (!pending.empty()) {
+    auto before = pending.size();
+    auto r = manta::wait(std::move(pending), 1);
+    REQUIRE(r.ready.size() == 1);
+    CHECK(r.pending.size() == before - 1);
+    order.push_back(manta::get(r.ready.front()));
+    pending = std::move(r.pending);
+  }
+  auto sorted = durations;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(order == sorted);
+  // The lvalue form copies: the list it was given keeps its refs.
+  std::vector<manta::object_ref<int>> refs{manta::put(1), manta::put(2)};
+  auto copied = manta::wait(refs, 1);
+  CHECK(refs[0].id() == copied.ready.front().id());
+  CHECK(static_cast<bool>(refs[1]));
+}
+
 TEST_CASE("wait with a timeout returns what is ready by then") {
   runtime_guard rt{10};
   auto refs = sleepers(staggered_durations()); // 25 ms .. 250 ms

@@ -3,8 +3,11 @@
 #include "manta/detail/runtime.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -26,17 +29,22 @@ caf::behavior one_shot(caf::event_based_actor* self) {
 }
 
 /// Runs `n` sequential request/response round trips from an event-based
-/// actor; `spawn_each` spawns a fresh responder for every round trip.
-double run(caf::actor_system& sys, size_t n, bool spawn_each) {
+/// actor to `responder` (a fresh local `pong` if null); `spawn_each` spawns
+/// a fresh local responder for every round trip instead.
+double run(caf::actor_system& sys, size_t n, bool spawn_each, caf::actor responder = {}) {
   std::promise<void> done;
   auto start = std::chrono::steady_clock::now();
-  sys.spawn([&, n, spawn_each](caf::event_based_actor* self) {
-    auto target = std::make_shared<caf::actor>(sys.spawn(pong));
+  bool own = !responder;
+  if (own)
+    responder = sys.spawn(pong);
+  sys.spawn([&, n, spawn_each, own, responder](caf::event_based_actor* self) {
+    auto target = std::make_shared<caf::actor>(responder);
     auto left = std::make_shared<size_t>(n);
     auto step = std::make_shared<std::function<void()>>();
     *step = [=, &done, &sys] {
       if (*left == 0) {
-        self->send_exit(*target, caf::exit_reason::user_shutdown);
+        if (own)
+          self->send_exit(*target, caf::exit_reason::user_shutdown);
         done.set_value();
         self->quit();
         return;
@@ -63,6 +71,33 @@ caf_floor measure_caf_floor(size_t n) {
   out.request_response = run(sys, n, false);
   out.spawn_request_quit = run(sys, n, true);
   return out;
+}
+
+void serve_caf_echo(const std::string& port_file) {
+  auto cfg = detail::make_caf_config(1, /*networked=*/true);
+  caf::actor_system sys{*cfg};
+  auto port = sys.middleman().publish(sys.spawn(pong), 0, "127.0.0.1");
+  if (!port) {
+    std::fprintf(stderr, "caf echo: cannot publish: %s\n", sys.render(port.error()).c_str());
+    std::_Exit(1);
+  }
+  {
+    std::ofstream out{port_file + ".tmp"};
+    out << *port << '\n';
+  }
+  std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  for (;;)
+    std::this_thread::sleep_for(std::chrono::hours(1)); // until killed
+}
+
+double measure_remote_request_response(uint16_t port, size_t n) {
+  auto cfg = detail::make_caf_config(1, /*networked=*/true);
+  caf::actor_system sys{*cfg};
+  auto echo = sys.middleman().remote_actor("127.0.0.1", port);
+  if (!echo)
+    return 0;
+  run(sys, n / 10, false, *echo); // warm up the connection
+  return run(sys, n, false, *echo);
 }
 
 } // namespace manta::tools

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 namespace manta::tools {
 
@@ -15,5 +17,15 @@ struct caf_floor {
 
 /// Measures the floor with `n` operations per figure.
 caf_floor measure_caf_floor(size_t n);
+
+/// Serves an echo actor over CAF's middleman on 127.0.0.1 (ephemeral port,
+/// written to `port_file` once it listens) until the process is killed: the
+/// other end of the cross-process floor, run in a child process.
+[[noreturn]] void serve_caf_echo(const std::string& port_file);
+
+/// Sequential request/response round trips per second between this process
+/// and the echo served at 127.0.0.1:`port` (0 if it cannot be reached): what
+/// a cross-node Manta task round trip is compared against.
+double measure_remote_request_response(uint16_t port, size_t n);
 
 } // namespace manta::tools

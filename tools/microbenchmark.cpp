@@ -242,7 +242,7 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                     for (int i = 0; i < 1000; ++i)
                       not_ready.push_back(manta::task(small_value).remote());
                     while (!not_ready.empty())
-                      not_ready = manta::wait(not_ready, 1).pending;
+                      not_ready = manta::wait(std::move(not_ready), 1).pending;
                   }
                 },
                 nullptr, 0});

@@ -215,6 +215,10 @@ resource_map available_resources() {
   return query_resources("available_resources").first;
 }
 
+node_id current_node() {
+  return detail::runtime::require("current_node").node_index();
+}
+
 resource_map cluster_resources() {
   auto out = query_resources("cluster_resources").second;
   if (auto* link = detail::runtime::require("cluster_resources").cluster_link())

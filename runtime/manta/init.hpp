@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/resources.hpp"
+#include "manta/task_options.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +79,11 @@ std::string dashboard_url();
 
 /// Resources not held by running tasks right now.
 resource_map available_resources();
+
+/// The node running the calling code (0 for an embedded node; in a
+/// cluster the index the head gave this process's node). Tasks can be sent
+/// back to it with `task(f).node_affinity(id)`.
+node_id current_node();
 
 /// Resources of all nodes together: this node's and, in a cluster, those of
 /// the live worker nodes this process is connected to.

@@ -10,6 +10,7 @@
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
 #include "manta/init.hpp"
+#include "manta/local_cluster.hpp"
 #include "manta/logs.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"

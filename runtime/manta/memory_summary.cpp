@@ -2,6 +2,7 @@
 
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/remote_object.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
 
@@ -51,6 +52,9 @@ memory_report memory_summary() {
       info.pins = s->pins();
       if (s->resident()) {
         info.location = "memory";
+      } else if (s->remote() != nullptr && !s->has_spill_file()) {
+        // Made on another node and not read here yet: the bytes live there.
+        info.location = "node " + std::to_string(s->remote()->node.load());
       } else {
         info.location = "spilled";
         ++out.spilled_objects;

@@ -19,7 +19,8 @@ struct object_memory_info {
   /// Holders of the object: object_refs (in the driver, in task arguments,
   /// nested in other objects, in actor state) plus pending tasks' inputs.
   long references = 0;
-  /// "memory", "spilled", "pending" (not produced yet) or "failed".
+  /// "memory", "spilled", "node N" (made on cluster node N, not read here
+  /// yet), "pending" (not produced yet) or "failed".
   std::string location;
   /// The value's C++ type.
   std::string type;

@@ -53,6 +53,20 @@ public:
     return *this;
   }
 
+  /// Spreads tasks round robin over the cluster's nodes (Ray's "SPREAD").
+  task_builder& spread() {
+    opts_.strategy = {scheduling_strategy::spread, 0, false};
+    return *this;
+  }
+
+  /// Runs the task on `node` only; with `soft`, on another node if that one
+  /// is dead or can never fit it. A hard affinity to a node that is not
+  /// alive fails the task with `infeasible_task_error`.
+  task_builder& node_affinity(node_id node, bool soft = false) {
+    opts_.strategy = {scheduling_strategy::node_affinity, node, soft};
+    return *this;
+  }
+
   /// Name shown in errors and tools instead of the function's name.
   task_builder& name(std::string n) {
     opts_.name = std::move(n);

@@ -2,9 +2,34 @@
 
 #include "manta/resources.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace manta {
+
+/// A node of the cluster by its index: 0 for an embedded node, 1, 2, ...
+/// in the order nodes joined a cluster. `current_node()` says which node
+/// runs the calling code.
+using node_id = uint16_t;
+
+/// Where a task may run in a cluster (Ray's scheduling strategies). Outside a
+/// cluster every task runs on the one node, and only a hard affinity to
+/// another node is an error.
+struct scheduling_strategy {
+  enum kind_type {
+    /// This node first; when it is busy, the least-loaded node with room.
+    default_placement,
+    /// Round robin over every node with room, this one included, so that
+    /// tasks spread out even while this node could take them.
+    spread,
+    /// On `node` only; with `soft`, elsewhere if that node is dead or
+    /// cannot ever fit the task.
+    node_affinity,
+  };
+  kind_type kind = default_placement;
+  node_id node = 0;
+  bool soft = false;
+};
 
 /// Options of one task submission, set by chaining on `task(f)`.
 struct task_options {
@@ -18,6 +43,8 @@ struct task_options {
   int max_retries = 3;
   /// Whether an exception thrown by the task's code triggers a retry.
   bool retry_exceptions = false;
+  /// Which node runs it.
+  scheduling_strategy strategy;
 };
 
 } // namespace manta

@@ -164,6 +164,14 @@ size_t object_slot::spill(bool rewrite) noexcept {
   // writing it out would free nothing.
   if (value_.use_count() != 1)
     return keep();
+  if (remote_ && spill_path_.empty()) {
+    // A copy of an object held by another node: drop it (evict) instead of
+    // writing it out; the next read fetches it again, or rebuilds it from
+    // its lineage if that node is gone.
+    value_.reset();
+    object_table::instance().unaccount(size_bytes_);
+    return size_bytes_;
+  }
   auto& store = spill_store::instance();
   if (rewrite || !has_spill_file()) {
     if (!spill_path_.empty()) {

@@ -58,6 +58,9 @@ public:
   /// The port the dashboard listens on; 0 without one.
   uint16_t dashboard_port() const noexcept;
 
+  /// This node's index in its cluster (0 outside one).
+  uint16_t node_index() const noexcept { return node_index_; }
+
   /// A fresh object id owned by this node.
   object_id next_object_id() noexcept {
     return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));

@@ -56,9 +56,8 @@ void worker_pool::state::push_runnable(task_ptr t) {
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle)
     start_thread();
-  else if (sleeping > 0) {
-    work_cv.notify_one();
-  }
+  else if (sleeping > 0 && runnable.size() > spinning)
+    work_cv.notify_one(); // a spinning thread takes the task without a wake-up
 }
 
 void worker_pool::state::start_thread() {

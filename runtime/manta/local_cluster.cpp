@@ -1,0 +1,128 @@
+#include "manta/local_cluster.hpp"
+
+#include "manta/errors.hpp"
+#include "manta/init.hpp"
+#include "manta/resources.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace manta {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// Forks and execs this program (/proc/self/exe) with `args`; returns the
+/// child's pid. `quiet` sends the child's stdout to /dev/null.
+pid_t spawn_self(const std::vector<std::string>& args, bool quiet = false) {
+  std::vector<std::string> copy = args;
+  std::string self = "/proc/self/exe";
+  std::vector<char*> argv{self.data()};
+  for (auto& a : copy)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto parent = ::getpid();
+  auto pid = ::fork();
+  if (pid < 0)
+    throw error("manta::local_cluster: fork failed; is the process limit reached?");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+      ::_exit(1);
+    // dup2, not freopen: stdio would flush the parent's unwritten output
+    // that the fork copied, and it would appear twice.
+    if (quiet) {
+      int null = ::open("/dev/null", O_WRONLY);
+      if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0)
+        ::_exit(1);
+    }
+    ::execv("/proc/self/exe", argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+} // namespace
+
+local_cluster::local_cluster() {
+  char tmpl[] = "/tmp/manta-local-cluster-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    throw error("manta::local_cluster: cannot create a folder under /tmp");
+  dir_ = tmpl;
+  auto file = dir_ + "/head.address";
+  children_.push_back(
+    // The head prints its address for `manta start`; here it is read from the file.
+    spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file},
+               /*quiet=*/true));
+  auto deadline = steady::now() + std::chrono::seconds(10);
+  while (address_.empty()) {
+    std::ifstream in{file};
+    in >> address_;
+    if (address_.empty()) {
+      if (steady::now() > deadline)
+        throw error("manta::local_cluster: the head did not start within 10 s; does "
+                    "this program pass its arguments to manta::init(argc, argv) first?");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+local_cluster::~local_cluster() {
+  if (is_initialized())
+    shutdown();
+  for (auto pid : children_) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  std::remove((dir_ + "/head.address").c_str());
+  ::rmdir(dir_.c_str());
+}
+
+pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
+  std::vector<std::string> args{"--manta-worker", "--address=" + address_,
+                                "--num-cpus=" + std::to_string(cpus)};
+  if (!resources.empty())
+    args.push_back("--resources=" + resources);
+  auto pid = spawn_self(args);
+  children_.push_back(pid);
+  expected_cpus_ += cpus;
+  return pid;
+}
+
+void local_cluster::join(double local_cpus, init_options opts) {
+  opts.num_cpus = local_cpus;
+  opts.address = address_;
+  init(opts);
+  wait_for_cpus(local_cpus + expected_cpus_);
+}
+
+std::chrono::milliseconds local_cluster::wait_for_cpus(double cpus, std::chrono::seconds limit) {
+  auto start = steady::now();
+  for (;;) {
+    auto rs = cluster_resources();
+    if (rs["CPU"] == cpus)
+      break;
+    if (steady::now() - start > limit)
+      throw error("manta::local_cluster: the cluster did not reach " + std::to_string(cpus)
+                  + " CPUs within " + std::to_string(limit.count()) + " s (it has "
+                  + std::to_string(rs["CPU"]) + "); did a worker fail to start?");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
+}
+
+void local_cluster::kill_worker(pid_t pid, double cpus) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  expected_cpus_ -= cpus;
+}
+
+} // namespace manta

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "manta/init.hpp"
+
+#include <chrono>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+/// A real cluster on this machine, for tests, benchmarks and demos (Ray's
+/// `cluster_utils.Cluster`): a head and worker nodes on 127.0.0.1, each a
+/// child process running this very program with cluster flags
+/// (single-binary mode), which the program then joins as a driver. The
+/// program must hand those flags to the runtime before doing anything else:
+/// `manta::init(argc, argv)` does, or branch on `manta::is_cluster_process`
+/// and call `manta::worker_main` / `manta::head_main`. Children are killed
+/// (SIGKILL) and reaped when the `local_cluster` goes, whatever happened;
+/// they also die with this process (PR_SET_PDEATHSIG).
+///
+///     manta::local_cluster c;
+///     c.add_worker(2);                  // a node with 2 CPUs
+///     c.join(0);                        // this process: a driver, no CPUs
+///     auto r = manta::task(f).remote(); // runs on the worker
+namespace manta {
+
+class local_cluster {
+public:
+  /// Starts the head and waits (up to 10 s) until it listens.
+  local_cluster();
+
+  /// Shuts down this process's runtime if it is running, then kills and
+  /// reaps every node started here.
+  ~local_cluster();
+
+  local_cluster(const local_cluster&) = delete;
+  local_cluster& operator=(const local_cluster&) = delete;
+
+  /// The head's "HOST:PORT".
+  const std::string& address() const { return address_; }
+
+  /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1");
+  /// returns its pid. `join` waits for it.
+  pid_t add_worker(double cpus, const std::string& resources = "");
+
+  /// Joins as a driver with `local_cpus` CPUs of its own (and the other
+  /// settings of `opts`) and waits until it sees every worker started so far.
+  void join(double local_cpus = 0, init_options opts = {});
+
+  /// Waits until the cluster offers exactly `cpus` CPUs; returns how long
+  /// it took. Throws `manta::error` after `limit`.
+  std::chrono::milliseconds wait_for_cpus(double cpus,
+                                          std::chrono::seconds limit = std::chrono::seconds(15));
+
+  /// Kills a worker with SIGKILL (no goodbye) and reaps it.
+  void kill_worker(pid_t pid, double cpus);
+
+private:
+  std::string dir_;
+  std::string address_;
+  std::vector<pid_t> children_;
+  double expected_cpus_ = 0;
+};
+
+} // namespace manta

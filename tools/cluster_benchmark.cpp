@@ -1,0 +1,154 @@
+// Cross-node figures on a local cluster (head and workers are child
+// processes of this program on 127.0.0.1), each next to its floor measured in
+// the same run:
+//   - task round trip: one no-op task submitted and gotten, repeated, on a
+//     worker node (the driver has no CPUs), against CAF's own sequential
+//     request/response between two processes;
+//   - async task throughput: many tasks submitted, then gotten, over two
+//     worker nodes;
+//   - object transfer: a large result made on a worker, fetched by the
+//     driver, against this machine's memcpy bandwidth.
+//
+//   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N]
+
+#include "tools/caf_floor.hpp"
+
+#include <manta/manta.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+int nothing(int x) {
+  return x;
+}
+
+/// `bytes` of a pattern seeded by `seed` (checked after the transfer).
+std::vector<uint64_t> pattern(uint64_t bytes, uint64_t seed) {
+  std::vector<uint64_t> v(bytes / sizeof(uint64_t));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = seed * 0x9E3779B97F4A7C15ull + i;
+  return v;
+}
+
+MANTA_REMOTE(nothing, pattern);
+
+double seconds_since(steady::time_point start) {
+  return std::chrono::duration<double>(steady::now() - start).count();
+}
+
+/// Sequential cross-process CAF round trips per second: the floor of a
+/// cross-node task round trip. The echo runs in a child process.
+double remote_caf_floor(size_t n) {
+  char tmpl[] = "/tmp/manta-caf-echo-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    return 0;
+  std::string file = std::string{tmpl} + "/port";
+  auto pid = ::fork();
+  if (pid == 0)
+    manta::tools::serve_caf_echo(file);
+  unsigned port = 0;
+  for (int i = 0; i < 1000 && port == 0; ++i) {
+    std::ifstream in{file};
+    in >> port;
+    if (port == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  double rate = port == 0 ? 0 : manta::tools::measure_remote_request_response(
+                                  static_cast<uint16_t>(port), n);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  std::remove(file.c_str());
+  ::rmdir(tmpl);
+  return rate;
+}
+
+double memcpy_gb_per_s(size_t bytes) {
+  std::vector<char> a(bytes, 1), b(bytes, 0);
+  std::memcpy(b.data(), a.data(), bytes); // touch the pages first
+  auto start = steady::now();
+  std::memcpy(b.data(), a.data(), bytes);
+  return static_cast<double>(bytes) / seconds_since(start) / 1e9;
+}
+
+long flag(int argc, char** argv, std::string_view name, long fallback) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a{argv[i]};
+    if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=')
+      return std::strtol(argv[i] + name.size() + 1, nullptr, 10);
+  }
+  return fallback;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (manta::is_cluster_process(argc, argv))
+    return manta::init(argc, argv), 0; // a head or worker: never returns here
+  long round_trips = flag(argc, argv, "--round-trips", 2000);
+  long tasks = flag(argc, argv, "--tasks", 20000);
+  long megabytes = flag(argc, argv, "--megabytes", 256);
+  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0) {
+    std::fprintf(stderr, "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
+                         "[--megabytes=N] (all positive)\n");
+    return 2;
+  }
+  double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
+  double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(0);
+  // Round trip: one task at a time.
+  for (int i = 0; i < 100; ++i) // warm up connections and threads
+    manta::get(manta::task(nothing).remote(i));
+  auto start = steady::now();
+  for (long i = 0; i < round_trips; ++i)
+    if (manta::get(manta::task(nothing).remote(static_cast<int>(i))) != i)
+      return std::fprintf(stderr, "BUG: wrong result\n"), 1;
+  double rt_us = seconds_since(start) * 1e6 / static_cast<double>(round_trips);
+  // Throughput: submit all, then get all.
+  start = steady::now();
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(tasks));
+  for (long i = 0; i < tasks; ++i)
+    refs.push_back(manta::task(nothing).remote(static_cast<int>(i)));
+  auto values = manta::get(refs);
+  double rate = static_cast<double>(tasks) / seconds_since(start);
+  for (long i = 0; i < tasks; ++i)
+    if (values[static_cast<size_t>(i)] != i)
+      return std::fprintf(stderr, "BUG: wrong result for task %ld\n", i), 1;
+  // Transfer: made on a worker, fetched on first read.
+  uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
+  auto blob = manta::task(pattern).remote(bytes, 7);
+  manta::wait(std::vector{blob}, 1, std::chrono::seconds(120));
+  start = steady::now();
+  auto v = manta::get_shared(blob);
+  double fetch_s = seconds_since(start);
+  if (*v != pattern(bytes, 7))
+    return std::fprintf(stderr, "BUG: the transferred object differs\n"), 1;
+  double gbs = static_cast<double>(bytes) / fetch_s / 1e9;
+  std::printf("metric                              value          floor (same run)            ratio\n");
+  std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
+              rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
+  std::printf("cross_node_tasks_async       %9.0f /s   (2 workers x 1 CPU, %ld tasks)\n", rate,
+              tasks);
+  std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,
+              copy_gbs, gbs / copy_gbs);
+  std::printf("(%ld MiB result fetched byte-exact in %.3f s)\n", megabytes, fetch_s);
+  return 0;
+}
