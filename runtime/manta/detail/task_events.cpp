@@ -3,6 +3,7 @@
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/spin_lock.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -20,8 +21,8 @@ namespace {
 constexpr size_t num_shards = 16;
 
 /// Live tasks of one shard: an intrusive doubly linked list.
-struct shard {
-  std::mutex mtx;
+struct alignas(64) shard {
+  spin_lock mtx;
   task_spec* head = nullptr;
 };
 
@@ -40,7 +41,7 @@ struct histogram_cell {
 
 /// Finished records in a ring, the totals and the latency histograms.
 struct history {
-  std::mutex mtx;
+  spin_lock mtx;
   std::vector<finished_record> ring;
   size_t capacity = 10000;
   size_t next = 0; // where the next record goes
@@ -76,7 +77,7 @@ void push(finished_record&& r) {
   double seconds = r.started_ns > 0 && r.ended_ns >= r.started_ns
                      ? static_cast<double>(r.ended_ns - r.started_ns) * 1e-9
                      : -1;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   switch (r.state) {
     case task_state::failed: ++h.sums.failed; break;
     case task_state::cancelled: ++h.sums.cancelled; break;
@@ -125,7 +126,7 @@ bool unlink(task_spec& t) noexcept {
   if (!tr.tracked)
     return false;
   auto& s = rec().shards[tr.shard];
-  std::lock_guard<std::mutex> guard{s.mtx};
+  std::lock_guard<spin_lock> guard{s.mtx};
   if (!tr.listed)
     return false;
   tr.listed = false;
@@ -196,7 +197,7 @@ int64_t to_wall_us(int64_t steady_ns) noexcept {
 void configure(bool on, size_t history_size) {
   enabled_flag().store(on, std::memory_order_relaxed);
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   h.ring.clear();
   h.ring.shrink_to_fit();
   h.capacity = history_size;
@@ -235,7 +236,7 @@ void on_submit(task_spec& t) noexcept {
     rec().next_shard.fetch_add(1, std::memory_order_relaxed) % num_shards);
   tr.shard = my_shard;
   auto& s = rec().shards[my_shard];
-  std::lock_guard<std::mutex> guard{s.mtx};
+  std::lock_guard<spin_lock> guard{s.mtx};
   tr.listed = true;
   tr.next = s.head;
   if (s.head != nullptr)
@@ -340,7 +341,7 @@ void on_call_end(const actor_call& c, const std::string& class_name,
 std::vector<task_info> live_tasks() {
   std::vector<task_info> out;
   for (auto& s : rec().shards) {
-    std::lock_guard<std::mutex> guard{s.mtx};
+    std::lock_guard<spin_lock> guard{s.mtx};
     for (auto* t = s.head; t != nullptr; t = t->trace.next) {
       auto& tr = t->trace;
       task_info info;
@@ -377,7 +378,7 @@ std::vector<task_info> finished_tasks() {
   std::vector<finished_record> copy;
   {
     auto& h = rec().hist;
-    std::lock_guard<std::mutex> guard{h.mtx};
+    std::lock_guard<spin_lock> guard{h.mtx};
     copy.reserve(h.ring.size());
     // Oldest first: from `next` around the ring once it is full.
     size_t start = h.ring.size() < h.capacity ? 0 : h.next;
@@ -397,14 +398,14 @@ std::vector<task_info> finished_tasks() {
 
 totals finished_totals() {
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   return h.sums;
 }
 
 std::vector<latency_histogram> latencies() {
   std::vector<latency_histogram> out;
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   for (auto& [key, cell] : h.latency) {
     latency_histogram l;
     auto* name = static_cast<const std::string*>(key.first);
