@@ -122,7 +122,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                       "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
-  detail::task_events::on_submit(*task);
+  detail::task_events::on_submit(task);
   auto& h = self->state.running[id];
   h.owner = owner;
   h.task = task;

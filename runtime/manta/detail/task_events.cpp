@@ -3,6 +3,7 @@
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/spin_lock.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -17,13 +18,19 @@ namespace manta::detail::task_events {
 
 namespace {
 
-constexpr size_t num_shards = 16;
-
-/// Live tasks of one shard: an intrusive doubly linked list.
-struct shard {
-  std::mutex mtx;
-  task_spec* head = nullptr;
+/// The tasks one thread submitted that may still be live. Only that thread
+/// appends; listings read (and sweep) it under the lock.
+struct submit_list {
+  spin_lock mtx;
+  std::vector<std::weak_ptr<task_spec>> tasks;
+  /// Size at which the owner sweeps out ended tasks next.
+  size_t sweep_at = 64;
 };
+
+bool gone(const std::weak_ptr<task_spec>& w) {
+  auto t = w.lock();
+  return !t || t->trace.ended.load(std::memory_order_relaxed);
+}
 
 /// Latency buckets (seconds), Prometheus' defaults extended downwards:
 /// tasks here take microseconds.
@@ -40,7 +47,7 @@ struct histogram_cell {
 
 /// Finished records in a ring, the totals and the latency histograms.
 struct history {
-  std::mutex mtx;
+  spin_lock mtx;
   std::vector<finished_record> ring;
   size_t capacity = 10000;
   size_t next = 0; // where the next record goes
@@ -51,11 +58,11 @@ struct history {
 };
 
 struct recorder {
-  std::array<shard, num_shards> shards;
+  std::mutex lists_mtx;
+  std::vector<std::shared_ptr<submit_list>> lists;
   history hist;
   std::mutex threads_mtx;
   std::vector<std::string> thread_names{""}; // index 0: none
-  std::atomic<uint32_t> next_shard{0};
   int64_t wall_offset_ns = 0;
 
   recorder() {
@@ -76,7 +83,7 @@ void push(finished_record&& r) {
   double seconds = r.started_ns > 0 && r.ended_ns >= r.started_ns
                      ? static_cast<double>(r.ended_ns - r.started_ns) * 1e-9
                      : -1;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   switch (r.state) {
     case task_state::failed: ++h.sums.failed; break;
     case task_state::cancelled: ++h.sums.cancelled; break;
@@ -118,31 +125,23 @@ object_id current_parent() noexcept {
   return {};
 }
 
-/// Unlinks a listed task; returns false if it was not listed (it ended
-/// already, or was never tracked).
-bool unlink(task_spec& t) noexcept {
-  auto& tr = t.trace;
-  if (!tr.tracked)
-    return false;
-  auto& s = rec().shards[tr.shard];
-  std::lock_guard<std::mutex> guard{s.mtx};
-  if (!tr.listed)
-    return false;
-  tr.listed = false;
-  if (tr.prev != nullptr)
-    tr.prev->trace.next = tr.next;
-  else
-    s.head = tr.next;
-  if (tr.next != nullptr)
-    tr.next->trace.prev = tr.prev;
-  tr.prev = tr.next = nullptr;
-  return true;
+/// The calling thread's list (registered on first use; kept after the
+/// thread exits, so its tasks stay visible).
+submit_list& my_list() {
+  thread_local submit_list* mine = [] {
+    auto l = std::make_shared<submit_list>();
+    auto& r = rec();
+    std::lock_guard<std::mutex> guard{r.lists_mtx};
+    r.lists.push_back(l);
+    return l.get();
+  }();
+  return *mine;
 }
 
 void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcept {
-  if (!unlink(t))
-    return;
   auto& tr = t.trace;
+  if (!tr.tracked || tr.ended.exchange(true, std::memory_order_acq_rel))
+    return;
   finished_record r;
   r.id = t.result ? t.result->id() : object_id{};
   r.parent = tr.parent;
@@ -196,7 +195,7 @@ int64_t to_wall_us(int64_t steady_ns) noexcept {
 void configure(bool on, size_t history_size) {
   enabled_flag().store(on, std::memory_order_relaxed);
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   h.ring.clear();
   h.ring.shrink_to_fit();
   h.capacity = history_size;
@@ -222,25 +221,22 @@ std::string thread_name(uint32_t id) {
   return id < r.thread_names.size() ? r.thread_names[id] : std::string{};
 }
 
-void on_submit(task_spec& t) noexcept {
+void on_submit(const std::shared_ptr<task_spec>& t) noexcept {
   if (!enabled())
     return;
-  auto& tr = t.trace;
+  auto& tr = t->trace;
   tr.tracked = true;
   tr.submitted_ns.store(now_ns(), std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::pending_args), std::memory_order_relaxed);
   tr.parent = current_parent();
-  // Threads keep to one shard each, so submitters rarely meet on a lock.
-  thread_local uint8_t my_shard = static_cast<uint8_t>(
-    rec().next_shard.fetch_add(1, std::memory_order_relaxed) % num_shards);
-  tr.shard = my_shard;
-  auto& s = rec().shards[my_shard];
-  std::lock_guard<std::mutex> guard{s.mtx};
-  tr.listed = true;
-  tr.next = s.head;
-  if (s.head != nullptr)
-    s.head->trace.prev = &t;
-  s.head = &t;
+  auto& l = my_list();
+  std::lock_guard<spin_lock> guard{l.mtx};
+  l.tasks.push_back(t);
+  if (l.tasks.size() >= l.sweep_at) {
+    // Amortized O(1): the next sweep waits until the list has doubled.
+    std::erase_if(l.tasks, gone);
+    l.sweep_at = std::max<size_t>(64, 2 * l.tasks.size());
+  }
 }
 
 void on_waiting_for_resources(task_spec& t) noexcept {
@@ -285,7 +281,7 @@ void on_end(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
 }
 
 void on_destroy(task_spec& t) noexcept {
-  if (!t.trace.tracked || !t.trace.listed) // `listed` is re-checked under the lock
+  if (!t.trace.tracked || t.trace.ended.load(std::memory_order_acquire))
     return;
   auto& slot = t.result;
   if (slot && slot->done() && !slot->failed())
@@ -338,36 +334,50 @@ void on_call_end(const actor_call& c, const std::string& class_name,
 }
 
 std::vector<task_info> live_tasks() {
-  std::vector<task_info> out;
-  for (auto& s : rec().shards) {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto* t = s.head; t != nullptr; t = t->trace.next) {
-      auto& tr = t->trace;
-      task_info info;
-      info.id = t->result ? t->result->id() : object_id{};
-      info.parent = tr.parent;
-      info.kind = "task";
-      info.name = t->name();
-      info.state = static_cast<task_state>(tr.state.load(std::memory_order_relaxed));
-      // Sealed by a path without a hook (e.g. a result from another node):
-      // the slot says how it ended.
-      if (t->result && t->result->done())
-        info.state = !t->result->failed() ? task_state::finished
-                     : is_cancel(t->result->error()) ? task_state::cancelled
-                                                     : task_state::failed;
-      auto sub = tr.submitted_ns.load(std::memory_order_relaxed);
-      auto start = tr.started_ns.load(std::memory_order_relaxed);
-      info.submitted_us = sub ? to_wall_us(sub) : 0;
-      info.started_us = start ? to_wall_us(start) : 0;
-      if (auto end = tr.ended_ns.load(std::memory_order_relaxed))
-        info.ended_us = to_wall_us(end);
-      info.thread_id = tr.thread.load(std::memory_order_relaxed);
-      auto remote = tr.remote_node.load(std::memory_order_relaxed);
-      info.node = remote ? "node-" + std::to_string(remote - 1) : runtime::node_name();
-      info.attempts = t->attempts;
-      out.push_back(std::move(info));
-    }
+  std::vector<std::shared_ptr<submit_list>> lists;
+  {
+    auto& r = rec();
+    std::lock_guard<std::mutex> guard{r.lists_mtx};
+    lists = r.lists;
   }
+  // Holding the tasks keeps them alive while they are read; they are
+  // released (perhaps destroyed) after every lock is given back.
+  std::vector<std::shared_ptr<task_spec>> live;
+  for (auto& l : lists) {
+    std::lock_guard<spin_lock> guard{l->mtx};
+    std::erase_if(l->tasks, gone);
+    for (auto& w : l->tasks)
+      if (auto t = w.lock())
+        live.push_back(std::move(t));
+  }
+  std::vector<task_info> out;
+  for (auto& t : live) {
+    auto& tr = t->trace;
+    task_info info;
+    info.id = t->result ? t->result->id() : object_id{};
+    info.parent = tr.parent;
+    info.kind = "task";
+    info.name = t->name();
+    info.state = static_cast<task_state>(tr.state.load(std::memory_order_relaxed));
+    // Sealed by a path without a hook (e.g. a result from another node):
+    // the slot says how it ended.
+    if (t->result && t->result->done())
+      info.state = !t->result->failed() ? task_state::finished
+                   : is_cancel(t->result->error()) ? task_state::cancelled
+                                                   : task_state::failed;
+    auto sub = tr.submitted_ns.load(std::memory_order_relaxed);
+    auto start = tr.started_ns.load(std::memory_order_relaxed);
+    info.submitted_us = sub ? to_wall_us(sub) : 0;
+    info.started_us = start ? to_wall_us(start) : 0;
+    if (auto end = tr.ended_ns.load(std::memory_order_relaxed))
+      info.ended_us = to_wall_us(end);
+    info.thread_id = tr.thread.load(std::memory_order_relaxed);
+    auto remote = tr.remote_node.load(std::memory_order_relaxed);
+    info.node = remote ? "node-" + std::to_string(remote - 1) : runtime::node_name();
+    info.attempts = t->attempts;
+    out.push_back(std::move(info));
+  }
+  live.clear();
   for (auto& info : out)
     info.thread = thread_name(info.thread_id);
   return out;
@@ -377,7 +387,7 @@ std::vector<task_info> finished_tasks() {
   std::vector<finished_record> copy;
   {
     auto& h = rec().hist;
-    std::lock_guard<std::mutex> guard{h.mtx};
+    std::lock_guard<spin_lock> guard{h.mtx};
     copy.reserve(h.ring.size());
     // Oldest first: from `next` around the ring once it is full.
     size_t start = h.ring.size() < h.capacity ? 0 : h.next;
@@ -397,14 +407,14 @@ std::vector<task_info> finished_tasks() {
 
 totals finished_totals() {
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   return h.sums;
 }
 
 std::vector<latency_histogram> latencies() {
   std::vector<latency_histogram> out;
   auto& h = rec().hist;
-  std::lock_guard<std::mutex> guard{h.mtx};
+  std::lock_guard<spin_lock> guard{h.mtx};
   for (auto& [key, cell] : h.latency) {
     latency_histogram l;
     auto* name = static_cast<const std::string*>(key.first);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,8 @@ struct task_trace {
   std::atomic<uint8_t> state{0};
   /// Set once at submission when events are on; never changes afterwards.
   bool tracked = false;
-  /// Whether the task is in its shard's live list (guarded by the shard).
-  bool listed = false;
-  uint8_t shard = 0;
+  /// Set by whoever records the task's end first (it ends once).
+  std::atomic<bool> ended{false};
   /// In a cluster: the worker node the task was sent to, +1 (0: here).
   std::atomic<uint32_t> remote_node{0};
   std::atomic<int64_t> submitted_ns{0};
@@ -35,8 +35,6 @@ struct task_trace {
   std::atomic<int64_t> ended_ns{0};
   std::atomic<uint32_t> thread{0};
   object_id parent;
-  task_spec* prev = nullptr;
-  task_spec* next = nullptr;
 };
 
 /// The same for one actor call, embedded in its `actor_call`.
@@ -74,11 +72,13 @@ struct finished_record {
 };
 
 /// Records what tasks and actor calls do, for the state API, the timeline
-/// and the metrics: live tasks in sharded intrusive lists (a task links
-/// itself at submission and unlinks when it ends: two uncontended locks),
-/// finished ones in a ring of bounded size, so a million tasks cost no more
-/// memory than the ring. Turned off (`init_options::task_events`), every
-/// hook is one relaxed load.
+/// and the metrics. Live tasks: each submitting thread keeps weak pointers
+/// to the tasks it submitted, in a list only it writes (and a listing
+/// reads); ended ones are swept out as the list grows. Nothing another
+/// thread touches is written when a task ends, except the ring of finished
+/// records, of bounded size, so a million tasks cost no more memory than
+/// the ring. Turned off (`init_options::task_events`), every hook is one
+/// relaxed load.
 namespace task_events {
 
 /// Steady-clock nanoseconds, the recorder's time base.
@@ -110,7 +110,7 @@ uint32_t current_thread_id() noexcept;
 std::string thread_name(uint32_t id);
 
 /// Task hooks (all cheap no-ops for untracked tasks).
-void on_submit(task_spec& t) noexcept;
+void on_submit(const std::shared_ptr<task_spec>& t) noexcept;
 void on_waiting_for_resources(task_spec& t) noexcept;
 void on_dispatched(task_spec& t, uint16_t node) noexcept;
 void on_start(task_spec& t) noexcept;
@@ -123,7 +123,8 @@ inline void mark_ended(task_trace& tr) noexcept {
 void on_run_end(task_spec& t, const std::exception_ptr& error, bool retry) noexcept;
 /// The task ended without running (failed argument, cancel, shutdown).
 void on_end(task_spec& t, task_state s, const std::exception_ptr& error) noexcept;
-/// From ~task_spec: a task still listed ends with its result's state.
+/// From ~task_spec: a task whose end was not recorded ends with its
+/// result's state.
 void on_destroy(task_spec& t) noexcept;
 
 /// Actor-call hooks.

@@ -69,7 +69,7 @@ slot_ptr submit(task_ptr spec) {
                                    + "' must be a finite, non-negative amount");
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
-  task_events::on_submit(*spec);
+  task_events::on_submit(spec);
   auto* link = rt.cluster_link();
   if (link != nullptr && (link->kind() != cluster::role::driver || !spec->remote_capable()))
     link = nullptr; // runs here or nowhere
