@@ -103,11 +103,15 @@ std::vector<manta::object_ref<int>> sleepers(const std::vector<int>& durations) 
   return refs;
 }
 
-/// 10 tasks, the i-th sleeping 25 * (10 - i) ms: the last finishes first.
+/// Apart enough that a loaded machine, starting threads for 10 tasks at
+/// once, does not finish two of them out of order.
+constexpr int step_ms = 40;
+
+/// 10 tasks, the i-th sleeping step_ms * (10 - i) ms: the last finishes first.
 std::vector<int> staggered_durations() {
   std::vector<int> out;
   for (int i = 0; i < 10; ++i)
-    out.push_back(25 * (10 - i));
+    out.push_back(step_ms * (10 - i));
   return out;
 }
 
@@ -258,13 +262,13 @@ TEST_CASE("wait(refs, 1) returns the first task to finish") {
   auto [ready, pending] = manta::wait(refs, 1);
   auto took = seconds_since(t0);
   REQUIRE(ready.size() == 1);
-  CHECK(ready[0] == refs[9]); // 25 ms, the shortest
+  CHECK(ready[0] == refs[9]); // the shortest
   CHECK(pending.size() == 9);
   CHECK(took < 0.2);
   // pending keeps the original order and leaves out the ready one.
   for (size_t i = 0; i < pending.size(); ++i)
     CHECK(pending[i] == refs[i]);
-  CHECK(manta::get(ready[0]) == 25);
+  CHECK(manta::get(ready[0]) == step_ms);
 }
 
 TEST_CASE("wait for all returns the refs in completion order") {
@@ -307,7 +311,7 @@ TEST_CASE("waiting one at a time on a moved list visits every ref once, in compl
 
 TEST_CASE("wait with a timeout returns what is ready by then") {
   runtime_guard rt{10};
-  auto refs = sleepers(staggered_durations()); // 25 ms .. 250 ms
+  auto refs = sleepers(staggered_durations()); // 40 ms .. 400 ms
   auto t0 = steady::now();
   auto [ready, pending] = manta::wait(refs, refs.size(), 100ms);
   auto took = seconds_since(t0);
@@ -316,7 +320,7 @@ TEST_CASE("wait with a timeout returns what is ready by then") {
   CHECK(took < 0.2);
   CHECK(ready.size() < refs.size());
   CHECK(ready.size() + pending.size() == refs.size());
-  CHECK(ready.size() >= 1); // the 25 ms task is done long before 100 ms
+  CHECK(ready.size() >= 1); // the 40 ms task is done long before 100 ms
   for (auto& r : ready)
     CHECK(manta::get(r) <= 100);
   SUBCASE("a zero timeout does not block") {
