@@ -222,8 +222,7 @@ void place_or_wait(self_ptr self, uint64_t id) {
   auto& p = st.placed.at(id);
   auto where = strategy_of(p);
   for (auto& g : st.waiting) {
-    if (g.demand.cpus == p.demand.cpus && g.demand.custom == p.demand.custom
-        && g.where.kind == where.kind && g.where.node == where.node) {
+    if (g.demand == p.demand && g.where.kind == where.kind && g.where.node == where.node) {
       g.ids.push_back(id);
       return;
     }

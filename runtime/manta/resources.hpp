@@ -25,6 +25,9 @@ struct resource_demand {
 
   /// Describes the demand, e.g. "{CPU: 2, GPU: 1}".
   std::string to_string() const;
+
+  /// The same amounts of the same resources (tasks that wait together).
+  bool operator==(const resource_demand&) const = default;
 };
 
 } // namespace detail

@@ -70,6 +70,12 @@ slot_ptr submit(task_ptr spec) {
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
   task_events::on_submit(spec);
+  // A task that can never run fails at once: its slot gets the error.
+  auto fail = [&](const infeasible_task_error& e) {
+    auto err = std::make_exception_ptr(e);
+    slot->seal_error(err);
+    task_events::on_end(*spec, task_state::failed, err);
+  };
   auto* link = rt.cluster_link();
   if (link != nullptr && (link->kind() != cluster::role::driver || !spec->remote_capable()))
     link = nullptr; // runs here or nowhere
@@ -78,15 +84,13 @@ slot_ptr submit(task_ptr spec) {
     link = nullptr; // pinned here
   } else if (where.kind == scheduling_strategy::node_affinity && link == nullptr) {
     if (!where.soft) {
-      auto err = std::make_exception_ptr(infeasible_task_error(
+      fail(infeasible_task_error(
         "task '" + spec->name() + "' is pinned to node " + std::to_string(where.node)
         + (rt.cluster_link() == nullptr
              ? " but this runtime is a single node (node 0)"
              : " but it cannot leave this node (its argument or result types have no "
                "codec, or this process is not a driver)")
         + "; use node_affinity(node, /*soft=*/true) to let it run here"));
-      slot->seal_error(err);
-      task_events::on_end(*spec, task_state::failed, err);
       return slot;
     }
   }
@@ -100,13 +104,11 @@ slot_ptr submit(task_ptr spec) {
         else
           total.custom[name] += amount;
       }
-    auto err = std::make_exception_ptr(infeasible_task_error(
+    fail(infeasible_task_error(
       "task '" + spec->name() + "' needs " + demand.to_string()
       + " but the cluster has only " + total.to_string()
       + " in total, so it can never run; lower its num_cpus/resources or "
         "start the runtime with more (init_options::num_cpus / resources)"));
-    slot->seal_error(err);
-    task_events::on_end(*spec, task_state::failed, err);
     return slot;
   }
   // Only a task with an argument still to come needs an actor to wait for

@@ -40,7 +40,7 @@ void worker_pool::state::give_back(const resource_demand& d) {
 
 worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
   for (auto& g : waiting)
-    if (g.demand.cpus == d.cpus && g.demand.custom == d.custom)
+    if (g.demand == d)
       return g;
   waiting.push_back(waiting_group{d, {}});
   return waiting.back();
