@@ -6,6 +6,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/object_transfer.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace manta::actors {
 
@@ -432,11 +434,29 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   place_or_wait(self, id);
 }
 
+/// Reads the object over the node's raw data path on a thread of its own;
+/// the bytes (or why not) come back as a `fetched` message.
+void fetch_raw(self_ptr self, uint64_t fetch_id, const remote_node& n) {
+  auto& op = self->state.fetches.at(fetch_id);
+  std::thread{[gate = self->state.gate, me = caf::actor{self}, host = n.info.host,
+               port = n.info.data_port, token = self->state.link->token(),
+               id = op.obj->id.value(), size = op.obj->encoded_size.load(), fetch_id,
+               attempt = op.attempt] {
+    bytes_t data;
+    auto err = fetch_object(host, port, token, id, size, data, transfer_streams);
+    std::lock_guard<std::mutex> guard{gate->mtx};
+    if (gate->open)
+      caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
+                     std::move(data));
+  }}.detach();
+}
+
 /// Starts (or restarts) fetching from the object's node, rebuilding it
 /// first if that node is gone.
 void start_fetch(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
+  ++op.attempt;
   auto n = st.nodes.find(op.obj->node);
   if (n == st.nodes.end() || !n->second.manager) {
     rebuild(self, fetch_id);
@@ -444,12 +464,33 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
   }
   op.node = n->first;
   op.buffer.clear();
-  op.buffer.reserve(op.obj->encoded_size);
   op.requested = 0;
   if (op.obj->encoded_size == 0) {
     complete_fetch(self, fetch_id, op.buffer);
     return;
   }
+  if (n->second.info.data_port != 0) {
+    fetch_raw(self, fetch_id, n->second);
+    return;
+  }
+  op.buffer.reserve(op.obj->encoded_size);
+  request_chunks(self, fetch_id);
+}
+
+/// The raw data path answered; on failure the object is read again as
+/// ObjectChunk messages (if its node died, its down message restarts the
+/// fetch anyway).
+void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::string& err,
+                bytes_t& data) {
+  auto i = self->state.fetches.find(fetch_id);
+  if (i == self->state.fetches.end() || i->second.attempt != attempt)
+    return;
+  if (err.empty()) {
+    complete_fetch(self, fetch_id, data);
+    return;
+  }
+  std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
+  i->second.buffer.reserve(i->second.obj->encoded_size);
   request_chunks(self, fetch_id);
 }
 
@@ -654,6 +695,11 @@ bool vetted(self_ptr self, const std::string& token, const char* what) {
 
 } // namespace
 
+cluster_client_state::~cluster_client_state() {
+  std::lock_guard<std::mutex> guard{gate->mtx};
+  gate->open = false;
+}
+
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   self->state.link = link;
   self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
@@ -681,6 +727,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto from = sender_node(self); from && vetted(self, token, "actor_dead"))
         on_actor_dead(self, *from, id, cause);
     },
+    [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err,
+        bytes_t& data) { on_fetched(self, fetch_id, attempt, err, data); },
     [=](heartbeat_atom) { heartbeat(self); },
     [=](pong_atom, const std::string& token) {
       if (auto index = sender_node(self); index && vetted(self, token, "pong"))

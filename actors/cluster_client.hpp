@@ -13,6 +13,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +57,16 @@ struct fetch_op {
   detail::wire::bytes buffer;
   uint64_t requested = 0;
   std::vector<fetch_callback> done;
+  /// Bumped at each (re)start, so a late answer of an earlier one is
+  /// recognized and dropped.
+  uint32_t attempt = 0;
+};
+
+/// Lets threads reading objects over the raw data path report to the
+/// client only while it lives.
+struct transfer_gate {
+  std::mutex mtx;
+  bool open = true;
 };
 
 /// A task whose object arguments are being fetched before it can be sent.
@@ -108,6 +120,12 @@ struct cluster_client_state {
   std::vector<caf::response_promise> ready;
   /// Messages dropped for a wrong cluster token.
   size_t refused = 0;
+  std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
+
+  cluster_client_state() = default;
+  cluster_client_state(const cluster_client_state&) = delete;
+  cluster_client_state& operator=(const cluster_client_state&) = delete;
+  ~cluster_client_state();
 
   static inline const char* name = "manta.cluster_client";
 };
@@ -127,6 +145,10 @@ inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 /// 160-240 us round trip (11 k tasks/s over two nodes); 16 gave 26-44 k/s
 /// (tools/cluster_benchmark). Placement still picks the least-loaded node.
 inline constexpr double remote_queue_factor = 16.0;
+
+/// Parallel connections one object is read over on the raw data path
+/// (ranges of at least 16 MiB each).
+inline constexpr int transfer_streams = 2;
 
 // -- shared with cluster_actors.cpp ---------------------------------------------
 

@@ -61,8 +61,6 @@ struct node_manager_state {
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// Owners of hosted actors this manager monitors.
   std::set<caf::actor_addr> owners;
-  /// Large results kept for their owners (encoded), by object id.
-  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> objects;
 
   static inline const char* name = "manta.node_manager";
 };

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/object_transfer.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -116,6 +117,14 @@ uint16_t cluster::join(const caf::actor& node_manager) {
     if (!port)
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));
     me.port = *port;
+    try {
+      transfer_ = std::make_unique<transfer_server>(
+        me.host, token_, [](uint64_t id) { return held_objects::instance().view(id); });
+      me.data_port = transfer_->port();
+    } catch (const std::exception& e) {
+      throw error("manta: cannot start the object transfer server on " + me.host + ": "
+                  + e.what());
+    }
   }
   // The member the registry watches and tells about workers: the driver's
   // cluster client, or the worker's node manager.
@@ -154,6 +163,7 @@ void cluster::leave() {
     client_ = nullptr;
   }
   head_ = nullptr;
+  transfer_.reset();
 }
 
 void cluster::dispatch(task_ptr t) {

@@ -10,12 +10,14 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 namespace manta::detail {
 
 class worker_pool;
+class transfer_server;
 
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
@@ -101,6 +103,8 @@ private:
   caf::actor client_;
   mutable std::mutex mtx_;
   std::map<uint16_t, wire::node_record> workers_;
+  /// Workers: serves the bytes of held objects (object_transfer.hpp).
+  std::unique_ptr<transfer_server> transfer_;
 };
 
 } // namespace manta::detail

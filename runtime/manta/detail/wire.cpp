@@ -156,6 +156,7 @@ void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setNumCpus(x.cpus);
   set_resources(b.initResources(static_cast<unsigned>(x.custom.size())), x.custom);
   b.setRole(x.driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
+  b.setDataPort(x.data_port);
 }
 
 node_record read_node(schema::NodeInfo::Reader r) {
@@ -167,6 +168,7 @@ node_record read_node(schema::NodeInfo::Reader r) {
   x.cpus = r.getNumCpus();
   x.custom = get_resources(r.getResources());
   x.driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
+  x.data_port = r.getDataPort();
   return x;
 }
 

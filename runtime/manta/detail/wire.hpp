@@ -78,6 +78,8 @@ struct node_record {
   double cpus = 0;
   resource_map custom;
   bool driver = false;
+  /// The object transfer server's port (0: none).
+  uint16_t data_port = 0;
 };
 
 /// schema::ClusterView.
