@@ -183,6 +183,9 @@ bool place(self_ptr self, uint64_t id) {
     // A soft affinity to a node that is gone: anywhere.
   } else if (where.kind == scheduling_strategy::spread && place_spread(self, id, p)) {
     return true;
+  } else if (auto n = st.nodes.find(p.prefer); n != st.nodes.end() && has_room(n->second, p.demand)) {
+    send_to(self, p, p.prefer, n->second); // its large arguments are there
+    return true;
   }
   remote_node* best = nullptr;
   uint16_t best_index = 0;
@@ -261,8 +264,19 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.demand = t.opts.resources;
   msg.max_retries = t.opts.max_retries;
   msg.retry_exceptions = t.opts.retry_exceptions;
+  msg.arg_refs = std::move(prep.refs);
+  // Locality: the worker holding most of the referenced bytes.
+  std::map<uint16_t, uint64_t> held;
+  for (auto& r : msg.arg_refs)
+    if (r.node != self->state.link->index())
+      held[r.node] += r.size;
+  uint16_t prefer = 0;
+  for (auto& [node, bytes] : held)
+    if (prefer == 0 || bytes > held[prefer])
+      prefer = node;
   auto id = msg.task_id;
   auto& p = self->state.placed[id];
+  p.prefer = prefer;
   p.task = prep.task;
   p.spec = wire::encode(msg);
   p.demand = t.opts.resources;
@@ -304,6 +318,17 @@ void dispatch(self_ptr self, task_ptr t) {
         continue;
       auto& slot = t->deps.at(dep++);
       if (slot->remote() && !slot->resident()) {
+        // On a worker: the receiving node reads it from there.
+        auto& obj = *slot->remote();
+        auto holder = st.nodes.find(obj.node.load());
+        if (holder != st.nodes.end() && holder->second.manager
+            && holder->second.info.data_port != 0) {
+          i->second.args[k].emplace();
+          i->second.refs.push_back({static_cast<uint32_t>(k), obj.id.value(), holder->first,
+                                    holder->second.info.host, holder->second.info.data_port,
+                                    obj.encoded_size.load()});
+          continue;
+        }
         ++i->second.missing;
         fetch(self, slot->remote(), [self, id, k, finish_one](const std::string& err,
                                                               bytes_t& data) {
@@ -329,6 +354,14 @@ void dispatch(self_ptr self, task_ptr t) {
       encoded_bytes e;
       if (auto err = slot->codec()->encode(value.get(), e))
         throw std::runtime_error(error_text(err));
+      if (e.size >= arg_ref_bytes && st.link->data_port() != 0) {
+        // Large and here: the receiving node reads it from this node.
+        i->second.args[k].emplace();
+        i->second.refs.push_back({static_cast<uint32_t>(k), slot->id().value(),
+                                  st.link->index(), st.link->data_host(), st.link->data_port(),
+                                  e.size});
+        continue;
+      }
       i->second.args[k].emplace(e.data, e.data + e.size);
     }
   } catch (const std::exception& e) {

@@ -45,6 +45,9 @@ struct placed_task {
   int max_retries = 0;
   int dispatches = 0;
   uint16_t node = 0; ///< 0 while not placed
+  /// The worker holding most of its referenced argument bytes (0: none):
+  /// placed there if it has room, so those bytes need not move.
+  uint16_t prefer = 0;
 };
 
 /// Called with an error text (empty on success) and the fetched bytes.
@@ -73,6 +76,8 @@ struct transfer_gate {
 struct preparing_task {
   detail::task_ptr task;
   std::vector<std::optional<detail::wire::bytes>> args;
+  /// Arguments the receiving node reads from their holder.
+  std::vector<detail::wire::arg_ref> refs;
   size_t missing = 0;
 };
 
@@ -146,9 +151,10 @@ inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 /// (tools/cluster_benchmark). Placement still picks the least-loaded node.
 inline constexpr double remote_queue_factor = 16.0;
 
-/// Parallel connections one object is read over on the raw data path
-/// (ranges of at least 16 MiB each).
-inline constexpr int transfer_streams = 2;
+/// Object arguments at least this large (encoded) are not inlined in a
+/// TaskSpec: the receiving node reads them from the node holding them.
+inline constexpr size_t arg_ref_bytes = 1024 * 1024;
+
 
 // -- shared with cluster_actors.cpp ---------------------------------------------
 

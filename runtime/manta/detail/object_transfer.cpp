@@ -1,6 +1,8 @@
 #include "manta/detail/object_transfer.hpp"
 
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/object_table.hpp"
 #include "manta/detail/store_copy.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -96,6 +98,30 @@ std::optional<held_bytes> held_objects::view(uint64_t id) const {
   if (!bytes)
     return std::nullopt;
   return held_bytes{bytes, bytes->data(), bytes->size()};
+}
+
+std::optional<held_bytes> local_object_bytes(uint64_t id) {
+  if (auto held = held_objects::instance().view(id))
+    return held;
+  auto slot = object_table::instance().find(object_id{id});
+  if (!slot || !slot->done() || slot->failed() || slot->codec() == nullptr
+      || (slot->remote() && !slot->resident()))
+    return std::nullopt;
+  struct encoded {
+    std::shared_ptr<const void> value; // pinned in memory while it is sent
+    encoded_bytes bytes;
+  };
+  auto e = std::make_shared<encoded>();
+  try {
+    e->value = slot->shared_value();
+  } catch (const std::exception&) {
+    return std::nullopt; // a spilled value that cannot be read back
+  }
+  if (slot->codec()->encode(e->value.get(), e->bytes))
+    return std::nullopt;
+  auto* data = e->bytes.data;
+  auto size = e->bytes.size;
+  return held_bytes{std::move(e), data, size};
 }
 
 // -- transfer_server --------------------------------------------------------------

@@ -48,6 +48,11 @@ private:
   std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> map_;
 };
 
+/// What this process serves for object `id`: a held object (kept for an
+/// owner elsewhere), else a sealed value of its own object table, encoded
+/// (without a copy for contiguous plain data). Empty if it has neither.
+std::optional<held_bytes> local_object_bytes(uint64_t id);
+
 /// Serves object bytes to peers that present the cluster token. Binds to
 /// `host` (127.0.0.1 unless the node publishes another address) on an
 /// ephemeral port; one thread accepts, one thread serves each connection.
@@ -70,6 +75,10 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// Parallel connections one object is read over (ranges of at least
+/// 16 MiB each).
+inline constexpr int transfer_streams = 2;
 
 /// A connection that made no progress for this long counts as dead.
 inline constexpr std::chrono::seconds transfer_stall_timeout{10};
