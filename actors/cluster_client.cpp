@@ -50,6 +50,8 @@ std::exception_ptr failure_error(const wire::failure_message& f) {
     return std::make_exception_ptr(unknown_function_error(f.message));
   if (f.type_name == "manta::actor_died_error")
     return std::make_exception_ptr(actor_died_error(f.message));
+  if (f.type_name == "manta::object_lost_error")
+    return std::make_exception_ptr(object_lost_error(f.message));
   return std::make_exception_ptr(task_error(f.type_name, f.message, f.task_name, f.node));
 }
 
@@ -402,6 +404,12 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
+        if (r.error.type_name == "manta::object_lost_error" && p.dispatches <= p.max_retries) {
+          // A referenced argument could not be read (its node died): look
+          // at the arguments again; a lost one is rebuilt from its lineage.
+          dispatch(self, p.task);
+          break;
+        }
         t.result->seal_error(failure_error(r.error));
         break;
     }

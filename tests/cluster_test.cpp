@@ -203,6 +203,12 @@ TEST_CASE("large arguments move node to node, never through the driver; tasks go
   auto read = manta::get(manta::task(where_total).node_affinity(node_of[w2]).remote(mine), 10s);
   CHECK(read.first == node_of[w2]);
   CHECK(read.second == doctest::Approx(1.5 * double(1 << 19)));
+  // The holder dies: the argument is rebuilt from its lineage, then read.
+  c.kill_worker(w1, 1);
+  c.wait_for_cpus(1);
+  auto rebuilt = manta::get(manta::task(where_total).remote(big), 20s);
+  CHECK(rebuilt.first == node_of[w2]);
+  CHECK(rebuilt.second == doctest::Approx(sum));
 }
 
 TEST_CASE("a 256 MiB result is fetched byte-exact") {
