@@ -9,8 +9,12 @@
 //   - object transfer: a large result made on a worker, its bytes read by
 //     the driver over the raw data path, against this machine's memcpy
 //     bandwidth; then a get of it (transfer and decoding into the vector).
+//   - broadcast (--broadcast-nodes=K): one object put by the driver, read
+//     by a task on each of K single-CPU worker nodes at once (Ray's 1 GiB
+//     broadcast to 50 nodes), against the driver's serial transfer time.
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N]
+//   cluster_benchmark --broadcast-nodes=K [--megabytes=N]
 
 #include "tools/caf_floor.hpp"
 
@@ -25,6 +29,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -48,7 +53,19 @@ std::vector<uint64_t> pattern(uint64_t bytes, uint64_t seed) {
   return v;
 }
 
-MANTA_REMOTE(nothing, pattern);
+/// Checks the broadcast object on the node that received it.
+uint64_t sum_bytes(const std::vector<char>& v) {
+  uint64_t h = 0;
+  for (size_t i = 0; i < v.size(); i += 4096)
+    h += static_cast<unsigned char>(v[i]);
+  return h + v.size();
+}
+
+int which_node(int) {
+  return manta::current_node();
+}
+
+MANTA_REMOTE(nothing, pattern, sum_bytes, which_node);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -97,6 +114,42 @@ long flag(int argc, char** argv, std::string_view name, long fallback) {
   return fallback;
 }
 
+/// `megabytes` put here, read by one task pinned on each of `nodes` workers.
+int broadcast(long nodes, long megabytes) {
+  manta::local_cluster c;
+  for (long i = 0; i < nodes; ++i)
+    c.add_worker(1);
+  c.join(0);
+  std::set<manta::node_id> workers;
+  for (int i = 0; i < 50 * nodes && static_cast<long>(workers.size()) < nodes; ++i)
+    workers.insert(static_cast<manta::node_id>(manta::get(manta::task(which_node).spread().remote(i))));
+  workers.erase(manta::current_node());
+  if (static_cast<long>(workers.size()) != nodes)
+    return std::fprintf(stderr, "BUG: found %zu of %ld workers\n", workers.size(), nodes), 1;
+  uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
+  std::vector<char> data(bytes);
+  for (size_t i = 0; i < data.size(); i += 4096)
+    data[i] = static_cast<char>(i / 4096);
+  auto expect = [&] {
+    uint64_t h = 0;
+    for (size_t i = 0; i < data.size(); i += 4096)
+      h += static_cast<unsigned char>(data[i]);
+    return h + data.size();
+  }();
+  auto obj = manta::put(std::move(data));
+  auto start = steady::now();
+  std::vector<manta::object_ref<uint64_t>> sums;
+  for (auto w : workers)
+    sums.push_back(manta::task(sum_bytes).node_affinity(w).remote(obj));
+  for (auto& r : sums)
+    if (manta::get(r, std::chrono::seconds(600)) != expect)
+      return std::fprintf(stderr, "BUG: a node saw other bytes\n"), 1;
+  double secs = seconds_since(start);
+  std::printf("broadcast  %ld MiB to %ld nodes: %.2f s (%.2f GB/s delivered in all)\n",
+              megabytes, nodes, secs, double(bytes) * double(nodes) / secs / 1e9);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +158,8 @@ int main(int argc, char** argv) {
   long round_trips = flag(argc, argv, "--round-trips", 2000);
   long tasks = flag(argc, argv, "--tasks", 20000);
   long megabytes = flag(argc, argv, "--megabytes", 256);
+  if (long nodes = flag(argc, argv, "--broadcast-nodes", 0); nodes > 0)
+    return broadcast(nodes, megabytes);
   if (round_trips <= 0 || tasks <= 0 || megabytes <= 0) {
     std::fprintf(stderr, "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
                          "[--megabytes=N] (all positive)\n");
