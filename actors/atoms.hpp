@@ -38,6 +38,12 @@ using node_del_atom = caf::atom_constant<caf::atom("node_del")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 /// node_manager -> driver: a TaskResult.
 using result_atom = caf::atom_constant<caf::atom("result")>;
+/// driver -> node_manager: a Batch of TaskSpecs, run in order.
+using submits_atom = caf::atom_constant<caf::atom("submits")>;
+/// node_manager -> driver: a Batch of TaskResults.
+using results_atom = caf::atom_constant<caf::atom("results")>;
+/// an actor -> itself: send what the burst just handled queued (batches).
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// driver -> node_manager: (fetch id, object id, offset, length).
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 /// node_manager -> driver: (fetch id, ObjectChunk).

@@ -126,7 +126,7 @@ void send_actor_call(self_ptr self, call_request_ptr req) {
   }
   auto id = req->ctx.call->result->id().value();
   self->state.calls[id] = req;
-  self->send(n->second.manager, submit_atom::value, self->state.link->token(), req->spec);
+  send_spec(self, n->second.manager, req->spec);
 }
 
 bool on_actor_call_result(self_ptr self, wire::result_message& r) {

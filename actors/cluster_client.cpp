@@ -45,6 +45,11 @@ void hold(remote_node& n, const resource_demand& d, double sign) {
     n.busy_custom[name] += sign * amount;
 }
 
+void send_spec(self_ptr self, const caf::actor& manager, bytes_t spec) {
+  if (self->state.specs.push(manager, std::move(spec)))
+    self->send(self, flush_atom::value);
+}
+
 std::exception_ptr failure_error(const wire::failure_message& f) {
   if (f.type_name == "manta::unknown_function_error")
     return std::make_exception_ptr(unknown_function_error(f.message));
@@ -102,7 +107,7 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   ++p.dispatches;
   if (p.task)
     task_events::on_dispatched(*p.task, index);
-  self->send(n.manager, submit_atom::value, self->state.link->token(), p.spec);
+  send_spec(self, n.manager, p.spec);
 }
 
 scheduling_strategy strategy_of(const placed_task& p) {
@@ -607,8 +612,10 @@ void node_lost(self_ptr self, uint16_t index) {
   auto n = st.nodes.find(index);
   if (n == st.nodes.end())
     return;
-  if (n->second.manager)
+  if (n->second.manager) {
     st.by_addr.erase(n->second.manager.address());
+    st.specs.drop(n->second.manager);
+  }
   st.nodes.erase(n);
   st.link->drop_worker(index);
   // Tasks in flight there run again elsewhere while retries last; rebuilds
@@ -751,6 +758,17 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
+    [=](flush_atom) {
+      self->state.specs.flush(self, self->state.link->token(), submit_atom::value,
+                              submits_atom::value);
+    },
+    [=](results_atom, const std::string& token, const bytes_t& batch) {
+      std::vector<bytes_t> items;
+      if (vetted(self, token, "results") && sender_node(self)
+          && wire::decode_batch(batch, items).empty())
+        for (auto& bytes : items)
+          on_result(self, bytes);
+    },
     [=](result_atom, const std::string& token, const bytes_t& bytes) {
       // A node declared dead (it missed its heartbeats) may wake up and
       // answer; its tasks were given to others, so its word no longer counts.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/outbox.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -126,6 +127,8 @@ struct cluster_client_state {
   /// Messages dropped for a wrong cluster token.
   size_t refused = 0;
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
+  /// TaskSpecs (tasks and actor calls) on their way to workers.
+  outbox specs;
 
   cluster_client_state() = default;
   cluster_client_state(const cluster_client_state&) = delete;
@@ -166,6 +169,9 @@ void hold(remote_node& n, const detail::resource_demand& d, double sign);
 
 /// Brings a remote object's bytes here; `cb` gets them or why not.
 void fetch(cluster_client_actor* self, const detail::remote_ptr& obj, fetch_callback cb);
+
+/// Queues a TaskSpec for a worker's node manager (sent in a batch).
+void send_spec(cluster_client_actor* self, const caf::actor& manager, detail::wire::bytes spec);
 
 /// The exception a TaskFailure from another node stands for.
 std::exception_ptr failure_error(const detail::wire::failure_message& f);

@@ -95,6 +95,12 @@ result_message finish(node_manager_actor* self, uint64_t id, const hosted_task& 
   return r;
 }
 
+/// Queues a TaskResult for its owner (sent in a batch after this burst).
+void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
+  if (self->state.results.push(owner, detail::wire::encode(r)))
+    self->send(self, flush_atom::value);
+}
+
 /// Whether a message from another process carries this cluster's token;
 /// logs the first refusals (a stream of them is an attack, not news).
 bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
@@ -132,14 +138,12 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto& token = self->state.token;
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
-    self->send(owner, result_atom::value, token,
-               detail::wire::encode(failure(0, "?", "manta::error", err)));
+    send_result(self, owner, failure(0, "?", "manta::error", err));
     return;
   }
   auto id = msg.task_id;
   auto refuse = [&](std::string type, std::string why) {
-    self->send(owner, result_atom::value, token,
-               detail::wire::encode(failure(id, msg.name, std::move(type), std::move(why))));
+    send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
@@ -238,8 +242,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   auto id = msg.task_id;
   auto here = detail::runtime::node_name();
   auto refuse = [&](std::string type, std::string why) {
-    self->send(owner, result_atom::value, self->state.token,
-               detail::wire::encode(failure(id, msg.name, std::move(type), std::move(why))));
+    send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
   auto a = self->state.actors.find(msg.actor_id);
   if (a == self->state.actors.end())
@@ -321,6 +324,22 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto [free, total] = self->state.pool->resources();
       return caf::make_message(std::move(free), std::move(total));
     },
+    [=](flush_atom) {
+      self->state.results.flush(self, self->state.token, result_atom::value,
+                                results_atom::value);
+    },
+    [=](submits_atom, const std::string& token, const std::vector<char>& batch) {
+      if (!vetted(self, token, "submits"))
+        return;
+      std::vector<std::vector<char>> specs;
+      if (auto err = detail::wire::decode_batch(batch, specs); !err.empty()) {
+        auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+        send_result(self, owner, failure(0, "?", "manta::error", err));
+        return;
+      }
+      for (auto& spec : specs)
+        submit(self, spec);
+    },
     [=](submit_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "submit"))
         submit(self, spec);
@@ -337,7 +356,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finish(self, id, h);
-      self->send(h.owner, result_atom::value, self->state.token, detail::wire::encode(r));
+      send_result(self, h.owner, r);
       if (r.kind == result_message::failure && r.error.type_name == "manta::actor_died_error")
         report_if_dead(self, h);
     },

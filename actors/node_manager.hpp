@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/outbox.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -59,6 +60,8 @@ struct node_manager_state {
   std::unordered_map<uint64_t, hosted_task> running;
   /// Actors whose owners are on other nodes, by actor id.
   std::unordered_map<uint64_t, hosted_actor> actors;
+  /// TaskResults on their way to owners (sent in batches).
+  outbox results;
   /// Owners of hosted actors this manager monitors.
   std::set<caf::actor_addr> owners;
 

@@ -100,3 +100,10 @@ struct TaskResult {
     # it (unknown function, mismatched signature, undecodable argument).
   }
 }
+
+struct Batch {
+  items @0 :List(Data);
+  # Several encoded TaskSpecs (owner -> node) or TaskResults (node ->
+  # owner) in one CAF message: a burst of small tasks costs one message,
+  # one wake-up and one socket write per burst instead of per task.
+}

@@ -123,6 +123,10 @@ TEST_CASE("every message round-trips") {
   CHECK(a2.demand.custom == a.demand.custom);
   CHECK(a2.max_restarts == 2);
   CHECK(a2.restarts == 1);
+  std::vector<bytes> batch{wire::encode(sample_task()), bytes{}, bytes(24, 'z')};
+  std::vector<bytes> batch2;
+  REQUIRE(wire::decode_batch(wire::encode_batch(batch), batch2) == "");
+  CHECK(batch2 == batch);
   wire::actor_created_message c2;
   REQUIRE(wire::decode(wire::encode(wire::actor_created_message{9, "no such class"}), c2) == "");
   CHECK(c2.actor_id == 9);
@@ -140,6 +144,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
     {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}})},
     {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x'))},
     {"ActorSpec", wire::encode(sample_actor())},
+    {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')})},
   };
   for (auto& [name, full] : messages) {
     CAPTURE(name);
@@ -162,6 +167,9 @@ TEST_CASE("every truncation of every message is an error naming the message") {
       } else if (name == "ActorSpec") {
         wire::actor_message out;
         err = wire::decode(prefix, out);
+      } else if (name == "Batch") {
+        std::vector<bytes> out;
+        err = wire::decode_batch(prefix, out);
       } else {
         bytes out;
         err = wire::append_chunk(prefix, out);

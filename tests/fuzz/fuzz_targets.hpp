@@ -49,6 +49,14 @@ void round_trip(std::span<const char> in) {
 
 inline int wire_task(const uint8_t* data, size_t size) {
   round_trip<wire::task_message>(as_chars(data, size));
+  // A Batch of TaskSpecs, as a node receives them.
+  std::vector<wire::bytes> items;
+  if (wire::decode_batch(as_chars(data, size), items).empty()) {
+    std::vector<wire::bytes> again;
+    require(wire::decode_batch(wire::encode_batch(items), again).empty() && again == items);
+    for (auto& item : items)
+      round_trip<wire::task_message>(item);
+  }
   return 0;
 }
 

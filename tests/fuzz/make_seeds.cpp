@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   put(dir, "wire_task", 1, "", wire::encode(t));
   t.args.clear();
   put(dir, "wire_task", 2, "", wire::encode(t));
+  put(dir, "wire_task", 3, "", wire::encode_batch({wire::encode(t), wire::encode(t)}));
   wire::actor_message a;
   a.actor_id = 11;
   a.class_name = "ledger";

@@ -399,6 +399,19 @@ std::string decode(std::span<const char> in, actor_created_message& out) {
   });
 }
 
+bytes encode_batch(const std::vector<bytes>& items) {
+  capnp::MallocMessageBuilder msg;
+  set_args(msg.initRoot<schema::Batch>().initItems(static_cast<unsigned>(items.size())), items);
+  return flatten(msg);
+}
+
+std::string decode_batch(std::span<const char> in, std::vector<bytes>& out) {
+  return read("Batch", in, [&](capnp::MessageReader& reader) -> std::string {
+    out = get_args(reader.getRoot<schema::Batch>().getItems());
+    return {};
+  });
+}
+
 bytes encode_chunk(uint64_t offset, std::span<const char> data) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::ObjectChunk>();

@@ -139,6 +139,10 @@ std::string decode(std::span<const char> in, cluster_view& out);
 std::string decode(std::span<const char> in, actor_message& out);
 std::string decode(std::span<const char> in, actor_created_message& out);
 
+/// schema::Batch of encoded messages of one kind.
+bytes encode_batch(const std::vector<bytes>& items);
+std::string decode_batch(std::span<const char> in, std::vector<bytes>& out);
+
 /// schema::ObjectChunk holding `data` taken from `offset`.
 bytes encode_chunk(uint64_t offset, std::span<const char> data);
 
