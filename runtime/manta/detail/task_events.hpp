@@ -1,5 +1,7 @@
 #pragma once
 
+#include "manta/detail/fast_clock.hpp"
+
 #include "manta/object_id.hpp"
 #include "manta/state.hpp"
 
@@ -81,14 +83,12 @@ struct finished_record {
 /// relaxed load.
 namespace task_events {
 
-/// Steady-clock nanoseconds, the recorder's time base.
+/// Nanoseconds, the recorder's time base (fast_clock.hpp).
 inline int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return fast_clock::now_ns();
 }
 
-/// Turns a steady-clock time into microseconds since the Unix epoch.
+/// Turns a recorder time into microseconds since the Unix epoch.
 int64_t to_wall_us(int64_t steady_ns) noexcept;
 
 inline std::atomic<bool>& enabled_flag() noexcept {
