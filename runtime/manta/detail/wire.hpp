@@ -47,6 +47,20 @@ struct result_message {
   failure_message error;    // failure
 };
 
+/// schema::LogLine.
+struct log_line {
+  uint64_t task_id = 0;
+  bool to_stderr = false;
+  std::string text;
+};
+
+/// schema::LogBatch: lines tasks printed on a worker, for their owner.
+struct log_batch {
+  std::string node;
+  std::vector<log_line> lines;
+  uint64_t dropped = 0;
+};
+
 /// schema::NodeInfo.
 struct node_record {
   uint16_t index = 0;
@@ -89,6 +103,7 @@ bytes encode(const task_message& x);
 bytes encode(const result_message& x);
 bytes encode(const node_record& x);
 bytes encode(const cluster_view& x);
+bytes encode(const log_batch& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
 /// message, why, and a hint). Besides well-formed Cap'n Proto they check
@@ -98,6 +113,7 @@ std::string decode(std::span<const char> in, task_message& out);
 std::string decode(std::span<const char> in, result_message& out);
 std::string decode(std::span<const char> in, node_record& out);
 std::string decode(std::span<const char> in, cluster_view& out);
+std::string decode(std::span<const char> in, log_batch& out);
 
 /// schema::ObjectChunk holding `data` taken from `offset`.
 bytes encode_chunk(uint64_t offset, std::span<const char> data);
