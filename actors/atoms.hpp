@@ -49,6 +49,9 @@ using free_atom = caf::atom_constant<caf::atom("free")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 /// node_manager -> driver: the answer to a ping.
 using pong_atom = caf::atom_constant<caf::atom("pong")>;
+/// node_manager -> driver: a LogBatch, lines the driver's tasks printed
+/// there (always before those tasks' results).
+using logs_atom = caf::atom_constant<caf::atom("logs")>;
 
 // -- in-process cluster messages ----------------------------------------------
 
@@ -58,6 +61,8 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
 using done_atom = caf::atom_constant<caf::atom("done")>;
+/// log_shipper -> node_manager: send the waiting lines to their owners.
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 } // namespace manta::actors
 

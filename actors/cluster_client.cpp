@@ -5,6 +5,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
@@ -386,6 +387,28 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   place_waiting(self);
 }
 
+/// Lines the driver's tasks printed on worker `node`: printed here and kept
+/// for task_logs, like lines of local tasks. Lines of tasks not (or no
+/// longer) placed there, and of rebuilds, are dropped.
+void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
+  wire::log_batch b;
+  if (auto err = wire::decode(bytes, b); !err.empty())
+    return; // the lines are lost, the tasks are not
+  auto& placed = self->state.placed;
+  for (auto& line : b.lines) {
+    auto i = placed.find(line.task_id);
+    if (i == placed.end() || i->second.node != node || !i->second.task)
+      continue;
+    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node,
+                         line.to_stderr, line.text);
+  }
+  if (b.dropped > 0)
+    std::fprintf(stderr,
+                 "manta: %s dropped %llu lines printed by this driver's tasks (they came "
+                 "faster than they could be sent)\n",
+                 b.node.c_str(), static_cast<unsigned long long>(b.dropped));
+}
+
 // -- fetching objects ----------------------------------------------------------
 
 void request_chunks(self_ptr self, uint64_t fetch_id) {
@@ -655,6 +678,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // answer; its tasks were given to others, so its word no longer counts.
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
+    },
+    [=](logs_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto index = sender_node(self); index && vetted(self, token, "logs"))
+        on_logs(self, *index, bytes);
     },
     [=](heartbeat_atom) { heartbeat(self); },
     [=](pong_atom, const std::string& token) {

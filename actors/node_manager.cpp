@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/function_registry.hpp"
+#include "manta/detail/log_shipper.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
@@ -74,6 +75,46 @@ bool vetted(node_manager_actor* self, const std::string& token, const char* what
   return false;
 }
 
+/// The shipper of this node manager: wakes it to send lines to their owners.
+std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
+  auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
+  return std::make_shared<detail::log_shipper>([addr](bool full) {
+    auto hdl = caf::actor_cast<caf::actor>(addr);
+    if (!hdl)
+      return;
+    if (full)
+      caf::anon_send(hdl, flush_atom::value);
+    else
+      caf::delayed_anon_send(hdl, detail::log_shipper::flush_interval, flush_atom::value);
+  });
+}
+
+/// Sends every waiting line to the owner of the task that printed it, one
+/// LogBatch per owner. Lines of tasks no longer hosted here are dropped.
+void ship_logs(node_manager_actor* self) {
+  auto waiting = self->state.logs->take();
+  std::vector<std::pair<caf::actor, detail::wire::log_batch>> batches;
+  auto batch_of = [&](uint64_t id) -> detail::wire::log_batch* {
+    auto i = self->state.running.find(id);
+    if (i == self->state.running.end())
+      return nullptr;
+    for (auto& [owner, b] : batches)
+      if (owner == i->second.owner)
+        return &b;
+    batches.emplace_back(i->second.owner, detail::wire::log_batch{});
+    batches.back().second.node = detail::runtime::node_name();
+    return &batches.back().second;
+  };
+  for (auto& line : waiting.lines)
+    if (auto* b = batch_of(line.task_id))
+      b->lines.push_back(std::move(line));
+  for (auto& [id, n] : waiting.dropped)
+    if (auto* b = batch_of(id))
+      b->dropped += n;
+  for (auto& [owner, b] : batches)
+    self->send(owner, logs_atom::value, self->state.token, detail::wire::encode(b));
+}
+
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   auto& token = self->state.token;
@@ -121,6 +162,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                     + "' has parameter or result types that cannot "
                                       "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
+  task->log_sink = self->state.logs;
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto& h = self->state.running[id];
@@ -144,6 +186,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token) {
   self->state.pool = pool;
   self->state.token = std::move(token);
+  self->state.logs = make_shipper(self);
   return {
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
@@ -162,11 +205,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto i = self->state.running.find(id);
       if (i == self->state.running.end())
         return;
+      ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finish(self, id, *h.task);
       self->send(h.owner, result_atom::value, self->state.token, detail::wire::encode(r));
     },
+    [=](flush_atom) { ship_logs(self); },
     [=](fetch_atom, const std::string& token, uint64_t fetch_id, uint64_t id, uint64_t offset,
         uint64_t length) {
       if (!vetted(self, token, "fetch"))

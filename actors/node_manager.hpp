@@ -13,8 +13,9 @@
 #include <vector>
 
 namespace manta::detail {
+class log_shipper;
 class worker_pool;
-}
+} // namespace manta::detail
 
 namespace manta::actors {
 
@@ -44,6 +45,8 @@ struct node_manager_state {
   std::unordered_map<uint64_t, hosted_task> running;
   /// Large results kept for their owners (encoded), by object id.
   std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> objects;
+  /// Lines the hosted tasks print, on their way to the tasks' owners.
+  std::shared_ptr<detail::log_shipper> logs;
 
   static inline const char* name = "manta.node_manager";
 };
@@ -65,7 +68,8 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// large results it keeps, chunk by chunk.
 /// Every message from another node carries the cluster token; one without
 /// it is dropped and logged (a process that never joined must not run code
-/// or read objects here).
+/// or read objects here). Lines the hosted tasks print go to their owners
+/// in LogBatches while they run, each task's before its result.
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token);
 
