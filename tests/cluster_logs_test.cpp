@@ -6,7 +6,17 @@
 
 #include "tests/cluster_main.hpp"
 
+#include <manta/detail/cluster.hpp>
+#include <manta/detail/codec.hpp>
+#include <manta/detail/function_registry.hpp>
+#include <manta/detail/runtime.hpp>
+#include <manta/detail/wire.hpp>
 #include <manta/manta.hpp>
+
+#include "actors/atoms.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -18,6 +28,7 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+namespace wire = manta::detail::wire;
 
 namespace {
 
@@ -193,6 +204,58 @@ TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the
   CHECK(manta::task_logs(r.id()).empty());
   CHECK(out_sink().str().find("quiet") == std::string::npos);
   CHECK(err_sink().str().find("quiet") == std::string::npos);
+}
+
+TEST_CASE("a node manager sends its owner a task's lines with the token, before the result") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  // Act as the owner: send a TaskSpec to the worker's node manager.
+  auto& rt = manta::detail::runtime::require("test");
+  auto& sys = rt.system();
+  caf::scoped_actor self{sys};
+  wire::cluster_view view;
+  self->request(rt.cluster_link()->head(), 5s, manta::actors::nodes_atom::value, c.token())
+    .receive([&](const wire::bytes& b) { REQUIRE(wire::decode(b, view) == ""); },
+             [&](caf::error& err) { FAIL(sys.render(err)); });
+  REQUIRE(view.nodes.size() == 1);
+  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  REQUIRE(manager);
+  wire::task_message t;
+  t.task_id = 0xbeef;
+  t.function_name = "chatty";
+  t.signature = manta::detail::find_function("chatty")->signature;
+  t.args = {manta::detail::encode(std::string{"direct"}), manta::detail::encode(4)};
+  t.demand.cpus = 1;
+  self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
+  std::vector<wire::log_line> lines;
+  bool done = false;
+  while (!done) {
+    self->receive(
+      [&](manta::actors::logs_atom, const std::string& token, const wire::bytes& b) {
+        CHECK(token == c.token());
+        wire::log_batch batch;
+        REQUIRE(wire::decode(b, batch) == "");
+        CHECK(batch.node.rfind("node-" + std::to_string(view.nodes[0].index) + " (pid ", 0)
+              == 0);
+        CHECK(batch.dropped == 0);
+        lines.insert(lines.end(), batch.lines.begin(), batch.lines.end());
+      },
+      [&](manta::actors::result_atom, const std::string& token, const wire::bytes&) {
+        CHECK(token == c.token());
+        done = true;
+      },
+      caf::after(10s) >> [&] {
+        FAIL("no result");
+        done = true;
+      });
+  }
+  REQUIRE(lines.size() == 4); // all of them before the result
+  for (int i = 0; i < 4; ++i) {
+    CHECK(lines[i].task_id == 0xbeef);
+    CHECK(lines[i].to_stderr == to_stderr(i));
+    CHECK(lines[i].text == line_text("direct", i, view.nodes[0].index));
+  }
 }
 
 int main(int argc, char** argv) {
