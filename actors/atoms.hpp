@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
 
@@ -49,6 +50,16 @@ using free_atom = caf::atom_constant<caf::atom("free")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 /// node_manager -> driver: the answer to a ping.
 using pong_atom = caf::atom_constant<caf::atom("pong")>;
+/// driver -> node_manager: host this ActorSpec; answered with ActorCreated.
+/// In-process: remote_actor -> cluster_client: place this actor.
+using actor_create_atom = caf::atom_constant<caf::atom("actcreate")>;
+/// node_manager -> driver: (ActorCreated).
+using actor_created_atom = caf::atom_constant<caf::atom("actcreated")>;
+/// driver -> node_manager: (actor id): drop that actor (killed, or its
+/// owner let go of it).
+using actor_kill_atom = caf::atom_constant<caf::atom("actkill")>;
+/// node_manager -> driver: (actor id, cause): that actor died for good.
+using actor_dead_atom = caf::atom_constant<caf::atom("actdead")>;
 /// node_manager -> driver: a LogBatch, lines the driver's tasks printed
 /// there (always before those tasks' results).
 using logs_atom = caf::atom_constant<caf::atom("logs")>;
@@ -57,6 +68,10 @@ using logs_atom = caf::atom_constant<caf::atom("logs")>;
 
 /// task_runner -> cluster_client: place this task on some node.
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+/// remote_actor -> cluster_client: send this call to the actor's node.
+using actor_call_atom = caf::atom_constant<caf::atom("actcall")>;
+/// ~remote_actor -> cluster_client: (node, actor id): the owner let go.
+using actor_release_atom = caf::atom_constant<caf::atom("actrelease")>;
 /// cluster_client -> itself: time to ping the workers and judge the silent.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
@@ -71,3 +86,5 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::task_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::remote_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<manta::detail::fetch_promise>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::create_request_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::call_request_ptr)

@@ -1,6 +1,7 @@
 #include "actors/cluster_client.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/cluster_actors.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
@@ -31,11 +32,29 @@ std::exception_ptr lost(const std::string& what) {
   return std::make_exception_ptr(object_lost_error(what));
 }
 
-// -- placing tasks -------------------------------------------------------------
+} // namespace
 
 bool fits_total(const remote_node& n, const resource_demand& d) {
   return d.fits_in(n.info.cpus, n.info.custom);
 }
+
+void hold(remote_node& n, const resource_demand& d, double sign) {
+  n.busy_cpus += sign * d.cpus;
+  for (auto& [name, amount] : d.custom)
+    n.busy_custom[name] += sign * amount;
+}
+
+std::exception_ptr failure_error(const wire::failure_message& f) {
+  if (f.type_name == "manta::unknown_function_error")
+    return std::make_exception_ptr(unknown_function_error(f.message));
+  if (f.type_name == "manta::actor_died_error")
+    return std::make_exception_ptr(actor_died_error(f.message));
+  return std::make_exception_ptr(task_error(f.type_name, f.message, f.task_name, f.node));
+}
+
+namespace {
+
+// -- placing tasks -------------------------------------------------------------
 
 bool has_room(const remote_node& n, const resource_demand& d) {
   if (!n.manager || !fits_total(n, d))
@@ -49,12 +68,6 @@ bool has_room(const remote_node& n, const resource_demand& d) {
       return false;
   }
   return true;
-}
-
-void hold(remote_node& n, const resource_demand& d, double sign) {
-  n.busy_cpus += sign * d.cpus;
-  for (auto& [name, amount] : d.custom)
-    n.busy_custom[name] += sign * amount;
 }
 
 /// Whether anything alive (a worker or, for tasks, this node) can ever run it.
@@ -256,8 +269,6 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   place_or_wait(self, id);
 }
 
-void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb);
-
 /// A task the local node has no room for: encode its arguments (fetching
 /// object arguments that live on other nodes) and place it.
 void dispatch(self_ptr self, task_ptr t) {
@@ -335,6 +346,8 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   wire::result_message r;
   if (auto err = wire::decode(bytes, r); !err.empty())
     return; // nothing to attribute it to; the task's node is still watched
+  if (on_actor_call_result(self, r))
+    return;
   auto i = st.placed.find(r.task_id);
   if (i == st.placed.end())
     return;
@@ -355,11 +368,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
-        if (r.error.type_name == "manta::unknown_function_error")
-          t.result->seal_error(std::make_exception_ptr(unknown_function_error(r.error.message)));
-        else
-          t.result->seal_error(std::make_exception_ptr(task_error(
-            r.error.type_name, r.error.message, r.error.task_name, r.error.node)));
+        t.result->seal_error(failure_error(r.error));
         break;
     }
   } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
@@ -467,6 +476,8 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
   request_chunks(self, fetch_id);
 }
 
+} // namespace
+
 void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
   auto& st = self->state;
   if (auto i = st.fetch_of.find(obj->id.value()); i != st.fetch_of.end()) {
@@ -480,6 +491,8 @@ void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
   st.fetch_of[obj->id.value()] = fetch_id;
   start_fetch(self, fetch_id);
 }
+
+namespace {
 
 void finish_fetch(self_ptr self, uint64_t fetch_id, const std::string& err, bytes_t& in) {
   auto& st = self->state;
@@ -573,6 +586,7 @@ void node_lost(self_ptr self, uint16_t index) {
   for (auto fetch_id : restart)
     if (st.fetches.count(fetch_id) > 0)
       start_fetch(self, fetch_id);
+  actors_lost(self, index);
   // Waiting work that nothing alive can run any more fails now.
   place_waiting(self);
 }
@@ -678,6 +692,17 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // answer; its tasks were given to others, so its word no longer counts.
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
+    },
+    [=](actor_create_atom, create_request_ptr& req) { create_remote_actor(self, std::move(req)); },
+    [=](actor_call_atom, call_request_ptr& req) { send_actor_call(self, std::move(req)); },
+    [=](actor_release_atom, uint16_t node, uint64_t id) { release_remote_actor(self, node, id); },
+    [=](actor_created_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto from = sender_node(self); from && vetted(self, token, "actor_created"))
+        on_actor_created(self, *from, bytes);
+    },
+    [=](actor_dead_atom, const std::string& token, uint64_t id, const std::string& cause) {
+      if (auto from = sender_node(self); from && vetted(self, token, "actor_dead"))
+        on_actor_dead(self, *from, id, cause);
     },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
@@ -71,6 +72,15 @@ struct waiting_group {
   std::deque<uint64_t> ids;
 };
 
+/// An actor this driver placed on a worker node.
+struct placed_actor {
+  std::weak_ptr<detail::actor_core> core;
+  uint16_t node = 0;
+  detail::resource_demand demand;
+  /// Until the node answered the ActorSpec.
+  detail::create_request_ptr creating;
+};
+
 struct cluster_client_state {
   detail::cluster* link = nullptr;
   std::map<uint16_t, remote_node> nodes;
@@ -86,6 +96,12 @@ struct cluster_client_state {
   uint64_t next_fetch = 1;
   /// The node that took the last SPREAD task.
   uint16_t spread_last = 0;
+  /// Actors placed on workers, by actor id (see cluster_actors.hpp).
+  std::unordered_map<uint64_t, placed_actor> actors;
+  /// Calls of those actors on their way, by result id.
+  std::unordered_map<uint64_t, detail::call_request_ptr> calls;
+  /// The worker that took the last SPREAD actor.
+  uint16_t actor_spread_last = 0;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
@@ -111,6 +127,20 @@ inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 /// 160-240 us round trip (11 k tasks/s over two nodes); 16 gave 26-44 k/s
 /// (tools/cluster_benchmark). Placement still picks the least-loaded node.
 inline constexpr double remote_queue_factor = 16.0;
+
+// -- shared with cluster_actors.cpp ---------------------------------------------
+
+/// Whether `n` offers `d` in total.
+bool fits_total(const remote_node& n, const detail::resource_demand& d);
+
+/// Books (`sign` 1) or returns (-1) `d` on the driver's view of `n`.
+void hold(remote_node& n, const detail::resource_demand& d, double sign);
+
+/// Brings a remote object's bytes here; `cb` gets them or why not.
+void fetch(cluster_client_actor* self, const detail::remote_ptr& obj, fetch_callback cb);
+
+/// The exception a TaskFailure from another node stands for.
+std::exception_ptr failure_error(const detail::wire::failure_message& f);
 
 /// The driver's side of the cluster: connects to every worker (and monitors
 /// it), places tasks on workers with room, seals results into the owner's

@@ -1,7 +1,11 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_registry.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -32,23 +36,51 @@ result_message failure(uint64_t id, const std::string& task, std::string type,
   return r;
 }
 
-/// The TaskResult of a finished hosted task; keeps a large value here.
-result_message finish(node_manager_actor* self, uint64_t id, detail::task_spec& t) {
-  auto& slot = *t.result;
-  if (slot.failed()) {
-    try {
-      std::rethrow_exception(slot.error());
-    } catch (const task_error& e) {
-      auto r = failure(id, t.name(), e.type_name(), e.message());
-      r.error.node = e.node();
-      return r;
-    } catch (const std::exception& e) {
-      return failure(id, t.name(), detail::demangle(typeid(e).name()), e.what());
-    } catch (...) {
-      return failure(id, t.name(), "<unknown>", "the task failed");
-    }
+/// The encoded bytes of a sealed result (a hosted task's are bytes
+/// already; an actor call's value is encoded with its type's codec).
+std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
+  auto value = h.result->shared_value();
+  if (h.encoded)
+    return std::static_pointer_cast<const std::vector<char>>(value);
+  if (h.result->type() == typeid(void))
+    return std::make_shared<const std::vector<char>>();
+  auto* codec = h.result->codec();
+  if (codec == nullptr)
+    throw std::runtime_error("the result type " + detail::demangle(h.result->type().name())
+                             + " cannot be serialized");
+  detail::encoded_bytes e;
+  if (auto err = codec->encode(value.get(), e))
+    throw std::runtime_error("the result does not encode: " + detail::error_text(err));
+  return std::make_shared<const std::vector<char>>(e.data, e.data + e.size);
+}
+
+/// The TaskFailure of an exception.
+result_message failure_of(uint64_t id, const std::string& name, const std::exception_ptr& ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const task_error& e) {
+    auto r = failure(id, name, e.type_name(), e.message());
+    r.error.node = e.node();
+    return r;
+  } catch (const actor_died_error& e) {
+    return failure(id, name, "manta::actor_died_error", e.what());
+  } catch (const std::exception& e) {
+    return failure(id, name, detail::demangle(typeid(e).name()), e.what());
+  } catch (...) {
+    return failure(id, name, "<unknown>", "the task failed");
   }
-  auto bytes = std::static_pointer_cast<const std::vector<char>>(slot.shared_value());
+}
+
+/// The TaskResult of a finished hosted task or call; keeps a large value here.
+result_message finish(node_manager_actor* self, uint64_t id, const hosted_task& h) {
+  if (h.result->failed())
+    return failure_of(id, h.name, h.result->error());
+  std::shared_ptr<const std::vector<char>> bytes;
+  try {
+    bytes = encoded_result(h);
+  } catch (...) {
+    return failure_of(id, h.name, std::current_exception());
+  }
   result_message r;
   r.task_id = id;
   r.node = detail::runtime::node_name();
@@ -74,6 +106,26 @@ bool vetted(node_manager_actor* self, const std::string& token, const char* what
                  self->state.refused == 10 ? " (no more of these are logged)" : "");
   return false;
 }
+
+/// Tracks a task or call until its result is sealed, then answers `owner`.
+void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
+          std::shared_ptr<void> keep, detail::slot_ptr result, std::string name,
+          bool encoded) {
+  auto& h = self->state.running[id];
+  h.owner = owner;
+  h.keep = std::move(keep);
+  h.result = std::move(result);
+  h.name = std::move(name);
+  h.encoded = encoded;
+  h.waiter = std::make_unique<remote_done_waiter>();
+  h.waiter->manager = caf::actor{self};
+  h.waiter->id = id;
+  if (!h.result->add_waiter(h.waiter.get()))
+    self->send(self, done_atom::value, id);
+}
+
+void submit_call(node_manager_actor* self, const caf::actor& owner,
+                 detail::wire::task_message& msg);
 
 /// The shipper of this node manager: wakes it to send lines to their owners.
 std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
@@ -135,6 +187,8 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     return refuse("manta::error", "a task with id " + to_string(object_id{id})
                                     + " is already running on " + detail::runtime::node_name()
                                     + " (was the spec sent twice?)");
+  if (msg.actor_id != 0)
+    return submit_call(self, owner, msg);
   auto total = self->state.pool->resources().second;
   auto total_cpus = total[cpu_resource];
   total.erase(cpu_resource);
@@ -165,15 +219,122 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   task->log_sink = self->state.logs;
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
-  auto& h = self->state.running[id];
-  h.owner = owner;
-  h.task = task;
-  h.waiter = std::make_unique<remote_done_waiter>();
-  h.waiter->manager = caf::actor{self};
-  h.waiter->id = id;
-  if (!task->result->add_waiter(h.waiter.get()))
-    self->send(self, done_atom::value, id);
+  auto name = task->name();
+  host(self, owner, id, task, task->result, std::move(name), true);
   self->state.pool->schedule(std::move(task));
+}
+
+// -- hosted actors ---------------------------------------------------------------
+
+void answer_created(node_manager_actor* self, const caf::actor& owner, uint64_t id,
+                    std::string error) {
+  detail::wire::actor_created_message m{id, std::move(error)};
+  self->send(owner, actor_created_atom::value, self->state.token, detail::wire::encode(m));
+}
+
+/// Builds an actor an owner on another node asked for.
+void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec) {
+  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+  detail::wire::actor_message m;
+  if (auto err = detail::wire::decode(spec, m); !err.empty())
+    return answer_created(self, owner, 0, err);
+  auto here = detail::runtime::node_name();
+  auto* cls = detail::find_actor_class(m.class_name);
+  if (cls == nullptr)
+    return answer_created(self, owner, m.actor_id,
+                          "no actor class named '" + m.class_name + "' is registered on "
+                            + here + "; every node must run a binary that has MANTA_ACTOR("
+                            + m.class_name + ", ...)");
+  auto make = detail::find_actor_ctor(*cls, m.constructor_key);
+  if (make == nullptr)
+    return answer_created(self, owner, m.actor_id,
+                          "the binary on " + here + " has no constructor of " + m.class_name
+                            + " taking (" + detail::demangle(m.constructor_key.c_str())
+                            + "); do both nodes run the same binary?");
+  if (self->state.actors.count(m.actor_id) != 0)
+    return answer_created(self, owner, m.actor_id, "an actor with this id lives here already");
+  try {
+    std::vector<std::span<const char>> args(m.args.begin(), m.args.end());
+    actor_options opts;
+    opts.name = m.name;
+    opts.ns = "manta.hosted." + to_string(object_id{m.actor_id}); // owners name actors
+    opts.resources = m.demand;
+    opts.max_restarts = m.max_restarts;
+    opts.max_task_retries = m.max_task_retries;
+    if (m.max_concurrency > 0)
+      opts.max_concurrency = m.max_concurrency;
+    auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts);
+    self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor)};
+  } catch (const std::exception& e) {
+    return answer_created(self, owner, m.actor_id, e.what());
+  }
+  if (self->state.owners.insert(owner.address()).second)
+    self->monitor(owner);
+  answer_created(self, owner, m.actor_id, {});
+}
+
+/// A call of a hosted actor: queued in the actor like a local call.
+void submit_call(node_manager_actor* self, const caf::actor& owner,
+                 detail::wire::task_message& msg) {
+  auto id = msg.task_id;
+  auto here = detail::runtime::node_name();
+  auto refuse = [&](std::string type, std::string why) {
+    self->send(owner, result_atom::value, self->state.token,
+               detail::wire::encode(failure(id, msg.name, std::move(type), std::move(why))));
+  };
+  auto a = self->state.actors.find(msg.actor_id);
+  if (a == self->state.actors.end())
+    return refuse("manta::actor_died_error",
+                  "actor " + to_string(object_id{msg.actor_id}) + " is not on " + here
+                    + " (it was killed or its owner let go of it)");
+  auto& core = a->second.anchor->core;
+  const auto& cls = detail::lookup_actor_class(core->type());
+  auto* m = detail::find_method(cls, msg.function_name);
+  if (m == nullptr || m->type->name() != msg.signature)
+    return refuse("manta::unknown_function_error",
+                  "actor class " + cls.name + " on " + here + " has no method '"
+                    + msg.function_name + "' of type " + detail::demangle(msg.signature.c_str())
+                    + "; do both nodes run the same binary?");
+  if (m->from_wire == nullptr)
+    return refuse("manta::error", "method " + cls.name + "." + msg.function_name
+                                    + " has types that cannot be serialized");
+  detail::call_ptr call;
+  try {
+    std::vector<std::span<const char>> args(msg.args.begin(), msg.args.end());
+    call = m->from_wire(*m, args);
+  } catch (const std::exception& e) {
+    return refuse("manta::error", std::string{"bad arguments: "} + e.what());
+  }
+  auto slot = std::make_shared<detail::object_slot>(object_id{id});
+  call->result = slot;
+  detail::task_events::on_call_submit(*call);
+  host(self, owner, id, call, slot, msg.name, false);
+  self->state.running[id].actor = msg.actor_id;
+  core->submit(std::move(call));
+}
+
+/// After a call failed with actor_died_error: tells the owner if its actor
+/// is dead for good (not merely restarting) and lets go of it.
+void report_if_dead(node_manager_actor* self, const hosted_task& h) {
+  auto a = self->state.actors.find(h.actor);
+  if (a == self->state.actors.end())
+    return;
+  auto info = a->second.anchor->core->info();
+  if (info.state != "DEAD")
+    return;
+  self->send(a->second.owner, actor_dead_atom::value, self->state.token, h.actor,
+             info.death_cause);
+  self->state.actors.erase(a);
+}
+
+/// Drops a hosted actor (its owner killed it or let go of it).
+void drop_actor(node_manager_actor* self, uint64_t id) {
+  auto a = self->state.actors.find(id);
+  if (a == self->state.actors.end())
+    return;
+  auto anchor = std::move(a->second.anchor);
+  self->state.actors.erase(a);
+  detail::kill_actor(*anchor->core, true);
 }
 
 } // namespace
@@ -186,6 +347,16 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token) {
   self->state.pool = pool;
   self->state.token = std::move(token);
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    // An owner is gone: so are the actors it placed here.
+    self->state.owners.erase(msg.source);
+    std::vector<uint64_t> orphans;
+    for (auto& [id, a] : self->state.actors)
+      if (a.owner.address() == msg.source)
+        orphans.push_back(id);
+    for (auto id : orphans)
+      drop_actor(self, id);
+  });
   self->state.logs = make_shipper(self);
   return {
     [=](resources_atom) {
@@ -208,8 +379,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
-      auto r = finish(self, id, *h.task);
+      auto r = finish(self, id, h);
       self->send(h.owner, result_atom::value, self->state.token, detail::wire::encode(r));
+      if (r.kind == result_message::failure && r.error.type_name == "manta::actor_died_error")
+        report_if_dead(self, h);
     },
     [=](flush_atom) { ship_logs(self); },
     [=](fetch_atom, const std::string& token, uint64_t fetch_id, uint64_t id, uint64_t offset,
@@ -233,6 +406,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](free_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "free"))
         self->state.objects.erase(id);
+    },
+    [=](actor_create_atom, const std::string& token, const std::vector<char>& spec) {
+      if (vetted(self, token, "actor_create"))
+        create_hosted_actor(self, spec);
+    },
+    [=](actor_kill_atom, const std::string& token, uint64_t id) {
+      if (vetted(self, token, "actor_kill"))
+        drop_actor(self, id);
     },
   };
 }

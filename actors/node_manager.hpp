@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/resources.hpp"
@@ -8,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,11 +29,24 @@ public:
   uint64_t id = 0;
 };
 
-/// A task sent by another node, while it runs here.
+/// A task or actor call sent by another node, while it runs here.
 struct hosted_task {
   caf::actor owner;
-  detail::task_ptr task;
+  /// Keeps the task or call alive until its result went back.
+  std::shared_ptr<void> keep;
+  detail::slot_ptr result;
+  std::string name;
+  /// True if the result holds encoded bytes already (a remote_task's).
+  bool encoded = false;
+  /// The hosted actor of a call (0 for a task).
+  uint64_t actor = 0;
   std::unique_ptr<remote_done_waiter> waiter;
+};
+
+/// An actor whose owner is on another node, hosted here.
+struct hosted_actor {
+  caf::actor owner;
+  detail::anchor_ptr anchor;
 };
 
 struct node_manager_state {
@@ -43,6 +58,10 @@ struct node_manager_state {
   size_t refused = 0;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
+  /// Actors whose owners are on other nodes, by actor id.
+  std::unordered_map<uint64_t, hosted_actor> actors;
+  /// Owners of hosted actors this manager monitors.
+  std::set<caf::actor_addr> owners;
   /// Large results kept for their owners (encoded), by object id.
   std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> objects;
   /// Lines the hosted tasks print, on their way to the tasks' owners.
@@ -65,7 +84,10 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// (a message round trip per task would cost more than most tasks). In a
 /// cluster this actor is what the node publishes: owners on other nodes
 /// send it TaskSpecs to run (in the worker pool, as tasks) and fetch the
-/// large results it keeps, chunk by chunk.
+/// large results it keeps, chunk by chunk. It also hosts actors that owners
+/// on other nodes place here (ActorSpec): each is an ordinary local actor,
+/// and TaskSpecs naming it are calls of its methods, queued in arrival
+/// order. An owner whose connection closes loses its actors here.
 /// Every message from another node carries the cluster token; one without
 /// it is dropped and logged (a process that never joined must not run code
 /// or read objects here). Lines the hosted tasks print go to their owners

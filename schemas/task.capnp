@@ -48,6 +48,12 @@ struct TaskSpec {
   attempt @9 :UInt32;
   # 1 for the first dispatch, counting resubmissions after node failures
   # and rebuilds of lost results.
+
+  actorId @10 :UInt64;
+  # 0 for a task. Otherwise this is a call of method `functionName` on the
+  # actor the owner created with this id (an ActorSpec, actor.capnp) on the
+  # receiving node; `signature` is then the method's type. Calls of one
+  # actor run in the order their specs arrive.
 }
 
 struct TaskFailure {

@@ -1,9 +1,9 @@
-// Fault injection: a long run of tasks on a head and three worker nodes on
-// 127.0.0.1 while worker nodes are killed with SIGKILL (and replaced) three
-// times. Every result must arrive, be correct and be seen once; every task
-// runs at least once and at most 1 + max_retries times, and re-runs are
-// bounded by what the killed nodes held; no get waits past its timeout.
-// Actors do not span nodes yet (docs/cluster.md), so the workload is tasks.
+// Fault injection: a long run of tasks and calls of 100 actors on a head and
+// three worker nodes on 127.0.0.1 while worker nodes are killed with SIGKILL
+// (and replaced) three times. Every result must arrive, be correct and be
+// seen once; every task runs at least once and at most 1 + max_retries
+// times, and re-runs are bounded by what the killed nodes held; every actor
+// restarts on a live node; no get waits past its timeout.
 #include <manta/manta.hpp>
 
 #include "actors/cluster_client.hpp"
@@ -46,7 +46,32 @@ int64_t sleepy(int64_t ms) {
   return ms;
 }
 
-MANTA_REMOTE(work, sleepy);
+std::pair<int, int> node_and_pid() {
+  return {manta::current_node(), static_cast<int>(::getpid())};
+}
+
+MANTA_REMOTE(work, sleepy, node_and_pid);
+
+/// A stateless actor: its results depend only on its constructor argument
+/// (re-run after a restart) and the call's argument.
+class tally {
+public:
+  explicit tally(int64_t seed) : seed_(seed) {}
+
+  int64_t step(int64_t i) {
+    auto until = steady::now() + std::chrono::microseconds(100);
+    while (steady::now() < until) {
+    }
+    return seed_ * 1000003 + i * i;
+  }
+
+  int restarts() const { return manta::restart_count(); }
+
+private:
+  int64_t seed_;
+};
+
+MANTA_ACTOR(tally, &tally::step, &tally::restarts);
 
 /// How many times each task index ran, and how many tasks each process
 /// ran, from the log.
@@ -75,8 +100,9 @@ int env_int(const char* name, int fallback) {
 
 } // namespace
 
-TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exactly once") {
+TEST_CASE("10,000 tasks and 100 actors survive three kill -9 of worker nodes, each result exactly once") {
   const int n = env_int("MANTA_FAULT_TASKS", 10000);
+  const int num_actors = env_int("MANTA_FAULT_ACTORS", 100);
   const int kills = 3;
   const double cpus = 1;
   const int max_retries = 3;
@@ -86,11 +112,33 @@ TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exact
   for (int w = 0; w < 3; ++w)
     workers.push_back(c.add_worker(cpus));
   c.join(0); // the driver runs nothing itself: every task crosses a node
+  // The actors live on the three first workers, all of which are killed:
+  // each restarts (at least once) on a live node.
+  std::map<int, manta::node_id> node_of;
+  for (int i = 0; i < 100 && node_of.size() < 3; ++i) {
+    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(), 10s);
+    if (pid != ::getpid())
+      node_of[pid] = static_cast<manta::node_id>(node);
+  }
+  REQUIRE(node_of.size() == 3);
+  std::vector<manta::actor_handle<tally>> actors;
+  for (int a = 0; a < num_actors; ++a)
+    actors.push_back(manta::actor<tally>()
+                       .node_affinity(node_of[workers[static_cast<size_t>(a % 3)]], true)
+                       .max_restarts(-1)
+                       .max_task_retries(-1)
+                       .remote(int64_t{a}));
   auto start = steady::now();
   std::vector<manta::object_ref<int64_t>> refs;
+  std::vector<std::pair<int, manta::object_ref<int64_t>>> calls;
   refs.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
+  for (int64_t i = 0; i < n; ++i) {
     refs.push_back(manta::task(work).max_retries(max_retries).remote(i, log));
+    if (i % 5 == 0) { // 2,000 calls, 20 per actor, interleaved with the tasks
+      auto a = static_cast<int>((i / 5) % num_actors);
+      calls.emplace_back(a, actors[static_cast<size_t>(a)].call(&tally::step).remote(i));
+    }
+  }
   // Kill the oldest worker when 20%, 45% and 70% of the tasks have run,
   // and start a replacement each time, so the run goes on at the same width
   // while every kill lands on a busy node.
@@ -114,9 +162,21 @@ TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exact
     if (v != int64_t{i} * i + 7)
       ++wrong;
   }
+  int64_t wrong_calls = 0;
+  for (size_t k = 0; k < calls.size(); ++k) {
+    auto& [a, ref] = calls[k];
+    auto i = static_cast<int64_t>(k) * 5;
+    if (manta::get(ref, 30s) != int64_t{a} * 1000003 + i * i)
+      ++wrong_calls;
+  }
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
   CHECK(killed == kills);
   CHECK(wrong == 0);
+  CHECK(wrong_calls == 0);
+  int fewest_restarts = 1 << 30;
+  for (auto& a : actors)
+    fewest_restarts = std::min(fewest_restarts, manta::get(a.call(&tally::restarts).remote(), 30s));
+  CHECK(fewest_restarts >= 1);
   // A second read sees the same single value (results are sealed once).
   for (int i = 0; i < n; i += 97)
     CHECK(manta::get(refs[static_cast<size_t>(i)], 1s) == int64_t{i} * i + 7);
@@ -143,8 +203,10 @@ TEST_CASE("10,000 tasks survive three kill -9 of worker nodes, each result exact
   // Only tasks placed on a killed node run again: at most its in-flight
   // window (remote_queue_factor x its CPUs) per kill.
   CHECK(extra <= static_cast<int64_t>(kills * manta::actors::remote_queue_factor * cpus));
-  MESSAGE(n << " tasks, " << kills << " worker kills in " << secs << " s ("
-            << static_cast<int>(n / secs) << " tasks/s); " << extra
+  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors, "
+            << kills << " worker kills in " << secs << " s ("
+            << static_cast<int>(n / secs) << " tasks/s); every actor restarted at least "
+            << fewest_restarts << " time(s); " << extra
             << " re-runs, at most " << most << " runs of one task; longest get "
             << static_cast<int>(longest_get * 1000) << " ms");
   CHECK(longest_get < 30.0);

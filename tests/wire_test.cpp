@@ -36,6 +36,19 @@ wire::task_message sample_task() {
   return t;
 }
 
+wire::actor_message sample_actor() {
+  wire::actor_message a;
+  a.actor_id = 9;
+  a.class_name = "ledger";
+  a.constructor_key = "N5manta6detail10typed_ctorI6ledgerJEEE";
+  a.name = "books";
+  a.args = {bytes(4, 'c')};
+  a.demand.custom = {{"GPU", 1}};
+  a.max_restarts = 2;
+  a.restarts = 1;
+  return a;
+}
+
 wire::node_record sample_node() {
   wire::node_record n;
   n.index = 3;
@@ -62,9 +75,13 @@ int decode_all(std::span<const char> in) {
   wire::result_message r;
   wire::node_record n;
   wire::cluster_view v;
+  wire::actor_message a;
+  wire::actor_created_message ac;
   wire::log_batch l;
   bytes chunk;
   ok += wire::decode(in, l).empty();
+  ok += wire::decode(in, a).empty();
+  ok += wire::decode(in, ac).empty();
   ok += wire::decode(in, t).empty();
   ok += wire::decode(in, r).empty();
   ok += wire::decode(in, n).empty();
@@ -93,6 +110,23 @@ TEST_CASE("every message round-trips") {
   REQUIRE(wire::decode(wire::encode(v), v2) == "");
   CHECK(v2.nodes.size() == 2);
   CHECK(v2.your_index == 5);
+  auto call = sample_task();
+  call.actor_id = 77;
+  REQUIRE(wire::decode(wire::encode(call), t2) == "");
+  CHECK(t2.actor_id == 77);
+  auto a = sample_actor();
+  wire::actor_message a2;
+  REQUIRE(wire::decode(wire::encode(a), a2) == "");
+  CHECK(a2.class_name == "ledger");
+  CHECK(a2.constructor_key == a.constructor_key);
+  CHECK(a2.args == a.args);
+  CHECK(a2.demand.custom == a.demand.custom);
+  CHECK(a2.max_restarts == 2);
+  CHECK(a2.restarts == 1);
+  wire::actor_created_message c2;
+  REQUIRE(wire::decode(wire::encode(wire::actor_created_message{9, "no such class"}), c2) == "");
+  CHECK(c2.actor_id == 9);
+  CHECK(c2.error == "no such class");
   wire::log_batch l;
   REQUIRE(wire::decode(wire::encode(sample_logs()), l) == "");
   CHECK(l.node == "node-2 (pid 4242)");
@@ -114,6 +148,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
     {"NodeInfo", wire::encode(sample_node())},
     {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}})},
     {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x'))},
+    {"ActorSpec", wire::encode(sample_actor())},
     {"LogBatch", wire::encode(sample_logs())},
   };
   for (auto& [name, full] : messages) {
@@ -134,6 +169,8 @@ TEST_CASE("every truncation of every message is an error naming the message") {
       } else if (name == "ClusterView") {
         wire::cluster_view out;
         err = wire::decode(prefix, out);
+      } else if (name == "ActorSpec") {
+        wire::actor_message out;
       } else if (name == "LogBatch") {
         wire::log_batch out;
         err = wire::decode(prefix, out);
@@ -173,7 +210,7 @@ TEST_CASE("flipped bits and garbage never crash, and a corrupt segment table is 
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
       c = static_cast<char>(x);
     }
-    CHECK(decode_all(junk) <= 6);
+    CHECK(decode_all(junk) <= 8);
   }
 }
 
@@ -243,6 +280,19 @@ TEST_CASE("values the runtime cannot use are refused") {
   t = sample_task();
   t.function_name.clear();
   CHECK(wire::decode(wire::encode(t), out).find("no function name") != std::string::npos);
+  wire::actor_message aout;
+  auto a = sample_actor();
+  a.actor_id = 0;
+  CHECK(wire::decode(wire::encode(a), aout).find("actor id 0") != std::string::npos);
+  a = sample_actor();
+  a.class_name.clear();
+  CHECK(wire::decode(wire::encode(a), aout).find("no class name") != std::string::npos);
+  a = sample_actor();
+  a.max_concurrency = -1;
+  CHECK(wire::decode(wire::encode(a), aout).find("max_concurrency") != std::string::npos);
+  a = sample_actor();
+  a.demand.cpus = -1;
+  CHECK(wire::decode(wire::encode(a), aout).find("finite and non-negative") != std::string::npos);
   auto n = sample_node();
   n.port = 0;
   wire::node_record nout;

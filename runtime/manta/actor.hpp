@@ -46,20 +46,6 @@
 /// it is `lifetime_detached()`.
 namespace manta {
 
-namespace detail {
-
-template <class R>
-struct call_result {
-  using type = R;
-};
-
-template <class R>
-struct call_result<async<R>> {
-  using type = R;
-};
-
-} // namespace detail
-
 /// A method of an actor, ready to be called with `.remote(args...)`.
 template <class T, class M, class R, class... Ps>
 class actor_method {
@@ -216,6 +202,22 @@ public:
   /// gone; it needs a name.
   actor_builder& lifetime_detached() {
     opts_.detached = true;
+    return *this;
+  }
+
+  /// Places actors round robin over the cluster's nodes, this one included
+  /// (Ray's "SPREAD").
+  actor_builder& spread() {
+    opts_.strategy = {scheduling_strategy::spread, 0, false};
+    return *this;
+  }
+
+  /// Places the actor on `node` (and its restarts too); with `soft`, on
+  /// another node if that one is dead or can never fit it. Calls then
+  /// travel there and back (their arguments and result must be
+  /// serializable, as for tasks on other nodes).
+  actor_builder& node_affinity(node_id node, bool soft = false) {
+    opts_.strategy = {scheduling_strategy::node_affinity, node, soft};
     return *this;
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/resources.hpp"
+#include "manta/task_options.hpp"
 
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ struct actor_options {
   /// Whether the actor outlives its handles (lives until `kill` or
   /// `shutdown`); requires a name so it can be found again.
   bool detached = false;
+  /// Where in a cluster the actor lives: by default on the driver's node
+  /// if it fits there, else on a worker node that offers its resources.
+  scheduling_strategy strategy;
 };
 
 } // namespace manta

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/actor_call.hpp"
+#include "manta/detail/codec.hpp"
 #include "manta/detail/value_size.hpp"
 #include "manta/errors.hpp"
 #include "manta/object_ref.hpp"
@@ -24,6 +25,7 @@ call_outcome make_outcome(V&& value) {
   call_outcome out;
   out.bytes = value_size(*ptr);
   out.type = &typeid(D);
+  out.codec = codec_for<D>();
   out.value = std::move(ptr);
   return out;
 }

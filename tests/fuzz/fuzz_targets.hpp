@@ -63,6 +63,12 @@ inline int wire_node(const uint8_t* data, size_t size) {
   return 0;
 }
 
+inline int wire_actor(const uint8_t* data, size_t size) {
+  round_trip<wire::actor_message>(as_chars(data, size));
+  round_trip<wire::actor_created_message>(as_chars(data, size));
+  return 0;
+}
+
 inline int wire_logs(const uint8_t* data, size_t size) {
   round_trip<wire::log_batch>(as_chars(data, size));
   return 0;
@@ -161,8 +167,9 @@ struct target {
   int (*run)(const uint8_t*, size_t);
 };
 
-inline constexpr std::array<target, 7> targets = {{
+inline constexpr std::array<target, 8> targets = {{
   {"wire_task", &wire_task},
+  {"wire_actor", &wire_actor},
   {"wire_result", &wire_result},
   {"wire_node", &wire_node},
   {"wire_chunk", &wire_chunk},

@@ -58,6 +58,14 @@ int main(int argc, char** argv) {
   put(dir, "wire_task", 1, "", wire::encode(t));
   t.args.clear();
   put(dir, "wire_task", 2, "", wire::encode(t));
+  wire::actor_message a;
+  a.actor_id = 11;
+  a.class_name = "ledger";
+  a.constructor_key = "N5manta6detail10typed_ctorI6ledgerJEEE";
+  a.args = {manta::detail::encode(5)};
+  a.demand.custom = {{"GPU", 1}};
+  put(dir, "wire_actor", 1, "", wire::encode(a));
+  put(dir, "wire_actor", 2, "", wire::encode(wire::actor_created_message{11, "no such class"}));
   wire::result_message r;
   r.task_id = 9;
   r.node = "node-1";

@@ -24,9 +24,11 @@ struct actor_anchor {
 using anchor_ptr = std::shared_ptr<actor_anchor>;
 
 /// Creates an actor of class `cls` (registered with MANTA_ACTOR): starts
-/// its host actor and schedules its constructor. Throws on a taken name.
+/// its host actor and schedules its constructor, here or (in a cluster) on
+/// another node. Throws on a taken name. `restarts` counts earlier
+/// instances (an actor another node's owner re-creates here).
 anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
-                        std::unique_ptr<actor_ctor> ctor);
+                        std::unique_ptr<actor_ctor> ctor, int restarts = 0);
 
 /// Finds a named actor of class `cls`; throws if none or of another class.
 anchor_ptr find_actor(const std::type_info& cls, const std::string& name,

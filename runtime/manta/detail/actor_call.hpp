@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <typeinfo>
 #include <vector>
 
 namespace manta::detail {
 
+struct value_codec;
 class actor_core;
 class actor_call;
 
@@ -24,6 +26,8 @@ struct call_outcome {
   std::shared_ptr<const void> value;
   const std::type_info* type = nullptr;
   size_t bytes = 0;
+  /// How the value crosses nodes and spills; null if it cannot.
+  const value_codec* codec = nullptr;
   std::exception_ptr error;
   bool pending = false;
 };
@@ -67,6 +71,21 @@ public:
     return true;
   }
 
+  // -- calls of an actor placed on another node -------------------------------
+
+  /// Whether the arguments and the result can cross nodes.
+  virtual bool remote_capable() const noexcept { return false; }
+
+  /// The method's type as the compiler names it (checked by the callee).
+  virtual const char* signature() const noexcept { return ""; }
+
+  /// Encodes the arguments in parameter order (object arguments must exist;
+  /// one held on another node is fetched). Throws if they cannot cross.
+  virtual void encode_args(std::vector<std::vector<char>>& out) const;
+
+  /// The outcome the encoded result `bytes` stands for.
+  virtual call_outcome decode_result(std::span<const char> bytes) const;
+
   const std::string& method_name;
   slot_ptr result;
   std::vector<slot_ptr> deps;
@@ -85,6 +104,16 @@ class actor_ctor {
 public:
   virtual ~actor_ctor();
   virtual std::shared_ptr<void> construct() = 0;
+
+  /// Whether another node can run this constructor: its arguments cross
+  /// and the binary registered it under `key()`.
+  virtual bool remote_capable() const noexcept { return false; }
+
+  /// Which constructor this is, for another node running the same binary.
+  virtual const char* key() const noexcept { return ""; }
+
+  /// Encodes the arguments (see actor_call::encode_args).
+  virtual void encode_args(std::vector<std::vector<char>>& out) const;
 
   bool deps_done() const noexcept {
     for (auto& d : deps)

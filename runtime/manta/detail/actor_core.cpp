@@ -1,5 +1,6 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/parker.hpp"
+#include "manta/detail/remote_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
@@ -63,6 +64,10 @@ using clock = std::chrono::steady_clock;
 
 /// How long an idle drain job waits for the next call before it ends.
 constexpr auto linger = std::chrono::microseconds{30};
+
+/// Calls of an actor on another node that may be on their way at once (the
+/// node that hosts it enforces its max_concurrency).
+constexpr int remote_window = 1 << 16;
 
 enum class exit_kind { none, exit_request, crash };
 
@@ -170,19 +175,21 @@ void seal_outcome(object_slot& slot, const call_outcome& out, const std::string&
   else if (out.type == &typeid(void) || *out.type == typeid(void))
     seal_void(slot);
   else
-    slot.seal_value(out.value, *out.type, out.bytes);
+    slot.seal_value(out.value, *out.type, out.bytes, out.codec);
 }
 
 // -- actor_core ---------------------------------------------------------------
 
 actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
                        actor_options opts, std::unique_ptr<actor_ctor> ctor,
-                       worker_pool& pool)
-  : cls_(cls), type_(type), opts_(std::move(opts)), ctor_(std::move(ctor)), pool_(&pool) {
+                       worker_pool& pool, bool remote, int restarts)
+  : cls_(cls), type_(type), opts_(std::move(opts)), ctor_(std::move(ctor)), pool_(&pool),
+    remote_(remote), restarts_(restarts) {
   display_name_ = cls_.name;
   if (!opts_.name.empty())
     display_name_ += " '" + opts_.name + "'";
-  max_concurrency_ = opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
+  max_concurrency_ = remote_ ? remote_window
+                             : opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
   ctor_->waiter.core = this;
 }
 
@@ -233,12 +240,15 @@ void actor_core::schedule_locked(job_kind kind, bool with_lease) {
 void actor_core::kick_locked() {
   if (state_ == state::need_ctor && ctor_->deps_done()) {
     state_ = state::constructing;
-    bool with_lease = !lease_held_ && !lease_requested_;
+    // A remote actor's resources are held on its node, not here.
+    bool with_lease = !remote_ && !lease_held_ && !lease_requested_;
     lease_requested_ = lease_requested_ || with_lease;
     schedule_locked(job_kind::construct, with_lease);
     return;
   }
-  size_t allowed = cls_.is_async ? 1 : static_cast<size_t>(max_concurrency_);
+  // Async and remote actors have one drainer: it only starts coroutines or
+  // sends calls, in queue order.
+  size_t allowed = cls_.is_async || remote_ ? 1 : static_cast<size_t>(max_concurrency_);
   if (drainers_ < allowed && has_work_locked()) {
     ++drainers_;
     schedule_locked(job_kind::drain, false);
@@ -282,8 +292,15 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
   }
   std::shared_ptr<void> obj;
   std::exception_ptr err;
+  uint16_t node = 0;
   try {
-    obj = ctor_->construct();
+    if (remote_) {
+      auto where = create_on_other_node(*this, *ctor_, restarts());
+      node = where->node;
+      obj = std::move(where);
+    } else {
+      obj = ctor_->construct();
+    }
   } catch (...) {
     err = std::current_exception();
   }
@@ -300,6 +317,7 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
                  kind != exit_kind::exit_request, w);
     } else {
       instance_ = std::move(obj);
+      remote_node_ = node;
       state_ = state::alive;
       kick_locked();
       retire_if_idle_locked(w);
@@ -353,7 +371,9 @@ void actor_core::drain(uint64_t epoch) noexcept {
       run_context ctx{this, c, epoch};
       task_events::on_call_start(*c);
       current_call() = c.get();
-      auto out = c->invoke(keep.get(), ctx);
+      auto out = remote_ ? call_on_other_node(*static_cast<remote_actor*>(keep.get()), ctx,
+                                              cls_.name + "." + c->method_name)
+                         : c->invoke(keep.get(), ctx);
       current_call() = nullptr;
       if (!out.pending)
         complete(ctx, std::move(out));
@@ -543,7 +563,7 @@ actor_info actor_core::info() const {
   out.class_name = cls_.name;
   out.name = opts_.name;
   out.ns = opts_.ns;
-  out.node = runtime::node_name();
+  out.node = remote_ ? "node-" + std::to_string(remote_node_) : runtime::node_name();
   out.resources = opts_.resources.custom;
   out.resources[cpu_resource] = opts_.resources.cpus;
   out.restarts = restarts();
@@ -572,7 +592,7 @@ void actor_core::list_calls(std::vector<task_info>& out) const {
     t.kind = "actor_call";
     t.state = s;
     t.actor = display_name_;
-    t.node = runtime::node_name();
+    t.node = remote_ ? "node-" + std::to_string(remote_node_) : runtime::node_name();
     t.parent = c.trace.parent;
     t.attempts = c.retries + 1;
     t.suspended = c.trace.suspended.load(std::memory_order_relaxed);

@@ -35,8 +35,12 @@ class actor_core : public std::enable_shared_from_this<actor_core> {
 public:
   enum class job_kind { construct, drain };
 
+  /// With `remote`, the instance lives on another node (remote_actor.hpp):
+  /// this core then queues and orders the calls and sends them there.
+  /// `restarts` counts the deaths of earlier instances on other nodes.
   actor_core(const actor_class_info& cls, const std::type_info& type, actor_options opts,
-             std::unique_ptr<actor_ctor> ctor, worker_pool& pool);
+             std::unique_ptr<actor_ctor> ctor, worker_pool& pool, bool remote = false,
+             int restarts = 0);
   ~actor_core();
 
   actor_core(const actor_core&) = delete;
@@ -80,6 +84,7 @@ public:
   const std::type_info& type() const noexcept { return type_; }
   const actor_options& options() const noexcept { return opts_; }
   const caf::actor& host() const noexcept { return host_; }
+  bool remote() const noexcept { return remote_; }
 
 private:
   enum class state { need_ctor, constructing, alive, dead };
@@ -110,7 +115,10 @@ private:
   std::unique_ptr<actor_ctor> ctor_;
   worker_pool* pool_;
   caf::actor host_;
+  const bool remote_;
   int max_concurrency_;
+  /// The node of the current instance of a remote actor (state API).
+  uint16_t remote_node_ = 0;
 
   mutable std::mutex mtx_;
   state state_ = state::need_ctor;

@@ -1,4 +1,5 @@
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/remote_actor.hpp"
 
 #include "actors/actor_host.hpp"
 #include "manta/actor_errors.hpp"
@@ -107,7 +108,7 @@ actor_anchor::~actor_anchor() {
 }
 
 anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
-                        std::unique_ptr<actor_ctor> ctor) {
+                        std::unique_ptr<actor_ctor> ctor, int restarts) {
   auto& rt = runtime::require("actor<T>().remote");
   const auto& info = lookup_actor_class(cls);
   if (opts.detached && opts.name.empty())
@@ -118,16 +119,23 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
     throw invalid_argument_error("actor " + info.name + ": num_cpus must not be negative");
   if (opts.max_concurrency && *opts.max_concurrency < 1)
     throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
-  if (!opts.resources.fits_in(rt.total_cpus(), rt.total_custom())) {
+  bool remote = place_on_other_node(opts);
+  if (!remote && opts.strategy.kind == scheduling_strategy::node_affinity
+      && opts.strategy.node != rt.node_index() && !opts.strategy.soft)
+    throw infeasible_task_error("actor " + info.name + " is pinned to node "
+                                + std::to_string(opts.strategy.node)
+                                + ", but this process is not a driver connected to it; "
+                                  "pin it to a live node of the cluster or drop the affinity");
+  if (!remote && !opts.resources.fits_in(rt.total_cpus(), rt.total_custom())) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     throw infeasible_task_error("actor " + info.name + " needs " + opts.resources.to_string()
-                                + " for its lifetime but the cluster has only "
+                                + " for its lifetime but this node has only "
                                 + total.to_string()
-                                + " in total; lower its num_cpus/resources or start the "
-                                  "runtime with more");
+                                + " in total and no worker node offers it; lower its "
+                                  "num_cpus/resources or start nodes with more");
   }
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor),
-                                           rt.pool());
+                                           rt.pool(), remote, restarts);
   auto anchor = std::make_shared<actor_anchor>(core);
   actor_directory::instance().add(anchor);
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));

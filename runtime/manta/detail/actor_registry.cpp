@@ -30,16 +30,47 @@ void register_actor_class(const std::type_info& cls, std::string name, bool is_a
   std::unique_lock<std::shared_mutex> guard{r.mtx};
   auto& info = r.classes[std::type_index{cls}];
   info.name = std::move(name);
+  info.type = &cls;
   info.is_async = info.is_async || is_async;
   for (auto& m : methods)
     info.methods.push_back(std::move(m));
+}
+
+bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f) {
+  auto& r = the_registry();
+  std::unique_lock<std::shared_mutex> guard{r.mtx};
+  auto& info = r.classes[std::type_index{cls}];
+  info.ctors.emplace(key, f);
+  return true;
+}
+
+const actor_class_info* find_actor_class(std::string_view name) {
+  auto& r = the_registry();
+  std::shared_lock<std::shared_mutex> guard{r.mtx};
+  for (auto& [_, info] : r.classes)
+    if (info.name == name && info.type != nullptr)
+      return &info;
+  return nullptr;
+}
+
+const method_info* find_method(const actor_class_info& cls, std::string_view name) {
+  for (auto& m : cls.methods)
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
+ctor_factory find_actor_ctor(const actor_class_info& cls, std::string_view key) {
+  std::shared_lock<std::shared_mutex> guard{the_registry().mtx};
+  auto i = cls.ctors.find(key);
+  return i == cls.ctors.end() ? nullptr : i->second;
 }
 
 const actor_class_info& lookup_actor_class(const std::type_info& cls) {
   auto& r = the_registry();
   std::shared_lock<std::shared_mutex> guard{r.mtx};
   auto i = r.classes.find(std::type_index{cls});
-  if (i != r.classes.end())
+  if (i != r.classes.end() && i->second.type != nullptr) // not just a constructor
     return i->second; // entries never move: unordered_map nodes are stable
   auto name = demangle(cls.name());
   throw unknown_function_error("class " + name

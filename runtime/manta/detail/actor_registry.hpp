@@ -3,6 +3,9 @@
 #include "manta/detail/function_registry.hpp"
 
 #include <cstring>
+#include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <typeindex>
@@ -16,11 +19,39 @@ class async;
 
 namespace manta::detail {
 
+class actor_call;
+class actor_ctor;
+struct method_info;
+
+/// Encoded arguments of a call or constructor another node sent.
+using wire_args = std::vector<std::span<const char>>;
+
+/// Builds a call of a method from encoded arguments (how a node runs a
+/// call that an actor's owner on another node sent). Throws
+/// `std::runtime_error` for arguments that do not decode.
+using call_factory = std::shared_ptr<actor_call> (*)(const method_info& m,
+                                                    const wire_args& args);
+
+/// Builds a constructor from encoded arguments (how a node creates an actor
+/// whose owner is on another node).
+using ctor_factory = std::unique_ptr<actor_ctor> (*)(const wire_args& args);
+
 template <class R>
 struct is_async : std::false_type {};
 
 template <class R>
 struct is_async<manta::async<R>> : std::true_type {};
+
+/// What `get` on a call's ref yields: `R`, or `V` for `async<V>`.
+template <class R>
+struct call_result {
+  using type = R;
+};
+
+template <class R>
+struct call_result<manta::async<R>> {
+  using type = R;
+};
 
 /// One method named in `MANTA_ACTOR`. Member function pointers cannot be
 /// cast to `void*`, so the pointer is kept as its bytes next to its type:
@@ -29,20 +60,39 @@ struct method_info {
   std::string name;
   const std::type_info* type = nullptr;
   std::string bytes;
+  /// Null if a parameter or the result cannot cross nodes.
+  call_factory from_wire = nullptr;
 };
 
 /// What the runtime knows about a class marked with `MANTA_ACTOR`.
 struct actor_class_info {
   std::string name;
+  const std::type_info* type = nullptr;
   /// True if some method returns `manta::async<R>`: the actor then runs its
   /// calls as coroutines on one event loop and admits 1000 calls at once by
   /// default (Ray's rule for async actors).
   bool is_async = false;
   std::vector<method_info> methods;
+  /// Constructors another node may ask for, by `constructor_key`. Filled by
+  /// the first `actor<T>().remote(args...)` of each argument list this
+  /// binary compiles (so every process running the binary has the same).
+  std::map<std::string, ctor_factory, std::less<>> ctors;
 };
 
 void register_actor_class(const std::type_info& cls, std::string name, bool is_async,
                           std::vector<method_info> methods);
+
+/// Registers a constructor that other nodes may ask for by `key`.
+bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f);
+
+/// The class registered under `name`, or null.
+const actor_class_info* find_actor_class(std::string_view name);
+
+/// The method of `cls` named `name`, or null.
+const method_info* find_method(const actor_class_info& cls, std::string_view name);
+
+/// The constructor of `cls` registered under `key`, or null.
+ctor_factory find_actor_ctor(const actor_class_info& cls, std::string_view key);
 
 /// The class's entry, or throws `unknown_function_error` naming the fix.
 const actor_class_info& lookup_actor_class(const std::type_info& cls);
@@ -52,10 +102,24 @@ const actor_class_info& lookup_actor_class(const std::type_info& cls);
 const std::string& lookup_method(const actor_class_info& cls, const std::type_info& type,
                                  const void* bytes, size_t size);
 
+/// The factory of calls of `M` from encoded arguments, or null if they
+/// cannot cross nodes (defined in typed_call.hpp).
+template <class M>
+call_factory call_factory_for() noexcept;
+
 template <class M>
 method_info make_method_info(std::string name, M m) {
-  method_info out{std::move(name), &typeid(M), std::string(sizeof(M), '\0')};
+  method_info out{std::move(name), &typeid(M), std::string(sizeof(M), '\0'),
+                  call_factory_for<M>()};
   std::memcpy(out.bytes.data(), &m, sizeof(M));
+  return out;
+}
+
+/// `m`'s member pointer, back from its bytes.
+template <class M>
+M method_pointer(const method_info& m) {
+  M out;
+  std::memcpy(&out, m.bytes.data(), sizeof(M));
   return out;
 }
 

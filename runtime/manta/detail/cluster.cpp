@@ -65,9 +65,7 @@ remote_object::~remote_object() {
   cluster::free_remote(node.load(), id);
 }
 
-std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
-                         std::shared_ptr<const void>& out) {
-  wire::bytes bytes;
+std::string fetch_remote_bytes(const remote_ptr& obj, wire::bytes& out) {
   cluster* link = nullptr;
   {
     std::lock_guard<std::mutex> guard{g_link_mtx};
@@ -75,7 +73,13 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
   }
   if (link == nullptr)
     return "the runtime left the cluster";
-  if (auto err = link->fetch(obj, bytes); !err.empty())
+  return link->fetch(obj, out);
+}
+
+std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
+                         std::shared_ptr<const void>& out) {
+  wire::bytes bytes;
+  if (auto err = fetch_remote_bytes(obj, bytes); !err.empty())
     return err;
   if (auto err = codec.decode(byte_chunks{std::span<const char>{bytes}}, bytes.size(), out))
     return "its bytes do not decode: " + error_text(err);
@@ -209,6 +213,11 @@ void cluster::set_worker(const wire::node_record& rec) {
 void cluster::drop_worker(uint16_t index) {
   std::lock_guard<std::mutex> guard{mtx_};
   workers_.erase(index);
+}
+
+caf::actor cluster::client() {
+  std::lock_guard<std::mutex> guard{g_link_mtx};
+  return g_link != nullptr ? g_link->client_ : caf::actor{};
 }
 
 void cluster::free_remote(uint16_t node, object_id id) {

@@ -78,6 +78,10 @@ public:
   void drop_worker(uint16_t index);
   worker_pool& pool() noexcept { return pool_; }
 
+  /// The driver's cluster client while this process is in a cluster as a
+  /// driver; null otherwise.
+  static caf::actor client();
+
   /// Tells the node holding a dropped remote object to free it (called by
   /// ~remote_object; a no-op once the process left the cluster).
   static void free_remote(uint16_t node, object_id id);

@@ -35,34 +35,37 @@ template <class R, class... Ps>
 inline constexpr bool remote_invocable_v =
   result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
 
-template <class R, class... Ps>
-struct remote_invoker {
-  static std::vector<char> invoke(const void* fn,
-                                  const std::vector<std::span<const char>>& args) {
-    if (args.size() != sizeof...(Ps))
-      throw std::runtime_error("got " + std::to_string(args.size())
-                               + " encoded arguments for a function of "
-                               + std::to_string(sizeof...(Ps)) + " parameters");
-    return call(reinterpret_cast<R (*)(Ps...)>(const_cast<void*>(fn)), args,
-                std::index_sequence_for<Ps...>{});
-  }
-
-private:
-  template <size_t... Is>
-  static std::vector<char> call(R (*f)(Ps...), const std::vector<std::span<const char>>& args,
-                                std::index_sequence<Is...>) {
-    std::tuple<std::decay_t<Ps>...> values;
+/// Decodes encoded arguments into values of types `Vs`; throws
+/// `std::runtime_error` naming the first one that does not decode.
+template <class... Vs>
+std::tuple<Vs...> decode_wire_args(const std::vector<std::span<const char>>& args) {
+  if (args.size() != sizeof...(Vs))
+    throw std::runtime_error("got " + std::to_string(args.size())
+                             + " encoded arguments for " + std::to_string(sizeof...(Vs))
+                             + " parameters");
+  std::tuple<Vs...> values;
+  [&]<size_t... Is>(std::index_sequence<Is...>) {
     [[maybe_unused]] auto decode_one = [&](auto& out, std::span<const char> in, size_t i) {
       if (auto err = decode(in, out))
         throw std::runtime_error("argument " + std::to_string(i + 1)
                                  + " does not decode: " + error_text(err));
     };
     (decode_one(std::get<Is>(values), args[Is], Is), ...);
+  }(std::index_sequence_for<Vs...>{});
+  return values;
+}
+
+template <class R, class... Ps>
+struct remote_invoker {
+  static std::vector<char> invoke(const void* fn,
+                                  const std::vector<std::span<const char>>& args) {
+    auto values = decode_wire_args<std::decay_t<Ps>...>(args);
+    auto f = reinterpret_cast<R (*)(Ps...)>(const_cast<void*>(fn));
     if constexpr (std::is_void_v<R>) {
-      f(std::get<Is>(values)...);
+      std::apply(f, values);
       return {};
     } else {
-      return encode(f(std::get<Is>(values)...));
+      return encode(std::apply(f, values));
     }
   }
 };

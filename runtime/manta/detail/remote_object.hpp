@@ -53,4 +53,7 @@ using fetch_promise = std::promise<std::pair<std::string, wire::bytes>>;
 std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
                          std::shared_ptr<const void>& out);
 
+/// Fetches a remote object's encoded bytes (see fetch_remote).
+std::string fetch_remote_bytes(const remote_ptr& obj, wire::bytes& out);
+
 } // namespace manta::detail

@@ -3,6 +3,8 @@
 #include "manta/async.hpp"
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/remote_invoker.hpp"
 #include "manta/detail/task_args.hpp"
 
 #include <memory>
@@ -23,6 +25,40 @@ void collect_deps(std::vector<slot_ptr>& deps, const std::tuple<Holders...>& arg
   std::apply([&](const auto&... hs) { (one(hs), ...); }, args);
 }
 
+/// The type a held argument passes (what crosses nodes for it).
+template <class H>
+struct held_type;
+
+template <class V>
+struct held_type<value_arg<V>> {
+  using type = V;
+};
+
+template <class U>
+struct held_type<ref_arg<U>> {
+  using type = U;
+};
+
+template <class H>
+using held_t = typename held_type<H>::type;
+
+/// Encodes an object argument's value (fetching it if it lives on another
+/// node); throws if it has no codec or cannot be fetched.
+std::vector<char> encode_object(const object_slot& slot);
+
+/// Encodes held arguments in order (see actor_call::encode_args).
+template <class... Holders>
+void encode_held(const std::tuple<Holders...>& args, std::vector<std::vector<char>>& out) {
+  out.clear();
+  auto one = [&out](const auto& h) {
+    if constexpr (requires { h.ref; })
+      out.push_back(encode_object(*h.ref.slot()));
+    else
+      out.push_back(encode(h.value));
+  };
+  std::apply([&](const auto&... hs) { (one(hs), ...); }, args);
+}
+
 /// A call of method `M` (returning `R`) on an instance of `T`, with its
 /// arguments held as `Holders` (values, or refs read when the call runs).
 template <class T, class R, class M, class... Holders>
@@ -32,6 +68,37 @@ public:
   typed_call(const std::string& method_name, M method, As&&... args)
     : actor_call(method_name), method_(method), args_{Holders{std::forward<As>(args)}...} {
     collect_deps(deps, args_);
+  }
+
+  /// Whether its arguments and result can cross nodes.
+  static constexpr bool travels = (is_decodable_v<held_t<Holders>> && ...)
+                                  && result_travels<typename call_result<R>::type>();
+
+  bool remote_capable() const noexcept override { return travels; }
+
+  const char* signature() const noexcept override { return typeid(M).name(); }
+
+  void encode_args(std::vector<std::vector<char>>& out) const override {
+    if constexpr (travels)
+      encode_held(args_, out);
+    else
+      actor_call::encode_args(out);
+  }
+
+  call_outcome decode_result(std::span<const char> bytes) const override {
+    using V = typename call_result<R>::type;
+    if constexpr (std::is_void_v<V>) {
+      call_outcome out;
+      out.type = &typeid(void);
+      return out;
+    } else if constexpr (travels) {
+      V value;
+      if (auto err = decode(bytes, value))
+        return actor_call::decode_result(bytes); // names the failure
+      return make_outcome(std::move(value));
+    } else {
+      return actor_call::decode_result(bytes);
+    }
   }
 
   call_outcome invoke(void* self, run_context ctx) noexcept override {
@@ -68,15 +135,30 @@ private:
 
   M method_;
   std::tuple<Holders...> args_;
+
+public:
+  using holders = std::tuple<Holders...>;
 };
+
+template <class T, class... Holders>
+class typed_ctor;
+
+/// The constructor another node builds for `typed_ctor<T, Holders...>`:
+/// the same argument types, all by value (the owner resolved the refs).
+template <class T, class... Holders>
+using wire_ctor_t = typed_ctor<T, value_arg<held_t<Holders>>...>;
 
 /// Constructs a `T` from arguments held as `Holders`.
 template <class T, class... Holders>
 class typed_ctor final : public actor_ctor {
 public:
+  /// Whether its arguments can cross nodes.
+  static constexpr bool travels = (is_decodable_v<held_t<Holders>> && ...);
+
   template <class... As>
   explicit typed_ctor(As&&... args) : args_{Holders{std::forward<As>(args)}...} {
     collect_deps(deps, args_);
+    (void) registered_; // instantiates the registration below
   }
 
   std::shared_ptr<void> construct() override {
@@ -84,9 +166,76 @@ public:
                       args_);
   }
 
+  bool remote_capable() const noexcept override { return travels; }
+
+  const char* key() const noexcept override {
+    return typeid(wire_ctor_t<T, Holders...>).name();
+  }
+
+  void encode_args(std::vector<std::vector<char>>& out) const override {
+    if constexpr (travels)
+      encode_held(args_, out);
+    else
+      actor_ctor::encode_args(out);
+  }
+
 private:
+  static std::unique_ptr<actor_ctor> from_wire(const wire_args& args) {
+    return std::apply(
+      [](auto&&... vs) { return std::make_unique<wire_ctor_t<T, Holders...>>(std::move(vs)...); },
+      decode_wire_args<held_t<Holders>...>(args));
+  }
+
+  static bool register_remote() {
+    if constexpr (travels)
+      return register_actor_ctor(typeid(T), typeid(wire_ctor_t<T, Holders...>).name(),
+                                 &from_wire);
+    else
+      return false;
+  }
+
+  /// Every binary that creates a `T` from these argument types can build
+  /// one for another node: registered during static initialization.
+  static inline const bool registered_ = register_remote();
+
   std::tuple<Holders...> args_;
 };
+
+template <class M>
+struct method_wire;
+
+template <class T, class R, class... Ps>
+struct method_wire<R (T::*)(Ps...)> {
+  using call = typed_call<T, R, R (T::*)(Ps...), value_arg<std::decay_t<Ps>>...>;
+};
+
+template <class T, class R, class... Ps>
+struct method_wire<R (T::*)(Ps...) const> {
+  using call = typed_call<T, R, R (T::*)(Ps...) const, value_arg<std::decay_t<Ps>>...>;
+};
+
+template <class Call, class M, class... Vs>
+std::shared_ptr<actor_call> call_from_wire(const method_info& m, const wire_args& args) {
+  return std::apply(
+    [&m](auto&&... vs) {
+      return std::make_shared<Call>(m.name, method_pointer<M>(m), std::move(vs)...);
+    },
+    decode_wire_args<Vs...>(args));
+}
+
+template <class Call, class M, class... Holders>
+call_factory call_factory_of(std::tuple<Holders...>*) noexcept {
+  if constexpr (Call::travels)
+    return &call_from_wire<Call, M, held_t<Holders>...>;
+  else
+    return nullptr;
+}
+
+template <class M>
+call_factory call_factory_for() noexcept {
+  using call = typename method_wire<M>::call;
+  return call_factory_of<call, M>(static_cast<typename call::holders*>(nullptr));
+}
 
 /// How a constructor argument of type `A` is kept: by value, or as a ref
 /// read when the constructor runs.

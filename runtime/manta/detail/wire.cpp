@@ -1,5 +1,6 @@
 #include "manta/detail/wire.hpp"
 
+#include "schemas/actor.capnp.h"
 #include "schemas/node.capnp.h"
 #include "schemas/object.capnp.h"
 #include "schemas/task.capnp.h"
@@ -131,6 +132,22 @@ kj::ArrayPtr<const kj::byte> as_data(std::span<const char> s) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
 
+template <class Builder>
+void set_args(Builder&& list, const std::vector<bytes>& args) {
+  for (unsigned i = 0; i < args.size(); ++i)
+    list.set(i, as_data(args[i]));
+}
+
+template <class Reader>
+std::vector<bytes> get_args(Reader&& list) {
+  std::vector<bytes> out;
+  out.reserve(list.size());
+  for (auto a : list)
+    out.emplace_back(reinterpret_cast<const char*>(a.begin()),
+                     reinterpret_cast<const char*>(a.end()));
+  return out;
+}
+
 void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setIndex(x.index);
   b.setHost(x.host);
@@ -171,15 +188,14 @@ bytes encode(const task_message& x) {
   b.setFunctionName(x.function_name);
   b.setSignature(x.signature);
   b.setName(x.name);
-  auto args = b.initArgs(static_cast<unsigned>(x.args.size()));
-  for (unsigned i = 0; i < x.args.size(); ++i)
-    args.set(i, as_data(x.args[i]));
+  set_args(b.initArgs(static_cast<unsigned>(x.args.size())), x.args);
   b.setNumCpus(x.demand.cpus);
   set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())),
                 x.demand.custom);
   b.setMaxRetries(x.max_retries);
   b.setRetryExceptions(x.retry_exceptions);
   b.setAttempt(x.attempt);
+  b.setActorId(x.actor_id);
   return flatten(msg);
 }
 
@@ -190,15 +206,13 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.function_name = r.getFunctionName().cStr();
     out.signature = r.getSignature().cStr();
     out.name = r.getName().cStr();
-    out.args.clear();
-    for (auto a : r.getArgs())
-      out.args.emplace_back(reinterpret_cast<const char*>(a.begin()),
-                            reinterpret_cast<const char*>(a.end()));
+    out.args = get_args(r.getArgs());
     out.demand.cpus = r.getNumCpus();
     out.demand.custom = get_resources(r.getResources());
     out.max_retries = r.getMaxRetries();
     out.retry_exceptions = r.getRetryExceptions();
     out.attempt = r.getAttempt();
+    out.actor_id = r.getActorId();
     if (out.function_name.empty())
       return "no function name";
     if (out.max_retries < -1)
@@ -299,6 +313,63 @@ std::string decode(std::span<const char> in, cluster_view& out) {
   });
 }
 
+bytes encode(const actor_message& x) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<schema::ActorSpec>();
+  b.setActorId(x.actor_id);
+  b.setClassName(x.class_name);
+  b.setConstructorKey(x.constructor_key);
+  b.setName(x.name);
+  set_args(b.initArgs(static_cast<unsigned>(x.args.size())), x.args);
+  b.setNumCpus(x.demand.cpus);
+  set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())),
+                x.demand.custom);
+  b.setMaxRestarts(x.max_restarts);
+  b.setMaxTaskRetries(x.max_task_retries);
+  b.setMaxConcurrency(x.max_concurrency);
+  b.setRestarts(x.restarts);
+  return flatten(msg);
+}
+
+std::string decode(std::span<const char> in, actor_message& out) {
+  return read("ActorSpec", in, [&](capnp::MessageReader& reader) -> std::string {
+    auto r = reader.getRoot<schema::ActorSpec>();
+    out.actor_id = r.getActorId();
+    out.class_name = r.getClassName().cStr();
+    out.constructor_key = r.getConstructorKey().cStr();
+    out.name = r.getName().cStr();
+    out.args = get_args(r.getArgs());
+    out.demand.cpus = r.getNumCpus();
+    out.demand.custom = get_resources(r.getResources());
+    out.max_restarts = r.getMaxRestarts();
+    out.max_task_retries = r.getMaxTaskRetries();
+    out.max_concurrency = r.getMaxConcurrency();
+    out.restarts = r.getRestarts();
+    if (out.actor_id == 0)
+      return "actor id 0 (ids start at 1)";
+    if (out.class_name.empty())
+      return "no class name";
+    if (out.max_restarts < -1 || out.max_task_retries < -1)
+      return "max_restarts/max_task_retries below -1";
+    if (out.max_concurrency < 0 || out.restarts < 0)
+      return "negative max_concurrency or restart count";
+    return check_resources(out.demand.cpus, out.demand.custom);
+  });
+}
+
+bytes encode(const actor_created_message& x) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<schema::ActorCreated>();
+  b.setActorId(x.actor_id);
+  b.setError(x.error);
+  return flatten(msg);
+}
+
+std::string decode(std::span<const char> in, actor_created_message& out) {
+  return read("ActorCreated", in, [&](capnp::MessageReader& reader) -> std::string {
+    auto r = reader.getRoot<schema::ActorCreated>();
+    out.actor_id = r.getActorId();
+    out.error = r.getError().cStr();
 bytes encode(const log_batch& x) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::LogBatch>();

@@ -8,7 +8,7 @@
 #include <vector>
 
 /// The messages that cross nodes, as plain structs, and their Cap'n Proto
-/// encodings (schemas/task.capnp, node.capnp, object.capnp). Only wire.cpp
+/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Only wire.cpp
 /// sees the generated code; the actors work with these structs and carry
 /// the encoded bytes inside CAF messages as `std::vector<char>`.
 namespace manta::detail::wire {
@@ -26,6 +26,28 @@ struct task_message {
   int32_t max_retries = 0;
   bool retry_exceptions = false;
   uint32_t attempt = 1;
+  /// 0 for a task; else a call of method `function_name` on this actor.
+  uint64_t actor_id = 0;
+};
+
+/// schema::ActorSpec.
+struct actor_message {
+  uint64_t actor_id = 0;
+  std::string class_name;
+  std::string constructor_key;
+  std::string name;
+  std::vector<bytes> args;
+  resource_demand demand;
+  int32_t max_restarts = 0;
+  int32_t max_task_retries = 0;
+  int32_t max_concurrency = 0; // 0: the class's default
+  int32_t restarts = 0;
+};
+
+/// schema::ActorCreated.
+struct actor_created_message {
+  uint64_t actor_id = 0;
+  std::string error; // empty: created
 };
 
 /// schema::TaskFailure.
@@ -103,6 +125,8 @@ bytes encode(const task_message& x);
 bytes encode(const result_message& x);
 bytes encode(const node_record& x);
 bytes encode(const cluster_view& x);
+bytes encode(const actor_message& x);
+bytes encode(const actor_created_message& x);
 bytes encode(const log_batch& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
@@ -113,6 +137,8 @@ std::string decode(std::span<const char> in, task_message& out);
 std::string decode(std::span<const char> in, result_message& out);
 std::string decode(std::span<const char> in, node_record& out);
 std::string decode(std::span<const char> in, cluster_view& out);
+std::string decode(std::span<const char> in, actor_message& out);
+std::string decode(std::span<const char> in, actor_created_message& out);
 std::string decode(std::span<const char> in, log_batch& out);
 
 /// schema::ObjectChunk holding `data` taken from `offset`.

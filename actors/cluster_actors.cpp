@@ -1,0 +1,209 @@
+#include "actors/cluster_actors.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <optional>
+
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+
+std::string node_name(uint16_t index) {
+  return "node-" + std::to_string(index);
+}
+
+/// Load of a node as the share of its CPUs booked by this driver.
+double load(const remote_node& n) {
+  return n.busy_cpus / std::max(n.info.cpus, 1e-9);
+}
+
+/// Where a new actor goes: its affinity, the next worker for SPREAD, or
+/// the least-loaded worker that can ever fit it. Sets `why` if none.
+std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req,
+                                  std::string& why) {
+  auto& st = self->state;
+  auto usable = [&](const remote_node& n) { return n.manager && fits_total(n, req.demand); };
+  if (req.where.kind == scheduling_strategy::node_affinity) {
+    auto i = st.nodes.find(req.where.node);
+    if (i != st.nodes.end() && usable(i->second))
+      return req.where.node;
+    if (!req.where.soft) {
+      why = "it is pinned to node " + std::to_string(req.where.node)
+            + (i == st.nodes.end() ? ", which is not alive in the cluster"
+                                   : ", which can never fit its demand of "
+                                       + req.demand.to_string())
+            + "; pin it to a live node or use node_affinity(node, /*soft=*/true)";
+      return std::nullopt;
+    }
+  }
+  std::optional<uint16_t> best;
+  if (req.where.kind == scheduling_strategy::spread) {
+    auto after = st.nodes.upper_bound(st.actor_spread_last);
+    for (size_t k = 0; k < st.nodes.size() && !best; ++k, ++after) {
+      if (after == st.nodes.end())
+        after = st.nodes.begin();
+      if (usable(after->second))
+        best = after->first;
+    }
+    if (best)
+      st.actor_spread_last = *best;
+  }
+  if (best)
+    return best;
+  for (auto& [index, n] : st.nodes)
+    if (usable(n) && (!best || load(n) < load(st.nodes.at(*best))))
+      best = index;
+  if (!best)
+    why = "no live worker node offers " + req.demand.to_string();
+  return best;
+}
+
+void complete(const call_request_ptr& req, call_outcome out) {
+  req->ctx.core->complete(req->ctx, std::move(out));
+}
+
+call_outcome failed(std::exception_ptr e) {
+  call_outcome out;
+  out.error = std::move(e);
+  return out;
+}
+
+} // namespace
+
+void create_remote_actor(self_ptr self, create_request_ptr req) {
+  std::string why;
+  auto node = pick_node(self, *req, why);
+  auto core = req->core.lock();
+  if (!node || !core) {
+    req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
+                           + " cannot be placed: " + why,
+                         0});
+    return;
+  }
+  auto& n = self->state.nodes.at(*node);
+  hold(n, req->demand, 1);
+  auto& a = self->state.actors[req->actor_id];
+  a.core = req->core;
+  a.node = *node;
+  a.demand = req->demand;
+  a.creating = req;
+  self->send(n.manager, actor_create_atom::value, self->state.link->token(), req->spec);
+}
+
+void on_actor_created(self_ptr self, uint16_t from, const wire::bytes& bytes) {
+  wire::actor_created_message m;
+  if (!wire::decode(bytes, m).empty())
+    return; // nothing to attribute it to; the creation fails with its node
+  auto i = self->state.actors.find(m.actor_id);
+  if (i == self->state.actors.end() || i->second.node != from || !i->second.creating)
+    return;
+  auto req = std::move(i->second.creating);
+  if (m.error.empty()) {
+    req->done.set_value({std::string{}, from});
+    return;
+  }
+  release_remote_actor(self, from, m.actor_id);
+  req->done.set_value({node_name(from) + " refused to create the actor: " + m.error, 0});
+}
+
+void send_actor_call(self_ptr self, call_request_ptr req) {
+  auto n = self->state.nodes.find(req->node);
+  if (n == self->state.nodes.end() || !n->second.manager) {
+    // Its node died after the call left the queue; the death kills the
+    // instance, so this answer only lands if the core has not noticed yet.
+    complete(req, failed(std::make_exception_ptr(actor_died_error(
+                    "the node of actor " + req->ctx.core->display_name() + " ("
+                    + node_name(req->node) + ") died before the call reached it"))));
+    return;
+  }
+  auto id = req->ctx.call->result->id().value();
+  self->state.calls[id] = req;
+  self->send(n->second.manager, submit_atom::value, self->state.link->token(), req->spec);
+}
+
+bool on_actor_call_result(self_ptr self, wire::result_message& r) {
+  auto i = self->state.calls.find(r.task_id);
+  if (i == self->state.calls.end())
+    return false;
+  auto req = std::move(i->second);
+  self->state.calls.erase(i);
+  switch (r.kind) {
+    case wire::result_message::inline_value:
+      complete(req, req->ctx.call->decode_result(r.value));
+      break;
+    case wire::result_message::stored: {
+      // A large result stays on the actor's node until fetched; the object
+      // record frees it there once the bytes are here.
+      auto obj = std::make_shared<remote_object>(object_id{r.task_id}, req->node,
+                                                 r.stored_size, wire::bytes{},
+                                                 resource_demand{0.0, {}}, 0);
+      fetch(self, obj, [req, obj](const std::string& err, wire::bytes& data) {
+        if (!err.empty())
+          complete(req, failed(std::make_exception_ptr(object_lost_error(
+                          "the result of " + req->ctx.core->display_name() + "."
+                          + req->ctx.call->method_name + " is lost: " + err))));
+        else
+          complete(req, req->ctx.call->decode_result(data));
+      });
+      break;
+    }
+    case wire::result_message::failure:
+      complete(req, failed(failure_error(r.error)));
+      break;
+  }
+  return true;
+}
+
+void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.actors.find(id);
+  if (i == st.actors.end())
+    return;
+  auto demand = i->second.demand;
+  st.actors.erase(i);
+  auto n = st.nodes.find(node);
+  if (n == st.nodes.end() || !n->second.manager)
+    return;
+  hold(n->second, demand, -1);
+  self->send(n->second.manager, actor_kill_atom::value, st.link->token(), id);
+}
+
+void on_actor_dead(self_ptr self, uint16_t from, uint64_t id, const std::string& cause) {
+  auto i = self->state.actors.find(id);
+  if (i == self->state.actors.end() || i->second.node != from)
+    return;
+  if (auto core = i->second.core.lock())
+    core->kill(cause + " (on " + node_name(from) + ")", false);
+}
+
+void actors_lost(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  for (auto i = st.calls.begin(); i != st.calls.end();)
+    i = i->second->node == index ? st.calls.erase(i) : std::next(i);
+  std::vector<std::shared_ptr<actor_core>> dead;
+  for (auto i = st.actors.begin(); i != st.actors.end();) {
+    if (i->second.node != index) {
+      ++i;
+      continue;
+    }
+    if (auto req = std::move(i->second.creating))
+      req->done.set_value({node_name(index) + " died while creating the actor", 0});
+    else if (auto core = i->second.core.lock())
+      dead.push_back(std::move(core));
+    i = st.actors.erase(i);
+  }
+  // Running calls re-run on the restarted instance while max_task_retries
+  // allows (Ray's rule for actor tasks); the others fail.
+  for (auto& core : dead)
+    core->kill("its node " + node_name(index) + " died", true);
+}
+
+} // namespace manta::actors

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "actors/cluster_client.hpp"
+
+#include <string>
+
+/// The driver's cluster client placing actors on worker nodes and carrying
+/// their calls (see manta/detail/remote_actor.hpp for the owner's side):
+/// it picks a node for an ActorSpec, books the actor's resources there,
+/// sends each call as a TaskSpec naming the actor, completes the call when
+/// its TaskResult arrives, and kills (so restarts elsewhere, while
+/// `max_restarts` allows) the actors of a node that died.
+namespace manta::actors {
+
+/// Picks a node for a new actor and sends it the ActorSpec.
+void create_remote_actor(cluster_client_actor* self, detail::create_request_ptr req);
+
+/// A node answered an ActorSpec.
+void on_actor_created(cluster_client_actor* self, uint16_t from, const detail::wire::bytes& bytes);
+
+/// Sends a call to the node of its actor.
+void send_actor_call(cluster_client_actor* self, detail::call_request_ptr req);
+
+/// Completes the call `r` answers; false if `r` answers no actor call.
+bool on_actor_call_result(cluster_client_actor* self, detail::wire::result_message& r);
+
+/// The owner let go of an actor: its node drops it.
+void release_remote_actor(cluster_client_actor* self, uint16_t node, uint64_t id);
+
+/// A node says one of its actors died for good.
+void on_actor_dead(cluster_client_actor* self, uint16_t from, uint64_t id,
+                   const std::string& cause);
+
+/// Node `index` died: creations there fail, its actors die (restartable).
+void actors_lost(cluster_client_actor* self, uint16_t index);
+
+} // namespace manta::actors

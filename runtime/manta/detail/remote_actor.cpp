@@ -1,0 +1,161 @@
+#include "manta/detail/remote_actor.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/demangle.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/typed_call.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <atomic>
+
+namespace manta::detail {
+
+namespace {
+
+/// The driver's cluster client, or throws naming why there is none.
+caf::actor client_or_throw(const std::string& what) {
+  auto client = cluster::client();
+  if (!client)
+    throw error("manta: " + what + ": this process is no longer part of a cluster (the "
+                "runtime shut down or left it)");
+  return client;
+}
+
+} // namespace
+
+remote_actor::~remote_actor() {
+  if (auto client = cluster::client())
+    caf::anon_send(client, actors::actor_release_atom::value, node, id);
+}
+
+std::vector<char> encode_object(const object_slot& slot) {
+  if (slot.remote() && !slot.resident()) {
+    wire::bytes out;
+    if (auto err = fetch_remote_bytes(slot.remote(), out); !err.empty())
+      throw object_lost_error("object " + to_string(slot.id()) + " is lost: " + err);
+    return out;
+  }
+  if (slot.codec() == nullptr)
+    throw error("an object argument of type " + demangle(slot.type().name())
+                + " cannot be serialized, so it cannot be sent to another node");
+  auto value = slot.shared_value();
+  encoded_bytes e;
+  if (auto err = slot.codec()->encode(value.get(), e))
+    throw error("an object argument does not encode: " + error_text(err));
+  return std::vector<char>(e.data, e.data + e.size);
+}
+
+void actor_call::encode_args(std::vector<std::vector<char>>&) const {
+  throw error("method '" + method_name
+              + "' has a parameter or result type that cannot be serialized, so it "
+                "cannot be called on an actor on another node");
+}
+
+call_outcome actor_call::decode_result(std::span<const char> bytes) const {
+  call_outcome out;
+  out.error = std::make_exception_ptr(
+    error("the result of method '" + method_name + "' (" + std::to_string(bytes.size())
+          + " bytes from another node) does not decode; do both nodes run the same binary?"));
+  return out;
+}
+
+void actor_ctor::encode_args(std::vector<std::vector<char>>&) const {
+  throw error("a constructor argument cannot be serialized, so the actor cannot be "
+              "created on another node");
+}
+
+bool place_on_other_node(const actor_options& opts) {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr || link->kind() != cluster::role::driver)
+    return false;
+  switch (opts.strategy.kind) {
+    case scheduling_strategy::node_affinity:
+      return opts.strategy.node != link->index();
+    case scheduling_strategy::spread: {
+      // Round robin over this node and the workers, as tasks spread.
+      static std::atomic<size_t> next{0};
+      auto n = link->num_workers() + 1;
+      return next.fetch_add(1, std::memory_order_relaxed) % n != 0;
+    }
+    default:
+      return !opts.resources.fits_in(rt->total_cpus(), rt->total_custom())
+             && link->feasible(opts.resources);
+  }
+}
+
+std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor& ctor,
+                                                   int restarts) {
+  auto& rt = runtime::require("creating an actor on another node");
+  auto& opts = core.options();
+  const auto& cls = lookup_actor_class(core.type());
+  if (!ctor.remote_capable())
+    throw error("actor " + core.display_name()
+                + " cannot be created on another node: a constructor argument type cannot "
+                  "be serialized (give it CAF inspect() support, or keep the actor local)");
+  wire::actor_message m;
+  m.actor_id = rt.next_object_id().value();
+  m.class_name = cls.name;
+  m.constructor_key = ctor.key();
+  m.name = opts.name;
+  ctor.encode_args(m.args);
+  m.demand = opts.resources;
+  m.max_restarts = opts.max_restarts < 0 ? -1 : std::max(0, opts.max_restarts - restarts);
+  m.max_task_retries = opts.max_task_retries;
+  m.max_concurrency = opts.max_concurrency.value_or(0);
+  m.restarts = restarts;
+  auto req = std::make_shared<actor_create_request>();
+  req->actor_id = m.actor_id;
+  req->spec = wire::encode(m);
+  req->demand = opts.resources;
+  req->where = opts.strategy;
+  req->core = core.weak_from_this();
+  auto answer = req->done.get_future();
+  caf::anon_send(client_or_throw("creating actor " + core.display_name()),
+                 actors::actor_create_atom::value, std::move(req));
+  std::pair<std::string, uint16_t> placed;
+  try {
+    placed = answer.get();
+  } catch (const std::future_error&) {
+    throw error("actor " + core.display_name()
+                + ": the runtime left the cluster while creating it");
+  }
+  if (!placed.first.empty())
+    throw error(placed.first);
+  return std::make_shared<remote_actor>(placed.second, m.actor_id);
+}
+
+call_outcome call_on_other_node(const remote_actor& where, const run_context& ctx,
+                                const std::string& task_name) {
+  call_outcome out;
+  try {
+    auto& c = *ctx.call;
+    wire::task_message m;
+    m.task_id = c.result->id().value();
+    m.function_name = c.method_name;
+    m.signature = c.signature();
+    m.name = task_name;
+    c.encode_args(m.args);
+    m.demand = resource_demand{0.0, {}};
+    m.actor_id = where.id;
+    auto req = std::make_shared<remote_call_request>();
+    req->ctx = ctx;
+    req->keep = ctx.core->shared_from_this();
+    req->node = where.node;
+    req->spec = wire::encode(m);
+    caf::anon_send(client_or_throw("calling " + task_name), actors::actor_call_atom::value,
+                   std::move(req));
+    out.pending = true;
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  return out;
+}
+
+} // namespace manta::detail

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "manta/actor_options.hpp"
+#include "manta/detail/actor_call.hpp"
+#include "manta/detail/wire.hpp"
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+
+/// Actors placed on other nodes, as their owner (the driver that created
+/// them) sees them. The owner keeps an ordinary actor_core: it queues the
+/// calls, waits for their object arguments, keeps their order, counts
+/// restarts and fails calls with actor_died_error. Only its instance is
+/// different: a `remote_actor` naming the node and the id under which that
+/// node's node_manager hosts the real object (in its own actor_core). A
+/// call is encoded as a TaskSpec naming the actor and sent there; its
+/// result completes the call like an async method's (see
+/// docs/cluster.md, "Actors").
+namespace manta::detail {
+
+class actor_core;
+struct actor_class_info;
+
+/// The owner's stand-in for an instance on another node. Dropping it (the
+/// actor died, restarts elsewhere, or lost its last handle) tells that
+/// node to drop its instance.
+struct remote_actor {
+  remote_actor(uint16_t where, uint64_t actor_id) : node(where), id(actor_id) {}
+  ~remote_actor();
+
+  remote_actor(const remote_actor&) = delete;
+  remote_actor& operator=(const remote_actor&) = delete;
+
+  const uint16_t node;
+  const uint64_t id;
+};
+
+/// An actor the cluster client is to place on some node: answered through
+/// `done` with the node, or with an error text.
+struct actor_create_request {
+  uint64_t actor_id = 0;
+  wire::bytes spec; ///< the encoded ActorSpec
+  resource_demand demand;
+  scheduling_strategy where;
+  /// Killed (and so restarted elsewhere, if it may) when its node dies.
+  std::weak_ptr<actor_core> core;
+  std::promise<std::pair<std::string, uint16_t>> done;
+};
+
+/// A call on its way to an actor on another node; the cluster client
+/// completes `ctx` when the result arrives.
+struct remote_call_request {
+  run_context ctx;
+  std::shared_ptr<actor_core> keep; ///< the core stays while the call is out
+  uint16_t node = 0;
+  wire::bytes spec; ///< the encoded TaskSpec (actor_id set)
+};
+
+using create_request_ptr = std::shared_ptr<actor_create_request>;
+using call_request_ptr = std::shared_ptr<remote_call_request>;
+
+/// Whether a new actor with `opts` lives on another node: only drivers of
+/// a cluster place actors elsewhere, when the strategy says so or when
+/// this node can never fit the actor's resources but a worker can.
+bool place_on_other_node(const actor_options& opts);
+
+/// Creates the actor on another node and returns its stand-in. Blocks the
+/// calling (pool) thread until that node took the spec; its constructor
+/// then runs there. Throws `manta::error` saying why it could not.
+std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor& ctor,
+                                                   int restarts);
+
+/// Sends a call to the node of `where`: a pending outcome, completed when
+/// the result comes back, or an error outcome if it cannot be sent.
+call_outcome call_on_other_node(const remote_actor& where, const run_context& ctx,
+                                const std::string& task_name);
+
+} // namespace manta::detail
