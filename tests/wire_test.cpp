@@ -171,6 +171,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
         err = wire::decode(prefix, out);
       } else if (name == "ActorSpec") {
         wire::actor_message out;
+        err = wire::decode(prefix, out);
       } else if (name == "LogBatch") {
         wire::log_batch out;
         err = wire::decode(prefix, out);

@@ -370,6 +370,10 @@ std::string decode(std::span<const char> in, actor_created_message& out) {
     auto r = reader.getRoot<schema::ActorCreated>();
     out.actor_id = r.getActorId();
     out.error = r.getError().cStr();
+    return {};
+  });
+}
+
 bytes encode(const log_batch& x) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::LogBatch>();
