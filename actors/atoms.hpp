@@ -72,6 +72,8 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using actor_call_atom = caf::atom_constant<caf::atom("actcall")>;
 /// ~remote_actor -> cluster_client: (node, actor id): the owner let go.
 using actor_release_atom = caf::atom_constant<caf::atom("actrelease")>;
+/// transfer thread -> cluster_client: (fetch id, attempt, error, bytes).
+using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 /// cluster_client -> itself: time to ping the workers and judge the silent.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// remote task's result slot -> node_manager: the task with this id is done.

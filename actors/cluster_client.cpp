@@ -7,6 +7,7 @@
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/object_transfer.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace manta::actors {
 
@@ -49,6 +51,8 @@ std::exception_ptr failure_error(const wire::failure_message& f) {
     return std::make_exception_ptr(unknown_function_error(f.message));
   if (f.type_name == "manta::actor_died_error")
     return std::make_exception_ptr(actor_died_error(f.message));
+  if (f.type_name == "manta::object_lost_error")
+    return std::make_exception_ptr(object_lost_error(f.message));
   return std::make_exception_ptr(task_error(f.type_name, f.message, f.task_name, f.node));
 }
 
@@ -182,6 +186,9 @@ bool place(self_ptr self, uint64_t id) {
     // A soft affinity to a node that is gone: anywhere.
   } else if (where.kind == scheduling_strategy::spread && place_spread(self, id, p)) {
     return true;
+  } else if (auto n = st.nodes.find(p.prefer); n != st.nodes.end() && has_room(n->second, p.demand)) {
+    send_to(self, p, p.prefer, n->second); // its large arguments are there
+    return true;
   }
   remote_node* best = nullptr;
   uint16_t best_index = 0;
@@ -260,8 +267,19 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.demand = t.opts.resources;
   msg.max_retries = t.opts.max_retries;
   msg.retry_exceptions = t.opts.retry_exceptions;
+  msg.arg_refs = std::move(prep.refs);
+  // Locality: the worker holding most of the referenced bytes.
+  std::map<uint16_t, uint64_t> held;
+  for (auto& r : msg.arg_refs)
+    if (r.node != self->state.link->index())
+      held[r.node] += r.size;
+  uint16_t prefer = 0;
+  for (auto& [node, bytes] : held)
+    if (prefer == 0 || bytes > held[prefer])
+      prefer = node;
   auto id = msg.task_id;
   auto& p = self->state.placed[id];
+  p.prefer = prefer;
   p.task = prep.task;
   p.spec = wire::encode(msg);
   p.demand = t.opts.resources;
@@ -303,6 +321,17 @@ void dispatch(self_ptr self, task_ptr t) {
         continue;
       auto& slot = t->deps.at(dep++);
       if (slot->remote() && !slot->resident()) {
+        // On a worker: the receiving node reads it from there.
+        auto& obj = *slot->remote();
+        auto holder = st.nodes.find(obj.node.load());
+        if (holder != st.nodes.end() && holder->second.manager
+            && holder->second.info.data_port != 0) {
+          i->second.args[k].emplace();
+          i->second.refs.push_back({static_cast<uint32_t>(k), obj.id.value(), holder->first,
+                                    holder->second.info.host, holder->second.info.data_port,
+                                    obj.encoded_size.load()});
+          continue;
+        }
         ++i->second.missing;
         fetch(self, slot->remote(), [self, id, k, finish_one](const std::string& err,
                                                               bytes_t& data) {
@@ -328,6 +357,14 @@ void dispatch(self_ptr self, task_ptr t) {
       encoded_bytes e;
       if (auto err = slot->codec()->encode(value.get(), e))
         throw std::runtime_error(error_text(err));
+      if (e.size >= arg_ref_bytes && st.link->data_port() != 0) {
+        // Large and here: the receiving node reads it from this node.
+        i->second.args[k].emplace();
+        i->second.refs.push_back({static_cast<uint32_t>(k), slot->id().value(),
+                                  st.link->index(), st.link->data_host(), st.link->data_port(),
+                                  e.size});
+        continue;
+      }
       i->second.args[k].emplace(e.data, e.data + e.size);
     }
   } catch (const std::exception& e) {
@@ -368,6 +405,12 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
+        if (r.error.type_name == "manta::object_lost_error" && p.dispatches <= p.max_retries) {
+          // A referenced argument could not be read (its node died): look
+          // at the arguments again; a lost one is rebuilt from its lineage.
+          dispatch(self, p.task);
+          break;
+        }
         t.result->seal_error(failure_error(r.error));
         break;
     }
@@ -455,11 +498,29 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   place_or_wait(self, id);
 }
 
+/// Reads the object over the node's raw data path on a thread of its own;
+/// the bytes (or why not) come back as a `fetched` message.
+void fetch_raw(self_ptr self, uint64_t fetch_id, const remote_node& n) {
+  auto& op = self->state.fetches.at(fetch_id);
+  std::thread{[gate = self->state.gate, me = caf::actor{self}, host = n.info.host,
+               port = n.info.data_port, token = self->state.link->token(),
+               id = op.obj->id.value(), size = op.obj->encoded_size.load(), fetch_id,
+               attempt = op.attempt] {
+    bytes_t data;
+    auto err = fetch_object(host, port, token, id, size, data, transfer_streams);
+    std::lock_guard<std::mutex> guard{gate->mtx};
+    if (gate->open)
+      caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
+                     std::move(data));
+  }}.detach();
+}
+
 /// Starts (or restarts) fetching from the object's node, rebuilding it
 /// first if that node is gone.
 void start_fetch(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
+  ++op.attempt;
   auto n = st.nodes.find(op.obj->node);
   if (n == st.nodes.end() || !n->second.manager) {
     rebuild(self, fetch_id);
@@ -467,12 +528,33 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
   }
   op.node = n->first;
   op.buffer.clear();
-  op.buffer.reserve(op.obj->encoded_size);
   op.requested = 0;
   if (op.obj->encoded_size == 0) {
     complete_fetch(self, fetch_id, op.buffer);
     return;
   }
+  if (n->second.info.data_port != 0) {
+    fetch_raw(self, fetch_id, n->second);
+    return;
+  }
+  op.buffer.reserve(op.obj->encoded_size);
+  request_chunks(self, fetch_id);
+}
+
+/// The raw data path answered; on failure the object is read again as
+/// ObjectChunk messages (if its node died, its down message restarts the
+/// fetch anyway).
+void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::string& err,
+                bytes_t& data) {
+  auto i = self->state.fetches.find(fetch_id);
+  if (i == self->state.fetches.end() || i->second.attempt != attempt)
+    return;
+  if (err.empty()) {
+    complete_fetch(self, fetch_id, data);
+    return;
+  }
+  std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
+  i->second.buffer.reserve(i->second.obj->encoded_size);
   request_chunks(self, fetch_id);
 }
 
@@ -677,6 +759,11 @@ bool vetted(self_ptr self, const std::string& token, const char* what) {
 
 } // namespace
 
+cluster_client_state::~cluster_client_state() {
+  std::lock_guard<std::mutex> guard{gate->mtx};
+  gate->open = false;
+}
+
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   self->state.link = link;
   self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
@@ -704,6 +791,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto from = sender_node(self); from && vetted(self, token, "actor_dead"))
         on_actor_dead(self, *from, id, cause);
     },
+    [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err,
+        bytes_t& data) { on_fetched(self, fetch_id, attempt, err, data); },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))
         on_logs(self, *index, bytes);

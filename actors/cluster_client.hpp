@@ -13,6 +13,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -43,6 +45,9 @@ struct placed_task {
   int max_retries = 0;
   int dispatches = 0;
   uint16_t node = 0; ///< 0 while not placed
+  /// The worker holding most of its referenced argument bytes (0: none):
+  /// placed there if it has room, so those bytes need not move.
+  uint16_t prefer = 0;
 };
 
 /// Called with an error text (empty on success) and the fetched bytes.
@@ -55,12 +60,24 @@ struct fetch_op {
   detail::wire::bytes buffer;
   uint64_t requested = 0;
   std::vector<fetch_callback> done;
+  /// Bumped at each (re)start, so a late answer of an earlier one is
+  /// recognized and dropped.
+  uint32_t attempt = 0;
+};
+
+/// Lets threads reading objects over the raw data path report to the
+/// client only while it lives.
+struct transfer_gate {
+  std::mutex mtx;
+  bool open = true;
 };
 
 /// A task whose object arguments are being fetched before it can be sent.
 struct preparing_task {
   detail::task_ptr task;
   std::vector<std::optional<detail::wire::bytes>> args;
+  /// Arguments the receiving node reads from their holder.
+  std::vector<detail::wire::arg_ref> refs;
   size_t missing = 0;
 };
 
@@ -108,6 +125,12 @@ struct cluster_client_state {
   std::vector<caf::response_promise> ready;
   /// Messages dropped for a wrong cluster token.
   size_t refused = 0;
+  std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
+
+  cluster_client_state() = default;
+  cluster_client_state(const cluster_client_state&) = delete;
+  cluster_client_state& operator=(const cluster_client_state&) = delete;
+  ~cluster_client_state();
 
   static inline const char* name = "manta.cluster_client";
 };
@@ -127,6 +150,11 @@ inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 /// 160-240 us round trip (11 k tasks/s over two nodes); 16 gave 26-44 k/s
 /// (tools/cluster_benchmark). Placement still picks the least-loaded node.
 inline constexpr double remote_queue_factor = 16.0;
+
+/// Object arguments at least this large (encoded) are not inlined in a
+/// TaskSpec: the receiving node reads them from the node holding them.
+inline constexpr size_t arg_ref_bytes = 1024 * 1024;
+
 
 // -- shared with cluster_actors.cpp ---------------------------------------------
 

@@ -8,6 +8,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/log_shipper.hpp"
+#include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
@@ -90,7 +91,7 @@ result_message finish(node_manager_actor* self, uint64_t id, const hosted_task& 
   } else {
     r.kind = result_message::stored;
     r.stored_size = bytes->size();
-    self->state.objects[id] = std::move(bytes);
+    detail::held_objects::instance().put(id, std::move(bytes));
   }
   return r;
 }
@@ -390,14 +391,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       if (!vetted(self, token, "fetch"))
         return;
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      auto i = self->state.objects.find(id);
-      if (i == self->state.objects.end()) {
+      auto held = detail::held_objects::instance().find(id);
+      if (!held) {
         self->send(sender, missing_atom::value, self->state.token, fetch_id,
                    "object " + to_string(object_id{id}) + " is not on "
                      + detail::runtime::node_name());
         return;
       }
-      auto& bytes = *i->second;
+      auto& bytes = *held;
       auto from = std::min<uint64_t>(offset, bytes.size());
       auto n = std::min<uint64_t>({length, bytes.size() - from, max_chunk_bytes});
       self->send(sender, chunk_atom::value, self->state.token, fetch_id,
@@ -405,7 +406,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     },
     [=](free_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "free"))
-        self->state.objects.erase(id);
+        detail::held_objects::instance().erase(id);
     },
     [=](actor_create_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "actor_create"))

@@ -62,8 +62,6 @@ struct node_manager_state {
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// Owners of hosted actors this manager monitors.
   std::set<caf::actor_addr> owners;
-  /// Large results kept for their owners (encoded), by object id.
-  std::unordered_map<uint64_t, std::shared_ptr<const std::vector<char>>> objects;
   /// Lines the hosted tasks print, on their way to the tasks' owners.
   std::shared_ptr<detail::log_shipper> logs;
 

@@ -30,6 +30,11 @@ struct NodeInfo {
     # Submits tasks and owns their results: a program calling init with an
     # address. Drivers receive membership updates and run no remote tasks.
   }
+
+  dataPort @7 :UInt16;
+  # Where the node serves the bytes of the objects it holds over plain TCP
+  # (runtime/manta/detail/object_transfer.hpp), on `host`; 0 if it does not
+  # (then they travel as ObjectChunk messages through CAF).
 }
 
 struct ClusterView {

@@ -54,6 +54,25 @@ struct TaskSpec {
   # actor the owner created with this id (an ActorSpec, actor.capnp) on the
   # receiving node; `signature` is then the method's type. Calls of one
   # actor run in the order their specs arrive.
+
+  argRefs @11 :List(ArgRef);
+  # Arguments not inlined in `args` (whose entry is then empty): large
+  # objects the receiving node reads from the node holding them over that
+  # node's raw data path (node.capnp, dataPort), or finds in its own store.
+}
+
+struct ArgRef {
+  position @0 :UInt32;
+  # Which argument (index into `args`).
+
+  objectId @1 :UInt64;
+  node @2 :UInt16;
+  host @3 :Text;
+  dataPort @4 :UInt16;
+  # The node holding the encoded object and where it serves it.
+
+  size @5 :UInt64;
+  # The encoded size.
 }
 
 struct TaskFailure {

@@ -90,8 +90,13 @@ std::pair<int, int> node_and_pid(int ms) {
   return {manta::current_node(), static_cast<int>(::getpid())};
 }
 
+/// Which node summed the vector, and the sum.
+std::pair<int, double> where_total(const std::vector<double>& v) {
+  return {manta::current_node(), total(v)};
+}
+
 MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails,
-             node_and_pid);
+             node_and_pid, where_total);
 
 bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
   if (v.size() != bytes / sizeof(uint64_t)) {
@@ -164,6 +169,46 @@ TEST_CASE("a three-stage pipeline across nodes") {
   auto doubled = manta::task(scale).remote(big, 2.0);
   CHECK(manta::get(manta::task(total).remote(doubled))
         == doctest::Approx(2.0 * (double(1 << 20) - 1) * double(1 << 20) / 2.0));
+}
+
+TEST_CASE("large arguments move node to node, never through the driver; tasks go where they are") {
+  manta::local_cluster c;
+  auto w1 = c.add_worker(1);
+  auto w2 = c.add_worker(1);
+  c.join(0);
+  std::map<int, manta::node_id> node_of;
+  for (int i = 0; i < 50 && node_of.size() < 2; ++i) {
+    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(0));
+    if (pid != ::getpid())
+      node_of[pid] = static_cast<manta::node_id>(node);
+  }
+  REQUIRE(node_of.size() == 2);
+  const double n = double(1 << 20);
+  const double sum = (n - 1) * n / 2; // of 0, 1, ..., n - 1
+  // 8 MiB made on w1 and kept there.
+  auto big = manta::task(generate).node_affinity(node_of[w1]).remote(1 << 20, 0.0);
+  manta::wait(std::vector{big}, 1, 10s);
+  REQUIRE(big.slot()->remote() != nullptr);
+  // Locality: a task reading it runs where it is.
+  auto here = manta::get(manta::task(where_total).remote(big), 10s);
+  CHECK(here.first == node_of[w1]);
+  CHECK(here.second == doctest::Approx(sum));
+  // Pinned elsewhere: w2 reads it from w1 directly.
+  auto there = manta::get(manta::task(where_total).node_affinity(node_of[w2]).remote(big), 10s);
+  CHECK(there.first == node_of[w2]);
+  CHECK(there.second == doctest::Approx(sum));
+  CHECK_FALSE(big.slot()->resident()); // the driver never held its bytes
+  // A large put is read from the driver by the node that needs it.
+  auto mine = manta::put(std::vector<double>(1 << 19, 1.5));
+  auto read = manta::get(manta::task(where_total).node_affinity(node_of[w2]).remote(mine), 10s);
+  CHECK(read.first == node_of[w2]);
+  CHECK(read.second == doctest::Approx(1.5 * double(1 << 19)));
+  // The holder dies: the argument is rebuilt from its lineage, then read.
+  c.kill_worker(w1, 1);
+  c.wait_for_cpus(1);
+  auto rebuilt = manta::get(manta::task(where_total).remote(big), 20s);
+  CHECK(rebuilt.first == node_of[w2]);
+  CHECK(rebuilt.second == doctest::Approx(sum));
 }
 
 TEST_CASE("a 256 MiB result is fetched byte-exact") {

@@ -110,6 +110,16 @@ TEST_CASE("every message round-trips") {
   REQUIRE(wire::decode(wire::encode(v), v2) == "");
   CHECK(v2.nodes.size() == 2);
   CHECK(v2.your_index == 5);
+  auto refs = sample_task();
+  refs.args.emplace_back();
+  refs.arg_refs = {{2, 99, 3, "127.0.0.1", 4242, 1 << 20}};
+  REQUIRE(wire::decode(wire::encode(refs), t2) == "");
+  REQUIRE(t2.arg_refs.size() == 1);
+  CHECK(t2.arg_refs[0].position == 2);
+  CHECK(t2.arg_refs[0].object_id == 99);
+  CHECK(t2.arg_refs[0].host == "127.0.0.1");
+  CHECK(t2.arg_refs[0].data_port == 4242);
+  CHECK(t2.arg_refs[0].size == 1 << 20);
   auto call = sample_task();
   call.actor_id = 77;
   REQUIRE(wire::decode(wire::encode(call), t2) == "");
@@ -281,6 +291,13 @@ TEST_CASE("values the runtime cannot use are refused") {
   t = sample_task();
   t.function_name.clear();
   CHECK(wire::decode(wire::encode(t), out).find("no function name") != std::string::npos);
+  t = sample_task();
+  t.arg_refs = {{5, 1, 1, "h", 1, 1}};
+  CHECK(wire::decode(wire::encode(t), out).find("out of range") != std::string::npos);
+  t = sample_task();
+  t.arg_refs = {{0, 1, 1, "h", 1, 1}};
+  CHECK(wire::decode(wire::encode(t), out).find("both inline and referenced")
+        != std::string::npos);
   wire::actor_message aout;
   auto a = sample_actor();
   a.actor_id = 0;

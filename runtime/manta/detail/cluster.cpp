@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/object_transfer.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -117,6 +118,17 @@ uint16_t cluster::join(const caf::actor& node_manager) {
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));
     me.port = *port;
   }
+  // Every node serves the objects it holds: workers their stored results,
+  // drivers the large arguments of the tasks they send.
+  try {
+    transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
+    me.data_port = transfer_->port();
+  } catch (const std::exception& e) {
+    throw error("manta: cannot start the object transfer server on " + me.host + ": "
+                + e.what());
+  }
+  data_port_ = me.data_port;
+  data_host_ = me.host;
   // The member the registry watches and tells about workers: the driver's
   // cluster client, or the worker's node manager.
   if (role_ == role::driver)
@@ -154,6 +166,7 @@ void cluster::leave() {
     client_ = nullptr;
   }
   head_ = nullptr;
+  transfer_.reset();
 }
 
 void cluster::dispatch(task_ptr t) {

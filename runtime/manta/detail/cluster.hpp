@@ -10,12 +10,14 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 namespace manta::detail {
 
 class worker_pool;
+class transfer_server;
 
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
@@ -52,6 +54,9 @@ public:
   /// The cluster token every message between nodes carries.
   const std::string& token() const noexcept { return token_; }
   uint16_t index() const noexcept { return index_; }
+  /// Where this node serves the objects it holds (object_transfer.hpp).
+  uint16_t data_port() const noexcept { return data_port_; }
+  const std::string& data_host() const noexcept { return data_host_; }
   const caf::actor& head() const noexcept { return head_; }
 
   /// Driver: places a task the local node cannot take right now.
@@ -97,10 +102,14 @@ private:
   double cpus_;
   resource_map custom_;
   uint16_t index_ = 0;
+  uint16_t data_port_ = 0;
+  std::string data_host_;
   caf::actor head_;
   caf::actor client_;
   mutable std::mutex mtx_;
   std::map<uint16_t, wire::node_record> workers_;
+  /// Workers: serves the bytes of held objects (object_transfer.hpp).
+  std::unique_ptr<transfer_server> transfer_;
 };
 
 } // namespace manta::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/exact_floats.hpp"
+#include "manta/detail/store_copy.hpp"
 
 #include <caf/detail/type_traits.hpp>
 #include <caf/error.hpp>
@@ -130,6 +131,11 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
                          + std::to_string(sizeof(E)));
     if constexpr (requires { out.resize(size_t{}); }) {
       out.clear();
+      if (total >= huge_copy_bytes && out.capacity() * sizeof(E) < total) {
+        T{}.swap(out);
+        out.reserve(total / sizeof(E));
+        populate_pages(out.data(), total); // fresh memory (store_copy.hpp)
+      }
       out.reserve(total / sizeof(E));
       // Appending a range of trivially copyable elements is one memmove and,
       // unlike resize + memcpy, does not zero the buffer first. A chunk that

@@ -6,17 +6,32 @@
 
 namespace manta::detail {
 
-void advise_huge_pages(void* data, size_t bytes) noexcept {
-#ifdef MADV_HUGEPAGE
+namespace {
+
+/// madvise on the whole pages inside [data, data + bytes).
+void advise_pages(void* data, size_t bytes, int advice) noexcept {
   auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   auto first = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
   auto last = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
   if (last > first)
-    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+    ::madvise(reinterpret_cast<void*>(first), last - first, advice);
+}
+
+} // namespace
+
+void advise_huge_pages(void* data, size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  advise_pages(data, bytes, MADV_HUGEPAGE);
 #else
   (void) data;
   (void) bytes;
 #endif
+}
+
+void populate_pages(void* data, size_t bytes) noexcept {
+  // Linux 5.14; older kernels answer EINVAL, which changes nothing.
+  constexpr int populate_write = 23; // MADV_POPULATE_WRITE
+  advise_pages(data, bytes, populate_write);
 }
 
 } // namespace manta::detail

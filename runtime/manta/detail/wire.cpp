@@ -156,6 +156,7 @@ void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setNumCpus(x.cpus);
   set_resources(b.initResources(static_cast<unsigned>(x.custom.size())), x.custom);
   b.setRole(x.driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
+  b.setDataPort(x.data_port);
 }
 
 node_record read_node(schema::NodeInfo::Reader r) {
@@ -167,6 +168,7 @@ node_record read_node(schema::NodeInfo::Reader r) {
   x.cpus = r.getNumCpus();
   x.custom = get_resources(r.getResources());
   x.driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
+  x.data_port = r.getDataPort();
   return x;
 }
 
@@ -196,6 +198,16 @@ bytes encode(const task_message& x) {
   b.setRetryExceptions(x.retry_exceptions);
   b.setAttempt(x.attempt);
   b.setActorId(x.actor_id);
+  auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
+  for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
+    auto& r = x.arg_refs[i];
+    refs[i].setPosition(r.position);
+    refs[i].setObjectId(r.object_id);
+    refs[i].setNode(r.node);
+    refs[i].setHost(r.host);
+    refs[i].setDataPort(r.data_port);
+    refs[i].setSize(r.size);
+  }
   return flatten(msg);
 }
 
@@ -213,6 +225,19 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.retry_exceptions = r.getRetryExceptions();
     out.attempt = r.getAttempt();
     out.actor_id = r.getActorId();
+    out.arg_refs.clear();
+    std::vector<bool> referenced(out.args.size());
+    for (auto a : r.getArgRefs()) {
+      arg_ref x{a.getPosition(), a.getObjectId(), a.getNode(), a.getHost().cStr(),
+                a.getDataPort(), a.getSize()};
+      if (x.position >= out.args.size() || referenced[x.position])
+        return "argument reference to position " + std::to_string(x.position) + " of "
+               + std::to_string(out.args.size()) + " arguments (out of range or twice)";
+      if (!out.args[x.position].empty())
+        return "argument " + std::to_string(x.position) + " is both inline and referenced";
+      referenced[x.position] = true;
+      out.arg_refs.push_back(std::move(x));
+    }
     if (out.function_name.empty())
       return "no function name";
     if (out.max_retries < -1)

@@ -15,6 +15,16 @@ namespace manta::detail::wire {
 
 using bytes = std::vector<char>;
 
+/// schema::ArgRef.
+struct arg_ref {
+  uint32_t position = 0;
+  uint64_t object_id = 0;
+  uint16_t node = 0;
+  std::string host;
+  uint16_t data_port = 0;
+  uint64_t size = 0;
+};
+
 /// schema::TaskSpec.
 struct task_message {
   uint64_t task_id = 0;
@@ -28,6 +38,8 @@ struct task_message {
   uint32_t attempt = 1;
   /// 0 for a task; else a call of method `function_name` on this actor.
   uint64_t actor_id = 0;
+  /// Arguments read from the node holding them (their `args` are empty).
+  std::vector<arg_ref> arg_refs;
 };
 
 /// schema::ActorSpec.
@@ -92,6 +104,8 @@ struct node_record {
   double cpus = 0;
   resource_map custom;
   bool driver = false;
+  /// The object transfer server's port (0: none).
+  uint16_t data_port = 0;
 };
 
 /// schema::ClusterView.
