@@ -42,8 +42,6 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 using submits_atom = caf::atom_constant<caf::atom("submits")>;
 /// node_manager -> driver: a Batch of TaskResults.
 using results_atom = caf::atom_constant<caf::atom("results")>;
-/// an actor -> itself: send what the burst just handled queued (batches).
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// driver -> node_manager: (fetch id, object id, offset, length).
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 /// node_manager -> driver: (fetch id, ObjectChunk).
@@ -66,6 +64,9 @@ using actor_created_atom = caf::atom_constant<caf::atom("actcreated")>;
 using actor_kill_atom = caf::atom_constant<caf::atom("actkill")>;
 /// node_manager -> driver: (actor id, cause): that actor died for good.
 using actor_dead_atom = caf::atom_constant<caf::atom("actdead")>;
+/// node_manager -> driver: a LogBatch, lines the driver's tasks printed
+/// there (always before those tasks' results).
+using logs_atom = caf::atom_constant<caf::atom("logs")>;
 
 // -- in-process cluster messages ----------------------------------------------
 
@@ -81,6 +82,10 @@ using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
 using done_atom = caf::atom_constant<caf::atom("done")>;
+/// an actor -> itself: send what the burst just handled queued (batches
+/// of specs or results); log_shipper -> node_manager: send the waiting
+/// lines to their owners.
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 } // namespace manta::actors
 

@@ -6,6 +6,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -443,6 +444,28 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   place_waiting(self);
 }
 
+/// Lines the driver's tasks printed on worker `node`: printed here and kept
+/// for task_logs, like lines of local tasks. Lines of tasks not (or no
+/// longer) placed there, and of rebuilds, are dropped.
+void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
+  wire::log_batch b;
+  if (auto err = wire::decode(bytes, b); !err.empty())
+    return; // the lines are lost, the tasks are not
+  auto& placed = self->state.placed;
+  for (auto& line : b.lines) {
+    auto i = placed.find(line.task_id);
+    if (i == placed.end() || i->second.node != node || !i->second.task)
+      continue;
+    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node,
+                         line.to_stderr, line.text);
+  }
+  if (b.dropped > 0)
+    std::fprintf(stderr,
+                 "manta: %s dropped %llu lines printed by this driver's tasks (they came "
+                 "faster than they could be sent)\n",
+                 b.node.c_str(), static_cast<unsigned long long>(b.dropped));
+}
+
 // -- fetching objects ----------------------------------------------------------
 
 void request_chunks(self_ptr self, uint64_t fetch_id) {
@@ -788,6 +811,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err,
         bytes_t& data) { on_fetched(self, fetch_id, attempt, err, data); },
+    [=](logs_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto index = sender_node(self); index && vetted(self, token, "logs"))
+        on_logs(self, *index, bytes);
+    },
     [=](heartbeat_atom) { heartbeat(self); },
     [=](pong_atom, const std::string& token) {
       if (auto index = sender_node(self); index && vetted(self, token, "pong"))

@@ -7,6 +7,7 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
+#include "manta/detail/log_shipper.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
@@ -133,6 +134,46 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg);
 
+/// The shipper of this node manager: wakes it to send lines to their owners.
+std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
+  auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
+  return std::make_shared<detail::log_shipper>([addr](bool full) {
+    auto hdl = caf::actor_cast<caf::actor>(addr);
+    if (!hdl)
+      return;
+    if (full)
+      caf::anon_send(hdl, flush_atom::value);
+    else
+      caf::delayed_anon_send(hdl, detail::log_shipper::flush_interval, flush_atom::value);
+  });
+}
+
+/// Sends every waiting line to the owner of the task that printed it, one
+/// LogBatch per owner. Lines of tasks no longer hosted here are dropped.
+void ship_logs(node_manager_actor* self) {
+  auto waiting = self->state.logs->take();
+  std::vector<std::pair<caf::actor, detail::wire::log_batch>> batches;
+  auto batch_of = [&](uint64_t id) -> detail::wire::log_batch* {
+    auto i = self->state.running.find(id);
+    if (i == self->state.running.end())
+      return nullptr;
+    for (auto& [owner, b] : batches)
+      if (owner == i->second.owner)
+        return &b;
+    batches.emplace_back(i->second.owner, detail::wire::log_batch{});
+    batches.back().second.node = detail::runtime::node_name();
+    return &batches.back().second;
+  };
+  for (auto& line : waiting.lines)
+    if (auto* b = batch_of(line.task_id))
+      b->lines.push_back(std::move(line));
+  for (auto& [id, n] : waiting.dropped)
+    if (auto* b = batch_of(id))
+      b->dropped += n;
+  for (auto& [owner, b] : batches)
+    self->send(owner, logs_atom::value, self->state.token, detail::wire::encode(b));
+}
+
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   auto& token = self->state.token;
@@ -180,6 +221,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                     + "' has parameter or result types that cannot "
                                       "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
+  task->log_sink = self->state.logs;
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
@@ -319,12 +361,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     for (auto id : orphans)
       drop_actor(self, id);
   });
+  self->state.logs = make_shipper(self);
   return {
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
       return caf::make_message(std::move(free), std::move(total));
     },
     [=](flush_atom) {
+      ship_logs(self); // lines go before the results of their tasks
       self->state.results.flush(self, self->state.token, result_atom::value,
                                 results_atom::value);
     },
@@ -353,6 +397,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto i = self->state.running.find(id);
       if (i == self->state.running.end())
         return;
+      ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finish(self, id, h);

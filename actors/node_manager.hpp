@@ -16,8 +16,9 @@
 #include <vector>
 
 namespace manta::detail {
+class log_shipper;
 class worker_pool;
-}
+} // namespace manta::detail
 
 namespace manta::actors {
 
@@ -64,6 +65,8 @@ struct node_manager_state {
   outbox results;
   /// Owners of hosted actors this manager monitors.
   std::set<caf::actor_addr> owners;
+  /// Lines the hosted tasks print, on their way to the tasks' owners.
+  std::shared_ptr<detail::log_shipper> logs;
 
   static inline const char* name = "manta.node_manager";
 };
@@ -88,7 +91,8 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// order. An owner whose connection closes loses its actors here.
 /// Every message from another node carries the cluster token; one without
 /// it is dropped and logged (a process that never joined must not run code
-/// or read objects here).
+/// or read objects here). Lines the hosted tasks print go to their owners
+/// in LogBatches while they run, each task's before its result.
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token);
 

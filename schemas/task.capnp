@@ -107,3 +107,29 @@ struct Batch {
   # owner) in one CAF message: a burst of small tasks costs one message,
   # one wake-up and one socket write per burst instead of per task.
 }
+
+struct LogLine {
+  taskId @0 :UInt64;
+  # The task that printed it (its result id, as in its TaskSpec).
+
+  toStderr @1 :Bool;
+  # Written to std::cerr (else std::cout).
+
+  text @2 :Text;
+  # The line without its newline or prefix.
+}
+
+struct LogBatch {
+  # Lines that tasks sent by an owner printed on the node running them, on
+  # their way to that owner, oldest first; sent every ~100 ms while they
+  # print, and always before the tasks' TaskResults.
+
+  node @0 :Text;
+  # The node that ran the tasks, e.g. "node-2 (pid 4242)".
+
+  lines @1 :List(LogLine);
+
+  dropped @2 :UInt64;
+  # Lines this node dropped since its last batch to this owner because
+  # they came faster than they could be sent.
+}

@@ -60,6 +60,14 @@ wire::node_record sample_node() {
   return n;
 }
 
+wire::log_batch sample_logs() {
+  wire::log_batch b;
+  b.node = "node-2 (pid 4242)";
+  b.lines = {{7, false, "hello"}, {7, true, "to stderr"}, {9, false, ""}};
+  b.dropped = 3;
+  return b;
+}
+
 /// Decodes `in` as each message type; returns how many accepted it.
 int decode_all(std::span<const char> in) {
   int ok = 0;
@@ -69,7 +77,9 @@ int decode_all(std::span<const char> in) {
   wire::cluster_view v;
   wire::actor_message a;
   wire::actor_created_message ac;
+  wire::log_batch l;
   bytes chunk;
+  ok += wire::decode(in, l).empty();
   ok += wire::decode(in, a).empty();
   ok += wire::decode(in, ac).empty();
   ok += wire::decode(in, t).empty();
@@ -131,6 +141,15 @@ TEST_CASE("every message round-trips") {
   REQUIRE(wire::decode(wire::encode(wire::actor_created_message{9, "no such class"}), c2) == "");
   CHECK(c2.actor_id == 9);
   CHECK(c2.error == "no such class");
+  wire::log_batch l;
+  REQUIRE(wire::decode(wire::encode(sample_logs()), l) == "");
+  CHECK(l.node == "node-2 (pid 4242)");
+  REQUIRE(l.lines.size() == 3);
+  CHECK(l.lines[1].task_id == 7);
+  CHECK(l.lines[1].to_stderr);
+  CHECK(l.lines[1].text == "to stderr");
+  CHECK(l.lines[2].text.empty());
+  CHECK(l.dropped == 3);
 }
 
 TEST_CASE("every truncation of every message is an error naming the message") {
@@ -145,6 +164,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
     {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x'))},
     {"ActorSpec", wire::encode(sample_actor())},
     {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')})},
+    {"LogBatch", wire::encode(sample_logs())},
   };
   for (auto& [name, full] : messages) {
     CAPTURE(name);
@@ -170,6 +190,9 @@ TEST_CASE("every truncation of every message is an error naming the message") {
       } else if (name == "Batch") {
         std::vector<bytes> out;
         err = wire::decode_batch(prefix, out);
+      } else if (name == "LogBatch") {
+        wire::log_batch out;
+        err = wire::decode(prefix, out);
       } else {
         bytes out;
         err = wire::append_chunk(prefix, out);
@@ -206,7 +229,7 @@ TEST_CASE("flipped bits and garbage never crash, and a corrupt segment table is 
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
       c = static_cast<char>(x);
     }
-    CHECK(decode_all(junk) <= 5);
+    CHECK(decode_all(junk) <= 8);
   }
 }
 
@@ -305,6 +328,27 @@ TEST_CASE("values the runtime cannot use are refused") {
   wire::cluster_view vout;
   CHECK(wire::decode(wire::encode(wire::cluster_view{1, {sample_node(), n}}), vout)
           .find("node 2:") != std::string::npos);
+}
+
+TEST_CASE("a LogBatch: malformed bytes, flipped bits and a missing node are errors") {
+  wire::log_batch out;
+  bytes junk(24, '\x5a');
+  CHECK(wire::decode(junk, out).find("bad LogBatch") == 0);
+  CHECK(wire::decode(bytes(13, 'x'), out).find("not a whole number of 8-byte words")
+        != std::string::npos);
+  auto full = wire::encode(sample_logs());
+  auto copy = full;
+  copy[4] = static_cast<char>(0x7f); // segment size far beyond the bytes there
+  CHECK(wire::decode(copy, out).find("malformed Cap'n Proto") != std::string::npos);
+  for (size_t i = 0; i < full.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit) {
+      copy = full;
+      copy[i] = static_cast<char>(copy[i] ^ (1 << bit));
+      wire::decode(copy, out); // an error or some batch, never a crash
+    }
+  auto nameless = sample_logs();
+  nameless.node.clear();
+  CHECK(wire::decode(wire::encode(nameless), out).find("no node name") != std::string::npos);
 }
 
 TEST_CASE("chunks must arrive in order") {

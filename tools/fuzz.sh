@@ -17,7 +17,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(wire_task wire_actor wire_result wire_node wire_chunk codec spill_file)
+  targets=(wire_task wire_actor wire_result wire_node wire_chunk wire_logs codec spill_file)
 fi
 
 # clang, and compiler-rt for libFuzzer and the sanitizers' runtimes.

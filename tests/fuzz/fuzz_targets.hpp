@@ -77,6 +77,11 @@ inline int wire_actor(const uint8_t* data, size_t size) {
   return 0;
 }
 
+inline int wire_logs(const uint8_t* data, size_t size) {
+  round_trip<wire::log_batch>(as_chars(data, size));
+  return 0;
+}
+
 inline int wire_chunk(const uint8_t* data, size_t size) {
   // The first byte says how many bytes the receiver already has.
   if (size == 0)
@@ -170,12 +175,13 @@ struct target {
   int (*run)(const uint8_t*, size_t);
 };
 
-inline constexpr std::array<target, 7> targets = {{
+inline constexpr std::array<target, 8> targets = {{
   {"wire_task", &wire_task},
   {"wire_actor", &wire_actor},
   {"wire_result", &wire_result},
   {"wire_node", &wire_node},
   {"wire_chunk", &wire_chunk},
+  {"wire_logs", &wire_logs},
   {"codec", &codec},
   {"spill_file", &spill_file},
 }};

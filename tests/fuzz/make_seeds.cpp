@@ -84,6 +84,11 @@ int main(int argc, char** argv) {
   put(dir, "wire_chunk", 1, std::string(1, '\0'), wire::encode_chunk(0, std::vector<char>(40, 'a')));
   put(dir, "wire_chunk", 2, std::string(1, '\x10'),
       wire::encode_chunk(16, std::vector<char>(5, 'b')));
+  wire::log_batch logs{"node-2 (pid 4242)", {{7, false, "hello"}, {7, true, "oops"}}, 0};
+  put(dir, "wire_logs", 1, "", wire::encode(logs));
+  logs.lines.clear();
+  logs.dropped = 12;
+  put(dir, "wire_logs", 2, "", wire::encode(logs));
   manta_fuzz::record rec{"r", 3, {1.5, -2}, {{"a", 1}, {"b", 2}}};
   put(dir, "codec", 1, std::string(1, '\0'), manta::detail::encode(std::string{"hello"}));
   put(dir, "codec", 2, std::string(1, '\1'), manta::detail::encode(std::vector<int64_t>{1, 2, 3}));

@@ -2,10 +2,13 @@
 
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/log_shipper.hpp"
+#include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/logs.hpp"
 
+#include <atomic>
 #include <iostream>
 #include <map>
 
@@ -39,21 +42,34 @@ line_store& store() {
   return *s;
 }
 
-/// Who the calling thread prints for: a name and the result's id.
-bool current_printer(std::string& name, object_id& id) {
+/// Who a line is printed for.
+struct printer {
+  std::string name;
+  object_id id;
+  /// Where the line also goes: the owner of a task another node sent.
+  log_shipper* shipper = nullptr;
+};
+
+/// Who the calling thread prints for; false on threads that run no task.
+bool current_printer(printer& p) {
   if (auto* call = current_call()) {
-    name = current_actor() != nullptr ? current_actor()->display_name() + "." + call->method_name
-                                      : call->method_name;
-    id = call->result ? call->result->id() : object_id{};
+    p.name = current_actor() != nullptr ? current_actor()->display_name() + "." + call->method_name
+                                        : call->method_name;
+    p.id = call->result ? call->result->id() : object_id{};
     return true;
   }
   if (auto* t = this_task().task; t != nullptr && t->result && t->result->id().valid()) {
-    name = t->name();
-    id = t->result->id();
+    p.name = t->name();
+    p.id = t->result->id();
+    if (auto* hosted = dynamic_cast<const remote_task*>(t))
+      p.shipper = hosted->log_sink.get();
     return true;
   }
   return false;
 }
+
+/// Whether a log_capture is installed (the runtime's `log_prefix`).
+std::atomic<bool> g_capturing{false};
 
 } // namespace
 
@@ -61,9 +77,19 @@ bool current_printer(std::string& name, object_id& id) {
 /// comes through here, so each thread can collect its own line.
 class log_capture::prefixing_buf : public std::streambuf {
 public:
-  explicit prefixing_buf(std::streambuf* target) : target_(target) {}
+  prefixing_buf(std::streambuf* target, bool is_stderr)
+    : target_(target), is_stderr_(is_stderr) {}
 
   std::streambuf* target() const noexcept { return target_; }
+
+  /// Keeps the line and prints it as "(name node) line".
+  void emit(const std::string& name, const std::string& node, object_id id,
+            const std::string& line) {
+    store().add(id, line);
+    auto text = "(" + name + " " + node + ") " + line + "\n";
+    std::lock_guard<std::mutex> guard{mtx_};
+    target_->sputn(text.data(), static_cast<std::streamsize>(text.size()));
+  }
 
 protected:
   int_type overflow(int_type ch) override {
@@ -74,9 +100,8 @@ protected:
   }
 
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::string name;
-    object_id id;
-    if (!current_printer(name, id)) {
+    printer p;
+    if (!current_printer(p)) {
       std::lock_guard<std::mutex> guard{mtx_};
       return target_->sputn(s, n);
     }
@@ -86,17 +111,16 @@ protected:
         line += s[i];
         continue;
       }
-      emit(name, id, line);
+      ship_and_emit(p, line);
       line.clear();
     }
     return n;
   }
 
   int sync() override {
-    std::string name;
-    object_id id;
-    if (current_printer(name, id) && !pending().empty()) {
-      emit(name, id, pending());
+    printer p;
+    if (current_printer(p) && !pending().empty()) {
+      ship_and_emit(p, pending());
       pending().clear();
     }
     std::lock_guard<std::mutex> guard{mtx_};
@@ -110,29 +134,35 @@ private:
     return lines[this];
   }
 
-  void emit(const std::string& name, object_id id, const std::string& line) {
-    store().add(id, line);
-    auto text = "(" + name + " " + runtime::node_name() + ") " + line + "\n";
-    std::lock_guard<std::mutex> guard{mtx_};
-    target_->sputn(text.data(), static_cast<std::streamsize>(text.size()));
+  /// Sends the line on to the task's owner if another node sent the task,
+  /// and emits it here.
+  void ship_and_emit(const printer& p, const std::string& line) {
+    if (p.shipper != nullptr)
+      p.shipper->add(p.id.value(), is_stderr_, line);
+    emit(p.name, runtime::node_name(), p.id, line);
   }
 
   std::streambuf* target_;
+  bool is_stderr_;
   std::mutex mtx_;
 };
 
-log_capture::log_capture() {
+log_capture::prefixing_buf& log_capture::buffer(bool is_stderr) {
   // One buffer per stream for the process, in front of the stream's first
   // own buffer.
-  static auto* out = new prefixing_buf(std::cout.rdbuf());
-  static auto* err = new prefixing_buf(std::cerr.rdbuf());
-  out_ = out;
-  err_ = err;
+  static auto* out = new prefixing_buf(std::cout.rdbuf(), false);
+  static auto* err = new prefixing_buf(std::cerr.rdbuf(), true);
+  return is_stderr ? *err : *out;
+}
+
+log_capture::log_capture() : out_(&buffer(false)), err_(&buffer(true)) {
   std::cout.rdbuf(out_);
   std::cerr.rdbuf(err_);
+  g_capturing = true;
 }
 
 log_capture::~log_capture() {
+  g_capturing = false;
   std::cout.flush();
   std::cerr.flush();
   if (std::cout.rdbuf() == out_)
@@ -146,6 +176,16 @@ void log_capture::clear() {
   std::lock_guard<std::mutex> guard{s.mtx};
   s.by_task.clear();
   s.order.clear();
+}
+
+void log_capture::surface(object_id id, const std::string& name, const std::string& node,
+                          bool to_stderr, const std::string& line) {
+  if (g_capturing) {
+    buffer(to_stderr).emit(name, node, id, line);
+    return;
+  }
+  auto& os = to_stderr ? std::cerr : std::cout;
+  os << line << '\n';
 }
 
 std::vector<std::string> log_capture::lines_of(object_id id) {

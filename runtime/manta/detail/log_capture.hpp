@@ -18,6 +18,8 @@ namespace manta::detail {
 /// (Ray's "(add pid=42)") and is kept for `task_logs`. Lines are buffered
 /// per thread until their newline, so lines of concurrent tasks never mix;
 /// threads that run no task (the driver's own) pass through untouched.
+/// Lines of a task another node sent also go to that task's owner (see
+/// log_shipper), which `surface`s them.
 /// Installed by the runtime for its lifetime; the streams get their own
 /// buffers back at shutdown.
 class log_capture {
@@ -27,6 +29,14 @@ public:
 
   log_capture(const log_capture&) = delete;
   log_capture& operator=(const log_capture&) = delete;
+
+  /// A line that a task of this owner printed on another node (it came in
+  /// a LogBatch): kept like a local line and printed to this process's
+  /// stdout or stderr as "(add node-2 (pid 4242)) the line", naming the
+  /// node that ran it; printed unchanged and not kept when no log_capture
+  /// is installed (`log_prefix` off).
+  static void surface(object_id id, const std::string& name, const std::string& node,
+                      bool to_stderr, const std::string& line);
 
   /// The kept lines of one task (see manta::task_logs).
   static std::vector<std::string> lines_of(object_id id);
@@ -39,6 +49,7 @@ public:
 
 private:
   class prefixing_buf;
+  static prefixing_buf& buffer(bool is_stderr);
   /// Never destroyed: a task left running at shutdown may still be inside
   /// one when the streams get their buffers back.
   prefixing_buf* out_;

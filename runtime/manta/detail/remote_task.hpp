@@ -4,7 +4,11 @@
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 
+#include <memory>
+
 namespace manta::detail {
+
+class log_shipper;
 
 /// A task another node sent here (its TaskSpec decoded): runs the function
 /// found by name from the encoded arguments and seals the encoded result
@@ -17,6 +21,10 @@ public:
   std::exception_ptr run() noexcept override;
 
   const wire::task_message& message() const noexcept { return msg_; }
+
+  /// Takes the lines the task prints to its owner (set by the node manager
+  /// before the task is scheduled; null: they stay here).
+  std::shared_ptr<log_shipper> log_sink;
 
 private:
   const function_info& fn_;

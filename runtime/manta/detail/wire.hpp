@@ -81,6 +81,20 @@ struct result_message {
   failure_message error;    // failure
 };
 
+/// schema::LogLine.
+struct log_line {
+  uint64_t task_id = 0;
+  bool to_stderr = false;
+  std::string text;
+};
+
+/// schema::LogBatch: lines tasks printed on a worker, for their owner.
+struct log_batch {
+  std::string node;
+  std::vector<log_line> lines;
+  uint64_t dropped = 0;
+};
+
 /// schema::NodeInfo.
 struct node_record {
   uint16_t index = 0;
@@ -127,6 +141,7 @@ bytes encode(const node_record& x);
 bytes encode(const cluster_view& x);
 bytes encode(const actor_message& x);
 bytes encode(const actor_created_message& x);
+bytes encode(const log_batch& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
 /// message, why, and a hint). Besides well-formed Cap'n Proto they check
@@ -138,6 +153,7 @@ std::string decode(std::span<const char> in, node_record& out);
 std::string decode(std::span<const char> in, cluster_view& out);
 std::string decode(std::span<const char> in, actor_message& out);
 std::string decode(std::span<const char> in, actor_created_message& out);
+std::string decode(std::span<const char> in, log_batch& out);
 
 /// schema::Batch of encoded messages of one kind.
 bytes encode_batch(const std::vector<bytes>& items);

@@ -1,0 +1,268 @@
+// Logs of tasks that ran on other nodes: what a task prints on a worker
+// reaches the driver while the task runs, printed there with the task's
+// name and the worker's node and pid, and kept for manta::task_logs in
+// the order it was printed. This binary is the head, the workers and the
+// driver (see cluster_main.hpp); only the driver's streams go to the sinks.
+
+#include "tests/cluster_main.hpp"
+
+#include <manta/detail/cluster.hpp>
+#include <manta/detail/codec.hpp>
+#include <manta/detail/function_registry.hpp>
+#include <manta/detail/runtime.hpp>
+#include <manta/detail/wire.hpp>
+#include <manta/manta.hpp>
+
+#include "actors/atoms.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace wire = manta::detail::wire;
+
+namespace {
+
+/// What the driver's std::cout and std::cerr receive (installed before the
+/// first init, so the runtime's log capture writes here). Read only after
+/// the tasks whose lines they hold are done: the lines of a task reach the
+/// driver before its result.
+std::stringstream& out_sink() {
+  static std::stringstream s;
+  return s;
+}
+
+std::stringstream& err_sink() {
+  static std::stringstream s;
+  return s;
+}
+
+void clear_sinks() {
+  out_sink().str("");
+  err_sink().str("");
+}
+
+/// The `i`th line a task tagged `tag` prints on node `node`.
+std::string line_text(const std::string& tag, int i, int node) {
+  return tag + " line " + std::to_string(i) + " on node-" + std::to_string(node);
+}
+
+/// Whether the `i`th line goes to std::cerr (every third does).
+bool to_stderr(int i) {
+  return i % 3 == 2;
+}
+
+/// Prints `n` lines (every third to std::cerr, each with one `<<`: std::cerr
+/// flushes after every insertion); says which node and process ran it.
+std::pair<int, int> chatty(std::string tag, int n) {
+  auto node = static_cast<int>(manta::current_node());
+  for (int i = 0; i < n; ++i)
+    (to_stderr(i) ? std::cerr : std::cout) << line_text(tag, i, node) + "\n";
+  return {node, static_cast<int>(::getpid())};
+}
+
+/// Prints a line, works for `ms`, prints another.
+int slow_chatty(int ms) {
+  std::cout << "started\n";
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  std::cout << "finished\n";
+  return static_cast<int>(manta::current_node());
+}
+
+MANTA_REMOTE(chatty, slow_chatty);
+
+std::vector<std::string> expected_lines(const std::string& tag, int n, int node) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(line_text(tag, i, node));
+  return out;
+}
+
+/// The prefix a line of `chatty` run on `node` by process `pid` has on the
+/// driver: the one local lines have, naming that node.
+std::string prefix(const std::string& task, int node, int pid) {
+  return "(" + task + " node-" + std::to_string(node) + " (pid " + std::to_string(pid) + ")) ";
+}
+
+/// Checks that every line of `tag` reached the driver's stream it was
+/// printed to, prefixed, in order.
+void check_surfaced(const std::string& tag, int n, std::pair<int, int> where) {
+  auto [node, pid] = where;
+  size_t out_at = 0;
+  size_t err_at = 0;
+  auto out = out_sink().str();
+  auto err = err_sink().str();
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(i);
+    auto want = prefix("chatty", node, pid) + line_text(tag, i, node) + "\n";
+    auto& text = to_stderr(i) ? err : out;
+    auto& at = to_stderr(i) ? err_at : out_at;
+    auto found = text.find(want, at);
+    REQUIRE_MESSAGE(found != std::string::npos,
+                    "missing or out of order on the driver's "
+                      << (to_stderr(i) ? "stderr" : "stdout") << ": " << want);
+    at = found + want.size();
+  }
+}
+
+} // namespace
+
+TEST_CASE("lines of tasks on worker nodes reach the driver, prefixed with the node, in order") {
+  manta::local_cluster c;
+  auto pid1 = c.add_worker(1);
+  auto pid2 = c.add_worker(1);
+  c.join(/*local_cpus=*/0); // the driver runs nothing itself
+  clear_sinks();
+  auto a = manta::task(chatty).spread().remote("alpha", 7);
+  auto b = manta::task(chatty).spread().remote("beta", 5);
+  auto where_a = manta::get(a, 10s);
+  auto where_b = manta::get(b, 10s);
+  // Two spread tasks: one on each worker, neither on the driver.
+  CHECK(where_a.second != where_b.second);
+  for (auto [node, pid] : {where_a, where_b}) {
+    CHECK(node != static_cast<int>(manta::current_node()));
+    CHECK((pid == pid1 || pid == pid2));
+  }
+  CHECK(manta::task_logs(a.id()) == expected_lines("alpha", 7, where_a.first));
+  CHECK(manta::task_logs(b.id()) == expected_lines("beta", 5, where_b.first));
+  check_surfaced("alpha", 7, where_a);
+  check_surfaced("beta", 5, where_b);
+  // Pinned to a worker: the same.
+  auto pinned = manta::task(chatty)
+                  .node_affinity(static_cast<manta::node_id>(where_b.first))
+                  .remote("gamma", 3);
+  CHECK(manta::get(pinned, 10s) == where_b);
+  CHECK(manta::task_logs(pinned.id()) == expected_lines("gamma", 3, where_b.first));
+  check_surfaced("gamma", 3, where_b);
+}
+
+TEST_CASE("lines reach the driver while the remote task still runs") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  auto r = manta::task(slow_chatty).remote(3000);
+  auto deadline = std::chrono::steady_clock::now() + 2500ms;
+  std::vector<std::string> seen;
+  bool was_running = false;
+  while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
+    was_running = !r.ready();
+    seen = manta::task_logs(r.id());
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(was_running);
+  CHECK(seen == std::vector<std::string>{"started"});
+  CHECK(manta::get(r, 10s) != static_cast<int>(manta::current_node()));
+  CHECK(manta::task_logs(r.id()) == std::vector<std::string>{"started", "finished"});
+}
+
+TEST_CASE("a remote task keeps 1,000 lines on the driver and prints them all") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  clear_sinks();
+  auto r = manta::task(chatty).remote("many", 1500);
+  auto where = manta::get(r, 10s);
+  auto kept = manta::task_logs(r.id());
+  auto all = expected_lines("many", 1500, where.first);
+  CHECK(kept == std::vector<std::string>(all.begin(), all.begin() + 1000));
+  check_surfaced("many", 1500, where);
+}
+
+TEST_CASE("with log_prefix off the driver prints remote lines unchanged and keeps none") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  manta::init_options opts;
+  opts.log_prefix = false;
+  c.join(0, opts);
+  clear_sinks();
+  auto r = manta::task(chatty).remote("plain", 2);
+  auto where = manta::get(r, 10s);
+  CHECK(manta::task_logs(r.id()).empty());
+  CHECK(out_sink().str() == line_text("plain", 0, where.first) + "\n"
+                              + line_text("plain", 1, where.first) + "\n");
+}
+
+TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the driver") {
+  manta::local_cluster c;
+  c.spawn({"--manta-worker", "--address=" + c.address(), "--token=" + c.token(), "--num-cpus=1",
+           "--log-prefix=off"});
+  c.join(0);
+  c.wait_for_cpus(1);
+  clear_sinks();
+  auto r = manta::task(chatty).remote("quiet", 3);
+  auto where = manta::get(r, 10s);
+  CHECK(where.first != static_cast<int>(manta::current_node()));
+  CHECK(manta::task_logs(r.id()).empty());
+  CHECK(out_sink().str().find("quiet") == std::string::npos);
+  CHECK(err_sink().str().find("quiet") == std::string::npos);
+}
+
+TEST_CASE("a node manager sends its owner a task's lines with the token, before the result") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  // Act as the owner: send a TaskSpec to the worker's node manager.
+  auto& rt = manta::detail::runtime::require("test");
+  auto& sys = rt.system();
+  caf::scoped_actor self{sys};
+  wire::cluster_view view;
+  self->request(rt.cluster_link()->head(), 5s, manta::actors::nodes_atom::value, c.token())
+    .receive([&](const wire::bytes& b) { REQUIRE(wire::decode(b, view) == ""); },
+             [&](caf::error& err) { FAIL(sys.render(err)); });
+  REQUIRE(view.nodes.size() == 1);
+  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  REQUIRE(manager);
+  wire::task_message t;
+  t.task_id = 0xbeef;
+  t.function_name = "chatty";
+  t.signature = manta::detail::find_function("chatty")->signature;
+  t.args = {manta::detail::encode(std::string{"direct"}), manta::detail::encode(4)};
+  t.demand.cpus = 1;
+  self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
+  std::vector<wire::log_line> lines;
+  bool done = false;
+  while (!done) {
+    self->receive(
+      [&](manta::actors::logs_atom, const std::string& token, const wire::bytes& b) {
+        CHECK(token == c.token());
+        wire::log_batch batch;
+        REQUIRE(wire::decode(b, batch) == "");
+        CHECK(batch.node.rfind("node-" + std::to_string(view.nodes[0].index) + " (pid ", 0)
+              == 0);
+        CHECK(batch.dropped == 0);
+        lines.insert(lines.end(), batch.lines.begin(), batch.lines.end());
+      },
+      [&](manta::actors::result_atom, const std::string& token, const wire::bytes&) {
+        CHECK(token == c.token());
+        done = true;
+      },
+      caf::after(10s) >> [&] {
+        FAIL("no result");
+        done = true;
+      });
+  }
+  REQUIRE(lines.size() == 4); // all of them before the result
+  for (int i = 0; i < 4; ++i) {
+    CHECK(lines[i].task_id == 0xbeef);
+    CHECK(lines[i].to_stderr == to_stderr(i));
+    CHECK(lines[i].text == line_text("direct", i, view.nodes[0].index));
+  }
+}
+
+int main(int argc, char** argv) {
+  static std::ostream terminal{std::cout.rdbuf()};
+  return manta_test::cluster_test_main(argc, argv, [](doctest::Context& ctx) {
+    std::cout.rdbuf(out_sink().rdbuf());
+    std::cerr.rdbuf(err_sink().rdbuf());
+    ctx.setCout(&terminal);
+  });
+}
