@@ -292,3 +292,20 @@ TEST_CASE("an actor whose handles are gone exits after its queued calls") {
     std::this_thread::sleep_for(5ms);
   CHECK(manta::available_resources().at("CPU") == doctest::Approx(2.0));
 }
+
+TEST_CASE("a task holding the last handle of an actor ends cleanly (regression: deadlock)") {
+  // The pool dropped a finished task while holding its lock; a task whose
+  // argument was an actor's last handle then made the actor schedule its
+  // retirement on that same lock, and the pool thread hung (seen in
+  // queue_test under load).
+  runtime_guard rt{2};
+  for (int i = 0; i < 50; ++i) {
+    manta::object_ref<int> r;
+    {
+      auto c = manta::actor<counter>().remote(i);
+      r = manta::task(bump_via_handle).remote(c, 1);
+    } // the task now holds the only handle
+    CHECK(manta::get(r, 10s) == i + 1);
+  }
+  CHECK(manta::get(manta::task(twice).remote(21), 10s) == 42); // the pool still runs
+}

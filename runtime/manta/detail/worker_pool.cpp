@@ -90,16 +90,15 @@ void worker_pool::state::grant_waiting() {
   }
 }
 
-void worker_pool::state::enqueue(task_ptr t) {
-  if (stopping) {
-    seal_not_run(*t);
-    return;
-  }
+bool worker_pool::state::enqueue(task_ptr& t) {
+  if (stopping)
+    return false;
   auto& g = group_for(t->opts.resources);
   if (g.tasks.empty() && try_take(g.demand))
     push_runnable(std::move(t));
   else
     g.tasks.push_back(std::move(t));
+  return true;
 }
 
 void worker_pool::state::lend(double cpus) {
@@ -130,13 +129,30 @@ worker_pool::~worker_pool() {
 }
 
 void worker_pool::schedule(task_ptr t) {
-  std::lock_guard<std::mutex> guard{st_->mtx};
-  st_->enqueue(std::move(t));
+  {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    if (st_->enqueue(t))
+      return;
+  }
+  // Sealed and dropped without the lock: dropping a task may run user code
+  // (the destructors of its arguments), which may schedule on this pool.
+  seal_not_run(*t);
 }
 
 void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   auto& st = *sp;
   this_task().pool = sp.get();
+  // The task this thread ran last, released only with the lock given back:
+  // its destructor may run user code (the destructors of its arguments, e.g.
+  // the last handle of an actor), which may schedule on this pool.
+  task_ptr finished;
+  bool seal_finished = false; // a retry that came too late: the pool stops
+  auto release_finished = [&] { // with the lock given back
+    if (seal_finished)
+      seal_not_run(*finished);
+    finished.reset();
+    seal_finished = false;
+  };
   std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
     if (!st.runnable.empty()) {
@@ -145,14 +161,22 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       st.num_runnable.store(st.runnable.size(), std::memory_order_release);
       --st.idle;
       guard.unlock();
+      release_finished();
       bool again = st.run(t);
       guard.lock();
       ++st.idle;
       if (!t->keeps_lease)
         st.give_back(t->opts.resources);
-      if (again)
-        st.enqueue(std::move(t));
+      if (again && !st.enqueue(t))
+        seal_finished = true;
+      finished = std::move(t); // empty if enqueued again
       st.grant_waiting();
+      continue;
+    }
+    if (finished) {
+      guard.unlock();
+      release_finished();
+      guard.lock();
       continue;
     }
     if (st.stopping)
@@ -231,14 +255,22 @@ size_t worker_pool::stop(std::chrono::milliseconds grace) {
   std::unique_lock<std::mutex> guard{st.mtx};
   if (!st.stopping) {
     st.stopping = true;
+    std::vector<task_ptr> dropped;
     for (auto& g : st.waiting)
       for (auto& t : g.tasks)
-        seal_not_run(*t);
+        dropped.push_back(std::move(t));
     st.waiting.clear();
     for (auto& t : st.runnable)
-      seal_not_run(*t);
+      dropped.push_back(std::move(t));
     st.runnable.clear();
+    st.num_runnable.store(0, std::memory_order_release);
     st.work_cv.notify_all();
+    // Sealed and dropped without the lock (see schedule).
+    guard.unlock();
+    for (auto& t : dropped)
+      seal_not_run(*t);
+    dropped.clear();
+    guard.lock();
   }
   st.exit_cv.wait_for(guard, grace, [&] { return st.live == 0; });
   auto threads = std::move(st.threads);

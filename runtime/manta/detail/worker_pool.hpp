@@ -114,7 +114,9 @@ private:
     waiting_group& group_for(const resource_demand& d);
     void grant_waiting();
     void push_runnable(task_ptr t);
-    void enqueue(task_ptr t);
+    /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
+    /// who seals it with the lock released: false then.
+    bool enqueue(task_ptr& t);
     void lend(double cpus);
     void reclaim(double cpus);
     void start_thread();
