@@ -182,7 +182,8 @@ command_line parse_command_line(int argc, char** argv) {
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
           "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, --token=T, "
-          "--tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE, --task-events=on|off, --task-history=N, --dashboard-port=P, --log-prefix=on|off, "
+          "--tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE, --task-events=on|off, "
+          "--task-history=N, --dashboard-port=P, --log-prefix=on|off, "
           "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");
   }

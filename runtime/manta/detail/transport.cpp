@@ -101,7 +101,9 @@ std::string check_tls(const tls_options& tls) {
     return "TLS: the certificate " + tls.certificate + " is not a PEM certificate: "
            + ssl_errors();
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "TLS: the private key " + tls.key + " is not an unencrypted PEM key: " + ssl_errors();
+    return "TLS: cannot use the private key " + tls.key + " with the certificate "
+           + tls.certificate + " (it must be that certificate's key, PEM, unencrypted): "
+           + ssl_errors();
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return "TLS: the private key " + tls.key + " does not belong to the certificate "
            + tls.certificate;
