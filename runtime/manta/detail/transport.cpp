@@ -19,6 +19,10 @@
 
 namespace manta::detail {
 
+/// In openssl_patch.cpp (CAF 0.17's OpenSSL sessions leave OpenSSL's error
+/// queue full and then misread it); calling it links that file in.
+void openssl_patch_linked();
+
 namespace {
 
 /// What OpenSSL queued up about the last failure.
@@ -140,6 +144,7 @@ void configure_tls(caf::actor_system_config& cfg, const tls_options& tls) {
   cfg.openssl_cafile = tls.ca_file;
   // Never a plain side connection (CAF's default, stated).
   cfg.set("middleman.enable-automatic-connections", false);
+  openssl_patch_linked();
 }
 
 bool uses_tls(const caf::actor_system& sys) {
