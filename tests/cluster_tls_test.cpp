@@ -7,6 +7,7 @@
 #include "tests/cluster_main.hpp"
 #include "tests/cluster_pipeline.hpp"
 
+#include <manta/detail/cluster.hpp>
 #include <manta/detail/runtime.hpp>
 #include <manta/detail/transport.hpp>
 #include <manta/manta.hpp>
@@ -139,7 +140,10 @@ TEST_CASE("a TLS cluster runs the three-stage pipeline") {
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
-  CHECK(manta::detail::uses_tls(manta::detail::runtime::require("test").system()));
+  auto& rt = manta::detail::runtime::require("test");
+  CHECK(manta::detail::uses_tls(rt.system()));
+  // No plain-TCP raw data path: object bytes go as CAF messages, over TLS.
+  CHECK(rt.cluster_link()->data_port() == 0);
   CHECK(contains(c.head_log(), "(TLS)"));
   CHECK(manta::cluster_resources()["CPU"] == 2);
   manta_test::run_pipeline();

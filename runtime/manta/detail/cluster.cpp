@@ -120,13 +120,17 @@ uint16_t cluster::join(const caf::actor& node_manager) {
     me.port = *port;
   }
   // Every node serves the objects it holds: workers their stored results,
-  // drivers the large arguments of the tasks they send.
-  try {
-    transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
-    me.data_port = transfer_->port();
-  } catch (const std::exception& e) {
-    throw error("manta: cannot start the object transfer server on " + me.host + ": "
-                + e.what());
+  // drivers the large arguments of the tasks they send. That raw data path
+  // is plain TCP, so a TLS cluster has none: data_port 0 sends every reader
+  // to the CAF messages (ObjectChunk), which TLS encrypts.
+  if (!uses_tls(sys_)) {
+    try {
+      transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
+      me.data_port = transfer_->port();
+    } catch (const std::exception& e) {
+      throw error("manta: cannot start the object transfer server on " + me.host + ": "
+                  + e.what());
+    }
   }
   data_port_ = me.data_port;
   data_host_ = me.host;
