@@ -9,6 +9,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/transport.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
@@ -686,7 +687,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
     return;
   st.nodes[rec.index].info = rec;
   ++st.connecting;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = detail::cluster_middleman(self->system());
   auto index = rec.index;
   auto done = [self] {
     if (--self->state.connecting == 0) {
@@ -713,7 +714,9 @@ void connect(self_ptr self, const wire::node_record& rec) {
         }
         done();
       },
-      [=](caf::error&) {
+      [=, host = rec.host, port = rec.port](caf::error& err) {
+        std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s\n", unsigned{index},
+                     connect_error(self->system(), err, host, port).c_str());
         self->state.nodes.erase(index);
         done();
       });

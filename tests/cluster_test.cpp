@@ -3,6 +3,7 @@
 // itself (--manta-head / --manta-worker) and drives tasks across them.
 
 #include "tests/cluster_main.hpp"
+#include "tests/cluster_pipeline.hpp"
 
 #include <manta/manta.hpp>
 
@@ -13,7 +14,6 @@
 #include <csignal>
 #include <cstdint>
 #include <map>
-#include <numeric>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -38,23 +38,6 @@ int pid_after(int ms) {
 int square_slowly(int x, int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return x * x;
-}
-
-std::vector<double> generate(int n, double start) {
-  std::vector<double> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
-
-std::vector<double> scale(const std::vector<double>& v, double k) {
-  auto out = v;
-  for (auto& x : out)
-    x *= k;
-  return out;
-}
-
-double total(const std::vector<double>& v) {
-  return std::accumulate(v.begin(), v.end(), 0.0);
 }
 
 uint64_t pattern(uint64_t i, uint64_t seed) {
@@ -92,11 +75,10 @@ std::pair<int, int> node_and_pid(int ms) {
 
 /// Which node summed the vector, and the sum.
 std::pair<int, double> where_total(const std::vector<double>& v) {
-  return {manta::current_node(), total(v)};
+  return {manta::current_node(), manta_test::total(v)};
 }
 
-MANTA_REMOTE(add, pid_after, square_slowly, generate, scale, total, blob, checksum, fails,
-             node_and_pid, where_total);
+MANTA_REMOTE(add, pid_after, square_slowly, blob, checksum, fails, node_and_pid, where_total);
 
 bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
   if (v.size() != bytes / sizeof(uint64_t)) {
@@ -153,22 +135,7 @@ TEST_CASE("a three-stage pipeline across nodes") {
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
-  std::vector<manta::object_ref<double>> sums;
-  for (int i = 0; i < 6; ++i) {
-    auto v = manta::task(generate).remote(1000, static_cast<double>(i));
-    auto s = manta::task(scale).remote(v, 2.0);
-    sums.push_back(manta::task(total).remote(s));
-  }
-  for (int i = 0; i < 6; ++i) {
-    // 2 * sum(i .. i + 999)
-    double expect = 2.0 * (1000.0 * i + 999.0 * 1000.0 / 2.0);
-    CHECK(manta::get(sums[static_cast<size_t>(i)]) == doctest::Approx(expect));
-  }
-  // A large intermediate (8 MiB, stored on its node) feeding another task.
-  auto big = manta::task(generate).remote(1 << 20, 0.0);
-  auto doubled = manta::task(scale).remote(big, 2.0);
-  CHECK(manta::get(manta::task(total).remote(doubled))
-        == doctest::Approx(2.0 * (double(1 << 20) - 1) * double(1 << 20) / 2.0));
+  manta_test::run_pipeline();
 }
 
 TEST_CASE("large arguments move node to node, never through the driver; tasks go where they are") {
@@ -186,7 +153,7 @@ TEST_CASE("large arguments move node to node, never through the driver; tasks go
   const double n = double(1 << 20);
   const double sum = (n - 1) * n / 2; // of 0, 1, ..., n - 1
   // 8 MiB made on w1 and kept there.
-  auto big = manta::task(generate).node_affinity(node_of[w1]).remote(1 << 20, 0.0);
+  auto big = manta::task(manta_test::generate).node_affinity(node_of[w1]).remote(1 << 20, 0.0);
   manta::wait(std::vector{big}, 1, 10s);
   REQUIRE(big.slot()->remote() != nullptr);
   // Locality: a task reading it runs where it is.

@@ -6,10 +6,10 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/transport.hpp"
 #include "manta/detail/wire.hpp"
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -78,13 +79,49 @@ std::string env_token() {
   return env != nullptr ? env : "";
 }
 
+/// TLS files from MANTA_TLS_CERT, MANTA_TLS_KEY and MANTA_TLS_CA.
+tls_options env_tls() {
+  auto get = [](const char* name) {
+    auto env = std::getenv(name);
+    return std::string{env != nullptr ? env : ""};
+  };
+  return {get("MANTA_TLS_CERT"), get("MANTA_TLS_KEY"), get("MANTA_TLS_CA")};
+}
+
+/// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
+/// (the daemons get it and need not share our working directory).
+bool tls_flag(int argc, char** argv, int& i, tls_options& tls) {
+  std::string value;
+  std::string* field = nullptr;
+  if (flag(argc, argv, i, "--tls-cert", value))
+    field = &tls.certificate;
+  else if (flag(argc, argv, i, "--tls-key", value))
+    field = &tls.key;
+  else if (flag(argc, argv, i, "--tls-ca", value))
+    field = &tls.ca_file;
+  else
+    return false;
+  std::error_code ec;
+  auto path = std::filesystem::absolute(value, ec);
+  *field = ec || value.empty() ? value : path.string();
+  return true;
+}
+
+/// Hands the TLS files to a daemon (called in the forked child).
+void export_tls(const tls_options& tls) {
+  ::setenv("MANTA_TLS_CERT", tls.certificate.c_str(), 1);
+  ::setenv("MANTA_TLS_KEY", tls.key.c_str(), 1);
+  ::setenv("MANTA_TLS_CA", tls.ca_file.c_str(), 1);
+}
+
 bool alive(pid_t pid) {
   return ::kill(pid, 0) == 0;
 }
 
 /// The token goes to the daemons in the environment, not on their command
 /// line, where every user of the machine could read it (ps).
-int start_head(const std::string& port, const std::string& token, bool ignored_resources) {
+int start_head(const std::string& port, const std::string& token, const tls_options& tls,
+               bool ignored_resources) {
   auto d = dir();
   auto address_file = d + "/head.address";
   if (std::ifstream probe{d + "/head.pid"}; probe) {
@@ -108,6 +145,7 @@ int start_head(const std::string& port, const std::string& token, bool ignored_r
     daemonize(d + "/head.log");
     if (!token.empty())
       ::setenv("MANTA_TOKEN", token.c_str(), 1);
+    export_tls(tls);
     std::string p = "--manta-port=" + (port.empty() ? std::string{"0"} : port);
     std::string self = "manta";
     std::vector<char*> args{self.data(), p.data(), nullptr};
@@ -133,7 +171,7 @@ int start_head(const std::string& port, const std::string& token, bool ignored_r
 }
 
 int start_worker(const std::string& address, const std::string& token,
-                 const std::vector<std::string>& node_flags,
+                 const tls_options& tls, const std::vector<std::string>& node_flags,
                  const std::vector<std::string>& program) {
   if (program.empty()) {
     std::fprintf(stderr,
@@ -152,6 +190,7 @@ int start_worker(const std::string& address, const std::string& token,
   if (pid == 0) {
     daemonize(d + "/worker-" + std::to_string(::getpid()) + ".log");
     ::setenv("MANTA_TOKEN", token.c_str(), 1);
+    export_tls(tls);
     std::vector<std::string> all = program;
     all.push_back("--manta-worker");
     all.push_back("--address=" + address);
@@ -180,6 +219,7 @@ int start_worker(const std::string& address, const std::string& token,
 int start_main(int argc, char** argv) {
   bool head = false;
   std::string port, address, value, token = env_token();
+  auto tls = env_tls();
   std::vector<std::string> node_flags, program;
   bool resources_given = false;
   for (int i = 1; i < argc; ++i) {
@@ -197,6 +237,8 @@ int start_main(int argc, char** argv) {
       address = value;
     } else if (flag(argc, argv, i, "--token", value)) {
       token = value;
+    } else if (tls_flag(argc, argv, i, tls)) {
+      // taken
     } else if (flag(argc, argv, i, "--num-cpus", value)) {
       node_flags.push_back("--num-cpus=" + value);
       resources_given = true;
@@ -217,8 +259,12 @@ int start_main(int argc, char** argv) {
                          "65535\n", port.c_str());
     return 2;
   }
+  if (auto err = detail::check_tls(tls); !err.empty()) {
+    std::fprintf(stderr, "manta start: %s\n", err.c_str());
+    return 2;
+  }
   if (head)
-    return start_head(port, token, resources_given);
+    return start_head(port, token, tls, resources_given);
   if (address.empty()) {
     std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
     return 2;
@@ -243,7 +289,7 @@ int start_main(int argc, char** argv) {
                  address.c_str(), detail::token_hint().c_str());
     return 2;
   }
-  return start_worker(address, token, node_flags, program);
+  return start_worker(address, token, tls, node_flags, program);
 }
 
 int stop_main(int, char**) {
@@ -281,11 +327,18 @@ int stop_main(int, char**) {
 
 int status_main(int argc, char** argv) {
   std::string address = "auto", value, token = env_token();
+  auto tls = env_tls();
   for (int i = 1; i < argc; ++i)
     if (flag(argc, argv, i, "--address", value))
       address = value;
     else if (flag(argc, argv, i, "--token", value))
       token = value;
+    else
+      tls_flag(argc, argv, i, tls);
+  if (auto err = detail::check_tls(tls); !err.empty()) {
+    std::fprintf(stderr, "manta status: %s\n", err.c_str());
+    return 2;
+  }
   if (token.empty())
     token = detail::read_token_file(detail::default_token_file());
   if (address == "auto") {
@@ -303,12 +356,12 @@ int status_main(int argc, char** argv) {
     return 2;
   }
   auto [host, port] = host_port;
-  auto cfg = detail::make_caf_config(1, /*networked=*/true);
+  auto cfg = detail::make_caf_config(1, /*networked=*/true, tls);
   caf::actor_system sys{*cfg};
-  auto head = sys.middleman().remote_actor(host, port);
+  auto head = detail::connect(sys, host, port, 5s);
   if (!head) {
     std::fprintf(stderr, "manta status: cannot reach %s: %s\n", address.c_str(),
-                 sys.render(head.error()).c_str());
+                 detail::connect_error(sys, head.error(), host, port).c_str());
     return 1;
   }
   int rc = 0;

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(
   g++ meson ninja-build pkg-config
-  libcaf-dev
+  libcaf-dev libcaf-openssl0.17 libssl-dev
+  openssl
   libcapnp-dev capnproto
   libboost1.81-all-dev
   doctest-dev

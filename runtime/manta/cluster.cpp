@@ -4,10 +4,10 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -87,7 +87,11 @@ int head_main(int argc, char** argv) {
   install_stop_handlers();
   try {
     auto cl = detail::parse_command_line(argc, argv);
-    auto cfg = detail::make_caf_config(1, /*networked=*/true);
+    if (auto err = detail::check_tls(cl.opts.tls); !err.empty()) {
+      std::fprintf(stderr, "manta head: %s\n", err.c_str());
+      return 2;
+    }
+    auto cfg = detail::make_caf_config(1, /*networked=*/true, cl.opts.tls);
     caf::actor_system sys{*cfg};
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
     // written next to the address file, readable by this user only.
@@ -105,7 +109,7 @@ int head_main(int argc, char** argv) {
       return 1;
     }
     auto registry = sys.spawn(actors::cluster_registry, token);
-    auto port = sys.middleman().publish(registry, cl.port, "127.0.0.1");
+    auto port = detail::publish(sys, registry, cl.port, "127.0.0.1");
     if (!port) {
       std::fprintf(stderr, "manta head: cannot listen on port %u: %s\n", unsigned{cl.port},
                    sys.render(port.error()).c_str());
@@ -115,6 +119,8 @@ int head_main(int argc, char** argv) {
     auto address = "127.0.0.1:" + std::to_string(*port);
     auto file = cl.address_file.empty() ? dir + "/head.address" : cl.address_file;
     write_file(file, address);
+    std::fprintf(stderr, "manta head: listening at %s%s\n", address.c_str(),
+                 detail::uses_tls(sys) ? " (TLS)" : "");
     std::printf("%s\n", address.c_str());
     std::fflush(stdout);
     while (!g_stop_requested.load())

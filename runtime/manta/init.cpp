@@ -115,6 +115,12 @@ command_line parse_command_line(int argc, char** argv) {
     opts.dashboard_port = parse_port("MANTA_DASHBOARD_PORT", env);
   if (auto env = std::getenv("MANTA_TOKEN"); env != nullptr && *env != '\0')
     opts.token = env;
+  if (auto env = std::getenv("MANTA_TLS_CERT"); env != nullptr)
+    opts.tls.certificate = env;
+  if (auto env = std::getenv("MANTA_TLS_KEY"); env != nullptr)
+    opts.tls.key = env;
+  if (auto env = std::getenv("MANTA_TLS_CA"); env != nullptr)
+    opts.tls.ca_file = env;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -156,6 +162,12 @@ command_line parse_command_line(int argc, char** argv) {
       opts.dashboard_port = parse_port("--dashboard-port", *v);
     else if (auto v = value_of("--token"))
       opts.token = std::string{*v};
+    else if (auto v = value_of("--tls-cert"))
+      opts.tls.certificate = std::string{*v};
+    else if (auto v = value_of("--tls-key"))
+      opts.tls.key = std::string{*v};
+    else if (auto v = value_of("--tls-ca"))
+      opts.tls.ca_file = std::string{*v};
     else if (arg == "--manta-worker")
       out.worker = true;
     else if (arg == "--manta-head")
@@ -170,7 +182,8 @@ command_line parse_command_line(int argc, char** argv) {
         + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
           "--scheduler-threads=N, --object-store-memory=BYTES, "
           "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, --token=T, "
-          "--task-events=on|off, --task-history=N, --dashboard-port=P, --log-prefix=on|off, "
+          "--tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE, --task-events=on|off, "
+          "--task-history=N, --dashboard-port=P, --log-prefix=on|off, "
           "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");
   }

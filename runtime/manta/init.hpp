@@ -10,6 +10,28 @@
 
 namespace manta {
 
+/// A process's identity for TLS between the nodes of a cluster: PEM files
+/// made for it and the cluster's CA (see "TLS" in docs/cluster.md). A
+/// cluster is all-plain or all-TLS; with TLS every head, worker, driver and
+/// `manta status` needs all three, and peers verify each other against the
+/// CA. All empty: plain TCP.
+struct tls_options {
+  /// This process's certificate (chain), signed by the CA. Flag
+  /// `--tls-cert=FILE`, environment `MANTA_TLS_CERT`.
+  std::string certificate;
+  /// The certificate's private key (unencrypted). `--tls-key`,
+  /// `MANTA_TLS_KEY`.
+  std::string key;
+  /// The CA certificate that signs every node's certificate. `--tls-ca`,
+  /// `MANTA_TLS_CA`.
+  std::string ca_file;
+
+  /// Whether any of the three is set (TLS is on; all three are then needed).
+  bool enabled() const noexcept {
+    return !certificate.empty() || !key.empty() || !ca_file.empty();
+  }
+};
+
 /// Settings of the embedded node started by `init`.
 struct init_options {
   /// CPUs the node offers to tasks; default: the hardware's core count.
@@ -53,6 +75,8 @@ struct init_options {
   /// <runtime dir>/head.token, mode 0600). Joining needs it; with address
   /// "auto" it is read from that file. Also `--token=T` and `MANTA_TOKEN`.
   std::optional<std::string> token;
+  /// TLS for every connection to the cluster (with an address only).
+  tls_options tls;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -61,9 +85,11 @@ void init(init_options opts = {});
 /// Starts the runtime with options from the command line
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
-/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`),
-/// falling back to the environment (`MANTA_NUM_CPUS`,
-/// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`). Unknown `--manta-*` flags are errors; other arguments
+/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`,
+/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`), falling back to the
+/// environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
+/// `MANTA_ADDRESS`, `MANTA_TOKEN`, `MANTA_TLS_CERT`, `MANTA_TLS_KEY`,
+/// `MANTA_TLS_CA`). Unknown `--manta-*` flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

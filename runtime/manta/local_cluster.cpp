@@ -66,7 +66,7 @@ std::string read_file(const std::string& path) {
 
 } // namespace
 
-local_cluster::local_cluster() {
+local_cluster::local_cluster(tls_options tls) : tls_(std::move(tls)) {
   char tmpl[] = "/tmp/manta-local-cluster-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr)
     throw error("manta::local_cluster: cannot create a folder under /tmp");
@@ -74,9 +74,11 @@ local_cluster::local_cluster() {
   auto file = dir_ + "/head.address";
   // The head prints its address for `manta start`; here it is read from the
   // file. Its log (joins, refusals) goes to head.log.
-  children_.push_back(
-    spawn_self({"--manta-head", "--manta-port=0", "--manta-address-file=" + file},
-               /*quiet=*/true, dir_ + "/head.log"));
+  std::vector<std::string> args{"--manta-head", "--manta-port=0",
+                                "--manta-address-file=" + file};
+  for (auto& flag : tls_flags())
+    args.push_back(flag);
+  children_.push_back(spawn_self(args, /*quiet=*/true, dir_ + "/head.log"));
   auto deadline = steady::now() + std::chrono::seconds(10);
   while (address_.empty()) {
     std::ifstream in{file};
@@ -107,6 +109,13 @@ local_cluster::~local_cluster() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
+std::vector<std::string> local_cluster::tls_flags() const {
+  if (!tls_.enabled())
+    return {};
+  return {"--tls-cert=" + tls_.certificate, "--tls-key=" + tls_.key,
+          "--tls-ca=" + tls_.ca_file};
+}
+
 std::string local_cluster::head_log() const {
   return read_file(dir_ + "/head.log");
 }
@@ -122,6 +131,8 @@ pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
                                 "--num-cpus=" + std::to_string(cpus)};
   if (!resources.empty())
     args.push_back("--resources=" + resources);
+  for (auto& flag : tls_flags())
+    args.push_back(flag);
   auto pid = spawn(args);
   expected_cpus_ += cpus;
   return pid;
@@ -132,6 +143,8 @@ void local_cluster::join(double local_cpus, init_options opts) {
   opts.address = address_;
   if (!opts.token)
     opts.token = token_;
+  if (!opts.tls.enabled())
+    opts.tls = tls_;
   init(opts);
   wait_for_cpus(local_cpus + expected_cpus_);
 }

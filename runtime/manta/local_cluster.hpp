@@ -21,12 +21,16 @@
 ///     c.add_worker(2);                  // a node with 2 CPUs
 ///     c.join(0);                        // this process: a driver, no CPUs
 ///     auto r = manta::task(f).remote(); // runs on the worker
+///
+/// With `tls` every node it starts, and `join`, use TLS (docs/cluster.md).
 namespace manta {
 
 class local_cluster {
 public:
-  /// Starts the head and waits (up to 10 s) until it listens.
-  local_cluster();
+  /// Starts the head and waits (up to 10 s) until it listens. With `tls`
+  /// enabled the head, the workers of `add_worker` and `join` use it;
+  /// `spawn` passes it only if asked.
+  explicit local_cluster(tls_options tls = {});
 
   /// Shuts down this process's runtime if it is running, then kills and
   /// reaps every node started here.
@@ -48,9 +52,16 @@ public:
   /// What the head wrote to its stderr so far.
   std::string head_log() const;
 
+  /// The TLS settings of the nodes started here (all empty: plain TCP).
+  const tls_options& tls() const { return tls_; }
+
+  /// The command line flags that give a process `tls()` (none without TLS).
+  std::vector<std::string> tls_flags() const;
+
   /// Starts this program again with `args` (e.g. a worker with other
-  /// flags), its stderr in `stderr_log` if given; returns its pid. The
-  /// process is killed with the cluster unless it ended before.
+  /// flags; add `tls_flags()` for TLS), its stderr in `stderr_log` if given;
+  /// returns its pid. The process is killed with the cluster unless it ended
+  /// before.
   pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_log = "");
 
   /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1");
@@ -58,7 +69,7 @@ public:
   pid_t add_worker(double cpus, const std::string& resources = "");
 
   /// Joins as a driver with `local_cpus` CPUs of its own (and the other
-  /// settings of `opts`; the token defaults to the cluster's) and waits
+  /// settings of `opts`; the token and TLS default to the cluster's) and waits
   /// until it sees every worker started so far.
   void join(double local_cpus = 0, init_options opts = {});
 
@@ -74,6 +85,7 @@ private:
   std::string dir_;
   std::string address_;
   std::string token_;
+  tls_options tls_;
   std::vector<pid_t> children_;
   double expected_cpus_ = 0;
 };

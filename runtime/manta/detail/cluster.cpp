@@ -4,10 +4,10 @@
 #include "actors/cluster_client.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/object_transfer.hpp"
+#include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include <cctype>
 #include <cstdlib>
@@ -23,8 +23,7 @@ std::mutex g_link_mtx;
 cluster* g_link = nullptr;
 
 std::string join_error(const std::string& address, const std::string& what) {
-  return "manta::init: cannot join the cluster at " + address + ": " + what
-         + " (is the head running? start it with `manta start --head`)";
+  return "manta::init: cannot join the cluster at " + address + ": " + what;
 }
 
 } // namespace
@@ -92,9 +91,11 @@ cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
                  const resource_map& custom)
   : sys_(sys), pool_(pool), role_(r), token_(std::move(token)), cpus_(cpus), custom_(custom) {
   auto [host, port] = parse_address(address);
-  auto head = sys_.middleman().remote_actor(host, port);
+  auto head = connect(sys_, host, port, connect_timeout);
   if (!head)
-    throw error(join_error(address, sys_.render(head.error())));
+    throw error(join_error(address, connect_error(sys_, head.error(), host, port,
+                                                  " (is the head running? start it with "
+                                                  "`manta start --head`)")));
   head_ = std::move(*head);
   host_ = host;
 }
@@ -113,19 +114,23 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   if (role_ == role::worker) {
     if (auto h = std::getenv("MANTA_NODE_IP"); h != nullptr && *h != '\0')
       me.host = h;
-    auto port = sys_.middleman().publish(node_manager, 0, me.host.c_str());
+    auto port = publish(sys_, node_manager, 0, me.host);
     if (!port)
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));
     me.port = *port;
   }
   // Every node serves the objects it holds: workers their stored results,
-  // drivers the large arguments of the tasks they send.
-  try {
-    transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
-    me.data_port = transfer_->port();
-  } catch (const std::exception& e) {
-    throw error("manta: cannot start the object transfer server on " + me.host + ": "
-                + e.what());
+  // drivers the large arguments of the tasks they send. That raw data path
+  // is plain TCP, so a TLS cluster has none: data_port 0 sends every reader
+  // to the CAF messages (ObjectChunk), which TLS encrypts.
+  if (!uses_tls(sys_)) {
+    try {
+      transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
+      me.data_port = transfer_->port();
+    } catch (const std::exception& e) {
+      throw error("manta: cannot start the object transfer server on " + me.host + ": "
+                  + e.what());
+    }
   }
   data_port_ = me.data_port;
   data_host_ = me.host;

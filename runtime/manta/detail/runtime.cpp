@@ -12,6 +12,7 @@
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
+#include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -67,12 +68,15 @@ bool execute_task(const task_ptr& t) {
 } // namespace
 
 std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
-                                                          bool networked) {
+                                                          bool networked,
+                                                          const tls_options& tls) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   // The middleman (and its I/O thread) only for nodes of a cluster: the
   // embedded single node stays exactly as it was.
-  if (networked)
+  if (networked) {
     cfg->load<caf::io::middleman>();
+    configure_tls(*cfg, tls);
+  }
   cfg->set("scheduler.max-threads", scheduler_threads);
   // CAF's default polling sleeps 50 us between attempts once the aggressive
   // phase is over, which adds up to 100 us to a hand-over to an idle node.
@@ -169,9 +173,11 @@ runtime::runtime(const init_options& opts, bool worker) {
     if (g_token.empty())
       throw invalid_argument_error("manta::init: joining the cluster at " + address
                                    + " needs the cluster token; " + token_hint());
+    if (auto err = check_tls(opts.tls); !err.empty())
+      throw invalid_argument_error("manta::init: " + err);
   }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
-                            networked);
+                            networked, opts.tls);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,

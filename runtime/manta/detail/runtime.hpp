@@ -88,8 +88,11 @@ private:
 
 /// CAF's configuration as the runtime uses it (scheduler threads and
 /// polling tuned for low hand-over latency). Also used by the microbenchmark
-/// to measure the raw-CAF floor under identical settings.
+/// to measure the raw-CAF floor under identical settings. A networked
+/// config with `tls` enabled also loads CAF's OpenSSL module (see
+/// transport.hpp; check the files with `check_tls` first).
 std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
-                                                          bool networked = false);
+                                                          bool networked = false,
+                                                          const tls_options& tls = {});
 
 } // namespace manta::detail

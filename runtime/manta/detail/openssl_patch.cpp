@@ -1,0 +1,89 @@
+// A fix for CAF 0.17's OpenSSL module (libcaf_openssl 0.17.6), applied by
+// symbol interposition.
+//
+// The bug: OpenSSL keeps one error queue per thread, and SSL_get_error
+// reports SSL_ERROR_SSL whenever that queue holds anything, whatever the
+// call it is asked about did. CAF's sessions never empty it (they read it
+// only to log, and Debian's CAF logs nothing), and all sessions of a process
+// run on the middleman's one I/O thread. So once any connection fails (a
+// peer killed with -9: OpenSSL 3 queues "unexpected eof while reading"; a
+// peer refused for its certificate), the next read on ANY other connection
+// that merely has no data yet is taken for an error and that connection is
+// closed: killing one worker disconnected the driver from the other one, and
+// a refused handshake could cut the head off its members.
+//
+// The fix: empty the queue before each SSL call of a session, as OpenSSL's
+// SSL_get_error manual demands. The four session members that start SSL
+// calls are called through the PLT (checked with objdump), so the
+// definitions below, linked into every Manta program, take their place:
+// each empties the queue, then runs CAF's own code (found with RTLD_NEXT).
+
+#include "manta/detail/transport.hpp"
+
+#include <caf/openssl/session.hpp>
+
+#include <openssl/err.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+
+namespace manta::detail {
+
+namespace {
+
+/// CAF's own definition of the member function `mangled`.
+template <class Fn>
+Fn caf_original(const char* mangled) {
+  auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, mangled));
+  if (fn == nullptr) {
+    std::fprintf(stderr, "manta: libcaf_openssl has no %s; TLS cannot work\n", mangled);
+    std::abort();
+  }
+  return fn;
+}
+
+} // namespace
+
+void openssl_patch_linked() {
+  // Referenced from configure_tls so that this file is always linked.
+}
+
+} // namespace manta::detail
+
+namespace caf::openssl {
+
+// The Itanium C++ ABI passes `this` as the first argument, so CAF's member
+// functions are called as plain functions taking the session first.
+
+rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t len) {
+  using fn = rw_state (*)(session*, size_t&, native_socket, void*, size_t);
+  static auto original =
+    manta::detail::caf_original<fn>("_ZN3caf7openssl7session9read_someERmiPvm");
+  ERR_clear_error();
+  return original(this, result, fd, buf, len);
+}
+
+rw_state session::write_some(size_t& result, native_socket fd, const void* buf, size_t len) {
+  using fn = rw_state (*)(session*, size_t&, native_socket, const void*, size_t);
+  static auto original =
+    manta::detail::caf_original<fn>("_ZN3caf7openssl7session10write_someERmiPKvm");
+  ERR_clear_error();
+  return original(this, result, fd, buf, len);
+}
+
+bool session::try_connect(native_socket fd) {
+  using fn = bool (*)(session*, native_socket);
+  static auto original = manta::detail::caf_original<fn>("_ZN3caf7openssl7session11try_connectEi");
+  ERR_clear_error();
+  return original(this, fd);
+}
+
+bool session::try_accept(native_socket fd) {
+  using fn = bool (*)(session*, native_socket);
+  static auto original = manta::detail::caf_original<fn>("_ZN3caf7openssl7session10try_acceptEi");
+  ERR_clear_error();
+  return original(this, fd);
+}
+
+} // namespace caf::openssl
