@@ -148,11 +148,12 @@ inline constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
 inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 
 /// A worker node is given tasks while its tasks in flight hold at most this
-/// many times its CPUs (the excess queues there, hiding the round trip).
-/// With 2 the pipeline of small tasks to a 1-CPU node held 2 tasks per
-/// 160-240 us round trip (11 k tasks/s over two nodes); 16 gave 26-44 k/s
-/// (tools/cluster_benchmark). Placement still picks the least-loaded node.
-inline constexpr double remote_queue_factor = 16.0;
+/// many times its CPUs (the excess queues there, hiding the round trip, and
+/// travels in batches). Measured with tools/cluster_benchmark, two 1-CPU
+/// workers: 2 -> 11 k tasks/s, 16 -> 31-43 k/s, 32 -> 50-59 k/s, 64 ->
+/// 75-88 k/s (with batches). Placement still picks the least-loaded node;
+/// the cost is more re-runs when a node dies (its whole window).
+inline constexpr double remote_queue_factor = 64.0;
 
 /// Object arguments at least this large (encoded) are not inlined in a
 /// TaskSpec: the receiving node reads them from the node holding them.
