@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -39,7 +40,15 @@ int say(int n) {
   return n;
 }
 
-MANTA_REMOTE(say);
+/// std::cerr flushes after every `<<`; the line is still one line. The
+/// last output has no newline: it becomes the task's last line.
+int mixed(int x) {
+  std::cerr << "value is " << x << "\n";
+  std::cout << "done with " << x << std::flush;
+  return x;
+}
+
+MANTA_REMOTE(say, mixed);
 
 class talker {
 public:
@@ -110,6 +119,16 @@ TEST_CASE("with log_prefix off output passes through unchanged") {
   manta::get(r, 10s);
   CHECK(sink().str() == "line 0 of 1 from a task\n");
   CHECK(manta::task_logs(r.id()).empty());
+}
+
+TEST_CASE("a flush does not split a line; what is left at the end is the last line") {
+  auto rt = logged_runtime(true);
+  auto r = manta::task(mixed).remote(7);
+  CHECK(manta::get(r, 10s) == 7);
+  std::vector<std::string> expect{"value is 7", "done with 7"};
+  for (int i = 0; i < 100 && manta::task_logs(r.id()) != expect; ++i)
+    std::this_thread::sleep_for(10ms); // the last line is kept just after the seal
+  CHECK(manta::task_logs(r.id()) == expect);
 }
 
 int main(int argc, char** argv) {

@@ -5,6 +5,7 @@
 #include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
@@ -374,6 +375,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
       auto out = remote_ ? call_on_other_node(*static_cast<remote_actor*>(keep.get()), ctx,
                                               cls_.name + "." + c->method_name)
                          : c->invoke(keep.get(), ctx);
+      log_capture::end_of_run();
       current_call() = nullptr;
       if (!out.pending)
         complete(ctx, std::move(out));

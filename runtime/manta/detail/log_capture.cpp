@@ -114,17 +114,33 @@ protected:
       ship_and_emit(p, line);
       line.clear();
     }
+    if (!line.empty())
+      has_partial() = true;
     return n;
   }
 
+  /// A flush does not end a line: std::cerr flushes after every `<<`, and
+  /// `std::cerr << "x = " << x << "\n"` is one line. What is left when the
+  /// task or call ends is emitted then (`end_of_run`).
   int sync() override {
-    printer p;
-    if (current_printer(p) && !pending().empty()) {
-      ship_and_emit(p, pending());
-      pending().clear();
-    }
     std::lock_guard<std::mutex> guard{mtx_};
     return target_->pubsync();
+  }
+
+public:
+  /// Emits the calling thread's unfinished line, as its own line.
+  void finish_line() {
+    printer p;
+    auto& line = pending();
+    if (!line.empty() && current_printer(p))
+      ship_and_emit(p, line);
+    line.clear();
+  }
+
+  /// Whether some unfinished line may wait on this thread.
+  static bool& has_partial() {
+    thread_local bool flag = false;
+    return flag;
   }
 
 private:
@@ -169,6 +185,14 @@ log_capture::~log_capture() {
     std::cout.rdbuf(out_->target());
   if (std::cerr.rdbuf() == err_)
     std::cerr.rdbuf(err_->target());
+}
+
+void log_capture::end_of_run() {
+  if (!prefixing_buf::has_partial())
+    return;
+  prefixing_buf::has_partial() = false;
+  buffer(false).finish_line();
+  buffer(true).finish_line();
 }
 
 void log_capture::clear() {

@@ -38,6 +38,11 @@ public:
   static void surface(object_id id, const std::string& name, const std::string& node,
                       bool to_stderr, const std::string& line);
 
+  /// A task or actor call ends on this thread: what it printed without a
+  /// final newline becomes its last line. Called before the run's context
+  /// is cleared; one thread-local test when nothing is pending.
+  static void end_of_run();
+
   /// The kept lines of one task (see manta::task_logs).
   static std::vector<std::string> lines_of(object_id id);
 

@@ -49,6 +49,7 @@ bool execute_task(const task_ptr& t) {
   ++t->attempts;
   task_events::on_start(*t);
   auto error = t->run();
+  log_capture::end_of_run();
   ctx.task = nullptr;
   if (!error) {
     task_events::on_run_end(*t, nullptr, false);
