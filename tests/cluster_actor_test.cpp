@@ -2,6 +2,7 @@
 // driver (see tests/cluster_main.hpp). The driver places actors on workers
 // by affinity, resources or spread; calls travel there and back in order.
 
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <manta/manta.hpp>
@@ -22,16 +23,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-/// Which node and process ran it.
-std::pair<int, int> node_and_pid() {
-  return {manta::current_node(), static_cast<int>(::getpid())};
-}
-
 int add(int a, int b) {
   return a + b;
 }
 
-MANTA_REMOTE(node_and_pid, add);
+MANTA_REMOTE(add);
 
 class ledger {
 public:
@@ -79,17 +75,6 @@ public:
 
 MANTA_ACTOR(sleeper, &sleeper::nap);
 
-/// The node id of each worker process, learned from spread tasks.
-std::map<int, manta::node_id> node_ids(size_t workers) {
-  std::map<int, manta::node_id> out;
-  for (int i = 0; i < 50 && out.size() < workers; ++i) {
-    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote());
-    if (pid != ::getpid())
-      out[pid] = static_cast<manta::node_id>(node);
-  }
-  return out;
-}
-
 } // namespace
 
 TEST_CASE("an actor pinned to a worker keeps its state, in call order") {
@@ -97,7 +82,7 @@ TEST_CASE("an actor pinned to a worker keeps its state, in call order") {
   auto w1 = c.add_worker(1);
   auto w2 = c.add_worker(1);
   c.join(0);
-  auto ids = node_ids(2);
+  auto ids = manta_test::worker_nodes(2);
   REQUIRE(ids.size() == 2);
   auto a = manta::actor<ledger>().name("books").node_affinity(ids[w2]).remote(100);
   CHECK(manta::get(a.call(&ledger::where).remote(), 10s) == std::pair{int(ids[w2]), w2});
@@ -158,7 +143,7 @@ TEST_CASE("an async actor on a worker overlaps its waits") {
   manta::local_cluster c;
   auto w = c.add_worker(1);
   c.join(0);
-  auto ids = node_ids(1);
+  auto ids = manta_test::worker_nodes(1);
   auto s = manta::actor<sleeper>().node_affinity(ids[w]).remote();
   manta::get(s.call(&sleeper::nap).remote(0), 10s); // created
   auto t0 = steady::now();
@@ -176,7 +161,7 @@ TEST_CASE("a remote actor that exits or is killed fails later calls with actor_d
   manta::local_cluster c;
   auto w = c.add_worker(1);
   c.join(0);
-  auto ids = node_ids(1);
+  auto ids = manta_test::worker_nodes(1);
   auto quitter = manta::actor<ledger>().name("quitter").node_affinity(ids[w]).remote(0);
   CHECK(manta::get(quitter.call(&ledger::add).remote(1), 10s) == 1);
   CHECK_THROWS_AS(manta::get(quitter.call(&ledger::quit).remote(), 10s),
@@ -203,7 +188,7 @@ TEST_CASE("kill -9 of an actor's node: it restarts elsewhere while max_restarts 
   auto doomed = c.add_worker(1);
   auto spare = c.add_worker(1);
   c.join(0);
-  auto ids = node_ids(2);
+  auto ids = manta_test::worker_nodes(2);
   auto at = ids[doomed];
   auto survivor = manta::actor<ledger>().node_affinity(at, /*soft=*/true).max_restarts(1)
                     .max_task_retries(1).remote(0);

@@ -4,6 +4,7 @@
 // the order it was printed. This binary is the head, the workers and the
 // driver (see cluster_main.hpp); only the driver's streams go to the sinks.
 
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <manta/detail/cluster.hpp>
@@ -211,16 +212,13 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
   c.add_worker(1);
   c.join(0);
   // Act as the owner: send a TaskSpec to the worker's node manager.
-  auto& rt = manta::detail::runtime::require("test");
-  auto& sys = rt.system();
+  auto& sys = manta::detail::runtime::require("test").system();
   caf::scoped_actor self{sys};
-  wire::cluster_view view;
-  self->request(rt.cluster_link()->head(), 5s, manta::actors::nodes_atom::value, c.token())
-    .receive([&](const wire::bytes& b) { REQUIRE(wire::decode(b, view) == ""); },
-             [&](caf::error& err) { FAIL(sys.render(err)); });
-  REQUIRE(view.nodes.size() == 1);
-  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  auto manager = manta_test::only_worker_manager(c.token());
   REQUIRE(manager);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.size() == 1);
+  auto worker = nodes.begin()->second;
   wire::task_message t;
   t.task_id = 0xbeef;
   t.function_name = "chatty";
@@ -236,7 +234,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
         CHECK(token == c.token());
         wire::log_batch batch;
         REQUIRE(wire::decode(b, batch) == "");
-        CHECK(batch.node.rfind("node-" + std::to_string(view.nodes[0].index) + " (pid ", 0)
+        CHECK(batch.node.rfind("node-" + std::to_string(worker) + " (pid ", 0)
               == 0);
         CHECK(batch.dropped == 0);
         lines.insert(lines.end(), batch.lines.begin(), batch.lines.end());
@@ -254,7 +252,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
   for (int i = 0; i < 4; ++i) {
     CHECK(lines[i].task_id == 0xbeef);
     CHECK(lines[i].to_stderr == to_stderr(i));
-    CHECK(lines[i].text == line_text("direct", i, view.nodes[0].index));
+    CHECK(lines[i].text == line_text("direct", i, worker));
   }
 }
 

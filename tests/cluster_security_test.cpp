@@ -12,6 +12,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <caf/all.hpp>
@@ -27,27 +28,14 @@ namespace wire = manta::detail::wire;
 
 namespace {
 
+using manta_test::exit_status;
+using manta_test::read_all;
+
 int add(int a, int b) {
   return a + b;
 }
 MANTA_REMOTE(add);
 
-/// Waits for a child to exit; returns its exit status (-1 on a signal or
-/// after 15 s).
-int exit_status(pid_t pid) {
-  for (int i = 0; i < 1500; ++i) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(10ms);
-  }
-  return -1;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
 
 } // namespace
 
@@ -108,14 +96,8 @@ TEST_CASE("a node manager runs nothing for a peer without the token") {
   // Find the worker's published port from the head, as an attacker on the
   // network could by scanning.
   auto& rt = manta::detail::runtime::require("test");
-  auto& sys = rt.system();
-  caf::scoped_actor self{sys};
-  wire::cluster_view view;
-  self->request(rt.cluster_link()->head(), 5s, manta::actors::nodes_atom::value, c.token())
-    .receive([&](const wire::bytes& b) { REQUIRE(wire::decode(b, view) == ""); },
-             [&](caf::error& err) { FAIL(sys.render(err)); });
-  REQUIRE(view.nodes.size() == 1);
-  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  caf::scoped_actor self{rt.system()};
+  auto manager = manta_test::only_worker_manager(c.token());
   REQUIRE(manager);
   wire::task_message t;
   t.task_id = 0xfeed;

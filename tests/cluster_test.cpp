@@ -2,6 +2,7 @@
 // driver. Each test case starts a head and workers as child processes of
 // itself (--manta-head / --manta-worker) and drives tasks across them.
 
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/cluster_pipeline.hpp"
 
@@ -143,12 +144,7 @@ TEST_CASE("large arguments move node to node, never through the driver; tasks go
   auto w1 = c.add_worker(1);
   auto w2 = c.add_worker(1);
   c.join(0);
-  std::map<int, manta::node_id> node_of;
-  for (int i = 0; i < 50 && node_of.size() < 2; ++i) {
-    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(0));
-    if (pid != ::getpid())
-      node_of[pid] = static_cast<manta::node_id>(node);
-  }
+  auto node_of = manta_test::worker_nodes(2);
   REQUIRE(node_of.size() == 2);
   const double n = double(1 << 20);
   const double sum = (n - 1) * n / 2; // of 0, 1, ..., n - 1

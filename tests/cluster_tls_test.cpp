@@ -4,6 +4,7 @@
 // other against the CA; a process without TLS settings, or with a
 // certificate from another CA, cannot join and is told why. This binary is
 // head, workers and driver (see manta::local_cluster).
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/cluster_pipeline.hpp"
 
@@ -25,6 +26,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using manta_test::exit_status;
+using manta_test::read_all;
+
 int add(int a, int b) {
   return a + b;
 }
@@ -36,22 +40,6 @@ int square_slowly(int x, int ms) {
 
 MANTA_REMOTE(add, square_slowly);
 
-/// Waits for a child to exit; returns its exit status (-1 on a signal or
-/// after 30 s).
-int exit_status(pid_t pid) {
-  for (int i = 0; i < 3000; ++i) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(10ms);
-  }
-  return -1;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -7,6 +7,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/cluster_client.hpp"
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <algorithm>
@@ -46,11 +47,7 @@ int64_t sleepy(int64_t ms) {
   return ms;
 }
 
-std::pair<int, int> node_and_pid() {
-  return {manta::current_node(), static_cast<int>(::getpid())};
-}
-
-MANTA_REMOTE(work, sleepy, node_and_pid);
+MANTA_REMOTE(work, sleepy);
 
 /// A stateless actor: its results depend only on its constructor argument
 /// (re-run after a restart) and the call's argument.
@@ -114,12 +111,7 @@ TEST_CASE("10,000 tasks and 100 actors survive three kill -9 of worker nodes, ea
   c.join(0); // the driver runs nothing itself: every task crosses a node
   // The actors live on the three first workers, all of which are killed:
   // each restarts (at least once) on a live node.
-  std::map<int, manta::node_id> node_of;
-  for (int i = 0; i < 100 && node_of.size() < 3; ++i) {
-    auto [node, pid] = manta::get(manta::task(node_and_pid).spread().remote(), 10s);
-    if (pid != ::getpid())
-      node_of[pid] = static_cast<manta::node_id>(node);
-  }
+  auto node_of = manta_test::worker_nodes(3);
   REQUIRE(node_of.size() == 3);
   std::vector<manta::actor_handle<tally>> actors;
   for (int a = 0; a < num_actors; ++a)

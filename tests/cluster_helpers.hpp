@@ -1,0 +1,90 @@
+#pragma once
+
+// Helpers shared by the multi-process tests: which node each worker process
+// is, a worker's node manager reached as a peer would, child exit codes and
+// log files.
+
+#include <manta/detail/cluster.hpp>
+#include <manta/detail/runtime.hpp>
+#include <manta/detail/wire.hpp>
+#include <manta/manta.hpp>
+
+#include "actors/atoms.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+
+namespace manta_test {
+
+/// Which node and process ran it.
+inline std::pair<int, int> where_it_ran() {
+  return {manta::current_node(), static_cast<int>(::getpid())};
+}
+
+MANTA_REMOTE(where_it_ran);
+
+/// The node id of each of `workers` worker processes (by pid), learned from
+/// tasks spread over the cluster.
+inline std::map<int, manta::node_id> worker_nodes(size_t workers) {
+  std::map<int, manta::node_id> out;
+  for (int i = 0; i < 100 && out.size() < workers; ++i) {
+    auto [node, pid] = manta::get(manta::task(where_it_ran).spread().remote(),
+                                  std::chrono::seconds(10));
+    if (pid != ::getpid())
+      out[pid] = static_cast<manta::node_id>(node);
+  }
+  return out;
+}
+
+/// The node manager of the cluster's only worker, connected to directly,
+/// as any process on the network could after asking the head.
+inline std::optional<caf::actor> only_worker_manager(const std::string& token) {
+  auto& rt = manta::detail::runtime::require("only_worker_manager");
+  auto& sys = rt.system();
+  caf::scoped_actor self{sys};
+  manta::detail::wire::cluster_view view;
+  self->request(rt.cluster_link()->head(), std::chrono::seconds(5),
+                manta::actors::nodes_atom::value, token)
+    .receive([&](const manta::detail::wire::bytes& b) {
+               if (!manta::detail::wire::decode(b, view).empty())
+                 view.nodes.clear();
+             },
+             [&](caf::error&) { view.nodes.clear(); });
+  if (view.nodes.size() != 1)
+    return std::nullopt;
+  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  if (!manager)
+    return std::nullopt;
+  return *manager;
+}
+
+/// Waits for a child to exit; its exit status, or -1 on a signal or after
+/// `limit`.
+inline int exit_status(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+inline std::string read_all(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+} // namespace manta_test
