@@ -68,6 +68,12 @@ int twice(int x) {
 }
 MANTA_REMOTE(twice);
 
+int nap_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+MANTA_REMOTE(nap_ms);
+
 /// An actor that calls another actor through a handle it was given.
 class forwarder {
 public:
@@ -308,4 +314,19 @@ TEST_CASE("a task holding the last handle of an actor ends cleanly (regression: 
     CHECK(manta::get(r, 10s) == i + 1);
   }
   CHECK(manta::get(manta::task(twice).remote(21), 10s) == 42); // the pool still runs
+}
+
+TEST_CASE("a cancelled queued task holding the last handle of an actor is dropped cleanly") {
+  // The pool dropped cancelled tasks it took off its queues while holding
+  // its lock: the same deadlock as above, from the waiting queue.
+  runtime_guard rt{1};
+  auto busy = manta::task(nap_ms).remote(300); // holds the only CPU
+  std::this_thread::sleep_for(50ms);
+  {
+    auto c = manta::actor<counter>().remote(0);
+    auto r = manta::task(bump_via_handle).remote(c, 1); // waits for the CPU
+    manta::cancel(r);
+  } // the cancelled task holds the only handle
+  CHECK(manta::get(busy, 10s) == 300);
+  CHECK(manta::get(manta::task(twice).remote(4), 10s) == 8);
 }

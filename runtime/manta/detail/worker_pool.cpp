@@ -76,7 +76,7 @@ void worker_pool::state::join_exited() {
   exited.clear();
 }
 
-void worker_pool::state::grant_waiting() {
+void worker_pool::state::grant_waiting(std::vector<task_ptr>& dropped) {
   for (auto& g : waiting) {
     while (!g.tasks.empty()) {
       auto& t = g.tasks.front();
@@ -84,6 +84,8 @@ void worker_pool::state::grant_waiting() {
         if (!try_take(g.demand))
           break;
         push_runnable(std::move(t));
+      } else {
+        dropped.push_back(std::move(t));
       }
       g.tasks.pop_front();
     }
@@ -101,9 +103,9 @@ bool worker_pool::state::enqueue(task_ptr& t) {
   return true;
 }
 
-void worker_pool::state::lend(double cpus) {
+void worker_pool::state::lend(double cpus, std::vector<task_ptr>& dropped) {
   free_cpus += cpus;
-  grant_waiting();
+  grant_waiting(dropped);
 }
 
 void worker_pool::state::reclaim(double cpus) {
@@ -146,12 +148,14 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   // its destructor may run user code (the destructors of its arguments, e.g.
   // the last handle of an actor), which may schedule on this pool.
   task_ptr finished;
-  bool seal_finished = false; // a retry that came too late: the pool stops
+  bool seal_finished = false;     // a retry that came too late: the pool stops
+  std::vector<task_ptr> dropped; // cancelled tasks taken off the queues
   auto release_finished = [&] { // with the lock given back
     if (seal_finished)
       seal_not_run(*finished);
     finished.reset();
     seal_finished = false;
+    dropped.clear();
   };
   std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
@@ -170,10 +174,10 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       if (again && !st.enqueue(t))
         seal_finished = true;
       finished = std::move(t); // empty if enqueued again
-      st.grant_waiting();
+      st.grant_waiting(dropped);
       continue;
     }
-    if (finished) {
+    if (finished || !dropped.empty()) {
       guard.unlock();
       release_finished();
       guard.lock();
@@ -224,9 +228,10 @@ bool worker_pool::try_schedule(task_ptr& t) {
 }
 
 void worker_pool::release(const resource_demand& d) {
+  std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st_->mtx};
   st_->give_back(d);
-  st_->grant_waiting();
+  st_->grant_waiting(dropped);
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {
@@ -297,8 +302,9 @@ void lend_current_cpus() noexcept {
   if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
     return;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
+  std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st.mtx};
-  st.lend(ctx.task->opts.resources.cpus);
+  st.lend(ctx.task->opts.resources.cpus, dropped);
 }
 
 void reclaim_current_cpus() noexcept {

@@ -112,12 +112,15 @@ private:
     bool try_take(const resource_demand& d);
     void give_back(const resource_demand& d);
     waiting_group& group_for(const resource_demand& d);
-    void grant_waiting();
+    /// Grants waiting tasks what is free. Cancelled tasks it takes off the
+    /// queues go to `dropped`, for the caller to destroy with the lock
+    /// released (a task's destructor may schedule on this pool).
+    void grant_waiting(std::vector<task_ptr>& dropped);
     void push_runnable(task_ptr t);
     /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
     /// who seals it with the lock released: false then.
     bool enqueue(task_ptr& t);
-    void lend(double cpus);
+    void lend(double cpus, std::vector<task_ptr>& dropped);
     void reclaim(double cpus);
     void start_thread();
     void join_exited();
