@@ -13,6 +13,8 @@ namespace manta::actors {
 
 /// object slot -> task_runner: one of your arguments was sealed.
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+/// runtime -> node_manager: the runtime is published; serve other nodes.
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
 /// user -> task_runner: stop waiting, the task was cancelled.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// anyone -> node_manager: what is free and what is there in total?

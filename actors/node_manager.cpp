@@ -362,7 +362,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       drop_actor(self, id);
   });
   self->state.logs = make_shipper(self);
-  return {
+  caf::behavior serving{
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
       return caf::make_message(std::move(free), std::move(total));
@@ -434,6 +434,18 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](actor_kill_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "actor_kill"))
         drop_actor(self, id);
+    },
+  };
+  // Until runtime::start published the runtime (serve_atom), messages wait
+  // in the mailbox: a worker joins the cluster inside the runtime's
+  // constructor, and a task or actor that another node sent at once would
+  // otherwise run while manta::current_node() and the like still throw
+  // not_initialized_error (and remote_task::run reads a null runtime).
+  self->set_default_handler(caf::skip);
+  return {
+    [=](serve_atom) mutable {
+      self->set_default_handler(caf::print_and_drop);
+      self->become(std::move(serving));
     },
   };
 }

@@ -42,6 +42,16 @@ struct hosted_task {
   /// The hosted actor of a call (0 for a task).
   uint64_t actor = 0;
   std::unique_ptr<remote_done_waiter> waiter;
+
+  hosted_task() = default;
+  hosted_task(hosted_task&&) = default;
+  hosted_task& operator=(hosted_task&&) = default;
+  /// A task still running when the node manager goes (shutdown) must not
+  /// call a freed waiter when it ends.
+  ~hosted_task() {
+    if (result && waiter)
+      result->remove_waiter(waiter.get());
+  }
 };
 
 /// An actor whose owner is on another node, hosted here.

@@ -31,7 +31,8 @@ std::exception_ptr remote_task::run() noexcept {
     // Referenced arguments: held here already, or read from their node.
     std::vector<std::shared_ptr<const std::vector<char>>> fetched;
     for (auto& r : msg_.arg_refs) {
-      auto bytes = r.node == runtime::current()->node_index()
+      auto* rt = runtime::current();
+      auto bytes = rt != nullptr && r.node == rt->node_index()
                      ? held_objects::instance().find(r.object_id)
                      : nullptr;
       if (!bytes) {

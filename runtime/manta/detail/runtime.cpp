@@ -288,6 +288,8 @@ void runtime::start(const init_options& opts, bool worker) {
   g_node_name = "node-0 (pid " + std::to_string(::getpid()) + ")";
   auto rt = new runtime(opts, worker);
   g_current.store(rt, std::memory_order_release);
+  // Only now may the node manager run what other nodes send (node_manager.cpp).
+  caf::anon_send(rt->node_manager_, actors::serve_atom::value);
 }
 
 void runtime::stop() {
