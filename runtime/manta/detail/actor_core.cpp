@@ -250,7 +250,12 @@ void actor_core::kick_locked() {
   // Async and remote actors have one drainer: it only starts coroutines or
   // sends calls, in queue order.
   size_t allowed = cls_.is_async || remote_ ? 1 : static_cast<size_t>(max_concurrency_);
-  if (drainers_ < allowed && has_work_locked()) {
+  // A threaded actor adds a drainer only when every drainer it has is inside
+  // a call: an idle one (lingering, between calls, or still queued in the
+  // pool) takes the next call itself, and another would only contend for
+  // the lock and a thread. Calls that block still get max_concurrency
+  // drainers, since each blocked call keeps its drainer busy.
+  if (drainers_ < allowed && in_flight_ >= drainers_ && has_work_locked()) {
     ++drainers_;
     schedule_locked(job_kind::drain, false);
   }
