@@ -132,10 +132,7 @@ TEST_CASE("the timeline is a valid trace with one ordered, disjoint row per thre
   for (auto& [tid, row] : rows) {
     for (size_t i = 1; i < row.size(); ++i) {
       CHECK_MESSAGE(row[i - 1].ts <= row[i].ts, "row " << tid << " is not in time order");
-      // Tolerance of 1 us: consecutive actor calls on one row were seen
-      // overlapping by exactly 1 us in about 1 run in 20 (cause not found
-      // yet; recorded in docs/observability.md).
-      CHECK_MESSAGE(row[i - 1].ts + row[i - 1].dur <= row[i].ts + 1,
+      CHECK_MESSAGE(row[i - 1].ts + row[i - 1].dur <= row[i].ts,
                     "slices " << row[i - 1].name << " and " << row[i].name << " overlap on row "
                               << tid);
     }

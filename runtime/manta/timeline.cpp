@@ -42,10 +42,16 @@ std::string timeline() {
   for (auto& t : tasks)
     if (t.started_us > 0 && t.thread_id != 0)
       ran.push_back(&t);
-  // By row, then by start: each row reads in time order.
-  std::sort(ran.begin(), ran.end(), [](auto* x, auto* y) {
-    return x->thread_id != y->thread_id ? x->thread_id < y->thread_id
-                                        : x->started_us < y->started_us;
+  // By row, then by start, then by end: each row reads in time order.
+  // Calls shorter than a microsecond share their start with the next one
+  // on the row; the end puts the one that finished first first.
+  auto end_of = [now_us](const task_info* t) { return t->ended_us > 0 ? t->ended_us : now_us; };
+  std::sort(ran.begin(), ran.end(), [&](auto* x, auto* y) {
+    if (x->thread_id != y->thread_id)
+      return x->thread_id < y->thread_id;
+    if (x->started_us != y->started_us)
+      return x->started_us < y->started_us;
+    return end_of(x) < end_of(y);
   });
   std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
   auto pid = std::to_string(::getpid());
@@ -60,7 +66,7 @@ std::string timeline() {
            + ",\"tid\":" + std::to_string(row) + ",\"args\":{\"name\":"
            + detail::json::quote(detail::task_events::thread_name(row)) + "}}";
   for (auto* t : ran) {
-    auto end = t->ended_us > 0 ? t->ended_us : now_us;
+    auto end = end_of(t);
     auto dur = std::to_string(std::max<int64_t>(0, end - t->started_us));
     auto common = "\"name\":" + detail::json::quote(t->name) + ",\"cat\":"
                   + detail::json::quote(t->kind) + ",\"pid\":" + pid
