@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -15,16 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct runtime_guard {
-  runtime_guard() {
-    manta::init_options opts;
-    opts.num_cpus = 2;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() { manta::shutdown(); }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 class worker {
 public:

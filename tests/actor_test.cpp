@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,16 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct runtime_guard {
-  explicit runtime_guard(double cpus = 2) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() { manta::shutdown(); }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 class counter {
 public:

@@ -5,30 +5,18 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct runtime_guard {
-  runtime_guard() {
-    manta::init_options opts;
-    opts.num_cpus = 4;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() { manta::shutdown(); }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
-double seconds_since(steady::time_point t0) {
-  return std::chrono::duration<double>(steady::now() - t0).count();
-}
 
 int slow_value(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds{ms});
@@ -82,7 +70,7 @@ MANTA_ACTOR(fetcher, &fetcher::nap, &fetcher::fetch, &fetcher::fetch_failing, &f
 } // namespace
 
 TEST_CASE("three concurrent 0.3 s sleeps on one async actor take about 0.3 s") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto f = manta::actor<fetcher>().remote();
   manta::get(f.call(&fetcher::total).remote(), 10s); // constructed
   auto t0 = steady::now();
@@ -96,7 +84,7 @@ TEST_CASE("three concurrent 0.3 s sleeps on one async actor take about 0.3 s") {
 }
 
 TEST_CASE("three concurrent 0.3 s fetches on one async actor take about 0.3 s") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto f = manta::actor<fetcher>().remote();
   manta::get(f.call(&fetcher::total).remote(), 10s);
   auto t0 = steady::now();
@@ -108,7 +96,7 @@ TEST_CASE("three concurrent 0.3 s fetches on one async actor take about 0.3 s") 
 }
 
 TEST_CASE("max_concurrency(1) makes an async actor run its calls one after another") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto f = manta::actor<fetcher>().max_concurrency(1).remote();
   manta::get(f.call(&fetcher::total).remote(), 10s);
   auto t0 = steady::now();
@@ -120,7 +108,7 @@ TEST_CASE("max_concurrency(1) makes an async actor run its calls one after anoth
 }
 
 TEST_CASE("an awaited object's error fails the call, not the actor") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto f = manta::actor<fetcher>().remote();
   try {
     manta::get(f.call(&fetcher::fetch_failing).remote(), 10s);
@@ -132,7 +120,7 @@ TEST_CASE("an awaited object's error fails the call, not the actor") {
 }
 
 TEST_CASE("steps of async calls never overlap (one event loop per actor)") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto f = manta::actor<fetcher>().remote();
   std::vector<manta::object_ref<void>> refs;
   for (int i = 0; i < 200; ++i)

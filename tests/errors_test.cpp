@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -13,7 +15,6 @@
 #include <thread>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace my_ns {
 
@@ -27,22 +28,7 @@ struct custom_failure : std::exception {
 
 namespace {
 
-struct runtime_guard {
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
-double seconds_since(steady::time_point t0) {
-  return std::chrono::duration<double>(steady::now() - t0).count();
-}
 
 int throws_runtime(int x) {
   throw std::runtime_error("boom " + std::to_string(x));

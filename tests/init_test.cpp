@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -15,31 +17,8 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
-
-/// Starts the runtime for one test case and always stops it again.
-struct runtime_guard {
-  explicit runtime_guard(manta::init_options opts = {}) {
-    manta::init(std::move(opts));
-  }
-  runtime_guard(int argc, char** argv) {
-    manta::init(argc, argv);
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
-
-manta::init_options with_cpus(double n, manta::resource_map rs = {}) {
-  manta::init_options opts;
-  opts.num_cpus = n;
-  opts.resources = std::move(rs);
-  return opts;
-}
 
 /// Threads of this process right now.
 size_t thread_count() {
@@ -64,9 +43,6 @@ size_t settle_thread_count(size_t baseline, std::chrono::milliseconds limit) {
   return n;
 }
 
-double seconds_since(steady::time_point t0) {
-  return std::chrono::duration<double>(steady::now() - t0).count();
-}
 
 /// argv from a list of strings (kept alive by the caller).
 std::vector<char*> make_argv(std::vector<std::string>& args) {
@@ -165,9 +141,9 @@ TEST_CASE("init and shutdown toggle is_initialized") {
 }
 
 TEST_CASE("init while running throws manta::error and keeps the runtime") {
-  runtime_guard rt{with_cpus(2)};
+  runtime_guard rt{runtime_guard::with_cpus(2)};
   CHECK_THROWS_AS(manta::init(), manta::error);
-  CHECK_THROWS_AS(manta::init(with_cpus(5)), manta::error);
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(5)), manta::error);
   REQUIRE(manta::is_initialized());
   // The first runtime is untouched and still works.
   CHECK(manta::cluster_resources().at("CPU") == doctest::Approx(2));
@@ -177,7 +153,7 @@ TEST_CASE("init while running throws manta::error and keeps the runtime") {
 TEST_CASE("init works again after shutdown") {
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    runtime_guard rt{with_cpus(1 + round)};
+    runtime_guard rt{runtime_guard::with_cpus(1 + round)};
     REQUIRE(manta::is_initialized());
     CHECK(manta::cluster_resources().at("CPU") == doctest::Approx(1 + round));
     auto a = manta::task(add).remote(round, 10);
@@ -188,7 +164,7 @@ TEST_CASE("init works again after shutdown") {
 }
 
 TEST_CASE("num_cpus and custom resources show up in the resource views") {
-  runtime_guard rt{with_cpus(3, {{"GPU", 2}, {"disk", 1.5}})};
+  runtime_guard rt{runtime_guard::with_cpus(3, {{"GPU", 2}, {"disk", 1.5}})};
   auto total = manta::cluster_resources();
   CHECK(total.size() == 3);
   CHECK(total.at("CPU") == doctest::Approx(3));
@@ -218,7 +194,7 @@ TEST_CASE("num_cpus and custom resources show up in the resource views") {
 }
 
 TEST_CASE("num_cpus defaults to the hardware's core count") {
-  runtime_guard rt;
+  runtime_guard rt{manta::init_options{}};
   auto hw = std::thread::hardware_concurrency();
   REQUIRE(hw > 0);
   auto total = manta::cluster_resources();
@@ -333,20 +309,20 @@ TEST_CASE("non-finite CPU counts are rejected") {
     CHECK_FALSE(manta::is_initialized());
     manta::shutdown();
   }
-  CHECK_THROWS_AS(manta::init(with_cpus(std::numeric_limits<double>::quiet_NaN())),
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(std::numeric_limits<double>::quiet_NaN())),
                   manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
-  CHECK_THROWS_AS(manta::init(with_cpus(1, {{"GPU", std::numeric_limits<double>::infinity()}})),
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(1, {{"GPU", std::numeric_limits<double>::infinity()}})),
                   manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
 }
 
 TEST_CASE("init_options with negative amounts are rejected") {
-  CHECK_THROWS_AS(manta::init(with_cpus(-1)), manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(-1)), manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
-  CHECK_THROWS_AS(manta::init(with_cpus(1, {{"GPU", -1}})), manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(1, {{"GPU", -1}})), manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
 }
@@ -354,7 +330,7 @@ TEST_CASE("init_options with negative amounts are rejected") {
 TEST_CASE("using the runtime after shutdown throws not_initialized_error") {
   manta::object_ref<int> stale;
   {
-    runtime_guard rt{with_cpus(1)};
+    runtime_guard rt{runtime_guard::with_cpus(1)};
     stale = manta::put(7);
     REQUIRE(manta::get(stale) == 7);
   }
@@ -391,7 +367,7 @@ TEST_CASE("shutdown leaves no threads behind when nothing is running") {
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
     {
-      runtime_guard rt{with_cpus(2)};
+      runtime_guard rt{runtime_guard::with_cpus(2)};
       CHECK(thread_count() > baseline); // the runtime does start threads
       std::vector<manta::object_ref<int>> refs;
       for (int i = 0; i < 50; ++i)
@@ -411,7 +387,7 @@ TEST_CASE("shutdown returns promptly with queued, running and blocked tasks") {
   g_release = false;
   g_get_woken = false;
   g_get_woken_by_cancel = false;
-  manta::init(with_cpus(2));
+  manta::init(runtime_guard::with_cpus(2));
   // One task that does not finish on its own, one blocked in a get on it,
   // and 100 one-second tasks queued behind them.
   g_never_ready = manta::task(hold_until_released).remote();
@@ -443,6 +419,6 @@ TEST_CASE("shutdown returns promptly with queued, running and blocked tasks") {
   g_never_ready = {};
   CHECK(settle_thread_count(baseline, 3s) == baseline);
   // And the runtime starts again afterwards.
-  runtime_guard rt{with_cpus(1)};
+  runtime_guard rt{runtime_guard::with_cpus(1)};
   CHECK(manta::get(manta::task(add).remote(20, 22)) == 42);
 }

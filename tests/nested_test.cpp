@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <dirent.h>
@@ -17,18 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct runtime_guard {
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 /// A get that fails the test instead of hanging it if the runtime deadlocks.
 constexpr auto deadlock_guard = 60s;

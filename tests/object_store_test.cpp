@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,25 +18,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct runtime_guard {
-  explicit runtime_guard(manta::init_options opts) {
-    manta::init(std::move(opts));
-  }
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 /// Resident set size of this process in bytes.
 size_t rss_bytes() {

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,26 +18,10 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct runtime_guard {
-  explicit runtime_guard(double cpus) {
-    manta::init_options opts;
-    opts.num_cpus = cpus;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
-double seconds_since(steady::time_point t0) {
-  return std::chrono::duration<double>(steady::now() - t0).count();
-}
 
 struct point {
   int x = 0;

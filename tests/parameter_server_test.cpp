@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -14,16 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct runtime_guard {
-  runtime_guard() {
-    manta::init_options opts;
-    opts.num_cpus = 4;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() { manta::shutdown(); }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 /// Weights {w, b}; applies gradients with a fixed learning rate.
 class parameter_server {
@@ -91,7 +83,7 @@ MANTA_REMOTE(train_worker);
 } // namespace
 
 TEST_CASE("a parameter server trained by 4 worker tasks converges") {
-  runtime_guard rt;
+  runtime_guard rt{4};
   auto ps = manta::actor<parameter_server>().remote(0.05);
   double initial = loss(manta::get(ps.call(&parameter_server::pull).remote(), 10s));
   std::vector<manta::object_ref<int>> workers;

@@ -5,26 +5,17 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/runtime_guard.hpp"
+
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct runtime_guard {
-  runtime_guard() {
-    manta::init_options opts;
-    opts.num_cpus = 2;
-    manta::init(std::move(opts));
-  }
-  ~runtime_guard() { manta::shutdown(); }
-  runtime_guard(const runtime_guard&) = delete;
-  runtime_guard& operator=(const runtime_guard&) = delete;
-};
 
 int producer(manta::queue<int> q, int n, int delay_ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds{delay_ms});
