@@ -73,7 +73,7 @@ result_message failure_of(uint64_t id, const std::string& name, const std::excep
 }
 
 /// The TaskResult of a finished hosted task or call; keeps a large value here.
-result_message finish(node_manager_actor* self, uint64_t id, const hosted_task& h) {
+result_message finish(uint64_t id, const hosted_task& h) {
   if (h.result->failed())
     return failure_of(id, h.name, h.result->error());
   std::shared_ptr<const std::vector<char>> bytes;
@@ -176,7 +176,6 @@ void ship_logs(node_manager_actor* self) {
 
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-  auto& token = self->state.token;
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
     send_result(self, owner, failure(0, "?", "manta::error", err));
@@ -400,7 +399,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
-      auto r = finish(self, id, h);
+      auto r = finish(id, h);
       send_result(self, h.owner, r);
       if (r.kind == result_message::failure && r.error.type_name == "manta::actor_died_error")
         report_if_dead(self, h);

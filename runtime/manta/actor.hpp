@@ -169,13 +169,8 @@ public:
   }
 
   /// Resources the actor holds for its whole life, e.g. {{"GPU", 1}}.
-  actor_builder& resources(resource_map rs) {
-    for (auto& [name, amount] : rs) {
-      if (name == cpu_resource)
-        opts_.resources.cpus = amount;
-      else
-        opts_.resources.custom[name] = amount;
-    }
+  actor_builder& resources(const resource_map& rs) {
+    opts_.resources.assign(rs);
     return *this;
   }
 

@@ -88,27 +88,13 @@ public:
   /// Applies `fn` to every value; returns the results in input order.
   template <class F, class V>
   auto map(F fn, const std::vector<V>& values) {
-    using R = typename std::invoke_result_t<F&, actor_handle<T>&, const V&>::value_type;
-    for (auto& v : values)
-      submit(fn, v);
-    std::vector<R> out;
-    out.reserve(values.size());
-    while (has_next())
-      out.push_back(get_next<R>());
-    return out;
+    return map_with(fn, values, [this]<class R>() { return get_next<R>(); });
   }
 
   /// Like `map`, but returns results as they finish.
   template <class F, class V>
   auto map_unordered(F fn, const std::vector<V>& values) {
-    using R = typename std::invoke_result_t<F&, actor_handle<T>&, const V&>::value_type;
-    for (auto& v : values)
-      submit(fn, v);
-    std::vector<R> out;
-    out.reserve(values.size());
-    while (has_next())
-      out.push_back(get_next_unordered<R>());
-    return out;
+    return map_with(fn, values, [this]<class R>() { return get_next_unordered<R>(); });
   }
 
   /// Actors without work right now.
@@ -117,6 +103,20 @@ public:
 private:
   using job = std::function<detail::slot_ptr(actor_handle<T>&)>;
   using future_map = std::map<size_t, std::pair<detail::slot_ptr, actor_handle<T>>>;
+
+  /// Submits `fn` for every value, then collects each result with `next`
+  /// (called as `next.template operator()<R>()`).
+  template <class F, class V, class Next>
+  auto map_with(F& fn, const std::vector<V>& values, Next next) {
+    using R = typename std::invoke_result_t<F&, actor_handle<T>&, const V&>::value_type;
+    for (auto& v : values)
+      submit(fn, v);
+    std::vector<R> out;
+    out.reserve(values.size());
+    while (has_next())
+      out.push_back(next.template operator()<R>());
+    return out;
+  }
 
   void dispatch() {
     while (!pending_.empty() && !idle_.empty()) {

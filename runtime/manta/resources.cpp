@@ -20,6 +20,15 @@ bool resource_demand::fits_in(double free_cpus,
   return true;
 }
 
+void resource_demand::assign(const resource_map& rs) {
+  for (auto& [name, amount] : rs) {
+    if (name == cpu_resource)
+      cpus = amount;
+    else
+      custom[name] = amount;
+  }
+}
+
 std::string resource_demand::to_string() const {
   std::ostringstream out;
   out << "{CPU: " << cpus;

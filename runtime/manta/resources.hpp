@@ -23,6 +23,9 @@ struct resource_demand {
   /// True when `capacity` holds at least this demand.
   bool fits_in(double free_cpus, const resource_map& free_custom) const;
 
+  /// Sets the amounts `rs` names: "CPU" to `cpus`, the others in `custom`.
+  void assign(const resource_map& rs);
+
   /// Describes the demand, e.g. "{CPU: 2, GPU: 1}".
   std::string to_string() const;
 

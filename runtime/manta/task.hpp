@@ -31,13 +31,8 @@ public:
   }
 
   /// Custom resources the task holds while it runs, e.g. {{"GPU", 1}}.
-  task_builder& resources(resource_map rs) {
-    for (auto& [name, amount] : rs) {
-      if (name == cpu_resource)
-        opts_.resources.cpus = amount;
-      else
-        opts_.resources.custom[name] = amount;
-    }
+  task_builder& resources(const resource_map& rs) {
+    opts_.resources.assign(rs);
     return *this;
   }
 

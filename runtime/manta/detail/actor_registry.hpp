@@ -142,13 +142,7 @@ template <class T, class... Ms>
 bool register_actor(const char* cls_name, const char* names, Ms... ms) {
   std::string_view all{names};
   auto next_name = [&all] {
-    auto comma = all.find(',');
-    auto name = all.substr(0, comma);
-    all = comma == std::string_view::npos ? std::string_view{} : all.substr(comma + 1);
-    while (!name.empty() && (name.front() == ' ' || name.front() == '&'))
-      name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ')
-      name.remove_suffix(1);
+    auto name = next_listed_name(all);
     if (auto colons = name.rfind("::"); colons != std::string_view::npos)
       name.remove_prefix(colons + 2);
     return std::string{name};

@@ -34,21 +34,26 @@ const function_info& lookup_function(const void* fn, const std::type_info& signa
 /// Finds a registered function by name; null if there is none.
 const function_info* find_function(std::string_view name);
 
+/// Takes the next name off a macro's stringified argument list
+/// ("&a, ns::b"): the text up to the next comma, without spaces and '&';
+/// `all` keeps the rest.
+inline std::string_view next_listed_name(std::string_view& all) {
+  auto comma = all.find(',');
+  auto name = all.substr(0, comma);
+  all = comma == std::string_view::npos ? std::string_view{} : all.substr(comma + 1);
+  while (!name.empty() && (name.front() == ' ' || name.front() == '&'))
+    name.remove_prefix(1);
+  while (!name.empty() && name.back() == ' ')
+    name.remove_suffix(1);
+  return name;
+}
+
 /// Splits the stringified argument list of `MANTA_REMOTE(a, b, c)` and
 /// registers each function under its own name.
 template <class... Fs>
 bool register_functions(const char* names, Fs... fs) {
   std::string_view all{names};
-  auto next_name = [&all] {
-    auto comma = all.find(',');
-    auto name = all.substr(0, comma);
-    all = comma == std::string_view::npos ? std::string_view{} : all.substr(comma + 1);
-    while (!name.empty() && (name.front() == ' ' || name.front() == '&'))
-      name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ')
-      name.remove_suffix(1);
-    return std::string{name};
-  };
+  auto next_name = [&all] { return std::string{next_listed_name(all)}; };
   (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs),
                      invoker_for(fs)),
    ...);
