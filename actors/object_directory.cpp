@@ -1,0 +1,73 @@
+#include "actors/object_directory.hpp"
+
+#include <algorithm>
+
+namespace manta::actors {
+
+void object_directory::add(uint64_t id, uint16_t node, const std::weak_ptr<const void>& alive) {
+  auto& r = records_[id];
+  if (r.nodes.empty() && r.alive.expired())
+    r.alive = alive;
+  if (std::find(r.nodes.begin(), r.nodes.end(), node) == r.nodes.end())
+    r.nodes.push_back(node);
+}
+
+bool object_directory::confirm(uint64_t id, uint16_t node) {
+  auto i = records_.find(id);
+  if (i == records_.end() || i->second.alive.expired())
+    return false;
+  auto& nodes = i->second.nodes;
+  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
+    nodes.push_back(node);
+  return true;
+}
+
+void object_directory::remove(uint64_t id, uint16_t node) {
+  auto i = records_.find(id);
+  if (i == records_.end())
+    return;
+  auto& nodes = i->second.nodes;
+  nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
+  if (nodes.empty())
+    records_.erase(i);
+}
+
+std::vector<uint16_t> object_directory::copies(uint64_t id) const {
+  auto i = records_.find(id);
+  return i == records_.end() ? std::vector<uint16_t>{} : i->second.nodes;
+}
+
+void object_directory::drop_node(uint16_t node) {
+  for (auto i = records_.begin(); i != records_.end();) {
+    auto& nodes = i->second.nodes;
+    nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
+    if (nodes.empty())
+      i = records_.erase(i);
+    else
+      ++i;
+  }
+}
+
+std::vector<uint16_t> object_directory::erase(uint64_t id) {
+  auto i = records_.find(id);
+  if (i == records_.end())
+    return {};
+  auto nodes = std::move(i->second.nodes);
+  records_.erase(i);
+  return nodes;
+}
+
+std::vector<std::pair<uint64_t, std::vector<uint16_t>>> object_directory::sweep() {
+  std::vector<std::pair<uint64_t, std::vector<uint16_t>>> gone;
+  for (auto i = records_.begin(); i != records_.end();) {
+    if (i->second.alive.expired()) {
+      gone.emplace_back(i->first, std::move(i->second.nodes));
+      i = records_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  return gone;
+}
+
+} // namespace manta::actors
