@@ -290,9 +290,11 @@ wire::holder holder_info(self_ptr self, uint16_t node) {
   return {node, info.host, info.data_port};
 }
 
-/// An ArgRef naming every holder of the object (`holders` not empty).
+/// An ArgRef naming every holder of the object (`holders` not empty), the
+/// ones named to the fewest readers so far first (those it reads from).
 wire::arg_ref arg_ref_to(self_ptr self, uint32_t position, uint64_t id, uint64_t size,
-                         const std::vector<uint16_t>& holders) {
+                         std::vector<uint16_t> holders, const slot_ptr& slot) {
+  self->state.copies.balance(id, holders, transfer_sources, slot);
   auto first = holder_info(self, holders.front());
   wire::arg_ref r{position, id, first.node, first.host, first.data_port, size, {}};
   for (size_t k = 1; k < holders.size(); ++k)
@@ -381,7 +383,7 @@ void dispatch(self_ptr self, task_ptr t) {
         if (!holders.empty()) {
           i->second.args[k].emplace();
           i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), obj.id.value(),
-                                              obj.encoded_size.load(), holders));
+                                              obj.encoded_size.load(), holders, slot));
           i->second.reads.emplace_back(obj.id.value(), std::weak_ptr<const void>{slot});
           continue;
         }
@@ -417,7 +419,8 @@ void dispatch(self_ptr self, task_ptr t) {
         i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(),
                                             e.size,
                                             holders_of(self, slot->id().value(),
-                                                       st.link->index())));
+                                                       st.link->index()),
+                                            slot));
         i->second.reads.emplace_back(slot->id().value(), std::weak_ptr<const void>{slot});
         continue;
       }

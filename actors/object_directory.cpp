@@ -37,10 +37,22 @@ std::vector<uint16_t> object_directory::copies(uint64_t id) const {
   return i == records_.end() ? std::vector<uint16_t>{} : i->second.nodes;
 }
 
+void object_directory::balance(uint64_t id, std::vector<uint16_t>& holders, size_t active,
+                               const std::weak_ptr<const void>& alive) {
+  auto& r = records_[id];
+  if (r.alive.expired())
+    r.alive = alive;
+  std::stable_sort(holders.begin(), holders.end(),
+                   [&](uint16_t x, uint16_t y) { return r.named[x] < r.named[y]; });
+  for (size_t k = 0; k < std::min(active, holders.size()); ++k)
+    ++r.named[holders[k]];
+}
+
 void object_directory::drop_node(uint16_t node) {
   for (auto i = records_.begin(); i != records_.end();) {
     auto& nodes = i->second.nodes;
     nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
+    i->second.named.erase(node);
     if (nodes.empty())
       i = records_.erase(i);
     else

@@ -32,6 +32,13 @@ public:
   /// The nodes holding copies of `id`, in the order they were added.
   std::vector<uint16_t> copies(uint64_t id) const;
 
+  /// Orders `holders` of `id` (its home and copies) for a reader: those
+  /// named to the fewest readers first, and counts this reader against
+  /// the first `active` (the ones it reads from; the rest stand by). So a
+  /// broadcast spreads over the holders instead of all reading the home.
+  void balance(uint64_t id, std::vector<uint16_t>& holders, size_t active,
+               const std::weak_ptr<const void>& alive);
+
   /// Drops a dead node from every record.
   void drop_node(uint16_t node);
 
@@ -42,13 +49,15 @@ public:
   /// holding copies.
   std::vector<std::pair<uint64_t, std::vector<uint16_t>>> sweep();
 
-  /// Objects with at least one copy elsewhere.
+  /// Objects tracked.
   size_t size() const noexcept { return records_.size(); }
 
 private:
   struct record {
     std::vector<uint16_t> nodes;
     std::weak_ptr<const void> alive;
+    /// Readers each holder (home included) was named to as an active one.
+    std::unordered_map<uint16_t, uint32_t> named;
   };
 
   std::unordered_map<uint64_t, record> records_;

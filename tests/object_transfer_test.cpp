@@ -182,11 +182,11 @@ TEST_CASE("garbage and peers that hang up do not hurt the server") {
   CHECK(out == *s.bytes);
 }
 
-TEST_CASE("several holders share the chunks of one read, byte-exact") {
+TEST_CASE("two holders share the chunks of one read, byte-exact; a third stands by") {
   auto bytes = pattern((40u << 20) + 12345);
-  latch all_asked{3};
+  latch all_asked{2};
   auto wait_all = [&] { all_asked.arrive_and_wait(); };
-  holder a{bytes, wait_all}, b{bytes, wait_all}, c{bytes, wait_all};
+  holder a{bytes, wait_all}, b{bytes, wait_all}, c{bytes, nullptr};
   std::vector<object_source> sources{{"127.0.0.1", a.server.port()},
                                      {"127.0.0.1", b.server.port()},
                                      {"127.0.0.1", c.server.port()}};
@@ -196,11 +196,11 @@ TEST_CASE("several holders share the chunks of one read, byte-exact") {
   auto chunks = static_cast<int>((bytes->size() + transfer_chunk - 1) / transfer_chunk);
   CHECK(a.chunks > 0);
   CHECK(b.chunks > 0);
-  CHECK(c.chunks > 0);
-  CHECK(a.chunks + b.chunks + c.chunks == chunks);
+  CHECK(c.chunks == 0);
+  CHECK(a.chunks + b.chunks == chunks);
 }
 
-TEST_CASE("a holder dying mid-read: the other holders finish the read") {
+TEST_CASE("a holder dying mid-read: the others finish the read, one standing by joins") {
   auto bytes = pattern((24u << 20) + 777);
   dying_holder dying{*bytes};
   // The good holder answers once the dying one was asked: it surely dies
@@ -210,18 +210,25 @@ TEST_CASE("a holder dying mid-read: the other holders finish the read") {
                   std::this_thread::sleep_for(std::chrono::milliseconds(10));
               }};
   std::vector<char> out;
+  // Nothing listens on port 1: that holder fails at once, and the good
+  // one, standing by, replaces it.
   std::vector<object_source> sources{{"127.0.0.1", dying.port()},
+                                     {"127.0.0.1", 1},
                                      {"127.0.0.1", good.server.port()}};
   CHECK(fetch_object(sources, "secret", 7, bytes->size(), out) == "");
   CHECK(dying.asked);
+  CHECK(good.chunks > 0);
   CHECK(out == *bytes);
   // Alone, it fails the read, and says so.
   dying_holder alone{*bytes};
   std::vector<char> out2;
   auto why = fetch_object({{"127.0.0.1", alone.port()}}, "secret", 7, bytes->size(), out2);
   CHECK(why.find("failed") != std::string::npos);
-  auto none_left = fetch_object({{"127.0.0.1", 1}, {"127.0.0.1", 1}}, "secret", 7, 100, out2);
+  auto none_left = fetch_object({{"127.0.0.1", 1}, {"127.0.0.1", 1}, {"127.0.0.1", 1}}, "secret",
+                                7, 100, out2);
   CHECK(none_left.find("every holder failed") != std::string::npos);
+  CHECK(none_left.find("; 127.0.0.1:1: object transfer from 127.0.0.1:1 failed")
+        != std::string::npos);
 }
 
 TEST_CASE("a copy being read serves the chunks it has; cached copies are counted and evicted") {
@@ -272,6 +279,8 @@ TEST_CASE("a copy being read serves the chunks it has; cached copies are counted
   }};
   auto why = fetch_object({{"127.0.0.1", server.port()}}, "secret", 43, bytes->size(), out);
   failer.join();
-  CHECK(why.find("not complete") != std::string::npos);
+  // ("not complete" while it waited, or, asked again, no longer there)
+  CHECK((why.find("not complete") != std::string::npos
+         || why.find("not on this node") != std::string::npos));
   CHECK(held.cached_bytes() == 0);
 }

@@ -407,6 +407,13 @@ size_t transfer_server::refused() const noexcept {
 
 namespace {
 
+/// A holder that has no chunk of the object yet is asked again this many
+/// times, this long apart (1 s in all), before it counts as failed: the
+/// owner names readers as holders when it sends them their task, which
+/// may not have started reading yet.
+constexpr int not_here_retries = 20;
+constexpr auto not_here_pause = std::chrono::milliseconds{50};
+
 /// One read of an object from several holders: the chunks not yet read,
 /// shared by every connection, and what went wrong where.
 struct fetch_plan {
@@ -415,6 +422,8 @@ struct fetch_plan {
   std::deque<uint64_t> todo;
   uint64_t left = 0; ///< chunks not landed yet
   std::vector<std::string> errors; ///< per source; non-empty: dropped
+  size_t failures = 0; ///< sources dropped
+  size_t finished = 0; ///< connections ended
 
   /// The next chunk for a connection to `src`; waits (if `wait`) while
   /// others may still give chunks back. False: nothing more for it.
@@ -439,10 +448,30 @@ struct fetch_plan {
   void failed(size_t src, std::string why, const std::deque<uint64_t>& pending) {
     {
       std::lock_guard<std::mutex> guard{mtx};
-      if (errors[src].empty())
+      if (errors[src].empty()) {
         errors[src] = std::move(why);
+        ++failures;
+      }
       for (auto k : pending)
         todo.push_front(k);
+    }
+    cv.notify_all();
+  }
+
+  /// Chunks a connection asked for too early go back to everyone.
+  void give_back(const std::deque<uint64_t>& chunks) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      for (auto k : chunks)
+        todo.push_front(k);
+    }
+    cv.notify_all();
+  }
+
+  void ended() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      ++finished;
     }
     cv.notify_all();
   }
@@ -460,6 +489,9 @@ void send_request(tcp::socket& s, const std::string& token, uint64_t id, uint64_
 void pump(fetch_plan& plan, size_t src, const object_source& from, const std::string& token,
           uint64_t id, uint64_t size, char* out, copy_progress* arrived) {
   std::deque<uint64_t> pending; // requested, answers not read yet
+  std::deque<uint64_t> back;    // "not here yet": given back, asked again later
+  bool served = false;
+  int waits = 0;
   auto range = [size](uint64_t k) {
     auto offset = k * transfer_chunk;
     return std::pair{offset, std::min(transfer_chunk, size - offset)};
@@ -472,18 +504,34 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
     set_timeouts(s, transfer_stall_timeout);
     for (;;) {
       uint64_t k = 0;
-      while (pending.size() < 2 && plan.take(src, pending.empty(), k)) {
+      while (back.empty() && pending.size() < 2 && plan.take(src, pending.empty(), k)) {
         pending.push_back(k);
         auto [offset, length] = range(k);
         send_request(s, token, id, offset, length);
       }
-      if (pending.empty())
-        return;
+      if (pending.empty()) {
+        if (back.empty())
+          return;
+        plan.give_back(back);
+        back.clear();
+        if (!served) {
+          ++waits;
+          std::this_thread::sleep_for(not_here_pause);
+        }
+        continue;
+      }
       auto [offset, length] = range(pending.front());
       answer a{};
       asio::read(s, asio::buffer(&a, sizeof(a)));
       std::string message(std::min<uint32_t>(a.message_len, max_token), '\0');
       asio::read(s, asio::buffer(message));
+      if (a.status == not_here && !served && waits < not_here_retries) {
+        // A holder named as one about to read the object may not have
+        // started yet: the chunk goes back and it is asked again soon.
+        back.push_back(pending.front());
+        pending.pop_front();
+        continue;
+      }
       if (a.status != ok) {
         why = (a.status == not_here ? "" : "refused: ") + message;
         break;
@@ -497,12 +545,14 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
       if (arrived != nullptr)
         arrived->arrived(pending.front());
       pending.pop_front();
+      served = true;
       plan.landed();
     }
   } catch (const std::exception& e) {
     why = std::string{"object transfer from "} + from.host + ":" + std::to_string(from.port)
           + " failed: " + e.what();
   }
+  pending.insert(pending.end(), back.begin(), back.end());
   plan.failed(src, std::move(why), pending);
 }
 
@@ -532,24 +582,49 @@ std::string fetch_object(const std::vector<object_source>& sources, const std::s
   // One connection per holder when there are several; with one, up to
   // `streams`, each with at least 4 chunks (16 MiB) to read: below that a
   // second connection costs more than it brings.
+  auto active = std::min(sources.size(), transfer_sources);
   uint64_t per_source = 1;
-  if (sources.size() == 1)
+  if (active == 1)
     per_source = std::max<uint64_t>(
       1, std::min<uint64_t>(static_cast<uint64_t>(std::max(1, streams)), chunks / 4));
   std::vector<std::thread> threads;
-  for (size_t src = 0; src < sources.size(); ++src)
+  auto start = [&](size_t src) {
     for (uint64_t c = 0; c < per_source; ++c)
       threads.emplace_back([&, src] {
         pump(plan, src, sources[src], token, id, size, out.data(), arrived);
+        plan.ended();
       });
+  };
+  for (size_t src = 0; src < active; ++src)
+    start(src);
+  // Each holder that fails is replaced by the next one standing by.
+  size_t tried = active;
+  {
+    std::unique_lock<std::mutex> guard{plan.mtx};
+    size_t replaced = 0;
+    for (;;) {
+      plan.cv.wait(guard, [&] {
+        return plan.left == 0 || plan.failures > replaced || plan.finished == threads.size();
+      });
+      if (plan.left == 0)
+        break;
+      if (plan.failures > replaced) {
+        ++replaced;
+        if (tried < sources.size())
+          start(tried++);
+        continue;
+      }
+      break; // every connection ended, nothing stands by
+    }
+  }
   for (auto& t : threads)
     t.join();
   if (plan.left == 0)
     return {};
-  if (sources.size() == 1)
+  if (tried == 1)
     return plan.errors[0];
   std::string why = "every holder failed:";
-  for (size_t src = 0; src < sources.size(); ++src)
+  for (size_t src = 0; src < tried; ++src)
     why += " " + sources[src].host + ":" + std::to_string(sources[src].port) + ": "
            + (plan.errors[src].empty() ? "?" : plan.errors[src]) + ";";
   why.pop_back();

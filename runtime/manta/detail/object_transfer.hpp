@@ -170,13 +170,19 @@ struct object_source {
 /// Bytes the transfer servers of this process have sent (all objects).
 uint64_t bytes_served() noexcept;
 
+/// Holders one read uses at once; the others stand by, each replacing one
+/// that fails.
+inline constexpr size_t transfer_sources = 2;
+
 /// Reads `size` bytes of object `id` into `out` (resized) from `sources`,
-/// chunk by chunk: every source gets `streams` connections (one if there
-/// are several sources), each takes the next chunk not yet read, so faster
-/// holders serve more. A source that fails (refused, gone, cut off,
-/// stalled, or without the object) is dropped and its chunks go to the
-/// others. `arrived`, if given, is told each chunk that landed. Returns an
-/// empty string on success, else why not (every source failed).
+/// chunk by chunk: the first `transfer_sources` get a connection each (a
+/// single one `streams`), each connection keeps two chunk requests in
+/// flight and takes the next chunk not yet read, so faster holders serve
+/// more. A source that fails (refused, gone, cut off, stalled, or without
+/// the object) is dropped, its chunks go to the others, and the next
+/// source standing by joins. `arrived`, if given, is told each chunk that
+/// landed. Returns an empty string on success, else why not (every source
+/// failed).
 std::string fetch_object(const std::vector<object_source>& sources, const std::string& token,
                          uint64_t id, uint64_t size, std::vector<char>& out,
                          int streams = transfer_streams, copy_progress* arrived = nullptr);
