@@ -94,6 +94,13 @@ bool runnable_anywhere(self_ptr self, const placed_task& p) {
 void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why);
 void complete_fetch(self_ptr self, uint64_t fetch_id, bytes_t& data);
 
+/// Tells `node` to drop its copy of `id`.
+void free_on(self_ptr self, uint16_t node, uint64_t id) {
+  auto n = self->state.nodes.find(node);
+  if (n != self->state.nodes.end() && n->second.manager)
+    self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
+}
+
 void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& why) {
   if (p.task) {
     p.task->result->seal_error(lost("task '" + p.task->name() + "' (object "
@@ -451,6 +458,10 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   st.placed.erase(i);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end())
     hold(n->second, p.demand, -1);
+  // Its node reported the copies it kept before this result: any other
+  // object it was to read is not there.
+  for (auto& [object, alive] : p.reads)
+    st.copies.settle(object, p.node);
   if (p.task) {
     auto& t = *p.task;
     switch (r.kind) {
@@ -622,6 +633,15 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
     complete_fetch(self, fetch_id, data);
     return;
   }
+  auto& op = i->second;
+  if (op.node != op.obj->node) {
+    // Its home is gone and every copy failed: none is left, so the object
+    // is rebuilt from its lineage (if its retries allow).
+    for (auto node : self->state.copies.erase(op.obj->id.value()))
+      free_on(self, node, op.obj->id.value());
+    start_fetch(self, fetch_id);
+    return;
+  }
   std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
   i->second.buffer.reserve(i->second.obj->encoded_size);
   request_chunks(self, fetch_id);
@@ -784,13 +804,6 @@ void connect(self_ptr self, const wire::node_record& rec) {
         self->state.nodes.erase(index);
         done();
       });
-}
-
-/// Tells `node` to drop its copy of `id`.
-void free_on(self_ptr self, uint16_t node, uint64_t id) {
-  auto n = self->state.nodes.find(node);
-  if (n != self->state.nodes.end() && n->second.manager)
-    self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
 }
 
 /// Frees the copies of objects this driver let go of (its own objects have

@@ -4,21 +4,32 @@
 
 namespace manta::actors {
 
+namespace {
+
+void add_once(std::vector<uint16_t>& nodes, uint16_t node) {
+  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
+    nodes.push_back(node);
+}
+
+void drop(std::vector<uint16_t>& nodes, uint16_t node) {
+  nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
+}
+
+} // namespace
+
 void object_directory::add(uint64_t id, uint16_t node, const std::weak_ptr<const void>& alive) {
   auto& r = records_[id];
-  if (r.nodes.empty() && r.alive.expired())
+  if (r.alive.expired())
     r.alive = alive;
-  if (std::find(r.nodes.begin(), r.nodes.end(), node) == r.nodes.end())
-    r.nodes.push_back(node);
+  add_once(r.nodes, node);
 }
 
 bool object_directory::confirm(uint64_t id, uint16_t node) {
   auto i = records_.find(id);
   if (i == records_.end() || i->second.alive.expired())
     return false;
-  auto& nodes = i->second.nodes;
-  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
-    nodes.push_back(node);
+  add_once(i->second.nodes, node);
+  add_once(i->second.confirmed, node);
   return true;
 }
 
@@ -26,10 +37,17 @@ void object_directory::remove(uint64_t id, uint16_t node) {
   auto i = records_.find(id);
   if (i == records_.end())
     return;
-  auto& nodes = i->second.nodes;
-  nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
-  if (nodes.empty())
-    records_.erase(i);
+  drop(i->second.nodes, node);
+  drop(i->second.confirmed, node);
+}
+
+void object_directory::settle(uint64_t id, uint16_t node) {
+  auto i = records_.find(id);
+  if (i == records_.end())
+    return;
+  auto& confirmed = i->second.confirmed;
+  if (std::find(confirmed.begin(), confirmed.end(), node) == confirmed.end())
+    drop(i->second.nodes, node);
 }
 
 std::vector<uint16_t> object_directory::copies(uint64_t id) const {
@@ -49,14 +67,10 @@ void object_directory::balance(uint64_t id, std::vector<uint16_t>& holders, size
 }
 
 void object_directory::drop_node(uint16_t node) {
-  for (auto i = records_.begin(); i != records_.end();) {
-    auto& nodes = i->second.nodes;
-    nodes.erase(std::remove(nodes.begin(), nodes.end(), node), nodes.end());
-    i->second.named.erase(node);
-    if (nodes.empty())
-      i = records_.erase(i);
-    else
-      ++i;
+  for (auto& [id, r] : records_) {
+    drop(r.nodes, node);
+    drop(r.confirmed, node);
+    r.named.erase(node);
   }
 }
 

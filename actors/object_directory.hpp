@@ -13,8 +13,9 @@ namespace manta::actors {
 /// or this node (objects it put or made itself). A node is listed from the
 /// moment the owner sends it a task that reads the object (it serves the
 /// chunks it has while it reads) until it reports that the read failed or
-/// that memory pressure dropped its copy, dies, or the owner lets go of the
-/// object. Only the cluster client actor uses it.
+/// that memory pressure dropped its copy, its task ends without it having
+/// reported a copy, it dies, or the owner lets go of the object. Only the
+/// cluster client actor uses it.
 class object_directory {
 public:
   /// `node` holds or is reading a copy of `id`. The first call for `id`
@@ -29,6 +30,10 @@ public:
   /// `node` no longer holds `id`.
   void remove(uint64_t id, uint16_t node);
 
+  /// The task that made `node` a holder of `id` ended: unless it reported
+  /// its copy (`confirm`), `node` is no holder.
+  void settle(uint64_t id, uint16_t node);
+
   /// The nodes holding copies of `id`, in the order they were added.
   std::vector<uint16_t> copies(uint64_t id) const;
 
@@ -39,7 +44,8 @@ public:
   void balance(uint64_t id, std::vector<uint16_t>& holders, size_t active,
                const std::weak_ptr<const void>& alive);
 
-  /// Drops a dead node from every record.
+  /// Drops a dead node from every record. (Records themselves last until
+  /// the owner lets go of their objects: `erase`, `sweep`.)
   void drop_node(uint16_t node);
 
   /// Forgets `id` (its owner freed it); returns the nodes holding copies.
@@ -55,6 +61,7 @@ public:
 private:
   struct record {
     std::vector<uint16_t> nodes;
+    std::vector<uint16_t> confirmed; ///< the nodes that reported their copy
     std::weak_ptr<const void> alive;
     /// Readers each holder (home included) was named to as an active one.
     std::unordered_map<uint16_t, uint32_t> named;

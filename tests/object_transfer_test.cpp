@@ -3,7 +3,8 @@
 // without the token, clear about what is missing, unharmed by garbage or a
 // peer that goes away, falling back to the other holders when one dies
 // mid-read; a copy being read serves the chunks it has; cached copies count
-// in the memory budget and are dropped first.
+// in the memory budget and are dropped first; the owner's directory of
+// copies.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -15,6 +16,8 @@
 #include <boost/asio/write.hpp>
 
 #include <manta/detail/object_table.hpp>
+
+#include "actors/object_directory.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -283,4 +286,46 @@ TEST_CASE("a copy being read serves the chunks it has; cached copies are counted
   CHECK((why.find("not complete") != std::string::npos
          || why.find("not on this node") != std::string::npos));
   CHECK(held.cached_bytes() == 0);
+}
+
+TEST_CASE("the owner's directory: readers become holders, spread, settle, die and are freed") {
+  manta::actors::object_directory dir;
+  auto slot = std::make_shared<int>(1); // stands for the object's slot
+  // Node 2 is sent a task reading object 9: a holder while it reads.
+  dir.add(9, 2, slot);
+  CHECK(dir.copies(9) == std::vector<uint16_t>{2});
+  // Readers are spread: node 1 (the home) and node 2 alternate first.
+  std::vector<uint16_t> holders{1, 2};
+  dir.balance(9, holders, 1, slot);
+  CHECK(holders.front() == 1);
+  holders = {1, 2};
+  dir.balance(9, holders, 1, slot);
+  CHECK(holders.front() == 2);
+  // A task that ended without reporting a copy: its node is no holder.
+  dir.add(9, 3, slot);
+  dir.settle(9, 3);
+  CHECK(dir.copies(9) == std::vector<uint16_t>{2});
+  // A reported copy survives its task's end; a dead node is dropped.
+  CHECK(dir.confirm(9, 2));
+  dir.settle(9, 2);
+  dir.add(9, 4, slot);
+  CHECK(dir.confirm(9, 4));
+  dir.drop_node(2);
+  CHECK(dir.copies(9) == std::vector<uint16_t>{4});
+  // Memory pressure dropped it there.
+  dir.remove(9, 4);
+  CHECK(dir.copies(9).empty());
+  CHECK(dir.confirm(9, 4)); // read again later
+  // The owner frees it: the copies are handed back to be freed.
+  CHECK(dir.erase(9) == std::vector<uint16_t>{4});
+  CHECK_FALSE(dir.confirm(9, 4)); // a late report: that node frees it
+  // An object its owner let go of without a free message (a put): swept.
+  dir.add(10, 5, slot);
+  CHECK(dir.sweep().empty());
+  slot.reset();
+  auto gone = dir.sweep();
+  REQUIRE(gone.size() == 1);
+  CHECK(gone[0].first == 10);
+  CHECK(gone[0].second == std::vector<uint16_t>{5});
+  CHECK(dir.size() == 0);
 }
