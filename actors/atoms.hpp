@@ -52,6 +52,10 @@ using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
 using missing_atom = caf::atom_constant<caf::atom("missing")>;
 /// driver -> node_manager: the owner dropped this object.
 using free_atom = caf::atom_constant<caf::atom("free")>;
+/// node_manager -> owner: (ObjectCopy) this node now holds a copy of the
+/// object, or no longer does. In-process: a task reading an argument ->
+/// its node manager: (owner, object id, size, held).
+using copy_atom = caf::atom_constant<caf::atom("copy")>;
 /// driver -> node_manager: are you there? Answered with a pong.
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 /// node_manager -> driver: the answer to a ping.

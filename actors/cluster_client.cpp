@@ -94,6 +94,13 @@ bool runnable_anywhere(self_ptr self, const placed_task& p) {
 void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why);
 void complete_fetch(self_ptr self, uint64_t fetch_id, bytes_t& data);
 
+/// Tells `node` to drop its copy of `id`.
+void free_on(self_ptr self, uint16_t node, uint64_t id) {
+  auto n = self->state.nodes.find(node);
+  if (n != self->state.nodes.end() && n->second.manager)
+    self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
+}
+
 void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& why) {
   if (p.task) {
     p.task->result->seal_error(lost("task '" + p.task->name() + "' (object "
@@ -104,6 +111,11 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
 }
 
 void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
+  // The node will read the task's referenced objects and keep them: from
+  // now on it serves them (the chunks it has) to later readers.
+  for (auto& [object, alive] : p.reads)
+    if (n.info.data_port != 0)
+      self->state.copies.add(object, index, alive);
   hold(n, p.demand, 1);
   p.node = index;
   ++p.dispatches;
@@ -257,6 +269,46 @@ void place_or_wait(self_ptr self, uint64_t id) {
   st.waiting.push_back(waiting_group{p.demand, where, {id}});
 }
 
+/// The live nodes holding object `id` with a raw data path: `first` (its
+/// home: the node that made it, or this one) if alive, then its copies.
+std::vector<uint16_t> holders_of(self_ptr self, uint64_t id, uint16_t first) {
+  auto& st = self->state;
+  auto serves = [&](uint16_t node) {
+    if (node == st.link->index())
+      return st.link->data_port() != 0;
+    auto n = st.nodes.find(node);
+    return n != st.nodes.end() && n->second.manager && n->second.info.data_port != 0;
+  };
+  std::vector<uint16_t> out;
+  if (serves(first))
+    out.push_back(first);
+  for (auto node : st.copies.copies(id))
+    if (node != first && serves(node))
+      out.push_back(node);
+  return out;
+}
+
+/// Where `node` serves object bytes.
+wire::holder holder_info(self_ptr self, uint16_t node) {
+  auto& st = self->state;
+  if (node == st.link->index())
+    return {node, st.link->data_host(), st.link->data_port()};
+  auto& info = st.nodes.at(node).info;
+  return {node, info.host, info.data_port};
+}
+
+/// An ArgRef naming every holder of the object (`holders` not empty), the
+/// ones named to the fewest readers so far first (those it reads from).
+wire::arg_ref arg_ref_to(self_ptr self, uint32_t position, uint64_t id, uint64_t size,
+                         std::vector<uint16_t> holders, const slot_ptr& slot) {
+  self->state.copies.balance(id, holders, transfer_sources, slot);
+  auto first = holder_info(self, holders.front());
+  wire::arg_ref r{position, id, first.node, first.host, first.data_port, size, {}};
+  for (size_t k = 1; k < holders.size(); ++k)
+    r.copies.push_back(holder_info(self, holders[k]));
+  return r;
+}
+
 /// All arguments are bytes now: encode the TaskSpec and place it.
 void send_prepared(self_ptr self, preparing_task& prep) {
   if (prep.task->cancelled())
@@ -276,9 +328,12 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.arg_refs = std::move(prep.refs);
   // Locality: the worker holding most of the referenced bytes.
   std::map<uint16_t, uint64_t> held;
-  for (auto& r : msg.arg_refs)
+  for (auto& r : msg.arg_refs) {
     if (r.node != self->state.link->index())
       held[r.node] += r.size;
+    for (auto& c : r.copies)
+      held[c.node] += r.size;
+  }
   uint16_t prefer = 0;
   for (auto& [node, bytes] : held)
     if (prefer == 0 || bytes > held[prefer])
@@ -286,6 +341,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   auto id = msg.task_id;
   auto& p = self->state.placed[id];
   p.prefer = prefer;
+  p.reads = std::move(prep.reads);
   p.task = prep.task;
   p.spec = wire::encode(msg);
   p.demand = t.opts.resources;
@@ -327,15 +383,15 @@ void dispatch(self_ptr self, task_ptr t) {
         continue;
       auto& slot = t->deps.at(dep++);
       if (slot->remote() && !slot->resident()) {
-        // On a worker: the receiving node reads it from there.
+        // On workers: the receiving node reads it from there (the node
+        // that made it and every copy), never through this driver.
         auto& obj = *slot->remote();
-        auto holder = st.nodes.find(obj.node.load());
-        if (holder != st.nodes.end() && holder->second.manager
-            && holder->second.info.data_port != 0) {
+        auto holders = holders_of(self, obj.id.value(), obj.node.load());
+        if (!holders.empty()) {
           i->second.args[k].emplace();
-          i->second.refs.push_back({static_cast<uint32_t>(k), obj.id.value(), holder->first,
-                                    holder->second.info.host, holder->second.info.data_port,
-                                    obj.encoded_size.load()});
+          i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), obj.id.value(),
+                                              obj.encoded_size.load(), holders, slot));
+          i->second.reads.emplace_back(obj.id.value(), std::weak_ptr<const void>{slot});
           continue;
         }
         ++i->second.missing;
@@ -364,11 +420,15 @@ void dispatch(self_ptr self, task_ptr t) {
       if (auto err = slot->codec()->encode(value.get(), e))
         throw std::runtime_error(error_text(err));
       if (e.size >= arg_ref_bytes && st.link->data_port() != 0) {
-        // Large and here: the receiving node reads it from this node.
+        // Large and here: the receiving node reads it from this node and
+        // from the nodes that copied it.
         i->second.args[k].emplace();
-        i->second.refs.push_back({static_cast<uint32_t>(k), slot->id().value(),
-                                  st.link->index(), st.link->data_host(), st.link->data_port(),
-                                  e.size});
+        i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(),
+                                            e.size,
+                                            holders_of(self, slot->id().value(),
+                                                       st.link->index()),
+                                            slot));
+        i->second.reads.emplace_back(slot->id().value(), std::weak_ptr<const void>{slot});
         continue;
       }
       i->second.args[k].emplace(e.data, e.data + e.size);
@@ -398,6 +458,10 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   st.placed.erase(i);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end())
     hold(n->second, p.demand, -1);
+  // Its node reported the copies it kept before this result: any other
+  // object it was to read is not there.
+  for (auto& [object, alive] : p.reads)
+    st.copies.settle(object, p.node);
   if (p.task) {
     auto& t = *p.task;
     switch (r.kind) {
@@ -504,16 +568,21 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   place_or_wait(self, id);
 }
 
-/// Reads the object over the node's raw data path on a thread of its own;
-/// the bytes (or why not) come back as a `fetched` message.
-void fetch_raw(self_ptr self, uint64_t fetch_id, const remote_node& n) {
+/// Reads the object over the raw data path of its holders (several at
+/// once) on a thread of its own; the bytes (or why not) come back as a
+/// `fetched` message.
+void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& holders) {
   auto& op = self->state.fetches.at(fetch_id);
-  std::thread{[gate = self->state.gate, me = caf::actor{self}, host = n.info.host,
-               port = n.info.data_port, token = self->state.link->token(),
-               id = op.obj->id.value(), size = op.obj->encoded_size.load(), fetch_id,
-               attempt = op.attempt] {
+  std::vector<object_source> sources;
+  for (auto node : holders) {
+    auto h = holder_info(self, node);
+    sources.push_back({h.host, h.data_port});
+  }
+  std::thread{[gate = self->state.gate, me = caf::actor{self}, sources = std::move(sources),
+               token = self->state.link->token(), id = op.obj->id.value(),
+               size = op.obj->encoded_size.load(), fetch_id, attempt = op.attempt] {
     bytes_t data;
-    auto err = fetch_object(host, port, token, id, size, data, transfer_streams);
+    auto err = fetch_object(sources, token, id, size, data, transfer_streams);
     std::lock_guard<std::mutex> guard{gate->mtx};
     if (gate->open)
       caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
@@ -521,16 +590,21 @@ void fetch_raw(self_ptr self, uint64_t fetch_id, const remote_node& n) {
   }}.detach();
 }
 
-/// Starts (or restarts) fetching from the object's node, rebuilding it
-/// first if that node is gone.
+/// Starts (or restarts) fetching from the object's holders (the node that
+/// made it and the nodes that copied it), rebuilding it first if none is
+/// left.
 void start_fetch(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
   ++op.attempt;
   auto n = st.nodes.find(op.obj->node);
   if (n == st.nodes.end() || !n->second.manager) {
-    rebuild(self, fetch_id);
-    return;
+    auto copies = holders_of(self, op.obj->id.value(), op.obj->node);
+    n = copies.empty() ? st.nodes.end() : st.nodes.find(copies.front());
+    if (n == st.nodes.end()) {
+      rebuild(self, fetch_id);
+      return;
+    }
   }
   op.node = n->first;
   op.buffer.clear();
@@ -539,8 +613,8 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
     complete_fetch(self, fetch_id, op.buffer);
     return;
   }
-  if (n->second.info.data_port != 0) {
-    fetch_raw(self, fetch_id, n->second);
+  if (auto holders = holders_of(self, op.obj->id.value(), op.node); !holders.empty()) {
+    fetch_raw(self, fetch_id, holders);
     return;
   }
   op.buffer.reserve(op.obj->encoded_size);
@@ -557,6 +631,15 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
     return;
   if (err.empty()) {
     complete_fetch(self, fetch_id, data);
+    return;
+  }
+  auto& op = i->second;
+  if (op.node != op.obj->node) {
+    // Its home is gone and every copy failed: none is left, so the object
+    // is rebuilt from its lineage (if its retries allow).
+    for (auto node : self->state.copies.erase(op.obj->id.value()))
+      free_on(self, node, op.obj->id.value());
+    start_fetch(self, fetch_id);
     return;
   }
   std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
@@ -642,6 +725,7 @@ void node_lost(self_ptr self, uint16_t index) {
   }
   st.nodes.erase(n);
   st.link->drop_worker(index);
+  st.copies.drop_node(index); // its copies are gone with it
   // Tasks in flight there run again elsewhere while retries last; rebuilds
   // in flight there start over (while the object's retries last).
   std::vector<uint64_t> lost_here;
@@ -722,9 +806,31 @@ void connect(self_ptr self, const wire::node_record& rec) {
       });
 }
 
+/// Frees the copies of objects this driver let go of (its own objects have
+/// no free message of their own; results on workers are freed at once).
+void free_copies_let_go(self_ptr self) {
+  for (auto& [id, nodes] : self->state.copies.sweep())
+    for (auto node : nodes)
+      free_on(self, node, id);
+}
+
+/// A node reports that it now holds a copy of one of this driver's
+/// objects, or that it no longer does.
+void on_copy(self_ptr self, uint16_t node, const bytes_t& bytes) {
+  wire::copy_message m;
+  if (auto err = wire::decode(bytes, m); !err.empty())
+    return;
+  auto& copies = self->state.copies;
+  if (!m.held)
+    copies.remove(m.object_id, node);
+  else if (!copies.confirm(m.object_id, node))
+    free_on(self, node, m.object_id); // let go of meanwhile
+}
+
 /// Declares workers that missed their heartbeats dead (as if their
 /// connection had closed) and pings the others.
 void heartbeat(self_ptr self) {
+  free_copies_let_go(self);
   auto now = std::chrono::steady_clock::now();
   std::vector<uint16_t> silent;
   for (auto& [index, n] : self->state.nodes) {
@@ -846,9 +952,14 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       });
     },
     [=](free_atom, uint16_t node, uint64_t id) {
-      auto n = self->state.nodes.find(node);
-      if (n != self->state.nodes.end() && n->second.manager)
-        self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
+      // The owner's last reference is gone: the object and its copies.
+      free_on(self, node, id);
+      for (auto copy : self->state.copies.erase(id))
+        free_on(self, copy, id);
+    },
+    [=](copy_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto index = sender_node(self); index && vetted(self, token, "copy"))
+        on_copy(self, *index, bytes);
     },
     [=](nodes_atom) -> caf::result<bool> {
       // Answers once the workers known so far are connected (or failed).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/object_directory.hpp"
 #include "actors/outbox.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
@@ -49,6 +50,9 @@ struct placed_task {
   /// The worker holding most of its referenced argument bytes (0: none):
   /// placed there if it has room, so those bytes need not move.
   uint16_t prefer = 0;
+  /// The objects its ArgRefs name, and what keeps each alive here: the
+  /// node it is sent to becomes one of their holders.
+  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
 };
 
 /// Called with an error text (empty on success) and the fetched bytes.
@@ -77,8 +81,10 @@ struct transfer_gate {
 struct preparing_task {
   detail::task_ptr task;
   std::vector<std::optional<detail::wire::bytes>> args;
-  /// Arguments the receiving node reads from their holder.
+  /// Arguments the receiving node reads from their holders.
   std::vector<detail::wire::arg_ref> refs;
+  /// The objects of `refs` and what keeps each alive here.
+  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
   size_t missing = 0;
 };
 
@@ -111,6 +117,8 @@ struct cluster_client_state {
   /// Fetches by fetch id, and the fetch id of each object being fetched.
   std::unordered_map<uint64_t, fetch_op> fetches;
   std::unordered_map<uint64_t, uint64_t> fetch_of;
+  /// Where copies of this driver's objects live (besides their first home).
+  object_directory copies;
   uint64_t next_fetch = 1;
   /// The node that took the last SPREAD task.
   uint16_t spread_last = 0;

@@ -221,6 +221,11 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                       "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
+  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner](
+                        uint64_t object, uint64_t size, bool held) {
+    if (auto hdl = caf::actor_cast<caf::actor>(manager))
+      caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
+  };
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
@@ -421,6 +426,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto n = std::min<uint64_t>({length, bytes.size() - from, max_chunk_bytes});
       self->send(sender, chunk_atom::value, self->state.token, fetch_id,
                  detail::wire::encode_chunk(from, {bytes.data() + from, n}));
+    },
+    [=](copy_atom, const caf::actor& owner, uint64_t id, uint64_t size, bool held) {
+      // From a task reading an argument here (never from another process).
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      detail::wire::copy_message m{id, size, held};
+      self->send(owner, copy_atom::value, self->state.token, detail::wire::encode(m));
     },
     [=](free_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "free"))

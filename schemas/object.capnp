@@ -45,3 +45,18 @@ struct ObjectChunk {
 # byte range [offset, offset + length) of its encoded value (a CAF message
 # carrying the object id, offset and length) and gets one ObjectChunk back
 # per request, at most 4 MiB each, until it has `encodedSize` bytes.
+
+# A node that read an object (an ArgRef) keeps the bytes as a cached copy
+# and tells the object's owner, which lists it among the object's holders
+# (the object directory); a copy that failed, or that memory pressure
+# dropped later, is reported with `held` false. Carried as
+# (copy, token, ObjectCopy) from the node manager to the owner.
+
+struct ObjectCopy {
+  objectId @0 :UInt64;
+  size @1 :UInt64;
+  # The encoded size.
+
+  held @2 :Bool;
+  # True: the node now holds the whole object; false: it no longer does.
+}

@@ -73,6 +73,18 @@ struct ArgRef {
 
   size @5 :UInt64;
   # The encoded size.
+
+  copies @6 :List(Holder);
+  # Other nodes holding the object (copies readers cached and reported to
+  # its owner, and readers still reading it, which serve the chunks they
+  # have). The reader splits its chunks across `node` and these, and
+  # leaves out any that fails.
+}
+
+struct Holder {
+  node @0 :UInt16;
+  host @1 :Text;
+  dataPort @2 :UInt16;
 }
 
 struct TaskFailure {

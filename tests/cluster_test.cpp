@@ -166,7 +166,8 @@ TEST_CASE("large arguments move node to node, never through the driver; tasks go
   auto read = manta::get(manta::task(where_total).node_affinity(node_of[w2]).remote(mine), 10s);
   CHECK(read.first == node_of[w2]);
   CHECK(read.second == doctest::Approx(1.5 * double(1 << 19)));
-  // The holder dies: the argument is rebuilt from its lineage, then read.
+  // Its maker dies: w2 kept the copy it read (and told the driver), so the
+  // task runs there on that copy.
   c.kill_worker(w1, 1);
   c.wait_for_cpus(1);
   auto rebuilt = manta::get(manta::task(where_total).remote(big), 20s);

@@ -112,7 +112,7 @@ TEST_CASE("every message round-trips") {
   CHECK(v2.your_index == 5);
   auto refs = sample_task();
   refs.args.emplace_back();
-  refs.arg_refs = {{2, 99, 3, "127.0.0.1", 4242, 1 << 20}};
+  refs.arg_refs = {{2, 99, 3, "127.0.0.1", 4242, 1 << 20, {}}};
   REQUIRE(wire::decode(wire::encode(refs), t2) == "");
   REQUIRE(t2.arg_refs.size() == 1);
   CHECK(t2.arg_refs[0].position == 2);
@@ -120,6 +120,21 @@ TEST_CASE("every message round-trips") {
   CHECK(t2.arg_refs[0].host == "127.0.0.1");
   CHECK(t2.arg_refs[0].data_port == 4242);
   CHECK(t2.arg_refs[0].size == 1 << 20);
+  CHECK(t2.arg_refs[0].copies.empty());
+  refs.arg_refs[0].copies = {{4, "127.0.0.2", 4343}, {6, "127.0.0.3", 4444}};
+  REQUIRE(wire::decode(wire::encode(refs), t2) == "");
+  REQUIRE(t2.arg_refs[0].copies.size() == 2);
+  CHECK(t2.arg_refs[0].copies[1].node == 6);
+  CHECK(t2.arg_refs[0].copies[1].host == "127.0.0.3");
+  CHECK(t2.arg_refs[0].copies[1].data_port == 4444);
+  wire::copy_message copy{77, 1 << 21, true};
+  wire::copy_message copy2;
+  REQUIRE(wire::decode(wire::encode(copy), copy2) == "");
+  CHECK(copy2.object_id == 77);
+  CHECK(copy2.size == 1 << 21);
+  CHECK(copy2.held);
+  auto no_id = wire::decode(wire::encode(wire::copy_message{}), copy2);
+  CHECK(no_id.find("no object id") != std::string::npos);
   auto call = sample_task();
   call.actor_id = 77;
   REQUIRE(wire::decode(wire::encode(call), t2) == "");
@@ -165,6 +180,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
     {"ActorSpec", wire::encode(sample_actor())},
     {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')})},
     {"LogBatch", wire::encode(sample_logs())},
+    {"ObjectCopy", wire::encode(wire::copy_message{77, 1 << 21, true})},
   };
   for (auto& [name, full] : messages) {
     CAPTURE(name);
@@ -192,6 +208,9 @@ TEST_CASE("every truncation of every message is an error naming the message") {
         err = wire::decode_batch(prefix, out);
       } else if (name == "LogBatch") {
         wire::log_batch out;
+        err = wire::decode(prefix, out);
+      } else if (name == "ObjectCopy") {
+        wire::copy_message out;
         err = wire::decode(prefix, out);
       } else {
         bytes out;
@@ -300,10 +319,10 @@ TEST_CASE("values the runtime cannot use are refused") {
   t.function_name.clear();
   CHECK(wire::decode(wire::encode(t), out).find("no function name") != std::string::npos);
   t = sample_task();
-  t.arg_refs = {{5, 1, 1, "h", 1, 1}};
+  t.arg_refs = {{5, 1, 1, "h", 1, 1, {}}};
   CHECK(wire::decode(wire::encode(t), out).find("out of range") != std::string::npos);
   t = sample_task();
-  t.arg_refs = {{0, 1, 1, "h", 1, 1}};
+  t.arg_refs = {{0, 1, 1, "h", 1, 1, {}}};
   CHECK(wire::decode(wire::encode(t), out).find("both inline and referenced")
         != std::string::npos);
   wire::actor_message aout;

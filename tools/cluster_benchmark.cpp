@@ -11,7 +11,9 @@
 //     bandwidth; then a get of it (transfer and decoding into the vector).
 //   - broadcast (--broadcast-nodes=K): one object put by the driver, read
 //     by a task on each of K single-CPU worker nodes at once (Ray's 1 GiB
-//     broadcast to 50 nodes), against the driver's serial transfer time.
+//     broadcast to 50 nodes), against the driver's serial transfer time;
+//     then the MiB each process served (the driver, and readers serving
+//     their copies, complete or still arriving).
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N]
 //   cluster_benchmark --broadcast-nodes=K [--megabytes=N]
@@ -20,6 +22,7 @@
 
 #include <manta/manta.hpp>
 
+#include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_object.hpp"
 
 #include <chrono>
@@ -65,7 +68,12 @@ int which_node(int) {
   return manta::current_node();
 }
 
-MANTA_REMOTE(nothing, pattern, sum_bytes, which_node);
+/// Bytes this node's transfer server has sent.
+uint64_t served_here(int) {
+  return manta::detail::bytes_served();
+}
+
+MANTA_REMOTE(nothing, pattern, sum_bytes, which_node, served_here);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -147,6 +155,11 @@ int broadcast(long nodes, long megabytes) {
   double secs = seconds_since(start);
   std::printf("broadcast  %ld MiB to %ld nodes: %.2f s (%.2f GB/s delivered in all)\n",
               megabytes, nodes, secs, double(bytes) * double(nodes) / secs / 1e9);
+  // Who served the bytes: the driver alone, or the readers too (copies).
+  std::printf("served by the driver %.0f MiB, by the readers", manta::detail::bytes_served() / 1048576.0);
+  for (auto w : workers)
+    std::printf(" %.0f", manta::get(manta::task(served_here).node_affinity(w).remote(0)) / 1048576.0);
+  std::printf(" MiB\n");
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "manta/detail/memory_budget.hpp"
 
+#include "manta/detail/object_transfer.hpp"
+
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/errors.hpp"
@@ -55,6 +57,11 @@ bool memory_budget::make_room(size_t need) {
   std::lock_guard<std::mutex> guard{spill_mtx_};
   if (fits(0))
     return true; // another thread made room meanwhile
+  // Copies of other nodes' objects cost nothing to drop (their owners
+  // know other holders): before any value is spilled.
+  auto over = table.bytes_used() + need - std::min(limit(), table.bytes_used() + need);
+  if (held_objects::instance().evict(over) > 0 && fits(0))
+    return true;
   if (!spill_store::instance().enabled())
     return false;
   std::vector<slot_ptr> candidates;

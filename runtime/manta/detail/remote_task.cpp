@@ -22,29 +22,57 @@ remote_task::remote_task(const function_info& fn, wire::task_message msg)
   // nop
 }
 
+std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::arg_ref& r) {
+  auto* rt = runtime::current();
+  auto here = rt != nullptr ? rt->node_index() : uint16_t{0};
+  std::vector<object_source> sources{{r.host, r.data_port}};
+  for (auto& c : r.copies)
+    if (c.node != here && c.data_port != 0)
+      sources.push_back({c.host, c.data_port});
+  auto id = r.object_id;
+  auto size = r.size;
+  std::shared_ptr<copy_progress> progress;
+  std::shared_ptr<std::vector<char>> copy;
+  if (report_copy)
+    copy = held_objects::instance().start_copy(
+      id, size, [report = report_copy, id, size] { report(id, size, false); }, progress);
+  auto buffer = copy ? copy : std::make_shared<std::vector<char>>();
+  auto err = fetch_object(sources, runtime::cluster_token(), id, size, *buffer, transfer_streams,
+                          progress.get());
+  if (copy) {
+    if (err.empty())
+      held_objects::instance().finish_copy(id);
+    else
+      held_objects::instance().abort_copy(id);
+  }
+  // The owner counted this node among the holders when it sent the task:
+  // it learns whether that came true (another task here may be reading
+  // the same object into its own copy: that one reports).
+  if (report_copy && (copy || !held_objects::instance().view(id)))
+    report_copy(id, size, copy && err.empty());
+  if (!err.empty())
+    throw object_lost_error("argument " + std::to_string(r.position + 1) + " (object "
+                            + to_string(object_id{id}) + " on node-" + std::to_string(r.node)
+                            + (r.copies.empty()
+                                 ? ""
+                                 : " and " + std::to_string(r.copies.size()) + " other holders")
+                            + ") could not be read: " + err);
+  return buffer;
+}
+
 std::exception_ptr remote_task::run() noexcept {
   try {
     std::vector<std::span<const char>> args;
     args.reserve(msg_.args.size());
     for (auto& a : msg_.args)
       args.emplace_back(a.data(), a.size());
-    // Referenced arguments: held here already, or read from their node.
+    // Referenced arguments: held here already (made here, or a copy),
+    // else read from their holders and kept here as a copy for others.
     std::vector<std::shared_ptr<const std::vector<char>>> fetched;
     for (auto& r : msg_.arg_refs) {
-      auto* rt = runtime::current();
-      auto bytes = rt != nullptr && r.node == rt->node_index()
-                     ? held_objects::instance().find(r.object_id)
-                     : nullptr;
-      if (!bytes) {
-        auto buffer = std::make_shared<std::vector<char>>();
-        auto err = fetch_object(r.host, r.data_port, runtime::cluster_token(), r.object_id,
-                                r.size, *buffer, transfer_streams);
-        if (!err.empty())
-          throw object_lost_error("argument " + std::to_string(r.position + 1) + " (object "
-                                  + to_string(object_id{r.object_id}) + " on node-"
-                                  + std::to_string(r.node) + ") could not be read: " + err);
-        bytes = std::move(buffer);
-      }
+      auto bytes = held_objects::instance().find(r.object_id);
+      if (!bytes)
+        bytes = read_argument(r);
       args[r.position] = {bytes->data(), bytes->size()};
       fetched.push_back(std::move(bytes));
     }

@@ -4,6 +4,7 @@
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 
+#include <functional>
 #include <memory>
 
 namespace manta::detail {
@@ -25,8 +26,17 @@ public:
   /// Takes the lines the task prints to its owner (set by the node manager
   /// before the task is scheduled; null: they stay here).
   std::shared_ptr<log_shipper> log_sink;
+  /// Told each argument this task read from other nodes and now caches
+  /// here (held true), or whose read failed or whose copy memory pressure
+  /// dropped later (held false); the node manager tells the owner.
+  std::function<void(uint64_t id, uint64_t size, bool held)> report_copy;
 
 private:
+  /// Reads a referenced argument from its holders (several at once),
+  /// keeping it as a cached copy if memory allows. Throws
+  /// object_lost_error if no holder could give it.
+  std::shared_ptr<const std::vector<char>> read_argument(const wire::arg_ref& r);
+
   const function_info& fn_;
   wire::task_message msg_;
 };

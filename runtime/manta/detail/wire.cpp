@@ -207,6 +207,12 @@ bytes encode(const task_message& x) {
     refs[i].setHost(r.host);
     refs[i].setDataPort(r.data_port);
     refs[i].setSize(r.size);
+    auto copies = refs[i].initCopies(static_cast<unsigned>(r.copies.size()));
+    for (unsigned j = 0; j < r.copies.size(); ++j) {
+      copies[j].setNode(r.copies[j].node);
+      copies[j].setHost(r.copies[j].host);
+      copies[j].setDataPort(r.copies[j].data_port);
+    }
   }
   return flatten(msg);
 }
@@ -229,7 +235,9 @@ std::string decode(std::span<const char> in, task_message& out) {
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
       arg_ref x{a.getPosition(), a.getObjectId(), a.getNode(), a.getHost().cStr(),
-                a.getDataPort(), a.getSize()};
+                a.getDataPort(), a.getSize(), {}};
+      for (auto c : a.getCopies())
+        x.copies.push_back({c.getNode(), c.getHost().cStr(), c.getDataPort()});
       if (x.position >= out.args.size() || referenced[x.position])
         return "argument reference to position " + std::to_string(x.position) + " of "
                + std::to_string(out.args.size()) + " arguments (out of range or twice)";
@@ -438,6 +446,27 @@ std::string decode(std::span<const char> in, log_batch& out) {
     }
     if (out.node.empty())
       return "no node name";
+    return {};
+  });
+}
+
+bytes encode(const copy_message& x) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<schema::ObjectCopy>();
+  b.setObjectId(x.object_id);
+  b.setSize(x.size);
+  b.setHeld(x.held);
+  return flatten(msg);
+}
+
+std::string decode(std::span<const char> in, copy_message& out) {
+  return read("ObjectCopy", in, [&](capnp::MessageReader& reader) -> std::string {
+    auto r = reader.getRoot<schema::ObjectCopy>();
+    out.object_id = r.getObjectId();
+    out.size = r.getSize();
+    out.held = r.getHeld();
+    if (out.object_id == 0)
+      return "no object id";
     return {};
   });
 }

@@ -15,6 +15,13 @@ namespace manta::detail::wire {
 
 using bytes = std::vector<char>;
 
+/// schema::Holder.
+struct holder {
+  uint16_t node = 0;
+  std::string host;
+  uint16_t data_port = 0;
+};
+
 /// schema::ArgRef.
 struct arg_ref {
   uint32_t position = 0;
@@ -23,6 +30,15 @@ struct arg_ref {
   std::string host;
   uint16_t data_port = 0;
   uint64_t size = 0;
+  /// Other holders (copies).
+  std::vector<holder> copies;
+};
+
+/// schema::ObjectCopy.
+struct copy_message {
+  uint64_t object_id = 0;
+  uint64_t size = 0;
+  bool held = false;
 };
 
 /// schema::TaskSpec.
@@ -142,6 +158,7 @@ bytes encode(const cluster_view& x);
 bytes encode(const actor_message& x);
 bytes encode(const actor_created_message& x);
 bytes encode(const log_batch& x);
+bytes encode(const copy_message& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
 /// message, why, and a hint). Besides well-formed Cap'n Proto they check
@@ -154,6 +171,7 @@ std::string decode(std::span<const char> in, cluster_view& out);
 std::string decode(std::span<const char> in, actor_message& out);
 std::string decode(std::span<const char> in, actor_created_message& out);
 std::string decode(std::span<const char> in, log_batch& out);
+std::string decode(std::span<const char> in, copy_message& out);
 
 /// schema::Batch of encoded messages of one kind.
 bytes encode_batch(const std::vector<bytes>& items);
