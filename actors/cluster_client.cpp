@@ -756,15 +756,11 @@ std::optional<uint16_t> sender_node(self_ptr self) {
   return i->second;
 }
 
-/// Whether a message from another process carries the cluster token; logs
-/// the first refusals.
+/// Whether a message from another process carries the cluster token; a
+/// peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(self_ptr self, const std::string& token, const char* what) {
-  if (detail::tokens_equal(token, self->state.link->token()))
-    return true;
-  if (++self->state.refused <= 10)
-    std::fprintf(stderr, "manta: the driver refused a %s message without the cluster token\n",
-                 what);
-  return false;
+  return self->state.tokens.admit(self, "manta: the driver", self->state.link->token(), token,
+                                what);
 }
 
 } // namespace

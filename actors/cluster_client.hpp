@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/outbox.hpp"
+#include "actors/token_gate.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -124,8 +125,8 @@ struct cluster_client_state {
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
   std::vector<caf::response_promise> ready;
-  /// Messages dropped for a wrong cluster token.
-  size_t refused = 0;
+  /// Drops messages with a wrong token and disconnects their senders.
+  token_gate tokens;
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
   /// TaskSpecs (tasks and actor calls) on their way to workers.
   outbox specs;

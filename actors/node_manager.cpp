@@ -103,15 +103,10 @@ void send_result(node_manager_actor* self, const caf::actor& owner, const result
 }
 
 /// Whether a message from another process carries this cluster's token;
-/// logs the first refusals (a stream of them is an attack, not news).
+/// a peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
-  if (detail::tokens_equal(token, self->state.token))
-    return true;
-  if (++self->state.refused <= 10)
-    std::fprintf(stderr, "manta: %s refused a %s message without the cluster token%s\n",
-                 detail::runtime::node_name().c_str(), what,
-                 self->state.refused == 10 ? " (no more of these are logged)" : "");
-  return false;
+  return self->state.tokens.admit(self, "manta: " + detail::runtime::node_name(),
+                                self->state.token, token, what);
 }
 
 /// Tracks a task or call until its result is sealed, then answers `owner`.
