@@ -183,10 +183,22 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   };
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
-  if (self->state.running.count(id) != 0)
+  if (auto r = self->state.running.find(id); r != self->state.running.end()) {
+    // Unless its owner sends it again over a new connection (a proxy of the
+    // same actor, not the same proxy): the old connection was cut, and the
+    // owner, reconnected, placed the task here again. The run going on
+    // answers on the new connection instead of running twice.
+    auto& h = r->second;
+    if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner
+        && caf::actor_cast<caf::abstract_actor*>(h.owner)
+             != caf::actor_cast<caf::abstract_actor*>(owner)) {
+      h.owner = owner;
+      return;
+    }
     return refuse("manta::error", "a task with id " + to_string(object_id{id})
                                     + " is already running on " + detail::runtime::node_name()
                                     + " (was the spec sent twice?)");
+  }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
   auto total = self->state.pool->resources().second;
