@@ -777,7 +777,6 @@ void connection_lost(self_ptr self, uint16_t index) {
                unsigned{index}, info.host.c_str(), unsigned{info.port});
   // Known as reconnecting first: its work placed again below may wait for it.
   st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
-  ++st.connections_lost;
   node_lost(self, index);
   schedule_reconnect(self, index);
 }
@@ -816,7 +815,6 @@ void reconnect(self_ptr self, uint16_t index) {
                      unsigned{index}, i->second.attempts);
         st.nodes[index].info = i->second.info;
         st.reconnecting.erase(i);
-        ++st.reconnects;
         attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
         reconnect_ended(self);
       },

@@ -136,9 +136,6 @@ struct cluster_client_state {
   /// Actors no connected worker can take now but one being reconnected
   /// could: placed when it is back (or failed when none is left).
   std::vector<detail::create_request_ptr> deferred_creates;
-  /// Connections to live workers that closed, and reconnects made.
-  size_t connections_lost = 0;
-  size_t reconnects = 0;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
