@@ -86,6 +86,9 @@ using actor_release_atom = caf::atom_constant<caf::atom("actrelease")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 /// cluster_client -> itself: time to ping the workers and judge the silent.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+/// cluster_client -> itself: try again to connect to a worker whose
+/// connection closed while the head still lists it.
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 /// an actor -> itself: send what the burst just handled queued (batches

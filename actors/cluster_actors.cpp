@@ -82,6 +82,14 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   std::string why;
   auto node = pick_node(self, *req, why);
   auto core = req->core.lock();
+  if (!node && core && reconnecting_fits(self->state, req->demand,
+                                          req->where.kind == scheduling_strategy::node_affinity
+                                              && !req->where.soft
+                                            ? req->where.node
+                                            : 0)) {
+    self->state.deferred_creates.push_back(std::move(req)); // see reconnect_ended
+    return;
+  }
   if (!node || !core) {
     req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
                            + " cannot be placed: " + why,

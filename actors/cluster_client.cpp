@@ -41,6 +41,14 @@ bool fits_total(const remote_node& n, const resource_demand& d) {
   return d.fits_in(n.info.cpus, n.info.custom);
 }
 
+bool reconnecting_fits(const cluster_client_state& st, const resource_demand& d,
+                       uint16_t node) {
+  for (auto& [index, lost] : st.reconnecting)
+    if ((node == 0 || index == node) && d.fits_in(lost.info.cpus, lost.info.custom))
+      return true;
+  return false;
+}
+
 void hold(remote_node& n, const resource_demand& d, double sign) {
   n.busy_cpus += sign * d.cpus;
   for (auto& [name, amount] : d.custom)
@@ -85,6 +93,8 @@ bool runnable_anywhere(self_ptr self, const placed_task& p) {
   for (auto& [_, n] : self->state.nodes)
     if (fits_total(n, p.demand))
       return true;
+  if (reconnecting_fits(self->state, p.demand))
+    return true;
   auto [free, total] = self->state.link->pool().resources();
   auto cpus = total[cpu_resource];
   total.erase(cpu_resource);
@@ -137,6 +147,8 @@ bool fail_if_pinned_elsewhere(self_ptr self, placed_task& p) {
   auto i = self->state.nodes.find(where.node);
   if (i != self->state.nodes.end() && fits_total(i->second, p.demand))
     return false;
+  if (reconnecting_fits(self->state, p.demand, where.node))
+    return false; // waits until its node is connected again
   p.task->result->seal_error(std::make_exception_ptr(infeasible_task_error(
     "task '" + p.task->name() + "' is pinned to node " + std::to_string(where.node)
     + (i == self->state.nodes.end() ? ", which is not alive in the cluster"
@@ -201,6 +213,8 @@ bool place(self_ptr self, uint64_t id) {
       send_to(self, p, where.node, n->second);
       return true;
     }
+    if (!where.soft && n == st.nodes.end())
+      return false; // its node is being reconnected (see fail_if_pinned_elsewhere)
     // A soft affinity to a node that is gone: anywhere.
   } else if (where.kind == scheduling_strategy::spread && place_spread(self, id, p)) {
     return true;
@@ -765,10 +779,23 @@ void node_lost(self_ptr self, uint16_t index) {
   place_waiting(self);
 }
 
+/// Makes `hdl` (the node manager of worker `index`, just connected) that
+/// worker's: monitored, placed on, counted in the cluster's resources.
+void attach(self_ptr self, uint16_t index, caf::actor hdl) {
+  auto& st = self->state;
+  auto& n = st.nodes.at(index);
+  self->monitor(hdl);
+  st.by_addr[hdl.address()] = index;
+  n.manager = std::move(hdl);
+  n.last_heard = std::chrono::steady_clock::now();
+  st.link->set_worker(n.info);
+}
+
 void connect(self_ptr self, const wire::node_record& rec) {
   auto& st = self->state;
   if (st.nodes.count(rec.index) > 0)
     return;
+  st.reconnecting.erase(rec.index);
   st.nodes[rec.index].info = rec;
   ++st.connecting;
   auto mm = detail::cluster_middleman(self->system());
@@ -786,16 +813,10 @@ void connect(self_ptr self, const wire::node_record& rec) {
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto& st = self->state;
         auto n = st.nodes.find(index);
-        if (n != st.nodes.end() && ptr) {
-          auto hdl = caf::actor_cast<caf::actor>(std::move(ptr));
-          self->monitor(hdl);
-          st.by_addr[hdl.address()] = index;
-          n->second.manager = std::move(hdl);
-          n->second.last_heard = std::chrono::steady_clock::now();
-          st.link->set_worker(n->second.info);
-        } else {
+        if (n != st.nodes.end() && ptr)
+          attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
+        else
           st.nodes.erase(index);
-        }
         done();
       },
       [=, host = rec.host, port = rec.port](caf::error& err) {
@@ -825,6 +846,87 @@ void on_copy(self_ptr self, uint16_t node, const bytes_t& bytes) {
     copies.remove(m.object_id, node);
   else if (!copies.confirm(m.object_id, node))
     free_on(self, node, m.object_id); // let go of meanwhile
+}
+
+/// A worker came back or will not: what waited for it is placed, or
+/// fails if nothing can run it any more.
+void reconnect_ended(self_ptr self) {
+  auto creates = std::move(self->state.deferred_creates);
+  self->state.deferred_creates.clear();
+  for (auto& req : creates)
+    create_remote_actor(self, std::move(req));
+  place_waiting(self);
+}
+
+/// The next try to connect to a worker whose connection closed.
+void schedule_reconnect(self_ptr self, uint16_t index) {
+  auto& lost = self->state.reconnecting.at(index);
+  auto delay = reconnect_delay * (1 << std::min(lost.attempts, 5));
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(delay, reconnect_max_delay),
+                     reconnect_atom::value, index);
+}
+
+/// The connection to worker `index` closed. CAF cannot tell a cut
+/// connection from a dead process, so the worker's work goes elsewhere
+/// (node_lost); but while the head has not said it left, it may be alive
+/// behind a broken link: the driver connects to it again.
+void connection_lost(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto n = st.nodes.find(index);
+  if (n == st.nodes.end())
+    return;
+  auto info = n->second.info;
+  std::fprintf(stderr,
+               "manta: the connection to node-%u (%s:%u) closed; its work goes elsewhere, and "
+               "the driver reconnects while the head lists it\n",
+               unsigned{index}, info.host.c_str(), unsigned{info.port});
+  // Known as reconnecting first: its work placed again below may wait for it.
+  st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
+  node_lost(self, index);
+  schedule_reconnect(self, index);
+}
+
+/// One try to connect again to a worker whose connection closed; on
+/// success it is a worker like any other again (with none of its old work:
+/// that was placed elsewhere when the connection closed).
+void reconnect(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto i = st.reconnecting.find(index);
+  if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+    return; // the head said it left, or it is back
+  auto& lost = i->second;
+  if (std::chrono::steady_clock::now() - lost.since > reconnect_window) {
+    std::fprintf(stderr, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
+                 unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port},
+                 lost.attempts);
+    st.reconnecting.erase(i);
+    reconnect_ended(self);
+    return;
+  }
+  ++lost.attempts;
+  auto mm = detail::cluster_middleman(self->system());
+  self->request(mm, reconnect_timeout, caf::connect_atom::value, lost.info.host, lost.info.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto& st = self->state;
+        auto i = st.reconnecting.find(index);
+        if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+          return;
+        if (!ptr) {
+          schedule_reconnect(self, index);
+          return;
+        }
+        std::fprintf(stderr, "manta: reconnected to node-%u after %d attempt(s)\n",
+                     unsigned{index}, i->second.attempts);
+        st.nodes[index].info = i->second.info;
+        st.reconnecting.erase(i);
+        attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
+        reconnect_ended(self);
+      },
+      [=](caf::error&) {
+        if (self->state.reconnecting.count(index) > 0)
+          schedule_reconnect(self, index);
+      });
 }
 
 /// Declares workers that missed their heartbeats dead (as if their
@@ -862,15 +964,11 @@ std::optional<uint16_t> sender_node(self_ptr self) {
   return i->second;
 }
 
-/// Whether a message from another process carries the cluster token; logs
-/// the first refusals.
+/// Whether a message from another process carries the cluster token; a
+/// peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(self_ptr self, const std::string& token, const char* what) {
-  if (detail::tokens_equal(token, self->state.link->token()))
-    return true;
-  if (++self->state.refused <= 10)
-    std::fprintf(stderr, "manta: the driver refused a %s message without the cluster token\n",
-                 what);
-  return false;
+  return self->state.tokens.admit(self, "manta: the driver", self->state.link->token(), token,
+                                what);
 }
 
 } // namespace
@@ -886,7 +984,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto i = self->state.by_addr.find(msg.source);
     if (i != self->state.by_addr.end())
-      node_lost(self, i->second);
+      connection_lost(self, i->second);
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
@@ -943,9 +1041,14 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         connect(self, rec);
     },
     [=](node_del_atom, const std::string& token, uint16_t index) {
-      if (vetted(self, token, "node_del"))
+      if (vetted(self, token, "node_del")) {
+        bool was_reconnecting = self->state.reconnecting.erase(index) > 0;
         node_lost(self, index);
+        if (was_reconnecting)
+          reconnect_ended(self);
+      }
     },
+    [=](reconnect_atom, uint16_t index) { reconnect(self, index); },
     [=](fetch_atom, remote_ptr& obj, std::shared_ptr<fetch_promise>& promise) {
       fetch(self, obj, [promise](const std::string& err, bytes_t& data) {
         promise->set_value({err, std::move(data)});

@@ -2,6 +2,7 @@
 
 #include "actors/object_directory.hpp"
 #include "actors/outbox.hpp"
+#include "actors/token_gate.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -105,6 +106,16 @@ struct placed_actor {
   detail::create_request_ptr creating;
 };
 
+/// A worker whose connection closed while the head still lists it: a cut
+/// connection looks like a dead node to CAF, so its work went elsewhere;
+/// the driver connects to it again until it answers or the head says it
+/// left (see "Failure handling" in docs/cluster.md).
+struct lost_connection {
+  detail::wire::node_record info;
+  std::chrono::steady_clock::time_point since;
+  int attempts = 0;
+};
+
 struct cluster_client_state {
   detail::cluster* link = nullptr;
   std::map<uint16_t, remote_node> nodes;
@@ -128,12 +139,17 @@ struct cluster_client_state {
   std::unordered_map<uint64_t, detail::call_request_ptr> calls;
   /// The worker that took the last SPREAD actor.
   uint16_t actor_spread_last = 0;
+  /// Live workers whose connection closed, being connected again.
+  std::map<uint16_t, lost_connection> reconnecting;
+  /// Actors no connected worker can take now but one being reconnected
+  /// could: placed when it is back (or failed when none is left).
+  std::vector<detail::create_request_ptr> deferred_creates;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.
   std::vector<caf::response_promise> ready;
-  /// Messages dropped for a wrong cluster token.
-  size_t refused = 0;
+  /// Drops messages with a wrong token and disconnects their senders.
+  token_gate tokens;
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
   /// TaskSpecs (tasks and actor calls) on their way to workers.
   outbox specs;
@@ -155,6 +171,15 @@ using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
 inline constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
 inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 
+/// Reconnecting to a worker whose connection closed: the first attempt
+/// after `reconnect_delay`, doubling up to `reconnect_max_delay`, each
+/// bounded by `reconnect_timeout`, until `reconnect_window` has passed (the
+/// head tells drivers at once when a node really dies, which ends it too).
+inline constexpr auto reconnect_delay = std::chrono::milliseconds{50};
+inline constexpr auto reconnect_max_delay = std::chrono::milliseconds{1000};
+inline constexpr auto reconnect_timeout = std::chrono::seconds{2};
+inline constexpr auto reconnect_window = std::chrono::seconds{60};
+
 /// A worker node is given tasks while its tasks in flight hold at most this
 /// many times its CPUs (the excess queues there, hiding the round trip, and
 /// travels in batches). Measured with tools/cluster_benchmark, two 1-CPU
@@ -172,6 +197,12 @@ inline constexpr size_t arg_ref_bytes = 1024 * 1024;
 
 /// Whether `n` offers `d` in total.
 bool fits_total(const remote_node& n, const detail::resource_demand& d);
+
+/// Whether a worker whose connection closed and is being reconnected
+/// (`node`, or any if 0) offers `d` in total: work it could run waits for
+/// it instead of failing.
+bool reconnecting_fits(const cluster_client_state& st, const detail::resource_demand& d,
+                       uint16_t node = 0);
 
 /// Books (`sign` 1) or returns (-1) `d` on the driver's view of `n`.
 void hold(remote_node& n, const detail::resource_demand& d, double sign);

@@ -5,7 +5,6 @@
 
 #include <caf/all.hpp>
 
-#include <cstdio>
 
 namespace manta::actors {
 
@@ -26,6 +25,18 @@ caf::error refused(const std::string& token) {
                            + (token.empty() ? "no cluster token was given"
                                             : "wrong cluster token")
                            + "; " + detail::token_hint());
+}
+
+/// Answers a join or query with a wrong token with `refused`, then closes
+/// the sender's connection (the answer goes out first) and logs it.
+caf::delegated<std::vector<char>> refuse(cluster_registry_actor* self, const std::string& token,
+                                         const char* what) {
+  auto& sender = self->current_sender();
+  auto peer = sender ? sender->node() : caf::node_id{};
+  auto rp = self->make_response_promise(); // takes the sender out of the message
+  rp.deliver(refused(token));
+  self->state.tokens.refuse(self, "manta head", token, what, peer);
+  return {};
 }
 
 } // namespace
@@ -50,12 +61,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       auto& st = self->state;
       // The token before anything else: nothing of a refused peer is
       // decoded, recorded or monitored.
-      if (!detail::tokens_equal(token, st.token)) {
-        std::fprintf(stderr, "manta head: refused a join from %s: %s cluster token\n",
-                     member ? caf::to_string(member.node()).c_str() : "?",
-                     token.empty() ? "no" : "wrong");
-        return refused(token);
-      }
+      if (!detail::tokens_equal(token, st.token))
+        return refuse(self, token, "join");
       detail::wire::node_record rec;
       if (auto err = detail::wire::decode(info, rec); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
@@ -78,11 +85,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       return detail::wire::encode(view);
     },
     [=](nodes_atom, const std::string& token) -> caf::result<std::vector<char>> {
-      if (!detail::tokens_equal(token, self->state.token)) {
-        std::fprintf(stderr, "manta head: refused a status query: %s cluster token\n",
-                     token.empty() ? "no" : "wrong");
-        return refused(token);
-      }
+      if (!detail::tokens_equal(token, self->state.token))
+        return refuse(self, token, "status query");
       return detail::wire::encode(view_of(self->state, 0));
     },
   };

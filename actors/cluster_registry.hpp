@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/token_gate.hpp"
 #include "manta/detail/wire.hpp"
 
 #include <caf/actor.hpp>
@@ -21,6 +22,9 @@ struct cluster_registry_state {
   std::map<caf::actor_addr, uint16_t> members;
   /// The cluster token every join and query must show.
   std::string token;
+  /// Refuses joins and queries with another token and disconnects their
+  /// senders.
+  token_gate tokens;
 
   static inline const char* name = "manta.cluster_registry";
 };
@@ -33,8 +37,9 @@ using cluster_registry_actor = caf::stateful_actor<cluster_registry_state>;
 /// workers; drivers then get every join and leave. A member is monitored:
 /// when its connection drops (the process died) the registry forgets it
 /// and tells the drivers at once.
-/// A join or query without `token` is refused (and logged), with an error
-/// that tells the refused process what to give.
+/// A join or query without `token` is refused with an error that tells the
+/// refused process what to give; then its connection is closed (and the
+/// refusal logged).
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token);
 
 } // namespace manta::actors

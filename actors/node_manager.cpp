@@ -103,15 +103,10 @@ void send_result(node_manager_actor* self, const caf::actor& owner, const result
 }
 
 /// Whether a message from another process carries this cluster's token;
-/// logs the first refusals (a stream of them is an attack, not news).
+/// a peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
-  if (detail::tokens_equal(token, self->state.token))
-    return true;
-  if (++self->state.refused <= 10)
-    std::fprintf(stderr, "manta: %s refused a %s message without the cluster token%s\n",
-                 detail::runtime::node_name().c_str(), what,
-                 self->state.refused == 10 ? " (no more of these are logged)" : "");
-  return false;
+  return self->state.tokens.admit(self, "manta: " + detail::runtime::node_name(),
+                                self->state.token, token, what);
 }
 
 /// Tracks a task or call until its result is sealed, then answers `owner`.
@@ -187,10 +182,22 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   };
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
-  if (self->state.running.count(id) != 0)
+  if (auto r = self->state.running.find(id); r != self->state.running.end()) {
+    // Unless its owner sends it again over a new connection (a proxy of the
+    // same actor, not the same proxy): the old connection was cut, and the
+    // owner, reconnected, placed the task here again. The run going on
+    // answers on the new connection instead of running twice.
+    auto& h = r->second;
+    if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner
+        && caf::actor_cast<caf::abstract_actor*>(h.owner)
+             != caf::actor_cast<caf::abstract_actor*>(owner)) {
+      h.owner = owner;
+      return;
+    }
     return refuse("manta::error", "a task with id " + to_string(object_id{id})
                                     + " is already running on " + detail::runtime::node_name()
                                     + " (was the spec sent twice?)");
+  }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
   auto total = self->state.pool->resources().second;

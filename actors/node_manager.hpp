@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/outbox.hpp"
+#include "actors/token_gate.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -65,8 +66,8 @@ struct node_manager_state {
   /// The cluster token: messages from other nodes must carry it, and
   /// messages to them do.
   std::string token;
-  /// Messages dropped for a wrong token (logged the first times).
-  size_t refused = 0;
+  /// Drops messages with a wrong token and disconnects their senders.
+  token_gate tokens;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
   /// Actors whose owners are on other nodes, by actor id.
@@ -100,8 +101,8 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// and TaskSpecs naming it are calls of its methods, queued in arrival
 /// order. An owner whose connection closes loses its actors here.
 /// Every message from another node carries the cluster token; one without
-/// it is dropped and logged (a process that never joined must not run code
-/// or read objects here). Lines the hosted tasks print go to their owners
+/// it is dropped, and its node disconnected and logged (a process that
+/// never joined must not run code or read objects here). Lines the hosted tasks print go to their owners
 /// in LogBatches while they run, each task's before its result.
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token);

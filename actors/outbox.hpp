@@ -2,7 +2,9 @@
 
 #include "manta/detail/wire.hpp"
 
+#include <caf/abstract_actor.hpp>
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 
 #include <string>
 #include <utility>
@@ -20,7 +22,7 @@ public:
   /// Queues `item` for `to`; true if the owner must schedule a flush.
   bool push(const caf::actor& to, detail::wire::bytes item) {
     for (auto& [dest, items] : queues_)
-      if (dest == to) {
+      if (same(dest, to)) {
         items.push_back(std::move(item));
         return schedule();
       }
@@ -45,11 +47,19 @@ public:
   /// Drops what is queued for `to` (it is gone).
   void drop(const caf::actor& to) {
     for (auto& [dest, items] : queues_)
-      if (dest == to)
+      if (same(dest, to))
         items.clear();
   }
 
 private:
+  /// The same handle, not merely the same actor: after a connection to a
+  /// node was cut and made again, the node's actors have new proxies that
+  /// compare equal to the dead ones, and what is queued for a new proxy
+  /// must not leave through a dead one.
+  static bool same(const caf::actor& a, const caf::actor& b) {
+    return caf::actor_cast<caf::abstract_actor*>(a) == caf::actor_cast<caf::abstract_actor*>(b);
+  }
+
   bool schedule() {
     if (scheduled_)
       return false;

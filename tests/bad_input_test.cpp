@@ -101,6 +101,23 @@ TEST_CASE("init with a garbage address throws before touching the network") {
   CHECK_FALSE(manta::is_initialized());
 }
 
+TEST_CASE("an advertised address is checked, and only workers take one") {
+  CHECK(parse({"--advertise-address=127.0.0.1:7000"}).opts.advertise_address
+        == std::optional<std::string>{"127.0.0.1:7000"});
+  manta::init_options opts;
+  opts.advertise_address = "127.0.0.1:7000";
+  CHECK(thrown([&] { manta::init(opts); }).find("is for worker nodes") != std::string::npos);
+  CHECK_FALSE(manta::is_initialized());
+  for (auto bad : {"garbage", "host:0", "host:99999", ":7000"}) {
+    CAPTURE(bad);
+    opts.advertise_address = bad;
+    auto msg = thrown([&] { manta::detail::runtime::start(opts, /*worker=*/true); });
+    CHECK(msg.find("--advertise-address expects HOST:PORT") != std::string::npos);
+    CHECK(msg.find(std::string{"got '"} + bad + "'") != std::string::npos);
+    CHECK_FALSE(manta::is_initialized());
+  }
+}
+
 TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   auto exe = std::getenv("MANTA_EXE");
   REQUIRE(exe != nullptr);

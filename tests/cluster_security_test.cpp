@@ -2,8 +2,9 @@
 // owner can read; a worker or driver with a wrong or missing token is
 // refused with an error that says what to give, and the head logs it; a node
 // manager ignores work from anyone who does not show the token, even a
-// process that connects to its port directly. This binary is head, workers
-// and driver (see manta::local_cluster).
+// process that connects to its port directly, and closes its connection.
+// This binary is head, workers, driver (see manta::local_cluster) and, with
+// --intruder, a process that never joined.
 #include <manta/detail/cluster.hpp>
 #include <manta/detail/codec.hpp>
 #include <manta/detail/function_registry.hpp>
@@ -19,7 +20,9 @@
 #include <caf/io/all.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -35,6 +38,98 @@ int add(int a, int b) {
   return a + b;
 }
 MANTA_REMOTE(add);
+
+/// A TaskSpec of add(20, 22).
+wire::bytes add_spec() {
+  wire::task_message t;
+  t.task_id = 0xfeed;
+  t.function_name = "add";
+  t.signature = manta::detail::find_function("add")->signature;
+  t.args = {manta::detail::encode(20), manta::detail::encode(22)};
+  t.demand.cpus = 1;
+  return wire::encode(t);
+}
+
+std::pair<std::string, uint16_t> host_port(const std::string& address) {
+  auto colon = address.rfind(':');
+  return {address.substr(0, colon), static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))};
+}
+
+long long ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                               - t0)
+    .count();
+}
+
+/// A process that never joined and has no token, as anyone who can reach
+/// the ports could run: `--intruder HEAD WORKER` (both HOST:PORT). Asks the
+/// head for the members without a token, then sends a TaskSpec with a
+/// guessed token straight to the worker's node manager, twice (connecting
+/// again in between). Reports each step on stderr; exits 0 if every time it
+/// got no answer but the refusal and its connection was closed, else 1.
+int intruder_main(const std::string& head, const std::string& worker) {
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  bool ok = true;
+  // Waits up to 10 s for the monitored `whom` to go down; true if it did.
+  auto await_down = [&](bool& answered) {
+    bool down = false;
+    auto t0 = std::chrono::steady_clock::now();
+    while (!down && ms_since(t0) < 10000)
+      self->receive([&](caf::down_msg&) { down = true; },
+                    [&](manta::actors::result_atom, const std::string&, const wire::bytes&) {
+                      answered = true;
+                    },
+                    [&](manta::actors::results_atom, const std::string&, const wire::bytes&) {
+                      answered = true;
+                    },
+                    caf::after(std::chrono::milliseconds(100)) >> [] {});
+    return down;
+  };
+  {
+    auto [host, port] = host_port(head);
+    auto registry = sys.middleman().remote_actor(host, port);
+    if (!registry) {
+      std::fprintf(stderr, "intruder: cannot reach the head\n");
+      return 2;
+    }
+    self->monitor(*registry);
+    auto t0 = std::chrono::steady_clock::now();
+    std::string refusal;
+    self->request(*registry, std::chrono::seconds(5), manta::actors::nodes_atom::value,
+                  std::string{})
+      .receive([&](const wire::bytes&) { refusal = "(answered!)"; },
+               [&](caf::error& err) { refusal = sys.render(err); });
+    bool answered = false;
+    bool down = await_down(answered);
+    std::fprintf(stderr, "intruder: head: %s; %s after %lld ms\n", refusal.c_str(),
+                 down ? "disconnected" : "still connected", ms_since(t0));
+    ok = ok && down && refusal.find("no cluster token") != std::string::npos;
+  }
+  auto [host, port] = host_port(worker);
+  for (int round = 1; round <= 2; ++round) {
+    // The middleman forgets a connection when its proxies die; give it a
+    // moment so that round 2 connects anew.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto manager = sys.middleman().remote_actor(host, port);
+    if (!manager) {
+      std::fprintf(stderr, "intruder: cannot reach the worker\n");
+      return 2;
+    }
+    self->monitor(*manager);
+    auto t0 = std::chrono::steady_clock::now();
+    self->send(*manager, manta::actors::submit_atom::value, std::string{"guess"}, add_spec());
+    bool answered = false;
+    bool down = await_down(answered);
+    std::fprintf(stderr, "intruder: worker round %d: %s%s after %lld ms\n", round,
+                 down ? "disconnected" : "still connected", answered ? ", ANSWERED" : "",
+                 ms_since(t0));
+    ok = ok && down && !answered;
+  }
+  return ok ? 0 : 1;
+}
 
 
 } // namespace
@@ -59,7 +154,8 @@ TEST_CASE("a worker with a wrong token is refused, told why, and logged by the h
   auto text = read_all(log);
   CHECK(text.find("the head refused this process: wrong cluster token") != std::string::npos);
   CHECK(text.find("--token=TOKEN or MANTA_TOKEN") != std::string::npos);
-  CHECK(c.head_log().find("refused a join") != std::string::npos);
+  CHECK(c.head_log().find("manta head refused and disconnected") != std::string::npos);
+  CHECK(c.head_log().find("wrong cluster token (a join message)") != std::string::npos);
   // The refused worker was never a member: a driver with the token sees no
   // worker CPUs.
   c.join(0);
@@ -89,41 +185,50 @@ TEST_CASE("a driver with a wrong or missing token gets an error naming the probl
   CHECK_FALSE(manta::is_initialized());
 }
 
-TEST_CASE("a node manager runs nothing for a peer without the token") {
+TEST_CASE("a peer without the token runs nothing, is disconnected and logged once; members "
+          "are unaffected") {
   manta::local_cluster c;
-  c.add_worker(1);
+  auto worker_log = c.dir() + "/worker.log";
+  c.add_worker(1, "", {}, worker_log);
   c.join(0);
-  // Find the worker's published port from the head, as an attacker on the
-  // network could by scanning.
   auto& rt = manta::detail::runtime::require("test");
+  auto workers = rt.cluster_link()->workers();
+  REQUIRE(workers.size() == 1);
+  auto worker = workers[0].host + ":" + std::to_string(workers[0].port);
+  CHECK(manta::get(manta::task(add).remote(1, 2), 10s) == 3);
+  // Another process, which never joined, tries the head and the worker's
+  // node manager without the token.
+  auto intruder_log = c.dir() + "/intruder.log";
+  auto pid = c.spawn({"--intruder", c.address(), worker}, intruder_log);
+  auto status = exit_status(pid, std::chrono::seconds(60));
+  auto said = read_all(intruder_log);
+  MESSAGE(said);
+  CHECK(status == 0);
+  CHECK(said.find("intruder: head: ") != std::string::npos);
+  CHECK(said.find("no cluster token") != std::string::npos);
+  CHECK(said.find("worker round 1: disconnected after") != std::string::npos);
+  CHECK(said.find("worker round 2: disconnected after") != std::string::npos);
+  CHECK(said.find("ANSWERED") == std::string::npos);
+  // Logged once per peer: one line on the worker for its two tries.
+  auto log = read_all(worker_log);
+  size_t lines = 0;
+  for (auto at = log.find("refused and disconnected"); at != std::string::npos;
+       at = log.find("refused and disconnected", at + 1))
+    ++lines;
+  CHECK(lines == 1);
+  CHECK(log.find("wrong cluster token (a submit message)") != std::string::npos);
+  CHECK(c.head_log().find("manta head refused and disconnected") != std::string::npos);
+  CHECK(c.head_log().find("no cluster token (a status query message)") != std::string::npos);
+  // The driver, a member, kept its connections: the worker's CPUs still
+  // count, tasks still run there, and the same spec sent straight to the
+  // node manager with the token runs (so the intruder's silence was the
+  // token).
+  CHECK(manta::cluster_resources()["CPU"] == 1);
+  CHECK(manta::get(manta::task(add).remote(2, 3), 10s) == 5);
   caf::scoped_actor self{rt.system()};
   auto manager = manta_test::only_worker_manager(c.token());
   REQUIRE(manager);
-  wire::task_message t;
-  t.task_id = 0xfeed;
-  t.function_name = "add";
-  t.signature = manta::detail::find_function("add")->signature;
-  t.args = {manta::detail::encode(20), manta::detail::encode(22)};
-  t.demand.cpus = 1;
-  auto spec = wire::encode(t);
-  // Without the token: no answer, nothing runs.
-  self->send(*manager, manta::actors::submit_atom::value, std::string{"guess"}, spec);
-  bool answered = false;
-  self->receive([&](manta::actors::result_atom, const std::string&, const wire::bytes&) {
-                  answered = true;
-                },
-                caf::after(1s) >> [] {});
-  CHECK_FALSE(answered);
-  // A status query without the token is refused as well.
-  self->request(rt.cluster_link()->head(), 5s, manta::actors::nodes_atom::value,
-                std::string{})
-    .receive([&](const wire::bytes&) { FAIL("the head answered without a token"); },
-             [&](caf::error& err) {
-               CHECK(manta::detail::error_text(err).find("no cluster token")
-                     != std::string::npos);
-             });
-  // With the token the same spec runs (so the silence above was the token).
-  self->send(*manager, manta::actors::submit_atom::value, c.token(), spec);
+  self->send(*manager, manta::actors::submit_atom::value, c.token(), add_spec());
   int v = 0;
   self->receive(
     [&](manta::actors::result_atom, const std::string& token, const wire::bytes& b) {
@@ -138,5 +243,7 @@ TEST_CASE("a node manager runs nothing for a peer without the token") {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view{argv[1]} == "--intruder")
+    return intruder_main(argv[2], argv[3]);
   return manta_test::cluster_test_main(argc, argv);
 }

@@ -8,6 +8,7 @@
 
 #include "actors/cluster_client.hpp"
 #include "tests/cluster_helpers.hpp"
+#include "tests/fault_workload.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <algorithm>
@@ -25,77 +26,12 @@
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-namespace {
-
-/// Records that it ran (one line per run, appended atomically by every
-/// process to the same file), spins a little, and returns a function of `i`.
-int64_t work(int64_t i, const std::string& log) {
-  auto line = std::to_string(i) + " " + std::to_string(::getpid()) + "\n";
-  int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
-    ::close(fd);
-  }
-  auto until = steady::now() + std::chrono::microseconds(100);
-  while (steady::now() < until) {
-  }
-  return i * i + 7;
-}
-
-int64_t sleepy(int64_t ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
-
-MANTA_REMOTE(work, sleepy);
-
-/// A stateless actor: its results depend only on its constructor argument
-/// (re-run after a restart) and the call's argument.
-class tally {
-public:
-  explicit tally(int64_t seed) : seed_(seed) {}
-
-  int64_t step(int64_t i) {
-    auto until = steady::now() + std::chrono::microseconds(100);
-    while (steady::now() < until) {
-    }
-    return seed_ * 1000003 + i * i;
-  }
-
-  int restarts() const { return manta::restart_count(); }
-
-private:
-  int64_t seed_;
-};
-
-MANTA_ACTOR(tally, &tally::step, &tally::restarts);
-
-/// How many times each task index ran, and how many tasks each process
-/// ran, from the log.
-std::pair<std::map<int64_t, int>, std::map<int64_t, int>> runs_of(const std::string& log) {
-  std::pair<std::map<int64_t, int>, std::map<int64_t, int>> out;
-  std::ifstream in{log};
-  int64_t i = 0;
-  int64_t pid = 0;
-  while (in >> i >> pid) {
-    ++out.first[i];
-    ++out.second[pid];
-  }
-  return out;
-}
-
-size_t lines_in(const std::string& path) {
-  std::ifstream in{path};
-  return static_cast<size_t>(std::count(std::istreambuf_iterator<char>{in},
-                                        std::istreambuf_iterator<char>{}, '\n'));
-}
-
-int env_int(const char* name, int fallback) {
-  auto v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
-} // namespace
+using manta_test::env_int;
+using manta_test::lines_in;
+using manta_test::runs_of;
+using manta_test::sleepy;
+using manta_test::tally;
+using manta_test::work;
 
 TEST_CASE("10,000 tasks and 100 actors survive three kill -9 of worker nodes, each result exactly once") {
   const int n = env_int("MANTA_FAULT_TASKS", 10000);

@@ -62,8 +62,13 @@ int worker_main(int argc, char** argv) {
     }
     detail::runtime::start(cl.opts, /*worker=*/true);
     auto& rt = detail::runtime::require("worker_main");
-    std::fprintf(stderr, "manta: %s joined the cluster at %s\n",
-                 detail::runtime::node_name().c_str(), cl.opts.address->c_str());
+    auto* link = rt.cluster_link();
+    std::fprintf(stderr, "manta: %s joined the cluster at %s (listening at %s%s)\n",
+                 detail::runtime::node_name().c_str(), cl.opts.address->c_str(),
+                 link->listen_address().c_str(),
+                 link->advertised_address() == link->listen_address()
+                   ? ""
+                   : (", advertised as " + link->advertised_address()).c_str());
     {
       // Serve until the head goes away (the cluster is being torn down)
       // or we are told to stop.

@@ -121,6 +121,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.tls.key = env;
   if (auto env = std::getenv("MANTA_TLS_CA"); env != nullptr)
     opts.tls.ca_file = env;
+  if (auto env = std::getenv("MANTA_ADVERTISE_ADDRESS"); env != nullptr && *env != '\0')
+    opts.advertise_address = env;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -168,6 +170,8 @@ command_line parse_command_line(int argc, char** argv) {
       opts.tls.key = std::string{*v};
     else if (auto v = value_of("--tls-ca"))
       opts.tls.ca_file = std::string{*v};
+    else if (auto v = value_of("--advertise-address"))
+      opts.advertise_address = std::string{*v};
     else if (arg == "--manta-worker")
       out.worker = true;
     else if (arg == "--manta-head")
@@ -184,7 +188,7 @@ command_line parse_command_line(int argc, char** argv) {
           "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, --token=T, "
           "--tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE, --task-events=on|off, "
           "--task-history=N, --dashboard-port=P, --log-prefix=on|off, "
-          "and for cluster processes --manta-worker, --manta-head, --manta-port=P "
+          "--advertise-address=HOST:PORT (workers), and for cluster processes --manta-worker, --manta-head, --manta-port=P "
           "and --manta-address-file=PATH");
   }
   return out;

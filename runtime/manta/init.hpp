@@ -77,6 +77,11 @@ struct init_options {
   std::optional<std::string> token;
   /// TLS for every connection to the cluster (with an address only).
   tls_options tls;
+  /// Worker nodes only: the "HOST:PORT" other nodes connect to instead of
+  /// where this node listens (an ephemeral port on 127.0.0.1, or
+  /// MANTA_NODE_IP), e.g. a proxy or port forward in front of it. Also
+  /// `--advertise-address=HOST:PORT` and `MANTA_ADVERTISE_ADDRESS`.
+  std::optional<std::string> advertise_address;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -86,10 +91,11 @@ void init(init_options opts = {});
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`,
-/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`), falling back to the
+/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, for workers
+/// `--advertise-address=HOST:PORT`), falling back to the
 /// environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
 /// `MANTA_ADDRESS`, `MANTA_TOKEN`, `MANTA_TLS_CERT`, `MANTA_TLS_KEY`,
-/// `MANTA_TLS_CA`). Unknown `--manta-*` flags are errors; other arguments
+/// `MANTA_TLS_CA`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

@@ -126,14 +126,17 @@ pid_t local_cluster::spawn(const std::vector<std::string>& args, const std::stri
   return pid;
 }
 
-pid_t local_cluster::add_worker(double cpus, const std::string& resources) {
+pid_t local_cluster::add_worker(double cpus, const std::string& resources,
+                                const std::vector<std::string>& flags,
+                                const std::string& stderr_log) {
   std::vector<std::string> args{"--manta-worker", "--address=" + address_, "--token=" + token_,
                                 "--num-cpus=" + std::to_string(cpus)};
   if (!resources.empty())
     args.push_back("--resources=" + resources);
   for (auto& flag : tls_flags())
     args.push_back(flag);
-  auto pid = spawn(args);
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto pid = spawn(args, stderr_log);
   expected_cpus_ += cpus;
   return pid;
 }

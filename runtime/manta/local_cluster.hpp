@@ -64,9 +64,12 @@ public:
   /// before.
   pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_log = "");
 
-  /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1");
-  /// returns its pid. `join` waits for it.
-  pid_t add_worker(double cpus, const std::string& resources = "");
+  /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1"),
+  /// with `flags` added to its command line and its stderr in `stderr_log`
+  /// if given; returns its pid. `join` waits for it.
+  pid_t add_worker(double cpus, const std::string& resources = "",
+                   const std::vector<std::string>& flags = {},
+                   const std::string& stderr_log = "");
 
   /// Joins as a driver with `local_cpus` CPUs of its own (and the other
   /// settings of `opts`; the token and TLS default to the cluster's) and waits

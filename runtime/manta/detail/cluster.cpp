@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <tuple>
 #include <unistd.h>
 
 namespace manta::detail {
@@ -88,8 +89,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
 
 cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
                  const std::string& address, std::string token, double cpus,
-                 const resource_map& custom)
-  : sys_(sys), pool_(pool), role_(r), token_(std::move(token)), cpus_(cpus), custom_(custom) {
+                 const resource_map& custom, std::string advertise)
+  : sys_(sys), pool_(pool), role_(r), token_(std::move(token)), cpus_(cpus), custom_(custom),
+    advertise_(std::move(advertise)) {
   auto [host, port] = parse_address(address);
   auto head = connect(sys_, host, port, connect_timeout);
   if (!head)
@@ -118,6 +120,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
     if (!port)
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));
     me.port = *port;
+    listen_address_ = me.host + ":" + std::to_string(me.port);
   }
   // Every node serves the objects it holds: workers their stored results,
   // drivers the large arguments of the tasks they send. That raw data path
@@ -134,6 +137,12 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   }
   data_port_ = me.data_port;
   data_host_ = me.host;
+  // Others reach the node manager where it is advertised (validated by
+  // runtime::start); the raw data path keeps its own port on that host.
+  if (role_ == role::worker && !advertise_.empty())
+    std::tie(me.host, me.port) = parse_address(advertise_);
+  if (role_ == role::worker)
+    advertised_address_ = me.host + ":" + std::to_string(me.port);
   // The member the registry watches and tells about workers: the driver's
   // cluster client, or the worker's node manager.
   if (role_ == role::driver)

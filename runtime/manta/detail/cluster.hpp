@@ -36,8 +36,11 @@ class cluster {
 public:
   enum class role { driver, worker };
 
+  /// `advertise` (workers; "" for none): the "HOST:PORT" published to the
+  /// cluster instead of where the node manager listens (a proxy in front).
   cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
-          std::string token, double cpus, const resource_map& custom);
+          std::string token, double cpus, const resource_map& custom,
+          std::string advertise = "");
   ~cluster();
 
   cluster(const cluster&) = delete;
@@ -58,6 +61,10 @@ public:
   uint16_t data_port() const noexcept { return data_port_; }
   const std::string& data_host() const noexcept { return data_host_; }
   const caf::actor& head() const noexcept { return head_; }
+  /// Workers: where the node manager listens, and the address the cluster
+  /// was told ("HOST:PORT"; the same unless an advertised address was given).
+  const std::string& listen_address() const noexcept { return listen_address_; }
+  const std::string& advertised_address() const noexcept { return advertised_address_; }
 
   /// Driver: places a task the local node cannot take right now.
   void dispatch(task_ptr t);
@@ -104,6 +111,9 @@ private:
   uint16_t index_ = 0;
   uint16_t data_port_ = 0;
   std::string data_host_;
+  std::string advertise_;
+  std::string listen_address_;
+  std::string advertised_address_;
   caf::actor head_;
   caf::actor client_;
   mutable std::mutex mtx_;

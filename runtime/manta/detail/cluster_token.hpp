@@ -7,7 +7,8 @@
 /// driver shows. Without it anyone who can reach a port could join, submit
 /// tasks or read objects (Ray's dashboard and job API let anyone on the
 /// network run code; Manta is closed by default). Every Manta message
-/// between processes carries it, and a process drops messages with another.
+/// between processes carries it, and a process drops messages with another
+/// and disconnects their sender (actors/token_gate.hpp).
 namespace manta::detail {
 
 /// 32 random bytes from the kernel, as 64 hex digits.

@@ -177,6 +177,20 @@ runtime::runtime(const init_options& opts, bool worker) {
     if (auto err = check_tls(opts.tls); !err.empty())
       throw invalid_argument_error("manta::init: " + err);
   }
+  if (opts.advertise_address) {
+    if (!worker)
+      throw invalid_argument_error(
+        "manta::init: --advertise-address (MANTA_ADVERTISE_ADDRESS) is for worker nodes "
+        "(--manta-worker): only they are connected to by other nodes");
+    try {
+      parse_address(*opts.advertise_address);
+    } catch (const invalid_argument_error&) {
+      throw invalid_argument_error(
+        "manta::init: --advertise-address expects HOST:PORT where other nodes reach this "
+        "worker (e.g. a proxy's 127.0.0.1:7000), with a port in 1-65535, got '"
+        + *opts.advertise_address + "'");
+    }
+  }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
                             networked, opts.tls);
   system_ = std::make_unique<caf::actor_system>(*config_);
@@ -189,7 +203,8 @@ runtime::runtime(const init_options& opts, bool worker) {
       cluster_ = std::make_unique<cluster>(*system_, *pool_,
                                            worker ? cluster::role::worker
                                                   : cluster::role::driver,
-                                           address, g_token, total_cpus_, total_custom_);
+                                           address, g_token, total_cpus_, total_custom_,
+                                           opts.advertise_address.value_or(""));
       node_index_ = cluster_->join(node_manager_);
     } catch (...) {
       stop_all();

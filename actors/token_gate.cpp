@@ -1,0 +1,95 @@
+#include "actors/token_gate.hpp"
+
+#include "manta/detail/cluster_token.hpp"
+#include "manta/detail/transport.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/io/basp_broker.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace manta::actors {
+
+namespace {
+
+/// Distinct refused nodes logged by one actor; past that a stream of new
+/// node ids is an attack, not news.
+constexpr size_t max_logged = 100;
+
+/// On the middleman's I/O thread, where the BASP broker runs: drops the
+/// routing entry and the proxies of `peer` (what CAF does when a connection
+/// closes by itself), then closes the socket after its unwritten bytes.
+void close_connection(caf::actor_system& sys, const caf::node_id& peer) {
+  auto hdl = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  auto* broker = static_cast<caf::io::basp_broker*>(caf::actor_cast<caf::abstract_actor*>(hdl));
+  if (broker == nullptr || broker->getf(caf::abstract_actor::is_terminated_flag))
+    return;
+  auto conn = broker->instance.tbl().lookup_direct(peer);
+  if (!conn)
+    return;
+  broker->connection_cleanup(*conn, caf::sec::socket_disconnected);
+  broker->close(*conn);
+}
+
+} // namespace
+
+void disconnect(caf::event_based_actor* self, const caf::node_id& peer,
+                std::function<void(const std::string&)> done) {
+  auto* sys = &self->system();
+  // The middleman actor hands (get, node) to the BASP broker, behind every
+  // message for the peer that `self` sent before: the broker writes those
+  // to the connection first, so the refused process still reads its answer.
+  self->request(detail::cluster_middleman(*sys), std::chrono::seconds(10), caf::get_atom::value,
+                peer)
+    .then(
+      [=](const caf::node_id&, const std::string& host, uint16_t port) {
+        sys->middleman().backend().post([sys, peer] { close_connection(*sys, peer); });
+        done(host.empty() ? std::string{} : host + ":" + std::to_string(port));
+      },
+      [=](caf::error&) { done({}); });
+}
+
+bool token_gate::admit(caf::event_based_actor* self, const std::string& who,
+                       std::string_view expected, std::string_view given, const char* what) {
+  if (detail::tokens_equal(given, expected))
+    return true;
+  refuse(self, who, given, what);
+  return false;
+}
+
+void token_gate::refuse(caf::event_based_actor* self, const std::string& who,
+                        std::string_view given, const char* what) {
+  auto& sender = self->current_sender();
+  refuse(self, who, given, what, sender ? sender->node() : caf::node_id{});
+}
+
+void token_gate::refuse(caf::event_based_actor* self, const std::string& who,
+                        std::string_view given, const char* what, const caf::node_id& peer) {
+  ++refused_;
+  auto why = std::string{given.empty() ? "no" : "wrong"} + " cluster token (a " + what
+             + " message)";
+  if (!peer || peer == self->system().node()) {
+    if (refused_ <= 10)
+      std::fprintf(stderr, "%s refused an anonymous message: %s; its node is unknown, so "
+                           "its connection stays open\n",
+                   who.c_str(), why.c_str());
+    return;
+  }
+  if (!closing_.insert(peer).second)
+    return; // being disconnected already
+  bool log = logged_.size() < max_logged && logged_.insert(peer).second;
+  bool last = log && logged_.size() == max_logged;
+  disconnect(self, peer, [this, who, peer, log, last, why](const std::string& address) {
+    closing_.erase(peer);
+    if (!log)
+      return;
+    std::fprintf(stderr, "%s refused and disconnected %s%s: %s%s\n", who.c_str(),
+                 caf::to_string(peer).c_str(),
+                 address.empty() ? "" : (" (" + address + ")").c_str(), why.c_str(),
+                 last ? " (no more refused nodes are logged)" : "");
+  });
+}
+
+} // namespace manta::actors

@@ -1,0 +1,308 @@
+// Fault injection on the network: every worker node of a real cluster on
+// 127.0.0.1 is reached by the driver through a TCP proxy of its own
+// (tests/tcp_proxy.hpp; the worker advertises the proxy's address with
+// --advertise-address), which delays bytes, cuts every live connection and
+// turns reconnects away for a while, during a long run of tasks and actor
+// calls. The workers stay alive: a cut connection looks like a dead node to
+// CAF, so the driver places the work elsewhere and connects again. Every
+// result must arrive, be correct and be seen once; every task runs at least
+// once and at most 1 + max_retries times; no get waits past its timeout.
+#include <manta/manta.hpp>
+
+#include "actors/cluster_client.hpp"
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/fault_workload.hpp"
+#include "tests/tcp_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+using manta_test::tcp_proxy;
+
+namespace {
+
+/// The port a worker's node manager listens on, from the line it logs when
+/// it joined ("... (listening at 127.0.0.1:PORT, advertised as ...)").
+uint16_t listening_port(const std::string& log) {
+  auto until = steady::now() + 15s;
+  const std::string key = "listening at 127.0.0.1:";
+  while (steady::now() < until) {
+    auto text = manta_test::read_all(log);
+    if (auto at = text.find(key); at != std::string::npos)
+      return static_cast<uint16_t>(std::stoi(text.substr(at + key.size())));
+    std::this_thread::sleep_for(5ms);
+  }
+  FAIL("the worker did not say where it listens: " << manta_test::read_all(log));
+  return 0;
+}
+
+/// A worker node with `cpus` CPUs that the driver reaches through `proxy`;
+/// its log goes to `log`.
+pid_t add_proxied_worker(manta::local_cluster& c, tcp_proxy& proxy, const std::string& log,
+                         double cpus = 1) {
+  auto pid = c.add_worker(cpus, "",
+                          {"--advertise-address=127.0.0.1:" + std::to_string(proxy.port())}, log);
+  proxy.set_target(listening_port(log));
+  return pid;
+}
+
+/// A connected pair of loopback sockets through `proxy`: (client, server).
+std::pair<int, int> connect_through(tcp_proxy& proxy, int listener) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(proxy.port());
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  int server = ::accept(listener, nullptr, nullptr);
+  REQUIRE(server >= 0);
+  return {client, server};
+}
+
+} // namespace
+
+TEST_CASE("the test proxy forwards, delays, cuts and refuses") {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), len) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  tcp_proxy proxy{ntohs(a.sin_port)};
+  auto [client, server] = connect_through(proxy, listener);
+  char buf[16] = {};
+  // Forwards both ways.
+  REQUIRE(::write(client, "ping", 4) == 4);
+  REQUIRE(::read(server, buf, sizeof(buf)) == 4);
+  CHECK(std::string(buf, 4) == "ping");
+  // Holds bytes for the delay.
+  proxy.set_delay(150ms);
+  auto t0 = steady::now();
+  REQUIRE(::write(server, "pong", 4) == 4);
+  REQUIRE(::read(client, buf, sizeof(buf)) == 4);
+  CHECK(steady::now() - t0 >= 150ms);
+  CHECK(std::string(buf, 4) == "pong");
+  proxy.set_delay(0ms);
+  // A cut closes both sides.
+  CHECK(proxy.cut() == 1);
+  CHECK(::read(client, buf, sizeof(buf)) <= 0);
+  CHECK(::read(server, buf, sizeof(buf)) <= 0);
+  ::close(client);
+  ::close(server);
+  // While refusing, a new connection is closed at once; afterwards it works.
+  proxy.refuse_for(300ms);
+  sockaddr_in p{};
+  p.sin_family = AF_INET;
+  p.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  p.sin_port = htons(proxy.port());
+  int refused = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(::connect(refused, reinterpret_cast<sockaddr*>(&p), sizeof(p)) == 0);
+  CHECK(::read(refused, buf, sizeof(buf)) <= 0);
+  ::close(refused);
+  std::this_thread::sleep_for(350ms);
+  auto [c2, s2] = connect_through(proxy, listener);
+  REQUIRE(::write(c2, "again", 5) == 5);
+  CHECK(::read(s2, buf, sizeof(buf)) == 5);
+  auto st = proxy.stats();
+  CHECK(st.accepted == 2);
+  CHECK(st.refused == 1);
+  CHECK(st.cut == 1);
+  CHECK(st.held >= 1);
+  ::close(c2);
+  ::close(s2);
+  ::close(listener);
+}
+
+TEST_CASE("a task whose connection is cut while it runs is adopted on reconnect, not run twice") {
+  manta::local_cluster c;
+  tcp_proxy proxy;
+  add_proxied_worker(c, proxy, c.dir() + "/worker.log");
+  c.join(0);
+  auto log = c.dir() + "/runs.log";
+  auto ref = manta::task(manta_test::slow_work).max_retries(3).remote(int64_t{6}, int64_t{1500}, log);
+  // Running on the worker now.
+  for (int i = 0; i < 500 && manta_test::lines_in(log) == 0; ++i)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(manta_test::lines_in(log) == 1);
+  proxy.refuse_for(300ms);
+  CHECK(proxy.cut() == 1);
+  // No worker is connected now; a get with a timeout still returns on time.
+  auto t0 = steady::now();
+  CHECK_THROWS_AS(manta::get(ref, 100ms), manta::get_timeout_error);
+  CHECK(steady::now() - t0 < 1s);
+  // The driver connects again (after the refusals) and places the task
+  // there again; the worker answers with the run still going on.
+  t0 = steady::now();
+  CHECK(manta::get(ref, 20s) == 6 * 6 + 7);
+  CHECK(steady::now() - t0 < 5s);
+  CHECK(manta_test::lines_in(log) == 1); // it ran once
+  auto st = proxy.stats();
+  CHECK(st.refused >= 1); // the first reconnects were turned away
+  CHECK(st.accepted >= 2);
+  CHECK(manta::cluster_resources()["CPU"] == 1);
+}
+
+TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed connections, "
+          "each result exactly once") {
+  const int n = manta_test::env_int("MANTA_NETFAULT_TASKS", 10000);
+  const int num_actors = manta_test::env_int("MANTA_NETFAULT_ACTORS", 30);
+  const int max_retries = 5;
+  const double cpus = 1;
+  manta::local_cluster c;
+  auto log = c.dir() + "/runs.log";
+  std::vector<std::unique_ptr<tcp_proxy>> proxies;
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 3; ++w) {
+    proxies.push_back(std::make_unique<tcp_proxy>());
+    workers.push_back(add_proxied_worker(c, *proxies.back(),
+                                         c.dir() + "/worker" + std::to_string(w) + ".log", cpus));
+  }
+  c.join(0); // the driver runs nothing itself: every task crosses a proxy
+  for (auto& p : proxies)
+    REQUIRE(p->stats().accepted == 1); // the driver's connection goes through it
+  auto node_of = manta_test::worker_nodes(3);
+  REQUIRE(node_of.size() == 3);
+  std::vector<manta::actor_handle<manta_test::tally>> actors;
+  for (int a = 0; a < num_actors; ++a)
+    actors.push_back(manta::actor<manta_test::tally>()
+                       .node_affinity(node_of[workers[static_cast<size_t>(a % 3)]], true)
+                       .max_restarts(-1)
+                       .max_task_retries(-1)
+                       .remote(int64_t{a}));
+  auto start = steady::now();
+  std::vector<manta::object_ref<int64_t>> refs;
+  std::vector<std::pair<int, manta::object_ref<int64_t>>> calls;
+  refs.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    refs.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
+    if (i % 5 == 0) {
+      auto a = static_cast<int>((i / 5) % num_actors);
+      calls.emplace_back(a, actors[static_cast<size_t>(a)].call(&manta_test::tally::step).remote(i));
+    }
+  }
+  // The faults, each when a share of the tasks has run: (share %, what).
+  // A cut waits (up to 10 s) until the driver is connected through that
+  // proxy again, so that every cut closes a live connection.
+  int node_cuts = 0;
+  std::vector<size_t> ran_at_fault;
+  auto cut = [&](size_t w) {
+    auto until = steady::now() + 10s;
+    while (proxies[w]->stats().live == 0 && steady::now() < until)
+      std::this_thread::sleep_for(2ms);
+    node_cuts += proxies[w]->cut() > 0;
+  };
+  std::vector<std::pair<int, std::function<void()>>> faults{
+    {10, [&] { proxies[0]->set_delay(20ms); }},
+    {20, [&] { cut(1); }},
+    {35, [&] { proxies[2]->refuse_for(400ms); cut(2); }},
+    {50, [&] { cut(0); }}, // the delayed one
+    {65, [&] { proxies[1]->set_delay(50ms); cut(2); }},
+    {80, [&] {
+       for (size_t w = 0; w < 3; ++w) {
+         proxies[w]->refuse_for(300ms);
+         cut(w);
+       }
+     }},
+  };
+  size_t next = 0;
+  while (next < faults.size()) {
+    if (manta_test::lines_in(log) >= static_cast<size_t>(n) * faults[next].first / 100) {
+      faults[next].second();
+      ran_at_fault.push_back(manta_test::lines_in(log));
+      ++next;
+    } else {
+      REQUIRE(steady::now() - start < 60s);
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  int64_t wrong = 0;
+  double longest_get = 0;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = steady::now();
+    auto v = manta::get(refs[static_cast<size_t>(i)], 30s);
+    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
+    if (v != int64_t{i} * i + 7)
+      ++wrong;
+  }
+  int64_t wrong_calls = 0;
+  for (size_t k = 0; k < calls.size(); ++k) {
+    auto& [a, ref] = calls[k];
+    auto i = static_cast<int64_t>(k) * 5;
+    auto t0 = steady::now();
+    if (manta::get(ref, 30s) != int64_t{a} * 1000003 + i * i)
+      ++wrong_calls;
+    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
+  }
+  auto secs = std::chrono::duration<double>(steady::now() - start).count();
+  CHECK(next == faults.size());
+  // Every fault hit the run while tasks were still running.
+  for (auto ran : ran_at_fault)
+    CHECK(ran < static_cast<size_t>(n));
+  CHECK(wrong == 0);
+  CHECK(wrong_calls == 0);
+  // A second read sees the same single value (results are sealed once).
+  for (int i = 0; i < n; i += 97)
+    CHECK(manta::get(refs[static_cast<size_t>(i)], 1s) == int64_t{i} * i + 7);
+  // Every task ran, none more than 1 + max_retries times, and only tasks in
+  // flight on a node whose connection was cut ran again: at most its
+  // window (remote_queue_factor x its CPUs) per cut.
+  auto [runs, per_process] = manta_test::runs_of(log);
+  CHECK(runs.size() == static_cast<size_t>(n));
+  int64_t extra = 0;
+  int most = 0;
+  for (auto& [i, k] : runs) {
+    extra += k - 1;
+    most = std::max(most, k);
+  }
+  CHECK(most <= 1 + max_retries);
+  CHECK(extra <= static_cast<int64_t>(node_cuts * manta::actors::remote_queue_factor * cpus));
+  // The workers stayed alive and the driver is connected to all of them
+  // again, each time through the proxy; the refusals were met.
+  CHECK(node_cuts == 7);
+  size_t accepted = 0, refused = 0, cuts = 0, held = 0;
+  for (auto& p : proxies) {
+    auto st = p->stats();
+    accepted += st.accepted;
+    refused += st.refused;
+    cuts += st.cut;
+    held += st.held;
+    p->set_delay(0ms);
+  }
+  CHECK(accepted >= 3 + 7); // one connection each, and one after every cut
+  CHECK(refused >= 1);
+  CHECK(manta::cluster_resources()["CPU"] == 3 * cpus);
+  for (auto pid : workers)
+    CHECK(::kill(pid, 0) == 0);
+  for (size_t w = 0; w < workers.size(); ++w)
+    MESSAGE("worker " << w << " (pid " << workers[w] << ") ran "
+                      << per_process[workers[w]] << " tasks");
+  std::string shares;
+  for (auto ran : ran_at_fault)
+    shares += " " + std::to_string(ran * 100 / static_cast<size_t>(n)) + "%";
+  MESSAGE("faults when this share of the tasks had run:" << shares);
+  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors in "
+            << secs << " s; " << node_cuts << " connection cuts (" << cuts
+            << " connections closed), " << refused << " reconnects refused, " << accepted
+            << " connections made, " << held << " chunks delayed; " << extra
+            << " re-runs, at most " << most << " runs of one task; longest get "
+            << static_cast<int>(longest_get * 1000) << " ms");
+  CHECK(longest_get < 30.0);
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
