@@ -75,6 +75,17 @@ TEST_CASE("the head's dashboard shows every node's tasks, actors and objects wit
   for (auto& x : all.as_array())
     copies += text(x.as_object(), "id") == held ? 1 : 0;
   CHECK(copies == 1);
+  // So does the actor's call: once, on the worker that ran it (the driver's
+  // record of it names that node too).
+  size_t calls = 0;
+  for (auto& x : all.as_array()) {
+    if (text(x.as_object(), "name") != "keeper.store")
+      continue;
+    ++calls;
+    CHECK(text(x.as_object(), "node") == w.worker());
+    CHECK(text(x.as_object(), "state") == "FINISHED");
+  }
+  CHECK(calls == 1);
   for (auto& x : tasks.as_array()) // the filter went to every node
     CHECK(text(x.as_object(), "state") == "RUNNING");
 
