@@ -46,6 +46,19 @@ const json::object* row(const json::value& rows, const char* key, const std::str
   return nullptr;
 }
 
+/// Waits (up to 2 s) until `pid` is stopped: SIGSTOP reaches every thread
+/// of a process asynchronously.
+bool stopped(pid_t pid) {
+  for (auto until = steady::now() + 2s; steady::now() < until;
+       std::this_thread::sleep_for(1ms)) {
+    auto stat = manta_test::read_all("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = stat.rfind(')'); // "pid (comm) S ...": the state follows the name
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T')
+      return true;
+  }
+  return false;
+}
+
 std::string text(const json::object& o, const char* key) {
   return json::value_to<std::string>(o.at(key));
 }
@@ -209,6 +222,7 @@ TEST_CASE("a dead node shows as DEAD and a hung one as NOT_RESPONDING, without h
       break;
   CHECK(state_of(doomed) == "DEAD");
   ::kill(hung, SIGSTOP); // its connection stays open: only the timeout tells
+  REQUIRE(stopped(hung));
   auto t0 = steady::now();
   nodes = get_json(c, "/api/nodes");
   auto took = steady::now() - t0;
