@@ -70,6 +70,9 @@ using actor_created_atom = caf::atom_constant<caf::atom("actcreated")>;
 using actor_kill_atom = caf::atom_constant<caf::atom("actkill")>;
 /// node_manager -> driver: (actor id, cause): that actor died for good.
 using actor_dead_atom = caf::atom_constant<caf::atom("actdead")>;
+/// head -> node_manager (a driver's cluster_client hands it on to its
+/// own): (StateQuery) -> (NodeState), for the head's dashboard.
+using state_atom = caf::atom_constant<caf::atom("state")>;
 /// node_manager -> driver: a LogBatch, lines the driver's tasks printed
 /// there (always before those tasks' results).
 using logs_atom = caf::atom_constant<caf::atom("logs")>;

@@ -1064,6 +1064,18 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))
         on_copy(self, *index, bytes);
     },
+    [=](state_atom a, const std::string& token,
+        const bytes_t& query) -> caf::result<bytes_t> {
+      // The head registered this client as the driver's member; the
+      // driver's node manager answers for the node, as on a worker.
+      if (!vetted(self, token, "state"))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      auto* rt = detail::runtime::current();
+      if (rt == nullptr)
+        return caf::make_error(caf::sec::runtime_error, "the driver's runtime is not running");
+      self->delegate(rt->node_manager(), a, token, query);
+      return caf::delegated<bytes_t>{};
+    },
     [=](nodes_atom) -> caf::result<bool> {
       // Answers once the workers known so far are connected (or failed).
       if (self->state.connecting == 0)

@@ -39,6 +39,61 @@ caf::delegated<std::vector<char>> refuse(cluster_registry_actor* self, const std
   return {};
 }
 
+/// Asks every live member for its state and answers once all did or
+/// `state_timeout` passed; departed members are listed as DEAD.
+caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
+                                             const std::string& token,
+                                             const std::vector<char>& query) {
+  auto& st = self->state;
+  // Only the head's own dashboard asks: the answer is an in-process
+  // pointer, and the token keeps anyone else out anyway.
+  if (self->current_sender() == nullptr || self->current_sender()->node() != self->node()
+      || !detail::tokens_equal(token, st.token))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "the cluster state is for the head's own dashboard");
+  struct gathering {
+    caf::response_promise promise;
+    std::vector<member_state> members;
+    size_t waiting = 0;
+    void one_done() {
+      if (--waiting == 0)
+        promise.deliver(cluster_state_ptr{
+          std::make_shared<const std::vector<member_state>>(std::move(members))});
+    }
+  };
+  auto g = std::make_shared<gathering>();
+  g->promise = self->make_response_promise();
+  std::vector<caf::actor> handles;
+  for (auto& [index, m] : st.live) {
+    g->members.push_back({m.first, "NOT_RESPONDING", {}, {}});
+    handles.push_back(m.second);
+  }
+  for (auto& rec : st.departed)
+    g->members.push_back({rec, "DEAD", "left the cluster", {}});
+  g->waiting = handles.size() + 1;
+  for (size_t k = 0; k < handles.size(); ++k) {
+    self->request(handles[k], state_timeout, state_atom::value, st.token, query)
+      .then(
+        [g, k](const std::vector<char>& bytes) {
+          auto& m = g->members[k];
+          if (auto err = detail::wire::decode(bytes, m.answer); err.empty())
+            m.state = "ALIVE";
+          else
+            m.error = err;
+          g->one_done();
+        },
+        [g, k](const caf::error& err) {
+          g->members[k].error = err == caf::sec::request_timeout
+                                  ? "no answer within "
+                                      + std::to_string(state_timeout.count()) + " ms"
+                                  : caf::to_string(err);
+          g->one_done();
+        });
+  }
+  g->one_done(); // delivers now if nobody is to be asked
+  return caf::delegated<cluster_state_ptr>{};
+}
+
 } // namespace
 
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) {
@@ -50,6 +105,12 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       return;
     auto index = i->second;
     st.members.erase(i);
+    if (auto m = st.live.find(index); m != st.live.end()) {
+      st.departed.push_back(std::move(m->second.first));
+      if (st.departed.size() > max_departed)
+        st.departed.pop_front();
+      st.live.erase(m);
+    }
     if (st.workers.erase(index) > 0)
       for (auto& [_, d] : st.drivers)
         self->send(d, node_del_atom::value, st.token, index);
@@ -74,6 +135,7 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       self->monitor(member);
       st.members[member.address()] = rec.index;
       auto view = view_of(st, rec.index);
+      st.live[rec.index] = {rec, member};
       if (rec.driver) {
         st.drivers[rec.index] = member;
       } else {
@@ -83,6 +145,10 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
         st.workers[rec.index] = std::move(rec);
       }
       return detail::wire::encode(view);
+    },
+    [=](state_atom, const std::string& token,
+        const std::vector<char>& query) -> caf::result<cluster_state_ptr> {
+      return collect_state(self, token, query);
     },
     [=](nodes_atom, const std::string& token) -> caf::result<std::vector<char>> {
       if (!detail::tokens_equal(token, self->state.token))

@@ -1,16 +1,43 @@
 #pragma once
 
 #include "actors/token_gate.hpp"
+#include "manta/detail/node_state.hpp"
 #include "manta/detail/wire.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
+#include <deque>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace manta::actors {
+
+/// One member's answer to a state query, as the head's dashboard shows it.
+struct member_state {
+  detail::wire::node_record record;
+  /// "ALIVE" (it answered), "NOT_RESPONDING" (no answer in time, or an
+  /// error: see `error`) or "DEAD" (it left the cluster).
+  std::string state;
+  std::string error;
+  /// Its answer, when ALIVE.
+  detail::node_state answer;
+};
+
+/// Every member's answer (live ones by index, then the departed).
+using cluster_state_ptr = std::shared_ptr<const std::vector<member_state>>;
+
+/// How long the head waits for members to answer a state query: a slow,
+/// stopped or dying node shows as NOT_RESPONDING instead of holding the page.
+inline constexpr std::chrono::milliseconds state_timeout{1500};
+
+/// Members that left, kept to be shown as DEAD (the latest ones).
+inline constexpr size_t max_departed = 64;
 
 struct cluster_registry_state {
   uint16_t next_index = 1;
@@ -20,6 +47,11 @@ struct cluster_registry_state {
   std::map<uint16_t, caf::actor> drivers;
   /// Who is who, for down messages.
   std::map<caf::actor_addr, uint16_t> members;
+  /// Every live member (workers and drivers) and the actor that answers
+  /// state queries for it (node_manager or cluster_client).
+  std::map<uint16_t, std::pair<detail::wire::node_record, caf::actor>> live;
+  /// Members that left, oldest first.
+  std::deque<detail::wire::node_record> departed;
   /// The cluster token every join and query must show.
   std::string token;
   /// Refuses joins and queries with another token and disconnects their
@@ -40,6 +72,11 @@ using cluster_registry_actor = caf::stateful_actor<cluster_registry_state>;
 /// A join or query without `token` is refused with an error that tells the
 /// refused process what to give; then its connection is closed (and the
 /// refusal logged).
+/// In-process, `(state_atom, token, StateQuery)` asks every live member for
+/// its state (at most `state_timeout`) and answers a `cluster_state_ptr`:
+/// what the head's dashboard shows (head_dashboard.hpp).
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token);
 
 } // namespace manta::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::actors::cluster_state_ptr)

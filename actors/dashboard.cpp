@@ -25,8 +25,8 @@ constexpr auto read_deadline = std::chrono::seconds(10);
 /// client keeps the connection alive.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, const std::string& asset_dir)
-    : stream_(std::move(socket)), asset_dir_(asset_dir) {}
+  session(tcp::socket&& socket, const dashboard::handler& answer)
+    : stream_(std::move(socket)), answer_(answer) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(),
@@ -50,7 +50,7 @@ private:
     if (req_.method() != http::verb::get) {
       reply = {405, "text/plain", "the dashboard is read-only: GET only\n"};
     } else {
-      reply = route(std::string_view{req_.target().data(), req_.target().size()}, asset_dir_);
+      reply = answer_(std::string_view{req_.target().data(), req_.target().size()});
     }
     res_ = {};
     res_.result(static_cast<http::status>(reply.status));
@@ -79,7 +79,7 @@ private:
   beast::flat_buffer buffer_;
   http::request<http::string_body> req_;
   http::response<http::string_body> res_;
-  std::string asset_dir_;
+  const dashboard::handler& answer_; // the dashboard's, which outlives its sessions
 };
 
 } // namespace
@@ -87,21 +87,26 @@ private:
 struct dashboard::impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-  std::string asset_dir;
+  dashboard::handler answer;
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted)
         return;
       if (!ec)
-        std::make_shared<session>(std::move(s), asset_dir)->start();
+        std::make_shared<session>(std::move(s), answer)->start();
       accept();
     });
   }
 };
 
-dashboard::dashboard(uint16_t port, std::string asset_dir) : impl_(std::make_unique<impl>()) {
-  impl_->asset_dir = std::move(asset_dir);
+dashboard::dashboard(uint16_t port, std::string asset_dir)
+  : dashboard(port, [dir = std::move(asset_dir)](std::string_view target) {
+      return route(target, dir);
+    }) {}
+
+dashboard::dashboard(uint16_t port, handler answer) : impl_(std::make_unique<impl>()) {
+  impl_->answer = std::move(answer);
   beast::error_code ec;
   tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
   impl_->acceptor.open(ep.protocol(), ec);
@@ -112,7 +117,7 @@ dashboard::dashboard(uint16_t port, std::string asset_dir) : impl_(std::make_uni
   if (!ec)
     impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw error("manta::init: the dashboard cannot listen on 127.0.0.1:" + std::to_string(port)
+    throw error("manta: the dashboard cannot listen on 127.0.0.1:" + std::to_string(port)
                 + ": " + ec.message() + " (choose another --dashboard-port, or 0 for any)");
   port_ = impl_->acceptor.local_endpoint().port();
   impl_->accept();

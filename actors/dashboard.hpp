@@ -1,6 +1,9 @@
 #pragma once
 
+#include "actors/dashboard_routes.hpp"
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,9 +19,15 @@ namespace manta::actors {
 /// block others.
 class dashboard {
 public:
-  /// Binds 127.0.0.1:`port` (0: any free port) and starts serving; throws
-  /// `error` if the port cannot be bound.
+  /// Answers one GET of a target ("/api/tasks?state=RUNNING"); never throws.
+  using handler = std::function<http_reply(std::string_view target)>;
+
+  /// Binds 127.0.0.1:`port` (0: any free port) and serves this node's
+  /// state (`route`); throws `error` if the port cannot be bound.
   dashboard(uint16_t port, std::string asset_dir);
+
+  /// The same server answering with `answer` (the head's: head_dashboard.hpp).
+  dashboard(uint16_t port, handler answer);
   ~dashboard();
 
   dashboard(const dashboard&) = delete;

@@ -39,17 +39,6 @@ std::string decode(std::string_view s) {
   return out;
 }
 
-list_filter filter_of(const std::multimap<std::string, std::string>& q) {
-  list_filter f;
-  for (auto& [k, v] : q) {
-    if (k == "limit")
-      f.limit = static_cast<size_t>(std::stoull(v));
-    else
-      f.equals.emplace_back(k, v);
-  }
-  return f;
-}
-
 http_reply status_json() {
   auto c = count_tasks();
   auto m = memory_summary();
@@ -81,32 +70,6 @@ http_reply memory_json() {
   out += ",\"budget_bytes\":" + std::to_string(m.budget_bytes);
   out += ",\"text\":" + detail::json::quote(m.to_string()) + "}";
   return {200, "application/json", std::move(out)};
-}
-
-http_reply asset(std::string_view path, const std::string& dir) {
-  if (path == "/")
-    path = "/index.html";
-  // Only plain names inside the asset folder: no "..", no subfolders.
-  auto name = path.substr(1);
-  if (name.empty() || name.find('/') != std::string_view::npos
-      || name.find("..") != std::string_view::npos)
-    return {404, "text/plain", "not found\n"};
-  std::ifstream in{dir + "/" + std::string{name}, std::ios::binary};
-  if (!in)
-    return {404, "text/plain", "not found: " + std::string{path} + "\n"};
-  std::ostringstream body;
-  body << in.rdbuf();
-  std::string type = "application/octet-stream";
-  auto ends_with = [&](std::string_view ext) {
-    return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext;
-  };
-  if (ends_with(".html"))
-    type = "text/html; charset=utf-8";
-  else if (ends_with(".js"))
-    type = "text/javascript; charset=utf-8";
-  else if (ends_with(".css"))
-    type = "text/css; charset=utf-8";
-  return {200, type, body.str()};
 }
 
 http_reply dispatch(std::string_view path, const std::multimap<std::string, std::string>& q,
@@ -156,6 +119,43 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
 }
 
 } // namespace
+
+list_filter filter_of(const std::multimap<std::string, std::string>& q) {
+  list_filter f;
+  for (auto& [k, v] : q) {
+    if (k == "limit")
+      f.limit = static_cast<size_t>(std::stoull(v));
+    else
+      f.equals.emplace_back(k, v);
+  }
+  return f;
+}
+
+http_reply asset(std::string_view path, const std::string& dir) {
+  if (path == "/")
+    path = "/index.html";
+  // Only plain names inside the asset folder: no "..", no subfolders.
+  auto name = path.substr(1);
+  if (name.empty() || name.find('/') != std::string_view::npos
+      || name.find("..") != std::string_view::npos)
+    return {404, "text/plain", "not found\n"};
+  std::ifstream in{dir + "/" + std::string{name}, std::ios::binary};
+  if (!in)
+    return {404, "text/plain", "not found: " + std::string{path} + "\n"};
+  std::ostringstream body;
+  body << in.rdbuf();
+  std::string type = "application/octet-stream";
+  auto ends_with = [&](std::string_view ext) {
+    return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext;
+  };
+  if (ends_with(".html"))
+    type = "text/html; charset=utf-8";
+  else if (ends_with(".js"))
+    type = "text/javascript; charset=utf-8";
+  else if (ends_with(".css"))
+    type = "text/css; charset=utf-8";
+  return {200, type, body.str()};
+}
 
 std::multimap<std::string, std::string> parse_query(std::string_view query) {
   std::multimap<std::string, std::string> out;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "manta/state.hpp"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -15,6 +17,14 @@ struct http_reply {
 
 /// Splits "a=1&b=x%20y" into decoded pairs.
 std::multimap<std::string, std::string> parse_query(std::string_view query);
+
+/// The dashboard's own file `path` ("/" is index.html) from `asset_dir`;
+/// plain names only (404 for anything else).
+http_reply asset(std::string_view path, const std::string& asset_dir);
+
+/// A filter of the query parameters: every one but `limit` must equal the
+/// record's field of that name; throws on a bad limit.
+list_filter filter_of(const std::multimap<std::string, std::string>& query);
 
 /// Answers a GET of `target` ("/api/tasks?state=RUNNING&limit=10"):
 /// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but

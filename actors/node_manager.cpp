@@ -8,6 +8,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/log_shipper.hpp"
+#include "manta/detail/node_state.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
@@ -452,6 +453,21 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](actor_kill_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "actor_kill"))
         drop_actor(self, id);
+    },
+    [=](state_atom, const std::string& token,
+        const std::vector<char>& query) -> caf::result<std::vector<char>> {
+      // The head's dashboard: this node's tasks, actors and objects. Read
+      // here, on a scheduler thread: a few ms for a full task history.
+      if (!vetted(self, token, "state"))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      detail::state_query q;
+      if (auto err = detail::wire::decode(query, q); !err.empty())
+        return caf::make_error(caf::sec::invalid_argument, err);
+      try {
+        return detail::wire::encode(detail::take_node_state(q));
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      }
     },
   };
   // Until runtime::start published the runtime (serve_atom), messages wait

@@ -120,8 +120,8 @@ bool alive(pid_t pid) {
 
 /// The token goes to the daemons in the environment, not on their command
 /// line, where every user of the machine could read it (ps).
-int start_head(const std::string& port, const std::string& token, const tls_options& tls,
-               bool ignored_resources) {
+int start_head(const std::string& port, const std::string& dashboard_port,
+               const std::string& token, const tls_options& tls, bool ignored_resources) {
   auto d = dir();
   auto address_file = d + "/head.address";
   if (std::ifstream probe{d + "/head.pid"}; probe) {
@@ -133,6 +133,7 @@ int start_head(const std::string& port, const std::string& token, const tls_opti
     }
   }
   std::remove(address_file.c_str());
+  std::remove((d + "/head.dashboard").c_str());
   if (ignored_resources)
     std::fprintf(stderr, "manta start: note: the head runs no tasks; give --num-cpus and "
                          "--resources to the worker nodes\n");
@@ -148,8 +149,12 @@ int start_head(const std::string& port, const std::string& token, const tls_opti
     export_tls(tls);
     std::string p = "--manta-port=" + (port.empty() ? std::string{"0"} : port);
     std::string self = "manta";
-    std::vector<char*> args{self.data(), p.data(), nullptr};
-    ::_exit(head_main(2, args.data()));
+    std::vector<char*> args{self.data(), p.data()};
+    std::string d = "--dashboard-port=" + dashboard_port;
+    if (dashboard_port != "off")
+      args.push_back(d.data());
+    args.push_back(nullptr);
+    ::_exit(head_main(static_cast<int>(args.size()) - 1, args.data()));
   }
   write_pid(d + "/head.pid", pid);
   for (int i = 0; i < 1000; ++i) {
@@ -160,6 +165,9 @@ int start_head(const std::string& port, const std::string& token, const tls_opti
                   "join it with: init(--address=%s) / MANTA_ADDRESS=%s / --address=auto\n"
                   "add a worker: manta start --address=%s -- ./your_program\n",
                   address.c_str(), pid, address.c_str(), address.c_str(), address.c_str());
+      // Written by the head before head.address.
+      if (std::string dashboard; std::ifstream{d + "/head.dashboard"} >> dashboard)
+        std::printf("dashboard of the cluster: http://%s/\n", dashboard.c_str());
       return 0;
     }
     if (!alive(pid) || ::waitpid(pid, nullptr, WNOHANG) == pid)
@@ -219,6 +227,7 @@ int start_worker(const std::string& address, const std::string& token,
 int start_main(int argc, char** argv) {
   bool head = false;
   std::string port, address, value, token = env_token();
+  std::string dashboard_port = "8265"; // Ray's
   auto tls = env_tls();
   std::vector<std::string> node_flags, program;
   bool resources_given = false;
@@ -233,6 +242,8 @@ int start_main(int argc, char** argv) {
       head = true;
     } else if (flag(argc, argv, i, "--port", value)) {
       port = value;
+    } else if (flag(argc, argv, i, "--dashboard-port", value)) {
+      dashboard_port = value;
     } else if (flag(argc, argv, i, "--address", value)) {
       address = value;
     } else if (flag(argc, argv, i, "--token", value)) {
@@ -259,12 +270,20 @@ int start_main(int argc, char** argv) {
                          "65535\n", port.c_str());
     return 2;
   }
+  if (dashboard_port != "off"
+      && (dashboard_port.empty() || dashboard_port.size() > 5
+          || dashboard_port.find_first_not_of("0123456789") != std::string::npos
+          || std::stoul(dashboard_port) > 65535)) {
+    std::fprintf(stderr, "manta start: --dashboard-port=%s is not a port; give 0 (any free "
+                         "port) to 65535, or off\n", dashboard_port.c_str());
+    return 2;
+  }
   if (auto err = detail::check_tls(tls); !err.empty()) {
     std::fprintf(stderr, "manta start: %s\n", err.c_str());
     return 2;
   }
   if (head)
-    return start_head(port, token, tls, resources_given);
+    return start_head(port, dashboard_port, token, tls, resources_given);
   if (address.empty()) {
     std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
     return 2;
@@ -321,6 +340,7 @@ int stop_main(int, char**) {
     std::remove(file.c_str());
   }
   std::remove((d + "/head.address").c_str());
+  std::remove((d + "/head.dashboard").c_str());
   std::printf("manta stop: stopped %d process(es)\n", stopped);
   return 0;
 }

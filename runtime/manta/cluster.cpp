@@ -1,6 +1,9 @@
 #include "manta/cluster.hpp"
 
 #include "actors/cluster_registry.hpp"
+#include "actors/atoms.hpp"
+#include "actors/dashboard.hpp"
+#include "actors/head_dashboard.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
@@ -13,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string_view>
 #include <sys/stat.h>
 
@@ -39,6 +43,29 @@ void write_file(const std::string& path, const std::string& text) {
     out << text << '\n';
   }
   std::rename(tmp.c_str(), path.c_str());
+}
+
+/// The head's dashboard: the page and JSON API for the whole cluster, its
+/// state collected through the registry (head_dashboard.hpp).
+std::unique_ptr<actors::dashboard> start_head_dashboard(caf::actor_system& sys,
+                                                        const caf::actor& registry,
+                                                        const std::string& token,
+                                                        const std::string& head_address,
+                                                        uint16_t port) {
+  auto collect = [&sys, registry, token](const detail::state_query& q) {
+    actors::cluster_state_ptr out;
+    caf::scoped_actor self{sys};
+    self->request(registry, actors::state_timeout + std::chrono::seconds(2),
+                  actors::state_atom::value, token, detail::wire::encode(q))
+      .receive([&](actors::cluster_state_ptr& x) { out = std::move(x); },
+               [&](caf::error&) {});
+    return out;
+  };
+  auto dir = actors::dashboard::default_asset_dir();
+  return std::make_unique<actors::dashboard>(
+    port, [dir, head_address, collect](std::string_view target) {
+      return actors::head_route(target, dir, head_address, collect);
+    });
 }
 
 } // namespace
@@ -123,6 +150,22 @@ int head_main(int argc, char** argv) {
     }
     auto address = "127.0.0.1:" + std::to_string(*port);
     auto file = cl.address_file.empty() ? dir + "/head.address" : cl.address_file;
+    // Started after the address file is written: whoever waits for that
+    // file finds the dashboard's file too (written first, like the token).
+    std::unique_ptr<actors::dashboard> dashboard;
+    auto dashboard_file = dir + "/head.dashboard";
+    if (cl.opts.dashboard_port) {
+      try {
+        dashboard = start_head_dashboard(sys, registry, token, address, *cl.opts.dashboard_port);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "manta head: %s\n", e.what());
+        caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+      write_file(dashboard_file, "127.0.0.1:" + std::to_string(dashboard->port()));
+      std::fprintf(stderr, "manta head: dashboard at http://127.0.0.1:%u/\n",
+                   unsigned{dashboard->port()});
+    }
     write_file(file, address);
     std::fprintf(stderr, "manta head: listening at %s%s\n", address.c_str(),
                  detail::uses_tls(sys) ? " (TLS)" : "");
@@ -130,6 +173,10 @@ int head_main(int argc, char** argv) {
     std::fflush(stdout);
     while (!g_stop_requested.load())
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (dashboard) {
+      dashboard.reset();
+      std::remove(dashboard_file.c_str());
+    }
     if (cl.address_file.empty())
       std::remove(file.c_str());
     std::remove(token_file.c_str());

@@ -74,7 +74,8 @@ local_cluster::local_cluster(tls_options tls) : tls_(std::move(tls)) {
   auto file = dir_ + "/head.address";
   // The head prints its address for `manta start`; here it is read from the
   // file. Its log (joins, refusals) goes to head.log.
-  std::vector<std::string> args{"--manta-head", "--manta-port=0",
+  // Its dashboard (the whole cluster's) on any free port: head.dashboard.
+  std::vector<std::string> args{"--manta-head", "--manta-port=0", "--dashboard-port=0",
                                 "--manta-address-file=" + file};
   for (auto& flag : tls_flags())
     args.push_back(flag);
@@ -114,6 +115,12 @@ std::vector<std::string> local_cluster::tls_flags() const {
     return {};
   return {"--tls-cert=" + tls_.certificate, "--tls-key=" + tls_.key,
           "--tls-ca=" + tls_.ca_file};
+}
+
+std::string local_cluster::dashboard_address() const {
+  std::string out;
+  std::ifstream{dir_ + "/head.dashboard"} >> out;
+  return out;
 }
 
 std::string local_cluster::head_log() const {

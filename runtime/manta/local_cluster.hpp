@@ -49,6 +49,10 @@ public:
   /// the cluster).
   const std::string& dir() const { return dir_; }
 
+  /// Where the head serves the cluster's dashboard: "127.0.0.1:PORT" (any
+  /// free port, written by the head before its address).
+  std::string dashboard_address() const;
+
   /// What the head wrote to its stderr so far.
   std::string head_log() const;
 

@@ -2,16 +2,19 @@
 // (tests/observed_node: a running task, a task waiting for it, a named actor,
 // an object), opens its dashboard and checks that they appear, then takes a
 // screenshot. Run by meson (suite 'browser') through run.sh.
+// With `cluster`, the program is tests/observed_cluster (a head, a worker and
+// a driver) and the page is the head's: the task running on the worker, actor
+// keeper on the worker and the driver's object, each with its node.
 //
-//   node dashboard_test.mjs OBSERVED_NODE SCREENSHOT_PATH
+//   node dashboard_test.mjs OBSERVED_NODE|OBSERVED_CLUSTER SCREENSHOT_PATH [cluster]
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
-const [nodeExe, screenshot] = process.argv.slice(2);
-if (!nodeExe || !screenshot) {
-  console.error('usage: node dashboard_test.mjs OBSERVED_NODE SCREENSHOT_PATH');
+const [nodeExe, screenshot, mode] = process.argv.slice(2);
+if (!nodeExe || !screenshot || (mode && mode !== 'cluster')) {
+  console.error('usage: node dashboard_test.mjs OBSERVED_NODE SCREENSHOT_PATH [cluster]');
   process.exit(2);
 }
 
@@ -34,20 +37,44 @@ async function startNode() {
   return { child, info };
 }
 
-const { child, info } = await startNode();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
-try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(info.dashboard);
-  // The page refreshes every second; wait for a full refresh.
-  await page.waitForFunction(() => Number(document.body.dataset.refreshed || 0) >= 1,
-    null, { timeout: 15000 });
+/// The head's page: every node's records, each with its node.
+async function checkCluster(page, info) {
+  const cells = async (row) => (await row.locator('td').allInnerTexts()).map((t) => t.trim());
 
+  const taskRow = page.locator('#tasks-table tbody tr', { hasText: info.held });
+  await taskRow.waitFor({ timeout: 10000 });
+  const task = await cells(taskRow); // id name kind state thread node duration error
+  if (task[1] !== 'held_step' || task[3] !== 'RUNNING' || task[5] !== info.worker)
+    fail(`the running task's row reads: ${task.join(' | ')}`);
+
+  const actorRow = page.locator('#actors-table tbody tr', { hasText: 'keeper' });
+  await actorRow.waitFor({ timeout: 10000 });
+  const actor = await cells(actorRow); // class name state restarts queued running node cause
+  if (actor[2] !== 'ALIVE' || actor[6] !== info.worker)
+    fail(`actor keeper's row reads: ${actor.join(' | ')}`);
+
+  const objectRow = page.locator('#objects-table tbody tr', { hasText: info.object });
+  await objectRow.waitFor({ timeout: 10000 });
+  const object = await cells(objectRow); // id size where node type refs created-by
+  if (object[2] !== 'memory' || object[3] !== info.driver)
+    fail(`the driver's object's row reads: ${object.join(' | ')}`);
+
+  const nodes = await page.locator('#nodes-table tbody').innerText();
+  for (const want of ['head', info.worker, info.driver])
+    if (!nodes.includes(want)) fail(`nodes table lacks ${want}: ${nodes}`);
+  if (!(await page.locator('#node').innerText()).startsWith('cluster at'))
+    fail('the header does not name the cluster');
+
+  // The timeline has the worker's executor rows, named after the worker.
+  const labels = await page.locator('#timeline-svg text').allTextContents();
+  if (!labels.some((l) => l.startsWith(`${info.worker} executor-`)))
+    fail(`timeline rows: ${labels}`);
+  if (!(await page.locator('#memory-text').innerText()).includes(`== ${info.worker} (worker) ==`))
+    fail('the memory view lacks the worker');
+}
+
+/// A node's own page.
+async function checkNode(page, info) {
   const taskRow = page.locator('#tasks-table tbody tr', { hasText: info.blocked });
   await taskRow.waitFor({ timeout: 10000 });
   const taskText = await taskRow.innerText();
@@ -72,6 +99,24 @@ try {
   // The timeline view draws one labelled row per executor thread.
   const labels = await page.locator('#timeline-svg text').allTextContents();
   if (!labels.some((l) => l.startsWith('executor-'))) fail(`timeline rows: ${labels}`);
+}
+
+const { child, info } = await startNode();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(info.dashboard);
+  // The page refreshes every second; wait for a full refresh.
+  await page.waitForFunction(() => Number(document.body.dataset.refreshed || 0) >= 1,
+    null, { timeout: 15000 });
+
+  if (mode === 'cluster') await checkCluster(page, info);
+  else await checkNode(page, info);
 
   // Filtering by state shows only the running task.
   await page.selectOption('#task-state', 'RUNNING');

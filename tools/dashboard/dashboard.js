@@ -1,8 +1,12 @@
-// The Manta dashboard: polls the node's JSON state API once a second and
-// renders it. Read-only; no dependencies.
+// The Manta dashboard: polls the JSON state API once a second and renders
+// it. Served by a node (its own state) or by the head (the whole cluster:
+// every record names its node). Read-only; no dependencies.
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
+
+// The serving node's name (records of a node's own objects carry none).
+let nodeName = '';
 
 function cell(text, cls) {
   const td = document.createElement('td');
@@ -51,7 +55,9 @@ async function json(path) {
 
 async function refreshOverview() {
   const s = await json('/api/status');
+  nodeName = s.node;
   $('#node').textContent = s.node;
+  $('#metrics-link').hidden = Boolean(s.cluster); // metrics are per node
   const counts = $('#counts');
   counts.replaceChildren();
   const cards = Object.entries(s.tasks).concat([
@@ -91,7 +97,8 @@ async function refreshActors() {
 async function refreshObjects() {
   const m = await json('/api/memory');
   fill('objects-table', m.objects.slice(0, 500), [
-    (o) => [o.id], (o) => [bytes(o.size_bytes)], (o) => [o.location], (o) => [o.type],
+    (o) => [o.id], (o) => [bytes(o.size_bytes)], (o) => [o.location],
+    (o) => [o.node ?? nodeName], (o) => [o.type],
     (o) => [o.references], (o) => [o.created_by]]);
   $('#memory-text').textContent = m.text;
 }
@@ -99,33 +106,43 @@ async function refreshObjects() {
 /// Draws the trace's complete slices, one row per thread.
 async function refreshTimeline() {
   const trace = await json('/api/timeline');
+  // A row per thread of each process (a cluster's trace has one process
+  // per node); labels name the node when there are several.
+  const processes = new Map();
   const names = new Map();
   const slices = [];
+  const key = (e) => `${e.pid}:${e.tid}`;
   for (const e of trace.traceEvents) {
-    if (e.ph === 'M' && e.name === 'thread_name') names.set(e.tid, e.args.name);
+    if (e.ph === 'M' && e.name === 'process_name') processes.set(e.pid, e.args.name);
+    if (e.ph === 'M' && e.name === 'thread_name') names.set(key(e), e);
     if (e.ph === 'X') slices.push(e);
   }
+  const several = processes.size > 1;
+  const label = (e) => (several ? `${processes.get(e.pid)} ` : '') + e.args.name;
   const svg = $('#timeline-svg');
   svg.replaceChildren();
-  const rows = [...names.keys()].sort((a, b) => a - b);
-  const rowH = 22, labelW = 110, width = svg.clientWidth || 1000;
+  const rows = [...names.keys()].sort((a, b) => {
+    const [x, y] = [names.get(a), names.get(b)];
+    return x.pid !== y.pid ? x.pid - y.pid : x.tid - y.tid;
+  });
+  const rowH = 22, labelW = several ? 260 : 110, width = svg.clientWidth || 1000;
   svg.setAttribute('height', Math.max(40, rows.length * rowH + 10));
   if (!slices.length) return;
   const t0 = Math.min(...slices.map((s) => s.ts));
   const t1 = Math.max(...slices.map((s) => s.ts + s.dur));
   const scale = (width - labelW - 10) / Math.max(1, t1 - t0);
   const ns = 'http://www.w3.org/2000/svg';
-  rows.forEach((tid, i) => {
-    const label = document.createElementNS(ns, 'text');
-    label.setAttribute('x', 2);
-    label.setAttribute('y', i * rowH + 15);
-    label.textContent = names.get(tid);
-    svg.appendChild(label);
+  rows.forEach((row, i) => {
+    const text = document.createElementNS(ns, 'text');
+    text.setAttribute('x', 2);
+    text.setAttribute('y', i * rowH + 15);
+    text.textContent = label(names.get(row));
+    svg.appendChild(text);
   });
   for (const s of slices.slice(-2000)) {
     const r = document.createElementNS(ns, 'rect');
     r.setAttribute('x', labelW + (s.ts - t0) * scale);
-    r.setAttribute('y', rows.indexOf(s.tid) * rowH + 3);
+    r.setAttribute('y', rows.indexOf(key(s)) * rowH + 3);
     r.setAttribute('width', Math.max(1, s.dur * scale));
     r.setAttribute('height', rowH - 6);
     r.setAttribute('fill', s.cat === 'actor_call' ? '#e76f51' : '#457b9d');

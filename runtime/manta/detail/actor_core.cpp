@@ -414,8 +414,11 @@ void actor_core::drain(uint64_t epoch) noexcept {
 void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
   death_work w;
   bool accept = false;
+  uint32_t ran_on = 0; // the node of a remote instance, + 1 (task_events)
   {
     std::unique_lock<std::mutex> guard{mtx_};
+    if (remote_)
+      ran_on = uint32_t{remote_node_} + 1;
     auto i = std::find(running_.begin(), running_.end(), ctx.call);
     if (i == running_.end() || ctx.epoch != epoch_)
       return; // failed or handed to a restarted instance by a death
@@ -440,7 +443,7 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
   }
   if (accept) {
     // Recorded before the seal wakes the caller, who may list it at once.
-    task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error);
+    task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error, ran_on);
     seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
   }
   finish_death(w);

@@ -325,7 +325,8 @@ void on_call_start(actor_call& c) noexcept {
 }
 
 void on_call_end(const actor_call& c, const std::string& class_name,
-                 const std::string& actor_name, const std::exception_ptr& error) noexcept {
+                 const std::string& actor_name, const std::exception_ptr& error,
+                 uint32_t remote_node) noexcept {
   if (!c.trace.tracked)
     return;
   finished_record r;
@@ -335,6 +336,7 @@ void on_call_end(const actor_call& c, const std::string& class_name,
   r.method = &c.method_name;
   r.label = actor_name;
   r.actor_call = true;
+  r.remote_node = remote_node;
   r.suspended = c.trace.suspended.load(std::memory_order_relaxed);
   r.state = !error ? task_state::finished
                    : (is_cancel(error) ? task_state::cancelled : task_state::failed);

@@ -1,5 +1,7 @@
 #include "manta/detail/wire.hpp"
 
+#include "manta/detail/wire_reader.hpp"
+
 #include "schemas/actor.capnp.h"
 #include "schemas/node.capnp.h"
 #include "schemas/object.capnp.h"
@@ -36,52 +38,6 @@ size_t max_message_bytes() noexcept {
   }
   g_max_message_bytes.store(n, std::memory_order_relaxed);
   return n;
-}
-
-bytes flatten(capnp::MessageBuilder& msg) {
-  auto words = capnp::messageToFlatArray(msg);
-  auto chars = words.asChars();
-  return bytes(chars.begin(), chars.end());
-}
-
-const char* hint = "; the peer may run another Manta version, or the bytes were cut or "
-                   "corrupted on the way";
-
-/// Reads one `what` message from `in`, copying it first if it is not
-/// word-aligned. `f` returns an error text for a well-formed message whose
-/// content the runtime cannot accept.
-template <class F>
-std::string read(const char* what, std::span<const char> in, F&& f) {
-  auto fail = [&](const std::string& why) {
-    return std::string{"bad "} + what + " (" + std::to_string(in.size()) + " bytes): " + why;
-  };
-  auto limit = max_message_bytes();
-  if (in.size() > limit)
-    return fail("larger than the limit of " + std::to_string(limit)
-                + " bytes (raise MANTA_MAX_MESSAGE_BYTES if this is intended)");
-  if (in.empty() || in.size() % sizeof(capnp::word) != 0)
-    return fail("not a whole number of 8-byte words, so not a Cap'n Proto message" + std::string{hint});
-  try {
-    std::unique_ptr<capnp::word[]> copy;
-    auto* data = reinterpret_cast<const capnp::word*>(in.data());
-    if (reinterpret_cast<uintptr_t>(in.data()) % alignof(capnp::word) != 0) {
-      copy.reset(new capnp::word[in.size() / sizeof(capnp::word)]);
-      std::memcpy(copy.get(), in.data(), in.size());
-      data = copy.get();
-    }
-    auto words = in.size() / sizeof(capnp::word);
-    capnp::ReaderOptions opts;
-    opts.traversalLimitInWords = words * g_traversal_factor.load(std::memory_order_relaxed) + 64;
-    capnp::FlatArrayMessageReader reader{kj::arrayPtr(data, words), opts};
-    if (reader.getEnd() != data + words)
-      return fail(std::to_string(data + words - reader.getEnd())
-                  + " words after the end of the message" + hint);
-    if (auto why = f(reader); !why.empty())
-      return fail(why);
-    return {};
-  } catch (const kj::Exception& e) {
-    return fail(std::string{"malformed Cap'n Proto: "} + e.getDescription().cStr() + hint);
-  }
 }
 
 /// Why `x` cannot be a resource amount, or empty.

@@ -1,0 +1,214 @@
+#include "actors/head_dashboard.hpp"
+
+#include "manta/detail/json.hpp"
+#include "manta/state.hpp"
+
+#include <numeric>
+#include <unistd.h>
+
+namespace manta::actors {
+
+namespace {
+
+using detail::state_query;
+using query_map = std::multimap<std::string, std::string>;
+
+const char* const json_type = "application/json";
+
+/// Every member as a row of /api/nodes, the head first.
+std::vector<node_info> nodes_of(const std::vector<member_state>& members) {
+  std::vector<node_info> out;
+  node_info head;
+  head.name = "head (pid " + std::to_string(::getpid()) + ")";
+  head.role = "head";
+  out.push_back(std::move(head));
+  for (auto& m : members) {
+    node_info n;
+    n.state = m.state;
+    if (m.state == "ALIVE") {
+      n.name = m.answer.name;
+      n.role = m.answer.role;
+      n.total = m.answer.total;
+      n.available = m.answer.available;
+      n.queued_tasks = m.answer.queued_tasks;
+      n.executor_threads = m.answer.executor_threads;
+    } else {
+      // What the node declared when it joined: enough to recognise it.
+      n.name = "node-" + std::to_string(m.record.index) + " (pid "
+               + std::to_string(m.record.pid) + ")";
+      n.role = m.record.driver ? "driver" : "worker";
+      n.total = m.record.custom;
+      n.total[cpu_resource] = m.record.cpus;
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+/// The JSON array of the members' records of one section, at most `limit`.
+template <class Records>
+std::string merged(const std::vector<member_state>& members, size_t limit, Records&& of) {
+  std::string out = "[";
+  size_t n = 0;
+  for (auto& m : members) {
+    for (auto& record : of(m.answer)) {
+      if (n++ >= limit)
+        return out + "]";
+      if (n > 1)
+        out += ",\n";
+      out += record;
+    }
+  }
+  return out + "]";
+}
+
+/// /api/nodes: the rows (head first) that match `f`.
+std::string nodes_json(const std::vector<member_state>& members, const list_filter& f) {
+  std::vector<node_info> keep;
+  for (auto& n : nodes_of(members))
+    if (keep.size() < f.limit && f.matches(n))
+      keep.push_back(std::move(n));
+  return detail::json::to_json(keep);
+}
+
+std::string status_json(const std::vector<member_state>& members,
+                        const std::string& head_address) {
+  std::array<uint64_t, 7> counts{};
+  uint64_t actors = 0, objects = 0, in_memory = 0, spilled = 0, budget = 0;
+  for (auto& m : members) {
+    auto& a = m.answer;
+    for (size_t i = 0; i < counts.size(); ++i)
+      counts[i] += a.task_counts[i];
+    actors += a.actors;
+    objects += a.objects;
+    in_memory += a.bytes_in_memory;
+    spilled += a.bytes_spilled;
+    budget += a.budget_bytes;
+  }
+  std::string out = "{\"node\":" + detail::json::quote("cluster at " + head_address);
+  out += ",\"cluster\":true,\"nodes\":" + detail::json::to_json(nodes_of(members));
+  out += ",\"tasks\":{";
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i > 0)
+      out += ",";
+    detail::json::append_string(out, to_string(static_cast<task_state>(i)));
+    out += ":" + std::to_string(counts[i]);
+  }
+  out += "},\"actors\":" + std::to_string(actors);
+  out += ",\"objects\":" + std::to_string(objects);
+  out += ",\"bytes_in_memory\":" + std::to_string(in_memory);
+  out += ",\"bytes_spilled\":" + std::to_string(spilled);
+  out += ",\"budget_bytes\":" + std::to_string(budget) + "}";
+  return out;
+}
+
+std::string memory_json(const std::vector<member_state>& members) {
+  uint64_t objects = 0, in_memory = 0, spilled = 0, budget = 0;
+  std::string text;
+  for (auto& m : members) {
+    if (m.state != "ALIVE")
+      continue;
+    auto& a = m.answer;
+    objects += a.objects;
+    in_memory += a.bytes_in_memory;
+    spilled += a.bytes_spilled;
+    budget += a.budget_bytes;
+    text += "== " + a.name + " (" + a.role + ") ==\n" + a.memory_text + "\n";
+  }
+  std::string out = "{\"objects\":";
+  out += merged(members, static_cast<size_t>(-1),
+                [](const detail::node_state& s) -> auto& { return s.object_records; });
+  out += ",\"num_objects\":" + std::to_string(objects);
+  out += ",\"bytes_in_memory\":" + std::to_string(in_memory);
+  out += ",\"bytes_spilled\":" + std::to_string(spilled);
+  out += ",\"budget_bytes\":" + std::to_string(budget);
+  out += ",\"text\":" + detail::json::quote(text) + "}";
+  return out;
+}
+
+/// One trace with every node's events: each node is its own process (its
+/// pid), named after the node.
+std::string timeline_json(const std::vector<member_state>& members) {
+  std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
+  bool first = true;
+  for (auto& m : members) {
+    if (m.answer.timeline_events.empty())
+      continue;
+    if (!first)
+      out += ",\n";
+    first = false;
+    out += m.answer.timeline_events;
+  }
+  return out + "\n]}\n";
+}
+
+http_reply dispatch(std::string_view path, const query_map& q, const std::string& asset_dir,
+                    const std::string& head_address, const state_collector& collect) {
+  if (path.rfind("/api/", 0) != 0) {
+    if (path == "/metrics")
+      return {404, "text/plain",
+              "the head has no metrics of its own; every node with --dashboard-port serves "
+              "its /metrics\n"};
+    return asset(path, asset_dir);
+  }
+  state_query query;
+  auto filter = filter_of(q);
+  auto limit = filter.limit;
+  if (path == "/api/tasks")
+    query.sections = state_query::tasks;
+  else if (path == "/api/actors")
+    query.sections = state_query::actors;
+  else if (path == "/api/objects")
+    query.sections = state_query::objects;
+  else if (path == "/api/memory")
+    query.sections = state_query::objects | state_query::memory_text;
+  else if (path == "/api/timeline")
+    query.sections = state_query::timeline;
+  else if (path == "/api/why" || path == "/api/logs")
+    return {404, json_type,
+            "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
+            "the object (start it with --dashboard-port) for why and logs\"}"};
+  else if (path != "/api/nodes" && path != "/api/status")
+    return {404, json_type, "{\"error\":\"no such endpoint\"}"};
+  if (path != "/api/nodes")
+    query.filter = filter;
+  auto state = collect(query);
+  if (!state)
+    return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+  auto& members = *state;
+  auto records = [&](auto member) {
+    return merged(members, limit, member);
+  };
+  if (path == "/api/nodes")
+    return {200, json_type, nodes_json(members, filter)};
+  if (path == "/api/status")
+    return {200, json_type, status_json(members, head_address)};
+  if (path == "/api/tasks")
+    return {200, json_type,
+            records([](const detail::node_state& s) -> auto& { return s.tasks; })};
+  if (path == "/api/actors")
+    return {200, json_type,
+            records([](const detail::node_state& s) -> auto& { return s.actor_records; })};
+  if (path == "/api/objects")
+    return {200, json_type,
+            records([](const detail::node_state& s) -> auto& { return s.object_records; })};
+  if (path == "/api/memory")
+    return {200, json_type, memory_json(members)};
+  return {200, json_type, timeline_json(members)};
+}
+
+} // namespace
+
+http_reply head_route(std::string_view target, const std::string& asset_dir,
+                      const std::string& head_address, const state_collector& collect) {
+  auto qm = target.find('?');
+  auto path = target.substr(0, qm);
+  auto query = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1);
+  try {
+    return dispatch(path, parse_query(query), asset_dir, head_address, collect);
+  } catch (const std::exception& e) {
+    return {400, json_type, "{\"error\":" + detail::json::quote(e.what()) + "}"};
+  }
+}
+
+} // namespace manta::actors

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "actors/cluster_registry.hpp"
+#include "actors/dashboard_routes.hpp"
+#include "manta/detail/node_state.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace manta::actors {
+
+/// Asks the registry for every member's state (cluster_registry.hpp); null
+/// if the registry did not answer.
+using state_collector = std::function<cluster_state_ptr(const detail::state_query&)>;
+
+/// The head's dashboard: the same page and JSON endpoints as a node's
+/// (dashboard_routes.hpp), answered for the whole cluster. Each request
+/// asks every member for what it needs (one `state_collector` call, bounded
+/// by `state_timeout`) and merges the answers: /api/tasks, /api/actors and
+/// /api/objects concatenate the members' records (each names its node),
+/// /api/nodes lists the head and every member, live or dead, /api/status
+/// adds up the counts, /api/memory the object stores, /api/timeline has one
+/// process per node. A member that does not answer shows as NOT_RESPONDING,
+/// one that left as DEAD. /api/why and /api/logs are per node (404 here).
+http_reply head_route(std::string_view target, const std::string& asset_dir,
+                      const std::string& head_address, const state_collector& collect);
+
+} // namespace manta::actors
