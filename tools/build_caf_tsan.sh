@@ -56,6 +56,20 @@ SRC
     [ -n "$orig" ] || { echo "apt-get source $package fetched nothing" >&2; exit 1; }
     echo "warning: only the upstream tarball $orig came; building it without Debian's patches" >&2
     tar -C "$out/src" -xf "$orig"
+    src=$(find "$out/src" -maxdepth 1 -type d -name "$package-*" | head -1)
+    # Debian's patches to the headers show in the headers libcaf-dev
+    # installed (same version): take those that differ. In 0.17.6-2.1 that
+    # is `#include <limits>` in io/network/receive_buffer.hpp, without which
+    # gcc 12 does not compile libcaf_io.
+    (cd /usr/include && find caf -name '*.hpp' ! -path caf/detail/build_config.hpp) |
+      while read -r h; do
+        for lib in libcaf_core libcaf_io libcaf_openssl; do
+          if [ -f "$src/$lib/$h" ] && ! cmp -s "/usr/include/$h" "$src/$lib/$h"; then
+            echo "taking Debian's /usr/include/$h"
+            cp "/usr/include/$h" "$src/$lib/$h"
+          fi
+        done
+      done
   fi
   src=$(find "$out/src" -maxdepth 1 -type d -name "$package-*" | head -1)
 fi
