@@ -3,57 +3,107 @@
 #
 #   tools/sanitize.sh [asan|tsan|all] [TEST...]
 #
-# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/,
-#       every doctest suite by default.
-# tsan: ThreadSanitizer, build-tsan/; by default the suites that exercise the
-#       runtime's concurrency on one node (TSan is 5-15x slower, and the
-#       2-core CI machine cannot afford the multi-process cluster suites
-#       under it). Give test names to run others.
-# Tests run with a timeout multiplier; the logs stay in <build>/meson-logs/.
+# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/;
+#       by default every doctest suite registered in tests/meson.build (the
+#       meson suites unit, actors, observability and cluster, read from
+#       `meson introspect --tests`, so a new test is picked up by itself).
+# tsan: ThreadSanitizer, build-tsan/, linked against CAF built with
+#       -fsanitize=thread by tools/build_caf_tsan.sh (build-caf-tsan/, made
+#       on first use): with Debian's uninstrumented libcaf, TSan reports every
+#       actor spawn. By default the suites that exercise the runtime's
+#       concurrency on one node (TSan is 5-15x slower, and the 2-core CI
+#       machine cannot afford the multi-process cluster suites under it).
+#       Give test names to run others.
+# Only the targets the chosen tests need are built, under `nice`. Tests run
+# with a timeout multiplier; the logs stay in <build>/meson-logs/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
 shift || true
 requested=("$@")
 
-asan_tests=(init task nested resources errors object object_store spill parker wire bad_input
-            fuzz_corpus actor actor_restart async_actor parameter_server actor_pool queue
-            cluster cluster_security fault_injection)
 tsan_tests=(task nested object object_store parker actor async_actor queue wire)
+caf_tsan="$root/build-caf-tsan/install"
 
-run() {
-  local name=$1 sanitize=$2
+# The doctest suites of a configured build: every test in the meson suites
+# unit, actors, observability and cluster (not compile_fail, not browser).
+doctest_suites() {
+  meson introspect "$1" --tests | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if {s.split(":")[-1] for s in t["suite"]} & {"unit", "actors", "observability", "cluster"}:
+        print(t["name"])'
+}
+
+# The ninja targets (paths relative to the build) that the given tests need.
+targets_of() {
+  local build=$1
+  shift
+  python3 - "$build" "$@" <<'PY'
+import json, os, subprocess, sys
+build, names = sys.argv[1], set(sys.argv[2:])
+intro = lambda what: json.loads(subprocess.check_output(["meson", "introspect", build, what]))
+files = {t["id"]: os.path.relpath(t["filename"][0], os.path.abspath(build))
+         for t in intro("--targets")}
+found, out = set(), []
+for t in intro("--tests"):
+    if t["name"] in names:
+        found.add(t["name"])
+        out += [files[d] for d in t["depends"] if files[d] not in out]
+missing = names - found
+if missing:
+    sys.exit("no such test: " + " ".join(sorted(missing)))
+print(" ".join(out))
+PY
+}
+
+setup() {
+  local build=$1 sanitize=$2
   shift 2
-  local tests=("$@")
-  local build="$root/build-$name"
   if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$root" --buildtype=debugoptimized -Db_sanitize="$sanitize" \
-      -Db_lundef=false -Db_ndebug=false
+      -Db_lundef=false -Db_ndebug=false "$@"
   fi
-  local targets=()
-  for t in "${tests[@]}"; do
-    targets+=("tests/${t}_test")
-    [ "$t" = bad_input ] && targets+=(tools/manta)
-  done
-  ninja -C "$build" "${targets[@]}"
+}
+
+run() {
+  local name=$1
+  shift
+  local build="$root/build-$name" tests=("$@")
+  if [ ${#tests[@]} -eq 0 ]; then
+    mapfile -t tests < <(doctest_suites "$build")
+  fi
+  local targets
+  targets=$(targets_of "$build" "${tests[@]}")
+  # shellcheck disable=SC2086
+  nice -n 10 ninja -C "$build" $targets
   echo "== $name: ${tests[*]}"
   # CAF keeps some singletons alive at exit: leaks are not reported.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tools/tsan.supp" \
     meson test -C "$build" --no-rebuild --print-errorlogs --timeout-multiplier 6 "${tests[@]}"
 }
 
-if [ ${#requested[@]} -gt 0 ]; then
-  asan_tests=("${requested[@]}")
-  tsan_tests=("${requested[@]}")
-fi
+asan() {
+  setup "$root/build-asan" address,undefined
+  run asan "${requested[@]}"
+}
+
+tsan() {
+  [ -f "$caf_tsan/lib/libcaf_core.so" ] || "$root/tools/build_caf_tsan.sh"
+  # CAF's headers and libraries from build-caf-tsan/ come before Debian's
+  # (-I before /usr/include, -L before the system directories, found first
+  # by meson's find_library), and the rpath makes the tests load them.
+  setup "$root/build-tsan" thread \
+    -Dcpp_args="-I$caf_tsan/include" \
+    -Dcpp_link_args="['-L$caf_tsan/lib', '-Wl,-rpath,$caf_tsan/lib']"
+  if [ ${#requested[@]} -gt 0 ]; then run tsan "${requested[@]}"; else run tsan "${tsan_tests[@]}"; fi
+}
+
 case "$which" in
-  asan) run asan address,undefined "${asan_tests[@]}" ;;
-  tsan) run tsan thread "${tsan_tests[@]}" ;;
-  all)
-    run asan address,undefined "${asan_tests[@]}"
-    run tsan thread "${tsan_tests[@]}"
-    ;;
+  asan) asan ;;
+  tsan) tsan ;;
+  all) asan; tsan ;;
   *) echo "usage: $0 [asan|tsan|all] [TEST...]" >&2; exit 2 ;;
 esac
