@@ -17,6 +17,7 @@
 #include <caf/all.hpp>
 
 #include <array>
+#include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -79,6 +80,52 @@ TEST_CASE("bad flags are refused with the flag, the value and what is expected")
   CHECK(thrown([] { parse({"--object-store-memory=12Q"}); }).find("512M") != std::string::npos);
   CHECK(thrown([] { parse({"--manta-bogus"}); }).find("unknown option") != std::string::npos);
   CHECK(thrown([] { parse({"--address"}); }).find("needs a value") != std::string::npos);
+}
+
+/// Config files written by a test case, removed when it ends.
+struct config_files {
+  std::vector<std::string> paths;
+  /// Writes `text` to a fresh file; returns its path.
+  std::string operator()(const std::string& text) {
+    auto path = "/tmp/manta-config-test-" + std::to_string(::getpid()) + "-"
+                + std::to_string(paths.size()) + ".conf";
+    std::ofstream{path} << text;
+    paths.push_back(path);
+    return path;
+  }
+  ~config_files() {
+    for (auto& p : paths)
+      std::remove(p.c_str());
+  }
+};
+
+TEST_CASE("a config file sets options; flags override it; bad keys and values name the line") {
+  config_files config_file;
+  auto good = config_file("# a node\nnum-cpus = 3\n  resources=GPU:2 # two\n\ntask-events = off\n");
+  auto cl = parse({"--config=" + good});
+  CHECK(cl.opts.num_cpus == 3);
+  CHECK(cl.opts.resources.at("GPU") == 2);
+  CHECK(cl.opts.task_events == false);
+  CHECK(parse({"--config", good, "--num-cpus=5"}).opts.num_cpus == 5);
+  CHECK(parse({"--num-cpus=5", "--config=" + good}).opts.num_cpus == 5);
+
+  auto typo = config_file("num-cpus = 2\nnum-cpu = 4\n");
+  auto why = thrown([&] { parse({"--config=" + typo}); });
+  CHECK(why.find(typo + ":2") != std::string::npos);
+  CHECK(why.find("unknown key 'num-cpu'") != std::string::npos);
+  CHECK(why.find("--num-cpus") != std::string::npos); // the hint lists the keys
+  why = thrown([&] { parse({"--config=" + config_file("num-cpus = lots\n")}); });
+  CHECK(why.find(":1: num-cpus") != std::string::npos);
+  CHECK(why.find("'lots'") != std::string::npos);
+  CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus\n")}); })
+          .find("expected 'key = value'") != std::string::npos);
+  CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus=1\nnum-cpus=2\n")}); })
+          .find("given twice") != std::string::npos);
+  CHECK(thrown([] { parse({"--config=/nonexistent/manta.conf"}); })
+          .find("cannot read the config file '/nonexistent/manta.conf'") != std::string::npos);
+  ::setenv("MANTA_CONFIG", typo.c_str(), 1);
+  CHECK(thrown([] { parse({}); }).find("unknown key 'num-cpu'") != std::string::npos);
+  ::unsetenv("MANTA_CONFIG");
 }
 
 TEST_CASE("bad addresses are refused with the reason and an example") {

@@ -12,6 +12,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
 #include <string_view>
 
 namespace manta {
@@ -92,6 +95,108 @@ resource_map parse_resources(std::string_view text) {
   return out;
 }
 
+/// Manta's options, by the name they have as a flag ("--NAME=VALUE") and as
+/// a key of a config file ("NAME = VALUE").
+constexpr std::string_view option_names[] = {
+  "num-cpus",     "resources",   "scheduler-threads", "object-store-memory",
+  "object-spill-dir", "object-spilling", "address", "token", "tls-cert", "tls-key",
+  "tls-ca",       "task-events", "task-history",      "dashboard-port",
+  "log-prefix",   "advertise-address", "config"};
+
+bool is_option(std::string_view name) {
+  for (auto known : option_names)
+    if (name == known)
+      return true;
+  return false;
+}
+
+/// Lists the options, for errors about unknown ones.
+std::string options_hint() {
+  std::string out = "Manta's options are";
+  for (auto known : option_names)
+    out += " --" + std::string{known} + "=...";
+  return out + ", and for cluster processes --manta-worker, --manta-head, --manta-port=P "
+               "and --manta-address-file=PATH (see docs/cluster.md)";
+}
+
+/// Sets the option `name` (one of `option_names` but "config") from its text;
+/// `where` names it in errors ("--num-cpus", or "FILE:LINE: num-cpus").
+void apply_option(std::string_view name, const std::string& where, std::string_view v,
+                  init_options& opts) {
+  if (name == "num-cpus")
+    opts.num_cpus = parse_amount(where, v);
+  else if (name == "resources")
+    opts.resources = parse_resources(v);
+  else if (name == "scheduler-threads")
+    opts.scheduler_threads = static_cast<size_t>(std::max(1.0, parse_amount(where, v)));
+  else if (name == "object-store-memory")
+    opts.object_store_memory = parse_bytes(where, v);
+  else if (name == "object-spill-dir")
+    opts.object_spill_directory = std::string{v};
+  else if (name == "object-spilling")
+    opts.object_spilling = parse_switch(where, v);
+  else if (name == "address")
+    opts.address = std::string{v};
+  else if (name == "task-events")
+    opts.task_events = parse_switch(where, v);
+  else if (name == "task-history")
+    opts.task_history = static_cast<size_t>(parse_amount(where, v));
+  else if (name == "log-prefix")
+    opts.log_prefix = parse_switch(where, v);
+  else if (name == "dashboard-port")
+    opts.dashboard_port = parse_port(where, v);
+  else if (name == "token")
+    opts.token = std::string{v};
+  else if (name == "tls-cert")
+    opts.tls.certificate = std::string{v};
+  else if (name == "tls-key")
+    opts.tls.key = std::string{v};
+  else if (name == "tls-ca")
+    opts.tls.ca_file = std::string{v};
+  else if (name == "advertise-address")
+    opts.advertise_address = std::string{v};
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// Reads a config file: one "key = value" per line, '#' starts a comment;
+/// the keys are the options' flag names. An unknown key, a line without
+/// '=' or a key given twice is an error naming the file and line.
+void read_config_file(const std::string& path, init_options& opts) {
+  std::ifstream in{path};
+  if (!in)
+    throw invalid_argument_error("manta::init: cannot read the config file '" + path
+                                 + "' (given by --config or MANTA_CONFIG): "
+                                 + std::strerror(errno));
+  std::string line;
+  std::set<std::string, std::less<>> seen;
+  for (int number = 1; std::getline(in, line); ++number) {
+    auto text = trimmed(std::string_view{line}.substr(0, line.find('#')));
+    if (text.empty())
+      continue;
+    auto at = path + ":" + std::to_string(number) + ": ";
+    auto eq = text.find('=');
+    if (eq == std::string_view::npos)
+      throw invalid_argument_error("manta::init: " + at + "expected 'key = value', got '"
+                                   + std::string{text} + "'");
+    auto key = trimmed(text.substr(0, eq));
+    if (!is_option(key) || key == "config")
+      throw invalid_argument_error("manta::init: " + at + "unknown key '" + std::string{key}
+                                   + "' (a typo, or an option of another Manta version?); "
+                                   + options_hint() + "; a config file takes them without --");
+    if (!seen.insert(std::string{key}).second)
+      throw invalid_argument_error("manta::init: " + at + "key '" + std::string{key}
+                                   + "' is given twice");
+    apply_option(key, at + std::string{key}, trimmed(text.substr(eq + 1)), opts);
+  }
+}
+
 } // namespace
 
 void init(init_options opts) {
@@ -123,6 +228,20 @@ command_line parse_command_line(int argc, char** argv) {
     opts.tls.ca_file = env;
   if (auto env = std::getenv("MANTA_ADVERTISE_ADDRESS"); env != nullptr && *env != '\0')
     opts.advertise_address = env;
+  // The config file (--config=FILE or MANTA_CONFIG) sits between the
+  // environment and the command line: flags override it.
+  std::string config;
+  if (auto env = std::getenv("MANTA_CONFIG"); env != nullptr && *env != '\0')
+    config = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg.substr(0, 9) == "--config=")
+      config = std::string{arg.substr(9)};
+    else if (arg == "--config" && i + 1 < argc)
+      config = argv[i + 1];
+  }
+  if (!config.empty())
+    read_config_file(config, opts);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -139,40 +258,21 @@ command_line parse_command_line(int argc, char** argv) {
         return std::nullopt;
       return rest.substr(1);
     };
-    if (auto v = value_of("--num-cpus"))
-      opts.num_cpus = parse_amount("--num-cpus", *v);
-    else if (auto v = value_of("--resources"))
-      opts.resources = parse_resources(*v);
-    else if (auto v = value_of("--scheduler-threads"))
-      opts.scheduler_threads = static_cast<size_t>(
-        std::max(1.0, parse_amount("--scheduler-threads", *v)));
-    else if (auto v = value_of("--object-store-memory"))
-      opts.object_store_memory = parse_bytes("--object-store-memory", *v);
-    else if (auto v = value_of("--object-spill-dir"))
-      opts.object_spill_directory = std::string{*v};
-    else if (auto v = value_of("--object-spilling"))
-      opts.object_spilling = parse_switch("--object-spilling", *v);
-    else if (auto v = value_of("--address"))
-      opts.address = std::string{*v};
-    else if (auto v = value_of("--task-events"))
-      opts.task_events = parse_switch("--task-events", *v);
-    else if (auto v = value_of("--task-history"))
-      opts.task_history = static_cast<size_t>(parse_amount("--task-history", *v));
-    else if (auto v = value_of("--log-prefix"))
-      opts.log_prefix = parse_switch("--log-prefix", *v);
-    else if (auto v = value_of("--dashboard-port"))
-      opts.dashboard_port = parse_port("--dashboard-port", *v);
-    else if (auto v = value_of("--token"))
-      opts.token = std::string{*v};
-    else if (auto v = value_of("--tls-cert"))
-      opts.tls.certificate = std::string{*v};
-    else if (auto v = value_of("--tls-key"))
-      opts.tls.key = std::string{*v};
-    else if (auto v = value_of("--tls-ca"))
-      opts.tls.ca_file = std::string{*v};
-    else if (auto v = value_of("--advertise-address"))
-      opts.advertise_address = std::string{*v};
-    else if (arg == "--manta-worker")
+    if (arg.substr(0, 2) == "--") {
+      auto name = arg.substr(2, arg.find('=') == std::string_view::npos
+                                  ? std::string_view::npos
+                                  : arg.find('=') - 2);
+      if (is_option(name)) {
+        auto flag = "--" + std::string{name};
+        if (auto v = value_of(flag)) {
+          if (name == "config")
+            continue; // read before the loop
+          apply_option(name, flag, *v, opts);
+          continue;
+        }
+      }
+    }
+    if (arg == "--manta-worker")
       out.worker = true;
     else if (arg == "--manta-head")
       out.head = true;
@@ -181,15 +281,8 @@ command_line parse_command_line(int argc, char** argv) {
     else if (auto v = value_of("--manta-address-file"))
       out.address_file = std::string{*v};
     else if (arg.substr(0, 8) == "--manta-")
-      throw invalid_argument_error(
-        "manta::init: unknown option '" + std::string{arg}
-        + "'; Manta's options are --num-cpus=N, --resources=NAME:AMOUNT,..., "
-          "--scheduler-threads=N, --object-store-memory=BYTES, "
-          "--object-spill-dir=DIR, --object-spilling=on|off, --address=HOST:PORT|auto, --token=T, "
-          "--tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE, --task-events=on|off, "
-          "--task-history=N, --dashboard-port=P, --log-prefix=on|off, "
-          "--advertise-address=HOST:PORT (workers), and for cluster processes --manta-worker, --manta-head, --manta-port=P "
-          "and --manta-address-file=PATH");
+      throw invalid_argument_error("manta::init: unknown option '" + std::string{arg}
+                                   + "'; " + options_hint());
   }
   return out;
 }
