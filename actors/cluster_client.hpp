@@ -193,7 +193,7 @@ inline constexpr double remote_queue_factor = 64.0;
 inline constexpr size_t arg_ref_bytes = 1024 * 1024;
 
 
-// -- shared with cluster_actors.cpp ---------------------------------------------
+// -- shared with cluster_actors.cpp and the client's other files ---------------
 
 /// Whether `n` offers `d` in total.
 bool fits_total(const remote_node& n, const detail::resource_demand& d);

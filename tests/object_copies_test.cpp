@@ -8,6 +8,7 @@
 
 #include <manta/manta.hpp>
 
+#include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_object.hpp"
 

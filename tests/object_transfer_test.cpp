@@ -1,13 +1,15 @@
-// The raw data path for object bytes (object_transfer.hpp): byte-exact over
-// one or several connections and from several holders at once, refused
-// without the token, clear about what is missing, unharmed by garbage or a
-// peer that goes away, falling back to the other holders when one dies
-// mid-read; a copy being read serves the chunks it has; cached copies count
-// in the memory budget and are dropped first; the owner's directory of
-// copies.
+// The raw data path for object bytes (object_transfer.hpp, object_fetch.hpp,
+// held_objects.hpp): byte-exact over one or several connections and from
+// several holders at once, refused without the token, clear about what is
+// missing, unharmed by garbage or a peer that goes away, falling back to the
+// other holders when one dies mid-read; a copy being read serves the chunks
+// it has; cached copies count in the memory budget and are dropped first;
+// the owner's directory of copies.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <manta/detail/held_objects.hpp>
+#include <manta/detail/object_fetch.hpp>
 #include <manta/detail/object_transfer.hpp>
 
 #include <boost/asio/connect.hpp>

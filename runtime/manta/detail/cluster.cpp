@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"

@@ -1,6 +1,6 @@
 #include "manta/detail/memory_budget.hpp"
 
-#include "manta/detail/object_transfer.hpp"
+#include "manta/detail/held_objects.hpp"
 
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"

@@ -1,6 +1,7 @@
 #include "manta/detail/remote_task.hpp"
 
-#include "manta/detail/object_transfer.hpp"
+#include "manta/detail/held_objects.hpp"
+#include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 

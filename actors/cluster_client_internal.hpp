@@ -1,0 +1,102 @@
+#pragma once
+
+#include "actors/cluster_client.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+/// What the files of the driver's cluster client call across each other
+/// (the public pieces are in cluster_client.hpp): cluster_client.cpp holds
+/// the behavior and handles results; the files named below hold the other
+/// roles. Used by those files alone.
+namespace manta::actors {
+
+// -- task_placement.cpp: placing tasks on workers ------------------------------
+
+/// Fails placed task `p` (result `id`), `why` saying what happened to it
+/// ("was lost: ..."); for a rebuild, the fetch that waits for it.
+void fail_placed(cluster_client_actor* self, uint64_t id, placed_task& p,
+                 const std::string& why);
+
+/// Places the waiting tasks that fit now, group by group.
+void place_waiting(cluster_client_actor* self);
+
+/// Places task `id` (in `placed`), or queues it in its waiting group.
+void place_or_wait(cluster_client_actor* self, uint64_t id);
+
+/// The live nodes holding object `id` with a raw data path: `first` (its
+/// home: the node that made it, or this one) if alive, then its copies.
+std::vector<uint16_t> holders_of(cluster_client_actor* self, uint64_t id, uint16_t first);
+
+/// Where `node` serves object bytes.
+detail::wire::holder holder_info(cluster_client_actor* self, uint16_t node);
+
+/// A task the local node has no room for: encode its arguments (fetching
+/// object arguments that live on other nodes) and place it.
+void dispatch(cluster_client_actor* self, detail::task_ptr t);
+
+// -- object_fetches.cpp: fetching objects and tracking their copies ------------
+
+/// Tells `node` to drop its copy of `id`.
+void free_on(cluster_client_actor* self, uint16_t node, uint64_t id);
+
+/// Rebuilds a lost object by re-running its task on a live node.
+void rebuild(cluster_client_actor* self, uint64_t fetch_id);
+
+/// Starts (or restarts) fetching from the object's holders (the node that
+/// made it and the nodes that copied it), rebuilding it first if none is
+/// left.
+void start_fetch(cluster_client_actor* self, uint64_t fetch_id);
+
+/// The raw data path answered; on failure the object is read again as
+/// ObjectChunk messages (if its node died, its down message restarts the
+/// fetch anyway).
+void on_fetched(cluster_client_actor* self, uint64_t fetch_id, uint32_t attempt,
+                const std::string& err, detail::wire::bytes& data);
+
+/// Hands the fetched bytes to everyone waiting for them.
+void complete_fetch(cluster_client_actor* self, uint64_t fetch_id, detail::wire::bytes& data);
+
+/// Tells everyone waiting for the fetch why it failed.
+void fail_fetch(cluster_client_actor* self, uint64_t fetch_id, const std::string& why);
+
+/// An ObjectChunk arrived: appended, then the next ones are asked for.
+void on_chunk(cluster_client_actor* self, uint64_t fetch_id, const detail::wire::bytes& chunk);
+
+/// Frees the copies of objects this driver let go of (its own objects have
+/// no free message of their own; results on workers are freed at once).
+void free_copies_let_go(cluster_client_actor* self);
+
+/// A node reports that it now holds a copy of one of this driver's
+/// objects, or that it no longer does.
+void on_copy(cluster_client_actor* self, uint16_t node, const detail::wire::bytes& bytes);
+
+// -- worker_links.cpp: connections, heartbeats, reconnects, node failures ------
+
+/// Worker `index` is gone (dead or cut off): its work goes elsewhere.
+void node_lost(cluster_client_actor* self, uint16_t index);
+
+/// Connects to a worker the head announced (and attaches it).
+void connect(cluster_client_actor* self, const detail::wire::node_record& rec);
+
+/// A worker came back or will not: what waited for it is placed, or
+/// fails if nothing can run it any more.
+void reconnect_ended(cluster_client_actor* self);
+
+/// The connection to worker `index` closed. CAF cannot tell a cut
+/// connection from a dead process, so the worker's work goes elsewhere
+/// (node_lost); but while the head has not said it left, it may be alive
+/// behind a broken link: the driver connects to it again.
+void connection_lost(cluster_client_actor* self, uint16_t index);
+
+/// One try to connect again to a worker whose connection closed; on
+/// success it is a worker like any other again (with none of its old work:
+/// that was placed elsewhere when the connection closed).
+void reconnect(cluster_client_actor* self, uint16_t index);
+
+/// Declares workers that missed their heartbeats dead (as if their
+/// connection had closed) and pings the others.
+void heartbeat(cluster_client_actor* self);
+
+} // namespace manta::actors

@@ -1,0 +1,234 @@
+#include "actors/cluster_client_internal.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/node_manager.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/object_fetch.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+using bytes_t = wire::bytes;
+
+} // namespace
+
+// -- fetching objects ----------------------------------------------------------
+
+namespace {
+
+/// Chunk requests kept in flight per fetch.
+constexpr int fetch_window = 2;
+
+void request_chunks(self_ptr self, uint64_t fetch_id) {
+  auto& op = self->state.fetches.at(fetch_id);
+  auto& n = self->state.nodes.at(op.node);
+  uint64_t size = op.obj->encoded_size;
+  for (int k = 0; k < fetch_window && op.requested < size; ++k) {
+    auto len = std::min<uint64_t>(max_chunk_bytes, size - op.requested);
+    self->send(n.manager, fetch_atom::value, self->state.link->token(), fetch_id,
+               op.obj->id.value(), op.requested, len);
+    op.requested += len;
+  }
+}
+
+} // namespace
+
+void rebuild(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  auto& obj = *op.obj;
+  if (obj.retries_left <= 0) {
+    fail_fetch(self, fetch_id, "its node (node-" + std::to_string(obj.node.load())
+                                 + ") died and its task has no retries left to rebuild it");
+    return;
+  }
+  --obj.retries_left;
+  op.node = 0;
+  op.buffer.clear();
+  op.requested = 0;
+  auto id = obj.id.value();
+  auto& p = st.placed[id];
+  p.rebuild = op.obj;
+  p.spec = obj.lineage;
+  p.demand = obj.demand;
+  p.max_retries = 0;
+  place_or_wait(self, id);
+}
+
+namespace {
+
+/// Reads the object over the raw data path of its holders (several at
+/// once) on a thread of its own; the bytes (or why not) come back as a
+/// `fetched` message.
+void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& holders) {
+  auto& op = self->state.fetches.at(fetch_id);
+  std::vector<object_source> sources;
+  for (auto node : holders) {
+    auto h = holder_info(self, node);
+    sources.push_back({h.host, h.data_port});
+  }
+  std::thread{[gate = self->state.gate, me = caf::actor{self}, sources = std::move(sources),
+               token = self->state.link->token(), id = op.obj->id.value(),
+               size = op.obj->encoded_size.load(), fetch_id, attempt = op.attempt] {
+    bytes_t data;
+    auto err = fetch_object(sources, token, id, size, data, transfer_streams);
+    std::lock_guard<std::mutex> guard{gate->mtx};
+    if (gate->open)
+      caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
+                     std::move(data));
+  }}.detach();
+}
+
+} // namespace
+
+void start_fetch(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  ++op.attempt;
+  auto n = st.nodes.find(op.obj->node);
+  if (n == st.nodes.end() || !n->second.manager) {
+    auto copies = holders_of(self, op.obj->id.value(), op.obj->node);
+    n = copies.empty() ? st.nodes.end() : st.nodes.find(copies.front());
+    if (n == st.nodes.end()) {
+      rebuild(self, fetch_id);
+      return;
+    }
+  }
+  op.node = n->first;
+  op.buffer.clear();
+  op.requested = 0;
+  if (op.obj->encoded_size == 0) {
+    complete_fetch(self, fetch_id, op.buffer);
+    return;
+  }
+  if (auto holders = holders_of(self, op.obj->id.value(), op.node); !holders.empty()) {
+    fetch_raw(self, fetch_id, holders);
+    return;
+  }
+  op.buffer.reserve(op.obj->encoded_size);
+  request_chunks(self, fetch_id);
+}
+
+void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::string& err,
+                bytes_t& data) {
+  auto i = self->state.fetches.find(fetch_id);
+  if (i == self->state.fetches.end() || i->second.attempt != attempt)
+    return;
+  if (err.empty()) {
+    complete_fetch(self, fetch_id, data);
+    return;
+  }
+  auto& op = i->second;
+  if (op.node != op.obj->node) {
+    // Its home is gone and every copy failed: none is left, so the object
+    // is rebuilt from its lineage (if its retries allow).
+    for (auto node : self->state.copies.erase(op.obj->id.value()))
+      free_on(self, node, op.obj->id.value());
+    start_fetch(self, fetch_id);
+    return;
+  }
+  std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
+  i->second.buffer.reserve(i->second.obj->encoded_size);
+  request_chunks(self, fetch_id);
+}
+
+void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
+  auto& st = self->state;
+  if (auto i = st.fetch_of.find(obj->id.value()); i != st.fetch_of.end()) {
+    st.fetches.at(i->second).done.push_back(std::move(cb));
+    return;
+  }
+  auto fetch_id = st.next_fetch++;
+  auto& op = st.fetches[fetch_id];
+  op.obj = obj;
+  op.done.push_back(std::move(cb));
+  st.fetch_of[obj->id.value()] = fetch_id;
+  start_fetch(self, fetch_id);
+}
+
+namespace {
+
+void finish_fetch(self_ptr self, uint64_t fetch_id, const std::string& err, bytes_t& in) {
+  auto& st = self->state;
+  auto i = st.fetches.find(fetch_id);
+  if (i == st.fetches.end())
+    return;
+  auto data = std::move(in); // `in` may be the op's own buffer
+  auto op = std::move(i->second);
+  st.fetches.erase(i);
+  st.fetch_of.erase(op.obj->id.value());
+  for (size_t k = 0; k < op.done.size(); ++k) {
+    if (k + 1 == op.done.size()) {
+      op.done[k](err, data);
+    } else {
+      auto copy = data;
+      op.done[k](err, copy);
+    }
+  }
+}
+
+} // namespace
+
+void complete_fetch(self_ptr self, uint64_t fetch_id, bytes_t& data) {
+  finish_fetch(self, fetch_id, {}, data);
+}
+
+void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why) {
+  bytes_t none;
+  finish_fetch(self, fetch_id, why, none);
+}
+
+void on_chunk(self_ptr self, uint64_t fetch_id, const bytes_t& chunk) {
+  auto& st = self->state;
+  auto i = st.fetches.find(fetch_id);
+  if (i == st.fetches.end())
+    return;
+  auto& op = i->second;
+  auto n = st.nodes.find(op.node);
+  if (n == st.nodes.end() || n->second.manager.address() != self->current_sender())
+    return; // from a node this fetch no longer reads from
+  if (auto err = wire::append_chunk(chunk, op.buffer); !err.empty()) {
+    fail_fetch(self, fetch_id, "bad chunk: " + err);
+    return;
+  }
+  if (op.buffer.size() >= op.obj->encoded_size)
+    complete_fetch(self, fetch_id, op.buffer);
+  else
+    request_chunks(self, fetch_id);
+}
+
+// -- copies of this driver's objects ------------------------------------------
+
+void free_on(self_ptr self, uint16_t node, uint64_t id) {
+  auto n = self->state.nodes.find(node);
+  if (n != self->state.nodes.end() && n->second.manager)
+    self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
+}
+
+void free_copies_let_go(self_ptr self) {
+  for (auto& [id, nodes] : self->state.copies.sweep())
+    for (auto node : nodes)
+      free_on(self, node, id);
+}
+
+void on_copy(self_ptr self, uint16_t node, const bytes_t& bytes) {
+  wire::copy_message m;
+  if (auto err = wire::decode(bytes, m); !err.empty())
+    return;
+  auto& copies = self->state.copies;
+  if (!m.held)
+    copies.remove(m.object_id, node);
+  else if (!copies.confirm(m.object_id, node))
+    free_on(self, node, m.object_id); // let go of meanwhile
+}
+
+} // namespace manta::actors

@@ -1,0 +1,230 @@
+#include "actors/cluster_client_internal.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/cluster_actors.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/transport.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+using bytes_t = wire::bytes;
+
+} // namespace
+
+// -- membership and failures ---------------------------------------------------
+
+void node_lost(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto n = st.nodes.find(index);
+  if (n == st.nodes.end())
+    return;
+  if (n->second.manager) {
+    st.by_addr.erase(n->second.manager.address());
+    st.specs.drop(n->second.manager);
+  }
+  st.nodes.erase(n);
+  st.link->drop_worker(index);
+  st.copies.drop_node(index); // its copies are gone with it
+  // Tasks in flight there run again elsewhere while retries last; rebuilds
+  // in flight there start over (while the object's retries last).
+  std::vector<uint64_t> lost_here;
+  for (auto& [id, p] : st.placed)
+    if (p.node == index)
+      lost_here.push_back(id);
+  for (auto id : lost_here) {
+    auto i = st.placed.find(id);
+    if (i == st.placed.end())
+      continue;
+    auto& p = i->second;
+    p.node = 0;
+    if (p.rebuild) {
+      st.placed.erase(i);
+      if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
+        rebuild(self, f->second);
+    } else if (p.dispatches <= p.max_retries) {
+      place_or_wait(self, id);
+    } else {
+      auto lost_task = std::move(p);
+      st.placed.erase(i);
+      fail_placed(self, id, lost_task,
+                  "was lost: node-" + std::to_string(index) + " died while running it and its "
+                    + std::to_string(lost_task.max_retries) + " retries are used up");
+    }
+  }
+  // Fetches from there restart: the object is rebuilt from its lineage.
+  std::vector<uint64_t> restart;
+  for (auto& [fetch_id, op] : st.fetches)
+    if (op.node == index)
+      restart.push_back(fetch_id);
+  for (auto fetch_id : restart)
+    if (st.fetches.count(fetch_id) > 0)
+      start_fetch(self, fetch_id);
+  actors_lost(self, index);
+  // Waiting work that nothing alive can run any more fails now.
+  place_waiting(self);
+}
+
+namespace {
+
+/// Makes `hdl` (the node manager of worker `index`, just connected) that
+/// worker's: monitored, placed on, counted in the cluster's resources.
+void attach(self_ptr self, uint16_t index, caf::actor hdl) {
+  auto& st = self->state;
+  auto& n = st.nodes.at(index);
+  self->monitor(hdl);
+  st.by_addr[hdl.address()] = index;
+  n.manager = std::move(hdl);
+  n.last_heard = std::chrono::steady_clock::now();
+  st.link->set_worker(n.info);
+}
+
+} // namespace
+
+void connect(self_ptr self, const wire::node_record& rec) {
+  auto& st = self->state;
+  if (st.nodes.count(rec.index) > 0)
+    return;
+  st.reconnecting.erase(rec.index);
+  st.nodes[rec.index].info = rec;
+  ++st.connecting;
+  auto mm = detail::cluster_middleman(self->system());
+  auto index = rec.index;
+  auto done = [self] {
+    if (--self->state.connecting == 0) {
+      for (auto& rp : self->state.ready)
+        rp.deliver(true);
+      self->state.ready.clear();
+      place_waiting(self);
+    }
+  };
+  self->request(mm, cluster::connect_timeout, caf::connect_atom::value, rec.host, rec.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto& st = self->state;
+        auto n = st.nodes.find(index);
+        if (n != st.nodes.end() && ptr)
+          attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
+        else
+          st.nodes.erase(index);
+        done();
+      },
+      [=, host = rec.host, port = rec.port](caf::error& err) {
+        std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s\n", unsigned{index},
+                     connect_error(self->system(), err, host, port).c_str());
+        self->state.nodes.erase(index);
+        done();
+      });
+}
+
+void reconnect_ended(self_ptr self) {
+  auto creates = std::move(self->state.deferred_creates);
+  self->state.deferred_creates.clear();
+  for (auto& req : creates)
+    create_remote_actor(self, std::move(req));
+  place_waiting(self);
+}
+
+namespace {
+
+/// The next try to connect to a worker whose connection closed.
+void schedule_reconnect(self_ptr self, uint16_t index) {
+  auto& lost = self->state.reconnecting.at(index);
+  auto delay = reconnect_delay * (1 << std::min(lost.attempts, 5));
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(delay, reconnect_max_delay),
+                     reconnect_atom::value, index);
+}
+
+} // namespace
+
+void connection_lost(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto n = st.nodes.find(index);
+  if (n == st.nodes.end())
+    return;
+  auto info = n->second.info;
+  std::fprintf(stderr,
+               "manta: the connection to node-%u (%s:%u) closed; its work goes elsewhere, and "
+               "the driver reconnects while the head lists it\n",
+               unsigned{index}, info.host.c_str(), unsigned{info.port});
+  // Known as reconnecting first: its work placed again below may wait for it.
+  st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
+  node_lost(self, index);
+  schedule_reconnect(self, index);
+}
+
+void reconnect(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto i = st.reconnecting.find(index);
+  if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+    return; // the head said it left, or it is back
+  auto& lost = i->second;
+  if (std::chrono::steady_clock::now() - lost.since > reconnect_window) {
+    std::fprintf(stderr, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
+                 unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port},
+                 lost.attempts);
+    st.reconnecting.erase(i);
+    reconnect_ended(self);
+    return;
+  }
+  ++lost.attempts;
+  auto mm = detail::cluster_middleman(self->system());
+  self->request(mm, reconnect_timeout, caf::connect_atom::value, lost.info.host, lost.info.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto& st = self->state;
+        auto i = st.reconnecting.find(index);
+        if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+          return;
+        if (!ptr) {
+          schedule_reconnect(self, index);
+          return;
+        }
+        std::fprintf(stderr, "manta: reconnected to node-%u after %d attempt(s)\n",
+                     unsigned{index}, i->second.attempts);
+        st.nodes[index].info = i->second.info;
+        st.reconnecting.erase(i);
+        attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
+        reconnect_ended(self);
+      },
+      [=](caf::error&) {
+        if (self->state.reconnecting.count(index) > 0)
+          schedule_reconnect(self, index);
+      });
+}
+
+void heartbeat(self_ptr self) {
+  free_copies_let_go(self);
+  auto now = std::chrono::steady_clock::now();
+  std::vector<uint16_t> silent;
+  for (auto& [index, n] : self->state.nodes) {
+    if (!n.manager)
+      continue;
+    if (now - n.last_heard > heartbeat_timeout)
+      silent.push_back(index);
+    else
+      self->send(n.manager, ping_atom::value, self->state.link->token());
+  }
+  for (auto index : silent) {
+    std::fprintf(stderr,
+                 "manta: node-%u did not answer for %lld ms: treated as dead, its work "
+                 "goes elsewhere\n",
+                 static_cast<unsigned>(index),
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          heartbeat_timeout)
+                                          .count()));
+    node_lost(self, index);
+  }
+  self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
+}
+
+} // namespace manta::actors

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "manta/detail/held_objects.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+/// Reading an object's bytes from the transfer servers of the nodes holding
+/// it (object_transfer.hpp), from several holders at once.
+namespace manta::detail {
+
+/// Connections one object is read over from a single holder (chunks of
+/// `transfer_chunk`, each connection with two requests in flight).
+inline constexpr int transfer_streams = 2;
+
+/// One node holding an object, and where it serves it.
+struct object_source {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Holders one read uses at once; the others stand by, each replacing one
+/// that fails.
+inline constexpr size_t transfer_sources = 2;
+
+/// Reads `size` bytes of object `id` into `out` (resized) from `sources`,
+/// chunk by chunk: the first `transfer_sources` get a connection each (a
+/// single one `streams`), each connection keeps two chunk requests in
+/// flight and takes the next chunk not yet read, so faster holders serve
+/// more. A source that fails (refused, gone, cut off, stalled, or without
+/// the object) is dropped, its chunks go to the others, and the next
+/// source standing by joins. `arrived`, if given, is told each chunk that
+/// landed. Returns an empty string on success, else why not (every source
+/// failed).
+std::string fetch_object(const std::vector<object_source>& sources, const std::string& token,
+                         uint64_t id, uint64_t size, std::vector<char>& out,
+                         int streams = transfer_streams, copy_progress* arrived = nullptr);
+
+/// Reads object `id` from the one transfer server at host:port.
+std::string fetch_object(const std::string& host, uint16_t port, const std::string& token,
+                         uint64_t id, uint64_t size, std::vector<char>& out, int streams = 1);
+
+} // namespace manta::detail
