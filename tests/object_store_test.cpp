@@ -96,17 +96,30 @@ TEST_CASE("ten tasks reading one put share one copy (RSS grows by one array)") {
       big[i] = static_cast<uint8_t>(i / 4096);
     ref = manta::put(std::move(big));
   }
+  // One reader first, then nine more: each reader that copied the array
+  // would add another 200 MiB between the two measures.
   std::vector<manta::object_ref<uint64_t>> results;
-  for (int i = 0; i < 10; ++i)
+  results.push_back(manta::task(checksum).remote(ref));
+  manta::get(results.front());
+  auto one_reader = rss_bytes();
+  for (int i = 1; i < 10; ++i)
     results.push_back(manta::task(checksum).remote(ref));
   auto sums = manta::get(results);
   auto expected = checksum(*manta::get_shared(ref));
   for (auto s : sums)
     CHECK(s == expected);
-  auto grown = rss_bytes() - before;
-  MESSAGE("RSS grew by " << grown / 1048576 << " MiB for one 200 MiB array read by 10 tasks");
-  CHECK(grown >= n * 9 / 10); // the array itself is resident
-  CHECK(grown < n * 3 / 2);   // ... once, not ten times
+  auto after = rss_bytes();
+  auto grown = after - before;
+  auto grown_by_nine = after > one_reader ? after - one_reader : 0;
+  MESSAGE("RSS grew by " << grown / 1048576 << " MiB for one 200 MiB array read by 10 tasks, "
+                         << grown_by_nine / 1048576 << " MiB of it for the last 9");
+  CHECK(grown >= n * 9 / 10);      // the array itself is resident
+  CHECK(grown_by_nine < n / 2);    // ... once, not ten times
+#ifndef __SANITIZE_THREAD__
+  // ThreadSanitizer's shadow memory (several bytes per byte accessed) counts
+  // in RSS: there one resident array makes RSS grow by about 5 times its size.
+  CHECK(grown < n * 3 / 2);
+#endif
 }
 
 TEST_CASE("put(std::move(x)) and get_shared do not copy the value") {

@@ -33,14 +33,13 @@ bool gone(const std::weak_ptr<task_spec>& w) {
 }
 
 /// Latency buckets (seconds), Prometheus' defaults extended downwards:
-/// tasks here take microseconds.
-const std::vector<double>& bucket_bounds() {
-  static const std::vector<double> bounds{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60};
-  return bounds;
-}
+/// tasks here take microseconds. A constant array, not a static vector:
+/// tasks may end during static destruction (see `rec`), after a vector's
+/// destructor freed it (ThreadSanitizer saw that race in `object_test`).
+constexpr std::array<double, 8> bucket_bounds{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60};
 
 struct histogram_cell {
-  std::vector<uint64_t> counts = std::vector<uint64_t>(bucket_bounds().size() + 1, 0);
+  std::vector<uint64_t> counts = std::vector<uint64_t>(bucket_bounds.size() + 1, 0);
   uint64_t count = 0;
   double sum = 0;
 };
@@ -105,7 +104,7 @@ void push(finished_record&& r) {
     if (cache.generation != h.generation || cache.key != key)
       cache = {key, &h.latency[key], h.generation};
     auto& cell = *cache.cell;
-    auto& bounds = bucket_bounds();
+    auto& bounds = bucket_bounds;
     size_t b = 0;
     while (b < bounds.size() && seconds > bounds[b])
       ++b;
@@ -437,7 +436,7 @@ std::vector<latency_histogram> latencies() {
     auto* name = static_cast<const std::string*>(key.first);
     auto* method = static_cast<const std::string*>(key.second);
     l.name = method != nullptr ? *name + "." + *method : *name;
-    l.bounds = bucket_bounds();
+    l.bounds.assign(bucket_bounds.begin(), bucket_bounds.end());
     uint64_t acc = 0;
     for (size_t b = 0; b < l.bounds.size(); ++b) {
       acc += cell.counts[b];
