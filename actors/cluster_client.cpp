@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace manta::actors {
@@ -169,12 +170,16 @@ cluster_client_state::~cluster_client_state() {
 }
 
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
-  self->state.link = link;
-  self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
+  auto& st = self->state;
+  st.link = link;
+  st.silence_limit = detail::connection_timeout(self->system());
+  st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval,
+                                                         st.silence_limit / 4);
+  self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto i = self->state.by_addr.find(msg.source);
     if (i != self->state.by_addr.end())
-      connection_lost(self, i->second);
+      connection_lost(self, i->second, "closed");
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },

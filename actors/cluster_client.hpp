@@ -118,6 +118,10 @@ struct lost_connection {
 
 struct cluster_client_state {
   detail::cluster* link = nullptr;
+  /// How long a worker may stay silent (the connection timeout), and how
+  /// often it is pinged.
+  std::chrono::milliseconds silence_limit{};
+  std::chrono::milliseconds ping_interval{};
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
   /// Placed tasks and rebuilds, by result id.
@@ -164,12 +168,13 @@ struct cluster_client_state {
 
 using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
 
-/// How often the driver pings every worker, and how long a worker may stay
-/// silent before it counts as dead. A closed connection is noticed at once
-/// (a down message); these catch a node that hangs with its connection open
-/// (stopped, swapping, partitioned).
+/// How often the driver pings every worker (at most; a quarter of the
+/// connection timeout if that is shorter). A closed connection is noticed
+/// at once (a down message); the pings, and CAF's heartbeats below them,
+/// catch a node that hangs with its connection open (stopped, swapping,
+/// partitioned): one silent for the connection timeout
+/// (`init_options::connection_timeout`) is cut off and reconnected.
 inline constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
-inline constexpr auto heartbeat_timeout = std::chrono::seconds{4};
 
 /// Reconnecting to a worker whose connection closed: the first attempt
 /// after `reconnect_delay`, doubling up to `reconnect_max_delay`, each

@@ -87,16 +87,19 @@ void reconnect_ended(cluster_client_actor* self);
 /// The connection to worker `index` closed. CAF cannot tell a cut
 /// connection from a dead process, so the worker's work goes elsewhere
 /// (node_lost); but while the head has not said it left, it may be alive
-/// behind a broken link: the driver connects to it again.
-void connection_lost(cluster_client_actor* self, uint16_t index);
+/// behind a broken link: the driver connects to it again, the first time
+/// after `first_try`. `why` says what happened, for the log.
+void connection_lost(cluster_client_actor* self, uint16_t index, const char* why,
+                     std::chrono::milliseconds first_try = reconnect_delay);
 
 /// One try to connect again to a worker whose connection closed; on
 /// success it is a worker like any other again (with none of its old work:
 /// that was placed elsewhere when the connection closed).
 void reconnect(cluster_client_actor* self, uint16_t index);
 
-/// Declares workers that missed their heartbeats dead (as if their
-/// connection had closed) and pings the others.
+/// Closes the connections of workers silent for the connection timeout
+/// (their work goes elsewhere, and they are reconnected as after a cut) and
+/// pings the others.
 void heartbeat(cluster_client_actor* self);
 
 } // namespace manta::actors

@@ -184,20 +184,19 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
   if (auto r = self->state.running.find(id); r != self->state.running.end()) {
-    // Unless its owner sends it again over a new connection (a proxy of the
-    // same actor, not the same proxy): the old connection was cut, and the
-    // owner, reconnected, placed the task here again. The run going on
-    // answers on the new connection instead of running twice.
+    // Unless its owner sends it again: its connection was cut or hung, and
+    // the owner, reconnected, placed the task here again. The run going on
+    // answers the owner (through the proxy of the new connection, if the
+    // old one closed here; else CAF routes it over the new connection)
+    // instead of running twice. Another owner's spec with the id is refused.
     auto& h = r->second;
-    if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner
-        && caf::actor_cast<caf::abstract_actor*>(h.owner)
-             != caf::actor_cast<caf::abstract_actor*>(owner)) {
+    if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner) {
       h.owner = owner;
       return;
     }
     return refuse("manta::error", "a task with id " + to_string(object_id{id})
                                     + " is already running on " + detail::runtime::node_name()
-                                    + " (was the spec sent twice?)");
+                                    + " for another owner (was the spec sent twice?)");
   }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
@@ -243,6 +242,16 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
 
 // -- hosted actors ---------------------------------------------------------------
 
+/// Drops a hosted actor (its owner killed it or let go of it).
+void drop_actor(node_manager_actor* self, uint64_t id) {
+  auto a = self->state.actors.find(id);
+  if (a == self->state.actors.end())
+    return;
+  auto anchor = std::move(a->second.anchor);
+  self->state.actors.erase(a);
+  detail::kill_actor(*anchor->core, true);
+}
+
 void answer_created(node_manager_actor* self, const caf::actor& owner, uint64_t id,
                     std::string error) {
   detail::wire::actor_created_message m{id, std::move(error)};
@@ -268,8 +277,15 @@ void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec
                           "the binary on " + here + " has no constructor of " + m.class_name
                             + " taking (" + detail::demangle(m.constructor_key.c_str())
                             + "); do both nodes run the same binary?");
-  if (self->state.actors.count(m.actor_id) != 0)
-    return answer_created(self, owner, m.actor_id, "an actor with this id lives here already");
+  if (auto a = self->state.actors.find(m.actor_id); a != self->state.actors.end()) {
+    // Its owner restarts it here while the old instance lives on: the
+    // owner's connection hung and was replaced before this end noticed, so
+    // the owner counted the actor lost. The restart replaces it.
+    if (a->second.owner != owner)
+      return answer_created(self, owner, m.actor_id,
+                            "an actor with this id lives here already, for another owner");
+    drop_actor(self, m.actor_id);
+  }
   try {
     std::vector<std::span<const char>> args(m.args.begin(), m.args.end());
     actor_options opts;
@@ -341,16 +357,6 @@ void report_if_dead(node_manager_actor* self, const hosted_task& h) {
   self->send(a->second.owner, actor_dead_atom::value, self->state.token, h.actor,
              info.death_cause);
   self->state.actors.erase(a);
-}
-
-/// Drops a hosted actor (its owner killed it or let go of it).
-void drop_actor(node_manager_actor* self, uint64_t id) {
-  auto a = self->state.actors.find(id);
-  if (a == self->state.actors.end())
-    return;
-  auto anchor = std::move(a->second.anchor);
-  self->state.actors.erase(a);
-  detail::kill_actor(*anchor->core, true);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
+#include "actors/token_gate.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/transport.hpp"
 
@@ -146,20 +147,21 @@ void schedule_reconnect(self_ptr self, uint16_t index) {
 
 } // namespace
 
-void connection_lost(self_ptr self, uint16_t index) {
+void connection_lost(self_ptr self, uint16_t index, const char* why,
+                     std::chrono::milliseconds first_try) {
   auto& st = self->state;
   auto n = st.nodes.find(index);
   if (n == st.nodes.end())
     return;
   auto info = n->second.info;
   std::fprintf(stderr,
-               "manta: the connection to node-%u (%s:%u) closed; its work goes elsewhere, and "
+               "manta: the connection to node-%u (%s:%u) %s; its work goes elsewhere, and "
                "the driver reconnects while the head lists it\n",
-               unsigned{index}, info.host.c_str(), unsigned{info.port});
+               unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
   // Known as reconnecting first: its work placed again below may wait for it.
   st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
   node_lost(self, index);
-  schedule_reconnect(self, index);
+  self->delayed_send(self, first_try, reconnect_atom::value, index);
 }
 
 void reconnect(self_ptr self, uint16_t index) {
@@ -204,27 +206,30 @@ void reconnect(self_ptr self, uint16_t index) {
 
 void heartbeat(self_ptr self) {
   free_copies_let_go(self);
+  auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   std::vector<uint16_t> silent;
-  for (auto& [index, n] : self->state.nodes) {
+  for (auto& [index, n] : st.nodes) {
     if (!n.manager)
       continue;
-    if (now - n.last_heard > heartbeat_timeout)
+    if (now - n.last_heard > st.silence_limit)
       silent.push_back(index);
     else
-      self->send(n.manager, ping_atom::value, self->state.link->token());
+      self->send(n.manager, ping_atom::value, st.link->token());
   }
   for (auto index : silent) {
-    std::fprintf(stderr,
-                 "manta: node-%u did not answer for %lld ms: treated as dead, its work "
-                 "goes elsewhere\n",
-                 static_cast<unsigned>(index),
-                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          heartbeat_timeout)
-                                          .count()));
-    node_lost(self, index);
+    // Its connection may still be open (a partition, a frozen process):
+    // closed here, so that a reconnect makes a new one instead of finding
+    // this one. The first try waits half the timeout: by then the worker,
+    // which heard nothing from here either, has closed its end too (CAF's
+    // heartbeats), and takes the new connection as a new owner.
+    auto peer = st.nodes.at(index).manager.node();
+    auto why = "was silent for " + std::to_string(st.silence_limit.count())
+               + " ms (the connection timeout) and is closed as broken";
+    connection_lost(self, index, why.c_str(), st.silence_limit / 2);
+    disconnect(self, peer, [](const std::string&) {});
   }
-  self->delayed_send(self, heartbeat_interval, heartbeat_atom::value);
+  self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
 }
 
 } // namespace manta::actors

@@ -80,6 +80,15 @@ TEST_CASE("bad flags are refused with the flag, the value and what is expected")
   CHECK(thrown([] { parse({"--object-store-memory=12Q"}); }).find("512M") != std::string::npos);
   CHECK(thrown([] { parse({"--manta-bogus"}); }).find("unknown option") != std::string::npos);
   CHECK(thrown([] { parse({"--address"}); }).find("needs a value") != std::string::npos);
+  // Durations need their unit and a sane range.
+  CHECK(parse({"--connection-timeout=1.5s"}).opts.connection_timeout
+        == std::chrono::milliseconds{1500});
+  CHECK(parse({"--connection-timeout=250ms"}).opts.connection_timeout
+        == std::chrono::milliseconds{250});
+  CHECK(parse({}).opts.connection_timeout == manta::default_connection_timeout);
+  for (auto bad : {"4", "10ms", "2h", "-1s", "fast", "4 s"})
+    CHECK(thrown([&] { parse({std::string{"--connection-timeout="} + bad}); })
+            .find("--connection-timeout expects a duration from 100ms to 1h") != std::string::npos);
 }
 
 /// Config files written by a test case, removed when it ends.
@@ -178,6 +187,9 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   std::tie(rc, out) = run(dir + exe + " start --head --colour=blue");
   CHECK(rc == 2);
   CHECK(out.find("unknown option '--colour=blue'") != std::string::npos);
+  std::tie(rc, out) = run(dir + exe + " start --head --connection-timeout=soon");
+  CHECK(rc == 2);
+  CHECK(out.find("--connection-timeout expects a duration") != std::string::npos);
   std::tie(rc, out) = run(dir + exe + " status --address=nowhere:");
   CHECK(rc == 2);
   CHECK(out.find("bad address") != std::string::npos);
@@ -270,20 +282,33 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     t.args = {manta::detail::encode(300)};
     t.demand.cpus = 1;
     auto token = manta::detail::runtime::cluster_token();
+    caf::scoped_actor other{rt.system()};
+    // Another owner's spec with the id is refused; the same owner's second
+    // spec (an owner re-sends after a reconnect) is answered by the run
+    // going on: one result, not two runs.
     self->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
+    other->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
     self->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
-    std::vector<wire::result_message> results;
-    for (int i = 0; i < 2; ++i)
-      self->receive(
-        [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
-          results.emplace_back();
-          REQUIRE(wire::decode(bytes, results.back()) == "");
-        },
-        caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer"); });
-    REQUIRE(results.size() == 2);
-    CHECK(results[0].kind == wire::result_message::failure);
-    CHECK(results[0].error.message.find("already running") != std::string::npos);
-    CHECK(results[1].kind == wire::result_message::inline_value);
+    auto answers = [](caf::scoped_actor& who, std::chrono::milliseconds wait) {
+      std::vector<wire::result_message> results;
+      bool more = true;
+      while (more)
+        who->receive(
+          [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
+            results.emplace_back();
+            REQUIRE(wire::decode(bytes, results.back()) == "");
+          },
+          caf::after(wait) >> [&] { more = false; });
+      return results;
+    };
+    auto refused = answers(other, std::chrono::milliseconds(1000));
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].kind == wire::result_message::failure);
+    CHECK(refused[0].error.message.find("already running") != std::string::npos);
+    CHECK(refused[0].error.message.find("another owner") != std::string::npos);
+    auto ran = answers(self, std::chrono::milliseconds(1000)); // the nap takes 300 ms
+    REQUIRE(ran.size() == 1);
+    CHECK(ran[0].kind == wire::result_message::inline_value);
   }
   SUBCASE("a demand beyond the whole node") {
     auto t = add_spec(105);

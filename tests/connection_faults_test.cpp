@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
@@ -117,14 +118,108 @@ TEST_CASE("the test proxy forwards, delays, cuts and refuses") {
   auto [c2, s2] = connect_through(proxy, listener);
   REQUIRE(::write(c2, "again", 5) == 5);
   CHECK(::read(s2, buf, sizeof(buf)) == 5);
+  // A stalled connection passes nothing on and does not close; a new one
+  // works.
+  CHECK(proxy.stall() == 1);
+  REQUIRE(::write(c2, "lost", 4) == 4);
+  REQUIRE(::write(s2, "lost", 4) == 4);
+  pollfd both[2] = {{c2, POLLIN, 0}, {s2, POLLIN, 0}};
+  CHECK(::poll(both, 2, 300) == 0); // no bytes, no close, on either side
+  auto [c3, s3] = connect_through(proxy, listener);
+  REQUIRE(::write(c3, "fresh", 5) == 5);
+  CHECK(::read(s3, buf, sizeof(buf)) == 5);
   auto st = proxy.stats();
-  CHECK(st.accepted == 2);
+  CHECK(st.accepted == 3);
   CHECK(st.refused == 1);
   CHECK(st.cut == 1);
+  CHECK(st.stalled == 1);
+  CHECK(st.live == 1);
   CHECK(st.held >= 1);
-  ::close(c2);
-  ::close(s2);
-  ::close(listener);
+  for (int fd : {c2, s2, c3, s3, listener})
+    ::close(fd);
+}
+
+TEST_CASE("a connection that hangs without closing is closed after the connection timeout; "
+          "the worker is reconnected and every result arrives once") {
+  // Every process of this cluster (head, worker, driver) closes a
+  // connection silent for 2 s.
+  struct timeout_env {
+    timeout_env() { ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1); }
+    ~timeout_env() { ::unsetenv("MANTA_CONNECTION_TIMEOUT"); }
+  } env;
+  const auto timeout = 2s;
+  const int n = 3000;
+  const int max_retries = 3;
+  manta::local_cluster c;
+  tcp_proxy proxy;
+  auto worker = add_proxied_worker(c, proxy, c.dir() + "/worker.log");
+  manta::init_options opts;
+  opts.connection_timeout = timeout;
+  c.join(0, opts); // runs nothing itself: everything crosses the proxy
+  REQUIRE(proxy.stats().accepted == 1);
+  auto node = manta_test::worker_nodes(1).at(worker);
+  auto log = c.dir() + "/runs.log";
+  auto actor = manta::actor<manta_test::tally>()
+                 .node_affinity(node, true)
+                 .max_restarts(-1)
+                 .max_task_retries(-1)
+                 .remote(int64_t{7});
+  std::vector<manta::object_ref<int64_t>> refs, calls;
+  for (int64_t i = 0; i < n; ++i) {
+    refs.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
+    if (i % 10 == 0)
+      calls.push_back(actor.call(&manta_test::tally::step).remote(i));
+  }
+  auto start = steady::now();
+  while (manta_test::lines_in(log) < n / 5) {
+    REQUIRE(steady::now() - start < 60s);
+    std::this_thread::sleep_for(1ms);
+  }
+  auto ran_at_stall = manta_test::lines_in(log);
+  REQUIRE(proxy.stall() == 1);
+  auto stalled = steady::now();
+  // Nothing closes the connection but the timeout; meanwhile nothing is
+  // lost, and a get with a timeout returns on time.
+  auto t0 = steady::now();
+  CHECK_THROWS_AS(manta::get(refs.back(), 100ms), manta::get_timeout_error);
+  CHECK(steady::now() - t0 < 1s);
+  while (proxy.stats().accepted < 2) {
+    REQUIRE(steady::now() - stalled < 20s);
+    std::this_thread::sleep_for(5ms);
+  }
+  auto reconnected = std::chrono::duration<double>(steady::now() - stalled).count();
+  int64_t wrong = 0;
+  for (int i = 0; i < n; ++i)
+    wrong += manta::get(refs[static_cast<size_t>(i)], 30s) != int64_t{i} * i + 7;
+  for (size_t k = 0; k < calls.size(); ++k) {
+    auto i = static_cast<int64_t>(k) * 10;
+    wrong += manta::get(calls[k], 30s) != 7 * 1000003 + i * i;
+  }
+  auto secs = std::chrono::duration<double>(steady::now() - start).count();
+  CHECK(wrong == 0);
+  CHECK(ran_at_stall < static_cast<size_t>(n)); // the stall hit the run
+  // Closed by the timeout, not by anything sooner (the last bytes before
+  // the stall may have come somewhat earlier); reconnected soon after.
+  CHECK(reconnected >= 0.5 * std::chrono::duration<double>(timeout).count());
+  CHECK(reconnected < 10.0);
+  // Every task ran; only those in flight on the hung connection may have
+  // run twice (the worker ran them, but their results went into the hang).
+  auto [runs, per_process] = manta_test::runs_of(log);
+  CHECK(runs.size() == static_cast<size_t>(n));
+  int64_t extra = 0;
+  for (auto& [i, k] : runs)
+    extra += k - 1;
+  CHECK(extra <= static_cast<int64_t>(manta::actors::remote_queue_factor));
+  // The worker is alive and connected again, through the proxy.
+  CHECK(::kill(worker, 0) == 0);
+  CHECK(manta::cluster_resources()["CPU"] == 1);
+  auto st = proxy.stats();
+  CHECK(st.stalled == 1);
+  CHECK(st.live == 1);
+  MESSAGE(n << " tasks and " << calls.size() << " actor calls in " << secs
+            << " s; the hung connection was closed and the worker reconnected "
+            << reconnected << " s after the stall (timeout " << timeout.count() << " s); "
+            << extra << " re-runs; " << per_process[worker] << " runs on the worker");
 }
 
 TEST_CASE("a task whose connection is cut while it runs is adopted on reconnect, not run twice") {

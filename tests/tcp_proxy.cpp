@@ -56,6 +56,8 @@ tcp_proxy::~tcp_proxy() {
   thread_.join();
   for (auto& l : links_)
     close_link(*l, true);
+  for (auto& l : stalled_)
+    close_link(*l, true);
   ::close(listen_fd_);
   ::close(wake_fd_[0]);
   ::close(wake_fd_[1]);
@@ -85,6 +87,17 @@ size_t tcp_proxy::cut() {
       close_link(*l, true);
     links_.clear();
     stats_.cut += n;
+    return n;
+  });
+}
+
+size_t tcp_proxy::stall() {
+  return on_loop<size_t>([this] {
+    auto n = links_.size();
+    for (auto& l : links_)
+      stalled_.push_back(std::move(l));
+    links_.clear();
+    stats_.stalled += n;
     return n;
   });
 }

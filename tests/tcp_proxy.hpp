@@ -2,8 +2,9 @@
 
 // A TCP forwarder on 127.0.0.1 for fault injection in multi-process tests:
 // it sits between two nodes of a real cluster and can hold every byte for a
-// while (delay), close all its live connections at once (cut) and turn new
-// connections away for a while (refuse). Plain POSIX sockets and poll, one
+// while (delay), close all its live connections at once (cut), freeze them
+// without closing them (stall) and turn new connections away for a while
+// (refuse). Plain POSIX sockets and poll, one
 // thread; every socket is touched by that thread only.
 
 #include <atomic>
@@ -50,6 +51,13 @@ public:
   /// Returns how many connections it closed.
   size_t cut();
 
+  /// Every live connection stops passing anything on, for good, and is not
+  /// closed (until the proxy goes): a partition, or a router that drops
+  /// every packet. Neither side sees a close; what they send fills the
+  /// sockets' buffers and goes nowhere. New connections are forwarded as
+  /// usual. Returns how many connections it stalled.
+  size_t stall();
+
   /// For `d` from now, new connections are accepted and closed at once
   /// with a reset (the peer's handshake fails).
   void refuse_for(std::chrono::milliseconds d);
@@ -59,6 +67,7 @@ public:
     size_t accepted = 0; ///< connections forwarded
     size_t refused = 0;  ///< connections turned away
     size_t cut = 0;      ///< connections closed by `cut`
+    size_t stalled = 0;  ///< connections frozen by `stall`
     size_t live = 0;     ///< connections open now
     size_t bytes = 0;    ///< bytes passed on (both directions)
     size_t held = 0;     ///< chunks that waited for the delay
@@ -102,6 +111,8 @@ private:
   std::atomic<bool> stop_{false};
   clock::time_point refuse_until_{};
   std::vector<std::unique_ptr<link>> links_;
+  /// Stalled links: open, never polled.
+  std::vector<std::unique_ptr<link>> stalled_;
   counters stats_;
   std::mutex mtx_; ///< guards `tasks_`
   std::vector<std::function<void()>> tasks_;

@@ -226,7 +226,7 @@ int start_worker(const std::string& address, const std::string& token,
 
 int start_main(int argc, char** argv) {
   bool head = false;
-  std::string port, address, value, token = env_token();
+  std::string port, address, value, connection_timeout, token = env_token();
   std::string dashboard_port = "8265"; // Ray's
   auto tls = env_tls();
   std::vector<std::string> node_flags, program;
@@ -250,6 +250,8 @@ int start_main(int argc, char** argv) {
       token = value;
     } else if (tls_flag(argc, argv, i, tls)) {
       // taken
+    } else if (flag(argc, argv, i, "--connection-timeout", value)) {
+      connection_timeout = value;
     } else if (flag(argc, argv, i, "--num-cpus", value)) {
       node_flags.push_back("--num-cpus=" + value);
       resources_given = true;
@@ -281,6 +283,19 @@ int start_main(int argc, char** argv) {
   if (auto err = detail::check_tls(tls); !err.empty()) {
     std::fprintf(stderr, "manta start: %s\n", err.c_str());
     return 2;
+  }
+  if (!connection_timeout.empty()) {
+    // Checked by the parser the daemons use, and handed to them (and to a
+    // worker's program) in the environment.
+    std::string arg = "--connection-timeout=" + connection_timeout;
+    char* args[] = {argv[0], arg.data(), nullptr};
+    try {
+      detail::parse_command_line(2, args);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "manta start: %s\n", e.what());
+      return 2;
+    }
+    ::setenv("MANTA_CONNECTION_TIMEOUT", connection_timeout.c_str(), 1);
   }
   if (head)
     return start_head(port, dashboard_port, token, tls, resources_given);

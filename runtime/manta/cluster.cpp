@@ -123,7 +123,8 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "manta head: %s\n", err.c_str());
       return 2;
     }
-    auto cfg = detail::make_caf_config(1, /*networked=*/true, cl.opts.tls);
+    auto cfg = detail::make_caf_config(1, /*networked=*/true, cl.opts.tls,
+                                       cl.opts.connection_timeout);
     caf::actor_system sys{*cfg};
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
     // written next to the address file, readable by this user only.

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -68,6 +69,22 @@ uint16_t parse_port(std::string_view flag, std::string_view text) {
   return static_cast<uint16_t>(x);
 }
 
+/// Parses a duration: "4s", "500ms", "1.5s", "2m"; 100 ms to 1 hour.
+std::chrono::milliseconds parse_duration(std::string_view flag, std::string_view text) {
+  std::string s{text};
+  char* end = nullptr;
+  double x = std::strtod(s.c_str(), &end);
+  std::string_view unit{end};
+  double ms = unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : 0;
+  if (s.empty() || end == s.c_str() || ms == 0 || !std::isfinite(x) || x * ms < 100
+      || x * ms > 3600e3)
+    throw invalid_argument_error("manta::init: " + std::string{flag}
+                                 + " expects a duration from 100ms to 1h with its unit, "
+                                   "such as 4s, 500ms or 2m, got '"
+                                 + s + "'");
+  return std::chrono::milliseconds{static_cast<int64_t>(x * ms)};
+}
+
 bool parse_switch(std::string_view flag, std::string_view text) {
   if (text == "on" || text == "true" || text == "1")
     return true;
@@ -101,7 +118,7 @@ constexpr std::string_view option_names[] = {
   "num-cpus",     "resources",   "scheduler-threads", "object-store-memory",
   "object-spill-dir", "object-spilling", "address", "token", "tls-cert", "tls-key",
   "tls-ca",       "task-events", "task-history",      "dashboard-port",
-  "log-prefix",   "advertise-address", "config"};
+  "log-prefix",   "advertise-address", "connection-timeout", "config"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -155,6 +172,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.tls.ca_file = std::string{v};
   else if (name == "advertise-address")
     opts.advertise_address = std::string{v};
+  else if (name == "connection-timeout")
+    opts.connection_timeout = parse_duration(where, v);
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -228,6 +247,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.tls.ca_file = env;
   if (auto env = std::getenv("MANTA_ADVERTISE_ADDRESS"); env != nullptr && *env != '\0')
     opts.advertise_address = env;
+  if (auto env = std::getenv("MANTA_CONNECTION_TIMEOUT"); env != nullptr && *env != '\0')
+    opts.connection_timeout = parse_duration("MANTA_CONNECTION_TIMEOUT", env);
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;

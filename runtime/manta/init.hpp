@@ -3,6 +3,7 @@
 #include "manta/resources.hpp"
 #include "manta/task_options.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -33,6 +34,9 @@ struct tls_options {
 };
 
 /// Settings of the embedded node started by `init`.
+/// `init_options::connection_timeout` when none is given.
+inline constexpr std::chrono::milliseconds default_connection_timeout{4000};
+
 struct init_options {
   /// CPUs the node offers to tasks; default: the hardware's core count.
   std::optional<double> num_cpus;
@@ -82,6 +86,15 @@ struct init_options {
   /// MANTA_NODE_IP), e.g. a proxy or port forward in front of it. Also
   /// `--advertise-address=HOST:PORT` and `MANTA_ADVERTISE_ADDRESS`.
   std::optional<std::string> advertise_address;
+  /// How long a connection to another node may stay silent before this
+  /// process closes it as broken (a partition, a peer that froze): CAF's
+  /// middleman sends a heartbeat on every connection each eighth of it, and
+  /// a driver also pings its workers. A driver reconnects to a worker whose
+  /// connection it closed while the head lists it; a worker whose link to
+  /// the head goes silent leaves. Give every process of a cluster the same
+  /// value. Flag `--connection-timeout=4s` (ms, s or m; 100ms to 1h),
+  /// environment `MANTA_CONNECTION_TIMEOUT`; `manta start` passes it on.
+  std::chrono::milliseconds connection_timeout = default_connection_timeout;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -91,11 +104,11 @@ void init(init_options opts = {});
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`,
-/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, for workers
+/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--connection-timeout=4s`, for workers
 /// `--advertise-address=HOST:PORT`), falling back to the
 /// environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
 /// `MANTA_ADDRESS`, `MANTA_TOKEN`, `MANTA_TLS_CERT`, `MANTA_TLS_KEY`,
-/// `MANTA_TLS_CA`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
+/// `MANTA_TLS_CA`, `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

@@ -68,15 +68,21 @@ bool execute_task(const task_ptr& t) {
 
 } // namespace
 
-std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
-                                                          bool networked,
-                                                          const tls_options& tls) {
+std::unique_ptr<caf::actor_system_config>
+make_caf_config(size_t scheduler_threads, bool networked, const tls_options& tls,
+                std::chrono::milliseconds connection_timeout) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   // The middleman (and its I/O thread) only for nodes of a cluster: the
   // embedded single node stays exactly as it was.
   if (networked) {
     cfg->load<caf::io::middleman>();
     configure_tls(*cfg, tls);
+    // A connection that hangs without closing (a partition, a frozen peer)
+    // never gives CAF a down message by itself: with heartbeats on, the
+    // BASP broker closes a connection it heard nothing on for the timeout,
+    // on both ends, and the runtime handles it as a cut (reconnects).
+    cfg->set("middleman.heartbeat-interval", caf::timespan{connection_timeout / 8});
+    cfg->set("middleman.connection-timeout", caf::timespan{connection_timeout});
   }
   cfg->set("scheduler.max-threads", scheduler_threads);
   // CAF's default polling sleeps 50 us between attempts once the aggressive
@@ -90,6 +96,14 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threa
   cfg->set("logger.file-verbosity", caf::atom("quiet"));
   cfg->set("logger.console-verbosity", caf::atom("quiet"));
   return cfg;
+}
+
+std::chrono::milliseconds connection_timeout(const caf::actor_system& sys) {
+  auto t = caf::get_or(sys.config(), "middleman.connection-timeout",
+                       caf::timespan{default_connection_timeout});
+  if (t.count() <= 0)
+    return default_connection_timeout;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t);
 }
 
 namespace {
@@ -192,7 +206,7 @@ runtime::runtime(const init_options& opts, bool worker) {
     }
   }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
-                            networked, opts.tls);
+                            networked, opts.tls, opts.connection_timeout);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,

@@ -90,9 +90,15 @@ private:
 /// polling tuned for low hand-over latency). Also used by the microbenchmark
 /// to measure the raw-CAF floor under identical settings. A networked
 /// config with `tls` enabled also loads CAF's OpenSSL module (see
-/// transport.hpp; check the files with `check_tls` first).
-std::unique_ptr<caf::actor_system_config> make_caf_config(size_t scheduler_threads,
-                                                          bool networked = false,
-                                                          const tls_options& tls = {});
+/// transport.hpp; check the files with `check_tls` first). A networked
+/// config turns on CAF's middleman heartbeats: every connection carries one
+/// each eighth of `connection_timeout`, and a connection silent for that
+/// long is closed (`init_options::connection_timeout`).
+std::unique_ptr<caf::actor_system_config>
+make_caf_config(size_t scheduler_threads, bool networked = false, const tls_options& tls = {},
+                std::chrono::milliseconds connection_timeout = default_connection_timeout);
+
+/// The connection timeout `sys` was configured with (make_caf_config).
+std::chrono::milliseconds connection_timeout(const caf::actor_system& sys);
 
 } // namespace manta::detail
