@@ -92,6 +92,9 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// cluster_client -> itself: try again to connect to a worker whose
 /// connection closed while the head still lists it.
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+/// cluster_client -> itself: try again to join the head, whose connection
+/// closed.
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 /// remote task's result slot -> node_manager: the task with this id is done.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 /// an actor -> itself: send what the burst just handled queued (batches

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "actors/token_gate.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/runtime.hpp"
@@ -176,7 +177,13 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval,
                                                          st.silence_limit / 4);
   self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
+  st.head = link->head();
+  self->monitor(st.head);
   self->set_down_handler([=](const caf::down_msg& msg) {
+    if (msg.source == self->state.head.address()) {
+      head_lost(self);
+      return;
+    }
     auto i = self->state.by_addr.find(msg.source);
     if (i != self->state.by_addr.end())
       connection_lost(self, i->second, "closed");
@@ -236,14 +243,25 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         connect(self, rec);
     },
     [=](node_del_atom, const std::string& token, uint16_t index) {
-      if (vetted(self, token, "node_del")) {
-        bool was_reconnecting = self->state.reconnecting.erase(index) > 0;
-        node_lost(self, index);
-        if (was_reconnecting)
-          reconnect_ended(self);
-      }
+      if (!vetted(self, token, "node_del"))
+        return;
+      auto& st = self->state;
+      // The head lost it; if it lives (only its link to the head broke),
+      // this driver cuts it off too, so that what the node still holds for
+      // the driver (hosted actors, running tasks) goes with the work placed
+      // elsewhere. It comes back with node_add if it joins again.
+      caf::node_id peer;
+      if (auto n = st.nodes.find(index); n != st.nodes.end() && n->second.manager)
+        peer = n->second.manager.node();
+      bool was_reconnecting = st.reconnecting.erase(index) > 0;
+      node_lost(self, index);
+      if (was_reconnecting)
+        reconnect_ended(self);
+      if (peer)
+        disconnect(self, peer, [](const std::string&) {});
     },
     [=](reconnect_atom, uint16_t index) { reconnect(self, index); },
+    [=](rejoin_atom) { rejoin_head(self); },
     [=](fetch_atom, remote_ptr& obj, std::shared_ptr<fetch_promise>& promise) {
       fetch(self, obj, [promise](const std::string& err, bytes_t& data) {
         promise->set_value({err, std::move(data)});

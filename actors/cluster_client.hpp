@@ -143,6 +143,12 @@ struct cluster_client_state {
   std::unordered_map<uint64_t, detail::call_request_ptr> calls;
   /// The worker that took the last SPREAD actor.
   uint16_t actor_spread_last = 0;
+  /// The head's registry (a member of it: told of workers joining and
+  /// leaving); after its connection closed, since when, and the tries to
+  /// join it again (head_link.cpp).
+  caf::actor head;
+  std::optional<std::chrono::steady_clock::time_point> head_lost_since;
+  int rejoin_attempts = 0;
   /// Live workers whose connection closed, being connected again.
   std::map<uint16_t, lost_connection> reconnecting;
   /// Actors no connected worker can take now but one being reconnected

@@ -97,6 +97,19 @@ void connection_lost(cluster_client_actor* self, uint16_t index, const char* why
 /// that was placed elsewhere when the connection closed).
 void reconnect(cluster_client_actor* self, uint16_t index);
 
+// -- head_link.cpp: the connection to the head ---------------------------------
+
+/// The connection to the head closed (a cut or silent link, or the head
+/// died): the workers keep running this driver's work; the driver joins the
+/// head again under its index, for up to `cluster::rejoin_window`.
+void head_lost(cluster_client_actor* self);
+
+/// One try to join the head again; on success, connects to the workers it
+/// lists that this driver does not know (joined while it was away).
+void rejoin_head(cluster_client_actor* self);
+
+// -- worker_links.cpp (continued) ---------------------------------------------
+
 /// Closes the connections of workers silent for the connection timeout
 /// (their work goes elsewhere, and they are reconnected as after a cut) and
 /// pings the others.

@@ -94,6 +94,25 @@ caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
   return caf::delegated<cluster_state_ptr>{};
 }
 
+/// A worker or driver joins again under the index it had (its link to the
+/// head closed, or this head was restarted): why it cannot, or "" after making
+/// room for it. The index must not belong to another live process.
+std::string take_back(cluster_registry_state& st, const detail::wire::node_record& rec) {
+  if (auto l = st.live.find(rec.index); l != st.live.end()) {
+    auto& known = l->second.first;
+    if (known.pid != rec.pid || known.host != rec.host)
+      return "node index " + std::to_string(rec.index) + " belongs to another live process (pid "
+             + std::to_string(known.pid) + " on " + known.host + ")";
+    // Its old link is not known to be broken here yet: the new one counts.
+    st.members.erase(l->second.second.address());
+  }
+  std::erase_if(st.departed, [&](const auto& d) { return d.index == rec.index; });
+  // A restarted head hands out indices after the ones it took back.
+  if (st.next_index != 0 && rec.index >= st.next_index)
+    st.next_index = static_cast<uint16_t>(rec.index + 1);
+  return {};
+}
+
 } // namespace
 
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) {
@@ -127,11 +146,16 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       detail::wire::node_record rec;
       if (auto err = detail::wire::decode(info, rec); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
-      if (st.next_index == 0)
+      if (rec.index != 0) {
+        if (auto why = take_back(st, rec); !why.empty())
+          return caf::make_error(caf::sec::invalid_argument, why);
+      } else if (st.next_index == 0) {
         return caf::make_error(caf::sec::invalid_argument,
                                "the head has handed out all 65535 node indices; restart "
                                "the cluster");
-      rec.index = st.next_index++;
+      } else {
+        rec.index = st.next_index++;
+      }
       self->monitor(member);
       st.members[member.address()] = rec.index;
       auto view = view_of(st, rec.index);

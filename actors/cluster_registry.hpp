@@ -67,8 +67,12 @@ using cluster_registry_actor = caf::stateful_actor<cluster_registry_state>;
 /// Workers and drivers join with their NodeInfo and get an index (unique in
 /// the cluster; the high bits of their object ids) and the list of live
 /// workers; drivers then get every join and leave. A member is monitored:
-/// when its connection drops (the process died) the registry forgets it
-/// and tells the drivers at once.
+/// when its connection drops (the process died, or the link broke) the
+/// registry forgets it and tells the drivers at once. A worker whose link
+/// broke joins again with the index it had (a NodeInfo with its index
+/// set): taken back unless another live process has that index, and
+/// announced to the drivers again. A restarted head takes its old workers
+/// back the same way.
 /// A join or query without `token` is refused with an error that tells the
 /// refused process what to give; then its connection is closed (and the
 /// refusal logged).

@@ -12,13 +12,16 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string_view>
 #include <sys/stat.h>
+#include <thread>
 
 namespace manta {
 
@@ -79,6 +82,56 @@ bool is_cluster_process(int argc, char** argv) {
   return false;
 }
 
+namespace {
+
+/// Waits until the head goes away (false if told to stop first).
+bool serve_while_head_lives(detail::runtime& rt) {
+  caf::scoped_actor self{rt.system()};
+  self->monitor(rt.cluster_link()->head());
+  bool head_gone = false;
+  while (!head_gone && !g_stop_requested.load())
+    self->receive([&](caf::down_msg&) { head_gone = true; },
+                  caf::after(std::chrono::milliseconds(100)) >> [] {});
+  return head_gone;
+}
+
+/// The connection to the head closed: a cut or silent link, or the head
+/// died. The node keeps serving the drivers connected to it and joins the
+/// head again under its index, for up to `rejoin_window` (a head restarted
+/// on its port with the cluster's token takes it back too). Returns whether
+/// it did.
+bool rejoin_head(detail::runtime& rt, const char* address) {
+  auto* link = rt.cluster_link();
+  auto window = detail::cluster::rejoin_window;
+  std::fprintf(stderr,
+               "manta: %s lost its connection to the head at %s; joining it again for up to "
+               "%lld s\n",
+               detail::runtime::node_name().c_str(), address,
+               static_cast<long long>(window.count()));
+  auto deadline = std::chrono::steady_clock::now() + window;
+  auto pause = std::chrono::milliseconds(100);
+  std::string why;
+  int attempts = 0;
+  while (!g_stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
+    ++attempts;
+    why = link->rejoin();
+    if (why.empty()) {
+      std::fprintf(stderr, "manta: %s joined the head again after %d attempt(s)\n",
+                   detail::runtime::node_name().c_str(), attempts);
+      return true;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
+  if (!g_stop_requested.load())
+    std::fprintf(stderr, "manta: %s leaves: the head did not take it back within %lld s (%s)\n",
+                 detail::runtime::node_name().c_str(), static_cast<long long>(window.count()),
+                 why.c_str());
+  return false;
+}
+
+} // namespace
+
 int worker_main(int argc, char** argv) {
   install_stop_handlers();
   try {
@@ -96,16 +149,10 @@ int worker_main(int argc, char** argv) {
                  link->advertised_address() == link->listen_address()
                    ? ""
                    : (", advertised as " + link->advertised_address()).c_str());
-    {
-      // Serve until the head goes away (the cluster is being torn down)
-      // or we are told to stop.
-      caf::scoped_actor self{rt.system()};
-      self->monitor(rt.cluster_link()->head());
-      bool head_gone = false;
-      while (!head_gone && !g_stop_requested.load()) {
-        self->receive([&](caf::down_msg&) { head_gone = true; },
-                      caf::after(std::chrono::milliseconds(100)) >> [] {});
-      }
+    // Serve until told to stop, or until the head is gone for good.
+    while (!g_stop_requested.load() && serve_while_head_lives(rt)) {
+      if (!rejoin_head(rt, cl.opts.address->c_str()))
+        break;
     }
     shutdown();
     return 0;
@@ -142,7 +189,9 @@ int head_main(int argc, char** argv) {
       return 1;
     }
     auto registry = sys.spawn(actors::cluster_registry, token);
-    auto port = detail::publish(sys, registry, cl.port, "127.0.0.1");
+    // Reusing the address: a head restarted on its port (its workers join
+    // it again) binds while the old head's connections linger.
+    auto port = detail::publish(sys, registry, cl.port, "127.0.0.1", /*reuse_address=*/true);
     if (!port) {
       std::fprintf(stderr, "manta head: cannot listen on port %u: %s\n", unsigned{cl.port},
                    sys.render(port.error()).c_str());

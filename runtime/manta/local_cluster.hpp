@@ -42,6 +42,9 @@ public:
   /// The head's "HOST:PORT".
   const std::string& address() const { return address_; }
 
+  /// The head's process id (for fault injection; killed with the cluster).
+  pid_t head_pid() const { return children_.front(); }
+
   /// The cluster token the head made; workers and `join` use it.
   const std::string& token() const { return token_; }
 

@@ -91,8 +91,8 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
 cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
                  const std::string& address, std::string token, double cpus,
                  const resource_map& custom, std::string advertise)
-  : sys_(sys), pool_(pool), role_(r), token_(std::move(token)), cpus_(cpus), custom_(custom),
-    advertise_(std::move(advertise)) {
+  : sys_(sys), pool_(pool), role_(r), address_(address), token_(std::move(token)), cpus_(cpus),
+    custom_(custom), advertise_(std::move(advertise)) {
   auto [host, port] = parse_address(address);
   auto head = connect(sys_, host, port, connect_timeout);
   if (!head)
@@ -159,6 +159,8 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   if (!failure.empty())
     throw error("manta: joining the cluster failed: " + failure);
   index_ = view.your_index;
+  me_ = me;
+  member_ = member;
   if (role_ == role::driver) {
     for (auto& rec : view.nodes)
       self->send(client_, actors::node_add_atom::value, token_, wire::encode(rec));
@@ -168,6 +170,28 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   std::lock_guard<std::mutex> guard{g_link_mtx};
   g_link = this;
   return index_;
+}
+
+std::string cluster::rejoin() {
+  auto [host, port] = parse_address(address_);
+  auto head = connect(sys_, host, port, connect_timeout);
+  if (!head)
+    return connect_error(sys_, head.error(), host, port);
+  auto me = me_;
+  me.index = index_; // the same node, back
+  caf::scoped_actor self{sys_};
+  wire::cluster_view view;
+  std::string failure;
+  self->request(*head, connect_timeout, actors::join_atom::value, token_, wire::encode(me),
+                member_)
+    .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
+             [&](caf::error& err) { failure = error_text(err); });
+  if (failure.empty() && view.your_index != index_)
+    failure = "the head gave index " + std::to_string(view.your_index) + " instead of "
+              + std::to_string(index_);
+  if (failure.empty())
+    head_ = std::move(*head);
+  return failure;
 }
 
 void cluster::leave() {

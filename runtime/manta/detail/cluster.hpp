@@ -60,7 +60,12 @@ public:
   /// Where this node serves the objects it holds (object_transfer.hpp).
   uint16_t data_port() const noexcept { return data_port_; }
   const std::string& data_host() const noexcept { return data_host_; }
+  /// The head's registry as first joined (a worker's after `rejoin`).
   const caf::actor& head() const noexcept { return head_; }
+  /// The head's "HOST:PORT", as given.
+  const std::string& head_address() const noexcept { return address_; }
+  /// What this node told the head when it joined (set by `join`).
+  const wire::node_record& joined_as() const noexcept { return me_; }
   /// Workers: where the node manager listens, and the address the cluster
   /// was told ("HOST:PORT"; the same unless an advertised address was given).
   const std::string& listen_address() const noexcept { return listen_address_; }
@@ -98,14 +103,30 @@ public:
   /// ~remote_object; a no-op once the process left the cluster).
   static void free_remote(uint16_t node, object_id id);
 
+  /// Workers: joins the head at the address this node first joined, again
+  /// and under the same index, after the connection to it closed (a cut or
+  /// silent link, or a head restarted on its port with the cluster's
+  /// token). Returns "" once the head took the node back (`head()` is then
+  /// the new handle; call from the thread that reads it), else why not.
+  std::string rejoin();
+
   static constexpr std::chrono::seconds connect_timeout{10};
+
+  /// How long a worker that lost the head keeps trying to join it again,
+  /// serving the drivers connected to it meanwhile, before it leaves.
+  static constexpr std::chrono::seconds rejoin_window{30};
 
 private:
   caf::actor_system& sys_;
   worker_pool& pool_;
   role role_;
+  std::string address_; ///< the head's, as given
   std::string host_;
   std::string token_;
+  /// What this node told the head when it joined, and the actor the head
+  /// watches (for `rejoin`).
+  wire::node_record me_;
+  caf::actor member_;
   double cpus_;
   resource_map custom_;
   uint16_t index_ = 0;

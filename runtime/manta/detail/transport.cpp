@@ -156,10 +156,10 @@ caf::io::middleman_actor cluster_middleman(caf::actor_system& sys) {
 }
 
 caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom, uint16_t port,
-                                const std::string& host) {
+                                const std::string& host, bool reuse_address) {
   if (uses_tls(sys))
-    return caf::openssl::publish(whom, port, host.c_str());
-  return sys.middleman().publish(whom, port, host.c_str());
+    return caf::openssl::publish(whom, port, host.c_str(), reuse_address);
+  return sys.middleman().publish(whom, port, host.c_str(), reuse_address);
 }
 
 caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host,

@@ -38,9 +38,12 @@ bool uses_tls(const caf::actor_system& sys);
 caf::io::middleman_actor cluster_middleman(caf::actor_system& sys);
 
 /// Publishes `whom` at `port` (0: any free port) on `host`; returns the
-/// port it listens on.
+/// port it listens on. `reuse_address` binds even while connections of a
+/// process that used the port before linger (TIME_WAIT), as a head
+/// restarted on its port does; a port someone listens on stays refused.
 caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom,
-                                uint16_t port, const std::string& host);
+                                uint16_t port, const std::string& host,
+                                bool reuse_address = false);
 
 /// Connects to the actor published at `host:port`, giving up after
 /// `timeout` (a plain peer never hears from a TLS one: without a limit it

@@ -1,0 +1,106 @@
+#include "actors/cluster_client_internal.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/transport.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+// The driver's connection to the head. The head only tells drivers which
+// workers join and leave; the work itself goes straight to the workers. So
+// when the head's connection closes (a broken link, or the head died), the
+// driver keeps running on the workers it is connected to and joins the head
+// again, as workers do (cluster.cpp: a head restarted on its port with the
+// cluster's token takes both back under their indices).
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+using bytes_t = wire::bytes;
+
+void schedule_rejoin(self_ptr self) {
+  auto attempts = self->state.rejoin_attempts;
+  auto delay = std::min(reconnect_delay * 2 * (1 << std::min(attempts, 5)), reconnect_max_delay);
+  self->delayed_send(self, delay, rejoin_atom::value);
+}
+
+void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
+  auto& st = self->state;
+  wire::cluster_view view;
+  if (auto err = wire::decode(answer, view); !err.empty()) {
+    std::fprintf(stderr, "manta: the head's answer to the driver's join: %s\n", err.c_str());
+    schedule_rejoin(self);
+    return;
+  }
+  std::fprintf(stderr, "manta: the driver joined the head again after %d attempt(s)\n",
+               st.rejoin_attempts);
+  st.head = std::move(head);
+  st.head_lost_since.reset();
+  st.rejoin_attempts = 0;
+  self->monitor(st.head);
+  // Workers that joined while the head was away; those known already are
+  // left as they are.
+  for (auto& rec : view.nodes)
+    connect(self, rec);
+}
+
+} // namespace
+
+void head_lost(self_ptr self) {
+  auto& st = self->state;
+  if (st.head_lost_since)
+    return;
+  std::fprintf(stderr,
+               "manta: the driver lost its connection to the head at %s; its workers keep "
+               "running its work, and it joins the head again for up to %lld s\n",
+               st.link->head_address().c_str(),
+               static_cast<long long>(cluster::rejoin_window.count()));
+  st.head_lost_since = std::chrono::steady_clock::now();
+  st.rejoin_attempts = 0;
+  schedule_rejoin(self);
+}
+
+void rejoin_head(self_ptr self) {
+  auto& st = self->state;
+  if (!st.head_lost_since)
+    return;
+  if (std::chrono::steady_clock::now() - *st.head_lost_since > cluster::rejoin_window) {
+    std::fprintf(stderr,
+                 "manta: the driver gave up joining the head again after %d attempts; it keeps "
+                 "the workers it is connected to, but hears of no new ones\n",
+                 st.rejoin_attempts);
+    return;
+  }
+  ++st.rejoin_attempts;
+  auto [host, port] = parse_address(st.link->head_address());
+  self->request(cluster_middleman(self->system()), reconnect_timeout, caf::connect_atom::value,
+                host, port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (!ptr) {
+          schedule_rejoin(self);
+          return;
+        }
+        auto head = caf::actor_cast<caf::actor>(std::move(ptr));
+        auto me = self->state.link->joined_as();
+        me.index = self->state.link->index(); // the same driver, back
+        self->request(head, reconnect_timeout, join_atom::value, self->state.link->token(),
+                      wire::encode(me), caf::actor_cast<caf::actor>(self))
+          .then([=](const bytes_t& answer) { rejoined(self, head, answer); },
+                [=](caf::error& err) {
+                  if (self->state.rejoin_attempts == 1)
+                    std::fprintf(stderr, "manta: the head did not take the driver back: %s\n",
+                                 caf::to_string(err).c_str());
+                  schedule_rejoin(self);
+                });
+      },
+      [=](caf::error&) { schedule_rejoin(self); });
+}
+
+} // namespace manta::actors

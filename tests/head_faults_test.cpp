@@ -1,0 +1,228 @@
+// Fault injection on the head's links: a worker reaches the head through a
+// TCP proxy of the test's (tests/tcp_proxy.hpp), which cuts that link
+// during a run; and the head itself is killed during a run, then started
+// again on its port. Workers and drivers outlive a lost head link: workers
+// keep serving the drivers connected to them, and both join the head again
+// under their index
+// (docs/cluster.md, "Failure handling"). Every result must arrive, be
+// correct and be seen once.
+#include <manta/manta.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/cluster_client.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/transport.hpp"
+#include "manta/detail/wire.hpp"
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/fault_workload.hpp"
+#include "tests/tcp_proxy.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <set>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+using manta_test::tcp_proxy;
+
+namespace {
+
+uint16_t port_of(const std::string& address) {
+  return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+/// Waits (up to `limit`) until `log` holds `text` `times` times.
+bool wait_for_line(const std::string& log, const std::string& text, size_t times,
+                   std::chrono::seconds limit) {
+  auto until = steady::now() + limit;
+  while (steady::now() < until) {
+    auto all = manta_test::read_all(log);
+    size_t seen = 0;
+    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1))
+      ++seen;
+    if (seen >= times)
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+/// The live workers the head at `port` lists, by index (asked directly,
+/// as `manta status` does).
+std::set<uint16_t> listed_workers(uint16_t port, const std::string& token) {
+  auto& rt = manta::detail::runtime::require("listed_workers");
+  auto head = manta::detail::connect(rt.system(), "127.0.0.1", port, 5s);
+  REQUIRE(head);
+  caf::scoped_actor self{rt.system()};
+  std::set<uint16_t> out;
+  self->request(*head, 5s, manta::actors::nodes_atom::value, token)
+    .receive(
+      [&](const manta::detail::wire::bytes& b) {
+        manta::detail::wire::cluster_view view;
+        REQUIRE(manta::detail::wire::decode(b, view) == "");
+        for (auto& n : view.nodes)
+          out.insert(n.index);
+      },
+      [&](caf::error& err) { FAIL("the head did not answer: " << caf::to_string(err)); });
+  return out;
+}
+
+/// Submits the workload of fault_workload.hpp: `n` tasks logging to `log`,
+/// and a call of `actor` every 10th task.
+struct workload {
+  std::vector<manta::object_ref<int64_t>> tasks, calls;
+
+  workload(int n, const std::string& log, manta::actor_handle<manta_test::tally>& actor,
+           int max_retries) {
+    for (int64_t i = 0; i < n; ++i) {
+      tasks.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
+      if (i % 10 == 0)
+        calls.push_back(actor.call(&manta_test::tally::step).remote(i));
+    }
+  }
+
+  /// Wrong results (0 expected), each read with a timeout.
+  int64_t wrong(int64_t seed) {
+    int64_t out = 0;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      auto x = static_cast<int64_t>(i);
+      out += manta::get(tasks[i], 30s) != x * x + 7;
+    }
+    for (size_t k = 0; k < calls.size(); ++k) {
+      auto x = static_cast<int64_t>(k) * 10;
+      out += manta::get(calls[k], 30s) != seed * 1000003 + x * x;
+    }
+    return out;
+  }
+};
+
+/// Every task of `n` ran, none more than `most` times; returns the re-runs.
+int64_t check_runs(const std::string& log, int n, int most) {
+  auto [runs, per_process] = manta_test::runs_of(log);
+  CHECK(runs.size() == static_cast<size_t>(n));
+  int64_t extra = 0;
+  for (auto& [i, k] : runs) {
+    CHECK(k <= most);
+    extra += k - 1;
+  }
+  return extra;
+}
+
+} // namespace
+
+TEST_CASE("a worker whose link to the head is cut joins again under its index; the driver "
+          "takes it back and every result arrives once") {
+  const int n = 3000;
+  const int max_retries = 5;
+  manta::local_cluster c;
+  tcp_proxy head_link{port_of(c.address())};
+  auto proxied_log = c.dir() + "/proxied.log";
+  auto proxied = c.add_worker(1, "", {"--address=127.0.0.1:" + std::to_string(head_link.port())},
+                              proxied_log);
+  auto direct = c.add_worker(1);
+  c.join(0);
+  REQUIRE(head_link.stats().accepted == 1);
+  auto before = manta_test::worker_nodes(2);
+  REQUIRE(before.size() == 2);
+  auto log = c.dir() + "/runs.log";
+  auto actor = manta::actor<manta_test::tally>()
+                 .node_affinity(before.at(proxied), true)
+                 .max_restarts(-1)
+                 .max_task_retries(-1)
+                 .remote(int64_t{5});
+  workload w{n, log, actor, max_retries};
+  while (manta_test::lines_in(log) < n / 5)
+    std::this_thread::sleep_for(1ms);
+  auto ran_at_cut = manta_test::lines_in(log);
+  REQUIRE(head_link.cut() == 1);
+  // The head tells the driver the node left; the node joins again through
+  // the proxy and the head announces it again.
+  CHECK(wait_for_line(proxied_log, "joined the head again", 1, 15s));
+  c.wait_for_cpus(2);
+  CHECK(w.wrong(5) == 0);
+  CHECK(ran_at_cut < static_cast<size_t>(n)); // the cut hit the run
+  // Only the tasks in flight on the node when the driver cut it off ran
+  // twice (at most its window).
+  auto extra = check_runs(log, n, 1 + max_retries);
+  CHECK(extra <= static_cast<int64_t>(manta::actors::remote_queue_factor));
+  // Same processes, same indices, all alive; the head lists both.
+  auto after = manta_test::worker_nodes(2);
+  CHECK(after == before);
+  CHECK(::kill(proxied, 0) == 0);
+  CHECK(::kill(direct, 0) == 0);
+  CHECK(listed_workers(port_of(c.address()), c.token())
+        == std::set<uint16_t>{static_cast<uint16_t>(before.at(proxied)),
+                              static_cast<uint16_t>(before.at(direct))});
+  CHECK(head_link.stats().accepted == 2);
+  CHECK(c.head_log().find("refused") == std::string::npos);
+  MESSAGE("head link cut when " << ran_at_cut * 100 / n << "% of " << n << " tasks had run; "
+                                << extra << " re-runs");
+}
+
+TEST_CASE("with the head killed the workers keep serving the driver, and both join the head "
+          "again when it is started on its port") {
+  const int n = 3000;
+  const int max_retries = 3;
+  manta::local_cluster c;
+  std::vector<pid_t> workers;
+  std::vector<std::string> logs;
+  for (int k = 0; k < 2; ++k) {
+    logs.push_back(c.dir() + "/worker" + std::to_string(k) + ".log");
+    workers.push_back(c.add_worker(1, "", {}, logs.back()));
+  }
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  auto log = c.dir() + "/runs.log";
+  auto actor = manta::actor<manta_test::tally>()
+                 .node_affinity(nodes.at(workers[0]), true)
+                 .max_restarts(-1)
+                 .remote(int64_t{9});
+  workload w{n, log, actor, max_retries};
+  while (manta_test::lines_in(log) < n / 5)
+    std::this_thread::sleep_for(1ms);
+  auto ran_at_kill = manta_test::lines_in(log);
+  ::kill(c.head_pid(), SIGKILL);
+  ::waitpid(c.head_pid(), nullptr, 0);
+  // Nothing of the run depended on the head: no task ran twice.
+  CHECK(w.wrong(9) == 0);
+  CHECK(ran_at_kill < static_cast<size_t>(n));
+  CHECK(check_runs(log, n, 1) == 0);
+  for (auto& l : logs)
+    CHECK(wait_for_line(l, "lost its connection to the head", 1, 10s));
+  CHECK(manta::cluster_resources()["CPU"] == 2);
+  // A head started again on the port with the cluster's token takes both
+  // workers back under their indices.
+  auto port = port_of(c.address());
+  c.spawn({"--manta-head", "--manta-port=" + std::to_string(port), "--token=" + c.token(),
+           "--dashboard-port=0", "--manta-address-file=" + c.dir() + "/head2.address"},
+          c.dir() + "/head2.log");
+  for (auto& l : logs)
+    CHECK(wait_for_line(l, "joined the head again", 1, 20s));
+  std::set<uint16_t> expected;
+  for (auto& [pid, node] : nodes)
+    expected.insert(static_cast<uint16_t>(node));
+  CHECK(listed_workers(port, c.token()) == expected);
+  for (auto pid : workers)
+    CHECK(::kill(pid, 0) == 0);
+  // The driver joined it again too: it hears of a worker that joins now.
+  auto late = c.add_worker(1);
+  c.wait_for_cpus(3);
+  auto all = manta_test::worker_nodes(3);
+  CHECK(all.count(late) == 1);
+  CHECK(expected.count(static_cast<uint16_t>(all[late])) == 0); // a fresh index
+  CHECK(manta::get(manta::task(manta_test::work).remote(int64_t{12}, log), 10s) == 12 * 12 + 7);
+  MESSAGE("head killed when " << ran_at_kill * 100 / n << "% of " << n
+                              << " tasks had run; all results arrived, none ran twice");
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
