@@ -75,12 +75,21 @@ std::set<uint16_t> listed_workers(uint16_t port, const std::string& token) {
 }
 
 /// Submits the workload of fault_workload.hpp: `n` tasks logging to `log`,
-/// and a call of `actor` every 10th task.
+/// and a call every 10th task of an actor made with `seed`, placed softly
+/// on `node` and restarted (its calls retried) as often as needed.
 struct workload {
+  int64_t seed;
+  std::string log;
+  manta::actor_handle<manta_test::tally> actor;
   std::vector<manta::object_ref<int64_t>> tasks, calls;
 
-  workload(int n, const std::string& log, manta::actor_handle<manta_test::tally>& actor,
-           int max_retries) {
+  workload(int n, std::string log_file, manta::node_id node, int64_t seed_, int max_retries)
+    : seed(seed_), log(std::move(log_file)),
+      actor(manta::actor<manta_test::tally>()
+              .node_affinity(node, true)
+              .max_restarts(-1)
+              .max_task_retries(-1)
+              .remote(seed)) {
     for (int64_t i = 0; i < n; ++i) {
       tasks.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
       if (i % 10 == 0)
@@ -88,8 +97,15 @@ struct workload {
     }
   }
 
+  /// Waits until a fifth of the tasks ran; returns how many had.
+  size_t wait_for_a_fifth() const {
+    while (manta_test::lines_in(log) < tasks.size() / 5)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return manta_test::lines_in(log);
+  }
+
   /// Wrong results (0 expected), each read with a timeout.
-  int64_t wrong(int64_t seed) {
+  int64_t wrong() {
     int64_t out = 0;
     for (size_t i = 0; i < tasks.size(); ++i) {
       auto x = static_cast<int64_t>(i);
@@ -132,21 +148,14 @@ TEST_CASE("a worker whose link to the head is cut joins again under its index; t
   auto before = manta_test::worker_nodes(2);
   REQUIRE(before.size() == 2);
   auto log = c.dir() + "/runs.log";
-  auto actor = manta::actor<manta_test::tally>()
-                 .node_affinity(before.at(proxied), true)
-                 .max_restarts(-1)
-                 .max_task_retries(-1)
-                 .remote(int64_t{5});
-  workload w{n, log, actor, max_retries};
-  while (manta_test::lines_in(log) < n / 5)
-    std::this_thread::sleep_for(1ms);
-  auto ran_at_cut = manta_test::lines_in(log);
+  workload w{n, log, before.at(proxied), 5, max_retries};
+  auto ran_at_cut = w.wait_for_a_fifth();
   REQUIRE(head_link.cut() == 1);
   // The head tells the driver the node left; the node joins again through
   // the proxy and the head announces it again.
   CHECK(wait_for_line(proxied_log, "joined the head again", 1, 15s));
   c.wait_for_cpus(2);
-  CHECK(w.wrong(5) == 0);
+  CHECK(w.wrong() == 0);
   CHECK(ran_at_cut < static_cast<size_t>(n)); // the cut hit the run
   // Only the tasks in flight on the node when the driver cut it off ran
   // twice (at most its window).
@@ -181,18 +190,12 @@ TEST_CASE("with the head killed the workers keep serving the driver, and both jo
   auto nodes = manta_test::worker_nodes(2);
   REQUIRE(nodes.size() == 2);
   auto log = c.dir() + "/runs.log";
-  auto actor = manta::actor<manta_test::tally>()
-                 .node_affinity(nodes.at(workers[0]), true)
-                 .max_restarts(-1)
-                 .remote(int64_t{9});
-  workload w{n, log, actor, max_retries};
-  while (manta_test::lines_in(log) < n / 5)
-    std::this_thread::sleep_for(1ms);
-  auto ran_at_kill = manta_test::lines_in(log);
+  workload w{n, log, nodes.at(workers[0]), 9, max_retries};
+  auto ran_at_kill = w.wait_for_a_fifth();
   ::kill(c.head_pid(), SIGKILL);
   ::waitpid(c.head_pid(), nullptr, 0);
   // Nothing of the run depended on the head: no task ran twice.
-  CHECK(w.wrong(9) == 0);
+  CHECK(w.wrong() == 0);
   CHECK(ran_at_kill < static_cast<size_t>(n));
   CHECK(check_runs(log, n, 1) == 0);
   for (auto& l : logs)
