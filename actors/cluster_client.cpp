@@ -3,7 +3,6 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
-#include "actors/token_gate.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/runtime.hpp"
@@ -184,6 +183,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       head_lost(self);
       return;
     }
+    if (cut_off_done(self, msg.source))
+      return;
     auto i = self->state.by_addr.find(msg.source);
     if (i != self->state.by_addr.end())
       connection_lost(self, i->second, "closed");
@@ -246,19 +247,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (!vetted(self, token, "node_del"))
         return;
       auto& st = self->state;
-      // The head lost it; if it lives (only its link to the head broke),
-      // this driver cuts it off too, so that what the node still holds for
-      // the driver (hosted actors, running tasks) goes with the work placed
-      // elsewhere. It comes back with node_add if it joins again.
-      caf::node_id peer;
-      if (auto n = st.nodes.find(index); n != st.nodes.end() && n->second.manager)
-        peer = n->second.manager.node();
       bool was_reconnecting = st.reconnecting.erase(index) > 0;
+      cut_off(self, index); // if it lives and is still connected here
       node_lost(self, index);
       if (was_reconnecting)
         reconnect_ended(self);
-      if (peer)
-        disconnect(self, peer, [](const std::string&) {});
     },
     [=](reconnect_atom, uint16_t index) { reconnect(self, index); },
     [=](rejoin_atom) { rejoin_head(self); },

@@ -77,7 +77,19 @@ void on_copy(cluster_client_actor* self, uint16_t node, const detail::wire::byte
 /// Worker `index` is gone (dead or cut off): its work goes elsewhere.
 void node_lost(cluster_client_actor* self, uint16_t index);
 
-/// Connects to a worker the head announced (and attaches it).
+/// The head says worker `index` left. If it lives and is still connected
+/// here (only its link to the head broke), this driver closes its
+/// connection too, so that what the worker holds for the driver (hosted
+/// actors, running tasks) goes with the work placed elsewhere. Call before
+/// `node_lost`.
+void cut_off(cluster_client_actor* self, uint16_t index);
+
+/// The down message of a node manager being cut off (true), after which a
+/// NodeInfo the head sent meanwhile is connected; false for other actors.
+bool cut_off_done(cluster_client_actor* self, const caf::actor_addr& source);
+
+/// Connects to a worker the head announced (and attaches it); one being
+/// cut off is connected once its old connection is gone.
 void connect(cluster_client_actor* self, const detail::wire::node_record& rec);
 
 /// A worker came back or will not: what waited for it is placed, or

@@ -91,10 +91,41 @@ void attach(self_ptr self, uint16_t index, caf::actor hdl) {
 
 } // namespace
 
+void cut_off(self_ptr self, uint16_t index) {
+  auto& st = self->state;
+  auto n = st.nodes.find(index);
+  if (n == st.nodes.end() || !n->second.manager)
+    return;
+  auto& manager = n->second.manager;
+  st.cutting[index] = {manager.address(), std::nullopt};
+  disconnect(self, manager.node(), [self, index](const std::string& address) {
+    if (address.empty()) // no connection was open: nothing to wait for
+      cut_off_done(self, self->state.cutting[index].first);
+  });
+}
+
+bool cut_off_done(self_ptr self, const caf::actor_addr& source) {
+  auto& st = self->state;
+  for (auto i = st.cutting.begin(); i != st.cutting.end(); ++i) {
+    if (i->second.first != source)
+      continue;
+    auto rec = std::move(i->second.second);
+    st.cutting.erase(i);
+    if (rec)
+      connect(self, *rec);
+    return true;
+  }
+  return false;
+}
+
 void connect(self_ptr self, const wire::node_record& rec) {
   auto& st = self->state;
   if (st.nodes.count(rec.index) > 0)
     return;
+  if (auto c = st.cutting.find(rec.index); c != st.cutting.end()) {
+    c->second.second = rec; // once the old connection is gone
+    return;
+  }
   st.reconnecting.erase(rec.index);
   st.nodes[rec.index].info = rec;
   ++st.connecting;

@@ -194,10 +194,18 @@ TEST_CASE("with the head killed the workers keep serving the driver, and both jo
   auto ran_at_kill = w.wait_for_a_fifth();
   ::kill(c.head_pid(), SIGKILL);
   ::waitpid(c.head_pid(), nullptr, 0);
+  auto killed = steady::now();
+  std::string steps; // how long each step took, for the message
+  auto step = [&, last = killed](const char* what) mutable {
+    steps += std::string{" "} + what + " "
+             + std::to_string(std::chrono::duration<double>(steady::now() - last).count()) + " s;";
+    last = steady::now();
+  };
   // Nothing of the run depended on the head: no task ran twice.
   CHECK(w.wrong() == 0);
   CHECK(ran_at_kill < static_cast<size_t>(n));
   CHECK(check_runs(log, n, 1) == 0);
+  step("results");
   for (auto& l : logs)
     CHECK(wait_for_line(l, "lost its connection to the head", 1, 10s));
   CHECK(manta::cluster_resources()["CPU"] == 2);
@@ -209,21 +217,27 @@ TEST_CASE("with the head killed the workers keep serving the driver, and both jo
           c.dir() + "/head2.log");
   for (auto& l : logs)
     CHECK(wait_for_line(l, "joined the head again", 1, 20s));
+  step("workers rejoined");
+
   std::set<uint16_t> expected;
   for (auto& [pid, node] : nodes)
     expected.insert(static_cast<uint16_t>(node));
   CHECK(listed_workers(port, c.token()) == expected);
+  step("listed");
   for (auto pid : workers)
     CHECK(::kill(pid, 0) == 0);
   // The driver joined it again too: it hears of a worker that joins now.
   auto late = c.add_worker(1);
   c.wait_for_cpus(3);
+  step("late worker seen");
   auto all = manta_test::worker_nodes(3);
   CHECK(all.count(late) == 1);
   CHECK(expected.count(static_cast<uint16_t>(all[late])) == 0); // a fresh index
   CHECK(manta::get(manta::task(manta_test::work).remote(int64_t{12}, log), 10s) == 12 * 12 + 7);
+  step("tasks");
   MESSAGE("head killed when " << ran_at_kill * 100 / n << "% of " << n
-                              << " tasks had run; all results arrived, none ran twice");
+                              << " tasks had run; all results arrived, none ran twice; since "
+                                 "the kill:" << steps);
 }
 
 int main(int argc, char** argv) {

@@ -113,6 +113,11 @@ bool rejoin_head(detail::runtime& rt, const char* address) {
   std::string why;
   int attempts = 0;
   while (!g_stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
+    // A pause before each try: the first one also lets a dying head's
+    // sockets go (a connection that reaches one as it dies may never be
+    // answered; each try is bounded by `rejoin_timeout`).
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
     ++attempts;
     why = link->rejoin();
     if (why.empty()) {
@@ -120,8 +125,6 @@ bool rejoin_head(detail::runtime& rt, const char* address) {
                    detail::runtime::node_name().c_str(), attempts);
       return true;
     }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
   }
   if (!g_stop_requested.load())
     std::fprintf(stderr, "manta: %s leaves: the head did not take it back within %lld s (%s)\n",

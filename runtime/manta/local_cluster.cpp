@@ -102,9 +102,11 @@ local_cluster::local_cluster(tls_options tls) : tls_(std::move(tls)) {
 local_cluster::~local_cluster() {
   if (is_initialized())
     shutdown();
-  for (auto pid : children_) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+  // The newest first, the head (the first) last: workers that outlived the
+  // head would spend their last moments trying to join it again.
+  for (auto pid = children_.rbegin(); pid != children_.rend(); ++pid) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
   }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);

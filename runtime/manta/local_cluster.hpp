@@ -33,7 +33,7 @@ public:
   explicit local_cluster(tls_options tls = {});
 
   /// Shuts down this process's runtime if it is running, then kills and
-  /// reaps every node started here.
+  /// reaps every node started here, the head last.
   ~local_cluster();
 
   local_cluster(const local_cluster&) = delete;

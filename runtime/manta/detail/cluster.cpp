@@ -174,7 +174,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
 
 std::string cluster::rejoin() {
   auto [host, port] = parse_address(address_);
-  auto head = connect(sys_, host, port, connect_timeout);
+  auto head = connect(sys_, host, port, rejoin_timeout);
   if (!head)
     return connect_error(sys_, head.error(), host, port);
   auto me = me_;
@@ -182,7 +182,7 @@ std::string cluster::rejoin() {
   caf::scoped_actor self{sys_};
   wire::cluster_view view;
   std::string failure;
-  self->request(*head, connect_timeout, actors::join_atom::value, token_, wire::encode(me),
+  self->request(*head, rejoin_timeout, actors::join_atom::value, token_, wire::encode(me),
                 member_)
     .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
              [&](caf::error& err) { failure = error_text(err); });

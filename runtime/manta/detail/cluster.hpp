@@ -115,6 +115,8 @@ public:
   /// How long a worker that lost the head keeps trying to join it again,
   /// serving the drivers connected to it meanwhile, before it leaves.
   static constexpr std::chrono::seconds rejoin_window{30};
+  /// The bound of one try of `rejoin`.
+  static constexpr std::chrono::seconds rejoin_timeout{2};
 
 private:
   caf::actor_system& sys_;
