@@ -3,17 +3,16 @@
 #
 #   tools/sanitize.sh [asan|tsan|all] [TEST...]
 #
-# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/;
-#       by default every doctest suite registered in tests/meson.build (the
-#       meson suites unit, actors, observability and cluster, read from
-#       `meson introspect --tests`, so a new test is picked up by itself).
+# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/.
 # tsan: ThreadSanitizer, build-tsan/, linked against CAF built with
 #       -fsanitize=thread by tools/build_caf_tsan.sh (build-caf-tsan/, made
 #       on first use): with Debian's uninstrumented libcaf, TSan reports every
-#       actor spawn. By default the suites that exercise the runtime's
-#       concurrency on one node (TSan is 5-15x slower, and the 2-core CI
-#       machine cannot afford the multi-process cluster suites under it).
-#       Give test names to run others.
+#       actor spawn. tools/tsan.supp holds the suppressions, each explained.
+# Both run by default every doctest suite registered in tests/meson.build
+# (the meson suites unit, actors, observability and cluster, read from
+# `meson introspect --tests`, so a new test is picked up by itself), the
+# multi-process cluster suites included (their nodes are the test binary,
+# so sanitized too); give test names to run only those.
 # Only the targets the chosen tests need are built, under `nice`, with
 # JOBS (default 2) parallel jobs. Tests run with a timeout multiplier; the
 # logs stay in <build>/meson-logs/. Every process writes its sanitizer
@@ -26,7 +25,6 @@ which=${1:-all}
 shift || true
 requested=("$@")
 
-tsan_tests=(task nested object object_store parker actor async_actor queue wire)
 caf_tsan="$root/build-caf-tsan/install"
 
 # The doctest suites of a configured build: every test in the meson suites
@@ -113,7 +111,7 @@ tsan() {
   setup "$root/build-tsan" thread \
     -Dcpp_args="-I$caf_tsan/include" \
     -Dcpp_link_args="['-L$caf_tsan/lib', '-Wl,-rpath,$caf_tsan/lib']"
-  if [ ${#requested[@]} -gt 0 ]; then run tsan "${requested[@]}"; else run tsan "${tsan_tests[@]}"; fi
+  run tsan "${requested[@]}"
 }
 
 case "$which" in
