@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
 using namespace manta::detail;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -121,14 +123,19 @@ struct dying_holder {
       asio::write(s, asio::buffer(answer, 16), ec);
       asio::write(s, asio::buffer(bytes.data() + offset, length / 2), ec);
       s.close(ec);
-      acceptor.close(ec);
+      // Stops listening (connections are refused from now on) without
+      // closing: the destructor closes the acceptor after this thread ended,
+      // as a close() concurrent with another use of an asio acceptor is a
+      // data race (TSan).
+      ::shutdown(acceptor.native_handle(), SHUT_RDWR);
     }};
   }
   uint16_t port() const { return acceptor.local_endpoint().port(); }
   ~dying_holder() {
+    ::shutdown(acceptor.native_handle(), SHUT_RDWR); // wakes a blocked accept()
+    thread.join();
     boost::system::error_code ec;
     acceptor.close(ec);
-    thread.join();
   }
 };
 

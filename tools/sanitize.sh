@@ -3,26 +3,28 @@
 #
 #   tools/sanitize.sh [asan|tsan|all] [TEST...]
 #
-# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/;
-#       by default every doctest suite registered in tests/meson.build (the
-#       meson suites unit, actors, observability and cluster, read from
-#       `meson introspect --tests`, so a new test is picked up by itself).
+# asan: AddressSanitizer + UndefinedBehaviorSanitizer (gcc), build-asan/.
 # tsan: ThreadSanitizer, build-tsan/, linked against CAF built with
 #       -fsanitize=thread by tools/build_caf_tsan.sh (build-caf-tsan/, made
 #       on first use): with Debian's uninstrumented libcaf, TSan reports every
-#       actor spawn. By default the suites that exercise the runtime's
-#       concurrency on one node (TSan is 5-15x slower, and the 2-core CI
-#       machine cannot afford the multi-process cluster suites under it).
-#       Give test names to run others.
-# Only the targets the chosen tests need are built, under `nice`. Tests run
-# with a timeout multiplier; the logs stay in <build>/meson-logs/.
+#       actor spawn. tools/tsan.supp holds the suppressions, each explained.
+# Both run by default every doctest suite registered in tests/meson.build
+# (the meson suites unit, actors, observability and cluster, read from
+# `meson introspect --tests`, so a new test is picked up by itself), the
+# multi-process cluster suites included (their nodes are the test binary,
+# so sanitized too); give test names to run only those.
+# Only the targets the chosen tests need are built, under `nice`, with
+# JOBS (default 2) parallel jobs. Tests run with a timeout multiplier; the
+# logs stay in <build>/meson-logs/. Every process writes its sanitizer
+# reports to <build>/sanitizer-reports/ (log_path), the cluster nodes that
+# the tests fork too (their stderr goes to log files the test deletes), and
+# the script fails when a report is there after the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
 shift || true
 requested=("$@")
 
-tsan_tests=(task nested object object_store parker actor async_actor queue wire)
 caf_tsan="$root/build-caf-tsan/install"
 
 # The doctest suites of a configured build: every test in the meson suites
@@ -76,13 +78,24 @@ run() {
   local targets
   targets=$(targets_of "$build" "${tests[@]}")
   # shellcheck disable=SC2086
-  nice -n 10 ninja -C "$build" $targets
+  nice -n 10 ninja -C "$build" -j "${JOBS:-2}" $targets
   echo "== $name: ${tests[*]}"
+  local reports="$build/sanitizer-reports"
+  rm -rf "$reports"
+  mkdir -p "$reports"
   # CAF keeps some singletons alive at exit: leaks are not reported.
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tools/tsan.supp" \
-    meson test -C "$build" --no-rebuild --print-errorlogs --timeout-multiplier 6 "${tests[@]}"
+  local status=0
+  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/asan" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tools/tsan.supp log_path=$reports/tsan" \
+    meson test -C "$build" --no-rebuild --print-errorlogs --timeout-multiplier 6 "${tests[@]}" \
+    || status=$?
+  if [ -n "$(ls -A "$reports")" ]; then
+    echo "== $name: sanitizer reports in $reports:" >&2
+    for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
+    status=1
+  fi
+  return "$status"
 }
 
 asan() {
@@ -98,7 +111,7 @@ tsan() {
   setup "$root/build-tsan" thread \
     -Dcpp_args="-I$caf_tsan/include" \
     -Dcpp_link_args="['-L$caf_tsan/lib', '-Wl,-rpath,$caf_tsan/lib']"
-  if [ ${#requested[@]} -gt 0 ]; then run tsan "${requested[@]}"; else run tsan "${tsan_tests[@]}"; fi
+  run tsan "${requested[@]}"
 }
 
 case "$which" in

@@ -149,11 +149,15 @@ transfer_server::transfer_server(const std::string& host, std::string token, loo
 transfer_server::~transfer_server() {
   impl_->stopping.store(true);
   boost::system::error_code ignored;
-  // Wakes the blocked accept() and every blocked read.
+  // Wakes the blocked accept() (on Linux, accept() on a listening socket
+  // that was shut down fails at once, so a loop between two accepts stops
+  // too). The acceptor is closed only after its thread ended: asio's
+  // acceptor is not safe for a close() concurrent with accept() (TSan
+  // reported that race in object_transfer_test).
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
-  impl_->acceptor.close(ignored);
   if (impl_->acceptor_thread.joinable())
     impl_->acceptor_thread.join();
+  impl_->acceptor.close(ignored);
   std::lock_guard<std::mutex> guard{impl_->mtx};
   for (auto& c : impl_->connections)
     ::shutdown(c.socket->native_handle(), SHUT_RDWR);

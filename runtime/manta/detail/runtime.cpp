@@ -46,7 +46,7 @@ bool execute_task(const task_ptr& t) {
     return false; // its result was sealed by cancel
   auto& ctx = this_task();
   ctx.task = t.get();
-  ++t->attempts;
+  t->attempts.fetch_add(1, std::memory_order_relaxed);
   task_events::on_start(*t);
   auto error = t->run();
   log_capture::end_of_run();
@@ -55,8 +55,9 @@ bool execute_task(const task_ptr& t) {
     task_events::on_run_end(*t, nullptr, false);
     return false;
   }
-  if (t->opts.retry_exceptions && t->attempts <= t->opts.max_retries
-      && !t->cancelled() && !is_runtime_error(error)) {
+  auto attempts = t->attempts.load(std::memory_order_relaxed);
+  if (t->opts.retry_exceptions && attempts <= t->opts.max_retries && !t->cancelled()
+      && !is_runtime_error(error)) {
     task_events::on_run_end(*t, error, true);
     return true;
   }

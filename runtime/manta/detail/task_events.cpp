@@ -163,7 +163,7 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
     r.label = t.opts.name;
   r.state = s;
   r.thread = tr.thread.load(std::memory_order_relaxed);
-  r.attempts = t.attempts;
+  r.attempts = t.attempts.load(std::memory_order_relaxed);
   r.remote_node = tr.remote_node.load(std::memory_order_relaxed);
   r.submitted_ns = tr.submitted_ns.load(std::memory_order_relaxed);
   r.started_ns = tr.started_ns.load(std::memory_order_relaxed);
@@ -390,7 +390,7 @@ std::vector<task_info> live_tasks() {
     info.thread_id = tr.thread.load(std::memory_order_relaxed);
     auto remote = tr.remote_node.load(std::memory_order_relaxed);
     info.node = remote ? "node-" + std::to_string(remote - 1) : runtime::node_name();
-    info.attempts = t->attempts;
+    info.attempts = t->attempts.load(std::memory_order_relaxed);
     out.push_back(std::move(info));
   }
   live.clear();

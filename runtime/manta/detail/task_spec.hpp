@@ -73,8 +73,10 @@ public:
   slot_ptr result;
   /// The objects passed as arguments, in argument order.
   std::vector<slot_ptr> deps;
-  /// Runs so far, for retries.
-  int attempts = 0;
+  /// Runs so far, for retries. Written by the executor thread that runs
+  /// the task, read by any thread that lists or cancels it (state API,
+  /// `cancel`), hence atomic.
+  std::atomic<int> attempts{0};
   /// The pool keeps the task's resources leased after it ran: an actor's
   /// constructor job, whose lease lasts the actor's life (`release`).
   bool keeps_lease = false;
