@@ -99,8 +99,10 @@ void cut_off(self_ptr self, uint16_t index) {
   auto& manager = n->second.manager;
   st.cutting[index] = {manager.address(), std::nullopt};
   disconnect(self, manager.node(), [self, index](const std::string& address) {
-    if (address.empty()) // no connection was open: nothing to wait for
-      cut_off_done(self, self->state.cutting[index].first);
+    // No connection was open: no down message to wait for.
+    auto c = self->state.cutting.find(index);
+    if (address.empty() && c != self->state.cutting.end())
+      cut_off_done(self, c->second.first);
   });
 }
 
