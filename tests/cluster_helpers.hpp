@@ -6,6 +6,7 @@
 
 #include <manta/detail/cluster.hpp>
 #include <manta/detail/runtime.hpp>
+#include <manta/detail/transport.hpp>
 #include <manta/detail/wire.hpp>
 #include <manta/manta.hpp>
 
@@ -63,7 +64,8 @@ inline std::optional<caf::actor> only_worker_manager(const std::string& token) {
              [&](caf::error&) { view.nodes.clear(); });
   if (view.nodes.size() != 1)
     return std::nullopt;
-  auto manager = sys.middleman().remote_actor(view.nodes[0].host, view.nodes[0].port);
+  auto manager = manta::detail::connect(sys, view.nodes[0].host, view.nodes[0].port,
+                                        std::chrono::seconds(10));
   if (!manager)
     return std::nullopt;
   return *manager;

@@ -180,9 +180,9 @@ TEST_CASE("a process without TLS, or with another CA's certificate, cannot join"
   for (int i = 0; i < 1000 && !contains(read_all(member_log), "joined the cluster"); ++i)
     std::this_thread::sleep_for(10ms);
   REQUIRE(contains(read_all(member_log), "joined the cluster"));
-  // A plain worker: the head takes its first bytes for a TLS hello, fails
-  // the handshake and closes the connection (were it to wait instead, the
-  // connect timeout would end it).
+  // A worker without the files (TLS with the identity made from the token,
+  // the default): the head's CA does not know its certificate, and the
+  // head's certificate is not of its CA.
   auto log = c.dir() + "/plain-worker.log";
   auto plain = c.spawn({"--manta-worker", "--address=" + c.address(), "--token=" + c.token(),
                         "--num-cpus=1"},
@@ -203,8 +203,14 @@ TEST_CASE("a process without TLS, or with another CA's certificate, cannot join"
     }
     CHECK_FALSE(manta::is_initialized());
   };
-  // A plain driver, like the worker.
-  refused({}, "if the cluster uses TLS, give this process --tls-cert");
+  // A driver without the files, like the worker.
+  refused({}, "uses its own CA (then give this process --tls-cert");
+  // A plain driver: the head takes its first bytes for a TLS hello, fails
+  // the handshake and closes the connection (were it to wait instead, the
+  // connect timeout would end it).
+  manta::tls_options plain_tcp;
+  plain_tcp.plain = true;
+  refused(plain_tcp, "this process runs with --transport=plain");
   // A certificate from another CA, consistent in itself: refused in the
   // handshake.
   refused(rogue, "the TLS handshake with " + c.address() + " failed");
@@ -217,7 +223,7 @@ TEST_CASE("a process without TLS, or with another CA's certificate, cannot join"
   CHECK(exit_status(plain) == 1);
   auto text = read_all(log);
   MESSAGE(text);
-  CHECK(contains(text, "if the cluster uses TLS, give this process --tls-cert"));
+  CHECK(contains(text, "uses its own CA (then give this process --tls-cert"));
   // The member is still there, the cluster still takes processes with the
   // right certificates, and the refused ones never became members.
   manta::init_options opts;
@@ -236,7 +242,9 @@ TEST_CASE("a TLS process cannot join a plain cluster, and is told why") {
   SKIP_WITHOUT_OPENSSL();
   test_pki pki;
   pki.make_ca("ca");
-  manta::local_cluster c;
+  manta::tls_options plain_tcp;
+  plain_tcp.plain = true;
+  manta::local_cluster c{plain_tcp};
   manta::init_options opts;
   opts.num_cpus = 0;
   opts.address = c.address();

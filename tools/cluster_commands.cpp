@@ -79,20 +79,32 @@ std::string env_token() {
   return env != nullptr ? env : "";
 }
 
-/// TLS files from MANTA_TLS_CERT, MANTA_TLS_KEY and MANTA_TLS_CA.
+/// TLS files from MANTA_TLS_CERT, MANTA_TLS_KEY and MANTA_TLS_CA, and
+/// MANTA_TRANSPORT=plain.
 tls_options env_tls() {
   auto get = [](const char* name) {
     auto env = std::getenv(name);
     return std::string{env != nullptr ? env : ""};
   };
-  return {get("MANTA_TLS_CERT"), get("MANTA_TLS_KEY"), get("MANTA_TLS_CA")};
+  return {get("MANTA_TLS_CERT"), get("MANTA_TLS_KEY"), get("MANTA_TLS_CA"),
+          get("MANTA_TRANSPORT") == "plain"};
 }
 
 /// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
-/// (the daemons get it and need not share our working directory).
+/// (the daemons get it and need not share our working directory), or
+/// `--transport=tls|plain`.
 bool tls_flag(int argc, char** argv, int& i, tls_options& tls) {
   std::string value;
   std::string* field = nullptr;
+  if (flag(argc, argv, i, "--transport", value)) {
+    if (value != "tls" && value != "plain") {
+      std::fprintf(stderr, "manta: --transport expects tls (the default) or plain (a trusted "
+                           "network only), got '%s'\n", value.c_str());
+      std::exit(2);
+    }
+    tls.plain = value == "plain";
+    return true;
+  }
   if (flag(argc, argv, i, "--tls-cert", value))
     field = &tls.certificate;
   else if (flag(argc, argv, i, "--tls-key", value))
@@ -112,6 +124,7 @@ void export_tls(const tls_options& tls) {
   ::setenv("MANTA_TLS_CERT", tls.certificate.c_str(), 1);
   ::setenv("MANTA_TLS_KEY", tls.key.c_str(), 1);
   ::setenv("MANTA_TLS_CA", tls.ca_file.c_str(), 1);
+  ::setenv("MANTA_TRANSPORT", tls.plain ? "plain" : "tls", 1);
 }
 
 bool alive(pid_t pid) {
@@ -391,7 +404,12 @@ int status_main(int argc, char** argv) {
     return 2;
   }
   auto [host, port] = host_port;
-  auto cfg = detail::make_caf_config(1, /*networked=*/true, tls);
+  if (token.empty() && !tls.plain && !tls.enabled()) {
+    std::fprintf(stderr, "manta status: the cluster's connections are authenticated with its "
+                         "token; %s\n", detail::token_hint().c_str());
+    return 2;
+  }
+  auto cfg = detail::make_caf_config(1, /*networked=*/true, tls, token);
   caf::actor_system sys{*cfg};
   auto head = detail::connect(sys, host, port, 5s);
   if (!head) {

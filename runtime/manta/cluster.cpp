@@ -173,14 +173,15 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "manta head: %s\n", err.c_str());
       return 2;
     }
-    auto cfg = detail::make_caf_config(1, /*networked=*/true, cl.opts.tls,
-                                       cl.opts.connection_timeout);
-    caf::actor_system sys{*cfg};
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
-    // written next to the address file, readable by this user only.
+    // written next to the address file, readable by this user only. The
+    // cluster's TLS identity is made from it.
     auto token = cl.opts.token.value_or("");
     if (token.empty())
       token = detail::generate_token();
+    auto cfg = detail::make_caf_config(1, /*networked=*/true, cl.opts.tls, token,
+                                       cl.opts.connection_timeout);
+    caf::actor_system sys{*cfg};
     auto slash = cl.address_file.rfind('/');
     auto dir = cl.address_file.empty()    ? detail::runtime_dir()
                : slash == std::string::npos ? std::string{"."}

@@ -112,12 +112,24 @@ resource_map parse_resources(std::string_view text) {
   return out;
 }
 
+/// `--transport`: true for "plain", false for "tls".
+bool parse_transport(std::string_view where, std::string_view v) {
+  if (v == "tls")
+    return false;
+  if (v == "plain")
+    return true;
+  throw invalid_argument_error("manta::init: " + std::string{where} + " expects tls (the default: every "
+                               "connection authenticated with the cluster token) or plain "
+                               "(unauthenticated, for a trusted network only), got '"
+                               + std::string{v} + "'");
+}
+
 /// Manta's options, by the name they have as a flag ("--NAME=VALUE") and as
 /// a key of a config file ("NAME = VALUE").
 constexpr std::string_view option_names[] = {
   "num-cpus",     "resources",   "scheduler-threads", "object-store-memory",
   "object-spill-dir", "object-spilling", "address", "token", "tls-cert", "tls-key",
-  "tls-ca",       "task-events", "task-history",      "dashboard-port",
+  "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config"};
 
 bool is_option(std::string_view name) {
@@ -170,6 +182,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.tls.key = std::string{v};
   else if (name == "tls-ca")
     opts.tls.ca_file = std::string{v};
+  else if (name == "transport")
+    opts.tls.plain = parse_transport(where, v);
   else if (name == "advertise-address")
     opts.advertise_address = std::string{v};
   else if (name == "connection-timeout")
@@ -245,6 +259,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.tls.key = env;
   if (auto env = std::getenv("MANTA_TLS_CA"); env != nullptr)
     opts.tls.ca_file = env;
+  if (auto env = std::getenv("MANTA_TRANSPORT"); env != nullptr && *env != '\0')
+    opts.tls.plain = parse_transport("MANTA_TRANSPORT", env);
   if (auto env = std::getenv("MANTA_ADVERTISE_ADDRESS"); env != nullptr && *env != '\0')
     opts.advertise_address = env;
   if (auto env = std::getenv("MANTA_CONNECTION_TIMEOUT"); env != nullptr && *env != '\0')

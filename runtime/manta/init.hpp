@@ -11,11 +11,12 @@
 
 namespace manta {
 
-/// A process's identity for TLS between the nodes of a cluster: PEM files
-/// made for it and the cluster's CA (see "TLS" in docs/cluster.md). A
-/// cluster is all-plain or all-TLS; with TLS every head, worker, driver and
-/// `manta status` needs all three, and peers verify each other against the
-/// CA. All empty: plain TCP.
+/// How the processes of a cluster connect (see "TLS" in docs/cluster.md).
+/// By default every connection is TLS 1.3 with an identity each process
+/// makes from the cluster token (nothing to hand out beyond the token). A
+/// cluster may instead use PEM files made for it and its own CA (all three
+/// below), or, on a trusted network only, plain TCP (`plain`). A cluster is
+/// all one of the three.
 struct tls_options {
   /// This process's certificate (chain), signed by the CA. Flag
   /// `--tls-cert=FILE`, environment `MANTA_TLS_CERT`.
@@ -27,7 +28,14 @@ struct tls_options {
   /// `MANTA_TLS_CA`.
   std::string ca_file;
 
-  /// Whether any of the three is set (TLS is on; all three are then needed).
+  /// Plain TCP: a peer's bytes reach CAF's message handling before anything
+  /// is checked (the token inside Manta's messages still is), and nothing
+  /// is encrypted. Only for a network where every host is trusted, or to
+  /// measure what TLS costs. Flag `--transport=plain` (default `tls`),
+  /// environment `MANTA_TRANSPORT`.
+  bool plain = false;
+
+  /// Whether any of the three files is set (they are then all needed).
   bool enabled() const noexcept {
     return !certificate.empty() || !key.empty() || !ca_file.empty();
   }
@@ -104,11 +112,12 @@ void init(init_options opts = {});
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`,
-/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--connection-timeout=4s`, for workers
+/// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
+/// `--connection-timeout=4s`, for workers
 /// `--advertise-address=HOST:PORT`), falling back to the
 /// environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
 /// `MANTA_ADDRESS`, `MANTA_TOKEN`, `MANTA_TLS_CERT`, `MANTA_TLS_KEY`,
-/// `MANTA_TLS_CA`, `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
+/// `MANTA_TLS_CA`, `MANTA_TRANSPORT`, `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

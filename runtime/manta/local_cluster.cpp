@@ -113,6 +113,8 @@ local_cluster::~local_cluster() {
 }
 
 std::vector<std::string> local_cluster::tls_flags() const {
+  if (tls_.plain)
+    return {"--transport=plain"};
   if (!tls_.enabled())
     return {};
   return {"--tls-cert=" + tls_.certificate, "--tls-key=" + tls_.key,
@@ -155,7 +157,7 @@ void local_cluster::join(double local_cpus, init_options opts) {
   opts.address = address_;
   if (!opts.token)
     opts.token = token_;
-  if (!opts.tls.enabled())
+  if (!opts.tls.enabled() && !opts.tls.plain)
     opts.tls = tls_;
   init(opts);
   wait_for_cpus(local_cpus + expected_cpus_);

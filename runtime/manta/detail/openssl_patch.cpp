@@ -17,7 +17,14 @@
 // calls are called through the PLT (checked with objdump), so the
 // definitions below, linked into every Manta program, take their place:
 // each empties the queue, then runs CAF's own code (found with RTLD_NEXT).
+//
+// The same interposition gives sessions the cluster's identity made from
+// its token (cluster_tls.hpp) instead of CAF's context read from files
+// (`create_ssl_context`, also called through the PLT), and bounds accepted
+// connections whose handshake has not finished (handshake_guard.hpp).
 
+#include "manta/detail/cluster_tls.hpp"
+#include "manta/detail/handshake_guard.hpp"
 #include "manta/detail/transport.hpp"
 
 #include <caf/openssl/session.hpp>
@@ -61,7 +68,12 @@ rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t 
   static auto original =
     manta::detail::caf_original<fn>("_ZN3caf7openssl7session9read_someERmiPvm");
   ERR_clear_error();
-  return original(this, result, fd, buf, len);
+  bool was_accepting = accepting_;
+  auto state = original(this, result, fd, buf, len);
+  manta::detail::handshake_progress(ssl_);
+  if (was_accepting && state == rw_state::failure)
+    manta::detail::handshake_refused(fd);
+  return state;
 }
 
 rw_state session::write_some(size_t& result, native_socket fd, const void* buf, size_t len) {
@@ -69,7 +81,12 @@ rw_state session::write_some(size_t& result, native_socket fd, const void* buf, 
   static auto original =
     manta::detail::caf_original<fn>("_ZN3caf7openssl7session10write_someERmiPKvm");
   ERR_clear_error();
-  return original(this, result, fd, buf, len);
+  bool was_accepting = accepting_;
+  auto state = original(this, result, fd, buf, len);
+  manta::detail::handshake_progress(ssl_);
+  if (was_accepting && state == rw_state::failure)
+    manta::detail::handshake_refused(fd);
+  return state;
 }
 
 bool session::try_connect(native_socket fd) {
@@ -83,7 +100,21 @@ bool session::try_accept(native_socket fd) {
   using fn = bool (*)(session*, native_socket);
   static auto original = manta::detail::caf_original<fn>("_ZN3caf7openssl7session10try_acceptEi");
   ERR_clear_error();
-  return original(this, fd);
+  if (!original(this, fd)) {
+    manta::detail::handshake_refused(fd);
+    return false;
+  }
+  // A handshake still under way counts against the bounds until it ends.
+  return !accepting_ || manta::detail::admit_handshake(ssl_, fd);
+}
+
+SSL_CTX* session::create_ssl_context() {
+  if (auto* ctx = manta::detail::cluster_ssl_context())
+    return ctx;
+  using fn = SSL_CTX* (*)(session*);
+  static auto original =
+    manta::detail::caf_original<fn>("_ZN3caf7openssl7session18create_ssl_contextEv");
+  return original(this);
 }
 
 } // namespace caf::openssl

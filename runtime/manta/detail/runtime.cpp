@@ -71,13 +71,20 @@ bool execute_task(const task_ptr& t) {
 
 std::unique_ptr<caf::actor_system_config>
 make_caf_config(size_t scheduler_threads, bool networked, const tls_options& tls,
-                std::chrono::milliseconds connection_timeout) {
+                const std::string& token, std::chrono::milliseconds connection_timeout) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   // The middleman (and its I/O thread) only for nodes of a cluster: the
   // embedded single node stays exactly as it was.
   if (networked) {
     cfg->load<caf::io::middleman>();
-    configure_tls(*cfg, tls);
+    // A member's handshake gets as long as its own connect waits (and at
+    // least the connection timeout): a loaded machine must not cut off a
+    // peer that is merely slow, while a peer that never finishes is still
+    // closed in bounded time.
+    auto handshake_limit = std::max<std::chrono::milliseconds>(connection_timeout,
+                                                               cluster::connect_timeout);
+    if (auto err = configure_tls(*cfg, tls, token, handshake_limit); !err.empty())
+      throw invalid_argument_error("manta: " + err);
     // A connection that hangs without closing (a partition, a frozen peer)
     // never gives CAF a down message by itself: with heartbeats on, the
     // BASP broker closes a connection it heard nothing on for the timeout,
@@ -207,7 +214,7 @@ runtime::runtime(const init_options& opts, bool worker) {
     }
   }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
-                            networked, opts.tls, opts.connection_timeout);
+                            networked, opts.tls, g_token, opts.connection_timeout);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,

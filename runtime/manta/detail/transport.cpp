@@ -1,5 +1,9 @@
 #include "manta/detail/transport.hpp"
 
+#include "manta/detail/cluster_tls.hpp"
+#include "manta/detail/cluster_token.hpp"
+#include "manta/detail/handshake_guard.hpp"
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -133,18 +137,32 @@ std::string check_tls(const tls_options& tls) {
   return {};
 }
 
-void configure_tls(caf::actor_system_config& cfg, const tls_options& tls) {
-  if (!tls.enabled())
-    return;
+std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
+                          const std::string& token,
+                          std::chrono::milliseconds handshake_timeout) {
+  if (tls.plain) {
+    if (tls.enabled())
+      return "--transport=plain and TLS files (--tls-cert, --tls-key, --tls-ca) contradict "
+             "each other; give one or the other";
+    clear_token_identity();
+    return {};
+  }
+  if (tls.enabled()) {
+    // With a certificate and a CA, CAF's OpenSSL module requires a valid
+    // certificate from the peer on both ends of a connection.
+    clear_token_identity();
+    cfg.openssl_certificate = tls.certificate;
+    cfg.openssl_key = tls.key;
+    cfg.openssl_cafile = tls.ca_file;
+  } else if (auto err = install_token_identity(token); !err.empty()) {
+    return err;
+  }
   cfg.load<caf::openssl::manager>();
-  // With a certificate and a CA, CAF's OpenSSL module requires a valid
-  // certificate from the peer on both ends of a connection.
-  cfg.openssl_certificate = tls.certificate;
-  cfg.openssl_key = tls.key;
-  cfg.openssl_cafile = tls.ca_file;
   // Never a plain side connection (CAF's default, stated).
   cfg.set("middleman.enable-automatic-connections", false);
+  set_handshake_timeout(handshake_timeout);
   openssl_patch_linked();
+  return {};
 }
 
 bool uses_tls(const caf::actor_system& sys) {
@@ -188,24 +206,33 @@ std::string connect_error(caf::actor_system& sys, const caf::error& err,
   // apart by trying plain TCP.
   if (is(err, caf::sec::cannot_connect_to_node) && !(tls && accepts_tcp(host, port)))
     return "nothing accepts connections at " + where + if_refused;
+  // With the identity made from the token (the default), a refused
+  // handshake means another token; with files, another CA.
+  bool from_token = !cluster_ca_fingerprint().empty();
   if (is(err, caf::sec::request_timeout)) {
     if (tls)
       return "no TLS handshake with " + where + " in time (is it a Manta process?)";
     // A TLS peer waits for a TLS hello that a plain process never sends.
     return "no handshake from " + where
-           + " in time; this process does not use TLS: a cluster that uses TLS never answers "
-             "it (give it "
-           + tls_flags_hint + ")";
+           + " in time; this process uses plain TCP (--transport=plain), which a TLS cluster "
+             "(the default) never answers: give every process of the cluster the same "
+             "--transport";
   }
   auto text = sys.render(err);
+  if (tls && from_token)
+    return text + " (the TLS handshake with " + where
+           + " failed: the peer has another cluster token than this process, runs with "
+             "--transport=plain, uses its own CA (then give this process " + tls_flags_hint
+           + "), or is not a Manta process; " + token_hint() + ")";
   if (tls)
     return text + " (the TLS handshake with " + where
            + " failed: the peer does not use TLS, or its certificate and this process's are "
              "not signed by the same CA; see " + tls_flags_hint + ")";
   if (is(err, caf::sec::disconnect_during_handshake))
     return text + " (" + where
-           + " closed the connection during the handshake; if the cluster uses TLS, give "
-             "this process " + tls_flags_hint + ")";
+           + " closed the connection during the handshake; the cluster uses TLS (the "
+             "default) while this process runs with --transport=plain: give every process "
+             "the same --transport)";
   return text;
 }
 

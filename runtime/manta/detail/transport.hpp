@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <string>
 
-/// Connections between the processes of a cluster, plain TCP or TLS (see
-/// "TLS" in docs/cluster.md). A cluster is all-plain or all-TLS: with TLS,
-/// every process loads CAF's OpenSSL module with the same CA, publishes and
-/// connects through it, and both ends of every connection check the other's
-/// certificate against that CA. Every publish and connect of the cluster
-/// goes through this file, so no call site chooses between the two.
+/// Connections between the processes of a cluster, TLS (the default) or
+/// plain TCP (see "TLS" in docs/cluster.md). A cluster is all-plain or
+/// all-TLS: with TLS, every process loads CAF's OpenSSL module with the same
+/// CA (made from the cluster token, cluster_tls.hpp, or given as files),
+/// publishes and connects through it, and both ends of every connection
+/// check the other's certificate against that CA before CAF reads anything.
+/// Every publish and connect of the cluster goes through this file, so no
+/// call site chooses between the two.
 namespace manta::detail {
 
 /// Checks the files before CAF sees them (CAF fails late and badly on a
@@ -25,9 +27,14 @@ namespace manta::detail {
 /// error text naming the file and the problem, or "" if they are fine.
 std::string check_tls(const tls_options& tls);
 
-/// Loads CAF's OpenSSL module into `cfg` with `tls` (the middleman must be
-/// loaded). Does nothing when TLS is off.
-void configure_tls(caf::actor_system_config& cfg, const tls_options& tls);
+/// Loads CAF's OpenSSL module into `cfg` (the middleman must be loaded)
+/// with the files `tls` names, or else with the identity made from `token`;
+/// does nothing for `tls.plain`. Accepted connections must finish their
+/// handshake within `handshake_timeout` (handshake_guard.hpp). Returns an
+/// error text ("" when set up): no token and no files, or OpenSSL failed.
+std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
+                          const std::string& token,
+                          std::chrono::milliseconds handshake_timeout);
 
 /// Whether `sys` makes its cluster connections with TLS.
 bool uses_tls(const caf::actor_system& sys);
