@@ -32,8 +32,17 @@ using x509_ptr = std::unique_ptr<X509, freer<X509, X509_free>>;
 using name_ptr = std::unique_ptr<X509_NAME, freer<X509_NAME, X509_NAME_free>>;
 using ctx_ptr = std::unique_ptr<SSL_CTX, freer<SSL_CTX, SSL_CTX_free>>;
 
+/// The installed identity: what `new_cluster_ssl_context` builds from,
+/// and the context CAF's sessions share.
+struct identity {
+  x509_ptr ca;
+  x509_ptr node;
+  pkey_ptr key;
+};
+
 std::mutex g_mtx;
 SSL_CTX* g_ctx = nullptr;
+std::shared_ptr<identity> g_identity;
 std::string g_fingerprint;
 
 std::string openssl_errors() {
@@ -139,6 +148,27 @@ x509_ptr make_certificate(EVP_PKEY* key, X509_NAME* subject, EVP_PKEY* signer, X
   return ok ? std::move(cert) : nullptr;
 }
 
+/// A context that presents `id` and accepts only peers its CA signed.
+ctx_ptr make_context(const identity& id) {
+  ctx_ptr ctx{SSL_CTX_new(TLS_method())};
+  bool ok = ctx && SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) == 1
+            && SSL_CTX_use_certificate(ctx.get(), id.node.get()) == 1
+            && SSL_CTX_use_PrivateKey(ctx.get(), id.key.get()) == 1
+            && SSL_CTX_check_private_key(ctx.get()) == 1
+            && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), id.ca.get()) == 1;
+  if (!ok)
+    return nullptr;
+  // Both ends present a certificate, and a peer's must chain to this CA
+  // directly (depth 1: the peer's own certificate, then the CA).
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  SSL_CTX_set_verify_depth(ctx.get(), 1);
+  // Connections live long and are few: no session tickets to make or keep.
+  SSL_CTX_set_num_tickets(ctx.get(), 0);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  return ctx;
+}
+
 } // namespace
 
 std::string install_token_identity(const std::string& token) {
@@ -167,26 +197,16 @@ std::string install_token_identity(const std::string& token) {
                         : nullptr;
   if (!node)
     return "TLS: cannot make this process's certificate: " + openssl_errors();
-  ctx_ptr ctx{SSL_CTX_new(TLS_method())};
-  bool ok = ctx && SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) == 1
-            && SSL_CTX_use_certificate(ctx.get(), node.get()) == 1
-            && SSL_CTX_use_PrivateKey(ctx.get(), node_key.get()) == 1
-            && SSL_CTX_check_private_key(ctx.get()) == 1
-            && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca.get()) == 1;
-  if (!ok)
+  auto id = std::make_shared<identity>(identity{std::move(ca), std::move(node),
+                                                 std::move(node_key)});
+  auto ctx = make_context(*id);
+  if (!ctx)
     return "TLS: cannot set up OpenSSL's context: " + openssl_errors();
-  // Both ends present a certificate, and a peer's must chain to this CA
-  // directly (depth 1: the peer's own certificate, then the CA).
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  SSL_CTX_set_verify_depth(ctx.get(), 1);
-  // Connections live long and are few: no session tickets to make or keep.
-  SSL_CTX_set_num_tickets(ctx.get(), 0);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   std::lock_guard<std::mutex> guard{g_mtx};
   if (g_ctx != nullptr)
     SSL_CTX_free(g_ctx);
   g_ctx = ctx.release();
+  g_identity = std::move(id);
   g_fingerprint = fingerprint;
   return {};
 }
@@ -196,7 +216,17 @@ void clear_token_identity() noexcept {
   if (g_ctx != nullptr)
     SSL_CTX_free(g_ctx);
   g_ctx = nullptr;
+  g_identity.reset();
   g_fingerprint.clear();
+}
+
+SSL_CTX* new_cluster_ssl_context() {
+  std::shared_ptr<identity> id;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    id = g_identity;
+  }
+  return id ? make_context(*id).release() : nullptr;
 }
 
 SSL_CTX* cluster_ssl_context() {

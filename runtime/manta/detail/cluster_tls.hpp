@@ -36,6 +36,12 @@ void clear_token_identity() noexcept;
 /// only; both ends must present a certificate the cluster's CA signed.
 SSL_CTX* cluster_ssl_context();
 
+/// A fresh context (owned by the caller) with the installed identity and
+/// the same checks, for connections of Manta's own that must not share
+/// settings with CAF's (the raw data path sets its own modes); nullptr
+/// when none is installed.
+SSL_CTX* new_cluster_ssl_context();
+
 /// The first 16 hex digits of the SHA-256 of the CA's public key: the same
 /// on every process of a cluster, different between clusters (for logs and
 /// errors; it reveals nothing about the token).
