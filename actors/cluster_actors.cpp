@@ -103,6 +103,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   a.node = *node;
   a.demand = req->demand;
   a.creating = req;
+  a.asked = std::chrono::steady_clock::now();
   self->send(n.manager, actor_create_atom::value, self->state.link->token(), req->spec);
 }
 
@@ -192,7 +193,7 @@ void on_actor_dead(self_ptr self, uint16_t from, uint64_t id, const std::string&
     core->kill(cause + " (on " + node_name(from) + ")", false);
 }
 
-void actors_lost(self_ptr self, uint16_t index) {
+void actors_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   for (auto i = st.calls.begin(); i != st.calls.end();)
     i = i->second->node == index ? st.calls.erase(i) : std::next(i);
@@ -203,7 +204,7 @@ void actors_lost(self_ptr self, uint16_t index) {
       continue;
     }
     if (auto req = std::move(i->second.creating))
-      req->done.set_value({node_name(index) + " died while creating the actor", 0});
+      req->done.set_value({node_name(index) + " " + why + ", while creating the actor", 0});
     else if (auto core = i->second.core.lock())
       dead.push_back(std::move(core));
     i = st.actors.erase(i);
@@ -211,7 +212,44 @@ void actors_lost(self_ptr self, uint16_t index) {
   // Running calls re-run on the restarted instance while max_task_retries
   // allows (Ray's rule for actor tasks); the others fail.
   for (auto& core : dead)
-    core->kill("its node " + node_name(index) + " died", true);
+    core->kill("its node " + node_name(index) + " " + why, true);
+}
+
+void expire_creates(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  // Waiting for a worker being reconnected: as long as reconnects last.
+  for (auto i = st.deferred_creates.begin(); i != st.deferred_creates.end();) {
+    auto& req = *i;
+    if (now - req->since <= reconnect_window) {
+      ++i;
+      continue;
+    }
+    auto core = req->core.lock();
+    req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
+                           + " cannot be placed: it waited "
+                           + std::to_string(reconnect_window.count())
+                           + " s for a worker to be reconnected, and none came back",
+                         0});
+    i = st.deferred_creates.erase(i);
+  }
+  // Sent to a node that stays silent: a live node answers at once (it
+  // answers pings, which travel behind the spec on the same connection), so
+  // the spec or its answer was lost with a connection that closed.
+  auto limit = 2 * st.silence_limit;
+  std::vector<std::pair<uint64_t, uint16_t>> late;
+  for (auto& [id, a] : st.actors)
+    if (a.creating && now - a.asked > limit)
+      late.emplace_back(id, a.node);
+  for (auto [id, node] : late) {
+    auto req = std::move(st.actors.at(id).creating);
+    release_remote_actor(self, node, id); // in case it comes to life there
+    req->done.set_value({node_name(node) + " did not answer the creation of the actor within "
+                           + std::to_string(limit.count())
+                           + " ms (twice the connection timeout); it restarts elsewhere if "
+                             "max_restarts allows",
+                         0});
+  }
 }
 
 } // namespace manta::actors

@@ -31,7 +31,15 @@ void release_remote_actor(cluster_client_actor* self, uint16_t node, uint64_t id
 void on_actor_dead(cluster_client_actor* self, uint16_t from, uint64_t id,
                    const std::string& cause);
 
-/// Node `index` died: creations there fail, its actors die (restartable).
-void actors_lost(cluster_client_actor* self, uint16_t index);
+/// Node `index` died or was cut off: creations there fail, its actors die
+/// (restartable), both saying "node-N <why>".
+void actors_lost(cluster_client_actor* self, uint16_t index, const std::string& why);
+
+/// Bounds every creation (called with the heartbeat): one waiting for a
+/// worker to be reconnected fails after `reconnect_window`, one sent to a
+/// node that has not answered within twice the connection timeout fails
+/// (and its node is told to drop the actor). Each fails with why, so the
+/// pool thread creating the actor never waits for an answer that is lost.
+void expire_creates(cluster_client_actor* self);
 
 } // namespace manta::actors

@@ -176,6 +176,16 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval,
                                                          st.silence_limit / 4);
   self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
+  st.last_tick = std::chrono::steady_clock::now();
+  // An error message from a peer (a node manager of another build answering
+  // a message it does not know, or a broken one) would stop this actor by
+  // CAF's default, and with it every creation, call and fetch of this
+  // driver: logged and ignored.
+  self->set_error_handler([=](caf::error& err) {
+    if (++self->state.errors_ignored <= 10)
+      std::fprintf(stderr, "manta: the driver ignored an error message from another node: %s\n",
+                   self->system().render(err).c_str());
+  });
   st.head = link->head();
   self->monitor(st.head);
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -249,7 +259,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       auto& st = self->state;
       bool was_reconnecting = st.reconnecting.erase(index) > 0;
       cut_off(self, index); // if it lives and is still connected here
-      node_lost(self, index);
+      node_lost(self, index, "left the cluster (the head no longer lists it: it stopped, died or lost its link)");
       if (was_reconnecting)
         reconnect_ended(self);
     },

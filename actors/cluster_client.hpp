@@ -102,8 +102,10 @@ struct placed_actor {
   std::weak_ptr<detail::actor_core> core;
   uint16_t node = 0;
   detail::resource_demand demand;
-  /// Until the node answered the ActorSpec.
+  /// Until the node answered the ActorSpec, and when it was sent: a node
+  /// that has not answered within twice the connection timeout fails it.
   detail::create_request_ptr creating;
+  std::chrono::steady_clock::time_point asked;
 };
 
 /// A worker whose connection closed while the head still lists it: a cut
@@ -122,6 +124,15 @@ struct cluster_client_state {
   /// often it is pinged.
   std::chrono::milliseconds silence_limit{};
   std::chrono::milliseconds ping_interval{};
+  /// When the heartbeat last ran: a longer gap than the connection timeout
+  /// means this process did not run (stopped, starved), and its peers have
+  /// closed its links (`own_stall`).
+  std::chrono::steady_clock::time_point last_tick;
+  /// The last such stall, said when its losses are reported, and when.
+  std::string stall_note;
+  std::chrono::steady_clock::time_point stall_seen;
+  /// Error messages from peers ignored so far (the first few are logged).
+  size_t errors_ignored = 0;
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
   /// Placed tasks and rebuilds, by result id.

@@ -74,8 +74,9 @@ void on_copy(cluster_client_actor* self, uint16_t node, const detail::wire::byte
 
 // -- worker_links.cpp: connections, heartbeats, reconnects, node failures ------
 
-/// Worker `index` is gone (dead or cut off): its work goes elsewhere.
-void node_lost(cluster_client_actor* self, uint16_t index);
+/// Worker `index` is gone (dead or cut off): its work goes elsewhere; its
+/// actors die (and restart) saying "its node node-N <why>".
+void node_lost(cluster_client_actor* self, uint16_t index, const std::string& why = "died");
 
 /// The head says worker `index` left. If it lives and is still connected
 /// here (only its link to the head broke), this driver closes its
@@ -121,6 +122,12 @@ void head_lost(cluster_client_actor* self);
 void rejoin_head(cluster_client_actor* self);
 
 // -- worker_links.cpp (continued) ---------------------------------------------
+
+/// "; this driver did not run for N ms ..." if this actor's heartbeat came
+/// later than the connection timeout allows (the process was stopped or
+/// starved: its peers have closed its links) up to twice the connection
+/// timeout ago, else "": appended to why its workers were lost.
+const std::string& own_stall(cluster_client_actor* self);
 
 /// Closes the connections of workers silent for the connection timeout
 /// (their work goes elsewhere, and they are reconnected as after a cut) and

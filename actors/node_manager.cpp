@@ -378,6 +378,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         orphans.push_back(id);
     for (auto id : orphans)
       drop_actor(self, id);
+    // Said once per owner that had actors here: a driver that froze or
+    // lost its link restarts them itself once it is back (max_restarts).
+    if (!orphans.empty())
+      std::fprintf(stderr,
+                   "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
+                   "are dropped, and their owner restarts them if it comes back\n",
+                   detail::runtime::node_name().c_str(), orphans.size());
   });
   self->state.logs = make_shipper(self);
   caf::behavior serving{

@@ -24,7 +24,7 @@ using bytes_t = wire::bytes;
 
 // -- membership and failures ---------------------------------------------------
 
-void node_lost(self_ptr self, uint16_t index) {
+void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   auto n = st.nodes.find(index);
   if (n == st.nodes.end())
@@ -70,7 +70,7 @@ void node_lost(self_ptr self, uint16_t index) {
   for (auto fetch_id : restart)
     if (st.fetches.count(fetch_id) > 0)
       start_fetch(self, fetch_id);
-  actors_lost(self, index);
+  actors_lost(self, index, why);
   // Waiting work that nothing alive can run any more fails now.
   place_waiting(self);
 }
@@ -128,7 +128,14 @@ void connect(self_ptr self, const wire::node_record& rec) {
     c->second.second = rec; // once the old connection is gone
     return;
   }
-  st.reconnecting.erase(rec.index);
+  if (auto r = st.reconnecting.find(rec.index); r != st.reconnecting.end()) {
+    // Being reconnected already (the head lists it again, e.g. after this
+    // driver joined it again): its reconnect loop connects, now. Connecting
+    // here too would end that loop, and one failed try would lose the node.
+    r->second.info = rec;
+    self->send(self, reconnect_atom::value, rec.index);
+    return;
+  }
   st.nodes[rec.index].info = rec;
   ++st.connecting;
   auto mm = detail::cluster_middleman(self->system());
@@ -151,12 +158,14 @@ void connect(self_ptr self, const wire::node_record& rec) {
         else
           st.nodes.erase(index);
         done();
+        reconnect_ended(self); // actors waiting for a worker are placed
       },
       [=, host = rec.host, port = rec.port](caf::error& err) {
         std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s\n", unsigned{index},
                      connect_error(self->system(), err, host, port).c_str());
         self->state.nodes.erase(index);
         done();
+        reconnect_ended(self);
       });
 }
 
@@ -193,7 +202,7 @@ void connection_lost(self_ptr self, uint16_t index, const char* why,
                unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
   // Known as reconnecting first: its work placed again below may wait for it.
   st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
-  node_lost(self, index);
+  node_lost(self, index, "was cut off: its connection " + std::string{why} + own_stall(self));
   self->delayed_send(self, first_try, reconnect_atom::value, index);
 }
 
@@ -237,10 +246,39 @@ void reconnect(self_ptr self, uint16_t index) {
       });
 }
 
+const std::string& own_stall(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  auto gap = now - st.last_tick;
+  if (gap > st.silence_limit + st.ping_interval) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(gap).count();
+    st.stall_note = "; this driver did not run for " + std::to_string(ms)
+                    + " ms (stopped, or starved of CPU), longer than the connection timeout of "
+                    + std::to_string(st.silence_limit.count())
+                    + " ms, so its peers closed its links";
+    st.stall_seen = now;
+  } else if (now - st.stall_seen > 2 * st.silence_limit) {
+    st.stall_note.clear(); // losses from now on have other causes
+  }
+  return st.stall_note;
+}
+
 void heartbeat(self_ptr self) {
   free_copies_let_go(self);
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
+  if (now - st.last_tick > st.silence_limit + st.ping_interval) {
+    std::fprintf(stderr, "manta: %s; it reconnects to its workers and restarts its actors "
+                         "there (as their max_restarts allow)\n",
+                 own_stall(self).c_str() + 2);
+    // The silence was this process's own: the workers' is measured from
+    // now, so that what they sent before closing (results waiting in the
+    // socket buffers) is read first; a link they closed ends with its down
+    // message.
+    for (auto& [index, n] : st.nodes)
+      n.last_heard = now;
+  }
+  expire_creates(self);
   std::vector<uint16_t> silent;
   for (auto& [index, n] : st.nodes) {
     if (!n.manager)
@@ -262,6 +300,7 @@ void heartbeat(self_ptr self) {
     connection_lost(self, index, why.c_str(), st.silence_limit / 2);
     disconnect(self, peer, [](const std::string&) {});
   }
+  st.last_tick = now;
   self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
 }
 

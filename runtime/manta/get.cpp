@@ -74,6 +74,25 @@ void throw_if_cancelled(task_spec* t) {
 
 } // namespace
 
+namespace {
+
+thread_local clock::time_point t_read_deadline = clock::time_point::max();
+
+} // namespace
+
+clock::time_point read_deadline() noexcept {
+  return t_read_deadline;
+}
+
+read_deadline_scope::read_deadline_scope(clock::time_point deadline) noexcept
+  : previous_(t_read_deadline) {
+  t_read_deadline = std::min(deadline, previous_);
+}
+
+read_deadline_scope::~read_deadline_scope() {
+  t_read_deadline = previous_;
+}
+
 void await(object_slot& slot, clock::time_point deadline) {
   runtime::require("get");
   if (!slot.done()) {

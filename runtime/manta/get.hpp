@@ -35,6 +35,24 @@ object_slot& ready_slot(const object_ref<T>& ref,
   return slot;
 }
 
+/// The deadline of the `get` with a timeout running on this thread, or
+/// `time_point::max()`: reading a sealed object that lives on another node
+/// (fetching its bytes) waits no longer, so the timeout bounds the whole
+/// `get`, fetch included (cluster::fetch throws `get_timeout_error`).
+clock::time_point read_deadline() noexcept;
+
+/// Sets `read_deadline()` for this thread while it lives.
+class read_deadline_scope {
+public:
+  explicit read_deadline_scope(clock::time_point deadline) noexcept;
+  ~read_deadline_scope();
+  read_deadline_scope(const read_deadline_scope&) = delete;
+  read_deadline_scope& operator=(const read_deadline_scope&) = delete;
+
+private:
+  clock::time_point previous_;
+};
+
 template <class Rep, class Period>
 clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
   return clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
@@ -56,7 +74,9 @@ T get(const object_ref<T>& ref) {
 /// Like `get(ref)`, but throws `get_timeout_error` after `timeout`.
 template <class T, class Rep, class Period>
 T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout) {
-  auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
+  auto deadline = detail::deadline_after(timeout);
+  auto& slot = detail::ready_slot(ref, deadline);
+  detail::read_deadline_scope bound{deadline};
   if constexpr (!std::is_void_v<T>)
     return slot.template copy_as<T>();
 }
@@ -74,7 +94,9 @@ std::shared_ptr<const T> get_shared(const object_ref<T>& ref) {
 template <class T, class Rep, class Period>
 std::shared_ptr<const T> get_shared(const object_ref<T>& ref,
                                     std::chrono::duration<Rep, Period> timeout) {
-  auto& slot = detail::ready_slot(ref, detail::deadline_after(timeout));
+  auto deadline = detail::deadline_after(timeout);
+  auto& slot = detail::ready_slot(ref, deadline);
+  detail::read_deadline_scope bound{deadline};
   return std::static_pointer_cast<const T>(slot.shared_value());
 }
 
@@ -93,6 +115,7 @@ template <class T, class Rep, class Period>
 std::vector<T> get(const std::vector<object_ref<T>>& refs,
                    std::chrono::duration<Rep, Period> timeout) {
   auto deadline = detail::deadline_after(timeout);
+  detail::read_deadline_scope bound{deadline};
   std::vector<T> out;
   out.reserve(refs.size());
   for (auto& r : refs)

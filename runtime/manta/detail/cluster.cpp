@@ -7,6 +7,7 @@
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
+#include "manta/get.hpp"
 
 #include <caf/all.hpp>
 
@@ -240,6 +241,17 @@ std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
   auto promise = std::make_shared<fetch_promise>();
   auto future = promise->get_future();
   caf::anon_send(client_, actors::fetch_atom::value, obj, std::move(promise));
+  // A `get` with a timeout bounds the fetch too; the fetch goes on in the
+  // client (its answer is dropped) and a later read starts another. Without
+  // one, the client bounds it: a silent node is cut off within the
+  // connection timeout, and its objects are read elsewhere or rebuilt.
+  auto deadline = read_deadline();
+  if (deadline != clock::time_point::max()
+      && future.wait_until(deadline) != std::future_status::ready)
+    throw get_timeout_error("manta::get: timed out while fetching object " + to_string(obj->id)
+                            + " (" + std::to_string(obj->encoded_size.load())
+                            + " bytes) from node-" + std::to_string(obj->node.load())
+                            + "; raise the timeout, or check that node");
   try {
     auto [err, bytes] = future.get();
     out = std::move(bytes);

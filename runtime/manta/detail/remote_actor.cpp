@@ -1,6 +1,7 @@
 #include "manta/detail/remote_actor.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/cluster_client.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
@@ -119,8 +120,19 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   auto answer = req->done.get_future();
   caf::anon_send(client_or_throw("creating actor " + core.display_name()),
                  actors::actor_create_atom::value, std::move(req));
+  // The cluster client answers every creation within its bounds (see
+  // expire_creates: the reconnect window while no worker can take it, then
+  // twice the connection timeout for the node's answer). This wait is the
+  // backstop that keeps a pool thread from blocking for good regardless.
+  auto limit = actors::reconnect_window + 2 * connection_timeout(rt.system())
+               + std::chrono::seconds(10);
   std::pair<std::string, uint16_t> placed;
   try {
+    if (answer.wait_for(limit) != std::future_status::ready)
+      throw error("actor " + core.display_name() + ": no answer to its creation within "
+                  + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count())
+                  + " s (the driver's cluster client is stuck or gone); it restarts if "
+                    "max_restarts allows");
     placed = answer.get();
   } catch (const std::future_error&) {
     throw error("actor " + core.display_name()

@@ -4,6 +4,7 @@
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/wire.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -47,6 +48,9 @@ struct actor_create_request {
   scheduling_strategy where;
   /// Killed (and so restarted elsewhere, if it may) when its node dies.
   std::weak_ptr<actor_core> core;
+  /// When it was asked for: it waits for a worker being reconnected for
+  /// `reconnect_window` at most (actors/cluster_actors.hpp, expire_creates).
+  std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
   std::promise<std::pair<std::string, uint16_t>> done;
 };
 
