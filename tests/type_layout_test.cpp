@@ -19,7 +19,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -117,6 +119,10 @@ typename Inspector::result_type inspect(Inspector& f, nested& x) {
   return f(x.where, x.named);
 }
 
+int local_only(std::unique_ptr<int> p, std::function<int()> f) {
+  return p ? *p + f() : 0;
+}
+
 double scale(build_a::point p, int k) {
   return (p.x + p.y) * k;
 }
@@ -126,7 +132,7 @@ std::vector<int> ids(const std::map<std::string, int>& m) {
     out.push_back(v);
   return out;
 }
-MANTA_REMOTE(scale, ids);
+MANTA_REMOTE(scale, ids, local_only);
 
 class counter {
 public:
@@ -199,6 +205,16 @@ TEST_CASE("a trivially copyable struct without inspect shows its name and size o
   auto s = layout_of<std::vector<raw_pair>>();
   CHECK(s.find("raw_pair(8 bytes, align 4, trivially copyable") != std::string::npos);
   CHECK(s.find("without an inspect overload") != std::string::npos);
+}
+
+TEST_CASE("types that cannot cross nodes are named, and their functions still register") {
+  CHECK(layout_of<std::unique_ptr<int>>().find(", opaque)") != std::string::npos);
+  auto* fn = manta::detail::find_function("local_only");
+  REQUIRE(fn != nullptr);
+  CHECK(!fn->invoke); // runs only where it is called
+  CHECK(fn->layout().params.size() == 2);
+  CHECK(fn->layout().params[1].find("std::function<int ()>(32 bytes") == 0);
+  CHECK(fn->layout().result == "int32");
 }
 
 TEST_CASE("the build fingerprint lists functions, actor classes and constructors") {

@@ -283,7 +283,8 @@ std::string layout_of() {
     return "map<" + ld::list_of<typename U::key_type, typename U::mapped_type>() + ">";
   } else if constexpr (ld::set_like<U>) {
     return "set<" + layout_of<typename U::key_type>() + ">";
-  } else if constexpr (caf::detail::is_iterable<U>::value) {
+  } else if constexpr (caf::detail::is_iterable<U>::value
+                       && requires { typename U::value_type; }) {
     return "list<" + layout_of<typename U::value_type>() + ">";
   } else if constexpr (std::is_empty_v<U>) {
     return ld::name_of<U>() + "{}";
