@@ -1,9 +1,12 @@
 #include "actors/cluster_registry.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/cluster_token.hpp"
 
 #include <caf/all.hpp>
+
+#include <cstdio>
 
 
 namespace manta::actors {
@@ -94,6 +97,17 @@ caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
   return caf::delegated<cluster_state_ptr>{};
 }
 
+/// Why `rec` may not join: its build disagrees with a live member's on a
+/// function, actor class or constructor both have (build_fingerprint.hpp),
+/// or "". The member it replaces (same index, a rejoin) does not count.
+std::string build_refusal(const cluster_registry_state& st, const detail::wire::node_record& rec) {
+  for (auto& [index, m] : st.live)
+    if (index != rec.index || rec.index == 0)
+      if (auto why = detail::join_conflict(rec, m.first); !why.empty())
+        return why;
+  return {};
+}
+
 /// A worker or driver joins again under the index it had (its link to the
 /// head closed, or this head was restarted): why it cannot, or "" after making
 /// room for it. The index must not belong to another live process.
@@ -146,6 +160,11 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       detail::wire::node_record rec;
       if (auto err = detail::wire::decode(info, rec); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
+      if (auto why = build_refusal(st, rec); !why.empty()) {
+        std::fprintf(stderr, "manta head: refused a %s: %s\n", rec.driver ? "driver" : "worker",
+                     why.c_str());
+        return caf::make_error(caf::sec::invalid_argument, why);
+      }
       if (rec.index != 0) {
         if (auto why = take_back(st, rec); !why.empty())
           return caf::make_error(caf::sec::invalid_argument, why);

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
@@ -222,6 +223,12 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                     + detail::demangle(fn->signature.c_str()) + " on "
                     + detail::runtime::node_name() + " but the owner called it as "
                     + detail::demangle(msg.signature.c_str()));
+  if (fn->layout != nullptr)
+    if (auto why = detail::call_layout_refusal("function '" + msg.function_name + "'",
+                                               detail::runtime::node_name(), fn->layout(),
+                                               msg.layout_hash);
+        !why.empty())
+      return refuse("manta::unknown_function_error", std::move(why));
   if (fn->invoke == nullptr)
     return refuse("manta::error", "function '" + msg.function_name
                                     + "' has parameter or result types that cannot "
@@ -327,6 +334,11 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
                   "actor class " + cls.name + " on " + here + " has no method '"
                     + msg.function_name + "' of type " + detail::demangle(msg.signature.c_str())
                     + "; do both nodes run the same binary?");
+  if (m->layout != nullptr)
+    if (auto why = detail::call_layout_refusal("method " + cls.name + "." + msg.function_name,
+                                               here, m->layout(), msg.layout_hash);
+        !why.empty())
+      return refuse("manta::unknown_function_error", std::move(why));
   if (m->from_wire == nullptr)
     return refuse("manta::error", "method " + cls.name + "." + msg.function_name
                                     + " has types that cannot be serialized");

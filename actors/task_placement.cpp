@@ -277,6 +277,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.task_id = t.result->id().value();
   msg.function_name = t.function_name;
   msg.signature = t.signature();
+  msg.layout_hash = t.layout_hash();
   msg.name = t.name();
   msg.args.reserve(prep.args.size());
   for (auto& a : prep.args)

@@ -35,6 +35,34 @@ struct NodeInfo {
   # Where the node serves the bytes of the objects it holds over plain TCP
   # (runtime/manta/detail/object_transfer.hpp), on `host`; 0 if it does not
   # (then they travel as ObjectChunk messages through CAF).
+
+  build @8 :Build;
+  # What this process's binary registered (functions, actor classes, actor
+  # constructors) with the layouts of their types: the head refuses a member
+  # whose build disagrees with a live member's on something both have.
+}
+
+struct Build {
+  hash @0 :UInt64;
+  # Of every entry: equal hashes, equal builds (as far as Manta can see).
+
+  entries @1 :List(BuildEntry);
+}
+
+struct BuildEntry {
+  key @0 :Text;
+  # What it is, as messages name it: "function 'scale'", "actor class
+  # 'counter'", "constructor of actor class 'counter' taking (int)".
+
+  hash @1 :UInt64;
+  # Of key, signature and parts.
+
+  signature @2 :Text;
+  # The type as the compiler names it (demangled).
+
+  parts @3 :List(Text);
+  # "label: layout" lines, e.g. "argument 1: point{int32, float32}",
+  # "result: float64", "method incr: (int32) -> int32".
 }
 
 struct ClusterView {

@@ -59,6 +59,13 @@ struct TaskSpec {
   # Arguments not inlined in `args` (whose entry is then empty): large
   # objects the receiving node reads from the node holding them over that
   # node's raw data path (node.capnp, dataPort), or finds in its own store.
+
+  layoutHash @12 :UInt64;
+  # The hash of the layouts of the function's (or method's) parameter and
+  # result types in the sender's build (runtime/manta/detail/type_layout.hpp):
+  # a node whose function of that name and signature lays its types out
+  # differently (a struct's fields reordered, same size) refuses the task
+  # instead of decoding one layout as the other. 0: not given.
 }
 
 struct ArgRef {

@@ -79,6 +79,10 @@ public:
   /// The method's type as the compiler names it (checked by the callee).
   virtual const char* signature() const noexcept { return ""; }
 
+  /// The hash of the method's parameter and result layouts (callable_layout.hpp),
+  /// checked by the callee; 0 if unknown.
+  virtual uint64_t layout_hash() const noexcept { return 0; }
+
   /// Encodes the arguments in parameter order (object arguments must exist;
   /// one held on another node is fetched). Throws if they cannot cross.
   virtual void encode_args(std::vector<std::vector<char>>& out) const;

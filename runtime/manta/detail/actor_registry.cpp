@@ -36,12 +36,24 @@ void register_actor_class(const std::type_info& cls, std::string name, bool is_a
     info.methods.push_back(std::move(m));
 }
 
-bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f) {
+bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f,
+                         layout_fn layout, std::string arg_names) {
   auto& r = the_registry();
   std::unique_lock<std::shared_mutex> guard{r.mtx};
   auto& info = r.classes[std::type_index{cls}];
   info.ctors.emplace(key, f);
+  info.ctor_layouts.emplace(key, std::make_pair(layout, std::move(arg_names)));
   return true;
+}
+
+std::vector<actor_class_info> all_actor_classes() {
+  auto& r = the_registry();
+  std::shared_lock<std::shared_mutex> guard{r.mtx};
+  std::vector<actor_class_info> out;
+  for (auto& [_, info] : r.classes)
+    if (info.type != nullptr) // not just a constructor
+      out.push_back(info);
+  return out;
 }
 
 const actor_class_info* find_actor_class(std::string_view name) {

@@ -62,6 +62,8 @@ struct method_info {
   std::string bytes;
   /// Null if a parameter or the result cannot cross nodes.
   call_factory from_wire = nullptr;
+  /// The layouts of its parameter and result types (`async<R>`: of `R`).
+  layout_fn layout = nullptr;
 };
 
 /// What the runtime knows about a class marked with `MANTA_ACTOR`.
@@ -77,13 +79,21 @@ struct actor_class_info {
   /// the first `actor<T>().remote(args...)` of each argument list this
   /// binary compiles (so every process running the binary has the same).
   std::map<std::string, ctor_factory, std::less<>> ctors;
+  /// Their layouts (and the argument types' names), by the same keys.
+  std::map<std::string, std::pair<layout_fn, std::string>, std::less<>> ctor_layouts;
 };
 
 void register_actor_class(const std::type_info& cls, std::string name, bool is_async,
                           std::vector<method_info> methods);
 
 /// Registers a constructor that other nodes may ask for by `key`.
-bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f);
+/// `layout` and `arg_names` ("int, point") describe its parameters for the
+/// build fingerprint.
+bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f,
+                         layout_fn layout = nullptr, std::string arg_names = {});
+
+/// Every registered actor class (a copy, for the build fingerprint).
+std::vector<actor_class_info> all_actor_classes();
 
 /// The class registered under `name`, or null.
 const actor_class_info* find_actor_class(std::string_view name);
@@ -108,9 +118,20 @@ template <class M>
 call_factory call_factory_for() noexcept;
 
 template <class M>
+struct method_layout;
+
+template <class T, class R, class... Ps>
+struct method_layout<R (T::*)(Ps...)> {
+  static constexpr layout_fn value = &layout_of_callable<typename call_result<R>::type, Ps...>;
+};
+
+template <class T, class R, class... Ps>
+struct method_layout<R (T::*)(Ps...) const> : method_layout<R (T::*)(Ps...)> {};
+
+template <class M>
 method_info make_method_info(std::string name, M m) {
   method_info out{std::move(name), &typeid(M), std::string(sizeof(M), '\0'),
-                  call_factory_for<M>()};
+                  call_factory_for<M>(), method_layout<M>::value};
   std::memcpy(out.bytes.data(), &m, sizeof(M));
   return out;
 }

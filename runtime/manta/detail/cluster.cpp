@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
+#include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_transfer.hpp"
@@ -115,6 +116,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   me.cpus = cpus_;
   me.custom = custom_;
   me.driver = role_ == role::driver;
+  me.build = this_build(); // the head compares it with the members'
   if (role_ == role::worker) {
     if (auto h = std::getenv("MANTA_NODE_IP"); h != nullptr && *h != '\0')
       me.host = h;

@@ -27,11 +27,22 @@ registry& the_registry() {
 } // namespace
 
 void register_function(const void* fn, std::string name,
-                       const std::type_info& signature, invoke_fn invoke) {
+                       const std::type_info& signature, invoke_fn invoke, layout_fn layout) {
   auto& r = the_registry();
   std::unique_lock<std::shared_mutex> guard{r.mtx};
   r.by_name.emplace(name, fn);
-  r.by_address.emplace(fn, function_info{std::move(name), signature.name(), fn, invoke});
+  r.by_address.emplace(fn,
+                       function_info{std::move(name), signature.name(), fn, invoke, layout});
+}
+
+std::vector<function_info> all_functions() {
+  auto& r = the_registry();
+  std::shared_lock<std::shared_mutex> guard{r.mtx};
+  std::vector<function_info> out;
+  out.reserve(r.by_name.size());
+  for (auto& [name, fn] : r.by_name)
+    out.push_back(r.by_address.at(fn));
+  return out;
 }
 
 const function_info& lookup_function(const void* fn,

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "manta/detail/callable_layout.hpp"
 #include "manta/detail/remote_invoker.hpp"
 
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <vector>
 
 namespace manta::detail {
 
@@ -20,12 +22,19 @@ struct function_info {
   /// Runs the function from encoded arguments (tasks sent by other nodes);
   /// null if its parameter or result types cannot be serialized.
   invoke_fn invoke = nullptr;
+  /// The layouts of its parameter and result types (for the build
+  /// fingerprint and the check of each call another node sends).
+  layout_fn layout = nullptr;
 };
 
 /// Registers a function; called by `MANTA_REMOTE` during static
 /// initialization. Registering the same function twice is harmless.
 void register_function(const void* fn, std::string name,
-                       const std::type_info& signature, invoke_fn invoke = nullptr);
+                       const std::type_info& signature, invoke_fn invoke = nullptr,
+                       layout_fn layout = nullptr);
+
+/// Every registered function (a copy, for the build fingerprint).
+std::vector<function_info> all_functions();
 
 /// Finds a registered function, or throws `unknown_function_error` that names
 /// the fix (`MANTA_REMOTE`).
@@ -55,7 +64,7 @@ bool register_functions(const char* names, Fs... fs) {
   std::string_view all{names};
   auto next_name = [&all] { return std::string{next_listed_name(all)}; };
   (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs),
-                     invoker_for(fs)),
+                     invoker_for(fs), layout_fn_for(fs)),
    ...);
   return true;
 }

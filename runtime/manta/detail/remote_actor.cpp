@@ -152,6 +152,7 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     m.task_id = c.result->id().value();
     m.function_name = c.method_name;
     m.signature = c.signature();
+    m.layout_hash = c.layout_hash();
     m.name = task_name;
     c.encode_args(m.args);
     m.demand = resource_demand{0.0, {}};

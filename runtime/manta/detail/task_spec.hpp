@@ -50,6 +50,11 @@ public:
   /// runs the task.
   virtual const char* signature() const noexcept { return ""; }
 
+  /// The hash of the function's parameter and result layouts
+  /// (callable_layout.hpp), checked by the node that runs the task; 0 if
+  /// unknown.
+  virtual uint64_t layout_hash() const noexcept { return 0; }
+
   /// Encodes the arguments given by value, in order; object arguments are
   /// left empty (the owner fills them from `deps`). Throws on failure.
   virtual void encode_args(std::vector<std::optional<std::vector<char>>>& out) const;

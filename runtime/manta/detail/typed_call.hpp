@@ -78,6 +78,8 @@ public:
 
   const char* signature() const noexcept override { return typeid(M).name(); }
 
+  uint64_t layout_hash() const noexcept override { return method_layout<M>::value().hash; }
+
   void encode_args(std::vector<std::vector<char>>& out) const override {
     if constexpr (travels)
       encode_held(args_, out);
@@ -189,7 +191,8 @@ private:
   static bool register_remote() {
     if constexpr (travels)
       return register_actor_ctor(typeid(T), typeid(wire_ctor_t<T, Holders...>).name(),
-                                 &from_wire);
+                                 &from_wire, &layout_of_callable<void, held_t<Holders>...>,
+                                 layout_detail::join({demangle(typeid(held_t<Holders>).name())...}));
     else
       return false;
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/callable_layout.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/remote_invoker.hpp"
 #include "manta/detail/task_args.hpp"
@@ -103,6 +104,10 @@ public:
 
   const char* signature() const noexcept override {
     return typeid(std::remove_pointer_t<Fn>).name();
+  }
+
+  uint64_t layout_hash() const noexcept override {
+    return layout_fn_for(Fn{})().hash;
   }
 
   void encode_args(std::vector<std::optional<std::vector<char>>>& out) const override {

@@ -113,6 +113,18 @@ void fill(schema::NodeInfo::Builder b, const node_record& x) {
   set_resources(b.initResources(static_cast<unsigned>(x.custom.size())), x.custom);
   b.setRole(x.driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
   b.setDataPort(x.data_port);
+  auto build = b.initBuild();
+  build.setHash(x.build.hash);
+  auto entries = build.initEntries(static_cast<unsigned>(x.build.entries.size()));
+  for (unsigned i = 0; i < x.build.entries.size(); ++i) {
+    auto& e = x.build.entries[i];
+    entries[i].setKey(e.key);
+    entries[i].setHash(e.hash);
+    entries[i].setSignature(e.signature);
+    auto parts = entries[i].initParts(static_cast<unsigned>(e.parts.size()));
+    for (unsigned j = 0; j < e.parts.size(); ++j)
+      parts.set(j, e.parts[j]);
+  }
 }
 
 node_record read_node(schema::NodeInfo::Reader r) {
@@ -125,6 +137,14 @@ node_record read_node(schema::NodeInfo::Reader r) {
   x.custom = get_resources(r.getResources());
   x.driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
   x.data_port = r.getDataPort();
+  auto build = r.getBuild();
+  x.build.hash = build.getHash();
+  for (auto e : build.getEntries()) {
+    build_entry entry{e.getKey().cStr(), e.getHash(), e.getSignature().cStr(), {}};
+    for (auto p : e.getParts())
+      entry.parts.emplace_back(p.cStr());
+    x.build.entries.push_back(std::move(entry));
+  }
   return x;
 }
 
@@ -154,6 +174,7 @@ bytes encode(const task_message& x) {
   b.setRetryExceptions(x.retry_exceptions);
   b.setAttempt(x.attempt);
   b.setActorId(x.actor_id);
+  b.setLayoutHash(x.layout_hash);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -187,6 +208,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.retry_exceptions = r.getRetryExceptions();
     out.attempt = r.getAttempt();
     out.actor_id = r.getActorId();
+    out.layout_hash = r.getLayoutHash();
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {

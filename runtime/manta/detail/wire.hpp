@@ -56,6 +56,8 @@ struct task_message {
   uint64_t actor_id = 0;
   /// Arguments read from the node holding them (their `args` are empty).
   std::vector<arg_ref> arg_refs;
+  /// The sender's hash of the parameter and result layouts (0: not given).
+  uint64_t layout_hash = 0;
 };
 
 /// schema::ActorSpec.
@@ -111,6 +113,20 @@ struct log_batch {
   uint64_t dropped = 0;
 };
 
+/// schema::BuildEntry: one function, actor class or actor constructor.
+struct build_entry {
+  std::string key;
+  uint64_t hash = 0;
+  std::string signature;
+  std::vector<std::string> parts;
+};
+
+/// schema::Build: what a binary registered (build_fingerprint.hpp).
+struct build_info {
+  uint64_t hash = 0;
+  std::vector<build_entry> entries;
+};
+
 /// schema::NodeInfo.
 struct node_record {
   uint16_t index = 0;
@@ -122,6 +138,8 @@ struct node_record {
   bool driver = false;
   /// The object transfer server's port (0: none).
   uint16_t data_port = 0;
+  /// The process's build fingerprint (empty: not sent).
+  build_info build;
 };
 
 /// schema::ClusterView.
