@@ -22,6 +22,10 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -34,6 +38,12 @@ int nap(int ms) {
   return ms;
 }
 MANTA_REMOTE(add, nap);
+
+struct tally {
+  int n = 0;
+  int bump() { return ++n; }
+};
+MANTA_ACTOR(tally, &tally::bump);
 
 /// Parses a command line given as strings.
 manta::detail::command_line parse(std::vector<std::string> args) {
@@ -124,17 +134,135 @@ TEST_CASE("a config file sets options; flags override it; bad keys and values na
   CHECK(why.find("unknown key 'num-cpu'") != std::string::npos);
   CHECK(why.find("--num-cpus") != std::string::npos); // the hint lists the keys
   why = thrown([&] { parse({"--config=" + config_file("num-cpus = lots\n")}); });
-  CHECK(why.find(":1: num-cpus") != std::string::npos);
-  CHECK(why.find("'lots'") != std::string::npos);
+  CHECK(why.find(":1: num-cpus expects a non-negative decimal number") != std::string::npos);
+  CHECK(why.find("lots") == std::string::npos); // a value in a file is never shown
   CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus\n")}); })
           .find("expected 'key = value'") != std::string::npos);
   CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus=1\nnum-cpus=2\n")}); })
           .find("given twice") != std::string::npos);
   CHECK(thrown([] { parse({"--config=/nonexistent/manta.conf"}); })
-          .find("cannot read the config file '/nonexistent/manta.conf'") != std::string::npos);
+          .find("the config file (given by --config or MANTA_CONFIG): cannot read "
+                "/nonexistent/manta.conf: No such file") != std::string::npos);
   ::setenv("MANTA_CONFIG", typo.c_str(), 1);
   CHECK(thrown([] { parse({}); }).find("unknown key 'num-cpu'") != std::string::npos);
   ::unsetenv("MANTA_CONFIG");
+}
+
+TEST_CASE("numbers are plain decimals, and a resource is given once") {
+  for (auto bad : {"0x10", "1e3", "inf", "nan", "+4", "-1", " 4", "4 ", "1.2.3", ""}) {
+    CAPTURE(bad);
+    auto why = thrown([&] { parse({std::string{"--num-cpus="} + bad}); });
+    CHECK(why.find("--num-cpus expects a non-negative decimal number") != std::string::npos);
+  }
+  CHECK(parse({"--num-cpus=0.5"}).opts.num_cpus == 0.5);
+  CHECK(parse({"--num-cpus=16"}).opts.num_cpus == 16);
+  CHECK(thrown([] { parse({"--resources=GPU:0x1"}); }).find("decimal") != std::string::npos);
+  CHECK(thrown([] { parse({"--object-store-memory=0x10M"}); }).find("512M")
+        != std::string::npos);
+  CHECK(thrown([] { parse({"--object-store-memory=1e3"}); }).find("512M") != std::string::npos);
+  CHECK(parse({"--object-store-memory=1.5K"}).opts.object_store_memory == size_t{1536});
+  CHECK(thrown([] { parse({"--connection-timeout=0x10s"}); }).find("duration") != std::string::npos);
+  CHECK(thrown([] { parse({"--manta-port=+80"}); }).find("'+80'") != std::string::npos);
+  CHECK(thrown([] { parse({"--manta-port= 80"}); }).find("65535") != std::string::npos);
+  auto why = thrown([] { parse({"--resources=GPU:1,disk:2,GPU:2"}); });
+  CHECK(why.find("--resources names the resource 'GPU' twice") != std::string::npos);
+  CHECK(why.find("whole amount") != std::string::npos);
+  ::setenv("MANTA_NUM_CPUS", "0x10", 1);
+  CHECK(thrown([] { parse({}); }).find("MANTA_NUM_CPUS expects") != std::string::npos);
+  ::unsetenv("MANTA_NUM_CPUS");
+}
+
+TEST_CASE("a config file is read only if it is a small regular file, and never echoed") {
+  config_files config_file;
+  // Neither a device nor a FIFO is read: /dev/zero grew a node without
+  // bound, and opening a FIFO waited for a writer forever. In a child with
+  // a memory limit and an alarm, so that the old behaviour fails the case
+  // rather than the machine.
+  auto fifo = "/tmp/manta-config-fifo-" + std::to_string(::getpid());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (auto path : {std::string{"/dev/zero"}, fifo}) {
+    CAPTURE(path);
+    auto pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      rlimit mem{512u << 20, 512u << 20};
+      ::setrlimit(RLIMIT_AS, &mem);
+      ::alarm(10);
+      auto why = thrown([&] { parse({"--config=" + path}); });
+      ::_exit(why.find(path + ": it is not a regular file") != std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  std::remove(fifo.c_str());
+  // Larger than 1 MiB: refused with its size.
+  auto big = config_file(std::string(1 << 20, '#') + "\n");
+  CHECK(thrown([&] { parse({"--config=" + big}); }).find("it has 1048577 bytes, more than the "
+                                                         "1048576 expected")
+        != std::string::npos);
+  // A file that is not a config file (/etc/shadow, say) is not shown: not
+  // a line without '=', not a value, not a key that is no option's name.
+  auto secret = "root:$6$s3cr3tSALT$hash:19000:0:99999:7:::";
+  auto why = thrown([&] { parse({"--config=" + config_file(std::string{secret} + "\n")}); });
+  CHECK(why.find("expected 'key = value' (the line is not shown)") != std::string::npos);
+  CHECK(why.find("s3cr3t") == std::string::npos);
+  why = thrown([&] { parse({"--config=" + config_file("num-cpus = s3cr3t\n")}); });
+  CHECK(why.find("s3cr3t") == std::string::npos);
+  why = thrown([&] { parse({"--config=" + config_file("resources = GPU:1,s3cr3t:1,s3cr3t:2\n")}); });
+  CHECK(why.find("names a resource twice") != std::string::npos);
+  CHECK(why.find("s3cr3t") == std::string::npos);
+  why = thrown([&] { parse({"--config=" + config_file("PASSWORD$s3cr3t = x\n")}); });
+  CHECK(why.find("an unknown key") != std::string::npos);
+  CHECK(why.find("s3cr3t") == std::string::npos);
+}
+
+TEST_CASE("the token is refused on a command line; a token file must be the user's alone") {
+  auto why = thrown([] { parse({"--token=s3cr3t-token"}); });
+  CHECK(why.find("--token is refused on a command line") != std::string::npos);
+  CHECK(why.find("--token-file=FILE") != std::string::npos);
+  CHECK(why.find("MANTA_TOKEN") != std::string::npos);
+  CHECK(why.find("s3cr3t") == std::string::npos);
+  CHECK(thrown([] { parse({"--token", "s3cr3t-token"}); }).find("refused") != std::string::npos);
+  config_files files;
+  auto token = files("s3cr3t-token\n");
+  ::chmod(token.c_str(), 0600);
+  CHECK(parse({"--token-file=" + token}).opts.token == std::optional<std::string>{"s3cr3t-token"});
+  ::chmod(token.c_str(), 0640);
+  why = thrown([&] { parse({"--token-file=" + token}); });
+  CHECK(why.find("--token-file: refusing " + token + ": its mode is 0640") != std::string::npos);
+  CHECK(why.find("chmod 600") != std::string::npos);
+  CHECK(thrown([] { parse({"--token-file=/nonexistent/token"}); })
+          .find("the token file /nonexistent/token does not exist") != std::string::npos);
+  // In a config file: only if others cannot read the file.
+  auto config = files("token = s3cr3t-token\n");
+  ::chmod(config.c_str(), 0644);
+  why = thrown([&] { parse({"--config=" + config}); });
+  CHECK(why.find("a token in a file other users can read is no secret") != std::string::npos);
+  CHECK(why.find("s3cr3t") == std::string::npos);
+  ::chmod(config.c_str(), 0600);
+  CHECK(parse({"--config=" + config}).opts.token == std::optional<std::string>{"s3cr3t-token"});
+}
+
+TEST_CASE("negative retry counts are refused") {
+  manta::init_options opts;
+  opts.num_cpus = 1;
+  manta::init(opts);
+  for (int bad : {-1, -2, -100}) {
+    CAPTURE(bad);
+    auto why = thrown([&] { manta::task(add).max_retries(bad).remote(1, 2); });
+    CHECK(why.find("task 'add': max_retries(" + std::to_string(bad) + ") is not a count")
+          != std::string::npos);
+  }
+  CHECK(manta::get(manta::task(add).max_retries(0).remote(1, 2)) == 3);
+  auto why = thrown([] { manta::actor<tally>().max_restarts(-2).remote(); });
+  CHECK(why.find("max_restarts(-2)") != std::string::npos);
+  why = thrown([] { manta::actor<tally>().max_task_retries(-5).remote(); });
+  CHECK(why.find("max_task_retries(-5)") != std::string::npos);
+  auto ok = manta::actor<tally>().max_restarts(-1).max_task_retries(-1).remote();
+  CHECK(manta::get(ok.call(&tally::bump).remote()) == 1);
+  manta::shutdown();
 }
 
 TEST_CASE("bad addresses are refused with the reason and an example") {
@@ -193,6 +321,34 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   std::tie(rc, out) = run(dir + exe + " status --address=nowhere:");
   CHECK(rc == 2);
   CHECK(out.find("bad address") != std::string::npos);
+  // A worker's flags are checked here too, not first by the daemon.
+  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --num-cpus=0x10 -- /bin/true");
+  CHECK(rc == 2);
+  CHECK(out.find("--num-cpus expects a non-negative decimal number") != std::string::npos);
+  CHECK(out.find("got '0x10'") != std::string::npos);
+  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --resources=GPU:1,GPU:1 -- "
+                          "/bin/true");
+  CHECK(rc == 2);
+  CHECK(out.find("names the resource 'GPU' twice") != std::string::npos);
+  // The token never on a command line.
+  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --token=s3cr3t -- /bin/true");
+  CHECK(rc == 2);
+  CHECK(out.find("--token is refused on a command line") != std::string::npos);
+  CHECK(out.find("s3cr3t") == std::string::npos);
+  std::tie(rc, out) = run(dir + exe + " status --address=127.0.0.1:1 --token=s3cr3t");
+  CHECK(rc == 2);
+  CHECK(out.find("--token is refused on a command line") != std::string::npos);
+  // Whole runs only (a filter that selects nothing keeps the old behaviour,
+  // one run of nothing, short).
+  for (auto bad : {"-1", "0", "0x10", "lots", "5000"}) {
+    CAPTURE(bad);
+    std::tie(rc, out) = run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs="
+                            + bad);
+    CHECK(rc == 2);
+    CHECK(out.find(std::string{"--runs expects a whole number of runs from 1 to 1000, got '"}
+                   + bad + "'")
+          != std::string::npos);
+  }
   std::system(("rm -rf /tmp/manta-bad-input-" + std::to_string(::getpid())).c_str());
 }
 

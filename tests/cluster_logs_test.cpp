@@ -194,8 +194,7 @@ TEST_CASE("with log_prefix off the driver prints remote lines unchanged and keep
 
 TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the driver") {
   manta::local_cluster c;
-  c.spawn({"--manta-worker", "--address=" + c.address(), "--token=" + c.token(), "--num-cpus=1",
-           "--log-prefix=off"});
+  c.spawn({"--manta-worker", "--address=" + c.address(), "--num-cpus=1", "--log-prefix=off"});
   c.join(0);
   c.wait_for_cpus(1);
   clear_sinks();

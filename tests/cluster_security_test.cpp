@@ -147,16 +147,22 @@ TEST_CASE("the head writes a random token readable by its owner only") {
 TEST_CASE("a worker with a wrong token is refused, told why, and logged by the head") {
   manta::local_cluster c;
   auto log = c.dir() + "/worker.log";
-  auto pid = c.spawn({"--manta-worker", "--address=" + c.address(),
-                    "--token=not-the-token", "--num-cpus=1"},
-                   log);
+  auto wrong = c.dir() + "/wrong.token";
+  {
+    std::ofstream out{wrong};
+    out << "not-the-token\n";
+  }
+  ::chmod(wrong.c_str(), 0600);
+  auto pid = c.spawn({"--manta-worker", "--address=" + c.address(), "--token-file=" + wrong,
+                      "--num-cpus=1"},
+                     log);
   CHECK(exit_status(pid) == 1);
   auto text = read_all(log);
   // Its TLS identity is made from its token, so the head's TLS refuses it
   // before anything else is read.
   CHECK(text.find("the peer has another cluster token than this process")
         != std::string::npos);
-  CHECK(text.find("--token=TOKEN or MANTA_TOKEN") != std::string::npos);
+  CHECK(text.find("--token-file=FILE or in MANTA_TOKEN") != std::string::npos);
   CHECK(c.head_log().find("refused a connection from ") != std::string::npos);
   CHECK(c.head_log().find("its TLS handshake failed") != std::string::npos);
   // The refused worker was never a member: a driver with the token sees no

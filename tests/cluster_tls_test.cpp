@@ -173,7 +173,7 @@ TEST_CASE("a process without TLS, or with another CA's certificate, cannot join"
   // them (a refused handshake used to poison the head's other connections).
   auto member_log = c.dir() + "/member.log";
   auto args = std::vector<std::string>{"--manta-worker", "--address=" + c.address(),
-                                       "--token=" + c.token(), "--num-cpus=1"};
+                                       "--num-cpus=1"};
   for (auto& flag : c.tls_flags())
     args.push_back(flag);
   c.spawn(args, member_log);
@@ -184,9 +184,7 @@ TEST_CASE("a process without TLS, or with another CA's certificate, cannot join"
   // the default): the head's CA does not know its certificate, and the
   // head's certificate is not of its CA.
   auto log = c.dir() + "/plain-worker.log";
-  auto plain = c.spawn({"--manta-worker", "--address=" + c.address(), "--token=" + c.token(),
-                        "--num-cpus=1"},
-                       log);
+  auto plain = c.spawn({"--manta-worker", "--address=" + c.address(), "--num-cpus=1"}, log);
   // Each driver below must fail at init with an error containing `what`.
   auto refused = [&](const manta::tls_options& tls, const std::string& what) {
     manta::init_options opts;

@@ -209,11 +209,11 @@ TEST_CASE("with the head killed the workers keep serving the driver, and both jo
   for (auto& l : logs)
     CHECK(wait_for_line(l, "lost its connection to the head", 1, 10s));
   CHECK(manta::cluster_resources()["CPU"] == 2);
-  // A head started again on the port with the cluster's token takes both
-  // workers back under their indices.
+  // A head started again on the port with the cluster's token (spawn gives
+  // it in the environment) takes both workers back under their indices.
   auto port = port_of(c.address());
-  c.spawn({"--manta-head", "--manta-port=" + std::to_string(port), "--token=" + c.token(),
-           "--dashboard-port=0", "--manta-address-file=" + c.dir() + "/head2.address"},
+  c.spawn({"--manta-head", "--manta-port=" + std::to_string(port), "--dashboard-port=0",
+           "--manta-address-file=" + c.dir() + "/head2.address"},
           c.dir() + "/head2.log");
   for (auto& l : logs)
     CHECK(wait_for_line(l, "joined the head again", 1, 20s));

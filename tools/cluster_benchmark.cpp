@@ -25,6 +25,7 @@
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_object.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -116,8 +117,13 @@ double memcpy_gb_per_s(size_t bytes) {
 long flag(int argc, char** argv, std::string_view name, long fallback) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a{argv[i]};
-    if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=')
-      return std::strtol(argv[i] + name.size() + 1, nullptr, 10);
+    if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=') {
+      // Whole decimal numbers only: -1 (refused by the caller) for "10x" or "0x10".
+      auto text = a.substr(name.size() + 1);
+      long out = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+      return ec == std::errc{} && end == text.data() + text.size() ? out : -1;
+    }
   }
   return fallback;
 }
@@ -171,13 +177,15 @@ int main(int argc, char** argv) {
   long round_trips = flag(argc, argv, "--round-trips", 2000);
   long tasks = flag(argc, argv, "--tasks", 20000);
   long megabytes = flag(argc, argv, "--megabytes", 256);
-  if (long nodes = flag(argc, argv, "--broadcast-nodes", 0); nodes > 0)
-    return broadcast(nodes, megabytes);
-  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0) {
+  long nodes = flag(argc, argv, "--broadcast-nodes", 0);
+  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0) {
     std::fprintf(stderr, "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
-                         "[--megabytes=N] (all positive)\n");
+                         "[--megabytes=N] [--broadcast-nodes=N] (all whole decimal numbers, "
+                         "positive)\n");
     return 2;
   }
+  if (nodes > 0)
+    return broadcast(nodes, megabytes);
   double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
   double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
   manta::local_cluster c;

@@ -6,8 +6,10 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/detail/wire.hpp"
+#include "tools/daemon_pid.hpp"
 
 #include <caf/all.hpp>
 
@@ -20,6 +22,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -34,9 +38,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string dir() {
+/// The runtime folder, created (0700) if missing; "" after printing why it
+/// is refused (another user's, or writable by others: runtime_dir.hpp).
+std::string dir(const char* command) {
   auto d = detail::runtime_dir();
-  ::mkdir(d.c_str(), 0700);
+  if (auto err = detail::make_private_dir(d); !err.empty()) {
+    std::fprintf(stderr, "%s: %s\n", command, err.c_str());
+    return {};
+  }
   return d;
 }
 
@@ -59,7 +68,7 @@ bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out
 /// `log`.
 void daemonize(const std::string& log) {
   ::setsid();
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   int null = ::open("/dev/null", O_RDONLY);
   if (null >= 0)
     ::dup2(null, 0);
@@ -69,9 +78,74 @@ void daemonize(const std::string& log) {
   }
 }
 
+/// Records the daemon `pid` (with its start time: daemon_pid.hpp).
 void write_pid(const std::string& path, pid_t pid) {
-  std::ofstream out{path, std::ios::trunc};
-  out << pid << '\n';
+  if (auto err = detail::write_private_file(path, pid_file_text(pid)); !err.empty())
+    std::fprintf(stderr, "manta start: %s; `manta stop` will not find pid %d\n", err.c_str(),
+                 pid);
+}
+
+/// The daemon a pid file records, if it still runs as that daemon (see
+/// daemon_pid.hpp); else `why` says what it is instead.
+std::optional<daemon_record> recorded_daemon(const std::string& path, std::string_view marker,
+                                             std::string& why) {
+  auto file = detail::read_checked_file(path, 4096, detail::file_rule::private_to_user);
+  if (!file.error.empty()) {
+    why = file.error;
+    return std::nullopt;
+  }
+  daemon_record rec;
+  if (auto err = parse_pid_file(file.text, rec); !err.empty()) {
+    why = path + ": " + err;
+    return std::nullopt;
+  }
+  why = verify_daemon(rec, marker);
+  if (!why.empty())
+    return std::nullopt;
+  return rec;
+}
+
+/// The token in the file `--token-file` names (checked like the head's:
+/// this user's alone); "" after printing why not.
+std::string token_from_file(const char* command, const std::string& path) {
+  std::string err;
+  auto token = detail::read_token_file(path, err);
+  if (err.empty() && token.empty())
+    err = "the token file " + path + " does not exist or is empty";
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s: --token-file: %s\n", command, err.c_str());
+    return {};
+  }
+  return token;
+}
+
+/// The refusal of `--token=T` on a command line.
+void refuse_token_flag(const char* command) {
+  std::fprintf(stderr,
+               "%s: --token is refused on a command line: every user of this machine can "
+               "read a command line (ps, /proc/PID/cmdline); give the token in a file only you "
+               "can read with --token-file=FILE (mode 0600), or in the environment variable "
+               "MANTA_TOKEN\n",
+               command);
+}
+
+/// The head's address from the runtime folder, for `--address=auto`; ""
+/// after printing why not.
+std::string local_head_address(const char* command) {
+  auto file = detail::read_runtime_file("head.address");
+  if (file.missing) {
+    std::fprintf(stderr, "%s: no head runs here (--address=auto): %s\n", command,
+                 file.error.c_str());
+    return {};
+  }
+  if (!file.error.empty()) {
+    std::fprintf(stderr, "%s: --address=auto: %s\n", command, file.error.c_str());
+    return {};
+  }
+  std::istringstream in{file.text};
+  std::string address;
+  in >> address;
+  return address;
 }
 
 std::string env_token() {
@@ -131,19 +205,24 @@ bool alive(pid_t pid) {
   return ::kill(pid, 0) == 0;
 }
 
+/// Whether `pid` exited (reaped here if it is our child) or is gone.
+bool gone(pid_t pid) {
+  return ::waitpid(pid, nullptr, WNOHANG) == pid || process_ended(pid);
+}
+
 /// The token goes to the daemons in the environment, not on their command
 /// line, where every user of the machine could read it (ps).
 int start_head(const std::string& port, const std::string& dashboard_port,
                const std::string& token, const tls_options& tls, bool ignored_resources) {
-  auto d = dir();
+  auto d = dir("manta start");
+  if (d.empty())
+    return 1;
   auto address_file = d + "/head.address";
-  if (std::ifstream probe{d + "/head.pid"}; probe) {
-    pid_t old = 0;
-    if (probe >> old && old > 0 && alive(old)) {
-      std::fprintf(stderr, "manta start: a head already runs here (pid %d); `manta stop` first\n",
-                   old);
-      return 1;
-    }
+  std::string why;
+  if (auto old = recorded_daemon(d + "/head.pid", "--head", why)) {
+    std::fprintf(stderr, "manta start: a head already runs here (pid %d); `manta stop` first\n",
+                 old->pid);
+    return 1;
   }
   std::remove(address_file.c_str());
   std::remove((d + "/head.dashboard").c_str());
@@ -171,7 +250,7 @@ int start_head(const std::string& port, const std::string& dashboard_port,
   }
   write_pid(d + "/head.pid", pid);
   for (int i = 0; i < 1000; ++i) {
-    std::ifstream in{address_file};
+    std::istringstream in{detail::read_runtime_file("head.address").text};
     std::string address;
     if (in >> address) {
       std::printf("manta head running at %s (pid %d)\n"
@@ -179,7 +258,8 @@ int start_head(const std::string& port, const std::string& dashboard_port,
                   "add a worker: manta start --address=%s -- ./your_program\n",
                   address.c_str(), pid, address.c_str(), address.c_str(), address.c_str());
       // Written by the head before head.address.
-      if (std::string dashboard; std::ifstream{d + "/head.dashboard"} >> dashboard)
+      std::istringstream dashboard_file{detail::read_runtime_file("head.dashboard").text};
+      if (std::string dashboard; dashboard_file >> dashboard)
         std::printf("dashboard of the cluster: http://%s/\n", dashboard.c_str());
       return 0;
     }
@@ -202,7 +282,9 @@ int start_worker(const std::string& address, const std::string& token,
                  address.c_str());
     return 2;
   }
-  auto d = dir();
+  auto d = dir("manta start");
+  if (d.empty())
+    return 1;
   auto pid = ::fork();
   if (pid < 0) {
     std::perror("manta start: fork");
@@ -240,6 +322,7 @@ int start_worker(const std::string& address, const std::string& token,
 int start_main(int argc, char** argv) {
   bool head = false;
   std::string port, address, value, connection_timeout, token = env_token();
+  std::string token_file;
   std::string dashboard_port = "8265"; // Ray's
   auto tls = env_tls();
   std::vector<std::string> node_flags, program;
@@ -260,7 +343,10 @@ int start_main(int argc, char** argv) {
     } else if (flag(argc, argv, i, "--address", value)) {
       address = value;
     } else if (flag(argc, argv, i, "--token", value)) {
-      token = value;
+      refuse_token_flag("manta start");
+      return 2;
+    } else if (flag(argc, argv, i, "--token-file", value)) {
+      token_file = value;
     } else if (tls_flag(argc, argv, i, tls)) {
       // taken
     } else if (flag(argc, argv, i, "--connection-timeout", value)) {
@@ -297,19 +383,28 @@ int start_main(int argc, char** argv) {
     std::fprintf(stderr, "manta start: %s\n", err.c_str());
     return 2;
   }
-  if (!connection_timeout.empty()) {
-    // Checked by the parser the daemons use, and handed to them (and to a
-    // worker's program) in the environment.
-    std::string arg = "--connection-timeout=" + connection_timeout;
-    char* args[] = {argv[0], arg.data(), nullptr};
+  // The node's flags and the connection timeout are checked by the parser
+  // the daemons use; the timeout is handed to them (and to a worker's
+  // program) in the environment.
+  {
+    auto checked = node_flags;
+    if (!connection_timeout.empty())
+      checked.push_back("--connection-timeout=" + connection_timeout);
+    std::vector<char*> args{argv[0]};
+    for (auto& a : checked)
+      args.push_back(a.data());
+    args.push_back(nullptr);
     try {
-      detail::parse_command_line(2, args);
+      detail::parse_command_line(static_cast<int>(args.size()) - 1, args.data());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "manta start: %s\n", e.what());
       return 2;
     }
-    ::setenv("MANTA_CONNECTION_TIMEOUT", connection_timeout.c_str(), 1);
   }
+  if (!connection_timeout.empty())
+    ::setenv("MANTA_CONNECTION_TIMEOUT", connection_timeout.c_str(), 1);
+  if (!token_file.empty() && (token = token_from_file("manta start", token_file)).empty())
+    return 2;
   if (head)
     return start_head(port, dashboard_port, token, tls, resources_given);
   if (address.empty()) {
@@ -317,13 +412,16 @@ int start_main(int argc, char** argv) {
     return 2;
   }
   if (address == "auto") {
-    std::ifstream in{dir() + "/head.address"};
-    if (!(in >> address)) {
-      std::fprintf(stderr, "manta start: no head runs here (--address=auto)\n");
+    if ((address = local_head_address("manta start")).empty())
       return 1;
+    if (token.empty()) {
+      std::string err;
+      token = detail::read_token_file(detail::default_token_file(), err);
+      if (!err.empty()) {
+        std::fprintf(stderr, "manta start: --address=auto: %s\n", err.c_str());
+        return 1;
+      }
     }
-    if (token.empty())
-      token = detail::read_token_file(detail::default_token_file());
   }
   try {
     detail::parse_address(address);
@@ -341,27 +439,50 @@ int start_main(int argc, char** argv) {
 
 int stop_main(int, char**) {
   auto d = detail::runtime_dir();
-  std::vector<std::pair<std::string, pid_t>> daemons;
+  struct stat st{};
+  if (::lstat(d.c_str(), &st) != 0) {
+    std::printf("manta stop: stopped 0 process(es)\n");
+    return 0;
+  }
+  // Pid files in a folder another user could write may name any process.
+  if (auto err = detail::check_private_dir(d); !err.empty()) {
+    std::fprintf(stderr, "manta stop: %s\n", err.c_str());
+    return 1;
+  }
+  std::vector<std::string> files;
   if (auto* dp = ::opendir(d.c_str())) {
     while (auto* e = ::readdir(dp)) {
       std::string name = e->d_name;
-      if (name.size() > 4 && name.substr(name.size() - 4) == ".pid") {
-        std::ifstream in{d + "/" + name};
-        pid_t pid = 0;
-        if (in >> pid && pid > 0)
-          daemons.emplace_back(d + "/" + name, pid);
-      }
+      if (name.size() > 4 && name.substr(name.size() - 4) == ".pid")
+        files.push_back(name);
     }
     ::closedir(dp);
   }
-  int stopped = 0;
-  for (auto& [file, pid] : daemons) {
-    if (alive(pid) && ::kill(pid, SIGTERM) == 0) {
-      for (int i = 0; i < 50 && alive(pid); ++i) {
-        ::waitpid(pid, nullptr, WNOHANG);
-        std::this_thread::sleep_for(100ms);
+  int stopped = 0, refused = 0;
+  for (auto& name : files) {
+    auto file = d + "/" + name;
+    std::string why;
+    auto daemon = recorded_daemon(file, name == "head.pid" ? "--head" : "--manta-worker", why);
+    if (!daemon) {
+      // The daemon ended (its number may be another process's now): the
+      // file goes. Anything else is left as it is, and said.
+      if (why.find("(the daemon ended)") != std::string::npos
+          || why.find("another process has its number") != std::string::npos) {
+        std::remove(file.c_str());
+      } else {
+        std::fprintf(stderr, "manta stop: not signalling what %s names: %s\n", file.c_str(),
+                     why.c_str());
+        ++refused;
       }
-      if (alive(pid))
+      continue;
+    }
+    auto pid = daemon->pid;
+    if (::kill(pid, SIGTERM) == 0) {
+      for (int i = 0; i < 50 && !gone(pid); ++i)
+        std::this_thread::sleep_for(100ms);
+      // Still the same process (not a new one with its number)?
+      if (!gone(pid) && verify_daemon(*daemon, name == "head.pid" ? "--head" : "--manta-worker")
+                          .empty())
         ::kill(pid, SIGKILL);
       ++stopped;
     }
@@ -370,29 +491,36 @@ int stop_main(int, char**) {
   std::remove((d + "/head.address").c_str());
   std::remove((d + "/head.dashboard").c_str());
   std::printf("manta stop: stopped %d process(es)\n", stopped);
-  return 0;
+  return refused == 0 ? 0 : 1;
 }
 
 int status_main(int argc, char** argv) {
   std::string address = "auto", value, token = env_token();
   auto tls = env_tls();
-  for (int i = 1; i < argc; ++i)
-    if (flag(argc, argv, i, "--address", value))
+  for (int i = 1; i < argc; ++i) {
+    if (flag(argc, argv, i, "--address", value)) {
       address = value;
-    else if (flag(argc, argv, i, "--token", value))
-      token = value;
-    else
+    } else if (flag(argc, argv, i, "--token", value)) {
+      refuse_token_flag("manta status");
+      return 2;
+    } else if (flag(argc, argv, i, "--token-file", value)) {
+      if ((token = token_from_file("manta status", value)).empty())
+        return 2;
+    } else {
       tls_flag(argc, argv, i, tls);
+    }
+  }
   if (auto err = detail::check_tls(tls); !err.empty()) {
     std::fprintf(stderr, "manta status: %s\n", err.c_str());
     return 2;
   }
-  if (token.empty())
-    token = detail::read_token_file(detail::default_token_file());
-  if (address == "auto") {
-    std::ifstream in{detail::runtime_dir() + "/head.address"};
-    if (!(in >> address)) {
-      std::fprintf(stderr, "manta status: no head runs here; give --address=HOST:PORT\n");
+  if (address == "auto" && (address = local_head_address("manta status")).empty())
+    return 1;
+  if (token.empty()) {
+    std::string err;
+    token = detail::read_token_file(detail::default_token_file(), err);
+    if (!err.empty()) {
+      std::fprintf(stderr, "manta status: %s\n", err.c_str());
       return 1;
     }
   }

@@ -8,6 +8,7 @@
 #include <manta/manta.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -318,10 +319,23 @@ int microbenchmark_main(int argc, char** argv) {
       filter = argv[++i];
     } else if (arg == "--json") {
       json = true;
-    } else if (arg.rfind("--runs=", 0) == 0) {
-      runs = std::max(1, std::atoi(argv[i] + 7));
-    } else if (arg == "--runs" && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
+    } else if (arg.rfind("--runs", 0) == 0) {
+      std::string_view text;
+      if (arg.rfind("--runs=", 0) == 0)
+        text = arg.substr(7);
+      else if (arg == "--runs" && i + 1 < argc)
+        text = argv[++i];
+      // Whole decimal runs only: atoi took "-1", "0x10" and "lots" as 0 or
+      // -1 (then 1 run) without a word.
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), runs);
+      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || runs < 1
+          || runs > 1000) {
+        std::fprintf(stderr,
+                     "manta microbenchmark: --runs expects a whole number of runs from 1 to "
+                     "1000, got '%.*s'\n",
+                     static_cast<int>(std::min<size_t>(text.size(), 64)), text.data());
+        return 2;
+      }
     } else if (arg.rfind("--num-cpus", 0) == 0 || arg.rfind("--scheduler-threads", 0) == 0) {
       // handled by manta::init below
     } else {

@@ -1,6 +1,7 @@
 #include "tools/state_commands.hpp"
 
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "tools/http_client.hpp"
 
 #include <boost/json/src.hpp>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,10 +34,16 @@ struct options {
   std::string error;
 };
 
-std::optional<std::string> recorded_address() {
-  std::ifstream in{detail::runtime_dir() + "/dashboard.address"};
+/// The dashboard of the latest node started here, from a runtime folder and
+/// file that must be this user's alone (another user could plant an address
+/// of theirs); `error` says why one was refused.
+std::optional<std::string> recorded_address(std::string& error) {
+  auto file = detail::read_runtime_file("dashboard.address");
+  if (!file.missing && !file.error.empty() && error.empty())
+    error = file.error;
+  std::istringstream in{file.text};
   std::string out;
-  if (in >> out)
+  if (file.error.empty() && in >> out)
     return out;
   return std::nullopt;
 }
@@ -76,7 +84,7 @@ options parse(int argc, char** argv) {
     if (auto env = std::getenv("MANTA_DASHBOARD"); env != nullptr && *env != '\0')
       o.address = env;
   if (o.address.empty())
-    o.address = recorded_address().value_or("");
+    o.address = recorded_address(o.error).value_or("");
   if (o.error.empty() && o.address.empty())
     o.error = "no node to ask: give --address=127.0.0.1:PORT (the port a node started with "
               "--dashboard-port printed), or set MANTA_DASHBOARD";

@@ -7,6 +7,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -38,14 +39,11 @@ void install_stop_handlers() {
   std::signal(SIGINT, on_stop_signal);
 }
 
-/// Writes `text` to `path` atomically (readers never see half a file).
+/// Writes `text` to `path` atomically (readers never see half a file), mode
+/// 0600 (runtime_dir.hpp).
 void write_file(const std::string& path, const std::string& text) {
-  auto tmp = path + ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::trunc};
-    out << text << '\n';
-  }
-  std::rename(tmp.c_str(), path.c_str());
+  if (auto err = detail::write_private_file(path, text + "\n"); !err.empty())
+    std::fprintf(stderr, "manta head: %s\n", err.c_str());
 }
 
 /// The head's dashboard: the page and JSON API for the whole cluster, its
@@ -186,7 +184,11 @@ int head_main(int argc, char** argv) {
     auto dir = cl.address_file.empty()    ? detail::runtime_dir()
                : slash == std::string::npos ? std::string{"."}
                                             : cl.address_file.substr(0, slash);
-    ::mkdir(dir.c_str(), 0700);
+    // Refused if another user could have planted it or files in it.
+    if (auto err = detail::make_private_dir(dir); !err.empty()) {
+      std::fprintf(stderr, "manta head: %s\n", err.c_str());
+      return 1;
+    }
     auto token_file = dir + "/head.token";
     if (auto err = detail::write_token_file(token_file, token); !err.empty()) {
       std::fprintf(stderr, "manta head: cannot write the cluster token: %s\n", err.c_str());

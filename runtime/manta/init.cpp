@@ -3,11 +3,14 @@
 #include "actors/atoms.hpp"
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/cluster_token.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -15,30 +18,64 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 
 namespace manta {
 
 namespace {
 
-double parse_amount(std::string_view flag, std::string_view text) {
+/// The end of an error about a bad value: the value, unless it came from a
+/// config file, which may not be the user's (`--config=/etc/shadow` must not
+/// print a line of it).
+std::string got(std::string_view value, bool show) {
+  if (!show)
+    return " (the value in the file is not shown)";
+  return ", got '" + std::string{value} + "'";
+}
+
+/// Whether `text` is a plain decimal number: digits with at most one '.'
+/// (no sign, exponent, hex, "inf" or "nan", which strtod would take).
+bool is_decimal(std::string_view text) {
+  bool digit = false, dot = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9')
+      digit = true;
+    else if (c == '.' && !dot)
+      dot = true;
+    else
+      return false;
+  }
+  return digit;
+}
+
+/// The decimal number at the start of `text` (digits and '.'); the rest
+/// (a unit) goes to `unit`.
+std::string decimal_prefix(std::string_view text, std::string_view& unit) {
+  auto n = text.find_first_not_of("0123456789.");
+  auto number = text.substr(0, n);
+  unit = n == std::string_view::npos ? std::string_view{} : text.substr(n);
+  return std::string{number};
+}
+
+double parse_amount(std::string_view flag, std::string_view text, bool show = true) {
   std::string s{text};
-  char* end = nullptr;
-  double x = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(x) || x < 0)
+  double x = is_decimal(s) ? std::strtod(s.c_str(), nullptr) : -1;
+  if (!std::isfinite(x) || x < 0)
     throw invalid_argument_error("manta::init: " + std::string{flag}
-                                 + " expects a finite, non-negative number, got '"
-                                 + s + "'");
+                                 + " expects a non-negative decimal number such as 4 or 0.5"
+                                 + got(s, show));
   return x;
 }
 
 /// Parses a byte count: "1073741824", "512M", "2G", "64KiB".
-size_t parse_bytes(std::string_view flag, std::string_view text) {
+size_t parse_bytes(std::string_view flag, std::string_view text, bool show = true) {
   std::string s{text};
-  char* end = nullptr;
-  double x = std::strtod(s.c_str(), &end);
-  std::string_view unit{end};
+  std::string_view unit;
+  auto number = decimal_prefix(s, unit);
+  double x = is_decimal(number) ? std::strtod(number.c_str(), nullptr) : 0;
   double scale = 0;
   if (unit.empty() || unit == "B")
     scale = 1;
@@ -48,66 +85,72 @@ size_t parse_bytes(std::string_view flag, std::string_view text) {
     scale = 1024.0 * 1024.0;
   else if (unit == "G" || unit == "GB" || unit == "GiB")
     scale = 1024.0 * 1024.0 * 1024.0;
-  if (s.empty() || end == s.c_str() || scale == 0 || !std::isfinite(x) || x * scale < 1)
+  if (scale == 0 || !std::isfinite(x) || x * scale < 1 || x * scale > 1e18)
     throw invalid_argument_error("manta::init: " + std::string{flag}
                                  + " expects a positive byte count such as "
-                                   "1073741824, 512M or 2G, got '"
-                                 + s + "'");
+                                   "1073741824, 512M or 2G"
+                                 + got(s, show));
   return static_cast<size_t>(x * scale);
 }
 
 /// Parses a TCP port: 0 (any free port) to 65535.
-uint16_t parse_port(std::string_view flag, std::string_view text) {
+uint16_t parse_port(std::string_view flag, std::string_view text, bool show = true) {
   std::string s{text};
-  char* end = nullptr;
-  errno = 0;
-  auto x = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || x < 0 || x > 65535)
+  bool digits = !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == s.npos;
+  auto x = digits ? std::strtol(s.c_str(), nullptr, 10) : -1;
+  if (x < 0 || x > 65535)
     throw invalid_argument_error("manta::init: " + std::string{flag}
-                                 + " expects a port from 0 (any free port) to 65535, got '"
-                                 + s + "'");
+                                 + " expects a port from 0 (any free port) to 65535"
+                                 + got(s, show));
   return static_cast<uint16_t>(x);
 }
 
 /// Parses a duration: "4s", "500ms", "1.5s", "2m"; 100 ms to 1 hour.
-std::chrono::milliseconds parse_duration(std::string_view flag, std::string_view text) {
+std::chrono::milliseconds parse_duration(std::string_view flag, std::string_view text,
+                                         bool show = true) {
   std::string s{text};
-  char* end = nullptr;
-  double x = std::strtod(s.c_str(), &end);
-  std::string_view unit{end};
+  std::string_view unit;
+  auto number = decimal_prefix(s, unit);
+  double x = is_decimal(number) ? std::strtod(number.c_str(), nullptr) : 0;
   double ms = unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : 0;
-  if (s.empty() || end == s.c_str() || ms == 0 || !std::isfinite(x) || x * ms < 100
-      || x * ms > 3600e3)
+  if (ms == 0 || !std::isfinite(x) || x * ms < 100 || x * ms > 3600e3)
     throw invalid_argument_error("manta::init: " + std::string{flag}
                                  + " expects a duration from 100ms to 1h with its unit, "
-                                   "such as 4s, 500ms or 2m, got '"
-                                 + s + "'");
+                                   "such as 4s, 500ms or 2m"
+                                 + got(s, show));
   return std::chrono::milliseconds{static_cast<int64_t>(x * ms)};
 }
 
-bool parse_switch(std::string_view flag, std::string_view text) {
+bool parse_switch(std::string_view flag, std::string_view text, bool show = true) {
   if (text == "on" || text == "true" || text == "1")
     return true;
   if (text == "off" || text == "false" || text == "0")
     return false;
-  throw invalid_argument_error("manta::init: " + std::string{flag}
-                               + " expects on or off, got '" + std::string{text} + "'");
+  throw invalid_argument_error("manta::init: " + std::string{flag} + " expects on or off"
+                               + got(text, show));
 }
 
-/// Parses "GPU:1,disk:2".
-resource_map parse_resources(std::string_view text) {
+/// Parses "GPU:1,disk:2"; a resource named twice is an error.
+resource_map parse_resources(std::string_view flag, std::string_view text, bool show = true) {
   resource_map out;
+  auto all = text;
   while (!text.empty()) {
     auto comma = text.find(',');
     auto item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     auto colon = item.find(':');
     if (colon == std::string_view::npos || colon == 0)
-      throw invalid_argument_error("manta::init: --resources expects NAME:AMOUNT "
-                                   "pairs separated by commas (e.g. GPU:1,disk:2), got '"
-                                   + std::string{item} + "'");
-    out[std::string{item.substr(0, colon)}] =
-      parse_amount("--resources", item.substr(colon + 1));
+      throw invalid_argument_error("manta::init: " + std::string{flag}
+                                   + " expects NAME:AMOUNT pairs separated by commas (e.g. "
+                                     "GPU:1,disk:2)"
+                                   + got(item, show));
+    auto name = std::string{item.substr(0, colon)};
+    if (out.count(name) != 0)
+      throw invalid_argument_error(
+        "manta::init: " + std::string{flag} + " names "
+        + (show ? "the resource '" + name + "'" : std::string{"a resource"})
+        + " twice; give each resource once with its whole amount" + got(all, show));
+    out[name] = parse_amount(flag, item.substr(colon + 1), show);
   }
   return out;
 }
@@ -124,11 +167,23 @@ bool parse_transport(std::string_view where, std::string_view v) {
                                + std::string{v} + "'");
 }
 
+/// The token in the file `--token-file` names (this user's alone, mode 0600:
+/// runtime_dir.hpp).
+std::string token_from_file(std::string_view flag, std::string_view path) {
+  std::string err;
+  auto token = detail::read_token_file(std::string{path}, err);
+  if (err.empty() && token.empty())
+    err = "the token file " + std::string{path} + " does not exist or is empty";
+  if (!err.empty())
+    throw invalid_argument_error("manta::init: " + std::string{flag} + ": " + err);
+  return token;
+}
+
 /// Manta's options, by the name they have as a flag ("--NAME=VALUE") and as
 /// a key of a config file ("NAME = VALUE").
 constexpr std::string_view option_names[] = {
   "num-cpus",     "resources",   "scheduler-threads", "object-store-memory",
-  "object-spill-dir", "object-spilling", "address", "token", "tls-cert", "tls-key",
+  "object-spill-dir", "object-spilling", "address", "token", "token-file", "tls-cert", "tls-key",
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config"};
 
@@ -149,33 +204,36 @@ std::string options_hint() {
 }
 
 /// Sets the option `name` (one of `option_names` but "config") from its text;
-/// `where` names it in errors ("--num-cpus", or "FILE:LINE: num-cpus").
+/// `where` names it in errors ("--num-cpus", or "FILE:LINE: num-cpus"), which
+/// show the value unless it came from a config file (`show`).
 void apply_option(std::string_view name, const std::string& where, std::string_view v,
-                  init_options& opts) {
+                  init_options& opts, bool show = true) {
   if (name == "num-cpus")
-    opts.num_cpus = parse_amount(where, v);
+    opts.num_cpus = parse_amount(where, v, show);
   else if (name == "resources")
-    opts.resources = parse_resources(v);
+    opts.resources = parse_resources(where, v, show);
   else if (name == "scheduler-threads")
-    opts.scheduler_threads = static_cast<size_t>(std::max(1.0, parse_amount(where, v)));
+    opts.scheduler_threads = static_cast<size_t>(std::max(1.0, parse_amount(where, v, show)));
   else if (name == "object-store-memory")
-    opts.object_store_memory = parse_bytes(where, v);
+    opts.object_store_memory = parse_bytes(where, v, show);
   else if (name == "object-spill-dir")
     opts.object_spill_directory = std::string{v};
   else if (name == "object-spilling")
-    opts.object_spilling = parse_switch(where, v);
+    opts.object_spilling = parse_switch(where, v, show);
   else if (name == "address")
     opts.address = std::string{v};
   else if (name == "task-events")
-    opts.task_events = parse_switch(where, v);
+    opts.task_events = parse_switch(where, v, show);
   else if (name == "task-history")
-    opts.task_history = static_cast<size_t>(parse_amount(where, v));
+    opts.task_history = static_cast<size_t>(parse_amount(where, v, show));
   else if (name == "log-prefix")
-    opts.log_prefix = parse_switch(where, v);
+    opts.log_prefix = parse_switch(where, v, show);
   else if (name == "dashboard-port")
-    opts.dashboard_port = parse_port(where, v);
+    opts.dashboard_port = parse_port(where, v, show);
   else if (name == "token")
     opts.token = std::string{v};
+  else if (name == "token-file")
+    opts.token = token_from_file(where, v);
   else if (name == "tls-cert")
     opts.tls.certificate = std::string{v};
   else if (name == "tls-key")
@@ -187,7 +245,7 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
   else if (name == "advertise-address")
     opts.advertise_address = std::string{v};
   else if (name == "connection-timeout")
-    opts.connection_timeout = parse_duration(where, v);
+    opts.connection_timeout = parse_duration(where, v, show);
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -198,15 +256,33 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
+/// The largest config file read: a real one has a few dozen lines.
+constexpr size_t max_config_bytes = 1 << 20;
+
+/// A key as errors show it: the name of an option, or "an unknown key" if
+/// it is long or not printable (it may be a line of someone else's file).
+std::string shown_key(std::string_view key) {
+  bool plain = key.size() <= 40;
+  for (char c : key)
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  return plain ? "unknown key '" + std::string{key} + "'" : std::string{"an unknown key"};
+}
+
 /// Reads a config file: one "key = value" per line, '#' starts a comment;
 /// the keys are the options' flag names. An unknown key, a line without
-/// '=' or a key given twice is an error naming the file and line.
+/// '=' or a key given twice is an error naming the file and line. Only a
+/// regular file of at most 1 MiB is read (not /dev/zero or a FIFO), and
+/// errors never show a value or a line: only a key that is an option's
+/// name, or a short plain word.
 void read_config_file(const std::string& path, init_options& opts) {
-  std::ifstream in{path};
-  if (!in)
-    throw invalid_argument_error("manta::init: cannot read the config file '" + path
-                                 + "' (given by --config or MANTA_CONFIG): "
-                                 + std::strerror(errno));
+  auto file = detail::read_checked_file(path, max_config_bytes, detail::file_rule::readable);
+  if (!file.error.empty())
+    throw invalid_argument_error("manta::init: the config file (given by --config or "
+                                 "MANTA_CONFIG): " + file.error
+                                 + "; give a regular file of at most 1 MiB");
+  // A token in a file others can read is no secret.
+  bool others_read = (file.mode & (S_IRWXG | S_IRWXO)) != 0;
+  std::istringstream in{file.text};
   std::string line;
   std::set<std::string, std::less<>> seen;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -216,17 +292,23 @@ void read_config_file(const std::string& path, init_options& opts) {
     auto at = path + ":" + std::to_string(number) + ": ";
     auto eq = text.find('=');
     if (eq == std::string_view::npos)
-      throw invalid_argument_error("manta::init: " + at + "expected 'key = value', got '"
-                                   + std::string{text} + "'");
+      throw invalid_argument_error("manta::init: " + at + "expected 'key = value' (the "
+                                   "line is not shown); " + options_hint()
+                                   + "; a config file takes them without --");
     auto key = trimmed(text.substr(0, eq));
     if (!is_option(key) || key == "config")
-      throw invalid_argument_error("manta::init: " + at + "unknown key '" + std::string{key}
-                                   + "' (a typo, or an option of another Manta version?); "
+      throw invalid_argument_error("manta::init: " + at + shown_key(key)
+                                   + " (a typo, or an option of another Manta version?); "
                                    + options_hint() + "; a config file takes them without --");
     if (!seen.insert(std::string{key}).second)
       throw invalid_argument_error("manta::init: " + at + "key '" + std::string{key}
                                    + "' is given twice");
-    apply_option(key, at + std::string{key}, trimmed(text.substr(eq + 1)), opts);
+    if (key == "token" && others_read)
+      throw invalid_argument_error("manta::init: " + at + "a token in a file other users can "
+                                   "read is no secret; `chmod 600 " + path
+                                   + "`, or give token-file = FILE");
+    apply_option(key, at + std::string{key}, trimmed(text.substr(eq + 1)), opts,
+                 /*show=*/false);
   }
 }
 
@@ -304,6 +386,12 @@ command_line parse_command_line(int argc, char** argv) {
         if (auto v = value_of(flag)) {
           if (name == "config")
             continue; // read before the loop
+          if (name == "token")
+            throw invalid_argument_error(
+              "manta::init: --token is refused on a command line: every user of this "
+              "machine can read a command line (ps, /proc/PID/cmdline); give the token in a "
+              "file only you can read with --token-file=FILE (mode 0600), or in the "
+              "environment variable MANTA_TOKEN");
           apply_option(name, flag, *v, opts);
           continue;
         }

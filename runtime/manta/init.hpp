@@ -85,7 +85,9 @@ struct init_options {
   bool log_prefix = true;
   /// The cluster token the head made (`manta start --head` writes it to
   /// <runtime dir>/head.token, mode 0600). Joining needs it; with address
-  /// "auto" it is read from that file. Also `--token=T` and `MANTA_TOKEN`.
+  /// "auto" it is read from that file. Also `--token-file=FILE` (a file of
+  /// this user's, mode 0600) and `MANTA_TOKEN`; `--token=T` is refused,
+  /// since every user of the machine can read a command line.
   std::optional<std::string> token;
   /// TLS for every connection to the cluster (with an address only).
   tls_options tls;
@@ -111,7 +113,7 @@ void init(init_options opts = {});
 /// Starts the runtime with options from the command line
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
-/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token=T`,
+/// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token-file=F`,
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
 /// `--connection-timeout=4s`, for workers
 /// `--advertise-address=HOST:PORT`), falling back to the

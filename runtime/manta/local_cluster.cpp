@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -24,15 +25,28 @@ using steady = std::chrono::steady_clock;
 
 /// Forks and execs this program (/proc/self/exe) with `args`; returns the
 /// child's pid. `quiet` sends the child's stdout to /dev/null; a
-/// `stderr_log` receives its stderr.
+/// `stderr_log` receives its stderr. A `token` goes in the child's
+/// environment (MANTA_TOKEN), never on its command line, which every user
+/// of the machine can read.
 pid_t spawn_self(const std::vector<std::string>& args, bool quiet,
-                 const std::string& stderr_log) {
+                 const std::string& stderr_log, const std::string& token = "") {
   std::vector<std::string> copy = args;
   std::string self = "/proc/self/exe";
   std::vector<char*> argv{self.data()};
   for (auto& a : copy)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Built before the fork: the child only execs.
+  std::vector<std::string> env_copy;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string_view{*e}.substr(0, 12) != "MANTA_TOKEN=")
+      env_copy.emplace_back(*e);
+  if (!token.empty())
+    env_copy.push_back("MANTA_TOKEN=" + token);
+  std::vector<char*> envp;
+  for (auto& e : env_copy)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   auto parent = ::getpid();
   auto pid = ::fork();
   if (pid < 0)
@@ -53,7 +67,7 @@ pid_t spawn_self(const std::vector<std::string>& args, bool quiet,
       if (fd < 0 || ::dup2(fd, STDERR_FILENO) < 0)
         ::_exit(1);
     }
-    ::execv("/proc/self/exe", argv.data());
+    ::execve("/proc/self/exe", argv.data(), envp.data());
     ::_exit(127);
   }
   return pid;
@@ -132,7 +146,7 @@ std::string local_cluster::head_log() const {
 }
 
 pid_t local_cluster::spawn(const std::vector<std::string>& args, const std::string& stderr_log) {
-  auto pid = spawn_self(args, /*quiet=*/false, stderr_log);
+  auto pid = spawn_self(args, /*quiet=*/false, stderr_log, token_);
   children_.push_back(pid);
   return pid;
 }
@@ -140,7 +154,7 @@ pid_t local_cluster::spawn(const std::vector<std::string>& args, const std::stri
 pid_t local_cluster::add_worker(double cpus, const std::string& resources,
                                 const std::vector<std::string>& flags,
                                 const std::string& stderr_log) {
-  std::vector<std::string> args{"--manta-worker", "--address=" + address_, "--token=" + token_,
+  std::vector<std::string> args{"--manta-worker", "--address=" + address_,
                                 "--num-cpus=" + std::to_string(cpus)};
   if (!resources.empty())
     args.push_back("--resources=" + resources);

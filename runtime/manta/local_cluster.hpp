@@ -67,8 +67,9 @@ public:
 
   /// Starts this program again with `args` (e.g. a worker with other
   /// flags; add `tls_flags()` for TLS), its stderr in `stderr_log` if given;
-  /// returns its pid. The process is killed with the cluster unless it ended
-  /// before.
+  /// returns its pid. It gets the cluster's token in its environment
+  /// (MANTA_TOKEN; `--token-file=F` overrides it). The process is killed
+  /// with the cluster unless it ended before.
   pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_log = "");
 
   /// Starts a worker node offering `cpus` CPUs and `resources` ("GPU:1"),

@@ -117,6 +117,11 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                                    "actor could never be found or killed again");
   if (opts.resources.cpus < 0)
     throw invalid_argument_error("actor " + info.name + ": num_cpus must not be negative");
+  if (opts.max_restarts < -1 || opts.max_task_retries < -1)
+    throw invalid_argument_error("actor " + info.name + ": max_restarts("
+                                 + std::to_string(opts.max_restarts) + ") and max_task_retries("
+                                 + std::to_string(opts.max_task_retries)
+                                 + ") are counts: 0 or more, or -1 for without limit");
   if (opts.max_concurrency && *opts.max_concurrency < 1)
     throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
   bool remote = place_on_other_node(opts);

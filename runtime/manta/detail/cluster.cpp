@@ -59,12 +59,6 @@ std::pair<std::string, uint16_t> parse_address(const std::string& address) {
   return {host, static_cast<uint16_t>(port)};
 }
 
-std::string runtime_dir() {
-  if (auto env = std::getenv("MANTA_RUNTIME_DIR"); env != nullptr && *env != '\0')
-    return env;
-  return "/tmp/manta-" + std::to_string(::getuid());
-}
-
 remote_object::~remote_object() {
   cluster::free_remote(node.load(), id);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/remote_object.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 #include "manta/resources.hpp"
@@ -21,10 +22,6 @@ class transfer_server;
 
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
-
-/// Where `manta start` keeps pid and address files: $MANTA_RUNTIME_DIR, or
-/// /tmp/manta-<uid>.
-std::string runtime_dir();
 
 /// The process's link to a cluster (see docs/cluster.md). A *driver*
 /// (init with an address) joins the head's registry, connects to every

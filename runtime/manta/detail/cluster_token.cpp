@@ -1,11 +1,12 @@
 #include "manta/detail/cluster_token.hpp"
 
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime_dir.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
+#include <sstream>
 #include <random>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,8 +58,10 @@ std::string write_token_file(const std::string& path, const std::string& token) 
   return {};
 }
 
-std::string read_token_file(const std::string& path) {
-  std::ifstream in{path};
+std::string read_token_file(const std::string& path, std::string& error) {
+  auto file = read_checked_file(path, 4096, file_rule::private_to_user);
+  error = file.missing ? std::string{} : file.error;
+  std::istringstream in{file.text};
   std::string token;
   in >> token;
   return token;
@@ -66,7 +69,8 @@ std::string read_token_file(const std::string& path) {
 
 std::string token_hint() {
   return "give the token the head wrote to " + default_token_file()
-         + " (on the head's machine) with --token=TOKEN or MANTA_TOKEN, or use "
+         + " (on the head's machine) in a file only you can read with --token-file=FILE "
+           "or in MANTA_TOKEN (not on a command line: every user can read those), or use "
            "--address=auto on that machine";
 }
 

@@ -25,8 +25,10 @@ std::string default_token_file();
 /// Returns an error text, or "" on success.
 std::string write_token_file(const std::string& path, const std::string& token);
 
-/// The token in `path`, or "" if there is no such file.
-std::string read_token_file(const std::string& path);
+/// The token in `path` (its first word), or "" if there is no such file.
+/// A file that is not this user's alone (owner, mode 0600, not a link; see
+/// runtime_dir.hpp) is refused: `error` says why.
+std::string read_token_file(const std::string& path, std::string& error);
 
 /// What to tell a process whose token was refused or is missing.
 std::string token_hint();

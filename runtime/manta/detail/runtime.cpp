@@ -10,6 +10,7 @@
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/transport.hpp"
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <algorithm>
 #include <cmath>
@@ -116,16 +118,21 @@ std::chrono::milliseconds connection_timeout(const caf::actor_system& sys) {
 
 namespace {
 
-/// Resolves "auto" to the address the local head wrote.
+/// Resolves "auto" to the address the local head wrote, after checking that
+/// the runtime folder and the file are this user's alone (runtime_dir.hpp):
+/// another user's planted address would send this driver to their cluster.
 std::string resolve_address(const std::string& address) {
   if (address != "auto")
     return address;
-  auto path = runtime_dir() + "/head.address";
-  std::ifstream in{path};
-  std::string out;
-  if (!(in >> out))
+  auto file = read_runtime_file("head.address");
+  if (file.missing)
     throw error("manta::init: address 'auto' needs a head started on this machine "
-                "(`manta start --head`), but " + path + " does not exist");
+                "(`manta start --head`), but " + file.error);
+  if (!file.error.empty())
+    throw error("manta::init: address 'auto': " + file.error);
+  std::istringstream in{file.text};
+  std::string out;
+  in >> out;
   return out;
 }
 
@@ -139,15 +146,14 @@ std::string dashboard_address_file() {
 
 /// Lets `manta list` and friends find the latest node started here without
 /// being told its port (best effort: a read-only runtime dir is no error).
+/// Not into a runtime folder that is not this user's alone.
 void record_dashboard_address(uint16_t port) {
-  std::error_code ec;
-  std::filesystem::create_directories(runtime_dir(), ec);
-  std::ofstream out{dashboard_address_file(), std::ios::trunc};
-  out << "127.0.0.1:" << port << "\n";
+  if (make_private_dir(runtime_dir()).empty())
+    write_private_file(dashboard_address_file(), "127.0.0.1:" + std::to_string(port) + "\n");
 }
 
 void forget_dashboard_address(uint16_t port) {
-  std::ifstream in{dashboard_address_file()};
+  std::istringstream in{read_runtime_file("dashboard.address").text};
   std::string recorded;
   if (in >> recorded && recorded == "127.0.0.1:" + std::to_string(port))
     std::remove(dashboard_address_file().c_str());
@@ -191,8 +197,12 @@ runtime::runtime(const init_options& opts, bool worker) {
     address = resolve_address(*opts.address);
     parse_address(address);
     g_token = opts.token.value_or("");
-    if (g_token.empty() && *opts.address == "auto")
-      g_token = read_token_file(default_token_file());
+    if (g_token.empty() && *opts.address == "auto") {
+      std::string err;
+      g_token = read_token_file(default_token_file(), err);
+      if (!err.empty())
+        throw error("manta::init: address 'auto': " + err);
+    }
     if (g_token.empty())
       throw invalid_argument_error("manta::init: joining the cluster at " + address
                                    + " needs the cluster token; " + token_hint());

@@ -67,6 +67,12 @@ slot_ptr submit(task_ptr spec) {
     if (bad(amount))
       throw invalid_argument_error("task '" + spec->name() + "': resource '" + name
                                    + "' must be a finite, non-negative amount");
+  // A negative count used to mean "no retries" without a word (Ray's -1,
+  // "without limit", is not what Manta does).
+  if (spec->opts.max_retries < 0)
+    throw invalid_argument_error("task '" + spec->name() + "': max_retries("
+                                 + std::to_string(spec->opts.max_retries)
+                                 + ") is not a count; give 0 (never re-run) or more");
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
   task_events::on_submit(spec);
