@@ -53,6 +53,10 @@ std::exception_ptr failure_error(const wire::failure_message& f) {
     return std::make_exception_ptr(actor_died_error(f.message));
   if (f.type_name == "manta::object_lost_error")
     return std::make_exception_ptr(object_lost_error(f.message));
+  if (f.type_name == "manta::out_of_memory_error")
+    return std::make_exception_ptr(out_of_memory_error(f.message));
+  if (f.type_name == "manta::node_died_error")
+    return std::make_exception_ptr(node_died_error(f.message));
   return std::make_exception_ptr(task_error(f.type_name, f.message, f.task_name, f.node));
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -47,6 +48,11 @@ struct placed_task {
   detail::resource_demand demand;
   int max_retries = 0;
   int dispatches = 0;
+  /// The task's `max_node_failures` (-1: none).
+  int max_node_failures = -1;
+  /// The nodes lost while it was placed there, with the id of each loss
+  /// (`cluster_client_state::losses`).
+  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
   uint16_t node = 0; ///< 0 while not placed
   /// The worker holding most of its referenced argument bytes (0: none):
   /// placed there if it has room, so those bytes need not move.
@@ -171,6 +177,12 @@ struct cluster_client_state {
   /// Actors no connected worker can take now but one being reconnected
   /// could: placed when it is back (or failed when none is left).
   std::vector<detail::create_request_ptr> deferred_creates;
+  /// Lost workers: the id of each one's last loss. A worker that is
+  /// connected again was cut off, not dead: that loss goes to `cut_losses`
+  /// and counts against no task's `max_node_failures`.
+  uint64_t next_loss = 0;
+  std::map<uint16_t, uint64_t> losses;
+  std::set<uint64_t> cut_losses;
   /// Workers being connected; the join waits for this to reach zero.
   size_t connecting = 0;
   /// Join requests answered when `connecting` reaches zero.

@@ -306,6 +306,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   p.spec = wire::encode(msg);
   p.demand = t.opts.resources;
   p.max_retries = t.opts.max_retries;
+  p.max_node_failures = t.opts.max_node_failures;
   place_or_wait(self, id);
 }
 

@@ -5,6 +5,7 @@
 #include "actors/token_gate.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/transport.hpp"
+#include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -24,6 +25,38 @@ using bytes_t = wire::bytes;
 
 // -- membership and failures ---------------------------------------------------
 
+namespace {
+
+/// The deaths of nodes while `p` was placed on them: its losses of nodes
+/// that did not come back.
+int node_failures(const cluster_client_state& st, const placed_task& p) {
+  int n = 0;
+  for (auto& [node, loss] : p.node_losses)
+    if (st.cut_losses.count(loss) == 0)
+      ++n;
+  return n;
+}
+
+std::string node_died_message(const cluster_client_state& st, const placed_task& p,
+                              uint64_t id) {
+  std::string nodes;
+  for (auto& [node, loss] : p.node_losses) {
+    if (st.cut_losses.count(loss) > 0)
+      continue;
+    nodes += nodes.empty() ? "" : ", then ";
+    nodes += "node-" + std::to_string(node);
+  }
+  auto& t = *p.task;
+  return "task '" + t.name() + "' (object " + to_string(object_id{id}) + ") was running (or "
+         + "queued) on a node when that node died, " + std::to_string(node_failures(st, p))
+         + " times (" + nodes + "): it may be what kills nodes (out of memory? a crash?), "
+         + "so it is not retried on another node. Run it alone to see, make it use less "
+         + "memory, or raise the bound with .max_node_failures(n) (now "
+         + std::to_string(p.max_node_failures) + ") if nodes die for other reasons";
+}
+
+} // namespace
+
 void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   auto n = st.nodes.find(index);
@@ -36,8 +69,11 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   st.nodes.erase(n);
   st.link->drop_worker(index);
   st.copies.drop_node(index); // its copies are gone with it
-  // Tasks in flight there run again elsewhere while retries last; rebuilds
-  // in flight there start over (while the object's retries last).
+  auto loss = ++st.next_loss;
+  st.losses[index] = loss;
+  // Tasks in flight there run again elsewhere while retries last, unless
+  // nodes died under them too often; rebuilds in flight there start over
+  // (while the object's retries last).
   std::vector<uint64_t> lost_here;
   for (auto& [id, p] : st.placed)
     if (p.node == index)
@@ -48,10 +84,18 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       continue;
     auto& p = i->second;
     p.node = 0;
+    if (p.task)
+      p.node_losses.emplace_back(index, loss);
     if (p.rebuild) {
       st.placed.erase(i);
       if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
         rebuild(self, f->second);
+    } else if (p.task && p.max_node_failures >= 0
+               && node_failures(st, p) >= p.max_node_failures) {
+      auto lost_task = std::move(p);
+      st.placed.erase(i);
+      lost_task.task->result->seal_error(
+        std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
     } else if (p.dispatches <= p.max_retries) {
       place_or_wait(self, id);
     } else {
@@ -83,6 +127,11 @@ void attach(self_ptr self, uint16_t index, caf::actor hdl) {
   auto& st = self->state;
   auto& n = st.nodes.at(index);
   self->monitor(hdl);
+  // It is back: its last loss was a cut connection, not a death.
+  if (auto l = st.losses.find(index); l != st.losses.end()) {
+    st.cut_losses.insert(l->second);
+    st.losses.erase(l);
+  }
   st.by_addr[hdl.address()] = index;
   n.manager = std::move(hdl);
   n.last_heard = std::chrono::steady_clock::now();

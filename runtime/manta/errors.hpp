@@ -69,6 +69,23 @@ public:
   using error::error;
 };
 
+/// Raised by `get` when the node's memory monitor stopped the task (the
+/// node's memory use crossed `init_options::memory_usage_threshold` of its
+/// limit) on its last allowed run. The message names the node, its use and
+/// limit, the threshold, and what to do.
+class out_of_memory_error : public error {
+public:
+  using error::error;
+};
+
+/// Raised by `get` when the nodes a task ran on died while running it
+/// `max_node_failures` times (docs/reliability.md): the task itself may be
+/// what kills them (out of memory, a crash), so it is not sent to another.
+class node_died_error : public error {
+public:
+  using error::error;
+};
+
 /// Raised when the runtime is used before `init` or after `shutdown`.
 class not_initialized_error : public error {
 public:

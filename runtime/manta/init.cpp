@@ -185,7 +185,8 @@ constexpr std::string_view option_names[] = {
   "num-cpus",     "resources",   "scheduler-threads", "object-store-memory",
   "object-spill-dir", "object-spilling", "address", "token", "token-file", "tls-cert", "tls-key",
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
-  "log-prefix",   "advertise-address", "connection-timeout", "config"};
+  "log-prefix",   "advertise-address", "connection-timeout", "config",
+  "memory-usage-threshold", "memory-limit"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -246,6 +247,10 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.advertise_address = std::string{v};
   else if (name == "connection-timeout")
     opts.connection_timeout = parse_duration(where, v, show);
+  else if (name == "memory-usage-threshold")
+    opts.memory_usage_threshold = parse_amount(where, v); // range checked at start
+  else if (name == "memory-limit")
+    opts.memory_limit = parse_bytes(where, v);
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -347,6 +352,10 @@ command_line parse_command_line(int argc, char** argv) {
     opts.advertise_address = env;
   if (auto env = std::getenv("MANTA_CONNECTION_TIMEOUT"); env != nullptr && *env != '\0')
     opts.connection_timeout = parse_duration("MANTA_CONNECTION_TIMEOUT", env);
+  if (auto env = std::getenv("MANTA_MEMORY_USAGE_THRESHOLD"); env != nullptr && *env != '\0')
+    opts.memory_usage_threshold = parse_amount("MANTA_MEMORY_USAGE_THRESHOLD", env);
+  if (auto env = std::getenv("MANTA_MEMORY_LIMIT"); env != nullptr && *env != '\0')
+    opts.memory_limit = parse_bytes("MANTA_MEMORY_LIMIT", env);
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;

@@ -105,6 +105,20 @@ struct init_options {
   /// value. Flag `--connection-timeout=4s` (ms, s or m; 100ms to 1h),
   /// environment `MANTA_CONNECTION_TIMEOUT`; `manta start` passes it on.
   std::chrono::milliseconds connection_timeout = default_connection_timeout;
+  /// The memory monitor (Ray's `memory_usage_threshold`): when the node's
+  /// memory use reaches this share of its limit, the most recently started
+  /// retriable task is stopped (its next allocation throws; it is retried
+  /// while its `max_retries` last, else fails with `out_of_memory_error`)
+  /// before the kernel kills the node. In (0, 1]. Flag
+  /// `--memory-usage-threshold=0.95`, environment
+  /// `MANTA_MEMORY_USAGE_THRESHOLD`. See "Memory monitor" in
+  /// docs/reliability.md.
+  double memory_usage_threshold = 0.95;
+  /// The limit the threshold applies to, in bytes, against this process's
+  /// resident memory. Unset: the container's limit (cgroup memory.max) if
+  /// it has one, else the machine's memory. Flag `--memory-limit=BYTES`
+  /// (suffixes K, M, G), environment `MANTA_MEMORY_LIMIT`.
+  std::optional<size_t> memory_limit;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -115,11 +129,14 @@ void init(init_options opts = {});
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token-file=F`,
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
-/// `--connection-timeout=4s`, for workers
-/// `--advertise-address=HOST:PORT`), falling back to the
-/// environment (`MANTA_NUM_CPUS`, `MANTA_OBJECT_STORE_MEMORY`,
-/// `MANTA_ADDRESS`, `MANTA_TOKEN`, `MANTA_TLS_CERT`, `MANTA_TLS_KEY`,
-/// `MANTA_TLS_CA`, `MANTA_TRANSPORT`, `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`). Unknown `--manta-*` flags are errors; other arguments
+/// `--connection-timeout=4s`, `--memory-usage-threshold=0.95`,
+/// `--memory-limit=BYTES`, for workers `--advertise-address=HOST:PORT`),
+/// falling back to the environment (`MANTA_NUM_CPUS`,
+/// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`,
+/// `MANTA_TLS_CERT`, `MANTA_TLS_KEY`, `MANTA_TLS_CA`, `MANTA_TRANSPORT`,
+/// `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`,
+/// `MANTA_MEMORY_USAGE_THRESHOLD`, `MANTA_MEMORY_LIMIT`). Unknown `--manta-*`
+/// flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and
 /// never returns: this is how the user's own binary serves as a worker

@@ -42,6 +42,13 @@ public:
     return *this;
   }
 
+  /// After how many deaths of the nodes running it the task fails with
+  /// `node_died_error` (default 2; -1: bounded by `max_retries` alone).
+  task_builder& max_node_failures(int n) {
+    opts_.max_node_failures = n;
+    return *this;
+  }
+
   /// Whether exceptions thrown by the task's code are retried.
   task_builder& retry_exceptions(bool flag = true) {
     opts_.retry_exceptions = flag;

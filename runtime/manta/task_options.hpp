@@ -43,6 +43,13 @@ struct task_options {
   int max_retries = 3;
   /// Whether an exception thrown by the task's code triggers a retry.
   bool retry_exceptions = false;
+  /// In a cluster, after how many deaths of nodes it was running (or
+  /// queued) on the task fails with `node_died_error` instead of going to
+  /// another node: a task that kills nodes (out of memory, a crash) is not
+  /// retried onto every node. A node whose connection closed and that came
+  /// back (a cut) does not count. At most `1 + max_retries` tries either
+  /// way; -1: no bound of its own.
+  int max_node_failures = 2;
   /// Which node runs it.
   scheduling_strategy strategy;
 };

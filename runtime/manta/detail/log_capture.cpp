@@ -2,6 +2,7 @@
 
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
@@ -100,6 +101,9 @@ protected:
   }
 
   std::streamsize xsputn(const char* s, std::streamsize n) override {
+    // A bad_alloc from the memory monitor's stop would leave std::cout bad
+    // for every thread; the stopped task stops at its own next allocation.
+    allocation_hook::hold_off no_stop;
     printer p;
     if (!current_printer(p)) {
       std::lock_guard<std::mutex> guard{mtx_};

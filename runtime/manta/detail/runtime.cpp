@@ -9,6 +9,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/memory_budget.hpp"
+#include "manta/detail/memory_monitor.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -42,22 +43,40 @@ std::string g_token;
 /// How long `shutdown` lets running tasks finish before leaving them behind.
 constexpr std::chrono::milliseconds shutdown_grace{250};
 
+/// A run the memory monitor stopped (whatever the task made of the
+/// bad_alloc): run again while its retries last, as Ray retries tasks its
+/// monitor killed, else failed with out_of_memory_error.
+bool out_of_memory(const task_ptr& t, int attempts) {
+  auto text = memory_monitor::stop_message(t->name(), runtime::node_name(), attempts);
+  bool again = attempts <= t->opts.max_retries && !t->cancelled();
+  std::fprintf(stderr, "manta: %s%s\n", text.c_str(),
+               again ? "; retrying it (its max_retries allow it)" : "");
+  auto failure = std::make_exception_ptr(out_of_memory_error(text));
+  task_events::on_run_end(*t, failure, again);
+  if (!again)
+    t->result->seal_error(failure);
+  return again;
+}
+
 /// Runs one granted task on a pool thread. Returns true to run it again.
 bool execute_task(const task_ptr& t) {
   if (t->cancelled())
     return false; // its result was sealed by cancel
   auto& ctx = this_task();
   ctx.task = t.get();
-  t->attempts.fetch_add(1, std::memory_order_relaxed);
+  auto attempts = t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
   task_events::on_start(*t);
+  memory_monitor::begin_run(attempts <= t->opts.max_retries);
   auto error = t->run();
+  bool stopped = memory_monitor::end_run();
   log_capture::end_of_run();
   ctx.task = nullptr;
   if (!error) {
     task_events::on_run_end(*t, nullptr, false);
     return false;
   }
-  auto attempts = t->attempts.load(std::memory_order_relaxed);
+  if (stopped && !is_runtime_error(error))
+    return out_of_memory(t, attempts);
   if (t->opts.retry_exceptions && attempts <= t->opts.max_retries && !t->cancelled()
       && !is_runtime_error(error)) {
     task_events::on_run_end(*t, error, true);
@@ -182,6 +201,11 @@ runtime::runtime(const init_options& opts, bool worker) {
     throw invalid_argument_error("manta::init: object_store_memory must be at "
                                  "least one byte (it is the node's memory "
                                  "budget for objects)");
+  if (!(opts.memory_usage_threshold > 0 && opts.memory_usage_threshold <= 1))
+    throw invalid_argument_error(
+      "manta::init: memory_usage_threshold (--memory-usage-threshold, "
+      "MANTA_MEMORY_USAGE_THRESHOLD) must be a share of the memory limit in (0, 1], such "
+      "as 0.95, got " + std::to_string(opts.memory_usage_threshold));
   memory_budget::instance().configure(
     opts.object_store_memory.value_or(memory_budget::default_limit()));
   spill_store::instance().configure(opts.object_spill_directory.value_or(""),
@@ -229,6 +253,8 @@ runtime::runtime(const init_options& opts, bool worker) {
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
   pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,
                                         execute_task);
+  memory_monitor_ = std::make_unique<memory_monitor>(
+    memory_monitor::settings{opts.memory_usage_threshold, opts.memory_limit.value_or(0)});
   node_manager_ = system_->spawn(actors::node_manager, pool_.get(), g_token);
   if (networked) {
     try {
@@ -276,6 +302,8 @@ void runtime::stop_all() {
     forget_dashboard_address(dashboard_->port());
     dashboard_.reset();
   }
+  // Nothing is stopped for memory while the node shuts down.
+  memory_monitor_.reset();
   // 0. Kill every actor: their queued calls fail with actor_died_error and
   //    their instances are destroyed while the pool still runs.
   actor_directory::instance().stop_all();

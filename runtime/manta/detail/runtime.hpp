@@ -20,6 +20,7 @@ namespace manta::detail {
 
 class cluster;
 class log_capture;
+class memory_monitor;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads and the resources. Exactly one exists
@@ -84,6 +85,7 @@ private:
   std::unique_ptr<cluster> cluster_;
   std::unique_ptr<actors::dashboard> dashboard_;
   std::unique_ptr<log_capture> logs_;
+  std::unique_ptr<memory_monitor> memory_monitor_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and

@@ -1,5 +1,6 @@
 #include "manta/detail/worker_pool.hpp"
 
+#include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/errors.hpp"
 
@@ -301,6 +302,9 @@ void lend_current_cpus() noexcept {
   auto& ctx = this_task();
   if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
     return;
+  // Granting may start a thread (it allocates): never stopped half-way by
+  // the memory monitor, which would terminate the node here.
+  allocation_hook::hold_off no_stop;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st.mtx};
