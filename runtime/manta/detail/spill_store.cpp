@@ -213,7 +213,10 @@ caf::error spill_store::write(object_id id, const std::type_info& type,
     std::string what = e.getDescription().cStr();
     for (int code : {ENOSPC, EDQUOT, EFBIG})
       if (what.find(std::strerror(code)) != std::string::npos)
-        return out_of_room(path, needed, std::strerror(code));
+        return out_of_room(path, needed,
+                           std::string{std::strerror(code)}
+                             + (code == EFBIG ? ": over this process's file size limit, ulimit -f"
+                                              : ""));
     return codec_error("cannot write the spill file '" + path + "': " + what);
   }
   {
