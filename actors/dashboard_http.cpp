@@ -230,8 +230,14 @@ int answer_raw(std::string_view raw, const dashboard_access& access,
     if (used == 0)
       break;
   }
-  if (!ec && !parser.is_done())
-    parser.put_eof(ec);
+  // put_eof requires some bytes taken (a Beast precondition the fuzzer
+  // found): fewer than a start line is a partial message too.
+  if (!ec && !parser.is_done()) {
+    if (parser.got_some())
+      parser.put_eof(ec);
+    else
+      ec = http::error::partial_message;
+  }
   http_reply r = ec ? unreadable_request(ec) : answer_request(parser.get(), access, answer);
   if (body != nullptr)
     *body = std::move(r.body);
