@@ -192,6 +192,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   st.head = link->head();
   self->monitor(st.head);
+  self->set_default_handler(drop_unexpected("manta: the driver"));
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.head.address()) {
       head_lost(self);

@@ -131,6 +131,7 @@ std::string take_back(cluster_registry_state& st, const detail::wire::node_recor
 
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) {
   self->state.token = std::move(token);
+  self->set_default_handler(drop_unexpected("manta head"));
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.members.find(msg.source);

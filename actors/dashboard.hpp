@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/dashboard_http.hpp"
 #include "actors/dashboard_routes.hpp"
 
 #include <cstdint>
@@ -11,23 +12,33 @@
 namespace manta::actors {
 
 /// The node's HTTP endpoint: the dashboard page, the JSON state API and
-/// /metrics (see dashboard_routes.hpp), served by Boost.Beast on 127.0.0.1
-/// from one thread of its own. It is not a CAF actor: it only reads state
-/// through the same calls user code makes, and a browser's idle keep-alive
-/// connections must not occupy a scheduler thread. Every connection has a
-/// 10 s read deadline, so a client that connects and sends nothing cannot
-/// block others.
+/// /metrics (see dashboard_routes.hpp), served by Boost.Beast from one
+/// thread of its own. It is not a CAF actor: it only reads state through
+/// the same calls user code makes, and a browser's idle keep-alive
+/// connections must not occupy a scheduler thread.
+///
+/// Who may ask is dashboard_http.hpp's to decide (the Host header, the
+/// token off loopback). What a client can make it hold is bounded: a
+/// request's headers and body are limited before they are read
+/// (`max_header_bytes`, `max_body_bytes`: 431/413, then the connection
+/// closes), a request must arrive whole within 10 s and an idle keep-alive
+/// connection closes after 10 s, an answer must be taken within 10 s, and
+/// at most `max_connections` are open at once (more are closed as they
+/// are accepted).
 class dashboard {
 public:
-  /// Answers one GET of a target ("/api/tasks?state=RUNNING"); never throws.
-  using handler = std::function<http_reply(std::string_view target)>;
+  using handler = dashboard_handler;
 
-  /// Binds 127.0.0.1:`port` (0: any free port) and serves this node's
-  /// state (`route`); throws `error` if the port cannot be bound.
-  dashboard(uint16_t port, std::string asset_dir);
+  /// Connections served at once.
+  static constexpr size_t max_connections = 64;
+
+  /// Binds `host`:`port` (0: any free port) and serves this node's state
+  /// (`route`); throws `error` if it cannot bind, or if `host` is off
+  /// loopback and `token` is empty.
+  dashboard(const std::string& host, uint16_t port, std::string token, std::string asset_dir);
 
   /// The same server answering with `answer` (the head's: head_dashboard.hpp).
-  dashboard(uint16_t port, handler answer);
+  dashboard(const std::string& host, uint16_t port, std::string token, handler answer);
   ~dashboard();
 
   dashboard(const dashboard&) = delete;
@@ -36,8 +47,16 @@ public:
   /// The port it listens on.
   uint16_t port() const noexcept { return port_; }
 
+  /// Where to reach it: "127.0.0.1:PORT", "[::1]:PORT", "10.0.0.5:PORT"
+  /// (127.0.0.1 when bound to every address).
+  std::string address() const;
+
   /// Where the page and scripts are read from.
   static std::string default_asset_dir();
+
+  /// The host of --dashboard-host / MANTA_DASHBOARD_HOST: 127.0.0.1 unless
+  /// given.
+  static constexpr const char* default_host = "127.0.0.1";
 
 private:
   struct impl;

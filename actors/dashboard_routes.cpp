@@ -16,29 +16,6 @@ namespace manta::actors {
 
 namespace {
 
-int hex_digit(char c) {
-  return c >= '0' && c <= '9'   ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                : -1;
-}
-
-std::string decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0
-               && hex_digit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 http_reply status_json() {
   auto c = count_tasks();
   auto m = memory_summary();
@@ -155,23 +132,6 @@ http_reply asset(std::string_view path, const std::string& dir) {
   else if (ends_with(".css"))
     type = "text/css; charset=utf-8";
   return {200, type, body.str()};
-}
-
-std::multimap<std::string, std::string> parse_query(std::string_view query) {
-  std::multimap<std::string, std::string> out;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto item = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (item.empty())
-      continue;
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos)
-      out.emplace(decode(item), "");
-    else
-      out.emplace(decode(item.substr(0, eq)), decode(item.substr(eq + 1)));
-  }
-  return out;
 }
 
 http_reply route(std::string_view target, const std::string& asset_dir) {

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace manta::actors {
 
@@ -13,9 +15,12 @@ struct http_reply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  /// More headers ("Location", "Set-Cookie", "WWW-Authenticate").
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
-/// Splits "a=1&b=x%20y" into decoded pairs.
+/// Splits "a=1&b=x%20y" into decoded pairs (in dashboard_http.cpp, with the
+/// rest of the request parsing).
 std::multimap<std::string, std::string> parse_query(std::string_view query);
 
 /// The dashboard's own file `path` ("/" is index.html) from `asset_dir`;

@@ -503,7 +503,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
   self->set_default_handler(caf::skip);
   return {
     [=](serve_atom) mutable {
-      self->set_default_handler(caf::print_and_drop);
+      self->set_default_handler(drop_unexpected("manta: " + detail::runtime::node_name()));
       self->become(std::move(serving));
     },
   };

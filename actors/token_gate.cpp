@@ -1,6 +1,7 @@
 #include "actors/token_gate.hpp"
 
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/peer_log.hpp"
 #include "manta/detail/transport.hpp"
 
 #include <caf/all.hpp>
@@ -33,7 +34,41 @@ void close_connection(caf::actor_system& sys, const caf::node_id& peer) {
   broker->close(*conn);
 }
 
+/// What a dropped message held, each element at most `peer_text_limit`
+/// bytes: strings cut, byte buffers by their size, anything else by type.
+std::string describe(const caf::type_erased_tuple& xs) {
+  std::string out = "(";
+  for (size_t i = 0; i < xs.size() && i < 4; ++i) {
+    if (i > 0)
+      out += ", ";
+    if (xs.match_element<std::string>(i))
+      out += "\"" + detail::printable(xs.get_as<std::string>(i)) + "\"";
+    else if (xs.match_element<caf::atom_value>(i))
+      out += detail::printable(caf::to_string(xs.get_as<caf::atom_value>(i)));
+    else if (xs.match_element<std::vector<char>>(i))
+      out += "<" + std::to_string(xs.get_as<std::vector<char>>(i).size()) + " bytes>";
+    else
+      out += "<a value of type #" + std::to_string(xs.type(i).first) + ">";
+  }
+  if (xs.size() > 4)
+    out += ", ... " + std::to_string(xs.size() - 4) + " more";
+  return out + ")";
+}
+
 } // namespace
+
+caf::scheduled_actor::default_handler drop_unexpected(std::string who) {
+  return [who = std::move(who)](caf::scheduled_actor* self,
+                                caf::message_view& x) -> caf::result<caf::message> {
+    auto& sender = self->current_sender();
+    auto source = sender ? caf::to_string(sender->node()) : std::string{"an unknown sender"};
+    detail::log_peer_line(source, [&] {
+      return who + " dropped an unexpected message from " + detail::printable(source) + ": "
+             + describe(x.content());
+    });
+    return caf::sec::unexpected_message;
+  };
+}
 
 void disconnect(caf::event_based_actor* self, const caf::node_id& peer,
                 std::function<void(const std::string&)> done) {
@@ -71,10 +106,10 @@ void token_gate::refuse(caf::event_based_actor* self, const std::string& who,
   auto why = std::string{given.empty() ? "no" : "wrong"} + " cluster token (a " + what
              + " message)";
   if (!peer || peer == self->system().node()) {
-    if (refused_ <= 10)
-      std::fprintf(stderr, "%s refused an anonymous message: %s; its node is unknown, so "
-                           "its connection stays open\n",
-                   who.c_str(), why.c_str());
+    detail::log_peer_line("anonymous senders", [&] {
+      return who + " refused an anonymous message: " + why
+             + "; its node is unknown, so its connection stays open";
+    });
     return;
   }
   if (!closing_.insert(peer).second)
@@ -85,10 +120,14 @@ void token_gate::refuse(caf::event_based_actor* self, const std::string& who,
     closing_.erase(peer);
     if (!log)
       return;
-    std::fprintf(stderr, "%s refused and disconnected %s%s: %s%s\n", who.c_str(),
-                 caf::to_string(peer).c_str(),
-                 address.empty() ? "" : (" (" + address + ")").c_str(), why.c_str(),
-                 last ? " (no more refused nodes are logged)" : "");
+    // The node id and address are the peer's word: cut and escaped, and
+    // the lines of one address rate-limited.
+    auto node = caf::to_string(peer);
+    detail::log_peer_line(address.empty() ? node : address, [&] {
+      return who + " refused and disconnected " + detail::printable(node)
+             + (address.empty() ? "" : " (" + detail::printable(address) + ")") + ": " + why
+             + (last ? " (no more refused nodes are logged)" : "");
+    });
   });
 }
 

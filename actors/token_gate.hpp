@@ -2,6 +2,7 @@
 
 #include <caf/fwd.hpp>
 #include <caf/node_id.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -49,6 +50,15 @@ private:
   /// Nodes whose disconnect is on its way (one at a time per node).
   std::set<caf::node_id> closing_;
 };
+
+/// The handler of messages that match none of the handlers of an actor that
+/// hears from other processes (junk from a peer without the token, or a
+/// type it does not expect): the message is dropped and logged as "<who>
+/// dropped an unexpected message from <node>: <what>", the peer's text cut
+/// to 200 bytes and the lines rate-limited per sending node
+/// (manta/detail/peer_log.hpp). CAF's own `print_and_drop` writes the whole
+/// message to stdout, so any peer could write without bound to a node's log.
+caf::scheduled_actor::default_handler drop_unexpected(std::string who);
 
 /// Closes this process's connection to `peer`, after everything `self` sent
 /// it so far has been written to that connection. Both ends then see the

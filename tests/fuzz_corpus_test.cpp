@@ -5,11 +5,14 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "tests/fuzz/config_target.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
+#include "tests/fuzz/net_targets.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -17,7 +20,10 @@ TEST_CASE("the fuzz corpus decodes without a crash") {
   fs::path root{MANTA_FUZZ_CORPUS};
   REQUIRE(fs::is_directory(root));
   size_t total = 0;
-  for (auto& t : manta_fuzz::targets) {
+  std::vector<manta_fuzz::target> all(manta_fuzz::targets.begin(), manta_fuzz::targets.end());
+  all.insert(all.end(), manta_fuzz::net_targets.begin(), manta_fuzz::net_targets.end());
+  all.insert(all.end(), manta_fuzz::config_targets.begin(), manta_fuzz::config_targets.end());
+  for (auto& t : all) {
     CAPTURE(t.name);
     auto dir = root / t.name;
     REQUIRE(fs::is_directory(dir)); // every target has at least its seeds

@@ -16,6 +16,10 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <csignal>
+#include <cstring>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -43,11 +47,11 @@ std::string test_dir() {
 }
 
 struct spill_runtime {
-  explicit spill_runtime(size_t budget, bool spilling = true) {
+  explicit spill_runtime(size_t budget, bool spilling = true, std::string dir = test_dir()) {
     manta::init_options opts;
     opts.num_cpus = 2;
     opts.object_store_memory = budget;
-    opts.object_spill_directory = test_dir();
+    opts.object_spill_directory = std::move(dir);
     opts.object_spilling = spilling;
     manta::init(std::move(opts));
   }
@@ -237,4 +241,81 @@ TEST_CASE("a value larger than the whole budget is refused at once") {
   } catch (const manta::object_store_full_error& e) {
     CHECK(std::string{e.what()}.find("even in an empty store") != std::string::npos);
   }
+}
+
+namespace {
+
+/// Puts 256 KiB values into a 1 MiB store until one does not fit; the
+/// error's text ("" if none failed within 40).
+std::string fill_until_full(std::vector<manta::object_ref<std::vector<uint8_t>>>& keep) {
+  for (uint32_t i = 0; i < 40; ++i) {
+    try {
+      keep.push_back(manta::put(pattern(256 * 1024, i)));
+    } catch (const manta::object_store_full_error& e) {
+      return e.what();
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("a full spill disk is an object_store_full_error naming the directory and the fix") {
+  // A 1 MiB tmpfs as the spill disk, if this process may mount one (root).
+  auto mount_point = test_dir() + "-tmpfs";
+  fs::create_directories(mount_point);
+  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    MESSAGE("skipped: cannot mount a 1 MiB tmpfs (" << std::strerror(errno)
+                                                    << "); the file size limit case below "
+                                                       "covers the same path");
+    fs::remove(mount_point);
+    return;
+  }
+  struct unmount {
+    std::string path;
+    ~unmount() {
+      ::umount2(path.c_str(), MNT_DETACH);
+      ::rmdir(path.c_str());
+    }
+  } guard{mount_point};
+  auto dir = mount_point + "/spill";
+  std::string message;
+  {
+    spill_runtime rt{1u << 20, true, dir};
+    std::vector<manta::object_ref<std::vector<uint8_t>>> keep;
+    message = fill_until_full(keep);
+    CAPTURE(message);
+    CHECK(message.find("the object store is full") != std::string::npos);
+    CHECK(message.find("The spill directory '" + dir + "' is full") != std::string::npos);
+    CHECK(message.find("free there") != std::string::npos);
+    CHECK(message.find("--object-spill-dir") != std::string::npos);
+    CHECK(message.find("shared via get_shared") == std::string::npos);
+    // What did fit on disk still comes back.
+    CHECK(manta::get(keep.front()) == pattern(256 * 1024, 0));
+  }
+}
+
+TEST_CASE("a spill file over the file size limit is reported as a full disk") {
+  // RLIMIT_FSIZE: a write past it fails with EFBIG (SIGXFSZ ignored), as a
+  // full disk fails mid-file.
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  std::string message;
+  {
+    spill_runtime rt{1u << 20};
+    rlimit small = old;
+    small.rlim_cur = 128 * 1024;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::vector<manta::object_ref<std::vector<uint8_t>>> keep;
+    message = fill_until_full(keep);
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    CHECK(files_in(test_dir()) == 0); // no partial file left behind
+  }
+  std::signal(SIGXFSZ, old_handler);
+  CAPTURE(message);
+  CHECK(message.find("The spill directory '" + test_dir() + "' is full") != std::string::npos);
+  CHECK(message.find(std::strerror(EFBIG)) != std::string::npos);
+  CHECK(message.find("--object-spill-dir") != std::string::npos);
+  CHECK(message.find("shared via get_shared") == std::string::npos);
 }

@@ -11,7 +11,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-http_result http_get(const std::string& address, const std::string& target, int timeout_s) {
+http_result http_get(const std::string& address, const std::string& target, int timeout_s,
+                     const std::string& token) {
   http_result out;
   std::string addr = address;
   if (addr.rfind("http://", 0) == 0)
@@ -32,6 +33,8 @@ http_result http_get(const std::string& address, const std::string& target, int 
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, addr);
     req.set(http::field::user_agent, "manta-cli");
+    if (!token.empty())
+      req.set(http::field::authorization, "Bearer " + token);
     http::write(stream, req);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;

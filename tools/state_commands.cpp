@@ -2,6 +2,7 @@
 
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime_dir.hpp"
+#include "manta/detail/cluster_token.hpp"
 #include "tools/http_client.hpp"
 
 #include <boost/json/src.hpp>
@@ -31,6 +32,7 @@ struct options {
   std::string format = "table";
   std::string output;
   std::string limit;
+  std::string token;
   std::string error;
 };
 
@@ -69,6 +71,8 @@ options parse(int argc, char** argv) {
       o.format = *v;
     else if (auto v = value("--limit"))
       o.limit = *v;
+    else if (auto v = value("--token"))
+      o.token = *v;
     else if (auto v = value("-o"))
       o.output = *v;
     else if (auto v = value("--output"))
@@ -85,6 +89,11 @@ options parse(int argc, char** argv) {
       o.address = env;
   if (o.address.empty())
     o.address = recorded_address(o.error).value_or("");
+  // A dashboard off loopback asks for the cluster token. Sent only when
+  // given: the head.token file is not sent to whatever address was named.
+  if (o.token.empty())
+    if (auto env = std::getenv("MANTA_TOKEN"); env != nullptr && *env != '\0')
+      o.token = env;
   if (o.error.empty() && o.address.empty())
     o.error = "no node to ask: give --address=127.0.0.1:PORT (the port a node started with "
               "--dashboard-port printed), or set MANTA_DASHBOARD";
@@ -108,7 +117,7 @@ std::string url_encode(const std::string& s) {
 
 /// Fetches `target`; on failure prints why and returns nullopt.
 std::optional<std::string> fetch(const options& o, const std::string& target) {
-  auto r = http_get(o.address, target);
+  auto r = http_get(o.address, target, 10, o.token);
   if (!r.error.empty()) {
     std::fprintf(stderr, "manta: %s\n(is a node with a dashboard running at %s?)\n",
                  r.error.c_str(), o.address.c_str());
@@ -117,6 +126,10 @@ std::optional<std::string> fetch(const options& o, const std::string& target) {
   if (r.status != 200) {
     std::fprintf(stderr, "manta: %s answered %d: %s\n", o.address.c_str(), r.status,
                  r.body.c_str());
+    if (r.status == 401)
+      std::fprintf(stderr, "(give the cluster token with --token=TOKEN or MANTA_TOKEN; the "
+                           "head started here keeps it in %s)\n",
+                   detail::default_token_file().c_str());
     return std::nullopt;
   }
   return std::move(r.body);

@@ -52,6 +52,7 @@ std::unique_ptr<actors::dashboard> start_head_dashboard(caf::actor_system& sys,
                                                         const caf::actor& registry,
                                                         const std::string& token,
                                                         const std::string& head_address,
+                                                        const std::string& host,
                                                         uint16_t port) {
   auto collect = [&sys, registry, token](const detail::state_query& q) {
     actors::cluster_state_ptr out;
@@ -64,7 +65,7 @@ std::unique_ptr<actors::dashboard> start_head_dashboard(caf::actor_system& sys,
   };
   auto dir = actors::dashboard::default_asset_dir();
   return std::make_unique<actors::dashboard>(
-    port, [dir, head_address, collect](std::string_view target) {
+    host, port, token, [dir, head_address, collect](std::string_view target) {
       return actors::head_route(target, dir, head_address, collect);
     });
 }
@@ -212,15 +213,18 @@ int head_main(int argc, char** argv) {
     auto dashboard_file = dir + "/head.dashboard";
     if (cl.opts.dashboard_port) {
       try {
-        dashboard = start_head_dashboard(sys, registry, token, address, *cl.opts.dashboard_port);
+        dashboard = start_head_dashboard(
+          sys, registry, token, address,
+          cl.opts.dashboard_host.value_or(actors::dashboard::default_host),
+          *cl.opts.dashboard_port);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "manta head: %s\n", e.what());
         caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
         return 1;
       }
-      write_file(dashboard_file, "127.0.0.1:" + std::to_string(dashboard->port()));
-      std::fprintf(stderr, "manta head: dashboard at http://127.0.0.1:%u/\n",
-                   unsigned{dashboard->port()});
+      write_file(dashboard_file, dashboard->address());
+      std::fprintf(stderr, "manta head: dashboard at http://%s/\n",
+                   dashboard->address().c_str());
     }
     write_file(file, address);
     std::fprintf(stderr, "manta head: listening at %s%s\n", address.c_str(),

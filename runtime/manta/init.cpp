@@ -186,7 +186,7 @@ constexpr std::string_view option_names[] = {
   "object-spill-dir", "object-spilling", "address", "token", "token-file", "tls-cert", "tls-key",
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
-  "memory-usage-threshold", "memory-limit"};
+  "memory-usage-threshold", "memory-limit", "dashboard-host"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -231,6 +231,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.log_prefix = parse_switch(where, v, show);
   else if (name == "dashboard-port")
     opts.dashboard_port = parse_port(where, v, show);
+  else if (name == "dashboard-host")
+    opts.dashboard_host = std::string{v};
   else if (name == "token")
     opts.token = std::string{v};
   else if (name == "token-file")
@@ -338,6 +340,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.task_events = parse_switch("MANTA_TASK_EVENTS", env);
   if (auto env = std::getenv("MANTA_DASHBOARD_PORT"); env != nullptr && *env != '\0')
     opts.dashboard_port = parse_port("MANTA_DASHBOARD_PORT", env);
+  if (auto env = std::getenv("MANTA_DASHBOARD_HOST"); env != nullptr && *env != '\0')
+    opts.dashboard_host = env;
   if (auto env = std::getenv("MANTA_TOKEN"); env != nullptr && *env != '\0')
     opts.token = env;
   if (auto env = std::getenv("MANTA_TLS_CERT"); env != nullptr)
@@ -435,8 +439,8 @@ void shutdown() {
 }
 
 std::string dashboard_url() {
-  auto port = detail::runtime::require("dashboard_url").dashboard_port();
-  return port == 0 ? std::string{} : "http://127.0.0.1:" + std::to_string(port) + "/";
+  auto address = detail::runtime::require("dashboard_url").dashboard_address();
+  return address.empty() ? std::string{} : "http://" + address + "/";
 }
 
 bool is_initialized() noexcept {

@@ -75,10 +75,17 @@ struct init_options {
   /// How many finished tasks and actor calls the node remembers (a ring:
   /// the oldest are forgotten first). Flag `--task-history=N`.
   size_t task_history = 10000;
-  /// Serves the dashboard and the JSON state API on 127.0.0.1 at this port
-  /// (0: any free port; `dashboard_address()` says which). Unset: no
+  /// Serves the dashboard and the JSON state API on `dashboard_host` at this
+  /// port (0: any free port; `dashboard_url()` says which). Unset: no
   /// server. Flag `--dashboard-port=P`, environment `MANTA_DASHBOARD_PORT`.
   std::optional<uint16_t> dashboard_port;
+  /// The IP address the dashboard listens on: 127.0.0.1 unless given. Any
+  /// other (0.0.0.0, a network address, even 127.0.0.2) makes the page, the
+  /// state API and /metrics ask for the cluster token (`token`, which must
+  /// then be set or come from the cluster): `Authorization: Bearer TOKEN`
+  /// or the page's login form. Flag `--dashboard-host=ADDR`, environment
+  /// `MANTA_DASHBOARD_HOST`.
+  std::optional<std::string> dashboard_host;
   /// Lines that tasks and actor calls write to std::cout / std::cerr reach
   /// the terminal prefixed with who wrote them ("(add node-0 (pid 42)) ...")
   /// and are kept per task (`task_logs`). Flag `--log-prefix=on|off`.
@@ -150,8 +157,9 @@ void shutdown();
 /// True between `init` and `shutdown`.
 bool is_initialized() noexcept;
 
-/// "http://127.0.0.1:PORT/" where this node's dashboard and JSON state API
-/// listen (`init_options::dashboard_port`); empty when it has none.
+/// "http://127.0.0.1:PORT/" (or its --dashboard-host) where this node's
+/// dashboard and JSON state API listen (`init_options::dashboard_port`);
+/// empty when it has none.
 std::string dashboard_url();
 
 /// Resources not held by running tasks right now.

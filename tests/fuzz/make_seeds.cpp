@@ -4,6 +4,8 @@
 
 #include "tests/fuzz/fuzz_targets.hpp"
 
+#include <manta/detail/transfer_protocol.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -104,6 +106,27 @@ int main(int argc, char** argv) {
   put(dir, "spill_file", 1, std::string(1, '\0'),
       spill_bytes(std::vector<int64_t>{5, 6, 7, 8, 9}, tmp));
   put(dir, "spill_file", 2, std::string(1, '\1'), spill_bytes(rec, tmp));
+  // The parsers of net_targets.hpp and config_target.hpp: plain bytes.
+  auto text = [](std::string_view s) { return std::vector<char>(s.begin(), s.end()); };
+  put(dir, "http_request", 1, std::string(1, '\0'),
+      text("GET /api/tasks?state=RUNNING&limit=10 HTTP/1.1\r\nHost: 127.0.0.1:8265\r\n\r\n"));
+  put(dir, "http_request", 2, std::string(1, '\1'),
+      text("GET /metrics HTTP/1.1\r\nHost: 10.0.0.5:8265\r\nAuthorization: Bearer "
+           "f00dfeedcafe\r\n\r\n"));
+  put(dir, "http_request", 3, std::string(1, '\1'),
+      text("POST /login HTTP/1.1\r\nHost: 10.0.0.5:8265\r\nContent-Length: 18\r\n\r\n"
+           "token=f00dfeedcafe"));
+  put(dir, "http_request", 4, std::string(1, '\2'),
+      text("GET / HTTP/1.1\r\nHost: [::1]:8265\r\nCookie: a=b; manta_token=f00dfeedcafe\r\n\r\n"));
+  manta::detail::transfer_protocol::request req{manta::detail::transfer_protocol::magic, 64, 7,
+                                                 0, 1 << 20};
+  put(dir, "transfer_request", 1, "",
+      std::vector<char>(reinterpret_cast<const char*>(&req),
+                        reinterpret_cast<const char*>(&req) + sizeof(req)));
+  put(dir, "json_string", 1, "", text("task \"a\"\n\xe2\x82\xac \xff\xc0\xaf \xed\xa0\x80"));
+  put(dir, "config_file", 1, "",
+      text("# a node\nnum-cpus = 4\nresources = GPU:1,disk:2\nobject-store-memory = 512M\n"
+           "dashboard-port = 8265\ndashboard-host = 127.0.0.1\nconnection-timeout = 4s\n"));
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }

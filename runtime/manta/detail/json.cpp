@@ -1,5 +1,6 @@
 #include "manta/detail/json.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace manta::detail::json {
@@ -52,34 +53,6 @@ std::string id_or_null(object_id id) {
 
 } // namespace
 
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-std::string quote(std::string_view s) {
-  std::string out;
-  append_string(out, s);
-  return out;
-}
-
 std::string to_json(const resource_map& r) {
   std::string out = "{";
   for (auto& [name, amount] : r) {
@@ -87,7 +60,9 @@ std::string to_json(const resource_map& r) {
       out += ",";
     append_string(out, name);
     char buf[32];
-    std::snprintf(buf, sizeof(buf), ":%g", amount);
+    // JSON has no NaN or infinity (amounts are checked at init; this keeps
+    // a member's odd value from breaking the head's whole answer).
+    std::snprintf(buf, sizeof(buf), std::isfinite(amount) ? ":%g" : ":null", amount);
     out += buf;
   }
   return out + "}";

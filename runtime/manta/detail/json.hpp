@@ -9,8 +9,25 @@
 
 namespace manta::detail::json {
 
-/// Appends `s` as a JSON string literal (quoted, escaped; bytes that are
-/// not valid UTF-8 pass through unchanged, control characters as \uXXXX).
+/// U+FFFD, what stands in for bytes that are not UTF-8.
+inline constexpr std::string_view replacement_character = "\xef\xbf\xbd";
+
+/// The length of the well-formed UTF-8 sequence at `s[i]` (1-4), or 0 if
+/// there is none (RFC 3629: no overlong forms, surrogates or code points
+/// above U+10FFFF).
+size_t utf8_sequence(std::string_view s, size_t i) noexcept;
+
+bool valid_utf8(std::string_view s) noexcept;
+
+/// `s` with every byte that does not start a well-formed sequence replaced
+/// by U+FFFD.
+std::string sanitize_utf8(std::string_view s);
+
+/// Appends `s` as a JSON string literal: quoted, escaped, control
+/// characters as \uXXXX, and always valid UTF-8 (as `sanitize_utf8`).
+/// Every string in the JSON that Manta writes (task and actor names, error
+/// texts, log lines, node names) goes through here, so one task named with
+/// raw bytes cannot make /api/tasks, `manta list` or a timeline unreadable.
 void append_string(std::string& out, std::string_view s);
 
 /// `s` as a JSON string literal.

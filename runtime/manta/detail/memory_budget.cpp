@@ -103,6 +103,8 @@ std::string memory_budget::full_message(size_t need, const char* what) {
   std::vector<entry> resident;
   size_t count = 0;
   bool spilling = spill_store::instance().enabled();
+  // A full spill disk, not the objects, is why nothing could be spilled.
+  auto disk_full = spilling ? spill_store::instance().last_disk_full() : std::nullopt;
   object_table::instance().for_each([&](const slot_ptr& s) {
     ++count;
     if (!s->done() || s->failed() || !s->resident() || s->size_bytes() == 0)
@@ -112,6 +114,7 @@ std::string memory_budget::full_message(size_t need, const char* what) {
                                                  : "too small to spill")
                       : !spilling     ? "spilling disabled"
                       : s->pins() > 0 ? "pinned by a running reader"
+                      : disk_full     ? "its spill file does not fit on disk"
                                       : "shared via get_shared";
     resident.push_back({s->id(), s->size_bytes(), demangle(s->type().name()), why});
   });
@@ -131,7 +134,15 @@ std::string memory_budget::full_message(size_t need, const char* what) {
   out += " does not fit";
   if (need > limit())
     out += " even in an empty store";
-  out += ". Nothing more can be spilled to disk. Largest: ";
+  if (disk_full) {
+    out += ". The spill directory '" + disk_full->directory + "' is full: a spill file needs "
+           + format_bytes(disk_full->needed) + ", " + format_bytes(disk_full->free)
+           + " free there (" + disk_full->error
+           + "); free disk space there or set --object-spill-dir "
+             "(init_options::object_spill_directory) to a larger disk. Largest in memory: ";
+  } else {
+    out += ". Nothing more can be spilled to disk. Largest: ";
+  }
   for (size_t i = 0; i < resident.size() && i < 3; ++i) {
     auto& e = resident[i];
     if (i > 0)

@@ -93,12 +93,13 @@ struct transfer_server::impl {
     set_timeouts(s, transfer_stall_timeout);
     try {
       for (;;) {
-        request r{};
+        std::array<char, sizeof(request)> head;
         boost::system::error_code ec;
-        asio::read(s, asio::buffer(&r, sizeof(r)), ec);
+        asio::read(s, asio::buffer(head), ec);
         if (ec)
           break;
-        if (r.magic != magic || r.token_len > max_token) {
+        request r{};
+        if (!parse_request(head, r).empty()) {
           ++refused;
           send_answer(s, refused_status, "not a Manta object request", nullptr, 0);
           break;

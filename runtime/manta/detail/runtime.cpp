@@ -166,15 +166,15 @@ std::string dashboard_address_file() {
 /// Lets `manta list` and friends find the latest node started here without
 /// being told its port (best effort: a read-only runtime dir is no error).
 /// Not into a runtime folder that is not this user's alone.
-void record_dashboard_address(uint16_t port) {
+void record_dashboard_address(const std::string& address) {
   if (make_private_dir(runtime_dir()).empty())
-    write_private_file(dashboard_address_file(), "127.0.0.1:" + std::to_string(port) + "\n");
+    write_private_file(dashboard_address_file(), address + "\n");
 }
 
-void forget_dashboard_address(uint16_t port) {
+void forget_dashboard_address(const std::string& address) {
   std::istringstream in{read_runtime_file("dashboard.address").text};
   std::string recorded;
-  if (in >> recorded && recorded == "127.0.0.1:" + std::to_string(port))
+  if (in >> recorded && recorded == address)
     std::remove(dashboard_address_file().c_str());
 }
 
@@ -276,20 +276,27 @@ runtime::runtime(const init_options& opts, bool worker) {
     logs_ = std::make_unique<log_capture>();
   if (opts.dashboard_port) {
     try {
-      dashboard_ = std::make_unique<actors::dashboard>(*opts.dashboard_port,
-                                                       actors::dashboard::default_asset_dir());
+      // Off loopback it asks for the cluster's token (or, on a node of its
+      // own, the one given).
+      dashboard_ = std::make_unique<actors::dashboard>(
+        opts.dashboard_host.value_or(actors::dashboard::default_host), *opts.dashboard_port,
+        networked ? g_token : opts.token.value_or(""), actors::dashboard::default_asset_dir());
     } catch (...) {
       stop_all();
       throw;
     }
-    std::fprintf(stderr, "manta: dashboard of %s at http://127.0.0.1:%u/\n",
-                 g_node_name.c_str(), static_cast<unsigned>(dashboard_->port()));
-    record_dashboard_address(dashboard_->port());
+    std::fprintf(stderr, "manta: dashboard of %s at http://%s/\n", g_node_name.c_str(),
+                 dashboard_->address().c_str());
+    record_dashboard_address(dashboard_->address());
   }
 }
 
 uint16_t runtime::dashboard_port() const noexcept {
   return dashboard_ ? dashboard_->port() : 0;
+}
+
+std::string runtime::dashboard_address() const {
+  return dashboard_ ? dashboard_->address() : std::string{};
 }
 
 runtime::~runtime() {
@@ -299,7 +306,7 @@ runtime::~runtime() {
 void runtime::stop_all() {
   // The dashboard reads the state the steps below tear down.
   if (dashboard_) {
-    forget_dashboard_address(dashboard_->port());
+    forget_dashboard_address(dashboard_->address());
     dashboard_.reset();
   }
   // Nothing is stopped for memory while the node shuts down.

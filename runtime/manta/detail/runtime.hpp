@@ -66,6 +66,9 @@ public:
   /// The port the dashboard listens on; 0 without one.
   uint16_t dashboard_port() const noexcept;
 
+  /// "HOST:PORT" where the dashboard is reached; "" without one.
+  std::string dashboard_address() const;
+
   /// A fresh object id owned by this node.
   object_id next_object_id() noexcept {
     return object_id::make(node_index_, next_index_.fetch_add(1, std::memory_order_relaxed));

@@ -13,6 +13,7 @@
 #include <limits>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <vector>
 
@@ -120,12 +121,37 @@ caf::error spill_store::ensure_directory() {
   return caf::none;
 }
 
+std::optional<size_t> spill_store::free_bytes(const std::string& directory) {
+  struct statvfs vfs{};
+  if (::statvfs(directory.c_str(), &vfs) != 0)
+    return std::nullopt;
+  return static_cast<size_t>(vfs.f_bavail) * static_cast<size_t>(vfs.f_frsize);
+}
+
+std::optional<spill_store::disk_full> spill_store::last_disk_full() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return disk_full_;
+}
+
+caf::error spill_store::out_of_room(const std::string& path, size_t needed, std::string why) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  disk_full_ = disk_full{dir_, needed, free_bytes(dir_).value_or(0), std::move(why)};
+  return codec_error("cannot write the spill file '" + path + "': the spill directory '" + dir_
+                     + "' is full (" + std::to_string(needed) + " bytes needed, "
+                     + std::to_string(disk_full_->free) + " free: " + disk_full_->error
+                     + "); free disk space there or set --object-spill-dir to a larger disk");
+}
+
 caf::error spill_store::write(object_id id, const std::type_info& type,
                               const value_codec& codec, const void* value,
                               size_t memory_size, file& out) {
   encoded_bytes enc;
   if (auto err = codec.encode(value, enc))
     return err;
+  // The file: the encoded bytes, a header and a few words of framing per
+  // chunk. Checked against the free space first, so that a full disk costs
+  // no partial file (and the object store can say why it is full).
+  auto needed = enc.size + 4096 + 64 * (enc.size / chunk_bytes + 1);
   std::string path;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -133,6 +159,13 @@ caf::error spill_store::write(object_id id, const std::type_info& type,
       return codec_error("spilling is disabled");
     if (auto err = ensure_directory())
       return err;
+    if (auto free = free_bytes(dir_); free && *free < needed) {
+      disk_full_ = disk_full{dir_, needed, *free, "not enough free space"};
+      return codec_error("the spill directory '" + dir_ + "' is full (" + std::to_string(needed)
+                         + " bytes needed, " + std::to_string(*free)
+                         + " free); free disk space there or set --object-spill-dir to a "
+                           "larger disk");
+    }
     // A value re-spilled after its file was dropped gets a fresh name.
     path = dir_ + "/" + to_string(id) + ".obj";
     for (int n = 1; paths_.count(path) != 0; ++n)
@@ -172,10 +205,23 @@ caf::error spill_store::write(object_id id, const std::type_info& type,
     }
   } catch (const kj::Exception& e) {
     ::unlink(path.c_str());
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      paths_.erase(path);
+    }
+    // kj reports a failed write(2) with the system's words for errno.
+    std::string what = e.getDescription().cStr();
+    for (int code : {ENOSPC, EDQUOT, EFBIG})
+      if (what.find(std::strerror(code)) != std::string::npos)
+        return out_of_room(path, needed,
+                           std::string{std::strerror(code)}
+                             + (code == EFBIG ? ": over this process's file size limit, ulimit -f"
+                                              : ""));
+    return codec_error("cannot write the spill file '" + path + "': " + what);
+  }
+  {
     std::lock_guard<std::mutex> guard{mtx_};
-    paths_.erase(path);
-    return codec_error("cannot write the spill file '" + path
-                       + "': " + e.getDescription().cStr());
+    disk_full_.reset();
   }
   struct stat st{};
   out.bytes = ::fstat(fd, &st) == 0 ? static_cast<size_t>(st.st_size) : enc.size;

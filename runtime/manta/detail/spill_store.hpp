@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <typeinfo>
@@ -61,17 +62,35 @@ public:
   size_t files() const noexcept { return files_.load(std::memory_order_relaxed); }
   size_t bytes_on_disk() const noexcept { return bytes_.load(std::memory_order_relaxed); }
 
+  /// The spill directory ran out of room: the last write found fewer bytes
+  /// free than its file needed, or failed with ENOSPC, EDQUOT or EFBIG
+  /// (a file size limit). Kept until a write succeeds, so that the object
+  /// store's "full" error can say the disk is the reason rather than blame
+  /// the objects left in memory.
+  struct disk_full {
+    std::string directory;
+    size_t needed = 0;
+    size_t free = 0;
+    std::string error; // the system's words ("No space left on device")
+  };
+  std::optional<disk_full> last_disk_full() const;
+
+  /// Bytes free for this user in `directory` (statvfs), or nullopt.
+  static std::optional<size_t> free_bytes(const std::string& directory);
+
   /// Bytes of encoded data per Cap'n Proto chunk message.
   static constexpr size_t chunk_bytes = size_t{64} << 20;
 
 private:
   caf::error ensure_directory();
+  caf::error out_of_room(const std::string& path, size_t needed, std::string why);
 
   mutable std::mutex mtx_;
   std::string dir_;
   bool dir_created_ = false;
   bool default_parent_ = false;
   std::unordered_set<std::string> paths_;
+  std::optional<disk_full> disk_full_;
   std::atomic<bool> enabled_{false};
   std::atomic<uint64_t> generation_{1};
   std::atomic<size_t> files_{0};

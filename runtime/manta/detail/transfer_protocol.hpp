@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -34,6 +37,25 @@ struct answer {
 };
 
 static_assert(sizeof(request) == 32 && sizeof(answer) == 16);
+
+/// Reads and checks the fixed part of a request, the first bytes a peer
+/// sends (before its token): "" and `out` set if `bytes` hold a request of
+/// this protocol whose token fits `max_token` and whose range ends below
+/// 2^64, else why not. Pure, so the fuzzer drives it (tests/fuzz).
+inline std::string parse_request(std::span<const char> bytes, request& out) {
+  if (bytes.size() != sizeof(request))
+    return "a request header is " + std::to_string(sizeof(request)) + " bytes, not "
+           + std::to_string(bytes.size());
+  std::memcpy(&out, bytes.data(), sizeof(request));
+  if (out.magic != magic)
+    return "not a Manta object request";
+  if (out.token_len > max_token)
+    return "a token of " + std::to_string(out.token_len) + " bytes (at most "
+           + std::to_string(max_token) + ")";
+  if (out.offset + out.length < out.offset)
+    return "a range past the end of any object";
+  return {};
+}
 
 /// Makes blocking reads and writes on `s` fail after `t` without progress.
 inline void set_timeouts(tcp::socket& s, std::chrono::seconds t) {
