@@ -1,10 +1,19 @@
 #include "manta/detail/object_transfer.hpp"
 
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/data_path_tls.hpp"
 #include "manta/detail/transfer_protocol.hpp"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -14,155 +23,484 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <vector>
 
-#include <sys/socket.h>
+#include <sys/resource.h>
 
 namespace manta::detail {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
 using namespace transfer_protocol;
 
 namespace {
 
-void send_answer(tcp::socket& s, status st, const std::string& message, const char* data,
-                 uint64_t length) {
-  answer a{st, static_cast<uint32_t>(message.size()), length};
-  std::array<asio::const_buffer, 3> bufs{asio::buffer(&a, sizeof(a)), asio::buffer(message),
-                                         asio::buffer(data, length)};
-  asio::write(s, bufs);
+std::atomic<uint64_t> g_served{0};
+
+/// Lines about peers: a burst of `burst`, then one per `period`, each
+/// saying how many were left out since the last (an intruder retrying in a
+/// loop cannot fill the log).
+class log_limiter {
+public:
+  log_limiter(int burst, std::chrono::seconds period) : burst_(burst), tokens_(burst),
+                                                        period_(period) {}
+
+  /// Whether to write a line now; `skipped` is set to the lines left out.
+  bool allow(uint64_t& skipped) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto now = steady::now();
+    if (tokens_ < burst_ && now >= refill_) {
+      tokens_ = std::min(burst_, tokens_ + 1 + static_cast<int>((now - refill_) / period_));
+      refill_ = now + period_;
+    }
+    if (tokens_ == 0) {
+      ++skipped_;
+      return false;
+    }
+    if (tokens_-- == burst_)
+      refill_ = now + period_;
+    skipped = std::exchange(skipped_, 0);
+    return true;
+  }
+
+private:
+  std::mutex mtx_;
+  int burst_;
+  int tokens_;
+  steady::duration period_;
+  steady::time_point refill_{};
+  uint64_t skipped_ = 0;
+};
+
+std::string skipped_text(uint64_t skipped) {
+  return skipped == 0 ? std::string{}
+                      : " (" + std::to_string(skipped) + " similar lines left out)";
 }
 
-std::atomic<uint64_t> g_served{0};
+/// Connections at most a quarter of the descriptors the process may open:
+/// the rest stay for CAF, spill files and the user's code.
+size_t connection_cap(size_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return wanted;
+  return std::max<size_t>(1, std::min<size_t>(wanted, lim.rlim_cur / 4));
+}
+
+/// How often a connection checks its deadline.
+std::chrono::milliseconds tick_of(const transfer_limits& l) {
+  return std::clamp(std::min(l.stall_timeout, l.idle_timeout) / 4, std::chrono::milliseconds{5},
+                    std::chrono::milliseconds{1000});
+}
 
 } // namespace
 
 uint64_t bytes_served() noexcept {
   return g_served.load(std::memory_order_relaxed);
 }
-// -- transfer_server --------------------------------------------------------------
+
+// -- the server's shared state ------------------------------------------------------
+
+/// One served connection as the server sees it; all else is in
+/// `connection<Stream>` and runs on the connection's strand.
+struct connection_base {
+  virtual ~connection_base() = default;
+  /// Closes the connection on its strand.
+  virtual void close_soon() = 0;
+  /// Presented the token: never evicted for a newcomer.
+  std::atomic<bool> authenticated{false};
+  /// Guarded by the server's mutex.
+  bool registered = false;
+  std::list<std::shared_ptr<connection_base>>::iterator where;
+};
 
 struct transfer_server::impl {
+  impl(std::string tok, lookup_fn look, std::shared_ptr<data_path_tls> t, transfer_limits l)
+    : helper(std::max(1u, l.lookup_threads)), token(std::move(tok)), lookup(std::move(look)),
+      tls(std::move(t)), limits(l), cap(connection_cap(l.max_connections)), tick(tick_of(l)) {}
+
   asio::io_context io;
+  asio::thread_pool helper;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_timer{io};
   std::string token;
   lookup_fn lookup;
+  std::shared_ptr<data_path_tls> tls;
+  transfer_limits limits;
+  size_t cap;
+  std::chrono::milliseconds tick;
   std::atomic<size_t> refused{0};
+  std::atomic<size_t> dropped{0};
   std::atomic<bool> stopping{false};
-  std::mutex mtx;
-  /// One per connection; the socket closes when its entry goes (after the
-  /// thread ended), so the destructor can shut down any socket still here.
-  struct connection {
-    std::unique_ptr<tcp::socket> socket;
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-  std::list<connection> connections;
-  std::thread acceptor_thread;
+  log_limiter refusal_log{5, std::chrono::seconds{10}};
+  log_limiter accept_log{3, std::chrono::seconds{10}};
+  mutable std::mutex mtx;
+  std::list<std::shared_ptr<connection_base>> conns; ///< in the order they came
+  std::vector<std::thread> threads;
 
-  void accept_loop() {
-    for (;;) {
-      auto s = std::make_unique<tcp::socket>(io);
-      boost::system::error_code ec;
-      acceptor.accept(*s, ec);
-      if (stopping.load())
-        return;
-      if (ec)
-        continue;
-      std::lock_guard<std::mutex> guard{mtx};
-      // Reap connections that ended, so a long-lived node does not pile them up.
-      for (auto i = connections.begin(); i != connections.end();) {
-        if (i->done.load()) {
-          i->thread.join();
-          i = connections.erase(i);
-        } else {
-          ++i;
-        }
-      }
-      auto& c = connections.emplace_back();
-      c.socket = std::move(s);
-      c.thread = std::thread{[this, &c] {
-        serve(*c.socket);
-        c.done.store(true);
-      }};
+  void accept();
+  void admit(tcp::socket s);
+
+  /// Takes `c` off the list (it is closing or closed).
+  void forget(connection_base& c) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (c.registered) {
+      c.registered = false;
+      conns.erase(c.where);
     }
   }
 
-  /// Answers requests on one connection until it closes or misbehaves.
-  void serve(tcp::socket& s) {
-    set_timeouts(s, transfer_stall_timeout);
-    try {
-      for (;;) {
-        request r{};
-        boost::system::error_code ec;
-        asio::read(s, asio::buffer(&r, sizeof(r)), ec);
-        if (ec)
-          break;
-        if (r.magic != magic || r.token_len > max_token) {
-          ++refused;
-          send_answer(s, refused_status, "not a Manta object request", nullptr, 0);
-          break;
-        }
-        std::string presented(r.token_len, '\0');
-        asio::read(s, asio::buffer(presented));
-        if (!tokens_equal(presented, token)) {
-          if (++refused <= 10)
-            std::fprintf(stderr, "manta: the object transfer server refused a request "
-                                 "without the cluster token\n");
-          send_answer(s, refused_status, "wrong cluster token", nullptr, 0);
-          break;
-        }
-        auto held = lookup(r.id);
-        if (!held) {
-          send_answer(s, not_here, "the object is not on this node", nullptr, 0);
-          continue;
-        }
-        auto from = std::min<uint64_t>(r.offset, held->size);
-        auto n = std::min<uint64_t>(r.length, held->size - from);
-        if (held->progress
-            && !held->progress->wait(from, n, std::chrono::milliseconds{partial_copy_wait})) {
-          send_answer(s, not_here, "the copy on this node is not complete", nullptr, 0);
-          continue;
-        }
-        send_answer(s, ok, {}, held->data + from, n);
-        g_served.fetch_add(n, std::memory_order_relaxed);
-      }
-    } catch (const std::exception&) {
-      // the peer went away or stalled: drop the connection
-    }
-    ::shutdown(s.native_handle(), SHUT_RDWR);
+  void log_refusal(const std::string& peer, const std::string& why) {
+    uint64_t skipped = 0;
+    if (refusal_log.allow(skipped))
+      std::fprintf(stderr, "manta: the object transfer server refused %s: %s%s\n", peer.c_str(),
+                   why.c_str(), skipped_text(skipped).c_str());
   }
 };
 
-transfer_server::transfer_server(const std::string& host, std::string token, lookup_fn lookup)
-  : impl_(std::make_unique<impl>()) {
-  impl_->token = std::move(token);
-  impl_->lookup = std::move(lookup);
+namespace {
+
+using ssl_stream = asio::ssl::stream<tcp::socket>;
+
+tcp::socket& socket_of(tcp::socket& s) {
+  return s;
+}
+
+tcp::socket& socket_of(ssl_stream& s) {
+  return s.next_layer();
+}
+
+/// One connection: a chain of asynchronous steps on its strand (handshake,
+/// header, token, lookup, answer, header...), with a deadline checked by a
+/// ticking timer. Handlers hold it by a shared pointer; the server's list
+/// holds it while it is open.
+template <class Stream>
+class connection final : public connection_base,
+                         public std::enable_shared_from_this<connection<Stream>> {
+public:
+  connection(transfer_server::impl& srv, Stream stream)
+    : srv_(srv), stream_(std::move(stream)), timer_(stream_.get_executor()),
+      poll_(stream_.get_executor()) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
+  }
+
+  void close_soon() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->close(nullptr);
+    });
+  }
+
+private:
+  using error_code = boost::system::error_code;
+
+  void begin() {
+    if (closed_)
+      return;
+    boost::system::error_code ec;
+    auto ep = socket_of(stream_).remote_endpoint(ec);
+    peer_ = ec ? std::string{"a peer"} : ep.address().to_string() + ":" + std::to_string(ep.port());
+    deadline_ = steady::now() + srv_.limits.stall_timeout;
+    watch();
+    if constexpr (std::is_same_v<Stream, ssl_stream>) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (ec) {
+                                  ++self->srv_.refused;
+                                  self->srv_.log_refusal(self->peer_, "a connection whose TLS "
+                                                         "handshake failed (" + ec.message()
+                                                         + "): a peer without a certificate "
+                                                           "the cluster's CA signed");
+                                  return self->close("handshake");
+                                }
+                                self->read_header();
+                              });
+    } else {
+      read_header();
+    }
+  }
+
+  /// Checks the deadline every tick; closes a connection that passed it.
+  void watch() {
+    timer_.expires_after(srv_.tick);
+    timer_.async_wait([self = this->shared_from_this()](error_code) {
+      if (self->closed_)
+        return;
+      if (steady::now() >= self->deadline_)
+        return self->close("timeout");
+      self->watch();
+    });
+  }
+
+  void read_header() {
+    deadline_ = steady::now()
+                + (authenticated ? srv_.limits.idle_timeout : srv_.limits.stall_timeout);
+    asio::async_read(stream_, asio::buffer(&req_, sizeof(req_)),
+                     [self = this->shared_from_this()](error_code ec, size_t) {
+                       if (ec)
+                         return self->close(nullptr); // gone, or closed for a timeout
+                       self->on_header();
+                     });
+  }
+
+  void on_header() {
+    // Every field is checked before anything is read or allocated for it.
+    if (auto why = check(req_)) {
+      ++srv_.refused;
+      srv_.log_refusal(peer_, std::string{"a malformed request ("} + why + ")");
+      return refuse(why);
+    }
+    deadline_ = steady::now() + srv_.limits.stall_timeout;
+    asio::async_read(stream_, asio::buffer(token_.data(), req_.token_len),
+                     [self = this->shared_from_this()](error_code ec, size_t) {
+                       if (ec)
+                         return self->close(nullptr);
+                       self->on_token();
+                     });
+  }
+
+  void on_token() {
+    if (!tokens_equal(std::string_view{token_.data(), req_.token_len}, srv_.token)) {
+      ++srv_.refused;
+      srv_.log_refusal(peer_, "a request without the cluster token");
+      return refuse("wrong cluster token");
+    }
+    authenticated = true;
+    lookup(false);
+  }
+
+  /// Looks the object up on the helper threads (it may encode a value or
+  /// read a spill file), then goes on here. `polling`: a recheck while
+  /// waiting for the chunks of a copy.
+  void lookup(bool polling) {
+    deadline_ = steady::time_point::max(); // our own work, not the peer's
+    asio::post(srv_.helper, [self = this->shared_from_this(), polling] {
+      auto held = self->srv_.lookup(self->req_.id);
+      asio::post(self->stream_.get_executor(), [self, held = std::move(held), polling]() mutable {
+        if (!self->closed_)
+          self->on_lookup(std::move(held), polling);
+      });
+    });
+  }
+
+  void on_lookup(std::optional<held_bytes> held, bool polling) {
+    if (!held) {
+      return answer_with(not_here, polling ? "the copy on this node is not complete"
+                                           : "the object is not on this node");
+    }
+    held_ = std::move(*held); // complete now, or the copy's progress again
+
+    from_ = std::min<uint64_t>(req_.offset, held_.size);
+    n_ = std::min<uint64_t>(req_.length, held_.size - from_);
+    if (!polling)
+      wait_until_ = steady::now() + partial_copy_wait;
+    wait_for_chunks();
+  }
+
+  /// A copy still being read serves only the chunks that arrived: polled
+  /// every millisecond (rechecked with a lookup every 20, which notices a
+  /// read that failed), so no thread blocks on it.
+  void wait_for_chunks() {
+    if (!held_.progress || held_.progress->wait(from_, n_, std::chrono::milliseconds{0}))
+      return send_data();
+    if (steady::now() >= wait_until_)
+      return answer_with(not_here, "the copy on this node is not complete");
+    deadline_ = steady::time_point::max();
+    poll_.expires_after(std::chrono::milliseconds{1});
+    poll_.async_wait([self = this->shared_from_this()](error_code) {
+      if (self->closed_)
+        return;
+      if (++self->polls_ % 20 == 0)
+        return self->lookup(true);
+      self->wait_for_chunks();
+    });
+  }
+
+  void refuse(const char* why) {
+    answer_with(refused_status, why, true);
+  }
+
+  void answer_with(status st, const char* message, bool then_close = false) {
+    held_ = {};
+    n_ = 0;
+    write_answer(st, message, then_close);
+  }
+
+  void send_data() {
+    write_answer(ok, "", false);
+  }
+
+  void write_answer(status st, const char* message, bool then_close) {
+    msg_ = message;
+    ans_ = answer{st, static_cast<uint32_t>(msg_.size()), n_};
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(&ans_, sizeof(ans_)),
+                                           asio::buffer(msg_),
+                                           asio::buffer(held_.data + from_, n_)};
+    if (n_ == 0)
+      bufs[2] = asio::const_buffer{};
+    deadline_ = steady::now() + srv_.limits.stall_timeout;
+    // Each piece written moves the deadline: a slow reader is fine, a
+    // reader that stopped reading is closed.
+    auto progress = [this](const error_code& ec, size_t) -> size_t {
+      if (ec)
+        return 0;
+      deadline_ = steady::now() + srv_.limits.stall_timeout;
+      return size_t{1} << 20;
+    };
+    asio::async_write(stream_, bufs, progress,
+                      [self = this->shared_from_this(), then_close](error_code ec, size_t) {
+                        if (ec)
+                          return self->close(nullptr);
+                        g_served.fetch_add(self->n_, std::memory_order_relaxed);
+                        self->held_ = {};
+                        if (then_close)
+                          return self->close(nullptr);
+                        self->polls_ = 0;
+                        self->read_header();
+                      });
+  }
+
+  /// Closes the socket now (its descriptor is free at once) and leaves the
+  /// server's list; pending handlers end with an error.
+  void close(const char* dropped_for) {
+    if (closed_)
+      return;
+    closed_ = true;
+    if (dropped_for != nullptr)
+      ++srv_.dropped;
+    error_code ignored;
+    socket_of(stream_).close(ignored);
+    timer_.cancel();
+    poll_.cancel();
+    held_ = {};
+    srv_.forget(*this);
+  }
+
+  transfer_server::impl& srv_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  asio::steady_timer poll_;
+  steady::time_point deadline_;
+  steady::time_point wait_until_;
+  bool closed_ = false;
+  int polls_ = 0;
+  std::string peer_;
+  request req_{};
+  std::array<char, max_token> token_{};
+  answer ans_{};
+  std::string msg_;
+  held_bytes held_;
+  uint64_t from_ = 0;
+  uint64_t n_ = 0;
+};
+
+} // namespace
+
+// -- accepting ----------------------------------------------------------------------
+
+void transfer_server::impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](boost::system::error_code ec,
+                                                      tcp::socket s) {
+    if (stopping.load())
+      return;
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE) or another failure: the
+      // connection stays queued; accepting pauses instead of spinning,
+      // and resumes once connections close.
+      uint64_t skipped = 0;
+      if (accept_log.allow(skipped))
+        std::fprintf(stderr,
+                     "manta: the object transfer server cannot accept a connection (%s); "
+                     "accepting pauses for %lld ms%s%s\n",
+                     ec.message().c_str(), static_cast<long long>(limits.accept_pause.count()),
+                     ec == asio::error::no_descriptors
+                       ? " (raise the file descriptor limit, `ulimit -n`)"
+                       : "",
+                     skipped_text(skipped).c_str());
+      accept_timer.expires_after(limits.accept_pause);
+      accept_timer.async_wait([this](boost::system::error_code e) {
+        if (!e && !stopping.load())
+          accept();
+      });
+      return;
+    }
+    admit(std::move(s));
+    accept();
+  });
+}
+
+void transfer_server::impl::admit(tcp::socket s) {
+  std::shared_ptr<connection_base> c;
+  std::function<void()> start;
+  if (tls) {
+    auto t = std::make_shared<connection<ssl_stream>>(*this, ssl_stream{std::move(s),
+                                                                        tls->context()});
+    start = [t] { t->start(); };
+    c = t;
+  } else {
+    auto p = std::make_shared<connection<tcp::socket>>(*this, std::move(s));
+    start = [p] { p->start(); };
+    c = p;
+  }
+  std::shared_ptr<connection_base> evicted;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (conns.size() >= cap) {
+      // Full: the oldest connection that has not shown the token makes
+      // room (a reader shows it in its first round trip; an intruder never
+      // does), else the newcomer is turned away.
+      auto i = std::find_if(conns.begin(), conns.end(),
+                            [](const auto& x) { return !x->authenticated.load(); });
+      if (i == conns.end()) {
+        ++dropped;
+        return; // `c` closes its socket as it goes
+      }
+      evicted = *i;
+      evicted->registered = false;
+      conns.erase(i);
+    }
+    c->where = conns.insert(conns.end(), c);
+    c->registered = true;
+  }
+  if (evicted) {
+    ++dropped;
+    evicted->close_soon();
+  }
+  start();
+}
+
+// -- transfer_server ----------------------------------------------------------------
+
+transfer_server::transfer_server(const std::string& host, std::string token, lookup_fn lookup,
+                                 std::shared_ptr<data_path_tls> tls, transfer_limits limits)
+  : impl_(std::make_shared<impl>(std::move(token), std::move(lookup), std::move(tls), limits)) {
   tcp::endpoint ep{asio::ip::make_address(host), 0};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
-  impl_->acceptor_thread = std::thread{[p = impl_.get()] { p->accept_loop(); }};
+  impl_->accept();
+  for (unsigned i = 0; i < std::max(1u, limits.loop_threads); ++i)
+    impl_->threads.emplace_back([p = impl_.get()] { p->io.run(); });
 }
 
 transfer_server::~transfer_server() {
   impl_->stopping.store(true);
+  // Lookups under way finish; none starts. Then the loop stops, and with
+  // no thread left, the connections close (the list's, and those only
+  // pending handlers hold, as the io_context goes).
+  impl_->helper.stop();
+  impl_->helper.join();
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    t.join();
   boost::system::error_code ignored;
-  // Wakes the blocked accept() (on Linux, accept() on a listening socket
-  // that was shut down fails at once, so a loop between two accepts stops
-  // too). The acceptor is closed only after its thread ended: asio's
-  // acceptor is not safe for a close() concurrent with accept() (TSan
-  // reported that race in object_transfer_test).
-  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
-  if (impl_->acceptor_thread.joinable())
-    impl_->acceptor_thread.join();
   impl_->acceptor.close(ignored);
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  for (auto& c : impl_->connections)
-    ::shutdown(c.socket->native_handle(), SHUT_RDWR);
-  for (auto& c : impl_->connections)
-    c.thread.join();
+  for (auto& c : impl_->conns)
+    c->registered = false;
+  impl_->conns.clear();
 }
 
 uint16_t transfer_server::port() const noexcept {
@@ -172,4 +510,18 @@ uint16_t transfer_server::port() const noexcept {
 size_t transfer_server::refused() const noexcept {
   return impl_->refused.load();
 }
+
+size_t transfer_server::connections() const noexcept {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->conns.size();
+}
+
+size_t transfer_server::dropped() const noexcept {
+  return impl_->dropped.load();
+}
+
+size_t transfer_server::max_connections() const noexcept {
+  return impl_->cap;
+}
+
 } // namespace manta::detail
