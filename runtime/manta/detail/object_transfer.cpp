@@ -210,8 +210,9 @@ private:
                                   ++self->srv_.refused;
                                   self->srv_.log_refusal(self->peer_, "a connection whose TLS "
                                                          "handshake failed (" + ec.message()
-                                                         + "): a peer without a certificate "
-                                                           "the cluster's CA signed");
+                                                         + "): a peer without TLS, or without "
+                                                           "a certificate the cluster's CA "
+                                                           "signed");
                                   return self->close("handshake");
                                 }
                                 self->read_header();

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <optional>
+#include <stdexcept>
 
 namespace manta::detail {
 
@@ -42,15 +43,17 @@ struct transfer_channel::impl {
         socket.close(ignored); // ends the step with operation_aborted
         io.restart();
         io.run();
-        throw boost::system::system_error{asio::error::timed_out,
-                                          std::string{what} + " stalled for "
-                                            + std::to_string(stall.count()) + " ms"};
+        throw std::runtime_error{std::string{what} + ": nothing moved for "
+                                 + std::to_string(stall.count()) + " ms"};
       }
       seen = moved;
     }
     if (*result)
-      throw boost::system::system_error{*result, what};
+      throw std::runtime_error{std::string{what} + ": " + result->message() + hint};
   }
+
+  /// Appended to the errors of the current step.
+  const char* hint = "";
 
   /// Completion condition: counts progress, up to 4 MiB per system call.
   auto progress() {
@@ -73,17 +76,13 @@ transfer_channel::transfer_channel(const std::string& host, uint16_t port,
   if (!tls)
     return;
   impl_->tls.emplace(impl_->socket, tls->context());
-  try {
-    impl_->bounded("TLS handshake", [&](auto done) {
-      impl_->tls->async_handshake(asio::ssl::stream_base::client,
-                                  [done](error_code ec) { done(ec); });
-    });
-  } catch (const boost::system::system_error& e) {
-    throw boost::system::system_error{
-      e.code(), std::string{e.what()}
-                  + " (the holder does not use TLS, or its certificate and this process's "
-                    "are not signed by the same CA)"};
-  }
+  impl_->hint = " (the holder does not use TLS, or its certificate and this process's are not "
+                "signed by the same CA)";
+  impl_->bounded("TLS handshake", [&](auto done) {
+    impl_->tls->async_handshake(asio::ssl::stream_base::client,
+                                [done](error_code ec) { done(ec); });
+  });
+  impl_->hint = "";
 }
 
 transfer_channel::~transfer_channel() = default;

@@ -15,8 +15,8 @@ class data_path_tls;
 /// `tls`, TLS 1.3 with both certificates checked against the cluster's CA.
 /// Every step is bounded: connecting and the handshake must finish, and a
 /// read or write must move a byte, within `stall`, else it fails. Failures
-/// throw boost::system::system_error (the reader's thread catches them and
-/// drops that holder).
+/// throw std::runtime_error naming the step and the reason (the reader's
+/// thread catches them and drops that holder).
 class transfer_channel {
 public:
   transfer_channel(const std::string& host, uint16_t port, std::shared_ptr<data_path_tls> tls,
