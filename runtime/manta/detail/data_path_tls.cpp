@@ -28,11 +28,16 @@ std::shared_ptr<data_path_tls> data_path_tls::make(const tls_options& tls, std::
             + " (see --tls-cert, --tls-key and --tls-ca)";
     return nullptr;
   };
-  // TLS 1.3 only, no session tickets to keep (a connection reads one
-  // object), OpenSSL's buffers released while a connection is idle.
+  // TLS 1.3 only, no session tickets (a connection reads one object).
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_num_tickets(native, 0);
+  // Writes resume where they stopped (a non-blocking socket) and return
+  // after each record.
+  // OpenSSL's buffers are released while a connection is idle (a server
+  // with many connections open); readers keep theirs (tls_session).
+  SSL_CTX_set_mode(native, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                             | SSL_MODE_RELEASE_BUFFERS);
   out->ctx_.use_certificate_chain_file(tls.certificate, ec);
   if (ec)
     return fail("the certificate " + tls.certificate);

@@ -2,6 +2,8 @@
 
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/data_path_tls.hpp"
+#include "manta/detail/log_limiter.hpp"
+#include "manta/detail/tls_session.hpp"
 #include "manta/detail/transfer_protocol.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -37,46 +37,6 @@ using namespace transfer_protocol;
 namespace {
 
 std::atomic<uint64_t> g_served{0};
-
-/// Lines about peers: a burst of `burst`, then one per `period`, each
-/// saying how many were left out since the last (an intruder retrying in a
-/// loop cannot fill the log).
-class log_limiter {
-public:
-  log_limiter(int burst, std::chrono::seconds period) : burst_(burst), tokens_(burst),
-                                                        period_(period) {}
-
-  /// Whether to write a line now; `skipped` is set to the lines left out.
-  bool allow(uint64_t& skipped) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto now = steady::now();
-    if (tokens_ < burst_ && now >= refill_) {
-      tokens_ = std::min(burst_, tokens_ + 1 + static_cast<int>((now - refill_) / period_));
-      refill_ = now + period_;
-    }
-    if (tokens_ == 0) {
-      ++skipped_;
-      return false;
-    }
-    if (tokens_-- == burst_)
-      refill_ = now + period_;
-    skipped = std::exchange(skipped_, 0);
-    return true;
-  }
-
-private:
-  std::mutex mtx_;
-  int burst_;
-  int tokens_;
-  steady::duration period_;
-  steady::time_point refill_{};
-  uint64_t skipped_ = 0;
-};
-
-std::string skipped_text(uint64_t skipped) {
-  return skipped == 0 ? std::string{}
-                      : " (" + std::to_string(skipped) + " similar lines left out)";
-}
 
 /// Connections at most a quarter of the descriptors the process may open:
 /// the rest stay for CAF, spill files and the user's code.
@@ -154,78 +114,60 @@ struct transfer_server::impl {
     uint64_t skipped = 0;
     if (refusal_log.allow(skipped))
       std::fprintf(stderr, "manta: the object transfer server refused %s: %s%s\n", peer.c_str(),
-                   why.c_str(), skipped_text(skipped).c_str());
+                   why.c_str(), log_limiter::skipped_text(skipped).c_str());
   }
 };
 
 namespace {
 
-using ssl_stream = asio::ssl::stream<tcp::socket>;
-
-tcp::socket& socket_of(tcp::socket& s) {
-  return s;
-}
-
-tcp::socket& socket_of(ssl_stream& s) {
-  return s.next_layer();
-}
-
-/// One connection: a chain of asynchronous steps on its strand (handshake,
-/// header, token, lookup, answer, header...), with a deadline checked by a
-/// ticking timer. Handlers hold it by a shared pointer; the server's list
-/// holds it while it is open.
-template <class Stream>
+/// One connection: a chain of asynchronous steps on its strand (TLS
+/// handshake, header, token, lookup, answer, header...), with a deadline
+/// checked by a ticking timer. Handlers hold it by a shared pointer; the
+/// server's list holds it while it is open.
 class connection final : public connection_base,
-                         public std::enable_shared_from_this<connection<Stream>> {
+                         public std::enable_shared_from_this<connection> {
 public:
-  connection(transfer_server::impl& srv, Stream stream)
-    : srv_(srv), stream_(std::move(stream)), timer_(stream_.get_executor()),
-      poll_(stream_.get_executor()) {}
+  connection(transfer_server::impl& srv, tcp::socket socket)
+    : srv_(srv), socket_(std::move(socket)), timer_(socket_.get_executor()),
+      poll_(socket_.get_executor()) {
+    if (srv_.tls) {
+      error_code ignored;
+      socket_.non_blocking(true, ignored);
+      tls_ = std::make_unique<tls_session>(*srv_.tls, tls_session::role::server,
+                                           socket_.native_handle());
+    }
+  }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->begin(); });
   }
 
   void close_soon() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      self->close(nullptr);
-    });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(nullptr); });
   }
 
 private:
   using error_code = boost::system::error_code;
+  using step = std::function<void(error_code)>;
 
   void begin() {
     if (closed_)
       return;
-    boost::system::error_code ec;
-    auto ep = socket_of(stream_).remote_endpoint(ec);
+    error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
     peer_ = ec ? std::string{"a peer"} : ep.address().to_string() + ":" + std::to_string(ep.port());
     deadline_ = steady::now() + srv_.limits.stall_timeout;
     watch();
-    if constexpr (std::is_same_v<Stream, ssl_stream>) {
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](error_code ec) {
-                                if (ec) {
-                                  ++self->srv_.refused;
-                                  self->srv_.log_refusal(self->peer_, "a connection whose TLS "
-                                                         "handshake failed (" + ec.message()
-                                                         + "): a peer without TLS, or without "
-                                                           "a certificate the cluster's CA "
-                                                           "signed");
-                                  return self->close("handshake");
-                                }
-                                self->read_header();
-                              });
-    } else {
+    if (tls_)
+      handshake();
+    else
       read_header();
-    }
   }
 
   /// Checks the deadline every tick; closes a connection that passed it.
   void watch() {
     timer_.expires_after(srv_.tick);
-    timer_.async_wait([self = this->shared_from_this()](error_code) {
+    timer_.async_wait([self = shared_from_this()](error_code) {
       if (self->closed_)
         return;
       if (steady::now() >= self->deadline_)
@@ -234,15 +176,85 @@ private:
     });
   }
 
+  // -- bytes in and out, plain or TLS ----------------------------------------------
+
+  /// Completion condition: each piece written moves the deadline (a slow
+  /// reader is fine, one that stopped reading is closed).
+  auto progress() {
+    return [this](const error_code& ec, size_t) -> size_t {
+      if (ec)
+        return 0;
+      deadline_ = steady::now() + srv_.limits.stall_timeout;
+      return size_t{1} << 20;
+    };
+  }
+
+  /// Waits until the socket is readable or writable, as the TLS session
+  /// asks, then `then`.
+  void wait(tls_session::result r, step then) {
+    socket_.async_wait(r == tls_session::want_read ? tcp::socket::wait_read
+                                                   : tcp::socket::wait_write,
+                       [self = shared_from_this(), then = std::move(then)](error_code ec) {
+                         then(ec);
+                       });
+  }
+
+  void handshake() {
+    auto r = tls_->handshake();
+    if (r == tls_session::done)
+      return read_header();
+    if (r == tls_session::failed) {
+      ++srv_.refused;
+      srv_.log_refusal(peer_, "a connection whose TLS handshake failed (" + tls_->error()
+                                + "): a peer without TLS, or without a certificate the "
+                                  "cluster's CA signed");
+      return close("handshake");
+    }
+    wait(r, [self = shared_from_this()](error_code ec) {
+      if (ec)
+        return self->close(nullptr);
+      self->handshake();
+    });
+  }
+
+  /// Reads exactly `n` bytes (decrypted, with TLS) into `p`.
+  void read_exact(char* p, size_t n, step then) {
+    if (!tls_) {
+      asio::async_read(socket_, asio::buffer(p, n),
+                       [self = shared_from_this(), then = std::move(then)](error_code ec,
+                                                                          size_t) { then(ec); });
+      return;
+    }
+    while (n > 0) {
+      size_t got = 0;
+      auto r = tls_->read(p, n, got);
+      if (r == tls_session::failed)
+        return then(asio::error::connection_aborted);
+      if (r != tls_session::done) {
+        wait(r, [self = shared_from_this(), p, n, then = std::move(then)](error_code ec) {
+          if (ec)
+            return then(ec);
+          self->read_exact(p, n, then);
+        });
+        return;
+      }
+      p += got;
+      n -= got;
+    }
+    then({});
+  }
+
+  // -- requests -------------------------------------------------------------------
+
   void read_header() {
     deadline_ = steady::now()
                 + (authenticated ? srv_.limits.idle_timeout : srv_.limits.stall_timeout);
-    asio::async_read(stream_, asio::buffer(&req_, sizeof(req_)),
-                     [self = this->shared_from_this()](error_code ec, size_t) {
-                       if (ec)
-                         return self->close(nullptr); // gone, or closed for a timeout
-                       self->on_header();
-                     });
+    read_exact(reinterpret_cast<char*>(&req_), sizeof(req_),
+               [self = shared_from_this()](error_code ec) {
+                 if (ec)
+                   return self->close(nullptr); // gone, or closed for a timeout
+                 self->on_header();
+               });
   }
 
   void on_header() {
@@ -250,22 +262,21 @@ private:
     if (auto why = check(req_)) {
       ++srv_.refused;
       srv_.log_refusal(peer_, std::string{"a malformed request ("} + why + ")");
-      return refuse(why);
+      return answer_with(refused_status, why, true);
     }
     deadline_ = steady::now() + srv_.limits.stall_timeout;
-    asio::async_read(stream_, asio::buffer(token_.data(), req_.token_len),
-                     [self = this->shared_from_this()](error_code ec, size_t) {
-                       if (ec)
-                         return self->close(nullptr);
-                       self->on_token();
-                     });
+    read_exact(token_.data(), req_.token_len, [self = shared_from_this()](error_code ec) {
+      if (ec)
+        return self->close(nullptr);
+      self->on_token();
+    });
   }
 
   void on_token() {
     if (!tokens_equal(std::string_view{token_.data(), req_.token_len}, srv_.token)) {
       ++srv_.refused;
       srv_.log_refusal(peer_, "a request without the cluster token");
-      return refuse("wrong cluster token");
+      return answer_with(refused_status, "wrong cluster token", true);
     }
     authenticated = true;
     lookup(false);
@@ -276,9 +287,9 @@ private:
   /// waiting for the chunks of a copy.
   void lookup(bool polling) {
     deadline_ = steady::time_point::max(); // our own work, not the peer's
-    asio::post(srv_.helper, [self = this->shared_from_this(), polling] {
+    asio::post(srv_.helper, [self = shared_from_this(), polling] {
       auto held = self->srv_.lookup(self->req_.id);
-      asio::post(self->stream_.get_executor(), [self, held = std::move(held), polling]() mutable {
+      asio::post(self->socket_.get_executor(), [self, held = std::move(held), polling]() mutable {
         if (!self->closed_)
           self->on_lookup(std::move(held), polling);
       });
@@ -286,12 +297,10 @@ private:
   }
 
   void on_lookup(std::optional<held_bytes> held, bool polling) {
-    if (!held) {
+    if (!held)
       return answer_with(not_here, polling ? "the copy on this node is not complete"
                                            : "the object is not on this node");
-    }
     held_ = std::move(*held); // complete now, or the copy's progress again
-
     from_ = std::min<uint64_t>(req_.offset, held_.size);
     n_ = std::min<uint64_t>(req_.length, held_.size - from_);
     if (!polling)
@@ -304,12 +313,12 @@ private:
   /// read that failed), so no thread blocks on it.
   void wait_for_chunks() {
     if (!held_.progress || held_.progress->wait(from_, n_, std::chrono::milliseconds{0}))
-      return send_data();
+      return write_answer(ok, "", false);
     if (steady::now() >= wait_until_)
       return answer_with(not_here, "the copy on this node is not complete");
     deadline_ = steady::time_point::max();
     poll_.expires_after(std::chrono::milliseconds{1});
-    poll_.async_wait([self = this->shared_from_this()](error_code) {
+    poll_.async_wait([self = shared_from_this()](error_code) {
       if (self->closed_)
         return;
       if (++self->polls_ % 20 == 0)
@@ -318,9 +327,7 @@ private:
     });
   }
 
-  void refuse(const char* why) {
-    answer_with(refused_status, why, true);
-  }
+  // -- answers --------------------------------------------------------------------
 
   void answer_with(status st, const char* message, bool then_close = false) {
     held_ = {};
@@ -328,38 +335,86 @@ private:
     write_answer(st, message, then_close);
   }
 
-  void send_data() {
-    write_answer(ok, "", false);
-  }
-
   void write_answer(status st, const char* message, bool then_close) {
     msg_ = message;
     ans_ = answer{st, static_cast<uint32_t>(msg_.size()), n_};
-    std::array<asio::const_buffer, 3> bufs{asio::buffer(&ans_, sizeof(ans_)),
-                                           asio::buffer(msg_),
-                                           asio::buffer(held_.data + from_, n_)};
-    if (n_ == 0)
-      bufs[2] = asio::const_buffer{};
     deadline_ = steady::now() + srv_.limits.stall_timeout;
-    // Each piece written moves the deadline: a slow reader is fine, a
-    // reader that stopped reading is closed.
-    auto progress = [this](const error_code& ec, size_t) -> size_t {
-      if (ec)
-        return 0;
-      deadline_ = steady::now() + srv_.limits.stall_timeout;
-      return size_t{1} << 20;
-    };
-    asio::async_write(stream_, bufs, progress,
-                      [self = this->shared_from_this(), then_close](error_code ec, size_t) {
+    if (tls_) {
+      staged_.assign(reinterpret_cast<const char*>(&ans_), sizeof(ans_));
+      staged_ += msg_;
+      staged_sent_ = 0;
+      sent_ = 0;
+      return write_tls(then_close);
+    }
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(&ans_, sizeof(ans_)),
+                                           asio::buffer(msg_), asio::const_buffer{}};
+    if (n_ > 0)
+      bufs[2] = asio::buffer(held_.data + from_, n_);
+    asio::async_write(socket_, bufs, progress(),
+                      [self = shared_from_this(), then_close](error_code ec, size_t) {
                         if (ec)
                           return self->close(nullptr);
-                        g_served.fetch_add(self->n_, std::memory_order_relaxed);
-                        self->held_ = {};
-                        if (then_close)
-                          return self->close(nullptr);
-                        self->polls_ = 0;
-                        self->read_header();
+                        self->answered(then_close);
                       });
+  }
+
+  /// With TLS: the answer's header and message, then its data, each call
+  /// of OpenSSL encrypting and sending a record or more; after 1 MiB the
+  /// connection lets the others have the loop.
+  void write_tls(bool then_close) {
+    uint64_t budget = uint64_t{1} << 20;
+    while (staged_sent_ < staged_.size() || sent_ < n_) {
+      bool head = staged_sent_ < staged_.size();
+      const char* p = head ? staged_.data() + staged_sent_ : held_.data + from_ + sent_;
+      size_t left = head ? staged_.size() - staged_sent_ : n_ - sent_;
+      size_t written = 0;
+      auto r = tls_->write(p, left, written);
+      if (r == tls_session::failed)
+        return close(nullptr);
+      if (r != tls_session::done) {
+        wait(r, [self = shared_from_this(), then_close](error_code ec) {
+          if (ec)
+            return self->close(nullptr);
+          self->write_tls(then_close);
+        });
+        return;
+      }
+      deadline_ = steady::now() + srv_.limits.stall_timeout;
+      (head ? staged_sent_ : sent_) += written;
+      if (written >= budget) {
+        asio::post(socket_.get_executor(), [self = shared_from_this(), then_close] {
+          if (!self->closed_)
+            self->write_tls(then_close);
+        });
+        return;
+      }
+      budget -= written;
+    }
+    flush_tls(then_close);
+  }
+
+  /// Sends the last records the TLS session buffered, then the next request.
+  void flush_tls(bool then_close) {
+    auto r = tls_->flush();
+    if (r == tls_session::failed)
+      return close(nullptr);
+    if (r == tls_session::done)
+      return answered(then_close);
+    wait(r, [self = shared_from_this(), then_close](error_code ec) {
+      if (ec)
+        return self->close(nullptr);
+      self->deadline_ = steady::now() + self->srv_.limits.stall_timeout;
+      self->flush_tls(then_close);
+    });
+  }
+
+  void answered(bool then_close) {
+    g_served.fetch_add(n_, std::memory_order_relaxed);
+    held_ = {};
+    if (then_close)
+      return close(nullptr);
+    polls_ = 0;
+    read_header();
   }
 
   /// Closes the socket now (its descriptor is free at once) and leaves the
@@ -371,7 +426,7 @@ private:
     if (dropped_for != nullptr)
       ++srv_.dropped;
     error_code ignored;
-    socket_of(stream_).close(ignored);
+    socket_.close(ignored);
     timer_.cancel();
     poll_.cancel();
     held_ = {};
@@ -379,7 +434,8 @@ private:
   }
 
   transfer_server::impl& srv_;
-  Stream stream_;
+  tcp::socket socket_;
+  std::unique_ptr<tls_session> tls_;
   asio::steady_timer timer_;
   asio::steady_timer poll_;
   steady::time_point deadline_;
@@ -394,6 +450,9 @@ private:
   held_bytes held_;
   uint64_t from_ = 0;
   uint64_t n_ = 0;
+  uint64_t sent_ = 0;
+  std::string staged_; ///< with TLS: the answer's header and message
+  size_t staged_sent_ = 0;
 };
 
 } // namespace
@@ -418,7 +477,7 @@ void transfer_server::impl::accept() {
                      ec == asio::error::no_descriptors
                        ? " (raise the file descriptor limit, `ulimit -n`)"
                        : "",
-                     skipped_text(skipped).c_str());
+                     log_limiter::skipped_text(skipped).c_str());
       accept_timer.expires_after(limits.accept_pause);
       accept_timer.async_wait([this](boost::system::error_code e) {
         if (!e && !stopping.load())
@@ -432,18 +491,11 @@ void transfer_server::impl::accept() {
 }
 
 void transfer_server::impl::admit(tcp::socket s) {
-  std::shared_ptr<connection_base> c;
-  std::function<void()> start;
-  if (tls) {
-    auto t = std::make_shared<connection<ssl_stream>>(*this, ssl_stream{std::move(s),
-                                                                        tls->context()});
-    start = [t] { t->start(); };
-    c = t;
-  } else {
-    auto p = std::make_shared<connection<tcp::socket>>(*this, std::move(s));
-    start = [p] { p->start(); };
-    c = p;
-  }
+  // Answers go out as they are written: TLS writes one record (16 KiB) at
+  // a time, which Nagle's algorithm would hold back for the peer's ACK.
+  boost::system::error_code ignored;
+  s.set_option(tcp::no_delay(true), ignored);
+  auto c = std::make_shared<connection>(*this, std::move(s));
   std::shared_ptr<connection_base> evicted;
   {
     std::lock_guard<std::mutex> guard{mtx};
@@ -468,7 +520,7 @@ void transfer_server::impl::admit(tcp::socket s) {
     ++dropped;
     evicted->close_soon();
   }
-  start();
+  c->start();
 }
 
 // -- transfer_server ----------------------------------------------------------------
