@@ -9,6 +9,7 @@
 #include "tests/cluster_pipeline.hpp"
 
 #include <manta/detail/cluster.hpp>
+#include <manta/detail/object_transfer.hpp>
 #include <manta/detail/runtime.hpp>
 #include <manta/detail/transport.hpp>
 #include <manta/manta.hpp>
@@ -38,7 +39,16 @@ int square_slowly(int x, int ms) {
   return x * x;
 }
 
-MANTA_REMOTE(add, square_slowly);
+int which_node(int) {
+  return manta::current_node();
+}
+
+/// Bytes this node's transfer server has sent.
+uint64_t served_here(int) {
+  return manta::detail::bytes_served();
+}
+
+MANTA_REMOTE(add, square_slowly, which_node, served_here);
 
 
 bool contains(const std::string& text, const std::string& part) {
@@ -130,11 +140,21 @@ TEST_CASE("a TLS cluster runs the three-stage pipeline") {
   c.join(0);
   auto& rt = manta::detail::runtime::require("test");
   CHECK(manta::detail::uses_tls(rt.system()));
-  // No plain-TCP raw data path: object bytes go as CAF messages, over TLS.
-  CHECK(rt.cluster_link()->data_port() == 0);
+  // The raw data path runs too, over TLS (object_transfer.hpp).
+  CHECK(rt.cluster_link()->data_port() != 0);
   CHECK(contains(c.head_log(), "(TLS)"));
   CHECK(manta::cluster_resources()["CPU"] == 2);
   manta_test::run_pipeline();
+  // A 32 MiB result read by the driver from its worker over the TLS data
+  // path (not through CAF: the worker's transfer server sent it).
+  auto w = static_cast<manta::node_id>(manta::get(manta::task(which_node).remote(0)));
+  auto served_before = manta::get(manta::task(served_here).node_affinity(w).remote(0));
+  auto big = manta::get(manta::task(manta_test::generate).node_affinity(w).remote(4 << 20, 1.0));
+  REQUIRE(big.size() == size_t{4} << 20);
+  CHECK(big.front() == 1.0);
+  CHECK(big.back() == double(4 << 20));
+  auto served = manta::get(manta::task(served_here).node_affinity(w).remote(1)) - served_before;
+  CHECK(served >= uint64_t{32} << 20);
 }
 
 // CAF 0.17's OpenSSL sessions leave OpenSSL's error queue full after a

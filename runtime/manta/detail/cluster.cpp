@@ -4,7 +4,9 @@
 #include "actors/cluster_client.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/data_path_tls.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/object_fetch.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
@@ -122,16 +124,18 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   }
   // Every node serves the objects it holds: workers their stored results,
   // drivers the large arguments of the tasks they send. That raw data path
-  // is plain TCP, so a TLS cluster has none: data_port 0 sends every reader
-  // to the CAF messages (ObjectChunk), which TLS encrypts.
-  if (!uses_tls(sys_)) {
+  // uses TLS, with the cluster's certificate, key and CA, when the cluster
+  // does; this process's reads of objects then do too.
+  {
+    auto tls = data_path_tls::of(sys_);
     try {
-      transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes);
+      transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes, tls);
       me.data_port = transfer_->port();
     } catch (const std::exception& e) {
       throw error("manta: cannot start the object transfer server on " + me.host + ": "
                   + e.what());
     }
+    set_reader_tls(std::move(tls));
   }
   data_port_ = me.data_port;
   data_host_ = me.host;

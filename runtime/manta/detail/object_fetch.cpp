@@ -5,13 +5,9 @@
 #include "manta/detail/store_copy.hpp"
 #include "manta/detail/transfer_protocol.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
+#include "manta/detail/transfer_channel.hpp"
 
 #include <algorithm>
-#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -19,11 +15,12 @@
 
 namespace manta::detail {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace transfer_protocol;
 
 namespace {
+
+std::mutex g_reader_tls_mtx;
+std::shared_ptr<data_path_tls> g_reader_tls;
 
 /// A holder that has no chunk of the object yet is asked again this many
 /// times, this long apart (1 s in all), before it counts as failed: the
@@ -95,17 +92,17 @@ struct fetch_plan {
   }
 };
 
-void send_request(tcp::socket& s, const std::string& token, uint64_t id, uint64_t offset,
+void send_request(transfer_channel& s, const std::string& token, uint64_t id, uint64_t offset,
                   uint64_t length) {
   request r{magic, static_cast<uint32_t>(token.size()), id, offset, length};
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(&r, sizeof(r)), asio::buffer(token)};
-  asio::write(s, bufs);
+  s.write(&r, sizeof(r), token.data(), token.size());
 }
 
 /// One connection to source `src`: keeps two chunk requests in flight and
 /// reads the answers into `out` until no chunk is left for it.
 void pump(fetch_plan& plan, size_t src, const object_source& from, const std::string& token,
-          uint64_t id, uint64_t size, char* out, copy_progress* arrived) {
+          uint64_t id, uint64_t size, char* out, copy_progress* arrived,
+          const std::shared_ptr<data_path_tls>& tls) {
   std::deque<uint64_t> pending; // requested, answers not read yet
   std::deque<uint64_t> back;    // "not here yet": given back, asked again later
   bool served = false;
@@ -116,10 +113,9 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
   };
   std::string why;
   try {
-    asio::io_context io;
-    tcp::socket s{io};
-    s.connect(tcp::endpoint{asio::ip::make_address(from.host), from.port});
-    set_timeouts(s, transfer_stall_timeout);
+    transfer_channel s{from.host, from.port, tls,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                         transfer_stall_timeout)};
     for (;;) {
       uint64_t k = 0;
       while (back.empty() && pending.size() < 2 && plan.take(src, pending.empty(), k)) {
@@ -140,9 +136,13 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
       }
       auto [offset, length] = range(pending.front());
       answer a{};
-      asio::read(s, asio::buffer(&a, sizeof(a)));
-      std::string message(std::min<uint32_t>(a.message_len, max_token), '\0');
-      asio::read(s, asio::buffer(message));
+      s.read(&a, sizeof(a));
+      if (a.status > refused_status || a.message_len > max_message) {
+        why = "the holder's answer is no Manta object transfer answer";
+        break;
+      }
+      std::string message(a.message_len, '\0');
+      s.read(message.data(), message.size());
       if (a.status == not_here && !served && waits < not_here_retries) {
         // A holder named as one about to read the object may not have
         // started yet: the chunk goes back and it is asked again soon.
@@ -159,7 +159,7 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
               + std::to_string(offset + length);
         break;
       }
-      asio::read(s, asio::buffer(out + offset, length));
+      s.read(out + offset, length);
       if (arrived != nullptr)
         arrived->arrived(pending.front());
       pending.pop_front();
@@ -169,6 +169,8 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
   } catch (const std::exception& e) {
     why = std::string{"object transfer from "} + from.host + ":" + std::to_string(from.port)
           + " failed: " + e.what();
+    if (!tls && !served)
+      why += " (if the holder's cluster uses TLS, this process needs its TLS settings too)";
   }
   pending.insert(pending.end(), back.begin(), back.end());
   plan.failed(src, std::move(why), pending);
@@ -176,9 +178,19 @@ void pump(fetch_plan& plan, size_t src, const object_source& from, const std::st
 
 } // namespace
 
+void set_reader_tls(std::shared_ptr<data_path_tls> tls) {
+  std::lock_guard<std::mutex> guard{g_reader_tls_mtx};
+  g_reader_tls = std::move(tls);
+}
+
+std::shared_ptr<data_path_tls> reader_tls() {
+  std::lock_guard<std::mutex> guard{g_reader_tls_mtx};
+  return g_reader_tls;
+}
+
 std::string fetch_object(const std::vector<object_source>& sources, const std::string& token,
                          uint64_t id, uint64_t size, std::vector<char>& out, int streams,
-                         copy_progress* arrived) {
+                         copy_progress* arrived, std::shared_ptr<data_path_tls> tls) {
   if (out.size() != size) {
     if (size >= huge_copy_bytes && out.capacity() < size) {
       std::vector<char>{}.swap(out);
@@ -209,7 +221,7 @@ std::string fetch_object(const std::vector<object_source>& sources, const std::s
   auto start = [&](size_t src) {
     for (uint64_t c = 0; c < per_source; ++c)
       threads.emplace_back([&, src] {
-        pump(plan, src, sources[src], token, id, size, out.data(), arrived);
+        pump(plan, src, sources[src], token, id, size, out.data(), arrived, tls);
         plan.ended();
       });
   };
@@ -250,8 +262,10 @@ std::string fetch_object(const std::vector<object_source>& sources, const std::s
 }
 
 std::string fetch_object(const std::string& host, uint16_t port, const std::string& token,
-                         uint64_t id, uint64_t size, std::vector<char>& out, int streams) {
-  return fetch_object({object_source{host, port}}, token, id, size, out, streams);
+                         uint64_t id, uint64_t size, std::vector<char>& out, int streams,
+                         std::shared_ptr<data_path_tls> tls) {
+  return fetch_object({object_source{host, port}}, token, id, size, out, streams, nullptr,
+                      std::move(tls));
 }
 
 } // namespace manta::detail

@@ -3,12 +3,21 @@
 #include "manta/detail/held_objects.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 /// Reading an object's bytes from the transfer servers of the nodes holding
 /// it (object_transfer.hpp), from several holders at once.
 namespace manta::detail {
+
+class data_path_tls;
+
+/// The TLS readers use unless a call says otherwise: the process's data
+/// path TLS (set when it joins a cluster: null for a plain one, whose data
+/// path is plain TCP).
+void set_reader_tls(std::shared_ptr<data_path_tls> tls);
+std::shared_ptr<data_path_tls> reader_tls();
 
 /// Connections one object is read over from a single holder (chunks of
 /// `transfer_chunk`, each connection with two requests in flight).
@@ -31,14 +40,18 @@ inline constexpr size_t transfer_sources = 2;
 /// more. A source that fails (refused, gone, cut off, stalled, or without
 /// the object) is dropped, its chunks go to the others, and the next
 /// source standing by joins. `arrived`, if given, is told each chunk that
-/// landed. Returns an empty string on success, else why not (every source
-/// failed).
+/// landed. Connections are TLS with `tls`, plain TCP without. Every step
+/// on a connection is bounded (`transfer_stall_timeout` without a byte
+/// moving drops that source). Returns an empty string on success, else why
+/// not (every source failed).
 std::string fetch_object(const std::vector<object_source>& sources, const std::string& token,
                          uint64_t id, uint64_t size, std::vector<char>& out,
-                         int streams = transfer_streams, copy_progress* arrived = nullptr);
+                         int streams = transfer_streams, copy_progress* arrived = nullptr,
+                         std::shared_ptr<data_path_tls> tls = reader_tls());
 
 /// Reads object `id` from the one transfer server at host:port.
 std::string fetch_object(const std::string& host, uint16_t port, const std::string& token,
-                         uint64_t id, uint64_t size, std::vector<char>& out, int streams = 1);
+                         uint64_t id, uint64_t size, std::vector<char>& out, int streams = 1,
+                         std::shared_ptr<data_path_tls> tls = reader_tls());
 
 } // namespace manta::detail

@@ -1,169 +1,146 @@
 #include "manta/detail/object_transfer.hpp"
 
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/transfer_protocol.hpp"
+#include "manta/detail/transfer_server_state.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
-#include <cstdio>
-#include <list>
-#include <mutex>
-#include <thread>
 
-#include <sys/socket.h>
+#include <sys/resource.h>
 
 namespace manta::detail {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using namespace transfer_protocol;
-
 namespace {
 
-void send_answer(tcp::socket& s, status st, const std::string& message, const char* data,
-                 uint64_t length) {
-  answer a{st, static_cast<uint32_t>(message.size()), length};
-  std::array<asio::const_buffer, 3> bufs{asio::buffer(&a, sizeof(a)), asio::buffer(message),
-                                         asio::buffer(data, length)};
-  asio::write(s, bufs);
+std::atomic<uint64_t> g_served{0};
+
+/// Connections at most a quarter of the descriptors the process may open:
+/// the rest stay for CAF, spill files and the user's code.
+size_t connection_cap(size_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return wanted;
+  return std::max<size_t>(1, std::min<size_t>(wanted, lim.rlim_cur / 4));
 }
 
-std::atomic<uint64_t> g_served{0};
+/// How often a connection checks its deadline.
+std::chrono::milliseconds tick_of(const transfer_limits& l) {
+  return std::clamp(std::min(l.stall_timeout, l.idle_timeout) / 4, std::chrono::milliseconds{5},
+                    std::chrono::milliseconds{1000});
+}
 
 } // namespace
 
 uint64_t bytes_served() noexcept {
   return g_served.load(std::memory_order_relaxed);
 }
-// -- transfer_server --------------------------------------------------------------
 
-struct transfer_server::impl {
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::string token;
-  lookup_fn lookup;
-  std::atomic<size_t> refused{0};
-  std::atomic<bool> stopping{false};
-  std::mutex mtx;
-  /// One per connection; the socket closes when its entry goes (after the
-  /// thread ended), so the destructor can shut down any socket still here.
-  struct connection {
-    std::unique_ptr<tcp::socket> socket;
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-  std::list<connection> connections;
-  std::thread acceptor_thread;
+void add_bytes_served(uint64_t n) noexcept {
+  g_served.fetch_add(n, std::memory_order_relaxed);
+}
 
-  void accept_loop() {
-    for (;;) {
-      auto s = std::make_unique<tcp::socket>(io);
-      boost::system::error_code ec;
-      acceptor.accept(*s, ec);
-      if (stopping.load())
-        return;
-      if (ec)
-        continue;
-      std::lock_guard<std::mutex> guard{mtx};
-      // Reap connections that ended, so a long-lived node does not pile them up.
-      for (auto i = connections.begin(); i != connections.end();) {
-        if (i->done.load()) {
-          i->thread.join();
-          i = connections.erase(i);
-        } else {
-          ++i;
-        }
-      }
-      auto& c = connections.emplace_back();
-      c.socket = std::move(s);
-      c.thread = std::thread{[this, &c] {
-        serve(*c.socket);
-        c.done.store(true);
-      }};
+transfer_server::impl::impl(std::string tok, lookup_fn look, std::shared_ptr<data_path_tls> t,
+                            transfer_limits l)
+  : helper(std::max(1u, l.lookup_threads)), token(std::move(tok)), lookup(std::move(look)),
+    tls(std::move(t)), limits(l), cap(connection_cap(l.max_connections)), tick(tick_of(l)) {}
+
+// -- accepting ----------------------------------------------------------------------
+
+void transfer_server::impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](boost::system::error_code ec,
+                                                      tcp::socket s) {
+    if (stopping.load())
+      return;
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE) or another failure: the
+      // connection stays queued; accepting pauses instead of spinning,
+      // and resumes once connections close.
+      uint64_t skipped = 0;
+      if (accept_log.allow(skipped))
+        std::fprintf(stderr,
+                     "manta: the object transfer server cannot accept a connection (%s); "
+                     "accepting pauses for %lld ms%s%s\n",
+                     ec.message().c_str(), static_cast<long long>(limits.accept_pause.count()),
+                     ec == asio::error::no_descriptors
+                       ? " (raise the file descriptor limit, `ulimit -n`)"
+                       : "",
+                     log_limiter::skipped_text(skipped).c_str());
+      accept_timer.expires_after(limits.accept_pause);
+      accept_timer.async_wait([this](boost::system::error_code e) {
+        if (!e && !stopping.load())
+          accept();
+      });
+      return;
     }
-  }
+    admit(std::move(s));
+    accept();
+  });
+}
 
-  /// Answers requests on one connection until it closes or misbehaves.
-  void serve(tcp::socket& s) {
-    set_timeouts(s, transfer_stall_timeout);
-    try {
-      for (;;) {
-        std::array<char, sizeof(request)> head;
-        boost::system::error_code ec;
-        asio::read(s, asio::buffer(head), ec);
-        if (ec)
-          break;
-        request r{};
-        if (!parse_request(head, r).empty()) {
-          ++refused;
-          send_answer(s, refused_status, "not a Manta object request", nullptr, 0);
-          break;
-        }
-        std::string presented(r.token_len, '\0');
-        asio::read(s, asio::buffer(presented));
-        if (!tokens_equal(presented, token)) {
-          if (++refused <= 10)
-            std::fprintf(stderr, "manta: the object transfer server refused a request "
-                                 "without the cluster token\n");
-          send_answer(s, refused_status, "wrong cluster token", nullptr, 0);
-          break;
-        }
-        auto held = lookup(r.id);
-        if (!held) {
-          send_answer(s, not_here, "the object is not on this node", nullptr, 0);
-          continue;
-        }
-        auto from = std::min<uint64_t>(r.offset, held->size);
-        auto n = std::min<uint64_t>(r.length, held->size - from);
-        if (held->progress
-            && !held->progress->wait(from, n, std::chrono::milliseconds{partial_copy_wait})) {
-          send_answer(s, not_here, "the copy on this node is not complete", nullptr, 0);
-          continue;
-        }
-        send_answer(s, ok, {}, held->data + from, n);
-        g_served.fetch_add(n, std::memory_order_relaxed);
+void transfer_server::impl::admit(tcp::socket s) {
+  // Answers go out as they are written: TLS writes one record (16 KiB) at
+  // a time, which Nagle's algorithm would hold back for the peer's ACK.
+  boost::system::error_code ignored;
+  s.set_option(tcp::no_delay(true), ignored);
+  auto c = make_connection(*this, std::move(s));
+  std::shared_ptr<connection_base> evicted;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (conns.size() >= cap) {
+      // Full: the oldest connection that has not shown the token makes
+      // room (a reader shows it in its first round trip; an intruder never
+      // does), else the newcomer is turned away.
+      auto i = std::find_if(conns.begin(), conns.end(),
+                            [](const auto& x) { return !x->authenticated.load(); });
+      if (i == conns.end()) {
+        ++dropped;
+        return; // `c` closes its socket as it goes
       }
-    } catch (const std::exception&) {
-      // the peer went away or stalled: drop the connection
+      evicted = *i;
+      evicted->registered = false;
+      conns.erase(i);
     }
-    ::shutdown(s.native_handle(), SHUT_RDWR);
+    c->where = conns.insert(conns.end(), c);
+    c->registered = true;
   }
-};
+  if (evicted) {
+    ++dropped;
+    evicted->close_soon();
+  }
+  c->start();
+}
 
-transfer_server::transfer_server(const std::string& host, std::string token, lookup_fn lookup)
-  : impl_(std::make_unique<impl>()) {
-  impl_->token = std::move(token);
-  impl_->lookup = std::move(lookup);
+// -- transfer_server ----------------------------------------------------------------
+
+transfer_server::transfer_server(const std::string& host, std::string token, lookup_fn lookup,
+                                 std::shared_ptr<data_path_tls> tls, transfer_limits limits)
+  : impl_(std::make_shared<impl>(std::move(token), std::move(lookup), std::move(tls), limits)) {
   tcp::endpoint ep{asio::ip::make_address(host), 0};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
-  impl_->acceptor_thread = std::thread{[p = impl_.get()] { p->accept_loop(); }};
+  impl_->accept();
+  for (unsigned i = 0; i < std::max(1u, limits.loop_threads); ++i)
+    impl_->threads.emplace_back([p = impl_.get()] { p->io.run(); });
 }
 
 transfer_server::~transfer_server() {
   impl_->stopping.store(true);
+  // Lookups under way finish; none starts. Then the loop stops, and with
+  // no thread left, the connections close (the list's, and those only
+  // pending handlers hold, as the io_context goes).
+  impl_->helper.stop();
+  impl_->helper.join();
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    t.join();
   boost::system::error_code ignored;
-  // Wakes the blocked accept() (on Linux, accept() on a listening socket
-  // that was shut down fails at once, so a loop between two accepts stops
-  // too). The acceptor is closed only after its thread ended: asio's
-  // acceptor is not safe for a close() concurrent with accept() (TSan
-  // reported that race in object_transfer_test).
-  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
-  if (impl_->acceptor_thread.joinable())
-    impl_->acceptor_thread.join();
   impl_->acceptor.close(ignored);
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  for (auto& c : impl_->connections)
-    ::shutdown(c.socket->native_handle(), SHUT_RDWR);
-  for (auto& c : impl_->connections)
-    c.thread.join();
+  for (auto& c : impl_->conns)
+    c->registered = false;
+  impl_->conns.clear();
 }
 
 uint16_t transfer_server::port() const noexcept {
@@ -173,4 +150,18 @@ uint16_t transfer_server::port() const noexcept {
 size_t transfer_server::refused() const noexcept {
   return impl_->refused.load();
 }
+
+size_t transfer_server::connections() const noexcept {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->conns.size();
+}
+
+size_t transfer_server::dropped() const noexcept {
+  return impl_->dropped.load();
+}
+
+size_t transfer_server::max_connections() const noexcept {
+  return impl_->cap;
+}
+
 } // namespace manta::detail
