@@ -8,6 +8,7 @@
 
 #include "manta/detail/memory_gauge.hpp"
 #include "manta/detail/memory_monitor.hpp"
+#include "tests/runtime_guard.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -75,7 +76,10 @@ TEST_CASE("a task allocating past the memory limit fails with out_of_memory_erro
   // 256 MiB above what the process holds before the node starts: the
   // monitor stops the hog at 95% of that, near 230 MiB of its own.
   opts.memory_limit = memory_gauge::process_rss() + 256 * mib;
-  manta::init(opts);
+  runtime_guard rt{opts};
+  struct release_at_end {
+    ~release_at_end() { bystander_release = true; }
+  } release;
   auto base = memory_gauge::process_rss();
   auto stops_before = manta::detail::memory_monitor::stops();
 
@@ -107,7 +111,6 @@ TEST_CASE("a task allocating past the memory limit fails with out_of_memory_erro
   CHECK(eventually([&] { return memory_gauge::process_rss() < base + 64 * mib; }, 5s));
   // And the node serves the next task, one that fits.
   CHECK(manta::get(manta::task(hog).max_retries(0).remote(int64_t{64}), 10s) == 64);
-  manta::shutdown();
 }
 
 TEST_CASE("the memory options are checked") {
@@ -126,9 +129,8 @@ TEST_CASE("the memory options are checked") {
                        doctest::Contains("--memory-usage-threshold expects"),
                        manta::invalid_argument_error);
   const char* good[] = {"prog", "--memory-usage-threshold=0.9", "--memory-limit=8G"};
-  manta::init(3, const_cast<char**>(good));
+  runtime_guard rt{3, const_cast<char**>(good)};
   CHECK(manta::get(manta::task(hog).remote(int64_t{8}), 10s) == 8);
-  manta::shutdown();
 }
 
 TEST_CASE("the gauge reads a use and a limit") {
