@@ -241,7 +241,7 @@ int mute_worker_main(const std::string& dir) {
   namespace wire = manta::detail::wire;
   auto token = read_word(dir + "/head.token");
   auto address = read_word(dir + "/head.address");
-  auto cfg = manta::detail::make_caf_config(2, true, {}, timeout);
+  auto cfg = manta::detail::make_caf_config(2, true, {}, token, timeout);
   caf::actor_system sys{*cfg};
   auto manager = sys.spawn([token](caf::event_based_actor* self) -> caf::behavior {
     // Swallows everything else without a word (caf::drop would answer
@@ -256,7 +256,7 @@ int mute_worker_main(const std::string& dir) {
       },
     };
   });
-  auto port = sys.middleman().publish(manager, 0, "127.0.0.1");
+  auto port = manta::detail::publish(sys, manager, 0, "127.0.0.1");
   auto colon = address.rfind(':');
   auto head = manta::detail::connect(sys, address.substr(0, colon),
                                      static_cast<uint16_t>(std::stoi(address.substr(colon + 1))),
