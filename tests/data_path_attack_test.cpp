@@ -14,6 +14,7 @@
 #include <manta/detail/object_transfer.hpp>
 #include <manta/detail/transfer_protocol.hpp>
 
+#include "tests/loopback_socket.hpp"
 #include "tests/test_pki.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -143,21 +144,7 @@ rlim_t fd_limit() {
   return lim.rlim_cur;
 }
 
-/// A blocking TCP connection to 127.0.0.1:port, or -1.
-int tcp_connect(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+using manta_test::tcp_connect;
 
 /// Closes its descriptors when it goes.
 struct fd_set_guard {

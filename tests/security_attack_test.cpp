@@ -16,6 +16,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/loopback_socket.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -117,19 +118,6 @@ usage usage_of(pid_t pid) {
   return {proc_status(pid, "VmRSS"), proc_status(pid, "Threads"), open_fds(pid)};
 }
 
-/// A TCP connection to 127.0.0.1:`port`, or -1.
-int connect_raw(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 /// Waits until the node closed each of `fds` (end of file or a reset);
 /// returns how many it did not close by `deadline`. Closes them all.
@@ -246,13 +234,13 @@ TEST_CASE("a 4 GiB header and garbage on 200 connections cost a node no memory, 
     auto before = usage_of(pid);
     std::vector<int> fds;
     for (int i = 0; i < 20; ++i) {
-      int fd = connect_raw(port);
+      int fd = manta_test::tcp_connect(port);
       REQUIRE(fd >= 0);
       CHECK(::send(fd, header.data(), header.size(), MSG_NOSIGNAL) == ssize_t(header.size()));
       fds.push_back(fd);
     }
     for (int i = 0; i < 200; ++i) {
-      int fd = connect_raw(port);
+      int fd = manta_test::tcp_connect(port);
       if (fd < 0)
         continue; // the backlog was full: refused, which is fine too
       for (auto& b : garbage)
@@ -292,7 +280,7 @@ TEST_CASE("connections that never finish their handshake are capped and closed i
   // stop (a half-open handshake).
   const char partial_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
   for (int i = 0; i < 420; ++i) {
-    int fd = connect_raw(port);
+    int fd = manta_test::tcp_connect(port);
     if (fd < 0)
       continue;
     if (i >= 400)

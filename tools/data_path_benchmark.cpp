@@ -1,15 +1,13 @@
 // The raw data path between two processes, plain TCP against TLS: a child
-// process serves one object (a transfer_server, plain or with TLS made
-// from a fresh CA), this process reads it with fetch_object as a node does
+// process serves one object (a transfer_server, plain or with TLS from the
+// identity made from a cluster token, what a cluster uses by default),
+// this process reads it with fetch_object as a node does
 // (two connections, 4 MiB chunks, into a buffer it reuses), the two modes
 // interleaved run by run; prints every run and the medians.
 //
 //   data_path_benchmark [--megabytes=N] [--runs=N]
-//
-// Needs the openssl command line tool (for the certificates).
 
-#include "tests/test_pki.hpp"
-
+#include <manta/detail/cluster_tls.hpp>
 #include <manta/detail/data_path_tls.hpp>
 #include <manta/detail/object_fetch.hpp>
 #include <manta/detail/object_transfer.hpp>
@@ -52,7 +50,7 @@ struct server_process {
   int to_child = -1;
   uint16_t port = 0;
 
-  server_process(uint64_t bytes, const manta::tls_options& tls) {
+  server_process(uint64_t bytes, bool tls) {
     int up[2];
     int down[2];
     if (::pipe(up) != 0 || ::pipe(down) != 0)
@@ -62,14 +60,8 @@ struct server_process {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::close(up[0]);
       ::close(down[1]);
-      std::shared_ptr<data_path_tls> ctx;
-      if (tls.enabled()) {
-        std::string err;
-        if (!(ctx = data_path_tls::make(tls, err))) {
-          std::fprintf(stderr, "%s\n", err.c_str());
-          ::_exit(1);
-        }
-      }
+      // The identity the parent installed came along with the fork.
+      auto ctx = tls ? data_path_tls::from_token_identity() : nullptr;
       auto data = std::make_shared<std::vector<char>>(bytes);
       for (size_t i = 0; i < data->size(); ++i)
         (*data)[i] = static_cast<char>(i * 31 + (i >> 12));
@@ -120,20 +112,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: data_path_benchmark [--megabytes=N] [--runs=N] (positive)\n");
     return 2;
   }
-  if (!manta_test::test_pki::have_openssl()) {
-    std::fprintf(stderr, "data_path_benchmark needs the openssl command line tool\n");
-    return 2;
-  }
-  manta_test::test_pki pki;
-  pki.make_ca("ca");
-  auto files = pki.make_node("node", "ca");
-  std::string err;
-  auto tls = data_path_tls::make(files, err);
-  if (!tls)
+  if (auto err = install_token_identity(token); !err.empty())
     return std::fprintf(stderr, "%s\n", err.c_str()), 1;
+  auto tls = data_path_tls::from_token_identity();
   uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
-  server_process plain{bytes, {}};
-  server_process secure{bytes, files};
+  server_process plain{bytes, false};
+  server_process secure{bytes, true};
   std::vector<char> out(bytes); // reused: the transport, not page faults
   std::vector<double> plain_gbs;
   std::vector<double> tls_gbs;
