@@ -15,7 +15,10 @@
 //     then the MiB each process served (the driver, and readers serving
 //     their copies, complete or still arriving).
 //
-//   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N]
+//   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
+//
+// The cluster runs TLS (the default) unless --transport=plain says plain TCP,
+// so that the two can be measured side by side with the same binary.
 //   cluster_benchmark --broadcast-nodes=K [--megabytes=N]
 
 #include "tools/caf_floor.hpp"
@@ -128,9 +131,18 @@ long flag(int argc, char** argv, std::string_view name, long fallback) {
   return fallback;
 }
 
+/// The cluster's transport: TLS, or plain TCP with --transport=plain.
+manta::tls_options transport(int argc, char** argv) {
+  manta::tls_options out;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view{argv[i]} == "--transport=plain")
+      out.plain = true;
+  return out;
+}
+
 /// `megabytes` put here, read by one task pinned on each of `nodes` workers.
-int broadcast(long nodes, long megabytes) {
-  manta::local_cluster c;
+int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
+  manta::local_cluster c{tls};
   for (long i = 0; i < nodes; ++i)
     c.add_worker(1);
   c.join(0);
@@ -185,10 +197,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (nodes > 0)
-    return broadcast(nodes, megabytes);
+    return broadcast(nodes, megabytes, transport(argc, argv));
   double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
   double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
-  manta::local_cluster c;
+  auto tls = transport(argc, argv);
+  std::printf("transport: %s\n", tls.plain ? "plain TCP" : "TLS (the default)");
+  manta::local_cluster c{tls};
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
