@@ -194,9 +194,10 @@ TEST_CASE("with log_prefix off the driver prints remote lines unchanged and keep
 
 TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the driver") {
   manta::local_cluster c;
-  c.spawn({"--manta-worker", "--address=" + c.address(), "--num-cpus=1", "--log-prefix=off"});
+  // add_worker, not spawn: join then waits for its CPU (with spawn it
+  // waited for exactly 0 CPUs, which failed whenever the worker was faster).
+  c.add_worker(1, "", {"--log-prefix=off"});
   c.join(0);
-  c.wait_for_cpus(1);
   clear_sinks();
   auto r = manta::task(chatty).remote("quiet", 3);
   auto where = manta::get(r, 10s);

@@ -208,6 +208,11 @@ std::string install_token_identity(const std::string& token) {
   auto ctx = make_context(*id);
   if (!ctx)
     return "TLS: cannot set up OpenSSL's context: " + openssl_errors();
+  // CAF's sessions read as much as the socket holds at once: without it
+  // OpenSSL reads each record in two system calls (header, then body).
+  // CAF's read loop asks `SSL_has_pending` before it stops
+  // (openssl_patch.cpp). The data path keeps its own reading.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   std::lock_guard<std::mutex> guard{g_mtx};
   if (g_ctx != nullptr)
     SSL_CTX_free(g_ctx);

@@ -108,6 +108,14 @@ bool session::try_accept(native_socket fd) {
   return !accepting_ || manta::detail::admit_handshake(ssl_, fd);
 }
 
+bool session::must_read_more(native_socket, size_t) {
+  // With read-ahead (cluster_tls.cpp), OpenSSL may hold raw bytes of the
+  // next records that the socket no longer shows to epoll: CAF's read loop
+  // must go on while OpenSSL holds anything, or those bytes would wait for
+  // the peer's next message.
+  return SSL_has_pending(ssl_) == 1;
+}
+
 SSL_CTX* session::create_ssl_context() {
   if (auto* ctx = manta::detail::cluster_ssl_context())
     return ctx;
