@@ -16,7 +16,9 @@
 // SSL_get_error manual demands. The four session members that start SSL
 // calls are called through the PLT (checked with objdump), so the
 // definitions below, linked into every Manta program, take their place:
-// each empties the queue, then runs CAF's own code (found with RTLD_NEXT).
+// each empties the queue, then runs CAF's own code (found with RTLD_NEXT),
+// except reads and writes, which do CAF's steps themselves (`ssl_io`) to
+// leave out CAF's three signal-mask system calls around every call.
 //
 // The same interposition gives sessions the cluster's identity made from
 // its token (cluster_tls.hpp) instead of CAF's context read from files
@@ -34,6 +36,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 
 namespace manta::detail {
 
@@ -56,6 +60,73 @@ void openssl_patch_linked() {
   // Referenced from configure_tls so that this file is always linked.
 }
 
+/// SIGPIPE stays blocked on the thread that runs the sessions (CAF's I/O
+/// thread): a write to a closed connection then fails with EPIPE instead
+/// of ending the process. CAF's own sessions block it and unblock it again
+/// around every read and write (three system calls each time, which cost
+/// more than the encryption of a small message); once per thread does.
+void block_sigpipe_here() {
+  thread_local bool blocked = false;
+  if (blocked)
+    return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  blocked = true;
+}
+
+/// One read or write of a session, as CAF 0.17's `session::do_some` does
+/// it (finish a handshake under way first, then `io`, mapping OpenSSL's
+/// answers to CAF's), with the error queue emptied first (see above) and
+/// SIGPIPE blocked once per thread rather than around each call.
+template <class Io>
+caf::io::network::rw_state ssl_io(SSL* ssl, bool& connecting, bool& accepting, size_t& result,
+                                  size_t len, bool is_write, Io io) {
+  using caf::io::network::rw_state;
+  block_sigpipe_here();
+  ERR_clear_error();
+  result = 0;
+  // A handshake step that did not finish: wait for the socket, unless the
+  // caller wrote nothing and only the peer can move on.
+  auto pending = [&](int res) {
+    switch (SSL_get_error(ssl, res)) {
+      case SSL_ERROR_WANT_READ:
+        return len == 0 && is_write ? rw_state::indeterminate : rw_state::success;
+      case SSL_ERROR_WANT_WRITE:
+        return rw_state::success;
+      default:
+        return rw_state::failure;
+    }
+  };
+  if (connecting) {
+    auto res = SSL_connect(ssl);
+    if (res != 1)
+      return pending(res);
+    connecting = false;
+  }
+  if (accepting) {
+    auto res = SSL_accept(ssl);
+    if (res != 1)
+      return pending(res);
+    accepting = false;
+  }
+  if (len == 0)
+    return rw_state::indeterminate;
+  auto ret = io();
+  if (ret > 0) {
+    result = static_cast<size_t>(ret);
+    return rw_state::success;
+  }
+  switch (SSL_get_error(ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      return rw_state::success;
+    default: // the peer closed, or an error
+      return rw_state::failure;
+  }
+}
+
 } // namespace manta::detail
 
 namespace caf::openssl {
@@ -64,12 +135,10 @@ namespace caf::openssl {
 // functions are called as plain functions taking the session first.
 
 rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t len) {
-  using fn = rw_state (*)(session*, size_t&, native_socket, void*, size_t);
-  static auto original =
-    manta::detail::caf_original<fn>("_ZN3caf7openssl7session9read_someERmiPvm");
-  ERR_clear_error();
   bool was_accepting = accepting_;
-  auto state = original(this, result, fd, buf, len);
+  auto state = manta::detail::ssl_io(
+    ssl_, connecting_, accepting_, result, len, false,
+    [&] { return SSL_read(ssl_, buf, static_cast<int>(len)); });
   manta::detail::handshake_progress(ssl_);
   if (was_accepting && state == rw_state::failure)
     manta::detail::handshake_refused(fd);
@@ -77,12 +146,10 @@ rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t 
 }
 
 rw_state session::write_some(size_t& result, native_socket fd, const void* buf, size_t len) {
-  using fn = rw_state (*)(session*, size_t&, native_socket, const void*, size_t);
-  static auto original =
-    manta::detail::caf_original<fn>("_ZN3caf7openssl7session10write_someERmiPKvm");
-  ERR_clear_error();
   bool was_accepting = accepting_;
-  auto state = original(this, result, fd, buf, len);
+  auto state = manta::detail::ssl_io(
+    ssl_, connecting_, accepting_, result, len, true,
+    [&] { return SSL_write(ssl_, buf, static_cast<int>(len)); });
   manta::detail::handshake_progress(ssl_);
   if (was_accepting && state == rw_state::failure)
     manta::detail::handshake_refused(fd);
