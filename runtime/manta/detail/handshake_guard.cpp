@@ -1,5 +1,7 @@
 #include "manta/detail/handshake_guard.hpp"
 
+#include "manta/detail/log_limiter.hpp"
+
 #include <arpa/inet.h>
 #include <atomic>
 #include <condition_variable>
@@ -87,14 +89,11 @@ void on_session_free(void* parent, void* ptr, CRYPTO_EX_DATA*, int, long, void*)
 } // namespace
 
 void handshake_refused(int fd) {
-  // At most `burst` lines per `interval`; the next line after a quiet
-  // spell says how many were left out.
-  static constexpr size_t burst = 5;
-  static constexpr auto interval = std::chrono::seconds{10};
-  static std::mutex mtx;
-  static clock_type::time_point window_start;
-  static size_t in_window = 0;
-  static size_t suppressed = 0;
+  // A burst of lines, then one per interval, each with the count left out.
+  static log_limiter limiter{5, std::chrono::seconds{10}};
+  uint64_t skipped = 0;
+  if (!limiter.allow(skipped))
+    return;
   sockaddr_storage peer{};
   socklen_t len = sizeof(peer);
   char host[INET6_ADDRSTRLEN] = "";
@@ -110,16 +109,6 @@ void handshake_refused(int fd) {
       port = ntohs(in6->sin6_port);
     }
   }
-  std::lock_guard<std::mutex> guard{mtx};
-  auto now = clock_type::now();
-  if (now - window_start > interval) {
-    window_start = now;
-    in_window = 0;
-  }
-  if (++in_window > burst) {
-    ++suppressed;
-    return;
-  }
   auto from = port != 0 ? std::string{host} + ":" + std::to_string(port)
                         : std::string{"a peer that already left"};
   std::fprintf(stderr,
@@ -127,10 +116,7 @@ void handshake_refused(int fd) {
                "certificate of this cluster: a peer without the cluster token, one run with "
                "--transport=plain, or not a Manta process)%s\n",
                static_cast<int>(::getpid()), from.c_str(),
-               suppressed > 0 ? (", after " + std::to_string(suppressed)
-                                 + " more not logged").c_str()
-                              : "");
-  suppressed = 0;
+               log_limiter::skipped_text(skipped).c_str());
 }
 
 void set_handshake_timeout(std::chrono::milliseconds timeout) noexcept {
