@@ -4,6 +4,7 @@
 // another signature, a duplicate id, a demand beyond the node).
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+
 #include <doctest/doctest.h>
 #include <manta/cluster.hpp>
 #include <manta/detail/cluster.hpp>
@@ -13,6 +14,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
+#include "tests/shell_command.hpp"
 
 #include <caf/all.hpp>
 
@@ -65,17 +67,7 @@ std::string thrown(F f) {
   return {};
 }
 
-/// Runs a shell command; returns its exit status and output (stdout+stderr).
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 512> buf;
-  while (auto n = std::fread(buf.data(), 1, buf.size(), p))
-    out.append(buf.data(), n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using manta_test::run;
 
 } // namespace
 

@@ -7,6 +7,7 @@
 // serving a legitimate reader.
 
 #define DOCTEST_CONFIG_IMPLEMENT
+
 #include <doctest/doctest.h>
 #include <manta/detail/data_path_tls.hpp>
 #include <manta/detail/held_objects.hpp>
@@ -16,6 +17,7 @@
 
 #include "tests/loopback_socket.hpp"
 #include "tests/test_pki.hpp"
+#include "tests/byte_pattern.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -57,17 +59,7 @@ namespace {
 constexpr uint64_t object = 7;
 const std::string token = "secret";
 
-std::shared_ptr<std::vector<char>> pattern(size_t n) {
-  auto v = std::make_shared<std::vector<char>>(n);
-  uint64_t x = 88172645463325252ull;
-  for (auto& c : *v) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return v;
-}
+using manta_test::pattern;
 
 /// A transfer server on 127.0.0.1 holding object 7 (`n` bytes of pattern).
 struct served {

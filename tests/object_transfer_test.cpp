@@ -7,6 +7,7 @@
 // the owner's directory of copies.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+
 #include <doctest/doctest.h>
 #include <manta/detail/held_objects.hpp>
 #include <manta/detail/object_fetch.hpp>
@@ -20,6 +21,7 @@
 #include <manta/detail/object_table.hpp>
 
 #include "actors/object_directory.hpp"
+#include "tests/byte_pattern.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -40,17 +42,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-std::shared_ptr<std::vector<char>> pattern(size_t n) {
-  auto v = std::make_shared<std::vector<char>>(n);
-  uint64_t x = 88172645463325252ull;
-  for (auto& c : *v) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return v;
-}
+using manta_test::pattern;
 
 struct served {
   std::shared_ptr<std::vector<char>> bytes = pattern((40u << 20) + 12345);

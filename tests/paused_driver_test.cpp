@@ -319,6 +319,21 @@ double secs_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
 }
 
+/// Creates a stepper on `node` and calls it once; the actor_died_error's
+/// text ("" if none came within 30 s) and the seconds until the call ended.
+std::pair<std::string, double> create_and_call(manta::node_id node, const std::string& dir) {
+  auto t0 = steady::now();
+  auto a = manta::actor<stepper>().node_affinity(node).remote(int64_t{1}, dir + "/calls.log");
+  auto ref = a.call(&stepper::step).remote(int64_t{1}, int64_t{0});
+  std::string why;
+  try {
+    manta::get(ref, 30s);
+  } catch (const manta::actor_died_error& e) {
+    why = e.what();
+  }
+  return {why, secs_since(t0)};
+}
+
 } // namespace
 
 TEST_CASE("a driver paused past the connection timeout reconnects, its actors recover, and "
@@ -413,16 +428,7 @@ TEST_CASE("creating an actor on a worker that stopped answering fails within the
     pid_t pid;
     ~resume() { ::kill(pid, SIGCONT); }
   } guard{worker};
-  auto t0 = steady::now();
-  auto a = manta::actor<stepper>().node_affinity(node).remote(int64_t{1}, c.dir() + "/calls.log");
-  auto ref = a.call(&stepper::step).remote(int64_t{1}, int64_t{0});
-  std::string why;
-  try {
-    manta::get(ref, 30s);
-  } catch (const manta::actor_died_error& e) {
-    why = e.what();
-  }
-  auto took = secs_since(t0);
+  auto [why, took] = create_and_call(node, c.dir());
   INFO(why);
   CHECK(why.find("node-" + std::to_string(node)) != std::string::npos);
   CHECK(took < 5 * std::chrono::duration<double>(timeout).count());
@@ -440,16 +446,7 @@ TEST_CASE("creating an actor on a worker that takes the spec but never answers f
   REQUIRE(wait_for_text(c.dir() + "/mute.index", "\n", 15s));
   auto node = static_cast<manta::node_id>(std::stoi(read_word(c.dir() + "/mute.index")));
   c.wait_for_cpus(1);
-  auto t0 = steady::now();
-  auto a = manta::actor<stepper>().node_affinity(node).remote(int64_t{1}, c.dir() + "/calls.log");
-  auto ref = a.call(&stepper::step).remote(int64_t{1}, int64_t{0});
-  std::string why;
-  try {
-    manta::get(ref, 30s);
-  } catch (const manta::actor_died_error& e) {
-    why = e.what();
-  }
-  auto took = secs_since(t0);
+  auto [why, took] = create_and_call(node, c.dir());
   INFO(why);
   CHECK(why.find("node-" + std::to_string(node) + " did not answer the creation") !=
         std::string::npos);

@@ -8,10 +8,12 @@
 // The test binary is also the head and the worker nodes of the clusters it
 // starts (single-binary mode), and the worker `manta start` runs.
 
+
 #include <manta/manta.hpp>
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/shell_command.hpp"
 
 #include <array>
 #include <chrono>
@@ -29,17 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Runs a shell command; its exit status and output (stdout and stderr).
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 512> buf;
-  while (auto n = std::fread(buf.data(), 1, buf.size(), p))
-    out.append(buf.data(), n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using manta_test::run;
 
 std::string manta_exe() {
   auto exe = std::getenv("MANTA_EXE");
