@@ -71,6 +71,15 @@ inline std::optional<caf::actor> only_worker_manager(const std::string& token) {
   return *manager;
 }
 
+/// The only worker's "HOST:PORT" as this driver knows it, or "" unless
+/// the driver knows exactly one.
+inline std::string only_worker_address() {
+  auto workers = manta::detail::runtime::require("only_worker_address").cluster_link()->workers();
+  if (workers.size() != 1)
+    return {};
+  return workers[0].host + ":" + std::to_string(workers[0].port);
+}
+
 /// Waits for a child to exit; its exit status, or -1 on a signal or after
 /// `limit`.
 inline int exit_status(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(30)) {

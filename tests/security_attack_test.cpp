@@ -165,9 +165,9 @@ std::vector<char> huge_basp_header(caf::actor_system& sys) {
 
 /// The worker's "HOST:PORT" as the driver knows it.
 std::string only_worker_address() {
-  auto workers = manta::detail::runtime::require("test").cluster_link()->workers();
-  REQUIRE(workers.size() == 1);
-  return workers[0].host + ":" + std::to_string(workers[0].port);
+  auto address = manta_test::only_worker_address();
+  REQUIRE(!address.empty());
+  return address;
 }
 
 /// A task the driver (no CPUs of its own) can only run on the worker.
