@@ -198,14 +198,17 @@ int head_main(int argc, char** argv) {
     auto registry = sys.spawn(actors::cluster_registry, token);
     // Reusing the address: a head restarted on its port (its workers join
     // it again) binds while the old head's connections linger.
-    auto port = detail::publish(sys, registry, cl.port, "127.0.0.1", /*reuse_address=*/true);
+    auto host = detail::node_ip();
+    auto port = detail::publish(sys, registry, cl.port, host, /*reuse_address=*/true);
     if (!port) {
-      std::fprintf(stderr, "manta head: cannot listen on port %u: %s\n", unsigned{cl.port},
-                   sys.render(port.error()).c_str());
+      std::fprintf(stderr, "manta head: cannot listen on %s port %u: %s%s\n", host.c_str(),
+                   unsigned{cl.port}, sys.render(port.error()).c_str(),
+                   host == "127.0.0.1" ? ""
+                                       : " (MANTA_NODE_IP must be an address of this machine)");
       caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto address = "127.0.0.1:" + std::to_string(*port);
+    auto address = host + ":" + std::to_string(*port);
     auto file = cl.address_file.empty() ? dir + "/head.address" : cl.address_file;
     // Started after the address file is written: whoever waits for that
     // file finds the dashboard's file too (written first, like the token).

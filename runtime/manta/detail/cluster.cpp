@@ -61,6 +61,11 @@ std::pair<std::string, uint16_t> parse_address(const std::string& address) {
   return {host, static_cast<uint16_t>(port)};
 }
 
+std::string node_ip() {
+  auto h = std::getenv("MANTA_NODE_IP");
+  return h != nullptr && *h != '\0' ? h : "127.0.0.1";
+}
+
 remote_object::~remote_object() {
   cluster::free_remote(node.load(), id);
 }
@@ -107,15 +112,13 @@ cluster::~cluster() {
 
 uint16_t cluster::join(const caf::actor& node_manager) {
   wire::node_record me;
-  me.host = "127.0.0.1";
+  me.host = node_ip();
   me.pid = static_cast<uint32_t>(::getpid());
   me.cpus = cpus_;
   me.custom = custom_;
   me.driver = role_ == role::driver;
   me.build = this_build(); // the head compares it with the members'
   if (role_ == role::worker) {
-    if (auto h = std::getenv("MANTA_NODE_IP"); h != nullptr && *h != '\0')
-      me.host = h;
     auto port = publish(sys_, node_manager, 0, me.host);
     if (!port)
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));

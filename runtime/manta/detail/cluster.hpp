@@ -23,6 +23,12 @@ class transfer_server;
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
 
+/// The address this process listens on and tells the cluster: MANTA_NODE_IP,
+/// else 127.0.0.1. The head's registry, a worker's node manager and every
+/// node's raw data path bind there, so a cluster spans machines only when
+/// each process is given its machine's address (docs/deploy.md).
+std::string node_ip();
+
 /// The process's link to a cluster (see docs/cluster.md). A *driver*
 /// (init with an address) joins the head's registry, connects to every
 /// worker node and places the tasks its own node is too busy for on them
