@@ -11,6 +11,11 @@ pkgs=(
   doctest-dev
   gnuplot-nox
   chromium
+  # docs (Doxygen API reference) and deployment tests (tests/deploy/):
+  # systemd-analyze, a single-host Slurm with munge
+  doxygen
+  systemd
+  slurm-wlm munge
 )
 missing=()
 for p in "${pkgs[@]}"; do
