@@ -22,7 +22,7 @@ int worker_main(int argc, char** argv);
 
 /// Runs a head node: the cluster registry, published on 127.0.0.1 at
 /// `--manta-port` (0 or absent: any free port). Writes "HOST:PORT" to
-/// `--manta-address-file` (default <runtime dir>/head.address) and to
+/// `--manta-address-file` (default `<runtime dir>/head.address`) and to
 /// stdout, then serves until SIGTERM/SIGINT. Needs no user functions, so
 /// `manta start --head` runs it from the `manta` tool.
 int head_main(int argc, char** argv);

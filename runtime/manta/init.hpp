@@ -58,7 +58,7 @@ struct init_options {
   /// `object_store_full_error` when nothing can be spilled. Default: 30% of
   /// physical memory.
   std::optional<size_t> object_store_memory;
-  /// Where spilled objects go; default /tmp/manta-<pid>/spill. Removed at
+  /// Where spilled objects go; default `/tmp/manta-<pid>/spill`. Removed at
   /// `shutdown`.
   std::optional<std::string> object_spill_directory;
   /// Whether objects may be spilled to disk at all.
@@ -91,7 +91,7 @@ struct init_options {
   /// and are kept per task (`task_logs`). Flag `--log-prefix=on|off`.
   bool log_prefix = true;
   /// The cluster token the head made (`manta start --head` writes it to
-  /// <runtime dir>/head.token, mode 0600). Joining needs it; with address
+  /// `<runtime dir>/head.token`, mode 0600). Joining needs it; with address
   /// "auto" it is read from that file. Also `--token-file=FILE` (a file of
   /// this user's, mode 0600) and `MANTA_TOKEN`; `--token=T` is refused,
   /// since every user of the machine can read a command line.
