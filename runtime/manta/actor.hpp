@@ -54,7 +54,7 @@ public:
   using result_type = typename detail::call_result<R>::type;
 
   actor_method(std::shared_ptr<detail::actor_core> core, M m, const std::string& name)
-    : core_(std::move(core)), m_(m), name_(&name) {}
+    : core_(std::move(core)), m_(m), name_(&name) {} ///< Internal: made by `actor_handle::call`.
 
   /// Queues the call; returns at once with a ref to its result. Each
   /// argument is a value convertible to the parameter's type or an
@@ -93,7 +93,7 @@ public:
     check_method<R, Ps...>();
     return {core(), m, method_name(m)};
   }
-
+  /// Calls a const method (as `call` above).
   template <class R, class... Ps>
   actor_method<T, R (T::*)(Ps...) const, R, Ps...> call(R (T::*m)(Ps...) const) const {
     check_method<R, Ps...>();
@@ -106,7 +106,7 @@ public:
   /// How errors name the actor: its class and, if given, its name.
   const std::string& display_name() const { return detail::actor_display_name(*core()); }
 
-  friend bool operator==(const actor_handle& x, const actor_handle& y) noexcept {
+  friend bool operator==(const actor_handle& x, const actor_handle& y) noexcept { ///< Same actor?
     auto* a = x.anchor_ ? x.anchor_->core.get() : nullptr;
     auto* b = y.anchor_ ? y.anchor_->core.get() : nullptr;
     return a == b;
@@ -114,9 +114,9 @@ public:
 
   // -- runtime internals ------------------------------------------------------
 
-  explicit actor_handle(detail::anchor_ptr anchor) : anchor_(std::move(anchor)) {}
+  explicit actor_handle(detail::anchor_ptr anchor) : anchor_(std::move(anchor)) {} ///< Internal.
 
-  const detail::anchor_ptr& anchor() const noexcept { return anchor_; }
+  const detail::anchor_ptr& anchor() const noexcept { return anchor_; } ///< Internal.
 
 private:
   template <class R, class... Ps>
@@ -216,7 +216,7 @@ public:
     return *this;
   }
 
-  const actor_options& options() const noexcept { return opts_; }
+  const actor_options& options() const noexcept { return opts_; } ///< The options chained so far.
 
   /// Creates the actor: its constructor runs on a worker thread once its
   /// object arguments exist and its resources are free. Returns at once.

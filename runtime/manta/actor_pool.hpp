@@ -30,7 +30,7 @@ template <class T>
 class actor_pool {
 public:
   explicit actor_pool(std::vector<actor_handle<T>> actors)
-    : idle_(actors.begin(), actors.end()) {
+    : idle_(actors.begin(), actors.end()) { ///< A pool of `actors` (not empty).
     if (idle_.empty())
       throw invalid_argument_error("manta::actor_pool: needs at least one actor");
   }

@@ -66,7 +66,7 @@ template <class R>
 class async {
 public:
   struct promise_type;
-  using handle_type = std::coroutine_handle<promise_type>;
+  using handle_type = std::coroutine_handle<promise_type>; ///< Its coroutine.
 
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
@@ -150,7 +150,7 @@ public:
     async get_return_object() { return async{handle_type::from_promise(*this)}; }
   };
 
-  async(async&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  async(async&& other) noexcept : h_(std::exchange(other.h_, {})) {} ///< Moved only.
   async& operator=(async&&) = delete;
   ~async() {
     if (h_)

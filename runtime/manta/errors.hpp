@@ -18,12 +18,12 @@ public:
 class task_error : public error {
 public:
   task_error(std::string type_name, std::string message, std::string task_name,
-             std::string node);
+             std::string node); ///< What failed where.
 
-  const std::string& type_name() const noexcept { return type_name_; }
-  const std::string& message() const noexcept { return message_; }
-  const std::string& task_name() const noexcept { return task_name_; }
-  const std::string& node() const noexcept { return node_; }
+  const std::string& type_name() const noexcept { return type_name_; } ///< The exception type.
+  const std::string& message() const noexcept { return message_; } ///< Its `what()`.
+  const std::string& task_name() const noexcept { return task_name_; } ///< The task.
+  const std::string& node() const noexcept { return node_; } ///< The node the task ran on.
 
 private:
   std::string type_name_;

@@ -41,10 +41,10 @@ struct tls_options {
   }
 };
 
-/// Settings of the embedded node started by `init`.
+/// How long a silent connection is kept before it is closed as broken:
 /// `init_options::connection_timeout` when none is given.
 inline constexpr std::chrono::milliseconds default_connection_timeout{4000};
-
+/// Settings of the embedded node started by `init`.
 struct init_options {
   /// CPUs the node offers to tasks; default: the hardware's core count.
   std::optional<double> num_cpus;

@@ -24,7 +24,7 @@
 ///
 /// With `tls` every node it starts, and `join`, use TLS (docs/cluster.md).
 namespace manta {
-
+/// A head and worker nodes on this machine, started and stopped by this object (see above).
 class local_cluster {
 public:
   /// Starts the head and waits (up to 10 s) until it listens. With `tls`

@@ -11,7 +11,7 @@ namespace manta {
 
 /// One live object as `memory_summary` sees it.
 struct object_memory_info {
-  object_id id;
+  object_id id; ///< Its id.
   /// Bytes the value occupies in memory (also while it is spilled).
   size_t size_bytes = 0;
   /// The node that owns the object (created it and tracks its references).
@@ -40,18 +40,18 @@ struct object_memory_info {
 struct memory_report {
   /// Live objects, largest first.
   std::vector<object_memory_info> objects;
-  size_t num_objects = 0;
+  size_t num_objects = 0; ///< Live objects.
   /// Bytes of values held in memory (what the budget limits).
   size_t bytes_in_memory = 0;
-  size_t spilled_objects = 0;
+  size_t spilled_objects = 0; ///< Spilled ones.
   /// In-memory size of the spilled values.
   size_t bytes_spilled = 0;
   /// Spill files and their size on disk.
   size_t spill_files = 0;
-  size_t spill_bytes_on_disk = 0;
+  size_t spill_bytes_on_disk = 0; ///< On disk.
   /// `init_options::object_store_memory`.
   size_t budget_bytes = 0;
-  std::string spill_directory;
+  std::string spill_directory; ///< Their folder.
 
   /// A readable table: one line per object (at most `max_rows`), then totals.
   std::string to_string(size_t max_rows = 50) const;

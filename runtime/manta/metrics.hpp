@@ -22,8 +22,11 @@ struct cell;
 /// used by another kind of metric throws `invalid_argument_error`.
 class counter {
 public:
+  /// Finds or makes the series `name` with tags `t`; `help` describes it.
   explicit counter(const std::string& name, const std::string& help = "", const tags& t = {});
+  /// Adds `by` (>= 0).
   void inc(double by = 1);
+  /// The count so far.
   double value() const;
 
 private:
@@ -33,9 +36,13 @@ private:
 /// A value that goes up and down (queue length, temperature).
 class gauge {
 public:
+  /// Finds or makes the series `name` with tags `t`; `help` describes it.
   explicit gauge(const std::string& name, const std::string& help = "", const tags& t = {});
+  /// Sets the value.
   void set(double v);
+  /// Adds `by` (may be negative).
   void add(double by);
+  /// The value now.
   double value() const;
 
 private:
@@ -46,11 +53,14 @@ private:
 /// given upper bounds (sorted ascending; +Inf is implied).
 class histogram {
 public:
+  /// Finds or makes the series `name` with tags `t` and buckets up to `bounds`.
   histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
             const tags& t = {});
+  /// Counts `v` in its bucket and in the sum.
   void observe(double v);
   /// Observations so far and their sum.
   uint64_t count() const;
+  /// The sum of the observations.
   double sum() const;
 
 private:

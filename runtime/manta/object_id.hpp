@@ -12,18 +12,18 @@ namespace manta {
 class object_id {
 public:
   constexpr object_id() noexcept = default;
-  constexpr explicit object_id(uint64_t value) noexcept : value_(value) {}
-
+  constexpr explicit object_id(uint64_t value) noexcept : value_(value) {} ///< From `value()`.
+  /// The id of object number `index` created on `node`.
   static constexpr object_id make(uint16_t node, uint64_t index) noexcept {
     return object_id{(uint64_t{node} << 48) | (index & ((uint64_t{1} << 48) - 1))};
   }
 
-  constexpr uint64_t value() const noexcept { return value_; }
+  constexpr uint64_t value() const noexcept { return value_; } ///< All 64 bits.
   constexpr uint16_t node() const noexcept { return static_cast<uint16_t>(value_ >> 48); }
-  constexpr bool valid() const noexcept { return value_ != 0; }
+  constexpr bool valid() const noexcept { return value_ != 0; } ///< Not null?
 
-  friend constexpr bool operator==(object_id x, object_id y) noexcept = default;
-  friend constexpr auto operator<=>(object_id x, object_id y) noexcept = default;
+  friend constexpr bool operator==(object_id x, object_id y) noexcept = default; ///< Same bits.
+  friend constexpr auto operator<=>(object_id x, object_id y) noexcept = default; ///< By bits.
 
 private:
   uint64_t value_ = 0;

@@ -16,7 +16,7 @@ namespace manta {
 template <class T>
 class object_ref {
 public:
-  using value_type = T;
+  using value_type = T; ///< The type of the referenced value.
 
   object_ref() noexcept = default;
 
@@ -30,15 +30,15 @@ public:
   /// `get` would not block.
   bool ready() const noexcept { return slot_ && slot_->done(); }
 
-  friend bool operator==(const object_ref& x, const object_ref& y) noexcept {
+  friend bool operator==(const object_ref& x, const object_ref& y) noexcept { ///< Same object?
     return x.slot_ == y.slot_;
   }
 
   // -- runtime internals ------------------------------------------------------
 
-  explicit object_ref(detail::slot_ptr slot) noexcept : slot_(std::move(slot)) {}
+  explicit object_ref(detail::slot_ptr slot) noexcept : slot_(std::move(slot)) {} ///< Internal.
 
-  const detail::slot_ptr& slot() const noexcept { return slot_; }
+  const detail::slot_ptr& slot() const noexcept { return slot_; } ///< Internal.
 
 private:
   detail::slot_ptr slot_;
@@ -51,6 +51,6 @@ template <class T>
 struct is_object_ref<object_ref<T>> : std::true_type {};
 
 template <class T>
-inline constexpr bool is_object_ref_v = is_object_ref<std::decay_t<T>>::value;
+inline constexpr bool is_object_ref_v = is_object_ref<std::decay_t<T>>::value; ///< Is `T` a ref?
 
 } // namespace manta

@@ -98,28 +98,35 @@ bool register_queue_actor() {
 template <class T>
 class queue {
 public:
+  /// A queue holding at most `maxsize` items (0: no limit).
   explicit queue(int64_t maxsize = 0) : maxsize_(maxsize) {
     static const bool registered = detail::register_queue_actor<T>();
     (void) registered;
     actor_ = actor<detail::queue_actor<T>>().max_concurrency(1000).remote(maxsize);
   }
 
+  /// Adds `item`, waiting while the queue is full.
   void put(T item) { put_for(std::move(item), -1); }
 
+  /// Adds `item`, waiting at most `timeout`; then throws `queue_full_error`.
   template <class Rep, class Period>
   void put(T item, std::chrono::duration<Rep, Period> timeout) {
     put_for(std::move(item), ns(timeout));
   }
 
+  /// Adds `item` or throws `queue_full_error` at once.
   void put_nowait(T item) { put_for(std::move(item), 0); }
 
+  /// Takes the oldest item, waiting while the queue is empty.
   T get() { return get_for(-1); }
 
+  /// Takes the oldest item, waiting at most `timeout`; then throws `queue_empty_error`.
   template <class Rep, class Period>
   T get(std::chrono::duration<Rep, Period> timeout) {
     return get_for(ns(timeout));
   }
 
+  /// Takes the oldest item or throws `queue_empty_error` at once.
   T get_nowait() { return get_for(0); }
 
   /// Items in the queue right now.
@@ -128,12 +135,16 @@ public:
       manta::get(actor_.call(&detail::queue_actor<T>::size).remote()));
   }
 
+  /// Whether no item is in the queue right now.
   bool empty() const { return size() == 0; }
 
+  /// Whether the queue holds `maxsize` items right now.
   bool full() const { return maxsize_ > 0 && static_cast<int64_t>(size()) >= maxsize_; }
 
+  /// The limit given at construction (0: none).
   int64_t maxsize() const noexcept { return maxsize_; }
 
+  /// The actor that holds the items (to pass the queue to tasks and actors).
   const actor_handle<detail::queue_actor<T>>& actor_handle_() const noexcept { return actor_; }
 
 private:

@@ -45,11 +45,11 @@ struct task_info {
   std::string name;
   /// "task" or "actor_call".
   std::string kind;
-  task_state state = task_state::pending_args;
+  task_state state = task_state::pending_args; ///< RUNNING, FINISHED, ...
   /// Microseconds since the Unix epoch; 0 while the step has not happened.
   int64_t submitted_us = 0;
-  int64_t started_us = 0;
-  int64_t ended_us = 0;
+  int64_t started_us = 0; ///< When it started running.
+  int64_t ended_us = 0; ///< When it finished or failed.
   /// The executor thread that ran it ("executor-3"), empty before it ran.
   std::string thread;
   /// Numeric id of that thread (the timeline's row); 0 before it ran.
@@ -77,49 +77,49 @@ struct task_info {
 struct actor_info {
   /// The class ("counter") and `.name(...)`, if any.
   std::string class_name;
-  std::string name;
-  std::string ns;
+  std::string name; ///< Its `.name(...)`; empty if none.
+  std::string ns; ///< Its namespace (`.namespace_(...)`).
   /// "PENDING_CREATION" (waits for its constructor's arguments or its
   /// resources), "ALIVE", "RESTARTING" or "DEAD".
   std::string state;
-  int restarts = 0;
+  int restarts = 0; ///< How often it was restarted after a crash.
   /// Calls queued and running right now.
   size_t queued_calls = 0;
-  size_t running_calls = 0;
-  std::string node;
+  size_t running_calls = 0; ///< And running.
+  std::string node; ///< The node it lives on.
   /// Why it died; empty while it lives.
   std::string death_cause;
-  resource_map resources;
+  resource_map resources; ///< The resources it holds for its whole life.
 
-  std::string field(std::string_view key) const;
+  std::string field(std::string_view key) const; ///< A field by name.
 };
 
 /// One node of the cluster as this process sees it.
 struct node_info {
-  std::string name;
+  std::string name; ///< The node's name ("node-2 (pid 4242)").
   /// "driver" (this process), "worker" or "head".
   std::string role;
-  std::string state = "ALIVE";
-  resource_map total;
-  resource_map available;
-  size_t queued_tasks = 0;
-  size_t executor_threads = 0;
+  std::string state = "ALIVE"; ///< "ALIVE", "DEAD" or "NOT_RESPONDING".
+  resource_map total; ///< Resources it offers in all.
+  resource_map available; ///< Resources free right now.
+  size_t queued_tasks = 0; ///< Tasks waiting there for resources.
+  size_t executor_threads = 0; ///< Threads running tasks and actor calls.
 
-  std::string field(std::string_view key) const;
+  std::string field(std::string_view key) const; ///< A field by name.
 };
 
 /// Keeps the records whose fields equal the given values, e.g.
 /// `{{"state", "RUNNING"}}` (states compare case-insensitively), at most
 /// `limit` of them.
 struct list_filter {
-  std::vector<std::pair<std::string, std::string>> equals;
-  size_t limit = static_cast<size_t>(-1);
+  std::vector<std::pair<std::string, std::string>> equals; ///< (field, value)
+  size_t limit = static_cast<size_t>(-1); ///< At most this many records.
 
   /// Parses "key=value" (what `manta list --filter` passes).
   static list_filter parse(const std::vector<std::string>& items);
 
   template <class Info>
-  bool matches(const Info& info) const {
+  bool matches(const Info& info) const { ///< All equal?
     for (auto& [key, value] : equals)
       if (!field_equals(info.field(key), key, value))
         return false;
@@ -152,6 +152,6 @@ struct task_counts {
   size_t pending_args = 0, waiting_for_resources = 0, queued_in_actor = 0, running = 0;
   size_t finished = 0, failed = 0, cancelled = 0;
 };
-task_counts count_tasks();
+task_counts count_tasks(); ///< Counts the node's tasks by state.
 
 } // namespace manta

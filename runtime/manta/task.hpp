@@ -17,10 +17,10 @@ namespace manta {
 template <class R, class... Ps>
 class task_builder {
 public:
-  using function_type = R (*)(Ps...);
+  using function_type = R (*)(Ps...); ///< The registered function's type.
 
   task_builder(function_type fn, const detail::function_info& info)
-    : fn_(fn), info_(&info) {
+    : fn_(fn), info_(&info) { ///< Runtime internals: made by `task(f)`.
     // nop
   }
 
@@ -75,7 +75,7 @@ public:
     return *this;
   }
 
-  const task_options& options() const noexcept { return opts_; }
+  const task_options& options() const noexcept { return opts_; } ///< The options chained so far.
 
   /// Submits the task. Each argument is a value convertible to the
   /// parameter's type or an `object_ref` to one; ref arguments are waited

@@ -26,9 +26,9 @@ struct scheduling_strategy {
     /// cannot ever fit the task.
     node_affinity,
   };
-  kind_type kind = default_placement;
-  node_id node = 0;
-  bool soft = false;
+  kind_type kind = default_placement; ///< Which strategy.
+  node_id node = 0; ///< For `node_affinity`: the node.
+  bool soft = false; ///< For `node_affinity`: fall back to the default placement.
 };
 
 /// Options of one task submission, set by chaining on `task(f)`.

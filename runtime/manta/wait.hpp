@@ -14,8 +14,8 @@ namespace manta {
 /// `pending` the rest in their original order.
 template <class T>
 struct wait_result {
-  std::vector<object_ref<T>> ready;
-  std::vector<object_ref<T>> pending;
+  std::vector<object_ref<T>> ready; ///< Refs whose values exist, in completion order.
+  std::vector<object_ref<T>> pending; ///< The other refs, in their original order.
 };
 
 namespace detail {
@@ -72,7 +72,7 @@ template <class T>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs, size_t num_returns = 1) {
   return detail::wait<T>(refs, num_returns, detail::clock::time_point::max());
 }
-
+/// As above, for a list the caller gives away.
 template <class T>
 wait_result<T> wait(std::vector<object_ref<T>>&& refs, size_t num_returns = 1) {
   return detail::wait<T>(std::move(refs), num_returns, detail::clock::time_point::max());
@@ -88,7 +88,7 @@ wait_result<T> wait(const std::vector<object_ref<T>>& refs, size_t num_returns,
 
 template <class T, class Rep, class Period>
 wait_result<T> wait(std::vector<object_ref<T>>&& refs, size_t num_returns,
-                    std::chrono::duration<Rep, Period> timeout) {
+                    std::chrono::duration<Rep, Period> timeout) { ///< Same, moving the list.
   return detail::wait<T>(std::move(refs), num_returns, detail::deadline_after(timeout));
 }
 
