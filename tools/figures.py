@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""docs/figures.md, the one place the docs take Manta's figures from.
+
+  python3 tools/figures.py --run [--build=build] [--runs=3]
+      runs the benchmarks (`manta microbenchmark --json`, `cluster_benchmark`,
+      `scalability`) and keeps their raw output in docs/figures/, with the
+      machine's state (date, revision, cores, load average), then writes
+      docs/figures.md from it;
+  python3 tools/figures.py
+      writes docs/figures.md from the raw output already in docs/figures/;
+  python3 tools/figures.py --check
+      fails if docs/figures.md is not what the raw output gives (the test
+      `figures`, suite docs): the file is never edited by hand.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RAW = os.path.join(ROOT, "docs", "figures")
+OUT = os.path.join(ROOT, "docs", "figures.md")
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def run(build, runs):
+    os.makedirs(RAW, exist_ok=True)
+    tools = os.path.join(build, "tools")
+    machine = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                   capture_output=True, text=True).stdout.strip(),
+        "cores": os.cpu_count(),
+        "load_before": load_average(),
+    }
+    steps = [
+        ("microbenchmark.json", [os.path.join(tools, "manta"), "microbenchmark", "--json",
+                                 f"--runs={runs}"]),
+        ("cluster_benchmark.txt", [os.path.join(tools, "cluster_benchmark")]),
+        ("scalability.txt", [os.path.join(tools, "scalability")]),
+        ("broadcast.txt", [os.path.join(tools, "cluster_benchmark"), "--broadcast-nodes=8",
+                           "--megabytes=256"]),
+    ]
+    for name, cmd in steps:
+        print("running", " ".join(cmd), flush=True)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           timeout=1800)
+        if r.returncode != 0:
+            sys.exit(f"figures: {' '.join(cmd)} failed with exit code {r.returncode}")
+        with open(os.path.join(RAW, name), "w") as f:
+            f.write(r.stdout)
+    machine["load_after"] = load_average()
+    machine["commands"] = [" ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c
+                                    for c in cmd) for _, cmd in steps]
+    with open(os.path.join(RAW, "machine.json"), "w") as f:
+        json.dump(machine, f, indent=2)
+        f.write("\n")
+
+
+def number(x):
+    """A figure with three significant digits and a unit prefix."""
+    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def duration(seconds):
+    """A time with three significant digits in ns, µs, ms or s."""
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def rate(name, x):
+    """Operations per second, or GB/s and MB/s for the byte rows."""
+    if "gigabytes" in name:
+        return f"{x:.3g} GB/s"
+    if "megabytes" in name:
+        return f"{x:.3g} MB/s"
+    return (number(x) + "/s").replace(" /s", "/s")
+
+
+def search(pattern, text):
+    """The first group of `pattern` in `text` as a float; None if absent."""
+    m = re.search(pattern, text)
+    return float(m.group(1)) if m else None
+
+
+def targets(micro, cluster, scalability):
+    """The project's targets (docs/performance.md) against this run: rows of
+    (target, figure, met)."""
+    by = {m["name"]: m for m in micro["metrics"]}
+    rows = []
+
+    def at_least(name, goal, label):
+        if name in by:
+            x = by[name]["per_second"]
+            rows.append((label, rate(name, x), x >= goal))
+
+    at_least("single_client_tasks_sync", 50e3, "single_client_tasks_sync >= 50,000/s")
+    at_least("single_client_tasks_async", 200e3, "single_client_tasks_async >= 200,000/s")
+    at_least("single_client_put_calls", 500e3, "single_client_put_calls >= 500,000/s")
+    at_least("single_client_get_calls", 500e3, "single_client_get_calls >= 500,000/s")
+    at_least("1_1_actor_calls_sync", 100e3, "1_1_actor_calls_sync >= 100,000/s")
+    at_least("1_1_actor_calls_async", 1e6, "1_1_actor_calls_async >= 1,000,000/s")
+    below = [m["name"] for m in micro["metrics"] if m.get("times_ray") and m["times_ray"] < 20]
+    rows.append(("every metric >= 20x Ray 2.31's published figure",
+                 "below: " + ", ".join(below) if below else "all", not below))
+    core = ["single_client_tasks_sync", "single_client_tasks_async",
+            "1_1_actor_calls_sync", "1_1_actor_calls_async"]
+    costs = {n: by[n]["times_floor_cost"] for n in core if n in by}
+    if costs:
+        rows.append(("task and actor-call costs within 4x of their raw-CAF floor",
+                     ", ".join(f"{n} {c}x" for n, c in costs.items()),
+                     max(costs.values()) <= 4))
+    if "single_client_put_gigabytes" in by:
+        c = by["single_client_put_gigabytes"]["times_floor_cost"]
+        rows.append(("single_client_put_gigabytes >= 70% of memcpy into a fresh buffer",
+                     f"{1 / c:.0%} of memcpy", 1 / c >= 0.7))
+    t = search(r"many_tasks\s+([\d.]+) s\s+ok", scalability)
+    b = search(r"(\d+) bytes per queued task", scalability)
+    if t is not None and b is not None:
+        rows.append(("1,000,000 queued tasks in under 20 s and 4 GiB",
+                     f"{t:.3g} s, {b:.0f} bytes per task", t < 20 and b * 1e6 < 4 * 2**30))
+    a = search(r"(\d+) bytes per idle actor", scalability)
+    if a is not None:
+        rows.append(("100,000 live actors under 2 GiB", f"{a:.0f} bytes per idle actor",
+                     a * 1e5 < 2 * 2**30))
+    r = search(r"cross_node_task_round_trip\s+([\d.]+) us", cluster)
+    if r is not None:
+        rows.append(("cross-node round trip <= 300 µs", f"{r:.3g} µs", r <= 300))
+    n = search(r"cross_node_tasks_async\s+([\d.]+) /s", cluster)
+    if n is not None:
+        rows.append(("cross-node async tasks >= 50,000/s", rate("", n), n >= 50e3))
+    g = search(r"object_transfer\s+([\d.]+) GB/s", cluster)
+    if g is not None:
+        rows.append(("object transfer >= 1 GB/s on loopback", f"{g:.3g} GB/s", g >= 1))
+    return rows
+
+
+def render():
+    with open(os.path.join(RAW, "machine.json")) as f:
+        machine = json.load(f)
+    with open(os.path.join(RAW, "microbenchmark.json")) as f:
+        micro = json.load(f)
+    with open(os.path.join(RAW, "cluster_benchmark.txt")) as f:
+        cluster = f.read()
+    with open(os.path.join(RAW, "scalability.txt")) as f:
+        scalability = f.read()
+    broadcast_file = os.path.join(RAW, "broadcast.txt")
+    broadcast = open(broadcast_file).read() if os.path.exists(broadcast_file) else ""
+    load = lambda key: ", ".join(f"{x:.1f}" for x in machine[key])
+    lines = [
+        "# Figures",
+        "",
+        "<!-- Generated by tools/figures.py from docs/figures/; do not edit by hand:",
+        "     run `python3 tools/figures.py --run` to measure again. -->",
+        "",
+        "Manta's figures, all from one run of the benchmarks on this project's",
+        "machine; the other docs refer here instead of repeating them. Figures",
+        "elsewhere are before/after comparisons of one change, measured in its own",
+        "session, or Ray's.",
+        "",
+        f"Measured {machine['date']} at revision {machine['revision']}, "
+        f"{machine['cores']} cores shared with other work: load average "
+        f"{load('load_before')} (1, 5, 15 min) before and {load('load_after')} after. "
+        "Absolute figures on this shared machine move by 2x and more with the load; ratios",
+        "measured in one run (Manta against the raw-CAF floor beside it) move less.",
+        "Commands: " + "; ".join(f"`{c}`" for c in machine["commands"]) + ".",
+        "",
+        "## Single node (`manta microbenchmark`)",
+        "",
+        "Operations per second (GB/s or MB/s for the byte rows), mean ± standard",
+        "deviation over the runs; \"vs Ray\" divides by Ray 2.31's published figure",
+        "(64 cores); \"vs floor\" is one Manta operation's cost in units of one",
+        "raw-CAF operation of the same run.",
+        "",
+        "| metric | Manta | ± sd | per operation | Ray 2.31 published | vs Ray | floor | vs floor |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for m in micro["metrics"]:
+        name, per_s = m["name"], m["per_second"]
+        bytes_row = "gigabytes" in name or "megabytes" in name
+        per_op = "" if bytes_row or per_s <= 0 else duration(1 / per_s)
+        ray = m.get("ray_published")
+        times_ray = m.get("times_ray")
+        lines.append(
+            f"| {name} | {rate(name, per_s)} | {number(m['sd'])} | {per_op} | "
+            f"{rate(name, ray) if ray else '-'} | "
+            f"{(f'{times_ray:,.0f}x' if times_ray >= 1000 else f'{times_ray:.3g}x') if times_ray else '-'} | "
+            f"{m.get('floor') or '-'} | {m.get('times_floor_cost', '-') if m.get('floor') else '-'} |")
+    floor = ", ".join(f"{k} {rate(k, v)}" for k, v in micro.get("floor", {}).items())
+    lines += ["", f"Floor in the same run: {floor}.", "",
+              "## Across nodes (`cluster_benchmark`: a head and 2 workers x 1 CPU on this machine, TLS)",
+              "", "```"]
+    lines += [l for l in cluster.splitlines() if l.strip()]
+    if broadcast:
+        lines += ["```", "", "Broadcast: one 256 MiB object put by the driver, read by a task "
+                  "pinned on each of 8 one-CPU workers (`cluster_benchmark --broadcast-nodes=8`):",
+                  "", "```"]
+        lines += [l for l in broadcast.splitlines() if l.strip()]
+    lines += ["```", "", "## Scalability envelope (`scalability`)", "", "```"]
+    lines += [l for l in scalability.splitlines() if l.strip()]
+    lines += ["```", "", "## Targets", "",
+              "The project's targets (why each: docs/performance.md) against this run.", "",
+              "| target | this run | met? |", "|---|---|---|"]
+    for target, figure, met in targets(micro, cluster, scalability):
+        lines.append(f"| {target} | {figure} | {'yes' if met else '**no**'} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    p.add_argument("--run", action="store_true", help="run the benchmarks first")
+    p.add_argument("--check", action="store_true", help="fail if docs/figures.md is stale")
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--runs", type=int, default=3)
+    a = p.parse_args()
+    if a.run:
+        run(os.path.abspath(a.build), a.runs)
+    text = render()
+    if a.check:
+        with open(OUT) as f:
+            if f.read() != text:
+                print("FAIL: docs/figures.md is not what docs/figures/ gives; run "
+                      "`python3 tools/figures.py` (never edit it by hand)")
+                return 1
+        print("PASS: docs/figures.md is what docs/figures/ gives")
+        return 0
+    with open(OUT, "w") as f:
+        f.write(text)
+    print("wrote", os.path.relpath(OUT, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
