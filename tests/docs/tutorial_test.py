@@ -71,6 +71,8 @@ def main():
     env = dict(os.environ)
     env["PATH"] = os.path.join(build, "tools") + os.pathsep + env["PATH"]
     env["PKG_CONFIG_PATH"] = pkg_config_path(source_root, build, top)
+    # Where a shared libmanta of the build is found when the program runs.
+    env["LD_LIBRARY_PATH"] = build + os.pathsep + env.get("LD_LIBRARY_PATH", "")
     machines = {}
     output = None
     failed = None
