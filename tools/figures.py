@@ -172,10 +172,13 @@ def render():
         "session, or Ray's.",
         "",
         f"Measured {machine['date']} at revision {machine['revision']}, "
-        f"{machine['cores']} cores shared with other work: load average "
-        f"{load('load_before')} (1, 5, 15 min) before and {load('load_after')} after. "
-        "Absolute figures on this shared machine move by 2x and more with the load; ratios",
-        "measured in one run (Manta against the raw-CAF floor beside it) move less.",
+        f"{machine['cores']} cores shared with other work:",
+        f"**load average {load('load_before')}** (1, 5, 15 min) before and "
+        f"{load('load_after')} after.",
+        "Absolute figures on this shared machine move by 2x and more with the load",
+        "(the synchronous round trips, which wait for a thread to wake up, by 10x and",
+        "more); ratios measured in one run (Manta against the raw-CAF floor beside",
+        "it) move less.",
         "Commands: " + "; ".join(f"`{c}`" for c in machine["commands"]) + ".",
         "",
         "## Single node (`manta microbenchmark`)",
