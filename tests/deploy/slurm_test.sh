@@ -18,6 +18,7 @@ fail() {
   exit 1
 }
 
+: "${MANTA_EXE:?}" "${HELLO_CLUSTER:?}" "${MANTA_SOURCE_ROOT:?}"
 for tool in munged slurmctld slurmd sbatch scontrol squeue python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (tools/setup.sh installs slurm-wlm and munge)"
 done

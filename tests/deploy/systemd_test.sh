@@ -11,6 +11,7 @@ fail() {
   echo "FAIL: $*"
   exit 1
 }
+: "${MANTA_EXE:?}" "${HELLO_CLUSTER:?}" "${MANTA_SOURCE_ROOT:?}"
 command -v systemd-analyze >/dev/null \
   || { echo "SKIP: systemd-analyze is not installed (package systemd; tools/setup.sh)"; exit 77; }
 
