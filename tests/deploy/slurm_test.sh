@@ -19,6 +19,12 @@ fail() {
 }
 
 : "${MANTA_EXE:?}" "${HELLO_CLUSTER:?}" "${MANTA_SOURCE_ROOT:?}"
+# Outside an allocation the script refuses, saying how to run it.
+out=$(env -u SLURM_JOB_ID bash "$MANTA_SOURCE_ROOT/deploy/slurm/manta_slurm.sh" -- /bin/true 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "not inside a Slurm allocation.*sbatch" <<<"$out" \
+  || fail "manta_slurm.sh outside an allocation: exit $rc, $out"
+
 for tool in munged slurmctld slurmd sbatch scontrol squeue python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (tools/setup.sh installs slurm-wlm and munge)"
 done
