@@ -88,9 +88,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
 
 cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
                  const std::string& address, std::string token, double cpus,
-                 const resource_map& custom, std::string advertise)
+                 const resource_map& custom, std::string advertise, std::string node_ip)
   : sys_(sys), pool_(pool), role_(r), address_(address), token_(std::move(token)), cpus_(cpus),
-    custom_(custom), advertise_(std::move(advertise)) {
+    custom_(custom), advertise_(std::move(advertise)), node_ip_(std::move(node_ip)) {
   auto [host, port] = parse_address(address);
   auto head = connect(sys_, host, port, connect_timeout);
   if (!head)
@@ -107,15 +107,13 @@ cluster::~cluster() {
 
 uint16_t cluster::join(const caf::actor& node_manager) {
   wire::node_record me;
-  me.host = "127.0.0.1";
+  me.host = node_ip_; // --node-ip-address (MANTA_NODE_IP), 127.0.0.1 by default
   me.pid = static_cast<uint32_t>(::getpid());
   me.cpus = cpus_;
   me.custom = custom_;
   me.driver = role_ == role::driver;
   me.build = this_build(); // the head compares it with the members'
   if (role_ == role::worker) {
-    if (auto h = std::getenv("MANTA_NODE_IP"); h != nullptr && *h != '\0')
-      me.host = h;
     auto port = publish(sys_, node_manager, 0, me.host);
     if (!port)
       throw error("manta: cannot publish the node manager: " + sys_.render(port.error()));

@@ -35,9 +35,12 @@ public:
 
   /// `advertise` (workers; "" for none): the "HOST:PORT" published to the
   /// cluster instead of where the node manager listens (a proxy in front).
+  /// `node_ip`: where this process listens (a worker's node manager, every
+  /// node's data path) and what it tells the cluster (--node-ip-address,
+  /// checked by the caller).
   cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
           std::string token, double cpus, const resource_map& custom,
-          std::string advertise = "");
+          std::string advertise = "", std::string node_ip = "127.0.0.1");
   ~cluster();
 
   cluster(const cluster&) = delete;
@@ -132,6 +135,7 @@ private:
   uint16_t data_port_ = 0;
   std::string data_host_;
   std::string advertise_;
+  std::string node_ip_;
   std::string listen_address_;
   std::string advertised_address_;
   caf::actor head_;
