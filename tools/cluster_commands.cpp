@@ -418,7 +418,7 @@ int start_main(int argc, char** argv) {
     args.push_back(nullptr);
     try {
       auto parsed = detail::parse_command_line(static_cast<int>(args.size()) - 1, args.data());
-      detail::check_exposure("manta start",
+      detail::check_exposure("manta",
                              parsed.opts.node_ip_address.value_or(detail::default_node_ip), tls,
                              parsed.opts.trusted_network);
     } catch (const std::exception& e) {
