@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <sched.h>
 #include <sstream>
 #include <stdexcept>
@@ -40,6 +41,17 @@ std::string ns_path(const std::string& name) {
 /// The bridge's namespace for the prefix.
 std::string bridge_ns(const std::string& prefix) {
   return prefix + "br";
+}
+
+/// Whether `pid` runs: it exists and is not a zombie (a killed test whose
+/// parent has not reaped it yet left its namespaces all the same).
+bool process_runs(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line))
+    return false;
+  auto paren = line.rfind(')'); // the name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
 }
 
 } // namespace
@@ -95,7 +107,7 @@ void netns_network::remove_stale() {
     auto pid_text = name.substr(6, dash - 6);
     if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos)
       continue;
-    if (::kill(std::stoi(pid_text), 0) != 0 && errno == ESRCH)
+    if (!process_runs(std::stoi(pid_text)))
       sh("ip netns del " + name);
   }
 }
