@@ -3,7 +3,9 @@
 #include <manta/detail/cluster_token.hpp>
 #include <manta/manta.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -27,11 +29,16 @@ netns_cluster::~netns_cluster() {
     manta::shutdown();
   net_.leave();
   // The processes go with the network (its destructor, right after this);
-  // the folder of logs stays only if asked (to read after a failure).
-  if (std::getenv("MANTA_KEEP_NETNS_LOGS") == nullptr) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+  // the folder of logs stays after a failure, to be read.
+  if (netns_keep_logs || std::uncaught_exceptions() > 0
+      || std::getenv("MANTA_KEEP_NETNS_LOGS") != nullptr) {
+    std::fprintf(stderr, "netns_cluster: the logs of the head and the nodes are in %s\n",
+                 dir_.c_str());
+    netns_keep_logs = false;
+    return;
   }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
 }
 
 std::vector<std::string> netns_cluster::common_flags() const {

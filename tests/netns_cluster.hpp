@@ -17,6 +17,10 @@
 
 namespace manta_test {
 
+/// Set by a test when one of its checks failed (netns_test.cpp's listener):
+/// `~netns_cluster` then keeps its folder of logs and says where it is.
+inline bool netns_keep_logs = false;
+
 class netns_cluster {
 public:
   /// A network of `nodes` namespaces (nothing started yet). Every process
@@ -26,7 +30,9 @@ public:
                          std::chrono::milliseconds connection_timeout =
                            manta::default_connection_timeout);
   /// Shuts this process's runtime down, brings the calling thread back to
-  /// its namespace, kills every process and removes the namespaces.
+  /// its namespace, kills every process and removes the namespaces. The
+  /// folder of logs goes too, unless a check failed, an exception is on
+  /// its way, or MANTA_KEEP_NETNS_LOGS is set.
   ~netns_cluster();
 
   netns_cluster(const netns_cluster&) = delete;

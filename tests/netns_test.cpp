@@ -11,6 +11,8 @@
 #include "tests/fault_workload.hpp"
 #include "tests/netns_cluster.hpp"
 
+#include "manta/detail/object_transfer.hpp"
+
 #include <manta/manta.hpp>
 
 #include <chrono>
@@ -115,6 +117,28 @@ struct workload {
   }
 };
 
+/// Marks a failed check so that the cluster keeps its logs.
+struct keep_logs_on_failure : doctest::IReporter {
+  explicit keep_logs_on_failure(const doctest::ContextOptions&) {}
+  void log_assert(const doctest::AssertData& ad) override {
+    if (ad.m_failed)
+      manta_test::netns_keep_logs = true;
+  }
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override {}
+  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+
+REGISTER_LISTENER("netns_keep_logs", 1, keep_logs_on_failure);
+
 } // namespace
 
 TEST_CASE("tasks, actors and large objects between namespaces, each node on its own address") {
@@ -149,8 +173,12 @@ TEST_CASE("tasks, actors and large objects between namespaces, each node on its 
   auto bytes = manta::get(made, 30s);
   CHECK(bytes == make_bytes(big));
   CHECK(manta::get(manta::task(checksum).remote(made), 30s) == checksum(bytes)); // on the worker
+  auto served = manta::detail::bytes_served();
   auto put = manta::put(make_bytes(big / 2));
   CHECK(manta::get(manta::task(checksum).remote(put), 30s) == checksum(make_bytes(big / 2)));
+  // The worker read those bytes from this process's transfer server, at
+  // the driver's address in its namespace.
+  CHECK(manta::detail::bytes_served() - served >= static_cast<uint64_t>(big / 2));
   // Nothing fell back to 127.0.0.1 or failed on the way.
   auto worker_log = manta_test::read_all(c.log_of("node1"));
   CHECK(worker_log.find("listening at " + netns_network::ip(1)) != std::string::npos);
