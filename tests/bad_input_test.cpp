@@ -294,6 +294,32 @@ TEST_CASE("an advertised address is checked, and only workers take one") {
   }
 }
 
+TEST_CASE("--node-ip-address takes an IP address of this machine, named in every refusal") {
+  CHECK(parse({"--node-ip-address=127.0.0.1"}).opts.node_ip_address
+        == std::optional<std::string>{"127.0.0.1"});
+  CHECK_FALSE(parse({}).opts.node_ip_address.has_value());
+  for (auto [bad, why] : {std::pair{"head.example", "not an IP address"},
+                          std::pair{"0.0.0.0", "listens everywhere"},
+                          std::pair{"192.0.2.1", "not an address of this machine"},
+                          std::pair{"10.1.2", "not an IP address"}}) {
+    CAPTURE(bad);
+    auto msg = thrown([&] { parse({std::string{"--node-ip-address="} + bad}); });
+    CHECK(msg.find(std::string{"--node-ip-address="} + bad + ": " + why) != std::string::npos);
+  }
+  // The switch takes no value; with plain TCP a driver off loopback needs it.
+  auto p = parse({"--trusted-network", "--num-cpus=2"});
+  CHECK(p.opts.trusted_network);
+  CHECK(p.opts.num_cpus == 2);
+  manta::init_options opts;
+  opts.address = "127.0.0.1:1";
+  opts.token = "t";
+  opts.tls.plain = true;
+  opts.node_ip_address = "192.0.2.1";
+  CHECK(thrown([&] { manta::init(opts); }).find("--node-ip-address=192.0.2.1: not an address")
+        != std::string::npos);
+  CHECK_FALSE(manta::is_initialized());
+}
+
 TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   auto exe = std::getenv("MANTA_EXE");
   REQUIRE(exe != nullptr);
@@ -310,6 +336,13 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   std::tie(rc, out) = run(dir + exe + " start --head --connection-timeout=soon");
   CHECK(rc == 2);
   CHECK(out.find("--connection-timeout expects a duration") != std::string::npos);
+  std::tie(rc, out) = run(dir + exe + " start --head --node-ip-address=192.0.2.1");
+  CHECK(rc == 2);
+  CHECK(out.find("--node-ip-address=192.0.2.1: not an address of this machine")
+        != std::string::npos);
+  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --node-ip-address=x -- /bin/true");
+  CHECK(rc == 2);
+  CHECK(out.find("--node-ip-address=x: not an IP address") != std::string::npos);
   std::tie(rc, out) = run(dir + exe + " status --address=nowhere:");
   CHECK(rc == 2);
   CHECK(out.find("bad address") != std::string::npos);

@@ -4,6 +4,7 @@
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/node_address.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
@@ -213,7 +214,8 @@ bool gone(pid_t pid) {
 /// The token goes to the daemons in the environment, not on their command
 /// line, where every user of the machine could read it (ps).
 int start_head(const std::string& port, const std::string& dashboard_port,
-               const std::string& token, const tls_options& tls, bool ignored_resources) {
+               const std::string& token, const tls_options& tls,
+               std::vector<std::string> head_flags, bool ignored_resources) {
   auto d = dir("manta start");
   if (d.empty())
     return 1;
@@ -245,6 +247,8 @@ int start_head(const std::string& port, const std::string& dashboard_port,
     std::string d = "--dashboard-port=" + dashboard_port;
     if (dashboard_port != "off")
       args.push_back(d.data());
+    for (auto& f : head_flags) // --node-ip-address, --dashboard-host, --trusted-network
+      args.push_back(f.data());
     args.push_back(nullptr);
     ::_exit(head_main(static_cast<int>(args.size()) - 1, args.data()));
   }
@@ -267,7 +271,14 @@ int start_head(const std::string& port, const std::string& dashboard_port,
       break;
     std::this_thread::sleep_for(10ms);
   }
-  std::fprintf(stderr, "manta start: the head did not come up; see %s/head.log\n", d.c_str());
+  // Its last line says why (a --dashboard-host it cannot bind, a port taken).
+  std::istringstream log{detail::read_runtime_file("head.log").text};
+  std::string line, last;
+  while (std::getline(log, line))
+    if (!line.empty())
+      last = line;
+  std::fprintf(stderr, "manta start: the head did not come up%s%s; see %s/head.log\n",
+               last.empty() ? "" : ": ", last.c_str(), d.c_str());
   return 1;
 }
 
@@ -325,7 +336,7 @@ int start_main(int argc, char** argv) {
   std::string token_file;
   std::string dashboard_port = "8265"; // Ray's
   auto tls = env_tls();
-  std::vector<std::string> node_flags, program;
+  std::vector<std::string> node_flags, head_flags, program;
   bool resources_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
@@ -351,6 +362,15 @@ int start_main(int argc, char** argv) {
       // taken
     } else if (flag(argc, argv, i, "--connection-timeout", value)) {
       connection_timeout = value;
+    } else if (flag(argc, argv, i, "--node-ip-address", value)) {
+      // Where the head or worker listens and what it tells the cluster.
+      node_flags.push_back("--node-ip-address=" + value);
+      head_flags.push_back("--node-ip-address=" + value);
+    } else if (flag(argc, argv, i, "--dashboard-host", value)) {
+      head_flags.push_back("--dashboard-host=" + value);
+    } else if (arg == "--trusted-network") {
+      node_flags.emplace_back("--trusted-network");
+      head_flags.emplace_back("--trusted-network");
     } else if (flag(argc, argv, i, "--num-cpus", value)) {
       node_flags.push_back("--num-cpus=" + value);
       resources_given = true;
@@ -388,6 +408,8 @@ int start_main(int argc, char** argv) {
   // program) in the environment.
   {
     auto checked = node_flags;
+    if (head)
+      checked = head_flags;
     if (!connection_timeout.empty())
       checked.push_back("--connection-timeout=" + connection_timeout);
     std::vector<char*> args{argv[0]};
@@ -395,7 +417,10 @@ int start_main(int argc, char** argv) {
       args.push_back(a.data());
     args.push_back(nullptr);
     try {
-      detail::parse_command_line(static_cast<int>(args.size()) - 1, args.data());
+      auto parsed = detail::parse_command_line(static_cast<int>(args.size()) - 1, args.data());
+      detail::check_exposure("manta",
+                             parsed.opts.node_ip_address.value_or(detail::default_node_ip), tls,
+                             parsed.opts.trusted_network);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "manta start: %s\n", e.what());
       return 2;
@@ -406,7 +431,7 @@ int start_main(int argc, char** argv) {
   if (!token_file.empty() && (token = token_from_file("manta start", token_file)).empty())
     return 2;
   if (head)
-    return start_head(port, dashboard_port, token, tls, resources_given);
+    return start_head(port, dashboard_port, token, tls, head_flags, resources_given);
   if (address.empty()) {
     std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
     return 2;

@@ -6,6 +6,7 @@ pkgs=(
   g++ meson ninja-build pkg-config
   libcaf-dev libcaf-openssl0.17 libssl-dev
   openssl
+  iproute2
   libcapnp-dev capnproto
   libboost1.81-all-dev
   doctest-dev

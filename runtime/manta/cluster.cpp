@@ -6,6 +6,7 @@
 #include "actors/head_dashboard.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/node_address.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
@@ -172,6 +173,16 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "manta head: %s\n", err.c_str());
       return 2;
     }
+    // Where the registry listens and what its address file says
+    // (--node-ip-address, checked when parsed); plain TCP off loopback only
+    // on a network declared trusted.
+    auto host = cl.opts.node_ip_address.value_or(detail::default_node_ip);
+    try {
+      detail::check_exposure("manta head", host, cl.opts.tls, cl.opts.trusted_network);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
     // written next to the address file, readable by this user only. The
     // cluster's TLS identity is made from it.
@@ -198,17 +209,14 @@ int head_main(int argc, char** argv) {
     auto registry = sys.spawn(actors::cluster_registry, token);
     // Reusing the address: a head restarted on its port (its workers join
     // it again) binds while the old head's connections linger.
-    auto host = detail::node_ip();
     auto port = detail::publish(sys, registry, cl.port, host, /*reuse_address=*/true);
     if (!port) {
-      std::fprintf(stderr, "manta head: cannot listen on %s port %u: %s%s\n", host.c_str(),
-                   unsigned{cl.port}, sys.render(port.error()).c_str(),
-                   host == "127.0.0.1" ? ""
-                                       : " (MANTA_NODE_IP must be an address of this machine)");
+      std::fprintf(stderr, "manta head: cannot listen on %s port %u: %s\n", host.c_str(),
+                   unsigned{cl.port}, sys.render(port.error()).c_str());
       caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto address = host + ":" + std::to_string(*port);
+    auto address = host + ":" + std::to_string(*port); // split at the last ':'
     auto file = cl.address_file.empty() ? dir + "/head.address" : cl.address_file;
     // Started after the address file is written: whoever waits for that
     // file finds the dashboard's file too (written first, like the token).

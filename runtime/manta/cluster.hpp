@@ -20,7 +20,8 @@ namespace manta {
 /// Returns the process's exit code.
 int worker_main(int argc, char** argv);
 
-/// Runs a head node: the cluster registry, published on 127.0.0.1 at
+/// Runs a head node: the cluster registry, published on 127.0.0.1 (or
+/// --node-ip-address) at
 /// `--manta-port` (0 or absent: any free port). Writes "HOST:PORT" to
 /// `--manta-address-file` (default `<runtime dir>/head.address`) and to
 /// stdout, then serves until SIGTERM/SIGINT. Needs no user functions, so

@@ -4,6 +4,7 @@
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/node_address.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -186,7 +187,8 @@ constexpr std::string_view option_names[] = {
   "object-spill-dir", "object-spilling", "address", "token", "token-file", "tls-cert", "tls-key",
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
-  "memory-usage-threshold", "memory-limit", "dashboard-host"};
+  "memory-usage-threshold", "memory-limit", "dashboard-host", "node-ip-address",
+  "trusted-network"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -253,6 +255,11 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.memory_usage_threshold = parse_amount(where, v); // range checked at start
   else if (name == "memory-limit")
     opts.memory_limit = parse_bytes(where, v);
+  else if (name == "node-ip-address") {
+    detail::check_node_ip(where, std::string{v});
+    opts.node_ip_address = std::string{v};
+  } else if (name == "trusted-network")
+    opts.trusted_network = parse_switch(where, v, show);
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -360,6 +367,12 @@ command_line parse_command_line(int argc, char** argv) {
     opts.memory_usage_threshold = parse_amount("MANTA_MEMORY_USAGE_THRESHOLD", env);
   if (auto env = std::getenv("MANTA_MEMORY_LIMIT"); env != nullptr && *env != '\0')
     opts.memory_limit = parse_bytes("MANTA_MEMORY_LIMIT", env);
+  if (auto env = std::getenv("MANTA_NODE_IP"); env != nullptr && *env != '\0') {
+    detail::check_node_ip("MANTA_NODE_IP", env);
+    opts.node_ip_address = env;
+  }
+  if (auto env = std::getenv("MANTA_TRUSTED_NETWORK"); env != nullptr && *env != '\0')
+    opts.trusted_network = parse_switch("MANTA_TRUSTED_NETWORK", env);
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;
@@ -390,6 +403,10 @@ command_line parse_command_line(int argc, char** argv) {
         return std::nullopt;
       return rest.substr(1);
     };
+    if (arg == "--trusted-network") { // a switch: on when given alone
+      opts.trusted_network = true;
+      continue;
+    }
     if (arg.substr(0, 2) == "--") {
       auto name = arg.substr(2, arg.find('=') == std::string_view::npos
                                   ? std::string_view::npos

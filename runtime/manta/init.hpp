@@ -98,9 +98,21 @@ struct init_options {
   std::optional<std::string> token;
   /// TLS for every connection to the cluster (with an address only).
   tls_options tls;
+  /// The IP address this process listens on and tells the cluster: a
+  /// worker's node manager, every node's raw data path (object transfer
+  /// server), the head's registry. Must be an address of this machine that
+  /// the other nodes reach (not a host name, not 0.0.0.0); default
+  /// 127.0.0.1, which only reaches processes of this machine. Flag
+  /// `--node-ip-address=ADDR`, environment `MANTA_NODE_IP`.
+  std::optional<std::string> node_ip_address;
+  /// Declares that every host of the network `node_ip_address` is on is
+  /// trusted: only then may a process listen off loopback with
+  /// `tls.plain` (it warns once). Flag `--trusted-network`, environment
+  /// `MANTA_TRUSTED_NETWORK=1`.
+  bool trusted_network = false;
   /// Worker nodes only: the "HOST:PORT" other nodes connect to instead of
   /// where this node listens (an ephemeral port on 127.0.0.1, or
-  /// MANTA_NODE_IP), e.g. a proxy or port forward in front of it. Also
+  /// --node-ip-address), e.g. a proxy or port forward in front of it. Also
   /// `--advertise-address=HOST:PORT` and `MANTA_ADVERTISE_ADDRESS`.
   std::optional<std::string> advertise_address;
   /// How long a connection to another node may stay silent before this
@@ -137,12 +149,14 @@ void init(init_options opts = {});
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token-file=F`,
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
 /// `--connection-timeout=4s`, `--memory-usage-threshold=0.95`,
-/// `--memory-limit=BYTES`, for workers `--advertise-address=HOST:PORT`),
+/// `--memory-limit=BYTES`, `--node-ip-address=ADDR`, `--trusted-network`,
+/// for workers `--advertise-address=HOST:PORT`),
 /// falling back to the environment (`MANTA_NUM_CPUS`,
 /// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`,
 /// `MANTA_TLS_CERT`, `MANTA_TLS_KEY`, `MANTA_TLS_CA`, `MANTA_TRANSPORT`,
 /// `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`,
-/// `MANTA_MEMORY_USAGE_THRESHOLD`, `MANTA_MEMORY_LIMIT`). Unknown `--manta-*`
+/// `MANTA_MEMORY_USAGE_THRESHOLD`, `MANTA_MEMORY_LIMIT`, `MANTA_NODE_IP`,
+/// `MANTA_TRUSTED_NETWORK`). Unknown `--manta-*`
 /// flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and

@@ -61,11 +61,6 @@ std::pair<std::string, uint16_t> parse_address(const std::string& address) {
   return {host, static_cast<uint16_t>(port)};
 }
 
-std::string node_ip() {
-  auto h = std::getenv("MANTA_NODE_IP");
-  return h != nullptr && *h != '\0' ? h : "127.0.0.1";
-}
-
 remote_object::~remote_object() {
   cluster::free_remote(node.load(), id);
 }
@@ -93,9 +88,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
 
 cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
                  const std::string& address, std::string token, double cpus,
-                 const resource_map& custom, std::string advertise)
+                 const resource_map& custom, std::string advertise, std::string node_ip)
   : sys_(sys), pool_(pool), role_(r), address_(address), token_(std::move(token)), cpus_(cpus),
-    custom_(custom), advertise_(std::move(advertise)) {
+    custom_(custom), advertise_(std::move(advertise)), node_ip_(std::move(node_ip)) {
   auto [host, port] = parse_address(address);
   auto head = connect(sys_, host, port, connect_timeout);
   if (!head)
@@ -112,7 +107,7 @@ cluster::~cluster() {
 
 uint16_t cluster::join(const caf::actor& node_manager) {
   wire::node_record me;
-  me.host = node_ip();
+  me.host = node_ip_; // --node-ip-address (MANTA_NODE_IP), 127.0.0.1 by default
   me.pid = static_cast<uint32_t>(::getpid());
   me.cpus = cpus_;
   me.custom = custom_;

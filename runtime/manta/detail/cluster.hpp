@@ -23,12 +23,6 @@ class transfer_server;
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
 
-/// The address this process listens on and tells the cluster: MANTA_NODE_IP,
-/// else 127.0.0.1. The head's registry, a worker's node manager and every
-/// node's raw data path bind there, so a cluster spans machines only when
-/// each process is given its machine's address (docs/deploy.md).
-std::string node_ip();
-
 /// The process's link to a cluster (see docs/cluster.md). A *driver*
 /// (init with an address) joins the head's registry, connects to every
 /// worker node and places the tasks its own node is too busy for on them
@@ -41,9 +35,12 @@ public:
 
   /// `advertise` (workers; "" for none): the "HOST:PORT" published to the
   /// cluster instead of where the node manager listens (a proxy in front).
+  /// `node_ip`: where this process listens (a worker's node manager, every
+  /// node's data path) and what it tells the cluster (--node-ip-address,
+  /// checked by the caller).
   cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
           std::string token, double cpus, const resource_map& custom,
-          std::string advertise = "");
+          std::string advertise = "", std::string node_ip = "127.0.0.1");
   ~cluster();
 
   cluster(const cluster&) = delete;
@@ -138,6 +135,7 @@ private:
   uint16_t data_port_ = 0;
   std::string data_host_;
   std::string advertise_;
+  std::string node_ip_;
   std::string listen_address_;
   std::string advertised_address_;
   caf::actor head_;

@@ -7,6 +7,7 @@
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/node_address.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/memory_monitor.hpp"
@@ -247,6 +248,15 @@ runtime::runtime(const init_options& opts, bool worker) {
         + *opts.advertise_address + "'");
     }
   }
+  // Where this process listens and what it tells the cluster; plain TCP
+  // off loopback only on a network declared trusted.
+  auto node_ip = opts.node_ip_address.value_or(default_node_ip);
+  if (networked) {
+    if (opts.node_ip_address)
+      check_node_ip("--node-ip-address", node_ip);
+    check_exposure(worker ? "manta worker" : "manta driver", node_ip, opts.tls,
+                   opts.trusted_network);
+  }
   config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
                             networked, opts.tls, g_token, opts.connection_timeout);
   system_ = std::make_unique<caf::actor_system>(*config_);
@@ -262,7 +272,7 @@ runtime::runtime(const init_options& opts, bool worker) {
                                            worker ? cluster::role::worker
                                                   : cluster::role::driver,
                                            address, g_token, total_cpus_, total_custom_,
-                                           opts.advertise_address.value_or(""));
+                                           opts.advertise_address.value_or(""), node_ip);
       node_index_ = cluster_->join(node_manager_);
     } catch (...) {
       stop_all();

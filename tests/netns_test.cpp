@@ -1,0 +1,296 @@
+// A cluster across separate network hosts: one network namespace per node
+// (tests/netns.hpp), each with its own address on a bridge, running a real
+// head, real workers and this process as the driver, all with
+// --node-ip-address. Tasks, actors and large objects over the raw data path
+// between them; a worker killed with -9; a worker partitioned for longer
+// than the connection timeout, then healed; delay and loss (tc netem).
+// Skips (77) when namespaces cannot be made (not root), and the netem case
+// when the kernel has no netem.
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/fault_workload.hpp"
+#include "tests/netns_cluster.hpp"
+
+#include "manta/detail/object_transfer.hpp"
+
+#include <manta/manta.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using manta_test::netns_cluster;
+using manta_test::netns_network;
+
+namespace {
+
+std::vector<char> make_bytes(int64_t n) {
+  std::vector<char> out(static_cast<size_t>(n));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>(i * 31 + 7);
+  return out;
+}
+
+int64_t checksum(const std::vector<char>& v) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < v.size(); i += 4093)
+    sum += static_cast<unsigned char>(v[i]);
+  return sum + static_cast<int64_t>(v.size());
+}
+
+MANTA_REMOTE(make_bytes, checksum);
+
+class counter {
+public:
+  explicit counter(int start) : n_(start) {}
+  int add(int by) { return n_ += by; }
+
+private:
+  int n_;
+};
+
+MANTA_ACTOR(counter, &counter::add);
+
+bool log_has(const std::string& log, const std::string& text, size_t times,
+             std::chrono::seconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    auto all = manta_test::read_all(log);
+    size_t seen = 0;
+    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1))
+      ++seen;
+    if (seen >= times)
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+/// `n` logged tasks and a call every 10th task of a restartable actor
+/// placed softly on `node`; checks every result (each read with a
+/// deadline) and that every task ran; returns the wrong results.
+struct workload {
+  std::string log;
+  manta::actor_handle<manta_test::tally> actor;
+  std::vector<manta::object_ref<int64_t>> tasks, calls;
+
+  workload(int n, std::string log_file, manta::node_id node, int calls_every = 10)
+    : log(std::move(log_file)),
+      actor(manta::actor<manta_test::tally>()
+              .node_affinity(node, true)
+              .max_restarts(-1)
+              .max_task_retries(-1)
+              .remote(int64_t{3})) {
+    for (int64_t i = 0; i < n; ++i) {
+      tasks.push_back(manta::task(manta_test::work).max_retries(10).remote(i, log));
+      if (i % calls_every == 0)
+        calls.push_back(actor.call(&manta_test::tally::step).remote(i));
+    }
+  }
+
+  void wait_for_share(size_t share) const {
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (manta_test::lines_in(log) < tasks.size() / share
+           && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(1ms);
+  }
+
+  int64_t wrong(int calls_every = 10) {
+    int64_t out = 0;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      auto x = static_cast<int64_t>(i);
+      out += manta::get(tasks[i], 60s) != x * x + 7;
+    }
+    for (size_t k = 0; k < calls.size(); ++k) {
+      auto x = static_cast<int64_t>(k) * calls_every;
+      out += manta::get(calls[k], 60s) != 3 * 1000003 + x * x;
+    }
+    auto runs = manta_test::runs_of(log).first;
+    CHECK(runs.size() == tasks.size()); // every task ran, at least once
+    return out;
+  }
+};
+
+/// Marks a failed check so that the cluster keeps its logs.
+struct keep_logs_on_failure : doctest::IReporter {
+  explicit keep_logs_on_failure(const doctest::ContextOptions&) {}
+  void log_assert(const doctest::AssertData& ad) override {
+    if (ad.m_failed)
+      manta_test::netns_keep_logs = true;
+  }
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override {}
+  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+
+REGISTER_LISTENER("netns_keep_logs", 1, keep_logs_on_failure);
+
+} // namespace
+
+TEST_CASE("tasks, actors and large objects between namespaces, each node on its own address") {
+  netns_cluster c{3};
+  c.start_head(0);
+  CHECK(c.address().rfind(netns_network::ip(0) + ":", 0) == 0);
+  c.add_worker(1, 2);
+  c.join(2);
+  // The worker published its node manager on its own address.
+  CHECK(manta_test::only_worker_address().rfind(netns_network::ip(1) + ":", 0) == 0);
+  // Tasks run on the worker (the driver has no CPUs) and come back.
+  auto [node, pid] = manta::get(manta::task(manta_test::where_it_ran).remote(), 10s);
+  CHECK(node != static_cast<int>(manta::current_node()));
+  CHECK(pid != ::getpid());
+  std::vector<manta::object_ref<int64_t>> refs;
+  for (int64_t i = 0; i < 200; ++i)
+    refs.push_back(manta::task(manta_test::work).remote(i, c.dir() + "/runs.log"));
+  int64_t sum = 0;
+  for (auto& r : refs)
+    sum += manta::get(r, 10s);
+  CHECK(sum == 199 * 200 * 399 / 6 + 7 * 200);
+  // An actor on the worker keeps its state across calls.
+  auto a = manta::actor<counter>().remote(10);
+  for (int k = 1; k < 5; ++k)
+    manta::get(a.call(&counter::add).remote(k), 10s);
+  CHECK(manta::get(a.call(&counter::add).remote(0), 10s) == 20);
+  // A large result stays on the worker and is read over the raw data path
+  // from the worker's address; a large argument the driver put is read by
+  // the worker from the driver's.
+  const int64_t big = 24 << 20;
+  auto made = manta::task(make_bytes).remote(big);
+  auto bytes = manta::get(made, 30s);
+  CHECK(bytes == make_bytes(big));
+  CHECK(manta::get(manta::task(checksum).remote(made), 30s) == checksum(bytes)); // on the worker
+  auto served = manta::detail::bytes_served();
+  auto put = manta::put(make_bytes(big / 2));
+  CHECK(manta::get(manta::task(checksum).remote(put), 30s) == checksum(make_bytes(big / 2)));
+  // The worker read those bytes from this process's transfer server, at
+  // the driver's address in its namespace.
+  CHECK(manta::detail::bytes_served() - served >= static_cast<uint64_t>(big / 2));
+  // Nothing fell back to 127.0.0.1 or failed on the way.
+  auto worker_log = manta_test::read_all(c.log_of("node1"));
+  CHECK(worker_log.find("listening at " + netns_network::ip(1)) != std::string::npos);
+  CHECK(worker_log.find("cannot") == std::string::npos);
+  CHECK(worker_log.find("refus") == std::string::npos);
+}
+
+TEST_CASE("a bad --node-ip-address and plain TCP off loopback are refused, naming the flag") {
+  netns_cluster c{2};
+  // An address no interface of that namespace has.
+  auto other = c.spawn(0, {"--manta-head", "--manta-port=0", "--node-ip-address=10.213.0.2",
+                           "--manta-address-file=" + c.dir() + "/x.address"}, "other");
+  CHECK(manta_test::exit_status(other) != 0);
+  auto log = manta_test::read_all(c.log_of("other"));
+  CHECK(log.find("--node-ip-address=10.213.0.2: not an address of this machine")
+        != std::string::npos);
+  auto name = c.spawn(0, {"--manta-head", "--node-ip-address=head.example"}, "name");
+  CHECK(manta_test::exit_status(name) != 0);
+  CHECK(manta_test::read_all(c.log_of("name")).find("--node-ip-address=head.example: not an "
+                                                    "IP address") != std::string::npos);
+  // Plain TCP on the node's network address: refused without
+  // --trusted-network, accepted with it (and a warning, once).
+  auto plain = c.spawn(0, {"--manta-head", "--manta-port=0", "--transport=plain",
+                           "--node-ip-address=" + netns_network::ip(0),
+                           "--manta-address-file=" + c.dir() + "/y.address"}, "plain");
+  CHECK(manta_test::exit_status(plain) == 2);
+  CHECK(manta_test::read_all(c.log_of("plain")).find("with --transport=plain")
+        != std::string::npos);
+  c.start_head(0, {"--transport=plain", "--trusted-network"});
+  c.add_worker(1, 1, {"--transport=plain", "--trusted-network"});
+  CHECK(log_has(c.log_of("node1"), "joined the cluster", 1, 10s));
+  auto head = manta_test::read_all(c.log_of("head"));
+  auto first = head.find("warning: listening on " + netns_network::ip(0));
+  CHECK(first != std::string::npos);
+  CHECK(head.find("warning:", first + 1) == std::string::npos);
+  CHECK(manta_test::read_all(c.log_of("node1")).find("warning: listening on "
+                                                     + netns_network::ip(1))
+        != std::string::npos);
+}
+
+TEST_CASE("a worker killed with -9 in another namespace: its work is redone, every result "
+          "correct") {
+  netns_cluster c{4};
+  c.start_head(0);
+  auto victim = c.add_worker(1, 1);
+  c.add_worker(2, 1);
+  c.join(3);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  workload w{2000, c.dir() + "/runs.log", nodes.at(victim)};
+  w.wait_for_share(5);
+  c.kill_worker(victim, 1);
+  CHECK(w.wrong() == 0);
+  CHECK(c.wait_for_cpus(1));
+}
+
+TEST_CASE("a worker partitioned longer than the connection timeout, then healed: every "
+          "result once, none lost, and the worker is back") {
+  netns_cluster c{4, 2s}; // connection timeout 2 s (short, yet above a loaded machine's pauses)
+  c.start_head(0);
+  auto cut = c.add_worker(1, 1);
+  c.add_worker(2, 1);
+  c.join(3);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  workload w{3000, c.dir() + "/runs.log", nodes.at(cut)};
+  w.wait_for_share(5);
+  c.net().partition(1);
+  auto cut_at = std::chrono::steady_clock::now();
+  // Over two connection timeouts: the driver and the worker both give up on
+  // the silent connections; the driver places the rest on the other node.
+  CHECK(log_has(c.log_of("node1"), "lost its connection to the head", 1, 10s));
+  while (std::chrono::steady_clock::now() - cut_at < 5s)
+    std::this_thread::sleep_for(10ms);
+  c.net().heal(1);
+  CHECK(w.wrong() == 0);
+  // The worker joins the head again under its index and the driver takes
+  // it back: both nodes run tasks again.
+  CHECK(log_has(c.log_of("node1"), "joined the head again", 1, 30s));
+  CHECK(c.wait_for_cpus(2, 30s));
+  CHECK(manta_test::worker_nodes(2) == nodes);
+  CHECK(::kill(cut, 0) == 0);
+}
+
+TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss") {
+  if (auto why = manta_test::netem_unavailable(); !why.empty()) {
+    std::fprintf(stderr, "netns_netem: skipped: %s\n", why.c_str());
+    std::exit(77); // before anything is made: nothing to remove
+  }
+  netns_cluster c{4};
+  for (size_t i = 0; i < 4; ++i)
+    c.net().netem(i, "delay 2ms 0.5ms loss 1%");
+  c.start_head(0);
+  c.add_worker(1, 1);
+  auto second = c.add_worker(2, 1);
+  c.join(3);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  auto start = std::chrono::steady_clock::now();
+  workload w{10000, c.dir() + "/runs.log", nodes.at(second)};
+  CHECK(w.wrong() == 0);
+  MESSAGE("10,000 tasks and 1,000 actor calls over 2 ms delay and 1% loss took "
+          << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+          << " s");
+}
+
+int main(int argc, char** argv) {
+  if (manta::is_cluster_process(argc, argv))
+    return manta_test::cluster_test_main(argc, argv);
+  if (auto why = manta_test::netns_unavailable(); !why.empty()) {
+    std::fprintf(stderr, "netns tests skipped: %s\n", why.c_str());
+    return 77;
+  }
+  return manta_test::cluster_test_main(argc, argv);
+}
