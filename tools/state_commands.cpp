@@ -3,6 +3,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "tools/command_help.hpp"
 #include "tools/http_client.hpp"
 
 #include <boost/json/src.hpp>
@@ -78,7 +79,8 @@ options parse(int argc, char** argv) {
     else if (auto v = value("--output"))
       o.output = *v;
     else if (a.rfind("-", 0) == 0)
-      o.error = "unknown option '" + std::string{a} + "'";
+      o.error = "unknown option '" + std::string{a} + "'\n" + option_hint(argv[0], a)
+                + "  (manta " + argv[0] + " --help lists its options)";
     else
       o.positional.emplace_back(a);
   }
