@@ -103,6 +103,8 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
 
   auto objects = run_manta("list objects" + addr);
   CHECK(has(row_of(objects.output, node["object"]), "memory"));
+  // Sizes in human units (the 2^16 doubles observed_node put).
+  CHECK(has(row_of(objects.output, node["object"]), "512.0 KiB"));
   auto nodes = run_manta("list nodes" + addr);
   CHECK(has(nodes.output, "driver"));
   CHECK(has(nodes.output, "CPU"));
@@ -111,6 +113,8 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
   CHECK(status.status == 0);
   CHECK(has(status.output, "RUNNING=1"));
   CHECK(has(status.output, "PENDING_ARGS=1"));
+  CAPTURE(status.output);
+  CHECK(has(status.output, "iB of ")); // bytes in memory and budget in KiB/MiB/GiB
 
   auto memory = run_manta("memory" + addr);
   CHECK(has(memory.output, node["object"]));
