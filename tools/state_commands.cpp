@@ -196,7 +196,8 @@ const std::vector<column>& columns_of(const std::string& kind) {
     {"QUEUED", MANTA_FIELD("queued_calls")}, {"RUNNING", MANTA_FIELD("running_calls")},
     {"NODE", MANTA_FIELD("node")},           {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
   static const std::vector<column> objects{
-    {"ID", MANTA_FIELD("id")},           {"SIZE", [](const json::object& x) { return bytes_text(x.at("size_bytes")); }},
+    {"ID", MANTA_FIELD("id")},
+    {"SIZE", [](const json::object& x) { return bytes_text(x.at("size_bytes")); }},
     {"WHERE", MANTA_FIELD("location")},  {"TYPE", MANTA_FIELD("type")},
     {"REFS", MANTA_FIELD("references")}, {"CREATED_BY", MANTA_FIELD("created_by")}};
   static const std::vector<column> nodes{
