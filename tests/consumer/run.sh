@@ -41,6 +41,10 @@ fi
 # A real archive (a thin one holds only paths into the build tree).
 [ "$(head -c 8 "$lib/libmanta.a")" = '!<arch>' ] || fail "$lib/libmanta.a is a thin archive"
 ar t "$lib/libmanta.a" | grep >/dev/null 'runtime.cpp.o' || fail "libmanta.a lacks runtime.cpp.o"
+# The dashboard's page is in the library, not read from the source tree.
+if grep -q -F "$src/tools/dashboard" "$lib/libmanta.so.0"*; then
+  fail "libmanta.so names the source tree's dashboard folder"
+fi
 
 # Builds and runs the consumer with pkg-config from the tree at $1; checks
 # that the program loads libmanta.so from there.
