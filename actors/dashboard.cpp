@@ -233,7 +233,7 @@ std::string dashboard::address() const {
 std::string dashboard::default_asset_dir() {
   if (auto env = std::getenv("MANTA_DASHBOARD_DIR"); env != nullptr && *env != '\0')
     return env;
-  return MANTA_SOURCE_ROOT "/tools/dashboard";
+  return {}; // the page compiled into the library (dashboard_assets.hpp)
 }
 
 } // namespace manta::actors

@@ -51,7 +51,8 @@ public:
   /// (127.0.0.1 when bound to every address).
   std::string address() const;
 
-  /// Where the page and scripts are read from.
+  /// Where the page and scripts are read from: MANTA_DASHBOARD_DIR, else ""
+  /// (the copy compiled into the library, which needs no source tree).
   static std::string default_asset_dir();
 
   /// The host of --dashboard-host / MANTA_DASHBOARD_HOST: 127.0.0.1 unless

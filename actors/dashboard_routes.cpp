@@ -1,5 +1,7 @@
 #include "actors/dashboard_routes.hpp"
 
+#include "actors/dashboard_assets.hpp"
+
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/logs.hpp"
@@ -9,6 +11,7 @@
 #include "manta/timeline.hpp"
 #include "manta/why.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -116,11 +119,22 @@ http_reply asset(std::string_view path, const std::string& dir) {
   if (name.empty() || name.find('/') != std::string_view::npos
       || name.find("..") != std::string_view::npos)
     return {404, "text/plain", "not found\n"};
-  std::ifstream in{dir + "/" + std::string{name}, std::ios::binary};
-  if (!in)
-    return {404, "text/plain", "not found: " + std::string{path} + "\n"};
-  std::ostringstream body;
-  body << in.rdbuf();
+  std::string body;
+  if (dir.empty()) {
+    auto files = dashboard_files();
+    auto f = std::find_if(files.begin(), files.end(),
+                          [&](const embedded_file& e) { return e.name == name; });
+    if (f == files.end())
+      return {404, "text/plain", "not found: " + std::string{path} + "\n"};
+    body = f->bytes;
+  } else {
+    std::ifstream in{dir + "/" + std::string{name}, std::ios::binary};
+    if (!in)
+      return {404, "text/plain", "not found: " + std::string{path} + "\n"};
+    std::ostringstream read;
+    read << in.rdbuf();
+    body = std::move(read).str();
+  }
   std::string type = "application/octet-stream";
   auto ends_with = [&](std::string_view ext) {
     return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext;
@@ -131,7 +145,7 @@ http_reply asset(std::string_view path, const std::string& dir) {
     type = "text/javascript; charset=utf-8";
   else if (ends_with(".css"))
     type = "text/css; charset=utf-8";
-  return {200, type, body.str()};
+  return {200, type, std::move(body)};
 }
 
 http_reply route(std::string_view target, const std::string& asset_dir) {

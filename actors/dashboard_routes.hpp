@@ -23,7 +23,8 @@ struct http_reply {
 /// rest of the request parsing).
 std::multimap<std::string, std::string> parse_query(std::string_view query);
 
-/// The dashboard's own file `path` ("/" is index.html) from `asset_dir`;
+/// The dashboard's own file `path` ("/" is index.html) from `asset_dir`,
+/// or from the copy compiled into the library when `asset_dir` is empty;
 /// plain names only (404 for anything else).
 http_reply asset(std::string_view path, const std::string& asset_dir);
 

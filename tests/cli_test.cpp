@@ -5,6 +5,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "actors/dashboard.hpp"
+#include "actors/dashboard_routes.hpp"
 #include "tests/observed_node.hpp"
 #include "tools/http_client.hpp"
 
@@ -103,6 +105,8 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
 
   auto objects = run_manta("list objects" + addr);
   CHECK(has(row_of(objects.output, node["object"]), "memory"));
+  // Sizes in human units (the 2^16 doubles observed_node put).
+  CHECK(has(row_of(objects.output, node["object"]), "512.0 KiB"));
   auto nodes = run_manta("list nodes" + addr);
   CHECK(has(nodes.output, "driver"));
   CHECK(has(nodes.output, "CPU"));
@@ -111,6 +115,8 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
   CHECK(status.status == 0);
   CHECK(has(status.output, "RUNNING=1"));
   CHECK(has(status.output, "PENDING_ARGS=1"));
+  CAPTURE(status.output);
+  CHECK(has(status.output, "iB of ")); // bytes in memory and budget in KiB/MiB/GiB
 
   auto memory = run_manta("memory" + addr);
   CHECK(has(memory.output, node["object"]));
@@ -161,4 +167,34 @@ TEST_CASE("the endpoint serves /metrics, the dashboard page and clear errors") {
   CHECK(manta::tools::http_get(node.address(), "/api/why?id=xyz").status == 400);
   auto bad_filter = manta::tools::http_get(node.address(), "/api/tasks?limit=x");
   CHECK(bad_filter.status == 400);
+}
+
+TEST_CASE("the page is compiled into the library; MANTA_DASHBOARD_DIR serves a folder instead") {
+  using manta::actors::asset;
+  ::unsetenv("MANTA_DASHBOARD_DIR");
+  CHECK(manta::actors::dashboard::default_asset_dir().empty());
+  // The embedded copy is the source tree's file, byte for byte.
+  std::ifstream in{std::string{MANTA_SOURCE_ROOT} + "/tools/dashboard/dashboard.js",
+                   std::ios::binary};
+  std::stringstream js;
+  js << in.rdbuf();
+  REQUIRE(js.str().size() > 100);
+  auto embedded = asset("/dashboard.js", "");
+  CHECK(embedded.status == 200);
+  CHECK(embedded.content_type == "text/javascript; charset=utf-8");
+  CHECK(embedded.body == js.str());
+  CHECK(has(asset("/", "").body, "<title>Manta dashboard</title>"));
+  CHECK(asset("/nothing.html", "").status == 404);
+  CHECK(asset("/../meson.build", "").status == 404);
+
+  char tmpl[] = "/tmp/manta-dashboard-dir-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::ofstream{dir + "/index.html"} << "<p>edited page</p>";
+  ::setenv("MANTA_DASHBOARD_DIR", dir.c_str(), 1);
+  CHECK(manta::actors::dashboard::default_asset_dir() == dir);
+  CHECK(asset("/", dir).body == "<p>edited page</p>");
+  CHECK(asset("/dashboard.js", dir).status == 404);
+  ::unsetenv("MANTA_DASHBOARD_DIR");
+  std::remove((dir + "/index.html").c_str());
+  ::rmdir(dir.c_str());
 }

@@ -10,6 +10,7 @@
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/detail/wire.hpp"
+#include "tools/command_help.hpp"
 #include "tools/daemon_pid.hpp"
 
 #include <caf/all.hpp>
@@ -378,8 +379,7 @@ int start_main(int argc, char** argv) {
       node_flags.push_back("--resources=" + value);
       resources_given = true;
     } else {
-      std::fprintf(stderr, "manta start: unknown option '%s'\n", argv[i]);
-      return 2;
+      return unknown_option("start", argv[i], argc, argv);
     }
   }
   // Bad flags are refused here, with the reason, rather than by a daemon
@@ -462,7 +462,9 @@ int start_main(int argc, char** argv) {
   return start_worker(address, token, tls, node_flags, program);
 }
 
-int stop_main(int, char**) {
+int stop_main(int argc, char** argv) {
+  if (argc > 1)
+    return unknown_option("stop", argv[1]);
   auto d = detail::runtime_dir();
   struct stat st{};
   if (::lstat(d.c_str(), &st) != 0) {
@@ -531,8 +533,8 @@ int status_main(int argc, char** argv) {
     } else if (flag(argc, argv, i, "--token-file", value)) {
       if ((token = token_from_file("manta status", value)).empty())
         return 2;
-    } else {
-      tls_flag(argc, argv, i, tls);
+    } else if (!tls_flag(argc, argv, i, tls)) {
+      return unknown_option("status", argv[i]);
     }
   }
   if (auto err = detail::check_tls(tls); !err.empty()) {

@@ -1,79 +1,64 @@
-// The `manta` command line.
+// The `manta` command line: dispatches to the verbs; `--help` on any verb
+// and `--version` are answered here (command_help.hpp).
 
 #include "tools/cluster_commands.hpp"
+#include "tools/command_help.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/state_commands.hpp"
 
 #include <cstdio>
-#include <cstring>
 #include <string_view>
 
-namespace {
-
-void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: manta <command> [options]\n"
-               "commands:\n"
-               "  start --head [--port=P] [--dashboard-port=P|0|off] [--dashboard-host=ADDR]\n"
-               "      start a head node (cluster registry) on 127.0.0.1 as a daemon, with the\n"
-               "      cluster's dashboard (default port 8265; 0: any free port, in head.dashboard)\n"
-               "  start --address=HOST:PORT|auto [--num-cpus=N] [--resources=GPU:1,...] -- PROGRAM [ARGS]\n"
-               "      start a worker node running your PROGRAM (which calls manta::init(argc, argv))\n"
-               "      both take --token-file=F (mode 0600) or MANTA_TOKEN (never --token=T: every\n"
-               "      user can read a command line) and, for a TLS cluster, --tls-cert=F --tls-key=F --tls-ca=F\n"
-               "      (or MANTA_TLS_CERT/KEY/CA), and --connection-timeout=4s (how long a silent\n"
-               "      connection is kept before it is closed as broken); the daemons inherit them;\n"
-               "      --node-ip-address=ADDR (MANTA_NODE_IP): the address of this machine to listen\n"
-               "      on and tell the cluster, instead of 127.0.0.1; with --transport=plain off\n"
-               "      loopback also --trusted-network (MANTA_TRUSTED_NETWORK=1)\n"
-               "  stop  stop the daemons started here by `manta start` (only those its pid files\n"
-               "      recorded, in a runtime folder that is yours alone)\n"
-               "  status [--address=HOST:PORT|auto] [--token-file=F] [--tls-cert=F --tls-key=F --tls-ca=F]\n"
-               "      list the live worker nodes\n"
-               "  status --dashboard=HOST:PORT  a node's tasks by state, actors, memory, nodes\n"
-               "  list tasks|actors|objects|nodes [--filter KEY=VALUE]... [--limit=N]\n"
-               "       [--format=table|json] [--address=HOST:PORT]\n"
-               "      what a running node holds (its dashboard address, or the head's for the\n"
-               "      whole cluster; default: the latest node started here with --dashboard-port)\n"
-               "  memory [--address=HOST:PORT]  the node's objects and memory use\n"
-               "  timeline -o trace.json [--address=HOST:PORT]  Chrome trace of recent tasks\n"
-               "  why OBJECT_ID [--address=HOST:PORT]  what a pending object waits for\n"
-               "  microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"
-               "      measure per-task, per-get and per-put costs (Ray's metric names)\n"
-               "  help  show this text\n");
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
+  using namespace manta::tools;
   if (argc < 2) {
-    usage(stderr);
-    return 2;
+    std::fprintf(stderr, "%s", overview_help().c_str());
+    return exit_usage;
   }
   std::string_view cmd{argv[1]};
-  if (cmd == "start")
-    return manta::tools::start_main(argc - 1, argv + 1);
-  if (cmd == "stop")
-    return manta::tools::stop_main(argc - 1, argv + 1);
-  if (cmd == "status")
-    return manta::tools::wants_node_status(argc - 1, argv + 1)
-             ? manta::tools::node_status_main(argc - 1, argv + 1)
-             : manta::tools::status_main(argc - 1, argv + 1);
-  if (cmd == "list")
-    return manta::tools::list_main(argc - 1, argv + 1);
-  if (cmd == "memory")
-    return manta::tools::memory_main(argc - 1, argv + 1);
-  if (cmd == "timeline")
-    return manta::tools::timeline_main(argc - 1, argv + 1);
-  if (cmd == "why")
-    return manta::tools::why_main(argc - 1, argv + 1);
-  if (cmd == "microbenchmark")
-    return manta::tools::microbenchmark_main(argc - 1, argv + 1);
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    usage(stdout);
-    return 0;
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("%s", version_text().c_str());
+    return exit_ok;
   }
-  std::fprintf(stderr, "manta: unknown command '%s'\n", argv[1]);
-  usage(stderr);
-  return 2;
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    if (argc > 2) {
+      auto text = verb_help(argv[2]);
+      if (text.empty()) {
+        std::fprintf(stderr, "manta help: no verb '%s'\n%s", argv[2], overview_help().c_str());
+        return exit_usage;
+      }
+      std::printf("%s", text.c_str());
+      return exit_ok;
+    }
+    std::printf("%s", overview_help().c_str());
+    return exit_ok;
+  }
+  auto help = verb_help(cmd);
+  if (help.empty()) {
+    std::fprintf(stderr, "manta: unknown verb '%s'\n%s", argv[1], overview_help().c_str());
+    return exit_usage;
+  }
+  if (wants_help(argc - 1, argv + 1)) {
+    std::printf("%s", help.c_str());
+    return exit_ok;
+  }
+  if (cmd == "start")
+    return start_main(argc - 1, argv + 1);
+  if (cmd == "stop")
+    return stop_main(argc - 1, argv + 1);
+  if (cmd == "status")
+    return wants_node_status(argc - 1, argv + 1) ? node_status_main(argc - 1, argv + 1)
+                                                  : status_main(argc - 1, argv + 1);
+  if (cmd == "list")
+    return list_main(argc - 1, argv + 1);
+  if (cmd == "memory")
+    return memory_main(argc - 1, argv + 1);
+  if (cmd == "timeline")
+    return timeline_main(argc - 1, argv + 1);
+  if (cmd == "why")
+    return why_main(argc - 1, argv + 1);
+  if (cmd == "microbenchmark")
+    return microbenchmark_main(argc - 1, argv + 1);
+  std::fprintf(stderr, "manta: verb '%s' has no implementation\n", argv[1]);
+  return exit_usage;
 }

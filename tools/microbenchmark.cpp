@@ -1,5 +1,7 @@
 #include "tools/microbenchmark.hpp"
 
+#include "tools/command_help.hpp"
+
 #include "tools/caf_floor.hpp"
 #include "tools/metric.hpp"
 #include "tools/progress_bar.hpp"
@@ -339,12 +341,7 @@ int microbenchmark_main(int argc, char** argv) {
     } else if (arg.rfind("--num-cpus", 0) == 0 || arg.rfind("--scheduler-threads", 0) == 0) {
       // handled by manta::init below
     } else {
-      std::fprintf(stderr,
-                   "manta microbenchmark: unknown option '%s'\n"
-                   "usage: manta microbenchmark [--filter=SUBSTR] [--json] "
-                   "[--runs=N] [--num-cpus=N]\n",
-                   argv[i]);
-      return 2;
+      return unknown_option("microbenchmark", argv[i]);
     }
   }
   auto floor = measure_caf_floor(200000);

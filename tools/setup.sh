@@ -3,7 +3,7 @@
 # Run as root (or with sudo). Safe to run again: apt-get skips what is already there.
 set -euo pipefail
 pkgs=(
-  g++ meson ninja-build pkg-config
+  g++ meson ninja-build pkg-config cmake
   libcaf-dev libcaf-openssl0.17 libssl-dev
   openssl
   iproute2

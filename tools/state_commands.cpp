@@ -3,6 +3,8 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/memory_budget.hpp"
+#include "tools/command_help.hpp"
 #include "tools/http_client.hpp"
 
 #include <boost/json/src.hpp>
@@ -78,7 +80,8 @@ options parse(int argc, char** argv) {
     else if (auto v = value("--output"))
       o.output = *v;
     else if (a.rfind("-", 0) == 0)
-      o.error = "unknown option '" + std::string{a} + "'";
+      o.error = "unknown option '" + std::string{a} + "'\n" + option_hint(argv[0], a)
+                + "  (manta " + argv[0] + " --help lists its options)";
     else
       o.positional.emplace_back(a);
   }
@@ -170,6 +173,13 @@ std::string duration(const json::object& t) {
   return buf;
 }
 
+/// A byte count in human units ("12.3 MiB"); --format=json keeps the number.
+std::string bytes_text(const json::value& v) {
+  if (!v.is_number())
+    return text_of(v);
+  return detail::format_bytes(static_cast<size_t>(v.to_number<double>()));
+}
+
 using column = std::pair<const char*, std::string (*)(const json::object&)>;
 
 #define MANTA_FIELD(key) [](const json::object& x) { return text_of(x.at(key)); }
@@ -186,7 +196,8 @@ const std::vector<column>& columns_of(const std::string& kind) {
     {"QUEUED", MANTA_FIELD("queued_calls")}, {"RUNNING", MANTA_FIELD("running_calls")},
     {"NODE", MANTA_FIELD("node")},           {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
   static const std::vector<column> objects{
-    {"ID", MANTA_FIELD("id")},           {"SIZE", MANTA_FIELD("size_bytes")},
+    {"ID", MANTA_FIELD("id")},
+    {"SIZE", [](const json::object& x) { return bytes_text(x.at("size_bytes")); }},
     {"WHERE", MANTA_FIELD("location")},  {"TYPE", MANTA_FIELD("type")},
     {"REFS", MANTA_FIELD("references")}, {"CREATED_BY", MANTA_FIELD("created_by")}};
   static const std::vector<column> nodes{
@@ -307,9 +318,8 @@ int node_status_main(int argc, char** argv) {
     std::printf(" %s=%s", std::string{state}.c_str(), json::serialize(n).c_str());
   std::printf("\nactors: %s, objects: %s, bytes in memory: %s of %s, spilled: %s\nnodes:\n",
               json::serialize(s.at("actors")).c_str(), json::serialize(s.at("objects")).c_str(),
-              json::serialize(s.at("bytes_in_memory")).c_str(),
-              json::serialize(s.at("budget_bytes")).c_str(),
-              json::serialize(s.at("bytes_spilled")).c_str());
+              bytes_text(s.at("bytes_in_memory")).c_str(), bytes_text(s.at("budget_bytes")).c_str(),
+              bytes_text(s.at("bytes_spilled")).c_str());
   print_table(s.at("nodes").as_array(), columns_of("nodes"));
   return 0;
 }
