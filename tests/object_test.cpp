@@ -71,7 +71,8 @@ tracked make_tracked(int v) {
   return tracked{v};
 }
 
-MANTA_REMOTE(sleep_ms, fail_after_ms, identity, read_tracked, make_tracked);
+MANTA_REMOTE(sleep_ms, fail_after_ms, identity);
+MANTA_LOCAL(read_tracked, make_tracked); // `tracked` counts its copies: it stays on its node
 
 /// Polls until no `tracked` is alive or `limit` passes.
 int settle_alive(std::chrono::milliseconds limit) {

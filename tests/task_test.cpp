@@ -119,7 +119,8 @@ int not_registered(int x) {
 }
 
 MANTA_REMOTE(add, square, record, greet, iota_vec, sum_vec, split_words, count_words);
-MANTA_REMOTE(step_one, step_two, step_three, slow_step, inspect);
+MANTA_REMOTE(step_one, step_two, step_three, slow_step);
+MANTA_LOCAL(inspect); // `counted` counts its copies: it stays on its node
 
 } // namespace
 

@@ -132,7 +132,8 @@ std::vector<int> ids(const std::map<std::string, int>& m) {
     out.push_back(v);
   return out;
 }
-MANTA_REMOTE(scale, ids, local_only);
+MANTA_REMOTE(scale, ids);
+MANTA_LOCAL(local_only); // a unique_ptr and a std::function cannot cross nodes
 
 class counter {
 public:

@@ -76,6 +76,9 @@ public:
   /// Whether the arguments and the result can cross nodes.
   virtual bool remote_capable() const noexcept { return false; }
 
+  /// Why they cannot, naming the type at fault; empty if they can.
+  virtual std::string travel_blocker() const { return "its types cannot cross nodes"; }
+
   /// The method's type as the compiler names it (checked by the callee).
   virtual const char* signature() const noexcept { return ""; }
 
@@ -112,6 +115,9 @@ public:
   /// Whether another node can run this constructor: its arguments cross
   /// and the binary registered it under `key()`.
   virtual bool remote_capable() const noexcept { return false; }
+
+  /// Why it cannot, naming the type at fault; empty if it can.
+  virtual std::string travel_blocker() const { return "its types cannot cross nodes"; }
 
   /// Which constructor this is, for another node running the same binary.
   virtual const char* key() const noexcept { return ""; }

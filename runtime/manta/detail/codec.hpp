@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/aggregate_inspect.hpp"
 #include "manta/detail/exact_floats.hpp"
 #include "manta/detail/store_copy.hpp"
 
@@ -46,7 +47,8 @@ inline constexpr bool is_raw_codable_v = raw_codable<T>::value;
 
 /// Whether values of `T` can be turned into bytes: the raw fast path, or
 /// everything CAF's binary serializer handles (arithmetic types, strings,
-/// std containers, and user types with an `inspect` overload, CAF's idiom).
+/// std containers, user types with an `inspect` overload, CAF's idiom, and
+/// plain aggregates of such fields: aggregate_inspect.hpp).
 template <class T>
 inline constexpr bool is_encodable_v = is_raw_codable_v<T>
                                        || caf::detail::is_serializable<T>::value;
@@ -88,7 +90,9 @@ using byte_chunks = std::vector<std::span<const char>>;
 template <class T>
 void static_assert_encodable() {
   static_assert(is_encodable_v<T>,
-                "manta::detail::codec: this type cannot be serialized. Add an "
+                "manta::detail::codec: this type cannot be serialized. A plain "
+                "struct travels as it is when every field does (no pointers, "
+                "references, const fields or base classes); otherwise add an "
                 "`inspect` overload next to it, e.g. `template <class Inspector> "
                 "typename Inspector::result_type inspect(Inspector& f, my_type& x) "
                 "{ return f(caf::meta::type_name(\"my_type\"), x.a, x.b); }` "

@@ -69,6 +69,11 @@ bool register_functions(const char* names, Fs... fs) {
   return true;
 }
 
+template <class... Fs>
+constexpr bool check_functions_travel(Fs... fs) {
+  return (check_travels(fs) && ...);
+}
+
 } // namespace manta::detail
 
 #define MANTA_PP_CAT_IMPL(a, b) a##b
@@ -76,6 +81,17 @@ bool register_functions(const char* names, Fs... fs) {
 
 /// Marks functions as remote: `MANTA_REMOTE(add, mul);` at namespace scope
 /// registers each under its name so it can run as a task on any node.
+/// Every parameter and result type must be able to cross nodes: one that
+/// cannot is a compile error naming it (remote_invoker.hpp, travel_check).
 #define MANTA_REMOTE(...)                                                      \
   [[maybe_unused]] static const bool MANTA_PP_CAT(manta_remote_, __COUNTER__) = \
+    ::manta::detail::check_functions_travel(__VA_ARGS__)                       \
+    && ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)
+
+/// Marks functions as tasks that run only on the node that submits them:
+/// for parameters that mean nothing elsewhere (pointers, handles to local
+/// resources). In a cluster their tasks never leave the driver, and the
+/// first one submitted there logs so once.
+#define MANTA_LOCAL(...)                                                       \
+  [[maybe_unused]] static const bool MANTA_PP_CAT(manta_local_, __COUNTER__) =  \
     ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)

@@ -53,9 +53,8 @@ std::vector<char> encode_object(const object_slot& slot) {
 }
 
 void actor_call::encode_args(std::vector<std::vector<char>>&) const {
-  throw error("method '" + method_name
-              + "' has a parameter or result type that cannot be serialized, so it "
-                "cannot be called on an actor on another node");
+  throw error("method '" + method_name + "' cannot be called on an actor on another node: "
+              + travel_blocker());
 }
 
 call_outcome actor_call::decode_result(std::span<const char> bytes) const {
@@ -67,8 +66,7 @@ call_outcome actor_call::decode_result(std::span<const char> bytes) const {
 }
 
 void actor_ctor::encode_args(std::vector<std::vector<char>>&) const {
-  throw error("a constructor argument cannot be serialized, so the actor cannot be "
-              "created on another node");
+  throw error("the actor cannot be created on another node: " + travel_blocker());
 }
 
 bool place_on_other_node(const actor_options& opts) {
@@ -97,9 +95,8 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   auto& opts = core.options();
   const auto& cls = lookup_actor_class(core.type());
   if (!ctor.remote_capable())
-    throw error("actor " + core.display_name()
-                + " cannot be created on another node: a constructor argument type cannot "
-                  "be serialized (give it CAF inspect() support, or keep the actor local)");
+    throw error("actor " + core.display_name() + " cannot be created on another node: "
+                + ctor.travel_blocker() + "; or keep the actor on this node");
   wire::actor_message m;
   m.actor_id = rt.next_object_id().value();
   m.class_name = cls.name;

@@ -1,14 +1,30 @@
 #pragma once
 
 #include "manta/detail/codec.hpp"
+#include "manta/detail/demangle.hpp"
 
+#include <array>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
+
+namespace manta {
+
+template <class T>
+class object_ref;
+
+template <class T>
+class actor_handle;
+
+template <class T>
+class queue;
+
+} // namespace manta
 
 namespace manta::detail {
 
@@ -34,6 +50,109 @@ constexpr bool result_travels() {
 template <class R, class... Ps>
 inline constexpr bool remote_invocable_v =
   result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
+
+/// Runtime handles (object refs, actor handles, queues, std containers of
+/// them) cannot cross nodes yet. A function taking one is the usual way to share
+/// actors and refs between tasks on one node, so it is not a compile error:
+/// in a cluster its tasks stay on the driver and the first one submitted
+/// says so (task_spec::travel_blocker).
+template <class T>
+struct holds_handles : std::false_type {};
+
+template <class U>
+struct holds_handles<object_ref<U>> : std::true_type {};
+
+template <class U>
+struct holds_handles<actor_handle<U>> : std::true_type {};
+
+template <class U>
+struct holds_handles<queue<U>> : std::true_type {};
+
+template <class E, class A>
+struct holds_handles<std::vector<E, A>> : holds_handles<E> {};
+
+template <class E, size_t N>
+struct holds_handles<std::array<E, N>> : holds_handles<E> {};
+
+template <class A, class B>
+struct holds_handles<std::pair<A, B>>
+  : std::bool_constant<holds_handles<A>::value || holds_handles<B>::value> {};
+
+template <class... Ts>
+struct holds_handles<std::tuple<Ts...>>
+  : std::bool_constant<(holds_handles<Ts>::value || ...)> {};
+
+/// Whether `T` may appear in a `MANTA_REMOTE` signature.
+template <class T>
+constexpr bool declared_travel_ok() {
+  if constexpr (std::is_void_v<T>)
+    return true;
+  else
+    return is_decodable_v<T> || holds_handles<T>::value;
+}
+
+/// The check behind `MANTA_REMOTE`: a function declared for use across
+/// nodes whose parameter or result type `T` cannot cross them stops the
+/// build here, and the compiler's "required from travel_check<T>" line names
+/// the type. (At run time it would silently stay on the calling node.)
+template <class T>
+struct travel_check {
+  static_assert(declared_travel_ok<T>(),
+                "MANTA_REMOTE: a parameter or result type of this function cannot cross "
+                "nodes (the type is the T of travel_check<T> above). Make it a plain "
+                "struct of serializable fields (no pointers, references, const fields "
+                "or base classes), give it a CAF `inspect` overload, or declare the "
+                "function with MANTA_LOCAL(...) instead to keep its tasks on the node "
+                "that submits them");
+  static constexpr bool ok = true;
+};
+
+/// Instantiates `travel_check` for `f`'s result and every parameter.
+template <class R, class... Ps>
+constexpr bool check_travels(R (*)(Ps...)) {
+  return travel_check<R>::ok && (travel_check<std::decay_t<Ps>>::ok && ...);
+}
+
+/// Why values of `T` cannot cross nodes, naming the type; empty when they
+/// can (or `T` is void).
+template <class T>
+std::string travel_problem() {
+  if constexpr (std::is_void_v<T>) {
+    return {};
+  } else if constexpr (is_decodable_v<T>) {
+    return {};
+  } else if constexpr (holds_handles<T>::value) {
+    return "type '" + demangle(typeid(T).name())
+           + "' holds object refs or actor handles, which cannot cross nodes yet";
+  } else {
+    return "type '" + demangle(typeid(T).name())
+           + "' cannot be serialized (make it a plain struct of serializable fields, "
+             "or give it a CAF inspect overload)";
+  }
+}
+
+/// The first of `Ts` that cannot cross nodes, as "<role> <n>'s <problem>";
+/// empty if all can. `role` names what the list holds ("parameter").
+template <class... Ts>
+std::string first_travel_problem(const char* role) {
+  std::string out;
+  size_t n = 0;
+  auto one = [&](std::string problem) {
+    ++n;
+    if (out.empty() && !problem.empty())
+      out = std::string{role} + " " + std::to_string(n) + "'s " + problem;
+  };
+  (one(travel_problem<Ts>()), ...);
+  return out;
+}
+
+/// Why a function `R(Ps...)` cannot run on another node; empty if it can.
+template <class R, class... Ps>
+std::string signature_travel_problem() {
+  if (auto p = travel_problem<R>(); !p.empty())
+    return "the result's " + p;
+  return first_travel_problem<std::decay_t<Ps>...>("parameter");
+}
 
 /// Decodes encoded arguments into values of types `Vs`; throws
 /// `std::runtime_error` naming the first one that does not decode.

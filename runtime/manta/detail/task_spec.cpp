@@ -12,6 +12,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <mutex>
+#include <set>
 
 namespace manta::detail {
 
@@ -49,6 +52,15 @@ void seal_decode_error(object_slot& slot, const std::string& task, const std::st
     error("task '" + task + "' ran on another node but its result is unusable: " + what)));
 }
 
+void report_stays_on_driver(const task_spec& spec, const std::string& why) {
+  static std::mutex mtx;
+  static std::set<std::string> reported;
+  std::lock_guard guard{mtx};
+  if (reported.insert(spec.function_name).second)
+    std::fprintf(stderr, "manta: tasks of '%s' run only on this driver: %s\n",
+                 spec.function_name.c_str(), why.c_str());
+}
+
 void seal_void(object_slot& slot) {
   // A task returning void still seals "something" so that get and wait see
   // it finish; every void result shares this one value.
@@ -83,6 +95,13 @@ slot_ptr submit(task_ptr spec) {
     task_events::on_end(*spec, task_state::failed, err);
   };
   auto* link = rt.cluster_link();
+  // Why this driver's task cannot leave it; empty when it can (or this is
+  // not a driver of a cluster).
+  std::string stays;
+  if (link != nullptr && link->kind() == cluster::role::driver && !spec->remote_capable()) {
+    stays = spec->travel_blocker();
+    report_stays_on_driver(*spec, stays);
+  }
   if (link != nullptr && (link->kind() != cluster::role::driver || !spec->remote_capable()))
     link = nullptr; // runs here or nowhere
   auto& where = spec->opts.strategy;
@@ -94,8 +113,8 @@ slot_ptr submit(task_ptr spec) {
         "task '" + spec->name() + "' is pinned to node " + std::to_string(where.node)
         + (rt.cluster_link() == nullptr
              ? " but this runtime is a single node (node 0)"
-             : " but it cannot leave this node (its argument or result types have no "
-               "codec, or this process is not a driver)")
+             : stays.empty() ? " but only a driver sends tasks to other nodes"
+                             : " but it cannot leave this node: " + stays)
         + "; use node_affinity(node, /*soft=*/true) to let it run here"));
       return slot;
     }
@@ -110,6 +129,13 @@ slot_ptr submit(task_ptr spec) {
         else
           total.custom[name] += amount;
       }
+    if (!stays.empty()) {
+      fail(infeasible_task_error(
+        "task '" + spec->name() + "' needs " + demand.to_string()
+        + " and cannot leave this node, which has only " + total.to_string() + ": "
+        + stays));
+      return slot;
+    }
     fail(infeasible_task_error(
       "task '" + spec->name() + "' needs " + demand.to_string()
       + " but the cluster has only " + total.to_string()

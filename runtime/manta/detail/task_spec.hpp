@@ -46,6 +46,12 @@ public:
   /// parameters' types (the other node decodes them as those).
   virtual bool remote_capable() const noexcept { return false; }
 
+  /// Why the task cannot run on another node, naming the type at fault;
+  /// empty when `remote_capable()`.
+  virtual std::string travel_blocker() const {
+    return "its function cannot be called from another node";
+  }
+
   /// The function's type as the compiler names it, checked by the node that
   /// runs the task.
   virtual const char* signature() const noexcept { return ""; }
@@ -105,6 +111,11 @@ using task_ptr = std::shared_ptr<task_spec>;
 /// Decodes an encoded task result into a slot of type `R`; used by
 /// typed_task::seal_encoded.
 void seal_decode_error(object_slot& slot, const std::string& task, const std::string& what);
+
+/// Says once per function, on stderr, that a driver's tasks of `spec`'s
+/// function stay on the driver and why (`task_spec::travel_blocker`): in a
+/// cluster that is never silent.
+void report_stays_on_driver(const task_spec& spec, const std::string& why);
 
 /// Submits a task: creates its result slot and its actor. Returns the slot.
 slot_ptr submit(task_ptr spec);

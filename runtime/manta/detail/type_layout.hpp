@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/aggregate_inspect.hpp"
 #include "manta/detail/demangle.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -30,12 +31,12 @@
 /// The description names what the codec's bytes depend on: arithmetic types
 /// by kind and size, strings, containers by their elements, std::pair /
 /// tuple / optional / variant by their parts, and user types with a CAF
-/// `inspect` overload by the layouts of the fields the overload lists, in
-/// order (found with `layout_describer`, a CAF 0.17 inspector that records
+/// `inspect` overload (or plain aggregates, aggregate_inspect.hpp) by the
+/// layouts of the fields the overload lists, in order (found with `layout_describer`, a CAF 0.17 inspector that records
 /// instead of serializing). Examples: `int32`, `list<float64>`,
 /// `point{int32, float32}`, `map<string, list<point{int32, float32}>>`.
 /// CAF 0.17's `inspect` does not name fields, so neither does this.
-/// A trivially copyable type without `inspect` (allowed as the element of
+/// A trivially copyable type that is neither (allowed as the element of
 /// a vector or array, which the codec copies as raw bytes) shows only its
 /// name, size and alignment: its fields cannot be seen from C++.
 namespace manta::detail {

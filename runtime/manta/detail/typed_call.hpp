@@ -76,6 +76,12 @@ public:
 
   bool remote_capable() const noexcept override { return travels; }
 
+  std::string travel_blocker() const override {
+    if (auto p = travel_problem<typename call_result<R>::type>(); !p.empty())
+      return "the result's " + p;
+    return first_travel_problem<held_t<Holders>...>("argument");
+  }
+
   const char* signature() const noexcept override { return typeid(M).name(); }
 
   uint64_t layout_hash() const noexcept override { return method_layout<M>::value().hash; }
@@ -169,6 +175,10 @@ public:
   }
 
   bool remote_capable() const noexcept override { return travels; }
+
+  std::string travel_blocker() const override {
+    return first_travel_problem<held_t<Holders>...>("constructor argument");
+  }
 
   const char* key() const noexcept override {
     return typeid(wire_ctor_t<T, Holders...>).name();

@@ -38,6 +38,9 @@ template <class R, class... Ps>
 struct fn_traits<R (*)(Ps...)> {
   using params = std::tuple<std::decay_t<Ps>...>;
   static constexpr bool invocable = remote_invocable_v<R, Ps...>;
+  static std::string travel_problem() {
+    return signature_travel_problem<R, Ps...>();
+  }
 };
 
 /// Whether a held argument reaches the other node as the parameter's type.
@@ -52,7 +55,27 @@ struct holders_match;
 
 template <class... Ps, class... Holders>
 struct holders_match<std::tuple<Ps...>, Holders...>
-  : std::bool_constant<(holder_matches<Ps, Holders>::value && ...)> {};
+  : std::bool_constant<(holder_matches<Ps, Holders>::value && ...)> {
+  /// Names the first object argument whose type is not its parameter's.
+  static std::string problem() {
+    std::string out;
+    size_t n = 0;
+    auto one = [&]<class P, class H>(std::type_identity<P>, std::type_identity<H>) {
+      ++n;
+      if constexpr (!holder_matches<P, H>::value) {
+        if (out.empty())
+          out = "argument " + std::to_string(n) + " is an object_ref<"
+                + demangle(typeid(decltype(std::declval<H>().get())).name())
+                + "> but parameter " + std::to_string(n) + " is '"
+                + demangle(typeid(P).name())
+                + "' (another node reads the bytes as the parameter's type; pass an "
+                  "object_ref of exactly that type)";
+      }
+    };
+    (one(std::type_identity<Ps>{}, std::type_identity<Holders>{}), ...);
+    return out;
+  }
+};
 
 /// A task calling `R fn(Ps...)` with arguments held as `Holders`.
 template <class R, class Fn, class... Holders>
@@ -100,6 +123,13 @@ public:
       return holders_match<typename fn_traits<Fn>::params, Holders...>::value;
     else
       return false;
+  }
+
+  std::string travel_blocker() const override {
+    if constexpr (!fn_traits<Fn>::invocable)
+      return fn_traits<Fn>::travel_problem();
+    else
+      return holders_match<typename fn_traits<Fn>::params, Holders...>::problem();
   }
 
   const char* signature() const noexcept override {
