@@ -104,12 +104,15 @@ std::string relay_unavailable() {
     return "no `iptables` command (tools/setup.sh installs it)";
   auto probe = "manta-" + std::to_string(::getpid()) + "-probe";
   auto rule = " iptables -A FORWARD -m physdev --physdev-in p0 ";
-  auto [rc, out] = sh("ip netns add " + probe + " && ip netns exec " + probe + rule
+  auto [rc, out] = sh("ip netns add " + probe + " && ip netns exec " + probe
+                      + " test -w /proc/sys/net/bridge/bridge-nf-call-iptables && ip netns exec "
+                      + probe + rule
                       + "-m statistic --mode random --probability 0.01 -j DROP && ip netns exec "
                       + probe + rule + "-j NFQUEUE --queue-num 0");
   sh("ip netns del " + probe);
   if (rc != 0)
-    return "the kernel refused iptables' physdev, statistic or NFQUEUE: " + out;
+    return "the kernel has no br_netfilter, or refused iptables' physdev, statistic or "
+           "NFQUEUE: " + out;
   return {};
 }
 
@@ -226,7 +229,9 @@ void netns_network::netem(size_t i, const std::string& spec) {
   auto br = "ip netns exec " + bridge_ns(prefix_) + " ";
   auto chain = netem_chain(i);
   if (sh(br + "iptables -F " + chain).first != 0) {
-    must_run(br + "sysctl -qw net.bridge.bridge-nf-call-iptables=1");
+    // Bridged IP packets through iptables (br_netfilter; 1 is the
+    // kernel's default, set in case a distribution changed it).
+    must_run(br + "sh -c 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables'");
     must_run(br + "iptables -N " + chain);
     must_run(br + "iptables -A FORWARD -m physdev --physdev-in p" + std::to_string(i) + " -j "
              + chain);
