@@ -300,7 +300,8 @@ TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss
   }
 }
 
-TEST_CASE("netem: the delay is applied to every packet (a TCP round trip takes two delays)") {
+TEST_CASE("netem: the delay and its jitter are applied to every packet (a TCP round trip "
+          "takes two delays)") {
   if (!manta_test::netem_unavailable().empty())
     return; // the case above says why
   netns_network net{2};
@@ -328,6 +329,7 @@ TEST_CASE("netem: the delay is applied to every packet (a TCP round trip takes t
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto best = std::chrono::duration<double, std::milli>{1e9};
+    auto worst = std::chrono::duration<double, std::milli>{0};
     for (int k = 0; k < 20; ++k) {
       char b = 'x';
       auto t0 = std::chrono::steady_clock::now();
@@ -336,23 +338,31 @@ TEST_CASE("netem: the delay is applied to every packet (a TCP round trip takes t
       REQUIRE(::write(server, &b, 1) == 1);
       REQUIRE(::read(client, &b, 1) == 1);
       best = std::min<decltype(best)>(best, std::chrono::steady_clock::now() - t0);
+      worst = std::max<decltype(worst)>(worst, std::chrono::steady_clock::now() - t0);
     }
     ::close(client);
     ::close(server);
     ::close(listener);
-    return best.count();
+    return std::pair{best.count(), worst.count()};
   };
-  auto plain = round_trip();
+  auto plain = round_trip().first;
   net.netem(0, "delay 5ms");
   net.netem(1, "delay 5ms");
-  auto delayed = round_trip();
+  auto delayed = round_trip().first;
   MESSAGE("TCP round trip between two namespaces: " << plain << " ms plain, " << delayed
                                                     << " ms with 5 ms delay each way");
   CHECK(delayed >= 10.0);
   CHECK(delayed < plain + 30.0);
+  // Jitter: each packet its own delay, 1-9 ms, so the round trips spread.
+  net.netem(0, "delay 5ms 4ms");
+  net.netem(1, "delay 5ms 4ms");
+  auto [least, most] = round_trip();
+  MESSAGE("with 5 ms +- 4 ms each way: " << least << " to " << most << " ms");
+  CHECK(least >= 2.0);
+  CHECK(most - least > 2.0);
   net.clear_netem(0);
   net.clear_netem(1);
-  CHECK(round_trip() < 5.0);
+  CHECK(round_trip().first < 5.0);
 }
 
 TEST_CASE("netem fallback: a spec it cannot emulate is refused, naming the part") {
