@@ -261,6 +261,10 @@ size_t netns_network::netem_released() const {
   return relay_ ? relay_->released() : 0;
 }
 
+size_t netns_network::netem_overruns() const {
+  return relay_ ? relay_->overruns() : 0;
+}
+
 size_t netns_network::netem_dropped() const {
   if (kernel_netem())
     return 0;

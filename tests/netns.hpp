@@ -71,6 +71,9 @@ public:
   /// Packets the fallback's relay has held and let go (0 with kernel
   /// netem): a test's evidence that the delay was applied.
   size_t netem_released() const;
+  /// Packets the kernel could not hand the relay (its socket buffer was
+  /// full) and dropped: loss beyond the spec's, which a test reports.
+  size_t netem_overruns() const;
   /// Packets the fallback's loss rule dropped, all nodes (0 with kernel
   /// netem).
   size_t netem_dropped() const;

@@ -291,7 +291,8 @@ TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss
   MESSAGE("10,000 tasks and 1,000 actor calls over 2 ms delay and 1% loss took "
           << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
           << " s; the fallback's relay held " << c.net().netem_released()
-          << " packets and its rule dropped " << c.net().netem_dropped());
+          << " packets (" << c.net().netem_overruns()
+          << " more lost on the way to it) and its rule dropped " << c.net().netem_dropped());
   // With the fallback, the packets really were held and some really were
   // lost (kernel netem leaves both counts at 0).
   if (manta_test::netem_kind().rfind("kernel", 0) != 0) {
