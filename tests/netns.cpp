@@ -1,5 +1,7 @@
 #include "tests/netns.hpp"
 
+#include "tests/netem_relay.hpp"
+
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -79,7 +81,10 @@ std::string netns_unavailable() {
   return {};
 }
 
-std::string netem_unavailable() {
+namespace {
+
+/// Why the kernel's netem qdisc cannot be used ("" when it can).
+std::string kernel_netem_unavailable() {
   if (sh("tc -V").first != 0)
     return "no `tc` command (iproute2; tools/setup.sh installs it)";
   auto probe = "manta-" + std::to_string(::getpid()) + "-probe";
@@ -89,6 +94,55 @@ std::string netem_unavailable() {
   if (rc != 0)
     return "this kernel has no netem qdisc (sch_netem): " + out;
   return {};
+}
+
+/// Why the fallback (tests/netem_relay.hpp) cannot be used ("" when it can).
+std::string relay_unavailable() {
+  if (!netem_relay_built())
+    return "this build has no NFQUEUE relay (libnetfilter_queue; tools/setup.sh installs it)";
+  if (sh("iptables -V").first != 0)
+    return "no `iptables` command (tools/setup.sh installs it)";
+  auto probe = "manta-" + std::to_string(::getpid()) + "-probe";
+  auto rule = " iptables -A FORWARD -m physdev --physdev-in p0 ";
+  auto [rc, out] = sh("ip netns add " + probe + " && ip netns exec " + probe
+                      + " test -w /proc/sys/net/bridge/bridge-nf-call-iptables && ip netns exec "
+                      + probe + rule
+                      + "-m statistic --mode random --probability 0.01 -j DROP && ip netns exec "
+                      + probe + rule + "-j NFQUEUE --queue-num 0");
+  sh("ip netns del " + probe);
+  if (rc != 0)
+    return "the kernel has no br_netfilter, or refused iptables' physdev, statistic or "
+           "NFQUEUE: " + out;
+  return {};
+}
+
+/// Whether `netem` uses the kernel's qdisc (probed once).
+bool kernel_netem() {
+  static const bool yes = kernel_netem_unavailable().empty();
+  return yes;
+}
+
+/// Node i's iptables chain in the bridge's namespace (the fallback).
+std::string netem_chain(size_t i) {
+  return "manta-netem-p" + std::to_string(i);
+}
+
+} // namespace
+
+std::string netem_unavailable() {
+  auto kernel = kernel_netem_unavailable();
+  if (kernel.empty())
+    return {};
+  auto relay = relay_unavailable();
+  if (relay.empty())
+    return {};
+  return kernel + "; and no fallback: " + relay;
+}
+
+std::string netem_kind() {
+  return kernel_netem() ? "kernel netem (tc qdisc netem on each node's eth0)"
+                        : "no kernel netem here: loss by an iptables statistic rule and delay by "
+                          "an NFQUEUE relay, both on the bridge (tests/netem_relay.hpp)";
 }
 
 void netns_network::remove_stale() {
@@ -141,6 +195,7 @@ netns_network::netns_network(size_t nodes) : prefix_("manta-" + std::to_string(:
 
 netns_network::~netns_network() {
   leave();
+  relay_.reset();
   remove_all();
 }
 
@@ -162,11 +217,71 @@ void netns_network::remove_all() noexcept {
 }
 
 void netns_network::netem(size_t i, const std::string& spec) {
-  must_run("ip netns exec " + name(i) + " tc qdisc replace dev eth0 root netem " + spec);
+  if (kernel_netem()) {
+    must_run("ip netns exec " + name(i) + " tc qdisc replace dev eth0 root netem " + spec);
+    return;
+  }
+  // The fallback: node i's IP packets entering the bridge at its port go
+  // through its chain, which drops a share and queues the rest to the
+  // relay. They left the node already: its TCP sees loss and delay as
+  // on a wire, not a failed send.
+  auto s = parse_netem(spec); // throws on what the fallback cannot do
+  auto br = "ip netns exec " + bridge_ns(prefix_) + " ";
+  auto chain = netem_chain(i);
+  if (sh(br + "iptables -F " + chain).first != 0) {
+    // Bridged IP packets through iptables (br_netfilter; 1 is the
+    // kernel's default, set in case a distribution changed it).
+    must_run(br + "sh -c 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables'");
+    must_run(br + "iptables -N " + chain);
+    must_run(br + "iptables -A FORWARD -m physdev --physdev-in p" + std::to_string(i) + " -j "
+             + chain);
+  }
+  if (s.delay.count() > 0 && !relay_)
+    relay_ = std::make_unique<netem_relay>(bridge_ns(prefix_), size());
+  if (relay_)
+    relay_->set(i, s.delay, s.jitter);
+  if (s.loss > 0)
+    must_run(br + "iptables -A " + chain + " -m statistic --mode random --probability "
+             + std::to_string(s.loss) + " -j DROP");
+  if (s.delay.count() > 0)
+    must_run(br + "iptables -A " + chain + " -j NFQUEUE --queue-num " + std::to_string(i));
 }
 
 void netns_network::clear_netem(size_t i) {
-  must_run("ip netns exec " + name(i) + " tc qdisc del dev eth0 root");
+  if (kernel_netem()) {
+    must_run("ip netns exec " + name(i) + " tc qdisc del dev eth0 root");
+    return;
+  }
+  sh("ip netns exec " + bridge_ns(prefix_) + " iptables -F " + netem_chain(i));
+  if (relay_)
+    relay_->set(i, {}, {});
+}
+
+size_t netns_network::netem_released() const {
+  return relay_ ? relay_->released() : 0;
+}
+
+size_t netns_network::netem_overruns() const {
+  return relay_ ? relay_->overruns() : 0;
+}
+
+size_t netns_network::netem_dropped() const {
+  if (kernel_netem())
+    return 0;
+  size_t out = 0;
+  for (size_t i = 0; i < size(); ++i) {
+    // "pkts bytes target ..." per rule; the DROP rule's count.
+    auto [rc, text] = sh("ip netns exec " + bridge_ns(prefix_) + " iptables -L " + netem_chain(i)
+                         + " -v -x -n");
+    std::istringstream in{text};
+    for (std::string line; rc == 0 && std::getline(in, line);) {
+      std::istringstream words{line};
+      std::string pkts, bytes, target;
+      if (words >> pkts >> bytes >> target && target == "DROP")
+        out += std::stoull(pkts);
+    }
+  }
+  return out;
 }
 
 void netns_network::partition(size_t i) {

@@ -4,11 +4,15 @@
 // the netns benchmark: one network namespace per node, joined by a bridge
 // that lives in a namespace of its own, each node with its own address in
 // 10.213.0.0/24 (addresses that exist only inside namespaces the harness
-// creates). Delay, jitter and loss with `tc netem`; partitions by taking a
+// creates). Delay, jitter and loss with `tc netem`, or where the kernel has
+// no netem with a packet-level fallback on the bridge (an iptables rule
+// that drops, an NFQUEUE relay that delays: tests/netem_relay.hpp); the
+// same `netem(i, spec)` either way. Partitions by taking a
 // node's link down on the bridge; every namespace removed at the end, even
 // after a failure, and those of earlier runs that crashed on the next run.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -20,9 +24,16 @@ namespace manta_test {
 /// Tests skip (exit code 77) with this text.
 std::string netns_unavailable();
 
-/// Why `tc netem` cannot be used here ("" when it can): no `tc`, or a
-/// kernel without the netem qdisc (sch_netem).
+/// Why `netns_network::netem` cannot work here ("" when it can): neither
+/// the kernel's netem qdisc (sch_netem) nor the fallback (iptables with
+/// physdev, statistic and NFQUEUE, and libnetfilter_queue) is there.
 std::string netem_unavailable();
+
+/// Which of the two `netns_network::netem` uses here, in words (for a
+/// test's or the benchmark's output).
+std::string netem_kind();
+
+class netem_relay;
 
 /// Runs `cmd` with sh; throws std::runtime_error with the command and its
 /// output when it fails. Returns its output.
@@ -49,11 +60,23 @@ public:
   /// Node i's address: 10.213.0.(i+1).
   static std::string ip(size_t i);
 
-  /// Applies `tc netem` to node i's outgoing packets, e.g. "delay 2ms 1ms
-  /// loss 1%" (replacing what was there).
+  /// Delays and drops node i's outgoing packets, e.g. "delay 2ms 1ms
+  /// loss 1%" (replacing what was there): `tc netem` on its eth0, or the
+  /// fallback on its bridge port where the kernel has no netem, which
+  /// understands only delay, jitter and loss (std::invalid_argument,
+  /// naming the part, for the rest).
   void netem(size_t i, const std::string& spec);
   /// Removes node i's netem.
   void clear_netem(size_t i);
+  /// Packets the fallback's relay has held and let go (0 with kernel
+  /// netem): a test's evidence that the delay was applied.
+  size_t netem_released() const;
+  /// Packets the kernel could not hand the relay (its socket buffer was
+  /// full) and dropped: loss beyond the spec's, which a test reports.
+  size_t netem_overruns() const;
+  /// Packets the fallback's loss rule dropped, all nodes (0 with kernel
+  /// netem).
+  size_t netem_dropped() const;
   /// Cuts node i off: its link on the bridge goes down, so its packets are
   /// dropped silently both ways (connections see silence, not a reset).
   void partition(size_t i);
@@ -85,6 +108,7 @@ private:
   std::string prefix_;
   std::vector<std::string> names_;
   std::vector<pid_t> children_;
+  std::unique_ptr<netem_relay> relay_; // the fallback's, made on first use
   int home_ = -1; // the namespace `enter` left, for `leave`
 };
 

@@ -13,8 +13,13 @@
 //     heal until the driver counts the worker's CPUs again and until a task
 //     pinned to it has run there.
 // Needs root (network namespaces). Not a timed test: run it by hand.
+// `--netem=SPEC` (e.g. "delay 2ms 0.5ms loss 1%") shapes every node's
+// outgoing packets as the netns tests do (tc netem, or the harness's
+// fallback where the kernel has none: tests/netem_relay.hpp), so that both
+// columns are measured on the same emulated link.
 //
 //   netns_benchmark [--round-trips=N] [--megabytes=N] [--transport=plain]
+//                   [--netem=SPEC]
 
 #include "tests/netns_cluster.hpp"
 
@@ -178,13 +183,31 @@ int main(int argc, char** argv) {
   long round_trips = flag_value(argc, argv, "--round-trips", 2000);
   long megabytes = flag_value(argc, argv, "--megabytes", 256);
   bool plain = false;
-  for (int i = 1; i < argc; ++i)
-    plain = plain || std::string_view{argv[i]} == "--transport=plain";
+  std::string netem;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a{argv[i]};
+    plain = plain || a == "--transport=plain";
+    if (a.substr(0, 8) == "--netem=")
+      netem = a.substr(8);
+  }
+  if (!netem.empty()) {
+    if (auto why = manta_test::netem_unavailable(); !why.empty()) {
+      std::fprintf(stderr, "netns_benchmark: --netem cannot be applied here: %s\n", why.c_str());
+      return 77;
+    }
+  }
   std::vector<std::string> transport;
   if (plain)
     transport = {"--transport=plain", "--trusted-network"};
   // Nodes: 0 the head, 1 the worker, 2 this process (the driver).
   manta_test::netns_cluster c{3, std::chrono::seconds(2)};
+  try {
+    for (size_t i = 0; !netem.empty() && i < 3; ++i)
+      c.net().netem(i, netem);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "netns_benchmark: --netem=%s: %s\n", netem.c_str(), e.what());
+    return 2;
+  }
   c.start_head(0, transport);
   c.add_worker(1, 1, transport);
   manta::init_options opts;
@@ -251,6 +274,9 @@ int main(int argc, char** argv) {
               "(veth), %s\n",
               netns_network::ip(2).c_str(), netns_network::ip(1).c_str(),
               plain ? "plain TCP (--trusted-network)" : "TLS");
+  if (!netem.empty())
+    std::printf("every node's outgoing packets: %s, by %s\n", netem.c_str(),
+                manta_test::netem_kind().c_str());
   std::printf("metric                        manta            raw TCP on the link    ratio   target\n");
   std::printf("cross_node_task_round_trip    %8.1f us      %8.1f us (ping-pong) %6.2fx  <= 1.5x\n",
               task_us, tcp_us, task_us / tcp_us);

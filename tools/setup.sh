@@ -7,6 +7,10 @@ pkgs=(
   libcaf-dev libcaf-openssl0.17 libssl-dev
   openssl
   iproute2
+  # the netns tests' delay and loss where the kernel has no netem
+  # (tests/netem_relay.hpp): iptables rules that queue and drop, and
+  # libnetfilter_queue for the relay that holds the queued packets
+  iptables libnetfilter-queue-dev
   libcapnp-dev capnproto
   libboost1.81-all-dev
   doctest-dev
