@@ -9,6 +9,7 @@ pkgs=(
   libcapnp-dev capnproto
   libboost1.81-all-dev
   doctest-dev
+  libhiredis-dev redis-server
   gnuplot-nox
   chromium
 )

@@ -186,7 +186,7 @@ constexpr std::string_view option_names[] = {
   "object-spill-dir", "object-spilling", "address", "token", "token-file", "tls-cert", "tls-key",
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
-  "memory-usage-threshold", "memory-limit", "dashboard-host"};
+  "memory-usage-threshold", "memory-limit", "dashboard-host", "head-store"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -253,6 +253,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.memory_usage_threshold = parse_amount(where, v); // range checked at start
   else if (name == "memory-limit")
     opts.memory_limit = parse_bytes(where, v);
+  else if (name == "head-store")
+    opts.head_store = std::string{v};
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -360,6 +362,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.memory_usage_threshold = parse_amount("MANTA_MEMORY_USAGE_THRESHOLD", env);
   if (auto env = std::getenv("MANTA_MEMORY_LIMIT"); env != nullptr && *env != '\0')
     opts.memory_limit = parse_bytes("MANTA_MEMORY_LIMIT", env);
+  if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr && *env != '\0')
+    opts.head_store = env;
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;

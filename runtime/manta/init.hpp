@@ -67,6 +67,14 @@ struct init_options {
   /// the head started on this machine with `manta start --head`. Unset: an
   /// embedded single node, exactly as without a cluster. See docs/cluster.md.
   std::optional<std::string> address;
+  /// The store holding the head's state, "redis://HOST:PORT/DB" (flag
+  /// `--head-store=URL`, environment `MANTA_HEAD_STORE`). A head started
+  /// with it writes its members, named actors and address there, and a
+  /// head started again with it (on any port) recovers them; a worker or
+  /// driver given it follows the head to its new address when its old one
+  /// stops answering. Unset: the head keeps its state in memory. See
+  /// "Head fault tolerance" in docs/cluster.md.
+  std::optional<std::string> head_store;
   /// Whether the node records what its tasks and actor calls do (states,
   /// times, threads) for `list_tasks`, `timeline` and the metrics. Costs a
   /// few clock reads and two uncontended locks per task. Flag
