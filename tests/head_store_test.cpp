@@ -82,7 +82,8 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
     s.put_node(member(3, false));
     s.drop_node(3);
     s.put_next_index(4);
-    named_actor_record a{"keeper", "ns1", "tally", 1, 2, 0x1234567890abcdefULL, true};
+    named_actor_record a{"keeper \"\xc3\xa9\"", "ns1", "tally", 1, 2, 0x1234567890abcdefULL,
+                         true};
     s.put_actor(a);
     s.put_actor({"gone", "default", "tally", 1, 2, 7, false});
     s.drop_actor("default", "gone");
@@ -104,7 +105,7 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
   CHECK(s.next_index() == 4);
   auto actors = s.actors();
   REQUIRE(actors.size() == 1);
-  CHECK(actors[0].name == "keeper");
+  CHECK(actors[0].name == "keeper \"\xc3\xa9\""); // quotes and UTF-8 survive
   CHECK(actors[0].ns == "ns1");
   CHECK(actors[0].cls == "tally");
   CHECK(actors[0].node == 1);

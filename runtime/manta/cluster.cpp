@@ -176,6 +176,22 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "manta head: %s\n", err.c_str());
       return 2;
     }
+    // With a head store: the state a killed head left there comes back
+    // (docs/cluster.md, "Head fault tolerance"); a store that cannot be
+    // reached or read stops the head here, saying so.
+    actors::registry_recovery recovery;
+    if (cl.opts.head_store) {
+      try {
+        recovery.store = std::make_shared<detail::head_store>(
+          detail::parse_store_address("--head-store (MANTA_HEAD_STORE)", *cl.opts.head_store));
+        recovery.next_index = recovery.store->next_index();
+        recovery.members = recovery.store->nodes();
+        recovery.named = recovery.store->actors();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "manta head: %s\n", e.what());
+        return 2;
+      }
+    }
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
     // written next to the address file, readable by this user only. The
     // cluster's TLS identity is made from it.
@@ -198,22 +214,6 @@ int head_main(int argc, char** argv) {
     if (auto err = detail::write_token_file(token_file, token); !err.empty()) {
       std::fprintf(stderr, "manta head: cannot write the cluster token: %s\n", err.c_str());
       return 1;
-    }
-    // With a head store: the state a killed head left there comes back
-    // (docs/cluster.md, "Head fault tolerance"); a store that cannot be
-    // reached or read stops the head here, saying so.
-    actors::registry_recovery recovery;
-    if (cl.opts.head_store) {
-      try {
-        recovery.store = std::make_shared<detail::head_store>(
-          detail::parse_store_address("--head-store (MANTA_HEAD_STORE)", *cl.opts.head_store));
-        recovery.next_index = recovery.store->next_index();
-        recovery.members = recovery.store->nodes();
-        recovery.named = recovery.store->actors();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "manta head: %s\n", e.what());
-        return 2;
-      }
     }
     auto store = recovery.store;
     auto registry = sys.spawn(actors::cluster_registry, token, std::move(recovery));

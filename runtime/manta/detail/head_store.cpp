@@ -1,20 +1,39 @@
 #include "manta/detail/head_store.hpp"
 
-// Boost.JSON header-only (Debian's Boost 1.81 ships no libboost_json): the
-// library's sources are compiled here, in this one translation unit.
-#include <boost/json/src.hpp>
+// Boost.PropertyTree's JSON reader and writer: header-only templates, so
+// no clash with the programs that compile Boost.JSON's sources themselves
+// (Debian's Boost 1.81 ships no libboost_json to share).
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 
 #include <hiredis/hiredis.h>
 
 #include <cstdarg>
 #include <cstring>
 #include <ctime>
+#include <sstream>
 
 namespace manta::detail {
 
 namespace {
 
-namespace json = boost::json;
+namespace pt = boost::property_tree;
+
+std::string to_text(const pt::ptree& tree) {
+  std::ostringstream out;
+  pt::write_json(out, tree, /*pretty=*/false);
+  auto text = out.str();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return text;
+}
+
+pt::ptree from_text(const std::string& text) {
+  std::istringstream in{text};
+  pt::ptree tree;
+  pt::read_json(in, tree);
+  return tree;
+}
 
 constexpr const char* schema_version = "1";
 constexpr std::string_view node_magic = "manta.node.1:";
@@ -136,8 +155,12 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
 }
 
 void head_store::put_head(const head_record& h) {
-  json::object o{{"v", 1}, {"address", h.address}, {"pid", h.pid}, {"since_ms", h.since_ms}};
-  auto text = json::serialize(o);
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("address", h.address);
+  o.put("pid", h.pid);
+  o.put("since_ms", h.since_ms);
+  auto text = to_text(o);
   command("writing manta:head", "SET manta:head %b", text.data(), text.size());
 }
 
@@ -146,13 +169,13 @@ std::optional<head_record> head_store::head() {
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
   try {
-    auto o = json::parse(r.str()).as_object();
-    if (o.at("v").as_int64() != 1)
-      bad_record("manta:head", "has version " + json::serialize(o.at("v")));
+    auto o = from_text(r.str());
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record("manta:head", "has version " + v);
     head_record h;
-    h.address = json::value_to<std::string>(o.at("address"));
-    h.pid = json::value_to<uint32_t>(o.at("pid"));
-    h.since_ms = json::value_to<int64_t>(o.at("since_ms"));
+    h.address = o.get<std::string>("address");
+    h.pid = o.get<uint32_t>("pid");
+    h.since_ms = o.get<int64_t>("since_ms");
     return h;
   } catch (const head_store_error&) {
     throw;
@@ -267,25 +290,31 @@ wire::node_record decode_node(const std::string& key, const std::string& bytes) 
 }
 
 std::string encode_actor(const named_actor_record& a) {
-  json::object o{{"v", 1},           {"name", a.name},         {"namespace", a.ns},
-                 {"class", a.cls},   {"node", a.node},         {"owner", a.owner},
-                 {"actor_id", a.actor_id}, {"detached", a.detached}};
-  return json::serialize(o);
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("name", a.name);
+  o.put("namespace", a.ns);
+  o.put("class", a.cls);
+  o.put("node", a.node);
+  o.put("owner", a.owner);
+  o.put("actor_id", a.actor_id);
+  o.put("detached", a.detached);
+  return to_text(o);
 }
 
 named_actor_record decode_actor(const std::string& key, const std::string& text) {
   try {
-    auto o = json::parse(text).as_object();
-    if (o.at("v").as_int64() != 1)
-      bad_record(key, "has version " + json::serialize(o.at("v")));
+    auto o = from_text(text);
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record(key, "has version " + v);
     named_actor_record a;
-    a.name = json::value_to<std::string>(o.at("name"));
-    a.ns = json::value_to<std::string>(o.at("namespace"));
-    a.cls = json::value_to<std::string>(o.at("class"));
-    a.node = json::value_to<uint16_t>(o.at("node"));
-    a.owner = json::value_to<uint16_t>(o.at("owner"));
-    a.actor_id = json::value_to<uint64_t>(o.at("actor_id"));
-    a.detached = o.at("detached").as_bool();
+    a.name = o.get<std::string>("name");
+    a.ns = o.get<std::string>("namespace");
+    a.cls = o.get<std::string>("class");
+    a.node = o.get<uint16_t>("node");
+    a.owner = o.get<uint16_t>("owner");
+    a.actor_id = o.get<uint64_t>("actor_id");
+    a.detached = o.get<bool>("detached");
     return a;
   } catch (const head_store_error&) {
     throw;
