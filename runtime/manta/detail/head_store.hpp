@@ -22,7 +22,8 @@ struct redisContext;
 /// address. Every command is bounded (`timeout`); Redis being down is a
 /// `head_store_error` naming the store and what to do.
 ///
-/// Keys (all under "manta:", in the URL's database):
+/// Keys (all under "manta:", in the URL's database; JSON records are flat
+/// objects of strings, as Boost.PropertyTree writes them):
 ///   manta:schema            "1": the layout below; another value is refused
 ///   manta:head              JSON {"v":1,"address","pid","since_ms"}
 ///   manta:next_index        decimal: the next node index to hand out
