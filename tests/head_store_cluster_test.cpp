@@ -3,10 +3,12 @@
 // a head and two workers started with the store (MANTA_HEAD_STORE), this
 // process the driver. The body is tests/head_replacement.hpp; here the new
 // head listens on another port, which the workers and the driver learn from
-// the store. Skips (77) without redis-server.
+// the store. And Redis stopped under a running head: it keeps working in memory, then
+// writes everything again once Redis is back. Skips (77) without redis-server.
 #include "tests/cluster_main.hpp"
 #include "tests/head_replacement.hpp"
 #include "tests/redis_server.hpp"
+#include "tests/cluster_helpers.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -78,6 +80,39 @@ TEST_CASE("a head killed with -9 during a workload is replaced from the store: m
                               << fig.head_up_s << " s, both workers back " << fig.workers_back_s
                               << " s, first result on a worker that joined afterwards "
                               << fig.first_result_s << " s");
+}
+
+TEST_CASE("Redis stopped under a running head: the head keeps working in memory and writes its "
+          "whole state again once Redis is back") {
+  manta_test::redis_server redis;
+  ::setenv("MANTA_HEAD_STORE", redis.url().c_str(), 1);
+  manta::local_cluster c;
+  c.add_worker(1);
+  manta::init_options opts;
+  opts.head_store = redis.url();
+  c.join(0, opts);
+  redis.stop();
+  // A join needs no store: the worker joins, the driver hears of it.
+  c.add_worker(1);
+  c.wait_for_cpus(2);
+  CHECK(manta_test::wait_for_line(c.dir() + "/head.log", "the head keeps working", 1, 10s));
+  CHECK(manta::get(manta::task(manta_test::where_it_ran).remote(), 10s).second != ::getpid());
+  redis.start(); // empty (no persistence): the head's next change fills it
+  c.add_worker(1);
+  c.wait_for_cpus(3);
+  CHECK(manta_test::wait_for_line(c.dir() + "/head.log", "is back", 1, 10s));
+  manta::detail::head_store store{
+    manta::detail::parse_store_address("test", redis.url())};
+  size_t workers = 0, drivers = 0;
+  for (auto& [index, rec] : store.nodes())
+    ++(rec.driver ? drivers : workers);
+  CHECK(workers == 3);
+  CHECK(drivers == 1);
+  CHECK(store.next_index() == 5);
+  auto head = store.head(); // where the head is: written again too
+  REQUIRE(head);
+  CHECK(head->address == c.address());
+  ::unsetenv("MANTA_HEAD_STORE");
 }
 
 int main(int argc, char** argv) {

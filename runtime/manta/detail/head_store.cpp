@@ -162,6 +162,7 @@ void head_store::put_head(const head_record& h) {
   o.put("since_ms", h.since_ms);
   auto text = to_text(o);
   command("writing manta:head", "SET manta:head %b", text.data(), text.size());
+  last_head_ = h;
 }
 
 std::optional<head_record> head_store::head() {
@@ -256,6 +257,8 @@ void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_reco
     put_node(rec);
   for (auto& a : named)
     put_actor(a);
+  if (last_head_)
+    put_head(*last_head_);
   command("committing the state", "EXEC");
 }
 

@@ -108,7 +108,8 @@ public:
   std::vector<named_actor_record> actors();
 
   /// Writes the whole state at once (MULTI/EXEC: readers never see half of
-  /// it), replacing what is there: after the store came back.
+  /// it), replacing what is there, with the head record last written:
+  /// after the store came back.
   void put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
                const std::vector<named_actor_record>& named);
 
@@ -125,6 +126,9 @@ private:
 
   store_address where_;
   std::chrono::milliseconds timeout_;
+  /// The head record last written, written again by `put_all` (a Redis
+  /// that came back empty must say where the head is too).
+  std::optional<head_record> last_head_;
   redisContext* ctx_ = nullptr;
 };
 
