@@ -76,6 +76,18 @@ using state_atom = caf::atom_constant<caf::atom("state")>;
 /// node_manager -> driver: a LogBatch, lines the driver's tasks printed
 /// there (always before those tasks' results).
 using logs_atom = caf::atom_constant<caf::atom("logs")>;
+/// driver -> cluster_registry: (named-actor record, JSON of head_store.hpp):
+/// one of its named actors lives on that node now (created or restarted).
+using actor_put_atom = caf::atom_constant<caf::atom("actput")>;
+/// driver -> cluster_registry: (namespace, name, actor id): that actor is
+/// gone (dropped unless the record names another id).
+using actor_drop_atom = caf::atom_constant<caf::atom("actdrop")>;
+/// anyone -> cluster_registry: (namespace, name) -> (named-actor record):
+/// where the named actor lives and which driver owns it.
+using actor_find_atom = caf::atom_constant<caf::atom("actfind")>;
+/// cluster_registry -> itself: forget the members read back from the store
+/// that did not rejoin within the rejoin window.
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
 
 // -- in-process cluster messages ----------------------------------------------
 

@@ -3,6 +3,8 @@
 #include "actors/atoms.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/demangle.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -70,6 +72,25 @@ void complete(const call_request_ptr& req, call_outcome out) {
   req->ctx.core->complete(req->ctx, std::move(out));
 }
 
+/// Tells the head that named actor `a` (id `id`) lives on its node now:
+/// the head records it (and keeps it in its store, if it has one), so that
+/// it is found by name after the head was replaced.
+void report_named(self_ptr self, uint64_t id, const placed_actor& a) {
+  auto& st = self->state;
+  auto core = a.core.lock();
+  if (a.name.empty() || !core || !st.head)
+    return;
+  named_actor_record r;
+  r.name = a.name;
+  r.ns = a.ns;
+  r.cls = demangle(core->type().name());
+  r.node = a.node;
+  r.owner = st.link->index();
+  r.actor_id = id;
+  r.detached = core->options().detached;
+  self->send(st.head, actor_put_atom::value, st.link->token(), encode_actor(r));
+}
+
 call_outcome failed(std::exception_ptr e) {
   call_outcome out;
   out.error = std::move(e);
@@ -116,6 +137,11 @@ void on_actor_created(self_ptr self, uint16_t from, const wire::bytes& bytes) {
     return;
   auto req = std::move(i->second.creating);
   if (m.error.empty()) {
+    if (auto core = req->core.lock(); core && !core->options().name.empty()) {
+      i->second.name = core->options().name;
+      i->second.ns = core->options().ns;
+      report_named(self, m.actor_id, i->second);
+    }
     req->done.set_value({std::string{}, from});
     return;
   }
@@ -177,6 +203,9 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
   if (i == st.actors.end())
     return;
   auto demand = i->second.demand;
+  if (!i->second.name.empty() && st.head)
+    self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns,
+               i->second.name, id);
   st.actors.erase(i);
   auto n = st.nodes.find(node);
   if (n == st.nodes.end() || !n->second.manager)
@@ -213,6 +242,12 @@ void actors_lost(self_ptr self, uint16_t index, const std::string& why) {
   // allows (Ray's rule for actor tasks); the others fail.
   for (auto& core : dead)
     core->kill("its node " + node_name(index) + " " + why, true);
+}
+
+void report_named_actors(self_ptr self) {
+  for (auto& [id, a] : self->state.actors)
+    if (!a.creating)
+      report_named(self, id, a);
 }
 
 void expire_creates(self_ptr self) {

@@ -35,6 +35,10 @@ void on_actor_dead(cluster_client_actor* self, uint16_t from, uint64_t id,
 /// (restartable), both saying "node-N <why>".
 void actors_lost(cluster_client_actor* self, uint16_t index, const std::string& why);
 
+/// Tells the head where this driver's named actors live (after it joined
+/// the head again: a replacement may not know them all).
+void report_named_actors(cluster_client_actor* self);
+
 /// Bounds every creation (called with the heartbeat): one waiting for a
 /// worker to be reconnected fails after `reconnect_window`, one sent to a
 /// node that has not answered within twice the connection timeout fails

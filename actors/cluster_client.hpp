@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -112,6 +113,9 @@ struct placed_actor {
   /// that has not answered within twice the connection timeout fails it.
   detail::create_request_ptr creating;
   std::chrono::steady_clock::time_point asked;
+  /// Set once created, for a named actor: the head records where it lives
+  /// (docs/cluster.md, "Head fault tolerance").
+  std::string name, ns;
 };
 
 /// A worker whose connection closed while the head still lists it: a cut

@@ -6,7 +6,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 
 
 namespace manta::actors {
@@ -120,6 +122,14 @@ std::string take_back(cluster_registry_state& st, const detail::wire::node_recor
     // Its old link is not known to be broken here yet: the new one counts.
     st.members.erase(l->second.second.address());
   }
+  if (auto r = st.recovered.find(rec.index); r != st.recovered.end()) {
+    // Read back from the store: only the process it was may take it.
+    if (r->second.pid != rec.pid || r->second.host != rec.host)
+      return "node index " + std::to_string(rec.index) + " belongs to another process (pid "
+             + std::to_string(r->second.pid) + " on " + r->second.host
+             + ", a member of the head this one replaced)";
+    st.recovered.erase(r);
+  }
   std::erase_if(st.departed, [&](const auto& d) { return d.index == rec.index; });
   // A restarted head hands out indices after the ones it took back.
   if (st.next_index != 0 && rec.index >= st.next_index)
@@ -127,10 +137,64 @@ std::string take_back(cluster_registry_state& st, const detail::wire::node_recor
   return {};
 }
 
+/// Writes a change to the store, if there is one. A failed write is logged
+/// once per outage and leaves the head working in memory; the next change
+/// then writes the whole state again (members, named actors, next index).
+void persist(cluster_registry_state& st,
+             const std::function<void(detail::head_store&)>& change) {
+  if (!st.store)
+    return;
+  try {
+    if (st.store_behind) {
+      auto members = st.recovered;
+      for (auto& [index, m] : st.live)
+        members[index] = m.first;
+      std::vector<detail::named_actor_record> named;
+      for (auto& [_, a] : st.named)
+        named.push_back(a);
+      st.store->put_all(st.next_index, members, named);
+      std::fprintf(stderr, "manta head: the head store at %s is back; the head's state is "
+                           "written there again\n", st.store->address().text.c_str());
+      st.store_behind = false;
+    } else {
+      change(*st.store);
+    }
+  } catch (const detail::head_store_error& e) {
+    if (!st.store_behind)
+      std::fprintf(stderr, "manta head: %s; the head keeps working, its state in memory "
+                           "only until the store answers again\n", e.what());
+    st.store_behind = true;
+  }
+}
+
+/// A member left (or was forgotten): its record goes from the store.
+void forget_member(cluster_registry_state& st, uint16_t index) {
+  persist(st, [&](detail::head_store& s) { s.drop_node(index); });
+}
+
 } // namespace
 
-caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) {
+caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
+                               registry_recovery recovery) {
   self->state.token = std::move(token);
+  if (recovery.store) {
+    auto& st = self->state;
+    st.store = std::move(recovery.store);
+    st.recovered = std::move(recovery.members);
+    for (auto& a : recovery.named)
+      st.named[{a.ns, a.name}] = std::move(a);
+    // Never hand out an index a recovered member (or any earlier one) had.
+    st.next_index = std::max<uint16_t>(st.next_index, recovery.next_index);
+    for (auto& [index, _] : st.recovered)
+      if (index >= st.next_index)
+        st.next_index = static_cast<uint16_t>(index + 1);
+    if (!st.recovered.empty() || !st.named.empty())
+      std::fprintf(stderr, "manta head: recovered %zu member(s) and %zu named actor(s) from "
+                           "the head store at %s; members have %lld s to rejoin\n",
+                   st.recovered.size(), st.named.size(), st.store->address().text.c_str(),
+                   static_cast<long long>(recovery_window.count()));
+    self->delayed_send(self, recovery_window, forget_atom::value);
+  }
   self->set_default_handler(drop_unexpected("manta head"));
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -149,6 +213,18 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
       for (auto& [_, d] : st.drivers)
         self->send(d, node_del_atom::value, st.token, index);
     st.drivers.erase(index);
+    forget_member(st, index);
+    // Its named actors died with it; owners that restart them elsewhere
+    // report the new place.
+    for (auto n = st.named.begin(); n != st.named.end();) {
+      if (n->second.node != index) {
+        ++n;
+        continue;
+      }
+      auto a = n->second;
+      persist(st, [&](detail::head_store& s) { s.drop_actor(a.ns, a.name); });
+      n = st.named.erase(n);
+    }
   });
   return {
     [=](join_atom, const std::string& token, const std::vector<char>& info,
@@ -186,9 +262,73 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token) 
         auto bytes = detail::wire::encode(rec);
         for (auto& [_, d] : st.drivers)
           self->send(d, node_add_atom::value, st.token, bytes);
-        st.workers[rec.index] = std::move(rec);
       }
+      persist(st, [&](detail::head_store& s) {
+        s.put_node(rec);
+        s.put_next_index(st.next_index);
+      });
+      if (!rec.driver)
+        st.workers[rec.index] = std::move(rec);
       return detail::wire::encode(view);
+    },
+    [=](forget_atom) {
+      auto& st = self->state;
+      if (self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(self))
+        return; // only its own timer
+
+      for (auto& [index, rec] : st.recovered) {
+        std::fprintf(stderr, "manta head: node-%u (pid %u on %s) did not rejoin within %lld s; "
+                             "forgotten\n", unsigned{index}, unsigned{rec.pid}, rec.host.c_str(),
+                     static_cast<long long>(recovery_window.count()));
+        forget_member(st, index);
+      }
+      st.recovered.clear();
+      // Named actors whose node is gone: their owners, if alive, told
+      // where they restarted (a new record) by now.
+      for (auto i = st.named.begin(); i != st.named.end();) {
+        if (st.workers.count(i->second.node) != 0) {
+          ++i;
+          continue;
+        }
+        auto a = i->second;
+        persist(st, [&](detail::head_store& s) { s.drop_actor(a.ns, a.name); });
+        i = st.named.erase(i);
+      }
+    },
+    [=](actor_put_atom, const std::string& token, const std::string& record) {
+      auto& st = self->state;
+      if (!detail::tokens_equal(token, st.token))
+        return;
+      try {
+        auto a = detail::decode_actor("a driver's named-actor record", record);
+        persist(st, [&](detail::head_store& s) { s.put_actor(a); });
+        st.named[{a.ns, a.name}] = std::move(a);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "manta head: %s\n", e.what());
+      }
+    },
+    [=](actor_drop_atom, const std::string& token, const std::string& ns,
+        const std::string& name, uint64_t actor_id) {
+      auto& st = self->state;
+      if (!detail::tokens_equal(token, st.token))
+        return;
+      auto i = st.named.find({ns, name});
+      if (i == st.named.end() || i->second.actor_id != actor_id)
+        return; // a newer instance took the name
+      st.named.erase(i);
+      persist(st, [&](detail::head_store& s) { s.drop_actor(ns, name); });
+    },
+    [=](actor_find_atom, const std::string& token, const std::string& ns,
+        const std::string& name) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (!detail::tokens_equal(token, st.token))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      auto i = st.named.find({ns, name});
+      if (i == st.named.end())
+        return caf::make_error(caf::sec::invalid_argument,
+                               "no actor named '" + name + "' in namespace '" + ns
+                                 + "' is known to the head");
+      return detail::encode_actor(i->second);
     },
     [=](state_atom, const std::string& token,
         const std::vector<char>& query) -> caf::result<cluster_state_ptr> {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/token_gate.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/wire.hpp"
 
@@ -36,6 +37,11 @@ using cluster_state_ptr = std::shared_ptr<const std::vector<member_state>>;
 /// stopped or dying node shows as NOT_RESPONDING instead of holding the page.
 inline constexpr std::chrono::milliseconds state_timeout{1500};
 
+/// How long a head that recovered its state from the store keeps the
+/// members it read back for them to rejoin (a little over their rejoin
+/// window, `cluster::rejoin_window`, 30 s), before it forgets them.
+inline constexpr std::chrono::seconds recovery_window{35};
+
 /// Members that left, kept to be shown as DEAD (the latest ones).
 inline constexpr size_t max_departed = 64;
 
@@ -52,6 +58,19 @@ struct cluster_registry_state {
   std::map<uint16_t, std::pair<detail::wire::node_record, caf::actor>> live;
   /// Members that left, oldest first.
   std::deque<detail::wire::node_record> departed;
+  /// Where the state is kept beyond this process (null: in memory only,
+  /// the single-machine default). See docs/cluster.md, "Head fault
+  /// tolerance".
+  std::shared_ptr<detail::head_store> store;
+  /// Members read back from the store that have not rejoined yet: their
+  /// indices are theirs (a newcomer never gets one) until `forget_atom`.
+  std::map<uint16_t, detail::wire::node_record> recovered;
+  /// Named actors on worker nodes, by (namespace, name), as their owners
+  /// reported them.
+  std::map<std::pair<std::string, std::string>, detail::named_actor_record> named;
+  /// A write to the store failed: the whole state is written again with the
+  /// next change (and the outage was logged once).
+  bool store_behind = false;
   /// The cluster token every join and query must show.
   std::string token;
   /// Refuses joins and queries with another token and disconnects their
@@ -79,7 +98,21 @@ using cluster_registry_actor = caf::stateful_actor<cluster_registry_state>;
 /// In-process, `(state_atom, token, StateQuery)` asks every live member for
 /// its state (at most `state_timeout`) and answers a `cluster_state_ptr`:
 /// what the head's dashboard shows (head_dashboard.hpp).
-caf::behavior cluster_registry(cluster_registry_actor* self, std::string token);
+/// What a head started with a store read back from it (head_main).
+struct registry_recovery {
+  std::shared_ptr<detail::head_store> store;
+  uint16_t next_index = 0;
+  std::map<uint16_t, detail::wire::node_record> members;
+  std::vector<detail::named_actor_record> named;
+};
+
+/// With `recovery.store` set, every change of membership and of named
+/// actors is written to the store, and the members read back are taken
+/// back as they rejoin (within the rejoin window, then forgotten).
+/// Named actors: drivers report theirs (`actor_put_atom`, `actor_drop_atom`);
+/// `actor_find_atom` answers where one lives.
+caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
+                               registry_recovery recovery = {});
 
 } // namespace manta::actors
 

@@ -1,6 +1,7 @@
 #include "actors/cluster_client_internal.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/cluster_actors.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/transport.hpp"
 
@@ -48,6 +49,8 @@ void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
   // left as they are.
   for (auto& rec : view.nodes)
     connect(self, rec);
+  // A head started afresh without a store knows none of them.
+  report_named_actors(self);
 }
 
 } // namespace
@@ -78,7 +81,9 @@ void rejoin_head(self_ptr self) {
     return;
   }
   ++st.rejoin_attempts;
-  auto [host, port] = parse_address(st.link->head_address());
+  // With a head store, where the head is now: a replacement may listen
+  // elsewhere (docs/cluster.md, "Head fault tolerance"; bounded).
+  auto [host, port] = parse_address(st.link->find_head());
   self->request(cluster_middleman(self->system()), reconnect_timeout, caf::connect_atom::value,
                 host, port)
     .then(

@@ -209,10 +209,19 @@ void connect(self_ptr self, const wire::node_record& rec) {
         done();
         reconnect_ended(self); // actors waiting for a worker are placed
       },
-      [=, host = rec.host, port = rec.port](caf::error& err) {
-        std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s\n", unsigned{index},
-                     connect_error(self->system(), err, host, port).c_str());
-        self->state.nodes.erase(index);
+      [=](caf::error& err) {
+        // A first connection can fail where a later one works (its
+        // handshake timed out on a loaded machine, seen right after this
+        // driver joined a replaced head): the head lists the worker, so the
+        // driver tries again as it does for a lost connection, until the
+        // head says it left or `reconnect_window` passes.
+        std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s; trying again while "
+                             "the head lists it\n",
+                     unsigned{index}, connect_error(self->system(), err, rec.host, rec.port).c_str());
+        auto& st = self->state;
+        st.nodes.erase(index);
+        st.reconnecting[index] = lost_connection{rec, std::chrono::steady_clock::now(), 0};
+        self->delayed_send(self, reconnect_delay, reconnect_atom::value, index);
         done();
         reconnect_ended(self);
       });

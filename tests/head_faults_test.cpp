@@ -16,6 +16,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/fault_workload.hpp"
+#include "tests/head_workload.hpp"
 #include "tests/tcp_proxy.hpp"
 
 #include <caf/all.hpp>
@@ -30,28 +31,15 @@
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+using manta_test::check_runs;
 using manta_test::tcp_proxy;
+using manta_test::wait_for_line;
+using manta_test::workload;
 
 namespace {
 
 uint16_t port_of(const std::string& address) {
   return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
-/// Waits (up to `limit`) until `log` holds `text` `times` times.
-bool wait_for_line(const std::string& log, const std::string& text, size_t times,
-                   std::chrono::seconds limit) {
-  auto until = steady::now() + limit;
-  while (steady::now() < until) {
-    auto all = manta_test::read_all(log);
-    size_t seen = 0;
-    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1))
-      ++seen;
-    if (seen >= times)
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
 }
 
 /// The live workers the head at `port` lists, by index (asked directly,
@@ -72,63 +60,6 @@ std::set<uint16_t> listed_workers(uint16_t port, const std::string& token) {
       },
       [&](caf::error& err) { FAIL("the head did not answer: " << caf::to_string(err)); });
   return out;
-}
-
-/// Submits the workload of fault_workload.hpp: `n` tasks logging to `log`,
-/// and a call every 10th task of an actor made with `seed`, placed softly
-/// on `node` and restarted (its calls retried) as often as needed.
-struct workload {
-  int64_t seed;
-  std::string log;
-  manta::actor_handle<manta_test::tally> actor;
-  std::vector<manta::object_ref<int64_t>> tasks, calls;
-
-  workload(int n, std::string log_file, manta::node_id node, int64_t seed_, int max_retries)
-    : seed(seed_), log(std::move(log_file)),
-      actor(manta::actor<manta_test::tally>()
-              .node_affinity(node, true)
-              .max_restarts(-1)
-              .max_task_retries(-1)
-              .remote(seed)) {
-    for (int64_t i = 0; i < n; ++i) {
-      tasks.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
-      if (i % 10 == 0)
-        calls.push_back(actor.call(&manta_test::tally::step).remote(i));
-    }
-  }
-
-  /// Waits until a fifth of the tasks ran; returns how many had.
-  size_t wait_for_a_fifth() const {
-    while (manta_test::lines_in(log) < tasks.size() / 5)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return manta_test::lines_in(log);
-  }
-
-  /// Wrong results (0 expected), each read with a timeout.
-  int64_t wrong() {
-    int64_t out = 0;
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      auto x = static_cast<int64_t>(i);
-      out += manta::get(tasks[i], 30s) != x * x + 7;
-    }
-    for (size_t k = 0; k < calls.size(); ++k) {
-      auto x = static_cast<int64_t>(k) * 10;
-      out += manta::get(calls[k], 30s) != seed * 1000003 + x * x;
-    }
-    return out;
-  }
-};
-
-/// Every task of `n` ran, none more than `most` times; returns the re-runs.
-int64_t check_runs(const std::string& log, int n, int most) {
-  auto [runs, per_process] = manta_test::runs_of(log);
-  CHECK(runs.size() == static_cast<size_t>(n));
-  int64_t extra = 0;
-  for (auto& [i, k] : runs) {
-    CHECK(k <= most);
-    extra += k - 1;
-  }
-  return extra;
 }
 
 } // namespace

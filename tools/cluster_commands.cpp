@@ -6,6 +6,7 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
@@ -335,6 +336,11 @@ int start_main(int argc, char** argv) {
   bool head = false;
   std::string port, address, value, connection_timeout, token = env_token();
   std::string token_file;
+  // The head's state in Redis (docs/cluster.md, "Head fault tolerance"):
+  // handed to the daemons in the environment, as MANTA_HEAD_STORE.
+  std::string head_store;
+  if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr)
+    head_store = env;
   std::string dashboard_port = "8265"; // Ray's
   auto tls = env_tls();
   std::vector<std::string> node_flags, head_flags, program;
@@ -372,6 +378,8 @@ int start_main(int argc, char** argv) {
     } else if (arg == "--trusted-network") {
       node_flags.emplace_back("--trusted-network");
       head_flags.emplace_back("--trusted-network");
+    } else if (flag(argc, argv, i, "--head-store", value)) {
+      head_store = value;
     } else if (flag(argc, argv, i, "--num-cpus", value)) {
       node_flags.push_back("--num-cpus=" + value);
       resources_given = true;
@@ -428,12 +436,37 @@ int start_main(int argc, char** argv) {
   }
   if (!connection_timeout.empty())
     ::setenv("MANTA_CONNECTION_TIMEOUT", connection_timeout.c_str(), 1);
+  if (!head_store.empty()) {
+    try {
+      detail::parse_store_address("--head-store", head_store);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "manta start: %s\n", e.what());
+      return 2;
+    }
+    ::setenv("MANTA_HEAD_STORE", head_store.c_str(), 1);
+  }
   if (!token_file.empty() && (token = token_from_file("manta start", token_file)).empty())
     return 2;
   if (head)
     return start_head(port, dashboard_port, token, tls, head_flags, resources_given);
+  if (address.empty() && !head_store.empty()) {
+    // Where the head is: the store says (the latest head wrote it).
+    try {
+      address = detail::stored_head_address(head_store, std::chrono::seconds(2));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "manta start: %s\n", e.what());
+      return 1;
+    }
+    if (address.empty()) {
+      std::fprintf(stderr, "manta start: the head store %s names no head; start one with "
+                           "`manta start --head --head-store=%s`\n", head_store.c_str(),
+                   head_store.c_str());
+      return 1;
+    }
+  }
   if (address.empty()) {
-    std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT\n");
+    std::fprintf(stderr, "manta start: give --head or --address=HOST:PORT (or "
+                         "--head-store=redis://HOST:PORT/DB)\n");
     return 2;
   }
   if (address == "auto") {

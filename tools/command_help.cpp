@@ -64,7 +64,10 @@ const std::vector<verb>& verbs() {
     "  --node-ip-address=ADDR  an address of this machine to listen on and tell the cluster,\n"
     "                        instead of 127.0.0.1 (MANTA_NODE_IP)\n"
     "  --dashboard-host=ADDR the head's dashboard address (off loopback it asks for the token)\n"
-    "  --trusted-network     allow --transport=plain off loopback (MANTA_TRUSTED_NETWORK=1)\n"}
+    "  --trusted-network     allow --transport=plain off loopback (MANTA_TRUSTED_NETWORK=1)\n"
+    "  --head-store=redis://HOST:PORT/DB  the head keeps its state there and a replacement\n"
+    "                        recovers it; a worker given it (no --address needed) finds the head\n"
+    "                        there and follows it when it moves (MANTA_HEAD_STORE)\n"}
     + tls_flags
     + "examples:\n"
       "  manta start --head\n"

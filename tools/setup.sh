@@ -14,6 +14,7 @@ pkgs=(
   libcapnp-dev capnproto
   libboost1.81-all-dev
   doctest-dev
+  libhiredis-dev redis-server
   gnuplot-nox
   chromium
   # docs (Doxygen API reference) and deployment tests (tests/deploy/):

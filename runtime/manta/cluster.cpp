@@ -7,6 +7,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/node_address.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace manta {
 
@@ -139,22 +141,24 @@ int worker_main(int argc, char** argv) {
   install_stop_handlers();
   try {
     auto cl = detail::parse_command_line(argc, argv);
-    if (!cl.opts.address) {
-      std::fprintf(stderr, "manta worker: --address HOST:PORT (or MANTA_ADDRESS) is required\n");
+    if (!cl.opts.address && !cl.opts.head_store) {
+      std::fprintf(stderr, "manta worker: --address HOST:PORT (or MANTA_ADDRESS), or "
+                           "--head-store=redis://HOST:PORT/DB (MANTA_HEAD_STORE), is "
+                           "required\n");
       return 2;
     }
     detail::runtime::start(cl.opts, /*worker=*/true);
     auto& rt = detail::runtime::require("worker_main");
     auto* link = rt.cluster_link();
     std::fprintf(stderr, "manta: %s joined the cluster at %s (listening at %s%s)\n",
-                 detail::runtime::node_name().c_str(), cl.opts.address->c_str(),
+                 detail::runtime::node_name().c_str(), link->head_address().c_str(),
                  link->listen_address().c_str(),
                  link->advertised_address() == link->listen_address()
                    ? ""
                    : (", advertised as " + link->advertised_address()).c_str());
     // Serve until told to stop, or until the head is gone for good.
     while (!g_stop_requested.load() && serve_while_head_lives(rt)) {
-      if (!rejoin_head(rt, cl.opts.address->c_str()))
+      if (!rejoin_head(rt, link->head_address().c_str()))
         break;
     }
     shutdown();
@@ -183,6 +187,22 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", e.what());
       return 2;
     }
+    // With a head store: the state a killed head left there comes back
+    // (docs/cluster.md, "Head fault tolerance"); a store that cannot be
+    // reached or read stops the head here, saying so.
+    actors::registry_recovery recovery;
+    if (cl.opts.head_store) {
+      try {
+        recovery.store = std::make_shared<detail::head_store>(
+          detail::parse_store_address("--head-store (MANTA_HEAD_STORE)", *cl.opts.head_store));
+        recovery.next_index = recovery.store->next_index();
+        recovery.members = recovery.store->nodes();
+        recovery.named = recovery.store->actors();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "manta head: %s\n", e.what());
+        return 2;
+      }
+    }
     // The cluster token: given (--token / MANTA_TOKEN) or made here, and
     // written next to the address file, readable by this user only. The
     // cluster's TLS identity is made from it.
@@ -206,7 +226,8 @@ int head_main(int argc, char** argv) {
       std::fprintf(stderr, "manta head: cannot write the cluster token: %s\n", err.c_str());
       return 1;
     }
-    auto registry = sys.spawn(actors::cluster_registry, token);
+    auto store = recovery.store;
+    auto registry = sys.spawn(actors::cluster_registry, token, std::move(recovery));
     // Reusing the address: a head restarted on its port (its workers join
     // it again) binds while the old head's connections linger.
     auto port = detail::publish(sys, registry, cl.port, host, /*reuse_address=*/true);
@@ -238,8 +259,22 @@ int head_main(int argc, char** argv) {
                    dashboard->address().c_str());
     }
     write_file(file, address);
-    std::fprintf(stderr, "manta head: listening at %s%s\n", address.c_str(),
-                 detail::uses_tls(sys) ? " (TLS)" : "");
+    if (store) {
+      // Workers and drivers given the store follow the head here.
+      try {
+        store->put_head({address, static_cast<uint32_t>(::getpid()),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()});
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "manta head: %s\n", e.what());
+        caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+        return 2;
+      }
+    }
+    std::fprintf(stderr, "manta head: listening at %s%s%s\n", address.c_str(),
+                 detail::uses_tls(sys) ? " (TLS)" : "",
+                 store ? (", its state in " + store->address().text).c_str() : "");
     std::printf("%s\n", address.c_str());
     std::fflush(stdout);
     while (!g_stop_requested.load())

@@ -188,7 +188,7 @@ constexpr std::string_view option_names[] = {
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
   "memory-usage-threshold", "memory-limit", "dashboard-host", "node-ip-address",
-  "trusted-network"};
+  "trusted-network", "head-store"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -260,6 +260,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.node_ip_address = std::string{v};
   } else if (name == "trusted-network")
     opts.trusted_network = parse_switch(where, v, show);
+  else if (name == "head-store")
+    opts.head_store = std::string{v};
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -373,6 +375,8 @@ command_line parse_command_line(int argc, char** argv) {
   }
   if (auto env = std::getenv("MANTA_TRUSTED_NETWORK"); env != nullptr && *env != '\0')
     opts.trusted_network = parse_switch("MANTA_TRUSTED_NETWORK", env);
+  if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr && *env != '\0')
+    opts.head_store = env;
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;

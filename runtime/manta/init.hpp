@@ -67,6 +67,14 @@ struct init_options {
   /// the head started on this machine with `manta start --head`. Unset: an
   /// embedded single node, exactly as without a cluster. See docs/cluster.md.
   std::optional<std::string> address;
+  /// The store holding the head's state, "redis://HOST:PORT/DB" (flag
+  /// `--head-store=URL`, environment `MANTA_HEAD_STORE`). A head started
+  /// with it writes its members, named actors and address there, and a
+  /// head started again with it (on any port) recovers them; a worker or
+  /// driver given it follows the head to its new address when its old one
+  /// stops answering. Unset: the head keeps its state in memory. See
+  /// "Head fault tolerance" in docs/cluster.md.
+  std::optional<std::string> head_store;
   /// Whether the node records what its tasks and actor calls do (states,
   /// times, threads) for `list_tasks`, `timeline` and the metrics. Costs a
   /// few clock reads and two uncontended locks per task. Flag
@@ -148,9 +156,10 @@ void init(init_options opts = {});
 /// `--object-store-memory=BYTES` (suffixes K, M, G), `--object-spill-dir=DIR`,
 /// `--object-spilling=on|off`, `--address=HOST:PORT|auto`, `--token-file=F`,
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
-/// `--connection-timeout=4s`, `--memory-usage-threshold=0.95`,
-/// `--memory-limit=BYTES`, `--node-ip-address=ADDR`, `--trusted-network`,
-/// for workers `--advertise-address=HOST:PORT`),
+/// `--connection-timeout=4s`, `--head-store=redis://HOST:PORT/DB`,
+/// `--memory-usage-threshold=0.95`, `--memory-limit=BYTES`,
+/// `--node-ip-address=ADDR`, `--trusted-network`, for workers
+/// `--advertise-address=HOST:PORT`),
 /// falling back to the environment (`MANTA_NUM_CPUS`,
 /// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`,
 /// `MANTA_TLS_CERT`, `MANTA_TLS_KEY`, `MANTA_TLS_CA`, `MANTA_TRANSPORT`,

@@ -5,6 +5,7 @@
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/data_path_tls.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/object_transfer.hpp"
@@ -15,6 +16,7 @@
 #include <caf/all.hpp>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <tuple>
 #include <unistd.h>
@@ -171,8 +173,36 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   return index_;
 }
 
+std::string cluster::head_address() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return address_;
+}
+
+std::string cluster::find_head() {
+  if (store_url_.empty())
+    return head_address();
+  try {
+    auto where = stored_head_address(store_url_, store_timeout);
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!where.empty() && where != address_) {
+      std::fprintf(stderr, "manta: the head store says the head is at %s now (was %s)\n",
+                   where.c_str(), address_.c_str());
+      address_ = where;
+    }
+    store_failed_ = false;
+    return address_;
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!store_failed_)
+      std::fprintf(stderr, "manta: cannot read where the head is (%s); trying its last "
+                           "address %s\n", e.what(), address_.c_str());
+    store_failed_ = true;
+    return address_;
+  }
+}
+
 std::string cluster::rejoin() {
-  auto [host, port] = parse_address(address_);
+  auto [host, port] = parse_address(find_head());
   auto head = connect(sys_, host, port, rejoin_timeout);
   if (!head)
     return connect_error(sys_, head.error(), host, port);

@@ -62,8 +62,21 @@ public:
   const std::string& data_host() const noexcept { return data_host_; }
   /// The head's registry as first joined (a worker's after `rejoin`).
   const caf::actor& head() const noexcept { return head_; }
-  /// The head's "HOST:PORT", as given.
-  const std::string& head_address() const noexcept { return address_; }
+  /// The head's "HOST:PORT": as given, or where the head store last said
+  /// the head is (`find_head`).
+  std::string head_address() const;
+
+  /// With a head store (`follow_store`): reads where the head is now (the
+  /// store's manta:head, at most `store_timeout`) and keeps it as
+  /// `head_address`; a store that cannot be read leaves the last known
+  /// address (the failure logged once). Returns `head_address()`.
+  std::string find_head();
+
+  /// Follow the head through the store at `url` (init_options::head_store;
+  /// checked by the caller).
+  void follow_store(std::string url) { store_url_ = std::move(url); }
+
+  static constexpr std::chrono::milliseconds store_timeout{500};
   /// What this node told the head when it joined (set by `join`).
   const wire::node_record& joined_as() const noexcept { return me_; }
   /// Workers: where the node manager listens, and the address the cluster
@@ -122,7 +135,9 @@ private:
   caf::actor_system& sys_;
   worker_pool& pool_;
   role role_;
-  std::string address_; ///< the head's, as given
+  std::string address_; ///< the head's, as given or as the store said (mtx_)
+  std::string store_url_;
+  bool store_failed_ = false; ///< logged once per outage
   std::string host_;
   std::string token_;
   /// What this node told the head when it joined, and the actor the head

@@ -9,6 +9,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/head_store.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/memory_monitor.hpp"
 #include "manta/detail/object_table.hpp"
@@ -156,6 +157,27 @@ std::string resolve_address(const std::string& address) {
   return out;
 }
 
+/// With a head store: where the store says the head is, which wins over
+/// `given` (the latest head wrote it); `given` if the store names none or
+/// cannot be read (said on stderr), else an error naming the store.
+std::string head_from_store(const std::string& url, const std::string& given) {
+  try {
+    auto stored = stored_head_address(url, cluster::store_timeout);
+    if (!stored.empty())
+      return stored;
+    if (given.empty())
+      throw error("manta::init: the head store " + url + " names no head yet; start one "
+                  "with `manta start --head --head-store=" + url + "`, or give --address");
+    return given;
+  } catch (const head_store_error& e) {
+    if (given.empty())
+      throw error(std::string{"manta::init: "} + e.what());
+    std::fprintf(stderr, "manta: %s; joining the head at %s as given\n", e.what(),
+                 given.c_str());
+    return given;
+  }
+}
+
 } // namespace
 
 namespace {
@@ -213,16 +235,18 @@ runtime::runtime(const init_options& opts, bool worker) {
                                     opts.object_spilling);
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
-  bool networked = opts.address.has_value();
+  bool networked = opts.address.has_value() || opts.head_store.has_value();
   // Addresses and the token are checked before anything starts, so that a
   // typo is an error that says so rather than a connection failure.
   std::string address;
   g_token.clear();
   if (networked) {
-    address = resolve_address(*opts.address);
+    address = opts.address ? resolve_address(*opts.address) : std::string{};
+    if (opts.head_store)
+      address = head_from_store(*opts.head_store, address);
     parse_address(address);
     g_token = opts.token.value_or("");
-    if (g_token.empty() && *opts.address == "auto") {
+    if (g_token.empty() && opts.address && *opts.address == "auto") {
       std::string err;
       g_token = read_token_file(default_token_file(), err);
       if (!err.empty())
@@ -273,6 +297,8 @@ runtime::runtime(const init_options& opts, bool worker) {
                                                   : cluster::role::driver,
                                            address, g_token, total_cpus_, total_custom_,
                                            opts.advertise_address.value_or(""), node_ip);
+      if (opts.head_store)
+        cluster_->follow_store(*opts.head_store);
       node_index_ = cluster_->join(node_manager_);
     } catch (...) {
       stop_all();
