@@ -49,15 +49,18 @@ void on_queue_news(self_ptr self, uint16_t node, const wire::bytes& bytes) {
 
 namespace {
 
-/// Free CPUs on nodes with nothing of this driver's queued, this one included.
-double idle_cpus(self_ptr self) {
-  auto& st = self->state;
-  double out = 0;
-  for (auto& [_, n] : st.nodes)
-    if (n.manager && n.queued.empty() && n.busy_cpus < n.info.cpus)
-      out += n.info.cpus - n.busy_cpus;
-  out += st.link->pool().resources().first[cpu_resource];
-  return out;
+/// Whether `d` fits what is free now on worker `n` as this driver books it.
+bool fits_free(const remote_node& n, const resource_demand& d) {
+  if (!n.manager || !n.queued.empty() || n.busy_cpus + d.cpus > n.info.cpus + 1e-9)
+    return false;
+  for (auto& [name, amount] : d.custom) {
+    auto total = n.info.custom.find(name);
+    auto busy = n.busy_custom.find(name);
+    if (total == n.info.custom.end()
+        || (busy == n.busy_custom.end() ? 0 : busy->second) + amount > total->second + 1e-9)
+      return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -67,20 +70,35 @@ void steal_for_idle(self_ptr self) {
   bool any = false;
   for (auto& [_, n] : st.nodes)
     any = any || (!n.queued.empty() && !n.stealing && n.manager);
-  if (!any || idle_cpus(self) < 1e-9)
+  if (!any)
     return;
+  // Where a stolen task could start now: a worker with nothing of this
+  // driver's queued and room, or this node's free resources.
+  auto [free_here, total_here] = st.link->pool().resources();
+  auto cpus_here = free_here[cpu_resource];
+  free_here.erase(cpu_resource);
+  auto startable = [&](const resource_demand& d) {
+    if (d.fits_in(cpus_here, free_here))
+      return true;
+    for (auto& [_, n] : st.nodes)
+      if (fits_free(n, d))
+        return true;
+    return false;
+  };
   for (auto& [index, n] : st.nodes) {
     if (n.queued.empty() || n.stealing || !n.manager)
       continue;
     // Half its queue (classic work stealing: the victim keeps the rest),
     // newest first, leaving the tasks whose large arguments are there
-    // (locality: they run where their bytes are).
+    // (locality: they run where their bytes are) and those that could not
+    // start anywhere else now (they would come straight back).
     wire::queue_message req;
     req.limit = static_cast<uint32_t>((n.queued.size() + 1) / 2);
     for (auto i = n.queued.rbegin(); i != n.queued.rend(); ++i) {
       auto p = st.placed.find(*i);
       if (p != st.placed.end() && p->second.task && p->second.prefer != index
-          && p->second.task->opts.strategy.kind == scheduling_strategy::default_placement)
+          && p->second.task->opts.strategy.kind == scheduling_strategy::default_placement
+          && startable(p->second.demand))
         req.queued.push_back(*i);
     }
     if (req.queued.empty())
