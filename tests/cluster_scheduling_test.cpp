@@ -88,7 +88,7 @@ TEST_CASE("fairness: short tasks mixed with long ones finish near the ideal") {
   auto took = seconds_since(start);
   MESSAGE("2 x 1.5 s + 30 x 40 ms on 2 CPUs took " << took << " s (ideal 2.1 s)");
   REQUIRE(ready.size() == all.size());
-  CHECK(took < 2.8);
+  CHECK(took < 3.0); // 2.43-2.51 s in 10 runs beside a build; 3.56 s before stealing
 }
 
 TEST_CASE("a task queued on a worker for a CPU is WAITING_FOR_RESOURCES there everywhere") {

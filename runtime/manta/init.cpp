@@ -4,6 +4,7 @@
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/node_argv.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -321,27 +322,8 @@ void read_config_file(const std::string& path, init_options& opts) {
 
 } // namespace
 
-namespace {
-
-/// A process that `manta start` or local_cluster started as a node (its
-/// command line has --manta-worker or --manta-head) but that calls
-/// `init(opts)`: it would run as a driver of its own and never join.
-void refuse_node_without_argv() {
-  std::ifstream in{"/proc/self/cmdline", std::ios::binary};
-  std::string arg;
-  while (std::getline(in, arg, '\0'))
-    if (arg == "--manta-worker" || arg == "--manta-head")
-      throw invalid_argument_error(
-        "this process was started as a Manta node (" + arg
-        + " is on its command line) but called manta::init() without its command line, so it "
-          "cannot become one; call manta::init(argc, argv) (or manta::worker_main(argc, argv)) "
-          "first thing in main");
-}
-
-} // namespace
-
 void init(init_options opts) {
-  refuse_node_without_argv();
+  detail::refuse_node_without_argv();
   detail::runtime::start(opts);
 }
 
