@@ -113,6 +113,13 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 /// of specs or results); log_shipper -> node_manager: send the waiting
 /// lines to their owners.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// node_manager -> owner: which of the owner's tasks queue there for
+/// resources and which of those started (TaskQueue).
+using tqueue_atom = caf::atom_constant<caf::atom("tqueue")>;
+/// owner -> node_manager: give back queued tasks that have not started
+/// (work stealing); node_manager -> owner: `stolen_atom`, the ones given back.
+using steal_atom = caf::atom_constant<caf::atom("steal")>;
+using stolen_atom = caf::atom_constant<caf::atom("stolen")>;
 
 } // namespace manta::actors
 

@@ -76,8 +76,10 @@ void on_result(self_ptr self, const bytes_t& bytes) {
     return;
   auto p = std::move(i->second);
   st.placed.erase(i);
-  if (auto n = st.nodes.find(p.node); n != st.nodes.end())
+  if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {
     hold(n->second, p.demand, -1);
+    n->second.queued.erase(r.task_id);
+  }
   // Its node reported the copies it kept before this result: any other
   // object it was to read is not there.
   for (auto& [object, alive] : p.reads)
@@ -127,6 +129,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
     }
   }
   place_waiting(self);
+  steal_for_idle(self);
 }
 
 /// Lines the driver's tasks printed on worker `node`: printed here and kept
@@ -241,6 +244,14 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         on_logs(self, *index, bytes);
     },
     [=](heartbeat_atom) { heartbeat(self); },
+    [=](tqueue_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto index = sender_node(self); index && vetted(self, token, "tqueue"))
+        on_queue_news(self, *index, bytes);
+    },
+    [=](stolen_atom, const std::string& token, const bytes_t& bytes) {
+      if (auto index = sender_node(self); index && vetted(self, token, "stolen"))
+        on_stolen(self, *index, bytes);
+    },
     [=](pong_atom, const std::string& token) {
       if (auto index = sender_node(self); index && vetted(self, token, "pong"))
         self->state.nodes.at(*index).last_heard = std::chrono::steady_clock::now();

@@ -38,6 +38,11 @@ struct remote_node {
   std::chrono::steady_clock::time_point last_heard;
   double busy_cpus = 0;
   resource_map busy_custom;
+  /// This driver's tasks it said queue there for resources and have not
+  /// started (oldest id first): what an idle node may steal.
+  std::set<uint64_t> queued;
+  /// A steal request to it is unanswered (one at a time per node).
+  bool stealing = false;
 };
 
 /// A task placed (or waiting to be placed) on a worker: a submitted task, or

@@ -36,6 +36,21 @@ detail::wire::holder holder_info(cluster_client_actor* self, uint16_t node);
 /// object arguments that live on other nodes) and place it.
 void dispatch(cluster_client_actor* self, detail::task_ptr t);
 
+// -- work_stealing.cpp: tasks queued on workers, taken back for idle nodes ---
+
+/// Worker `node` says which of this driver's tasks queue there for
+/// resources and which of those started (TaskQueue).
+void on_queue_news(cluster_client_actor* self, uint16_t node, const detail::wire::bytes& bytes);
+
+/// If a node (a worker, or this one) has a free CPU while tasks of this
+/// driver queue on another, asks that one to give back half of its queue
+/// (the tasks whose large arguments are not there).
+void steal_for_idle(cluster_client_actor* self);
+
+/// Worker `node` gave back these queued tasks: placed again (here first
+/// when this node has room).
+void on_stolen(cluster_client_actor* self, uint16_t node, const detail::wire::bytes& bytes);
+
 // -- object_fetches.cpp: fetching objects and tracking their copies ------------
 
 /// Tells `node` to drop its copy of `id`.

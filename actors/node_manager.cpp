@@ -1,6 +1,7 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/hosted_queue.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/build_fingerprint.hpp"
@@ -244,7 +245,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   detail::task_events::on_submit(task);
   auto name = task->name();
   host(self, owner, id, task, task->result, std::move(name), true);
-  self->state.pool->schedule(std::move(task));
+  schedule_hosted(self, owner, std::move(task));
 }
 
 // -- hosted actors ---------------------------------------------------------------
@@ -399,6 +400,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                    detail::runtime::node_name().c_str(), orphans.size());
   });
   self->state.logs = make_shipper(self);
+  self->state.starts = make_start_log(self);
   caf::behavior serving{
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
@@ -406,6 +408,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     },
     [=](flush_atom) {
       ship_logs(self); // lines go before the results of their tasks
+      report_queue(self); // queued and started before results
       self->state.results.flush(self, self->state.token, result_atom::value,
                                 results_atom::value);
     },
@@ -424,6 +427,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](submit_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "submit"))
         submit(self, spec);
+    },
+    [=](steal_atom, const std::string& token, const std::vector<char>& request) {
+      if (vetted(self, token, "steal"))
+        give_back(self, request);
     },
     [=](ping_atom, const std::string& token) {
       if (vetted(self, token, "ping"))

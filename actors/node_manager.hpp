@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 namespace manta::detail {
 class log_shipper;
+class start_log;
 class worker_pool;
 } // namespace manta::detail
 
@@ -78,6 +80,10 @@ struct node_manager_state {
   std::set<caf::actor_addr> owners;
   /// Lines the hosted tasks print, on their way to the tasks' owners.
   std::shared_ptr<detail::log_shipper> logs;
+  /// Hosted tasks that queued here and have started since (hosted_queue.hpp).
+  std::shared_ptr<detail::start_log> starts;
+  /// Hosted tasks that found no free resources, by owner, not yet told.
+  std::map<caf::actor, std::vector<uint64_t>> queued_news;
 
   static inline const char* name = "manta.node_manager";
 };

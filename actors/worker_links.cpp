@@ -358,6 +358,7 @@ void heartbeat(self_ptr self) {
     connection_lost(self, index, why.c_str(), st.silence_limit / 2);
     disconnect(self, peer, [](const std::string&) {});
   }
+  steal_for_idle(self); // this node's CPUs may have freed up since
   st.last_tick = now;
   self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
 }

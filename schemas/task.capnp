@@ -152,3 +152,19 @@ struct LogBatch {
   # Lines this node dropped since its last batch to this owner because
   # they came faster than they could be sent.
 }
+
+struct TaskQueue {
+  # Work stealing and the owner's view of its tasks queued on a worker
+  # (docs/cluster.md, "Queued tasks and work stealing"). Carried three ways:
+  # (tqueue, token, TaskQueue) worker -> owner: `queued` are tasks of the
+  # owner that found no free resources there and wait in its queue,
+  # `started` are queued ones that have started since;
+  # (steal, token, TaskQueue) owner -> worker: give back at most `limit` of
+  # the tasks in `queued` (newest first) that have not started;
+  # (stolen, token, TaskQueue) worker -> owner: `queued` lists those it gave
+  # back (they will not run there).
+
+  queued @0 :List(UInt64);
+  started @1 :List(UInt64);
+  limit @2 :UInt32;
+}

@@ -25,6 +25,7 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace manta_test {
 
@@ -96,6 +97,27 @@ inline int exit_status(pid_t pid, std::chrono::seconds limit = std::chrono::seco
 inline std::string read_all(const std::string& path) {
   std::ifstream in{path};
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// Waits (up to `limit`) until this driver has sent each of the tasks whose
+/// results are `ids` to a worker (its record names another node), as a test
+/// must before it kills or stops that worker; false if one was not sent by
+/// then. A condition, not a fixed sleep: a loaded machine may take longer.
+inline bool wait_until_sent(const std::vector<manta::object_id>& ids,
+                            std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto here = manta::detail::runtime::node_name();
+  for (auto until = std::chrono::steady_clock::now() + limit;;) {
+    size_t sent = 0;
+    for (auto& t : manta::list_tasks())
+      for (auto& id : ids)
+        if (t.id == id && t.node != here)
+          ++sent;
+    if (sent == ids.size())
+      return true;
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 } // namespace manta_test

@@ -403,7 +403,10 @@ TEST_CASE("a worker that hangs (SIGSTOP) is declared dead by heartbeats; its tas
   std::vector<manta::object_ref<int>> refs;
   for (int i = 0; i < 16; ++i)
     refs.push_back(manta::task(square_slowly).remote(i, 100));
-  std::this_thread::sleep_for(50ms); // both nodes have tasks in flight
+  std::vector<manta::object_id> ids;
+  for (auto& r : refs)
+    ids.push_back(r.id());
+  REQUIRE(manta_test::wait_until_sent(ids)); // both nodes have tasks in flight
   ::kill(hung, SIGSTOP);             // its connection stays open: no down message
   auto t0 = steady::now();
   c.wait_for_cpus(2, 15s);           // the driver gives up on it
@@ -426,7 +429,7 @@ TEST_CASE("what cannot be recovered fails with object_lost_error") {
   auto rebuilt = manta::task(blob).remote(2u << 20, 8, 0);
   manta::wait(std::vector{kept, rebuilt}, 2, 10s);
   auto slow = manta::task(pid_after).max_retries(0).remote(5000);
-  std::this_thread::sleep_for(200ms); // running on w1 now
+  REQUIRE(manta_test::wait_until_sent({slow.id()})); // on w1 (the only worker) now
   c.add_worker(1);
   c.wait_for_cpus(2);
   c.kill_worker(w1, 1);

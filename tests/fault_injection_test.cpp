@@ -145,7 +145,7 @@ TEST_CASE("a get with a timeout returns by its deadline while a node is killed")
   auto w = c.add_worker(1);
   c.join(0);
   auto slow = manta::task(sleepy).max_retries(0).remote(3000);
-  std::this_thread::sleep_for(200ms); // running on the worker now
+  REQUIRE(manta_test::wait_until_sent({slow.id()})); // on the worker (the only one) now
   auto t0 = steady::now();
   CHECK_THROWS_AS(manta::get(slow, 100ms), manta::get_timeout_error);
   CHECK(steady::now() - t0 < 1s);

@@ -6,6 +6,10 @@
 //     request/response between two processes;
 //   - async task throughput: many tasks submitted, then gotten, over two
 //     worker nodes;
+//   - mixed long/short workload: a task of 1 s, then 40 of 25 ms, on the two
+//     workers, against the ideal (the work over the CPUs, or the longest
+//     task if that is more: 1 s): short tasks queued behind the long one
+//     while the other worker idles show here (1.5 s);
 //   - object transfer: a large result made on a worker, its bytes read by
 //     the driver over the raw data path, against this machine's memcpy
 //     bandwidth; then a get of it (transfer and decoding into the vector).
@@ -28,6 +32,7 @@
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/remote_object.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -68,6 +73,11 @@ uint64_t sum_bytes(const std::vector<char>& v) {
   return h + v.size();
 }
 
+int nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
 int which_node(int) {
   return manta::current_node();
 }
@@ -77,7 +87,7 @@ uint64_t served_here(int) {
   return manta::detail::bytes_served();
 }
 
-MANTA_REMOTE(nothing, pattern, sum_bytes, which_node, served_here);
+MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -225,6 +235,23 @@ int main(int argc, char** argv) {
   for (long i = 0; i < tasks; ++i)
     if (values[static_cast<size_t>(i)] != i)
       return std::fprintf(stderr, "BUG: wrong result for task %ld\n", i), 1;
+  // Mixed: a long task first, short ones behind it.
+  double mixed_s = 0, mixed_ideal_s = 0;
+  {
+    std::vector<int> work;
+    for (int i = 0; i < 41; ++i)
+      work.push_back(i == 0 ? 1000 : 25);
+    double total_ms = 0, longest_ms = 0;
+    for (int ms : work)
+      total_ms += ms, longest_ms = std::max<double>(longest_ms, ms);
+    mixed_ideal_s = std::max(total_ms / 2, longest_ms) / 1000; // 2 worker CPUs
+    start = steady::now();
+    std::vector<manta::object_ref<int>> naps;
+    for (int ms : work)
+      naps.push_back(manta::task(nap).remote(ms));
+    manta::get(naps);
+    mixed_s = seconds_since(start);
+  }
   // Transfer: made on a worker, fetched on first read.
   uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
   auto blob = manta::task(pattern).remote(bytes, 7);
@@ -251,6 +278,8 @@ int main(int argc, char** argv) {
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
   std::printf("cross_node_tasks_async       %9.0f /s   (2 workers x 1 CPU, %ld tasks)\n", rate,
               tasks);
+  std::printf("mixed_long_short_completion  %9.2f s    ideal %21.2f s    %5.2fx   (1 x 1 s + 40 x 25 ms)\n",
+              mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
   std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,
               copy_gbs, gbs / copy_gbs);
   std::printf("remote_object_get            %9.2f GB/s (transfer + decode into a fresh vector)\n",

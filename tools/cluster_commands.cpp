@@ -13,6 +13,7 @@
 #include "manta/detail/wire.hpp"
 #include "tools/command_help.hpp"
 #include "tools/daemon_pid.hpp"
+#include "tools/worker_join.hpp"
 
 #include <caf/all.hpp>
 
@@ -320,13 +321,9 @@ int start_worker(const std::string& address, const std::string& token,
     ::_exit(127);
   }
   write_pid(d + "/worker-" + std::to_string(pid) + ".pid", pid);
-  std::this_thread::sleep_for(200ms);
-  if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-    std::fprintf(stderr, "manta start: the worker exited at once; see %s/worker-%d.log\n",
-                 d.c_str(), pid);
+  if (!await_worker_join(pid, d + "/worker-" + std::to_string(pid) + ".log"))
     return 1;
-  }
-  std::printf("manta worker node started (pid %d), joining %s\n", pid, address.c_str());
+  std::printf("manta worker node started (pid %d), joined %s\n", pid, address.c_str());
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/head_store.hpp"
+#include "manta/detail/node_argv.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
@@ -82,6 +83,18 @@ bool is_cluster_process(int argc, char** argv) {
       return true;
   }
   return false;
+}
+
+void detail::refuse_node_without_argv() {
+  std::ifstream in{"/proc/self/cmdline", std::ios::binary};
+  std::string arg;
+  while (std::getline(in, arg, '\0'))
+    if (arg == "--manta-worker" || arg == "--manta-head")
+      throw invalid_argument_error(
+        "this process was started as a Manta node (" + arg
+        + " is on its command line) but called manta::init() without its command line, so it "
+          "cannot become one; call manta::init(argc, argv) (or manta::worker_main(argc, argv)) "
+          "first thing in main");
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/node_address.hpp"
+#include "manta/detail/node_argv.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -331,6 +332,7 @@ void read_config_file(const std::string& path, init_options& opts) {
 } // namespace
 
 void init(init_options opts) {
+  detail::refuse_node_without_argv();
   detail::runtime::start(opts);
 }
 

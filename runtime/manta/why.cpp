@@ -64,6 +64,14 @@ void explain_task(const snapshot& snap, const task_info& t,
     }
     case task_state::waiting_for_resources: {
       auto& rt = detail::runtime::require("why");
+      if (t.node != detail::runtime::node_name()) {
+        // Sent to a worker and queued there (its node manager said so).
+        out += pad + "waits for resources on " + t.node + ": it needs "
+               + (spec ? spec->opts.resources.to_string() : std::string{"its resources"})
+               + ", which the tasks running there hold; it is queued there and starts when "
+                 "they free up (or runs on another node that has a free CPU first)\n";
+        break;
+      }
       auto [free, total] = rt.pool().resources();
       std::string demand = spec ? spec->opts.resources.to_string() : "its resources";
       out += pad + "waits for resources: it needs " + demand + "; the node has "

@@ -63,6 +63,8 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
 
 std::exception_ptr remote_task::run() noexcept {
   try {
+    if (starts)
+      std::exchange(starts, nullptr)->push(msg_.task_id); // once, even if retried
     std::vector<std::span<const char>> args;
     args.reserve(msg_.args.size());
     for (auto& a : msg_.args)

@@ -6,10 +6,43 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace manta::detail {
 
 class log_shipper;
+
+/// The ids of tasks other nodes sent that queued here for resources and
+/// have started since the node manager last looked: their owners show them
+/// RUNNING again (a task waiting in a worker's queue is WAITING_FOR_RESOURCES
+/// in its owner's view too). `wake` is called when the first id arrives.
+class start_log {
+public:
+  explicit start_log(std::function<void()> wake) : wake_(std::move(wake)) {}
+
+  void push(uint64_t id) {
+    bool first;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      first = ids_.empty();
+      ids_.push_back(id);
+    }
+    if (first)
+      wake_();
+  }
+
+  std::vector<uint64_t> take() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::exchange(ids_, {});
+  }
+
+private:
+  std::function<void()> wake_;
+  std::mutex mtx_;
+  std::vector<uint64_t> ids_;
+};
 
 /// A task another node sent here (its TaskSpec decoded): runs the function
 /// found by name from the encoded arguments and seals the encoded result
@@ -30,6 +63,8 @@ public:
   /// here (held true), or whose read failed or whose copy memory pressure
   /// dropped later (held false); the node manager tells the owner.
   std::function<void(uint64_t id, uint64_t size, bool held)> report_copy;
+  /// Set when the task had to queue: told when it starts.
+  std::shared_ptr<start_log> starts;
 
 private:
   /// Reads a referenced argument from its holders (several at once),

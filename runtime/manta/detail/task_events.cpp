@@ -276,6 +276,21 @@ void on_start(task_spec& t) noexcept {
   tr.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
 }
 
+void on_remote_start(task_spec& t) noexcept {
+  if (!t.trace.tracked)
+    return;
+  t.trace.started_ns.store(now_ns(), std::memory_order_relaxed);
+  t.trace.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
+}
+
+void on_undispatched(task_spec& t) noexcept {
+  if (!t.trace.tracked)
+    return;
+  t.trace.remote_node.store(0, std::memory_order_relaxed);
+  t.trace.started_ns.store(0, std::memory_order_relaxed);
+  on_waiting_for_resources(t);
+}
+
 void on_run_end(task_spec& t, const std::exception_ptr& error, bool retry) noexcept {
   if (!t.trace.tracked)
     return;

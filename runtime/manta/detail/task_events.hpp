@@ -117,6 +117,10 @@ void on_submit(const std::shared_ptr<task_spec>& t) noexcept;
 void on_waiting_for_resources(task_spec& t) noexcept;
 void on_dispatched(task_spec& t, uint16_t node) noexcept;
 void on_start(task_spec& t) noexcept;
+/// The node a task was dispatched to says it started there (it had queued).
+void on_remote_start(task_spec& t) noexcept;
+/// A task dispatched to another node came back unstarted (work stealing).
+void on_undispatched(task_spec& t) noexcept;
 /// The function returned; its result is about to be sealed.
 inline void mark_ended(task_trace& tr) noexcept {
   if (tr.tracked)

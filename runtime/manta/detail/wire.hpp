@@ -41,6 +41,14 @@ struct copy_message {
   bool held = false;
 };
 
+/// schema::TaskQueue: a worker's word on an owner's tasks queued there, a
+/// request to give queued ones back, or the answer (wire_queue.cpp).
+struct queue_message {
+  std::vector<uint64_t> queued;
+  std::vector<uint64_t> started;
+  uint32_t limit = 0;
+};
+
 /// schema::TaskSpec.
 struct task_message {
   uint64_t task_id = 0;
@@ -177,6 +185,7 @@ bytes encode(const actor_message& x);
 bytes encode(const actor_created_message& x);
 bytes encode(const log_batch& x);
 bytes encode(const copy_message& x);
+bytes encode(const queue_message& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
 /// message, why, and a hint). Besides well-formed Cap'n Proto they check
@@ -190,6 +199,7 @@ std::string decode(std::span<const char> in, actor_message& out);
 std::string decode(std::span<const char> in, actor_created_message& out);
 std::string decode(std::span<const char> in, log_batch& out);
 std::string decode(std::span<const char> in, copy_message& out);
+std::string decode(std::span<const char> in, queue_message& out);
 
 /// schema::Batch of encoded messages of one kind.
 bytes encode_batch(const std::vector<bytes>& items);

@@ -228,6 +228,22 @@ bool worker_pool::try_schedule(task_ptr& t) {
   return true;
 }
 
+std::vector<task_ptr> worker_pool::withdraw(const std::vector<uint64_t>& ids, size_t limit) {
+  std::unordered_set<uint64_t> wanted(ids.begin(), ids.end());
+  std::vector<task_ptr> out;
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  for (auto& g : st_->waiting) {
+    for (auto i = g.tasks.end(); i != g.tasks.begin() && out.size() < limit;) {
+      --i;
+      if ((*i)->result && wanted.count((*i)->result->id().value()) > 0) {
+        out.push_back(std::move(*i));
+        i = g.tasks.erase(i);
+      }
+    }
+  }
+  return out;
+}
+
 void worker_pool::release(const resource_demand& d) {
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st_->mtx};

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +54,12 @@ public:
   /// no task with the same demand waits; otherwise returns false and leaves
   /// `t` alone (a cluster then places it on another node).
   bool try_schedule(task_ptr& t);
+
+  /// Takes off the queues at most `limit` tasks that wait for resources
+  /// (granted or running ones are never taken) and whose result ids are in
+  /// `ids`, the newest first: another node runs them instead (work
+  /// stealing, actors/hosted_queue.hpp).
+  std::vector<task_ptr> withdraw(const std::vector<uint64_t>& ids, size_t limit);
 
   /// Gives back a lease kept by a `keeps_lease` task (a dead actor's).
   void release(const resource_demand& d);

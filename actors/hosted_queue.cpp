@@ -1,0 +1,76 @@
+#include "actors/hosted_queue.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/detail/wire.hpp"
+#include "manta/detail/worker_pool.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+
+namespace manta::actors {
+
+void schedule_hosted(node_manager_actor* self, const caf::actor& owner,
+                     std::shared_ptr<detail::remote_task> task) {
+  auto& st = self->state;
+  detail::task_events::on_waiting_for_resources(*task);
+  detail::task_ptr t = task;
+  if (st.pool->try_schedule(t))
+    return;
+  // Set before the pool can start it; the id goes to the owner with the
+  // next flush, and its start after (a start never overtakes its queueing).
+  task->starts = st.starts;
+  auto& news = st.queued_news[owner];
+  if (news.empty())
+    self->send(self, flush_atom::value);
+  news.push_back(task->result->id().value());
+  st.pool->schedule(std::move(t));
+}
+
+void report_queue(node_manager_actor* self) {
+  auto& st = self->state;
+  std::map<caf::actor, detail::wire::queue_message> out;
+  for (auto& [owner, ids] : st.queued_news)
+    out[owner].queued = std::move(ids);
+  st.queued_news.clear();
+  if (st.starts)
+    for (auto id : st.starts->take())
+      if (auto i = st.running.find(id); i != st.running.end())
+        out[i->second.owner].started.push_back(id); // else its result went already
+  for (auto& [owner, m] : out)
+    self->send(owner, tqueue_atom::value, st.token, detail::wire::encode(m));
+}
+
+void give_back(node_manager_actor* self, const std::vector<char>& request) {
+  auto& st = self->state;
+  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+  detail::wire::queue_message m;
+  if (!detail::wire::decode(request, m).empty())
+    return; // the owner's tasks stay queued here and run
+  std::vector<uint64_t> mine; // only the asker's own tasks, never actor calls
+  for (auto id : m.queued)
+    if (auto i = st.running.find(id);
+        i != st.running.end() && i->second.owner == owner && i->second.actor == 0)
+      mine.push_back(id);
+  auto taken = st.pool->withdraw(mine, m.limit);
+  detail::wire::queue_message answer;
+  for (auto& t : taken) {
+    auto id = t->result->id().value();
+    t->trace.ended.store(true, std::memory_order_release); // no record here: it runs elsewhere
+    st.running.erase(id);
+    answer.queued.push_back(id);
+  }
+  taken.clear();
+  self->send(owner, stolen_atom::value, st.token, detail::wire::encode(answer));
+}
+
+std::shared_ptr<detail::start_log> make_start_log(node_manager_actor* self) {
+  auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
+  return std::make_shared<detail::start_log>([addr] {
+    if (auto hdl = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(hdl, flush_atom::value);
+  });
+}
+
+} // namespace manta::actors

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "actors/node_manager.hpp"
+#include "manta/detail/remote_task.hpp"
+
+#include <memory>
+#include <vector>
+
+/// A node's queue of tasks other nodes sent, as their owners see it: a
+/// hosted task that finds no free resources is WAITING_FOR_RESOURCES here
+/// and, once its owner is told (`report_queue`), in the owner's view too,
+/// until it starts. An owner with an idle node elsewhere takes queued tasks
+/// back (`give_back`) and places them there: work stealing (docs/cluster.md,
+/// "Queued tasks and work stealing").
+namespace manta::actors {
+
+/// Runs a hosted task in the node's pool now if it has room; else queues it
+/// and notes it for its owner (told with the next flush).
+void schedule_hosted(node_manager_actor* self, const caf::actor& owner,
+                     std::shared_ptr<detail::remote_task> task);
+
+/// Tells each owner which of its tasks queued here and which of those have
+/// started since the last report (before the flush of results).
+void report_queue(node_manager_actor* self);
+
+/// An owner's steal request (TaskQueue): the tasks it names that still wait
+/// here, at most its limit, are taken off the queue and forgotten here; the
+/// owner gets their ids back and places them elsewhere.
+void give_back(node_manager_actor* self, const std::vector<char>& request);
+
+/// The start log of the node manager (wakes it with a flush).
+std::shared_ptr<detail::start_log> make_start_log(node_manager_actor* self);
+
+} // namespace manta::actors

@@ -1,0 +1,141 @@
+#include "actors/cluster_client_internal.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/detail/worker_pool.hpp"
+
+#include <caf/all.hpp>
+
+#include <cmath>
+
+// Why stealing, not late binding (docs/cluster.md, "Queued tasks and work
+// stealing"): a worker is sent up to 64 tasks per CPU so that the round
+// trip stays hidden and specs travel in batches (remote_queue_factor); a
+// driver that held tasks back until a slot is free would pay a round trip
+// per task. Stealing costs nothing while every node is busy and moves
+// tasks only when a node has a free CPU while another's queue waits.
+
+namespace manta::actors {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+
+void on_queue_news(self_ptr self, uint16_t node, const wire::bytes& bytes) {
+  auto& st = self->state;
+  wire::queue_message m;
+  if (!wire::decode(bytes, m).empty())
+    return; // the view stays as it was; the tasks run anyway
+  auto n = st.nodes.find(node);
+  if (n == st.nodes.end())
+    return;
+  auto placed_there = [&](uint64_t id) -> placed_task* {
+    auto i = st.placed.find(id);
+    return i == st.placed.end() || i->second.node != node ? nullptr : &i->second;
+  };
+  for (auto id : m.queued)
+    if (auto* p = placed_there(id)) {
+      n->second.queued.insert(id);
+      if (p->task)
+        task_events::on_waiting_for_resources(*p->task);
+    }
+  for (auto id : m.started)
+    if (auto* p = placed_there(id)) {
+      n->second.queued.erase(id);
+      if (p->task)
+        task_events::on_remote_start(*p->task);
+    }
+}
+
+namespace {
+
+/// Whether `d` fits what is free now on worker `n` as this driver books it.
+bool fits_free(const remote_node& n, const resource_demand& d) {
+  if (!n.manager || !n.queued.empty() || n.busy_cpus + d.cpus > n.info.cpus + 1e-9)
+    return false;
+  for (auto& [name, amount] : d.custom) {
+    auto total = n.info.custom.find(name);
+    auto busy = n.busy_custom.find(name);
+    if (total == n.info.custom.end()
+        || (busy == n.busy_custom.end() ? 0 : busy->second) + amount > total->second + 1e-9)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+void steal_for_idle(self_ptr self) {
+  auto& st = self->state;
+  bool any = false;
+  for (auto& [_, n] : st.nodes)
+    any = any || (!n.queued.empty() && !n.stealing && n.manager);
+  if (!any)
+    return;
+  // Where a stolen task could start now: a worker with nothing of this
+  // driver's queued and room, or this node's free resources.
+  auto [free_here, total_here] = st.link->pool().resources();
+  auto cpus_here = free_here[cpu_resource];
+  free_here.erase(cpu_resource);
+  auto startable = [&](const resource_demand& d) {
+    if (d.fits_in(cpus_here, free_here))
+      return true;
+    for (auto& [_, n] : st.nodes)
+      if (fits_free(n, d))
+        return true;
+    return false;
+  };
+  for (auto& [index, n] : st.nodes) {
+    if (n.queued.empty() || n.stealing || !n.manager)
+      continue;
+    // Half its queue (classic work stealing: the victim keeps the rest),
+    // newest first, leaving the tasks whose large arguments are there
+    // (locality: they run where their bytes are) and those that could not
+    // start anywhere else now (they would come straight back).
+    wire::queue_message req;
+    req.limit = static_cast<uint32_t>((n.queued.size() + 1) / 2);
+    for (auto i = n.queued.rbegin(); i != n.queued.rend(); ++i) {
+      auto p = st.placed.find(*i);
+      if (p != st.placed.end() && p->second.task && p->second.prefer != index
+          && p->second.task->opts.strategy.kind == scheduling_strategy::default_placement
+          && startable(p->second.demand))
+        req.queued.push_back(*i);
+    }
+    if (req.queued.empty())
+      continue;
+    n.stealing = true;
+    self->send(n.manager, steal_atom::value, st.link->token(), wire::encode(req));
+  }
+}
+
+void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
+  auto& st = self->state;
+  auto n = st.nodes.find(node);
+  if (n == st.nodes.end())
+    return;
+  n->second.stealing = false;
+  wire::queue_message m;
+  if (!wire::decode(bytes, m).empty())
+    return;
+  for (auto id : m.queued) {
+    auto i = st.placed.find(id);
+    if (i == st.placed.end() || i->second.node != node || !i->second.task)
+      continue;
+    auto& p = i->second;
+    hold(n->second, p.demand, -1);
+    n->second.queued.erase(id);
+    for (auto& [object, alive] : p.reads)
+      st.copies.settle(object, node); // it never read them
+    p.node = 0;
+    --p.dispatches;
+    task_events::on_undispatched(*p.task);
+    auto task = p.task;
+    if (st.link->pool().try_schedule(task)) { // this node has a free CPU
+      st.placed.erase(i);
+      continue;
+    }
+    place_or_wait(self, id);
+  }
+}
+
+} // namespace manta::actors
