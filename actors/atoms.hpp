@@ -101,6 +101,9 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 /// of specs or results); log_shipper -> node_manager: send the waiting
 /// lines to their owners.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// node_manager -> itself: the grace after an owner's connection closed
+/// passed; drop what it left here unless it came back (owner_book.hpp).
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 } // namespace manta::actors
 
