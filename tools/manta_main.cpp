@@ -1,6 +1,7 @@
 // The `manta` command line.
 
 #include "tools/cluster_commands.hpp"
+#include "tools/job_commands.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/state_commands.hpp"
 
@@ -38,6 +39,9 @@ void usage(std::FILE* out) {
                "  memory [--address=HOST:PORT]  the node's objects and memory use\n"
                "  timeline -o trace.json [--address=HOST:PORT]  Chrome trace of recent tasks\n"
                "  why OBJECT_ID [--address=HOST:PORT]  what a pending object waits for\n"
+               "  job submit [--address=HOST:PORT|auto] -- PROGRAM [ARGS]  run a driver as a job\n"
+               "      (id job-NNNN; output in the runtime folder); job list | status ID | logs ID |\n"
+               "      stop ID  its state RUNNING/FINISHED/FAILED/STOPPED, pid, times, output\n"
                "  microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"
                "      measure per-task, per-get and per-put costs (Ray's metric names)\n"
                "  help  show this text\n");
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
     return manta::tools::timeline_main(argc - 1, argv + 1);
   if (cmd == "why")
     return manta::tools::why_main(argc - 1, argv + 1);
+  if (cmd == "job")
+    return manta::tools::job_main(argc - 1, argv + 1);
   if (cmd == "microbenchmark")
     return manta::tools::microbenchmark_main(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
