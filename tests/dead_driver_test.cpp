@@ -86,6 +86,14 @@ int doomed_driver_main(const std::string& dir) {
   opts.token = read_word(dir + "/head.token");
   opts.num_cpus = 0;
   manta::init(opts);
+  // A task submitted before the worker is connected would find no CPU.
+  for (auto until = steady::now() + 15s; manta::cluster_resources()["CPU"] < 2;) {
+    if (steady::now() > until) {
+      say(status, "error: the worker did not connect");
+      return 2;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
   auto nodes = manta_test::worker_nodes(1);
   if (nodes.size() != 1) {
     say(status, "error: no worker");
@@ -148,7 +156,7 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
   auto worker = c.add_worker(2, "", {}, worker_log);
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
-  bool ready = wait_for_text(status, "ready", 60s);
+  bool ready = wait_for_text(status, "ready", 40s);
   INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
                           << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
                           << manta_test::read_all(worker_log));
