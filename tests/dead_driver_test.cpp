@@ -14,12 +14,15 @@
 #include "manta/detail/wire.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/shell_command.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -146,21 +149,11 @@ struct timeout_env {
   ~timeout_env() { ::unsetenv("MANTA_CONNECTION_TIMEOUT"); }
 };
 
-} // namespace
-
-TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker, and the "
-          "worker's memory comes back within 5 s") {
-  timeout_env env;
-  manta::local_cluster c;
-  auto worker_log = c.dir() + "/worker.log";
-  auto worker = c.add_worker(2, "", {}, worker_log);
-  auto status = c.dir() + "/driver.status";
-  auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
-  bool ready = wait_for_text(status, "ready", 40s);
-  INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
-                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
-                          << manta_test::read_all(worker_log));
-  REQUIRE(ready);
+/// After the driver's work is on the worker: ends the driver with
+/// `end_driver`, then checks that within 5 s the worker has no live actor
+/// and no unfinished task left, and that its RSS went down by the results.
+void check_cleanup(manta::local_cluster& c, pid_t worker, const std::string& worker_log,
+                   const std::function<void()>& end_driver) {
   c.join(0, [] {
     manta::init_options o;
     o.connection_timeout = 2s;
@@ -203,7 +196,7 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
   CHECK(unfinished(before) == num_naps);
   CHECK(rss_before > uint64_t{num_results + 1} * (object_mb << 20));
 
-  REQUIRE(::kill(driver, SIGKILL) == 0);
+  end_driver();
   auto killed = steady::now();
   manta::detail::node_state after;
   uint64_t rss_after = rss_before;
@@ -226,6 +219,59 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
                         << rss_after / (1 << 20) << " MiB " << took
                         << " s after it; tasks unfinished " << unfinished(before) << " -> "
                         << unfinished(after));
+}
+
+
+} // namespace
+
+TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker, and the "
+          "worker's memory comes back within 5 s") {
+  timeout_env env;
+  manta::local_cluster c;
+  auto worker_log = c.dir() + "/worker.log";
+  auto worker = c.add_worker(2, "", {}, worker_log);
+  auto status = c.dir() + "/driver.status";
+  auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
+  bool ready = wait_for_text(status, "ready", 40s);
+  INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
+                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
+                          << manta_test::read_all(worker_log));
+  REQUIRE(ready);
+  check_cleanup(c, worker, worker_log, [&] { REQUIRE(::kill(driver, SIGKILL) == 0); });
+}
+
+TEST_CASE("a driver run by `manta job submit` and ended by `manta job stop` leaves nothing on "
+          "the worker") {
+  auto* bin = std::getenv("MANTA_BIN");
+  if (bin == nullptr) {
+    MESSAGE("skipped: MANTA_BIN does not name the manta tool (meson test sets it)");
+    return;
+  }
+  timeout_env env;
+  manta::local_cluster c;
+  auto worker_log = c.dir() + "/worker.log";
+  auto worker = c.add_worker(2, "", {}, worker_log);
+  auto job = [&](const std::string& args) {
+    return manta_test::run("MANTA_RUNTIME_DIR=" + c.dir() + "/runtime " + bin + " job " + args);
+  };
+  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  auto [rc, out] = job("submit -- " + self + " --doomed-driver " + c.dir());
+  REQUIRE(rc == 0);
+  auto id = out.substr(0, out.find('\n'));
+  CHECK(id.rfind("job-", 0) == 0);
+  auto status = c.dir() + "/driver.status";
+  bool ready = wait_for_text(status, "ready", 40s);
+  INFO("driver status:\n" << manta_test::read_all(status) << "\njob log:\n"
+                          << job("logs " + id).second << "\nworker log:\n"
+                          << manta_test::read_all(worker_log));
+  REQUIRE(ready);
+  CHECK(job("list").second.find(id + "   RUNNING") != std::string::npos);
+  check_cleanup(c, worker, worker_log, [&] {
+    auto [src, said] = job("stop " + id);
+    CHECK(src == 0);
+    CHECK(said.find("STOPPED") != std::string::npos);
+  });
+  CHECK(job("status " + id).second.find("\"state\":\"STOPPED\"") != std::string::npos);
 }
 
 int main(int argc, char** argv) {
