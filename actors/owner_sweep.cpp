@@ -67,10 +67,11 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
     freed += held.erase_node(left->node);
   if (!orphans.empty() || freed > 0)
     std::fprintf(stderr,
-                 "manta: %s: the owner of %zu task(s) here (%zu cancelled) and %zu held "
-                 "object byte(s) did not come back within the connection timeout: all "
+                 "manta: %s: the owner (node %u) of %zu task(s) here (%zu cancelled) and %zu "
+                 "held object byte(s) did not come back within the connection timeout: all "
                  "dropped\n",
-                 detail::runtime::node_name().c_str(), orphans.size(), cancelled, freed);
+                 detail::runtime::node_name().c_str(), unsigned{left->node}, orphans.size(),
+                 cancelled, freed);
 }
 
 } // namespace manta::actors
