@@ -120,6 +120,9 @@ using tqueue_atom = caf::atom_constant<caf::atom("tqueue")>;
 /// (work stealing); node_manager -> owner: `stolen_atom`, the ones given back.
 using steal_atom = caf::atom_constant<caf::atom("steal")>;
 using stolen_atom = caf::atom_constant<caf::atom("stolen")>;
+/// node_manager -> itself: the grace after an owner's connection closed
+/// passed; drop what it left here unless it came back (owner_book.hpp).
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 } // namespace manta::actors
 

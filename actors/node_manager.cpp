@@ -180,6 +180,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     return;
   }
   auto id = msg.task_id;
+  watch_owner(self, owner, id);
   auto refuse = [&](std::string type, std::string why) {
     send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
@@ -309,8 +310,7 @@ void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec
   } catch (const std::exception& e) {
     return answer_created(self, owner, m.actor_id, e.what());
   }
-  if (self->state.owners.insert(owner.address()).second)
-    self->monitor(owner);
+  watch_owner(self, owner, m.actor_id);
   answer_created(self, owner, m.actor_id, {});
 }
 
@@ -383,8 +383,9 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
   self->state.pool = pool;
   self->state.token = std::move(token);
   self->set_down_handler([=](const caf::down_msg& msg) {
-    // An owner is gone: so are the actors it placed here.
-    self->state.owners.erase(msg.source);
+    // An owner is gone: so are the actors it placed here, and the rest it
+    // left after a grace (owner_sweep.cpp).
+    owner_closed(self, msg.source);
     std::vector<uint64_t> orphans;
     for (auto& [id, a] : self->state.actors)
       if (a.owner.address() == msg.source)
@@ -433,8 +434,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         give_back(self, request);
     },
     [=](ping_atom, const std::string& token) {
-      if (vetted(self, token, "ping"))
-        self->send(caf::actor_cast<caf::actor>(self->current_sender()), pong_atom::value,
+      if (!vetted(self, token, "ping"))
+        return;
+      watch_owner(self, caf::actor_cast<caf::actor>(self->current_sender()), 0);
+      self->send(caf::actor_cast<caf::actor>(self->current_sender()), pong_atom::value,
                    self->state.token);
     },
     [=](done_atom, uint64_t id) {
@@ -445,6 +448,8 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finish(id, h);
+      if (r.kind == result_message::stored)
+        self->state.owners.held(h.owner.address(), id);
       send_result(self, h.owner, r);
       if (r.kind == result_message::failure && r.error.type_name == "manta::actor_died_error")
         report_if_dead(self, h);
@@ -475,8 +480,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       self->send(owner, copy_atom::value, self->state.token, detail::wire::encode(m));
     },
     [=](free_atom, const std::string& token, uint64_t id) {
-      if (vetted(self, token, "free"))
-        detail::held_objects::instance().erase(id);
+      if (!vetted(self, token, "free"))
+        return;
+      detail::held_objects::instance().erase(id);
+      self->state.owners.freed(caf::actor_cast<caf::actor_addr>(self->current_sender()), id);
+    },
+    [=](sweep_atom, const caf::actor_addr& owner, uint64_t ticket) {
+      if (self->current_sender() == self->ctrl())
+        sweep_owner(self, owner, ticket);
     },
     [=](actor_create_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "actor_create"))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/outbox.hpp"
+#include "actors/owner_book.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/object_slot.hpp"
@@ -76,8 +77,9 @@ struct node_manager_state {
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// TaskResults on their way to owners (sent in batches).
   outbox results;
-  /// Owners of hosted actors this manager monitors.
-  std::set<caf::actor_addr> owners;
+  /// The owners on other nodes this manager monitors, and the results it
+  /// holds for each: swept when one is gone for good (owner_book.hpp).
+  owner_book owners;
   /// Lines the hosted tasks print, on their way to the tasks' owners.
   std::shared_ptr<detail::log_shipper> logs;
   /// Hosted tasks that queued here and have started since (hosted_queue.hpp).
@@ -112,5 +114,18 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// in LogBatches while they run, each task's before its result.
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
                            std::string token);
+
+/// Monitors `owner` from its first message on (`id`: of what it sent,
+/// naming its node), and takes it back if its connection had closed.
+void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id);
+
+/// The connection to `owner` closed: its actors here are dropped now, and
+/// the rest it left (results, queued and running tasks) after a grace of
+/// the connection timeout unless it comes back (owner_sweep.cpp).
+void owner_closed(node_manager_actor* self, const caf::actor_addr& owner);
+
+/// The grace of `owner_closed` passed: drops what the owner left unless
+/// it came back.
+void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_t ticket);
 
 } // namespace manta::actors

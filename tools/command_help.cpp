@@ -129,6 +129,16 @@ const std::vector<verb>& verbs() {
      "usage: manta why OBJECT_ID [--address=HOST:PORT]\n"
      "The chain of unfinished arguments, the missing resource or the actor queue a pending\n"
      "object waits for. OBJECT_ID: 16 hex digits, as `manta list tasks` prints.\n"},
+    {"job", "run a driver as a job and follow it: submit, list, status, logs, stop",
+     {"--address"},
+     "usage: manta job submit [--address=HOST:PORT|auto] -- PROGRAM [ARGS...]\n"
+     "       manta job list | status ID | logs ID | stop ID\n"
+     "`submit` runs PROGRAM as a driver of the cluster (MANTA_ADDRESS, default auto: the head\n"
+     "started here) under a supervisor, with its output in the runtime folder\n"
+     "(jobs/job-NNNN/output.log), and prints the job's id. `list` and `status` show each job's\n"
+     "state (RUNNING, FINISHED, FAILED, STOPPED), pid, entrypoint and times; `logs` prints its\n"
+     "output; `stop` sends SIGTERM to its process group, then SIGKILL after 5 s. The workers\n"
+     "clean up what a driver that ended left on them (docs/cluster.md, \"Jobs\").\n"},
     {"microbenchmark", "measure per-task, per-get and per-put costs (Ray's metric names)",
      {"--filter", "--json", "--runs", "--num-cpus", "--scheduler-threads"},
      "usage: manta microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"

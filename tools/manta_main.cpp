@@ -3,6 +3,7 @@
 
 #include "tools/cluster_commands.hpp"
 #include "tools/command_help.hpp"
+#include "tools/job_commands.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/state_commands.hpp"
 
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
     return why_main(argc - 1, argv + 1);
   if (cmd == "microbenchmark")
     return microbenchmark_main(argc - 1, argv + 1);
+  if (cmd == "job")
+    return job_main(argc - 1, argv + 1);
   std::fprintf(stderr, "manta: verb '%s' has no implementation\n", argv[1]);
   return exit_usage;
 }

@@ -93,6 +93,25 @@ void held_objects::erase(uint64_t id) {
   }
 }
 
+size_t held_objects::erase_node(uint16_t node) {
+  std::vector<std::shared_ptr<const std::vector<char>>> gone; // freed outside the lock
+  size_t freed = 0;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto i = map_.begin(); i != map_.end();) {
+    if ((i->first >> 48) != node) {
+      ++i;
+      continue;
+    }
+    forget(i->second);
+    if (i->second.progress)
+      i->second.progress->fail();
+    freed += i->second.bytes->size();
+    gone.push_back(std::move(i->second.bytes));
+    i = map_.erase(i);
+  }
+  return freed;
+}
+
 std::optional<held_bytes> held_objects::view(uint64_t id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = map_.find(id);

@@ -68,6 +68,9 @@ public:
   std::shared_ptr<const std::vector<char>> find(uint64_t id) const;
   /// Drops `id` (its owner freed it).
   void erase(uint64_t id);
+  /// Drops every object whose id names `node` (its owner, a driver, is
+  /// gone: its results and the copies of its objects); the bytes freed.
+  size_t erase_node(uint16_t node);
   /// The bytes of `id` as the transfer server sends them.
   std::optional<held_bytes> view(uint64_t id) const;
 

@@ -1,0 +1,282 @@
+// A driver killed with -9 leaves nothing on the workers: within 5 s the
+// worker has dropped its actor, cancelled its queued and running tasks and
+// freed the large results it held for it, and the worker's memory (RSS)
+// comes back.
+//
+// This binary is head and worker (manta::local_cluster) and, with
+// --doomed-driver DIR, the driver that the test kills: a process of its
+// own, which says "ready" in DIR/driver.status once its work is on the worker.
+#include <manta/manta.hpp>
+
+#include "actors/atoms.hpp"
+#include "manta/detail/node_state.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/wire.hpp"
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/shell_command.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+/// Large enough that glibc maps each buffer on its own (over its 32 MiB
+/// mmap threshold ceiling), so freeing it shows in the RSS at once.
+constexpr int64_t object_mb = 40;
+constexpr int num_results = 4;
+constexpr int num_naps = 6;
+
+/// A result kept on the worker until its owner reads or frees it.
+std::vector<char> big(int64_t mb) {
+  return std::vector<char>(static_cast<size_t>(mb) << 20, 'x');
+}
+
+MANTA_REMOTE(big);
+
+/// A long task that stops when told it was cancelled.
+int64_t nap(int64_t ms) {
+  for (auto until = steady::now() + std::chrono::milliseconds(ms); steady::now() < until;) {
+    if (manta::cancelled())
+      return -1;
+    std::this_thread::sleep_for(10ms);
+  }
+  return ms;
+}
+
+MANTA_REMOTE(nap);
+
+/// An actor holding a buffer of its own.
+class holder {
+public:
+  explicit holder(int64_t mb) : data_(static_cast<size_t>(mb) << 20, 'y') {}
+  int64_t size() { return static_cast<int64_t>(data_.size()); }
+
+private:
+  std::vector<char> data_;
+};
+
+MANTA_ACTOR(holder, &holder::size);
+
+std::string read_word(const std::string& path) {
+  std::string out;
+  std::ifstream{path} >> out;
+  return out;
+}
+
+void say(const std::string& path, const std::string& text) {
+  std::ofstream{path, std::ios::app} << text << std::endl;
+}
+
+/// The driver the test kills (see the top of the file).
+int doomed_driver_main(const std::string& dir) {
+  auto status = dir + "/driver.status";
+  manta::init_options opts;
+  opts.address = read_word(dir + "/head.address");
+  opts.token = read_word(dir + "/head.token");
+  opts.num_cpus = 0;
+  manta::init(opts);
+  // A task submitted before the worker is connected would find no CPU.
+  for (auto until = steady::now() + 15s; manta::cluster_resources()["CPU"] < 2;) {
+    if (steady::now() > until) {
+      say(status, "error: the worker did not connect");
+      return 2;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  auto nodes = manta_test::worker_nodes(1);
+  if (nodes.size() != 1) {
+    say(status, "error: no worker");
+    return 2;
+  }
+  auto worker = nodes.begin()->second;
+  auto a = manta::actor<holder>().node_affinity(worker, true).remote(object_mb);
+  if (manta::get(a.call(&holder::size).remote(), 30s) != object_mb << 20) {
+    say(status, "error: the actor");
+    return 2;
+  }
+  std::vector<manta::object_ref<std::vector<char>>> results;
+  for (int i = 0; i < num_results; ++i)
+    results.push_back(manta::task(big).remote(object_mb));
+  auto [done, pending] = manta::wait(results, num_results, 60s);
+  if (done.size() != results.size()) {
+    say(status, "error: the results");
+    return 2;
+  }
+  std::vector<manta::object_ref<int64_t>> naps;
+  for (int i = 0; i < num_naps; ++i)
+    naps.push_back(manta::task(nap).remote(int64_t{600'000}));
+  say(status, "ready");
+  std::this_thread::sleep_for(600s); // until killed
+  return 0;
+}
+
+/// The resident memory of process `pid` in bytes (VmRSS), or 0.
+uint64_t rss_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds limit) {
+  for (auto until = steady::now() + limit; steady::now() < until;) {
+    if (manta_test::read_all(path).find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+/// Sets MANTA_CONNECTION_TIMEOUT (the grace before a worker sweeps a
+/// closed owner) for the processes of the test's cluster.
+struct timeout_env {
+  timeout_env() { ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1); }
+  ~timeout_env() { ::unsetenv("MANTA_CONNECTION_TIMEOUT"); }
+};
+
+/// After the driver's work is on the worker: ends the driver with
+/// `end_driver`, then checks that within 5 s the worker has no live actor
+/// and no unfinished task left, and that its RSS went down by the results.
+void check_cleanup(manta::local_cluster& c, pid_t worker, const std::string& worker_log,
+                   const std::function<void()>& end_driver) {
+  c.join(0, [] {
+    manta::init_options o;
+    o.connection_timeout = 2s;
+    return o;
+  }());
+  auto manager = manta_test::only_worker_manager(c.token());
+  REQUIRE(manager);
+  auto& sys = manta::detail::runtime::require("test").system();
+  caf::scoped_actor self{sys};
+  manta::detail::state_query q;
+  q.sections = manta::detail::state_query::actors;
+  auto ask = [&] {
+    manta::detail::node_state s;
+    self->request(*manager, 5s, manta::actors::state_atom::value, c.token(),
+                  manta::detail::wire::encode(q))
+      .receive([&](const manta::detail::wire::bytes& b) { manta::detail::wire::decode(b, s); },
+               [&](caf::error&) {});
+    return s;
+  };
+  auto alive_actors = [](const manta::detail::node_state& s) {
+    size_t n = 0;
+    for (auto& a : s.actor_records)
+      n += a.find("\"ALIVE\"") != std::string::npos;
+    return n;
+  };
+  auto unfinished = [](const manta::detail::node_state& s) {
+    uint64_t n = 0;
+    for (auto st : {manta::task_state::pending_args, manta::task_state::waiting_for_resources,
+                    manta::task_state::queued_in_actor, manta::task_state::running})
+      n += s.task_counts[static_cast<size_t>(st)];
+    return n;
+  };
+  // The naps reach the worker right after "ready": wait until all are there.
+  manta::detail::node_state before;
+  for (auto until = steady::now() + 10s; steady::now() < until; std::this_thread::sleep_for(10ms))
+    if (before = ask(); unfinished(before) >= num_naps)
+      break;
+  auto rss_before = rss_of(worker);
+  CHECK(alive_actors(before) == 1);
+  CHECK(unfinished(before) == num_naps);
+  CHECK(rss_before > uint64_t{num_results + 1} * (object_mb << 20));
+
+  end_driver();
+  auto killed = steady::now();
+  manta::detail::node_state after;
+  uint64_t rss_after = rss_before;
+  bool clean = false;
+  auto freed_enough = [&] {
+    return rss_after + uint64_t{num_results} * (object_mb << 20) < rss_before;
+  };
+  for (auto until = killed + 5s; steady::now() < until && !clean;
+       std::this_thread::sleep_for(20ms)) {
+    after = ask();
+    rss_after = rss_of(worker);
+    clean = alive_actors(after) == 0 && unfinished(after) == 0 && freed_enough();
+  }
+  auto took = std::chrono::duration<double>(steady::now() - killed).count();
+  CHECK(alive_actors(after) == 0);
+  CHECK(unfinished(after) == 0);
+  CHECK(freed_enough());
+  CHECK(wait_for_text(worker_log, "did not come back", 1s));
+  MESSAGE("worker RSS " << rss_before / (1 << 20) << " MiB before the kill, "
+                        << rss_after / (1 << 20) << " MiB " << took
+                        << " s after it; tasks unfinished " << unfinished(before) << " -> "
+                        << unfinished(after));
+}
+
+
+} // namespace
+
+TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker, and the "
+          "worker's memory comes back within 5 s") {
+  timeout_env env;
+  manta::local_cluster c;
+  auto worker_log = c.dir() + "/worker.log";
+  auto worker = c.add_worker(2, "", {}, worker_log);
+  auto status = c.dir() + "/driver.status";
+  auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
+  bool ready = wait_for_text(status, "ready", 40s);
+  INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
+                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
+                          << manta_test::read_all(worker_log));
+  REQUIRE(ready);
+  check_cleanup(c, worker, worker_log, [&] { REQUIRE(::kill(driver, SIGKILL) == 0); });
+}
+
+TEST_CASE("a driver run by `manta job submit` and ended by `manta job stop` leaves nothing on "
+          "the worker") {
+  auto* bin = std::getenv("MANTA_BIN");
+  if (bin == nullptr) {
+    MESSAGE("skipped: MANTA_BIN does not name the manta tool (meson test sets it)");
+    return;
+  }
+  timeout_env env;
+  manta::local_cluster c;
+  auto worker_log = c.dir() + "/worker.log";
+  auto worker = c.add_worker(2, "", {}, worker_log);
+  auto job = [&](const std::string& args) {
+    return manta_test::run("MANTA_RUNTIME_DIR=" + c.dir() + "/runtime " + bin + " job " + args);
+  };
+  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  auto [rc, out] = job("submit -- " + self + " --doomed-driver " + c.dir());
+  REQUIRE(rc == 0);
+  auto id = out.substr(0, out.find('\n'));
+  CHECK(id.rfind("job-", 0) == 0);
+  auto status = c.dir() + "/driver.status";
+  bool ready = wait_for_text(status, "ready", 40s);
+  INFO("driver status:\n" << manta_test::read_all(status) << "\njob log:\n"
+                          << job("logs " + id).second << "\nworker log:\n"
+                          << manta_test::read_all(worker_log));
+  REQUIRE(ready);
+  CHECK(job("list").second.find(id + "   RUNNING") != std::string::npos);
+  check_cleanup(c, worker, worker_log, [&] {
+    auto [src, said] = job("stop " + id);
+    CHECK(src == 0);
+    CHECK(said.find("STOPPED") != std::string::npos);
+  });
+  CHECK(job("status " + id).second.find("\"state\":\"STOPPED\"") != std::string::npos);
+}
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string{argv[i]} == "--doomed-driver")
+      return doomed_driver_main(argv[i + 1]);
+  return manta_test::cluster_test_main(argc, argv);
+}
