@@ -3,6 +3,7 @@
 #include <manta/detail/cluster_token.hpp>
 #include <manta/manta.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -106,6 +107,46 @@ void netns_cluster::join(size_t node, manta::init_options opts) {
   auto own = *opts.num_cpus;
   if (!wait_for_cpus(expected_cpus_ + own))
     throw std::runtime_error("netns_cluster: the driver did not see every worker within 15 s");
+}
+
+std::string netns_cluster::redis_server_path() {
+  try {
+    auto out = must_run("command -v redis-server");
+    while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back())))
+      out.pop_back();
+    return out;
+  } catch (const std::runtime_error&) {
+    return {};
+  }
+}
+
+std::string netns_cluster::start_redis(size_t node) {
+  auto path = redis_server_path();
+  if (path.empty())
+    throw std::runtime_error("netns_cluster: redis-server is not installed (tools/setup.sh "
+                             "installs Debian's redis-server)");
+  auto ip = netns_network::ip(node);
+  auto pid = net_.spawn(node, {path, "--port", "6379", "--bind", ip, "--dir", dir_, "--save", "",
+                               "--appendonly", "no", "--protected-mode", "no"},
+                        log_of("redis"));
+  // It says so once it listens (every version since 2.x).
+  auto deadline = steady::now() + std::chrono::seconds(10);
+  auto ready = [&] {
+    std::ifstream in{log_of("redis")};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("Ready to accept connections") != std::string::npos)
+        return true;
+    return false;
+  };
+  while (!ready()) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid || steady::now() > deadline)
+      throw std::runtime_error("netns_cluster: redis-server did not come up on " + ip
+                               + ":6379 within 10 s; see " + log_of("redis"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return "redis://" + ip + ":6379/0";
 }
 
 bool netns_cluster::wait_for_cpus(double cpus, std::chrono::seconds limit) {

@@ -74,6 +74,17 @@ public:
   /// The path of a process's output file.
   std::string log_of(const std::string& tag) const { return dir_ + "/" + tag + ".log"; }
 
+  /// Starts a redis-server of the cluster's own on `node` (the head store,
+  /// docs/cluster.md "Head fault tolerance"): on that node's address, no
+  /// persistence, its log in `log_of("redis")`; waits (up to 10 s) until it
+  /// accepts connections and returns its URL for --head-store. Throws
+  /// std::runtime_error when it does not come up.
+  std::string start_redis(size_t node);
+
+  /// The path of redis-server, or "" where it is not installed (the tests
+  /// needing it then skip).
+  static std::string redis_server_path();
+
   /// Flags every process gets (the connection timeout).
   std::vector<std::string> common_flags() const;
 

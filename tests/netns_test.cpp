@@ -12,6 +12,7 @@
 #include "tests/fault_workload.hpp"
 #include "tests/netem_relay.hpp"
 #include "tests/netns_cluster.hpp"
+#include "tests/netns_keep_logs.hpp"
 
 #include "manta/detail/object_transfer.hpp"
 
@@ -123,28 +124,6 @@ struct workload {
     return out;
   }
 };
-
-/// Marks a failed check so that the cluster keeps its logs.
-struct keep_logs_on_failure : doctest::IReporter {
-  explicit keep_logs_on_failure(const doctest::ContextOptions&) {}
-  void log_assert(const doctest::AssertData& ad) override {
-    if (ad.m_failed)
-      manta_test::netns_keep_logs = true;
-  }
-  void report_query(const doctest::QueryData&) override {}
-  void test_run_start() override {}
-  void test_run_end(const doctest::TestRunStats&) override {}
-  void test_case_start(const doctest::TestCaseData&) override {}
-  void test_case_reenter(const doctest::TestCaseData&) override {}
-  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
-  void test_case_exception(const doctest::TestCaseException&) override {}
-  void subcase_start(const doctest::SubcaseSignature&) override {}
-  void subcase_end() override {}
-  void log_message(const doctest::MessageData&) override {}
-  void test_case_skipped(const doctest::TestCaseData&) override {}
-};
-
-REGISTER_LISTENER("netns_keep_logs", 1, keep_logs_on_failure);
 
 } // namespace
 
