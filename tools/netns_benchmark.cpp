@@ -11,7 +11,15 @@
 //   - recovery after a partition heals: the worker's link is cut for longer
 //     than the connection timeout, then brought back; the time from the
 //     heal until the driver counts the worker's CPUs again and until a task
-//     pinned to it has run there.
+//     pinned to it has run there;
+//   - recovery after a head kill (with redis-server installed: the head
+//     keeps its state in a Redis on a namespace of its own): the head is
+//     killed with -9, a new one started from the store on another
+//     namespace; the time from the kill until it listens, until the worker
+//     is back in it, and until the first result of a task on a worker that
+//     joined the new head afterwards (given only the store), which needs
+//     the new head to have recovered the cluster and the driver to have
+//     rejoined it.
 // Needs root (network namespaces). Not a timed test: run it by hand.
 // `--netem=SPEC` (e.g. "delay 2ms 0.5ms loss 1%") shapes every node's
 // outgoing packets as the netns tests do (tc netem, or the harness's
@@ -21,6 +29,7 @@
 //   netns_benchmark [--round-trips=N] [--megabytes=N] [--transport=plain]
 //                   [--netem=SPEC]
 
+#include "tests/cluster_helpers.hpp"
 #include "tests/netns_cluster.hpp"
 
 #include <manta/manta.hpp>
@@ -169,6 +178,15 @@ double raw_tcp(netns_network& net, size_t server_node, size_t msg, long rounds, 
   return s;
 }
 
+/// How often `text` is in the file `log` now.
+size_t count_in(const std::string& log, const std::string& text) {
+  auto all = manta_test::read_all(log);
+  size_t seen = 0;
+  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1))
+    ++seen;
+  return seen;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -199,20 +217,31 @@ int main(int argc, char** argv) {
   std::vector<std::string> transport;
   if (plain)
     transport = {"--transport=plain", "--trusted-network"};
-  // Nodes: 0 the head, 1 the worker, 2 this process (the driver).
-  manta_test::netns_cluster c{3, std::chrono::seconds(2)};
+  // Nodes: 0 the head, 1 the worker, 2 this process (the driver); with
+  // redis-server, 3 the store, 4 the head that replaces the first, 5 a
+  // worker that joins it.
+  bool with_store = !manta_test::netns_cluster::redis_server_path().empty();
+  size_t nodes = with_store ? 6 : 3;
+  manta_test::netns_cluster c{nodes, std::chrono::seconds(2)};
   try {
-    for (size_t i = 0; !netem.empty() && i < 3; ++i)
+    for (size_t i = 0; !netem.empty() && i < nodes; ++i)
       c.net().netem(i, netem);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netns_benchmark: --netem=%s: %s\n", netem.c_str(), e.what());
     return 2;
   }
-  c.start_head(0, transport);
+  std::string store;
+  if (with_store) {
+    store = c.start_redis(3);
+    transport.push_back("--head-store=" + store);
+  }
+  auto head_pid = c.start_head(0, transport);
   c.add_worker(1, 1, transport);
   manta::init_options opts;
   opts.tls.plain = plain;
   opts.trusted_network = plain;
+  if (with_store)
+    opts.head_store = store;
   c.join(2, opts);
   auto [worker, worker_pid] = manta::get(manta::task(where).remote(), std::chrono::seconds(10));
 
@@ -270,6 +299,40 @@ int main(int argc, char** argv) {
                         std::chrono::seconds(60));
   double task_back_s = seconds_since(healed);
 
+  // 4. Recovery after a head kill: a new head from the store on node 4.
+  double head_up_s = 0, worker_back_s = 0, first_result_s = 0;
+  bool worker_back = false, late_ran = false;
+  if (with_store) {
+    auto joined_before = count_in(c.log_of("node1"), "joined the head again");
+    c.net().kill(head_pid);
+    auto killed = steady::now();
+    c.start_head(4, transport);
+    head_up_s = seconds_since(killed);
+    std::vector<std::string> args{"--manta-worker", "--node-ip-address=" + netns_network::ip(5),
+                                  "--num-cpus=1"};
+    for (auto& f : c.common_flags())
+      args.push_back(f);
+    args.insert(args.end(), transport.begin(), transport.end());
+    auto late_pid = c.spawn(5, args, "node5");
+    auto until = steady::now() + std::chrono::seconds(60);
+    while (count_in(c.log_of("node1"), "joined the head again") == joined_before
+           && steady::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    worker_back = steady::now() < until;
+    worker_back_s = seconds_since(killed);
+    // The late worker joined the new head, which told this driver of it:
+    // the driver is back in the new head; then a task pinned to it.
+    if (c.wait_for_cpus(2, std::chrono::seconds(60))) {
+      for (auto& [pid, node] : manta_test::worker_nodes(2))
+        if (pid == late_pid) {
+          auto r = manta::get(manta::task(where).node_affinity(node, false).remote(),
+                              std::chrono::seconds(60));
+          late_ran = r.second == late_pid;
+        }
+    }
+    first_result_s = seconds_since(killed);
+  }
+
   std::printf("netns_benchmark: driver %s and worker %s in separate namespaces on one bridge "
               "(veth), %s\n",
               netns_network::ip(2).c_str(), netns_network::ip(1).c_str(),
@@ -287,7 +350,15 @@ int main(int argc, char** argv) {
               back ? "" : " (not within 60 s)");
   std::printf("partition healed -> first task ran on the worker  %.2f s (%s)\n", task_back_s,
               ran.second == worker_pid ? "the same process" : "ANOTHER process");
-  std::printf("head killed -> recovered: not measured (this branch keeps the head's state in "
-              "memory; the head store of issue 18 item 3 adds it)\n");
+  if (!with_store) {
+    std::printf("head killed -> recovered: not measured (redis-server is not installed; "
+                "tools/setup.sh installs it)\n");
+    return 0;
+  }
+  std::printf("head killed -> new head (another namespace) listening  %.2f s\n", head_up_s);
+  std::printf("head killed -> the worker back in the new head        %.2f s%s\n", worker_back_s,
+              worker_back ? "" : " (not within 60 s)");
+  std::printf("head killed -> first result on a worker that joined the new head  %.2f s%s\n",
+              first_result_s, late_ran ? "" : " (FAILED: no result from it)");
   return 0;
 }
