@@ -77,9 +77,17 @@ std::string fields_of() {
   return s.substr(s.find('{'));
 }
 
-struct raw_pair { // no inspect: only copied as raw bytes inside a vector
+struct raw_pair { // no inspect: a plain struct, its fields read by Boost.PFR
   int a;
   float b;
+};
+
+class raw_class { // trivially copyable but not an aggregate: fields not visible
+public:
+  explicit raw_class(int v = 0) : v_(v) {}
+
+private:
+  int v_;
 };
 
 enum class color : uint8_t { red, green };
@@ -202,9 +210,14 @@ TEST_CASE("inspect overloads are walked as CAF's serializer walks them") {
   CHECK(fields_of<tree>() == "{int32, list<(anonymous namespace)::tree{...}>}");
 }
 
-TEST_CASE("a trivially copyable struct without inspect shows its name and size only") {
-  auto s = layout_of<std::vector<raw_pair>>();
-  CHECK(s.find("raw_pair(8 bytes, align 4, trivially copyable") != std::string::npos);
+TEST_CASE("a plain struct without inspect is described by its fields") {
+  CHECK(layout_of<std::vector<raw_pair>>()
+        == "list<(anonymous namespace)::raw_pair{int32, float32}>");
+}
+
+TEST_CASE("a trivially copyable class without inspect shows its name and size only") {
+  auto s = layout_of<std::vector<raw_class>>();
+  CHECK(s.find("raw_class(4 bytes, align 4, trivially copyable") != std::string::npos);
   CHECK(s.find("without an inspect overload") != std::string::npos);
 }
 

@@ -6,10 +6,10 @@ struct with_pointer {
   int* p = nullptr;
 };
 
-int read(with_pointer w) {
+int deref(with_pointer w) {
   return *w.p;
 }
 
-MANTA_REMOTE(read);
+MANTA_REMOTE(deref);
 
 int main() {}

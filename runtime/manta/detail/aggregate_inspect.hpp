@@ -2,6 +2,7 @@
 
 #include <boost/pfr/core.hpp>
 #include <caf/detail/type_traits.hpp>
+#include <caf/error.hpp>
 
 #include <cstddef>
 #include <tuple>
@@ -88,12 +89,30 @@ typename Inspector::result_type inspect_fields(Inspector& f, T& x) {
 
 class layout_describer; // type_layout.hpp
 
+namespace inspect_probe {
+
+/// An inspector no overload here accepts: a type that has an `inspect`
+/// for it has one of its own, written for any inspector (CAF's idiom).
+struct inspector {
+  using result_type = caf::error;
+  template <class... Ts>
+  caf::error operator()(Ts&&...);
+};
+
+} // namespace inspect_probe
+
+/// Whether `T` has an `inspect` overload of its own.
+template <class T>
+concept has_own_inspect = requires(inspect_probe::inspector& f, T& x) { inspect(f, x); };
+
 /// Found by argument-dependent lookup for the runtime's own inspector that
 /// describes layouts (type_layout.hpp), so that two builds compare an
 /// aggregate's fields, not only its name and size. Only for that inspector:
 /// a generic one here would be as good a match as the one in `caf` below
-/// for aggregates declared in this namespace.
+/// for aggregates declared in this namespace. Not for a type with an
+/// `inspect` of its own: neither overload would be the better match.
 template <plain_aggregate T>
+  requires(!has_own_inspect<T>)
 auto inspect(layout_describer& f, T& x) {
   return inspect_fields(f, x);
 }
