@@ -29,6 +29,18 @@
 
 namespace manta_test {
 
+/// Waits until the cluster offers `cpus` CPUs in all (its workers have
+/// connected), for at most `within`; false if it did not.
+inline bool wait_for_cluster_cpus(double cpus, std::chrono::milliseconds within) {
+  auto until = std::chrono::steady_clock::now() + within;
+  while (manta::cluster_resources()["CPU"] < cpus) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 /// Which node and process ran it.
 inline std::pair<int, int> where_it_ran() {
   return {manta::current_node(), static_cast<int>(::getpid())};

@@ -90,12 +90,9 @@ int doomed_driver_main(const std::string& dir) {
   opts.num_cpus = 0;
   manta::init(opts);
   // A task submitted before the worker is connected would find no CPU.
-  for (auto until = steady::now() + 15s; manta::cluster_resources()["CPU"] < 2;) {
-    if (steady::now() > until) {
-      say(status, "error: the worker did not connect");
-      return 2;
-    }
-    std::this_thread::sleep_for(5ms);
+  if (!manta_test::wait_for_cluster_cpus(2, 15s)) {
+    say(status, "error: the worker did not connect");
+    return 2;
   }
   auto nodes = manta_test::worker_nodes(1);
   if (nodes.size() != 1) {

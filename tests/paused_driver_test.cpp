@@ -134,12 +134,9 @@ int paused_driver_main(const std::string& dir) {
   opts.num_cpus = 0;
   opts.connection_timeout = timeout;
   manta::init(opts);
-  for (auto until = steady::now() + 15s; manta::cluster_resources()["CPU"] < 4;) {
-    if (steady::now() > until) {
-      append(status, "error: the workers did not connect");
-      return 2;
-    }
-    std::this_thread::sleep_for(5ms);
+  if (!manta_test::wait_for_cluster_cpus(4, 15s)) {
+    append(status, "error: the workers did not connect");
+    return 2;
   }
   auto workers = manta_test::worker_nodes(2);
   std::vector<manta::node_id> nodes;
