@@ -111,6 +111,19 @@ inline std::string read_all(const std::string& path) {
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
+/// Waits (up to `limit`) until the file at `path` holds `text`; false if it
+/// did not by then.
+inline bool wait_for_text(const std::string& path, const std::string& text,
+                          std::chrono::milliseconds limit) {
+  for (auto until = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < until;) {
+    if (read_all(path).find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 /// Waits (up to `limit`) until this driver has sent each of the tasks whose
 /// results are `ids` to a worker (its record names another node), as a test
 /// must before it kills or stops that worker; false if one was not sent by

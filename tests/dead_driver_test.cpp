@@ -130,15 +130,6 @@ uint64_t rss_of(pid_t pid) {
   return 0;
 }
 
-bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds limit) {
-  for (auto until = steady::now() + limit; steady::now() < until;) {
-    if (manta_test::read_all(path).find(text) != std::string::npos)
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
 /// Sets MANTA_CONNECTION_TIMEOUT (the grace before a worker sweeps a
 /// closed owner) for the processes of the test's cluster.
 struct timeout_env {
@@ -211,7 +202,7 @@ void check_cleanup(manta::local_cluster& c, pid_t worker, const std::string& wor
   CHECK(alive_actors(after) == 0);
   CHECK(unfinished(after) == 0);
   CHECK(freed_enough());
-  CHECK(wait_for_text(worker_log, "did not come back", 1s));
+  CHECK(manta_test::wait_for_text(worker_log, "did not come back", 1s));
   MESSAGE("worker RSS " << rss_before / (1 << 20) << " MiB before the kill, "
                         << rss_after / (1 << 20) << " MiB " << took
                         << " s after it; tasks unfinished " << unfinished(before) << " -> "
@@ -229,7 +220,7 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
   auto worker = c.add_worker(2, "", {}, worker_log);
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
-  bool ready = wait_for_text(status, "ready", 40s);
+  bool ready = manta_test::wait_for_text(status, "ready", 40s);
   INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
                           << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
                           << manta_test::read_all(worker_log));
@@ -257,7 +248,7 @@ TEST_CASE("a driver run by `manta job submit` and ended by `manta job stop` leav
   auto id = out.substr(0, out.find('\n'));
   CHECK(id.rfind("job-", 0) == 0);
   auto status = c.dir() + "/driver.status";
-  bool ready = wait_for_text(status, "ready", 40s);
+  bool ready = manta_test::wait_for_text(status, "ready", 40s);
   INFO("driver status:\n" << manta_test::read_all(status) << "\njob log:\n"
                           << job("logs " + id).second << "\nworker log:\n"
                           << manta_test::read_all(worker_log));

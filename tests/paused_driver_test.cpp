@@ -288,16 +288,6 @@ struct timeout_env {
   ~timeout_env() { ::unsetenv("MANTA_CONNECTION_TIMEOUT"); }
 };
 
-/// Waits (up to `limit`) until `path` holds `text`.
-bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds limit) {
-  for (auto until = steady::now() + limit; steady::now() < until;) {
-    if (manta_test::read_all(path).find(text) != std::string::npos)
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
 /// The number after `key` in the summary line of `status`, or -1.
 int64_t field(const std::string& status, const std::string& key) {
   auto at = status.find("summary ");
@@ -343,25 +333,25 @@ TEST_CASE("a driver paused past the connection timeout reconnects, its actors re
   c.add_worker(2, "", {}, log_b);
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--paused-driver", c.dir()}, c.dir() + "/driver.log");
-  REQUIRE(wait_for_text(status, "ready", 60s));
+  REQUIRE(manta_test::wait_for_text(status, "ready", 60s));
   // The second round of 4 calls per actor is on its way: pause the driver
   // for twice the connection timeout, long enough that the workers and the
   // head close its links (each actor still has calls queued then). It is
   // the length of the fault, not a wait for a state: the workers' logs
   // then say that they noticed.
-  REQUIRE(wait_for_text(status, "submitted " + std::to_string(num_actors * (1 + 2 * calls_per_round)),
+  REQUIRE(manta_test::wait_for_text(status, "submitted " + std::to_string(num_actors * (1 + 2 * calls_per_round)),
                         30s));
   REQUIRE(::kill(driver, SIGSTOP) == 0);
   auto stopped = steady::now();
   std::this_thread::sleep_for(2 * timeout);
-  CHECK(wait_for_text(log_a, "the connection to the owner of", 10s));
-  CHECK(wait_for_text(log_b, "the connection to the owner of", 10s));
+  CHECK(manta_test::wait_for_text(log_a, "the connection to the owner of", 10s));
+  CHECK(manta_test::wait_for_text(log_b, "the connection to the owner of", 10s));
   REQUIRE(::kill(driver, SIGCONT) == 0);
   auto resumed = steady::now();
   append(c.dir() + "/resumed", "yes");
   // Within the bound: every call completed or failed by name, a fresh round
   // to all 30 actors succeeded, and the driver shut down cleanly.
-  bool reported = wait_for_text(status, "summary", std::chrono::seconds{call_bound} + 20s);
+  bool reported = manta_test::wait_for_text(status, "summary", std::chrono::seconds{call_bound} + 20s);
   auto report_after = secs_since(resumed);
   int code = manta_test::exit_status(driver, reported ? 15s : 1s);
   auto text = manta_test::read_all(status);
@@ -440,7 +430,7 @@ TEST_CASE("creating an actor on a worker that takes the spec but never answers f
   opts.connection_timeout = timeout;
   c.join(0, opts);
   c.spawn({"--mute-worker", c.dir()}, c.dir() + "/mute.log");
-  REQUIRE(wait_for_text(c.dir() + "/mute.index", "\n", 15s));
+  REQUIRE(manta_test::wait_for_text(c.dir() + "/mute.index", "\n", 15s));
   auto node = static_cast<manta::node_id>(std::stoi(read_word(c.dir() + "/mute.index")));
   c.wait_for_cpus(1);
   auto [why, took] = create_and_call(node, c.dir());
