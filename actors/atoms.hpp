@@ -116,6 +116,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// node_manager -> owner: which of the owner's tasks queue there for
 /// resources and which of those started (TaskQueue).
 using tqueue_atom = caf::atom_constant<caf::atom("tqueue")>;
+/// node_manager -> itself: tell the owners about their queued and started
+/// tasks (`due` true), or a task started and a report should be planned.
+using qreport_atom = caf::atom_constant<caf::atom("qreport")>;
 /// owner -> node_manager: give back queued tasks that have not started
 /// (work stealing); node_manager -> owner: `stolen_atom`, the ones given back.
 using steal_atom = caf::atom_constant<caf::atom("steal")>;

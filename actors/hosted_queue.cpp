@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include <map>
+#include <unordered_set>
 
 namespace manta::actors {
 
@@ -19,25 +20,36 @@ void schedule_hosted(node_manager_actor* self, const caf::actor& owner,
   if (st.pool->try_schedule(t))
     return;
   // Set before the pool can start it; the id goes to the owner with the
-  // next flush, and its start after (a start never overtakes its queueing).
+  // next report, and its start with the same or a later one.
   task->starts = st.starts;
-  auto& news = st.queued_news[owner];
-  if (news.empty())
-    self->send(self, flush_atom::value);
-  news.push_back(task->result->id().value());
+  st.queued_news[owner].push_back(task->result->id().value());
+  plan_queue_report(self);
   st.pool->schedule(std::move(t));
+}
+
+void plan_queue_report(node_manager_actor* self) {
+  if (self->state.report_planned)
+    return;
+  self->state.report_planned = true;
+  self->delayed_send(self, queue_report_interval, qreport_atom::value, true);
 }
 
 void report_queue(node_manager_actor* self) {
   auto& st = self->state;
-  std::map<caf::actor, detail::wire::queue_message> out;
-  for (auto& [owner, ids] : st.queued_news)
-    out[owner].queued = std::move(ids);
-  st.queued_news.clear();
+  st.report_planned = false;
+  std::unordered_set<uint64_t> started;
   if (st.starts)
     for (auto id : st.starts->take())
-      if (auto i = st.running.find(id); i != st.running.end())
-        out[i->second.owner].started.push_back(id); // else its result went already
+      started.insert(id);
+  std::map<caf::actor, detail::wire::queue_message> out;
+  for (auto& [owner, ids] : st.queued_news)
+    for (auto id : ids)
+      if (started.erase(id) == 0) // queued and started since: nothing to tell
+        out[owner].queued.push_back(id);
+  st.queued_news.clear();
+  for (auto id : started)
+    if (auto i = st.running.find(id); i != st.running.end())
+      out[i->second.owner].started.push_back(id); // else its result went already
   for (auto& [owner, m] : out)
     self->send(owner, tqueue_atom::value, st.token, detail::wire::encode(m));
 }
@@ -69,7 +81,7 @@ std::shared_ptr<detail::start_log> make_start_log(node_manager_actor* self) {
   auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
   return std::make_shared<detail::start_log>([addr] {
     if (auto hdl = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send(hdl, flush_atom::value);
+      caf::anon_send(hdl, qreport_atom::value, false);
   });
 }
 

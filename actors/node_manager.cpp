@@ -409,10 +409,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     },
     [=](flush_atom) {
       ship_logs(self); // lines go before the results of their tasks
-      report_queue(self); // queued and started before results
       self->state.results.flush(self, self->state.token, result_atom::value,
                                 results_atom::value);
     },
+    [=](qreport_atom, bool due) { due ? report_queue(self) : plan_queue_report(self); },
     [=](submits_atom, const std::string& token, const std::vector<char>& batch) {
       if (!vetted(self, token, "submits"))
         return;

@@ -86,6 +86,8 @@ struct node_manager_state {
   std::shared_ptr<detail::start_log> starts;
   /// Hosted tasks that found no free resources, by owner, not yet told.
   std::map<caf::actor, std::vector<uint64_t>> queued_news;
+  /// Whether a report of queued and started tasks is planned.
+  bool report_planned = false;
 
   static inline const char* name = "manta.node_manager";
 };
