@@ -151,6 +151,8 @@ TEST_CASE("pipelining_wait: results come in completion order") {
   CHECK(contains(r.output, "processed in completion order: yes"));
   CHECK(contains(r.output, "(submission order: no)"));
   CHECK(std::stod(after(r.output, "wait(refs, 1) pipeline: ")) > 0);
+  CHECK(contains(r.output, "as_completed: 10 results, in completion order: yes"));
+  CHECK(std::stod(after(r.output, "as_completed pipeline:  ")) > 0);
 }
 
 TEST_CASE("fault_tolerance: retries hide a transient failure, not a permanent one") {

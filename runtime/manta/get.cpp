@@ -1,5 +1,6 @@
 #include "manta/get.hpp"
 
+#include "manta/detail/blocking.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
@@ -36,34 +37,6 @@ private:
   parker& parker_;
   std::atomic<ptrdiff_t> left_;
 };
-
-/// While a task blocks, its CPUs go back to the pool so that the tasks it
-/// waits for can run: nested and recursive tasks cannot deadlock.
-class cpu_loan {
-public:
-  explicit cpu_loan(task_spec* t) : task_(t) {
-    if (task_ == nullptr)
-      return;
-    task_->blocked_on.store(&parker::this_thread(), std::memory_order_release);
-    lend_current_cpus();
-  }
-
-  ~cpu_loan() {
-    if (task_ == nullptr)
-      return;
-    task_->blocked_on.store(nullptr, std::memory_order_release);
-    reclaim_current_cpus();
-  }
-
-private:
-  task_spec* task_;
-};
-
-void throw_if_cancelled(task_spec* t) {
-  if (t != nullptr && t->cancelled())
-    throw task_cancelled_error("task '" + t->name()
-                               + "' was cancelled while it waited in get");
-}
 
 [[noreturn]] void throw_timeout(const char* what, size_t missing) {
   throw get_timeout_error(std::string{"manta::"} + what + ": timed out with "

@@ -4,6 +4,7 @@
 
 #include "manta/actor.hpp"
 #include "manta/actor_pool.hpp"
+#include "manta/as_completed.hpp"
 #include "manta/async.hpp"
 #include "manta/cluster.hpp"
 #include "manta/cancel.hpp"
