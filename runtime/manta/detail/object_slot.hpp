@@ -192,8 +192,12 @@ private:
   void pin_slow() const;
 
   /// Stores `value` as the resident value, counted in the node's memory
-  /// until its last pointer is gone (`accounted_value.hpp`).
+  /// until its last pointer is gone (`accounted_value.hpp`); a value under
+  /// `min_spill_bytes` is counted while the slot holds it.
   void keep_value(std::shared_ptr<const void> value) const;
+
+  /// Lets go of the resident value (spilled or evicted).
+  void drop_value() const noexcept;
 
   template <class F>
   bool seal(uint8_t state, F&& store);
