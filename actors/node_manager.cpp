@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/hosted_queue.hpp"
+#include "manta/detail/accounted_value.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/build_fingerprint.hpp"
@@ -55,7 +56,9 @@ std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
   detail::encoded_bytes e;
   if (auto err = codec->encode(value.get(), e))
     throw std::runtime_error("the result does not encode: " + detail::error_text(err));
-  return std::make_shared<const std::vector<char>>(e.data, e.data + e.size);
+  // Counted in the budget while they live, as held_objects::put wants.
+  return detail::accounted(std::make_shared<const std::vector<char>>(e.data, e.data + e.size),
+                           e.size);
 }
 
 /// The TaskFailure of an exception.

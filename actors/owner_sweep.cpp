@@ -58,11 +58,8 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
   }
   size_t freed = 0;
   auto& held = detail::held_objects::instance();
-  for (auto id : left->results) {
-    if (auto bytes = held.find(id))
-      freed += bytes->size();
-    held.erase(id);
-  }
+  for (auto id : left->results)
+    freed += held.erase(id);
   if (left->node != 0)
     freed += held.erase_node(left->node);
   if (!orphans.empty() || freed > 0)

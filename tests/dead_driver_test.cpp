@@ -90,7 +90,7 @@ int doomed_driver_main(const std::string& dir) {
   opts.num_cpus = 0;
   manta::init(opts);
   // A task submitted before the worker is connected would find no CPU.
-  if (!manta_test::wait_for_cluster_cpus(2, 15s)) {
+  if (!manta_test::wait_for_cluster_cpus(2, manta::local_cluster::join_limit)) {
     say(status, "error: the worker did not connect");
     return 2;
   }

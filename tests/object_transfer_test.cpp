@@ -268,6 +268,10 @@ TEST_CASE("a copy being read serves the chunks it has; cached copies are counted
   CHECK(out == *bytes);
   held.finish_copy(42);
   REQUIRE(held.find(42) != nullptr);
+  // While the writer (or a task reading it) still holds the buffer, it
+  // stays counted and is not evicted: dropping it would free nothing.
+  CHECK(held.evict(1) == 0);
+  copy.reset();
   // Memory pressure drops it (and tells its owner); the budget gets it back.
   CHECK(held.evict(1) == bytes->size());
   CHECK(dropped == 1);

@@ -134,7 +134,7 @@ int paused_driver_main(const std::string& dir) {
   opts.num_cpus = 0;
   opts.connection_timeout = timeout;
   manta::init(opts);
-  if (!manta_test::wait_for_cluster_cpus(4, 15s)) {
+  if (!manta_test::wait_for_cluster_cpus(4, manta::local_cluster::join_limit)) {
     append(status, "error: the workers did not connect");
     return 2;
   }

@@ -233,6 +233,42 @@ TEST_CASE("pinned or unspillable objects make put fail instead of spilling them"
   }
 }
 
+TEST_CASE("a value read through get_shared counts in the budget until its last pointer goes") {
+  auto in_memory = [] { return manta::memory_summary().bytes_in_memory; };
+  SUBCASE("nothing to spill: the next put fails instead of over-committing") {
+    spill_runtime rt{2u << 20};
+    auto a = manta::put(pattern(1500000, 1));
+    auto held = manta::get_shared(a);
+    a = {}; // the object is freed; its value lives on in `held`
+    CHECK(in_memory() >= 1500000);
+    std::string message;
+    try {
+      manta::put(pattern(1500000, 2));
+    } catch (const manta::object_store_full_error& e) {
+      message = e.what();
+    }
+    MESSAGE(message);
+    CHECK(message.find("values of freed objects still in use (get_shared") != std::string::npos);
+    CHECK(in_memory() <= (2u << 20));
+    CHECK(*held == pattern(1500000, 1)); // the reader's value is intact
+    held.reset();
+    CHECK(in_memory() == 0);
+    CHECK_NOTHROW(manta::put(pattern(1500000, 2)));
+  }
+  SUBCASE("the next put spills another object instead") {
+    spill_runtime rt{4u << 20};
+    auto c = manta::put(pattern(1500000, 3));
+    auto a = manta::put(pattern(1500000, 1));
+    auto held = manta::get_shared(a);
+    a = {};
+    auto b = manta::put(pattern(1500000, 2)); // 4.5 MB wanted: c goes to disk
+    CHECK(!c.slot()->resident());
+    CHECK(in_memory() <= (4u << 20));
+    CHECK(manta::get(b) == pattern(1500000, 2));
+    CHECK(*held == pattern(1500000, 1));
+  }
+}
+
 TEST_CASE("a value larger than the whole budget is refused at once") {
   spill_runtime rt{1u << 20};
   try {

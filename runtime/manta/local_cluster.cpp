@@ -174,7 +174,12 @@ void local_cluster::join(double local_cpus, init_options opts) {
   if (!opts.tls.enabled() && !opts.tls.plain)
     opts.tls = tls_;
   init(opts);
-  wait_for_cpus(local_cpus + expected_cpus_);
+  auto took = wait_for_cpus(local_cpus + expected_cpus_);
+  // Slow joins are what a loaded machine shows first: say so, for the
+  // test's log.
+  if (took > std::chrono::seconds(5))
+    std::fprintf(stderr, "manta::local_cluster: the driver saw all %g CPUs after %lld ms\n",
+                 local_cpus + expected_cpus_, static_cast<long long>(took.count()));
 }
 
 std::chrono::milliseconds local_cluster::wait_for_cpus(double cpus, std::chrono::seconds limit) {

@@ -85,9 +85,15 @@ public:
   void join(double local_cpus = 0, init_options opts = {});
 
   /// Waits until the cluster offers exactly `cpus` CPUs; returns how long
-  /// it took. Throws `manta::error` after `limit`.
-  std::chrono::milliseconds wait_for_cpus(double cpus,
-                                          std::chrono::seconds limit = std::chrono::seconds(15));
+  /// it took. Throws `manta::error` after `limit`. The default is long
+  /// because the wait ends as soon as the condition holds: on a loaded
+  /// machine a worker's start and connections (process start, TLS
+  /// handshakes, a first connection that timed out after
+  /// `cluster::connect_timeout` and is tried again) took over 15 s.
+  std::chrono::milliseconds wait_for_cpus(double cpus, std::chrono::seconds limit = join_limit);
+
+  /// The default bound of `join` and `wait_for_cpus`.
+  static constexpr std::chrono::seconds join_limit{60};
 
   /// Kills a worker with SIGKILL (no goodbye) and reaps it.
   void kill_worker(pid_t pid, double cpus);

@@ -1,5 +1,6 @@
 #include "manta/memory_summary.hpp"
 
+#include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
@@ -63,6 +64,28 @@ memory_report memory_summary() {
     }
     out.objects.push_back(std::move(info));
   });
+  // Results kept here for owners on other nodes, and copies of their
+  // objects: in this node's budget, spilled like its own values.
+  for (auto& h : detail::held_objects::instance().list()) {
+    object_memory_info info;
+    info.id = object_id{h.id};
+    info.owner = "node-" + std::to_string(info.id.node());
+    info.size_bytes = h.size;
+    info.type = "encoded bytes";
+    info.created_by = h.cached ? "copy of node-" + std::to_string(info.id.node()) + "'s object"
+                               : "task result held for node-" + std::to_string(info.id.node());
+    info.pins = h.in_use ? 1 : 0;
+    if (!h.complete) {
+      info.location = "reading";
+    } else if (h.spilled) {
+      info.location = "spilled";
+      ++out.spilled_objects;
+      out.bytes_spilled += h.size;
+    } else {
+      info.location = "memory";
+    }
+    out.objects.push_back(std::move(info));
+  }
   std::sort(out.objects.begin(), out.objects.end(), [](auto& x, auto& y) {
     return x.size_bytes != y.size_bytes ? x.size_bytes > y.size_bytes : x.id < y.id;
   });

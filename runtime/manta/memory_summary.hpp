@@ -20,7 +20,10 @@ struct object_memory_info {
   /// nested in other objects, in actor state) plus pending tasks' inputs.
   long references = 0;
   /// "memory", "spilled", "node N" (made on cluster node N, not read here
-  /// yet), "pending" (not produced yet) or "failed".
+  /// yet), "pending" (not produced yet), "failed", or "reading" (a copy of
+  /// another node's object still arriving). A worker also lists the results
+  /// it keeps for owners on other nodes and its copies of their objects
+  /// (type "encoded bytes"): they count in its budget and spill.
   std::string location;
   /// The value's C++ type.
   std::string type;
@@ -41,7 +44,8 @@ struct memory_report {
   /// Live objects, largest first.
   std::vector<object_memory_info> objects;
   size_t num_objects = 0; ///< Live objects.
-  /// Bytes of values held in memory (what the budget limits).
+  /// Bytes of values held in memory (what the budget limits), including
+  /// values of freed objects still read through `get_shared`.
   size_t bytes_in_memory = 0;
   size_t spilled_objects = 0; ///< Spilled ones.
   /// In-memory size of the spilled values.

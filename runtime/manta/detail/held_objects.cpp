@@ -1,8 +1,10 @@
 #include "manta/detail/held_objects.hpp"
 
+#include "manta/detail/accounted_value.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/spill_store.hpp"
 #include "manta/detail/store_copy.hpp"
 
 #include <algorithm>
@@ -57,40 +59,41 @@ held_objects& held_objects::instance() {
 }
 
 void held_objects::forget(entry& e) {
-  if (!e.cached)
-    return;
-  cached_ -= e.bytes->size();
-  object_table::instance().unaccount(e.bytes->size());
+  if (e.cached)
+    cached_ -= e.size;
   e.cached = false;
+  if (e.progress)
+    e.progress->fail();
+  if (!e.file.path.empty())
+    spill_store::instance().remove(e.file.path, e.file.bytes, e.file.generation);
+  e.file = {};
 }
 
 void held_objects::put(uint64_t id, std::shared_ptr<const std::vector<char>> bytes) {
+  auto size = bytes->size();
   std::shared_ptr<const std::vector<char>> gone; // freed outside the lock
   std::lock_guard<std::mutex> guard{mtx_};
   auto& e = map_[id];
   forget(e);
-  if (e.progress)
-    e.progress->fail();
   gone = std::move(e.bytes);
-  e = entry{std::move(bytes), nullptr, false, next_seq_++, {}};
+  e = entry{std::move(bytes), nullptr, false, next_seq_++, size, {}, {}};
 }
 
-std::shared_ptr<const std::vector<char>> held_objects::find(uint64_t id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = map_.find(id);
-  return i == map_.end() || i->second.progress ? nullptr : i->second.bytes;
+std::shared_ptr<const std::vector<char>> held_objects::find(uint64_t id) {
+  return restore(id);
 }
 
-void held_objects::erase(uint64_t id) {
+size_t held_objects::erase(uint64_t id) {
   std::shared_ptr<const std::vector<char>> gone; // freed outside the lock
   std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = map_.find(id); i != map_.end()) {
-    forget(i->second);
-    if (i->second.progress)
-      i->second.progress->fail();
-    gone = std::move(i->second.bytes);
-    map_.erase(i);
-  }
+  auto i = map_.find(id);
+  if (i == map_.end())
+    return 0;
+  auto size = i->second.size;
+  forget(i->second);
+  gone = std::move(i->second.bytes);
+  map_.erase(i);
+  return size;
 }
 
 size_t held_objects::erase_node(uint16_t node) {
@@ -103,22 +106,27 @@ size_t held_objects::erase_node(uint16_t node) {
       continue;
     }
     forget(i->second);
-    if (i->second.progress)
-      i->second.progress->fail();
-    freed += i->second.bytes->size();
+    freed += i->second.size;
     gone.push_back(std::move(i->second.bytes));
     i = map_.erase(i);
   }
   return freed;
 }
 
-std::optional<held_bytes> held_objects::view(uint64_t id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = map_.find(id);
-  if (i == map_.end())
+std::optional<held_bytes> held_objects::view(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = map_.find(id);
+    if (i == map_.end())
+      return std::nullopt;
+    if (auto& bytes = i->second.bytes)
+      return held_bytes{bytes, bytes->data(), bytes->size(), i->second.progress};
+  }
+  // Spilled: read back first.
+  auto bytes = restore(id);
+  if (!bytes)
     return std::nullopt;
-  auto& bytes = i->second.bytes;
-  return held_bytes{bytes, bytes->data(), bytes->size(), i->second.progress};
+  return held_bytes{bytes, bytes->data(), bytes->size(), nullptr};
 }
 
 std::shared_ptr<std::vector<char>> held_objects::start_copy(uint64_t id, uint64_t size,
@@ -142,13 +150,13 @@ std::shared_ptr<std::vector<char>> held_objects::start_copy(uint64_t id, uint64_
     populate_pages(buffer->data(), size); // fresh memory (store_copy.hpp)
   }
   buffer->resize(size);
+  buffer = accounted(std::move(buffer), size);
   std::lock_guard<std::mutex> guard{mtx_};
   if (map_.count(id) != 0)
     return nullptr;
   progress = std::make_shared<copy_progress>(size);
-  map_[id] = entry{buffer, progress, true, next_seq_++, std::move(on_drop)};
+  map_[id] = entry{buffer, progress, true, next_seq_++, size, std::move(on_drop), {}};
   cached_ += size;
-  object_table::instance().account(size);
   return buffer;
 }
 
@@ -165,8 +173,6 @@ void held_objects::abort_copy(uint64_t id) {
   if (i == map_.end() || !i->second.cached)
     return;
   forget(i->second);
-  if (i->second.progress)
-    i->second.progress->fail();
   gone = std::move(i->second.bytes);
   map_.erase(i);
 }
@@ -178,15 +184,16 @@ size_t held_objects::evict(size_t need) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     std::vector<std::pair<uint64_t, uint64_t>> copies; // (seq, id)
+    // A copy a task is reading would stay in memory (and counted) anyway.
     for (auto& [id, e] : map_)
-      if (e.cached && !e.progress)
+      if (e.cached && !e.progress && e.bytes && e.bytes.use_count() == 1)
         copies.emplace_back(e.seq, id);
     std::sort(copies.begin(), copies.end());
     for (auto& [seq, id] : copies) {
       if (freed >= need)
         break;
       auto i = map_.find(id);
-      freed += i->second.bytes->size();
+      freed += i->second.size;
       forget(i->second);
       gone.push_back(std::move(i->second.bytes));
       if (i->second.on_drop)
@@ -194,6 +201,7 @@ size_t held_objects::evict(size_t need) {
       map_.erase(i);
     }
   }
+  gone.clear(); // uncounted here, before the caller checks the budget
   for (auto& f : dropped)
     f();
   return freed;
@@ -202,6 +210,16 @@ size_t held_objects::evict(size_t need) {
 size_t held_objects::cached_bytes() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return cached_;
+}
+
+std::vector<held_objects::info> held_objects::list() const {
+  std::vector<info> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  out.reserve(map_.size());
+  for (auto& [id, e] : map_)
+    out.push_back(info{id, e.size, e.cached, e.bytes == nullptr, e.progress == nullptr,
+                       e.bytes != nullptr && e.bytes.use_count() > 1});
+  return out;
 }
 
 std::optional<held_bytes> local_object_bytes(uint64_t id) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -55,24 +56,31 @@ private:
 
 /// The encoded objects this node keeps for owners on other nodes: large
 /// task results made here (kept until their owner frees them), and copies
-/// of objects read from other nodes (cached: counted in the object store's
-/// memory budget, dropped first when it is short, and when the owner frees
-/// the object). Read by the node manager and the transfer server.
+/// of objects read from other nodes (cached). Both count in the object
+/// store's memory budget for as long as their bytes live
+/// (`accounted_value.hpp`). When the store needs room, cached copies are
+/// dropped first, then results are spilled to the spill store like any
+/// other object (`held_spill.cpp`) and read back when a reader asks for
+/// them. Read by the node manager and the transfer server.
 class held_objects {
 public:
   static held_objects& instance();
 
-  /// Keeps a result made here for its owner.
+  /// Keeps a result made here for its owner. `bytes` must be counted in
+  /// the budget already, for as long as they live: a sealed slot's value
+  /// (the task admitted it), or made with `accounted`.
   void put(uint64_t id, std::shared_ptr<const std::vector<char>> bytes);
-  /// The complete bytes of `id`, or null.
-  std::shared_ptr<const std::vector<char>> find(uint64_t id) const;
-  /// Drops `id` (its owner freed it).
-  void erase(uint64_t id);
+  /// The complete bytes of `id` (read back from its spill file if it was
+  /// spilled), or null.
+  std::shared_ptr<const std::vector<char>> find(uint64_t id);
+  /// Drops `id` (its owner freed it); its size, 0 if it was not here.
+  size_t erase(uint64_t id);
   /// Drops every object whose id names `node` (its owner, a driver, is
   /// gone: its results and the copies of its objects); the bytes freed.
   size_t erase_node(uint16_t node);
-  /// The bytes of `id` as the transfer server sends them.
-  std::optional<held_bytes> view(uint64_t id) const;
+  /// The bytes of `id` as the transfer server sends them (read back from
+  /// its spill file if it was spilled).
+  std::optional<held_bytes> view(uint64_t id);
 
   /// Starts a cached copy of `id` (`size` bytes): a buffer of that size,
   /// served chunk by chunk as `progress` says they arrived. `on_drop` runs
@@ -86,24 +94,53 @@ public:
   /// Reading the copy of `id` failed: it is dropped.
   void abort_copy(uint64_t id);
 
-  /// Drops complete cached copies, oldest first, until `need` bytes are
-  /// freed or none is left; returns the bytes freed.
+  /// Drops complete cached copies nobody is reading, oldest first, until
+  /// `need` bytes are freed or none is left; returns the bytes freed.
   size_t evict(size_t need);
+
+  /// Writes results held here to the spill store and drops them from
+  /// memory, oldest first (those with a valid spill file cost no I/O),
+  /// until `need` bytes are freed; skips results being sent. Returns the
+  /// bytes freed. Called by memory_budget::make_room.
+  size_t spill(size_t need);
 
   /// Bytes of cached copies (also counted in object_table::bytes_used).
   size_t cached_bytes() const;
 
+  /// One held object, for memory_summary and the store's "full" error.
+  struct info {
+    uint64_t id = 0;
+    uint64_t size = 0;
+    bool cached = false;   ///< a copy of another node's object
+    bool spilled = false;  ///< on disk only
+    bool complete = true;  ///< false while a copy is being read
+    bool in_use = false;   ///< being sent or read right now
+  };
+  std::vector<info> list() const;
+
 private:
-  struct entry {
-    std::shared_ptr<const std::vector<char>> bytes;
-    std::shared_ptr<copy_progress> progress; ///< null once complete
-    bool cached = false;
-    uint64_t seq = 0;
-    std::function<void()> on_drop;
+  struct spill_file {
+    std::string path; ///< empty: none
+    size_t bytes = 0;
+    uint64_t generation = 0;
   };
 
-  /// Unaccounts a cached entry leaving the map (lock held).
+  struct entry {
+    std::shared_ptr<const std::vector<char>> bytes; ///< null while spilled
+    std::shared_ptr<copy_progress> progress;        ///< null once complete
+    bool cached = false;
+    uint64_t seq = 0;
+    uint64_t size = 0;
+    std::function<void()> on_drop;
+    spill_file file; ///< results only
+  };
+
+  /// Takes `e` out of the books as it leaves the map (lock held): its
+  /// spill file goes, a copy being read fails.
   void forget(entry& e);
+
+  /// The resident bytes of complete `id`, reading a spilled result back.
+  std::shared_ptr<const std::vector<char>> restore(uint64_t id);
 
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, entry> map_;

@@ -64,6 +64,17 @@ bool memory_budget::make_room(size_t need) {
     return true;
   if (!spill_store::instance().enabled())
     return false;
+  auto slack = std::min(limit() / slack_divisor, limit() - std::min(limit(), need));
+  // Results held here for owners on other nodes next: their reader pays a
+  // network transfer anyway, while a value of this node's own is read by
+  // a plain load as long as it stays in memory.
+  auto excess = [&] {
+    auto want = table.bytes_used() + need + slack;
+    return want > limit() ? want - limit() : size_t{0};
+  };
+  if (auto over_by = excess(); over_by > 0 && held_objects::instance().spill(over_by) > 0
+                               && fits(slack))
+    return true;
   std::vector<slot_ptr> candidates;
   table.for_each([&](const slot_ptr& s) {
     if (spill_candidate(*s))
@@ -78,7 +89,6 @@ bool memory_budget::make_room(size_t need) {
       return fx;
     return x->seal_seq() < y->seal_seq();
   });
-  auto slack = std::min(limit() / slack_divisor, limit() - std::min(limit(), need));
   for (auto& s : candidates) {
     if (fits(slack))
       break;
@@ -118,16 +128,44 @@ std::string memory_budget::full_message(size_t need, const char* what) {
                                       : "shared via get_shared";
     resident.push_back({s->id(), s->size_bytes(), demangle(s->type().name()), why});
   });
+  // Results and copies held here for other nodes (held_objects.hpp).
+  for (auto& h : held_objects::instance().list()) {
+    if (h.spilled)
+      continue;
+    ++count;
+    const char* why = h.cached       ? "a copy of another node's object, being read"
+                      : !spilling   ? "spilling disabled"
+                      : h.in_use    ? "being sent to another node"
+                      : disk_full   ? "its spill file does not fit on disk"
+                                    : "not spilled yet";
+    resident.push_back({object_id{h.id}, static_cast<size_t>(h.size),
+                        h.cached ? "copy held for node-" + std::to_string(object_id{h.id}.node())
+                                 : "result held for node-"
+                                     + std::to_string(object_id{h.id}.node()),
+                        why});
+  }
+  // What no live object accounts for: values still read through
+  // get_shared after their objects were freed (value_account).
+  size_t listed = 0;
+  for (auto& e : resident)
+    listed += e.size;
+  auto used = object_table::instance().bytes_used();
+  auto unlisted = used > listed ? used - listed : size_t{0};
   std::sort(resident.begin(), resident.end(),
             [](const entry& x, const entry& y) { return x.size > y.size; });
   std::string out = what;
   out += ": the object store is full: ";
-  out += format_bytes(object_table::instance().bytes_used());
+  out += format_bytes(used);
   out += " in memory held by ";
   out += std::to_string(resident.size());
   out += " object(s) (";
   out += std::to_string(count);
-  out += " live), budget ";
+  out += " live)";
+  if (unlisted > 0)
+    out += " and " + format_bytes(unlisted)
+           + " by values of freed objects still in use (get_shared results, values being "
+             "sent)";
+  out += ", budget ";
   out += format_bytes(limit());
   out += ", and a new value of ";
   out += format_bytes(need);

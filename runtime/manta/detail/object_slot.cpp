@@ -1,5 +1,6 @@
 #include "manta/detail/object_slot.hpp"
 
+#include "manta/detail/accounted_value.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
@@ -26,8 +27,9 @@ object_slot::object_slot(object_id id, std::weak_ptr<task_spec> producer)
 }
 
 object_slot::~object_slot() {
-  // A spilled value is no longer counted in memory; its file goes with it.
-  object_table::instance().erase(id_, value_ ? size_bytes_ : 0);
+  // A large value stays counted until its last reader lets go (value_account);
+  // the spill file goes with the object.
+  object_table::instance().erase(id_, value_ && account_ == nullptr ? size_bytes_ : 0);
   if (!spill_path_.empty())
     spill_store::instance().remove(spill_path_, spill_file_bytes_, spill_generation_);
 }
@@ -53,12 +55,11 @@ bool object_slot::seal_value(std::shared_ptr<const void> value,
                              const std::type_info& type, size_t size_bytes,
                              const value_codec* codec) {
   return seal(ready_state, [&] {
-    value_ = std::move(value);
     type_ = &type;
     size_bytes_ = size_bytes;
     codec_ = codec;
     spillable_ = codec != nullptr && size_bytes >= min_spill_bytes;
-    object_table::instance().account(size_bytes);
+    keep_value(std::move(value));
   });
 }
 
@@ -93,6 +94,30 @@ void object_slot::remove_waiter(waiter* w) {
     waiters_.erase(i);
 }
 
+void object_slot::keep_value(std::shared_ptr<const void> value) const {
+  if (size_bytes_ < min_spill_bytes || !value) {
+    // Small values are counted for the slot's life: an account of their
+    // own is a second allocation per put, which cost a quarter of
+    // single_client_put_calls.
+    value_ = std::move(value);
+    account_ = nullptr;
+    if (value_)
+      object_table::instance().account(size_bytes_);
+    return;
+  }
+  auto* raw = value.get();
+  auto account = std::make_shared<const value_account>(std::move(value), size_bytes_);
+  account_ = account.get();
+  value_ = std::shared_ptr<const void>(std::move(account), raw);
+}
+
+void object_slot::drop_value() const noexcept {
+  if (value_ && account_ == nullptr)
+    object_table::instance().unaccount(size_bytes_);
+  value_.reset(); // a value_account uncounts it when its last reader goes
+  account_ = nullptr;
+}
+
 // -- spilling -----------------------------------------------------------------
 
 std::shared_ptr<const void> object_slot::shared_value() const {
@@ -116,9 +141,10 @@ void object_slot::pin_slow() const {
       // evicted bit keeps other readers on this (locked) path.
       auto& store = spill_store::instance();
       caf::error err;
+      std::shared_ptr<const void> value;
       if (remote_ && spill_path_.empty()) {
         // Never read here yet: fetch it from the node that holds it.
-        auto what = fetch_remote(remote_, *codec_, value_);
+        auto what = fetch_remote(remote_, *codec_, value);
         if (!what.empty())
           throw object_lost_error("object " + to_string(id_) + " ("
                                   + format_bytes(size_bytes_) + ") is lost: " + what);
@@ -126,14 +152,14 @@ void object_slot::pin_slow() const {
         if (!has_spill_file())
           err = codec_error("its spill file was removed when the runtime shut down");
         else
-          err = store.read(spill_path_, id_, *type_, *codec_, value_);
+          err = store.read(spill_path_, id_, *type_, *codec_, value);
         if (err)
           throw object_lost_error("object " + to_string(id_) + " ("
                                   + format_bytes(size_bytes_)
                                   + ") was spilled to disk and cannot be restored: "
                                   + error_text(err));
       }
-      object_table::instance().account(size_bytes_);
+      keep_value(std::move(value));
       restored = true;
     }
     residency_.fetch_add(1, std::memory_order_acquire);
@@ -160,16 +186,16 @@ size_t object_slot::spill(bool rewrite) noexcept {
     residency_.fetch_and(~evicted_bit, std::memory_order_release);
     return size_t{0};
   };
-  // A shared_ptr handed out by get_shared keeps the value alive anyway:
-  // writing it out would free nothing.
-  if (value_.use_count() != 1)
+  // A shared_ptr handed out by get_shared (or kept by the caller of a
+  // `put(shared_ptr)`) keeps the value alive anyway: writing it out would
+  // free nothing.
+  if (value_.use_count() != 1 || (account_ != nullptr && !account_->sole_owner()))
     return keep();
   if (remote_ && spill_path_.empty()) {
     // A copy of an object held by another node: drop it (evict) instead of
     // writing it out; the next read fetches it again, or rebuilds it from
     // its lineage if that node is gone.
-    value_.reset();
-    object_table::instance().unaccount(size_bytes_);
+    drop_value();
     return size_bytes_;
   }
   auto& store = spill_store::instance();
@@ -186,8 +212,7 @@ size_t object_slot::spill(bool rewrite) noexcept {
     spill_file_bytes_ = f.bytes;
     spill_generation_ = gen;
   }
-  value_.reset();
-  object_table::instance().unaccount(size_bytes_);
+  drop_value();
   return size_bytes_;
 }
 

@@ -15,6 +15,7 @@
 namespace manta::detail {
 
 class task_spec;
+class value_account;
 struct value_codec;
 struct remote_object;
 
@@ -136,8 +137,8 @@ public:
 
   /// Writes the value to disk (unless an up-to-date spill file exists) and
   /// drops it from memory. Returns the bytes freed; 0 when the value is not
-  /// spillable, pinned, shared through `get_shared`, busy, or the write
-  /// failed. `rewrite` writes a fresh file even if one exists (benchmarks).
+  /// spillable, pinned, shared through `get_shared` (or a `shared_ptr` the
+  /// caller of `put` kept), busy, or the write failed. `rewrite` writes a fresh file even if one exists (benchmarks).
   size_t spill(bool rewrite = false) noexcept;
 
   /// Whether the value's last spill file is still valid (a later spill then
@@ -190,6 +191,14 @@ private:
 
   void pin_slow() const;
 
+  /// Stores `value` as the resident value, counted in the node's memory
+  /// until its last pointer is gone (`accounted_value.hpp`); a value under
+  /// `min_spill_bytes` is counted while the slot holds it.
+  void keep_value(std::shared_ptr<const void> value) const;
+
+  /// Lets go of the resident value (spilled or evicted).
+  void drop_value() const noexcept;
+
   template <class F>
   bool seal(uint8_t state, F&& store);
 
@@ -199,7 +208,10 @@ private:
   bool spillable_ = false;
   mutable std::mutex mtx_;
   std::vector<waiter*> waiters_;
+  /// The value, sharing ownership with its `value_account` (`account_`,
+  /// null for an empty value): a reader's `shared_ptr` keeps it counted.
   mutable std::shared_ptr<const void> value_;
+  mutable const value_account* account_ = nullptr;
   const std::type_info* type_ = &typeid(void);
   std::exception_ptr error_;
   size_t size_bytes_ = 0;

@@ -1,6 +1,7 @@
 #include "manta/detail/remote_task.hpp"
 
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -81,6 +82,9 @@ std::exception_ptr remote_task::run() noexcept {
     }
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
     auto size = out->size();
+    // In this node's budget like a local task's result: kept here for its
+    // owner (held_objects), it spills, or the task fails as a put would.
+    memory_budget::instance().admit(size, "task result");
     result->seal_value(std::move(out), typeid(std::vector<char>), size);
     return nullptr;
   } catch (...) {
