@@ -14,6 +14,7 @@ caf::behavior actor_host(actor_host_actor* self, std::shared_ptr<detail::actor_c
     [=](resume_atom, uint64_t addr, uint64_t epoch) {
       self->state.core->push_resume(reinterpret_cast<void*>(addr), epoch);
     },
+    [=](resume_atom, uint64_t key) { detail::timer_rang(key); },
   };
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "manta/detail/child_tasks.hpp"
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/spin_lock.hpp"
 #include "manta/detail/task_events.hpp"
 
 #include <chrono>
@@ -39,6 +41,20 @@ struct run_context {
   actor_core* core = nullptr;
   call_ptr call;
   uint64_t epoch = 0;
+};
+
+/// One wait of a suspended async method. Its object, its timer and a
+/// `cancel` may each try to wake it: the first one resumes the coroutine,
+/// the others find the token taken (a coroutine resumed twice would run on
+/// a freed or moved-on frame).
+struct wake_token {
+  std::atomic<bool> taken{false};
+  actor_core* core = nullptr;
+  void* addr = nullptr;
+  uint64_t epoch = 0;
+
+  /// Resumes the coroutine on its actor's event loop unless taken before.
+  void fire() noexcept;
 };
 
 /// Tells the actor that one of a call's (or the constructor's) arguments
@@ -103,6 +119,15 @@ public:
   actor_dep_waiter waiter;
   /// What the event recorder knows of the call (state API, timeline).
   call_trace trace;
+  /// Set by `cancel`: `manta::cancelled()` turns true inside a running
+  /// method, and an async method is stopped at its next `co_await`.
+  std::atomic<bool> cancelled{false};
+  /// Guards `wake`.
+  spin_lock wake_lock;
+  /// The wait of an async method suspended now (null while it runs).
+  std::shared_ptr<wake_token> wake;
+  /// The tasks and calls this call submitted (recursive cancel).
+  mutable child_list children;
 };
 
 /// Builds an actor's instance; kept for the actor's lifetime so restarts
@@ -150,6 +175,14 @@ void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr);
 
 /// Resumes coroutine `addr` on its actor's event loop after `d`.
 void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr);
+
+/// The timer `resume_after` set rang (`key` is what it sent): resumes the
+/// coroutine unless a cancel woke it first (call_suspend.cpp).
+void timer_rang(uint64_t key) noexcept;
+
+/// Throws `task_cancelled_error` if the call of `ctx` was cancelled: where
+/// an async method's `co_await` returns.
+void throw_if_cancelled(const run_context& ctx);
 
 /// Seals a call's result from its outcome.
 void seal_outcome(object_slot& slot, const call_outcome& out, const std::string& task_name);

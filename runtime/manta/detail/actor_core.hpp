@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/actor_options.hpp"
+#include "manta/cancel.hpp"
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/state.hpp"
@@ -64,6 +65,10 @@ public:
 
   /// Host: coroutine `addr` of epoch `epoch` may continue.
   void push_resume(void* addr, uint64_t epoch);
+
+  /// Cancels the queued or running call whose result is `slot`
+  /// (actor_cancel.cpp); false if it is not one of this actor's.
+  bool cancel_call(const object_slot& slot, const cancel_options& opts);
 
   /// Kills the actor; with `restartable` it restarts if restarts are left.
   void kill(std::string cause, bool restartable);
