@@ -33,6 +33,7 @@ std::atomic<int> g_runs{0};
 std::atomic<bool> g_saw_cancelled{false};
 std::atomic<bool> g_woken{false};
 std::atomic<bool> g_went_on{false};
+std::atomic<bool> g_step_saw_cancelled{false};
 
 /// Blocks until released (at most 20 s).
 int hold() {
@@ -110,8 +111,21 @@ public:
     }
   }
   manta::async<int> quick(int x) { co_return x; }
+  /// After a first wait, submits a task and (blocking the event loop, as a
+  /// test may) polls manta::cancelled() in this later step.
+  manta::async<int> later_step() {
+    co_await manta::sleep_for(1ms);
+    auto child = manta::task(loop_until_cancelled).remote();
+    g_child = child;
+    g_child_ready = true;
+    auto deadline = steady::now() + 20s;
+    while (!manta::cancelled() && steady::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    g_step_saw_cancelled = manta::cancelled();
+    co_return 1;
+  }
 };
-MANTA_ACTOR(napper, &napper::nap, &napper::await_task, &napper::quick);
+MANTA_ACTOR(napper, &napper::nap, &napper::await_task, &napper::quick, &napper::later_step);
 
 void reset() {
   g_release = false;
@@ -120,6 +134,7 @@ void reset() {
   g_saw_cancelled = false;
   g_woken = false;
   g_went_on = false;
+  g_step_saw_cancelled = false;
   g_child.reset();
   g_child_ready = false;
 }
@@ -195,6 +210,19 @@ TEST_CASE("a running async call is cancelled at its co_await, at once") {
   g_release = true;
   // The event loop is free: other calls still run.
   CHECK(manta::get(a.call(&napper::quick).remote(4), 5s) == 4);
+}
+
+TEST_CASE("an async call's later steps see cancelled(), and what they submitted is cancelled") {
+  runtime_guard rt{2};
+  reset();
+  auto a = manta::actor<napper>().remote();
+  auto r = a.call(&napper::later_step).remote();
+  REQUIRE(wait_for([] { return g_started.load() == 1 && g_child_ready.load(); }));
+  manta::cancel(r);
+  CHECK_THROWS_AS(manta::get(r, 5s), manta::task_cancelled_error);
+  CHECK(wait_for([] { return g_step_saw_cancelled.load(); }));
+  CHECK_THROWS_AS(manta::get(*g_child, 5s), manta::task_cancelled_error);
+  CHECK(wait_for([] { return g_saw_cancelled.load(); }));
 }
 
 TEST_CASE("cancel is recursive: the tasks a task submitted are cancelled too") {

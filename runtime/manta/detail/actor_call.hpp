@@ -50,11 +50,22 @@ struct run_context {
 struct wake_token {
   std::atomic<bool> taken{false};
   actor_core* core = nullptr;
+  /// The call whose coroutine waits: alive while its frame is suspended.
+  const actor_call* call = nullptr;
   void* addr = nullptr;
   uint64_t epoch = 0;
 
-  /// Resumes the coroutine on its actor's event loop unless taken before.
-  void fire() noexcept;
+  /// Takes the token: true for the one waker that is to resume it.
+  bool claim() noexcept { return !taken.exchange(true, std::memory_order_acq_rel); }
+
+  /// Resumes the coroutine on its actor's event loop (by whoever claimed).
+  void resume() noexcept;
+
+  /// Claims the token and resumes the coroutine, unless claimed before.
+  void fire() noexcept {
+    if (claim())
+      resume();
+  }
 };
 
 /// Tells the actor that one of a call's (or the constructor's) arguments
@@ -176,9 +187,10 @@ void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr);
 /// Resumes coroutine `addr` on its actor's event loop after `d`.
 void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr);
 
-/// The timer `resume_after` set rang (`key` is what it sent): resumes the
-/// coroutine unless a cancel woke it first (call_suspend.cpp).
-void timer_rang(uint64_t key) noexcept;
+/// A wake-up sent to an actor's host arrived (`key` is what was sent): a
+/// timer of `resume_after` (the coroutine resumes unless a cancel woke it
+/// first) or an object that was sealed (`claimed` already: it resumes).
+void wake_arrived(uint64_t key, bool claimed) noexcept;
 
 /// Throws `task_cancelled_error` if the call of `ctx` was cancelled: where
 /// an async method's `co_await` returns.

@@ -305,15 +305,18 @@ void actor_core::drain(uint64_t epoch) noexcept {
     if (epoch != epoch_)
       return; // this instance died; drainers_ was reset by the death
     if (!resumes_.empty()) {
-      auto [addr, e] = resumes_.front();
+      auto [addr, e, call] = resumes_.front();
       resumes_.pop_front();
       auto keep = instance_;
       guard.unlock();
       auto h = std::coroutine_handle<>::from_address(addr);
-      if (e == epoch)
+      if (e == epoch) {
+        current_call() = call; // its frame holds the call while suspended
         h.resume();
-      else
+        current_call() = nullptr;
+      } else {
         h.destroy(); // its instance died: unwind the frame, never resume it
+      }
       guard.lock();
       continue;
     }
@@ -421,9 +424,9 @@ void actor_core::on_dep_ready() {
     kick_locked();
 }
 
-void actor_core::push_resume(void* addr, uint64_t epoch) {
+void actor_core::push_resume(void* addr, uint64_t epoch, const actor_call* call) {
   std::unique_lock<std::mutex> guard{mtx_};
-  resumes_.emplace_back(addr, epoch);
+  resumes_.push_back(resume_entry{addr, epoch, call});
   pushes_.fetch_add(1, std::memory_order_release);
   kick_locked();
 }

@@ -23,6 +23,7 @@ using token_ptr = std::shared_ptr<wake_token>;
 token_ptr arm(const run_context& ctx, void* addr, bool& fired) {
   auto tok = std::make_shared<wake_token>();
   tok->core = ctx.core;
+  tok->call = ctx.call.get();
   tok->addr = addr;
   tok->epoch = ctx.epoch;
   bool cancelled = false;
@@ -37,6 +38,13 @@ token_ptr arm(const run_context& ctx, void* addr, bool& fired) {
   return tok;
 }
 
+/// What a wake-up message carries: a token of its own, reclaimed when the
+/// message arrives (a host that dies first leaves that one small
+/// allocation behind).
+uint64_t key_of(token_ptr tok) {
+  return reinterpret_cast<uint64_t>(new token_ptr(std::move(tok)));
+}
+
 /// Wakes a suspended coroutine through its actor's host once an object is
 /// sealed; frees itself after telling.
 class resume_waiter final : public waiter {
@@ -44,9 +52,8 @@ public:
   resume_waiter(caf::actor host, token_ptr tok) : host_(std::move(host)), tok_(std::move(tok)) {}
   void on_ready() noexcept override {
     // Called with the slot's lock held: the host resumes it, not this thread.
-    if (!tok_->taken.exchange(true, std::memory_order_acq_rel))
-      caf::anon_send(host_, actors::resume_atom::value, reinterpret_cast<uint64_t>(tok_->addr),
-                     tok_->epoch);
+    if (tok_->claim())
+      caf::anon_send(host_, actors::resume_atom::value, key_of(std::move(tok_)), true);
     delete this; // the slot drops its pointer right after telling
   }
 
@@ -57,9 +64,8 @@ private:
 
 } // namespace
 
-void wake_token::fire() noexcept {
-  if (!taken.exchange(true, std::memory_order_acq_rel))
-    core->push_resume(addr, epoch);
+void wake_token::resume() noexcept {
+  core->push_resume(addr, epoch, call);
 }
 
 void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr) {
@@ -79,15 +85,16 @@ void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr
   auto tok = arm(ctx, addr, fired);
   if (fired)
     return;
-  // The message carries a token of its own, reclaimed when it rings (a
-  // host that dies first leaves that one small allocation behind).
-  auto key = reinterpret_cast<uint64_t>(new token_ptr(std::move(tok)));
-  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value, key);
+  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value,
+                         key_of(std::move(tok)), false);
 }
 
-void timer_rang(uint64_t key) noexcept {
+void wake_arrived(uint64_t key, bool claimed) noexcept {
   std::unique_ptr<token_ptr> tok{reinterpret_cast<token_ptr*>(key)};
-  (*tok)->fire();
+  if (claimed)
+    (*tok)->resume();
+  else
+    (*tok)->fire();
 }
 
 void throw_if_cancelled(const run_context& ctx) {
