@@ -135,7 +135,8 @@ public:
   std::atomic<bool> cancelled{false};
   /// Guards `wake`.
   spin_lock wake_lock;
-  /// The wait of an async method suspended now (null while it runs).
+  /// The last wait of an async method (claimed once it was woken; null
+  /// before its first wait).
   std::shared_ptr<wake_token> wake;
   /// The tasks and calls this call submitted (recursive cancel).
   mutable child_list children;
