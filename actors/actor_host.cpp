@@ -11,9 +11,7 @@ caf::behavior actor_host(actor_host_actor* self, std::shared_ptr<detail::actor_c
   self->state.core = std::move(core);
   return {
     [=](ready_atom) { self->state.core->on_dep_ready(); },
-    [=](resume_atom, uint64_t addr, uint64_t epoch) {
-      self->state.core->push_resume(reinterpret_cast<void*>(addr), epoch);
-    },
+    [=](resume_atom, uint64_t key, bool claimed) { detail::wake_arrived(key, claimed); },
   };
 }
 

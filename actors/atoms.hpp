@@ -15,7 +15,10 @@ namespace manta::actors {
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 /// runtime -> node_manager: the runtime is published; serve other nodes.
 using serve_atom = caf::atom_constant<caf::atom("serve")>;
-/// user -> task_runner: stop waiting, the task was cancelled.
+/// user -> task_runner: stop waiting, the task was cancelled. `cancel`
+/// -> cluster_client: (result id, force, recursive), tell the node it was
+/// sent to. Between nodes, driver -> node_manager: (token, result id,
+/// force, recursive), cancel that hosted task or call.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// anyone -> node_manager: what is free and what is there in total?
 using resources_atom = caf::atom_constant<caf::atom("resources")>;

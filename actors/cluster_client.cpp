@@ -209,6 +209,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
+    [=](cancel_atom, uint64_t id, bool force, bool recursive) {
+      forward_cancel(self, id, force, recursive);
+    },
     [=](flush_atom) {
       self->state.specs.flush(self, self->state.link->token(), submit_atom::value,
                               submits_atom::value);

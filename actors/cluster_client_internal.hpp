@@ -36,6 +36,12 @@ detail::wire::holder holder_info(cluster_client_actor* self, uint16_t node);
 /// object arguments that live on other nodes) and place it.
 void dispatch(cluster_client_actor* self, detail::task_ptr t);
 
+// -- remote_cancel.cpp: cancels that cross nodes -------------------------------
+
+/// The owner cancelled task or actor call `id`: if it was sent to a worker
+/// (a placed task, a call of an actor there), that worker is told.
+void forward_cancel(cluster_client_actor* self, uint64_t id, bool force, bool recursive);
+
 // -- work_stealing.cpp: tasks queued on workers, taken back for idle nodes ---
 
 /// Worker `node` says which of this driver's tasks queue there for

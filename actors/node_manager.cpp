@@ -135,46 +135,6 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg);
 
-/// The shipper of this node manager: wakes it to send lines to their owners.
-std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
-  auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
-  return std::make_shared<detail::log_shipper>([addr](bool full) {
-    auto hdl = caf::actor_cast<caf::actor>(addr);
-    if (!hdl)
-      return;
-    if (full)
-      caf::anon_send(hdl, flush_atom::value);
-    else
-      caf::delayed_anon_send(hdl, detail::log_shipper::flush_interval, flush_atom::value);
-  });
-}
-
-/// Sends every waiting line to the owner of the task that printed it, one
-/// LogBatch per owner. Lines of tasks no longer hosted here are dropped.
-void ship_logs(node_manager_actor* self) {
-  auto waiting = self->state.logs->take();
-  std::vector<std::pair<caf::actor, detail::wire::log_batch>> batches;
-  auto batch_of = [&](uint64_t id) -> detail::wire::log_batch* {
-    auto i = self->state.running.find(id);
-    if (i == self->state.running.end())
-      return nullptr;
-    for (auto& [owner, b] : batches)
-      if (owner == i->second.owner)
-        return &b;
-    batches.emplace_back(i->second.owner, detail::wire::log_batch{});
-    batches.back().second.node = detail::runtime::node_name();
-    return &batches.back().second;
-  };
-  for (auto& line : waiting.lines)
-    if (auto* b = batch_of(line.task_id))
-      b->lines.push_back(std::move(line));
-  for (auto& [id, n] : waiting.dropped)
-    if (auto* b = batch_of(id))
-      b->dropped += n;
-  for (auto& [owner, b] : batches)
-    self->send(owner, logs_atom::value, self->state.token, detail::wire::encode(b));
-}
-
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   detail::wire::task_message msg;
@@ -495,6 +455,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](actor_create_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "actor_create"))
         create_hosted_actor(self, spec);
+    },
+    [=](cancel_atom, const std::string& token, uint64_t id, bool force, bool recursive) {
+      if (vetted(self, token, "cancel"))
+        cancel_hosted(self, id, force, recursive);
     },
     [=](actor_kill_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "actor_kill"))

@@ -130,4 +130,19 @@ void owner_closed(node_manager_actor* self, const caf::actor_addr& owner);
 /// it came back.
 void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_t ticket);
 
+/// The owner of hosted task or call `id` cancelled it (remote_cancel.cpp):
+/// queued, it is dropped unrun; running, `manta::cancelled()` turns true
+/// there (an async method stops at its next co_await); the tasks it
+/// submitted here go too unless `recursive` is false. Its result (the
+/// cancellation) goes back as usual.
+void cancel_hosted(node_manager_actor* self, uint64_t id, bool force, bool recursive);
+
+/// The shipper of this node manager: wakes it to send lines to their
+/// owners (hosted_logs.cpp).
+std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self);
+
+/// Sends every waiting line to the owner of the task that printed it, one
+/// LogBatch per owner. Lines of tasks no longer hosted here are dropped.
+void ship_logs(node_manager_actor* self);
+
 } // namespace manta::actors

@@ -61,7 +61,9 @@ detail::sleep_request sleep_for(std::chrono::duration<Rep, Period> d) {
 /// `max_concurrency` says otherwise. Inside, `co_await` works on
 /// `object_ref<T>` (yields the value or throws its error) and on
 /// `manta::sleep_for(d)`; a blocking `manta::get` would stall the whole
-/// event loop, as it would in Ray.
+/// event loop, as it would in Ray. A call cancelled with `manta::cancel`
+/// stops at its next `co_await`, which throws `task_cancelled_error` (a
+/// wait in progress ends at once), as asyncio raises CancelledError.
 template <class R>
 class async {
 public:
@@ -96,6 +98,7 @@ public:
       detail::resume_when_ready(promise->ctx, *ref.slot(), h.address());
     }
     U await_resume() const {
+      detail::throw_if_cancelled(promise->ctx); // cancelled while it waited
       auto& slot = *ref.slot();
       if (slot.failed())
         std::rethrow_exception(slot.error());
@@ -111,7 +114,7 @@ public:
     void await_suspend(handle_type h) {
       detail::resume_after(promise->ctx, d, h.address());
     }
-    void await_resume() const noexcept {}
+    void await_resume() const { detail::throw_if_cancelled(promise->ctx); }
   };
 
   struct promise_base {

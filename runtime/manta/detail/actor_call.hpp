@@ -1,6 +1,8 @@
 #pragma once
 
+#include "manta/detail/child_tasks.hpp"
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/spin_lock.hpp"
 #include "manta/detail/task_events.hpp"
 
 #include <chrono>
@@ -39,6 +41,31 @@ struct run_context {
   actor_core* core = nullptr;
   call_ptr call;
   uint64_t epoch = 0;
+};
+
+/// One wait of a suspended async method. Its object, its timer and a
+/// `cancel` may each try to wake it: the first one resumes the coroutine,
+/// the others find the token taken (a coroutine resumed twice would run on
+/// a freed or moved-on frame).
+struct wake_token {
+  std::atomic<bool> taken{false};
+  actor_core* core = nullptr;
+  /// The call whose coroutine waits: alive while its frame is suspended.
+  const actor_call* call = nullptr;
+  void* addr = nullptr;
+  uint64_t epoch = 0;
+
+  /// Takes the token: true for the one waker that is to resume it.
+  bool claim() noexcept { return !taken.exchange(true, std::memory_order_acq_rel); }
+
+  /// Resumes the coroutine on its actor's event loop (by whoever claimed).
+  void resume() noexcept;
+
+  /// Claims the token and resumes the coroutine, unless claimed before.
+  void fire() noexcept {
+    if (claim())
+      resume();
+  }
 };
 
 /// Tells the actor that one of a call's (or the constructor's) arguments
@@ -103,6 +130,16 @@ public:
   actor_dep_waiter waiter;
   /// What the event recorder knows of the call (state API, timeline).
   call_trace trace;
+  /// Set by `cancel`: `manta::cancelled()` turns true inside a running
+  /// method, and an async method is stopped at its next `co_await`.
+  std::atomic<bool> cancelled{false};
+  /// Guards `wake`.
+  spin_lock wake_lock;
+  /// The last wait of an async method (claimed once it was woken; null
+  /// before its first wait).
+  std::shared_ptr<wake_token> wake;
+  /// The tasks and calls this call submitted (recursive cancel).
+  mutable child_list children;
 };
 
 /// Builds an actor's instance; kept for the actor's lifetime so restarts
@@ -150,6 +187,15 @@ void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr);
 
 /// Resumes coroutine `addr` on its actor's event loop after `d`.
 void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr);
+
+/// A wake-up sent to an actor's host arrived (`key` is what was sent): a
+/// timer of `resume_after` (the coroutine resumes unless a cancel woke it
+/// first) or an object that was sealed (`claimed` already: it resumes).
+void wake_arrived(uint64_t key, bool claimed) noexcept;
+
+/// Throws `task_cancelled_error` if the call of `ctx` was cancelled: where
+/// an async method's `co_await` returns.
+void throw_if_cancelled(const run_context& ctx);
 
 /// Seals a call's result from its outcome.
 void seal_outcome(object_slot& slot, const call_outcome& out, const std::string& task_name);

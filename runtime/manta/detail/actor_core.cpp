@@ -126,6 +126,7 @@ slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
   auto& rt = runtime::require("actor call");
   auto slot = object_table::instance().create(rt.next_object_id());
   call->result = slot;
+  note_child(slot); // cancelled with the task or call submitting it
   task_events::on_call_submit(*call);
   core->submit(std::move(call));
   return slot;
@@ -133,41 +134,6 @@ slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
 
 void complete_call(const run_context& ctx, call_outcome outcome) noexcept {
   ctx.core->complete(ctx, std::move(outcome));
-}
-
-namespace {
-
-/// Wakes a suspended coroutine through its actor's host once an object is
-/// sealed; frees itself after telling.
-class resume_waiter final : public waiter {
-public:
-  resume_waiter(caf::actor host, void* addr, uint64_t epoch)
-    : host_(std::move(host)), addr_(addr), epoch_(epoch) {}
-  void on_ready() noexcept override {
-    caf::anon_send(host_, actors::resume_atom::value,
-                   reinterpret_cast<uint64_t>(addr_), epoch_);
-    delete this; // the slot drops its pointer right after telling
-  }
-
-private:
-  caf::actor host_;
-  void* addr_;
-  uint64_t epoch_;
-};
-
-} // namespace
-
-void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr) {
-  auto* w = new resume_waiter(ctx.core->host(), addr, ctx.epoch);
-  if (!slot.add_waiter(w)) {
-    delete w;
-    ctx.core->push_resume(addr, ctx.epoch);
-  }
-}
-
-void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr) {
-  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value,
-                         reinterpret_cast<uint64_t>(addr), ctx.epoch);
 }
 
 void seal_outcome(object_slot& slot, const call_outcome& out, const std::string& task_name) {
@@ -339,15 +305,18 @@ void actor_core::drain(uint64_t epoch) noexcept {
     if (epoch != epoch_)
       return; // this instance died; drainers_ was reset by the death
     if (!resumes_.empty()) {
-      auto [addr, e] = resumes_.front();
+      auto [addr, e, call] = resumes_.front();
       resumes_.pop_front();
       auto keep = instance_;
       guard.unlock();
       auto h = std::coroutine_handle<>::from_address(addr);
-      if (e == epoch)
+      if (e == epoch) {
+        current_call() = call; // its frame holds the call while suspended
         h.resume();
-      else
+        current_call() = nullptr;
+      } else {
         h.destroy(); // its instance died: unwind the frame, never resume it
+      }
       guard.lock();
       continue;
     }
@@ -441,7 +410,7 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         break;
     }
   }
-  if (accept) {
+  if (accept && !ctx.call->cancelled.load(std::memory_order_acquire)) {
     // Recorded before the seal wakes the caller, who may list it at once.
     task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error, ran_on);
     seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
@@ -455,9 +424,9 @@ void actor_core::on_dep_ready() {
     kick_locked();
 }
 
-void actor_core::push_resume(void* addr, uint64_t epoch) {
+void actor_core::push_resume(void* addr, uint64_t epoch, const actor_call* call) {
   std::unique_lock<std::mutex> guard{mtx_};
-  resumes_.emplace_back(addr, epoch);
+  resumes_.push_back(resume_entry{addr, epoch, call});
   pushes_.fetch_add(1, std::memory_order_release);
   kick_locked();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/actor_options.hpp"
+#include "manta/cancel.hpp"
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/state.hpp"
@@ -62,8 +63,13 @@ public:
   /// Host: an argument of a queued call or of the constructor was sealed.
   void on_dep_ready();
 
-  /// Host: coroutine `addr` of epoch `epoch` may continue.
-  void push_resume(void* addr, uint64_t epoch);
+  /// Host: coroutine `addr` of epoch `epoch` may continue; `call` is the
+  /// call it runs (what `manta::cancelled()` and new tasks see there).
+  void push_resume(void* addr, uint64_t epoch, const actor_call* call = nullptr);
+
+  /// Cancels the queued or running call whose result is `slot`
+  /// (actor_cancel.cpp); false if it is not one of this actor's.
+  bool cancel_call(const object_slot& slot, const cancel_options& opts);
 
   /// Kills the actor; with `restartable` it restarts if restarts are left.
   void kill(std::string cause, bool restartable);
@@ -128,8 +134,13 @@ private:
   std::shared_ptr<void> instance_;
   std::deque<call_ptr> queue_;
   std::vector<call_ptr> running_;
-  /// Coroutines that may continue, with the epoch they belong to.
-  std::deque<std::pair<void*, uint64_t>> resumes_;
+  /// A coroutine that may continue, the epoch it belongs to, its call.
+  struct resume_entry {
+    void* addr;
+    uint64_t epoch;
+    const actor_call* call;
+  };
+  std::deque<resume_entry> resumes_;
   size_t in_flight_ = 0;
   size_t drainers_ = 0;
   bool lease_held_ = false;

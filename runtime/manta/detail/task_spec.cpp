@@ -87,6 +87,7 @@ slot_ptr submit(task_ptr spec) {
                                  + ") is not a count; give 0 (never re-run) or more");
   auto slot = object_table::instance().create(rt.next_object_id(), spec);
   spec->result = slot;
+  note_child(slot); // cancelled with the task or call submitting it
   task_events::on_submit(spec);
   // A task that can never run fails at once: its slot gets the error.
   auto fail = [&](const infeasible_task_error& e) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/child_tasks.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/task_options.hpp"
@@ -101,6 +102,8 @@ public:
 
   /// What the event recorder knows of the task (state API, timeline).
   task_trace trace;
+  /// The tasks and actor calls it submitted while it ran (recursive cancel).
+  child_list children;
 
 private:
   std::atomic<bool> cancelled_{false};

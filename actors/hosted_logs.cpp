@@ -1,0 +1,54 @@
+// Lines the tasks a node hosts print, on their way to the tasks' owners
+// (LogBatches, each task's lines before its result).
+#include "actors/node_manager.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/log_shipper.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/wire.hpp"
+
+#include <caf/all.hpp>
+
+#include <utility>
+#include <vector>
+
+namespace manta::actors {
+
+std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
+  auto addr = caf::actor_cast<caf::actor_addr>(self); // weak: no cycle via the state
+  return std::make_shared<detail::log_shipper>([addr](bool full) {
+    auto hdl = caf::actor_cast<caf::actor>(addr);
+    if (!hdl)
+      return;
+    if (full)
+      caf::anon_send(hdl, flush_atom::value);
+    else
+      caf::delayed_anon_send(hdl, detail::log_shipper::flush_interval, flush_atom::value);
+  });
+}
+
+void ship_logs(node_manager_actor* self) {
+  auto waiting = self->state.logs->take();
+  std::vector<std::pair<caf::actor, detail::wire::log_batch>> batches;
+  auto batch_of = [&](uint64_t id) -> detail::wire::log_batch* {
+    auto i = self->state.running.find(id);
+    if (i == self->state.running.end())
+      return nullptr;
+    for (auto& [owner, b] : batches)
+      if (owner == i->second.owner)
+        return &b;
+    batches.emplace_back(i->second.owner, detail::wire::log_batch{});
+    batches.back().second.node = detail::runtime::node_name();
+    return &batches.back().second;
+  };
+  for (auto& line : waiting.lines)
+    if (auto* b = batch_of(line.task_id))
+      b->lines.push_back(std::move(line));
+  for (auto& [id, n] : waiting.dropped)
+    if (auto* b = batch_of(id))
+      b->dropped += n;
+  for (auto& [owner, b] : batches)
+    self->send(owner, logs_atom::value, self->state.token, detail::wire::encode(b));
+}
+
+} // namespace manta::actors
