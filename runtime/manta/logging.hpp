@@ -34,9 +34,11 @@ void log_message(log_level level, std::string_view text);
 /// Collects one line with `<<` and logs it at the end of the statement.
 class log_stream {
 public:
+  /// A line at `level`; collects nothing when the level is off.
   explicit log_stream(log_level level) : level_(level), on_(level >= get_log_level()) {}
   log_stream(const log_stream&) = delete;
   log_stream& operator=(const log_stream&) = delete;
+  /// Logs the collected line.
   ~log_stream() {
     if (on_)
       log_message(level_, out_.str());
