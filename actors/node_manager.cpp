@@ -266,9 +266,12 @@ void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec
     opts.resources = m.demand;
     opts.max_restarts = m.max_restarts;
     opts.max_task_retries = m.max_task_retries;
+    opts.retry_exceptions = m.retry_exceptions;
+    opts.retry_exception_types = m.retry_exception_types;
     if (m.max_concurrency > 0)
       opts.max_concurrency = m.max_concurrency;
-    auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts);
+    auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts,
+                                       m.actor_id);
     self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor)};
   } catch (const std::exception& e) {
     return answer_created(self, owner, m.actor_id, e.what());

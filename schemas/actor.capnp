@@ -44,6 +44,11 @@ struct ActorSpec {
 
   restarts @10 :Int32;
   # Restarts so far (on other nodes too): `was_restarted()` is true above 0.
+
+  retryExceptions @11 :Bool;
+  retryExceptionTypes @12 :List(Text);
+  # Which exceptions thrown by a method re-run the call (up to
+  # maxTaskRetries times), as TaskSpec's.
 }
 
 struct ActorCreated {

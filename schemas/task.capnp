@@ -66,6 +66,10 @@ struct TaskSpec {
   # a node whose function of that name and signature lays its types out
   # differently (a struct's fields reordered, same size) refuses the task
   # instead of decoding one layout as the other. 0: not given.
+
+  retryExceptionTypes @13 :List(Text);
+  # With retryExceptions false: only exceptions of these types (their
+  # mangled names, found in the same binary) are retried.
 }
 
 struct ArgRef {

@@ -7,7 +7,9 @@
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/typed_call.hpp"
+#include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/retry_exceptions.hpp"
 
 #include <memory>
 #include <string>
@@ -71,6 +73,14 @@ public:
     using call_type = detail::typed_call<T, R, M, detail::arg_holder_t<Ps, As>...>;
     auto c = std::make_shared<call_type>(*name_, m_, std::forward<As>(args)...);
     return object_ref<result_type>{detail::submit_call(core_, std::move(c))};
+  }
+
+  /// For a method returning a `std::tuple` or `std::pair` of N values:
+  /// `.remote` then returns one ref per value (see num_returns.hpp).
+  template <size_t N>
+  multi_return<N, actor_method> num_returns() const {
+    static_assert(N >= 1, "manta: num_returns<N>() needs N >= 1");
+    return multi_return<N, actor_method>{*this};
   }
 
 private:
@@ -150,14 +160,17 @@ template <class T>
 class actor_builder {
 public:
   /// Name under which `get_actor<T>(name, ns)` finds the actor. A name taken
-  /// by a live actor is an `actor_exists_error`.
+  /// by a live actor is an `actor_exists_error`; a blank one (empty or only
+  /// spaces) an `invalid_argument_error`.
   actor_builder& name(std::string n) {
+    detail::check_actor_name(n, "name", "actor<T>().name");
     opts_.name = std::move(n);
     return *this;
   }
 
-  /// Namespace of the name (default "default").
+  /// Namespace of the name (default "default"); not blank.
   actor_builder& namespace_(std::string ns) {
+    detail::check_actor_name(ns, "namespace", "actor<T>().namespace_");
     opts_.ns = std::move(ns);
     return *this;
   }
@@ -185,6 +198,31 @@ public:
   actor_builder& max_task_retries(int n) {
     opts_.max_task_retries = n;
     return *this;
+  }
+
+  /// Whether a call whose method throws is re-run on the same instance, up
+  /// to `max_task_retries` times (Ray's `retry_exceptions` for actor tasks);
+  /// without it an exception fails only that call, at once.
+  actor_builder& retry_exceptions(bool flag = true) {
+    opts_.retry_exceptions = flag;
+    opts_.retry_exception_types.clear();
+    return *this;
+  }
+
+  /// Re-runs only calls that threw one of these types (or a type derived
+  /// from one), up to `max_task_retries` times; other exceptions fail the
+  /// call at once.
+  template <class E, class... Es>
+  actor_builder& retry_exceptions() {
+    opts_.retry_exceptions = false;
+    opts_.retry_exception_types = detail::exception_keys<E, Es...>();
+    return *this;
+  }
+
+  /// The same, with the types as a value: `retry_exceptions(exceptions<E1, E2>{})`.
+  template <class... Es>
+  actor_builder& retry_exceptions(exceptions<Es...>) {
+    return retry_exceptions<Es...>();
   }
 
   /// Calls that may run at once (default 1; 1000 for async actors).
@@ -241,7 +279,8 @@ actor_builder<T> actor() {
 }
 
 /// Finds the live actor named `name` in namespace `ns`. Throws
-/// `actor_not_found_error` if there is none or it is not a `T`.
+/// `actor_not_found_error` if there is none or it is not a `T`, and
+/// `invalid_argument_error` for a blank name or namespace.
 template <class T>
 actor_handle<T> get_actor(const std::string& name, const std::string& ns = "default") {
   return actor_handle<T>{detail::find_actor(typeid(T), name, ns)};

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace manta {
 
@@ -22,6 +23,11 @@ struct actor_options {
   /// How often a call that was running when the actor died is re-run on the
   /// restarted actor (-1: without limit).
   int max_task_retries = 0;
+  /// Whether a call whose method throws is re-run (on the same instance, up
+  /// to `max_task_retries` times), as Ray's `retry_exceptions` for actor
+  /// tasks; with `retry_exception_types`, only exceptions of those types.
+  bool retry_exceptions = false;
+  std::vector<std::string> retry_exception_types; ///< Keys, as in task_options.
   /// Calls that may run at once; default 1 (1000 for async actors).
   std::optional<int> max_concurrency;
   /// Whether the actor outlives its handles (lives until `kill` or

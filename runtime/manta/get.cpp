@@ -100,9 +100,44 @@ void check_type(const object_slot& slot, const std::type_info& expected) {
                 + demangle(expected.name()));
 }
 
+namespace {
+
+/// A ref given twice would count twice toward num_returns: Ray refuses it.
+void check_unique(const std::vector<object_slot*>& slots) {
+  auto fail = [] {
+    throw invalid_argument_error("manta::wait: the list holds the same object_ref more than "
+                                 "once; wait needs distinct refs (remove the duplicates first)");
+  };
+  // Refs listed in the order they were made (a loop of submissions, the
+  // pending list wait hands back) have increasing ids, so are distinct: one
+  // compare per ref, where a sort on every call of a wait loop would cost
+  // more than the wait.
+  bool increasing = true;
+  for (size_t i = 1; i < slots.size() && increasing; ++i)
+    increasing = slots[i - 1]->id().value() < slots[i]->id().value();
+  if (increasing)
+    return;
+  if (slots.size() <= 16) { // the usual short list: no allocation
+    for (size_t i = 0; i < slots.size(); ++i)
+      for (size_t j = i + 1; j < slots.size(); ++j)
+        if (slots[i] == slots[j])
+          fail();
+    return;
+  }
+  auto sorted = slots;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    fail();
+}
+
+} // namespace
+
 std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
                                size_t num_returns, clock::time_point deadline) {
   runtime::require("wait");
+  if (slots.empty())
+    return {}; // as Ray: nothing to wait for, both lists empty
+  check_unique(slots);
   if (num_returns > slots.size())
     throw invalid_argument_error("manta::wait: num_returns ("
                                  + std::to_string(num_returns)

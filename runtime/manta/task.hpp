@@ -2,7 +2,9 @@
 
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/typed_task.hpp"
+#include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/retry_exceptions.hpp"
 #include "manta/task_options.hpp"
 
 #include <memory>
@@ -49,10 +51,29 @@ public:
     return *this;
   }
 
-  /// Whether exceptions thrown by the task's code are retried.
+  /// Whether exceptions thrown by the task's code are retried (up to
+  /// `max_retries` times).
   task_builder& retry_exceptions(bool flag = true) {
     opts_.retry_exceptions = flag;
+    opts_.retry_exception_types.clear();
     return *this;
+  }
+
+  /// Retries only exceptions of these types or types derived from them
+  /// (as `catch (const E&)` would catch them); any other exception fails
+  /// the task at once. On another node too: the types are found there by
+  /// name in the same binary.
+  template <class E, class... Es>
+  task_builder& retry_exceptions() {
+    opts_.retry_exceptions = false;
+    opts_.retry_exception_types = detail::exception_keys<E, Es...>();
+    return *this;
+  }
+
+  /// The same, with the types as a value: `retry_exceptions(exceptions<E1, E2>{})`.
+  template <class... Es>
+  task_builder& retry_exceptions(exceptions<Es...>) {
+    return retry_exceptions<Es...>();
   }
 
   /// Spreads tasks round robin over the cluster's nodes (Ray's "SPREAD").
@@ -76,6 +97,16 @@ public:
   }
 
   const task_options& options() const noexcept { return opts_; } ///< The options chained so far.
+
+  /// For a function returning a `std::tuple` or `std::pair` of N values:
+  /// `.remote` then returns one ref per value (Ray's `num_returns`; see
+  /// num_returns.hpp). Chained last; N must match the tuple (checked at
+  /// compile time).
+  template <size_t N>
+  multi_return<N, task_builder> num_returns() const {
+    static_assert(N >= 1, "manta: num_returns<N>() needs N >= 1");
+    return multi_return<N, task_builder>{*this};
+  }
 
   /// Submits the task. Each argument is a value convertible to the
   /// parameter's type or an `object_ref` to one; ref arguments are waited

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace manta {
 
@@ -41,8 +42,12 @@ struct task_options {
   /// only with `retry_exceptions`; otherwise retries cover system failures
   /// (a lost worker or node), as in Ray.
   int max_retries = 3;
-  /// Whether an exception thrown by the task's code triggers a retry.
+  /// Whether any exception thrown by the task's code triggers a retry.
   bool retry_exceptions = false;
+  /// Only exceptions of these types (or derived from them) trigger a retry:
+  /// the types' keys (`detail::exception_keys`), set by
+  /// `retry_exceptions<E...>()`. Empty: `retry_exceptions` decides.
+  std::vector<std::string> retry_exception_types;
   /// In a cluster, after how many deaths of nodes it was running (or
   /// queued) on the task fails with `node_died_error` instead of going to
   /// another node: a task that kills nodes (out of memory, a crash) is not

@@ -12,6 +12,7 @@
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/typed_task.hpp"
 #include "manta/detail/worker_pool.hpp"
+#include "manta/retry_exceptions.hpp"
 
 #include <caf/all.hpp>
 
@@ -52,6 +53,8 @@ public:
     return nullptr;
   }
 
+  const void* lease_owner() const noexcept override { return core_.get(); }
+
 private:
   std::shared_ptr<actor_core> core_;
   actor_core::job_kind kind_;
@@ -71,6 +74,15 @@ constexpr auto linger = std::chrono::microseconds{30};
 constexpr int remote_window = 1 << 16;
 
 enum class exit_kind { none, exit_request, crash };
+
+/// Whether `e`, thrown by call `c`, runs it again (and counts the retry).
+bool retries_exception(const actor_options& o, actor_call& c, const std::exception_ptr& e) {
+  bool left = o.max_task_retries < 0 || c.retries < o.max_task_retries;
+  if (!left || !retry_covers(o.retry_exceptions, o.retry_exception_types, e))
+    return false;
+  ++c.retries;
+  return true;
+}
 
 exit_kind classify(const std::exception_ptr& e) {
   if (!e)
@@ -149,9 +161,9 @@ void seal_outcome(object_slot& slot, const call_outcome& out, const std::string&
 
 actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
                        actor_options opts, std::unique_ptr<actor_ctor> ctor,
-                       worker_pool& pool, bool remote, int restarts)
+                       worker_pool& pool, bool remote, int restarts, uint64_t id)
   : cls_(cls), type_(type), opts_(std::move(opts)), ctor_(std::move(ctor)), pool_(&pool),
-    remote_(remote), restarts_(restarts) {
+    remote_(remote), id_(id), restarts_(restarts) {
   display_name_ = cls_.name;
   if (!opts_.name.empty())
     display_name_ += " '" + opts_.name + "'";
@@ -246,7 +258,7 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
       if (state_ == state::dead) { // died while it waited for its resources
         lease_held_ = false;
         guard.unlock();
-        pool_->release(opts_.resources);
+        pool_->release(opts_.resources, this);
         return;
       }
     }
@@ -405,7 +417,11 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         *i = std::move(running_.back());
         running_.pop_back();
         --in_flight_;
-        accept = true;
+        // A retried exception runs the call again, next, on this instance
+        // (the node hosting a remote actor retries; its owner does not).
+        accept = remote_ || !retries_exception(opts_, *ctx.call, out.error);
+        if (!accept)
+          queue_.push_front(ctx.call);
         kick_locked();
         break;
     }
@@ -528,66 +544,11 @@ void actor_core::finish_death(death_work& w) noexcept {
   if (w.final) {
     actor_directory::instance().record_dead(info());
     if (w.release_lease && runtime::current() != nullptr)
-      pool_->release(opts_.resources);
+      pool_->release(opts_.resources, this);
     if (host_)
       caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
     actor_directory::instance().remove(*this);
   }
-}
-
-// -- state API ----------------------------------------------------------------
-
-actor_info actor_core::info() const {
-  actor_info out;
-  out.class_name = cls_.name;
-  out.name = opts_.name;
-  out.ns = opts_.ns;
-  out.node = remote_ ? "node-" + std::to_string(remote_node_) : runtime::node_name();
-  out.resources = opts_.resources.custom;
-  out.resources[cpu_resource] = opts_.resources.cpus;
-  out.restarts = restarts();
-  std::lock_guard<std::mutex> guard{mtx_};
-  switch (state_) {
-    case state::need_ctor:
-    case state::constructing:
-      out.state = out.restarts > 0 ? "RESTARTING" : "PENDING_CREATION";
-      break;
-    case state::alive: out.state = "ALIVE"; break;
-    case state::dead:
-      out.state = "DEAD";
-      out.death_cause = cause_;
-      break;
-  }
-  out.queued_calls = queue_.size();
-  out.running_calls = running_.size();
-  return out;
-}
-
-void actor_core::list_calls(std::vector<task_info>& out) const {
-  auto one = [&](const actor_call& c, task_state s) {
-    task_info t;
-    t.id = c.result ? c.result->id() : object_id{};
-    t.name = cls_.name + "." + c.method_name;
-    t.kind = "actor_call";
-    t.state = s;
-    t.actor = display_name_;
-    t.node = remote_ ? "node-" + std::to_string(remote_node_) : runtime::node_name();
-    t.parent = c.trace.parent;
-    t.attempts = c.retries + 1;
-    t.suspended = c.trace.suspended.load(std::memory_order_relaxed);
-    if (c.trace.tracked) {
-      t.submitted_us = task_events::to_wall_us(c.trace.submitted_ns);
-      if (auto start = c.trace.started_ns.load(std::memory_order_relaxed))
-        t.started_us = task_events::to_wall_us(start);
-      t.thread_id = c.trace.thread.load(std::memory_order_relaxed);
-    }
-    out.push_back(std::move(t));
-  };
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& c : running_)
-    one(*c, task_state::running);
-  for (auto& c : queue_)
-    one(*c, c->deps_done() ? task_state::queued_in_actor : task_state::pending_args);
 }
 
 } // namespace manta::detail

@@ -41,7 +41,7 @@ public:
   /// `restarts` counts the deaths of earlier instances on other nodes.
   actor_core(const actor_class_info& cls, const std::type_info& type, actor_options opts,
              std::unique_ptr<actor_ctor> ctor, worker_pool& pool, bool remote = false,
-             int restarts = 0);
+             int restarts = 0, uint64_t id = 0);
   ~actor_core();
 
   actor_core(const actor_core&) = delete;
@@ -91,6 +91,8 @@ public:
   const actor_options& options() const noexcept { return opts_; }
   const caf::actor& host() const noexcept { return host_; }
   bool remote() const noexcept { return remote_; }
+  /// The actor's id (`runtime_context::get_actor_id`): chosen by its owner.
+  uint64_t id() const noexcept { return id_; }
 
 private:
   enum class state { need_ctor, constructing, alive, dead };
@@ -122,6 +124,7 @@ private:
   worker_pool* pool_;
   caf::actor host_;
   const bool remote_;
+  const uint64_t id_;
   int max_concurrency_;
   /// The node of the current instance of a remote actor (state API).
   uint16_t remote_node_ = 0;

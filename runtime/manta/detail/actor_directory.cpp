@@ -5,6 +5,7 @@
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_error.hpp"
 
 #include <caf/all.hpp>
@@ -108,15 +109,14 @@ actor_anchor::~actor_anchor() {
 }
 
 anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
-                        std::unique_ptr<actor_ctor> ctor, int restarts) {
+                        std::unique_ptr<actor_ctor> ctor, int restarts, uint64_t id) {
   auto& rt = runtime::require("actor<T>().remote");
   const auto& info = lookup_actor_class(cls);
   if (opts.detached && opts.name.empty())
     throw invalid_argument_error("actor " + info.name
                                  + ": lifetime_detached() needs a name(...), or the "
                                    "actor could never be found or killed again");
-  if (opts.resources.cpus < 0)
-    throw invalid_argument_error("actor " + info.name + ": num_cpus must not be negative");
+  check_demand(opts.resources, "actor " + info.name);
   if (opts.max_restarts < -1 || opts.max_task_retries < -1)
     throw invalid_argument_error("actor " + info.name + ": max_restarts("
                                  + std::to_string(opts.max_restarts) + ") and max_task_retries("
@@ -139,8 +139,10 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                                 + " in total and no worker node offers it; lower its "
                                   "num_cpus/resources or start nodes with more");
   }
+  if (id == 0)
+    id = rt.next_object_id().value();
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor),
-                                           rt.pool(), remote, restarts);
+                                           rt.pool(), remote, restarts, id);
   auto anchor = std::make_shared<actor_anchor>(core);
   actor_directory::instance().add(anchor);
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
@@ -150,6 +152,8 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
 anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
                       const std::string& ns) {
   runtime::require("get_actor");
+  check_actor_name(name, "name", "manta::get_actor");
+  check_actor_name(ns, "namespace", "manta::get_actor");
   auto anchor = actor_directory::instance().find(ns, name);
   if (!anchor)
     throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns

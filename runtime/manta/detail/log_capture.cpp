@@ -191,6 +191,10 @@ log_capture::~log_capture() {
     std::cerr.rdbuf(err_->target());
 }
 
+bool log_capture::installed() noexcept {
+  return g_capturing.load();
+}
+
 void log_capture::end_of_run() {
   if (!prefixing_buf::has_partial())
     return;

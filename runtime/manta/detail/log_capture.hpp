@@ -43,6 +43,9 @@ public:
   /// is cleared; one thread-local test when nothing is pending.
   static void end_of_run();
 
+  /// Whether a log_capture is installed now (`log_prefix` on).
+  static bool installed() noexcept;
+
   /// The kept lines of one task (see manta::task_logs).
   static std::vector<std::string> lines_of(object_id id);
 

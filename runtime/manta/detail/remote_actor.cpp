@@ -106,6 +106,8 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   m.demand = opts.resources;
   m.max_restarts = opts.max_restarts < 0 ? -1 : std::max(0, opts.max_restarts - restarts);
   m.max_task_retries = opts.max_task_retries;
+  m.retry_exceptions = opts.retry_exceptions;
+  m.retry_exception_types = opts.retry_exception_types;
   m.max_concurrency = opts.max_concurrency.value_or(0);
   m.restarts = restarts;
   auto req = std::make_shared<actor_create_request>();

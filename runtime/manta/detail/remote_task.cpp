@@ -16,6 +16,7 @@ task_options options_of(const wire::task_message& msg) {
   opts.resources = msg.demand;
   opts.max_retries = msg.max_retries;
   opts.retry_exceptions = msg.retry_exceptions;
+  opts.retry_exception_types = msg.retry_exception_types;
   return opts;
 }
 

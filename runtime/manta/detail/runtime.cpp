@@ -1,4 +1,5 @@
 #include "manta/detail/runtime.hpp"
+#include "manta/retry_exceptions.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/dashboard.hpp"
@@ -79,8 +80,8 @@ bool execute_task(const task_ptr& t) {
   }
   if (stopped && !is_runtime_error(error))
     return out_of_memory(t, attempts);
-  if (t->opts.retry_exceptions && attempts <= t->opts.max_retries && !t->cancelled()
-      && !is_runtime_error(error)) {
+  if (attempts <= t->opts.max_retries && !t->cancelled()
+      && retry_covers(t->opts.retry_exceptions, t->opts.retry_exception_types, error)) {
     task_events::on_run_end(*t, error, true);
     return true;
   }

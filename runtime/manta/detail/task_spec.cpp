@@ -5,6 +5,7 @@
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/submit_checks.hpp"
 #include "manta/detail/typed_task.hpp"
 #include "manta/errors.hpp"
 
@@ -71,14 +72,7 @@ void seal_void(object_slot& slot) {
 slot_ptr submit(task_ptr spec) {
   auto& rt = runtime::require("task(...).remote");
   auto& demand = spec->opts.resources;
-  auto bad = [](double x) { return !std::isfinite(x) || x < 0; };
-  if (bad(demand.cpus))
-    throw invalid_argument_error("task '" + spec->name()
-                                 + "': num_cpus must be a finite, non-negative number");
-  for (auto& [name, amount] : demand.custom)
-    if (bad(amount))
-      throw invalid_argument_error("task '" + spec->name() + "': resource '" + name
-                                   + "' must be a finite, non-negative amount");
+  check_demand(demand, "task '" + spec->name() + "'");
   // A negative count used to mean "no retries" without a word (Ray's -1,
   // "without limit", is not what Manta does).
   if (spec->opts.max_retries < 0)

@@ -72,6 +72,10 @@ public:
   /// Seals the result as living on another node.
   virtual void seal_remote(std::shared_ptr<remote_object> obj, size_t encoded_size);
 
+  /// Who holds the resources the pool leases for this task (their GPU ids
+  /// are looked up by it): the task itself, or the actor a job builds.
+  virtual const void* lease_owner() const noexcept { return this; }
+
   /// Marks the task cancelled and wakes it if it blocks in a `get`.
   void request_cancel() noexcept;
 

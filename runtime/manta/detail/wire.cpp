@@ -89,6 +89,20 @@ kj::ArrayPtr<const kj::byte> as_data(std::span<const char> s) {
 }
 
 template <class Builder>
+void set_texts(Builder&& list, const std::vector<std::string>& texts) {
+  for (unsigned i = 0; i < texts.size(); ++i)
+    list.set(i, texts[i]);
+}
+
+template <class Reader>
+std::vector<std::string> get_texts(Reader&& list) {
+  std::vector<std::string> out;
+  for (auto t : list)
+    out.emplace_back(t.cStr());
+  return out;
+}
+
+template <class Builder>
 void set_args(Builder&& list, const std::vector<bytes>& args) {
   for (unsigned i = 0; i < args.size(); ++i)
     list.set(i, as_data(args[i]));
@@ -175,6 +189,8 @@ bytes encode(const task_message& x) {
   b.setAttempt(x.attempt);
   b.setActorId(x.actor_id);
   b.setLayoutHash(x.layout_hash);
+  set_texts(b.initRetryExceptionTypes(static_cast<unsigned>(x.retry_exception_types.size())),
+            x.retry_exception_types);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -209,6 +225,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.attempt = r.getAttempt();
     out.actor_id = r.getActorId();
     out.layout_hash = r.getLayoutHash();
+    out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
@@ -339,6 +356,9 @@ bytes encode(const actor_message& x) {
   b.setMaxTaskRetries(x.max_task_retries);
   b.setMaxConcurrency(x.max_concurrency);
   b.setRestarts(x.restarts);
+  b.setRetryExceptions(x.retry_exceptions);
+  set_texts(b.initRetryExceptionTypes(static_cast<unsigned>(x.retry_exception_types.size())),
+            x.retry_exception_types);
   return flatten(msg);
 }
 
@@ -356,6 +376,8 @@ std::string decode(std::span<const char> in, actor_message& out) {
     out.max_task_retries = r.getMaxTaskRetries();
     out.max_concurrency = r.getMaxConcurrency();
     out.restarts = r.getRestarts();
+    out.retry_exceptions = r.getRetryExceptions();
+    out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
     if (out.actor_id == 0)
       return "actor id 0 (ids start at 1)";
     if (out.class_name.empty())

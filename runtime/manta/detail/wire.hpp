@@ -59,6 +59,8 @@ struct task_message {
   resource_demand demand;
   int32_t max_retries = 0;
   bool retry_exceptions = false;
+  /// Keys of the exception types retried (detail::exception_keys).
+  std::vector<std::string> retry_exception_types;
   uint32_t attempt = 1;
   /// 0 for a task; else a call of method `function_name` on this actor.
   uint64_t actor_id = 0;
@@ -78,6 +80,8 @@ struct actor_message {
   resource_demand demand;
   int32_t max_restarts = 0;
   int32_t max_task_retries = 0;
+  bool retry_exceptions = false;
+  std::vector<std::string> retry_exception_types;
   int32_t max_concurrency = 0; // 0: the class's default
   int32_t restarts = 0;
 };

@@ -1,6 +1,7 @@
 #include "manta/detail/worker_pool.hpp"
 
 #include "manta/detail/allocation_hook.hpp"
+#include "manta/detail/gpu_env.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/errors.hpp"
 
@@ -24,19 +25,37 @@ task_context& this_task() noexcept {
 
 // -- state (all members called with the lock held) ------------------------------
 
-bool worker_pool::state::try_take(const resource_demand& d) {
+bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
   if (!d.fits_in(free_cpus, free_custom))
     return false;
+  if (auto gpus = d.custom.find(gpu_resource); gpus != d.custom.end() && gpus->second > 0) {
+    auto picked = pick_gpus(gpu_free, gpus->second);
+    if (picked.empty())
+      return false; // enough in all, but not on whole GPUs (fragments)
+    for (auto& [index, amount] : picked)
+      gpu_free[static_cast<size_t>(index)] -= amount;
+    gpu_leases[owner] = std::move(picked);
+  }
   free_cpus -= d.cpus;
   for (auto& [name, amount] : d.custom)
     free_custom[name] -= amount;
   return true;
 }
 
-void worker_pool::state::give_back(const resource_demand& d) {
+void worker_pool::state::give_back(const resource_demand& d, const void* owner) {
   free_cpus += d.cpus;
   for (auto& [name, amount] : d.custom)
     free_custom[name] += amount;
+  // Only a lease of GPUs frees GPUs: an actor's drain jobs (no resources)
+  // share the actor as owner with the lease its constructor job took.
+  auto gpus = d.custom.find(gpu_resource);
+  if (gpus == d.custom.end() || gpus->second <= 0)
+    return;
+  if (auto i = gpu_leases.find(owner); i != gpu_leases.end()) {
+    for (auto& [index, amount] : i->second)
+      gpu_free[static_cast<size_t>(index)] += amount;
+    gpu_leases.erase(i);
+  }
 }
 
 worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
@@ -82,7 +101,7 @@ void worker_pool::state::grant_waiting(std::vector<task_ptr>& dropped) {
     while (!g.tasks.empty()) {
       auto& t = g.tasks.front();
       if (!t->cancelled()) { // a cancelled task's result is sealed already
-        if (!try_take(g.demand))
+        if (!try_take(g.demand, t->lease_owner()))
           break;
         push_runnable(std::move(t));
       } else {
@@ -97,7 +116,7 @@ bool worker_pool::state::enqueue(task_ptr& t) {
   if (stopping)
     return false;
   auto& g = group_for(t->opts.resources);
-  if (g.tasks.empty() && try_take(g.demand))
+  if (g.tasks.empty() && try_take(g.demand, t->lease_owner()))
     push_runnable(std::move(t));
   else
     g.tasks.push_back(std::move(t));
@@ -120,6 +139,8 @@ worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads,
   : st_(std::make_shared<state>()) {
   st_->free_cpus = st_->total_cpus = cpus;
   st_->free_custom = st_->total_custom = std::move(custom);
+  if (auto gpus = st_->total_custom.find(gpu_resource); gpus != st_->total_custom.end())
+    st_->gpu_free = gpu_capacities(gpus->second);
   st_->core_threads = std::max<size_t>(1, core_threads);
   st_->run = run;
   std::lock_guard<std::mutex> guard{st_->mtx};
@@ -171,7 +192,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       guard.lock();
       ++st.idle;
       if (!t->keeps_lease)
-        st.give_back(t->opts.resources);
+        st.give_back(t->opts.resources, t->lease_owner());
       if (again && !st.enqueue(t))
         seal_finished = true;
       finished = std::move(t); // empty if enqueued again
@@ -222,7 +243,7 @@ bool worker_pool::try_schedule(task_ptr& t) {
   if (st_->stopping)
     return false;
   auto& g = st_->group_for(t->opts.resources);
-  if (!g.tasks.empty() || !st_->try_take(g.demand))
+  if (!g.tasks.empty() || !st_->try_take(g.demand, t->lease_owner()))
     return false;
   st_->push_runnable(std::move(t));
   return true;
@@ -244,11 +265,20 @@ std::vector<task_ptr> worker_pool::withdraw(const std::vector<uint64_t>& ids, si
   return out;
 }
 
-void worker_pool::release(const resource_demand& d) {
+void worker_pool::release(const resource_demand& d, const void* owner) {
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st_->mtx};
-  st_->give_back(d);
+  st_->give_back(d, owner);
   st_->grant_waiting(dropped);
+}
+
+std::vector<int> worker_pool::gpu_ids(const void* owner) const {
+  std::vector<int> out;
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  if (auto i = st_->gpu_leases.find(owner); i != st_->gpu_leases.end())
+    for (auto& [index, amount] : i->second)
+      out.push_back(index);
+  return out;
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {

@@ -61,8 +61,13 @@ public:
   /// stealing, actors/hosted_queue.hpp).
   std::vector<task_ptr> withdraw(const std::vector<uint64_t>& ids, size_t limit);
 
-  /// Gives back a lease kept by a `keeps_lease` task (a dead actor's).
-  void release(const resource_demand& d);
+  /// Gives back a lease kept by a `keeps_lease` task (a dead actor's);
+  /// `owner` is its `lease_owner()`.
+  void release(const resource_demand& d, const void* owner);
+
+  /// The GPUs (by index, 0 to the node's count - 1) leased to `owner` (a
+  /// task or an actor); empty if none.
+  std::vector<int> gpu_ids(const void* owner) const;
 
   /// Free and total resources, CPUs under "CPU".
   std::pair<resource_map, resource_map> resources() const;
@@ -116,8 +121,13 @@ private:
     /// Threads that left their loop and wait to be joined.
     std::vector<std::thread::id> exited;
 
-    bool try_take(const resource_demand& d);
-    void give_back(const resource_demand& d);
+    /// Takes `d` for `owner` if it is free, GPUs by index (gpu_slots).
+    bool try_take(const resource_demand& d, const void* owner);
+    void give_back(const resource_demand& d, const void* owner);
+    /// What is free of each GPU of the node (a fraction of one may be
+    /// leased, as in Ray), and which GPUs each owner holds how much of.
+    std::vector<double> gpu_free;
+    std::unordered_map<const void*, std::vector<std::pair<int, double>>> gpu_leases;
     waiting_group& group_for(const resource_demand& d);
     /// Grants waiting tasks what is free. Cancelled tasks it takes off the
     /// queues go to `dropped`, for the caller to destroy with the lock
