@@ -10,6 +10,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -180,7 +181,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     return;
   }
   auto id = msg.task_id;
-  watch_owner(self, owner, id);
+  watch_owner(self, owner, id, msg.job_id);
   auto refuse = [&](std::string type, std::string why) {
     send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
@@ -251,16 +252,6 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
 
 // -- hosted actors ---------------------------------------------------------------
 
-/// Drops a hosted actor (its owner killed it or let go of it).
-void drop_actor(node_manager_actor* self, uint64_t id) {
-  auto a = self->state.actors.find(id);
-  if (a == self->state.actors.end())
-    return;
-  auto anchor = std::move(a->second.anchor);
-  self->state.actors.erase(a);
-  detail::kill_actor(*anchor->core, true);
-}
-
 void answer_created(node_manager_actor* self, const caf::actor& owner, uint64_t id,
                     std::string error) {
   detail::wire::actor_created_message m{id, std::move(error)};
@@ -305,12 +296,13 @@ void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec
     opts.max_task_retries = m.max_task_retries;
     if (m.max_concurrency > 0)
       opts.max_concurrency = m.max_concurrency;
+    detail::job_scope job{m.job_id}; // the actor's job is its owner's
     auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts);
-    self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor)};
+    self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor), m.detached};
   } catch (const std::exception& e) {
     return answer_created(self, owner, m.actor_id, e.what());
   }
-  watch_owner(self, owner, m.actor_id);
+  watch_owner(self, owner, m.actor_id, m.job_id);
   answer_created(self, owner, m.actor_id, {});
 }
 
@@ -383,22 +375,9 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
   self->state.pool = pool;
   self->state.token = std::move(token);
   self->set_down_handler([=](const caf::down_msg& msg) {
-    // An owner is gone: so are the actors it placed here, and the rest it
-    // left after a grace (owner_sweep.cpp).
+    // An owner is gone: so are the actors it placed here (but detached
+    // ones), and the rest it left after a grace (owner_sweep.cpp).
     owner_closed(self, msg.source);
-    std::vector<uint64_t> orphans;
-    for (auto& [id, a] : self->state.actors)
-      if (a.owner.address() == msg.source)
-        orphans.push_back(id);
-    for (auto id : orphans)
-      drop_actor(self, id);
-    // Said once per owner that had actors here: a driver that froze or
-    // lost its link restarts them itself once it is back (max_restarts).
-    if (!orphans.empty())
-      std::fprintf(stderr,
-                   "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
-                   "are dropped, and their owner restarts them if it comes back\n",
-                   detail::runtime::node_name().c_str(), orphans.size());
   });
   self->state.logs = make_shipper(self);
   self->state.starts = make_start_log(self);

@@ -44,6 +44,13 @@ struct ActorSpec {
 
   restarts @10 :Int32;
   # Restarts so far (on other nodes too): `was_restarted()` is true above 0.
+
+  detached @11 :Bool;
+  # lifetime_detached(): the receiving node keeps the actor when its owner's
+  # connection closes (the owner died or exited); only a kill ends it.
+
+  jobId @12 :Text;
+  # The job of the owner that created it (the head's id).
 }
 
 struct ActorCreated {

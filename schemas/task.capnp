@@ -66,6 +66,10 @@ struct TaskSpec {
   # a node whose function of that name and signature lays its types out
   # differently (a struct's fields reordered, same size) refuses the task
   # instead of decoding one layout as the other. 0: not given.
+
+  jobId @13 :Text;
+  # The job of the driver that owns the task (the head's id): what the
+  # receiving node's state API, metrics and log prefixes show for it.
 }
 
 struct ArgRef {

@@ -1,6 +1,7 @@
 #include "manta/detail/remote_task.hpp"
 
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -62,6 +63,7 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
 }
 
 std::exception_ptr remote_task::run() noexcept {
+  job_scope job{msg_.job_id}; // job_id() in the task: its owner's
   try {
     if (starts)
       std::exchange(starts, nullptr)->push(msg_.task_id); // once, even if retried
