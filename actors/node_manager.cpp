@@ -10,7 +10,6 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
-#include "manta/detail/job_id.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -251,60 +250,6 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
 }
 
 // -- hosted actors ---------------------------------------------------------------
-
-void answer_created(node_manager_actor* self, const caf::actor& owner, uint64_t id,
-                    std::string error) {
-  detail::wire::actor_created_message m{id, std::move(error)};
-  self->send(owner, actor_created_atom::value, self->state.token, detail::wire::encode(m));
-}
-
-/// Builds an actor an owner on another node asked for.
-void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec) {
-  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-  detail::wire::actor_message m;
-  if (auto err = detail::wire::decode(spec, m); !err.empty())
-    return answer_created(self, owner, 0, err);
-  auto here = detail::runtime::node_name();
-  auto* cls = detail::find_actor_class(m.class_name);
-  if (cls == nullptr)
-    return answer_created(self, owner, m.actor_id,
-                          "no actor class named '" + m.class_name + "' is registered on "
-                            + here + "; every node must run a binary that has MANTA_ACTOR("
-                            + m.class_name + ", ...)");
-  auto make = detail::find_actor_ctor(*cls, m.constructor_key);
-  if (make == nullptr)
-    return answer_created(self, owner, m.actor_id,
-                          "the binary on " + here + " has no constructor of " + m.class_name
-                            + " taking (" + detail::demangle(m.constructor_key.c_str())
-                            + "); do both nodes run the same binary?");
-  if (auto a = self->state.actors.find(m.actor_id); a != self->state.actors.end()) {
-    // Its owner restarts it here while the old instance lives on: the
-    // owner's connection hung and was replaced before this end noticed, so
-    // the owner counted the actor lost. The restart replaces it.
-    if (a->second.owner != owner)
-      return answer_created(self, owner, m.actor_id,
-                            "an actor with this id lives here already, for another owner");
-    drop_actor(self, m.actor_id);
-  }
-  try {
-    std::vector<std::span<const char>> args(m.args.begin(), m.args.end());
-    actor_options opts;
-    opts.name = m.name;
-    opts.ns = "manta.hosted." + to_string(object_id{m.actor_id}); // owners name actors
-    opts.resources = m.demand;
-    opts.max_restarts = m.max_restarts;
-    opts.max_task_retries = m.max_task_retries;
-    if (m.max_concurrency > 0)
-      opts.max_concurrency = m.max_concurrency;
-    detail::job_scope job{m.job_id}; // the actor's job is its owner's
-    auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts);
-    self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor), m.detached};
-  } catch (const std::exception& e) {
-    return answer_created(self, owner, m.actor_id, e.what());
-  }
-  watch_owner(self, owner, m.actor_id, m.job_id);
-  answer_created(self, owner, m.actor_id, {});
-}
 
 /// A call of a hosted actor: queued in the actor like a local call.
 void submit_call(node_manager_actor* self, const caf::actor& owner,

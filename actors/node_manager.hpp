@@ -133,6 +133,10 @@ void owner_closed(node_manager_actor* self, const caf::actor_addr& owner);
 /// Drops a hosted actor (its owner killed it or let go of it, or is gone).
 void drop_actor(node_manager_actor* self, uint64_t id);
 
+/// Builds the actor of an ActorSpec `spec` from the sender, an owner on
+/// another node, and answers it (hosted_actors.cpp).
+void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec);
+
 /// The grace of `owner_closed` passed: drops what the owner left unless
 /// it came back.
 void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_t ticket);

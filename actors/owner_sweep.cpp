@@ -3,8 +3,6 @@
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
@@ -22,15 +20,6 @@ void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id,
   detail::note_job(object_id{id}.node(), job); // the job of its tasks and actors here
   if (owner && self->state.owners.seen(owner.address(), id))
     self->monitor(owner);
-}
-
-void drop_actor(node_manager_actor* self, uint64_t id) {
-  auto a = self->state.actors.find(id);
-  if (a == self->state.actors.end())
-    return;
-  auto anchor = std::move(a->second.anchor);
-  self->state.actors.erase(a);
-  detail::kill_actor(*anchor->core, true);
 }
 
 void owner_closed(node_manager_actor* self, const caf::actor_addr& owner) {

@@ -353,6 +353,9 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
       ++mine_remote;
     }
   CHECK(mine_remote > 0);
+  // ... and in the metrics, per job.
+  CHECK(manta::metrics::prometheus_text().find("manta_job_tasks{job=\"" + my_job + "\",state=\"FINISHED\"}")
+        != std::string::npos);
   auto manager = manta_test::only_worker_manager(c.token());
   REQUIRE(manager);
   auto& sys = manta::detail::runtime::require("test").system();
