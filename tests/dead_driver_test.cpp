@@ -130,7 +130,9 @@ int doomed_driver_main(const std::string& dir) {
 
 /// The driver of the detached case: a detached actor "keeper" and an
 /// ordinary one "temp" on the worker, both named; says "ready JOB_ID".
-int detached_driver_main(const std::string& dir) {
+/// With `leave`, it shuts down and exits instead of waiting to be killed
+/// (its actors are named "keeper2" and "temp2" then).
+int detached_driver_main(const std::string& dir, bool leave) {
   auto status = dir + "/driver.status";
   manta::init_options opts;
   opts.address = read_word(dir + "/head.address");
@@ -147,15 +149,21 @@ int detached_driver_main(const std::string& dir) {
     return 2;
   }
   auto worker = nodes.begin()->second;
-  auto keeper = manta::actor<holder>().name("keeper").lifetime_detached().node_affinity(worker)
-                  .remote(int64_t{1});
-  auto temp = manta::actor<holder>().name("temp").node_affinity(worker).remote(int64_t{1});
+  auto suffix = std::string{leave ? "2" : ""};
+  auto keeper = manta::actor<holder>().name("keeper" + suffix).lifetime_detached()
+                  .node_affinity(worker).remote(int64_t{1});
+  auto temp = manta::actor<holder>().name("temp" + suffix).node_affinity(worker)
+                .remote(int64_t{1});
   if (manta::get(keeper.call(&holder::size).remote(), 30s) != 1 << 20
       || manta::get(temp.call(&holder::size).remote(), 30s) != 1 << 20) {
     say(status, "error: the actors");
     return 2;
   }
   say(status, "ready " + manta::detail::job_id());
+  if (leave) {
+    manta::shutdown();
+    return 0;
+  }
   std::this_thread::sleep_for(600s); // until killed
   return 0;
 }
@@ -403,8 +411,38 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
     CHECK(listing.find(my_job + "   RUNNING") != std::string::npos);
   }
 
-  // Only a kill ends it.
+  // A driver that shuts down (returns from main) leaves its detached
+  // actor there too, and its job FINISHED; its other actor goes.
+  std::filesystem::remove(status);
+  auto leaving = c.spawn({"--leaving-driver", c.dir()}, c.dir() + "/leaving.log");
+  CHECK(manta_test::exit_status(leaving, 40s) == 0);
+  INFO("leaving driver log:\n" << manta_test::read_all(c.dir() + "/leaving.log"));
+  auto left_words = manta_test::read_all(status);
+  REQUIRE(left_words.find("ready job-") != std::string::npos);
+  auto left_job = left_words.substr(left_words.find("job-"));
+  left_job = left_job.substr(0, left_job.find_first_of(" \n"));
+  bool temp2_gone = false;
+  for (auto until = steady::now() + 5s; steady::now() < until && !temp2_gone;
+       std::this_thread::sleep_for(20ms)) {
+    try {
+      manta::get_actor<holder>("temp2");
+    } catch (const manta::actor_not_found_error&) {
+      temp2_gone = true;
+    }
+  }
+  CHECK(temp2_gone);
+  auto keeper2 = manta::get_actor<holder>("keeper2");
+  CHECK(manta::get(keeper2.call(&holder::size).remote(), 10s) == 1 << 20);
+  if (auto* bin = std::getenv("MANTA_BIN")) {
+    auto [rc, listing] = manta_test::run(std::string{bin} + " job list --address=" + c.address()
+                                         + " --token-file=" + c.dir() + "/head.token");
+    INFO(listing);
+    CHECK(listing.find(left_job + "   FINISHED") != std::string::npos);
+  }
+
+  // Only a kill ends them.
   manta::kill(keeper);
+  manta::kill(keeper2);
   bool gone = false;
   for (auto until = steady::now() + 5s; steady::now() < until && !gone;
        std::this_thread::sleep_for(20ms))
@@ -417,6 +455,8 @@ int main(int argc, char** argv) {
     if (std::string{argv[i]} == "--doomed-driver")
       return doomed_driver_main(argv[i + 1]);
     else if (std::string{argv[i]} == "--detached-driver")
-      return detached_driver_main(argv[i + 1]);
+      return detached_driver_main(argv[i + 1], false);
+    else if (std::string{argv[i]} == "--leaving-driver")
+      return detached_driver_main(argv[i + 1], true);
   return manta_test::cluster_test_main(argc, argv);
 }

@@ -182,7 +182,14 @@ std::string bytes_text(const json::value& v) {
 
 using column = std::pair<const char*, std::string (*)(const json::object&)>;
 
-#define MANTA_FIELD(key) [](const json::object& x) { return text_of(x.at(key)); }
+/// A field of a row; "" if the node's answer has none (a node of an older
+/// version: no "job" field).
+std::string field_text(const json::object& x, const char* key) {
+  auto* v = x.if_contains(key);
+  return v == nullptr ? std::string{} : text_of(*v);
+}
+
+#define MANTA_FIELD(key) [](const json::object& x) { return field_text(x, key); }
 
 const std::vector<column>& columns_of(const std::string& kind) {
   static const std::vector<column> tasks{
