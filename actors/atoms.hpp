@@ -86,8 +86,20 @@ using actor_put_atom = caf::atom_constant<caf::atom("actput")>;
 /// gone (dropped unless the record names another id).
 using actor_drop_atom = caf::atom_constant<caf::atom("actdrop")>;
 /// anyone -> cluster_registry: (namespace, name) -> (named-actor record):
-/// where the named actor lives and which driver owns it.
+/// where the named actor lives and which driver owns it. In-process, to a
+/// driver's cluster client: (named_request_ptr), asked of the head (or the
+/// kill of an attached handle's actor, attached_actor.hpp).
 using actor_find_atom = caf::atom_constant<caf::atom("actfind")>;
+/// `manta job submit` -> cluster_registry: (token, entrypoint, host) ->
+/// (job id): a job registered before its driver starts (MANTA_JOB_ID).
+using job_new_atom = caf::atom_constant<caf::atom("jobnew")>;
+/// job supervisor or a driver that shuts down -> cluster_registry: (token,
+/// job id, state, detail) -> (bool): the job runs (RUNNING) or how it
+/// ended (FINISHED, FAILED, STOPPED).
+using job_end_atom = caf::atom_constant<caf::atom("jobend")>;
+/// anyone with the token -> cluster_registry: (token) -> (JSON array of the
+/// job table, job_table.hpp).
+using jobs_atom = caf::atom_constant<caf::atom("jobs")>;
 /// cluster_registry -> itself: forget the members read back from the store
 /// that did not rejoin within the rejoin window.
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
@@ -139,3 +151,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::remote_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<manta::detail::fetch_promise>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::create_request_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::call_request_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::named_request_ptr)

@@ -100,6 +100,23 @@ call_outcome failed(std::exception_ptr e) {
 } // namespace
 
 void create_remote_actor(self_ptr self, create_request_ptr req) {
+  if (req->attach != 0) {
+    // A handle to an actor another driver made: nothing to create, its
+    // calls go to the node that has it.
+    auto n = self->state.nodes.find(req->attach);
+    if (n == self->state.nodes.end() || !n->second.manager) {
+      req->done.set_value({"the actor lives on " + node_name(req->attach)
+                             + ", which this driver is not connected to",
+                           0});
+      return;
+    }
+    auto& a = self->state.actors[req->actor_id];
+    a.core = req->core;
+    a.node = req->attach;
+    a.attached = true;
+    req->done.set_value({std::string{}, req->attach});
+    return;
+  }
   std::string why;
   auto node = pick_node(self, *req, why);
   auto core = req->core.lock();
@@ -202,6 +219,10 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
   auto i = st.actors.find(id);
   if (i == st.actors.end())
     return;
+  if (i->second.attached) {
+    st.actors.erase(i); // another driver's actor: it stays
+    return;
+  }
   auto demand = i->second.demand;
   if (!i->second.name.empty() && st.head)
     self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns,
@@ -212,6 +233,36 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
     return;
   hold(n->second, demand, -1);
   self->send(n->second.manager, actor_kill_atom::value, st.link->token(), id);
+}
+
+void on_named_request(self_ptr self, named_request_ptr req) {
+  auto& st = self->state;
+  if (req->leaving) {
+    // The runtime shuts down and kills its actors: the detached ones on
+    // workers are let go of instead, like handles of another driver's.
+    for (auto& [id, a] : st.actors)
+      if (auto core = a.core.lock(); core && core->options().detached && !a.creating)
+        a.attached = true;
+    return;
+  }
+  if (req->kill) {
+    if (auto n = st.nodes.find(req->node); n != st.nodes.end() && n->second.manager)
+      self->send(n->second.manager, actor_kill_atom::value, st.link->token(), req->id);
+    if (st.head)
+      self->send(st.head, actor_drop_atom::value, st.link->token(), req->ns, req->name,
+                 req->id);
+    return;
+  }
+  if (!st.head) {
+    req->done.set_value({std::string{}, "this driver is not connected to the head now"});
+    return;
+  }
+  self->request(st.head, std::chrono::seconds(2), actor_find_atom::value, st.link->token(),
+                req->ns, req->name)
+    .then([req](const std::string& record) { req->done.set_value({record, std::string{}}); },
+          [req](caf::error& err) {
+            req->done.set_value({std::string{}, caf::to_string(err)});
+          });
 }
 
 void on_actor_dead(self_ptr self, uint16_t from, uint64_t id, const std::string& cause) {

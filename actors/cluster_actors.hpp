@@ -24,8 +24,13 @@ void send_actor_call(cluster_client_actor* self, detail::call_request_ptr req);
 /// Completes the call `r` answers; false if `r` answers no actor call.
 bool on_actor_call_result(cluster_client_actor* self, detail::wire::result_message& r);
 
-/// The owner let go of an actor: its node drops it.
+/// The owner let go of an actor: its node drops it (an attached handle's
+/// actor stays).
 void release_remote_actor(cluster_client_actor* self, uint16_t node, uint64_t id);
+
+/// Asks the head where a named actor of another driver lives, or kills an
+/// attached handle's actor (attached_actor.hpp).
+void on_named_request(cluster_client_actor* self, detail::named_request_ptr req);
 
 /// A node says one of its actors died for good.
 void on_actor_dead(cluster_client_actor* self, uint16_t from, uint64_t id,

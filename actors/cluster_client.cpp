@@ -232,6 +232,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](actor_create_atom, create_request_ptr& req) { create_remote_actor(self, std::move(req)); },
     [=](actor_call_atom, call_request_ptr& req) { send_actor_call(self, std::move(req)); },
     [=](actor_release_atom, uint16_t node, uint64_t id) { release_remote_actor(self, node, id); },
+    [=](actor_find_atom, named_request_ptr& req) { on_named_request(self, std::move(req)); },
     [=](actor_created_atom, const std::string& token, const bytes_t& bytes) {
       if (auto from = sender_node(self); from && vetted(self, token, "actor_created"))
         on_actor_created(self, *from, bytes);

@@ -121,6 +121,9 @@ struct placed_actor {
   /// Set once created, for a named actor: the head records where it lives
   /// (docs/cluster.md, "Head fault tolerance").
   std::string name, ns;
+  /// A handle attached to an actor another driver created (found by name
+  /// through the head): letting go of it leaves the actor where it is.
+  bool attached = false;
 };
 
 /// A worker whose connection closed while the head still lists it: a cut

@@ -152,7 +152,7 @@ void persist(cluster_registry_state& st,
       std::vector<detail::named_actor_record> named;
       for (auto& [_, a] : st.named)
         named.push_back(a);
-      st.store->put_all(st.next_index, members, named);
+      st.store->put_all(st.next_index, members, named, st.jobs.next(), st.jobs.all());
       std::fprintf(stderr, "manta head: the head store at %s is back; the head's state is "
                            "written there again\n", st.store->address().text.c_str());
       st.store_behind = false;
@@ -177,12 +177,19 @@ void forget_member(cluster_registry_state& st, uint16_t index) {
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
                                registry_recovery recovery) {
   self->state.token = std::move(token);
+  self->state.jobs = job_table{[self](const detail::job_record& j, uint32_t next) {
+    persist(self->state, [&](detail::head_store& s) {
+      s.put_job(j);
+      s.put_next_job(next);
+    });
+  }};
   if (recovery.store) {
     auto& st = self->state;
     st.store = std::move(recovery.store);
     st.recovered = std::move(recovery.members);
     for (auto& a : recovery.named)
       st.named[{a.ns, a.name}] = std::move(a);
+    st.jobs.recover(recovery.next_job, recovery.jobs);
     // Never hand out an index a recovered member (or any earlier one) had.
     st.next_index = std::max<uint16_t>(st.next_index, recovery.next_index);
     for (auto& [index, _] : st.recovered)
@@ -212,7 +219,20 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
     if (st.workers.erase(index) > 0)
       for (auto& [_, d] : st.drivers)
         self->send(d, node_del_atom::value, st.token, index);
-    st.drivers.erase(index);
+    if (st.drivers.erase(index) > 0) {
+      st.jobs.driver_left(index);
+      // Its actors on workers went with it (the workers drop them), but
+      // for the detached ones, which stay until killed.
+      for (auto n = st.named.begin(); n != st.named.end();) {
+        if (n->second.owner != index || n->second.detached) {
+          ++n;
+          continue;
+        }
+        auto a = n->second;
+        persist(st, [&](detail::head_store& s) { s.drop_actor(a.ns, a.name); });
+        n = st.named.erase(n);
+      }
+    }
     forget_member(st, index);
     // Its named actors died with it; owners that restart them elsewhere
     // report the new place.
@@ -252,9 +272,16 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       } else {
         rec.index = st.next_index++;
       }
+      std::string job_note;
+      if (rec.driver)
+        rec.job_id = st.jobs.admit(rec, job_note);
+      if (!job_note.empty())
+        std::fprintf(stderr, "manta head: node-%u (pid %u): %s\n", unsigned{rec.index}, rec.pid,
+                     job_note.c_str());
       self->monitor(member);
       st.members[member.address()] = rec.index;
       auto view = view_of(st, rec.index);
+      view.your_job = rec.job_id;
       st.live[rec.index] = {rec, member};
       if (rec.driver) {
         st.drivers[rec.index] = member;
@@ -281,6 +308,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
                              "forgotten\n", unsigned{index}, unsigned{rec.pid}, rec.host.c_str(),
                      static_cast<long long>(recovery_window.count()));
         forget_member(st, index);
+        if (rec.driver)
+          st.jobs.driver_left(index);
       }
       st.recovered.clear();
       // Named actors whose node is gone: their owners, if alive, told
@@ -329,6 +358,23 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
                                "no actor named '" + name + "' in namespace '" + ns
                                  + "' is known to the head");
       return detail::encode_actor(i->second);
+    },
+    [=](job_new_atom, const std::string& token, const std::string& entrypoint,
+        const std::string& host) -> caf::result<std::string> {
+      if (!detail::tokens_equal(token, self->state.token))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      return self->state.jobs.submit(entrypoint, host);
+    },
+    [=](job_end_atom, const std::string& token, const std::string& id, const std::string& state,
+        const std::string& detail) -> caf::result<bool> {
+      if (!detail::tokens_equal(token, self->state.token))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      return self->state.jobs.end(id, state, detail);
+    },
+    [=](jobs_atom, const std::string& token) -> caf::result<std::string> {
+      if (!detail::tokens_equal(token, self->state.token))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      return self->state.jobs.to_json();
     },
     [=](state_atom, const std::string& token,
         const std::vector<char>& query) -> caf::result<cluster_state_ptr> {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/job_table.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/node_state.hpp"
@@ -68,6 +69,8 @@ struct cluster_registry_state {
   /// Named actors on worker nodes, by (namespace, name), as their owners
   /// reported them.
   std::map<std::pair<std::string, std::string>, detail::named_actor_record> named;
+  /// Every driver is a job: its id, where it runs, how it ended.
+  job_table jobs;
   /// A write to the store failed: the whole state is written again with the
   /// next change (and the outage was logged once).
   bool store_behind = false;
@@ -104,13 +107,17 @@ struct registry_recovery {
   uint16_t next_index = 0;
   std::map<uint16_t, detail::wire::node_record> members;
   std::vector<detail::named_actor_record> named;
+  uint32_t next_job = 0;
+  std::vector<detail::job_record> jobs;
 };
 
 /// With `recovery.store` set, every change of membership and of named
 /// actors is written to the store, and the members read back are taken
 /// back as they rejoin (within the rejoin window, then forgotten).
 /// Named actors: drivers report theirs (`actor_put_atom`, `actor_drop_atom`);
-/// `actor_find_atom` answers where one lives.
+/// `actor_find_atom` answers where one lives. Jobs: `job_new_atom` registers
+/// one before its driver runs, `job_end_atom` records its end, `jobs_atom`
+/// lists the table (job_table.hpp).
 caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
                                registry_recovery recovery = {});
 

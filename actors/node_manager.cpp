@@ -143,7 +143,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     return;
   }
   auto id = msg.task_id;
-  watch_owner(self, owner, id);
+  watch_owner(self, owner, id, msg.job_id);
   auto refuse = [&](std::string type, std::string why) {
     send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
@@ -214,72 +214,6 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
 
 // -- hosted actors ---------------------------------------------------------------
 
-/// Drops a hosted actor (its owner killed it or let go of it).
-void drop_actor(node_manager_actor* self, uint64_t id) {
-  auto a = self->state.actors.find(id);
-  if (a == self->state.actors.end())
-    return;
-  auto anchor = std::move(a->second.anchor);
-  self->state.actors.erase(a);
-  detail::kill_actor(*anchor->core, true);
-}
-
-void answer_created(node_manager_actor* self, const caf::actor& owner, uint64_t id,
-                    std::string error) {
-  detail::wire::actor_created_message m{id, std::move(error)};
-  self->send(owner, actor_created_atom::value, self->state.token, detail::wire::encode(m));
-}
-
-/// Builds an actor an owner on another node asked for.
-void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec) {
-  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-  detail::wire::actor_message m;
-  if (auto err = detail::wire::decode(spec, m); !err.empty())
-    return answer_created(self, owner, 0, err);
-  auto here = detail::runtime::node_name();
-  auto* cls = detail::find_actor_class(m.class_name);
-  if (cls == nullptr)
-    return answer_created(self, owner, m.actor_id,
-                          "no actor class named '" + m.class_name + "' is registered on "
-                            + here + "; every node must run a binary that has MANTA_ACTOR("
-                            + m.class_name + ", ...)");
-  auto make = detail::find_actor_ctor(*cls, m.constructor_key);
-  if (make == nullptr)
-    return answer_created(self, owner, m.actor_id,
-                          "the binary on " + here + " has no constructor of " + m.class_name
-                            + " taking (" + detail::demangle(m.constructor_key.c_str())
-                            + "); do both nodes run the same binary?");
-  if (auto a = self->state.actors.find(m.actor_id); a != self->state.actors.end()) {
-    // Its owner restarts it here while the old instance lives on: the
-    // owner's connection hung and was replaced before this end noticed, so
-    // the owner counted the actor lost. The restart replaces it.
-    if (a->second.owner != owner)
-      return answer_created(self, owner, m.actor_id,
-                            "an actor with this id lives here already, for another owner");
-    drop_actor(self, m.actor_id);
-  }
-  try {
-    std::vector<std::span<const char>> args(m.args.begin(), m.args.end());
-    actor_options opts;
-    opts.name = m.name;
-    opts.ns = "manta.hosted." + to_string(object_id{m.actor_id}); // owners name actors
-    opts.resources = m.demand;
-    opts.max_restarts = m.max_restarts;
-    opts.max_task_retries = m.max_task_retries;
-    opts.retry_exceptions = m.retry_exceptions;
-    opts.retry_exception_types = m.retry_exception_types;
-    if (m.max_concurrency > 0)
-      opts.max_concurrency = m.max_concurrency;
-    auto anchor = detail::create_actor(*cls->type, std::move(opts), make(args), m.restarts,
-                                       m.actor_id);
-    self->state.actors[m.actor_id] = hosted_actor{owner, std::move(anchor)};
-  } catch (const std::exception& e) {
-    return answer_created(self, owner, m.actor_id, e.what());
-  }
-  watch_owner(self, owner, m.actor_id);
-  answer_created(self, owner, m.actor_id, {});
-}
-
 /// A call of a hosted actor: queued in the actor like a local call.
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg) {
@@ -349,22 +283,9 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
   self->state.pool = pool;
   self->state.token = std::move(token);
   self->set_down_handler([=](const caf::down_msg& msg) {
-    // An owner is gone: so are the actors it placed here, and the rest it
-    // left after a grace (owner_sweep.cpp).
+    // An owner is gone: so are the actors it placed here (but detached
+    // ones), and the rest it left after a grace (owner_sweep.cpp).
     owner_closed(self, msg.source);
-    std::vector<uint64_t> orphans;
-    for (auto& [id, a] : self->state.actors)
-      if (a.owner.address() == msg.source)
-        orphans.push_back(id);
-    for (auto id : orphans)
-      drop_actor(self, id);
-    // Said once per owner that had actors here: a driver that froze or
-    // lost its link restarts them itself once it is back (max_restarts).
-    if (!orphans.empty())
-      std::fprintf(stderr,
-                   "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
-                   "are dropped, and their owner restarts them if it comes back\n",
-                   detail::runtime::node_name().c_str(), orphans.size());
   });
   self->state.logs = make_shipper(self);
   self->state.starts = make_start_log(self);

@@ -62,6 +62,9 @@ struct hosted_task {
 struct hosted_actor {
   caf::actor owner;
   detail::anchor_ptr anchor;
+  /// lifetime_detached(): kept when its owner's connection closes (the
+  /// owner died or exited); only a kill ends it. Any driver may call it.
+  bool detached = false;
 };
 
 struct node_manager_state {
@@ -119,12 +122,22 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
 
 /// Monitors `owner` from its first message on (`id`: of what it sent,
 /// naming its node), and takes it back if its connection had closed.
-void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id);
+/// `job`: the owner's job id, as its message said (job_id.hpp).
+void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id,
+                 const std::string& job = {});
 
-/// The connection to `owner` closed: its actors here are dropped now, and
-/// the rest it left (results, queued and running tasks) after a grace of
-/// the connection timeout unless it comes back (owner_sweep.cpp).
+/// The connection to `owner` closed: its actors here are dropped now (but
+/// the detached ones, which stay until killed), and the rest it left
+/// (results, queued and running tasks) after a grace of the connection
+/// timeout unless it comes back (owner_sweep.cpp).
 void owner_closed(node_manager_actor* self, const caf::actor_addr& owner);
+
+/// Drops a hosted actor (its owner killed it or let go of it, or is gone).
+void drop_actor(node_manager_actor* self, uint64_t id);
+
+/// Builds the actor of an ActorSpec `spec` from the sender, an owner on
+/// another node, and answers it (hosted_actors.cpp).
+void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec);
 
 /// The grace of `owner_closed` passed: drops what the owner left unless
 /// it came back.

@@ -4,7 +4,9 @@
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/object_id.hpp"
 
 #include <caf/all.hpp>
 
@@ -13,12 +15,33 @@
 
 namespace manta::actors {
 
-void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id) {
+void watch_owner(node_manager_actor* self, const caf::actor& owner, uint64_t id,
+                 const std::string& job) {
+  detail::note_job(object_id{id}.node(), job); // the job of its tasks and actors here
   if (owner && self->state.owners.seen(owner.address(), id))
     self->monitor(owner);
 }
 
 void owner_closed(node_manager_actor* self, const caf::actor_addr& owner) {
+  std::vector<uint64_t> orphans;
+  size_t kept = 0;
+  for (auto& [id, a] : self->state.actors)
+    if (a.owner.address() == owner) {
+      if (a.detached)
+        ++kept;
+      else
+        orphans.push_back(id);
+    }
+  for (auto id : orphans)
+    drop_actor(self, id);
+  // Said once per owner that had actors here: a driver that froze or lost
+  // its link restarts them itself once it is back (max_restarts).
+  if (!orphans.empty() || kept > 0)
+    std::fprintf(stderr,
+                 "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
+                 "are dropped (but %zu detached one(s), kept until killed), and their owner "
+                 "restarts them if it comes back\n",
+                 detail::runtime::node_name().c_str(), orphans.size() + kept, kept);
   auto ticket = self->state.owners.closed(owner);
   // As long as a hung link takes to close on both ends: an owner whose
   // connection was cut connects again well within it (its first try after

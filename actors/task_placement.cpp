@@ -279,6 +279,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.signature = t.signature();
   msg.layout_hash = t.layout_hash();
   msg.name = t.name();
+  msg.job_id = self->state.link->joined_as().job_id;
   msg.args.reserve(prep.args.size());
   for (auto& a : prep.args)
     msg.args.push_back(std::move(*a));

@@ -49,6 +49,13 @@ struct ActorSpec {
   retryExceptionTypes @12 :List(Text);
   # Which exceptions thrown by a method re-run the call (up to
   # maxTaskRetries times), as TaskSpec's.
+
+  detached @13 :Bool;
+  # lifetime_detached(): the receiving node keeps the actor when its owner's
+  # connection closes (the owner died or exited); only a kill ends it.
+
+  jobId @14 :Text;
+  # The job of the owner that created it (the head's id).
 }
 
 struct ActorCreated {

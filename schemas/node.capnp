@@ -40,6 +40,12 @@ struct NodeInfo {
   # What this process's binary registered (functions, actor classes, actor
   # constructors) with the layouts of their types: the head refuses a member
   # whose build disagrees with a live member's on something both have.
+
+  jobId @9 :Text;
+  # Drivers: the job this driver is (docs/cluster.md, "Jobs"). Empty at a
+  # first join unless `manta job submit` registered the job with the head
+  # first (MANTA_JOB_ID); the head then hands out or accepts the id, and a
+  # driver joining again sends the id it got. Empty for workers.
 }
 
 struct Build {
@@ -69,4 +75,7 @@ struct ClusterView {
   yourIndex @0 :UInt16;
   nodes @1 :List(NodeInfo);
   # The worker nodes alive when the view was taken.
+
+  yourJob @2 :Text;
+  # A driver's job id, as the head recorded it (empty for workers).
 }

@@ -70,6 +70,10 @@ struct TaskSpec {
   retryExceptionTypes @13 :List(Text);
   # With retryExceptions false: only exceptions of these types (their
   # mangled names, found in the same binary) are retried.
+
+  jobId @14 :Text;
+  # The job of the driver that owns the task (the head's id): what the
+  # receiving node's state API, metrics and log prefixes show for it.
 }
 
 struct ArgRef {

@@ -10,6 +10,7 @@
 #include <manta/detail/cluster.hpp>
 #include <manta/detail/codec.hpp>
 #include <manta/detail/function_registry.hpp>
+#include <manta/detail/job_id.hpp>
 #include <manta/detail/runtime.hpp>
 #include <manta/detail/wire.hpp>
 #include <manta/manta.hpp>
@@ -89,9 +90,11 @@ std::vector<std::string> expected_lines(const std::string& tag, int n, int node)
 }
 
 /// The prefix a line of `chatty` run on `node` by process `pid` has on the
-/// driver: the one local lines have, naming that node.
+/// driver: the one local lines have, naming that node, and the driver's
+/// job (the head's id).
 std::string prefix(const std::string& task, int node, int pid) {
-  return "(" + task + " node-" + std::to_string(node) + " (pid " + std::to_string(pid) + ")) ";
+  return "(" + task + " node-" + std::to_string(node) + " (pid " + std::to_string(pid) + ") "
+         + manta::detail::job_id() + ") ";
 }
 
 /// Checks that every line of `tag` reached the driver's stream it was
@@ -122,6 +125,7 @@ TEST_CASE("lines of tasks on worker nodes reach the driver, prefixed with the no
   auto pid1 = c.add_worker(1);
   auto pid2 = c.add_worker(1);
   c.join(/*local_cpus=*/0); // the driver runs nothing itself
+  REQUIRE(manta::detail::job_id().rfind("job-", 0) == 0); // in every line's prefix
   clear_sinks();
   auto a = manta::task(chatty).spread().remote("alpha", 7);
   auto b = manta::task(chatty).spread().remote("beta", 5);

@@ -14,6 +14,7 @@
 
 #include "actors/atoms.hpp"
 #include "manta/detail/head_store.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/transport.hpp"
 #include "tests/head_workload.hpp"
@@ -68,6 +69,22 @@ inline std::optional<manta::detail::named_actor_record> head_knows(const std::st
                 std::string{"default"}, name)
     .receive([&](const std::string& rec) { out = manta::detail::decode_actor(name, rec); },
              [&](caf::error&) {});
+  return out;
+}
+
+/// The head at `address`'s string answer to `xs...` (asked with the
+/// token, as `manta job` asks), or "" if none.
+template <class... Ts>
+std::string head_says(const std::string& address, Ts&&... xs) {
+  auto& rt = manta::detail::runtime::require("head_says");
+  auto [host, port] = manta::detail::parse_address(address);
+  auto head = manta::detail::connect(rt.system(), host, port, std::chrono::seconds(5));
+  if (!head)
+    return {};
+  caf::scoped_actor self{rt.system()};
+  std::string out;
+  self->request(*head, std::chrono::seconds(5), std::forward<Ts>(xs)...)
+    .receive([&](const std::string& answer) { out = answer; }, [&](caf::error&) {});
   return out;
 }
 
@@ -147,6 +164,17 @@ inline head_replacement_figures run_head_replacement(const head_replacement_hook
   CHECK(manta::get(found.call(&tally::step).remote(int64_t{5}), std::chrono::seconds(10))
         == 42 * 1000003 + 25);
   CHECK(manta::get(found.call(&tally::restarts).remote(), std::chrono::seconds(10)) == 0);
+  // The job table came back from the store: this driver's job (rejoined)
+  // is RUNNING there, and a new job gets an id the old head never gave.
+  auto my_job = manta::detail::job_id();
+  REQUIRE(my_job.rfind("job-", 0) == 0);
+  auto table = head_says(new_address, manta::actors::jobs_atom::value, h.token);
+  CHECK(table.find("{\"job_id\":\"" + my_job + "\",\"state\":\"RUNNING\"")
+        != std::string::npos);
+  auto fresh = head_says(new_address, manta::actors::job_new_atom::value, h.token,
+                         std::string{"./check"}, std::string{"here"});
+  REQUIRE(fresh.rfind("job-", 0) == 0);
+  CHECK(std::stoi(fresh.substr(4)) > std::stoi(my_job.substr(4)));
   auto rec = head_knows(new_address, h.token, "keeper");
   REQUIRE(rec);
   CHECK(rec->node == keeper_node);

@@ -88,6 +88,22 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
     s.put_actor({"gone", "default", "tally", 1, 2, 7, false});
     s.drop_actor("default", "gone");
     s.put_head({"127.0.0.1:6380", 42, 1700000000000});
+    // The job table (actors/job_table.hpp): a replaced head keeps counting.
+    CHECK(s.next_job() == 0);
+    s.put_next_job(3);
+    job_record j;
+    j.id = "job-0002";
+    j.entrypoint = "./app --n \"x\"";
+    j.host = "127.0.0.1";
+    j.pid = 4242;
+    j.node = 2;
+    j.state = "FAILED";
+    j.detail = "exit code 3";
+    j.start_ms = 1700000000000;
+    j.end_ms = 1700000001000;
+    s.put_job(j);
+    s.put_job({"job-0001", "", "h", 1, 1, "RUNNING", "", 5, 0});
+    s.drop_job("job-0001");
   }
   // A second connection (a new head) sees all of it.
   auto s = open(r);
@@ -117,14 +133,28 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
   CHECK(h->address == "127.0.0.1:6380");
   CHECK(h->pid == 42);
   CHECK(stored_head_address(r.url(), std::chrono::milliseconds(500)) == "127.0.0.1:6380");
+  CHECK(s.next_job() == 3);
+  auto jobs = s.jobs();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].id == "job-0002");
+  CHECK(jobs[0].entrypoint == "./app --n \"x\"");
+  CHECK(jobs[0].pid == 4242);
+  CHECK(jobs[0].node == 2);
+  CHECK(jobs[0].state == "FAILED");
+  CHECK(jobs[0].detail == "exit code 3");
+  CHECK(jobs[0].start_ms == 1700000000000);
+  CHECK(jobs[0].end_ms == 1700000001000);
   // Another database is another cluster's.
   CHECK(open(r, 1).nodes().empty());
   // Everything at once replaces what was there.
-  s.put_all(9, {{5, member(5, false)}}, {});
+  s.put_all(9, {{5, member(5, false)}}, {}, 7, {{"job-0006", "", "h", 1, 5, "RUNNING", "", 5, 0}});
   CHECK(s.nodes().size() == 1);
   CHECK(s.nodes().count(5) == 1);
   CHECK(s.actors().empty());
   CHECK(s.next_index() == 9);
+  CHECK(s.next_job() == 7);
+  REQUIRE(s.jobs().size() == 1);
+  CHECK(s.jobs()[0].id == "job-0006");
 }
 
 TEST_CASE("a record Manta did not write is an error naming it and what to do") {
@@ -147,6 +177,9 @@ TEST_CASE("a record Manta did not write is an error naming it and what to do") {
                        head_store_error);
   s.put_raw("manta:actors", "default/x", "{\"v\":2,\"name\":\"x\"}");
   CHECK_THROWS_WITH_AS(s.actors(), doctest::Contains("manta:actors[default/x] has version 2"),
+                       head_store_error);
+  s.put_raw("manta:jobs", "job-0001", "{\"v\":1,\"id\":\"job-0001\"}");
+  CHECK_THROWS_WITH_AS(s.jobs(), doctest::Contains("manta:jobs[job-0001] is not a job record"),
                        head_store_error);
   s.put_raw("manta:actors", "default/x", "not json");
   CHECK_THROWS_WITH_AS(s.actors(),

@@ -1,5 +1,7 @@
 // `manta job submit|list|status|logs|stop` run by the real tool on real
-// processes, in a runtime folder of the test's own (MANTA_RUNTIME_DIR).
+// processes, in a runtime folder of the test's own (MANTA_RUNTIME_DIR),
+// with a head of the test's own (`manta start --head`): job ids and the
+// job table are the head's.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -28,11 +30,21 @@ struct jobs {
     char tmpl[] = "/tmp/manta-jobs-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir = tmpl;
+    // Its head on a free port; `manta job` finds it (--address=auto).
+    auto [rc, out] = manta("start --head --port=0 --dashboard-port=0");
+    REQUIRE_MESSAGE(rc == 0, out);
   }
-  ~jobs() { std::filesystem::remove_all(dir); }
+  ~jobs() {
+    manta("stop");
+    std::filesystem::remove_all(dir);
+  }
+
+  std::pair<int, std::string> manta(const std::string& args) const {
+    return manta_test::run("MANTA_RUNTIME_DIR=" + dir + " " + bin + " " + args);
+  }
 
   std::pair<int, std::string> operator()(const std::string& args) const {
-    return manta_test::run("MANTA_RUNTIME_DIR=" + dir + " " + bin + " job " + args);
+    return manta("job " + args);
   }
 
   /// Waits (up to 10 s) until `manta job status ID` says `state`.
@@ -94,12 +106,19 @@ TEST_CASE("job verbs name what is wrong") {
   jobs job;
   auto [rc, out] = job("status job-0042");
   CHECK(rc == 2);
-  CHECK(out.find("no job 'job-0042'") != std::string::npos);
+  CHECK(out.find("no job 'job-0042' is known to the head") != std::string::npos);
   CHECK(out.find("manta job list") != std::string::npos);
+  auto [lrc, lout] = job("logs job-0042");
+  CHECK(lrc == 2);
+  CHECK(lout.find("was submitted from this machine") != std::string::npos);
   auto [rc2, out2] = job("submit");
   CHECK(rc2 == 2);
   CHECK(out2.find("after `--`") != std::string::npos);
   auto [rc3, out3] = job("frobnicate");
   CHECK(rc3 == 2);
   CHECK(out3.find("unknown verb 'frobnicate'") != std::string::npos);
+  // Without a head there is no job id to get: said, with the address.
+  auto [rc4, out4] = job("submit --address=127.0.0.1:1 -- true");
+  CHECK(rc4 == 1);
+  CHECK(out4.find("cannot reach 127.0.0.1:1") != std::string::npos);
 }

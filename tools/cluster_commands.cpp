@@ -13,6 +13,7 @@
 #include "manta/detail/wire.hpp"
 #include "tools/command_help.hpp"
 #include "tools/daemon_pid.hpp"
+#include "tools/head_client.hpp"
 #include "tools/worker_join.hpp"
 
 #include <caf/all.hpp>
@@ -51,21 +52,6 @@ std::string dir(const char* command) {
     return {};
   }
   return d;
-}
-
-/// Value of `--name=V` or `--name V` at argv[i]; advances i for the latter.
-bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out) {
-  std::string_view arg{argv[i]};
-  if (arg == name && i + 1 < argc) {
-    out = argv[++i];
-    return true;
-  }
-  if (arg.size() > name.size() && arg.substr(0, name.size()) == name
-      && arg[name.size()] == '=') {
-    out = std::string{arg.substr(name.size() + 1)};
-    return true;
-  }
-  return false;
 }
 
 /// Detaches the calling (forked) process from the terminal; output goes to
@@ -107,94 +93,6 @@ std::optional<daemon_record> recorded_daemon(const std::string& path, std::strin
   if (!why.empty())
     return std::nullopt;
   return rec;
-}
-
-/// The token in the file `--token-file` names (checked like the head's:
-/// this user's alone); "" after printing why not.
-std::string token_from_file(const char* command, const std::string& path) {
-  std::string err;
-  auto token = detail::read_token_file(path, err);
-  if (err.empty() && token.empty())
-    err = "the token file " + path + " does not exist or is empty";
-  if (!err.empty()) {
-    std::fprintf(stderr, "%s: --token-file: %s\n", command, err.c_str());
-    return {};
-  }
-  return token;
-}
-
-/// The refusal of `--token=T` on a command line.
-void refuse_token_flag(const char* command) {
-  std::fprintf(stderr,
-               "%s: --token is refused on a command line: every user of this machine can "
-               "read a command line (ps, /proc/PID/cmdline); give the token in a file only you "
-               "can read with --token-file=FILE (mode 0600), or in the environment variable "
-               "MANTA_TOKEN\n",
-               command);
-}
-
-/// The head's address from the runtime folder, for `--address=auto`; ""
-/// after printing why not.
-std::string local_head_address(const char* command) {
-  auto file = detail::read_runtime_file("head.address");
-  if (file.missing) {
-    std::fprintf(stderr, "%s: no head runs here (--address=auto): %s\n", command,
-                 file.error.c_str());
-    return {};
-  }
-  if (!file.error.empty()) {
-    std::fprintf(stderr, "%s: --address=auto: %s\n", command, file.error.c_str());
-    return {};
-  }
-  std::istringstream in{file.text};
-  std::string address;
-  in >> address;
-  return address;
-}
-
-std::string env_token() {
-  auto env = std::getenv("MANTA_TOKEN");
-  return env != nullptr ? env : "";
-}
-
-/// TLS files from MANTA_TLS_CERT, MANTA_TLS_KEY and MANTA_TLS_CA, and
-/// MANTA_TRANSPORT=plain.
-tls_options env_tls() {
-  auto get = [](const char* name) {
-    auto env = std::getenv(name);
-    return std::string{env != nullptr ? env : ""};
-  };
-  return {get("MANTA_TLS_CERT"), get("MANTA_TLS_KEY"), get("MANTA_TLS_CA"),
-          get("MANTA_TRANSPORT") == "plain"};
-}
-
-/// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
-/// (the daemons get it and need not share our working directory), or
-/// `--transport=tls|plain`.
-bool tls_flag(int argc, char** argv, int& i, tls_options& tls) {
-  std::string value;
-  std::string* field = nullptr;
-  if (flag(argc, argv, i, "--transport", value)) {
-    if (value != "tls" && value != "plain") {
-      std::fprintf(stderr, "manta: --transport expects tls (the default) or plain (a trusted "
-                           "network only), got '%s'\n", value.c_str());
-      std::exit(2);
-    }
-    tls.plain = value == "plain";
-    return true;
-  }
-  if (flag(argc, argv, i, "--tls-cert", value))
-    field = &tls.certificate;
-  else if (flag(argc, argv, i, "--tls-key", value))
-    field = &tls.key;
-  else if (flag(argc, argv, i, "--tls-ca", value))
-    field = &tls.ca_file;
-  else
-    return false;
-  std::error_code ec;
-  auto path = std::filesystem::absolute(value, ec);
-  *field = ec || value.empty() ? value : path.string();
-  return true;
 }
 
 /// Hands the TLS files to a daemon (called in the forked child).
@@ -567,44 +465,14 @@ int status_main(int argc, char** argv) {
       return unknown_option("status", argv[i]);
     }
   }
-  if (auto err = detail::check_tls(tls); !err.empty()) {
-    std::fprintf(stderr, "manta status: %s\n", err.c_str());
-    return 2;
-  }
-  if (address == "auto" && (address = local_head_address("manta status")).empty())
-    return 1;
-  if (token.empty()) {
-    std::string err;
-    token = detail::read_token_file(detail::default_token_file(), err);
-    if (!err.empty()) {
-      std::fprintf(stderr, "manta status: %s\n", err.c_str());
-      return 1;
-    }
-  }
-  std::pair<std::string, uint16_t> host_port;
-  try {
-    host_port = detail::parse_address(address);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "manta status: %s\n", e.what());
-    return 2;
-  }
-  auto [host, port] = host_port;
-  if (token.empty() && !tls.plain && !tls.enabled()) {
-    std::fprintf(stderr, "manta status: the cluster's connections are authenticated with its "
-                         "token; %s\n", detail::token_hint().c_str());
-    return 2;
-  }
-  auto cfg = detail::make_caf_config(1, /*networked=*/true, tls, token);
-  caf::actor_system sys{*cfg};
-  auto head = detail::connect(sys, host, port, 5s);
-  if (!head) {
-    std::fprintf(stderr, "manta status: cannot reach %s: %s\n", address.c_str(),
-                 detail::connect_error(sys, head.error(), host, port).c_str());
-    return 1;
-  }
   int rc = 0;
-  caf::scoped_actor self{sys};
-  self->request(*head, 5s, actors::nodes_atom::value, token)
+  auto conn = connect_head("manta status", address, token, tls, rc);
+  if (!conn)
+    return rc;
+  address = conn->address;
+  token = conn->token;
+  caf::scoped_actor self{*conn->sys};
+  self->request(conn->head, 5s, actors::nodes_atom::value, token)
     .receive(
       [&](const detail::wire::bytes& bytes) {
         detail::wire::cluster_view view;

@@ -130,15 +130,18 @@ const std::vector<verb>& verbs() {
      "The chain of unfinished arguments, the missing resource or the actor queue a pending\n"
      "object waits for. OBJECT_ID: 16 hex digits, as `manta list tasks` prints.\n"},
     {"job", "run a driver as a job and follow it: submit, list, status, logs, stop",
-     {"--address"},
-     "usage: manta job submit [--address=HOST:PORT|auto] -- PROGRAM [ARGS...]\n"
-     "       manta job list | status ID | logs ID | stop ID\n"
-     "`submit` runs PROGRAM as a driver of the cluster (MANTA_ADDRESS, default auto: the head\n"
-     "started here) under a supervisor, with its output in the runtime folder\n"
-     "(jobs/job-NNNN/output.log), and prints the job's id. `list` and `status` show each job's\n"
-     "state (RUNNING, FINISHED, FAILED, STOPPED), pid, entrypoint and times; `logs` prints its\n"
-     "output; `stop` sends SIGTERM to its process group, then SIGKILL after 5 s. The workers\n"
-     "clean up what a driver that ended left on them (docs/cluster.md, \"Jobs\").\n"},
+     {"--address", "--token-file", "--transport", "--tls-cert", "--tls-key", "--tls-ca"},
+     "usage: manta job submit [--address=HOST:PORT|auto] [--token-file=FILE] -- PROGRAM [ARGS...]\n"
+     "       manta job list [--address=...] | status ID [--address=...] | logs ID | stop ID\n"
+     "Job ids are the head's: `submit` registers the job with the head (--address, else\n"
+     "MANTA_ADDRESS, else auto: the head started here), prints its id (job-0001, ...) and runs\n"
+     "PROGRAM as that job's driver under a supervisor, its output in the runtime folder\n"
+     "(jobs/ID/output.log). `list` and `status` ask the head, so they show the cluster's jobs\n"
+     "(drivers started by hand too) from any machine that reaches it: state (PENDING, RUNNING,\n"
+     "FINISHED, FAILED, STOPPED), pid, host, entrypoint and times. `logs` prints a job's output\n"
+     "and `stop` sends SIGTERM to its process group, then SIGKILL after 5 s, on the machine that\n"
+     "submitted it. The workers clean up what a driver that ended left on them\n"
+     "(docs/cluster.md, \"Jobs\").\n"},
     {"microbenchmark", "measure per-task, per-get and per-put costs (Ray's metric names)",
      {"--filter", "--json", "--runs", "--num-cpus", "--scheduler-threads"},
      "usage: manta microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"

@@ -1,9 +1,17 @@
-// `manta job ...`: a driver started by `manta job submit` runs under a
-// small supervisor process that records its life in
-// <runtime folder>/jobs/<id>/job.json and its output in .../output.log.
+// `manta job ...`: the job ids and the job table are the head's
+// (actors/job_table.hpp): `submit` registers the job there first and runs
+// the driver with MANTA_JOB_ID under a small supervisor process, which
+// records its life in <runtime folder>/jobs/<id>/job.json and its output
+// in .../output.log, and tells the head when it runs and how it ended.
+// `list` and `status` ask the head (any machine that reaches it); `logs`
+// and `stop` act on the machine the job was submitted from.
 #include "tools/job_commands.hpp"
 
+#include "actors/atoms.hpp"
 #include "manta/detail/runtime_dir.hpp"
+#include "tools/head_client.hpp"
+
+#include <caf/all.hpp>
 
 #include <boost/json.hpp>
 
@@ -91,25 +99,69 @@ std::string field(const json::object& rec, const char* key) {
   return json::serialize(*v);
 }
 
-/// The next free id: "job-0001", "job-0002", ... (made by mkdir, so two
-/// submissions at once never share one).
-std::string new_job(const std::string& root, std::string& dir) {
-  for (int n = 1; n < 100000; ++n) {
-    char id[16];
-    std::snprintf(id, sizeof id, "job-%04d", n);
-    dir = root + "/" + id;
-    if (::mkdir(dir.c_str(), 0700) == 0)
-      return id;
-    if (errno != EEXIST)
-      break;
+/// Where `manta job` finds the head, and with what.
+struct head_args {
+  std::string address; ///< "" : MANTA_ADDRESS, else auto
+  std::string token = env_token();
+  tls_options tls = env_tls();
+
+  /// Takes argv[i] if it is one of the head's flags; sets `rc` on a bad one.
+  bool take(int argc, char** argv, int& i, int& rc) {
+    std::string value;
+    if (flag(argc, argv, i, "--address", value)) {
+      address = value;
+    } else if (flag(argc, argv, i, "--token", value)) {
+      refuse_token_flag("manta job");
+      rc = 2;
+    } else if (flag(argc, argv, i, "--token-file", value)) {
+      if ((token = token_from_file("manta job", value)).empty())
+        rc = 2;
+    } else {
+      return tls_flag(argc, argv, i, tls);
+    }
+    return true;
   }
-  return {};
+
+  std::string where() const {
+    if (!address.empty())
+      return address;
+    auto* env = std::getenv("MANTA_ADDRESS");
+    return env != nullptr && *env != '\0' ? env : "auto";
+  }
+};
+
+/// Asks the head (one request, 5 s at most): `on_answer` gets the answer,
+/// or `rc` is set after printing why there is none.
+template <class F, class... Ts>
+void ask_head(head_connection& conn, int& rc, F on_answer, Ts&&... xs) {
+  caf::scoped_actor self{*conn.sys};
+  self->request(conn.head, std::chrono::seconds(5), std::forward<Ts>(xs)...)
+    .receive(on_answer, [&](caf::error& err) {
+      std::fprintf(stderr, "manta job: the head at %s: %s\n", conn.address.c_str(),
+                   caf::to_string(err).c_str());
+      rc = 1;
+    });
+}
+
+/// Tells the head that job `id` runs or ended (`state`); a head that cannot
+/// be reached is said in the job's log, the local record stays right.
+void report(const head_args& h, const std::string& id, const std::string& state,
+            const std::string& detail) {
+  int rc = 0;
+  auto conn = connect_head("manta job", h.address, h.token, h.tls, rc);
+  if (conn)
+    ask_head(*conn, rc, [](bool) {}, actors::job_end_atom::value, conn->token, id, state, detail);
+  if (rc != 0)
+    std::fprintf(stderr, "manta job: the head was not told that %s is %s\n", id.c_str(),
+                 state.c_str());
 }
 
 /// The supervisor (a child of `manta job submit`, in a session of its
-/// own): runs the driver with its output in the log, records its end.
+/// own): runs the driver with its output in the log, records its end,
+/// and tells the head both.
 [[noreturn]] void supervise(const std::string& dir, json::object rec,
-                            const std::vector<std::string>& args) {
+                            const std::vector<std::string>& args, const head_args& head) {
+  auto id = std::string{rec.at("job_id").as_string()};
   ::setsid();
   int log = ::open((dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                    0600);
@@ -134,36 +186,69 @@ std::string new_job(const std::string& root, std::string& dir) {
   rec["supervisor_pid"] = ::getpid();
   rec["state"] = child > 0 ? "RUNNING" : "FAILED";
   write_record(dir, rec);
+  // After the fork: no CAF threads may exist in a process that forks.
+  if (child > 0)
+    report(head, id, "RUNNING", "");
   int status = 0;
   while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   rec["end_time"] = now_text();
   bool stopped = fs::exists(dir + "/stop");
-  if (WIFEXITED(status)) {
+  std::string detail;
+  if (child <= 0) {
+    detail = std::string{"fork: "} + std::strerror(errno);
+  } else if (WIFEXITED(status)) {
     rec["exit_code"] = WEXITSTATUS(status);
     rec["state"] = stopped ? "STOPPED" : WEXITSTATUS(status) == 0 ? "FINISHED" : "FAILED";
+    detail = "exit code " + std::to_string(WEXITSTATUS(status));
   } else {
     rec["signal"] = WTERMSIG(status);
     rec["state"] = stopped ? "STOPPED" : "FAILED";
+    detail = "signal " + std::to_string(WTERMSIG(status));
   }
   write_record(dir, rec);
+  report(head, id, std::string{rec.at("state").as_string()},
+         stopped ? "stopped with manta job stop (" + detail + ")" : detail);
+  std::fflush(nullptr);
   ::_exit(0);
 }
 
+/// The folder of a new job `id`: a folder of that name left by a job of an
+/// earlier cluster (a head without a store counts from 1 again) is moved
+/// aside to `<id>.before-<seconds since the epoch>`. "" after printing why.
+std::string make_job_dir(const std::string& root, const std::string& id) {
+  auto dir = root + "/" + id;
+  if (::mkdir(dir.c_str(), 0700) == 0)
+    return dir;
+  if (errno == EEXIST) {
+    auto aside = dir + ".before-" + std::to_string(std::time(nullptr));
+    std::error_code ec;
+    fs::rename(dir, aside, ec);
+    if (!ec && ::mkdir(dir.c_str(), 0700) == 0) {
+      std::fprintf(stderr, "manta job: %s of an earlier cluster was moved to %s\n", id.c_str(),
+                   aside.c_str());
+      return dir;
+    }
+  }
+  std::fprintf(stderr, "manta job: cannot make the job folder %s: %s\n", dir.c_str(),
+               std::strerror(errno));
+  return {};
+}
+
 int submit(int argc, char** argv) {
-  std::string address;
+  head_args head;
+  int rc = 0;
   int i = 0;
   for (; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--") {
+    if (std::string_view{argv[i]} == "--") {
       ++i;
       break;
     }
-    if (a.rfind("--address=", 0) == 0)
-      address = a.substr(10);
-    else
-      return fail("unknown option '" + a + "' of submit; usage: manta job submit "
-                  "[--address=HOST:PORT|auto] -- PROGRAM [ARGS]");
+    if (!head.take(argc, argv, i, rc))
+      return fail(std::string{"unknown option '"} + argv[i] + "' of submit; usage: manta job "
+                  "submit [--address=HOST:PORT|auto] [--token-file=FILE] -- PROGRAM [ARGS]");
+    if (rc != 0)
+      return rc;
   }
   if (i >= argc)
     return fail("submit needs the driver to run after `--`: manta job submit -- ./app ARGS");
@@ -171,23 +256,36 @@ int submit(int argc, char** argv) {
   auto root = jobs_dir();
   if (root.empty())
     return 2;
-  std::string dir;
-  auto id = new_job(root, dir);
-  if (id.empty())
-    return fail("cannot make a job folder in " + root + ": " + std::strerror(errno));
-  // The driver joins the cluster given, else the one started here.
-  if (!address.empty())
-    ::setenv("MANTA_ADDRESS", address.c_str(), 1);
-  else if (std::getenv("MANTA_ADDRESS") == nullptr)
-    ::setenv("MANTA_ADDRESS", "auto", 1);
-  ::setenv("MANTA_JOB_ID", id.c_str(), 1);
-  json::object rec;
-  rec["job_id"] = id;
   std::string entry;
   for (auto& a : args)
     entry += (entry.empty() ? "" : " ") + a;
+  // The id is the head's: registered there before the driver runs, and
+  // accepted when the driver joins with it (MANTA_JOB_ID).
+  std::string id;
+  {
+    auto conn = connect_head("manta job submit", head.where(), head.token, head.tls, rc);
+    if (!conn)
+      return rc;
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    ask_head(*conn, rc, [&](const std::string& answer) { id = answer; },
+             actors::job_new_atom::value, conn->token, entry, std::string{host});
+    if (id.empty())
+      return rc != 0 ? rc : fail("the head at " + conn->address + " gave no job id");
+    head.address = conn->address; // the driver and the supervisor go there
+    head.token = conn->token;
+  } // the connection's threads end here, before the fork
+  auto dir = make_job_dir(root, id);
+  if (dir.empty())
+    return 2;
+  ::setenv("MANTA_ADDRESS", head.address.c_str(), 1);
+  ::setenv("MANTA_JOB_ID", id.c_str(), 1);
+  if (std::getenv("MANTA_TOKEN") == nullptr) // a --token-file given to submit
+    ::setenv("MANTA_TOKEN", head.token.c_str(), 1);
+  json::object rec;
+  rec["job_id"] = id;
   rec["entrypoint"] = entry;
-  rec["address"] = std::getenv("MANTA_ADDRESS");
+  rec["address"] = head.address;
   rec["start_time"] = now_text();
   rec["state"] = "PENDING";
   write_record(dir, rec);
@@ -196,7 +294,7 @@ int submit(int argc, char** argv) {
   if (sup < 0)
     return fail(std::string{"fork: "} + std::strerror(errno));
   if (sup == 0)
-    supervise(dir, rec, args);
+    supervise(dir, rec, args, head);
   // Returns once the driver started (its pid is recorded), not when it ends.
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
        std::chrono::steady_clock::now() < until;) {
@@ -214,40 +312,89 @@ std::string job_dir(const std::string& id) {
   if (root.empty())
     return {};
   if (id.find('/') != std::string::npos || !fs::exists(root + "/" + id + "/job.json")) {
-    std::fprintf(stderr, "manta job: no job '%s' in %s; `manta job list` shows the jobs\n",
-                 id.c_str(), root.c_str());
+    std::fprintf(stderr, "manta job: no job '%s' was submitted from this machine (%s); `logs` "
+                         "and `stop` run where `manta job submit` ran, and `manta job list` "
+                         "shows the cluster's jobs with their host\n", id.c_str(), root.c_str());
     return {};
   }
   return root + "/" + id;
 }
 
-int list() {
-  auto root = jobs_dir();
-  if (root.empty())
-    return 2;
-  std::vector<std::string> ids;
-  for (auto& e : fs::directory_iterator(root))
-    ids.push_back(e.path().filename().string());
-  std::sort(ids.begin(), ids.end());
-  std::printf("%-10s %-9s %-8s %-21s %-21s %s\n", "JOB_ID", "STATE", "PID", "START", "END",
-              "ENTRYPOINT");
-  for (auto& id : ids)
-    if (auto r = read_record(root + "/" + id))
-      std::printf("%-10s %-9s %-8s %-21s %-21s %s\n", id.c_str(), field(*r, "state").c_str(),
-                  field(*r, "pid").c_str(), field(*r, "start_time").c_str(),
-                  field(*r, "end_time").c_str(), field(*r, "entrypoint").c_str());
+std::string ms_text(int64_t ms) {
+  if (ms <= 0)
+    return "-";
+  auto t = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+/// The head's job table (JSON array of job_table::to_json), or nothing
+/// after printing why.
+std::optional<json::array> head_jobs(const head_args& head, int& rc) {
+  auto conn = connect_head("manta job", head.where(), head.token, head.tls, rc);
+  if (!conn)
+    return std::nullopt;
+  std::optional<json::array> out;
+  ask_head(*conn, rc, [&](const std::string& text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (!ec && v.is_array())
+      out = v.as_array();
+  }, actors::jobs_atom::value, conn->token);
+  if (!out && rc == 0) {
+    std::fprintf(stderr, "manta job: the head's job table does not parse\n");
+    rc = 1;
+  }
+  return out;
+}
+
+/// The head's record of a job, with what this machine's record adds (the
+/// exit code or signal, the supervisor) when the job was submitted here.
+json::object merged(const json::object& at_head) {
+  json::object out;
+  auto id = std::string{at_head.at("job_id").as_string()};
+  if (auto root = detail::runtime_dir() + "/jobs/" + id; fs::exists(root + "/job.json"))
+    if (auto local = read_record(root))
+      out = *local;
+  for (auto& [k, v] : at_head)
+    if (!(k == "pid" && v.to_number<int64_t>() == 0 && out.contains("pid")))
+      out[k] = v;
+  out["start_time"] = ms_text(at_head.at("start_ms").to_number<int64_t>());
+  if (auto end = at_head.at("end_ms").to_number<int64_t>(); end > 0)
+    out["end_time"] = ms_text(end);
+  return out;
+}
+
+int list(const head_args& head) {
+  int rc = 0;
+  auto jobs = head_jobs(head, rc);
+  if (!jobs)
+    return rc;
+  std::printf("%-10s %-9s %-8s %-16s %-21s %-21s %s\n", "JOB_ID", "STATE", "PID", "HOST",
+              "START", "END", "ENTRYPOINT");
+  for (auto& v : *jobs) {
+    auto r = merged(v.as_object());
+    std::printf("%-10s %-9s %-8s %-16s %-21s %-21s %s\n", field(r, "job_id").c_str(),
+                field(r, "state").c_str(), field(r, "pid").c_str(), field(r, "host").c_str(),
+                field(r, "start_time").c_str(), field(r, "end_time").c_str(),
+                field(r, "entrypoint").c_str());
+  }
   return 0;
 }
 
-int status(const std::string& id) {
-  auto dir = job_dir(id);
-  if (dir.empty())
-    return 2;
-  auto r = read_record(dir);
-  if (!r)
-    return fail("the record of " + id + " in " + dir + " is unreadable");
-  std::printf("%s\n", json::serialize(*r).c_str());
-  return 0;
+int status(const std::string& id, const head_args& head) {
+  int rc = 0;
+  auto jobs = head_jobs(head, rc);
+  if (!jobs)
+    return rc;
+  for (auto& v : *jobs)
+    if (v.as_object().at("job_id").as_string() == id) {
+      std::printf("%s\n", json::serialize(merged(v.as_object())).c_str());
+      return 0;
+    }
+  return fail("no job '" + id + "' is known to the head at " + head.where()
+              + "; `manta job list` shows the jobs");
 }
 
 int logs(const std::string& id) {
@@ -294,14 +441,24 @@ int job_main(int argc, char** argv) {
   std::string verb = argv[1];
   if (verb == "submit")
     return submit(argc - 2, argv + 2);
-  if (verb == "list")
-    return list();
-  if (verb == "status" || verb == "logs" || verb == "stop") {
-    if (argc != 3)
-      return fail("`manta job " + verb + "` takes one job id (e.g. job-0001)");
-    return verb == "status" ? status(argv[2]) : verb == "logs" ? logs(argv[2]) : stop(argv[2]);
+  if (verb != "list" && verb != "status" && verb != "logs" && verb != "stop")
+    return fail("unknown verb '" + verb + "'; " + hint);
+  head_args head;
+  std::vector<std::string> ids;
+  for (int i = 2; i < argc; ++i) {
+    int rc = 0;
+    if (std::string_view{argv[i]}.rfind("--", 0) != 0)
+      ids.emplace_back(argv[i]);
+    else if (!head.take(argc, argv, i, rc))
+      return fail(std::string{"unknown option '"} + argv[i] + "' of " + verb + "; " + hint);
+    if (rc != 0)
+      return rc;
   }
-  return fail("unknown verb '" + verb + "'; " + hint);
+  if (verb == "list")
+    return ids.empty() ? list(head) : fail("`manta job list` takes no job id");
+  if (ids.size() != 1)
+    return fail("`manta job " + verb + "` takes one job id (e.g. job-0001)");
+  return verb == "status" ? status(ids[0], head) : verb == "logs" ? logs(ids[0]) : stop(ids[0]);
 }
 
 } // namespace manta::tools

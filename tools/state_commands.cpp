@@ -182,19 +182,28 @@ std::string bytes_text(const json::value& v) {
 
 using column = std::pair<const char*, std::string (*)(const json::object&)>;
 
-#define MANTA_FIELD(key) [](const json::object& x) { return text_of(x.at(key)); }
+/// A field of a row; "" if the node's answer has none (a node of an older
+/// version: no "job" field).
+std::string field_text(const json::object& x, const char* key) {
+  auto* v = x.if_contains(key);
+  return v == nullptr ? std::string{} : text_of(*v);
+}
+
+#define MANTA_FIELD(key) [](const json::object& x) { return field_text(x, key); }
 
 const std::vector<column>& columns_of(const std::string& kind) {
   static const std::vector<column> tasks{
     {"ID", MANTA_FIELD("id")},         {"NAME", MANTA_FIELD("name")},
     {"KIND", MANTA_FIELD("kind")},     {"STATE", MANTA_FIELD("state")},
     {"THREAD", MANTA_FIELD("thread")}, {"NODE", MANTA_FIELD("node")},
-    {"DURATION", duration},            {"ERROR", MANTA_FIELD("error")}};
+    {"JOB", MANTA_FIELD("job")},       {"DURATION", duration},
+    {"ERROR", MANTA_FIELD("error")}};
   static const std::vector<column> actors{
     {"CLASS", MANTA_FIELD("class_name")},    {"NAME", MANTA_FIELD("name")},
     {"STATE", MANTA_FIELD("state")},         {"RESTARTS", MANTA_FIELD("restarts")},
     {"QUEUED", MANTA_FIELD("queued_calls")}, {"RUNNING", MANTA_FIELD("running_calls")},
-    {"NODE", MANTA_FIELD("node")},           {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
+    {"NODE", MANTA_FIELD("node")},           {"JOB", MANTA_FIELD("job")},
+    {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
   static const std::vector<column> objects{
     {"ID", MANTA_FIELD("id")},
     {"SIZE", [](const json::object& x) { return bytes_text(x.at("size_bytes")); }},

@@ -211,6 +211,8 @@ int head_main(int argc, char** argv) {
         recovery.next_index = recovery.store->next_index();
         recovery.members = recovery.store->nodes();
         recovery.named = recovery.store->actors();
+        recovery.next_job = recovery.store->next_job();
+        recovery.jobs = recovery.store->jobs();
       } catch (const std::exception& e) {
         std::fprintf(stderr, "manta head: %s\n", e.what());
         return 2;

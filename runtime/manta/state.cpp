@@ -3,6 +3,7 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/errors.hpp"
@@ -75,6 +76,8 @@ std::string task_info::field(std::string_view key) const {
     return actor;
   if (key == "parent")
     return id_text(parent);
+  if (key == "job")
+    return job;
   return {};
 }
 
@@ -89,6 +92,8 @@ std::string actor_info::field(std::string_view key) const {
     return state;
   if (key == "node")
     return node;
+  if (key == "job")
+    return job;
   return {};
 }
 
@@ -151,6 +156,10 @@ std::vector<task_info> list_tasks(const list_filter& filter) {
   // Finished first (oldest first), then those still in flight.
   done.insert(done.end(), std::make_move_iterator(all.begin()),
               std::make_move_iterator(all.end()));
+  // The owner's node is in the id's high bits; its job is known here
+  // (this driver's own, or sent with the owner's tasks: job_id.hpp).
+  for (auto& t : done)
+    t.job = detail::job_of_node(t.id.node());
   return apply(std::move(done), filter);
 }
 

@@ -67,9 +67,14 @@ struct task_info {
   bool suspended = false;
   /// Why it failed (exception type and message); empty otherwise.
   std::string error;
+  /// The job (the head's id of the driver that owns it, docs/cluster.md,
+  /// "Jobs"); empty outside a cluster, and for tasks a worker's own code
+  /// submitted.
+  std::string job;
 
   /// The field named `key` as text, for filters ("state", "name", "kind",
-  /// "node", "thread", "actor", "id", "parent"); empty for unknown keys.
+  /// "node", "thread", "actor", "id", "parent", "job"); empty for unknown
+  /// keys.
   std::string field(std::string_view key) const;
 };
 
@@ -90,6 +95,8 @@ struct actor_info {
   /// Why it died; empty while it lives.
   std::string death_cause;
   resource_map resources; ///< The resources it holds for its whole life.
+  /// The job of the driver that created it; empty outside a cluster.
+  std::string job;
 
   std::string field(std::string_view key) const; ///< A field by name.
 };

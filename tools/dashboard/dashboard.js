@@ -83,14 +83,15 @@ async function refreshTasks() {
   tasks.reverse(); // newest first
   fill('tasks-table', tasks.slice(0, 500), [
     (t) => [t.id], (t) => [t.name], (t) => [t.kind], (t) => [t.state, t.state],
-    (t) => [t.thread], (t) => [t.node], (t) => [duration(t)], (t) => [t.error, 'err']]);
+    (t) => [t.thread], (t) => [t.node], (t) => [t.job], (t) => [duration(t)],
+    (t) => [t.error, 'err']]);
 }
 
 async function refreshActors() {
   const actors = await json('/api/actors');
   fill('actors-table', actors, [
     (a) => [a.class_name], (a) => [a.name], (a) => [a.state, a.state], (a) => [a.restarts],
-    (a) => [a.queued_calls], (a) => [a.running_calls], (a) => [a.node],
+    (a) => [a.queued_calls], (a) => [a.running_calls], (a) => [a.node], (a) => [a.job],
     (a) => [a.death_cause, 'err']]);
 }
 

@@ -5,6 +5,7 @@
 #include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
@@ -170,6 +171,7 @@ actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
   max_concurrency_ = remote_ ? remote_window
                              : opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
   ctor_->waiter.core = this;
+  job_ = job_id();
 }
 
 actor_core::~actor_core() = default;
@@ -243,6 +245,7 @@ void actor_core::run_job(job_kind kind, uint64_t epoch, bool holds_lease) noexce
   auto& cur = current_actor();
   auto* prev = cur;
   cur = this;
+  job_scope job{job_}; // job_id() in its code: the job that created it
   if (kind == job_kind::construct)
     construct(epoch, holds_lease);
   else

@@ -128,6 +128,8 @@ private:
   int max_concurrency_;
   /// The node of the current instance of a remote actor (state API).
   uint16_t remote_node_ = 0;
+  /// The job that created it (job_id() when it was made; state API).
+  std::string job_;
 
   mutable std::mutex mtx_;
   state state_ = state::need_ctor;

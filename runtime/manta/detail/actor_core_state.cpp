@@ -33,6 +33,7 @@ actor_info actor_core::info() const {
   }
   out.queued_calls = queue_.size();
   out.running_calls = running_.size();
+  out.job = job_;
   return out;
 }
 

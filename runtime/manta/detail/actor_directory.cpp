@@ -1,4 +1,5 @@
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/attached_actor.hpp"
 #include "manta/detail/remote_actor.hpp"
 
 #include "actors/actor_host.hpp"
@@ -155,6 +156,10 @@ anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
   check_actor_name(name, "name", "manta::get_actor");
   check_actor_name(ns, "namespace", "manta::get_actor");
   auto anchor = actor_directory::instance().find(ns, name);
+  // Not here: a named actor on a worker that another driver made (a
+  // detached one may have outlived it) is found through the head.
+  if (!anchor)
+    anchor = find_on_head(cls, name, ns);
   if (!anchor)
     throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
                                 + "'; create it with manta::actor<T>().name(\"" + name
@@ -168,6 +173,7 @@ anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
 }
 
 void kill_actor(actor_core& core, bool no_restart) {
+  kill_attached(core); // another driver's actor: killed on its node too
   core.kill(no_restart ? "it was killed with manta::kill"
                        : "it was killed with manta::kill(handle, /*no_restart=*/false)",
             !no_restart);

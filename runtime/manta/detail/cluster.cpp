@@ -7,6 +7,7 @@
 #include "manta/detail/data_path_tls.hpp"
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/transport.hpp"
@@ -115,6 +116,11 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   me.custom = custom_;
   me.driver = role_ == role::driver;
   me.build = this_build(); // the head compares it with the members'
+  // A driver is a job; `manta job submit` registered this one with the head
+  // already (the head accepts the id), else the head hands out one.
+  if (role_ == role::driver)
+    if (auto* job = std::getenv("MANTA_JOB_ID"))
+      me.job_id = job;
   if (role_ == role::worker) {
     auto port = publish(sys_, node_manager, 0, me.host);
     if (!port)
@@ -160,6 +166,11 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   if (!failure.empty())
     throw error("manta: joining the cluster failed: " + failure);
   index_ = view.your_index;
+  me.job_id = view.your_job; // sent again when it joins a head again
+  if (role_ == role::driver) {
+    set_process_job(view.your_job);
+    note_job(index_, view.your_job);
+  }
   me_ = me;
   member_ = member;
   if (role_ == role::driver) {
@@ -224,6 +235,16 @@ std::string cluster::rejoin() {
 }
 
 void cluster::leave() {
+  // A driver that shuts down tells the head its job FINISHED (one that is
+  // killed is FAILED there when its connection closes; the supervisor of a
+  // submitted job reports the exit either way). Bounded: a head that is
+  // gone does not hold the shutdown.
+  if (role_ == role::driver && head_ && !me_.job_id.empty()) {
+    caf::scoped_actor self{sys_};
+    self->request(head_, std::chrono::milliseconds(500), actors::job_end_atom::value, token_,
+                  me_.job_id, std::string{"FINISHED"}, std::string{"the driver shut down"})
+      .receive([](bool) {}, [](caf::error&) {});
+  }
   {
     std::lock_guard<std::mutex> guard{g_link_mtx};
     if (g_link == this)

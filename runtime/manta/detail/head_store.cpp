@@ -248,15 +248,55 @@ std::vector<named_actor_record> head_store::actors() {
   return out;
 }
 
+void head_store::put_next_job(uint32_t next) {
+  command("writing manta:next_job", "SET manta:next_job %u", next);
+}
+
+uint32_t head_store::next_job() {
+  auto r = command("reading manta:next_job", "GET manta:next_job");
+  if (r->type == REDIS_REPLY_NIL)
+    return 0;
+  auto s = r.str();
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    bad_record("manta:next_job", "is not a job number ('" + s.substr(0, 20) + "')");
+  return static_cast<uint32_t>(std::stoul(s));
+}
+
+void head_store::put_job(const job_record& j) {
+  auto text = encode_job(j);
+  command("writing manta:jobs", "HSET manta:jobs %b %b", j.id.data(), j.id.size(), text.data(),
+          text.size());
+}
+
+void head_store::drop_job(const std::string& id) {
+  command("deleting from manta:jobs", "HDEL manta:jobs %b", id.data(), id.size());
+}
+
+std::vector<job_record> head_store::jobs() {
+  auto r = command("reading manta:jobs", "HGETALL manta:jobs");
+  std::vector<job_record> out;
+  for (size_t k = 0; k + 1 < r->elements; k += 2) {
+    std::string field{r->element[k]->str, r->element[k]->len};
+    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+    out.push_back(decode_job("manta:jobs[" + field.substr(0, 40) + "]", value));
+  }
+  return out;
+}
+
 void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
-                         const std::vector<named_actor_record>& named) {
+                         const std::vector<named_actor_record>& named, uint32_t next_job,
+                         const std::vector<job_record>& jobs) {
   command("starting a transaction", "MULTI");
-  command("clearing manta:nodes", "DEL manta:nodes manta:actors");
+  command("clearing manta:nodes", "DEL manta:nodes manta:actors manta:jobs");
   put_next_index(next);
   for (auto& [_, rec] : members)
     put_node(rec);
   for (auto& a : named)
     put_actor(a);
+  if (next_job != 0)
+    put_next_job(next_job);
+  for (auto& j : jobs)
+    put_job(j);
   if (last_head_)
     put_head(*last_head_);
   command("committing the state", "EXEC");
@@ -323,6 +363,44 @@ named_actor_record decode_actor(const std::string& key, const std::string& text)
     throw;
   } catch (const std::exception& e) {
     bad_record(key, std::string{"is not a named-actor record: "} + e.what());
+  }
+}
+
+std::string encode_job(const job_record& j) {
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("id", j.id);
+  o.put("entrypoint", j.entrypoint);
+  o.put("host", j.host);
+  o.put("pid", j.pid);
+  o.put("node", j.node);
+  o.put("state", j.state);
+  o.put("detail", j.detail);
+  o.put("start_ms", j.start_ms);
+  o.put("end_ms", j.end_ms);
+  return to_text(o);
+}
+
+job_record decode_job(const std::string& key, const std::string& text) {
+  try {
+    auto o = from_text(text);
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record(key, "has version " + v);
+    job_record j;
+    j.id = o.get<std::string>("id");
+    j.entrypoint = o.get<std::string>("entrypoint");
+    j.host = o.get<std::string>("host");
+    j.pid = o.get<uint32_t>("pid");
+    j.node = o.get<uint16_t>("node");
+    j.state = o.get<std::string>("state");
+    j.detail = o.get<std::string>("detail");
+    j.start_ms = o.get<int64_t>("start_ms");
+    j.end_ms = o.get<int64_t>("end_ms");
+    return j;
+  } catch (const head_store_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    bad_record(key, std::string{"is not a job record: "} + e.what());
   }
 }
 

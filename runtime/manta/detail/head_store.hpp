@@ -33,6 +33,10 @@ struct redisContext;
 ///   manta:actors            hash: "NAMESPACE/NAME" -> JSON {"v":1,"name",
 ///                           "namespace","class","node","owner","actor_id",
 ///                           "detached"}
+///   manta:next_job          decimal: the number of the next job id
+///   manta:jobs              hash: job id -> JSON {"v":1,"id","entrypoint",
+///                           "host","pid","node","state","detail",
+///                           "start_ms","end_ms"}
 ///   manta:placement_groups  hash: reserved for placement groups (none yet):
 ///                           id -> JSON {"v":1,...}, cleared with the rest
 namespace manta::detail {
@@ -66,6 +70,28 @@ struct named_actor_record {
   uint16_t owner = 0; ///< the driver that created it (owns its handle)
   uint64_t actor_id = 0;
   bool detached = false;
+};
+
+/// A job (a driver) as the head's job table records it (docs/cluster.md,
+/// "Jobs").
+struct job_record {
+  std::string id;
+  /// The command line `manta job submit` ran; "" for a driver started by
+  /// hand.
+  std::string entrypoint;
+  /// The driver's host, pid and node index (0 until it joined).
+  std::string host;
+  uint32_t pid = 0;
+  uint16_t node = 0;
+  /// PENDING (submitted, no driver joined yet), RUNNING, FINISHED, FAILED
+  /// or STOPPED.
+  std::string state = "PENDING";
+  /// How it ended ("exit code 3", "signal 9", "the driver left without
+  /// shutting down ..."); "" while it runs.
+  std::string detail;
+  /// Milliseconds since the Unix epoch; end 0 while it runs.
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
 };
 
 /// Where the head wrote it is.
@@ -107,11 +133,19 @@ public:
   void drop_actor(const std::string& ns, const std::string& name);
   std::vector<named_actor_record> actors();
 
+  void put_next_job(uint32_t next);
+  /// 0 if none is stored.
+  uint32_t next_job();
+  void put_job(const job_record& j);
+  void drop_job(const std::string& id);
+  std::vector<job_record> jobs();
+
   /// Writes the whole state at once (MULTI/EXEC: readers never see half of
   /// it), replacing what is there, with the head record last written:
   /// after the store came back.
   void put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
-               const std::vector<named_actor_record>& named);
+               const std::vector<named_actor_record>& named, uint32_t next_job = 0,
+               const std::vector<job_record>& jobs = {});
 
   /// Test support: writes `value` raw under hash `key` field `field`.
   void put_raw(const std::string& key, const std::string& field, const std::string& value);
@@ -145,5 +179,7 @@ std::string encode_node(const wire::node_record& rec);
 wire::node_record decode_node(const std::string& key, const std::string& bytes);
 std::string encode_actor(const named_actor_record& a);
 named_actor_record decode_actor(const std::string& key, const std::string& text);
+std::string encode_job(const job_record& j);
+job_record decode_job(const std::string& key, const std::string& text);
 
 } // namespace manta::detail

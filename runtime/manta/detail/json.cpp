@@ -85,6 +85,7 @@ std::string to_json(const task_info& t) {
     .field("attempts", t.attempts)
     .raw("suspended", t.suspended ? "true" : "false")
     .field("error", t.error)
+    .field("job", t.job)
     .done();
 }
 
@@ -100,6 +101,7 @@ std::string to_json(const actor_info& a) {
     .field("node", a.node)
     .field("death_cause", a.death_cause)
     .raw("resources", to_json(a.resources))
+    .field("job", a.job)
     .done();
 }
 

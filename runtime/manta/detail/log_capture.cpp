@@ -3,6 +3,7 @@
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/allocation_hook.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
@@ -83,11 +84,13 @@ public:
 
   std::streambuf* target() const noexcept { return target_; }
 
-  /// Keeps the line and prints it as "(name node) line".
+  /// Keeps the line and prints it as "(name node) line", or "(name node
+  /// job) line" in a job (the owner's, by the node in the task's id).
   void emit(const std::string& name, const std::string& node, object_id id,
             const std::string& line) {
     store().add(id, line);
-    auto text = "(" + name + " " + node + ") " + line + "\n";
+    auto job = job_of_node(id.node());
+    auto text = "(" + name + " " + node + (job.empty() ? "" : " " + job) + ") " + line + "\n";
     std::lock_guard<std::mutex> guard{mtx_};
     target_->sputn(text.data(), static_cast<std::streamsize>(text.size()));
   }

@@ -3,9 +3,11 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/attached_actor.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/typed_call.hpp"
 #include "manta/errors.hpp"
@@ -89,10 +91,30 @@ bool place_on_other_node(const actor_options& opts) {
   }
 }
 
+/// A handle to an actor another driver made (attached_actor.hpp): the
+/// client records it; nothing is sent to the node until the first call.
+std::shared_ptr<remote_actor> attach_on_other_node(actor_core& core, const attach_ctor& at) {
+  auto req = std::make_shared<actor_create_request>();
+  req->actor_id = at.id();
+  req->attach = at.node();
+  req->core = core.weak_from_this();
+  auto answer = req->done.get_future();
+  caf::anon_send(client_or_throw("attaching to actor " + core.display_name()),
+                 actors::actor_create_atom::value, req);
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    throw error("actor " + core.display_name() + ": the driver's cluster client did not answer");
+  auto placed = answer.get();
+  if (!placed.first.empty())
+    throw error("actor " + core.display_name() + ": " + placed.first);
+  return std::make_shared<remote_actor>(at.node(), at.id());
+}
+
 std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor& ctor,
                                                    int restarts) {
   auto& rt = runtime::require("creating an actor on another node");
   auto& opts = core.options();
+  if (auto* at = dynamic_cast<attach_ctor*>(&ctor))
+    return attach_on_other_node(core, *at);
   const auto& cls = lookup_actor_class(core.type());
   if (!ctor.remote_capable())
     throw error("actor " + core.display_name() + " cannot be created on another node: "
@@ -110,6 +132,8 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   m.retry_exception_types = opts.retry_exception_types;
   m.max_concurrency = opts.max_concurrency.value_or(0);
   m.restarts = restarts;
+  m.detached = opts.detached;
+  m.job_id = job_id();
   auto req = std::make_shared<actor_create_request>();
   req->actor_id = m.actor_id;
   req->spec = wire::encode(m);
@@ -156,6 +180,7 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     c.encode_args(m.args);
     m.demand = resource_demand{0.0, {}};
     m.actor_id = where.id;
+    m.job_id = job_id();
     auto req = std::make_shared<remote_call_request>();
     req->ctx = ctx;
     req->keep = ctx.core->shared_from_this();

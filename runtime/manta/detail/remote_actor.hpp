@@ -52,6 +52,24 @@ struct actor_create_request {
   /// `reconnect_window` at most (actors/cluster_actors.hpp, expire_creates).
   std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
   std::promise<std::pair<std::string, uint16_t>> done;
+  /// Non-zero: nothing is created; the handle attaches to actor `actor_id`
+  /// living on this node already (attached_actor.hpp).
+  uint16_t attach = 0;
+};
+
+/// A driver's question to the head about a named actor another driver
+/// created (answered through `done` with the head's record, or with an
+/// error text); with `kill`, the kill of an attached handle's actor on
+/// `node`; with `leaving`, the driver shuts down: its detached actors on
+/// workers stay there (no answer to either). In-process only: the pointer
+/// cannot come from another node.
+struct named_actor_request {
+  std::string ns, name;
+  uint16_t node = 0;
+  uint64_t id = 0;
+  bool kill = false;
+  bool leaving = false;
+  std::promise<std::pair<std::string, std::string>> done;
 };
 
 /// A call on its way to an actor on another node; the cluster client
@@ -65,6 +83,7 @@ struct remote_call_request {
 
 using create_request_ptr = std::shared_ptr<actor_create_request>;
 using call_request_ptr = std::shared_ptr<remote_call_request>;
+using named_request_ptr = std::shared_ptr<named_actor_request>;
 
 /// Whether a new actor with `opts` lives on another node: only drivers of
 /// a cluster place actors elsewhere, when the strategy says so or when

@@ -2,6 +2,7 @@
 
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
+#include "manta/detail/job_id.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -64,6 +65,7 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
 }
 
 std::exception_ptr remote_task::run() noexcept {
+  job_scope job{msg_.job_id}; // job_id() in the task: its owner's
   try {
     if (starts)
       std::exchange(starts, nullptr)->push(msg_.task_id); // once, even if retried

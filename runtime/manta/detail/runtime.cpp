@@ -6,6 +6,7 @@
 #include "actors/node_manager.hpp"
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
+#include "manta/detail/attached_actor.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/node_address.hpp"
@@ -349,7 +350,9 @@ void runtime::stop_all() {
   // Nothing is stopped for memory while the node shuts down.
   memory_monitor_.reset();
   // 0. Kill every actor: their queued calls fail with actor_died_error and
-  //    their instances are destroyed while the pool still runs.
+  //    their instances are destroyed while the pool still runs; detached
+  //    actors on workers stay there (docs/cluster.md, "Jobs").
+  keep_detached_actors();
   actor_directory::instance().stop_all();
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.

@@ -48,6 +48,24 @@ void write_actors(prometheus_writer& w) {
     w.sample("manta_actors", {{"state", state}}, static_cast<double>(n));
 }
 
+/// Per job (docs/cluster.md, "Jobs"): the tasks and actor calls this node
+/// knows of each job (those in flight and the finished ones it keeps), by
+/// state. Only jobs with tasks here are listed; none outside a cluster.
+void write_jobs(prometheus_writer& w) {
+  std::map<std::pair<std::string, std::string>, size_t> counts;
+  for (auto& t : list_tasks())
+    if (!t.job.empty())
+      ++counts[{t.job, std::string{to_string(t.state)}}];
+  if (counts.empty())
+    return;
+  w.family("manta_job_tasks", "gauge",
+           "Tasks and actor calls of each job on this node (in flight and the finished ones "
+           "kept), by state.");
+  for (auto& [key, n] : counts)
+    w.sample("manta_job_tasks", {{"job", key.first}, {"state", key.second}},
+             static_cast<double>(n));
+}
+
 void write_store(prometheus_writer& w) {
   auto m = memory_summary();
   w.family("manta_object_store_objects", "gauge", "Live objects in the node's store.");
@@ -80,6 +98,7 @@ void write_runtime_metrics(prometheus_writer& w) {
     return;
   write_tasks(w);
   write_actors(w);
+  write_jobs(w);
   write_store(w);
   write_resources(w);
 }

@@ -127,6 +127,7 @@ void fill(schema::NodeInfo::Builder b, const node_record& x) {
   set_resources(b.initResources(static_cast<unsigned>(x.custom.size())), x.custom);
   b.setRole(x.driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
   b.setDataPort(x.data_port);
+  b.setJobId(x.job_id);
   auto build = b.initBuild();
   build.setHash(x.build.hash);
   auto entries = build.initEntries(static_cast<unsigned>(x.build.entries.size()));
@@ -151,6 +152,7 @@ node_record read_node(schema::NodeInfo::Reader r) {
   x.custom = get_resources(r.getResources());
   x.driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
   x.data_port = r.getDataPort();
+  x.job_id = r.getJobId().cStr();
   auto build = r.getBuild();
   x.build.hash = build.getHash();
   for (auto e : build.getEntries()) {
@@ -191,6 +193,7 @@ bytes encode(const task_message& x) {
   b.setLayoutHash(x.layout_hash);
   set_texts(b.initRetryExceptionTypes(static_cast<unsigned>(x.retry_exception_types.size())),
             x.retry_exception_types);
+  b.setJobId(x.job_id);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -226,6 +229,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.actor_id = r.getActorId();
     out.layout_hash = r.getLayoutHash();
     out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
+    out.job_id = r.getJobId().cStr();
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
@@ -321,6 +325,7 @@ bytes encode(const cluster_view& x) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::ClusterView>();
   b.setYourIndex(x.your_index);
+  b.setYourJob(x.your_job);
   auto nodes = b.initNodes(static_cast<unsigned>(x.nodes.size()));
   for (unsigned i = 0; i < x.nodes.size(); ++i)
     fill(nodes[i], x.nodes[i]);
@@ -331,6 +336,7 @@ std::string decode(std::span<const char> in, cluster_view& out) {
   return read("ClusterView", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::ClusterView>();
     out.your_index = r.getYourIndex();
+    out.your_job = r.getYourJob().cStr();
     out.nodes.clear();
     for (auto n : r.getNodes()) {
       out.nodes.push_back(read_node(n));
@@ -359,6 +365,8 @@ bytes encode(const actor_message& x) {
   b.setRetryExceptions(x.retry_exceptions);
   set_texts(b.initRetryExceptionTypes(static_cast<unsigned>(x.retry_exception_types.size())),
             x.retry_exception_types);
+  b.setDetached(x.detached);
+  b.setJobId(x.job_id);
   return flatten(msg);
 }
 
@@ -378,6 +386,8 @@ std::string decode(std::span<const char> in, actor_message& out) {
     out.restarts = r.getRestarts();
     out.retry_exceptions = r.getRetryExceptions();
     out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
+    out.detached = r.getDetached();
+    out.job_id = r.getJobId().cStr();
     if (out.actor_id == 0)
       return "actor id 0 (ids start at 1)";
     if (out.class_name.empty())

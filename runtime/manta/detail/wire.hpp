@@ -68,6 +68,8 @@ struct task_message {
   std::vector<arg_ref> arg_refs;
   /// The sender's hash of the parameter and result layouts (0: not given).
   uint64_t layout_hash = 0;
+  /// The owner's job (the head's id; empty if it has none).
+  std::string job_id;
 };
 
 /// schema::ActorSpec.
@@ -84,6 +86,10 @@ struct actor_message {
   std::vector<std::string> retry_exception_types;
   int32_t max_concurrency = 0; // 0: the class's default
   int32_t restarts = 0;
+  /// lifetime_detached(): kept when the owner's connection closes.
+  bool detached = false;
+  /// The owner's job (the head's id).
+  std::string job_id;
 };
 
 /// schema::ActorCreated.
@@ -152,12 +158,16 @@ struct node_record {
   uint16_t data_port = 0;
   /// The process's build fingerprint (empty: not sent).
   build_info build;
+  /// A driver's job id (empty at a first join without MANTA_JOB_ID).
+  std::string job_id;
 };
 
 /// schema::ClusterView.
 struct cluster_view {
   uint16_t your_index = 0;
   std::vector<node_record> nodes;
+  /// A driver's job id, as the head recorded it.
+  std::string your_job;
 };
 
 /// What a decoder accepts from another process or from disk. Bytes from the

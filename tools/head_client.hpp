@@ -1,0 +1,61 @@
+#pragma once
+
+#include "manta/init.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+/// What the `manta` commands that talk to a running cluster share: their
+/// flags for the head's address, the token and TLS, and the connection to
+/// the head (`manta status`, `manta job ...`).
+namespace manta::tools {
+
+/// Value of `--name=V` or `--name V` at argv[i]; advances i for the latter.
+bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out);
+
+/// The token in the file `--token-file` names (checked like the head's:
+/// this user's alone); "" after printing why not.
+std::string token_from_file(const char* command, const std::string& path);
+
+/// The refusal of `--token=T` on a command line.
+void refuse_token_flag(const char* command);
+
+/// The head's address from the runtime folder, for `--address=auto`; ""
+/// after printing why not.
+std::string local_head_address(const char* command);
+
+/// MANTA_TOKEN, or "".
+std::string env_token();
+
+/// TLS files from MANTA_TLS_CERT, MANTA_TLS_KEY and MANTA_TLS_CA, and
+/// MANTA_TRANSPORT=plain.
+tls_options env_tls();
+
+/// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
+/// (the daemons get it and need not share our working directory), or
+/// `--transport=tls|plain`.
+bool tls_flag(int argc, char** argv, int& i, tls_options& tls);
+
+/// A command's connection to the head's registry.
+struct head_connection {
+  std::string address; ///< "HOST:PORT"
+  std::string token;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor head;
+};
+
+/// Connects `command` to the head at `address` ("auto": the head started
+/// on this machine) with `token` (empty: the runtime folder's token file)
+/// within 5 s. Returns nothing after printing why not, naming the address
+/// and what to do; `rc` is then the exit status (2: bad input, 1: no head).
+std::optional<head_connection> connect_head(const char* command, std::string address,
+                                            std::string token, const tls_options& tls, int& rc);
+
+} // namespace manta::tools
