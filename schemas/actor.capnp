@@ -44,6 +44,9 @@ struct ActorSpec {
 
   restarts @10 :Int32;
   # Restarts so far (on other nodes too): `was_restarted()` is true above 0.
+
+  codeSearchPath @11 :List(Text);
+  # The job's code search path holding the class, as in a TaskSpec.
 }
 
 struct ActorCreated {

@@ -66,6 +66,12 @@ struct TaskSpec {
   # a node whose function of that name and signature lays its types out
   # differently (a struct's fields reordered, same size) refuses the task
   # instead of decoding one layout as the other. 0: not given.
+
+  codeSearchPath @13 :List(Text);
+  # The job's code search path (docs/cluster.md, "Jobs"): shared libraries,
+  # or folders of them, holding the function; the receiving node loads them
+  # once and looks the function up among what they registered. Empty: the
+  # receiving binary's own functions.
 }
 
 struct ArgRef {

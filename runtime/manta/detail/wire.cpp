@@ -104,6 +104,20 @@ std::vector<bytes> get_args(Reader&& list) {
   return out;
 }
 
+template <class Builder>
+void set_texts(Builder&& list, const std::vector<std::string>& texts) {
+  for (unsigned i = 0; i < texts.size(); ++i)
+    list.set(i, texts[i]);
+}
+
+template <class Reader>
+std::vector<std::string> get_texts(Reader&& list) {
+  std::vector<std::string> out;
+  for (auto t : list)
+    out.emplace_back(t.cStr());
+  return out;
+}
+
 void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setIndex(x.index);
   b.setHost(x.host);
@@ -175,6 +189,7 @@ bytes encode(const task_message& x) {
   b.setAttempt(x.attempt);
   b.setActorId(x.actor_id);
   b.setLayoutHash(x.layout_hash);
+  set_texts(b.initCodeSearchPath(static_cast<unsigned>(x.code.size())), x.code);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -209,6 +224,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.attempt = r.getAttempt();
     out.actor_id = r.getActorId();
     out.layout_hash = r.getLayoutHash();
+    out.code = get_texts(r.getCodeSearchPath());
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
@@ -339,6 +355,7 @@ bytes encode(const actor_message& x) {
   b.setMaxTaskRetries(x.max_task_retries);
   b.setMaxConcurrency(x.max_concurrency);
   b.setRestarts(x.restarts);
+  set_texts(b.initCodeSearchPath(static_cast<unsigned>(x.code.size())), x.code);
   return flatten(msg);
 }
 
@@ -356,6 +373,7 @@ std::string decode(std::span<const char> in, actor_message& out) {
     out.max_task_retries = r.getMaxTaskRetries();
     out.max_concurrency = r.getMaxConcurrency();
     out.restarts = r.getRestarts();
+    out.code = get_texts(r.getCodeSearchPath());
     if (out.actor_id == 0)
       return "actor id 0 (ids start at 1)";
     if (out.class_name.empty())

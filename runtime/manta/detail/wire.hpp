@@ -66,6 +66,9 @@ struct task_message {
   std::vector<arg_ref> arg_refs;
   /// The sender's hash of the parameter and result layouts (0: not given).
   uint64_t layout_hash = 0;
+  /// The job's code search path (code_loader.hpp): the libraries (or
+  /// folders of them) holding the function; empty: the receiver's binary.
+  std::vector<std::string> code;
 };
 
 /// schema::ActorSpec.
@@ -80,6 +83,8 @@ struct actor_message {
   int32_t max_task_retries = 0;
   int32_t max_concurrency = 0; // 0: the class's default
   int32_t restarts = 0;
+  /// The job's code search path, as for a task_message.
+  std::vector<std::string> code;
 };
 
 /// schema::ActorCreated.
