@@ -7,7 +7,9 @@
 // name; both drivers run tasks and actor calls on the worker at the same
 // time and each gets its own code's results. A library that cannot be
 // loaded, one that other users can write, a library without the function
-// and a path that does not exist each fail with an error naming it.
+// and a path that does not exist each fail with an error naming it, and a
+// library whose function lays out a struct otherwise than the driver's
+// build has its calls refused.
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -150,6 +152,39 @@ TEST_CASE("a function or class not in the job's library is an error naming the l
   CHECK_FALSE(contains(out, "probe result: "));
 }
 
+TEST_CASE("a job library whose function lays out its types otherwise is refused per call") {
+  auto& c = *the_cluster;
+  REQUIRE(c.up);
+  // Job A's driver (point{int32, float32}) naming a build of its library
+  // with point{float32, int32}: not refused at join for that (its code is
+  // the library's), but the call of `measure` is, and the rest runs. The
+  // worker ran job A's `measure` from the other library before (the first
+  // case): each library keeps its own layouts.
+  auto [rc, out] = run(c.driver("JOB_DRIVER_A", env("JOB_LIB_A_SKEW"), "--mode=probe"));
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(contains(out, "probe result: -7\n"));
+  CHECK(contains(out, "probe result: 100\n"));
+  CHECK(contains(out, "probe error: function 'measure' lays out its types differently on node-"));
+  CHECK_FALSE(contains(out, "probe result: 3.5"));
+}
+
+TEST_CASE("a library built with GCC's unique symbols is refused, naming the fix") {
+  auto& c = *the_cluster;
+  REQUIRE(c.up);
+  auto lib = env("JOB_LIB_B_UNIQUE");
+  if (lib.empty()) {
+    MESSAGE("skipped: this compiler makes no unique symbols");
+    return;
+  }
+  auto [rc, out] = run(c.driver("JOB_DRIVER_B", lib, "--mode=probe"));
+  INFO(out);
+  CHECK(contains(out, "cannot load the job library " + fs::canonical(lib).string()));
+  CHECK(contains(out, "was built with GCC's unique symbols"));
+  CHECK(contains(out, "rebuild it with -fno-gnu-unique"));
+  CHECK_FALSE(contains(out, "probe result: "));
+}
+
 TEST_CASE("a code search path that does not exist is refused at init") {
   auto& c = *the_cluster;
   REQUIRE(c.up);
@@ -162,7 +197,8 @@ TEST_CASE("a code search path that does not exist is refused at init") {
 }
 
 int main(int argc, char** argv) {
-  for (auto* name : {"MANTA_BIN", "JOB_DRIVER_A", "JOB_DRIVER_B", "JOB_LIB_A", "JOB_LIB_B"})
+  for (auto* name : {"MANTA_BIN", "JOB_DRIVER_A", "JOB_DRIVER_B", "JOB_LIB_A", "JOB_LIB_A_SKEW",
+                     "JOB_LIB_B"})
     if (env(name).empty()) {
       std::printf("skipped: %s is not set (meson test sets it)\n", name);
       return 77;

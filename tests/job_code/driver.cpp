@@ -6,8 +6,9 @@
 // --mode=work --barrier=DIR: creates its actor, says DIR/<job>.ready, waits
 // for the other job's, then checks rounds of tasks and actor calls; exit 0
 // when every result is its own job's.
-// --mode=probe: one task of the job's own function and one actor, printing
-// "probe result: V" or "probe error: WHAT" for each.
+// --mode=probe: one task of the job's own function, one actor and (job A)
+// one task of `measure`, printing "probe result: V" or "probe error: WHAT"
+// for each.
 
 #ifdef JOB_B
 #include "tests/job_code/job_b.hpp"
@@ -75,6 +76,19 @@ auto own_function() {
 }
 #endif
 
+/// Job A's measure of a point{3, 0.5} (nothing for job B).
+void probe_layout() {
+#ifndef JOB_B
+  try {
+    std::printf("probe result: %s\n",
+                std::to_string(manta::get(manta::task(measure).remote(point{3, 0.5f}), 30s))
+                  .c_str());
+  } catch (const std::exception& e) {
+    std::printf("probe error: %s\n", e.what());
+  }
+#endif
+}
+
 std::string option(int argc, char** argv, std::string_view name) {
   for (int i = 1; i < argc; ++i)
     if (std::string_view a{argv[i]}; a.substr(0, name.size()) == name && a.size() > name.size()
@@ -104,6 +118,7 @@ int probe() {
   } catch (const std::exception& e) {
     std::printf("probe error: %s\n", e.what());
   }
+  probe_layout();
   return 0;
 }
 
@@ -131,6 +146,14 @@ int work(const std::string& barrier) {
     }
     std::this_thread::sleep_for(5ms);
   }
+#ifndef JOB_B
+  // Job A's layouts of `measure` are then known on the worker, where the
+  // build of the library with the other layout must still get its own.
+  if (auto m = manta::get(manta::task(measure).remote(point{3, 0.5f}), 30s); m != 3.5) {
+    std::printf("job a: measure(point{3, 0.5}) is %g, expected 3.5\n", m);
+    return 1;
+  }
+#endif
   constexpr int rounds = 40;
   int checked = 0;
   for (int i = 1; i < rounds; ++i) {

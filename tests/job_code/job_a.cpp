@@ -14,7 +14,11 @@ int64_t only_a(int64_t x) {
   return -x;
 }
 
-MANTA_REMOTE(shared_name, twice, only_a);
+double measure(point p) {
+  return static_cast<double>(p.x) + static_cast<double>(p.y);
+}
+
+MANTA_REMOTE(shared_name, twice, only_a, measure);
 
 job_actor::job_actor(int64_t start) : total_(start) {
   // nop

@@ -19,6 +19,25 @@ int64_t twice(int64_t x);
 /// Job A's alone.
 int64_t only_a(int64_t x);
 
+/// A plain struct. The library built with -DJOB_A_SKEW has its fields in
+/// the other order (same name, same size), as a library rebuilt from
+/// changed sources would: a call of `measure` from a driver built with
+/// the other layout must be refused, not decoded wrongly.
+#ifdef JOB_A_SKEW
+struct point {
+  float x = 0;
+  int32_t y = 0;
+};
+#else
+struct point {
+  int32_t x = 0;
+  float y = 0;
+};
+#endif
+
+/// x + y.
+double measure(point p);
+
 /// Same class name as job B's, other methods.
 class job_actor {
 public:

@@ -2,6 +2,8 @@
 
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/build_fingerprint.hpp"
+#include "manta/detail/demangle.hpp"
+#include "manta/detail/elf_unique.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/errors.hpp"
 
@@ -112,6 +114,13 @@ const std::pair<const std::string, loaded_library>* load(loader& l, const std::s
     return &*i;
   if (why = check_library_file(path); !why.empty())
     return nullptr;
+  if (auto unique = first_unique_symbol(path); !unique.empty()) {
+    why = path + " was built with GCC's unique symbols (" + demangle(unique.c_str())
+          + " and others): the dynamic loader keeps one of each per process, even for "
+            "libraries loaded apart, so this job's registrations and layout checks could "
+            "be another job's; rebuild it with -fno-gnu-unique";
+    return nullptr;
+  }
   // Linked into this program already (a driver's own library): dlopen
   // would hand back that copy without running its registrations again.
   if (void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) {
