@@ -5,7 +5,8 @@
 // libraries each have a function of the same name with other types, one of
 // the same name and type with another body, and an actor class of the same
 // name; both drivers run tasks and actor calls on the worker at the same
-// time and each gets its own code's results. A library that cannot be
+// time and each gets its own code's results (job A also a task that its
+// code submits from the worker). A library that cannot be
 // loaded, one that other users can write, a library without the function
 // and a path that does not exist each fail with an error naming it, and a
 // library whose function lays out a struct otherwise than the driver's

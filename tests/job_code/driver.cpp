@@ -153,6 +153,11 @@ int work(const std::string& barrier) {
     std::printf("job a: measure(point{3, 0.5}) is %g, expected 3.5\n", m);
     return 1;
   }
+  // A task submitted by job A's code on the worker runs job A's twice.
+  if (auto n = manta::get(manta::task(nested_twice).remote(int64_t{21}), 30s); n != 42) {
+    std::printf("job a: nested_twice(21) is %lld, expected 42\n", static_cast<long long>(n));
+    return 1;
+  }
 #endif
   constexpr int rounds = 40;
   int checked = 0;

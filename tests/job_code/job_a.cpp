@@ -14,11 +14,15 @@ int64_t only_a(int64_t x) {
   return -x;
 }
 
+int64_t nested_twice(int64_t x) {
+  return manta::get(manta::task(twice).remote(x));
+}
+
 double measure(point p) {
   return static_cast<double>(p.x) + static_cast<double>(p.y);
 }
 
-MANTA_REMOTE(shared_name, twice, only_a, measure);
+MANTA_REMOTE(shared_name, twice, only_a, nested_twice, measure);
 
 job_actor::job_actor(int64_t start) : total_(start) {
   // nop

@@ -18,6 +18,8 @@ int64_t shared_name(int64_t x);
 int64_t twice(int64_t x);
 /// Job A's alone.
 int64_t only_a(int64_t x);
+/// twice(x) as a nested task, sent from the worker with job A's code.
+int64_t nested_twice(int64_t x);
 
 /// A plain struct. The library built with -DJOB_A_SKEW has its fields in
 /// the other order (same name, same size), as a library rebuilt from
