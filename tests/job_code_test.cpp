@@ -58,7 +58,11 @@ struct cluster {
 
   cluster() {
     char tmpl[] = "/tmp/manta-job-code-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    if (::mkdtemp(tmpl) == nullptr) {
+      std::perror("mkdtemp");
+      return;
+    }
+    dir = tmpl;
     auto [head_rc, head_out] = shell(prefix() + manta + " start --head --port=0 --dashboard-port=off");
     auto [worker_rc, worker_out] = shell(prefix() + manta + " start --address=auto --num-cpus=4");
     up = head_rc == 0 && worker_rc == 0;
@@ -68,6 +72,8 @@ struct cluster {
   }
 
   ~cluster() {
+    if (dir.empty())
+      return;
     shell(prefix() + manta + " stop");
     fs::remove_all(dir);
   }
