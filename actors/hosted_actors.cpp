@@ -6,6 +6,7 @@
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
@@ -45,18 +46,17 @@ void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec
   if (auto err = detail::wire::decode(spec, m); !err.empty())
     return answer_created(self, owner, 0, err);
   auto here = detail::runtime::node_name();
-  auto* cls = detail::find_actor_class(m.class_name);
+  std::string missing;
+  auto* cls = detail::job_actor_class(m.code, m.class_name, here, missing);
   if (cls == nullptr)
-    return answer_created(self, owner, m.actor_id,
-                          "no actor class named '" + m.class_name + "' is registered on "
-                            + here + "; every node must run a binary that has MANTA_ACTOR("
-                            + m.class_name + ", ...)");
+    return answer_created(self, owner, m.actor_id, std::move(missing));
   auto make = detail::find_actor_ctor(*cls, m.constructor_key);
   if (make == nullptr)
     return answer_created(self, owner, m.actor_id,
                           "the binary on " + here + " has no constructor of " + m.class_name
                             + " taking (" + detail::demangle(m.constructor_key.c_str())
-                            + "); do both nodes run the same binary?");
+                            + "); do both nodes run the same binary (or does the job's "
+                              "library call actor<T>().remote(...) with these types)?");
   if (auto a = self->state.actors.find(m.actor_id); a != self->state.actors.end()) {
     // Its owner restarts it here while the old instance lives on: the
     // owner's connection hung and was replaced before this end noticed, so

@@ -7,6 +7,7 @@
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
@@ -175,13 +176,11 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                     + detail::runtime::node_name() + " has only "
                     + detail::resource_demand{total_cpus, total}.to_string()
                     + " in total; the sender's view of this node is stale or wrong");
-  auto* fn = detail::find_function(msg.function_name);
+  std::string missing; // the function, a job library (code_loader.hpp)
+  auto* fn = detail::job_function(msg.code, msg.function_name, detail::runtime::node_name(),
+                                  missing);
   if (fn == nullptr)
-    return refuse("manta::unknown_function_error",
-                  "no function named '" + msg.function_name + "' is registered on "
-                    + detail::runtime::node_name()
-                    + "; every node must run a binary that has MANTA_REMOTE("
-                    + msg.function_name + ")");
+    return refuse("manta::unknown_function_error", std::move(missing));
   if (fn->signature != msg.signature)
     return refuse("manta::unknown_function_error",
                   "function '" + msg.function_name + "' has type "

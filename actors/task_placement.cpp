@@ -1,6 +1,7 @@
 #include "actors/cluster_client_internal.hpp"
 
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -278,6 +279,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.function_name = t.function_name;
   msg.signature = t.signature();
   msg.layout_hash = t.layout_hash();
+  msg.code = detail::code_for(t.library != nullptr ? *t.library : std::string{});
   msg.name = t.name();
   msg.job_id = self->state.link->joined_as().job_id;
   msg.args.reserve(prep.args.size());

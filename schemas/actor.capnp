@@ -56,6 +56,9 @@ struct ActorSpec {
 
   jobId @14 :Text;
   # The job of the owner that created it (the head's id).
+
+  codeSearchPath @15 :List(Text);
+  # The job's code search path holding the class, as in a TaskSpec.
 }
 
 struct ActorCreated {

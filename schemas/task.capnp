@@ -74,6 +74,12 @@ struct TaskSpec {
   jobId @14 :Text;
   # The job of the driver that owns the task (the head's id): what the
   # receiving node's state API, metrics and log prefixes show for it.
+
+  codeSearchPath @15 :List(Text);
+  # The job's code search path (docs/cluster.md, "Jobs"): shared libraries,
+  # or folders of them, holding the function; the receiving node loads them
+  # once and looks the function up among what they registered. Empty: the
+  # receiving binary's own functions.
 }
 
 struct ArgRef {

@@ -185,15 +185,11 @@ int start_head(const std::string& port, const std::string& dashboard_port,
 
 int start_worker(const std::string& address, const std::string& token,
                  const tls_options& tls, const std::vector<std::string>& node_flags,
-                 const std::vector<std::string>& program) {
-  if (program.empty()) {
-    std::fprintf(stderr,
-                 "manta start: a worker node runs your program, which registers the "
-                 "functions (MANTA_REMOTE) and calls manta::init(argc, argv):\n"
-                 "  manta start --address=%s [--num-cpus=N] [--resources=GPU:1] -- ./your_program\n",
-                 address.c_str());
+                 std::vector<std::string> program) {
+  // No program: the generic worker, which runs the jobs that name their
+  // code (docs/cluster.md, "Jobs").
+  if (program.empty() && (program = {generic_worker()}).front().empty())
     return 2;
-  }
   auto d = dir("manta start");
   if (d.empty())
     return 1;

@@ -47,12 +47,14 @@ const std::vector<verb>& verbs() {
   static const std::string start_help = std::string{
     "usage: manta start --head [--port=P] [--dashboard-port=P|0|off] [options]\n"
     "       manta start --address=HOST:PORT|auto [--num-cpus=N] [--resources=GPU:1,...] [options]\n"
-    "                   -- PROGRAM [ARGS...]\n"
+    "                   [-- PROGRAM [ARGS...]]\n"
     "Starts a daemon on this machine (pid and log files in the runtime folder, /tmp/manta-UID):\n"
     "a head node (the cluster's registry, bound to 127.0.0.1 unless --node-ip-address, with the\n"
     "cluster's dashboard), or\n"
     "a worker node running your PROGRAM, which registers its functions (MANTA_REMOTE) and calls\n"
-    "manta::init(argc, argv). Everything after `--` is the program and its arguments.\n"
+    "manta::init(argc, argv). Everything after `--` is the program and its arguments. Without a\n"
+    "program, the generic worker (manta-worker, beside manta), which runs the jobs whose drivers\n"
+    "name their code with --code-search-path=LIB.so[:DIR] (docs/cluster.md, \"Jobs\").\n"
     "options:\n"
     "  --head                start the head node\n"
     "  --port=P              the head's port (default 0: any free port; written to head.address)\n"
@@ -71,7 +73,8 @@ const std::vector<verb>& verbs() {
     + tls_flags
     + "examples:\n"
       "  manta start --head\n"
-      "  manta start --address=auto --num-cpus=4 -- ./my_app\n";
+      "  manta start --address=auto --num-cpus=4 -- ./my_app\n"
+      "  manta start --address=auto --num-cpus=4            (a generic worker)\n";
   static const std::string status_help = std::string{
     "usage: manta status [--address=HOST:PORT|auto] [--token-file=F] [TLS options]\n"
     "       manta status --dashboard=HOST:PORT\n"

@@ -1,11 +1,13 @@
 #include "tools/worker_join.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace manta::tools {
 
@@ -70,6 +72,20 @@ bool await_worker_join(pid_t pid, const std::string& log) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::string generic_worker() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto worker = self.parent_path() / "manta-worker";
+  if (!ec && ::access(worker.c_str(), X_OK) == 0)
+    return worker.string();
+  std::fprintf(stderr, "manta start: no program follows -- and the generic worker %s is "
+                       "missing, so this node could run no job's code; install manta-worker "
+                       "beside manta, or give the worker program that registers your functions: "
+                       "manta start --address=HOST:PORT -- ./your_program\n",
+               worker.c_str());
+  return {};
 }
 
 } // namespace manta::tools

@@ -16,4 +16,9 @@ inline constexpr std::chrono::seconds worker_join_wait{10};
 /// worker), and returns false.
 bool await_worker_join(pid_t pid, const std::string& log);
 
+/// The generic worker program, `manta-worker` beside this `manta`
+/// (tools/manta_worker.cpp), which `manta start` runs when given no
+/// program; "" after printing why there is none.
+std::string generic_worker();
+
 } // namespace manta::tools

@@ -4,6 +4,7 @@
 #include "manta/cluster.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/node_argv.hpp"
 #include "manta/detail/option_values.hpp"
@@ -61,7 +62,7 @@ constexpr std::string_view option_names[] = {
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
   "memory-usage-threshold", "memory-limit", "dashboard-host", "node-ip-address",
-  "trusted-network", "head-store"};
+  "trusted-network", "head-store", "code-search-path"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -135,6 +136,8 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.trusted_network = parse_switch(where, v, show);
   else if (name == "head-store")
     opts.head_store = std::string{v};
+  else if (name == "code-search-path")
+    opts.code_search_path = detail::split_code_search_path(v);
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -205,6 +208,7 @@ void read_config_file(const std::string& path, init_options& opts) {
 
 void init(init_options opts) {
   detail::refuse_node_without_argv();
+  detail::declare_job_code(opts.code_search_path);
   detail::runtime::start(opts);
 }
 
@@ -249,6 +253,8 @@ command_line parse_command_line(int argc, char** argv) {
   }
   if (auto env = std::getenv("MANTA_TRUSTED_NETWORK"); env != nullptr && *env != '\0')
     opts.trusted_network = parse_switch("MANTA_TRUSTED_NETWORK", env);
+  if (auto env = std::getenv("MANTA_CODE_SEARCH_PATH"); env != nullptr && *env != '\0')
+    opts.code_search_path = detail::split_code_search_path(env);
   if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr && *env != '\0')
     opts.head_store = env;
   // The config file (--config=FILE or MANTA_CONFIG) sits between the

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace manta {
 
@@ -146,6 +147,17 @@ struct init_options {
   /// it has one, else the machine's memory. Flag `--memory-limit=BYTES`
   /// (suffixes K, M, G), environment `MANTA_MEMORY_LIMIT`.
   std::optional<size_t> memory_limit;
+  /// Drivers only: the job's code, as Ray's C++ `code_search_path`: shared
+  /// libraries (or folders of them) holding the job's `MANTA_REMOTE`
+  /// functions and `MANTA_ACTOR` classes (and its `actor<T>().remote(...)`
+  /// calls, which register the constructors). Every task and actor this
+  /// driver sends to another node names them; the node loads them once and
+  /// runs this job's functions from them, apart from other jobs' code, so a
+  /// generic worker (`manta start` without a program) serves jobs built
+  /// from different code. Empty: every node runs the same binary. Flag
+  /// `--code-search-path=A.so:DIR`, environment `MANTA_CODE_SEARCH_PATH`.
+  /// See "Jobs" in docs/cluster.md.
+  std::vector<std::string> code_search_path;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -158,14 +170,14 @@ void init(init_options opts = {});
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
 /// `--connection-timeout=4s`, `--head-store=redis://HOST:PORT/DB`,
 /// `--memory-usage-threshold=0.95`, `--memory-limit=BYTES`,
-/// `--node-ip-address=ADDR`, `--trusted-network`, for workers
+/// `--node-ip-address=ADDR`, `--trusted-network`, `--code-search-path=A:B`, for workers
 /// `--advertise-address=HOST:PORT`),
 /// falling back to the environment (`MANTA_NUM_CPUS`,
 /// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`,
 /// `MANTA_TLS_CERT`, `MANTA_TLS_KEY`, `MANTA_TLS_CA`, `MANTA_TRANSPORT`,
 /// `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`,
 /// `MANTA_MEMORY_USAGE_THRESHOLD`, `MANTA_MEMORY_LIMIT`, `MANTA_NODE_IP`,
-/// `MANTA_TRUSTED_NETWORK`). Unknown `--manta-*`
+/// `MANTA_TRUSTED_NETWORK`, `MANTA_CODE_SEARCH_PATH`). Unknown `--manta-*`
 /// flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and

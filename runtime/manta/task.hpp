@@ -124,6 +124,7 @@ public:
                                          detail::arg_holder_t<Ps, As>...>;
     auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_,
                                             std::forward<As>(args)...);
+    spec->library = &info_->library;
     return object_ref<R>{detail::submit(std::move(spec))};
   }
 

@@ -81,6 +81,9 @@ struct actor_class_info {
   std::map<std::string, ctor_factory, std::less<>> ctors;
   /// Their layouts (and the argument types' names), by the same keys.
   std::map<std::string, std::pair<layout_fn, std::string>, std::less<>> ctor_layouts;
+  /// The job library it came from (code_loader.hpp), "" for this program's
+  /// own classes.
+  std::string library;
 };
 
 void register_actor_class(const std::type_info& cls, std::string name, bool is_async,
@@ -92,11 +95,14 @@ void register_actor_class(const std::type_info& cls, std::string name, bool is_a
 bool register_actor_ctor(const std::type_info& cls, const char* key, ctor_factory f,
                          layout_fn layout = nullptr, std::string arg_names = {});
 
-/// Every registered actor class (a copy, for the build fingerprint).
+/// Every actor class of this program's own (a copy, for the build
+/// fingerprint): not those of job libraries loaded since.
 std::vector<actor_class_info> all_actor_classes();
 
-/// The class registered under `name`, or null.
-const actor_class_info* find_actor_class(std::string_view name);
+/// The class registered under `name`, or null. With a `library`, among
+/// the classes that job library registered.
+const actor_class_info* find_actor_class(std::string_view name,
+                                         const std::string& library = {});
 
 /// The method of `cls` named `name`, or null.
 const method_info* find_method(const actor_class_info& cls, std::string_view name);

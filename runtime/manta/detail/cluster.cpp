@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/detail/build_fingerprint.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/data_path_tls.hpp"
 #include "manta/detail/head_store.hpp"
@@ -115,7 +116,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   me.cpus = cpus_;
   me.custom = custom_;
   me.driver = role_ == role::driver;
-  me.build = this_build(); // the head compares it with the members'
+  me.build = advertised_build(); // the head compares it with the members'
   // A driver is a job; `manta job submit` registered this one with the head
   // already (the head accepts the id), else the head hands out one.
   if (role_ == role::driver)

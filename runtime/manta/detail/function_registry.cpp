@@ -14,8 +14,17 @@ namespace {
 struct registry {
   std::shared_mutex mtx;
   std::unordered_map<const void*, function_info> by_address;
+  /// By name_key: a job library's names apart from the program's.
   std::unordered_map<std::string, const void*> by_name;
 };
+
+std::string name_key(std::string_view name, const std::string& library) {
+  if (library.empty())
+    return std::string{name};
+  return library + '\0' + std::string{name};
+}
+
+thread_local const std::string* t_library = nullptr;
 
 registry& the_registry() {
   // Function-local static: MANTA_REMOTE runs during static initialization,
@@ -26,13 +35,27 @@ registry& the_registry() {
 
 } // namespace
 
+library_scope::library_scope(const std::string& library) : previous_(t_library) {
+  t_library = &library;
+}
+
+library_scope::~library_scope() {
+  t_library = previous_;
+}
+
+const std::string& registering_library() noexcept {
+  static const std::string none;
+  return t_library != nullptr ? *t_library : none;
+}
+
 void register_function(const void* fn, std::string name,
                        const std::type_info& signature, invoke_fn invoke, layout_fn layout) {
   auto& r = the_registry();
+  const auto& library = registering_library();
   std::unique_lock<std::shared_mutex> guard{r.mtx};
-  r.by_name.emplace(name, fn);
-  r.by_address.emplace(fn,
-                       function_info{std::move(name), signature.name(), fn, invoke, layout});
+  r.by_name.emplace(name_key(name, library), fn);
+  r.by_address.emplace(fn, function_info{std::move(name), signature.name(), fn, invoke, layout,
+                                         library});
 }
 
 std::vector<function_info> all_functions() {
@@ -41,7 +64,8 @@ std::vector<function_info> all_functions() {
   std::vector<function_info> out;
   out.reserve(r.by_name.size());
   for (auto& [name, fn] : r.by_name)
-    out.push_back(r.by_address.at(fn));
+    if (auto& info = r.by_address.at(fn); info.library.empty())
+      out.push_back(info);
   return out;
 }
 
@@ -60,10 +84,10 @@ const function_info& lookup_function(const void* fn,
       "namespace scope next to its definition");
 }
 
-const function_info* find_function(std::string_view name) {
+const function_info* find_function(std::string_view name, const std::string& library) {
   auto& r = the_registry();
   std::shared_lock<std::shared_mutex> guard{r.mtx};
-  auto i = r.by_name.find(std::string{name});
+  auto i = r.by_name.find(name_key(name, library));
   if (i == r.by_name.end())
     return nullptr;
   return &r.by_address.at(i->second);

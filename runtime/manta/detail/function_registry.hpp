@@ -25,7 +25,30 @@ struct function_info {
   /// The layouts of its parameter and result types (for the build
   /// fingerprint and the check of each call another node sends).
   layout_fn layout = nullptr;
+  /// The job library it came from (code_loader.hpp), "" for this program's
+  /// own functions.
+  std::string library;
 };
+
+/// While one lives on a thread, the registrations made on it (the static
+/// initializers of a job's library being loaded: code_loader.cpp) are kept
+/// apart under `library`, so that two jobs' functions or actor classes of
+/// the same name never meet, and stay out of this program's own build
+/// fingerprint.
+class library_scope {
+public:
+  explicit library_scope(const std::string& library);
+  ~library_scope();
+  library_scope(const library_scope&) = delete;
+  library_scope& operator=(const library_scope&) = delete;
+
+private:
+  const std::string* previous_;
+};
+
+/// The library whose registrations the calling thread makes now ("" for
+/// this program's own).
+const std::string& registering_library() noexcept;
 
 /// Registers a function; called by `MANTA_REMOTE` during static
 /// initialization. Registering the same function twice is harmless.
@@ -33,15 +56,17 @@ void register_function(const void* fn, std::string name,
                        const std::type_info& signature, invoke_fn invoke = nullptr,
                        layout_fn layout = nullptr);
 
-/// Every registered function (a copy, for the build fingerprint).
+/// Every function of this program's own (a copy, for the build
+/// fingerprint): not those of job libraries loaded since.
 std::vector<function_info> all_functions();
 
 /// Finds a registered function, or throws `unknown_function_error` that names
 /// the fix (`MANTA_REMOTE`).
 const function_info& lookup_function(const void* fn, const std::type_info& signature);
 
-/// Finds a registered function by name; null if there is none.
-const function_info* find_function(std::string_view name);
+/// Finds a registered function by name; null if there is none. With a
+/// `library`, among the functions that job library registered.
+const function_info* find_function(std::string_view name, const std::string& library = {});
 
 /// Takes the next name off a macro's stringified argument list
 /// ("&a, ns::b"): the text up to the next comma, without spaces and '&';

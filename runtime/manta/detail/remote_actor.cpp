@@ -5,6 +5,7 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/attached_actor.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/job_id.hpp"
@@ -123,6 +124,7 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   m.actor_id = rt.next_object_id().value();
   m.class_name = cls.name;
   m.constructor_key = ctor.key();
+  m.code = code_for(cls.library);
   m.name = opts.name;
   ctor.encode_args(m.args);
   m.demand = opts.resources;

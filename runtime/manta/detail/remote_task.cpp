@@ -23,7 +23,7 @@ task_options options_of(const wire::task_message& msg) {
 
 remote_task::remote_task(const function_info& fn, wire::task_message msg)
   : task_spec(fn.name, options_of(msg)), fn_(fn), msg_(std::move(msg)) {
-  // nop
+  library = &fn.library;
 }
 
 std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::arg_ref& r) {

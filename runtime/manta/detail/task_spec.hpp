@@ -84,6 +84,9 @@ public:
   }
 
   const std::string& function_name;
+  /// The job library the function came from (function_info::library), for
+  /// the code a spec sent to another node names; null: the program's own.
+  const std::string* library = nullptr;
   task_options opts;
   /// Where the value goes; set by the runtime at submission.
   slot_ptr result;

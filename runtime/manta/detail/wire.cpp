@@ -118,6 +118,20 @@ std::vector<bytes> get_args(Reader&& list) {
   return out;
 }
 
+template <class Builder>
+void set_texts(Builder&& list, const std::vector<std::string>& texts) {
+  for (unsigned i = 0; i < texts.size(); ++i)
+    list.set(i, texts[i]);
+}
+
+template <class Reader>
+std::vector<std::string> get_texts(Reader&& list) {
+  std::vector<std::string> out;
+  for (auto t : list)
+    out.emplace_back(t.cStr());
+  return out;
+}
+
 void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setIndex(x.index);
   b.setHost(x.host);
@@ -194,6 +208,7 @@ bytes encode(const task_message& x) {
   set_texts(b.initRetryExceptionTypes(static_cast<unsigned>(x.retry_exception_types.size())),
             x.retry_exception_types);
   b.setJobId(x.job_id);
+  set_texts(b.initCodeSearchPath(static_cast<unsigned>(x.code.size())), x.code);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -230,6 +245,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.layout_hash = r.getLayoutHash();
     out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
     out.job_id = r.getJobId().cStr();
+    out.code = get_texts(r.getCodeSearchPath());
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
@@ -367,6 +383,7 @@ bytes encode(const actor_message& x) {
             x.retry_exception_types);
   b.setDetached(x.detached);
   b.setJobId(x.job_id);
+  set_texts(b.initCodeSearchPath(static_cast<unsigned>(x.code.size())), x.code);
   return flatten(msg);
 }
 
@@ -388,6 +405,7 @@ std::string decode(std::span<const char> in, actor_message& out) {
     out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
     out.detached = r.getDetached();
     out.job_id = r.getJobId().cStr();
+    out.code = get_texts(r.getCodeSearchPath());
     if (out.actor_id == 0)
       return "actor id 0 (ids start at 1)";
     if (out.class_name.empty())

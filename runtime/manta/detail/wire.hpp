@@ -70,6 +70,9 @@ struct task_message {
   uint64_t layout_hash = 0;
   /// The owner's job (the head's id; empty if it has none).
   std::string job_id;
+  /// The job's code search path (code_loader.hpp): the libraries (or
+  /// folders of them) holding the function; empty: the receiver's binary.
+  std::vector<std::string> code;
 };
 
 /// schema::ActorSpec.
@@ -90,6 +93,8 @@ struct actor_message {
   bool detached = false;
   /// The owner's job (the head's id).
   std::string job_id;
+  /// The job's code search path, as for a task_message.
+  std::vector<std::string> code;
 };
 
 /// schema::ActorCreated.
