@@ -118,20 +118,6 @@ std::vector<bytes> get_args(Reader&& list) {
   return out;
 }
 
-template <class Builder>
-void set_texts(Builder&& list, const std::vector<std::string>& texts) {
-  for (unsigned i = 0; i < texts.size(); ++i)
-    list.set(i, texts[i]);
-}
-
-template <class Reader>
-std::vector<std::string> get_texts(Reader&& list) {
-  std::vector<std::string> out;
-  for (auto t : list)
-    out.emplace_back(t.cStr());
-  return out;
-}
-
 void fill(schema::NodeInfo::Builder b, const node_record& x) {
   b.setIndex(x.index);
   b.setHost(x.host);
