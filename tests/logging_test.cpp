@@ -5,6 +5,7 @@
 
 #include "tests/cluster_main.hpp"
 
+#include <manta/detail/job_id.hpp>
 #include <manta/manta.hpp>
 
 #include <chrono>
@@ -60,9 +61,12 @@ std::vector<std::string> lines_at_info(const std::string& tag) {
           "[ERROR] " + tag + " error", "[ERROR] " + tag + " second line"};
 }
 
+/// A line's prefix: who, the node and pid, and the job in a cluster (the
+/// head's id for this driver; none on a single node).
 std::string prefix(const std::string& who, where w) {
-  return "(" + who + " node-" + std::to_string(w.node) + " (pid " + std::to_string(w.pid)
-         + ")) ";
+  auto job = manta::detail::job_id();
+  return "(" + who + " node-" + std::to_string(w.node) + " (pid " + std::to_string(w.pid) + ")"
+         + (job.empty() ? "" : " " + job) + ") ";
 }
 
 bool sink_has(const std::string& text) {
