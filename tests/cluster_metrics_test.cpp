@@ -12,6 +12,8 @@
 #include "tests/observed_node.hpp"
 #include "tools/http_client.hpp"
 
+#include "actors/head_metrics.hpp"
+
 #include <manta/local_cluster.hpp>
 #include <manta/manta.hpp>
 
@@ -138,6 +140,19 @@ std::string get_ok(const std::string& address, const std::string& target) {
 }
 
 } // namespace
+
+TEST_CASE("the head labels each member's samples with its node") {
+  using manta::actors::with_node_label;
+  CHECK(with_node_label("up 1", "node-1") == "up{node=\"node-1\"} 1");
+  CHECK(with_node_label("a_bucket{le=\"+Inf\",name=\"f\"} 3", "node-2")
+        == "a_bucket{node=\"node-2\",le=\"+Inf\",name=\"f\"} 3");
+  // A label of its own named node (a user's tag) is kept as exported_node;
+  // quotes, braces and commas inside values stay as they were escaped.
+  CHECK(with_node_label("x{node=\"a\\\"},b\",z=\"\"} 2", "node-3")
+        == "x{node=\"node-3\",exported_node=\"a\\\"},b\",z=\"\"} 2");
+  CHECK(with_node_label("x{le=\"1\" 2", "node-1").empty()); // unterminated
+  CHECK(with_node_label("{a=\"1\"} 2", "node-1").empty());  // no name
+}
 
 TEST_CASE("a single node's /metrics passes promtool and reports its process") {
   observed_node node; // a running task, a waiting one, an actor, an object
