@@ -1,5 +1,7 @@
 #include "actors/head_dashboard.hpp"
 
+#include "actors/head_metrics.hpp"
+
 #include "manta/detail/json.hpp"
 #include "manta/state.hpp"
 
@@ -144,14 +146,20 @@ std::string timeline_json(const std::vector<member_state>& members) {
 
 http_reply dispatch(std::string_view path, const query_map& q, const std::string& asset_dir,
                     const std::string& head_address, const state_collector& collect) {
-  if (path.rfind("/api/", 0) != 0) {
-    if (path == "/metrics")
-      return {404, "text/plain",
-              "the head has no metrics of its own; every node with --dashboard-port serves "
-              "its /metrics\n"};
-    return asset(path, asset_dir);
-  }
   state_query query;
+  if (path == "/metrics" || path == "/api/prometheus_sd") {
+    // Only the summary besides the metrics: each member's dashboard address
+    // comes with every answer.
+    query.sections = path == "/metrics" ? state_query::metrics : 0;
+    auto state = collect(query);
+    if (!state)
+      return {503, "text/plain", "the cluster registry did not answer\n"};
+    if (path == "/metrics")
+      return {200, "text/plain; version=0.0.4", cluster_metrics(*state)};
+    return {200, json_type, prometheus_sd(*state)};
+  }
+  if (path.rfind("/api/", 0) != 0)
+    return asset(path, asset_dir);
   auto filter = filter_of(q);
   auto limit = filter.limit;
   if (path == "/api/tasks")

@@ -23,6 +23,8 @@ using state_collector = std::function<cluster_state_ptr(const detail::state_quer
 /// adds up the counts, /api/memory the object stores, /api/timeline has one
 /// process per node. A member that does not answer shows as NOT_RESPONDING,
 /// one that left as DEAD. /api/why and /api/logs are per node (404 here).
+/// /metrics is every member's metrics labelled with its node, and
+/// /api/prometheus_sd every member's own metrics address (head_metrics.hpp).
 http_reply head_route(std::string_view target, const std::string& asset_dir,
                       const std::string& head_address, const state_collector& collect);
 

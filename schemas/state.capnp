@@ -16,7 +16,8 @@ using Task = import "task.capnp";
 struct StateQuery {
   sections @0 :UInt32;
   # Bit set of what to include besides the summary: 1 tasks, 2 actors,
-  # 4 objects, 8 timeline events, 16 the memory table's text.
+  # 4 objects, 8 timeline events, 16 the memory table's text, 32 the
+  # node's Prometheus text (its /metrics).
 
   filter @1 :List(Filter);
   # Applies to the records of the sections asked for, as `list_filter`.
@@ -59,4 +60,9 @@ struct NodeState {
   timelineEvents @17 :Text;
   # The node's Chrome trace events (without the enclosing array).
   memoryText @18 :Text;
+  metricsText @19 :Text;
+  # What the node's /metrics serves, for the head's aggregate /metrics.
+  dashboard @20 :Text;
+  # Where the node's own dashboard (and /metrics) listens, "HOST:PORT";
+  # empty without one. The head's /api/prometheus_sd lists these.
 }

@@ -107,11 +107,11 @@ TEST_CASE("user metrics from task code and the runtime's metrics in Prometheus f
   CHECK(m.at("manta_task_duration_seconds_bucket{le=\"+Inf\",name=\"handle_request\"}") == 20);
   CHECK(m.at("manta_object_store_bytes_used") >= 4096);
   CHECK(m.at("manta_object_store_objects") >= 1);
-  bool has_cpu = false;
-  for (auto& [sample, v] : m)
-    if (sample.rfind("manta_resources_total{", 0) == 0 && sample.find("resource=\"CPU\"") != std::string::npos)
-      has_cpu = v == 2;
-  CHECK(has_cpu);
+  CHECK(m.at("manta_resources_capacity{resource=\"CPU\"}") == 2);
+  CHECK(m.at("manta_resources_available{resource=\"CPU\"}") == 2);
+  CHECK(m.count("manta_resources_total{resource=\"CPU\"}") == 0); // a gauge: no _total
+  CHECK(m.at("process_resident_memory_bytes") > 0);
+  CHECK(m.at("process_threads") >= 3); // main and executors
 }
 
 TEST_CASE("metrics reject bad names, kinds and negative counter steps") {
@@ -124,4 +124,9 @@ TEST_CASE("metrics reject bad names, kinds and negative counter steps") {
   manta::metrics::counter same{"app_things_total"};
   same.inc(2);
   CHECK(c.value() == 2); // the same series
+  // Prometheus' naming: a counter is served with _total, only a counter.
+  manta::metrics::counter plain{"app_things"};
+  CHECK(plain.value() == 2); // app_things is app_things_total
+  CHECK_THROWS_AS(manta::metrics::gauge{"app_level_total"}, manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::metrics::counter{"process_mine"}, manta::invalid_argument_error);
 }

@@ -16,6 +16,9 @@ pkgs=(
   doctest-dev
   libhiredis-dev redis-server
   gnuplot-nox
+  # promtool, which checks the /metrics text of a node and of the head
+  # (tests/cluster_metrics_test.cpp)
+  prometheus
   chromium
   # docs (Doxygen API reference) and deployment tests (tests/deploy/):
   # systemd-analyze, a single-host Slurm with munge

@@ -40,12 +40,28 @@ registry& reg() {
   return *r;
 }
 
-std::shared_ptr<detail::cell> find_or_add(const std::string& name, const std::string& kind,
+/// Prometheus' conventions, which `promtool check metrics` enforces: a
+/// counter's name ends in `_total` (added when missing, as Prometheus'
+/// client libraries do, so `counter{"requests"}` is `requests_total`), and
+/// no other kind's does.
+std::string exposed_name(const std::string& name, const std::string& kind) {
+  bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+  if (kind == "counter")
+    return total ? name : name + "_total";
+  if (total)
+    throw invalid_argument_error("metric name '" + name + "': only a counter's name ends in "
+                                 "_total (Prometheus' convention); drop the suffix or use a counter");
+  return name;
+}
+
+std::shared_ptr<detail::cell> find_or_add(const std::string& given, const std::string& kind,
                                           const std::string& help, const tags& t) {
-  if (!manta::detail::valid_metric_name(name) || name.rfind("manta_", 0) == 0)
-    throw invalid_argument_error("metric name '" + name
+  if (!manta::detail::valid_metric_name(given) || given.rfind("manta_", 0) == 0
+      || given.rfind("process_", 0) == 0)
+    throw invalid_argument_error("metric name '" + given
                                  + "' is invalid: use [a-zA-Z_:][a-zA-Z0-9_:]* and do not "
-                                   "start it with manta_ (the runtime's own metrics)");
+                                   "start it with manta_ or process_ (the runtime's own metrics)");
+  auto name = exposed_name(given, kind);
   for (auto& [k, _] : t)
     if (!manta::detail::valid_metric_name(k) || k == "le")
       throw invalid_argument_error("metric '" + name + "': tag '" + k + "' is not a valid label name");
@@ -134,6 +150,7 @@ double histogram::sum() const {
 std::string prometheus_text() {
   manta::detail::prometheus_writer w;
   manta::detail::write_runtime_metrics(w);
+  manta::detail::write_process_metrics(w);
   auto& r = reg();
   std::lock_guard<std::mutex> guard{r.mtx};
   for (auto& [name, by_tags] : r.series) {

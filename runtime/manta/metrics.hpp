@@ -18,8 +18,11 @@ struct cell;
 /// any thread, inside tasks and actors too. Metrics are process-wide and
 /// found by name and tags: two `counter`s built with the same name and tags
 /// add to the same series, so a task may build its counter each time it
-/// runs. Names follow Prometheus: [a-zA-Z_:][a-zA-Z0-9_:]*; a name already
-/// used by another kind of metric throws `invalid_argument_error`.
+/// runs. Names follow Prometheus: [a-zA-Z_:][a-zA-Z0-9_:]*, not starting
+/// with manta_ or process_ (the runtime's); a counter's name ends in _total
+/// (added when missing: "requests" is served as requests_total, and both
+/// names find the same series), another kind's may not. A name already used
+/// by another kind of metric throws `invalid_argument_error`.
 class counter {
 public:
   /// Finds or makes the series `name` with tags `t`; `help` describes it.
@@ -69,8 +72,9 @@ private:
 
 /// Every metric in Prometheus' text exposition format (version 0.0.4): the
 /// runtime's own (tasks by state, actors, object store bytes, resources,
-/// per-function latency histograms; all named manta_*) and the user's.
-/// What the dashboard serves at /metrics.
+/// per-function latency histograms; all named manta_*), the process's
+/// (process_*: CPU, memory, threads, descriptors) and the user's. What the
+/// dashboard serves at /metrics; passes `promtool check metrics`.
 std::string prometheus_text();
 
 } // namespace manta::metrics

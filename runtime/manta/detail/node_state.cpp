@@ -6,6 +6,7 @@
 #include "manta/detail/wire_reader.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
+#include "manta/metrics.hpp"
 #include "manta/timeline.hpp"
 
 #include "schemas/state.capnp.h"
@@ -134,6 +135,9 @@ node_state take_node_state(const state_query& q) {
     s.timeline_events = trace_events(timeline());
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
+  if ((q.sections & state_query::metrics) != 0)
+    s.metrics_text = metrics::prometheus_text();
+  s.dashboard = rt.dashboard_address();
   return s;
 }
 
@@ -190,6 +194,8 @@ bytes encode(const node_state& x) {
   fill(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())), x.object_records);
   b.setTimelineEvents(x.timeline_events);
   b.setMemoryText(x.memory_text);
+  b.setMetricsText(x.metrics_text);
+  b.setDashboard(x.dashboard);
   return flatten(msg);
 }
 
@@ -223,6 +229,8 @@ std::string decode(std::span<const char> in, node_state& out) {
     out.object_records = texts(r.getObjectRecords());
     out.timeline_events = r.getTimelineEvents().cStr();
     out.memory_text = r.getMemoryText().cStr();
+    out.metrics_text = r.getMetricsText().cStr();
+    out.dashboard = r.getDashboard().cStr();
     return {};
   });
 }

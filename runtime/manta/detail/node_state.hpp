@@ -24,6 +24,7 @@ struct state_query {
     objects = 4,
     timeline = 8,
     memory_text = 16,
+    metrics = 32,
   };
   /// Bit set of `section`s wanted besides the summary.
   uint32_t sections = 0;
@@ -59,6 +60,10 @@ struct node_state {
   /// Chrome trace events, comma-separated, without the enclosing array.
   std::string timeline_events;
   std::string memory_text;
+  /// The node's Prometheus text (metrics::prometheus_text()), when asked.
+  std::string metrics_text;
+  /// "HOST:PORT" of the node's own dashboard; empty without one. Always sent.
+  std::string dashboard;
 };
 
 /// This node's state: what it runs, hosts and stores. Records that name

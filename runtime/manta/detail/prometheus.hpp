@@ -31,7 +31,13 @@ private:
 /// Whether `name` is a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*).
 bool valid_metric_name(std::string_view name) noexcept;
 
-/// Appends the runtime's own metrics (manta_*).
+/// Appends the runtime's own metrics (manta_*), this node's only: a
+/// cluster's are gathered by its head (head_metrics.hpp).
 void write_runtime_metrics(prometheus_writer& w);
+
+/// Appends the process metrics of Prometheus' client libraries (process_*:
+/// CPU seconds, resident and virtual memory, threads, open and maximum
+/// descriptors, start time), read from /proc/self. With or without a runtime.
+void write_process_metrics(prometheus_writer& w);
 
 } // namespace manta::detail

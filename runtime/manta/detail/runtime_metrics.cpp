@@ -5,6 +5,7 @@
 
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/state.hpp"
 
@@ -79,16 +80,19 @@ void write_store(prometheus_writer& w) {
   w.sample("manta_object_store_budget_bytes", {}, static_cast<double>(m.budget_bytes));
 }
 
+/// This node's own resources only, without a node label: a driver knows
+/// other nodes' totals too, but each node reports its own (its /metrics, or
+/// the head's aggregate labels every sample with its node), so no series is
+/// reported twice. Not `_total`: a gauge (promtool rejects the suffix).
 void write_resources(prometheus_writer& w) {
-  auto nodes = list_nodes();
-  w.family("manta_resources_total", "gauge", "Resources of each node.");
-  for (auto& n : nodes)
-    for (auto& [name, amount] : n.total)
-      w.sample("manta_resources_total", {{"node", n.name}, {"resource", name}}, amount);
-  w.family("manta_resources_available", "gauge", "Resources not leased to running tasks.");
-  for (auto& n : nodes)
-    for (auto& [name, amount] : n.available)
-      w.sample("manta_resources_available", {{"node", n.name}, {"resource", name}}, amount);
+  auto [available, total] = runtime::require("/metrics").pool().resources();
+  w.family("manta_resources_capacity", "gauge", "Resources this node offers, by resource.");
+  for (auto& [name, amount] : total)
+    w.sample("manta_resources_capacity", {{"resource", name}}, amount);
+  w.family("manta_resources_available", "gauge",
+           "Resources of this node not leased to running tasks, by resource.");
+  for (auto& [name, amount] : available)
+    w.sample("manta_resources_available", {{"resource", name}}, amount);
 }
 
 } // namespace
