@@ -1,0 +1,86 @@
+#include "manta/detail/log_store.hpp"
+
+#include <algorithm>
+
+namespace manta::detail {
+
+log_store& log_store::instance() {
+  static auto* s = new log_store;
+  return *s;
+}
+
+void log_store::add(object_id id, const std::string& name, uint64_t actor, std::string line) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto [it, fresh] = by_task_.try_emplace(id);
+  if (fresh) {
+    it->second.name = name;
+    it->second.actor = actor;
+    order_.push_back(id);
+    if (order_.size() > max_tasks) {
+      by_task_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  if (it->second.lines.size() < max_lines_per_task)
+    it->second.lines.emplace_back(++seq_, std::move(line));
+}
+
+std::vector<std::string> log_store::lines_of(object_id id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  if (auto i = by_task_.find(id); i != by_task_.end())
+    for (auto& [seq, line] : i->second.lines)
+      out.push_back(line);
+  return out;
+}
+
+bool log_store::has(object_id id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return by_task_.count(id) > 0;
+}
+
+std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
+  std::vector<log_entry> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto collect = [&](object_id id, const task_lines& t) {
+    // Lines of a task are in seq order: skip those already seen.
+    auto first = std::upper_bound(t.lines.begin(), t.lines.end(), q.after,
+                                  [](uint64_t after, const auto& l) { return after < l.first; });
+    for (auto i = first; i != t.lines.end(); ++i)
+      out.push_back({i->first, id, t.name, i->second});
+  };
+  auto wanted = [&](const task_lines& t) {
+    if (q.actor == 0 && q.actor_prefix.empty())
+      return true;
+    if (q.actor != 0 && t.actor == q.actor)
+      return true;
+    return t.actor == 0 && !q.actor_prefix.empty() && t.name.rfind(q.actor_prefix, 0) == 0;
+  };
+  if (q.task.valid()) {
+    if (auto i = by_task_.find(q.task); i != by_task_.end())
+      collect(i->first, i->second);
+  } else {
+    for (auto& [id, t] : by_task_)
+      if (wanted(t))
+        collect(id, t);
+    std::sort(out.begin(), out.end(),
+              [](const log_entry& x, const log_entry& y) { return x.seq < y.seq; });
+  }
+  last = seq_;
+  if (out.size() > q.tail)
+    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(q.tail));
+  if (out.size() > q.limit) {
+    out.resize(q.limit);
+    last = out.back().seq;
+  }
+  return out;
+}
+
+void log_store::clear() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  by_task_.clear();
+  order_.clear();
+  // seq_ keeps counting: a follower of the old runtime never misses lines.
+}
+
+} // namespace manta::detail
