@@ -1,6 +1,7 @@
 #include "actors/dashboard_logs.hpp"
 
 #include "manta/detail/json.hpp"
+#include "manta/detail/log_capture.hpp"
 #include "manta/detail/log_store.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/state.hpp"
@@ -88,6 +89,8 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
   uint64_t last = 0;
   auto lines = store.query(query, last);
   std::string out = "{\"node\":" + detail::json::quote(node);
+  out += ",\"capturing\":";
+  out += detail::log_capture::installed() ? "true" : "false";
   out += ",\"last\":" + std::to_string(last) + ",\"lines\":[";
   for (size_t i = 0; i < lines.size(); ++i) {
     auto& l = lines[i];

@@ -8,7 +8,8 @@
 namespace manta::actors {
 
 /// GET /api/log_lines: the lines this node kept (`manta logs`), as
-/// `{"node":NAME,"last":SEQ,"lines":[{"seq","task","name","line"}...]}`.
+/// `{"node":NAME,"capturing":BOOL,"last":SEQ,"lines":[{"seq","task","name",
+/// "line"}...]}` (`capturing`: whether the node keeps lines, `log_prefix`).
 /// One of `task=ID` (a task or actor call), `actor=ID_OR_NAME` (every call
 /// of the actor) or `node=NAME` (all lines; the name may be left empty or
 /// be only its "node-2" part) selects them; `after=SEQ` keeps those newer

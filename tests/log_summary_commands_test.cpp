@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/background_command.hpp"
 #include "tests/shell_command.hpp"
 
 #include <boost/json/src.hpp>
@@ -24,16 +25,14 @@
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-extern char** environ;
+using manta_test::background_manta;
+using manta_test::file_shows;
+using manta_test::read_file;
+using manta_test::temp_dir;
 
 namespace {
 
@@ -69,9 +68,10 @@ MANTA_ACTOR(keeper, &keeper::ping);
 
 /// A node of this process with a dashboard on a free loopback port.
 struct node {
-  node() {
+  explicit node(bool log_prefix = true) {
     manta::init_options opts;
     opts.num_cpus = 2;
+    opts.log_prefix = log_prefix;
     opts.dashboard_port = 0;
     manta::init(std::move(opts));
     auto url = manta::dashboard_url(); // http://HOST:PORT/
@@ -98,79 +98,6 @@ std::pair<int, std::string> manta_cmd(const node& n, const std::string& args) {
   REQUIRE(bin != nullptr);
   return manta_test::run(std::string{bin} + " " + args + " --address=" + n.address);
 }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// Waits until `path` holds `what`, at most `deadline`.
-bool file_shows(const std::string& path, const std::string& what,
-                std::chrono::milliseconds deadline = 10s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (has(read_file(path), what))
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-/// `manta ARGS` started in the background, stdout and stderr to files.
-struct background_manta {
-  background_manta(const std::vector<std::string>& args, const std::string& dir) {
-    out = dir + "/stdout";
-    err = dir + "/stderr";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    // Not this process's sockets (the dashboard's listening one has no
-    // CLOEXEC): the node must go away when it shuts down.
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    std::vector<char*> argv;
-    std::string bin = std::getenv("MANTA_BIN");
-    argv.push_back(bin.data());
-    auto copy = args;
-    for (auto& a : copy)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~background_manta() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  /// Its exit status once it exits within `deadline`; -1 if it did not.
-  int exit_within(std::chrono::milliseconds deadline) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-  pid_t pid = -1;
-  std::string out, err;
-};
-
-struct temp_dir {
-  temp_dir() {
-    char tmpl[] = "/tmp/manta-logs-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::system(("rm -rf " + path).c_str()); }
-  std::string path;
-};
 
 /// The group named `name` of a `--format=json` summary.
 json::object group_of(const std::string& summary, const std::string& name) {
@@ -295,6 +222,7 @@ TEST_CASE("manta logs by task, actor and node; unknown ids") {
   CHECK(u1 == 1);
   CHECK(has(no_task, "no task 00000000deadbeef"));
   CHECK(has(no_task, "manta list tasks"));
+  CHECK(!has(no_task, "{\"error\""));
   auto [u2, no_actor] = manta_cmd(n, "logs --actor=nobody");
   CHECK(u2 == 1);
   CHECK(has(no_actor, "no actor 'nobody'"));
@@ -331,4 +259,13 @@ TEST_CASE("manta logs --follow prints new lines and stops when the node goes awa
   n.stop();
   CHECK(follower.exit_within(15s) == 1);
   CHECK(has(read_file(follower.err), "the node went away"));
+}
+
+TEST_CASE("manta logs says when the node keeps no lines") {
+  node n{false};
+  REQUIRE(manta::get(manta::task(chatty).remote(1), 10s) == 1);
+  auto [rc, text] = manta_cmd(n, "logs --node");
+  CHECK(rc == 0);
+  CHECK(has(text, "keeps no lines: it runs with log_prefix off"));
+  CHECK(!has(text, "chatty line"));
 }

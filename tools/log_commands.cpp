@@ -111,6 +111,10 @@ int logs_main(int argc, char** argv) {
   auto answer = json::parse(*body).as_object();
   bool named = !has("--task");
   auto last = print_lines(answer, named, o.format == "json");
+  if (auto* on = answer.if_contains("capturing"); on != nullptr && on->is_bool() && !on->as_bool())
+    std::fprintf(stderr, "manta logs: %s keeps no lines: it runs with log_prefix off "
+                         "(--log-prefix=off)\n",
+                 text_of(answer.at("node")).c_str());
   if (!has("--follow") && !has("-f"))
     return 0;
   return follow(o, target, text_of(answer.at("node")), last, named);

@@ -134,8 +134,13 @@ std::optional<std::string> fetch_state(const state_options& o, const std::string
     return std::nullopt;
   }
   if (r.status != 200) {
+    // The dashboard's {"error": "..."}: the message alone.
+    boost::system::error_code ec;
+    auto answer = json::parse(r.body, ec);
+    auto* said = !ec && answer.is_object() ? answer.as_object().if_contains("error") : nullptr;
+    auto text = said != nullptr && said->is_string() ? std::string{said->as_string()} : r.body;
     std::fprintf(stderr, "manta: %s answered %d: %s\n", o.address.c_str(), r.status,
-                 r.body.c_str());
+                 text.c_str());
     if (r.status == 401)
       std::fprintf(stderr, "(give the cluster token with --token=TOKEN or MANTA_TOKEN; the "
                            "head started here keeps it in %s)\n",

@@ -79,6 +79,8 @@ std::map<std::vector<std::string>, group> group_rows(const json::array& rows,
     std::vector<std::string> key;
     for (auto* k : keys)
       key.push_back(field(x, k));
+    if (key[0].empty()) // a pending object's type is not known yet
+      key[0] = "(unknown)";
     auto& g = out[key];
     ++g.counts[field(x, by)];
     ++g.total;
