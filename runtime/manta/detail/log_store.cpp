@@ -40,14 +40,36 @@ bool log_store::has(object_id id) {
 }
 
 std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
-  std::vector<log_entry> out;
+  // The window is chosen over light references and only its lines are
+  // copied: a node keeps up to 10,000 x 1,000 lines, and a follower asks
+  // four times a second. `keep` lines are kept in a heap, the oldest
+  // (`tail` unset: the first `limit`) or the newest (`tail`).
+  struct ref {
+    uint64_t seq;
+    object_id task;
+    const task_lines* lines;
+    const std::string* line;
+  };
+  bool newest = q.tail != std::numeric_limits<size_t>::max();
+  size_t keep = newest ? std::min(q.tail, q.limit) : q.limit;
+  // Newest: a min-heap (its top is the oldest kept); oldest: a max-heap.
+  auto later = [newest](const ref& x, const ref& y) { return newest ? x.seq > y.seq : x.seq < y.seq; };
+  std::vector<ref> heap;
+  size_t matches = 0;
   std::lock_guard<std::mutex> guard{mtx_};
   auto collect = [&](object_id id, const task_lines& t) {
     // Lines of a task are in seq order: skip those already seen.
     auto first = std::upper_bound(t.lines.begin(), t.lines.end(), q.after,
                                   [](uint64_t after, const auto& l) { return after < l.first; });
-    for (auto i = first; i != t.lines.end(); ++i)
-      out.push_back({i->first, id, t.name, i->second});
+    for (auto i = first; i != t.lines.end(); ++i) {
+      ++matches;
+      heap.push_back({i->first, id, &t, &i->second});
+      std::push_heap(heap.begin(), heap.end(), later);
+      if (heap.size() > keep) {
+        std::pop_heap(heap.begin(), heap.end(), later);
+        heap.pop_back();
+      }
+    }
   };
   auto wanted = [&](const task_lines& t) {
     if (q.actor == 0 && q.actor_prefix.empty())
@@ -63,16 +85,14 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
     for (auto& [id, t] : by_task_)
       if (wanted(t))
         collect(id, t);
-    std::sort(out.begin(), out.end(),
-              [](const log_entry& x, const log_entry& y) { return x.seq < y.seq; });
   }
-  last = seq_;
-  if (out.size() > q.tail)
-    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(q.tail));
-  if (out.size() > q.limit) {
-    out.resize(q.limit);
-    last = out.back().seq;
-  }
+  std::sort(heap.begin(), heap.end(), [](const ref& x, const ref& y) { return x.seq < y.seq; });
+  std::vector<log_entry> out;
+  out.reserve(heap.size());
+  for (auto& r : heap)
+    out.push_back({r.seq, r.task, r.lines->name, *r.line});
+  // Cut short (not a tail): the next request goes on after the last line.
+  last = !newest && matches > out.size() && !out.empty() ? out.back().seq : seq_;
   return out;
 }
 

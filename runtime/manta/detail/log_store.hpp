@@ -35,7 +35,7 @@ struct log_query {
   std::string actor_prefix;
   /// Only lines with a larger `seq`.
   uint64_t after = 0;
-  /// Only the last `tail` matches.
+  /// Only the last `tail` matches (at most `limit`).
   size_t tail = std::numeric_limits<size_t>::max();
   /// At most this many lines, the oldest first (a follower asks again from
   /// the last one it got).
