@@ -61,14 +61,24 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
     // Lines of a task are in seq order: skip those already seen.
     auto first = std::upper_bound(t.lines.begin(), t.lines.end(), q.after,
                                   [](uint64_t after, const auto& l) { return after < l.first; });
-    for (auto i = first; i != t.lines.end(); ++i) {
-      ++matches;
-      heap.push_back({i->first, id, &t, &i->second});
+    matches += static_cast<size_t>(t.lines.end() - first);
+    auto offer = [&](const std::pair<uint64_t, std::string>& l) {
+      // A full heap takes no line past its top, nor any after it in this
+      // task's (ordered) lines: the caller stops.
+      if (heap.size() == keep && (keep == 0 || !later({l.first, id, &t, &l.second}, heap.front())))
+        return false;
+      heap.push_back({l.first, id, &t, &l.second});
       std::push_heap(heap.begin(), heap.end(), later);
       if (heap.size() > keep) {
         std::pop_heap(heap.begin(), heap.end(), later);
         heap.pop_back();
       }
+      return true;
+    };
+    if (newest) {
+      for (auto i = t.lines.end(); i != first && offer(*(i - 1)); --i) {}
+    } else {
+      for (auto i = first; i != t.lines.end() && offer(*i); ++i) {}
     }
   };
   auto wanted = [&](const task_lines& t) {
@@ -82,9 +92,17 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
     if (auto i = by_task_.find(q.task); i != by_task_.end())
       collect(i->first, i->second);
   } else {
-    for (auto& [id, t] : by_task_)
-      if (wanted(t))
-        collect(id, t);
+    // Ids grow with time: visiting the likeliest lines first fills the heap
+    // with lines that later tasks' lines rarely displace.
+    if (newest) {
+      for (auto i = by_task_.rbegin(); i != by_task_.rend(); ++i)
+        if (wanted(i->second))
+          collect(i->first, i->second);
+    } else {
+      for (auto& [id, t] : by_task_)
+        if (wanted(t))
+          collect(id, t);
+    }
   }
   std::sort(heap.begin(), heap.end(), [](const ref& x, const ref& y) { return x.seq < y.seq; });
   std::vector<log_entry> out;
