@@ -57,9 +57,6 @@ struct background_manta {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    // Not this process's sockets (the dashboard's listening one has no
-    // CLOEXEC): the node must go away when it shuts down.
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     std::vector<char*> argv;
     std::string bin = std::getenv("MANTA_BIN");
     argv.push_back(bin.data());
