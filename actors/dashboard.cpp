@@ -13,6 +13,8 @@
 #include <list>
 #include <optional>
 
+#include <fcntl.h>
+
 namespace manta::actors {
 
 namespace asio = boost::asio;
@@ -167,6 +169,7 @@ struct dashboard::impl {
       if (ec == asio::error::operation_aborted)
         return;
       if (!ec) {
+        ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC); // see the acceptor's
         if (server.open.size() >= max_connections)
           server.open.front()->evict();
         std::make_shared<session>(std::move(s), server)->start();
@@ -198,6 +201,11 @@ dashboard::dashboard(const std::string& host, uint16_t port, std::string token, 
                 + host + "'");
   tcp::endpoint ep{ip, port};
   impl_->acceptor.open(ep.protocol(), ec);
+  // Asio opens sockets without CLOEXEC: a process the node starts (a
+  // worker, `manta` run from a task) would keep the port accepting after
+  // the node stopped, and clients would wait instead of being refused.
+  if (!ec)
+    ::fcntl(impl_->acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
   if (!ec)
     impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec)

@@ -1,6 +1,7 @@
 #include "actors/dashboard_routes.hpp"
 
 #include "actors/dashboard_assets.hpp"
+#include "actors/dashboard_logs.hpp"
 
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
@@ -88,6 +89,8 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     }
     return {200, "application/json", out + "]"};
   }
+  if (path == "/api/log_lines")
+    return log_lines(q);
   if (path == "/api/why") {
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);

@@ -172,7 +172,7 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
     query.sections = state_query::objects | state_query::memory_text;
   else if (path == "/api/timeline")
     query.sections = state_query::timeline;
-  else if (path == "/api/why" || path == "/api/logs")
+  else if (path == "/api/why" || path == "/api/logs" || path == "/api/log_lines")
     return {404, json_type,
             "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
             "the object (start it with --dashboard-port) for why and logs\"}"};

@@ -132,6 +132,44 @@ const std::vector<verb>& verbs() {
      "usage: manta why OBJECT_ID [--address=HOST:PORT]\n"
      "The chain of unfinished arguments, the missing resource or the actor queue a pending\n"
      "object waits for. OBJECT_ID: 16 hex digits, as `manta list tasks` prints.\n"},
+    {"logs", "print what a task, an actor or a node printed; --follow for new lines",
+     {"--actor", "--node", "--task", "--tail", "--follow", "--format", "--address",
+      "--dashboard", "--token"},
+     "usage: manta logs TASK_ID | --actor=ID_OR_NAME | --node[=NAME] [--tail=N] [--follow]\n"
+     "                  [--format=table|json] [--address=HOST:PORT]\n"
+     "The lines tasks and actor calls wrote to std::cout/std::cerr, as the node keeps them\n"
+     "(log_prefix on: the latest 10,000 tasks that printed, 1,000 lines each), from its\n"
+     "dashboard (as `manta list`). A driver also keeps the lines its tasks printed on workers.\n"
+     "A task's lines print as they are; an actor's or a node's after the call that printed\n"
+     "them: \"(counter 'c1'.incr) the line\".\n"
+     "options:\n"
+     "  TASK_ID, --task=ID    a task or actor call (16 hex digits, as `manta list tasks` prints)\n"
+     "  --actor=ID_OR_NAME    every call of an actor: its id or its name (`manta list actors`)\n"
+     "  --node[=NAME]         every line the node kept (NAME, if given, must be that node's:\n"
+     "                        \"node-2\" or its whole name)\n"
+     "  --tail=N              only the last N lines\n"
+     "  --follow, -f          then print new lines as they come (asked for every 250 ms) until\n"
+     "                        interrupted; exits 1 when the node stops answering\n"
+     "  --format=json         one JSON object a line: seq, task, name, line\n"
+     "  --address=HOST:PORT   the dashboard to ask (also --dashboard=); --token=T off loopback\n"
+     "examples:\n"
+     "  manta logs 000000000000002a\n"
+     "  manta logs --actor=c1 --follow\n"
+     "  manta logs --node --tail=100\n"},
+    {"summary", "a node's tasks, actors or objects grouped and counted (as `ray summary`)",
+     {"--group-by", "--format", "--address", "--dashboard", "--token"},
+     "usage: manta summary tasks|actors|objects [--group-by=type|callsite]\n"
+     "                     [--format=table|json] [--address=HOST:PORT]\n"
+     "tasks: the tasks and actor calls the node (or, asking the head, the cluster) lists,\n"
+     "grouped by function (\"Class.method\" for actor calls) with their count in each state;\n"
+     "actors: grouped by class with their count in each state; objects: grouped by type (or\n"
+     "--group-by=callsite: the call that created them) with count, total size (KiB, MiB, GiB)\n"
+     "and where they are. Groups are sorted by name, states in the order of a task's life.\n"
+     "Counts cover what `manta list` shows: the live tasks and the node's recent history.\n"
+     "options:\n"
+     "  --group-by=type|callsite  how objects are grouped (default type)\n"
+     "  --format=table|json   a table (default) or one JSON document\n"
+     "  --address=HOST:PORT   the dashboard to ask (as `manta list`)\n"},
     {"job", "run a driver as a job and follow it: submit, list, status, logs, stop",
      {"--address", "--token-file", "--transport", "--tls-cert", "--tls-key", "--tls-ca"},
      "usage: manta job submit [--address=HOST:PORT|auto] [--token-file=FILE] -- PROGRAM [ARGS...]\n"

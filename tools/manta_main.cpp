@@ -4,8 +4,10 @@
 #include "tools/cluster_commands.hpp"
 #include "tools/command_help.hpp"
 #include "tools/job_commands.hpp"
+#include "tools/log_commands.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/state_commands.hpp"
+#include "tools/summary_commands.hpp"
 
 #include <cstdio>
 #include <string_view>
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
     return timeline_main(argc - 1, argv + 1);
   if (cmd == "why")
     return why_main(argc - 1, argv + 1);
+  if (cmd == "logs")
+    return logs_main(argc - 1, argv + 1);
+  if (cmd == "summary")
+    return summary_main(argc - 1, argv + 1);
   if (cmd == "microbenchmark")
     return microbenchmark_main(argc - 1, argv + 1);
   if (cmd == "job")

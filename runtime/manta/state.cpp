@@ -82,6 +82,8 @@ std::string task_info::field(std::string_view key) const {
 }
 
 std::string actor_info::field(std::string_view key) const {
+  if (key == "id")
+    return id;
   if (key == "class" || key == "class_name")
     return class_name;
   if (key == "name")

@@ -80,6 +80,9 @@ struct task_info {
 
 /// One actor as the state API reports it.
 struct actor_info {
+  /// Its id, 16 hex digits (`runtime_context::get_actor_id`; what
+  /// `manta logs --actor` takes).
+  std::string id;
   /// The class ("counter") and `.name(...)`, if any.
   std::string class_name;
   std::string name; ///< Its `.name(...)`; empty if none.

@@ -12,6 +12,7 @@ namespace manta::detail {
 
 actor_info actor_core::info() const {
   actor_info out;
+  out.id = to_string(object_id{id_});
   out.class_name = cls_.name;
   out.name = opts_.name;
   out.ns = opts_.ns;

@@ -91,6 +91,7 @@ std::string to_json(const task_info& t) {
 
 std::string to_json(const actor_info& a) {
   return object_writer{}
+    .field("id", a.id)
     .field("class_name", a.class_name)
     .field("name", a.name)
     .field("namespace", a.ns)

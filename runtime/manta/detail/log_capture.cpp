@@ -5,6 +5,7 @@
 #include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/log_shipper.hpp"
+#include "manta/detail/log_store.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -18,36 +19,12 @@ namespace manta::detail {
 
 namespace {
 
-/// The kept lines of the most recent tasks that printed.
-struct line_store {
-  std::mutex mtx;
-  std::map<object_id, std::vector<std::string>> by_task;
-  std::deque<object_id> order; // oldest task first, for eviction
-
-  void add(object_id id, std::string line) {
-    std::lock_guard<std::mutex> guard{mtx};
-    auto [it, fresh] = by_task.try_emplace(id);
-    if (fresh) {
-      order.push_back(id);
-      if (order.size() > log_capture::max_tasks) {
-        by_task.erase(order.front());
-        order.pop_front();
-      }
-    }
-    if (it->second.size() < log_capture::max_lines_per_task)
-      it->second.push_back(std::move(line));
-  }
-};
-
-line_store& store() {
-  static auto* s = new line_store; // never destroyed: tasks may print late
-  return *s;
-}
-
 /// Who a line is printed for.
 struct printer {
   std::string name;
   object_id id;
+  /// The actor whose call prints; 0 for a task.
+  uint64_t actor = 0;
   /// Where the line also goes: the owner of a task another node sent.
   log_shipper* shipper = nullptr;
 };
@@ -58,6 +35,7 @@ bool current_printer(printer& p) {
     p.name = current_actor() != nullptr ? current_actor()->display_name() + "." + call->method_name
                                         : call->method_name;
     p.id = call->result ? call->result->id() : object_id{};
+    p.actor = current_actor() != nullptr ? current_actor()->id() : 0;
     return true;
   }
   if (auto* t = this_task().task; t != nullptr && t->result && t->result->id().valid()) {
@@ -86,9 +64,9 @@ public:
 
   /// Keeps the line and prints it as "(name node) line", or "(name node
   /// job) line" in a job (the owner's, by the node in the task's id).
-  void emit(const std::string& name, const std::string& node, object_id id,
+  void emit(const std::string& name, const std::string& node, object_id id, uint64_t actor,
             const std::string& line) {
-    store().add(id, line);
+    log_store::instance().add(id, name, actor, line);
     auto job = job_of_node(id.node());
     auto text = "(" + name + " " + node + (job.empty() ? "" : " " + job) + ") " + line + "\n";
     std::lock_guard<std::mutex> guard{mtx_};
@@ -162,7 +140,7 @@ private:
   void ship_and_emit(const printer& p, const std::string& line) {
     if (p.shipper != nullptr)
       p.shipper->add(p.id.value(), is_stderr_, line);
-    emit(p.name, runtime::node_name(), p.id, line);
+    emit(p.name, runtime::node_name(), p.id, p.actor, line);
   }
 
   std::streambuf* target_;
@@ -207,16 +185,13 @@ void log_capture::end_of_run() {
 }
 
 void log_capture::clear() {
-  auto& s = store();
-  std::lock_guard<std::mutex> guard{s.mtx};
-  s.by_task.clear();
-  s.order.clear();
+  log_store::instance().clear();
 }
 
 void log_capture::surface(object_id id, const std::string& name, const std::string& node,
                           bool to_stderr, const std::string& line) {
   if (g_capturing) {
-    buffer(to_stderr).emit(name, node, id, line);
+    buffer(to_stderr).emit(name, node, id, 0, line);
     return;
   }
   auto& os = to_stderr ? std::cerr : std::cout;
@@ -224,10 +199,7 @@ void log_capture::surface(object_id id, const std::string& name, const std::stri
 }
 
 std::vector<std::string> log_capture::lines_of(object_id id) {
-  auto& s = store();
-  std::lock_guard<std::mutex> guard{s.mtx};
-  auto i = s.by_task.find(id);
-  return i == s.by_task.end() ? std::vector<std::string>{} : i->second;
+  return log_store::instance().lines_of(id);
 }
 
 } // namespace manta::detail

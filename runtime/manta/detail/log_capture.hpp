@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/log_store.hpp"
 #include "manta/object_id.hpp"
 
 #include <deque>
@@ -52,8 +53,9 @@ public:
   /// Forgets every kept line (a new runtime counts object ids from 1 again).
   static void clear();
 
-  static constexpr size_t max_tasks = 10000;
-  static constexpr size_t max_lines_per_task = 1000;
+  /// The bounds of what is kept (log_store).
+  static constexpr size_t max_tasks = log_store::max_tasks;
+  static constexpr size_t max_lines_per_task = log_store::max_lines_per_task;
 
 private:
   class prefixing_buf;

@@ -1,0 +1,108 @@
+#include "actors/dashboard_logs.hpp"
+
+#include "manta/detail/json.hpp"
+#include "manta/detail/log_capture.hpp"
+#include "manta/detail/log_store.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/state.hpp"
+#include "manta/why.hpp"
+
+#include <cstdlib>
+#include <optional>
+
+namespace manta::actors {
+
+namespace {
+
+http_reply not_found(const std::string& what) {
+  return {404, "application/json", "{\"error\":" + detail::json::quote(what) + "}"};
+}
+
+std::optional<std::string> param(const std::multimap<std::string, std::string>& q,
+                                 const char* key) {
+  auto i = q.find(key);
+  return i == q.end() ? std::nullopt : std::optional<std::string>{i->second};
+}
+
+/// A count parameter; throws (a 400 from `route`) when it is not one.
+uint64_t count_of(const std::string& key, const std::string& text) {
+  char* end = nullptr;
+  auto v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || text[0] == '-')
+    throw std::invalid_argument(key + " is a count, not '" + text + "'");
+  return v;
+}
+
+/// Whether `want` names this node: its whole name ("node-2 (pid 42)") or
+/// the part before the pid ("node-2").
+bool names_this_node(const std::string& want, const std::string& me) {
+  return want.empty() || want == me || me.rfind(want + " (", 0) == 0;
+}
+
+} // namespace
+
+http_reply log_lines(const std::multimap<std::string, std::string>& q) {
+  detail::log_query query;
+  auto node = detail::runtime::node_name();
+  auto task = param(q, "task");
+  auto actor = param(q, "actor");
+  auto node_name = param(q, "node");
+  if (int(task.has_value()) + int(actor.has_value()) + int(node_name.has_value()) != 1)
+    return {400, "application/json",
+            "{\"error\":\"give one of task=ID, actor=ID_OR_NAME or node=NAME\"}"};
+  auto& store = detail::log_store::instance();
+  if (task) {
+    auto id = parse_object_id(*task);
+    if (!id)
+      return {400, "application/json",
+              "{\"error\":" + detail::json::quote("task id '" + *task + "' is not 16 hex digits")
+                + "}"};
+    // A task is known if it printed or the state API still lists it.
+    list_filter f;
+    f.equals.emplace_back("id", to_string(*id));
+    if (!store.has(*id) && list_tasks(f).empty())
+      return not_found("no task " + to_string(*id) + " on " + node
+                       + " (`manta list tasks` lists the tasks it knows)");
+    query.task = *id;
+  } else if (actor) {
+    const actor_info* found = nullptr;
+    auto actors = list_actors();
+    for (auto& a : actors)
+      if (a.id == *actor || (!a.name.empty() && a.name == *actor))
+        found = &a;
+    if (found == nullptr)
+      return not_found("no actor '" + *actor + "' on " + node
+                       + " (`manta list actors` lists the actors it knows)");
+    query.actor = std::strtoull(found->id.c_str(), nullptr, 16);
+    // Calls of a named actor on another node come back named after it.
+    if (!found->name.empty())
+      query.actor_prefix = found->class_name + " '" + found->name + "'.";
+  } else if (!names_this_node(*node_name, node)) {
+    return not_found("this dashboard is " + node + ", not '" + *node_name
+                     + "': ask that node's dashboard (--address; `manta list nodes` "
+                       "lists the nodes)");
+  }
+  if (auto after = param(q, "after"))
+    query.after = count_of("after", *after);
+  if (auto tail = param(q, "tail"))
+    query.tail = count_of("tail", *tail);
+  uint64_t last = 0;
+  auto lines = store.query(query, last);
+  std::string out = "{\"node\":" + detail::json::quote(node);
+  out += ",\"capturing\":";
+  out += detail::log_capture::installed() ? "true" : "false";
+  out += ",\"last\":" + std::to_string(last) + ",\"lines\":[";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto& l = lines[i];
+    out += i == 0 ? "\n" : ",\n";
+    out += "{\"seq\":" + std::to_string(l.seq) + ",\"task\":\"" + to_string(l.task)
+           + "\",\"name\":";
+    detail::json::append_string(out, l.name);
+    out += ",\"line\":";
+    detail::json::append_string(out, l.line);
+    out += '}';
+  }
+  return {200, "application/json", out + "]}"};
+}
+
+} // namespace manta::actors
