@@ -151,6 +151,26 @@ const char* unit(const metric& m) {
   return m.bytes_per_op > 0 ? "GB/s" : "us/op";
 }
 
+/// The targets of the local path (issue 25): Manta's time at most `most`
+/// times the peer's for the same work.
+struct target {
+  const char* metric;
+  const char* peer;
+  double most;
+};
+constexpr target targets[] = {{"spawn_get", "TBB", 2},
+                              {"one_at_a_time", "TBB", 5},
+                              {"fork_join", "Boost.Fiber", 2},
+                              {"actor_call_sync", "raw CAF request/response", 4}};
+
+/// Manta's time over `peer`'s in `m` (NaN if either has no figure).
+double ratio(const metric& m, std::string_view peer) {
+  for (auto& p : m.sides)
+    if (&p != &m.sides[0] && p.name == peer)
+      return median(m.sides[0].seconds) / median(p.seconds);
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 void print_table(const std::vector<metric>& ms, int rounds) {
   std::printf("%-16s %-7s %10s  %-28s %10s %11s\n", "metric", "unit", "Manta", "peer", "peer",
               "Manta/peer");
@@ -175,6 +195,14 @@ void print_table(const std::vector<metric>& ms, int rounds) {
               rounds);
   for (auto& m : ms)
     std::printf("  %-16s %s\n", m.name.c_str(), m.what.c_str());
+  std::printf("\ntargets (Manta's time / the peer's):\n");
+  for (auto& t : targets)
+    for (auto& m : ms)
+      if (m.name == t.metric) {
+        auto x = ratio(m, t.peer);
+        std::printf("  %-16s <= %gx %-26s %8.2fx  %s\n", t.metric, t.most, t.peer, x,
+                    std::isnan(x) ? "not measured" : x <= t.most ? "met" : "NOT met");
+      }
 }
 
 boost::json::object side_json(const metric& m, const contender& c) {
@@ -212,8 +240,16 @@ void print_json(const std::vector<metric>& ms, int rounds) {
     o["peers"] = std::move(ps);
     out.push_back(std::move(o));
   }
+  boost::json::array ts;
+  for (auto& t : targets)
+    for (auto& m : ms)
+      if (m.name == t.metric && !std::isnan(ratio(m, t.peer)))
+        ts.push_back({{"metric", t.metric}, {"peer", t.peer}, {"at_most", t.most},
+                      {"manta_time_over_peer", ratio(m, t.peer)},
+                      {"met", ratio(m, t.peer) <= t.most}});
   boost::json::object doc;
   doc["rounds"] = rounds;
+  doc["targets"] = std::move(ts);
   doc["cpus"] = std::thread::hardware_concurrency();
   doc["metrics"] = std::move(out);
   std::printf("%s\n", boost::json::serialize(doc).c_str());
