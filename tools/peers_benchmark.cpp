@@ -255,8 +255,11 @@ void print_json(const std::vector<metric>& ms, int rounds) {
   std::printf("%s\n", boost::json::serialize(doc).c_str());
 }
 
+/// Says what is wrong with an argument and where the options are listed;
+/// returns 2 (bad usage, as the `manta` verbs).
 int usage_error(const char* what, std::string_view got) {
-  std::fprintf(stderr, "peers_benchmark: %s, got '%.*s'\n  (peers_benchmark --help lists the options)\n",
+  std::fprintf(stderr,
+               "peers_benchmark: %s '%.*s'\n  (peers_benchmark --help lists the options)\n",
                what, static_cast<int>(std::min<size_t>(got.size(), 64)), got.data());
   return 2;
 }
@@ -296,7 +299,7 @@ int main(int argc, char** argv) {
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rounds);
       if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || rounds < 1
           || rounds > 100)
-        return usage_error("--rounds expects a whole number from 1 to 100", text);
+        return usage_error("--rounds expects a whole number from 1 to 100, got", text);
       rounds_given = true;
     } else if (arg.rfind("--num-cpus=", 0) == 0) {
       // for manta::init below
@@ -333,7 +336,7 @@ int main(int argc, char** argv) {
   if (ms.empty()) {
     manta::shutdown();
     return usage_error("--filter matches no metric (spawn_get, one_at_a_time, fork_join, "
-                       "actor_call_sync, put_gigabytes)",
+                       "actor_call_sync, put_gigabytes), got",
                        filter);
   }
   for (auto& m : ms) {
