@@ -6,6 +6,10 @@
       `scalability`) and keeps their raw output in docs/figures/, with the
       machine's state (date, revision, cores, load average), then writes
       docs/figures.md from it;
+  python3 tools/figures.py --peers [--build=build] [--runs=3]
+      runs only `peers_benchmark --json` (Manta beside the C++ task
+      libraries) into docs/figures/peers_benchmark.json, then writes
+      docs/figures.md (also part of --run);
   python3 tools/figures.py
       writes docs/figures.md from the raw output already in docs/figures/;
   python3 tools/figures.py --check
@@ -63,6 +67,83 @@ def run(build, runs):
     with open(os.path.join(RAW, "machine.json"), "w") as f:
         json.dump(machine, f, indent=2)
         f.write("\n")
+
+
+PEERS = os.path.join(RAW, "peers_benchmark.json")
+
+
+def run_peers(build, runs):
+    """`runs` runs of peers_benchmark (each of 5 interleaved rounds), kept
+    with the machine's state in docs/figures/peers_benchmark.json."""
+    os.makedirs(RAW, exist_ok=True)
+    cmd = [os.path.join(build, "tools", "peers_benchmark"), "--json"]
+    out = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                   capture_output=True, text=True).stdout.strip(),
+        "cores": os.cpu_count(),
+        "load_before": load_average(),
+        "command": os.path.relpath(cmd[0], ROOT) + " --json",
+        "runs": [],
+    }
+    for i in range(runs):
+        print(f"running {' '.join(cmd)} ({i + 1} of {runs})", flush=True)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           timeout=1800)
+        if r.returncode != 0:
+            sys.exit(f"figures: {' '.join(cmd)} failed with exit code {r.returncode}")
+        out["runs"].append(json.loads(r.stdout))
+    out["load_after"] = load_average()
+    with open(PEERS, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
+def peers_lines():
+    """The section of docs/figures.md on Manta beside the C++ task libraries
+    (none before peers_benchmark has run)."""
+    if not os.path.exists(PEERS):
+        return []
+    with open(PEERS) as f:
+        peers = json.load(f)
+    runs = peers["runs"]
+    median = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else \
+        sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+    load = lambda key: ", ".join(f"{x:.1f}" for x in peers[key])
+    lines = ["", "## Against the C++ task libraries (`peers_benchmark`)", "",
+             f"Measured {peers['date']} at revision {peers['revision']}, {peers['cores']} cores, "
+             f"**load average {load('load_before')}** before and {load('load_after')} after: "
+             f"{len(runs)} runs of `{peers['command']}`, each running Manta and every peer in "
+             f"turn, {runs[0]['rounds']} interleaved rounds. Figures are the median of the runs' "
+             "medians (µs per operation, GB/s for the put); \"Manta / peer\" is Manta's time "
+             "over the peer's for the same work in the same run (above 1: Manta is slower), "
+             "the median of the runs' ratios, each run's in brackets.", "",
+             "| metric | Manta | peer | peer's figure | Manta / peer | runs |",
+             "|---|---:|---|---:|---:|---|"]
+    for k, m in enumerate(runs[0]["metrics"]):
+        ms = [r["metrics"][k] for r in runs]
+        unit = " GB/s" if m["unit"] == "GB_per_s" else " µs"
+        manta = f"{median([x['manta']['median'] for x in ms]):.3g}{unit}"
+        for i, p in enumerate(m["peers"]):
+            ps = [x["peers"][i] for x in ms]
+            if any("failed" in q for q in ps):
+                lines.append(f"| {m['name']} | {manta} | {p['name']} | failed | - | - |")
+                continue
+            ratios = [q["manta_time_over_peer"] for q in ps]
+            lines.append(
+                f"| {m['name'] if i == 0 else ''} | {manta if i == 0 else ''} | {p['name']} | "
+                f"{median([q['median'] for q in ps]):.3g}{unit} | {median(ratios):.3g}x | "
+                + ", ".join(f"{x:.3g}" for x in ratios) + " |")
+    lines += ["", "What each metric does: " + "; ".join(
+        f"{m['name']}: {m['what']}" for m in runs[0]["metrics"]) + ".", "",
+              "| target (issue 25) | Manta / peer, runs | met? |", "|---|---|---|"]
+    for k, t in enumerate(runs[0]["targets"]):
+        xs = [r["targets"][k]["manta_time_over_peer"] for r in runs]
+        met = median(xs) <= t["at_most"]
+        lines.append(f"| {t['metric']} within {t['at_most']:g}x of {t['peer']} | "
+                     f"{median(xs):.3g}x ({', '.join(f'{x:.3g}' for x in xs)}) | "
+                     f"{'yes' if met else '**no**'} |")
+    return lines
 
 
 def number(x):
@@ -219,6 +300,7 @@ def render():
               "| target | this run | met? |", "|---|---|---|"]
     for target, figure, met in targets(micro, cluster, scalability):
         lines.append(f"| {target} | {figure} | {'yes' if met else '**no**'} |")
+    lines += peers_lines()
     lines.append("")
     return "\n".join(lines)
 
@@ -226,12 +308,16 @@ def render():
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     p.add_argument("--run", action="store_true", help="run the benchmarks first")
+    p.add_argument("--peers", action="store_true",
+                   help="run peers_benchmark only (the rest of docs/figures/ is kept)")
     p.add_argument("--check", action="store_true", help="fail if docs/figures.md is stale")
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
     if a.run:
         run(os.path.abspath(a.build), a.runs)
+    if a.run or a.peers:
+        run_peers(os.path.abspath(a.build), a.runs)
     text = render()
     if a.check:
         with open(OUT) as f:

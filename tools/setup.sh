@@ -13,6 +13,10 @@ pkgs=(
   iptables libnetfilter-queue-dev
   libcapnp-dev capnproto
   libboost1.81-all-dev
+  # the peers benchmark (tools/peers_benchmark.cpp): TBB; Boost.Fiber comes
+  # with libboost1.81-all-dev (libboost-fiber-dev is Boost 1.74 and would
+  # clash) and OpenMP with g++ (libgomp, -fopenmp)
+  libtbb-dev
   doctest-dev
   libhiredis-dev redis-server
   gnuplot-nox

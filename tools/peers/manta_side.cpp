@@ -1,0 +1,83 @@
+// Manta's side of the peers benchmark: the task shapes of peers.hpp with
+// `task(f).remote()` and `get`, a synchronous actor call and a large put.
+
+#include "tools/peers/peers.hpp"
+
+#include <manta/manta.hpp>
+
+#include <cstdlib>
+#include <vector>
+
+namespace {
+
+/// The no-op task every library runs: its result is checked, so none of
+/// them can skip it.
+int one() {
+  return 1;
+}
+
+/// A task of the fork-join: submits two children, gets both.
+long fork_join(int depth) {
+  if (depth == 0)
+    return 1;
+  auto left = manta::task(fork_join).remote(depth - 1);
+  auto right = manta::task(fork_join).remote(depth - 1);
+  return 1 + manta::get(left) + manta::get(right);
+}
+
+MANTA_REMOTE(one, fork_join);
+
+/// The actor of the synchronous call.
+class echo_actor {
+public:
+  int one() { return 1; }
+};
+MANTA_ACTOR(echo_actor, &echo_actor::one);
+
+} // namespace
+
+namespace manta::tools::peers {
+
+task_library manta_tasks() {
+  task_library lib;
+  lib.name = "Manta";
+  lib.spawn_get = [](int n) {
+    std::vector<manta::object_ref<int>> refs;
+    refs.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i)
+      refs.push_back(manta::task(one).remote());
+    long sum = 0;
+    for (int v : manta::get(refs))
+      sum += v;
+    if (sum != n)
+      std::abort();
+  };
+  lib.one_at_a_time = [](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i)
+      sum += manta::get(manta::task(one).remote());
+    if (sum != n)
+      std::abort();
+  };
+  lib.fork_join = [](int depth) { return manta::get(manta::task(fork_join).remote(depth)); };
+  return lib;
+}
+
+std::function<void(int n)> manta_actor_sync() {
+  auto actor = manta::actor<echo_actor>().remote();
+  return [actor](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i)
+      sum += manta::get(actor.call(&echo_actor::one).remote());
+    if (sum != n)
+      std::abort();
+  };
+}
+
+void manta_put(const std::vector<unsigned char>& bytes) {
+  auto ref = manta::put(bytes);
+  if (!ref)
+    std::abort();
+}
+
+} // namespace manta::tools::peers

@@ -1,0 +1,82 @@
+// OpenMP's version of the peers benchmark's task shapes: explicit tasks
+// (`#pragma omp task`) and `taskwait`, inside one parallel region per call
+// (its start is counted, as a call of the shape would pay it).
+
+#include "tools/peers/peers.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+namespace {
+
+int one() {
+  return 1;
+}
+
+long fork_join(int depth) {
+  if (depth == 0)
+    return 1;
+  long left = 0;
+  long right = 0;
+#pragma omp task shared(left) firstprivate(depth)
+  left = fork_join(depth - 1);
+#pragma omp task shared(right) firstprivate(depth)
+  right = fork_join(depth - 1);
+#pragma omp taskwait
+  return 1 + left + right;
+}
+
+} // namespace
+
+namespace manta::tools::peers {
+
+task_library openmp_tasks() {
+  task_library lib;
+  lib.name = "OpenMP";
+  lib.spawn_get = [](int n) {
+    std::vector<int> results(static_cast<size_t>(n));
+#pragma omp parallel
+#pragma omp single
+    {
+      for (int i = 0; i < n; ++i) {
+#pragma omp task shared(results) firstprivate(i)
+        results[static_cast<size_t>(i)] = one();
+      }
+#pragma omp taskwait
+    }
+    long sum = 0;
+    for (int v : results)
+      sum += v;
+    if (sum != n)
+      std::abort();
+  };
+  lib.one_at_a_time = [](int n) {
+    long sum = 0;
+#pragma omp parallel
+#pragma omp single
+    for (int i = 0; i < n; ++i) {
+      int result = 0;
+#pragma omp task shared(result)
+      result = one();
+#pragma omp taskwait
+      sum += result;
+    }
+    if (sum != n)
+      std::abort();
+  };
+  lib.fork_join = [](int depth) {
+    long total = 0;
+#pragma omp parallel
+#pragma omp single
+    {
+      // The root is a task too, as Manta's is.
+#pragma omp task shared(total)
+      total = fork_join(depth);
+#pragma omp taskwait
+    }
+    return total;
+  };
+  return lib;
+}
+
+} // namespace manta::tools::peers
