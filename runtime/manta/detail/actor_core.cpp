@@ -135,8 +135,11 @@ actor_ctor::~actor_ctor() {
       d->remove_waiter(&waiter);
 }
 
-slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
+slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call,
+                     const std::string* group) {
   auto& rt = runtime::require("actor call");
+  if (core->screens_calls() || group != nullptr) [[unlikely]]
+    core->admit(*call, group);
   auto slot = object_table::instance().create(rt.next_object_id());
   call->result = slot;
   note_child(slot); // cancelled with the task or call submitting it
@@ -170,6 +173,7 @@ actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
     display_name_ += " '" + opts_.name + "'";
   max_concurrency_ = remote_ ? remote_window
                              : opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
+  init_groups();
   ctor_->waiter.core = this;
   job_ = job_id();
 }
@@ -195,6 +199,7 @@ void actor_core::submit(call_ptr c) {
     auto msg = died_message(cause_);
     guard.unlock();
     unregister_waiters(*c);
+    release_pending(*c);
     auto err = std::make_exception_ptr(actor_died_error(msg));
     c->result->seal_error(err);
     task_events::on_call_end(*c, cls_.name, display_name_, err);
@@ -208,8 +213,11 @@ void actor_core::submit(call_ptr c) {
 bool actor_core::has_work_locked() const {
   if (!resumes_.empty())
     return true;
-  return state_ == state::alive && !queue_.empty()
-         && in_flight_ < static_cast<size_t>(max_concurrency_) && queue_.front()->deps_done();
+  if (state_ != state::alive || queue_.empty()
+      || in_flight_ >= static_cast<size_t>(max_concurrency_))
+    return false;
+  return group_limits_.empty() ? queue_.front()->deps_done()
+                               : next_grouped_locked() < queue_.size();
 }
 
 void actor_core::schedule_locked(job_kind kind, bool with_lease) {
@@ -337,8 +345,9 @@ void actor_core::drain(uint64_t epoch) noexcept {
     }
     if (has_work_locked()) {
       lingered = false;
-      auto c = std::move(queue_.front());
-      queue_.pop_front();
+      size_t at = group_limits_.empty() ? 0 : next_grouped_locked();
+      auto c = std::move(queue_[at]);
+      queue_.erase(queue_.begin() + static_cast<ptrdiff_t>(at));
       const slot_ptr* failed = nullptr;
       for (auto& d : c->deps)
         if (d->failed()) {
@@ -347,6 +356,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
         }
       if (failed != nullptr) { // an argument failed: so does the call
         guard.unlock();
+        release_pending(*c);
         c->result->seal_error((*failed)->error());
         task_events::on_call_end(*c, cls_.name, display_name_, (*failed)->error());
         guard.lock();
@@ -354,6 +364,8 @@ void actor_core::drain(uint64_t epoch) noexcept {
       }
       running_.push_back(c);
       ++in_flight_;
+      if (!group_limits_.empty())
+        ++group_running_[c->group];
       // More work and room for another drainer (max_concurrency > 1).
       kick_locked();
       auto keep = instance_;
@@ -420,6 +432,8 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         *i = std::move(running_.back());
         running_.pop_back();
         --in_flight_;
+        if (!group_limits_.empty())
+          --group_running_[ctx.call->group];
         // A retried exception runs the call again, next, on this instance
         // (the node hosting a remote actor retries; its owner does not).
         accept = remote_ || !retries_exception(opts_, *ctx.call, out.error);
@@ -432,6 +446,7 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
   if (accept && !ctx.call->cancelled.load(std::memory_order_acquire)) {
     // Recorded before the seal wakes the caller, who may list it at once.
     task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error, ran_on);
+    release_pending(*ctx.call);
     seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
   }
   finish_death(w);
@@ -492,6 +507,7 @@ void actor_core::die_locked(std::string cause, bool restartable, death_work& w) 
   ++epoch_;
   drainers_ = 0;
   in_flight_ = 0;
+  std::fill(group_running_.begin(), group_running_.end(), 0);
   if (instance_)
     w.garbage.push_back(std::move(instance_));
   bool restart = restartable && !handles_gone_
@@ -535,6 +551,7 @@ void actor_core::finish_death(death_work& w) noexcept {
     auto err = std::make_exception_ptr(actor_died_error(w.message));
     for (auto& c : w.fail) {
       unregister_waiters(*c);
+      release_pending(*c);
       c->result->seal_error(err);
       task_events::on_call_end(*c, cls_.name, display_name_, err);
     }
