@@ -200,6 +200,10 @@ private:
 /// placed on another node, which keeps no groups).
 void check_call_options(const actor_options& opts, const std::string& actor, bool remote);
 
+/// Takes call `c`'s waiter off the arguments it waits for (a call failed
+/// or dropped before they were sealed).
+void unregister_waiters(actor_call& c);
+
 /// The actor whose code the calling thread runs now, or null.
 actor_core*& current_actor() noexcept;
 
