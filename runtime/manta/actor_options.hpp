@@ -12,15 +12,18 @@ namespace manta {
 
 /// How long an actor lives (Ray's `lifetime`): `non_detached` until its
 /// handles are gone, `detached` until `kill` or `shutdown`.
-enum class actor_lifetime { non_detached, detached };
+enum class actor_lifetime {
+  non_detached, ///< Exits once its handles are gone (the default).
+  detached      ///< Lives until `kill` or `shutdown`; needs a name.
+};
 
 /// A named set of an actor's methods with its own limit of calls running
 /// at once (Ray's concurrency groups): `actor<T>().concurrency_groups(
 /// {{"io", 2}, {"compute", 4}})`. A full group does not hold back calls of
 /// the other groups.
 struct concurrency_group {
-  std::string name;
-  int max_concurrency = 1;
+  std::string name;        ///< Not blank, not "default" (the group of the rest).
+  int max_concurrency = 1; ///< Calls of the group that may run at once (1 or more).
 };
 
 /// Options of one actor, set by chaining on `actor<T>()`.
