@@ -72,7 +72,27 @@ public:
                   "passes a T)");
     using call_type = detail::typed_call<T, R, M, detail::arg_holder_t<Ps, As>...>;
     auto c = std::make_shared<call_type>(*name_, m_, std::forward<As>(args)...);
-    return object_ref<result_type>{detail::submit_call(core_, std::move(c))};
+    if (!call_name_.empty()) [[unlikely]]
+      c->call_name = call_name_;
+    return object_ref<result_type>{
+      detail::submit_call(core_, std::move(c), group_.empty() ? nullptr : &group_)};
+  }
+
+  /// Names this call in the state API and the timeline (`list_tasks`,
+  /// `manta list tasks`) instead of "Class.method" (Ray's per-call `name`).
+  actor_method name(std::string n) const {
+    auto out = *this;
+    out.call_name_ = std::move(n);
+    return out;
+  }
+
+  /// Runs this call in concurrency group `g` of the actor (one given to
+  /// `actor<T>().concurrency_groups(...)`), instead of the method's own
+  /// group. An unknown group is an `invalid_argument_error` at `.remote()`.
+  actor_method concurrency_group(std::string g) const {
+    auto out = *this;
+    out.group_ = std::move(g);
+    return out;
   }
 
   /// For a method returning a `std::tuple` or `std::pair` of N values:
@@ -87,6 +107,8 @@ private:
   std::shared_ptr<detail::actor_core> core_;
   M m_;
   const std::string* name_;
+  std::string call_name_; ///< Per-call `name`; empty: "Class.method".
+  std::string group_;     ///< Per-call concurrency group; empty: the method's.
 };
 
 /// A reference to a live actor. A value: copy it, compare it, pass it to
@@ -168,7 +190,17 @@ public:
     return *this;
   }
 
-  /// Namespace of the name (default "default"); not blank.
+  /// With `name(...)`: if a live actor has that name in the namespace,
+  /// `.remote()` returns a handle to it (its constructor arguments are
+  /// then unused) instead of throwing `actor_exists_error` (Ray's
+  /// `get_if_exists`). Creators racing in one process get one actor.
+  actor_builder& get_if_exists(bool flag = true) {
+    opts_.get_if_exists = flag;
+    return *this;
+  }
+
+  /// Namespace of the name (default: the job's, `init_options::ns`, which
+  /// is "default" unless set); not blank.
   actor_builder& namespace_(std::string ns) {
     detail::check_actor_name(ns, "namespace", "actor<T>().namespace_");
     opts_.ns = std::move(ns);
@@ -234,8 +266,50 @@ public:
   /// The actor lives until `kill` or `shutdown`, not until its handles are
   /// gone; it needs a name.
   actor_builder& lifetime_detached() {
-    opts_.detached = true;
+    return lifetime(actor_lifetime::detached);
+  }
+
+  /// The actor's lifetime, overriding `init_options::default_actor_lifetime`
+  /// (detached needs a name).
+  actor_builder& lifetime(actor_lifetime l) {
+    opts_.detached = l == actor_lifetime::detached;
+    opts_.lifetime_given = true;
     return *this;
+  }
+
+  /// Back pressure (Ray's `max_pending_calls`): with n > 0, once n calls
+  /// from this process are submitted and not yet finished, the next
+  /// `.remote()` on any of its handles throws `pending_calls_limit_error`.
+  /// -1 or 0 (default): no limit.
+  actor_builder& max_pending_calls(int n) {
+    opts_.max_pending_calls = n;
+    return *this;
+  }
+
+  /// Named groups of methods, each with its own limit of calls running at
+  /// once (Ray's concurrency groups): `concurrency_groups({{"io", 2},
+  /// {"compute", 4}})`. Methods are put in a group with
+  /// `concurrency_group(&T::m, "io")` or per call with
+  /// `h.call(&T::m).concurrency_group("io")`; the others run in the default
+  /// group, limited by `max_concurrency` (1 unless set; 1000 for async
+  /// actors). Calls keep their order within a group; a full group does not
+  /// hold back the others. For actors on this node (an actor placed on
+  /// another node with groups is an `invalid_argument_error`).
+  actor_builder& concurrency_groups(std::vector<concurrency_group> groups) {
+    opts_.concurrency_groups = std::move(groups);
+    return *this;
+  }
+
+  /// Puts method `m` in concurrency group `group` for every call that does
+  /// not pick another (Ray's `@ray.method(concurrency_group=...)`).
+  template <class U, class R, class... Ps>
+  actor_builder& concurrency_group(R (U::*m)(Ps...), std::string group) {
+    return method_group<U>(m, std::move(group));
+  }
+  /// The same for a const method.
+  template <class U, class R, class... Ps>
+  actor_builder& concurrency_group(R (U::*m)(Ps...) const, std::string group) {
+    return method_group<U>(m, std::move(group));
   }
 
   /// Places actors round robin over the cluster's nodes, this one included
@@ -269,6 +343,17 @@ public:
   }
 
 private:
+  template <class U, class M>
+  actor_builder& method_group(M m, std::string group) {
+    static_assert(std::is_same_v<U, T>,
+                  "manta: actor<T>().concurrency_group(&U::method, ...): the method must "
+                  "be one of T's own");
+    const auto& cls = detail::lookup_actor_class(typeid(T));
+    opts_.method_groups.emplace_back(&detail::lookup_method(cls, typeid(M), &m, sizeof(M)),
+                                     std::move(group));
+    return *this;
+  }
+
   actor_options opts_;
 };
 
@@ -282,8 +367,15 @@ actor_builder<T> actor() {
 /// `actor_not_found_error` if there is none or it is not a `T`, and
 /// `invalid_argument_error` for a blank name or namespace.
 template <class T>
-actor_handle<T> get_actor(const std::string& name, const std::string& ns = "default") {
+actor_handle<T> get_actor(const std::string& name, const std::string& ns) {
   return actor_handle<T>{detail::find_actor(typeid(T), name, ns)};
+}
+
+/// Finds the live actor named `name` in the job's namespace
+/// (`init_options::ns`, "default" unless set).
+template <class T>
+actor_handle<T> get_actor(const std::string& name) {
+  return actor_handle<T>{detail::find_actor(typeid(T), name, std::string{})};
 }
 
 /// Kills an actor: queued and running calls fail with `actor_died_error`

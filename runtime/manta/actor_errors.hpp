@@ -27,6 +27,15 @@ public:
   using error::error;
 };
 
+/// Raised by `.remote()` on an actor handle when the actor already has
+/// `max_pending_calls(n)` calls submitted from this process and not yet
+/// finished (Ray's `PendingCallsLimitExceeded`): back pressure, so a fast
+/// caller cannot queue without bound. Wait for results, then submit again.
+class pending_calls_limit_error : public error {
+public:
+  using error::error;
+};
+
 namespace detail {
 
 /// Thrown by `exit_actor()`. Deliberately not a `std::exception`, so that a

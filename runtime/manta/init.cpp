@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "manta/cluster.hpp"
+#include "manta/detail/actor_defaults.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/code_loader.hpp"
@@ -62,7 +63,7 @@ constexpr std::string_view option_names[] = {
   "tls-ca",       "transport",   "task-events", "task-history",      "dashboard-port",
   "log-prefix",   "advertise-address", "connection-timeout", "config",
   "memory-usage-threshold", "memory-limit", "dashboard-host", "node-ip-address",
-  "trusted-network", "head-store", "code-search-path"};
+  "trusted-network", "head-store", "code-search-path", "namespace", "default-actor-lifetime"};
 
 bool is_option(std::string_view name) {
   for (auto known : option_names)
@@ -138,6 +139,17 @@ void apply_option(std::string_view name, const std::string& where, std::string_v
     opts.head_store = std::string{v};
   else if (name == "code-search-path")
     opts.code_search_path = detail::split_code_search_path(v);
+  else if (name == "namespace")
+    opts.ns = std::string{v}; // checked by init
+  else if (name == "default-actor-lifetime") {
+    if (v == "detached")
+      opts.default_actor_lifetime = actor_lifetime::detached;
+    else if (v == "non_detached")
+      opts.default_actor_lifetime = actor_lifetime::non_detached;
+    else
+      throw invalid_argument_error(where + ": expected detached or non_detached, "
+                                   + got(v, show));
+  }
 }
 
 std::string_view trimmed(std::string_view s) {
@@ -208,6 +220,8 @@ void read_config_file(const std::string& path, init_options& opts) {
 
 void init(init_options opts) {
   detail::refuse_node_without_argv();
+  if (detail::runtime::current() == nullptr) // else start says it runs already
+    detail::set_actor_defaults(opts.ns, opts.default_actor_lifetime);
   detail::declare_job_code(opts.code_search_path);
   detail::runtime::start(opts);
 }
@@ -257,6 +271,8 @@ command_line parse_command_line(int argc, char** argv) {
     opts.code_search_path = detail::split_code_search_path(env);
   if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr && *env != '\0')
     opts.head_store = env;
+  if (auto env = std::getenv("MANTA_NAMESPACE"); env != nullptr && *env != '\0')
+    opts.ns = env;
   // The config file (--config=FILE or MANTA_CONFIG) sits between the
   // environment and the command line: flags override it.
   std::string config;
@@ -337,6 +353,7 @@ void init(int argc, char** argv) {
 
 void shutdown() {
   detail::runtime::stop();
+  detail::reset_actor_defaults();
 }
 
 std::string dashboard_url() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/actor_options.hpp"
 #include "manta/resources.hpp"
 #include "manta/task_options.hpp"
 
@@ -158,6 +159,16 @@ struct init_options {
   /// `--code-search-path=A.so:DIR`, environment `MANTA_CODE_SEARCH_PATH`.
   /// See "Jobs" in docs/cluster.md.
   std::vector<std::string> code_search_path;
+  /// The job's namespace (Ray's `init(namespace=...)`): where named actors
+  /// are created and `get_actor` looks when given no namespace; read back
+  /// with `get_runtime_context().get_namespace()`. Empty: "default". Flag
+  /// `--namespace=NS`, environment `MANTA_NAMESPACE`.
+  std::string ns;
+  /// The lifetime of named actors created without `lifetime(...)` /
+  /// `lifetime_detached()` (Ray's `default_actor_lifetime`). Anonymous
+  /// actors stay non-detached: nothing could find or kill them again. Flag
+  /// `--default-actor-lifetime=detached|non_detached`.
+  actor_lifetime default_actor_lifetime = actor_lifetime::non_detached;
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
@@ -170,14 +181,15 @@ void init(init_options opts = {});
 /// `--tls-cert=F`, `--tls-key=F`, `--tls-ca=F`, `--transport=tls|plain`,
 /// `--connection-timeout=4s`, `--head-store=redis://HOST:PORT/DB`,
 /// `--memory-usage-threshold=0.95`, `--memory-limit=BYTES`,
-/// `--node-ip-address=ADDR`, `--trusted-network`, `--code-search-path=A:B`, for workers
+/// `--node-ip-address=ADDR`, `--trusted-network`, `--code-search-path=A:B`,
+/// `--namespace=NS`, `--default-actor-lifetime=detached|non_detached`, for workers
 /// `--advertise-address=HOST:PORT`),
 /// falling back to the environment (`MANTA_NUM_CPUS`,
 /// `MANTA_OBJECT_STORE_MEMORY`, `MANTA_ADDRESS`, `MANTA_TOKEN`,
 /// `MANTA_TLS_CERT`, `MANTA_TLS_KEY`, `MANTA_TLS_CA`, `MANTA_TRANSPORT`,
 /// `MANTA_CONNECTION_TIMEOUT`, `MANTA_ADVERTISE_ADDRESS`,
 /// `MANTA_MEMORY_USAGE_THRESHOLD`, `MANTA_MEMORY_LIMIT`, `MANTA_NODE_IP`,
-/// `MANTA_TRUSTED_NETWORK`, `MANTA_CODE_SEARCH_PATH`). Unknown `--manta-*`
+/// `MANTA_TRUSTED_NETWORK`, `MANTA_CODE_SEARCH_PATH`, `MANTA_NAMESPACE`). Unknown `--manta-*`
 /// flags are errors; other arguments
 /// are left for the program. With `--manta-worker` (or `--manta-head`) the
 /// process becomes a worker (head) node of the cluster at `--address` and

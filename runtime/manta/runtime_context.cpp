@@ -1,6 +1,7 @@
 #include "manta/runtime_context.hpp"
 
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_defaults.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
@@ -23,7 +24,7 @@ runtime_context get_runtime_context() {
   ctx.job_id_ = detail::job_id();
   ctx.node_id_ = rt.node_index();
   ctx.node_name_ = detail::runtime::node_name();
-  ctx.namespace_ = "default";
+  ctx.namespace_ = detail::job_namespace();
   auto* task = detail::this_task().task;
   if (auto* call = detail::current_call(); call != nullptr && call->result)
     ctx.task_id_ = to_string(call->result->id());

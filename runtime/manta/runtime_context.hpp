@@ -35,8 +35,10 @@ public:
   /// The node's name, as logs and tools show it ("node-2 (pid 4242)").
   const std::string& get_node_name() const noexcept { return node_name_; }
 
-  /// The job's namespace, where `get_actor` looks when given none:
-  /// "default" (init does not take another one yet).
+  /// The job's namespace, where named actors are created and `get_actor`
+  /// looks when given none: `init_options::ns` (`--namespace`), "default"
+  /// unless set. On a worker node, running another job's task, the
+  /// worker's own ("default").
   const std::string& get_namespace() const noexcept { return namespace_; }
 
   /// What the running task or actor holds ("CPU" and custom resources

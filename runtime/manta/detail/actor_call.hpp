@@ -140,6 +140,14 @@ public:
   std::shared_ptr<wake_token> wake;
   /// The tasks and calls this call submitted (recursive cancel).
   mutable child_list children;
+  /// Per-call `.name(...)`: the call's name in the state API; empty:
+  /// "Class.method".
+  std::string call_name;
+  /// Its concurrency group: an index into the actor's groups (0: default).
+  uint8_t group = 0;
+  /// Whether it counts against the actor's `max_pending_calls` until its
+  /// result is sealed (cleared by whoever releases it).
+  std::atomic<bool> counts_pending{false};
 };
 
 /// Builds an actor's instance; kept for the actor's lifetime so restarts
@@ -176,8 +184,12 @@ public:
 
 // -- entry points of actor_core for the templates in user code -----------------
 
-/// Queues a call; returns its result slot.
-slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call);
+/// Queues a call, in concurrency group `group` if not null (else the
+/// method's); returns its result slot. Throws `pending_calls_limit_error`
+/// past the actor's `max_pending_calls`, `invalid_argument_error` for an
+/// unknown group.
+slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call,
+                     const std::string* group = nullptr);
 
 /// Reports the outcome of a call whose method suspended (an async method).
 void complete_call(const run_context& ctx, call_outcome outcome) noexcept;

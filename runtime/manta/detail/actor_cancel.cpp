@@ -43,6 +43,7 @@ bool actor_core::cancel_call(const object_slot& slot, const cancel_options& opts
   auto err = std::make_exception_ptr(task_cancelled_error(
     "actor call '" + display_name_ + "." + call->method_name + "' was cancelled"));
   task_events::on_call_end(*call, cls_.name, display_name_, err);
+  release_pending(*call);
   call->result->seal_error(err);
   if (!queued) {
     // Running: an async method waiting now is woken to see it.

@@ -99,6 +99,8 @@ exit_kind classify(const std::exception_ptr& e) {
   }
 }
 
+} // namespace
+
 void unregister_waiters(actor_call& c) {
   if (!c.waiting)
     return;
@@ -106,8 +108,6 @@ void unregister_waiters(actor_call& c) {
     d->remove_waiter(&c.waiter);
   c.waiting = false;
 }
-
-} // namespace
 
 actor_core*& current_actor() noexcept {
   thread_local actor_core* core = nullptr;
@@ -135,8 +135,11 @@ actor_ctor::~actor_ctor() {
       d->remove_waiter(&waiter);
 }
 
-slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call) {
+slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call,
+                     const std::string* group) {
   auto& rt = runtime::require("actor call");
+  if (core->screens_calls() || group != nullptr) [[unlikely]]
+    core->admit(*call, group);
   auto slot = object_table::instance().create(rt.next_object_id());
   call->result = slot;
   note_child(slot); // cancelled with the task or call submitting it
@@ -170,6 +173,7 @@ actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
     display_name_ += " '" + opts_.name + "'";
   max_concurrency_ = remote_ ? remote_window
                              : opts_.max_concurrency.value_or(cls_.is_async ? 1000 : 1);
+  init_groups();
   ctor_->waiter.core = this;
   job_ = job_id();
 }
@@ -195,6 +199,7 @@ void actor_core::submit(call_ptr c) {
     auto msg = died_message(cause_);
     guard.unlock();
     unregister_waiters(*c);
+    release_pending(*c);
     auto err = std::make_exception_ptr(actor_died_error(msg));
     c->result->seal_error(err);
     task_events::on_call_end(*c, cls_.name, display_name_, err);
@@ -208,8 +213,11 @@ void actor_core::submit(call_ptr c) {
 bool actor_core::has_work_locked() const {
   if (!resumes_.empty())
     return true;
-  return state_ == state::alive && !queue_.empty()
-         && in_flight_ < static_cast<size_t>(max_concurrency_) && queue_.front()->deps_done();
+  if (state_ != state::alive || queue_.empty()
+      || in_flight_ >= static_cast<size_t>(max_concurrency_))
+    return false;
+  return group_limits_.empty() ? queue_.front()->deps_done()
+                               : next_grouped_locked() < queue_.size();
 }
 
 void actor_core::schedule_locked(job_kind kind, bool with_lease) {
@@ -337,8 +345,12 @@ void actor_core::drain(uint64_t epoch) noexcept {
     }
     if (has_work_locked()) {
       lingered = false;
-      auto c = std::move(queue_.front());
-      queue_.pop_front();
+      size_t at = group_limits_.empty() ? 0 : next_grouped_locked();
+      auto c = std::move(queue_[at]);
+      if (at == 0)
+        queue_.pop_front();
+      else // a call of another group, behind a full one
+        queue_.erase(queue_.begin() + static_cast<ptrdiff_t>(at));
       const slot_ptr* failed = nullptr;
       for (auto& d : c->deps)
         if (d->failed()) {
@@ -347,6 +359,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
         }
       if (failed != nullptr) { // an argument failed: so does the call
         guard.unlock();
+        release_pending(*c);
         c->result->seal_error((*failed)->error());
         task_events::on_call_end(*c, cls_.name, display_name_, (*failed)->error());
         guard.lock();
@@ -354,6 +367,8 @@ void actor_core::drain(uint64_t epoch) noexcept {
       }
       running_.push_back(c);
       ++in_flight_;
+      if (!group_limits_.empty())
+        ++group_running_[c->group];
       // More work and room for another drainer (max_concurrency > 1).
       kick_locked();
       auto keep = instance_;
@@ -420,6 +435,8 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         *i = std::move(running_.back());
         running_.pop_back();
         --in_flight_;
+        if (!group_limits_.empty())
+          --group_running_[ctx.call->group];
         // A retried exception runs the call again, next, on this instance
         // (the node hosting a remote actor retries; its owner does not).
         accept = remote_ || !retries_exception(opts_, *ctx.call, out.error);
@@ -432,6 +449,7 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
   if (accept && !ctx.call->cancelled.load(std::memory_order_acquire)) {
     // Recorded before the seal wakes the caller, who may list it at once.
     task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error, ran_on);
+    release_pending(*ctx.call);
     seal_outcome(*ctx.call->result, out, cls_.name + "." + ctx.call->method_name);
   }
   finish_death(w);
@@ -448,110 +466,6 @@ void actor_core::push_resume(void* addr, uint64_t epoch, const actor_call* call)
   resumes_.push_back(resume_entry{addr, epoch, call});
   pushes_.fetch_add(1, std::memory_order_release);
   kick_locked();
-}
-
-void actor_core::kill(std::string cause, bool restartable) {
-  death_work w;
-  {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (state_ == state::dead)
-      return;
-    die_locked(std::move(cause), restartable, w);
-  }
-  finish_death(w);
-}
-
-void actor_core::handles_gone() {
-  death_work w;
-  {
-    std::unique_lock<std::mutex> guard{mtx_};
-    handles_gone_ = true;
-    // Retire on a pool thread (the instance's destructor is user code, and
-    // the last handle may drop anywhere): a drain job ends by retiring.
-    if (state_ == state::alive && drainers_ == 0 && runtime::current() != nullptr) {
-      ++drainers_;
-      schedule_locked(job_kind::drain, false);
-    }
-  }
-  finish_death(w);
-}
-
-void actor_core::retire_if_idle_locked(death_work& w) {
-  if (handles_gone_ && !opts_.detached && state_ == state::alive && queue_.empty()
-      && in_flight_ == 0 && drainers_ == 0 && resumes_.empty())
-    die_locked("all handles to it went out of scope", false, w);
-}
-
-std::string actor_core::died_message(const std::string& cause) const {
-  return "actor " + display_name_ + " died: " + cause
-         + "; calls to it fail from now on (create a new actor, or give it "
-           "max_restarts(n) so that it restarts after a crash)";
-}
-
-void actor_core::die_locked(std::string cause, bool restartable, death_work& w) {
-  ++epoch_;
-  drainers_ = 0;
-  in_flight_ = 0;
-  if (instance_)
-    w.garbage.push_back(std::move(instance_));
-  bool restart = restartable && !handles_gone_
-                 && (opts_.max_restarts < 0 || restarts_.load() < opts_.max_restarts);
-  std::vector<call_ptr> requeue;
-  for (auto& c : running_) {
-    if (restart && (opts_.max_task_retries < 0 || c->retries < opts_.max_task_retries)) {
-      ++c->retries;
-      requeue.push_back(std::move(c));
-    } else {
-      w.fail.push_back(std::move(c));
-    }
-  }
-  running_.clear();
-  cause_ = std::move(cause);
-  if (restart) {
-    restarts_.fetch_add(1, std::memory_order_acq_rel);
-    w.message = "actor " + display_name_ + " died while running this call (" + cause_
-                + "); it restarts and later calls run on the new instance; give "
-                  "it max_task_retries(n) to re-run calls that were running";
-    state_ = state::need_ctor;
-    queue_.insert(queue_.begin(), requeue.begin(), requeue.end());
-    kick_locked();
-    return;
-  }
-  state_ = state::dead;
-  w.final = true;
-  w.message = died_message(cause_);
-  for (auto& c : queue_)
-    w.fail.push_back(std::move(c));
-  queue_.clear();
-  w.release_lease = lease_held_;
-  lease_held_ = false;
-}
-
-void actor_core::finish_death(death_work& w) noexcept {
-  if (w.fail.empty() && w.garbage.empty() && !w.final)
-    return;
-  auto self = shared_from_this(); // the directory may drop the last reference
-  if (!w.fail.empty()) {
-    auto err = std::make_exception_ptr(actor_died_error(w.message));
-    for (auto& c : w.fail) {
-      unregister_waiters(*c);
-      c->result->seal_error(err);
-      task_events::on_call_end(*c, cls_.name, display_name_, err);
-    }
-    w.fail.clear();
-  }
-  // Runs the instance's destructor on this thread (a pool thread or the
-  // thread that called kill/shutdown); a call still running on it keeps it
-  // alive until that call returns.
-  w.garbage.clear();
-  if (w.final) {
-    actor_directory::instance().record_dead(info());
-    if (w.release_lease && runtime::current() != nullptr)
-      pool_->release(opts_.resources, this);
-    if (host_)
-      caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
-    actor_directory::instance().remove(*this);
-  }
 }
 
 } // namespace manta::detail

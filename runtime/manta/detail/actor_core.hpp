@@ -53,6 +53,26 @@ public:
   /// Queues a call; fails it at once if the actor is dead.
   void submit(call_ptr c);
 
+  /// Whether calls need `admit` before `submit` (a pending-call limit or
+  /// concurrency groups): one flag read on the hot path.
+  bool screens_calls() const noexcept { return screens_; }
+
+  /// Counts `c` against `max_pending_calls` (throws
+  /// `pending_calls_limit_error` past it) and picks its concurrency group:
+  /// `group` if not null, else its method's (actor_call_options.cpp).
+  void admit(actor_call& c, const std::string* group);
+
+  /// `c` finished (its result is about to be sealed): it no longer counts
+  /// against `max_pending_calls`.
+  void release_pending(actor_call& c) noexcept {
+    if (c.counts_pending.load(std::memory_order_relaxed)
+        && c.counts_pending.exchange(false, std::memory_order_acq_rel))
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  /// Calls counted against `max_pending_calls` now.
+  int pending_calls() const noexcept { return pending_.load(std::memory_order_acquire); }
+
   /// Completes a call run on epoch `ctx.epoch`; ignored if the instance it
   /// ran on died meanwhile (the call was failed or handed to the new one).
   void complete(const run_context& ctx, call_outcome out) noexcept;
@@ -108,6 +128,12 @@ private:
 
   void kick_locked();
   bool has_work_locked() const;
+  /// Sets up the concurrency groups from the options (actor_call_options.cpp).
+  void init_groups();
+  /// With groups: the queue index of the first call that may run now (its
+  /// group has room, its arguments exist, no earlier call of its group
+  /// waits); `queue_.size()` if none.
+  size_t next_grouped_locked() const;
   void schedule_locked(job_kind kind, bool with_lease);
   void die_locked(std::string cause, bool restartable, death_work& w);
   void retire_if_idle_locked(death_work& w);
@@ -156,7 +182,27 @@ private:
   /// Bumped on every push of work; read without the lock by a drain job
   /// that lingers for the next call.
   std::atomic<uint64_t> pushes_{0};
+  /// Whether `admit` has work to do (see screens_calls).
+  bool screens_ = false;
+  /// Calls counted against max_pending_calls.
+  std::atomic<int> pending_{0};
+  /// Concurrency groups (empty: none): index 0 is the default group, then
+  /// the named ones in the order given. Limits, names, calls running now.
+  std::vector<int> group_limits_;
+  std::vector<std::string> group_names_;
+  std::vector<int> group_running_;
+  /// The group of each method given one (registry name, group index).
+  std::vector<std::pair<const std::string*, uint8_t>> method_groups_;
 };
+
+/// Throws `invalid_argument_error` naming `actor` for a bad
+/// `max_pending_calls` or bad concurrency groups (`remote`: the actor is
+/// placed on another node, which keeps no groups).
+void check_call_options(const actor_options& opts, const std::string& actor, bool remote);
+
+/// Takes call `c`'s waiter off the arguments it waits for (a call failed
+/// or dropped before they were sealed).
+void unregister_waiters(actor_call& c);
 
 /// The actor whose code the calling thread runs now, or null.
 actor_core*& current_actor() noexcept;

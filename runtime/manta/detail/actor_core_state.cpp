@@ -42,7 +42,7 @@ void actor_core::list_calls(std::vector<task_info>& out) const {
   auto one = [&](const actor_call& c, task_state s) {
     task_info t;
     t.id = c.result ? c.result->id() : object_id{};
-    t.name = cls_.name + "." + c.method_name;
+    t.name = c.call_name.empty() ? cls_.name + "." + c.method_name : c.call_name;
     t.kind = "actor_call";
     t.state = s;
     t.actor = display_name_;

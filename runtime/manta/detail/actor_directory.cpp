@@ -5,6 +5,7 @@
 #include "actors/actor_host.hpp"
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_defaults.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_error.hpp"
@@ -21,13 +22,16 @@ actor_directory& actor_directory::instance() {
   return *dir;
 }
 
-void actor_directory::add(const anchor_ptr& anchor) {
+anchor_ptr actor_directory::add(const anchor_ptr& anchor) {
   auto& core = *anchor->core;
   auto& opts = core.options();
   std::lock_guard<std::mutex> guard{mtx_};
   if (!opts.name.empty()) {
     auto key = std::make_pair(opts.ns, opts.name);
     auto i = named_.find(key);
+    if (i != named_.end())
+      if (auto live = i->second.weak.lock(); live && opts.get_if_exists)
+        return live; // get-if-exists: decided under the lock, so racers share one
     if (i != named_.end() && !i->second.weak.expired())
       throw actor_exists_error("an actor named '" + opts.name + "' already exists in namespace '"
                                + opts.ns + "'; choose another name, or use the existing one "
@@ -40,6 +44,7 @@ void actor_directory::add(const anchor_ptr& anchor) {
     sweep_at_ = std::max<size_t>(1024, all_.size() * 2);
   }
   all_.push_back(anchor->core);
+  return anchor;
 }
 
 anchor_ptr actor_directory::find(const std::string& ns, const std::string& name) {
@@ -105,6 +110,21 @@ void actor_directory::clear_dead() {
 
 // -- functions declared in actor_anchor.hpp ----------------------------------
 
+namespace {
+
+/// `anchor`, found under `name` in `ns`, if it is a `cls`.
+anchor_ptr checked_class(anchor_ptr anchor, const std::type_info& cls, const std::string& name,
+                         const std::string& ns) {
+  if (anchor->core->type() != cls)
+    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns
+                                + "' is a " + anchor->core->display_name()
+                                + ", not a " + demangle(cls.name())
+                                + "; call manta::get_actor with its class");
+  return anchor;
+}
+
+} // namespace
+
 actor_anchor::~actor_anchor() {
   core->handles_gone();
 }
@@ -113,6 +133,24 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                         std::unique_ptr<actor_ctor> ctor, int restarts, uint64_t id) {
   auto& rt = runtime::require("actor<T>().remote");
   const auto& info = lookup_actor_class(cls);
+  apply_actor_defaults(opts);
+  if (opts.get_if_exists) {
+    if (opts.name.empty())
+      throw invalid_argument_error("actor " + info.name + ": get_if_exists() needs a "
+                                   "name(...) to look the actor up by");
+    // A live one of this process is returned by add() below, under the
+    // directory's lock; one another driver made is known to the head.
+    if (!actor_directory::instance().find(opts.ns, opts.name)) {
+      anchor_ptr found;
+      try {
+        found = find_on_head(cls, opts.name, opts.ns);
+      } catch (const actor_not_found_error&) {
+        // none on the cluster: create it
+      }
+      if (found)
+        return checked_class(found, cls, opts.name, opts.ns);
+    }
+  }
   if (opts.detached && opts.name.empty())
     throw invalid_argument_error("actor " + info.name
                                  + ": lifetime_detached() needs a name(...), or the "
@@ -126,6 +164,7 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
   if (opts.max_concurrency && *opts.max_concurrency < 1)
     throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
   bool remote = place_on_other_node(opts);
+  check_call_options(opts, "actor " + info.name, remote);
   if (!remote && opts.strategy.kind == scheduling_strategy::node_affinity
       && opts.strategy.node != rt.node_index() && !opts.strategy.soft)
     throw infeasible_task_error("actor " + info.name + " is pinned to node "
@@ -145,16 +184,19 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor),
                                            rt.pool(), remote, restarts, id);
   auto anchor = std::make_shared<actor_anchor>(core);
-  actor_directory::instance().add(anchor);
+  if (auto live = actor_directory::instance().add(anchor); live != anchor)
+    return checked_class(live, cls, live->core->options().name, live->core->options().ns);
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
   return anchor;
 }
 
 anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
-                      const std::string& ns) {
+                      const std::string& given_ns) {
   runtime::require("get_actor");
   check_actor_name(name, "name", "manta::get_actor");
-  check_actor_name(ns, "namespace", "manta::get_actor");
+  if (!given_ns.empty())
+    check_actor_name(given_ns, "namespace", "manta::get_actor");
+  const auto& ns = given_ns.empty() ? job_namespace() : given_ns;
   auto anchor = actor_directory::instance().find(ns, name);
   // Not here: a named actor on a worker that another driver made (a
   // detached one may have outlived it) is found through the head.
@@ -164,12 +206,7 @@ anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
     throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
                                 + "'; create it with manta::actor<T>().name(\"" + name
                                 + "\").namespace_(\"" + ns + "\").remote(...) first");
-  if (anchor->core->type() != cls)
-    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns
-                                + "' is a " + anchor->core->display_name()
-                                + ", not a " + demangle(cls.name())
-                                + "; call manta::get_actor with its class");
-  return anchor;
+  return checked_class(anchor, cls, name, ns);
 }
 
 void kill_actor(actor_core& core, bool no_restart) {

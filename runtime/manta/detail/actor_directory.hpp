@@ -22,8 +22,10 @@ class actor_directory {
 public:
   static actor_directory& instance();
 
-  /// Records a new actor; throws `actor_exists_error` if its name is taken.
-  void add(const anchor_ptr& anchor);
+  /// Records a new actor and returns it; throws `actor_exists_error` if
+  /// its name is taken by a live actor, unless it was created with
+  /// `get_if_exists`: then returns that actor (and records nothing).
+  anchor_ptr add(const anchor_ptr& anchor);
 
   /// The live actor named `name` in `ns`, or null.
   anchor_ptr find(const std::string& ns, const std::string& name);

@@ -181,7 +181,7 @@ task_info to_info(const finished_record& r) {
   out.parent = r.parent;
   out.kind = r.actor_call ? "actor_call" : "task";
   if (r.actor_call) {
-    out.name = *r.name + "." + *r.method;
+    out.name = r.call_name.empty() ? *r.name + "." + *r.method : r.call_name;
     out.actor = r.label;
   } else {
     out.name = r.label.empty() ? *r.name : r.label;
@@ -349,6 +349,7 @@ void on_call_end(const actor_call& c, const std::string& class_name,
   r.name = &class_name;
   r.method = &c.method_name;
   r.label = actor_name;
+  r.call_name = c.call_name;
   r.actor_call = true;
   r.remote_node = remote_node;
   r.suspended = c.trace.suspended.load(std::memory_order_relaxed);

@@ -59,6 +59,8 @@ struct finished_record {
   const std::string* method = nullptr;
   /// `.name(...)` of a task or the actor's display name; usually short.
   std::string label;
+  /// Actor calls: the call's own `.name(...)`; usually empty.
+  std::string call_name;
   task_state state = task_state::finished;
   bool actor_call = false;
   bool suspended = false;
