@@ -35,7 +35,8 @@ list_filter filter_of(const std::multimap<std::string, std::string>& query);
 /// Answers a GET of `target` ("/api/tasks?state=RUNNING&limit=10"):
 /// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but
 /// `limit` filters by field), /api/status, /api/memory, /api/timeline
-/// (Chrome trace), /api/why?id=ID, /metrics (Prometheus text) and the
+/// (Chrome trace), /api/series (the graphs' samples), /api/why?id=ID,
+/// /metrics (Prometheus text) and the
 /// dashboard's own files from `asset_dir` ("/" is index.html). Read-only;
 /// errors are replies (400/404/500), never exceptions.
 http_reply route(std::string_view target, const std::string& asset_dir);

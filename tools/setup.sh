@@ -17,6 +17,8 @@ pkgs=(
   libhiredis-dev redis-server
   gnuplot-nox
   chromium
+  # the dashboard's graphs (compiled into the library: tools/dashboard/)
+  libjs-chart.js
   # docs (Doxygen API reference) and deployment tests (tests/deploy/):
   # systemd-analyze, a single-host Slurm with munge
   doxygen

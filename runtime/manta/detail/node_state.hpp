@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/series.hpp"
 #include "manta/detail/wire.hpp"
 #include "manta/resources.hpp"
 #include "manta/state.hpp"
@@ -24,6 +25,7 @@ struct state_query {
     objects = 4,
     timeline = 8,
     memory_text = 16,
+    series = 32,
   };
   /// Bit set of `section`s wanted besides the summary.
   uint32_t sections = 0;
@@ -59,6 +61,8 @@ struct node_state {
   /// Chrome trace events, comma-separated, without the enclosing array.
   std::string timeline_events;
   std::string memory_text;
+  /// The node's samples for the graphs, oldest first (series.hpp).
+  std::vector<series_sample> series;
 };
 
 /// This node's state: what it runs, hosts and stores. Records that name

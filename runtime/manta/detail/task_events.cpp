@@ -98,6 +98,8 @@ void push(finished_record&& r) {
     case task_state::cancelled: ++h.sums.cancelled; break;
     default: ++h.sums.finished; break;
   }
+  if (r.actor_call)
+    ++h.sums.actor_calls;
   if (seconds >= 0) {
     thread_local cell_cache cache;
     std::pair<const void*, const void*> key{r.name, r.method};

@@ -152,6 +152,8 @@ std::vector<task_info> finished_tasks();
 /// Finished counts since `configure`, by terminal state.
 struct totals {
   uint64_t finished = 0, failed = 0, cancelled = 0;
+  /// Of those, the actor calls (the dashboard's calls per second).
+  uint64_t actor_calls = 0;
 };
 totals finished_totals();
 
