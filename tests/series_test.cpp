@@ -129,7 +129,12 @@ TEST_CASE("/api/series has a sample a second with the counts of the workload") {
     [&](const json::value& s) { return json::value_to<int64_t>(s.at("time_ms")) > first_ms; });
   auto& all = doc.at("nodes").as_array().at(0).at("samples").as_array();
   REQUIRE(all.size() >= 2);
+  // The first sample (at init) has no CPU use yet; each later one has.
+  CHECK(all[0].at("cpu_percent").is_null());
   for (size_t i = 1; i < all.size(); ++i) {
+    auto cpu = all[i].at("machine_cpu_percent").to_number<double>();
+    CHECK(cpu >= 0);
+    CHECK(cpu <= 100);
     auto dt = json::value_to<int64_t>(all[i].at("time_ms"))
               - json::value_to<int64_t>(all[i - 1].at("time_ms"));
     CHECK(dt >= 500);

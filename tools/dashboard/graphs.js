@@ -30,6 +30,11 @@ function wholeSeconds(axis) {
   for (let t = Math.ceil(axis.min / step) * step; t <= axis.max; t += step) axis.ticks.push({ value: t });
 }
 
+/// "12.5%"; a dash before the second sample (the first has no CPU use).
+function percent(v) {
+  return v === null || v === undefined ? '–' : `${v.toFixed(1)}%`;
+}
+
 /// A line chart on `canvas` with one dataset per label; `unit` formats the
 /// y axis ('bytes', '%' or a plain count).
 function makeChart(canvas, title, labels, unit) {
@@ -147,8 +152,8 @@ async function refreshGraphs() {
     const last = node.samples[node.samples.length - 1];
     if (last) {
       g.div.querySelector('.cards').replaceChildren(
-        card(`${last.cpu_percent.toFixed(1)}%`, 'CPU (this process)'),
-        card(`${last.machine_cpu_percent.toFixed(1)}%`, 'CPU (machine)'),
+        card(percent(last.cpu_percent), 'CPU (this process)'),
+        card(percent(last.machine_cpu_percent), 'CPU (machine)'),
         card(graphBytes(last.rss_bytes), 'resident memory'),
         card(`${graphBytes(last.machine_used_bytes)} / ${graphBytes(last.machine_total_bytes)}`,
           'machine memory'),

@@ -1,9 +1,12 @@
 #include "manta/detail/series.hpp"
 
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
 #include "manta/detail/json.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/memory_gauge.hpp"
 #include "manta/detail/object_table.hpp"
+#include "manta/detail/runtime.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/state.hpp"
@@ -24,9 +27,13 @@ int64_t unix_ms() {
     .count();
 }
 
+/// A percentage; null when unknown (negative).
 void append_number(std::string& out, const char* name, double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, ",\"%s\":%.2f", name, v);
+  if (v < 0)
+    std::snprintf(buf, sizeof buf, ",\"%s\":null", name);
+  else
+    std::snprintf(buf, sizeof buf, ",\"%s\":%.2f", name, v);
   out += buf;
 }
 
@@ -40,7 +47,10 @@ void append_number(std::string& out, const char* name, uint64_t v) {
 } // namespace
 
 series_recorder::series_recorder() {
+  // The baseline the first second's rates are counted from; its CPU use is
+  // unknown (no interval yet).
   ring_.push_back(take());
+  ring_.back().cpu_percent = ring_.back().machine_cpu_percent = -1;
   thread_ = std::thread{[this] { loop(); }};
   g_current = this;
 }
@@ -95,12 +105,27 @@ series_sample series_recorder::take() {
   s.spilled_bytes = spill_store::instance().bytes_on_disk();
   s.budget_bytes = memory_budget::instance().limit();
   auto totals = task_events::finished_totals();
-  s.finished = totals.finished;
-  s.failed = totals.failed;
-  s.actor_calls = totals.actor_calls;
-  auto c = count_tasks();
-  s.running = c.running;
-  s.queued = c.pending_args + c.waiting_for_resources + c.queued_in_actor;
+  s.finished = totals.finished_here;
+  s.failed = totals.failed_here;
+  s.actor_calls = totals.actor_calls_here;
+  // Those in flight on this node: a driver's tasks placed on a worker are
+  // the worker's to count (so the cluster's sums count each once).
+  auto count = [&](const task_info& t) {
+    if (!t.node.empty() && t.node != runtime::node_name())
+      return;
+    if (t.state == task_state::running)
+      ++s.running;
+    else if (t.state == task_state::pending_args || t.state == task_state::waiting_for_resources
+             || t.state == task_state::queued_in_actor)
+      ++s.queued;
+  };
+  for (auto& t : task_events::live_tasks())
+    count(t);
+  std::vector<task_info> calls;
+  for (auto& core : actor_directory::instance().live())
+    core->list_calls(calls);
+  for (auto& c : calls)
+    count(c);
   return s;
 }
 
@@ -142,6 +167,11 @@ sum_series(const std::vector<std::vector<series_sample>>& per_node) {
   for (auto second : seconds) {
     series_sample sum;
     sum.time_ms = second * 1000;
+    sum.cpu_percent = sum.machine_cpu_percent = -1; // unknown until a node knows it
+    auto add_percent = [](double& to, double v) {
+      if (v >= 0)
+        to = std::max(to, 0.0) + v;
+    };
     for (size_t n = 0; n < per_node.size(); ++n) {
       auto& node = per_node[n];
       while (next[n] < node.size() && node[next[n]].time_ms / 1000 <= second)
@@ -149,8 +179,8 @@ sum_series(const std::vector<std::vector<series_sample>>& per_node) {
       if (next[n] == 0)
         continue; // this node had not sampled yet
       auto& s = node[next[n] - 1];
-      sum.cpu_percent += s.cpu_percent;
-      sum.machine_cpu_percent += s.machine_cpu_percent;
+      add_percent(sum.cpu_percent, s.cpu_percent);
+      add_percent(sum.machine_cpu_percent, s.machine_cpu_percent);
       sum.rss_bytes += s.rss_bytes;
       sum.machine_used_bytes += s.machine_used_bytes;
       sum.machine_total_bytes += s.machine_total_bytes;

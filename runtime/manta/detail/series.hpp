@@ -23,7 +23,8 @@ struct series_sample {
   /// Milliseconds since the Unix epoch.
   int64_t time_ms = 0;
   /// This process's and the machine's CPU use since the previous sample,
-  /// in percent of all the machine's CPUs (cpu_meter.hpp).
+  /// in percent of all the machine's CPUs (cpu_meter.hpp); -1 (JSON null)
+  /// in the first sample, which has no previous one.
   double cpu_percent = 0;
   double machine_cpu_percent = 0;
   /// This process's resident set; the machine's (or container's) memory in
@@ -36,25 +37,29 @@ struct series_sample {
   uint64_t store_bytes = 0;
   uint64_t spilled_bytes = 0;
   uint64_t budget_bytes = 0;
-  /// Tasks and actor calls ended since init: finished (actor calls
-  /// included), failed, and of all ended ones the actor calls.
+  /// Tasks and actor calls that ran on this node and ended since init:
+  /// finished (actor calls included), failed, and of all ended ones the
+  /// actor calls. A task a driver placed on a worker counts on the worker.
   uint64_t finished = 0;
   uint64_t failed = 0;
   uint64_t actor_calls = 0;
-  /// Running now, and waiting (for arguments, resources or their actor).
+  /// On this node now: running, and waiting (for arguments, resources or
+  /// their actor).
   uint64_t running = 0;
   uint64_t queued = 0;
 };
 
 /// Samples the node on a thread of its own every `interval` into a ring of
-/// `capacity` samples. Reading a sample touches counters only (no walk over
-/// objects or finished tasks), so it costs the same with a million tasks.
+/// `capacity` samples. A sample reads counters and the tasks in flight (no
+/// walk over objects or finished tasks), so it costs the same after a
+/// million tasks.
 class series_recorder {
 public:
   static constexpr size_t capacity = 600;
   static constexpr std::chrono::milliseconds interval{1000};
 
-  /// Takes the first sample and starts the thread.
+  /// Takes the first sample (the baseline of the first second's rates; its
+  /// CPU use unknown, -1) and starts the thread.
   series_recorder();
   /// Stops the thread.
   ~series_recorder();
