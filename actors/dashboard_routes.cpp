@@ -5,6 +5,7 @@
 
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/series.hpp"
 #include "manta/logs.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
@@ -76,6 +77,13 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     return memory_json();
   if (path == "/api/timeline")
     return {200, "application/json", timeline()};
+  if (path == "/api/series") {
+    auto* rec = detail::series_recorder::current();
+    std::vector<detail::named_series> nodes;
+    if (rec != nullptr)
+      nodes.push_back({detail::runtime::node_name(), rec->samples()});
+    return {200, "application/json", detail::series_document(nodes)};
+  }
   if (path == "/api/logs") {
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
@@ -123,7 +131,9 @@ http_reply asset(std::string_view path, const std::string& dir) {
       || name.find("..") != std::string_view::npos)
     return {404, "text/plain", "not found\n"};
   std::string body;
-  if (dir.empty()) {
+  // Chart.js comes from its Debian package, not tools/dashboard/: always
+  // the compiled-in copy, also under MANTA_DASHBOARD_DIR.
+  if (dir.empty() || name == "chart.min.js") {
     auto files = dashboard_files();
     auto f = std::find_if(files.begin(), files.end(),
                           [&](const embedded_file& e) { return e.name == name; });

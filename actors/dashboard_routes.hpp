@@ -36,7 +36,8 @@ list_filter filter_of(const std::multimap<std::string, std::string>& query);
 /// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but
 /// `limit` filters by field), /api/status, /api/memory, /api/timeline
 /// (Chrome trace), /api/why?id=ID, /api/logs?id=ID (a task's lines),
-/// /api/log_lines (dashboard_logs.hpp), /metrics (Prometheus text) and the
+/// /api/log_lines (dashboard_logs.hpp), /api/series (the graphs' samples),
+/// /metrics (Prometheus text) and the
 /// dashboard's own files from `asset_dir` ("/" is index.html). Read-only;
 /// errors are replies (400/404/500), never exceptions.
 http_reply route(std::string_view target, const std::string& asset_dir);

@@ -172,6 +172,8 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
     query.sections = state_query::objects | state_query::memory_text;
   else if (path == "/api/timeline")
     query.sections = state_query::timeline;
+  else if (path == "/api/series")
+    query.sections = state_query::series;
   else if (path == "/api/why" || path == "/api/logs" || path == "/api/log_lines")
     return {404, json_type,
             "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
@@ -202,6 +204,13 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
             records([](const detail::node_state& s) -> auto& { return s.object_records; })};
   if (path == "/api/memory")
     return {200, json_type, memory_json(members)};
+  if (path == "/api/series") {
+    std::vector<detail::named_series> nodes;
+    for (auto& m : members)
+      if (m.state == "ALIVE")
+        nodes.push_back({m.answer.name, m.answer.series});
+    return {200, json_type, detail::series_document(nodes)};
+  }
   return {200, json_type, timeline_json(members)};
 }
 

@@ -21,7 +21,8 @@ using state_collector = std::function<cluster_state_ptr(const detail::state_quer
 /// /api/objects concatenate the members' records (each names its node),
 /// /api/nodes lists the head and every member, live or dead, /api/status
 /// adds up the counts, /api/memory the object stores, /api/timeline has one
-/// process per node. A member that does not answer shows as NOT_RESPONDING,
+/// process per node, /api/series has every live member's samples and their
+/// sums. A member that does not answer shows as NOT_RESPONDING,
 /// one that left as DEAD. /api/why and /api/logs are per node (404 here).
 /// /metrics is every member's metrics labelled with its node, and
 /// /api/prometheus_sd every member's own metrics address (head_metrics.hpp).

@@ -17,7 +17,8 @@ struct StateQuery {
   sections @0 :UInt32;
   # Bit set of what to include besides the summary: 1 tasks, 2 actors,
   # 4 objects, 8 timeline events, 16 the memory table's text, 32 the
-  # node's Prometheus text (its /metrics).
+  # node's Prometheus text (its /metrics), 64 the samples of the last
+  # minutes (series).
 
   filter @1 :List(Filter);
   # Applies to the records of the sections asked for, as `list_filter`.
@@ -65,4 +66,25 @@ struct NodeState {
   dashboard @20 :Text;
   # Where the node's own dashboard (and /metrics) listens, "HOST:PORT";
   # empty without one. The head's /api/prometheus_sd lists these.
+
+  series @21 :List(SeriesSample);
+  # The node's samples, oldest first (runtime/manta/detail/series.hpp).
+}
+
+# One sample a second of a node, for the dashboard's graphs.
+struct SeriesSample {
+  timeMs @0 :Int64;
+  cpuPercent @1 :Float64;
+  machineCpuPercent @2 :Float64;
+  rssBytes @3 :UInt64;
+  machineUsedBytes @4 :UInt64;
+  machineTotalBytes @5 :UInt64;
+  storeBytes @6 :UInt64;
+  spilledBytes @7 :UInt64;
+  budgetBytes @8 :UInt64;
+  finished @9 :UInt64;
+  failed @10 :UInt64;
+  actorCalls @11 :UInt64;
+  running @12 :UInt64;
+  queued @13 :UInt64;
 }

@@ -164,7 +164,47 @@ TEST_CASE("the head's dashboard shows every node's tasks, actors and objects wit
   CHECK(manta::tools::http_get(c.dashboard_address(), "/api/nope").status == 404);
   CHECK(manta::tools::http_get(c.dashboard_address(), "/api/tasks?limit=x").status == 400);
 
+  // The graphs' samples: the driver's and the worker's, and their sum,
+  // where the held task runs once (on the worker, not on the driver too).
+  auto series_since = [&](int64_t since_ms) {
+    for (auto until = steady::now() + 10s;; std::this_thread::sleep_for(100ms)) {
+      auto doc = get_json(c, "/api/series");
+      auto& nodes = doc.at("nodes").as_array();
+      bool fresh = nodes.size() == 2;
+      for (auto& n : nodes) {
+        auto& samples = n.at("samples").as_array();
+        fresh = fresh && !samples.empty()
+                && samples.back().at("time_ms").as_int64() >= since_ms;
+      }
+      if (fresh)
+        return doc;
+      REQUIRE_MESSAGE(steady::now() < until, "no fresh samples of both nodes in 10 s");
+    }
+  };
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  };
+  auto held_series = series_since(now_ms());
+  auto last = [](const json::value& samples) -> auto& { return samples.as_array().back(); };
+  CHECK(last(held_series.at("cluster")).at("running").as_int64() == 1);
+  for (auto& n : held_series.at("nodes").as_array())
+    CHECK(last(n.at("samples")).at("running").as_int64()
+          == (text(n.as_object(), "name") == w.worker() ? 1 : 0));
+  auto finished_before = last(held_series.at("cluster")).at("finished").as_int64();
+
   CHECK(w.release() == 41);
+  // Then it counts once as finished, on the worker (within 10 s: a sample a
+  // second).
+  for (auto until = steady::now() + 10s;; std::this_thread::sleep_for(100ms)) {
+    auto doc = series_since(0);
+    auto& sum = last(doc.at("cluster"));
+    if (sum.at("running").as_int64() == 0
+        && sum.at("finished").as_int64() == finished_before + 1)
+      break;
+    REQUIRE_MESSAGE(steady::now() < until, "the cluster's samples read " << sum);
+  }
   auto after = get_json(c, "/api/tasks?state=FINISHED&name=held_step");
   auto* done = row(after, "id", held);
   REQUIRE(done != nullptr);

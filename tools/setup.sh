@@ -24,6 +24,8 @@ pkgs=(
   # (tests/cluster_metrics_test.cpp)
   prometheus
   chromium
+  # the dashboard's graphs (compiled into the library: tools/dashboard/)
+  libjs-chart.js
   # docs (Doxygen API reference) and deployment tests (tests/deploy/):
   # systemd-analyze, a single-host Slurm with munge
   doxygen

@@ -5,12 +5,17 @@
 // With `cluster`, the program is tests/observed_cluster (a head, a worker and
 // a driver) and the page is the head's: the task running on the worker, actor
 // keeper on the worker and the driver's object, each with its node.
+// Both check the graphs (points in the Chart.js charts, per node too) and the
+// timeline (axis, only rows that ran something, zoom): graphs_checks.mjs.
+// Besides the full page, one screenshot per view: SCREENSHOT_PATH with
+// -graphs, -timeline, -tasks... before .png.
 //
 //   node dashboard_test.mjs OBSERVED_NODE|OBSERVED_CLUSTER SCREENSHOT_PATH [cluster]
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { checkGraphsAndTimeline, shootViews } from './graphs_checks.mjs';
 
 const [nodeExe, screenshot, mode] = process.argv.slice(2);
 if (!nodeExe || !screenshot || (mode && mode !== 'cluster')) {
@@ -117,6 +122,11 @@ try {
 
   if (mode === 'cluster') await checkCluster(page, info);
   else await checkNode(page, info);
+  const shots = (view) => screenshot.replace(/(\.png)?$/, `-${view}.png`);
+  const nodes = mode === 'cluster' ? [info.worker, info.driver]
+    : [await page.locator('#node').innerText()];
+  await checkGraphsAndTimeline(page, fail, { nodes, running: 1, shots });
+  await shootViews(page, shots);
 
   // Filtering by state shows only the running task.
   await page.selectOption('#task-state', 'RUNNING');

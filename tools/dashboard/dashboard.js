@@ -1,6 +1,7 @@
 // The Manta dashboard: polls the JSON state API once a second and renders
 // it. Served by a node (its own state) or by the head (the whole cluster:
-// every record names its node). Read-only; no dependencies.
+// every record names its node). Read-only; the graphs (graphs.js) use
+// Chart.js, served by the dashboard itself; the timeline is timeline.js.
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
@@ -57,7 +58,6 @@ async function refreshOverview() {
   const s = await json('/api/status');
   nodeName = s.node;
   $('#node').textContent = s.node;
-  $('#metrics-link').hidden = Boolean(s.cluster); // metrics are per node
   const counts = $('#counts');
   counts.replaceChildren();
   const cards = Object.entries(s.tasks).concat([
@@ -104,58 +104,10 @@ async function refreshObjects() {
   $('#memory-text').textContent = m.text;
 }
 
-/// Draws the trace's complete slices, one row per thread.
-async function refreshTimeline() {
-  const trace = await json('/api/timeline');
-  // A row per thread of each process (a cluster's trace has one process
-  // per node); labels name the node when there are several.
-  const processes = new Map();
-  const names = new Map();
-  const slices = [];
-  const key = (e) => `${e.pid}:${e.tid}`;
-  for (const e of trace.traceEvents) {
-    if (e.ph === 'M' && e.name === 'process_name') processes.set(e.pid, e.args.name);
-    if (e.ph === 'M' && e.name === 'thread_name') names.set(key(e), e);
-    if (e.ph === 'X') slices.push(e);
-  }
-  const several = processes.size > 1;
-  const label = (e) => (several ? `${processes.get(e.pid)} ` : '') + e.args.name;
-  const svg = $('#timeline-svg');
-  svg.replaceChildren();
-  const rows = [...names.keys()].sort((a, b) => {
-    const [x, y] = [names.get(a), names.get(b)];
-    return x.pid !== y.pid ? x.pid - y.pid : x.tid - y.tid;
-  });
-  const rowH = 22, labelW = several ? 260 : 110, width = svg.clientWidth || 1000;
-  svg.setAttribute('height', Math.max(40, rows.length * rowH + 10));
-  if (!slices.length) return;
-  const t0 = Math.min(...slices.map((s) => s.ts));
-  const t1 = Math.max(...slices.map((s) => s.ts + s.dur));
-  const scale = (width - labelW - 10) / Math.max(1, t1 - t0);
-  const ns = 'http://www.w3.org/2000/svg';
-  rows.forEach((row, i) => {
-    const text = document.createElementNS(ns, 'text');
-    text.setAttribute('x', 2);
-    text.setAttribute('y', i * rowH + 15);
-    text.textContent = label(names.get(row));
-    svg.appendChild(text);
-  });
-  for (const s of slices.slice(-2000)) {
-    const r = document.createElementNS(ns, 'rect');
-    r.setAttribute('x', labelW + (s.ts - t0) * scale);
-    r.setAttribute('y', rows.indexOf(key(s)) * rowH + 3);
-    r.setAttribute('width', Math.max(1, s.dur * scale));
-    r.setAttribute('height', rowH - 6);
-    r.setAttribute('fill', s.cat === 'actor_call' ? '#e76f51' : '#457b9d');
-    const title = document.createElementNS(ns, 'title');
-    title.textContent = `${s.name} ${s.args.id} ${s.args.state} ${(s.dur / 1000).toFixed(2)} ms`;
-    r.appendChild(title);
-    svg.appendChild(r);
-  }
-}
-
 async function refresh() {
-  const parts = [refreshOverview, refreshTasks, refreshActors, refreshObjects, refreshTimeline];
+  // refreshGraphs: graphs.js; refreshTimeline: timeline.js.
+  const parts = [refreshOverview, refreshGraphs, refreshTasks, refreshActors, refreshObjects,
+    refreshTimeline];
   for (const part of parts) {
     try {
       await part();
@@ -172,4 +124,5 @@ async function loop() {
 }
 
 $('#task-state').addEventListener('change', refresh);
-loop();
+// Once every script of the page (graphs.js, timeline.js) has run.
+window.addEventListener('DOMContentLoaded', loop);

@@ -83,6 +83,42 @@ void fill(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& x
     b.set(i, xs[i]);
 }
 
+void write_sample(schema::SeriesSample::Builder b, const series_sample& s) {
+  b.setTimeMs(s.time_ms);
+  b.setCpuPercent(s.cpu_percent);
+  b.setMachineCpuPercent(s.machine_cpu_percent);
+  b.setRssBytes(s.rss_bytes);
+  b.setMachineUsedBytes(s.machine_used_bytes);
+  b.setMachineTotalBytes(s.machine_total_bytes);
+  b.setStoreBytes(s.store_bytes);
+  b.setSpilledBytes(s.spilled_bytes);
+  b.setBudgetBytes(s.budget_bytes);
+  b.setFinished(s.finished);
+  b.setFailed(s.failed);
+  b.setActorCalls(s.actor_calls);
+  b.setRunning(s.running);
+  b.setQueued(s.queued);
+}
+
+series_sample read_sample(schema::SeriesSample::Reader r) {
+  series_sample s;
+  s.time_ms = r.getTimeMs();
+  s.cpu_percent = r.getCpuPercent();
+  s.machine_cpu_percent = r.getMachineCpuPercent();
+  s.rss_bytes = r.getRssBytes();
+  s.machine_used_bytes = r.getMachineUsedBytes();
+  s.machine_total_bytes = r.getMachineTotalBytes();
+  s.store_bytes = r.getStoreBytes();
+  s.spilled_bytes = r.getSpilledBytes();
+  s.budget_bytes = r.getBudgetBytes();
+  s.finished = r.getFinished();
+  s.failed = r.getFailed();
+  s.actor_calls = r.getActorCalls();
+  s.running = r.getRunning();
+  s.queued = r.getQueued();
+  return s;
+}
+
 } // namespace
 
 node_state take_node_state(const state_query& q) {
@@ -138,6 +174,8 @@ node_state take_node_state(const state_query& q) {
   if ((q.sections & state_query::metrics) != 0)
     s.metrics_text = metrics::prometheus_text();
   s.dashboard = rt.dashboard_address();
+  if (auto* rec = series_recorder::current(); rec && (q.sections & state_query::series) != 0)
+    s.series = rec->samples();
   return s;
 }
 
@@ -196,6 +234,9 @@ bytes encode(const node_state& x) {
   b.setMemoryText(x.memory_text);
   b.setMetricsText(x.metrics_text);
   b.setDashboard(x.dashboard);
+  auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
+  for (unsigned i = 0; i < x.series.size(); ++i)
+    write_sample(series[i], x.series[i]);
   return flatten(msg);
 }
 
@@ -231,6 +272,8 @@ std::string decode(std::span<const char> in, node_state& out) {
     out.memory_text = r.getMemoryText().cStr();
     out.metrics_text = r.getMetricsText().cStr();
     out.dashboard = r.getDashboard().cStr();
+    for (auto sample : r.getSeries())
+      out.series.push_back(read_sample(sample));
     return {};
   });
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/series.hpp"
 #include "manta/detail/wire.hpp"
 #include "manta/resources.hpp"
 #include "manta/state.hpp"
@@ -25,6 +26,7 @@ struct state_query {
     timeline = 8,
     memory_text = 16,
     metrics = 32,
+    series = 64,
   };
   /// Bit set of `section`s wanted besides the summary.
   uint32_t sections = 0;
@@ -64,6 +66,8 @@ struct node_state {
   std::string metrics_text;
   /// "HOST:PORT" of the node's own dashboard; empty without one. Always sent.
   std::string dashboard;
+  /// The node's samples for the graphs, oldest first (series.hpp).
+  std::vector<series_sample> series;
 };
 
 /// This node's state: what it runs, hosts and stores. Records that name

@@ -14,6 +14,7 @@
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/memory_monitor.hpp"
+#include "manta/detail/series.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/spill_store.hpp"
@@ -291,6 +292,7 @@ runtime::runtime(const init_options& opts, bool worker) {
                                         execute_task);
   memory_monitor_ = std::make_unique<memory_monitor>(
     memory_monitor::settings{opts.memory_usage_threshold, opts.memory_limit.value_or(0)});
+  series_ = std::make_unique<series_recorder>();
   node_manager_ = system_->spawn(actors::node_manager, pool_.get(), g_token);
   if (networked) {
     try {
@@ -342,6 +344,8 @@ runtime::~runtime() {
 }
 
 void runtime::stop_all() {
+  // Its samples read the state torn down below.
+  series_.reset();
   // The dashboard reads the state the steps below tear down.
   if (dashboard_) {
     forget_dashboard_address(dashboard_->address());

@@ -21,6 +21,7 @@ namespace manta::detail {
 class cluster;
 class log_capture;
 class memory_monitor;
+class series_recorder;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads and the resources. Exactly one exists
@@ -89,6 +90,8 @@ private:
   std::unique_ptr<actors::dashboard> dashboard_;
   std::unique_ptr<log_capture> logs_;
   std::unique_ptr<memory_monitor> memory_monitor_;
+  /// The dashboard's graphs: a sample of the node each second (series.hpp).
+  std::unique_ptr<series_recorder> series_;
 };
 
 /// CAF's configuration as the runtime uses it (scheduler threads and

@@ -98,6 +98,11 @@ void push(finished_record&& r) {
     case task_state::cancelled: ++h.sums.cancelled; break;
     default: ++h.sums.finished; break;
   }
+  if (r.remote_node == 0) {
+    h.sums.finished_here += r.state == task_state::finished ? 1 : 0;
+    h.sums.failed_here += r.state == task_state::failed ? 1 : 0;
+    h.sums.actor_calls_here += r.actor_call ? 1 : 0;
+  }
   if (seconds >= 0) {
     thread_local cell_cache cache;
     std::pair<const void*, const void*> key{r.name, r.method};

@@ -154,6 +154,12 @@ std::vector<task_info> finished_tasks();
 /// Finished counts since `configure`, by terminal state.
 struct totals {
   uint64_t finished = 0, failed = 0, cancelled = 0;
+  /// Of those, the ones that ran on this node, not on a node they were
+  /// placed on (that node counts them): what the dashboard's graphs count,
+  /// so that a cluster's sums count each once.
+  uint64_t finished_here = 0, failed_here = 0;
+  /// The actor calls that ran here (the graphs' calls per second).
+  uint64_t actor_calls_here = 0;
 };
 totals finished_totals();
 

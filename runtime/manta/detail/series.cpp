@@ -1,0 +1,213 @@
+#include "manta/detail/series.hpp"
+
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/json.hpp"
+#include "manta/detail/memory_budget.hpp"
+#include "manta/detail/memory_gauge.hpp"
+#include "manta/detail/object_table.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/spill_store.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/state.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
+namespace manta::detail {
+
+namespace {
+
+std::atomic<series_recorder*> g_current{nullptr};
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// A percentage; null when unknown (negative).
+void append_number(std::string& out, const char* name, double v) {
+  char buf[64];
+  if (v < 0)
+    std::snprintf(buf, sizeof buf, ",\"%s\":null", name);
+  else
+    std::snprintf(buf, sizeof buf, ",\"%s\":%.2f", name, v);
+  out += buf;
+}
+
+void append_number(std::string& out, const char* name, uint64_t v) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  out += std::to_string(v);
+}
+
+} // namespace
+
+series_recorder::series_recorder() {
+  // The baseline the first second's rates are counted from; its CPU use is
+  // unknown (no interval yet).
+  ring_.push_back(take());
+  ring_.back().cpu_percent = ring_.back().machine_cpu_percent = -1;
+  thread_ = std::thread{[this] { loop(); }};
+  g_current = this;
+}
+
+series_recorder::~series_recorder() {
+  g_current = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+series_recorder* series_recorder::current() noexcept {
+  return g_current.load();
+}
+
+std::vector<series_sample> series_recorder::samples() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {ring_.begin(), ring_.end()};
+}
+
+void series_recorder::loop() {
+  auto next = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock{mtx_};
+  for (;;) {
+    next += interval;
+    if (wake_.wait_until(lock, next, [this] { return stop_; }))
+      return;
+    lock.unlock();
+    auto s = take();
+    lock.lock();
+    ring_.push_back(s);
+    if (ring_.size() > capacity)
+      ring_.pop_front();
+  }
+}
+
+series_sample series_recorder::take() {
+  series_sample s;
+  s.time_ms = unix_ms();
+  auto cpu = cpu_.read();
+  s.cpu_percent = std::min(cpu.process_percent, 100.0);
+  s.machine_cpu_percent = std::min(cpu.machine_percent, 100.0);
+  s.rss_bytes = memory_gauge::process_rss();
+  // The machine's (or the container's) memory, whatever --memory-limit says.
+  static const memory_gauge machine{0};
+  s.machine_used_bytes = machine.used();
+  s.machine_total_bytes = machine.limit();
+  s.store_bytes = object_table::instance().bytes_used();
+  s.spilled_bytes = spill_store::instance().bytes_on_disk();
+  s.budget_bytes = memory_budget::instance().limit();
+  auto totals = task_events::finished_totals();
+  s.finished = totals.finished_here;
+  s.failed = totals.failed_here;
+  s.actor_calls = totals.actor_calls_here;
+  // Those in flight on this node: a driver's tasks placed on a worker are
+  // the worker's to count (so the cluster's sums count each once).
+  auto count = [&](const task_info& t) {
+    if (!t.node.empty() && t.node != runtime::node_name())
+      return;
+    if (t.state == task_state::running)
+      ++s.running;
+    else if (t.state == task_state::pending_args || t.state == task_state::waiting_for_resources
+             || t.state == task_state::queued_in_actor)
+      ++s.queued;
+  };
+  for (auto& t : task_events::live_tasks())
+    count(t);
+  std::vector<task_info> calls;
+  for (auto& core : actor_directory::instance().live())
+    core->list_calls(calls);
+  for (auto& c : calls)
+    count(c);
+  return s;
+}
+
+std::string to_json(const std::vector<series_sample>& samples) {
+  std::string out = "[";
+  for (auto& s : samples) {
+    if (out.size() > 1)
+      out += ",\n";
+    out += "{\"time_ms\":" + std::to_string(s.time_ms);
+    append_number(out, "cpu_percent", s.cpu_percent);
+    append_number(out, "machine_cpu_percent", s.machine_cpu_percent);
+    append_number(out, "rss_bytes", s.rss_bytes);
+    append_number(out, "machine_used_bytes", s.machine_used_bytes);
+    append_number(out, "machine_total_bytes", s.machine_total_bytes);
+    append_number(out, "store_bytes", s.store_bytes);
+    append_number(out, "spilled_bytes", s.spilled_bytes);
+    append_number(out, "budget_bytes", s.budget_bytes);
+    append_number(out, "finished", s.finished);
+    append_number(out, "failed", s.failed);
+    append_number(out, "actor_calls", s.actor_calls);
+    append_number(out, "running", s.running);
+    append_number(out, "queued", s.queued);
+    out += "}";
+  }
+  return out + "]";
+}
+
+std::vector<series_sample>
+sum_series(const std::vector<std::vector<series_sample>>& per_node) {
+  std::vector<int64_t> seconds;
+  for (auto& node : per_node)
+    for (auto& s : node)
+      seconds.push_back(s.time_ms / 1000);
+  std::sort(seconds.begin(), seconds.end());
+  seconds.erase(std::unique(seconds.begin(), seconds.end()), seconds.end());
+  std::vector<size_t> next(per_node.size(), 0);
+  std::vector<series_sample> out;
+  out.reserve(seconds.size());
+  for (auto second : seconds) {
+    series_sample sum;
+    sum.time_ms = second * 1000;
+    sum.cpu_percent = sum.machine_cpu_percent = -1; // unknown until a node knows it
+    auto add_percent = [](double& to, double v) {
+      if (v >= 0)
+        to = std::max(to, 0.0) + v;
+    };
+    for (size_t n = 0; n < per_node.size(); ++n) {
+      auto& node = per_node[n];
+      while (next[n] < node.size() && node[next[n]].time_ms / 1000 <= second)
+        ++next[n];
+      if (next[n] == 0)
+        continue; // this node had not sampled yet
+      auto& s = node[next[n] - 1];
+      add_percent(sum.cpu_percent, s.cpu_percent);
+      add_percent(sum.machine_cpu_percent, s.machine_cpu_percent);
+      sum.rss_bytes += s.rss_bytes;
+      sum.machine_used_bytes += s.machine_used_bytes;
+      sum.machine_total_bytes += s.machine_total_bytes;
+      sum.store_bytes += s.store_bytes;
+      sum.spilled_bytes += s.spilled_bytes;
+      sum.budget_bytes += s.budget_bytes;
+      sum.finished += s.finished;
+      sum.failed += s.failed;
+      sum.actor_calls += s.actor_calls;
+      sum.running += s.running;
+      sum.queued += s.queued;
+    }
+    out.push_back(sum);
+  }
+  return out;
+}
+
+std::string series_document(const std::vector<named_series>& nodes) {
+  std::string out = "{\"nodes\":[";
+  std::vector<std::vector<series_sample>> all;
+  for (auto& n : nodes) {
+    if (!all.empty())
+      out += ",\n";
+    out += "{\"name\":" + json::quote(n.name) + ",\"samples\":" + to_json(n.samples) + "}";
+    all.push_back(n.samples);
+  }
+  return out + "],\n\"cluster\":" + to_json(sum_series(all)) + "}\n";
+}
+
+} // namespace manta::detail
