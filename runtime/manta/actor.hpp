@@ -368,6 +368,8 @@ actor_builder<T> actor() {
 /// `invalid_argument_error` for a blank name or namespace.
 template <class T>
 actor_handle<T> get_actor(const std::string& name, const std::string& ns) {
+  // Checked here: find_actor reads an empty namespace as "the job's".
+  detail::check_actor_name(ns, "namespace", "manta::get_actor");
   return actor_handle<T>{detail::find_actor(typeid(T), name, ns)};
 }
 
