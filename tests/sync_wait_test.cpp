@@ -123,6 +123,47 @@ TEST_CASE("a task with the only CPU calls an actor whose method needs a CPU: no 
   CHECK(manta::get(manta::task(call_nested).remote(w, 41), 60s) == 42);
 }
 
+namespace {
+
+std::atomic<int> g_gone{0};
+
+/// Counts its destructions: an actor whose handles are gone must exit.
+class mortal {
+public:
+  ~mortal() { ++g_gone; }
+  int one() { return 1; }
+  /// Long enough for a drain job woken for the call to find it taken by
+  /// the caller and retire while the caller still runs it.
+  int slow() {
+    std::this_thread::sleep_for(2ms);
+    return 1;
+  }
+};
+MANTA_ACTOR(mortal, &mortal::one, &mortal::slow);
+
+} // namespace
+
+TEST_CASE("an actor whose last handle went before its call ran still exits") {
+  // The call may be run by its caller or by a pool thread (whoever takes it
+  // first); either way the actor exits once the call is done.
+  runtime_guard rt;
+  constexpr int actors = 100;
+  g_gone = 0;
+  for (int i = 0; i < actors; ++i) {
+    manta::object_ref<int> ref;
+    {
+      auto m = manta::actor<mortal>().remote();
+      REQUIRE(manta::get(m.call(&mortal::one).remote()) == 1); // constructed by now
+      ref = m.call(&mortal::slow).remote();
+    } // the last handle goes here
+    REQUIRE(manta::get(ref) == 1);
+  }
+  auto deadline = steady::now() + 20s;
+  while (g_gone.load() < actors && steady::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  CHECK(g_gone.load() == actors);
+}
+
 TEST_CASE("a failing call run by its caller fails only that call") {
   runtime_guard rt;
   auto w = manta::actor<worker>().remote();

@@ -83,6 +83,14 @@ bool actor_core::run_inline(const object_slot& slot) {
       queue_.pop_front();
       run_popped_locked(guard, std::move(c), epoch_);
       ran = true;
+      // The caller is no drainer: if the last handle went away and the
+      // drainers retired while it ran the call, none is left to retire the
+      // actor. One is scheduled for that, on a pool thread, as
+      // handles_gone does.
+      if (handles_gone_ && drainers_ == 0 && state_ == state::alive) {
+        ++drainers_;
+        schedule_locked(job_kind::drain, false);
+      }
     }
     guard.unlock();
   }
