@@ -5,11 +5,12 @@
 // time to the peer's (above 1: Manta is slower).
 //
 //   build/tools/peers_benchmark [--rounds=N] [--quick] [--json]
-//                               [--filter=SUBSTR] [--num-cpus=N]
+//                               [--filter=SUBSTR] [--num-cpus=N] [--load=N]
 //
 // Peers are built in when meson finds them (tools/meson.build); the
 // figures are in docs/performance.md, "Against the C++ task libraries".
 
+#include "tools/peers/busy_load.hpp"
 #include "tools/peers/peers.hpp"
 
 #include <manta/manta.hpp>
@@ -23,7 +24,9 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <fstream>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -266,6 +269,7 @@ int usage_error(const char* what, std::string_view got) {
 
 constexpr const char* help_text =
   "usage: peers_benchmark [--rounds=N] [--quick] [--json] [--filter=SUBSTR] [--num-cpus=N]\n"
+  "                       [--load=N]\n"
   "Runs each local metric with Manta and with the C++ task libraries built in\n"
   "(TBB, OpenMP, Boost.Fiber when found; std::async, raw CAF and memcpy always),\n"
   "interleaved, and prints the medians and Manta's time / the peer's time.\n"
@@ -273,7 +277,18 @@ constexpr const char* help_text =
   "  --quick          small counts (1,000 tasks, depth 8, 32 MiB), 2 rounds\n"
   "  --json           one JSON document instead of the table\n"
   "  --filter=SUBSTR  only the metrics whose name contains SUBSTR\n"
-  "  --num-cpus=N     Manta's CPUs (manta::init); the peers use every core\n";
+  "  --num-cpus=N     Manta's CPUs (manta::init); the peers use every core\n"
+  "  --load=N         N busy threads spin during the run (0-1024, default 0): the\n"
+  "                   machine oversubscribed, e.g. 2 per core (issue 25, item 4)\n";
+
+/// The load average now (/proc/loadavg's first field), -1 if unreadable:
+/// printed with the figures, which depend on it.
+double load_average() {
+  std::ifstream in{"/proc/loadavg"};
+  double x = -1;
+  in >> x;
+  return x;
+}
 
 } // namespace
 
@@ -282,6 +297,7 @@ int main(int argc, char** argv) {
   bool json = false;
   bool quick = false;
   bool rounds_given = false;
+  int load = 0;
   std::string filter;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
@@ -301,6 +317,12 @@ int main(int argc, char** argv) {
           || rounds > 100)
         return usage_error("--rounds expects a whole number from 1 to 100, got", text);
       rounds_given = true;
+    } else if (arg.rfind("--load=", 0) == 0) {
+      auto text = arg.substr(7);
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), load);
+      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || load < 0
+          || load > 1024)
+        return usage_error("--load expects a number of busy threads from 0 to 1024, got", text);
     } else if (arg.rfind("--num-cpus=", 0) == 0) {
       // for manta::init below
     } else {
@@ -339,10 +361,16 @@ int main(int argc, char** argv) {
                        "actor_call_sync, put_gigabytes), got",
                        filter);
   }
-  for (auto& m : ms) {
+  {
+    auto busy = load > 0 ? std::make_unique<peers::busy_load>(load) : nullptr;
+    for (auto& m : ms) {
+      if (!json)
+        std::fprintf(stderr, "measuring %s...\n", m.name.c_str());
+      measure(m, rounds);
+    }
     if (!json)
-      std::fprintf(stderr, "measuring %s...\n", m.name.c_str());
-    measure(m, rounds);
+      std::fprintf(stderr, "%d busy thread(s) of load, %u cores, load average %.2f\n", load,
+                   std::thread::hardware_concurrency(), load_average());
   }
   manta::shutdown();
   if (json)

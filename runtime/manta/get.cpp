@@ -1,5 +1,6 @@
 #include "manta/get.hpp"
 
+#include "manta/detail/actor_core.hpp"
 #include "manta/detail/blocking.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
@@ -68,6 +69,16 @@ read_deadline_scope::~read_deadline_scope() {
 
 void await(object_slot& slot, clock::time_point deadline) {
   runtime::require("get");
+  if (!slot.done() && deadline == clock::time_point::max()) {
+    // The result of this thread's own actor call, next in a free actor's
+    // queue: run the call here rather than wait for a pool thread to be
+    // woken for it (actor_core_inline.cpp). Not with a deadline, which
+    // a call running here could not keep.
+    auto* t = this_task().task;
+    throw_if_cancelled(t);
+    if (run_submitted_call(slot))
+      throw_if_cancelled(t); // cancelled while it ran the call: stop here
+  }
   if (!slot.done()) {
     auto* t = this_task().task;
     throw_if_cancelled(t);

@@ -1,4 +1,6 @@
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_job.hpp"
+#include "manta/detail/contention.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/remote_actor.hpp"
 
@@ -23,45 +25,6 @@
 namespace manta::detail {
 
 namespace {
-
-/// Where actor jobs "seal their result": nobody reads it, but the pool
-/// seals a job it drops at shutdown. Never destroyed and never in the
-/// object table.
-const slot_ptr& job_sink() {
-  static auto* sink = new slot_ptr(std::make_shared<object_slot>(object_id{}));
-  return *sink;
-}
-
-/// A pool job of one actor: build the instance or run queued calls.
-class actor_job final : public task_spec {
-public:
-  actor_job(std::shared_ptr<actor_core> core, const std::string& name,
-            actor_core::job_kind kind, uint64_t epoch, bool with_lease)
-    : task_spec(name, task_options{}), core_(std::move(core)), kind_(kind),
-      epoch_(epoch), with_lease_(with_lease) {
-    result = job_sink();
-    opts.max_retries = 0;
-    if (with_lease) {
-      opts.resources = core_->options().resources;
-      keeps_lease = true;
-    } else {
-      opts.resources = resource_demand{0.0, {}};
-    }
-  }
-
-  std::exception_ptr run() noexcept override {
-    core_->run_job(kind_, epoch_, with_lease_);
-    return nullptr;
-  }
-
-  const void* lease_owner() const noexcept override { return core_.get(); }
-
-private:
-  std::shared_ptr<actor_core> core_;
-  actor_core::job_kind kind_;
-  uint64_t epoch_;
-  bool with_lease_;
-};
 
 using task_events::describe;
 
@@ -100,6 +63,11 @@ exit_kind classify(const std::exception_ptr& e) {
 }
 
 } // namespace
+
+const slot_ptr& job_sink() {
+  static auto* sink = new slot_ptr(std::make_shared<object_slot>(object_id{}));
+  return *sink;
+}
 
 void unregister_waiters(actor_call& c) {
   if (!c.waiting)
@@ -145,6 +113,7 @@ slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call,
   note_child(slot); // cancelled with the task or call submitting it
   task_events::on_call_submit(*call);
   core->submit(std::move(call));
+  note_submitted_call(core, *slot);
   return slot;
 }
 
@@ -351,50 +320,19 @@ void actor_core::drain(uint64_t epoch) noexcept {
         queue_.pop_front();
       else // a call of another group, behind a full one
         queue_.erase(queue_.begin() + static_cast<ptrdiff_t>(at));
-      const slot_ptr* failed = nullptr;
-      for (auto& d : c->deps)
-        if (d->failed()) {
-          failed = &d;
-          break;
-        }
-      if (failed != nullptr) { // an argument failed: so does the call
-        guard.unlock();
-        release_pending(*c);
-        c->result->seal_error((*failed)->error());
-        task_events::on_call_end(*c, cls_.name, display_name_, (*failed)->error());
-        guard.lock();
-        continue;
-      }
-      running_.push_back(c);
-      ++in_flight_;
-      if (!group_limits_.empty())
-        ++group_running_[c->group];
-      // More work and room for another drainer (max_concurrency > 1).
-      kick_locked();
-      auto keep = instance_;
-      guard.unlock();
-      run_context ctx{this, c, epoch};
-      task_events::on_call_start(*c);
-      current_call() = c.get();
-      auto out = remote_ ? call_on_other_node(*static_cast<remote_actor*>(keep.get()), ctx,
-                                              cls_.name + "." + c->method_name)
-                         : c->invoke(keep.get(), ctx);
-      log_capture::end_of_run();
-      current_call() = nullptr;
-      if (!out.pending)
-        complete(ctx, std::move(out));
-      else
-        c->trace.suspended.store(true, std::memory_order_relaxed);
-      guard.lock();
+      run_popped_locked(guard, std::move(c), epoch);
       continue;
     }
-    if (!lingered && state_ == state::alive && !handles_gone_) {
+    if (!lingered && state_ == state::alive && !handles_gone_ && !oversubscribed()) {
       // A caller that waits for each result submits its next call within
       // microseconds; waiting that long here saves a new job and a thread
-      // hand-over per call (what bounds call+get round trips).
+      // hand-over per call (what bounds call+get round trips). Not on an
+      // oversubscribed machine (contention.hpp): the spin would keep the
+      // caller off a core.
       lingered = true;
       auto seen = pushes_.load(std::memory_order_acquire);
       guard.unlock();
+      spin_scope counted;
       auto until = clock::now() + linger;
       while (pushes_.load(std::memory_order_acquire) == seen && clock::now() < until)
         cpu_relax();
@@ -408,6 +346,46 @@ void actor_core::drain(uint64_t epoch) noexcept {
     finish_death(w);
     return;
   }
+}
+
+void actor_core::run_popped_locked(std::unique_lock<std::mutex>& guard, call_ptr c,
+                                   uint64_t epoch) {
+  const slot_ptr* failed = nullptr;
+  for (auto& d : c->deps)
+    if (d->failed()) {
+      failed = &d;
+      break;
+    }
+  if (failed != nullptr) { // an argument failed: so does the call
+    guard.unlock();
+    release_pending(*c);
+    c->result->seal_error((*failed)->error());
+    task_events::on_call_end(*c, cls_.name, display_name_, (*failed)->error());
+    guard.lock();
+    return;
+  }
+  running_.push_back(c);
+  ++in_flight_;
+  if (!group_limits_.empty())
+    ++group_running_[c->group];
+  // More work and room for another drainer (max_concurrency > 1).
+  kick_locked();
+  auto keep = instance_;
+  guard.unlock();
+  run_context ctx{this, c, epoch};
+  task_events::on_call_start(*c);
+  auto* outer_call = current_call(); // a caller that runs the call itself may be in one
+  current_call() = c.get();
+  auto out = remote_ ? call_on_other_node(*static_cast<remote_actor*>(keep.get()), ctx,
+                                          cls_.name + "." + c->method_name)
+                     : c->invoke(keep.get(), ctx);
+  log_capture::end_of_run();
+  current_call() = outer_call;
+  if (!out.pending)
+    complete(ctx, std::move(out));
+  else
+    c->trace.suspended.store(true, std::memory_order_relaxed);
+  guard.lock();
 }
 
 void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {

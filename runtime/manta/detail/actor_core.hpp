@@ -77,6 +77,14 @@ public:
   /// ran on died meanwhile (the call was failed or handed to the new one).
   void complete(const run_context& ctx, call_outcome out) noexcept;
 
+  /// Runs the call whose result is `slot` on the calling thread, now, if
+  /// it is next in the queue, its arguments exist and the actor has room
+  /// for it (actor_core_inline.cpp); false, leaving it queued, otherwise.
+  /// A caller about to block on the result does the work itself instead of
+  /// waiting for a pool thread to be woken and scheduled, which on an
+  /// oversubscribed machine takes a time slice of someone else's.
+  bool run_inline(const object_slot& slot);
+
   /// Runs a pool job (called on a pool thread).
   void run_job(job_kind kind, uint64_t epoch, bool holds_lease) noexcept;
 
@@ -140,6 +148,9 @@ private:
   void finish_death(death_work& w) noexcept;
   void construct(uint64_t epoch, bool holds_lease) noexcept;
   void drain(uint64_t epoch) noexcept;
+  /// Runs call `c`, just taken off the queue (fails it if an argument
+  /// failed); unlocks `guard` meanwhile.
+  void run_popped_locked(std::unique_lock<std::mutex>& guard, call_ptr c, uint64_t epoch);
   std::string died_message(const std::string& cause) const;
 
   const actor_class_info& cls_;
@@ -203,6 +214,15 @@ void check_call_options(const actor_options& opts, const std::string& actor, boo
 /// Takes call `c`'s waiter off the arguments it waits for (a call failed
 /// or dropped before they were sealed).
 void unregister_waiters(actor_call& c);
+
+/// Remembers the call the calling thread submitted last (its actor and
+/// result), for `run_submitted_call`.
+void note_submitted_call(const std::shared_ptr<actor_core>& core, const object_slot& result);
+
+/// If `slot` is the result of the call the calling thread submitted last,
+/// tries to run that call here (actor_core::run_inline); true if it ran.
+/// Called by `get` before it blocks without a deadline.
+bool run_submitted_call(const object_slot& slot);
 
 /// The actor whose code the calling thread runs now, or null.
 actor_core*& current_actor() noexcept;

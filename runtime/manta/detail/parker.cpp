@@ -1,5 +1,7 @@
 #include "manta/detail/parker.hpp"
 
+#include "manta/detail/contention.hpp"
+
 #include <climits>
 #include <linux/futex.h>
 #include <sched.h>
@@ -47,11 +49,21 @@ bool parker::consume() noexcept {
 
 bool parker::park_until(clock::time_point deadline) noexcept {
   // Phase 1: spin. Most waits in a busy runtime end within microseconds, and
-  // a sleeping thread costs 5-50 us to wake.
-  for (int i = 0; i < spin_steps; ++i) {
-    if (word_.load(std::memory_order_relaxed) == notified && consume())
-      return true;
-    spin_step(i);
+  // a sleeping thread costs 5-50 us to wake. Not on an oversubscribed
+  // machine: there the thread we wait for may not be running, our spin
+  // keeps it off a core, and each yield gives a time slice to a busy
+  // thread, while a futex sleeper is woken ahead of busy threads.
+  if (word_.load(std::memory_order_relaxed) == notified && consume())
+    return true;
+  if (!oversubscribed()) {
+    spin_scope counted;
+    for (int i = 0; i < spin_steps; ++i) {
+      if (word_.load(std::memory_order_relaxed) == notified && consume())
+        return true;
+      if (i % spin_check_steps == spin_check_steps - 1 && oversubscribed())
+        break; // the machine filled up while we spun
+      spin_step(i);
+    }
   }
   // Phase 2: announce that we sleep, then sleep on the futex.
   uint32_t expected = idle;

@@ -17,9 +17,13 @@ inline void cpu_relax() noexcept {
 /// instruction for the first 200 steps (about 10 us, within which most
 /// hand-overs in a busy runtime complete), then a yield of the core, so that
 /// on a small or oversubscribed machine the thread we wait for can run.
-/// Waits spin for at most `spin_steps` steps before they sleep.
+/// Waits spin for at most `spin_steps` steps before they sleep, and not at
+/// all on an oversubscribed machine (contention.hpp).
 void spin_step(int i) noexcept;
 inline constexpr int spin_steps = 2000;
+/// Every this many steps a spin asks `oversubscribed()` (contention.hpp)
+/// again and stops if the machine filled up meanwhile.
+inline constexpr int spin_check_steps = 64;
 
 /// Blocks one thread until another thread unparks it, like Rust's thread
 /// parking. A blocking `get` needs a wake-up far cheaper than a

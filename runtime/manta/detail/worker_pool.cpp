@@ -2,6 +2,7 @@
 
 #include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/gpu_env.hpp"
+#include "manta/detail/contention.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/errors.hpp"
 
@@ -71,8 +72,11 @@ void worker_pool::state::push_runnable(task_ptr t) {
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle)
     start_thread();
-  else if (sleeping > 0 && runnable.size() > spinning)
-    work_cv.notify_one(); // a spinning thread takes the task without a wake-up
+  else if (sleeping > 0 && (runnable.size() > spinning || oversubscribed()))
+    // A spinning thread takes the task without a wake-up, unless the
+    // machine is oversubscribed: the spinner may then be off its core for
+    // a time slice (milliseconds), and a sleeper, once woken, runs at once.
+    work_cv.notify_one();
 }
 
 void worker_pool::state::start_thread() {
@@ -209,12 +213,17 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       break;
     // Spin briefly before sleeping: a busy node grants the next task within
     // microseconds, and a condition-variable wake-up costs more than that.
-    if (st.spinning == 0) {
+    // Not on an oversubscribed machine (contention.hpp).
+    if (st.spinning == 0 && !oversubscribed()) {
       ++st.spinning;
       guard.unlock();
+      spin_scope counted;
       for (int i = 0; i < spin_steps && st.num_runnable.load(std::memory_order_acquire) == 0;
-           ++i)
+           ++i) {
+        if (i % spin_check_steps == spin_check_steps - 1 && oversubscribed())
+          break;
         spin_step(i);
+      }
       guard.lock();
       --st.spinning;
     }
