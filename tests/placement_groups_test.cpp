@@ -124,6 +124,15 @@ TEST_CASE("a group reserves its bundles and gives them back when removed") {
   CHECK(free_of("CPU_group_0_" + pg.id()) == -1);
   CHECK(info_of(pg).state == "REMOVED");
   manta::remove_placement_group(pg); // twice: nothing happens
+  // Removed groups leave nothing behind in the node's resources.
+  auto before = manta::available_resources().size();
+  for (int i = 0; i < 100; ++i) {
+    auto g = manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}});
+    REQUIRE(manta::get(g.ready(), 10s));
+    manta::remove_placement_group(g);
+  }
+  CHECK(manta::available_resources().size() == before);
+  CHECK(free_of("CPU") == doctest::Approx(4));
 }
 
 TEST_CASE("tasks in a bundle use its reserved resources, not the node's") {

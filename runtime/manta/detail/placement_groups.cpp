@@ -234,12 +234,14 @@ void placement_registry::remove(const placement_ptr& pg) {
     tasks.swap(pg->tasks);
     actors.swap(pg->actors);
     if (created) {
-      // The node's resources come back. The bundles' names stay in the
-      // pool until a lease on them ends (the pool then drops the name:
-      // `stale_bundle`), so nothing waiting for them is granted; nothing
-      // new can ask for them (`place_in_group` refuses a removed group),
-      // and the state API hides them.
+      // The node's resources come back, and the bundles' names leave the
+      // pool: a lease given back on a name that is stale now drops it
+      // (`stale_bundle`), this one at once and those of tasks still
+      // running when they end, so nothing still queued for them is
+      // granted. Nothing new can ask for them (`place_in_group` refuses a
+      // removed group).
       rt.pool().release(pg->job->opts.resources, pg->job->lease_owner());
+      rt.pool().release(resource_demand{0.0, pg->installed}, pg.get());
     } else {
       // Still queued: taken off the queue here, or, if its lease was just
       // granted, `reserved` finds the group gone and gives the lease back.
@@ -417,10 +419,6 @@ bool stale_bundle(const std::string& name) {
 
 bool in_placement_group(const resource_demand& d) {
   return placement_registry::instance().covers(d);
-}
-
-void hide_stale_bundles(resource_map& rs) {
-  std::erase_if(rs, [](const auto& entry) { return stale_bundle(entry.first); });
 }
 
 placement_ptr place_in_group(const placement_option& opt, resource_demand& demand,

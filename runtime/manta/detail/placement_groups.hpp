@@ -81,7 +81,7 @@ public:
   bool covers(const resource_demand& d) const;
 
   /// Whether `name` is a bundle resource of a group that is gone: the
-  /// pool drops it when a lease on it ends, and the state API hides it.
+  /// pool drops it when a lease on it is given back.
   bool stale(const std::string& name) const;
 
   /// Called by the reservation job once its lease is granted: installs the
@@ -115,11 +115,8 @@ std::string bundle_resource(const std::string& resource, int bundle, const std::
 /// `placement_registry::covers`, for the submission checks.
 bool in_placement_group(const resource_demand& d);
 
-/// Drops the resources of removed groups from `rs` (what the pool reports).
-void hide_stale_bundles(resource_map& rs);
-
 /// `placement_registry::stale`, with a quick test first (the pool calls it
-/// for every resource a lease gives back).
+/// for every custom resource a lease gives back, and drops a stale one).
 bool stale_bundle(const std::string& name);
 
 } // namespace manta::detail

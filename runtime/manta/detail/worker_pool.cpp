@@ -46,8 +46,9 @@ bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
 void worker_pool::state::give_back(const resource_demand& d, const void* owner) {
   free_cpus += d.cpus;
   for (auto& [name, amount] : d.custom) {
-    // A removed placement group's bundle: dropped, so that nothing still
-    // queued for it (a dead actor's constructor) is granted.
+    // A removed placement group's bundle (placement_groups.hpp): dropped,
+    // so that nothing still queued for it (a dead actor's constructor) is
+    // granted and the map does not grow with every group.
     if (stale_bundle(name)) {
       free_custom.erase(name);
       continue;
@@ -290,16 +291,10 @@ std::vector<int> worker_pool::gpu_ids(const void* owner) const {
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {
-  std::pair<resource_map, resource_map> out;
-  {
-    std::lock_guard<std::mutex> guard{st_->mtx};
-    out = {st_->free_custom, st_->total_custom};
-    out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
-    out.second[cpu_resource] = st_->total_cpus;
-  }
-  // A placement group's bundles are free amounts of resource names of their
-  // own (placement_groups.hpp); those of removed groups stay in the map.
-  hide_stale_bundles(out.first);
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  std::pair<resource_map, resource_map> out{st_->free_custom, st_->total_custom};
+  out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
+  out.second[cpu_resource] = st_->total_cpus;
   return out;
 }
 
