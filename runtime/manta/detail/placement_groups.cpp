@@ -134,8 +134,8 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
       throw invalid_argument_error(what + " reserves nothing; give each bundle at least one "
                                           "resource above 0, e.g. {{\"CPU\", 1}}");
   }
-  // Every bundle is reserved on this node (docs/cluster.md, "Placement
-  // groups"), so the group fits only if their sum fits here.
+  // Every bundle is reserved on this node (docs/architecture.md,
+  // "Placement groups"), so the group fits only if their sum fits here.
   auto total = sum_of(bundles);
   resource_demand node{rt.total_cpus(), rt.total_custom()};
   if (strategy == placement_strategy::strict_spread && bundles.size() > 1)
