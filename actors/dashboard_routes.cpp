@@ -4,6 +4,7 @@
 #include "actors/dashboard_logs.hpp"
 
 #include "manta/detail/json.hpp"
+#include "manta/detail/placement_json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/series.hpp"
 #include "manta/logs.hpp"
@@ -71,6 +72,9 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     return {200, "application/json", to_json(list_actors(filter_of(q)))};
   if (path == "/api/objects")
     return {200, "application/json", to_json(list_objects(filter_of(q)))};
+  if (path == "/api/placement_groups")
+    return {200, "application/json",
+            detail::json::to_json(list_placement_groups(filter_of(q)))};
   if (path == "/api/status")
     return status_json();
   if (path == "/api/memory")

@@ -178,6 +178,10 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
     return {404, json_type,
             "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
             "the object (start it with --dashboard-port) for why and logs\"}"};
+  else if (path == "/api/placement_groups")
+    return {404, json_type,
+            "{\"error\":\"placement groups are kept by the driver that created them: ask "
+            "that driver's dashboard (start it with --dashboard-port) for /api/placement_groups\"}"};
   else if (path != "/api/nodes" && path != "/api/status")
     return {404, json_type, "{\"error\":\"no such endpoint\"}"};
   if (path != "/api/nodes")

@@ -148,6 +148,31 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
   CHECK(has(nowhere.output, "cannot GET"));
 }
 
+TEST_CASE("manta list placement-groups shows groups, their bundles and where they sit") {
+  private_runtime_dir rd;
+  observed_node node;
+  auto addr = " --address=" + node.address();
+  auto table = run_manta("list placement-groups" + addr);
+  REQUIRE(table.status == 0);
+  auto row = row_of(table.output, "observed");
+  CAPTURE(table.output);
+  CHECK(has(row, "STRICT_PACK"));
+  CHECK(has(row, "CREATED"));
+  CHECK(has(row, "0 {CPU: ")); // bundle 0 and what it holds (the amount: below)
+  CHECK(has(row, "} node-"));   // and the node it sits on
+  auto listed = run_manta("list placement-groups --format=json" + addr);
+  REQUIRE(listed.status == 0);
+  auto groups = json::parse(listed.output).as_array();
+  REQUIRE(groups.size() == 1);
+  auto& g = groups[0].as_object();
+  CHECK(g.at("name").as_string() == "observed");
+  auto& bundle = g.at("bundles").as_array().at(0).as_object();
+  CHECK(bundle.at("resources").as_object().at("CPU").to_number<double>() == 0.5);
+  CHECK(std::string{bundle.at("node").as_string()}.rfind("node-", 0) == 0);
+  auto removed = run_manta("list placement-groups --filter state=REMOVED --format=json" + addr);
+  CHECK(json::parse(removed.output).as_array().empty());
+}
+
 TEST_CASE("the endpoint serves /metrics, the dashboard page and clear errors") {
   private_runtime_dir rd;
   observed_node node;

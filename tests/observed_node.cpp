@@ -1,6 +1,7 @@
 // A node to observe from outside (tests/cli_test.cpp, tests/browser/):
 // starts a runtime with a dashboard on an ephemeral port, leaves a task
-// running, one waiting for it, a named actor and an object, prints where
+// running, one waiting for it, a named actor, a placement group and an
+// object, prints where
 // everything is, and keeps it so until its stdin closes.
 
 #include <manta/manta.hpp>
@@ -56,6 +57,11 @@ int main() {
     manta::get(done);
     auto k = manta::actor<keeper>().name("keeper").remote();
     manta::get(k.call(&keeper::store).remote(5));
+    // A placement group for `manta list placement-groups` (half a CPU: the
+    // tasks below still find theirs).
+    auto pg = manta::create_placement_group({{{"CPU", 0.5}}},
+                                            manta::placement_strategy::strict_pack, "observed");
+    manta::get(pg.ready());
     auto object = manta::put(std::vector<double>(1 << 16, 1.5));
     auto blocked = manta::task(blocked_step).remote(41);
     auto pending = manta::task(add_one).remote(blocked);

@@ -99,13 +99,14 @@ const std::vector<verb>& verbs() {
      {"--address", "--dashboard", "--token-file", "--tls-cert", "--tls-key", "--tls-ca",
       "--transport"},
      status_help.c_str()},
-    {"list", "list a running node's tasks, actors, objects or nodes",
+    {"list", "list a running node's tasks, actors, objects, nodes or placement groups",
      {"--filter", "--limit", "--format", "--address", "--dashboard", "--token"},
-     "usage: manta list tasks|actors|objects|nodes [--filter KEY=VALUE]... [--limit=N]\n"
-     "                  [--format=table|json] [--address=HOST:PORT]\n"
+     "usage: manta list tasks|actors|objects|nodes|placement-groups [--filter KEY=VALUE]...\n"
+     "                  [--limit=N] [--format=table|json] [--address=HOST:PORT]\n"
      "What a running node holds, from its dashboard (a node started with --dashboard-port, or\n"
      "the head's for the whole cluster; default: MANTA_DASHBOARD, else the latest node started\n"
-     "here with a dashboard).\n"
+     "here with a dashboard). Placement groups (their bundles and the node each sits on) are\n"
+     "listed by the dashboard of the driver that created them.\n"
      "options:\n"
      "  --filter KEY=VALUE    only records whose field KEY is VALUE (state=RUNNING); repeatable\n"
      "  --limit=N             at most N records\n"

@@ -301,6 +301,17 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                   disk_floor(spill_bench_bytes, true);
                   return disk_floor(spill_bench_bytes, false);
                 }});
+  // Ray's placement_group_create/removal: a one-bundle group created,
+  // waited for until ready and removed, one at a time.
+  ms.push_back({"placement_group_create_removal", 1000, [] {
+                  for (int i = 0; i < 1000; ++i) {
+                    auto pg = manta::create_placement_group({{{"CPU", 1}}});
+                    if (!manta::get(pg.ready()))
+                      std::abort();
+                    manta::remove_placement_group(pg);
+                  }
+                },
+                nullptr, 0});
   manta::tools::add_actor_metrics(ms, rr);
   return ms;
 }

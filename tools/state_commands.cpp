@@ -50,6 +50,25 @@ std::string field_text(const json::object& x, const char* key) {
   return v == nullptr ? std::string{} : text_of(*v);
 }
 
+/// A group's bundles and where each sits: "0 {CPU: 1} node-0; 1 ...".
+std::string bundles_text(const json::object& g) {
+  std::string out;
+  for (auto& b : g.at("bundles").as_array()) {
+    auto& x = b.as_object();
+    out += out.empty() ? "" : "; ";
+    out += text_of(x.at("index")) + " {";
+    bool first = true;
+    for (auto& [name, amount] : x.at("resources").as_object()) {
+      out += first ? "" : ", ";
+      out += std::string{name} + ": " + text_of(amount);
+      first = false;
+    }
+    auto node = text_of(x.at("node"));
+    out += "} " + (node.empty() ? std::string{"(pending)"} : node);
+  }
+  return out;
+}
+
 #define MANTA_FIELD(key) [](const json::object& x) { return field_text(x, key); }
 
 const std::vector<column>& columns_of(const std::string& kind) {
@@ -76,6 +95,13 @@ const std::vector<column>& columns_of(const std::string& kind) {
     {"STATE", MANTA_FIELD("state")},        {"TOTAL", MANTA_FIELD("total")},
     {"AVAILABLE", MANTA_FIELD("available")}, {"QUEUED", MANTA_FIELD("queued_tasks")},
     {"THREADS", MANTA_FIELD("executor_threads")}};
+  static const std::vector<column> placement_groups{
+    {"ID", MANTA_FIELD("id")},         {"NAME", MANTA_FIELD("name")},
+    {"STRATEGY", MANTA_FIELD("strategy")}, {"STATE", MANTA_FIELD("state")},
+    {"BUNDLES", bundles_text},         {"TASKS", MANTA_FIELD("tasks")},
+    {"ACTORS", MANTA_FIELD("actors")}};
+  if (kind == "placement-groups")
+    return placement_groups;
   return kind == "tasks" ? tasks : kind == "actors" ? actors : kind == "objects" ? objects : nodes;
 }
 
@@ -109,13 +135,13 @@ bool wants_node_status(int argc, char** argv) {
 }
 
 int list_main(int argc, char** argv) {
-  const char* usage = "manta list tasks|actors|objects|nodes [--filter KEY=VALUE]... "
+  const char* usage = "manta list tasks|actors|objects|nodes|placement-groups [--filter KEY=VALUE]... "
                       "[--limit=N] [--format=table|json] [--address=HOST:PORT]";
   auto o = parse_state_options(argc, argv);
   std::string kind = o.positional.empty() ? "" : o.positional[0];
   if (o.error.empty() && kind != "tasks" && kind != "actors" && kind != "objects"
-      && kind != "nodes")
-    o.error = "list what? tasks, actors, objects or nodes";
+      && kind != "nodes" && kind != "placement-groups")
+    o.error = "list what? tasks, actors, objects, nodes or placement-groups";
   std::string query;
   for (auto& f : o.filters) {
     auto eq = f.find('=');
@@ -133,7 +159,8 @@ int list_main(int argc, char** argv) {
     query += url_encode(o.limit);
   }
   int rc = 0;
-  auto body = fetch_or_print(o, usage, "/api/" + kind + query, rc);
+  auto endpoint = kind == "placement-groups" ? std::string{"placement_groups"} : kind;
+  auto body = fetch_or_print(o, usage, "/api/" + endpoint + query, rc);
   if (body)
     print_table(json::parse(*body).as_array(), columns_of(kind));
   return rc;

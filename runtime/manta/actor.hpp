@@ -5,10 +5,12 @@
 #include "manta/async.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/demangle.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/typed_call.hpp"
 #include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/placement_group.hpp"
 #include "manta/retry_exceptions.hpp"
 
 #include <memory>
@@ -219,6 +221,14 @@ public:
     return *this;
   }
 
+  /// Creates the actor in bundle `bundle_index` of `pg` (-1: any bundle):
+  /// it holds its `num_cpus`/`resources` out of what the bundle reserved,
+  /// and dies when the group is removed.
+  actor_builder& placement_group(const manta::placement_group& pg, int bundle_index = -1) {
+    placement_ = {pg.raw_id(), bundle_index};
+    return *this;
+  }
+
   /// How often the actor restarts after dying (-1: always).
   actor_builder& max_restarts(int n) {
     opts_.max_restarts = n;
@@ -339,7 +349,15 @@ public:
                   "these arguments (an object_ref<U> argument passes a const U&)");
     using ctor_type = detail::typed_ctor<T, detail::ctor_holder_t<As>...>;
     auto ctor = std::make_unique<ctor_type>(std::forward<As>(args)...);
-    return actor_handle<T>{detail::create_actor(typeid(T), opts_, std::move(ctor))};
+    if (placement_.group == 0)
+      return actor_handle<T>{detail::create_actor(typeid(T), opts_, std::move(ctor))};
+    auto opts = opts_;
+    auto group = detail::place_in_group(placement_, opts.resources, opts.strategy,
+                                        "actor " + (opts.name.empty() ? detail::demangle(typeid(T).name())
+                                                                       : opts.name));
+    auto anchor = detail::create_actor(typeid(T), std::move(opts), std::move(ctor));
+    detail::track_in_group(group, anchor);
+    return actor_handle<T>{std::move(anchor)};
   }
 
 private:
@@ -355,6 +373,7 @@ private:
   }
 
   actor_options opts_;
+  placement_option placement_; ///< `.placement_group(pg, i)`, if given.
 };
 
 /// Prepares the creation of an actor of a class marked with `MANTA_ACTOR`.

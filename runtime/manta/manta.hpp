@@ -19,6 +19,7 @@
 #include "manta/num_returns.hpp"
 #include "manta/object_id.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/placement_group.hpp"
 #include "manta/put.hpp"
 #include "manta/queue.hpp"
 #include "manta/resources.hpp"

@@ -4,6 +4,7 @@
 #include "manta/detail/typed_task.hpp"
 #include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/placement_group.hpp"
 #include "manta/retry_exceptions.hpp"
 #include "manta/task_options.hpp"
 
@@ -90,6 +91,14 @@ public:
     return *this;
   }
 
+  /// Runs the task in bundle `bundle_index` of `pg` (-1: any bundle), on
+  /// the resources reserved there (Ray's PlacementGroupSchedulingStrategy).
+  /// Its `num_cpus`/`resources` must fit in the bundle.
+  task_builder& placement_group(const manta::placement_group& pg, int bundle_index = -1) {
+    placement_ = {pg.raw_id(), bundle_index};
+    return *this;
+  }
+
   /// Name shown in errors and tools instead of the function's name.
   task_builder& name(std::string n) {
     opts_.name = std::move(n);
@@ -122,6 +131,8 @@ public:
                   "argument passes a T)");
     using spec_type = detail::typed_task<R, function_type,
                                          detail::arg_holder_t<Ps, As>...>;
+    if (placement_.group != 0)
+      return remote_in_group<spec_type>(std::forward<As>(args)...);
     auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_,
                                             std::forward<As>(args)...);
     spec->library = &info_->library;
@@ -129,9 +140,27 @@ public:
   }
 
 private:
+  /// `remote` for a task in a placement group: its demand moves onto the
+  /// bundle's reserved resources (a copy of the options, so the builder
+  /// can be used again).
+  template <class Spec, class... As>
+  object_ref<R> remote_in_group(As&&... args) const {
+    auto opts = opts_;
+    auto group = detail::place_in_group(placement_, opts.resources, opts.strategy,
+                                        "task '" + (opts.name.empty() ? info_->name : opts.name)
+                                          + "'");
+    auto spec = std::make_shared<Spec>(fn_, info_->name, std::move(opts),
+                                       std::forward<As>(args)...);
+    spec->library = &info_->library;
+    object_ref<R> ref{detail::submit(spec)};
+    detail::track_in_group(group, spec);
+    return ref;
+  }
+
   function_type fn_;
   const detail::function_info* info_;
   task_options opts_;
+  placement_option placement_; ///< `.placement_group(pg, i)`, if given.
 };
 
 /// Prepares a call of a function marked with `MANTA_REMOTE` as a task.

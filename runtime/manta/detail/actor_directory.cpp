@@ -6,6 +6,7 @@
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_defaults.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_error.hpp"
@@ -171,7 +172,8 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                                 + std::to_string(opts.strategy.node)
                                 + ", but this process is not a driver connected to it; "
                                   "pin it to a live node of the cluster or drop the affinity");
-  if (!remote && !opts.resources.fits_in(rt.total_cpus(), rt.total_custom())) {
+  if (!remote && !opts.resources.fits_in(rt.total_cpus(), rt.total_custom())
+      && !in_placement_group(opts.resources)) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     throw infeasible_task_error("actor " + info.name + " needs " + opts.resources.to_string()
                                 + " for its lifetime but this node has only "

@@ -1,3 +1,4 @@
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/retry_exceptions.hpp"
 
@@ -358,6 +359,7 @@ void runtime::stop_all() {
   //    actors on workers stay there (docs/cluster.md, "Jobs").
   keep_detached_actors();
   actor_directory::instance().stop_all();
+  placement_registry::instance().clear();
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   object_table::instance().for_each([](const slot_ptr& s) {

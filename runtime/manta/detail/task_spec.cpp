@@ -4,6 +4,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/parker.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/typed_task.hpp"
@@ -114,8 +115,10 @@ slot_ptr submit(task_ptr spec) {
       return slot;
     }
   }
+  // A task in a placement group asks for its bundle's resources, checked
+  // against the bundle when it was submitted (`place_in_group`).
   if (!demand.fits_in(rt.total_cpus(), rt.total_custom())
-      && (link == nullptr || !link->feasible(demand))) {
+      && (link == nullptr || !link->feasible(demand)) && !in_placement_group(demand)) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     if (link != nullptr)
       for (auto& [name, amount] : link->worker_totals()) {

@@ -4,6 +4,7 @@
 #include "manta/detail/gpu_env.hpp"
 #include "manta/detail/contention.hpp"
 #include "manta/detail/parker.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/errors.hpp"
 
 namespace manta::detail {
@@ -45,8 +46,16 @@ bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
 
 void worker_pool::state::give_back(const resource_demand& d, const void* owner) {
   free_cpus += d.cpus;
-  for (auto& [name, amount] : d.custom)
+  for (auto& [name, amount] : d.custom) {
+    // A removed placement group's bundle (placement_groups.hpp): dropped,
+    // so that nothing still queued for it (a dead actor's constructor) is
+    // granted and the map does not grow with every group.
+    if (stale_bundle(name)) {
+      free_custom.erase(name);
+      continue;
+    }
     free_custom[name] += amount;
+  }
   // Only a lease of GPUs frees GPUs: an actor's drain jobs (no resources)
   // share the actor as owner with the lease its constructor job took.
   auto gpus = d.custom.find(gpu_resource);

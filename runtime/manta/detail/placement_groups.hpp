@@ -1,0 +1,122 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+#include "manta/placement_group.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace manta::detail {
+
+class actor_core;
+
+/// One placement group. Its bundles become resources of their own in the
+/// node's pool (Ray's scheme): bundle i's CPUs are "CPU_group_i_<id>" and
+/// the group's as a whole "CPU_group_<id>", so a task in the group leases
+/// those through the pool's ordinary lease path instead of the node's free
+/// CPUs, and nothing else can take them.
+struct placement_record {
+  enum class phase { pending, created, removed };
+
+  uint64_t id = 0;
+  std::string hex; ///< The id as 16 hex digits (resource names, state API).
+  std::string name;
+  placement_strategy strategy = placement_strategy::pack;
+  std::vector<resource_map> bundles;
+  /// Sealed true once reserved (`placement_group::ready`).
+  slot_ptr ready;
+
+  // Guarded by the registry's lock.
+  phase state = phase::pending;
+  std::string node; ///< Where the bundles sit once created.
+  /// The reservation: a pool job that leases the sum of the bundles and
+  /// keeps the lease until the group is removed (its lease owner).
+  std::shared_ptr<task_spec> job;
+  /// The bundle resources it gives the pool once reserved.
+  resource_map installed;
+  std::vector<std::weak_ptr<task_spec>> tasks; ///< Submitted into the group.
+  std::vector<std::weak_ptr<actor_core>> actors; ///< Created in the group.
+};
+
+using placement_ptr = std::shared_ptr<placement_record>;
+
+/// The process's placement groups: creation (feasibility, the reservation
+/// job), the rewrite of a demand onto a bundle's resources, removal (which
+/// fails what runs inside), lookup by name and the state API's records.
+class placement_registry {
+public:
+  static placement_registry& instance();
+
+  placement_ptr create(std::vector<resource_map> bundles, placement_strategy strategy,
+                       std::string name);
+
+  void remove(const placement_ptr& pg);
+
+  /// The live group named `name`, or null.
+  placement_ptr find(const std::string& name) const;
+
+  std::vector<placement_group_info> list() const;
+
+  /// For a task or actor submitted with `.placement_group(pg, i)`: checks
+  /// the bundle index and that the demand fits the bundle (or the group for
+  /// -1), rewrites `demand` onto the bundle's resources and pins it to this
+  /// node. Throws `invalid_argument_error`, `infeasible_task_error` or
+  /// `placement_group_removed_error` naming `who`. Null when `opt` names no
+  /// group (nothing changes then).
+  placement_ptr apply(const placement_option& opt, resource_demand& demand,
+                      scheduling_strategy& where, const std::string& who) const;
+
+  /// Remembers a task or actor running in `pg`, to fail it on removal.
+  void track(const placement_ptr& pg, const std::shared_ptr<task_spec>& t);
+  void track(const placement_ptr& pg, const std::shared_ptr<actor_core>& a);
+
+  /// Whether every resource `d` asks for is a bundle resource of a live
+  /// group (the node's totals do not list them).
+  bool covers(const resource_demand& d) const;
+
+  /// Whether `name` is a bundle resource of a group that is gone: the
+  /// pool drops it when a lease on it is given back.
+  bool stale(const std::string& name) const;
+
+  /// Called by the reservation job once its lease is granted: installs the
+  /// bundle resources and seals `ready` (or, if the group was removed
+  /// meanwhile, gives the lease back).
+  void reserved(uint64_t id, const task_spec& job);
+
+  /// Forgets every group (the runtime shuts down).
+  void clear();
+
+private:
+  placement_registry() = default;
+
+  mutable std::mutex mtx_;
+  std::unordered_map<uint64_t, placement_ptr> live_;
+  std::unordered_map<std::string, placement_ptr> by_name_;
+  /// Guards the two sets below apart from the rest: the pool asks `stale`
+  /// under its own lock, while the registry calls the pool under `mtx_`.
+  mutable std::mutex names_mtx_;
+  /// The bundle resource names of the live groups.
+  std::unordered_set<std::string> resource_names_;
+  /// The ids (hex) of the live groups.
+  std::unordered_set<std::string> live_hex_;
+  /// The most recent removed groups, for the state API.
+  std::deque<placement_ptr> removed_;
+};
+
+/// "CPU_group_0_<hex>" (bundle 0) or "CPU_group_<hex>" (bundle -1: any).
+std::string bundle_resource(const std::string& resource, int bundle, const std::string& hex);
+
+/// `placement_registry::covers`, for the submission checks.
+bool in_placement_group(const resource_demand& d);
+
+/// `placement_registry::stale`, with a quick test first (the pool calls it
+/// for every custom resource a lease gives back, and drops a stale one).
+bool stale_bundle(const std::string& name);
+
+} // namespace manta::detail
