@@ -154,8 +154,15 @@ node_state take_node_state(const state_query& q) {
     return records;
   };
   using json::to_json;
-  if ((q.sections & state_query::tasks) != 0)
+  if ((q.sections & state_query::tasks) != 0 && q.newest != 0) {
+    // The newest (the history is oldest first, live tasks after it).
+    std::erase_if(tasks, [&](auto& t) { return !here(t.node) || !all.matches(t); });
+    auto from = tasks.size() > q.newest ? tasks.size() - q.newest : 0;
+    for (size_t i = from; i < tasks.size(); ++i)
+      s.tasks.push_back(to_json(tasks[i]));
+  } else if ((q.sections & state_query::tasks) != 0) {
     s.tasks = mine(keep(tasks), limit, [](auto& t) { return to_json(t); });
+  }
   if ((q.sections & state_query::actors) != 0)
     s.actor_records = mine(keep(actors), limit, [](auto& a) { return to_json(a); });
   if ((q.sections & state_query::objects) != 0) {
@@ -168,7 +175,7 @@ node_state take_node_state(const state_query& q) {
     }
   }
   if ((q.sections & state_query::timeline) != 0)
-    s.timeline_events = trace_events(timeline());
+    s.timeline_events = trace_events(timeline(q.newest));
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
   if ((q.sections & state_query::metrics) != 0)
@@ -192,6 +199,8 @@ bytes encode(const state_query& x) {
   }
   auto limit = x.filter.limit;
   b.setLimit(limit >= UINT32_MAX ? 0 : static_cast<uint32_t>(limit));
+  b.setForward(x.forward);
+  b.setNewest(x.newest);
   return flatten(msg);
 }
 
@@ -204,6 +213,8 @@ std::string decode(std::span<const char> in, state_query& out) {
       out.filter.equals.emplace_back(f.getKey().cStr(), f.getValue().cStr());
     if (r.getLimit() != 0)
       out.filter.limit = r.getLimit();
+    out.forward = r.getForward().cStr();
+    out.newest = r.getNewest();
     return {};
   });
 }
@@ -237,6 +248,8 @@ bytes encode(const node_state& x) {
   auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
   for (unsigned i = 0; i < x.series.size(); ++i)
     write_sample(series[i], x.series[i]);
+  b.setForwarded(x.forwarded);
+  b.setForwardedStatus(x.forwarded_status);
   return flatten(msg);
 }
 
@@ -274,6 +287,8 @@ std::string decode(std::span<const char> in, node_state& out) {
     out.dashboard = r.getDashboard().cStr();
     for (auto sample : r.getSeries())
       out.series.push_back(read_sample(sample));
+    out.forwarded = r.getForwarded().cStr();
+    out.forwarded_status = r.getForwardedStatus();
     return {};
   });
 }

@@ -156,6 +156,20 @@ submit_list& my_list() {
   return *mine;
 }
 
+/// The task's object arguments with their sizes so far, and the first that
+/// failed (what a task that did not run failed of).
+void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed) {
+  out.reserve(t.deps.size());
+  for (auto& d : t.deps) {
+    if (!d)
+      continue;
+    bool done = d->done();
+    out.push_back({d->id(), done && !d->failed() ? uint64_t{d->size_bytes()} : 0});
+    if (failed != nullptr && done && d->failed() && !failed->valid())
+      *failed = d->id();
+  }
+}
+
 void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked || tr.ended.exchange(true, std::memory_order_acq_rel))
@@ -176,6 +190,15 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
   r.ended_ns = ended != 0 && s == task_state::finished ? ended : now_ns();
   if (error)
     r.error = describe(error);
+  // Nothing to allocate for tasks without object arguments (the common,
+  // hot case); a failure that never ran names the argument it came from.
+  if (!t.deps.empty()) {
+    try {
+      read_args(t, r.args, s == task_state::failed && r.started_ns == 0 ? &r.caused_by : nullptr);
+    } catch (const std::bad_alloc&) {
+      r.args.clear(); // the record without its arguments
+    }
+  }
   tr.state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
   push(std::move(r));
 }
@@ -201,6 +224,8 @@ task_info to_info(const finished_record& r) {
   out.attempts = r.attempts;
   out.suspended = r.suspended;
   out.error = r.error;
+  out.args = r.args;
+  out.caused_by = r.caused_by;
   return out;
 }
 
@@ -412,6 +437,7 @@ std::vector<task_info> live_tasks() {
     auto remote = tr.remote_node.load(std::memory_order_relaxed);
     info.node = remote ? "node-" + std::to_string(remote - 1) : runtime::node_name();
     info.attempts = t->attempts.load(std::memory_order_relaxed);
+    read_args(*t, info.args, nullptr);
     out.push_back(std::move(info));
   }
   live.clear();
