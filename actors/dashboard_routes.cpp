@@ -7,6 +7,7 @@
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/series.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/logs.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
@@ -74,10 +75,7 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     auto f = filter_of(q);
     if (newest == 0)
       return {200, "application/json", to_json(list_tasks(f))};
-    auto tasks = list_tasks(f); // oldest first: keep the last ones
-    if (tasks.size() > newest)
-      tasks.erase(tasks.begin(), tasks.end() - static_cast<std::ptrdiff_t>(newest));
-    return {200, "application/json", to_json(tasks)};
+    return {200, "application/json", to_json(detail::list_newest_tasks(f, newest))};
   }
   if (path == "/api/actors")
     return {200, "application/json", to_json(list_actors(filter_of(q)))};

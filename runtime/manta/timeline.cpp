@@ -3,6 +3,7 @@
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/errors.hpp"
 #include "manta/state.hpp"
 
@@ -41,7 +42,9 @@ std::string timeline() {
 std::string timeline(size_t newest) {
   detail::runtime::require("timeline");
   auto now_us = detail::task_events::to_wall_us(detail::task_events::now_ns());
-  auto tasks = list_tasks();
+  // Bounded: the newest records (those that ended last, and the live ones)
+  // hold the runs that started last.
+  auto tasks = newest != 0 ? detail::list_newest_tasks({}, newest) : list_tasks();
   std::vector<const task_info*> ran;
   for (auto& t : tasks)
     if (t.started_us > 0 && t.thread_id != 0)

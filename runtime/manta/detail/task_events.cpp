@@ -1,4 +1,5 @@
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
@@ -459,6 +460,30 @@ std::vector<task_info> finished_tasks() {
   }
   // Pushed in the order runs were recorded; an end time is taken before the
   // seal, so two threads may push out of end order: sort by end.
+  std::stable_sort(copy.begin(), copy.end(),
+                   [](auto& x, auto& y) { return x.ended_ns < y.ended_ns; });
+  std::vector<task_info> out;
+  out.reserve(copy.size());
+  for (auto& r : copy)
+    out.push_back(to_info(r));
+  return out;
+}
+
+std::vector<task_info> newest_finished(size_t n, const std::vector<task_state>& states) {
+  std::vector<finished_record> copy;
+  {
+    auto& h = rec().hist;
+    std::lock_guard<spin_lock> guard{h.mtx};
+    auto size = h.ring.size();
+    size_t start = size < h.capacity ? 0 : h.next;
+    // Newest first, from the slot before `next`, until `n` are taken.
+    for (size_t i = size; i-- > 0 && copy.size() < n;) {
+      auto& r = h.ring[(start + i) % size];
+      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end())
+        copy.push_back(r);
+    }
+  }
+  std::reverse(copy.begin(), copy.end());
   std::stable_sort(copy.begin(), copy.end(),
                    [](auto& x, auto& y) { return x.ended_ns < y.ended_ns; });
   std::vector<task_info> out;
