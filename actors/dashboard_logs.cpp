@@ -7,6 +7,7 @@
 #include "manta/state.hpp"
 #include "manta/why.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 
@@ -86,6 +87,10 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
     query.after = count_of("after", *after);
   if (auto tail = param(q, "tail"))
     query.tail = count_of("tail", *tail);
+  if (auto limit = param(q, "limit"))
+    query.limit = std::min<uint64_t>(count_of("limit", *limit), query.limit);
+  if (auto search = param(q, "search"))
+    query.contains = *search;
   uint64_t last = 0;
   auto lines = store.query(query, last);
   std::string out = "{\"node\":" + detail::json::quote(node);

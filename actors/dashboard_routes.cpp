@@ -1,12 +1,14 @@
 #include "actors/dashboard_routes.hpp"
 
 #include "actors/dashboard_assets.hpp"
+#include "actors/dashboard_detail.hpp"
 #include "actors/dashboard_logs.hpp"
 
 #include "manta/detail/json.hpp"
 #include "manta/detail/placement_json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/series.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/logs.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
@@ -15,8 +17,11 @@
 #include "manta/why.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace manta::actors {
 
@@ -66,8 +71,13 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     return {503, "application/json", "{\"error\":\"the runtime is shutting down\"}"};
   if (path == "/api/nodes")
     return {200, "application/json", to_json(list_nodes(filter_of(q)))};
-  if (path == "/api/tasks")
-    return {200, "application/json", to_json(list_tasks(filter_of(q)))};
+  if (path == "/api/tasks") {
+    auto newest = newest_of(q);
+    auto f = filter_of(q);
+    if (newest == 0)
+      return {200, "application/json", to_json(list_tasks(f))};
+    return {200, "application/json", to_json(detail::list_newest_tasks(f, newest))};
+  }
   if (path == "/api/actors")
     return {200, "application/json", to_json(list_actors(filter_of(q)))};
   if (path == "/api/objects")
@@ -80,7 +90,7 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   if (path == "/api/memory")
     return memory_json();
   if (path == "/api/timeline")
-    return {200, "application/json", timeline()};
+    return {200, "application/json", timeline(newest_of(q))};
   if (path == "/api/series") {
     auto* rec = detail::series_recorder::current();
     std::vector<detail::named_series> nodes;
@@ -103,6 +113,8 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   }
   if (path == "/api/log_lines")
     return log_lines(q);
+  if (path == "/api/task")
+    return task_detail(q);
   if (path == "/api/why") {
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
@@ -115,9 +127,22 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
 
 } // namespace
 
+size_t newest_of(const std::multimap<std::string, std::string>& q) {
+  auto i = q.find("newest");
+  if (i == q.end())
+    return 0;
+  char* end = nullptr;
+  auto n = std::strtoull(i->second.c_str(), &end, 10);
+  if (i->second.empty() || *end != '\0' || i->second[0] == '-' || n > UINT32_MAX)
+    throw std::invalid_argument("newest is a count of records, not '" + i->second + "'");
+  return static_cast<size_t>(n);
+}
+
 list_filter filter_of(const std::multimap<std::string, std::string>& q) {
   list_filter f;
   for (auto& [k, v] : q) {
+    if (k == "newest")
+      continue; // newest_of
     if (k == "limit")
       f.limit = static_cast<size_t>(std::stoull(v));
     else

@@ -28,15 +28,22 @@ std::multimap<std::string, std::string> parse_query(std::string_view query);
 /// plain names only (404 for anything else).
 http_reply asset(std::string_view path, const std::string& asset_dir);
 
-/// A filter of the query parameters: every one but `limit` must equal the
-/// record's field of that name; throws on a bad limit.
+/// A filter of the query parameters: every one but `limit` and `newest`
+/// must equal the record's field of that name; throws on a bad limit.
 list_filter filter_of(const std::multimap<std::string, std::string>& query);
+
+/// The `newest=N` parameter (0 when absent): /api/tasks keeps the newest N
+/// records, /api/timeline the N runs that started last, so that the page
+/// asks for bounded answers however many tasks the history keeps. Throws
+/// when it is not a count.
+size_t newest_of(const std::multimap<std::string, std::string>& query);
 
 /// Answers a GET of `target` ("/api/tasks?state=RUNNING&limit=10"):
 /// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but
-/// `limit` filters by field), /api/status, /api/memory, /api/timeline
+/// `limit` and `newest` filters by field), /api/status, /api/memory, /api/timeline
 /// (Chrome trace), /api/why?id=ID, /api/logs?id=ID (a task's lines),
-/// /api/log_lines (dashboard_logs.hpp), /api/series (the graphs' samples),
+/// /api/log_lines (dashboard_logs.hpp), /api/task?id=ID (a task's detail
+/// page, dashboard_detail.hpp), /api/series (the graphs' samples),
 /// /metrics (Prometheus text) and the
 /// dashboard's own files from `asset_dir` ("/" is index.html). Read-only;
 /// errors are replies (400/404/500), never exceptions.

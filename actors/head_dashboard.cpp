@@ -5,6 +5,8 @@
 #include "manta/detail/json.hpp"
 #include "manta/state.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <numeric>
 #include <unistd.h>
 
@@ -144,8 +146,56 @@ std::string timeline_json(const std::vector<member_state>& members) {
   return out + "\n]}\n";
 }
 
-http_reply dispatch(std::string_view path, const query_map& q, const std::string& asset_dir,
-                    const std::string& head_address, const state_collector& collect) {
+/// /api/log_lines and /api/task, which every member answers for itself
+/// (dashboard_detail.hpp, forward_state_request): log lines are every
+/// member's answer that found some, as `{"cluster":true,"answers":[...]}`;
+/// a task is the answer of the member where it ran, else of the one whose
+/// failure chain is longest (the owner of a task that failed of its
+/// argument), else the first. With no member that knows it, the first 404.
+http_reply forwarded(std::string_view path, std::string_view target,
+                     const state_collector& collect) {
+  state_query query;
+  query.forward = std::string{target};
+  auto state = collect(query);
+  if (!state)
+    return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+  std::vector<const detail::node_state*> found;
+  const detail::node_state* refusal = nullptr;
+  for (auto& m : *state) {
+    if (m.state != "ALIVE" || m.answer.forwarded_status == 0)
+      continue;
+    if (m.answer.forwarded_status == 200)
+      found.push_back(&m.answer);
+    else if (refusal == nullptr || m.answer.forwarded_status != 404)
+      refusal = &m.answer; // a 400 (bad request) says more than "not here"
+  }
+  if (found.empty()) {
+    if (refusal == nullptr)
+      return {404, json_type, "{\"error\":\"no member of the cluster answered\"}"};
+    return {refusal->forwarded_status, json_type, refusal->forwarded};
+  }
+  if (path == "/api/log_lines") {
+    std::string out = "{\"cluster\":true,\"answers\":[";
+    for (size_t i = 0; i < found.size(); ++i)
+      out += (i ? ",\n" : "\n") + found[i]->forwarded;
+    return {200, json_type, out + "]}"};
+  }
+  // The answer starts {"ran_here":BOOL,"chain_length":N,... (task_detail).
+  auto weight = [](const std::string& body) {
+    bool ran = body.rfind("{\"ran_here\":true", 0) == 0;
+    auto at = body.find("\"chain_length\":");
+    long links = at == std::string::npos ? 0 : std::strtol(body.c_str() + at + 15, nullptr, 10);
+    return std::pair{ran, links};
+  };
+  auto best = std::max_element(found.begin(), found.end(), [&](auto* a, auto* b) {
+    return weight(a->forwarded) < weight(b->forwarded);
+  });
+  return {200, json_type, (*best)->forwarded};
+}
+
+http_reply dispatch(std::string_view path, std::string_view target, const query_map& q,
+                    const std::string& asset_dir, const std::string& head_address,
+                    const state_collector& collect) {
   state_query query;
   if (path == "/metrics" || path == "/api/prometheus_sd") {
     // Only the summary besides the metrics: each member's dashboard address
@@ -174,7 +224,9 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
     query.sections = state_query::timeline;
   else if (path == "/api/series")
     query.sections = state_query::series;
-  else if (path == "/api/why" || path == "/api/logs" || path == "/api/log_lines")
+  else if (path == "/api/log_lines" || path == "/api/task")
+    return forwarded(path, target, collect);
+  else if (path == "/api/why" || path == "/api/logs")
     return {404, json_type,
             "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
             "the object (start it with --dashboard-port) for why and logs\"}"};
@@ -186,6 +238,7 @@ http_reply dispatch(std::string_view path, const query_map& q, const std::string
     return {404, json_type, "{\"error\":\"no such endpoint\"}"};
   if (path != "/api/nodes")
     query.filter = filter;
+  query.newest = static_cast<uint32_t>(newest_of(q));
   auto state = collect(query);
   if (!state)
     return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
@@ -226,7 +279,7 @@ http_reply head_route(std::string_view target, const std::string& asset_dir,
   auto path = target.substr(0, qm);
   auto query = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1);
   try {
-    return dispatch(path, parse_query(query), asset_dir, head_address, collect);
+    return dispatch(path, target, parse_query(query), asset_dir, head_address, collect);
   } catch (const std::exception& e) {
     return {400, json_type, "{\"error\":" + detail::json::quote(e.what()) + "}"};
   }

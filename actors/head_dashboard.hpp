@@ -23,7 +23,10 @@ using state_collector = std::function<cluster_state_ptr(const detail::state_quer
 /// adds up the counts, /api/memory the object stores, /api/timeline has one
 /// process per node, /api/series has every live member's samples and their
 /// sums. A member that does not answer shows as NOT_RESPONDING,
-/// one that left as DEAD. /api/why and /api/logs are per node (404 here).
+/// one that left as DEAD. /api/log_lines and /api/task are asked of every
+/// member (its own answer, `state_query::forward`) and merged: every
+/// member's lines, the task from the member that ran it. /api/why and
+/// /api/logs are per node (404 here; /api/task carries `why`).
 /// /metrics is every member's metrics labelled with its node, and
 /// /api/prometheus_sd every member's own metrics address (head_metrics.hpp).
 http_reply head_route(std::string_view target, const std::string& asset_dir,

@@ -1,6 +1,7 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/dashboard_detail.hpp"
 #include "actors/hosted_queue.hpp"
 #include "manta/detail/accounted_value.hpp"
 #include "manta/detail/actor_core.hpp"
@@ -397,7 +398,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       if (auto err = detail::wire::decode(query, q); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
       try {
-        return detail::wire::encode(detail::take_node_state(q));
+        auto s = detail::take_node_state(q);
+        if (!q.forward.empty())
+          forward_state_request(q.forward, s);
+        return detail::wire::encode(s);
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::runtime_error, e.what());
       }

@@ -24,6 +24,13 @@ struct StateQuery {
   # Applies to the records of the sections asked for, as `list_filter`.
   limit @2 :UInt32;
   # At most this many records per section (0: no limit).
+  newest @4 :UInt32;
+  # When non-zero: only the newest this many task records (by submission)
+  # and timeline runs (by start).
+  forward @3 :Text;
+  # A request of the node's own state API ("/api/log_lines?search=x",
+  # "/api/task?id=ID") that the node answers in NodeState.forwarded: the
+  # head's logs view and detail page ask every member this way.
 
   struct Filter {
     key @0 :Text;
@@ -69,6 +76,10 @@ struct NodeState {
 
   series @21 :List(SeriesSample);
   # The node's samples, oldest first (runtime/manta/detail/series.hpp).
+  forwarded @22 :Text;
+  forwardedStatus @23 :UInt16;
+  # The node's answer to StateQuery.forward (its body and HTTP status);
+  # empty and 0 when nothing was forwarded.
 }
 
 # One sample a second of a node, for the dashboard's graphs.

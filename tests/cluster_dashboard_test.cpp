@@ -162,6 +162,36 @@ TEST_CASE("the head's dashboard shows every node's tasks, actors and objects wit
   CHECK(page.body.find("dashboard.js") != std::string::npos);
   CHECK(manta::tools::http_get(c.dashboard_address(), "/api/why?id=" + held).status == 404);
   CHECK(manta::tools::http_get(c.dashboard_address(), "/api/nope").status == 404);
+
+  // The detail page's /api/task and the logs view's /api/log_lines, which
+  // every member answers for itself: the held task from the worker that
+  // runs it (its record there has its thread), keeper's printed line found
+  // by a search on every node, a search nothing matches finds nothing.
+  auto detail = get_json(c, "/api/task?id=" + held);
+  CHECK(detail.at("ran_here").as_bool());
+  CHECK(text(detail.as_object(), "node") == w.worker());
+  CHECK(text(detail.at("task").as_object(), "state") == "RUNNING");
+  CHECK(text(detail.at("task").as_object(), "name") == "held_step");
+  CHECK(detail.at("chain").as_array().empty());
+  CHECK(text(detail.as_object(), "why").find(held) != std::string::npos);
+  CHECK(manta::tools::http_get(c.dashboard_address(), "/api/task?id=00000000deadbeef").status
+        == 404);
+  CHECK(manta::tools::http_get(c.dashboard_address(), "/api/task?id=nope").status == 400);
+  auto found = get_json(c, "/api/log_lines?node=&search=keeper%20stored&tail=50");
+  size_t lines = 0;
+  bool from_worker = false;
+  for (auto& answer : found.at("answers").as_array()) {
+    for (auto& l : answer.at("lines").as_array()) {
+      ++lines;
+      CHECK(text(l.as_object(), "line").find("keeper stored 5") != std::string::npos);
+      from_worker = from_worker || text(answer.as_object(), "node") == w.worker();
+    }
+  }
+  CHECK(from_worker);
+  auto none = get_json(c, "/api/log_lines?node=&search=no%20line%20says%20this");
+  for (auto& answer : none.at("answers").as_array())
+    CHECK(answer.at("lines").as_array().empty());
+  CHECK(lines >= 1);
   CHECK(manta::tools::http_get(c.dashboard_address(), "/api/tasks?limit=x").status == 400);
 
   // The graphs' samples: the driver's and the worker's, and their sum,

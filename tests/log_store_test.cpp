@@ -56,6 +56,29 @@ TEST_CASE("lines in print order; by task, actor, after and tail") {
   CHECK_FALSE(s.has(object_id{9}));
 }
 
+TEST_CASE("a search keeps the lines that contain its text, or all of a task whose name does") {
+  log_store s;
+  s.add(object_id{1}, "f", 0, "disk is full");
+  s.add(object_id{2}, "g", 0, "all good");
+  s.add(object_id{1}, "f", 0, "retrying");
+  s.add(object_id{3}, "disk_check", 0, "ok");
+  s.add(object_id{2}, "g", 0, "the disk is fine");
+  uint64_t last = 0;
+  log_query q;
+  q.contains = "disk";
+  CHECK(texts(s.query(q, last))
+        == std::vector<std::string>{"f:disk is full", "disk_check:ok", "g:the disk is fine"});
+  q.tail = 1;
+  CHECK(texts(s.query(q, last)) == std::vector<std::string>{"g:the disk is fine"});
+  log_query none;
+  none.contains = "no line says this";
+  CHECK(s.query(none, last).empty());
+  log_query in_task;
+  in_task.task = object_id{1};
+  in_task.contains = "retry";
+  CHECK(texts(s.query(in_task, last)) == std::vector<std::string>{"f:retrying"});
+}
+
 TEST_CASE("an answer cut at limit goes on from its last line") {
   log_store s;
   for (int i = 0; i < 10; ++i)

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,7 +33,10 @@ MANTA_REMOTE(held_step);
 
 class keeper {
 public:
-  int store(int x) { return total_ += x; }
+  int store(int x) {
+    std::cout << "keeper stored " << x << std::endl; // its detail page's log line
+    return total_ += x;
+  }
 
 private:
   int total_ = 0;
@@ -50,6 +54,7 @@ public:
     if (nodes.size() != 1)
       throw manta::error("observed_workload: no worker answered");
     auto [pid, node] = *nodes.begin();
+    node_ = node;
     worker_ = "node-" + std::to_string(node) + " (pid " + std::to_string(pid) + ")";
     keeper_ = manta::actor<keeper>().name("keeper").node_affinity(node).remote();
     manta::get(keeper_.call(&keeper::store).remote(5), std::chrono::seconds(10));
@@ -71,11 +76,13 @@ public:
 
   /// The worker's name in the state API: "node-N (pid P)".
   const std::string& worker() const { return worker_; }
+  manta::node_id worker_node() const { return node_; }
   manta::object_id held() const { return held_.id(); }
   manta::object_id object() const { return object_.id(); }
 
 private:
   std::string started_, release_, worker_;
+  manta::node_id node_ = 0;
   manta::actor_handle<keeper> keeper_;
   manta::object_ref<std::vector<double>> object_;
   manta::object_ref<int> held_;

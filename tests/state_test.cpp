@@ -5,6 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
+#include "manta/detail/task_history.hpp"
 
 #include "tests/runtime_guard.hpp"
 
@@ -133,8 +134,15 @@ TEST_CASE("failed and cancelled tasks keep why") {
 
   auto downstream = manta::task(add).remote(failing, 1); // a failed argument
   CHECK_THROWS(manta::get(downstream, 10s));
-  CHECK(wait_for_state(downstream.id(), manta::task_state::failed).error.find("boom")
-        != std::string::npos);
+  auto d = wait_for_state(downstream.id(), manta::task_state::failed);
+  CHECK(d.error.find("boom") != std::string::npos);
+  // It never ran: it failed of its argument, which the record names (the
+  // detail page's chain), with its object arguments.
+  CHECK(d.started_us == 0);
+  CHECK(d.caused_by == failing.id());
+  REQUIRE(d.args.size() == 1);
+  CHECK(d.args[0].id == failing.id());
+  CHECK_FALSE(f.caused_by.valid()); // boom itself ran and threw
 
   auto blocker = manta::task(gate).remote(0);
   auto queued = manta::task(gate).remote(1);
@@ -177,6 +185,18 @@ TEST_CASE("the history of finished tasks is bounded; totals are not") {
   // The most recent ones are kept, oldest first.
   for (size_t i = 1; i < ts.size(); ++i)
     CHECK(ts[i - 1].ended_us <= ts[i].ended_us);
+  // The dashboard's bounded read: the same newest records, converting only
+  // those; by state too, and a state no record has gives none.
+  auto newest = manta::detail::list_newest_tasks({}, 10);
+  REQUIRE(newest.size() == 10);
+  for (size_t i = 0; i < 10; ++i)
+    CHECK(newest[i].id == ts[ts.size() - 10 + i].id);
+  CHECK(manta::detail::list_newest_tasks(manta::list_filter::parse({"state=finished"}), 5).size()
+        == 5);
+  CHECK(manta::detail::list_newest_tasks(manta::list_filter::parse({"state=FAILED"}), 5).empty());
+  CHECK(manta::detail::list_newest_tasks(manta::list_filter::parse({"name=add"}), 7).size() == 7);
+  // An argument given by value is not an object argument.
+  CHECK(ts.back().args.empty());
 }
 
 TEST_CASE("with task events off nothing is recorded") {

@@ -6,6 +6,7 @@
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>
@@ -143,8 +144,11 @@ bool list_filter::field_equals(const std::string& have, std::string_view key,
   return have == want;
 }
 
-std::vector<task_info> list_tasks(const list_filter& filter) {
-  detail::runtime::require("list_tasks");
+namespace {
+
+/// The finished records `done` (oldest first), then the tasks and actor
+/// calls still in flight (by submission), each with its job.
+std::vector<task_info> with_live(std::vector<task_info> done) {
   auto all = detail::task_events::live_tasks();
   for (auto& core : detail::actor_directory::instance().live())
     core->list_calls(all);
@@ -154,16 +158,53 @@ std::vector<task_info> list_tasks(const list_filter& filter) {
   std::sort(all.begin(), all.end(), [](auto& x, auto& y) {
     return x.submitted_us != y.submitted_us ? x.submitted_us < y.submitted_us : x.id < y.id;
   });
-  auto done = detail::task_events::finished_tasks();
-  // Finished first (oldest first), then those still in flight.
   done.insert(done.end(), std::make_move_iterator(all.begin()),
               std::make_move_iterator(all.end()));
   // The owner's node is in the id's high bits; its job is known here
   // (this driver's own, or sent with the owner's tasks: job_id.hpp).
   for (auto& t : done)
     t.job = detail::job_of_node(t.id.node());
-  return apply(std::move(done), filter);
+  return done;
 }
+
+} // namespace
+
+std::vector<task_info> list_tasks(const list_filter& filter) {
+  detail::runtime::require("list_tasks");
+  return apply(with_live(detail::task_events::finished_tasks()), filter);
+}
+
+namespace detail {
+
+std::vector<task_info> list_newest_tasks(const list_filter& filter, size_t n) {
+  runtime::require("list_tasks");
+  // A filter on the state alone picks records before they are converted.
+  std::vector<task_state> states;
+  bool by_state_only = true;
+  for (auto& [key, value] : filter.equals) {
+    if (key != "state" || !states.empty()) {
+      by_state_only = false;
+      break;
+    }
+    for (int i = 0; i <= static_cast<int>(task_state::cancelled); ++i)
+      if (iequals(to_string(static_cast<task_state>(i)), value))
+        states.push_back(static_cast<task_state>(i));
+    if (states.empty())
+      return {}; // no such state
+  }
+  auto unlimited = filter;
+  unlimited.limit = static_cast<size_t>(-1);
+  auto out = by_state_only
+               ? manta::apply(with_live(task_events::newest_finished(n, states)), unlimited)
+               : manta::apply(with_live(task_events::finished_tasks()), unlimited);
+  if (out.size() > n)
+    out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(n));
+  if (out.size() > filter.limit)
+    out.resize(filter.limit);
+  return out;
+}
+
+} // namespace detail
 
 std::vector<actor_info> list_actors(const list_filter& filter) {
   detail::runtime::require("list_actors");

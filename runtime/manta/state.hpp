@@ -71,6 +71,18 @@ struct task_info {
   /// "Jobs"); empty outside a cluster, and for tasks a worker's own code
   /// submitted.
   std::string job;
+  /// One object passed as an argument: its id and size in bytes (0 while
+  /// it is not made yet). Arguments given by value travel inside the task.
+  struct argument {
+    object_id id;
+    uint64_t size_bytes = 0;
+  };
+  /// The object arguments, in order (the detail page's "arguments").
+  std::vector<argument> args;
+  /// A task that failed without running because an argument had failed:
+  /// that argument (the result of the task that failed first); invalid
+  /// otherwise. The detail page follows it to show the chain.
+  object_id caused_by;
 
   /// The field named `key` as text, for filters ("state", "name", "kind",
   /// "node", "thread", "actor", "id", "parent", "job"); empty for unknown

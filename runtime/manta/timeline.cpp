@@ -3,6 +3,7 @@
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/errors.hpp"
 #include "manta/state.hpp"
 
@@ -35,13 +36,24 @@ std::string args_of(const task_info& t) {
 } // namespace
 
 std::string timeline() {
+  return timeline(0);
+}
+
+std::string timeline(size_t newest) {
   detail::runtime::require("timeline");
   auto now_us = detail::task_events::to_wall_us(detail::task_events::now_ns());
-  auto tasks = list_tasks();
+  // Bounded: the newest records (those that ended last, and the live ones)
+  // hold the runs that started last.
+  auto tasks = newest != 0 ? detail::list_newest_tasks({}, newest) : list_tasks();
   std::vector<const task_info*> ran;
   for (auto& t : tasks)
     if (t.started_us > 0 && t.thread_id != 0)
       ran.push_back(&t);
+  if (newest != 0 && ran.size() > newest) { // the runs that started last
+    std::nth_element(ran.begin(), ran.begin() + static_cast<std::ptrdiff_t>(newest), ran.end(),
+                     [](auto* x, auto* y) { return x->started_us > y->started_us; });
+    ran.resize(newest);
+  }
   // By row, then by start, then by end: each row reads in time order.
   // Calls shorter than a microsecond share their start with the next one
   // on the row; the end puts the one that finished first first.

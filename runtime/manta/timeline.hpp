@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace manta {
@@ -12,6 +13,11 @@ namespace manta {
 /// Covers what `list_tasks()` covers: the live tasks and the finished ones
 /// the history keeps (`init_options::task_history`).
 std::string timeline();
+
+/// `timeline()` with only the `newest` runs that started last (all of them
+/// when 0): what the dashboard draws, bounded however many the history
+/// keeps.
+std::string timeline(size_t newest);
 
 /// Writes `timeline()` to `path`; throws `error` if it cannot.
 void timeline(const std::string& path);

@@ -7,14 +7,17 @@
 // keeper on the worker and the driver's object, each with its node.
 // Both check the graphs (points in the Chart.js charts, per node too) and the
 // timeline (axis, only rows that ran something, zoom): graphs_checks.mjs.
+// The cluster's page also has its logs view and detail pages checked
+// (detail_checks.mjs).
 // Besides the full page, one screenshot per view: SCREENSHOT_PATH with
-// -graphs, -timeline, -tasks... before .png.
+// -graphs, -timeline, -tasks, -logs, -task-detail... before .png.
 //
 //   node dashboard_test.mjs OBSERVED_NODE|OBSERVED_CLUSTER SCREENSHOT_PATH [cluster]
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { checkLogsAndDetails } from './detail_checks.mjs';
 import { checkGraphsAndTimeline, shootViews } from './graphs_checks.mjs';
 
 const [nodeExe, screenshot, mode] = process.argv.slice(2);
@@ -135,8 +138,10 @@ try {
     return rows.length === 1 && rows[0].innerText.includes('RUNNING');
   }, null, { timeout: 10000 });
 
-  if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   await page.screenshot({ path: screenshot, fullPage: true });
+  // The logs view and the detail pages (tests/observed_cluster's workload).
+  if (mode === 'cluster') await checkLogsAndDetails(page, fail, info, shots);
+  if (errors.length) fail(`page errors: ${errors.join('; ')}`);
   console.log(`dashboard checked; screenshot in ${screenshot}`);
 } catch (e) {
   fail(e.message);

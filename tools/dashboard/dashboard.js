@@ -9,9 +9,18 @@ const $ = (sel) => document.querySelector(sel);
 // The serving node's name (records of a node's own objects carry none).
 let nodeName = '';
 
-function cell(text, cls) {
+/// A table cell; with `href`, its text is a link (an id to its detail page).
+function cell(text, cls, href) {
   const td = document.createElement('td');
-  td.textContent = text === undefined || text === null ? '' : String(text);
+  const shown = text === undefined || text === null ? '' : String(text);
+  if (href && shown) {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = shown;
+    td.appendChild(a);
+  } else {
+    td.textContent = shown;
+  }
   if (cls) td.className = cls;
   return td;
 }
@@ -22,8 +31,8 @@ function fill(tableId, rows, columns) {
   for (const row of rows) {
     const tr = document.createElement('tr');
     for (const col of columns) {
-      const [text, cls] = col(row);
-      tr.appendChild(cell(text, cls));
+      const [text, cls, href] = col(row);
+      tr.appendChild(cell(text, cls, href));
     }
     fresh.appendChild(tr);
   }
@@ -79,10 +88,12 @@ async function refreshOverview() {
 
 async function refreshTasks() {
   const state = $('#task-state').value;
-  const tasks = await json('/api/tasks' + (state ? `?state=${state}` : ''));
+  // The newest 500 (per node on the head): bounded however many tasks
+  // the history keeps.
+  const tasks = await json('/api/tasks?newest=500' + (state ? `&state=${state}` : ''));
   tasks.reverse(); // newest first
   fill('tasks-table', tasks.slice(0, 500), [
-    (t) => [t.id], (t) => [t.name], (t) => [t.kind], (t) => [t.state, t.state],
+    (t) => [t.id, '', `#/task/${t.id}`], (t) => [t.name], (t) => [t.kind], (t) => [t.state, t.state],
     (t) => [t.thread], (t) => [t.node], (t) => [t.job], (t) => [duration(t)],
     (t) => [t.error, 'err']]);
 }
@@ -90,7 +101,8 @@ async function refreshTasks() {
 async function refreshActors() {
   const actors = await json('/api/actors');
   fill('actors-table', actors, [
-    (a) => [a.class_name], (a) => [a.name], (a) => [a.state, a.state], (a) => [a.restarts],
+    (a) => [a.class_name, '', `#/actor/${a.id}`], (a) => [a.name], (a) => [a.state, a.state],
+    (a) => [a.restarts],
     (a) => [a.queued_calls], (a) => [a.running_calls], (a) => [a.node], (a) => [a.job],
     (a) => [a.death_cause, 'err']]);
 }
@@ -105,9 +117,11 @@ async function refreshObjects() {
 }
 
 async function refresh() {
-  // refreshGraphs: graphs.js; refreshTimeline: timeline.js.
-  const parts = [refreshOverview, refreshGraphs, refreshTasks, refreshActors, refreshObjects,
-    refreshTimeline];
+  // refreshGraphs: graphs.js; refreshTimeline: timeline.js; refreshLogs:
+  // logs.js; a detail page (#/task/ID, #/actor/ID) instead: detail.js.
+  const parts = detailShown() ? [refreshOverview, refreshDetail]
+    : [refreshOverview, refreshGraphs, refreshTasks, refreshActors, refreshObjects,
+      refreshTimeline, refreshLogs];
   for (const part of parts) {
     try {
       await part();

@@ -39,7 +39,9 @@ function svgEl(name, attrs, text) {
 }
 
 async function refreshTimeline() {
-  const trace = await json('/api/timeline');
+  // The 2,000 runs that started last (per node): the whole trace is the
+  // download link's.
+  const trace = await json('/api/timeline?newest=2000');
   const processes = new Map();
   const names = new Map();
   const slices = [];

@@ -69,6 +69,13 @@ std::string to_json(const resource_map& r) {
 }
 
 std::string to_json(const task_info& t) {
+  std::string args = "[";
+  for (auto& a : t.args) {
+    if (args.size() > 1)
+      args += ",";
+    args += object_writer{}.raw("id", id_or_null(a.id)).field("size_bytes", a.size_bytes).done();
+  }
+  args += "]";
   return object_writer{}
     .raw("id", id_or_null(t.id))
     .field("name", t.name)
@@ -86,6 +93,8 @@ std::string to_json(const task_info& t) {
     .raw("suspended", t.suspended ? "true" : "false")
     .field("error", t.error)
     .field("job", t.job)
+    .raw("args", args)
+    .raw("caused_by", id_or_null(t.caused_by))
     .done();
 }
 

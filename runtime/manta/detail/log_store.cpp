@@ -61,8 +61,16 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
     // Lines of a task are in seq order: skip those already seen.
     auto first = std::upper_bound(t.lines.begin(), t.lines.end(), q.after,
                                   [](uint64_t after, const auto& l) { return after < l.first; });
-    matches += static_cast<size_t>(t.lines.end() - first);
+    // A search that the task's name matches takes all its lines.
+    bool all_match = q.contains.empty() || t.name.find(q.contains) != std::string::npos;
+    if (all_match)
+      matches += static_cast<size_t>(t.lines.end() - first);
     auto offer = [&](const std::pair<uint64_t, std::string>& l) {
+      if (!all_match) {
+        if (l.second.find(q.contains) == std::string::npos)
+          return true; // not a match: look further
+        ++matches;
+      }
       // A full heap takes no line past its top, nor any after it in this
       // task's (ordered) lines: the caller stops.
       if (heap.size() == keep && (keep == 0 || !later({l.first, id, &t, &l.second}, heap.front())))

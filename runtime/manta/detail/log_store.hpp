@@ -33,6 +33,9 @@ struct log_query {
   /// actor's id).
   uint64_t actor = 0;
   std::string actor_prefix;
+  /// Only lines that contain this text, or of tasks whose name does (the
+  /// dashboard's search); every line when empty.
+  std::string contains;
   /// Only lines with a larger `seq`.
   uint64_t after = 0;
   /// Only the last `tail` matches (at most `limit`).

@@ -1,8 +1,12 @@
 #include "manta/detail/node_state.hpp"
 
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/json.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 #include "manta/detail/wire_reader.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
@@ -119,6 +123,31 @@ series_sample read_sample(schema::SeriesSample::Reader r) {
   return s;
 }
 
+/// The task counts of this node without copying its history: the live
+/// tasks and actor calls that run here by state, and the totals since the
+/// node started of those that ended here (`finished_totals`; not
+/// count_tasks(): a driver's totals also count the tasks it placed on
+/// workers, which count there). Cancelled ones are counted where they were
+/// cancelled (the totals keep no "here" for them).
+void count_here(std::array<uint64_t, 7>& counts) {
+  auto bump = [&](const task_info& t) {
+    if (here(t.node) && t.state != task_state::finished && t.state != task_state::failed
+        && t.state != task_state::cancelled)
+      ++counts[static_cast<size_t>(t.state)];
+  };
+  for (auto& t : task_events::live_tasks())
+    bump(t);
+  std::vector<task_info> calls;
+  for (auto& core : actor_directory::instance().live())
+    core->list_calls(calls);
+  for (auto& c : calls)
+    bump(c);
+  auto totals = task_events::finished_totals();
+  counts[static_cast<size_t>(task_state::finished)] += totals.finished_here;
+  counts[static_cast<size_t>(task_state::failed)] += totals.failed_here;
+  counts[static_cast<size_t>(task_state::cancelled)] += totals.cancelled;
+}
+
 } // namespace
 
 node_state take_node_state(const state_query& q) {
@@ -132,12 +161,14 @@ node_state take_node_state(const state_query& q) {
   std::tie(s.available, s.total) = rt.pool().resources();
   s.queued_tasks = rt.pool().num_queued();
   s.executor_threads = rt.pool().num_threads();
-  // Counted from the records, not count_tasks(): a driver's totals also
-  // count the tasks it placed on workers, which count there.
-  auto tasks = list_tasks();
-  for (auto& t : tasks)
-    if (here(t.node))
-      ++s.task_counts[static_cast<size_t>(t.state)];
+  count_here(s.task_counts);
+  // The records only when asked for: a copy of the whole history (100,000
+  // tasks: tens of ms) on every request made the head's page slow.
+  std::vector<task_info> tasks;
+  if ((q.sections & state_query::tasks) != 0 && q.newest != 0)
+    tasks = list_newest_tasks(q.filter, q.newest);
+  else if ((q.sections & state_query::tasks) != 0)
+    tasks = list_tasks();
   auto actors = list_actors();
   for (auto& a : actors)
     s.actors += here(a.node) ? 1 : 0;
@@ -154,8 +185,15 @@ node_state take_node_state(const state_query& q) {
     return records;
   };
   using json::to_json;
-  if ((q.sections & state_query::tasks) != 0)
+  if ((q.sections & state_query::tasks) != 0 && q.newest != 0) {
+    // The newest (the history is oldest first, live tasks after it).
+    std::erase_if(tasks, [&](auto& t) { return !here(t.node) || !all.matches(t); });
+    auto from = tasks.size() > q.newest ? tasks.size() - q.newest : 0;
+    for (size_t i = from; i < tasks.size(); ++i)
+      s.tasks.push_back(to_json(tasks[i]));
+  } else if ((q.sections & state_query::tasks) != 0) {
     s.tasks = mine(keep(tasks), limit, [](auto& t) { return to_json(t); });
+  }
   if ((q.sections & state_query::actors) != 0)
     s.actor_records = mine(keep(actors), limit, [](auto& a) { return to_json(a); });
   if ((q.sections & state_query::objects) != 0) {
@@ -168,7 +206,7 @@ node_state take_node_state(const state_query& q) {
     }
   }
   if ((q.sections & state_query::timeline) != 0)
-    s.timeline_events = trace_events(timeline());
+    s.timeline_events = trace_events(timeline(q.newest));
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
   if ((q.sections & state_query::metrics) != 0)
@@ -192,6 +230,8 @@ bytes encode(const state_query& x) {
   }
   auto limit = x.filter.limit;
   b.setLimit(limit >= UINT32_MAX ? 0 : static_cast<uint32_t>(limit));
+  b.setForward(x.forward);
+  b.setNewest(x.newest);
   return flatten(msg);
 }
 
@@ -204,6 +244,8 @@ std::string decode(std::span<const char> in, state_query& out) {
       out.filter.equals.emplace_back(f.getKey().cStr(), f.getValue().cStr());
     if (r.getLimit() != 0)
       out.filter.limit = r.getLimit();
+    out.forward = r.getForward().cStr();
+    out.newest = r.getNewest();
     return {};
   });
 }
@@ -237,6 +279,8 @@ bytes encode(const node_state& x) {
   auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
   for (unsigned i = 0; i < x.series.size(); ++i)
     write_sample(series[i], x.series[i]);
+  b.setForwarded(x.forwarded);
+  b.setForwardedStatus(x.forwarded_status);
   return flatten(msg);
 }
 
@@ -274,6 +318,8 @@ std::string decode(std::span<const char> in, node_state& out) {
     out.dashboard = r.getDashboard().cStr();
     for (auto sample : r.getSeries())
       out.series.push_back(read_sample(sample));
+    out.forwarded = r.getForwarded().cStr();
+    out.forwarded_status = r.getForwardedStatus();
     return {};
   });
 }

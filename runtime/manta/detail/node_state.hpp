@@ -32,6 +32,13 @@ struct state_query {
   uint32_t sections = 0;
   /// Applies to the records of those sections; `limit` per section.
   list_filter filter;
+  /// When non-zero: only the newest this many task records (by
+  /// submission) and timeline runs (by start), as the dashboard asks.
+  uint32_t newest = 0;
+  /// A GET of the node's own state API for it to answer in
+  /// `node_state::forwarded` (the head's logs view and detail page); the
+  /// node answers only /api/log_lines and /api/task this way.
+  std::string forward;
 };
 
 /// One node's answer (schema::NodeState).
@@ -68,6 +75,9 @@ struct node_state {
   std::string dashboard;
   /// The node's samples for the graphs, oldest first (series.hpp).
   std::vector<series_sample> series;
+  /// The answer to `state_query::forward`: body and HTTP status (0: none).
+  std::string forwarded;
+  uint16_t forwarded_status = 0;
 };
 
 /// This node's state: what it runs, hosts and stores. Records that name

@@ -1,5 +1,6 @@
 #include "manta/detail/task_error.hpp"
 
+#include "manta/detail/demangle.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -37,3 +38,18 @@ bool is_runtime_error(const std::exception_ptr& error) {
 }
 
 } // namespace manta::detail
+
+namespace manta::detail::task_events {
+
+// Declared in task_events.hpp; here with the other error texts.
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return demangle(typeid(x).name()) + ": " + x.what();
+  } catch (...) {
+    return "an exception that does not derive from std::exception";
+  }
+}
+
+} // namespace manta::detail::task_events

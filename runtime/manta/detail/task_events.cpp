@@ -1,4 +1,5 @@
 #include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
 
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_core.hpp"
@@ -156,6 +157,19 @@ submit_list& my_list() {
   return *mine;
 }
 
+/// The task's object arguments with their sizes so far; in `failed`, the
+/// first that failed (what a task that did not run failed of).
+void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed) {
+  out.reserve(t.deps.size());
+  for (auto& d : t.deps) {
+    bool ok = d && d->done() && !d->failed();
+    if (d)
+      out.push_back({d->id(), ok ? uint64_t{d->size_bytes()} : 0});
+    if (failed != nullptr && d && d->done() && !ok && !failed->valid())
+      *failed = d->id();
+  }
+}
+
 void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked || tr.ended.exchange(true, std::memory_order_acq_rel))
@@ -176,6 +190,8 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
   r.ended_ns = ended != 0 && s == task_state::finished ? ended : now_ns();
   if (error)
     r.error = describe(error);
+  if (!t.deps.empty()) // tasks without object arguments (the hot case) allocate nothing
+    read_args(t, r.args, s == task_state::failed && r.started_ns == 0 ? &r.caused_by : nullptr);
   tr.state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
   push(std::move(r));
 }
@@ -201,6 +217,8 @@ task_info to_info(const finished_record& r) {
   out.attempts = r.attempts;
   out.suspended = r.suspended;
   out.error = r.error;
+  out.args = r.args;
+  out.caused_by = r.caused_by;
   return out;
 }
 
@@ -412,6 +430,7 @@ std::vector<task_info> live_tasks() {
     auto remote = tr.remote_node.load(std::memory_order_relaxed);
     info.node = remote ? "node-" + std::to_string(remote - 1) : runtime::node_name();
     info.attempts = t->attempts.load(std::memory_order_relaxed);
+    read_args(*t, info.args, nullptr);
     out.push_back(std::move(info));
   }
   live.clear();
@@ -420,19 +439,23 @@ std::vector<task_info> live_tasks() {
   return out;
 }
 
-std::vector<task_info> finished_tasks() {
+std::vector<task_info> newest_finished(size_t n, const std::vector<task_state>& states) {
   std::vector<finished_record> copy;
   {
     auto& h = rec().hist;
     std::lock_guard<spin_lock> guard{h.mtx};
-    copy.reserve(h.ring.size());
-    // Oldest first: from `next` around the ring once it is full.
-    size_t start = h.ring.size() < h.capacity ? 0 : h.next;
-    for (size_t i = 0; i < h.ring.size(); ++i)
-      copy.push_back(h.ring[(start + i) % h.ring.size()]);
+    auto size = h.ring.size();
+    copy.reserve(std::min(n, size));
+    size_t start = size < h.capacity ? 0 : h.next;
+    for (size_t i = size; i-- > 0 && copy.size() < n;) {
+      auto& r = h.ring[(start + i) % size];
+      if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end())
+        copy.push_back(r);
+    }
   }
-  // Pushed in the order runs were recorded; an end time is taken before the
-  // seal, so two threads may push out of end order: sort by end.
+  std::reverse(copy.begin(), copy.end());
+  // Pushed in recording order; an end time is taken before the seal, so two
+  // threads may push out of end order: sort by end.
   std::stable_sort(copy.begin(), copy.end(),
                    [](auto& x, auto& y) { return x.ended_ns < y.ended_ns; });
   std::vector<task_info> out;
@@ -440,6 +463,10 @@ std::vector<task_info> finished_tasks() {
   for (auto& r : copy)
     out.push_back(to_info(r));
   return out;
+}
+
+std::vector<task_info> finished_tasks() {
+  return newest_finished(static_cast<size_t>(-1), {});
 }
 
 totals finished_totals() {
@@ -468,16 +495,6 @@ std::vector<latency_histogram> latencies() {
     out.push_back(std::move(l));
   }
   return out;
-}
-
-std::string describe(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return demangle(typeid(x).name()) + ": " + x.what();
-  } catch (...) {
-    return "an exception that does not derive from std::exception";
-  }
 }
 
 } // namespace manta::detail::task_events

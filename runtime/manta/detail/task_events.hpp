@@ -71,6 +71,11 @@ struct finished_record {
   int64_t started_ns = 0;
   int64_t ended_ns = 0;
   std::string error;
+  /// The object arguments and their sizes, taken when the task ends (only
+  /// tasks with object arguments allocate).
+  std::vector<task_info::argument> args;
+  /// The failed argument a task failed of without running (task_info).
+  object_id caused_by;
 };
 
 /// Records what tasks and actor calls do, for the state API, the timeline
