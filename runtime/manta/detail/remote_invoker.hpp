@@ -24,6 +24,9 @@ class actor_handle;
 template <class T>
 class queue;
 
+template <class T>
+class generator_sink;
+
 } // namespace manta
 
 namespace manta::detail {
@@ -67,6 +70,17 @@ struct holds_handles<actor_handle<U>> : std::true_type {};
 
 template <class U>
 struct holds_handles<queue<U>> : std::true_type {};
+
+/// A streaming generator's sink (generator.hpp): such a function may be
+/// declared with MANTA_REMOTE; its tasks run on the calling node for now.
+template <class U>
+struct holds_handles<generator_sink<U>> : std::true_type {};
+
+template <class T>
+struct is_generator_sink : std::false_type {};
+
+template <class U>
+struct is_generator_sink<generator_sink<U>> : std::true_type {};
 
 template <class E, class A>
 struct holds_handles<std::vector<E, A>> : holds_handles<E> {};
@@ -121,6 +135,10 @@ std::string travel_problem() {
     return {};
   } else if constexpr (is_decodable_v<T>) {
     return {};
+  } else if constexpr (is_generator_sink<T>::value) {
+    return "type '" + demangle(typeid(T).name())
+           + "' is a streaming generator's sink: generators run on the node that calls "
+             "them (streaming items from another node is not built yet)";
   } else if constexpr (holds_handles<T>::value) {
     return "type '" + demangle(typeid(T).name())
            + "' holds object refs or actor handles, which cannot cross nodes yet";

@@ -184,9 +184,9 @@ public:
   }
 
 private:
-  template <class V>
-  void collect(const value_arg<V>&) {
-    // nop: values need no waiting
+  template <class H>
+  void collect(const H&) {
+    // nop: values (and a generator's sink) need no waiting
   }
 
   template <class U>
