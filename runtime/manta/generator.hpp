@@ -87,6 +87,12 @@ public:
                                  "at this yield");
     if (!stream_->admit_next())
       return; // delivered by an earlier run of this producer
+    if constexpr (detail::is_decodable_v<T>) {
+      if (stream_->emits()) { // running for an owner on another node
+        stream_->emit(detail::encode(T(std::forward<U>(value))));
+        return;
+      }
+    }
     stream_->push(manta::put(T(std::forward<U>(value)), origin).slot());
   }
 
@@ -221,8 +227,39 @@ template <class U, class Submit>
 object_ref_generator<U> start_generator(Submit&& submit) {
   auto stream = std::make_shared<item_stream>();
   stream->watch(submit(stream));
+  if constexpr (is_decodable_v<U>) {
+    // The producer may run on another node: its items come back encoded.
+    stream->decode_item = [](std::span<const char> bytes) {
+      U value;
+      if (auto err = decode(bytes, value))
+        throw error("a generator's item from another node does not decode: "
+                    + error_text(err) + "; do both nodes run the same binary?");
+      return manta::put(std::move(value)).slot();
+    };
+    item_stream::enroll(stream);
+  }
   return object_ref_generator<U>{std::move(stream)};
 }
+
+/// Runs a generator function another node sent here: decodes the
+/// arguments after the sink and gives it a sink whose yields go back to
+/// the owner (remote_task::emit_item).
+template <class U, class... Ps>
+struct generator_invoker {
+  static std::vector<char> invoke(const void* fn,
+                                  const std::vector<std::span<const char>>& args) {
+    auto values = decode_wire_args<std::decay_t<Ps>...>(args);
+    auto f = reinterpret_cast<void (*)(generator_sink<U>&, Ps...)>(const_cast<void*>(fn));
+    auto* emit = current_item_emitter();
+    if (emit == nullptr)
+      throw error("a streaming generator ran for another node without a way back to it");
+    auto stream = std::make_shared<item_stream>();
+    stream->emit_to(emit);
+    generator_sink<U> sink{stream};
+    std::apply([&](auto&... vs) { f(sink, vs...); }, values);
+    return {};
+  }
+};
 
 /// What a generator's sink argument passes: nothing that crosses nodes.
 template <class U>

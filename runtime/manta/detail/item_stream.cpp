@@ -7,11 +7,43 @@
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
+#include <unordered_map>
 #include <utility>
 
 namespace manta::detail {
 
+namespace {
+
+/// The generator streams of this process by their producer's task id, for
+/// items other nodes send.
+struct stream_index {
+  std::mutex mtx;
+  std::unordered_map<uint64_t, std::weak_ptr<item_stream>> streams;
+  /// Items that came before their stream was enrolled (it is enrolled right
+  /// after submission, so this is rare and short), or after it was gone
+  /// (a dropped stream whose producer has not heard of the cancel yet).
+  std::unordered_map<uint64_t, std::vector<std::pair<uint64_t, std::vector<char>>>> early;
+  /// Past this many task ids in `early`, it is cleared: what a gone stream
+  /// left there must not pile up.
+  static constexpr size_t max_early = 1024;
+};
+
+stream_index& index() {
+  static auto* x = new stream_index; // never destroyed: a late item finds it
+  return *x;
+}
+
+void push_at(item_stream& s, uint64_t at, std::span<const char> bytes);
+
+} // namespace
+
 item_stream::~item_stream() {
+  if (enrolled_) {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    x.streams.erase(done_->id().value());
+    x.early.erase(done_->id().value());
+  }
   // Under the slot's lock: a seal telling end_ is over before it dies.
   if (done_)
     done_->remove_waiter(&end_);
@@ -107,6 +139,81 @@ slot_ptr item_stream::next(clock::time_point deadline) {
     lock.lock();
     sleeper_ = nullptr;
   }
+}
+
+void item_stream::emit(std::vector<char> bytes) {
+  uint64_t at;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    at = run_index_ - 1; // admit_next counted it
+  }
+  (*emit_)(at, std::move(bytes));
+}
+
+void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
+  auto& x = index();
+  auto id = stream->done_->id().value();
+  std::vector<std::pair<uint64_t, std::vector<char>>> early;
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    x.streams[id] = stream;
+    stream->enrolled_ = true;
+    if (auto i = x.early.find(id); i != x.early.end()) {
+      early = std::move(i->second);
+      x.early.erase(i);
+    }
+  }
+  for (auto& [at, bytes] : early)
+    push_at(*stream, at, bytes);
+}
+
+void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes) {
+  auto& x = index();
+  std::shared_ptr<item_stream> stream;
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (auto i = x.streams.find(task_id); i != x.streams.end())
+      stream = i->second.lock();
+    if (!stream) {
+      if (x.early.size() >= stream_index::max_early && x.early.count(task_id) == 0)
+        x.early.clear();
+      x.early[task_id].emplace_back(at, std::vector<char>(bytes.begin(), bytes.end()));
+      return;
+    }
+  }
+  push_at(*stream, at, bytes);
+}
+
+namespace {
+
+void push_at(item_stream& s, uint64_t at, std::span<const char> bytes) {
+  if (!s.decode_item)
+    return;
+  slot_ptr item;
+  try {
+    item = s.decode_item(bytes);
+  } catch (...) {
+    auto& rt = runtime::require("a generator's item from another node");
+    item = object_table::instance().create(rt.next_object_id());
+    item->seal_error(std::current_exception());
+  }
+  s.push_indexed(at, std::move(item));
+}
+
+} // namespace
+
+void item_stream::push_indexed(uint64_t at, slot_ptr item) {
+  parker* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (at != delivered_ || over_)
+      return; // a retry's repeat (or the stream is over)
+    items_.push_back(std::move(item));
+    ++delivered_;
+    wake = sleeper_;
+  }
+  if (wake != nullptr)
+    wake->unpark();
 }
 
 } // namespace manta::detail

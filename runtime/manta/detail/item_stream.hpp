@@ -5,8 +5,13 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <cstdint>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <span>
+#include <vector>
 
 namespace manta::detail {
 
@@ -65,6 +70,35 @@ public:
   /// The caller is gone before the end: later yields stop the producer.
   void abandon() noexcept;
 
+  // -- across nodes -----------------------------------------------------------
+
+  /// Turns encoded items from another node into objects (set by the
+  /// caller's typed side before `enroll`).
+  std::function<slot_ptr(std::span<const char>)> decode_item;
+
+  /// Makes the stream (of a producer whose result is `done()`, watched
+  /// already) the one items from other nodes for that task id go to; items
+  /// that came first are taken now. Left at destruction.
+  static void enroll(const std::shared_ptr<item_stream>& stream);
+
+  /// An item number `index` (from 0 in each run) of the generator task
+  /// `task_id` from another node: appended when it is the next one, dropped
+  /// when a retry repeats one already delivered.
+  static void deliver(uint64_t task_id, uint64_t index, std::span<const char> bytes);
+
+  /// On the node running a generator for another node: each yield goes to
+  /// `emit` (with its index in this run) instead of into this stream.
+  void emit_to(const std::function<void(uint64_t, std::vector<char>)>* emit) noexcept {
+    emit_ = emit;
+  }
+  bool emits() const noexcept { return emit_ != nullptr; } ///< Items go elsewhere?
+  /// Sends an encoded item through `emit` (after admit_next).
+  void emit(std::vector<char> bytes);
+
+  /// Appends an item from another node if it is item number `at` (the next
+  /// one); drops it otherwise.
+  void push_indexed(uint64_t at, slot_ptr item);
+
 private:
   /// Tells the stream that the producer's result was sealed.
   struct end_waiter final : waiter {
@@ -84,6 +118,13 @@ private:
   slot_ptr done_;
   end_waiter end_;
   parker* sleeper_ = nullptr; // the consumer blocked in next, if any
+  bool enrolled_ = false;
+  const std::function<void(uint64_t, std::vector<char>)>* emit_ = nullptr;
 };
+
+/// The item sender of the task another node sent that runs on this thread
+/// now (remote_task::emit_item, defined in remote_task.cpp); null
+/// elsewhere. A streaming generator run for another node yields through it.
+const std::function<void(uint64_t, std::vector<char>)>* current_item_emitter() noexcept;
 
 } // namespace manta::detail

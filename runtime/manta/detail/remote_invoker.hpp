@@ -207,6 +207,26 @@ struct remote_invoker {
   }
 };
 
+/// Runs a streaming generator for another node (generator.hpp).
+template <class U, class... Ps>
+struct generator_invoker;
+
+/// Whether a streaming generator `void(generator_sink<U>&, Ps...)` can run
+/// on another node: its items and other parameters travel.
+template <class U, class... Ps>
+inline constexpr bool generator_invocable_v =
+  is_decodable_v<U> && (is_decodable_v<std::decay_t<Ps>> && ...);
+
+/// The invoker of a streaming generator, or null if it cannot run on
+/// another node (its items or parameters cannot be serialized).
+template <class R, class U, class... Ps>
+invoke_fn invoker_for(R (*)(generator_sink<U>&, Ps...)) {
+  if constexpr (std::is_void_v<R> && generator_invocable_v<U, Ps...>)
+    return &generator_invoker<U, Ps...>::invoke;
+  else
+    return nullptr;
+}
+
 /// The invoker of `f`, or null if its types cannot cross nodes (it then
 /// runs only where it is called).
 template <class R, class... Ps>
