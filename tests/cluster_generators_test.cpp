@@ -141,7 +141,7 @@ TEST_CASE("a generator method of an actor on a worker fails at item 0, saying wh
   auto err = far.next(20s);
   REQUIRE(err.has_value());
   CHECK_THROWS_WITH(manta::get(*err, 10s),
-                    doctest::Contains("streaming items from another node is not built yet"));
+                    doctest::Contains("generator methods run only on actors of the calling node"));
   CHECK_FALSE(far.next(5s).has_value());
   // The same method on an actor on the driver streams.
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();

@@ -71,8 +71,10 @@ struct holds_handles<actor_handle<U>> : std::true_type {};
 template <class U>
 struct holds_handles<queue<U>> : std::true_type {};
 
-/// A streaming generator's sink (generator.hpp): such a function may be
-/// declared with MANTA_REMOTE; its tasks run on the calling node for now.
+/// A streaming generator's sink (generator.hpp): made by the node that runs
+/// the generator, never sent. Generator tasks travel (their invoker makes
+/// the sink there); a generator method's call to an actor on another node
+/// is refused with travel_problem's reason.
 template <class U>
 struct holds_handles<generator_sink<U>> : std::true_type {};
 
@@ -137,8 +139,8 @@ std::string travel_problem() {
     return {};
   } else if constexpr (is_generator_sink<T>::value) {
     return "type '" + demangle(typeid(T).name())
-           + "' is a streaming generator's sink: generators run on the node that calls "
-             "them (streaming items from another node is not built yet)";
+           + "' is a streaming generator's sink: generator methods run only on actors "
+             "of the calling node (generator tasks do stream from other nodes)";
   } else if constexpr (holds_handles<T>::value) {
     return "type '" + demangle(typeid(T).name())
            + "' holds object refs or actor handles, which cannot cross nodes yet";
