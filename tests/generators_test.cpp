@@ -267,6 +267,10 @@ TEST_CASE("next(timeout) gives up at the deadline without ending the stream") {
   CHECK(seconds_since(t0) >= 0.04);
   CHECK_FALSE(gen.finished());
   gen.cancel();
+  item0_read.raise(); // the producer goes on to its next yield, which stops it
+  auto rest = gen.next(20s);
+  REQUIRE(rest.has_value());
+  CHECK_THROWS_AS(manta::get(*rest), manta::task_cancelled_error);
 }
 
 TEST_CASE("a retried producer does not deliver its items twice") {

@@ -206,8 +206,14 @@ void item_stream::push_indexed(uint64_t at, slot_ptr item) {
   parker* wake = nullptr;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (at != delivered_ || over_)
-      return; // a retry's repeat (or the stream is over)
+    // A retry's repeat, or a late item after the caller was handed the
+    // producer's error (a cancel). The producer's result itself may come
+    // first: items that arrived before the stream was enrolled (the caller
+    // was descheduled between submitting and enrolling) are pushed by
+    // `enroll` after the result sealed `done`, and still belong before
+    // the end.
+    if (at != delivered_ || error_given_)
+      return;
     items_.push_back(std::move(item));
     ++delivered_;
     wake = sleeper_;
