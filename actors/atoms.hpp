@@ -79,6 +79,11 @@ using state_atom = caf::atom_constant<caf::atom("state")>;
 /// node_manager -> driver: a LogBatch, lines the driver's tasks printed
 /// there (always before those tasks' results).
 using logs_atom = caf::atom_constant<caf::atom("logs")>;
+/// node_manager -> owner: (token, task id, index, encoded item), an item a
+/// streaming generator the owner sent there yielded (always before that
+/// task's result). In-process: the generator's thread -> its node manager:
+/// (owner, task id, index, encoded item).
+using item_atom = caf::atom_constant<caf::atom("genitem")>;
 /// driver -> cluster_registry: (named-actor record, JSON of head_store.hpp):
 /// one of its named actors lives on that node now (created or restarted).
 using actor_put_atom = caf::atom_constant<caf::atom("actput")>;

@@ -4,6 +4,7 @@
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -243,6 +244,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err,
         bytes_t& data) { on_fetched(self, fetch_id, attempt, err, data); },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
+        const bytes_t& bytes) {
+      if (sender_node(self) && vetted(self, token, "genitem"))
+        detail::item_stream::deliver(task, index, bytes);
+    },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))
         on_logs(self, *index, bytes);

@@ -205,6 +205,11 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
+  task->emit_item = [manager = caf::actor_cast<caf::actor_addr>(self), owner,
+                     id](uint64_t index, std::vector<char> bytes) {
+    if (auto hdl = caf::actor_cast<caf::actor>(manager))
+      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
+  };
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
@@ -365,6 +370,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         return;
       detail::wire::copy_message m{id, size, held};
       self->send(owner, copy_atom::value, self->state.token, detail::wire::encode(m));
+    },
+    [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index,
+        std::vector<char>& bytes) {
+      // From a generator running here (never from another process); sent
+      // on at once, so it reaches the owner before the task's result.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      self->send(owner, item_atom::value, self->state.token, task, index, std::move(bytes));
     },
     [=](free_atom, const std::string& token, uint64_t id) {
       if (!vetted(self, token, "free"))

@@ -87,7 +87,13 @@ uint64_t served_here(int) {
   return manta::detail::bytes_served();
 }
 
-MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here);
+/// Yields 0..n-1 (cross_node_generator_items).
+void count_up(manta::generator_sink<int>& out, int n) {
+  for (int i = 0; i < n; ++i)
+    out.yield(i);
+}
+
+MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here, count_up);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -235,6 +241,19 @@ int main(int argc, char** argv) {
   for (long i = 0; i < tasks; ++i)
     if (values[static_cast<size_t>(i)] != i)
       return std::fprintf(stderr, "BUG: wrong result for task %ld\n", i), 1;
+  // Generator items: one generator task on a worker, each item read by
+  // the driver as it comes.
+  double generator_rate = 0;
+  {
+    constexpr int items = 20000;
+    start = steady::now();
+    long sum = 0;
+    for (auto& ref : manta::task(count_up).remote(items))
+      sum += manta::get(ref);
+    generator_rate = items / seconds_since(start);
+    if (sum != static_cast<long>(items) * (items - 1) / 2)
+      return std::fprintf(stderr, "BUG: generator items sum to %ld\n", sum), 1;
+  }
   // Mixed: a long task first, short ones behind it.
   double mixed_s = 0, mixed_ideal_s = 0;
   {
@@ -278,6 +297,8 @@ int main(int argc, char** argv) {
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
   std::printf("cross_node_tasks_async       %9.0f /s   (2 workers x 1 CPU, %ld tasks)\n", rate,
               tasks);
+  std::printf("cross_node_generator_items   %9.0f /s   (one generator task on a worker, 20,000 items)\n",
+              generator_rate);
   std::printf("mixed_long_short_completion  %9.2f s    ideal %21.2f s    %5.2fx   (1 x 1 s + 40 x 25 ms)\n",
               mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
   std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,

@@ -8,6 +8,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/typed_call.hpp"
+#include "manta/generator.hpp"
 #include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
 #include "manta/placement_group.hpp"
@@ -63,8 +64,23 @@ public:
   /// Queues the call; returns at once with a ref to its result. Each
   /// argument is a value convertible to the parameter's type or an
   /// `object_ref` to one.
+  ///
+  /// For a streaming generator method (first parameter
+  /// `generator_sink<T>&`, see generator.hpp) the arguments are the other
+  /// parameters' and the result is an `object_ref_generator<T>`.
   template <class... As>
-  object_ref<result_type> remote(As&&... args) const {
+  auto remote(As&&... args) const {
+    if constexpr (detail::generator_method<M>::value)
+      return detail::generator_method<M>::submit_call(core_, m_, *name_, call_name_,
+                                                      group_.empty() ? nullptr : &group_,
+                                                      std::forward<As>(args)...);
+    else
+      return queue_call(std::forward<As>(args)...);
+  }
+
+private:
+  template <class... As>
+  object_ref<result_type> queue_call(As&&... args) const {
     static_assert(sizeof...(As) == sizeof...(Ps),
                   "manta: call(&T::method).remote() got a different number of "
                   "arguments than the method has parameters");
@@ -79,6 +95,8 @@ public:
     return object_ref<result_type>{
       detail::submit_call(core_, std::move(c), group_.empty() ? nullptr : &group_)};
   }
+
+public:
 
   /// Names this call in the state API and the timeline (`list_tasks`,
   /// `manta list tasks`) instead of "Class.method" (Ray's per-call `name`).

@@ -9,6 +9,7 @@
 #include "manta/cluster.hpp"
 #include "manta/cancel.hpp"
 #include "manta/errors.hpp"
+#include "manta/generator.hpp"
 #include "manta/get.hpp"
 #include "manta/init.hpp"
 #include "manta/local_cluster.hpp"

@@ -2,6 +2,8 @@
 
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/typed_task.hpp"
+#include "manta/errors.hpp"
+#include "manta/generator.hpp"
 #include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
 #include "manta/placement_group.hpp"
@@ -120,8 +122,27 @@ public:
   /// Submits the task. Each argument is a value convertible to the
   /// parameter's type or an `object_ref` to one; ref arguments are waited
   /// for before the task runs. Returns at once with a ref to the result.
+  ///
+  /// For a streaming generator (first parameter `generator_sink<T>&`, see
+  /// generator.hpp) the arguments are the other parameters' and the result
+  /// is an `object_ref_generator<T>`.
   template <class... As>
-  object_ref<R> remote(As&&... args) const {
+  auto remote(As&&... args) const {
+    if constexpr (detail::generator_fn<function_type>::value) {
+      if (placement_.group != 0)
+        throw invalid_argument_error("task '" + info_->name
+                                     + "': a streaming generator cannot run in a placement "
+                                       "group yet; submit it without .placement_group(...)");
+      return detail::generator_fn<function_type>::submit_task(fn_, *info_, opts_,
+                                                              std::forward<As>(args)...);
+    } else {
+      return submit_task(std::forward<As>(args)...);
+    }
+  }
+
+private:
+  template <class... As>
+  object_ref<R> submit_task(As&&... args) const {
     static_assert(sizeof...(As) == sizeof...(Ps),
                   "manta: remote() got a different number of arguments than "
                   "the remote function has parameters");
@@ -139,7 +160,6 @@ public:
     return object_ref<R>{detail::submit(std::move(spec))};
   }
 
-private:
   /// `remote` for a task in a placement group: its demand moves onto the
   /// bundle's reserved resources (a copy of the options, so the builder
   /// can be used again).

@@ -7,7 +7,11 @@
 
 int add(int a, int b) { return a + b; }
 std::string shout(const std::string& s) { return s + "!"; }
-MANTA_REMOTE(add, shout);
+void count_to(manta::generator_sink<int>& out, int n) {    // a streaming generator
+  for (int i = 0; i < n; ++i)
+    out.yield(i);
+}
+MANTA_REMOTE(add, shout, count_to);
 
 int main() {
   manta::init();
@@ -20,6 +24,9 @@ int main() {
   auto p = manta::put(7);
   int v = manta::get(b) + manta::get(c) + manta::get(p);
   std::string w = manta::get(t) + manta::get(u);
+  manta::object_ref_generator<int> g = manta::task(count_to).remote(a);  // int items
+  for (manta::object_ref<int> item : g)
+    v += manta::get(item);
   manta::shutdown();
   return v + static_cast<int>(w.size());
 }

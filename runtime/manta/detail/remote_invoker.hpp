@@ -24,6 +24,9 @@ class actor_handle;
 template <class T>
 class queue;
 
+template <class T>
+class generator_sink;
+
 } // namespace manta
 
 namespace manta::detail {
@@ -67,6 +70,19 @@ struct holds_handles<actor_handle<U>> : std::true_type {};
 
 template <class U>
 struct holds_handles<queue<U>> : std::true_type {};
+
+/// A streaming generator's sink (generator.hpp): made by the node that runs
+/// the generator, never sent. Generator tasks travel (their invoker makes
+/// the sink there); a generator method's call to an actor on another node
+/// is refused with travel_problem's reason.
+template <class U>
+struct holds_handles<generator_sink<U>> : std::true_type {};
+
+template <class T>
+struct is_generator_sink : std::false_type {};
+
+template <class U>
+struct is_generator_sink<generator_sink<U>> : std::true_type {};
 
 template <class E, class A>
 struct holds_handles<std::vector<E, A>> : holds_handles<E> {};
@@ -121,6 +137,10 @@ std::string travel_problem() {
     return {};
   } else if constexpr (is_decodable_v<T>) {
     return {};
+  } else if constexpr (is_generator_sink<T>::value) {
+    return "type '" + demangle(typeid(T).name())
+           + "' is a streaming generator's sink: generator methods run only on actors "
+             "of the calling node (generator tasks do stream from other nodes)";
   } else if constexpr (holds_handles<T>::value) {
     return "type '" + demangle(typeid(T).name())
            + "' holds object refs or actor handles, which cannot cross nodes yet";
@@ -188,6 +208,26 @@ struct remote_invoker {
     }
   }
 };
+
+/// Runs a streaming generator for another node (generator.hpp).
+template <class U, class... Ps>
+struct generator_invoker;
+
+/// Whether a streaming generator `void(generator_sink<U>&, Ps...)` can run
+/// on another node: its items and other parameters travel.
+template <class U, class... Ps>
+inline constexpr bool generator_invocable_v =
+  is_decodable_v<U> && (is_decodable_v<std::decay_t<Ps>> && ...);
+
+/// The invoker of a streaming generator, or null if it cannot run on
+/// another node (its items or parameters cannot be serialized).
+template <class R, class U, class... Ps>
+invoke_fn invoker_for(R (*)(generator_sink<U>&, Ps...)) {
+  if constexpr (std::is_void_v<R> && generator_invocable_v<U, Ps...>)
+    return &generator_invoker<U, Ps...>::invoke;
+  else
+    return nullptr;
+}
 
 /// The invoker of `f`, or null if its types cannot cross nodes (it then
 /// runs only where it is called).

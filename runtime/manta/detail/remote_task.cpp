@@ -1,6 +1,7 @@
 #include "manta/detail/remote_task.hpp"
 
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/object_fetch.hpp"
@@ -10,6 +11,16 @@
 #include <typeinfo>
 
 namespace manta::detail {
+
+namespace {
+
+thread_local const std::function<void(uint64_t, std::vector<char>)>* running_emitter = nullptr;
+
+} // namespace
+
+const std::function<void(uint64_t, std::vector<char>)>* current_item_emitter() noexcept {
+  return running_emitter;
+}
 
 task_options options_of(const wire::task_message& msg) {
   task_options opts;
@@ -83,6 +94,12 @@ std::exception_ptr remote_task::run() noexcept {
       args[r.position] = {bytes->data(), bytes->size()};
       fetched.push_back(std::move(bytes));
     }
+    struct emitter_scope {
+      explicit emitter_scope(const std::function<void(uint64_t, std::vector<char>)>* e) {
+        running_emitter = e;
+      }
+      ~emitter_scope() { running_emitter = nullptr; }
+    } scope{emit_item ? &emit_item : nullptr};
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
     auto size = out->size();
     // In this node's budget like a local task's result: kept here for its

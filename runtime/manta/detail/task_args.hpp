@@ -5,7 +5,25 @@
 #include <type_traits>
 #include <utility>
 
+namespace manta {
+
+template <class T>
+class generator_sink;
+
+} // namespace manta
+
 namespace manta::detail {
+
+/// Whether parameter type `P` is a `generator_sink<U>&`: the first
+/// parameter of a streaming generator (generator.hpp), given by the
+/// runtime, not by the caller.
+template <class P>
+struct sink_param : std::false_type {};
+
+template <class U>
+struct sink_param<generator_sink<U>&> : std::true_type {
+  using item_type = U;
+};
 
 /// An argument given by value: converted to the parameter's type when the
 /// task is submitted and kept for retries.
@@ -62,7 +80,7 @@ constexpr bool arg_compatible() {
 /// Whether a parameter type can be fed from a stored, immutable argument.
 template <class P>
 constexpr bool param_supported() {
-  return !std::is_reference_v<P>
+  return !std::is_reference_v<P> || sink_param<P>::value
          || std::is_const_v<std::remove_reference_t<P>>;
 }
 

@@ -43,6 +43,19 @@ struct fn_traits<R (*)(Ps...)> {
   }
 };
 
+/// A streaming generator (generator.hpp): the sink stays here, its items
+/// and the other parameters travel.
+template <class R, class U, class... Ps>
+struct fn_traits<R (*)(generator_sink<U>&, Ps...)> {
+  using params = std::tuple<generator_sink<U>, std::decay_t<Ps>...>;
+  static constexpr bool invocable = std::is_void_v<R> && generator_invocable_v<U, Ps...>;
+  static std::string travel_problem() {
+    if (auto p = manta::detail::travel_problem<U>(); !p.empty())
+      return "the items' " + p;
+    return first_travel_problem<std::decay_t<Ps>...>("parameter after the sink");
+  }
+};
+
 /// Whether a held argument reaches the other node as the parameter's type.
 template <class P, class H>
 struct holder_matches : std::true_type {};
@@ -144,7 +157,9 @@ public:
     if constexpr (fn_traits<Fn>::invocable) {
       out.clear();
       auto one = [&out](const auto& h) {
-        if constexpr (requires { h.ref; })
+        if constexpr (requires { h.sink; })
+          return; // a generator's sink: the other node makes its own
+        else if constexpr (requires { h.ref; })
           out.emplace_back();
         else
           out.emplace_back(encode(h.value));
@@ -184,9 +199,9 @@ public:
   }
 
 private:
-  template <class V>
-  void collect(const value_arg<V>&) {
-    // nop: values need no waiting
+  template <class H>
+  void collect(const H&) {
+    // nop: values (and a generator's sink) need no waiting
   }
 
   template <class U>

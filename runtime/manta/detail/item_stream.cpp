@@ -1,0 +1,225 @@
+#include "manta/detail/item_stream.hpp"
+
+#include "manta/detail/blocking.hpp"
+#include "manta/detail/object_table.hpp"
+#include "manta/detail/parker.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/worker_pool.hpp"
+#include "manta/errors.hpp"
+
+#include <unordered_map>
+#include <utility>
+
+namespace manta::detail {
+
+namespace {
+
+/// The generator streams of this process by their producer's task id, for
+/// items other nodes send.
+struct stream_index {
+  std::mutex mtx;
+  std::unordered_map<uint64_t, std::weak_ptr<item_stream>> streams;
+  /// Items that came before their stream was enrolled (it is enrolled right
+  /// after submission, so this is rare and short), or after it was gone
+  /// (a dropped stream whose producer has not heard of the cancel yet).
+  std::unordered_map<uint64_t, std::vector<std::pair<uint64_t, std::vector<char>>>> early;
+  /// Past this many task ids in `early`, it is cleared: what a gone stream
+  /// left there must not pile up.
+  static constexpr size_t max_early = 1024;
+};
+
+stream_index& index() {
+  static auto* x = new stream_index; // never destroyed: a late item finds it
+  return *x;
+}
+
+void push_at(item_stream& s, uint64_t at, std::span<const char> bytes);
+
+} // namespace
+
+item_stream::~item_stream() {
+  if (enrolled_) {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    x.streams.erase(done_->id().value());
+    x.early.erase(done_->id().value());
+  }
+  // Under the slot's lock: a seal telling end_ is over before it dies.
+  if (done_)
+    done_->remove_waiter(&end_);
+}
+
+void item_stream::watch(slot_ptr done) {
+  done_ = std::move(done);
+  end_.stream = this;
+  if (!done_->add_waiter(&end_))
+    on_done(); // over already (failed at submission: an infeasible task)
+}
+
+void item_stream::begin_run() noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  run_index_ = 0;
+}
+
+bool item_stream::admit_next() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (over_ || abandoned_)
+    throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
+                               "its caller; the producer stops at this yield");
+  return run_index_++ >= delivered_;
+}
+
+void item_stream::push(slot_ptr item) {
+  parker* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    items_.push_back(std::move(item));
+    ++delivered_;
+    wake = sleeper_;
+  }
+  if (wake != nullptr)
+    wake->unpark();
+}
+
+void item_stream::on_done() noexcept {
+  parker* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    over_ = true;
+    wake = sleeper_;
+  }
+  if (wake != nullptr)
+    wake->unpark();
+}
+
+void item_stream::abandon() noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  abandoned_ = true;
+}
+
+bool item_stream::finished() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return over_ && items_.empty() && (error_given_ || !done_->failed());
+}
+
+slot_ptr item_stream::next(clock::time_point deadline) {
+  auto* t = this_task().task;
+  std::unique_lock<std::mutex> lock{mtx_};
+  for (;;) {
+    if (!items_.empty()) {
+      auto item = std::move(items_.front());
+      items_.pop_front();
+      return item;
+    }
+    if (over_) {
+      if (!done_->failed() || error_given_)
+        return nullptr;
+      // The producer's error, as the item at the position where it stopped.
+      error_given_ = true;
+      lock.unlock();
+      auto& rt = runtime::require("object_ref_generator::next");
+      auto slot = object_table::instance().create(rt.next_object_id());
+      slot->seal_error(done_->error());
+      return slot;
+    }
+    if (clock::now() >= deadline)
+      return nullptr;
+    if (t != nullptr && t->cancelled()) {
+      lock.unlock();
+      throw_if_cancelled(t);
+    }
+    auto& p = parker::this_thread();
+    sleeper_ = &p;
+    lock.unlock();
+    {
+      cpu_loan loan{t};
+      // A push between the unlock and here makes the park return at once.
+      p.park_until(deadline);
+    }
+    lock.lock();
+    sleeper_ = nullptr;
+  }
+}
+
+void item_stream::emit(std::vector<char> bytes) {
+  uint64_t at;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    at = run_index_ - 1; // admit_next counted it
+  }
+  (*emit_)(at, std::move(bytes));
+}
+
+void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
+  auto& x = index();
+  auto id = stream->done_->id().value();
+  std::vector<std::pair<uint64_t, std::vector<char>>> early;
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    x.streams[id] = stream;
+    stream->enrolled_ = true;
+    if (auto i = x.early.find(id); i != x.early.end()) {
+      early = std::move(i->second);
+      x.early.erase(i);
+    }
+  }
+  for (auto& [at, bytes] : early)
+    push_at(*stream, at, bytes);
+}
+
+void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes) {
+  auto& x = index();
+  std::shared_ptr<item_stream> stream;
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (auto i = x.streams.find(task_id); i != x.streams.end())
+      stream = i->second.lock();
+    if (!stream) {
+      if (x.early.size() >= stream_index::max_early && x.early.count(task_id) == 0)
+        x.early.clear();
+      x.early[task_id].emplace_back(at, std::vector<char>(bytes.begin(), bytes.end()));
+      return;
+    }
+  }
+  push_at(*stream, at, bytes);
+}
+
+namespace {
+
+void push_at(item_stream& s, uint64_t at, std::span<const char> bytes) {
+  if (!s.decode_item)
+    return;
+  slot_ptr item;
+  try {
+    item = s.decode_item(bytes);
+  } catch (...) {
+    auto& rt = runtime::require("a generator's item from another node");
+    item = object_table::instance().create(rt.next_object_id());
+    item->seal_error(std::current_exception());
+  }
+  s.push_indexed(at, std::move(item));
+}
+
+} // namespace
+
+void item_stream::push_indexed(uint64_t at, slot_ptr item) {
+  parker* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    // A retry's repeat, or a late item after the caller was handed the
+    // producer's error (a cancel). The producer's result itself may come
+    // first: items that arrived before the stream was enrolled (the caller
+    // was descheduled between submitting and enrolling) are pushed by
+    // `enroll` after the result sealed `done`, and still belong before
+    // the end.
+    if (at != delivered_ || error_given_)
+      return;
+    items_.push_back(std::move(item));
+    ++delivered_;
+    wake = sleeper_;
+  }
+  if (wake != nullptr)
+    wake->unpark();
+}
+
+} // namespace manta::detail

@@ -1,0 +1,130 @@
+#pragma once
+
+#include "manta/detail/object_slot.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace manta::detail {
+
+class parker;
+
+/// The channel between a streaming generator (a task or actor call given a
+/// `generator_sink`) and its caller's `object_ref_generator`: the objects
+/// produced and not handed out yet, in order, and whether the producer is
+/// over. The producer's own result (`done`, void) marks the end: sealed with
+/// a value, the stream ends after the last item; sealed with an error (the
+/// producer threw, or was cancelled), the caller gets that error as one more
+/// item, at the position where the producer stopped.
+///
+/// Each item is an object of its own (made by `put` on the producer's
+/// thread); the stream holds it only until it is handed out, so an item is
+/// freed as soon as the caller drops its ref. There is no back pressure: a
+/// producer never waits for the caller.
+class item_stream {
+public:
+  using clock = std::chrono::steady_clock;
+
+  item_stream() = default;
+  ~item_stream();
+  item_stream(const item_stream&) = delete;
+  item_stream& operator=(const item_stream&) = delete;
+
+  /// Starts watching the producer's result; called once, by the caller,
+  /// right after submitting the producer.
+  void watch(slot_ptr done);
+
+  /// Called by the sink at the start of each run of the producer: a retry
+  /// runs it again from the start, and the items the first runs already
+  /// delivered are skipped (Ray's generator retries do the same).
+  void begin_run() noexcept;
+
+  /// Whether the producer's next item is one the caller has not seen (a
+  /// retried run repeats the items before it). Throws task_cancelled_error
+  /// once the stream is over (cancelled, or the caller dropped it): the
+  /// producer stops at its next yield.
+  bool admit_next();
+
+  /// Appends a produced item (after admit_next said so).
+  void push(slot_ptr item);
+
+  /// The next item, waiting until `deadline`: null at the end of the
+  /// stream or when the deadline passes first (`finished()` tells which).
+  /// A task blocked here lends its CPUs like one blocked in `get`.
+  slot_ptr next(clock::time_point deadline);
+
+  /// True once every item, and the error if any, was handed out.
+  bool finished() const;
+
+  /// The producer's result.
+  const slot_ptr& done() const noexcept { return done_; }
+
+  /// The caller is gone before the end: later yields stop the producer.
+  void abandon() noexcept;
+
+  // -- across nodes -----------------------------------------------------------
+
+  /// Turns encoded items from another node into objects (set by the
+  /// caller's typed side before `enroll`).
+  std::function<slot_ptr(std::span<const char>)> decode_item;
+
+  /// Makes the stream (of a producer whose result is `done()`, watched
+  /// already) the one items from other nodes for that task id go to; items
+  /// that came first are taken now. Left at destruction.
+  static void enroll(const std::shared_ptr<item_stream>& stream);
+
+  /// An item number `index` (from 0 in each run) of the generator task
+  /// `task_id` from another node: appended when it is the next one, dropped
+  /// when a retry repeats one already delivered.
+  static void deliver(uint64_t task_id, uint64_t index, std::span<const char> bytes);
+
+  /// On the node running a generator for another node: each yield goes to
+  /// `emit` (with its index in this run) instead of into this stream.
+  void emit_to(const std::function<void(uint64_t, std::vector<char>)>* emit) noexcept {
+    emit_ = emit;
+  }
+  bool emits() const noexcept { return emit_ != nullptr; } ///< Items go elsewhere?
+  /// Sends an encoded item through `emit` (after admit_next).
+  void emit(std::vector<char> bytes);
+
+  /// Appends an item from another node if it is item number `at` (the next
+  /// one); drops it otherwise.
+  void push_indexed(uint64_t at, slot_ptr item);
+
+private:
+  /// Tells the stream that the producer's result was sealed.
+  struct end_waiter final : waiter {
+    item_stream* stream = nullptr;
+    void on_ready() noexcept override { stream->on_done(); }
+  };
+
+  void on_done() noexcept;
+
+  mutable std::mutex mtx_;
+  std::deque<slot_ptr> items_; // produced, not handed out
+  size_t delivered_ = 0;       // items pushed in all runs
+  size_t run_index_ = 0;       // items the current run yielded so far
+  bool over_ = false;          // the producer's result is sealed
+  bool abandoned_ = false;     // the caller dropped the stream
+  bool error_given_ = false;   // the failure item was handed out
+  slot_ptr done_;
+  end_waiter end_;
+  parker* sleeper_ = nullptr; // the consumer blocked in next, if any
+  bool enrolled_ = false;
+  const std::function<void(uint64_t, std::vector<char>)>* emit_ = nullptr;
+};
+
+/// The item sender of the task another node sent that runs on this thread
+/// now (remote_task::emit_item, defined in remote_task.cpp); null
+/// elsewhere. A streaming generator run for another node yields through it.
+const std::function<void(uint64_t, std::vector<char>)>* current_item_emitter() noexcept;
+
+} // namespace manta::detail
