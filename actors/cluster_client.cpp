@@ -229,6 +229,14 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
     },
+    [=](submit_atom a, const std::string& token, const bytes_t& spec) {
+      // A worker calls an actor through a handle this driver lent it
+      // (lent_handles.hpp): the driver's node manager runs the call as a
+      // hosted one and answers the worker.
+      auto* rt = detail::runtime::current();
+      if (rt != nullptr && sender_node(self) && vetted(self, token, "submit"))
+        self->delegate(rt->node_manager(), a, token, spec);
+    },
     [=](actor_create_atom, create_request_ptr& req) { create_remote_actor(self, std::move(req)); },
     [=](actor_call_atom, call_request_ptr& req) { send_actor_call(self, std::move(req)); },
     [=](actor_release_atom, uint16_t node, uint64_t id) { release_remote_actor(self, node, id); },

@@ -31,6 +31,14 @@ caf::actor client_or_throw(const std::string& what) {
   return client;
 }
 
+/// Whether this process is a worker node of a cluster (it has no cluster
+/// client: what it sends to other nodes goes through its node manager).
+bool on_worker() {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  return link != nullptr && link->kind() == cluster::role::worker;
+}
+
 } // namespace
 
 remote_actor::~remote_actor() {
@@ -95,6 +103,10 @@ bool place_on_other_node(const actor_options& opts) {
 /// A handle to an actor another driver made (attached_actor.hpp): the
 /// client records it; nothing is sent to the node until the first call.
 std::shared_ptr<remote_actor> attach_on_other_node(actor_core& core, const attach_ctor& at) {
+  // On a worker, a handle read from its owner (lent_handles.hpp): calls go
+  // back to the owner through the node manager's link to it.
+  if (on_worker())
+    return std::make_shared<remote_actor>(at.node(), at.id());
   auto req = std::make_shared<actor_create_request>();
   req->actor_id = at.id();
   req->attach = at.node();
@@ -188,8 +200,11 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     req->keep = ctx.core->shared_from_this();
     req->node = where.node;
     req->spec = wire::encode(m);
-    caf::anon_send(client_or_throw("calling " + task_name), actors::actor_call_atom::value,
-                   std::move(req));
+    // From a worker, through its node manager to the actor's home (the
+    // owner that lent the handle: lent_handles.hpp).
+    auto route = on_worker() ? runtime::current()->node_manager()
+                             : client_or_throw("calling " + task_name);
+    caf::anon_send(route, actors::actor_call_atom::value, std::move(req));
     out.pending = true;
   } catch (...) {
     out.error = std::current_exception();

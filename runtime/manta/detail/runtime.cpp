@@ -7,6 +7,7 @@
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/attached_actor.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/node_address.hpp"
@@ -358,6 +359,7 @@ void runtime::stop_all() {
   //    actors on workers stay there (docs/cluster.md, "Jobs").
   keep_detached_actors();
   actor_directory::instance().stop_all();
+  clear_lent(); // handles other nodes held: their actors are stopped above
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   object_table::instance().for_each([](const slot_ptr& s) {

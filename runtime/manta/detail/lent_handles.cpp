@@ -1,0 +1,119 @@
+#include "manta/detail/lent_handles.hpp"
+
+#include "actors/actor_host.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/actor_registry.hpp"
+#include "manta/detail/attached_actor.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+namespace manta::detail {
+
+namespace {
+
+std::mutex g_mtx;
+/// Home side: the engines of actors whose handles left this node, by the
+/// id they travel under, and that id by engine.
+std::unordered_map<uint64_t, anchor_ptr> g_lent;
+std::unordered_map<const actor_core*, uint64_t> g_lent_ids;
+/// Borrower side: the stand-ins of other homes' actors, and what each is.
+std::map<std::pair<uint16_t, uint64_t>, std::weak_ptr<actor_anchor>> g_borrowed;
+/// (The weak pointer tells a live stand-in from a new core at the address
+/// of one that is gone.)
+struct borrowed_entry {
+  std::weak_ptr<actor_core> core;
+  handle_wire wire;
+};
+std::unordered_map<const actor_core*, borrowed_entry> g_borrowed_wire;
+
+std::string node_name(uint16_t index) {
+  return "node-" + std::to_string(index);
+}
+
+} // namespace
+
+handle_wire lend(const anchor_ptr& anchor) {
+  if (!anchor)
+    return {};
+  auto* core = anchor->core.get();
+  auto& rt = runtime::require("sending an actor handle to another node");
+  std::lock_guard<std::mutex> guard{g_mtx};
+  if (auto b = g_borrowed_wire.find(core);
+      b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
+    return b->second.wire; // another home's actor: it travels on as the home's
+  handle_wire w;
+  w.home = rt.node_index();
+  w.cls = lookup_actor_class(core->type()).name;
+  if (auto i = g_lent_ids.find(core); i != g_lent_ids.end()) {
+    w.id = i->second;
+    return w;
+  }
+  // The actor's own id when it has one (a handle attached to another
+  // driver's actor has none), else a fresh id of this node.
+  w.id = core->id();
+  if (w.id == 0 || g_lent.count(w.id) != 0)
+    w.id = rt.next_object_id().value();
+  g_lent[w.id] = anchor;
+  g_lent_ids[core] = w.id;
+  return w;
+}
+
+anchor_ptr lent_actor(uint64_t id) {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto i = g_lent.find(id);
+  return i == g_lent.end() ? nullptr : i->second;
+}
+
+anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
+  if (w.id == 0)
+    return nullptr;
+  auto& rt = runtime::require("receiving an actor handle from another node");
+  const auto& info = lookup_actor_class(cls);
+  if (info.name != w.cls)
+    throw error("an actor handle of class " + w.cls + " arrived where a handle of class "
+                + info.name + " was expected; do both nodes run the same binary?");
+  if (w.home == rt.node_index()) {
+    if (auto own = lent_actor(w.id))
+      return own;
+    throw error("an actor handle of class " + w.cls + " came back to " + node_name(w.home)
+                + ", its home, which no longer has that actor (the runtime was restarted?)");
+  }
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto key = std::make_pair(w.home, w.id);
+  if (auto known = g_borrowed[key].lock())
+    return known;
+  std::erase_if(g_borrowed, [](auto& e) { return e.second.expired(); });
+  std::erase_if(g_borrowed_wire, [](auto& e) { return e.second.core.expired(); });
+  actor_options opts;
+  auto core = std::make_shared<actor_core>(info, cls, std::move(opts),
+                                           std::make_unique<attach_ctor>(w.home, w.id),
+                                           rt.pool(), /*remote=*/true, 0, w.id);
+  auto anchor = std::make_shared<actor_anchor>(core);
+  actor_directory::instance().add(anchor); // stopped with the runtime
+  g_borrowed[key] = anchor;
+  g_borrowed_wire[core.get()] = {core, w};
+  core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
+  return anchor;
+}
+
+void clear_lent() {
+  std::unordered_map<uint64_t, anchor_ptr> lent;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    lent.swap(g_lent);
+    g_lent_ids.clear();
+    g_borrowed.clear();
+    g_borrowed_wire.clear();
+  }
+  // The anchors go outside the lock: a last handle ends its actor.
+}
+
+} // namespace manta::detail

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "manta/detail/actor_anchor.hpp"
+
+#include <cstdint>
+#include <string>
+#include <typeinfo>
+
+/// Actor handles crossing nodes (docs/cluster.md, "Actor handles across
+/// nodes"). A handle travels as its actor's *home*: the node whose runtime
+/// holds the actor's engine (the actor_core that queues its calls, keeps
+/// their order and restarts it), and the id the home knows it by. The home
+/// keeps every handle it sent away (`lend`) so that a call arriving for
+/// that id finds the engine (`lent_actor`). A process that reads a handle
+/// of another home gets a stand-in core whose calls travel to the home as
+/// TaskSpecs, like an attached handle's (attached_actor.hpp): from a
+/// worker through its link to its owner (the home is the driver that sent
+/// the handle), from a driver straight to the worker that is the home. So
+/// a call through a forwarded handle to an actor on a third node takes two
+/// hops (worker, driver, actor's node), and goes through the actor's one
+/// engine.
+namespace manta::detail {
+
+/// What a handle is on the wire; `id == 0` for an empty handle.
+struct handle_wire {
+  uint16_t home = 0;
+  uint64_t id = 0;
+  std::string cls; ///< the class's registered name, checked on arrival
+};
+
+/// The wire form of `anchor` (empty: all zero). A handle made here is lent:
+/// kept alive here until the runtime shuts down or the actor dies, so that
+/// calls from other nodes find it; a handle read from another node travels
+/// on as its home's.
+handle_wire lend(const anchor_ptr& anchor);
+
+/// The handle `w` names, for a class `cls`: this process's own actor if
+/// this is its home, else a stand-in whose calls travel to the home (one
+/// per home and id while a handle to it lives here). Null for an empty
+/// `w`. Throws `error` for a class mismatch, a handle of this node whose
+/// actor is gone, or a home this process has no link to.
+anchor_ptr borrow(const std::type_info& cls, const handle_wire& w);
+
+/// The engine of an actor this node lent a handle to; null if none.
+anchor_ptr lent_actor(uint64_t id);
+
+/// Forgets every lent handle (runtime shutdown).
+void clear_lent();
+
+} // namespace manta::detail
