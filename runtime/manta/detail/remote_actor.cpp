@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 namespace manta::detail {
 
@@ -39,7 +41,24 @@ bool on_worker() {
   return link != nullptr && link->kind() == cluster::role::worker;
 }
 
+std::mutex g_waits_mtx;
+std::unordered_map<uint64_t, std::string> g_waits;
+
 } // namespace
+
+std::string restart_wait(uint64_t core_id) {
+  std::lock_guard<std::mutex> guard{g_waits_mtx};
+  auto i = g_waits.find(core_id);
+  return i == g_waits.end() ? std::string{} : i->second;
+}
+
+void set_restart_wait(uint64_t core_id, std::string what) {
+  std::lock_guard<std::mutex> guard{g_waits_mtx};
+  if (what.empty())
+    g_waits.erase(core_id);
+  else
+    g_waits[core_id] = std::move(what);
+}
 
 remote_actor::~remote_actor() {
   if (auto client = cluster::client())
@@ -154,6 +173,7 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   req->demand = opts.resources;
   req->where = opts.strategy;
   req->core = core.weak_from_this();
+  req->restart = restarts > 0;
   auto answer = req->done.get_future();
   caf::anon_send(client_or_throw("creating actor " + core.display_name()),
                  actors::actor_create_atom::value, std::move(req));
