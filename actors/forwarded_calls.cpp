@@ -40,8 +40,8 @@ void forward_call(node_manager_actor* self, detail::call_request_ptr req) {
   auto owner = home ? caf::actor_cast<caf::actor>(*home) : caf::actor{};
   if (!owner) {
     complete(req, died("actor " + req->ctx.core->display_name() + " lives on "
-                       + node_name(req->node) + ", whose link to this node is closed (the "
-                         "handle came from there)"));
+                       + node_name(req->node) + ", which has no open link to this worker "
+                         "(the handle came from there, and that link closed)"));
     return;
   }
   auto id = req->ctx.call->result->id().value();

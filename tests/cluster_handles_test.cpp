@@ -140,6 +140,14 @@ TEST_CASE("a task on one worker calls an actor on another worker") {
   out.pop_back();
   CHECK(out == one_to(30));
   CHECK(manta::get(h.call(&counter::incr).remote(0), 20s) == 30);
+  // An actor a task made on one worker, its handle returned to the driver
+  // and passed to a task on the other worker (which has no link to the
+  // first: the calls go through the driver).
+  auto made = manta::get(manta::task(make_counter).node_affinity(nodes[home]).remote(), 60s);
+  CHECK(manta::get(manta::task(actor_pid).node_affinity(nodes[user]).remote(made), 60s) == home);
+  auto seq = manta::get(manta::task(use_counter).node_affinity(nodes[user]).remote(made, 10), 60s);
+  seq.pop_back();
+  CHECK(seq == one_to(10));
 }
 
 TEST_CASE("an actor on a worker keeps a handle and calls it later") {

@@ -5,6 +5,7 @@
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/attached_actor.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -46,9 +47,15 @@ handle_wire lend(const anchor_ptr& anchor) {
   auto* core = anchor->core.get();
   auto& rt = runtime::require("sending an actor handle to another node");
   std::lock_guard<std::mutex> guard{g_mtx};
+  // A worker passes another home's handle on as the home's (it reached the
+  // worker from that home, its owner, and goes back there the same way).
+  // A driver lends its stand-in as its own: the node it sends it to may
+  // have no link to the home (a worker), but has one to this driver.
+  auto* link = rt.cluster_link();
+  bool worker = link != nullptr && link->kind() == cluster::role::worker;
   if (auto b = g_borrowed_wire.find(core);
-      b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
-    return b->second.wire; // another home's actor: it travels on as the home's
+      worker && b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
+    return b->second.wire;
   handle_wire w;
   w.home = rt.node_index();
   w.cls = lookup_actor_class(core->type()).name;

@@ -18,7 +18,7 @@
 /// the handle), from a driver straight to the worker that is the home. So
 /// a call through a forwarded handle to an actor on a third node takes two
 /// hops (worker, driver, actor's node), and goes through the actor's one
-/// engine.
+/// engine, which keeps each caller's calls in order.
 namespace manta::detail {
 
 /// What a handle is on the wire; `id == 0` for an empty handle.
@@ -29,9 +29,11 @@ struct handle_wire {
 };
 
 /// The wire form of `anchor` (empty: all zero). A handle made here is lent:
-/// kept alive here until the runtime shuts down or the actor dies, so that
-/// calls from other nodes find it; a handle read from another node travels
-/// on as its home's.
+/// kept alive here until the runtime shuts down, so that calls from other
+/// nodes find it. A handle a worker read from another node travels on as
+/// its home's; one a driver read (from a worker that made the actor) is
+/// lent as the driver's own, so that any worker reaches it through the
+/// driver.
 handle_wire lend(const anchor_ptr& anchor);
 
 /// The handle `w` names, for a class `cls`: this process's own actor if
