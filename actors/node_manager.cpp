@@ -326,6 +326,20 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       if (self->current_sender() == nullptr || self->current_sender()->node() == self->node())
         forward_call(self, std::move(req));
     },
+    [=](actor_release_atom, uint16_t home, uint64_t id, int32_t delta) {
+      // This process made or dropped a stand-in of actor `id` of its owner
+      // `home` (lent_handles.hpp): the home counts it.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      if (auto owner = self->state.owners.owner_on(home))
+        self->send(caf::actor_cast<caf::actor>(*owner), actor_release_atom::value,
+                   self->state.token, id, delta, detail::runtime::current()->node_index());
+    },
+    [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta,
+        uint16_t from) {
+      if (vetted(self, token, "actor_release"))
+        detail::lent_held(id, from, delta);
+    },
     [=](results_atom, const std::string& token, const std::vector<char>& batch) {
       std::vector<std::vector<char>> items;
       if (vetted(self, token, "results") && detail::wire::decode_batch(batch, items).empty())

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -194,6 +195,34 @@ TEST_CASE("a dead actor's handle gives actor_died_error on the worker too") {
   auto said = manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s);
   CHECK(said.rfind("died: ", 0) == 0);
   CHECK(said.find("counter 'doomed'") != std::string::npos);
+}
+
+TEST_CASE("an actor lent to a worker ends once no node holds a handle to it") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  std::string id;
+  {
+    auto h = manta::actor<counter>().name("lent").remote();
+    CHECK(manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s)
+          == "ok 1");
+    for (auto& a : manta::list_actors())
+      if (a.name == "lent")
+        id = a.id;
+  } // the driver's last handle goes; the worker dropped its own after the task
+  REQUIRE(!id.empty());
+  auto ended = [&] {
+    for (auto& a : manta::list_actors())
+      if (a.id == id)
+        return a.state == "DEAD";
+    return true;
+  };
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!ended() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  CHECK(ended());
 }
 
 int main(int argc, char** argv) {

@@ -29,8 +29,8 @@ struct handle_wire {
 };
 
 /// The wire form of `anchor` (empty: all zero). A handle made here is lent:
-/// kept alive here until the runtime shuts down, so that calls from other
-/// nodes find it. A handle a worker read from another node travels on as
+/// kept alive here while other nodes hold it (lent_held), so that calls
+/// from them find it. A handle a worker read from another node travels on as
 /// its home's; one a driver read (from a worker that made the actor) is
 /// lent as the driver's own, so that any worker reaches it through the
 /// driver.
@@ -45,6 +45,17 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w);
 
 /// The engine of an actor this node lent a handle to; null if none.
 anchor_ptr lent_actor(uint64_t id);
+
+/// Home side: node `from` made (`delta` +1) or dropped (-1) its stand-in
+/// of lent actor `id`. Once every borrower that held one dropped it, the
+/// home lets go of the actor (it ends when this node's own handles are
+/// gone too, as any actor); a handle lent again, or still travelling in a
+/// spec whose task holds it, is taken back when its borrower reports it.
+void lent_held(uint64_t id, uint16_t from, int32_t delta);
+
+/// Home side: node `index` is gone (or its link closed): its stand-ins
+/// count no more.
+void lent_node_gone(uint16_t index);
 
 /// Forgets every lent handle (runtime shutdown).
 void clear_lent();
