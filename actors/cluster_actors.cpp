@@ -120,14 +120,22 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   std::string why;
   auto node = pick_node(self, *req, why);
   auto core = req->core.lock();
-  if (!node && core && reconnecting_fits(self->state, req->demand,
-                                          req->where.kind == scheduling_strategy::node_affinity
-                                              && !req->where.soft
-                                            ? req->where.node
-                                            : 0)) {
+  bool pinned = req->where.kind == scheduling_strategy::node_affinity && !req->where.soft;
+  // A restart whose node died waits for a node that fits to join (Ray's
+  // actor waits in PENDING), as any creation waits for a worker being
+  // reconnected; both are bounded by expire_creates.
+  if (!node && core
+      && (reconnecting_fits(self->state, req->demand, pinned ? req->where.node : 0)
+          || (req->restart && !pinned))) {
+    if (req->restart)
+      set_restart_wait(core->id(), "waits for a node that offers " + req->demand.to_string()
+                                     + " to join (none alive fits; up to "
+                                     + std::to_string(reconnect_window.count()) + " s)");
     self->state.deferred_creates.push_back(std::move(req)); // see reconnect_ended
     return;
   }
+  if (core)
+    set_restart_wait(core->id(), {});
   if (!node || !core) {
     req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
                            + " cannot be placed: " + why,
@@ -312,10 +320,15 @@ void expire_creates(self_ptr self) {
       continue;
     }
     auto core = req->core.lock();
+    if (core)
+      set_restart_wait(core->id(), {});
     req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
                            + " cannot be placed: it waited "
                            + std::to_string(reconnect_window.count())
-                           + " s for a worker to be reconnected, and none came back",
+                           + (req->restart ? " s for a node offering " + req->demand.to_string()
+                                               + " to join or be reconnected, and none came"
+                                           : " s for a worker to be reconnected, and none "
+                                             "came back"),
                          0});
     i = st.deferred_creates.erase(i);
   }

@@ -5,6 +5,7 @@
 #include "actors/cluster_client_internal.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -230,9 +231,30 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
     },
+    [=](submit_atom a, const std::string& token, const bytes_t& spec) {
+      // A worker calls an actor through a handle this driver lent it
+      // (lent_handles.hpp): the driver's node manager runs the call as a
+      // hosted one and answers the worker.
+      auto* rt = detail::runtime::current();
+      if (rt != nullptr && sender_node(self) && vetted(self, token, "submit"))
+        self->delegate(rt->node_manager(), a, token, spec);
+    },
     [=](actor_create_atom, create_request_ptr& req) { create_remote_actor(self, std::move(req)); },
     [=](actor_call_atom, call_request_ptr& req) { send_actor_call(self, std::move(req)); },
     [=](actor_release_atom, uint16_t node, uint64_t id) { release_remote_actor(self, node, id); },
+    [=](actor_release_atom, uint16_t home, uint64_t id, int32_t delta) {
+      // This driver made or dropped a stand-in of a worker's actor
+      // (lent_handles.hpp): the worker counts it.
+      auto n = self->state.nodes.find(home);
+      if (n != self->state.nodes.end() && n->second.manager)
+        self->send(n->second.manager, actor_release_atom::value, self->state.link->token(), id,
+                   delta, self->state.link->index());
+    },
+    [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta, uint16_t) {
+      // A worker made or dropped a stand-in of an actor this driver lent.
+      if (auto from = sender_node(self); from && vetted(self, token, "actor_release"))
+        detail::lent_held(id, *from, delta);
+    },
     [=](actor_find_atom, named_request_ptr& req) { on_named_request(self, std::move(req)); },
     [=](actor_created_atom, const std::string& token, const bytes_t& bytes) {
       if (auto from = sender_node(self); from && vetted(self, token, "actor_created"))

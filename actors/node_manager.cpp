@@ -13,6 +13,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -227,12 +228,16 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   auto refuse = [&](std::string type, std::string why) {
     send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
   };
+  // A hosted actor, or one of this node's own whose handle this node lent
+  // to the sender (manta/detail/lent_handles.hpp).
   auto a = self->state.actors.find(msg.actor_id);
-  if (a == self->state.actors.end())
+  auto anchor = a != self->state.actors.end() ? a->second.anchor
+                                               : detail::lent_actor(msg.actor_id);
+  if (!anchor)
     return refuse("manta::actor_died_error",
                   "actor " + to_string(object_id{msg.actor_id}) + " is not on " + here
                     + " (it was killed or its owner let go of it)");
-  auto& core = a->second.anchor->core;
+  auto& core = anchor->core;
   const auto& cls = detail::lookup_actor_class(core->type());
   auto* m = detail::find_method(cls, msg.function_name);
   if (m == nullptr || m->type->name() != msg.signature)
@@ -291,6 +296,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     // An owner is gone: so are the actors it placed here (but detached
     // ones), and the rest it left after a grace (owner_sweep.cpp).
     owner_closed(self, msg.source);
+    forwarded_home_lost(self, msg.source);
   });
   self->state.logs = make_shipper(self);
   self->state.starts = make_start_log(self);
@@ -320,6 +326,34 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](submit_atom, const std::string& token, const std::vector<char>& spec) {
       if (vetted(self, token, "submit"))
         submit(self, spec);
+    },
+    [=](actor_call_atom, detail::call_request_ptr& req) {
+      // A call through a handle another node lent (from this process only).
+      if (self->current_sender() == nullptr || self->current_sender()->node() == self->node())
+        forward_call(self, std::move(req));
+    },
+    [=](actor_release_atom, uint16_t home, uint64_t id, int32_t delta) {
+      // This process made or dropped a stand-in of actor `id` of its owner
+      // `home` (lent_handles.hpp): the home counts it.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      if (auto owner = self->state.owners.owner_on(home))
+        self->send(caf::actor_cast<caf::actor>(*owner), actor_release_atom::value,
+                   self->state.token, id, delta, detail::runtime::current()->node_index());
+    },
+    [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta,
+        uint16_t from) {
+      if (vetted(self, token, "actor_release"))
+        detail::lent_held(id, from, delta);
+    },
+    [=](results_atom, const std::string& token, const std::vector<char>& batch) {
+      std::vector<std::vector<char>> items;
+      if (vetted(self, token, "results") && detail::wire::decode_batch(batch, items).empty())
+        forwarded_results(self, items);
+    },
+    [=](result_atom, const std::string& token, const std::vector<char>& bytes) {
+      if (vetted(self, token, "result"))
+        forwarded_results(self, {bytes});
     },
     [=](steal_atom, const std::string& token, const std::vector<char>& request) {
       if (vetted(self, token, "steal"))

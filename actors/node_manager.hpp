@@ -5,6 +5,7 @@
 #include "actors/token_gate.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/remote_actor.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/resources.hpp"
 
@@ -67,6 +68,13 @@ struct hosted_actor {
   bool detached = false;
 };
 
+/// A call through a handle another node lent this one, sent to that node
+/// (the actor's home, an owner of this worker) and not answered yet.
+struct forwarded_call {
+  detail::call_request_ptr req;
+  caf::actor_addr home;
+};
+
 struct node_manager_state {
   detail::worker_pool* pool = nullptr;
   /// The cluster token: messages from other nodes must carry it, and
@@ -89,6 +97,9 @@ struct node_manager_state {
   std::shared_ptr<detail::start_log> starts;
   /// Hosted tasks that found no free resources, by owner, not yet told.
   std::map<caf::actor, std::vector<uint64_t>> queued_news;
+  /// Calls through handles lent by an owner, on their way to it, by
+  /// result id (forwarded_calls.cpp).
+  std::unordered_map<uint64_t, forwarded_call> forwarded;
   /// Whether a report of queued and started tasks is planned.
   bool report_planned = false;
 
@@ -149,6 +160,17 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
 /// submitted here go too unless `recursive` is false. Its result (the
 /// cancellation) goes back as usual.
 void cancel_hosted(node_manager_actor* self, uint64_t id, bool force, bool recursive);
+
+/// Sends a call through a borrowed handle to the actor's home, an owner of
+/// this worker (forwarded_calls.cpp); fails it with actor_died_error when
+/// this node has no open link to that owner.
+void forward_call(node_manager_actor* self, detail::call_request_ptr req);
+
+/// TaskResults from an actor's home answering forwarded calls.
+void forwarded_results(node_manager_actor* self, const std::vector<std::vector<char>>& results);
+
+/// The link to `home` closed: its forwarded calls fail with actor_died_error.
+void forwarded_home_lost(node_manager_actor* self, const caf::actor_addr& home);
 
 /// The shipper of this node manager: wakes it to send lines to their
 /// owners (hosted_logs.cpp).

@@ -15,6 +15,13 @@ bool owner_book::seen(const caf::actor_addr& owner, uint64_t id) {
   return true;
 }
 
+std::optional<caf::actor_addr> owner_book::owner_on(uint16_t node) const {
+  for (auto& [addr, e] : owners_)
+    if (e.left.node == node && e.watched)
+      return addr;
+  return std::nullopt;
+}
+
 void owner_book::held(const caf::actor_addr& owner, uint64_t id) {
   owners_[owner].left.results.insert(id);
 }

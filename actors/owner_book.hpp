@@ -46,6 +46,9 @@ public:
   /// come back meanwhile (it is then forgotten), else nothing.
   std::optional<gone_owner> sweep(const caf::actor_addr& owner, uint64_t ticket);
 
+  /// The owner on node `node` whose connection is open, if any.
+  std::optional<caf::actor_addr> owner_on(uint16_t node) const;
+
   /// Owners known (monitored or waiting for their sweep).
   size_t size() const { return owners_.size(); }
 

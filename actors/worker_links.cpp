@@ -4,6 +4,7 @@
 #include "actors/cluster_actors.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -69,6 +70,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   st.nodes.erase(n);
   st.link->drop_worker(index);
   st.copies.drop_node(index); // its copies are gone with it
+  detail::lent_node_gone(index); // and the handles it held of this driver's actors
   auto loss = ++st.next_loss;
   st.losses[index] = loss;
   // Tasks in flight there run again elsewhere while retries last, unless

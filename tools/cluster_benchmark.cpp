@@ -13,6 +13,10 @@
 //   - object transfer: a large result made on a worker, its bytes read by
 //     the driver over the raw data path, against this machine's memcpy
 //     bandwidth; then a get of it (transfer and decoding into the vector).
+//   - actor calls through handles: sync calls per second from the driver to
+//     an actor on a worker (direct), from a task on a worker to an actor on
+//     the driver through the handle it was given (one hop), and from a task
+//     on one worker to an actor on the other (two hops, through the driver);
 //   - broadcast (--broadcast-nodes=K): one object put by the driver, read
 //     by a task on each of K single-CPU worker nodes at once (Ray's 1 GiB
 //     broadcast to 50 nodes), against the driver's serial transfer time;
@@ -98,6 +102,25 @@ MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here, count_up
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
 }
+
+class pinger {
+public:
+  int ping(int x) { return x; }
+};
+MANTA_ACTOR(pinger, &pinger::ping);
+
+/// Sequential calls per second through `h`, made where this runs; -1 on a
+/// wrong answer.
+double calls_per_s(manta::actor_handle<pinger> h, long n) {
+  for (int i = 0; i < 20; ++i) // warm up the path
+    manta::get(h.call(&pinger::ping).remote(i));
+  auto start = steady::now();
+  for (long i = 0; i < n; ++i)
+    if (manta::get(h.call(&pinger::ping).remote(static_cast<int>(i))) != i)
+      return -1;
+  return static_cast<double>(n) / seconds_since(start);
+}
+MANTA_REMOTE(calls_per_s);
 
 /// Sequential cross-process CAF round trips per second: the floor of a
 /// cross-node task round trip. The echo runs in a child process.
@@ -292,6 +315,25 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "BUG: the transferred object differs\n"), 1;
   double gbs = static_cast<double>(bytes) / transfer_s / 1e9;
   double get_gbs = static_cast<double>(bytes) / fetch_s / 1e9;
+  // Actor calls through handles (two distinct workers found by spreading).
+  std::vector<manta::node_id> w;
+  for (int i = 0; i < 100 && w.size() < 2; ++i) {
+    auto n = static_cast<manta::node_id>(manta::get(manta::task(which_node).spread().remote(0)));
+    if (std::find(w.begin(), w.end(), n) == w.end())
+      w.push_back(n);
+  }
+  if (w.size() != 2)
+    return std::fprintf(stderr, "BUG: tasks did not reach two workers\n"), 1;
+  long calls = std::max(round_trips / 2, 1L);
+  auto on_worker = manta::actor<pinger>().node_affinity(w[0]).remote();
+  auto on_driver = manta::actor<pinger>().remote();
+  double direct = calls_per_s(on_worker, calls);
+  double one_hop =
+    manta::get(manta::task(calls_per_s).node_affinity(w[1]).remote(on_driver, calls));
+  double two_hops =
+    manta::get(manta::task(calls_per_s).node_affinity(w[1]).remote(on_worker, calls));
+  if (direct < 0 || one_hop < 0 || two_hops < 0)
+    return std::fprintf(stderr, "BUG: a call through a handle answered wrong\n"), 1;
   std::printf("metric                              value          floor (same run)            ratio\n");
   std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
@@ -307,5 +349,11 @@ int main(int argc, char** argv) {
               get_gbs);
   std::printf("(%ld MiB result: bytes in %.3f s; get, byte-exact, in %.3f s)\n", megabytes,
               transfer_s, fetch_s);
+  std::printf("cross_node_actor_call_sync   %9.0f /s   (driver -> actor on a worker)\n", direct);
+  std::printf("forwarded_handle_call_sync   %9.0f /s   (task on a worker -> actor on the driver)\n",
+              one_hop);
+  std::printf("forwarded_handle_call_2hops  %9.0f /s   (task on worker B -> driver -> actor on "
+              "worker A)\n",
+              two_hops);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/demangle.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/task_args.hpp"
 #include "manta/detail/typed_call.hpp"
 #include "manta/generator.hpp"
@@ -14,6 +15,12 @@
 #include "manta/placement_group.hpp"
 #include "manta/retry_exceptions.hpp"
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+
+#include <exception>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -132,7 +139,9 @@ private:
 };
 
 /// A reference to a live actor. A value: copy it, compare it, pass it to
-/// tasks and to other actors' methods; every copy calls the same actor.
+/// tasks and to other actors' methods, on this node or another (there its
+/// calls travel to the actor's home; see detail/lent_handles.hpp); every
+/// copy calls the same actor.
 template <class T>
 class actor_handle {
 public:
@@ -169,6 +178,26 @@ public:
   explicit actor_handle(detail::anchor_ptr anchor) : anchor_(std::move(anchor)) {} ///< Internal.
 
   const detail::anchor_ptr& anchor() const noexcept { return anchor_; } ///< Internal.
+
+  /// How a handle crosses nodes (CAF's `inspect` idiom, which the codec
+  /// uses): as its actor's home node and id. Writing one lends it (its
+  /// home keeps the actor for calls from elsewhere); reading one gives the
+  /// home's actor, or a stand-in whose calls travel there.
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, actor_handle& h) {
+    detail::handle_wire w;
+    if constexpr (Inspector::reads_state)
+      w = detail::lend(h.anchor_);
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      try {
+        h.anchor_ = detail::borrow(typeid(T), w);
+        return caf::none;
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+      }
+    });
+    return f(caf::meta::type_name("manta::actor_handle"), w.home, w.id, w.cls, load);
+  }
 
 private:
   template <class R, class... Ps>

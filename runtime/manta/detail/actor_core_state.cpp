@@ -1,4 +1,5 @@
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/remote_actor.hpp"
 
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
@@ -25,6 +26,8 @@ actor_info actor_core::info() const {
     case state::need_ctor:
     case state::constructing:
       out.state = out.restarts > 0 ? "RESTARTING" : "PENDING_CREATION";
+      if (out.restarts > 0 && remote_) // why it is not back yet (cluster_actors.cpp)
+        out.death_cause = restart_wait(id_);
       break;
     case state::alive: out.state = "ALIVE"; break;
     case state::dead:

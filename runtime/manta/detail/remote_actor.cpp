@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 namespace manta::detail {
 
@@ -31,7 +33,32 @@ caf::actor client_or_throw(const std::string& what) {
   return client;
 }
 
+/// Whether this process is a worker node of a cluster (it has no cluster
+/// client: what it sends to other nodes goes through its node manager).
+bool on_worker() {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  return link != nullptr && link->kind() == cluster::role::worker;
+}
+
+std::mutex g_waits_mtx;
+std::unordered_map<uint64_t, std::string> g_waits;
+
 } // namespace
+
+std::string restart_wait(uint64_t core_id) {
+  std::lock_guard<std::mutex> guard{g_waits_mtx};
+  auto i = g_waits.find(core_id);
+  return i == g_waits.end() ? std::string{} : i->second;
+}
+
+void set_restart_wait(uint64_t core_id, std::string what) {
+  std::lock_guard<std::mutex> guard{g_waits_mtx};
+  if (what.empty())
+    g_waits.erase(core_id);
+  else
+    g_waits[core_id] = std::move(what);
+}
 
 remote_actor::~remote_actor() {
   if (auto client = cluster::client())
@@ -95,6 +122,10 @@ bool place_on_other_node(const actor_options& opts) {
 /// A handle to an actor another driver made (attached_actor.hpp): the
 /// client records it; nothing is sent to the node until the first call.
 std::shared_ptr<remote_actor> attach_on_other_node(actor_core& core, const attach_ctor& at) {
+  // On a worker, a handle read from its owner (lent_handles.hpp): calls go
+  // back to the owner through the node manager's link to it.
+  if (on_worker())
+    return std::make_shared<remote_actor>(at.node(), at.id());
   auto req = std::make_shared<actor_create_request>();
   req->actor_id = at.id();
   req->attach = at.node();
@@ -142,6 +173,7 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   req->demand = opts.resources;
   req->where = opts.strategy;
   req->core = core.weak_from_this();
+  req->restart = restarts > 0;
   auto answer = req->done.get_future();
   caf::anon_send(client_or_throw("creating actor " + core.display_name()),
                  actors::actor_create_atom::value, std::move(req));
@@ -188,8 +220,11 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     req->keep = ctx.core->shared_from_this();
     req->node = where.node;
     req->spec = wire::encode(m);
-    caf::anon_send(client_or_throw("calling " + task_name), actors::actor_call_atom::value,
-                   std::move(req));
+    // From a worker, through its node manager to the actor's home (the
+    // owner that lent the handle: lent_handles.hpp).
+    auto route = on_worker() ? runtime::current()->node_manager()
+                             : client_or_throw("calling " + task_name);
+    caf::anon_send(route, actors::actor_call_atom::value, std::move(req));
     out.pending = true;
   } catch (...) {
     out.error = std::current_exception();

@@ -52,6 +52,9 @@ struct actor_create_request {
   /// `reconnect_window` at most (actors/cluster_actors.hpp, expire_creates).
   std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
   std::promise<std::pair<std::string, uint16_t>> done;
+  /// A restart (an earlier instance died): with no live node that fits, it
+  /// waits for one to join instead of failing (expire_creates bounds it).
+  bool restart = false;
   /// Non-zero: nothing is created; the handle attaches to actor `actor_id`
   /// living on this node already (attached_actor.hpp).
   uint16_t attach = 0;
@@ -95,6 +98,13 @@ bool place_on_other_node(const actor_options& opts);
 /// then runs there. Throws `manta::error` saying why it could not.
 std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor& ctor,
                                                    int restarts);
+
+/// What the restart of the actor whose core has id `core_id` waits for
+/// ("a node that offers {GPU: 1} to join"), said by `manta why` and the
+/// state API; empty: nothing (or it is not restarting). Set and cleared by
+/// the cluster client.
+std::string restart_wait(uint64_t core_id);
+void set_restart_wait(uint64_t core_id, std::string what);
 
 /// Sends a call to the node of `where`: a pending outcome, completed when
 /// the result comes back, or an error outcome if it cannot be sent.

@@ -54,8 +54,8 @@ template <class R, class... Ps>
 inline constexpr bool remote_invocable_v =
   result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
 
-/// Runtime handles (object refs, actor handles, queues, std containers of
-/// them) cannot cross nodes yet. A function taking one is the usual way to share
+/// Runtime handles (object refs, queues, std containers of them) cannot
+/// cross nodes yet (actor handles can: they have an `inspect`, actor.hpp). A function taking one is the usual way to share
 /// actors and refs between tasks on one node, so it is not a compile error:
 /// in a cluster its tasks stay on the driver and the first one submitted
 /// says so (task_spec::travel_blocker).
@@ -64,9 +64,6 @@ struct holds_handles : std::false_type {};
 
 template <class U>
 struct holds_handles<object_ref<U>> : std::true_type {};
-
-template <class U>
-struct holds_handles<actor_handle<U>> : std::true_type {};
 
 template <class U>
 struct holds_handles<queue<U>> : std::true_type {};
@@ -143,7 +140,7 @@ std::string travel_problem() {
              "of the calling node (generator tasks do stream from other nodes)";
   } else if constexpr (holds_handles<T>::value) {
     return "type '" + demangle(typeid(T).name())
-           + "' holds object refs or actor handles, which cannot cross nodes yet";
+           + "' holds object refs or queues, which cannot cross nodes yet";
   } else {
     return "type '" + demangle(typeid(T).name())
            + "' cannot be serialized (make it a plain struct of serializable fields, "

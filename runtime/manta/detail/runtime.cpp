@@ -8,6 +8,7 @@
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/attached_actor.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/node_address.hpp"
@@ -360,6 +361,7 @@ void runtime::stop_all() {
   keep_detached_actors();
   actor_directory::instance().stop_all();
   placement_registry::instance().clear();
+  clear_lent(); // handles other nodes held: their actors are stopped above
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   object_table::instance().for_each([](const slot_ptr& s) {

@@ -1,0 +1,186 @@
+#include "manta/detail/lent_handles.hpp"
+
+#include "actors/actor_host.hpp"
+#include "actors/atoms.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_directory.hpp"
+#include "manta/detail/actor_registry.hpp"
+#include "manta/detail/attached_actor.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace manta::detail {
+
+namespace {
+
+std::mutex g_mtx;
+/// Home side: the engines of actors whose handles left this node, by the
+/// id they travel under, and that id by engine.
+/// The actor is pinned (`strong`) from its lending until every borrower
+/// that reported a stand-in dropped it; `weak` finds it again when a
+/// handle still in flight arrives after that.
+struct lent_entry {
+  anchor_ptr strong;
+  std::weak_ptr<actor_anchor> weak;
+  std::map<uint16_t, int> holds; ///< stand-ins per borrowing node
+  bool seen = false;             ///< some borrower reported one
+};
+std::unordered_map<uint64_t, lent_entry> g_lent;
+std::unordered_map<const actor_core*, uint64_t> g_lent_ids;
+
+/// Tells home `home` that this process made (+1) or dropped (-1) its
+/// stand-in of actor `id`: from a worker through its node manager (the
+/// home is its owner), from a driver through its cluster client.
+void tell_home(uint16_t home, uint64_t id, int32_t delta) {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return;
+  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
+  if (to)
+    caf::anon_send(to, actors::actor_release_atom::value, home, id, delta);
+}
+/// Borrower side: the stand-ins of other homes' actors, and what each is.
+std::map<std::pair<uint16_t, uint64_t>, std::weak_ptr<actor_anchor>> g_borrowed;
+/// (The weak pointer tells a live stand-in from a new core at the address
+/// of one that is gone.)
+struct borrowed_entry {
+  std::weak_ptr<actor_core> core;
+  handle_wire wire;
+};
+std::unordered_map<const actor_core*, borrowed_entry> g_borrowed_wire;
+
+std::string node_name(uint16_t index) {
+  return "node-" + std::to_string(index);
+}
+
+} // namespace
+
+handle_wire lend(const anchor_ptr& anchor) {
+  if (!anchor)
+    return {};
+  auto* core = anchor->core.get();
+  auto& rt = runtime::require("sending an actor handle to another node");
+  std::lock_guard<std::mutex> guard{g_mtx};
+  // A worker passes another home's handle on as the home's (it reached the
+  // worker from that home, its owner, and goes back there the same way).
+  // A driver lends its stand-in as its own: the node it sends it to may
+  // have no link to the home (a worker), but has one to this driver.
+  auto* link = rt.cluster_link();
+  bool worker = link != nullptr && link->kind() == cluster::role::worker;
+  if (auto b = g_borrowed_wire.find(core);
+      worker && b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
+    return b->second.wire;
+  handle_wire w;
+  w.home = rt.node_index();
+  w.cls = lookup_actor_class(core->type()).name;
+  if (auto i = g_lent_ids.find(core); i != g_lent_ids.end()) {
+    w.id = i->second;
+    g_lent[w.id].strong = anchor; // lent again: pinned until reported
+    return w;
+  }
+  // The actor's own id when it has one (a handle attached to another
+  // driver's actor has none), else a fresh id of this node.
+  w.id = core->id();
+  if (w.id == 0 || g_lent.count(w.id) != 0)
+    w.id = rt.next_object_id().value();
+  g_lent[w.id] = lent_entry{anchor, anchor, {}, false};
+  g_lent_ids[core] = w.id;
+  return w;
+}
+
+anchor_ptr lent_actor(uint64_t id) {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto i = g_lent.find(id);
+  if (i == g_lent.end())
+    return nullptr;
+  return i->second.strong ? i->second.strong : i->second.weak.lock();
+}
+
+void lent_held(uint64_t id, uint16_t from, int32_t delta) {
+  anchor_ptr released; // dropped outside the lock: it may end the actor
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto i = g_lent.find(id);
+  if (i == g_lent.end())
+    return;
+  auto& e = i->second;
+  auto& n = e.holds[from];
+  n += delta;
+  if (n <= 0)
+    e.holds.erase(from);
+  if (delta > 0) {
+    e.seen = true;
+    if (!e.strong)
+      e.strong = e.weak.lock(); // a handle that was still in flight
+  } else if (e.seen && e.holds.empty()) {
+    released = std::move(e.strong);
+  }
+}
+
+void lent_node_gone(uint16_t index) {
+  std::vector<anchor_ptr> released;
+  std::lock_guard<std::mutex> guard{g_mtx};
+  for (auto& [id, e] : g_lent)
+    if (e.holds.erase(index) > 0 && e.holds.empty() && e.strong)
+      released.push_back(std::move(e.strong));
+}
+
+anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
+  if (w.id == 0)
+    return nullptr;
+  auto& rt = runtime::require("receiving an actor handle from another node");
+  const auto& info = lookup_actor_class(cls);
+  if (info.name != w.cls)
+    throw error("an actor handle of class " + w.cls + " arrived where a handle of class "
+                + info.name + " was expected; do both nodes run the same binary?");
+  if (w.home == rt.node_index()) {
+    if (auto own = lent_actor(w.id))
+      return own;
+    throw error("an actor handle of class " + w.cls + " came back to " + node_name(w.home)
+                + ", its home, which no longer has that actor (the runtime was restarted?)");
+  }
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto key = std::make_pair(w.home, w.id);
+  if (auto known = g_borrowed[key].lock())
+    return known;
+  std::erase_if(g_borrowed, [](auto& e) { return e.second.expired(); });
+  std::erase_if(g_borrowed_wire, [](auto& e) { return e.second.core.expired(); });
+  actor_options opts;
+  auto core = std::make_shared<actor_core>(info, cls, std::move(opts),
+                                           std::make_unique<attach_ctor>(w.home, w.id),
+                                           rt.pool(), /*remote=*/true, 0, w.id);
+  // When the last handle here goes, the home hears that this node let go.
+  auto anchor = anchor_ptr{new actor_anchor(core), [home = w.home, id = w.id](actor_anchor* a) {
+                             delete a;
+                             tell_home(home, id, int32_t{-1});
+                           }};
+  tell_home(w.home, w.id, int32_t{1});
+  actor_directory::instance().add(anchor); // stopped with the runtime
+  g_borrowed[key] = anchor;
+  g_borrowed_wire[core.get()] = {core, w};
+  core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
+  return anchor;
+}
+
+void clear_lent() {
+  std::unordered_map<uint64_t, lent_entry> lent;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    lent.swap(g_lent);
+    g_lent_ids.clear();
+    g_borrowed.clear();
+    g_borrowed_wire.clear();
+  }
+  // The anchors go outside the lock: a last handle ends its actor.
+}
+
+} // namespace manta::detail
