@@ -43,6 +43,24 @@ uint64_t print_lines(const json::object& answer, bool named, bool as_json) {
   return answer.at("last").to_number<uint64_t>();
 }
 
+/// The head's answer: every member's that found lines, each printed under
+/// its node's name. Following needs one node's sequence numbers, so it is
+/// refused here with the node to ask instead.
+int print_cluster(const json::array& answers, bool named, bool as_json, bool follow) {
+  for (auto& a : answers) {
+    auto& answer = a.as_object();
+    if (!as_json)
+      std::printf("== %s ==\n", text_of(answer.at("node")).c_str());
+    print_lines(answer, named, as_json);
+  }
+  if (!follow)
+    return 0;
+  std::fprintf(stderr, "manta logs: --follow needs one node: the head gathers every "
+                       "member's lines once; run it with --address=HOST:PORT of that node's own "
+                       "dashboard\n");
+  return 1;
+}
+
 /// Asks for lines after `last` until the node goes away (or the process is
 /// interrupted); each request bounded by the HTTP client's timeout.
 int follow(const state_options& o, const std::string& target, const std::string& node,
@@ -110,6 +128,9 @@ int logs_main(int argc, char** argv) {
     return 1;
   auto answer = json::parse(*body).as_object();
   bool named = !has("--task");
+  if (auto* answers = answer.if_contains("answers"); answers != nullptr && answers->is_array())
+    return print_cluster(answers->as_array(), named, o.format == "json",
+                         has("--follow") || has("-f"));
   auto last = print_lines(answer, named, o.format == "json");
   if (auto* on = answer.if_contains("capturing"); on != nullptr && on->is_bool() && !on->as_bool())
     std::fprintf(stderr, "manta logs: %s keeps no lines: it runs with log_prefix off "

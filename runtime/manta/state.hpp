@@ -74,7 +74,9 @@ struct task_info {
   /// One object passed as an argument: its id and size in bytes (0 while
   /// it is not made yet). Arguments given by value travel inside the task.
   struct argument {
+    /// The object passed.
     object_id id;
+    /// Its size in bytes; 0 while it is not made yet.
     uint64_t size_bytes = 0;
   };
   /// The object arguments, in order (the detail page's "arguments").
