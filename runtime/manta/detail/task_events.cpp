@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 #include <map>
 #include <mutex>
 
@@ -444,20 +445,28 @@ std::vector<task_info> newest_finished(size_t n, const std::vector<task_state>& 
   {
     auto& h = rec().hist;
     std::lock_guard<spin_lock> guard{h.mtx};
+    // Records are pushed in recording order, but an end time is taken
+    // before the seal, so two threads may push out of end order: the n
+    // newest by end are picked from every record's end time (integers
+    // only), and only those records are copied.
+    // Ties keep recording order: (end, position since the oldest record).
+    std::vector<std::pair<int64_t, size_t>> ends;
     auto size = h.ring.size();
-    copy.reserve(std::min(n, size));
     size_t start = size < h.capacity ? 0 : h.next;
-    for (size_t i = size; i-- > 0 && copy.size() < n;) {
+    ends.reserve(size);
+    for (size_t i = 0; i < size; ++i) {
       auto& r = h.ring[(start + i) % size];
       if (states.empty() || std::find(states.begin(), states.end(), r.state) != states.end())
-        copy.push_back(r);
+        ends.emplace_back(static_cast<int64_t>(r.ended_ns), i);
     }
+    auto keep = std::min(n, ends.size());
+    auto newest_first = [](auto& x, auto& y) { return x > y; };
+    std::partial_sort(ends.begin(), ends.begin() + static_cast<std::ptrdiff_t>(keep), ends.end(),
+                      newest_first);
+    copy.reserve(keep);
+    for (size_t i = keep; i-- > 0;)
+      copy.push_back(h.ring[(start + ends[i].second) % size]);
   }
-  std::reverse(copy.begin(), copy.end());
-  // Pushed in recording order; an end time is taken before the seal, so two
-  // threads may push out of end order: sort by end.
-  std::stable_sort(copy.begin(), copy.end(),
-                   [](auto& x, auto& y) { return x.ended_ns < y.ended_ns; });
   std::vector<task_info> out;
   out.reserve(copy.size());
   for (auto& r : copy)
