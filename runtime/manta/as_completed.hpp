@@ -4,6 +4,7 @@
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/detail/next_iterator.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -54,33 +55,7 @@ public:
 
   /// Reads the refs in completion order with a range-for; each step blocks
   /// until the next ref is ready.
-  class iterator {
-  public:
-    using iterator_category = std::input_iterator_tag; ///< One pass only.
-    using value_type = object_ref<T>; ///< What a step yields.
-    using difference_type = std::ptrdiff_t; ///< Required by the concept.
-    using pointer = object_ref<T>*; ///< Required by the concept.
-    using reference = object_ref<T>&; ///< Required by the concept.
-
-    iterator() = default; ///< The end.
-    /// The first ready ref of `owner` (blocks until it is in).
-    explicit iterator(completed_refs* owner) : owner_(owner) { ++*this; }
-    reference operator*() { return *current_; } ///< The ref ready now.
-    /// Waits for the next ready ref.
-    iterator& operator++() {
-      current_ = owner_->next();
-      if (!current_)
-        owner_ = nullptr;
-      return *this;
-    }
-    /// Equal once both are at the end.
-    bool operator==(const iterator& other) const { return owner_ == other.owner_; }
-    bool operator!=(const iterator& other) const { return !(*this == other); } ///< Negation.
-
-  private:
-    completed_refs* owner_ = nullptr;
-    std::optional<object_ref<T>> current_;
-  };
+  using iterator = detail::next_iterator<completed_refs, object_ref<T>>;
 
   iterator begin() { return iterator{this}; } ///< Waits for the first ready ref.
   iterator end() { return {}; } ///< Past the last ref.

@@ -3,6 +3,7 @@
 #include "manta/cancel.hpp"
 #include "manta/errors.hpp"
 #include "manta/object_ref.hpp"
+#include "manta/detail/next_iterator.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/task_args.hpp"
@@ -165,33 +166,7 @@ public:
 
   /// Reads the items with a range-for; each step blocks until the next
   /// item exists.
-  class iterator {
-  public:
-    using iterator_category = std::input_iterator_tag; ///< One pass only.
-    using value_type = object_ref<T>;                  ///< What a step yields.
-    using difference_type = std::ptrdiff_t;            ///< Required by the concept.
-    using pointer = object_ref<T>*;                    ///< Required by the concept.
-    using reference = object_ref<T>&;                  ///< Required by the concept.
-
-    iterator() = default; ///< The end.
-    /// The first item of `owner` (blocks until it exists).
-    explicit iterator(object_ref_generator* owner) : owner_(owner) { ++*this; }
-    reference operator*() { return *current_; } ///< The item now.
-    /// Waits for the next item.
-    iterator& operator++() {
-      current_ = owner_->next();
-      if (!current_)
-        owner_ = nullptr;
-      return *this;
-    }
-    /// Equal once both are at the end.
-    bool operator==(const iterator& other) const { return owner_ == other.owner_; }
-    bool operator!=(const iterator& other) const { return !(*this == other); } ///< Negation.
-
-  private:
-    object_ref_generator* owner_ = nullptr;
-    std::optional<object_ref<T>> current_;
-  };
+  using iterator = detail::next_iterator<object_ref_generator, object_ref<T>>;
 
   iterator begin() { return iterator{this}; } ///< Waits for the first item.
   iterator end() { return {}; }               ///< Past the last item.
