@@ -85,6 +85,10 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   if (path == "/api/placement_groups")
     return {200, "application/json",
             detail::json::to_json(list_placement_groups(filter_of(q)))};
+  if (path == "/api/jobs")
+    return {404, "application/json",
+            "{\"error\":\"jobs are kept by the head: open the head's dashboard (manta start "
+            "--head --dashboard-port=...) for the job table\"}"};
   if (path == "/api/status")
     return status_json();
   if (path == "/api/memory")

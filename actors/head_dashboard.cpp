@@ -195,8 +195,14 @@ http_reply forwarded(std::string_view path, std::string_view target,
 
 http_reply dispatch(std::string_view path, std::string_view target, const query_map& q,
                     const std::string& asset_dir, const std::string& head_address,
-                    const state_collector& collect) {
+                    const state_collector& collect, const jobs_reader& read_jobs) {
   state_query query;
+  if (path == "/api/jobs") {
+    auto jobs = read_jobs();
+    if (jobs.empty())
+      return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+    return {200, json_type, std::move(jobs)};
+  }
   if (path == "/metrics" || path == "/api/prometheus_sd") {
     // Only the summary besides the metrics: each member's dashboard address
     // comes with every answer.
@@ -274,12 +280,14 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
 } // namespace
 
 http_reply head_route(std::string_view target, const std::string& asset_dir,
-                      const std::string& head_address, const state_collector& collect) {
+                      const std::string& head_address, const state_collector& collect,
+                      const jobs_reader& read_jobs) {
   auto qm = target.find('?');
   auto path = target.substr(0, qm);
   auto query = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1);
   try {
-    return dispatch(path, target, parse_query(query), asset_dir, head_address, collect);
+    return dispatch(path, target, parse_query(query), asset_dir, head_address, collect,
+                    read_jobs);
   } catch (const std::exception& e) {
     return {400, json_type, "{\"error\":" + detail::json::quote(e.what()) + "}"};
   }

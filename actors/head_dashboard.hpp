@@ -14,6 +14,10 @@ namespace manta::actors {
 /// if the registry did not answer.
 using state_collector = std::function<cluster_state_ptr(const detail::state_query&)>;
 
+/// Asks the registry for its job table as JSON (job_table::to_json); empty
+/// if the registry did not answer.
+using jobs_reader = std::function<std::string()>;
+
 /// The head's dashboard: the same page and JSON endpoints as a node's
 /// (dashboard_routes.hpp), answered for the whole cluster. Each request
 /// asks every member for what it needs (one `state_collector` call, bounded
@@ -29,7 +33,10 @@ using state_collector = std::function<cluster_state_ptr(const detail::state_quer
 /// /api/logs are per node (404 here; /api/task carries `why`).
 /// /metrics is every member's metrics labelled with its node, and
 /// /api/prometheus_sd every member's own metrics address (head_metrics.hpp).
+/// /api/jobs is the registry's job table (`read_jobs`), as `manta job list`
+/// reads it.
 http_reply head_route(std::string_view target, const std::string& asset_dir,
-                      const std::string& head_address, const state_collector& collect);
+                      const std::string& head_address, const state_collector& collect,
+                      const jobs_reader& read_jobs);
 
 } // namespace manta::actors

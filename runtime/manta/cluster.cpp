@@ -67,10 +67,17 @@ std::unique_ptr<actors::dashboard> start_head_dashboard(caf::actor_system& sys,
                [&](caf::error&) {});
     return out;
   };
+  auto read_jobs = [&sys, registry, token] {
+    std::string out;
+    caf::scoped_actor self{sys};
+    self->request(registry, actors::state_timeout, actors::jobs_atom::value, token)
+      .receive([&](std::string& x) { out = std::move(x); }, [&](caf::error&) {});
+    return out;
+  };
   auto dir = actors::dashboard::default_asset_dir();
   return std::make_unique<actors::dashboard>(
-    host, port, token, [dir, head_address, collect](std::string_view target) {
-      return actors::head_route(target, dir, head_address, collect);
+    host, port, token, [dir, head_address, collect, read_jobs](std::string_view target) {
+      return actors::head_route(target, dir, head_address, collect, read_jobs);
     });
 }
 

@@ -8,7 +8,8 @@
 // Both check the graphs (points in the Chart.js charts, per node too) and the
 // timeline (axis, only rows that ran something, zoom): graphs_checks.mjs.
 // The cluster's page also has its logs view and detail pages checked
-// (detail_checks.mjs).
+// (detail_checks.mjs); both their jobs and placement groups views
+// (jobs_checks.mjs).
 // Besides the full page, one screenshot per view: SCREENSHOT_PATH with
 // -graphs, -timeline, -tasks, -logs, -task-detail... before .png.
 //
@@ -19,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import { checkLogsAndDetails } from './detail_checks.mjs';
 import { checkGraphsAndTimeline, shootViews } from './graphs_checks.mjs';
+import { checkJobsAndGroups } from './jobs_checks.mjs';
 
 const [nodeExe, screenshot, mode] = process.argv.slice(2);
 if (!nodeExe || !screenshot || (mode && mode !== 'cluster')) {
@@ -139,6 +141,8 @@ try {
   }, null, { timeout: 10000 });
 
   await page.screenshot({ path: screenshot, fullPage: true });
+  // The jobs and placement groups views (jobs_checks.mjs).
+  await checkJobsAndGroups(page, fail, info, mode, shots);
   // The logs view and the detail pages (tests/observed_cluster's workload).
   if (mode === 'cluster') await checkLogsAndDetails(page, fail, info, shots);
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);

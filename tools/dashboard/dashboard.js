@@ -88,9 +88,11 @@ async function refreshOverview() {
 
 async function refreshTasks() {
   const state = $('#task-state').value;
+  const job = $('#task-job').value;
   // The newest 500 (per node on the head): bounded however many tasks
   // the history keeps.
-  const tasks = await json('/api/tasks?newest=500' + (state ? `&state=${state}` : ''));
+  const tasks = await json('/api/tasks?newest=500' + (state ? `&state=${state}` : '')
+    + (job ? `&job=${encodeURIComponent(job)}` : ''));
   tasks.reverse(); // newest first
   fill('tasks-table', tasks.slice(0, 500), [
     (t) => [t.id, '', `#/task/${t.id}`], (t) => [t.name], (t) => [t.kind], (t) => [t.state, t.state],
@@ -118,10 +120,12 @@ async function refreshObjects() {
 
 async function refresh() {
   // refreshGraphs: graphs.js; refreshTimeline: timeline.js; refreshLogs:
-  // logs.js; a detail page (#/task/ID, #/actor/ID) instead: detail.js.
+  // logs.js; refreshJobs: jobs.js; refreshPlacementGroups:
+  // placement_groups.js; a detail page (#/task/ID, #/actor/ID) instead:
+  // detail.js.
   const parts = detailShown() ? [refreshOverview, refreshDetail]
     : [refreshOverview, refreshGraphs, refreshTasks, refreshActors, refreshObjects,
-      refreshTimeline, refreshLogs];
+      refreshJobs, refreshPlacementGroups, refreshTimeline, refreshLogs];
   for (const part of parts) {
     try {
       await part();
