@@ -239,6 +239,40 @@ TEST_CASE("actors and their calls") {
   CHECK(dead[0].death_cause.find("killed") != std::string::npos);
 }
 
+TEST_CASE("an actor's state history: created, alive, each restart with its cause, dead") {
+  runtime_guard rt{2};
+  auto c = manta::actor<counter>().name("h1").max_restarts(1).remote(0);
+  CHECK(manta::get(c.call(&counter::incr).remote(1), 10s) == 1);
+  auto one = [] {
+    auto a = manta::list_actors(manta::list_filter::parse({"name=h1"}));
+    REQUIRE(a.size() == 1);
+    return a[0];
+  };
+  auto born = one();
+  REQUIRE(born.history.size() == 2);
+  CHECK(born.history[0].state == "PENDING_CREATION");
+  CHECK(born.history[1].state == "ALIVE");
+  CHECK(born.history[0].at_us > 0);
+  CHECK(born.history[1].at_us >= born.history[0].at_us);
+
+  manta::kill(c, /*no_restart=*/false);
+  // Calls after a restartable kill run on the new instance.
+  CHECK(manta::get(c.call(&counter::incr).remote(2), 10s) == 2);
+  auto again = one();
+  REQUIRE(again.history.size() == 4);
+  CHECK(again.history[2].state == "RESTARTING");
+  CHECK(again.history[2].detail.find("killed") != std::string::npos);
+  CHECK(again.history[3].state == "ALIVE");
+
+  manta::kill(c);
+  auto dead = one();
+  REQUIRE(dead.history.size() == 5);
+  CHECK(dead.history[4].state == "DEAD");
+  CHECK(dead.history[4].detail == dead.death_cause);
+  for (size_t i = 1; i < dead.history.size(); ++i)
+    CHECK(dead.history[i].at_us >= dead.history[i - 1].at_us);
+}
+
 TEST_CASE("nodes and objects") {
   runtime_guard rt{3};
   auto nodes = manta::list_nodes();

@@ -93,6 +93,14 @@ struct task_info {
 };
 
 /// One actor as the state API reports it.
+/// One change of an actor's state, for its detail page.
+struct actor_state_change {
+  std::string state; ///< As `actor_info::state` names it.
+  int64_t at_us = 0; ///< Wall clock, microseconds since the Unix epoch.
+  /// Why (a death's or restart's cause); empty for creation and ALIVE.
+  std::string detail;
+};
+
 struct actor_info {
   /// Its id, 16 hex digits (`runtime_context::get_actor_id`; what
   /// `manta logs --actor` takes).
@@ -114,6 +122,10 @@ struct actor_info {
   resource_map resources; ///< The resources it holds for its whole life.
   /// The job of the driver that created it; empty outside a cluster.
   std::string job;
+  /// Its states in order, each with when it entered it: PENDING_CREATION,
+  /// ALIVE, then RESTARTING and ALIVE for each restart, DEAD. At most
+  /// `actor_core::max_history` (the first, then the newest).
+  std::vector<actor_state_change> history;
 
   std::string field(std::string_view key) const; ///< A field by name.
 };

@@ -3,8 +3,8 @@
 // printed "shout 7 from the worker" on the worker, and failed `boom` there
 // and `after_boom`, `after_after` of it on the driver): the logs view finds
 // the line by a search the server filters, the failed task's page shows the
-// chain down to boom's error, actor keeper's page its state, node and log
-// line. One screenshot per view.
+// chain down to boom's error, actor keeper's page its state, node, state
+// history and log line. One screenshot per view.
 
 /// Waits for `fn` (run in the page) to be true, at most `ms`.
 async function until(page, fn, arg, ms = 15000) {
@@ -68,5 +68,10 @@ export async function checkLogsAndDetails(page, fail, info, shots) {
   const fields = await page.locator('#detail-fields tbody').innerText();
   if (!fields.includes('ALIVE') || !fields.includes(info.worker))
     fail(`actor keeper's fields: ${fields}`);
+  // Its state history: created, then alive (the actor core's record).
+  const actorHistory = await page.locator('#detail-history tbody tr').allInnerTexts();
+  if (actorHistory.length !== 2 || !actorHistory[0].startsWith('PENDING_CREATION')
+      || !actorHistory[1].startsWith('ALIVE'))
+    fail(`actor keeper's state history: ${actorHistory.join(' | ')}`);
   await page.locator('#detail').screenshot({ path: shots('actor-detail') });
 }

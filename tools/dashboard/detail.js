@@ -3,7 +3,8 @@
 // task's page shows its node, state history with times, object arguments
 // and their sizes, error with the chain of tasks it failed through, `why`
 // while it waits, its log lines and its slice of the timeline; an actor's
-// its state, node, restarts, death cause and log lines.
+// its state, node, restarts, death cause, state history (each state with
+// when it entered it and why) and log lines.
 'use strict';
 
 /// ["task", ID] or ["actor", ID] from the address, or null.
@@ -76,7 +77,8 @@ async function refreshTaskDetail(id) {
     ['actor', t.actor], ['job', t.job], ['attempts', t.attempts],
     ['submitted by', t.parent ?? '', '', t.parent ? `#/task/${t.parent}` : ''],
     ['reported by', d.node]]);
-  fill('detail-history', stateHistory(t), [(h) => [h.state, h.state], (h) => [h.at], (h) => [h.after]]);
+  fill('detail-history', stateHistory(t), [(h) => [h.state, h.state], (h) => [h.at], (h) => [h.after],
+    () => ['']]);
   fill('detail-args', t.args, [(a) => [a.id, '', `#/task/${a.id}`], (a) => [bytes(a.size_bytes)]]);
   // The error, then each task it failed through, the first failure last.
   const chain = [{ ...t, via: 'this task' }].concat(d.chain.map((c) => ({ ...c, via: 'its argument' })));
@@ -108,6 +110,10 @@ async function refreshActorDetail(id) {
     ['restarts', a.restarts], ['queued calls', a.queued_calls], ['running calls', a.running_calls],
     ['resources', Object.entries(a.resources).map(([k, v]) => `${k} ${v}`).join(', ')],
     ['job', a.job], ['death cause', a.death_cause, 'err']]);
+  // Each state it entered (the actor core's record), with a death's cause.
+  const first = a.history.length ? a.history[0].at_us : 0;
+  fill('detail-history', a.history, [(h) => [h.state, h.state], (h) => [when(h.at_us)],
+    (h) => [h.at_us > first ? `+${ms(h.at_us - first)}` : ''], (h) => [h.detail, 'err']]);
   const { rows } = await fetchLogRows(logQuery('actor', a.id, '', 500));
   $('#detail-logs').textContent = rows.map((l) => `[${l.name}] ${l.line}`).join('\n') || '(no lines)';
 }

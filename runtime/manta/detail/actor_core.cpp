@@ -145,6 +145,8 @@ actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
   init_groups();
   ctor_->waiter.core = this;
   job_ = job_id();
+  // A restarted remote actor's new core starts where the old one stopped.
+  note_state_locked(restarts > 0 ? "RESTARTING" : "PENDING_CREATION");
 }
 
 actor_core::~actor_core() = default;
@@ -283,6 +285,7 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
       instance_ = std::move(obj);
       remote_node_ = node;
       state_ = state::alive;
+      note_state_locked("ALIVE");
       kick_locked();
       retire_if_idle_locked(w);
     }

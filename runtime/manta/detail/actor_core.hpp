@@ -111,6 +111,10 @@ public:
   /// A snapshot for the state API (`list_actors`).
   actor_info info() const;
 
+  /// State changes kept for the state API: the first (creation) and the
+  /// newest, so an actor restarted in a loop keeps bounded memory.
+  static constexpr size_t max_history = 32;
+
   /// Appends the calls queued and running now (`list_tasks`).
   void list_calls(std::vector<task_info>& out) const;
 
@@ -144,6 +148,8 @@ private:
   size_t next_grouped_locked() const;
   void schedule_locked(job_kind kind, bool with_lease);
   void die_locked(std::string cause, bool restartable, death_work& w);
+  /// Records that the actor entered `state` now (info().history).
+  void note_state_locked(const char* state, std::string detail = {});
   void retire_if_idle_locked(death_work& w);
   void finish_death(death_work& w) noexcept;
   void construct(uint64_t epoch, bool holds_lease) noexcept;
@@ -189,6 +195,7 @@ private:
   bool lease_requested_ = false;
   bool handles_gone_ = false;
   std::string cause_;
+  std::vector<actor_state_change> history_;
   std::atomic<int> restarts_{0};
   /// Bumped on every push of work; read without the lock by a drain job
   /// that lingers for the next call.

@@ -78,11 +78,13 @@ void actor_core::die_locked(std::string cause, bool restartable, death_work& w) 
                 + "); it restarts and later calls run on the new instance; give "
                   "it max_task_retries(n) to re-run calls that were running";
     state_ = state::need_ctor;
+    note_state_locked("RESTARTING", cause_);
     queue_.insert(queue_.begin(), requeue.begin(), requeue.end());
     kick_locked();
     return;
   }
   state_ = state::dead;
+  note_state_locked("DEAD", cause_);
   w.final = true;
   w.message = died_message(cause_);
   for (auto& c : queue_)

@@ -4,6 +4,8 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 
+#include <chrono>
+
 // The state API's view of an actor core (list_actors, list_tasks), apart
 // from the engine in actor_core.cpp.
 
@@ -38,7 +40,16 @@ actor_info actor_core::info() const {
   out.queued_calls = queue_.size();
   out.running_calls = running_.size();
   out.job = job_;
+  out.history = history_;
   return out;
+}
+
+void actor_core::note_state_locked(const char* state, std::string detail) {
+  if (history_.size() == max_history)
+    history_.erase(history_.begin() + 1); // keep the creation
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  history_.push_back(
+    {state, std::chrono::duration_cast<std::chrono::microseconds>(now).count(), std::move(detail)});
 }
 
 void actor_core::list_calls(std::vector<task_info>& out) const {

@@ -99,6 +99,17 @@ std::string to_json(const task_info& t) {
 }
 
 std::string to_json(const actor_info& a) {
+  std::string history = "[";
+  for (auto& h : a.history) {
+    if (history.size() > 1)
+      history += ",";
+    history += object_writer{}
+                 .field("state", h.state)
+                 .field("at_us", h.at_us)
+                 .field("detail", h.detail)
+                 .done();
+  }
+  history += "]";
   return object_writer{}
     .field("id", a.id)
     .field("class_name", a.class_name)
@@ -112,6 +123,7 @@ std::string to_json(const actor_info& a) {
     .field("death_cause", a.death_cause)
     .raw("resources", to_json(a.resources))
     .field("job", a.job)
+    .raw("history", history)
     .done();
 }
 
