@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -235,6 +236,84 @@ TEST_CASE("refs made on a worker come back inside a result and are freed there l
     return !manta::get(
       manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s);
   }));
+}
+
+/// Puts one string here and returns it inside a vector (owned by this node).
+std::vector<manta::object_ref<std::string>> make_text(std::string text) {
+  return {manta::put(std::move(text))};
+}
+MANTA_REMOTE(make_text);
+
+/// Waits (bounded) until file `path` exists, then returns 1.
+int wait_for_file(std::string path) {
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  return 1;
+}
+MANTA_REMOTE(wait_for_file);
+
+/// How reading the first ref ended: its value, or "lost: <what>".
+std::string try_read(std::vector<manta::object_ref<int>> refs) {
+  try {
+    return std::to_string(manta::get(refs.at(0), 20s));
+  } catch (const manta::object_lost_error& e) {
+    return std::string{"lost: "} + e.what();
+  }
+}
+MANTA_REMOTE(try_read);
+
+TEST_CASE("a ref owned by one worker reaches another through the driver") {
+  manta::local_cluster c;
+  auto maker = c.add_worker(1);
+  auto user = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  manta::object_id id;
+  {
+    auto refs = manta::get(
+      manta::task(make_text).node_affinity(nodes[maker]).remote(std::string{"from A"}), 60s);
+    REQUIRE(refs.size() == 1);
+    id = refs[0].id();
+    CHECK(id.node() == nodes[maker]);
+    CHECK(manta::get(k.call(&keeper::keep).remote(refs), 60s) == user);
+  } // the driver's refs are gone; it lent them to the user as its own
+  auto on_maker = [&] {
+    return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()),
+                      30s);
+  };
+  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A"); // read from A
+  CHECK(on_maker());
+  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
+  // The user let go, so the driver let go of its borrowed copy, so A frees it.
+  CHECK(eventually([&] { return !listed(id); }));
+  CHECK(eventually([&] { return !on_maker(); }));
+}
+
+TEST_CASE("a ref to an unfinished object sent inside a value is lost there, saying why") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto gate = c.dir() + "/borrowing-gate";
+  // Runs on the worker until the test creates the gate file: its result is
+  // still pending on the driver when the vector holding its ref is sent.
+  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  auto said = manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
+                           std::vector<manta::object_ref<int>>{pending}),
+                         30s);
+  CHECK(said.rfind("lost: ", 0) == 0);
+  CHECK(said.find("still being computed") != std::string::npos);
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(pending, 30s) == 1);
+  // Once it exists, the same ref travels and reads.
+  CHECK(manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
+                     std::vector<manta::object_ref<int>>{pending}),
+                   30s)
+        == "1");
 }
 
 TEST_CASE("a borrower node that dies no longer keeps the object") {

@@ -222,9 +222,6 @@ int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
   for (auto w : workers)
     std::printf(" %.0f", manta::get(manta::task(served_here).node_affinity(w).remote(0)) / 1048576.0);
   std::printf(" MiB\n");
-  std::printf("cross_node_borrowed_ref_rt  %9.0f /s   (a ref inside a value to a task on a "
-              "worker that reads it)\n",
-              borrowed_rate);
   return 0;
 }
 
