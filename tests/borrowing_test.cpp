@@ -193,24 +193,34 @@ TEST_CASE("a ref in a container is borrowed by an actor on a worker, then freed"
   auto nodes = manta_test::worker_nodes(1);
   REQUIRE(nodes.count(worker) == 1);
   auto k = manta::actor<keeper>().node_affinity(nodes[worker]).remote();
-  manta::object_id id;
+  manta::object_id id, big_id;
+  std::string big_text(300000, 'x'); // above ref_inline_bytes: read over the data path
   {
     auto inner = manta::put(std::string{"borrowed"});
+    auto big = manta::put(big_text);
     id = inner.id();
-    CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{inner}), 60s) == worker);
-  } // the driver, the object's owner, drops its own ref
-  // The worker reported its copy of the ref: the owner keeps the object for it.
-  CHECK(eventually([&] {
-    return manta::detail::ref_borrowers(id.value())
-           == std::vector<uint16_t>{static_cast<uint16_t>(nodes[worker])};
-  }));
+    big_id = big.id();
+    CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{inner, big}), 60s) == worker);
+  } // the driver, the objects' owner, drops its own refs
+  // The worker reported its copies: the owner keeps the objects for it.
+  auto borrower = std::vector<uint16_t>{static_cast<uint16_t>(nodes[worker])};
+  CHECK(eventually([&] { return manta::detail::ref_borrowers(id.value()) == borrower; }));
+  CHECK(eventually([&] { return manta::detail::ref_borrowers(big_id.value()) == borrower; }));
+  bool summary_says = false;
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      summary_says = o.borrowers == borrower;
+  CHECK(summary_says);
   CHECK(listed(id));
-  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "borrowed");
+  CHECK(listed(big_id));
+  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "borrowed" + big_text);
   CHECK(manta::get(k.call(&keeper::holds).remote(id.value()), 30s));
-  // The worker drops it: freed there, then on the owner.
-  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
+  CHECK(manta::get(k.call(&keeper::holds).remote(big_id.value()), 30s));
+  // The worker drops them: freed there, then on the owner.
+  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 2);
   CHECK_FALSE(manta::get(k.call(&keeper::holds).remote(id.value()), 30s));
-  CHECK(eventually([&] { return !listed(id); }));
+  CHECK_FALSE(manta::get(k.call(&keeper::holds).remote(big_id.value()), 30s));
+  CHECK(eventually([&] { return !listed(id) && !listed(big_id); }));
   CHECK(manta::detail::ref_borrowers(id.value()).empty());
 }
 
@@ -272,9 +282,11 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
   REQUIRE(nodes.size() == 2);
   auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
   manta::object_id id;
+  std::string filler(100000, '.');
   {
+    // Large (not inlined in the ref): the user reads it from A's data path.
     auto refs = manta::get(
-      manta::task(make_text).node_affinity(nodes[maker]).remote(std::string{"from A"}), 60s);
+      manta::task(make_text).node_affinity(nodes[maker]).remote("from A" + filler), 60s);
     REQUIRE(refs.size() == 1);
     id = refs[0].id();
     CHECK(id.node() == nodes[maker]);
@@ -284,7 +296,7 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
     return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()),
                       30s);
   };
-  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A"); // read from A
+  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A" + filler); // read from A
   CHECK(on_maker());
   CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
   // The user let go, so the driver let go of its borrowed copy, so A frees it.

@@ -75,7 +75,7 @@ public:
       }
     });
     return f(caf::meta::type_name("manta::object_ref"), save, w.state, w.owner, w.id, w.holder,
-             w.host, w.port, w.size, w.type, w.error, load);
+             w.host, w.port, w.size, w.type, w.error, w.inlined, w.bytes, load);
   }
 
 private:

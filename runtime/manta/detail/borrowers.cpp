@@ -58,6 +58,10 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
       w.holder = r->node.load();
       w.host = r->lender->host;
       w.port = r->lender->port;
+      if (r->lender->bytes) {
+        w.bytes = *r->lender->bytes;
+        w.inlined = true;
+      }
       return true;
     }
     w.holder = r->node.load(); // a result kept on the worker that made it
@@ -76,6 +80,10 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
   if (slot.codec()->encode(value.get(), bytes))
     return false;
   w.size = bytes.size;
+  if (bytes.size <= ref_inline_bytes) {
+    w.bytes.assign(bytes.data, bytes.data + bytes.size);
+    w.inlined = true;
+  }
   w.holder = link.index();
   w.host = link.data_host();
   w.port = link.data_port();
@@ -180,7 +188,9 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
     return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
   auto obj = std::make_shared<remote_object>(object_id{w.id}, w.holder, w.size, wire::bytes{},
                                              resource_demand{}, 0);
-  obj->lender = remote_object::lender_info{w.owner, w.host, w.port};
+  obj->lender = remote_object::lender_info{w.owner, w.host, w.port, std::nullopt};
+  if (w.inlined)
+    obj->lender->bytes = w.bytes;
   auto slot = object_table::instance().create(object_id{w.id});
   slot->seal_remote(type, w.size, codec, std::move(obj));
   tell_home(w.owner, w.id, int32_t{1});

@@ -36,7 +36,15 @@ struct ref_wire {
   uint64_t size = 0;   ///< encoded size of the value
   std::string type;    ///< the value's type (mangled), checked on arrival
   std::string error;   ///< pending or failed: why it cannot be read
+  /// The encoded value itself when it is small (`ref_inline_bytes`), so the
+  /// borrower reads it without a connection (Ray inlines small objects too);
+  /// the ref is borrowed and counted all the same.
+  std::vector<char> bytes;
+  bool inlined = false;
 };
+
+/// Values whose encoding is at most this size travel inside their refs.
+inline constexpr uint64_t ref_inline_bytes = 64 * 1024;
 
 /// The wire form of `slot` (a ref to a value of type `type`). An object
 /// this node owns (or, on a driver, borrowed) is lent: pinned here until

@@ -75,6 +75,10 @@ remote_object::~remote_object() {
 }
 
 std::string fetch_remote_bytes(const remote_ptr& obj, wire::bytes& out) {
+  if (obj->lender && obj->lender->bytes) { // a small value that came inside its ref
+    out = *obj->lender->bytes;
+    return {};
+  }
   if (obj->lender) // a borrowed ref's object: from the data path its ref named
     return fetch_object({{obj->lender->host, obj->lender->port}}, runtime::cluster_token(),
                         obj->id.value(), obj->encoded_size.load(), out);

@@ -50,6 +50,7 @@ struct remote_object {
     uint16_t owner = 0;
     std::string host;
     uint16_t port = 0;
+    std::optional<wire::bytes> bytes; ///< a small value sent inside its ref
   };
   std::optional<lender_info> lender; ///< set once, before the record is shared
 };
