@@ -97,7 +97,12 @@ void count_up(manta::generator_sink<int>& out, int n) {
     out.yield(i);
 }
 
-MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here, count_up);
+/// Reads the ref inside its argument (cross_node_borrowed_ref_round_trip).
+int read_inner(std::vector<manta::object_ref<int>> refs) {
+  return manta::get(refs.front());
+}
+
+MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here, count_up, read_inner);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -334,6 +339,20 @@ int main(int argc, char** argv) {
     manta::get(manta::task(calls_per_s).node_affinity(w[1]).remote(on_worker, calls));
   if (direct < 0 || one_hop < 0 || two_hops < 0)
     return std::fprintf(stderr, "BUG: a call through a handle answered wrong\n"), 1;
+  // Borrowed refs: a ref inside a value to a task on a worker, which
+  // borrows it (reporting to the driver), reads the object from the
+  // driver's data path and returns.
+  double borrowed_rate = 0;
+  {
+    auto inner = manta::put(1);
+    long n = std::max(round_trips / 4, 1L);
+    start = steady::now();
+    for (long i = 0; i < n; ++i)
+      if (manta::get(manta::task(read_inner).node_affinity(w[0]).remote(std::vector{inner}))
+          != 1)
+        return std::fprintf(stderr, "BUG: a borrowed ref read wrong\n"), 1;
+    borrowed_rate = static_cast<double>(n) / seconds_since(start);
+  }
   std::printf("metric                              value          floor (same run)            ratio\n");
   std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
@@ -355,5 +374,8 @@ int main(int argc, char** argv) {
   std::printf("forwarded_handle_call_2hops  %9.0f /s   (task on worker B -> driver -> actor on "
               "worker A)\n",
               two_hops);
+  std::printf("cross_node_borrowed_ref_rt  %9.0f /s   (a ref inside a value to a task on a "
+              "worker that reads it)\n",
+              borrowed_rate);
   return 0;
 }

@@ -54,6 +54,13 @@ void yield_ints(manta::generator_sink<int>& out, int n) {
 }
 MANTA_REMOTE(yield_ints);
 
+/// The task of single_client_borrowed_ref_round_trip: reads the ref it
+/// finds inside its argument (passed unresolved, as a value holding a ref).
+int read_inner(std::vector<manta::object_ref<int>> refs) {
+  return manta::get(refs.front());
+}
+MANTA_REMOTE(read_inner);
+
 /// A client of multi_client_put_calls: n puts of a small value.
 int put_client(int n) {
   std::vector<manta::object_ref<int>> refs;
@@ -265,6 +272,16 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                     sum += manta::get(ref);
                   if (sum != 10000L * 9999 / 2)
                     std::abort();
+                },
+                nullptr, 0});
+  // Borrowed-ref round trip: a ref inside a value (a one-element vector)
+  // passed to a task that reads the object behind it and returns; the
+  // caller gets the result before the next (round trips per second).
+  ms.push_back({"single_client_borrowed_ref_round_trip", 1000, [] {
+                  static auto inner = manta::put(1);
+                  for (int i = 0; i < 1000; ++i)
+                    if (manta::get(manta::task(read_inner).remote(std::vector{inner})) != 1)
+                      std::abort();
                 },
                 nullptr, 0});
   // put of an 800 MiB std::vector<uint8_t> lvalue (copied into the store),

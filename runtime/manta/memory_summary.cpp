@@ -1,5 +1,6 @@
 #include "manta/memory_summary.hpp"
 
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
@@ -40,6 +41,9 @@ memory_report memory_summary() {
     object_memory_info info;
     info.id = s->id();
     info.owner = "node-" + std::to_string(s->id().node());
+    if (auto& r = s->remote(); r && r->lender) // borrowed: counted by its lender
+      info.owner = "node-" + std::to_string(r->lender->owner);
+    info.borrowers = detail::ref_borrowers(s->id().value());
     // The snapshot that hands us `s` holds one reference itself.
     info.references = s.use_count() - 1;
     info.created_by = describe_origin(*s);
@@ -112,10 +116,14 @@ std::string memory_report::to_string(size_t max_rows) const {
       break;
     }
     auto where = o.location + (o.pins > 0 ? "*" : "");
+    auto by = o.created_by;
+    for (size_t i = 0; i < o.borrowers.size(); ++i)
+      by += (i == 0 ? " [borrowed by node-" : ", node-") + std::to_string(o.borrowers[i])
+            + (i + 1 == o.borrowers.size() ? "]" : "");
     std::snprintf(line, sizeof(line), "%-16s  %10s  %-8s  %4ld  %-8s  %-28s  %s\n",
                   manta::to_string(o.id).c_str(), detail::format_bytes(o.size_bytes).c_str(),
                   o.owner.c_str(), o.references, where.c_str(), clip(o.type, 28).c_str(),
-                  o.created_by.c_str());
+                  by.c_str());
     out += line;
   }
   out += "--\n" + std::to_string(num_objects) + " object(s); in memory "

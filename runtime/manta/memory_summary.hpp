@@ -27,6 +27,9 @@ struct object_memory_info {
   std::string location;
   /// The value's C++ type.
   std::string type;
+  /// The nodes holding a ref to it that this node lent them inside a value
+  /// (docs/cluster.md, "Borrowed refs"): the object is kept for them.
+  std::vector<uint16_t> borrowers;
   /// Where it was created: "file:line (function)" for `put`, "task <name>"
   /// for a task's result.
   std::string created_by;

@@ -1,7 +1,17 @@
 #pragma once
 
+#include "manta/detail/borrowers.hpp"
+#include "manta/detail/codec.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/object_id.hpp"
+
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/save_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+
+#include <exception>
+#include <string>
 
 #include <type_traits>
 #include <utility>
@@ -39,6 +49,34 @@ public:
   explicit object_ref(detail::slot_ptr slot) noexcept : slot_(std::move(slot)) {} ///< Internal.
 
   const detail::slot_ptr& slot() const noexcept { return slot_; } ///< Internal.
+
+  /// How a ref crosses nodes inside a value (CAF's `inspect` idiom, which
+  /// the codec uses): as its object's owner, id and the data path serving
+  /// its bytes (detail/borrowers.hpp). Writing one lends it: the owner
+  /// keeps the object until every node that read the ref dropped it.
+  /// Reading one gives the owner's own object back, or elsewhere a
+  /// borrowed ref whose first `get` fetches the value.
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, object_ref& r)
+    requires detail::is_decodable_v<T>
+  {
+    detail::ref_wire w;
+    auto save = caf::meta::save_callback([&]() -> caf::error {
+      if (auto err = detail::lend_ref(r.slot_, typeid(T), w); !err.empty())
+        return caf::make_error(caf::sec::runtime_error, std::move(err));
+      return caf::none;
+    });
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      try {
+        r.slot_ = detail::borrow_ref(typeid(T), detail::codec_for<T>(), w);
+        return caf::none;
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+      }
+    });
+    return f(caf::meta::type_name("manta::object_ref"), save, w.state, w.owner, w.id, w.holder,
+             w.host, w.port, w.size, w.type, w.error, w.inlined, w.bytes, load);
+  }
 
 private:
   detail::slot_ptr slot_;

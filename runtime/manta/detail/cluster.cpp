@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
@@ -11,6 +12,7 @@
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/object_transfer.hpp"
+#include "manta/detail/runtime.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
@@ -66,10 +68,20 @@ std::pair<std::string, uint16_t> parse_address(const std::string& address) {
 }
 
 remote_object::~remote_object() {
-  cluster::free_remote(node.load(), id);
+  if (lender)
+    borrowed_ref_gone(lender->owner, id.value());
+  else
+    cluster::free_remote(node.load(), id);
 }
 
 std::string fetch_remote_bytes(const remote_ptr& obj, wire::bytes& out) {
+  if (obj->lender && obj->lender->bytes) { // a small value that came inside its ref
+    out = *obj->lender->bytes;
+    return {};
+  }
+  if (obj->lender) // a borrowed ref's object: from the data path its ref named
+    return fetch_object({{obj->lender->host, obj->lender->port}}, runtime::cluster_token(),
+                        obj->id.value(), obj->encoded_size.load(), out);
   cluster* link = nullptr;
   {
     std::lock_guard<std::mutex> guard{g_link_mtx};

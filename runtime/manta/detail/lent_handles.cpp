@@ -6,6 +6,7 @@
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/attached_actor.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -24,31 +25,12 @@ namespace {
 
 std::mutex g_mtx;
 /// Home side: the engines of actors whose handles left this node, by the
-/// id they travel under, and that id by engine.
-/// The actor is pinned (`strong`) from its lending until every borrower
-/// that reported a stand-in dropped it; `weak` finds it again when a
-/// handle still in flight arrives after that.
-struct lent_entry {
-  anchor_ptr strong;
-  std::weak_ptr<actor_anchor> weak;
-  std::map<uint16_t, int> holds; ///< stand-ins per borrowing node
-  bool seen = false;             ///< some borrower reported one
-};
+/// id they travel under (each with its borrowers, borrower_set.hpp), and
+/// that id by engine.
+using lent_entry = borrower_set<actor_anchor>;
 std::unordered_map<uint64_t, lent_entry> g_lent;
 std::unordered_map<const actor_core*, uint64_t> g_lent_ids;
 
-/// Tells home `home` that this process made (+1) or dropped (-1) its
-/// stand-in of actor `id`: from a worker through its node manager (the
-/// home is its owner), from a driver through its cluster client.
-void tell_home(uint16_t home, uint64_t id, int32_t delta) {
-  auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr)
-    return;
-  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
-  if (to)
-    caf::anon_send(to, actors::actor_release_atom::value, home, id, delta);
-}
 /// Borrower side: the stand-ins of other homes' actors, and what each is.
 std::map<std::pair<uint16_t, uint64_t>, std::weak_ptr<actor_anchor>> g_borrowed;
 /// (The weak pointer tells a live stand-in from a new core at the address
@@ -64,6 +46,16 @@ std::string node_name(uint16_t index) {
 }
 
 } // namespace
+
+void tell_home(uint16_t home, uint64_t id, int32_t delta) {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return;
+  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
+  if (to)
+    caf::anon_send(to, actors::actor_release_atom::value, home, id, delta);
+}
 
 handle_wire lend(const anchor_ptr& anchor) {
   if (!anchor)
@@ -85,7 +77,7 @@ handle_wire lend(const anchor_ptr& anchor) {
   w.cls = lookup_actor_class(core->type()).name;
   if (auto i = g_lent_ids.find(core); i != g_lent_ids.end()) {
     w.id = i->second;
-    g_lent[w.id].strong = anchor; // lent again: pinned until reported
+    g_lent[w.id].lend(anchor); // lent again: pinned until reported
     return w;
   }
   // The actor's own id when it has one (a handle attached to another
@@ -93,7 +85,7 @@ handle_wire lend(const anchor_ptr& anchor) {
   w.id = core->id();
   if (w.id == 0 || g_lent.count(w.id) != 0)
     w.id = rt.next_object_id().value();
-  g_lent[w.id] = lent_entry{anchor, anchor, {}, false};
+  g_lent[w.id].lend(anchor);
   g_lent_ids[core] = w.id;
   return w;
 }
@@ -103,35 +95,30 @@ anchor_ptr lent_actor(uint64_t id) {
   auto i = g_lent.find(id);
   if (i == g_lent.end())
     return nullptr;
-  return i->second.strong ? i->second.strong : i->second.weak.lock();
+  return i->second.get();
 }
 
 void lent_held(uint64_t id, uint16_t from, int32_t delta) {
   anchor_ptr released; // dropped outside the lock: it may end the actor
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = g_lent.find(id);
-  if (i == g_lent.end())
-    return;
-  auto& e = i->second;
-  auto& n = e.holds[from];
-  n += delta;
-  if (n <= 0)
-    e.holds.erase(from);
-  if (delta > 0) {
-    e.seen = true;
-    if (!e.strong)
-      e.strong = e.weak.lock(); // a handle that was still in flight
-  } else if (e.seen && e.holds.empty()) {
-    released = std::move(e.strong);
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    if (auto i = g_lent.find(id); i != g_lent.end()) {
+      released = i->second.held(from, delta);
+      return;
+    }
   }
+  ref_held(id, from, delta); // not an actor: an object ref this node lent
 }
 
 void lent_node_gone(uint16_t index) {
-  std::vector<anchor_ptr> released;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  for (auto& [id, e] : g_lent)
-    if (e.holds.erase(index) > 0 && e.holds.empty() && e.strong)
-      released.push_back(std::move(e.strong));
+  {
+    std::vector<anchor_ptr> released;
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto& [id, e] : g_lent)
+      if (auto p = e.node_gone(index))
+        released.push_back(std::move(p));
+  }
+  refs_node_gone(index);
 }
 
 anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
@@ -181,6 +168,7 @@ void clear_lent() {
     g_borrowed_wire.clear();
   }
   // The anchors go outside the lock: a last handle ends its actor.
+  clear_lent_refs();
 }
 
 } // namespace manta::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/actor_anchor.hpp"
+#include "manta/detail/borrower_set.hpp"
 
 #include <cstdint>
 #include <string>
@@ -46,18 +47,25 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w);
 /// The engine of an actor this node lent a handle to; null if none.
 anchor_ptr lent_actor(uint64_t id);
 
+/// Tells home `home` that this process made (+1) or dropped (-1) its
+/// stand-in of the actor or object `id` the home lent (`actrelease`):
+/// from a worker through its node manager (the home is its owner), from
+/// a driver through its cluster client.
+void tell_home(uint16_t home, uint64_t id, int32_t delta);
+
 /// Home side: node `from` made (`delta` +1) or dropped (-1) its stand-in
-/// of lent actor `id`. Once every borrower that held one dropped it, the
+/// of lent actor `id` (or of a lent object ref: one message serves both,
+/// as actor and object ids come from one counter per node; borrowers.hpp). Once every borrower that held one dropped it, the
 /// home lets go of the actor (it ends when this node's own handles are
 /// gone too, as any actor); a handle lent again, or still travelling in a
 /// spec whose task holds it, is taken back when its borrower reports it.
 void lent_held(uint64_t id, uint16_t from, int32_t delta);
 
 /// Home side: node `index` is gone (or its link closed): its stand-ins
-/// count no more.
+/// (of actors and of object refs) count no more.
 void lent_node_gone(uint16_t index);
 
-/// Forgets every lent handle (runtime shutdown).
+/// Forgets every lent handle and object ref (runtime shutdown).
 void clear_lent();
 
 } // namespace manta::detail

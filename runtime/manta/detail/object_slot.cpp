@@ -1,6 +1,7 @@
 #include "manta/detail/object_slot.hpp"
 
 #include "manta/detail/accounted_value.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
@@ -206,6 +207,7 @@ size_t object_slot::spill(bool rewrite) noexcept {
     }
     auto gen = store.generation();
     spill_store::file f;
+    no_lending_scope refs_stay; // a value holding refs is kept in memory
     if (store.write(id_, *type_, *codec_, value_.get(), size_bytes_, f))
       return keep();
     spill_path_ = std::move(f.path);

@@ -54,8 +54,10 @@ template <class R, class... Ps>
 inline constexpr bool remote_invocable_v =
   result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
 
-/// Runtime handles (object refs, queues, std containers of them) cannot
-/// cross nodes yet (actor handles can: they have an `inspect`, actor.hpp). A function taking one is the usual way to share
+/// Runtime handles (queues, refs to values that cannot be serialized, std
+/// containers of them) cannot cross nodes yet (actor handles and object refs
+/// to serializable values can: they have an `inspect`, actor.hpp and
+/// object_ref.hpp, so the checks below find them decodable first). A function taking one is the usual way to share
 /// actors and refs between tasks on one node, so it is not a compile error:
 /// in a cluster its tasks stay on the driver and the first one submitted
 /// says so (task_spec::travel_blocker).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
 
@@ -39,6 +40,19 @@ struct remote_object {
   const resource_demand demand;
   /// Rebuilds still allowed (the task's max_retries); client actor only.
   int retries_left;
+
+  /// Set for an object another node lent this one inside a value
+  /// (borrowers.hpp): the owner that counts its borrowers, and the data
+  /// path that serves its bytes. Such a record is read straight from that
+  /// data path, and its end tells the owner this node let go instead of
+  /// freeing the object.
+  struct lender_info {
+    uint16_t owner = 0;
+    std::string host;
+    uint16_t port = 0;
+    std::optional<wire::bytes> bytes; ///< a small value sent inside its ref
+  };
+  std::optional<lender_info> lender; ///< set once, before the record is shared
 };
 
 using remote_ptr = std::shared_ptr<remote_object>;

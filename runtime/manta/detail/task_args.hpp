@@ -62,6 +62,19 @@ struct arg_holder<P, object_ref<U>> {
   using type = ref_arg<U>;
 };
 
+/// A ref given for a parameter of type `object_ref<U>` is passed as it is,
+/// unresolved (Ray's ref inside a value): the task gets the ref, starts
+/// without waiting for its object, and may `get` it, pass it on or keep it.
+template <class U>
+struct arg_holder<object_ref<U>, object_ref<U>> {
+  using type = value_arg<object_ref<U>>;
+};
+
+template <class U>
+struct arg_holder<const object_ref<U>&, object_ref<U>> {
+  using type = value_arg<object_ref<U>>;
+};
+
 /// How a call argument of type `A` is kept for a parameter of type `P`.
 template <class P, class A>
 using arg_holder_t = typename arg_holder<P, std::decay_t<A>>::type;
@@ -71,7 +84,9 @@ using arg_holder_t = typename arg_holder<P, std::decay_t<A>>::type;
 template <class P, class A>
 constexpr bool arg_compatible() {
   using D = std::decay_t<A>;
-  if constexpr (is_object_ref<D>::value)
+  if constexpr (std::is_same_v<std::decay_t<P>, D>)
+    return true; // an object_ref<T> parameter takes the ref itself
+  else if constexpr (is_object_ref<D>::value)
     return std::is_convertible_v<const typename D::value_type&, P>;
   else
     return std::is_constructible_v<std::decay_t<P>, A>;

@@ -251,9 +251,20 @@ call_factory call_factory_for() noexcept {
 }
 
 /// How a constructor argument of type `A` is kept: by value, or as a ref
-/// read when the constructor runs.
+/// read when the constructor runs (constructor parameters are not known
+/// here, so a ref is always resolved).
 template <class A>
-using ctor_holder_t = arg_holder_t<std::decay_t<A>, A>;
+struct ctor_holder {
+  using type = value_arg<A>;
+};
+
+template <class U>
+struct ctor_holder<object_ref<U>> {
+  using type = ref_arg<U>;
+};
+
+template <class A>
+using ctor_holder_t = typename ctor_holder<std::decay_t<A>>::type;
 
 /// What a constructor argument passes to the constructor.
 template <class A>

@@ -1,0 +1,352 @@
+// Refs as values (issue 21, item 4): an object_ref<T> parameter receives the
+// ref unresolved; refs inside put values, task results and containers keep
+// their objects alive; and across nodes Ray's borrower protocol keeps a
+// borrowed object alive until every borrower dropped it, then frees it. On
+// one node and with real worker processes (this binary is also the head and
+// the workers: cluster_main.hpp).
+
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+
+#include <manta/detail/borrowers.hpp>
+#include <manta/manta.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Whether this process's object store lists object `id`.
+bool listed(manta::object_id id) {
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      return true;
+  return false;
+}
+
+/// Polls `done` until it holds or `limit` passes; returns its last answer.
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 20s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      return done();
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::atomic<bool> g_release{false};
+
+/// Waits (bounded) until the test lets it go, then returns 7.
+int gated_seven() {
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!g_release.load() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  return 7;
+}
+MANTA_REMOTE(gated_seven);
+
+/// Whether its ref argument's object existed when the task started.
+bool ready_at_start(manta::object_ref<int> r) {
+  return r.ready();
+}
+MANTA_REMOTE(ready_at_start);
+
+/// Reads a ref it was given unresolved.
+int read_plus_one(manta::object_ref<int> r) {
+  return manta::get(r, 20s) + 1;
+}
+MANTA_REMOTE(read_plus_one);
+
+/// Sums the values behind a container of refs.
+int sum_refs(std::vector<manta::object_ref<int>> refs) {
+  int sum = 0;
+  for (auto& r : refs)
+    sum += manta::get(r, 20s);
+  return sum;
+}
+MANTA_REMOTE(sum_refs);
+
+/// Puts 0..n-1 here (on whatever node runs it) and returns the refs.
+std::vector<manta::object_ref<int>> make_refs(int n) {
+  std::vector<manta::object_ref<int>> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(manta::put(i * 10));
+  return out;
+}
+MANTA_REMOTE(make_refs);
+
+/// A value holding a ref among other fields.
+struct labelled {
+  std::string label;
+  manta::object_ref<std::string> text;
+};
+
+/// Whether this process's store lists object `id` (asked on a worker).
+bool held_here(uint64_t id) {
+  return listed(manta::object_id{id});
+}
+MANTA_REMOTE(held_here);
+
+/// An actor that keeps the refs it is given, reads and drops them.
+class keeper {
+public:
+  int keep(std::vector<manta::object_ref<std::string>> refs) {
+    refs_ = std::move(refs);
+    return static_cast<int>(::getpid());
+  }
+  std::string read() {
+    std::string out;
+    for (auto& r : refs_)
+      out += manta::get(r, 20s);
+    return out;
+  }
+  bool holds(uint64_t id) const {
+    return listed(manta::object_id{id});
+  }
+  int drop() {
+    auto n = static_cast<int>(refs_.size());
+    refs_.clear();
+    return n;
+  }
+
+private:
+  std::vector<manta::object_ref<std::string>> refs_;
+};
+MANTA_ACTOR(keeper, &keeper::keep, &keeper::read, &keeper::holds, &keeper::drop);
+
+struct local_runtime {
+  local_runtime() {
+    manta::init_options o;
+    o.num_cpus = 2;
+    manta::init(o);
+  }
+  ~local_runtime() {
+    manta::shutdown();
+  }
+};
+
+} // namespace
+
+TEST_CASE("an object_ref<T> parameter receives the ref unresolved") {
+  local_runtime rt;
+  g_release = false;
+  auto pending = manta::task(gated_seven).remote();
+  // The task runs while its argument's object does not exist yet: it got
+  // the ref, not the value (a T parameter would have waited for it).
+  CHECK_FALSE(manta::get(manta::task(ready_at_start).remote(pending), 20s));
+  auto plus = manta::task(read_plus_one).remote(pending);
+  g_release = true;
+  CHECK(manta::get(plus, 20s) == 8);
+  CHECK(manta::get(manta::task(ready_at_start).remote(pending), 20s));
+}
+
+TEST_CASE("a ref inside a put value keeps its object alive until the value goes") {
+  local_runtime rt;
+  manta::object_id inner_id;
+  manta::object_ref<std::vector<manta::object_ref<int>>> outer;
+  manta::object_ref<labelled> tagged;
+  manta::object_id text_id;
+  {
+    auto inner = manta::put(42);
+    inner_id = inner.id();
+    outer = manta::put(std::vector<manta::object_ref<int>>{inner});
+    auto text = manta::put(std::string{"kept"});
+    text_id = text.id();
+    tagged = manta::put(labelled{"a", text});
+  } // the caller's own refs to the inner objects are gone
+  CHECK(listed(inner_id));
+  CHECK(listed(text_id));
+  CHECK(manta::get(manta::get(outer).at(0)) == 42);
+  CHECK(manta::get(manta::get(tagged).text) == "kept");
+  CHECK(manta::get(manta::task(sum_refs).remote(outer), 20s) == 42);
+  outer = {};
+  CHECK(eventually([&] { return !listed(inner_id); }));
+  CHECK(listed(text_id));
+  tagged = {};
+  CHECK(eventually([&] { return !listed(text_id); }));
+}
+
+TEST_CASE("refs returned inside a task's result stay readable after the task") {
+  local_runtime rt;
+  auto refs = manta::get(manta::task(make_refs).remote(3), 20s);
+  REQUIRE(refs.size() == 3);
+  CHECK(manta::get(refs[2]) == 20);
+  CHECK(manta::get(manta::task(sum_refs).remote(refs), 20s) == 30);
+  auto id = refs[1].id();
+  refs.clear();
+  CHECK(eventually([&] { return !listed(id); }));
+}
+
+TEST_CASE("a ref in a container is borrowed by an actor on a worker, then freed") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto k = manta::actor<keeper>().node_affinity(nodes[worker]).remote();
+  manta::object_id id, big_id;
+  std::string big_text(300000, 'x'); // above ref_inline_bytes: read over the data path
+  {
+    auto inner = manta::put(std::string{"borrowed"});
+    auto big = manta::put(big_text);
+    id = inner.id();
+    big_id = big.id();
+    CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{inner, big}), 60s) == worker);
+  } // the driver, the objects' owner, drops its own refs
+  // The worker reported its copies: the owner keeps the objects for it.
+  auto borrower = std::vector<uint16_t>{static_cast<uint16_t>(nodes[worker])};
+  CHECK(eventually([&] { return manta::detail::ref_borrowers(id.value()) == borrower; }));
+  CHECK(eventually([&] { return manta::detail::ref_borrowers(big_id.value()) == borrower; }));
+  bool summary_says = false;
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      summary_says = o.borrowers == borrower;
+  CHECK(summary_says);
+  CHECK(listed(id));
+  CHECK(listed(big_id));
+  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "borrowed" + big_text);
+  CHECK(manta::get(k.call(&keeper::holds).remote(id.value()), 30s));
+  CHECK(manta::get(k.call(&keeper::holds).remote(big_id.value()), 30s));
+  // The worker drops them: freed there, then on the owner.
+  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 2);
+  CHECK_FALSE(manta::get(k.call(&keeper::holds).remote(id.value()), 30s));
+  CHECK_FALSE(manta::get(k.call(&keeper::holds).remote(big_id.value()), 30s));
+  CHECK(eventually([&] { return !listed(id) && !listed(big_id); }));
+  CHECK(manta::detail::ref_borrowers(id.value()).empty());
+}
+
+TEST_CASE("refs made on a worker come back inside a result and are freed there later") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto there = manta::task(make_refs).node_affinity(nodes[worker]);
+  auto refs = manta::get(there.remote(4), 60s);
+  REQUIRE(refs.size() == 4);
+  auto id = refs[3].id();
+  CHECK(id.node() == nodes[worker]); // owned by the worker that put it
+  // The task is over: the worker keeps the objects for the driver.
+  CHECK(manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s));
+  CHECK(manta::get(refs[3], 30s) == 30);
+  CHECK(manta::get(manta::task(sum_refs).remote(refs), 30s) == 60);
+  // Passed back to a task on the worker: it reads its own objects.
+  CHECK(manta::get(manta::task(sum_refs).node_affinity(nodes[worker]).remote(refs), 30s) == 60);
+  refs.clear();
+  CHECK(eventually([&] {
+    return !manta::get(
+      manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s);
+  }));
+}
+
+/// Puts one string here and returns it inside a vector (owned by this node).
+std::vector<manta::object_ref<std::string>> make_text(std::string text) {
+  return {manta::put(std::move(text))};
+}
+MANTA_REMOTE(make_text);
+
+/// Waits (bounded) until file `path` exists, then returns 1.
+int wait_for_file(std::string path) {
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  return 1;
+}
+MANTA_REMOTE(wait_for_file);
+
+/// How reading the first ref ended: its value, or "lost: <what>".
+std::string try_read(std::vector<manta::object_ref<int>> refs) {
+  try {
+    return std::to_string(manta::get(refs.at(0), 20s));
+  } catch (const manta::object_lost_error& e) {
+    return std::string{"lost: "} + e.what();
+  }
+}
+MANTA_REMOTE(try_read);
+
+TEST_CASE("a ref owned by one worker reaches another through the driver") {
+  manta::local_cluster c;
+  auto maker = c.add_worker(1);
+  auto user = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  manta::object_id id;
+  std::string filler(100000, '.');
+  {
+    // Large (not inlined in the ref): the user reads it from A's data path.
+    auto refs = manta::get(
+      manta::task(make_text).node_affinity(nodes[maker]).remote("from A" + filler), 60s);
+    REQUIRE(refs.size() == 1);
+    id = refs[0].id();
+    CHECK(id.node() == nodes[maker]);
+    CHECK(manta::get(k.call(&keeper::keep).remote(refs), 60s) == user);
+  } // the driver's refs are gone; it lent them to the user as its own
+  auto on_maker = [&] {
+    return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()),
+                      30s);
+  };
+  CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A" + filler); // read from A
+  CHECK(on_maker());
+  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
+  // The user let go, so the driver let go of its borrowed copy, so A frees it.
+  CHECK(eventually([&] { return !listed(id); }));
+  CHECK(eventually([&] { return !on_maker(); }));
+}
+
+TEST_CASE("a ref to an unfinished object sent inside a value is lost there, saying why") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto gate = c.dir() + "/borrowing-gate";
+  // Runs on the worker until the test creates the gate file: its result is
+  // still pending on the driver when the vector holding its ref is sent.
+  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  auto said = manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
+                           std::vector<manta::object_ref<int>>{pending}),
+                         30s);
+  CHECK(said.rfind("lost: ", 0) == 0);
+  CHECK(said.find("still being computed") != std::string::npos);
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(pending, 30s) == 1);
+  // Once it exists, the same ref travels and reads.
+  CHECK(manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
+                     std::vector<manta::object_ref<int>>{pending}),
+                   30s)
+        == "1");
+}
+
+TEST_CASE("a borrower node that dies no longer keeps the object") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto k = manta::actor<keeper>().node_affinity(nodes[worker]).remote();
+  manta::object_id id;
+  {
+    auto inner = manta::put(std::string{"orphan"});
+    id = inner.id();
+    CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{inner}), 60s) == worker);
+  }
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(id.value()).empty(); }));
+  CHECK(listed(id));
+  c.kill_worker(worker, 1);
+  CHECK(eventually([&] { return !listed(id); }));
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
