@@ -4,6 +4,7 @@
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/object_id.hpp"
@@ -83,8 +84,11 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
   auto& held = detail::held_objects::instance();
   for (auto id : left->results)
     freed += held.erase(id);
-  if (left->node != 0)
+  if (left->node != 0) {
     freed += held.erase_node(left->node);
+    // Its placement groups' bundles here (hosted_bundles.hpp).
+    detail::hosted_bundles::instance().release_owner(left->node);
+  }
   if (!orphans.empty() || freed > 0)
     std::fprintf(stderr,
                  "manta: %s: the owner (node %u) of %zu task(s) here (%zu cancelled) and %zu "
