@@ -123,8 +123,12 @@ void finish_try(self_ptr self, uint64_t id) {
     }
   }
   g.reserved = true;
-  if (!placement_registry::instance().placed(g.rec, g.nodes))
+  if (!placement_registry::instance().placed(g.rec, g.nodes)) {
     remove_group(self, g.rec); // removed meanwhile
+    return;
+  }
+  // Tasks and actors submitted into it while it was pending go now.
+  reconnect_ended(self);
 }
 
 void answered(self_ptr self, uint64_t id, uint32_t attempt, uint16_t node,
@@ -219,6 +223,22 @@ void remove_group(self_ptr self, const placement_ptr& pg) {
   }
   st.groups.erase(i);
   place_waiting(self);
+}
+
+int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::string& why) {
+  if (where.kind != scheduling_strategy::node_affinity || where.node != pending_bundle_node)
+    return 1;
+  uint16_t node = 0;
+  switch (placement_registry::instance().resolve(where, d, node, why)) {
+    case placement_registry::resolution::pending:
+      return 0;
+    case placement_registry::resolution::gone:
+      return -1;
+    case placement_registry::resolution::placed:
+      break;
+  }
+  where.node = node;
+  return 1;
 }
 
 void retry_groups(self_ptr self) {

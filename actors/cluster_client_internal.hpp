@@ -154,6 +154,13 @@ void place_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 /// The group was removed: every node gives its bundles back.
 void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 
+/// For a task or actor submitted into a group not reserved yet (pinned to
+/// `pending_bundle_node`): once it is, pins `where` to its bundle's node
+/// and returns 1; 0 while it is pending (the task or actor waits); -1 with
+/// `why` set once the group is gone. Anything else: 1, unchanged.
+int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d,
+                  std::string& why);
+
 /// Tries the groups still pending again.
 void retry_groups(cluster_client_actor* self);
 

@@ -8,8 +8,11 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tools/http_client.hpp"
 
 #include <manta/manta.hpp>
+
+#include <boost/json/src.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -94,6 +97,23 @@ TEST_CASE("STRICT_SPREAD lands bundles on two workers; removal frees both") {
   CHECK(!info->bundles[0].node.empty());
   CHECK(!info->bundles[1].node.empty());
   CHECK(info->bundles[0].node != info->bundles[1].node);
+  // The head's dashboard asks the driver: the same group, bundles and nodes.
+  auto r = manta::tools::http_get(c.dashboard_address(), "/api/placement_groups");
+  REQUIRE(r.status == 200);
+  bool listed = false;
+  auto groups = boost::json::parse(r.body);
+  for (auto& g : groups.as_array()) {
+    auto& o = g.as_object();
+    if (o.at("id").as_string() != pg.id())
+      continue;
+    listed = true;
+    CHECK(o.at("state").as_string() == "CREATED");
+    auto& bundles = o.at("bundles").as_array();
+    REQUIRE(bundles.size() == 2);
+    CHECK(bundles[0].as_object().at("node").as_string() == info->bundles[0].node);
+    CHECK(bundles[1].as_object().at("node").as_string() == info->bundles[1].node);
+  }
+  CHECK(listed);
 
   // Tasks in bundle 0 and 1 run on two different worker processes, on the
   // node the state API names.
@@ -129,6 +149,11 @@ TEST_CASE("STRICT_SPREAD lands bundles on two workers; removal frees both") {
   auto later = manta::create_placement_group(two_cpus, manta::placement_strategy::strict_spread);
   CHECK_FALSE(later.wait(500ms));
   CHECK(info_of(later)->state == "PENDING");
+  // Work submitted into it now waits for it, then runs on its bundles' nodes.
+  auto early_task = manta::task(node_and_pid).placement_group(later, 1).remote();
+  auto early_actor = manta::actor<where_am_i>().placement_group(later, 0).remote();
+  auto early_call = early_actor.call(&where_am_i::node).remote();
+  CHECK(manta::wait(std::vector{early_task}, 1, 300ms).ready.empty());
 
   // Removing the first fails what runs inside and frees both workers: the
   // second is reserved then.
@@ -140,6 +165,8 @@ TEST_CASE("STRICT_SPREAD lands bundles on two workers; removal frees both") {
   auto linfo = info_of(later);
   REQUIRE(linfo);
   CHECK(linfo->bundles[0].node != linfo->bundles[1].node);
+  CHECK(linfo->bundles[1].node == "node-" + std::to_string(manta::get(early_task, 30s).first));
+  CHECK(linfo->bundles[0].node == "node-" + std::to_string(manta::get(early_call, 30s)));
 
   // And once it goes too, each worker's CPU runs an ordinary task again.
   manta::remove_placement_group(later);

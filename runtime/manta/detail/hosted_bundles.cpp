@@ -131,6 +131,11 @@ void hosted_bundles::release_owner(uint16_t owner) {
   }
 }
 
+void hosted_bundles::clear() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  groups_.clear();
+}
+
 size_t hosted_bundles::size() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return groups_.size();

@@ -49,6 +49,10 @@ public:
   /// How many groups hold bundles here (tests, state).
   size_t size() const;
 
+  /// Forgets every group without touching a pool (the runtime shuts down:
+  /// its pool goes with it).
+  void clear();
+
   /// The bundle resource names `bundles` of group `hex` install on a node
   /// (each bundle's own and the group-wide one, summed over them).
   static resource_map names_for(const std::string& hex,

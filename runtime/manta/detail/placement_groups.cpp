@@ -327,6 +327,10 @@ placement_ptr placement_registry::apply(const placement_option& opt, resource_de
                          : runtime::require("placement_group").node_index();
   demand = std::move(renamed);
   where = {scheduling_strategy::node_affinity, node, false};
+  if (node == pending_bundle_node) {
+    where.group = rec->id;
+    where.bundle = opt.bundle;
+  }
   return rec;
 }
 

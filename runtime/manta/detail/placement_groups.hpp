@@ -74,6 +74,16 @@ public:
   /// it was removed meanwhile (the caller gives the bundles back).
   bool placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes);
 
+  /// What `resolve` found for a task or actor submitted into a group that
+  /// was still pending in a cluster (pinned to `pending_bundle_node`).
+  enum class resolution { placed, pending, gone };
+
+  /// The node that now holds the bundle `where` names (set by `apply`,
+  /// with the demand `d` it rewrote), in `node`; `pending` while its group
+  /// is not reserved yet, `gone` (with `why`) once it was removed.
+  resolution resolve(const scheduling_strategy& where, const resource_demand& d,
+                     uint16_t& node, std::string& why) const;
+
   /// For `hosted_bundles`: makes `names` (bundle resources of group `hex`)
   /// known here so that the pool keeps them; false if they were already
   /// (the group's owner is this process). `drop_names` forgets them.
@@ -124,9 +134,12 @@ private:
 
   /// `apply` for a group laid out over the cluster: the node that runs a
   /// task or actor in bundle `bundle` (-1: the first node whose bundles
-  /// hold `want`), or throws naming `who`.
+  /// hold `want`), `pending_bundle_node` while the group is not reserved
+  /// yet, or throws naming `who`.
   uint16_t node_for(const placement_record& rec, int bundle, const resource_map& want,
                     const std::string& who) const;
+  uint16_t node_locked(const placement_record& rec, int bundle, const resource_map& want,
+                       const std::string& who) const; ///< `node_for` under `mtx_`.
 
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, placement_ptr> live_;
@@ -141,6 +154,11 @@ private:
   /// The most recent removed groups, for the state API.
   std::deque<placement_ptr> removed_;
 };
+
+/// The node a task or actor is pinned to while its group, laid out over a
+/// cluster, is not reserved yet: the driver's cluster client holds it back
+/// until `placement_registry::resolve` names the bundle's node.
+inline constexpr uint16_t pending_bundle_node = 0xFFFF;
 
 /// "placement group 'name' (<hex>)", or "placement group <hex>".
 std::string group_label(const placement_record& r);

@@ -72,10 +72,12 @@ uint16_t placement_registry::node_for(const placement_record& rec, int bundle,
                                       const resource_map& want, const std::string& who) const {
   std::lock_guard<std::mutex> guard{mtx_};
   if (rec.state != placement_record::phase::created)
-    throw invalid_argument_error(
-      who + ": " + group_label(rec)
-      + " is not reserved yet, and in a cluster a task or actor goes to the node holding "
-        "its bundle; wait for it first (manta::get(pg.ready(), timeout) or pg.wait(timeout))");
+    return pending_bundle_node; // the cluster client holds it until then (`resolve`)
+  return node_locked(rec, bundle, want, who);
+}
+
+uint16_t placement_registry::node_locked(const placement_record& rec, int bundle,
+                                         const resource_map& want, const std::string& who) const {
   if (bundle >= 0)
     return rec.bundle_nodes.at(static_cast<size_t>(bundle));
   // Any bundle: the first node (in bundle order) whose bundles hold it.
@@ -90,6 +92,36 @@ uint16_t placement_registry::node_for(const placement_record& rec, int bundle,
                               + group_label(rec)
                               + " holds that much of it (its bundles are on several nodes); "
                                 "ask for less or name a bundle");
+}
+
+placement_registry::resolution
+placement_registry::resolve(const scheduling_strategy& where, const resource_demand& d,
+                            uint16_t& node, std::string& why) const {
+  auto id = where.group;
+  // What it asks for, from the group-wide names `apply` wrote
+  // ("<res>_group_<hex>"; bundle -1 picks a node that holds it).
+  auto hex = to_string(object_id{id});
+  auto suffix = "_group_" + hex;
+  resource_map want;
+  for (auto& [name, amount] : d.custom)
+    if (name.size() > suffix.size() && name.ends_with(suffix))
+      want[name.substr(0, name.size() - suffix.size())] = amount;
+  auto bundle = where.bundle;
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = live_.find(id);
+  if (i == live_.end()) {
+    why = "its placement group " + to_string(object_id{id}) + " was removed";
+    return resolution::gone;
+  }
+  if (i->second->state != placement_record::phase::created)
+    return resolution::pending;
+  try {
+    node = node_locked(*i->second, bundle, want, "a task or actor");
+  } catch (const std::exception& e) {
+    why = e.what();
+    return resolution::gone;
+  }
+  return resolution::placed;
 }
 
 bool placement_registry::placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes) {
