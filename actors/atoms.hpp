@@ -7,6 +7,13 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <memory>
+
+namespace manta::detail {
+struct placement_record;
+using placement_ptr = std::shared_ptr<placement_record>;
+} // namespace manta::detail
+
 /// Message tags of the runtime's actors. CAF atoms hold at most 10
 /// characters.
 namespace manta::actors {
@@ -147,6 +154,23 @@ using stolen_atom = caf::atom_constant<caf::atom("stolen")>;
 /// passed; drop what it left here unless it came back (owner_book.hpp).
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
+
+// -- placement groups across nodes (docs/cluster.md) ---------------------------
+
+/// owner -> node_manager: (token, BundleReservation) -> (bool, why): take
+/// these bundles' resources if free now (phase one; hosted_bundles.hpp).
+using bundle_prepare_atom = caf::atom_constant<caf::atom("bprepare")>;
+/// owner -> node_manager: (token, group id): the bundles taken become
+/// resources of their own (phase two).
+using bundle_commit_atom = caf::atom_constant<caf::atom("bcommit")>;
+/// owner -> node_manager: (token, group id): give the group's bundles back.
+using bundle_release_atom = caf::atom_constant<caf::atom("brelease")>;
+/// placement registry -> cluster_client: (group) reserve its bundles, or
+/// it was removed; cluster_client -> itself: try the pending groups again.
+using group_place_atom = caf::atom_constant<caf::atom("gplace")>;
+using group_remove_atom = caf::atom_constant<caf::atom("gremove")>;
+using group_retry_atom = caf::atom_constant<caf::atom("gretry")>;
+
 } // namespace manta::actors
 
 // In-process only: never crosses a node boundary (what does is described in
@@ -157,3 +181,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<manta::detail::fetch_promise>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::create_request_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::call_request_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::named_request_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::placement_ptr)

@@ -1,6 +1,7 @@
 #include "actors/cluster_actors.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/cluster_client_internal.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/demangle.hpp"
@@ -118,6 +119,22 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
     return;
   }
   std::string why;
+  if (auto pinned = pin_to_bundle(req->where, req->demand, why); pinned <= 0) {
+    if (pinned == 0) // its placement group is not reserved yet
+      self->state.deferred_creates.push_back(std::move(req)); // see finish_try
+    else
+      req->done.set_value({"actor cannot be placed: " + why, 0});
+    return;
+  }
+  if (req->where.kind == scheduling_strategy::node_affinity
+      && req->where.node == self->state.link->index()) {
+    req->done.set_value({"actor cannot be placed: it was created in a placement group that "
+                         "was not reserved yet, whose bundle then went to this driver's own "
+                         "node, where a created actor cannot move; create it after "
+                         "pg.ready() (or pg.wait(timeout))",
+                         0});
+    return;
+  }
   auto node = pick_node(self, *req, why);
   auto core = req->core.lock();
   bool pinned = req->where.kind == scheduling_strategy::node_affinity && !req->where.soft;

@@ -276,6 +276,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         on_logs(self, *index, bytes);
     },
     [=](heartbeat_atom) { heartbeat(self); },
+    [=](group_place_atom, placement_ptr& pg) { place_group(self, pg); },
+    [=](group_remove_atom, placement_ptr& pg) { remove_group(self, pg); },
+    [=](group_retry_atom) { retry_groups(self); },
     [=](tqueue_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "tqueue"))
         on_queue_news(self, *index, bytes);

@@ -3,6 +3,7 @@
 #include "actors/object_directory.hpp"
 #include "actors/outbox.hpp"
 #include "actors/token_gate.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -136,6 +137,21 @@ struct lost_connection {
   int attempts = 0;
 };
 
+/// A placement group this driver lays out over the cluster's nodes
+/// (cluster_bundles.cpp; docs/cluster.md, "Placement groups across nodes").
+struct placed_group {
+  detail::placement_ptr rec;
+  /// The node of each bundle: of the try in flight, or once reserved.
+  std::vector<uint16_t> nodes;
+  /// The try in flight: its number, the nodes' answers it waits for, and
+  /// why one said no.
+  uint32_t attempt = 0;
+  size_t missing = 0;
+  std::string refused;
+  bool reserved = false;
+  bool removed = false;
+};
+
 struct cluster_client_state {
   detail::cluster* link = nullptr;
   /// How long a worker may stay silent (the connection timeout), and how
@@ -204,6 +220,10 @@ struct cluster_client_state {
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
   /// TaskSpecs (tasks and actor calls) on their way to workers.
   outbox specs;
+  /// Placement groups being reserved or reserved, by group id, and
+  /// whether a new try of the pending ones is planned.
+  std::unordered_map<uint64_t, placed_group> groups;
+  bool group_retry_planned = false;
 
   cluster_client_state() = default;
   cluster_client_state(const cluster_client_state&) = delete;

@@ -142,6 +142,33 @@ void head_lost(cluster_client_actor* self);
 /// lists that this driver does not know (joined while it was away).
 void rejoin_head(cluster_client_actor* self);
 
+// -- cluster_bundles.cpp: placement groups laid out over the nodes --------------
+
+/// Reserves the bundles of a new group: lays them out by its strategy over
+/// this node and the workers, takes them on each node (phase one), then
+/// makes them resources of their own there (phase two) and seals
+/// `ready()`; if a node says no, gives back what the others took and tries
+/// again later.
+void place_group(cluster_client_actor* self, const detail::placement_ptr& pg);
+
+/// The group was removed: every node gives its bundles back.
+void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
+
+/// For a task or actor submitted into a group not reserved yet (pinned to
+/// `pending_bundle_node`): once it is, pins `where` to its bundle's node
+/// and returns 1; 0 while it is pending (the task or actor waits); -1 with
+/// `why` set once the group is gone. Anything else: 1, unchanged.
+int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d,
+                  std::string& why);
+
+/// Tries the groups still pending again.
+void retry_groups(cluster_client_actor* self);
+
+/// Worker `index` is gone: the groups with bundles there are removed
+/// (their tasks and actors fail with placement_group_removed_error saying
+/// so). Call before its tasks and actors are placed elsewhere.
+void groups_node_lost(cluster_client_actor* self, uint16_t index, const std::string& why);
+
 // -- worker_links.cpp (continued) ---------------------------------------------
 
 /// "; this driver did not run for N ms ..." if this actor's heartbeat came

@@ -70,7 +70,7 @@ http_reply task_detail(const std::multimap<std::string, std::string>& q) {
 void forward_state_request(const std::string& target, detail::node_state& s) {
   auto path = std::string_view{target}.substr(0, target.find('?'));
   http_reply reply{404, "application/json", "{\"error\":\"not forwarded\"}"};
-  if (path == "/api/log_lines" || path == "/api/task")
+  if (path == "/api/log_lines" || path == "/api/task" || path == "/api/placement_groups")
     reply = route(target, "");
   s.forwarded = std::move(reply.body);
   s.forwarded_status = static_cast<uint16_t>(reply.status);

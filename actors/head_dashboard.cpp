@@ -151,7 +151,9 @@ std::string timeline_json(const std::vector<member_state>& members) {
 /// member's answer that found some, as `{"cluster":true,"answers":[...]}`;
 /// a task is the answer of the member where it ran, else of the one whose
 /// failure chain is longest (the owner of a task that failed of its
-/// argument), else the first. With no member that knows it, the first 404.
+/// argument), else the first; placement groups are every member's groups
+/// in one array (each driver keeps its own). With no member that knows it,
+/// the first 404.
 http_reply forwarded(std::string_view path, std::string_view target,
                      const state_collector& collect) {
   state_query query;
@@ -173,6 +175,22 @@ http_reply forwarded(std::string_view path, std::string_view target,
     if (refusal == nullptr)
       return {404, json_type, "{\"error\":\"no member of the cluster answered\"}"};
     return {refusal->forwarded_status, json_type, refusal->forwarded};
+  }
+  if (path == "/api/placement_groups") {
+    // Each driver keeps the groups it created: every member's list (a
+    // JSON array its own dashboard wrote), as one.
+    std::string out = "[";
+    for (auto* f : found) {
+      auto& body = f->forwarded;
+      auto open = body.find('['), close = body.rfind(']');
+      if (open == std::string::npos || close == std::string::npos || close <= open)
+        continue;
+      auto items = body.substr(open + 1, close - open - 1);
+      if (items.find_first_not_of(" \n\t\r") == std::string::npos)
+        continue;
+      out += (out.size() > 1 ? "," : "") + items;
+    }
+    return {200, json_type, out + "]"};
   }
   if (path == "/api/log_lines") {
     std::string out = "{\"cluster\":true,\"answers\":[";
@@ -230,16 +248,12 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
     query.sections = state_query::timeline;
   else if (path == "/api/series")
     query.sections = state_query::series;
-  else if (path == "/api/log_lines" || path == "/api/task")
+  else if (path == "/api/log_lines" || path == "/api/task" || path == "/api/placement_groups")
     return forwarded(path, target, collect);
   else if (path == "/api/why" || path == "/api/logs")
     return {404, json_type,
             "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
             "the object (start it with --dashboard-port) for why and logs\"}"};
-  else if (path == "/api/placement_groups")
-    return {404, json_type,
-            "{\"error\":\"placement groups are kept by the driver that created them: ask "
-            "that driver's dashboard (start it with --dashboard-port) for /api/placement_groups\"}"};
   else if (path != "/api/nodes" && path != "/api/status")
     return {404, json_type, "{\"error\":\"no such endpoint\"}"};
   if (path != "/api/nodes")

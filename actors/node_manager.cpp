@@ -13,9 +13,11 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/node_state.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_task.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_error.hpp"
@@ -172,7 +174,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto total = self->state.pool->resources().second;
   auto total_cpus = total[cpu_resource];
   total.erase(cpu_resource);
-  if (!msg.demand.fits_in(total_cpus, total))
+  if (!msg.demand.fits_in(total_cpus, total) && !detail::in_placement_group(msg.demand))
     return refuse("manta::infeasible_task_error",
                   "task demands " + msg.demand.to_string() + " but "
                     + detail::runtime::node_name() + " has only "
@@ -358,6 +360,21 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     [=](steal_atom, const std::string& token, const std::vector<char>& request) {
       if (vetted(self, token, "steal"))
         give_back(self, request);
+    },
+    [=](bundle_prepare_atom, const std::string& token,
+        const std::vector<char>& request) -> caf::result<bool, std::string> {
+      if (!vetted(self, token, "bprepare"))
+        return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
+      auto why = prepare_bundles(self, request);
+      return {why.empty(), why};
+    },
+    [=](bundle_commit_atom, const std::string& token, uint64_t group) {
+      if (vetted(self, token, "bcommit"))
+        detail::hosted_bundles::instance().commit(group);
+    },
+    [=](bundle_release_atom, const std::string& token, uint64_t group) {
+      if (vetted(self, token, "brelease"))
+        detail::hosted_bundles::instance().release(group);
     },
     [=](ping_atom, const std::string& token) {
       if (!vetted(self, token, "ping"))

@@ -172,6 +172,12 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
 /// The link to `home` closed: its forwarded calls fail with actor_died_error.
 void forwarded_home_lost(node_manager_actor* self, const caf::actor_addr& home);
 
+/// An owner on another node asks this node to take bundles of one of its
+/// placement groups (a BundleReservation): empty if taken, else why not
+/// (bundle_requests.cpp). The owner is watched, so that its bundles are
+/// given back if it goes for good.
+std::string prepare_bundles(node_manager_actor* self, const std::vector<char>& request);
+
 /// The shipper of this node manager: wakes it to send lines to their
 /// owners (hosted_logs.cpp).
 std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self);

@@ -4,6 +4,7 @@
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/runtime.hpp"
@@ -88,6 +89,8 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
     freed += held.erase_node(left->node);
     // It borrowed no more: the objects and actors lent to it are unpinned.
     detail::lent_node_gone(left->node);
+    // Its placement groups' bundles here (hosted_bundles.hpp).
+    detail::hosted_bundles::instance().release_owner(left->node);
   }
   if (!orphans.empty() || freed > 0)
     std::fprintf(stderr,

@@ -6,6 +6,7 @@
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
+#include "manta/placement_group.hpp"
 
 #include <caf/all.hpp>
 
@@ -144,6 +145,25 @@ bool place(self_ptr self, uint64_t id) {
   if (p.task && p.task->cancelled()) {
     st.placed.erase(i);
     return true;
+  }
+  if (p.task) {
+    // Submitted into a placement group that was not reserved yet.
+    std::string why;
+    auto pinned = pin_to_bundle(p.task->opts.strategy, p.demand, why);
+    if (pinned == 0)
+      return false; // placed once its group is (`finish_try`)
+    if (pinned < 0) {
+      p.task->result->seal_error(std::make_exception_ptr(placement_group_removed_error(
+        "task '" + p.task->name() + "': " + why)));
+      st.placed.erase(i);
+      return true;
+    }
+    auto& where = p.task->opts.strategy;
+    if (where.kind == scheduling_strategy::node_affinity && where.node == st.link->index()) {
+      st.link->pool().schedule(std::move(p.task)); // its bundle is on this node
+      st.placed.erase(i);
+      return true;
+    }
   }
   auto where = strategy_of(p);
   if (where.kind == scheduling_strategy::node_affinity) {

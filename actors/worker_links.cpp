@@ -63,6 +63,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto n = st.nodes.find(index);
   if (n == st.nodes.end())
     return;
+  groups_node_lost(self, index, why); // before its tasks go elsewhere
   if (n->second.manager) {
     st.by_addr.erase(n->second.manager.address());
     st.specs.drop(n->second.manager);

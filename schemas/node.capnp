@@ -79,3 +79,23 @@ struct ClusterView {
   yourJob @2 :Text;
   # A driver's job id, as the head recorded it (empty for workers).
 }
+
+struct BundleReservation {
+  # Placement groups across nodes (docs/cluster.md, "Placement groups across
+  # nodes"): (bprepare, token, BundleReservation) owner -> a node's
+  # node_manager, answered (bool, why): take the sum of these bundles of
+  # group `group` from the node's free resources now, or say why not. The
+  # owner then sends (bcommit, token, group) or (brelease, token, group).
+  group @0 :UInt64;
+  # The group's id (an object id of the owner: its hex names the bundle
+  # resources, "CPU_group_<index>_<hex>").
+  owner @1 :UInt16;
+  # The owner's node index: its groups are released if it leaves.
+  bundles @2 :List(Bundle);
+
+  struct Bundle {
+    index @0 :UInt32;
+    resources @1 :List(Task.Resource);
+    # CPUs as "CPU", like the other resources.
+  }
+}

@@ -17,6 +17,8 @@
 //     an actor on a worker (direct), from a task on a worker to an actor on
 //     the driver through the handle it was given (one hop), and from a task
 //     on one worker to an actor on the other (two hops, through the driver);
+//   - placement groups: a STRICT_SPREAD group of two 1-CPU bundles (one
+//     on each worker) created, waited for and removed, repeated;
 //   - broadcast (--broadcast-nodes=K): one object put by the driver, read
 //     by a task on each of K single-CPU worker nodes at once (Ray's 1 GiB
 //     broadcast to 50 nodes), against the driver's serial transfer time;
@@ -353,6 +355,18 @@ int main(int argc, char** argv) {
         return std::fprintf(stderr, "BUG: a borrowed ref read wrong\n"), 1;
     borrowed_rate = static_cast<double>(n) / seconds_since(start);
   }
+  // Placement groups across nodes: each try prepares and commits on both
+  // workers; the removal's releases reach them before the next prepare.
+  long groups = std::max(round_trips / 10, 10L);
+  start = steady::now();
+  for (long k = 0; k < groups; ++k) {
+    auto pg = manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}},
+                                            manta::placement_strategy::strict_spread);
+    if (!pg.wait(std::chrono::seconds(30)))
+      return std::fprintf(stderr, "BUG: a placement group was not reserved\n"), 1;
+    manta::remove_placement_group(pg);
+  }
+  double pg_rate = static_cast<double>(groups) / seconds_since(start);
   std::printf("metric                              value          floor (same run)            ratio\n");
   std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
@@ -360,6 +374,9 @@ int main(int argc, char** argv) {
               tasks);
   std::printf("cross_node_generator_items   %9.0f /s   (one generator task on a worker, 20,000 items)\n",
               generator_rate);
+  std::printf("cross_node_placement_group   %9.0f /s   (STRICT_SPREAD, 2 bundles on 2 workers: "
+              "create, ready, remove; %ld groups)\n",
+              pg_rate, groups);
   std::printf("mixed_long_short_completion  %9.2f s    ideal %21.2f s    %5.2fx   (1 x 1 s + 40 x 25 ms)\n",
               mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
   std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,

@@ -30,6 +30,11 @@ struct scheduling_strategy {
   kind_type kind = default_placement; ///< Which strategy.
   node_id node = 0; ///< For `node_affinity`: the node.
   bool soft = false; ///< For `node_affinity`: fall back to the default placement.
+  /// Internal, set by `.placement_group(pg, i)` in a cluster's driver while
+  /// the group is not reserved yet: its id and the bundle index, so that
+  /// the task or actor goes to that bundle's node once the group is.
+  uint64_t group = 0;
+  int bundle = -1; ///< Internal: see `group`.
 };
 
 /// Options of one task submission, set by chaining on `task(f)`.

@@ -3,6 +3,8 @@
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_anchor.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -45,11 +47,6 @@ private:
 
   uint64_t group_;
 };
-
-std::string group_label(const placement_record& r) {
-  return r.name.empty() ? "placement group " + r.hex
-                        : "placement group '" + r.name + "' (" + r.hex + ")";
-}
 
 resource_demand as_demand(const resource_map& bundle) {
   resource_demand d{0.0, {}};
@@ -108,6 +105,11 @@ std::string removal_cause(const std::string& label) {
 
 } // namespace
 
+std::string group_label(const placement_record& r) {
+  return r.name.empty() ? "placement group " + r.hex
+                        : "placement group '" + r.name + "' (" + r.hex + ")";
+}
+
 std::string bundle_resource(const std::string& resource, int bundle, const std::string& hex) {
   if (bundle < 0)
     return resource + "_group_" + hex;
@@ -134,16 +136,21 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
       throw invalid_argument_error(what + " reserves nothing; give each bundle at least one "
                                           "resource above 0, e.g. {{\"CPU\", 1}}");
   }
-  // Every bundle is reserved on this node (docs/architecture.md,
-  // "Placement groups"), so the group fits only if their sum fits here.
+  // Outside a cluster every bundle is reserved on this node
+  // (docs/architecture.md, "Placement groups"), so the group fits only if
+  // their sum fits here; a driver lays them out over the cluster's nodes.
   auto total = sum_of(bundles);
   resource_demand node{rt.total_cpus(), rt.total_custom()};
-  if (strategy == placement_strategy::strict_spread && bundles.size() > 1)
+  auto* link = rt.cluster_link();
+  bool spread = link != nullptr && link->kind() == cluster::role::driver;
+  if (spread)
+    ; // checked below, once the record exists
+  else if (strategy == placement_strategy::strict_spread && bundles.size() > 1)
     throw placement_group_infeasible_error(
       who + " asks for " + std::to_string(bundles.size())
       + " STRICT_SPREAD bundles, each on a node of its own, but bundles are reserved on "
         "this node only (one node); use SPREAD or PACK, or one bundle");
-  if (!total.fits_in(node.cpus, node.custom))
+  else if (!total.fits_in(node.cpus, node.custom))
     throw placement_group_infeasible_error(
       who + " needs " + total.to_string() + " in all (" + std::to_string(bundles.size())
       + " bundles, " + std::string{to_string(strategy)} + ") but this node has only "
@@ -158,12 +165,15 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
   rec->strategy = strategy;
   rec->bundles = std::move(bundles);
   rec->ready = std::make_shared<object_slot>(oid);
+  rec->spread = spread;
+  std::vector<indexed_bundle> all;
   for (size_t b = 0; b < rec->bundles.size(); ++b)
-    for (auto& [res, amount] : rec->bundles[b]) {
-      rec->installed[bundle_resource(res, static_cast<int>(b), rec->hex)] += amount;
-      rec->installed[bundle_resource(res, -1, rec->hex)] += amount;
-    }
-  rec->job = std::make_shared<reserve_job>(rec->id, total, rec->ready);
+    all.emplace_back(static_cast<uint32_t>(b), rec->bundles[b]);
+  rec->installed = hosted_bundles::names_for(rec->hex, all);
+  if (spread)
+    check_cluster_fit(*rec, who);
+  else
+    rec->job = std::make_shared<reserve_job>(rec->id, total, rec->ready);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!rec->name.empty()) {
@@ -178,7 +188,10 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
     for (auto& [res, amount] : rec->installed)
       resource_names_.insert(res);
   }
-  rt.pool().schedule(rec->job);
+  if (spread)
+    hand_to_cluster(rec);
+  else
+    rt.pool().schedule(rec->job);
   return rec;
 }
 
@@ -207,7 +220,7 @@ void placement_registry::reserved(uint64_t id, const task_spec& job) {
   rec->ready->seal_value(yes, typeid(bool), sizeof(bool));
 }
 
-void placement_registry::remove(const placement_ptr& pg) {
+void placement_registry::remove(const placement_ptr& pg, const std::string& cause) {
   if (pg == nullptr)
     throw invalid_argument_error("remove_placement_group: an empty placement_group handle");
   auto& rt = runtime::require("remove_placement_group");
@@ -233,7 +246,12 @@ void placement_registry::remove(const placement_ptr& pg) {
       removed_.pop_front();
     tasks.swap(pg->tasks);
     actors.swap(pg->actors);
-    if (created) {
+    pg->cause = cause;
+    if (pg->spread) {
+      // The cluster client gives every node's bundles back (or, while it
+      // is reserving them, gives up and gives back what it got).
+      release_in_cluster(pg);
+    } else if (created) {
       // The node's resources come back, and the bundles' names leave the
       // pool: a lease given back on a name that is stale now drops it
       // (`stale_bundle`), this one at once and those of tasks still
@@ -248,7 +266,7 @@ void placement_registry::remove(const placement_ptr& pg) {
       rt.pool().withdraw({pg->id}, 1);
     }
   }
-  auto label = group_label(*pg);
+  auto label = group_label(*pg) + (cause.empty() ? "" : " (" + cause + ")");
   pg->ready->seal_error(std::make_exception_ptr(placement_group_removed_error(
     label + " was removed before it was ready")));
   for (auto& w : tasks)
@@ -305,9 +323,14 @@ placement_ptr placement_registry::apply(const placement_option& opt, resource_de
       renamed.custom[bundle_resource(res, opt.bundle, rec->hex)] = amount;
     renamed.custom[bundle_resource(res, -1, rec->hex)] = amount;
   }
+  auto node = rec->spread ? node_for(*rec, opt.bundle, want, who)
+                         : runtime::require("placement_group").node_index();
   demand = std::move(renamed);
-  where = {scheduling_strategy::node_affinity, runtime::require("placement_group").node_index(),
-           false};
+  where = {scheduling_strategy::node_affinity, node, false};
+  if (node == pending_bundle_node) {
+    where.group = rec->id;
+    where.bundle = opt.bundle;
+  }
   return rec;
 }
 
@@ -367,7 +390,10 @@ std::vector<placement_group_info> placement_registry::list() const {
                  : rec->state == placement_record::phase::created ? "CREATED"
                                                                   : "REMOVED";
     for (size_t b = 0; b < rec->bundles.size(); ++b)
-      info.bundles.push_back(bundle_info{b, rec->bundles[b], rec->node});
+      info.bundles.push_back(bundle_info{b, rec->bundles[b],
+                                         b < rec->bundle_node_names.size()
+                                           ? rec->bundle_node_names[b]
+                                           : rec->node});
     for (auto& w : rec->tasks)
       if (auto t = w.lock(); t && t->result && !t->result->done())
         ++info.tasks;

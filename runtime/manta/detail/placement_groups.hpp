@@ -32,9 +32,18 @@ struct placement_record {
   /// Sealed true once reserved (`placement_group::ready`).
   slot_ptr ready;
 
+  /// Laid out over the cluster's nodes by the driver's cluster client
+  /// (placement_spread.cpp) rather than reserved by a pool job here.
+  bool spread = false;
+
   // Guarded by the registry's lock.
   phase state = phase::pending;
-  std::string node; ///< Where the bundles sit once created.
+  std::string node; ///< Where the bundles sit once created (one node).
+  /// In a cluster: the node index and name of each bundle once created.
+  std::vector<uint16_t> bundle_nodes;
+  std::vector<std::string> bundle_node_names;
+  /// Why it was removed when not by `remove_placement_group` (a node died).
+  std::string cause;
   /// The reservation: a pool job that leases the sum of the bundles and
   /// keeps the lease until the group is removed (its lease owner).
   std::shared_ptr<task_spec> job;
@@ -56,7 +65,30 @@ public:
   placement_ptr create(std::vector<resource_map> bundles, placement_strategy strategy,
                        std::string name);
 
-  void remove(const placement_ptr& pg);
+  /// `cause`, if given, says why (a node holding bundles died) in the
+  /// errors of `ready()` and of the tasks inside.
+  void remove(const placement_ptr& pg, const std::string& cause = {});
+
+  /// The driver's cluster client reserved every bundle of `pg`, bundle i
+  /// on node `nodes[i]`: the group is created and `ready` sealed. False if
+  /// it was removed meanwhile (the caller gives the bundles back).
+  bool placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes);
+
+  /// What `resolve` found for a task or actor submitted into a group that
+  /// was still pending in a cluster (pinned to `pending_bundle_node`).
+  enum class resolution { placed, pending, gone };
+
+  /// The node that now holds the bundle `where` names (set by `apply`,
+  /// with the demand `d` it rewrote), in `node`; `pending` while its group
+  /// is not reserved yet, `gone` (with `why`) once it was removed.
+  resolution resolve(const scheduling_strategy& where, const resource_demand& d,
+                     uint16_t& node, std::string& why) const;
+
+  /// For `hosted_bundles`: makes `names` (bundle resources of group `hex`)
+  /// known here so that the pool keeps them; false if they were already
+  /// (the group's owner is this process). `drop_names` forgets them.
+  bool adopt_names(const std::string& hex, const resource_map& names);
+  void drop_names(const std::string& hex, const resource_map& names);
 
   /// The live group named `name`, or null.
   placement_ptr find(const std::string& name) const;
@@ -95,6 +127,20 @@ public:
 private:
   placement_registry() = default;
 
+  /// `create` in a driver of a cluster: checks that `strategy` can lay the
+  /// bundles out on the nodes' totals and hands the group to the cluster
+  /// client (placement_spread.cpp). Throws naming `who`.
+  void check_cluster_fit(const placement_record& rec, const std::string& who) const;
+
+  /// `apply` for a group laid out over the cluster: the node that runs a
+  /// task or actor in bundle `bundle` (-1: the first node whose bundles
+  /// hold `want`), `pending_bundle_node` while the group is not reserved
+  /// yet, or throws naming `who`.
+  uint16_t node_for(const placement_record& rec, int bundle, const resource_map& want,
+                    const std::string& who) const;
+  uint16_t node_locked(const placement_record& rec, int bundle, const resource_map& want,
+                       const std::string& who) const; ///< `node_for` under `mtx_`.
+
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, placement_ptr> live_;
   std::unordered_map<std::string, placement_ptr> by_name_;
@@ -108,6 +154,22 @@ private:
   /// The most recent removed groups, for the state API.
   std::deque<placement_ptr> removed_;
 };
+
+/// The node a task or actor is pinned to while its group, laid out over a
+/// cluster, is not reserved yet: the driver's cluster client holds it back
+/// until `placement_registry::resolve` names the bundle's node.
+inline constexpr uint16_t pending_bundle_node = 0xFFFF;
+
+/// "placement group 'name' (<hex>)", or "placement group <hex>".
+std::string group_label(const placement_record& r);
+
+/// Hands a new group to the driver's cluster client, which reserves its
+/// bundles on the cluster's nodes (placement_spread.cpp).
+void hand_to_cluster(const placement_ptr& pg);
+
+/// Tells the cluster client that `pg` was removed: it gives every node's
+/// bundles back.
+void release_in_cluster(const placement_ptr& pg);
 
 /// "CPU_group_0_<hex>" (bundle 0) or "CPU_group_<hex>" (bundle -1: any).
 std::string bundle_resource(const std::string& resource, int bundle, const std::string& hex);

@@ -1,5 +1,6 @@
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/hosted_bundles.hpp"
 #include "manta/retry_exceptions.hpp"
 
 #include "actors/atoms.hpp"
@@ -361,6 +362,7 @@ void runtime::stop_all() {
   keep_detached_actors();
   actor_directory::instance().stop_all();
   placement_registry::instance().clear();
+  hosted_bundles::instance().clear();
   clear_lent(); // handles other nodes held: their actors are stopped above
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.

@@ -48,40 +48,11 @@ std::string check_amount(const std::string& name, double x) {
          + " (amounts are finite and non-negative)";
 }
 
-std::string check_resources(double cpus, const resource_map& custom) {
-  if (auto why = check_amount(cpu_resource, cpus); !why.empty())
-    return why;
-  for (auto& [name, amount] : custom) {
-    if (name.empty())
-      return "a resource has an empty name";
-    if (auto why = check_amount(name, amount); !why.empty())
-      return why;
-  }
-  return {};
-}
 
 std::string check_node(const node_record& x) {
   if (!x.driver && (x.host.empty() || x.port == 0))
     return "worker node without a host and port to reach it";
   return check_resources(x.cpus, x.custom);
-}
-
-template <class Builder>
-void set_resources(Builder&& list, const resource_map& rs) {
-  unsigned i = 0;
-  for (auto& [name, amount] : rs) {
-    list[i].setName(name);
-    list[i].setAmount(amount);
-    ++i;
-  }
-}
-
-template <class Reader>
-resource_map get_resources(Reader&& list) {
-  resource_map out;
-  for (auto r : list)
-    out[r.getName().cStr()] = r.getAmount();
-  return out;
 }
 
 kj::ArrayPtr<const kj::byte> as_data(std::span<const char> s) {
@@ -165,6 +136,18 @@ node_record read_node(schema::NodeInfo::Reader r) {
 }
 
 } // namespace
+
+std::string check_resources(double cpus, const resource_map& custom) {
+  if (auto why = check_amount(cpu_resource, cpus); !why.empty())
+    return why;
+  for (auto& [name, amount] : custom) {
+    if (name.empty())
+      return "a resource has an empty name";
+    if (auto why = check_amount(name, amount); !why.empty())
+      return why;
+  }
+  return {};
+}
 
 decode_limits current_decode_limits() noexcept {
   return {max_message_bytes(), g_traversal_factor.load(std::memory_order_relaxed)};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 /// The messages that cross nodes, as plain structs, and their Cap'n Proto
@@ -47,6 +48,14 @@ struct queue_message {
   std::vector<uint64_t> queued;
   std::vector<uint64_t> started;
   uint32_t limit = 0;
+};
+
+/// schema::BundleReservation: bundles of a placement group a node is asked
+/// to take (wire_bundles.cpp).
+struct bundle_message {
+  uint64_t group = 0;
+  uint16_t owner = 0;
+  std::vector<std::pair<uint32_t, resource_map>> bundles;
 };
 
 /// schema::TaskSpec.
@@ -205,6 +214,7 @@ bytes encode(const actor_created_message& x);
 bytes encode(const log_batch& x);
 bytes encode(const copy_message& x);
 bytes encode(const queue_message& x);
+bytes encode(const bundle_message& x);
 
 /// Decoders return an empty string on success, else what was wrong (which
 /// message, why, and a hint). Besides well-formed Cap'n Proto they check
@@ -219,6 +229,7 @@ std::string decode(std::span<const char> in, actor_created_message& out);
 std::string decode(std::span<const char> in, log_batch& out);
 std::string decode(std::span<const char> in, copy_message& out);
 std::string decode(std::span<const char> in, queue_message& out);
+std::string decode(std::span<const char> in, bundle_message& out);
 
 /// schema::Batch of encoded messages of one kind.
 bytes encode_batch(const std::vector<bytes>& items);
