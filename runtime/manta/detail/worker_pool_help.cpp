@@ -1,0 +1,206 @@
+// Help while waiting: a pool thread whose task blocks in `get` or `wait`
+// runs ready tasks of the same tree on its own stack (TBB's scheme), so a
+// recursive fork-join needs no thread per blocked task (issue 25, item 3).
+//
+// Only tasks of the waiting task's tree (the task submitted from outside the
+// pool that it descends from) run under it, the task it waits for first:
+// unrelated work, which could wait for something only the waiting task
+// produces after its wait, never lands under it. Actors' jobs never run
+// under a waiting task, and a thread inside an actor's code does not help
+// (the actor is busy with it). Each task run here holds its own lease; the
+// waiting task's CPUs are lent for the whole wait.
+
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/allocation_hook.hpp"
+#include "manta/detail/blocking.hpp"
+#include "manta/detail/log_capture.hpp"
+#include "manta/detail/memory_monitor.hpp"
+#include "manta/detail/parker.hpp"
+#include "manta/detail/worker_pool.hpp"
+
+#include <algorithm>
+
+namespace manta::detail {
+
+namespace {
+
+/// How many entries from the back (the newest) of each queue a waiting
+/// thread looks at: its tree's tasks were queued last, and the scan is done
+/// under the pool's lock.
+constexpr size_t help_scan = 64;
+
+} // namespace
+
+bool worker_pool::state::claim_helper(uint64_t tree) {
+  for (auto* h : helpers)
+    if (!h->claimed && h->tree == tree) {
+      h->claimed = true;
+      h->wake->unpark();
+      return true;
+    }
+  return false;
+}
+
+std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) {
+  auto mine = [&](const queued& q) {
+    return q.tree == h.tree && helpable(*q.task) && !q.task->cancelled();
+  };
+  auto awaited = [&](const queued& q) {
+    return q.task->result && h.target->awaits(*q.task->result);
+  };
+  auto take_runnable = [&](std::deque<queued>::iterator i) {
+    queued q = std::move(*i);
+    runnable.erase(i);
+    num_runnable.store(runnable.size(), std::memory_order_release);
+    return q;
+  };
+  // Granted already: the task waited for, else the newest of the tree.
+  auto newest = runnable.end();
+  size_t seen = 0;
+  for (auto i = runnable.end(); i != runnable.begin() && seen < help_scan; ++seen) {
+    --i;
+    if (!mine(*i))
+      continue;
+    if (awaited(*i))
+      return take_runnable(i);
+    if (newest == runnable.end())
+      newest = i;
+  }
+  // Queued for resources: the task waited for, granted with the CPUs this
+  // thread lent (ahead of the FIFO: the lender's own dependency).
+  std::optional<queued> fallback;
+  for (auto& g : waiting) {
+    seen = 0;
+    for (auto i = g.tasks.end(); i != g.tasks.begin() && seen < help_scan; ++seen) {
+      --i;
+      if (!mine(*i) || !awaited(*i) || !try_take(g.demand, i->task->lease_owner()))
+        continue;
+      queued q = std::move(*i);
+      g.tasks.erase(i);
+      return q;
+    }
+  }
+  if (newest != runnable.end())
+    return take_runnable(newest);
+  // Else the newest queued task of the tree that the free resources fit.
+  for (auto& g : waiting) {
+    seen = 0;
+    for (auto i = g.tasks.end(); i != g.tasks.begin() && seen < help_scan; ++seen) {
+      --i;
+      if (!mine(*i) || !try_take(g.demand, i->task->lease_owner()))
+        continue;
+      queued q = std::move(*i);
+      g.tasks.erase(i);
+      return q;
+    }
+  }
+  return std::nullopt;
+}
+
+bool help_begin(help_record& h) noexcept {
+  auto& ctx = this_task();
+  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.tree == 0
+      || ctx.depth >= max_help_depth || current_actor() != nullptr || !helpable(*ctx.task))
+    return false;
+  h.task = ctx.task;
+  h.tree = ctx.tree;
+  h.wake = &parker::this_thread();
+  auto cpus = std::max(0.0, ctx.task->opts.resources.cpus);
+  auto& st = *static_cast<worker_pool::state*>(ctx.pool);
+  std::lock_guard<std::mutex> guard{st.mtx};
+  // Lent, not granted yet: help_step gives them to the task waited for
+  // first, then to the queue's head.
+  st.free_cpus += cpus;
+  h.lent = cpus;
+  return true;
+}
+
+bool help_step(help_record& h) {
+  auto& ctx = this_task();
+  auto& st = *static_cast<worker_pool::state*>(ctx.pool);
+  std::optional<worker_pool::queued> q;
+  std::vector<task_ptr> dropped; // destroyed after the guard unlocks
+  {
+    // Granting may start a thread (it allocates): never stopped half-way by
+    // the memory monitor.
+    allocation_hook::hold_off no_stop;
+    std::lock_guard<std::mutex> guard{st.mtx};
+    if (!st.stopping)
+      q = st.pick_for(h);
+    if (!q) {
+      if (!h.registered) {
+        st.helpers.push_back(&h);
+        h.registered = true;
+      }
+      if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
+          && !st.claim_helper(st.runnable.back().tree))
+        st.start_thread(); // woken for a task another thread took meanwhile
+      h.claimed = false;
+      st.grant_waiting(dropped); // may grant a task of the tree and claim h
+      if (h.claimed && !st.stopping)
+        q = st.pick_for(h);
+      if (!q)
+        return false;
+    }
+    if (h.registered) {
+      std::erase(st.helpers, &h);
+      h.registered = false;
+    }
+    // Woken for a task but runs another (the one it waits for): the one it
+    // was woken for gets another thread.
+    if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
+        && !st.claim_helper(st.runnable.back().tree))
+      st.start_thread();
+    h.claimed = false;
+  }
+  // Run on this stack, with what a pool thread shows the task's code; the
+  // waiting task's unfinished output line stays its own.
+  auto saved = ctx;
+  ctx.tree = q->tree;
+  ctx.depth = saved.depth + 1;
+  log_capture::end_of_run();
+  bool again = st.run(q->task);
+  ctx = saved;
+  // The waiting task's run is watched again by the memory monitor (the
+  // nested run ended its watch).
+  memory_monitor::begin_run(h.task->attempts.load(std::memory_order_relaxed)
+                            <= h.task->opts.max_retries);
+  bool seal = false;
+  {
+    allocation_hook::hold_off no_stop;
+    std::lock_guard<std::mutex> guard{st.mtx};
+    st.give_back(q->task->opts.resources, q->task->lease_owner());
+    if (again && !st.enqueue(q->task, q->tree))
+      seal = true;
+    // The wait is over: its CPUs are taken back before anything else is
+    // granted, so they stay with this tree (no thread for another task).
+    if (h.lent > 0 && h.target->ready()) {
+      st.reclaim(h.lent);
+      h.lent = 0;
+    }
+    st.grant_waiting(dropped);
+  }
+  if (seal)
+    seal_not_run(*q->task);
+  return true;
+}
+
+void help_end(help_record& h) noexcept {
+  auto& st = *static_cast<worker_pool::state*>(this_task().pool);
+  allocation_hook::hold_off no_stop;
+  std::lock_guard<std::mutex> guard{st.mtx};
+  if (h.registered) {
+    std::erase(st.helpers, &h);
+    h.registered = false;
+  }
+  if (h.lent > 0)
+    st.reclaim(h.lent);
+  h.lent = 0;
+  // Woken for a task it leaves: another waiting thread or a new one runs it.
+  if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
+      && !st.claim_helper(st.runnable.back().tree))
+    st.start_thread();
+  h.claimed = false;
+}
+
+} // namespace manta::detail
