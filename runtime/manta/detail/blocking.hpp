@@ -33,8 +33,8 @@ protected:
   ~wait_target() = default;
 };
 
-/// A `cpu_loan` whose thread runs ready tasks of its task's tree while it
-/// waits (worker_pool_help.cpp): the caller loops on `help()` before each
+/// A `cpu_loan` whose thread runs the tasks it waits for and its task's
+/// children while it waits (worker_pool_help.cpp): the caller loops on `help()` before each
 /// park. Where the thread cannot help (not a plain task, inside an actor's
 /// code, `max_help_depth` waits deep) it is a plain loan and `help()` is
 /// false. Waits with a deadline use a plain loan: a task run under them
@@ -46,9 +46,9 @@ public:
   helping_wait(const helping_wait&) = delete;
   helping_wait& operator=(const helping_wait&) = delete;
 
-  /// Runs one ready task of the tree on this thread: true if it ran one
-  /// (check the wait again), false if there is none (park; a task of the
-  /// tree granted meanwhile wakes the thread).
+  /// Runs one such task on this thread: true if it ran one (check the
+  /// wait again), false if there is none (park; one granted meanwhile
+  /// wakes the thread).
   bool help() {
     return helping_ && help_step(record_);
   }

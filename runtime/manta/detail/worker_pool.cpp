@@ -73,13 +73,12 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
 }
 
 void worker_pool::state::push_runnable(queued q) {
-  auto tree = q.tree;
   runnable.push_back(std::move(q));
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle) {
-    // A thread whose task waits for its tree runs it on its own stack
-    // (worker_pool_help.cpp): no thread per blocked task.
-    if (!claim_helper(tree))
+    // A thread whose task waits for it, or its parent waiting, runs it on
+    // its own stack (worker_pool_help.cpp): no thread per blocked task.
+    if (!claim_helper(runnable.back()))
       start_thread();
   } else if (sleeping > 0 && (runnable.size() > spinning || oversubscribed()))
     // A spinning thread takes the task without a wake-up, unless the
@@ -125,23 +124,28 @@ void worker_pool::state::grant_waiting(std::vector<task_ptr>& dropped) {
   }
 }
 
-uint64_t worker_pool::state::tree_of_caller() {
+namespace {
+
+/// The id of the task the calling thread runs (its children's parent).
+uint64_t caller_id(const void* pool) noexcept {
   auto& ctx = this_task();
-  if (ctx.task != nullptr && ctx.pool == this && ctx.tree != 0)
-    return ctx.tree;
-  return next_tree++;
+  return ctx.task != nullptr && ctx.pool == pool && helpable(*ctx.task) ? ctx.id : 0;
 }
 
-bool worker_pool::state::enqueue(task_ptr& t, uint64_t tree) {
+} // namespace
+
+bool worker_pool::state::enqueue(task_ptr& t) {
+  return enqueue(t, caller_id(this));
+}
+
+bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent) {
   if (stopping)
     return false;
-  if (tree == 0)
-    tree = tree_of_caller();
   auto& g = group_for(t->opts.resources);
   if (g.tasks.empty() && try_take(g.demand, t->lease_owner()))
-    push_runnable(queued{std::move(t), tree});
+    push_runnable(queued{std::move(t), parent});
   else
-    g.tasks.push_back(queued{std::move(t), tree});
+    g.tasks.push_back(queued{std::move(t), parent});
   return true;
 }
 
@@ -205,8 +209,8 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   for (;;) {
     if (!st.runnable.empty()) {
       auto t = std::move(st.runnable.front().task);
-      // An actor's job starts no tree of helpers: its children get one of their own.
-      this_task().tree = helpable(*t) ? st.runnable.front().tree : 0;
+      auto parent = st.runnable.front().parent;
+      this_task().id = task_id(*t);
       st.runnable.pop_front();
       st.num_runnable.store(st.runnable.size(), std::memory_order_release);
       --st.idle;
@@ -217,7 +221,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       ++st.idle;
       if (!t->keeps_lease)
         st.give_back(t->opts.resources, t->lease_owner());
-      if (again && !st.enqueue(t, this_task().tree))
+      if (again && !st.enqueue(t, parent))
         seal_finished = true;
       finished = std::move(t); // empty if enqueued again
       st.grant_waiting(dropped);
@@ -274,7 +278,7 @@ bool worker_pool::try_schedule(task_ptr& t) {
   auto& g = st_->group_for(t->opts.resources);
   if (!g.tasks.empty() || !st_->try_take(g.demand, t->lease_owner()))
     return false;
-  st_->push_runnable(queued{std::move(t), st_->tree_of_caller()});
+  st_->push_runnable(queued{std::move(t), caller_id(st_.get())});
   return true;
 }
 

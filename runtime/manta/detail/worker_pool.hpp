@@ -19,17 +19,19 @@ namespace manta::detail {
 
 class wait_target;
 
-/// One wait of a pool thread's task that runs ready tasks of its tree
-/// meanwhile (blocking.hpp, `helping_wait`); lives on the waiting stack.
+/// One wait of a pool thread's task that runs the tasks it waits for and
+/// its own children meanwhile (blocking.hpp, `helping_wait`); lives on the
+/// waiting stack.
 struct help_record {
   const wait_target* target = nullptr;
   task_spec* task = nullptr;
   parker* wake = nullptr;
-  uint64_t tree = 0;
+  /// The waiting task's id (queued::parent of its children).
+  uint64_t id = 0;
   /// The CPUs lent to the pool, 0 once reclaimed.
   double lent = 0;
   bool registered = false;
-  /// A granted task of the tree was left for this thread to run.
+  /// A granted task it may run was left for this thread.
   bool claimed = false;
 };
 
@@ -40,19 +42,26 @@ inline bool helpable(const task_spec& t) noexcept {
   return t.lease_owner() == &t && !t.keeps_lease;
 }
 
+/// The id by which a waiting task knows its children: its result's, 0 for
+/// what no thread may run under a wait (`helpable`).
+inline uint64_t task_id(const task_spec& t) noexcept {
+  return helpable(t) && t.result ? t.result->id().value() : 0;
+}
+
 /// How many waits may nest on one thread's stack (each runs a task under a
 /// waiting one); past it a wait lends its CPUs and parks, as before, so a
 /// deep recursion cannot overflow the stack.
 constexpr int max_help_depth = 32;
 
 /// Starts a helping wait of the calling thread's task: lends its CPUs
-/// without granting them yet (its own tree gets them first). False if the
+/// without granting them yet (what it waits for gets them first). False if the
 /// thread cannot help (not a plain task on a pool thread, inside an actor,
 /// or too deep): then nothing was done.
 bool help_begin(help_record& h) noexcept;
 
-/// Runs one task of `h`'s tree on this thread if one is ready (true), else
-/// registers the thread to be woken for one (false: park).
+/// Runs on this thread one task `h` waits for, or else one of its children,
+/// if one is ready (true), else registers the thread to be woken for one
+/// (false: park).
 bool help_step(help_record& h);
 
 /// Ends the wait: reclaims the CPUs, and starts a thread for a task this
@@ -73,9 +82,9 @@ void help_end(help_record& h) noexcept;
 /// CAF's scheduler threads never run user code: a task may block (sleep,
 /// I/O, a nested `get`). A task blocked in `get` lends its CPUs back
 /// (`lend`/`reclaim`), so nested and recursive tasks cannot deadlock, and
-/// meanwhile runs ready tasks of its own tree on its own stack (`help_step`,
-/// worker_pool_help.cpp); the pool starts a thread only when a granted task
-/// finds no idle thread and no waiting thread of its tree to run it.
+/// meanwhile runs the tasks it waits for and its own children on its own
+/// stack (`help_step`, worker_pool_help.cpp); the pool starts a thread only
+/// when a granted task finds no idle thread and no waiting parent to run it.
 class worker_pool {
 public:
   /// What the pool does with a granted task on one of its threads: run it
@@ -130,12 +139,12 @@ public:
   size_t num_threads() const;
 
 private:
-  /// A queued task and its tree: the id of the task submitted from outside
-  /// the pool that it descends from. A waiting task helps only its own
-  /// tree, so unrelated work never runs under it.
+  /// A queued task and the id of the task that submitted it (0: none, or an
+  /// actor's code): a waiting task runs only what it waits for and its own
+  /// children, so unrelated work never runs under it.
   struct queued {
     task_ptr task;
-    uint64_t tree = 0;
+    uint64_t parent = 0;
   };
 
   struct waiting_group {
@@ -173,9 +182,7 @@ private:
     std::unordered_map<std::thread::id, std::thread> threads;
     /// Threads that left their loop and wait to be joined.
     std::vector<std::thread::id> exited;
-    /// The next tree id (queued::tree) for a task submitted from outside.
-    uint64_t next_tree = 1;
-    /// Threads whose task waits and that may run a task of its tree.
+    /// Threads whose task waits and that may run a task it waits for or a child.
     std::vector<help_record*> helpers;
 
     /// Takes `d` for `owner` if it is free, GPUs by index (gpu_slots).
@@ -192,14 +199,15 @@ private:
     void grant_waiting(std::vector<task_ptr>& dropped);
     void push_runnable(queued q);
     /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
-    /// who seals it with the lock released: false then. `tree` 0: the
-    /// calling thread's tree, or a new one outside a task.
-    bool enqueue(task_ptr& t, uint64_t tree = 0);
-    uint64_t tree_of_caller();
-    /// Wakes a waiting thread of `tree` that no task claimed yet; false if none.
-    bool claim_helper(uint64_t tree);
+    /// who seals it with the lock released: false then. `parent`: the
+    /// submitter's id; by default the calling thread's task.
+    bool enqueue(task_ptr& t);
+    bool enqueue(task_ptr& t, uint64_t parent);
+    /// Wakes a waiting thread that may run `q` and that no task claimed
+    /// yet; false if none.
+    bool claim_helper(const queued& q);
     /// Takes a task for `h` to run: the producer of what it waits for, else
-    /// the newest of its tree, granted or (with the CPUs it lent) waiting.
+    /// its newest child, granted or (with the CPUs it lent) waiting.
     std::optional<queued> pick_for(help_record& h);
     void lend(double cpus, std::vector<task_ptr>& dropped);
     void reclaim(double cpus);
@@ -226,8 +234,8 @@ struct task_context {
   task_spec* task = nullptr;
   /// The pool's state; lives as long as the thread does.
   void* pool = nullptr;
-  /// The task's tree (worker_pool::queued::tree).
-  uint64_t tree = 0;
+  /// The task's id (queued::parent of its children); 0 for an actor's job.
+  uint64_t id = 0;
   /// How many waiting tasks this thread's stack holds under the running one.
   int depth = 0;
 };

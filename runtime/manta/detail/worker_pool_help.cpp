@@ -1,13 +1,13 @@
 // Help while waiting: a pool thread whose task blocks in `get` or `wait`
-// runs ready tasks of the same tree on its own stack (TBB's scheme), so a
-// recursive fork-join needs no thread per blocked task (issue 25, item 3).
+// runs ready tasks on its own stack (TBB's scheme), so a recursive
+// fork-join needs no thread per blocked task (issue 25, item 3).
 //
-// Only tasks of the waiting task's tree (the task submitted from outside the
-// pool that it descends from) run under it, the task it waits for first:
-// unrelated work, which could wait for something only the waiting task
-// produces after its wait, never lands under it. Actors' jobs never run
-// under a waiting task, and a thread inside an actor's code does not help
-// (the actor is busy with it). Each task run here holds its own lease; the
+// Only the task it waits for (first) and its own children run under a
+// waiting task: unrelated work, which could wait for something only the
+// waiting task produces after its wait, never lands under it (a child may,
+// as in TBB: docs/architecture.md says when). Actors' jobs never run under
+// a waiting task, and a thread inside an actor's code does not help (the
+// actor is busy with it). Each task run here holds its own lease; the
 // waiting task's CPUs are lent for the whole wait.
 
 #include "manta/detail/actor_core.hpp"
@@ -25,15 +25,18 @@ namespace manta::detail {
 namespace {
 
 /// How many entries from the back (the newest) of each queue a waiting
-/// thread looks at: its tree's tasks were queued last, and the scan is done
+/// thread looks at: its children were queued last, and the scan is done
 /// under the pool's lock.
 constexpr size_t help_scan = 64;
 
 } // namespace
 
-bool worker_pool::state::claim_helper(uint64_t tree) {
+bool worker_pool::state::claim_helper(const queued& q) {
+  if (helpers.empty() || !helpable(*q.task))
+    return false;
   for (auto* h : helpers)
-    if (!h->claimed && h->tree == tree) {
+    if (!h->claimed
+        && (h->id == q.parent || (q.task->result && h->target->awaits(*q.task->result)))) {
       h->claimed = true;
       h->wake->unpark();
       return true;
@@ -43,7 +46,7 @@ bool worker_pool::state::claim_helper(uint64_t tree) {
 
 std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) {
   auto mine = [&](const queued& q) {
-    return q.tree == h.tree && helpable(*q.task) && !q.task->cancelled();
+    return helpable(*q.task) && !q.task->cancelled();
   };
   auto awaited = [&](const queued& q) {
     return q.task->result && h.target->awaits(*q.task->result);
@@ -54,7 +57,7 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
     num_runnable.store(runnable.size(), std::memory_order_release);
     return q;
   };
-  // Granted already: the task waited for, else the newest of the tree.
+  // Granted already: the task waited for, else the newest child.
   auto newest = runnable.end();
   size_t seen = 0;
   for (auto i = runnable.end(); i != runnable.begin() && seen < help_scan; ++seen) {
@@ -63,7 +66,7 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
       continue;
     if (awaited(*i))
       return take_runnable(i);
-    if (newest == runnable.end())
+    if (newest == runnable.end() && i->parent == h.id)
       newest = i;
   }
   // Queued for resources: the task waited for, granted with the CPUs this
@@ -82,12 +85,12 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
   }
   if (newest != runnable.end())
     return take_runnable(newest);
-  // Else the newest queued task of the tree that the free resources fit.
+  // Else the newest queued child that the free resources fit.
   for (auto& g : waiting) {
     seen = 0;
     for (auto i = g.tasks.end(); i != g.tasks.begin() && seen < help_scan; ++seen) {
       --i;
-      if (!mine(*i) || !try_take(g.demand, i->task->lease_owner()))
+      if (i->parent != h.id || !mine(*i) || !try_take(g.demand, i->task->lease_owner()))
         continue;
       queued q = std::move(*i);
       g.tasks.erase(i);
@@ -99,11 +102,11 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
 
 bool help_begin(help_record& h) noexcept {
   auto& ctx = this_task();
-  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.tree == 0
+  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.id == 0
       || ctx.depth >= max_help_depth || current_actor() != nullptr || !helpable(*ctx.task))
     return false;
   h.task = ctx.task;
-  h.tree = ctx.tree;
+  h.id = ctx.id;
   h.wake = &parker::this_thread();
   auto cpus = std::max(0.0, ctx.task->opts.resources.cpus);
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
@@ -133,10 +136,10 @@ bool help_step(help_record& h) {
         h.registered = true;
       }
       if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
-          && !st.claim_helper(st.runnable.back().tree))
+          && !st.claim_helper(st.runnable.back()))
         st.start_thread(); // woken for a task another thread took meanwhile
       h.claimed = false;
-      st.grant_waiting(dropped); // may grant a task of the tree and claim h
+      st.grant_waiting(dropped); // may grant a task for h and claim it
       if (h.claimed && !st.stopping)
         q = st.pick_for(h);
       if (!q)
@@ -149,14 +152,14 @@ bool help_step(help_record& h) {
     // Woken for a task but runs another (the one it waits for): the one it
     // was woken for gets another thread.
     if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
-        && !st.claim_helper(st.runnable.back().tree))
+        && !st.claim_helper(st.runnable.back()))
       st.start_thread();
     h.claimed = false;
   }
   // Run on this stack, with what a pool thread shows the task's code; the
   // waiting task's unfinished output line stays its own.
   auto saved = ctx;
-  ctx.tree = q->tree;
+  ctx.id = task_id(*q->task);
   ctx.depth = saved.depth + 1;
   log_capture::end_of_run();
   bool again = st.run(q->task);
@@ -170,15 +173,18 @@ bool help_step(help_record& h) {
     allocation_hook::hold_off no_stop;
     std::lock_guard<std::mutex> guard{st.mtx};
     st.give_back(q->task->opts.resources, q->task->lease_owner());
-    if (again && !st.enqueue(q->task, q->tree))
+    if (again && !st.enqueue(q->task, q->parent))
       seal = true;
     // The wait is over: its CPUs are taken back before anything else is
-    // granted, so they stay with this tree (no thread for another task).
-    if (h.lent > 0 && h.target->ready()) {
+    // granted, so they stay with this task (no thread for another one).
+    // Not over: nothing is granted here either, so the next help_step gives
+    // what is free to another task this one waits for first (help_end
+    // grants what is left).
+    if (h.target->ready()) {
       st.reclaim(h.lent);
       h.lent = 0;
+      st.grant_waiting(dropped);
     }
-    st.grant_waiting(dropped);
   }
   if (seal)
     seal_not_run(*q->task);
@@ -188,6 +194,7 @@ bool help_step(help_record& h) {
 void help_end(help_record& h) noexcept {
   auto& st = *static_cast<worker_pool::state*>(this_task().pool);
   allocation_hook::hold_off no_stop;
+  std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st.mtx};
   if (h.registered) {
     std::erase(st.helpers, &h);
@@ -196,9 +203,11 @@ void help_end(help_record& h) noexcept {
   if (h.lent > 0)
     st.reclaim(h.lent);
   h.lent = 0;
+  // What a task run here freed and was not granted yet.
+  st.grant_waiting(dropped);
   // Woken for a task it leaves: another waiting thread or a new one runs it.
   if (h.claimed && !st.runnable.empty() && st.runnable.size() > st.idle
-      && !st.claim_helper(st.runnable.back().tree))
+      && !st.claim_helper(st.runnable.back()))
     st.start_thread();
   h.claimed = false;
 }
