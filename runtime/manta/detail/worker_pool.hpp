@@ -143,8 +143,12 @@ private:
   /// actor's code): a waiting task runs only what it waits for and its own
   /// children, so unrelated work never runs under it.
   struct queued {
+    queued(task_ptr t, uint64_t p) : task(std::move(t)), parent(p), result(task->result.get()) {}
     task_ptr task;
     uint64_t parent = 0;
+    /// The task's result, read by a waiting thread's scan without touching
+    /// the task (a cache miss per queued task).
+    const object_slot* result = nullptr;
   };
 
   struct waiting_group {

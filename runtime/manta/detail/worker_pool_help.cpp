@@ -24,10 +24,11 @@ namespace manta::detail {
 
 namespace {
 
-/// How many entries from the back (the newest) of each queue a waiting
-/// thread looks at: its children were queued last, and the scan is done
-/// under the pool's lock.
-constexpr size_t help_scan = 64;
+/// How many entries of each queue a waiting thread looks at, under the
+/// pool's lock: the newest (its children were queued last) and, for the task
+/// it waits for, the oldest too (a `get` of a list reads the oldest first).
+constexpr size_t scan_newest = 16;
+constexpr size_t scan_oldest = 8;
 
 } // namespace
 
@@ -35,8 +36,7 @@ bool worker_pool::state::claim_helper(const queued& q) {
   if (helpers.empty() || !helpable(*q.task))
     return false;
   for (auto* h : helpers)
-    if (!h->claimed
-        && (h->id == q.parent || (q.task->result && h->target->awaits(*q.task->result)))) {
+    if (!h->claimed && (h->id == q.parent || (q.result && h->target->awaits(*q.result)))) {
       h->claimed = true;
       h->wake->unpark();
       return true;
@@ -45,58 +45,55 @@ bool worker_pool::state::claim_helper(const queued& q) {
 }
 
 std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) {
-  auto mine = [&](const queued& q) {
-    return helpable(*q.task) && !q.task->cancelled();
-  };
   auto awaited = [&](const queued& q) {
-    return q.task->result && h.target->awaits(*q.task->result);
+    return q.result != nullptr && h.target->awaits(*q.result) && helpable(*q.task)
+           && !q.task->cancelled();
   };
-  auto take_runnable = [&](std::deque<queued>::iterator i) {
-    queued q = std::move(*i);
-    runnable.erase(i);
+  auto child = [&](const queued& q) {
+    return q.parent == h.id && helpable(*q.task) && !q.task->cancelled();
+  };
+  // Positions of `d` worth a look: the newest, then the oldest.
+  auto candidates = [](auto& d, bool oldest_too, auto f) {
+    size_t n = d.size();
+    for (size_t k = 0; k < std::min(n, scan_newest); ++k)
+      if (f(n - 1 - k))
+        return true;
+    if (oldest_too)
+      for (size_t k = 0; k < std::min(n - std::min(n, scan_newest), scan_oldest); ++k)
+        if (f(k))
+          return true;
+    return false;
+  };
+  std::optional<queued> out;
+  auto take_runnable = [&](size_t i) {
+    out.emplace(std::move(runnable[i]));
+    runnable.erase(runnable.begin() + static_cast<ptrdiff_t>(i));
     num_runnable.store(runnable.size(), std::memory_order_release);
-    return q;
+    return true;
   };
-  // Granted already: the task waited for, else the newest child.
-  auto newest = runnable.end();
-  size_t seen = 0;
-  for (auto i = runnable.end(); i != runnable.begin() && seen < help_scan; ++seen) {
-    --i;
-    if (!mine(*i))
-      continue;
-    if (awaited(*i))
-      return take_runnable(i);
-    if (newest == runnable.end() && i->parent == h.id)
-      newest = i;
-  }
-  // Queued for resources: the task waited for, granted with the CPUs this
-  // thread lent (ahead of the FIFO: the lender's own dependency).
-  std::optional<queued> fallback;
-  for (auto& g : waiting) {
-    seen = 0;
-    for (auto i = g.tasks.end(); i != g.tasks.begin() && seen < help_scan; ++seen) {
-      --i;
-      if (!mine(*i) || !awaited(*i) || !try_take(g.demand, i->task->lease_owner()))
-        continue;
-      queued q = std::move(*i);
-      g.tasks.erase(i);
-      return q;
-    }
-  }
-  if (newest != runnable.end())
-    return take_runnable(newest);
-  // Else the newest queued child that the free resources fit.
-  for (auto& g : waiting) {
-    seen = 0;
-    for (auto i = g.tasks.end(); i != g.tasks.begin() && seen < help_scan; ++seen) {
-      --i;
-      if (i->parent != h.id || !mine(*i) || !try_take(g.demand, i->task->lease_owner()))
-        continue;
-      queued q = std::move(*i);
-      g.tasks.erase(i);
-      return q;
-    }
-  }
+  auto take_waiting = [&](waiting_group& g, size_t i) {
+    if (!try_take(g.demand, g.tasks[i].task->lease_owner()))
+      return false;
+    out.emplace(std::move(g.tasks[i]));
+    g.tasks.erase(g.tasks.begin() + static_cast<ptrdiff_t>(i));
+    return true;
+  };
+  // The task waited for, granted already, else queued for resources:
+  // granted with the CPUs this thread lent, ahead of the FIFO (the
+  // lender's own dependency).
+  if (candidates(runnable, true, [&](size_t i) { return awaited(runnable[i]) && take_runnable(i); }))
+    return out;
+  for (auto& g : waiting)
+    if (candidates(g.tasks, true,
+                   [&](size_t i) { return awaited(g.tasks[i]) && take_waiting(g, i); }))
+      return out;
+  // Else the newest child, granted or queued.
+  if (candidates(runnable, false, [&](size_t i) { return child(runnable[i]) && take_runnable(i); }))
+    return out;
+  for (auto& g : waiting)
+    if (candidates(g.tasks, false,
+                   [&](size_t i) { return child(g.tasks[i]) && take_waiting(g, i); }))
+      return out;
   return std::nullopt;
 }
 
