@@ -28,8 +28,12 @@ struct help_record {
   parker* wake = nullptr;
   /// The waiting task's id (queued::parent of its children).
   uint64_t id = 0;
-  /// The CPUs lent to the pool, 0 once reclaimed.
+  /// The CPUs to lend at the first help_step, then those lent (0 once
+  /// reclaimed).
+  double to_lend = 0;
   double lent = 0;
+  /// help_step took the pool's lock: help_end has resources to grant.
+  bool locked_once = false;
   bool registered = false;
   /// A granted task it may run was left for this thread.
   bool claimed = false;

@@ -105,13 +105,10 @@ bool help_begin(help_record& h) noexcept {
   h.task = ctx.task;
   h.id = ctx.id;
   h.wake = &parker::this_thread();
-  auto cpus = std::max(0.0, ctx.task->opts.resources.cpus);
-  auto& st = *static_cast<worker_pool::state*>(ctx.pool);
-  std::lock_guard<std::mutex> guard{st.mtx};
-  // Lent, not granted yet: help_step gives them to the task waited for
-  // first, then to the queue's head.
-  st.free_cpus += cpus;
-  h.lent = cpus;
+  // Lent by the first help_step, under the lock it takes anyway (a wait
+  // that ends before it costs no lock), and not granted at once: they go
+  // to the task waited for first, then to the queue's head.
+  h.to_lend = std::max(0.0, ctx.task->opts.resources.cpus);
   return true;
 }
 
@@ -125,6 +122,12 @@ bool help_step(help_record& h) {
     // the memory monitor.
     allocation_hook::hold_off no_stop;
     std::lock_guard<std::mutex> guard{st.mtx};
+    h.locked_once = true;
+    if (h.to_lend > 0) {
+      st.free_cpus += h.to_lend;
+      h.lent = h.to_lend;
+      h.to_lend = 0;
+    }
     if (!st.stopping)
       q = st.pick_for(h);
     if (!q) {
@@ -181,6 +184,7 @@ bool help_step(help_record& h) {
       st.reclaim(h.lent);
       h.lent = 0;
       st.grant_waiting(dropped);
+      h.locked_once = false; // nothing left for help_end to do
     }
   }
   if (seal)
@@ -189,6 +193,8 @@ bool help_step(help_record& h) {
 }
 
 void help_end(help_record& h) noexcept {
+  if (!h.locked_once && !h.registered && !h.claimed && h.lent == 0)
+    return; // never lent, or settled right after a task it ran
   auto& st = *static_cast<worker_pool::state*>(this_task().pool);
   allocation_hook::hold_off no_stop;
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
