@@ -39,6 +39,46 @@ private:
   std::atomic<ptrdiff_t> left_;
 };
 
+/// A get of one object.
+class one_object final : public wait_target {
+public:
+  explicit one_object(const object_slot& s) : slot_(s) {}
+  bool ready() const noexcept override { return slot_.done(); }
+  bool awaits(const object_slot& s) const noexcept override { return &s == &slot_; }
+
+private:
+  const object_slot& slot_;
+};
+
+/// A wait for `w`'s count of `slots`; the producers of short lists are
+/// preferred when it helps (a long one is not searched under the pool's lock).
+class some_objects final : public wait_target {
+public:
+  some_objects(const std::vector<object_slot*>& slots, const counting_waiter& w)
+    : slots_(slots), w_(w) {}
+  bool ready() const noexcept override { return w_.satisfied(); }
+  bool awaits(const object_slot& s) const noexcept override {
+    return slots_.size() <= 16 && std::find(slots_.begin(), slots_.end(), &s) != slots_.end();
+  }
+
+private:
+  const std::vector<object_slot*>& slots_;
+  const counting_waiter& w_;
+};
+
+/// A blocking wait's loan of the task's CPUs: one that helps (runs ready
+/// tasks of its tree meanwhile) without a deadline, a plain one with.
+template <class F>
+void wait_with_loan(task_spec* t, const wait_target& target, clock::time_point deadline, F park) {
+  if (deadline == clock::time_point::max()) {
+    helping_wait loan{t, target};
+    park([&] { return loan.help(); });
+  } else {
+    cpu_loan loan{t};
+    park([] { return false; });
+  }
+}
+
 [[noreturn]] void throw_timeout(const char* what, size_t missing) {
   throw get_timeout_error(std::string{"manta::"} + what + ": timed out with "
                           + std::to_string(missing)
@@ -92,12 +132,16 @@ void await(object_slot& slot, clock::time_point deadline) {
         waiter* w;
         ~unregister() { s.remove_waiter(w); }
       } guard{slot, &w};
-      cpu_loan loan{t};
-      while (!slot.done()) {
-        throw_if_cancelled(t);
-        if (!p.park_until(deadline) && clock::now() >= deadline && !slot.done())
-          throw_timeout("get", 1);
-      }
+      one_object target{slot};
+      wait_with_loan(t, target, deadline, [&](auto help) {
+        while (!slot.done()) {
+          throw_if_cancelled(t);
+          if (help())
+            continue;
+          if (!p.park_until(deadline) && clock::now() >= deadline && !slot.done())
+            throw_timeout("get", 1);
+        }
+      });
     }
   }
   if (slot.failed())
@@ -170,15 +214,17 @@ std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
     for (auto* s : slots)
       if (s->add_waiter(&w))
         registered.push_back(s);
-    {
-      cpu_loan loan{t};
+    some_objects target{slots, w};
+    wait_with_loan(t, target, deadline, [&](auto help) {
       while (!w.satisfied() && count_done() < num_returns) {
         if (t != nullptr && t->cancelled())
           break;
+        if (help())
+          continue;
         if (!p.park_until(deadline) && clock::now() >= deadline)
           break;
       }
-    }
+    });
     for (auto* s : registered)
       s->remove_waiter(&w);
     throw_if_cancelled(t);

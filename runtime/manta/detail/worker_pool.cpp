@@ -9,16 +9,12 @@
 
 namespace manta::detail {
 
-namespace {
-
 void seal_not_run(task_spec& t) {
   auto err = std::make_exception_ptr(task_cancelled_error(
     "task '" + t.name() + "' was not run: the runtime shut down"));
   t.result->seal_error(err);
   task_events::on_end(t, task_state::cancelled, err);
 }
-
-} // namespace
 
 task_context& this_task() noexcept {
   thread_local task_context ctx;
@@ -76,12 +72,15 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
   return waiting.back();
 }
 
-void worker_pool::state::push_runnable(task_ptr t) {
-  runnable.push_back(std::move(t));
+void worker_pool::state::push_runnable(queued q) {
+  runnable.push_back(std::move(q));
   num_runnable.store(runnable.size(), std::memory_order_release);
-  if (runnable.size() > idle)
-    start_thread();
-  else if (sleeping > 0 && (runnable.size() > spinning || oversubscribed()))
+  if (runnable.size() > idle) {
+    // A thread whose task waits for it, or its parent waiting, runs it on
+    // its own stack (worker_pool_help.cpp): no thread per blocked task.
+    if (!claim_helper(runnable.back()))
+      start_thread();
+  } else if (sleeping > 0 && (runnable.size() > spinning || oversubscribed()))
     // A spinning thread takes the task without a wake-up, unless the
     // machine is oversubscribed: the spinner may then be off its core for
     // a time slice (milliseconds), and a sleeper, once woken, runs at once.
@@ -112,27 +111,41 @@ void worker_pool::state::join_exited() {
 void worker_pool::state::grant_waiting(std::vector<task_ptr>& dropped) {
   for (auto& g : waiting) {
     while (!g.tasks.empty()) {
-      auto& t = g.tasks.front();
-      if (!t->cancelled()) { // a cancelled task's result is sealed already
-        if (!try_take(g.demand, t->lease_owner()))
+      auto& q = g.tasks.front();
+      if (!q.task->cancelled()) { // a cancelled task's result is sealed already
+        if (!try_take(g.demand, q.task->lease_owner()))
           break;
-        push_runnable(std::move(t));
+        push_runnable(std::move(q));
       } else {
-        dropped.push_back(std::move(t));
+        dropped.push_back(std::move(q.task));
       }
       g.tasks.pop_front();
     }
   }
 }
 
+namespace {
+
+/// The id of the task the calling thread runs (its children's parent).
+uint64_t caller_id(const void* pool) noexcept {
+  auto& ctx = this_task();
+  return ctx.task != nullptr && ctx.pool == pool && helpable(*ctx.task) ? ctx.id : 0;
+}
+
+} // namespace
+
 bool worker_pool::state::enqueue(task_ptr& t) {
+  return enqueue(t, caller_id(this));
+}
+
+bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent) {
   if (stopping)
     return false;
   auto& g = group_for(t->opts.resources);
   if (g.tasks.empty() && try_take(g.demand, t->lease_owner()))
-    push_runnable(std::move(t));
+    push_runnable(queued{std::move(t), parent});
   else
-    g.tasks.push_back(std::move(t));
+    g.tasks.push_back(queued{std::move(t), parent});
   return true;
 }
 
@@ -195,7 +208,9 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
     if (!st.runnable.empty()) {
-      auto t = std::move(st.runnable.front());
+      auto t = std::move(st.runnable.front().task);
+      auto parent = st.runnable.front().parent;
+      this_task().id = task_id(*t);
       st.runnable.pop_front();
       st.num_runnable.store(st.runnable.size(), std::memory_order_release);
       --st.idle;
@@ -206,7 +221,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       ++st.idle;
       if (!t->keeps_lease)
         st.give_back(t->opts.resources, t->lease_owner());
-      if (again && !st.enqueue(t))
+      if (again && !st.enqueue(t, parent))
         seal_finished = true;
       finished = std::move(t); // empty if enqueued again
       st.grant_waiting(dropped);
@@ -263,7 +278,7 @@ bool worker_pool::try_schedule(task_ptr& t) {
   auto& g = st_->group_for(t->opts.resources);
   if (!g.tasks.empty() || !st_->try_take(g.demand, t->lease_owner()))
     return false;
-  st_->push_runnable(std::move(t));
+  st_->push_runnable(queued{std::move(t), caller_id(st_.get())});
   return true;
 }
 
@@ -274,8 +289,9 @@ std::vector<task_ptr> worker_pool::withdraw(const std::vector<uint64_t>& ids, si
   for (auto& g : st_->waiting) {
     for (auto i = g.tasks.end(); i != g.tasks.begin() && out.size() < limit;) {
       --i;
-      if ((*i)->result && wanted.count((*i)->result->id().value()) > 0) {
-        out.push_back(std::move(*i));
+      auto& t = i->task;
+      if (t->result && wanted.count(t->result->id().value()) > 0) {
+        out.push_back(std::move(t));
         i = g.tasks.erase(i);
       }
     }
@@ -327,11 +343,11 @@ size_t worker_pool::stop(std::chrono::milliseconds grace) {
     st.stopping = true;
     std::vector<task_ptr> dropped;
     for (auto& g : st.waiting)
-      for (auto& t : g.tasks)
-        dropped.push_back(std::move(t));
+      for (auto& q : g.tasks)
+        dropped.push_back(std::move(q.task));
     st.waiting.clear();
-    for (auto& t : st.runnable)
-      dropped.push_back(std::move(t));
+    for (auto& q : st.runnable)
+      dropped.push_back(std::move(q.task));
     st.runnable.clear();
     st.num_runnable.store(0, std::memory_order_release);
     st.work_cv.notify_all();

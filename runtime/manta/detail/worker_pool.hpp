@@ -9,12 +9,68 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <unordered_map>
 #include <vector>
 
 namespace manta::detail {
+
+class wait_target;
+
+/// One wait of a pool thread's task that runs the tasks it waits for and
+/// its own children meanwhile (blocking.hpp, `helping_wait`); lives on the
+/// waiting stack.
+struct help_record {
+  const wait_target* target = nullptr;
+  task_spec* task = nullptr;
+  parker* wake = nullptr;
+  /// The waiting task's id (queued::parent of its children).
+  uint64_t id = 0;
+  /// The CPUs to lend at the first help_step, then those lent (0 once
+  /// reclaimed).
+  double to_lend = 0;
+  double lent = 0;
+  /// help_step took the pool's lock: help_end has resources to grant.
+  bool locked_once = false;
+  bool registered = false;
+  /// A granted task it may run was left for this thread.
+  bool claimed = false;
+};
+
+/// Whether a waiting thread may run `t` on its stack: a plain task, not an
+/// actor's job (which holds the actor and may linger for its next call) nor
+/// a job that keeps its lease (a placement group's reservation).
+inline bool helpable(const task_spec& t) noexcept {
+  return t.lease_owner() == &t && !t.keeps_lease;
+}
+
+/// The id by which a waiting task knows its children: its result's, 0 for
+/// what no thread may run under a wait (`helpable`).
+inline uint64_t task_id(const task_spec& t) noexcept {
+  return helpable(t) && t.result ? t.result->id().value() : 0;
+}
+
+/// How many waits may nest on one thread's stack (each runs a task under a
+/// waiting one); past it a wait lends its CPUs and parks, as before, so a
+/// deep recursion cannot overflow the stack.
+constexpr int max_help_depth = 32;
+
+/// Starts a helping wait of the calling thread's task: lends its CPUs
+/// without granting them yet (what it waits for gets them first). False if the
+/// thread cannot help (not a plain task on a pool thread, inside an actor,
+/// or too deep): then nothing was done.
+bool help_begin(help_record& h) noexcept;
+
+/// Runs on this thread one task `h` waits for, or else one of its children,
+/// if one is ready (true), else registers the thread to be woken for one
+/// (false: park).
+bool help_step(help_record& h);
+
+/// Ends the wait: reclaims the CPUs, and starts a thread for a task this
+/// thread was woken for but leaves.
+void help_end(help_record& h) noexcept;
 
 /// The node's CPUs (and custom resources) and the threads that run user
 /// code. A task whose arguments exist is `schedule`d: it gets a lease on its
@@ -29,8 +85,10 @@ namespace manta::detail {
 ///
 /// CAF's scheduler threads never run user code: a task may block (sleep,
 /// I/O, a nested `get`). A task blocked in `get` lends its CPUs back
-/// (`lend`/`reclaim`), so nested and recursive tasks cannot deadlock; the
-/// pool starts a thread whenever a granted task finds none free.
+/// (`lend`/`reclaim`), so nested and recursive tasks cannot deadlock, and
+/// meanwhile runs the tasks it waits for and its own children on its own
+/// stack (`help_step`, worker_pool_help.cpp); the pool starts a thread only
+/// when a granted task finds no idle thread and no waiting parent to run it.
 class worker_pool {
 public:
   /// What the pool does with a granted task on one of its threads: run it
@@ -85,9 +143,21 @@ public:
   size_t num_threads() const;
 
 private:
+  /// A queued task and the id of the task that submitted it (0: none, or an
+  /// actor's code): a waiting task runs only what it waits for and its own
+  /// children, so unrelated work never runs under it.
+  struct queued {
+    queued(task_ptr t, uint64_t p) : task(std::move(t)), parent(p), result(task->result.get()) {}
+    task_ptr task;
+    uint64_t parent = 0;
+    /// The task's result, read by a waiting thread's scan without touching
+    /// the task (a cache miss per queued task).
+    const object_slot* result = nullptr;
+  };
+
   struct waiting_group {
     resource_demand demand;
-    std::deque<task_ptr> tasks;
+    std::deque<queued> tasks;
   };
 
   /// Everything the threads touch; shared so threads left behind at
@@ -104,7 +174,7 @@ private:
     /// every task asks for {CPU: 1}, so granting is O(1) per task.
     std::vector<waiting_group> waiting;
     /// Granted tasks not yet picked up by a thread.
-    std::deque<task_ptr> runnable;
+    std::deque<queued> runnable;
     std::atomic<size_t> num_runnable{0};
     size_t idle = 0;
     size_t sleeping = 0;
@@ -120,6 +190,8 @@ private:
     std::unordered_map<std::thread::id, std::thread> threads;
     /// Threads that left their loop and wait to be joined.
     std::vector<std::thread::id> exited;
+    /// Threads whose task waits and that may run a task it waits for or a child.
+    std::vector<help_record*> helpers;
 
     /// Takes `d` for `owner` if it is free, GPUs by index (gpu_slots).
     bool try_take(const resource_demand& d, const void* owner);
@@ -133,10 +205,18 @@ private:
     /// queues go to `dropped`, for the caller to destroy with the lock
     /// released (a task's destructor may schedule on this pool).
     void grant_waiting(std::vector<task_ptr>& dropped);
-    void push_runnable(task_ptr t);
+    void push_runnable(queued q);
     /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
-    /// who seals it with the lock released: false then.
+    /// who seals it with the lock released: false then. `parent`: the
+    /// submitter's id; by default the calling thread's task.
     bool enqueue(task_ptr& t);
+    bool enqueue(task_ptr& t, uint64_t parent);
+    /// Wakes a waiting thread that may run `q` and that no task claimed
+    /// yet; false if none.
+    bool claim_helper(const queued& q);
+    /// Takes a task for `h` to run: the producer of what it waits for, else
+    /// its newest child, granted or (with the CPUs it lent) waiting.
+    std::optional<queued> pick_for(help_record& h);
     void lend(double cpus, std::vector<task_ptr>& dropped);
     void reclaim(double cpus);
     void start_thread();
@@ -145,17 +225,27 @@ private:
 
   friend void lend_current_cpus() noexcept;
   friend void reclaim_current_cpus() noexcept;
+  friend bool help_begin(help_record& h) noexcept;
+  friend bool help_step(help_record& h);
+  friend void help_end(help_record& h) noexcept;
 
   static void worker_loop(std::shared_ptr<state> st);
 
   std::shared_ptr<state> st_;
 };
 
+/// Fails a task the pool will not run: it stops.
+void seal_not_run(task_spec& t);
+
 /// What the calling thread runs now, if it is a pool thread.
 struct task_context {
   task_spec* task = nullptr;
   /// The pool's state; lives as long as the thread does.
   void* pool = nullptr;
+  /// The task's id (queued::parent of its children); 0 for an actor's job.
+  uint64_t id = 0;
+  /// How many waiting tasks this thread's stack holds under the running one.
+  int depth = 0;
 };
 
 task_context& this_task() noexcept;
