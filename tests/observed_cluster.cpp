@@ -5,7 +5,8 @@
 // a line ("shout 7 from the worker"), and a chain of failures: `boom`
 // failed on the worker, `after_boom` (given boom's result) and
 // `after_after` (given after_boom's) failed of it on the driver without
-// running. Prints where everything is (the lines tests/observed_node.cpp
+// running; a placement group "observed" with its bundle on the worker.
+// Prints where everything is (the lines tests/observed_node.cpp
 // prints) and keeps it so until its stdin closes.
 
 #include "tests/observed_cluster.hpp"
@@ -61,6 +62,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "after_after did not fail\n");
       return 1;
     } catch (const manta::task_error&) { // boom's error, through both
+    }
+    // A placement group of the driver's, which the head's dashboard lists
+    // (the driver has no CPUs: its bundle sits on the worker).
+    auto pg = manta::create_placement_group({{{"CPU", 0.5}}}, manta::placement_strategy::pack,
+                                            "observed");
+    if (!pg.wait(std::chrono::seconds(20))) {
+      std::fprintf(stderr, "placement group observed was not reserved within 20 s\n");
+      return 1;
     }
     std::printf("dashboard http://%s/\nheld %s\nobject %s\nworker %s\ndriver %s\n"
                 "shouted %s\nboom %s\nfailed %s\nready\n",

@@ -1,8 +1,8 @@
 // The dashboard's jobs and placement groups views as a browser sees them
 // (used by dashboard_test.mjs). On the head's page (tests/observed_cluster):
 // the driver's job is RUNNING on the driver's node, its link filters the
-// tasks view to that job's tasks, and the placement groups view says the
-// head keeps none. On a node's page (tests/observed_node): its placement
+// tasks view to that job's tasks, and the placement groups view lists the
+// driver's group "observed" with its bundle on the worker. On a node's page (tests/observed_node): its placement
 // group "observed" (STRICT_PACK, one bundle of half a CPU) is CREATED on the
 // node, and the jobs view says the head keeps the jobs. A screenshot each.
 
@@ -29,8 +29,17 @@ export async function checkJobsAndGroups(page, fail, info, mode, shots) {
     if (!(await page.locator('#tasks-table tbody').innerText()).includes(info.held))
       fail(`the tasks of ${job[0]} lack the held task ${info.held}`);
     await page.selectOption('#task-job', '');
-    await page.waitForFunction(() => document.querySelector('#groups-note').textContent
-      .includes('kept by the driver'), null, { timeout: 10000 });
+    // The head lists every driver's groups: the driver's "observed" sits
+    // on the worker.
+    const workerNode = info.worker.split(' ')[0];
+    const groupRow = page.locator('#groups-table tbody tr', { hasText: 'observed' });
+    await groupRow.waitFor({ timeout: 10000 });
+    const group = await cells(groupRow); // id name strategy state bundles tasks actors
+    if (group[2] !== 'PACK' || group[3] !== 'CREATED'
+        || !group[4].startsWith(`#0: CPU 0.5 on ${workerNode}`))
+      fail(`placement group observed's row on the head reads: ${group.join(' | ')}`);
+    if ((await page.locator('#groups-note').innerText()) !== '')
+      fail(`the head's placement groups view has a note: ${await page.locator('#groups-note').innerText()}`);
   } else {
     await page.waitForFunction(() => document.querySelector('#jobs-note').textContent
       .includes('kept by the head'), null, { timeout: 10000 });

@@ -2,8 +2,8 @@
 // `manta list placement-groups` reads): each group's strategy and state,
 // the tasks and actors scheduled into it, and each bundle with its
 // resources and the node that holds it. Groups are kept by the driver that
-// created them; where the serving process keeps none (the head), the view
-// shows its reason.
+// created them; the head lists every driver's. A refusal's reason shows as
+// the view's note.
 'use strict';
 
 function bundleText(b) {
