@@ -12,6 +12,8 @@
 #include <manta/errors.hpp>
 #include <manta/logging.hpp>
 
+#include "tests/parsed_flags.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -21,23 +23,8 @@
 
 namespace {
 
-manta::detail::command_line parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  return manta::detail::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
-template <class F>
-std::string thrown(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using manta_test::parse;
+using manta_test::thrown;
 
 /// What `f` writes to stderr.
 template <class F>
