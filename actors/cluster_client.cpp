@@ -7,6 +7,7 @@
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -150,10 +151,10 @@ void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
                          line.to_stderr, line.text);
   }
   if (b.dropped > 0)
-    std::fprintf(stderr,
-                 "manta: %s dropped %llu lines printed by this driver's tasks (they came "
-                 "faster than they could be sent)\n",
-                 b.node.c_str(), static_cast<unsigned long long>(b.dropped));
+    detail::log_line(log_level::warning,
+                     "manta: %s dropped %llu lines printed by this driver's tasks (they came "
+                     "faster than they could be sent)\n",
+                     b.node.c_str(), static_cast<unsigned long long>(b.dropped));
 }
 
 /// The node that sent the message being handled, if it is a live worker.
@@ -192,8 +193,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   // driver: logged and ignored.
   self->set_error_handler([=](caf::error& err) {
     if (++self->state.errors_ignored <= 10)
-      std::fprintf(stderr, "manta: the driver ignored an error message from another node: %s\n",
-                   self->system().render(err).c_str());
+      detail::log_line(log_level::warning,
+                       "manta: the driver ignored an error message from another node: %s\n",
+                       self->system().render(err).c_str());
   });
   st.head = link->head();
   self->monitor(st.head);

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/log_sink.hpp"
 
 #include <caf/all.hpp>
 
@@ -153,16 +154,18 @@ void persist(cluster_registry_state& st,
       for (auto& [_, a] : st.named)
         named.push_back(a);
       st.store->put_all(st.next_index, members, named, st.jobs.next(), st.jobs.all());
-      std::fprintf(stderr, "manta head: the head store at %s is back; the head's state is "
-                           "written there again\n", st.store->address().text.c_str());
+      detail::log_line(log_level::info,
+                       "manta head: the head store at %s is back; the head's state is "
+                       "written there again\n", st.store->address().text.c_str());
       st.store_behind = false;
     } else {
       change(*st.store);
     }
   } catch (const detail::head_store_error& e) {
     if (!st.store_behind)
-      std::fprintf(stderr, "manta head: %s; the head keeps working, its state in memory "
-                           "only until the store answers again\n", e.what());
+      detail::log_line(log_level::warning,
+                       "manta head: %s; the head keeps working, its state in memory "
+                       "only until the store answers again\n", e.what());
     st.store_behind = true;
   }
 }
@@ -196,10 +199,11 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       if (index >= st.next_index)
         st.next_index = static_cast<uint16_t>(index + 1);
     if (!st.recovered.empty() || !st.named.empty())
-      std::fprintf(stderr, "manta head: recovered %zu member(s) and %zu named actor(s) from "
-                           "the head store at %s; members have %lld s to rejoin\n",
-                   st.recovered.size(), st.named.size(), st.store->address().text.c_str(),
-                   static_cast<long long>(recovery_window.count()));
+      detail::log_line(log_level::info,
+                       "manta head: recovered %zu member(s) and %zu named actor(s) from "
+                       "the head store at %s; members have %lld s to rejoin\n",
+                       st.recovered.size(), st.named.size(), st.store->address().text.c_str(),
+                       static_cast<long long>(recovery_window.count()));
     self->delayed_send(self, recovery_window, forget_atom::value);
   }
   self->set_default_handler(drop_unexpected("manta head"));
@@ -258,8 +262,9 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       if (auto err = detail::wire::decode(info, rec); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
       if (auto why = build_refusal(st, rec); !why.empty()) {
-        std::fprintf(stderr, "manta head: refused a %s: %s\n", rec.driver ? "driver" : "worker",
-                     why.c_str());
+        detail::log_line(log_level::warning,
+                         "manta head: refused a %s: %s\n", rec.driver ? "driver" : "worker",
+                         why.c_str());
         return caf::make_error(caf::sec::invalid_argument, why);
       }
       if (rec.index != 0) {
@@ -276,8 +281,9 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       if (rec.driver)
         rec.job_id = st.jobs.admit(rec, job_note);
       if (!job_note.empty())
-        std::fprintf(stderr, "manta head: node-%u (pid %u): %s\n", unsigned{rec.index}, rec.pid,
-                     job_note.c_str());
+        detail::log_line(log_level::info,
+                         "manta head: node-%u (pid %u): %s\n", unsigned{rec.index}, rec.pid,
+                         job_note.c_str());
       self->monitor(member);
       st.members[member.address()] = rec.index;
       auto view = view_of(st, rec.index);
@@ -304,9 +310,11 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
         return; // only its own timer
 
       for (auto& [index, rec] : st.recovered) {
-        std::fprintf(stderr, "manta head: node-%u (pid %u on %s) did not rejoin within %lld s; "
-                             "forgotten\n", unsigned{index}, unsigned{rec.pid}, rec.host.c_str(),
-                     static_cast<long long>(recovery_window.count()));
+        detail::log_line(log_level::warning,
+                         "manta head: node-%u (pid %u on %s) did not rejoin within %lld s; "
+                         "forgotten\n",
+                         unsigned{index}, unsigned{rec.pid}, rec.host.c_str(),
+                         static_cast<long long>(recovery_window.count()));
         forget_member(st, index);
         if (rec.driver)
           st.jobs.driver_left(index);
@@ -333,7 +341,7 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
         persist(st, [&](detail::head_store& s) { s.put_actor(a); });
         st.named[{a.ns, a.name}] = std::move(a);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "manta head: %s\n", e.what());
+        detail::log_line(log_level::warning, "manta head: %s\n", e.what());
       }
     },
     [=](actor_drop_atom, const std::string& token, const std::string& ns,

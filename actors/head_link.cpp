@@ -2,7 +2,9 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
+#include "manta/detail/backoff.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/transport.hpp"
 
 #include <caf/all.hpp>
@@ -27,7 +29,7 @@ using bytes_t = wire::bytes;
 
 void schedule_rejoin(self_ptr self) {
   auto attempts = self->state.rejoin_attempts;
-  auto delay = std::min(reconnect_delay * 2 * (1 << std::min(attempts, 5)), reconnect_max_delay);
+  auto delay = detail::backoff_delay(reconnect_delay * 2, attempts, reconnect_max_delay);
   self->delayed_send(self, delay, rejoin_atom::value);
 }
 
@@ -35,12 +37,13 @@ void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
   auto& st = self->state;
   wire::cluster_view view;
   if (auto err = wire::decode(answer, view); !err.empty()) {
-    std::fprintf(stderr, "manta: the head's answer to the driver's join: %s\n", err.c_str());
+    detail::log_line(log_level::warning,
+                     "manta: the head's answer to the driver's join: %s\n", err.c_str());
     schedule_rejoin(self);
     return;
   }
-  std::fprintf(stderr, "manta: the driver joined the head again after %d attempt(s)\n",
-               st.rejoin_attempts);
+  detail::log_line(log_level::info, "manta: the driver joined the head again after %d attempt(s)\n",
+                   st.rejoin_attempts);
   st.head = std::move(head);
   st.head_lost_since.reset();
   st.rejoin_attempts = 0;
@@ -59,11 +62,11 @@ void head_lost(self_ptr self) {
   auto& st = self->state;
   if (st.head_lost_since)
     return;
-  std::fprintf(stderr,
-               "manta: the driver lost its connection to the head at %s; its workers keep "
-               "running its work, and it joins the head again for up to %lld s\n",
-               st.link->head_address().c_str(),
-               static_cast<long long>(cluster::rejoin_window.count()));
+  detail::log_line(log_level::warning,
+                   "manta: the driver lost its connection to the head at %s; its workers keep "
+                   "running its work, and it joins the head again for up to %lld s\n",
+                   st.link->head_address().c_str(),
+                   static_cast<long long>(cluster::rejoin_window.count()));
   st.head_lost_since = std::chrono::steady_clock::now();
   st.rejoin_attempts = 0;
   schedule_rejoin(self);
@@ -74,10 +77,10 @@ void rejoin_head(self_ptr self) {
   if (!st.head_lost_since)
     return;
   if (std::chrono::steady_clock::now() - *st.head_lost_since > cluster::rejoin_window) {
-    std::fprintf(stderr,
-                 "manta: the driver gave up joining the head again after %d attempts; it keeps "
-                 "the workers it is connected to, but hears of no new ones\n",
-                 st.rejoin_attempts);
+    detail::log_line(log_level::error,
+                     "manta: the driver gave up joining the head again after %d attempts; it keeps "
+                     "the workers it is connected to, but hears of no new ones\n",
+                     st.rejoin_attempts);
     return;
   }
   ++st.rejoin_attempts;
@@ -100,8 +103,9 @@ void rejoin_head(self_ptr self) {
           .then([=](const bytes_t& answer) { rejoined(self, head, answer); },
                 [=](caf::error& err) {
                   if (self->state.rejoin_attempts == 1)
-                    std::fprintf(stderr, "manta: the head did not take the driver back: %s\n",
-                                 caf::to_string(err).c_str());
+                    detail::log_line(log_level::warning,
+                                     "manta: the head did not take the driver back: %s\n",
+                                     caf::to_string(err).c_str());
                   schedule_rejoin(self);
                 });
       },

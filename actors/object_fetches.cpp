@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_fetch.hpp"
 
 #include <caf/all.hpp>
@@ -136,7 +137,7 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
     start_fetch(self, fetch_id);
     return;
   }
-  std::fprintf(stderr, "manta: %s; reading it through CAF instead\n", err.c_str());
+  detail::log_line(log_level::warning, "manta: %s; reading it through CAF instead\n", err.c_str());
   i->second.buffer.reserve(i->second.obj->encoded_size);
   request_chunks(self, fetch_id);
 }

@@ -7,6 +7,7 @@
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/lent_handles.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/object_id.hpp"
 
@@ -39,11 +40,11 @@ void owner_closed(node_manager_actor* self, const caf::actor_addr& owner) {
   // Said once per owner that had actors here: a driver that froze or lost
   // its link restarts them itself once it is back (max_restarts).
   if (!orphans.empty() || kept > 0)
-    std::fprintf(stderr,
-                 "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
-                 "are dropped (but %zu detached one(s), kept until killed), and their owner "
-                 "restarts them if it comes back\n",
-                 detail::runtime::node_name().c_str(), orphans.size() + kept, kept);
+    detail::log_line(log_level::warning,
+                     "manta: %s: the connection to the owner of %zu actor(s) here closed; they "
+                     "are dropped (but %zu detached one(s), kept until killed), and their owner "
+                     "restarts them if it comes back\n",
+                     detail::runtime::node_name().c_str(), orphans.size() + kept, kept);
   auto ticket = self->state.owners.closed(owner);
   // As long as a hung link takes to close on both ends: an owner whose
   // connection was cut connects again well within it (its first try after
@@ -93,12 +94,12 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
     detail::hosted_bundles::instance().release_owner(left->node);
   }
   if (!orphans.empty() || freed > 0)
-    std::fprintf(stderr,
-                 "manta: %s: the owner (node %u) of %zu task(s) here (%zu cancelled) and %zu "
-                 "held object byte(s) did not come back within the connection timeout: all "
-                 "dropped\n",
-                 detail::runtime::node_name().c_str(), unsigned{left->node}, orphans.size(),
-                 cancelled, freed);
+    detail::log_line(log_level::warning,
+                     "manta: %s: the owner (node %u) of %zu task(s) here (%zu cancelled) and %zu "
+                     "held object byte(s) did not come back within the connection timeout: all "
+                     "dropped\n",
+                     detail::runtime::node_name().c_str(), unsigned{left->node}, orphans.size(),
+                     cancelled, freed);
 }
 
 } // namespace manta::actors

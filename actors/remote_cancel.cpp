@@ -6,6 +6,7 @@
 #include "manta/cancel.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 
 #include <caf/all.hpp>
@@ -47,12 +48,12 @@ void cancel_hosted(node_manager_actor* self, uint64_t id, bool force, bool recur
   if (force && task && task->attempts.load(std::memory_order_relaxed) > 0)
     // The owner could not tell it had started: it is cancelled as without
     // force, and this node says why force could not end it.
-    std::fprintf(stderr,
-                 "manta: %s: cancel with force = true of task '%s': it is running on a thread "
-                 "of this node's process, shared with other tasks and actors, and cannot be "
-                 "ended without ending them; it was cancelled without force "
-                 "(manta::cancelled() is true inside it)\n",
-                 detail::runtime::node_name().c_str(), task->name().c_str());
+    detail::log_line(log_level::warning,
+                     "manta: %s: cancel with force = true of task '%s': it is running on a thread "
+                     "of this node's process, shared with other tasks and actors, and cannot be "
+                     "ended without ending them; it was cancelled without force "
+                     "(manta::cancelled() is true inside it)\n",
+                     detail::runtime::node_name().c_str(), task->name().c_str());
   detail::cancel(result, opts);
 }
 

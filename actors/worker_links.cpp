@@ -3,8 +3,10 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/token_gate.hpp"
+#include "manta/detail/backoff.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/lent_handles.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -218,9 +220,11 @@ void connect(self_ptr self, const wire::node_record& rec) {
         // driver joined a replaced head): the head lists the worker, so the
         // driver tries again as it does for a lost connection, until the
         // head says it left or `reconnect_window` passes.
-        std::fprintf(stderr, "manta: cannot connect to worker node-%u: %s; trying again while "
-                             "the head lists it\n",
-                     unsigned{index}, connect_error(self->system(), err, rec.host, rec.port).c_str());
+        detail::log_line(log_level::warning,
+                         "manta: cannot connect to worker node-%u: %s; trying again while "
+                         "the head lists it\n",
+                         unsigned{index},
+                         connect_error(self->system(), err, rec.host, rec.port).c_str());
         auto& st = self->state;
         st.nodes.erase(index);
         st.reconnecting[index] = lost_connection{rec, std::chrono::steady_clock::now(), 0};
@@ -243,8 +247,8 @@ namespace {
 /// The next try to connect to a worker whose connection closed.
 void schedule_reconnect(self_ptr self, uint16_t index) {
   auto& lost = self->state.reconnecting.at(index);
-  auto delay = reconnect_delay * (1 << std::min(lost.attempts, 5));
-  self->delayed_send(self, std::min<std::chrono::milliseconds>(delay, reconnect_max_delay),
+  self->delayed_send(self, detail::backoff_delay(reconnect_delay, lost.attempts,
+                                                 reconnect_max_delay),
                      reconnect_atom::value, index);
 }
 
@@ -257,10 +261,10 @@ void connection_lost(self_ptr self, uint16_t index, const char* why,
   if (n == st.nodes.end())
     return;
   auto info = n->second.info;
-  std::fprintf(stderr,
-               "manta: the connection to node-%u (%s:%u) %s; its work goes elsewhere, and "
-               "the driver reconnects while the head lists it\n",
-               unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
+  detail::log_line(log_level::warning,
+                   "manta: the connection to node-%u (%s:%u) %s; its work goes elsewhere, and "
+                   "the driver reconnects while the head lists it\n",
+                   unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
   // Known as reconnecting first: its work placed again below may wait for it.
   st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
   node_lost(self, index, "was cut off: its connection " + std::string{why} + own_stall(self));
@@ -274,9 +278,10 @@ void reconnect(self_ptr self, uint16_t index) {
     return; // the head said it left, or it is back
   auto& lost = i->second;
   if (std::chrono::steady_clock::now() - lost.since > reconnect_window) {
-    std::fprintf(stderr, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
-                 unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port},
-                 lost.attempts);
+    detail::log_line(log_level::error,
+                     "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
+                     unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port},
+                     lost.attempts);
     st.reconnecting.erase(i);
     reconnect_ended(self);
     return;
@@ -294,8 +299,8 @@ void reconnect(self_ptr self, uint16_t index) {
           schedule_reconnect(self, index);
           return;
         }
-        std::fprintf(stderr, "manta: reconnected to node-%u after %d attempt(s)\n",
-                     unsigned{index}, i->second.attempts);
+        detail::log_line(log_level::info, "manta: reconnected to node-%u after %d attempt(s)\n",
+                         unsigned{index}, i->second.attempts);
         st.nodes[index].info = i->second.info;
         st.reconnecting.erase(i);
         attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
@@ -329,9 +334,10 @@ void heartbeat(self_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   if (now - st.last_tick > st.silence_limit + st.ping_interval) {
-    std::fprintf(stderr, "manta: %s; it reconnects to its workers and restarts its actors "
-                         "there (as their max_restarts allow)\n",
-                 own_stall(self).c_str() + 2);
+    detail::log_line(log_level::warning,
+                     "manta: %s; it reconnects to its workers and restarts its actors "
+                     "there (as their max_restarts allow)\n",
+                     own_stall(self).c_str() + 2);
     // The silence was this process's own: the workers' is measured from
     // now, so that what they sent before closing (results waiting in the
     // socket buffers) is read first; a link they closed ends with its down

@@ -14,6 +14,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
+#include "tests/parsed_flags.hpp"
 #include "tests/shell_command.hpp"
 
 #include <caf/all.hpp>
@@ -47,26 +48,8 @@ struct tally {
 };
 MANTA_ACTOR(tally, &tally::bump);
 
-/// Parses a command line given as strings.
-manta::detail::command_line parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  return manta::detail::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
-/// The message of what `f` throws, or "" if it throws nothing.
-template <class F>
-std::string thrown(F f) {
-  try {
-    f();
-  } catch (const manta::invalid_argument_error& e) {
-    return e.what();
-  }
-  return {};
-}
-
+using manta_test::parse;
+using manta_test::thrown;
 using manta_test::run;
 
 } // namespace

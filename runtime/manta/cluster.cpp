@@ -6,6 +6,8 @@
 #include "actors/head_dashboard.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
+#include "manta/detail/backoff.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/node_argv.hpp"
@@ -47,7 +49,7 @@ void install_stop_handlers() {
 /// 0600 (runtime_dir.hpp).
 void write_file(const std::string& path, const std::string& text) {
   if (auto err = detail::write_private_file(path, text + "\n"); !err.empty())
-    std::fprintf(stderr, "manta head: %s\n", err.c_str());
+    detail::log_line(log_level::error, "manta head: %s\n", err.c_str());
 }
 
 /// The head's dashboard: the page and JSON API for the whole cluster, its
@@ -125,33 +127,33 @@ bool serve_while_head_lives(detail::runtime& rt) {
 bool rejoin_head(detail::runtime& rt, const char* address) {
   auto* link = rt.cluster_link();
   auto window = detail::cluster::rejoin_window;
-  std::fprintf(stderr,
-               "manta: %s lost its connection to the head at %s; joining it again for up to "
-               "%lld s\n",
-               detail::runtime::node_name().c_str(), address,
-               static_cast<long long>(window.count()));
+  detail::log_line(log_level::warning,
+                   "manta: %s lost its connection to the head at %s; joining it again for up to "
+                   "%lld s\n",
+                   detail::runtime::node_name().c_str(), address,
+                   static_cast<long long>(window.count()));
   auto deadline = std::chrono::steady_clock::now() + window;
-  auto pause = std::chrono::milliseconds(100);
   std::string why;
   int attempts = 0;
   while (!g_stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
     // A pause before each try: the first one also lets a dying head's
     // sockets go (a connection that reaches one as it dies may never be
     // answered; each try is bounded by `rejoin_timeout`).
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    std::this_thread::sleep_for(detail::backoff_delay(std::chrono::milliseconds(100), attempts,
+                                                      std::chrono::milliseconds(1000)));
     ++attempts;
     why = link->rejoin();
     if (why.empty()) {
-      std::fprintf(stderr, "manta: %s joined the head again after %d attempt(s)\n",
-                   detail::runtime::node_name().c_str(), attempts);
+      detail::log_line(log_level::info, "manta: %s joined the head again after %d attempt(s)\n",
+                       detail::runtime::node_name().c_str(), attempts);
       return true;
     }
   }
   if (!g_stop_requested.load())
-    std::fprintf(stderr, "manta: %s leaves: the head did not take it back within %lld s (%s)\n",
-                 detail::runtime::node_name().c_str(), static_cast<long long>(window.count()),
-                 why.c_str());
+    detail::log_line(log_level::error,
+                     "manta: %s leaves: the head did not take it back within %lld s (%s)\n",
+                     detail::runtime::node_name().c_str(), static_cast<long long>(window.count()),
+                     why.c_str());
   return false;
 }
 
@@ -162,20 +164,20 @@ int worker_main(int argc, char** argv) {
   try {
     auto cl = detail::parse_command_line(argc, argv);
     if (!cl.opts.address && !cl.opts.head_store) {
-      std::fprintf(stderr, "manta worker: --address HOST:PORT (or MANTA_ADDRESS), or "
-                           "--head-store=redis://HOST:PORT/DB (MANTA_HEAD_STORE), is "
-                           "required\n");
+      detail::log_line(log_level::error, "manta worker: --address HOST:PORT (or MANTA_ADDRESS), or "
+                                         "--head-store=redis://HOST:PORT/DB (MANTA_HEAD_STORE), is "
+                                         "required\n");
       return 2;
     }
     detail::runtime::start(cl.opts, /*worker=*/true);
     auto& rt = detail::runtime::require("worker_main");
     auto* link = rt.cluster_link();
-    std::fprintf(stderr, "manta: %s joined the cluster at %s (listening at %s%s)\n",
-                 detail::runtime::node_name().c_str(), link->head_address().c_str(),
-                 link->listen_address().c_str(),
-                 link->advertised_address() == link->listen_address()
-                   ? ""
-                   : (", advertised as " + link->advertised_address()).c_str());
+    detail::announce("manta: %s joined the cluster at %s (listening at %s%s)\n",
+                     detail::runtime::node_name().c_str(), link->head_address().c_str(),
+                     link->listen_address().c_str(),
+                     link->advertised_address() == link->listen_address()
+                       ? ""
+                       : (", advertised as " + link->advertised_address()).c_str());
     // Serve until told to stop, or until the head is gone for good.
     while (!g_stop_requested.load() && serve_while_head_lives(rt)) {
       if (!rejoin_head(rt, link->head_address().c_str()))
@@ -184,7 +186,7 @@ int worker_main(int argc, char** argv) {
     shutdown();
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "manta worker: %s\n", e.what());
+    detail::log_line(log_level::error, "manta worker: %s\n", e.what());
     return 1;
   }
 }
@@ -194,7 +196,7 @@ int head_main(int argc, char** argv) {
   try {
     auto cl = detail::parse_command_line(argc, argv);
     if (auto err = detail::check_tls(cl.opts.tls); !err.empty()) {
-      std::fprintf(stderr, "manta head: %s\n", err.c_str());
+      detail::log_line(log_level::error, "manta head: %s\n", err.c_str());
       return 2;
     }
     // Where the registry listens and what its address file says
@@ -204,7 +206,7 @@ int head_main(int argc, char** argv) {
     try {
       detail::check_exposure("manta head", host, cl.opts.tls, cl.opts.trusted_network);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s\n", e.what());
+      detail::log_line(log_level::error, "%s\n", e.what());
       return 2;
     }
     // With a head store: the state a killed head left there comes back
@@ -221,7 +223,7 @@ int head_main(int argc, char** argv) {
         recovery.next_job = recovery.store->next_job();
         recovery.jobs = recovery.store->jobs();
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "manta head: %s\n", e.what());
+        detail::log_line(log_level::error, "manta head: %s\n", e.what());
         return 2;
       }
     }
@@ -240,12 +242,13 @@ int head_main(int argc, char** argv) {
                                             : cl.address_file.substr(0, slash);
     // Refused if another user could have planted it or files in it.
     if (auto err = detail::make_private_dir(dir); !err.empty()) {
-      std::fprintf(stderr, "manta head: %s\n", err.c_str());
+      detail::log_line(log_level::error, "manta head: %s\n", err.c_str());
       return 1;
     }
     auto token_file = dir + "/head.token";
     if (auto err = detail::write_token_file(token_file, token); !err.empty()) {
-      std::fprintf(stderr, "manta head: cannot write the cluster token: %s\n", err.c_str());
+      detail::log_line(log_level::error,
+                       "manta head: cannot write the cluster token: %s\n", err.c_str());
       return 1;
     }
     auto store = recovery.store;
@@ -254,8 +257,9 @@ int head_main(int argc, char** argv) {
     // it again) binds while the old head's connections linger.
     auto port = detail::publish(sys, registry, cl.port, host, /*reuse_address=*/true);
     if (!port) {
-      std::fprintf(stderr, "manta head: cannot listen on %s port %u: %s\n", host.c_str(),
-                   unsigned{cl.port}, sys.render(port.error()).c_str());
+      detail::log_line(log_level::error,
+                       "manta head: cannot listen on %s port %u: %s\n", host.c_str(),
+                       unsigned{cl.port}, sys.render(port.error()).c_str());
       caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
       return 1;
     }
@@ -272,13 +276,13 @@ int head_main(int argc, char** argv) {
           cl.opts.dashboard_host.value_or(actors::dashboard::default_host),
           *cl.opts.dashboard_port);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "manta head: %s\n", e.what());
+        detail::log_line(log_level::error, "manta head: %s\n", e.what());
         caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
         return 1;
       }
       write_file(dashboard_file, dashboard->address());
-      std::fprintf(stderr, "manta head: dashboard at http://%s/\n",
-                   dashboard->address().c_str());
+      detail::announce("manta head: dashboard at http://%s/\n",
+                       dashboard->address().c_str());
     }
     write_file(file, address);
     if (store) {
@@ -289,14 +293,14 @@ int head_main(int argc, char** argv) {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count()});
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "manta head: %s\n", e.what());
+        detail::log_line(log_level::error, "manta head: %s\n", e.what());
         caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
         return 2;
       }
     }
-    std::fprintf(stderr, "manta head: listening at %s%s%s\n", address.c_str(),
-                 detail::uses_tls(sys) ? " (TLS)" : "",
-                 store ? (", its state in " + store->address().text).c_str() : "");
+    detail::announce("manta head: listening at %s%s%s\n", address.c_str(),
+                     detail::uses_tls(sys) ? " (TLS)" : "",
+                     store ? (", its state in " + store->address().text).c_str() : "");
     std::printf("%s\n", address.c_str());
     std::fflush(stdout);
     while (!g_stop_requested.load())
@@ -311,7 +315,7 @@ int head_main(int argc, char** argv) {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "manta head: %s\n", e.what());
+    detail::log_line(log_level::error, "manta head: %s\n", e.what());
     return 1;
   }
 }

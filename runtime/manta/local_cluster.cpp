@@ -1,5 +1,6 @@
 #include "manta/local_cluster.hpp"
 
+#include "manta/detail/log_sink.hpp"
 #include "manta/errors.hpp"
 #include "manta/init.hpp"
 #include "manta/resources.hpp"
@@ -178,8 +179,9 @@ void local_cluster::join(double local_cpus, init_options opts) {
   // Slow joins are what a loaded machine shows first: say so, for the
   // test's log.
   if (took > std::chrono::seconds(5))
-    std::fprintf(stderr, "manta::local_cluster: the driver saw all %g CPUs after %lld ms\n",
-                 local_cpus + expected_cpus_, static_cast<long long>(took.count()));
+    detail::log_line(log_level::warning,
+                     "manta::local_cluster: the driver saw all %g CPUs after %lld ms\n",
+                     local_cpus + expected_cpus_, static_cast<long long>(took.count()));
 }
 
 std::chrono::milliseconds local_cluster::wait_for_cpus(double cpus, std::chrono::seconds limit) {

@@ -10,6 +10,7 @@
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/job_id.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/runtime.hpp"
@@ -209,8 +210,9 @@ std::string cluster::find_head() {
     auto where = stored_head_address(store_url_, store_timeout);
     std::lock_guard<std::mutex> guard{mtx_};
     if (!where.empty() && where != address_) {
-      std::fprintf(stderr, "manta: the head store says the head is at %s now (was %s)\n",
-                   where.c_str(), address_.c_str());
+      detail::log_line(log_level::info,
+                       "manta: the head store says the head is at %s now (was %s)\n",
+                       where.c_str(), address_.c_str());
       address_ = where;
     }
     store_failed_ = false;
@@ -218,8 +220,9 @@ std::string cluster::find_head() {
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!store_failed_)
-      std::fprintf(stderr, "manta: cannot read where the head is (%s); trying its last "
-                           "address %s\n", e.what(), address_.c_str());
+      detail::log_line(log_level::warning,
+                       "manta: cannot read where the head is (%s); trying its last "
+                       "address %s\n", e.what(), address_.c_str());
     store_failed_ = true;
     return address_;
   }

@@ -1,9 +1,6 @@
 #include "manta/detail/completion_queue.hpp"
 
-#include "manta/detail/blocking.hpp"
-#include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
-#include "manta/detail/worker_pool.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -30,7 +27,7 @@ completion_queue::completion_queue(std::vector<object_slot*> slots)
       sealed.emplace_back(slots_[i]->seal_seq(), i);
   }
   std::sort(sealed.begin(), sealed.end());
-  std::lock_guard<std::mutex> guard{mtx_}; // no sleeper yet: nobody to wake
+  std::lock_guard<std::mutex> guard{wait_.mutex()}; // no sleeper yet: nobody to wake
   for (auto& s : sealed)
     ready_.push_back(s.second);
 }
@@ -43,7 +40,7 @@ completion_queue::~completion_queue() {
   // thousands of refs).
   std::vector<bool> told(slots_.size());
   {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
     for (auto i : ready_)
       told[i] = true;
   }
@@ -54,43 +51,21 @@ completion_queue::~completion_queue() {
 }
 
 void completion_queue::push(size_t index) noexcept {
-  parker* wake = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    ready_.push_back(index);
-    wake = sleeper_;
-  }
-  if (wake != nullptr)
-    wake->unpark();
+  wait_.notify([&] { ready_.push_back(index); });
 }
 
 std::optional<size_t> completion_queue::next(clock::time_point deadline) {
-  auto* t = this_task().task;
-  std::unique_lock<std::mutex> lock{mtx_};
-  for (;;) {
+  std::optional<size_t> out;
+  wait_.wait(deadline, [&](std::unique_lock<std::mutex>&) {
     if (read_ < ready_.size())
-      return ready_[read_++];
-    if (read_ == slots_.size() || clock::now() >= deadline)
-      return std::nullopt;
-    if (t != nullptr && t->cancelled()) {
-      lock.unlock();
-      throw_if_cancelled(t);
-    }
-    auto& p = parker::this_thread();
-    sleeper_ = &p;
-    lock.unlock();
-    {
-      cpu_loan loan{t};
-      // A push between the unlock and here makes the park return at once.
-      p.park_until(deadline);
-    }
-    lock.lock();
-    sleeper_ = nullptr;
-  }
+      out = ready_[read_++];
+    return out.has_value() || read_ == slots_.size();
+  });
+  return out;
 }
 
 size_t completion_queue::remaining() const {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
   return slots_.size() - read_;
 }
 

@@ -1,17 +1,15 @@
 #pragma once
 
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/ready_wait.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 namespace manta::detail {
-
-class parker;
 
 /// Hands out the positions of a fixed list of objects in the order they are
 /// sealed, each once: the engine of `manta::as_completed`. Every object gets
@@ -52,10 +50,9 @@ private:
 
   std::vector<object_slot*> slots_;
   std::unique_ptr<entry[]> entries_;
-  mutable std::mutex mtx_;
+  ready_wait wait_; // guards ready_ and read_
   std::vector<size_t> ready_; // sealed, in the order the queue learned it
   size_t read_ = 0; // ready_[0, read_) were handed out
-  parker* sleeper_ = nullptr; // the thread blocked in next, if any
 };
 
 } // namespace manta::detail

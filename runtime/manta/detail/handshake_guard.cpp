@@ -1,6 +1,7 @@
 #include "manta/detail/handshake_guard.hpp"
 
 #include "manta/detail/log_limiter.hpp"
+#include "manta/detail/log_sink.hpp"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -111,12 +112,12 @@ void handshake_refused(int fd) {
   }
   auto from = port != 0 ? std::string{host} + ":" + std::to_string(port)
                         : std::string{"a peer that already left"};
-  std::fprintf(stderr,
-               "manta (pid %d): refused a connection from %s: its TLS handshake failed (no "
-               "certificate of this cluster: a peer without the cluster token, one run with "
-               "--transport=plain, or not a Manta process)%s\n",
-               static_cast<int>(::getpid()), from.c_str(),
-               log_limiter::skipped_text(skipped).c_str());
+  detail::log_line(log_level::warning,
+                   "manta (pid %d): refused a connection from %s: its TLS handshake failed (no "
+                   "certificate of this cluster: a peer without the cluster token, one run with "
+                   "--transport=plain, or not a Manta process)%s\n",
+                   static_cast<int>(::getpid()), from.c_str(),
+                   log_limiter::skipped_text(skipped).c_str());
 }
 
 void set_handshake_timeout(std::chrono::milliseconds timeout) noexcept {

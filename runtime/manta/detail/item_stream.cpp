@@ -1,10 +1,7 @@
 #include "manta/detail/item_stream.hpp"
 
-#include "manta/detail/blocking.hpp"
 #include "manta/detail/object_table.hpp"
-#include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
-#include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
 #include <unordered_map>
@@ -57,12 +54,12 @@ void item_stream::watch(slot_ptr done) {
 }
 
 void item_stream::begin_run() noexcept {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
   run_index_ = 0;
 }
 
 bool item_stream::admit_next() {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
   if (over_ || abandoned_)
     throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
                                "its caller; the producer stops at this yield");
@@ -70,81 +67,53 @@ bool item_stream::admit_next() {
 }
 
 void item_stream::push(slot_ptr item) {
-  parker* wake = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  wait_.notify([&] {
     items_.push_back(std::move(item));
     ++delivered_;
-    wake = sleeper_;
-  }
-  if (wake != nullptr)
-    wake->unpark();
+  });
 }
 
 void item_stream::on_done() noexcept {
-  parker* wake = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    over_ = true;
-    wake = sleeper_;
-  }
-  if (wake != nullptr)
-    wake->unpark();
+  wait_.notify([&] { over_ = true; });
 }
 
 void item_stream::abandon() noexcept {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
   abandoned_ = true;
 }
 
 bool item_stream::finished() const {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
   return over_ && items_.empty() && (error_given_ || !done_->failed());
 }
 
 slot_ptr item_stream::next(clock::time_point deadline) {
-  auto* t = this_task().task;
-  std::unique_lock<std::mutex> lock{mtx_};
-  for (;;) {
+  slot_ptr out;
+  wait_.wait(deadline, [&](std::unique_lock<std::mutex>& lock) {
     if (!items_.empty()) {
-      auto item = std::move(items_.front());
+      out = std::move(items_.front());
       items_.pop_front();
-      return item;
+      return true;
     }
-    if (over_) {
-      if (!done_->failed() || error_given_)
-        return nullptr;
-      // The producer's error, as the item at the position where it stopped.
-      error_given_ = true;
-      lock.unlock();
-      auto& rt = runtime::require("object_ref_generator::next");
-      auto slot = object_table::instance().create(rt.next_object_id());
-      slot->seal_error(done_->error());
-      return slot;
-    }
-    if (clock::now() >= deadline)
-      return nullptr;
-    if (t != nullptr && t->cancelled()) {
-      lock.unlock();
-      throw_if_cancelled(t);
-    }
-    auto& p = parker::this_thread();
-    sleeper_ = &p;
+    if (!over_)
+      return false;
+    if (!done_->failed() || error_given_)
+      return true; // the end: null
+    // The producer's error, as the item at the position where it stopped.
+    error_given_ = true;
     lock.unlock();
-    {
-      cpu_loan loan{t};
-      // A push between the unlock and here makes the park return at once.
-      p.park_until(deadline);
-    }
-    lock.lock();
-    sleeper_ = nullptr;
-  }
+    auto& rt = runtime::require("object_ref_generator::next");
+    out = object_table::instance().create(rt.next_object_id());
+    out->seal_error(done_->error());
+    return true;
+  });
+  return out;
 }
 
 void item_stream::emit(std::vector<char> bytes) {
   uint64_t at;
   {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
     at = run_index_ - 1; // admit_next counted it
   }
   (*emit_)(at, std::move(bytes));
@@ -203,9 +172,7 @@ void push_at(item_stream& s, uint64_t at, std::span<const char> bytes) {
 } // namespace
 
 void item_stream::push_indexed(uint64_t at, slot_ptr item) {
-  parker* wake = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
+  wait_.notify([&] {
     // A retry's repeat, or a late item after the caller was handed the
     // producer's error (a cancel). The producer's result itself may come
     // first: items that arrived before the stream was enrolled (the caller
@@ -216,10 +183,7 @@ void item_stream::push_indexed(uint64_t at, slot_ptr item) {
       return;
     items_.push_back(std::move(item));
     ++delivered_;
-    wake = sleeper_;
-  }
-  if (wake != nullptr)
-    wake->unpark();
+  });
 }
 
 } // namespace manta::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/object_slot.hpp"
+#include "manta/detail/ready_wait.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -14,8 +15,6 @@
 #include <vector>
 
 namespace manta::detail {
-
-class parker;
 
 /// The channel between a streaming generator (a task or actor call given a
 /// `generator_sink`) and its caller's `object_ref_generator`: the objects
@@ -108,7 +107,7 @@ private:
 
   void on_done() noexcept;
 
-  mutable std::mutex mtx_;
+  ready_wait wait_;             // guards what follows but done_ and end_
   std::deque<slot_ptr> items_; // produced, not handed out
   size_t delivered_ = 0;       // items pushed in all runs
   size_t run_index_ = 0;       // items the current run yielded so far
@@ -117,7 +116,6 @@ private:
   bool error_given_ = false;   // the failure item was handed out
   slot_ptr done_;
   end_waiter end_;
-  parker* sleeper_ = nullptr; // the consumer blocked in next, if any
   bool enrolled_ = false;
   const std::function<void(uint64_t, std::vector<char>)>* emit_ = nullptr;
 };

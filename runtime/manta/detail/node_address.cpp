@@ -1,5 +1,6 @@
 #include "manta/detail/node_address.hpp"
 
+#include "manta/detail/log_sink.hpp"
 #include "manta/errors.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -59,11 +60,11 @@ void check_exposure(std::string_view who, const std::string& ip, const tls_optio
         "(MANTA_TRUSTED_NETWORK=1) if every host on that network is trusted");
   static std::atomic<bool> warned{false};
   if (!warned.exchange(true))
-    std::fprintf(stderr,
-                 "%.*s: warning: listening on %s with --transport=plain (no authentication, "
-                 "no encryption) because --trusted-network says every host on that network "
-                 "is trusted\n",
-                 static_cast<int>(who.size()), who.data(), ip.c_str());
+    detail::log_line(log_level::warning,
+                     "%.*s: warning: listening on %s with --transport=plain (no authentication, "
+                     "no encryption) because --trusted-network says every host on that network "
+                     "is trusted\n",
+                     static_cast<int>(who.size()), who.data(), ip.c_str());
 }
 
 } // namespace manta::detail

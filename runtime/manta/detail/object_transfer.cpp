@@ -1,5 +1,6 @@
 #include "manta/detail/object_transfer.hpp"
 
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/transfer_server_state.hpp"
 
 #include <boost/asio/strand.hpp>
@@ -57,14 +58,14 @@ void transfer_server::impl::accept() {
       // and resumes once connections close.
       uint64_t skipped = 0;
       if (accept_log.allow(skipped))
-        std::fprintf(stderr,
-                     "manta: the object transfer server cannot accept a connection (%s); "
-                     "accepting pauses for %lld ms%s%s\n",
-                     ec.message().c_str(), static_cast<long long>(limits.accept_pause.count()),
-                     ec == asio::error::no_descriptors
-                       ? " (raise the file descriptor limit, `ulimit -n`)"
-                       : "",
-                     log_limiter::skipped_text(skipped).c_str());
+        detail::log_line(log_level::warning,
+                         "manta: the object transfer server cannot accept a connection (%s); "
+                         "accepting pauses for %lld ms%s%s\n",
+                         ec.message().c_str(), static_cast<long long>(limits.accept_pause.count()),
+                         ec == asio::error::no_descriptors
+                           ? " (raise the file descriptor limit, `ulimit -n`)"
+                           : "",
+                         log_limiter::skipped_text(skipped).c_str());
       accept_timer.expires_after(limits.accept_pause);
       accept_timer.async_wait([this](boost::system::error_code e) {
         if (!e && !stopping.load())

@@ -27,6 +27,7 @@
 
 #include "manta/detail/cluster_tls.hpp"
 #include "manta/detail/handshake_guard.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/transport.hpp"
 
 #include <caf/openssl/session.hpp>
@@ -48,7 +49,8 @@ template <class Fn>
 Fn caf_original(const char* mangled) {
   auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, mangled));
   if (fn == nullptr) {
-    std::fprintf(stderr, "manta: libcaf_openssl has no %s; TLS cannot work\n", mangled);
+    detail::log_line(log_level::error,
+                     "manta: libcaf_openssl has no %s; TLS cannot work\n", mangled);
     std::abort();
   }
   return fn;

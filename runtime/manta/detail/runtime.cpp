@@ -1,4 +1,5 @@
 #include "manta/detail/placement_groups.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/retry_exceptions.hpp"
@@ -57,8 +58,8 @@ constexpr std::chrono::milliseconds shutdown_grace{250};
 bool out_of_memory(const task_ptr& t, int attempts) {
   auto text = memory_monitor::stop_message(t->name(), runtime::node_name(), attempts);
   bool again = attempts <= t->opts.max_retries && !t->cancelled();
-  std::fprintf(stderr, "manta: %s%s\n", text.c_str(),
-               again ? "; retrying it (its max_retries allow it)" : "");
+  detail::log_line(log_level::warning, "manta: %s%s\n", text.c_str(),
+                   again ? "; retrying it (its max_retries allow it)" : "");
   auto failure = std::make_exception_ptr(out_of_memory_error(text));
   task_events::on_run_end(*t, failure, again);
   if (!again)
@@ -178,8 +179,8 @@ std::string head_from_store(const std::string& url, const std::string& given) {
   } catch (const head_store_error& e) {
     if (given.empty())
       throw error(std::string{"manta::init: "} + e.what());
-    std::fprintf(stderr, "manta: %s; joining the head at %s as given\n", e.what(),
-                 given.c_str());
+    detail::log_line(log_level::warning, "manta: %s; joining the head at %s as given\n", e.what(),
+                     given.c_str());
     return given;
   }
 }
@@ -328,8 +329,8 @@ runtime::runtime(const init_options& opts, bool worker) {
       stop_all();
       throw;
     }
-    std::fprintf(stderr, "manta: dashboard of %s at http://%s/\n", g_node_name.c_str(),
-                 dashboard_->address().c_str());
+    detail::log_line(log_level::info, "manta: dashboard of %s at http://%s/\n", g_node_name.c_str(),
+                     dashboard_->address().c_str());
     record_dashboard_address(dashboard_->address());
   }
 }

@@ -2,6 +2,7 @@
 
 #include "actors/task_runner.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/placement_groups.hpp"
@@ -59,8 +60,8 @@ void report_stays_on_driver(const task_spec& spec, const std::string& why) {
   static std::set<std::string> reported;
   std::lock_guard guard{mtx};
   if (reported.insert(spec.function_name).second)
-    std::fprintf(stderr, "manta: tasks of '%s' run only on this driver: %s\n",
-                 spec.function_name.c_str(), why.c_str());
+    detail::log_line(log_level::warning, "manta: tasks of '%s' run only on this driver: %s\n",
+                     spec.function_name.c_str(), why.c_str());
 }
 
 void seal_void(object_slot& slot) {

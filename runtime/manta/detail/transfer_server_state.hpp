@@ -4,6 +4,7 @@
 // and the connections (transfer_connection.cpp); nothing else includes it.
 
 #include "manta/detail/log_limiter.hpp"
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_transfer.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -80,8 +81,9 @@ struct transfer_server::impl {
   void log_refusal(const std::string& peer, const std::string& why) {
     uint64_t skipped = 0;
     if (refusal_log.allow(skipped))
-      std::fprintf(stderr, "manta: the object transfer server refused %s: %s%s\n", peer.c_str(),
-                   why.c_str(), log_limiter::skipped_text(skipped).c_str());
+      detail::log_line(log_level::warning,
+                       "manta: the object transfer server refused %s: %s%s\n", peer.c_str(),
+                       why.c_str(), log_limiter::skipped_text(skipped).c_str());
   }
 };
 

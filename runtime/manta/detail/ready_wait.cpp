@@ -1,0 +1,31 @@
+#include "manta/detail/ready_wait.hpp"
+
+#include "manta/detail/blocking.hpp"
+#include "manta/detail/parker.hpp"
+#include "manta/detail/worker_pool.hpp"
+
+namespace manta::detail {
+
+void ready_wait::sleep(std::unique_lock<std::mutex>& lock, clock::time_point deadline) {
+  auto* t = this_task().task;
+  if (t != nullptr && t->cancelled()) {
+    lock.unlock();
+    throw_if_cancelled(t);
+  }
+  auto& p = parker::this_thread();
+  sleeper_ = &p;
+  lock.unlock();
+  {
+    cpu_loan loan{t};
+    // A notify between the unlock and here makes the park return at once.
+    p.park_until(deadline);
+  }
+  lock.lock();
+  sleeper_ = nullptr;
+}
+
+void ready_wait::unpark(parker* p) noexcept {
+  p->unpark();
+}
+
+} // namespace manta::detail

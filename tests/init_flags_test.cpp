@@ -1,0 +1,127 @@
+// The pieces issue 22 made shared: the table of `init`'s options (each
+// flag, config key and environment variable declared once), the runtime's
+// stderr sink with levels, and the backoff of the rejoin loops.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+
+#include <doctest/doctest.h>
+#include <manta/cluster.hpp>
+#include <manta/detail/backoff.hpp>
+#include <manta/detail/init_flags.hpp>
+#include <manta/detail/log_sink.hpp>
+#include <manta/errors.hpp>
+#include <manta/logging.hpp>
+
+#include "tests/parsed_flags.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using manta_test::parse;
+using manta_test::thrown;
+
+/// What `f` writes to stderr.
+template <class F>
+std::string stderr_of(F f) {
+  std::fflush(stderr);
+  auto* file = std::tmpfile();
+  REQUIRE(file != nullptr);
+  int saved = ::dup(2);
+  ::dup2(::fileno(file), 2);
+  f();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string out;
+  std::rewind(file);
+  for (int c; (c = std::fgetc(file)) != EOF;)
+    out += static_cast<char>(c);
+  std::fclose(file);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("each option is declared once, and the hint lists every one") {
+  std::set<std::string_view> names, envs;
+  auto hint = manta::detail::init_flags_hint();
+  for (auto& f : manta::detail::init_flags()) {
+    CHECK(names.insert(f.name).second);
+    if (!f.env.empty())
+      CHECK(envs.insert(f.env).second);
+    CHECK(!f.help.empty());
+    CHECK(manta::detail::find_init_flag(f.name) == &f);
+    CHECK(hint.find("--" + std::string{f.name} + "=...") != std::string::npos);
+  }
+  CHECK(manta::detail::find_init_flag("num-cpu") == nullptr);
+}
+
+TEST_CASE("a flag takes its value after '=' or as the next argument") {
+  CHECK(parse({"--num-cpus=3"}).opts.num_cpus == 3);
+  CHECK(parse({"--num-cpus", "5"}).opts.num_cpus == 5);
+  CHECK(parse({"--num-cpus=3", "--num-cpus=4"}).opts.num_cpus == 4); // the last one wins
+  CHECK(parse({"--object-spill-dir="}).opts.object_spill_directory == "");
+  CHECK(parse({"--trusted-network"}).opts.trusted_network);
+  CHECK(!parse({"--trusted-network=off"}).opts.trusted_network);
+}
+
+TEST_CASE("a program's own arguments are passed over, Manta's flags after them read") {
+  // `manta start` appends the node's flags after the program's arguments,
+  // which may hold a "--", short options and flags of its own.
+  auto cl = parse({"-v", "--", "--level=3", "input.txt", "--manta-worker", "--num-cpus=2"});
+  CHECK(cl.worker);
+  CHECK(cl.opts.num_cpus == 2);
+  // No guessing: a prefix of an option's name is the program's.
+  CHECK(!parse({"--num=7"}).opts.num_cpus);
+}
+
+TEST_CASE("a bad flag is named, with a hint") {
+  auto e = thrown([] { parse({"--manta-worker=yes"}); });
+  CHECK(e.find("--manta-worker") != std::string::npos);
+  CHECK(e.find("Manta's options are") != std::string::npos);
+  CHECK(thrown([] { parse({"--num-cpus"}); }) == "manta::init: --num-cpus needs a value");
+  CHECK(thrown([] { parse({"--num-cpus=many"}); }).find("--num-cpus") != std::string::npos);
+}
+
+TEST_CASE("an environment variable sets its option, and a flag overrides it") {
+  ::setenv("MANTA_NUM_CPUS", "6", 1);
+  ::setenv("MANTA_TLS_CA", "", 1); // empty turns the TLS files off: it counts
+  auto cl = parse({});
+  CHECK(cl.opts.num_cpus == 6);
+  CHECK(cl.opts.tls.ca_file == "");
+  CHECK(parse({"--num-cpus=1"}).opts.num_cpus == 1);
+  ::setenv("MANTA_NUM_CPUS", "lots", 1);
+  CHECK(thrown([] { parse({}); }).find("MANTA_NUM_CPUS") != std::string::npos);
+  ::unsetenv("MANTA_NUM_CPUS");
+  ::unsetenv("MANTA_TLS_CA");
+}
+
+TEST_CASE("the runtime's messages follow the log level; announcements do not") {
+  using manta::log_level;
+  auto before = manta::get_log_level();
+  manta::set_log_level(log_level::warning);
+  auto out = stderr_of([] {
+    manta::detail::log_line(log_level::info, "manta: quiet %d\n", 1);
+    manta::detail::log_line(log_level::warning, "manta: loud %s\n", "two");
+    manta::detail::announce("manta head: listening at %s\n", "127.0.0.1:1");
+  });
+  CHECK(out == "manta: loud two\nmanta head: listening at 127.0.0.1:1\n");
+  std::string long_text(3000, 'x'); // past the sink's stack buffer
+  out = stderr_of([&] { manta::detail::log_line(log_level::error, "%s\n", long_text.c_str()); });
+  CHECK(out == long_text + "\n");
+  manta::set_log_level(before);
+}
+
+TEST_CASE("backoff doubles from the first pause up to the most") {
+  using ms = std::chrono::milliseconds;
+  std::vector<long> got;
+  for (int i = 0; i < 7; ++i)
+    got.push_back(manta::detail::backoff_delay(ms{50}, i, ms{1000}).count());
+  CHECK(got == std::vector<long>{50, 100, 200, 400, 800, 1000, 1000});
+}
