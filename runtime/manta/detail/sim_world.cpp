@@ -1,0 +1,450 @@
+#include "manta/detail/sim_world.hpp"
+
+#include "actors/task_runner.hpp"
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/actor_job.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/detail/worker_pool.hpp"
+#include "manta/errors.hpp"
+
+#include <algorithm>
+
+namespace manta::detail::sim {
+
+namespace {
+
+/// Thrown into a task's code (at its next `get`, `wait` or `sleep`) when its
+/// virtual node died: it unwinds the run as the death of the process would.
+struct node_lost {};
+
+/// Nested event loops (a task's `get` runs others' tasks, which may `get`
+/// in turn) deeper than this are refused rather than overflow the stack.
+constexpr size_t max_depth = 200;
+
+} // namespace
+
+struct world::arg_wait final : waiter {
+  world* w = nullptr;
+  task_ptr task;
+  std::atomic<size_t> left{0};
+
+  void on_ready() noexcept override {
+    if (left.fetch_sub(1, std::memory_order_acq_rel) != 1)
+      return;
+    auto* self = w;
+    auto* key = task.get();
+    auto ready = [self, key] {
+      auto it = self->arg_waits_.find(key);
+      if (it == self->arg_waits_.end())
+        return;
+      auto t = std::move(it->second->task);
+      self->arg_waits_.erase(it);
+      actors::hand_over(std::move(t), runtime::require("simulation").pool(), nullptr);
+    };
+    if (w->eng_.on_owner())
+      w->eng_.after(vtime{0}, event_kind::wake, 0, id_of(*key), std::move(ready));
+    else
+      w->eng_.post(std::move(ready));
+  }
+};
+
+world::world(const simulation_options& opts)
+  : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes),
+    doomed_(opts.nodes), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
+  for (auto& n : nodes_)
+    n.free_cpus = opts.cpus_per_node;
+  for (auto& f : opts_.faults)
+    add_fault(f);
+  // Kills drawn from the seed: which node, and when.
+  auto& rng = eng_.stream("faults");
+  for (uint32_t i = 0; i < opts_.random_kills && opts_.nodes > 1; ++i) {
+    sim_fault f;
+    f.what = sim_fault::kind::kill;
+    f.node = 1 + static_cast<uint32_t>(rng() % (opts_.nodes - 1));
+    f.at = vtime{static_cast<int64_t>(rng() % static_cast<uint64_t>(
+                   std::max<int64_t>(1, opts_.kill_window.count())))};
+    add_fault(f);
+  }
+}
+
+world::~world() = default;
+
+uint64_t world::id_of(const task_spec& t) noexcept {
+  if (auto* job = dynamic_cast<const actor_job*>(&t))
+    return static_cast<const actor_core*>(job->lease_owner())->id() | (uint64_t{1} << 63);
+  return t.result ? t.result->id().value() : 0;
+}
+
+uint32_t world::current_node() const noexcept {
+  return code_stack_.empty() ? 0 : code_stack_.back()->node;
+}
+
+vtime world::duration_of(const task_spec& t) const {
+  auto it = durations_.find(t.name());
+  return it != durations_.end() ? it->second : opts_.task_duration;
+}
+
+bool world::reachable(uint32_t a, uint32_t b) const noexcept {
+  return side_[a] == side_[b];
+}
+
+vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
+  lost = false;
+  if (from == to)
+    return vtime{0};
+  auto& rng = eng_.stream("network");
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
+  double jitter = 0;
+  if (opts_.jitter.count() > 0)
+    jitter = std::exponential_distribution<double>{
+      1.0 / static_cast<double>(opts_.jitter.count())}(rng);
+  return opts_.latency + vtime{static_cast<int64_t>(jitter)};
+}
+
+// -- placing and running ------------------------------------------------------
+
+void world::schedule(task_ptr t) {
+  if (!eng_.on_owner()) {
+    eng_.post([this, t = std::move(t)]() mutable { schedule(std::move(t)); });
+    return;
+  }
+  if (t->cancelled())
+    return;
+  ready_.push_back(std::move(t));
+  place_ready();
+}
+
+void world::wait_for_args(task_ptr t) {
+  auto w = std::make_unique<arg_wait>();
+  w->w = this;
+  w->task = t;
+  // One more than the arguments, taken back below: none fires it early.
+  w->left.store(t->deps.size() + 1, std::memory_order_relaxed);
+  auto* raw = w.get();
+  arg_waits_.emplace(t.get(), std::move(w));
+  size_t added = 0;
+  for (auto& dep : t->deps)
+    if (dep->add_waiter(raw))
+      ++added;
+  raw->left.fetch_sub(t->deps.size() - added, std::memory_order_acq_rel);
+  raw->on_ready(); // the extra one; hands it over if all were sealed
+}
+
+void world::place_ready() {
+  // First in, first placed: a task that fits nowhere holds back the ones
+  // behind it, as the pool's queue does.
+  while (!ready_.empty()) {
+    if (ready_.front()->cancelled()) {
+      ready_.pop_front();
+      continue;
+    }
+    if (!try_place(ready_.front()))
+      return;
+    ready_.pop_front();
+  }
+}
+
+bool world::try_place(task_ptr& t) {
+  auto* job = dynamic_cast<actor_job*>(t.get());
+  uint32_t from = current_node();
+  if (job != nullptr) {
+    auto it = actor_node_.find(job->lease_owner());
+    if (it != actor_node_.end() && !job->keeps_lease) {
+      auto r = std::make_shared<run_rec>();
+      r->task = std::move(t);
+      r->actor = true;
+      if (!nodes_[it->second].alive) {
+        // Its node died and nobody noticed yet: the job waits for `detect`,
+        // which kills the actor first, so it runs on a stale epoch.
+        r->node = it->second;
+        r->over = true;
+        doomed_[it->second].push_back(std::move(r));
+        return true;
+      }
+      start(r, it->second);
+      return true;
+    }
+  }
+  double need = t->opts.resources.cpus;
+  std::vector<uint32_t> fit;
+  // An actor's placement is its own option, not its jobs'.
+  auto& where = job != nullptr
+                  ? static_cast<const actor_core*>(job->lease_owner())->options().strategy
+                  : t->opts.strategy;
+  bool pinned = where.kind == scheduling_strategy::node_affinity && where.node < nodes_.size();
+  for (uint32_t n = 0; n < nodes_.size(); ++n) {
+    if (pinned && !where.soft && n != where.node)
+      continue;
+    if (nodes_[n].alive && reachable(from, n) && nodes_[n].free_cpus >= need)
+      fit.push_back(n);
+  }
+  if (pinned && where.soft && std::find(fit.begin(), fit.end(), where.node) != fit.end())
+    fit = {static_cast<uint32_t>(where.node)};
+  if (pinned && !where.soft && !nodes_[where.node].alive && job == nullptr) {
+    fail(*t, "it is pinned to " + node_name(where.node) + ", which is dead");
+    return true; // placed nowhere, but out of the queue
+  }
+  if (fit.empty())
+    return false;
+  auto node = fit[eng_.stream("placement")() % fit.size()];
+  auto r = std::make_shared<run_rec>();
+  r->task = std::move(t);
+  r->actor = job != nullptr;
+  if (job != nullptr) {
+    // An actor lives where its constructor ran. Its CPUs are not held for
+    // its life in this slice (docs/simulation.md).
+    auto* core = static_cast<const actor_core*>(job->lease_owner());
+    actor_node_[core] = node;
+    nodes_[node].actors.push_back(const_cast<actor_core*>(core)->weak_from_this());
+  } else {
+    r->cpus = need;
+    nodes_[node].free_cpus -= need;
+  }
+  start(r, node);
+  return true;
+}
+
+void world::start(const rec_ptr& r, uint32_t node) {
+  r->node = node;
+  r->epoch = nodes_[node].epoch;
+  runs_[node].push_back(r);
+  r->pos = std::prev(runs_[node].end());
+  auto id = id_of(*r->task);
+  eng_.note(event_kind::place, node, id);
+  bool lost = false;
+  auto d = delay(current_node(), node, lost);
+  if (lost && !r->actor) {
+    // The spec never arrives: the sender notices and places it again.
+    eng_.after(opts_.resend_after, event_kind::lost, node, id, [this, r] {
+      if (r->over)
+        return;
+      retire(r);
+      ready_.push_front(std::move(r->task));
+      place_ready();
+    });
+    return;
+  }
+  eng_.after(d, event_kind::arrive, node, id, [this, r] { arrive(r); });
+}
+
+void world::arrive(const rec_ptr& r) {
+  if (r->over || nodes_[r->node].epoch != r->epoch)
+    return; // its node died meanwhile: `detect` handles it
+  if (r->actor) {
+    run_code(r);
+    return;
+  }
+  task_events::on_waiting_for_resources(*r->task); // no-op if already so
+  auto d = duration_of(*r->task);
+  d = vtime{static_cast<int64_t>(static_cast<double>(d.count()) * nodes_[r->node].slow)};
+  eng_.after(d, event_kind::finish, r->node, id_of(*r->task), [this, r] {
+    if (!r->over && nodes_[r->node].epoch == r->epoch)
+      run_code(r);
+  });
+}
+
+void world::run_code(const rec_ptr& r) {
+  r->in_code = true;
+  code_stack_.push_back(r.get());
+  auto saved = this_task();
+  bool again = execute_task(r->task);
+  this_task() = saved;
+  code_stack_.pop_back();
+  r->in_code = false;
+  bool died = nodes_[r->node].epoch != r->epoch;
+  retire(r);
+  if (again && died && !r->actor) {
+    lose(r, true, node_name(r->node) + " died while it ran");
+  } else if (again) {
+    eng_.note(event_kind::retry, r->node, id_of(*r->task));
+    ready_.push_back(std::move(r->task));
+  }
+  place_ready();
+}
+
+void world::retire(const rec_ptr& r) {
+  if (r->over)
+    return;
+  r->over = true;
+  if (nodes_[r->node].epoch == r->epoch) {
+    nodes_[r->node].free_cpus += r->cpus;
+    runs_[r->node].erase(r->pos);
+  }
+}
+
+void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why) {
+  auto& t = r->task;
+  ++tasks_lost_;
+  eng_.note(event_kind::lost, r->node, id_of(*t));
+  if (r->actor) {
+    // Its actor was killed with the node: the job finds a stale epoch and
+    // only tidies up (a drain it never runs would count forever).
+    execute_task(t);
+    return;
+  }
+  int attempts = attempt_counted ? t->attempts.load(std::memory_order_relaxed)
+                                 : t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (t->cancelled())
+    return;
+  if (attempts <= t->opts.max_retries) {
+    eng_.note(event_kind::retry, r->node, id_of(*t));
+    ready_.push_back(std::move(t));
+    return;
+  }
+  fail(*t, why + " (simulated), after " + std::to_string(attempts)
+              + " attempt(s); give it max_retries to run it again elsewhere");
+}
+
+void world::fail(task_spec& t, const std::string& why) {
+  auto err = std::make_exception_ptr(
+    node_died_error("task '" + t.name() + "' was lost: " + why));
+  t.result->seal_error(err);
+  task_events::on_end(t, task_state::failed, err);
+}
+
+// -- blocking -----------------------------------------------------------------
+
+bool world::block(const std::function<bool()>& done, std::optional<vtime> deadline) {
+  if (depth_ >= max_depth)
+    throw error("manta sim: more than " + std::to_string(max_depth)
+                + " nested waits (tasks blocked in get inside tasks blocked in get); the "
+                  "simulator runs them all on one stack");
+  ++depth_;
+  struct leave {
+    size_t& d;
+    ~leave() { --d; }
+  } guard{depth_};
+  run_rec* me = code_stack_.empty() ? nullptr : code_stack_.back();
+  auto check = [&] {
+    if (me != nullptr && !me->actor && nodes_[me->node].epoch != me->epoch)
+      throw node_lost{};
+    return done();
+  };
+  bool ok = eng_.run_until(check, deadline.value_or(vtime::max()), std::chrono::seconds{2});
+  if (!ok && !deadline)
+    throw error("manta sim: deadlock at virtual time " + std::to_string(eng_.now().count())
+                + " ns: the program waits for an object that no simulated event will produce ("
+                + std::to_string(ready_.size())
+                + " task(s) wait for a live node with room; a task blocked in get can only be "
+                  "resumed by work nested under it, see docs/simulation.md)");
+  return ok;
+}
+
+bool world::lost_run(const std::exception_ptr& e) noexcept {
+  if (!e)
+    return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const node_lost&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// -- faults ---------------------------------------------------------------------
+
+void world::add_fault(const sim_fault& f) {
+  auto check_node = [&](uint32_t n) {
+    if (n >= nodes_.size())
+      throw invalid_argument_error("manta sim: a fault names node " + std::to_string(n)
+                                   + " but the simulation has nodes 0 to "
+                                   + std::to_string(nodes_.size() - 1));
+  };
+  if (f.what == sim_fault::kind::kill && f.node == 0)
+    throw invalid_argument_error("manta sim: node 0 runs the driver and cannot be killed; "
+                                 "kill a worker node (1 to "
+                                 + std::to_string(nodes_.size() - 1) + ")");
+  if (f.what == sim_fault::kind::partition)
+    for (auto n : f.group)
+      check_node(n);
+  else
+    check_node(f.node);
+  if (f.what == sim_fault::kind::slow && !(f.factor > 0))
+    throw invalid_argument_error("manta sim: a slow fault needs a factor > 0");
+  eng_.at(f.at, event_kind::fault, f.node, static_cast<uint64_t>(f.what), [this, f] { apply(f); });
+}
+
+void world::apply(const sim_fault& f) {
+  auto& n = nodes_[f.node];
+  switch (f.what) {
+    case sim_fault::kind::kill: {
+      if (!n.alive)
+        return;
+      n.alive = false;
+      ++n.epoch;
+      // Runs whose code is on the stack unwind at their next wait; the
+      // others are lost when the death is noticed.
+      for (auto& r : runs_[f.node])
+        if (!r->in_code) {
+          r->over = true;
+          doomed_[f.node].push_back(r);
+        }
+      runs_[f.node].clear();
+      eng_.after(opts_.detect_after, event_kind::detect, f.node, 0, [this, node = f.node] {
+        detect(node);
+      });
+      break;
+    }
+    case sim_fault::kind::revive:
+      if (n.alive)
+        return;
+      n.alive = true;
+      n.free_cpus = opts_.cpus_per_node;
+      n.slow = 1.0;
+      place_ready();
+      break;
+    case sim_fault::kind::partition:
+      for (auto m : f.group)
+        side_[m] = 1;
+      break;
+    case sim_fault::kind::heal:
+      std::fill(side_.begin(), side_.end(), 0);
+      place_ready();
+      break;
+    case sim_fault::kind::slow:
+      n.slow = f.factor;
+      break;
+  }
+}
+
+void world::detect(uint32_t node) {
+  auto actors = std::move(nodes_[node].actors);
+  nodes_[node].actors.clear();
+  for (auto& weak : actors) {
+    auto core = weak.lock();
+    if (!core)
+      continue;
+    auto it = actor_node_.find(core.get());
+    if (it == actor_node_.end() || it->second != node)
+      continue; // it lives elsewhere now
+    actor_node_.erase(it);
+    ++actors_killed_;
+    core->kill(node_name(node) + " died (simulated)", /*restartable=*/true);
+  }
+  auto doomed = std::move(doomed_[node]);
+  doomed_[node].clear();
+  for (auto& r : doomed)
+    lose(r, false, node_name(node) + " died");
+  place_ready();
+}
+
+manta::sim::run_summary world::summary() const {
+  manta::sim::run_summary s;
+  s.seed = opts_.seed;
+  s.nodes = opts_.nodes;
+  s.events = eng_.events();
+  s.trace_hash = eng_.trace_hash();
+  s.virtual_time = eng_.now();
+  s.real_seconds =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  s.external_events = eng_.external();
+  s.tasks_lost = tasks_lost_;
+  s.actors_killed = actors_killed_;
+  return s;
+}
+
+} // namespace manta::detail::sim
