@@ -28,6 +28,11 @@ long slow_square(long x) {
 }
 MANTA_REMOTE(slow_square);
 
+long square(long x) {
+  return x * x;
+}
+MANTA_REMOTE(square);
+
 long outer(long x) {
   // A task blocked in get: the simulation runs the inner task meanwhile.
   return manta::get(manta::task(slow_square).remote(x)) + 1;
@@ -71,11 +76,11 @@ struct child_run {
 /// stderr) and the trace hash of its summary line. The program is bounded
 /// (a few hundred events), so reading to its end is the wait; `timeout`
 /// bounds it anyway.
-child_run run_app(const std::string& args) {
-  const char* app = std::getenv("MANTA_SIM_APP");
-  REQUIRE_MESSAGE(app != nullptr, "MANTA_SIM_APP names tests/sim_app (set by meson test)");
+child_run run_app(const std::string& args, const char* program = "MANTA_SIM_APP") {
+  const char* app = std::getenv(program);
+  REQUIRE_MESSAGE(app != nullptr, program << " is not set (meson test sets it)");
   child_run r;
-  auto cmd = "timeout 60 " + std::string{app} + " " + args + " 2>&1";
+  auto cmd = "timeout 120 " + std::string{app} + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   char buf[4096];
@@ -143,6 +148,26 @@ TEST_CASE("virtual time: sleep and timeouts take no real time") {
   CHECK(manta::get(manta::task(outer).remote(4)) == 17);
   CHECK(std::chrono::steady_clock::now() - real < 30s);
   CHECK(manta::sim::summary().virtual_time >= 1h + 10s);
+}
+
+TEST_CASE("as_completed hands results back in virtual finishing order") {
+  manta::simulation_options s;
+  s.nodes = 4;
+  s.cpus_per_node = 4;
+  s.latency = 0ns;
+  s.jitter = 0ns;
+  sim_guard g{s};
+  std::vector<manta::object_ref<long>> refs;
+  const long durations_ms[] = {40, 10, 30, 20};
+  for (long i = 0; i < 4; ++i) {
+    auto name = "sq" + std::to_string(i);
+    manta::sim::set_duration(name, std::chrono::milliseconds{durations_ms[i]});
+    refs.push_back(manta::task(square).name(name).remote(i));
+  }
+  std::vector<long> order;
+  for (auto& r : manta::as_completed(std::move(refs)))
+    order.push_back(manta::get(r));
+  CHECK(order == std::vector<long>{1, 9, 4, 0}); // 10, 20, 30, 40 ms
 }
 
 TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_error") {
@@ -244,4 +269,33 @@ TEST_CASE("a seed search finds the planted lost update, and the seed replays it"
   CHECK(replay.hash == bad.hash);
   auto balance = [](const std::string& out) { return out.substr(out.find("balance=")); };
   CHECK(balance(replay.out) == balance(bad.out));
+}
+
+TEST_CASE("manta sim runs seeds in parallel and names the failing ones with a replay") {
+  const char* app = std::getenv("MANTA_SIM_APP");
+  REQUIRE(app != nullptr);
+  auto r = run_app("sim --seeds=1..12 --jobs=2 -- " + std::string{app}
+                     + " --sim-nodes=4 --sim-kills=1 --sim-kill-window=60ms ledger",
+                   "MANTA_BIN");
+  INFO(r.out);
+  CHECK(r.rc == 1);
+  CHECK(r.out.find("seeds 1..12: ") != std::string::npos);
+  CHECK(r.out.find(" passed, 0 failed") == std::string::npos);
+  CHECK(r.out.find("LOST UPDATE") != std::string::npos);
+  // The replay command is the first failing seed's, and it fails again.
+  auto at = r.out.find("replay: ");
+  REQUIRE(at != std::string::npos);
+  auto replay = r.out.substr(at + 8, r.out.find('\n', at) - at - 8);
+  auto seed_at = replay.find("--seed=");
+  REQUIRE(seed_at != std::string::npos);
+  auto seed = replay.substr(seed_at + 7, replay.find(' ', seed_at) - seed_at - 7);
+  CHECK(r.out.find("seed " + seed + ": exit 1") != std::string::npos);
+  CHECK(replay.find(std::string{app} + " --simulate --seed=" + seed + " --sim-nodes=4") == 0);
+  auto again = run_app(replay.substr(std::string{app}.size() + 1));
+  CHECK(again.rc == 1);
+  CHECK(r.out.find("trace_hash=" + again.hash) != std::string::npos);
+  auto fine = run_app("sim --seeds=1..5 -- " + std::string{app} + " mixed", "MANTA_BIN");
+  CHECK(fine.rc == 0);
+  CHECK(fine.out.find("5 passed, 0 failed") != std::string::npos);
+  CHECK(run_app("sim --seeds=5..1 -- true", "MANTA_BIN").rc == 2);
 }

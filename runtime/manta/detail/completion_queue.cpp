@@ -3,6 +3,7 @@
 #include "manta/detail/blocking.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 #include <algorithm>
@@ -75,6 +76,20 @@ std::optional<size_t> completion_queue::next(clock::time_point deadline) {
     if (t != nullptr && t->cancelled()) {
       lock.unlock();
       throw_if_cancelled(t);
+    }
+    if (sim_drives_this_thread()) {
+      // The simulation runs its events until one of the objects is sealed.
+      lock.unlock();
+      bool pushed = sim_block(
+        [&] {
+          std::lock_guard<std::mutex> guard{mtx_};
+          return read_ < ready_.size();
+        },
+        deadline);
+      lock.lock();
+      if (!pushed && read_ == ready_.size())
+        return std::nullopt; // its virtual deadline passed
+      continue;
     }
     auto& p = parker::this_thread();
     sleeper_ = &p;

@@ -55,6 +55,7 @@ world::world(const simulation_options& opts)
     doomed_(opts.nodes), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;
+  free_sum_ = opts.cpus_per_node * static_cast<double>(opts.nodes);
   for (auto& f : opts_.faults)
     add_fault(f);
   // Kills drawn from the seed: which node, and when.
@@ -169,27 +170,40 @@ bool world::try_place(task_ptr& t) {
     }
   }
   double need = t->opts.resources.cpus;
-  std::vector<uint32_t> fit;
   // An actor's placement is its own option, not its jobs'.
   auto& where = job != nullptr
                   ? static_cast<const actor_core*>(job->lease_owner())->options().strategy
                   : t->opts.strategy;
   bool pinned = where.kind == scheduling_strategy::node_affinity && where.node < nodes_.size();
-  for (uint32_t n = 0; n < nodes_.size(); ++n) {
-    if (pinned && !where.soft && n != where.node)
-      continue;
-    if (nodes_[n].alive && reachable(from, n) && nodes_[n].free_cpus >= need)
-      fit.push_back(n);
-  }
-  if (pinned && where.soft && std::find(fit.begin(), fit.end(), where.node) != fit.end())
-    fit = {static_cast<uint32_t>(where.node)};
   if (pinned && !where.soft && !nodes_[where.node].alive && job == nullptr) {
     fail(*t, "it is pinned to " + node_name(where.node) + ", which is dead");
     return true; // placed nowhere, but out of the queue
   }
-  if (fit.empty())
+  auto fits = [&](uint32_t n) {
+    return nodes_[n].alive && reachable(from, n) && nodes_[n].free_cpus >= need;
+  };
+  std::optional<uint32_t> chosen;
+  if (pinned && fits(static_cast<uint32_t>(where.node))) {
+    chosen = static_cast<uint32_t>(where.node);
+  } else if ((!pinned || where.soft) && need <= free_sum_) {
+    // A few random picks first, so that placing among a thousand nodes is
+    // not a scan of them all; then the scan, to find a rare free one.
+    auto& rng = eng_.stream("placement");
+    for (int i = 0; i < 8 && !chosen; ++i)
+      if (auto n = static_cast<uint32_t>(rng() % nodes_.size()); fits(n))
+        chosen = n;
+    if (!chosen) {
+      std::vector<uint32_t> fit;
+      for (uint32_t n = 0; n < nodes_.size(); ++n)
+        if (fits(n))
+          fit.push_back(n);
+      if (!fit.empty())
+        chosen = fit[rng() % fit.size()];
+    }
+  }
+  if (!chosen)
     return false;
-  auto node = fit[eng_.stream("placement")() % fit.size()];
+  auto node = *chosen;
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->actor = job != nullptr;
@@ -202,6 +216,7 @@ bool world::try_place(task_ptr& t) {
   } else {
     r->cpus = need;
     nodes_[node].free_cpus -= need;
+    free_sum_ -= need;
   }
   start(r, node);
   return true;
@@ -271,6 +286,7 @@ void world::retire(const rec_ptr& r) {
   r->over = true;
   if (nodes_[r->node].epoch == r->epoch) {
     nodes_[r->node].free_cpus += r->cpus;
+    free_sum_ += r->cpus;
     runs_[r->node].erase(r->pos);
   }
 }
@@ -376,6 +392,7 @@ void world::apply(const sim_fault& f) {
         return;
       n.alive = false;
       ++n.epoch;
+      free_sum_ -= n.free_cpus;
       // Runs whose code is on the stack unwind at their next wait; the
       // others are lost when the death is noticed.
       for (auto& r : runs_[f.node])
@@ -394,6 +411,7 @@ void world::apply(const sim_fault& f) {
         return;
       n.alive = true;
       n.free_cpus = opts_.cpus_per_node;
+      free_sum_ += n.free_cpus;
       n.slow = 1.0;
       place_ready();
       break;

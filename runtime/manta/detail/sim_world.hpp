@@ -122,6 +122,8 @@ private:
   /// Tasks waiting for arguments, by spec (their waiters live here).
   struct arg_wait;
   std::unordered_map<task_spec*, std::unique_ptr<arg_wait>> arg_waits_;
+  /// Free CPUs of the live nodes together: no node fits a larger demand.
+  double free_sum_ = 0;
   size_t depth_ = 0;
   uint64_t tasks_lost_ = 0;
   uint64_t actors_killed_ = 0;
