@@ -168,6 +168,24 @@ TEST_CASE("as_completed hands results back in virtual finishing order") {
   for (auto& r : manta::as_completed(std::move(refs)))
     order.push_back(manta::get(r));
   CHECK(order == std::vector<long>{1, 9, 4, 0}); // 10, 20, 30, 40 ms
+  // Blocking inside tasks: each run sleeps on its own fiber, so a task that
+  // started first and sleeps longer does not hold up those after it.
+  std::vector<manta::object_ref<long>> sleepers;
+  for (long i = 0; i < 4; ++i) {
+    auto name = "slow" + std::to_string(i);
+    manta::sim::set_duration(name, std::chrono::milliseconds{durations_ms[i]});
+    sleepers.push_back(manta::task(slow_square).name(name).remote(i));
+  }
+  auto start = manta::now();
+  std::vector<long> slept;
+  std::vector<std::chrono::nanoseconds> when;
+  for (auto& r : manta::as_completed(std::move(sleepers))) {
+    slept.push_back(manta::get(r));
+    when.push_back(manta::now() - start);
+  }
+  CHECK(slept == std::vector<long>{1, 9, 4, 0});
+  CHECK(when.front() == 20ms); // 10 ms of run time, then its 10 ms sleep
+  CHECK(when.back() == 50ms);
 }
 
 TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_error") {

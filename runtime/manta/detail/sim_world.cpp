@@ -19,8 +19,8 @@ namespace {
 /// virtual node died: it unwinds the run as the death of the process would.
 struct node_lost {};
 
-/// Nested event loops (a task's `get` runs others' tasks, which may `get`
-/// in turn) deeper than this are refused rather than overflow the stack.
+/// Nested event loops on the driver's stack (its `get` inside a callback
+/// of its own) deeper than this are refused rather than overflow the stack.
 constexpr size_t max_depth = 200;
 
 } // namespace
@@ -79,7 +79,7 @@ uint64_t world::id_of(const task_spec& t) noexcept {
 }
 
 uint32_t world::current_node() const noexcept {
-  return code_stack_.empty() ? 0 : code_stack_.back()->node;
+  return current_ == nullptr ? 0 : current_->rec->node;
 }
 
 vtime world::duration_of(const task_spec& t) const {
@@ -262,12 +262,17 @@ void world::arrive(const rec_ptr& r) {
 }
 
 void world::run_code(const rec_ptr& r) {
+  auto rf = std::make_unique<run_fiber>();
+  rf->rec = r;
+  rf->f = std::make_unique<fiber>([this, r] { run_body(r); });
+  resume(*rf);
+  if (!rf->f->finished())
+    suspended_.push_back(std::move(rf));
+}
+
+void world::run_body(const rec_ptr& r) {
   r->in_code = true;
-  code_stack_.push_back(r.get());
-  auto saved = this_task();
   bool again = execute_task(r->task);
-  this_task() = saved;
-  code_stack_.pop_back();
   r->in_code = false;
   bool died = nodes_[r->node].epoch != r->epoch;
   retire(r);
@@ -280,6 +285,49 @@ void world::run_code(const rec_ptr& r) {
   place_ready();
 }
 
+world::thread_view world::save_view() {
+  return thread_view{this_task(), current_actor(), current_call()};
+}
+
+void world::restore_view(const thread_view& v) {
+  this_task() = v.task;
+  current_actor() = v.actor;
+  current_call() = v.call;
+}
+
+void world::resume(run_fiber& rf) {
+  auto outside = save_view();
+  restore_view(rf.view);
+  auto* previous = current_;
+  current_ = &rf;
+  rf.f->resume();
+  current_ = previous;
+  rf.view = save_view();
+  restore_view(outside);
+}
+
+void world::resume_ready() {
+  for (bool again = true; again;) {
+    again = false;
+    for (size_t i = 0; i < suspended_.size();) {
+      auto& rf = *suspended_[i];
+      bool lost = !rf.rec->actor && nodes_[rf.rec->node].epoch != rf.rec->epoch;
+      bool late = rf.deadline && eng_.now() >= *rf.deadline;
+      if (!lost && !late && !rf.wait()) {
+        ++i;
+        continue;
+      }
+      auto owned = std::move(suspended_[i]);
+      suspended_.erase(suspended_.begin() + static_cast<ptrdiff_t>(i));
+      eng_.note(event_kind::wake, owned->rec->node, id_of(*owned->rec->task));
+      owned->wait = nullptr;
+      resume(*owned);
+      if (!owned->f->finished())
+        suspended_.push_back(std::move(owned)); // waits again
+      again = true;
+    }
+  }
+}
 void world::retire(const rec_ptr& r) {
   if (r->over)
     return;
@@ -324,28 +372,42 @@ void world::fail(task_spec& t, const std::string& why) {
 // -- blocking -----------------------------------------------------------------
 
 bool world::block(const std::function<bool()>& done, std::optional<vtime> deadline) {
+  if (current_ != nullptr) {
+    // A run: give the thread back to the event loop until it may go on.
+    auto& rf = *current_;
+    auto lost = [&] { return !rf.rec->actor && nodes_[rf.rec->node].epoch != rf.rec->epoch; };
+    if (lost())
+      throw node_lost{};
+    if (done())
+      return true;
+    rf.wait = done;
+    rf.deadline = deadline;
+    if (deadline) // an event then, so that the loop's clock gets there
+      eng_.at(*deadline, event_kind::wake, rf.rec->node, id_of(*rf.rec->task), nullptr);
+    rf.f->yield();
+    rf.deadline.reset();
+    if (lost())
+      throw node_lost{};
+    return done();
+  }
   if (depth_ >= max_depth)
     throw error("manta sim: more than " + std::to_string(max_depth)
-                + " nested waits (tasks blocked in get inside tasks blocked in get); the "
-                  "simulator runs them all on one stack");
+                + " nested waits on the driver's stack");
   ++depth_;
   struct leave {
     size_t& d;
     ~leave() { --d; }
   } guard{depth_};
-  run_rec* me = code_stack_.empty() ? nullptr : code_stack_.back();
   auto check = [&] {
-    if (me != nullptr && !me->actor && nodes_[me->node].epoch != me->epoch)
-      throw node_lost{};
+    resume_ready();
     return done();
   };
   bool ok = eng_.run_until(check, deadline.value_or(vtime::max()), std::chrono::seconds{2});
   if (!ok && !deadline)
     throw error("manta sim: deadlock at virtual time " + std::to_string(eng_.now().count())
-                + " ns: the program waits for an object that no simulated event will produce ("
-                + std::to_string(ready_.size())
-                + " task(s) wait for a live node with room; a task blocked in get can only be "
-                  "resumed by work nested under it, see docs/simulation.md)");
+                + " ns: the driver waits for an object that no simulated event will produce ("
+                + std::to_string(ready_.size()) + " task(s) wait for a live node with room, "
+                + std::to_string(suspended_.size()) + " run(s) are blocked)");
   return ok;
 }
 
@@ -359,95 +421,6 @@ bool world::lost_run(const std::exception_ptr& e) noexcept {
   } catch (...) {
     return false;
   }
-}
-
-// -- faults ---------------------------------------------------------------------
-
-void world::add_fault(const sim_fault& f) {
-  auto check_node = [&](uint32_t n) {
-    if (n >= nodes_.size())
-      throw invalid_argument_error("manta sim: a fault names node " + std::to_string(n)
-                                   + " but the simulation has nodes 0 to "
-                                   + std::to_string(nodes_.size() - 1));
-  };
-  if (f.what == sim_fault::kind::kill && f.node == 0)
-    throw invalid_argument_error("manta sim: node 0 runs the driver and cannot be killed; "
-                                 "kill a worker node (1 to "
-                                 + std::to_string(nodes_.size() - 1) + ")");
-  if (f.what == sim_fault::kind::partition)
-    for (auto n : f.group)
-      check_node(n);
-  else
-    check_node(f.node);
-  if (f.what == sim_fault::kind::slow && !(f.factor > 0))
-    throw invalid_argument_error("manta sim: a slow fault needs a factor > 0");
-  eng_.at(f.at, event_kind::fault, f.node, static_cast<uint64_t>(f.what), [this, f] { apply(f); });
-}
-
-void world::apply(const sim_fault& f) {
-  auto& n = nodes_[f.node];
-  switch (f.what) {
-    case sim_fault::kind::kill: {
-      if (!n.alive)
-        return;
-      n.alive = false;
-      ++n.epoch;
-      free_sum_ -= n.free_cpus;
-      // Runs whose code is on the stack unwind at their next wait; the
-      // others are lost when the death is noticed.
-      for (auto& r : runs_[f.node])
-        if (!r->in_code) {
-          r->over = true;
-          doomed_[f.node].push_back(r);
-        }
-      runs_[f.node].clear();
-      eng_.after(opts_.detect_after, event_kind::detect, f.node, 0, [this, node = f.node] {
-        detect(node);
-      });
-      break;
-    }
-    case sim_fault::kind::revive:
-      if (n.alive)
-        return;
-      n.alive = true;
-      n.free_cpus = opts_.cpus_per_node;
-      free_sum_ += n.free_cpus;
-      n.slow = 1.0;
-      place_ready();
-      break;
-    case sim_fault::kind::partition:
-      for (auto m : f.group)
-        side_[m] = 1;
-      break;
-    case sim_fault::kind::heal:
-      std::fill(side_.begin(), side_.end(), 0);
-      place_ready();
-      break;
-    case sim_fault::kind::slow:
-      n.slow = f.factor;
-      break;
-  }
-}
-
-void world::detect(uint32_t node) {
-  auto actors = std::move(nodes_[node].actors);
-  nodes_[node].actors.clear();
-  for (auto& weak : actors) {
-    auto core = weak.lock();
-    if (!core)
-      continue;
-    auto it = actor_node_.find(core.get());
-    if (it == actor_node_.end() || it->second != node)
-      continue; // it lives elsewhere now
-    actor_node_.erase(it);
-    ++actors_killed_;
-    core->kill(node_name(node) + " died (simulated)", /*restartable=*/true);
-  }
-  auto doomed = std::move(doomed_[node]);
-  doomed_[node].clear();
-  for (auto& r : doomed)
-    lose(r, false, node_name(node) + " died");
-  place_ready();
 }
 
 manta::sim::run_summary world::summary() const {

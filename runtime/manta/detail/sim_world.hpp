@@ -1,7 +1,9 @@
 #pragma once
 
 #include "manta/detail/sim_engine.hpp"
+#include "manta/detail/sim_fiber.hpp"
 #include "manta/detail/task_spec.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/simulation.hpp"
 
 #include <deque>
@@ -13,6 +15,7 @@
 #include <vector>
 
 namespace manta::detail {
+class actor_call;
 class actor_core;
 }
 
@@ -43,11 +46,13 @@ public:
   /// A task with arguments still to come: hand it over once they exist.
   void wait_for_args(task_ptr t);
 
-  /// Runs events until `done()` holds or the virtual `deadline` passes
-  /// (false). Inside a task whose node died meanwhile, throws the
-  /// exception `lost_run` recognizes, which unwinds the task like the death
-  /// of its process. Without a deadline, an empty queue is a deadlock:
-  /// throws an error saying so.
+  /// Waits until `done()` holds or the virtual `deadline` passes (false).
+  /// On the driver's stack it runs events meanwhile; inside a run (a fiber)
+  /// it yields to the event loop and is resumed when `done()` holds, the
+  /// deadline passes or its node dies: then it throws the exception
+  /// `lost_run` recognizes, which unwinds the task like the death of its
+  /// process. For the driver, without a deadline, an empty queue is a
+  /// deadlock: throws an error saying so.
   bool block(const std::function<bool()>& done, std::optional<vtime> deadline);
 
   /// Whether `e` is the unwinding of a run whose node died.
@@ -83,6 +88,32 @@ private:
   };
   using rec_ptr = std::shared_ptr<run_rec>;
 
+  /// What the runtime keeps per thread and a run changes: swapped with
+  /// each switch between the driver's stack and a run's fiber.
+  struct thread_view {
+    task_context task;
+    actor_core* actor = nullptr;
+    const actor_call* call = nullptr;
+  };
+  /// One run's fiber, and what it waits for while suspended.
+  struct run_fiber {
+    rec_ptr rec;
+    std::unique_ptr<fiber> f;
+    thread_view view;
+    std::function<bool()> wait;
+    std::optional<vtime> deadline;
+  };
+
+  static thread_view save_view();
+  static void restore_view(const thread_view& v);
+  /// Switches to `rf` until it yields or ends.
+  void resume(run_fiber& rf);
+  /// Resumes every suspended run that may continue (repeatedly: one may
+  /// unblock another); in suspension order, so deterministic.
+  void resume_ready();
+  /// The body of a run's fiber: the task's code, then what follows it.
+  void run_body(const rec_ptr& r);
+
   void place_ready();
   /// Places `t` if a node fits; false leaves it queued.
   bool try_place(task_ptr& t);
@@ -117,8 +148,10 @@ private:
   /// Which side of the partition each node is on (0: none).
   std::vector<uint32_t> side_;
   std::unordered_map<std::string, vtime> durations_;
-  /// Runs whose code is on the stack now, innermost last.
-  std::vector<run_rec*> code_stack_;
+  /// The run whose fiber runs now (null: the driver's stack).
+  run_fiber* current_ = nullptr;
+  /// Runs suspended in a wait, in the order they suspended.
+  std::vector<std::unique_ptr<run_fiber>> suspended_;
   /// Tasks waiting for arguments, by spec (their waiters live here).
   struct arg_wait;
   std::unordered_map<task_spec*, std::unique_ptr<arg_wait>> arg_waits_;
