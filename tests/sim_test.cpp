@@ -28,6 +28,11 @@ long slow_square(long x) {
 }
 MANTA_REMOTE(slow_square);
 
+int node_here() {
+  return static_cast<int>(manta::sim::current_node());
+}
+MANTA_REMOTE(node_here);
+
 long square(long x) {
   return x * x;
 }
@@ -217,6 +222,63 @@ TEST_CASE("an actor on a killed node restarts on another one") {
   CHECK(second.first != 2);
   CHECK(second.second);
   CHECK(manta::sim::summary().actors_killed == 1);
+}
+
+TEST_CASE("partitions keep tasks on the driver's side until healed; slow nodes and lost messages cost time") {
+  manta::simulation_options s;
+  s.nodes = 3;
+  s.cpus_per_node = 8;
+  s.task_duration = 1ms;
+  manta::sim_fault cut;
+  cut.what = manta::sim_fault::kind::partition;
+  cut.group = {1, 2};
+  manta::sim_fault heal;
+  heal.at = 100ms;
+  heal.what = manta::sim_fault::kind::heal;
+  manta::sim_fault slow;
+  slow.what = manta::sim_fault::kind::slow;
+  slow.node = 2;
+  slow.factor = 4;
+  s.faults = {cut, heal, slow};
+  sim_guard g{s};
+  manta::sleep(1ms); // the faults at time 0 apply
+  std::vector<manta::object_ref<int>> cut_off;
+  for (int i = 0; i < 8; ++i)
+    cut_off.push_back(manta::task(node_here).remote());
+  for (auto& r : cut_off)
+    CHECK(manta::get(r) == 0);
+  manta::sleep(200ms);
+  int elsewhere = 0;
+  for (int i = 0; i < 16; ++i)
+    elsewhere += manta::get(manta::task(node_here).remote()) != 0;
+  CHECK(elsewhere > 0);
+  // A task pinned to the slow node takes four times its duration.
+  auto before = manta::now();
+  manta::get(manta::task(node_here).node_affinity(2).remote());
+  auto took = manta::now() - before;
+  CHECK(took >= 4ms);
+  CHECK(took < 5ms);
+}
+
+TEST_CASE("lost messages are sent again: results stay right, time grows") {
+  auto run = [](double loss) {
+    manta::simulation_options s;
+    s.nodes = 4;
+    s.loss = loss;
+    s.seed = 5;
+    sim_guard g{s};
+    long sum = 0;
+    std::vector<manta::object_ref<long>> refs;
+    for (long i = 0; i < 50; ++i)
+      refs.push_back(manta::task(square).remote(i));
+    for (auto& r : refs)
+      sum += manta::get(r);
+    return std::pair{sum, manta::sim::summary().virtual_time};
+  };
+  auto clean = run(0.0);
+  auto lossy = run(0.5);
+  CHECK(clean.first == lossy.first);
+  CHECK(lossy.second > clean.second + 40ms); // at least one resend_after (50 ms)
 }
 
 TEST_CASE("a schedule file sets the cluster and its faults; a bad one is refused by name") {
