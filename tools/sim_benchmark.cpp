@@ -5,11 +5,19 @@
 // virtual to real time, and the memory the virtual nodes take.
 //
 //   sim_benchmark [--nodes=1000] [--tasks=1000000] [--wave=20000] [--seed=1]
+//                 [--duration-us=1000]
+//
+// The virtual-to-real ratio depends on the workload: virtual time is the
+// tasks' durations spread over the cluster's CPUs, real time the
+// simulator's cost per event. Both the wall clock and this process's CPU
+// time are shown (on a shared machine the wall clock also counts others'
+// work).
 
 #include <manta/manta.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -51,7 +59,7 @@ size_t init_cost(uint32_t nodes) {
 } // namespace
 
 int main(int argc, char** argv) {
-  uint64_t nodes = 1000, tasks = 1'000'000, wave = 20'000, seed = 1;
+  uint64_t nodes = 1000, tasks = 1'000'000, wave = 20'000, seed = 1, duration_us = 1000;
   for (int i = 1; i < argc; ++i) {
     std::string_view a{argv[i]};
     auto num = [&](std::string_view flag, uint64_t& out) {
@@ -61,8 +69,9 @@ int main(int argc, char** argv) {
       return true;
     };
     if (!num("--nodes=", nodes) && !num("--tasks=", tasks) && !num("--wave=", wave)
-        && !num("--seed=", seed)) {
-      std::fprintf(stderr, "usage: sim_benchmark [--nodes=N] [--tasks=N] [--wave=N] [--seed=N]\n");
+        && !num("--seed=", seed) && !num("--duration-us=", duration_us)) {
+      std::fprintf(stderr, "usage: sim_benchmark [--nodes=N] [--tasks=N] [--wave=N] [--seed=N] "
+                           "[--duration-us=N]\n");
       return 2;
     }
   }
@@ -80,7 +89,7 @@ int main(int argc, char** argv) {
   s.seed = seed;
   s.nodes = static_cast<uint32_t>(nodes);
   s.cpus_per_node = 2;
-  s.task_duration = 1ms;
+  s.task_duration = std::chrono::microseconds{duration_us};
   s.print_summary = false;
   manta::sim_fault kill;
   kill.at = 5ms;
@@ -94,6 +103,7 @@ int main(int argc, char** argv) {
   auto rss_before = rss_bytes();
   manta::init(o, s);
   auto start = std::chrono::steady_clock::now();
+  auto cpu_start = std::clock();
   long check = 0;
   for (uint64_t done = 0; done < tasks; done += wave) {
     auto n = std::min(wave, tasks - done);
@@ -105,6 +115,7 @@ int main(int argc, char** argv) {
       check += manta::get(r);
   }
   double real = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   auto peak = rss_bytes();
   auto sum = manta::sim::summary();
   manta::shutdown();
@@ -118,11 +129,13 @@ int main(int argc, char** argv) {
   std::printf("tasks                     %llu (%s)\n", static_cast<unsigned long long>(tasks),
               check == want ? "all results right" : "WRONG RESULTS");
   std::printf("events                    %llu\n", static_cast<unsigned long long>(sum.events));
-  std::printf("real time                 %.3f s\n", real);
-  std::printf("simulated events/s        %.0f\n", static_cast<double>(sum.events) / real);
+  std::printf("task duration             %llu us\n", static_cast<unsigned long long>(duration_us));
+  std::printf("real time                 %.3f s (CPU %.3f s)\n", real, cpu);
+  std::printf("simulated events/s        %.0f (per CPU second %.0f)\n",
+              static_cast<double>(sum.events) / real, static_cast<double>(sum.events) / cpu);
   std::printf("tasks/s                   %.0f\n", static_cast<double>(tasks) / real);
   std::printf("virtual time              %.3f s\n", virt);
-  std::printf("virtual/real              %.2f\n", virt / real);
+  std::printf("virtual/real              %.2f (virtual/CPU %.2f)\n", virt / real, virt / cpu);
   std::printf("tasks lost (node killed)  %llu\n", static_cast<unsigned long long>(sum.tasks_lost));
   std::printf("memory, %llu nodes vs 1    %.1f KiB (%.0f bytes per node)\n",
               static_cast<unsigned long long>(nodes),
