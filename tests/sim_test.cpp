@@ -312,6 +312,44 @@ TEST_CASE("a schedule file sets the cluster and its faults; a bad one is refused
   std::remove(path.c_str());
 }
 
+TEST_CASE("two simulations in one process with the same seed give the same trace") {
+  auto run = [] {
+    manta::simulation_options s;
+    s.nodes = 4;
+    s.seed = 3;
+    s.random_kills = 1;
+    s.kill_window = 20ms;
+    s.task_duration = 2ms;
+    sim_guard g{s};
+    std::vector<manta::object_ref<long>> refs;
+    for (long i = 0; i < 30; ++i)
+      refs.push_back(manta::task(outer).max_retries(2).remote(i));
+    auto h = manta::actor<where_am_i>().max_restarts(1).remote();
+    manta::get(h.call(&where_am_i::ask).remote());
+    long sum = 0;
+    for (auto& r : refs)
+      sum += manta::get(r);
+    return std::pair{sum, manta::sim::summary().trace_hash};
+  };
+  auto one = run();
+  auto two = run();
+  CHECK(one.first == two.first);
+  CHECK(one.second == two.second);
+}
+
+TEST_CASE("a task blocked in get stops when it is cancelled") {
+  manta::simulation_options s;
+  s.nodes = 2;
+  sim_guard g{s};
+  manta::sim::set_duration("slow_square", 1h);
+  auto start = manta::now();
+  auto waiting = manta::task(outer).remote(2); // its inner task takes an hour
+  manta::sleep(10ms);
+  manta::cancel(waiting);
+  CHECK_THROWS_AS(manta::get(waiting), manta::task_cancelled_error);
+  CHECK(manta::now() - start < 1h);
+}
+
 TEST_CASE("the same seed gives the same trace, another seed another trace") {
   auto flags = std::string{"--simulate --sim-nodes=4 --sim-kills=1 --sim-kill-window=30ms "};
   auto one = run_app(flags + "--seed=11 mixed");

@@ -71,9 +71,14 @@ read_deadline_scope::~read_deadline_scope() {
 void await(object_slot& slot, clock::time_point deadline) {
   runtime::require("get");
   if (!slot.done() && sim_drives_this_thread()) {
-    // The simulation runs its events until the object exists.
-    throw_if_cancelled(this_task().task);
-    if (!sim_block([&] { return slot.done(); }, deadline))
+    // The simulation runs its events until the object exists (or the
+    // waiting task is cancelled).
+    auto* t = this_task().task;
+    throw_if_cancelled(t);
+    bool sealed = sim_block([&] { return slot.done() || (t != nullptr && t->cancelled()); },
+                            deadline);
+    throw_if_cancelled(t);
+    if (!sealed)
       throw_timeout("get", 1);
   }
   if (!slot.done() && deadline == clock::time_point::max()) {

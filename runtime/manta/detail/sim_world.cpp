@@ -384,10 +384,20 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
     rf.deadline = deadline;
     if (deadline) // an event then, so that the loop's clock gets there
       eng_.at(*deadline, event_kind::wake, rf.rec->node, id_of(*rf.rec->task), nullptr);
+    // As a pool thread's task lends its CPUs while it blocks (cpu_loan), so
+    // that what it waits for can run; taken back when it goes on, even if
+    // that overcommits the node for a while.
+    auto& node = nodes_[rf.rec->node];
+    double lent = rf.rec->cpus;
+    node.free_cpus += lent;
+    free_sum_ += lent;
+    place_ready();
     rf.f->yield();
     rf.deadline.reset();
     if (lost())
-      throw node_lost{};
+      throw node_lost{}; // its node's CPUs went with it
+    node.free_cpus -= lent;
+    free_sum_ -= lent;
     return done();
   }
   if (depth_ >= max_depth)
