@@ -417,3 +417,23 @@ TEST_CASE("manta sim runs seeds in parallel and names the failing ones with a re
   CHECK(fine.out.find("5 passed, 0 failed") != std::string::npos);
   CHECK(run_app("sim --seeds=5..1 -- true", "MANTA_BIN").rc == 2);
 }
+
+TEST_CASE("the parameter server demo converges under random node deaths, the same way twice") {
+  if (std::getenv("MANTA_SIM_PS_DEMO") == nullptr) {
+    MESSAGE("demos not built (-Ddemos=false): skipped");
+    return;
+  }
+  auto strip = [](std::string out) { // the real time is the one line that may differ
+    auto at = out.find(" real=");
+    return at == std::string::npos ? out : out.erase(at, out.find(' ', at + 1) - at);
+  };
+  auto one = run_app("--seed=4 --sim-nodes=16 --sim-kills=6 --sim-kill-window=150ms",
+                     "MANTA_SIM_PS_DEMO");
+  auto two = run_app("--seed=4 --sim-nodes=16 --sim-kills=6 --sim-kill-window=150ms",
+                     "MANTA_SIM_PS_DEMO");
+  INFO(one.out);
+  CHECK(one.rc == 0);
+  CHECK(one.out.find("converged") != std::string::npos);
+  CHECK(one.out.find("tasks lost with their nodes: 0") == std::string::npos);
+  CHECK(strip(one.out) == strip(two.out));
+}
