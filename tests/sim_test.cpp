@@ -1,7 +1,7 @@
-// Deterministic simulation (docs/simulation.md): the engine's order and
-// streams, tasks and actors on virtual nodes that die, virtual time, and,
-// through child processes of tests/sim_app.cpp, the same trace hash for the
-// same seed and a planted bug found by a seed search and replayed.
+// Deterministic simulation (docs/simulation.md), in this process: the
+// engine's order and streams, tasks and actors on virtual nodes that die,
+// virtual time, faults, the schedule file. sim_replay_test.cpp runs whole
+// programs as child processes.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -69,35 +68,6 @@ manta::sim_fault kill_at(std::chrono::nanoseconds at, uint32_t node) {
   f.what = manta::sim_fault::kind::kill;
   f.node = node;
   return f;
-}
-
-struct child_run {
-  int rc = -1;
-  std::string out;
-  std::string hash;
-};
-
-/// Runs tests/sim_app with `args` and collects its output (stdout and
-/// stderr) and the trace hash of its summary line. The program is bounded
-/// (a few hundred events), so reading to its end is the wait; `timeout`
-/// bounds it anyway.
-child_run run_app(const std::string& args, const char* program = "MANTA_SIM_APP") {
-  const char* app = std::getenv(program);
-  REQUIRE_MESSAGE(app != nullptr, program << " is not set (meson test sets it)");
-  child_run r;
-  auto cmd = "timeout 120 " + std::string{app} + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto at = r.out.find("trace_hash=");
-  if (at != std::string::npos)
-    r.hash = r.out.substr(at + 11, 16);
-  return r;
 }
 
 } // namespace
@@ -348,92 +318,4 @@ TEST_CASE("a task blocked in get stops when it is cancelled") {
   manta::cancel(waiting);
   CHECK_THROWS_AS(manta::get(waiting), manta::task_cancelled_error);
   CHECK(manta::now() - start < 1h);
-}
-
-TEST_CASE("the same seed gives the same trace, another seed another trace") {
-  auto flags = std::string{"--simulate --sim-nodes=4 --sim-kills=1 --sim-kill-window=30ms "};
-  auto one = run_app(flags + "--seed=11 mixed");
-  auto two = run_app(flags + "--seed=11 mixed");
-  auto other = run_app(flags + "--seed=12 mixed");
-  INFO(one.out);
-  REQUIRE(one.rc == 0);
-  REQUIRE(two.rc == 0);
-  REQUIRE(other.rc == 0);
-  REQUIRE(one.hash.size() == 16);
-  CHECK(one.hash == two.hash);
-  CHECK(one.hash != other.hash);
-}
-
-TEST_CASE("a seed search finds the planted lost update, and the seed replays it") {
-  auto flags = std::string{"--simulate --sim-nodes=4 --sim-kills=1 --sim-kill-window=60ms "};
-  int found = 0;
-  int passed = 0;
-  child_run bad;
-  for (int seed = 1; seed <= 40 && found == 0; ++seed) {
-    auto r = run_app(flags + "--seed=" + std::to_string(seed) + " ledger");
-    REQUIRE_MESSAGE(r.rc <= 1, r.out);
-    if (r.rc == 1) {
-      found = seed;
-      bad = r;
-    } else {
-      ++passed;
-    }
-  }
-  REQUIRE_MESSAGE(found != 0, "no seed in 1..40 lost a deposit");
-  CHECK(passed > 0); // the bug needs the fault at the wrong moment
-  CHECK(bad.out.find("LOST UPDATE") != std::string::npos);
-  auto replay = run_app(flags + "--seed=" + std::to_string(found) + " ledger");
-  CHECK(replay.rc == 1);
-  CHECK(replay.hash == bad.hash);
-  auto balance = [](const std::string& out) { return out.substr(out.find("balance=")); };
-  CHECK(balance(replay.out) == balance(bad.out));
-}
-
-TEST_CASE("manta sim runs seeds in parallel and names the failing ones with a replay") {
-  const char* app = std::getenv("MANTA_SIM_APP");
-  REQUIRE(app != nullptr);
-  auto r = run_app("sim --seeds=1..12 --jobs=2 -- " + std::string{app}
-                     + " --sim-nodes=4 --sim-kills=1 --sim-kill-window=60ms ledger",
-                   "MANTA_BIN");
-  INFO(r.out);
-  CHECK(r.rc == 1);
-  CHECK(r.out.find("seeds 1..12: ") != std::string::npos);
-  CHECK(r.out.find(" passed, 0 failed") == std::string::npos);
-  CHECK(r.out.find("LOST UPDATE") != std::string::npos);
-  // The replay command is the first failing seed's, and it fails again.
-  auto at = r.out.find("replay: ");
-  REQUIRE(at != std::string::npos);
-  auto replay = r.out.substr(at + 8, r.out.find('\n', at) - at - 8);
-  auto seed_at = replay.find("--seed=");
-  REQUIRE(seed_at != std::string::npos);
-  auto seed = replay.substr(seed_at + 7, replay.find(' ', seed_at) - seed_at - 7);
-  CHECK(r.out.find("seed " + seed + ": exit 1") != std::string::npos);
-  CHECK(replay.find(std::string{app} + " --simulate --seed=" + seed + " --sim-nodes=4") == 0);
-  auto again = run_app(replay.substr(std::string{app}.size() + 1));
-  CHECK(again.rc == 1);
-  CHECK(r.out.find("trace_hash=" + again.hash) != std::string::npos);
-  auto fine = run_app("sim --seeds=1..5 -- " + std::string{app} + " mixed", "MANTA_BIN");
-  CHECK(fine.rc == 0);
-  CHECK(fine.out.find("5 passed, 0 failed") != std::string::npos);
-  CHECK(run_app("sim --seeds=5..1 -- true", "MANTA_BIN").rc == 2);
-}
-
-TEST_CASE("the parameter server demo converges under random node deaths, the same way twice") {
-  if (std::getenv("MANTA_SIM_PS_DEMO") == nullptr) {
-    MESSAGE("demos not built (-Ddemos=false): skipped");
-    return;
-  }
-  auto strip = [](std::string out) { // the real time is the one line that may differ
-    auto at = out.find(" real=");
-    return at == std::string::npos ? out : out.erase(at, out.find(' ', at + 1) - at);
-  };
-  auto one = run_app("--seed=4 --sim-nodes=16 --sim-kills=6 --sim-kill-window=150ms",
-                     "MANTA_SIM_PS_DEMO");
-  auto two = run_app("--seed=4 --sim-nodes=16 --sim-kills=6 --sim-kill-window=150ms",
-                     "MANTA_SIM_PS_DEMO");
-  INFO(one.out);
-  CHECK(one.rc == 0);
-  CHECK(one.out.find("converged") != std::string::npos);
-  CHECK(one.out.find("tasks lost with their nodes: 0") == std::string::npos);
-  CHECK(strip(one.out) == strip(two.out));
 }

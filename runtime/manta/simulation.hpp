@@ -56,6 +56,9 @@ struct simulation_options {
   /// A JSON file with any of the settings above and a fault list, read at
   /// init (its values override those given in code).
   std::string schedule_file;
+  /// Writes every event of the trace to this file, one line each (virtual
+  /// ns, kind, node, id): two runs' files show where they part.
+  std::string trace_file;
   /// Print the summary line (seed, events, times, trace hash) at shutdown.
   bool print_summary = true;
 };

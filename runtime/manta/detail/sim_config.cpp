@@ -133,13 +133,16 @@ std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
     } else if (auto v = value("--sim-kill-window")) {
       opts.kill_window = parse_sim_duration("--sim-kill-window", *v);
       wanted = true;
+    } else if (auto v = value("--sim-trace")) {
+      opts.trace_file = std::string{*v};
+      wanted = true;
     } else if (auto v = value("--sim-schedule")) {
       schedule = std::string{*v};
       wanted = true;
     } else if (arg.substr(0, 6) == "--sim-") {
       bad(arg, "unknown simulation flag; they are --simulate, --seed=N, --sim-nodes=N, "
-               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION and "
-               "--sim-schedule=FILE (docs/simulation.md)");
+               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-trace=FILE "
+               "and --sim-schedule=FILE (docs/simulation.md)");
     }
   }
   if (!wanted)
@@ -163,6 +166,8 @@ std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
         opts.random_kills = flags.random_kills;
       else if (has("--sim-kill-window="))
         opts.kill_window = flags.kill_window;
+      else if (has("--sim-trace="))
+        opts.trace_file = flags.trace_file;
     }
   }
   return opts;
@@ -208,6 +213,10 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
       opts.random_kills = json_node(at, val);
     } else if (key == "kill_window") {
       opts.kill_window = json_duration(at, val);
+    } else if (key == "trace_file") {
+      if (!val.is_string())
+        bad(at, "expected a file name");
+      opts.trace_file = std::string{val.as_string()};
     } else if (key == "faults") {
       if (!val.is_array())
         bad(at, "expected a list of faults");
@@ -216,7 +225,8 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
         opts.faults.push_back(json_fault(at + "[" + std::to_string(i++) + "]", f));
     } else {
       bad(at, "unknown key; the keys are seed, nodes, cpus_per_node, latency, jitter, loss, "
-              "resend_after, detect_after, task_duration, random_kills, kill_window, faults");
+              "resend_after, detect_after, task_duration, random_kills, kill_window, trace_file, "
+              "faults");
     }
   }
 }

@@ -1,5 +1,6 @@
 #include "manta/detail/sim_engine.hpp"
 
+#include <iterator>
 #include <stdexcept>
 
 namespace manta::detail::sim {
@@ -50,6 +51,15 @@ void engine::note(event_kind kind, uint32_t node, uint64_t id) noexcept {
   mix(hash_, node);
   mix(hash_, id);
   ++events_;
+  if (trace_ != nullptr) {
+    static constexpr const char* names[] = {"?",    "submit", "place",     "arrive",
+                                            "finish", "retry", "lost",      "fault",
+                                            "detect", "actor_job", "wake", "external"};
+    auto k = static_cast<size_t>(kind);
+    std::fprintf(trace_, "%lld %s %u %llx\n", static_cast<long long>(now_.count()),
+                 k < std::size(names) ? names[k] : "?", node,
+                 static_cast<unsigned long long>(id));
+  }
 }
 
 void engine::post(std::function<void()> fn) {

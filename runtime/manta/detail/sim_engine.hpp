@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <queue>
@@ -83,6 +84,9 @@ public:
   /// purpose never shift another's.
   std::mt19937_64& stream(std::string_view purpose);
 
+  /// Writes each event as a line to `out` (not owned; null: none).
+  void trace_to(std::FILE* out) noexcept { trace_ = out; }
+
   /// FNV-1a over each event's time, kind, node and id, in run order.
   uint64_t trace_hash() const noexcept { return hash_; }
   uint64_t events() const noexcept { return events_; }
@@ -114,6 +118,7 @@ private:
   uint64_t events_ = 0;
   uint64_t external_ = 0;
   std::thread::id owner_;
+  std::FILE* trace_ = nullptr;
   std::priority_queue<event, std::vector<event>, later> queue_;
   std::unordered_map<std::string, std::mt19937_64> streams_;
   std::mutex posted_mtx_;

@@ -56,6 +56,13 @@ world::world(const simulation_options& opts)
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;
   free_sum_ = opts.cpus_per_node * static_cast<double>(opts.nodes);
+  if (!opts.trace_file.empty()) {
+    trace_ = std::fopen(opts.trace_file.c_str(), "w");
+    if (trace_ == nullptr)
+      throw invalid_argument_error("manta sim: cannot write the trace file " + opts.trace_file
+                                   + "; give a path in a folder you can write");
+    eng_.trace_to(trace_);
+  }
   for (auto& f : opts_.faults)
     add_fault(f);
   // Kills drawn from the seed: which node, and when.
@@ -70,7 +77,11 @@ world::world(const simulation_options& opts)
   }
 }
 
-world::~world() = default;
+world::~world() {
+  suspended_.clear(); // before the engine they point into
+  if (trace_ != nullptr)
+    std::fclose(trace_);
+}
 
 uint64_t world::id_of(const task_spec& t) noexcept {
   if (auto* job = dynamic_cast<const actor_job*>(&t))

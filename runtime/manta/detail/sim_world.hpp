@@ -161,6 +161,7 @@ private:
   uint64_t tasks_lost_ = 0;
   uint64_t actors_killed_ = 0;
   std::chrono::steady_clock::time_point started_;
+  std::FILE* trace_ = nullptr;
 };
 
 } // namespace manta::detail::sim
