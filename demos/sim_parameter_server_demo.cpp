@@ -90,16 +90,23 @@ double distance(const std::vector<double>& w) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // A simulation by default: 16 nodes, 6 of them killed in the first 150 ms.
+  // A simulation by default (--real: the local node): 16 nodes, 6 of them
+  // killed in the first 150 ms, unless the flags say otherwise.
   std::vector<char*> args(argv, argv + argc);
-  bool flags = false;
-  for (int i = 1; i < argc; ++i)
-    flags = flags || std::strncmp(argv[i], "--sim", 5) == 0 || std::strncmp(argv[i], "--seed", 6) == 0
-            || std::strcmp(argv[i], "--real") == 0;
-  std::string nodes = "--sim-nodes=16", kills = "--sim-kills=6", window = "--sim-kill-window=150ms";
-  if (!flags)
-    for (auto* extra : {nodes.data(), kills.data(), window.data()})
-      args.push_back(extra);
+  auto given = [&](const char* prefix) {
+    for (int i = 1; i < argc; ++i)
+      if (std::strncmp(argv[i], prefix, std::strlen(prefix)) == 0)
+        return true;
+    return false;
+  };
+  static char simulate[] = "--simulate", nodes[] = "--sim-nodes=16", kills[] = "--sim-kills=6",
+              window[] = "--sim-kill-window=150ms";
+  if (!given("--real")) {
+    args.push_back(simulate);
+    for (auto* extra : {nodes, kills, window})
+      if (!given(std::string{extra, std::strchr(extra, '=')}.c_str()))
+        args.push_back(extra);
+  }
   manta::init(static_cast<int>(args.size()), args.data());
   auto t0 = manta::now();
   auto ps = manta::actor<parameter_server>().node_affinity(0).remote();

@@ -134,3 +134,15 @@ TEST_CASE("the parameter server demo converges under random node deaths, the sam
   CHECK(one.out.find("tasks lost with their nodes: 0") == std::string::npos);
   CHECK(strip(one.out) == strip(two.out));
 }
+
+TEST_CASE("--seed alone is the program's own flag; a bad --sim- flag is refused by name") {
+  auto plain = run_app("--seed=3 mixed");
+  CHECK(plain.rc == 0);
+  CHECK(plain.out.find("manta sim:") == std::string::npos); // ran on the real node
+  auto bad = run_app("--sim-nodez=3 mixed");
+  CHECK(bad.rc != 0);
+  CHECK(bad.out.find("--sim-nodez=3: unknown simulation flag") != std::string::npos);
+  auto zero = run_app("--simulate --sim-nodes=0 mixed");
+  CHECK(zero.rc != 0);
+  CHECK(zero.out.find("--sim-nodes: expected a whole number from 1") != std::string::npos);
+}

@@ -107,7 +107,15 @@ std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_
 
 std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
   simulation_options opts;
+  // Only --simulate or a --sim-* flag asks for a simulation: a program's
+  // own --seed flag must not turn one on (nor be parsed) by itself.
   bool wanted = false;
+  for (int i = 1; i < argc && !wanted; ++i) {
+    std::string_view arg{argv[i]};
+    wanted = arg == "--simulate" || arg.substr(0, 6) == "--sim-";
+  }
+  if (!wanted)
+    return std::nullopt;
   std::string schedule;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
@@ -117,36 +125,27 @@ std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
       return arg.substr(flag.size() + 1);
     };
     if (arg == "--simulate") {
-      wanted = true;
+      continue;
     } else if (auto v = value("--seed")) {
       opts.seed = parse_count("--seed", *v, 0, UINT64_MAX);
-      wanted = true;
     } else if (auto v = value("--sim-nodes")) {
       opts.nodes = static_cast<uint32_t>(parse_count("--sim-nodes", *v, 1, 1'000'000));
-      wanted = true;
     } else if (auto v = value("--sim-cpus")) {
       opts.cpus_per_node = static_cast<double>(parse_count("--sim-cpus", *v, 1, 4096));
-      wanted = true;
     } else if (auto v = value("--sim-kills")) {
       opts.random_kills = static_cast<uint32_t>(parse_count("--sim-kills", *v, 0, 1'000'000));
-      wanted = true;
     } else if (auto v = value("--sim-kill-window")) {
       opts.kill_window = parse_sim_duration("--sim-kill-window", *v);
-      wanted = true;
     } else if (auto v = value("--sim-trace")) {
       opts.trace_file = std::string{*v};
-      wanted = true;
     } else if (auto v = value("--sim-schedule")) {
       schedule = std::string{*v};
-      wanted = true;
     } else if (arg.substr(0, 6) == "--sim-") {
       bad(arg, "unknown simulation flag; they are --simulate, --seed=N, --sim-nodes=N, "
                "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-trace=FILE "
                "and --sim-schedule=FILE (docs/simulation.md)");
     }
   }
-  if (!wanted)
-    return std::nullopt;
   if (!schedule.empty()) {
     // The file's settings, then the flags once more: flags win.
     simulation_options from_file;

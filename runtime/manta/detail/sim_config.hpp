@@ -13,9 +13,10 @@ namespace manta::detail {
 /// number is nanoseconds). `where` names it in errors.
 std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text);
 
-/// The simulation the command line asks for: `--simulate` (or any
-/// `--seed=`, `--sim-*` flag) with `--seed=N`, `--sim-nodes=N`,
-/// `--sim-cpus=N`, `--sim-schedule=FILE`; nullopt without them.
+/// The simulation the command line asks for: `--simulate` (or any `--sim-*`
+/// flag) with `--seed=N`, `--sim-nodes=N`, `--sim-cpus=N`, `--sim-kills=N`,
+/// `--sim-kill-window=D`, `--sim-trace=FILE`, `--sim-schedule=FILE`;
+/// nullopt without them (`--seed` alone is the program's own).
 std::optional<simulation_options> parse_sim_flags(int argc, char** argv);
 
 /// Reads a schedule file (JSON; docs/simulation.md) into `opts`; errors name
