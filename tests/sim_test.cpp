@@ -163,6 +163,21 @@ TEST_CASE("as_completed hands results back in virtual finishing order") {
   CHECK(when.back() == 50ms);
 }
 
+TEST_CASE("a sleeping task keeps its CPU; a task blocked in get lends it") {
+  manta::simulation_options s;
+  s.nodes = 1;
+  s.cpus_per_node = 1;
+  sim_guard g{s};
+  auto start = manta::now();
+  auto a = manta::task(slow_square).remote(2);
+  auto b = manta::task(slow_square).remote(3);
+  CHECK(manta::get(a) + manta::get(b) == 13);
+  CHECK(manta::now() - start == 20ms); // one after the other on the one CPU
+  // `outer` holds the only CPU while its inner task needs one: it lends it.
+  CHECK(manta::get(manta::task(outer).remote(5)) == 26);
+  CHECK(manta::now() - start == 30ms);
+}
+
 TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_error") {
   manta::simulation_options s;
   s.nodes = 3;

@@ -75,8 +75,9 @@ void await(object_slot& slot, clock::time_point deadline) {
     // waiting task is cancelled).
     auto* t = this_task().task;
     throw_if_cancelled(t);
+    object_slot* watched = &slot;
     bool sealed = sim_block([&] { return slot.done() || (t != nullptr && t->cancelled()); },
-                            deadline);
+                            deadline, {&watched, 1});
     throw_if_cancelled(t);
     if (!sealed)
       throw_timeout("get", 1);
@@ -173,7 +174,7 @@ std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
   auto done = count_done();
   if (done < num_returns && sim_drives_this_thread()) {
     throw_if_cancelled(this_task().task);
-    sim_block([&] { return count_done() >= num_returns; }, deadline);
+    sim_block([&] { return count_done() >= num_returns; }, deadline, slots);
   } else if (done < num_returns && deadline > clock::now()) {
     auto* t = this_task().task;
     throw_if_cancelled(t);

@@ -58,7 +58,8 @@ void sim_post(std::function<void()> fn) {
 }
 
 bool sim_block(const std::function<bool()>& done,
-               std::chrono::steady_clock::time_point deadline) {
+               std::chrono::steady_clock::time_point deadline,
+               std::span<object_slot* const> watch, bool poll) {
   auto& w = *current_world();
   std::optional<sim::vtime> until;
   if (deadline != std::chrono::steady_clock::time_point::max()) {
@@ -66,7 +67,7 @@ bool sim_block(const std::function<bool()>& done,
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
     until = w.eng().now() + std::max(ms, std::chrono::milliseconds{0});
   }
-  return w.block(done, until);
+  return w.block(done, until, watch, poll);
 }
 
 bool sim_lost_run(const std::exception_ptr& e) noexcept {

@@ -85,7 +85,7 @@ std::optional<size_t> completion_queue::next(clock::time_point deadline) {
           std::lock_guard<std::mutex> guard{mtx_};
           return read_ < ready_.size();
         },
-        deadline);
+        deadline, {}, /*poll=*/true);
       lock.lock();
       if (!pushed && read_ == ready_.size())
         return std::nullopt; // its virtual deadline passed

@@ -49,6 +49,7 @@ void world::apply(const sim_fault& f) {
           doomed_[f.node].push_back(r);
         }
       runs_[f.node].clear();
+      wake_node(f.node); // its blocked runs unwind now
       eng_.after(opts_.detect_after, event_kind::detect, f.node, 0, [this, node = f.node] {
         detect(node);
       });

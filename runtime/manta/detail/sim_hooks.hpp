@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <span>
 
 /// The few points where the runtime hands work to the simulator
 /// (docs/simulation.md). Outside a simulation each is one relaxed load.
@@ -40,8 +41,11 @@ void sim_post(std::function<void()> fn);
 /// deadline, a real-clock point turned into the same span of virtual time
 /// (rounded up to whole milliseconds, so that the real time spent before
 /// the call cannot change the run). False on timeout.
+/// `watch`: the objects whose sealing may make `done()` hold; `poll`:
+/// check `done()` after every event instead (the objects are not known).
 bool sim_block(const std::function<bool()>& done,
-               std::chrono::steady_clock::time_point deadline);
+               std::chrono::steady_clock::time_point deadline,
+               std::span<object_slot* const> watch = {}, bool poll = false);
 
 /// Whether `e` unwound a task whose virtual node died.
 bool sim_lost_run(const std::exception_ptr& e) noexcept;

@@ -78,7 +78,10 @@ world::world(const simulation_options& opts)
 }
 
 world::~world() {
-  suspended_.clear(); // before the engine they point into
+  // Runs still blocked at shutdown: their waiters come off the objects
+  // (which their stacks keep alive) before they go.
+  while (!suspended_.empty())
+    unpark(*suspended_.front());
   if (trace_ != nullptr)
     std::fclose(trace_);
 }
@@ -278,7 +281,32 @@ void world::run_code(const rec_ptr& r) {
   rf->f = std::make_unique<fiber>([this, r] { run_body(r); });
   resume(*rf);
   if (!rf->f->finished())
-    suspended_.push_back(std::move(rf));
+    park(std::move(rf));
+}
+
+void world::park(std::unique_ptr<run_fiber> rf) {
+  auto* raw = rf.get();
+  suspended_.push_back(std::move(rf));
+  raw->pos = std::prev(suspended_.end());
+}
+
+std::unique_ptr<world::run_fiber> world::unpark(run_fiber& rf) {
+  for (auto* s : rf.watched)
+    s->remove_waiter(&rf.waker);
+  rf.watched.clear();
+  parked_.erase(rf.token);
+  if (rf.poll)
+    --polled_;
+  rf.poll = false;
+  auto owned = std::move(*rf.pos);
+  suspended_.erase(rf.pos);
+  return owned;
+}
+
+void world::wake_node(uint32_t node) {
+  for (auto& rf : suspended_)
+    if (rf->rec->node == node && !rf->rec->actor)
+      woken_.push_back(rf->token);
 }
 
 void world::run_body(const rec_ptr& r) {
@@ -318,25 +346,35 @@ void world::resume(run_fiber& rf) {
 }
 
 void world::resume_ready() {
-  for (bool again = true; again;) {
-    again = false;
-    for (size_t i = 0; i < suspended_.size();) {
-      auto& rf = *suspended_[i];
+  for (;;) {
+    if (polled_ > 0) // runs waiting on something no waiter tells of
+      for (auto& rf : suspended_)
+        if (rf->poll)
+          woken_.push_back(rf->token);
+    if (woken_.empty())
+      return;
+    auto batch = std::move(woken_);
+    woken_.clear();
+    bool progressed = false;
+    for (auto token : batch) {
+      auto it = parked_.find(token);
+      if (it == parked_.end())
+        continue; // resumed already (woken twice)
+      auto& rf = *it->second;
       bool lost = !rf.rec->actor && nodes_[rf.rec->node].epoch != rf.rec->epoch;
       bool late = rf.deadline && eng_.now() >= *rf.deadline;
-      if (!lost && !late && !rf.wait()) {
-        ++i;
-        continue;
-      }
-      auto owned = std::move(suspended_[i]);
-      suspended_.erase(suspended_.begin() + static_cast<ptrdiff_t>(i));
+      if (!lost && !late && !rf.wait())
+        continue; // e.g. a wait for 2 of 3 objects after the first
+      auto owned = unpark(rf);
       eng_.note(event_kind::wake, owned->rec->node, id_of(*owned->rec->task));
       owned->wait = nullptr;
       resume(*owned);
       if (!owned->f->finished())
-        suspended_.push_back(std::move(owned)); // waits again
-      again = true;
+        park(std::move(owned)); // waits again
+      progressed = true;
     }
+    if (!progressed)
+      return;
   }
 }
 void world::retire(const rec_ptr& r) {
@@ -382,7 +420,8 @@ void world::fail(task_spec& t, const std::string& why) {
 
 // -- blocking -----------------------------------------------------------------
 
-bool world::block(const std::function<bool()>& done, std::optional<vtime> deadline) {
+bool world::block(const std::function<bool()>& done, std::optional<vtime> deadline,
+                  std::span<object_slot* const> watch, bool poll) {
   if (current_ != nullptr) {
     // A run: give the thread back to the event loop until it may go on.
     auto& rf = *current_;
@@ -393,13 +432,31 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
       return true;
     rf.wait = done;
     rf.deadline = deadline;
-    if (deadline) // an event then, so that the loop's clock gets there
-      eng_.at(*deadline, event_kind::wake, rf.rec->node, id_of(*rf.rec->task), nullptr);
-    // As a pool thread's task lends its CPUs while it blocks (cpu_loan), so
-    // that what it waits for can run; taken back when it goes on, even if
-    // that overcommits the node for a while.
+    rf.token = next_token_++;
+    parked_[rf.token] = &rf;
+    rf.waker.w = this;
+    rf.waker.token = rf.token;
+    rf.poll = poll;
+    if (poll)
+      ++polled_;
+    for (auto* s : watch) {
+      if (s->add_waiter(&rf.waker))
+        rf.watched.push_back(s);
+      else
+        woken_.push_back(rf.token); // sealed meanwhile
+    }
+    if (deadline) // an event then, so that the loop's clock gets there and wakes it
+      eng_.at(*deadline, event_kind::wake, rf.rec->node, id_of(*rf.rec->task),
+              [this, token = rf.token] {
+                if (parked_.count(token) != 0)
+                  woken_.push_back(token);
+              });
+    // As a pool thread's task lends its CPUs while it blocks in get or wait
+    // (cpu_loan), so that what it waits for can run; taken back when it
+    // goes on, even if that overcommits the node for a while. A sleep keeps
+    // them, as a sleeping thread does.
     auto& node = nodes_[rf.rec->node];
-    double lent = rf.rec->cpus;
+    double lent = watch.empty() && !poll ? 0.0 : rf.rec->cpus;
     node.free_cpus += lent;
     free_sum_ += lent;
     place_ready();

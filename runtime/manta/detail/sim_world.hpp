@@ -10,6 +10,7 @@
 #include <list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -53,7 +54,11 @@ public:
   /// `lost_run` recognizes, which unwinds the task like the death of its
   /// process. For the driver, without a deadline, an empty queue is a
   /// deadlock: throws an error saying so.
-  bool block(const std::function<bool()>& done, std::optional<vtime> deadline);
+  /// `watch`: the objects whose sealing may make `done()` hold (a run
+  /// waiting on them is woken by their waiters); `poll`: check `done()`
+  /// after every event instead (a wait whose objects are not known here).
+  bool block(const std::function<bool()>& done, std::optional<vtime> deadline,
+             std::span<object_slot* const> watch = {}, bool poll = false);
 
   /// Whether `e` is the unwinding of a run whose node died.
   static bool lost_run(const std::exception_ptr& e) noexcept;
@@ -95,6 +100,13 @@ private:
     actor_core* actor = nullptr;
     const actor_call* call = nullptr;
   };
+  struct run_fiber;
+  /// Tells the world that an object a suspended run waits for was sealed.
+  struct wake_waiter final : waiter {
+    world* w = nullptr;
+    uint64_t token = 0;
+    void on_ready() noexcept override { w->woken_.push_back(token); }
+  };
   /// One run's fiber, and what it waits for while suspended.
   struct run_fiber {
     rec_ptr rec;
@@ -102,7 +114,18 @@ private:
     thread_view view;
     std::function<bool()> wait;
     std::optional<vtime> deadline;
+    /// While suspended: its key in `parked_`, the objects it registered a
+    /// waiter on, whether it is checked after every event.
+    uint64_t token = 0;
+    std::vector<object_slot*> watched;
+    wake_waiter waker;
+    bool poll = false;
+    std::list<std::unique_ptr<run_fiber>>::iterator pos;
   };
+  /// Takes a suspended run out of `suspended_` (its waiters off its objects).
+  std::unique_ptr<run_fiber> unpark(run_fiber& rf);
+  /// Puts a run that yielded into `suspended_`.
+  void park(std::unique_ptr<run_fiber> rf);
 
   static thread_view save_view();
   static void restore_view(const thread_view& v);
@@ -125,6 +148,8 @@ private:
   /// A run that ended with its node (or a task that cannot be placed):
   /// retried while `max_retries` allow, else failed with node_died_error.
   void lose(const rec_ptr& r, bool attempt_counted, const std::string& why);
+  /// Wakes the suspended runs of `node` (it died).
+  void wake_node(uint32_t node);
   /// Fails `t` with node_died_error saying `why`.
   static void fail(task_spec& t, const std::string& why);
   void apply(const sim_fault& f);
@@ -151,7 +176,13 @@ private:
   /// The run whose fiber runs now (null: the driver's stack).
   run_fiber* current_ = nullptr;
   /// Runs suspended in a wait, in the order they suspended.
-  std::vector<std::unique_ptr<run_fiber>> suspended_;
+  std::list<std::unique_ptr<run_fiber>> suspended_;
+  /// Suspended runs by token, and the tokens of those something woke
+  /// (an object sealed, a deadline, a node death), in the order it happened.
+  std::unordered_map<uint64_t, run_fiber*> parked_;
+  std::vector<uint64_t> woken_;
+  uint64_t next_token_ = 1;
+  size_t polled_ = 0;
   /// Tasks waiting for arguments, by spec (their waiters live here).
   struct arg_wait;
   std::unordered_map<task_spec*, std::unique_ptr<arg_wait>> arg_waits_;
