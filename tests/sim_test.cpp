@@ -51,6 +51,15 @@ public:
 };
 MANTA_ACTOR(where_am_i, &where_am_i::ask);
 
+class pooled {
+public:
+  int work(int i) {
+    manta::sleep(10ms);
+    return i;
+  }
+};
+MANTA_ACTOR(pooled, &pooled::work);
+
 /// Starts a simulation for one test case and stops it however it ends.
 struct sim_guard {
   explicit sim_guard(manta::simulation_options s) {
@@ -176,6 +185,25 @@ TEST_CASE("a sleeping task keeps its CPU; a task blocked in get lends it") {
   // `outer` holds the only CPU while its inner task needs one: it lends it.
   CHECK(manta::get(manta::task(outer).remote(5)) == 26);
   CHECK(manta::now() - start == 30ms);
+}
+
+TEST_CASE("a threaded actor's calls that sleep overlap up to max_concurrency") {
+  manta::simulation_options s;
+  s.nodes = 2;
+  sim_guard g{s};
+  auto p = manta::actor<pooled>().max_concurrency(4).remote();
+  manta::get(p.call(&pooled::work).remote(0)); // constructed and placed
+  auto start = manta::now();
+  std::vector<manta::object_ref<int>> calls;
+  for (int i = 1; i <= 8; ++i)
+    calls.push_back(p.call(&pooled::work).remote(i));
+  int sum = 0;
+  for (auto& c : calls)
+    sum += manta::get(c);
+  CHECK(sum == 36);
+  auto took = manta::now() - start;
+  CHECK(took >= 20ms); // two rounds of four
+  CHECK(took < 30ms);
 }
 
 TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_error") {
