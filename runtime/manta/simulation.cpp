@@ -43,8 +43,13 @@ void sim_schedule(task_ptr t) {
 }
 
 void sim_wait_for_args(task_ptr t) {
-  if (auto* w = current_world())
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  if (w->eng().on_owner())
     w->wait_for_args(std::move(t));
+  else // a thread of the program's own: the simulation's thread registers it
+    w->eng().post([w, t = std::move(t)]() mutable { w->wait_for_args(std::move(t)); });
 }
 
 void sim_post(std::function<void()> fn) {
