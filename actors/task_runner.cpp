@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 #include <caf/all.hpp>
@@ -37,7 +38,9 @@ void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster
     }
   }
   detail::task_events::on_waiting_for_resources(*task);
-  if (cluster == nullptr)
+  if (detail::sim_engaged())
+    detail::sim_schedule(std::move(task)); // a virtual node runs it
+  else if (cluster == nullptr)
     pool.schedule(std::move(task));
   else if (task->opts.strategy.kind != scheduling_strategy::default_placement)
     cluster->dispatch(std::move(task)); // the cluster client chooses the node

@@ -194,6 +194,19 @@ const std::vector<verb>& verbs() {
      "  --json                one JSON document instead of the table\n"
      "  --runs=N              runs per metric, 1 to 1000 (default 5): mean and deviation\n"
      "  --num-cpus=N          the embedded node's CPUs\n"},
+    {"sim", "run a program as a simulation under many seeds, report the failing ones",
+     {"--seeds", "--jobs", "--timeout"},
+     "usage: manta sim [--seeds=A..B] [--jobs=N] [--timeout=D] -- PROGRAM [ARGS...]\n"
+     "Runs PROGRAM once per seed as a deterministic simulation (PROGRAM --simulate --seed=N\n"
+     "ARGS...; docs/simulation.md), N processes at once, and lists the seeds whose run\n"
+     "exited non-zero, crashed or timed out, with the end of their output and the command\n"
+     "that replays the first one.\n"
+     "options:\n"
+     "  --seeds=A..B          the seeds to run (default 1..100); N alone runs one seed\n"
+     "  --jobs=N              processes at once (default: the machine's cores)\n"
+     "  --timeout=D           real time one run may take (default 60s)\n"
+     "example:\n"
+     "  manta sim --seeds=1..1000 -- ./app --sim-nodes=8 --sim-kills=2\n"},
     {"help", "show this text, or a verb's: manta help VERB", {},
      "usage: manta help [VERB]\n"},
   };

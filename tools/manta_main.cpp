@@ -6,6 +6,7 @@
 #include "tools/job_commands.hpp"
 #include "tools/log_commands.hpp"
 #include "tools/microbenchmark.hpp"
+#include "tools/sim_commands.hpp"
 #include "tools/state_commands.hpp"
 #include "tools/summary_commands.hpp"
 
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
     return microbenchmark_main(argc - 1, argv + 1);
   if (cmd == "job")
     return job_main(argc - 1, argv + 1);
+  if (cmd == "sim")
+    return sim_main(argc - 1, argv + 1);
   std::fprintf(stderr, "manta: verb '%s' has no implementation\n", argv[1]);
   return exit_usage;
 }

@@ -4,6 +4,7 @@
 #include "manta/detail/blocking.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/wait.hpp"
@@ -109,6 +110,18 @@ read_deadline_scope::~read_deadline_scope() {
 
 void await(object_slot& slot, clock::time_point deadline) {
   runtime::require("get");
+  if (!slot.done() && sim_drives_this_thread()) {
+    // The simulation runs its events until the object exists (or the
+    // waiting task is cancelled).
+    auto* t = this_task().task;
+    throw_if_cancelled(t);
+    object_slot* watched = &slot;
+    bool sealed = sim_block([&] { return slot.done() || (t != nullptr && t->cancelled()); },
+                            deadline, {&watched, 1});
+    throw_if_cancelled(t);
+    if (!sealed)
+      throw_timeout("get", 1);
+  }
   if (!slot.done() && deadline == clock::time_point::max()) {
     // The result of this thread's own actor call, next in a free actor's
     // queue: run the call here rather than wait for a pool thread to be
@@ -203,7 +216,10 @@ std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
                                              [](auto* s) { return s->done(); }));
   };
   auto done = count_done();
-  if (done < num_returns && deadline > clock::now()) {
+  if (done < num_returns && sim_drives_this_thread()) {
+    throw_if_cancelled(this_task().task);
+    sim_block([&] { return count_done() >= num_returns; }, deadline, slots);
+  } else if (done < num_returns && deadline > clock::now()) {
     auto* t = this_task().task;
     throw_if_cancelled(t);
     auto& p = parker::this_thread();

@@ -10,6 +10,8 @@
 #include "manta/detail/option_values.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_config.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
 #include <boost/program_options.hpp>
@@ -229,10 +231,15 @@ void init(int argc, char** argv) {
   auto cl = detail::parse_command_line(argc, argv);
   if (cl.worker || cl.head)
     std::exit(cl.head ? head_main(argc, argv) : worker_main(argc, argv));
+  if (auto sim = detail::parse_sim_flags(argc, argv)) { // --simulate, --seed=N, --sim-*
+    init(std::move(cl.opts), std::move(*sim));
+    return;
+  }
   init(std::move(cl.opts));
 }
 
 void shutdown() {
+  detail::sim_stop(); // prints its summary; the runtime then stops as usual
   detail::runtime::stop();
   detail::reset_actor_defaults();
 }

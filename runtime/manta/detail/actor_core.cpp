@@ -11,6 +11,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/typed_task.hpp"
@@ -90,6 +91,15 @@ const actor_call*& current_call() noexcept {
 // -- call plumbing declared in actor_call.hpp ---------------------------------
 
 void actor_dep_waiter::on_ready() noexcept {
+  if (sim_engaged()) {
+    // In a simulation the host's message would arrive on a CAF thread, at
+    // a moment no seed decides: the wake-up is an event instead.
+    sim_post([weak = core->weak_from_this()] {
+      if (auto c = weak.lock())
+        c->on_dep_ready();
+    });
+    return;
+  }
   caf::anon_send(core->host(), actors::ready_atom::value);
 }
 
@@ -194,7 +204,10 @@ bool actor_core::has_work_locked() const {
 void actor_core::schedule_locked(job_kind kind, bool with_lease) {
   auto job = std::make_shared<actor_job>(shared_from_this(), cls_.name, kind, epoch_,
                                          with_lease);
-  pool_->schedule(std::move(job));
+  if (sim_engaged())
+    sim_schedule(std::move(job)); // on the actor's virtual node
+  else
+    pool_->schedule(std::move(job));
 }
 
 void actor_core::kick_locked() {

@@ -2,15 +2,29 @@
 
 #include "manta/detail/blocking.hpp"
 #include "manta/detail/parker.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 namespace manta::detail {
 
-void ready_wait::sleep(std::unique_lock<std::mutex>& lock, clock::time_point deadline) {
+bool ready_wait::sleep(std::unique_lock<std::mutex>& lock, clock::time_point deadline) {
   auto* t = this_task().task;
   if (t != nullptr && t->cancelled()) {
     lock.unlock();
     throw_if_cancelled(t);
+  }
+  if (sim_drives_this_thread()) {
+    // The simulation runs its events until a producer notifies.
+    auto seen = notified_;
+    lock.unlock();
+    bool notified = sim_block(
+      [&] {
+        std::lock_guard<std::mutex> guard{mtx_};
+        return notified_ != seen;
+      },
+      deadline, {}, /*poll=*/true);
+    lock.lock();
+    return notified;
   }
   auto& p = parker::this_thread();
   sleeper_ = &p;
@@ -22,6 +36,7 @@ void ready_wait::sleep(std::unique_lock<std::mutex>& lock, clock::time_point dea
   }
   lock.lock();
   sleeper_ = nullptr;
+  return true;
 }
 
 void ready_wait::unpark(parker* p) noexcept {

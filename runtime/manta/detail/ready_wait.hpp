@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 
 namespace manta::detail {
@@ -30,6 +31,7 @@ public:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       change();
+      ++notified_;
       wake = sleeper_;
     }
     if (wake != nullptr)
@@ -47,20 +49,25 @@ public:
         return true;
       if (clock::now() >= deadline)
         return false;
-      sleep(lock, deadline);
+      if (!sleep(lock, deadline))
+        return take(lock); // a simulation's virtual deadline passed
     }
   }
 
 private:
   /// Parks the calling thread (with `lock` released) until a `notify` or
   /// `deadline`, or throws if its task was cancelled; `lock` is held again
-  /// on return.
-  void sleep(std::unique_lock<std::mutex>& lock, clock::time_point deadline);
+  /// on return. On the thread that drives a simulation (sim_hooks.hpp) it
+  /// runs the simulation's events instead, until a `notify` (true) or the
+  /// virtual `deadline` (false).
+  bool sleep(std::unique_lock<std::mutex>& lock, clock::time_point deadline);
 
   static void unpark(parker* p) noexcept;
 
   mutable std::mutex mtx_;
   parker* sleeper_ = nullptr; // the consumer blocked in wait, if any
+  /// Notifies so far: a simulation's wait runs events until it changes.
+  uint64_t notified_ = 0;
 };
 
 } // namespace manta::detail

@@ -21,6 +21,7 @@
 #include "manta/detail/series.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime_dir.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/transport.hpp"
@@ -67,7 +68,10 @@ bool out_of_memory(const task_ptr& t, int attempts) {
   return again;
 }
 
-/// Runs one granted task on a pool thread. Returns true to run it again.
+} // namespace
+
+/// Runs one granted task on a pool thread (or, in a simulation, on the
+/// simulation's thread). Returns true to run it again.
 bool execute_task(const task_ptr& t) {
   if (t->cancelled())
     return false; // its result was sealed by cancel
@@ -84,6 +88,10 @@ bool execute_task(const task_ptr& t) {
     task_events::on_run_end(*t, nullptr, false);
     return false;
   }
+  if (sim_lost_run(error)) { // its virtual node died: the simulator decides
+    task_events::on_run_end(*t, error, true);
+    return true;
+  }
   if (stopped && !is_runtime_error(error))
     return out_of_memory(t, attempts);
   if (attempts <= t->opts.max_retries && !t->cancelled()
@@ -97,7 +105,6 @@ bool execute_task(const task_ptr& t) {
   return false;
 }
 
-} // namespace
 
 std::unique_ptr<caf::actor_system_config>
 make_caf_config(size_t scheduler_threads, bool networked, const tls_options& tls,

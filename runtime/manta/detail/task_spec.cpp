@@ -7,6 +7,7 @@
 #include "manta/detail/parker.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/typed_task.hpp"
 #include "manta/errors.hpp"
@@ -104,7 +105,8 @@ slot_ptr submit(task_ptr spec) {
   auto& where = spec->opts.strategy;
   if (where.kind == scheduling_strategy::node_affinity && where.node == rt.node_index()) {
     link = nullptr; // pinned here
-  } else if (where.kind == scheduling_strategy::node_affinity && link == nullptr) {
+  } else if (where.kind == scheduling_strategy::node_affinity && link == nullptr
+             && !sim_engaged()) { // a simulation places it on its virtual node
     if (!where.soft) {
       fail(infeasible_task_error(
         "task '" + spec->name() + "' is pinned to node " + std::to_string(where.node)
@@ -147,6 +149,8 @@ slot_ptr submit(task_ptr spec) {
   // a scheduler thread (about half the cost of a task) under every submit.
   if (std::all_of(spec->deps.begin(), spec->deps.end(), [](auto& d) { return d->done(); }))
     actors::hand_over(std::move(spec), rt.pool(), link);
+  else if (sim_engaged())
+    sim_wait_for_args(std::move(spec)); // the simulation's thread hands it over
   else
     rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);
   return slot;

@@ -1,0 +1,233 @@
+#include "manta/detail/sim_config.hpp"
+
+#include "manta/errors.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace manta::detail {
+
+namespace {
+
+[[noreturn]] void bad(std::string_view where, const std::string& what) {
+  throw invalid_argument_error("manta sim: " + std::string{where} + ": " + what);
+}
+
+uint64_t parse_count(std::string_view where, std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+    bad(where, "expected a whole number from " + std::to_string(min) + " to "
+                 + std::to_string(max) + ", got '" + std::string{text} + "'");
+  return v;
+}
+
+std::chrono::nanoseconds json_duration(const std::string& where, const boost::json::value& v) {
+  if (v.is_string())
+    return parse_sim_duration(where, std::string_view{v.as_string()});
+  if (v.is_int64() && v.as_int64() >= 0)
+    return std::chrono::nanoseconds{v.as_int64()};
+  bad(where, "expected a duration such as \"10ms\" or a count of nanoseconds");
+}
+
+double json_number(const std::string& where, const boost::json::value& v) {
+  if (v.is_double())
+    return v.as_double();
+  if (v.is_int64())
+    return static_cast<double>(v.as_int64());
+  if (v.is_uint64())
+    return static_cast<double>(v.as_uint64());
+  bad(where, "expected a number");
+}
+
+uint32_t json_node(const std::string& where, const boost::json::value& v) {
+  if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > UINT32_MAX)
+    bad(where, "expected a node number");
+  return static_cast<uint32_t>(v.as_int64());
+}
+
+sim_fault json_fault(const std::string& where, const boost::json::value& v) {
+  if (!v.is_object())
+    bad(where, "expected an object such as {\"at\": \"10ms\", \"kill\": 2}");
+  sim_fault f;
+  int kinds = 0;
+  for (auto& [key, val] : v.as_object()) {
+    auto at = where + "." + std::string{key};
+    if (key == "at") {
+      f.at = json_duration(at, val);
+    } else if (key == "kill" || key == "revive" || key == "slow") {
+      f.what = key == "kill"     ? sim_fault::kind::kill
+               : key == "revive" ? sim_fault::kind::revive
+                                 : sim_fault::kind::slow;
+      f.node = json_node(at, val);
+      ++kinds;
+    } else if (key == "partition") {
+      if (!val.is_array())
+        bad(at, "expected a list of nodes");
+      f.what = sim_fault::kind::partition;
+      for (auto& n : val.as_array())
+        f.group.push_back(json_node(at, n));
+      ++kinds;
+    } else if (key == "heal") {
+      f.what = sim_fault::kind::heal;
+      ++kinds;
+    } else if (key == "factor") {
+      f.factor = json_number(at, val);
+    } else {
+      bad(at, "unknown key; a fault has \"at\" and one of \"kill\", \"revive\", "
+              "\"partition\", \"heal\", \"slow\" (with \"factor\")");
+    }
+  }
+  if (kinds != 1)
+    bad(where, "a fault needs exactly one of \"kill\", \"revive\", \"partition\", \"heal\", "
+               "\"slow\"");
+  return f;
+}
+
+} // namespace
+
+std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  std::string_view unit{end, static_cast<size_t>(text.data() + text.size() - end)};
+  double scale = unit.empty() || unit == "ns" ? 1
+                 : unit == "us"               ? 1e3
+                 : unit == "ms"               ? 1e6
+                 : unit == "s"                ? 1e9
+                                              : -1;
+  if (ec != std::errc{} || scale < 0 || !(v >= 0) || v * scale > 1e18)
+    bad(where, "expected a duration such as 250us, 10ms or 1.5s (ns, us, ms, s), got '"
+                 + std::string{text} + "'");
+  return std::chrono::nanoseconds{static_cast<int64_t>(std::llround(v * scale))};
+}
+
+std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
+  simulation_options opts;
+  // Only --simulate or a --sim-* flag asks for a simulation: a program's
+  // own --seed flag must not turn one on (nor be parsed) by itself.
+  bool wanted = false;
+  for (int i = 1; i < argc && !wanted; ++i) {
+    std::string_view arg{argv[i]};
+    wanted = arg == "--simulate" || arg.substr(0, 6) == "--sim-";
+  }
+  if (!wanted)
+    return std::nullopt;
+  std::string schedule;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    auto value = [&](std::string_view flag) -> std::optional<std::string_view> {
+      if (arg.substr(0, flag.size() + 1) != std::string{flag} + "=")
+        return std::nullopt;
+      return arg.substr(flag.size() + 1);
+    };
+    if (arg == "--simulate") {
+      continue;
+    } else if (auto v = value("--seed")) {
+      opts.seed = parse_count("--seed", *v, 0, UINT64_MAX);
+    } else if (auto v = value("--sim-nodes")) {
+      opts.nodes = static_cast<uint32_t>(parse_count("--sim-nodes", *v, 1, 1'000'000));
+    } else if (auto v = value("--sim-cpus")) {
+      opts.cpus_per_node = static_cast<double>(parse_count("--sim-cpus", *v, 1, 4096));
+    } else if (auto v = value("--sim-kills")) {
+      opts.random_kills = static_cast<uint32_t>(parse_count("--sim-kills", *v, 0, 1'000'000));
+    } else if (auto v = value("--sim-kill-window")) {
+      opts.kill_window = parse_sim_duration("--sim-kill-window", *v);
+    } else if (auto v = value("--sim-trace")) {
+      opts.trace_file = std::string{*v};
+    } else if (auto v = value("--sim-schedule")) {
+      schedule = std::string{*v};
+    } else if (arg.substr(0, 6) == "--sim-") {
+      bad(arg, "unknown simulation flag; they are --simulate, --seed=N, --sim-nodes=N, "
+               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-trace=FILE "
+               "and --sim-schedule=FILE (docs/simulation.md)");
+    }
+  }
+  if (!schedule.empty()) {
+    // The file's settings, then the flags once more: flags win.
+    simulation_options from_file;
+    read_sim_schedule(schedule, from_file);
+    auto flags = opts;
+    opts = from_file;
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg{argv[i]};
+      auto has = [&](std::string_view flag) { return arg.substr(0, flag.size()) == flag; };
+      if (has("--seed="))
+        opts.seed = flags.seed;
+      else if (has("--sim-nodes="))
+        opts.nodes = flags.nodes;
+      else if (has("--sim-cpus="))
+        opts.cpus_per_node = flags.cpus_per_node;
+      else if (has("--sim-kills="))
+        opts.random_kills = flags.random_kills;
+      else if (has("--sim-kill-window="))
+        opts.kill_window = flags.kill_window;
+      else if (has("--sim-trace="))
+        opts.trace_file = flags.trace_file;
+    }
+  }
+  return opts;
+}
+
+void read_sim_schedule(const std::string& path, simulation_options& opts) {
+  std::ifstream in{path};
+  if (!in)
+    bad(path, "cannot read the schedule file; give a JSON file (docs/simulation.md)");
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::json::error_code ec;
+  auto doc = boost::json::parse(text.str(), ec);
+  if (ec)
+    bad(path, "not valid JSON: " + ec.message());
+  if (!doc.is_object())
+    bad(path, "expected a JSON object at the top");
+  for (auto& [key, val] : doc.as_object()) {
+    auto at = path + ": " + std::string{key};
+    if (key == "seed") {
+      if (!val.is_int64() && !val.is_uint64())
+        bad(at, "expected a whole number");
+      opts.seed = val.is_uint64() ? val.as_uint64() : static_cast<uint64_t>(val.as_int64());
+    } else if (key == "nodes") {
+      opts.nodes = json_node(at, val);
+      if (opts.nodes == 0)
+        bad(at, "a simulation needs at least one node");
+    } else if (key == "cpus_per_node") {
+      opts.cpus_per_node = json_number(at, val);
+    } else if (key == "latency") {
+      opts.latency = json_duration(at, val);
+    } else if (key == "jitter") {
+      opts.jitter = json_duration(at, val);
+    } else if (key == "loss") {
+      opts.loss = json_number(at, val);
+    } else if (key == "resend_after") {
+      opts.resend_after = json_duration(at, val);
+    } else if (key == "detect_after") {
+      opts.detect_after = json_duration(at, val);
+    } else if (key == "task_duration") {
+      opts.task_duration = json_duration(at, val);
+    } else if (key == "random_kills") {
+      opts.random_kills = json_node(at, val);
+    } else if (key == "kill_window") {
+      opts.kill_window = json_duration(at, val);
+    } else if (key == "trace_file") {
+      if (!val.is_string())
+        bad(at, "expected a file name");
+      opts.trace_file = std::string{val.as_string()};
+    } else if (key == "faults") {
+      if (!val.is_array())
+        bad(at, "expected a list of faults");
+      size_t i = 0;
+      for (auto& f : val.as_array())
+        opts.faults.push_back(json_fault(at + "[" + std::to_string(i++) + "]", f));
+    } else {
+      bad(at, "unknown key; the keys are seed, nodes, cpus_per_node, latency, jitter, loss, "
+              "resend_after, detect_after, task_duration, random_kills, kill_window, trace_file, "
+              "faults");
+    }
+  }
+}
+
+} // namespace manta::detail

@@ -1,0 +1,102 @@
+#include "manta/detail/sim_world.hpp"
+
+#include "manta/detail/actor_core.hpp"
+#include "manta/errors.hpp"
+
+#include <algorithm>
+
+// The fault schedule of the simulated cluster: checking and applying
+// faults, and what the cluster does when it notices a node's death.
+namespace manta::detail::sim {
+
+// -- faults ---------------------------------------------------------------------
+
+void world::add_fault(const sim_fault& f) {
+  auto check_node = [&](uint32_t n) {
+    if (n >= nodes_.size())
+      throw invalid_argument_error("manta sim: a fault names node " + std::to_string(n)
+                                   + " but the simulation has nodes 0 to "
+                                   + std::to_string(nodes_.size() - 1));
+  };
+  if (f.what == sim_fault::kind::kill && f.node == 0)
+    throw invalid_argument_error("manta sim: node 0 runs the driver and cannot be killed; "
+                                 "kill a worker node (1 to "
+                                 + std::to_string(nodes_.size() - 1) + ")");
+  if (f.what == sim_fault::kind::partition)
+    for (auto n : f.group)
+      check_node(n);
+  else
+    check_node(f.node);
+  if (f.what == sim_fault::kind::slow && !(f.factor > 0))
+    throw invalid_argument_error("manta sim: a slow fault needs a factor > 0");
+  eng_.at(f.at, event_kind::fault, f.node, static_cast<uint64_t>(f.what), [this, f] { apply(f); });
+}
+
+void world::apply(const sim_fault& f) {
+  auto& n = nodes_[f.node];
+  switch (f.what) {
+    case sim_fault::kind::kill: {
+      if (!n.alive)
+        return;
+      n.alive = false;
+      ++n.epoch;
+      free_sum_ -= n.free_cpus;
+      // Runs whose code is on the stack unwind at their next wait; the
+      // others are lost when the death is noticed.
+      for (auto& r : runs_[f.node])
+        if (!r->in_code) {
+          r->over = true;
+          doomed_[f.node].push_back(r);
+        }
+      runs_[f.node].clear();
+      wake_node(f.node); // its blocked runs unwind now
+      eng_.after(opts_.detect_after, event_kind::detect, f.node, 0, [this, node = f.node] {
+        detect(node);
+      });
+      break;
+    }
+    case sim_fault::kind::revive:
+      if (n.alive)
+        return;
+      n.alive = true;
+      n.free_cpus = opts_.cpus_per_node;
+      free_sum_ += n.free_cpus;
+      n.slow = 1.0;
+      place_ready();
+      break;
+    case sim_fault::kind::partition:
+      for (auto m : f.group)
+        side_[m] = 1;
+      break;
+    case sim_fault::kind::heal:
+      std::fill(side_.begin(), side_.end(), 0);
+      place_ready();
+      break;
+    case sim_fault::kind::slow:
+      n.slow = f.factor;
+      break;
+  }
+}
+
+void world::detect(uint32_t node) {
+  auto actors = std::move(nodes_[node].actors);
+  nodes_[node].actors.clear();
+  for (auto& weak : actors) {
+    auto core = weak.lock();
+    if (!core)
+      continue;
+    auto it = actor_node_.find(core.get());
+    if (it == actor_node_.end() || it->second != node)
+      continue; // it lives elsewhere now
+    actor_node_.erase(it);
+    ++actors_killed_;
+    core->kill(node_name(node) + " died (simulated)", /*restartable=*/true);
+  }
+  auto doomed = std::move(doomed_[node]);
+  doomed_[node].clear();
+  for (auto& r : doomed)
+    lose(r, false, node_name(node) + " died");
+  place_ready();
+}
+
+} // namespace manta::detail::sim

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "manta/detail/task_spec.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <span>
+
+/// The few points where the runtime hands work to the simulator
+/// (docs/simulation.md). Outside a simulation each is one relaxed load.
+namespace manta::detail {
+
+namespace sim {
+class world;
+/// The running simulation, or null.
+extern std::atomic<world*> g_world;
+} // namespace sim
+
+/// Whether the runtime runs as a simulation.
+inline bool sim_engaged() noexcept {
+  return sim::g_world.load(std::memory_order_acquire) != nullptr;
+}
+
+/// Whether the calling thread drives the simulation (its `get`/`wait` run
+/// events instead of parking).
+bool sim_drives_this_thread() noexcept;
+
+/// A ready task or an actor job, given to the simulated cluster instead of
+/// the worker pool (from any thread).
+void sim_schedule(task_ptr t);
+
+/// A submitted task with arguments still to come (instead of a task actor).
+void sim_wait_for_args(task_ptr t);
+
+/// Runs `fn` as a simulation event now (from any thread).
+void sim_post(std::function<void()> fn);
+
+/// `get`/`wait` on the driving thread: runs events until `done()` or the
+/// deadline, a real-clock point turned into the same span of virtual time
+/// (rounded up to whole milliseconds, so that the real time spent before
+/// the call cannot change the run). False on timeout.
+/// `watch`: the objects whose sealing may make `done()` hold; `poll`:
+/// check `done()` after every event instead (the objects are not known).
+bool sim_block(const std::function<bool()>& done,
+               std::chrono::steady_clock::time_point deadline,
+               std::span<object_slot* const> watch = {}, bool poll = false);
+
+/// Whether `e` unwound a task whose virtual node died.
+bool sim_lost_run(const std::exception_ptr& e) noexcept;
+
+/// The runtime's run of one task (runtime.cpp): what a pool thread does.
+/// True when it should run again (a retry).
+bool execute_task(const task_ptr& t);
+
+/// Stops the simulation before the runtime stops (prints its summary).
+void sim_stop() noexcept;
+
+} // namespace manta::detail

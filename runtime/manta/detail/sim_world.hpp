@@ -1,0 +1,198 @@
+#pragma once
+
+#include "manta/detail/sim_engine.hpp"
+#include "manta/detail/sim_fiber.hpp"
+#include "manta/detail/task_spec.hpp"
+#include "manta/detail/worker_pool.hpp"
+#include "manta/simulation.hpp"
+
+#include <deque>
+#include <list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace manta::detail {
+class actor_call;
+class actor_core;
+}
+
+namespace manta::detail::sim {
+
+/// The simulated cluster: virtual nodes with their CPUs, the network
+/// between them, the fault schedule, and the runs of tasks and actor jobs
+/// on those nodes. The runtime hands it every task whose arguments exist
+/// and every actor job (sim_hooks.hpp) instead of giving them to the worker
+/// pool; it places each on a node, lets its message travel, charges its
+/// virtual duration and then runs it with the runtime's own `execute_task`
+/// (so retries, errors and events are the real ones). Owner thread only,
+/// except `post_ready`.
+class world {
+public:
+  explicit world(const simulation_options& opts);
+  ~world();
+
+  world(const world&) = delete;
+  world& operator=(const world&) = delete;
+
+  engine& eng() noexcept { return eng_; }
+  const simulation_options& options() const noexcept { return opts_; }
+
+  /// A task whose arguments exist, or an actor job: place it and run it.
+  void schedule(task_ptr t);
+
+  /// A task with arguments still to come: hand it over once they exist.
+  void wait_for_args(task_ptr t);
+
+  /// Waits until `done()` holds or the virtual `deadline` passes (false).
+  /// On the driver's stack it runs events meanwhile; inside a run (a fiber)
+  /// it yields to the event loop and is resumed when `done()` holds, the
+  /// deadline passes or its node dies: then it throws the exception
+  /// `lost_run` recognizes, which unwinds the task like the death of its
+  /// process. For the driver, without a deadline, an empty queue is a
+  /// deadlock: throws an error saying so.
+  /// `watch`: the objects whose sealing may make `done()` hold (a run
+  /// waiting on them is woken by their waiters); `poll`: check `done()`
+  /// after every event instead (a wait whose objects are not known here).
+  bool block(const std::function<bool()>& done, std::optional<vtime> deadline,
+             std::span<object_slot* const> watch = {}, bool poll = false);
+
+  /// Whether `e` is the unwinding of a run whose node died.
+  static bool lost_run(const std::exception_ptr& e) noexcept;
+
+  /// Adds a fault at its time (not in the past).
+  void add_fault(const sim_fault& f);
+
+  void set_duration(const std::string& function, vtime d) { durations_[function] = d; }
+
+  /// The node whose code runs now (0: the driver).
+  uint32_t current_node() const noexcept;
+
+  manta::sim::run_summary summary() const;
+
+private:
+  struct node_state {
+    bool alive = true;
+    uint64_t epoch = 0;
+    double free_cpus = 0;
+    double slow = 1.0;
+    std::vector<std::weak_ptr<actor_core>> actors;
+  };
+  struct run_rec {
+    task_ptr task;
+    uint32_t node = 0;
+    uint64_t epoch = 0;
+    double cpus = 0;
+    bool actor = false;
+    bool in_code = false;
+    bool over = false;
+    std::list<std::shared_ptr<run_rec>>::iterator pos;
+  };
+  using rec_ptr = std::shared_ptr<run_rec>;
+
+  /// What the runtime keeps per thread and a run changes: swapped with
+  /// each switch between the driver's stack and a run's fiber.
+  struct thread_view {
+    task_context task;
+    actor_core* actor = nullptr;
+    const actor_call* call = nullptr;
+  };
+  struct run_fiber;
+  /// Tells the world that an object a suspended run waits for was sealed.
+  struct wake_waiter final : waiter {
+    world* w = nullptr;
+    uint64_t token = 0;
+    void on_ready() noexcept override { w->woken_.push_back(token); }
+  };
+  /// One run's fiber, and what it waits for while suspended.
+  struct run_fiber {
+    rec_ptr rec;
+    std::unique_ptr<fiber> f;
+    thread_view view;
+    std::function<bool()> wait;
+    std::optional<vtime> deadline;
+    /// While suspended: its key in `parked_`, the objects it registered a
+    /// waiter on, whether it is checked after every event.
+    uint64_t token = 0;
+    std::vector<object_slot*> watched;
+    wake_waiter waker;
+    bool poll = false;
+    std::list<std::unique_ptr<run_fiber>>::iterator pos;
+  };
+  /// Takes a suspended run out of `suspended_` (its waiters off its objects).
+  std::unique_ptr<run_fiber> unpark(run_fiber& rf);
+  /// Puts a run that yielded into `suspended_`.
+  void park(std::unique_ptr<run_fiber> rf);
+
+  static thread_view save_view();
+  static void restore_view(const thread_view& v);
+  /// Switches to `rf` until it yields or ends.
+  void resume(run_fiber& rf);
+  /// Resumes every suspended run that may continue (repeatedly: one may
+  /// unblock another); in suspension order, so deterministic.
+  void resume_ready();
+  /// The body of a run's fiber: the task's code, then what follows it.
+  void run_body(const rec_ptr& r);
+
+  void place_ready();
+  /// Places `t` if a node fits; false leaves it queued.
+  bool try_place(task_ptr& t);
+  void start(const rec_ptr& r, uint32_t node);
+  void arrive(const rec_ptr& r);
+  void run_code(const rec_ptr& r);
+  /// Ends `r`'s stay on its node (gives back its CPUs on a live node).
+  void retire(const rec_ptr& r);
+  /// A run that ended with its node (or a task that cannot be placed):
+  /// retried while `max_retries` allow, else failed with node_died_error.
+  void lose(const rec_ptr& r, bool attempt_counted, const std::string& why);
+  /// Wakes the suspended runs of `node` (it died).
+  void wake_node(uint32_t node);
+  /// Fails `t` with node_died_error saying `why`.
+  static void fail(task_spec& t, const std::string& why);
+  void apply(const sim_fault& f);
+  void detect(uint32_t node);
+  vtime delay(uint32_t from, uint32_t to, bool& lost);
+  bool reachable(uint32_t a, uint32_t b) const noexcept;
+  vtime duration_of(const task_spec& t) const;
+  static uint64_t id_of(const task_spec& t) noexcept;
+  std::string node_name(uint32_t n) const { return "sim-node-" + std::to_string(n); }
+
+  simulation_options opts_;
+  engine eng_;
+  std::vector<node_state> nodes_;
+  /// Runs placed on each node and not over.
+  std::vector<std::list<rec_ptr>> runs_;
+  /// Runs whose node died, handled when the death is noticed.
+  std::vector<std::vector<rec_ptr>> doomed_;
+  std::deque<task_ptr> ready_;
+  /// The node of each actor's current instance (by its core).
+  std::unordered_map<const void*, uint32_t> actor_node_;
+  /// Which side of the partition each node is on (0: none).
+  std::vector<uint32_t> side_;
+  std::unordered_map<std::string, vtime> durations_;
+  /// The run whose fiber runs now (null: the driver's stack).
+  run_fiber* current_ = nullptr;
+  /// Runs suspended in a wait, in the order they suspended.
+  std::list<std::unique_ptr<run_fiber>> suspended_;
+  /// Suspended runs by token, and the tokens of those something woke
+  /// (an object sealed, a deadline, a node death), in the order it happened.
+  std::unordered_map<uint64_t, run_fiber*> parked_;
+  std::vector<uint64_t> woken_;
+  uint64_t next_token_ = 1;
+  size_t polled_ = 0;
+  /// Tasks waiting for arguments, by spec (their waiters live here).
+  struct arg_wait;
+  std::unordered_map<task_spec*, std::unique_ptr<arg_wait>> arg_waits_;
+  /// Free CPUs of the live nodes together: no node fits a larger demand.
+  double free_sum_ = 0;
+  size_t depth_ = 0;
+  uint64_t tasks_lost_ = 0;
+  uint64_t actors_killed_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::FILE* trace_ = nullptr;
+};
+
+} // namespace manta::detail::sim

@@ -1,0 +1,194 @@
+#include "manta/simulation.hpp"
+
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_config.hpp"
+#include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/sim_world.hpp"
+#include "manta/errors.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace manta {
+
+namespace detail {
+
+namespace sim {
+std::atomic<world*> g_world{nullptr};
+} // namespace sim
+
+namespace {
+
+std::unique_ptr<sim::world> g_owned;
+std::mutex g_last_mtx;
+manta::sim::run_summary g_last;
+
+sim::world* current_world() noexcept {
+  return sim::g_world.load(std::memory_order_acquire);
+}
+
+} // namespace
+
+bool sim_drives_this_thread() noexcept {
+  auto* w = current_world();
+  return w != nullptr && w->eng().on_owner();
+}
+
+void sim_schedule(task_ptr t) {
+  if (auto* w = current_world())
+    w->schedule(std::move(t));
+}
+
+void sim_wait_for_args(task_ptr t) {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  if (w->eng().on_owner())
+    w->wait_for_args(std::move(t));
+  else // a thread of the program's own: the simulation's thread registers it
+    w->eng().post([w, t = std::move(t)]() mutable { w->wait_for_args(std::move(t)); });
+}
+
+void sim_post(std::function<void()> fn) {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  if (w->eng().on_owner())
+    w->eng().after(sim::vtime{0}, sim::event_kind::wake, 0, 0, std::move(fn));
+  else
+    w->eng().post(std::move(fn));
+}
+
+bool sim_block(const std::function<bool()>& done,
+               std::chrono::steady_clock::time_point deadline,
+               std::span<object_slot* const> watch, bool poll) {
+  auto& w = *current_world();
+  std::optional<sim::vtime> until;
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
+    until = w.eng().now() + std::max(ms, std::chrono::milliseconds{0});
+  }
+  return w.block(done, until, watch, poll);
+}
+
+bool sim_lost_run(const std::exception_ptr& e) noexcept {
+  return current_world() != nullptr && sim::world::lost_run(e);
+}
+
+void sim_stop() noexcept {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  auto s = w->summary();
+  {
+    std::lock_guard guard{g_last_mtx};
+    g_last = s;
+  }
+  if (w->options().print_summary)
+    std::fprintf(stderr, "%s\n", manta::sim::to_string(s).c_str());
+  sim::g_world.store(nullptr, std::memory_order_release);
+  g_owned.reset();
+}
+
+} // namespace detail
+
+void init(init_options opts, simulation_options sim) {
+  if (detail::runtime::current() != nullptr || detail::sim_engaged())
+    throw error("manta::init: the runtime runs already; call shutdown() first");
+  if (!sim.schedule_file.empty())
+    detail::read_sim_schedule(sim.schedule_file, sim);
+  if (sim.nodes == 0)
+    throw invalid_argument_error("manta sim: nodes must be at least 1");
+  if (!(sim.cpus_per_node > 0))
+    throw invalid_argument_error("manta sim: cpus_per_node must be > 0");
+  if (!(sim.loss >= 0 && sim.loss < 1))
+    throw invalid_argument_error("manta sim: loss must be in [0, 1)");
+  if (opts.address)
+    throw invalid_argument_error("manta::init: --simulate runs the whole cluster in this "
+                                 "process; drop --address");
+  // Each virtual node has the same CPUs; the runtime's own totals are one
+  // node's, so a task larger than a node is infeasible as on a cluster.
+  opts.num_cpus = sim.cpus_per_node;
+  opts.dashboard_port.reset();
+  auto w = std::make_unique<detail::sim::world>(sim);
+  detail::sim::g_world.store(w.get(), std::memory_order_release);
+  try {
+    init(std::move(opts));
+  } catch (...) {
+    detail::sim::g_world.store(nullptr, std::memory_order_release);
+    throw;
+  }
+  detail::g_owned = std::move(w);
+}
+
+void sleep(std::chrono::nanoseconds d) {
+  if (detail::sim_drives_this_thread()) {
+    auto& w = *detail::current_world();
+    w.block([] { return false; }, w.eng().now() + d);
+    return;
+  }
+  std::this_thread::sleep_for(d);
+}
+
+std::chrono::steady_clock::time_point now() {
+  if (auto* w = detail::current_world())
+    return std::chrono::steady_clock::time_point{
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(w->eng().now())};
+  return std::chrono::steady_clock::now();
+}
+
+namespace sim {
+
+bool active() noexcept {
+  return detail::sim_engaged();
+}
+
+run_summary summary() {
+  if (auto* w = detail::current_world())
+    return w->summary();
+  std::lock_guard guard{detail::g_last_mtx};
+  return detail::g_last;
+}
+
+std::string to_string(const run_summary& s) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "manta sim: seed=%" PRIu64 " nodes=%u events=%" PRIu64
+                " virtual=%.6fs real=%.3fs tasks_lost=%" PRIu64 " actors_killed=%" PRIu64
+                " external=%" PRIu64 " trace_hash=%016" PRIx64,
+                s.seed, s.nodes, s.events, static_cast<double>(s.virtual_time.count()) / 1e9,
+                s.real_seconds, s.tasks_lost, s.actors_killed, s.external_events,
+                s.trace_hash);
+  return buf;
+}
+
+void set_duration(const std::string& function, std::chrono::nanoseconds d) {
+  auto* w = detail::current_world();
+  if (w == nullptr)
+    throw not_initialized_error("manta::sim::set_duration: no simulation runs; call "
+                                "manta::init with simulation_options (or --simulate) first");
+  w->set_duration(function, d);
+}
+
+void schedule(const sim_fault& f) {
+  auto* w = detail::current_world();
+  if (w == nullptr)
+    throw not_initialized_error("manta::sim::schedule: no simulation runs; call "
+                                "manta::init with simulation_options (or --simulate) first");
+  auto copy = f;
+  copy.at = std::max(copy.at, w->eng().now());
+  w->add_fault(copy);
+}
+
+uint32_t current_node() noexcept {
+  auto* w = detail::current_world();
+  return w != nullptr ? w->current_node() : 0;
+}
+
+} // namespace sim
+
+} // namespace manta

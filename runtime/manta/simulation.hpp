@@ -1,0 +1,118 @@
+#pragma once
+
+#include "manta/init.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace manta {
+
+/// One fault of a simulation's schedule, applied at virtual time `at`.
+struct sim_fault {
+  enum class kind {
+    kill,      ///< node `node` dies: its runs are lost, its actors die
+    revive,    ///< node `node` comes back, empty
+    partition, ///< nodes `group` are cut off from all the others
+    heal,      ///< every partition ends
+    slow,      ///< node `node` runs tasks `factor` times slower
+  };
+  std::chrono::nanoseconds at{0};
+  kind what = kind::kill;
+  uint32_t node = 0;
+  std::vector<uint32_t> group;
+  double factor = 1.0;
+};
+
+/// Settings of a simulated cluster (`init(init_options, simulation_options)`,
+/// flags `--simulate`, `--seed=N`, `--sim-nodes=N`, `--sim-schedule=FILE`;
+/// docs/simulation.md). Node 0 is the driver's node; the others are workers.
+struct simulation_options {
+  uint64_t seed = 1;
+  uint32_t nodes = 4;
+  double cpus_per_node = 2;
+  /// One-way message delay: `latency` plus an exponential jitter of mean
+  /// `jitter`, drawn per message from the "network" stream.
+  std::chrono::nanoseconds latency = std::chrono::microseconds{200};
+  std::chrono::nanoseconds jitter = std::chrono::microseconds{100};
+  /// Chance that a task's message to its node is lost (it is sent again
+  /// after `resend_after`).
+  double loss = 0.0;
+  std::chrono::nanoseconds resend_after = std::chrono::milliseconds{50};
+  /// How long after a node's death the cluster notices it (heartbeats):
+  /// then its lost tasks are retried and its actors restarted.
+  std::chrono::nanoseconds detect_after = std::chrono::milliseconds{100};
+  /// A task's virtual run time when none is set for its function
+  /// (`sim::set_duration`).
+  std::chrono::nanoseconds task_duration{0};
+  /// The fault schedule, in code.
+  std::vector<sim_fault> faults;
+  /// Kills drawn from the seed ("faults" stream): `random_kills` nodes
+  /// other than 0, each at a time in [0, `kill_window`).
+  uint32_t random_kills = 0;
+  std::chrono::nanoseconds kill_window = std::chrono::seconds{1};
+  /// A JSON file with any of the settings above and a fault list, read at
+  /// init (its values override those given in code).
+  std::string schedule_file;
+  /// Writes every event of the trace to this file, one line each (virtual
+  /// ns, kind, node, id): two runs' files show where they part.
+  std::string trace_file;
+  /// Print the summary line (seed, events, times, trace hash) at shutdown.
+  bool print_summary = true;
+};
+
+/// Starts the runtime as a simulated cluster: one process, one thread of
+/// execution, virtual time (docs/simulation.md says what is simulated).
+void init(init_options opts, simulation_options sim);
+
+/// Blocks for `d`: virtual time in a simulation (other work runs
+/// meanwhile), real time otherwise. `std::this_thread::sleep_for` is never
+/// virtual: in a simulation it stops the whole cluster for real.
+void sleep(std::chrono::nanoseconds d);
+
+/// The time now: the virtual clock in a simulation (its epoch is the
+/// simulation's start), the steady clock otherwise.
+std::chrono::steady_clock::time_point now();
+
+namespace sim {
+
+/// What a simulation did; `summary()` gives the running one's or, after
+/// shutdown, the last one's.
+struct run_summary {
+  uint64_t seed = 0;
+  uint32_t nodes = 0;
+  uint64_t events = 0;
+  uint64_t trace_hash = 0;
+  std::chrono::nanoseconds virtual_time{0};
+  double real_seconds = 0;
+  /// Work handed in by threads outside the simulation (async actors,
+  /// placement groups...): nonzero means the run may not be reproducible.
+  uint64_t external_events = 0;
+  uint64_t tasks_lost = 0;
+  uint64_t actors_killed = 0;
+};
+
+/// Whether the runtime runs as a simulation.
+bool active() noexcept;
+
+/// See run_summary.
+run_summary summary();
+
+/// The summary as the line printed at shutdown.
+std::string to_string(const run_summary& s);
+
+/// The virtual run time of each task of `function` (its registered name or
+/// its `.name(...)`) from now on.
+void set_duration(const std::string& function, std::chrono::nanoseconds d);
+
+/// A fault added while the simulation runs (its time must not be past).
+void schedule(const sim_fault& f);
+
+/// The virtual node the calling task runs on (0: the driver).
+uint32_t current_node() noexcept;
+
+} // namespace sim
+
+} // namespace manta
