@@ -200,8 +200,13 @@ manta::detail::node_state worker_state(caf::scoped_actor& self, const caf::actor
 
 size_t alive_actors(const manta::detail::node_state& s) {
   size_t n = 0;
-  for (auto& a : s.actor_records)
-    n += a.find("\"ALIVE\"") != std::string::npos;
+  // The record's own state (its first "state" field; the states in its
+  // "history" follow it).
+  const std::string alive = "\"state\":\"ALIVE\"";
+  for (auto& a : s.actor_records) {
+    auto at = a.find("\"state\":");
+    n += at != std::string::npos && a.compare(at, alive.size(), alive) == 0;
+  }
   return n;
 }
 

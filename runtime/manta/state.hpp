@@ -92,7 +92,6 @@ struct task_info {
   std::string field(std::string_view key) const;
 };
 
-/// One actor as the state API reports it.
 /// One change of an actor's state, for its detail page.
 struct actor_state_change {
   std::string state; ///< As `actor_info::state` names it.
@@ -101,6 +100,7 @@ struct actor_state_change {
   std::string detail;
 };
 
+/// One actor as the state API reports it.
 struct actor_info {
   /// Its id, 16 hex digits (`runtime_context::get_actor_id`; what
   /// `manta logs --actor` takes).
