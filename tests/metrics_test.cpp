@@ -83,10 +83,14 @@ TEST_CASE("user metrics from task code and the runtime's metrics in Prometheus f
   depth.add(-2);
   auto kept = manta::put(std::vector<char>(4096, 'x'));
 
-  // Ended counts come after the results are sealed: wait for them.
+  // Ended counts come after the results are sealed, and a task's CPU goes
+  // back to the pool after its end is counted: wait for both.
   auto until = std::chrono::steady_clock::now() + 10s;
-  while (manta::count_tasks().finished + manta::count_tasks().failed < 21
-         && std::chrono::steady_clock::now() < until)
+  auto settled = [] {
+    return manta::count_tasks().finished + manta::count_tasks().failed >= 21
+           && manta::available_resources()["CPU"] == 2;
+  };
+  while (!settled() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(1ms);
 
   auto m = parse(manta::metrics::prometheus_text());

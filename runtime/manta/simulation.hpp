@@ -12,6 +12,7 @@ namespace manta {
 
 /// One fault of a simulation's schedule, applied at virtual time `at`.
 struct sim_fault {
+  /// What happens to the node (or nodes) named below.
   enum class kind {
     kill,      ///< node `node` dies: its runs are lost, its actors die
     revive,    ///< node `node` comes back, empty
@@ -19,28 +20,28 @@ struct sim_fault {
     heal,      ///< every partition ends
     slow,      ///< node `node` runs tasks `factor` times slower
   };
-  std::chrono::nanoseconds at{0};
-  kind what = kind::kill;
-  uint32_t node = 0;
-  std::vector<uint32_t> group;
-  double factor = 1.0;
+  std::chrono::nanoseconds at{0}; ///< Virtual time since the simulation's start.
+  kind what = kind::kill; ///< What happens.
+  uint32_t node = 0; ///< The node killed, revived or slowed.
+  std::vector<uint32_t> group; ///< The nodes a partition cuts off.
+  double factor = 1.0; ///< How many times slower a slowed node runs.
 };
 
 /// Settings of a simulated cluster (`init(init_options, simulation_options)`,
 /// flags `--simulate`, `--seed=N`, `--sim-nodes=N`, `--sim-schedule=FILE`;
 /// docs/simulation.md). Node 0 is the driver's node; the others are workers.
 struct simulation_options {
-  uint64_t seed = 1;
-  uint32_t nodes = 4;
-  double cpus_per_node = 2;
+  uint64_t seed = 1; ///< Seeds every random stream: the same seed, the same run.
+  uint32_t nodes = 4; ///< Virtual nodes, the driver's node 0 among them.
+  double cpus_per_node = 2; ///< CPUs of each virtual node.
   /// One-way message delay: `latency` plus an exponential jitter of mean
   /// `jitter`, drawn per message from the "network" stream.
   std::chrono::nanoseconds latency = std::chrono::microseconds{200};
-  std::chrono::nanoseconds jitter = std::chrono::microseconds{100};
+  std::chrono::nanoseconds jitter = std::chrono::microseconds{100}; ///< See `latency`.
   /// Chance that a task's message to its node is lost (it is sent again
   /// after `resend_after`).
   double loss = 0.0;
-  std::chrono::nanoseconds resend_after = std::chrono::milliseconds{50};
+  std::chrono::nanoseconds resend_after = std::chrono::milliseconds{50}; ///< See `loss`.
   /// How long after a node's death the cluster notices it (heartbeats):
   /// then its lost tasks are retried and its actors restarted.
   std::chrono::nanoseconds detect_after = std::chrono::milliseconds{100};
@@ -52,7 +53,7 @@ struct simulation_options {
   /// Kills drawn from the seed ("faults" stream): `random_kills` nodes
   /// other than 0, each at a time in [0, `kill_window`).
   uint32_t random_kills = 0;
-  std::chrono::nanoseconds kill_window = std::chrono::seconds{1};
+  std::chrono::nanoseconds kill_window = std::chrono::seconds{1}; ///< See `random_kills`.
   /// A JSON file with any of the settings above and a fault list, read at
   /// init (its values override those given in code).
   std::string schedule_file;
@@ -81,17 +82,17 @@ namespace sim {
 /// What a simulation did; `summary()` gives the running one's or, after
 /// shutdown, the last one's.
 struct run_summary {
-  uint64_t seed = 0;
-  uint32_t nodes = 0;
-  uint64_t events = 0;
-  uint64_t trace_hash = 0;
-  std::chrono::nanoseconds virtual_time{0};
-  double real_seconds = 0;
+  uint64_t seed = 0; ///< The run's seed.
+  uint32_t nodes = 0; ///< Its virtual nodes.
+  uint64_t events = 0; ///< Events it ran.
+  uint64_t trace_hash = 0; ///< The hash of its event trace (equal runs, equal hashes).
+  std::chrono::nanoseconds virtual_time{0}; ///< Virtual time it covered.
+  double real_seconds = 0; ///< Wall-clock time it took.
   /// Work handed in by threads outside the simulation (async actors,
   /// placement groups...): nonzero means the run may not be reproducible.
   uint64_t external_events = 0;
-  uint64_t tasks_lost = 0;
-  uint64_t actors_killed = 0;
+  uint64_t tasks_lost = 0; ///< Runs lost with a killed node.
+  uint64_t actors_killed = 0; ///< Actors killed with their node.
 };
 
 /// Whether the runtime runs as a simulation.

@@ -112,10 +112,18 @@ function drawTimeline() {
   });
   const plot = svgEl('g', { 'clip-path': 'url(#tl-plot)' });
   const visible = slices.filter((s) => s.ts + s.dur >= v0 && s.ts <= v1);
+  // A task run under its parent's wait (help-while-waiting) nests inside
+  // the parent's slice on the same thread: drawn inset, a step per level.
+  const open = new Map(); // row -> end times of the slices open there
   for (const s of visible.slice(-5000)) {
     const row = index.get(key(s));
-    const r = svgEl('rect', { 'data-row': row, x: x(s.ts), y: axisH + row * rowH + 3,
-      width: Math.max(1, s.dur * scale), height: rowH - 6,
+    const ends = open.get(row) ?? [];
+    while (ends.length && ends[ends.length - 1] <= s.ts) ends.pop();
+    const depth = Math.min(ends.length, 3);
+    ends.push(s.ts + s.dur);
+    open.set(row, ends);
+    const r = svgEl('rect', { 'data-row': row, x: x(s.ts), y: axisH + row * rowH + 3 + 2 * depth,
+      width: Math.max(1, s.dur * scale), height: rowH - 6 - 4 * depth,
       fill: s.cat === 'actor_call' ? '#e76f51' : '#457b9d' });
     r.appendChild(svgEl('title', {},
       `${s.name} ${s.args.id} ${s.args.state} ${(s.dur / 1000).toFixed(2)} ms`));
