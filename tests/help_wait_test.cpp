@@ -8,6 +8,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tools/fork_join_task.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -27,13 +28,8 @@ namespace {
 /// help (a task run under it could not keep the deadline).
 constexpr auto deadlock_guard = 60s;
 
-long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  auto left = manta::task(fork_join).remote(depth - 1);
-  auto right = manta::task(fork_join).remote(depth - 1);
-  return 1 + manta::get(left) + manta::get(right);
-}
+using manta_tools::fork_join;
+using manta_tools::threads_now;
 
 /// The same with `wait` for both children before reading them.
 long fork_join_wait(int depth) {
@@ -104,17 +100,8 @@ size_t parent_of_spinner() {
   return g_parent_thread;
 }
 
-MANTA_REMOTE(fork_join, fork_join_wait, this_thread_key, child_runs_here, boom, catch_child_error,
+MANTA_REMOTE(fork_join_wait, this_thread_key, child_runs_here, boom, catch_child_error,
              flaky, get_flaky, spin_until_cancelled, parent_of_spinner);
-
-int threads_now() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("Threads:", 0) == 0)
-      return std::stoi(line.substr(8));
-  return -1;
-}
 
 /// Runs `f` while sampling the process's thread count; returns the peak.
 template <class F>

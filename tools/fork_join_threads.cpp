@@ -5,6 +5,8 @@
 //
 //   build/tools/fork_join_threads [--depths=6,10,12,14] [--rounds=N] [--num-cpus=N]
 
+#include "tools/fork_join_task.hpp"
+
 #include <manta/manta.hpp>
 
 #include <boost/program_options.hpp>
@@ -21,24 +23,8 @@
 
 namespace {
 
-long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  auto left = manta::task(fork_join).remote(depth - 1);
-  auto right = manta::task(fork_join).remote(depth - 1);
-  return 1 + manta::get(left) + manta::get(right);
-}
-
-MANTA_REMOTE(fork_join);
-
-int threads_now() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("Threads:", 0) == 0)
-      return std::stoi(line.substr(8));
-  return -1;
-}
+using manta_tools::fork_join;
+using manta_tools::threads_now;
 
 /// Samples the thread count every 200 us while it lives; keeps the peak.
 class thread_sampler {

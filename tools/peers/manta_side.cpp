@@ -2,6 +2,7 @@
 // `task(f).remote()` and `get`, a synchronous actor call and a large put.
 
 #include "tools/peers/peers.hpp"
+#include "tools/fork_join_task.hpp"
 
 #include <manta/manta.hpp>
 
@@ -16,16 +17,7 @@ int one() {
   return 1;
 }
 
-/// A task of the fork-join: submits two children, gets both.
-long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  auto left = manta::task(fork_join).remote(depth - 1);
-  auto right = manta::task(fork_join).remote(depth - 1);
-  return 1 + manta::get(left) + manta::get(right);
-}
-
-MANTA_REMOTE(one, fork_join);
+MANTA_REMOTE(one);
 
 /// The actor of the synchronous call.
 class echo_actor {
@@ -59,7 +51,9 @@ task_library manta_tasks() {
     if (sum != n)
       std::abort();
   };
-  lib.fork_join = [](int depth) { return manta::get(manta::task(fork_join).remote(depth)); };
+  lib.fork_join = [](int depth) {
+    return manta::get(manta::task(manta_tools::fork_join).remote(depth));
+  };
   return lib;
 }
 
