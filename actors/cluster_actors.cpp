@@ -128,10 +128,11 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   }
   if (req->where.kind == scheduling_strategy::node_affinity
       && req->where.node == self->state.link->index()) {
-    req->done.set_value({"actor cannot be placed: it was created in a placement group that "
-                         "was not reserved yet, whose bundle then went to this driver's own "
-                         "node, where a created actor cannot move; create it after "
-                         "pg.ready() (or pg.wait(timeout))",
+    req->done.set_value({"actor cannot be placed: its bundle of the placement group went to "
+                         "this driver's own node (the group was not reserved yet when the "
+                         "actor was created, or the bundle was placed again after its node "
+                         "died), where an actor made for another node cannot move; create it "
+                         "after pg.ready() (or pg.wait(timeout))",
                          0});
     return;
   }

@@ -1,7 +1,7 @@
 // The driver's side of placement groups across nodes (docs/cluster.md,
 // "Placement groups across nodes"): where each bundle goes, the two
-// phases of reserving them on every node, giving them back, and what a
-// dead node does to a group.
+// phases of reserving them on every node, giving them back, and placing
+// again the bundles of a node that died.
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
@@ -88,46 +88,67 @@ void book_names(self_ptr self, const placed_group& g, uint16_t node, double sign
   }
 }
 
-/// Phase two on every node of the layout, or back out on every one.
+/// Gives the bundles of group `id` on `nodes` back (and drops the names
+/// this driver booked there).
+void give_back(self_ptr self, placed_group& g, const std::vector<uint16_t>& nodes) {
+  auto& st = self->state;
+  for (auto node : nodes) {
+    if (node == st.link->index()) {
+      hosted_bundles::instance().release(g.rec->id);
+    } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
+      self->send(n->second.manager, bundle_release_atom::value, st.link->token(), g.rec->id);
+      book_names(self, g, node, -1);
+    }
+  }
+}
+
+/// Phase two on every node the try asked, or back out on every one.
 void finish_try(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto& g = st.groups.at(id);
   auto local = st.link->index();
-  auto token = st.link->token();
-  auto nodes = distinct(g.nodes);
-  auto give_back = [&] {
-    for (auto node : nodes) {
-      if (node == local) {
-        hosted_bundles::instance().release(id);
-      } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
-        self->send(n->second.manager, bundle_release_atom::value, token, id);
-      }
-    }
-  };
-  if (!g.refused.empty() || g.removed) {
-    give_back();
-    if (g.removed)
-      st.groups.erase(id);
-    else
-      plan_retry(self);
+  if (g.removed) {
+    // Every node holding a bundle: the try's and, when it placed lost
+    // bundles again, the ones that kept theirs.
+    give_back(self, g, distinct(g.nodes));
+    st.groups.erase(id);
+    return;
+  }
+  if (!g.refused.empty()) {
+    give_back(self, g, g.asked);
+    for (auto b : g.placing)
+      g.nodes[b] = pending_bundle_node;
+    plan_retry(self);
     return;
   }
   // Committed before `ready` is sealed: a task sent into a bundle right
   // after reaches the node after its commit (one sender, one order).
-  for (auto node : nodes) {
+  for (auto node : g.asked) {
     if (node == local) {
       hosted_bundles::instance().commit(id);
     } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
-      self->send(n->second.manager, bundle_commit_atom::value, token, id);
+      self->send(n->second.manager, bundle_commit_atom::value, st.link->token(), id);
       book_names(self, g, node, 1);
     }
   }
   g.reserved = true;
+  // Placed now, unless its new node died meanwhile (`groups_node_lost`
+  // took its node away again).
+  std::erase_if(g.lost, [&](uint32_t b) {
+    return g.nodes[b] != pending_bundle_node
+           && std::find(g.placing.begin(), g.placing.end(), b) != g.placing.end();
+  });
+  g.placing.clear();
+  if (!g.lost.empty()) {
+    plan_retry(self); // another of its nodes died meanwhile
+    return;
+  }
   if (!placement_registry::instance().placed(g.rec, g.nodes)) {
     remove_group(self, g.rec); // removed meanwhile
     return;
   }
-  // Tasks and actors submitted into it while it was pending go now.
+  // Tasks and actors submitted into it while it was pending (or while its
+  // lost bundles were placed again) go now.
   reconnect_ended(self);
 }
 
@@ -152,22 +173,61 @@ void answered(self_ptr self, uint64_t id, uint32_t attempt, uint16_t node,
     finish_try(self, id);
 }
 
-/// One try: lay the bundles out on what looks free, and ask every node of
-/// the layout to take its bundles (phase one).
+/// Lays out the lost bundles of `g` by its strategy over what looks free
+/// on the nodes that hold none of its other bundles (a node keeps one
+/// reservation per group, which a failed try gives back whole), into
+/// `g.nodes`. False if they do not fit now.
+bool lay_out_lost(self_ptr self, placed_group& g) {
+  std::vector<uint16_t> holders;
+  for (auto node : g.nodes)
+    if (node != pending_bundle_node)
+      holders.push_back(node);
+  auto room = rooms(self);
+  std::erase_if(room, [&](const layout_node& n) {
+    return std::find(holders.begin(), holders.end(), n.index) != holders.end();
+  });
+  std::vector<resource_map> bundles;
+  for (auto b : g.lost)
+    bundles.push_back(g.rec->bundles[b]);
+  auto layout = lay_out(bundles, g.rec->strategy, room);
+  if (!layout)
+    return false;
+  for (size_t k = 0; k < g.lost.size(); ++k)
+    g.nodes[g.lost[k]] = (*layout)[k];
+  return true;
+}
+
+/// One try: lay the bundles (or, for a reserved group that lost a node,
+/// the bundles it lost) out on what looks free, and ask every node of the
+/// layout to take its bundles (phase one).
 void try_group(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto& g = st.groups.at(id);
-  if (g.reserved || g.removed || g.missing > 0)
+  bool again = !g.lost.empty();
+  if ((g.reserved && !again) || g.removed || g.missing > 0)
     return;
-  auto layout = lay_out(g.rec->bundles, g.rec->strategy, rooms(self));
-  if (!layout) {
-    plan_retry(self); // waits for resources to free up (or a node to join)
-    return;
+  if (again) {
+    if (!lay_out_lost(self, g)) {
+      plan_retry(self); // waits for a node that fits to join (or room there)
+      return;
+    }
+    g.placing = g.lost;
+    g.asked.clear();
+    for (auto b : g.placing)
+      g.asked.push_back(g.nodes[b]);
+    g.asked = distinct(std::move(g.asked));
+  } else {
+    auto layout = lay_out(g.rec->bundles, g.rec->strategy, rooms(self));
+    if (!layout) {
+      plan_retry(self); // waits for resources to free up (or a node to join)
+      return;
+    }
+    g.nodes = std::move(*layout);
+    g.asked = distinct(g.nodes);
   }
-  g.nodes = std::move(*layout);
   g.refused.clear();
   auto attempt = ++g.attempt;
-  auto nodes = distinct(g.nodes);
+  auto nodes = g.asked;
   g.missing = nodes.size() + 1; // held until every node was asked
   auto local = st.link->index();
   for (auto node : nodes) {
@@ -211,23 +271,15 @@ void remove_group(self_ptr self, const placement_ptr& pg) {
   g.removed = true;
   if (g.missing > 0)
     return; // the try in flight gives back what it took when it ends
-  if (g.reserved) {
-    for (auto node : distinct(g.nodes)) {
-      if (node == st.link->index()) {
-        hosted_bundles::instance().release(pg->id);
-      } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
-        self->send(n->second.manager, bundle_release_atom::value, st.link->token(), pg->id);
-        book_names(self, g, node, -1);
-      }
-    }
-  }
+  if (g.reserved)
+    give_back(self, g, distinct(g.nodes));
   st.groups.erase(i);
   place_waiting(self);
 }
 
 int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::string& why) {
-  if (where.kind != scheduling_strategy::node_affinity || where.node != pending_bundle_node)
-    return 1;
+  if (where.kind != scheduling_strategy::node_affinity || where.group == 0)
+    return 1; // not in a group laid out over the cluster
   uint16_t node = 0;
   switch (placement_registry::instance().resolve(where, d, node, why)) {
     case placement_registry::resolution::pending:
@@ -246,30 +298,39 @@ void retry_groups(self_ptr self) {
   st.group_retry_planned = false;
   std::vector<uint64_t> pending;
   for (auto& [id, g] : st.groups)
-    if (!g.reserved && !g.removed && g.missing == 0)
+    if ((!g.reserved || !g.lost.empty()) && !g.removed && g.missing == 0)
       pending.push_back(id);
   for (auto id : pending)
     try_group(self, id);
 }
 
 void groups_node_lost(self_ptr self, uint16_t index, const std::string& why) {
-  std::vector<std::pair<placement_ptr, std::string>> lost;
+  // As Ray does, the group stays and only the bundles that node held are
+  // placed again (RESCHEDULING meanwhile): the work in them runs again
+  // there as retries allow, the other bundles keep theirs. A group in its
+  // first try is not reserved yet: its try fails and is made again.
   for (auto& [id, g] : self->state.groups) {
     if (!g.reserved || g.removed)
       continue;
+    std::vector<uint32_t> lost;
     std::string held;
     for (size_t b = 0; b < g.nodes.size(); ++b)
-      if (g.nodes[b] == index)
+      if (g.nodes[b] == index) {
+        lost.push_back(static_cast<uint32_t>(b));
         held += (held.empty() ? "" : ", ") + std::to_string(b);
-    if (!held.empty())
-      lost.emplace_back(g.rec, "node-" + std::to_string(index) + ", which held bundle "
-                                 + held + ", " + why);
+      }
+    if (lost.empty())
+      continue;
+    auto cause = "node-" + std::to_string(index) + ", which held bundle " + held + ", " + why;
+    if (!placement_registry::instance().rescheduling(g.rec, lost, cause))
+      continue; // removed meanwhile: `remove_group` gives the rest back
+    for (auto b : lost) {
+      g.nodes[b] = pending_bundle_node;
+      if (std::find(g.lost.begin(), g.lost.end(), b) == g.lost.end())
+        g.lost.push_back(b); // not if a try in flight was placing it there
+    }
+    plan_retry(self); // once the dead node is off the lists
   }
-  // The group cannot keep its promise (all of its bundles reserved), so it
-  // fails as a removed one does; the bundles on the other nodes are given
-  // back by `remove_group` when the registry's message arrives.
-  for (auto& [pg, cause] : lost)
-    placement_registry::instance().remove(pg, cause);
 }
 
 } // namespace manta::actors

@@ -141,15 +141,21 @@ struct lost_connection {
 /// (cluster_bundles.cpp; docs/cluster.md, "Placement groups across nodes").
 struct placed_group {
   detail::placement_ptr rec;
-  /// The node of each bundle: of the try in flight, or once reserved.
+  /// The node of each bundle: of the try in flight, or once reserved
+  /// (`pending_bundle_node` for a lost bundle not being tried).
   std::vector<uint16_t> nodes;
-  /// The try in flight: its number, the nodes' answers it waits for, and
-  /// why one said no.
+  /// The try in flight: its number, the nodes it asked, the answers it
+  /// waits for, why one said no, and the lost bundles it places again.
   uint32_t attempt = 0;
+  std::vector<uint16_t> asked;
   size_t missing = 0;
   std::string refused;
+  std::vector<uint32_t> placing;
   bool reserved = false;
   bool removed = false;
+  /// Bundles of a reserved group whose node died: placed again (on nodes
+  /// that hold none of the group's other bundles) while the others stay.
+  std::vector<uint32_t> lost;
 };
 
 struct cluster_client_state {

@@ -154,19 +154,22 @@ void place_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 /// The group was removed: every node gives its bundles back.
 void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 
-/// For a task or actor submitted into a group not reserved yet (pinned to
-/// `pending_bundle_node`): once it is, pins `where` to its bundle's node
-/// and returns 1; 0 while it is pending (the task or actor waits); -1 with
-/// `why` set once the group is gone. Anything else: 1, unchanged.
+/// For a task or actor submitted into a group laid out over the cluster
+/// (`where.group` set): pins `where` to its bundle's node now (the bundle
+/// moves when its node dies) and returns 1; 0 while the group is pending
+/// or that bundle is placed again (the task or actor waits); -1 with `why`
+/// set once the group is gone. Anything else: 1, unchanged.
 int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d,
                   std::string& why);
 
-/// Tries the groups still pending again.
+/// Tries the groups still pending, and the lost bundles of rescheduling
+/// ones, again.
 void retry_groups(cluster_client_actor* self);
 
-/// Worker `index` is gone: the groups with bundles there are removed
-/// (their tasks and actors fail with placement_group_removed_error saying
-/// so). Call before its tasks and actors are placed elsewhere.
+/// Worker `index` is gone: the groups with bundles there are RESCHEDULING
+/// and those bundles are placed again; the tasks and actors in them wait
+/// for that (as retries and restarts allow). Call before its tasks and
+/// actors are placed elsewhere.
 void groups_node_lost(cluster_client_actor* self, uint16_t index, const std::string& why);
 
 // -- worker_links.cpp (continued) ---------------------------------------------

@@ -3,8 +3,8 @@
 // cluster_main.hpp). The driver has no CPUs of its own, so bundles can only
 // sit on the workers: STRICT_SPREAD lands two bundles on two workers, three
 // can never fit, a group that could fit later waits, removal frees every
-// worker's bundle and fails what runs inside, and a worker that dies with a
-// bundle fails its group.
+// worker's bundle and fails what runs inside, and the bundles of a worker
+// that dies are placed again on a node that joins (RESCHEDULING meanwhile).
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
@@ -43,6 +43,19 @@ int hold_bundle(std::string path) {
   return manta::cancelled() ? 1 : 0;
 }
 MANTA_REMOTE(hold_bundle);
+
+/// Writes "started <pid>" to `path`, then waits (at most 60 s) until
+/// `go` exists; returns its process id, or -1 if `go` never came.
+int hold_until(std::string path, std::string go) {
+  std::ofstream{path, std::ios::app} << "started " << ::getpid() << "\n";
+  for (auto deadline = steady::now() + 60s; steady::now() < deadline;) {
+    if (std::filesystem::exists(go))
+      return static_cast<int>(::getpid());
+    std::this_thread::sleep_for(5ms);
+  }
+  return -1;
+}
+MANTA_REMOTE(hold_until);
 
 class where_am_i {
 public:
@@ -183,32 +196,80 @@ TEST_CASE("STRICT_SPREAD lands bundles on two workers; removal frees both") {
   }
 }
 
-TEST_CASE("a worker that dies with a bundle fails its group; the other worker's bundle is freed") {
+TEST_CASE("a worker that dies with a bundle: that bundle is placed again on a node that "
+          "joins, its work runs there, the other bundle's work goes on") {
   manta::local_cluster c;
   c.add_worker(1);
   c.add_worker(1);
   c.join(0);
   auto pg = manta::create_placement_group(two_cpus, manta::placement_strategy::strict_spread);
   REQUIRE(pg.wait(30s));
-  auto dir = scratch("dies");
-  auto survivor = manta::task(hold_bundle).placement_group(pg, 0).remote(dir + "/held");
-  REQUIRE(manta_test::wait_for_text(dir + "/held", "started", 30s));
+  auto [keeper_node, keeper] =
+    manta::get(manta::task(node_and_pid).placement_group(pg, 0).remote(), 30s);
   auto [victim_node, victim] =
     manta::get(manta::task(node_and_pid).placement_group(pg, 1).remote(), 30s);
-  REQUIRE(::kill(victim, SIGKILL) == 0);
+  REQUIRE(keeper != victim);
+  auto dir = scratch("dies");
+  auto go = dir + "/go";
+  auto survivor = manta::task(hold_until).placement_group(pg, 0).remote(dir + "/kept", go);
+  auto lost = manta::task(hold_until).placement_group(pg, 1).remote(dir + "/lost", go);
+  REQUIRE(manta_test::wait_for_text(dir + "/kept", "started " + std::to_string(keeper), 30s));
+  REQUIRE(manta_test::wait_for_text(dir + "/lost", "started " + std::to_string(victim), 30s));
+  c.kill_worker(victim, 1);
 
+  // The group stays; bundle 1 waits for a node: STRICT_SPREAD cannot put
+  // it beside bundle 0, and the driver has no CPUs.
+  REQUIRE(wait_for_state(pg, "RESCHEDULING", 30s));
+  auto during = info_of(pg);
+  REQUIRE(during);
+  CHECK(during->bundles[0].node == "node-" + std::to_string(keeper_node));
+  CHECK(during->bundles[1].node.empty());
+  CHECK(pg.wait(0s)); // ready() stays sealed
+  auto moved = manta::task(node_and_pid).placement_group(pg, 1).remote();
+  CHECK(manta::wait(std::vector{moved}, 1, 0ms).ready.empty()); // no node can hold it
+
+  auto newcomer = c.add_worker(1);
+  REQUIRE(wait_for_state(pg, "CREATED", 60s));
+  auto after = info_of(pg);
+  CHECK(after->bundles[0].node == "node-" + std::to_string(keeper_node));
+  CHECK(!after->bundles[1].node.empty());
+  CHECK(after->bundles[1].node != "node-" + std::to_string(victim_node));
+  CHECK(after->bundles[1].node != after->bundles[0].node);
+  // Work in bundle 1 runs on the newcomer: the task submitted meanwhile,
+  // and the one that was running on the dead worker, run again there.
+  // (one at a time: the bundle has one CPU).
+  REQUIRE(manta_test::wait_for_text(dir + "/lost", "started " + std::to_string(newcomer), 60s));
+  std::ofstream{go} << "go\n";
+  CHECK(manta::get(lost, 60s) == newcomer);
+  CHECK(manta::get(moved, 60s).second == newcomer);
+  // The task in bundle 0 was never disturbed: it ran once, where it started.
+  CHECK(manta::get(survivor, 60s) == keeper);
+
+  // Removal gives both bundles back: a new two-bundle group fits again.
+  manta::remove_placement_group(pg);
   CHECK(wait_for_state(pg, "REMOVED", 30s));
-  try {
-    manta::get(survivor, 30s);
-    FAIL("the task in the failed group returned");
-  } catch (const manta::placement_group_removed_error& e) {
-    CHECK(std::string{e.what()}.find("node-" + std::to_string(victim_node)
-                                     + ", which held bundle 1") != std::string::npos);
-  }
-  // The surviving worker's bundle went back: a group of one bundle fits.
-  auto again = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack);
-  CHECK(again.wait(30s));
-  CHECK(info_of(again)->bundles[0].node != "node-" + std::to_string(victim_node));
+  auto again = manta::create_placement_group(two_cpus, manta::placement_strategy::strict_spread);
+  CHECK(again.wait(60s));
+}
+
+TEST_CASE("a group whose only node died is placed again whole (STRICT_PACK)") {
+  manta::local_cluster c;
+  auto first = c.add_worker(2);
+  c.join(0);
+  auto pg = manta::create_placement_group(two_cpus, manta::placement_strategy::strict_pack);
+  REQUIRE(pg.wait(30s));
+  REQUIRE(manta::get(manta::task(node_and_pid).placement_group(pg, 1).remote(), 30s).second
+          == first);
+  c.kill_worker(first, 2);
+  REQUIRE(wait_for_state(pg, "RESCHEDULING", 30s));
+  auto second = c.add_worker(2);
+  REQUIRE(wait_for_state(pg, "CREATED", 60s));
+  auto g = info_of(pg);
+  CHECK(g->bundles[0].node == g->bundles[1].node);
+  CHECK(manta::get(manta::task(node_and_pid).placement_group(pg, 0).remote(), 60s).second
+        == second);
+  CHECK(manta::get(manta::task(node_and_pid).placement_group(pg, -1).remote(), 60s).second
+        == second);
 }
 
 int main(int argc, char** argv) {

@@ -155,7 +155,8 @@ placement_group get_placement_group(const std::string& name);
 struct bundle_info {
   size_t index = 0;       ///< Its index in the group.
   resource_map resources; ///< What it reserves.
-  /// The node it is reserved on; empty while the group is pending.
+  /// The node it is reserved on; empty while the group is pending or
+  /// while this bundle is placed again after its node died.
   std::string node;
 };
 
@@ -164,7 +165,8 @@ struct placement_group_info {
   std::string id;       ///< 16 hex digits.
   std::string name;     ///< Empty for an anonymous group.
   std::string strategy; ///< "PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD".
-  /// "PENDING" (waits for resources), "CREATED" or "REMOVED".
+  /// "PENDING" (waits for resources), "CREATED", "RESCHEDULING" (a node
+  /// holding some bundles died; those are being placed again) or "REMOVED".
   std::string state;
   std::vector<bundle_info> bundles; ///< Its bundles and where they sit.
   size_t tasks = 0;  ///< Tasks submitted into it that have not finished.

@@ -327,7 +327,10 @@ placement_ptr placement_registry::apply(const placement_option& opt, resource_de
                          : runtime::require("placement_group").node_index();
   demand = std::move(renamed);
   where = {scheduling_strategy::node_affinity, node, false};
-  if (node == pending_bundle_node) {
+  if (rec->spread) {
+    // The cluster client asks the registry for the bundle's node at each
+    // placement (`resolve`): it is not known yet while the group is
+    // pending, and it changes when the bundle's node dies.
     where.group = rec->id;
     where.bundle = opt.bundle;
   }
@@ -386,9 +389,20 @@ std::vector<placement_group_info> placement_registry::list() const {
     info.id = rec->hex;
     info.name = rec->name;
     info.strategy = std::string{to_string(rec->strategy)};
-    info.state = rec->state == placement_record::phase::pending   ? "PENDING"
-                 : rec->state == placement_record::phase::created ? "CREATED"
-                                                                  : "REMOVED";
+    switch (rec->state) {
+      case placement_record::phase::pending:
+        info.state = "PENDING";
+        break;
+      case placement_record::phase::created:
+        info.state = "CREATED";
+        break;
+      case placement_record::phase::rescheduling:
+        info.state = "RESCHEDULING";
+        break;
+      case placement_record::phase::removed:
+        info.state = "REMOVED";
+        break;
+    }
     for (size_t b = 0; b < rec->bundles.size(); ++b)
       info.bundles.push_back(bundle_info{b, rec->bundles[b],
                                          b < rec->bundle_node_names.size()

@@ -22,7 +22,9 @@ class actor_core;
 /// those through the pool's ordinary lease path instead of the node's free
 /// CPUs, and nothing else can take them.
 struct placement_record {
-  enum class phase { pending, created, removed };
+  /// `rescheduling`: created, but a node holding some of its bundles died
+  /// and the driver's cluster client is placing those bundles again.
+  enum class phase { pending, created, rescheduling, removed };
 
   uint64_t id = 0;
   std::string hex; ///< The id as 16 hex digits (resource names, state API).
@@ -39,10 +41,12 @@ struct placement_record {
   // Guarded by the registry's lock.
   phase state = phase::pending;
   std::string node; ///< Where the bundles sit once created (one node).
-  /// In a cluster: the node index and name of each bundle once created.
+  /// In a cluster: the node index and name of each bundle once created
+  /// (`pending_bundle_node` and "" for a bundle being placed again).
   std::vector<uint16_t> bundle_nodes;
   std::vector<std::string> bundle_node_names;
-  /// Why it was removed when not by `remove_placement_group` (a node died).
+  /// Why it was removed when not by `remove_placement_group`, or why it is
+  /// rescheduling (a node died).
   std::string cause;
   /// The reservation: a pool job that leases the sum of the bundles and
   /// keeps the lease until the group is removed (its lease owner).
@@ -74,13 +78,21 @@ public:
   /// it was removed meanwhile (the caller gives the bundles back).
   bool placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes);
 
+  /// The node holding bundles `lost` of `pg` died (`cause` says so): the
+  /// group is RESCHEDULING while the cluster client places those bundles
+  /// again (then `placed`); work in them waits, the other bundles keep
+  /// running theirs. False if the group is not created (removed meanwhile).
+  bool rescheduling(const placement_ptr& pg, const std::vector<uint32_t>& lost,
+                    const std::string& cause);
+
   /// What `resolve` found for a task or actor submitted into a group that
   /// was still pending in a cluster (pinned to `pending_bundle_node`).
   enum class resolution { placed, pending, gone };
 
   /// The node that now holds the bundle `where` names (set by `apply`,
   /// with the demand `d` it rewrote), in `node`; `pending` while its group
-  /// is not reserved yet, `gone` (with `why`) once it was removed.
+  /// is not reserved yet or that bundle is being placed again after its
+  /// node died, `gone` (with `why`) once it was removed.
   resolution resolve(const scheduling_strategy& where, const resource_demand& d,
                      uint16_t& node, std::string& why) const;
 
@@ -156,8 +168,9 @@ private:
 };
 
 /// The node a task or actor is pinned to while its group, laid out over a
-/// cluster, is not reserved yet: the driver's cluster client holds it back
-/// until `placement_registry::resolve` names the bundle's node.
+/// cluster, is not reserved yet (and the node of a bundle being placed
+/// again): the driver's cluster client holds it back until
+/// `placement_registry::resolve` names the bundle's node.
 inline constexpr uint16_t pending_bundle_node = 0xFFFF;
 
 /// "placement group 'name' (<hex>)", or "placement group <hex>".

@@ -27,6 +27,16 @@ std::string map_text(const resource_map& m) {
   return d.to_string();
 }
 
+/// Where `rec`'s bundles sit, by index and by name ("" for one being
+/// placed again); the group's `node` is the first bundle's.
+void set_nodes(placement_record& rec, const std::vector<uint16_t>& nodes) {
+  rec.bundle_nodes = nodes;
+  rec.bundle_node_names.clear();
+  for (auto n : nodes)
+    rec.bundle_node_names.push_back(n == pending_bundle_node ? std::string{} : node_label(n));
+  rec.node = rec.bundle_node_names.empty() ? std::string{} : rec.bundle_node_names.front();
+}
+
 } // namespace
 
 void placement_registry::check_cluster_fit(const placement_record& rec,
@@ -71,7 +81,8 @@ void placement_registry::check_cluster_fit(const placement_record& rec,
 uint16_t placement_registry::node_for(const placement_record& rec, int bundle,
                                       const resource_map& want, const std::string& who) const {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (rec.state != placement_record::phase::created)
+  if (rec.state != placement_record::phase::created
+      && rec.state != placement_record::phase::rescheduling)
     return pending_bundle_node; // the cluster client holds it until then (`resolve`)
   return node_locked(rec, bundle, want, who);
 }
@@ -79,15 +90,18 @@ uint16_t placement_registry::node_for(const placement_record& rec, int bundle,
 uint16_t placement_registry::node_locked(const placement_record& rec, int bundle,
                                          const resource_map& want, const std::string& who) const {
   if (bundle >= 0)
-    return rec.bundle_nodes.at(static_cast<size_t>(bundle));
-  // Any bundle: the first node (in bundle order) whose bundles hold it.
+    return rec.bundle_nodes.at(static_cast<size_t>(bundle)); // pending while placed again
+  // Any bundle: the first node (in bundle order) whose bundles hold it,
+  // among the bundles placed now.
   std::map<uint16_t, resource_map> share;
   for (size_t b = 0; b < rec.bundles.size(); ++b)
     for (auto& [res, amount] : rec.bundles[b])
       share[rec.bundle_nodes[b]][res] += amount;
   for (auto node : rec.bundle_nodes)
-    if (bundle_fits(want, share[node]))
+    if (node != pending_bundle_node && bundle_fits(want, share[node]))
       return node;
+  if (rec.state == placement_record::phase::rescheduling)
+    return pending_bundle_node; // the bundles being placed again may hold it
   throw infeasible_task_error(who + " needs " + map_text(want) + " but no node of "
                               + group_label(rec)
                               + " holds that much of it (its bundles are on several nodes); "
@@ -113,7 +127,7 @@ placement_registry::resolve(const scheduling_strategy& where, const resource_dem
     why = "its placement group " + to_string(object_id{id}) + " was removed";
     return resolution::gone;
   }
-  if (i->second->state != placement_record::phase::created)
+  if (i->second->state == placement_record::phase::pending)
     return resolution::pending;
   try {
     node = node_locked(*i->second, bundle, want, "a task or actor");
@@ -121,23 +135,39 @@ placement_registry::resolve(const scheduling_strategy& where, const resource_dem
     why = e.what();
     return resolution::gone;
   }
-  return resolution::placed;
+  return node == pending_bundle_node ? resolution::pending : resolution::placed;
 }
 
 bool placement_registry::placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes) {
+  bool first = false;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (pg->state != placement_record::phase::pending)
+    if (pg->state != placement_record::phase::pending
+        && pg->state != placement_record::phase::rescheduling)
       return false;
+    first = pg->state == placement_record::phase::pending;
     pg->state = placement_record::phase::created;
-    pg->bundle_nodes = nodes;
-    pg->bundle_node_names.clear();
-    for (auto n : nodes)
-      pg->bundle_node_names.push_back(node_label(n));
-    pg->node = pg->bundle_node_names.empty() ? std::string{} : pg->bundle_node_names.front();
+    pg->cause.clear();
+    set_nodes(*pg, nodes);
   }
   static const auto yes = std::make_shared<const bool>(true);
-  pg->ready->seal_value(yes, typeid(bool), sizeof(bool));
+  if (first) // rescheduled bundles: `ready` was sealed at the first reservation
+    pg->ready->seal_value(yes, typeid(bool), sizeof(bool));
+  return true;
+}
+
+bool placement_registry::rescheduling(const placement_ptr& pg, const std::vector<uint32_t>& lost,
+                                      const std::string& cause) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (pg->state != placement_record::phase::created
+      && pg->state != placement_record::phase::rescheduling)
+    return false;
+  pg->state = placement_record::phase::rescheduling;
+  pg->cause = cause;
+  auto nodes = pg->bundle_nodes;
+  for (auto b : lost)
+    nodes.at(b) = pending_bundle_node;
+  set_nodes(*pg, nodes);
   return true;
 }
 
