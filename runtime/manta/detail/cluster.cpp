@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
+#include "manta/detail/backoff.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/code_loader.hpp"
@@ -23,6 +24,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <tuple>
 #include <unistd.h>
 
@@ -110,6 +112,14 @@ cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
     custom_(custom), advertise_(std::move(advertise)), node_ip_(std::move(node_ip)) {
   auto [host, port] = parse_address(address);
   auto head = connect(sys_, host, port, connect_timeout);
+  // A head that answers too late (a handshake stalled past the connection
+  // timeout on a loaded machine) is asked again; a refusal is final.
+  for (int attempt = 0; !head && timed_out(head.error()) && attempt + 1 < join_attempts;
+       ++attempt) {
+    std::this_thread::sleep_for(backoff_delay(std::chrono::milliseconds{200}, attempt,
+                                              std::chrono::seconds{2}));
+    head = connect(sys_, host, port, connect_timeout);
+  }
   if (!head)
     throw error(join_error(address, connect_error(sys_, head.error(), host, port,
                                                   " (is the head running? start it with "

@@ -124,6 +124,8 @@ public:
   std::string rejoin();
 
   static constexpr std::chrono::seconds connect_timeout{10};
+  /// How often a join asks a head that did not answer in time.
+  static constexpr int join_attempts = 3;
 
   /// How long a worker that lost the head keeps trying to join it again,
   /// serving the drivers connected to it meanwhile, before it leaves.

@@ -196,6 +196,10 @@ caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& hos
   return out;
 }
 
+bool timed_out(const caf::error& err) {
+  return is(err, caf::sec::request_timeout) || is(err, caf::sec::connection_timeout);
+}
+
 std::string connect_error(caf::actor_system& sys, const caf::error& err,
                           const std::string& host, uint16_t port,
                           const std::string& if_refused) {
@@ -209,9 +213,11 @@ std::string connect_error(caf::actor_system& sys, const caf::error& err,
   // With the identity made from the token (the default), a refused
   // handshake means another token; with files, another CA.
   bool from_token = !cluster_ca_fingerprint().empty();
-  if (is(err, caf::sec::request_timeout)) {
+  if (timed_out(err)) {
     if (tls)
-      return "no TLS handshake with " + where + " in time (is it a Manta process?)";
+      return "no TLS handshake with " + where
+             + " in time (is it a Manta process? on an overloaded machine, raise "
+               "--connection-timeout)";
     // A TLS peer waits for a TLS hello that a plain process never sends.
     return "no handshake from " + where
            + " in time; this process uses plain TCP (--transport=plain), which a TLS cluster "

@@ -59,6 +59,11 @@ caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom,
 caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host,
                                   uint16_t port, std::chrono::milliseconds timeout);
 
+/// Whether a failed connect got no answer in time (the peer, or this
+/// machine, too slow: a handshake that stalled past the connection
+/// timeout) rather than a refusal; worth another try.
+bool timed_out(const caf::error& err);
+
 /// A text for a failed connect to `host:port` (from `connect` or a
 /// `connect_atom` request to `cluster_middleman`), with a TLS hint where one
 /// applies, and `if_refused` appended when nothing listens there.
