@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 
 namespace manta::actors {
 
@@ -38,6 +39,26 @@ uint64_t count_of(const std::string& key, const std::string& text) {
 /// the part before the pid ("node-2").
 bool names_this_node(const std::string& want, const std::string& me) {
   return want.empty() || want == me || me.rfind(want + " (", 0) == 0;
+}
+
+/// The `cursor=NAME:SEQ` parameters of a follower of the head (one per
+/// member it follows): the SEQ of the one that names this node, else 0 (a
+/// member the follower has not read yet: all its lines). Throws when a
+/// cursor is not NAME:SEQ.
+uint64_t cursor_for(const std::multimap<std::string, std::string>& q, const std::string& me) {
+  uint64_t after = 0;
+  auto [from, to] = q.equal_range("cursor");
+  for (auto i = from; i != to; ++i) {
+    auto colon = i->second.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw std::invalid_argument("a cursor is NODE:SEQ (a node's name and the `last` of its "
+                                  "previous answer), not '"
+                                  + i->second + "'");
+    auto seq = count_of("cursor", i->second.substr(colon + 1));
+    if (names_this_node(i->second.substr(0, colon), me))
+      after = seq;
+  }
+  return after;
 }
 
 } // namespace
@@ -85,6 +106,8 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
   }
   if (auto after = param(q, "after"))
     query.after = count_of("after", *after);
+  if (q.count("cursor") != 0)
+    query.after = cursor_for(q, node);
   if (auto tail = param(q, "tail"))
     query.tail = count_of("tail", *tail);
   if (auto limit = param(q, "limit"))

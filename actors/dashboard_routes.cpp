@@ -100,7 +100,7 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     std::vector<detail::named_series> nodes;
     if (rec != nullptr)
       nodes.push_back({detail::runtime::node_name(), rec->samples()});
-    return {200, "application/json", detail::series_document(nodes)};
+    return {200, "application/json", detail::series_document(nodes, since_of(q))};
   }
   if (path == "/api/logs") {
     auto i = q.find("id");
@@ -140,6 +140,19 @@ size_t newest_of(const std::multimap<std::string, std::string>& q) {
   if (i->second.empty() || *end != '\0' || i->second[0] == '-' || n > UINT32_MAX)
     throw std::invalid_argument("newest is a count of records, not '" + i->second + "'");
   return static_cast<size_t>(n);
+}
+
+int64_t since_of(const std::multimap<std::string, std::string>& q) {
+  auto i = q.find("since");
+  if (i == q.end())
+    return 0;
+  char* end = nullptr;
+  auto t = std::strtoll(i->second.c_str(), &end, 10);
+  if (i->second.empty() || *end != '\0' || t < 0)
+    throw std::invalid_argument("since is a time in milliseconds since the Unix epoch (a "
+                                "sample's time_ms), not '"
+                                + i->second + "'");
+  return t;
 }
 
 list_filter filter_of(const std::multimap<std::string, std::string>& q) {

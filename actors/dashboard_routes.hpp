@@ -38,12 +38,17 @@ list_filter filter_of(const std::multimap<std::string, std::string>& query);
 /// when it is not a count.
 size_t newest_of(const std::multimap<std::string, std::string>& query);
 
+/// The `since=T` parameter of /api/series (milliseconds since the Unix
+/// epoch; 0 when absent): only the samples newer than T. Throws when it is
+/// not a time.
+int64_t since_of(const std::multimap<std::string, std::string>& query);
+
 /// Answers a GET of `target` ("/api/tasks?state=RUNNING&limit=10"):
 /// /api/nodes|tasks|actors|objects (JSON arrays; every query parameter but
 /// `limit` and `newest` filters by field), /api/status, /api/memory, /api/timeline
 /// (Chrome trace), /api/why?id=ID, /api/logs?id=ID (a task's lines),
 /// /api/log_lines (dashboard_logs.hpp), /api/task?id=ID (a task's detail
-/// page, dashboard_detail.hpp), /api/series (the graphs' samples),
+/// page, dashboard_detail.hpp), /api/series[?since=T] (the graphs' samples),
 /// /metrics (Prometheus text) and the
 /// dashboard's own files from `asset_dir` ("/" is index.html). Read-only;
 /// errors are replies (400/404/500), never exceptions.

@@ -146,12 +146,31 @@ std::string timeline_json(const std::vector<member_state>& members) {
   return out + "\n]}\n";
 }
 
+/// The members that did not answer (NOT_RESPONDING, DEAD), as a JSON array
+/// of {"node","state","error"}: a follower of every member's log lines
+/// (`manta logs --follow` at the head) says whose lines it no longer sees.
+std::string silent_members(const std::vector<member_state>& members) {
+  std::string out = "[";
+  for (auto& m : members) {
+    if (m.state == "ALIVE")
+      continue;
+    if (out.size() > 1)
+      out += ",";
+    auto name =
+      "node-" + std::to_string(m.record.index) + " (pid " + std::to_string(m.record.pid) + ")";
+    out += "{\"node\":" + detail::json::quote(name) + ",\"state\":" + detail::json::quote(m.state)
+           + ",\"error\":" + detail::json::quote(m.error) + "}";
+  }
+  return out + "]";
+}
+
 /// /api/log_lines and /api/task, which every member answers for itself
 /// (dashboard_detail.hpp, forward_state_request): log lines are every
 /// member's answer that found some, as `{"cluster":true,"answers":[...]}`;
 /// a task is the answer of the member where it ran, else of the one whose
 /// failure chain is longest (the owner of a task that failed of its
-/// argument), else the first; placement groups are every member's groups
+/// argument), else the first (log lines also list the members that did not
+/// answer, `silent_members`); placement groups are every member's groups
 /// in one array (each driver keeps its own). With no member that knows it,
 /// the first 404.
 http_reply forwarded(std::string_view path, std::string_view target,
@@ -196,7 +215,7 @@ http_reply forwarded(std::string_view path, std::string_view target,
     std::string out = "{\"cluster\":true,\"answers\":[";
     for (size_t i = 0; i < found.size(); ++i)
       out += (i ? ",\n" : "\n") + found[i]->forwarded;
-    return {200, json_type, out + "]}"};
+    return {200, json_type, out + "],\n\"silent\":" + silent_members(*state) + "}"};
   }
   // The answer starts {"ran_here":BOOL,"chain_length":N,... (task_detail).
   auto weight = [](const std::string& body) {
@@ -234,6 +253,7 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
   }
   if (path.rfind("/api/", 0) != 0)
     return asset(path, asset_dir);
+  auto since = path == "/api/series" ? since_of(q) : 0;
   auto filter = filter_of(q);
   auto limit = filter.limit;
   if (path == "/api/tasks")
@@ -256,7 +276,7 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
             "the object (start it with --dashboard-port) for why and logs\"}"};
   else if (path != "/api/nodes" && path != "/api/status")
     return {404, json_type, "{\"error\":\"no such endpoint\"}"};
-  if (path != "/api/nodes")
+  if (path != "/api/nodes" && path != "/api/series") // `since` cuts the answer here
     query.filter = filter;
   query.newest = static_cast<uint32_t>(newest_of(q));
   auto state = collect(query);
@@ -286,7 +306,7 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
     for (auto& m : members)
       if (m.state == "ALIVE")
         nodes.push_back({m.answer.name, m.answer.series});
-    return {200, json_type, detail::series_document(nodes)};
+    return {200, json_type, detail::series_document(nodes, since)};
   }
   return {200, json_type, timeline_json(members)};
 }

@@ -5,7 +5,8 @@
 // a line ("shout 7 from the worker"), and a chain of failures: `boom`
 // failed on the worker, `after_boom` (given boom's result) and
 // `after_after` (given after_boom's) failed of it on the driver without
-// running; a placement group "observed" with its bundle on the worker.
+// running; a placement group "observed" with its bundle on the worker; two
+// more calls of keeper (three in all), for the runs on its detail page.
 // Prints where everything is (the lines tests/observed_node.cpp
 // prints) and keeps it so until its stdin closes.
 
@@ -63,6 +64,10 @@ int main(int argc, char** argv) {
       return 1;
     } catch (const manta::task_error&) { // boom's error, through both
     }
+    auto keeper_handle = manta::get_actor<manta_test::keeper>("keeper");
+    for (int x : {1, 2})
+      manta::get(keeper_handle.call(&manta_test::keeper::store).remote(x),
+                 std::chrono::seconds(20));
     // A placement group of the driver's, which the head's dashboard lists
     // (the driver has no CPUs: its bundle sits on the worker).
     auto pg = manta::create_placement_group({{{"CPU", 0.5}}}, manta::placement_strategy::pack,

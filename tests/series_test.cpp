@@ -1,8 +1,9 @@
 // The dashboard's graphs' data (runtime/manta/detail/series.hpp): /api/series
 // of a real node over HTTP, read with Boost.JSON, has one sample a second with
 // increasing times, counts that match the workload the test ran, the task
-// running now, and the node's CPU and memory; the head's cluster sum; the CPU
-// meter sees a busy thread.
+// running now, and the node's CPU and memory; `?since=T` answers only the
+// newer samples (and refuses a T that is not a time); the head's cluster sum,
+// whole and since T; the CPU meter sees a busy thread.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -58,9 +59,9 @@ private:
 };
 MANTA_ACTOR(counter, &counter::add);
 
-/// GETs /api/series from the node's dashboard.
-json::object series() {
-  auto r = manta::tools::http_get(manta::dashboard_url(), "/api/series");
+/// GETs /api/series (with `query`) from the node's dashboard.
+json::object series(const std::string& query = "") {
+  auto r = manta::tools::http_get(manta::dashboard_url(), "/api/series" + query);
   REQUIRE_MESSAGE(r.error.empty(), r.error);
   REQUIRE(r.status == 200);
   return json::parse(r.body).as_object();
@@ -159,6 +160,45 @@ TEST_CASE("/api/series has a sample a second with the counts of the workload") {
   });
 }
 
+TEST_CASE("/api/series?since=T answers only the samples newer than T") {
+  manta::init_options opts;
+  opts.num_cpus = 1;
+  opts.dashboard_port = 0;
+  runtime_guard rt{std::move(opts)};
+  // Three samples at least, so that T can cut between them.
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  auto doc = series();
+  while (doc.at("nodes").as_array().at(0).at("samples").as_array().size() < 3) {
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "no 3 samples within 15 s");
+    std::this_thread::sleep_for(100ms);
+    doc = series();
+  }
+  auto& all = doc.at("nodes").as_array().at(0).at("samples").as_array();
+  auto time_of = [](const json::value& s) { return json::value_to<int64_t>(s.at("time_ms")); };
+  auto t = time_of(all[all.size() - 2]);
+  auto part = series("?since=" + std::to_string(t));
+  auto& newer = part.at("nodes").as_array().at(0).at("samples").as_array();
+  // The newest sample of the full answer, and any taken since: none at or before T.
+  REQUIRE(!newer.empty());
+  CHECK(newer.size() < all.size());
+  CHECK(time_of(newer.front()) == time_of(all.back()));
+  for (auto& s : newer)
+    CHECK(time_of(s) > t);
+  for (auto& s : part.at("cluster").as_array())
+    CHECK(time_of(s) > t);
+  // Past the newest sample: nothing; since=0 is the whole ring.
+  auto none = series("?since=" + std::to_string(time_of(newer.back())));
+  CHECK(none.at("nodes").as_array().at(0).at("samples").as_array().empty());
+  CHECK(series("?since=0").at("nodes").as_array().at(0).at("samples").as_array().size()
+        >= all.size());
+  // A since that is not a time is refused with what it should be.
+  for (auto bad : {"?since=soon", "?since=-5", "?since="}) {
+    auto r = manta::tools::http_get(manta::dashboard_url(), std::string{"/api/series"} + bad);
+    CHECK(r.status == 400);
+    CHECK_MESSAGE(r.body.find("milliseconds since the Unix epoch") != std::string::npos, r.body);
+  }
+}
+
 TEST_CASE("the cluster's sum carries each node's latest sample forward") {
   using manta::detail::series_sample;
   auto at = [](int64_t ms, uint64_t finished, uint64_t store) {
@@ -185,6 +225,18 @@ TEST_CASE("the cluster's sum carries each node's latest sample forward") {
   CHECK(doc.at("nodes").as_array().size() == 2);
   CHECK(doc.at("cluster").as_array().size() == 4);
   CHECK(field(doc.at("cluster").as_array().at(3), "store_bytes") == 3300);
+
+  // Since 11 s: each node's later samples, and the sums of seconds 12 and
+  // 13, b's sample of 11.6 s still carried into second 12.
+  auto part =
+    json::parse(manta::detail::series_document({{"a", nodes[0]}, {"b", nodes[1]}}, 11'000));
+  CHECK(part.at("nodes").as_array().at(0).at("samples").as_array().size() == 2);
+  CHECK(part.at("nodes").as_array().at(1).at("samples").as_array().size() == 2);
+  auto& cut = part.at("cluster").as_array();
+  REQUIRE(cut.size() == 2);
+  CHECK(json::value_to<int64_t>(cut.at(0).at("time_ms")) == 12'000);
+  CHECK(field(cut.at(0), "finished") == 13);
+  CHECK(field(cut.at(1), "finished") == 33);
 }
 
 TEST_CASE("the CPU meter sees a thread that keeps a core busy") {

@@ -1,18 +1,16 @@
 // `manta logs`: what a task, an actor or a node printed, read from the
-// node's dashboard (/api/log_lines, actors/dashboard_logs.hpp), once or
-// followed.
+// node's dashboard or the head's (/api/log_lines, actors/dashboard_logs.hpp),
+// once or followed (log_follow.hpp).
 
 #include "tools/log_commands.hpp"
 
-#include "tools/http_client.hpp"
+#include "tools/log_follow.hpp"
 #include "tools/state_client.hpp"
 
 #include <boost/json.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 namespace manta::tools {
 
@@ -24,71 +22,17 @@ constexpr const char* usage =
   "manta logs TASK_ID | --actor=ID_OR_NAME | --node[=NAME] [--tail=N] [--follow] "
   "[--format=table|json] [--address=HOST:PORT]";
 
-/// How often `--follow` asks for new lines: a line shows within this.
-constexpr auto poll_interval = std::chrono::milliseconds{250};
-
-/// Prints one answer's lines; a task's as they are, an actor's or a node's
-/// after the name of the call that printed them. Returns its `last`.
-uint64_t print_lines(const json::object& answer, bool named, bool as_json) {
-  for (auto& v : answer.at("lines").as_array()) {
-    auto& l = v.as_object();
-    if (as_json)
-      std::printf("%s\n", json::serialize(l).c_str());
-    else if (named)
-      std::printf("(%s) %s\n", text_of(l.at("name")).c_str(), text_of(l.at("line")).c_str());
-    else
-      std::printf("%s\n", text_of(l.at("line")).c_str());
-  }
-  std::fflush(stdout);
-  return answer.at("last").to_number<uint64_t>();
-}
-
 /// The head's answer: every member's that found lines, each printed under
-/// its node's name. Following needs one node's sequence numbers, so it is
-/// refused here with the node to ask instead.
-int print_cluster(const json::array& answers, bool named, bool as_json, bool follow) {
+/// its node's name.
+int print_cluster(const json::array& answers, bool named, bool as_json) {
   for (auto& a : answers) {
     auto& answer = a.as_object();
+    auto node = text_of(answer.at("node"));
     if (!as_json)
-      std::printf("== %s ==\n", text_of(answer.at("node")).c_str());
-    print_lines(answer, named, as_json);
+      std::printf("== %s ==\n", node.c_str());
+    print_log_lines(answer, named, as_json, node);
   }
-  if (!follow)
-    return 0;
-  std::fprintf(stderr, "manta logs: --follow needs one node: the head gathers every "
-                       "member's lines once; run it with --address=HOST:PORT of that node's own "
-                       "dashboard\n");
-  return 1;
-}
-
-/// Asks for lines after `last` until the node goes away (or the process is
-/// interrupted); each request bounded by the HTTP client's timeout.
-int follow(const state_options& o, const std::string& target, const std::string& node,
-           uint64_t last, bool named) {
-  for (;;) {
-    std::this_thread::sleep_for(poll_interval);
-    auto r = http_get(o.address, target + "&after=" + std::to_string(last), 10, o.token);
-    if (!r.error.empty()) {
-      std::fprintf(stderr,
-                   "manta logs: %s no longer answers (%s): the node went away, stopped "
-                   "following\n",
-                   node.c_str(), r.error.c_str());
-      return 1;
-    }
-    if (r.status != 200) {
-      std::fprintf(stderr, "manta logs: %s answered %d: %s\nstopped following\n",
-                   o.address.c_str(), r.status, r.body.c_str());
-      return 1;
-    }
-    auto answer = json::parse(r.body).as_object();
-    if (text_of(answer.at("node")) != node) {
-      std::fprintf(stderr,
-                   "manta logs: %s is now %s, not %s: the node went away, stopped following\n",
-                   o.address.c_str(), text_of(answer.at("node")).c_str(), node.c_str());
-      return 1;
-    }
-    last = print_lines(answer, named, o.format == "json");
-  }
+  return 0;
 }
 
 } // namespace
@@ -128,17 +72,18 @@ int logs_main(int argc, char** argv) {
     return 1;
   auto answer = json::parse(*body).as_object();
   bool named = !has("--task");
+  bool following = has("--follow") || has("-f");
   if (auto* answers = answer.if_contains("answers"); answers != nullptr && answers->is_array())
-    return print_cluster(answers->as_array(), named, o.format == "json",
-                         has("--follow") || has("-f"));
-  auto last = print_lines(answer, named, o.format == "json");
+    return following ? follow_cluster(o, target, answer, named)
+                     : print_cluster(answers->as_array(), named, o.format == "json");
+  auto last = print_log_lines(answer, named, o.format == "json");
   if (auto* on = answer.if_contains("capturing"); on != nullptr && on->is_bool() && !on->as_bool())
     std::fprintf(stderr, "manta logs: %s keeps no lines: it runs with log_prefix off "
                          "(--log-prefix=off)\n",
                  text_of(answer.at("node")).c_str());
-  if (!has("--follow") && !has("-f"))
+  if (!following)
     return 0;
-  return follow(o, target, text_of(answer.at("node")), last, named);
+  return follow_node(o, target, text_of(answer.at("node")), last, named);
 }
 
 } // namespace manta::tools

@@ -4,7 +4,8 @@
 // and `after_boom`, `after_after` of it on the driver): the logs view finds
 // the line by a search the server filters, the failed task's page shows the
 // chain down to boom's error, actor keeper's page its state, node, state
-// history and log line. One screenshot per view.
+// history, log line and the runs of its three calls on a time axis. One
+// screenshot per view.
 
 /// Waits for `fn` (run in the page) to be true, at most `ms`.
 async function until(page, fn, arg, ms = 15000) {
@@ -73,5 +74,28 @@ export async function checkLogsAndDetails(page, fail, info, shots) {
   if (actorHistory.length !== 2 || !actorHistory[0].startsWith('PENDING_CREATION')
       || !actorHistory[1].startsWith('ALIVE'))
     fail(`actor keeper's state history: ${actorHistory.join(' | ')}`);
+  // Its slice of the timeline: the runs of its three calls (and nothing the
+  // worker ran besides) on the worker's threads, each a slice of the head's
+  // trace with keeper's name; a run links to its call's page.
+  await until(page, () => document.querySelectorAll('#detail-actor-timeline rect.run').length >= 3);
+  const runs = await page.evaluate(() => [...document.querySelectorAll('#detail-actor-timeline rect.run')]
+    .map((r) => ({ id: r.dataset.id, title: r.querySelector('title').textContent })));
+  const trace = await page.evaluate(async () => (await (await fetch('/api/timeline')).json())
+    .traceEvents.filter((e) => e.ph === 'X' && e.args.actor === "keeper 'keeper'")
+    .map((e) => e.args.id));
+  if (runs.length !== 3 || runs.some((r) => !r.title.startsWith('keeper.store ')))
+    fail(`actor keeper's runs: ${JSON.stringify(runs)}`);
+  if (runs.some((r) => !trace.includes(r.id)))
+    fail(`runs ${JSON.stringify(runs)} are not keeper's slices ${trace} of the trace`);
+  const runRows = await page.locator('#detail-actor-timeline text.row-label').allTextContents();
+  if (!runRows.length || runRows.some((l) => !l.startsWith(`${info.worker} executor-`)))
+    fail(`actor keeper's timeline rows: ${runRows.join(' | ')}`);
+  if (!(await page.locator('#detail-actor-timeline g.tick').count()))
+    fail('actor keeper\'s timeline has no time axis');
+  if (!(await page.locator('#detail-actor-runs').innerText()).startsWith('3 runs'))
+    fail(`actor keeper's runs read: ${await page.locator('#detail-actor-runs').innerText()}`);
   await page.locator('#detail').screenshot({ path: shots('actor-detail') });
+  await page.locator(`#detail-actor-timeline a[href="#/task/${runs[0].id}"]`).click();
+  await until(page, (id) => document.querySelector('#detail-title').textContent
+    .includes(`keeper.store (${id})`), runs[0].id);
 }

@@ -40,6 +40,45 @@ async function tickLabels(page) {
   return page.locator('#timeline-svg g.tick text').allTextContents();
 }
 
+/// After its first read the page asks /api/series only for newer samples
+/// (`?since=T`) and appends them: the next reads carry `since` and are
+/// answered only samples newer than T, fewer than the chart holds, and the
+/// chart grows while keeping its oldest point.
+async function checkAppends(page, fail) {
+  const answers = [];
+  const seen = async (response) => {
+    if (!response.url().includes('/api/series')) return;
+    const since = Number(new URL(response.url()).searchParams.get('since'));
+    const body = await response.json().catch(() => null);
+    const times = body ? body.cluster.concat(...body.nodes.map((n) => n.samples))
+      .map((x) => x.time_ms) : [];
+    answers.push({ since, samples: body ? body.cluster.length : -1, oldest: Math.min(...times) });
+  };
+  page.on('response', seen);
+  const chart = '#chart-task-levels';
+  const firstX = () => page.evaluate((sel) =>
+    Chart.getChart(document.querySelector(sel)).data.datasets[0].data[0].x, chart);
+  const oldest = await firstX();
+  const before = (await pointCounts(page, chart))[0];
+  // Past the seconds a read asks for again, so that one answers fewer.
+  await waitForPoints(page, chart, Math.max(before + 3, 8), 20000);
+  page.off('response', seen);
+  const now = (await pointCounts(page, chart))[0];
+  // (A node missing from one read, say one slow to answer the head, makes
+  // the next read a whole one: most carry since, not all must.)
+  const partial = answers.filter((a) => a.since > 0);
+  if (!partial.length || partial.length < answers.length / 2)
+    fail(`too few reads with since: ${JSON.stringify(answers)}`);
+  if (partial.some((a) => a.samples < 0 || a.oldest <= a.since))
+    fail(`a read was answered samples not newer than its since: ${JSON.stringify(answers)}`);
+  if (!partial.some((a) => a.samples < now))
+    fail(`no read answered fewer than the ${now} samples drawn: ${JSON.stringify(answers)}`);
+  if ((await firstX()) !== oldest) fail('appending lost the chart\'s oldest point');
+  console.log(`graphs: ${answers.length} reads answered `
+    + `${answers.map((a) => `${a.samples}${a.since ? '' : ' (whole)'}`)} samples; the chart grew `
+    + `from ${before} to ${now} points`);
+}
+
 /// Checks graphs and timeline; `fail` reports a failed check. `nodes`: the
 /// names of the nodes whose graphs must show (each with CPU points);
 /// `running`: how many tasks the workload keeps running.
@@ -74,6 +113,7 @@ export async function checkGraphsAndTimeline(page, fail, { nodes, running, shots
     if (!cards.some((c) => c.includes('resident memory')) || !cards.some((c) => /%/.test(c)))
       fail(`${name}'s numbers: ${cards.join(' | ')}`);
   }
+  await checkAppends(page, fail);
   await page.locator('#graphs').screenshot({ path: shots('graphs') });
 
   // The timeline: labelled ticks on a time axis, one row per thread that

@@ -4,7 +4,8 @@
 // and their sizes, error with the chain of tasks it failed through, `why`
 // while it waits, its log lines and its slice of the timeline; an actor's
 // its state, node, restarts, death cause, state history (each state with
-// when it entered it and why) and log lines.
+// when it entered it and why), the runs of its calls on a time axis
+// (actor_runs.js) and log lines.
 'use strict';
 
 /// ["task", ID] or ["actor", ID] from the address, or null.
@@ -116,6 +117,7 @@ async function refreshActorDetail(id) {
     (h) => [h.at_us > first ? `+${ms(h.at_us - first)}` : ''], (h) => [h.detail, 'err']]);
   const { rows } = await fetchLogRows(logQuery('actor', a.id, '', 500));
   $('#detail-logs').textContent = rows.map((l) => `[${l.name}] ${l.line}`).join('\n') || '(no lines)';
+  drawActorRuns(await actorRuns(a));
 }
 
 async function refreshDetail() {
@@ -136,6 +138,7 @@ function showDetail() {
     $(`${id} tbody`).replaceChildren();
   for (const id of ['#detail-why', '#detail-logs', '#detail-title']) $(id).textContent = '';
   $('#detail-timeline').replaceChildren();
+  $('#detail-actor-timeline').replaceChildren();
   refreshDetail().catch((e) => { $('#detail-title').textContent = `error: ${e.message}`; });
 }
 

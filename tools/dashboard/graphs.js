@@ -2,8 +2,10 @@
 // libjs-chart.js, served by the dashboard as chart.min.js). Reads
 // /api/series: one sample a second of each node for the last ten minutes
 // (kept by the server, so a freshly opened page shows history) and, for the
-// cluster, their sums. Counts of ended tasks are cumulative; the page turns
-// them into rates per second.
+// cluster, their sums. The first read takes the whole rings; each later one
+// asks only for the samples since the newest it has (`?since=T`, less a few
+// seconds the head may still revise) and appends them. Counts of ended
+// tasks are cumulative; the page turns them into rates per second.
 'use strict';
 
 const graphColors = ['#457b9d', '#e63946', '#2a9d8f', '#f4a261', '#6d597a', '#264653'];
@@ -93,6 +95,51 @@ function setPoints(chart, samples, series) {
 const clusterGraphs = {};
 // Per node, by name: its element and charts.
 const nodeGraphs = new Map();
+// The samples drawn: "cluster" and per node name, oldest first.
+const keptSeries = new Map();
+/// What the page keeps of a series: the ten minutes the server keeps.
+const keptSpanMs = 600 * 1000;
+/// Samples this close to the newest are asked for again: the head's sum
+/// for a second changes when a node's sample of it arrives late.
+const revisedMs = 3000;
+// A node appeared that the page holds no samples of (it joined, or answered
+// again after missing a read): the next read takes the whole rings.
+let wholeNext = false;
+
+/// `kept` with `fresh` (newer samples, oldest first) in place of any kept
+/// sample as new as fresh's first, cut to the last ten minutes.
+function appendSamples(kept, fresh) {
+  if (!fresh.length) return kept;
+  const from = fresh[0].time_ms;
+  const out = kept.filter((s) => s.time_ms < from).concat(fresh);
+  const newest = out[out.length - 1].time_ms;
+  return out.filter((s) => s.time_ms > newest - keptSpanMs);
+}
+
+/// The `since` of the next read: the oldest of the newest samples kept,
+/// less `revisedMs`; 0 (everything) before the first read and after a new
+/// node showed.
+function seriesSince() {
+  if (wholeNext) { wholeNext = false; return 0; }
+  let since = Infinity;
+  for (const samples of keptSeries.values())
+    if (samples.length) since = Math.min(since, samples[samples.length - 1].time_ms);
+  return since === Infinity ? 0 : Math.max(0, since - revisedMs);
+}
+
+/// Merges an answer of /api/series into keptSeries: the cluster's and each
+/// named node's samples; nodes the answer no longer names are dropped.
+/// `since`: what the read asked for.
+function keepSeries(answer, since) {
+  const names = new Set(['cluster']);
+  if (since && answer.nodes.some((n) => !keptSeries.has(n.name))) wholeNext = true;
+  keptSeries.set('cluster', appendSamples(keptSeries.get('cluster') || [], answer.cluster));
+  for (const node of answer.nodes) {
+    names.add(node.name);
+    keptSeries.set(node.name, appendSamples(keptSeries.get(node.name) || [], node.samples));
+  }
+  for (const name of [...keptSeries.keys()]) if (!names.has(name)) keptSeries.delete(name);
+}
 
 function clusterChart(id, title, labels, unit) {
   if (!clusterGraphs[id]) clusterGraphs[id] = makeChart(document.getElementById(id), title, labels, unit);
@@ -132,9 +179,15 @@ function nodeBlock(name) {
 }
 
 async function refreshGraphs() {
-  const r = await fetch('/api/series', { cache: 'no-store' });
+  const since = seriesSince();
+  const r = await fetch(since ? `/api/series?since=${since}` : '/api/series', { cache: 'no-store' });
   if (!r.ok) throw new Error(`/api/series: ${r.status}`);
-  const s = await r.json();
+  const answer = await r.json();
+  keepSeries(answer, since);
+  const s = {
+    cluster: keptSeries.get('cluster'),
+    nodes: answer.nodes.map((n) => ({ name: n.name, samples: keptSeries.get(n.name) })),
+  };
   document.getElementById('cluster-graphs-title').textContent =
     s.nodes.length > 1 ? `Cluster: ${s.nodes.length} nodes summed` : 'Totals';
   setPoints(clusterChart('chart-task-rate', 'tasks ended per second',

@@ -198,16 +198,21 @@ sum_series(const std::vector<std::vector<series_sample>>& per_node) {
   return out;
 }
 
-std::string series_document(const std::vector<named_series>& nodes) {
+std::string series_document(const std::vector<named_series>& nodes, int64_t since_ms) {
+  auto newer = [since_ms](const std::vector<series_sample>& samples) {
+    auto first = std::upper_bound(samples.begin(), samples.end(), since_ms,
+                                  [](int64_t t, const series_sample& s) { return t < s.time_ms; });
+    return std::vector<series_sample>(first, samples.end());
+  };
   std::string out = "{\"nodes\":[";
   std::vector<std::vector<series_sample>> all;
   for (auto& n : nodes) {
     if (!all.empty())
       out += ",\n";
-    out += "{\"name\":" + json::quote(n.name) + ",\"samples\":" + to_json(n.samples) + "}";
+    out += "{\"name\":" + json::quote(n.name) + ",\"samples\":" + to_json(newer(n.samples)) + "}";
     all.push_back(n.samples);
   }
-  return out + "],\n\"cluster\":" + to_json(sum_series(all)) + "}\n";
+  return out + "],\n\"cluster\":" + to_json(newer(sum_series(all))) + "}\n";
 }
 
 } // namespace manta::detail

@@ -102,7 +102,11 @@ struct named_series {
 
 /// What /api/series answers, on a node and on the head alike:
 /// {"nodes":[{"name":N,"samples":[...]}...],"cluster":[...]}, the cluster's
-/// samples being `sum_series` of the nodes'.
-std::string series_document(const std::vector<named_series>& nodes);
+/// samples being `sum_series` of the nodes'. With `since_ms` > 0
+/// (`?since=T`), only the samples newer than T, in each node's list and in
+/// the cluster's (summed over every sample, so a node's latest sample
+/// before T is still carried forward): the page asks for what it has not
+/// drawn yet instead of every ring each second.
+std::string series_document(const std::vector<named_series>& nodes, int64_t since_ms = 0);
 
 } // namespace manta::detail
