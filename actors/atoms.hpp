@@ -88,8 +88,9 @@ using state_atom = caf::atom_constant<caf::atom("state")>;
 using logs_atom = caf::atom_constant<caf::atom("logs")>;
 /// node_manager -> owner: (token, task id, index, encoded item), an item a
 /// streaming generator the owner sent there yielded (always before that
-/// task's result). In-process: the generator's thread -> its node manager:
-/// (owner, task id, index, encoded item).
+/// task's result), or (token, task id, index, object id, size) for a large
+/// one kept there. In-process: the generator's thread -> its node manager:
+/// (owner, task id, index, encoded item | object id, size).
 using item_atom = caf::atom_constant<caf::atom("genitem")>;
 /// driver -> cluster_registry: (named-actor record, JSON of head_store.hpp):
 /// one of its named actors lives on that node now (created or restarted).

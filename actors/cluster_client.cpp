@@ -273,6 +273,12 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (sender_node(self) && vetted(self, token, "genitem"))
         detail::item_stream::deliver(task, index, bytes);
     },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
+        uint64_t size) {
+      // A large item its node keeps: read over the data path when read.
+      if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
+        detail::item_stream::deliver_stored(task, index, *from, object, size);
+    },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))
         on_logs(self, *index, bytes);
