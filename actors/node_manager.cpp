@@ -6,6 +6,7 @@
 #include "manta/detail/accounted_value.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/build_fingerprint.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
@@ -478,6 +479,20 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       // its owner lent (forwarded_calls.cpp), from that actor's home.
       if (vetted(self, token, "genitem"))
         detail::item_stream::deliver(task, index, bytes);
+    },
+    [=](ref_sealed_atom, uint64_t id) {
+      // A ref this node lent while its object was pending: tell the
+      // borrowers (drivers, over their links) where it is now.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      for (auto& [node, bytes] : detail::ref_resolutions(id))
+        if (auto owner = self->state.owners.owner_on(node))
+          self->send(caf::actor_cast<caf::actor>(*owner), ref_ready_atom::value,
+                     self->state.token, std::move(bytes));
+    },
+    [=](ref_ready_atom, const std::string& token, const std::vector<char>& bytes) {
+      if (vetted(self, token, "refready"))
+        detail::ref_resolved(bytes);
     },
     [=](free_atom, const std::string& token, uint64_t id) {
       if (!vetted(self, token, "free"))
