@@ -61,7 +61,9 @@ item_stream::~item_stream() {
       left = std::move(i->second);
       x.early.erase(i);
     }
-    if (x.gone.insert(id).second) {
+    // Only a producer still running may send items after this (it has
+    // not heard of the cancel yet): a finished one sent all before its end.
+    if (!done_->done() && x.gone.insert(id).second) {
       x.gone_order.push_back(id);
       if (x.gone_order.size() > stream_index::max_gone) {
         x.gone.erase(x.gone_order.front());
@@ -72,6 +74,15 @@ item_stream::~item_stream() {
   // Under the slot's lock: a seal telling end_ is over before it dies.
   if (done_)
     done_->remove_waiter(&end_);
+}
+
+void item_stream::forget_far_items() noexcept {
+  auto& x = index();
+  std::unordered_map<uint64_t, std::vector<far_item>> early; // freed outside the lock
+  std::lock_guard<std::mutex> guard{x.mtx};
+  early.swap(x.early);
+  x.gone.clear();
+  x.gone_order.clear();
 }
 
 void item_stream::watch(slot_ptr done) {

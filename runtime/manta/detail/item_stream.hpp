@@ -110,6 +110,10 @@ public:
   /// Sends an encoded item through `emit` (after admit_next).
   void emit(std::vector<char> bytes);
 
+  /// Forgets the items waiting for their stream and the streams gone
+  /// (runtime shutdown: the next runtime's task ids start over).
+  static void forget_far_items() noexcept;
+
   /// Appends an item from another node if it is item number `at` (the next
   /// one); drops it otherwise.
   void push_indexed(uint64_t at, slot_ptr item);
