@@ -13,6 +13,9 @@
 //   - object transfer: a large result made on a worker, its bytes read by
 //     the driver over the raw data path, against this machine's memcpy
 //     bandwidth; then a get of it (transfer and decoding into the vector).
+//   - large generator items: a generator task on a worker yields 8 MiB
+//     items (kept there, above the inline limit), the driver reads each
+//     over the data path as it comes, against the same memcpy bandwidth;
 //   - actor calls through handles: sync calls per second from the driver to
 //     an actor on a worker (direct), from a task on a worker to an actor on
 //     the driver through the handle it was given (one hop), and from a task
