@@ -88,9 +88,18 @@ using state_atom = caf::atom_constant<caf::atom("state")>;
 using logs_atom = caf::atom_constant<caf::atom("logs")>;
 /// node_manager -> owner: (token, task id, index, encoded item), an item a
 /// streaming generator the owner sent there yielded (always before that
-/// task's result). In-process: the generator's thread -> its node manager:
-/// (owner, task id, index, encoded item).
+/// task's result), or (token, task id, index, object id, size) for a large
+/// one kept there. In-process: the generator's thread -> its node manager:
+/// (owner, task id, index, encoded item | object id, size).
 using item_atom = caf::atom_constant<caf::atom("genitem")>;
+/// In-process: an object lent while still being computed was sealed, or a
+/// borrower reported it (id): the router (cluster client on a driver, node
+/// manager on a worker) sends each waiting borrower node where it is
+/// (borrowers.hpp, ref_resolutions).
+using ref_sealed_atom = caf::atom_constant<caf::atom("refsealed")>;
+/// owner -> borrower node: (token, encoded ref wire): where an object whose
+/// ref was pending when lent is now (borrowers.hpp, ref_resolved).
+using ref_ready_atom = caf::atom_constant<caf::atom("refready")>;
 /// driver -> cluster_registry: (named-actor record, JSON of head_store.hpp):
 /// one of its named actors lives on that node now (created or restarted).
 using actor_put_atom = caf::atom_constant<caf::atom("actput")>;

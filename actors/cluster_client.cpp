@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/lent_handles.hpp"
@@ -272,6 +273,28 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         const bytes_t& bytes) {
       if (sender_node(self) && vetted(self, token, "genitem"))
         detail::item_stream::deliver(task, index, bytes);
+    },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
+        uint64_t size) {
+      // A large item its node keeps: read over the data path when read.
+      if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
+        detail::item_stream::deliver_stored(task, index, *from, object, size);
+    },
+    [=](ref_sealed_atom, uint64_t id) {
+      // A ref this driver lent while its object was pending: tell the
+      // borrowers where it is now.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      for (auto& [node, bytes] : detail::ref_resolutions(id)) {
+        auto n = self->state.nodes.find(node);
+        if (n != self->state.nodes.end() && n->second.manager)
+          self->send(n->second.manager, ref_ready_atom::value, self->state.link->token(),
+                     std::move(bytes));
+      }
+    },
+    [=](ref_ready_atom, const std::string& token, const bytes_t& bytes) {
+      if (sender_node(self) && vetted(self, token, "refready"))
+        detail::ref_resolved(bytes);
     },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))

@@ -6,7 +6,9 @@
 #include "manta/detail/accounted_value.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
+#include "manta/detail/borrowers.hpp"
 #include "manta/detail/build_fingerprint.hpp"
+#include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
@@ -14,8 +16,10 @@
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/hosted_bundles.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_shipper.hpp"
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -137,6 +141,37 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
     self->send(self, done_atom::value, id);
 }
 
+/// Where the items of streaming generator `id` that runs here for `owner`
+/// go: each to the node manager, which sends it on at once. On a worker
+/// (its owners are drivers, which read objects over the data path), an
+/// item larger than `inline_result_limit` stays here as a held object in
+/// this node's budget, as a large result does, and only its id and size
+/// travel; the driver's own node manager hosts calls from workers through
+/// lent handles, which take every item inline.
+detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
+                                          uint64_t id) {
+  auto* rt = detail::runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  bool store_large = link != nullptr && link->kind() == detail::cluster::role::worker;
+  return [manager = caf::actor_cast<caf::actor_addr>(self), owner, id,
+          store_large](uint64_t index, std::vector<char> bytes) {
+    auto hdl = caf::actor_cast<caf::actor>(manager);
+    if (!hdl)
+      return;
+    if (!store_large || bytes.size() <= inline_result_limit) {
+      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
+      return;
+    }
+    auto size = bytes.size();
+    auto object = detail::runtime::require("a generator's item").next_object_id().value();
+    // Throws object_store_full_error at the yield, as a put would.
+    detail::memory_budget::instance().admit(size, "generator item");
+    detail::held_objects::instance().put(
+      object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
+    caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
+  };
+}
+
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg);
 
@@ -208,11 +243,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
-  task->emit_item = [manager = caf::actor_cast<caf::actor_addr>(self), owner,
-                     id](uint64_t index, std::vector<char> bytes) {
-    if (auto hdl = caf::actor_cast<caf::actor>(manager))
-      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
-  };
+  task->emit_item = item_emitter(self, owner, id);
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
@@ -258,6 +289,9 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   detail::call_ptr call;
   try {
     std::vector<std::span<const char>> args(msg.args.begin(), msg.args.end());
+    // A generator method's call takes its item sender from here.
+    auto emit = item_emitter(self, owner, id);
+    detail::item_emitter_scope scope{&emit};
     call = m->from_wire(*m, args);
   } catch (const std::exception& e) {
     return refuse("manta::error", std::string{"bad arguments: "} + e.what());
@@ -429,6 +463,36 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
         return;
       self->send(owner, item_atom::value, self->state.token, task, index, std::move(bytes));
+    },
+    [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index, uint64_t object,
+        uint64_t size) {
+      // A large item a generator running here keeps here (item_emitter):
+      // held for its owner like a large result, which reads or frees it.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      self->state.owners.held(owner.address(), object);
+      self->send(owner, item_atom::value, self->state.token, task, index, object, size);
+    },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
+        const std::vector<char>& bytes) {
+      // An item of a generator method this worker called through a handle
+      // its owner lent (forwarded_calls.cpp), from that actor's home.
+      if (vetted(self, token, "genitem"))
+        detail::item_stream::deliver(task, index, bytes);
+    },
+    [=](ref_sealed_atom, uint64_t id) {
+      // A ref this node lent while its object was pending: tell the
+      // borrowers (drivers, over their links) where it is now.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      for (auto& [node, bytes] : detail::ref_resolutions(id))
+        if (auto owner = self->state.owners.owner_on(node))
+          self->send(caf::actor_cast<caf::actor>(*owner), ref_ready_atom::value,
+                     self->state.token, std::move(bytes));
+    },
+    [=](ref_ready_atom, const std::string& token, const std::vector<char>& bytes) {
+      if (vetted(self, token, "refready"))
+        detail::ref_resolved(bytes);
     },
     [=](free_atom, const std::string& token, uint64_t id) {
       if (!vetted(self, token, "free"))

@@ -304,7 +304,14 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
   CHECK(eventually([&] { return !on_maker(); }));
 }
 
-TEST_CASE("a ref to an unfinished object sent inside a value is lost there, saying why") {
+/// Submits wait_for_file here (on whatever node runs it) and returns its
+/// ref inside a vector at once, while its object is still being computed.
+std::vector<manta::object_ref<int>> spawn_waiting(std::string path) {
+  return {manta::task(wait_for_file).remote(std::move(path))};
+}
+MANTA_REMOTE(spawn_waiting);
+
+TEST_CASE("a ref to an unfinished object sent inside a value is waited for there") {
   manta::local_cluster c;
   auto worker = c.add_worker(2);
   c.join(0);
@@ -314,18 +321,29 @@ TEST_CASE("a ref to an unfinished object sent inside a value is lost there, sayi
   // Runs on the worker until the test creates the gate file: its result is
   // still pending on the driver when the vector holding its ref is sent.
   auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
-  auto said = manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
-                           std::vector<manta::object_ref<int>>{pending}),
-                         30s);
-  CHECK(said.rfind("lost: ", 0) == 0);
-  CHECK(said.find("still being computed") != std::string::npos);
+  auto reading = manta::task(try_read).node_affinity(nodes[worker]).remote(
+    std::vector<manta::object_ref<int>>{pending});
+  // The reader borrowed the ref before the object existed: its get waits
+  // until the owner (the driver) says where the object is.
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(pending.id().value()).empty(); }));
+  CHECK_FALSE(reading.ready());
   std::ofstream{gate} << "go";
+  CHECK(manta::get(reading, 30s) == "1");
   CHECK(manta::get(pending, 30s) == 1);
-  // Once it exists, the same ref travels and reads.
-  CHECK(manta::get(manta::task(try_read).node_affinity(nodes[worker]).remote(
-                     std::vector<manta::object_ref<int>>{pending}),
-                   30s)
-        == "1");
+  // The borrower's slot is gone with the task: the driver no longer keeps
+  // the object for it.
+  CHECK(eventually([&] { return manta::detail::ref_borrowers(pending.id().value()).empty(); }));
+
+  // The other way: a task on the worker returns a ref to a task it
+  // submitted there, still running; the driver borrows it and waits.
+  auto gate2 = c.dir() + "/borrowing-gate-2";
+  auto refs =
+    manta::get(manta::task(spawn_waiting).node_affinity(nodes[worker]).remote(gate2), 30s);
+  REQUIRE(refs.size() == 1);
+  CHECK(refs[0].id().node() == nodes[worker]); // owned by the worker
+  CHECK_FALSE(refs[0].ready());
+  std::ofstream{gate2} << "go";
+  CHECK(manta::get(refs[0], 30s) == 1);
 }
 
 TEST_CASE("a borrower node that dies no longer keeps the object") {

@@ -1,10 +1,12 @@
 // Streaming generators in a cluster of real node processes (this binary is
-// also the head and the worker: cluster_main.hpp): a generator task placed
-// on a worker streams its items back to the driver as they are yielded (the
-// producer below waits until the driver has read item 0, which it could not
-// if items came at the end), an exception mid-stream is the item where it
-// happened, and cancel stops the producer there. Generator methods of
-// actors on workers are not built yet: they fail at item 0 saying so.
+// also the head and the worker: cluster_main.hpp): a generator task, or a
+// generator method of an actor placed on a worker, streams its items back
+// to the driver as they are yielded (the producers below wait until the
+// driver has read item 0, which they could not if items came at the end),
+// an exception mid-stream is the item where it happened, cancel stops the
+// producer there, and one caller's calls keep their order. Items larger
+// than the inline limit stay on the worker and are read over the data
+// path like a large task result.
 
 #include "tests/cluster_main.hpp"
 
@@ -69,17 +71,82 @@ void endless(manta::generator_sink<int>& out, std::string stopped) {
   }
 }
 
-MANTA_REMOTE(node_stream, fails_at, endless);
+/// Yields `count` vectors of `bytes` bytes, item k filled from seed k.
+void big_items(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes, int count) {
+  for (int k = 0; k < count; ++k) {
+    std::vector<uint64_t> v(bytes / 8);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = i * 2654435761u + static_cast<uint64_t>(k);
+    out.yield(std::move(v));
+  }
+}
 
+bool big_item_ok(const std::vector<uint64_t>& v, uint64_t bytes, int k) {
+  if (v.size() != bytes / 8)
+    return false;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] != i * 2654435761u + static_cast<uint64_t>(k))
+      return false;
+  return true;
+}
+
+/// How many of `ids` the store of the node it runs on lists (a worker
+/// lists the items it keeps for their owner).
+int listed_here(std::vector<uint64_t> ids) {
+  int n = 0;
+  for (auto& o : manta::memory_summary().objects)
+    for (auto id : ids)
+      n += o.id.value() == id;
+  return n;
+}
+
+MANTA_REMOTE(node_stream, fails_at, endless, big_items, listed_here);
+
+/// A generator actor: its items count on from one call to the next, so
+/// the values show the order its calls ran in.
 class streamer {
 public:
   void numbers(manta::generator_sink<int>& out, int n) {
     for (int i = 0; i < n; ++i)
-      out.yield(i);
+      out.yield(next_++);
   }
+  /// Like node_stream: the node, then (once the driver read it) again.
+  void node_twice(manta::generator_sink<int>& out, std::string read0) {
+    node_stream(out, std::move(read0));
+  }
+  void fails(manta::generator_sink<std::string>& out, int k) { fails_at(out, k); }
+  void forever(manta::generator_sink<int>& out, std::string stopped) {
+    endless(out, std::move(stopped));
+  }
+  void big(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes, int count) {
+    big_items(out, bytes, count);
+  }
+  int next() { return next_; }
   int where() { return static_cast<int>(manta::current_node()); }
+
+private:
+  int next_ = 0;
 };
-MANTA_ACTOR(streamer, &streamer::numbers, &streamer::where);
+MANTA_ACTOR(streamer, &streamer::numbers, &streamer::node_twice, &streamer::fails,
+            &streamer::forever, &streamer::big, &streamer::next, &streamer::where);
+
+/// Runs on a worker: reads `n` items of a generator method of the actor
+/// behind `h` (on the driver, reached through its lent handle).
+std::vector<int> numbers_through(manta::actor_handle<streamer> h, int n) {
+  std::vector<int> got;
+  for (auto ref : h.call(&streamer::numbers).remote(n))
+    got.push_back(manta::get(ref, std::chrono::seconds(20)));
+  got.push_back(static_cast<int>(manta::current_node()));
+  return got;
+}
+MANTA_REMOTE(numbers_through);
+
+std::string location_of(manta::object_id id) {
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      return o.location;
+  return "absent";
+}
 
 } // namespace
 
@@ -128,27 +195,124 @@ TEST_CASE("a generator task on a worker streams its items to the driver as they 
   CHECK_THROWS_AS(manta::get(rest.back(), 10s), manta::task_cancelled_error);
 }
 
-TEST_CASE("a generator method of an actor on a worker fails at item 0, saying why") {
+TEST_CASE("a generator method of an actor on a worker streams, fails, cancels and keeps order") {
   manta::local_cluster c;
-  c.add_worker(1);
+  c.add_worker(2);
   c.join(/*local_cpus=*/1);
   auto ids = manta_test::worker_nodes(1);
   REQUIRE(ids.size() == 1);
-  auto worker = ids.begin()->second;
-  auto a = manta::actor<streamer>().node_affinity(worker).remote();
-  CHECK(manta::get(a.call(&streamer::where).remote(), 20s) == static_cast<int>(worker));
-  auto far = a.call(&streamer::numbers).remote(3);
-  auto err = far.next(20s);
-  REQUIRE(err.has_value());
-  CHECK_THROWS_WITH(manta::get(*err, 10s),
-                    doctest::Contains("generator methods run only on actors of the calling node"));
-  CHECK_FALSE(far.next(5s).has_value());
-  // The same method on an actor on the driver streams.
+  auto worker = static_cast<int>(ids.begin()->second);
+  auto a = manta::actor<streamer>().node_affinity(ids.begin()->second).remote();
+  CHECK(manta::get(a.call(&streamer::where).remote(), 20s) == worker);
+
+  // Items come while the method runs: it waits until item 0 was read here.
+  auto read0 = c.dir() + "/read0";
+  auto gen = a.call(&streamer::node_twice).remote(read0);
+  auto first = gen.next(30s);
+  REQUIRE(first.has_value()); // at the end only, this would time out
+  CHECK(manta::get(*first, 10s) == worker);
+  CHECK_FALSE(gen.finished());
+  touch(read0);
+  auto second = gen.next(30s);
+  REQUIRE(second.has_value());
+  CHECK(manta::get(*second, 10s) == worker);
+  CHECK_FALSE(gen.next(20s).has_value());
+  CHECK(gen.finished());
+
+  // One caller's calls run in submission order: the actor's counter runs
+  // on from one generator call to the next and to the plain call after.
+  auto g1 = a.call(&streamer::numbers).remote(3);
+  auto g2 = a.call(&streamer::numbers).remote(2);
+  auto after = a.call(&streamer::next).remote();
+  std::vector<int> got1, got2;
+  for (auto& ref : g1)
+    got1.push_back(manta::get(ref, 10s));
+  for (auto& ref : g2)
+    got2.push_back(manta::get(ref, 10s));
+  CHECK(got1 == std::vector<int>{0, 1, 2});
+  CHECK(got2 == std::vector<int>{3, 4});
+  CHECK(manta::get(after, 20s) == 5);
+
+  // An exception after 2 items is item 2; the items before stay readable.
+  auto failing = a.call(&streamer::fails).remote(2);
+  std::vector<manta::object_ref<std::string>> refs;
+  while (auto ref = failing.next(30s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 3);
+  CHECK(manta::get(refs[0], 10s) == "item 0");
+  CHECK(manta::get(refs[1], 10s) == "item 1");
+  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"),
+                       manta::task_error);
+
+  // Cancel reaches the worker: the method stops at its next yield there,
+  // and the actor takes calls again.
+  auto stopped = c.dir() + "/stopped";
+  auto endless_gen = a.call(&streamer::forever).remote(stopped);
+  REQUIRE(endless_gen.next(30s).has_value());
+  REQUIRE(endless_gen.next(30s).has_value());
+  endless_gen.cancel();
+  CHECK(appears(stopped, 30s));
+  std::vector<manta::object_ref<int>> rest;
+  while (auto ref = endless_gen.next(30s))
+    rest.push_back(*ref);
+  REQUIRE_FALSE(rest.empty());
+  CHECK_THROWS_AS(manta::get(rest.back(), 10s), manta::task_cancelled_error);
+  CHECK(manta::get(a.call(&streamer::next).remote(), 20s) == 5);
+
+  // A task on the worker calls a generator method of an actor on the
+  // driver through its handle: the items stream back to the worker.
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
-  std::vector<int> got;
-  for (auto& ref : here.call(&streamer::numbers).remote(3))
-    got.push_back(manta::get(ref, 10s));
-  CHECK(got == std::vector<int>{0, 1, 2});
+  auto through = manta::get(
+    manta::task(numbers_through).node_affinity(ids.begin()->second).remote(here, 4), 30s);
+  CHECK(through == std::vector<int>{0, 1, 2, 3, worker});
+}
+
+TEST_CASE("large generator items stay on the worker and are read over the data path") {
+  manta::local_cluster c;
+  c.add_worker(2);
+  c.join(/*local_cpus=*/0);
+  auto ids = manta_test::worker_nodes(1);
+  REQUIRE(ids.size() == 1);
+  auto worker = ids.begin()->second;
+  constexpr uint64_t bytes = 8u << 20;
+
+  auto check_stream = [&](manta::object_ref_generator<std::vector<uint64_t>> gen) {
+    std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+    while (auto ref = gen.next(60s))
+      refs.push_back(*ref);
+    REQUIRE(refs.size() == 3);
+    std::vector<uint64_t> held;
+    for (auto& r : refs) {
+      // Not here yet: the item is a ref whose bytes stay on the worker.
+      REQUIRE(r.slot()->remote() != nullptr);
+      CHECK(r.slot()->remote()->node.load() == worker);
+      CHECK(location_of(r.id()) == "node " + std::to_string(worker));
+      held.push_back(r.id().value());
+    }
+    CHECK(manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s) == 3);
+    for (int k = 0; k < 3; ++k)
+      CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
+    CHECK(location_of(refs[0].id()) == "memory");
+    // Dropping the refs frees the items on the worker.
+    refs.clear();
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    int left = 3;
+    while ((left = manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s))
+             > 0
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    CHECK(left == 0);
+  };
+  check_stream(manta::task(big_items).remote(bytes, 3));
+  // The same from a generator method of an actor on the worker.
+  auto a = manta::actor<streamer>().node_affinity(worker).remote();
+  check_stream(a.call(&streamer::big).remote(bytes, 3));
+  // Small items still travel inline: resident here at once.
+  auto small = manta::task(big_items).remote(4096, 1);
+  auto ref = small.next(30s);
+  REQUIRE(ref.has_value());
+  CHECK(ref->slot()->remote() == nullptr);
+  CHECK(big_item_ok(manta::get(*ref, 10s), 4096, 0));
 }
 
 int main(int argc, char** argv) {

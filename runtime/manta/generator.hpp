@@ -203,6 +203,9 @@ object_ref_generator<U> start_generator(Submit&& submit) {
   auto stream = std::make_shared<item_stream>();
   stream->watch(submit(stream));
   if constexpr (is_decodable_v<U>) {
+    // Large items stay on the producer's node, read like a large result.
+    stream->item_type = &typeid(U);
+    stream->item_codec = codec_for<U>();
     // The producer may run on another node: its items come back encoded.
     stream->decode_item = [](std::span<const char> bytes) {
       U value;
@@ -229,7 +232,7 @@ struct generator_invoker {
     if (emit == nullptr)
       throw error("a streaming generator ran for another node without a way back to it");
     auto stream = std::make_shared<item_stream>();
-    stream->emit_to(emit);
+    stream->emit_to(*emit);
     generator_sink<U> sink{stream};
     std::apply([&](auto&... vs) { f(sink, vs...); }, values);
     return {};

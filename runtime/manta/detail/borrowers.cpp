@@ -1,5 +1,6 @@
 #include "manta/detail/borrowers.hpp"
 
+#include "actors/atoms.hpp"
 #include "manta/detail/borrower_set.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
@@ -10,7 +11,11 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
+#include <caf/all.hpp>
+
 #include <mutex>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -18,9 +23,76 @@ namespace manta::detail {
 
 namespace {
 
+/// A ref's wire form as the message that resolves a pending one
+/// (ref_resolved), its fields as a tuple for the codec.
+using ref_fields = std::tuple<uint8_t, uint16_t, uint64_t, uint16_t, std::string, uint16_t,
+                              uint64_t, std::string, std::string, bool, std::vector<char>>;
+
+std::vector<char> encode_ref_wire(const ref_wire& w) {
+  return encode(ref_fields{w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type,
+                           w.error, w.inlined, w.bytes});
+}
+
+bool decode_ref_wire(std::span<const char> bytes, ref_wire& w) {
+  ref_fields f;
+  if (decode(bytes, f))
+    return false;
+  std::tie(w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type, w.error, w.inlined,
+           w.bytes) = std::move(f);
+  return true;
+}
+
+/// Posts (refsealed, id) to this node's router of cross-node messages
+/// (its cluster client on a driver, its node manager on a worker), which
+/// sends the borrowers waiting for object `id` where it is now.
+void post_sealed(uint64_t id) {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return;
+  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
+  if (to)
+    caf::anon_send(to, actors::ref_sealed_atom::value, id);
+}
+
+/// Tells this node's router when a lent object that was still being
+/// computed is sealed (under the slot's lock: it only posts a message).
+struct seal_watch final : waiter {
+  uint64_t id = 0;
+  std::weak_ptr<object_slot> slot;
+  void on_ready() noexcept override { post_sealed(id); }
+  seal_watch() = default;
+  seal_watch(const seal_watch&) = delete;
+  seal_watch& operator=(const seal_watch&) = delete;
+  ~seal_watch() {
+    if (auto s = slot.lock())
+      s->remove_waiter(this);
+  }
+};
+
+/// An object whose refs left this node: its borrowers, and for one whose
+/// ref was written while it was still being computed, the borrower nodes
+/// that wait to hear where it is once it is sealed.
+struct lent_ref {
+  borrower_set<object_slot> set;
+  bool written_pending = false;
+  std::set<uint16_t> awaiting;
+  std::unique_ptr<seal_watch> watch;
+};
+
 std::mutex g_mtx;
 /// Owner side: the objects whose refs left this node, by id.
-std::unordered_map<uint64_t, borrower_set<object_slot>> g_lent;
+std::unordered_map<uint64_t, lent_ref> g_lent;
+
+/// Borrower side: the borrowed slots of refs that were pending when
+/// written, until their owner says where the object is (ref_resolved).
+struct waiting_ref {
+  std::weak_ptr<object_slot> slot;
+  const std::type_info* type = nullptr;
+  const value_codec* codec = nullptr;
+  uint16_t owner = 0;
+};
+std::unordered_map<uint64_t, waiting_ref> g_waiting;
 
 /// Lends since the last sweep of entries whose object is gone.
 size_t g_lends = 0;
@@ -115,9 +187,20 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   w.type = type.name();
   w.owner = rt->node_index();
   if (!slot->done()) {
+    // Lent while still being computed: the borrower waits for it, and
+    // hears from this node where it is once it is sealed (ref_resolved).
     w.state = ref_wire::pending;
-    w.error = "it was still being computed when its ref was sent to another node inside a "
-              "value (wait for it before passing it, or pass the ref itself as an argument)";
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto& e = g_lent[w.id];
+    e.set.lend(slot);
+    e.written_pending = true;
+    if (!e.watch) {
+      e.watch = std::make_unique<seal_watch>();
+      e.watch->id = w.id;
+      e.watch->slot = slot;
+      if (!slot->add_waiter(e.watch.get()))
+        post_sealed(w.id); // sealed meanwhile
+    }
     return {};
   }
   if (slot->failed()) {
@@ -143,15 +226,56 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   }
   w.state = ref_wire::ready;
   std::lock_guard<std::mutex> guard{g_mtx};
-  g_lent[w.id].lend(slot);
+  g_lent[w.id].set.lend(slot);
   // An entry stays after its pin went (a ref still in flight may report
   // later) until its object is gone: swept now and then, in O(1) per lend.
   if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
     g_lends = 0;
-    std::erase_if(g_lent, [](auto& e) { return !e.second.strong && e.second.weak.expired(); });
+    std::erase_if(g_lent,
+                  [](auto& e) { return !e.second.set.strong && e.second.set.weak.expired(); });
   }
   return {};
 }
+
+namespace {
+
+/// The borrowed slot of a ref whose object was still being computed when
+/// its owner wrote it: not sealed until the owner says where the object is
+/// (ref_resolved); `get` waits for it meanwhile. The +1 tells the owner to
+/// say so once it is sealed.
+slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
+  if (auto live = object_table::instance().find(object_id{w.id}))
+    return live;
+  if (codec == nullptr)
+    return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
+  auto slot = object_table::instance().create(object_id{w.id});
+  bool dropped_before = false;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto& e = g_waiting[w.id];
+    // A slot of this id made and dropped before the owner answered: it
+    // never told the owner it let go.
+    dropped_before = e.slot.expired() && e.type != nullptr;
+    e = waiting_ref{slot, &type, codec, w.owner};
+  }
+  if (dropped_before)
+    tell_home(w.owner, w.id, int32_t{-1});
+  tell_home(w.owner, w.id, int32_t{1});
+  return slot;
+}
+
+/// Seals `slot`, borrowed from `owner`, as the object `w` (ready) names.
+void seal_borrowed(object_slot& slot, const std::type_info& type, const value_codec* codec,
+                   uint16_t owner, const ref_wire& w) {
+  auto obj = std::make_shared<remote_object>(object_id{w.id}, w.holder, w.size, wire::bytes{},
+                                             resource_demand{}, 0);
+  obj->lender = remote_object::lender_info{owner, w.host, w.port, std::nullopt};
+  if (w.inlined)
+    obj->lender->bytes = w.bytes;
+  slot.seal_remote(type, w.size, codec, std::move(obj));
+}
+
+} // namespace
 
 slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
   if (w.state == ref_wire::empty || w.id == 0)
@@ -160,18 +284,20 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
     throw error("an object ref to a " + demangle(w.type.c_str()) + " arrived where a ref to a "
                 + demangle(type.name()) + " was expected; do both nodes run the same binary?");
   auto& rt = runtime::require("receiving an object ref from another node");
-  if (w.state != ref_wire::ready)
+  if (w.state == ref_wire::failed)
     return lost_slot(w.id, w.error);
   if (w.owner == rt.node_index()) {
     {
       std::lock_guard<std::mutex> guard{g_mtx};
       if (auto i = g_lent.find(w.id); i != g_lent.end())
-        if (auto own = i->second.get())
+        if (auto own = i->second.set.get())
           return own;
     }
     return lost_slot(w.id, "its ref came back to node-" + std::to_string(w.owner)
                              + ", its owner, which no longer has it");
   }
+  if (w.state == ref_wire::pending)
+    return borrow_pending(type, codec, w);
   // One borrowed slot per id while a ref to it lives here (the object
   // table finds it; an object of this node found there is its own).
   if (auto live = object_table::instance().find(object_id{w.id})) {
@@ -186,13 +312,8 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   }
   if (codec == nullptr)
     return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
-  auto obj = std::make_shared<remote_object>(object_id{w.id}, w.holder, w.size, wire::bytes{},
-                                             resource_demand{}, 0);
-  obj->lender = remote_object::lender_info{w.owner, w.host, w.port, std::nullopt};
-  if (w.inlined)
-    obj->lender->bytes = w.bytes;
   auto slot = object_table::instance().create(object_id{w.id});
-  slot->seal_remote(type, w.size, codec, std::move(obj));
+  seal_borrowed(*slot, type, codec, w.owner, w);
   tell_home(w.owner, w.id, int32_t{1});
   return slot;
 }
@@ -203,36 +324,141 @@ void borrowed_ref_gone(uint16_t owner, uint64_t id) {
 
 bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
   slot_ptr released; // dropped outside the lock: it may free the object
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = g_lent.find(id);
-  if (i == g_lent.end())
-    return false;
-  released = i->second.held(from, delta);
+  bool sealed = false;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_lent.find(id);
+    if (i == g_lent.end())
+      return false;
+    auto& e = i->second;
+    released = e.set.held(from, delta);
+    if (delta > 0 && e.written_pending) {
+      // It may have borrowed the ref while it was pending: it waits to
+      // hear where the object is (told again if it did not: ignored).
+      e.awaiting.insert(from);
+      auto slot = e.set.get();
+      sealed = slot && slot->done();
+    }
+  }
+  if (sealed)
+    post_sealed(id);
   return true;
+}
+
+std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id) {
+  std::vector<std::pair<uint16_t, std::vector<char>>> out;
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return out;
+  std::set<uint16_t> nodes;
+  slot_ptr slot;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_lent.find(id);
+    if (i == g_lent.end())
+      return out;
+    slot = i->second.set.get();
+    if (!slot || !slot->done())
+      return out;
+    nodes.swap(i->second.awaiting);
+  }
+  if (nodes.empty())
+    return out;
+  // Where it is now, as this node would write a ref to it; this node
+  // counts its borrowers (they reported here), so it names itself owner.
+  ref_wire w;
+  w.id = id;
+  w.owner = rt->node_index();
+  if (slot->failed()) {
+    w.state = ref_wire::failed;
+    w.error = error_of(*slot);
+  } else {
+    try {
+      w.state = locate(*slot, *link, w) ? ref_wire::ready : ref_wire::failed;
+      if (w.state == ref_wire::failed)
+        w.error = "the bytes of object " + to_string(slot->id())
+                  + " cannot be served to another node";
+    } catch (const std::exception& e) {
+      w.state = ref_wire::failed;
+      w.error = std::string{"it cannot be read on its owner: "} + e.what();
+    }
+  }
+  auto bytes = encode_ref_wire(w);
+  for (auto node : nodes)
+    out.emplace_back(node, bytes);
+  return out;
+}
+
+void ref_resolved(std::span<const char> bytes) {
+  ref_wire w;
+  if (!decode_ref_wire(bytes, w))
+    return;
+  waiting_ref e;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_waiting.find(w.id);
+    if (i == g_waiting.end())
+      return; // told before, or it never waited (it borrowed a ready ref)
+    e = i->second;
+    g_waiting.erase(i);
+  }
+  auto slot = e.slot.lock();
+  if (!slot) { // dropped before its owner answered
+    tell_home(e.owner, w.id, int32_t{-1});
+    return;
+  }
+  if (w.state == ref_wire::ready) {
+    seal_borrowed(*slot, *e.type, e.codec, e.owner, w); // its end says -1
+    return;
+  }
+  slot->seal_error(std::make_exception_ptr(
+    object_lost_error("object " + to_string(object_id{w.id}) + " is lost: " + w.error)));
+  tell_home(e.owner, w.id, int32_t{-1});
 }
 
 void refs_node_gone(uint16_t index) {
   std::vector<slot_ptr> released;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  for (auto& [id, e] : g_lent)
-    if (auto p = e.node_gone(index))
-      released.push_back(std::move(p));
+  std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto& [id, e] : g_lent) {
+      e.awaiting.erase(index);
+      if (auto p = e.set.node_gone(index))
+        released.push_back(std::move(p));
+    }
+    for (auto i = g_waiting.begin(); i != g_waiting.end();) {
+      if (i->second.owner == index) {
+        if (auto s = i->second.slot.lock())
+          orphans.push_back(std::move(s));
+        i = g_waiting.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (auto& s : orphans)
+    s->seal_error(std::make_exception_ptr(object_lost_error(
+      "object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
+      + ", its owner, is gone before it was computed")));
 }
 
 std::vector<uint16_t> ref_borrowers(uint64_t id) {
   std::vector<uint16_t> out;
   std::lock_guard<std::mutex> guard{g_mtx};
   if (auto i = g_lent.find(id); i != g_lent.end())
-    for (auto& [node, n] : i->second.holds)
+    for (auto& [node, n] : i->second.set.holds)
       out.push_back(node);
   return out;
 }
 
 void clear_lent_refs() {
-  std::unordered_map<uint64_t, borrower_set<object_slot>> lent;
+  std::unordered_map<uint64_t, lent_ref> lent;
+  std::unordered_map<uint64_t, waiting_ref> waiting;
   {
     std::lock_guard<std::mutex> guard{g_mtx};
     lent.swap(g_lent);
+    waiting.swap(g_waiting);
   }
   // The slots go outside the lock: a last ref frees its object.
 }

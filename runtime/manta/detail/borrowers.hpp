@@ -3,8 +3,10 @@
 #include "manta/detail/object_slot.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 /// Object refs crossing nodes inside values (docs/cluster.md, "Borrowed
@@ -19,7 +21,10 @@
 /// and when its last local copy is gone (-1), over the same links and
 /// messages as actor handles (`actrelease`). A worker passes a ref it
 /// borrowed on as its owner's; a driver passes one on as its own (the node
-/// it sends it to may have no link to the owner, but has one to it).
+/// it sends it to may have no link to the owner, but has one to it). A ref
+/// to an object still being computed is lent the same way; its borrowed
+/// slot waits, and the owner tells the borrower where the object is once
+/// it is sealed (`ref_resolutions`, `ref_resolved`).
 namespace manta::detail {
 
 struct value_codec;
@@ -35,7 +40,7 @@ struct ref_wire {
   uint16_t port = 0;
   uint64_t size = 0;   ///< encoded size of the value
   std::string type;    ///< the value's type (mangled), checked on arrival
-  std::string error;   ///< pending or failed: why it cannot be read
+  std::string error;   ///< failed: why it cannot be read
   /// The encoded value itself when it is small (`ref_inline_bytes`), so the
   /// borrower reads it without a connection (Ray inlines small objects too);
   /// the ref is borrowed and counted all the same.
@@ -56,10 +61,12 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
 
 /// The slot `w` names, for a value of type `type` (`codec` decodes it):
 /// this node's own object if it is the owner, else a borrowed slot (one
-/// per id while a ref to it lives here). A ref that was pending or failed
-/// when sent, or that came back to an owner that no longer has it, gives
-/// a slot sealed with `object_lost_error` saying why. Throws `error` for
-/// a type mismatch.
+/// per id while a ref to it lives here). A ref to an object still being
+/// computed when it was sent gives a slot sealed once its owner says where
+/// the object is (`ref_resolved`; `get` waits meanwhile); a ref that
+/// failed, or that came back to an owner that no longer has it, gives a
+/// slot sealed with `object_lost_error` saying why. Throws `error` for a
+/// type mismatch.
 slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const ref_wire& w);
 
 /// Borrower side: the last local copy of object `id` borrowed from
@@ -70,7 +77,22 @@ void borrowed_ref_gone(uint16_t owner, uint64_t id);
 /// object `id`. Returns false if `id` was never lent here.
 bool ref_held(uint64_t id, uint16_t from, int32_t delta);
 
+/// Owner side: where the object `id`, lent while it was still being
+/// computed, is now that it is sealed, for each borrower node that waits
+/// to hear it (each told once): (node, the encoded ref_wire). Empty while
+/// it is not sealed. Called by the node's router (cluster client or node
+/// manager) when told `(refsealed, id)`; it sends each to its node.
+std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id);
+
+/// Borrower side: the owner's answer to a ref that was pending when it
+/// was written: its borrowed slot is sealed as the object it names (or
+/// with `object_lost_error` if it failed), or, if dropped meanwhile, the
+/// owner is told this node let go.
+void ref_resolved(std::span<const char> bytes);
+
 /// Owner side: node `index` is gone: its borrowed slots count no more.
+/// Borrower side: slots still waiting for that owner's answer fail with
+/// `object_lost_error`.
 void refs_node_gone(uint16_t index);
 
 /// The nodes holding a borrowed copy of object `id` lent here (state

@@ -12,9 +12,12 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <typeinfo>
 #include <vector>
 
 namespace manta::detail {
+
+struct value_codec;
 
 /// The channel between a streaming generator (a task or actor call given a
 /// `generator_sink`) and its caller's `object_ref_generator`: the objects
@@ -74,6 +77,10 @@ public:
   /// Turns encoded items from another node into objects (set by the
   /// caller's typed side before `enroll`).
   std::function<slot_ptr(std::span<const char>)> decode_item;
+  /// The items' type and codec: a large item from another node stays
+  /// there and becomes a slot sealed as remote (`deliver_stored`).
+  const std::type_info* item_type = nullptr;
+  const value_codec* item_codec = nullptr;
 
   /// Makes the stream (of a producer whose result is `done()`, watched
   /// already) the one items from other nodes for that task id go to; items
@@ -85,14 +92,27 @@ public:
   /// when a retry repeats one already delivered.
   static void deliver(uint64_t task_id, uint64_t index, std::span<const char> bytes);
 
+  /// Like `deliver`, for an item too large to travel inline: node `node`
+  /// keeps its `size` encoded bytes as object `object` (held_objects)
+  /// until this node frees it; reading it fetches them over the data path
+  /// like a large task result. Freed at once if its stream is gone.
+  static void deliver_stored(uint64_t task_id, uint64_t index, uint16_t node, uint64_t object,
+                             uint64_t size);
+
+  /// What receives the items a producer run for another node yields: the
+  /// index in this run and the encoded item.
+  using emitter = std::function<void(uint64_t, std::vector<char>)>;
+
   /// On the node running a generator for another node: each yield goes to
   /// `emit` (with its index in this run) instead of into this stream.
-  void emit_to(const std::function<void(uint64_t, std::vector<char>)>* emit) noexcept {
-    emit_ = emit;
-  }
-  bool emits() const noexcept { return emit_ != nullptr; } ///< Items go elsewhere?
+  void emit_to(emitter emit) { emit_ = std::move(emit); }
+  bool emits() const noexcept { return static_cast<bool>(emit_); } ///< Items go elsewhere?
   /// Sends an encoded item through `emit` (after admit_next).
   void emit(std::vector<char> bytes);
+
+  /// Forgets the items waiting for their stream and the streams gone
+  /// (runtime shutdown: the next runtime's task ids start over).
+  static void forget_far_items() noexcept;
 
   /// Appends an item from another node if it is item number `at` (the next
   /// one); drops it otherwise.
@@ -117,12 +137,25 @@ private:
   slot_ptr done_;
   end_waiter end_;
   bool enrolled_ = false;
-  const std::function<void(uint64_t, std::vector<char>)>* emit_ = nullptr;
+  emitter emit_;
 };
 
 /// The item sender of the task another node sent that runs on this thread
-/// now (remote_task::emit_item, defined in remote_task.cpp); null
+/// now (remote_task::emit_item), or of the generator method call another
+/// node sent that this thread is building (the node manager's); null
 /// elsewhere. A streaming generator run for another node yields through it.
-const std::function<void(uint64_t, std::vector<char>)>* current_item_emitter() noexcept;
+const item_stream::emitter* current_item_emitter() noexcept;
+
+/// Makes `emit` the thread's `current_item_emitter()` while it lives.
+class item_emitter_scope {
+public:
+  explicit item_emitter_scope(const item_stream::emitter* emit) noexcept;
+  ~item_emitter_scope();
+  item_emitter_scope(const item_emitter_scope&) = delete;
+  item_emitter_scope& operator=(const item_emitter_scope&) = delete;
+
+private:
+  const item_stream::emitter* prev_;
+};
 
 } // namespace manta::detail

@@ -71,9 +71,9 @@ template <class U>
 struct holds_handles<queue<U>> : std::true_type {};
 
 /// A streaming generator's sink (generator.hpp): made by the node that runs
-/// the generator, never sent. Generator tasks travel (their invoker makes
-/// the sink there); a generator method's call to an actor on another node
-/// is refused with travel_problem's reason.
+/// the generator, never sent. Generator tasks and method calls travel
+/// without it (the invoker, or the call built from the wire, makes the
+/// sink there: typed_task.hpp, typed_call.hpp).
 template <class U>
 struct holds_handles<generator_sink<U>> : std::true_type {};
 
@@ -138,8 +138,8 @@ std::string travel_problem() {
     return {};
   } else if constexpr (is_generator_sink<T>::value) {
     return "type '" + demangle(typeid(T).name())
-           + "' is a streaming generator's sink: generator methods run only on actors "
-             "of the calling node (generator tasks do stream from other nodes)";
+           + "' is a streaming generator's sink, which is never sent (only as the first "
+             "parameter of a generator task or method does the node running it make one)";
   } else if constexpr (holds_handles<T>::value) {
     return "type '" + demangle(typeid(T).name())
            + "' holds object refs or queues, which cannot cross nodes yet";

@@ -14,12 +14,21 @@ namespace manta::detail {
 
 namespace {
 
-thread_local const std::function<void(uint64_t, std::vector<char>)>* running_emitter = nullptr;
+thread_local const item_stream::emitter* running_emitter = nullptr;
 
 } // namespace
 
-const std::function<void(uint64_t, std::vector<char>)>* current_item_emitter() noexcept {
+const item_stream::emitter* current_item_emitter() noexcept {
   return running_emitter;
+}
+
+item_emitter_scope::item_emitter_scope(const item_stream::emitter* emit) noexcept
+  : prev_(running_emitter) {
+  running_emitter = emit;
+}
+
+item_emitter_scope::~item_emitter_scope() {
+  running_emitter = prev_;
 }
 
 task_options options_of(const wire::task_message& msg) {
@@ -94,12 +103,7 @@ std::exception_ptr remote_task::run() noexcept {
       args[r.position] = {bytes->data(), bytes->size()};
       fetched.push_back(std::move(bytes));
     }
-    struct emitter_scope {
-      explicit emitter_scope(const std::function<void(uint64_t, std::vector<char>)>* e) {
-        running_emitter = e;
-      }
-      ~emitter_scope() { running_emitter = nullptr; }
-    } scope{emit_item ? &emit_item : nullptr};
+    item_emitter_scope scope{emit_item ? &emit_item : nullptr};
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
     auto size = out->size();
     // In this node's budget like a local task's result: kept here for its

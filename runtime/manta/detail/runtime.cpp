@@ -10,6 +10,7 @@
 #include "actors/task_runner.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/attached_actor.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
@@ -372,6 +373,7 @@ void runtime::stop_all() {
   placement_registry::instance().clear();
   hosted_bundles::instance().clear();
   clear_lent(); // handles other nodes held: their actors are stopped above
+  item_stream::forget_far_items(); // the next runtime's ids start over
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   object_table::instance().for_each([](const slot_ptr& s) {

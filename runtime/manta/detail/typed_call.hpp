@@ -4,6 +4,7 @@
 #include "manta/detail/actor_call.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/remote_invoker.hpp"
 #include "manta/detail/task_args.hpp"
 
@@ -42,6 +43,25 @@ struct held_type<ref_arg<U>> {
 template <class H>
 using held_t = typename held_type<H>::type;
 
+template <class U>
+struct sink_arg; // generator.hpp
+
+/// What crosses nodes for a held argument: its value, or for a streaming
+/// generator's sink the items it yields (the sink itself is never sent:
+/// the node that runs the call makes its own).
+template <class H>
+struct wire_value {
+  using type = held_t<H>;
+};
+
+template <class U>
+struct wire_value<sink_arg<U>> {
+  using type = U;
+};
+
+template <class H>
+using wire_value_t = typename wire_value<H>::type;
+
 /// Encodes an object argument's value (fetching it if it lives on another
 /// node); throws if it has no codec or cannot be fetched.
 std::vector<char> encode_object(const object_slot& slot);
@@ -51,7 +71,9 @@ template <class... Holders>
 void encode_held(const std::tuple<Holders...>& args, std::vector<std::vector<char>>& out) {
   out.clear();
   auto one = [&out](const auto& h) {
-    if constexpr (requires { h.ref; })
+    if constexpr (requires { h.sink; })
+      return; // a generator's sink: the other node makes its own
+    else if constexpr (requires { h.ref; })
       out.push_back(encode_object(*h.ref.slot()));
     else
       out.push_back(encode(h.value));
@@ -71,7 +93,7 @@ public:
   }
 
   /// Whether its arguments and result can cross nodes.
-  static constexpr bool travels = (is_decodable_v<held_t<Holders>> && ...)
+  static constexpr bool travels = (is_decodable_v<wire_value_t<Holders>> && ...)
                                   && result_travels<typename call_result<R>::type>();
 
   bool remote_capable() const noexcept override { return travels; }
@@ -79,10 +101,11 @@ public:
   std::string travel_blocker() const override {
     if (auto p = travel_problem<typename call_result<R>::type>(); !p.empty())
       return "the result's " + p;
-    return first_travel_problem<held_t<Holders>...>("argument");
+    return first_travel_problem<wire_value_t<Holders>...>("argument");
   }
 
   const char* signature() const noexcept override { return typeid(M).name(); }
+
 
   uint64_t layout_hash() const noexcept override { return method_layout<M>::value().hash; }
 
@@ -227,6 +250,19 @@ struct method_wire<R (T::*)(Ps...) const> {
   using call = typed_call<T, R, R (T::*)(Ps...) const, value_arg<std::decay_t<Ps>>...>;
 };
 
+/// A streaming generator method (generator.hpp) keeps its sink first.
+template <class T, class R, class U, class... Ps>
+struct method_wire<R (T::*)(generator_sink<U>&, Ps...)> {
+  using call = typed_call<T, R, R (T::*)(generator_sink<U>&, Ps...), sink_arg<U>,
+                          value_arg<std::decay_t<Ps>>...>;
+};
+
+template <class T, class R, class U, class... Ps>
+struct method_wire<R (T::*)(generator_sink<U>&, Ps...) const> {
+  using call = typed_call<T, R, R (T::*)(generator_sink<U>&, Ps...) const, sink_arg<U>,
+                          value_arg<std::decay_t<Ps>>...>;
+};
+
 template <class Call, class M, class... Vs>
 std::shared_ptr<actor_call> call_from_wire(const method_info& m, const wire_args& args) {
   return std::apply(
@@ -240,6 +276,34 @@ template <class Call, class M, class... Holders>
 call_factory call_factory_of(std::tuple<Holders...>*) noexcept {
   if constexpr (Call::travels)
     return &call_from_wire<Call, M, held_t<Holders>...>;
+  else
+    return nullptr;
+}
+
+/// A streaming generator method's call from another node: it gets a sink
+/// of its own here, whose items go to the sender the node manager made
+/// current while it builds the call (item_emitter_scope).
+template <class Call, class M, class... Vs>
+std::shared_ptr<actor_call> generator_call_from_wire(const method_info& m,
+                                                     const wire_args& args) {
+  auto* emit = current_item_emitter();
+  if (emit == nullptr)
+    throw std::runtime_error("a streaming generator method was called from another node "
+                             "without a way back to it");
+  auto stream = std::make_shared<item_stream>();
+  stream->emit_to(*emit);
+  return std::apply(
+    [&](auto&&... vs) {
+      return std::make_shared<Call>(m.name, method_pointer<M>(m), std::move(stream),
+                                    std::move(vs)...);
+    },
+    decode_wire_args<Vs...>(args));
+}
+
+template <class Call, class M, class U, class... Holders>
+call_factory call_factory_of(std::tuple<sink_arg<U>, Holders...>*) noexcept {
+  if constexpr (Call::travels)
+    return &generator_call_from_wire<Call, M, held_t<Holders>...>;
   else
     return nullptr;
 }
