@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <span>
+#include <string>
 
 /// The few points where the runtime hands work to the simulator
 /// (docs/simulation.md). Outside a simulation each is one relaxed load.
@@ -53,6 +54,25 @@ bool sim_lost_run(const std::exception_ptr& e) noexcept;
 /// The runtime's run of one task (runtime.cpp): what a pool thread does.
 /// True when it should run again (a retry).
 bool execute_task(const task_ptr& t);
+
+/// Before `slot` is sealed with a value: a run measured by its CPU time
+/// (sim_cost::measured) whose result it is spends that time first.
+void sim_before_seal(object_slot& slot);
+
+/// `slot` was sealed: the simulation notes on which node and when, so that
+/// a reader on another node waits for it to cross the network.
+void sim_sealed(const object_slot& slot) noexcept;
+
+/// `slot` is destroyed (from any thread): its note goes.
+void sim_slot_gone(const object_slot* slot) noexcept;
+
+/// An actor call of `name` ("Class.method") starts on the calling run's
+/// fiber: a declared duration passes first; a measured one is timed.
+void sim_call_starts(const std::string& name);
+
+/// The call started last on this run's fiber returned: its measured CPU
+/// time passes before its result is sealed.
+void sim_call_ends();
 
 /// Stops the simulation before the runtime stops (prints its summary).
 void sim_stop() noexcept;
