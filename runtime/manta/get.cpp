@@ -95,6 +95,13 @@ thread_local clock::time_point t_read_deadline = clock::time_point::max();
 
 } // namespace
 
+clock::time_point deadline_from_now(clock::duration timeout) {
+  auto deadline = clock::now() + timeout;
+  if (sim_drives_this_thread())
+    sim_note_deadline(deadline, timeout);
+  return deadline;
+}
+
 clock::time_point read_deadline() noexcept {
   return t_read_deadline;
 }

@@ -6,6 +6,7 @@
 #include "manta/detail/sim_world.hpp"
 #include "manta/errors.hpp"
 
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -62,12 +63,42 @@ void sim_post(std::function<void()> fn) {
     w->eng().post(std::move(fn));
 }
 
+namespace {
+
+/// The deadlines made lately on the driving thread, with their virtual
+/// deadlines: a ring, looked up by the real deadline (the fibers that made
+/// them share the thread; a wait looks its deadline up right after making
+/// it, or a little later for `get(refs, timeout)`).
+struct noted_deadline {
+  std::chrono::steady_clock::time_point real;
+  sim::vtime at{0};
+};
+constexpr size_t noted_deadlines = 1024;
+thread_local std::array<noted_deadline, noted_deadlines> t_noted{};
+thread_local size_t t_next_noted = 0;
+
+} // namespace
+
+void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
+                       std::chrono::steady_clock::duration timeout) noexcept {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  t_noted[t_next_noted++ % noted_deadlines] =
+    noted_deadline{deadline, w->eng().now() + std::chrono::duration_cast<sim::vtime>(timeout)};
+}
+
 bool sim_block(const std::function<bool()>& done,
                std::chrono::steady_clock::time_point deadline,
                std::span<object_slot* const> watch, bool poll) {
   auto& w = *current_world();
   std::optional<sim::vtime> until;
-  if (deadline != std::chrono::steady_clock::time_point::max()) {
+  for (size_t i = 1; i <= std::min(t_next_noted, noted_deadlines) && !until
+                     && deadline != std::chrono::steady_clock::time_point::max();
+       ++i) // the latest first
+    if (auto& n = t_noted[(t_next_noted - i) % noted_deadlines]; n.real == deadline)
+      until = n.at;
+  if (!until && deadline != std::chrono::steady_clock::time_point::max()) {
     auto left = deadline - std::chrono::steady_clock::now();
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
     until = w.eng().now() + std::max(ms, std::chrono::milliseconds{0});

@@ -38,10 +38,16 @@ void sim_wait_for_args(task_ptr t);
 /// Runs `fn` as a simulation event now (from any thread).
 void sim_post(std::function<void()> fn);
 
+/// A deadline `timeout` from now made on the driving thread (get.hpp's
+/// `deadline_after`): `sim_block` finds it again and waits exactly
+/// `timeout` of virtual time from the moment it was made.
+void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
+                       std::chrono::steady_clock::duration timeout) noexcept;
+
 /// `get`/`wait` on the driving thread: runs events until `done()` or the
-/// deadline, a real-clock point turned into the same span of virtual time
-/// (rounded up to whole milliseconds, so that the real time spent before
-/// the call cannot change the run). False on timeout.
+/// deadline: one noted by `sim_note_deadline` is its exact virtual
+/// deadline; another real-clock point is turned into the same span of
+/// virtual time, rounded up to whole milliseconds. False on timeout.
 /// `watch`: the objects whose sealing may make `done()` hold; `poll`:
 /// check `done()` after every event instead (the objects are not known).
 bool sim_block(const std::function<bool()>& done,
