@@ -150,10 +150,14 @@ int main(int argc, char** argv) {
 
   std::vector<manta::actor_handle<backend>> bs;
   for (int b = 0; b < backends; ++b)
-    bs.push_back(manta::actor<backend>().node_affinity(static_cast<manta::node_id>(4 + b)).remote());
+    bs.push_back(
+      manta::actor<backend>().node_affinity(static_cast<manta::node_id>(4 + b)).remote());
   std::vector<manta::actor_handle<balancer>> lbs;
   for (int l = 0; l < balancers; ++l)
-    lbs.push_back(manta::actor<balancer>().node_affinity(static_cast<manta::node_id>(1 + l)).max_concurrency(64).remote(bs));
+    lbs.push_back(manta::actor<balancer>()
+                    .node_affinity(static_cast<manta::node_id>(1 + l))
+                    .max_concurrency(64)
+                    .remote(bs));
   auto t0 = manta::now();
   std::vector<manta::object_ref<std::vector<int64_t>>> runs;
   for (long c = 0; c < clients; ++c)

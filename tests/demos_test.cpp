@@ -397,7 +397,9 @@ TEST_CASE("sim_service_fleet: a partition raises the tail latency, the same for 
     in >> n >> p50 >> p99 >> p999;
     return std::array<double, 4>{n, p50, p99, p999};
   };
-  auto before = row("before (0-1 s)"), during = row("during (1-2 s)"), after_ = row("after (2-3 s)");
+  auto before = row("before (0-1 s)");
+  auto during = row("during (1-2 s)");
+  auto after_ = row("after (2-3 s)");
   for (auto& r : {before, during, after_})
     CHECK(r[0] > 1000);
   // Calls to the cut-off backends wait for the balancers' 30 ms timeout.

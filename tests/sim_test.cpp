@@ -69,9 +69,8 @@ long spin_cpu(long ms) {
     return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
   };
   auto until = cpu() + std::chrono::milliseconds{ms};
-  long spins = 0;
-  while (cpu() < until)
-    ++spins;
+  while (cpu() < until) {
+  }
   return ms;
 }
 MANTA_REMOTE(spin_cpu);

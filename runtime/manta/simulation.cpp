@@ -172,7 +172,8 @@ void init(init_options opts, simulation_options sim) {
   if (!(sim.loss >= 0 && sim.loss < 1))
     throw invalid_argument_error("manta sim: loss must be in [0, 1)");
   if (!(sim.bandwidth >= 0))
-    throw invalid_argument_error("manta sim: bandwidth must be >= 0 bytes per second (0: unlimited)");
+    throw invalid_argument_error(
+      "manta sim: bandwidth must be >= 0 bytes per second (0: unlimited)");
   if (!(sim.slow_factor > 0))
     throw invalid_argument_error("manta sim: slow_factor must be > 0");
   if (opts.address)

@@ -83,13 +83,15 @@ struct simulation_options {
   /// (never node 0) and is healed `partition_length` later (a heal ends
   /// every partition).
   uint32_t random_partitions = 0;
-  std::chrono::nanoseconds partition_length = std::chrono::milliseconds{100}; ///< See `random_partitions`.
+  /// See `random_partitions`.
+  std::chrono::nanoseconds partition_length = std::chrono::milliseconds{100};
   /// Slow spells drawn from the seed ("slowdowns" stream): a random node
   /// other than 0 runs `slow_factor` times slower from a time in
   /// [0, `fault_window`) for `slow_length`.
   uint32_t random_slowdowns = 0;
   double slow_factor = 4; ///< See `random_slowdowns`.
-  std::chrono::nanoseconds slow_length = std::chrono::milliseconds{200}; ///< See `random_slowdowns`.
+  /// See `random_slowdowns`.
+  std::chrono::nanoseconds slow_length = std::chrono::milliseconds{200};
   /// Where random partitions and slow spells fall (kills: `kill_window`).
   std::chrono::nanoseconds fault_window = std::chrono::seconds{1};
   /// A JSON file with any of the settings above and a fault list, read at
