@@ -75,6 +75,11 @@ long spin_cpu(long ms) {
 }
 MANTA_REMOTE(spin_cpu);
 
+/// A cost function of a task's argument (sim::set_cost).
+std::chrono::nanoseconds twice_ms(long x) {
+  return x * 2ms;
+}
+
 std::vector<char> blob(long bytes) {
   return std::vector<char>(static_cast<size_t>(bytes), 'x');
 }
@@ -419,6 +424,8 @@ TEST_CASE("cost models: zero, declared, a function of the arguments, measured CP
   manta::sim::set_cost("square", [](long x) { return x * 1ms; });
   CHECK(took(manta::task(square).remote(7)) == 7ms);
   CHECK(took(manta::task(square).remote(manta::put(12L))) == 12ms);
+  manta::sim::set_cost("sq_fn", &twice_ms);  // a function, not a lambda
+  CHECK(took(manta::task(square).name("sq_fn").remote(4)) == 8ms);
   manta::sim::set_cost("blob_size", [](const std::vector<char>& b) {
     return std::chrono::microseconds{static_cast<long>(b.size())};
   });

@@ -33,19 +33,25 @@ using sim_cost_fn = std::function<std::chrono::nanoseconds(const task_spec&)>;
 /// Sets `function`'s cost model to `fn` (simulation.cpp).
 void sim_set_cost_fn(const std::string& function, sim_cost_fn fn);
 
-/// The parameters of a cost function (a lambda or a function pointer), as
-/// values.
-template <class F>
-struct sim_cost_params : sim_cost_params<decltype(&F::operator())> {};
+/// The parameters of a lambda's call operator, as values.
+template <class M>
+struct sim_member_params;
 
 template <class C, class R, class... As>
-struct sim_cost_params<R (C::*)(As...) const> {
+struct sim_member_params<R (C::*)(As...) const> {
   using type = std::tuple<std::decay_t<As>...>;
 };
 
 template <class C, class R, class... As>
-struct sim_cost_params<R (C::*)(As...)> {
+struct sim_member_params<R (C::*)(As...)> {
   using type = std::tuple<std::decay_t<As>...>;
+};
+
+/// The parameters of a cost function (a lambda or a function pointer), as
+/// values.
+template <class F>
+struct sim_cost_params {
+  using type = typename sim_member_params<decltype(&F::operator())>::type;
 };
 
 template <class R, class... As>
