@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -376,4 +377,34 @@ TEST_CASE("tour: every demo runs and passes") {
     CHECK_MESSAGE(contains(row, " ok "), d << ": " << row);
   }
   CHECK(contains(r.output, "demos passed: 13 of 13"));
+}
+
+TEST_CASE("sim_service_fleet: a partition raises the tail latency, the same for the same seed") {
+  auto strip = [](std::string out) { // the real time is the one figure that may differ
+    auto at = out.find(" real=");
+    return at == std::string::npos ? out : out.erase(at, out.find(' ', at + 1) - at);
+  };
+  auto one = run(std::string{SIM_SERVICE_FLEET_DEMO} + " --seed=3");
+  auto two = run(std::string{SIM_SERVICE_FLEET_DEMO} + " --seed=3");
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  CHECK(strip(one.output) == strip(two.output));
+  CHECK(contains(one.output, "external=0 "));
+  // Columns: requests, p50, p99, p999 (ms).
+  auto row = [&](const std::string& phase) {
+    std::istringstream in{after(one.output, phase)};
+    double n = 0, p50 = 0, p99 = 0, p999 = 0;
+    in >> n >> p50 >> p99 >> p999;
+    return std::array<double, 4>{n, p50, p99, p999};
+  };
+  auto before = row("before (0-1 s)");
+  auto during = row("during (1-2 s)");
+  auto after_ = row("after (2-3 s)");
+  for (auto& r : {before, during, after_})
+    CHECK(r[0] > 1000);
+  // Calls to the cut-off backends wait for the balancers' 30 ms timeout.
+  CHECK(during[2] > before[2]);
+  CHECK(during[2] >= 30.0);
+  CHECK(after_[2] < during[2]);
+  CHECK(std::stol(after(one.output, "load balancer timeouts: ")) > 0);
 }

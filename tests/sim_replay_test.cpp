@@ -146,3 +146,21 @@ TEST_CASE("--seed alone is the program's own flag; a bad --sim- flag is refused 
   CHECK(zero.rc != 0);
   CHECK(zero.out.find("--sim-nodes: expected a whole number from 1") != std::string::npos);
 }
+
+TEST_CASE("--sim-partitions and --sim-slowdowns draw the same faults for the same seed") {
+  auto flags = std::string{"--simulate --sim-nodes=6 --sim-partitions=2 --sim-slowdowns=2 "
+                           "--sim-fault-window=40ms --sim-bandwidth=1e8 "};
+  auto one = run_app(flags + "--seed=5 mixed");
+  auto two = run_app(flags + "--seed=5 mixed");
+  auto other = run_app(flags + "--seed=6 mixed");
+  INFO(one.out);
+  REQUIRE(one.rc == 0);
+  REQUIRE(two.rc == 0);
+  REQUIRE(other.rc == 0);
+  CHECK(one.hash == two.hash);
+  CHECK(one.hash != other.hash);
+  auto bad = run_app("--simulate --sim-cost=fast mixed");
+  CHECK(bad.rc != 0);
+  CHECK(bad.out.find("--sim-cost: expected zero, declared or measured, got 'fast'")
+        != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <ctime>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -59,6 +60,42 @@ public:
   }
 };
 MANTA_ACTOR(pooled, &pooled::work);
+
+/// Spins until this thread has used `ms` milliseconds of CPU time.
+long spin_cpu(long ms) {
+  auto cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+  };
+  auto until = cpu() + std::chrono::milliseconds{ms};
+  while (cpu() < until) {
+  }
+  return ms;
+}
+MANTA_REMOTE(spin_cpu);
+
+/// A cost function of a task's argument (sim::set_cost).
+std::chrono::nanoseconds twice_ms(long x) {
+  return x * 2ms;
+}
+
+std::vector<char> blob(long bytes) {
+  return std::vector<char>(static_cast<size_t>(bytes), 'x');
+}
+MANTA_REMOTE(blob);
+
+long blob_size(const std::vector<char>& b) {
+  return static_cast<long>(b.size());
+}
+MANTA_REMOTE(blob_size);
+
+class timed {
+public:
+  int echo(int x) { return x; }
+  long spin(long ms) { return spin_cpu(ms); }
+};
+MANTA_ACTOR(timed, &timed::echo, &timed::spin);
 
 /// Starts a simulation for one test case and stops it however it ends.
 struct sim_guard {
@@ -361,4 +398,177 @@ TEST_CASE("a task blocked in get stops when it is cancelled") {
   manta::cancel(waiting);
   CHECK_THROWS_AS(manta::get(waiting), manta::task_cancelled_error);
   CHECK(manta::now() - start < 1h);
+}
+
+TEST_CASE("cost models: zero, declared, a function of the arguments, measured CPU time") {
+  manta::simulation_options s;
+  s.nodes = 1; // no network: the virtual times are the costs alone
+  s.cpus_per_node = 1;
+  s.task_duration = 50ms;
+  s.cost = manta::sim_cost::zero;
+  s.cpu_quantum = 10ms;
+  sim_guard g{s};
+  auto took = [](auto&& ref) {
+    auto start = manta::now();
+    manta::get(ref);
+    return manta::now() - start;
+  };
+  // The default model (zero) ignores task_duration.
+  CHECK(took(manta::task(square).remote(3)) == 0ns);
+  // Declared per function (set_duration), under another name too.
+  manta::sim::set_duration("sq30", 30ms);
+  CHECK(took(manta::task(square).name("sq30").remote(3)) == 30ms);
+  manta::sim::set_cost("sq_declared", manta::sim_cost::declared); // task_duration
+  CHECK(took(manta::task(square).name("sq_declared").remote(3)) == 50ms);
+  // A function of the arguments, given by value or as an object.
+  manta::sim::set_cost("square", [](long x) { return x * 1ms; });
+  CHECK(took(manta::task(square).remote(7)) == 7ms);
+  CHECK(took(manta::task(square).remote(manta::put(12L))) == 12ms);
+  manta::sim::set_cost("sq_fn", &twice_ms);  // a function, not a lambda
+  CHECK(took(manta::task(square).name("sq_fn").remote(4)) == 8ms);
+  manta::sim::set_cost("blob_size", [](const std::vector<char>& b) {
+    return std::chrono::microseconds{static_cast<long>(b.size())};
+  });
+  CHECK(took(manta::task(blob_size).remote(manta::task(blob).remote(2500L))) == 2500us);
+  // A cost function whose parameters are not the task's is refused by name.
+  manta::sim::set_cost("sq_bad", [](long, long) { return 1ms; });
+  CHECK_THROWS_WITH_AS(manta::get(manta::task(square).name("sq_bad").remote(1)),
+                       doctest::Contains("takes 2 argument(s) but the task has 1"),
+                       manta::invalid_argument_error);
+  // Measured: the CPU time the code took, to the nearest 10 ms quantum.
+  manta::sim::set_cost("spin_cpu", manta::sim_cost::measured);
+  CHECK(manta::sim::summary().measured_runs == 0);
+  CHECK(took(manta::task(spin_cpu).remote(30L)) == 30ms);
+  CHECK(took(manta::task(spin_cpu).remote(50L)) == 50ms);
+  CHECK(manta::sim::summary().measured_runs == 2);
+  CHECK(manta::sim::to_string(manta::sim::summary()).find(" measured=2") != std::string::npos);
+}
+
+TEST_CASE("actor calls take their declared or measured virtual time") {
+  manta::simulation_options s;
+  s.nodes = 1;
+  s.call_duration = 2ms;
+  s.cpu_quantum = 10ms;
+  sim_guard g{s};
+  auto t = manta::actor<timed>().remote();
+  manta::get(t.call(&timed::echo).remote(0)); // constructed
+  auto start = manta::now();
+  CHECK(manta::get(t.call(&timed::echo).remote(1)) == 1);
+  CHECK(manta::now() - start == 2ms); // call_duration
+  manta::sim::set_duration("timed.echo", 5ms);
+  start = manta::now();
+  std::vector<manta::object_ref<int>> calls;
+  for (int i = 0; i < 4; ++i)
+    calls.push_back(t.call(&timed::echo).remote(i));
+  for (auto& c : calls)
+    manta::get(c);
+  CHECK(manta::now() - start == 20ms); // one after the other on a sync actor
+  manta::sim::set_cost("timed.spin", manta::sim_cost::measured);
+  start = manta::now();
+  CHECK(manta::get(t.call(&timed::spin).remote(20L)) == 20);
+  CHECK(manta::now() - start == 20ms);
+  CHECK(manta::sim::summary().measured_runs == 1);
+}
+
+TEST_CASE("results and object arguments cross nodes in latency + size / bandwidth") {
+  manta::simulation_options s;
+  s.nodes = 2;
+  s.latency = 1ms;
+  s.jitter = 0ns;
+  s.bandwidth = 1e6; // bytes per second: 1 us a byte
+  s.call_duration = 5ms;
+  sim_guard g{s};
+  // 10,000 bytes made on node 1 (value_size: the buffer and the vector):
+  // the spec travels 1 ms, the result 1 ms + 10,024 us.
+  auto start = manta::now();
+  auto far = manta::task(blob).node_affinity(1).remote(10'000L);
+  CHECK(manta::get(far).size() == 10'000);
+  CHECK(manta::now() - start == 2ms + 10'024us);
+  // Read again on node 0: it is here now.
+  start = manta::now();
+  manta::get(far);
+  CHECK(manta::now() - start == 0ns);
+  // Made on the reader's node: no crossing.
+  start = manta::now();
+  manta::get(manta::task(blob).node_affinity(0).remote(10'000L));
+  CHECK(manta::now() - start == 0ns);
+  // An object argument made on node 0 is fetched by node 1 before the run:
+  // spec 1 ms, fetch 1 ms + 10,024 us, the 8-byte result 1 ms + 8 us.
+  auto here = manta::put(std::vector<char>(10'000, 'y'));
+  start = manta::now();
+  CHECK(manta::get(manta::task(blob_size).node_affinity(1).remote(here)) == 10'000);
+  CHECK(manta::now() - start == 3ms + 10'024us + 8us);
+  // An actor call on node 1: the job 1 ms, the call 5 ms, its 4-byte
+  // result 1 ms + 4 us.
+  auto t = manta::actor<timed>().node_affinity(1).remote();
+  manta::get(t.call(&timed::echo).remote(0));
+  start = manta::now();
+  CHECK(manta::get(t.call(&timed::echo).remote(7)) == 7);
+  CHECK(manta::now() - start == 7ms + 4us);
+}
+
+TEST_CASE("an actor call across a partition waits for the heal; a get times out meanwhile") {
+  manta::simulation_options s;
+  s.nodes = 2;
+  s.latency = 1ms;
+  s.jitter = 0ns;
+  sim_guard g{s};
+  auto t = manta::actor<timed>().node_affinity(1).remote();
+  manta::get(t.call(&timed::echo).remote(0));
+  manta::sim_fault cut;
+  cut.at = manta::now().time_since_epoch();
+  cut.what = manta::sim_fault::kind::partition;
+  cut.group = {1};
+  manta::sim::schedule(cut);
+  manta::sim_fault heal;
+  heal.what = manta::sim_fault::kind::heal;
+  heal.at = manta::now().time_since_epoch() + 200ms;
+  manta::sim::schedule(heal);
+  manta::sleep(1ms); // the partition applies
+  auto call = t.call(&timed::echo).remote(5);
+  CHECK_THROWS_AS(manta::get(call, 100ms), manta::get_timeout_error);
+  CHECK(manta::get(call) == 5);
+  CHECK(manta::now().time_since_epoch() >= heal.at);
+}
+
+TEST_CASE("random partitions and slow spells are drawn from the seed") {
+  auto path = "/tmp/manta_sim_faults_" + std::to_string(::getpid());
+  auto run = [&](uint64_t seed) {
+    manta::simulation_options s;
+    s.nodes = 6;
+    s.seed = seed;
+    s.task_duration = 1ms;
+    s.random_partitions = 3;
+    s.random_slowdowns = 2;
+    s.fault_window = 100ms;
+    s.partition_length = 20ms;
+    s.slow_length = 30ms;
+    s.trace_file = path;
+    std::vector<int> nodes;
+    uint64_t hash = 0;
+    {
+      sim_guard g{s};
+      for (int i = 0; i < 40; ++i) {
+        nodes.push_back(manta::get(manta::task(node_here).remote()));
+        manta::sleep(3ms);
+      }
+      hash = manta::sim::summary().trace_hash;
+    }
+    std::ifstream in{path};
+    std::vector<std::string> faults;
+    for (std::string line; std::getline(in, line);)
+      if (line.find(" fault ") != std::string::npos)
+        faults.push_back(line);
+    return std::tuple{nodes, hash, faults};
+  };
+  auto [nodes1, hash1, faults1] = run(8);
+  auto [nodes2, hash2, faults2] = run(8);
+  auto [nodes3, hash3, faults3] = run(9);
+  CHECK(faults1.size() == 10); // 3 partitions and their heals, 2 slow spells and their ends
+  CHECK(faults1 == faults2);
+  CHECK(nodes1 == nodes2);
+  CHECK(hash1 == hash2);
+  CHECK(faults1 != faults3);
+  CHECK(hash1 != hash3);
+  std::remove(path.c_str());
 }

@@ -95,6 +95,13 @@ thread_local clock::time_point t_read_deadline = clock::time_point::max();
 
 } // namespace
 
+clock::time_point deadline_from_now(clock::duration timeout) {
+  auto deadline = clock::now() + timeout;
+  if (sim_drives_this_thread())
+    sim_note_deadline(deadline, timeout);
+  return deadline;
+}
+
 clock::time_point read_deadline() noexcept {
   return t_read_deadline;
 }
@@ -110,9 +117,9 @@ read_deadline_scope::~read_deadline_scope() {
 
 void await(object_slot& slot, clock::time_point deadline) {
   runtime::require("get");
-  if (!slot.done() && sim_drives_this_thread()) {
+  if (sim_drives_this_thread()) {
     // The simulation runs its events until the object exists (or the
-    // waiting task is cancelled).
+    // waiting task is cancelled) and has crossed to the reader's node.
     auto* t = this_task().task;
     throw_if_cancelled(t);
     object_slot* watched = &slot;

@@ -53,9 +53,14 @@ private:
   clock::time_point previous_;
 };
 
+/// `clock::now() + timeout`; in a simulation, on the thread that drives it,
+/// also noted with its exact virtual deadline (get.cpp), so that the wait
+/// takes `timeout` of virtual time whatever real time passes before it.
+clock::time_point deadline_from_now(clock::duration timeout);
+
 template <class Rep, class Period>
 clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
-  return clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
+  return deadline_from_now(std::chrono::duration_cast<clock::duration>(timeout));
 }
 
 } // namespace detail

@@ -26,6 +26,7 @@
 #include "manta/resources.hpp"
 #include "manta/retry_exceptions.hpp"
 #include "manta/runtime_context.hpp"
+#include "manta/sim_cost.hpp"
 #include "manta/simulation.hpp"
 #include "manta/state.hpp"
 #include "manta/task.hpp"

@@ -6,6 +6,7 @@
 #include "manta/detail/sim_world.hpp"
 #include "manta/errors.hpp"
 
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -62,12 +63,42 @@ void sim_post(std::function<void()> fn) {
     w->eng().post(std::move(fn));
 }
 
+namespace {
+
+/// The deadlines made lately on the driving thread, with their virtual
+/// deadlines: a ring, looked up by the real deadline (the fibers that made
+/// them share the thread; a wait looks its deadline up right after making
+/// it, or a little later for `get(refs, timeout)`).
+struct noted_deadline {
+  std::chrono::steady_clock::time_point real;
+  sim::vtime at{0};
+};
+constexpr size_t noted_deadlines = 1024;
+thread_local std::array<noted_deadline, noted_deadlines> t_noted{};
+thread_local size_t t_next_noted = 0;
+
+} // namespace
+
+void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
+                       std::chrono::steady_clock::duration timeout) noexcept {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  t_noted[t_next_noted++ % noted_deadlines] =
+    noted_deadline{deadline, w->eng().now() + std::chrono::duration_cast<sim::vtime>(timeout)};
+}
+
 bool sim_block(const std::function<bool()>& done,
                std::chrono::steady_clock::time_point deadline,
                std::span<object_slot* const> watch, bool poll) {
   auto& w = *current_world();
   std::optional<sim::vtime> until;
-  if (deadline != std::chrono::steady_clock::time_point::max()) {
+  for (size_t i = 1; i <= std::min(t_next_noted, noted_deadlines) && !until
+                     && deadline != std::chrono::steady_clock::time_point::max();
+       ++i) // the latest first
+    if (auto& n = t_noted[(t_next_noted - i) % noted_deadlines]; n.real == deadline)
+      until = n.at;
+  if (!until && deadline != std::chrono::steady_clock::time_point::max()) {
     auto left = deadline - std::chrono::steady_clock::now();
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
     until = w.eng().now() + std::max(ms, std::chrono::milliseconds{0});
@@ -77,6 +108,39 @@ bool sim_block(const std::function<bool()>& done,
 
 bool sim_lost_run(const std::exception_ptr& e) noexcept {
   return current_world() != nullptr && sim::world::lost_run(e);
+}
+
+void sim_before_seal(object_slot& slot) {
+  if (auto* w = current_world())
+    w->before_seal(slot);
+}
+
+void sim_sealed(const object_slot& slot) noexcept {
+  if (auto* w = current_world())
+    w->sealed(slot);
+}
+
+void sim_slot_gone(const object_slot* slot) noexcept {
+  if (auto* w = current_world())
+    w->forget(slot);
+}
+
+void sim_call_starts(const std::string& name) {
+  if (auto* w = current_world())
+    w->call_starts(name);
+}
+
+void sim_call_ends() {
+  if (auto* w = current_world())
+    w->call_ends();
+}
+
+void sim_set_cost_fn(const std::string& function, sim_cost_fn fn) {
+  auto* w = current_world();
+  if (w == nullptr)
+    throw not_initialized_error("manta::sim::set_cost: no simulation runs; call "
+                                "manta::init with simulation_options (or --simulate) first");
+  w->set_cost_fn(function, std::move(fn));
 }
 
 void sim_stop() noexcept {
@@ -107,6 +171,11 @@ void init(init_options opts, simulation_options sim) {
     throw invalid_argument_error("manta sim: cpus_per_node must be > 0");
   if (!(sim.loss >= 0 && sim.loss < 1))
     throw invalid_argument_error("manta sim: loss must be in [0, 1)");
+  if (!(sim.bandwidth >= 0))
+    throw invalid_argument_error(
+      "manta sim: bandwidth must be >= 0 bytes per second (0: unlimited)");
+  if (!(sim.slow_factor > 0))
+    throw invalid_argument_error("manta sim: slow_factor must be > 0");
   if (opts.address)
     throw invalid_argument_error("manta::init: --simulate runs the whole cluster in this "
                                  "process; drop --address");
@@ -163,7 +232,10 @@ std::string to_string(const run_summary& s) {
                 s.seed, s.nodes, s.events, static_cast<double>(s.virtual_time.count()) / 1e9,
                 s.real_seconds, s.tasks_lost, s.actors_killed, s.external_events,
                 s.trace_hash);
-  return buf;
+  std::string out = buf;
+  if (s.measured_runs > 0) // measured CPU times: this run may not replay
+    out += " measured=" + std::to_string(s.measured_runs);
+  return out;
 }
 
 void set_duration(const std::string& function, std::chrono::nanoseconds d) {
@@ -172,6 +244,14 @@ void set_duration(const std::string& function, std::chrono::nanoseconds d) {
     throw not_initialized_error("manta::sim::set_duration: no simulation runs; call "
                                 "manta::init with simulation_options (or --simulate) first");
   w->set_duration(function, d);
+}
+
+void set_cost(const std::string& function, sim_cost model) {
+  auto* w = detail::current_world();
+  if (w == nullptr)
+    throw not_initialized_error("manta::sim::set_cost: no simulation runs; call "
+                                "manta::init with simulation_options (or --simulate) first");
+  w->set_cost(function, model);
 }
 
 void schedule(const sim_fault& f) {

@@ -27,6 +27,19 @@ struct sim_fault {
   double factor = 1.0; ///< How many times slower a slowed node runs.
 };
 
+/// How a task's (or an actor call's) virtual run time is found: per
+/// function with `sim::set_cost` / `sim::set_duration`, else the
+/// simulation's `cost` (docs/simulation.md).
+enum class sim_cost {
+  zero,     ///< no virtual time, whatever duration is declared
+  declared, ///< the function's `set_duration`, else `task_duration` (`call_duration`)
+  /// The CPU time its code took on the simulation's thread (the thread CPU
+  /// clock, around each of its slices on its fiber), rounded to the nearest
+  /// `cpu_quantum`. It differs from run to run, so a run that measures may
+  /// not replay: the summary counts such runs (`measured=`).
+  measured,
+};
+
 /// Settings of a simulated cluster (`init(init_options, simulation_options)`,
 /// flags `--simulate`, `--seed=N`, `--sim-nodes=N`, `--sim-schedule=FILE`;
 /// docs/simulation.md). Node 0 is the driver's node; the others are workers.
@@ -48,12 +61,39 @@ struct simulation_options {
   /// A task's virtual run time when none is set for its function
   /// (`sim::set_duration`).
   std::chrono::nanoseconds task_duration{0};
+  /// An actor call's virtual run time when none is set for its method
+  /// (`sim::set_duration("Class.method", d)`).
+  std::chrono::nanoseconds call_duration{0};
+  /// The cost model of functions and methods that have none of their own.
+  sim_cost cost = sim_cost::declared;
+  /// Measured CPU times are rounded to the nearest multiple of this.
+  std::chrono::nanoseconds cpu_quantum = std::chrono::milliseconds{1};
+  /// Bytes per second a result (or an object argument) crosses between
+  /// two nodes at, after `latency`; 0: unlimited (only the latency).
+  double bandwidth = 0;
   /// The fault schedule, in code.
   std::vector<sim_fault> faults;
   /// Kills drawn from the seed ("faults" stream): `random_kills` nodes
   /// other than 0, each at a time in [0, `kill_window`).
   uint32_t random_kills = 0;
   std::chrono::nanoseconds kill_window = std::chrono::seconds{1}; ///< See `random_kills`.
+  /// Partitions drawn from the seed ("partitions" stream): partition i
+  /// starts at a time in the i-th of `random_partitions` equal slices of
+  /// [0, `fault_window`), cuts off a random group of 1 to nodes/2 nodes
+  /// (never node 0) and is healed `partition_length` later (a heal ends
+  /// every partition).
+  uint32_t random_partitions = 0;
+  /// See `random_partitions`.
+  std::chrono::nanoseconds partition_length = std::chrono::milliseconds{100};
+  /// Slow spells drawn from the seed ("slowdowns" stream): a random node
+  /// other than 0 runs `slow_factor` times slower from a time in
+  /// [0, `fault_window`) for `slow_length`.
+  uint32_t random_slowdowns = 0;
+  double slow_factor = 4; ///< See `random_slowdowns`.
+  /// See `random_slowdowns`.
+  std::chrono::nanoseconds slow_length = std::chrono::milliseconds{200};
+  /// Where random partitions and slow spells fall (kills: `kill_window`).
+  std::chrono::nanoseconds fault_window = std::chrono::seconds{1};
   /// A JSON file with any of the settings above and a fault list, read at
   /// init (its values override those given in code).
   std::string schedule_file;
@@ -93,6 +133,9 @@ struct run_summary {
   uint64_t external_events = 0;
   uint64_t tasks_lost = 0; ///< Runs lost with a killed node.
   uint64_t actors_killed = 0; ///< Actors killed with their node.
+  /// Runs whose virtual time was their measured CPU time (sim_cost::measured):
+  /// nonzero means the run may not replay.
+  uint64_t measured_runs = 0;
 };
 
 /// Whether the runtime runs as a simulation.
@@ -105,8 +148,14 @@ run_summary summary();
 std::string to_string(const run_summary& s);
 
 /// The virtual run time of each task of `function` (its registered name or
-/// its `.name(...)`) from now on.
+/// its `.name(...)`; "Class.method" for an actor's calls) from now on
+/// (sim_cost::declared for it).
 void set_duration(const std::string& function, std::chrono::nanoseconds d);
+
+/// The cost model of `function`'s tasks (or "Class.method"'s calls) from
+/// now on. A function of the arguments: `set_cost(name, [](long n) {...})`
+/// (sim_cost.hpp).
+void set_cost(const std::string& function, sim_cost model);
 
 /// A fault added while the simulation runs (its time must not be past).
 void schedule(const sim_fault& f);

@@ -392,9 +392,14 @@ void actor_core::run_popped_locked(std::unique_lock<std::mutex>& guard, call_ptr
   task_events::on_call_start(*c);
   auto* outer_call = current_call(); // a caller that runs the call itself may be in one
   current_call() = c.get();
+  bool simulated = sim_engaged() && !remote_;
+  if (simulated) // its virtual run time (docs/simulation.md)
+    sim_call_starts(cls_.name + "." + c->method_name);
   auto out = remote_ ? call_on_other_node(*static_cast<remote_actor*>(keep.get()), ctx,
                                           cls_.name + "." + c->method_name)
                      : c->invoke(keep.get(), ctx);
+  if (simulated && !out.pending)
+    sim_call_ends();
   log_capture::end_of_run();
   current_call() = outer_call;
   if (!out.pending)

@@ -4,10 +4,12 @@
 
 #include "actors/actor_host.hpp"
 #include "manta/actor_errors.hpp"
+#include "manta/simulation.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_defaults.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_error.hpp"
 
@@ -166,8 +168,10 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
     throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
   bool remote = place_on_other_node(opts);
   check_call_options(opts, "actor " + info.name, remote);
+  // A simulation places it on its virtual node (sim_world.cpp).
+  bool virtual_node = sim_engaged() && opts.strategy.node < manta::sim::summary().nodes;
   if (!remote && opts.strategy.kind == scheduling_strategy::node_affinity
-      && opts.strategy.node != rt.node_index() && !opts.strategy.soft)
+      && opts.strategy.node != rt.node_index() && !opts.strategy.soft && !virtual_node)
     throw infeasible_task_error("actor " + info.name + " is pinned to node "
                                 + std::to_string(opts.strategy.node)
                                 + ", but this process is not a driver connected to it; "

@@ -6,6 +6,7 @@
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/spill_store.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/errors.hpp"
@@ -28,6 +29,8 @@ object_slot::object_slot(object_id id, std::weak_ptr<task_spec> producer)
 }
 
 object_slot::~object_slot() {
+  if (sim_engaged())
+    sim_slot_gone(this);
   // A large value stays counted until its last reader lets go (value_account);
   // the spill file goes with the object.
   object_table::instance().erase(id_, value_ && account_ == nullptr ? size_bytes_ : 0);
@@ -55,17 +58,25 @@ bool object_slot::seal(uint8_t state, F&& store) {
 bool object_slot::seal_value(std::shared_ptr<const void> value,
                              const std::type_info& type, size_t size_bytes,
                              const value_codec* codec) {
-  return seal(ready_state, [&] {
+  if (sim_engaged()) // a measured run's virtual time passes before its result exists
+    sim_before_seal(*this);
+  bool sealed = seal(ready_state, [&] {
     type_ = &type;
     size_bytes_ = size_bytes;
     codec_ = codec;
     spillable_ = codec != nullptr && size_bytes >= min_spill_bytes;
     keep_value(std::move(value));
   });
+  if (sealed && sim_engaged()) // where and when: its readers elsewhere wait for the network
+    sim_sealed(*this);
+  return sealed;
 }
 
 bool object_slot::seal_error(std::exception_ptr error) {
-  return seal(failed_state, [&] { error_ = std::move(error); });
+  bool sealed = seal(failed_state, [&] { error_ = std::move(error); });
+  if (sealed && sim_engaged())
+    sim_sealed(*this);
+  return sealed;
 }
 
 bool object_slot::seal_remote(const std::type_info& type, size_t encoded_size,

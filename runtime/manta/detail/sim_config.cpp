@@ -88,6 +88,25 @@ sim_fault json_fault(const std::string& where, const boost::json::value& v) {
   return f;
 }
 
+sim_cost parse_cost(std::string_view where, std::string_view text) {
+  if (text == "zero")
+    return sim_cost::zero;
+  if (text == "declared")
+    return sim_cost::declared;
+  if (text == "measured")
+    return sim_cost::measured;
+  bad(where, "expected zero, declared or measured, got '" + std::string{text} + "'");
+}
+
+double parse_rate(std::string_view where, std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0))
+    bad(where, "expected bytes per second (0: unlimited), e.g. 1.25e9, got '"
+                 + std::string{text} + "'");
+  return v;
+}
+
 } // namespace
 
 std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text) {
@@ -136,14 +155,28 @@ std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
       opts.random_kills = static_cast<uint32_t>(parse_count("--sim-kills", *v, 0, 1'000'000));
     } else if (auto v = value("--sim-kill-window")) {
       opts.kill_window = parse_sim_duration("--sim-kill-window", *v);
+    } else if (auto v = value("--sim-partitions")) {
+      opts.random_partitions =
+        static_cast<uint32_t>(parse_count("--sim-partitions", *v, 0, 1'000'000));
+    } else if (auto v = value("--sim-slowdowns")) {
+      opts.random_slowdowns =
+        static_cast<uint32_t>(parse_count("--sim-slowdowns", *v, 0, 1'000'000));
+    } else if (auto v = value("--sim-fault-window")) {
+      opts.fault_window = parse_sim_duration("--sim-fault-window", *v);
+    } else if (auto v = value("--sim-bandwidth")) {
+      opts.bandwidth = parse_rate("--sim-bandwidth", *v);
+    } else if (auto v = value("--sim-cost")) {
+      opts.cost = parse_cost("--sim-cost", *v);
     } else if (auto v = value("--sim-trace")) {
       opts.trace_file = std::string{*v};
     } else if (auto v = value("--sim-schedule")) {
       schedule = std::string{*v};
     } else if (arg.substr(0, 6) == "--sim-") {
       bad(arg, "unknown simulation flag; they are --simulate, --seed=N, --sim-nodes=N, "
-               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-trace=FILE "
-               "and --sim-schedule=FILE (docs/simulation.md)");
+               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-partitions=N, "
+               "--sim-slowdowns=N, --sim-fault-window=DURATION, --sim-bandwidth=BYTES_PER_S, "
+               "--sim-cost=zero|declared|measured, --sim-trace=FILE and --sim-schedule=FILE "
+               "(docs/simulation.md)");
     }
   }
   if (!schedule.empty()) {
@@ -167,6 +200,16 @@ std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
         opts.kill_window = flags.kill_window;
       else if (has("--sim-trace="))
         opts.trace_file = flags.trace_file;
+      else if (has("--sim-partitions="))
+        opts.random_partitions = flags.random_partitions;
+      else if (has("--sim-slowdowns="))
+        opts.random_slowdowns = flags.random_slowdowns;
+      else if (has("--sim-fault-window="))
+        opts.fault_window = flags.fault_window;
+      else if (has("--sim-bandwidth="))
+        opts.bandwidth = flags.bandwidth;
+      else if (has("--sim-cost="))
+        opts.cost = flags.cost;
     }
   }
   return opts;
@@ -212,6 +255,30 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
       opts.random_kills = json_node(at, val);
     } else if (key == "kill_window") {
       opts.kill_window = json_duration(at, val);
+    } else if (key == "call_duration") {
+      opts.call_duration = json_duration(at, val);
+    } else if (key == "cost") {
+      if (!val.is_string())
+        bad(at, "expected \"zero\", \"declared\" or \"measured\"");
+      opts.cost = parse_cost(at, std::string_view{val.as_string()});
+    } else if (key == "cpu_quantum") {
+      opts.cpu_quantum = json_duration(at, val);
+    } else if (key == "bandwidth") {
+      opts.bandwidth = json_number(at, val);
+      if (!(opts.bandwidth >= 0))
+        bad(at, "expected bytes per second, >= 0 (0: unlimited)");
+    } else if (key == "random_partitions") {
+      opts.random_partitions = json_node(at, val);
+    } else if (key == "partition_length") {
+      opts.partition_length = json_duration(at, val);
+    } else if (key == "random_slowdowns") {
+      opts.random_slowdowns = json_node(at, val);
+    } else if (key == "slow_factor") {
+      opts.slow_factor = json_number(at, val);
+    } else if (key == "slow_length") {
+      opts.slow_length = json_duration(at, val);
+    } else if (key == "fault_window") {
+      opts.fault_window = json_duration(at, val);
     } else if (key == "trace_file") {
       if (!val.is_string())
         bad(at, "expected a file name");
@@ -224,8 +291,9 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
         opts.faults.push_back(json_fault(at + "[" + std::to_string(i++) + "]", f));
     } else {
       bad(at, "unknown key; the keys are seed, nodes, cpus_per_node, latency, jitter, loss, "
-              "resend_after, detect_after, task_duration, random_kills, kill_window, trace_file, "
-              "faults");
+              "resend_after, detect_after, task_duration, call_duration, cost, cpu_quantum, "
+              "bandwidth, random_kills, kill_window, random_partitions, partition_length, "
+              "random_slowdowns, slow_factor, slow_length, fault_window, trace_file, faults");
     }
   }
 }

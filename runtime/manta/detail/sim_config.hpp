@@ -15,7 +15,9 @@ std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_
 
 /// The simulation the command line asks for: `--simulate` (or any `--sim-*`
 /// flag) with `--seed=N`, `--sim-nodes=N`, `--sim-cpus=N`, `--sim-kills=N`,
-/// `--sim-kill-window=D`, `--sim-trace=FILE`, `--sim-schedule=FILE`;
+/// `--sim-kill-window=D`, `--sim-partitions=N`, `--sim-slowdowns=N`,
+/// `--sim-fault-window=D`, `--sim-bandwidth=B`, `--sim-cost=MODEL`,
+/// `--sim-trace=FILE`, `--sim-schedule=FILE`;
 /// nullopt without them (`--seed` alone is the program's own).
 std::optional<simulation_options> parse_sim_flags(int argc, char** argv);
 

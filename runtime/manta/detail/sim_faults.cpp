@@ -32,6 +32,52 @@ void world::add_fault(const sim_fault& f) {
   eng_.at(f.at, event_kind::fault, f.node, static_cast<uint64_t>(f.what), [this, f] { apply(f); });
 }
 
+void world::draw_faults() {
+  auto window = std::max<int64_t>(1, opts_.fault_window.count());
+  uint32_t others = opts_.nodes - 1; // node 0 stays on the driver's side and fast
+  if (opts_.random_partitions > 0 && others > 0) {
+    auto& rng = eng_.stream("partitions");
+    auto slice = std::max<int64_t>(1, window / opts_.random_partitions);
+    for (uint32_t i = 0; i < opts_.random_partitions; ++i) {
+      sim_fault cut;
+      cut.what = sim_fault::kind::partition;
+      cut.at = vtime{slice * i + static_cast<int64_t>(rng() % static_cast<uint64_t>(slice))};
+      // A group of 1 to nodes/2 nodes, drawn without repeats.
+      std::vector<uint32_t> pool(others);
+      for (uint32_t n = 0; n < others; ++n)
+        pool[n] = n + 1;
+      uint32_t size = 1 + static_cast<uint32_t>(rng() % std::max<uint32_t>(1, opts_.nodes / 2));
+      size = std::min(size, others);
+      for (uint32_t k = 0; k < size; ++k) {
+        auto j = k + static_cast<uint32_t>(rng() % (others - k));
+        std::swap(pool[k], pool[j]);
+        cut.group.push_back(pool[k]);
+      }
+      std::sort(cut.group.begin(), cut.group.end());
+      add_fault(cut);
+      sim_fault heal;
+      heal.what = sim_fault::kind::heal;
+      heal.at = cut.at + opts_.partition_length;
+      add_fault(heal);
+    }
+  }
+  if (opts_.random_slowdowns > 0 && others > 0) {
+    auto& rng = eng_.stream("slowdowns");
+    for (uint32_t i = 0; i < opts_.random_slowdowns; ++i) {
+      sim_fault slow;
+      slow.what = sim_fault::kind::slow;
+      slow.node = 1 + static_cast<uint32_t>(rng() % others);
+      slow.factor = opts_.slow_factor;
+      slow.at = vtime{static_cast<int64_t>(rng() % static_cast<uint64_t>(window))};
+      add_fault(slow);
+      auto back = slow;
+      back.factor = 1.0;
+      back.at = slow.at + opts_.slow_length;
+      add_fault(back);
+    }
+  }
+}
+
 void world::apply(const sim_fault& f) {
   auto& n = nodes_[f.node];
   switch (f.what) {

@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <span>
+#include <string>
 
 /// The few points where the runtime hands work to the simulator
 /// (docs/simulation.md). Outside a simulation each is one relaxed load.
@@ -37,10 +38,16 @@ void sim_wait_for_args(task_ptr t);
 /// Runs `fn` as a simulation event now (from any thread).
 void sim_post(std::function<void()> fn);
 
+/// A deadline `timeout` from now made on the driving thread (get.hpp's
+/// `deadline_after`): `sim_block` finds it again and waits exactly
+/// `timeout` of virtual time from the moment it was made.
+void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
+                       std::chrono::steady_clock::duration timeout) noexcept;
+
 /// `get`/`wait` on the driving thread: runs events until `done()` or the
-/// deadline, a real-clock point turned into the same span of virtual time
-/// (rounded up to whole milliseconds, so that the real time spent before
-/// the call cannot change the run). False on timeout.
+/// deadline: one noted by `sim_note_deadline` is its exact virtual
+/// deadline; another real-clock point is turned into the same span of
+/// virtual time, rounded up to whole milliseconds. False on timeout.
 /// `watch`: the objects whose sealing may make `done()` hold; `poll`:
 /// check `done()` after every event instead (the objects are not known).
 bool sim_block(const std::function<bool()>& done,
@@ -53,6 +60,25 @@ bool sim_lost_run(const std::exception_ptr& e) noexcept;
 /// The runtime's run of one task (runtime.cpp): what a pool thread does.
 /// True when it should run again (a retry).
 bool execute_task(const task_ptr& t);
+
+/// Before `slot` is sealed with a value: a run measured by its CPU time
+/// (sim_cost::measured) whose result it is spends that time first.
+void sim_before_seal(object_slot& slot);
+
+/// `slot` was sealed: the simulation notes on which node and when, so that
+/// a reader on another node waits for it to cross the network.
+void sim_sealed(const object_slot& slot) noexcept;
+
+/// `slot` is destroyed (from any thread): its note goes.
+void sim_slot_gone(const object_slot* slot) noexcept;
+
+/// An actor call of `name` ("Class.method") starts on the calling run's
+/// fiber: a declared duration passes first; a measured one is timed.
+void sim_call_starts(const std::string& name);
+
+/// The call started last on this run's fiber returned: its measured CPU
+/// time passes before its result is sealed.
+void sim_call_ends();
 
 /// Stops the simulation before the runtime stops (prints its summary).
 void sim_stop() noexcept;

@@ -10,6 +10,8 @@
 #include "manta/errors.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <ctime>
 
 namespace manta::detail::sim {
 
@@ -65,7 +67,8 @@ world::world(const simulation_options& opts)
   }
   for (auto& f : opts_.faults)
     add_fault(f);
-  // Kills drawn from the seed: which node, and when.
+  // Kills drawn from the seed: which node, and when (before the other
+  // random faults, which have streams of their own).
   auto& rng = eng_.stream("faults");
   for (uint32_t i = 0; i < opts_.random_kills && opts_.nodes > 1; ++i) {
     sim_fault f;
@@ -75,6 +78,8 @@ world::world(const simulation_options& opts)
                    std::max<int64_t>(1, opts_.kill_window.count())))};
     add_fault(f);
   }
+  draw_faults();
+  measuring_ = opts_.cost == sim_cost::measured;
 }
 
 world::~world() {
@@ -94,29 +99,6 @@ uint64_t world::id_of(const task_spec& t) noexcept {
 
 uint32_t world::current_node() const noexcept {
   return current_ == nullptr ? 0 : current_->rec->node;
-}
-
-vtime world::duration_of(const task_spec& t) const {
-  auto it = durations_.find(t.name());
-  return it != durations_.end() ? it->second : opts_.task_duration;
-}
-
-bool world::reachable(uint32_t a, uint32_t b) const noexcept {
-  return side_[a] == side_[b];
-}
-
-vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
-  lost = false;
-  if (from == to)
-    return vtime{0};
-  auto& rng = eng_.stream("network");
-  std::uniform_real_distribution<double> unit{0.0, 1.0};
-  lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
-  double jitter = 0;
-  if (opts_.jitter.count() > 0)
-    jitter = std::exponential_distribution<double>{
-      1.0 / static_cast<double>(opts_.jitter.count())}(rng);
-  return opts_.latency + vtime{static_cast<int64_t>(jitter)};
 }
 
 // -- placing and running ------------------------------------------------------
@@ -241,10 +223,15 @@ void world::start(const rec_ptr& r, uint32_t node) {
   r->epoch = nodes_[node].epoch;
   runs_[node].push_back(r);
   r->pos = std::prev(runs_[node].end());
+  eng_.note(event_kind::place, node, id_of(*r->task));
+  send(r, current_node());
+}
+
+void world::send(const rec_ptr& r, uint32_t from) {
+  auto node = r->node;
   auto id = id_of(*r->task);
-  eng_.note(event_kind::place, node, id);
   bool lost = false;
-  auto d = delay(current_node(), node, lost);
+  auto d = delay(from, node, lost);
   if (lost && !r->actor) {
     // The spec never arrives: the sender notices and places it again.
     eng_.after(opts_.resend_after, event_kind::lost, node, id, [this, r] {
@@ -256,7 +243,24 @@ void world::start(const rec_ptr& r, uint32_t node) {
     });
     return;
   }
-  eng_.after(d, event_kind::arrive, node, id, [this, r] { arrive(r); });
+  if (lost) {
+    // An actor job has one place to go: it is sent there again.
+    eng_.after(opts_.resend_after, event_kind::lost, node, id, [this, r, from] {
+      if (!r->over && nodes_[r->node].epoch == r->epoch)
+        send(r, from);
+    });
+    return;
+  }
+  // Object arguments made elsewhere are fetched once the spec is there
+  // (all at once: the slowest counts). Fetches ignore partitions.
+  vtime fetch_time{0};
+  if (opts_.latency.count() > 0 || opts_.bandwidth > 0) {
+    std::lock_guard guard{produced_mtx_};
+    for (auto& dep : r->task->deps)
+      if (auto it = produced_.find(dep.get()); it != produced_.end())
+        fetch_time = std::max(fetch_time, transfer(it->second.node, node, it->second.bytes));
+  }
+  eng_.after(d + fetch_time, event_kind::arrive, node, id, [this, r] { arrive(r); });
 }
 
 void world::arrive(const rec_ptr& r) {
@@ -267,7 +271,19 @@ void world::arrive(const rec_ptr& r) {
     return;
   }
   task_events::on_waiting_for_resources(*r->task); // no-op if already so
-  auto d = duration_of(*r->task);
+  vtime d{0};
+  try {
+    d = duration_of(*r);
+  } catch (...) {
+    // A cost function that cannot read the task's arguments (or throws):
+    // the task fails with its error, as a run that threw would.
+    retire(r);
+    auto err = std::current_exception();
+    r->task->result->seal_error(err);
+    task_events::on_end(*r->task, task_state::failed, err);
+    place_ready();
+    return;
+  }
   d = vtime{static_cast<int64_t>(static_cast<double>(d.count()) * nodes_[r->node].slow)};
   eng_.after(d, event_kind::finish, r->node, id_of(*r->task), [this, r] {
     if (!r->over && nodes_[r->node].epoch == r->epoch)
@@ -339,7 +355,11 @@ void world::resume(run_fiber& rf) {
   restore_view(rf.view);
   auto* previous = current_;
   current_ = &rf;
+  if (measuring_)
+    rf.slice_start = thread_cpu_now();
   rf.f->resume();
+  if (measuring_)
+    rf.cpu += thread_cpu_now() - rf.slice_start;
   current_ = previous;
   rf.view = save_view();
   restore_view(outside);
@@ -429,7 +449,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
     if (lost())
       throw node_lost{};
     if (done())
-      return true;
+      return fetch(watch, deadline);
     rf.wait = done;
     rf.deadline = deadline;
     rf.token = next_token_++;
@@ -466,7 +486,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
       throw node_lost{}; // its node's CPUs went with it
     node.free_cpus -= lent;
     free_sum_ -= lent;
-    return done();
+    return done() && fetch(watch, deadline);
   }
   if (depth_ >= max_depth)
     throw error("manta sim: more than " + std::to_string(max_depth)
@@ -481,7 +501,9 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
     return done();
   };
   bool ok = eng_.run_until(check, deadline.value_or(vtime::max()), std::chrono::seconds{2});
-  if (!ok && !deadline)
+  if (ok)
+    ok = fetch(watch, deadline);
+  if (!ok && !deadline && !done())
     throw error("manta sim: deadlock at virtual time " + std::to_string(eng_.now().count())
                 + " ns: the driver waits for an object that no simulated event will produce ("
                 + std::to_string(ready_.size()) + " task(s) wait for a live node with room, "
@@ -513,6 +535,7 @@ manta::sim::run_summary world::summary() const {
   s.external_events = eng_.external();
   s.tasks_lost = tasks_lost_;
   s.actors_killed = actors_killed_;
+  s.measured_runs = measured_runs_;
   return s;
 }
 

@@ -4,11 +4,13 @@
 #include "manta/detail/sim_fiber.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/worker_pool.hpp"
+#include "manta/sim_cost.hpp"
 #include "manta/simulation.hpp"
 
 #include <deque>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +23,10 @@ class actor_core;
 }
 
 namespace manta::detail::sim {
+
+/// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID): what a measured
+/// run used (sim_cost::measured).
+vtime thread_cpu_now() noexcept;
 
 /// The simulated cluster: virtual nodes with their CPUs, the network
 /// between them, the fault schedule, and the runs of tasks and actor jobs
@@ -66,7 +72,20 @@ public:
   /// Adds a fault at its time (not in the past).
   void add_fault(const sim_fault& f);
 
-  void set_duration(const std::string& function, vtime d) { durations_[function] = d; }
+  /// Cost models of functions and methods (sim_cost.hpp).
+  void set_duration(const std::string& function, vtime d);
+  void set_cost(const std::string& function, sim_cost model);
+  void set_cost_fn(const std::string& function, sim_cost_fn fn);
+
+  /// Measures the CPU time of a run whose result `slot` is (sim_cost::measured)
+  /// and lets that much virtual time pass before it is sealed.
+  void before_seal(const object_slot& slot);
+  /// Notes where and when `slot` was sealed (results crossing the network).
+  void sealed(const object_slot& slot);
+  void forget(const object_slot* slot) noexcept;
+  /// An actor call starts / ended on the current run's fiber.
+  void call_starts(const std::string& name);
+  void call_ends();
 
   /// The node whose code runs now (0: the driver).
   uint32_t current_node() const noexcept;
@@ -83,6 +102,8 @@ private:
   };
   struct run_rec {
     task_ptr task;
+    /// Its virtual time is its measured CPU time (charged before its seal).
+    bool measured = false;
     uint32_t node = 0;
     uint64_t epoch = 0;
     double cpus = 0;
@@ -121,6 +142,25 @@ private:
     wake_waiter waker;
     bool poll = false;
     std::list<std::unique_ptr<run_fiber>>::iterator pos;
+    /// Thread CPU time its code used in earlier slices, and when (on the
+    /// thread CPU clock) the current slice began (sim_cost::measured).
+    vtime cpu{0};
+    vtime slice_start{0};
+    /// The call it runs now is measured from `call_cpu` on.
+    bool call_measured = false;
+    vtime call_cpu{0};
+  };
+  /// How one function's runs are costed (set_duration / set_cost).
+  struct cost_rule {
+    sim_cost model = sim_cost::declared;
+    std::optional<vtime> fixed;
+    sim_cost_fn fn;
+  };
+  /// Where and when an object was sealed.
+  struct produced {
+    uint32_t node = 0;
+    vtime at{0};
+    size_t bytes = 0;
   };
   /// Takes a suspended run out of `suspended_` (its waiters off its objects).
   std::unique_ptr<run_fiber> unpark(run_fiber& rf);
@@ -153,10 +193,31 @@ private:
   /// Fails `t` with node_died_error saying `why`.
   static void fail(task_spec& t, const std::string& why);
   void apply(const sim_fault& f);
+  /// Adds the partitions and slow spells drawn from the seed.
+  void draw_faults();
   void detect(uint32_t node);
   vtime delay(uint32_t from, uint32_t to, bool& lost);
   bool reachable(uint32_t a, uint32_t b) const noexcept;
-  vtime duration_of(const task_spec& t) const;
+  /// The run's virtual duration before its code runs (0 for a measured
+  /// one, which it marks).
+  vtime duration_of(run_rec& r);
+  /// The CPU time `rf` used so far (measured runs only).
+  vtime cpu_used(const run_fiber& rf) const;
+  /// Lets virtual time pass for measured CPU time `used` (rounded to the
+  /// quantum, times the node's slow factor).
+  void charge_measured(vtime used);
+  /// One message or object of `bytes` from node `from` to `to`: latency
+  /// plus bytes / bandwidth (0 on the same node).
+  vtime transfer(uint32_t from, uint32_t to, size_t bytes) const;
+  /// When the sealed objects among `slots` can be read on `node`; `cut`:
+  /// one lies across a partition (then it waits for the heal).
+  vtime readable_at(std::span<object_slot* const> slots, uint32_t node, bool& cut);
+  /// Waits (virtual time) until the objects a wait watched have crossed to
+  /// the waiting node; false if `deadline` passes first.
+  bool fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline);
+  /// Sends `r`'s spec (or actor job) from `from` to its node, with its
+  /// object arguments' transfer; a lost one is sent again.
+  void send(const rec_ptr& r, uint32_t from);
   static uint64_t id_of(const task_spec& t) noexcept;
   std::string node_name(uint32_t n) const { return "sim-node-" + std::to_string(n); }
 
@@ -172,7 +233,14 @@ private:
   std::unordered_map<const void*, uint32_t> actor_node_;
   /// Which side of the partition each node is on (0: none).
   std::vector<uint32_t> side_;
-  std::unordered_map<std::string, vtime> durations_;
+  std::unordered_map<std::string, cost_rule> costs_;
+  /// Whether a run may be measured (the CPU clock is read around slices).
+  bool measuring_ = false;
+  uint64_t measured_runs_ = 0;
+  /// Objects sealed in the simulation, by slot (destroyed slots leave from
+  /// any thread, hence the lock).
+  std::mutex produced_mtx_;
+  std::unordered_map<const object_slot*, produced> produced_;
   /// The run whose fiber runs now (null: the driver's stack).
   run_fiber* current_ = nullptr;
   /// Runs suspended in a wait, in the order they suspended.

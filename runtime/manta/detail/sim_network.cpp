@@ -1,0 +1,88 @@
+#include "manta/detail/sim_world.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+// Objects crossing the simulated network (docs/simulation.md): where and
+// when each object was sealed, and how long a reader on another node waits.
+namespace manta::detail::sim {
+
+void world::sealed(const object_slot& slot) {
+  if (!eng_.on_owner())
+    return; // sealed by a thread outside the simulation: readable everywhere at once
+  if (opts_.latency.count() == 0 && opts_.bandwidth <= 0)
+    return; // crossing takes no time
+  std::lock_guard guard{produced_mtx_};
+  produced_[&slot] = produced{current_node(), eng_.now(), slot.size_bytes()};
+}
+
+void world::forget(const object_slot* slot) noexcept {
+  std::lock_guard guard{produced_mtx_};
+  produced_.erase(slot);
+}
+
+vtime world::transfer(uint32_t from, uint32_t to, size_t bytes) const {
+  if (from == to)
+    return vtime{0};
+  auto d = opts_.latency;
+  if (opts_.bandwidth > 0)
+    d += vtime{static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / opts_.bandwidth))};
+  return d;
+}
+
+vtime world::readable_at(std::span<object_slot* const> slots, uint32_t node, bool& cut) {
+  cut = false;
+  auto at = eng_.now();
+  std::lock_guard guard{produced_mtx_};
+  for (auto* s : slots) {
+    if (!s->done())
+      continue;
+    auto it = produced_.find(s);
+    if (it == produced_.end() || it->second.node == node)
+      continue;
+    if (!reachable(it->second.node, node))
+      cut = true;
+    at = std::max(at, it->second.at + transfer(it->second.node, node, it->second.bytes));
+  }
+  return at;
+}
+
+bool world::fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline) {
+  if (watch.empty())
+    return true;
+  auto node = current_node();
+  for (;;) {
+    bool cut = false;
+    auto at = readable_at(watch, node, cut);
+    if (!cut && at <= eng_.now())
+      return true;
+    // Across a partition nothing arrives: look again after a resend.
+    auto until = cut ? std::max(at, eng_.now() + opts_.resend_after) : at;
+    if (deadline && until > *deadline) {
+      if (*deadline > eng_.now())
+        block([] { return false; }, *deadline);
+      return false;
+    }
+    block([] { return false; }, until);
+  }
+}
+
+bool world::reachable(uint32_t a, uint32_t b) const noexcept {
+  return side_[a] == side_[b];
+}
+
+vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
+  lost = false;
+  if (from == to)
+    return vtime{0};
+  auto& rng = eng_.stream("network");
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
+  double jitter = 0;
+  if (opts_.jitter.count() > 0)
+    jitter = std::exponential_distribution<double>{
+      1.0 / static_cast<double>(opts_.jitter.count())}(rng);
+  return opts_.latency + vtime{static_cast<int64_t>(jitter)};
+}
+
+} // namespace manta::detail::sim
