@@ -3,15 +3,13 @@
 #include "actors/atoms.hpp"
 #include "actors/dashboard_detail.hpp"
 #include "actors/hosted_queue.hpp"
-#include "manta/detail/accounted_value.hpp"
+#include "actors/hosted_results.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_registry.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/build_fingerprint.hpp"
-#include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/code_loader.hpp"
-#include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/function_registry.hpp"
 #include "manta/detail/held_objects.hpp"
@@ -19,7 +17,6 @@
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_shipper.hpp"
-#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/node_state.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_task.hpp"
@@ -39,77 +36,6 @@ namespace manta::actors {
 namespace {
 
 using detail::wire::result_message;
-
-result_message failure(uint64_t id, const std::string& task, std::string type,
-                       std::string message) {
-  result_message r;
-  r.task_id = id;
-  r.node = detail::runtime::node_name();
-  r.kind = result_message::failure;
-  r.error = {std::move(type), std::move(message), task, r.node};
-  return r;
-}
-
-/// The encoded bytes of a sealed result (a hosted task's are bytes
-/// already; an actor call's value is encoded with its type's codec).
-std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
-  auto value = h.result->shared_value();
-  if (h.encoded)
-    return std::static_pointer_cast<const std::vector<char>>(value);
-  if (h.result->type() == typeid(void))
-    return std::make_shared<const std::vector<char>>();
-  auto* codec = h.result->codec();
-  if (codec == nullptr)
-    throw std::runtime_error("the result type " + detail::demangle(h.result->type().name())
-                             + " cannot be serialized");
-  detail::encoded_bytes e;
-  if (auto err = codec->encode(value.get(), e))
-    throw std::runtime_error("the result does not encode: " + detail::error_text(err));
-  // Counted in the budget while they live, as held_objects::put wants.
-  return detail::accounted(std::make_shared<const std::vector<char>>(e.data, e.data + e.size),
-                           e.size);
-}
-
-/// The TaskFailure of an exception.
-result_message failure_of(uint64_t id, const std::string& name, const std::exception_ptr& ep) {
-  try {
-    std::rethrow_exception(ep);
-  } catch (const task_error& e) {
-    auto r = failure(id, name, e.type_name(), e.message());
-    r.error.node = e.node();
-    return r;
-  } catch (const actor_died_error& e) {
-    return failure(id, name, "manta::actor_died_error", e.what());
-  } catch (const std::exception& e) {
-    return failure(id, name, detail::demangle(typeid(e).name()), e.what());
-  } catch (...) {
-    return failure(id, name, "<unknown>", "the task failed");
-  }
-}
-
-/// The TaskResult of a finished hosted task or call; keeps a large value here.
-result_message finish(uint64_t id, const hosted_task& h) {
-  if (h.result->failed())
-    return failure_of(id, h.name, h.result->error());
-  std::shared_ptr<const std::vector<char>> bytes;
-  try {
-    bytes = encoded_result(h);
-  } catch (...) {
-    return failure_of(id, h.name, std::current_exception());
-  }
-  result_message r;
-  r.task_id = id;
-  r.node = detail::runtime::node_name();
-  if (bytes->size() <= inline_result_limit) {
-    r.kind = result_message::inline_value;
-    r.value = *bytes;
-  } else {
-    r.kind = result_message::stored;
-    r.stored_size = bytes->size();
-    detail::held_objects::instance().put(id, std::move(bytes));
-  }
-  return r;
-}
 
 /// Queues a TaskResult for its owner (sent in a batch after this burst).
 void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
@@ -141,37 +67,6 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
     self->send(self, done_atom::value, id);
 }
 
-/// Where the items of streaming generator `id` that runs here for `owner`
-/// go: each to the node manager, which sends it on at once. On a worker
-/// (its owners are drivers, which read objects over the data path), an
-/// item larger than `inline_result_limit` stays here as a held object in
-/// this node's budget, as a large result does, and only its id and size
-/// travel; the driver's own node manager hosts calls from workers through
-/// lent handles, which take every item inline.
-detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
-                                          uint64_t id) {
-  auto* rt = detail::runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  bool store_large = link != nullptr && link->kind() == detail::cluster::role::worker;
-  return [manager = caf::actor_cast<caf::actor_addr>(self), owner, id,
-          store_large](uint64_t index, std::vector<char> bytes) {
-    auto hdl = caf::actor_cast<caf::actor>(manager);
-    if (!hdl)
-      return;
-    if (!store_large || bytes.size() <= inline_result_limit) {
-      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
-      return;
-    }
-    auto size = bytes.size();
-    auto object = detail::runtime::require("a generator's item").next_object_id().value();
-    // Throws object_store_full_error at the yield, as a put would.
-    detail::memory_budget::instance().admit(size, "generator item");
-    detail::held_objects::instance().put(
-      object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
-    caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
-  };
-}
-
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg);
 
@@ -179,13 +74,13 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
-    send_result(self, owner, failure(0, "?", "manta::error", err));
+    send_result(self, owner, failure_result(0, "?", "manta::error", err));
     return;
   }
   auto id = msg.task_id;
   watch_owner(self, owner, id, msg.job_id);
   auto refuse = [&](std::string type, std::string why) {
-    send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
+    send_result(self, owner, failure_result(id, msg.name, std::move(type), std::move(why)));
   };
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
@@ -259,7 +154,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   auto id = msg.task_id;
   auto here = detail::runtime::node_name();
   auto refuse = [&](std::string type, std::string why) {
-    send_result(self, owner, failure(id, msg.name, std::move(type), std::move(why)));
+    send_result(self, owner, failure_result(id, msg.name, std::move(type), std::move(why)));
   };
   // A hosted actor, or one of this node's own whose handle this node lent
   // to the sender (manta/detail/lent_handles.hpp).
@@ -353,7 +248,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       std::vector<std::vector<char>> specs;
       if (auto err = detail::wire::decode_batch(batch, specs); !err.empty()) {
         auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-        send_result(self, owner, failure(0, "?", "manta::error", err));
+        send_result(self, owner, failure_result(0, "?", "manta::error", err));
         return;
       }
       for (auto& spec : specs)
@@ -424,7 +319,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
-      auto r = finish(id, h);
+      auto r = finished_result(id, h);
       if (r.kind == result_message::stored)
         self->state.owners.held(h.owner.address(), id);
       send_result(self, h.owner, r);

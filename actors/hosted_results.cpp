@@ -1,0 +1,117 @@
+#include "actors/hosted_results.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/detail/accounted_value.hpp"
+#include "manta/detail/cluster.hpp"
+#include "manta/detail/codec.hpp"
+#include "manta/detail/demangle.hpp"
+#include "manta/detail/held_objects.hpp"
+#include "manta/detail/memory_budget.hpp"
+#include "manta/detail/runtime.hpp"
+#include "manta/detail/task_error.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+namespace manta::actors {
+
+using detail::wire::result_message;
+
+namespace {
+
+/// The encoded bytes of a sealed result (a hosted task's are bytes
+/// already; an actor call's value is encoded with its type's codec).
+std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
+  auto value = h.result->shared_value();
+  if (h.encoded)
+    return std::static_pointer_cast<const std::vector<char>>(value);
+  if (h.result->type() == typeid(void))
+    return std::make_shared<const std::vector<char>>();
+  auto* codec = h.result->codec();
+  if (codec == nullptr)
+    throw std::runtime_error("the result type " + detail::demangle(h.result->type().name())
+                             + " cannot be serialized");
+  detail::encoded_bytes e;
+  if (auto err = codec->encode(value.get(), e))
+    throw std::runtime_error("the result does not encode: " + detail::error_text(err));
+  // Counted in the budget while they live, as held_objects::put wants.
+  return detail::accounted(std::make_shared<const std::vector<char>>(e.data, e.data + e.size),
+                           e.size);
+}
+
+} // namespace
+
+result_message failure_result(uint64_t id, const std::string& task, std::string type,
+                       std::string message) {
+  result_message r;
+  r.task_id = id;
+  r.node = detail::runtime::node_name();
+  r.kind = result_message::failure;
+  r.error = {std::move(type), std::move(message), task, r.node};
+  return r;
+}
+
+result_message failure_of(uint64_t id, const std::string& name, const std::exception_ptr& ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const task_error& e) {
+    auto r = failure_result(id, name, e.type_name(), e.message());
+    r.error.node = e.node();
+    return r;
+  } catch (const actor_died_error& e) {
+    return failure_result(id, name, "manta::actor_died_error", e.what());
+  } catch (const std::exception& e) {
+    return failure_result(id, name, detail::demangle(typeid(e).name()), e.what());
+  } catch (...) {
+    return failure_result(id, name, "<unknown>", "the task failed");
+  }
+}
+
+result_message finished_result(uint64_t id, const hosted_task& h) {
+  if (h.result->failed())
+    return failure_of(id, h.name, h.result->error());
+  std::shared_ptr<const std::vector<char>> bytes;
+  try {
+    bytes = encoded_result(h);
+  } catch (...) {
+    return failure_of(id, h.name, std::current_exception());
+  }
+  result_message r;
+  r.task_id = id;
+  r.node = detail::runtime::node_name();
+  if (bytes->size() <= inline_result_limit) {
+    r.kind = result_message::inline_value;
+    r.value = *bytes;
+  } else {
+    r.kind = result_message::stored;
+    r.stored_size = bytes->size();
+    detail::held_objects::instance().put(id, std::move(bytes));
+  }
+  return r;
+}
+
+detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
+                                          uint64_t id) {
+  auto* rt = detail::runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  bool store_large = link != nullptr && link->kind() == detail::cluster::role::worker;
+  return [manager = caf::actor_cast<caf::actor_addr>(self), owner, id,
+          store_large](uint64_t index, std::vector<char> bytes) {
+    auto hdl = caf::actor_cast<caf::actor>(manager);
+    if (!hdl)
+      return;
+    if (!store_large || bytes.size() <= inline_result_limit) {
+      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
+      return;
+    }
+    auto size = bytes.size();
+    auto object = detail::runtime::require("a generator's item").next_object_id().value();
+    // Throws object_store_full_error at the yield, as a put would.
+    detail::memory_budget::instance().admit(size, "generator item");
+    detail::held_objects::instance().put(
+      object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
+    caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
+  };
+}
+
+} // namespace manta::actors

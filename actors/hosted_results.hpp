@@ -1,0 +1,42 @@
+#pragma once
+
+#include "actors/node_manager.hpp"
+#include "manta/detail/item_stream.hpp"
+#include "manta/detail/wire.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <string>
+
+// What a node sends back for the tasks, calls and generator items it runs
+// for other processes: results inline or held here, failures, items.
+
+namespace manta::actors {
+
+/// A TaskFailure of task `id` (named `task`) with an error `type` and
+/// `message`, from this node.
+detail::wire::result_message failure_result(uint64_t id, const std::string& task,
+                                            std::string type, std::string message);
+
+/// The TaskFailure of an exception.
+detail::wire::result_message failure_of(uint64_t id, const std::string& name,
+                                        const std::exception_ptr& ep);
+
+/// The TaskResult of a finished hosted task or call; keeps a value larger
+/// than `inline_result_limit` here (held_objects), as the owner reads it
+/// over the data path.
+detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
+
+/// Where the items of streaming generator `id` that runs here for `owner`
+/// go: each to the node manager, which sends it on at once. On a worker
+/// (its owners are drivers, which read objects over the data path), an
+/// item larger than `inline_result_limit` stays here as a held object in
+/// this node's budget, as a large result does, and only its id and size
+/// travel; the driver's own node manager hosts calls from workers through
+/// lent handles, which take every item inline.
+detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
+                                          uint64_t id);
+
+} // namespace manta::actors
