@@ -10,7 +10,7 @@
 # when pip cannot reach it, the script says so and exits 3.
 #
 #   bash tools/compare_ray.sh [--filter=SUBSTR] [--rounds=3] [--ray-version=2.60.0]
-#                             [--markdown]
+#                             [--markdown]     (BUILD_DIR: the build folder, default build/)
 #
 # --filter runs only the metrics whose names contain SUBSTR (underscores or
 # spaces: "put_gigabytes" selects Ray's "put gigabytes" too). Ray's Ray
@@ -53,7 +53,13 @@ if [ "$installed" != "$ray_version" ]; then
   fi
 fi
 
-bash tools/build.sh >/dev/null
+# BUILD_DIR: a configured build folder (default build/, made by tools/build.sh).
+build_dir=${BUILD_DIR:-build}
+if [ -f "$build_dir/build.ninja" ]; then
+  ninja -C "$build_dir" tools/manta >/dev/null
+else
+  BUILD_DIR="$build_dir" bash tools/build.sh >/dev/null
+fi
 out=build/compare_ray
 rm -rf "$out"
 mkdir -p "$out"
@@ -78,7 +84,7 @@ run_manta() { # round
   echo "round $1: manta microbenchmark ..."
   local args=(--json --runs=4)
   [ -n "$filter" ] && args+=("--filter=${filter// /_}")
-  build/tools/manta microbenchmark "${args[@]}" >"$out/manta.$1.json"
+  "$build_dir/tools/manta" microbenchmark "${args[@]}" >"$out/manta.$1.json"
 }
 
 for ((r = 1; r <= rounds; ++r)); do

@@ -408,7 +408,7 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                   std::vector<manta::object_ref<uint64_t>> refs;
                   for (int k = 0; k < 10; ++k)
                     refs.push_back(manta::task(count_above).remote(ref, k));
-                  if (manta::get(refs).back() != 0)
+                  if (manta::get(refs).back() == 0) // about a tenth are above 0.9
                     std::abort();
                 },
                 nullptr, 0, 1.0, [] { tutorial_array(); }});
