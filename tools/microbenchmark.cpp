@@ -539,7 +539,7 @@ int microbenchmark_main(int argc, char** argv) {
                 floor.request_response, floor.spawn_request_quit);
     for (size_t i = 0; i < results.size(); ++i) {
       auto& r = results[i];
-      std::printf("%s{\"name\": \"%s\", \"per_second\": %.1f, \"sd\": %.1f", i ? ", " : "",
+      std::printf("%s{\"name\": \"%s\", \"per_second\": %.6g, \"sd\": %.6g", i ? ", " : "",
                   r.name.c_str(), r.mean, r.sd);
       if (auto ray = manta::tools::ray_published(r.name); ray > 0)
         std::printf(", \"ray_published\": %.2f, \"times_ray\": %.2f", ray, r.mean / ray);
