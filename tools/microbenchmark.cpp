@@ -71,6 +71,25 @@ int put_client(int n) {
 }
 MANTA_REMOTE(put_client);
 
+/// A client of multi_client_put_gigabytes (Ray's `do_put`): 10 puts of a
+/// fresh zeroed array of 10 Mi int64 (80 MiB), each ref dropped at once.
+int big_put_client() {
+  for (int i = 0; i < 10; ++i)
+    manta::put(std::vector<int64_t>(size_t{10} << 20));
+  return 0;
+}
+MANTA_REMOTE(big_put_client);
+
+/// The readers of tutorial_800mb_put_10_readers: values above k / 10.
+uint64_t count_above(const std::vector<double>& data, int k) {
+  const double threshold = k / 10.0;
+  uint64_t n = 0;
+  for (double v : data)
+    n += v > threshold;
+  return n;
+}
+MANTA_REMOTE(count_above);
+
 /// Runs `clients` tasks of `f(n)` at once and gets them.
 template <class F>
 void run_clients(F f, int clients, int n) {
@@ -107,9 +126,12 @@ result measure(const metric& m, int runs) {
 
 // -- object store throughput ---------------------------------------------------
 
-constexpr size_t big_put_bytes = size_t{800} << 20;
+/// Ray's `arr = np.zeros(100 * 1024 * 1024, dtype=np.int64)`: 800 MiB,
+/// which Ray's single_client_put_gigabytes counts as 0.8 "GB" per put
+/// (`timeit(..., 8 * 0.1)`); Manta counts it the same way.
+constexpr size_t ray_put_elems = size_t{100} << 20;
+constexpr double ray_put_gb = 0.8;
 constexpr size_t spill_bench_bytes = size_t{256} << 20;
-constexpr int put_threads = 4;
 
 double seconds_of(const std::function<void()>& f) {
   auto start = clock_type::now();
@@ -117,11 +139,10 @@ double seconds_of(const std::function<void()>& f) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-/// Source buffers for the put and spill metrics: index 0..put_threads-1 for
-/// the putting threads, put_threads for the spill metrics.
-const std::vector<uint8_t>& source_bytes(size_t n, int which = 0) {
-  static std::vector<std::vector<uint8_t>> sources(put_threads + 1);
-  auto& v = sources[static_cast<size_t>(which)];
+/// The source of the spill metrics and of the disk floors: a written
+/// vector of `n` bytes.
+const std::vector<uint8_t>& spill_source(size_t n) {
+  static std::vector<uint8_t> v;
   if (v.size() != n) {
     v.assign(n, 0);
     for (size_t i = 0; i < n; i += 64)
@@ -130,36 +151,68 @@ const std::vector<uint8_t>& source_bytes(size_t n, int which = 0) {
   return v;
 }
 
-/// Copying `n` bytes (split over `threads`) into freshly allocated buffers,
-/// as a copying put does: GB/s, best of 3.
-double memcpy_floor(size_t n, int threads) {
-  for (int t = 0; t < threads; ++t)
-    source_bytes(n / threads, t);
+/// The source of single_client_put_gigabytes: Ray's 100 Mi int64, written
+/// (resident; Ray's np.zeros array is never written, so its reads hit the
+/// one shared zero page).
+const std::vector<int64_t>& ray_put_source() {
+  static std::vector<int64_t> v = [] {
+    std::vector<int64_t> xs(ray_put_elems);
+    for (size_t i = 0; i < xs.size(); i += 8)
+      xs[i] = static_cast<int64_t>(i);
+    return xs;
+  }();
+  return v;
+}
+
+/// memcpy of `src` into a buffer of the same size already mapped, as a put
+/// into a reused buffer does: GB/s of the bytes copied, best of 3.
+double memcpy_floor(const void* src, size_t n) {
+  std::unique_ptr<uint8_t[]> dst{new uint8_t[n]};
+  std::memset(dst.get(), 0, n); // mapped before the copies are timed
   double best = 0;
-  for (int round = 0; round < 3; ++round) {
-    auto dt = seconds_of([&] {
-      std::vector<std::thread> ts;
-      for (int t = 0; t < threads; ++t)
-        ts.emplace_back([&, t] {
-          auto& src = source_bytes(n / threads, t);
-          std::unique_ptr<uint8_t[]> dst{new uint8_t[src.size()]};
-          std::memcpy(dst.get(), src.data(), src.size());
-          if (dst[64] != src[64])
-            std::abort();
-        });
-      for (auto& th : ts)
-        th.join();
-    });
-    best = std::max(best, static_cast<double>(n) / 1e9 / dt);
+  for (int round = 0; round < 4; ++round) {
+    auto dt = seconds_of([&] { std::memcpy(dst.get(), src, n); });
+    if (round > 0)
+      best = std::max(best, static_cast<double>(n) / 1e9 / dt);
   }
+  if (std::memcmp(dst.get(), src, 64) != 0)
+    std::abort();
   return best;
+}
+
+/// The put_gigabytes_<size> source: one vector of that many bytes, written
+/// (the previous size's is freed).
+const std::vector<uint8_t>& sweep_source(size_t n) {
+  static std::vector<uint8_t> v;
+  if (v.size() != n) {
+    v = std::vector<uint8_t>(n);
+    for (size_t i = 0; i < n; i += 64)
+      v[i] = static_cast<uint8_t>(i >> 6);
+  }
+  return v;
+}
+
+/// The tutorial's array: 100 M doubles (800 MB), uniform in [0, 1).
+const std::vector<double>& tutorial_array() {
+  static std::vector<double> v = [] {
+    std::vector<double> xs(100'000'000);
+    uint64_t z = 0x9E3779B97F4A7C15ull;
+    for (auto& x : xs) {
+      z ^= z << 13;
+      z ^= z >> 7;
+      z ^= z << 17;
+      x = static_cast<double>(z >> 11) * 0x1.0p-53;
+    }
+    return xs;
+  }();
+  return v;
 }
 
 /// Sequential write (or read) of a file of `n` bytes under /tmp, where the
 /// spill directory lives, without fsync like the spiller: MB/s, best of 3.
 double disk_floor(size_t n, bool write) {
   auto path = "/tmp/manta-microbenchmark-" + std::to_string(::getpid()) + ".bin";
-  auto& src = source_bytes(n, put_threads);
+  auto& src = spill_source(n);
   constexpr size_t chunk = size_t{64} << 20;
   std::vector<uint8_t> dst(write ? 0 : n);
   double best = 0;
@@ -187,7 +240,7 @@ double disk_floor(size_t n, bool write) {
 manta::object_ref<std::vector<uint8_t>>& spill_bench_ref() {
   static manta::object_ref<std::vector<uint8_t>> ref;
   if (!ref)
-    ref = manta::put(std::vector<uint8_t>(source_bytes(spill_bench_bytes, put_threads)));
+    ref = manta::put(std::vector<uint8_t>(spill_source(spill_bench_bytes)));
   return ref;
 }
 
@@ -284,25 +337,81 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                       std::abort();
                 },
                 nullptr, 0});
-  // put of an 800 MiB std::vector<uint8_t> lvalue (copied into the store),
-  // in GB/s; floor: memcpy of the same size into a fresh buffer.
+  // Ray's single_client_put_gigabytes: put of its 800 MiB int64 array (an
+  // lvalue: copied into the store), ref dropped; 0.8 per put, as Ray counts
+  // it. Floor: memcpy of the same bytes into mapped memory.
   ms.push_back({"single_client_put_gigabytes", 1, [] {
-                  auto ref = manta::put(source_bytes(big_put_bytes));
+                  auto ref = manta::put(ray_put_source());
                 },
-                "memcpy", 0, static_cast<double>(big_put_bytes) / 1e9, nullptr,
-                [] { return memcpy_floor(big_put_bytes, 1); }});
-  // 4 threads each putting a 200 MiB lvalue at once, GB/s in total.
+                "memcpy", 0, ray_put_gb, [] { ray_put_source(); },
+                [] {
+                  auto& src = ray_put_source();
+                  return memcpy_floor(src.data(), src.size() * sizeof(int64_t)) * ray_put_gb
+                         / (static_cast<double>(ray_put_elems * sizeof(int64_t)) / 1e9);
+                }});
+  // Ray's multi_client_put_gigabytes: 10 tasks, each putting 10 fresh
+  // zeroed arrays of 10 Mi int64 (80 MiB); one call counts 8, as in Ray.
+  // Floor: 10 threads making the same arrays without a put.
   ms.push_back({"multi_client_put_gigabytes", 1, [] {
-                  std::vector<std::thread> ts;
-                  for (int t = 0; t < put_threads; ++t)
-                    ts.emplace_back([t] {
-                      auto ref = manta::put(source_bytes(big_put_bytes / put_threads, t));
-                    });
-                  for (auto& th : ts)
-                    th.join();
+                  std::vector<manta::object_ref<int>> refs;
+                  for (int t = 0; t < 10; ++t)
+                    refs.push_back(manta::task(big_put_client).remote());
+                  manta::get(refs);
                 },
-                "memcpy_4_threads", 0, static_cast<double>(big_put_bytes) / 1e9, nullptr,
-                [] { return memcpy_floor(big_put_bytes, put_threads); }});
+                "fresh_arrays_10_threads", 0, 10 * 8 * 0.1, nullptr,
+                [] {
+                  auto dt = seconds_of([] {
+                    std::vector<std::thread> ts;
+                    for (int t = 0; t < 10; ++t)
+                      ts.emplace_back([] {
+                        for (int i = 0; i < 10; ++i) {
+                          std::vector<int64_t> xs(size_t{10} << 20);
+                          if (xs[64] != 0)
+                            std::abort();
+                        }
+                      });
+                    for (auto& th : ts)
+                      th.join();
+                  });
+                  return 8.0 / dt;
+                }});
+  // put of a written std::vector<uint8_t> lvalue of each size from 1 KiB to
+  // 1 GiB (copied), ref dropped: GB/s (1e9 bytes); tools/ray_large_objects.py
+  // measures Ray's ray.put of a numpy uint8 array the same way. Floor:
+  // memcpy into mapped memory.
+  struct sweep_size {
+    const char* name;
+    size_t bytes;
+  };
+  for (auto [name, bytes] : {sweep_size{"put_gigabytes_1_kib", size_t{1} << 10},
+                             sweep_size{"put_gigabytes_64_kib", size_t{64} << 10},
+                             sweep_size{"put_gigabytes_1_mib", size_t{1} << 20},
+                             sweep_size{"put_gigabytes_16_mib", size_t{16} << 20},
+                             sweep_size{"put_gigabytes_256_mib", size_t{256} << 20},
+                             sweep_size{"put_gigabytes_1_gib", size_t{1} << 30}}) {
+    size_t puts = std::max<size_t>(1, (size_t{256} << 20) / bytes);
+    ms.push_back({name, puts, [bytes, puts] {
+                    auto& src = sweep_source(bytes);
+                    for (size_t i = 0; i < puts; ++i)
+                      auto ref = manta::put(src);
+                  },
+                  "memcpy", 0, static_cast<double>(bytes) / 1e9,
+                  [bytes] { sweep_source(bytes); },
+                  [bytes] { return memcpy_floor(sweep_source(bytes).data(), bytes); }});
+  }
+  // The tutorial's large object (demos/large_object_demo.cpp; Ray Core's
+  // "Efficient handling of large objects"): put of an 800 MB array of
+  // doubles (an lvalue: copied, as ray.put copies), 10 tasks each counting
+  // the values above k / 10 in it, and their results got; per second.
+  ms.push_back({"tutorial_800mb_put_10_readers", 1, [] {
+                  auto ref = manta::put(tutorial_array());
+                  std::vector<manta::object_ref<uint64_t>> refs;
+                  for (int k = 0; k < 10; ++k)
+                    refs.push_back(manta::task(count_above).remote(ref, k));
+                  if (manta::get(refs).back() == 0) // about a tenth are above 0.9
+                    std::abort();
+                },
+                nullptr, 0, 1.0, [] { tutorial_array(); }});
   // get (a copy) of an object holding 10,000 object_refs.
   ms.push_back({"single_client_get_object_containing_10k_refs", 10, [] {
                   static auto outer = [] {
@@ -430,7 +539,7 @@ int microbenchmark_main(int argc, char** argv) {
                 floor.request_response, floor.spawn_request_quit);
     for (size_t i = 0; i < results.size(); ++i) {
       auto& r = results[i];
-      std::printf("%s{\"name\": \"%s\", \"per_second\": %.1f, \"sd\": %.1f", i ? ", " : "",
+      std::printf("%s{\"name\": \"%s\", \"per_second\": %.6g, \"sd\": %.6g", i ? ", " : "",
                   r.name.c_str(), r.mean, r.sd);
       if (auto ray = manta::tools::ray_published(r.name); ray > 0)
         std::printf(", \"ray_published\": %.2f, \"times_ray\": %.2f", ray, r.mean / ray);

@@ -1,8 +1,11 @@
 #include "manta/put.hpp"
 
+#include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/runtime.hpp"
+
+#include <algorithm>
 
 namespace manta::detail {
 
@@ -10,7 +13,12 @@ slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type
                    size_t size_bytes, const value_codec* codec,
                    const std::source_location& origin) {
   auto& rt = runtime::require("put");
-  memory_budget::instance().admit(size_bytes, "manta::put");
+  auto& budget = memory_budget::instance();
+  budget.admit(size_bytes, "manta::put");
+  // Kept buffers give way to live values: the pool and the values together
+  // stay within the budget.
+  auto used = object_table::instance().bytes_used() + size_bytes;
+  buffer_pool::instance().fit(budget.limit() - std::min(used, budget.limit()));
   auto slot = object_table::instance().create(rt.next_object_id());
   slot->set_origin(origin);
   slot->seal_value(std::move(value), type, size_bytes, codec);

@@ -1,5 +1,6 @@
 #include "manta/detail/memory_budget.hpp"
 
+#include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/held_objects.hpp"
 
 #include "manta/detail/spill_store.hpp"
@@ -57,6 +58,9 @@ bool memory_budget::make_room(size_t need) {
   std::lock_guard<std::mutex> guard{spill_mtx_};
   if (fits(0))
     return true; // another thread made room meanwhile
+  // Live values fill the budget: kept buffers (which it also bounds) go
+  // back to the system before anything is spilled.
+  buffer_pool::instance().trim(0);
   // Copies of other nodes' objects cost nothing to drop (their owners
   // know other holders): before any value is spilled.
   auto over = table.bytes_used() + need - std::min(limit(), table.bytes_used() + need);

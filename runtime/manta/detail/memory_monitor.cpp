@@ -1,6 +1,7 @@
 #include "manta/detail/memory_monitor.hpp"
 
 #include "manta/detail/allocation_hook.hpp"
+#include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/memory_budget.hpp"
 
 #include <malloc.h>
@@ -114,6 +115,10 @@ void memory_monitor::check() {
   auto limit = gauge_.limit();
   if (used == 0 || limit == 0
       || static_cast<double>(used) < settings_.threshold * static_cast<double>(limit))
+    return;
+  // Buffers the store kept for reuse go first: freeing them stops no task
+  // (the next reading shows whether that was enough).
+  if (buffer_pool::instance().trim(0) > 0)
     return;
   auto now = std::chrono::steady_clock::now();
   auto& r = registry();

@@ -2,6 +2,7 @@
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/hosted_bundles.hpp"
+#include "manta/detail/buffer_pool.hpp"
 #include "manta/retry_exceptions.hpp"
 
 #include "actors/atoms.hpp"
@@ -246,6 +247,7 @@ runtime::runtime(const init_options& opts, bool worker) {
       "as 0.95, got " + std::to_string(opts.memory_usage_threshold));
   memory_budget::instance().configure(
     opts.object_store_memory.value_or(memory_budget::default_limit()));
+  buffer_pool::instance().enable(true);
   spill_store::instance().configure(opts.object_spill_directory.value_or(""),
                                     opts.object_spilling);
   // The scheduler runs only the runtime's own actors, a small share of the
@@ -391,6 +393,8 @@ void runtime::stop_all() {
   // Spill files go with the runtime; refs still held to spilled objects
   // then fail with object_lost_error.
   spill_store::instance().clear();
+  // Buffers kept for reuse go back to the system with the runtime.
+  buffer_pool::instance().enable(false);
   // 3. From here on nobody reaches this runtime through g_current.
   g_current.store(nullptr, std::memory_order_release);
   caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);

@@ -1,0 +1,140 @@
+// The store's pool of large buffers (manta/detail/buffer_pool.hpp): a put
+// copies into the memory a freed object of the same type and size left
+// behind, with its pages already mapped; the pool stays within the memory
+// budget, gives way to live values, and the budget still limits them.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <manta/detail/buffer_pool.hpp>
+#include <manta/manta.hpp>
+
+#include "tests/runtime_guard.hpp"
+
+#include <cstdint>
+#include <sys/resource.h>
+#include <vector>
+
+namespace {
+
+constexpr size_t mib = size_t{1} << 20;
+
+manta::init_options budget_of(size_t bytes) {
+  manta::init_options opts;
+  opts.num_cpus = 1;
+  opts.object_store_memory = bytes;
+  opts.object_spilling = false;
+  return opts;
+}
+
+std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> xs(n);
+  for (size_t i = 0; i < n; ++i)
+    xs[i] = static_cast<uint8_t>(seed + i * 7 + (i >> 12));
+  return xs;
+}
+
+/// Minor page faults of the calling thread so far.
+long thread_faults() {
+  rusage u{};
+  ::getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+
+auto& pool() {
+  return manta::detail::buffer_pool::instance();
+}
+
+size_t store_bytes() {
+  return manta::memory_summary().bytes_in_memory;
+}
+
+} // namespace
+
+TEST_CASE("a second put of the same size copies into the first one's memory") {
+  runtime_guard rt{budget_of(512 * mib)};
+  auto first = pattern(64 * mib, 1);
+  auto second = pattern(64 * mib, 2);
+  auto reuses = pool().reuses();
+
+  auto f0 = thread_faults();
+  auto ref = manta::put(first);
+  auto first_faults = thread_faults() - f0;
+  const auto* first_data = manta::get_shared(ref)->data();
+  ref = {};
+  CHECK(store_bytes() == 0);
+  CHECK(pool().kept_bytes() == 64 * mib); // kept, not counted as a value
+
+  f0 = thread_faults();
+  ref = manta::put(second);
+  auto second_faults = thread_faults() - f0;
+  auto stored = manta::get_shared(ref);
+  MESSAGE("page faults: first put " << first_faults << ", second put " << second_faults);
+  CHECK(stored->data() == first_data);
+  CHECK(pool().reuses() == reuses + 1);
+  CHECK(pool().kept_bytes() == 0);
+  CHECK(*stored == second); // the second value, not what the memory held
+  CHECK(second_faults < first_faults);
+  CHECK(store_bytes() == 64 * mib + sizeof(std::vector<uint8_t>)); // buffer and object
+}
+
+TEST_CASE("a kept buffer serves only its own type and about its own size") {
+  runtime_guard rt{budget_of(512 * mib)};
+  auto bytes = pattern(64 * mib, 3);
+  manta::put(bytes); // freed at once: its buffer is kept
+  REQUIRE(pool().kept_bytes() == 64 * mib);
+  auto reuses = pool().reuses();
+
+  std::vector<int32_t> ints(16 * mib, 7); // 64 MiB of another type
+  auto int_ref = manta::put(ints);
+  CHECK(pool().reuses() == reuses);
+  std::vector<uint8_t> half(bytes.begin(), bytes.begin() + 32 * mib);
+  auto half_ref = manta::put(half); // would waste half of the kept buffer
+  CHECK(pool().reuses() == reuses);
+  CHECK(*manta::get_shared(half_ref) == half);
+  CHECK(*manta::get_shared(int_ref) == ints);
+
+  // Slightly smaller than the kept buffer: reused (the budget counts its
+  // whole capacity).
+  std::vector<uint8_t> most(bytes.begin(), bytes.begin() + 60 * mib);
+  auto most_ref = manta::put(most);
+  CHECK(pool().reuses() == reuses + 1);
+  CHECK(*manta::get_shared(most_ref) == most);
+  CHECK(manta::memory_summary().bytes_in_memory >= 64 * mib + 32 * mib + 64 * mib);
+}
+
+TEST_CASE("kept buffers stay within the budget and give way to live values") {
+  const size_t budget = 96 * mib;
+  runtime_guard rt{budget_of(budget)};
+  auto a = pattern(64 * mib, 4);
+  manta::put(a);
+  CHECK(pool().kept_bytes() == 64 * mib);
+
+  // A live value of another size: the pool gives back what the budget no
+  // longer leaves free.
+  auto b = pattern(48 * mib, 5);
+  auto b_ref = manta::put(b);
+  CHECK(store_bytes() == 48 * mib + sizeof(std::vector<uint8_t>));
+  CHECK(pool().kept_bytes() + store_bytes() <= budget);
+  CHECK(pool().kept_bytes() == 0);
+
+  // The budget still limits live values (spilling is off here).
+  CHECK_THROWS_AS(manta::put(a), manta::object_store_full_error);
+  CHECK(*manta::get_shared(b_ref) == b);
+
+  // A freed buffer is kept only while it fits beside the live values.
+  b_ref = {};
+  CHECK(pool().kept_bytes() == 48 * mib);
+  auto a_ref = manta::put(a);
+  CHECK(pool().kept_bytes() + store_bytes() <= budget);
+  CHECK(*manta::get_shared(a_ref) == a);
+}
+
+TEST_CASE("shutdown empties the pool; after it nothing is kept") {
+  {
+    runtime_guard rt{budget_of(256 * mib)};
+    auto value = pattern(16 * mib, 6);
+    manta::put(value); // copied (an rvalue would be moved, not pooled)
+    CHECK(pool().kept_bytes() == 16 * mib);
+  }
+  CHECK(pool().kept_bytes() == 0);
+}
