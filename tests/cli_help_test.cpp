@@ -123,3 +123,28 @@ TEST_CASE("an unknown option names the nearest one the verb takes") {
   CHECK(rc == 2);
   CHECK(has(out, "manta stop: unknown option '--all'"));
 }
+
+TEST_CASE("a flag without its value, a switch with one, a bad value: the flag named") {
+  const std::pair<const char*, const char*> cases[] = {
+    {"start --head --port", "manta start: --port needs a value\n"
+                            "  (manta start --help lists its options)"},
+    {"start --head=yes", "manta start: --head takes no value"},
+    {"start --head --port=99999", "--port=99999 is not a port"},
+    {"status --transport=udp", "manta status: --transport expects tls"},
+    {"microbenchmark --runs=lots",
+     "manta microbenchmark: --runs expects a whole number of runs from 1 to 1000, got 'lots'"},
+    {"list tasks --limit", "manta list: --limit needs a value"},
+    {"list tasks --limit", "usage: manta list tasks|actors"},
+    {"logs --node --tail=some --address=127.0.0.1:1",
+     "manta logs: --tail takes a count of lines, not 'some'"},
+    {"sim --jobs=0 -- true", "manta sim: --jobs: expected 1 to 1024, got '0'"},
+    {"job status --adress=127.0.0.1:1 job-0001",
+     "manta job: unknown option '--adress=127.0.0.1:1'\n  did you mean --address=127.0.0.1:1?"},
+  };
+  for (auto [args, said] : cases) {
+    CAPTURE(args);
+    auto [rc, out] = manta(args);
+    CHECK(rc == 2);
+    CHECK(has(out, said));
+  }
+}

@@ -125,3 +125,29 @@ TEST_CASE("backoff doubles from the first pause up to the most") {
     got.push_back(manta::detail::backoff_delay(ms{50}, i, ms{1000}).count());
   CHECK(got == std::vector<long>{50, 100, 200, 400, 800, 1000, 1000});
 }
+
+TEST_CASE("--log-level and MANTA_LOG_LEVEL set the threshold the runtime's lines pass") {
+  using manta::log_level;
+  auto before = manta::get_log_level();
+  auto warn = [] { manta::detail::log_line(log_level::warning, "manta: a warning\n"); };
+  parse({"--log-level=error"});
+  CHECK(manta::get_log_level() == log_level::error);
+  CHECK(stderr_of(warn) == "");
+  parse({"--log-level", "INFO"}); // any case, as MANTA_LOG_LEVEL always took it
+  CHECK(manta::get_log_level() == log_level::info);
+  CHECK(stderr_of(warn) == "manta: a warning\n");
+  ::setenv("MANTA_LOG_LEVEL", "error", 1);
+  parse({});
+  CHECK(manta::get_log_level() == log_level::error);
+  CHECK(stderr_of(warn) == "");
+  parse({"--log-level=debug"}); // the flag overrides the variable
+  CHECK(manta::get_log_level() == log_level::debug);
+  ::setenv("MANTA_LOG_LEVEL", "loud", 1);
+  CHECK(thrown([] { parse({}); })
+        == "manta::init: MANTA_LOG_LEVEL expects debug, info, warning or error, got 'loud'");
+  ::unsetenv("MANTA_LOG_LEVEL");
+  CHECK(thrown([] { parse({"--log-level=verbose"}); }).find("--log-level expects debug")
+        != std::string::npos);
+  CHECK(thrown([] { parse({"--log-level"}); }) == "manta::init: --log-level needs a value");
+  manta::set_log_level(before);
+}

@@ -12,6 +12,7 @@
 #include "manta/detail/transport.hpp"
 #include "manta/detail/wire.hpp"
 #include "tools/command_help.hpp"
+#include "tools/command_line.hpp"
 #include "tools/daemon_pid.hpp"
 #include "tools/head_client.hpp"
 #include "tools/worker_join.hpp"
@@ -101,6 +102,12 @@ void export_tls(const tls_options& tls) {
   ::setenv("MANTA_TLS_KEY", tls.key.c_str(), 1);
   ::setenv("MANTA_TLS_CA", tls.ca_file.c_str(), 1);
   ::setenv("MANTA_TRANSPORT", tls.plain ? "plain" : "tls", 1);
+}
+
+/// Whether `text` is a port: 0 to 65535 in decimal digits.
+bool is_port(const std::string& text) {
+  return !text.empty() && text.size() <= 5
+         && text.find_first_not_of("0123456789") == std::string::npos && std::stoul(text) <= 65535;
 }
 
 bool alive(pid_t pid) {
@@ -224,76 +231,49 @@ int start_worker(const std::string& address, const std::string& token,
 } // namespace
 
 int start_main(int argc, char** argv) {
-  bool head = false;
-  std::string port, address, value, connection_timeout, token = env_token();
-  std::string token_file;
+  auto args = parse_command("start", argc, argv);
+  if (!args.error.empty())
+    return usage_error("start", args.error);
+  bool head = args.has("head");
+  auto port = args.value("port");
+  auto address = args.value("address");
+  auto connection_timeout = args.value("connection-timeout");
+  auto token = env_token();
+  auto tls = env_tls();
+  if (int rc = take_head_flags("manta start", args, token, tls); rc != 0)
+    return rc;
   // The head's state in Redis (docs/cluster.md, "Head fault tolerance"):
   // handed to the daemons in the environment, as MANTA_HEAD_STORE.
   std::string head_store;
   if (auto env = std::getenv("MANTA_HEAD_STORE"); env != nullptr)
     head_store = env;
-  std::string dashboard_port = "8265"; // Ray's
-  auto tls = env_tls();
-  std::vector<std::string> node_flags, head_flags, program;
-  bool resources_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    if (arg == "--") {
-      for (int k = i + 1; k < argc; ++k)
-        program.emplace_back(argv[k]);
-      break;
-    }
-    if (arg == "--head") {
-      head = true;
-    } else if (flag(argc, argv, i, "--port", value)) {
-      port = value;
-    } else if (flag(argc, argv, i, "--dashboard-port", value)) {
-      dashboard_port = value;
-    } else if (flag(argc, argv, i, "--address", value)) {
-      address = value;
-    } else if (flag(argc, argv, i, "--token", value)) {
-      refuse_token_flag("manta start");
-      return 2;
-    } else if (flag(argc, argv, i, "--token-file", value)) {
-      token_file = value;
-    } else if (tls_flag(argc, argv, i, tls)) {
-      // taken
-    } else if (flag(argc, argv, i, "--connection-timeout", value)) {
-      connection_timeout = value;
-    } else if (flag(argc, argv, i, "--node-ip-address", value)) {
-      // Where the head or worker listens and what it tells the cluster.
+  head_store = args.value("head-store", head_store);
+  auto dashboard_port = args.value("dashboard-port", "8265"); // Ray's
+  // What the daemons are handed: where they listen and what they offer.
+  std::vector<std::string> node_flags, head_flags;
+  for (auto& [name, value] : args.flags) {
+    if (name == "node-ip-address") { // where it listens and what it tells the cluster
       node_flags.push_back("--node-ip-address=" + value);
       head_flags.push_back("--node-ip-address=" + value);
-    } else if (flag(argc, argv, i, "--dashboard-host", value)) {
+    } else if (name == "dashboard-host") {
       head_flags.push_back("--dashboard-host=" + value);
-    } else if (arg == "--trusted-network") {
+    } else if (name == "trusted-network") {
       node_flags.emplace_back("--trusted-network");
       head_flags.emplace_back("--trusted-network");
-    } else if (flag(argc, argv, i, "--head-store", value)) {
-      head_store = value;
-    } else if (flag(argc, argv, i, "--num-cpus", value)) {
-      node_flags.push_back("--num-cpus=" + value);
-      resources_given = true;
-    } else if (flag(argc, argv, i, "--resources", value)) {
-      node_flags.push_back("--resources=" + value);
-      resources_given = true;
-    } else {
-      return unknown_option("start", argv[i], argc, argv);
+    } else if (name == "num-cpus" || name == "resources") {
+      node_flags.push_back("--" + name + "=" + value);
     }
   }
+  bool resources_given = args.has("num-cpus") || args.has("resources");
+  auto& program = args.program;
   // Bad flags are refused here, with the reason, rather than by a daemon
   // whose error only reaches its log file.
-  if (!port.empty()
-      && (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos
-          || std::stoul(port) > 65535)) {
+  if (!port.empty() && !is_port(port)) {
     std::fprintf(stderr, "manta start: --port=%s is not a port; give 0 (any free port) to "
                          "65535\n", port.c_str());
     return 2;
   }
-  if (dashboard_port != "off"
-      && (dashboard_port.empty() || dashboard_port.size() > 5
-          || dashboard_port.find_first_not_of("0123456789") != std::string::npos
-          || std::stoul(dashboard_port) > 65535)) {
+  if (dashboard_port != "off" && !is_port(dashboard_port)) {
     std::fprintf(stderr, "manta start: --dashboard-port=%s is not a port; give 0 (any free "
                          "port) to 65535, or off\n", dashboard_port.c_str());
     return 2;
@@ -311,12 +291,13 @@ int start_main(int argc, char** argv) {
       checked = head_flags;
     if (!connection_timeout.empty())
       checked.push_back("--connection-timeout=" + connection_timeout);
-    std::vector<char*> args{argv[0]};
+    std::vector<char*> daemon_argv{argv[0]};
     for (auto& a : checked)
-      args.push_back(a.data());
-    args.push_back(nullptr);
+      daemon_argv.push_back(a.data());
+    daemon_argv.push_back(nullptr);
     try {
-      auto parsed = detail::parse_command_line(static_cast<int>(args.size()) - 1, args.data());
+      auto parsed = detail::parse_command_line(static_cast<int>(daemon_argv.size()) - 1,
+                                               daemon_argv.data());
       detail::check_exposure("manta",
                              parsed.opts.node_ip_address.value_or(detail::default_node_ip), tls,
                              parsed.opts.trusted_network);
@@ -336,8 +317,6 @@ int start_main(int argc, char** argv) {
     }
     ::setenv("MANTA_HEAD_STORE", head_store.c_str(), 1);
   }
-  if (!token_file.empty() && (token = token_from_file("manta start", token_file)).empty())
-    return 2;
   if (head)
     return start_head(port, dashboard_port, token, tls, head_flags, resources_given);
   if (address.empty() && !head_store.empty()) {
@@ -387,8 +366,8 @@ int start_main(int argc, char** argv) {
 }
 
 int stop_main(int argc, char** argv) {
-  if (argc > 1)
-    return unknown_option("stop", argv[1]);
+  if (auto args = parse_command("stop", argc, argv); !args.error.empty())
+    return usage_error("stop", args.error);
   auto d = detail::runtime_dir();
   struct stat st{};
   if (::lstat(d.c_str(), &st) != 0) {
@@ -446,21 +425,14 @@ int stop_main(int argc, char** argv) {
 }
 
 int status_main(int argc, char** argv) {
-  std::string address = "auto", value, token = env_token();
+  auto args = parse_command("status", argc, argv);
+  if (!args.error.empty())
+    return usage_error("status", args.error);
+  auto address = args.value("address", "auto");
+  auto token = env_token();
   auto tls = env_tls();
-  for (int i = 1; i < argc; ++i) {
-    if (flag(argc, argv, i, "--address", value)) {
-      address = value;
-    } else if (flag(argc, argv, i, "--token", value)) {
-      refuse_token_flag("manta status");
-      return 2;
-    } else if (flag(argc, argv, i, "--token-file", value)) {
-      if ((token = token_from_file("manta status", value)).empty())
-        return 2;
-    } else if (!tls_flag(argc, argv, i, tls)) {
-      return unknown_option("status", argv[i]);
-    }
-  }
+  if (int rc = take_head_flags("manta status", args, token, tls); rc != 0)
+    return rc;
   int rc = 0;
   auto conn = connect_head("manta status", address, token, tls, rc);
   if (!conn)

@@ -19,21 +19,6 @@ namespace manta::tools {
 
 using namespace std::chrono_literals;
 
-/// Value of `--name=V` or `--name V` at argv[i]; advances i for the latter.
-bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out) {
-  std::string_view arg{argv[i]};
-  if (arg == name && i + 1 < argc) {
-    out = argv[++i];
-    return true;
-  }
-  if (arg.size() > name.size() && arg.substr(0, name.size()) == name
-      && arg[name.size()] == '=') {
-    out = std::string{arg.substr(name.size() + 1)};
-    return true;
-  }
-  return false;
-}
-
 /// The token in the file `--token-file` names (checked like the head's:
 /// this user's alone); "" after printing why not.
 std::string token_from_file(const char* command, const std::string& path) {
@@ -93,33 +78,34 @@ tls_options env_tls() {
           get("MANTA_TRANSPORT") == "plain"};
 }
 
-/// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
-/// (the daemons get it and need not share our working directory), or
-/// `--transport=tls|plain`.
-bool tls_flag(int argc, char** argv, int& i, tls_options& tls) {
-  std::string value;
-  std::string* field = nullptr;
-  if (flag(argc, argv, i, "--transport", value)) {
+int take_head_flags(const char* command, const command_args& args, std::string& token,
+                    tls_options& tls) {
+  if (args.has("token")) {
+    refuse_token_flag(command);
+    return 2;
+  }
+  if (args.has("token-file")
+      && (token = token_from_file(command, args.value("token-file"))).empty())
+    return 2;
+  if (args.has("transport")) {
+    auto value = args.value("transport");
     if (value != "tls" && value != "plain") {
-      std::fprintf(stderr, "manta: --transport expects tls (the default) or plain (a trusted "
-                           "network only), got '%s'\n", value.c_str());
-      std::exit(2);
+      std::fprintf(stderr, "%s: --transport expects tls (the default) or plain (a trusted "
+                           "network only), got '%s'\n", command, value.c_str());
+      return 2;
     }
     tls.plain = value == "plain";
-    return true;
   }
-  if (flag(argc, argv, i, "--tls-cert", value))
-    field = &tls.certificate;
-  else if (flag(argc, argv, i, "--tls-key", value))
-    field = &tls.key;
-  else if (flag(argc, argv, i, "--tls-ca", value))
-    field = &tls.ca_file;
-  else
-    return false;
-  std::error_code ec;
-  auto path = std::filesystem::absolute(value, ec);
-  *field = ec || value.empty() ? value : path.string();
-  return true;
+  for (auto [name, field] : {std::pair{"tls-cert", &tls.certificate},
+                             std::pair{"tls-key", &tls.key}, std::pair{"tls-ca", &tls.ca_file}}) {
+    if (!args.has(name))
+      continue;
+    auto value = args.value(name);
+    std::error_code ec;
+    auto path = std::filesystem::absolute(value, ec);
+    *field = ec || value.empty() ? value : path.string();
+  }
+  return 0;
 }
 
 std::optional<head_connection> connect_head(const char* command, std::string address,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/init.hpp"
+#include "tools/command_line.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -15,9 +16,6 @@
 /// flags for the head's address, the token and TLS, and the connection to
 /// the head (`manta status`, `manta job ...`).
 namespace manta::tools {
-
-/// Value of `--name=V` or `--name V` at argv[i]; advances i for the latter.
-bool flag(int argc, char** argv, int& i, std::string_view name, std::string& out);
 
 /// The token in the file `--token-file` names (checked like the head's:
 /// this user's alone); "" after printing why not.
@@ -37,10 +35,14 @@ std::string env_token();
 /// MANTA_TRANSPORT=plain.
 tls_options env_tls();
 
-/// `--tls-cert`, `--tls-key` or `--tls-ca` at argv[i], as an absolute path
-/// (the daemons get it and need not share our working directory), or
-/// `--transport=tls|plain`.
-bool tls_flag(int argc, char** argv, int& i, tls_options& tls);
+/// Reads the flags of `args` that reach the head: refuses `--token` (a
+/// command line is no place for it), reads the token in `--token-file`
+/// into `token`, and sets `tls` from `--tls-cert`, `--tls-key` and
+/// `--tls-ca` (as absolute paths: the daemons get them and need not share
+/// our working directory) and `--transport=tls|plain`. Returns 0, or the
+/// exit code of bad usage after printing why.
+int take_head_flags(const char* command, const command_args& args, std::string& token,
+                    tls_options& tls);
 
 /// A command's connection to the head's registry.
 struct head_connection {

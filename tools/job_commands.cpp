@@ -9,6 +9,8 @@
 
 #include "actors/atoms.hpp"
 #include "manta/detail/runtime_dir.hpp"
+#include "tools/command_help.hpp"
+#include "tools/command_line.hpp"
 #include "tools/head_client.hpp"
 
 #include <caf/all.hpp>
@@ -105,21 +107,11 @@ struct head_args {
   std::string token = env_token();
   tls_options tls = env_tls();
 
-  /// Takes argv[i] if it is one of the head's flags; sets `rc` on a bad one.
-  bool take(int argc, char** argv, int& i, int& rc) {
-    std::string value;
-    if (flag(argc, argv, i, "--address", value)) {
-      address = value;
-    } else if (flag(argc, argv, i, "--token", value)) {
-      refuse_token_flag("manta job");
-      rc = 2;
-    } else if (flag(argc, argv, i, "--token-file", value)) {
-      if ((token = token_from_file("manta job", value)).empty())
-        rc = 2;
-    } else {
-      return tls_flag(argc, argv, i, tls);
-    }
-    return true;
+  /// Takes the head's flags of `args`; returns the exit code of bad usage
+  /// after printing why, or 0.
+  int take(const command_args& args) {
+    address = args.value("address", address);
+    return take_head_flags("manta job", args, token, tls);
   }
 
   std::string where() const {
@@ -235,24 +227,14 @@ std::string make_job_dir(const std::string& root, const std::string& id) {
   return {};
 }
 
-int submit(int argc, char** argv) {
+int submit(const command_args& given) {
   head_args head;
-  int rc = 0;
-  int i = 0;
-  for (; i < argc; ++i) {
-    if (std::string_view{argv[i]} == "--") {
-      ++i;
-      break;
-    }
-    if (!head.take(argc, argv, i, rc))
-      return fail(std::string{"unknown option '"} + argv[i] + "' of submit; usage: manta job "
-                  "submit [--address=HOST:PORT|auto] [--token-file=FILE] -- PROGRAM [ARGS]");
-    if (rc != 0)
-      return rc;
-  }
-  if (i >= argc)
+  int rc = head.take(given);
+  if (rc != 0)
+    return rc;
+  if (!given.arguments.empty() || given.program.empty())
     return fail("submit needs the driver to run after `--`: manta job submit -- ./app ARGS");
-  std::vector<std::string> args(argv + i, argv + argc);
+  auto& args = given.program;
   auto root = jobs_dir();
   if (root.empty())
     return 2;
@@ -439,21 +421,20 @@ int job_main(int argc, char** argv) {
   if (argc < 2)
     return fail(std::string{"which verb? submit, list, status ID, logs ID or stop ID; "} + hint);
   std::string verb = argv[1];
-  if (verb == "submit")
-    return submit(argc - 2, argv + 2);
-  if (verb != "list" && verb != "status" && verb != "logs" && verb != "stop")
+  if (verb != "submit" && verb != "list" && verb != "status" && verb != "logs" && verb != "stop")
     return fail("unknown verb '" + verb + "'; " + hint);
+  // The verb's flags after its own verb: `manta job submit --address=...`.
+  auto args = parse_command("job", argc - 1, argv + 1);
+  if (!args.error.empty())
+    return usage_error("job", args.error);
+  if (verb == "submit")
+    return submit(args);
+  if (!args.program.empty())
+    return fail("`manta job " + verb + "` runs no program; " + hint);
   head_args head;
-  std::vector<std::string> ids;
-  for (int i = 2; i < argc; ++i) {
-    int rc = 0;
-    if (std::string_view{argv[i]}.rfind("--", 0) != 0)
-      ids.emplace_back(argv[i]);
-    else if (!head.take(argc, argv, i, rc))
-      return fail(std::string{"unknown option '"} + argv[i] + "' of " + verb + "; " + hint);
-    if (rc != 0)
-      return rc;
-  }
+  if (int rc = head.take(args); rc != 0)
+    return rc;
+  auto& ids = args.arguments;
   if (verb == "list")
     return ids.empty() ? list(head) : fail("`manta job list` takes no job id");
   if (ids.size() != 1)

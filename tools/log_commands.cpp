@@ -18,10 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* usage =
-  "manta logs TASK_ID | --actor=ID_OR_NAME | --node[=NAME] [--tail=N] [--follow] "
-  "[--format=table|json] [--address=HOST:PORT]";
-
 /// The head's answer: every member's that found lines, each printed under
 /// its node's name.
 int print_cluster(const json::array& answers, bool named, bool as_json) {
@@ -38,41 +34,40 @@ int print_cluster(const json::array& answers, bool named, bool as_json) {
 } // namespace
 
 int logs_main(int argc, char** argv) {
-  auto o = parse_state_options(argc, argv, {"--task", "--actor", "--tail"},
-                               {"--node", "--follow", "-f"});
-  auto has = [&](const char* flag) { return o.extra.count(flag) > 0; };
-  std::string select;
-  if (o.positional.size() == 1 && !has("--task"))
-    o.extra["--task"] = o.positional[0];
-  int chosen = int(has("--task")) + int(has("--actor")) + int(has("--node"));
+  auto o = parse_state_options(argc, argv);
+  auto& args = o.args;
+  auto task = args.value("task", o.positional.size() == 1 ? o.positional[0] : "");
+  int chosen = int(!task.empty() || args.has("task")) + int(args.has("actor"))
+               + int(args.has("node"));
   if (o.error.empty() && o.positional.size() > 1)
     o.error = "give one task id, not " + std::to_string(o.positional.size()) + " arguments";
   else if (o.error.empty() && chosen != 1)
     o.error = chosen == 0 ? "whose logs? give a TASK_ID (`manta list tasks` lists them), "
                             "--actor=ID_OR_NAME (`manta list actors`) or --node"
                           : "give only one of TASK_ID, --actor and --node";
-  if (has("--task"))
-    select = "task=" + url_encode(o.extra["--task"]);
-  else if (has("--actor"))
-    select = "actor=" + url_encode(o.extra["--actor"]);
+  std::string select;
+  if (args.has("actor"))
+    select = "actor=" + url_encode(args.value("actor"));
+  else if (args.has("node"))
+    select = "node=" + url_encode(args.value("node"));
   else
-    select = "node=" + url_encode(o.extra["--node"]);
+    select = "task=" + url_encode(task);
   std::string tail;
-  if (has("--tail")) {
-    auto& n = o.extra["--tail"];
+  if (args.has("tail")) {
+    auto n = args.value("tail");
     if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
       o.error = "--tail takes a count of lines, not '" + n + "' (e.g. --tail=20)";
     tail = "&tail=" + n;
   }
   if (!o.error.empty())
-    return state_usage_error(o, usage);
+    return state_usage_error(o);
   auto target = "/api/log_lines?" + select;
   auto body = fetch_state(o, target + tail);
   if (!body)
     return 1;
   auto answer = json::parse(*body).as_object();
-  bool named = !has("--task");
-  bool following = has("--follow") || has("-f");
+  bool named = select.rfind("task=", 0) != 0;
+  bool following = args.has("follow");
   if (auto* answers = answer.if_contains("answers"); answers != nullptr && answers->is_array())
     return following ? follow_cluster(o, target, answer, named)
                      : print_cluster(answers->as_array(), named, o.format == "json");

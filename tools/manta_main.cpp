@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <string_view>
+#include <utility>
 
 int main(int argc, char** argv) {
   using namespace manta::tools;
@@ -46,31 +47,19 @@ int main(int argc, char** argv) {
     std::printf("%s", help.c_str());
     return exit_ok;
   }
-  if (cmd == "start")
-    return start_main(argc - 1, argv + 1);
-  if (cmd == "stop")
-    return stop_main(argc - 1, argv + 1);
-  if (cmd == "status")
-    return wants_node_status(argc - 1, argv + 1) ? node_status_main(argc - 1, argv + 1)
-                                                  : status_main(argc - 1, argv + 1);
-  if (cmd == "list")
-    return list_main(argc - 1, argv + 1);
-  if (cmd == "memory")
-    return memory_main(argc - 1, argv + 1);
-  if (cmd == "timeline")
-    return timeline_main(argc - 1, argv + 1);
-  if (cmd == "why")
-    return why_main(argc - 1, argv + 1);
-  if (cmd == "logs")
-    return logs_main(argc - 1, argv + 1);
-  if (cmd == "summary")
-    return summary_main(argc - 1, argv + 1);
-  if (cmd == "microbenchmark")
-    return microbenchmark_main(argc - 1, argv + 1);
-  if (cmd == "job")
-    return job_main(argc - 1, argv + 1);
-  if (cmd == "sim")
-    return sim_main(argc - 1, argv + 1);
+  if (cmd == "status" && wants_node_status(argc - 1, argv + 1))
+    return node_status_main(argc - 1, argv + 1);
+  static const std::pair<std::string_view, int (*)(int, char**)> mains[] = {
+    {"start", start_main},         {"stop", stop_main},
+    {"status", status_main},       {"list", list_main},
+    {"memory", memory_main},       {"timeline", timeline_main},
+    {"why", why_main},             {"logs", logs_main},
+    {"summary", summary_main},     {"microbenchmark", microbenchmark_main},
+    {"job", job_main},             {"sim", sim_main},
+  };
+  for (auto& [name, verb_main] : mains)
+    if (cmd == name)
+      return verb_main(argc - 1, argv + 1);
   std::fprintf(stderr, "manta: verb '%s' has no implementation\n", argv[1]);
   return exit_usage;
 }

@@ -1,6 +1,7 @@
 #include "tools/microbenchmark.hpp"
 
 #include "tools/command_help.hpp"
+#include "tools/command_line.hpp"
 
 #include "tools/caf_floor.hpp"
 #include "tools/metric.hpp"
@@ -465,40 +466,24 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
 namespace manta::tools {
 
 int microbenchmark_main(int argc, char** argv) {
-  std::string filter;
-  bool json = false;
+  auto args = parse_command("microbenchmark", argc, argv);
+  if (!args.error.empty())
+    return usage_error("microbenchmark", args.error);
+  auto filter = args.value("filter");
+  bool json = args.has("json");
   int runs = 5;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    if (arg.rfind("--filter=", 0) == 0) {
-      filter = std::string{arg.substr(9)};
-    } else if (arg == "--filter" && i + 1 < argc) {
-      filter = argv[++i];
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg.rfind("--runs", 0) == 0) {
-      std::string_view text;
-      if (arg.rfind("--runs=", 0) == 0)
-        text = arg.substr(7);
-      else if (arg == "--runs" && i + 1 < argc)
-        text = argv[++i];
-      // Whole decimal runs only: atoi took "-1", "0x10" and "lots" as 0 or
-      // -1 (then 1 run) without a word.
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), runs);
-      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || runs < 1
-          || runs > 1000) {
-        std::fprintf(stderr,
-                     "manta microbenchmark: --runs expects a whole number of runs from 1 to "
-                     "1000, got '%.*s'\n",
-                     static_cast<int>(std::min<size_t>(text.size(), 64)), text.data());
-        return 2;
-      }
-    } else if (arg.rfind("--num-cpus", 0) == 0 || arg.rfind("--scheduler-threads", 0) == 0) {
-      // handled by manta::init below
-    } else {
-      return unknown_option("microbenchmark", argv[i]);
-    }
+  if (args.has("runs")) {
+    // Whole decimal runs only: atoi took "-1", "0x10" and "lots" as 0 or
+    // -1 (then 1 run) without a word.
+    auto text = args.value("runs");
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), runs);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || runs < 1
+        || runs > 1000)
+      return usage_error("microbenchmark",
+                         "--runs expects a whole number of runs from 1 to 1000, got '"
+                           + text.substr(0, 64) + "'");
   }
+  // --num-cpus and --scheduler-threads: read by manta::init below.
   auto floor = measure_caf_floor(200000);
   manta::init(argc, argv);
   auto metrics = make_metrics(floor);

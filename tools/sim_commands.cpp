@@ -3,6 +3,7 @@
 #include "manta/detail/sim_config.hpp"
 #include "manta/errors.hpp"
 #include "tools/command_help.hpp"
+#include "tools/command_line.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -88,40 +89,30 @@ int sim_main(int argc, char** argv) {
   uint64_t first = 1, last = 100;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::chrono::nanoseconds timeout = std::chrono::seconds{60};
-  std::vector<std::string> program;
+  auto args = parse_command("sim", argc, argv);
+  if (!args.error.empty())
+    return usage_error("sim", args.error);
+  auto& program = args.program;
   try {
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg{argv[i]};
-      if (arg == "--") {
-        for (int j = i + 1; j < argc; ++j)
-          program.emplace_back(argv[j]);
-        break;
-      }
-      if (arg.substr(0, 8) == "--seeds=") {
-        auto v = arg.substr(8);
-        auto dots = v.find("..");
-        bool ok = dots == std::string_view::npos
-                    ? parse_u64(v, first) && parse_u64(v, last)
-                    : parse_u64(v.substr(0, dots), first) && parse_u64(v.substr(dots + 2), last);
-        if (!ok || first > last) {
-          std::fprintf(stderr, "manta sim: --seeds: expected A..B (A <= B) or N, got '%s'\n",
-                       std::string{v}.c_str());
-          return exit_usage;
-        }
-      } else if (arg.substr(0, 7) == "--jobs=") {
-        uint64_t n = 0;
-        if (!parse_u64(arg.substr(7), n) || n == 0 || n > 1024) {
-          std::fprintf(stderr, "manta sim: --jobs: expected 1 to 1024, got '%s'\n",
-                       std::string{arg.substr(7)}.c_str());
-          return exit_usage;
-        }
-        jobs = static_cast<unsigned>(n);
-      } else if (arg.substr(0, 10) == "--timeout=") {
-        timeout = detail::parse_sim_duration("--timeout", arg.substr(10));
-      } else {
-        return unknown_option("sim", arg, argc, argv);
-      }
+    if (args.has("seeds")) {
+      auto seeds = args.value("seeds");
+      std::string_view v{seeds};
+      auto dots = v.find("..");
+      bool ok = dots == std::string_view::npos
+                  ? parse_u64(v, first) && parse_u64(v, last)
+                  : parse_u64(v.substr(0, dots), first) && parse_u64(v.substr(dots + 2), last);
+      if (!ok || first > last)
+        return usage_error("sim", "--seeds: expected A..B (A <= B) or N, got '" + std::string{v}
+                                    + "'");
     }
+    if (args.has("jobs")) {
+      uint64_t n = 0;
+      if (auto v = args.value("jobs"); !parse_u64(v, n) || n == 0 || n > 1024)
+        return usage_error("sim", "--jobs: expected 1 to 1024, got '" + v + "'");
+      jobs = static_cast<unsigned>(n);
+    }
+    if (args.has("timeout"))
+      timeout = detail::parse_sim_duration("--timeout", args.value("timeout"));
   } catch (const manta::error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return exit_usage;

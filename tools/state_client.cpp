@@ -34,65 +34,23 @@ std::optional<std::string> recorded_address(std::string& error) {
   return std::nullopt;
 }
 
-
-/// One of the command's own flags at argv[i] as (name, value), or nullopt.
-std::optional<std::pair<std::string, std::string>>
-own_flag(std::string_view a, const std::vector<std::string>& valued,
-         const std::vector<std::string>& switches, int& i, int argc, char** argv) {
-  for (auto& f : valued) {
-    if (a == f && i + 1 < argc)
-      return std::pair{f, std::string{argv[++i]}};
-    if (a.rfind(f + "=", 0) == 0)
-      return std::pair{f, std::string{a.substr(f.size() + 1)}};
-  }
-  for (auto& f : switches) {
-    if (a == f)
-      return std::pair{f, std::string{}};
-    if (a.rfind(f + "=", 0) == 0)
-      return std::pair{f, std::string{a.substr(f.size() + 1)}};
-  }
-  return std::nullopt;
-}
-
 } // namespace
 
-state_options parse_state_options(int argc, char** argv, const std::vector<std::string>& valued,
-                                  const std::vector<std::string>& switches) {
+state_options parse_state_options(int argc, char** argv) {
   state_options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a{argv[i]};
-    auto value = [&](std::string_view flag) -> std::optional<std::string> {
-      if (a == flag && i + 1 < argc)
-        return std::string{argv[++i]};
-      if (a.rfind(std::string{flag} + "=", 0) == 0)
-        return std::string{a.substr(flag.size() + 1)};
-      return std::nullopt;
-    };
-    if (auto v = value("--address"))
-      o.address = *v;
-    else if (auto v = value("--dashboard"))
-      o.address = *v;
-    else if (auto v = value("--filter"))
-      o.filters.push_back(*v);
-    else if (auto v = value("--format"))
-      o.format = *v;
-    else if (auto v = value("--limit"))
-      o.limit = *v;
-    else if (auto v = value("--token"))
-      o.token = *v;
-    else if (auto v = value("-o"))
-      o.output = *v;
-    else if (auto v = value("--output"))
-      o.output = *v;
-    else if (auto own = own_flag(a, valued, switches, i, argc, argv))
-      o.extra[own->first] = own->second;
-    else if (a.rfind("-", 0) == 0)
-      o.error = "unknown option '" + std::string{a} + "'\n" + option_hint(argv[0], a)
-                + "  (manta " + argv[0] + " --help lists its options)";
-    else
-      o.positional.emplace_back(a);
-  }
-  if (o.format != "table" && o.format != "json")
+  o.verb = argv[0];
+  o.args = parse_command(o.verb, argc, argv);
+  o.error = o.args.error;
+  for (auto& [name, value] : o.args.flags) // --dashboard is --address
+    if (name == "address" || name == "dashboard")
+      o.address = value;
+  o.filters = o.args.values("filter");
+  o.format = o.args.value("format", o.format);
+  o.limit = o.args.value("limit");
+  o.token = o.args.value("token");
+  o.output = o.args.value("output");
+  o.positional = o.args.arguments;
+  if (o.error.empty() && o.format != "table" && o.format != "json")
     o.error = "--format is table or json, not '" + o.format + "'";
   if (o.address.empty())
     if (auto env = std::getenv("MANTA_DASHBOARD"); env != nullptr && *env != '\0')
@@ -151,9 +109,10 @@ std::optional<std::string> fetch_state(const state_options& o, const std::string
 }
 
 
-int state_usage_error(const state_options& o, const char* usage) {
-  std::fprintf(stderr, "manta: %s\nusage: %s\n", o.error.c_str(), usage);
-  return 2;
+int state_usage_error(const state_options& o) {
+  std::fprintf(stderr, "manta %s: %s\n%s", o.verb.c_str(), o.error.c_str(),
+               verb_usage(o.verb).c_str());
+  return exit_usage;
 }
 
 std::string text_of(const json::value& v) {

@@ -5,9 +5,10 @@
 // their common options, where the dashboard is, fetching with errors that
 // say what to do, and printing rows as a table.
 
+#include "tools/command_line.hpp"
+
 #include <boost/json.hpp>
 
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -17,6 +18,8 @@ namespace manta::tools {
 
 /// What every state command parses from its arguments.
 struct state_options {
+  /// The verb ("list"), for errors.
+  std::string verb;
   std::string address;
   std::vector<std::string> positional;
   std::vector<std::string> filters;
@@ -24,21 +27,17 @@ struct state_options {
   std::string output;
   std::string limit;
   std::string token;
-  /// The flags the command itself takes (`valued` or `switches` of
-  /// `parse_state_options`), by name ("--tail"); "" for a switch.
-  std::map<std::string, std::string> extra;
+  /// Every flag given, the common ones above too (command_line.hpp).
+  command_args args;
   std::string error;
 };
 
-/// Parses the common flags (--address/--dashboard, --filter, --format,
-/// --limit, --token, -o/--output) and the command's own: `valued` flags
-/// ("--tail" as `--tail=5` or `--tail 5`) and `switches` ("--follow", or
-/// `--node` alone; `--node=NAME` gives it a value). Without --address:
-/// MANTA_DASHBOARD, else the dashboard the latest node started here
-/// recorded. `error` says what was wrong.
-state_options parse_state_options(int argc, char** argv,
-                                  const std::vector<std::string>& valued = {},
-                                  const std::vector<std::string>& switches = {});
+/// Parses the verb's flags (its table in command_help.cpp: the common
+/// --address/--dashboard, --token, and --filter, --format, --limit,
+/// -o/--output where it takes them, and its own in `args`). Without
+/// --address: MANTA_DASHBOARD, else the dashboard the latest node started
+/// here recorded. `error` says what was wrong. `argv[0]` is the verb.
+state_options parse_state_options(int argc, char** argv);
 
 /// Percent-encodes all but unreserved characters (names like "c 1").
 std::string url_encode(const std::string& s);
@@ -47,8 +46,9 @@ std::string url_encode(const std::string& s);
 /// the token, whether a node runs there) and returns nullopt.
 std::optional<std::string> fetch_state(const state_options& o, const std::string& target);
 
-/// Prints `o.error` and the usage; returns the exit code of bad usage (2).
-int state_usage_error(const state_options& o, const char* usage);
+/// Prints `o.error` and the verb's usage; returns the exit code of bad
+/// usage (2).
+int state_usage_error(const state_options& o);
 
 /// A JSON value as a cell: strings as they are, objects as "k:v,k:v".
 std::string text_of(const boost::json::value& v);

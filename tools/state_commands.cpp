@@ -110,10 +110,10 @@ const std::vector<column>& columns_of(const std::string& kind) {
 /// Checks the options and fetches `target`; with --format=json prints the
 /// body as it is. Returns the body left to render, or nullopt with the exit
 /// code in `rc` (2: bad usage, 1: no answer, 0: printed).
-std::optional<std::string> fetch_or_print(const state_options& o, const char* usage,
-                                          const std::string& target, int& rc) {
+std::optional<std::string> fetch_or_print(const state_options& o, const std::string& target,
+                                          int& rc) {
   if (!o.error.empty()) {
-    rc = state_usage_error(o, usage);
+    rc = state_usage_error(o);
     return std::nullopt;
   }
   auto body = fetch_state(o, target);
@@ -135,8 +135,6 @@ bool wants_node_status(int argc, char** argv) {
 }
 
 int list_main(int argc, char** argv) {
-  const char* usage = "manta list tasks|actors|objects|nodes|placement-groups [--filter KEY=VALUE]... "
-                      "[--limit=N] [--format=table|json] [--address=HOST:PORT]";
   auto o = parse_state_options(argc, argv);
   std::string kind = o.positional.empty() ? "" : o.positional[0];
   if (o.error.empty() && kind != "tasks" && kind != "actors" && kind != "objects"
@@ -160,7 +158,7 @@ int list_main(int argc, char** argv) {
   }
   int rc = 0;
   auto endpoint = kind == "placement-groups" ? std::string{"placement_groups"} : kind;
-  auto body = fetch_or_print(o, usage, "/api/" + endpoint + query, rc);
+  auto body = fetch_or_print(o, "/api/" + endpoint + query, rc);
   if (body)
     print_table(json::parse(*body).as_array(), columns_of(kind));
   return rc;
@@ -169,7 +167,7 @@ int list_main(int argc, char** argv) {
 int node_status_main(int argc, char** argv) {
   auto o = parse_state_options(argc, argv);
   int rc = 0;
-  auto body = fetch_or_print(o, "manta status --dashboard=HOST:PORT", "/api/status", rc);
+  auto body = fetch_or_print(o, "/api/status", rc);
   if (!body)
     return rc;
   auto s = json::parse(*body).as_object();
@@ -188,8 +186,7 @@ int node_status_main(int argc, char** argv) {
 int memory_main(int argc, char** argv) {
   auto o = parse_state_options(argc, argv);
   int rc = 0;
-  auto body = fetch_or_print(o, "manta memory [--format=table|json] [--address=HOST:PORT]",
-                             "/api/memory", rc);
+  auto body = fetch_or_print(o, "/api/memory", rc);
   if (body)
     std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
   return rc;
@@ -200,7 +197,7 @@ int timeline_main(int argc, char** argv) {
   if (o.error.empty() && o.output.empty())
     o.error = "give the file to write with -o trace.json";
   if (!o.error.empty())
-    return state_usage_error(o, "manta timeline -o trace.json [--address=HOST:PORT]");
+    return state_usage_error(o);
   auto body = fetch_state(o, "/api/timeline");
   if (!body)
     return 1;
@@ -223,8 +220,8 @@ int why_main(int argc, char** argv) {
   if (o.error.empty() && o.positional.size() != 1)
     o.error = "give one object id (16 hex digits, as `manta list tasks` prints)";
   int rc = 0;
-  auto body = fetch_or_print(o, "manta why OBJECT_ID [--address=HOST:PORT]",
-                             "/api/why?id=" + (o.positional.empty() ? "" : o.positional[0]), rc);
+  auto body = fetch_or_print(o, "/api/why?id=" + (o.positional.empty() ? "" : o.positional[0]),
+                             rc);
   if (body)
     std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
   return rc;

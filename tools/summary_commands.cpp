@@ -21,9 +21,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* usage = "manta summary tasks|actors|objects [--group-by=type|callsite] "
-                              "[--format=table|json] [--address=HOST:PORT]";
-
 /// The states in the order of a task's or an actor's life; any other comes
 /// after them, by name.
 int state_rank(const std::string& s) {
@@ -169,19 +166,19 @@ int summarize(const std::string& kind, const std::string& group_by, const json::
 } // namespace
 
 int summary_main(int argc, char** argv) {
-  auto o = parse_state_options(argc, argv, {"--group-by"});
+  auto o = parse_state_options(argc, argv);
   std::string kind = o.positional.empty() ? "" : o.positional[0];
-  std::string group_by = o.extra.count("--group-by") ? o.extra["--group-by"] : "type";
+  std::string group_by = o.args.value("group-by", "type");
   if (o.error.empty() && (o.positional.size() != 1
                           || (kind != "tasks" && kind != "actors" && kind != "objects")))
     o.error = "summarize what? tasks, actors or objects";
   else if (o.error.empty() && group_by != "type" && group_by != "callsite")
     o.error = "--group-by is type or callsite, not '" + group_by + "'";
-  else if (o.error.empty() && o.extra.count("--group-by") && kind != "objects")
+  else if (o.error.empty() && o.args.has("group-by") && kind != "objects")
     o.error = "--group-by is for `manta summary objects` (tasks group by function, actors "
               "by class)";
   if (!o.error.empty())
-    return state_usage_error(o, usage);
+    return state_usage_error(o);
   auto body = fetch_state(o, "/api/" + kind);
   if (!body)
     return 1;

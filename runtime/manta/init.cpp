@@ -5,6 +5,7 @@
 #include "manta/detail/actor_defaults.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/code_loader.hpp"
+#include "manta/detail/flag_reader.hpp"
 #include "manta/detail/node_argv.hpp"
 #include "manta/detail/init_flags.hpp"
 #include "manta/detail/option_values.hpp"
@@ -14,7 +15,8 @@
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
-#include <boost/program_options.hpp>
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/value_semantic.hpp>
 #include <caf/all.hpp>
 
 #include <cctype>
@@ -124,38 +126,23 @@ po::options_description flag_descriptions() {
 
 /// The command line's options in order. A program's own arguments are
 /// passed over (its flags, a `--` and what follows it: `manta start` appends
-/// Manta's flags after the program's arguments). Manta's flags take
-/// `--NAME=VALUE` or `--NAME VALUE`, never a prefix of a name.
+/// Manta's flags after the program's arguments). Manta's flags are read as
+/// the `manta` command's are (flag_reader.hpp).
 po::parsed_options parse_flags(int argc, char** argv) {
   static const auto descriptions = flag_descriptions();
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    if (arg == "--")
-      continue;
-    // "--NAME=" gives NAME the empty text (Program_options refuses it).
-    if (arg.size() > 3 && arg.substr(0, 2) == "--" && arg.back() == '='
-        && descriptions.find_nothrow(std::string{arg.substr(2, arg.size() - 3)}, false)) {
-      args.emplace_back(arg.substr(0, arg.size() - 1));
-      args.emplace_back();
-      continue;
-    }
-    args.emplace_back(arg);
-  }
-  namespace style = po::command_line_style;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view{argv[i]} != "--")
+      args.emplace_back(argv[i]);
   try {
-    return po::command_line_parser(args)
-      .options(descriptions)
-      .style(style::allow_long | style::long_allow_adjacent | style::long_allow_next)
-      .allow_unregistered()
-      .run();
+    return detail::read_flags(descriptions, args);
   } catch (const po::invalid_command_line_syntax& e) {
     if (e.kind() == po::invalid_syntax::missing_parameter)
-      throw invalid_argument_error("manta::init: " + e.get_option_name() + " needs a value");
-    throw invalid_argument_error("manta::init: " + std::string{e.what()} + "; "
+      throw invalid_argument_error("manta::init: " + detail::flag_error_text(e));
+    throw invalid_argument_error("manta::init: " + detail::flag_error_text(e) + "; "
                                  + init_flags_hint());
   } catch (const po::error& e) {
-    throw invalid_argument_error("manta::init: " + std::string{e.what()} + "; "
+    throw invalid_argument_error("manta::init: " + detail::flag_error_text(e) + "; "
                                  + init_flags_hint());
   }
 }

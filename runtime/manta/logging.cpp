@@ -2,28 +2,32 @@
 
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/log_sink.hpp"
+#include "manta/detail/option_values.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 
 namespace manta {
 
 namespace {
 
-/// MANTA_LOG_LEVEL, else info.
+/// MANTA_LOG_LEVEL, else info. `init` reads the variable again as an option
+/// (init_flags.cpp) and refuses a bad value; here, before any init, a bad
+/// value is said once and passed over.
 log_level level_from_environment() noexcept {
   const char* v = std::getenv("MANTA_LOG_LEVEL");
   if (v == nullptr)
     return log_level::info;
-  for (auto l : {log_level::debug, log_level::info, log_level::warning, log_level::error})
-    if (strcasecmp(v, to_string(l)) == 0)
-      return l;
-  std::cerr << "manta: MANTA_LOG_LEVEL=" << v
-            << " is not a level (debug, info, warning, error); logging at info\n";
+  try {
+    return detail::parse_log_level("MANTA_LOG_LEVEL", v);
+  } catch (const std::exception&) {
+    detail::announce("manta: MANTA_LOG_LEVEL=%s is not a level (debug, info, warning, error); "
+                     "logging at info\n", v);
+  }
   return log_level::info;
 }
 

@@ -1,5 +1,6 @@
 #include "manta/simulation.hpp"
 
+#include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/sim_config.hpp"
 #include "manta/detail/sim_hooks.hpp"
@@ -153,7 +154,7 @@ void sim_stop() noexcept {
     g_last = s;
   }
   if (w->options().print_summary)
-    std::fprintf(stderr, "%s\n", manta::sim::to_string(s).c_str());
+    log_line(log_level::info, "%s\n", manta::sim::to_string(s).c_str());
   sim::g_world.store(nullptr, std::memory_order_release);
   g_owned.reset();
 }

@@ -105,6 +105,10 @@ const init_flag flags[] = {
    MANTA_SET(o.ns = std::string{v})}, // checked by init
   {"default-actor-lifetime", "", "detached|non_detached", "actors' lifetime by default",
    MANTA_SET(o.default_actor_lifetime = parse_lifetime(w, v, s))},
+  // The process's level, set as the flag is read (set_log_level): the
+  // runtime's lines (log_sink.hpp) and the user's (logging.hpp) follow it.
+  {"log-level", "MANTA_LOG_LEVEL", "debug|info|warning|error",
+   "lines below it are dropped (info)", MANTA_SET(set_log_level(parse_log_level(w, v, s)))},
 };
 
 #undef MANTA_SET

@@ -2,6 +2,7 @@
 
 #include "manta/errors.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -135,6 +136,19 @@ resource_map parse_resources(std::string_view flag, std::string_view text, bool 
     out[name] = parse_amount(flag, item.substr(colon + 1), show);
   }
   return out;
+}
+
+log_level parse_log_level(std::string_view flag, std::string_view text, bool show) {
+  for (auto l : {log_level::debug, log_level::info, log_level::warning, log_level::error}) {
+    std::string_view name = to_string(l);
+    if (text.size() == name.size()
+        && std::equal(text.begin(), text.end(), name.begin(), [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) == b;
+           }))
+      return l;
+  }
+  throw invalid_argument_error("manta::init: " + std::string{flag}
+                               + " expects debug, info, warning or error" + got(text, show));
 }
 
 /// `--transport`: true for "plain", false for "tls".

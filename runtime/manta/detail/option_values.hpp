@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/logging.hpp"
 #include "manta/resources.hpp"
 
 #include <chrono>
@@ -48,6 +49,9 @@ bool parse_switch(std::string_view flag, std::string_view text, bool show = true
 
 /// Parses "GPU:1,disk:2"; a resource named twice is an error.
 resource_map parse_resources(std::string_view flag, std::string_view text, bool show = true);
+
+/// Parses a log level: debug, info, warning or error, in any case.
+log_level parse_log_level(std::string_view flag, std::string_view text, bool show = true);
 
 /// `--transport`: true for "plain", false for "tls".
 bool parse_transport(std::string_view where, std::string_view v);

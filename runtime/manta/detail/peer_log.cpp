@@ -1,5 +1,7 @@
 #include "manta/detail/peer_log.hpp"
 
+#include "manta/detail/log_sink.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -56,11 +58,13 @@ bool log_peer_line(std::string_view source, const std::function<std::string()>& 
   if (!held)
     return false;
   auto line = make_line();
+  // The user's output, which the worker's own level already filtered: not
+  // the runtime's to drop, so written at every level, as announcements are.
   if (*held > 0)
-    std::fprintf(stderr, "%s (%llu more lines from %s suppressed)\n", line.c_str(),
-                 static_cast<unsigned long long>(*held), printable(source).c_str());
+    announce("%s (%llu more lines from %s suppressed)\n", line.c_str(),
+             static_cast<unsigned long long>(*held), printable(source).c_str());
   else
-    std::fprintf(stderr, "%s\n", line.c_str());
+    announce("%s\n", line.c_str());
   return true;
 }
 

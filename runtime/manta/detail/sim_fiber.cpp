@@ -1,5 +1,7 @@
 #include "manta/detail/sim_fiber.hpp"
 
+#include "manta/detail/log_sink.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -79,9 +81,9 @@ void fiber::entry(unsigned lo, unsigned hi) {
     self->body_();
   } catch (const std::exception& e) {
     // Nothing may leave a fiber's first frame: it has no caller to unwind to.
-    std::fprintf(stderr, "manta sim: a run ended with an exception: %s\n", e.what());
+    log_line(log_level::error, "manta sim: a run ended with an exception: %s\n", e.what());
   } catch (...) {
-    std::fprintf(stderr, "manta sim: a run ended with an unknown exception\n");
+    log_line(log_level::error, "manta sim: a run ended with an unknown exception\n");
   }
   self->finished_ = true;
   t_current = self->previous_;
