@@ -238,3 +238,16 @@ TEST_CASE("a get with a timeout does not run the task on the driver") {
   for (int i = 0; i < 50; ++i)
     CHECK(manta::get(manta::task(this_thread_key).remote(), 10s) != this_thread_key());
 }
+
+TEST_CASE("the driver leaves the earlier tasks of a list to the pool threads") {
+  runtime_guard rt{1};
+  for (int round = 0; round < 10; ++round) {
+    std::vector<manta::object_ref<size_t>> refs;
+    for (int i = 0; i < 20; ++i)
+      refs.push_back(manta::task(this_thread_key).remote());
+    auto keys = manta::get(refs);
+    // Only the one it submitted last may run on the driver's thread.
+    for (size_t i = 0; i + 1 < keys.size(); ++i)
+      CHECK(keys[i] != this_thread_key());
+  }
+}

@@ -186,7 +186,20 @@ worker_pool::~worker_pool() {
   stop(std::chrono::milliseconds{0});
 }
 
+namespace {
+
+/// Remembers, on a thread outside the pool, the task it hands over: its
+/// `get` right after may run it itself (worker_pool_caller.cpp).
+void note_scheduled(const task_spec& t) noexcept {
+  auto& ctx = this_task();
+  if (ctx.task == nullptr)
+    ctx.last_scheduled = t.result.get();
+}
+
+} // namespace
+
 void worker_pool::schedule(task_ptr t) {
+  note_scheduled(*t);
   {
     std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->enqueue(t))
@@ -292,6 +305,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
 }
 
 bool worker_pool::try_schedule(task_ptr& t) {
+  note_scheduled(*t);
   std::lock_guard<std::mutex> guard{st_->mtx};
   if (st_->stopping)
     return false;

@@ -117,6 +117,9 @@ public:
   /// task producing it, if it is granted and not picked up yet (or queued
   /// first for resources that are free now), and runs it on the calling
   /// thread with its lease, as a pool thread would (worker_pool_caller.cpp).
+  /// Only the task the thread submitted last, as a synchronous actor call
+  /// runs inline only if it is the thread's last call: the earlier tasks of
+  /// a list are left to the pool threads, which run them back to back.
   /// False if there is no such task (or the caller is a pool thread or
   /// inside an actor's code): the caller then parks.
   bool run_here(const object_slot& slot);
@@ -257,6 +260,9 @@ struct task_context {
   uint64_t id = 0;
   /// How many waiting tasks this thread's stack holds under the running one.
   int depth = 0;
+  /// On a thread outside the pool: the result of the task it handed to the
+  /// pool last, the one a `get` right after runs itself (`run_here`).
+  const object_slot* last_scheduled = nullptr;
 };
 
 task_context& this_task() noexcept;

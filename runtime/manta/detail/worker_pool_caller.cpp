@@ -1,8 +1,12 @@
 // A thread outside the pool (the driver's own, or any thread of the user's)
-// that blocks in `get` on the result of a task still queued takes the task
-// and runs it itself (issue 25, item 1), as TBB's `task_group::wait` does:
-// one task at a time then costs no hand-over to a pool thread and no
-// wake-up of the caller. Pool threads help instead (worker_pool_help.cpp).
+// that blocks in `get` on the result of the task it submitted last, still
+// queued, takes the task and runs it itself (issue 25, item 1), as TBB's
+// `task_group::wait` does: one task at a time then costs no hand-over to a
+// pool thread and no wake-up of the caller. Only the last one, as for a
+// synchronous actor call (actor_core_inline.cpp): the earlier tasks of a
+// list run back to back on the pool threads, and a caller taking one of
+// them would only leave a woken pool thread with nothing to do. Pool
+// threads help instead (worker_pool_help.cpp).
 //
 // The task runs as on a pool thread: with its own lease (it is taken only
 // once granted, or granted now if its resources are free and nobody with
@@ -63,9 +67,15 @@ bool worker_pool::run_here(const object_slot& slot) {
   // A pool thread's task helps instead (worker_pool_help.cpp); a thread
   // inside an actor's code, or one running a call inline, does not run a
   // task under it (the task could call that actor).
-  if (ctx.task != nullptr || current_actor() != nullptr)
+  if (ctx.task != nullptr || current_actor() != nullptr || ctx.last_scheduled != &slot)
     return false;
   auto& st = *st_;
+  // Nothing granted waits for a thread (the usual case of a `get` of a
+  // list whose tasks the pool threads run): no lock taken. Resources free
+  // beside a queued task are rare (a grant follows every release under the
+  // same lock), so that case is left to the pool here.
+  if (st.num_runnable.load(std::memory_order_acquire) == 0)
+    return false;
   std::optional<queued> q;
   {
     std::lock_guard<std::mutex> guard{st.mtx};
