@@ -138,6 +138,12 @@ void await(object_slot& slot, clock::time_point deadline) {
     throw_if_cancelled(t);
     if (run_submitted_call(slot))
       throw_if_cancelled(t); // cancelled while it ran the call: stop here
+    // A thread outside the pool runs the task it waits for itself, when
+    // the task is granted and not picked up yet (worker_pool_caller.cpp);
+    // again after a retry queued it again.
+    auto& pool = runtime::require("get").pool();
+    while (!slot.done() && pool.run_here(slot)) {
+    }
   }
   if (!slot.done()) {
     auto* t = this_task().task;

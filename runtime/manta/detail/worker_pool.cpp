@@ -9,6 +9,14 @@
 
 namespace manta::detail {
 
+namespace {
+
+/// How many pauses an idle spinning pool thread leaves a granted task to
+/// the thread that submitted it before taking it (see worker_loop).
+constexpr int caller_grace_steps = 24;
+
+} // namespace
+
 void seal_not_run(task_spec& t) {
   auto err = std::make_exception_ptr(task_cancelled_error(
     "task '" + t.name() + "' was not run: the runtime shut down"));
@@ -178,7 +186,20 @@ worker_pool::~worker_pool() {
   stop(std::chrono::milliseconds{0});
 }
 
+namespace {
+
+/// Remembers, on a thread outside the pool, the task it hands over: its
+/// `get` right after may run it itself (worker_pool_caller.cpp).
+void note_scheduled(const task_spec& t) noexcept {
+  auto& ctx = this_task();
+  if (ctx.task == nullptr)
+    ctx.last_scheduled = t.result.get();
+}
+
+} // namespace
+
 void worker_pool::schedule(task_ptr t) {
+  note_scheduled(*t);
   {
     std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->enqueue(t))
@@ -242,8 +263,20 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       ++st.spinning;
       guard.unlock();
       spin_scope counted;
-      for (int i = 0; i < spin_steps && st.num_runnable.load(std::memory_order_acquire) == 0;
-           ++i) {
+      // Steps the granted task in sight has been left to its submitter: a
+      // thread outside the pool that blocks on it at once runs it itself
+      // (worker_pool_caller.cpp), cheaper than a hand-over to this thread
+      // and back, so it gets about a microsecond first. Without this the
+      // spinner took nearly every such task on a quiet machine.
+      int left_to_caller = 0;
+      for (int i = 0; i < spin_steps; ++i) {
+        if (st.num_runnable.load(std::memory_order_acquire) != 0) {
+          if (++left_to_caller > caller_grace_steps)
+            break;
+          cpu_relax();
+          continue;
+        }
+        left_to_caller = 0; // taken by its caller: spin on for the next one
         if (i % spin_check_steps == spin_check_steps - 1 && oversubscribed())
           break;
         spin_step(i);
@@ -272,6 +305,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
 }
 
 bool worker_pool::try_schedule(task_ptr& t) {
+  note_scheduled(*t);
   std::lock_guard<std::mutex> guard{st_->mtx};
   if (st_->stopping)
     return false;

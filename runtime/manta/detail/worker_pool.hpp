@@ -113,6 +113,17 @@ public:
   /// `t` alone (a cluster then places it on another node).
   bool try_schedule(task_ptr& t);
 
+  /// Called by a thread outside the pool that blocks on `slot`: takes the
+  /// task producing it, if it is granted and not picked up yet (or queued
+  /// first for resources that are free now), and runs it on the calling
+  /// thread with its lease, as a pool thread would (worker_pool_caller.cpp).
+  /// Only the task the thread submitted last, as a synchronous actor call
+  /// runs inline only if it is the thread's last call: the earlier tasks of
+  /// a list are left to the pool threads, which run them back to back.
+  /// False if there is no such task (or the caller is a pool thread or
+  /// inside an actor's code): the caller then parks.
+  bool run_here(const object_slot& slot);
+
   /// Takes off the queues at most `limit` tasks that wait for resources
   /// (granted or running ones are never taken) and whose result ids are in
   /// `ids`, the newest first: another node runs them instead (work
@@ -217,6 +228,9 @@ private:
     /// Takes a task for `h` to run: the producer of what it waits for, else
     /// its newest child, granted or (with the CPUs it lent) waiting.
     std::optional<queued> pick_for(help_record& h);
+    /// Takes the task producing `slot` for a caller outside the pool to
+    /// run: granted, or first in its FIFO with its resources free.
+    std::optional<queued> take_awaited(const object_slot& slot);
     void lend(double cpus, std::vector<task_ptr>& dropped);
     void reclaim(double cpus);
     void start_thread();
@@ -246,6 +260,9 @@ struct task_context {
   uint64_t id = 0;
   /// How many waiting tasks this thread's stack holds under the running one.
   int depth = 0;
+  /// On a thread outside the pool: the result of the task it handed to the
+  /// pool last, the one a `get` right after runs itself (`run_here`).
+  const object_slot* last_scheduled = nullptr;
 };
 
 task_context& this_task() noexcept;
