@@ -3,7 +3,7 @@
 // increasing times, counts that match the workload the test ran, the task
 // running now, and the node's CPU and memory; `?since=T` answers only the
 // newer samples (and refuses a T that is not a time); the head's cluster sum,
-// whole and since T; the CPU meter sees a busy thread.
+// whole and since T; the CPU meter reports the share a busy thread had.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -240,21 +242,45 @@ TEST_CASE("the cluster's sum carries each node's latest sample forward") {
 }
 
 TEST_CASE("the CPU meter sees a thread that keeps a core busy") {
+  // The process's CPU time as the kernel's clock counts it, beside the
+  // meter's reading of the same window: the meter must report that share,
+  // whatever else the machine runs (a fixed floor failed at load 12).
+  auto process_cpu_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
+  auto wall0 = std::chrono::steady_clock::now();
+  auto cpu0 = process_cpu_ns();
   manta::detail::cpu_meter meter;
-  std::atomic<bool> stop{false};
   std::thread burn{[&] {
+    // Until it has had 300 ms of a core (however long that takes), at
+    // most 30 s.
+    auto limit = std::chrono::steady_clock::now() + 30s;
     volatile uint64_t x = 0;
-    while (!stop.load(std::memory_order_relaxed))
-      x = x + 1;
+    timespec ts{};
+    do {
+      for (int i = 0; i < 100000; ++i)
+        x = x + 1;
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    } while ((ts.tv_sec * 1000 + ts.tv_nsec / 1000000) < 300
+             && std::chrono::steady_clock::now() < limit);
   }};
-  std::this_thread::sleep_for(500ms);
-  auto r = meter.read();
-  stop = true;
   burn.join();
+  auto r = meter.read();
+  auto cpu1 = process_cpu_ns();
+  auto wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now()
+                                                          - wall0)
+                   .count();
   auto cores = std::max(1u, std::thread::hardware_concurrency());
-  // One busy core of `cores` (less when the machine is shared: at least a
-  // fifth of its share), and the machine at least as busy as this process.
-  CHECK(r.process_percent > 20.0 / cores);
+  auto expected = 100.0 * (cpu1 - cpu0) / (wall_ns * cores);
+  MESSAGE("meter " << r.process_percent << "%, process clock " << expected << "%, machine "
+                   << r.machine_percent << "%");
+  REQUIRE(cpu1 - cpu0 >= 300e6); // the thread had its 300 ms
+  // Within the meter's resolution (10 ms ticks) and the windows' few
+  // microseconds apart.
+  CHECK(r.process_percent > 0.0);
+  CHECK(std::abs(r.process_percent - expected) <= 3.0 + 0.15 * expected);
   CHECK(r.process_percent <= 100.0);
   CHECK(r.machine_percent + 5.0 >= r.process_percent);
 }
