@@ -148,6 +148,20 @@ std::string location_of(manta::object_id id) {
   return "absent";
 }
 
+/// A stream that failed after two items: items 0 and 1 readable, the
+/// error at item 2, then the end.
+template <class Generator>
+void check_fails_at_2(Generator failing) {
+  std::vector<manta::object_ref<std::string>> refs;
+  while (auto ref = failing.next(30s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 3);
+  CHECK(manta::get(refs[0], 10s) == "item 0");
+  CHECK(manta::get(refs[1], 10s) == "item 1");
+  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"),
+                       manta::task_error);
+}
+
 } // namespace
 
 TEST_CASE("a generator task on a worker streams its items to the driver as they come") {
@@ -171,15 +185,7 @@ TEST_CASE("a generator task on a worker streams its items to the driver as they 
   CHECK(gen.finished());
 
   // An exception after 2 items is item 2; the items before stay readable.
-  auto failing = manta::task(fails_at).remote(2);
-  std::vector<manta::object_ref<std::string>> refs;
-  while (auto ref = failing.next(30s))
-    refs.push_back(*ref);
-  REQUIRE(refs.size() == 3);
-  CHECK(manta::get(refs[0], 10s) == "item 0");
-  CHECK(manta::get(refs[1], 10s) == "item 1");
-  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"),
-                       manta::task_error);
+  check_fails_at_2(manta::task(fails_at).remote(2));
 
   // Cancel reaches the worker: the producer stops at its next yield there.
   auto stopped = c.dir() + "/stopped";
@@ -234,15 +240,7 @@ TEST_CASE("a generator method of an actor on a worker streams, fails, cancels an
   CHECK(manta::get(after, 20s) == 5);
 
   // An exception after 2 items is item 2; the items before stay readable.
-  auto failing = a.call(&streamer::fails).remote(2);
-  std::vector<manta::object_ref<std::string>> refs;
-  while (auto ref = failing.next(30s))
-    refs.push_back(*ref);
-  REQUIRE(refs.size() == 3);
-  CHECK(manta::get(refs[0], 10s) == "item 0");
-  CHECK(manta::get(refs[1], 10s) == "item 1");
-  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"),
-                       manta::task_error);
+  check_fails_at_2(a.call(&streamer::fails).remote(2));
 
   // Cancel reaches the worker: the method stops at its next yield there,
   // and the actor takes calls again.

@@ -6,6 +6,7 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/lent_handles.hpp"
+#include "manta/detail/node_router.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/runtime.hpp"
@@ -46,12 +47,7 @@ bool decode_ref_wire(std::span<const char> bytes, ref_wire& w) {
 /// (its cluster client on a driver, its node manager on a worker), which
 /// sends the borrowers waiting for object `id` where it is now.
 void post_sealed(uint64_t id) {
-  auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr)
-    return;
-  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
-  if (to)
+  if (auto to = node_router())
     caf::anon_send(to, actors::ref_sealed_atom::value, id);
 }
 

@@ -8,6 +8,7 @@
 #include "manta/detail/attached_actor.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/node_router.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -47,13 +48,16 @@ std::string node_name(uint16_t index) {
 
 } // namespace
 
-void tell_home(uint16_t home, uint64_t id, int32_t delta) {
+caf::actor node_router() {
   auto* rt = runtime::current();
   auto* link = rt == nullptr ? nullptr : rt->cluster_link();
   if (link == nullptr)
-    return;
-  auto to = link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
-  if (to)
+    return {};
+  return link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
+}
+
+void tell_home(uint16_t home, uint64_t id, int32_t delta) {
+  if (auto to = node_router())
     caf::anon_send(to, actors::actor_release_atom::value, home, id, delta);
 }
 
