@@ -131,28 +131,32 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
 
 } // namespace
 
-size_t newest_of(const std::multimap<std::string, std::string>& q) {
-  auto i = q.find("newest");
+namespace {
+
+/// The parameter `key` of `q` as a whole number from 0 to `most`, 0 if it
+/// is absent; `what` says what it must be when it is not one.
+uint64_t whole_number(const std::multimap<std::string, std::string>& q, const char* key,
+                      uint64_t most, const std::string& what) {
+  auto i = q.find(key);
   if (i == q.end())
     return 0;
   char* end = nullptr;
   auto n = std::strtoull(i->second.c_str(), &end, 10);
-  if (i->second.empty() || *end != '\0' || i->second[0] == '-' || n > UINT32_MAX)
-    throw std::invalid_argument("newest is a count of records, not '" + i->second + "'");
-  return static_cast<size_t>(n);
+  if (i->second.empty() || *end != '\0' || i->second[0] == '-' || n > most)
+    throw std::invalid_argument(std::string{key} + " is " + what + ", not '" + i->second + "'");
+  return n;
+}
+
+} // namespace
+
+size_t newest_of(const std::multimap<std::string, std::string>& q) {
+  return static_cast<size_t>(whole_number(q, "newest", UINT32_MAX, "a count of records"));
 }
 
 int64_t since_of(const std::multimap<std::string, std::string>& q) {
-  auto i = q.find("since");
-  if (i == q.end())
-    return 0;
-  char* end = nullptr;
-  auto t = std::strtoll(i->second.c_str(), &end, 10);
-  if (i->second.empty() || *end != '\0' || t < 0)
-    throw std::invalid_argument("since is a time in milliseconds since the Unix epoch (a "
-                                "sample's time_ms), not '"
-                                + i->second + "'");
-  return t;
+  return static_cast<int64_t>(
+    whole_number(q, "since", INT64_MAX,
+                 "a time in milliseconds since the Unix epoch (a sample's time_ms)"));
 }
 
 list_filter filter_of(const std::multimap<std::string, std::string>& q) {

@@ -148,6 +148,21 @@ std::string location_of(manta::object_id id) {
   return "absent";
 }
 
+/// An endless stream cancelled after two items: its producer notes in
+/// `stopped` that it stopped, and the stream ends with the cancel's error.
+template <class Generator>
+void check_cancel_stops(Generator endless_gen, const std::string& stopped) {
+  REQUIRE(endless_gen.next(30s).has_value());
+  REQUIRE(endless_gen.next(30s).has_value());
+  endless_gen.cancel();
+  CHECK(appears(stopped, 30s));
+  std::vector<manta::object_ref<int>> rest;
+  while (auto ref = endless_gen.next(30s))
+    rest.push_back(*ref);
+  REQUIRE_FALSE(rest.empty());
+  CHECK_THROWS_AS(manta::get(rest.back(), 10s), manta::task_cancelled_error);
+}
+
 /// A stream that failed after two items: items 0 and 1 readable, the
 /// error at item 2, then the end.
 template <class Generator>
@@ -189,16 +204,7 @@ TEST_CASE("a generator task on a worker streams its items to the driver as they 
 
   // Cancel reaches the worker: the producer stops at its next yield there.
   auto stopped = c.dir() + "/stopped";
-  auto endless_gen = manta::task(endless).remote(stopped);
-  REQUIRE(endless_gen.next(30s).has_value());
-  REQUIRE(endless_gen.next(30s).has_value());
-  endless_gen.cancel();
-  CHECK(appears(stopped, 30s));
-  std::vector<manta::object_ref<int>> rest;
-  while (auto ref = endless_gen.next(30s))
-    rest.push_back(*ref);
-  REQUIRE_FALSE(rest.empty());
-  CHECK_THROWS_AS(manta::get(rest.back(), 10s), manta::task_cancelled_error);
+  check_cancel_stops(manta::task(endless).remote(stopped), stopped);
 }
 
 TEST_CASE("a generator method of an actor on a worker streams, fails, cancels and keeps order") {
@@ -245,16 +251,7 @@ TEST_CASE("a generator method of an actor on a worker streams, fails, cancels an
   // Cancel reaches the worker: the method stops at its next yield there,
   // and the actor takes calls again.
   auto stopped = c.dir() + "/stopped";
-  auto endless_gen = a.call(&streamer::forever).remote(stopped);
-  REQUIRE(endless_gen.next(30s).has_value());
-  REQUIRE(endless_gen.next(30s).has_value());
-  endless_gen.cancel();
-  CHECK(appears(stopped, 30s));
-  std::vector<manta::object_ref<int>> rest;
-  while (auto ref = endless_gen.next(30s))
-    rest.push_back(*ref);
-  REQUIRE_FALSE(rest.empty());
-  CHECK_THROWS_AS(manta::get(rest.back(), 10s), manta::task_cancelled_error);
+  check_cancel_stops(a.call(&streamer::forever).remote(stopped), stopped);
   CHECK(manta::get(a.call(&streamer::next).remote(), 20s) == 5);
 
   // A task on the worker calls a generator method of an actor on the
