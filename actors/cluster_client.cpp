@@ -10,6 +10,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -107,7 +108,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
           dispatch(self, p.task);
           break;
         }
-        t.result->seal_error(failure_error(r.error));
+        end_task(t, failure_error(r.error));
         break;
     }
   } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {

@@ -4,6 +4,7 @@
 #include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/object_fetch.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 #include "manta/placement_group.hpp"
@@ -57,8 +58,8 @@ bool runnable_anywhere(self_ptr self, const placed_task& p) {
 
 void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& why) {
   if (p.task) {
-    p.task->result->seal_error(lost("task '" + p.task->name() + "' (object "
-                                    + to_string(object_id{id}) + ") " + why));
+    end_task(*p.task, lost("task '" + p.task->name() + "' (object " + to_string(object_id{id})
+                           + ") " + why));
   } else if (auto it = self->state.fetch_of.find(id); it != self->state.fetch_of.end()) {
     fail_fetch(self, it->second, "it could not be rebuilt: its task " + why);
   }
@@ -95,7 +96,7 @@ bool fail_if_pinned_elsewhere(self_ptr self, placed_task& p) {
     return false;
   if (reconnecting_fits(self->state, p.demand, where.node))
     return false; // waits until its node is connected again
-  p.task->result->seal_error(std::make_exception_ptr(infeasible_task_error(
+  end_task(*p.task, std::make_exception_ptr(infeasible_task_error(
     "task '" + p.task->name() + "' is pinned to node " + std::to_string(where.node)
     + (i == self->state.nodes.end() ? ", which is not alive in the cluster"
                                     : ", which can never fit its demand of "
@@ -153,7 +154,7 @@ bool place(self_ptr self, uint64_t id) {
     if (pinned == 0)
       return false; // placed once its group is (`finish_try`)
     if (pinned < 0) {
-      p.task->result->seal_error(std::make_exception_ptr(placement_group_removed_error(
+      end_task(*p.task, std::make_exception_ptr(placement_group_removed_error(
         "task '" + p.task->name() + "': " + why)));
       st.placed.erase(i);
       return true;
@@ -388,8 +389,8 @@ void dispatch(self_ptr self, task_ptr t) {
           if (!err.empty()) {
             auto task = i->second.task;
             self->state.preparing.erase(i);
-            task->result->seal_error(lost("argument " + std::to_string(k + 1) + " of task '"
-                                          + task->name() + "' is lost: " + err));
+            end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
+                                 + task->name() + "' is lost: " + err));
             return;
           }
           i->second.args[k] = std::move(data);
@@ -420,8 +421,8 @@ void dispatch(self_ptr self, task_ptr t) {
     }
   } catch (const std::exception& e) {
     st.preparing.erase(id);
-    t->result->seal_error(std::make_exception_ptr(
-      error("task '" + t->name() + "' cannot be sent to another node: " + e.what())));
+    end_task(*t, std::make_exception_ptr(
+                   error("task '" + t->name() + "' cannot be sent to another node: " + e.what())));
     return;
   }
   finish_one();

@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/worker_pool.hpp"
 
 #include <caf/all.hpp>
@@ -32,8 +33,7 @@ void start(task_runner_actor* self) {
 void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster* cluster) {
   for (auto& dep : task->deps) {
     if (dep->failed()) {
-      task->result->seal_error(dep->error());
-      detail::task_events::on_end(*task, task_state::failed, dep->error());
+      detail::end_task(*task, task_state::failed, dep->error());
       return;
     }
   }

@@ -7,6 +7,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_sink.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -99,8 +100,8 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
                && node_failures(st, p) >= p.max_node_failures) {
       auto lost_task = std::move(p);
       st.placed.erase(i);
-      lost_task.task->result->seal_error(
-        std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
+      end_task(*lost_task.task,
+               std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
     } else if (p.dispatches <= p.max_retries) {
       place_or_wait(self, id);
     } else {

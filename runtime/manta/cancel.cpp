@@ -6,6 +6,7 @@
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
@@ -57,10 +58,9 @@ void cancel(const slot_ptr& slot, const cancel_options& opts) {
   // Sealed before the task can see the request: a running task that checks
   // manta::cancelled() and returns at once must not seal its own value
   // first (the first seal wins; errors_test saw that race under load).
-  if (!slot->seal_error(err))
+  if (!detail::end_task(*t, task_state::cancelled, err))
     return; // it ended meanwhile
   t->request_cancel();
-  task_events::on_end(*t, task_state::cancelled, err);
   // A task waiting for its arguments stops now; one queued for resources is
   // dropped by the node manager; a running one finishes in the background.
   actors::notify_cancelled(*t);

@@ -7,6 +7,7 @@
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/submit_checks.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
@@ -90,12 +91,11 @@ void fail_task(const std::shared_ptr<task_spec>& t, const std::string& label) {
   auto err = std::make_exception_ptr(placement_group_removed_error(
     "task '" + t->name() + "' ran in " + label
     + ", which was removed; create the group again and resubmit the task"));
-  if (!t->result->seal_error(err))
+  if (!end_task(*t, task_state::failed, err))
     return; // it ended meanwhile
   // A task still queued for the bundle's resources (gone now) is dropped by
   // the pool; a running one sees manta::cancelled() turn true.
   t->request_cancel();
-  task_events::on_end(*t, task_state::failed, err);
   actors::notify_cancelled(*t);
 }
 

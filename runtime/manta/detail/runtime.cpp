@@ -25,6 +25,7 @@
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/spill_store.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
@@ -64,9 +65,10 @@ bool out_of_memory(const task_ptr& t, int attempts) {
   detail::log_line(log_level::warning, "manta: %s%s\n", text.c_str(),
                    again ? "; retrying it (its max_retries allow it)" : "");
   auto failure = std::make_exception_ptr(out_of_memory_error(text));
-  task_events::on_run_end(*t, failure, again);
-  if (!again)
-    t->result->seal_error(failure);
+  if (again)
+    task_events::on_run_end(*t, failure, true);
+  else
+    end_task(*t, task_state::failed, failure);
   return again;
 }
 
@@ -101,9 +103,7 @@ bool execute_task(const task_ptr& t) {
     task_events::on_run_end(*t, error, true);
     return true;
   }
-  auto failure = to_task_error(error, t->name());
-  task_events::on_run_end(*t, failure, false); // before the seal wakes readers
-  t->result->seal_error(failure);
+  end_task(*t, to_task_error(error, t->name()));
   return false;
 }
 

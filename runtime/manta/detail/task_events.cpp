@@ -415,12 +415,16 @@ std::vector<task_info> live_tasks() {
     info.kind = "task";
     info.name = t->name();
     info.state = static_cast<task_state>(tr.state.load(std::memory_order_relaxed));
-    // Sealed by a path without a hook (e.g. a result from another node):
-    // the slot says how it ended.
-    if (t->result && t->result->done())
-      info.state = !t->result->failed() ? task_state::finished
+    // Sealed but not recorded (yet): a value from another node, or an end
+    // whose record follows its seal (end_task): the slot says how it ended.
+    if (t->result && t->result->done()) {
+      auto failed = t->result->failed();
+      info.state = !failed ? task_state::finished
                    : is_cancel(t->result->error()) ? task_state::cancelled
                                                    : task_state::failed;
+      if (failed && info.error.empty())
+        info.error = describe(t->result->error());
+    }
     auto sub = tr.submitted_ns.load(std::memory_order_relaxed);
     auto start = tr.started_ns.load(std::memory_order_relaxed);
     info.submitted_us = sub ? to_wall_us(sub) : 0;

@@ -9,6 +9,7 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/submit_checks.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/typed_task.hpp"
 #include "manta/errors.hpp"
 
@@ -88,9 +89,7 @@ slot_ptr submit(task_ptr spec) {
   task_events::on_submit(spec);
   // A task that can never run fails at once: its slot gets the error.
   auto fail = [&](const infeasible_task_error& e) {
-    auto err = std::make_exception_ptr(e);
-    slot->seal_error(err);
-    task_events::on_end(*spec, task_state::failed, err);
+    end_task(*spec, task_state::failed, std::make_exception_ptr(e));
   };
   auto* link = rt.cluster_link();
   // Why this driver's task cannot leave it; empty when it can (or this is

@@ -5,6 +5,7 @@
 #include "manta/detail/contention.hpp"
 #include "manta/detail/parker.hpp"
 #include "manta/detail/placement_groups.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/errors.hpp"
 
 namespace manta::detail {
@@ -20,8 +21,7 @@ constexpr int caller_grace_steps = 24;
 void seal_not_run(task_spec& t) {
   auto err = std::make_exception_ptr(task_cancelled_error(
     "task '" + t.name() + "' was not run: the runtime shut down"));
-  t.result->seal_error(err);
-  task_events::on_end(t, task_state::cancelled, err);
+  end_task(t, task_state::cancelled, err);
 }
 
 task_context& this_task() noexcept {
