@@ -309,6 +309,16 @@ TEST_CASE("node affinity pins tasks to a node; hard affinity to a dead node fail
     CHECK(std::string{e.what()}.find("node " + std::to_string(target)) != std::string::npos);
     CHECK(std::string{e.what()}.find("not alive") != std::string::npos);
   }
+  // Its end is in the state API while the ref is still held, with the reason.
+  bool listed = false;
+  for (auto& t : manta::list_tasks())
+    if (t.id == hard.id()) {
+      listed = true;
+      CHECK(t.state == manta::task_state::failed);
+      CHECK(t.error.find("not alive") != std::string::npos);
+      CHECK(t.ended_us > 0);
+    }
+  CHECK(listed);
   auto soft = manta::task(pid_after).node_affinity(target, /*soft=*/true).remote(0);
   CHECK(manta::get(soft, 10s) != second);
   // On a single node, a hard affinity elsewhere is refused at once.
