@@ -30,8 +30,8 @@ void prepare(std::vector<char>& out, uint64_t size) {
   out.resize(size);
 }
 
-/// Starts a read into [out, out + size) once the loop gives it a turn;
-/// `keep` holds `out` (and what else the read needs) until `done` ran.
+/// Starts a read once the loop gives it a turn: `out` then gives the
+/// buffer of `size` bytes it lands in (which must live until `done` ran).
 void start_read(std::vector<object_source> sources, std::string token, uint64_t id,
                 uint64_t size, std::function<char*()> out, int streams,
                 std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
