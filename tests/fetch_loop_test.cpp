@@ -1,14 +1,17 @@
 // Reads over the raw data path run on the process's fetch loop
 // (fetch_loop.hpp): hundreds of reads at once keep the process's threads
-// and descriptors bounded and all complete; a task whose argument is read
-// from another node lends its CPU meanwhile, so another task runs on it.
+// and descriptors bounded and all complete, over plain TCP and TLS; a task
+// whose argument is read from another node lends its CPU meanwhile, so
+// another task runs on it.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include <manta/detail/cluster_tls.hpp>
 #include <manta/detail/codec.hpp>
+#include <manta/detail/data_path_tls.hpp>
 #include <manta/detail/fetch_loop.hpp>
 #include <manta/detail/function_registry.hpp>
 #include <manta/detail/object_fetch.hpp>
@@ -90,17 +93,20 @@ int quick(int x) {
 }
 MANTA_REMOTE(quick);
 
-} // namespace
 
-TEST_CASE("200 reads at once share the fetch loop: threads and descriptors stay bounded") {
+/// 200 reads at once of a server whose lookups are held until every read
+/// that has a turn connected: threads and descriptors are counted then.
+void many_reads(std::shared_ptr<data_path_tls> tls) {
   auto bytes = manta_test::pattern((1u << 20) + 77);
   gate held;
-  transfer_server server{"127.0.0.1", "secret", [&](uint64_t id) -> std::optional<held_bytes> {
+  transfer_server server{"127.0.0.1", "secret",
+                         [&](uint64_t id) -> std::optional<held_bytes> {
                            held.pass();
                            if (id < 1000 || id >= 1000 + 200)
                              return std::nullopt;
                            return held_bytes{bytes, bytes->data(), bytes->size(), nullptr};
-                         }};
+                         },
+                         tls};
   fetch_loop::instance(); // its threads count in the baseline
   auto threads_before = threads_now();
   auto fds_before = descriptors_now();
@@ -112,13 +118,15 @@ TEST_CASE("200 reads at once share the fetch loop: threads and descriptors stay 
   std::vector<std::shared_ptr<std::vector<char>>> outs(reads);
   for (size_t k = 0; k < reads; ++k) {
     outs[k] = std::make_shared<std::vector<char>>();
-    fetch_object_async({{"127.0.0.1", server.port()}}, "secret", 1000 + k, bytes->size(),
-                       outs[k], [&, k](std::string err) {
-                         std::lock_guard<std::mutex> guard{mtx};
-                         errors[k] = std::move(err);
-                         ++done;
-                         cv.notify_all();
-                       });
+    fetch_object_async(
+      {{"127.0.0.1", server.port()}}, "secret", 1000 + k, bytes->size(), outs[k],
+      [&, k](std::string err) {
+        std::lock_guard<std::mutex> guard{mtx};
+        errors[k] = std::move(err);
+        ++done;
+        cv.notify_all();
+      },
+      transfer_streams, nullptr, tls);
   }
   // Every read that holds a turn has connected and waits for its answer
   // (the server's lookups are held): the most connections the reads have
@@ -153,6 +161,20 @@ TEST_CASE("200 reads at once share the fetch loop: threads and descriptors stay 
     CHECK(errors[k] == "");
     CHECK(*outs[k] == *bytes);
   }
+}
+
+} // namespace
+
+TEST_CASE("200 reads at once share the fetch loop: threads and descriptors stay bounded") {
+  many_reads(nullptr);
+}
+
+TEST_CASE("200 TLS reads at once: the same bounds, every read byte-exact") {
+  REQUIRE(install_token_identity(std::string(64, 'e')) == "");
+  auto tls = data_path_tls::from_token_identity();
+  REQUIRE(tls);
+  many_reads(tls);
+  clear_token_identity();
 }
 
 TEST_CASE("a task reading its argument from another node lends its CPU meanwhile") {
