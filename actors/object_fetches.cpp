@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
 namespace manta::actors {
 
@@ -68,8 +67,8 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
 namespace {
 
 /// Reads the object over the raw data path of its holders (several at
-/// once) on a thread of its own; the bytes (or why not) come back as a
-/// `fetched` message.
+/// once) on the process's fetch loop; the bytes (or why not) come back as
+/// a `fetched` message.
 void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& holders) {
   auto& op = self->state.fetches.at(fetch_id);
   std::vector<object_source> sources;
@@ -77,16 +76,16 @@ void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& ho
     auto h = holder_info(self, node);
     sources.push_back({h.host, h.data_port});
   }
-  std::thread{[gate = self->state.gate, me = caf::actor{self}, sources = std::move(sources),
-               token = self->state.link->token(), id = op.obj->id.value(),
-               size = op.obj->encoded_size.load(), fetch_id, attempt = op.attempt] {
-    bytes_t data;
-    auto err = fetch_object(sources, token, id, size, data, transfer_streams);
-    std::lock_guard<std::mutex> guard{gate->mtx};
-    if (gate->open)
-      caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
-                     std::move(data));
-  }}.detach();
+  auto data = std::make_shared<bytes_t>();
+  fetch_object_async(std::move(sources), self->state.link->token(), op.obj->id.value(),
+                     op.obj->encoded_size.load(), data,
+                     [gate = self->state.gate, me = caf::actor{self}, data, fetch_id,
+                      attempt = op.attempt](std::string err) {
+                       std::lock_guard<std::mutex> guard{gate->mtx};
+                       if (gate->open)
+                         caf::anon_send(me, fetched_atom::value, fetch_id, attempt,
+                                        std::move(err), std::move(*data));
+                     });
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 #include <manta/detail/data_path_tls.hpp>
 #include <manta/detail/held_objects.hpp>
+#include <manta/detail/fetch_loop.hpp>
 #include <manta/detail/object_fetch.hpp>
 #include <manta/detail/object_transfer.hpp>
 #include <manta/detail/transfer_protocol.hpp>
@@ -423,6 +424,7 @@ TEST_CASE("2,000 idle connections: threads stay fixed, the cap holds, a reader s
   REQUIRE_MESSAGE(fd_limit() >= 2600, "this case needs 2,600 file descriptors (ulimit -n)");
   served s{24u << 20};
   REQUIRE(s.server.max_connections() == 256);
+  fetch_loop::instance(); // the readers' loop: its fixed threads count from here
   auto threads = thread_count();
   fd_set_guard intruders;
   for (int i = 0; i < 2000; ++i) {

@@ -1,5 +1,6 @@
 #include "manta/detail/remote_task.hpp"
 
+#include "manta/detail/blocking.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/memory_budget.hpp"
@@ -42,7 +43,8 @@ task_options options_of(const wire::task_message& msg) {
 }
 
 remote_task::remote_task(const function_info& fn, wire::task_message msg)
-  : task_spec(fn.name, options_of(msg)), fn_(fn), msg_(std::move(msg)) {
+  : task_spec(fn.name, options_of(msg)), token(runtime::cluster_token()), fn_(fn),
+    msg_(std::move(msg)) {
   library = &fn.library;
 }
 
@@ -61,8 +63,7 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
     copy = held_objects::instance().start_copy(
       id, size, [report = report_copy, id, size] { report(id, size, false); }, progress);
   auto buffer = copy ? copy : std::make_shared<std::vector<char>>();
-  auto err = fetch_object(sources, runtime::cluster_token(), id, size, *buffer, transfer_streams,
-                          progress.get());
+  auto err = fetch_object(sources, token, id, size, *buffer, transfer_streams, progress.get());
   if (copy) {
     if (err.empty())
       held_objects::instance().finish_copy(id);
@@ -96,12 +97,26 @@ std::exception_ptr remote_task::run() noexcept {
     // Referenced arguments: held here already (made here, or a copy),
     // else read from their holders and kept here as a copy for others.
     std::vector<std::shared_ptr<const std::vector<char>>> fetched;
+    std::vector<const wire::arg_ref*> remote;
     for (auto& r : msg_.arg_refs) {
       auto bytes = held_objects::instance().find(r.object_id);
-      if (!bytes)
-        bytes = read_argument(r);
+      if (!bytes) {
+        remote.push_back(&r);
+        continue;
+      }
       args[r.position] = {bytes->data(), bytes->size()};
       fetched.push_back(std::move(bytes));
+    }
+    if (!remote.empty()) {
+      // The bytes come over the network (on the fetch loop): the task's
+      // CPUs go back to the pool meanwhile, so another task runs on them,
+      // and it takes them back once its arguments are here.
+      cpu_loan loan{this};
+      for (auto* r : remote) {
+        auto bytes = read_argument(*r);
+        args[r->position] = {bytes->data(), bytes->size()};
+        fetched.push_back(std::move(bytes));
+      }
     }
     item_emitter_scope scope{emit_item ? &emit_item : nullptr};
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));

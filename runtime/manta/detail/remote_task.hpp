@@ -65,6 +65,9 @@ public:
   std::function<void(uint64_t id, uint64_t size, bool held)> report_copy;
   /// Set when the task had to queue: told when it starts.
   std::shared_ptr<start_log> starts;
+  /// What its reads of arguments from other nodes present: the node's
+  /// cluster token.
+  std::string token;
   /// Sends an item a streaming generator yields to its owner (index from 0
   /// in each run); set by the node manager.
   std::function<void(uint64_t index, std::vector<char> bytes)> emit_item;

@@ -8,7 +8,7 @@ using BIO = struct bio_st;
 
 /// One TLS connection of the raw data path: OpenSSL on the connection's
 /// non-blocking socket, driven by the caller's event loop (the transfer
-/// server's, object_transfer.cpp; a reader's, transfer_channel.cpp).
+/// server's, object_transfer.cpp; a reader's, fetch_connection.cpp).
 namespace manta::detail {
 
 class data_path_tls;
