@@ -5,6 +5,7 @@
 
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/task_end.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/errors.hpp"
 
@@ -25,9 +26,7 @@ void world::arrive(const rec_ptr& r) {
     // A cost function that cannot read the task's arguments (or throws):
     // the task fails with its error, as a run that threw would.
     retire(r);
-    auto err = std::current_exception();
-    r->task->result->seal_error(err);
-    task_events::on_end(*r->task, task_state::failed, err);
+    end_task(*r->task, task_state::failed, std::current_exception());
     place_ready();
     return;
   }
@@ -180,10 +179,8 @@ void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why)
 }
 
 void world::fail(task_spec& t, const std::string& why) {
-  auto err = std::make_exception_ptr(
-    node_died_error("task '" + t.name() + "' was lost: " + why));
-  t.result->seal_error(err);
-  task_events::on_end(t, task_state::failed, err);
+  end_task(t, task_state::failed,
+           std::make_exception_ptr(node_died_error("task '" + t.name() + "' was lost: " + why)));
 }
 
 } // namespace manta::detail::sim

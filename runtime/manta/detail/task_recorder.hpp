@@ -1,0 +1,99 @@
+#pragma once
+
+// What task_events.cpp records and task_events_queries.cpp reads: the
+// per-thread lists of live tasks and the ring of finished records with
+// their totals and latency histograms. Internal to those two files.
+
+#include "manta/detail/spin_lock.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/detail/task_history.hpp"
+#include "manta/detail/task_spec.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace manta::detail::task_events::recording {
+
+/// The tasks one thread submitted that may still be live. Only that thread
+/// appends; listings read (and sweep) it under the lock.
+struct submit_list {
+  spin_lock mtx;
+  std::vector<std::weak_ptr<task_spec>> tasks;
+  /// Size at which the owner sweeps out ended tasks next.
+  size_t sweep_at = 64;
+};
+
+inline bool gone(const std::weak_ptr<task_spec>& w) {
+  auto t = w.lock();
+  return !t || t->trace.ended.load(std::memory_order_relaxed);
+}
+
+/// Latency buckets (seconds), Prometheus' defaults extended downwards:
+/// tasks here take microseconds. A constant array, not a static vector:
+/// tasks may end during static destruction (see `rec`), after a vector's
+/// destructor freed it (ThreadSanitizer saw that race in `object_test`).
+constexpr std::array<double, 8> bucket_bounds{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60};
+
+struct histogram_cell {
+  std::vector<uint64_t> counts = std::vector<uint64_t>(bucket_bounds.size() + 1, 0);
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+/// Finished records in a ring, the totals and the latency histograms.
+struct history {
+  spin_lock mtx;
+  std::vector<finished_record> ring;
+  size_t capacity = 10000;
+  size_t next = 0; // where the next record goes
+  size_t size = 0;
+  totals sums;
+  /// Keyed by the stable name pointers (class and method for actor calls).
+  std::map<std::pair<const void*, const void*>, histogram_cell> latency;
+  /// Bumped when `latency` is cleared (invalidates the threads' caches).
+  uint64_t generation = 1;
+};
+
+/// The cell a thread used last: a thread usually records one function
+/// after another, and the map lookup was a visible share of a task's cost.
+struct cell_cache {
+  std::pair<const void*, const void*> key;
+  histogram_cell* cell = nullptr;
+  uint64_t generation = 0;
+};
+
+struct recorder {
+  std::mutex lists_mtx;
+  std::vector<std::shared_ptr<submit_list>> lists;
+  history hist;
+  std::mutex threads_mtx;
+  std::vector<std::string> thread_names{""}; // index 0: none
+  int64_t wall_offset_ns = 0;
+
+  recorder() {
+    using namespace std::chrono;
+    wall_offset_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count()
+                     - now_ns();
+  }
+};
+
+/// The one recorder (never destroyed: tasks may end during static
+/// destruction).
+recorder& rec();
+
+/// A cancellation is the one error the runtime raises to stop a task.
+bool is_cancel(const std::exception_ptr& e);
+
+/// The task's object arguments with their sizes so far; in `failed`, the
+/// first that failed (what a task that did not run failed of).
+void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed);
+
+/// A finished record as the state API shows it.
+task_info to_info(const finished_record& r);
+
+} // namespace manta::detail::task_events::recording
