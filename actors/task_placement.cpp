@@ -145,6 +145,8 @@ bool place(self_ptr self, uint64_t id) {
     case node_choice::run_on:
     case node_choice::queue_local:
       if (choice.node == local) {
+        // SPREAD's turn of this node: its pool had room a moment ago; if a
+        // task of its own took it meanwhile, this one queues there.
         if (choice.kind == node_choice::queue_local || !st.link->pool().try_schedule(p.task))
           st.link->pool().schedule(std::move(p.task));
         st.placed.erase(i);
