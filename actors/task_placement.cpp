@@ -92,21 +92,29 @@ void fail_pinned(self_ptr self, placed_task& p, uint16_t node) {
 placement_ask ask_for(self_ptr self, const placed_task& p, std::vector<node_view>& others) {
   auto& st = self->state;
   others.clear();
-  for (auto& [index, n] : st.nodes)
+  bool any_room = false;
+  for (auto& [index, n] : st.nodes) {
     others.push_back({index, fits_total(n, p.demand), has_room(n, p.demand),
                       n.busy_cpus / std::max(n.info.cpus, 1e-9)});
+    any_room = any_room || others.back().has_room;
+  }
   placement_ask ask{strategy_of(p), std::nullopt, p.prefer};
-  if (p.task) {
+  if (!p.task)
+    return ask; // a rebuild runs on a worker
+  node_view local{st.link->index(), true, false, 0};
+  if (ask.where.kind == scheduling_strategy::spread || !any_room) {
+    // Asked only where the answer depends on it: otherwise a worker with
+    // room is chosen before this node's queue is looked at.
     auto [free, total] = st.link->pool().resources();
     auto free_cpus = free[cpu_resource];
     auto total_cpus = total[cpu_resource];
     free.erase(cpu_resource);
     total.erase(cpu_resource);
-    node_view local{st.link->index(), p.demand.fits_in(total_cpus, total), false, 0};
+    local.can_fit = p.demand.fits_in(total_cpus, total);
     local.has_room = ask.where.kind == scheduling_strategy::spread
                      && p.demand.fits_in(free_cpus, free);
-    ask.local = local;
   }
+  ask.local = local;
   return ask;
 }
 

@@ -98,7 +98,8 @@ std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_
   return std::chrono::nanoseconds{static_cast<int64_t>(std::llround(v * scale))};
 }
 
-uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min, uint64_t max) {
+uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min,
+                         uint64_t max) {
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
