@@ -41,19 +41,6 @@ bool has_room(const remote_node& n, const resource_demand& d) {
   return true;
 }
 
-/// Whether anything alive (a worker or, for tasks, this node) can ever run it.
-bool runnable_anywhere(self_ptr self, const placed_task& p) {
-  for (auto& [_, n] : self->state.nodes)
-    if (fits_total(n, p.demand))
-      return true;
-  if (reconnecting_fits(self->state, p.demand))
-    return true;
-  auto [free, total] = self->state.link->pool().resources();
-  auto cpus = total[cpu_resource];
-  total.erase(cpu_resource);
-  return p.task && p.demand.fits_in(cpus, total);
-}
-
 } // namespace
 
 void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& why) {
@@ -85,58 +72,54 @@ scheduling_strategy strategy_of(const placed_task& p) {
   return p.task ? p.task->opts.strategy : scheduling_strategy{}; // rebuilds: anywhere
 }
 
-/// A node pinned by a hard affinity that can never run the task: fails it.
-/// Returns true if it did.
-bool fail_if_pinned_elsewhere(self_ptr self, placed_task& p) {
-  auto where = strategy_of(p);
-  if (where.kind != scheduling_strategy::node_affinity || where.soft)
-    return false;
-  auto i = self->state.nodes.find(where.node);
-  if (i != self->state.nodes.end() && fits_total(i->second, p.demand))
-    return false;
-  if (reconnecting_fits(self->state, p.demand, where.node))
-    return false; // waits until its node is connected again
+/// Fails a task pinned by a hard affinity to a node that is gone or can
+/// never fit it.
+void fail_pinned(self_ptr self, placed_task& p, uint16_t node) {
+  auto i = self->state.nodes.find(node);
   end_task(*p.task, std::make_exception_ptr(infeasible_task_error(
-    "task '" + p.task->name() + "' is pinned to node " + std::to_string(where.node)
+    "task '" + p.task->name() + "' is pinned to node " + std::to_string(node)
     + (i == self->state.nodes.end() ? ", which is not alive in the cluster"
                                     : ", which can never fit its demand of "
                                         + p.demand.to_string())
     + "; pin it to a live node (manta::current_node() inside a task says which "
       "node runs it) or use node_affinity(node, /*soft=*/true)")));
-  return true;
 }
 
-/// SPREAD: the next node after the last one used, in index order and this
-/// node included, that has room now. Returns true if the task went.
-bool place_spread(self_ptr self, uint64_t id, placed_task& p) {
+/// How the workers and this node stand for `p` (node_choice.hpp): a
+/// worker's room is its CPUs times the queue window, this node's is its
+/// pool's free resources, asked only for SPREAD (the default strategy
+/// tried this node before it came here: hand_over).
+placement_ask ask_for(self_ptr self, const placed_task& p, std::vector<node_view>& others) {
   auto& st = self->state;
-  auto local = st.link->index();
-  std::vector<uint16_t> order;
-  for (auto& [index, _] : st.nodes)
-    order.push_back(index);
-  if (p.task)
-    order.insert(std::lower_bound(order.begin(), order.end(), local), local);
-  auto start = std::upper_bound(order.begin(), order.end(), st.spread_last) - order.begin();
-  for (size_t k = 0; k < order.size(); ++k) {
-    auto index = order[(static_cast<size_t>(start) + k) % order.size()];
-    if (index == local) {
-      if (st.link->pool().try_schedule(p.task)) {
-        st.spread_last = index;
-        st.placed.erase(id);
-        return true;
-      }
-    } else if (auto& n = st.nodes.at(index); has_room(n, p.demand)) {
-      st.spread_last = index;
-      send_to(self, p, index, n);
-      return true;
-    }
+  others.clear();
+  bool any_room = false;
+  for (auto& [index, n] : st.nodes) {
+    others.push_back({index, fits_total(n, p.demand), has_room(n, p.demand),
+                      n.busy_cpus / std::max(n.info.cpus, 1e-9)});
+    any_room = any_room || others.back().has_room;
   }
-  return false;
+  placement_ask ask{strategy_of(p), std::nullopt, p.prefer};
+  if (!p.task)
+    return ask; // a rebuild runs on a worker
+  node_view local{st.link->index(), true, false, 0};
+  if (ask.where.kind == scheduling_strategy::spread || !any_room) {
+    // Asked only where the answer depends on it: otherwise a worker with
+    // room is chosen before this node's queue is looked at.
+    auto [free, total] = st.link->pool().resources();
+    auto free_cpus = free[cpu_resource];
+    auto total_cpus = total[cpu_resource];
+    free.erase(cpu_resource);
+    total.erase(cpu_resource);
+    local.can_fit = p.demand.fits_in(total_cpus, total);
+    local.has_room = ask.where.kind == scheduling_strategy::spread
+                     && p.demand.fits_in(free_cpus, free);
+  }
+  ask.local = local;
+  return ask;
 }
 
-/// Sends a placed task to the worker with the most room (or where its
-/// strategy says), runs it here when this node can queue it, or leaves it
-/// waiting. Returns false if it waits.
+/// Sends a placed task where the placement rule (node_choice.hpp) says: a
+/// worker, this node's pool, or nowhere yet. Returns false if it waits.
 bool place(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto i = st.placed.find(id);
@@ -159,66 +142,42 @@ bool place(self_ptr self, uint64_t id) {
       st.placed.erase(i);
       return true;
     }
-    auto& where = p.task->opts.strategy;
-    if (where.kind == scheduling_strategy::node_affinity && where.node == st.link->index()) {
-      st.link->pool().schedule(std::move(p.task)); // its bundle is on this node
+  }
+  static thread_local std::vector<node_view> others;
+  auto ask = ask_for(self, p, others);
+  uint32_t spread_last = st.spread_last;
+  auto choice = choose_node(ask, others, spread_last);
+  st.spread_last = static_cast<uint16_t>(spread_last);
+  auto local = st.link->index();
+  switch (choice.kind) {
+    case node_choice::run_on:
+    case node_choice::queue_local:
+      if (choice.node == local) {
+        // SPREAD's turn of this node: its pool had room a moment ago; if a
+        // task of its own took it meanwhile, this one queues there.
+        if (choice.kind == node_choice::queue_local || !st.link->pool().try_schedule(p.task))
+          st.link->pool().schedule(std::move(p.task));
+        st.placed.erase(i);
+        return true;
+      }
+      send_to(self, p, static_cast<uint16_t>(choice.node),
+              st.nodes.at(static_cast<uint16_t>(choice.node)));
+      return true;
+    case node_choice::wait:
+      return false;
+    case node_choice::pinned_away:
+      if (reconnecting_fits(st, p.demand, static_cast<uint16_t>(choice.node)))
+        return false; // waits until its node is connected again
+      fail_pinned(self, p, static_cast<uint16_t>(choice.node));
       st.placed.erase(i);
       return true;
-    }
-  }
-  auto where = strategy_of(p);
-  if (where.kind == scheduling_strategy::node_affinity) {
-    if (fail_if_pinned_elsewhere(self, p)) {
+    case node_choice::nowhere:
+      if (reconnecting_fits(st, p.demand))
+        return false;
+      fail_placed(self, id, p, "needs " + p.demand.to_string()
+                                 + " and no live node offers that any more");
       st.placed.erase(i);
       return true;
-    }
-    auto n = st.nodes.find(where.node);
-    if (n != st.nodes.end() && fits_total(n->second, p.demand)) {
-      if (!has_room(n->second, p.demand))
-        return false; // waits for that node
-      send_to(self, p, where.node, n->second);
-      return true;
-    }
-    if (!where.soft && n == st.nodes.end())
-      return false; // its node is being reconnected (see fail_if_pinned_elsewhere)
-    // A soft affinity to a node that is gone: anywhere.
-  } else if (where.kind == scheduling_strategy::spread && place_spread(self, id, p)) {
-    return true;
-  } else if (auto n = st.nodes.find(p.prefer); n != st.nodes.end() && has_room(n->second, p.demand)) {
-    send_to(self, p, p.prefer, n->second); // its large arguments are there
-    return true;
-  }
-  remote_node* best = nullptr;
-  uint16_t best_index = 0;
-  for (auto& [index, n] : st.nodes) {
-    if (!has_room(n, p.demand))
-      continue;
-    if (best == nullptr || n.busy_cpus / std::max(n.info.cpus, 1e-9)
-                             < best->busy_cpus / std::max(best->info.cpus, 1e-9)) {
-      best = &n;
-      best_index = index;
-    }
-  }
-  if (best != nullptr) {
-    send_to(self, p, best_index, *best);
-    return true;
-  }
-  if (p.task) {
-    auto [free, total] = st.link->pool().resources();
-    auto cpus = total[cpu_resource];
-    total.erase(cpu_resource);
-    if (p.demand.fits_in(cpus, total)) {
-      // Every worker is full: queue it here, where it can run.
-      st.link->pool().schedule(std::move(p.task));
-      st.placed.erase(i);
-      return true;
-    }
-  }
-  if (!runnable_anywhere(self, p)) {
-    fail_placed(self, id, p, "needs " + p.demand.to_string()
-                               + " and no live node offers that any more");
-    st.placed.erase(i);
-    return true;
   }
   return false;
 }
@@ -312,17 +271,14 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.retry_exception_types = t.opts.retry_exception_types;
   msg.arg_refs = std::move(prep.refs);
   // Locality: the worker holding most of the referenced bytes.
-  std::map<uint16_t, uint64_t> held;
+  std::map<uint32_t, uint64_t> held;
   for (auto& r : msg.arg_refs) {
     if (r.node != self->state.link->index())
       held[r.node] += r.size;
     for (auto& c : r.copies)
       held[c.node] += r.size;
   }
-  uint16_t prefer = 0;
-  for (auto& [node, bytes] : held)
-    if (prefer == 0 || bytes > held[prefer])
-      prefer = node;
+  auto prefer = static_cast<uint16_t>(most_bytes(held));
   auto id = msg.task_id;
   auto& p = self->state.placed[id];
   p.prefer = prefer;

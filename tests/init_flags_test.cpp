@@ -1,6 +1,7 @@
 // The pieces issue 22 made shared: the table of `init`'s options (each
 // flag, config key and environment variable declared once), the runtime's
-// stderr sink with levels, and the backoff of the rejoin loops.
+// stderr sink with levels, and the backoff of the rejoin loops; the
+// simulation's options as rows of the table.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 
@@ -14,8 +15,10 @@
 
 #include "tests/parsed_flags.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 #include <unistd.h>
@@ -150,4 +153,93 @@ TEST_CASE("--log-level and MANTA_LOG_LEVEL set the threshold the runtime's lines
         != std::string::npos);
   CHECK(thrown([] { parse({"--log-level"}); }) == "manta::init: --log-level needs a value");
   manta::set_log_level(before);
+}
+
+namespace {
+
+/// The simulation a command line asks for (init_flags.hpp: sim_request).
+std::optional<manta::simulation_options> sim_of(std::vector<std::string> args) {
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  manta::detail::sim_request sim;
+  manta::detail::parse_command_line(static_cast<int>(argv.size()), argv.data(), sim);
+  return sim.resolve();
+}
+
+/// A file holding `text`, removed with it.
+struct temp_file {
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/manta_flags_XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    path = name;
+  }
+  ~temp_file() { ::unlink(path.c_str()); }
+  std::string path;
+};
+
+} // namespace
+
+TEST_CASE("the simulation's flags are rows of the table: --simulate or any --sim-* starts one") {
+  CHECK(!sim_of({}));
+  CHECK(!sim_of({"--seed=3"})); // a program's own --seed alone starts nothing
+  CHECK(!sim_of({"--seed", "abc"})); // nor is it checked, nor takes the next argument
+  CHECK(!sim_of({"--simulate=off", "--sim-nodes=3"}));
+  auto s = sim_of({"--simulate", "--seed=3", "--sim-nodes", "8", "--sim-cost=measured"});
+  REQUIRE(s);
+  CHECK(s->seed == 3);
+  CHECK(s->nodes == 8);
+  CHECK(s->cost == manta::sim_cost::measured);
+  s = sim_of({"--sim-kills=2", "--sim-kill-window=150ms", "--sim-bandwidth=1.25e9"});
+  REQUIRE(s);
+  CHECK(s->seed == 1);
+  CHECK(s->random_kills == 2);
+  CHECK(s->kill_window == std::chrono::milliseconds{150});
+  CHECK(s->bandwidth == 1.25e9);
+  // The table's other rows go on as before, and help lists the new ones.
+  CHECK(parse({"--simulate", "--num-cpus=3"}).opts.num_cpus == 3);
+  CHECK(manta::detail::init_flags_hint().find("--sim-nodes=...") != std::string::npos);
+}
+
+TEST_CASE("the simulation's options: config file keys, the schedule file under them") {
+  temp_file schedule{R"({"nodes": 5, "seed": 9, "cpus_per_node": 3})"};
+  temp_file config{"simulate = on\nsim-nodes = 6\nseed = 4\nsim-schedule = " + schedule.path
+                   + "\n"};
+  auto s = sim_of({"--config=" + config.path});
+  REQUIRE(s);
+  CHECK(s->nodes == 6); // the config file over the schedule file
+  CHECK(s->seed == 4);
+  CHECK(s->cpus_per_node == 3); // from the schedule file
+  CHECK(s->schedule_file.empty()); // read once, here
+  s = sim_of({"--config=" + config.path, "--sim-nodes=2"});
+  REQUIRE(s);
+  CHECK(s->nodes == 2); // the command line over the config file
+  s = sim_of({"--sim-schedule=" + schedule.path, "--seed=11"});
+  REQUIRE(s);
+  CHECK(s->nodes == 5);
+  CHECK(s->seed == 11);
+}
+
+TEST_CASE("a bad simulation flag is refused by name") {
+  CHECK(thrown([] { sim_of({"--sim-nodes=x"}); })
+        == "manta sim: --sim-nodes: expected a whole number from 1 to 1000000, got 'x'");
+  CHECK(thrown([] { sim_of({"--simulate", "--seed=-1"}); }).find("--seed: expected a whole")
+        != std::string::npos);
+  CHECK(thrown([] { sim_of({"--sim-cost=fast"}); })
+        == "manta sim: --sim-cost: expected zero, declared or measured, got 'fast'");
+  auto unknown = thrown([] { sim_of({"--sim-nodez=3"}); });
+  CHECK(unknown.find("manta sim: --sim-nodez=3: unknown simulation flag") == 0);
+  CHECK(unknown.find("--sim-nodes=N") != std::string::npos);
+  CHECK(thrown([] { sim_of({"--simulate=maybe"}); }).find("--simulate") != std::string::npos);
+  temp_file config{"sim-cpus = lots\n"};
+  auto e = thrown([&] { sim_of({"--config=" + config.path}); });
+  CHECK(e.find("manta sim: ") == 0);
+  CHECK(e.find(":1: sim-cpus: expected a whole number") != std::string::npos);
+  temp_file bad_schedule{R"({"nodes": 2, "explode": 1})"};
+  CHECK(thrown([&] { sim_of({"--sim-schedule=" + bad_schedule.path}); })
+          .find("explode: unknown key") != std::string::npos);
 }

@@ -11,7 +11,6 @@
 #include "manta/detail/option_values.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/runtime.hpp"
-#include "manta/detail/sim_config.hpp"
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
@@ -68,7 +67,7 @@ std::string shown_key(std::string_view key) {
 /// regular file of at most 1 MiB is read (not /dev/zero or a FIFO), and
 /// errors never show a value or a line: only a key that is an option's
 /// name, or a short plain word.
-void read_config_file(const std::string& path, init_options& opts) {
+void read_config_file(const std::string& path, init_options& opts, detail::sim_request& sim) {
   auto file = detail::read_checked_file(path, max_config_bytes, detail::file_rule::readable);
   if (!file.error.empty())
     throw invalid_argument_error("manta::init: the config file (given by --config or "
@@ -102,7 +101,11 @@ void read_config_file(const std::string& path, init_options& opts) {
       throw invalid_argument_error("manta::init: " + at + "a token in a file other users can "
                                    "read is no secret; `chmod 600 " + path
                                    + "`, or give token-file = FILE");
-    flag->set(opts, at + std::string{key}, trimmed(text.substr(eq + 1)), /*show=*/false);
+    auto value = trimmed(text.substr(eq + 1));
+    if (flag->set_sim != nullptr)
+      sim.add(*flag, at + std::string{key}, value);
+    else
+      flag->set(opts, at + std::string{key}, value, /*show=*/false);
   }
 }
 
@@ -135,7 +138,9 @@ po::parsed_options parse_flags(int argc, char** argv) {
     if (std::string_view{argv[i]} != "--")
       args.emplace_back(argv[i]);
   try {
-    return detail::read_flags(descriptions, args);
+    // `--simulate` alone is on; `--seed` takes only `--seed=N`, so that a
+    // program's own `--seed` switch never takes the next argument.
+    return detail::read_flags(descriptions, args, {"simulate", "seed"});
   } catch (const po::invalid_command_line_syntax& e) {
     if (e.kind() == po::invalid_syntax::missing_parameter)
       throw invalid_argument_error("manta::init: " + detail::flag_error_text(e));
@@ -160,6 +165,20 @@ void init(init_options opts) {
 namespace detail {
 
 command_line parse_command_line(int argc, char** argv) {
+  sim_request ignored; // a cluster process runs no simulation
+  return parse_command_line(argc, argv, ignored);
+}
+
+/// The simulation's options, for the error about one that is not.
+std::string sim_flags_hint() {
+  std::string out;
+  for (auto& f : init_flags())
+    if (f.set_sim != nullptr)
+      out += (out.empty() ? "" : ", ") + ("--" + std::string{f.name}) + "=" + std::string{f.value};
+  return "the simulation's options are " + out + " (docs/simulation.md)";
+}
+
+command_line parse_command_line(int argc, char** argv, sim_request& sim) {
   command_line out;
   auto& opts = out.opts;
   read_init_env(opts);
@@ -173,7 +192,7 @@ command_line parse_command_line(int argc, char** argv) {
     if (o.string_key == "config")
       config = o.value.front();
   if (!config.empty())
-    read_config_file(config, opts);
+    read_config_file(config, opts, sim);
   for (auto& o : parsed.options) {
     const auto& name = o.string_key;
     if (o.unregistered) {
@@ -182,6 +201,9 @@ command_line parse_command_line(int argc, char** argv) {
       if (arg.rfind("--manta-", 0) == 0)
         throw invalid_argument_error("manta::init: unknown option '" + arg + "'; "
                                      + init_flags_hint());
+      if (arg.rfind("--sim-", 0) == 0)
+        throw invalid_argument_error("manta sim: " + arg + ": unknown simulation flag; "
+                                     + sim_flags_hint());
       continue;
     }
     if (name.empty() || name == "config") // a positional argument; read above
@@ -206,8 +228,10 @@ command_line parse_command_line(int argc, char** argv) {
       opts.trusted_network = true; // a switch: on when given alone
     else if (name == "trusted-network" && o.original_tokens.size() == 2)
       opts.trusted_network = true; // alone, before another program's argument
+    else if (auto* f = find_init_flag(name); f->set_sim != nullptr)
+      sim.add(*f, flag, o.value.front());
     else
-      find_init_flag(name)->set(opts, flag, o.value.front(), true);
+      f->set(opts, flag, o.value.front(), true);
   }
   return out;
 }
@@ -215,10 +239,11 @@ command_line parse_command_line(int argc, char** argv) {
 } // namespace detail
 
 void init(int argc, char** argv) {
-  auto cl = detail::parse_command_line(argc, argv);
+  detail::sim_request wanted;
+  auto cl = detail::parse_command_line(argc, argv, wanted);
   if (cl.worker || cl.head)
     std::exit(cl.head ? head_main(argc, argv) : worker_main(argc, argv));
-  if (auto sim = detail::parse_sim_flags(argc, argv)) { // --simulate, --seed=N, --sim-*
+  if (auto sim = wanted.resolve()) { // --simulate, --seed=N, --sim-*
     init(std::move(cl.opts), std::move(*sim));
     return;
   }

@@ -4,6 +4,7 @@
 #include "manta/detail/code_loader.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/option_values.hpp"
+#include "manta/detail/sim_config.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>
@@ -42,6 +43,17 @@ using text_t = std::string_view;
 #define MANTA_SET(...)                                                                    \
   []([[maybe_unused]] opts_t& o, [[maybe_unused]] where_t w, [[maybe_unused]] text_t v,  \
      [[maybe_unused]] bool s) { __VA_ARGS__; }
+
+// A simulation option's row: no `init_options` setter, and `__VA_ARGS__`
+// sets `o`, the simulation's options.
+#define MANTA_SIM(...)                                                                    \
+  nullptr, false,                                                                         \
+    []([[maybe_unused]] simulation_options& o, [[maybe_unused]] where_t w,                \
+       [[maybe_unused]] text_t v) { __VA_ARGS__; }
+
+uint32_t sim_count(where_t w, text_t v, uint64_t min) {
+  return static_cast<uint32_t>(parse_sim_count(w, v, min, 1'000'000));
+}
 
 const init_flag flags[] = {
   {"num-cpus", "MANTA_NUM_CPUS", "N", "CPUs the node offers to tasks (default: its cores)",
@@ -109,8 +121,37 @@ const init_flag flags[] = {
   // runtime's lines (log_sink.hpp) and the user's (logging.hpp) follow it.
   {"log-level", "MANTA_LOG_LEVEL", "debug|info|warning|error",
    "lines below it are dropped (info)", MANTA_SET(set_log_level(parse_log_level(w, v, s)))},
+  // The simulation (docs/simulation.md): read by sim_request, which decides
+  // whether one runs and puts these over the schedule file's settings.
+  {"simulate", "", "on|off", "run the program as a simulated cluster (given alone: on)",
+   MANTA_SIM()},
+  {"seed", "", "N", "the simulation's seed (1); alone it starts no simulation",
+   MANTA_SIM(o.seed = parse_sim_count(w, v, 0, UINT64_MAX))},
+  {"sim-nodes", "", "N", "virtual nodes, node 0 the driver's (4)",
+   MANTA_SIM(o.nodes = sim_count(w, v, 1))},
+  {"sim-cpus", "", "N", "CPUs of each virtual node (2)",
+   MANTA_SIM(o.cpus_per_node = static_cast<double>(parse_sim_count(w, v, 1, 4096)))},
+  {"sim-kills", "", "N", "random node kills drawn from the seed",
+   MANTA_SIM(o.random_kills = sim_count(w, v, 0))},
+  {"sim-kill-window", "", "DURATION", "the random kills fall in [0, DURATION) (1s)",
+   MANTA_SIM(o.kill_window = parse_sim_duration(w, v))},
+  {"sim-partitions", "", "N", "random partitions drawn from the seed",
+   MANTA_SIM(o.random_partitions = sim_count(w, v, 0))},
+  {"sim-slowdowns", "", "N", "random slow spells drawn from the seed",
+   MANTA_SIM(o.random_slowdowns = sim_count(w, v, 0))},
+  {"sim-fault-window", "", "DURATION", "random partitions and slow spells fall in it (1s)",
+   MANTA_SIM(o.fault_window = parse_sim_duration(w, v))},
+  {"sim-bandwidth", "", "BYTES_PER_S", "bytes per second between virtual nodes (0: unlimited)",
+   MANTA_SIM(o.bandwidth = parse_sim_rate(w, v))},
+  {"sim-cost", "", "zero|declared|measured", "the default cost model of a run (declared)",
+   MANTA_SIM(o.cost = parse_sim_cost(w, v))},
+  {"sim-trace", "", "FILE", "write every simulated event to FILE",
+   MANTA_SIM(o.trace_file = std::string{v})},
+  {"sim-schedule", "", "FILE", "a JSON schedule of the simulation and its faults",
+   MANTA_SIM(o.schedule_file = std::string{v})},
 };
 
+#undef MANTA_SIM
 #undef MANTA_SET
 
 } // namespace
@@ -128,7 +169,7 @@ const init_flag* find_init_flag(std::string_view name) noexcept {
 
 void read_init_env(init_options& opts) {
   for (auto& f : flags) {
-    if (f.env.empty() || f.name == "config")
+    if (f.env.empty() || f.name == "config" || f.set == nullptr)
       continue;
     auto* env = std::getenv(std::string{f.env}.c_str());
     if (env != nullptr && (*env != '\0' || f.env_empty_sets))

@@ -1,5 +1,7 @@
 #include "manta/detail/sim_config.hpp"
 
+#include "manta/detail/init_flags.hpp"
+#include "manta/detail/option_values.hpp"
 #include "manta/errors.hpp"
 
 #include <boost/json.hpp>
@@ -15,15 +17,6 @@ namespace {
 
 [[noreturn]] void bad(std::string_view where, const std::string& what) {
   throw invalid_argument_error("manta sim: " + std::string{where} + ": " + what);
-}
-
-uint64_t parse_count(std::string_view where, std::string_view text, uint64_t min, uint64_t max) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
-    bad(where, "expected a whole number from " + std::to_string(min) + " to "
-                 + std::to_string(max) + ", got '" + std::string{text} + "'");
-  return v;
 }
 
 std::chrono::nanoseconds json_duration(const std::string& where, const boost::json::value& v) {
@@ -88,25 +81,6 @@ sim_fault json_fault(const std::string& where, const boost::json::value& v) {
   return f;
 }
 
-sim_cost parse_cost(std::string_view where, std::string_view text) {
-  if (text == "zero")
-    return sim_cost::zero;
-  if (text == "declared")
-    return sim_cost::declared;
-  if (text == "measured")
-    return sim_cost::measured;
-  bad(where, "expected zero, declared or measured, got '" + std::string{text} + "'");
-}
-
-double parse_rate(std::string_view where, std::string_view text) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0))
-    bad(where, "expected bytes per second (0: unlimited), e.g. 1.25e9, got '"
-                 + std::string{text} + "'");
-  return v;
-}
-
 } // namespace
 
 std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text) {
@@ -124,94 +98,59 @@ std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_
   return std::chrono::nanoseconds{static_cast<int64_t>(std::llround(v * scale))};
 }
 
-std::optional<simulation_options> parse_sim_flags(int argc, char** argv) {
-  simulation_options opts;
-  // Only --simulate or a --sim-* flag asks for a simulation: a program's
-  // own --seed flag must not turn one on (nor be parsed) by itself.
-  bool wanted = false;
-  for (int i = 1; i < argc && !wanted; ++i) {
-    std::string_view arg{argv[i]};
-    wanted = arg == "--simulate" || arg.substr(0, 6) == "--sim-";
+uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min,
+                         uint64_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+    bad(where, "expected a whole number from " + std::to_string(min) + " to "
+                 + std::to_string(max) + ", got '" + std::string{text} + "'");
+  return v;
+}
+
+sim_cost parse_sim_cost(std::string_view where, std::string_view text) {
+  if (text == "zero")
+    return sim_cost::zero;
+  if (text == "declared")
+    return sim_cost::declared;
+  if (text == "measured")
+    return sim_cost::measured;
+  bad(where, "expected zero, declared or measured, got '" + std::string{text} + "'");
+}
+
+double parse_sim_rate(std::string_view where, std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0))
+    bad(where, "expected bytes per second (0: unlimited), e.g. 1.25e9, got '"
+                 + std::string{text} + "'");
+  return v;
+}
+
+void sim_request::add(const init_flag& f, std::string where, std::string_view text) {
+  if (f.name == "simulate") {
+    simulate = text.empty() || parse_switch(where, text);
+    return;
   }
-  if (!wanted)
+  if (f.name != "seed")
+    any_sim_option = true;
+  settings.push_back({&f, std::move(where), std::string{text}});
+}
+
+std::optional<simulation_options> sim_request::resolve() const {
+  if (!simulate.value_or(any_sim_option))
     return std::nullopt;
+  simulation_options opts;
+  // The schedule file (the last one named) first: the options override it.
   std::string schedule;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    auto value = [&](std::string_view flag) -> std::optional<std::string_view> {
-      if (arg.substr(0, flag.size() + 1) != std::string{flag} + "=")
-        return std::nullopt;
-      return arg.substr(flag.size() + 1);
-    };
-    if (arg == "--simulate") {
-      continue;
-    } else if (auto v = value("--seed")) {
-      opts.seed = parse_count("--seed", *v, 0, UINT64_MAX);
-    } else if (auto v = value("--sim-nodes")) {
-      opts.nodes = static_cast<uint32_t>(parse_count("--sim-nodes", *v, 1, 1'000'000));
-    } else if (auto v = value("--sim-cpus")) {
-      opts.cpus_per_node = static_cast<double>(parse_count("--sim-cpus", *v, 1, 4096));
-    } else if (auto v = value("--sim-kills")) {
-      opts.random_kills = static_cast<uint32_t>(parse_count("--sim-kills", *v, 0, 1'000'000));
-    } else if (auto v = value("--sim-kill-window")) {
-      opts.kill_window = parse_sim_duration("--sim-kill-window", *v);
-    } else if (auto v = value("--sim-partitions")) {
-      opts.random_partitions =
-        static_cast<uint32_t>(parse_count("--sim-partitions", *v, 0, 1'000'000));
-    } else if (auto v = value("--sim-slowdowns")) {
-      opts.random_slowdowns =
-        static_cast<uint32_t>(parse_count("--sim-slowdowns", *v, 0, 1'000'000));
-    } else if (auto v = value("--sim-fault-window")) {
-      opts.fault_window = parse_sim_duration("--sim-fault-window", *v);
-    } else if (auto v = value("--sim-bandwidth")) {
-      opts.bandwidth = parse_rate("--sim-bandwidth", *v);
-    } else if (auto v = value("--sim-cost")) {
-      opts.cost = parse_cost("--sim-cost", *v);
-    } else if (auto v = value("--sim-trace")) {
-      opts.trace_file = std::string{*v};
-    } else if (auto v = value("--sim-schedule")) {
-      schedule = std::string{*v};
-    } else if (arg.substr(0, 6) == "--sim-") {
-      bad(arg, "unknown simulation flag; they are --simulate, --seed=N, --sim-nodes=N, "
-               "--sim-cpus=N, --sim-kills=N, --sim-kill-window=DURATION, --sim-partitions=N, "
-               "--sim-slowdowns=N, --sim-fault-window=DURATION, --sim-bandwidth=BYTES_PER_S, "
-               "--sim-cost=zero|declared|measured, --sim-trace=FILE and --sim-schedule=FILE "
-               "(docs/simulation.md)");
-    }
-  }
-  if (!schedule.empty()) {
-    // The file's settings, then the flags once more: flags win.
-    simulation_options from_file;
-    read_sim_schedule(schedule, from_file);
-    auto flags = opts;
-    opts = from_file;
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg{argv[i]};
-      auto has = [&](std::string_view flag) { return arg.substr(0, flag.size()) == flag; };
-      if (has("--seed="))
-        opts.seed = flags.seed;
-      else if (has("--sim-nodes="))
-        opts.nodes = flags.nodes;
-      else if (has("--sim-cpus="))
-        opts.cpus_per_node = flags.cpus_per_node;
-      else if (has("--sim-kills="))
-        opts.random_kills = flags.random_kills;
-      else if (has("--sim-kill-window="))
-        opts.kill_window = flags.kill_window;
-      else if (has("--sim-trace="))
-        opts.trace_file = flags.trace_file;
-      else if (has("--sim-partitions="))
-        opts.random_partitions = flags.random_partitions;
-      else if (has("--sim-slowdowns="))
-        opts.random_slowdowns = flags.random_slowdowns;
-      else if (has("--sim-fault-window="))
-        opts.fault_window = flags.fault_window;
-      else if (has("--sim-bandwidth="))
-        opts.bandwidth = flags.bandwidth;
-      else if (has("--sim-cost="))
-        opts.cost = flags.cost;
-    }
-  }
+  for (auto& s : settings)
+    if (s.flag->name == "sim-schedule")
+      schedule = s.text;
+  if (!schedule.empty())
+    read_sim_schedule(schedule, opts);
+  for (auto& s : settings)
+    if (s.flag->name != "sim-schedule")
+      s.flag->set_sim(opts, s.where, s.text);
   return opts;
 }
 
@@ -260,7 +199,7 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
     } else if (key == "cost") {
       if (!val.is_string())
         bad(at, "expected \"zero\", \"declared\" or \"measured\"");
-      opts.cost = parse_cost(at, std::string_view{val.as_string()});
+      opts.cost = parse_sim_cost(at, std::string_view{val.as_string()});
     } else if (key == "cpu_quantum") {
       opts.cpu_quantum = json_duration(at, val);
     } else if (key == "bandwidth") {

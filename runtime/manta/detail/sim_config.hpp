@@ -13,13 +13,14 @@ namespace manta::detail {
 /// number is nanoseconds). `where` names it in errors.
 std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text);
 
-/// The simulation the command line asks for: `--simulate` (or any `--sim-*`
-/// flag) with `--seed=N`, `--sim-nodes=N`, `--sim-cpus=N`, `--sim-kills=N`,
-/// `--sim-kill-window=D`, `--sim-partitions=N`, `--sim-slowdowns=N`,
-/// `--sim-fault-window=D`, `--sim-bandwidth=B`, `--sim-cost=MODEL`,
-/// `--sim-trace=FILE`, `--sim-schedule=FILE`;
-/// nullopt without them (`--seed` alone is the program's own).
-std::optional<simulation_options> parse_sim_flags(int argc, char** argv);
+/// The simulation's option values (its rows of init_flags.cpp, the schedule
+/// file); `where` names the option in errors ("manta sim: --sim-nodes: ...").
+uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min,
+                         uint64_t max);
+/// A cost model: zero, declared or measured.
+sim_cost parse_sim_cost(std::string_view where, std::string_view text);
+/// Bytes per second, >= 0 (0: unlimited).
+double parse_sim_rate(std::string_view where, std::string_view text);
 
 /// Reads a schedule file (JSON; docs/simulation.md) into `opts`; errors name
 /// the file and the key.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/node_choice.hpp"
 #include "manta/detail/sim_engine.hpp"
 #include "manta/detail/sim_fiber.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -20,6 +21,7 @@
 namespace manta::detail {
 class actor_call;
 class actor_core;
+class actor_job;
 }
 
 namespace manta::detail::sim {
@@ -180,6 +182,13 @@ private:
   void place_ready();
   /// Places `t` if a node fits; false leaves it queued.
   bool try_place(task_ptr& t);
+  /// A task: where the cluster's rule (node_choice.hpp) puts it, as it
+  /// would be submitted from the current node (sim_placement.cpp).
+  bool place_task(task_ptr& t);
+  /// An actor's constructor: a random live node with room, or its affinity.
+  bool place_actor(task_ptr& t, const actor_job& job);
+  /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
+  node_view view_of(uint32_t n, uint32_t from, double need) const;
   void start(const rec_ptr& r, uint32_t node);
   void arrive(const rec_ptr& r);
   void run_code(const rec_ptr& r);
@@ -218,6 +227,12 @@ private:
   /// Sends `r`'s spec (or actor job) from `from` to its node, with its
   /// object arguments' transfer; a lost one is sent again.
   void send(const rec_ptr& r, uint32_t from);
+  /// How long the slowest of `r`'s object arguments made on other nodes
+  /// takes to reach its node; `cut`: one lies across a partition.
+  vtime arg_fetch_time(const run_rec& r, bool& cut);
+  /// `r`'s spec arrived and an argument lay across a partition: fetches
+  /// once none does (asking again every `resend_after`), then `arrive`.
+  void fetch_args(const rec_ptr& r);
   static uint64_t id_of(const task_spec& t) noexcept;
   std::string node_name(uint32_t n) const { return "sim-node-" + std::to_string(n); }
 
@@ -229,6 +244,10 @@ private:
   /// Runs whose node died, handled when the death is noticed.
   std::vector<std::vector<rec_ptr>> doomed_;
   std::deque<task_ptr> ready_;
+  /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
+  /// views a placement builds (kept to reuse their memory).
+  std::vector<uint32_t> spread_last_;
+  std::vector<node_view> views_;
   /// The node of each actor's current instance (by its core).
   std::unordered_map<const void*, uint32_t> actor_node_;
   /// Which side of the partition each node is on (0: none).

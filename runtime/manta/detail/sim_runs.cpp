@@ -1,0 +1,186 @@
+// The runs of the simulation's tasks and actor jobs on their nodes: their
+// arrival, their fibers, how they end, and what a node's death does to them.
+
+#include "manta/detail/sim_world.hpp"
+
+#include "manta/detail/actor_core.hpp"
+#include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/task_end.hpp"
+#include "manta/detail/task_events.hpp"
+#include "manta/errors.hpp"
+
+namespace manta::detail::sim {
+
+void world::arrive(const rec_ptr& r) {
+  if (r->over || nodes_[r->node].epoch != r->epoch)
+    return; // its node died meanwhile: `detect` handles it
+  if (r->actor) {
+    run_code(r);
+    return;
+  }
+  task_events::on_waiting_for_resources(*r->task); // no-op if already so
+  vtime d{0};
+  try {
+    d = duration_of(*r);
+  } catch (...) {
+    // A cost function that cannot read the task's arguments (or throws):
+    // the task fails with its error, as a run that threw would.
+    retire(r);
+    end_task(*r->task, task_state::failed, std::current_exception());
+    place_ready();
+    return;
+  }
+  d = vtime{static_cast<int64_t>(static_cast<double>(d.count()) * nodes_[r->node].slow)};
+  eng_.after(d, event_kind::finish, r->node, id_of(*r->task), [this, r] {
+    if (!r->over && nodes_[r->node].epoch == r->epoch)
+      run_code(r);
+  });
+}
+
+void world::run_code(const rec_ptr& r) {
+  auto rf = std::make_unique<run_fiber>();
+  rf->rec = r;
+  rf->f = std::make_unique<fiber>([this, r] { run_body(r); });
+  resume(*rf);
+  if (!rf->f->finished())
+    park(std::move(rf));
+}
+
+void world::park(std::unique_ptr<run_fiber> rf) {
+  auto* raw = rf.get();
+  suspended_.push_back(std::move(rf));
+  raw->pos = std::prev(suspended_.end());
+}
+
+std::unique_ptr<world::run_fiber> world::unpark(run_fiber& rf) {
+  for (auto* s : rf.watched)
+    s->remove_waiter(&rf.waker);
+  rf.watched.clear();
+  parked_.erase(rf.token);
+  if (rf.poll)
+    --polled_;
+  rf.poll = false;
+  auto owned = std::move(*rf.pos);
+  suspended_.erase(rf.pos);
+  return owned;
+}
+
+void world::wake_node(uint32_t node) {
+  for (auto& rf : suspended_)
+    if (rf->rec->node == node && !rf->rec->actor)
+      woken_.push_back(rf->token);
+}
+
+void world::run_body(const rec_ptr& r) {
+  r->in_code = true;
+  bool again = execute_task(r->task);
+  r->in_code = false;
+  bool died = nodes_[r->node].epoch != r->epoch;
+  retire(r);
+  if (again && died && !r->actor) {
+    lose(r, true, node_name(r->node) + " died while it ran");
+  } else if (again) {
+    eng_.note(event_kind::retry, r->node, id_of(*r->task));
+    ready_.push_back(std::move(r->task));
+  }
+  place_ready();
+}
+
+world::thread_view world::save_view() {
+  return thread_view{this_task(), current_actor(), current_call()};
+}
+
+void world::restore_view(const thread_view& v) {
+  this_task() = v.task;
+  current_actor() = v.actor;
+  current_call() = v.call;
+}
+
+void world::resume(run_fiber& rf) {
+  auto outside = save_view();
+  restore_view(rf.view);
+  auto* previous = current_;
+  current_ = &rf;
+  if (measuring_)
+    rf.slice_start = thread_cpu_now();
+  rf.f->resume();
+  if (measuring_)
+    rf.cpu += thread_cpu_now() - rf.slice_start;
+  current_ = previous;
+  rf.view = save_view();
+  restore_view(outside);
+}
+
+void world::resume_ready() {
+  for (;;) {
+    if (polled_ > 0) // runs waiting on something no waiter tells of
+      for (auto& rf : suspended_)
+        if (rf->poll)
+          woken_.push_back(rf->token);
+    if (woken_.empty())
+      return;
+    auto batch = std::move(woken_);
+    woken_.clear();
+    bool progressed = false;
+    for (auto token : batch) {
+      auto it = parked_.find(token);
+      if (it == parked_.end())
+        continue; // resumed already (woken twice)
+      auto& rf = *it->second;
+      bool lost = !rf.rec->actor && nodes_[rf.rec->node].epoch != rf.rec->epoch;
+      bool late = rf.deadline && eng_.now() >= *rf.deadline;
+      if (!lost && !late && !rf.wait())
+        continue; // e.g. a wait for 2 of 3 objects after the first
+      auto owned = unpark(rf);
+      eng_.note(event_kind::wake, owned->rec->node, id_of(*owned->rec->task));
+      owned->wait = nullptr;
+      resume(*owned);
+      if (!owned->f->finished())
+        park(std::move(owned)); // waits again
+      progressed = true;
+    }
+    if (!progressed)
+      return;
+  }
+}
+
+void world::retire(const rec_ptr& r) {
+  if (r->over)
+    return;
+  r->over = true;
+  if (nodes_[r->node].epoch == r->epoch) {
+    nodes_[r->node].free_cpus += r->cpus;
+    free_sum_ += r->cpus;
+    runs_[r->node].erase(r->pos);
+  }
+}
+
+void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why) {
+  auto& t = r->task;
+  ++tasks_lost_;
+  eng_.note(event_kind::lost, r->node, id_of(*t));
+  if (r->actor) {
+    // Its actor was killed with the node: the job finds a stale epoch and
+    // only tidies up (a drain it never runs would count forever).
+    execute_task(t);
+    return;
+  }
+  int attempts = attempt_counted ? t->attempts.load(std::memory_order_relaxed)
+                                 : t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (t->cancelled())
+    return;
+  if (attempts <= t->opts.max_retries) {
+    eng_.note(event_kind::retry, r->node, id_of(*t));
+    ready_.push_back(std::move(t));
+    return;
+  }
+  fail(*t, why + " (simulated), after " + std::to_string(attempts)
+              + " attempt(s); give it max_retries to run it again elsewhere");
+}
+
+void world::fail(task_spec& t, const std::string& why) {
+  end_task(t, task_state::failed,
+           std::make_exception_ptr(node_died_error("task '" + t.name() + "' was lost: " + why)));
+}
+
+} // namespace manta::detail::sim

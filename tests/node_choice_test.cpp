@@ -1,0 +1,109 @@
+// Where a task goes (node_choice.hpp): the rule a cluster's driver
+// (actors/task_placement.cpp) and the simulator (sim_placement.cpp) both
+// follow, step by step, on nodes given as how they stand.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "manta/detail/node_choice.hpp"
+
+#include <vector>
+
+using manta::scheduling_strategy;
+using manta::detail::choose_node;
+using manta::detail::most_bytes;
+using manta::detail::node_choice;
+using manta::detail::node_view;
+using manta::detail::placement_ask;
+
+namespace {
+
+node_view roomy(uint32_t i, double load = 0) {
+  return {i, true, true, load};
+}
+node_view full(uint32_t i) {
+  return {i, true, false, 1};
+}
+node_view too_small(uint32_t i) {
+  return {i, false, false, 0};
+}
+
+scheduling_strategy affinity(uint32_t node, bool soft = false) {
+  scheduling_strategy s;
+  s.kind = scheduling_strategy::node_affinity;
+  s.node = static_cast<manta::node_id>(node);
+  s.soft = soft;
+  return s;
+}
+
+scheduling_strategy spread() {
+  scheduling_strategy s;
+  s.kind = scheduling_strategy::spread;
+  return s;
+}
+
+node_choice run_on(uint32_t n) {
+  return {node_choice::run_on, n};
+}
+
+} // namespace
+
+TEST_CASE("the default strategy: this node first, then the preferred node, then the least "
+          "loaded, then this node's queue") {
+  uint32_t last = 0;
+  std::vector<node_view> others{roomy(1, 0.5), roomy(2, 0.25), roomy(3, 0.25)};
+  CHECK(choose_node({{}, roomy(0), 0}, others, last) == run_on(0));
+  CHECK(choose_node({{}, full(0), 0}, others, last) == run_on(2)); // lowest index on a tie
+  CHECK(choose_node({{}, full(0), 1}, others, last) == run_on(1)); // its arguments are there
+  others[0] = full(1);
+  CHECK(choose_node({{}, full(0), 1}, others, last) == run_on(2)); // the preferred one is full
+  std::vector<node_view> busy{full(1), full(2)};
+  CHECK(choose_node({{}, full(0), 0}, busy, last)
+        == node_choice{node_choice::queue_local, 0});
+  CHECK(choose_node({{}, too_small(0), 0}, busy, last) == node_choice{node_choice::wait, 0});
+  CHECK(choose_node({{}, std::nullopt, 0}, busy, last) == node_choice{node_choice::wait, 0});
+  std::vector<node_view> small{too_small(1)};
+  CHECK(choose_node({{}, too_small(0), 0}, small, last)
+        == node_choice{node_choice::nowhere, 0});
+  CHECK(last == 0); // only SPREAD moves its turn
+}
+
+TEST_CASE("SPREAD takes the next node with room after the last one, this node in its turn") {
+  uint32_t last = 0;
+  std::vector<node_view> others{roomy(1), full(2), roomy(3)};
+  std::vector<uint32_t> got;
+  for (int i = 0; i < 5; ++i)
+    got.push_back(choose_node({spread(), roomy(0), 0}, others, last).node);
+  CHECK(got == std::vector<uint32_t>{1, 3, 0, 1, 3}); // node 2 is full: skipped
+  CHECK(last == 3);
+  // Without a local node (a lost object's rebuild) only the workers take turns.
+  last = 3;
+  CHECK(choose_node({spread(), std::nullopt, 0}, others, last) == run_on(1));
+  // Nobody has room: as the default strategy would (this node's queue).
+  std::vector<node_view> busy{full(1), full(2)};
+  CHECK(choose_node({spread(), full(0), 0}, busy, last)
+        == node_choice{node_choice::queue_local, 0});
+}
+
+TEST_CASE("a node affinity waits for its node, and only a soft one goes elsewhere") {
+  uint32_t last = 0;
+  std::vector<node_view> others{roomy(1, 0.5), full(2), roomy(3, 0.1)};
+  CHECK(choose_node({affinity(1), full(0), 0}, others, last) == run_on(1));
+  CHECK(choose_node({affinity(2), full(0), 0}, others, last) == node_choice{node_choice::wait, 0});
+  CHECK(choose_node({affinity(0), full(0), 0}, others, last)
+        == node_choice{node_choice::queue_local, 0});
+  CHECK(choose_node({affinity(7), roomy(0), 0}, others, last)
+        == node_choice{node_choice::pinned_away, 7});
+  std::vector<node_view> small{roomy(1), too_small(2)};
+  CHECK(choose_node({affinity(2), roomy(0), 0}, small, last)
+        == node_choice{node_choice::pinned_away, 2});
+  // Soft: the least-loaded node with room, not this node first and not
+  // the preferred node.
+  CHECK(choose_node({affinity(7, true), roomy(0), 1}, others, last) == run_on(3));
+}
+
+TEST_CASE("locality prefers the node holding most of the arguments' bytes") {
+  CHECK(most_bytes({}) == 0);
+  CHECK(most_bytes({{2, 10}, {3, 30}, {4, 20}}) == 3);
+  CHECK(most_bytes({{3, 30}, {5, 30}}) == 3);
+}
