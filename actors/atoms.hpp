@@ -92,6 +92,11 @@ using logs_atom = caf::atom_constant<caf::atom("logs")>;
 /// one kept there. In-process: the generator's thread -> its node manager:
 /// (owner, task id, index, encoded item | object id, size).
 using item_atom = caf::atom_constant<caf::atom("genitem")>;
+/// owner -> the node running its streaming generator with back pressure:
+/// (token, task id, items the caller took), so the producer may yield
+/// again (item_stream::acknowledge). In-process: the stream -> its node's
+/// router: (the producer's node manager, task id, items taken).
+using item_ack_atom = caf::atom_constant<caf::atom("genack")>;
 /// In-process: an object lent while still being computed was sealed, or a
 /// borrower reported it (id): the router (cluster client on a driver, node
 /// manager on a worker) sends each waiting borrower node where it is

@@ -36,7 +36,8 @@ detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
 /// this node's budget, as a large result does, and only its id and size
 /// travel; the driver's own node manager hosts calls from workers through
 /// lent handles, which take every item inline.
+/// `window` is the TaskSpec's back pressure (0: none).
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
-                                          uint64_t id);
+                                          uint64_t id, uint64_t window);
 
 } // namespace manta::actors
