@@ -89,8 +89,11 @@ using logs_atom = caf::atom_constant<caf::atom("logs")>;
 /// node_manager -> owner: (token, task id, index, encoded item), an item a
 /// streaming generator the owner sent there yielded (always before that
 /// task's result), or (token, task id, index, object id, size) for a large
-/// one kept there. In-process: the generator's thread -> its node manager:
-/// (owner, task id, index, encoded item | object id, size).
+/// one kept there, or from a driver to a worker that called its actor
+/// through a lent handle (token, task id, index, object id, size, data
+/// host, data port). In-process: the generator's thread -> its node
+/// manager: (owner, task id, index, encoded item | object id, size [, data
+/// host, data port]).
 using item_atom = caf::atom_constant<caf::atom("genitem")>;
 /// owner -> the node running its streaming generator with back pressure:
 /// (token, task id, items the caller took), so the producer may yield
