@@ -89,9 +89,17 @@ using logs_atom = caf::atom_constant<caf::atom("logs")>;
 /// node_manager -> owner: (token, task id, index, encoded item), an item a
 /// streaming generator the owner sent there yielded (always before that
 /// task's result), or (token, task id, index, object id, size) for a large
-/// one kept there. In-process: the generator's thread -> its node manager:
-/// (owner, task id, index, encoded item | object id, size).
+/// one kept there, or from a driver to a worker that called its actor
+/// through a lent handle (token, task id, index, object id, size, data
+/// host, data port). In-process: the generator's thread -> its node
+/// manager: (owner, task id, index, encoded item | object id, size [, data
+/// host, data port]).
 using item_atom = caf::atom_constant<caf::atom("genitem")>;
+/// owner -> the node running its streaming generator with back pressure:
+/// (token, task id, items the caller took), so the producer may yield
+/// again (item_stream::acknowledge). In-process: the stream -> its node's
+/// router: (the producer's node manager, task id, items taken).
+using item_ack_atom = caf::atom_constant<caf::atom("genack")>;
 /// In-process: an object lent while still being computed was sealed, or a
 /// borrower reported it (id): the router (cluster client on a driver, node
 /// manager on a worker) sends each waiting borrower node where it is

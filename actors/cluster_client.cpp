@@ -273,13 +273,24 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
         const bytes_t& bytes) {
       if (sender_node(self) && vetted(self, token, "genitem"))
-        detail::item_stream::deliver(task, index, bytes);
+        detail::item_stream::deliver(task, index, bytes,
+                                     caf::actor_cast<caf::actor>(self->current_sender()));
     },
+    [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
+      // This driver's caller of a generator on a worker took items (back
+      // pressure): on to the worker's node manager.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      if (producer)
+        self->send(producer, item_ack_atom::value, self->state.link->token(), task, taken);
+    },
+
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
         uint64_t size) {
       // A large item its node keeps: read over the data path when read.
       if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
-        detail::item_stream::deliver_stored(task, index, *from, object, size);
+        detail::item_stream::deliver_stored(task, index, *from, object, size,
+                                            caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](ref_sealed_atom, uint64_t id) {
       // A ref this driver lent while its object was pending: tell the

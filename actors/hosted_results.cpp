@@ -91,16 +91,26 @@ result_message finished_result(uint64_t id, const hosted_task& h) {
 }
 
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
-                                          uint64_t id) {
+                                          uint64_t id, uint64_t window) {
   auto* rt = detail::runtime::current();
   auto* link = rt == nullptr ? nullptr : rt->cluster_link();
   bool store_large = link != nullptr && link->kind() == detail::cluster::role::worker;
-  return [manager = caf::actor_cast<caf::actor_addr>(self), owner, id,
-          store_large](uint64_t index, std::vector<char> bytes) {
+  // A driver's node manager runs generator methods for workers that call
+  // them through a lent handle: its large items stay here too, and the
+  // worker reads them from this node's data path (named in the message: a
+  // worker knows no driver's data path otherwise).
+  bool lend_large = link != nullptr && !store_large && link->data_port() != 0;
+  std::string host = lend_large ? link->data_host() : std::string{};
+  uint16_t port = lend_large ? link->data_port() : uint16_t{0};
+  detail::item_stream::emitter out;
+  out.task_id = id;
+  out.window = window;
+  out.send = [manager = caf::actor_cast<caf::actor_addr>(self), owner, id, store_large,
+              lend_large, host, port](uint64_t index, std::vector<char> bytes) {
     auto hdl = caf::actor_cast<caf::actor>(manager);
     if (!hdl)
       return;
-    if (!store_large || bytes.size() <= inline_result_limit) {
+    if ((!store_large && !lend_large) || bytes.size() <= inline_result_limit) {
       caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
       return;
     }
@@ -110,8 +120,14 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
     detail::memory_budget::instance().admit(size, "generator item");
     detail::held_objects::instance().put(
       object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
-    caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
+    if (store_large) {
+      caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
+      return;
+    }
+    detail::item_stream::lend_item(object); // freed when the worker lets go
+    caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size}, host, port);
   };
+  return out;
 }
 
 } // namespace manta::actors

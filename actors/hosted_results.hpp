@@ -30,13 +30,14 @@ detail::wire::result_message failure_of(uint64_t id, const std::string& name,
 detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
 
 /// Where the items of streaming generator `id` that runs here for `owner`
-/// go: each to the node manager, which sends it on at once. On a worker
-/// (its owners are drivers, which read objects over the data path), an
-/// item larger than `inline_result_limit` stays here as a held object in
-/// this node's budget, as a large result does, and only its id and size
-/// travel; the driver's own node manager hosts calls from workers through
-/// lent handles, which take every item inline.
+/// go: each to the node manager, which sends it on at once. An item larger
+/// than `inline_result_limit` stays here as a held object in this node's
+/// budget, as a large result does, and only its id and size travel (from a
+/// driver, whose node manager hosts calls from workers through lent
+/// handles, also its data path's host and port, and the worker's release
+/// frees it: item_stream::lend_item). `window` is the TaskSpec's back
+/// pressure (0: none), which the producer's stream waits on.
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
-                                          uint64_t id);
+                                          uint64_t id, uint64_t window);
 
 } // namespace manta::actors

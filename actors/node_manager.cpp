@@ -138,7 +138,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
-  task->emit_item = item_emitter(self, owner, id);
+  task->emit_item = item_emitter(self, owner, id, msg.item_window);
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
@@ -185,7 +185,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   try {
     std::vector<std::span<const char>> args(msg.args.begin(), msg.args.end());
     // A generator method's call takes its item sender from here.
-    auto emit = item_emitter(self, owner, id);
+    auto emit = item_emitter(self, owner, id, msg.item_window);
     detail::item_emitter_scope scope{&emit};
     call = m->from_wire(*m, args);
   } catch (const std::exception& e) {
@@ -368,12 +368,45 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       self->state.owners.held(owner.address(), object);
       self->send(owner, item_atom::value, self->state.token, task, index, object, size);
     },
+    [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index, uint64_t object,
+        uint64_t size, std::string& host, uint16_t port) {
+      // A large item a generator method of this driver's actor yields for
+      // a worker that called it through a lent handle (item_emitter): kept
+      // here, read from this node's data path, freed when the worker lets
+      // go (item_stream::lent_item_gone).
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      self->send(owner, item_atom::value, self->state.token, task, index, object, size,
+                 std::move(host), port);
+    },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
+        uint64_t size, std::string& host, uint16_t port) {
+      // Such an item, on the worker that called the method (its lender is
+      // the node whose ids carry its index).
+      if (vetted(self, token, "genitem"))
+        detail::item_stream::deliver_lent(task, index, object_id{object}.node(), object, size,
+                                          std::move(host), port,
+                                          caf::actor_cast<caf::actor>(self->current_sender()));
+    },
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
         const std::vector<char>& bytes) {
       // An item of a generator method this worker called through a handle
       // its owner lent (forwarded_calls.cpp), from that actor's home.
       if (vetted(self, token, "genitem"))
-        detail::item_stream::deliver(task, index, bytes);
+        detail::item_stream::deliver(task, index, bytes,
+                                     caf::actor_cast<caf::actor>(self->current_sender()));
+    },
+    [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
+      // The caller of a generator on another node took items (back
+      // pressure): from this process's stream, on to the producer's node.
+      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
+        return;
+      if (producer)
+        self->send(producer, item_ack_atom::value, self->state.token, task, taken);
+    },
+    [=](item_ack_atom, const std::string& token, uint64_t task, uint64_t taken) {
+      if (vetted(self, token, "genack"))
+        detail::item_stream::acknowledge(task, taken);
     },
     [=](ref_sealed_atom, uint64_t id) {
       // A ref this node lent while its object was pending: tell the

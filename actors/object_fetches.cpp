@@ -46,6 +46,15 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
   auto& obj = *op.obj;
+  if (obj.lineage.empty()) {
+    // A streaming generator's large item, or an actor call's large result:
+    // no task of this node made it, so nothing re-runs to rebuild it.
+    fail_fetch(self, fetch_id, "node-" + std::to_string(obj.node.load())
+                                 + ", which held it, died before it was read; it has no "
+                                   "lineage to rebuild it from (a streaming generator's "
+                                   "items and an actor call's results are not re-run)");
+    return;
+  }
   if (obj.retries_left <= 0) {
     fail_fetch(self, fetch_id, "its node (node-" + std::to_string(obj.node.load())
                                  + ") died and its task has no retries left to rebuild it");

@@ -269,6 +269,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   msg.max_retries = t.opts.max_retries;
   msg.retry_exceptions = t.opts.retry_exceptions;
   msg.retry_exception_types = t.opts.retry_exception_types;
+  msg.item_window = t.item_window;
   msg.arg_refs = std::move(prep.refs);
   // Locality: the worker holding most of the referenced bytes.
   std::map<uint32_t, uint64_t> held;

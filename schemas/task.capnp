@@ -80,6 +80,12 @@ struct TaskSpec {
   # or folders of them, holding the function; the receiving node loads them
   # once and looks the function up among what they registered. Empty: the
   # receiving binary's own functions.
+
+  itemWindow @16 :UInt64;
+  # A streaming generator's back pressure (generator.hpp,
+  # `generator_backpressure`): how many of its items may be yielded and not
+  # yet read by the owner; the producer waits for the owner's `genack` past
+  # that. 0: no limit.
 }
 
 struct ArgRef {

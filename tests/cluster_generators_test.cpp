@@ -100,7 +100,69 @@ int listed_here(std::vector<uint64_t> ids) {
   return n;
 }
 
-MANTA_REMOTE(node_stream, fails_at, endless, big_items, listed_here);
+/// The number in file `path` (0 while it does not exist): a counter one
+/// process writes and another reads.
+int read_count(const std::string& path) {
+  std::ifstream in{path};
+  int n = 0;
+  in >> n;
+  return n;
+}
+
+/// Writes `n` to `path` at once (a rename: a reader sees the old or the new).
+void write_count(const std::string& path, int n) {
+  std::ofstream{path + ".tmp"} << n;
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+/// Yields 0..n-1 as fast as it is let, writing the number of yields that
+/// returned to file `count` after each.
+void paced(manta::generator_sink<int>& out, int n, std::string count) {
+  for (int i = 0; i < n; ++i) {
+    out.yield(i);
+    write_count(count, i + 1);
+  }
+}
+
+/// Waits (bounded) until file `count` says at least `want`; its value then.
+int count_settles_at(const std::string& count, int want) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  int n = 0;
+  while ((n = read_count(count)) < want && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  return n;
+}
+
+/// Reads `paced`'s n items produced with back pressure `window`: before
+/// the first read the producer has run exactly `window` items ahead (it
+/// gets that far while the reader waits, and no further); before each
+/// later read it is never more than `window` ahead (the reader acks in
+/// steps of half the window, so it may be less). "" if so and the stream
+/// completed in order, else what went wrong.
+std::string window_problem(manta::object_ref_generator<int> gen, const std::string& count, int n,
+                           int window) {
+  for (int taken = 0; taken < n; ++taken) {
+    int most = std::min(n, taken + window);
+    int least = taken == 0 ? most : taken + 1;
+    int seen = count_settles_at(count, least);
+    if (seen < least || seen > most)
+      return "before reading item " + std::to_string(taken) + " the producer had yielded "
+             + std::to_string(seen) + " items, not " + std::to_string(least) + " to "
+             + std::to_string(most);
+    auto ref = gen.next(30s);
+    if (!ref)
+      return "item " + std::to_string(taken) + " never came";
+    if (int v = manta::get(*ref, 10s); v != taken)
+      return "item " + std::to_string(taken) + " was " + std::to_string(v);
+  }
+  if (gen.next(30s).has_value() || !gen.finished())
+    return "the stream did not end after its items";
+  if (read_count(count) != n)
+    return "the producer yielded " + std::to_string(read_count(count)) + " items";
+  return "";
+}
+
+MANTA_REMOTE(node_stream, fails_at, endless, big_items, listed_here, paced);
 
 /// A generator actor: its items count on from one call to the next, so
 /// the values show the order its calls ran in.
@@ -121,6 +183,9 @@ public:
   void big(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes, int count) {
     big_items(out, bytes, count);
   }
+  void paced_items(manta::generator_sink<int>& out, int n, std::string count) {
+    paced(out, n, std::move(count));
+  }
   int next() { return next_; }
   int where() { return static_cast<int>(manta::current_node()); }
 
@@ -128,7 +193,8 @@ private:
   int next_ = 0;
 };
 MANTA_ACTOR(streamer, &streamer::numbers, &streamer::node_twice, &streamer::fails,
-            &streamer::forever, &streamer::big, &streamer::next, &streamer::where);
+            &streamer::forever, &streamer::big, &streamer::paced_items, &streamer::next,
+            &streamer::where);
 
 /// Runs on a worker: reads `n` items of a generator method of the actor
 /// behind `h` (on the driver, reached through its lent handle).
@@ -139,7 +205,39 @@ std::vector<int> numbers_through(manta::actor_handle<streamer> h, int n) {
   got.push_back(static_cast<int>(manta::current_node()));
   return got;
 }
-MANTA_REMOTE(numbers_through);
+/// Runs on a worker: reads a generator method of the actor behind `h` (on
+/// the driver) with back pressure `window` (window_problem).
+std::string window_through(manta::actor_handle<streamer> h, int n, int window,
+                           std::string count) {
+  return window_problem(
+    h.call(&streamer::paced_items).generator_backpressure(window).remote(n, count), count, n,
+    window);
+}
+/// Runs on a worker: reads `count` items of `bytes` bytes of the big method
+/// of the actor behind `h` (on node `home`) through its lent handle.
+/// Returns their ids once each came as a ref held on `home` (not inline)
+/// and read byte-exact; throws what went wrong otherwise.
+std::vector<uint64_t> big_through(manta::actor_handle<streamer> h, uint64_t bytes, int count,
+                                  int home) {
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  auto gen = h.call(&streamer::big).remote(bytes, count);
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  if (refs.size() != static_cast<size_t>(count))
+    throw std::runtime_error(std::to_string(refs.size()) + " items came");
+  std::vector<uint64_t> ids;
+  for (int k = 0; k < count; ++k) {
+    auto& remote = refs[k].slot()->remote();
+    if (remote == nullptr || remote->node.load() != home)
+      throw std::runtime_error("item " + std::to_string(k) + " was not held on node "
+                               + std::to_string(home));
+    if (!big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k))
+      throw std::runtime_error("item " + std::to_string(k) + " did not read back byte-exact");
+    ids.push_back(refs[k].id().value());
+  }
+  return ids;
+}
+MANTA_REMOTE(numbers_through, window_through, big_through);
 
 std::string location_of(manta::object_id id) {
   for (auto& o : manta::memory_summary().objects)
@@ -308,6 +406,87 @@ TEST_CASE("large generator items stay on the worker and are read over the data p
   REQUIRE(ref.has_value());
   CHECK(ref->slot()->remote() == nullptr);
   CHECK(big_item_ok(manta::get(*ref, 10s), 4096, 0));
+}
+
+TEST_CASE("large items of a generator method read through a lent handle stay on its node") {
+  manta::local_cluster c;
+  c.add_worker(2);
+  c.join(/*local_cpus=*/1);
+  auto ids = manta_test::worker_nodes(1);
+  REQUIRE(ids.size() == 1);
+  auto worker = ids.begin()->second;
+  constexpr uint64_t bytes = 8u << 20;
+  // A task on the worker reads large items of a method of an actor on the
+  // driver through its lent handle: each stays here until the worker reads
+  // it over this node's data path, and is freed here once the worker let go.
+  auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
+  auto lent = manta::get(manta::task(big_through)
+                           .node_affinity(worker)
+                           .remote(here, bytes, 3, static_cast<int>(manta::current_node())),
+                         120s);
+  CHECK(lent.size() == 3);
+  auto gone = std::chrono::steady_clock::now() + 30s;
+  while (listed_here(lent) > 0 && std::chrono::steady_clock::now() < gone)
+    std::this_thread::sleep_for(20ms);
+  CHECK(listed_here(lent) == 0);
+}
+
+TEST_CASE("generator back pressure holds a producer on another node N items ahead") {
+  manta::local_cluster c;
+  c.add_worker(2);
+  c.join(/*local_cpus=*/1);
+  auto ids = manta_test::worker_nodes(1);
+  REQUIRE(ids.size() == 1);
+  auto worker = ids.begin()->second;
+
+  // A task on the worker; the driver's acks let it go on.
+  auto count = c.dir() + "/task_count";
+  CHECK(window_problem(
+          manta::task(paced).node_affinity(worker).generator_backpressure(3).remote(30, count),
+          count, 30, 3)
+        == "");
+  // A method of an actor on the worker.
+  auto a = manta::actor<streamer>().node_affinity(worker).remote();
+  count = c.dir() + "/method_count";
+  CHECK(window_problem(a.call(&streamer::paced_items).generator_backpressure(4).remote(25, count),
+                       count, 25, 4)
+        == "");
+  // A task on the worker reads a method of an actor on the driver through
+  // its lent handle: the worker's acks reach the driver's producer.
+  auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
+  count = c.dir() + "/lent_count";
+  CHECK(manta::get(manta::task(window_through).node_affinity(worker).remote(here, 20, 2, count),
+                   120s)
+        == "");
+}
+
+TEST_CASE("a large generator item lost with its worker is an object_lost_error naming it") {
+  manta::local_cluster c;
+  auto pid = c.add_worker(2);
+  c.join(/*local_cpus=*/0);
+  auto ids = manta_test::worker_nodes(1);
+  REQUIRE(ids.count(pid) == 1);
+  auto worker = ids[pid];
+  constexpr uint64_t bytes = 2u << 20;
+  auto gen = manta::task(big_items).remote(bytes, 2);
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 2);
+  REQUIRE(refs[0].slot()->remote() != nullptr); // held on the worker, not read yet
+  c.kill_worker(pid, 2);
+  for (auto& r : refs) {
+    std::string what;
+    try {
+      (void) manta::get(r, 60s);
+    } catch (const manta::object_lost_error& e) {
+      what = e.what();
+    }
+    CHECK(what.find(manta::to_string(r.id())) != std::string::npos);
+    CHECK(what.find("node-" + std::to_string(worker) + ", which held it, died before it was read")
+          != std::string::npos);
+    CHECK(what.find("streaming generator") != std::string::npos);
+  }
 }
 
 int main(int argc, char** argv) {

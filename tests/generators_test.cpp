@@ -101,7 +101,22 @@ void flaky(manta::generator_sink<int>& out) {
   out.yield(3);
 }
 
-MANTA_REMOTE(count_to, waits_for_reader, fails_at, endless, flaky);
+std::atomic<int> paced_yields{0};
+std::atomic<bool> paced_over{false};
+
+/// Yields 0..n-1 as fast as it is let, counting the yields that returned;
+/// notes when it stops (at the end, or a cancel at a yield).
+void paced(manta::generator_sink<int>& out, int n) {
+  struct over_guard {
+    ~over_guard() { paced_over = true; }
+  } guard;
+  for (int i = 0; i < n; ++i) {
+    out.yield(i);
+    ++paced_yields;
+  }
+}
+
+MANTA_REMOTE(count_to, waits_for_reader, fails_at, endless, flaky, paced);
 
 class numbers {
 public:
@@ -125,10 +140,37 @@ public:
     }
   }
 
+  void paced_range(manta::generator_sink<int>& out, int n) { paced(out, n); }
+
 private:
   int base_;
 };
-MANTA_ACTOR(numbers, &numbers::range, &numbers::words);
+MANTA_ACTOR(numbers, &numbers::range, &numbers::words, &numbers::paced_range);
+
+/// Waits (bounded) until `count` reaches `want`; returns its value then.
+int settles_at(const std::atomic<int>& count, int want) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (count.load() < want && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  return count.load();
+}
+
+/// Reads `paced`'s n items produced with back pressure `window`: before
+/// each read the producer has run exactly `window` items ahead of the
+/// reader (it gets that far while the reader waits, and no further), and
+/// the stream completes in order.
+void check_window(manta::object_ref_generator<int> gen, int n, int window) {
+  for (int taken = 0; taken < n; ++taken) {
+    int ahead = std::min(n, taken + window);
+    CHECK(settles_at(paced_yields, ahead) == ahead); // never more than the window ahead
+    auto ref = gen.next(20s);
+    REQUIRE(ref.has_value());
+    CHECK(manta::get(*ref, 10s) == taken);
+  }
+  CHECK_FALSE(gen.next(20s).has_value());
+  CHECK(gen.finished());
+  CHECK(paced_yields == n);
+}
 
 template <class T>
 std::vector<T> drain(manta::object_ref_generator<T>& gen) {
@@ -299,4 +341,54 @@ TEST_CASE("actor methods stream too, in call order, with the actor's state") {
   REQUIRE(err.has_value());
   CHECK_THROWS_WITH(manta::get(*err), doctest::Contains("bad word"));
   CHECK_FALSE(bad.next(5s).has_value());
+}
+
+TEST_CASE("generator_backpressure keeps the producer at most N items ahead of the reader") {
+  runtime_guard rt{2};
+  paced_yields = 0;
+  check_window(manta::task(paced).generator_backpressure(3).remote(40), 40, 3);
+  paced_yields = 0;
+  check_window(manta::task(paced).generator_backpressure(1).remote(10), 10, 1);
+  // A method of an actor, the same.
+  auto h = manta::actor<numbers>().remote(0);
+  paced_yields = 0;
+  check_window(h.call(&numbers::paced_range).generator_backpressure(4).remote(30), 30, 4);
+  // Without it the producer does not wait for the reader.
+  paced_yields = 0;
+  auto free_run = manta::task(paced).remote(50);
+  CHECK(settles_at(paced_yields, 50) == 50);
+  CHECK(drain(free_run).size() == 50);
+}
+
+TEST_CASE("a producer waiting for room stops when its stream is cancelled or dropped") {
+  runtime_guard rt{2};
+  paced_yields = 0;
+  paced_over = false;
+  auto gen = manta::task(paced).generator_backpressure(2).remote(1000);
+  REQUIRE(settles_at(paced_yields, 2) == 2); // now parked at its third yield
+  gen.cancel();
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!paced_over && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  CHECK(paced_over);
+  CHECK(paced_yields == 2);
+  std::vector<manta::object_ref<int>> refs;
+  while (auto ref = gen.next(20s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 3);
+  CHECK(manta::get(refs[1]) == 1);
+  CHECK_THROWS_AS(manta::get(refs[2]), manta::task_cancelled_error);
+
+  // Dropped by its caller while the producer waits: it stops too.
+  paced_yields = 0;
+  paced_over = false;
+  {
+    auto dropped = manta::task(paced).generator_backpressure(2).remote(1000);
+    REQUIRE(settles_at(paced_yields, 2) == 2);
+  }
+  deadline = std::chrono::steady_clock::now() + 20s;
+  while (!paced_over && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  CHECK(paced_over);
+  CHECK(paced_yields == 2);
 }

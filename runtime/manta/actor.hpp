@@ -80,7 +80,7 @@ public:
     if constexpr (detail::generator_method<M>::value)
       return detail::generator_method<M>::submit_call(core_, m_, *name_, call_name_,
                                                       group_.empty() ? nullptr : &group_,
-                                                      std::forward<As>(args)...);
+                                                      window_, std::forward<As>(args)...);
     else
       return queue_call(std::forward<As>(args)...);
   }
@@ -122,6 +122,19 @@ public:
     return out;
   }
 
+  /// For a streaming generator method (generator.hpp): at most `n` items
+  /// yielded and not yet taken by the caller's `next()`; the method's
+  /// `yield` past that waits, parked, until the caller reads one. 0 (the
+  /// default): no limit.
+  actor_method generator_backpressure(size_t n) const {
+    static_assert(detail::generator_method<M>::value,
+                  "manta: generator_backpressure applies to streaming generator methods "
+                  "only (first parameter generator_sink<T>&)");
+    auto out = *this;
+    out.window_ = n;
+    return out;
+  }
+
   /// For a method returning a `std::tuple` or `std::pair` of N values:
   /// `.remote` then returns one ref per value (see num_returns.hpp).
   template <size_t N>
@@ -136,6 +149,7 @@ private:
   const std::string* name_;
   std::string call_name_; ///< Per-call `name`; empty: "Class.method".
   std::string group_;     ///< Per-call concurrency group; empty: the method's.
+  uint64_t window_ = 0;   ///< `generator_backpressure(n)`; 0: none.
 };
 
 /// A reference to a live actor. A value: copy it, compare it, pass it to

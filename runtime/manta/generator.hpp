@@ -42,8 +42,16 @@
 /// items reaches the caller as item k (a ref whose `get` throws it; items
 /// 0..k-1 stay readable), and the stream ends there. `cancel()` on the
 /// generator (or dropping it before its end) stops the producer at its next
-/// `yield`. There is no back pressure: the producer never waits for the
-/// caller, so a fast producer's unread items stay in the store.
+/// `yield`.
+///
+/// Back pressure (Ray's `_generator_backpressure_num_objects`):
+/// `task(f).generator_backpressure(n)` (or the same on an actor method's
+/// `call`) lets at most `n` items be yielded and not yet taken by `next()`;
+/// a `yield` past that parks the producer's thread (its CPUs lent, as in a
+/// blocked `get`; no spinning) until the caller takes one, on one node or
+/// across nodes (the caller's node acks what it took). Without it the
+/// producer never waits, and a fast producer's unread items stay in the
+/// store.
 namespace manta {
 
 template <class T>
@@ -199,8 +207,9 @@ namespace detail {
 /// Makes the stream of a generator about to be submitted; `submit` gives
 /// back the producer's result slot (the spec holds the stream's sink).
 template <class U, class Submit>
-object_ref_generator<U> start_generator(Submit&& submit) {
+object_ref_generator<U> start_generator(uint64_t window, Submit&& submit) {
   auto stream = std::make_shared<item_stream>();
+  stream->set_window(window);
   stream->watch(submit(stream));
   if constexpr (is_decodable_v<U>) {
     // Large items stay on the producer's node, read like a large result.
@@ -256,7 +265,8 @@ struct generator_fn<R (*)(generator_sink<U>&, Ps...)> : std::true_type {
 
   template <class... As>
   static object_ref_generator<U> submit_task(fn_type fn, const function_info& info,
-                                             const task_options& opts, As&&... args) {
+                                             const task_options& opts, uint64_t window,
+                                             As&&... args) {
     static_assert(std::is_void_v<R>,
                   "manta: a streaming generator (first parameter generator_sink<T>&) must "
                   "return void: its values are what it yields");
@@ -267,10 +277,11 @@ struct generator_fn<R (*)(generator_sink<U>&, Ps...)> : std::true_type {
                   "manta: an argument of remote() does not convert to the remote "
                   "function's parameter type (an object_ref<T> argument passes a T)");
     using spec_type = typed_task<R, fn_type, sink_arg<U>, arg_holder_t<Ps, As>...>;
-    return start_generator<U>([&](std::shared_ptr<item_stream> stream) {
+    return start_generator<U>(window, [&](std::shared_ptr<item_stream> stream) {
       auto spec = std::make_shared<spec_type>(fn, info.name, opts, std::move(stream),
                                               std::forward<As>(args)...);
       spec->library = &info.library;
+      spec->item_window = window;
       return submit(std::move(spec));
     });
   }
@@ -288,7 +299,8 @@ struct generator_method_base : std::true_type {
   static object_ref_generator<U> submit_call(const std::shared_ptr<actor_core>& core, M m,
                                              const std::string& method_name,
                                              const std::string& call_name,
-                                             const std::string* group, As&&... args) {
+                                             const std::string* group, uint64_t window,
+                                             As&&... args) {
     static_assert(std::is_void_v<R>,
                   "manta: a streaming generator method (first parameter generator_sink<T>&) "
                   "must return void: its values are what it yields");
@@ -300,11 +312,12 @@ struct generator_method_base : std::true_type {
                   "manta: an argument of call(&T::method).remote() does not convert to the "
                   "method's parameter type (an object_ref<T> argument passes a T)");
     using call_type = typed_call<T, R, M, sink_arg<U>, arg_holder_t<Ps, As>...>;
-    return start_generator<U>([&](std::shared_ptr<item_stream> stream) {
+    return start_generator<U>(window, [&](std::shared_ptr<item_stream> stream) {
       auto c = std::make_shared<call_type>(method_name, m, std::move(stream),
                                            std::forward<As>(args)...);
       if (!call_name.empty())
         c->call_name = call_name;
+      c->item_window = window;
       return detail::submit_call(core, std::move(c), group);
     });
   }

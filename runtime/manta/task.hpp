@@ -107,6 +107,18 @@ public:
     return *this;
   }
 
+  /// For a streaming generator (generator.hpp): at most `n` items yielded
+  /// and not yet taken by the caller's `next()`; the producer's `yield`
+  /// past that waits, parked, until the caller reads one (Ray's
+  /// `_generator_backpressure_num_objects`). 0 (the default): no limit.
+  task_builder& generator_backpressure(size_t n) {
+    static_assert(detail::generator_fn<function_type>::value,
+                  "manta: generator_backpressure applies to streaming generators only "
+                  "(first parameter generator_sink<T>&)");
+    window_ = n;
+    return *this;
+  }
+
   const task_options& options() const noexcept { return opts_; } ///< The options chained so far.
 
   /// For a function returning a `std::tuple` or `std::pair` of N values:
@@ -133,7 +145,7 @@ public:
         throw invalid_argument_error("task '" + info_->name
                                      + "': a streaming generator cannot run in a placement "
                                        "group yet; submit it without .placement_group(...)");
-      return detail::generator_fn<function_type>::submit_task(fn_, *info_, opts_,
+      return detail::generator_fn<function_type>::submit_task(fn_, *info_, opts_, window_,
                                                               std::forward<As>(args)...);
     } else {
       return submit_task(std::forward<As>(args)...);
@@ -181,6 +193,7 @@ private:
   const detail::function_info* info_;
   task_options opts_;
   placement_option placement_; ///< `.placement_group(pg, i)`, if given.
+  uint64_t window_ = 0;         ///< `.generator_backpressure(n)`; 0: none.
 };
 
 /// Prepares a call of a function marked with `MANTA_REMOTE` as a task.

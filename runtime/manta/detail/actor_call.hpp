@@ -143,6 +143,9 @@ public:
   /// Per-call `.name(...)`: the call's name in the state API; empty:
   /// "Class.method".
   std::string call_name;
+  /// A streaming generator call's back pressure (`generator_backpressure`;
+  /// 0: none), sent with the call when its actor lives on another node.
+  uint64_t item_window = 0;
   /// Its concurrency group: an index into the actor's groups (0: default).
   uint8_t group = 0;
   /// Whether it counts against the actor's `max_pending_calls` until its

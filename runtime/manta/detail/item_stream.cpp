@@ -1,10 +1,17 @@
 #include "manta/detail/item_stream.hpp"
 
+#include "actors/atoms.hpp"
+#include "manta/cancel.hpp"
+#include "manta/detail/held_objects.hpp"
+#include "manta/detail/node_router.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
+#include <caf/send.hpp>
+
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +27,7 @@ struct far_item {
   uint64_t at = 0;
   std::vector<char> bytes;
   remote_ptr stored;
+  caf::actor from; // the sender, where back pressure acks go
 };
 
 /// The generator streams of this process by their producer's task id, for
@@ -39,6 +47,13 @@ struct stream_index {
   std::unordered_set<uint64_t> gone;
   std::deque<uint64_t> gone_order;
   static constexpr size_t max_gone = 1024;
+  /// On a producer's node: the streams of generators with back pressure
+  /// that run here for other nodes, by task id, for the owners' acks
+  /// (each leaves in its destructor, under `mtx`).
+  std::unordered_map<uint64_t, item_stream*> producers;
+  /// Large items this node keeps for workers that read a generator method
+  /// of its actors through a lent handle (deliver_lent), until they let go.
+  std::unordered_set<uint64_t> lent_items;
 };
 
 stream_index& index() {
@@ -51,6 +66,12 @@ void push_at(item_stream& s, far_item item);
 } // namespace
 
 item_stream::~item_stream() {
+  if (acked_by_id_) {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (auto i = x.producers.find(emit_.task_id); i != x.producers.end() && i->second == this)
+      x.producers.erase(i);
+  }
   if (enrolled_) {
     auto& x = index();
     std::vector<far_item> left; // dropped outside the lock (frees large ones)
@@ -98,6 +119,8 @@ void item_stream::begin_run() noexcept {
 }
 
 bool item_stream::admit_next() {
+  if (window_ != 0)
+    wait_for_room();
   std::lock_guard<std::mutex> guard{wait_.mutex()};
   if (over_ || abandoned_)
     throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
@@ -112,13 +135,41 @@ void item_stream::push(slot_ptr item) {
   });
 }
 
+void item_stream::wait_for_room() {
+  auto fits = [&](std::unique_lock<std::mutex>&) {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    if (over_ || abandoned_)
+      return true; // admit_next throws
+    if (emit_)     // the caller is on another node: its acks count
+      return run_index_ < acked_ + window_;
+    // A retry's repeat is skipped, not stored: it needs no room.
+    return run_index_ < delivered_ || items_.size() < window_;
+  };
+  // Parked until the caller takes an item (or acks one from afar); a cancel
+  // of a task unparks it, and every quarter second it looks whether its
+  // call was cancelled (an actor call's cancel does not unpark it).
+  for (;;) {
+    if (room_.wait(clock::now() + std::chrono::milliseconds(250), fits))
+      return;
+    if (manta::cancelled())
+      throw task_cancelled_error("manta: the generator was cancelled while it waited for its "
+                                 "caller to read its items (back pressure)");
+  }
+}
+
 void item_stream::on_done() noexcept {
   wait_.notify([&] { over_ = true; });
+  if (window_ != 0)
+    room_.notify([] {});
 }
 
 void item_stream::abandon() noexcept {
-  std::lock_guard<std::mutex> guard{wait_.mutex()};
-  abandoned_ = true;
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    abandoned_ = true;
+  }
+  if (window_ != 0)
+    room_.notify([] {});
 }
 
 bool item_stream::finished() const {
@@ -128,10 +179,20 @@ bool item_stream::finished() const {
 
 slot_ptr item_stream::next(clock::time_point deadline) {
   slot_ptr out;
+  size_t ack = 0; // the count to tell a producer on another node, if any
+  caf::actor ack_to;
   wait_.wait(deadline, [&](std::unique_lock<std::mutex>& lock) {
     if (!items_.empty()) {
       out = std::move(items_.front());
       items_.pop_front();
+      ++taken_;
+      // Acks go in steps of half the window: the producer never waits
+      // for one while the caller waits for an item (what it has not heard
+      // of is under half the window).
+      if (window_ != 0 && producer_ && taken_ - ack_sent_ >= std::max<size_t>(1, window_ / 2)) {
+        ack = ack_sent_ = taken_;
+        ack_to = producer_;
+      }
       return true;
     }
     if (!over_)
@@ -146,7 +207,41 @@ slot_ptr item_stream::next(clock::time_point deadline) {
     out->seal_error(done_->error());
     return true;
   });
+  if (ack != 0)
+    send_ack(ack_to, ack);
+  if (out && window_ != 0)
+    room_.notify([] {}); // a producer on this node may go on
   return out;
+}
+
+void item_stream::send_ack(const caf::actor& producer, size_t taken) const {
+  if (auto to = node_router())
+    caf::anon_send(to, actors::item_ack_atom::value, producer, done_->id().value(),
+                   uint64_t{taken});
+}
+
+void item_stream::emit_to(emitter emit) {
+  emit_ = std::move(emit);
+  window_ = emit_.window;
+  if (window_ == 0)
+    return;
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx};
+  x.producers[emit_.task_id] = this;
+  acked_by_id_ = true;
+}
+
+void item_stream::acknowledge(uint64_t task_id, uint64_t taken) {
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx}; // keeps the stream alive
+  auto i = x.producers.find(task_id);
+  if (i == x.producers.end())
+    return; // over (an ack crossing the producer's end)
+  auto* s = i->second;
+  s->room_.notify([&] {
+    std::lock_guard<std::mutex> inner{s->wait_.mutex()};
+    s->acked_ = std::max<size_t>(s->acked_, taken);
+  });
 }
 
 void item_stream::emit(std::vector<char> bytes) {
@@ -155,7 +250,7 @@ void item_stream::emit(std::vector<char> bytes) {
     std::lock_guard<std::mutex> guard{wait_.mutex()};
     at = run_index_ - 1; // admit_next counted it
   }
-  emit_(at, std::move(bytes));
+  emit_.send(at, std::move(bytes));
 }
 
 void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
@@ -205,18 +300,47 @@ void route(uint64_t task_id, far_item item) {
 
 } // namespace
 
-void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes) {
-  route(task_id, far_item{at, std::vector<char>(bytes.begin(), bytes.end()), nullptr});
+void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes,
+                          caf::actor from) {
+  route(task_id,
+        far_item{at, std::vector<char>(bytes.begin(), bytes.end()), nullptr, std::move(from)});
 }
 
 void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
-                                 uint64_t size) {
+                                 uint64_t size, caf::actor from) {
   // The record frees the bytes on `node` when it goes (remote_object's
   // destructor), whatever becomes of the item. No lineage: an item lost
   // with its node is not rebuilt (the stream's producer is not re-run).
   auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
                                              resource_demand{}, 0);
-  route(task_id, far_item{at, {}, std::move(obj)});
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from)});
+}
+
+void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
+                               uint64_t size, std::string host, uint16_t port, caf::actor from) {
+  // Read like a borrowed ref's object: from the lender's data path, and
+  // the record's end tells the lender this node let go (it frees it).
+  auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
+                                             resource_demand{}, 0);
+  obj->lender = remote_object::lender_info{node, std::move(host), port, std::nullopt};
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from)});
+}
+
+void item_stream::lend_item(uint64_t object) {
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx};
+  x.lent_items.insert(object);
+}
+
+bool item_stream::lent_item_gone(uint64_t object) {
+  {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (x.lent_items.erase(object) == 0)
+      return false;
+  }
+  held_objects::instance().erase(object);
+  return true;
 }
 
 namespace {
@@ -240,13 +364,25 @@ void push_at(item_stream& s, far_item far) {
     item = object_table::instance().create(rt.next_object_id());
     item->seal_error(std::current_exception());
   }
-  s.push_indexed(far.at, std::move(item));
+  s.push_indexed(far.at, std::move(item), std::move(far.from));
 }
 
 } // namespace
 
-void item_stream::push_indexed(uint64_t at, slot_ptr item) {
+void item_stream::push_indexed(uint64_t at, slot_ptr item, caf::actor from) {
+  size_t ack = 0;
+  caf::actor ack_to;
   wait_.notify([&] {
+    if (window_ != 0 && from) {
+      producer_ = std::move(from);
+      // A run after a retry starts from item 0 and counts no acks yet:
+      // its repeats get the caller's count, so it does not wait for acks
+      // of items taken before it started.
+      if (at < delivered_ && taken_ != 0) {
+        ack = ack_sent_ = taken_;
+        ack_to = producer_;
+      }
+    }
     // A retry's repeat, or a late item after the caller was handed the
     // producer's error (a cancel). The producer's result itself may come
     // first: items that arrived before the stream was enrolled (the caller
@@ -258,6 +394,8 @@ void item_stream::push_indexed(uint64_t at, slot_ptr item) {
     items_.push_back(std::move(item));
     ++delivered_;
   });
+  if (ack != 0)
+    send_ack(ack_to, ack);
 }
 
 } // namespace manta::detail

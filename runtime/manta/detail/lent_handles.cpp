@@ -8,6 +8,7 @@
 #include "manta/detail/attached_actor.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/node_router.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -111,7 +112,10 @@ void lent_held(uint64_t id, uint16_t from, int32_t delta) {
       return;
     }
   }
-  ref_held(id, from, delta); // not an actor: an object ref this node lent
+  // Not an actor: an object ref this node lent, or a large generator item
+  // it keeps for a worker (item_stream::deliver_lent).
+  if (!ref_held(id, from, delta) && delta < 0)
+    item_stream::lent_item_gone(id);
 }
 
 void lent_node_gone(uint16_t index) {

@@ -215,6 +215,7 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     m.demand = resource_demand{0.0, {}};
     m.actor_id = where.id;
     m.job_id = job_id();
+    m.item_window = c.item_window;
     auto req = std::make_shared<remote_call_request>();
     req->ctx = ctx;
     req->keep = ctx.core->shared_from_this();

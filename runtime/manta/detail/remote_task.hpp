@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/function_registry.hpp"
+#include "manta/detail/item_stream.hpp"
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 
@@ -70,7 +71,7 @@ public:
   std::string token;
   /// Sends an item a streaming generator yields to its owner (index from 0
   /// in each run); set by the node manager.
-  std::function<void(uint64_t index, std::vector<char> bytes)> emit_item;
+  item_stream::emitter emit_item;
 
 private:
   /// Reads a referenced argument from its holders (several at once),

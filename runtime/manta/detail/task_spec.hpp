@@ -87,6 +87,9 @@ public:
   /// The job library the function came from (function_info::library), for
   /// the code a spec sent to another node names; null: the program's own.
   const std::string* library = nullptr;
+  /// A streaming generator's back pressure (`generator_backpressure`; 0:
+  /// none), sent with the task when it runs on another node.
+  uint64_t item_window = 0;
   task_options opts;
   /// Where the value goes; set by the runtime at submission.
   slot_ptr result;

@@ -178,6 +178,7 @@ bytes encode(const task_message& x) {
             x.retry_exception_types);
   b.setJobId(x.job_id);
   set_texts(b.initCodeSearchPath(static_cast<unsigned>(x.code.size())), x.code);
+  b.setItemWindow(x.item_window);
   auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
   for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
     auto& r = x.arg_refs[i];
@@ -215,6 +216,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     out.retry_exception_types = get_texts(r.getRetryExceptionTypes());
     out.job_id = r.getJobId().cStr();
     out.code = get_texts(r.getCodeSearchPath());
+    out.item_window = r.getItemWindow();
     out.arg_refs.clear();
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {

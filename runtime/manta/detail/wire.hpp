@@ -82,6 +82,9 @@ struct task_message {
   /// The job's code search path (code_loader.hpp): the libraries (or
   /// folders of them) holding the function; empty: the receiver's binary.
   std::vector<std::string> code;
+  /// A streaming generator's back pressure: items yielded and not read by
+  /// the owner that the producer may have (0: no limit).
+  uint64_t item_window = 0;
 };
 
 /// schema::ActorSpec.
