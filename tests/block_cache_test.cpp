@@ -12,7 +12,9 @@
 #include "tests/runtime_guard.hpp"
 
 #include <cstdint>
+#include <chrono>
 #include <sys/resource.h>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -120,4 +122,19 @@ TEST_CASE("a put gives the cache's memory to live values, and a trim empties it"
   REQUIRE(cache::kept_bytes() >= 48 * mib);
   CHECK(manta::detail::buffer_pool::instance().trim(0) >= 48 * mib);
   CHECK(cache::kept_bytes() == 0);
+}
+
+TEST_CASE("a block nobody takes goes back to the kernel after idle_age") {
+  runtime_guard rt{budget_of(512 * mib)};
+  make_and_free(48 * mib);
+  REQUIRE(cache::kept_bytes() >= 48 * mib);
+  auto freed_at = std::chrono::steady_clock::now();
+  // The memory monitor frees it at its first reading after idle_age.
+  auto deadline = freed_at + cache::idle_age + std::chrono::seconds(10);
+  while (cache::kept_bytes() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto took = std::chrono::steady_clock::now() - freed_at;
+  MESSAGE("freed after " << std::chrono::duration<double>(took).count() << " s");
+  CHECK(cache::kept_bytes() == 0);
+  CHECK(took >= cache::idle_age);
 }

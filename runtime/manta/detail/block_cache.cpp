@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <malloc.h>
 
@@ -14,8 +15,15 @@ namespace {
 
 struct block {
   void* p = nullptr;
-  size_t bytes = 0; // malloc_usable_size
+  size_t bytes = 0;   // malloc_usable_size
+  int64_t kept_at = 0; // steady_clock, nanoseconds
 };
+
+int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 /// A few blocks suffice (each is 32 MiB or more, and their sum is bounded
 /// by the capacity); a fixed array needs no allocation inside `delete`.
@@ -71,7 +79,7 @@ bool keep(void* p) noexcept {
     return false;
   for (auto& b : cache.blocks) {
     if (b.p == nullptr) {
-      b = block{p, bytes};
+      b = block{p, bytes, now_ns()};
       cache.kept.fetch_add(bytes, std::memory_order_relaxed);
       return true;
     }
@@ -99,6 +107,29 @@ size_t trim(size_t bytes) noexcept {
     }
   }
   // Unmapping hundreds of MiB takes a while: not under the lock.
+  for (size_t i = 0; i < n; ++i)
+    std::free(freed[i]);
+  return total;
+}
+
+size_t release_idle(std::chrono::nanoseconds age) noexcept {
+  if (cache.kept.load(std::memory_order_relaxed) == 0)
+    return 0;
+  std::array<void*, max_blocks> freed{};
+  size_t n = 0;
+  size_t total = 0;
+  auto oldest = now_ns() - age.count();
+  {
+    std::lock_guard<spin_lock> guard{cache.mtx};
+    for (auto& b : cache.blocks) {
+      if (b.p != nullptr && b.kept_at <= oldest) {
+        freed[n++] = b.p;
+        total += b.bytes;
+        cache.kept.fetch_sub(b.bytes, std::memory_order_relaxed);
+        b = block{};
+      }
+    }
+  }
   for (size_t i = 0; i < n; ++i)
     std::free(freed[i]);
   return total;

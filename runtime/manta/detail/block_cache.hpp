@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -24,7 +25,7 @@
 /// of that capacity; it serves a request of `n` bytes when it holds `n` and
 /// at most an eighth more. `buffer_pool::trim` and `fit` trim it with the
 /// pool (a put gives way to live values; spilling, the memory monitor and
-/// `shutdown` empty it). Its state is constant-initialised and trivially
+/// `shutdown` empty it), and a block nobody took for `idle_age` is freed. Its state is constant-initialised and trivially
 /// destroyed, so a `delete` during static destruction finds it valid.
 namespace manta::detail::block_cache {
 
@@ -49,6 +50,18 @@ bool keep(void* p) noexcept;
 /// Frees kept blocks, largest first, until at most `bytes` are kept;
 /// returns the bytes freed.
 size_t trim(size_t bytes) noexcept;
+
+/// Frees the blocks kept for `age` or longer; returns the bytes freed.
+/// The memory monitor calls it at each reading with `idle_age`, so memory
+/// a program freed goes back to the kernel once nothing reuses it (a
+/// worker's RSS falls after a dead driver's results are dropped). One
+/// relaxed load when nothing is kept.
+size_t release_idle(std::chrono::nanoseconds age) noexcept;
+
+/// How long a kept block waits for a request of its size before
+/// `release_idle` frees it: far longer than the gap between the puts of a
+/// program that makes vector after vector, short beside a person's wait.
+inline constexpr std::chrono::milliseconds idle_age{1000};
 
 /// The bytes the cache may keep; 0 disables it and empties it.
 void set_capacity(size_t bytes) noexcept;
