@@ -1,5 +1,6 @@
 #include "manta/put.hpp"
 
+#include "manta/detail/block_cache.hpp"
 #include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
@@ -18,7 +19,13 @@ slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type
   // Kept buffers give way to live values: the pool and the values together
   // stay within the budget.
   auto used = object_table::instance().bytes_used() + size_bytes;
-  buffer_pool::instance().fit(budget.limit() - std::min(used, budget.limit()));
+  auto headroom = budget.limit() - std::min(used, budget.limit());
+  auto& pool = buffer_pool::instance();
+  pool.fit(headroom);
+  // Then the block cache, within what the pool leaves (block_cache.hpp).
+  auto left = headroom - std::min(headroom, pool.kept_bytes());
+  if (block_cache::kept_bytes() > left)
+    block_cache::trim(left);
   auto slot = object_table::instance().create(rt.next_object_id());
   slot->set_origin(origin);
   slot->seal_value(std::move(value), type, size_bytes, codec);

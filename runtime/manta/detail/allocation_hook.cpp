@@ -1,5 +1,7 @@
 #include "manta/detail/allocation_hook.hpp"
 
+#include "manta/detail/block_cache.hpp"
+
 #include <cstdlib>
 #include <new>
 
@@ -63,6 +65,12 @@ inline void check_fast() {
 void* allocate(std::size_t n) {
   if (n == 0)
     n = 1;
+  if (n >= block_cache::min_bytes) {
+    if (void* p = block_cache::take(n))
+      return p;
+    if (void* p = block_cache::fresh(n))
+      return p;
+  }
   for (;;) {
     if (void* p = std::malloc(n))
       return p;
@@ -88,6 +96,20 @@ void* allocate_aligned(std::size_t n, std::align_val_t al) {
       throw std::bad_alloc();
     handler();
   }
+}
+
+/// Frees a block from `allocate`: a large one may stay mapped in the
+/// block cache for the next large `operator new` (block_cache.hpp).
+inline void release(void* p) noexcept {
+  if (!block_cache::enabled() || !block_cache::keep(p))
+    std::free(p);
+}
+
+/// The same when the size is known (sized delete): small blocks skip the
+/// cache without asking malloc for their size.
+inline void release(void* p, std::size_t n) noexcept {
+  if (n < block_cache::min_bytes || !block_cache::enabled() || !block_cache::keep(p))
+    std::free(p);
 }
 
 } // namespace
@@ -156,30 +178,31 @@ void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) 
 
 // Every form of delete frees what the forms above took with malloc or
 // posix_memalign (replaced together, so that a sanitizer's or the C++
-// library's own pair never sees half of it).
+// library's own pair never sees half of it); the unaligned forms may keep a
+// large block in the block cache instead.
 
 void operator delete(void* p) noexcept {
-  std::free(p);
+  hook::release(p);
 }
 
 void operator delete[](void* p) noexcept {
-  std::free(p);
+  hook::release(p);
 }
 
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
+void operator delete(void* p, std::size_t n) noexcept {
+  hook::release(p, n);
 }
 
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
+void operator delete[](void* p, std::size_t n) noexcept {
+  hook::release(p, n);
 }
 
 void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
+  hook::release(p);
 }
 
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
+  hook::release(p);
 }
 
 void operator delete(void* p, std::align_val_t) noexcept {

@@ -1,5 +1,6 @@
 #include "manta/detail/buffer_pool.hpp"
 
+#include "manta/detail/block_cache.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_table.hpp"
 
@@ -36,7 +37,7 @@ void buffer_pool::give(entry e) noexcept {
   auto used = object_table::instance().bytes_used();
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    auto kept = kept_bytes_.load(std::memory_order_relaxed);
+    auto kept = kept_bytes_.load(std::memory_order_relaxed) + block_cache::kept_bytes();
     if (enabled_ && used <= limit && e.bytes <= limit - used - std::min(kept, limit - used)) {
       try {
         kept_.emplace(e.bytes, e);
@@ -70,7 +71,8 @@ size_t buffer_pool::trim(size_t keep) noexcept {
   // Unmapping hundreds of MiB takes a while: not under the lock.
   for (auto& e : freed)
     e.destroy(e.object);
-  return bytes;
+  // The block cache takes what the typed buffers leave of `keep`.
+  return bytes + block_cache::trim(keep - std::min(keep, kept_bytes()));
 }
 
 void buffer_pool::enable(bool on) noexcept {
@@ -78,6 +80,9 @@ void buffer_pool::enable(bool on) noexcept {
     std::lock_guard<std::mutex> guard{mtx_};
     enabled_ = on;
   }
+  // The block cache keeps at most a quarter of the budget: enough for the
+  // few large vectors in flight at once.
+  block_cache::set_capacity(on ? memory_budget::instance().limit() / 4 : 0);
   if (!on)
     trim(0);
 }

@@ -1,6 +1,7 @@
 #include "manta/detail/memory_monitor.hpp"
 
 #include "manta/detail/allocation_hook.hpp"
+#include "manta/detail/block_cache.hpp"
 #include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/memory_budget.hpp"
 
@@ -111,6 +112,8 @@ void memory_monitor::loop() {
 }
 
 void memory_monitor::check() {
+  // Large blocks freed a while ago and not reused go back to the kernel.
+  block_cache::release_idle(block_cache::idle_age);
   auto used = gauge_.used();
   auto limit = gauge_.limit();
   if (used == 0 || limit == 0
