@@ -6,6 +6,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/head_store.hpp"
+#include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -234,7 +235,7 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r) {
       break;
     }
     case wire::result_message::failure:
-      complete(req, failed(failure_error(r.error)));
+      complete(req, failed(detail::from_failure(r.error)));
       break;
   }
   return true;

@@ -11,6 +11,7 @@
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_end.hpp"
+#include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -51,20 +52,6 @@ void send_spec(self_ptr self, const caf::actor& manager, bytes_t spec) {
     self->send(self, flush_atom::value);
 }
 
-std::exception_ptr failure_error(const wire::failure_message& f) {
-  if (f.type_name == "manta::unknown_function_error")
-    return std::make_exception_ptr(unknown_function_error(f.message));
-  if (f.type_name == "manta::actor_died_error")
-    return std::make_exception_ptr(actor_died_error(f.message));
-  if (f.type_name == "manta::object_lost_error")
-    return std::make_exception_ptr(object_lost_error(f.message));
-  if (f.type_name == "manta::out_of_memory_error")
-    return std::make_exception_ptr(out_of_memory_error(f.message));
-  if (f.type_name == "manta::node_died_error")
-    return std::make_exception_ptr(node_died_error(f.message));
-  return std::make_exception_ptr(task_error(f.type_name, f.message, f.task_name, f.node));
-}
-
 namespace {
 
 // -- results -------------------------------------------------------------------
@@ -102,13 +89,13 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
-        if (r.error.type_name == "manta::object_lost_error" && p.dispatches <= p.max_retries) {
+        if (r.error.kind == error_kind::object_lost && p.dispatches <= p.max_retries) {
           // A referenced argument could not be read (its node died): look
           // at the arguments again; a lost one is rebuilt from its lineage.
           dispatch(self, p.task);
           break;
         }
-        end_task(t, failure_error(r.error));
+        end_task(t, from_failure(r.error));
         break;
     }
   } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {

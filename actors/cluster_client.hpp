@@ -292,9 +292,6 @@ void fetch(cluster_client_actor* self, const detail::remote_ptr& obj, fetch_call
 /// Queues a TaskSpec for a worker's node manager (sent in a batch).
 void send_spec(cluster_client_actor* self, const caf::actor& manager, detail::wire::bytes spec);
 
-/// The exception a TaskFailure from another node stands for.
-std::exception_ptr failure_error(const detail::wire::failure_message& f);
-
 /// The driver's side of the cluster: connects to every worker (and monitors
 /// it), places tasks on workers with room, seals results into the owner's
 /// slots, fetches large results in chunks, and handles node failure:

@@ -11,6 +11,7 @@
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/wire.hpp"
+#include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -78,7 +79,7 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
       }
       case detail::wire::result_message::failure: {
         detail::call_outcome out;
-        out.error = failure_error(r.error);
+        out.error = detail::from_failure(r.error);
         complete(req, std::move(out));
         break;
       }

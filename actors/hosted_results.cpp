@@ -8,8 +8,7 @@
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/runtime.hpp"
-#include "manta/detail/task_error.hpp"
-#include "manta/errors.hpp"
+#include "manta/detail/wire_failure.hpp"
 
 #include <caf/all.hpp>
 
@@ -39,32 +38,30 @@ std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
                            e.size);
 }
 
-} // namespace
-
-result_message failure_result(uint64_t id, const std::string& task, std::string type,
-                       std::string message) {
+/// A TaskResult of task `id` that failed with `f`, sent from this node.
+result_message failed(uint64_t id, detail::wire::failure_message f) {
   result_message r;
   r.task_id = id;
-  r.node = detail::runtime::node_name();
+  r.node = detail::runtime::node_name(); // f.node: where it failed (a nested task's node)
   r.kind = result_message::failure;
-  r.error = {std::move(type), std::move(message), task, r.node};
+  r.error = std::move(f);
   return r;
 }
 
+} // namespace
+
+result_message failure_result(uint64_t id, const std::string& task, detail::error_kind kind,
+                              std::string message) {
+  detail::wire::failure_message f;
+  f.kind = kind;
+  f.message = std::move(message);
+  f.task_name = task;
+  f.node = detail::runtime::node_name();
+  return failed(id, std::move(f));
+}
+
 result_message failure_of(uint64_t id, const std::string& name, const std::exception_ptr& ep) {
-  try {
-    std::rethrow_exception(ep);
-  } catch (const task_error& e) {
-    auto r = failure_result(id, name, e.type_name(), e.message());
-    r.error.node = e.node();
-    return r;
-  } catch (const actor_died_error& e) {
-    return failure_result(id, name, "manta::actor_died_error", e.what());
-  } catch (const std::exception& e) {
-    return failure_result(id, name, detail::demangle(typeid(e).name()), e.what());
-  } catch (...) {
-    return failure_result(id, name, "<unknown>", "the task failed");
-  }
+  return failed(id, detail::to_failure(ep, name, detail::runtime::node_name()));
 }
 
 result_message finished_result(uint64_t id, const hosted_task& h) {

@@ -15,10 +15,10 @@
 
 namespace manta::actors {
 
-/// A TaskFailure of task `id` (named `task`) with an error `type` and
-/// `message`, from this node.
+/// A TaskFailure of task `id` (named `task`): this node refused it with
+/// one of Manta's errors, of `kind`, saying `message`.
 detail::wire::result_message failure_result(uint64_t id, const std::string& task,
-                                            std::string type, std::string message);
+                                            detail::error_kind kind, std::string message);
 
 /// The TaskFailure of an exception.
 detail::wire::result_message failure_of(uint64_t id, const std::string& name,

@@ -36,6 +36,7 @@ namespace manta::actors {
 namespace {
 
 using detail::wire::result_message;
+using detail::error_kind;
 
 /// Queues a TaskResult for its owner (sent in a batch after this burst).
 void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
@@ -74,13 +75,13 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
-    send_result(self, owner, failure_result(0, "?", "manta::error", err));
+    send_result(self, owner, failure_result(0, "?", error_kind::generic, err));
     return;
   }
   auto id = msg.task_id;
   watch_owner(self, owner, id, msg.job_id);
-  auto refuse = [&](std::string type, std::string why) {
-    send_result(self, owner, failure_result(id, msg.name, std::move(type), std::move(why)));
+  auto refuse = [&](error_kind kind, std::string why) {
+    send_result(self, owner, failure_result(id, msg.name, kind, std::move(why)));
   };
   // A second spec with the id of a task still running here would replace
   // the waiter the first one's result slot still points to.
@@ -95,9 +96,10 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
       h.owner = owner;
       return;
     }
-    return refuse("manta::error", "a task with id " + to_string(object_id{id})
-                                    + " is already running on " + detail::runtime::node_name()
-                                    + " for another owner (was the spec sent twice?)");
+    return refuse(error_kind::generic,
+                  "a task with id " + to_string(object_id{id}) + " is already running on "
+                    + detail::runtime::node_name()
+                    + " for another owner (was the spec sent twice?)");
   }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
@@ -105,7 +107,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto total_cpus = total[cpu_resource];
   total.erase(cpu_resource);
   if (!msg.demand.fits_in(total_cpus, total) && !detail::in_placement_group(msg.demand))
-    return refuse("manta::infeasible_task_error",
+    return refuse(error_kind::infeasible_task,
                   "task demands " + msg.demand.to_string() + " but "
                     + detail::runtime::node_name() + " has only "
                     + detail::resource_demand{total_cpus, total}.to_string()
@@ -114,9 +116,9 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   auto* fn = detail::job_function(msg.code, msg.function_name, detail::runtime::node_name(),
                                   missing);
   if (fn == nullptr)
-    return refuse("manta::unknown_function_error", std::move(missing));
+    return refuse(error_kind::unknown_function, std::move(missing));
   if (fn->signature != msg.signature)
-    return refuse("manta::unknown_function_error",
+    return refuse(error_kind::unknown_function,
                   "function '" + msg.function_name + "' has type "
                     + detail::demangle(fn->signature.c_str()) + " on "
                     + detail::runtime::node_name() + " but the owner called it as "
@@ -126,11 +128,12 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                                detail::runtime::node_name(), fn->layout(),
                                                msg.layout_hash);
         !why.empty())
-      return refuse("manta::unknown_function_error", std::move(why));
+      return refuse(error_kind::unknown_function, std::move(why));
   if (fn->invoke == nullptr)
-    return refuse("manta::error", "function '" + msg.function_name
-                                    + "' has parameter or result types that cannot "
-                                      "be serialized, so it cannot run on another node");
+    return refuse(error_kind::generic,
+                  "function '" + msg.function_name
+                    + "' has parameter or result types that cannot "
+                      "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
   task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner](
@@ -153,8 +156,8 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg) {
   auto id = msg.task_id;
   auto here = detail::runtime::node_name();
-  auto refuse = [&](std::string type, std::string why) {
-    send_result(self, owner, failure_result(id, msg.name, std::move(type), std::move(why)));
+  auto refuse = [&](error_kind kind, std::string why) {
+    send_result(self, owner, failure_result(id, msg.name, kind, std::move(why)));
   };
   // A hosted actor, or one of this node's own whose handle this node lent
   // to the sender (manta/detail/lent_handles.hpp).
@@ -162,14 +165,14 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   auto anchor = a != self->state.actors.end() ? a->second.anchor
                                                : detail::lent_actor(msg.actor_id);
   if (!anchor)
-    return refuse("manta::actor_died_error",
+    return refuse(error_kind::actor_died,
                   "actor " + to_string(object_id{msg.actor_id}) + " is not on " + here
                     + " (it was killed or its owner let go of it)");
   auto& core = anchor->core;
   const auto& cls = detail::lookup_actor_class(core->type());
   auto* m = detail::find_method(cls, msg.function_name);
   if (m == nullptr || m->type->name() != msg.signature)
-    return refuse("manta::unknown_function_error",
+    return refuse(error_kind::unknown_function,
                   "actor class " + cls.name + " on " + here + " has no method '"
                     + msg.function_name + "' of type " + detail::demangle(msg.signature.c_str())
                     + "; do both nodes run the same binary?");
@@ -177,10 +180,10 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
     if (auto why = detail::call_layout_refusal("method " + cls.name + "." + msg.function_name,
                                                here, m->layout(), msg.layout_hash);
         !why.empty())
-      return refuse("manta::unknown_function_error", std::move(why));
+      return refuse(error_kind::unknown_function, std::move(why));
   if (m->from_wire == nullptr)
-    return refuse("manta::error", "method " + cls.name + "." + msg.function_name
-                                    + " has types that cannot be serialized");
+    return refuse(error_kind::generic, "method " + cls.name + "." + msg.function_name
+                                         + " has types that cannot be serialized");
   detail::call_ptr call;
   try {
     std::vector<std::span<const char>> args(msg.args.begin(), msg.args.end());
@@ -189,7 +192,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
     detail::item_emitter_scope scope{&emit};
     call = m->from_wire(*m, args);
   } catch (const std::exception& e) {
-    return refuse("manta::error", std::string{"bad arguments: "} + e.what());
+    return refuse(error_kind::generic, std::string{"bad arguments: "} + e.what());
   }
   auto slot = std::make_shared<detail::object_slot>(object_id{id});
   call->result = slot;
@@ -248,7 +251,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       std::vector<std::vector<char>> specs;
       if (auto err = detail::wire::decode_batch(batch, specs); !err.empty()) {
         auto owner = caf::actor_cast<caf::actor>(self->current_sender());
-        send_result(self, owner, failure_result(0, "?", "manta::error", err));
+        send_result(self, owner, failure_result(0, "?", error_kind::generic, err));
         return;
       }
       for (auto& spec : specs)
@@ -323,7 +326,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
       if (r.kind == result_message::stored)
         self->state.owners.held(h.owner.address(), id);
       send_result(self, h.owner, r);
-      if (r.kind == result_message::failure && r.error.type_name == "manta::actor_died_error")
+      if (r.kind == result_message::failure && r.error.kind == error_kind::actor_died)
         report_if_dead(self, h);
     },
     [=](fetch_atom, const std::string& token, uint64_t fetch_id, uint64_t id, uint64_t offset,

@@ -114,11 +114,53 @@ struct Holder {
   dataPort @2 :UInt16;
 }
 
+enum ErrorKind {
+  # Which of Manta's errors a TaskFailure is: the receiver raises the class
+  # of that kind (runtime/manta/detail/error_kind.hpp lists them, in this
+  # order; wire.cpp checks the two against each other when it compiles).
+  # A code the receiver does not know (a newer or hostile peer) fails the
+  # task with a manta::error naming the code.
+
+  taskError @0;
+  # The code threw an exception that is not one of Manta's listed errors
+  # (the user's own, or a subclass of manta::error): typeName names it.
+  # Also what a peer that sends no kind means.
+
+  generic @1;                  # manta::error itself
+  getTimeout @2;               # manta::get_timeout_error
+  taskCancelled @3;            # manta::task_cancelled_error
+  infeasibleTask @4;           # manta::infeasible_task_error
+  actorDied @5;                # manta::actor_died_error
+  objectLost @6;               # manta::object_lost_error
+  objectStoreFull @7;          # manta::object_store_full_error
+  outOfMemory @8;              # manta::out_of_memory_error
+  nodeDied @9;                 # manta::node_died_error
+  notInitialized @10;          # manta::not_initialized_error
+  unknownFunction @11;         # manta::unknown_function_error
+  invalidArgument @12;         # manta::invalid_argument_error
+  actorExists @13;             # manta::actor_exists_error
+  actorNotFound @14;           # manta::actor_not_found_error
+  pendingCallsLimit @15;       # manta::pending_calls_limit_error
+  queueEmpty @16;              # manta::queue_empty_error
+  queueFull @17;               # manta::queue_full_error
+  placementGroupInfeasible @18; # manta::placement_group_infeasible_error
+  placementGroupRemoved @19;   # manta::placement_group_removed_error
+  placementGroupNotFound @20;  # manta::placement_group_not_found_error
+}
+
 struct TaskFailure {
   typeName @0 :Text;
+  # For kind taskError: the exception's type, demangled (e.g.
+  # "std::domain_error"). Empty for Manta's own kinds: the kind says it.
+
   message @1 :Text;
+  # The exception's what() (for Manta's own kinds, the whole text).
+
   taskName @2 :Text;
   node @3 :Text;
+  # The task and the node it failed on.
+
+  kind @4 :ErrorKind;
 }
 
 struct TaskResult {

@@ -410,13 +410,15 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     auto r = submit(wire::bytes(24, '\x7f'));
     REQUIRE(r.kind == wire::result_message::failure);
     CHECK(r.error.message.find("bad TaskSpec") != std::string::npos);
+    CHECK(r.error.kind == manta::detail::error_kind::generic);
   }
   SUBCASE("an unknown function name") {
     auto t = add_spec(102);
     t.function_name = "subtract";
     auto r = submit(wire::encode(t));
     REQUIRE(r.kind == wire::result_message::failure);
-    CHECK(r.error.type_name == "manta::unknown_function_error");
+    CHECK(r.error.kind == manta::detail::error_kind::unknown_function);
+    CHECK(r.error.type_name.empty());
     CHECK(r.error.message.find("MANTA_REMOTE(subtract)") != std::string::npos);
   }
   SUBCASE("caller and callee disagree on the signature") {
@@ -425,7 +427,8 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     t.args = {manta::detail::encode(2.0), manta::detail::encode(3.0)};
     auto r = submit(wire::encode(t));
     REQUIRE(r.kind == wire::result_message::failure);
-    CHECK(r.error.type_name == "manta::unknown_function_error");
+    CHECK(r.error.kind == manta::detail::error_kind::unknown_function);
+    CHECK(r.error.type_name.empty());
     CHECK(r.error.message.find("but the owner called it as") != std::string::npos);
     CHECK(r.error.message.find("double") != std::string::npos);
   }
@@ -435,6 +438,14 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     auto r = submit(wire::encode(t));
     REQUIRE(r.kind == wire::result_message::failure);
     CHECK(r.error.message.find("argument 1 does not decode") != std::string::npos);
+  }
+  SUBCASE("a call of an actor that is not on the node") {
+    auto t = add_spec(107);
+    t.actor_id = 4242;
+    auto r = submit(wire::encode(t));
+    REQUIRE(r.kind == wire::result_message::failure);
+    CHECK(r.error.kind == manta::detail::error_kind::actor_died);
+    CHECK(r.error.message.find("is not on") != std::string::npos);
   }
   SUBCASE("a second spec with the id of a task still running") {
     auto& rt = manta::detail::runtime::require("test");
@@ -469,6 +480,7 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     REQUIRE(refused.size() == 1);
     CHECK(refused[0].kind == wire::result_message::failure);
     CHECK(refused[0].error.message.find("already running") != std::string::npos);
+    CHECK(refused[0].error.kind == manta::detail::error_kind::generic);
     CHECK(refused[0].error.message.find("another owner") != std::string::npos);
     auto ran = answers(self, std::chrono::milliseconds(1000)); // the nap takes 300 ms
     REQUIRE(ran.size() == 1);
@@ -479,7 +491,7 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     t.demand.custom = {{"GPU", 8}};
     auto r = submit(wire::encode(t));
     REQUIRE(r.kind == wire::result_message::failure);
-    CHECK(r.error.type_name == "manta::infeasible_task_error");
+    CHECK(r.error.kind == manta::detail::error_kind::infeasible_task);
     CHECK(r.error.message.find("GPU") != std::string::npos);
   }
   manta::shutdown();

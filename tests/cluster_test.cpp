@@ -9,6 +9,7 @@
 #include <manta/manta.hpp>
 
 #include "manta/detail/remote_object.hpp"
+#include "manta/detail/wire_failure.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -68,6 +69,11 @@ int fails(int x) {
   throw std::domain_error("no square root of " + std::to_string(x));
 }
 
+/// Fails with one of the runtime's own errors, raised on the node it runs on.
+int reads_empty_ref(int) {
+  return manta::get(manta::object_ref<int>{});
+}
+
 /// Which node and process ran it.
 std::pair<int, int> node_and_pid(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
@@ -79,7 +85,8 @@ std::pair<int, double> where_total(const std::vector<double>& v) {
   return {manta::current_node(), manta_test::total(v)};
 }
 
-MANTA_REMOTE(add, pid_after, square_slowly, blob, checksum, fails, node_and_pid, where_total);
+MANTA_REMOTE(add, pid_after, square_slowly, blob, checksum, fails, reads_empty_ref, node_and_pid,
+             where_total);
 
 bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
   if (v.size() != bytes / sizeof(uint64_t)) {
@@ -344,6 +351,17 @@ TEST_CASE("errors on remote nodes are clear") {
     CHECK(e.type_name() == "std::domain_error");
     CHECK(e.message() == "no square root of -1");
     CHECK(e.node().find("pid " + std::to_string(w)) != std::string::npos);
+  }
+  // The runtime's own error on the worker crosses as its kind's code and is
+  // raised here as its class, as it would be had the task run here (it was
+  // a task_error naming "manta::invalid_argument_error" while kinds crossed
+  // as type names).
+  try {
+    manta::get(manta::task(reads_empty_ref).remote(0));
+    FAIL("expected invalid_argument_error");
+  } catch (const manta::invalid_argument_error& e) {
+    CHECK(manta::detail::kind_of(e) == manta::detail::error_kind::invalid_argument);
+    CHECK(std::string{e.what()}.find("empty") != std::string::npos);
   }
   // Registered here (the driver) only, after the workers started.
   manta::detail::register_function(reinterpret_cast<const void*>(&driver_only), "driver_only",

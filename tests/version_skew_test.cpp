@@ -191,7 +191,7 @@ TEST_CASE("a call whose layout hash differs is refused by the node, not decoded"
   auto theirs = fn->layout().hash ^ 0x5a5a;
   auto refused = send(0xfeed, theirs);
   REQUIRE(refused.kind == wire::result_message::failure);
-  CHECK(refused.error.type_name == "manta::unknown_function_error");
+  CHECK(refused.error.kind == manta::detail::error_kind::unknown_function);
   CHECK(refused.error.message.find("function 'scale' lays out its types differently on node-")
         != std::string::npos);
   CHECK(refused.error.message.find("here it is (point{int32, float32}, int32) -> float64")

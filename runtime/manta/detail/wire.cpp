@@ -8,6 +8,7 @@
 #include "schemas/task.capnp.h"
 
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
@@ -240,6 +241,43 @@ std::string decode(std::span<const char> in, task_message& out) {
   });
 }
 
+// Each kind's code is the schema's: error_kind.hpp and ErrorKind list the
+// same enumerants in the same order.
+#define MANTA_ERROR_KIND_CHECK(kind, schema_name, cls)                          \
+  static_assert(static_cast<uint16_t>(schema::ErrorKind::schema_name)           \
+                  == static_cast<uint16_t>(error_kind::kind),                   \
+                "error_kind::" #kind " and schema ErrorKind::" #schema_name     \
+                " have different codes");
+MANTA_ERROR_KINDS(MANTA_ERROR_KIND_CHECK)
+#undef MANTA_ERROR_KIND_CHECK
+
+namespace {
+
+/// The kind of a TaskFailure's code. A code this build does not know (a
+/// newer or hostile peer) is not trusted to mean anything: the failure
+/// becomes a plain manta::error whose text names the code, the node and
+/// what the peer said, so the task still ends, with the cause in sight.
+error_kind read_kind(uint16_t code, failure_message& f) {
+  if (auto k = error_kind_from_code(code))
+    return *k;
+  f.message = (f.node.empty() ? std::string{"a peer"} : f.node) + " sent an error of kind " + std::to_string(code)
+              + ", which this build does not know (codes 0 to "
+              + std::to_string(error_kind_count - 1)
+              + "; does every node run the same build of Manta?)"
+              + (f.type_name.empty() ? "" : "; type " + f.type_name) + ": " + f.message;
+  f.type_name.clear();
+  return error_kind::generic;
+}
+
+} // namespace
+
+std::vector<std::string> schema_error_kinds() {
+  std::vector<std::string> out;
+  for (auto e : capnp::Schema::from<schema::ErrorKind>().getEnumerants())
+    out.emplace_back(e.getProto().getName().cStr());
+  return out;
+}
+
 bytes encode(const result_message& x) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<schema::TaskResult>();
@@ -254,6 +292,7 @@ bytes encode(const result_message& x) {
       break;
     case result_message::failure: {
       auto f = b.initFailure();
+      f.setKind(static_cast<schema::ErrorKind>(x.error.kind));
       f.setTypeName(x.error.type_name);
       f.setMessage(x.error.message);
       f.setTaskName(x.error.task_name);
@@ -286,6 +325,7 @@ std::string decode(std::span<const char> in, result_message& out) {
         out.kind = result_message::failure;
         out.error = {f.getTypeName().cStr(), f.getMessage().cStr(),
                      f.getTaskName().cStr(), f.getNode().cStr()};
+        out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
         break;
       }
       default:

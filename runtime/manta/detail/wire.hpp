@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/error_kind.hpp"
 #include "manta/resources.hpp"
 
 #include <cstdint>
@@ -115,12 +116,14 @@ struct actor_created_message {
   std::string error; // empty: created
 };
 
-/// schema::TaskFailure.
+/// schema::TaskFailure. Made from an exception and back into one only by
+/// wire_failure.hpp; the behaviour that depends on a failure reads `kind`.
 struct failure_message {
-  std::string type_name;
+  std::string type_name; // kind task_error: the exception's type; else empty
   std::string message;
   std::string task_name;
   std::string node;
+  error_kind kind = error_kind::task_error;
 };
 
 /// schema::TaskResult.
@@ -233,6 +236,11 @@ std::string decode(std::span<const char> in, log_batch& out);
 std::string decode(std::span<const char> in, copy_message& out);
 std::string decode(std::span<const char> in, queue_message& out);
 std::string decode(std::span<const char> in, bundle_message& out);
+
+/// The enumerants of schemas/task.capnp's ErrorKind, in code order, as the
+/// schema spells them (camelCase): wire_test checks error_kind.hpp against
+/// them, so a kind added to one and not the other fails a test.
+std::vector<std::string> schema_error_kinds();
 
 /// schema::Batch of encoded messages of one kind.
 bytes encode_batch(const std::vector<bytes>& items);
