@@ -71,7 +71,7 @@ errors=$(grep -c ": error: " "$log" || true)
 if [ $status -ne 0 ] || [ "$errors" -ne 0 ]; then
   grep -v "^[0-9]* warnings\? generated\.$\|^Suppressed \|^Use -header-filter\|^Error while processing" "$log" || true
   echo "lint: clang-tidy found $errors problems in ${#files[@]} files ($(( $(date +%s) - start )) s);" \
-       "fix them, or see docs/architecture.md ("Style and checks") for when a NOLINT comment is right" >&2
+       "fix them, or see docs/architecture.md ('Style and checks') for when a NOLINT comment is right" >&2
   exit 1
 fi
 echo "lint: ${#files[@]} files pass clang-tidy ($(( $(date +%s) - start )) s, $jobs at once)"
