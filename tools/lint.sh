@@ -47,12 +47,16 @@ else
 import json, os, sys
 root = sys.argv[2]
 folders = sys.argv[3:]
+# clang 16 cannot compile capnp/blob.h's `const char* == Text::Builder` in
+# C++20 (a rewritten comparison), which this file instantiates.
+skip = {"runtime/manta/detail/node_state.cpp"}
 seen = set()
 for entry in json.load(open(sys.argv[1])):
     path = os.path.normpath(os.path.join(entry["directory"], entry["file"]))
     rel = os.path.relpath(path, root)
     if rel.split(os.sep)[0] in folders \
-            and rel.endswith(".cpp") and os.path.exists(path) and rel not in seen:
+            and rel.endswith(".cpp") and os.path.exists(path) and rel not in seen \
+            and rel not in skip:
         seen.add(rel)
         print(rel)
 PY
