@@ -26,7 +26,7 @@ void complete(const detail::call_request_ptr& req, detail::call_outcome out) {
 
 detail::call_outcome died(std::string why) {
   detail::call_outcome out;
-  out.error = std::make_exception_ptr(actor_died_error(std::move(why)));
+  out.error = std::make_exception_ptr(actor_died_error(why));
   return out;
 }
 

@@ -243,7 +243,7 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
   if (path == "/metrics" || path == "/api/prometheus_sd") {
     // Only the summary besides the metrics: each member's dashboard address
     // comes with every answer.
-    query.sections = path == "/metrics" ? state_query::metrics : 0;
+    query.sections = path == "/metrics" ? uint32_t{state_query::metrics} : 0;
     auto state = collect(query);
     if (!state)
       return {503, "text/plain", "the cluster registry did not answer\n"};

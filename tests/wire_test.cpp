@@ -105,7 +105,7 @@ TEST_CASE("every message round-trips") {
   CHECK(t2.function_name == "add");
   CHECK(t2.args == t.args);
   CHECK(t2.demand.custom == t.demand.custom);
-  wire::cluster_view v{5, {sample_node(), sample_node()}};
+  wire::cluster_view v{5, {sample_node(), sample_node()}, ""};
   wire::cluster_view v2;
   REQUIRE(wire::decode(wire::encode(v), v2) == "");
   CHECK(v2.nodes.size() == 2);
@@ -175,7 +175,7 @@ TEST_CASE("every truncation of every message is an error naming the message") {
     {"TaskSpec", wire::encode(sample_task())},
     {"TaskResult", wire::encode(res)},
     {"NodeInfo", wire::encode(sample_node())},
-    {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}})},
+    {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}, ""})},
     {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x'))},
     {"ActorSpec", wire::encode(sample_actor())},
     {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')})},
@@ -345,7 +345,7 @@ TEST_CASE("values the runtime cannot use are refused") {
   n = sample_node();
   n.cpus = std::numeric_limits<double>::infinity();
   wire::cluster_view vout;
-  CHECK(wire::decode(wire::encode(wire::cluster_view{1, {sample_node(), n}}), vout)
+  CHECK(wire::decode(wire::encode(wire::cluster_view{1, {sample_node(), n}, ""}), vout)
           .find("node 2:") != std::string::npos);
 }
 

@@ -1,10 +1,37 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing, builds, and runs the whole
 # test suite (meson test). Ends with a line "tests: N passed, M failed".
+# CI (.ci/run) runs exactly this. Its steps, each with a switch (1: on):
+#   MANTA_WERROR=1       build with warnings as errors (-Dwerror=true)
+#   MANTA_CHECK_FORMAT=0 every C++ file laid out by .clang-format
+#                        (bash tools/format.sh --check)
+#   MANTA_LINT=0         clang-tidy over the library's sources
+#                        (bash tools/lint.sh; about 8 min on 2 cores)
+# Arguments go to meson test (e.g. --num-processes=2, or test names).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
-bash "$root/tools/build.sh"
+export BUILD_DIR=$build
+step() { # NAME COMMAND...: runs a step and says how long it took
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  echo "== $name: done in $(( SECONDS - start )) s"
+}
+werror=()
+[ "${MANTA_WERROR:-1}" = 1 ] && werror=(-Dwerror=true)
+step build bash "$root/tools/build.sh" "${werror[@]}"
+# Off until the tree has been laid out once (bash tools/format.sh, one
+# commit); then this default becomes 1.
+if [ "${MANTA_CHECK_FORMAT:-0}" = 1 ]; then
+  step format-check bash "$root/tools/format.sh" --check
+fi
+# Off until `bash tools/lint.sh` passes on the merged tree; then this
+# default becomes 1.
+if [ "${MANTA_LINT:-0}" = 1 ]; then
+  step clang-tidy bash "$root/tools/lint.sh"
+fi
 status=0
 meson test -C "$build" --print-errorlogs "$@" || status=$?
 log="$build/meson-logs/testlog.json"

@@ -18,6 +18,9 @@ pkgs=(
   # clash) and OpenMP with g++ (libgomp, -fopenmp)
   libtbb-dev
   doctest-dev
+  # the layout and lint checks (tools/format.sh, tools/lint.sh): version 16,
+  # the newest in Debian 12, pinned because layouts differ between versions
+  clang-format-16 clang-tidy-16
   libhiredis-dev redis-server
   gnuplot-nox
   # promtool, which checks the /metrics text of a node and of the head

@@ -241,6 +241,8 @@ public:
   explicit value_pin(const object_slot& slot) { reset(slot); }
   value_pin(const value_pin&) noexcept {}
   value_pin(value_pin&& other) noexcept : slot_(other.slot_) { other.slot_ = nullptr; }
+  // Assigning a pin keeps this one's own pin (self-assignment included).
+  // NOLINTNEXTLINE(bugprone-unhandled-self-assignment)
   value_pin& operator=(const value_pin&) noexcept { return *this; }
   value_pin& operator=(value_pin&& other) noexcept {
     if (this != &other) {

@@ -156,7 +156,7 @@ template <class... Ts>
 std::string first_travel_problem(const char* role) {
   std::string out;
   size_t n = 0;
-  auto one = [&](std::string problem) {
+  [[maybe_unused]] auto one = [&](std::string problem) { // unused when Ts is empty
     ++n;
     if (out.empty() && !problem.empty())
       out = std::string{role} + " " + std::to_string(n) + "'s " + problem;

@@ -29,7 +29,8 @@ struct sink_param<generator_sink<U>&> : std::true_type {
 /// task is submitted and kept for retries.
 template <class V>
 struct value_arg {
-  template <class A>
+  // Not for a value_arg itself: copying one stays a copy.
+  template <class A, class = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<A>, value_arg>>>
   explicit value_arg(A&& x) : value(std::forward<A>(x)) {}
   V value;
   const V& get() const noexcept { return value; }

@@ -73,7 +73,8 @@ struct holders_match<std::tuple<Ps...>, Holders...>
   static std::string problem() {
     std::string out;
     size_t n = 0;
-    auto one = [&]<class P, class H>(std::type_identity<P>, std::type_identity<H>) {
+    [[maybe_unused]] auto one = [&]<class P, class H>(std::type_identity<P>,
+                                                      std::type_identity<H>) {
       ++n;
       if constexpr (!holder_matches<P, H>::value) {
         if (out.empty())
