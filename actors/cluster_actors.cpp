@@ -41,9 +41,9 @@ std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req
       return req.where.node;
     if (!req.where.soft) {
       why = "it is pinned to node " + std::to_string(req.where.node)
-            + (i == st.nodes.end() ? ", which is not alive in the cluster"
-                                   : ", which can never fit its demand of "
-                                       + req.demand.to_string())
+            + (i == st.nodes.end()
+                 ? ", which is not alive in the cluster"
+                 : ", which can never fit its demand of " + req.demand.to_string())
             + "; pin it to a live node or use node_affinity(node, /*soft=*/true)";
       return std::nullopt;
     }
@@ -107,9 +107,9 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
     // calls go to the node that has it.
     auto n = self->state.nodes.find(req->attach);
     if (n == self->state.nodes.end() || !n->second.manager) {
-      req->done.set_value({"the actor lives on " + node_name(req->attach)
-                             + ", which this driver is not connected to",
-                           0});
+      req->done.set_value(
+        {"the actor lives on " + node_name(req->attach) + ", which this driver is not connected to",
+         0});
       return;
     }
     auto& a = self->state.actors[req->actor_id];
@@ -156,9 +156,9 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   if (core)
     set_restart_wait(core->id(), {});
   if (!node || !core) {
-    req->done.set_value({"actor " + (core ? core->display_name() : std::string{"?"})
-                           + " cannot be placed: " + why,
-                         0});
+    req->done.set_value(
+      {"actor " + (core ? core->display_name() : std::string{"?"}) + " cannot be placed: " + why,
+       0});
     return;
   }
   auto& n = self->state.nodes.at(*node);
@@ -221,14 +221,13 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r) {
     case wire::result_message::stored: {
       // A large result stays on the actor's node until fetched; the object
       // record frees it there once the bytes are here.
-      auto obj = std::make_shared<remote_object>(object_id{r.task_id}, req->node,
-                                                 r.stored_size, wire::bytes{},
-                                                 resource_demand{0.0, {}}, 0);
+      auto obj = std::make_shared<remote_object>(object_id{r.task_id}, req->node, r.stored_size,
+                                                 wire::bytes{}, resource_demand{0.0, {}}, 0);
       fetch(self, obj, [req, obj](const std::string& err, wire::bytes& data) {
         if (!err.empty())
-          complete(req, failed(std::make_exception_ptr(object_lost_error(
-                          "the result of " + req->ctx.core->display_name() + "."
-                          + req->ctx.call->method_name + " is lost: " + err))));
+          complete(req, failed(std::make_exception_ptr(
+                          object_lost_error("the result of " + req->ctx.core->display_name() + "."
+                                            + req->ctx.call->method_name + " is lost: " + err))));
         else
           complete(req, req->ctx.call->decode_result(data));
       });
@@ -252,8 +251,7 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
   }
   auto demand = i->second.demand;
   if (!i->second.name.empty() && st.head)
-    self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns,
-               i->second.name, id);
+    self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns, i->second.name, id);
   st.actors.erase(i);
   auto n = st.nodes.find(node);
   if (n == st.nodes.end() || !n->second.manager)
@@ -276,20 +274,23 @@ void on_named_request(self_ptr self, named_request_ptr req) {
     if (auto n = st.nodes.find(req->node); n != st.nodes.end() && n->second.manager)
       self->send(n->second.manager, actor_kill_atom::value, st.link->token(), req->id);
     if (st.head)
-      self->send(st.head, actor_drop_atom::value, st.link->token(), req->ns, req->name,
-                 req->id);
+      self->send(st.head, actor_drop_atom::value, st.link->token(), req->ns, req->name, req->id);
     return;
   }
   if (!st.head) {
     req->done.set_value({std::string{}, "this driver is not connected to the head now"});
     return;
   }
-  self->request(st.head, std::chrono::seconds(2), actor_find_atom::value, st.link->token(),
-                req->ns, req->name)
-    .then([req](const std::string& record) { req->done.set_value({record, std::string{}}); },
-          [req](caf::error& err) {
-            req->done.set_value({std::string{}, caf::to_string(err)});
-          });
+  self
+    ->request(st.head, std::chrono::seconds(2), actor_find_atom::value, st.link->token(), req->ns,
+              req->name)
+    .then(
+      [req](const std::string& record) {
+        req->done.set_value({record, std::string{}});
+      },
+      [req](caf::error& err) {
+        req->done.set_value({std::string{}, caf::to_string(err)});
+      });
 }
 
 void on_actor_dead(self_ptr self, uint16_t from, uint64_t id, const std::string& cause) {

@@ -152,8 +152,7 @@ void finish_try(self_ptr self, uint64_t id) {
   reconnect_ended(self);
 }
 
-void answered(self_ptr self, uint64_t id, uint32_t attempt, uint16_t node,
-              const std::string& why) {
+void answered(self_ptr self, uint64_t id, uint32_t attempt, uint16_t node, const std::string& why) {
   auto& st = self->state;
   auto i = st.groups.find(id);
   if (i == st.groups.end() || i->second.attempt != attempt || i->second.missing == 0) {
@@ -238,17 +237,17 @@ void try_group(self_ptr self, uint64_t id) {
     }
     auto& n = st.nodes.at(node);
     wire::bundle_message m{id, local, std::move(bundles)};
-    self->request(n.manager, 2 * st.silence_limit, bundle_prepare_atom::value,
-                  st.link->token(), wire::encode(m))
+    self
+      ->request(n.manager, 2 * st.silence_limit, bundle_prepare_atom::value, st.link->token(),
+                wire::encode(m))
       .then(
         [=](bool ok, const std::string& why) {
-          answered(self, id, attempt, node,
-                   ok ? std::string{} : why.empty() ? "refused" : why);
+          answered(self, id, attempt, node, ok ? std::string{} : why.empty() ? "refused" : why);
         },
         [=](caf::error& err) {
           answered(self, id, attempt, node,
-                   "node-" + std::to_string(node) + " did not answer: "
-                     + self->system().render(err));
+                   "node-" + std::to_string(node)
+                     + " did not answer: " + self->system().render(err));
         });
   }
   answered(self, id, attempt, local, {}); // every node was asked

@@ -33,8 +33,7 @@ bool fits_total(const remote_node& n, const resource_demand& d) {
   return d.fits_in(n.info.cpus, n.info.custom);
 }
 
-bool reconnecting_fits(const cluster_client_state& st, const resource_demand& d,
-                       uint16_t node) {
+bool reconnecting_fits(const cluster_client_state& st, const resource_demand& d, uint16_t node) {
   for (auto& [index, lost] : st.reconnecting)
     if ((node == 0 || index == node) && d.fits_in(lost.info.cpus, lost.info.custom))
       return true;
@@ -84,8 +83,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         break;
       case wire::result_message::stored:
         t.seal_remote(std::make_shared<remote_object>(t.result->id(), p.node, r.stored_size,
-                                                      std::move(p.spec), p.demand,
-                                                      p.max_retries),
+                                                      std::move(p.spec), p.demand, p.max_retries),
                       r.stored_size);
         break;
       case wire::result_message::failure:
@@ -136,8 +134,8 @@ void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
     auto i = placed.find(line.task_id);
     if (i == placed.end() || i->second.node != node || !i->second.task)
       continue;
-    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node,
-                         line.to_stderr, line.text);
+    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node, line.to_stderr,
+                         line.text);
   }
   if (b.dropped > 0)
     detail::log_line(log_level::warning,
@@ -158,7 +156,7 @@ std::optional<uint16_t> sender_node(self_ptr self) {
 /// peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(self_ptr self, const std::string& token, const char* what) {
   return self->state.tokens.admit(self, "manta: the driver", self->state.link->token(), token,
-                                what);
+                                  what);
 }
 
 } // namespace
@@ -172,8 +170,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   auto& st = self->state;
   st.link = link;
   st.silence_limit = detail::connection_timeout(self->system());
-  st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval,
-                                                         st.silence_limit / 4);
+  st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
   self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
   st.last_tick = std::chrono::steady_clock::now();
   // An error message from a peer (a node manager of another build answering
@@ -255,10 +252,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto from = sender_node(self); from && vetted(self, token, "actor_dead"))
         on_actor_dead(self, *from, id, cause);
     },
-    [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err,
-        bytes_t& data) { on_fetched(self, fetch_id, attempt, err, data); },
-    [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
-        const bytes_t& bytes) {
+    [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err, bytes_t& data) {
+      on_fetched(self, fetch_id, attempt, err, data);
+    },
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes) {
       if (sender_node(self) && vetted(self, token, "genitem"))
         detail::item_stream::deliver(task, index, bytes,
                                      caf::actor_cast<caf::actor>(self->current_sender()));
@@ -334,7 +331,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       auto& st = self->state;
       bool was_reconnecting = st.reconnecting.erase(index) > 0;
       cut_off(self, index); // if it lives and is still connected here
-      node_lost(self, index, "left the cluster (the head no longer lists it: it stopped, died or lost its link)");
+      node_lost(
+        self, index,
+        "left the cluster (the head no longer lists it: it stopped, died or lost its link)");
       if (was_reconnecting)
         reconnect_ended(self);
     },
@@ -355,8 +354,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))
         on_copy(self, *index, bytes);
     },
-    [=](state_atom a, const std::string& token,
-        const bytes_t& query) -> caf::result<bytes_t> {
+    [=](state_atom a, const std::string& token, const bytes_t& query) -> caf::result<bytes_t> {
       // The head registered this client as the driver's member; the
       // driver's node manager answers for the node, as on a worker.
       if (!vetted(self, token, "state"))

@@ -207,8 +207,7 @@ struct cluster_client_state {
   /// connection this driver is closing: their node manager, and their
   /// NodeInfo if the head announced them again meanwhile (connected once
   /// the old connection is gone: connecting sooner would get its proxy).
-  std::map<uint16_t, std::pair<caf::actor_addr, std::optional<detail::wire::node_record>>>
-    cutting;
+  std::map<uint16_t, std::pair<caf::actor_addr, std::optional<detail::wire::node_record>>> cutting;
   /// Actors no connected worker can take now but one being reconnected
   /// could: placed when it is back (or failed when none is left).
   std::vector<detail::create_request_ptr> deferred_creates;

@@ -16,8 +16,7 @@ namespace manta::actors {
 
 /// Fails placed task `p` (result `id`), `why` saying what happened to it
 /// ("was lost: ..."); for a rebuild, the fetch that waits for it.
-void fail_placed(cluster_client_actor* self, uint64_t id, placed_task& p,
-                 const std::string& why);
+void fail_placed(cluster_client_actor* self, uint64_t id, placed_task& p, const std::string& why);
 
 /// Places the waiting tasks that fit now, group by group.
 void place_waiting(cluster_client_actor* self);
@@ -159,8 +158,7 @@ void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 /// moves when its node dies) and returns 1; 0 while the group is pending
 /// or that bundle is placed again (the task or actor waits); -1 with `why`
 /// set once the group is gone. Anything else: 1, unchanged.
-int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d,
-                  std::string& why);
+int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d, std::string& why);
 
 /// Tries the groups still pending, and the lost bundles of rescheduling
 /// ones, again.

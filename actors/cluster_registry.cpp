@@ -28,8 +28,7 @@ detail::wire::cluster_view view_of(const cluster_registry_state& st, uint16_t in
 caf::error refused(const std::string& token) {
   return caf::make_error(caf::sec::invalid_argument,
                          std::string{"the head refused this process: "}
-                           + (token.empty() ? "no cluster token was given"
-                                            : "wrong cluster token")
+                           + (token.empty() ? "no cluster token was given" : "wrong cluster token")
                            + "; " + detail::token_hint());
 }
 
@@ -47,8 +46,7 @@ caf::delegated<std::vector<char>> refuse(cluster_registry_actor* self, const std
 
 /// Asks every live member for its state and answers once all did or
 /// `state_timeout` passed; departed members are listed as DEAD.
-caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
-                                             const std::string& token,
+caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self, const std::string& token,
                                              const std::vector<char>& query) {
   auto& st = self->state;
   // Only the head's own dashboard asks: the answer is an in-process
@@ -63,8 +61,8 @@ caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
     size_t waiting = 0;
     void one_done() {
       if (--waiting == 0)
-        promise.deliver(cluster_state_ptr{
-          std::make_shared<const std::vector<member_state>>(std::move(members))});
+        promise.deliver(
+          cluster_state_ptr{std::make_shared<const std::vector<member_state>>(std::move(members))});
     }
   };
   auto g = std::make_shared<gathering>();
@@ -90,8 +88,8 @@ caf::result<cluster_state_ptr> collect_state(cluster_registry_actor* self,
         },
         [g, k](const caf::error& err) {
           g->members[k].error = err == caf::sec::request_timeout
-                                  ? "no answer within "
-                                      + std::to_string(state_timeout.count()) + " ms"
+                                  ? "no answer within " + std::to_string(state_timeout.count())
+                                      + " ms"
                                   : caf::to_string(err);
           g->one_done();
         });
@@ -141,8 +139,7 @@ std::string take_back(cluster_registry_state& st, const detail::wire::node_recor
 /// Writes a change to the store, if there is one. A failed write is logged
 /// once per outage and leaves the head working in memory; the next change
 /// then writes the whole state again (members, named actors, next index).
-void persist(cluster_registry_state& st,
-             const std::function<void(detail::head_store&)>& change) {
+void persist(cluster_registry_state& st, const std::function<void(detail::head_store&)>& change) {
   if (!st.store)
     return;
   try {
@@ -156,7 +153,8 @@ void persist(cluster_registry_state& st,
       st.store->put_all(st.next_index, members, named, st.jobs.next(), st.jobs.all());
       detail::log_line(log_level::info,
                        "manta head: the head store at %s is back; the head's state is "
-                       "written there again\n", st.store->address().text.c_str());
+                       "written there again\n",
+                       st.store->address().text.c_str());
       st.store_behind = false;
     } else {
       change(*st.store);
@@ -165,7 +163,8 @@ void persist(cluster_registry_state& st,
     if (!st.store_behind)
       detail::log_line(log_level::warning,
                        "manta head: %s; the head keeps working, its state in memory "
-                       "only until the store answers again\n", e.what());
+                       "only until the store answers again\n",
+                       e.what());
     st.store_behind = true;
   }
 }
@@ -262,9 +261,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       if (auto err = detail::wire::decode(info, rec); !err.empty())
         return caf::make_error(caf::sec::invalid_argument, err);
       if (auto why = build_refusal(st, rec); !why.empty()) {
-        detail::log_line(log_level::warning,
-                         "manta head: refused a %s: %s\n", rec.driver ? "driver" : "worker",
-                         why.c_str());
+        detail::log_line(log_level::warning, "manta head: refused a %s: %s\n",
+                         rec.driver ? "driver" : "worker", why.c_str());
         return caf::make_error(caf::sec::invalid_argument, why);
       }
       if (rec.index != 0) {
@@ -281,9 +279,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
       if (rec.driver)
         rec.job_id = st.jobs.admit(rec, job_note);
       if (!job_note.empty())
-        detail::log_line(log_level::info,
-                         "manta head: node-%u (pid %u): %s\n", unsigned{rec.index}, rec.pid,
-                         job_note.c_str());
+        detail::log_line(log_level::info, "manta head: node-%u (pid %u): %s\n", unsigned{rec.index},
+                         rec.pid, job_note.c_str());
       self->monitor(member);
       st.members[member.address()] = rec.index;
       auto view = view_of(st, rec.index);
@@ -344,8 +341,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
         detail::log_line(log_level::warning, "manta head: %s\n", e.what());
       }
     },
-    [=](actor_drop_atom, const std::string& token, const std::string& ns,
-        const std::string& name, uint64_t actor_id) {
+    [=](actor_drop_atom, const std::string& token, const std::string& ns, const std::string& name,
+        uint64_t actor_id) {
       auto& st = self->state;
       if (!detail::tokens_equal(token, st.token))
         return;
@@ -362,9 +359,9 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
         return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
       auto i = st.named.find({ns, name});
       if (i == st.named.end())
-        return caf::make_error(caf::sec::invalid_argument,
-                               "no actor named '" + name + "' in namespace '" + ns
-                                 + "' is known to the head");
+        return caf::make_error(caf::sec::invalid_argument, "no actor named '" + name
+                                                             + "' in namespace '" + ns
+                                                             + "' is known to the head");
       return detail::encode_actor(i->second);
     },
     [=](job_new_atom, const std::string& token, const std::string& entrypoint,
@@ -384,10 +381,8 @@ caf::behavior cluster_registry(cluster_registry_actor* self, std::string token,
         return caf::make_error(caf::sec::invalid_argument, "wrong cluster token");
       return self->state.jobs.to_json();
     },
-    [=](state_atom, const std::string& token,
-        const std::vector<char>& query) -> caf::result<cluster_state_ptr> {
-      return collect_state(self, token, query);
-    },
+    [=](state_atom, const std::string& token, const std::vector<char>& query)
+      -> caf::result<cluster_state_ptr> { return collect_state(self, token, query); },
     [=](nodes_atom, const std::string& token) -> caf::result<std::vector<char>> {
       if (!detail::tokens_equal(token, self->state.token))
         return refuse(self, token, "status query");

@@ -209,8 +209,8 @@ http_reply unreadable_request(const boost::system::error_code& what) {
               + std::to_string(max_header_bytes) + " bytes\n"};
   if (what == http::error::body_limit)
     return {413, "text/plain",
-            "the request's body exceeds the dashboard's limit of "
-              + std::to_string(max_body_bytes) + " bytes\n"};
+            "the request's body exceeds the dashboard's limit of " + std::to_string(max_body_bytes)
+              + " bytes\n"};
   return {400, "text/plain", "the dashboard could not read this request as HTTP/1.1\n"};
 }
 

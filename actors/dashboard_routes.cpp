@@ -36,8 +36,7 @@ http_reply status_json() {
          + ",\"WAITING_FOR_RESOURCES\":" + std::to_string(c.waiting_for_resources)
          + ",\"QUEUED_IN_ACTOR\":" + std::to_string(c.queued_in_actor)
          + ",\"RUNNING\":" + std::to_string(c.running)
-         + ",\"FINISHED\":" + std::to_string(c.finished)
-         + ",\"FAILED\":" + std::to_string(c.failed)
+         + ",\"FINISHED\":" + std::to_string(c.finished) + ",\"FAILED\":" + std::to_string(c.failed)
          + ",\"CANCELLED\":" + std::to_string(c.cancelled) + "}";
   out += ",\"actors\":" + std::to_string(list_actors().size());
   out += ",\"objects\":" + std::to_string(m.num_objects);
@@ -83,8 +82,7 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   if (path == "/api/objects")
     return {200, "application/json", to_json(list_objects(filter_of(q)))};
   if (path == "/api/placement_groups")
-    return {200, "application/json",
-            detail::json::to_json(list_placement_groups(filter_of(q)))};
+    return {200, "application/json", detail::json::to_json(list_placement_groups(filter_of(q)))};
   if (path == "/api/jobs")
     return {404, "application/json",
             "{\"error\":\"jobs are kept by the head: open the head's dashboard (manta start "
@@ -154,9 +152,8 @@ size_t newest_of(const std::multimap<std::string, std::string>& q) {
 }
 
 int64_t since_of(const std::multimap<std::string, std::string>& q) {
-  return static_cast<int64_t>(
-    whole_number(q, "since", INT64_MAX,
-                 "a time in milliseconds since the Unix epoch (a sample's time_ms)"));
+  return static_cast<int64_t>(whole_number(
+    q, "since", INT64_MAX, "a time in milliseconds since the Unix epoch (a sample's time_ms)"));
 }
 
 list_filter filter_of(const std::multimap<std::string, std::string>& q) {

@@ -40,9 +40,10 @@ void forward_call(node_manager_actor* self, detail::call_request_ptr req) {
   auto home = self->state.owners.owner_on(req->node);
   auto owner = home ? caf::actor_cast<caf::actor>(*home) : caf::actor{};
   if (!owner) {
-    complete(req, died("actor " + req->ctx.core->display_name() + " lives on "
-                       + node_name(req->node) + ", which has no open link to this worker "
-                         "(the handle came from there, and that link closed)"));
+    complete(req,
+             died("actor " + req->ctx.core->display_name() + " lives on " + node_name(req->node)
+                  + ", which has no open link to this worker "
+                    "(the handle came from there, and that link closed)"));
     return;
   }
   auto id = req->ctx.call->result->id().value();
@@ -67,13 +68,13 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
         break;
       case detail::wire::result_message::stored: {
         detail::call_outcome out;
-        out.error = std::make_exception_ptr(error(
-          "the result of " + req->ctx.core->display_name() + "." + req->ctx.call->method_name
-          + " (" + std::to_string(r.stored_size) + " bytes) is larger than "
-          + std::to_string(inline_result_limit)
-          + " bytes, which a call through a handle from another node cannot bring back "
-            "yet; return a smaller value (or put the data in the object store and return "
-            "its size)"));
+        out.error = std::make_exception_ptr(
+          error("the result of " + req->ctx.core->display_name() + "." + req->ctx.call->method_name
+                + " (" + std::to_string(r.stored_size) + " bytes) is larger than "
+                + std::to_string(inline_result_limit)
+                + " bytes, which a call through a handle from another node cannot bring back "
+                  "yet; return a smaller value (or put the data in the object store and return "
+                  "its size)"));
         complete(req, std::move(out));
         break;
       }
@@ -98,9 +99,9 @@ void forwarded_home_lost(node_manager_actor* self, const caf::actor_addr& home) 
     }
   }
   for (auto& req : lost)
-    complete(req, died("the link to " + node_name(req->node) + ", the home of actor "
-                       + req->ctx.core->display_name()
-                       + ", closed before the call's result came back"));
+    complete(req,
+             died("the link to " + node_name(req->node) + ", the home of actor "
+                  + req->ctx.core->display_name() + ", closed before the call's result came back"));
 }
 
 } // namespace manta::actors

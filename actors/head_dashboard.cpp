@@ -38,8 +38,8 @@ std::vector<node_info> nodes_of(const std::vector<member_state>& members) {
       n.executor_threads = m.answer.executor_threads;
     } else {
       // What the node declared when it joined: enough to recognise it.
-      n.name = "node-" + std::to_string(m.record.index) + " (pid "
-               + std::to_string(m.record.pid) + ")";
+      n.name = "node-" + std::to_string(m.record.index) + " (pid " + std::to_string(m.record.pid)
+               + ")";
       n.role = m.record.driver ? "driver" : "worker";
       n.total = m.record.custom;
       n.total[cpu_resource] = m.record.cpus;
@@ -75,8 +75,7 @@ std::string nodes_json(const std::vector<member_state>& members, const list_filt
   return detail::json::to_json(keep);
 }
 
-std::string status_json(const std::vector<member_state>& members,
-                        const std::string& head_address) {
+std::string status_json(const std::vector<member_state>& members, const std::string& head_address) {
   std::array<uint64_t, 7> counts{};
   uint64_t actors = 0, objects = 0, in_memory = 0, spilled = 0, budget = 0;
   for (auto& m : members) {
@@ -156,8 +155,8 @@ std::string silent_members(const std::vector<member_state>& members) {
       continue;
     if (out.size() > 1)
       out += ",";
-    auto name =
-      "node-" + std::to_string(m.record.index) + " (pid " + std::to_string(m.record.pid) + ")";
+    auto name = "node-" + std::to_string(m.record.index) + " (pid " + std::to_string(m.record.pid)
+                + ")";
     out += "{\"node\":" + detail::json::quote(name) + ",\"state\":" + detail::json::quote(m.state)
            + ",\"error\":" + detail::json::quote(m.error) + "}";
   }
@@ -283,16 +282,13 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
   if (!state)
     return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
   auto& members = *state;
-  auto records = [&](auto member) {
-    return merged(members, limit, member);
-  };
+  auto records = [&](auto member) { return merged(members, limit, member); };
   if (path == "/api/nodes")
     return {200, json_type, nodes_json(members, filter)};
   if (path == "/api/status")
     return {200, json_type, status_json(members, head_address)};
   if (path == "/api/tasks")
-    return {200, json_type,
-            records([](const detail::node_state& s) -> auto& { return s.tasks; })};
+    return {200, json_type, records([](const detail::node_state& s) -> auto& { return s.tasks; })};
   if (path == "/api/actors")
     return {200, json_type,
             records([](const detail::node_state& s) -> auto& { return s.actor_records; })};
@@ -320,8 +316,7 @@ http_reply head_route(std::string_view target, const std::string& asset_dir,
   auto path = target.substr(0, qm);
   auto query = qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1);
   try {
-    return dispatch(path, target, parse_query(query), asset_dir, head_address, collect,
-                    read_jobs);
+    return dispatch(path, target, parse_query(query), asset_dir, head_address, collect, read_jobs);
   } catch (const std::exception& e) {
     return {400, json_type, "{\"error\":" + detail::json::quote(e.what()) + "}"};
   }

@@ -37,8 +37,8 @@ void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
   auto& st = self->state;
   wire::cluster_view view;
   if (auto err = wire::decode(answer, view); !err.empty()) {
-    detail::log_line(log_level::warning,
-                     "manta: the head's answer to the driver's join: %s\n", err.c_str());
+    detail::log_line(log_level::warning, "manta: the head's answer to the driver's join: %s\n",
+                     err.c_str());
     schedule_rejoin(self);
     return;
   }
@@ -87,8 +87,9 @@ void rejoin_head(self_ptr self) {
   // With a head store, where the head is now: a replacement may listen
   // elsewhere (docs/cluster.md, "Head fault tolerance"; bounded).
   auto [host, port] = parse_address(st.link->find_head());
-  self->request(cluster_middleman(self->system()), reconnect_timeout, caf::connect_atom::value,
-                host, port)
+  self
+    ->request(cluster_middleman(self->system()), reconnect_timeout, caf::connect_atom::value, host,
+              port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         if (!ptr) {
@@ -98,8 +99,9 @@ void rejoin_head(self_ptr self) {
         auto head = caf::actor_cast<caf::actor>(std::move(ptr));
         auto me = self->state.link->joined_as();
         me.index = self->state.link->index(); // the same driver, back
-        self->request(head, reconnect_timeout, join_atom::value, self->state.link->token(),
-                      wire::encode(me), caf::actor_cast<caf::actor>(self))
+        self
+          ->request(head, reconnect_timeout, join_atom::value, self->state.link->token(),
+                    wire::encode(me), caf::actor_cast<caf::actor>(self))
           .then([=](const bytes_t& answer) { rejoined(self, head, answer); },
                 [=](caf::error& err) {
                   if (self->state.rejoin_attempts == 1)

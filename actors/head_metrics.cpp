@@ -167,8 +167,8 @@ std::string prometheus_sd(const std::vector<member_state>& members) {
       continue;
     if (out.size() > 1)
       out += ",\n";
-    out += "{\"targets\":[" + detail::json::quote(m.answer.dashboard) + "],\"labels\":{\"node\":"
-           + detail::json::quote(metrics_node_label(m))
+    out += "{\"targets\":[" + detail::json::quote(m.answer.dashboard)
+           + "],\"labels\":{\"node\":" + detail::json::quote(metrics_node_label(m))
            + ",\"role\":" + detail::json::quote(role_of(m)) + "}}";
   }
   return out + "]\n";

@@ -102,8 +102,8 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
   detail::item_stream::emitter out;
   out.task_id = id;
   out.window = window;
-  out.send = [manager = caf::actor_cast<caf::actor_addr>(self), owner, id, store_large,
-              lend_large, host, port](uint64_t index, std::vector<char> bytes) {
+  out.send = [manager = caf::actor_cast<caf::actor_addr>(self), owner, id, store_large, lend_large,
+              host, port](uint64_t index, std::vector<char> bytes) {
     auto hdl = caf::actor_cast<caf::actor>(manager);
     if (!hdl)
       return;

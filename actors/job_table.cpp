@@ -96,13 +96,14 @@ std::string job_table::admit(const detail::wire::node_record& rec, std::string& 
       changed(j);
       return j.id;
     }
-    note = "job " + rec.job_id + (other ? " is held by the driver on node-"
-                                             + std::to_string(j.node)
-                                       : " has ended (" + j.state + ")")
+    note = "job " + rec.job_id
+           + (other ? " is held by the driver on node-" + std::to_string(j.node)
+                    : " has ended (" + j.state + ")")
            + "; this driver is a job of its own";
   } else if (!rec.job_id.empty()) {
-    note = "the head knows no job " + rec.job_id + " (submitted to another head?); this "
-           "driver is a job of its own";
+    note = "the head knows no job " + rec.job_id
+           + " (submitted to another head?); this "
+             "driver is a job of its own";
   }
   detail::job_record j;
   j.id = make_id();
@@ -167,8 +168,8 @@ std::string job_table::to_json() const {
     using detail::json::quote;
     out += "{\"job_id\":" + quote(j.id) + ",\"state\":" + quote(j.state)
            + ",\"entrypoint\":" + quote(j.entrypoint) + ",\"host\":" + quote(j.host)
-           + ",\"pid\":" + std::to_string(j.pid) + ",\"node\":"
-           + quote(j.node == 0 ? std::string{} : "node-" + std::to_string(j.node))
+           + ",\"pid\":" + std::to_string(j.pid)
+           + ",\"node\":" + quote(j.node == 0 ? std::string{} : "node-" + std::to_string(j.node))
            + ",\"detail\":" + quote(j.detail) + ",\"start_ms\":" + std::to_string(j.start_ms)
            + ",\"end_ms\":" + std::to_string(j.end_ms) + "}";
   }

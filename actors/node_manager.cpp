@@ -35,8 +35,8 @@ namespace manta::actors {
 
 namespace {
 
-using detail::wire::result_message;
 using detail::error_kind;
+using detail::wire::result_message;
 
 /// Queues a TaskResult for its owner (sent in a batch after this burst).
 void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
@@ -47,14 +47,13 @@ void send_result(node_manager_actor* self, const caf::actor& owner, const result
 /// Whether a message from another process carries this cluster's token;
 /// a peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
-  return self->state.tokens.admit(self, "manta: " + detail::runtime::node_name(),
-                                self->state.token, token, what);
+  return self->state.tokens.admit(self, "manta: " + detail::runtime::node_name(), self->state.token,
+                                  token, what);
 }
 
 /// Tracks a task or call until its result is sealed, then answers `owner`.
 void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
-          std::shared_ptr<void> keep, detail::slot_ptr result, std::string name,
-          bool encoded) {
+          std::shared_ptr<void> keep, detail::slot_ptr result, std::string name, bool encoded) {
   auto& h = self->state.running[id];
   h.owner = owner;
   h.keep = std::move(keep);
@@ -96,10 +95,9 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
       h.owner = owner;
       return;
     }
-    return refuse(error_kind::generic,
-                  "a task with id " + to_string(object_id{id}) + " is already running on "
-                    + detail::runtime::node_name()
-                    + " for another owner (was the spec sent twice?)");
+    return refuse(error_kind::generic, "a task with id " + to_string(object_id{id})
+                                         + " is already running on " + detail::runtime::node_name()
+                                         + " for another owner (was the spec sent twice?)");
   }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
@@ -108,9 +106,8 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   total.erase(cpu_resource);
   if (!msg.demand.fits_in(total_cpus, total) && !detail::in_placement_group(msg.demand))
     return refuse(error_kind::infeasible_task,
-                  "task demands " + msg.demand.to_string() + " but "
-                    + detail::runtime::node_name() + " has only "
-                    + detail::resource_demand{total_cpus, total}.to_string()
+                  "task demands " + msg.demand.to_string() + " but " + detail::runtime::node_name()
+                    + " has only " + detail::resource_demand{total_cpus, total}.to_string()
                     + " in total; the sender's view of this node is stale or wrong");
   std::string missing; // the function, a job library (code_loader.hpp)
   auto* fn = detail::job_function(msg.code, msg.function_name, detail::runtime::node_name(),
@@ -118,11 +115,11 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
   if (fn == nullptr)
     return refuse(error_kind::unknown_function, std::move(missing));
   if (fn->signature != msg.signature)
-    return refuse(error_kind::unknown_function,
-                  "function '" + msg.function_name + "' has type "
-                    + detail::demangle(fn->signature.c_str()) + " on "
-                    + detail::runtime::node_name() + " but the owner called it as "
-                    + detail::demangle(msg.signature.c_str()));
+    return refuse(error_kind::unknown_function, "function '" + msg.function_name + "' has type "
+                                                  + detail::demangle(fn->signature.c_str()) + " on "
+                                                  + detail::runtime::node_name()
+                                                  + " but the owner called it as "
+                                                  + detail::demangle(msg.signature.c_str()));
   if (fn->layout != nullptr)
     if (auto why = detail::call_layout_refusal("function '" + msg.function_name + "'",
                                                detail::runtime::node_name(), fn->layout(),
@@ -130,14 +127,13 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
         !why.empty())
       return refuse(error_kind::unknown_function, std::move(why));
   if (fn->invoke == nullptr)
-    return refuse(error_kind::generic,
-                  "function '" + msg.function_name
-                    + "' has parameter or result types that cannot "
-                      "be serialized, so it cannot run on another node");
+    return refuse(error_kind::generic, "function '" + msg.function_name
+                                         + "' has parameter or result types that cannot "
+                                           "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
-  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner](
-                        uint64_t object, uint64_t size, bool held) {
+  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self),
+                       owner](uint64_t object, uint64_t size, bool held) {
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
@@ -162,23 +158,22 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   // A hosted actor, or one of this node's own whose handle this node lent
   // to the sender (manta/detail/lent_handles.hpp).
   auto a = self->state.actors.find(msg.actor_id);
-  auto anchor = a != self->state.actors.end() ? a->second.anchor
-                                               : detail::lent_actor(msg.actor_id);
+  auto anchor = a != self->state.actors.end() ? a->second.anchor : detail::lent_actor(msg.actor_id);
   if (!anchor)
-    return refuse(error_kind::actor_died,
-                  "actor " + to_string(object_id{msg.actor_id}) + " is not on " + here
-                    + " (it was killed or its owner let go of it)");
+    return refuse(error_kind::actor_died, "actor " + to_string(object_id{msg.actor_id})
+                                            + " is not on " + here
+                                            + " (it was killed or its owner let go of it)");
   auto& core = anchor->core;
   const auto& cls = detail::lookup_actor_class(core->type());
   auto* m = detail::find_method(cls, msg.function_name);
   if (m == nullptr || m->type->name() != msg.signature)
     return refuse(error_kind::unknown_function,
-                  "actor class " + cls.name + " on " + here + " has no method '"
-                    + msg.function_name + "' of type " + detail::demangle(msg.signature.c_str())
+                  "actor class " + cls.name + " on " + here + " has no method '" + msg.function_name
+                    + "' of type " + detail::demangle(msg.signature.c_str())
                     + "; do both nodes run the same binary?");
   if (m->layout != nullptr)
-    if (auto why = detail::call_layout_refusal("method " + cls.name + "." + msg.function_name,
-                                               here, m->layout(), msg.layout_hash);
+    if (auto why = detail::call_layout_refusal("method " + cls.name + "." + msg.function_name, here,
+                                               m->layout(), msg.layout_hash);
         !why.empty())
       return refuse(error_kind::unknown_function, std::move(why));
   if (m->from_wire == nullptr)
@@ -211,8 +206,7 @@ void report_if_dead(node_manager_actor* self, const hosted_task& h) {
   auto info = a->second.anchor->core->info();
   if (info.state != "DEAD")
     return;
-  self->send(a->second.owner, actor_dead_atom::value, self->state.token, h.actor,
-             info.death_cause);
+  self->send(a->second.owner, actor_dead_atom::value, self->state.token, h.actor, info.death_cause);
   self->state.actors.erase(a);
 }
 
@@ -222,8 +216,7 @@ void remote_done_waiter::on_ready() noexcept {
   caf::anon_send(manager, done_atom::value, id);
 }
 
-caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
-                           std::string token) {
+caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, std::string token) {
   self->state.pool = pool;
   self->state.token = std::move(token);
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -241,8 +234,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
     },
     [=](flush_atom) {
       ship_logs(self); // lines go before the results of their tasks
-      self->state.results.flush(self, self->state.token, result_atom::value,
-                                results_atom::value);
+      self->state.results.flush(self, self->state.token, result_atom::value, results_atom::value);
     },
     [=](qreport_atom, bool due) { due ? report_queue(self) : plan_queue_report(self); },
     [=](submits_atom, const std::string& token, const std::vector<char>& batch) {
@@ -275,8 +267,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         self->send(caf::actor_cast<caf::actor>(*owner), actor_release_atom::value,
                    self->state.token, id, delta, detail::runtime::current()->node_index());
     },
-    [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta,
-        uint16_t from) {
+    [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta, uint16_t from) {
       if (vetted(self, token, "actor_release"))
         detail::lent_held(id, from, delta);
     },
@@ -313,7 +304,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         return;
       watch_owner(self, caf::actor_cast<caf::actor>(self->current_sender()), 0);
       self->send(caf::actor_cast<caf::actor>(self->current_sender()), pong_atom::value,
-                   self->state.token);
+                 self->state.token);
     },
     [=](done_atom, uint64_t id) {
       auto i = self->state.running.find(id);
@@ -418,8 +409,8 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
         return;
       for (auto& [node, bytes] : detail::ref_resolutions(id))
         if (auto owner = self->state.owners.owner_on(node))
-          self->send(caf::actor_cast<caf::actor>(*owner), ref_ready_atom::value,
-                     self->state.token, std::move(bytes));
+          self->send(caf::actor_cast<caf::actor>(*owner), ref_ready_atom::value, self->state.token,
+                     std::move(bytes));
     },
     [=](ref_ready_atom, const std::string& token, const std::vector<char>& bytes) {
       if (vetted(self, token, "refready"))

@@ -126,10 +126,9 @@ inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;
 /// order. An owner whose connection closes loses its actors here.
 /// Every message from another node carries the cluster token; one without
 /// it is dropped, and its node disconnected and logged (a process that
-/// never joined must not run code or read objects here). Lines the hosted tasks print go to their owners
-/// in LogBatches while they run, each task's before its result.
-caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool,
-                           std::string token);
+/// never joined must not run code or read objects here). Lines the hosted tasks print go to their
+/// owners in LogBatches while they run, each task's before its result.
+caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, std::string token);
 
 /// Monitors `owner` from its first message on (`id`: of what it sent,
 /// naming its node), and takes it back if its connection had closed.

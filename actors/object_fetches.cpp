@@ -49,15 +49,17 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   if (obj.lineage.empty()) {
     // A streaming generator's large item, or an actor call's large result:
     // no task of this node made it, so nothing re-runs to rebuild it.
-    fail_fetch(self, fetch_id, "node-" + std::to_string(obj.node.load())
-                                 + ", which held it, died before it was read; it has no "
-                                   "lineage to rebuild it from (a streaming generator's "
-                                   "items and an actor call's results are not re-run)");
+    fail_fetch(self, fetch_id,
+               "node-" + std::to_string(obj.node.load())
+                 + ", which held it, died before it was read; it has no "
+                   "lineage to rebuild it from (a streaming generator's "
+                   "items and an actor call's results are not re-run)");
     return;
   }
   if (obj.retries_left <= 0) {
-    fail_fetch(self, fetch_id, "its node (node-" + std::to_string(obj.node.load())
-                                 + ") died and its task has no retries left to rebuild it");
+    fail_fetch(self, fetch_id,
+               "its node (node-" + std::to_string(obj.node.load())
+                 + ") died and its task has no retries left to rebuild it");
     return;
   }
   --obj.retries_left;
@@ -92,8 +94,8 @@ void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& ho
                       attempt = op.attempt](std::string err) {
                        std::lock_guard<std::mutex> guard{gate->mtx};
                        if (gate->open)
-                         caf::anon_send(me, fetched_atom::value, fetch_id, attempt,
-                                        std::move(err), std::move(*data));
+                         caf::anon_send(me, fetched_atom::value, fetch_id, attempt, std::move(err),
+                                        std::move(*data));
                      });
 }
 

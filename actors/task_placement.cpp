@@ -77,12 +77,12 @@ scheduling_strategy strategy_of(const placed_task& p) {
 void fail_pinned(self_ptr self, placed_task& p, uint16_t node) {
   auto i = self->state.nodes.find(node);
   end_task(*p.task, std::make_exception_ptr(infeasible_task_error(
-    "task '" + p.task->name() + "' is pinned to node " + std::to_string(node)
-    + (i == self->state.nodes.end() ? ", which is not alive in the cluster"
-                                    : ", which can never fit its demand of "
-                                        + p.demand.to_string())
-    + "; pin it to a live node (manta::current_node() inside a task says which "
-      "node runs it) or use node_affinity(node, /*soft=*/true)")));
+                      "task '" + p.task->name() + "' is pinned to node " + std::to_string(node)
+                      + (i == self->state.nodes.end()
+                           ? ", which is not alive in the cluster"
+                           : ", which can never fit its demand of " + p.demand.to_string())
+                      + "; pin it to a live node (manta::current_node() inside a task says which "
+                        "node runs it) or use node_affinity(node, /*soft=*/true)")));
 }
 
 /// How the workers and this node stand for `p` (node_choice.hpp): a
@@ -137,8 +137,8 @@ bool place(self_ptr self, uint64_t id) {
     if (pinned == 0)
       return false; // placed once its group is (`finish_try`)
     if (pinned < 0) {
-      end_task(*p.task, std::make_exception_ptr(placement_group_removed_error(
-        "task '" + p.task->name() + "': " + why)));
+      end_task(*p.task, std::make_exception_ptr(
+                          placement_group_removed_error("task '" + p.task->name() + "': " + why)));
       st.placed.erase(i);
       return true;
     }
@@ -174,8 +174,8 @@ bool place(self_ptr self, uint64_t id) {
     case node_choice::nowhere:
       if (reconnecting_fits(st, p.demand))
         return false;
-      fail_placed(self, id, p, "needs " + p.demand.to_string()
-                                 + " and no live node offers that any more");
+      fail_placed(self, id, p,
+                  "needs " + p.demand.to_string() + " and no live node offers that any more");
       st.placed.erase(i);
       return true;
   }
@@ -338,21 +338,21 @@ void dispatch(self_ptr self, task_ptr t) {
           continue;
         }
         ++i->second.missing;
-        fetch(self, slot->remote(), [self, id, k, finish_one](const std::string& err,
-                                                              bytes_t& data) {
-          auto i = self->state.preparing.find(id);
-          if (i == self->state.preparing.end())
-            return;
-          if (!err.empty()) {
-            auto task = i->second.task;
-            self->state.preparing.erase(i);
-            end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
-                                 + task->name() + "' is lost: " + err));
-            return;
-          }
-          i->second.args[k] = std::move(data);
-          finish_one();
-        });
+        fetch(self, slot->remote(),
+              [self, id, k, finish_one](const std::string& err, bytes_t& data) {
+                auto i = self->state.preparing.find(id);
+                if (i == self->state.preparing.end())
+                  return;
+                if (!err.empty()) {
+                  auto task = i->second.task;
+                  self->state.preparing.erase(i);
+                  end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
+                                       + task->name() + "' is lost: " + err));
+                  return;
+                }
+                i->second.args[k] = std::move(data);
+                finish_one();
+              });
         continue;
       }
       if (slot->codec() == nullptr)
@@ -366,11 +366,9 @@ void dispatch(self_ptr self, task_ptr t) {
         // Large and here: the receiving node reads it from this node and
         // from the nodes that copied it.
         i->second.args[k].emplace();
-        i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(),
-                                            e.size,
-                                            holders_of(self, slot->id().value(),
-                                                       st.link->index()),
-                                            slot));
+        i->second.refs.push_back(
+          arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(), e.size,
+                     holders_of(self, slot->id().value(), st.link->index()), slot));
         i->second.reads.emplace_back(slot->id().value(), std::weak_ptr<const void>{slot});
         continue;
       }

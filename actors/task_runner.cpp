@@ -59,8 +59,8 @@ void notify_cancelled(const detail::task_spec& t) {
   caf::anon_send(hdl, cancel_atom::value);
 }
 
-caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
-                          detail::worker_pool* pool, detail::cluster* cluster) {
+caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task, detail::worker_pool* pool,
+                          detail::cluster* cluster) {
   auto& st = self->state;
   st.task = std::move(task);
   st.pool = pool;

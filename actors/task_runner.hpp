@@ -42,8 +42,8 @@ using task_runner_actor = caf::stateful_actor<task_runner_state>;
 /// its task waits for arguments, so a million queued tasks cost no more
 /// than their specs. In a cluster, a task this node has no free resources
 /// for goes to the cluster client, which places it on another node.
-caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task,
-                          detail::worker_pool* pool, detail::cluster* cluster);
+caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task, detail::worker_pool* pool,
+                          detail::cluster* cluster);
 
 /// Runs a task whose arguments all exist: fails it with an argument's error,
 /// or gives it to the worker pool (in a cluster driver, to another node when

@@ -84,8 +84,8 @@ void disconnect(caf::event_based_actor* self, const caf::node_id& peer,
   // The middleman actor hands (get, node) to the BASP broker, behind every
   // message for the peer that `self` sent before: the broker writes those
   // to the connection first, so the refused process still reads its answer.
-  self->request(detail::cluster_middleman(*sys), std::chrono::seconds(10), caf::get_atom::value,
-                peer)
+  self
+    ->request(detail::cluster_middleman(*sys), std::chrono::seconds(10), caf::get_atom::value, peer)
     .then(
       [=](const caf::node_id&, const std::string& host, uint16_t port) {
         sys->middleman().backend().post([sys, peer] { close_connection(*sys, peer); });

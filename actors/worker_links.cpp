@@ -41,8 +41,7 @@ int node_failures(const cluster_client_state& st, const placed_task& p) {
   return n;
 }
 
-std::string node_died_message(const cluster_client_state& st, const placed_task& p,
-                              uint64_t id) {
+std::string node_died_message(const cluster_client_state& st, const placed_task& p, uint64_t id) {
   std::string nodes;
   for (auto& [node, loss] : p.node_losses) {
     if (st.cut_losses.count(loss) > 0)
@@ -96,8 +95,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       st.placed.erase(i);
       if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
         rebuild(self, f->second);
-    } else if (p.task && p.max_node_failures >= 0
-               && node_failures(st, p) >= p.max_node_failures) {
+    } else if (p.task && p.max_node_failures >= 0 && node_failures(st, p) >= p.max_node_failures) {
       auto lost_task = std::move(p);
       st.placed.erase(i);
       end_task(*lost_task.task,
@@ -248,8 +246,8 @@ namespace {
 /// The next try to connect to a worker whose connection closed.
 void schedule_reconnect(self_ptr self, uint16_t index) {
   auto& lost = self->state.reconnecting.at(index);
-  self->delayed_send(self, detail::backoff_delay(reconnect_delay, lost.attempts,
-                                                 reconnect_max_delay),
+  self->delayed_send(self,
+                     detail::backoff_delay(reconnect_delay, lost.attempts, reconnect_max_delay),
                      reconnect_atom::value, index);
 }
 
@@ -279,10 +277,9 @@ void reconnect(self_ptr self, uint16_t index) {
     return; // the head said it left, or it is back
   auto& lost = i->second;
   if (std::chrono::steady_clock::now() - lost.since > reconnect_window) {
-    detail::log_line(log_level::error,
-                     "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
-                     unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port},
-                     lost.attempts);
+    detail::log_line(
+      log_level::error, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
+      unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port}, lost.attempts);
     st.reconnecting.erase(i);
     reconnect_ended(self);
     return;

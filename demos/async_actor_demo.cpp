@@ -24,9 +24,7 @@ namespace {
 
 /// Seconds on the machine's monotonic clock, comparable between threads.
 double now_s() {
-  return std::chrono::duration<double>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 } // namespace

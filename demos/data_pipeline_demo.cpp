@@ -65,10 +65,9 @@ chunk load(int id, int size, double io_s) {
     std::this_thread::sleep_for(std::chrono::duration<double>{io_s});
   chunk c(static_cast<size_t>(size));
   for (int i = 0; i < size; ++i)
-    c[static_cast<size_t>(i)] =
-      static_cast<int64_t>(splitmix(static_cast<uint64_t>(id) * static_cast<uint64_t>(size)
-                                    + static_cast<uint64_t>(i))
-                           % 1'000'000);
+    c[static_cast<size_t>(i)] = static_cast<int64_t>(
+      splitmix(static_cast<uint64_t>(id) * static_cast<uint64_t>(size) + static_cast<uint64_t>(i))
+      % 1'000'000);
   return c;
 }
 
@@ -162,8 +161,8 @@ int main(int argc, char** argv) {
   const double cpus = manta::cluster_resources()["CPU"];
   const size_t limit = static_cast<size_t>(std::max(1.0, 2 * std::ceil(cpus)));
   const double chunk_mb = size * sizeof(int64_t) / 1e6;
-  std::printf("%d chunks of %d values (%.1f MB each), %.0f ms I/O per load, %g CPUs\n\n",
-              chunks, size, chunk_mb, io_s * 1e3, cpus);
+  std::printf("%d chunks of %d values (%.1f MB each), %.0f ms I/O per load, %g CPUs\n\n", chunks,
+              size, chunk_mb, io_s * 1e3, cpus);
 
   // -- sequential reference ----------------------------------------------------
   auto t0 = clock_type::now();
@@ -175,8 +174,8 @@ int main(int argc, char** argv) {
 
   // -- the pipeline, with and without backpressure ---------------------------
   auto bounded = run_pipeline(chunks, size, io_s, limit);
-  std::printf("pipeline, %zu in flight: %.3f s (%.2fx), store peak %zu objects, %.1f MB\n",
-              limit, bounded.seconds, seq_s / bounded.seconds, bounded.peak_objects,
+  std::printf("pipeline, %zu in flight: %.3f s (%.2fx), store peak %zu objects, %.1f MB\n", limit,
+              bounded.seconds, seq_s / bounded.seconds, bounded.peak_objects,
               bounded.peak_bytes / 1e6);
   auto unbounded = run_pipeline(chunks, size, io_s, 0);
   std::printf("pipeline, all at once: %.3f s (%.2fx), store peak %zu objects, %.1f MB\n\n",

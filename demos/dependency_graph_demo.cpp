@@ -17,16 +17,23 @@ using namespace std::chrono_literals;
 /// Simulated work per step, shortened by --fast.
 std::chrono::milliseconds step_time = 100ms;
 
-int step_one() { std::this_thread::sleep_for(step_time); return 20; }
-int step_two(int x) { std::this_thread::sleep_for(step_time); return x * 2; }
-int step_three(int x) { std::this_thread::sleep_for(step_time); return x + 3; }
+int step_one() {
+  std::this_thread::sleep_for(step_time);
+  return 20;
+}
+int step_two(int x) {
+  std::this_thread::sleep_for(step_time);
+  return x * 2;
+}
+int step_three(int x) {
+  std::this_thread::sleep_for(step_time);
+  return x + 3;
+}
 MANTA_REMOTE(step_one, step_two, step_three);
 
 /// Seconds on the machine's monotonic clock, comparable between tasks.
 double now_s() {
-  return std::chrono::duration<double>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 /// A value with the interval during which the task computed it.
@@ -59,11 +66,11 @@ int main(int argc, char** argv) {
   auto one = manta::task(step_one).remote();
   auto two = manta::task(step_two).remote(one);     // runs once `one` exists
   auto three = manta::task(step_three).remote(two); // runs once `two` exists
-  double submit_ms = std::chrono::duration<double, std::milli>(
-                       std::chrono::steady_clock::now() - t0).count();
+  double submit_ms =
+    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   int result = manta::get(three);
-  double chain_ms = std::chrono::duration<double, std::milli>(
-                      std::chrono::steady_clock::now() - t0).count();
+  double chain_ms =
+    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("step_three(step_two(step_one())) = %d\n", result);
   std::printf("  submitting the chain took %.3f ms (nothing waited); the result came "
               "after %.0f ms = 3 steps of %lld ms, one after another\n\n",
@@ -85,16 +92,16 @@ int main(int argc, char** argv) {
   double total_ms = (now_s() - start) * 1e3;
   auto l = manta::get(left), r = manta::get(right);
 
-  double overlap_ms = std::max(0.0, std::min(l.end_s, r.end_s) - std::max(l.start_s, r.start_s)) * 1e3;
+  double overlap_ms = std::max(0.0, std::min(l.end_s, r.end_s) - std::max(l.start_s, r.start_s))
+                      * 1e3;
   double serial_ms = static_cast<double>(step_time.count()) + 2.0 * branch_ms;
-  std::printf("combine(branch(step_one, x2), branch(step_one, x3)) = %d + %d = %d\n",
-              l.value, r.value, sum);
+  std::printf("combine(branch(step_one, x2), branch(step_one, x3)) = %d + %d = %d\n", l.value,
+              r.value, sum);
   std::printf("  left  branch ran %7.1f .. %7.1f ms\n", (l.start_s - start) * 1e3,
               (l.end_s - start) * 1e3);
   std::printf("  right branch ran %7.1f .. %7.1f ms\n", (r.start_s - start) * 1e3,
               (r.end_s - start) * 1e3);
-  std::printf("  branches overlapped for %.1f ms of their %d ms each\n", overlap_ms,
-              branch_ms);
+  std::printf("  branches overlapped for %.1f ms of their %d ms each\n", overlap_ms, branch_ms);
   std::printf("  diamond took %.1f ms; one after another it would take %.0f ms "
               "(%.2fx faster)\n",
               total_ms, serial_ms, serial_ms / total_ms);

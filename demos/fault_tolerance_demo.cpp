@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
   // -- a transient failure, retried away -----------------------------------
   auto value = manta::task(fetch_with_outage).max_retries(3).retry_exceptions(true).remote(4);
   int v = manta::get(value);
-  std::printf("fetch_with_outage(4) = %d: succeeded after %d attempts (2 failures retried)\n\n",
-              v, flaky_attempts.load());
+  std::printf("fetch_with_outage(4) = %d: succeeded after %d attempts (2 failures retried)\n\n", v,
+              flaky_attempts.load());
 
   // -- without retry_exceptions the first exception is final ---------------
   flaky_attempts = 0;
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
     std::printf("BUG: expected a task_error without retry_exceptions\n");
     return 1;
   } catch (const manta::task_error& e) {
-    std::printf("without retry_exceptions: failed after %d attempt: %s\n\n",
-                flaky_attempts.load(), e.message().c_str());
+    std::printf("without retry_exceptions: failed after %d attempt: %s\n\n", flaky_attempts.load(),
+                e.message().c_str());
   }
 
   // -- a permanent failure: every retry fails, the error reaches get -------

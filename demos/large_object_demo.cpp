@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < n; ++i)
     data[i] = value_at(i);
   double fill_s = seconds_since(t0), rss_built = proc_status_mb("VmRSS");
-  std::printf("RSS with the array built:    %8.1f MB  (+%.1f MB, %.2f s to fill)\n",
-              rss_built, rss_built - rss0, fill_s);
+  std::printf("RSS with the array built:    %8.1f MB  (+%.1f MB, %.2f s to fill)\n", rss_built,
+              rss_built - rss0, fill_s);
 
   // Moved into the store: the store owns the one copy from here on.
   auto ref = manta::put(std::move(data));

@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
   const double scale = fast ? 0.1 : 1.0;
   const double load_s = 2.0 * scale, predict_s = 0.05 * scale;
   const int num_requests = 20;
-  std::printf("model load %.2f s, prediction %.0f ms, %d requests\n\n", load_s,
-              predict_s * 1e3, num_requests);
+  std::printf("model load %.2f s, prediction %.0f ms, %d requests\n\n", load_s, predict_s * 1e3,
+              num_requests);
 
   // -- the actor: load once, serve many --------------------------------------
   auto t0 = clock_type::now();
@@ -168,10 +168,9 @@ int main(int argc, char** argv) {
                && answers[static_cast<size_t>(i)].label == (s > 0 ? 1 : 0);
     positives += answers[static_cast<size_t>(i)].label;
   }
-  std::printf("%d more predictions in %.3f s (%.1f ms each, no reload)\n", num_requests - 1,
-              rest_s, 1e3 * rest_s / (num_requests - 1));
-  std::printf("predictions correct: %d of %d (%d positive)\n\n", correct, num_requests,
-              positives);
+  std::printf("%d more predictions in %.3f s (%.1f ms each, no reload)\n", num_requests - 1, rest_s,
+              1e3 * rest_s / (num_requests - 1));
+  std::printf("predictions correct: %d of %d (%d positive)\n\n", correct, num_requests, positives);
 
   auto m = manta::get(server.call(&model_server::get_metrics).remote());
   int actor_loads = model_loads.load();

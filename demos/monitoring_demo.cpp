@@ -167,8 +167,8 @@ private:
   std::vector<alert> alerts_;
   long out_of_order_ = 0;
 };
-MANTA_ACTOR(metrics_aggregator, &metrics_aggregator::report,
-            &metrics_aggregator::get_snapshot, &metrics_aggregator::alerts);
+MANTA_ACTOR(metrics_aggregator, &metrics_aggregator::report, &metrics_aggregator::get_snapshot,
+            &metrics_aggregator::alerts);
 
 uint64_t seed_of(int service) {
   return 1000 + 17 * static_cast<uint64_t>(service);
@@ -176,8 +176,8 @@ uint64_t seed_of(int service) {
 
 /// A service's agent: one sample every `interval_s`, `count` of them, or
 /// fewer if `max_s` runs out first. Returns how many it sent.
-int produce(manta::actor_handle<metrics_aggregator> agg, int service, int count,
-            double interval_s, double max_s) {
+int produce(manta::actor_handle<metrics_aggregator> agg, int service, int count, double interval_s,
+            double max_s) {
   metric_source source{service, seed_of(service)};
   auto t0 = clock_type::now();
   std::vector<manta::object_ref<int>> acks;
@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
   const double poll_s = planned_s / 5;
   std::printf("%d services x %d samples, one every %.1f ms (%.2f s); alerts: latency > "
               "%.0f ms for %d samples, CPU > %.0f%%, errors > %.0f%%\n\n",
-              num_services, samples, interval_s * 1e3, planned_s, latency_limit_ms,
-              latency_streak, cpu_limit, error_limit * 100);
+              num_services, samples, interval_s * 1e3, planned_s, latency_limit_ms, latency_streak,
+              cpu_limit, error_limit * 100);
 
   auto agg = manta::actor<metrics_aggregator>().remote();
   auto t0 = clock_type::now();
@@ -253,8 +253,7 @@ int main(int argc, char** argv) {
   std::printf("\nran for %.2f s (bound %.1f s); samples received: %ld of %d sent, %ld out of "
               "order\n",
               run_s, max_s, snap.samples, sent, snap.out_of_order);
-  std::printf("alert counts: latency %d, cpu %d, errors %d\n", by_kind[0], by_kind[1],
-              by_kind[2]);
+  std::printf("alert counts: latency %d, cpu %d, errors %d\n", by_kind[0], by_kind[1], by_kind[2]);
   std::printf("alerts raised: %zu\n", alerts.size());
   std::printf("expected by a sequential replay: %ld\n", expected);
   bool ok = sent == num_services * samples && snap.samples == sent && snap.out_of_order == 0

@@ -105,8 +105,8 @@ timing time_both(uint64_t n, uint64_t batches, int min_runs, double min_seconds)
     t.manta_runs.push_back(seconds_since(t0));
     t.manta_s = std::min(t.manta_s, t.manta_runs.back());
     if (seq_est != t.estimate) {
-      std::printf("BUG: sequential %.9f != manta %.9f on %llu samples\n", seq_est,
-                  t.estimate, static_cast<unsigned long long>(n));
+      std::printf("BUG: sequential %.9f != manta %.9f on %llu samples\n", seq_est, t.estimate,
+                  static_cast<unsigned long long>(n));
       std::exit(1);
     }
     if (run > 1000)
@@ -125,20 +125,17 @@ struct convergence_row {
   double estimate, error;
 };
 
-std::string flag_value(int argc, char** argv, std::string_view flag,
-                       std::string fallback) {
+std::string flag_value(int argc, char** argv, std::string_view flag, std::string fallback) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a{argv[i]};
-    if (a.size() > flag.size() && a.substr(0, flag.size()) == flag
-        && a[flag.size()] == '=')
+    if (a.size() > flag.size() && a.substr(0, flag.size()) == flag && a[flag.size()] == '=')
       return std::string{a.substr(flag.size() + 1)};
   }
   return fallback;
 }
 
 bool has_flag(int argc, char** argv, std::string_view flag) {
-  return std::any_of(argv + 1, argv + argc,
-                     [&](const char* a) { return flag == a; });
+  return std::any_of(argv + 1, argv + argc, [&](const char* a) { return flag == a; });
 }
 
 std::string shell_quote(const std::string& s) {
@@ -157,9 +154,9 @@ void write_data(const std::filesystem::path& file, const std::vector<summary_row
       << "# samples estimate seq_s manta_s speedup seq_samples_per_s "
          "manta_samples_per_s\n";
   for (auto& r : rows)
-    out << r.samples << ' ' << r.estimate << ' ' << r.seq_s << ' ' << r.manta_s
-        << ' ' << r.seq_s / r.manta_s << ' ' << r.samples / r.seq_s << ' '
-        << r.samples / r.manta_s << '\n';
+    out << r.samples << ' ' << r.estimate << ' ' << r.seq_s << ' ' << r.manta_s << ' '
+        << r.seq_s / r.manta_s << ' ' << r.samples / r.seq_s << ' ' << r.samples / r.manta_s
+        << '\n';
   out << "\n\n# samples estimate abs_error inv_sqrt_n\n";
   for (auto& c : conv)
     out << c.samples << ' ' << c.estimate << ' ' << c.error << ' '
@@ -168,22 +165,20 @@ void write_data(const std::filesystem::path& file, const std::vector<summary_row
 
 /// Runs demos/plot_monte_carlo.gp if gnuplot is installed; returns the PNG's
 /// path, or an empty path (with the reason printed) when there is none.
-std::filesystem::path plot(const std::filesystem::path& data,
-                           const std::filesystem::path& png, double cpus) {
-  std::filesystem::path script = std::filesystem::path{MANTA_DEMOS_DIR}
-                                 / "plot_monte_carlo.gp";
+std::filesystem::path plot(const std::filesystem::path& data, const std::filesystem::path& png,
+                           double cpus) {
+  std::filesystem::path script = std::filesystem::path{MANTA_DEMOS_DIR} / "plot_monte_carlo.gp";
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::printf("gnuplot not found on PATH: no plot (data in %s)\n",
-                data.c_str());
+    std::printf("gnuplot not found on PATH: no plot (data in %s)\n", data.c_str());
     return {};
   }
   if (!std::filesystem::exists(script)) {
     std::printf("plot script %s is missing: no plot\n", script.c_str());
     return {};
   }
-  std::string cmd = "gnuplot -e " + shell_quote("datafile='" + data.string()
-                                                + "'; outfile='" + png.string()
-                                                + "'; cpus=" + std::to_string(cpus))
+  std::string cmd = "gnuplot -e "
+                    + shell_quote("datafile='" + data.string() + "'; outfile='" + png.string()
+                                  + "'; cpus=" + std::to_string(cpus))
                     + " " + shell_quote(script.string());
   if (std::system(cmd.c_str()) != 0 || !std::filesystem::exists(png)) {
     std::printf("gnuplot failed: no plot\n");
@@ -204,8 +199,10 @@ int scaling_main(const std::string& nodes, uint64_t samples) {
     auto end = nodes.find(',', pos);
     int k = std::atoi(nodes.substr(pos, end - pos).c_str());
     if (k <= 0 || k > 64) {
-      std::fprintf(stderr, "--nodes: '%s' is not a list of node counts from 1 to 64 "
-                           "(e.g. --nodes=1,2,4,8)\n", nodes.c_str());
+      std::fprintf(stderr,
+                   "--nodes: '%s' is not a list of node counts from 1 to 64 "
+                   "(e.g. --nodes=1,2,4,8)\n",
+                   nodes.c_str());
       return 2;
     }
     counts.push_back(k);
@@ -214,8 +211,7 @@ int scaling_main(const std::string& nodes, uint64_t samples) {
   std::printf("Monte Carlo pi on local clusters: %llu samples, 4 tasks per node, "
               "1 CPU per node, best of 3 runs (this machine has %u cores)\n\n",
               static_cast<unsigned long long>(samples), std::thread::hardware_concurrency());
-  std::printf("%6s  %10s  %10s  %8s  %10s\n", "nodes", "estimate", "time", "speedup",
-              "efficiency");
+  std::printf("%6s  %10s  %10s  %8s  %10s\n", "nodes", "estimate", "time", "speedup", "efficiency");
   double one_node_s = 0;
   for (int k : counts) {
     manta::local_cluster cluster;
@@ -242,10 +238,10 @@ int scaling_main(const std::string& nodes, uint64_t samples) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (auto nodes = flag_value(argc, argv, "--nodes", ""); !nodes.empty()
-      && !manta::is_cluster_process(argc, argv))
-    return scaling_main(nodes, std::strtoull(flag_value(argc, argv, "--samples", "400000000")
-                                               .c_str(), nullptr, 10));
+  if (auto nodes = flag_value(argc, argv, "--nodes", "");
+      !nodes.empty() && !manta::is_cluster_process(argc, argv))
+    return scaling_main(
+      nodes, std::strtoull(flag_value(argc, argv, "--samples", "400000000").c_str(), nullptr, 10));
   manta::init(argc, argv); // --num-cpus=N; default: the hardware's cores
   const bool fast = has_flag(argc, argv, "--fast");
   const std::filesystem::path out_dir = flag_value(argc, argv, "--out", ".");
@@ -270,23 +266,22 @@ int main(int argc, char** argv) {
   std::vector<summary_row> rows;
   std::vector<double> manta_runs; // every timed Manta run, for the average
   uint64_t manta_samples = 0;
-  std::printf("%12s  %10s  %12s  %12s  %8s  %5s\n", "samples", "estimate",
-              "sequential", "manta", "speedup", "runs");
+  std::printf("%12s  %10s  %12s  %12s  %8s  %5s\n", "samples", "estimate", "sequential", "manta",
+              "speedup", "runs");
   for (uint64_t n : sizes) {
     auto t = time_both(n, batches, min_runs, min_seconds);
     manta_runs.insert(manta_runs.end(), t.manta_runs.begin(), t.manta_runs.end());
     manta_samples += n * t.manta_runs.size();
     rows.push_back({n, t.estimate, t.seq_s, t.manta_s});
     std::printf("%12llu  %10.6f  %9.3f ms  %9.3f ms  %7.2fx  %5zu\n",
-                static_cast<unsigned long long>(n), t.estimate, t.seq_s * 1e3,
-                t.manta_s * 1e3, t.seq_s / t.manta_s, t.manta_runs.size());
+                static_cast<unsigned long long>(n), t.estimate, t.seq_s * 1e3, t.manta_s * 1e3,
+                t.seq_s / t.manta_s, t.manta_runs.size());
   }
 
   // -- (b) convergence ---------------------------------------------------------
   std::printf("\nconvergence (error shrinks like 1/sqrt(n); one sigma is "
               "sqrt(pi(4-pi)/n) = 1.64/sqrt(n)):\n");
-  std::printf("%12s  %10s  %10s  %10s\n", "samples", "estimate", "|error|",
-              "1/sqrt(n)");
+  std::printf("%12s  %10s  %10s  %10s\n", "samples", "estimate", "|error|", "1/sqrt(n)");
   std::vector<convergence_row> conv;
   for (uint64_t decade = 10'000; decade <= 10'000'000; decade *= 10) {
     for (uint64_t m : {1, 2, 5}) {
@@ -296,8 +291,7 @@ int main(int argc, char** argv) {
       double est = estimate_pi(n, batches);
       double err = std::abs(est - std::numbers::pi);
       conv.push_back({n, est, err});
-      std::printf("%12llu  %10.6f  %10.2e  %10.2e\n",
-                  static_cast<unsigned long long>(n), est, err,
+      std::printf("%12llu  %10.6f  %10.2e  %10.2e\n", static_cast<unsigned long long>(n), est, err,
                   1.0 / std::sqrt(static_cast<double>(n)));
     }
   }
@@ -314,8 +308,7 @@ int main(int argc, char** argv) {
   double average = static_cast<double>(manta_samples) / total_s;
   std::printf("\nthroughput with Manta: peak %.1f M samples/s (%.1f M per CPU), "
               "average %.1f M samples/s over all %zu timed runs\n",
-              peak / 1e6, peak / 1e6 / std::max(1.0, cpus), average / 1e6,
-              manta_runs.size());
+              peak / 1e6, peak / 1e6 / std::max(1.0, cpus), average / 1e6, manta_runs.size());
   std::printf("throughput of the sequential loop: peak %.1f M samples/s on one core\n",
               seq_peak / 1e6);
 
@@ -338,7 +331,6 @@ int main(int argc, char** argv) {
   manta::shutdown();
   auto& big = rows[3]; // 5,000,000 samples
   std::printf("speedup on %llu samples: %.2fx (%g CPUs)\n",
-              static_cast<unsigned long long>(big.samples), big.seq_s / big.manta_s,
-              cpus);
+              static_cast<unsigned long long>(big.samples), big.seq_s / big.manta_s, cpus);
   return 0;
 }

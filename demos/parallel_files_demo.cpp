@@ -29,8 +29,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 /// Runs all files as tasks holding `cpus` each; returns the seconds taken.
-double run_parallel(const std::vector<std::string>& files, int ms, double cpus,
-                    size_t& records) {
+double run_parallel(const std::vector<std::string>& files, int ms, double cpus, size_t& records) {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<manta::object_ref<size_t>> refs;
   for (auto& f : files)
@@ -79,11 +78,10 @@ int main(int argc, char** argv) {
   double frac_speedup = seq_s / frac_s;
   std::printf("parallel, 0.25 CPU per file: %5.3f s  (%zu records)  speedup %.2fx, "
               "efficiency %.0f%% of %g concurrent files\n",
-              frac_s, frac_records, frac_speedup, 100.0 * frac_speedup / frac_slots,
-              frac_slots);
+              frac_s, frac_records, frac_speedup, 100.0 * frac_speedup / frac_slots, frac_slots);
 
   manta::shutdown();
-  std::printf("\nspeedup: %.2fx with 1 CPU per file, %.2fx with 0.25 CPU per file\n",
-              speedup, frac_speedup);
+  std::printf("\nspeedup: %.2fx with 1 CPU per file, %.2fx with 0.25 CPU per file\n", speedup,
+              frac_speedup);
   return seq_records == par_records && seq_records == frac_records ? 0 : 1;
 }

@@ -82,8 +82,8 @@ private:
   params weights_ = params(num_features + 1, 0.0);
   int rounds_ = 0;
 };
-MANTA_ACTOR(parameter_server, &parameter_server::get_weights,
-            &parameter_server::apply_gradients, &parameter_server::rounds);
+MANTA_ACTOR(parameter_server, &parameter_server::get_weights, &parameter_server::apply_gradients,
+            &parameter_server::rounds);
 
 /// Worker k of `workers`: the gradient over samples k, k + workers, ...
 /// divided by the whole data set's size, so the shards' gradients add up to
@@ -142,8 +142,8 @@ int main(int argc, char** argv) {
   const size_t samples = fast ? 2'000 : 8'000;
   const int rounds = fast ? 20 : 30;
   const double lr = 0.5;
-  std::printf("%zu samples, %d features, %d workers, %d rounds, learning rate %g\n",
-              samples, num_features, num_workers, rounds, lr);
+  std::printf("%zu samples, %d features, %d workers, %d rounds, learning rate %g\n", samples,
+              num_features, num_workers, rounds, lr);
   std::printf("noise floor: the loss cannot go below the noise variance %.4f\n\n",
               noise_sd * noise_sd);
 

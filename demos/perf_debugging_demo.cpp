@@ -45,8 +45,7 @@ constexpr int lookups_per_item = 200;
 double score(const std::vector<double>& table, int64_t item) {
   double s = 0;
   for (int j = 0; j < lookups_per_item; ++j)
-    s += table[splitmix(static_cast<uint64_t>(item) * lookups_per_item
-                        + static_cast<uint64_t>(j))
+    s += table[splitmix(static_cast<uint64_t>(item) * lookups_per_item + static_cast<uint64_t>(j))
                % table.size()];
   return s;
 }
@@ -136,8 +135,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < table_size; ++i)
     table[i] = static_cast<double>(splitmix(i) % 1000) / 1000.0;
   std::printf("%lld items, %d lookups each, in a %.1f MB table; %g CPUs\n\n",
-              static_cast<long long>(items), lookups_per_item,
-              table_size * sizeof(double) / 1e6, manta::cluster_resources()["CPU"]);
+              static_cast<long long>(items), lookups_per_item, table_size * sizeof(double) / 1e6,
+              manta::cluster_resources()["CPU"]);
 
   // Warm up the pool's threads and the allocator.
   size_t ignored = 0;
@@ -162,7 +161,7 @@ int main(int argc, char** argv) {
      "scheduling, result object) is paid a few times, not thousands"},
   };
   double (*runs[])(const std::vector<double>&, int64_t, size_t&) = {slow, put_once, one_get,
-                                                                       batched};
+                                                                    batched};
   bool correct = true;
   for (size_t i = 0; i < vs.size(); ++i) {
     auto t = clock_type::now();

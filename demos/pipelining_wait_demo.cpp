@@ -18,9 +18,7 @@
 
 /// Seconds on the machine's monotonic clock, comparable between tasks.
 double now_s() {
-  return std::chrono::duration<double>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 struct job_result {
@@ -77,8 +75,8 @@ int main(int argc, char** argv) {
     auto r = manta::get(ready.front());
     process(process_s);
     order.push_back(r);
-    std::printf("%5zu  %4d  %7.3f s  %10.3f s\n", order.size(), r.index,
-                r.duration_s, r.finished_s - start);
+    std::printf("%5zu  %4d  %7.3f s  %10.3f s\n", order.size(), r.index, r.duration_s,
+                r.finished_s - start);
   }
   double pipelined_s = now_s() - start;
 
@@ -121,8 +119,7 @@ int main(int argc, char** argv) {
               order.size() / pipelined_s);
   std::printf("as_completed pipeline:  %.3f s, %.2f results/s\n", streamed_s,
               streamed.size() / streamed_s);
-  std::printf("get(all) then process:  %.3f s, %.2f results/s\n", batch_s,
-              all.size() / batch_s);
+  std::printf("get(all) then process:  %.3f s, %.2f results/s\n", batch_s, all.size() / batch_s);
   std::printf("pipelining saved %.3f s (%.0f%%)\n", batch_s - pipelined_s,
               100.0 * (batch_s - pipelined_s) / batch_s);
   return completion_order ? 0 : 1;

@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
     }
     w = manta::get(ps.call(&parameter_server::apply).remote(sum, 0.1));
     if (step % 5 == 0 || step == 1)
-      std::printf("step %2d  distance to the true weights %.6f  time %.3f s\n", step,
-                  distance(w), std::chrono::duration<double>(manta::now() - t0).count());
+      std::printf("step %2d  distance to the true weights %.6f  time %.3f s\n", step, distance(w),
+                  std::chrono::duration<double>(manta::now() - t0).count());
   }
   auto summary = manta::sim::active() ? manta::sim::summary() : manta::sim::run_summary{};
   double end = distance(w);

@@ -24,10 +24,9 @@ namespace {
 
 /// The tutorial's scenarios, in its order; fault tolerance closes the tour.
 const char* const demos[] = {
-  "parallel_files",   "dependency_graph", "model_server",   "async_actor",
-  "large_object",     "pipelining_wait",  "worker_pool",    "monte_carlo_pi",
-  "data_pipeline",    "parameter_server", "monitoring",     "perf_debugging",
-  "fault_tolerance",
+  "parallel_files",  "dependency_graph", "model_server",    "async_actor",   "large_object",
+  "pipelining_wait", "worker_pool",      "monte_carlo_pi",  "data_pipeline", "parameter_server",
+  "monitoring",      "perf_debugging",   "fault_tolerance",
 };
 
 struct outcome {
@@ -77,17 +76,15 @@ int main(int argc, char** argv) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     outcomes.push_back({name, status, s});
   }
-  double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - tour_start)
-                   .count();
+  double total =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - tour_start).count();
 
-  std::printf("\n==== tour summary ====\n\n%3s  %-18s  %-8s  %9s\n", "#", "demo", "status",
-              "time");
+  std::printf("\n==== tour summary ====\n\n%3s  %-18s  %-8s  %9s\n", "#", "demo", "status", "time");
   int passed = 0;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     auto& o = outcomes[i];
     passed += o.status == "ok";
-    std::printf("%3zu  %-18s  %-8s  %7.2f s\n", i + 1, o.name.c_str(), o.status.c_str(),
-                o.seconds);
+    std::printf("%3zu  %-18s  %-8s  %7.2f s\n", i + 1, o.name.c_str(), o.status.c_str(), o.seconds);
   }
   std::printf("\ndemos passed: %d of %zu in %.2f s\n", passed, outcomes.size(), total);
   return passed == static_cast<int>(outcomes.size()) ? 0 : 1;

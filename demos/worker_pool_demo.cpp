@@ -134,8 +134,9 @@ int main(int argc, char** argv) {
   bool ok = check(by_hand) && check(pooled) && by_hand_total == num_items
             && pool_total == num_items;
   for (int id = 0; id < num_workers; ++id)
-    ok = ok && manta::get(pool_workers[static_cast<size_t>(id)].call(&worker::processed).remote())
-                 == by_result[id];
+    ok = ok
+         && manta::get(pool_workers[static_cast<size_t>(id)].call(&worker::processed).remote())
+              == by_result[id];
   manta::shutdown();
   std::printf("items processed: %d by hand, %d by actor_pool; results %s\n", by_hand_total,
               pool_total, ok ? "correct" : "WRONG");

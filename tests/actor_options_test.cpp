@@ -64,9 +64,7 @@ std::atomic<int> constructed{0};
 
 class worker {
 public:
-  explicit worker(int id) : id_(id) {
-    ++constructed;
-  }
+  explicit worker(int id) : id_(id) { ++constructed; }
   int id() const { return id_; }
   int hold(std::string tag) {
     the_gate.enter(tag);
@@ -228,7 +226,8 @@ TEST_CASE("racing creators share one actor") {
   std::vector<manta::actor_handle<worker>> hs(8);
   std::vector<std::thread> ts;
   for (int i = 0; i < 8; ++i)
-    ts.emplace_back([&, i] { hs[i] = manta::actor<worker>().name("race").get_if_exists().remote(i); });
+    ts.emplace_back(
+      [&, i] { hs[i] = manta::actor<worker>().name("race").get_if_exists().remote(i); });
   for (auto& t : ts)
     t.join();
   for (auto& h : hs)
@@ -307,8 +306,8 @@ TEST_CASE("default actor lifetime applies to named actors without their own") {
   runtime_guard rt{opts};
   {
     auto kept = manta::actor<worker>().name("kept").remote(1);
-    auto gone = manta::actor<worker>().name("gone").lifetime(manta::actor_lifetime::non_detached)
-                  .remote(2);
+    auto gone =
+      manta::actor<worker>().name("gone").lifetime(manta::actor_lifetime::non_detached).remote(2);
     auto anon = manta::actor<worker>().remote(3); // anonymous: not detached
     CHECK(manta::get(anon.call(&worker::id).remote(), 10s) == 3);
     CHECK(manta::get(gone.call(&worker::id).remote(), 10s) == 2);
@@ -417,7 +416,8 @@ TEST_CASE("bad groups are refused with errors naming them") {
                          .concurrency_groups({{"io", 1}})
                          .concurrency_group(&worker::id, "cpu")
                          .remote(1),
-                       doctest::Contains("concurrency_group(&T::id, \"cpu\"): no such group"), invalid_argument_error);
+                       doctest::Contains("concurrency_group(&T::id, \"cpu\"): no such group"),
+                       invalid_argument_error);
 }
 
 } // TEST_SUITE
@@ -453,8 +453,8 @@ TEST_CASE("a call's name shows in the state API while queued and when finished")
 TEST_CASE("name, group and num_returns chain on one call") {
   runtime_guard rt{2};
   auto w = manta::actor<worker>().concurrency_groups({{"io", 1}}).remote(9);
-  auto [n, s] = w.call(&worker::pair).name("split").concurrency_group("io").num_returns<2>()
-                  .remote();
+  auto [n,
+        s] = w.call(&worker::pair).name("split").concurrency_group("io").num_returns<2>().remote();
   CHECK(manta::get(n, 10s) == 9);
   CHECK(manta::get(s, 10s) == "w9");
 }

@@ -178,8 +178,7 @@ TEST_CASE("named actors: get_actor, duplicate names, wrong class") {
   // A killed actor frees its name.
   manta::kill(c);
   auto c3 = manta::actor<counter>().name("c1").namespace_("ns").remote(3);
-  CHECK(manta::get(manta::get_actor<counter>("c1", "ns").call(&counter::value).remote(), 10s)
-        == 3);
+  CHECK(manta::get(manta::get_actor<counter>("c1", "ns").call(&counter::value).remote(), 10s) == 3);
 }
 
 TEST_CASE("unregistered classes and methods are clear errors") {
@@ -270,7 +269,8 @@ TEST_CASE("an actor holds its resources for its life and releases them when it d
   CHECK(manta::available_resources().at("CPU") == doctest::Approx(1.0));
   manta::kill(c);
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (manta::available_resources().at("CPU") < 1.5 && std::chrono::steady_clock::now() < deadline)
+  while (manta::available_resources().at("CPU") < 1.5
+         && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   CHECK(manta::available_resources().at("CPU") == doctest::Approx(2.0));
   CHECK_THROWS_AS(manta::actor<counter>().num_cpus(3).remote(0), manta::infeasible_task_error);
@@ -286,7 +286,8 @@ TEST_CASE("an actor whose handles are gone exits after its queued calls") {
   }
   CHECK(manta::get(last, 10s) == 100);
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (manta::available_resources().at("CPU") < 1.5 && std::chrono::steady_clock::now() < deadline)
+  while (manta::available_resources().at("CPU") < 1.5
+         && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   CHECK(manta::available_resources().at("CPU") == doctest::Approx(2.0));
 }

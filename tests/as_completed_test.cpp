@@ -185,8 +185,9 @@ TEST_CASE("a task blocked in as_completed stops when it is cancelled") {
     auto tasks = manta::list_tasks();
     bool child_running = false;
     for (auto& t : tasks)
-      child_running = child_running || (t.name.find("gated") != std::string::npos
-                                        && t.state == manta::task_state::running);
+      child_running = child_running
+                      || (t.name.find("gated") != std::string::npos
+                          && t.state == manta::task_state::running);
     if (child_running)
       break;
     std::this_thread::sleep_for(5ms);

@@ -17,7 +17,6 @@ using namespace std::chrono_literals;
 namespace {
 
 
-
 int slow_value(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds{ms});
   return ms;

@@ -38,7 +38,7 @@ inline std::string read_file(const std::string& path) {
 
 /// Waits until `path` holds `what`, at most `deadline`.
 inline bool file_shows(const std::string& path, const std::string& what,
-                std::chrono::milliseconds deadline = 10s) {
+                       std::chrono::milliseconds deadline = 10s) {
   auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
     if (contains(read_file(path), what))

@@ -49,8 +49,8 @@ struct tally {
 MANTA_ACTOR(tally, &tally::bump);
 
 using manta_test::parse;
-using manta_test::thrown;
 using manta_test::run;
+using manta_test::thrown;
 
 } // namespace
 
@@ -72,8 +72,10 @@ TEST_CASE("bad flags are refused with the flag, the value and what is expected")
         == std::chrono::milliseconds{250});
   CHECK(parse({}).opts.connection_timeout == manta::default_connection_timeout);
   for (auto bad : {"4", "10ms", "2h", "-1s", "fast", "4 s"})
-    CHECK(thrown([&] { parse({std::string{"--connection-timeout="} + bad}); })
-            .find("--connection-timeout expects a duration from 100ms to 1h") != std::string::npos);
+    CHECK(thrown([&] {
+            parse({std::string{"--connection-timeout="} + bad});
+          }).find("--connection-timeout expects a duration from 100ms to 1h")
+          != std::string::npos);
 }
 
 /// Config files written by a test case, removed when it ends.
@@ -111,13 +113,17 @@ TEST_CASE("a config file sets options; flags override it; bad keys and values na
   why = thrown([&] { parse({"--config=" + config_file("num-cpus = lots\n")}); });
   CHECK(why.find(":1: num-cpus expects a non-negative decimal number") != std::string::npos);
   CHECK(why.find("lots") == std::string::npos); // a value in a file is never shown
-  CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus\n")}); })
-          .find("expected 'key = value'") != std::string::npos);
-  CHECK(thrown([&] { parse({"--config=" + config_file("num-cpus=1\nnum-cpus=2\n")}); })
-          .find("given twice") != std::string::npos);
+  CHECK(
+    thrown([&] { parse({"--config=" + config_file("num-cpus\n")}); }).find("expected 'key = value'")
+    != std::string::npos);
+  CHECK(thrown([&] {
+          parse({"--config=" + config_file("num-cpus=1\nnum-cpus=2\n")});
+        }).find("given twice")
+        != std::string::npos);
   CHECK(thrown([] { parse({"--config=/nonexistent/manta.conf"}); })
           .find("the config file (given by --config or MANTA_CONFIG): cannot read "
-                "/nonexistent/manta.conf: No such file") != std::string::npos);
+                "/nonexistent/manta.conf: No such file")
+        != std::string::npos);
   ::setenv("MANTA_CONFIG", typo.c_str(), 1);
   CHECK(thrown([] { parse({}); }).find("unknown key 'num-cpu'") != std::string::npos);
   ::unsetenv("MANTA_CONFIG");
@@ -132,11 +138,11 @@ TEST_CASE("numbers are plain decimals, and a resource is given once") {
   CHECK(parse({"--num-cpus=0.5"}).opts.num_cpus == 0.5);
   CHECK(parse({"--num-cpus=16"}).opts.num_cpus == 16);
   CHECK(thrown([] { parse({"--resources=GPU:0x1"}); }).find("decimal") != std::string::npos);
-  CHECK(thrown([] { parse({"--object-store-memory=0x10M"}); }).find("512M")
-        != std::string::npos);
+  CHECK(thrown([] { parse({"--object-store-memory=0x10M"}); }).find("512M") != std::string::npos);
   CHECK(thrown([] { parse({"--object-store-memory=1e3"}); }).find("512M") != std::string::npos);
   CHECK(parse({"--object-store-memory=1.5K"}).opts.object_store_memory == size_t{1536});
-  CHECK(thrown([] { parse({"--connection-timeout=0x10s"}); }).find("duration") != std::string::npos);
+  CHECK(thrown([] { parse({"--connection-timeout=0x10s"}); }).find("duration")
+        != std::string::npos);
   CHECK(thrown([] { parse({"--manta-port=+80"}); }).find("'+80'") != std::string::npos);
   CHECK(thrown([] { parse({"--manta-port= 80"}); }).find("65535") != std::string::npos);
   auto why = thrown([] { parse({"--resources=GPU:1,disk:2,GPU:2"}); });
@@ -174,8 +180,9 @@ TEST_CASE("a config file is read only if it is a small regular file, and never e
   std::remove(fifo.c_str());
   // Larger than 1 MiB: refused with its size.
   auto big = config_file(std::string(1 << 20, '#') + "\n");
-  CHECK(thrown([&] { parse({"--config=" + big}); }).find("it has 1048577 bytes, more than the "
-                                                         "1048576 expected")
+  CHECK(thrown([&] { parse({"--config=" + big}); })
+          .find("it has 1048577 bytes, more than the "
+                "1048576 expected")
         != std::string::npos);
   // A file that is not a config file (/etc/shadow, say) is not shown: not
   // a line without '=', not a value, not a key that is no option's name.
@@ -185,7 +192,8 @@ TEST_CASE("a config file is read only if it is a small regular file, and never e
   CHECK(why.find("s3cr3t") == std::string::npos);
   why = thrown([&] { parse({"--config=" + config_file("num-cpus = s3cr3t\n")}); });
   CHECK(why.find("s3cr3t") == std::string::npos);
-  why = thrown([&] { parse({"--config=" + config_file("resources = GPU:1,s3cr3t:1,s3cr3t:2\n")}); });
+  why = thrown(
+    [&] { parse({"--config=" + config_file("resources = GPU:1,s3cr3t:1,s3cr3t:2\n")}); });
   CHECK(why.find("names a resource twice") != std::string::npos);
   CHECK(why.find("s3cr3t") == std::string::npos);
   why = thrown([&] { parse({"--config=" + config_file("PASSWORD$s3cr3t = x\n")}); });
@@ -208,8 +216,10 @@ TEST_CASE("the token is refused on a command line; a token file must be the user
   why = thrown([&] { parse({"--token-file=" + token}); });
   CHECK(why.find("--token-file: refusing " + token + ": its mode is 0640") != std::string::npos);
   CHECK(why.find("chmod 600") != std::string::npos);
-  CHECK(thrown([] { parse({"--token-file=/nonexistent/token"}); })
-          .find("the token file /nonexistent/token does not exist") != std::string::npos);
+  CHECK(thrown([] {
+          parse({"--token-file=/nonexistent/token"});
+        }).find("the token file /nonexistent/token does not exist")
+        != std::string::npos);
   // In a config file: only if others cannot read the file.
   auto config = files("token = s3cr3t-token\n");
   ::chmod(config.c_str(), 0644);
@@ -242,8 +252,8 @@ TEST_CASE("negative retry counts are refused") {
 
 TEST_CASE("bad addresses are refused with the reason and an example") {
   using manta::detail::parse_address;
-  for (auto bad : {"garbage", ":80", "host:", "host:0", "host:99999", "host:12ab",
-                   "host:-5", "ho st:80", "a;rm -rf:80", "host:0x50"}) {
+  for (auto bad : {"garbage", ":80", "host:", "host:0", "host:99999", "host:12ab", "host:-5",
+                   "ho st:80", "a;rm -rf:80", "host:0x50"}) {
     CAPTURE(bad);
     auto msg = thrown([&] { parse_address(bad); });
     CHECK(msg.find("bad address") != std::string::npos);
@@ -281,10 +291,10 @@ TEST_CASE("--node-ip-address takes an IP address of this machine, named in every
   CHECK(parse({"--node-ip-address=127.0.0.1"}).opts.node_ip_address
         == std::optional<std::string>{"127.0.0.1"});
   CHECK_FALSE(parse({}).opts.node_ip_address.has_value());
-  for (auto [bad, why] : {std::pair{"head.example", "not an IP address"},
-                          std::pair{"0.0.0.0", "listens everywhere"},
-                          std::pair{"192.0.2.1", "not an address of this machine"},
-                          std::pair{"10.1.2", "not an IP address"}}) {
+  for (auto [bad, why] :
+       {std::pair{"head.example", "not an IP address"}, std::pair{"0.0.0.0", "listens everywhere"},
+        std::pair{"192.0.2.1", "not an address of this machine"},
+        std::pair{"10.1.2", "not an IP address"}}) {
     CAPTURE(bad);
     auto msg = thrown([&] { parse({std::string{"--node-ip-address="} + bad}); });
     CHECK(msg.find(std::string{"--node-ip-address="} + bad + ": " + why) != std::string::npos);
@@ -323,7 +333,8 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   CHECK(rc == 2);
   CHECK(out.find("--node-ip-address=192.0.2.1: not an address of this machine")
         != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --node-ip-address=x -- /bin/true");
+  std::tie(rc,
+           out) = run(dir + exe + " start --address=127.0.0.1:1 --node-ip-address=x -- /bin/true");
   CHECK(rc == 2);
   CHECK(out.find("--node-ip-address=x: not an IP address") != std::string::npos);
   std::tie(rc, out) = run(dir + exe + " status --address=nowhere:");
@@ -334,8 +345,9 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   CHECK(rc == 2);
   CHECK(out.find("--num-cpus expects a non-negative decimal number") != std::string::npos);
   CHECK(out.find("got '0x10'") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --resources=GPU:1,GPU:1 -- "
-                          "/bin/true");
+  std::tie(rc, out) = run(dir + exe
+                          + " start --address=127.0.0.1:1 --resources=GPU:1,GPU:1 -- "
+                            "/bin/true");
   CHECK(rc == 2);
   CHECK(out.find("names the resource 'GPU' twice") != std::string::npos);
   // The token never on a command line.
@@ -350,11 +362,11 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   // one run of nothing, short).
   for (auto bad : {"-1", "0", "0x10", "lots", "5000"}) {
     CAPTURE(bad);
-    std::tie(rc, out) = run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs="
-                            + bad);
+    std::tie(rc,
+             out) = run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs=" + bad);
     CHECK(rc == 2);
-    CHECK(out.find(std::string{"--runs expects a whole number of runs from 1 to 1000, got '"}
-                   + bad + "'")
+    CHECK(out.find(std::string{"--runs expects a whole number of runs from 1 to 1000, got '"} + bad
+                   + "'")
           != std::string::npos);
   }
   std::system(("rm -rf /tmp/manta-bad-input-" + std::to_string(::getpid())).c_str());
@@ -374,11 +386,10 @@ wire::result_message submit(const wire::bytes& spec) {
   self->send(rt.node_manager(), manta::actors::submit_atom::value,
              manta::detail::runtime::cluster_token(), spec);
   wire::result_message r;
-  self->receive(
-    [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
-      REQUIRE(wire::decode(bytes, r) == "");
-    },
-    caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer from the node manager"); });
+  self->receive([&](manta::actors::result_atom, const std::string&,
+                    const wire::bytes& bytes) { REQUIRE(wire::decode(bytes, r) == ""); },
+                caf::after(std::chrono::seconds(10)) >>
+                  [] { FAIL("no answer from the node manager"); });
   return r;
 }
 

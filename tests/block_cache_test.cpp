@@ -97,9 +97,7 @@ TEST_CASE("a kept block serves only requests of about its size") {
 TEST_CASE("the cache keeps at most a quarter of the budget and is emptied at shutdown") {
   {
     runtime_guard rt{budget_of(256 * mib)}; // the cache keeps up to 64 MiB
-    {
-      std::vector<uint8_t> a(48 * mib), b(48 * mib);
-    }
+    { std::vector<uint8_t> a(48 * mib), b(48 * mib); }
     CHECK(cache::kept_bytes() >= 48 * mib);
     CHECK(cache::kept_bytes() <= 64 * mib);
   }

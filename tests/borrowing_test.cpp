@@ -109,9 +109,7 @@ public:
       out += manta::get(r, 20s);
     return out;
   }
-  bool holds(uint64_t id) const {
-    return listed(manta::object_id{id});
-  }
+  bool holds(uint64_t id) const { return listed(manta::object_id{id}); }
   int drop() {
     auto n = static_cast<int>(refs_.size());
     refs_.clear();
@@ -129,9 +127,7 @@ struct local_runtime {
     o.num_cpus = 2;
     manta::init(o);
   }
-  ~local_runtime() {
-    manta::shutdown();
-  }
+  ~local_runtime() { manta::shutdown(); }
 };
 
 } // namespace
@@ -243,8 +239,7 @@ TEST_CASE("refs made on a worker come back inside a result and are freed there l
   CHECK(manta::get(manta::task(sum_refs).node_affinity(nodes[worker]).remote(refs), 30s) == 60);
   refs.clear();
   CHECK(eventually([&] {
-    return !manta::get(
-      manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s);
+    return !manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s);
   }));
 }
 
@@ -293,8 +288,7 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
     CHECK(manta::get(k.call(&keeper::keep).remote(refs), 60s) == user);
   } // the driver's refs are gone; it lent them to the user as its own
   auto on_maker = [&] {
-    return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()),
-                      30s);
+    return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()), 30s);
   };
   CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A" + filler); // read from A
   CHECK(on_maker());
@@ -321,8 +315,9 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   // Runs on the worker until the test creates the gate file: its result is
   // still pending on the driver when the vector holding its ref is sent.
   auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
-  auto reading = manta::task(try_read).node_affinity(nodes[worker]).remote(
-    std::vector<manta::object_ref<int>>{pending});
+  auto reading = manta::task(try_read)
+                   .node_affinity(nodes[worker])
+                   .remote(std::vector<manta::object_ref<int>>{pending});
   // The reader borrowed the ref before the object existed: its get waits
   // until the owner (the driver) says where the object is.
   CHECK(eventually([&] { return !manta::detail::ref_borrowers(pending.id().value()).empty(); }));
@@ -337,8 +332,8 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   // The other way: a task on the worker returns a ref to a task it
   // submitted there, still running; the driver borrows it and waits.
   auto gate2 = c.dir() + "/borrowing-gate-2";
-  auto refs =
-    manta::get(manta::task(spawn_waiting).node_affinity(nodes[worker]).remote(gate2), 30s);
+  auto refs = manta::get(manta::task(spawn_waiting).node_affinity(nodes[worker]).remote(gate2),
+                         30s);
   REQUIRE(refs.size() == 1);
   CHECK(refs[0].id().node() == nodes[worker]); // owned by the worker
   CHECK_FALSE(refs[0].ready());

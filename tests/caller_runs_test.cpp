@@ -107,9 +107,7 @@ TEST_CASE("the driver runs a ready task it gets on its own thread") {
   runtime_guard rt{1};
   int here = 0;
   for (int i = 0; i < 200; ++i)
-    here += manta::get(manta::task(this_thread_key).remote()) == this_thread_key()
-              ? 1
-              : 0;
+    here += manta::get(manta::task(this_thread_key).remote()) == this_thread_key() ? 1 : 0;
   // Before, every task ran on a pool thread; now nearly all run here (a
   // pool thread still takes one it reaches first).
   MESSAGE(here << " of 200 ran on the driver's thread");
@@ -120,8 +118,7 @@ TEST_CASE("the driver runs a ready task it gets on its own thread") {
 TEST_CASE("a task the driver runs holds its CPU, as on a pool thread") {
   runtime_guard rt{1};
   for (int i = 0; i < 50; ++i)
-    CHECK(manta::get(manta::task(free_cpus_inside).remote())
-          == doctest::Approx(0));
+    CHECK(manta::get(manta::task(free_cpus_inside).remote()) == doctest::Approx(0));
   CHECK(all_cpus_free(1));
 }
 
@@ -148,8 +145,7 @@ TEST_CASE("a task the driver runs is retried as on a pool thread") {
   runtime_guard rt{1};
   for (int i = 0; i < 20; ++i) {
     g_flaky_runs = 0;
-    CHECK(manta::get(manta::task(flaky).max_retries(2).retry_exceptions(true).remote())
-          == 7);
+    CHECK(manta::get(manta::task(flaky).max_retries(2).retry_exceptions(true).remote()) == 7);
     CHECK(g_flaky_runs == 2);
   }
   // Without retries the error reaches the driver.
@@ -170,8 +166,7 @@ TEST_CASE("a task cancelled before it runs is not run by the driver") {
     CHECK(manta::get(blocker) == 100);
     // A task queued after the victim runs (on the driver or a pool thread):
     // the victim, before it in the queue, was dropped without running.
-    CHECK(manta::get(manta::task(free_cpus_inside).remote())
-          == doctest::Approx(0));
+    CHECK(manta::get(manta::task(free_cpus_inside).remote()) == doctest::Approx(0));
     CHECK_FALSE(g_ran);
   }
   CHECK(all_cpus_free(1));

@@ -20,8 +20,8 @@ std::pair<int, std::string> manta(const std::string& args) {
   auto exe = std::getenv("MANTA_EXE");
   REQUIRE(exe != nullptr);
   // A runtime folder of its own: nothing here may start or find a daemon.
-  return manta_test::run("MANTA_RUNTIME_DIR=/tmp/manta-cli-help-"
-                                   + std::to_string(::getpid()) + " " + exe + " " + args);
+  return manta_test::run("MANTA_RUNTIME_DIR=/tmp/manta-cli-help-" + std::to_string(::getpid()) + " "
+                         + exe + " " + args);
 }
 
 bool has(const std::string& text, const std::string& what) {
@@ -52,8 +52,7 @@ TEST_CASE("manta --version names Manta's version and revision, CAF and Cap'n Pro
     CHECK(revision.size() >= 7);
     CHECK(revision.find_first_not_of("0123456789abcdef") == std::string::npos);
     auto [rc2, commit] = manta_test::run(std::string{"git -C "} + MANTA_SOURCE_ROOT
-                                         + " rev-parse --verify --quiet " + revision
-                                         + "^{commit}");
+                                         + " rev-parse --verify --quiet " + revision + "^{commit}");
     CHECK(rc2 == 0);
   } else {
     CHECK(revision == "unknown");
@@ -61,8 +60,8 @@ TEST_CASE("manta --version names Manta's version and revision, CAF and Cap'n Pro
 }
 
 TEST_CASE("every verb answers --help with its usage and the exit codes") {
-  for (auto verb : {"start", "stop", "status", "list", "memory", "timeline", "why",
-                    "microbenchmark"}) {
+  for (auto verb :
+       {"start", "stop", "status", "list", "memory", "timeline", "why", "microbenchmark"}) {
     CAPTURE(verb);
     for (auto flag : {"--help", "-h"}) {
       auto [rc, out] = manta(std::string{verb} + " " + flag);

@@ -38,7 +38,9 @@ public:
   int add(int x) { return total_ += x; }
 
   /// Where this instance lives, and whether it replaces a dead one.
-  std::pair<int, int> where() const { return {manta::current_node(), static_cast<int>(::getpid())}; }
+  std::pair<int, int> where() const {
+    return {manta::current_node(), static_cast<int>(::getpid())};
+  }
   bool restarted() const { return manta::was_restarted(); }
 
   /// A result too large to travel inside the TaskResult (2 MiB).
@@ -62,8 +64,8 @@ private:
   std::vector<int> log_;
 };
 
-MANTA_ACTOR(ledger, &ledger::append, &ledger::log, &ledger::add, &ledger::where,
-            &ledger::restarted, &ledger::big, &ledger::slow, &ledger::quit);
+MANTA_ACTOR(ledger, &ledger::append, &ledger::log, &ledger::add, &ledger::where, &ledger::restarted,
+            &ledger::big, &ledger::slow, &ledger::quit);
 
 class sleeper {
 public:
@@ -167,8 +169,7 @@ TEST_CASE("a remote actor that exits or is killed fails later calls with actor_d
   auto ids = manta_test::worker_nodes(1);
   auto quitter = manta::actor<ledger>().name("quitter").node_affinity(ids[w]).remote(0);
   CHECK(manta::get(quitter.call(&ledger::add).remote(1), 10s) == 1);
-  CHECK_THROWS_AS(manta::get(quitter.call(&ledger::quit).remote(), 10s),
-                  manta::actor_died_error);
+  CHECK_THROWS_AS(manta::get(quitter.call(&ledger::quit).remote(), 10s), manta::actor_died_error);
   try {
     manta::get(quitter.call(&ledger::add).remote(1), 10s);
     FAIL("a call to an actor that exited succeeded");
@@ -193,8 +194,11 @@ TEST_CASE("kill -9 of an actor's node: it restarts elsewhere while max_restarts 
   c.join(0);
   auto ids = manta_test::worker_nodes(2);
   auto at = ids[doomed];
-  auto survivor = manta::actor<ledger>().node_affinity(at, /*soft=*/true).max_restarts(1)
-                    .max_task_retries(1).remote(0);
+  auto survivor = manta::actor<ledger>()
+                    .node_affinity(at, /*soft=*/true)
+                    .max_restarts(1)
+                    .max_task_retries(1)
+                    .remote(0);
   auto mortal = manta::actor<ledger>().name("mortal").node_affinity(at, true).remote(0);
   CHECK(manta::get(survivor.call(&ledger::where).remote(), 10s).second == doomed);
   CHECK(manta::get(mortal.call(&ledger::where).remote(), 10s).second == doomed);

@@ -76,8 +76,7 @@ TEST_CASE("a task running on a worker sees cancelled() there; one queued there n
   c.join(0); // the driver runs nothing: every task goes to the worker
   auto dir = scratch("tasks");
   auto running = manta::task(spin).remote(dir + "/running");
-  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker),
-                                    30s));
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
   auto queued = manta::task(touch).remote(dir + "/queued");
   REQUIRE(manta_test::wait_until_sent({queued.id()}));
   manta::cancel(queued);
@@ -102,8 +101,7 @@ TEST_CASE("cancel of a task on a worker cancels the tasks it submitted there") {
   c.join(0);
   auto dir = scratch("recursive");
   auto parent = manta::task(spin_child).remote(dir + "/child");
-  REQUIRE(manta_test::wait_for_text(dir + "/child", "started in " + std::to_string(worker),
-                                    30s));
+  REQUIRE(manta_test::wait_for_text(dir + "/child", "started in " + std::to_string(worker), 30s));
   manta::cancel(parent);
   CHECK_THROWS_AS(manta::get(parent, 5s), manta::task_cancelled_error);
   CHECK(manta_test::wait_for_text(dir + "/child", "cancelled", 10s));
@@ -119,8 +117,7 @@ TEST_CASE("calls of an actor on a worker: running sees cancelled(), queued never
   auto dir = scratch("actor");
   auto a = manta::actor<spinner>().node_affinity(nodes[worker]).remote();
   auto running = a.call(&spinner::spin).remote(dir + "/running");
-  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker),
-                                    30s));
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
   auto queued = a.call(&spinner::touch).remote(dir + "/queued");
   REQUIRE(manta_test::wait_until_sent({queued.id()}));
   manta::cancel(queued);

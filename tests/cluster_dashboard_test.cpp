@@ -40,8 +40,8 @@ json::value get_json(const manta::local_cluster& c, const std::string& target) {
 /// The element of the array `rows` whose `key` is `value`, or null.
 const json::object* row(const json::value& rows, const char* key, const std::string& value) {
   for (auto& x : rows.as_array())
-    if (auto* o = x.if_object(); o && o->contains(key) && (*o).at(key).is_string()
-                                 && (*o).at(key).as_string() == value)
+    if (auto* o = x.if_object();
+        o && o->contains(key) && (*o).at(key).is_string() && (*o).at(key).as_string() == value)
       return o;
   return nullptr;
 }
@@ -49,8 +49,7 @@ const json::object* row(const json::value& rows, const char* key, const std::str
 /// Waits (up to 2 s) until `pid` is stopped: SIGSTOP reaches every thread
 /// of a process asynchronously.
 bool stopped(pid_t pid) {
-  for (auto until = steady::now() + 2s; steady::now() < until;
-       std::this_thread::sleep_for(1ms)) {
+  for (auto until = steady::now() + 2s; steady::now() < until; std::this_thread::sleep_for(1ms)) {
     auto stat = manta_test::read_all("/proc/" + std::to_string(pid) + "/stat");
     auto paren = stat.rfind(')'); // "pid (comm) S ...": the state follows the name
     if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T')
@@ -203,8 +202,7 @@ TEST_CASE("the head's dashboard shows every node's tasks, actors and objects wit
       bool fresh = nodes.size() == 2;
       for (auto& n : nodes) {
         auto& samples = n.at("samples").as_array();
-        fresh = fresh && !samples.empty()
-                && samples.back().at("time_ms").as_int64() >= since_ms;
+        fresh = fresh && !samples.empty() && samples.back().at("time_ms").as_int64() >= since_ms;
       }
       if (fresh)
         return doc;
@@ -230,8 +228,7 @@ TEST_CASE("the head's dashboard shows every node's tasks, actors and objects wit
   for (auto until = steady::now() + 10s;; std::this_thread::sleep_for(100ms)) {
     auto doc = series_since(0);
     auto& sum = last(doc.at("cluster"));
-    if (sum.at("running").as_int64() == 0
-        && sum.at("finished").as_int64() == finished_before + 1)
+    if (sum.at("running").as_int64() == 0 && sum.at("finished").as_int64() == finished_before + 1)
       break;
     REQUIRE_MESSAGE(steady::now() < until, "the cluster's samples read " << sum);
   }
@@ -254,10 +251,12 @@ TEST_CASE("a node answers the head's state query only with the cluster token") {
   auto ask = [&](const std::string& token) {
     std::string failure;
     manta::detail::node_state s;
-    self->request(*manager, 5s, manta::actors::state_atom::value, token,
-                  manta::detail::wire::encode(q))
-      .receive([&](const manta::detail::wire::bytes& b) { failure = manta::detail::wire::decode(b, s); },
-               [&](caf::error& err) { failure = "error: " + caf::to_string(err); });
+    self
+      ->request(*manager, 5s, manta::actors::state_atom::value, token,
+                manta::detail::wire::encode(q))
+      .receive(
+        [&](const manta::detail::wire::bytes& b) { failure = manta::detail::wire::decode(b, s); },
+        [&](caf::error& err) { failure = "error: " + caf::to_string(err); });
     return std::make_pair(failure, s);
   };
   auto [ok, s] = ask(c.token());

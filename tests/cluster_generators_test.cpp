@@ -207,8 +207,7 @@ std::vector<int> numbers_through(manta::actor_handle<streamer> h, int n) {
 }
 /// Runs on a worker: reads a generator method of the actor behind `h` (on
 /// the driver) with back pressure `window` (window_problem).
-std::string window_through(manta::actor_handle<streamer> h, int n, int window,
-                           std::string count) {
+std::string window_through(manta::actor_handle<streamer> h, int n, int window, std::string count) {
   return window_problem(
     h.call(&streamer::paced_items).generator_backpressure(window).remote(n, count), count, n,
     window);
@@ -271,8 +270,7 @@ void check_fails_at_2(Generator failing) {
   REQUIRE(refs.size() == 3);
   CHECK(manta::get(refs[0], 10s) == "item 0");
   CHECK(manta::get(refs[1], 10s) == "item 1");
-  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"),
-                       manta::task_error);
+  CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"), manta::task_error);
 }
 
 } // namespace
@@ -390,8 +388,7 @@ TEST_CASE("large generator items stay on the worker and are read over the data p
     refs.clear();
     auto deadline = std::chrono::steady_clock::now() + 30s;
     int left = 3;
-    while ((left = manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s))
-             > 0
+    while ((left = manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s)) > 0
            && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(20ms);
     CHECK(left == 0);
@@ -455,9 +452,9 @@ TEST_CASE("generator back pressure holds a producer on another node N items ahea
   // its lent handle: the worker's acks reach the driver's producer.
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
   count = c.dir() + "/lent_count";
-  CHECK(manta::get(manta::task(window_through).node_affinity(worker).remote(here, 20, 2, count),
-                   120s)
-        == "");
+  CHECK(
+    manta::get(manta::task(window_through).node_affinity(worker).remote(here, 20, 2, count), 120s)
+    == "");
 }
 
 TEST_CASE("a large generator item lost with its worker is an object_lost_error naming it") {
@@ -478,7 +475,7 @@ TEST_CASE("a large generator item lost with its worker is an object_lost_error n
   for (auto& r : refs) {
     std::string what;
     try {
-      (void) manta::get(r, 60s);
+      (void)manta::get(r, 60s);
     } catch (const manta::object_lost_error& e) {
       what = e.what();
     }

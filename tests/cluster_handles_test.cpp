@@ -206,8 +206,7 @@ TEST_CASE("an actor lent to a worker ends once no node holds a handle to it") {
   std::string id;
   {
     auto h = manta::actor<counter>().name("lent").remote();
-    CHECK(manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s)
-          == "ok 1");
+    CHECK(manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s) == "ok 1");
     for (auto& a : manta::list_actors())
       if (a.name == "lent")
         id = a.id;

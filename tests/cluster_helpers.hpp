@@ -68,13 +68,15 @@ inline std::optional<caf::actor> only_worker_manager(const std::string& token) {
   auto& sys = rt.system();
   caf::scoped_actor self{sys};
   manta::detail::wire::cluster_view view;
-  self->request(rt.cluster_link()->head(), std::chrono::seconds(5),
-                manta::actors::nodes_atom::value, token)
-    .receive([&](const manta::detail::wire::bytes& b) {
-               if (!manta::detail::wire::decode(b, view).empty())
-                 view.nodes.clear();
-             },
-             [&](caf::error&) { view.nodes.clear(); });
+  self
+    ->request(rt.cluster_link()->head(), std::chrono::seconds(5), manta::actors::nodes_atom::value,
+              token)
+    .receive(
+      [&](const manta::detail::wire::bytes& b) {
+        if (!manta::detail::wire::decode(b, view).empty())
+          view.nodes.clear();
+      },
+      [&](caf::error&) { view.nodes.clear(); });
   if (view.nodes.size() != 1)
     return std::nullopt;
   auto manager = manta::detail::connect(sys, view.nodes[0].host, view.nodes[0].port,

@@ -149,10 +149,9 @@ TEST_CASE("manta logs --follow at the head follows every member") {
   CHECK(manta::get(manta::task(remote_say).remote(1), 20s) == 1);
 
   auto head = "--address=" + c.dashboard_address();
-  manta_test::background_manta json_follower{
-    {"logs", "--node", "--follow", "--format=json", head}, as_json.path};
-  manta_test::background_manta table_follower{{"logs", "--node", "--follow", head},
-                                              as_table.path};
+  manta_test::background_manta json_follower{{"logs", "--node", "--follow", "--format=json", head},
+                                             as_json.path};
+  manta_test::background_manta table_follower{{"logs", "--node", "--follow", head}, as_table.path};
   // The first read: the worker's line, named after the worker (the driver
   // keeps a copy of it too, shipped with the task's result).
   auto worker_name = node_of_line(json_follower.out, "remote says 1", driver);

@@ -111,9 +111,9 @@ void check_surfaced(const std::string& tag, int n, std::pair<int, int> where) {
     auto& text = to_stderr(i) ? err : out;
     auto& at = to_stderr(i) ? err_at : out_at;
     auto found = text.find(want, at);
-    REQUIRE_MESSAGE(found != std::string::npos,
-                    "missing or out of order on the driver's "
-                      << (to_stderr(i) ? "stderr" : "stdout") << ": " << want);
+    REQUIRE_MESSAGE(found != std::string::npos, "missing or out of order on the driver's "
+                                                  << (to_stderr(i) ? "stderr" : "stdout") << ": "
+                                                  << want);
     at = found + want.size();
   }
 }
@@ -192,8 +192,8 @@ TEST_CASE("with log_prefix off the driver prints remote lines unchanged and keep
   auto r = manta::task(chatty).remote("plain", 2);
   auto where = manta::get(r, 10s);
   CHECK(manta::task_logs(r.id()).empty());
-  CHECK(out_sink().str() == line_text("plain", 0, where.first) + "\n"
-                              + line_text("plain", 1, where.first) + "\n");
+  CHECK(out_sink().str()
+        == line_text("plain", 0, where.first) + "\n" + line_text("plain", 1, where.first) + "\n");
 }
 
 TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the driver") {
@@ -238,8 +238,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
         CHECK(token == c.token());
         wire::log_batch batch;
         REQUIRE(wire::decode(b, batch) == "");
-        CHECK(batch.node.rfind("node-" + std::to_string(worker) + " (pid ", 0)
-              == 0);
+        CHECK(batch.node.rfind("node-" + std::to_string(worker) + " (pid ", 0) == 0);
         CHECK(batch.dropped == 0);
         lines.insert(lines.end(), batch.lines.begin(), batch.lines.end());
       },
@@ -247,10 +246,11 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
         CHECK(token == c.token());
         done = true;
       },
-      caf::after(10s) >> [&] {
-        FAIL("no result");
-        done = true;
-      });
+      caf::after(10s) >>
+        [&] {
+          FAIL("no result");
+          done = true;
+        });
   }
   REQUIRE(lines.size() == 4); // all of them before the result
   for (int i = 0; i < 4; ++i) {

@@ -188,8 +188,7 @@ TEST_CASE("the head serves every member's metrics and lists their targets") {
   std::string text;
   std::map<std::string, double> m;
   auto finished = "manta_tasks_ended_total{" + label(worker) + ",state=\"FINISHED\"}";
-  for (auto until = steady::now() + 10s; steady::now() < until;
-       std::this_thread::sleep_for(20ms)) {
+  for (auto until = steady::now() + 10s; steady::now() < until; std::this_thread::sleep_for(20ms)) {
     text = get_ok(c.dashboard_address(), "/metrics");
     m = samples(text);
     if (m.count(finished) == 1 && m.at(finished) >= 10)
@@ -235,8 +234,7 @@ TEST_CASE("the head serves every member's metrics and lists their targets") {
   // A member that left shows as down; the text stays valid.
   c.kill_worker(worker_pid, 2);
   auto down = "manta_node_up{" + label(worker) + ",role=\"worker\"}";
-  for (auto until = steady::now() + 10s; steady::now() < until;
-       std::this_thread::sleep_for(20ms)) {
+  for (auto until = steady::now() + 10s; steady::now() < until; std::this_thread::sleep_for(20ms)) {
     text = get_ok(c.dashboard_address(), "/metrics");
     m = samples(text);
     if (m.count(down) == 1 && m.at(down) == 0)

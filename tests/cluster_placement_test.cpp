@@ -204,10 +204,10 @@ TEST_CASE("a worker that dies with a bundle: that bundle is placed again on a no
   c.join(0);
   auto pg = manta::create_placement_group(two_cpus, manta::placement_strategy::strict_spread);
   REQUIRE(pg.wait(30s));
-  auto [keeper_node, keeper] =
-    manta::get(manta::task(node_and_pid).placement_group(pg, 0).remote(), 30s);
-  auto [victim_node, victim] =
-    manta::get(manta::task(node_and_pid).placement_group(pg, 1).remote(), 30s);
+  auto [keeper_node, keeper] = manta::get(manta::task(node_and_pid).placement_group(pg, 0).remote(),
+                                          30s);
+  auto [victim_node, victim] = manta::get(manta::task(node_and_pid).placement_group(pg, 1).remote(),
+                                          30s);
   REQUIRE(keeper != victim);
   auto dir = scratch("dies");
   auto go = dir + "/go";

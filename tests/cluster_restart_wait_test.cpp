@@ -34,8 +34,7 @@ MANTA_ACTOR(counter, &counter::incr, &counter::pid, &counter::restarted);
 template <class Pred>
 manta::actor_info actor_when(Pred pred, std::chrono::milliseconds limit) {
   for (auto until = std::chrono::steady_clock::now() + limit;
-       std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(10ms))
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms))
     for (auto& a : manta::list_actors())
       if (a.class_name == "counter" && pred(a))
         return a;
@@ -55,7 +54,9 @@ TEST_CASE("an actor whose node died waits for a node that fits, then runs its ca
   // No live node offers only_a: the actor waits to restart instead of dying,
   // and says for what (it used to be DEAD here: "cannot be placed").
   auto waiting = actor_when(
-    [](auto& r) { return r.state == "DEAD" || (r.state == "RESTARTING" && !r.death_cause.empty()); },
+    [](auto& r) {
+      return r.state == "DEAD" || (r.state == "RESTARTING" && !r.death_cause.empty());
+    },
     30s);
   CHECK(waiting.state == "RESTARTING");
   CHECK(waiting.death_cause.find("waits for a node that offers") != std::string::npos);

@@ -104,8 +104,7 @@ TEST_CASE("a task queued on a worker for a CPU is WAITING_FOR_RESOURCES there ev
 
   // The driver's view, once the worker said it queued.
   std::optional<manta::task_info> mine;
-  for (auto until = steady::now() + 10s; steady::now() < until;
-       std::this_thread::sleep_for(10ms)) {
+  for (auto until = steady::now() + 10s; steady::now() < until; std::this_thread::sleep_for(10ms)) {
     mine = driver_record(id);
     if (mine && mine->state == manta::task_state::waiting_for_resources && mine->node == node)
       break;

@@ -98,8 +98,8 @@ int intruder_main(const std::string& head, const std::string& worker) {
     self->monitor(*registry);
     auto t0 = std::chrono::steady_clock::now();
     std::string refusal;
-    self->request(*registry, std::chrono::seconds(5), manta::actors::nodes_atom::value,
-                  std::string{})
+    self
+      ->request(*registry, std::chrono::seconds(5), manta::actors::nodes_atom::value, std::string{})
       .receive([&](const wire::bytes&) { refusal = "(answered!)"; },
                [&](caf::error& err) { refusal = sys.render(err); });
     bool answered = false;
@@ -136,7 +136,7 @@ int intruder_main(const std::string& head, const std::string& worker) {
 
 TEST_CASE("the head writes a random token readable by its owner only") {
   manta::local_cluster c;
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat((c.dir() + "/head.token").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(c.token().size() == 64);
@@ -153,15 +153,13 @@ TEST_CASE("a worker with a wrong token is refused, told why, and logged by the h
     out << "not-the-token\n";
   }
   ::chmod(wrong.c_str(), 0600);
-  auto pid = c.spawn({"--manta-worker", "--address=" + c.address(), "--token-file=" + wrong,
-                      "--num-cpus=1"},
-                     log);
+  auto pid = c.spawn(
+    {"--manta-worker", "--address=" + c.address(), "--token-file=" + wrong, "--num-cpus=1"}, log);
   CHECK(exit_status(pid) == 1);
   auto text = read_all(log);
   // Its TLS identity is made from its token, so the head's TLS refuses it
   // before anything else is read.
-  CHECK(text.find("the peer has another cluster token than this process")
-        != std::string::npos);
+  CHECK(text.find("the peer has another cluster token than this process") != std::string::npos);
   CHECK(text.find("--token-file=FILE or in MANTA_TOKEN") != std::string::npos);
   // The head writes its line once it saw the handshake fail, which may be
   // after the worker, told at once, exited (1 run in 10 on a loaded machine).

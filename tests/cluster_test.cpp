@@ -412,10 +412,10 @@ TEST_CASE("kill -9 of a worker: every result still arrives, once, correct") {
   auto killed_at = steady::now();
   c.kill_worker(victim, 2);
   auto detected = c.wait_for_cpus(2);
-  MESSAGE("node failure detected after "
-          << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed_at)
-               .count()
-          << " ms (" << detected.count() << " ms of polling)");
+  MESSAGE(
+    "node failure detected after "
+    << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed_at).count()
+    << " ms (" << detected.count() << " ms of polling)");
   for (int i = 0; i < 24; ++i)
     CHECK(manta::get(refs[static_cast<size_t>(i)], 20s) == i * i);
   // The object that lived on the dead node is rebuilt from its lineage.

@@ -58,10 +58,10 @@ bool contains(const std::string& text, const std::string& part) {
 
 using manta_test::test_pki;
 
-#define SKIP_WITHOUT_OPENSSL()                                                            \
-  if (!test_pki::have_openssl()) {                                                        \
+#define SKIP_WITHOUT_OPENSSL()                                                              \
+  if (!test_pki::have_openssl()) {                                                          \
     MESSAGE("skipped: the openssl command line tool is missing (apt-get install openssl)"); \
-    return;                                                                               \
+    return;                                                                                 \
   }
 
 } // namespace

@@ -217,9 +217,9 @@ TEST_CASE("a connection that hangs without closing is closed after the connectio
   CHECK(st.stalled == 1);
   CHECK(st.live == 1);
   MESSAGE(n << " tasks and " << calls.size() << " actor calls in " << secs
-            << " s; the hung connection was closed and the worker reconnected "
-            << reconnected << " s after the stall (timeout " << timeout.count() << " s); "
-            << extra << " re-runs; " << per_process[worker] << " runs on the worker");
+            << " s; the hung connection was closed and the worker reconnected " << reconnected
+            << " s after the stall (timeout " << timeout.count() << " s); " << extra << " re-runs; "
+            << per_process[worker] << " runs on the worker");
 }
 
 TEST_CASE("a task whose connection is cut while it runs is adopted on reconnect, not run twice") {
@@ -228,7 +228,8 @@ TEST_CASE("a task whose connection is cut while it runs is adopted on reconnect,
   add_proxied_worker(c, proxy, c.dir() + "/worker.log");
   c.join(0);
   auto log = c.dir() + "/runs.log";
-  auto ref = manta::task(manta_test::slow_work).max_retries(3).remote(int64_t{6}, int64_t{1500}, log);
+  auto ref =
+    manta::task(manta_test::slow_work).max_retries(3).remote(int64_t{6}, int64_t{1500}, log);
   // Running on the worker now.
   for (int i = 0; i < 500 && manta_test::lines_in(log) == 0; ++i)
     std::this_thread::sleep_for(5ms);
@@ -286,7 +287,8 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
     refs.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
     if (i % 5 == 0) {
       auto a = static_cast<int>((i / 5) % num_actors);
-      calls.emplace_back(a, actors[static_cast<size_t>(a)].call(&manta_test::tally::step).remote(i));
+      calls.emplace_back(a,
+                         actors[static_cast<size_t>(a)].call(&manta_test::tally::step).remote(i));
     }
   }
   // The faults, each when a share of the tasks has run: (share %, what).
@@ -303,10 +305,19 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
   std::vector<std::pair<int, std::function<void()>>> faults{
     {10, [&] { proxies[0]->set_delay(20ms); }},
     {20, [&] { cut(1); }},
-    {35, [&] { proxies[2]->refuse_for(400ms); cut(2); }},
+    {35,
+     [&] {
+       proxies[2]->refuse_for(400ms);
+       cut(2);
+     }},
     {50, [&] { cut(0); }}, // the delayed one
-    {65, [&] { proxies[1]->set_delay(50ms); cut(2); }},
-    {80, [&] {
+    {65,
+     [&] {
+       proxies[1]->set_delay(50ms);
+       cut(2);
+     }},
+    {80,
+     [&] {
        for (size_t w = 0; w < 3; ++w) {
          proxies[w]->refuse_for(300ms);
          cut(w);
@@ -388,18 +399,17 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
   for (auto pid : workers)
     CHECK(::kill(pid, 0) == 0);
   for (size_t w = 0; w < workers.size(); ++w)
-    MESSAGE("worker " << w << " (pid " << workers[w] << ") ran "
-                      << per_process[workers[w]] << " tasks");
+    MESSAGE("worker " << w << " (pid " << workers[w] << ") ran " << per_process[workers[w]]
+                      << " tasks");
   std::string shares;
   for (auto ran : ran_at_fault)
     shares += " " + std::to_string(ran * 100 / static_cast<size_t>(n)) + "%";
   MESSAGE("faults when this share of the tasks had run:" << shares);
-  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors in "
-            << secs << " s; " << node_cuts << " connection cuts (" << cuts
-            << " connections closed), " << refused << " reconnects refused, " << accepted
-            << " connections made, " << held << " chunks delayed; " << extra
-            << " re-runs, at most " << most << " runs of one task; longest get "
-            << static_cast<int>(longest_get * 1000) << " ms");
+  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors in " << secs
+            << " s; " << node_cuts << " connection cuts (" << cuts << " connections closed), "
+            << refused << " reconnects refused, " << accepted << " connections made, " << held
+            << " chunks delayed; " << extra << " re-runs, at most " << most
+            << " runs of one task; longest get " << static_cast<int>(longest_get * 1000) << " ms");
   CHECK(longest_get < 30.0);
 }
 

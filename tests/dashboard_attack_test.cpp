@@ -216,8 +216,8 @@ TEST_CASE("off loopback the state API, metrics and page need the token") {
   // Any address but 127.0.0.1, ::1 and localhost counts as off loopback;
   // 127.0.0.2 is one that the test can bind and reach without a network.
   const std::string token = "7c1d2f0e9a8b4c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5";
-  CHECK_THROWS_WITH_AS(node("127.0.0.2"),
-                       doctest::Contains("without a token to ask for"), manta::error);
+  CHECK_THROWS_WITH_AS(node("127.0.0.2"), doctest::Contains("without a token to ask for"),
+                       manta::error);
   node n{"127.0.0.2", token};
   CHECK(n.ip == "127.0.0.2");
   auto host = n.address;
@@ -300,8 +300,8 @@ TEST_CASE("oversized requests are refused before they cost memory") {
     REQUIRE(request(n.ip, n.port, "/api/status", host).status == 200);
   auto before = rss_bytes();
   // 64 connections at once, each with 256 KiB of one header line.
-  std::string big = "GET /api/status HTTP/1.1\r\nHost: " + host + "\r\nX-Junk: "
-                    + std::string(256 * 1024, 'a') + "\r\n\r\n";
+  std::string big = "GET /api/status HTTP/1.1\r\nHost: " + host
+                    + "\r\nX-Junk: " + std::string(256 * 1024, 'a') + "\r\n\r\n";
   std::vector<std::unique_ptr<conn>> conns;
   for (int i = 0; i < 64; ++i)
     conns.push_back(std::make_unique<conn>(n.ip, n.port));

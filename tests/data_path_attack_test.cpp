@@ -67,17 +67,15 @@ struct served {
   std::shared_ptr<std::vector<char>> bytes;
   transfer_server server;
   explicit served(size_t n, transfer_limits limits = {}, std::shared_ptr<data_path_tls> tls = {})
-    : bytes(pattern(n)),
-      server("127.0.0.1", token,
-             [b = bytes](uint64_t id) -> std::optional<held_bytes> {
-               if (id != object)
-                 return std::nullopt;
-               return held_bytes{b, b->data(), b->size(), nullptr};
-             },
-             std::move(tls), limits) {}
-  uint16_t port() const {
-    return server.port();
-  }
+    : bytes(pattern(n)), server(
+                           "127.0.0.1", token,
+                           [b = bytes](uint64_t id) -> std::optional<held_bytes> {
+                             if (id != object)
+                               return std::nullopt;
+                             return held_bytes{b, b->data(), b->size(), nullptr};
+                           },
+                           std::move(tls), limits) {}
+  uint16_t port() const { return server.port(); }
 };
 
 template <class Pred>
@@ -142,9 +140,7 @@ using manta_test::tcp_connect;
 /// Closes its descriptors when it goes.
 struct fd_set_guard {
   std::vector<int> fds;
-  ~fd_set_guard() {
-    close_all();
-  }
+  ~fd_set_guard() { close_all(); }
   void close_all() {
     for (int fd : fds)
       if (fd >= 0)
@@ -195,8 +191,8 @@ transfer_protocol::request header(uint32_t token_len, uint64_t offset, uint64_t 
 }
 
 /// Sends `r` (and `tok`), then reads the answer's header and message.
-transfer_protocol::answer ask(int fd, const transfer_protocol::request& r,
-                              const std::string& tok, std::string& message) {
+transfer_protocol::answer ask(int fd, const transfer_protocol::request& r, const std::string& tok,
+                              std::string& message) {
   transfer_protocol::answer a{99, 0, 0};
   if (!send_all(fd, &r, sizeof(r)) || !send_all(fd, tok.data(), tok.size()))
     return a;
@@ -239,9 +235,7 @@ public:
     restore();
     ::unlink(path_.c_str());
   }
-  std::string text() const {
-    return read_file(path_);
-  }
+  std::string text() const { return read_file(path_); }
   void restore() {
     if (saved_ < 0)
       return;
@@ -309,15 +303,9 @@ public:
     ::unlink(log_.c_str());
   }
 
-  uint16_t port() const {
-    return port_;
-  }
-  pid_t pid() const {
-    return pid_;
-  }
-  std::string log() const {
-    return read_file(log_);
-  }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const { return read_file(log_); }
 
   /// Sends a command, returns the answer line ("" after 10 s without one).
   std::string ask(const std::string& command) {

@@ -150,10 +150,12 @@ int detached_driver_main(const std::string& dir, bool leave) {
   }
   auto worker = nodes.begin()->second;
   auto suffix = std::string{leave ? "2" : ""};
-  auto keeper = manta::actor<holder>().name("keeper" + suffix).lifetime_detached()
-                  .node_affinity(worker).remote(int64_t{1});
-  auto temp = manta::actor<holder>().name("temp" + suffix).node_affinity(worker)
-                .remote(int64_t{1});
+  auto keeper = manta::actor<holder>()
+                  .name("keeper" + suffix)
+                  .lifetime_detached()
+                  .node_affinity(worker)
+                  .remote(int64_t{1});
+  auto temp = manta::actor<holder>().name("temp" + suffix).node_affinity(worker).remote(int64_t{1});
   if (manta::get(keeper.call(&holder::size).remote(), 30s) != 1 << 20
       || manta::get(temp.call(&holder::size).remote(), 30s) != 1 << 20) {
     say(status, "error: the actors");
@@ -191,8 +193,8 @@ manta::detail::node_state worker_state(caf::scoped_actor& self, const caf::actor
   manta::detail::state_query q;
   q.sections = manta::detail::state_query::actors | manta::detail::state_query::tasks;
   manta::detail::node_state s;
-  self->request(manager, 5s, manta::actors::state_atom::value, token,
-                manta::detail::wire::encode(q))
+  self
+    ->request(manager, 5s, manta::actors::state_atom::value, token, manta::detail::wire::encode(q))
     .receive([&](const manta::detail::wire::bytes& b) { manta::detail::wire::decode(b, s); },
              [&](caf::error&) {});
   return s;
@@ -279,9 +281,10 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
   bool ready = manta_test::wait_for_text(status, "ready", 40s);
-  INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
-                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
-                          << manta_test::read_all(worker_log));
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\ndriver log:\n"
+       << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
+       << manta_test::read_all(worker_log));
   REQUIRE(ready);
   check_cleanup(c, worker, worker_log, [&] { REQUIRE(::kill(driver, SIGKILL) == 0); });
 }
@@ -309,9 +312,10 @@ TEST_CASE("a driver run by `manta job submit` and ended by `manta job stop` leav
   CHECK(id.rfind("job-", 0) == 0);
   auto status = c.dir() + "/driver.status";
   bool ready = manta_test::wait_for_text(status, "ready", 40s);
-  INFO("driver status:\n" << manta_test::read_all(status) << "\njob log:\n"
-                          << job("logs " + id).second << "\nworker log:\n"
-                          << manta_test::read_all(worker_log));
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\njob log:\n"
+       << job("logs " + id).second << "\nworker log:\n"
+       << manta_test::read_all(worker_log));
   REQUIRE(ready);
   CHECK(job("list" + at_head).second.find(id + "   RUNNING") != std::string::npos);
   check_cleanup(c, worker, worker_log, [&] {
@@ -338,9 +342,10 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--detached-driver", c.dir()}, c.dir() + "/driver.log");
   bool ready = manta_test::wait_for_text(status, "ready job-", 40s);
-  INFO("driver status:\n" << manta_test::read_all(status) << "\ndriver log:\n"
-                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
-                          << manta_test::read_all(worker_log));
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\ndriver log:\n"
+       << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
+       << manta_test::read_all(worker_log));
   REQUIRE(ready);
   auto words = manta_test::read_all(status);
   auto their_job = words.substr(words.find("job-"));
@@ -367,7 +372,8 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
     }
   CHECK(mine_remote > 0);
   // ... and in the metrics, per job.
-  CHECK(manta::metrics::prometheus_text().find("manta_job_tasks{job=\"" + my_job + "\",state=\"FINISHED\"}")
+  CHECK(manta::metrics::prometheus_text().find("manta_job_tasks{job=\"" + my_job
+                                               + "\",state=\"FINISHED\"}")
         != std::string::npos);
   auto manager = manta_test::only_worker_manager(c.token());
   REQUIRE(manager);

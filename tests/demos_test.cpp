@@ -80,8 +80,7 @@ double cpus_in(const std::string& text) {
 double machine_busy_s() {
   std::ifstream in{"/proc/stat"};
   std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-         steal = 0;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal))
     return 0;
   return (user + nice + system + irq + softirq + steal) / sysconf(_SC_CLK_TCK);
@@ -126,8 +125,8 @@ TEST_CASE("parallel_files: files overlap") {
     auto t0 = std::chrono::steady_clock::now();
     auto r = run(std::string{PARALLEL_FILES_DEMO} + " --fast");
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    least_others = std::min(least_others, ((machine_busy_s() - busy0)
-                                           - (children_cpu_s() - own0)) / (wall * hw));
+    least_others = std::min(least_others,
+                            ((machine_busy_s() - busy0) - (children_cpu_s() - own0)) / (wall * hw));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     cpus = cpus_in(r.output);
@@ -136,9 +135,9 @@ TEST_CASE("parallel_files: files overlap") {
     best_frac = std::max(best_frac, std::stod(line.substr(line.find(", ") + 2)));
   }
   if (!enough() && least_others > 0.10) {
-    MESSAGE("machine busy: other processes held " << 100 * least_others
-            << "% of the CPUs; parallel_files speedups " << best << "x and " << best_frac
-            << "x not checked");
+    MESSAGE("machine busy: other processes held "
+            << 100 * least_others << "% of the CPUs; parallel_files speedups " << best << "x and "
+            << best_frac << "x not checked");
     return;
   }
   CHECK(best > 0.75 * std::min(8.0, cpus));
@@ -222,13 +221,15 @@ TEST_CASE("monte_carlo_pi: estimate, speedup and plot") {
   std::filesystem::remove_all(dir);
   if (cpus < 2)
     return;
-  INFO("Manta's best speedup " << best_speedup << " on " << cpus << " CPUs; other "
-       "processes held at least " << 100 * least_others << "% of the machine");
+  INFO("Manta's best speedup " << best_speedup << " on " << cpus
+                               << " CPUs; other "
+                                  "processes held at least "
+                               << 100 * least_others << "% of the machine");
   if (best_speedup <= 1.3 && least_others > 0.10) {
     // Other jobs held the CPUs in every run: the timing says nothing about
     // Manta. Say so instead of failing.
-    MESSAGE("machine busy: other processes held " << 100 * least_others
-            << "% of the CPUs; speedup " << best_speedup << "x not checked");
+    MESSAGE("machine busy: other processes held " << 100 * least_others << "% of the CPUs; speedup "
+                                                  << best_speedup << "x not checked");
     return;
   }
   MESSAGE("Monte Carlo speedup " << best_speedup << "x on " << cpus << " CPUs");
@@ -369,10 +370,10 @@ TEST_CASE("tour: every demo runs and passes") {
   INFO(r.output);
   CHECK(r.exit_code == 0);
   auto table = r.output.substr(std::min(r.output.size(), r.output.find("==== tour summary")));
-  for (const char* d : {"parallel_files", "dependency_graph", "model_server", "async_actor",
-                        "large_object", "pipelining_wait", "worker_pool", "monte_carlo_pi",
-                        "data_pipeline", "parameter_server", "monitoring", "perf_debugging",
-                        "fault_tolerance"}) {
+  for (const char* d :
+       {"parallel_files", "dependency_graph", "model_server", "async_actor", "large_object",
+        "pipelining_wait", "worker_pool", "monte_carlo_pi", "data_pipeline", "parameter_server",
+        "monitoring", "perf_debugging", "fault_tolerance"}) {
     auto row = line_with(table, std::string{" "} + d + " ");
     CHECK_MESSAGE(contains(row, " ok "), d << ": " << row);
   }

@@ -68,8 +68,7 @@ TEST_CASE("the schema's ErrorKind lists exactly the kinds of error_kind.hpp, in 
   REQUIRE(names.size() == manta::detail::error_kind_count);
   for (auto k : every_kind()) {
     CAPTURE(manta::detail::error_class_name(k));
-    CHECK(upper_snake(names[static_cast<uint16_t>(k)])
-          == manta::detail::error_kind_schema_name(k));
+    CHECK(upper_snake(names[static_cast<uint16_t>(k)]) == manta::detail::error_kind_schema_name(k));
   }
 }
 
@@ -139,8 +138,8 @@ TEST_CASE("a user's exception, or a subclass of Manta's, crosses as a task_error
   CHECK(sub.type_name.find("my_manta_error") != std::string::npos);
   // actor_crash kills the actor where it is hosted; it is not re-raised as
   // itself on the caller's node.
-  auto crash = manta::detail::to_failure(std::make_exception_ptr(manta::actor_crash("down")),
-                                         "f", "node-2 (pid 4242)");
+  auto crash = manta::detail::to_failure(std::make_exception_ptr(manta::actor_crash("down")), "f",
+                                         "node-2 (pid 4242)");
   CHECK(crash.kind == error_kind::task_error);
   CHECK(crash.type_name == "manta::actor_crash");
   try {
@@ -164,8 +163,8 @@ TEST_CASE("a user's exception, or a subclass of Manta's, crosses as a task_error
 TEST_CASE("a code this build does not know fails with a manta::error naming the code") {
   CHECK_FALSE(manta::detail::error_kind_from_code(manta::detail::error_kind_count));
   CHECK_FALSE(manta::detail::error_kind_from_code(65535));
-  for (uint16_t code : {uint16_t{manta::detail::error_kind_count}, uint16_t{999},
-                        uint16_t{65535}}) {
+  for (uint16_t code :
+       {uint16_t{manta::detail::error_kind_count}, uint16_t{999}, uint16_t{65535}}) {
     CAPTURE(code);
     wire::failure_message f;
     f.kind = static_cast<error_kind>(code); // as a newer (or hostile) peer sends it

@@ -19,15 +19,12 @@ using namespace std::chrono_literals;
 namespace my_ns {
 
 struct custom_failure : std::exception {
-  const char* what() const noexcept override {
-    return "custom failure happened";
-  }
+  const char* what() const noexcept override { return "custom failure happened"; }
 };
 
 } // namespace my_ns
 
 namespace {
-
 
 
 int throws_runtime(int x) {
@@ -111,8 +108,8 @@ int get_blocker() {
   }
 }
 
-MANTA_REMOTE(throws_runtime, throws_custom, throws_int, add_one, flaky,
-             hold_until_released, marker, cancellable_loop, get_blocker);
+MANTA_REMOTE(throws_runtime, throws_custom, throws_int, add_one, flaky, hold_until_released, marker,
+             cancellable_loop, get_blocker);
 
 void wait_until(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
   auto deadline = steady::now() + limit;
@@ -133,7 +130,7 @@ TEST_CASE("an exception in a task reaches get as task_error") {
   runtime_guard rt{2};
   auto ref = manta::task(throws_runtime).remote(7);
   try {
-    (void) manta::get(ref);
+    (void)manta::get(ref);
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.type_name() == "std::runtime_error");
@@ -152,7 +149,7 @@ TEST_CASE("an exception in a task reaches get as task_error") {
 TEST_CASE("task_error names custom exception types and custom task names") {
   runtime_guard rt{2};
   try {
-    (void) manta::get(manta::task(throws_custom).remote());
+    (void)manta::get(manta::task(throws_custom).remote());
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.type_name() == "my_ns::custom_failure");
@@ -160,7 +157,7 @@ TEST_CASE("task_error names custom exception types and custom task names") {
     CHECK(e.task_name() == "throws_custom");
   }
   try {
-    (void) manta::get(manta::task(throws_runtime).name("custom").remote(1));
+    (void)manta::get(manta::task(throws_runtime).name("custom").remote(1));
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.task_name() == "custom");
@@ -171,7 +168,7 @@ TEST_CASE("task_error names custom exception types and custom task names") {
 TEST_CASE("a non-standard exception gives a task_error too") {
   runtime_guard rt{1};
   try {
-    (void) manta::get(manta::task(throws_int).remote());
+    (void)manta::get(manta::task(throws_int).remote());
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.task_name() == "throws_int");
@@ -187,7 +184,7 @@ TEST_CASE("errors propagate through dependent tasks") {
   auto mid = manta::task(add_one).remote(up);
   auto down = manta::task(add_one).remote(mid);
   try {
-    (void) manta::get(down);
+    (void)manta::get(down);
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.task_name() == "throws_runtime"); // the task that failed, not the one read
@@ -212,7 +209,7 @@ TEST_CASE("without retry_exceptions a task fails on its first exception") {
   g_attempts[key] = 0;
   auto ref = manta::task(flaky).max_retries(3).remote(key, 2);
   try {
-    (void) manta::get(ref, 10s);
+    (void)manta::get(ref, 10s);
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.message() == "flaky attempt 1");
@@ -226,7 +223,7 @@ TEST_CASE("max_retries(1) runs an always-failing task exactly twice") {
   g_attempts[key] = 0;
   auto ref = manta::task(flaky).max_retries(1).retry_exceptions(true).remote(key, 1000);
   try {
-    (void) manta::get(ref, 10s);
+    (void)manta::get(ref, 10s);
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.message() == "flaky attempt 2"); // the last attempt's error

@@ -33,7 +33,8 @@ using manta_test::sleepy;
 using manta_test::tally;
 using manta_test::work;
 
-TEST_CASE("10,000 tasks and 100 actors survive three kill -9 of worker nodes, each result exactly once") {
+TEST_CASE(
+  "10,000 tasks and 100 actors survive three kill -9 of worker nodes, each result exactly once") {
   const int n = env_int("MANTA_FAULT_TASKS", 10000);
   const int num_actors = env_int("MANTA_FAULT_ACTORS", 100);
   const int kills = 3;
@@ -131,11 +132,10 @@ TEST_CASE("10,000 tasks and 100 actors survive three kill -9 of worker nodes, ea
   // Only tasks placed on a killed node run again: at most its in-flight
   // window (remote_queue_factor x its CPUs) per kill.
   CHECK(extra <= static_cast<int64_t>(kills * manta::actors::remote_queue_factor * cpus));
-  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors, "
-            << kills << " worker kills in " << secs << " s ("
-            << static_cast<int>(n / secs) << " tasks/s); every actor restarted at least "
-            << fewest_restarts << " time(s); " << extra
-            << " re-runs, at most " << most << " runs of one task; longest get "
+  MESSAGE(n << " tasks and " << calls.size() << " calls of " << num_actors << " actors, " << kills
+            << " worker kills in " << secs << " s (" << static_cast<int>(n / secs)
+            << " tasks/s); every actor restarted at least " << fewest_restarts << " time(s); "
+            << extra << " re-runs, at most " << most << " runs of one task; longest get "
             << static_cast<int>(longest_get * 1000) << " ms");
   CHECK(longest_get < 30.0);
 }

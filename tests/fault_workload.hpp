@@ -95,8 +95,8 @@ inline std::pair<std::map<int64_t, int>, std::map<int64_t, int>> runs_of(const s
 
 inline size_t lines_in(const std::string& path) {
   std::ifstream in{path};
-  return static_cast<size_t>(std::count(std::istreambuf_iterator<char>{in},
-                                        std::istreambuf_iterator<char>{}, '\n'));
+  return static_cast<size_t>(
+    std::count(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}, '\n'));
 }
 
 inline int env_int(const char* name, int fallback) {

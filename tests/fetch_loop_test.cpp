@@ -144,14 +144,13 @@ void many_reads(std::shared_ptr<data_path_tls> tls) {
     std::unique_lock<std::mutex> guard{mtx};
     REQUIRE(cv.wait_for(guard, 60s, [&] { return done == reads; }));
   }
-  INFO("threads " << threads_before << " -> " << threads_during << ", descriptors "
-                  << fds_before << " -> " << fds_during);
+  INFO("threads " << threads_before << " -> " << threads_during << ", descriptors " << fds_before
+                  << " -> " << fds_during);
   // No thread per read or per connection: the reads' threads are the
   // loop's, counted before (the server's connections too are served by
   // its own fixed loop).
-  MESSAGE("threads " << threads_before << " -> " << threads_during << ", descriptors "
-                      << fds_before << " -> " << fds_during << ", server connections "
-                      << connections_during);
+  MESSAGE("threads " << threads_before << " -> " << threads_during << ", descriptors " << fds_before
+                     << " -> " << fds_during << ", server connections " << connections_during);
   CHECK(threads_during <= threads_before + 2);
   // A turn holds one connection here (one holder, a small object): the
   // readers' sockets and the server's ends of them, nothing per waiting read.

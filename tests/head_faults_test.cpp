@@ -168,7 +168,8 @@ TEST_CASE("with the head killed the workers keep serving the driver, and both jo
   step("tasks");
   MESSAGE("head killed when " << ran_at_kill * 100 / n << "% of " << n
                               << " tasks had run; all results arrived, none ran twice; since "
-                                 "the kill:" << steps);
+                                 "the kill:"
+                              << steps);
 }
 
 int main(int argc, char** argv) {

@@ -55,9 +55,8 @@ struct head_replacement_figures {
 
 /// What the head at `address` knows of the named actor, or nullopt (asked
 /// as a driver would, with the token).
-inline std::optional<manta::detail::named_actor_record> head_knows(const std::string& address,
-                                                                   const std::string& token,
-                                                                   const std::string& name) {
+inline std::optional<manta::detail::named_actor_record>
+head_knows(const std::string& address, const std::string& token, const std::string& name) {
   auto& rt = manta::detail::runtime::require("head_knows");
   auto [host, port] = manta::detail::parse_address(address);
   auto head = manta::detail::connect(rt.system(), host, port, std::chrono::seconds(5));
@@ -65,8 +64,9 @@ inline std::optional<manta::detail::named_actor_record> head_knows(const std::st
     return std::nullopt;
   caf::scoped_actor self{rt.system()};
   std::optional<manta::detail::named_actor_record> out;
-  self->request(*head, std::chrono::seconds(5), manta::actors::actor_find_atom::value, token,
-                std::string{"default"}, name)
+  self
+    ->request(*head, std::chrono::seconds(5), manta::actors::actor_find_atom::value, token,
+              std::string{"default"}, name)
     .receive([&](const std::string& rec) { out = manta::detail::decode_actor(name, rec); },
              [&](caf::error&) {});
   return out;
@@ -142,9 +142,9 @@ inline head_replacement_figures run_head_replacement(const head_replacement_hook
   REQUIRE(manta::cluster_resources()["CPU"] == 3);
   auto all = worker_nodes(3);
   REQUIRE(all.count(late) == 1);
-  auto [node, pid] = manta::get(
-    manta::task(where_it_ran).node_affinity(all.at(late), false).remote(),
-    std::chrono::seconds(10));
+  auto [node,
+        pid] = manta::get(manta::task(where_it_ran).node_affinity(all.at(late), false).remote(),
+                          std::chrono::seconds(10));
   fig.first_result_s = since();
   CHECK(pid == late);
   std::set<manta::node_id> old_nodes;
@@ -169,8 +169,7 @@ inline head_replacement_figures run_head_replacement(const head_replacement_hook
   auto my_job = manta::detail::job_id();
   REQUIRE(my_job.rfind("job-", 0) == 0);
   auto table = head_says(new_address, manta::actors::jobs_atom::value, h.token);
-  CHECK(table.find("{\"job_id\":\"" + my_job + "\",\"state\":\"RUNNING\"")
-        != std::string::npos);
+  CHECK(table.find("{\"job_id\":\"" + my_job + "\",\"state\":\"RUNNING\"") != std::string::npos);
   auto fresh = head_says(new_address, manta::actors::job_new_atom::value, h.token,
                          std::string{"./check"}, std::string{"here"});
   REQUIRE(fresh.rfind("job-", 0) == 0);

@@ -52,9 +52,7 @@ TEST_CASE("a head killed with -9 during a workload is replaced from the store: m
 
   std::string head_file; // the replacement's address file, once started
   manta_test::head_replacement_hooks h;
-  h.head_address = [&] {
-    return head_file.empty() ? c.address() : wait_for_address(head_file);
-  };
+  h.head_address = [&] { return head_file.empty() ? c.address() : wait_for_address(head_file); };
   h.head_log = [&] {
     return head_file.empty() ? c.head_log() : manta_test::read_all(c.dir() + "/head2.log");
   };
@@ -64,9 +62,9 @@ TEST_CASE("a head killed with -9 during a workload is replaced from the store: m
   };
   h.start_head = [&] {
     head_file = c.dir() + "/head2.address";
-    c.spawn({"--manta-head", "--manta-port=0", "--dashboard-port=0",
-             "--manta-address-file=" + head_file},
-            c.dir() + "/head2.log");
+    c.spawn(
+      {"--manta-head", "--manta-port=0", "--dashboard-port=0", "--manta-address-file=" + head_file},
+      c.dir() + "/head2.log");
     wait_for_address(head_file);
   };
   h.add_worker = [&] { return c.spawn({"--manta-worker", "--num-cpus=1"}); };
@@ -101,8 +99,7 @@ TEST_CASE("Redis stopped under a running head: the head keeps working in memory 
   c.add_worker(1);
   c.wait_for_cpus(3);
   CHECK(manta_test::wait_for_line(c.dir() + "/head.log", "is back", 1, 10s));
-  manta::detail::head_store store{
-    manta::detail::parse_store_address("test", redis.url())};
+  manta::detail::head_store store{manta::detail::parse_store_address("test", redis.url())};
   size_t workers = 0, drivers = 0;
   for (auto& [index, rec] : store.nodes())
     ++(rec.driver ? drivers : workers);

@@ -82,8 +82,7 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
     s.put_node(member(3, false));
     s.drop_node(3);
     s.put_next_index(4);
-    named_actor_record a{"keeper \"\xc3\xa9\"", "ns1", "tally", 1, 2, 0x1234567890abcdefULL,
-                         true};
+    named_actor_record a{"keeper \"\xc3\xa9\"", "ns1", "tally", 1, 2, 0x1234567890abcdefULL, true};
     s.put_actor(a);
     s.put_actor({"gone", "default", "tally", 1, 2, 7, false});
     s.drop_actor("default", "gone");
@@ -208,8 +207,7 @@ TEST_CASE("Redis down: an error naming the store and a hint, within the bound; b
     CHECK(what.find("redis-server --port " + std::to_string(r.port())) != std::string::npos);
   }
   // Reconnecting fails as clearly.
-  CHECK_THROWS_WITH_AS(s.next_index(), doctest::Contains("connecting failed"),
-                       head_store_error);
+  CHECK_THROWS_WITH_AS(s.next_index(), doctest::Contains("connecting failed"), head_store_error);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
   r.start(); // empty: no persistence
   CHECK(s.next_index() == 0);
@@ -222,15 +220,17 @@ TEST_CASE("a head whose store cannot be reached stops at once, saying which and 
   auto self = std::filesystem::read_symlink("/proc/self/exe").string();
   auto port = manta_test::free_port(); // nothing listens there
   auto url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
-  auto [rc, out] = manta_test::run(self + " --manta-head --manta-port=0 "
-                                   "--dashboard-port=0 --manta-address-file=/tmp/manta-hs-"
-                                   + std::to_string(::getpid()) + "/head.address --head-store="
-                                   + url);
+  auto [rc, out] = manta_test::run(self
+                                   + " --manta-head --manta-port=0 "
+                                     "--dashboard-port=0 --manta-address-file=/tmp/manta-hs-"
+                                   + std::to_string(::getpid())
+                                   + "/head.address --head-store=" + url);
   CHECK(rc == 2);
   CHECK(out.find("the head store at " + url + ": connecting failed") != std::string::npos);
   CHECK(out.find("start redis-server there") != std::string::npos);
-  auto [rc2, out2] = manta_test::run(self + " --manta-head --manta-port=0 "
-                                                  "--head-store=http://x");
+  auto [rc2, out2] = manta_test::run(self
+                                     + " --manta-head --manta-port=0 "
+                                       "--head-store=http://x");
   CHECK(rc2 == 2);
   CHECK(out2.find("--head-store (MANTA_HEAD_STORE) expects redis://HOST:PORT[/DB]")
         != std::string::npos);

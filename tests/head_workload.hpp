@@ -44,12 +44,11 @@ struct workload {
   std::vector<manta::object_ref<int64_t>> tasks, calls;
 
   workload(int n, std::string log_file, manta::node_id node, int64_t seed_, int max_retries)
-    : seed(seed_), log(std::move(log_file)),
-      actor(manta::actor<tally>()
-              .node_affinity(node, true)
-              .max_restarts(-1)
-              .max_task_retries(-1)
-              .remote(seed)) {
+    : seed(seed_), log(std::move(log_file)), actor(manta::actor<tally>()
+                                                     .node_affinity(node, true)
+                                                     .max_restarts(-1)
+                                                     .max_task_retries(-1)
+                                                     .remote(seed)) {
     for (int64_t i = 0; i < n; ++i) {
       tasks.push_back(manta::task(work).max_retries(max_retries).remote(i, log));
       if (i % 10 == 0)

@@ -80,13 +80,16 @@ struct malloc_env {
 TEST_CASE("results a worker holds for the driver count in its budget, spill, and come back") {
   malloc_env env;
   manta::local_cluster c;
-  auto worker = c.add_worker(1, "", {"--object-store-memory=" + std::to_string(budget_mb) + "MiB",
-                                     "--object-spill-dir=" + c.dir() + "/spill"});
+  auto worker = c.add_worker(1, "",
+                             {"--object-store-memory=" + std::to_string(budget_mb) + "MiB",
+                              "--object-spill-dir=" + c.dir() + "/spill"});
   c.join(0);
   auto nodes = manta_test::worker_nodes(1);
   REQUIRE(nodes.size() == 1);
   auto node = nodes.begin()->second;
-  auto store = [&] { return manta::get(manta::task(store_here).node_affinity(node).remote(0), 30s); };
+  auto store = [&] {
+    return manta::get(manta::task(store_here).node_affinity(node).remote(0), 30s);
+  };
   REQUIRE(store()[3] == budget_mb * mib);
   auto baseline = proc_status(worker, "VmRSS");
   REQUIRE(baseline > 0);

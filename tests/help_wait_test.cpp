@@ -100,8 +100,8 @@ size_t parent_of_spinner() {
   return g_parent_thread;
 }
 
-MANTA_REMOTE(fork_join_wait, this_thread_key, child_runs_here, boom, catch_child_error,
-             flaky, get_flaky, spin_until_cancelled, parent_of_spinner);
+MANTA_REMOTE(fork_join_wait, this_thread_key, child_runs_here, boom, catch_child_error, flaky,
+             get_flaky, spin_until_cancelled, parent_of_spinner);
 
 /// Runs `f` while sampling the process's thread count; returns the peak.
 template <class F>
@@ -191,7 +191,8 @@ TEST_CASE("cancelling a task cancels the child running under its wait") {
   // The CPU came back: a task runs, and the node's one CPU is free after it.
   CHECK(manta::get(manta::task(fork_join).remote(3), deadlock_guard) == 15);
   auto free_until = std::chrono::steady_clock::now() + 10s;
-  while (manta::available_resources().at("CPU") < 1 && std::chrono::steady_clock::now() < free_until)
+  while (manta::available_resources().at("CPU") < 1
+         && std::chrono::steady_clock::now() < free_until)
     std::this_thread::sleep_for(1ms);
   CHECK(manta::available_resources().at("CPU") == doctest::Approx(1));
 }

@@ -227,7 +227,9 @@ TEST_CASE("the simulation's options: config file keys, the schedule file under t
 TEST_CASE("a bad simulation flag is refused by name") {
   CHECK(thrown([] { sim_of({"--sim-nodes=x"}); })
         == "manta sim: --sim-nodes: expected a whole number from 1 to 1000000, got 'x'");
-  CHECK(thrown([] { sim_of({"--simulate", "--seed=-1"}); }).find("--seed: expected a whole")
+  CHECK(thrown([] {
+          sim_of({"--simulate", "--seed=-1"});
+        }).find("--seed: expected a whole")
         != std::string::npos);
   CHECK(thrown([] { sim_of({"--sim-cost=fast"}); })
         == "manta sim: --sim-cost: expected zero, declared or measured, got 'fast'");
@@ -240,6 +242,7 @@ TEST_CASE("a bad simulation flag is refused by name") {
   CHECK(e.find("manta sim: ") == 0);
   CHECK(e.find(":1: sim-cpus: expected a whole number") != std::string::npos);
   temp_file bad_schedule{R"({"nodes": 2, "explode": 1})"};
-  CHECK(thrown([&] { sim_of({"--sim-schedule=" + bad_schedule.path}); })
-          .find("explode: unknown key") != std::string::npos);
+  CHECK(
+    thrown([&] { sim_of({"--sim-schedule=" + bad_schedule.path}); }).find("explode: unknown key")
+    != std::string::npos);
 }

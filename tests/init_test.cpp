@@ -111,13 +111,13 @@ TEST_CASE("using the runtime before init throws not_initialized_error") {
     return std::string{e.what()}.find("init") != std::string::npos;
   };
   try {
-    (void) manta::task(add).remote(1, 2);
+    (void)manta::task(add).remote(1, 2);
     FAIL("task().remote() before init did not throw");
   } catch (const manta::not_initialized_error& e) {
     CHECK(mentions_init(e));
   }
   try {
-    (void) manta::put(42);
+    (void)manta::put(42);
     FAIL("put before init did not throw");
   } catch (const manta::not_initialized_error& e) {
     CHECK(mentions_init(e));
@@ -214,8 +214,8 @@ TEST_CASE("init(argc, argv) reads --num-cpus and --resources") {
     CHECK(total.size() == 3);
   }
   SUBCASE("flag value form, with the program's own arguments in between") {
-    std::vector<std::string> args{"prog", "input.txt", "--num-cpus", "5", "--verbose",
-                                  "--resources", "TPU:4"};
+    std::vector<std::string> args{"prog",      "input.txt",   "--num-cpus", "5",
+                                  "--verbose", "--resources", "TPU:4"};
     auto argv = make_argv(args);
     runtime_guard rt{static_cast<int>(args.size()), argv.data()};
     auto total = manta::cluster_resources();
@@ -243,17 +243,12 @@ TEST_CASE("init(argc, argv) reads --num-cpus and --resources") {
 
 TEST_CASE("init(argc, argv) rejects bad values with invalid_argument_error") {
   const std::vector<std::vector<std::string>> bad{
-    {"prog", "--num-cpus=abc"},
-    {"prog", "--num-cpus=-1"},
-    {"prog", "--num-cpus=3x"},
-    {"prog", "--num-cpus="},
+    {"prog", "--num-cpus=abc"},       {"prog", "--num-cpus=-1"},
+    {"prog", "--num-cpus=3x"},        {"prog", "--num-cpus="},
     {"prog", "--num-cpus"}, // no value follows
-    {"prog", "--resources=GPU"},
-    {"prog", "--resources=GPU:"},
-    {"prog", "--resources=GPU:many"},
-    {"prog", "--resources=:1"},
-    {"prog", "--resources=GPU:-2"},
-    {"prog", "--resources=GPU:1,disk"},
+    {"prog", "--resources=GPU"},      {"prog", "--resources=GPU:"},
+    {"prog", "--resources=GPU:many"}, {"prog", "--resources=:1"},
+    {"prog", "--resources=GPU:-2"},   {"prog", "--resources=GPU:1,disk"},
     {"prog", "--resources=CPU:4"}, // CPUs are given with --num-cpus
   };
   for (auto args : bad) {
@@ -313,8 +308,9 @@ TEST_CASE("non-finite CPU counts are rejected") {
                   manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
-  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(1, {{"GPU", std::numeric_limits<double>::infinity()}})),
-                  manta::invalid_argument_error);
+  CHECK_THROWS_AS(
+    manta::init(runtime_guard::with_cpus(1, {{"GPU", std::numeric_limits<double>::infinity()}})),
+    manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
 }
@@ -322,7 +318,8 @@ TEST_CASE("non-finite CPU counts are rejected") {
 TEST_CASE("init_options with negative amounts are rejected") {
   CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(-1)), manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
-  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(1, {{"GPU", -1}})), manta::invalid_argument_error);
+  CHECK_THROWS_AS(manta::init(runtime_guard::with_cpus(1, {{"GPU", -1}})),
+                  manta::invalid_argument_error);
   CHECK_FALSE(manta::is_initialized());
   manta::shutdown();
 }
@@ -338,19 +335,19 @@ TEST_CASE("using the runtime after shutdown throws not_initialized_error") {
     return std::string{e.what()}.find("init") != std::string::npos;
   };
   try {
-    (void) manta::task(add).remote(1, 2);
+    (void)manta::task(add).remote(1, 2);
     FAIL("task().remote() after shutdown did not throw");
   } catch (const manta::not_initialized_error& e) {
     CHECK(mentions_init(e));
   }
   try {
-    (void) manta::put(1);
+    (void)manta::put(1);
     FAIL("put after shutdown did not throw");
   } catch (const manta::not_initialized_error& e) {
     CHECK(mentions_init(e));
   }
   try {
-    (void) manta::get(stale);
+    (void)manta::get(stale);
     FAIL("get after shutdown did not throw");
   } catch (const manta::not_initialized_error& e) {
     CHECK(mentions_init(e));

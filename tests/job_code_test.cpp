@@ -63,7 +63,8 @@ struct cluster {
       return;
     }
     dir = tmpl;
-    auto [head_rc, head_out] = shell(prefix() + manta + " start --head --port=0 --dashboard-port=off");
+    auto [head_rc,
+          head_out] = shell(prefix() + manta + " start --head --port=0 --dashboard-port=off");
     auto [worker_rc, worker_out] = shell(prefix() + manta + " start --address=auto --num-cpus=4");
     up = head_rc == 0 && worker_rc == 0;
     if (!up)
@@ -78,9 +79,7 @@ struct cluster {
     fs::remove_all(dir);
   }
 
-  std::string prefix() const {
-    return "MANTA_RUNTIME_DIR=" + dir + "/runtime ";
-  }
+  std::string prefix() const { return "MANTA_RUNTIME_DIR=" + dir + "/runtime "; }
 
   /// The command line of a driver (JOB_DRIVER_A or _B) joining the cluster
   /// with `code` as its code search path, bounded in time.
@@ -105,8 +104,9 @@ TEST_CASE("two jobs from different code share one generic worker at the same tim
   fs::create_directory(barrier);
   auto a = c.driver("JOB_DRIVER_A", env("JOB_LIB_A"), "--mode=work --barrier=" + barrier);
   auto b = c.driver("JOB_DRIVER_B", env("JOB_LIB_B"), "--mode=work --barrier=" + barrier);
-  auto [rc, out] = run("(" + a + ") & pa=$!; (" + b + ") & pb=$!; wait $pa; echo \"a=$?\"; "
-                       "wait $pb; echo \"b=$?\"");
+  auto [rc, out] = run("(" + a + ") & pa=$!; (" + b
+                       + ") & pb=$!; wait $pa; echo \"a=$?\"; "
+                         "wait $pb; echo \"b=$?\"");
   INFO(out);
   CHECK(contains(out, "a=0"));
   CHECK(contains(out, "b=0"));
@@ -204,8 +204,8 @@ TEST_CASE("a code search path that does not exist is refused at init") {
 }
 
 int main(int argc, char** argv) {
-  for (auto* name : {"MANTA_BIN", "JOB_DRIVER_A", "JOB_DRIVER_B", "JOB_LIB_A", "JOB_LIB_A_SKEW",
-                     "JOB_LIB_B"})
+  for (auto* name :
+       {"MANTA_BIN", "JOB_DRIVER_A", "JOB_DRIVER_B", "JOB_LIB_A", "JOB_LIB_A_SKEW", "JOB_LIB_B"})
     if (env(name).empty()) {
       std::printf("skipped: %s is not set (meson test sets it)\n", name);
       return 77;

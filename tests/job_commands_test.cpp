@@ -51,8 +51,7 @@ struct jobs {
   bool reaches(const std::string& id, const std::string& state) const {
     for (auto until = std::chrono::steady_clock::now() + 10s;
          std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms))
-      if ((*this)("status " + id).second.find("\"state\":\"" + state + "\"")
-          != std::string::npos)
+      if ((*this)("status " + id).second.find("\"state\":\"" + state + "\"") != std::string::npos)
         return true;
     return false;
   }

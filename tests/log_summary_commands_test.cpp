@@ -246,8 +246,7 @@ TEST_CASE("manta logs --follow prints new lines and stops when the node goes awa
   node n;
   auto t1 = manta::actor<talker>().name("t1").remote();
   REQUIRE(manta::get(t1.call(&talker::talk).remote(std::string{"before following"}), 10s) == 1);
-  background_manta follower{{"logs", "--actor=t1", "--follow", "--address=" + n.address},
-                            dir.path};
+  background_manta follower{{"logs", "--actor=t1", "--follow", "--address=" + n.address}, dir.path};
   // Its first answer printed the old line: it follows from there on.
   REQUIRE(file_shows(follower.out, "talker says before following\n"));
   REQUIRE(manta::get(t1.call(&talker::talk).remote(std::string{"after following"}), 10s) == 1);

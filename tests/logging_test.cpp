@@ -143,7 +143,6 @@ TEST_CASE("lines logged on a worker node reach the driver, prefixed with that no
 }
 
 int main(int argc, char** argv) {
-  return manta_test::cluster_test_main(argc, argv, [](doctest::Context&) {
-    std::cerr.rdbuf(err_sink().rdbuf());
-  });
+  return manta_test::cluster_test_main(
+    argc, argv, [](doctest::Context&) { std::cerr.rdbuf(err_sink().rdbuf()); });
 }

@@ -108,8 +108,7 @@ int parent_of_failure(int x) {
   return manta::get(manta::task(fails).remote(x), deadlock_guard) + 1;
 }
 
-MANTA_REMOTE(square, sum_of_squares, sum_of_sums, fib, fib_wait, depth, fails,
-             parent_of_failure);
+MANTA_REMOTE(square, sum_of_squares, sum_of_sums, fib, fib_wait, depth, fails, parent_of_failure);
 
 } // namespace
 
@@ -155,7 +154,7 @@ TEST_CASE("a deep chain of nested gets on one CPU") {
 TEST_CASE("a nested task's error reaches the caller of the outer task") {
   runtime_guard rt{1};
   try {
-    (void) manta::get(manta::task(parent_of_failure).remote(3), deadlock_guard);
+    (void)manta::get(manta::task(parent_of_failure).remote(3), deadlock_guard);
     FAIL("get did not throw");
   } catch (const manta::task_error& e) {
     CHECK(e.type_name() == "std::invalid_argument");

@@ -21,9 +21,9 @@
 #include <vector>
 
 #ifdef MANTA_HAVE_NFQUEUE
-#  include <arpa/inet.h>
-#  include <linux/netfilter.h>
-#  include <libnetfilter_queue/libnetfilter_queue.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
 #endif
 
 namespace manta_test {
@@ -136,8 +136,8 @@ struct netem_relay::state {
     }
     auto delay = p.delay;
     if (p.jitter.count() > 0)
-      delay += std::chrono::microseconds{std::uniform_int_distribution<int64_t>{
-        -p.jitter.count(), p.jitter.count()}(rng)};
+      delay += std::chrono::microseconds{
+        std::uniform_int_distribution<int64_t>{-p.jitter.count(), p.jitter.count()}(rng)};
     heap.push({std::chrono::steady_clock::now() + std::max(delay, decltype(delay){0}), id, queue});
   }
 
@@ -155,8 +155,8 @@ struct netem_relay::state {
 
 void netem_relay::state::run(const std::string& ns, size_t queues, std::promise<void>& ready) {
 #ifndef MANTA_HAVE_NFQUEUE
-  (void) ns;
-  (void) queues;
+  (void)ns;
+  (void)queues;
   ready.set_exception(std::make_exception_ptr(std::runtime_error(
     "netem relay: built without libnetfilter_queue (tools/setup.sh installs it)")));
 #else
@@ -206,7 +206,8 @@ void netem_relay::state::run(const std::string& ns, size_t queues, std::promise<
     auto now = std::chrono::steady_clock::now();
     auto wait = heap.empty() ? std::chrono::nanoseconds{std::chrono::milliseconds{100}}
                              : std::max(std::chrono::nanoseconds{0}, heap.top().due - now);
-    timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
+    timespec ts{static_cast<time_t>(wait.count() / 1000000000),
+                static_cast<long>(wait.count() % 1000000000)};
     pollfd fds[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
     ::ppoll(fds, 2, &ts, nullptr);
     for (;;) {

@@ -112,7 +112,8 @@ std::string relay_unavailable() {
   sh("ip netns del " + probe);
   if (rc != 0)
     return "the kernel has no br_netfilter, or refused iptables' physdev, statistic or "
-           "NFQUEUE: " + out;
+           "NFQUEUE: "
+           + out;
   return {};
 }
 
@@ -175,17 +176,16 @@ netns_network::netns_network(size_t nodes) : prefix_("manta-" + std::to_string(:
   remove_all(); // an earlier network of this process that was not removed
   try {
     auto br = bridge_ns(prefix_);
-    must_run("ip netns add " + br + " && ip -n " + br + " link add br0 type bridge && ip -n "
-             + br + " link set br0 up");
+    must_run("ip netns add " + br + " && ip -n " + br + " link add br0 type bridge && ip -n " + br
+             + " link set br0 up");
     for (size_t i = 0; i < nodes; ++i) {
       auto n = prefix_ + "n" + std::to_string(i);
       auto port = "p" + std::to_string(i);
       names_.push_back(n);
       must_run("ip netns add " + n + " && ip -n " + br + " link add " + port
-               + " type veth peer name eth0 netns " + n + " && ip -n " + br + " link set "
-               + port + " master br0 up && ip -n " + n + " addr add " + ip(i)
-               + "/24 dev eth0 && ip -n " + n + " link set eth0 up && ip -n " + n
-               + " link set lo up");
+               + " type veth peer name eth0 netns " + n + " && ip -n " + br + " link set " + port
+               + " master br0 up && ip -n " + n + " addr add " + ip(i) + "/24 dev eth0 && ip -n "
+               + n + " link set eth0 up && ip -n " + n + " link set lo up");
     }
   } catch (...) {
     remove_all();
@@ -303,8 +303,7 @@ void netns_network::enter(size_t i) {
   int err = errno;
   ::close(fd);
   if (rc != 0)
-    throw std::runtime_error("netns harness: setns into " + name(i) + ": "
-                             + std::strerror(err));
+    throw std::runtime_error("netns harness: setns into " + name(i) + ": " + std::strerror(err));
 }
 
 void netns_network::leave() {

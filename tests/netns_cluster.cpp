@@ -56,8 +56,7 @@ pid_t netns_cluster::spawn(size_t node, const std::vector<std::string>& args,
 pid_t netns_cluster::start_head(size_t node, const std::vector<std::string>& flags) {
   auto file = dir_ + "/head.address";
   std::filesystem::remove(file);
-  std::vector<std::string> args{"--manta-head", "--manta-port=0",
-                                "--manta-address-file=" + file,
+  std::vector<std::string> args{"--manta-head", "--manta-port=0", "--manta-address-file=" + file,
                                 "--node-ip-address=" + netns_network::ip(node)};
   for (auto& f : common_flags())
     args.push_back(f);
@@ -126,8 +125,9 @@ std::string netns_cluster::start_redis(size_t node) {
     throw std::runtime_error("netns_cluster: redis-server is not installed (tools/setup.sh "
                              "installs Debian's redis-server)");
   auto ip = netns_network::ip(node);
-  auto pid = net_.spawn(node, {path, "--port", "6379", "--bind", ip, "--dir", dir_, "--save", "",
-                               "--appendonly", "no", "--protected-mode", "no"},
+  auto pid = net_.spawn(node,
+                        {path, "--port", "6379", "--bind", ip, "--dir", dir_, "--save", "",
+                         "--appendonly", "no", "--protected-mode", "no"},
                         log_of("redis"));
   // It says so once it listens (every version since 2.x).
   auto deadline = steady::now() + std::chrono::seconds(10);

@@ -26,9 +26,8 @@ public:
   /// A network of `nodes` namespaces (nothing started yet). Every process
   /// gets `connection_timeout` (--connection-timeout) and the cluster's
   /// token in its environment.
-  explicit netns_cluster(size_t nodes,
-                         std::chrono::milliseconds connection_timeout =
-                           manta::default_connection_timeout);
+  explicit netns_cluster(
+    size_t nodes, std::chrono::milliseconds connection_timeout = manta::default_connection_timeout);
   /// Shuts this process's runtime down, brings the calling thread back to
   /// its namespace, kills every process and removes the namespaces. The
   /// folder of logs goes too, unless a check failed, an exception is on

@@ -70,8 +70,8 @@ TEST_CASE("across namespaces, a head killed with -9 during a workload is replace
                      << fig.ran_at_kill * 100 / 2000 << "% of 2000 tasks had run; since the kill: "
                      << "new head on " << netns_network::ip(second_head) << " listening "
                      << fig.head_up_s << " s, both workers back " << fig.workers_back_s
-                     << " s, first result on a worker that joined afterwards "
-                     << fig.first_result_s << " s");
+                     << " s, first result on a worker that joined afterwards " << fig.first_result_s
+                     << " s");
 }
 
 int main(int argc, char** argv) {

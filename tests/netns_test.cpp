@@ -89,12 +89,11 @@ struct workload {
   std::vector<manta::object_ref<int64_t>> tasks, calls;
 
   workload(int n, std::string log_file, manta::node_id node, int calls_every = 10)
-    : log(std::move(log_file)),
-      actor(manta::actor<manta_test::tally>()
-              .node_affinity(node, true)
-              .max_restarts(-1)
-              .max_task_retries(-1)
-              .remote(int64_t{3})) {
+    : log(std::move(log_file)), actor(manta::actor<manta_test::tally>()
+                                        .node_affinity(node, true)
+                                        .max_restarts(-1)
+                                        .max_task_retries(-1)
+                                        .remote(int64_t{3})) {
     for (int64_t i = 0; i < n; ++i) {
       tasks.push_back(manta::task(manta_test::work).max_retries(10).remote(i, log));
       if (i % calls_every == 0)
@@ -175,21 +174,27 @@ TEST_CASE("tasks, actors and large objects between namespaces, each node on its 
 TEST_CASE("a bad --node-ip-address and plain TCP off loopback are refused, naming the flag") {
   netns_cluster c{2};
   // An address no interface of that namespace has.
-  auto other = c.spawn(0, {"--manta-head", "--manta-port=0", "--node-ip-address=10.213.0.2",
-                           "--manta-address-file=" + c.dir() + "/x.address"}, "other");
+  auto other = c.spawn(0,
+                       {"--manta-head", "--manta-port=0", "--node-ip-address=10.213.0.2",
+                        "--manta-address-file=" + c.dir() + "/x.address"},
+                       "other");
   CHECK(manta_test::exit_status(other) != 0);
   auto log = manta_test::read_all(c.log_of("other"));
   CHECK(log.find("--node-ip-address=10.213.0.2: not an address of this machine")
         != std::string::npos);
   auto name = c.spawn(0, {"--manta-head", "--node-ip-address=head.example"}, "name");
   CHECK(manta_test::exit_status(name) != 0);
-  CHECK(manta_test::read_all(c.log_of("name")).find("--node-ip-address=head.example: not an "
-                                                    "IP address") != std::string::npos);
+  CHECK(manta_test::read_all(c.log_of("name"))
+          .find("--node-ip-address=head.example: not an "
+                "IP address")
+        != std::string::npos);
   // Plain TCP on the node's network address: refused without
   // --trusted-network, accepted with it (and a warning, once).
-  auto plain = c.spawn(0, {"--manta-head", "--manta-port=0", "--transport=plain",
-                           "--node-ip-address=" + netns_network::ip(0),
-                           "--manta-address-file=" + c.dir() + "/y.address"}, "plain");
+  auto plain = c.spawn(0,
+                       {"--manta-head", "--manta-port=0", "--transport=plain",
+                        "--node-ip-address=" + netns_network::ip(0),
+                        "--manta-address-file=" + c.dir() + "/y.address"},
+                       "plain");
   CHECK(manta_test::exit_status(plain) == 2);
   CHECK(manta_test::read_all(c.log_of("plain")).find("with --transport=plain")
         != std::string::npos);
@@ -200,9 +205,9 @@ TEST_CASE("a bad --node-ip-address and plain TCP off loopback are refused, namin
   auto first = head.find("warning: listening on " + netns_network::ip(0));
   CHECK(first != std::string::npos);
   CHECK(head.find("warning:", first + 1) == std::string::npos);
-  CHECK(manta_test::read_all(c.log_of("node1")).find("warning: listening on "
-                                                     + netns_network::ip(1))
-        != std::string::npos);
+  CHECK(
+    manta_test::read_all(c.log_of("node1")).find("warning: listening on " + netns_network::ip(1))
+    != std::string::npos);
 }
 
 TEST_CASE("a worker killed with -9 in another namespace: its work is redone, every result "
@@ -269,9 +274,9 @@ TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss
   CHECK(w.wrong() == 0);
   MESSAGE("10,000 tasks and 1,000 actor calls over 2 ms delay and 1% loss took "
           << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-          << " s; the fallback's relay held " << c.net().netem_released()
-          << " packets (" << c.net().netem_overruns()
-          << " more lost on the way to it) and its rule dropped " << c.net().netem_dropped());
+          << " s; the fallback's relay held " << c.net().netem_released() << " packets ("
+          << c.net().netem_overruns() << " more lost on the way to it) and its rule dropped "
+          << c.net().netem_dropped());
   // With the fallback, the packets really were held and some really were
   // lost (kernel netem leaves both counts at 0).
   if (manta_test::netem_kind().rfind("kernel", 0) != 0) {

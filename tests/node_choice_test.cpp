@@ -58,13 +58,11 @@ TEST_CASE("the default strategy: this node first, then the preferred node, then 
   others[0] = full(1);
   CHECK(choose_node({{}, full(0), 1}, others, last) == run_on(2)); // the preferred one is full
   std::vector<node_view> busy{full(1), full(2)};
-  CHECK(choose_node({{}, full(0), 0}, busy, last)
-        == node_choice{node_choice::queue_local, 0});
+  CHECK(choose_node({{}, full(0), 0}, busy, last) == node_choice{node_choice::queue_local, 0});
   CHECK(choose_node({{}, too_small(0), 0}, busy, last) == node_choice{node_choice::wait, 0});
   CHECK(choose_node({{}, std::nullopt, 0}, busy, last) == node_choice{node_choice::wait, 0});
   std::vector<node_view> small{too_small(1)};
-  CHECK(choose_node({{}, too_small(0), 0}, small, last)
-        == node_choice{node_choice::nowhere, 0});
+  CHECK(choose_node({{}, too_small(0), 0}, small, last) == node_choice{node_choice::nowhere, 0});
   CHECK(last == 0); // only SPREAD moves its turn
 }
 

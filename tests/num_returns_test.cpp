@@ -23,8 +23,7 @@ namespace {
 
 std::tuple<int, std::string, std::vector<double>> parse(std::string text) {
   auto space = text.find(' ');
-  return {std::stoi(text.substr(0, space)), text.substr(space + 1),
-          std::vector<double>(1000, 0.5)};
+  return {std::stoi(text.substr(0, space)), text.substr(space + 1), std::vector<double>(1000, 0.5)};
 }
 
 std::pair<int, int> div_mod(int a, int b) {

@@ -250,8 +250,7 @@ TEST_CASE("memory_summary names size, owner, refs, location, type and creator") 
   CHECK(big.location == "memory");
   CHECK(big.owner == "node-" + std::to_string(a.id().node()));
   CHECK(big.type.find("std::vector<unsigned char") != std::string::npos);
-  CHECK(big.created_by.find("object_store_test.cpp:" + std::to_string(line))
-        != std::string::npos);
+  CHECK(big.created_by.find("object_store_test.cpp:" + std::to_string(line)) != std::string::npos);
   CHECK(report.objects.at(1).created_by == "task make_bytes");
   CHECK(report.bytes_in_memory >= 105000);
   auto text = report.to_string();

@@ -22,7 +22,6 @@ using namespace std::chrono_literals;
 namespace {
 
 
-
 struct point {
   int x = 0;
   int y = 0;
@@ -49,18 +48,10 @@ int identity(int x) {
 struct tracked {
   static inline std::atomic<int> alive{0};
   int value;
-  explicit tracked(int v) : value(v) {
-    ++alive;
-  }
-  tracked(const tracked& other) : value(other.value) {
-    ++alive;
-  }
-  tracked(tracked&& other) noexcept : value(other.value) {
-    ++alive;
-  }
-  ~tracked() {
-    --alive;
-  }
+  explicit tracked(int v) : value(v) { ++alive; }
+  tracked(const tracked& other) : value(other.value) { ++alive; }
+  tracked(tracked&& other) noexcept : value(other.value) { ++alive; }
+  ~tracked() { --alive; }
 };
 
 int read_tracked(const tracked& t) {

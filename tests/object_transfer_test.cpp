@@ -191,9 +191,8 @@ TEST_CASE("two holders share the chunks of one read, byte-exact; a third stands 
   latch all_asked{2};
   auto wait_all = [&] { all_asked.arrive_and_wait(); };
   holder a{bytes, wait_all}, b{bytes, wait_all}, c{bytes, nullptr};
-  std::vector<object_source> sources{{"127.0.0.1", a.server.port()},
-                                     {"127.0.0.1", b.server.port()},
-                                     {"127.0.0.1", c.server.port()}};
+  std::vector<object_source> sources{
+    {"127.0.0.1", a.server.port()}, {"127.0.0.1", b.server.port()}, {"127.0.0.1", c.server.port()}};
   std::vector<char> out;
   CHECK(fetch_object(sources, "secret", 7, bytes->size(), out) == "");
   CHECK(out == *bytes);
@@ -216,9 +215,8 @@ TEST_CASE("a holder dying mid-read: the others finish the read, one standing by 
   std::vector<char> out;
   // Nothing listens on port 1: that holder fails at once, and the good
   // one, standing by, replaces it.
-  std::vector<object_source> sources{{"127.0.0.1", dying.port()},
-                                     {"127.0.0.1", 1},
-                                     {"127.0.0.1", good.server.port()}};
+  std::vector<object_source> sources{
+    {"127.0.0.1", dying.port()}, {"127.0.0.1", 1}, {"127.0.0.1", good.server.port()}};
   CHECK(fetch_object(sources, "secret", 7, bytes->size(), out) == "");
   CHECK(dying.asked);
   CHECK(good.chunks > 0);
@@ -228,8 +226,8 @@ TEST_CASE("a holder dying mid-read: the others finish the read, one standing by 
   std::vector<char> out2;
   auto why = fetch_object({{"127.0.0.1", alone.port()}}, "secret", 7, bytes->size(), out2);
   CHECK(why.find("failed") != std::string::npos);
-  auto none_left = fetch_object({{"127.0.0.1", 1}, {"127.0.0.1", 1}, {"127.0.0.1", 1}}, "secret",
-                                7, 100, out2);
+  auto none_left = fetch_object({{"127.0.0.1", 1}, {"127.0.0.1", 1}, {"127.0.0.1", 1}}, "secret", 7,
+                                100, out2);
   CHECK(none_left.find("every holder failed") != std::string::npos);
   CHECK(none_left.find("; 127.0.0.1:1: object transfer from 127.0.0.1:1 failed")
         != std::string::npos);
@@ -238,12 +236,12 @@ TEST_CASE("a holder dying mid-read: the others finish the read, one standing by 
 TEST_CASE("a copy being read serves the chunks it has; cached copies are counted and evicted") {
   auto bytes = pattern((20u << 20) + 5);
   auto& held = held_objects::instance();
-  transfer_server server{"127.0.0.1", "secret",
-                         [&](uint64_t id) { return held.view(id); }};
+  transfer_server server{"127.0.0.1", "secret", [&](uint64_t id) { return held.view(id); }};
   auto used_before = object_table::instance().bytes_used();
   std::shared_ptr<copy_progress> progress;
   std::atomic<int> dropped{0};
-  auto copy = held.start_copy(42, bytes->size(), [&] { ++dropped; }, progress);
+  auto copy = held.start_copy(
+    42, bytes->size(), [&] { ++dropped; }, progress);
   REQUIRE(copy != nullptr);
   REQUIRE(progress != nullptr);
   CHECK(held.find(42) == nullptr); // not complete yet

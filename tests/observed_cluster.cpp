@@ -80,9 +80,8 @@ int main(int argc, char** argv) {
                 "shouted %s\nboom %s\nfailed %s\nready\n",
                 c.dashboard_address().c_str(), manta::to_string(w.held()).c_str(),
                 manta::to_string(w.object()).c_str(), w.worker().c_str(),
-                manta::detail::runtime::node_name().c_str(),
-                manta::to_string(shouted.id()).c_str(), manta::to_string(failed.id()).c_str(),
-                manta::to_string(third.id()).c_str());
+                manta::detail::runtime::node_name().c_str(), manta::to_string(shouted.id()).c_str(),
+                manta::to_string(failed.id()).c_str(), manta::to_string(third.id()).c_str());
     std::fflush(stdout);
     std::string line;
     while (std::getline(std::cin, line)) {

@@ -34,9 +34,7 @@ MANTA_REMOTE(blocked_step, add_one);
 
 class keeper {
 public:
-  int store(int x) {
-    return total_ += x;
-  }
+  int store(int x) { return total_ += x; }
 
 private:
   int total_ = 0;

@@ -76,9 +76,7 @@ public:
   observed_node& operator=(const observed_node&) = delete;
 
   /// "dashboard" (its URL), "blocked", "pending", "object" (ids).
-  const std::string& operator[](const std::string& key) const {
-    return info_.at(key);
-  }
+  const std::string& operator[](const std::string& key) const { return info_.at(key); }
 
   /// "127.0.0.1:PORT".
   std::string address() const {

@@ -174,8 +174,7 @@ int paused_driver_main(const std::string& dir) {
     for (auto& p : refs) {
       auto& out = outcomes[p.call];
       try {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline
-                                                                          - steady::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
         auto v = manta::get(p.ref, std::max(left, std::chrono::milliseconds{1}));
         out.kind = v == p.seed * 1000 + p.call ? outcome::ok : outcome::wrong_value;
       } catch (const manta::get_timeout_error& e) {
@@ -255,9 +254,8 @@ int mute_worker_main(const std::string& dir) {
   });
   auto port = manta::detail::publish(sys, manager, 0, "127.0.0.1");
   auto colon = address.rfind(':');
-  auto head = manta::detail::connect(sys, address.substr(0, colon),
-                                     static_cast<uint16_t>(std::stoi(address.substr(colon + 1))),
-                                     5s);
+  auto head = manta::detail::connect(
+    sys, address.substr(0, colon), static_cast<uint16_t>(std::stoi(address.substr(colon + 1))), 5s);
   if (!port || !head)
     return 2;
   wire::node_record me;
@@ -339,8 +337,8 @@ TEST_CASE("a driver paused past the connection timeout reconnects, its actors re
   // head close its links (each actor still has calls queued then). It is
   // the length of the fault, not a wait for a state: the workers' logs
   // then say that they noticed.
-  REQUIRE(manta_test::wait_for_text(status, "submitted " + std::to_string(num_actors * (1 + 2 * calls_per_round)),
-                        30s));
+  REQUIRE(manta_test::wait_for_text(
+    status, "submitted " + std::to_string(num_actors * (1 + 2 * calls_per_round)), 30s));
   REQUIRE(::kill(driver, SIGSTOP) == 0);
   auto stopped = steady::now();
   std::this_thread::sleep_for(2 * timeout);
@@ -351,14 +349,16 @@ TEST_CASE("a driver paused past the connection timeout reconnects, its actors re
   append(c.dir() + "/resumed", "yes");
   // Within the bound: every call completed or failed by name, a fresh round
   // to all 30 actors succeeded, and the driver shut down cleanly.
-  bool reported = manta_test::wait_for_text(status, "summary", std::chrono::seconds{call_bound} + 20s);
+  bool reported = manta_test::wait_for_text(status, "summary",
+                                            std::chrono::seconds{call_bound} + 20s);
   auto report_after = secs_since(resumed);
   int code = manta_test::exit_status(driver, reported ? 15s : 1s);
   auto text = manta_test::read_all(status);
-  INFO("driver status:\n" << text << "\ndriver log:\n"
-                          << manta_test::read_all(c.dir() + "/driver.log") << "\nworker logs:\n"
-                          << manta_test::read_all(log_a) << manta_test::read_all(log_b)
-                          << "\nhead log:\n" << c.head_log());
+  INFO("driver status:\n"
+       << text << "\ndriver log:\n"
+       << manta_test::read_all(c.dir() + "/driver.log") << "\nworker logs:\n"
+       << manta_test::read_all(log_a) << manta_test::read_all(log_b) << "\nhead log:\n"
+       << c.head_log());
   CHECK(reported);
   CHECK(code == 0);
   CHECK(text.find("shut down") != std::string::npos);
@@ -394,8 +394,8 @@ TEST_CASE("a driver paused past the connection timeout reconnects, its actors re
   // The workers took the driver back: it reconnected to both.
   auto driver_log = manta_test::read_all(c.dir() + "/driver.log");
   CHECK(driver_log.find("reconnected to node-") != std::string::npos);
-  MESSAGE("paused " << std::chrono::duration<double>(resumed - stopped).count()
-                    << " s; " << field(text, "calls") << " calls, " << field(text, "died")
+  MESSAGE("paused " << std::chrono::duration<double>(resumed - stopped).count() << " s; "
+                    << field(text, "calls") << " calls, " << field(text, "died")
                     << " failed as actor_died_error, the rest ran once; all reported "
                     << report_after << " s after the resume");
 }
@@ -435,8 +435,8 @@ TEST_CASE("creating an actor on a worker that takes the spec but never answers f
   c.wait_for_cpus(1);
   auto [why, took] = create_and_call(node, c.dir());
   INFO(why);
-  CHECK(why.find("node-" + std::to_string(node) + " did not answer the creation") !=
-        std::string::npos);
+  CHECK(why.find("node-" + std::to_string(node) + " did not answer the creation")
+        != std::string::npos);
   CHECK(took >= 2 * std::chrono::duration<double>(timeout).count());
   CHECK(took < 5 * std::chrono::duration<double>(timeout).count());
   // It answered pings all along: still connected, not cut off.
@@ -476,7 +476,7 @@ TEST_CASE("a get with a timeout bounds the fetch of an object held by a worker t
   ::kill(worker, SIGCONT);
   CHECK(manta::get(ref, 30s).size() == size_t{4} << 20);
   MESSAGE("get(ref, 300ms) on an object held by a stopped worker threw after " << took
-                                                                                << " s: " << why);
+                                                                               << " s: " << why);
 }
 
 int main(int argc, char** argv) {

@@ -60,9 +60,7 @@ MANTA_REMOTE(hold, answer, nap);
 
 class counter {
 public:
-  int incr() {
-    return ++n_;
-  }
+  int incr() { return ++n_; }
 
 private:
   int n_ = 0;
@@ -198,14 +196,14 @@ TEST_CASE("a group that can never fit fails at once with a named error") {
   runtime_guard rt{2, {{"disk", 1}}};
   using manta::placement_strategy;
   // One node cannot give two bundles a node each.
-  CHECK_THROWS_AS(manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}},
-                                                placement_strategy::strict_spread),
-                  manta::placement_group_infeasible_error);
+  CHECK_THROWS_AS(
+    manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}}, placement_strategy::strict_spread),
+    manta::placement_group_infeasible_error);
   CHECK_THROWS_AS(manta::create_placement_group({{{"CPU", 3}}}),
                   manta::placement_group_infeasible_error);
-  CHECK_THROWS_AS(manta::create_placement_group({{{"CPU", 2}}, {{"CPU", 1}}},
-                                                placement_strategy::strict_pack),
-                  manta::placement_group_infeasible_error);
+  CHECK_THROWS_AS(
+    manta::create_placement_group({{{"CPU", 2}}, {{"CPU", 1}}}, placement_strategy::strict_pack),
+    manta::placement_group_infeasible_error);
   CHECK_THROWS_AS(manta::create_placement_group({{{"GPU", 1}}}),
                   manta::placement_group_infeasible_error);
   try {
@@ -231,8 +229,7 @@ TEST_CASE("a group that can never fit fails at once with a named error") {
                   manta::infeasible_task_error);
   CHECK_THROWS_AS(manta::task(answer).placement_group(one, 1).remote(),
                   manta::invalid_argument_error);
-  CHECK(manta::get(manta::task(answer).resources({{"disk", 1}}).placement_group(one).remote(),
-                   10s)
+  CHECK(manta::get(manta::task(answer).resources({{"disk", 1}}).placement_group(one).remote(), 10s)
         == 42);
 }
 
@@ -305,9 +302,9 @@ TEST_CASE("groups are found by name and listed") {
   CHECK(manta::get_placement_group("train").id() == pg.id());
   CHECK(manta::get_placement_group("train").name() == "train");
   CHECK(manta::get_placement_group("train").strategy() == manta::placement_strategy::spread);
-  CHECK_THROWS_AS(manta::create_placement_group({{{"CPU", 1}}},
-                                                manta::placement_strategy::pack, "train"),
-                  manta::invalid_argument_error);
+  CHECK_THROWS_AS(
+    manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack, "train"),
+    manta::invalid_argument_error);
   CHECK_THROWS_AS(manta::get_placement_group("nope"), manta::placement_group_not_found_error);
   CHECK_THROWS_AS(manta::get_placement_group(" "), manta::invalid_argument_error);
   REQUIRE(pg.wait(10s));

@@ -32,8 +32,10 @@ inline bool redis_available() {
 inline void require_redis_or_skip(const char* test) {
   if (redis_available())
     return;
-  std::fprintf(stderr, "%s: skipped: redis-server is not installed (tools/setup.sh installs "
-                       "Debian's redis-server)\n", test);
+  std::fprintf(stderr,
+               "%s: skipped: redis-server is not installed (tools/setup.sh installs "
+               "Debian's redis-server)\n",
+               test);
   std::exit(77);
 }
 
@@ -84,8 +86,8 @@ public:
     pid_ = ::fork();
     if (pid_ == 0) {
       ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-               "--dir", dir_.c_str(), "--save", "", "--appendonly", "no", "--logfile",
-               log.c_str(), "--daemonize", "no", static_cast<char*>(nullptr));
+               "--dir", dir_.c_str(), "--save", "", "--appendonly", "no", "--logfile", log.c_str(),
+               "--daemonize", "no", static_cast<char*>(nullptr));
       std::_Exit(127);
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);

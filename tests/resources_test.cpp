@@ -18,7 +18,6 @@ using namespace std::chrono_literals;
 namespace {
 
 
-
 /// Tasks running right now and the most ever seen at once.
 std::atomic<int> g_running{0};
 std::atomic<int> g_max_running{0};
@@ -133,11 +132,10 @@ TEST_CASE("a custom resource with one unit serializes its tasks") {
 TEST_CASE("a task that can never fit fails at once with infeasible_task_error") {
   runtime_guard rt{4, {{"GPU", 1}}};
   // `names`: what the message must mention (the task, the resource, the amount).
-  auto check_infeasible = [](manta::object_ref<int> ref,
-                             std::vector<std::string> names) {
+  auto check_infeasible = [](manta::object_ref<int> ref, std::vector<std::string> names) {
     auto t0 = steady::now();
     try {
-      (void) manta::get(ref, 5s);
+      (void)manta::get(ref, 5s);
       FAIL("an infeasible task ran");
     } catch (const manta::infeasible_task_error& e) {
       std::string what = e.what();

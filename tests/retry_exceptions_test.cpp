@@ -104,15 +104,16 @@ bool has(const std::string& text, const std::string& part) {
 TEST_CASE("a task retries only the exception types it lists") {
   local_runtime rt;
   // Listed: re-run until it succeeds, within max_retries.
-  auto ok = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("t1", "flaky", 2);
+  auto ok = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("t1", "flaky",
+                                                                                     2);
   CHECK(manta::get(ok, 10s).first == 3);
   // A type derived from a listed one counts.
   auto derived = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote(
     "t2", "flakier", 1);
   CHECK(manta::get(derived, 10s).first == 2);
   // Not listed: fails on its first run, although retries are left.
-  auto other = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote(
-    "t3", "fatal", 1);
+  auto other = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("t3",
+                                                                                        "fatal", 1);
   auto e = error_of(other);
   CHECK(has(e.type_name(), "fatal_error"));
   CHECK(e.message() == "t3 run 1");
@@ -126,8 +127,8 @@ TEST_CASE("a task retries only the exception types it lists") {
     "t5", "flakier", 1);
   CHECK(manta::get(base, 10s).first == 2);
   // max_retries still bounds the runs: the last exception is the error.
-  auto spent = manta::task(flaky).max_retries(2).retry_exceptions<flaky_error>().remote(
-    "t6", "flaky", 5);
+  auto spent = manta::task(flaky).max_retries(2).retry_exceptions<flaky_error>().remote("t6",
+                                                                                        "flaky", 5);
   CHECK(error_of(spent).message() == "t6 run 3");
 }
 
@@ -138,16 +139,21 @@ TEST_CASE("retry_exceptions(true) retries every exception, false and the default
   auto none = manta::task(flaky).max_retries(3).remote("a2", "flaky", 1);
   CHECK(error_of(none).message() == "a2 run 1");
   // A later retry_exceptions(false) drops an earlier list.
-  auto off = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().retry_exceptions(
-    false).remote("a3", "flaky", 1);
+  auto off = manta::task(flaky)
+               .max_retries(3)
+               .retry_exceptions<flaky_error>()
+               .retry_exceptions(false)
+               .remote("a3", "flaky", 1);
   CHECK(error_of(off).message() == "a3 run 1");
   // And a list replaces an earlier "all".
-  auto listed = manta::task(flaky).max_retries(3).retry_exceptions(true)
-                  .retry_exceptions<flaky_error>().remote("a4", "fatal", 1);
+  auto listed =
+    manta::task(flaky).max_retries(3).retry_exceptions(true).retry_exceptions<flaky_error>().remote(
+      "a4", "fatal", 1);
   CHECK(error_of(listed).message() == "a4 run 1");
 }
 
-TEST_CASE("an actor re-runs a call on the same instance for listed exceptions, up to max_task_retries") {
+TEST_CASE(
+  "an actor re-runs a call on the same instance for listed exceptions, up to max_task_retries") {
   local_runtime rt;
   auto w = manta::actor<worker>().max_task_retries(2).retry_exceptions<flaky_error>().remote();
   auto ok = w.call(&worker::work).remote("m1", "flaky", 2);
@@ -173,18 +179,19 @@ TEST_CASE("on a worker node: the listed types are retried there, others fail at 
   manta::local_cluster c;
   c.add_worker(1);
   c.join(/*local_cpus=*/0); // every task runs on the worker
-  auto ok = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote(
-    "w1", "flakier", 2);
+  auto ok = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("w1",
+                                                                                     "flakier", 2);
   auto [runs, node] = manta::get(ok, 20s);
   CHECK(runs == 3);
   CHECK(node != static_cast<int>(manta::current_node()));
-  auto other = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote(
-    "w2", "fatal", 1);
+  auto other = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("w2",
+                                                                                        "fatal", 1);
   auto e = error_of(other);
   CHECK(has(e.type_name(), "fatal_error"));
   CHECK(e.message() == "w2 run 1");
   // An actor on the worker (the driver has no CPU for it) retries its calls there too.
-  auto w = manta::actor<worker>().num_cpus(1).max_task_retries(2).retry_exceptions<flaky_error>().remote();
+  auto w =
+    manta::actor<worker>().num_cpus(1).max_task_retries(2).retry_exceptions<flaky_error>().remote();
   auto call = w.call(&worker::work).remote("w3", "flaky", 2);
   auto [call_runs, call_node] = manta::get(call, 20s);
   CHECK(call_runs == 3);

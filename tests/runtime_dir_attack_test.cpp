@@ -61,8 +61,7 @@ std::string no_second_user() {
 
 /// Runs `script` with sh as uid/gid 65534 (nobody), no supplementary groups.
 void as_attacker(const std::string& script) {
-  auto [rc, out] = run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '" + script
-                       + "'");
+  auto [rc, out] = run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '" + script + "'");
   INFO(out);
   REQUIRE(rc == 0);
 }
@@ -78,8 +77,10 @@ struct victim {
       ::_exit(127);
     }
     // Until it runs `sleep` (its command line is then ours to check).
-    for (int i = 0; i < 500 && manta_test::read_all("/proc/" + std::to_string(pid) + "/cmdline")
-                                   .rfind("sleep", 0) != 0;
+    for (int i = 0;
+         i < 500
+         && manta_test::read_all("/proc/" + std::to_string(pid) + "/cmdline").rfind("sleep", 0)
+              != 0;
          ++i)
       std::this_thread::sleep_for(10ms);
   }
@@ -220,8 +221,9 @@ TEST_CASE("a runtime folder writable by others, or a link, is refused") {
   auto [rc, out] = run("MANTA_RUNTIME_DIR=" + dir.path + " " + manta_exe() + " stop");
   INFO(out);
   CHECK(rc == 1);
-  CHECK(contains(out, "refusing the runtime folder " + dir.path + ": it is writable by every "
-                      "user"));
+  CHECK(contains(out, "refusing the runtime folder " + dir.path
+                        + ": it is writable by every "
+                          "user"));
   CHECK(contains(out, "mode 0777"));
   CHECK(contains(out, "chmod 700 " + dir.path));
   CHECK(v.alive());
@@ -249,9 +251,9 @@ TEST_CASE("manta stop signals a pid only if it is the daemon manta start recorde
   INFO(out);
   CHECK(rc == 1);
   CHECK(contains(out, "not signalling what " + dir.path + "/head.pid names: " + dir.path
-                      + "/head.pid: it does not hold 'PID START_TIME'"));
+                        + "/head.pid: it does not hold 'PID START_TIME'"));
   CHECK(contains(out, "not signalling what " + dir.path + "/worker-1.pid names: process "
-                      + std::to_string(v.pid) + " does not run as a Manta daemon"));
+                        + std::to_string(v.pid) + " does not run as a Manta daemon"));
   CHECK(contains(out, "stopped 0 process(es)"));
   CHECK(v.alive());
   // The stale file went; the others stay for the user to look at.
@@ -278,8 +280,8 @@ TEST_CASE("manta start takes the token from a file, and the head's command line 
   CHECK(rc == 2);
   CHECK(contains(out, "its mode is 0644"));
   ::chmod(token_file.path.c_str(), 0600);
-  std::tie(rc, out) = run(env + exe + " start --head --port=0 --dashboard-port=off --token-file="
-                          + token_file.path);
+  std::tie(rc, out) = run(
+    env + exe + " start --head --port=0 --dashboard-port=off --token-file=" + token_file.path);
   INFO(out);
   REQUIRE(rc == 0);
   auto at = out.find("(pid ");
@@ -289,7 +291,7 @@ TEST_CASE("manta start takes the token from a file, and the head's command line 
   CHECK(contains(cmdline, "--head"));
   CHECK_FALSE(contains(cmdline, token));
   CHECK(manta_test::read_all(dir.path + "/head.token") == token + "\n");
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(dir.path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
   REQUIRE(::stat((dir.path + "/head.address").c_str(), &st) == 0);

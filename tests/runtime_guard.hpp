@@ -9,19 +9,13 @@
 #include <utility>
 
 struct runtime_guard {
-  explicit runtime_guard(manta::init_options opts) {
-    manta::init(std::move(opts));
-  }
+  explicit runtime_guard(manta::init_options opts) { manta::init(std::move(opts)); }
   /// A runtime with `cpus` CPUs and the custom `resources`.
   explicit runtime_guard(double cpus = 2, manta::resource_map resources = {})
     : runtime_guard(with_cpus(cpus, std::move(resources))) {}
   /// A runtime configured by command-line flags, as `manta::init(argc, argv)`.
-  runtime_guard(int argc, char** argv) {
-    manta::init(argc, argv);
-  }
-  ~runtime_guard() {
-    manta::shutdown();
-  }
+  runtime_guard(int argc, char** argv) { manta::init(argc, argv); }
+  ~runtime_guard() { manta::shutdown(); }
   runtime_guard(const runtime_guard&) = delete;
   runtime_guard& operator=(const runtime_guard&) = delete;
 

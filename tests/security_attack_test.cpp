@@ -77,9 +77,7 @@ int attacker_main(const std::string& mode, const std::string& address) {
   caf::anon_send_exit(*target, caf::exit_reason::kill);
   {
     // A linked actor that dies takes the target with it.
-    auto doomed = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](int) {}};
-    });
+    auto doomed = sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
     caf::anon_send(doomed, caf::link_atom::value, caf::actor_cast<caf::strong_actor_ptr>(*target));
     caf::anon_send_exit(doomed, caf::exit_reason::kill);
   }
@@ -154,8 +152,12 @@ size_t await_closed(std::vector<int>& fds, steady::time_point deadline) {
 /// CAF's first message on a connection, announcing a 4 GiB payload that
 /// never comes (CAF 0.17 made room for the payload as announced).
 std::vector<char> huge_basp_header(caf::actor_system& sys) {
-  caf::io::basp::header hdr{caf::io::basp::message_type::client_handshake, 0, 0xFFFFFFFFu,
-                            0, caf::invalid_actor_id, caf::invalid_actor_id};
+  caf::io::basp::header hdr{caf::io::basp::message_type::client_handshake,
+                            0,
+                            0xFFFFFFFFu,
+                            0,
+                            caf::invalid_actor_id,
+                            caf::invalid_actor_id};
   std::vector<char> out;
   caf::binary_serializer sink{sys, out};
   if (auto err = sink(hdr))
@@ -298,10 +300,9 @@ TEST_CASE("connections that never finish their handshake are capped and closed i
   // Every one is closed by the worker: those beyond the cap at once, the
   // others when the handshake timeout (10 s by default) has passed.
   CHECK(await_closed(fds, steady::now() + 30s) == 0);
-  MESSAGE("all closed after " << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   steady::now() - t0)
-                                   .count()
-                              << " ms");
+  MESSAGE("all closed after "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count()
+          << " ms");
   // Descriptors come back once the connections are gone.
   auto deadline = steady::now() + 10s;
   while (open_fds(worker) > before.fds + 4 && steady::now() < deadline)

@@ -52,9 +52,7 @@ MANTA_REMOTE(add_one, fails, held);
 
 class counter {
 public:
-  int add(int x) {
-    return total_ += x;
-  }
+  int add(int x) { return total_ += x; }
 
 private:
   int total_ = 0;
@@ -108,9 +106,8 @@ TEST_CASE("/api/series has a sample a second with the counts of the workload") {
   CHECK_THROWS(manta::get(manta::task(fails).remote(1)));
 
   // 20 tasks and 5 actor calls finished, one task failed.
-  auto doc = wait_for_sample([](const json::value& s) {
-    return field(s, "finished") >= 25 && field(s, "failed") >= 1;
-  });
+  auto doc = wait_for_sample(
+    [](const json::value& s) { return field(s, "finished") >= 25 && field(s, "failed") >= 1; });
   auto& node = doc.at("nodes").as_array().at(0).as_object();
   CHECK(json::value_to<std::string>(node.at("name")).rfind("node-0", 0) == 0);
   auto& samples = node.at("samples").as_array();
@@ -157,9 +154,8 @@ TEST_CASE("/api/series has a sample a second with the counts of the workload") {
   wait_for_sample([](const json::value& s) { return field(s, "running") == 1; });
   g_release = true;
   CHECK(manta::get(h) == 7);
-  wait_for_sample([](const json::value& s) {
-    return field(s, "running") == 0 && field(s, "finished") == 26;
-  });
+  wait_for_sample(
+    [](const json::value& s) { return field(s, "running") == 0 && field(s, "finished") == 26; });
 }
 
 TEST_CASE("/api/series?since=T answers only the samples newer than T") {
@@ -230,8 +226,8 @@ TEST_CASE("the cluster's sum carries each node's latest sample forward") {
 
   // Since 11 s: each node's later samples, and the sums of seconds 12 and
   // 13, b's sample of 11.6 s still carried into second 12.
-  auto part =
-    json::parse(manta::detail::series_document({{"a", nodes[0]}, {"b", nodes[1]}}, 11'000));
+  auto part = json::parse(
+    manta::detail::series_document({{"a", nodes[0]}, {"b", nodes[1]}}, 11'000));
   CHECK(part.at("nodes").as_array().at(0).at("samples").as_array().size() == 2);
   CHECK(part.at("nodes").as_array().at(1).at("samples").as_array().size() == 2);
   auto& cut = part.at("cluster").as_array();
@@ -269,9 +265,8 @@ TEST_CASE("the CPU meter sees a thread that keeps a core busy") {
   burn.join();
   auto r = meter.read();
   auto cpu1 = process_cpu_ns();
-  auto wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now()
-                                                          - wall0)
-                   .count();
+  auto wall_ns =
+    std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0).count();
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   auto expected = 100.0 * (cpu1 - cpu0) / (wall_ns * cores);
   MESSAGE("meter " << r.process_percent << "%, process clock " << expected << "%, machine "

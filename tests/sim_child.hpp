@@ -38,4 +38,3 @@ inline child_run run_app(const std::string& args, const char* program = "MANTA_S
     r.hash = r.out.substr(at + 11, 16);
   return r;
 }
-

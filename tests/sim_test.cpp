@@ -276,9 +276,8 @@ TEST_CASE("tasks go where the cluster's own placement rule (node_choice.hpp) put
   CHECK(nodes_of(spread) == std::vector<int>{1, 2, 3, 0, 1, 2});
   // Locality: node 0 busy, the argument made on node 3: there, though
   // node 1 is as idle and comes first.
-  std::vector<manta::object_ref<long>> busy{
-    manta::task(slow_square).node_affinity(0).remote(1L),
-    manta::task(slow_square).node_affinity(0).remote(2L)};
+  std::vector<manta::object_ref<long>> busy{manta::task(slow_square).node_affinity(0).remote(1L),
+                                            manta::task(slow_square).node_affinity(0).remote(2L)};
   auto arg = manta::task(blob).node_affinity(3).remote(100L);
   auto where = manta::task(node_where_arg).remote(arg); // placed once `arg` exists
   CHECK(manta::get(where) == 3);
@@ -299,7 +298,8 @@ TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_
   CHECK(manta::get(a) == 25);
   CHECK(manta::get(b) == 36);
   CHECK_THROWS_AS(manta::get(lost), manta::node_died_error);
-  CHECK(manta::sim::summary().tasks_lost == 2); // `lost` waited for a CPU of node 1 and was never placed
+  CHECK(manta::sim::summary().tasks_lost
+        == 2); // `lost` waited for a CPU of node 1 and was never placed
 }
 
 TEST_CASE("an actor on a killed node restarts on another one") {
@@ -317,7 +317,8 @@ TEST_CASE("an actor on a killed node restarts on another one") {
   CHECK(manta::sim::summary().actors_killed == 1);
 }
 
-TEST_CASE("partitions keep tasks on the driver's side until healed; slow nodes and lost messages cost time") {
+TEST_CASE(
+  "partitions keep tasks on the driver's side until healed; slow nodes and lost messages cost time") {
   manta::simulation_options s;
   s.nodes = 3;
   s.cpus_per_node = 8;

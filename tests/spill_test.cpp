@@ -55,9 +55,7 @@ struct spill_runtime {
     opts.object_spilling = spilling;
     manta::init(std::move(opts));
   }
-  ~spill_runtime() {
-    manta::shutdown();
-  }
+  ~spill_runtime() { manta::shutdown(); }
 };
 
 std::vector<uint8_t> pattern(size_t n, uint32_t seed) {

@@ -46,13 +46,9 @@ MANTA_REMOTE(gate, add, boom, parent_task);
 class counter {
 public:
   explicit counter(int start) : n_(start) {}
-  int incr(int by) {
-    return n_ += by;
-  }
+  int incr(int by) { return n_ += by; }
   /// Submits a task from actor code.
-  int incr_by_task(int by) {
-    return n_ += manta::get(manta::task(add).remote(by, 0));
-  }
+  int incr_by_task(int by) { return n_ += manta::get(manta::task(add).remote(by, 0)); }
 
 private:
   int n_;
@@ -161,10 +157,12 @@ TEST_CASE("a nested task names its parent") {
   runtime_guard rt{2};
   auto outer = manta::task(parent_task).remote(5);
   CHECK(manta::get(outer, 10s) == 6);
-  auto children = manta::list_tasks(manta::list_filter::parse({"parent=" + manta::to_string(outer.id())}));
+  auto children = manta::list_tasks(
+    manta::list_filter::parse({"parent=" + manta::to_string(outer.id())}));
   REQUIRE(children.size() == 1);
   CHECK(children[0].name == "add");
-  CHECK(children[0].started_us >= wait_for_state(outer.id(), manta::task_state::finished).started_us);
+  CHECK(children[0].started_us
+        >= wait_for_state(outer.id(), manta::task_state::finished).started_us);
 }
 
 TEST_CASE("the history of finished tasks is bounded; totals are not") {
@@ -221,8 +219,8 @@ TEST_CASE("actors and their calls") {
 
   auto via_task = c.call(&counter::incr_by_task).remote(2);
   CHECK(manta::get(via_task, 10s) == 7);
-  auto children =
-    manta::list_tasks(manta::list_filter::parse({"parent=" + manta::to_string(via_task.id())}));
+  auto children = manta::list_tasks(
+    manta::list_filter::parse({"parent=" + manta::to_string(via_task.id())}));
   REQUIRE(children.size() == 1);
   CHECK(children[0].name == "add"); // an actor call is the parent of what it submits
 

@@ -67,7 +67,9 @@ TEST_CASE("wait refuses a list that holds one ref twice") {
   CHECK(has(msg, "more than once"));
   // Copies of one ref are the same object: refused too, with a timeout as well.
   auto copy = b;
-  CHECK(has(invalid_argument_of([&] { manta::wait(std::vector{b, copy}, 2, 1s); }),
+  CHECK(has(invalid_argument_of([&] {
+              manta::wait(std::vector{b, copy}, 2, 1s);
+            }),
             "more than once"));
   // A long list (sorted, not compared pairwise) with its duplicate at the end.
   std::vector<manta::object_ref<int>> many;
@@ -112,12 +114,13 @@ TEST_CASE("task resources: empty names, amounts of 0 or below and fractions abov
   CHECK(has(at_remote({{"GPU", -1}}), "must be positive"));
   CHECK(has(at_remote({{"disk", 1.5}}), "above 1 must be whole"));
   CHECK(has(at_remote({{"CPU", 2.5}}), "above 1 must be whole"));
-  CHECK(has(invalid_argument_of([] { manta::task(answer).num_cpus(-1).remote(); }),
-            "'CPU' = -1"));
-  CHECK(has(invalid_argument_of([] { manta::task(answer).num_cpus(1.5).remote(); }),
-            "ask for 1 or 2"));
+  CHECK(has(invalid_argument_of([] { manta::task(answer).num_cpus(-1).remote(); }), "'CPU' = -1"));
+  CHECK(
+    has(invalid_argument_of([] { manta::task(answer).num_cpus(1.5).remote(); }), "ask for 1 or 2"));
   // The message names the task.
-  CHECK(has(invalid_argument_of([] { manta::task(answer).name("probe").resources({{"GPU", 0}}).remote(); }),
+  CHECK(has(invalid_argument_of([] {
+              manta::task(answer).name("probe").resources({{"GPU", 0}}).remote();
+            }),
             "task 'probe'"));
   // What Ray accepts runs: fractions below 1, whole amounts, 0 CPUs.
   CHECK(manta::get(manta::task(answer).resources({{"GPU", 0.5}}).remote(), 10s) == 42);
@@ -128,11 +131,17 @@ TEST_CASE("task resources: empty names, amounts of 0 or below and fractions abov
 
 TEST_CASE("actor resources are checked the same way at .remote()") {
   runtime_guard rt{2, {{"GPU", 2}}};
-  CHECK(has(invalid_argument_of([] { manta::actor<box>().resources({{"GPU", 0}}).remote(1); }),
+  CHECK(has(invalid_argument_of([] {
+              manta::actor<box>().resources({{"GPU", 0}}).remote(1);
+            }),
             "actor box"));
-  CHECK(has(invalid_argument_of([] { manta::actor<box>().resources({{"", 1}}).remote(1); }),
+  CHECK(has(invalid_argument_of([] {
+              manta::actor<box>().resources({{"", 1}}).remote(1);
+            }),
             "empty name"));
-  CHECK(has(invalid_argument_of([] { manta::actor<box>().resources({{"GPU", 1.5}}).remote(1); }),
+  CHECK(has(invalid_argument_of([] {
+              manta::actor<box>().resources({{"GPU", 1.5}}).remote(1);
+            }),
             "must be whole"));
   CHECK(has(invalid_argument_of([] { manta::actor<box>().num_cpus(-0.5).remote(1); }),
             "must be positive"));
@@ -145,8 +154,7 @@ TEST_CASE("a blank actor name or namespace is invalid input, not an unknown acto
   CHECK(has(invalid_argument_of([] { manta::get_actor<box>(""); }), "must not be blank"));
   CHECK(has(invalid_argument_of([] { manta::get_actor<box>("   "); }), "must not be blank"));
   CHECK(has(invalid_argument_of([] { manta::get_actor<box>("b", ""); }), "namespace"));
-  CHECK(has(invalid_argument_of([] { manta::actor<box>().name("").remote(1); }),
-            "anonymous"));
+  CHECK(has(invalid_argument_of([] { manta::actor<box>().name("").remote(1); }), "anonymous"));
   CHECK(has(invalid_argument_of([] { manta::actor<box>().name("\t").remote(1); }),
             "must not be blank"));
   CHECK(has(invalid_argument_of([] { manta::actor<box>().name("b").namespace_("").remote(1); }),

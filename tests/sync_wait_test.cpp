@@ -167,8 +167,8 @@ TEST_CASE("an actor whose last handle went before its call ran still exits") {
 TEST_CASE("a failing call run by its caller fails only that call") {
   runtime_guard rt;
   auto w = manta::actor<worker>().remote();
-  CHECK_THROWS_WITH_AS(manta::get(w.call(&worker::fail).remote()),
-                       doctest::Contains("bad input"), manta::task_error);
+  CHECK_THROWS_WITH_AS(manta::get(w.call(&worker::fail).remote()), doctest::Contains("bad input"),
+                       manta::task_error);
   CHECK(manta::get(w.call(&worker::incr).remote()) == 1);
 }
 

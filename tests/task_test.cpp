@@ -20,7 +20,6 @@ using namespace std::chrono_literals;
 namespace {
 
 
-
 int add(int a, int b) {
   return a + b;
 }
@@ -93,9 +92,7 @@ struct counted {
   std::vector<int> data;
 
   explicit counted(std::vector<int> d) : data(std::move(d)) {}
-  counted(const counted& other) : data(other.data) {
-    ++copies;
-  }
+  counted(const counted& other) : data(other.data) { ++copies; }
   counted(counted&&) noexcept = default;
   counted& operator=(const counted& other) {
     data = other.data;
@@ -150,7 +147,7 @@ TEST_CASE("each submission gets its own ref and id") {
 TEST_CASE("a function without MANTA_REMOTE cannot be a task") {
   runtime_guard rt{1};
   try {
-    (void) manta::task(not_registered);
+    (void)manta::task(not_registered);
     FAIL("task() accepted an unregistered function");
   } catch (const manta::unknown_function_error& e) {
     CHECK(std::string{e.what()}.find("MANTA_REMOTE") != std::string::npos);
@@ -177,8 +174,7 @@ TEST_CASE("void tasks run and their ref becomes ready") {
 
 TEST_CASE("strings and vectors as arguments and results") {
   runtime_guard rt{2};
-  CHECK(manta::get(manta::task(greet).remote("Hello", std::string{"Manta"}))
-        == "Hello, Manta!");
+  CHECK(manta::get(manta::task(greet).remote("Hello", std::string{"Manta"})) == "Hello, Manta!");
   auto name = manta::put(std::string{"ref"});
   CHECK(manta::get(manta::task(greet).remote(std::string{"Hi"}, name)) == "Hi, ref!");
 

@@ -233,8 +233,8 @@ void tcp_proxy::run() {
             ev |= POLLOUT;
           else
             timeout = std::min<int>(
-              timeout, static_cast<int>(
-                         std::chrono::ceil<std::chrono::milliseconds>(due - now).count()));
+              timeout,
+              static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(due - now).count()));
         }
         // A side with nothing to read or write is left out (a fully shut
         // socket would wake poll at once, again and again).

@@ -42,9 +42,7 @@ public:
   test_pki(const test_pki&) = delete;
   test_pki& operator=(const test_pki&) = delete;
 
-  static bool have_openssl() {
-    return std::system("command -v openssl >/dev/null 2>&1") == 0;
-  }
+  static bool have_openssl() { return std::system("command -v openssl >/dev/null 2>&1") == 0; }
 
   /// A self-signed CA: <dir>/<name>.pem and .key.
   void make_ca(const std::string& name) {
@@ -54,26 +52,21 @@ public:
 
   /// A key and a certificate signed by the CA `ca`, for a node.
   manta::tls_options make_node(const std::string& name, const std::string& ca) {
-    run("openssl req -new -config " + cnf() + " " + new_key(name) + " -subj /CN=" + name
-        + " -out " + path(name + ".csr"));
-    run("openssl x509 -req -in " + path(name + ".csr") + " -CA " + path(ca + ".pem")
-        + " -CAkey " + path(ca + ".key") + " -CAcreateserial -days 1 -extfile " + cnf()
+    run("openssl req -new -config " + cnf() + " " + new_key(name) + " -subj /CN=" + name + " -out "
+        + path(name + ".csr"));
+    run("openssl x509 -req -in " + path(name + ".csr") + " -CA " + path(ca + ".pem") + " -CAkey "
+        + path(ca + ".key") + " -CAcreateserial -days 1 -extfile " + cnf()
         + " -extensions node -out " + path(name + ".pem"));
     return {path(name + ".pem"), path(name + ".key"), path(ca + ".pem")};
   }
 
 private:
-  std::string path(const std::string& file) const {
-    return dir_ + "/" + file;
-  }
+  std::string path(const std::string& file) const { return dir_ + "/" + file; }
 
-  std::string cnf() const {
-    return path("openssl.cnf");
-  }
+  std::string cnf() const { return path("openssl.cnf"); }
 
   std::string new_key(const std::string& name) const {
-    return "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-           + path(name + ".key");
+    return "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + path(name + ".key");
   }
 
   void run(const std::string& cmd) {

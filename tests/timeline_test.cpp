@@ -42,9 +42,7 @@ MANTA_REMOTE(leaf, middle);
 
 class adder {
 public:
-  int add(int x) {
-    return sum_ += x;
-  }
+  int add(int x) { return sum_ += x; }
 
 private:
   int sum_ = 0;
@@ -106,7 +104,8 @@ std::vector<slice> parse_trace(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("the timeline is a valid trace with one ordered row per thread, its slices disjoint or nested") {
+TEST_CASE(
+  "the timeline is a valid trace with one ordered row per thread, its slices disjoint or nested") {
   runtime_guard rt{2};
   std::vector<manta::object_ref<int>> refs;
   for (int i = 0; i < 6; ++i)
@@ -142,8 +141,8 @@ TEST_CASE("the timeline is a valid trace with one ordered row per thread, its sl
       if (!open.empty()) {
         auto& outer = *open.back();
         CHECK_MESSAGE(row[i].ts + row[i].dur <= outer.ts + outer.dur,
-                      "slices " << outer.name << " and " << row[i].name << " overlap on row "
-                                << tid << " without nesting");
+                      "slices " << outer.name << " and " << row[i].name << " overlap on row " << tid
+                                << " without nesting");
         CHECK_MESSAGE(row[i].parent == outer.id,
                       row[i].name << " runs inside " << outer.name << ", not its parent");
       }

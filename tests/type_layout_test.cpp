@@ -146,12 +146,8 @@ MANTA_LOCAL(local_only); // a unique_ptr and a std::function cannot cross nodes
 class counter {
 public:
   explicit counter(int start) : n_(start) {}
-  int incr(build_a::point by) {
-    return n_ += by.x;
-  }
-  void reset() {
-    n_ = 0;
-  }
+  int incr(build_a::point by) { return n_ += by.x; }
+  void reset() { n_ = 0; }
 
 private:
   int n_;
@@ -298,8 +294,7 @@ TEST_CASE("build_conflict names what differs, only in what both builds have") {
   worker.host = "127.0.0.1";
   worker.build = there;
   auto refusal = manta::detail::join_conflict(driver, worker);
-  CHECK(refusal.find("this driver (pid 11, build " + manta::detail::build_id(here.hash))
-        == 0);
+  CHECK(refusal.find("this driver (pid 11, build " + manta::detail::build_id(here.hash)) == 0);
   CHECK(refusal.find("worker node-2 (pid 22 on 127.0.0.1, build "
                      + manta::detail::build_id(there.hash) + ")")
         != std::string::npos);

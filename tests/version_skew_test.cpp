@@ -77,8 +77,7 @@ double scale_here() {
 }
 
 /// Waits (up to `limit`) until `path` contains `text`.
-bool log_shows(const std::string& path, const std::string& text,
-               std::chrono::seconds limit = 20s) {
+bool log_shows(const std::string& path, const std::string& text, std::chrono::seconds limit = 20s) {
   auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
     if (manta_test::read_all(path).find(text) != std::string::npos)
@@ -103,17 +102,16 @@ TEST_CASE("a worker of another build is refused at join, naming both builds and 
   CHECK(manta_test::exit_status(pid, 20s) != 0);
   auto text = manta_test::read_all(log);
   INFO("worker log: " << text);
-  CHECK(text.find("joining the cluster failed: this worker (pid " + std::to_string(pid)
-                  + ", build ")
-        != std::string::npos);
+  CHECK(
+    text.find("joining the cluster failed: this worker (pid " + std::to_string(pid) + ", build ")
+    != std::string::npos);
   CHECK(text.find("runs another build than driver node-") != std::string::npos);
   CHECK(text.find(", build " + this_build_id() + ") already in the cluster") != std::string::npos);
   CHECK(text.find("function 'scale' differs: argument 1 is point{float32, int32} here and "
                   "point{int32, float32} there")
         != std::string::npos);
   CHECK(text.find("run the same binary") != std::string::npos);
-  CHECK(c.head_log().find("manta head: refused a worker: this worker (pid "
-                          + std::to_string(pid))
+  CHECK(c.head_log().find("manta head: refused a worker: this worker (pid " + std::to_string(pid))
         != std::string::npos);
   // Its build differs from this one, and the message names it.
   auto at = text.find(", build ");
@@ -146,9 +144,8 @@ TEST_CASE("a driver of another build is refused when a worker of this build is i
     refusal = e.what();
   }
   INFO("refusal: " << refusal);
-  CHECK(refusal.find("this driver (pid " + std::to_string(::getpid()) + ", build "
-                     + this_build_id() + ") runs another build than worker node-1 (pid "
-                     + std::to_string(pid))
+  CHECK(refusal.find("this driver (pid " + std::to_string(::getpid()) + ", build " + this_build_id()
+                     + ") runs another build than worker node-1 (pid " + std::to_string(pid))
         != std::string::npos);
   CHECK(refusal.find("function 'scale' differs: argument 1 is point{int32, float32} here and "
                      "point{float32, int32} there")
@@ -181,11 +178,9 @@ TEST_CASE("a call whose layout hash differs is refused by the node, not decoded"
     t.layout_hash = layout_hash;
     self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
     wire::result_message r;
-    self->receive(
-      [&](manta::actors::result_atom, const std::string&, const wire::bytes& b) {
-        REQUIRE(wire::decode(b, r) == "");
-      },
-      caf::after(10s) >> [] { FAIL("no answer from the worker"); });
+    self->receive([&](manta::actors::result_atom, const std::string&,
+                      const wire::bytes& b) { REQUIRE(wire::decode(b, r) == ""); },
+                  caf::after(10s) >> [] { FAIL("no answer from the worker"); });
     return r;
   };
   auto theirs = fn->layout().hash ^ 0x5a5a;

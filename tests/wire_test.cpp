@@ -323,8 +323,7 @@ TEST_CASE("values the runtime cannot use are refused") {
   CHECK(wire::decode(wire::encode(t), out).find("out of range") != std::string::npos);
   t = sample_task();
   t.arg_refs = {{0, 1, 1, "h", 1, 1, {}}};
-  CHECK(wire::decode(wire::encode(t), out).find("both inline and referenced")
-        != std::string::npos);
+  CHECK(wire::decode(wire::encode(t), out).find("both inline and referenced") != std::string::npos);
   wire::actor_message aout;
   auto a = sample_actor();
   a.actor_id = 0;
@@ -345,8 +344,9 @@ TEST_CASE("values the runtime cannot use are refused") {
   n = sample_node();
   n.cpus = std::numeric_limits<double>::infinity();
   wire::cluster_view vout;
-  CHECK(wire::decode(wire::encode(wire::cluster_view{1, {sample_node(), n}, ""}), vout)
-          .find("node 2:") != std::string::npos);
+  CHECK(
+    wire::decode(wire::encode(wire::cluster_view{1, {sample_node(), n}, ""}), vout).find("node 2:")
+    != std::string::npos);
 }
 
 TEST_CASE("a LogBatch: malformed bytes, flipped bits and a missing node are errors") {
@@ -451,8 +451,8 @@ TEST_CASE("spill files: every truncation and wrong header is an error naming the
   auto err = manta::detail::decode_spill_file({data, f.bytes}, "x.obj", manta::object_id{1},
                                               typeid(value), *codec, back);
   CHECK(manta::detail::error_text(err).find("not") != std::string::npos);
-  err = manta::detail::decode_spill_file({data, f.bytes}, "x.obj", id,
-                                         typeid(std::vector<int32_t>), *codec, back);
+  err = manta::detail::decode_spill_file({data, f.bytes}, "x.obj", id, typeid(std::vector<int32_t>),
+                                         *codec, back);
   CHECK(manta::detail::error_text(err).find("holds a") != std::string::npos);
   store.remove(f.path, f.bytes, store.generation());
   store.clear();

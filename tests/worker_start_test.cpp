@@ -26,8 +26,8 @@ std::pair<int, std::string> start_worker(const std::string& program) {
   auto exe = std::getenv("MANTA_EXE");
   REQUIRE(exe != nullptr);
   auto dir = "/tmp/manta-worker-start-" + std::to_string(::getpid());
-  auto out = run("MANTA_TOKEN=worker-start-test MANTA_RUNTIME_DIR=" + dir + " " + exe + " start --address=127.0.0.1:1 -- "
-                 + program);
+  auto out = run("MANTA_TOKEN=worker-start-test MANTA_RUNTIME_DIR=" + dir + " " + exe
+                 + " start --address=127.0.0.1:1 -- " + program);
   run("rm -rf " + dir);
   return out;
 }

@@ -51,8 +51,7 @@ double run(caf::actor_system& sys, size_t n, bool spawn_each, caf::actor respond
       }
       --*left;
       auto dest = spawn_each ? sys.spawn(one_shot) : *target;
-      self->request(dest, caf::infinite, ping_atom::value, 1)
-        .then([=](int) { (*step)(); });
+      self->request(dest, caf::infinite, ping_atom::value, 1).then([=](int) { (*step)(); });
     };
     (*step)();
   });

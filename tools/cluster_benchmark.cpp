@@ -158,8 +158,9 @@ double remote_caf_floor(size_t n) {
     if (port == 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  double rate = port == 0 ? 0 : manta::tools::measure_remote_request_response(
-                                  static_cast<uint16_t>(port), n);
+  double rate = port == 0
+                  ? 0
+                  : manta::tools::measure_remote_request_response(static_cast<uint16_t>(port), n);
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   std::remove(file.c_str());
@@ -206,7 +207,8 @@ int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
   c.join(0);
   std::set<manta::node_id> workers;
   for (int i = 0; i < 50 * nodes && static_cast<long>(workers.size()) < nodes; ++i)
-    workers.insert(static_cast<manta::node_id>(manta::get(manta::task(which_node).spread().remote(i))));
+    workers.insert(
+      static_cast<manta::node_id>(manta::get(manta::task(which_node).spread().remote(i))));
   workers.erase(manta::current_node());
   if (static_cast<long>(workers.size()) != nodes)
     return std::fprintf(stderr, "BUG: found %zu of %ld workers\n", workers.size(), nodes), 1;
@@ -229,12 +231,14 @@ int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
     if (manta::get(r, std::chrono::seconds(600)) != expect)
       return std::fprintf(stderr, "BUG: a node saw other bytes\n"), 1;
   double secs = seconds_since(start);
-  std::printf("broadcast  %ld MiB to %ld nodes: %.2f s (%.2f GB/s delivered in all)\n",
-              megabytes, nodes, secs, double(bytes) * double(nodes) / secs / 1e9);
+  std::printf("broadcast  %ld MiB to %ld nodes: %.2f s (%.2f GB/s delivered in all)\n", megabytes,
+              nodes, secs, double(bytes) * double(nodes) / secs / 1e9);
   // Who served the bytes: the driver alone, or the readers too (copies).
-  std::printf("served by the driver %.0f MiB, by the readers", manta::detail::bytes_served() / 1048576.0);
+  std::printf("served by the driver %.0f MiB, by the readers",
+              manta::detail::bytes_served() / 1048576.0);
   for (auto w : workers)
-    std::printf(" %.0f", manta::get(manta::task(served_here).node_affinity(w).remote(0)) / 1048576.0);
+    std::printf(" %.0f",
+                manta::get(manta::task(served_here).node_affinity(w).remote(0)) / 1048576.0);
   std::printf(" MiB\n");
   return 0;
 }
@@ -352,8 +356,7 @@ int main(int argc, char** argv) {
     }
     if (k != large_count)
       return std::fprintf(stderr, "BUG: %d of %d large items came\n", k, large_count), 1;
-    large_items_gbs =
-      static_cast<double>(item_bytes) * large_count / seconds_since(start) / 1e9;
+    large_items_gbs = static_cast<double>(item_bytes) * large_count / seconds_since(start) / 1e9;
   }
   // Actor calls through handles (two distinct workers found by spreading).
   std::vector<manta::node_id> w;
@@ -368,10 +371,10 @@ int main(int argc, char** argv) {
   auto on_worker = manta::actor<pinger>().node_affinity(w[0]).remote();
   auto on_driver = manta::actor<pinger>().remote();
   double direct = calls_per_s(on_worker, calls);
-  double one_hop =
-    manta::get(manta::task(calls_per_s).node_affinity(w[1]).remote(on_driver, calls));
-  double two_hops =
-    manta::get(manta::task(calls_per_s).node_affinity(w[1]).remote(on_worker, calls));
+  double one_hop = manta::get(
+    manta::task(calls_per_s).node_affinity(w[1]).remote(on_driver, calls));
+  double two_hops = manta::get(
+    manta::task(calls_per_s).node_affinity(w[1]).remote(on_worker, calls));
   if (direct < 0 || one_hop < 0 || two_hops < 0)
     return std::fprintf(stderr, "BUG: a call through a handle answered wrong\n"), 1;
   // Borrowed refs: a ref inside a value to a task on a worker, which
@@ -383,8 +386,7 @@ int main(int argc, char** argv) {
     long n = std::max(round_trips / 4, 1L);
     start = steady::now();
     for (long i = 0; i < n; ++i)
-      if (manta::get(manta::task(read_inner).node_affinity(w[0]).remote(std::vector{inner}))
-          != 1)
+      if (manta::get(manta::task(read_inner).node_affinity(w[0]).remote(std::vector{inner})) != 1)
         return std::fprintf(stderr, "BUG: a borrowed ref read wrong\n"), 1;
     borrowed_rate = static_cast<double>(n) / seconds_since(start);
   }
@@ -400,18 +402,21 @@ int main(int argc, char** argv) {
     manta::remove_placement_group(pg);
   }
   double pg_rate = static_cast<double>(groups) / seconds_since(start);
-  std::printf("metric                              value          floor (same run)            ratio\n");
+  std::printf(
+    "metric                              value          floor (same run)            ratio\n");
   std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
   std::printf("cross_node_tasks_async       %9.0f /s   (2 workers x 1 CPU, %ld tasks)\n", rate,
               tasks);
-  std::printf("cross_node_generator_items   %9.0f /s   (one generator task on a worker, 20,000 items)\n",
-              generator_rate);
+  std::printf(
+    "cross_node_generator_items   %9.0f /s   (one generator task on a worker, 20,000 items)\n",
+    generator_rate);
   std::printf("cross_node_placement_group   %9.0f /s   (STRICT_SPREAD, 2 bundles on 2 workers: "
               "create, ready, remove; %ld groups)\n",
               pg_rate, groups);
-  std::printf("mixed_long_short_completion  %9.2f s    ideal %21.2f s    %5.2fx   (1 x 1 s + 40 x 25 ms)\n",
-              mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
+  std::printf(
+    "mixed_long_short_completion  %9.2f s    ideal %21.2f s    %5.2fx   (1 x 1 s + 40 x 25 ms)\n",
+    mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
   std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,
               copy_gbs, gbs / copy_gbs);
   std::printf("remote_object_get            %9.2f GB/s (transfer + decode into a fresh vector)\n",

@@ -72,8 +72,7 @@ void daemonize(const std::string& log) {
 /// Records the daemon `pid` (with its start time: daemon_pid.hpp).
 void write_pid(const std::string& path, pid_t pid) {
   if (auto err = detail::write_private_file(path, pid_file_text(pid)); !err.empty())
-    std::fprintf(stderr, "manta start: %s; `manta stop` will not find pid %d\n", err.c_str(),
-                 pid);
+    std::fprintf(stderr, "manta start: %s; `manta stop` will not find pid %d\n", err.c_str(), pid);
 }
 
 /// The daemon a pid file records, if it still runs as that daemon (see
@@ -121,9 +120,9 @@ bool gone(pid_t pid) {
 
 /// The token goes to the daemons in the environment, not on their command
 /// line, where every user of the machine could read it (ps).
-int start_head(const std::string& port, const std::string& dashboard_port,
-               const std::string& token, const tls_options& tls,
-               std::vector<std::string> head_flags, bool ignored_resources) {
+int start_head(const std::string& port, const std::string& dashboard_port, const std::string& token,
+               const tls_options& tls, std::vector<std::string> head_flags,
+               bool ignored_resources) {
   auto d = dir("manta start");
   if (d.empty())
     return 1;
@@ -190,9 +189,8 @@ int start_head(const std::string& port, const std::string& dashboard_port,
   return 1;
 }
 
-int start_worker(const std::string& address, const std::string& token,
-                 const tls_options& tls, const std::vector<std::string>& node_flags,
-                 std::vector<std::string> program) {
+int start_worker(const std::string& address, const std::string& token, const tls_options& tls,
+                 const std::vector<std::string>& node_flags, std::vector<std::string> program) {
   // No program: the generic worker, which runs the jobs that name their
   // code (docs/cluster.md, "Jobs").
   if (program.empty() && (program = {generic_worker()}).front().empty())
@@ -269,13 +267,17 @@ int start_main(int argc, char** argv) {
   // Bad flags are refused here, with the reason, rather than by a daemon
   // whose error only reaches its log file.
   if (!port.empty() && !is_port(port)) {
-    std::fprintf(stderr, "manta start: --port=%s is not a port; give 0 (any free port) to "
-                         "65535\n", port.c_str());
+    std::fprintf(stderr,
+                 "manta start: --port=%s is not a port; give 0 (any free port) to "
+                 "65535\n",
+                 port.c_str());
     return 2;
   }
   if (dashboard_port != "off" && !is_port(dashboard_port)) {
-    std::fprintf(stderr, "manta start: --dashboard-port=%s is not a port; give 0 (any free "
-                         "port) to 65535, or off\n", dashboard_port.c_str());
+    std::fprintf(stderr,
+                 "manta start: --dashboard-port=%s is not a port; give 0 (any free "
+                 "port) to 65535, or off\n",
+                 dashboard_port.c_str());
     return 2;
   }
   if (auto err = detail::check_tls(tls); !err.empty()) {
@@ -298,9 +300,8 @@ int start_main(int argc, char** argv) {
     try {
       auto parsed = detail::parse_command_line(static_cast<int>(daemon_argv.size()) - 1,
                                                daemon_argv.data());
-      detail::check_exposure("manta",
-                             parsed.opts.node_ip_address.value_or(detail::default_node_ip), tls,
-                             parsed.opts.trusted_network);
+      detail::check_exposure("manta", parsed.opts.node_ip_address.value_or(detail::default_node_ip),
+                             tls, parsed.opts.trusted_network);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "manta start: %s\n", e.what());
       return 2;
@@ -328,9 +329,10 @@ int start_main(int argc, char** argv) {
       return 1;
     }
     if (address.empty()) {
-      std::fprintf(stderr, "manta start: the head store %s names no head; start one with "
-                           "`manta start --head --head-store=%s`\n", head_store.c_str(),
-                   head_store.c_str());
+      std::fprintf(stderr,
+                   "manta start: the head store %s names no head; start one with "
+                   "`manta start --head --head-store=%s`\n",
+                   head_store.c_str(), head_store.c_str());
       return 1;
     }
   }
@@ -358,8 +360,8 @@ int start_main(int argc, char** argv) {
     return 2;
   }
   if (token.empty()) {
-    std::fprintf(stderr, "manta start: joining %s needs the cluster token; %s\n",
-                 address.c_str(), detail::token_hint().c_str());
+    std::fprintf(stderr, "manta start: joining %s needs the cluster token; %s\n", address.c_str(),
+                 detail::token_hint().c_str());
     return 2;
   }
   return start_worker(address, token, tls, node_flags, program);
@@ -369,7 +371,7 @@ int stop_main(int argc, char** argv) {
   if (auto args = parse_command("stop", argc, argv); !args.error.empty())
     return usage_error("stop", args.error);
   auto d = detail::runtime_dir();
-  struct stat st{};
+  struct stat st {};
   if (::lstat(d.c_str(), &st) != 0) {
     std::printf("manta stop: stopped 0 process(es)\n");
     return 0;
@@ -411,8 +413,8 @@ int stop_main(int argc, char** argv) {
       for (int i = 0; i < 50 && !gone(pid); ++i)
         std::this_thread::sleep_for(100ms);
       // Still the same process (not a new one with its number)?
-      if (!gone(pid) && verify_daemon(*daemon, name == "head.pid" ? "--head" : "--manta-worker")
-                          .empty())
+      if (!gone(pid)
+          && verify_daemon(*daemon, name == "head.pid" ? "--head" : "--manta-worker").empty())
         ::kill(pid, SIGKILL);
       ++stopped;
     }

@@ -96,8 +96,8 @@ double rss_mib(pid_t pid) {
   long size = 0, resident = 0;
   if (!(in >> size >> resident))
     return -1;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
-         (1024.0 * 1024.0);
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE))
+         / (1024.0 * 1024.0);
 }
 
 double median(std::vector<double> v) {
@@ -158,8 +158,8 @@ std::optional<settings> parse(int argc, char** argv) {
     std::cout << opts;
     return std::nullopt;
   }
-  if (s.workers < 1 || s.idle_seconds < 1 || s.max_tasks < 1000 || s.rounds < 1 ||
-      (transport != "tls" && transport != "plain")) {
+  if (s.workers < 1 || s.idle_seconds < 1 || s.max_tasks < 1000 || s.rounds < 1
+      || (transport != "tls" && transport != "plain")) {
     std::cerr << "cluster_scale: --workers, --idle-seconds and --rounds must be positive, "
                  "--max-tasks at least 1000, --transport tls or plain\n"
               << opts;
@@ -233,8 +233,7 @@ int main(int argc, char** argv) {
   std::printf("memory     RSS per worker median %.1f MiB (max %.1f), head %.1f MiB, driver "
               "%.1f MiB; all %d processes %.0f MiB\n",
               median(worker_rss), *std::max_element(worker_rss.begin(), worker_rss.end()),
-              rss_mib(c.head_pid()), rss_mib(::getpid()), s->workers + 2,
-              [&] {
+              rss_mib(c.head_pid()), rss_mib(::getpid()), s->workers + 2, [&] {
                 double sum = rss_mib(c.head_pid()) + rss_mib(::getpid());
                 for (double r : worker_rss)
                   sum += r;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #ifndef MANTA_VERSION
-#  define MANTA_VERSION "unknown"
+#define MANTA_VERSION "unknown"
 #endif
 
 namespace manta::tools {
@@ -75,32 +75,33 @@ const std::vector<command_verb>& all_verbs() {
      "manta::init(argc, argv). Everything after `--` is the program and its arguments. Without a\n"
      "program, the generic worker (manta-worker, beside manta), which runs the jobs whose drivers\n"
      "name their code with --code-search-path=LIB.so[:DIR] (docs/cluster.md, \"Jobs\").\n",
-     join({{"head", "", "start the head node"},
-           {"port", "P", "the head's port (default 0: any free port; written to head.address)"},
-           {"dashboard-port", "P",
-            "the cluster's dashboard (default 8265; 0: any free port; off: none)"},
-           {"address", "HOST:PORT", "the head a worker joins; auto: the head started here"},
-           {"num-cpus", ""},
-           {"resources", ""},
-           {"connection-timeout", ""},
-           {"node-ip-address", "ADDR",
-            "an address of this machine to listen on and tell the cluster,\n"
-            "instead of 127.0.0.1 (MANTA_NODE_IP)"},
-           {"dashboard-host", "ADDR",
-            "the head's dashboard address (off loopback it asks for the token)"},
-           {"trusted-network", "",
-            "allow --transport=plain off loopback (MANTA_TRUSTED_NETWORK=1)"},
-           {"head-store", "redis://HOST:PORT/DB",
-            "the head keeps its state there and a replacement\n"
-            "recovers it; a worker given it (no --address needed) finds the head\n"
-            "there and follows it when it moves (MANTA_HEAD_STORE)"}},
-          {&tls_flags}),
+     join(
+       {{"head", "", "start the head node"},
+        {"port", "P", "the head's port (default 0: any free port; written to head.address)"},
+        {"dashboard-port", "P",
+         "the cluster's dashboard (default 8265; 0: any free port; off: none)"},
+        {"address", "HOST:PORT", "the head a worker joins; auto: the head started here"},
+        {"num-cpus", ""},
+        {"resources", ""},
+        {"connection-timeout", ""},
+        {"node-ip-address", "ADDR",
+         "an address of this machine to listen on and tell the cluster,\n"
+         "instead of 127.0.0.1 (MANTA_NODE_IP)"},
+        {"dashboard-host", "ADDR",
+         "the head's dashboard address (off loopback it asks for the token)"},
+        {"trusted-network", "", "allow --transport=plain off loopback (MANTA_TRUSTED_NETWORK=1)"},
+        {"head-store", "redis://HOST:PORT/DB",
+         "the head keeps its state there and a replacement\n"
+         "recovers it; a worker given it (no --address needed) finds the head\n"
+         "there and follows it when it moves (MANTA_HEAD_STORE)"}},
+       {&tls_flags}),
      "examples:\n"
      "  manta start --head\n"
      "  manta start --address=auto --num-cpus=4 -- ./my_app\n"
      "  manta start --address=auto --num-cpus=4            (a generic worker)\n",
      0, /*program=*/true},
-    {"stop", "stop the daemons `manta start` started here",
+    {"stop",
+     "stop the daemons `manta start` started here",
      "usage: manta stop\n"
      "Stops the daemons `manta start` started on this machine: only those its pid files\n"
      "recorded (same user, same start time, a Manta daemon), in a runtime folder that is yours\n"
@@ -111,11 +112,11 @@ const std::vector<command_verb>& all_verbs() {
      "       manta status --dashboard=HOST:PORT\n"
      "Lists the cluster's live worker nodes, asking the head (default: the head started here);\n"
      "with --dashboard (or MANTA_DASHBOARD), a node's tasks by state, actors, memory and nodes.\n",
-     join({{"address", "HOST:PORT", "the head (auto: the one started here, the default)"},
-           {"dashboard", "HOST:PORT", "a node's or the head's dashboard"},
-           {"format", "table|json",
-            "with --dashboard: a summary (default) or the dashboard's JSON"}},
-          {&tls_flags})},
+     join(
+       {{"address", "HOST:PORT", "the head (auto: the one started here, the default)"},
+        {"dashboard", "HOST:PORT", "a node's or the head's dashboard"},
+        {"format", "table|json", "with --dashboard: a summary (default) or the dashboard's JSON"}},
+       {&tls_flags})},
     {"list", "list a running node's tasks, actors, objects, nodes or placement groups",
      "usage: manta list tasks|actors|objects|nodes|placement-groups [--filter KEY=VALUE]...\n"
      "                  [--limit=N] [--format=table|json] [--address=HOST:PORT]\n"
@@ -155,24 +156,24 @@ const std::vector<command_verb>& all_verbs() {
      "The head's dashboard gives every member's lines, each node's under \"== NODE ==\".\n"
      "A task's lines print as they are; an actor's or a node's after the call that printed\n"
      "them: \"(counter 'c1'.incr) the line\".\n",
-     join({{"task", "ID",
-            "a task or actor call (16 hex digits, as `manta list tasks` prints);\n"
-            "also given alone: manta logs TASK_ID"},
-           {"actor", "ID_OR_NAME",
-            "every call of an actor: its id or its name (`manta list actors`)"},
-           {"node", "[NAME]",
-            "every line the node kept (NAME, if given, must be that node's:\n"
-            "\"node-2\" or its whole name)"},
-           {"tail", "N", "only the last N lines"},
-           {"follow", "",
-            "then print new lines as they come (asked for every 250 ms) until\n"
-            "interrupted; exits 1 when the node stops answering (at the\n"
-            "head: follows every member, says which stops answering)",
-            'f'},
-           {"format", "table|json",
-            "json: one JSON object a line: seq, task, name, line (node at\n"
-            "the head)"}},
-          {&dashboard_flags}),
+     join(
+       {{"task", "ID",
+         "a task or actor call (16 hex digits, as `manta list tasks` prints);\n"
+         "also given alone: manta logs TASK_ID"},
+        {"actor", "ID_OR_NAME", "every call of an actor: its id or its name (`manta list actors`)"},
+        {"node", "[NAME]",
+         "every line the node kept (NAME, if given, must be that node's:\n"
+         "\"node-2\" or its whole name)"},
+        {"tail", "N", "only the last N lines"},
+        {"follow", "",
+         "then print new lines as they come (asked for every 250 ms) until\n"
+         "interrupted; exits 1 when the node stops answering (at the\n"
+         "head: follows every member, says which stops answering)",
+         'f'},
+        {"format", "table|json",
+         "json: one JSON object a line: seq, task, name, line (node at\n"
+         "the head)"}},
+       {&dashboard_flags}),
      "examples:\n"
      "  manta logs 000000000000002a\n"
      "  manta logs --actor=c1 --follow\n"
@@ -207,7 +208,8 @@ const std::vector<command_verb>& all_verbs() {
             "the head (default: MANTA_ADDRESS, else auto: the one started here)"}},
           {&tls_flags}),
      "", -1, /*program=*/true},
-    {"microbenchmark", "measure per-task, per-get and per-put costs (Ray's metric names)",
+    {"microbenchmark",
+     "measure per-task, per-get and per-put costs (Ray's metric names)",
      "usage: manta microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--num-cpus=N]\n"
      "Measures every metric of `ray microbenchmark` under Ray's names, with the raw-CAF floor\n"
      "measured in the same run and Ray's published figures as a ratio.\n",
@@ -216,7 +218,8 @@ const std::vector<command_verb>& all_verbs() {
       {"runs", "N", "runs per metric, 1 to 1000 (default 5): mean and deviation"},
       {"num-cpus", ""},
       {"scheduler-threads", ""}}},
-    {"sim", "run a program as a simulation under many seeds, report the failing ones",
+    {"sim",
+     "run a program as a simulation under many seeds, report the failing ones",
      "usage: manta sim [--seeds=A..B] [--jobs=N] [--timeout=D] -- PROGRAM [ARGS...]\n"
      "Runs PROGRAM once per seed as a deterministic simulation (PROGRAM --simulate --seed=N\n"
      "ARGS...; docs/simulation.md), N processes at once, and lists the seeds whose run\n"
@@ -227,7 +230,8 @@ const std::vector<command_verb>& all_verbs() {
       {"timeout", "D", "real time one run may take (default 60s)"}},
      "example:\n"
      "  manta sim --seeds=1..1000 -- ./app --sim-nodes=8 --sim-kills=2\n",
-     0, /*program=*/true},
+     0,
+     /*program=*/true},
     {"help", "show this text, or a verb's: manta help VERB", "usage: manta help [VERB]\n", {}},
   };
   return all;
@@ -354,11 +358,10 @@ bool wants_help(int argc, char** argv) {
 
 std::string version_text() {
   char out[256];
-  std::snprintf(out, sizeof(out),
-                "manta %s (git %s)\nCAF %d.%d.%d, Cap'n Proto %d.%d.%d, %s\n", MANTA_VERSION,
-                MANTA_GIT_REVISION, CAF_VERSION / 10000, (CAF_VERSION / 100) % 100,
-                CAF_VERSION % 100, CAPNP_VERSION_MAJOR, CAPNP_VERSION_MINOR,
-                CAPNP_VERSION_MICRO, OpenSSL_version(OPENSSL_VERSION));
+  std::snprintf(out, sizeof(out), "manta %s (git %s)\nCAF %d.%d.%d, Cap'n Proto %d.%d.%d, %s\n",
+                MANTA_VERSION, MANTA_GIT_REVISION, CAF_VERSION / 10000, (CAF_VERSION / 100) % 100,
+                CAF_VERSION % 100, CAPNP_VERSION_MAJOR, CAPNP_VERSION_MINOR, CAPNP_VERSION_MICRO,
+                OpenSSL_version(OPENSSL_VERSION));
   return out;
 }
 
@@ -407,9 +410,8 @@ std::string option_hint(std::string_view name, std::string_view arg, int argc, c
 std::string unknown_option_text(std::string_view name, std::string_view arg, int argc,
                                 char** argv) {
   const char* what = !arg.empty() && arg[0] == '-' ? "unknown option" : "unexpected argument";
-  return std::string{what} + " '" + std::string{arg} + "'\n"
-         + option_hint(name, arg, argc, argv) + "  (manta " + std::string{name}
-         + " --help lists its options)";
+  return std::string{what} + " '" + std::string{arg} + "'\n" + option_hint(name, arg, argc, argv)
+         + "  (manta " + std::string{name} + " --help lists its options)";
 }
 
 int usage_error(std::string_view name, const std::string& text) {

@@ -13,8 +13,7 @@ namespace {
 
 /// The verb's flags for Program_options ("output,o"), and the names of
 /// those whose value is optional.
-po::options_description descriptions(const command_verb& verb,
-                                      std::vector<std::string>& optional) {
+po::options_description descriptions(const command_verb& verb, std::vector<std::string>& optional) {
   po::options_description out;
   auto add = out.add_options();
   for (auto& f : verb.flags) {

@@ -74,15 +74,16 @@ std::string parse_pid_file(std::string_view text, daemon_record& out) {
 
 std::string verify_daemon(const daemon_record& rec, std::string_view marker) {
   auto pid = std::to_string(rec.pid);
-  struct stat st{};
+  struct stat st {};
   if (::stat(("/proc/" + pid).c_str(), &st) != 0 || process_ended(rec.pid))
     return "no process " + pid + " runs (the daemon ended)";
   if (st.st_uid != ::geteuid())
     return "process " + pid + " belongs to uid " + std::to_string(st.st_uid)
            + ", not to you: it is not the daemon `manta start` recorded";
   if (process_start_time(rec.pid) != rec.start_time)
-    return "process " + pid + " started at another time than the daemon recorded: the "
-           "daemon ended and another process has its number";
+    return "process " + pid
+           + " started at another time than the daemon recorded: the "
+             "daemon ended and another process has its number";
   // The arguments, separated by NULs.
   auto cmdline = proc_file(rec.pid, "cmdline");
   std::string_view args{cmdline};

@@ -29,12 +29,13 @@ using manta_tools::threads_now;
 /// Samples the thread count every 200 us while it lives; keeps the peak.
 class thread_sampler {
 public:
-  thread_sampler() : worker_([this] {
-      while (!stop_.load()) {
-        peak_ = std::max(peak_.load(), threads_now());
-        std::this_thread::sleep_for(std::chrono::microseconds{200});
-      }
-    }) {}
+  thread_sampler()
+    : worker_([this] {
+        while (!stop_.load()) {
+          peak_ = std::max(peak_.load(), threads_now());
+          std::this_thread::sleep_for(std::chrono::microseconds{200});
+        }
+      }) {}
   int finish() {
     stop_ = true;
     worker_.join();
@@ -56,9 +57,8 @@ int main(int argc, char** argv) {
   int rounds = 3;
   po::options_description opts{"fork_join_threads"};
   opts.add_options()("help,h", "this text")(
-    "depths", po::value(&depth_list)->default_value("6,10,12,14"),
-    "comma-separated depths (1-18)")("rounds", po::value(&rounds)->default_value(3),
-                                     "runs per depth (1-50); the median is printed")(
+    "depths", po::value(&depth_list)->default_value("6,10,12,14"), "comma-separated depths (1-18)")(
+    "rounds", po::value(&rounds)->default_value(3), "runs per depth (1-50); the median is printed")(
     "num-cpus", po::value<double>(), "Manta's CPUs (manta::init)");
   po::variables_map vm;
   try {

@@ -90,8 +90,10 @@ int take_head_flags(const char* command, const command_args& args, std::string& 
   if (args.has("transport")) {
     auto value = args.value("transport");
     if (value != "tls" && value != "plain") {
-      std::fprintf(stderr, "%s: --transport expects tls (the default) or plain (a trusted "
-                           "network only), got '%s'\n", command, value.c_str());
+      std::fprintf(stderr,
+                   "%s: --transport expects tls (the default) or plain (a trusted "
+                   "network only), got '%s'\n",
+                   command, value.c_str());
       return 2;
     }
     tls.plain = value == "plain";

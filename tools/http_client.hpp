@@ -16,7 +16,7 @@ struct http_result {
 /// slash are ignored) with Boost.Beast, waiting at most `timeout_s`; with a
 /// `token`, as "Authorization: Bearer TOKEN" (a dashboard off loopback asks
 /// for the cluster token).
-http_result http_get(const std::string& address, const std::string& target,
-                     int timeout_s = 10, const std::string& token = "");
+http_result http_get(const std::string& address, const std::string& target, int timeout_s = 10,
+                     const std::string& token = "");
 
 } // namespace manta::tools

@@ -142,7 +142,8 @@ void report(const head_args& h, const std::string& id, const std::string& state,
   int rc = 0;
   auto conn = connect_head("manta job", h.address, h.token, h.tls, rc);
   if (conn)
-    ask_head(*conn, rc, [](bool) {}, actors::job_end_atom::value, conn->token, id, state, detail);
+    ask_head(
+      *conn, rc, [](bool) {}, actors::job_end_atom::value, conn->token, id, state, detail);
   if (rc != 0)
     std::fprintf(stderr, "manta job: the head was not told that %s is %s\n", id.c_str(),
                  state.c_str());
@@ -155,8 +156,7 @@ void report(const head_args& h, const std::string& id, const std::string& state,
                             const std::vector<std::string>& args, const head_args& head) {
   auto id = std::string{rec.at("job_id").as_string()};
   ::setsid();
-  int log = ::open((dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                   0600);
+  int log = ::open((dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   // Detached from the terminal or pipe of `manta job submit`, which
   // returns at once (a reader of its output sees the end then).
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -250,8 +250,9 @@ int submit(const command_args& given) {
       return rc;
     char host[256] = "";
     ::gethostname(host, sizeof host - 1);
-    ask_head(*conn, rc, [&](const std::string& answer) { id = answer; },
-             actors::job_new_atom::value, conn->token, entry, std::string{host});
+    ask_head(
+      *conn, rc, [&](const std::string& answer) { id = answer; }, actors::job_new_atom::value,
+      conn->token, entry, std::string{host});
     if (id.empty())
       return rc != 0 ? rc : fail("the head at " + conn->address + " gave no job id");
     head.address = conn->address; // the driver and the supervisor go there
@@ -294,9 +295,11 @@ std::string job_dir(const std::string& id) {
   if (root.empty())
     return {};
   if (id.find('/') != std::string::npos || !fs::exists(root + "/" + id + "/job.json")) {
-    std::fprintf(stderr, "manta job: no job '%s' was submitted from this machine (%s); `logs` "
-                         "and `stop` run where `manta job submit` ran, and `manta job list` "
-                         "shows the cluster's jobs with their host\n", id.c_str(), root.c_str());
+    std::fprintf(stderr,
+                 "manta job: no job '%s' was submitted from this machine (%s); `logs` "
+                 "and `stop` run where `manta job submit` ran, and `manta job list` "
+                 "shows the cluster's jobs with their host\n",
+                 id.c_str(), root.c_str());
     return {};
   }
   return root + "/" + id;
@@ -318,12 +321,15 @@ std::optional<json::array> head_jobs(const head_args& head, int& rc) {
   if (!conn)
     return std::nullopt;
   std::optional<json::array> out;
-  ask_head(*conn, rc, [&](const std::string& text) {
-    boost::system::error_code ec;
-    auto v = json::parse(text, ec);
-    if (!ec && v.is_array())
-      out = v.as_array();
-  }, actors::jobs_atom::value, conn->token);
+  ask_head(
+    *conn, rc,
+    [&](const std::string& text) {
+      boost::system::error_code ec;
+      auto v = json::parse(text, ec);
+      if (!ec && v.is_array())
+        out = v.as_array();
+    },
+    actors::jobs_atom::value, conn->token);
   if (!out && rc == 0) {
     std::fprintf(stderr, "manta job: the head's job table does not parse\n");
     rc = 1;
@@ -353,8 +359,8 @@ int list(const head_args& head) {
   auto jobs = head_jobs(head, rc);
   if (!jobs)
     return rc;
-  std::printf("%-10s %-9s %-8s %-16s %-21s %-21s %s\n", "JOB_ID", "STATE", "PID", "HOST",
-              "START", "END", "ENTRYPOINT");
+  std::printf("%-10s %-9s %-8s %-16s %-21s %-21s %s\n", "JOB_ID", "STATE", "PID", "HOST", "START",
+              "END", "ENTRYPOINT");
   for (auto& v : *jobs) {
     auto r = merged(v.as_object());
     std::printf("%-10s %-9s %-8s %-16s %-21s %-21s %s\n", field(r, "job_id").c_str(),

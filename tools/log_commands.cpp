@@ -73,8 +73,9 @@ int logs_main(int argc, char** argv) {
                      : print_cluster(answers->as_array(), named, o.format == "json");
   auto last = print_log_lines(answer, named, o.format == "json");
   if (auto* on = answer.if_contains("capturing"); on != nullptr && on->is_bool() && !on->as_bool())
-    std::fprintf(stderr, "manta logs: %s keeps no lines: it runs with log_prefix off "
-                         "(--log-prefix=off)\n",
+    std::fprintf(stderr,
+                 "manta logs: %s keeps no lines: it runs with log_prefix off "
+                 "(--log-prefix=off)\n",
                  text_of(answer.at("node")).c_str());
   if (!following)
     return 0;

@@ -61,8 +61,8 @@ int follow_node(const state_options& o, const std::string& target, const std::st
       return 1;
     }
     if (r.status != 200) {
-      std::fprintf(stderr, "manta logs: %s answered %d: %s\nstopped following\n",
-                   o.address.c_str(), r.status, r.body.c_str());
+      std::fprintf(stderr, "manta logs: %s answered %d: %s\nstopped following\n", o.address.c_str(),
+                   r.status, r.body.c_str());
       return 1;
     }
     auto answer = json::parse(r.body).as_object();
@@ -124,8 +124,7 @@ int follow_cluster(const state_options& o, const std::string& target, const json
       next += "&cursor=" + url_encode(node + ":" + std::to_string(m.last));
     auto r = http_get(o.address, next, 10, o.token);
     if (!r.error.empty()) {
-      std::fprintf(stderr,
-                   "manta logs: the head at %s no longer answers (%s): stopped following\n",
+      std::fprintf(stderr, "manta logs: the head at %s no longer answers (%s): stopped following\n",
                    o.address.c_str(), r.error.c_str());
       return 1;
     }

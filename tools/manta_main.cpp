@@ -50,12 +50,12 @@ int main(int argc, char** argv) {
   if (cmd == "status" && wants_node_status(argc - 1, argv + 1))
     return node_status_main(argc - 1, argv + 1);
   static const std::pair<std::string_view, int (*)(int, char**)> mains[] = {
-    {"start", start_main},         {"stop", stop_main},
-    {"status", status_main},       {"list", list_main},
-    {"memory", memory_main},       {"timeline", timeline_main},
-    {"why", why_main},             {"logs", logs_main},
-    {"summary", summary_main},     {"microbenchmark", microbenchmark_main},
-    {"job", job_main},             {"sim", sim_main},
+    {"start", start_main},     {"stop", stop_main},
+    {"status", status_main},   {"list", list_main},
+    {"memory", memory_main},   {"timeline", timeline_main},
+    {"why", why_main},         {"logs", logs_main},
+    {"summary", summary_main}, {"microbenchmark", microbenchmark_main},
+    {"job", job_main},         {"sim", sim_main},
   };
   for (auto& [name, verb_main] : mains)
     if (cmd == name)

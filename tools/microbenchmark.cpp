@@ -252,7 +252,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
   auto rr = floor.request_response;
   auto srq = floor.spawn_request_quit;
   // ray.get(ref) of a small object already in the store.
-  ms.push_back({"single_client_get_calls", 100000, [] {
+  ms.push_back({"single_client_get_calls", 100000,
+                [] {
                   auto ref = manta::put(0);
                   long sum = 0;
                   for (int i = 0; i < 100000; ++i)
@@ -262,7 +263,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 },
                 "caf_request_response", rr});
   // ray.put(0), refs kept until the end of the batch.
-  ms.push_back({"single_client_put_calls", 100000, [] {
+  ms.push_back({"single_client_put_calls", 100000,
+                [] {
                   std::vector<manta::object_ref<int>> refs;
                   refs.reserve(100000);
                   for (int i = 0; i < 100000; ++i)
@@ -270,19 +272,22 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 },
                 "caf_request_response", rr});
   // Ray: 10 tasks of 100 puts each count as 1000 calls; 10 such rounds.
-  ms.push_back({"multi_client_put_calls", 10000, [] {
+  ms.push_back({"multi_client_put_calls", 10000,
+                [] {
                   for (int round = 0; round < 10; ++round)
                     run_clients(put_client, 10, 100);
                 },
                 "caf_request_response", rr});
   // Submit one no-op task, get it, repeat.
-  ms.push_back({"single_client_tasks_sync", 10000, [] {
+  ms.push_back({"single_client_tasks_sync", 10000,
+                [] {
                   for (int i = 0; i < 10000; ++i)
                     manta::get(manta::task(small_value).remote());
                 },
                 "caf_spawn_request_quit", srq});
   // Submit 1000 no-op tasks, then get them all; 10 rounds.
-  ms.push_back({"single_client_tasks_async", 10000, [] {
+  ms.push_back({"single_client_tasks_async", 10000,
+                [] {
                   std::vector<manta::object_ref<int>> refs;
                   refs.reserve(1000);
                   for (int round = 0; round < 10; ++round) {
@@ -294,10 +299,11 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 },
                 "caf_spawn_request_quit", srq});
   // m = 4 client tasks, each submitting 10,000 no-op tasks and getting them.
-  ms.push_back({"multi_client_tasks_async", 4 * 10000,
-                [] { run_clients(task_client, 4, 10000); }, "caf_spawn_request_quit", srq});
+  ms.push_back({"multi_client_tasks_async", 4 * 10000, [] { run_clients(task_client, 4, 10000); },
+                "caf_spawn_request_quit", srq});
   // ray.get([small_value.remote() for _ in range(1000)]) counts as one call.
-  ms.push_back({"single_client_tasks_and_get_batch", 10, [] {
+  ms.push_back({"single_client_tasks_and_get_batch", 10,
+                [] {
                   for (int round = 0; round < 10; ++round) {
                     std::vector<manta::object_ref<int>> refs;
                     refs.reserve(1000);
@@ -309,7 +315,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 nullptr, 0});
   // 1000 task refs, then wait(not_ready) one at a time until none is left;
   // the whole loop counts as one call (Ray's definition).
-  ms.push_back({"single_client_wait_1k_refs", 5, [] {
+  ms.push_back({"single_client_wait_1k_refs", 5,
+                [] {
                   for (int round = 0; round < 5; ++round) {
                     std::vector<manta::object_ref<int>> not_ready;
                     for (int i = 0; i < 1000; ++i)
@@ -322,7 +329,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
   // Streaming generator items: one generator task yields 10,000 ints, the
   // driver reads each item's ref as it comes and gets its value (Ray's
   // num_returns="streaming"); items per second.
-  ms.push_back({"single_client_generator_items", 10000, [] {
+  ms.push_back({"single_client_generator_items", 10000,
+                [] {
                   long sum = 0;
                   for (auto& ref : manta::task(yield_ints).remote(10000))
                     sum += manta::get(ref);
@@ -333,7 +341,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
   // Borrowed-ref round trip: a ref inside a value (a one-element vector)
   // passed to a task that reads the object behind it and returns; the
   // caller gets the result before the next (round trips per second).
-  ms.push_back({"single_client_borrowed_ref_round_trip", 1000, [] {
+  ms.push_back({"single_client_borrowed_ref_round_trip", 1000,
+                [] {
                   static auto inner = manta::put(1);
                   for (int i = 0; i < 1000; ++i)
                     if (manta::get(manta::task(read_inner).remote(std::vector{inner})) != 1)
@@ -343,9 +352,7 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
   // Ray's single_client_put_gigabytes: put of its 800 MiB int64 array (an
   // lvalue: copied into the store), ref dropped; 0.8 per put, as Ray counts
   // it. Floor: memcpy of the same bytes into mapped memory.
-  ms.push_back({"single_client_put_gigabytes", 1, [] {
-                  auto ref = manta::put(ray_put_source());
-                },
+  ms.push_back({"single_client_put_gigabytes", 1, [] { auto ref = manta::put(ray_put_source()); },
                 "memcpy", 0, ray_put_gb, [] { ray_put_source(); },
                 [] {
                   auto& src = ray_put_source();
@@ -355,7 +362,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
   // Ray's multi_client_put_gigabytes: 10 tasks, each putting 10 fresh
   // zeroed arrays of 10 Mi int64 (80 MiB); one call counts 8, as in Ray.
   // Floor: 10 threads making the same arrays without a put.
-  ms.push_back({"multi_client_put_gigabytes", 1, [] {
+  ms.push_back({"multi_client_put_gigabytes", 1,
+                [] {
                   std::vector<manta::object_ref<int>> refs;
                   for (int t = 0; t < 10; ++t)
                     refs.push_back(manta::task(big_put_client).remote());
@@ -393,20 +401,21 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                              sweep_size{"put_gigabytes_256_mib", size_t{256} << 20},
                              sweep_size{"put_gigabytes_1_gib", size_t{1} << 30}}) {
     size_t puts = std::max<size_t>(1, (size_t{256} << 20) / bytes);
-    ms.push_back({name, puts, [bytes, puts] {
+    ms.push_back({name, puts,
+                  [bytes, puts] {
                     auto& src = sweep_source(bytes);
                     for (size_t i = 0; i < puts; ++i)
                       auto ref = manta::put(src);
                   },
-                  "memcpy", 0, static_cast<double>(bytes) / 1e9,
-                  [bytes] { sweep_source(bytes); },
+                  "memcpy", 0, static_cast<double>(bytes) / 1e9, [bytes] { sweep_source(bytes); },
                   [bytes] { return memcpy_floor(sweep_source(bytes).data(), bytes); }});
   }
   // The tutorial's large object (demos/large_object_demo.cpp; Ray Core's
   // "Efficient handling of large objects"): put of an 800 MB array of
   // doubles (an lvalue: copied, as ray.put copies), 10 tasks each counting
   // the values above k / 10 in it, and their results got; per second.
-  ms.push_back({"tutorial_800mb_put_10_readers", 1, [] {
+  ms.push_back({"tutorial_800mb_put_10_readers", 1,
+                [] {
                   auto ref = manta::put(tutorial_array());
                   std::vector<manta::object_ref<uint64_t>> refs;
                   for (int k = 0; k < 10; ++k)
@@ -416,7 +425,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 },
                 nullptr, 0, 1.0, [] { tutorial_array(); }});
   // get (a copy) of an object holding 10,000 object_refs.
-  ms.push_back({"single_client_get_object_containing_10k_refs", 10, [] {
+  ms.push_back({"single_client_get_object_containing_10k_refs", 10,
+                [] {
                   static auto outer = [] {
                     std::vector<manta::object_ref<int>> refs;
                     for (int i = 0; i < 10000; ++i)
@@ -430,7 +440,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 nullptr, 0});
   // Spill of a 256 MiB vector (Cap'n Proto framing, raw codec) in MB/s;
   // floor: writing a file of the same size.
-  ms.push_back({"spill_megabytes", 1, [] {
+  ms.push_back({"spill_megabytes", 1,
+                [] {
                   if (spill_bench_ref().slot()->spill(/*rewrite=*/true) == 0)
                     std::abort();
                 },
@@ -438,7 +449,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 [] { manta::get_shared(spill_bench_ref()); },
                 [] { return disk_floor(spill_bench_bytes, true); }});
   // Restore of that object by get_shared, MB/s; floor: reading the file back.
-  ms.push_back({"restore_megabytes", 1, [] {
+  ms.push_back({"restore_megabytes", 1,
+                [] {
                   if (manta::get_shared(spill_bench_ref())->size() != spill_bench_bytes)
                     std::abort();
                 },
@@ -450,7 +462,8 @@ std::vector<metric> make_metrics(const manta::tools::caf_floor& floor) {
                 }});
   // Ray's placement_group_create/removal: a one-bundle group created,
   // waited for until ready and removed, one at a time.
-  ms.push_back({"placement_group_create_removal", 1000, [] {
+  ms.push_back({"placement_group_create_removal", 1000,
+                [] {
                   for (int i = 0; i < 1000; ++i) {
                     auto pg = manta::create_placement_group({{{"CPU", 1}}});
                     if (!manta::get(pg.ready()))
@@ -491,8 +504,8 @@ int microbenchmark_main(int argc, char** argv) {
   auto metrics = make_metrics(floor);
   std::vector<result> results;
   if (!json)
-    std::printf("%-45s %14s %11s %9s %9s  %s\n", "metric", "per second", "+- sd",
-                "vs Ray", "vs floor", "floor");
+    std::printf("%-45s %14s %11s %9s %9s  %s\n", "metric", "per second", "+- sd", "vs Ray",
+                "vs floor", "floor");
   size_t selected = 0;
   for (auto& m : metrics)
     selected += filter.empty() || m.name.find(filter) != std::string::npos ? 1 : 0;

@@ -38,8 +38,7 @@ MANTA_ACTOR(async_bench_actor, &async_bench_actor::small_value,
 template <class A>
 class client_of {
 public:
-  explicit client_of(std::vector<manta::actor_handle<A>> servers)
-    : servers_(std::move(servers)) {}
+  explicit client_of(std::vector<manta::actor_handle<A>> servers) : servers_(std::move(servers)) {}
 
   /// n calls to each server, then gets them all.
   int small_value_batch(int n) {
@@ -69,8 +68,7 @@ private:
 };
 
 using bench_client = client_of<bench_actor>;
-MANTA_ACTOR(bench_client, &bench_client::small_value_batch,
-            &bench_client::small_value_batch_arg);
+MANTA_ACTOR(bench_client, &bench_client::small_value_batch, &bench_client::small_value_batch_arg);
 using async_bench_client = client_of<async_bench_actor>;
 MANTA_ACTOR(async_bench_client, &async_bench_client::small_value_batch,
             &async_bench_client::small_value_batch_arg);
@@ -116,15 +114,16 @@ void add_metrics_of(std::vector<metric>& ms, const std::string& prefix, double r
   };
   auto one = manta::actor<A>().remote();
   // Call and get, one call at a time.
-  ms.push_back({name("1_1", "_sync"), 10000, [one] {
+  ms.push_back({name("1_1", "_sync"), 10000,
+                [one] {
                   for (int i = 0; i < 10000; ++i)
                     manta::get(one.call(&A::small_value).remote());
                 },
                 "caf_request_response", rr});
   // Submit 1000 calls, then get them all; 10 rounds.
   ms.push_back({name("1_1", "_async"), 10000,
-                [one] { batched_calls(one, &A::small_value, 10000, 1000); },
-                "caf_request_response", rr});
+                [one] { batched_calls(one, &A::small_value, 10000, 1000); }, "caf_request_response",
+                rr});
   if constexpr (std::is_same_v<A, bench_actor>) {
     auto concurrent = manta::actor<A>().max_concurrency(16).remote();
     ms.push_back({name("1_1", "_concurrent"), 10000,
@@ -141,10 +140,10 @@ void add_metrics_of(std::vector<metric>& ms, const std::string& prefix, double r
     servers.push_back(manta::actor<A>().remote());
   auto c = manta::actor<client>().remote(servers);
   ms.push_back({name("1_n", "_async"), 5000 * n_cpu,
-                [c] { manta::get(c.call(&client::small_value_batch).remote(5000)); },
-                nullptr, 0});
+                [c] { manta::get(c.call(&client::small_value_batch).remote(5000)); }, nullptr, 0});
   // m = 4 tasks, each making 5000 calls spread over n_cpu actors.
-  ms.push_back({name("n_n", "_async"), 4 * 5000, [servers] {
+  ms.push_back({name("n_n", "_async"), 4 * 5000,
+                [servers] {
                   std::vector<manta::object_ref<int>> refs;
                   for (int t = 0; t < 4; ++t)
                     refs.push_back(manta::task(actor_work<A>).remote(servers, 5000));
@@ -158,7 +157,8 @@ void add_metrics_of(std::vector<metric>& ms, const std::string& prefix, double r
   for (size_t i = 0; i < n_cpu; ++i)
     clients.push_back(manta::actor<client>().remote(
       std::vector<manta::actor_handle<A>>{manta::actor<A>().remote()}));
-  ms.push_back({name("n_n", "_with_arg_async"), 1000 * n_cpu, [clients] {
+  ms.push_back({name("n_n", "_with_arg_async"), 1000 * n_cpu,
+                [clients] {
                   std::vector<manta::object_ref<int>> refs;
                   for (auto& cl : clients)
                     refs.push_back(cl.call(&client::small_value_batch_arg).remote(1000));

@@ -294,9 +294,9 @@ int main(int argc, char** argv) {
   auto healed = steady::now();
   bool back = c.wait_for_cpus(1, std::chrono::seconds(60));
   double cpus_back_s = seconds_since(healed);
-  auto ran = manta::get(manta::task(where).node_affinity(static_cast<manta::node_id>(worker), false)
-                          .remote(),
-                        std::chrono::seconds(60));
+  auto ran = manta::get(
+    manta::task(where).node_affinity(static_cast<manta::node_id>(worker), false).remote(),
+    std::chrono::seconds(60));
   double task_back_s = seconds_since(healed);
 
   // 4. Recovery after a head kill: a new head from the store on node 4.
@@ -340,12 +340,14 @@ int main(int argc, char** argv) {
   if (!netem.empty())
     std::printf("every node's outgoing packets: %s, by %s\n", netem.c_str(),
                 manta_test::netem_kind().c_str());
-  std::printf("metric                        manta            raw TCP on the link    ratio   target\n");
+  std::printf(
+    "metric                        manta            raw TCP on the link    ratio   target\n");
   std::printf("cross_node_task_round_trip    %8.1f us      %8.1f us (ping-pong) %6.2fx  <= 1.5x\n",
               task_us, tcp_us, task_us / tcp_us);
   std::printf("  (task round trip: median %.1f us, 99th percentile %.1f us)\n", median_us, p99_us);
-  std::printf("object_transfer (%ld MiB)     %8.2f GB/s    %8.2f GB/s (stream)  %5.0f%%   >= 70%%\n",
-              megabytes, transfer_gbs, stream_gbs, 100 * transfer_gbs / stream_gbs);
+  std::printf(
+    "object_transfer (%ld MiB)     %8.2f GB/s    %8.2f GB/s (stream)  %5.0f%%   >= 70%%\n",
+    megabytes, transfer_gbs, stream_gbs, 100 * transfer_gbs / stream_gbs);
   std::printf("partition healed -> worker's CPUs counted again   %.2f s%s\n", cpus_back_s,
               back ? "" : " (not within 60 s)");
   std::printf("partition healed -> first task ran on the worker  %.2f s (%s)\n", task_back_s,

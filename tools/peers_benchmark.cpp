@@ -76,8 +76,8 @@ std::vector<metric> make_metrics(const sizes& n, const std::vector<peers::task_l
                                  const std::vector<unsigned char>& buffer) {
   std::vector<metric> ms;
   long fork_join_tasks = (1L << (n.depth + 1)) - 1;
-  ms.push_back({"spawn_get", "spawn " + std::to_string(n.tasks) + " no-op tasks, then get all",
-                n.tasks});
+  ms.push_back(
+    {"spawn_get", "spawn " + std::to_string(n.tasks) + " no-op tasks, then get all", n.tasks});
   ms.push_back({"one_at_a_time",
                 "submit one no-op task and get it, " + std::to_string(n.tasks) + " times",
                 n.tasks});
@@ -99,14 +99,13 @@ std::vector<metric> make_metrics(const sizes& n, const std::vector<peers::task_l
   int calls = n.calls;
   ms.push_back({"actor_call_sync",
                 "call an actor and get the result, " + std::to_string(calls) + " times", calls});
-  ms.back().sides.push_back(
-    {"Manta", timed([f = peers::manta_actor_sync(), calls] { f(calls); })});
+  ms.back().sides.push_back({"Manta", timed([f = peers::manta_actor_sync(), calls] { f(calls); })});
   ms.back().sides.push_back(
     {"raw CAF request/response", [calls] { return peers::caf_request_response_seconds(calls); }});
-  ms.push_back({"put_gigabytes",
-                "put of a " + std::to_string(buffer.size() >> 20)
-                  + " MiB std::vector<uint8_t> (copied)",
-                1, static_cast<double>(buffer.size())});
+  ms.push_back(
+    {"put_gigabytes",
+     "put of a " + std::to_string(buffer.size() >> 20) + " MiB std::vector<uint8_t> (copied)", 1,
+     static_cast<double>(buffer.size())});
   ms.back().sides.push_back({"Manta", timed([&buffer] { peers::manta_put(buffer); })});
   ms.back().sides.push_back(
     {"memcpy (fresh, huge pages)", timed([&buffer] { peers::memcpy_fresh(buffer); })});
@@ -189,8 +188,7 @@ void print_table(const std::vector<metric>& ms, int rounds) {
       if (!p.failure.empty())
         std::printf("%-28s failed: %s\n", p.name.c_str(), p.failure.c_str());
       else
-        std::printf("%-28s %10.3f %10.2fx\n", p.name.c_str(), figure(m, peer_s),
-                    manta_s / peer_s);
+        std::printf("%-28s %10.3f %10.2fx\n", p.name.c_str(), figure(m, peer_s), manta_s / peer_s);
     }
   }
   std::printf("\nmedians of %d interleaved rounds; 'Manta/peer' = Manta's time / the peer's "
@@ -204,7 +202,9 @@ void print_table(const std::vector<metric>& ms, int rounds) {
       if (m.name == t.metric) {
         auto x = ratio(m, t.peer);
         std::printf("  %-16s <= %gx %-26s %8.2fx  %s\n", t.metric, t.most, t.peer, x,
-                    std::isnan(x) ? "not measured" : x <= t.most ? "met" : "NOT met");
+                    std::isnan(x) ? "not measured"
+                    : x <= t.most ? "met"
+                                  : "NOT met");
       }
 }
 
@@ -247,7 +247,9 @@ void print_json(const std::vector<metric>& ms, int rounds) {
   for (auto& t : targets)
     for (auto& m : ms)
       if (m.name == t.metric && !std::isnan(ratio(m, t.peer)))
-        ts.push_back({{"metric", t.metric}, {"peer", t.peer}, {"at_most", t.most},
+        ts.push_back({{"metric", t.metric},
+                      {"peer", t.peer},
+                      {"at_most", t.most},
                       {"manta_time_over_peer", ratio(m, t.peer)},
                       {"met", ratio(m, t.peer) <= t.most}});
   boost::json::object doc;
@@ -261,8 +263,7 @@ void print_json(const std::vector<metric>& ms, int rounds) {
 /// Says what is wrong with an argument and where the options are listed;
 /// returns 2 (bad usage, as the `manta` verbs).
 int usage_error(const char* what, std::string_view got) {
-  std::fprintf(stderr,
-               "peers_benchmark: %s '%.*s'\n  (peers_benchmark --help lists the options)\n",
+  std::fprintf(stderr, "peers_benchmark: %s '%.*s'\n  (peers_benchmark --help lists the options)\n",
                what, static_cast<int>(std::min<size_t>(got.size(), 64)), got.data());
   return 2;
 }

@@ -25,8 +25,7 @@ public:
   bool active() const noexcept { return active_; }
 
   /// The text of the bar, without terminal control codes (for tests).
-  static std::string render(size_t done, size_t total, const std::string& label,
-                            size_t width = 30);
+  static std::string render(size_t done, size_t total, const std::string& label, size_t width = 30);
 
 private:
   size_t total_;

@@ -3,7 +3,7 @@
 # test suite (meson test). Ends with a line "tests: N passed, M failed".
 # CI (.ci/run) runs exactly this. Its steps, each with a switch (1: on):
 #   MANTA_WERROR=1       build with warnings as errors (-Dwerror=true)
-#   MANTA_CHECK_FORMAT=0 every C++ file laid out by .clang-format
+#   MANTA_CHECK_FORMAT=1 every C++ file laid out by .clang-format
 #                        (bash tools/format.sh --check)
 #   MANTA_LINT=0         clang-tidy over the library's sources
 #                        (bash tools/lint.sh; about 8 min on 2 cores)
@@ -22,13 +22,11 @@ step() { # NAME COMMAND...: runs a step and says how long it took
 werror=()
 [ "${MANTA_WERROR:-1}" = 1 ] && werror=(-Dwerror=true)
 step build bash "$root/tools/build.sh" "${werror[@]}"
-# Off until the tree has been laid out once (bash tools/format.sh, one
-# commit); then this default becomes 1.
-if [ "${MANTA_CHECK_FORMAT:-0}" = 1 ]; then
+if [ "${MANTA_CHECK_FORMAT:-1}" = 1 ]; then
   step format-check bash "$root/tools/format.sh" --check
 fi
-# Off until `bash tools/lint.sh` passes on the merged tree; then this
-# default becomes 1.
+# Off until `bash tools/lint.sh` has passed over every library source (105
+# of the 148 were checked when it was written); then this default becomes 1.
 if [ "${MANTA_LINT:-0}" = 1 ]; then
   step clang-tidy bash "$root/tools/lint.sh"
 fi

@@ -87,7 +87,10 @@ int scaled(int n) {
 bool report(const char* name, bool correct, double seconds, const std::string& extra,
             bool within_budget = true) {
   std::printf("%-14s %9.3f s  %-8s %s\n", name, seconds,
-              !correct ? "WRONG" : within_budget ? "ok" : "OVER", extra.c_str());
+              !correct        ? "WRONG"
+              : within_budget ? "ok"
+                              : "OVER",
+              extra.c_str());
   std::fflush(stdout);
   return correct && within_budget;
 }
@@ -219,8 +222,10 @@ bool drain() {
     double stream = drain_per_ref(n, false, by_stream, freeing);
     correct = correct && by_stream == expected;
     char row[240];
-    int used = std::snprintf(row, sizeof row, "%7d refs: as_completed %7.3f us/ref (freeing the objects after: %6.3f us/ref)",
-                             n, stream * 1e6, freeing * 1e6);
+    int used = std::snprintf(
+      row, sizeof row,
+      "%7d refs: as_completed %7.3f us/ref (freeing the objects after: %6.3f us/ref)", n,
+      stream * 1e6, freeing * 1e6);
     if (n <= 10000) { // the wait loop is quadratic: 100,000 refs take minutes
       long by_wait = 0;
       double loop = drain_per_ref(n, true, by_wait, freeing);
@@ -244,8 +249,8 @@ bool drain() {
 
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string_view, std::function<bool()>>> cases = {
-    {"many_tasks", many_tasks}, {"many_actors", many_actors}, {"many_args", many_args},
-    {"many_returns", many_returns}, {"many_gets", many_gets}, {"drain", drain}};
+    {"many_tasks", many_tasks},     {"many_actors", many_actors}, {"many_args", many_args},
+    {"many_returns", many_returns}, {"many_gets", many_gets},     {"drain", drain}};
   std::vector<std::string_view> chosen;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};

@@ -48,8 +48,10 @@ std::string tail_of(const std::string& path, size_t n) {
 }
 
 std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_=./:,") == std::string::npos)
+  if (!s.empty()
+      && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789-_=./:,")
+           == std::string::npos)
     return s;
   std::string out = "'";
   for (char c : s)
@@ -102,8 +104,8 @@ int sim_main(int argc, char** argv) {
                   ? parse_u64(v, first) && parse_u64(v, last)
                   : parse_u64(v.substr(0, dots), first) && parse_u64(v.substr(dots + 2), last);
       if (!ok || first > last)
-        return usage_error("sim", "--seeds: expected A..B (A <= B) or N, got '" + std::string{v}
-                                    + "'");
+        return usage_error("sim",
+                           "--seeds: expected A..B (A <= B) or N, got '" + std::string{v} + "'");
     }
     if (args.has("jobs")) {
       uint64_t n = 0;
@@ -158,11 +160,11 @@ int sim_main(int argc, char** argv) {
       if (ok) {
         ++passed;
       } else {
-        std::string why = it->timed_out             ? "timed out"
-                          : r != it->pid             ? "lost"
-                          : WIFEXITED(status)        ? "exit " + std::to_string(WEXITSTATUS(status))
-                          : WIFSIGNALED(status)      ? "signal " + std::to_string(WTERMSIG(status))
-                                                     : "failed";
+        std::string why = it->timed_out         ? "timed out"
+                          : r != it->pid        ? "lost"
+                          : WIFEXITED(status)   ? "exit " + std::to_string(WEXITSTATUS(status))
+                          : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                : "failed";
         failed[it->seed] = why + "\n" + tail_of(it->log, 600);
       }
       ::unlink(it->log.c_str());
@@ -175,7 +177,7 @@ int sim_main(int argc, char** argv) {
   std::printf("manta sim: seeds %llu..%llu: %llu passed, %zu failed\n",
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
               static_cast<unsigned long long>(passed), failed.size());
-  (void) total;
+  (void)total;
   for (auto& [seed, why] : failed)
     std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), why.c_str());
   if (!failed.empty()) {

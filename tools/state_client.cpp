@@ -97,11 +97,11 @@ std::optional<std::string> fetch_state(const state_options& o, const std::string
     auto answer = json::parse(r.body, ec);
     auto* said = !ec && answer.is_object() ? answer.as_object().if_contains("error") : nullptr;
     auto text = said != nullptr && said->is_string() ? std::string{said->as_string()} : r.body;
-    std::fprintf(stderr, "manta: %s answered %d: %s\n", o.address.c_str(), r.status,
-                 text.c_str());
+    std::fprintf(stderr, "manta: %s answered %d: %s\n", o.address.c_str(), r.status, text.c_str());
     if (r.status == 401)
-      std::fprintf(stderr, "(give the cluster token with --token=TOKEN or MANTA_TOKEN; the "
-                           "head started here keeps it in %s)\n",
+      std::fprintf(stderr,
+                   "(give the cluster token with --token=TOKEN or MANTA_TOKEN; the "
+                   "head started here keeps it in %s)\n",
                    detail::default_token_file().c_str());
     return std::nullopt;
   }

@@ -78,28 +78,37 @@ const std::vector<column>& columns_of(const std::string& kind) {
     {"THREAD", MANTA_FIELD("thread")}, {"NODE", MANTA_FIELD("node")},
     {"JOB", MANTA_FIELD("job")},       {"DURATION", duration},
     {"ERROR", MANTA_FIELD("error")}};
-  static const std::vector<column> actors{
-    {"ID", MANTA_FIELD("id")},
-    {"CLASS", MANTA_FIELD("class_name")},    {"NAME", MANTA_FIELD("name")},
-    {"STATE", MANTA_FIELD("state")},         {"RESTARTS", MANTA_FIELD("restarts")},
-    {"QUEUED", MANTA_FIELD("queued_calls")}, {"RUNNING", MANTA_FIELD("running_calls")},
-    {"NODE", MANTA_FIELD("node")},           {"JOB", MANTA_FIELD("job")},
-    {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
+  static const std::vector<column> actors{{"ID", MANTA_FIELD("id")},
+                                          {"CLASS", MANTA_FIELD("class_name")},
+                                          {"NAME", MANTA_FIELD("name")},
+                                          {"STATE", MANTA_FIELD("state")},
+                                          {"RESTARTS", MANTA_FIELD("restarts")},
+                                          {"QUEUED", MANTA_FIELD("queued_calls")},
+                                          {"RUNNING", MANTA_FIELD("running_calls")},
+                                          {"NODE", MANTA_FIELD("node")},
+                                          {"JOB", MANTA_FIELD("job")},
+                                          {"DEATH_CAUSE", MANTA_FIELD("death_cause")}};
   static const std::vector<column> objects{
     {"ID", MANTA_FIELD("id")},
     {"SIZE", [](const json::object& x) { return bytes_text(x.at("size_bytes")); }},
-    {"WHERE", MANTA_FIELD("location")},  {"TYPE", MANTA_FIELD("type")},
-    {"REFS", MANTA_FIELD("references")}, {"CREATED_BY", MANTA_FIELD("created_by")}};
-  static const std::vector<column> nodes{
-    {"NAME", MANTA_FIELD("name")},          {"ROLE", MANTA_FIELD("role")},
-    {"STATE", MANTA_FIELD("state")},        {"TOTAL", MANTA_FIELD("total")},
-    {"AVAILABLE", MANTA_FIELD("available")}, {"QUEUED", MANTA_FIELD("queued_tasks")},
-    {"THREADS", MANTA_FIELD("executor_threads")}};
-  static const std::vector<column> placement_groups{
-    {"ID", MANTA_FIELD("id")},         {"NAME", MANTA_FIELD("name")},
-    {"STRATEGY", MANTA_FIELD("strategy")}, {"STATE", MANTA_FIELD("state")},
-    {"BUNDLES", bundles_text},         {"TASKS", MANTA_FIELD("tasks")},
-    {"ACTORS", MANTA_FIELD("actors")}};
+    {"WHERE", MANTA_FIELD("location")},
+    {"TYPE", MANTA_FIELD("type")},
+    {"REFS", MANTA_FIELD("references")},
+    {"CREATED_BY", MANTA_FIELD("created_by")}};
+  static const std::vector<column> nodes{{"NAME", MANTA_FIELD("name")},
+                                         {"ROLE", MANTA_FIELD("role")},
+                                         {"STATE", MANTA_FIELD("state")},
+                                         {"TOTAL", MANTA_FIELD("total")},
+                                         {"AVAILABLE", MANTA_FIELD("available")},
+                                         {"QUEUED", MANTA_FIELD("queued_tasks")},
+                                         {"THREADS", MANTA_FIELD("executor_threads")}};
+  static const std::vector<column> placement_groups{{"ID", MANTA_FIELD("id")},
+                                                    {"NAME", MANTA_FIELD("name")},
+                                                    {"STRATEGY", MANTA_FIELD("strategy")},
+                                                    {"STATE", MANTA_FIELD("state")},
+                                                    {"BUNDLES", bundles_text},
+                                                    {"TASKS", MANTA_FIELD("tasks")},
+                                                    {"ACTORS", MANTA_FIELD("actors")}};
   if (kind == "placement-groups")
     return placement_groups;
   return kind == "tasks" ? tasks : kind == "actors" ? actors : kind == "objects" ? objects : nodes;
@@ -137,8 +146,8 @@ bool wants_node_status(int argc, char** argv) {
 int list_main(int argc, char** argv) {
   auto o = parse_state_options(argc, argv);
   std::string kind = o.positional.empty() ? "" : o.positional[0];
-  if (o.error.empty() && kind != "tasks" && kind != "actors" && kind != "objects"
-      && kind != "nodes" && kind != "placement-groups")
+  if (o.error.empty() && kind != "tasks" && kind != "actors" && kind != "objects" && kind != "nodes"
+      && kind != "placement-groups")
     o.error = "list what? tasks, actors, objects, nodes or placement-groups";
   std::string query;
   for (auto& f : o.filters) {
@@ -220,8 +229,7 @@ int why_main(int argc, char** argv) {
   if (o.error.empty() && o.positional.size() != 1)
     o.error = "give one object id (16 hex digits, as `manta list tasks` prints)";
   int rc = 0;
-  auto body = fetch_or_print(o, "/api/why?id=" + (o.positional.empty() ? "" : o.positional[0]),
-                             rc);
+  auto body = fetch_or_print(o, "/api/why?id=" + (o.positional.empty() ? "" : o.positional[0]), rc);
   if (body)
     std::printf("%s", text_of(json::parse(*body).as_object().at("text")).c_str());
   return rc;

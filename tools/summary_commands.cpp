@@ -25,8 +25,9 @@ namespace {
 /// after them, by name.
 int state_rank(const std::string& s) {
   static const char* order[] = {"PENDING_CREATION", "PENDING_ARGS", "WAITING_FOR_RESOURCES",
-                                "QUEUED_IN_ACTOR", "RUNNING", "ALIVE", "RESTARTING",
-                                "FINISHED", "FAILED", "CANCELLED", "DEAD"};
+                                "QUEUED_IN_ACTOR",  "RUNNING",      "ALIVE",
+                                "RESTARTING",       "FINISHED",     "FAILED",
+                                "CANCELLED",        "DEAD"};
   for (int i = 0; i < int(std::size(order)); ++i)
     if (s == order[i])
       return i;
@@ -49,9 +50,8 @@ struct group {
 std::string counts_text(const std::map<std::string, uint64_t>& counts, bool ordered) {
   std::vector<std::pair<std::string, uint64_t>> xs{counts.begin(), counts.end()};
   if (ordered)
-    std::stable_sort(xs.begin(), xs.end(), [](auto& a, auto& b) {
-      return state_rank(a.first) < state_rank(b.first);
-    });
+    std::stable_sort(xs.begin(), xs.end(),
+                     [](auto& a, auto& b) { return state_rank(a.first) < state_rank(b.first); });
   std::string out;
   for (auto& [k, n] : xs)
     out += (out.empty() ? "" : ", ") + k + ": " + std::to_string(n);
@@ -67,9 +67,8 @@ json::object counts_json(const std::map<std::string, uint64_t>& counts) {
 
 /// Groups `rows` by the fields `keys` (the first is the group's name),
 /// counting field `by` ("state" or "location") and summing "size_bytes".
-std::map<std::vector<std::string>, group> group_rows(const json::array& rows,
-                                                     const std::vector<const char*>& keys,
-                                                     const char* by) {
+std::map<std::vector<std::string>, group>
+group_rows(const json::array& rows, const std::vector<const char*>& keys, const char* by) {
   std::map<std::vector<std::string>, group> out;
   for (auto& r : rows) {
     auto& x = r.as_object();
@@ -94,9 +93,8 @@ int summarize(const std::string& kind, const std::string& group_by, const json::
   bool objects = kind == "objects";
   std::vector<const char*> keys = kind == "tasks"    ? std::vector<const char*>{"name", "kind"}
                                   : kind == "actors" ? std::vector<const char*>{"class_name"}
-                                  : group_by == "callsite"
-                                    ? std::vector<const char*>{"created_by"}
-                                    : std::vector<const char*>{"type"};
+                                  : group_by == "callsite" ? std::vector<const char*>{"created_by"}
+                                                           : std::vector<const char*>{"type"};
   auto groups = group_rows(rows, keys, objects ? "location" : "state");
   json::array out_rows;
   uint64_t bytes = 0;
@@ -154,8 +152,8 @@ int summarize(const std::string& kind, const std::string& group_by, const json::
     std::printf("%zu object(s), %s in all, in %zu group(s), by %s:\n", rows.size(),
                 bytes_text(json::value(bytes)).c_str(), out_rows.size(),
                 group_by == "callsite" ? "callsite" : "type");
-  print_table(out_rows, kind == "tasks"    ? task_cols
-                        : kind == "actors" ? actor_cols
+  print_table(out_rows, kind == "tasks"          ? task_cols
+                        : kind == "actors"       ? actor_cols
                         : group_by == "callsite" ? site_cols
                                                  : type_cols);
   return 0;
@@ -169,8 +167,8 @@ int summary_main(int argc, char** argv) {
   auto o = parse_state_options(argc, argv);
   std::string kind = o.positional.empty() ? "" : o.positional[0];
   std::string group_by = o.args.value("group-by", "type");
-  if (o.error.empty() && (o.positional.size() != 1
-                          || (kind != "tasks" && kind != "actors" && kind != "objects")))
+  if (o.error.empty()
+      && (o.positional.size() != 1 || (kind != "tasks" && kind != "actors" && kind != "objects")))
     o.error = "summarize what? tasks, actors or objects";
   else if (o.error.empty() && group_by != "type" && group_by != "callsite")
     o.error = "--group-by is type or callsite, not '" + group_by + "'";

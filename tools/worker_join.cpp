@@ -49,24 +49,28 @@ bool await_worker_join(pid_t pid, const std::string& log) {
       auto how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                                    : "was killed by signal " + std::to_string(WTERMSIG(status));
       if (!said.empty())
-        std::fprintf(stderr, "manta start: the worker (pid %d) %s before joining the cluster: "
-                             "%s\nsee %s\n",
+        std::fprintf(stderr,
+                     "manta start: the worker (pid %d) %s before joining the cluster: "
+                     "%s\nsee %s\n",
                      pid, how.c_str(), said.c_str(), log.c_str());
       else
-        std::fprintf(stderr, "manta start: the worker (pid %d) %s without joining the cluster "
-                             "and without a word from Manta: %s; see %s\n",
+        std::fprintf(stderr,
+                     "manta start: the worker (pid %d) %s without joining the cluster "
+                     "and without a word from Manta: %s; see %s\n",
                      pid, how.c_str(), init_fix, log.c_str());
       return false;
     }
     if (std::chrono::steady_clock::now() >= until) {
       if (!last_manta_line(text).empty()) // still trying (the head is slow or away)
-        return std::fprintf(stderr, "manta start: the worker (pid %d) has not joined after %lld s; "
-                                    "see %s\n",
+        return std::fprintf(stderr,
+                            "manta start: the worker (pid %d) has not joined after %lld s; "
+                            "see %s\n",
                             pid, static_cast<long long>(worker_join_wait.count()), log.c_str()),
                true;
-      std::fprintf(stderr, "manta start: the worker (pid %d) runs but has not joined after %lld s "
-                           "and printed nothing from Manta: %s; it is left running (`manta stop` "
-                           "stops it); see %s\n",
+      std::fprintf(stderr,
+                   "manta start: the worker (pid %d) runs but has not joined after %lld s "
+                   "and printed nothing from Manta: %s; it is left running (`manta stop` "
+                   "stops it); see %s\n",
                    pid, static_cast<long long>(worker_join_wait.count()), init_fix, log.c_str());
       return false;
     }
@@ -80,10 +84,11 @@ std::string generic_worker() {
   auto worker = self.parent_path() / "manta-worker";
   if (!ec && ::access(worker.c_str(), X_OK) == 0)
     return worker.string();
-  std::fprintf(stderr, "manta start: no program follows -- and the generic worker %s is "
-                       "missing, so this node could run no job's code; install manta-worker "
-                       "beside manta, or give the worker program that registers your functions: "
-                       "manta start --address=HOST:PORT -- ./your_program\n",
+  std::fprintf(stderr,
+               "manta start: no program follows -- and the generic worker %s is "
+               "missing, so this node could run no job's code; install manta-worker "
+               "beside manta, or give the worker program that registers your functions: "
+               "manta start --address=HOST:PORT -- ./your_program\n",
                worker.c_str());
   return {};
 }

@@ -79,8 +79,8 @@ public:
   auto remote(As&&... args) const {
     if constexpr (detail::generator_method<M>::value)
       return detail::generator_method<M>::submit_call(core_, m_, *name_, call_name_,
-                                                      group_.empty() ? nullptr : &group_,
-                                                      window_, std::forward<As>(args)...);
+                                                      group_.empty() ? nullptr : &group_, window_,
+                                                      std::forward<As>(args)...);
     else
       return queue_call(std::forward<As>(args)...);
   }
@@ -104,7 +104,6 @@ private:
   }
 
 public:
-
   /// Names this call in the state API and the timeline (`list_tasks`,
   /// `manta list tasks`) instead of "Class.method" (Ray's per-call `name`).
   actor_method name(std::string n) const {
@@ -336,9 +335,7 @@ public:
 
   /// The actor lives until `kill` or `shutdown`, not until its handles are
   /// gone; it needs a name.
-  actor_builder& lifetime_detached() {
-    return lifetime(actor_lifetime::detached);
-  }
+  actor_builder& lifetime_detached() { return lifetime(actor_lifetime::detached); }
 
   /// The actor's lifetime, overriding `init_options::default_actor_lifetime`
   /// (detached needs a name).
@@ -413,9 +410,9 @@ public:
     if (placement_.group == 0)
       return actor_handle<T>{detail::create_actor(typeid(T), opts_, std::move(ctor))};
     auto opts = opts_;
-    auto group = detail::place_in_group(placement_, opts.resources, opts.strategy,
-                                        "actor " + (opts.name.empty() ? detail::demangle(typeid(T).name())
-                                                                       : opts.name));
+    auto group = detail::place_in_group(
+      placement_, opts.resources, opts.strategy,
+      "actor " + (opts.name.empty() ? detail::demangle(typeid(T).name()) : opts.name));
     auto anchor = detail::create_actor(typeid(T), std::move(opts), std::move(ctor));
     detail::track_in_group(group, anchor);
     return actor_handle<T>{std::move(anchor)};

@@ -51,7 +51,8 @@ public:
   /// Throws `get_timeout_error` after `timeout` (the result stays pending)
   /// and the work's own error if it failed.
   template <class R, class Rep = double, class Period = std::ratio<1>>
-  R get_next(std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max()) {
+  R get_next(
+    std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max()) {
     if (futures_.empty())
       throw error("manta::actor_pool::get_next: no work is pending; submit some first");
     auto i = futures_.find(next_return_);
@@ -63,8 +64,8 @@ public:
 
   /// The result of whichever pending work finishes first.
   template <class R, class Rep = double, class Period = std::ratio<1>>
-  R get_next_unordered(std::chrono::duration<Rep, Period> timeout =
-                         std::chrono::duration<Rep, Period>::max()) {
+  R get_next_unordered(
+    std::chrono::duration<Rep, Period> timeout = std::chrono::duration<Rep, Period>::max()) {
     if (futures_.empty())
       throw error("manta::actor_pool::get_next_unordered: no work is pending");
     std::vector<object_ref<R>> refs;
@@ -73,9 +74,8 @@ public:
       refs.push_back(object_ref<R>{f.first});
       keys.push_back(k);
     }
-    auto ready = timeout == std::chrono::duration<Rep, Period>::max()
-                   ? wait(refs, 1)
-                   : wait(refs, 1, timeout);
+    auto ready = timeout == std::chrono::duration<Rep, Period>::max() ? wait(refs, 1)
+                                                                      : wait(refs, 1, timeout);
     if (ready.ready.empty())
       throw get_timeout_error("manta::actor_pool::get_next_unordered: nothing finished "
                               "within the timeout");

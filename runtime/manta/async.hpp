@@ -111,9 +111,7 @@ public:
     std::chrono::nanoseconds d;
     promise_type* promise;
     bool await_ready() const noexcept { return d.count() <= 0; }
-    void await_suspend(handle_type h) {
-      detail::resume_after(promise->ctx, d, h.address());
-    }
+    void await_suspend(handle_type h) { detail::resume_after(promise->ctx, d, h.address()); }
     void await_resume() const { detail::throw_if_cancelled(promise->ctx); }
   };
 

@@ -54,19 +54,16 @@ void write_file(const std::string& path, const std::string& text) {
 
 /// The head's dashboard: the page and JSON API for the whole cluster, its
 /// state collected through the registry (head_dashboard.hpp).
-std::unique_ptr<actors::dashboard> start_head_dashboard(caf::actor_system& sys,
-                                                        const caf::actor& registry,
-                                                        const std::string& token,
-                                                        const std::string& head_address,
-                                                        const std::string& host,
-                                                        uint16_t port) {
+std::unique_ptr<actors::dashboard>
+start_head_dashboard(caf::actor_system& sys, const caf::actor& registry, const std::string& token,
+                     const std::string& head_address, const std::string& host, uint16_t port) {
   auto collect = [&sys, registry, token](const detail::state_query& q) {
     actors::cluster_state_ptr out;
     caf::scoped_actor self{sys};
-    self->request(registry, actors::state_timeout + std::chrono::seconds(2),
-                  actors::state_atom::value, token, detail::wire::encode(q))
-      .receive([&](actors::cluster_state_ptr& x) { out = std::move(x); },
-               [&](caf::error&) {});
+    self
+      ->request(registry, actors::state_timeout + std::chrono::seconds(2),
+                actors::state_atom::value, token, detail::wire::encode(q))
+      .receive([&](actors::cluster_state_ptr& x) { out = std::move(x); }, [&](caf::error&) {});
     return out;
   };
   auto read_jobs = [&sys, registry, token] {
@@ -150,10 +147,9 @@ bool rejoin_head(detail::runtime& rt, const char* address) {
     }
   }
   if (!g_stop_requested.load())
-    detail::log_line(log_level::error,
-                     "manta: %s leaves: the head did not take it back within %lld s (%s)\n",
-                     detail::runtime::node_name().c_str(), static_cast<long long>(window.count()),
-                     why.c_str());
+    detail::log_line(
+      log_level::error, "manta: %s leaves: the head did not take it back within %lld s (%s)\n",
+      detail::runtime::node_name().c_str(), static_cast<long long>(window.count()), why.c_str());
   return false;
 }
 
@@ -237,7 +233,7 @@ int head_main(int argc, char** argv) {
                                        cl.opts.connection_timeout);
     caf::actor_system sys{*cfg};
     auto slash = cl.address_file.rfind('/');
-    auto dir = cl.address_file.empty()    ? detail::runtime_dir()
+    auto dir = cl.address_file.empty()      ? detail::runtime_dir()
                : slash == std::string::npos ? std::string{"."}
                                             : cl.address_file.substr(0, slash);
     // Refused if another user could have planted it or files in it.
@@ -247,8 +243,8 @@ int head_main(int argc, char** argv) {
     }
     auto token_file = dir + "/head.token";
     if (auto err = detail::write_token_file(token_file, token); !err.empty()) {
-      detail::log_line(log_level::error,
-                       "manta head: cannot write the cluster token: %s\n", err.c_str());
+      detail::log_line(log_level::error, "manta head: cannot write the cluster token: %s\n",
+                       err.c_str());
       return 1;
     }
     auto store = recovery.store;
@@ -257,9 +253,8 @@ int head_main(int argc, char** argv) {
     // it again) binds while the old head's connections linger.
     auto port = detail::publish(sys, registry, cl.port, host, /*reuse_address=*/true);
     if (!port) {
-      detail::log_line(log_level::error,
-                       "manta head: cannot listen on %s port %u: %s\n", host.c_str(),
-                       unsigned{cl.port}, sys.render(port.error()).c_str());
+      detail::log_line(log_level::error, "manta head: cannot listen on %s port %u: %s\n",
+                       host.c_str(), unsigned{cl.port}, sys.render(port.error()).c_str());
       caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
       return 1;
     }
@@ -281,8 +276,7 @@ int head_main(int argc, char** argv) {
         return 1;
       }
       write_file(dashboard_file, dashboard->address());
-      detail::announce("manta head: dashboard at http://%s/\n",
-                       dashboard->address().c_str());
+      detail::announce("manta head: dashboard at http://%s/\n", dashboard->address().c_str());
     }
     write_file(file, address);
     if (store) {

@@ -19,13 +19,10 @@ std::string describe(const std::string& type_name, const std::string& message,
 
 } // namespace
 
-task_error::task_error(std::string type_name, std::string message,
-                       std::string task_name, std::string node)
-  : error(describe(type_name, message, task_name, node)),
-    type_name_(std::move(type_name)),
-    message_(std::move(message)),
-    task_name_(std::move(task_name)),
-    node_(std::move(node)) {
+task_error::task_error(std::string type_name, std::string message, std::string task_name,
+                       std::string node)
+  : error(describe(type_name, message, task_name, node)), type_name_(std::move(type_name)),
+    message_(std::move(message)), task_name_(std::move(task_name)), node_(std::move(node)) {
   // nop
 }
 

@@ -147,7 +147,9 @@ public:
   /// The next item, waiting as long as it takes; nullopt at the end of the
   /// stream. The ref is ready: `get` on it returns the value at once, or
   /// throws the producer's error for the item where it failed.
-  std::optional<object_ref<T>> next() { return take(detail::item_stream::clock::time_point::max()); }
+  std::optional<object_ref<T>> next() {
+    return take(detail::item_stream::clock::time_point::max());
+  }
 
   /// Like `next()`, waiting at most `timeout`: nullopt when no item came
   /// by then, or at the end (`finished()` tells which).
@@ -219,8 +221,8 @@ object_ref_generator<U> start_generator(uint64_t window, Submit&& submit) {
     stream->decode_item = [](std::span<const char> bytes) {
       U value;
       if (auto err = decode(bytes, value))
-        throw error("a generator's item from another node does not decode: "
-                    + error_text(err) + "; do both nodes run the same binary?");
+        throw error("a generator's item from another node does not decode: " + error_text(err)
+                    + "; do both nodes run the same binary?");
       return manta::put(std::move(value)).slot();
     };
     item_stream::enroll(stream);
@@ -233,8 +235,7 @@ object_ref_generator<U> start_generator(uint64_t window, Submit&& submit) {
 /// the owner (remote_task::emit_item).
 template <class U, class... Ps>
 struct generator_invoker {
-  static std::vector<char> invoke(const void* fn,
-                                  const std::vector<std::span<const char>>& args) {
+  static std::vector<char> invoke(const void* fn, const std::vector<std::span<const char>>& args) {
     auto values = decode_wire_args<std::decay_t<Ps>...>(args);
     auto f = reinterpret_cast<void (*)(generator_sink<U>&, Ps...)>(const_cast<void*>(fn));
     auto* emit = current_item_emitter();
@@ -298,9 +299,8 @@ struct generator_method_base : std::true_type {
   template <class... As>
   static object_ref_generator<U> submit_call(const std::shared_ptr<actor_core>& core, M m,
                                              const std::string& method_name,
-                                             const std::string& call_name,
-                                             const std::string* group, uint64_t window,
-                                             As&&... args) {
+                                             const std::string& call_name, const std::string* group,
+                                             uint64_t window, As&&... args) {
     static_assert(std::is_void_v<R>,
                   "manta: a streaming generator method (first parameter generator_sink<T>&) "
                   "must return void: its values are what it yields");

@@ -178,8 +178,7 @@ void await(object_slot& slot, clock::time_point deadline) {
 void check_type(const object_slot& slot, const std::type_info& expected) {
   if (slot.type() != expected)
     throw error("manta::get: object " + to_string(slot.id()) + " holds a "
-                + demangle(slot.type().name()) + " but was read as a "
-                + demangle(expected.name()));
+                + demangle(slot.type().name()) + " but was read as a " + demangle(expected.name()));
 }
 
 namespace {
@@ -214,20 +213,19 @@ void check_unique(const std::vector<object_slot*>& slots) {
 
 } // namespace
 
-std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
-                               size_t num_returns, clock::time_point deadline) {
+std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots, size_t num_returns,
+                               clock::time_point deadline) {
   runtime::require("wait");
   if (slots.empty())
     return {}; // as Ray: nothing to wait for, both lists empty
   check_unique(slots);
   if (num_returns > slots.size())
-    throw invalid_argument_error("manta::wait: num_returns ("
-                                 + std::to_string(num_returns)
+    throw invalid_argument_error("manta::wait: num_returns (" + std::to_string(num_returns)
                                  + ") is larger than the number of refs ("
                                  + std::to_string(slots.size()) + ")");
   auto count_done = [&] {
-    return static_cast<size_t>(std::count_if(slots.begin(), slots.end(),
-                                             [](auto* s) { return s->done(); }));
+    return static_cast<size_t>(
+      std::count_if(slots.begin(), slots.end(), [](auto* s) { return s->done(); }));
   };
   auto done = count_done();
   if (done < num_returns && sim_drives_this_thread()) {
@@ -265,9 +263,7 @@ std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
       ready.push_back(i);
   // Only the first num_returns in completion order are wanted: a partial
   // sort keeps a wait for one out of many ready refs linear, not n log n.
-  auto by_seal = [&](size_t x, size_t y) {
-    return slots[x]->seal_seq() < slots[y]->seal_seq();
-  };
+  auto by_seal = [&](size_t x, size_t y) { return slots[x]->seal_seq() < slots[y]->seal_seq(); };
   auto keep = std::min(num_returns, ready.size());
   std::partial_sort(ready.begin(), ready.begin() + static_cast<ptrdiff_t>(keep), ready.end(),
                     by_seal);

@@ -23,8 +23,7 @@ void await(object_slot& slot, clock::time_point deadline);
 void check_type(const object_slot& slot, const std::type_info& expected);
 
 template <class T>
-object_slot& ready_slot(const object_ref<T>& ref,
-                              clock::time_point deadline) {
+object_slot& ready_slot(const object_ref<T>& ref, clock::time_point deadline) {
   if (!ref)
     throw invalid_argument_error("manta::get: the object_ref is empty "
                                  "(default-constructed or moved from)");

@@ -71,8 +71,8 @@ void read_config_file(const std::string& path, init_options& opts, detail::sim_r
   auto file = detail::read_checked_file(path, max_config_bytes, detail::file_rule::readable);
   if (!file.error.empty())
     throw invalid_argument_error("manta::init: the config file (given by --config or "
-                                 "MANTA_CONFIG): " + file.error
-                                 + "; give a regular file of at most 1 MiB");
+                                 "MANTA_CONFIG): "
+                                 + file.error + "; give a regular file of at most 1 MiB");
   // A token in a file others can read is no secret.
   bool others_read = (file.mode & (S_IRWXG | S_IRWXO)) != 0;
   std::istringstream in{file.text};
@@ -85,9 +85,10 @@ void read_config_file(const std::string& path, init_options& opts, detail::sim_r
     auto at = path + ":" + std::to_string(number) + ": ";
     auto eq = text.find('=');
     if (eq == std::string_view::npos)
-      throw invalid_argument_error("manta::init: " + at + "expected 'key = value' (the "
-                                   "line is not shown); " + init_flags_hint()
-                                   + "; a config file takes them without --");
+      throw invalid_argument_error("manta::init: " + at
+                                   + "expected 'key = value' (the "
+                                     "line is not shown); "
+                                   + init_flags_hint() + "; a config file takes them without --");
     auto key = trimmed(text.substr(0, eq));
     auto* flag = find_init_flag(key);
     if (flag == nullptr || key == "config")
@@ -98,9 +99,10 @@ void read_config_file(const std::string& path, init_options& opts, detail::sim_r
       throw invalid_argument_error("manta::init: " + at + "key '" + std::string{key}
                                    + "' is given twice");
     if (key == "token" && others_read)
-      throw invalid_argument_error("manta::init: " + at + "a token in a file other users can "
-                                   "read is no secret; `chmod 600 " + path
-                                   + "`, or give token-file = FILE");
+      throw invalid_argument_error("manta::init: " + at
+                                   + "a token in a file other users can "
+                                     "read is no secret; `chmod 600 "
+                                   + path + "`, or give token-file = FILE");
     auto value = trimmed(text.substr(eq + 1));
     if (flag->set_sim != nullptr)
       sim.add(*flag, at + std::string{key}, value);
@@ -271,16 +273,15 @@ std::pair<resource_map, resource_map> query_resources(const char* what) {
   auto& rt = detail::runtime::require(what);
   std::pair<resource_map, resource_map> out;
   caf::scoped_actor self{rt.system()};
-  self->request(rt.node_manager(), std::chrono::seconds(10),
-                actors::resources_atom::value)
-    .receive([&](resource_map& free, resource_map& total) {
-               out = {std::move(free), std::move(total)};
-             },
-             [&](caf::error& err) {
-               throw error(std::string{"manta::"} + what
-                           + ": the node manager did not answer: "
-                           + rt.system().render(err));
-             });
+  self->request(rt.node_manager(), std::chrono::seconds(10), actors::resources_atom::value)
+    .receive(
+      [&](resource_map& free, resource_map& total) {
+        out = {std::move(free), std::move(total)};
+      },
+      [&](caf::error& err) {
+        throw error(std::string{"manta::"} + what
+                    + ": the node manager did not answer: " + rt.system().render(err));
+      });
   return out;
 }
 

@@ -38,9 +38,7 @@ struct tls_options {
   bool plain = false;
 
   /// Whether any of the three files is set (they are then all needed).
-  bool enabled() const noexcept {
-    return !certificate.empty() || !key.empty() || !ca_file.empty();
-  }
+  bool enabled() const noexcept { return !certificate.empty() || !key.empty() || !ca_file.empty(); }
 };
 
 /// How long a silent connection is kept before it is closed as broken:

@@ -29,8 +29,8 @@ using steady = std::chrono::steady_clock;
 /// `stderr_log` receives its stderr. A `token` goes in the child's
 /// environment (MANTA_TOKEN), never on its command line, which every user
 /// of the machine can read.
-pid_t spawn_self(const std::vector<std::string>& args, bool quiet,
-                 const std::string& stderr_log, const std::string& token = "") {
+pid_t spawn_self(const std::vector<std::string>& args, bool quiet, const std::string& stderr_log,
+                 const std::string& token = "") {
   std::vector<std::string> copy = args;
   std::string self = "/proc/self/exe";
   std::vector<char*> argv{self.data()};
@@ -103,7 +103,8 @@ local_cluster::local_cluster(tls_options tls) : tls_(std::move(tls)) {
       if (steady::now() > deadline)
         throw error("manta::local_cluster: the head did not start within 10 s; does "
                     "this program pass its arguments to manta::init(argc, argv) first? "
-                    "Its log: " + read_file(dir_ + "/head.log"));
+                    "Its log: "
+                    + read_file(dir_ + "/head.log"));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -132,8 +133,7 @@ std::vector<std::string> local_cluster::tls_flags() const {
     return {"--transport=plain"};
   if (!tls_.enabled())
     return {};
-  return {"--tls-cert=" + tls_.certificate, "--tls-key=" + tls_.key,
-          "--tls-ca=" + tls_.ca_file};
+  return {"--tls-cert=" + tls_.certificate, "--tls-key=" + tls_.key, "--tls-ca=" + tls_.ca_file};
 }
 
 std::string local_cluster::dashboard_address() const {

@@ -76,8 +76,7 @@ public:
   /// with `flags` added to its command line and its stderr in `stderr_log`
   /// if given; returns its pid. `join` waits for it.
   pid_t add_worker(double cpus, const std::string& resources = "",
-                   const std::vector<std::string>& flags = {},
-                   const std::string& stderr_log = "");
+                   const std::vector<std::string>& flags = {}, const std::string& stderr_log = "");
 
   /// Joins as a driver with `local_cpus` CPUs of its own (and the other
   /// settings of `opts`; the token and TLS default to the cluster's) and waits

@@ -26,7 +26,8 @@ log_level level_from_environment() noexcept {
     return detail::parse_log_level("MANTA_LOG_LEVEL", v);
   } catch (const std::exception&) {
     detail::announce("manta: MANTA_LOG_LEVEL=%s is not a level (debug, info, warning, error); "
-                     "logging at info\n", v);
+                     "logging at info\n",
+                     v);
   }
   return log_level::info;
 }
@@ -57,10 +58,14 @@ log_level get_log_level() noexcept {
 
 const char* to_string(log_level level) noexcept {
   switch (level) {
-    case log_level::debug: return "DEBUG";
-    case log_level::info: return "INFO";
-    case log_level::warning: return "WARNING";
-    case log_level::error: return "ERROR";
+    case log_level::debug:
+      return "DEBUG";
+    case log_level::info:
+      return "INFO";
+    case log_level::warning:
+      return "WARNING";
+    case log_level::error:
+      return "ERROR";
   }
   return "INFO";
 }

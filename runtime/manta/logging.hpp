@@ -59,9 +59,17 @@ private:
   std::ostringstream out_;
 };
 
-inline log_stream log_debug() { return log_stream{log_level::debug}; }     ///< A debug line.
-inline log_stream log_info() { return log_stream{log_level::info}; }       ///< An info line.
-inline log_stream log_warning() { return log_stream{log_level::warning}; } ///< A warning.
-inline log_stream log_error() { return log_stream{log_level::error}; }     ///< An error line.
+inline log_stream log_debug() {
+  return log_stream{log_level::debug};
+}     ///< A debug line.
+inline log_stream log_info() {
+  return log_stream{log_level::info};
+}       ///< An info line.
+inline log_stream log_warning() {
+  return log_stream{log_level::warning};
+} ///< A warning.
+inline log_stream log_error() {
+  return log_stream{log_level::error};
+}     ///< An error line.
 
 } // namespace manta

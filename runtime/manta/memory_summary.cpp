@@ -129,9 +129,8 @@ std::string memory_report::to_string(size_t max_rows) const {
   out += "--\n" + std::to_string(num_objects) + " object(s); in memory "
          + detail::format_bytes(bytes_in_memory) + " of a " + detail::format_bytes(budget_bytes)
          + " budget; spilled " + std::to_string(spilled_objects) + " object(s), "
-         + detail::format_bytes(bytes_spilled) + " (" + std::to_string(spill_files)
-         + " file(s), " + detail::format_bytes(spill_bytes_on_disk) + " on disk in "
-         + spill_directory + ")\n";
+         + detail::format_bytes(bytes_spilled) + " (" + std::to_string(spill_files) + " file(s), "
+         + detail::format_bytes(spill_bytes_on_disk) + " on disk in " + spill_directory + ")\n";
   if (std::any_of(objects.begin(), objects.end(), [](auto& o) { return o.pins > 0; }))
     out += "* pinned: a task or reader is using the value right now\n";
   return out;

@@ -49,8 +49,10 @@ std::string exposed_name(const std::string& name, const std::string& kind) {
   if (kind == "counter")
     return total ? name : name + "_total";
   if (total)
-    throw invalid_argument_error("metric name '" + name + "': only a counter's name ends in "
-                                 "_total (Prometheus' convention); drop the suffix or use a counter");
+    throw invalid_argument_error(
+      "metric name '" + name
+      + "': only a counter's name ends in "
+        "_total (Prometheus' convention); drop the suffix or use a counter");
   return name;
 }
 
@@ -64,7 +66,8 @@ std::shared_ptr<detail::cell> find_or_add(const std::string& given, const std::s
   auto name = exposed_name(given, kind);
   for (auto& [k, _] : t)
     if (!manta::detail::valid_metric_name(k) || k == "le")
-      throw invalid_argument_error("metric '" + name + "': tag '" + k + "' is not a valid label name");
+      throw invalid_argument_error("metric '" + name + "': tag '" + k
+                                   + "' is not a valid label name");
   auto& r = reg();
   std::lock_guard<std::mutex> guard{r.mtx};
   auto& by_tags = r.series[name];
@@ -88,8 +91,8 @@ counter::counter(const std::string& name, const std::string& help, const tags& t
 
 void counter::inc(double by) {
   if (by < 0)
-    throw invalid_argument_error("counter::inc: a counter only goes up (got "
-                                 + std::to_string(by) + "); use a gauge");
+    throw invalid_argument_error("counter::inc: a counter only goes up (got " + std::to_string(by)
+                                 + "); use a gauge");
   cell_->value.fetch_add(by, std::memory_order_relaxed);
 }
 
@@ -112,8 +115,8 @@ double gauge::value() const {
   return cell_->value.load(std::memory_order_relaxed);
 }
 
-histogram::histogram(const std::string& name, const std::string& help,
-                     std::vector<double> bounds, const tags& t)
+histogram::histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
+                     const tags& t)
   : cell_(find_or_add(name, "histogram", help, t)) {
   if (!std::is_sorted(bounds.begin(), bounds.end()) || bounds.empty())
     throw invalid_argument_error("histogram '" + name
@@ -123,8 +126,7 @@ histogram::histogram(const std::string& name, const std::string& help,
     cell_->bounds = std::move(bounds);
     cell_->counts.assign(cell_->bounds.size() + 1, 0);
   } else if (cell_->bounds != bounds) {
-    throw invalid_argument_error("histogram '" + name
-                                 + "' exists with other bucket bounds");
+    throw invalid_argument_error("histogram '" + name + "' exists with other bucket bounds");
   }
 }
 

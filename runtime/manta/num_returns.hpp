@@ -52,8 +52,8 @@ struct return_element_fn {
   static const function_info& info() {
     fn_type fn = &return_element<I, Tuple>;
     register_function(reinterpret_cast<const void*>(fn),
-                      "manta::return_element<" + std::to_string(I) + ", "
-                        + typeid(Tuple).name() + ">",
+                      "manta::return_element<" + std::to_string(I) + ", " + typeid(Tuple).name()
+                        + ">",
                       typeid(*fn), invoker_for(fn), layout_fn_for(fn));
     return lookup_function(reinterpret_cast<const void*>(fn), typeid(*fn));
   }
@@ -69,8 +69,8 @@ object_ref<std::tuple_element_t<I, Tuple>> return_ref(const object_ref<Tuple>& w
   task_options opts;
   opts.name = "return " + std::to_string(I) + " of " + to_string(whole.id());
   opts.resources.cpus = 0; // never waits for a CPU behind other work
-  using spec_type = typed_task<E, typename fn::fn_type,
-                               arg_holder_t<const Tuple&, const object_ref<Tuple>&>>;
+  using spec_type =
+    typed_task<E, typename fn::fn_type, arg_holder_t<const Tuple&, const object_ref<Tuple>&>>;
   auto spec = std::make_shared<spec_type>(&return_element<I, Tuple>, info.name, opts, whole);
   return object_ref<E>{submit(std::move(spec))};
 }

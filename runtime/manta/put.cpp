@@ -10,9 +10,8 @@
 
 namespace manta::detail {
 
-slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type,
-                   size_t size_bytes, const value_codec* codec,
-                   const std::source_location& origin) {
+slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type, size_t size_bytes,
+                   const value_codec* codec, const std::source_location& origin) {
   auto& rt = runtime::require("put");
   auto& budget = memory_budget::instance();
   budget.admit(size_bytes, "manta::put");

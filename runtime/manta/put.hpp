@@ -17,9 +17,8 @@ namespace detail {
 /// Stores a sealed value under a new id and returns its slot. Makes room
 /// within the node's memory budget first (spilling other objects) or throws
 /// `object_store_full_error`.
-slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type,
-                   size_t size_bytes, const value_codec* codec,
-                   const std::source_location& origin);
+slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type, size_t size_bytes,
+                   const value_codec* codec, const std::source_location& origin);
 
 } // namespace detail
 
@@ -32,14 +31,14 @@ slot_ptr put_value(std::shared_ptr<const void> value, const std::type_info& type
 /// transparently. Throws `object_store_full_error` when the value does not
 /// fit and nothing can be spilled.
 template <class T>
-object_ref<std::decay_t<T>>
-put(T&& value, std::source_location origin = std::source_location::current()) {
+object_ref<std::decay_t<T>> put(T&& value,
+                                std::source_location origin = std::source_location::current()) {
   using V = std::decay_t<T>;
   static_assert(!is_object_ref_v<V>, "manta::put: the value is already an object_ref");
   auto ptr = detail::store_copy<V>(std::forward<T>(value));
   auto bytes = detail::value_size(*ptr);
-  return object_ref<V>{detail::put_value(std::move(ptr), typeid(V), bytes,
-                                         detail::codec_for<V>(), origin)};
+  return object_ref<V>{
+    detail::put_value(std::move(ptr), typeid(V), bytes, detail::codec_for<V>(), origin)};
 }
 
 /// Stores a value that is already shared, without any copy. The store
@@ -48,8 +47,8 @@ template <class T>
 object_ref<T> put(std::shared_ptr<const T> value,
                   std::source_location origin = std::source_location::current()) {
   auto bytes = detail::value_size(*value);
-  return object_ref<T>{detail::put_value(std::move(value), typeid(T), bytes,
-                                         detail::codec_for<T>(), origin)};
+  return object_ref<T>{
+    detail::put_value(std::move(value), typeid(T), bytes, detail::codec_for<T>(), origin)};
 }
 
 } // namespace manta

@@ -48,7 +48,8 @@ public:
 
   std::optional<T> get(int64_t timeout_ns) {
     std::unique_lock<std::mutex> guard{mtx_};
-    if (!wait(guard, timeout_ns, [&] { return !items_.empty(); }, not_empty_))
+    if (!wait(
+          guard, timeout_ns, [&] { return !items_.empty(); }, not_empty_))
       return std::nullopt;
     std::optional<T> out{std::move(items_.front())};
     items_.pop_front();
@@ -81,9 +82,8 @@ private:
 
 template <class T>
 bool register_queue_actor() {
-  return register_actor<queue_actor<T>>("manta::queue", "&put, &get, &size",
-                                        &queue_actor<T>::put, &queue_actor<T>::get,
-                                        &queue_actor<T>::size);
+  return register_actor<queue_actor<T>>("manta::queue", "&put, &get, &size", &queue_actor<T>::put,
+                                        &queue_actor<T>::get, &queue_actor<T>::size);
 }
 
 } // namespace detail
@@ -101,7 +101,7 @@ public:
   /// A queue holding at most `maxsize` items (0: no limit).
   explicit queue(int64_t maxsize = 0) : maxsize_(maxsize) {
     static const bool registered = detail::register_queue_actor<T>();
-    (void) registered;
+    (void)registered;
     actor_ = actor<detail::queue_actor<T>>().max_concurrency(1000).remote(maxsize);
   }
 
@@ -131,8 +131,7 @@ public:
 
   /// Items in the queue right now.
   size_t size() const {
-    return static_cast<size_t>(
-      manta::get(actor_.call(&detail::queue_actor<T>::size).remote()));
+    return static_cast<size_t>(manta::get(actor_.call(&detail::queue_actor<T>::size).remote()));
   }
 
   /// Whether no item is in the queue right now.

@@ -4,8 +4,7 @@
 
 namespace manta::detail {
 
-bool resource_demand::fits_in(double free_cpus,
-                              const resource_map& free_custom) const {
+bool resource_demand::fits_in(double free_cpus, const resource_map& free_custom) const {
   // A tiny epsilon absorbs rounding when fractional CPUs are added back.
   constexpr double eps = 1e-9;
   if (cpus > free_cpus + eps)

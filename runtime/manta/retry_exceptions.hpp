@@ -49,8 +49,7 @@ bool exception_is(const std::exception_ptr& e) {
 /// (a worker node never runs the driver's code that names `E`).
 template <class E>
 struct exception_type_key {
-  static inline const char* const key = register_exception_type(typeid(E).name(),
-                                                                &exception_is<E>);
+  static inline const char* const key = register_exception_type(typeid(E).name(), &exception_is<E>);
 };
 
 /// The keys of `Es`, registered (again: static initialization order is not
@@ -60,7 +59,7 @@ std::vector<std::string> exception_keys() {
   static_assert(sizeof...(Es) > 0, "manta: retry_exceptions<...>() needs at least one type");
   static_assert((!std::is_reference_v<Es> && ...),
                 "manta: retry_exceptions<...>() takes exception types, not references");
-  ((void) exception_type_key<Es>::key, ...);
+  ((void)exception_type_key<Es>::key, ...);
   return {register_exception_type(typeid(Es).name(), &exception_is<Es>)...};
 }
 

@@ -85,12 +85,11 @@ void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
   auto* w = current_world();
   if (w == nullptr)
     return;
-  t_noted[t_next_noted++ % noted_deadlines] =
-    noted_deadline{deadline, w->eng().now() + std::chrono::duration_cast<sim::vtime>(timeout)};
+  t_noted[t_next_noted++ % noted_deadlines] = noted_deadline{
+    deadline, w->eng().now() + std::chrono::duration_cast<sim::vtime>(timeout)};
 }
 
-bool sim_block(const std::function<bool()>& done,
-               std::chrono::steady_clock::time_point deadline,
+bool sim_block(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
                std::span<object_slot* const> watch, bool poll) {
   auto& w = *current_world();
   std::optional<sim::vtime> until;
@@ -231,8 +230,7 @@ std::string to_string(const run_summary& s) {
                 " virtual=%.6fs real=%.3fs tasks_lost=%" PRIu64 " actors_killed=%" PRIu64
                 " external=%" PRIu64 " trace_hash=%016" PRIx64,
                 s.seed, s.nodes, s.events, static_cast<double>(s.virtual_time.count()) / 1e9,
-                s.real_seconds, s.tasks_lost, s.actors_killed, s.external_events,
-                s.trace_hash);
+                s.real_seconds, s.tasks_lost, s.actors_killed, s.external_events, s.trace_hash);
   std::string out = buf;
   if (s.measured_runs > 0) // measured CPU times: this run may not replay
     out += " measured=" + std::to_string(s.measured_runs);

@@ -18,16 +18,15 @@ namespace manta {
 namespace {
 
 constexpr std::array<std::string_view, 7> state_names{
-  "PENDING_ARGS", "WAITING_FOR_RESOURCES", "QUEUED_IN_ACTOR", "RUNNING",
-  "FINISHED",     "FAILED",                "CANCELLED",
+  "PENDING_ARGS", "WAITING_FOR_RESOURCES", "QUEUED_IN_ACTOR", "RUNNING", "FINISHED", "FAILED",
+  "CANCELLED",
 };
 
 bool iequals(std::string_view x, std::string_view y) {
-  return x.size() == y.size()
-         && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
-              return std::tolower(static_cast<unsigned char>(a))
-                     == std::tolower(static_cast<unsigned char>(b));
-            });
+  return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a))
+                  == std::tolower(static_cast<unsigned char>(b));
+         });
 }
 
 std::string id_text(object_id id) {
@@ -129,8 +128,7 @@ list_filter list_filter::parse(const std::vector<std::string>& items) {
   for (auto& item : items) {
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw invalid_argument_error("filter '" + item
-                                   + "' is not KEY=VALUE (e.g. state=RUNNING)");
+      throw invalid_argument_error("filter '" + item + "' is not KEY=VALUE (e.g. state=RUNNING)");
     out.equals.emplace_back(item.substr(0, eq), item.substr(eq + 1));
   }
   return out;
@@ -158,8 +156,7 @@ std::vector<task_info> with_live(std::vector<task_info> done) {
   std::sort(all.begin(), all.end(), [](auto& x, auto& y) {
     return x.submitted_us != y.submitted_us ? x.submitted_us < y.submitted_us : x.id < y.id;
   });
-  done.insert(done.end(), std::make_move_iterator(all.begin()),
-              std::make_move_iterator(all.end()));
+  done.insert(done.end(), std::make_move_iterator(all.begin()), std::make_move_iterator(all.end()));
   // The owner's node is in the id's high bits; its job is known here
   // (this driver's own, or sent with the owner's tasks: job_id.hpp).
   for (auto& t : done)
@@ -226,7 +223,7 @@ std::vector<node_info> list_nodes(const list_filter& filter) {
   self.name = detail::runtime::node_name();
   auto* link = rt.cluster_link();
   self.role = link != nullptr && link->kind() == detail::cluster::role::worker ? "worker"
-                                                                                 : "driver";
+                                                                               : "driver";
   std::tie(self.available, self.total) = rt.pool().resources();
   self.queued_tasks = rt.pool().num_queued();
   self.executor_threads = rt.pool().num_threads();
@@ -253,11 +250,20 @@ task_counts count_tasks() {
   task_counts out;
   auto bump = [&](task_state s) {
     switch (s) {
-      case task_state::pending_args: ++out.pending_args; break;
-      case task_state::waiting_for_resources: ++out.waiting_for_resources; break;
-      case task_state::queued_in_actor: ++out.queued_in_actor; break;
-      case task_state::running: ++out.running; break;
-      default: break; // counted by the totals below
+      case task_state::pending_args:
+        ++out.pending_args;
+        break;
+      case task_state::waiting_for_resources:
+        ++out.waiting_for_resources;
+        break;
+      case task_state::queued_in_actor:
+        ++out.queued_in_actor;
+        break;
+      case task_state::running:
+        ++out.running;
+        break;
+      default:
+        break; // counted by the totals below
     }
   };
   for (auto& t : detail::task_events::live_tasks())

@@ -163,8 +163,7 @@ struct list_filter {
   }
 
 private:
-  static bool field_equals(const std::string& have, std::string_view key,
-                           const std::string& want);
+  static bool field_equals(const std::string& have, std::string_view key, const std::string& want);
 };
 
 /// Tasks and actor calls: those not finished yet, then the most recent

@@ -162,12 +162,10 @@ private:
                   "manta: an argument of remote() does not convert to the "
                   "remote function's parameter type (an object_ref<T> "
                   "argument passes a T)");
-    using spec_type = detail::typed_task<R, function_type,
-                                         detail::arg_holder_t<Ps, As>...>;
+    using spec_type = detail::typed_task<R, function_type, detail::arg_holder_t<Ps, As>...>;
     if (placement_.group != 0)
       return remote_in_group<spec_type>(std::forward<As>(args)...);
-    auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_,
-                                            std::forward<As>(args)...);
+    auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_, std::forward<As>(args)...);
     spec->library = &info_->library;
     return object_ref<R>{detail::submit(std::move(spec))};
   }
@@ -200,13 +198,11 @@ private:
 /// Throws `unknown_function_error` if `f` was not registered.
 template <class R, class... Ps>
 task_builder<R, Ps...> task(R (*f)(Ps...)) {
-  static_assert(!std::is_reference_v<R>,
-                "manta: a remote function must return by value");
+  static_assert(!std::is_reference_v<R>, "manta: a remote function must return by value");
   static_assert((detail::param_supported<Ps>() && ...),
                 "manta: remote function parameters must be values or const "
                 "references (arguments are immutable once submitted)");
-  const auto& info = detail::lookup_function(reinterpret_cast<const void*>(f),
-                                             typeid(R(Ps...)));
+  const auto& info = detail::lookup_function(reinterpret_cast<const void*>(f), typeid(R(Ps...)));
   return task_builder<R, Ps...>{f, info};
 }
 

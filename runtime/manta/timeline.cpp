@@ -67,9 +67,8 @@ std::string timeline(size_t newest) {
   });
   std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
   auto pid = std::to_string(::getpid());
-  out += "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + pid
-         + ",\"tid\":0,\"args\":{\"name\":" + detail::json::quote(detail::runtime::node_name())
-         + "}}";
+  out += "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + pid + ",\"tid\":0,\"args\":{\"name\":"
+         + detail::json::quote(detail::runtime::node_name()) + "}}";
   std::set<uint32_t> rows;
   for (auto* t : ran)
     rows.insert(t->thread_id);
@@ -80,8 +79,8 @@ std::string timeline(size_t newest) {
   for (auto* t : ran) {
     auto end = end_of(t);
     auto dur = std::to_string(std::max<int64_t>(0, end - t->started_us));
-    auto common = "\"name\":" + detail::json::quote(t->name) + ",\"cat\":"
-                  + detail::json::quote(t->kind) + ",\"pid\":" + pid
+    auto common = "\"name\":" + detail::json::quote(t->name)
+                  + ",\"cat\":" + detail::json::quote(t->kind) + ",\"pid\":" + pid
                   + ",\"tid\":" + std::to_string(t->thread_id);
     if (t->suspended) {
       // Async spans may overlap others on their thread; Chrome draws them

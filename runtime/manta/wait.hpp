@@ -23,8 +23,8 @@ namespace detail {
 /// Waits until `num_returns` of `slots` are sealed or the deadline passes.
 /// Returns the indices of up to `num_returns` sealed slots, in the order they
 /// were sealed.
-std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots,
-                               size_t num_returns, clock::time_point deadline);
+std::vector<size_t> wait_slots(const std::vector<object_slot*>& slots, size_t num_returns,
+                               clock::time_point deadline);
 
 /// Moves `x` out of a container passed as an rvalue, copies it otherwise.
 template <class Container, class U>

@@ -50,8 +50,7 @@ std::string resources_text(const resource_map& r) {
 void explain(const snapshot& snap, object_id id, int depth, std::string& out);
 
 void explain_task(const snapshot& snap, const task_info& t,
-                  const std::shared_ptr<detail::task_spec>& spec, int depth,
-                  std::string& out) {
+                  const std::shared_ptr<detail::task_spec>& spec, int depth, std::string& out) {
   std::string pad(static_cast<size_t>(depth) * 2 + 2, ' ');
   switch (t.state) {
     case task_state::pending_args: {
@@ -93,9 +92,11 @@ void explain_task(const snapshot& snap, const task_info& t,
       out += "\n";
       if (a != nullptr && a->state == "PENDING_CREATION") {
         auto free = detail::runtime::require("why").pool().resources().first;
-        out += pad + "  the actor is not created yet: its constructor waits for its arguments "
-                     "or for its resources " + resources_text(a->resources) + " (free now: "
-               + resources_text(free) + "), or runs\n";
+        out += pad
+               + "  the actor is not created yet: its constructor waits for its arguments "
+                 "or for its resources "
+               + resources_text(a->resources) + " (free now: " + resources_text(free)
+               + "), or runs\n";
       } else if (a != nullptr && a->state != "ALIVE") {
         out += pad + "  the actor is " + a->state
                + (a->death_cause.empty() ? "" : ": " + a->death_cause) + "\n";
@@ -103,8 +104,8 @@ void explain_task(const snapshot& snap, const task_info& t,
       break;
     }
     case task_state::running:
-      out += pad + "runs on " + (t.thread.empty() ? t.node : t.thread + " of " + t.node)
-             + " since " + seconds_since(t.started_us) + " ago";
+      out += pad + "runs on " + (t.thread.empty() ? t.node : t.thread + " of " + t.node) + " since "
+             + seconds_since(t.started_us) + " ago";
       if (spec && spec->blocked_on.load() != nullptr)
         out += "; it is blocked in get/wait on another object";
       out += "\n";
@@ -128,8 +129,9 @@ void explain(const snapshot& snap, object_id id, int depth, std::string& out) {
   if (t != nullptr)
     head += " (" + t->kind + " " + t->name + ", " + std::string{to_string(t->state)} + ")";
   if (slot && slot->done()) {
-    out += head + (slot->failed() ? ": failed: " + detail::task_events::describe(slot->error())
-                                  : std::string{": ready"})
+    out += head
+           + (slot->failed() ? ": failed: " + detail::task_events::describe(slot->error())
+                             : std::string{": ready"})
            + "\n";
     return;
   }

@@ -5,8 +5,12 @@
 
 #include <string>
 
-int add(int a, int b) { return a + b; }
-std::string shout(const std::string& s) { return s + "!"; }
+int add(int a, int b) {
+  return a + b;
+}
+std::string shout(const std::string& s) {
+  return s + "!";
+}
 void count_to(manta::generator_sink<int>& out, int n) {    // a streaming generator
   for (int i = 0; i < n; ++i)
     out.yield(i);

@@ -2,7 +2,9 @@
 // once submitted, so this cannot be a task.
 #include <manta/manta.hpp>
 
-void bump(int& x) { ++x; }
+void bump(int& x) {
+  ++x;
+}
 MANTA_REMOTE(bump);
 
 int main() {

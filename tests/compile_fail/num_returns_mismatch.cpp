@@ -3,7 +3,9 @@
 
 #include <utility>
 
-std::pair<int, int> div_mod(int a, int b) { return {a / b, a % b}; }
+std::pair<int, int> div_mod(int a, int b) {
+  return {a / b, a % b};
+}
 MANTA_REMOTE(div_mod);
 
 int main() {

@@ -1,7 +1,9 @@
 // num_returns<N>() on a function that returns one value, not a tuple.
 #include <manta/manta.hpp>
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 MANTA_REMOTE(add);
 
 int main() {

@@ -3,7 +3,9 @@
 
 #include <stdexcept>
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 MANTA_REMOTE(add);
 
 int main() {

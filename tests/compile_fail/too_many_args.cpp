@@ -1,7 +1,9 @@
 // remote() with more arguments than the function has parameters.
 #include <manta/manta.hpp>
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 MANTA_REMOTE(add);
 
 int main() {

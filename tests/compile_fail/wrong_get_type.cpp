@@ -3,7 +3,9 @@
 
 #include <string>
 
-std::string shout(const std::string& s) { return s + "!"; }
+std::string shout(const std::string& s) {
+  return s + "!";
+}
 MANTA_REMOTE(shout);
 
 int main() {

@@ -3,8 +3,12 @@
 
 #include <string>
 
-int add(int a, int b) { return a + b; }
-std::string shout(const std::string& s) { return s + "!"; }
+int add(int a, int b) {
+  return a + b;
+}
+std::string shout(const std::string& s) {
+  return s + "!";
+}
 MANTA_REMOTE(add, shout);
 
 int main() {

@@ -118,7 +118,6 @@ void codec_round_trip(std::span<const char> in) {
   T out2{};
   require(!manta::detail::decode(again, out2));
   require(manta::detail::encode(out2) == again); // bytes: NaN != NaN
-
 }
 
 inline int codec(const uint8_t* data, size_t size) {
@@ -126,12 +125,24 @@ inline int codec(const uint8_t* data, size_t size) {
     return 0;
   auto in = as_chars(data + 1, size - 1);
   switch (data[0] % 7) {
-    case 0: codec_round_trip<std::string>(in); break;
-    case 1: codec_round_trip<std::vector<int64_t>>(in); break;
-    case 2: codec_round_trip<std::array<int32_t, 4>>(in); break;
-    case 3: codec_round_trip<std::map<std::string, std::vector<int32_t>>>(in); break;
-    case 4: codec_round_trip<record>(in); break;
-    case 5: codec_round_trip<std::vector<std::string>>(in); break;
+    case 0:
+      codec_round_trip<std::string>(in);
+      break;
+    case 1:
+      codec_round_trip<std::vector<int64_t>>(in);
+      break;
+    case 2:
+      codec_round_trip<std::array<int32_t, 4>>(in);
+      break;
+    case 3:
+      codec_round_trip<std::map<std::string, std::vector<int32_t>>>(in);
+      break;
+    case 4:
+      codec_round_trip<record>(in);
+      break;
+    case 5:
+      codec_round_trip<std::vector<std::string>>(in);
+      break;
     default: {
       // Raw elements of 12 bytes, split into two chunks anywhere.
       using elem = std::array<int32_t, 3>;
@@ -164,8 +175,8 @@ inline int spill_file(const uint8_t* data, size_t size) {
     manta::detail::decode_spill_file(file, "fuzz.obj", manta::object_id{spill_id}, typeid(T),
                                      *manta::detail::codec_for<T>(), out);
   } else {
-    manta::detail::decode_spill_file(file, "fuzz.obj", manta::object_id{spill_id},
-                                     typeid(record), *manta::detail::codec_for<record>(), out);
+    manta::detail::decode_spill_file(file, "fuzz.obj", manta::object_id{spill_id}, typeid(record),
+                                     *manta::detail::codec_for<record>(), out);
   }
   return 0;
 }

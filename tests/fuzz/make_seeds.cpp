@@ -31,8 +31,8 @@ std::vector<char> spill_bytes(const T& value, const fs::path& tmp) {
   auto& store = manta::detail::spill_store::instance();
   store.configure(tmp.string(), true);
   manta::detail::spill_store::file f;
-  if (store.write(manta::object_id{manta_fuzz::spill_id}, typeid(T),
-                  *manta::detail::codec_for<T>(), &value, sizeof(T), f))
+  if (store.write(manta::object_id{manta_fuzz::spill_id}, typeid(T), *manta::detail::codec_for<T>(),
+                  &value, sizeof(T), f))
     throw std::runtime_error("cannot write a spill file");
   std::ifstream in{f.path, std::ios::binary};
   std::vector<char> out{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   wire::node_record n{3, "127.0.0.1", 4000, 77, 2, {{"GPU", 1}}, false};
   put(dir, "wire_node", 1, "", wire::encode(n));
   put(dir, "wire_node", 2, "", wire::encode(wire::cluster_view{1, {n, n}}));
-  put(dir, "wire_chunk", 1, std::string(1, '\0'), wire::encode_chunk(0, std::vector<char>(40, 'a')));
+  put(dir, "wire_chunk", 1, std::string(1, '\0'),
+      wire::encode_chunk(0, std::vector<char>(40, 'a')));
   put(dir, "wire_chunk", 2, std::string(1, '\x10'),
       wire::encode_chunk(16, std::vector<char>(5, 'b')));
   wire::log_batch logs{"node-2 (pid 4242)", {{7, false, "hello"}, {7, true, "oops"}}, 0};
@@ -94,14 +95,14 @@ int main(int argc, char** argv) {
   manta_fuzz::record rec{"r", 3, {1.5, -2}, {{"a", 1}, {"b", 2}}};
   put(dir, "codec", 1, std::string(1, '\0'), manta::detail::encode(std::string{"hello"}));
   put(dir, "codec", 2, std::string(1, '\1'), manta::detail::encode(std::vector<int64_t>{1, 2, 3}));
-  put(dir, "codec", 3, std::string(1, '\2'), manta::detail::encode(std::array<int32_t, 4>{1, 2, 3, 4}));
+  put(dir, "codec", 3, std::string(1, '\2'),
+      manta::detail::encode(std::array<int32_t, 4>{1, 2, 3, 4}));
   put(dir, "codec", 4, std::string(1, '\3'),
       manta::detail::encode(std::map<std::string, std::vector<int32_t>>{{"k", {1, 2}}}));
   put(dir, "codec", 5, std::string(1, '\4'), manta::detail::encode(rec));
   put(dir, "codec", 6, std::string(1, '\5'),
       manta::detail::encode(std::vector<std::string>{"a", "bc"}));
-  put(dir, "codec", 7, std::string(1, '\6'),
-      std::vector<char>(36, '\x11'));
+  put(dir, "codec", 7, std::string(1, '\6'), std::vector<char>(36, '\x11'));
   auto tmp = fs::temp_directory_path() / ("manta-seeds-" + std::to_string(::getpid()));
   put(dir, "spill_file", 1, std::string(1, '\0'),
       spill_bytes(std::vector<int64_t>{5, 6, 7, 8, 9}, tmp));
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
            "token=f00dfeedcafe"));
   put(dir, "http_request", 4, std::string(1, '\2'),
       text("GET / HTTP/1.1\r\nHost: [::1]:8265\r\nCookie: a=b; manta_token=f00dfeedcafe\r\n\r\n"));
-  manta::detail::transfer_protocol::request req{manta::detail::transfer_protocol::magic, 64, 7,
-                                                 0, 1 << 20};
+  manta::detail::transfer_protocol::request req{manta::detail::transfer_protocol::magic, 64, 7, 0,
+                                                1 << 20};
   put(dir, "transfer_request", 1, "",
       std::vector<char>(reinterpret_cast<const char*>(&req),
                         reinterpret_cast<const char*>(&req) + sizeof(req)));

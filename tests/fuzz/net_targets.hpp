@@ -34,9 +34,15 @@ inline int http_request(const uint8_t* data, size_t size) {
   access.port = 8265;
   const std::string token = "f00dfeedcafe";
   switch (data[0] % 3) {
-    case 0: break;
-    case 1: access.host = "10.0.0.5"; access.token = token; break;
-    default: access.host = "0.0.0.0"; access.token = token;
+    case 0:
+      break;
+    case 1:
+      access.host = "10.0.0.5";
+      access.token = token;
+      break;
+    default:
+      access.host = "0.0.0.0";
+      access.token = token;
   }
   std::string_view raw{reinterpret_cast<const char*>(data) + 1, size - 1};
   bool reached = false;

@@ -80,9 +80,9 @@ auto own_function() {
 void probe_layout() {
 #ifndef JOB_B
   try {
-    std::printf("probe result: %s\n",
-                std::to_string(manta::get(manta::task(measure).remote(point{3, 0.5f}), 30s))
-                  .c_str());
+    std::printf(
+      "probe result: %s\n",
+      std::to_string(manta::get(manta::task(measure).remote(point{3, 0.5f}), 30s)).c_str());
   } catch (const std::exception& e) {
     std::printf("probe error: %s\n", e.what());
   }
@@ -91,8 +91,8 @@ void probe_layout() {
 
 std::string option(int argc, char** argv, std::string_view name) {
   for (int i = 1; i < argc; ++i)
-    if (std::string_view a{argv[i]}; a.substr(0, name.size()) == name && a.size() > name.size()
-                                     && a[name.size()] == '=')
+    if (std::string_view a{argv[i]};
+        a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=')
       return std::string{a.substr(name.size() + 1)};
   return {};
 }

@@ -30,16 +30,14 @@ using anchor_ptr = std::shared_ptr<actor_anchor>;
 /// instances (an actor another node's owner re-creates here); `id` is the
 /// actor's id as its owner chose it (0: a fresh one).
 anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
-                        std::unique_ptr<actor_ctor> ctor, int restarts = 0,
-                        uint64_t id = 0);
+                        std::unique_ptr<actor_ctor> ctor, int restarts = 0, uint64_t id = 0);
 
 /// Throws `invalid_argument_error` when an actor's `what` ("name" or
 /// "namespace"), given to `where`, is empty or only white space.
 void check_actor_name(const std::string& value, const char* what, const char* where);
 
 /// Finds a named actor of class `cls`; throws if none or of another class.
-anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
-                      const std::string& ns);
+anchor_ptr find_actor(const std::type_info& cls, const std::string& name, const std::string& ns);
 
 /// Kills the actor (see manta::kill).
 void kill_actor(actor_core& core, bool no_restart);

@@ -32,7 +32,8 @@ std::string group_list(const std::vector<std::string>& names) {
 
 void check_call_options(const actor_options& opts, const std::string& actor, bool remote) {
   if (opts.max_pending_calls < -1)
-    throw invalid_argument_error(actor + ": max_pending_calls(" + std::to_string(opts.max_pending_calls)
+    throw invalid_argument_error(actor + ": max_pending_calls("
+                                 + std::to_string(opts.max_pending_calls)
                                  + ") must be a count above 0, or -1 (or 0) for no limit");
   auto& groups = opts.concurrency_groups;
   if (groups.empty()) {
@@ -44,10 +45,11 @@ void check_call_options(const actor_options& opts, const std::string& actor, boo
     return;
   }
   if (remote)
-    throw invalid_argument_error(actor + ": concurrency groups are kept by the node that "
-                                 "holds the actor's calls, and this actor is placed on another "
-                                 "node; drop concurrency_groups(...) (max_concurrency(n) "
-                                 "works there) or keep the actor on this node");
+    throw invalid_argument_error(actor
+                                 + ": concurrency groups are kept by the node that "
+                                   "holds the actor's calls, and this actor is placed on another "
+                                   "node; drop concurrency_groups(...) (max_concurrency(n) "
+                                   "works there) or keep the actor on this node");
   if (groups.size() > max_groups)
     throw invalid_argument_error(actor + ": " + std::to_string(groups.size())
                                  + " concurrency groups; at most " + std::to_string(max_groups));
@@ -55,9 +57,10 @@ void check_call_options(const actor_options& opts, const std::string& actor, boo
     auto& g = groups[i];
     check_actor_name(g.name, "concurrency group", "concurrency_groups");
     if (g.name == default_group)
-      throw invalid_argument_error(actor + ": concurrency group 'default' is the group of "
-                                   "methods given none (limited by max_concurrency); give "
-                                   "yours another name");
+      throw invalid_argument_error(actor
+                                   + ": concurrency group 'default' is the group of "
+                                     "methods given none (limited by max_concurrency); give "
+                                     "yours another name");
     if (g.max_concurrency < 1)
       throw invalid_argument_error(actor + ": concurrency group '" + g.name + "' has limit "
                                    + std::to_string(g.max_concurrency)
@@ -68,9 +71,9 @@ void check_call_options(const actor_options& opts, const std::string& actor, boo
                                      + "' is given twice; give each group once");
   }
   for (auto& [method, group] : opts.method_groups) {
-    bool known = group == default_group
-                 || std::any_of(groups.begin(), groups.end(),
-                                [&](auto& g) { return g.name == group; });
+    bool known = group == default_group || std::any_of(groups.begin(), groups.end(), [&](auto& g) {
+                   return g.name == group;
+                 });
     if (!known)
       throw invalid_argument_error(actor + ": concurrency_group(&T::" + *method + ", \"" + group
                                    + "\"): no such group; give it in concurrency_groups(...)");
@@ -103,10 +106,9 @@ void actor_core::admit(actor_call& c, const std::string* group) {
       throw invalid_argument_error(
         "call of " + display_name_ + "." + c.method_name + " with concurrency_group(\"" + *group
         + "\"): "
-        + (group_names_.empty()
-             ? std::string{"the actor has no concurrency groups; give them with "
-                           "actor<T>().concurrency_groups({{\"name\", n}, ...})"}
-             : "no such group; its groups are " + group_list(group_names_)));
+        + (group_names_.empty() ? std::string{"the actor has no concurrency groups; give them with "
+                                              "actor<T>().concurrency_groups({{\"name\", n}, ...})"}
+                                : "no such group; its groups are " + group_list(group_names_)));
     c.group = static_cast<uint8_t>(i - group_names_.begin());
   } else {
     for (auto& [method, g] : method_groups_)

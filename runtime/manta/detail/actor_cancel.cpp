@@ -40,8 +40,8 @@ bool actor_core::cancel_call(const object_slot& slot, const cancel_options& opts
       kick_locked(); // a call behind it may be able to run now
     }
   }
-  auto err = std::make_exception_ptr(task_cancelled_error(
-    "actor call '" + display_name_ + "." + call->method_name + "' was cancelled"));
+  auto err = std::make_exception_ptr(task_cancelled_error("actor call '" + display_name_ + "."
+                                                          + call->method_name + "' was cancelled"));
   task_events::on_call_end(*call, cls_.name, display_name_, err);
   release_pending(*call);
   call->result->seal_error(err);

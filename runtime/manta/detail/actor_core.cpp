@@ -142,9 +142,9 @@ void seal_outcome(object_slot& slot, const call_outcome& out, const std::string&
 
 // -- actor_core ---------------------------------------------------------------
 
-actor_core::actor_core(const actor_class_info& cls, const std::type_info& type,
-                       actor_options opts, std::unique_ptr<actor_ctor> ctor,
-                       worker_pool& pool, bool remote, int restarts, uint64_t id)
+actor_core::actor_core(const actor_class_info& cls, const std::type_info& type, actor_options opts,
+                       std::unique_ptr<actor_ctor> ctor, worker_pool& pool, bool remote,
+                       int restarts, uint64_t id)
   : cls_(cls), type_(type), opts_(std::move(opts)), ctor_(std::move(ctor)), pool_(&pool),
     remote_(remote), id_(id), restarts_(restarts) {
   display_name_ = cls_.name;
@@ -202,8 +202,7 @@ bool actor_core::has_work_locked() const {
 }
 
 void actor_core::schedule_locked(job_kind kind, bool with_lease) {
-  auto job = std::make_shared<actor_job>(shared_from_this(), cls_.name, kind, epoch_,
-                                         with_lease);
+  auto job = std::make_shared<actor_job>(shared_from_this(), cls_.name, kind, epoch_, with_lease);
   if (sim_engaged())
     sim_schedule(std::move(job)); // on the actor's virtual node
   else
@@ -422,8 +421,7 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
       return; // failed or handed to a restarted instance by a death
     switch (classify(out.error)) {
       case exit_kind::exit_request:
-        die_locked("method '" + ctx.call->method_name + "' called manta::exit_actor()", false,
-                   w);
+        die_locked("method '" + ctx.call->method_name + "' called manta::exit_actor()", false, w);
         break;
       case exit_kind::crash:
         die_locked("method '" + ctx.call->method_name + "' raised actor_crash ("

@@ -31,7 +31,9 @@ actor_info actor_core::info() const {
       if (out.restarts > 0 && remote_) // why it is not back yet (cluster_actors.cpp)
         out.death_cause = restart_wait(id_);
       break;
-    case state::alive: out.state = "ALIVE"; break;
+    case state::alive:
+      out.state = "ALIVE";
+      break;
     case state::dead:
       out.state = "DEAD";
       out.death_cause = cause_;

@@ -37,9 +37,10 @@ anchor_ptr actor_directory::add(const anchor_ptr& anchor) {
         return live; // get-if-exists: decided under the lock, so racers share one
     if (i != named_.end() && !i->second.weak.expired())
       throw actor_exists_error("an actor named '" + opts.name + "' already exists in namespace '"
-                               + opts.ns + "'; choose another name, or use the existing one "
-                                 "with manta::get_actor<T>(\"" + opts.name + "\", \"" + opts.ns
-                               + "\")");
+                               + opts.ns
+                               + "'; choose another name, or use the existing one "
+                                 "with manta::get_actor<T>(\""
+                               + opts.name + "\", \"" + opts.ns + "\")");
     named_[key] = entry{anchor, opts.detached ? anchor : nullptr, &core};
   }
   if (all_.size() >= sweep_at_) {
@@ -119,9 +120,8 @@ namespace {
 anchor_ptr checked_class(anchor_ptr anchor, const std::type_info& cls, const std::string& name,
                          const std::string& ns) {
   if (anchor->core->type() != cls)
-    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns
-                                + "' is a " + anchor->core->display_name()
-                                + ", not a " + demangle(cls.name())
+    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns + "' is a "
+                                + anchor->core->display_name() + ", not a " + demangle(cls.name())
                                 + "; call manta::get_actor with its class");
   return anchor;
 }
@@ -139,8 +139,9 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
   apply_actor_defaults(opts);
   if (opts.get_if_exists) {
     if (opts.name.empty())
-      throw invalid_argument_error("actor " + info.name + ": get_if_exists() needs a "
-                                   "name(...) to look the actor up by");
+      throw invalid_argument_error("actor " + info.name
+                                   + ": get_if_exists() needs a "
+                                     "name(...) to look the actor up by");
     // A live one of this process is returned by add() below, under the
     // directory's lock; one another driver made is known to the head.
     if (!actor_directory::instance().find(opts.ns, opts.name)) {
@@ -180,15 +181,14 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
       && !in_placement_group(opts.resources)) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     throw infeasible_task_error("actor " + info.name + " needs " + opts.resources.to_string()
-                                + " for its lifetime but this node has only "
-                                + total.to_string()
+                                + " for its lifetime but this node has only " + total.to_string()
                                 + " in total and no worker node offers it; lower its "
                                   "num_cpus/resources or start nodes with more");
   }
   if (id == 0)
     id = rt.next_object_id().value();
-  auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor),
-                                           rt.pool(), remote, restarts, id);
+  auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor), rt.pool(),
+                                           remote, restarts, id);
   auto anchor = std::make_shared<actor_anchor>(core);
   if (auto live = actor_directory::instance().add(anchor); live != anchor)
     return checked_class(live, cls, live->core->options().name, live->core->options().ns);

@@ -19,10 +19,10 @@ const slot_ptr& job_sink();
 /// would show it (its GPUs, its runtime context).
 class actor_job final : public task_spec {
 public:
-  actor_job(std::shared_ptr<actor_core> core, const std::string& name,
-            actor_core::job_kind kind, uint64_t epoch, bool with_lease)
-    : task_spec(name, task_options{}), core_(std::move(core)), kind_(kind),
-      epoch_(epoch), with_lease_(with_lease) {
+  actor_job(std::shared_ptr<actor_core> core, const std::string& name, actor_core::job_kind kind,
+            uint64_t epoch, bool with_lease)
+    : task_spec(name, task_options{}), core_(std::move(core)), kind_(kind), epoch_(epoch),
+      with_lease_(with_lease) {
     result = job_sink();
     opts.max_retries = 0;
     if (with_lease) {

@@ -125,13 +125,12 @@ const actor_class_info& lookup_actor_class(const std::type_info& cls) {
 const std::string& lookup_method(const actor_class_info& cls, const std::type_info& type,
                                  const void* bytes, size_t size) {
   for (auto& m : cls.methods)
-    if (*m.type == type && m.bytes.size() == size
-        && std::memcmp(m.bytes.data(), bytes, size) == 0)
+    if (*m.type == type && m.bytes.size() == size && std::memcmp(m.bytes.data(), bytes, size) == 0)
       return m.name;
   throw unknown_function_error("a method of actor class " + cls.name + " (type "
                                + demangle(type.name())
-                               + ") is not registered; list it in MANTA_ACTOR("
-                               + cls.name + ", &" + cls.name + "::<method>, ...)");
+                               + ") is not registered; list it in MANTA_ACTOR(" + cls.name + ", &"
+                               + cls.name + "::<method>, ...)");
 }
 
 } // namespace manta::detail

@@ -29,8 +29,7 @@ using wire_args = std::vector<std::span<const char>>;
 /// Builds a call of a method from encoded arguments (how a node runs a
 /// call that an actor's owner on another node sent). Throws
 /// `std::runtime_error` for arguments that do not decode.
-using call_factory = std::shared_ptr<actor_call> (*)(const method_info& m,
-                                                    const wire_args& args);
+using call_factory = std::shared_ptr<actor_call> (*)(const method_info& m, const wire_args& args);
 
 /// Builds a constructor from encoded arguments (how a node creates an actor
 /// whose owner is on another node).
@@ -101,8 +100,7 @@ std::vector<actor_class_info> all_actor_classes();
 
 /// The class registered under `name`, or null. With a `library`, among
 /// the classes that job library registered.
-const actor_class_info* find_actor_class(std::string_view name,
-                                         const std::string& library = {});
+const actor_class_info* find_actor_class(std::string_view name, const std::string& library = {});
 
 /// The method of `cls` named `name`, or null.
 const method_info* find_method(const actor_class_info& cls, std::string_view name);
@@ -136,8 +134,8 @@ struct method_layout<R (T::*)(Ps...) const> : method_layout<R (T::*)(Ps...)> {};
 
 template <class M>
 method_info make_method_info(std::string name, M m) {
-  method_info out{std::move(name), &typeid(M), std::string(sizeof(M), '\0'),
-                  call_factory_for<M>(), method_layout<M>::value};
+  method_info out{std::move(name), &typeid(M), std::string(sizeof(M), '\0'), call_factory_for<M>(),
+                  method_layout<M>::value};
   std::memcpy(out.bytes.data(), &m, sizeof(M));
   return out;
 }

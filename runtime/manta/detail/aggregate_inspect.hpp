@@ -47,8 +47,7 @@ constexpr bool holds_type() {
   else if constexpr (requires { typename F::mapped_type; })
     return holds_type<typename F::mapped_type, T>();
   else if constexpr (requires { typename F::value_type; })
-    return !std::is_same_v<typename F::value_type, F>
-           && holds_type<typename F::value_type, T>();
+    return !std::is_same_v<typename F::value_type, F> && holds_type<typename F::value_type, T>();
   else
     return false;
 }
@@ -74,17 +73,15 @@ constexpr bool fields_travel(std::index_sequence<Is...>) {
 
 /// Whether `T` is serialized by the field-by-field overloads below.
 template <class T>
-concept plain_aggregate = std::is_class_v<T> && std::is_aggregate_v<T>
-                          && !std::is_empty_v<T> && !caf::detail::is_iterable<T>::value
-                          && !aggregate_with_base<T>
-                          && fields_travel<T>(
-                            std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+concept plain_aggregate =
+  std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_empty_v<T>
+  && !caf::detail::is_iterable<T>::value && !aggregate_with_base<T>
+  && fields_travel<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
 
 /// Hands every field of `x` to the inspector `f`, in declaration order.
 template <class Inspector, class T>
 typename Inspector::result_type inspect_fields(Inspector& f, T& x) {
-  return std::apply([&f](auto&... fields) { return f(fields...); },
-                    boost::pfr::structure_tie(x));
+  return std::apply([&f](auto&... fields) { return f(fields...); }, boost::pfr::structure_tie(x));
 }
 
 class layout_describer; // type_layout.hpp

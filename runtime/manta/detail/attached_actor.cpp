@@ -44,8 +44,7 @@ std::shared_ptr<void> attach_ctor::construct() {
   throw error("an attached actor handle has nothing to construct");
 }
 
-anchor_ptr find_on_head(const std::type_info& cls, const std::string& name,
-                        const std::string& ns) {
+anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, const std::string& ns) {
   auto* rt = runtime::current();
   auto* link = rt == nullptr ? nullptr : rt->cluster_link();
   auto client = cluster::client();
@@ -68,8 +67,8 @@ anchor_ptr find_on_head(const std::type_info& cls, const std::string& name,
                                 + "\").namespace_(\"" + ns + "\").remote(...) first");
   auto found = decode_actor("the head's named-actor record", record);
   if (found.cls != demangle(cls.name()))
-    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns
-                                + "' is a " + found.cls + ", not a " + demangle(cls.name())
+    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns + "' is a "
+                                + found.cls + ", not a " + demangle(cls.name())
                                 + "; call manta::get_actor with its class");
   actor_options opts;
   opts.name = name;

@@ -39,8 +39,7 @@ private:
 /// here (a new handle each time the last one went); null if this process
 /// is no driver of a cluster. Throws actor_not_found_error when the head
 /// knows none or it is of another class than `cls`.
-anchor_ptr find_on_head(const std::type_info& cls, const std::string& name,
-                        const std::string& ns);
+anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, const std::string& ns);
 
 /// `core` is an attached handle: asks its node to drop the instance and
 /// the head to forget its name (kill). False for every other actor.

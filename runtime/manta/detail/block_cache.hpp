@@ -25,8 +25,9 @@
 /// of that capacity; it serves a request of `n` bytes when it holds `n` and
 /// at most an eighth more. `buffer_pool::trim` and `fit` trim it with the
 /// pool (a put gives way to live values; spilling, the memory monitor and
-/// `shutdown` empty it), and a block nobody took for `idle_age` is freed. Its state is constant-initialised and trivially
-/// destroyed, so a `delete` during static destruction finds it valid.
+/// `shutdown` empty it), and a block nobody took for `idle_age` is freed. Its state is
+/// constant-initialised and trivially destroyed, so a `delete` during static destruction finds it
+/// valid.
 namespace manta::detail::block_cache {
 
 /// Blocks smaller than this are left to malloc's own free lists (glibc's

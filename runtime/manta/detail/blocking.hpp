@@ -49,9 +49,7 @@ public:
   /// Runs one such task on this thread: true if it ran one (check the
   /// wait again), false if there is none (park; one granted meanwhile
   /// wakes the thread).
-  bool help() {
-    return helping_ && help_step(record_);
-  }
+  bool help() { return helping_ && help_step(record_); }
 
 private:
   task_spec* task_;

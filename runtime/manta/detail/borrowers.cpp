@@ -215,8 +215,8 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   }
   try {
     if (!locate(*slot, *link, w))
-      return "the bytes of object " + to_string(slot->id()) + " ("
-             + demangle(type.name()) + ") cannot be served to another node";
+      return "the bytes of object " + to_string(slot->id()) + " (" + demangle(type.name())
+             + ") cannot be served to another node";
   } catch (const std::exception& e) {
     return std::string{"object "} + to_string(slot->id()) + " cannot be read here: " + e.what();
   }
@@ -434,9 +434,9 @@ void refs_node_gone(uint16_t index) {
     }
   }
   for (auto& s : orphans)
-    s->seal_error(std::make_exception_ptr(object_lost_error(
-      "object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
-      + ", its owner, is gone before it was computed")));
+    s->seal_error(std::make_exception_ptr(
+      object_lost_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
+                        + ", its owner, is gone before it was computed")));
 }
 
 std::vector<uint16_t> ref_borrowers(uint64_t id) {

@@ -19,8 +19,7 @@ void* buffer_pool::take(const std::type_info& type, size_t bytes) noexcept {
   if (kept_bytes_.load(std::memory_order_relaxed) == 0)
     return nullptr;
   std::lock_guard<std::mutex> guard{mtx_};
-  for (auto i = kept_.lower_bound(bytes); i != kept_.end() && i->first - bytes <= bytes / 8;
-       ++i) {
+  for (auto i = kept_.lower_bound(bytes); i != kept_.end() && i->first - bytes <= bytes / 8; ++i) {
     if (*i->second.type != type)
       continue;
     auto* object = i->second.object;

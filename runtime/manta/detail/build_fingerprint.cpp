@@ -46,23 +46,21 @@ std::vector<std::string> call_parts(const callable_layout& l, bool with_result) 
 wire::build_info compute() {
   wire::build_info b;
   for (auto& f : all_functions())
-    b.entries.push_back(make_entry("function '" + f.name + "'", demangle(f.signature.c_str()),
-                                   f.layout ? call_parts(f.layout(), true)
-                                            : std::vector<std::string>{}));
+    b.entries.push_back(
+      make_entry("function '" + f.name + "'", demangle(f.signature.c_str()),
+                 f.layout ? call_parts(f.layout(), true) : std::vector<std::string>{}));
   for (auto& c : all_actor_classes()) {
     std::vector<std::string> methods;
     for (auto& m : c.methods)
       methods.push_back("method " + m.name + ": "
                         + (m.layout ? m.layout().to_string() : demangle(m.type->name())));
     std::sort(methods.begin(), methods.end());
-    b.entries.push_back(make_entry("actor class '" + c.name + "'", demangle(c.type->name()),
-                                   std::move(methods)));
+    b.entries.push_back(
+      make_entry("actor class '" + c.name + "'", demangle(c.type->name()), std::move(methods)));
     for (auto& [key, layout] : c.ctor_layouts)
-      b.entries.push_back(make_entry("constructor of actor class '" + c.name + "' taking ("
-                                       + layout.second + ")",
-                                     {},
-                                     layout.first ? call_parts(layout.first(), false)
-                                                  : std::vector<std::string>{}));
+      b.entries.push_back(
+        make_entry("constructor of actor class '" + c.name + "' taking (" + layout.second + ")", {},
+                   layout.first ? call_parts(layout.first(), false) : std::vector<std::string>{}));
   }
   std::sort(b.entries.begin(), b.entries.end(),
             [](const auto& x, const auto& y) { return x.key < y.key; });
@@ -102,8 +100,7 @@ std::string explain(const wire::build_entry& here, const wire::build_entry& ther
     if (!mine.contains(label))
       diffs.push_back(label + " exists only there");
   if (diffs.empty() && here.signature != there.signature)
-    diffs.push_back("its type is " + here.signature + " here and " + there.signature
-                    + " there");
+    diffs.push_back("its type is " + here.signature + " here and " + there.signature + " there");
   if (diffs.empty())
     diffs.push_back("its fingerprint is " + hex(here.hash) + " here and " + hex(there.hash)
                     + " there");
@@ -149,12 +146,12 @@ std::string join_conflict(const wire::node_record& joining, const wire::node_rec
   if (what.empty())
     return {};
   auto role = [](const wire::node_record& r) { return r.driver ? "driver" : "worker"; };
-  return std::string{"this "} + role(joining) + " (pid " + std::to_string(joining.pid)
-         + ", build " + build_id(joining.build.hash) + ") runs another build than "
-         + role(member) + " node-" + std::to_string(member.index) + " (pid "
-         + std::to_string(member.pid) + " on " + (member.host.empty() ? "?" : member.host)
-         + ", build " + build_id(member.build.hash) + ") already in the cluster: " + what
-         + " (here: this " + role(joining) + ", there: node-" + std::to_string(member.index)
+  return std::string{"this "} + role(joining) + " (pid " + std::to_string(joining.pid) + ", build "
+         + build_id(joining.build.hash) + ") runs another build than " + role(member) + " node-"
+         + std::to_string(member.index) + " (pid " + std::to_string(member.pid) + " on "
+         + (member.host.empty() ? "?" : member.host) + ", build " + build_id(member.build.hash)
+         + ") already in the cluster: " + what + " (here: this " + role(joining) + ", there: node-"
+         + std::to_string(member.index)
          + "). Values would be decoded with the wrong layout, so the join is refused; run "
            "the same binary (or rebuild both) on every node";
 }

@@ -85,8 +85,8 @@ void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr
   auto tok = arm(ctx, addr, fired);
   if (fired)
     return;
-  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value,
-                         key_of(std::move(tok)), false);
+  caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value, key_of(std::move(tok)),
+                         false);
 }
 
 void wake_arrived(uint64_t key, bool claimed) noexcept {

@@ -48,8 +48,8 @@ std::string result_layout() {
 /// The layouts of `R(Ps...)`, computed on first use.
 template <class R, class... Ps>
 const callable_layout& layout_of_callable() {
-  static const callable_layout x =
-    make_callable_layout({layout_of<std::decay_t<Ps>>()...}, result_layout<R>());
+  static const callable_layout x = make_callable_layout({layout_of<std::decay_t<Ps>>()...},
+                                                        result_layout<R>());
   return x;
 }
 

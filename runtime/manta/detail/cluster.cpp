@@ -105,9 +105,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
   return {};
 }
 
-cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
-                 const std::string& address, std::string token, double cpus,
-                 const resource_map& custom, std::string advertise, std::string node_ip)
+cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
+                 std::string token, double cpus, const resource_map& custom, std::string advertise,
+                 std::string node_ip)
   : sys_(sys), pool_(pool), role_(r), address_(address), token_(std::move(token)), cpus_(cpus),
     custom_(custom), advertise_(std::move(advertise)), node_ip_(std::move(node_ip)) {
   auto [host, port] = parse_address(address);
@@ -116,8 +116,8 @@ cluster::cluster(caf::actor_system& sys, worker_pool& pool, role r,
   // timeout on a loaded machine) is asked again; a refusal is final.
   for (int attempt = 0; !head && timed_out(head.error()) && attempt + 1 < join_attempts;
        ++attempt) {
-    std::this_thread::sleep_for(backoff_delay(std::chrono::milliseconds{200}, attempt,
-                                              std::chrono::seconds{2}));
+    std::this_thread::sleep_for(
+      backoff_delay(std::chrono::milliseconds{200}, attempt, std::chrono::seconds{2}));
     head = connect(sys_, host, port, connect_timeout);
   }
   if (!head)
@@ -162,8 +162,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
       transfer_ = std::make_unique<transfer_server>(me.host, token_, &local_object_bytes, tls);
       me.data_port = transfer_->port();
     } catch (const std::exception& e) {
-      throw error("manta: cannot start the object transfer server on " + me.host + ": "
-                  + e.what());
+      throw error("manta: cannot start the object transfer server on " + me.host + ": " + e.what());
     }
     set_reader_tls(std::move(tls));
   }
@@ -183,8 +182,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
   caf::scoped_actor self{sys_};
   wire::cluster_view view;
   std::string failure;
-  self->request(head_, connect_timeout, actors::join_atom::value, token_, wire::encode(me),
-                member)
+  self->request(head_, connect_timeout, actors::join_atom::value, token_, wire::encode(me), member)
     .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
              [&](caf::error& err) { failure = error_text(err); });
   if (!failure.empty())
@@ -221,8 +219,8 @@ std::string cluster::find_head() {
     std::lock_guard<std::mutex> guard{mtx_};
     if (!where.empty() && where != address_) {
       detail::log_line(log_level::info,
-                       "manta: the head store says the head is at %s now (was %s)\n",
-                       where.c_str(), address_.c_str());
+                       "manta: the head store says the head is at %s now (was %s)\n", where.c_str(),
+                       address_.c_str());
       address_ = where;
     }
     store_failed_ = false;
@@ -232,7 +230,8 @@ std::string cluster::find_head() {
     if (!store_failed_)
       detail::log_line(log_level::warning,
                        "manta: cannot read where the head is (%s); trying its last "
-                       "address %s\n", e.what(), address_.c_str());
+                       "address %s\n",
+                       e.what(), address_.c_str());
     store_failed_ = true;
     return address_;
   }
@@ -248,8 +247,7 @@ std::string cluster::rejoin() {
   caf::scoped_actor self{sys_};
   wire::cluster_view view;
   std::string failure;
-  self->request(*head, rejoin_timeout, actors::join_atom::value, token_, wire::encode(me),
-                member_)
+  self->request(*head, rejoin_timeout, actors::join_atom::value, token_, wire::encode(me), member_)
     .receive([&](const wire::bytes& bytes) { failure = wire::decode(bytes, view); },
              [&](caf::error& err) { failure = error_text(err); });
   if (failure.empty() && view.your_index != index_)
@@ -267,8 +265,9 @@ void cluster::leave() {
   // gone does not hold the shutdown.
   if (role_ == role::driver && head_ && !me_.job_id.empty()) {
     caf::scoped_actor self{sys_};
-    self->request(head_, std::chrono::milliseconds(500), actors::job_end_atom::value, token_,
-                  me_.job_id, std::string{"FINISHED"}, std::string{"the driver shut down"})
+    self
+      ->request(head_, std::chrono::milliseconds(500), actors::job_end_atom::value, token_,
+                me_.job_id, std::string{"FINISHED"}, std::string{"the driver shut down"})
       .receive([](bool) {}, [](caf::error&) {});
   }
   {
@@ -324,8 +323,8 @@ std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
   if (deadline != clock::time_point::max()
       && future.wait_until(deadline) != std::future_status::ready)
     throw get_timeout_error("manta::get: timed out while fetching object " + to_string(obj->id)
-                            + " (" + std::to_string(obj->encoded_size.load())
-                            + " bytes) from node-" + std::to_string(obj->node.load())
+                            + " (" + std::to_string(obj->encoded_size.load()) + " bytes) from node-"
+                            + std::to_string(obj->node.load())
                             + "; raise the timeout, or check that node");
   try {
     auto [err, bytes] = future.get();

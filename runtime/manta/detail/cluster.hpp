@@ -39,8 +39,8 @@ public:
   /// node's data path) and what it tells the cluster (--node-ip-address,
   /// checked by the caller).
   cluster(caf::actor_system& sys, worker_pool& pool, role r, const std::string& address,
-          std::string token, double cpus, const resource_map& custom,
-          std::string advertise = "", std::string node_ip = "127.0.0.1");
+          std::string token, double cpus, const resource_map& custom, std::string advertise = "",
+          std::string node_ip = "127.0.0.1");
   ~cluster();
 
   cluster(const cluster&) = delete;

@@ -23,9 +23,7 @@ constexpr char ca_label[] = "manta cluster CA v1";
 
 template <class T, void (*Free)(T*)>
 struct freer {
-  void operator()(T* p) const noexcept {
-    Free(p);
-  }
+  void operator()(T* p) const noexcept { Free(p); }
 };
 using pkey_ptr = std::unique_ptr<EVP_PKEY, freer<EVP_PKEY, EVP_PKEY_free>>;
 using x509_ptr = std::unique_ptr<X509, freer<X509, X509_free>>;
@@ -95,8 +93,8 @@ name_ptr make_name(const std::string& common_name) {
                                     reinterpret_cast<const unsigned char*>("Manta"), -1, -1, 0)
            != 1
       || X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_ASC,
-                                    reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                                    -1, -1, 0)
+                                    reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                                    -1, 0)
            != 1)
     return nullptr;
   return name;
@@ -129,8 +127,7 @@ x509_ptr make_certificate(EVP_PKEY* key, X509_NAME* subject, EVP_PKEY* signer, X
             && ASN1_TIME_set(X509_getm_notBefore(cert.get()), not_before) != nullptr
             && ASN1_TIME_set(X509_getm_notAfter(cert.get()), not_after) != nullptr
             && X509_set_subject_name(cert.get(), subject) == 1
-            && X509_set_issuer_name(cert.get(),
-                                    issuer ? X509_get_subject_name(issuer) : subject)
+            && X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : subject)
                  == 1
             && X509_set_pubkey(cert.get(), key) == 1;
   auto* signed_by = issuer ? issuer : cert.get();
@@ -159,9 +156,10 @@ ctx_ptr make_context(const identity& id) {
   // AES-128-GCM first: 10 rounds against AES-256's 14, so the encryption
   // of object bytes (the data path) costs less CPU, at a strength well
   // beyond what the token itself gives.
-  ok = ok && SSL_CTX_set_ciphersuites(ctx.get(), "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                                                 "TLS_CHACHA20_POLY1305_SHA256")
-               == 1;
+  ok = ok
+       && SSL_CTX_set_ciphersuites(ctx.get(), "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                              "TLS_CHACHA20_POLY1305_SHA256")
+            == 1;
   if (!ok)
     return nullptr;
   // Both ends present a certificate, and a peer's must chain to this CA
@@ -198,13 +196,13 @@ std::string install_token_identity(const std::string& token) {
   if (!node_key || RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof(serial)) != 1)
     return "TLS: cannot make this process's key: " + openssl_errors();
   auto node_name = make_name("manta node (pid " + std::to_string(::getpid()) + ")");
-  auto node = node_name ? make_certificate(node_key.get(), node_name.get(), ca_key.get(),
-                                           ca.get(), (serial >> 1) | 2, false)
+  auto node = node_name ? make_certificate(node_key.get(), node_name.get(), ca_key.get(), ca.get(),
+                                           (serial >> 1) | 2, false)
                         : nullptr;
   if (!node)
     return "TLS: cannot make this process's certificate: " + openssl_errors();
-  auto id = std::make_shared<identity>(identity{std::move(ca), std::move(node),
-                                                 std::move(node_key)});
+  auto id = std::make_shared<identity>(
+    identity{std::move(ca), std::move(node), std::move(node_key)});
   auto ctx = make_context(*id);
   if (!ctx)
     return "TLS: cannot set up OpenSSL's context: " + openssl_errors();

@@ -56,8 +56,7 @@ std::string writable_by_others(const std::string& what, const std::string& path,
   bool sticky_folder = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_folder)
     return "refusing to load the job library: its " + what + " " + path + " is writable by "
-           + ((st.st_mode & S_IWOTH) != 0 ? std::string{"every user"}
-                                           : std::string{"its group"})
+           + ((st.st_mode & S_IWOTH) != 0 ? std::string{"every user"} : std::string{"its group"})
            + " (mode " + octal(st.st_mode) + "), so another user could change the code this "
            + "process runs; `chmod go-w " + path + "`";
   return {};
@@ -180,8 +179,8 @@ const Info* find_in_job(const std::vector<std::string>& code, const std::string&
     if (auto* found = find(name, loaded->second.own ? std::string{} : loaded->first))
       return found;
   }
-  why = std::string{"no "} + kind + " named '" + name + "' in the job's code on " + node
-        + " (" + joined(all) + ", from its code search path " + joined(code) + "); add " + fix
+  why = std::string{"no "} + kind + " named '" + name + "' in the job's code on " + node + " ("
+        + joined(all) + ", from its code search path " + joined(code) + "); add " + fix
         + " to one of these libraries, or give the driver the library that has it";
   return nullptr;
 }
@@ -206,9 +205,9 @@ void declare_job_code(const std::vector<std::string>& paths) {
     auto path = fs::canonical(p, ec);
     if (ec)
       throw invalid_argument_error(
-        "manta::init: the code search path names " + p + ", which does not exist ("
-        + ec.message() + "); give the job's shared libraries (or folders of them) holding its "
-        "MANTA_REMOTE functions and MANTA_ACTOR classes, separated by ':', with "
+        "manta::init: the code search path names " + p + ", which does not exist (" + ec.message()
+        + "); give the job's shared libraries (or folders of them) holding its "
+          "MANTA_REMOTE functions and MANTA_ACTOR classes, separated by ':', with "
         + where_given);
     out.push_back(path.string());
   }
@@ -226,7 +225,7 @@ std::vector<std::string> code_for(const std::string& library) {
 }
 
 std::string check_library_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return "cannot read " + path + ": " + std::strerror(errno);
   if (!S_ISREG(st.st_mode))

@@ -29,8 +29,7 @@ template <class T>
 struct raw_codable : std::false_type {};
 
 template <class T>
-inline constexpr bool raw_element_v = std::is_trivially_copyable_v<T>
-                                      && !std::is_pointer_v<T>
+inline constexpr bool raw_element_v = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>
                                       && !std::is_same_v<T, bool>;
 
 template <class T, class A>
@@ -55,8 +54,7 @@ inline constexpr bool is_encodable_v = is_raw_codable_v<T>
 
 /// Whether a stored `T` can be rebuilt from bytes (and so be spilled).
 template <class T>
-inline constexpr bool is_decodable_v = is_encodable_v<T>
-                                       && std::is_default_constructible_v<T>
+inline constexpr bool is_decodable_v = is_encodable_v<T> && std::is_default_constructible_v<T>
                                        && std::is_move_constructible_v<T>;
 
 // -- errors -------------------------------------------------------------------
@@ -131,8 +129,7 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
     using E = typename T::value_type;
     if (total % sizeof(E) != 0)
       return codec_error("encoded size " + std::to_string(total)
-                         + " is not a multiple of the element size "
-                         + std::to_string(sizeof(E)));
+                         + " is not a multiple of the element size " + std::to_string(sizeof(E)));
     if constexpr (requires { out.resize(size_t{}); }) {
       out.clear();
       if (total >= huge_copy_bytes && out.capacity() * sizeof(E) < total) {
@@ -224,8 +221,7 @@ struct value_codec {
   /// "raw" or "caf": written into spill headers, checked on restore.
   const char* kind;
   caf::error (*encode)(const void* value, encoded_bytes& out);
-  caf::error (*decode)(const byte_chunks& chunks, size_t total,
-                       std::shared_ptr<const void>& out);
+  caf::error (*decode)(const byte_chunks& chunks, size_t total, std::shared_ptr<const void>& out);
 };
 
 template <class T>
@@ -241,8 +237,7 @@ struct value_codec_impl {
     out = std::shared_ptr<const T>{std::move(ptr)};
     return caf::none;
   }
-  static constexpr value_codec instance{is_raw_codable_v<T> ? "raw" : "caf",
-                                        &encode, &decode};
+  static constexpr value_codec instance{is_raw_codable_v<T> ? "raw" : "caf", &encode, &decode};
 };
 
 /// The codec of `T`, or null if `T` cannot be rebuilt from bytes (such values

@@ -65,8 +65,7 @@ bool oversubscribed() noexcept {
   auto now = now_ns();
   auto next = g_next_check.load(std::memory_order_relaxed);
   if (now >= next
-      && g_next_check.compare_exchange_strong(next, now + refresh_ns,
-                                              std::memory_order_relaxed)) {
+      && g_next_check.compare_exchange_strong(next, now + refresh_ns, std::memory_order_relaxed)) {
     int r = runnable_now();
     int spinners = g_spinners.load(std::memory_order_relaxed);
     g_runnable.store(r, std::memory_order_relaxed);

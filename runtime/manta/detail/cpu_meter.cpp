@@ -21,7 +21,8 @@ uint64_t process_ticks() {
   std::string field;
   uint64_t utime = 0, stime = 0;
   // After ')': field 3 (state) is the first; utime is field 14.
-  for (int i = 3; i <= 13 && rest >> field; ++i) {}
+  for (int i = 3; i <= 13 && rest >> field; ++i) {
+  }
   rest >> utime >> stime;
   return rest ? utime + stime : 0;
 }
@@ -58,7 +59,8 @@ cpu_meter::reading cpu_meter::read() {
   if (c.machine_total > last_.machine_total) {
     auto total = static_cast<double>(c.machine_total - last_.machine_total);
     if (c.process_ticks >= last_.process_ticks)
-      r.process_percent = 100.0 * static_cast<double>(c.process_ticks - last_.process_ticks) / total;
+      r.process_percent = 100.0 * static_cast<double>(c.process_ticks - last_.process_ticks)
+                          / total;
     if (c.machine_busy >= last_.machine_busy)
       r.machine_percent = 100.0 * static_cast<double>(c.machine_busy - last_.machine_busy) / total;
   }

@@ -40,9 +40,7 @@ public:
   /// load.
   static std::shared_ptr<data_path_tls> of(const caf::actor_system& sys);
 
-  boost::asio::ssl::context& context() noexcept {
-    return ctx_;
-  }
+  boost::asio::ssl::context& context() noexcept { return ctx_; }
 
 private:
   data_path_tls();

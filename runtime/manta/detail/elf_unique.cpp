@@ -20,7 +20,7 @@ struct mapped_file {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) == 0 && st.st_size > 0) {
       void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
       if (p != MAP_FAILED) {
@@ -40,9 +40,7 @@ struct mapped_file {
   mapped_file& operator=(const mapped_file&) = delete;
 
   /// Whether [offset, offset + n) lies in the file.
-  bool holds(uint64_t offset, uint64_t n) const {
-    return offset <= size && n <= size - offset;
-  }
+  bool holds(uint64_t offset, uint64_t n) const { return offset <= size && n <= size - offset; }
 };
 
 } // namespace

@@ -16,31 +16,28 @@
 /// kills an actor on the node that hosts it, and re-raising it on the
 /// caller's node would kill the caller's stand-in too; like a user's own
 /// subclass of `manta::error`, it crosses as a `task_error` named by type.
-#define MANTA_ERROR_KINDS(X)                                                   \
-  X(task_error, TASK_ERROR, task_error)                                        \
-  X(generic, GENERIC, error)                                                   \
-  X(get_timeout, GET_TIMEOUT, get_timeout_error)                               \
-  X(task_cancelled, TASK_CANCELLED, task_cancelled_error)                      \
-  X(infeasible_task, INFEASIBLE_TASK, infeasible_task_error)                   \
-  X(actor_died, ACTOR_DIED, actor_died_error)                                  \
-  X(object_lost, OBJECT_LOST, object_lost_error)                               \
-  X(object_store_full, OBJECT_STORE_FULL, object_store_full_error)             \
-  X(out_of_memory, OUT_OF_MEMORY, out_of_memory_error)                         \
-  X(node_died, NODE_DIED, node_died_error)                                     \
-  X(not_initialized, NOT_INITIALIZED, not_initialized_error)                   \
-  X(unknown_function, UNKNOWN_FUNCTION, unknown_function_error)                \
-  X(invalid_argument, INVALID_ARGUMENT, invalid_argument_error)                \
-  X(actor_exists, ACTOR_EXISTS, actor_exists_error)                            \
-  X(actor_not_found, ACTOR_NOT_FOUND, actor_not_found_error)                   \
-  X(pending_calls_limit, PENDING_CALLS_LIMIT, pending_calls_limit_error)       \
-  X(queue_empty, QUEUE_EMPTY, queue_empty_error)                               \
-  X(queue_full, QUEUE_FULL, queue_full_error)                                  \
-  X(placement_group_infeasible, PLACEMENT_GROUP_INFEASIBLE,                    \
-    placement_group_infeasible_error)                                          \
-  X(placement_group_removed, PLACEMENT_GROUP_REMOVED,                          \
-    placement_group_removed_error)                                             \
-  X(placement_group_not_found, PLACEMENT_GROUP_NOT_FOUND,                      \
-    placement_group_not_found_error)
+#define MANTA_ERROR_KINDS(X)                                                                  \
+  X(task_error, TASK_ERROR, task_error)                                                       \
+  X(generic, GENERIC, error)                                                                  \
+  X(get_timeout, GET_TIMEOUT, get_timeout_error)                                              \
+  X(task_cancelled, TASK_CANCELLED, task_cancelled_error)                                     \
+  X(infeasible_task, INFEASIBLE_TASK, infeasible_task_error)                                  \
+  X(actor_died, ACTOR_DIED, actor_died_error)                                                 \
+  X(object_lost, OBJECT_LOST, object_lost_error)                                              \
+  X(object_store_full, OBJECT_STORE_FULL, object_store_full_error)                            \
+  X(out_of_memory, OUT_OF_MEMORY, out_of_memory_error)                                        \
+  X(node_died, NODE_DIED, node_died_error)                                                    \
+  X(not_initialized, NOT_INITIALIZED, not_initialized_error)                                  \
+  X(unknown_function, UNKNOWN_FUNCTION, unknown_function_error)                               \
+  X(invalid_argument, INVALID_ARGUMENT, invalid_argument_error)                               \
+  X(actor_exists, ACTOR_EXISTS, actor_exists_error)                                           \
+  X(actor_not_found, ACTOR_NOT_FOUND, actor_not_found_error)                                  \
+  X(pending_calls_limit, PENDING_CALLS_LIMIT, pending_calls_limit_error)                      \
+  X(queue_empty, QUEUE_EMPTY, queue_empty_error)                                              \
+  X(queue_full, QUEUE_FULL, queue_full_error)                                                 \
+  X(placement_group_infeasible, PLACEMENT_GROUP_INFEASIBLE, placement_group_infeasible_error) \
+  X(placement_group_removed, PLACEMENT_GROUP_REMOVED, placement_group_removed_error)          \
+  X(placement_group_not_found, PLACEMENT_GROUP_NOT_FOUND, placement_group_not_found_error)
 
 namespace manta::detail {
 

@@ -169,8 +169,7 @@ std::string fetch_op::outcome() const {
 
 fetch_connection::fetch_connection(std::shared_ptr<fetch_op> op, size_t src)
   : op_(std::move(op)), src_(src), strand_(asio::make_strand(op_->io)), socket_(strand_),
-    watchdog_(strand_), pause_(strand_) {
-}
+    watchdog_(strand_), pause_(strand_) {}
 
 void fetch_connection::start() {
   asio::dispatch(strand_, [self = shared_from_this()] {
@@ -325,9 +324,8 @@ void fetch_connection::tls_write(size_t at, step then) {
     if (r == tls_session::failed)
       return fail_io("write: " + tls_->error());
     if (r != tls_session::done)
-      return wait_socket(r, [this, at, then = std::move(then)]() mutable {
-        tls_write(at, std::move(then));
-      });
+      return wait_socket(
+        r, [this, at, then = std::move(then)]() mutable { tls_write(at, std::move(then)); });
     ++moved_;
     at += written;
   }
@@ -336,24 +334,24 @@ void fetch_connection::tls_write(size_t at, step then) {
     return then();
   if (r == tls_session::failed)
     return fail_io("write: " + tls_->error());
-  wait_socket(r, [this, then = std::move(then)]() mutable {
-    tls_write(requests_.size(), std::move(then));
-  });
+  wait_socket(
+    r, [this, then = std::move(then)]() mutable { tls_write(requests_.size(), std::move(then)); });
 }
 
 void fetch_connection::read_into(char* p, size_t n, step then) {
   if (!tls_) {
     if (n == 0)
       return then();
-    asio::async_read(socket_, asio::buffer(p, n),
-                     [this](const error_code& ec, size_t) -> size_t {
-                       ++moved_; // up to 4 MiB per system call
-                       return ec ? 0 : size_t{4} << 20;
-                     },
-                     [self = shared_from_this(), then = std::move(then)](error_code ec, size_t) {
-                       if (self->check(ec))
-                         then();
-                     });
+    asio::async_read(
+      socket_, asio::buffer(p, n),
+      [this](const error_code& ec, size_t) -> size_t {
+        ++moved_; // up to 4 MiB per system call
+        return ec ? 0 : size_t{4} << 20;
+      },
+      [self = shared_from_this(), then = std::move(then)](error_code ec, size_t) {
+        if (self->check(ec))
+          then();
+      });
     return;
   }
   while (n > 0) {
@@ -362,9 +360,8 @@ void fetch_connection::read_into(char* p, size_t n, step then) {
     if (r == tls_session::failed)
       return fail_io(std::string{"read: "} + tls_->error());
     if (r != tls_session::done)
-      return wait_socket(r, [this, p, n, then = std::move(then)]() mutable {
-        read_into(p, n, std::move(then));
-      });
+      return wait_socket(
+        r, [this, p, n, then = std::move(then)]() mutable { read_into(p, n, std::move(then)); });
     ++moved_;
     p += got;
     n -= got;
@@ -373,8 +370,7 @@ void fetch_connection::read_into(char* p, size_t n, step then) {
 }
 
 void fetch_connection::wait_socket(tls_session::result r, step then) {
-  socket_.async_wait(r == tls_session::want_read ? tcp::socket::wait_read
-                                                 : tcp::socket::wait_write,
+  socket_.async_wait(r == tls_session::want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
                      [self = shared_from_this(), then = std::move(then)](error_code ec) {
                        if (!self->check(ec))
                          return;
@@ -387,8 +383,7 @@ bool fetch_connection::check(const error_code& ec) {
   if (over_)
     return false;
   if (stalled_) {
-    fail_io(std::string{doing_} + ": nothing moved for " + std::to_string(stall.count())
-            + " ms");
+    fail_io(std::string{doing_} + ": nothing moved for " + std::to_string(stall.count()) + " ms");
     return false;
   }
   if (ec) {

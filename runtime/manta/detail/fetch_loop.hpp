@@ -33,9 +33,7 @@ public:
   fetch_loop(const fetch_loop&) = delete;
   fetch_loop& operator=(const fetch_loop&) = delete;
 
-  boost::asio::io_context& io() noexcept {
-    return io_;
-  }
+  boost::asio::io_context& io() noexcept { return io_; }
 
   /// Runs `start` on the loop once fewer than `max_active` fetches hold a
   /// turn; the fetch calls `release` when it ends.
@@ -43,9 +41,7 @@ public:
   void release();
 
   /// Threads of the loop.
-  size_t threads() const noexcept {
-    return threads_.size();
-  }
+  size_t threads() const noexcept { return threads_.size(); }
 
 private:
   boost::asio::io_context io_;

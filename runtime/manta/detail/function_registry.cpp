@@ -48,14 +48,14 @@ const std::string& registering_library() noexcept {
   return t_library != nullptr ? *t_library : none;
 }
 
-void register_function(const void* fn, std::string name,
-                       const std::type_info& signature, invoke_fn invoke, layout_fn layout) {
+void register_function(const void* fn, std::string name, const std::type_info& signature,
+                       invoke_fn invoke, layout_fn layout) {
   auto& r = the_registry();
   const auto& library = registering_library();
   std::unique_lock<std::shared_mutex> guard{r.mtx};
   r.by_name.emplace(name_key(name, library), fn);
-  r.by_address.emplace(fn, function_info{std::move(name), signature.name(), fn, invoke, layout,
-                                         library});
+  r.by_address.emplace(
+    fn, function_info{std::move(name), signature.name(), fn, invoke, layout, library});
 }
 
 std::vector<function_info> all_functions() {
@@ -69,8 +69,7 @@ std::vector<function_info> all_functions() {
   return out;
 }
 
-const function_info& lookup_function(const void* fn,
-                                     const std::type_info& signature) {
+const function_info& lookup_function(const void* fn, const std::type_info& signature) {
   auto& r = the_registry();
   std::shared_lock<std::shared_mutex> guard{r.mtx};
   auto i = r.by_address.find(fn);

@@ -52,9 +52,8 @@ const std::string& registering_library() noexcept;
 
 /// Registers a function; called by `MANTA_REMOTE` during static
 /// initialization. Registering the same function twice is harmless.
-void register_function(const void* fn, std::string name,
-                       const std::type_info& signature, invoke_fn invoke = nullptr,
-                       layout_fn layout = nullptr);
+void register_function(const void* fn, std::string name, const std::type_info& signature,
+                       invoke_fn invoke = nullptr, layout_fn layout = nullptr);
 
 /// Every function of this program's own (a copy, for the build
 /// fingerprint): not those of job libraries loaded since.
@@ -88,8 +87,8 @@ template <class... Fs>
 bool register_functions(const char* names, Fs... fs) {
   std::string_view all{names};
   auto next_name = [&all] { return std::string{next_listed_name(all)}; };
-  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs),
-                     invoker_for(fs), layout_fn_for(fs)),
+  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs), invoker_for(fs),
+                     layout_fn_for(fs)),
    ...);
   return true;
 }
@@ -108,15 +107,15 @@ constexpr bool check_functions_travel(Fs... fs) {
 /// registers each under its name so it can run as a task on any node.
 /// Every parameter and result type must be able to cross nodes: one that
 /// cannot is a compile error naming it (remote_invoker.hpp, travel_check).
-#define MANTA_REMOTE(...)                                                      \
+#define MANTA_REMOTE(...)                                                       \
   [[maybe_unused]] static const bool MANTA_PP_CAT(manta_remote_, __COUNTER__) = \
-    ::manta::detail::check_functions_travel(__VA_ARGS__)                       \
+    ::manta::detail::check_functions_travel(__VA_ARGS__)                        \
     && ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)
 
 /// Marks functions as tasks that run only on the node that submits them:
 /// for parameters that mean nothing elsewhere (pointers, handles to local
 /// resources). In a cluster their tasks never leave the driver, and the
 /// first one submitted there logs so once.
-#define MANTA_LOCAL(...)                                                       \
-  [[maybe_unused]] static const bool MANTA_PP_CAT(manta_local_, __COUNTER__) =  \
-    ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)
+#define MANTA_LOCAL(...)                           \
+  [[maybe_unused]] static const bool MANTA_PP_CAT( \
+    manta_local_, __COUNTER__) = ::manta::detail::register_functions(#__VA_ARGS__, __VA_ARGS__)

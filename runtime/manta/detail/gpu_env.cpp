@@ -79,8 +79,7 @@ std::string visible_gpus_of_this_thread() {
 /// environment exactly as glibc does.
 extern "C" char* getenv(const char* name) noexcept {
   using namespace manta::detail;
-  if (name[0] == 'C' && std::strcmp(name, cuda_visible) == 0
-      && this_task().task != nullptr) {
+  if (name[0] == 'C' && std::strcmp(name, cuda_visible) == 0 && this_task().task != nullptr) {
     thread_local std::string value;
     auto mine = visible_gpus_of_this_thread();
     if (!mine.empty()) {

@@ -64,8 +64,10 @@ timeval to_timeval(std::chrono::milliseconds d) {
 
 store_address parse_store_address(const std::string& where, const std::string& url) {
   auto bad = [&](const std::string& why) -> invalid_argument_error {
-    return invalid_argument_error(where + " expects redis://HOST:PORT[/DB] (e.g. "
-                                  "redis://127.0.0.1:6379/0), got '" + url + "': " + why);
+    return invalid_argument_error(where
+                                  + " expects redis://HOST:PORT[/DB] (e.g. "
+                                    "redis://127.0.0.1:6379/0), got '"
+                                  + url + "': " + why);
   };
   constexpr std::string_view scheme = "redis://";
   if (url.rfind(scheme, 0) != 0)
@@ -117,8 +119,8 @@ void head_store::fail(const std::string& what, const std::string& why) {
     redisFree(ctx_);
     ctx_ = nullptr;
   }
-  throw head_store_error("the head store at " + where_.text + ": " + what + " failed: " + why
-                         + "; " + hint(where_));
+  throw head_store_error("the head store at " + where_.text + ": " + what + " failed: " + why + "; "
+                         + hint(where_));
 }
 
 void head_store::connect() {
@@ -134,8 +136,10 @@ void head_store::connect() {
   if (v->type == REDIS_REPLY_NIL)
     command("writing manta:schema", "SET manta:schema %s", schema_version);
   else if (v.str() != schema_version)
-    bad_record("manta:schema", "says layout '" + v.str().substr(0, 20) + "', this Manta reads "
-                                 "layout " + schema_version);
+    bad_record("manta:schema", "says layout '" + v.str().substr(0, 20)
+                                 + "', this Manta reads "
+                                   "layout "
+                                 + schema_version);
 }
 
 head_store::reply head_store::command(const char* what, const char* format, ...) {
@@ -147,8 +151,7 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
   out.r.reset(static_cast<redisReply*>(redisvCommand(ctx_, format, ap)));
   va_end(ap);
   if (!out.r)
-    fail(what, ctx_->err != 0 ? std::string{ctx_->errstr}
-                              : std::string{"no answer"});
+    fail(what, ctx_->err != 0 ? std::string{ctx_->errstr} : std::string{"no answer"});
   if (out->type == REDIS_REPLY_ERROR)
     fail(what, "Redis answered " + out.str());
   return out;
@@ -324,8 +327,7 @@ std::string encode_node(const wire::node_record& rec) {
 wire::node_record decode_node(const std::string& key, const std::string& bytes) {
   if (bytes.rfind(node_magic, 0) != 0)
     bad_record(key, "does not start with '" + std::string{node_magic} + "'");
-  wire::bytes payload(bytes.begin() + static_cast<std::ptrdiff_t>(node_magic.size()),
-                      bytes.end());
+  wire::bytes payload(bytes.begin() + static_cast<std::ptrdiff_t>(node_magic.size()), bytes.end());
   wire::node_record rec;
   if (auto err = wire::decode(payload, rec); !err.empty())
     bad_record(key, "is not a node record: " + err);

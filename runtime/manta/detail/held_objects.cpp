@@ -129,9 +129,9 @@ std::optional<held_bytes> held_objects::view(uint64_t id) {
   return held_bytes{bytes, bytes->data(), bytes->size(), nullptr};
 }
 
-std::shared_ptr<std::vector<char>> held_objects::start_copy(uint64_t id, uint64_t size,
-                                                           std::function<void()> on_drop,
-                                                           std::shared_ptr<copy_progress>& progress) {
+std::shared_ptr<std::vector<char>>
+held_objects::start_copy(uint64_t id, uint64_t size, std::function<void()> on_drop,
+                         std::shared_ptr<copy_progress>& progress) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (map_.count(id) != 0)
@@ -141,8 +141,7 @@ std::shared_ptr<std::vector<char>> held_objects::start_copy(uint64_t id, uint64_
   // then spillable values are spilled; without room the read is not kept.
   auto& budget = memory_budget::instance();
   if (size > budget.limit()
-      || (object_table::instance().bytes_used() + size > budget.limit()
-          && !budget.make_room(size)))
+      || (object_table::instance().bytes_used() + size > budget.limit() && !budget.make_room(size)))
     return nullptr;
   auto buffer = std::make_shared<std::vector<char>>();
   if (size >= huge_copy_bytes) {

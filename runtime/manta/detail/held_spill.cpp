@@ -109,10 +109,9 @@ std::shared_ptr<const std::vector<char>> held_objects::restore(uint64_t id) {
   else
     err = store.read(file.path, object_id{id}, typeid(byte_vector), bytes_codec(), value);
   if (err) {
-    detail::log_line(log_level::error,
-                     "manta: held object %s (%s) cannot be read back from disk: %s\n",
-                     to_string(object_id{id}).c_str(), format_bytes(size).c_str(),
-                     error_text(err).c_str());
+    detail::log_line(
+      log_level::error, "manta: held object %s (%s) cannot be read back from disk: %s\n",
+      to_string(object_id{id}).c_str(), format_bytes(size).c_str(), error_text(err).c_str());
     return nullptr;
   }
   auto bytes = accounted(std::static_pointer_cast<const byte_vector>(std::move(value)), size);

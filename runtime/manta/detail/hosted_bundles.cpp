@@ -21,9 +21,7 @@ public:
     keeps_lease = true;
   }
 
-  std::exception_ptr run() noexcept override {
-    return nullptr;
-  }
+  std::exception_ptr run() noexcept override { return nullptr; }
 
 private:
   static const std::string& job_name() {

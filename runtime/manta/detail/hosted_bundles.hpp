@@ -35,8 +35,7 @@ public:
   static hosted_bundles& instance();
 
   /// Empty on success, else why the bundles cannot be taken now.
-  std::string prepare(uint64_t group, const std::vector<indexed_bundle>& bundles,
-                      uint16_t owner);
+  std::string prepare(uint64_t group, const std::vector<indexed_bundle>& bundles, uint16_t owner);
 
   /// False if the group was not prepared here (released meanwhile).
   bool commit(uint64_t group);
@@ -55,8 +54,7 @@ public:
 
   /// The bundle resource names `bundles` of group `hex` install on a node
   /// (each bundle's own and the group-wide one, summed over them).
-  static resource_map names_for(const std::string& hex,
-                                const std::vector<indexed_bundle>& bundles);
+  static resource_map names_for(const std::string& hex, const std::vector<indexed_bundle>& bundles);
 
 private:
   struct entry {

@@ -40,15 +40,15 @@ using text_t = std::string_view;
 
 // An option's setter: `o` the options, `w` where the text came from, `v`
 // the text, `s` whether errors may show it.
-#define MANTA_SET(...)                                                                    \
-  []([[maybe_unused]] opts_t& o, [[maybe_unused]] where_t w, [[maybe_unused]] text_t v,  \
+#define MANTA_SET(...)                                                                  \
+  []([[maybe_unused]] opts_t& o, [[maybe_unused]] where_t w, [[maybe_unused]] text_t v, \
      [[maybe_unused]] bool s) { __VA_ARGS__; }
 
 // A simulation option's row: no `init_options` setter, and `__VA_ARGS__`
 // sets `o`, the simulation's options.
-#define MANTA_SIM(...)                                                                    \
-  nullptr, false,                                                                         \
-    []([[maybe_unused]] simulation_options& o, [[maybe_unused]] where_t w,                \
+#define MANTA_SIM(...)                                                     \
+  nullptr, false,                                                          \
+    []([[maybe_unused]] simulation_options& o, [[maybe_unused]] where_t w, \
        [[maybe_unused]] text_t v) { __VA_ARGS__; }
 
 uint32_t sim_count(where_t w, text_t v, uint64_t min) {
@@ -76,8 +76,8 @@ const init_flag flags[] = {
    MANTA_SET(o.token = token_from_file(w, v))},
   {"tls-cert", "MANTA_TLS_CERT", "FILE", "this node's TLS certificate",
    MANTA_SET(o.tls.certificate = std::string{v}), true},
-  {"tls-key", "MANTA_TLS_KEY", "FILE", "this node's TLS key",
-   MANTA_SET(o.tls.key = std::string{v}), true},
+  {"tls-key", "MANTA_TLS_KEY", "FILE", "this node's TLS key", MANTA_SET(o.tls.key = std::string{v}),
+   true},
   {"tls-ca", "MANTA_TLS_CA", "FILE", "the CA that signs the cluster's certificates",
    MANTA_SET(o.tls.ca_file = std::string{v}), true},
   {"transport", "MANTA_TRANSPORT", "tls|plain", "how nodes talk",
@@ -119,8 +119,8 @@ const init_flag flags[] = {
    MANTA_SET(o.default_actor_lifetime = parse_lifetime(w, v, s))},
   // The process's level, set as the flag is read (set_log_level): the
   // runtime's lines (log_sink.hpp) and the user's (logging.hpp) follow it.
-  {"log-level", "MANTA_LOG_LEVEL", "debug|info|warning|error",
-   "lines below it are dropped (info)", MANTA_SET(set_log_level(parse_log_level(w, v, s)))},
+  {"log-level", "MANTA_LOG_LEVEL", "debug|info|warning|error", "lines below it are dropped (info)",
+   MANTA_SET(set_log_level(parse_log_level(w, v, s)))},
   // The simulation (docs/simulation.md): read by sim_request, which decides
   // whether one runs and puts these over the schedule file's settings.
   {"simulate", "", "on|off", "run the program as a simulated cluster (given alone: on)",
@@ -181,8 +181,9 @@ std::string init_flags_hint() {
   std::string out = "Manta's options are";
   for (auto& f : flags)
     out += " --" + std::string{f.name} + "=...";
-  return out + ", and for cluster processes --manta-worker, --manta-head, --manta-port=P "
-               "and --manta-address-file=PATH (see docs/cluster.md)";
+  return out
+         + ", and for cluster processes --manta-worker, --manta-head, --manta-port=P "
+           "and --manta-address-file=PATH (see docs/cluster.md)";
 }
 
 } // namespace manta::detail

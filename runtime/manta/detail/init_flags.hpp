@@ -41,8 +41,8 @@ struct init_flag {
   bool env_empty_sets = false;
   /// For a simulation's option (then `set` is null): sets it from `text`,
   /// `where` naming it in errors.
-  void (*set_sim)(simulation_options& sim, const std::string& where, std::string_view text) =
-    nullptr;
+  void (*set_sim)(simulation_options& sim, const std::string& where,
+                  std::string_view text) = nullptr;
 };
 
 /// The simulation the flags and the config file ask for, collected as they

@@ -151,8 +151,8 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
   std::erase_if(g_borrowed_wire, [](auto& e) { return e.second.core.expired(); });
   actor_options opts;
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts),
-                                           std::make_unique<attach_ctor>(w.home, w.id),
-                                           rt.pool(), /*remote=*/true, 0, w.id);
+                                           std::make_unique<attach_ctor>(w.home, w.id), rt.pool(),
+                                           /*remote=*/true, 0, w.id);
   // When the last handle here goes, the home hears that this node let go.
   auto anchor = anchor_ptr{new actor_anchor(core), [home = w.home, id = w.id](actor_anchor* a) {
                              delete a;

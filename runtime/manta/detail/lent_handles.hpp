@@ -55,8 +55,8 @@ void tell_home(uint16_t home, uint64_t id, int32_t delta);
 
 /// Home side: node `from` made (`delta` +1) or dropped (-1) its stand-in
 /// of lent actor `id` (or of a lent object ref: one message serves both,
-/// as actor and object ids come from one counter per node; borrowers.hpp). Once every borrower that held one dropped it, the
-/// home lets go of the actor (it ends when this node's own handles are
+/// as actor and object ids come from one counter per node; borrowers.hpp). Once every borrower that
+/// held one dropped it, the home lets go of the actor (it ends when this node's own handles are
 /// gone too, as any actor); a handle lent again, or still travelling in a
 /// spec whose task holds it, is taken back when its borrower reports it.
 void lent_held(uint64_t id, uint16_t from, int32_t delta);

@@ -57,8 +57,7 @@ std::atomic<bool> g_capturing{false};
 /// comes through here, so each thread can collect its own line.
 class log_capture::prefixing_buf : public std::streambuf {
 public:
-  prefixing_buf(std::streambuf* target, bool is_stderr)
-    : target_(target), is_stderr_(is_stderr) {}
+  prefixing_buf(std::streambuf* target, bool is_stderr) : target_(target), is_stderr_(is_stderr) {}
 
   std::streambuf* target() const noexcept { return target_; }
 

@@ -53,7 +53,9 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
   bool newest = q.tail != std::numeric_limits<size_t>::max();
   size_t keep = newest ? std::min(q.tail, q.limit) : q.limit;
   // Newest: a min-heap (its top is the oldest kept); oldest: a max-heap.
-  auto later = [newest](const ref& x, const ref& y) { return newest ? x.seq > y.seq : x.seq < y.seq; };
+  auto later = [newest](const ref& x, const ref& y) {
+    return newest ? x.seq > y.seq : x.seq < y.seq;
+  };
   std::vector<ref> heap;
   size_t matches = 0;
   std::lock_guard<std::mutex> guard{mtx_};
@@ -84,9 +86,11 @@ std::vector<log_entry> log_store::query(const log_query& q, uint64_t& last) {
       return true;
     };
     if (newest) {
-      for (auto i = t.lines.end(); i != first && offer(*(i - 1)); --i) {}
+      for (auto i = t.lines.end(); i != first && offer(*(i - 1)); --i) {
+      }
     } else {
-      for (auto i = first; i != t.lines.end() && offer(*i); ++i) {}
+      for (auto i = first; i != t.lines.end() && offer(*i); ++i) {
+      }
     }
   };
   auto wanted = [&](const task_lines& t) {

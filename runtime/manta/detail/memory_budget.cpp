@@ -76,8 +76,8 @@ bool memory_budget::make_room(size_t need) {
     auto want = table.bytes_used() + need + slack;
     return want > limit() ? want - limit() : size_t{0};
   };
-  if (auto over_by = excess(); over_by > 0 && held_objects::instance().spill(over_by) > 0
-                               && fits(slack))
+  if (auto over_by = excess();
+      over_by > 0 && held_objects::instance().spill(over_by) > 0 && fits(slack))
     return true;
   std::vector<slot_ptr> candidates;
   table.for_each([&](const slot_ptr& s) {
@@ -137,15 +137,14 @@ std::string memory_budget::full_message(size_t need, const char* what) {
     if (h.spilled)
       continue;
     ++count;
-    const char* why = h.cached       ? "a copy of another node's object, being read"
-                      : !spilling   ? "spilling disabled"
-                      : h.in_use    ? "being sent to another node"
-                      : disk_full   ? "its spill file does not fit on disk"
-                                    : "not spilled yet";
+    const char* why = h.cached    ? "a copy of another node's object, being read"
+                      : !spilling ? "spilling disabled"
+                      : h.in_use  ? "being sent to another node"
+                      : disk_full ? "its spill file does not fit on disk"
+                                  : "not spilled yet";
     resident.push_back({object_id{h.id}, static_cast<size_t>(h.size),
                         h.cached ? "copy held for node-" + std::to_string(object_id{h.id}.node())
-                                 : "result held for node-"
-                                     + std::to_string(object_id{h.id}.node()),
+                                 : "result held for node-" + std::to_string(object_id{h.id}.node()),
                         why});
   }
   // What no live object accounts for: values still read through

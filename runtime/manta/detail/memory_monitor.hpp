@@ -66,8 +66,7 @@ public:
 
   /// The text of the `out_of_memory_error` of a stopped task: the node, its
   /// use and limit when the task was stopped, the threshold, and what to do.
-  static std::string stop_message(const std::string& task, const std::string& node,
-                                  int runs);
+  static std::string stop_message(const std::string& task, const std::string& node, int runs);
 
   /// Tasks stopped since the process started.
   static uint64_t stops() noexcept;

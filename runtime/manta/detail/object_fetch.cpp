@@ -32,10 +32,9 @@ void prepare(std::vector<char>& out, uint64_t size) {
 
 /// Starts a read once the loop gives it a turn: `out` then gives the
 /// buffer of `size` bytes it lands in (which must live until `done` ran).
-void start_read(std::vector<object_source> sources, std::string token, uint64_t id,
-                uint64_t size, std::function<char*()> out, int streams,
-                std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
-                fetch_done done) {
+void start_read(std::vector<object_source> sources, std::string token, uint64_t id, uint64_t size,
+                std::function<char*()> out, int streams, std::shared_ptr<copy_progress> arrived,
+                std::shared_ptr<data_path_tls> tls, fetch_done done) {
   if (size == 0)
     return done({});
   if (sources.empty())
@@ -44,12 +43,12 @@ void start_read(std::vector<object_source> sources, std::string token, uint64_t 
   loop.admit([&loop, sources = std::move(sources), token = std::move(token), id, size,
               out = std::move(out), streams, arrived = std::move(arrived), tls = std::move(tls),
               done = std::move(done)]() mutable {
-    auto op = std::make_shared<fetch_op>(
-      loop.io(), std::move(sources), std::move(token), id, size, out(), streams,
-      std::move(arrived), std::move(tls), [&loop, done = std::move(done)](std::string err) {
-        loop.release();
-        done(std::move(err));
-      });
+    auto op = std::make_shared<fetch_op>(loop.io(), std::move(sources), std::move(token), id, size,
+                                         out(), streams, std::move(arrived), std::move(tls),
+                                         [&loop, done = std::move(done)](std::string err) {
+                                           loop.release();
+                                           done(std::move(err));
+                                         });
     op->start();
   });
 }
@@ -73,9 +72,10 @@ std::string fetch_object(const std::vector<object_source>& sources, const std::s
   std::promise<std::string> result;
   auto ended = result.get_future();
   // The caller waits below, so `out` and `arrived` outlive the read.
-  start_read(sources, token, id, size, [p = out.data()] { return p; }, streams,
-             std::shared_ptr<copy_progress>{std::shared_ptr<void>{}, arrived}, std::move(tls),
-             [&result](std::string err) { result.set_value(std::move(err)); });
+  start_read(
+    sources, token, id, size, [p = out.data()] { return p; }, streams,
+    std::shared_ptr<copy_progress>{std::shared_ptr<void>{}, arrived}, std::move(tls),
+    [&result](std::string err) { result.set_value(std::move(err)); });
   return ended.get();
 }
 

@@ -55,9 +55,8 @@ bool object_slot::seal(uint8_t state, F&& store) {
   return true;
 }
 
-bool object_slot::seal_value(std::shared_ptr<const void> value,
-                             const std::type_info& type, size_t size_bytes,
-                             const value_codec* codec) {
+bool object_slot::seal_value(std::shared_ptr<const void> value, const std::type_info& type,
+                             size_t size_bytes, const value_codec* codec) {
   if (sim_engaged()) // a measured run's virtual time passes before its result exists
     sim_before_seal(*this);
   bool sealed = seal(ready_state, [&] {
@@ -140,8 +139,7 @@ std::shared_ptr<const void> object_slot::shared_value() const {
 }
 
 bool object_slot::has_spill_file() const noexcept {
-  return !spill_path_.empty()
-         && spill_generation_ == spill_store::instance().generation();
+  return !spill_path_.empty() && spill_generation_ == spill_store::instance().generation();
 }
 
 void object_slot::pin_slow() const {
@@ -158,16 +156,15 @@ void object_slot::pin_slow() const {
         // Never read here yet: fetch it from the node that holds it.
         auto what = fetch_remote(remote_, *codec_, value);
         if (!what.empty())
-          throw object_lost_error("object " + to_string(id_) + " ("
-                                  + format_bytes(size_bytes_) + ") is lost: " + what);
+          throw object_lost_error("object " + to_string(id_) + " (" + format_bytes(size_bytes_)
+                                  + ") is lost: " + what);
       } else {
         if (!has_spill_file())
           err = codec_error("its spill file was removed when the runtime shut down");
         else
           err = store.read(spill_path_, id_, *type_, *codec_, value);
         if (err)
-          throw object_lost_error("object " + to_string(id_) + " ("
-                                  + format_bytes(size_bytes_)
+          throw object_lost_error("object " + to_string(id_) + " (" + format_bytes(size_bytes_)
                                   + ") was spilled to disk and cannot be restored: "
                                   + error_text(err));
       }

@@ -62,14 +62,10 @@ public:
   object_id id() const noexcept { return id_; }
 
   /// True once a value or an error has been sealed.
-  bool done() const noexcept {
-    return state_.load(std::memory_order_acquire) != pending;
-  }
+  bool done() const noexcept { return state_.load(std::memory_order_acquire) != pending; }
 
   /// True if the slot holds an error. Only meaningful once `done()`.
-  bool failed() const noexcept {
-    return state_.load(std::memory_order_acquire) == failed_state;
-  }
+  bool failed() const noexcept { return state_.load(std::memory_order_acquire) == failed_state; }
 
   /// The sealed value, shared: pins it into memory while taking the copy,
   /// restoring it from disk if it was spilled. Requires `done() && !failed()`.
@@ -102,8 +98,8 @@ public:
 
   /// Seals a value; returns false if the slot was sealed before. `codec`
   /// (null if the type has none) lets a large value be spilled.
-  bool seal_value(std::shared_ptr<const void> value, const std::type_info& type,
-                  size_t size_bytes, const value_codec* codec = nullptr);
+  bool seal_value(std::shared_ptr<const void> value, const std::type_info& type, size_t size_bytes,
+                  const value_codec* codec = nullptr);
 
   // -- spilling ---------------------------------------------------------------
 
@@ -131,14 +127,13 @@ public:
     }
   }
 
-  void unpin() const noexcept {
-    residency_.fetch_sub(1, std::memory_order_release);
-  }
+  void unpin() const noexcept { residency_.fetch_sub(1, std::memory_order_release); }
 
   /// Writes the value to disk (unless an up-to-date spill file exists) and
   /// drops it from memory. Returns the bytes freed; 0 when the value is not
   /// spillable, pinned, shared through `get_shared` (or a `shared_ptr` the
-  /// caller of `put` kept), busy, or the write failed. `rewrite` writes a fresh file even if one exists (benchmarks).
+  /// caller of `put` kept), busy, or the write failed. `rewrite` writes a fresh file even if one
+/// exists (benchmarks).
   size_t spill(bool rewrite = false) noexcept;
 
   /// Whether the value's last spill file is still valid (a later spill then
@@ -165,8 +160,8 @@ public:
   /// done, but the value is not resident; the first reader's pin fetches
   /// it through `remote` (see remote_object.hpp), like a spilled value is
   /// read back from disk.
-  bool seal_remote(const std::type_info& type, size_t encoded_size,
-                   const value_codec* codec, std::shared_ptr<remote_object> remote);
+  bool seal_remote(const std::type_info& type, size_t encoded_size, const value_codec* codec,
+                   std::shared_ptr<remote_object> remote);
 
   /// Where a result sealed with `seal_remote` lives; null otherwise.
   const std::shared_ptr<remote_object>& remote() const noexcept { return remote_; }

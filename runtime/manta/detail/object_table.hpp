@@ -52,9 +52,7 @@ private:
     boost::unordered_flat_map<object_id, std::weak_ptr<object_slot>, std::hash<object_id>> slots;
   };
 
-  shard& shard_of(object_id id) {
-    return shards_[std::hash<object_id>{}(id) % num_shards];
-  }
+  shard& shard_of(object_id id) { return shards_[std::hash<object_id>{}(id) % num_shards]; }
 
   std::array<shard, num_shards> shards_;
   std::atomic<size_t> count_{0};

@@ -48,8 +48,7 @@ transfer_server::impl::impl(std::string tok, lookup_fn look, std::shared_ptr<dat
 // -- accepting ----------------------------------------------------------------------
 
 void transfer_server::impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [this](boost::system::error_code ec,
-                                                      tcp::socket s) {
+  acceptor.async_accept(asio::make_strand(io), [this](boost::system::error_code ec, tcp::socket s) {
     if (stopping.load())
       return;
     if (ec) {

@@ -49,8 +49,8 @@ template <class Fn>
 Fn caf_original(const char* mangled) {
   auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, mangled));
   if (fn == nullptr) {
-    detail::log_line(log_level::error,
-                     "manta: libcaf_openssl has no %s; TLS cannot work\n", mangled);
+    detail::log_line(log_level::error, "manta: libcaf_openssl has no %s; TLS cannot work\n",
+                     mangled);
     std::abort();
   }
   return fn;
@@ -138,9 +138,8 @@ namespace caf::openssl {
 
 rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t len) {
   bool was_accepting = accepting_;
-  auto state = manta::detail::ssl_io(
-    ssl_, connecting_, accepting_, result, len, false,
-    [&] { return SSL_read(ssl_, buf, static_cast<int>(len)); });
+  auto state = manta::detail::ssl_io(ssl_, connecting_, accepting_, result, len, false,
+                                     [&] { return SSL_read(ssl_, buf, static_cast<int>(len)); });
   manta::detail::handshake_progress(ssl_);
   if (was_accepting && state == rw_state::failure)
     manta::detail::handshake_refused(fd);
@@ -149,9 +148,8 @@ rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t 
 
 rw_state session::write_some(size_t& result, native_socket fd, const void* buf, size_t len) {
   bool was_accepting = accepting_;
-  auto state = manta::detail::ssl_io(
-    ssl_, connecting_, accepting_, result, len, true,
-    [&] { return SSL_write(ssl_, buf, static_cast<int>(len)); });
+  auto state = manta::detail::ssl_io(ssl_, connecting_, accepting_, result, len, true,
+                                     [&] { return SSL_write(ssl_, buf, static_cast<int>(len)); });
   manta::detail::handshake_progress(ssl_);
   if (was_accepting && state == rw_state::failure)
     manta::detail::handshake_refused(fd);
@@ -189,8 +187,8 @@ SSL_CTX* session::create_ssl_context() {
   if (auto* ctx = manta::detail::cluster_ssl_context())
     return ctx;
   using fn = SSL_CTX* (*)(session*);
-  static auto original =
-    manta::detail::caf_original<fn>("_ZN3caf7openssl7session18create_ssl_contextEv");
+  static auto original = manta::detail::caf_original<fn>(
+    "_ZN3caf7openssl7session18create_ssl_contextEv");
   return original(this);
 }
 

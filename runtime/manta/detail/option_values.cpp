@@ -89,8 +89,7 @@ uint16_t parse_port(std::string_view flag, std::string_view text, bool show) {
 }
 
 /// Parses a duration: "4s", "500ms", "1.5s", "2m"; 100 ms to 1 hour.
-std::chrono::milliseconds parse_duration(std::string_view flag, std::string_view text,
-                                         bool show) {
+std::chrono::milliseconds parse_duration(std::string_view flag, std::string_view text, bool show) {
   std::string s{text};
   std::string_view unit;
   auto number = decimal_prefix(s, unit);
@@ -157,9 +156,10 @@ bool parse_transport(std::string_view where, std::string_view v) {
     return false;
   if (v == "plain")
     return true;
-  throw invalid_argument_error("manta::init: " + std::string{where} + " expects tls (the default: every "
-                               "connection authenticated with the cluster token) or plain "
-                               "(unauthenticated, for a trusted network only), got '"
+  throw invalid_argument_error("manta::init: " + std::string{where}
+                               + " expects tls (the default: every "
+                                 "connection authenticated with the cluster token) or plain "
+                                 "(unauthenticated, for a trusted network only), got '"
                                + std::string{v} + "'");
 }
 

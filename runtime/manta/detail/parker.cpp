@@ -12,15 +12,13 @@ namespace manta::detail {
 
 namespace {
 
-void futex_wait(std::atomic<uint32_t>* addr, uint32_t expected,
-                const timespec* timeout) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE,
-          expected, timeout, nullptr, 0);
+void futex_wait(std::atomic<uint32_t>* addr, uint32_t expected, const timespec* timeout) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, timeout,
+          nullptr, 0);
 }
 
 void futex_wake(std::atomic<uint32_t>* addr) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, 1,
-          nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 } // namespace
@@ -67,8 +65,7 @@ bool parker::park_until(clock::time_point deadline) noexcept {
   }
   // Phase 2: announce that we sleep, then sleep on the futex.
   uint32_t expected = idle;
-  if (!word_.compare_exchange_strong(expected, sleeping,
-                                     std::memory_order_acq_rel))
+  if (!word_.compare_exchange_strong(expected, sleeping, std::memory_order_acq_rel))
     return consume(); // unparked meanwhile
   if (deadline == clock::time_point::max()) {
     futex_wait(&word_, sleeping, nullptr);
@@ -76,8 +73,7 @@ bool parker::park_until(clock::time_point deadline) noexcept {
     auto left = deadline - clock::now();
     if (left.count() > 0) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-      timespec ts{static_cast<time_t>(ns / 1000000000),
-                  static_cast<long>(ns % 1000000000)};
+      timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
       futex_wait(&word_, sleeping, &ts);
     }
   }

@@ -133,8 +133,9 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
     auto what = who + ", bundle " + std::to_string(i);
     check_demand(as_demand(bundles[i]), what);
     if (asked(as_demand(bundles[i])).empty())
-      throw invalid_argument_error(what + " reserves nothing; give each bundle at least one "
-                                          "resource above 0, e.g. {{\"CPU\", 1}}");
+      throw invalid_argument_error(what
+                                   + " reserves nothing; give each bundle at least one "
+                                     "resource above 0, e.g. {{\"CPU\", 1}}");
   }
   // Outside a cluster every bundle is reserved on this node
   // (docs/architecture.md, "Placement groups"), so the group fits only if
@@ -178,8 +179,9 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
     std::lock_guard<std::mutex> guard{mtx_};
     if (!rec->name.empty()) {
       if (by_name_.count(rec->name) > 0)
-        throw invalid_argument_error(who + ": a live placement group has this name; remove "
-                                           "it first (remove_placement_group) or pick another");
+        throw invalid_argument_error(who
+                                     + ": a live placement group has this name; remove "
+                                       "it first (remove_placement_group) or pick another");
       by_name_[rec->name] = rec;
     }
     live_[rec->id] = rec;
@@ -267,8 +269,8 @@ void placement_registry::remove(const placement_ptr& pg, const std::string& caus
     }
   }
   auto label = group_label(*pg) + (cause.empty() ? "" : " (" + cause + ")");
-  pg->ready->seal_error(std::make_exception_ptr(placement_group_removed_error(
-    label + " was removed before it was ready")));
+  pg->ready->seal_error(std::make_exception_ptr(
+    placement_group_removed_error(label + " was removed before it was ready")));
   for (auto& w : tasks)
     if (auto t = w.lock())
       fail_task(t, label);
@@ -284,8 +286,7 @@ placement_ptr placement_registry::find(const std::string& name) const {
 }
 
 placement_ptr placement_registry::apply(const placement_option& opt, resource_demand& demand,
-                                        scheduling_strategy& where,
-                                        const std::string& who) const {
+                                        scheduling_strategy& where, const std::string& who) const {
   if (opt.group == 0)
     return nullptr;
   check_demand(demand, who); // before its names change
@@ -300,15 +301,14 @@ placement_ptr placement_registry::apply(const placement_option& opt, resource_de
       who + ": its placement group " + to_string(object_id{opt.group})
       + " was removed (or belongs to a runtime that shut down); create a new group");
   if (opt.bundle < -1 || opt.bundle >= static_cast<int>(rec->bundles.size()))
-    throw invalid_argument_error(
-      who + ": bundle index " + std::to_string(opt.bundle) + " is out of range; "
-      + group_label(*rec) + " has bundles 0 to " + std::to_string(rec->bundles.size() - 1)
-      + " (-1: any bundle)");
+    throw invalid_argument_error(who + ": bundle index " + std::to_string(opt.bundle)
+                                 + " is out of range; " + group_label(*rec) + " has bundles 0 to "
+                                 + std::to_string(rec->bundles.size() - 1) + " (-1: any bundle)");
   auto have = offered(*rec, opt.bundle);
   auto want = asked(demand);
-  std::string where_text = opt.bundle < 0 ? group_label(*rec) + " (all bundles)"
-                                          : "bundle " + std::to_string(opt.bundle) + " of "
-                                              + group_label(*rec);
+  std::string where_text = opt.bundle < 0
+                             ? group_label(*rec) + " (all bundles)"
+                             : "bundle " + std::to_string(opt.bundle) + " of " + group_label(*rec);
   for (auto& [res, amount] : want) {
     auto i = have.find(res);
     if (i == have.end() || amount > i->second + 1e-9)
@@ -324,7 +324,7 @@ placement_ptr placement_registry::apply(const placement_option& opt, resource_de
     renamed.custom[bundle_resource(res, -1, rec->hex)] = amount;
   }
   auto node = rec->spread ? node_for(*rec, opt.bundle, want, who)
-                         : runtime::require("placement_group").node_index();
+                          : runtime::require("placement_group").node_index();
   demand = std::move(renamed);
   where = {scheduling_strategy::node_affinity, node, false};
   if (rec->spread) {
@@ -404,10 +404,9 @@ std::vector<placement_group_info> placement_registry::list() const {
         break;
     }
     for (size_t b = 0; b < rec->bundles.size(); ++b)
-      info.bundles.push_back(bundle_info{b, rec->bundles[b],
-                                         b < rec->bundle_node_names.size()
-                                           ? rec->bundle_node_names[b]
-                                           : rec->node});
+      info.bundles.push_back(
+        bundle_info{b, rec->bundles[b],
+                    b < rec->bundle_node_names.size() ? rec->bundle_node_names[b] : rec->node});
     for (auto& w : rec->tasks)
       if (auto t = w.lock(); t && t->result && !t->result->done())
         ++info.tasks;

@@ -93,8 +93,8 @@ public:
   /// with the demand `d` it rewrote), in `node`; `pending` while its group
   /// is not reserved yet or that bundle is being placed again after its
   /// node died, `gone` (with `why`) once it was removed.
-  resolution resolve(const scheduling_strategy& where, const resource_demand& d,
-                     uint16_t& node, std::string& why) const;
+  resolution resolve(const scheduling_strategy& where, const resource_demand& d, uint16_t& node,
+                     std::string& why) const;
 
   /// For `hosted_bundles`: makes `names` (bundle resources of group `hex`)
   /// known here so that the pool keeps them; false if they were already

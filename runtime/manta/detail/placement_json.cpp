@@ -10,15 +10,13 @@ std::string to_json(const std::vector<placement_group_info>& groups) {
     if (out.size() > 1)
       out += ",";
     out += "{\"id\":" + quote(g.id) + ",\"name\":" + quote(g.name)
-           + ",\"strategy\":" + quote(g.strategy) + ",\"state\":" + quote(g.state)
-           + ",\"tasks\":" + std::to_string(g.tasks) + ",\"actors\":" + std::to_string(g.actors)
-           + ",\"bundles\":[";
+           + ",\"strategy\":" + quote(g.strategy) + ",\"state\":" + quote(g.state) + ",\"tasks\":"
+           + std::to_string(g.tasks) + ",\"actors\":" + std::to_string(g.actors) + ",\"bundles\":[";
     for (size_t i = 0; i < g.bundles.size(); ++i) {
       auto& b = g.bundles[i];
       out += (i == 0 ? "" : ",");
       out += "{\"index\":" + std::to_string(b.index)
-             + ",\"resources\":" + json::to_json(b.resources) + ",\"node\":" + quote(b.node)
-             + "}";
+             + ",\"resources\":" + json::to_json(b.resources) + ",\"node\":" + quote(b.node) + "}";
     }
     out += "]}";
   }

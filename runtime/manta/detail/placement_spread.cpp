@@ -74,8 +74,8 @@ void placement_registry::check_cluster_fit(const placement_record& rec,
   }
   throw placement_group_infeasible_error(
     who + " needs " + std::to_string(rec.bundles.size()) + " bundles (" + bundles + ", "
-    + std::string{to_string(rec.strategy)} + ") but the cluster's live nodes have in total "
-    + have + ", so it can never be reserved; " + hint);
+    + std::string{to_string(rec.strategy)} + ") but the cluster's live nodes have in total " + have
+    + ", so it can never be reserved; " + hint);
 }
 
 uint16_t placement_registry::node_for(const placement_record& rec, int bundle,
@@ -108,9 +108,9 @@ uint16_t placement_registry::node_locked(const placement_record& rec, int bundle
                                 "ask for less or name a bundle");
 }
 
-placement_registry::resolution
-placement_registry::resolve(const scheduling_strategy& where, const resource_demand& d,
-                            uint16_t& node, std::string& why) const {
+placement_registry::resolution placement_registry::resolve(const scheduling_strategy& where,
+                                                           const resource_demand& d, uint16_t& node,
+                                                           std::string& why) const {
   auto id = where.group;
   // What it asks for, from the group-wide names `apply` wrote
   // ("<res>_group_<hex>"; bundle -1 picks a node that holds it).

@@ -71,8 +71,7 @@ void prometheus_writer::family(std::string_view name, std::string_view type,
   out_ += '\n';
 }
 
-void prometheus_writer::sample(std::string_view name, const metrics::tags& labels,
-                               double value) {
+void prometheus_writer::sample(std::string_view name, const metrics::tags& labels, double value) {
   out_ += name;
   append_labels(out_, labels);
   out_ += ' ';

@@ -28,8 +28,9 @@ namespace {
 caf::actor client_or_throw(const std::string& what) {
   auto client = cluster::client();
   if (!client)
-    throw error("manta: " + what + ": this process is no longer part of a cluster (the "
-                "runtime shut down or left it)");
+    throw error("manta: " + what
+                + ": this process is no longer part of a cluster (the "
+                  "runtime shut down or left it)");
   return client;
 }
 
@@ -83,8 +84,8 @@ std::vector<char> encode_object(const object_slot& slot) {
 }
 
 void actor_call::encode_args(std::vector<std::vector<char>>&) const {
-  throw error("method '" + method_name + "' cannot be called on an actor on another node: "
-              + travel_blocker());
+  throw error("method '" + method_name
+              + "' cannot be called on an actor on another node: " + travel_blocker());
 }
 
 call_outcome actor_call::decode_result(std::span<const char> bytes) const {

@@ -51,16 +51,16 @@ constexpr bool result_travels() {
 /// Whether a function `R(Ps...)` can run on another node: every parameter
 /// can be rebuilt from bytes and the result turned into bytes and back.
 template <class R, class... Ps>
-inline constexpr bool remote_invocable_v =
-  result_travels<R>() && (is_decodable_v<std::decay_t<Ps>> && ...);
+inline constexpr bool remote_invocable_v = result_travels<R>()
+                                           && (is_decodable_v<std::decay_t<Ps>> && ...);
 
 /// Runtime handles (queues, refs to values that cannot be serialized, std
 /// containers of them) cannot cross nodes yet (actor handles and object refs
 /// to serializable values can: they have an `inspect`, actor.hpp and
-/// object_ref.hpp, so the checks below find them decodable first). A function taking one is the usual way to share
-/// actors and refs between tasks on one node, so it is not a compile error:
-/// in a cluster its tasks stay on the driver and the first one submitted
-/// says so (task_spec::travel_blocker).
+/// object_ref.hpp, so the checks below find them decodable first). A function taking one is the
+/// usual way to share actors and refs between tasks on one node, so it is not a compile error: in a
+/// cluster its tasks stay on the driver and the first one submitted says so
+/// (task_spec::travel_blocker).
 template <class T>
 struct holds_handles : std::false_type {};
 
@@ -94,8 +94,7 @@ struct holds_handles<std::pair<A, B>>
   : std::bool_constant<holds_handles<A>::value || holds_handles<B>::value> {};
 
 template <class... Ts>
-struct holds_handles<std::tuple<Ts...>>
-  : std::bool_constant<(holds_handles<Ts>::value || ...)> {};
+struct holds_handles<std::tuple<Ts...>> : std::bool_constant<(holds_handles<Ts>::value || ...)> {};
 
 /// Whether `T` may appear in a `MANTA_REMOTE` signature.
 template <class T>
@@ -178,9 +177,8 @@ std::string signature_travel_problem() {
 template <class... Vs>
 std::tuple<Vs...> decode_wire_args(const std::vector<std::span<const char>>& args) {
   if (args.size() != sizeof...(Vs))
-    throw std::runtime_error("got " + std::to_string(args.size())
-                             + " encoded arguments for " + std::to_string(sizeof...(Vs))
-                             + " parameters");
+    throw std::runtime_error("got " + std::to_string(args.size()) + " encoded arguments for "
+                             + std::to_string(sizeof...(Vs)) + " parameters");
   std::tuple<Vs...> values;
   [&]<size_t... Is>(std::index_sequence<Is...>) {
     [[maybe_unused]] auto decode_one = [&](auto& out, std::span<const char> in, size_t i) {
@@ -195,8 +193,7 @@ std::tuple<Vs...> decode_wire_args(const std::vector<std::span<const char>>& arg
 
 template <class R, class... Ps>
 struct remote_invoker {
-  static std::vector<char> invoke(const void* fn,
-                                  const std::vector<std::span<const char>>& args) {
+  static std::vector<char> invoke(const void* fn, const std::vector<std::span<const char>>& args) {
     auto values = decode_wire_args<std::decay_t<Ps>...>(args);
     auto f = reinterpret_cast<R (*)(Ps...)>(const_cast<void*>(fn));
     if constexpr (std::is_void_v<R>) {
@@ -215,8 +212,8 @@ struct generator_invoker;
 /// Whether a streaming generator `void(generator_sink<U>&, Ps...)` can run
 /// on another node: its items and other parameters travel.
 template <class U, class... Ps>
-inline constexpr bool generator_invocable_v =
-  is_decodable_v<U> && (is_decodable_v<std::decay_t<Ps>> && ...);
+inline constexpr bool generator_invocable_v = is_decodable_v<U>
+                                              && (is_decodable_v<std::decay_t<Ps>> && ...);
 
 /// The invoker of a streaming generator, or null if it cannot run on
 /// another node (its items or parameters cannot be serialized).

@@ -23,8 +23,8 @@ struct value_codec;
 struct remote_object {
   remote_object(object_id oid, uint16_t where, uint64_t size, wire::bytes spec,
                 resource_demand need, int retries)
-    : id(oid), node(where), encoded_size(size), lineage(std::move(spec)),
-      demand(std::move(need)), retries_left(retries) {}
+    : id(oid), node(where), encoded_size(size), lineage(std::move(spec)), demand(std::move(need)),
+      retries_left(retries) {}
   ~remote_object();
 
   remote_object(const remote_object&) = delete;

@@ -76,12 +76,11 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
   if (report_copy && (copy || !held_objects::instance().view(id)))
     report_copy(id, size, copy && err.empty());
   if (!err.empty())
-    throw object_lost_error("argument " + std::to_string(r.position + 1) + " (object "
-                            + to_string(object_id{id}) + " on node-" + std::to_string(r.node)
-                            + (r.copies.empty()
-                                 ? ""
-                                 : " and " + std::to_string(r.copies.size()) + " other holders")
-                            + ") could not be read: " + err);
+    throw object_lost_error(
+      "argument " + std::to_string(r.position + 1) + " (object " + to_string(object_id{id})
+      + " on node-" + std::to_string(r.node)
+      + (r.copies.empty() ? "" : " and " + std::to_string(r.copies.size()) + " other holders")
+      + ") could not be read: " + err);
   return buffer;
 }
 

@@ -164,7 +164,8 @@ std::string resolve_address(const std::string& address) {
   auto file = read_runtime_file("head.address");
   if (file.missing)
     throw error("manta::init: address 'auto' needs a head started on this machine "
-                "(`manta start --head`), but " + file.error);
+                "(`manta start --head`), but "
+                + file.error);
   if (!file.error.empty())
     throw error("manta::init: address 'auto': " + file.error);
   std::istringstream in{file.text};
@@ -182,8 +183,10 @@ std::string head_from_store(const std::string& url, const std::string& given) {
     if (!stored.empty())
       return stored;
     if (given.empty())
-      throw error("manta::init: the head store " + url + " names no head yet; start one "
-                  "with `manta start --head --head-store=" + url + "`, or give --address");
+      throw error("manta::init: the head store " + url
+                  + " names no head yet; start one "
+                    "with `manta start --head --head-store="
+                  + url + "`, or give --address");
     return given;
   } catch (const head_store_error& e) {
     if (given.empty())
@@ -244,12 +247,12 @@ runtime::runtime(const init_options& opts, bool worker) {
     throw invalid_argument_error(
       "manta::init: memory_usage_threshold (--memory-usage-threshold, "
       "MANTA_MEMORY_USAGE_THRESHOLD) must be a share of the memory limit in (0, 1], such "
-      "as 0.95, got " + std::to_string(opts.memory_usage_threshold));
+      "as 0.95, got "
+      + std::to_string(opts.memory_usage_threshold));
   memory_budget::instance().configure(
     opts.object_store_memory.value_or(memory_budget::default_limit()));
   buffer_pool::instance().enable(true);
-  spill_store::instance().configure(opts.object_spill_directory.value_or(""),
-                                    opts.object_spilling);
+  spill_store::instance().configure(opts.object_spill_directory.value_or(""), opts.object_spilling);
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
   bool networked = opts.address.has_value() || opts.head_store.has_value();
@@ -298,23 +301,20 @@ runtime::runtime(const init_options& opts, bool worker) {
     check_exposure(worker ? "manta worker" : "manta driver", node_ip, opts.tls,
                    opts.trusted_network);
   }
-  config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)),
-                            networked, opts.tls, g_token, opts.connection_timeout);
+  config_ = make_caf_config(opts.scheduler_threads.value_or(std::clamp(hw / 2, 1u, 4u)), networked,
+                            opts.tls, g_token, opts.connection_timeout);
   system_ = std::make_unique<caf::actor_system>(*config_);
   auto core_threads = static_cast<size_t>(std::clamp(total_cpus_, 1.0, double(hw)));
-  pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads,
-                                        execute_task);
+  pool_ = std::make_unique<worker_pool>(total_cpus_, total_custom_, core_threads, execute_task);
   memory_monitor_ = std::make_unique<memory_monitor>(
     memory_monitor::settings{opts.memory_usage_threshold, opts.memory_limit.value_or(0)});
   series_ = std::make_unique<series_recorder>();
   node_manager_ = system_->spawn(actors::node_manager, pool_.get(), g_token);
   if (networked) {
     try {
-      cluster_ = std::make_unique<cluster>(*system_, *pool_,
-                                           worker ? cluster::role::worker
-                                                  : cluster::role::driver,
-                                           address, g_token, total_cpus_, total_custom_,
-                                           opts.advertise_address.value_or(""), node_ip);
+      cluster_ = std::make_unique<cluster>(
+        *system_, *pool_, worker ? cluster::role::worker : cluster::role::driver, address, g_token,
+        total_cpus_, total_custom_, opts.advertise_address.value_or(""), node_ip);
       if (opts.head_store)
         cluster_->follow_store(*opts.head_store);
       node_index_ = cluster_->join(node_manager_);
@@ -322,8 +322,8 @@ runtime::runtime(const init_options& opts, bool worker) {
       stop_all();
       throw;
     }
-    g_node_name = "node-" + std::to_string(node_index_) + " (pid "
-                  + std::to_string(::getpid()) + ")";
+    g_node_name = "node-" + std::to_string(node_index_) + " (pid " + std::to_string(::getpid())
+                  + ")";
   }
   log_capture::clear();
   if (opts.log_prefix)

@@ -48,7 +48,7 @@ std::string runtime_dir() {
 }
 
 std::string check_private_dir(const std::string& dir) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0)
     return "cannot use the runtime folder " + dir + ": " + std::strerror(errno);
   auto me = ::geteuid();
@@ -65,8 +65,7 @@ std::string check_private_dir(const std::string& dir) {
            + "; another user may have made it to take over your cluster's files" + hint;
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     return "refusing the runtime folder " + dir + ": it is writable by "
-           + ((st.st_mode & S_IWOTH) != 0 ? std::string{"every user"}
-                                           : std::string{"its group"})
+           + ((st.st_mode & S_IWOTH) != 0 ? std::string{"every user"} : std::string{"its group"})
            + " (owner " + user_name(st.st_uid) + ", mode " + octal_mode(st.st_mode)
            + "), so others could plant files in it; if that is not needed, `chmod 700 " + dir
            + "`, or set MANTA_RUNTIME_DIR to a folder only you can write";
@@ -89,12 +88,11 @@ checked_file read_checked_file(const std::string& path, size_t max_bytes, file_r
   fd_guard fd{::open(path.c_str(), flags)};
   if (fd.fd < 0) {
     out.missing = errno == ENOENT;
-    out.error = errno == ELOOP && secret
-                  ? "refusing " + path + ": it is a symbolic link"
-                  : "cannot read " + path + ": " + std::strerror(errno);
+    out.error = errno == ELOOP && secret ? "refusing " + path + ": it is a symbolic link"
+                                         : "cannot read " + path + ": " + std::strerror(errno);
     return out;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.fd, &st) != 0) {
     out.error = "cannot read " + path + ": " + std::strerror(errno);
     return out;
@@ -106,15 +104,17 @@ checked_file read_checked_file(const std::string& path, size_t max_bytes, file_r
     return out;
   }
   if (secret && st.st_uid != ::geteuid()) {
-    out.error = "refusing " + path + ": it is owned by " + user_name(st.st_uid)
-                + ", not by you (" + user_name(::geteuid()) + "); another user may have "
+    out.error = "refusing " + path + ": it is owned by " + user_name(st.st_uid) + ", not by you ("
+                + user_name(::geteuid())
+                + "); another user may have "
                   "planted it";
     return out;
   }
   if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     out.error = "refusing " + path + ": its mode is " + octal_mode(st.st_mode)
                 + ", so other users can read or change it; a secret must be yours alone "
-                  "(`chmod 600 " + path + "`)";
+                  "(`chmod 600 "
+                + path + "`)";
     return out;
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
@@ -175,7 +175,7 @@ std::string write_private_file(const std::string& path, const std::string& text)
 checked_file read_runtime_file(const std::string& name) {
   auto dir = runtime_dir();
   checked_file out;
-  struct stat st{};
+  struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) {
     out.missing = true;
     out.error = "the runtime folder " + dir + " does not exist";

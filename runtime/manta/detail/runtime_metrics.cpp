@@ -35,8 +35,8 @@ void write_tasks(prometheus_writer& w) {
   w.family("manta_task_duration_seconds", "histogram",
            "Run time of tasks and actor calls, by function or Class.method.");
   for (auto& h : lat)
-    w.histogram("manta_task_duration_seconds", {{"name", h.name}}, h.bounds, h.cumulative,
-                h.count, h.sum);
+    w.histogram("manta_task_duration_seconds", {{"name", h.name}}, h.bounds, h.cumulative, h.count,
+                h.sum);
 }
 
 void write_actors(prometheus_writer& w) {

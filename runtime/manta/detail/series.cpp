@@ -153,8 +153,7 @@ std::string to_json(const std::vector<series_sample>& samples) {
   return out + "]";
 }
 
-std::vector<series_sample>
-sum_series(const std::vector<std::vector<series_sample>>& per_node) {
+std::vector<series_sample> sum_series(const std::vector<std::vector<series_sample>>& per_node) {
   std::vector<int64_t> seconds;
   for (auto& node : per_node)
     for (auto& s : node)

@@ -103,8 +103,8 @@ uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
-    bad(where, "expected a whole number from " + std::to_string(min) + " to "
-                 + std::to_string(max) + ", got '" + std::string{text} + "'");
+    bad(where, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max)
+                 + ", got '" + std::string{text} + "'");
   return v;
 }
 
@@ -122,8 +122,8 @@ double parse_sim_rate(std::string_view where, std::string_view text) {
   double v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0))
-    bad(where, "expected bytes per second (0: unlimited), e.g. 1.25e9, got '"
-                 + std::string{text} + "'");
+    bad(where,
+        "expected bytes per second (0: unlimited), e.g. 1.25e9, got '" + std::string{text} + "'");
   return v;
 }
 

@@ -15,8 +15,7 @@ std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_
 
 /// The simulation's option values (its rows of init_flags.cpp, the schedule
 /// file); `where` names the option in errors ("manta sim: --sim-nodes: ...").
-uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min,
-                         uint64_t max);
+uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t min, uint64_t max);
 /// A cost model: zero, declared or measured.
 sim_cost parse_sim_cost(std::string_view where, std::string_view text);
 /// Bytes per second, >= 0 (0: unlimited).

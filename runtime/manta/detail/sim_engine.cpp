@@ -38,8 +38,7 @@ engine::engine(uint64_t seed) : seed_(seed), owner_(std::this_thread::get_id()) 
   mix(hash_, seed);
 }
 
-void engine::at(vtime when, event_kind kind, uint32_t node, uint64_t id,
-                std::function<void()> fn) {
+void engine::at(vtime when, event_kind kind, uint32_t node, uint64_t id, std::function<void()> fn) {
   if (!on_owner())
     throw std::logic_error("manta sim: events are queued by the simulation's thread only");
   queue_.push(event{std::max(when, now_), seq_++, kind, node, id, std::move(fn)});
@@ -52,13 +51,12 @@ void engine::note(event_kind kind, uint32_t node, uint64_t id) noexcept {
   mix(hash_, id);
   ++events_;
   if (trace_ != nullptr) {
-    static constexpr const char* names[] = {"?",    "submit", "place",     "arrive",
-                                            "finish", "retry", "lost",      "fault",
-                                            "detect", "actor_job", "wake", "external"};
+    static constexpr const char* names[] = {"?",      "submit",    "place", "arrive",
+                                            "finish", "retry",     "lost",  "fault",
+                                            "detect", "actor_job", "wake",  "external"};
     auto k = static_cast<size_t>(kind);
     std::fprintf(trace_, "%lld %s %u %llx\n", static_cast<long long>(now_.count()),
-                 k < std::size(names) ? names[k] : "?", node,
-                 static_cast<unsigned long long>(id));
+                 k < std::size(names) ? names[k] : "?", node, static_cast<unsigned long long>(id));
   }
 }
 
@@ -123,8 +121,7 @@ bool engine::run_until(const std::function<bool()>& done, vtime deadline,
 std::mt19937_64& engine::stream(std::string_view purpose) {
   auto it = streams_.find(std::string{purpose});
   if (it == streams_.end())
-    it = streams_.emplace(std::string{purpose}, std::mt19937_64{stream_seed(seed_, purpose)})
-           .first;
+    it = streams_.emplace(std::string{purpose}, std::mt19937_64{stream_seed(seed_, purpose)}).first;
   return it->second;
 }
 

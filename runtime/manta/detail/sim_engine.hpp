@@ -54,8 +54,7 @@ public:
   void at(vtime when, event_kind kind, uint32_t node, uint64_t id, std::function<void()> fn);
 
   /// Queues `fn` at now + `delay`.
-  void after(vtime delay, event_kind kind, uint32_t node, uint64_t id,
-             std::function<void()> fn) {
+  void after(vtime delay, event_kind kind, uint32_t node, uint64_t id, std::function<void()> fn) {
     at(now_ + delay, kind, node, id, std::move(fn));
   }
 

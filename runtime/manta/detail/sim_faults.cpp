@@ -96,9 +96,8 @@ void world::apply(const sim_fault& f) {
         }
       runs_[f.node].clear();
       wake_node(f.node); // its blocked runs unwind now
-      eng_.after(opts_.detect_after, event_kind::detect, f.node, 0, [this, node = f.node] {
-        detect(node);
-      });
+      eng_.after(opts_.detect_after, event_kind::detect, f.node, 0,
+                 [this, node = f.node] { detect(node); });
       break;
     }
     case sim_fault::kind::revive:

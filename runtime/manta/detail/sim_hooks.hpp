@@ -50,8 +50,7 @@ void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
 /// virtual time, rounded up to whole milliseconds. False on timeout.
 /// `watch`: the objects whose sealing may make `done()` hold; `poll`:
 /// check `done()` after every event instead (the objects are not known).
-bool sim_block(const std::function<bool()>& done,
-               std::chrono::steady_clock::time_point deadline,
+bool sim_block(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
                std::span<object_slot* const> watch = {}, bool poll = false);
 
 /// Whether `e` unwound a task whose virtual node died.

@@ -80,8 +80,8 @@ vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
   lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
   double jitter = 0;
   if (opts_.jitter.count() > 0)
-    jitter = std::exponential_distribution<double>{
-      1.0 / static_cast<double>(opts_.jitter.count())}(rng);
+    jitter = std::exponential_distribution<double>{1.0 / static_cast<double>(opts_.jitter.count())}(
+      rng);
   return opts_.latency + vtime{static_cast<int64_t>(jitter)};
 }
 

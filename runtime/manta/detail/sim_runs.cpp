@@ -175,7 +175,7 @@ void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why)
     return;
   }
   fail(*t, why + " (simulated), after " + std::to_string(attempts)
-              + " attempt(s); give it max_retries to run it again elsewhere");
+             + " attempt(s); give it max_retries to run it again elsewhere");
 }
 
 void world::fail(task_spec& t, const std::string& why) {

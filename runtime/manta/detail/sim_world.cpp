@@ -36,9 +36,8 @@ struct world::arg_wait final : waiter {
 };
 
 world::world(const simulation_options& opts)
-  : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes),
-    doomed_(opts.nodes), spread_last_(opts.nodes, 0), side_(opts.nodes, 0),
-    started_(std::chrono::steady_clock::now()) {
+  : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes), doomed_(opts.nodes),
+    spread_last_(opts.nodes, 0), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;
   free_sum_ = opts.cpus_per_node * static_cast<double>(opts.nodes);
@@ -58,8 +57,8 @@ world::world(const simulation_options& opts)
     sim_fault f;
     f.what = sim_fault::kind::kill;
     f.node = 1 + static_cast<uint32_t>(rng() % (opts_.nodes - 1));
-    f.at = vtime{static_cast<int64_t>(rng() % static_cast<uint64_t>(
-                   std::max<int64_t>(1, opts_.kill_window.count())))};
+    f.at = vtime{static_cast<int64_t>(
+      rng() % static_cast<uint64_t>(std::max<int64_t>(1, opts_.kill_window.count())))};
     add_fault(f);
   }
   draw_faults();

@@ -122,7 +122,7 @@ caf::error spill_store::ensure_directory() {
 }
 
 std::optional<size_t> spill_store::free_bytes(const std::string& directory) {
-  struct statvfs vfs{};
+  struct statvfs vfs {};
   if (::statvfs(directory.c_str(), &vfs) != 0)
     return std::nullopt;
   return static_cast<size_t>(vfs.f_bavail) * static_cast<size_t>(vfs.f_frsize);
@@ -142,9 +142,8 @@ caf::error spill_store::out_of_room(const std::string& path, size_t needed, std:
                      + "); free disk space there or set --object-spill-dir to a larger disk");
 }
 
-caf::error spill_store::write(object_id id, const std::type_info& type,
-                              const value_codec& codec, const void* value,
-                              size_t memory_size, file& out) {
+caf::error spill_store::write(object_id id, const std::type_info& type, const value_codec& codec,
+                              const void* value, size_t memory_size, file& out) {
   encoded_bytes enc;
   if (auto err = codec.encode(value, enc))
     return err;
@@ -213,17 +212,17 @@ caf::error spill_store::write(object_id id, const std::type_info& type,
     std::string what = e.getDescription().cStr();
     for (int code : {ENOSPC, EDQUOT, EFBIG})
       if (what.find(std::strerror(code)) != std::string::npos)
-        return out_of_room(path, needed,
-                           std::string{std::strerror(code)}
-                             + (code == EFBIG ? ": over this process's file size limit, ulimit -f"
-                                              : ""));
+        return out_of_room(
+          path, needed,
+          std::string{std::strerror(code)}
+            + (code == EFBIG ? ": over this process's file size limit, ulimit -f" : ""));
     return codec_error("cannot write the spill file '" + path + "': " + what);
   }
   {
     std::lock_guard<std::mutex> guard{mtx_};
     disk_full_.reset();
   }
-  struct stat st{};
+  struct stat st {};
   out.bytes = ::fstat(fd, &st) == 0 ? static_cast<size_t>(st.st_size) : enc.size;
   out.path = std::move(path);
   files_.fetch_add(1, std::memory_order_relaxed);
@@ -231,20 +230,19 @@ caf::error spill_store::write(object_id id, const std::type_info& type,
   return caf::none;
 }
 
-caf::error spill_store::read(const std::string& path, object_id id,
-                             const std::type_info& type, const value_codec& codec,
-                             std::shared_ptr<const void>& out) {
+caf::error spill_store::read(const std::string& path, object_id id, const std::type_info& type,
+                             const value_codec& codec, std::shared_ptr<const void>& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return io_error("cannot open the spill file", path);
   fd_guard closer{fd};
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0)
     return io_error("cannot stat the spill file", path);
   auto len = static_cast<size_t>(st.st_size);
   if (len == 0 || len % sizeof(capnp::word) != 0)
-    return codec_error("the spill file '" + path + "' is truncated ("
-                       + std::to_string(len) + " bytes)");
+    return codec_error("the spill file '" + path + "' is truncated (" + std::to_string(len)
+                       + " bytes)");
   void* addr = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (addr == MAP_FAILED)
     return io_error("cannot map the spill file", path);
@@ -257,9 +255,10 @@ caf::error decode_spill_file(std::span<const char> file, const std::string& path
                              const std::type_info& type, const value_codec& codec,
                              std::shared_ptr<const void>& out) {
   auto fail = [&](const std::string& what) {
-    return codec_error("the spill file '" + path + "' " + what
-                       + "; spill files belong to the process that wrote them: was it cut short by a full "
-                         "disk or changed by another program?");
+    return codec_error(
+      "the spill file '" + path + "' " + what
+      + "; spill files belong to the process that wrote them: was it cut short by a full "
+        "disk or changed by another program?");
   };
   if (file.empty() || file.size() % sizeof(capnp::word) != 0)
     return fail("is truncated (" + std::to_string(file.size()) + " bytes)");
@@ -271,8 +270,7 @@ caf::error decode_spill_file(std::span<const char> file, const std::string& path
     capnp::FlatArrayMessageReader hr{rest, bounded(rest.size())};
     auto h = hr.getRoot<schema::ObjectHeader>();
     if (h.getId() != id.value())
-      return fail("holds object " + to_string(object_id{h.getId()}) + ", not "
-                  + to_string(id));
+      return fail("holds object " + to_string(object_id{h.getId()}) + ", not " + to_string(id));
     if (std::string_view{h.getTypeSignature().cStr()} != type.name())
       return fail("holds a " + std::string{h.getTypeName().cStr()} + ", not a "
                   + demangle(type.name()));
@@ -286,14 +284,14 @@ caf::error decode_spill_file(std::span<const char> file, const std::string& path
     size_t total = 0;
     for (uint32_t i = 0; i < h.getChunkCount(); ++i) {
       if (rest.size() == 0)
-        return fail("ends after " + std::to_string(i) + " of "
-                    + std::to_string(h.getChunkCount()) + " chunks");
+        return fail("ends after " + std::to_string(i) + " of " + std::to_string(h.getChunkCount())
+                    + " chunks");
       capnp::FlatArrayMessageReader cr{rest, bounded(rest.size())};
       auto c = cr.getRoot<schema::ObjectChunk>();
       auto data = c.getData();
       if (c.getOffset() != total)
-        return fail("has a chunk at offset " + std::to_string(c.getOffset())
-                    + " where " + std::to_string(total) + " was expected");
+        return fail("has a chunk at offset " + std::to_string(c.getOffset()) + " where "
+                    + std::to_string(total) + " was expected");
       chunks.emplace_back(reinterpret_cast<const char*>(data.begin()), data.size());
       total += data.size();
       rest = rest.slice(static_cast<size_t>(cr.getEnd() - rest.begin()), rest.size());

@@ -25,9 +25,7 @@ public:
     }
   }
 
-  void unlock() noexcept {
-    flag_.store(false, std::memory_order_release);
-  }
+  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
 
 private:
   std::atomic<bool> flag_{false};

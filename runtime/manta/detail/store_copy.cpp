@@ -23,8 +23,8 @@ void advise_huge_pages(void* data, size_t bytes) noexcept {
 #ifdef MADV_HUGEPAGE
   advise_pages(data, bytes, MADV_HUGEPAGE);
 #else
-  (void) data;
-  (void) bytes;
+  (void)data;
+  (void)bytes;
 #endif
 }
 

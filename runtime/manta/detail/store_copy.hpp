@@ -42,8 +42,8 @@ template <class V>
 struct return_to_pool {
   void operator()(const V* v) const noexcept {
     buffer_pool::instance().give({const_cast<V*>(v),
-                                  [](void* p) noexcept { delete static_cast<V*>(p); },
-                                  &typeid(V), v->capacity() * sizeof(typename V::value_type)});
+                                  [](void* p) noexcept { delete static_cast<V*>(p); }, &typeid(V),
+                                  v->capacity() * sizeof(typename V::value_type)});
   }
 };
 

@@ -22,9 +22,8 @@ std::string amount_text(double x) {
 /// Why `amount` of resource `name` cannot be asked for; empty if it can.
 std::string amount_problem(const std::string& name, double amount, bool zero_ok) {
   if (!std::isfinite(amount) || amount < 0 || (amount == 0 && !zero_ok))
-    return "resource '" + name + "' = " + amount_text(amount)
-           + ": amounts must be positive" + (zero_ok ? " or 0" : "")
-           + " (leave a resource out rather than ask for none of it)";
+    return "resource '" + name + "' = " + amount_text(amount) + ": amounts must be positive"
+           + (zero_ok ? " or 0" : "") + " (leave a resource out rather than ask for none of it)";
   double whole = 0;
   if (amount > 1 && std::modf(amount, &whole) != 0.0)
     return "resource '" + name + "' = " + amount_text(amount)

@@ -9,21 +9,18 @@
 
 namespace manta::detail {
 
-std::exception_ptr to_task_error(const std::exception_ptr& error,
-                                 const std::string& task_name) {
+std::exception_ptr to_task_error(const std::exception_ptr& error, const std::string& task_name) {
   try {
     std::rethrow_exception(error);
   } catch (const manta::error&) {
     return error;
   } catch (const std::exception& e) {
-    return std::make_exception_ptr(task_error(demangle(typeid(e).name()),
-                                              e.what(), task_name,
-                                              runtime::node_name()));
-  } catch (...) {
     return std::make_exception_ptr(
-      task_error("<non-standard exception>",
-                 "the task threw a value that does not derive from std::exception",
-                 task_name, runtime::node_name()));
+      task_error(demangle(typeid(e).name()), e.what(), task_name, runtime::node_name()));
+  } catch (...) {
+    return std::make_exception_ptr(task_error(
+      "<non-standard exception>", "the task threw a value that does not derive from std::exception",
+      task_name, runtime::node_name()));
   }
 }
 

@@ -35,9 +35,15 @@ void push(finished_record&& r) {
                      : -1;
   std::lock_guard<spin_lock> guard{h.mtx};
   switch (r.state) {
-    case task_state::failed: ++h.sums.failed; break;
-    case task_state::cancelled: ++h.sums.cancelled; break;
-    default: ++h.sums.finished; break;
+    case task_state::failed:
+      ++h.sums.failed;
+      break;
+    case task_state::cancelled:
+      ++h.sums.cancelled;
+      break;
+    default:
+      ++h.sums.finished;
+      break;
   }
   if (r.remote_node == 0) {
     h.sums.finished_here += r.state == task_state::finished ? 1 : 0;
@@ -235,8 +241,7 @@ void on_destroy(task_spec& t) noexcept {
   if (slot && slot->done() && !slot->failed())
     finish(t, task_state::finished, nullptr);
   else if (slot && slot->done())
-    finish(t, is_cancel(slot->error()) ? task_state::cancelled : task_state::failed,
-           slot->error());
+    finish(t, is_cancel(slot->error()) ? task_state::cancelled : task_state::failed, slot->error());
   else
     finish(t, task_state::cancelled,
            std::make_exception_ptr(task_cancelled_error("the task was dropped before it ran")));
@@ -257,9 +262,8 @@ void on_call_start(actor_call& c) noexcept {
   c.trace.started_ns.store(now_ns(), std::memory_order_relaxed);
 }
 
-void on_call_end(const actor_call& c, const std::string& class_name,
-                 const std::string& actor_name, const std::exception_ptr& error,
-                 uint32_t remote_node) noexcept {
+void on_call_end(const actor_call& c, const std::string& class_name, const std::string& actor_name,
+                 const std::exception_ptr& error, uint32_t remote_node) noexcept {
   if (!c.trace.tracked)
     return;
   finished_record r;

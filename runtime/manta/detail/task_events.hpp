@@ -146,9 +146,8 @@ void on_call_submit(actor_call& c) noexcept;
 void on_call_start(actor_call& c) noexcept;
 /// `remote_node`: for a call that ran on an actor placed on another node,
 /// that node + 1 (its record then names that node, as a placed task's does).
-void on_call_end(const actor_call& c, const std::string& class_name,
-                 const std::string& actor_name, const std::exception_ptr& error,
-                 uint32_t remote_node = 0) noexcept;
+void on_call_end(const actor_call& c, const std::string& class_name, const std::string& actor_name,
+                 const std::exception_ptr& error, uint32_t remote_node = 0) noexcept;
 
 /// The live (listed) tasks, as the state API shows them.
 std::vector<task_info> live_tasks();

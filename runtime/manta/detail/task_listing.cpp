@@ -81,7 +81,7 @@ std::vector<task_info> live_tasks() {
     // whose record follows its seal (end_task): the slot says how it ended.
     if (t->result && t->result->done()) {
       auto failed = t->result->failed();
-      info.state = !failed ? task_state::finished
+      info.state = !failed                         ? task_state::finished
                    : is_cancel(t->result->error()) ? task_state::cancelled
                                                    : task_state::failed;
       if (failed && info.error.empty())

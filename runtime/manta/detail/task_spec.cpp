@@ -109,10 +109,9 @@ slot_ptr submit(task_ptr spec) {
     if (!where.soft) {
       fail(infeasible_task_error(
         "task '" + spec->name() + "' is pinned to node " + std::to_string(where.node)
-        + (rt.cluster_link() == nullptr
-             ? " but this runtime is a single node (node 0)"
-             : stays.empty() ? " but only a driver sends tasks to other nodes"
-                             : " but it cannot leave this node: " + stays)
+        + (rt.cluster_link() == nullptr ? " but this runtime is a single node (node 0)"
+           : stays.empty()              ? " but only a driver sends tasks to other nodes"
+                                        : " but it cannot leave this node: " + stays)
         + "; use node_affinity(node, /*soft=*/true) to let it run here"));
       return slot;
     }
@@ -130,17 +129,16 @@ slot_ptr submit(task_ptr spec) {
           total.custom[name] += amount;
       }
     if (!stays.empty()) {
-      fail(infeasible_task_error(
-        "task '" + spec->name() + "' needs " + demand.to_string()
-        + " and cannot leave this node, which has only " + total.to_string() + ": "
-        + stays));
+      fail(infeasible_task_error("task '" + spec->name() + "' needs " + demand.to_string()
+                                 + " and cannot leave this node, which has only "
+                                 + total.to_string() + ": " + stays));
       return slot;
     }
-    fail(infeasible_task_error(
-      "task '" + spec->name() + "' needs " + demand.to_string()
-      + " but the cluster has only " + total.to_string()
-      + " in total, so it can never run; lower its num_cpus/resources or "
-        "start the runtime with more (init_options::num_cpus / resources)"));
+    fail(
+      infeasible_task_error("task '" + spec->name() + "' needs " + demand.to_string()
+                            + " but the cluster has only " + total.to_string()
+                            + " in total, so it can never run; lower its num_cpus/resources or "
+                              "start the runtime with more (init_options::num_cpus / resources)"));
     return slot;
   }
   // Only a task with an argument still to come needs an actor to wait for

@@ -31,9 +31,7 @@ public:
   task_spec& operator=(const task_spec&) = delete;
 
   /// The task's name: the `.name(...)` option or the function's name.
-  const std::string& name() const noexcept {
-    return opts.name.empty() ? function_name : opts.name;
-  }
+  const std::string& name() const noexcept { return opts.name.empty() ? function_name : opts.name; }
 
   /// Runs the function once. On success seals the result and returns null;
   /// otherwise returns what the function threw, leaving the result pending
@@ -79,9 +77,7 @@ public:
   /// Marks the task cancelled and wakes it if it blocks in a `get`.
   void request_cancel() noexcept;
 
-  bool cancelled() const noexcept {
-    return cancelled_.load(std::memory_order_acquire);
-  }
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
 
   const std::string& function_name;
   /// The job library the function came from (function_info::library), for

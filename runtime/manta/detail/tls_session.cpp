@@ -29,8 +29,7 @@ namespace {
 // encryption.
 
 struct socket_buffers {
-  socket_buffers(int f, size_t in_max, size_t out_max)
-    : fd(f), in_cap(in_max), out_cap(out_max) {}
+  socket_buffers(int f, size_t in_max, size_t out_max) : fd(f), in_cap(in_max), out_cap(out_max) {}
   int fd;
   size_t in_cap;
   size_t out_cap;

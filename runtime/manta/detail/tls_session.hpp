@@ -48,9 +48,7 @@ public:
   result read(void* out, size_t n, size_t& got);
 
   /// What went wrong (OpenSSL's reasons), after `failed`.
-  const std::string& error() const noexcept {
-    return error_;
-  }
+  const std::string& error() const noexcept { return error_; }
 
 private:
   result outcome(int ret);

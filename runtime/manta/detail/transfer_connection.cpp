@@ -25,8 +25,7 @@ namespace {
 /// handshake, header, token, lookup, answer, header...), with a deadline
 /// checked by a ticking timer. Handlers hold it by a shared pointer; the
 /// server's list holds it while it is open.
-class connection final : public connection_base,
-                         public std::enable_shared_from_this<connection> {
+class connection final : public connection_base, public std::enable_shared_from_this<connection> {
 public:
   connection(transfer_server::impl& srv, tcp::socket socket)
     : srv_(srv), socket_(std::move(socket)), timer_(socket_.get_executor()),
@@ -93,11 +92,9 @@ private:
   /// Waits until the socket is readable or writable, as the TLS session
   /// asks, then `then`.
   void wait(tls_session::result r, step then) {
-    socket_.async_wait(r == tls_session::want_read ? tcp::socket::wait_read
-                                                   : tcp::socket::wait_write,
-                       [self = shared_from_this(), then = std::move(then)](error_code ec) {
-                         then(ec);
-                       });
+    socket_.async_wait(
+      r == tls_session::want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+      [self = shared_from_this(), then = std::move(then)](error_code ec) { then(ec); });
   }
 
   void handshake() {
@@ -121,9 +118,9 @@ private:
   /// Reads exactly `n` bytes (decrypted, with TLS) into `p`.
   void read_exact(char* p, size_t n, step then) {
     if (!tls_) {
-      asio::async_read(socket_, asio::buffer(p, n),
-                       [self = shared_from_this(), then = std::move(then)](error_code ec,
-                                                                          size_t) { then(ec); });
+      asio::async_read(
+        socket_, asio::buffer(p, n),
+        [self = shared_from_this(), then = std::move(then)](error_code ec, size_t) { then(ec); });
       return;
     }
     while (n > 0) {
@@ -247,8 +244,8 @@ private:
       sent_ = 0;
       return write_tls(then_close);
     }
-    std::array<asio::const_buffer, 3> bufs{asio::buffer(&ans_, sizeof(ans_)),
-                                           asio::buffer(msg_), asio::const_buffer{}};
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(&ans_, sizeof(ans_)), asio::buffer(msg_),
+                                           asio::const_buffer{}};
     if (n_ > 0)
       bufs[2] = asio::buffer(held_.data + from_, n_);
     asio::async_write(socket_, bufs, progress(),

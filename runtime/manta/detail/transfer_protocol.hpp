@@ -66,4 +66,3 @@ inline std::string parse_request(std::span<const char> bytes, request& out) {
 }
 
 } // namespace manta::detail::transfer_protocol
-

@@ -81,9 +81,8 @@ struct transfer_server::impl {
   void log_refusal(const std::string& peer, const std::string& why) {
     uint64_t skipped = 0;
     if (refusal_log.allow(skipped))
-      detail::log_line(log_level::warning,
-                       "manta: the object transfer server refused %s: %s%s\n", peer.c_str(),
-                       why.c_str(), log_limiter::skipped_text(skipped).c_str());
+      detail::log_line(log_level::warning, "manta: the object transfer server refused %s: %s%s\n",
+                       peer.c_str(), why.c_str(), log_limiter::skipped_text(skipped).c_str());
   }
 };
 

@@ -92,8 +92,7 @@ std::string check_tls(const tls_options& tls) {
   std::string missing;
   for (auto& f : files)
     if (f.path.empty())
-      missing += (missing.empty() ? "" : ", ") + std::string{"the "} + f.what + " (" + f.flag
-                 + ")";
+      missing += (missing.empty() ? "" : ", ") + std::string{"the "} + f.what + " (" + f.flag + ")";
   if (!missing.empty())
     return "TLS needs a certificate, its private key and the cluster's CA; missing " + missing;
   for (auto& f : files)
@@ -101,17 +100,14 @@ std::string check_tls(const tls_options& tls) {
       return std::string{"TLS: cannot read the "} + f.what + " " + f.path + ": "
              + std::strerror(errno);
   ERR_clear_error();
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()),
-                                                        SSL_CTX_free};
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
   if (!ctx)
     return "TLS: OpenSSL cannot make a context: " + ssl_errors();
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.certificate.c_str()) != 1)
-    return "TLS: the certificate " + tls.certificate + " is not a PEM certificate: "
-           + ssl_errors();
+    return "TLS: the certificate " + tls.certificate + " is not a PEM certificate: " + ssl_errors();
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "TLS: cannot use the private key " + tls.key + " with the certificate "
-           + tls.certificate + " (it must be that certificate's key, PEM, unencrypted): "
-           + ssl_errors();
+    return "TLS: cannot use the private key " + tls.key + " with the certificate " + tls.certificate
+           + " (it must be that certificate's key, PEM, unencrypted): " + ssl_errors();
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return "TLS: the private key " + tls.key + " does not belong to the certificate "
            + tls.certificate;
@@ -123,23 +119,21 @@ std::string check_tls(const tls_options& tls) {
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx.get(), &chain);
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> verify{X509_STORE_CTX_new(),
-                                                                        X509_STORE_CTX_free};
+                                                                         X509_STORE_CTX_free};
   if (!verify
       || X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(ctx.get()),
                              SSL_CTX_get0_certificate(ctx.get()), chain)
            != 1)
     return "TLS: OpenSSL cannot check the certificate: " + ssl_errors();
   if (X509_verify_cert(verify.get()) != 1)
-    return "TLS: the certificate " + tls.certificate + " is not signed by the CA in "
-           + tls.ca_file + " ("
-           + X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()))
+    return "TLS: the certificate " + tls.certificate + " is not signed by the CA in " + tls.ca_file
+           + " (" + X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()))
            + "); every peer would refuse it";
   return {};
 }
 
 std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
-                          const std::string& token,
-                          std::chrono::milliseconds handshake_timeout) {
+                          const std::string& token, std::chrono::milliseconds handshake_timeout) {
   if (tls.plain) {
     if (tls.enabled())
       return "--transport=plain and TLS files (--tls-cert, --tls-key, --tls-ca) contradict "
@@ -180,8 +174,8 @@ caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom, 
   return sys.middleman().publish(whom, port, host.c_str(), reuse_address);
 }
 
-caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host,
-                                  uint16_t port, std::chrono::milliseconds timeout) {
+caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host, uint16_t port,
+                                  std::chrono::milliseconds timeout) {
   caf::expected<caf::actor> out{caf::make_error(caf::sec::cannot_connect_to_node)};
   caf::scoped_actor self{sys};
   self->request(cluster_middleman(sys), timeout, caf::connect_atom::value, host, port)
@@ -200,9 +194,8 @@ bool timed_out(const caf::error& err) {
   return is(err, caf::sec::request_timeout) || is(err, caf::sec::connection_timeout);
 }
 
-std::string connect_error(caf::actor_system& sys, const caf::error& err,
-                          const std::string& host, uint16_t port,
-                          const std::string& if_refused) {
+std::string connect_error(caf::actor_system& sys, const caf::error& err, const std::string& host,
+                          uint16_t port, const std::string& if_refused) {
   auto where = host + ":" + std::to_string(port);
   bool tls = uses_tls(sys);
   // CAF's OpenSSL module reports a TLS handshake that fails at once (the
@@ -228,12 +221,13 @@ std::string connect_error(caf::actor_system& sys, const caf::error& err,
   if (tls && from_token)
     return text + " (the TLS handshake with " + where
            + " failed: the peer has another cluster token than this process, runs with "
-             "--transport=plain, uses its own CA (then give this process " + tls_flags_hint
-           + "), or is not a Manta process; " + token_hint() + ")";
+             "--transport=plain, uses its own CA (then give this process "
+           + tls_flags_hint + "), or is not a Manta process; " + token_hint() + ")";
   if (tls)
     return text + " (the TLS handshake with " + where
            + " failed: the peer does not use TLS, or its certificate and this process's are "
-             "not signed by the same CA; see " + tls_flags_hint + ")";
+             "not signed by the same CA; see "
+           + tls_flags_hint + ")";
   if (is(err, caf::sec::disconnect_during_handshake))
     return text + " (" + where
            + " closed the connection during the handshake; the cluster uses TLS (the "

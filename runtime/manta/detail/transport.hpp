@@ -33,8 +33,7 @@ std::string check_tls(const tls_options& tls);
 /// handshake within `handshake_timeout` (handshake_guard.hpp). Returns an
 /// error text ("" when set up): no token and no files, or OpenSSL failed.
 std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
-                          const std::string& token,
-                          std::chrono::milliseconds handshake_timeout);
+                          const std::string& token, std::chrono::milliseconds handshake_timeout);
 
 /// Whether `sys` makes its cluster connections with TLS.
 bool uses_tls(const caf::actor_system& sys);
@@ -48,16 +47,15 @@ caf::io::middleman_actor cluster_middleman(caf::actor_system& sys);
 /// port it listens on. `reuse_address` binds even while connections of a
 /// process that used the port before linger (TIME_WAIT), as a head
 /// restarted on its port does; a port someone listens on stays refused.
-caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom,
-                                uint16_t port, const std::string& host,
-                                bool reuse_address = false);
+caf::expected<uint16_t> publish(caf::actor_system& sys, const caf::actor& whom, uint16_t port,
+                                const std::string& host, bool reuse_address = false);
 
 /// Connects to the actor published at `host:port`, giving up after
 /// `timeout` (a plain peer never hears from a TLS one: without a limit it
 /// would wait forever). The error says what went wrong, and names TLS when
 /// a TLS setting on either side is the likely cause.
-caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host,
-                                  uint16_t port, std::chrono::milliseconds timeout);
+caf::expected<caf::actor> connect(caf::actor_system& sys, const std::string& host, uint16_t port,
+                                  std::chrono::milliseconds timeout);
 
 /// Whether a failed connect got no answer in time (the peer, or this
 /// machine, too slow: a handshake that stalled past the connection
@@ -67,8 +65,7 @@ bool timed_out(const caf::error& err);
 /// A text for a failed connect to `host:port` (from `connect` or a
 /// `connect_atom` request to `cluster_middleman`), with a TLS hint where one
 /// applies, and `if_refused` appended when nothing listens there.
-std::string connect_error(caf::actor_system& sys, const caf::error& err,
-                          const std::string& host, uint16_t port,
-                          const std::string& if_refused = "");
+std::string connect_error(caf::actor_system& sys, const caf::error& err, const std::string& host,
+                          uint16_t port, const std::string& if_refused = "");
 
 } // namespace manta::detail

@@ -32,8 +32,8 @@
 /// by kind and size, strings, containers by their elements, std::pair /
 /// tuple / optional / variant by their parts, and user types with a CAF
 /// `inspect` overload (or plain aggregates, aggregate_inspect.hpp) by the
-/// layouts of the fields the overload lists, in order (found with `layout_describer`, a CAF 0.17 inspector that records
-/// instead of serializing). Examples: `int32`, `list<float64>`,
+/// layouts of the fields the overload lists, in order (found with `layout_describer`, a CAF 0.17
+/// inspector that records instead of serializing). Examples: `int32`, `list<float64>`,
 /// `point{int32, float32}`, `map<string, list<point{int32, float32}>>`.
 /// CAF 0.17's `inspect` does not name fields, so neither does this.
 /// A trivially copyable type that is neither (allowed as the element of
@@ -65,14 +65,10 @@ public:
   }
 
   /// The name given with `caf::meta::type_name`, or empty.
-  const std::string& type_name() const noexcept {
-    return type_name_;
-  }
+  const std::string& type_name() const noexcept { return type_name_; }
 
   /// One layout per field, in order.
-  const std::vector<std::string>& fields() const noexcept {
-    return fields_;
-  }
+  const std::vector<std::string>& fields() const noexcept { return fields_; }
 
 private:
   template <class T>
@@ -150,9 +146,7 @@ struct std_layout<std::basic_string<C, Tr, A>> {
 template <class E, class A>
 struct std_layout<std::vector<E, A>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "list<" + layout_of<E>() + ">";
-  }
+  static std::string describe() { return "list<" + layout_of<E>() + ">"; }
 };
 
 template <class E, size_t N>
@@ -166,50 +160,40 @@ struct std_layout<std::array<E, N>> {
 template <class A, class B>
 struct std_layout<std::pair<A, B>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "pair<" + list_of<A, B>() + ">";
-  }
+  static std::string describe() { return "pair<" + list_of<A, B>() + ">"; }
 };
 
 template <class... Ts>
 struct std_layout<std::tuple<Ts...>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "tuple<" + list_of<Ts...>() + ">";
-  }
+  static std::string describe() { return "tuple<" + list_of<Ts...>() + ">"; }
 };
 
 template <class E>
 struct std_layout<std::optional<E>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "optional<" + layout_of<E>() + ">";
-  }
+  static std::string describe() { return "optional<" + layout_of<E>() + ">"; }
 };
 
 template <class... Ts>
 struct std_layout<std::variant<Ts...>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "variant<" + list_of<Ts...>() + ">";
-  }
+  static std::string describe() { return "variant<" + list_of<Ts...>() + ">"; }
 };
 
 template <class Rep, intmax_t Num, intmax_t Den>
 struct std_layout<std::chrono::duration<Rep, std::ratio<Num, Den>>> {
   static constexpr bool known = true;
   static std::string describe() {
-    return "duration<" + layout_of<Rep>() + ", " + std::to_string(Num) + "/"
-           + std::to_string(Den) + ">";
+    return "duration<" + layout_of<Rep>() + ", " + std::to_string(Num) + "/" + std::to_string(Den)
+           + ">";
   }
 };
 
 template <class Clock, class D>
 struct std_layout<std::chrono::time_point<Clock, D>> {
   static constexpr bool known = true;
-  static std::string describe() {
-    return "time_point<" + layout_of<D>() + ">";
-  }
+  static std::string describe() { return "time_point<" + layout_of<D>() + ">"; }
 };
 
 template <class T>
@@ -231,9 +215,7 @@ std::string by_inspect() {
   stack.push_back(&typeid(T));
   struct pop {
     std::vector<const std::type_info*>& s;
-    ~pop() {
-      s.pop_back();
-    }
+    ~pop() { s.pop_back(); }
   } guard{stack};
   try {
     T value{};
@@ -271,8 +253,8 @@ std::string layout_of() {
   } else if constexpr (std::is_enum_v<U>) {
     return "enum " + ld::name_of<U>() + "(" + layout_of<std::underlying_type_t<U>>() + ")";
   } else if constexpr (std::is_array_v<U> && std::extent_v<U> != 0) {
-    return "array<" + layout_of<std::remove_extent_t<U>>() + ", "
-           + std::to_string(std::extent_v<U>) + ">";
+    return "array<" + layout_of<std::remove_extent_t<U>>() + ", " + std::to_string(std::extent_v<U>)
+           + ">";
   } else if constexpr (std::is_pointer_v<U>) {
     return "pointer";
   } else if constexpr (ld::std_layout<U>::known) {
@@ -284,8 +266,7 @@ std::string layout_of() {
     return "map<" + ld::list_of<typename U::key_type, typename U::mapped_type>() + ">";
   } else if constexpr (ld::set_like<U>) {
     return "set<" + layout_of<typename U::key_type>() + ">";
-  } else if constexpr (caf::detail::is_iterable<U>::value
-                       && requires { typename U::value_type; }) {
+  } else if constexpr (caf::detail::is_iterable<U>::value && requires { typename U::value_type; }) {
     return "list<" + layout_of<typename U::value_type>() + ">";
   } else if constexpr (std::is_empty_v<U>) {
     return ld::name_of<U>() + "{}";

@@ -21,7 +21,7 @@ void collect_deps(std::vector<slot_ptr>& deps, const std::tuple<Holders...>& arg
     using H = std::decay_t<decltype(h)>;
     if constexpr (requires { h.ref; })
       deps.push_back(h.ref.slot());
-    (void) sizeof(H);
+    (void)sizeof(H);
   };
   std::apply([&](const auto&... hs) { (one(hs), ...); }, args);
 }
@@ -189,12 +189,11 @@ public:
   template <class... As>
   explicit typed_ctor(As&&... args) : args_{Holders{std::forward<As>(args)}...} {
     collect_deps(deps, args_);
-    (void) registered_; // instantiates the registration below
+    (void)registered_; // instantiates the registration below
   }
 
   std::shared_ptr<void> construct() override {
-    return std::apply([](const auto&... hs) { return std::make_shared<T>(hs.get()...); },
-                      args_);
+    return std::apply([](const auto&... hs) { return std::make_shared<T>(hs.get()...); }, args_);
   }
 
   bool remote_capable() const noexcept override { return travels; }
@@ -203,9 +202,7 @@ public:
     return first_travel_problem<held_t<Holders>...>("constructor argument");
   }
 
-  const char* key() const noexcept override {
-    return typeid(wire_ctor_t<T, Holders...>).name();
-  }
+  const char* key() const noexcept override { return typeid(wire_ctor_t<T, Holders...>).name(); }
 
   void encode_args(std::vector<std::vector<char>>& out) const override {
     if constexpr (travels)
@@ -223,9 +220,10 @@ private:
 
   static bool register_remote() {
     if constexpr (travels)
-      return register_actor_ctor(typeid(T), typeid(wire_ctor_t<T, Holders...>).name(),
-                                 &from_wire, &layout_of_callable<void, held_t<Holders>...>,
-                                 layout_detail::join({demangle(typeid(held_t<Holders>).name())...}));
+      return register_actor_ctor(
+        typeid(T), typeid(wire_ctor_t<T, Holders...>).name(), &from_wire,
+        &layout_of_callable<void, held_t<Holders>...>,
+        layout_detail::join({demangle(typeid(held_t<Holders>).name())...}));
     else
       return false;
   }
@@ -284,8 +282,7 @@ call_factory call_factory_of(std::tuple<Holders...>*) noexcept {
 /// of its own here, whose items go to the sender the node manager made
 /// current while it builds the call (item_emitter_scope).
 template <class Call, class M, class... Vs>
-std::shared_ptr<actor_call> generator_call_from_wire(const method_info& m,
-                                                     const wire_args& args) {
+std::shared_ptr<actor_call> generator_call_from_wire(const method_info& m, const wire_args& args) {
   auto* emit = current_item_emitter();
   if (emit == nullptr)
     throw std::runtime_error("a streaming generator method was called from another node "

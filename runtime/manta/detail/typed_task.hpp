@@ -38,9 +38,7 @@ template <class R, class... Ps>
 struct fn_traits<R (*)(Ps...)> {
   using params = std::tuple<std::decay_t<Ps>...>;
   static constexpr bool invocable = remote_invocable_v<R, Ps...>;
-  static std::string travel_problem() {
-    return signature_travel_problem<R, Ps...>();
-  }
+  static std::string travel_problem() { return signature_travel_problem<R, Ps...>(); }
 };
 
 /// A streaming generator (generator.hpp): the sink stays here, its items
@@ -79,9 +77,8 @@ struct holders_match<std::tuple<Ps...>, Holders...>
       if constexpr (!holder_matches<P, H>::value) {
         if (out.empty())
           out = "argument " + std::to_string(n) + " is an object_ref<"
-                + demangle(typeid(decltype(std::declval<H>().get())).name())
-                + "> but parameter " + std::to_string(n) + " is '"
-                + demangle(typeid(P).name())
+                + demangle(typeid(decltype(std::declval<H>().get())).name()) + "> but parameter "
+                + std::to_string(n) + " is '" + demangle(typeid(P).name())
                 + "' (another node reads the bytes as the parameter's type; pass an "
                   "object_ref of exactly that type)";
       }
@@ -96,10 +93,8 @@ template <class R, class Fn, class... Holders>
 class typed_task final : public task_spec {
 public:
   template <class... As>
-  typed_task(Fn fn, const std::string& function_name, task_options opts,
-             As&&... args)
-    : task_spec(function_name, std::move(opts)),
-      fn_(fn),
+  typed_task(Fn fn, const std::string& function_name, task_options opts, As&&... args)
+    : task_spec(function_name, std::move(opts)), fn_(fn),
       args_{Holders{std::forward<As>(args)}...} {
     std::apply([this](auto&... hs) { (collect(hs), ...); }, args_);
   }
@@ -150,9 +145,7 @@ public:
     return typeid(std::remove_pointer_t<Fn>).name();
   }
 
-  uint64_t layout_hash() const noexcept override {
-    return layout_fn_for(Fn{})().hash;
-  }
+  uint64_t layout_hash() const noexcept override { return layout_fn_for(Fn{})().hash; }
 
   void encode_args(std::vector<std::optional<std::vector<char>>>& out) const override {
     if constexpr (fn_traits<Fn>::invocable) {

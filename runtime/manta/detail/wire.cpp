@@ -168,8 +168,7 @@ bytes encode(const task_message& x) {
   b.setName(x.name);
   set_args(b.initArgs(static_cast<unsigned>(x.args.size())), x.args);
   b.setNumCpus(x.demand.cpus);
-  set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())),
-                x.demand.custom);
+  set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())), x.demand.custom);
   b.setMaxRetries(x.max_retries);
   b.setRetryExceptions(x.retry_exceptions);
   b.setAttempt(x.attempt);
@@ -222,7 +221,7 @@ std::string decode(std::span<const char> in, task_message& out) {
     std::vector<bool> referenced(out.args.size());
     for (auto a : r.getArgRefs()) {
       arg_ref x{a.getPosition(), a.getObjectId(), a.getNode(), a.getHost().cStr(),
-                a.getDataPort(), a.getSize(), {}};
+                a.getDataPort(), a.getSize(),     {}};
       for (auto c : a.getCopies())
         x.copies.push_back({c.getNode(), c.getHost().cStr(), c.getDataPort()});
       if (x.position >= out.args.size() || referenced[x.position])
@@ -243,10 +242,10 @@ std::string decode(std::span<const char> in, task_message& out) {
 
 // Each kind's code is the schema's: error_kind.hpp and ErrorKind list the
 // same enumerants in the same order.
-#define MANTA_ERROR_KIND_CHECK(kind, schema_name, cls)                          \
-  static_assert(static_cast<uint16_t>(schema::ErrorKind::schema_name)           \
-                  == static_cast<uint16_t>(error_kind::kind),                   \
-                "error_kind::" #kind " and schema ErrorKind::" #schema_name     \
+#define MANTA_ERROR_KIND_CHECK(kind, schema_name, cls)                      \
+  static_assert(static_cast<uint16_t>(schema::ErrorKind::schema_name)       \
+                  == static_cast<uint16_t>(error_kind::kind),               \
+                "error_kind::" #kind " and schema ErrorKind::" #schema_name \
                 " have different codes");
 MANTA_ERROR_KINDS(MANTA_ERROR_KIND_CHECK)
 #undef MANTA_ERROR_KIND_CHECK
@@ -260,8 +259,8 @@ namespace {
 error_kind read_kind(uint16_t code, failure_message& f) {
   if (auto k = error_kind_from_code(code))
     return *k;
-  f.message = (f.node.empty() ? std::string{"a peer"} : f.node) + " sent an error of kind " + std::to_string(code)
-              + ", which this build does not know (codes 0 to "
+  f.message = (f.node.empty() ? std::string{"a peer"} : f.node) + " sent an error of kind "
+              + std::to_string(code) + ", which this build does not know (codes 0 to "
               + std::to_string(error_kind_count - 1)
               + "; does every node run the same build of Manta?)"
               + (f.type_name.empty() ? "" : "; type " + f.type_name) + ": " + f.message;
@@ -323,8 +322,8 @@ std::string decode(std::span<const char> in, result_message& out) {
       case schema::TaskResult::FAILURE: {
         auto f = r.getFailure();
         out.kind = result_message::failure;
-        out.error = {f.getTypeName().cStr(), f.getMessage().cStr(),
-                     f.getTaskName().cStr(), f.getNode().cStr()};
+        out.error = {f.getTypeName().cStr(), f.getMessage().cStr(), f.getTaskName().cStr(),
+                     f.getNode().cStr()};
         out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
         break;
       }
@@ -383,8 +382,7 @@ bytes encode(const actor_message& x) {
   b.setName(x.name);
   set_args(b.initArgs(static_cast<unsigned>(x.args.size())), x.args);
   b.setNumCpus(x.demand.cpus);
-  set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())),
-                x.demand.custom);
+  set_resources(b.initResources(static_cast<unsigned>(x.demand.custom.size())), x.demand.custom);
   b.setMaxRestarts(x.max_restarts);
   b.setMaxTaskRetries(x.max_task_retries);
   b.setMaxConcurrency(x.max_concurrency);

@@ -12,8 +12,8 @@ namespace manta::detail {
 
 error_kind kind_of(const std::exception& e) noexcept {
   const std::type_info& t = typeid(e);
-#define MANTA_ERROR_KIND_OF(kind, schema_name, cls)                            \
-  if (t == typeid(::manta::cls))                                               \
+#define MANTA_ERROR_KIND_OF(kind, schema_name, cls) \
+  if (t == typeid(::manta::cls))                    \
     return error_kind::kind;
   MANTA_ERROR_KINDS(MANTA_ERROR_KIND_OF)
 #undef MANTA_ERROR_KIND_OF
@@ -36,8 +36,8 @@ std::exception_ptr make_of<task_error>(std::string message) {
 
 std::exception_ptr make_error(error_kind k, std::string message) {
   switch (k) {
-#define MANTA_ERROR_KIND_MAKE(kind, schema_name, cls)                          \
-  case error_kind::kind:                                                       \
+#define MANTA_ERROR_KIND_MAKE(kind, schema_name, cls) \
+  case error_kind::kind:                              \
     return make_of<::manta::cls>(std::move(message));
     MANTA_ERROR_KINDS(MANTA_ERROR_KIND_MAKE)
 #undef MANTA_ERROR_KIND_MAKE

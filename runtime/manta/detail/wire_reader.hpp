@@ -62,8 +62,7 @@ std::string read(const char* what, std::span<const char> in, F&& f) {
       return fail(why);
     return {};
   } catch (const kj::Exception& e) {
-    return fail(std::string{"malformed Cap'n Proto: "} + e.getDescription().cStr()
-                + decode_hint);
+    return fail(std::string{"malformed Cap'n Proto: "} + e.getDescription().cStr() + decode_hint);
   }
 }
 

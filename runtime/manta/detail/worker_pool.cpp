@@ -19,8 +19,8 @@ constexpr int caller_grace_steps = 24;
 } // namespace
 
 void seal_not_run(task_spec& t) {
-  auto err = std::make_exception_ptr(task_cancelled_error(
-    "task '" + t.name() + "' was not run: the runtime shut down"));
+  auto err = std::make_exception_ptr(
+    task_cancelled_error("task '" + t.name() + "' was not run: the runtime shut down"));
   end_task(t, task_state::cancelled, err);
 }
 
@@ -168,8 +168,7 @@ void worker_pool::state::reclaim(double cpus) {
 
 // -- worker_pool ------------------------------------------------------------------
 
-worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads,
-                         run_fn run)
+worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads, run_fn run)
   : st_(std::make_shared<state>()) {
   st_->free_cpus = st_->total_cpus = cpus;
   st_->free_custom = st_->total_custom = std::move(custom);

@@ -81,7 +81,8 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
   // The task waited for, granted already, else queued for resources:
   // granted with the CPUs this thread lent, ahead of the FIFO (the
   // lender's own dependency).
-  if (candidates(runnable, true, [&](size_t i) { return awaited(runnable[i]) && take_runnable(i); }))
+  if (candidates(runnable, true,
+                 [&](size_t i) { return awaited(runnable[i]) && take_runnable(i); }))
     return out;
   for (auto& g : waiting)
     if (candidates(g.tasks, true,
@@ -99,8 +100,8 @@ std::optional<worker_pool::queued> worker_pool::state::pick_for(help_record& h) 
 
 bool help_begin(help_record& h) noexcept {
   auto& ctx = this_task();
-  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.id == 0
-      || ctx.depth >= max_help_depth || current_actor() != nullptr || !helpable(*ctx.task))
+  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.id == 0 || ctx.depth >= max_help_depth
+      || current_actor() != nullptr || !helpable(*ctx.task))
     return false;
   h.task = ctx.task;
   h.id = ctx.id;
