@@ -65,12 +65,9 @@ inline void check_fast() {
 void* allocate(std::size_t n) {
   if (n == 0)
     n = 1;
-  if (n >= block_cache::min_bytes) {
+  if (n >= block_cache::min_bytes)
     if (void* p = block_cache::take(n))
       return p;
-    if (void* p = block_cache::fresh(n))
-      return p;
-  }
   for (;;) {
     if (void* p = std::malloc(n))
       return p;

@@ -1,7 +1,6 @@
 #include "manta/detail/block_cache.hpp"
 
 #include "manta/detail/spin_lock.hpp"
-#include "manta/detail/store_copy.hpp"
 
 #include <array>
 #include <atomic>
@@ -56,13 +55,6 @@ void* take(size_t n) noexcept {
   cache.kept.fetch_sub(best->bytes, std::memory_order_relaxed);
   *best = block{};
   cache.reuses.fetch_add(1, std::memory_order_relaxed);
-  return p;
-}
-
-void* fresh(size_t n) noexcept {
-  void* p = std::malloc(n);
-  if (p != nullptr)
-    advise_huge_pages(p, n);
   return p;
 }
 

@@ -38,12 +38,6 @@ inline constexpr size_t min_bytes = size_t{32} << 20;
 /// from the cache, or nullptr. `n` below `min_bytes` always gets nullptr.
 void* take(size_t n) noexcept;
 
-/// A fresh block of `n` bytes from malloc, advised for transparent huge
-/// pages (as numpy advises its large arrays): 1 page fault per 2 MiB
-/// instead of 512 when it is first written, and fewer TLB misses when it is
-/// read. nullptr when malloc fails.
-void* fresh(size_t n) noexcept;
-
 /// Keeps `p` (a block from malloc of `min_bytes` or more) when there is
 /// room; returns false when the caller is to free it.
 bool keep(void* p) noexcept;
