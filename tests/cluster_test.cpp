@@ -316,16 +316,27 @@ TEST_CASE("node affinity pins tasks to a node; hard affinity to a dead node fail
     CHECK(std::string{e.what()}.find("node " + std::to_string(target)) != std::string::npos);
     CHECK(std::string{e.what()}.find("not alive") != std::string::npos);
   }
-  // Its end is in the state API while the ref is still held, with the reason.
+  // Its end is in the state API while the ref is still held, with the
+  // reason at once (from the slot) and its end time once end_task has
+  // recorded it, just after the seal that woke this get.
   bool listed = false;
   for (auto& t : manta::list_tasks())
     if (t.id == hard.id()) {
       listed = true;
       CHECK(t.state == manta::task_state::failed);
       CHECK(t.error.find("not alive") != std::string::npos);
-      CHECK(t.ended_us > 0);
     }
   CHECK(listed);
+  auto recorded = [&] {
+    for (auto& t : manta::list_tasks())
+      if (t.id == hard.id())
+        return t.ended_us > 0;
+    return false;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!recorded() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  CHECK(recorded());
   auto soft = manta::task(pid_after).node_affinity(target, /*soft=*/true).remote(0);
   CHECK(manta::get(soft, 10s) != second);
   // On a single node, a hard affinity elsewhere is refused at once.
