@@ -171,7 +171,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   st.link = link;
   st.silence_limit = detail::connection_timeout(self->system());
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
-  self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
+  self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
   st.last_tick = std::chrono::steady_clock::now();
   // An error message from a peer (a node manager of another build answering
   // a message it does not know, or a broken one) would stop this actor by
@@ -330,6 +330,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         return;
       auto& st = self->state;
       bool was_reconnecting = st.reconnecting.erase(index) > 0;
+      st.link->drop_worker(index); // not waited for any more
       cut_off(self, index); // if it lives and is still connected here
       node_lost(
         self, index,

@@ -303,8 +303,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       if (!vetted(self, token, "ping"))
         return;
       watch_owner(self, caf::actor_cast<caf::actor>(self->current_sender()), 0);
-      self->send(caf::actor_cast<caf::actor>(self->current_sender()), pong_atom::value,
-                 self->state.token);
+      // Urgent, as the ping (worker_links.cpp, heartbeat): queued tasks do
+      // not delay it.
+      self->send<caf::message_priority::high>(caf::actor_cast<caf::actor>(self->current_sender()),
+                                              pong_atom::value, self->state.token);
     },
     [=](done_atom, uint64_t id) {
       auto i = self->state.running.find(id);

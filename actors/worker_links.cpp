@@ -227,6 +227,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
         auto& st = self->state;
         st.nodes.erase(index);
         st.reconnecting[index] = lost_connection{rec, std::chrono::steady_clock::now(), 0};
+        st.link->park_worker(rec);
         self->delayed_send(self, reconnect_delay, reconnect_atom::value, index);
         done();
         reconnect_ended(self);
@@ -267,6 +268,7 @@ void connection_lost(self_ptr self, uint16_t index, const char* why,
   // Known as reconnecting first: its work placed again below may wait for it.
   st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
   node_lost(self, index, "was cut off: its connection " + std::string{why} + own_stall(self));
+  st.link->park_worker(info); // tasks only it fits wait for it meanwhile
   self->delayed_send(self, first_try, reconnect_atom::value, index);
 }
 
@@ -281,6 +283,7 @@ void reconnect(self_ptr self, uint16_t index) {
       log_level::error, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
       unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port}, lost.attempts);
     st.reconnecting.erase(i);
+    st.link->drop_worker(index);
     reconnect_ended(self);
     return;
   }
@@ -350,8 +353,8 @@ void heartbeat(self_ptr self) {
       continue;
     if (now - n.last_heard > st.silence_limit)
       silent.push_back(index);
-    else
-      self->send(n.manager, ping_atom::value, st.link->token());
+    else // urgent, as its pong and this tick: see below
+      self->send<caf::message_priority::high>(n.manager, ping_atom::value, st.link->token());
   }
   for (auto index : silent) {
     // Its connection may still be open (a partition, a frozen process):
@@ -367,7 +370,12 @@ void heartbeat(self_ptr self) {
   }
   steal_for_idle(self); // this node's CPUs may have freed up since
   st.last_tick = now;
-  self->delayed_send(self, st.ping_interval, heartbeat_atom::value);
+  // The tick, the pings and their pongs are urgent messages: CAF serves an
+  // actor's urgent queue in every round, so a backlog of tasks in this
+  // mailbox (a million submitted at once) or in the worker's does not delay
+  // them, and a silence measures the link and the peer, not the queue (seen
+  // as both workers "silent" while a driver placed a million tasks).
+  self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
 }
 
 } // namespace manta::actors

@@ -292,6 +292,18 @@ void netns_network::heal(size_t i) {
   must_run("ip -n " + bridge_ns(prefix_) + " link set p" + std::to_string(i) + " up");
 }
 
+void netns_network::cut(size_t i, size_t j) {
+  // Dropped where they arrive: a packet dropped on its way out would fail
+  // the sender's send (EPERM), a reset rather than the silence of a cut.
+  must_run("ip netns exec " + name(i) + " iptables -I INPUT -s " + ip(j) + " -j DROP");
+  must_run("ip netns exec " + name(j) + " iptables -I INPUT -s " + ip(i) + " -j DROP");
+}
+
+void netns_network::mend(size_t i, size_t j) {
+  must_run("ip netns exec " + name(i) + " iptables -D INPUT -s " + ip(j) + " -j DROP");
+  must_run("ip netns exec " + name(j) + " iptables -D INPUT -s " + ip(i) + " -j DROP");
+}
+
 void netns_network::enter(size_t i) {
   int fd = ::open(ns_path(name(i)).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)

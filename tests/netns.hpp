@@ -82,6 +82,12 @@ public:
   void partition(size_t i);
   /// Brings node i's link back up.
   void heal(size_t i);
+  /// Cuts nodes i and j apart only (a packet filter in each namespace drops
+  /// what arrives from the other, silently); each still reaches the
+  /// other nodes, e.g. a worker the head still hears but a driver does not.
+  void cut(size_t i, size_t j);
+  /// Removes `cut(i, j)`'s filters.
+  void mend(size_t i, size_t j);
 
   /// Moves the calling thread into node i's namespace: sockets it opens
   /// from now on, and threads it starts, live there (how a test process

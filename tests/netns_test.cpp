@@ -254,6 +254,24 @@ TEST_CASE("a worker partitioned longer than the connection timeout, then healed:
   CHECK(::kill(cut, 0) == 0);
 }
 
+TEST_CASE("a worker only the driver lost (the head still lists it): a task only it fits waits "
+          "for the reconnect instead of failing as one that can never run") {
+  netns_cluster c{3, 2s};
+  c.start_head(0);
+  c.add_worker(1, 1, {"--resources=special:1"});
+  c.join(2);
+  auto special = [](int64_t n) {
+    return manta::task(make_bytes).num_cpus(0).resources({{"special", 1}}).remote(n);
+  };
+  REQUIRE(manta::get(manta::task(checksum).remote(special(5000)), 30s) > 0);
+  c.net().cut(2, 1); // the head hears both; the driver and the worker hear nothing of each other
+  REQUIRE(c.wait_for_cpus(0, 20s)); // the driver closed the silent link and reconnects
+  auto ref = special(7000); // before the fix: infeasible_task_error at once
+  c.net().mend(2, 1);
+  CHECK(manta::get(ref, 60s).size() == 7000u);
+  CHECK(c.wait_for_cpus(1, 30s));
+}
+
 TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss") {
   if (auto why = manta_test::netem_unavailable(); !why.empty()) {
     std::fprintf(stderr, "netns_netem: skipped: %s\n", why.c_str());

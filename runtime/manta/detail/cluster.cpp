@@ -289,9 +289,10 @@ void cluster::dispatch(task_ptr t) {
 
 bool cluster::feasible(const resource_demand& d) const {
   std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& [_, n] : workers_)
-    if (d.fits_in(n.cpus, n.custom))
-      return true;
+  for (auto* nodes : {&workers_, &parked_})
+    for (auto& [_, n] : *nodes)
+      if (d.fits_in(n.cpus, n.custom))
+        return true;
   return false;
 }
 
@@ -346,11 +347,19 @@ std::vector<wire::node_record> cluster::workers() const {
 void cluster::set_worker(const wire::node_record& rec) {
   std::lock_guard<std::mutex> guard{mtx_};
   workers_[rec.index] = rec;
+  parked_.erase(rec.index);
+}
+
+void cluster::park_worker(const wire::node_record& rec) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  workers_.erase(rec.index);
+  parked_[rec.index] = rec;
 }
 
 void cluster::drop_worker(uint16_t index) {
   std::lock_guard<std::mutex> guard{mtx_};
   workers_.erase(index);
+  parked_.erase(index);
 }
 
 caf::actor cluster::client() {

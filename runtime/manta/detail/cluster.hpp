@@ -87,7 +87,10 @@ public:
   /// Driver: places a task the local node cannot take right now.
   void dispatch(task_ptr t);
 
-  /// Whether some live worker offers `d` in total.
+  /// Whether some live worker offers `d` in total, counting the workers
+  /// this driver is reconnecting to (`park_worker`): the head still lists
+  /// them, and a task that only they fit waits for them in placement
+  /// rather than failing at submit as if it could never run.
   bool feasible(const resource_demand& d) const;
 
   /// Total resources of the live workers this driver is connected to.
@@ -105,6 +108,11 @@ public:
   // -- called by the cluster_client actor -------------------------------------
 
   void set_worker(const wire::node_record& rec);
+  /// A worker whose connection this driver lost and tries to get back while
+  /// the head lists it: counted by `feasible` only (the state API and
+  /// `cluster_resources` show the connected workers) until `set_worker`
+  /// (reconnected) or `drop_worker` (gone).
+  void park_worker(const wire::node_record& rec);
   void drop_worker(uint16_t index);
   worker_pool& pool() noexcept { return pool_; }
 
@@ -159,6 +167,7 @@ private:
   caf::actor client_;
   mutable std::mutex mtx_;
   std::map<uint16_t, wire::node_record> workers_;
+  std::map<uint16_t, wire::node_record> parked_; ///< being reconnected (mtx_)
   /// Workers: serves the bytes of held objects (object_transfer.hpp).
   std::unique_ptr<transfer_server> transfer_;
 };
