@@ -185,7 +185,8 @@ private:
   /// A task: where the cluster's rule (node_choice.hpp) puts it, as it
   /// would be submitted from the current node (sim_placement.cpp).
   bool place_task(task_ptr& t);
-  /// An actor's constructor: a random live node with room, or its affinity.
+  /// An actor's constructor: where the cluster's rule (actor_choice.hpp)
+  /// puts it, as created on the current node; false leaves it queued.
   bool place_actor(task_ptr& t, const actor_job& job);
   /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
   node_view view_of(uint32_t n, uint32_t from, double need) const;
@@ -250,6 +251,13 @@ private:
   std::vector<node_view> views_;
   /// The node of each actor's current instance (by its core).
   std::unordered_map<const void*, uint32_t> actor_node_;
+  /// Where each actor was created and stays, or `elsewhere` (decided once,
+  /// at its first placement), by its core; the creations' SPREAD turns
+  /// and the last node SPREAD chose (the driver's `actor_spread_last`).
+  static constexpr uint32_t elsewhere = ~uint32_t{0};
+  std::unordered_map<const void*, uint32_t> actor_home_;
+  size_t spread_turn_ = 0;
+  uint32_t actor_spread_last_ = 0;
   /// Which side of the partition each node is on (0: none).
   std::vector<uint32_t> side_;
   std::unordered_map<std::string, cost_rule> costs_;

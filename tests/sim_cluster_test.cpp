@@ -1,0 +1,116 @@
+// The cluster's own paths in a simulation (docs/simulation.md, "Which of
+// Manta's cluster paths run in the simulator"): actor placement by the
+// driver's rule (actor_choice.hpp), each checked for the same trace hash
+// under the same seed.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <manta/manta.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+class where_am_i {
+public:
+  std::pair<int, bool> ask() {
+    return {static_cast<int>(manta::sim::current_node()), manta::was_restarted()};
+  }
+};
+MANTA_ACTOR(where_am_i, &where_am_i::ask);
+
+int node_of(manta::actor_handle<where_am_i>& h) {
+  return manta::get(h.call(&where_am_i::ask).remote()).first;
+}
+
+/// Makes an actor from inside a task and says where it lives.
+int actor_made_in_task() {
+  auto h = manta::actor<where_am_i>().remote();
+  return manta::get(h.call(&where_am_i::ask).remote()).first;
+}
+MANTA_REMOTE(actor_made_in_task);
+
+struct sim_guard {
+  explicit sim_guard(manta::simulation_options s) {
+    s.print_summary = false;
+    manta::init_options opts;
+    opts.task_events = false;
+    manta::init(opts, std::move(s));
+  }
+  ~sim_guard() { manta::shutdown(); }
+};
+
+manta::sim_fault kill_at(std::chrono::nanoseconds at, uint32_t node) {
+  manta::sim_fault f;
+  f.at = at;
+  f.what = manta::sim_fault::kind::kill;
+  f.node = node;
+  return f;
+}
+
+} // namespace
+
+TEST_CASE("actors are placed by the driver's rule: on the creating node, SPREAD in turns, "
+          "restarts on the least-loaded worker") {
+  auto run = [](uint64_t seed) {
+    manta::simulation_options s;
+    s.seed = seed;
+    s.nodes = 4;
+    s.latency = 100us;
+    s.jitter = 50us;
+    s.faults = {kill_at(20ms, 2)};
+    sim_guard g{s};
+    std::vector<int> plain;
+    for (int i = 0; i < 4; ++i) {
+      auto h = manta::actor<where_am_i>().remote();
+      plain.push_back(node_of(h));
+    }
+    // The default keeps an actor on the node whose code creates it: the
+    // driver's, or a task's (a random pick would scatter them).
+    CHECK(plain == std::vector<int>{0, 0, 0, 0});
+    CHECK(manta::get(manta::task(actor_made_in_task).node_affinity(3).remote()) == 3);
+    // SPREAD: this node on one turn in four, the workers in order between.
+    std::vector<manta::actor_handle<where_am_i>> spread;
+    std::vector<int> spread_at;
+    for (int i = 0; i < 8; ++i) {
+      spread.push_back(manta::actor<where_am_i>().spread().max_restarts(1).remote());
+      spread_at.push_back(node_of(spread.back()));
+    }
+    CHECK(spread_at == std::vector<int>{0, 1, 2, 3, 0, 1, 2, 3});
+    auto soft = manta::actor<where_am_i>().node_affinity(2, true).max_restarts(1).remote();
+    CHECK(node_of(soft) == 2);
+    // Node 2 dies: its actors restart on other workers, never on the
+    // driver's node (the driver places only on its workers). The SPREAD ones
+    // go on in SPREAD's turns (after node 3, the last: node 1, then node 3
+    // again, node 2 being dead); the soft pin to the dead node goes to the
+    // least-loaded worker that fits (node 1, the lowest index of the idle).
+    manta::sleep(200ms);
+    auto again = manta::get(spread[2].call(&where_am_i::ask).remote());
+    CHECK(again == std::pair<int, bool>{1, true});
+    CHECK(node_of(spread[6]) == 3);
+    CHECK(node_of(soft) == 1);
+    CHECK(node_of(spread[1]) == 1); // not restarted
+    CHECK(manta::sim::summary().actors_killed == 3);
+    return manta::sim::summary().trace_hash;
+  };
+  auto one = run(5);
+  CHECK(run(5) == one);
+  CHECK(run(6) != one); // the jitter differs
+}
+
+TEST_CASE("an actor pinned to a node is created there; a soft pin to a dead node goes elsewhere") {
+  manta::simulation_options s;
+  s.nodes = 3;
+  s.faults = {kill_at(1ms, 2)};
+  sim_guard g{s};
+  auto pinned = manta::actor<where_am_i>().node_affinity(1).remote();
+  CHECK(node_of(pinned) == 1);
+  manta::sleep(200ms); // node 2 is dead and noticed
+  auto soft = manta::actor<where_am_i>().node_affinity(2, true).remote();
+  CHECK(node_of(soft) == 1); // the least loaded of the live workers
+}
