@@ -7,6 +7,7 @@
 
 #include "manta/detail/actor_choice.hpp"
 #include "manta/detail/node_choice.hpp"
+#include "manta/detail/node_loss.hpp"
 
 #include <vector>
 
@@ -152,4 +153,18 @@ TEST_CASE("an actor sent elsewhere goes to its affinity, SPREAD's next node, or 
   std::vector<node_view> none{too_small(1), too_small(2)};
   CHECK(choose_actor_node({}, none, last) == node_choice{node_choice::nowhere, 0});
   CHECK(choose_actor_node(spread(), none, last) == node_choice{node_choice::nowhere, 0});
+}
+
+// What becomes of a task whose node died (node_loss.hpp): the driver's
+// `node_lost` and the simulator's `lose`.
+
+TEST_CASE("a task whose node died is retried while its tries and node failures allow") {
+  using manta::detail::after_node_loss;
+  using v = manta::detail::node_loss_verdict;
+  CHECK(after_node_loss(1, 2, 1, 3) == v::retry);
+  CHECK(after_node_loss(2, 2, 2, 3) == v::too_many_node_failures); // before the retries
+  CHECK(after_node_loss(2, -1, 2, 3) == v::retry);                 // no bound of its own
+  CHECK(after_node_loss(4, -1, 4, 3) == v::retries_used_up);       // 1 + max_retries tries
+  CHECK(after_node_loss(1, 2, 1, 0) == v::retries_used_up);
+  CHECK(after_node_loss(1, 0, 1, 3) == v::too_many_node_failures);
 }

@@ -1,7 +1,7 @@
 // The cluster's own paths in a simulation (docs/simulation.md, "Which of
 // Manta's cluster paths run in the simulator"): actor placement by the
-// driver's rule (actor_choice.hpp), each checked for the same trace hash
-// under the same seed.
+// driver's rule (actor_choice.hpp), the fate of a task whose node died
+// (node_loss.hpp), each checked for the same trace hash under the same seed.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,12 @@ MANTA_ACTOR(where_am_i, &where_am_i::ask);
 int node_of(manta::actor_handle<where_am_i>& h) {
   return manta::get(h.call(&where_am_i::ask).remote()).first;
 }
+
+long slow_square(long x) {
+  manta::sleep(20ms);
+  return x * x;
+}
+MANTA_REMOTE(slow_square);
 
 /// Makes an actor from inside a task and says where it lives.
 int actor_made_in_task() {
@@ -113,4 +120,45 @@ TEST_CASE("an actor pinned to a node is created there; a soft pin to a dead node
   manta::sleep(200ms); // node 2 is dead and noticed
   auto soft = manta::actor<where_am_i>().node_affinity(2, true).remote();
   CHECK(node_of(soft) == 1); // the least loaded of the live workers
+}
+
+TEST_CASE("a task whose nodes die under it is retried while max_retries and max_node_failures "
+          "allow, as on a cluster") {
+  // Node 1 dies under the task (soft-pinned there), its retry goes to the
+  // least-loaded other worker (node 2), and node 2 dies under it too.
+  auto run = [](uint64_t seed, auto make) {
+    manta::simulation_options s;
+    s.seed = seed;
+    s.nodes = 4;
+    s.latency = 100us;
+    s.jitter = 50us;
+    s.faults = {kill_at(5ms, 1), kill_at(115ms, 2)};
+    sim_guard g{s};
+    auto ref = make(manta::task(slow_square).node_affinity(1, true)).remote(7);
+    std::string what = "value";
+    try {
+      auto value = manta::get(ref);
+      CHECK(value == 49);
+    } catch (const manta::node_died_error& e) {
+      what = "node_died_error";
+      CHECK(std::string{e.what()}.find("2 times (sim-node-1, then sim-node-2)")
+            != std::string::npos);
+    } catch (const manta::object_lost_error& e) {
+      what = "object_lost_error";
+      CHECK(std::string{e.what()}.find("retries are used up") != std::string::npos);
+    }
+    CHECK(manta::sim::summary().tasks_lost == 2);
+    return std::pair{what, manta::sim::summary().trace_hash};
+  };
+  // The default bound: two deaths and it fails, retries left or not.
+  auto bounded = [](auto t) { return t.max_retries(5); };
+  auto one = run(3, bounded);
+  CHECK(one.first == "node_died_error");
+  CHECK(run(3, bounded) == one);
+  CHECK(run(4, bounded).second != one.second);
+  // No bound of node failures: the third try runs on node 3.
+  CHECK(run(3, [](auto t) { return t.max_retries(5).max_node_failures(-1); }).first == "value");
+  // No bound, but one retry: spent by the first death.
+  CHECK(run(3, [](auto t) { return t.max_retries(1).max_node_failures(-1); }).first
+        == "object_lost_error");
 }

@@ -195,8 +195,8 @@ private:
   void run_code(const rec_ptr& r);
   /// Ends `r`'s stay on its node (gives back its CPUs on a live node).
   void retire(const rec_ptr& r);
-  /// A run that ended with its node (or a task that cannot be placed):
-  /// retried while `max_retries` allow, else failed with node_died_error.
+  /// A run that ended with its node: retried or failed as the driver's
+  /// rule says (node_loss.hpp: `max_retries`, `max_node_failures`).
   void lose(const rec_ptr& r, bool attempt_counted, const std::string& why);
   /// Wakes the suspended runs of `node` (it died).
   void wake_node(uint32_t node);
@@ -244,6 +244,9 @@ private:
   std::vector<std::list<rec_ptr>> runs_;
   /// Runs whose node died, handled when the death is noticed.
   std::vector<std::vector<rec_ptr>> doomed_;
+  /// The nodes that died under each task lost so far, by its id (unique in
+  /// a run), until it ends (its `max_node_failures`).
+  std::unordered_map<uint64_t, std::vector<uint32_t>> node_failures_;
   std::deque<task_ptr> ready_;
   /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
   /// views a placement builds (kept to reuse their memory).
