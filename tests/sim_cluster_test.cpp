@@ -1,7 +1,8 @@
 // The cluster's own paths in a simulation (docs/simulation.md, "Which of
 // Manta's cluster paths run in the simulator"): actor placement by the
 // driver's rule (actor_choice.hpp), the fate of a task whose node died
-// (node_loss.hpp), each checked for the same trace hash under the same seed.
+// (node_loss.hpp), a partition longer than the connection timeout, each
+// checked for the same trace hash under the same seed.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -42,10 +44,19 @@ int actor_made_in_task() {
 }
 MANTA_REMOTE(actor_made_in_task);
 
+/// Sleeps a virtual second and says on which node it ran.
+int long_node() {
+  manta::sleep(1s);
+  return static_cast<int>(manta::sim::current_node());
+}
+MANTA_REMOTE(long_node);
+
 struct sim_guard {
-  explicit sim_guard(manta::simulation_options s) {
+  explicit sim_guard(manta::simulation_options s, std::chrono::milliseconds connection_timeout =
+                                                    manta::default_connection_timeout) {
     s.print_summary = false;
     manta::init_options opts;
+    opts.connection_timeout = connection_timeout;
     opts.task_events = false;
     manta::init(opts, std::move(s));
   }
@@ -161,4 +172,53 @@ TEST_CASE("a task whose nodes die under it is retried while max_retries and max_
   // No bound, but one retry: spent by the first death.
   CHECK(run(3, [](auto t) { return t.max_retries(1).max_node_failures(-1); }).first
         == "object_lost_error");
+}
+
+TEST_CASE("a partition longer than the connection timeout declares the cut-off node dead; it "
+          "joins again at the heal") {
+  auto run = [](uint64_t seed, std::chrono::nanoseconds heal_at) {
+    manta::simulation_options s;
+    s.seed = seed;
+    s.nodes = 3;
+    s.latency = 100us;
+    s.jitter = 50us;
+    manta::sim_fault cut;
+    cut.at = 10ms;
+    cut.what = manta::sim_fault::kind::partition;
+    cut.group = {2};
+    manta::sim_fault heal;
+    heal.at = heal_at;
+    heal.what = manta::sim_fault::kind::heal;
+    s.faults = {cut, heal};
+    sim_guard g{s, 300ms}; // --connection-timeout=300ms
+    auto a = manta::actor<where_am_i>().node_affinity(2, true).max_restarts(1).remote();
+    CHECK(node_of(a) == 2);
+    auto ref = manta::task(long_node).node_affinity(2, true).max_retries(1).remote();
+    int ran_on = manta::get(ref);
+    auto done_at = manta::now().time_since_epoch();
+    auto actor_now = manta::get(a.call(&where_am_i::ask).remote());
+    // Node 2 is back after the heal, hard pins to it run there.
+    manta::sleep(heal_at + 10ms - manta::now().time_since_epoch());
+    auto back = manta::get(manta::task(long_node).node_affinity(2).remote());
+    CHECK(back == 2);
+    return std::tuple{ran_on, done_at, actor_now, manta::sim::summary().trace_hash};
+  };
+  // Cut off for 2 s: after 300 ms the driver declares node 2 dead, the task
+  // runs again elsewhere (done at about 1.31 s) and the actor restarts on
+  // the other worker.
+  auto [ran_on, done_at, actor_now, hash] = run(1, 2s);
+  CHECK(ran_on != 2);
+  CHECK(done_at > 1300ms);
+  CHECK(done_at < 1400ms);
+  CHECK(actor_now == std::pair<int, bool>{1, true});
+  CHECK(std::get<3>(run(1, 2s)) == hash);
+  CHECK(std::get<3>(run(2, 2s)) != hash);
+  // Cut off for 200 ms: nothing is declared; the task's result crosses at
+  // the heal and the actor never restarted.
+  auto [short_on, short_done, short_actor, short_hash] = run(1, 200ms);
+  CHECK(short_on == 2);
+  CHECK(short_done > 1000ms);
+  CHECK(short_done < 1100ms);
+  CHECK(short_actor == std::pair<int, bool>{2, false});
+  (void)short_hash;
 }

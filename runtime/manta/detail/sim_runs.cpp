@@ -177,20 +177,23 @@ void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why)
   // The driver's rule (node_loss.hpp): every death counts, as the simulator
   // has no cut connections that come back.
   auto& deaths = node_failures_[id_of(*t)];
-  deaths.push_back(r->node);
-  switch (after_node_loss(static_cast<int>(deaths.size()), t->opts.max_node_failures, attempts,
-                          t->opts.max_retries)) {
+  deaths.emplace_back(r->node, nodes_[r->node].epoch);
+  int failures = 0;
+  for (auto& d : deaths)
+    failures += cut_losses_.count(d) == 0 ? 1 : 0;
+  switch (after_node_loss(failures, t->opts.max_node_failures, attempts, t->opts.max_retries)) {
     case node_loss_verdict::retry:
       eng_.note(event_kind::retry, r->node, id_of(*t));
       ready_.push_back(std::move(t));
       return;
     case node_loss_verdict::too_many_node_failures: {
       std::string nodes;
-      for (auto n : deaths)
-        nodes += (nodes.empty() ? "" : ", then ") + node_name(n);
+      for (auto& d : deaths)
+        if (cut_losses_.count(d) == 0)
+          nodes += (nodes.empty() ? "" : ", then ") + node_name(d.first);
       node_failures_.erase(id_of(*t));
       fail(*t, why + " (simulated): it was running (or queued) on a node when that node died, "
-                 + std::to_string(deaths.size()) + " times (" + nodes
+                 + std::to_string(failures) + " times (" + nodes
                  + "), so it is not retried on another node; raise the bound with "
                    ".max_node_failures(n) (now "
                  + std::to_string(t->opts.max_node_failures) + ") if nodes die for other reasons");

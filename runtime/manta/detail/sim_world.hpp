@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -40,7 +41,9 @@ vtime thread_cpu_now() noexcept;
 /// except `post_ready`.
 class world {
 public:
-  explicit world(const simulation_options& opts);
+  /// `connection_timeout`: the cluster's (`init_options`), in virtual
+  /// time: a node cut off from the driver's for that long is declared dead.
+  world(const simulation_options& opts, vtime connection_timeout);
   ~world();
 
   world(const world&) = delete;
@@ -203,9 +206,17 @@ private:
   /// Fails `t` with node_died_error saying `why`.
   static void fail(task_spec& t, const std::string& why);
   void apply(const sim_fault& f);
+  /// Node `node` goes down: its runs are lost (their code unwinds at its
+  /// next wait), its CPUs leave the cluster.
+  void down(uint32_t node);
+  /// `connection_timeout` after a partition cut `node` off from the
+  /// driver's node: if no heal came meanwhile, the driver declares it dead
+  /// now, as a cluster's driver does when a connection stays silent.
+  void connection_timed_out(uint32_t node, uint64_t heals);
   /// Adds the partitions and slow spells drawn from the seed.
   void draw_faults();
-  void detect(uint32_t node);
+  /// The cluster notices that `node` is gone (`why`: "died", or how).
+  void detect(uint32_t node, const std::string& why = "died");
   vtime delay(uint32_t from, uint32_t to, bool& lost);
   bool reachable(uint32_t a, uint32_t b) const noexcept;
   /// The run's virtual duration before its code runs (0 for a measured
@@ -244,9 +255,17 @@ private:
   std::vector<std::list<rec_ptr>> runs_;
   /// Runs whose node died, handled when the death is noticed.
   std::vector<std::vector<rec_ptr>> doomed_;
-  /// The nodes that died under each task lost so far, by its id (unique in
-  /// a run), until it ends (its `max_node_failures`).
-  std::unordered_map<uint64_t, std::vector<uint32_t>> node_failures_;
+  /// The losses of nodes (node, its epoch after the loss) under each task
+  /// lost so far, by its id (unique in a run), until it ends (its
+  /// `max_node_failures`); the losses that were cut connections, the node
+  /// coming back at the heal (they do not count, as on a cluster).
+  std::unordered_map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> node_failures_;
+  std::set<std::pair<uint32_t, uint64_t>> cut_losses_;
+  vtime connection_timeout_{0};
+  /// Heals so far; the nodes the connection timeout declared dead, which
+  /// join again at the next heal.
+  uint64_t heals_ = 0;
+  std::vector<uint32_t> timed_out_;
   std::deque<task_ptr> ready_;
   /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
   /// views a placement builds (kept to reuse their memory).
