@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "manta/detail/actor_choice.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/demangle.hpp"
@@ -12,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <optional>
+#include <vector>
 
 namespace manta::actors {
 
@@ -29,45 +31,31 @@ double load(const remote_node& n) {
   return n.busy_cpus / std::max(n.info.cpus, 1e-9);
 }
 
-/// Where a new actor goes: its affinity, the next worker for SPREAD, or
-/// the least-loaded worker that can ever fit it. Sets `why` if none.
+/// Where a new actor goes (detail/actor_choice.hpp, the rule the simulator
+/// shares): its affinity, the next worker for SPREAD, or the least-loaded
+/// worker that can ever fit it. Sets `why` if none.
 std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req,
                                   std::string& why) {
   auto& st = self->state;
-  auto usable = [&](const remote_node& n) { return n.manager && fits_total(n, req.demand); };
-  if (req.where.kind == scheduling_strategy::node_affinity) {
-    auto i = st.nodes.find(req.where.node);
-    if (i != st.nodes.end() && usable(i->second))
-      return req.where.node;
-    if (!req.where.soft) {
-      why = "it is pinned to node " + std::to_string(req.where.node)
-            + (i == st.nodes.end()
-                 ? ", which is not alive in the cluster"
-                 : ", which can never fit its demand of " + req.demand.to_string())
-            + "; pin it to a live node or use node_affinity(node, /*soft=*/true)";
-      return std::nullopt;
-    }
-  }
-  std::optional<uint16_t> best;
-  if (req.where.kind == scheduling_strategy::spread) {
-    auto after = st.nodes.upper_bound(st.actor_spread_last);
-    for (size_t k = 0; k < st.nodes.size() && !best; ++k, ++after) {
-      if (after == st.nodes.end())
-        after = st.nodes.begin();
-      if (usable(after->second))
-        best = after->first;
-    }
-    if (best)
-      st.actor_spread_last = *best;
-  }
-  if (best)
-    return best;
+  static thread_local std::vector<node_view> others;
+  others.clear();
   for (auto& [index, n] : st.nodes)
-    if (usable(n) && (!best || load(n) < load(st.nodes.at(*best))))
-      best = index;
-  if (!best)
+    others.push_back({index, n.manager && fits_total(n, req.demand), false, load(n)});
+  uint32_t spread_last = st.actor_spread_last;
+  auto choice = choose_actor_node(req.where, others, spread_last);
+  st.actor_spread_last = static_cast<uint16_t>(spread_last);
+  if (choice.kind == node_choice::run_on)
+    return static_cast<uint16_t>(choice.node);
+  if (choice.kind == node_choice::pinned_away) {
+    auto i = st.nodes.find(req.where.node);
+    why = "it is pinned to node " + std::to_string(req.where.node)
+          + (i == st.nodes.end() ? ", which is not alive in the cluster"
+                                 : ", which can never fit its demand of " + req.demand.to_string())
+          + "; pin it to a live node or use node_affinity(node, /*soft=*/true)";
+  } else {
     why = "no live worker node offers " + req.demand.to_string();
-  return best;
+  }
+  return std::nullopt;
 }
 
 void complete(const call_request_ptr& req, call_outcome out) {

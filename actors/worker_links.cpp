@@ -7,6 +7,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_sink.hpp"
+#include "manta/detail/node_loss.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
@@ -95,12 +96,18 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       st.placed.erase(i);
       if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
         rebuild(self, f->second);
-    } else if (p.task && p.max_node_failures >= 0 && node_failures(st, p) >= p.max_node_failures) {
+      continue;
+    }
+    // The rule the simulator shares (node_loss.hpp); a rebuild has no
+    // bound of node failures.
+    auto verdict = after_node_loss(p.task ? node_failures(st, p) : 0,
+                                   p.task ? p.max_node_failures : -1, p.dispatches, p.max_retries);
+    if (verdict == node_loss_verdict::too_many_node_failures) {
       auto lost_task = std::move(p);
       st.placed.erase(i);
       end_task(*lost_task.task,
                std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
-    } else if (p.dispatches <= p.max_retries) {
+    } else if (verdict == node_loss_verdict::retry) {
       place_or_wait(self, id);
     } else {
       auto lost_task = std::move(p);

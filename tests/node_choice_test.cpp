@@ -5,7 +5,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "manta/detail/actor_choice.hpp"
 #include "manta/detail/node_choice.hpp"
+#include "manta/detail/node_loss.hpp"
 
 #include <vector>
 
@@ -104,4 +106,65 @@ TEST_CASE("locality prefers the node holding most of the arguments' bytes") {
   CHECK(most_bytes({}) == 0);
   CHECK(most_bytes({{2, 10}, {3, 30}, {4, 20}}) == 3);
   CHECK(most_bytes({{3, 30}, {5, 30}}) == 3);
+}
+
+// Where an actor goes (actor_choice.hpp): the driver's `place_on_other_node`
+// and `create_remote_actor`, and the simulator's `place_actor`.
+
+TEST_CASE("an actor stays on the node that creates it unless it is pinned elsewhere, spread, or "
+          "fits only elsewhere") {
+  using manta::detail::actor_stays_local;
+  scheduling_strategy plain;
+  CHECK(actor_stays_local(plain, true, 0, true, true, 3, 0));
+  CHECK(actor_stays_local(plain, true, 0, false, false, 3, 0)); // fits nowhere: fails here
+  CHECK_FALSE(actor_stays_local(plain, true, 0, false, true, 3, 0));
+  CHECK(actor_stays_local(affinity(0), true, 0, true, true, 3, 0));
+  CHECK_FALSE(actor_stays_local(affinity(2), true, 0, true, true, 3, 0));
+  // SPREAD: this node's turn is one in 1 + workers.
+  std::vector<bool> turns;
+  for (size_t turn = 0; turn < 8; ++turn)
+    turns.push_back(actor_stays_local(spread(), true, 0, true, true, 3, turn));
+  CHECK(turns == std::vector<bool>{true, false, false, false, true, false, false, false});
+  // A worker keeps its actors, whatever they ask.
+  CHECK(actor_stays_local(affinity(2), false, 1, true, true, 3, 1));
+  CHECK(actor_stays_local(spread(), false, 1, true, true, 3, 1));
+}
+
+TEST_CASE("an actor sent elsewhere goes to its affinity, SPREAD's next node, or the least loaded "
+          "that can ever fit it, room or not") {
+  using manta::detail::choose_actor_node;
+  uint32_t last = 0;
+  // Full nodes count: an actor waits on its node for its CPUs.
+  std::vector<node_view> others{full(1), {2, true, false, 0.5}, {3, true, false, 0.5}};
+  CHECK(choose_actor_node({}, others, last) == run_on(2)); // lowest index on a tie
+  others[0].load = 0.25;
+  CHECK(choose_actor_node({}, others, last) == run_on(1));
+  CHECK(choose_actor_node(affinity(3), others, last) == run_on(3));
+  others[2] = too_small(3);
+  CHECK(choose_actor_node(affinity(3), others, last) == node_choice{node_choice::pinned_away, 3});
+  CHECK(choose_actor_node(affinity(3, true), others, last) == run_on(1));
+  CHECK(choose_actor_node(affinity(7), others, last) == node_choice{node_choice::pinned_away, 7});
+  // SPREAD: the next that fits after the last, wrapping; node 3 never fits.
+  std::vector<uint32_t> spread_to;
+  for (int i = 0; i < 4; ++i)
+    spread_to.push_back(choose_actor_node(spread(), others, last).node);
+  CHECK(spread_to == std::vector<uint32_t>{1, 2, 1, 2});
+  CHECK(last == 2);
+  std::vector<node_view> none{too_small(1), too_small(2)};
+  CHECK(choose_actor_node({}, none, last) == node_choice{node_choice::nowhere, 0});
+  CHECK(choose_actor_node(spread(), none, last) == node_choice{node_choice::nowhere, 0});
+}
+
+// What becomes of a task whose node died (node_loss.hpp): the driver's
+// `node_lost` and the simulator's `lose`.
+
+TEST_CASE("a task whose node died is retried while its tries and node failures allow") {
+  using manta::detail::after_node_loss;
+  using v = manta::detail::node_loss_verdict;
+  CHECK(after_node_loss(1, 2, 1, 3) == v::retry);
+  CHECK(after_node_loss(2, 2, 2, 3) == v::too_many_node_failures); // before the retries
+  CHECK(after_node_loss(2, -1, 2, 3) == v::retry);                 // no bound of its own
+  CHECK(after_node_loss(4, -1, 4, 3) == v::retries_used_up);       // 1 + max_retries tries
+  CHECK(after_node_loss(1, 2, 1, 0) == v::retries_used_up);
+  CHECK(after_node_loss(1, 0, 1, 3) == v::too_many_node_failures);
 }

@@ -77,7 +77,9 @@ private:
 MANTA_ACTOR(ledger, &ledger::deposit, &ledger::balance);
 
 int ledger_run() {
-  auto l = manta::actor<ledger>().max_restarts(5).max_task_retries(5).remote();
+  // On node 3 (soft: on a real node, this one): the driver's node never dies.
+  auto l =
+    manta::actor<ledger>().node_affinity(3, true).max_restarts(5).max_task_retries(5).remote();
   constexpr long deposits = 40;
   for (long i = 1; i <= deposits; ++i) {
     manta::get(l.call(&ledger::deposit).remote(1));

@@ -183,7 +183,7 @@ void init(init_options opts, simulation_options sim) {
   // node's, so a task larger than a node is infeasible as on a cluster.
   opts.num_cpus = sim.cpus_per_node;
   opts.dashboard_port.reset();
-  auto w = std::make_unique<detail::sim::world>(sim);
+  auto w = std::make_unique<detail::sim::world>(sim, opts.connection_timeout);
   detail::sim::g_world.store(w.get(), std::memory_order_release);
   try {
     init(std::move(opts));

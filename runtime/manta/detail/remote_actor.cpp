@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
+#include "manta/detail/actor_choice.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/attached_actor.hpp"
 #include "manta/detail/cluster.hpp"
@@ -103,21 +104,18 @@ void actor_ctor::encode_args(std::vector<std::vector<char>>&) const {
 bool place_on_other_node(const actor_options& opts) {
   auto* rt = runtime::current();
   auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr || link->kind() != cluster::role::driver)
+  if (link == nullptr)
     return false;
-  switch (opts.strategy.kind) {
-    case scheduling_strategy::node_affinity:
-      return opts.strategy.node != link->index();
-    case scheduling_strategy::spread: {
-      // Round robin over this node and the workers, as tasks spread.
-      static std::atomic<size_t> next{0};
-      auto n = link->num_workers() + 1;
-      return next.fetch_add(1, std::memory_order_relaxed) % n != 0;
-    }
-    default:
-      return !opts.resources.fits_in(rt->total_cpus(), rt->total_custom())
-             && link->feasible(opts.resources);
-  }
+  bool driver = link->kind() == cluster::role::driver;
+  // SPREAD's turns: this driver process's SPREAD actors, counted.
+  static std::atomic<size_t> next{0};
+  size_t turn = driver && opts.strategy.kind == scheduling_strategy::spread
+                  ? next.fetch_add(1, std::memory_order_relaxed)
+                  : 0;
+  bool fits_here = opts.resources.fits_in(rt->total_cpus(), rt->total_custom());
+  bool fits_elsewhere = driver && !fits_here && link->feasible(opts.resources);
+  return !actor_stays_local(opts.strategy, driver, link->index(), fits_here, fits_elsewhere,
+                            link->num_workers(), turn);
 }
 
 /// A handle to an actor another driver made (attached_actor.hpp): the

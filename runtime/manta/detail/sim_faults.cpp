@@ -81,25 +81,13 @@ void world::draw_faults() {
 void world::apply(const sim_fault& f) {
   auto& n = nodes_[f.node];
   switch (f.what) {
-    case sim_fault::kind::kill: {
+    case sim_fault::kind::kill:
       if (!n.alive)
         return;
-      n.alive = false;
-      ++n.epoch;
-      free_sum_ -= n.free_cpus;
-      // Runs whose code is on the stack unwind at their next wait; the
-      // others are lost when the death is noticed.
-      for (auto& r : runs_[f.node])
-        if (!r->in_code) {
-          r->over = true;
-          doomed_[f.node].push_back(r);
-        }
-      runs_[f.node].clear();
-      wake_node(f.node); // its blocked runs unwind now
+      down(f.node);
       eng_.after(opts_.detect_after, event_kind::detect, f.node, 0,
                  [this, node = f.node] { detect(node); });
       break;
-    }
     case sim_fault::kind::revive:
       if (n.alive)
         return;
@@ -112,18 +100,62 @@ void world::apply(const sim_fault& f) {
     case sim_fault::kind::partition:
       for (auto m : f.group)
         side_[m] = 1;
+      // The driver's connections to the nodes now cut off from it go
+      // silent: each is closed after the connection timeout.
+      for (uint32_t m = 1; m < nodes_.size(); ++m)
+        if (nodes_[m].alive && !reachable(0, m))
+          eng_.after(connection_timeout_, event_kind::detect, m, 1,
+                     [this, m, heals = heals_] { connection_timed_out(m, heals); });
       break;
-    case sim_fault::kind::heal:
+    case sim_fault::kind::heal: {
       std::fill(side_.begin(), side_.end(), 0);
+      ++heals_;
+      // The nodes declared dead join again: their losses were cut
+      // connections, which count against no task's max_node_failures.
+      auto back = std::move(timed_out_);
+      timed_out_.clear();
+      for (auto m : back) {
+        cut_losses_.emplace(m, nodes_[m].epoch);
+        sim_fault rejoin;
+        rejoin.what = sim_fault::kind::revive;
+        rejoin.node = m;
+        apply(rejoin);
+      }
       place_ready();
       break;
+    }
     case sim_fault::kind::slow:
       n.slow = f.factor;
       break;
   }
 }
 
-void world::detect(uint32_t node) {
+void world::down(uint32_t node) {
+  auto& n = nodes_[node];
+  n.alive = false;
+  ++n.epoch;
+  free_sum_ -= n.free_cpus;
+  // Runs whose code is on the stack unwind at their next wait; the
+  // others are lost when the death is noticed.
+  for (auto& r : runs_[node])
+    if (!r->in_code) {
+      r->over = true;
+      doomed_[node].push_back(r);
+    }
+  runs_[node].clear();
+  wake_node(node); // its blocked runs unwind now
+}
+
+void world::connection_timed_out(uint32_t node, uint64_t heals) {
+  if (heals != heals_ || !nodes_[node].alive || reachable(0, node))
+    return; // healed meanwhile, or dead already
+  down(node);
+  timed_out_.push_back(node);
+  detect(node, "was cut off from the driver's node for the connection timeout ("
+                 + std::to_string(connection_timeout_.count() / 1000000) + " ms)");
+}
+
+void world::detect(uint32_t node, const std::string& why) {
   auto actors = std::move(nodes_[node].actors);
   nodes_[node].actors.clear();
   for (auto& weak : actors) {
@@ -135,12 +167,12 @@ void world::detect(uint32_t node) {
       continue; // it lives elsewhere now
     actor_node_.erase(it);
     ++actors_killed_;
-    core->kill(node_name(node) + " died (simulated)", /*restartable=*/true);
+    core->kill(node_name(node) + " " + why + " (simulated)", /*restartable=*/true);
   }
   auto doomed = std::move(doomed_[node]);
   doomed_[node].clear();
   for (auto& r : doomed)
-    lose(r, false, node_name(node) + " died");
+    lose(r, false, node_name(node) + " " + why);
   place_ready();
 }
 

@@ -1,9 +1,10 @@
 // Placing the simulation's tasks and actors on virtual nodes, and sending
-// each there: tasks by the cluster's own rule (node_choice.hpp), actors by
-// the simulator's.
+// each there, by the cluster's own rules (node_choice.hpp for tasks,
+// actor_choice.hpp for actors).
 
 #include "manta/detail/sim_world.hpp"
 
+#include "manta/detail/actor_choice.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_job.hpp"
 #include "manta/detail/node_choice.hpp"
@@ -108,38 +109,35 @@ bool world::place_task(task_ptr& t) {
 }
 
 bool world::place_actor(task_ptr& t, const actor_job& job) {
-  // Not the cluster's rule (docs/simulation.md): a random live node with
-  // room, or the actor's node affinity.
-  uint32_t from = current_node();
-  double need = t->opts.resources.cpus;
+  // The cluster's rule (actor_choice.hpp): whether it stays on the node
+  // whose code creates it is decided once, as `place_on_other_node` decides
+  // at its creation (each node's code creates as the driver does); one that
+  // goes elsewhere, and a restart of one whose node died, goes to a node
+  // but the driver's (node 0), as the driver places only on its workers.
   auto* core = static_cast<const actor_core*>(job.lease_owner());
   auto& where = core->options().strategy; // its own option, not its jobs'
-  bool pinned = where.kind == scheduling_strategy::node_affinity && where.node < nodes_.size();
-  auto fits = [&](uint32_t n) {
-    return nodes_[n].alive && reachable(from, n) && nodes_[n].free_cpus >= need;
-  };
-  std::optional<uint32_t> chosen;
-  if (pinned && fits(static_cast<uint32_t>(where.node))) {
-    chosen = static_cast<uint32_t>(where.node);
-  } else if ((!pinned || where.soft) && need <= free_sum_) {
-    // A few random picks first, so that placing among a thousand nodes is
-    // not a scan of them all; then the scan, to find a rare free one.
-    auto& rng = eng_.stream("placement");
-    for (int i = 0; i < 8 && !chosen; ++i)
-      if (auto n = static_cast<uint32_t>(rng() % nodes_.size()); fits(n))
-        chosen = n;
-    if (!chosen) {
-      std::vector<uint32_t> fit;
-      for (uint32_t n = 0; n < nodes_.size(); ++n)
-        if (fits(n))
-          fit.push_back(n);
-      if (!fit.empty())
-        chosen = fit[rng() % fit.size()];
-    }
+  double need = t->opts.resources.cpus;
+  bool fits = opts_.cpus_per_node >= need; // every node has the same CPUs
+  auto [home, fresh] = actor_home_.try_emplace(core, current_node());
+  if (fresh) {
+    size_t turn = where.kind == scheduling_strategy::spread ? spread_turn_++ : 0;
+    if (!actor_stays_local(where, true, home->second, fits, fits, nodes_.size() - 1, turn))
+      home->second = elsewhere;
   }
-  if (!chosen)
-    return false;
-  auto node = *chosen;
+  uint32_t node = home->second;
+  if (node == elsewhere || !nodes_[node].alive) {
+    home->second = elsewhere;
+    views_.clear();
+    for (uint32_t n = 1; n < nodes_.size(); ++n)
+      views_.push_back(
+        {n, nodes_[n].alive && fits, false, 1.0 - nodes_[n].free_cpus / opts_.cpus_per_node});
+    auto choice = choose_actor_node(where, views_, actor_spread_last_);
+    if (choice.kind != node_choice::run_on)
+      return false; // pinned to a dead node, or none fits: a node may be revived
+    node = choice.node;
+  } else if (nodes_[node].free_cpus < need) {
+    return false; // its constructor waits for the CPUs of its node
+  }
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->actor = true;

@@ -4,6 +4,7 @@
 #include "manta/detail/sim_world.hpp"
 
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/node_loss.hpp"
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/task_events.hpp"
@@ -82,6 +83,8 @@ void world::run_body(const rec_ptr& r) {
   } else if (again) {
     eng_.note(event_kind::retry, r->node, id_of(*r->task));
     ready_.push_back(std::move(r->task));
+  } else if (!node_failures_.empty()) {
+    node_failures_.erase(id_of(*r->task));
   }
   place_ready();
 }
@@ -167,15 +170,44 @@ void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why)
   }
   int attempts = attempt_counted ? t->attempts.load(std::memory_order_relaxed)
                                  : t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (t->cancelled())
-    return;
-  if (attempts <= t->opts.max_retries) {
-    eng_.note(event_kind::retry, r->node, id_of(*t));
-    ready_.push_back(std::move(t));
+  if (t->cancelled()) {
+    node_failures_.erase(id_of(*t));
     return;
   }
-  fail(*t, why + " (simulated), after " + std::to_string(attempts)
-             + " attempt(s); give it max_retries to run it again elsewhere");
+  // The driver's rule (node_loss.hpp): every death counts, as the simulator
+  // has no cut connections that come back.
+  auto& deaths = node_failures_[id_of(*t)];
+  deaths.emplace_back(r->node, nodes_[r->node].epoch);
+  int failures = 0;
+  for (auto& d : deaths)
+    failures += cut_losses_.count(d) == 0 ? 1 : 0;
+  switch (after_node_loss(failures, t->opts.max_node_failures, attempts, t->opts.max_retries)) {
+    case node_loss_verdict::retry:
+      eng_.note(event_kind::retry, r->node, id_of(*t));
+      ready_.push_back(std::move(t));
+      return;
+    case node_loss_verdict::too_many_node_failures: {
+      std::string nodes;
+      for (auto& d : deaths)
+        if (cut_losses_.count(d) == 0)
+          nodes += (nodes.empty() ? "" : ", then ") + node_name(d.first);
+      node_failures_.erase(id_of(*t));
+      fail(*t, why + " (simulated): it was running (or queued) on a node when that node died, "
+                 + std::to_string(failures) + " times (" + nodes
+                 + "), so it is not retried on another node; raise the bound with "
+                   ".max_node_failures(n) (now "
+                 + std::to_string(t->opts.max_node_failures) + ") if nodes die for other reasons");
+      return;
+    }
+    case node_loss_verdict::retries_used_up:
+      node_failures_.erase(id_of(*t));
+      end_task(*t, task_state::failed,
+               std::make_exception_ptr(object_lost_error(
+                 "task '" + t->name() + "' was lost: " + why + " (simulated) and its "
+                 + std::to_string(t->opts.max_retries) + " retries are used up, after "
+                 + std::to_string(attempts) + " attempt(s)")));
+      return;
+  }
 }
 
 void world::fail(task_spec& t, const std::string& why) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -40,7 +41,9 @@ vtime thread_cpu_now() noexcept;
 /// except `post_ready`.
 class world {
 public:
-  explicit world(const simulation_options& opts);
+  /// `connection_timeout`: the cluster's (`init_options`), in virtual
+  /// time: a node cut off from the driver's for that long is declared dead.
+  world(const simulation_options& opts, vtime connection_timeout);
   ~world();
 
   world(const world&) = delete;
@@ -185,7 +188,8 @@ private:
   /// A task: where the cluster's rule (node_choice.hpp) puts it, as it
   /// would be submitted from the current node (sim_placement.cpp).
   bool place_task(task_ptr& t);
-  /// An actor's constructor: a random live node with room, or its affinity.
+  /// An actor's constructor: where the cluster's rule (actor_choice.hpp)
+  /// puts it, as created on the current node; false leaves it queued.
   bool place_actor(task_ptr& t, const actor_job& job);
   /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
   node_view view_of(uint32_t n, uint32_t from, double need) const;
@@ -194,17 +198,25 @@ private:
   void run_code(const rec_ptr& r);
   /// Ends `r`'s stay on its node (gives back its CPUs on a live node).
   void retire(const rec_ptr& r);
-  /// A run that ended with its node (or a task that cannot be placed):
-  /// retried while `max_retries` allow, else failed with node_died_error.
+  /// A run that ended with its node: retried or failed as the driver's
+  /// rule says (node_loss.hpp: `max_retries`, `max_node_failures`).
   void lose(const rec_ptr& r, bool attempt_counted, const std::string& why);
   /// Wakes the suspended runs of `node` (it died).
   void wake_node(uint32_t node);
   /// Fails `t` with node_died_error saying `why`.
   static void fail(task_spec& t, const std::string& why);
   void apply(const sim_fault& f);
+  /// Node `node` goes down: its runs are lost (their code unwinds at its
+  /// next wait), its CPUs leave the cluster.
+  void down(uint32_t node);
+  /// `connection_timeout` after a partition cut `node` off from the
+  /// driver's node: if no heal came meanwhile, the driver declares it dead
+  /// now, as a cluster's driver does when a connection stays silent.
+  void connection_timed_out(uint32_t node, uint64_t heals);
   /// Adds the partitions and slow spells drawn from the seed.
   void draw_faults();
-  void detect(uint32_t node);
+  /// The cluster notices that `node` is gone (`why`: "died", or how).
+  void detect(uint32_t node, const std::string& why = "died");
   vtime delay(uint32_t from, uint32_t to, bool& lost);
   bool reachable(uint32_t a, uint32_t b) const noexcept;
   /// The run's virtual duration before its code runs (0 for a measured
@@ -243,6 +255,17 @@ private:
   std::vector<std::list<rec_ptr>> runs_;
   /// Runs whose node died, handled when the death is noticed.
   std::vector<std::vector<rec_ptr>> doomed_;
+  /// The losses of nodes (node, its epoch after the loss) under each task
+  /// lost so far, by its id (unique in a run), until it ends (its
+  /// `max_node_failures`); the losses that were cut connections, the node
+  /// coming back at the heal (they do not count, as on a cluster).
+  std::unordered_map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> node_failures_;
+  std::set<std::pair<uint32_t, uint64_t>> cut_losses_;
+  vtime connection_timeout_{0};
+  /// Heals so far; the nodes the connection timeout declared dead, which
+  /// join again at the next heal.
+  uint64_t heals_ = 0;
+  std::vector<uint32_t> timed_out_;
   std::deque<task_ptr> ready_;
   /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
   /// views a placement builds (kept to reuse their memory).
@@ -250,6 +273,13 @@ private:
   std::vector<node_view> views_;
   /// The node of each actor's current instance (by its core).
   std::unordered_map<const void*, uint32_t> actor_node_;
+  /// Where each actor was created and stays, or `elsewhere` (decided once,
+  /// at its first placement), by its core; the creations' SPREAD turns
+  /// and the last node SPREAD chose (the driver's `actor_spread_last`).
+  static constexpr uint32_t elsewhere = ~uint32_t{0};
+  std::unordered_map<const void*, uint32_t> actor_home_;
+  size_t spread_turn_ = 0;
+  uint32_t actor_spread_last_ = 0;
   /// Which side of the partition each node is on (0: none).
   std::vector<uint32_t> side_;
   std::unordered_map<std::string, cost_rule> costs_;
