@@ -7,6 +7,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_sink.hpp"
+#include "manta/detail/stream_items.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
@@ -67,6 +68,9 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     return;
   groups_node_lost(self, index, why); // before its tasks go elsewhere
   if (n->second.manager) {
+    // The large items this driver's actors streamed to it through lent
+    // handles: nothing can read them any more.
+    detail::lent_items_node_gone(n->second.manager.node());
     st.by_addr.erase(n->second.manager.address());
     st.specs.drop(n->second.manager);
   }
@@ -95,6 +99,11 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       st.placed.erase(i);
       if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
         rebuild(self, f->second);
+    } else if (!p.task) {
+      // A re-run of a generator task rebuilding lost items: another one
+      // (while its retries last).
+      st.placed.erase(i);
+      generator_run_ended(self, id, true, true, "");
     } else if (p.task && p.max_node_failures >= 0 && node_failures(st, p) >= p.max_node_failures) {
       auto lost_task = std::move(p);
       st.placed.erase(i);
