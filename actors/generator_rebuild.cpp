@@ -112,6 +112,9 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
     // The item of this index was lost with its node: this run's copy
     // (a re-run, or a retry of the task) takes its place. Reads of it
     // restart from there.
+    auto old = live->held_as; // copies of it on live nodes go: this one serves
+    for (auto node : st.copies.erase(old))
+      free_on(self, node, old);
     rec->node = from;
     rec->encoded_size = size;
     live->held_as = object;
@@ -166,9 +169,10 @@ bool rebuild_item(self_ptr self, uint64_t fetch_id) {
   op.node = 0;
   op.buffer.clear();
   op.requested = 0;
-  // A run of the task under way (a retry after its node died, or a re-run)
-  // yields the item again.
-  if (st.gen_reruns.count(l.task) > 0 || st.placed.count(l.task) > 0)
+  // A run of the task under way (a retry after its node died, being placed
+  // or prepared, or a re-run) yields the item again.
+  if (st.gen_reruns.count(l.task) > 0 || st.placed.count(l.task) > 0
+      || st.preparing.count(l.task) > 0)
     return true;
   if (l.retries_left <= 0) {
     fail_fetch(self, fetch_id,

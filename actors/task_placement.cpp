@@ -351,6 +351,8 @@ void dispatch(self_ptr self, task_ptr t) {
                   self->state.preparing.erase(i);
                   end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
                                        + task->name() + "' is lost: " + err));
+                  // Reads of its lost items that waited for this retry.
+                  generator_run_ended(self, id, false, true, "");
                   return;
                 }
                 i->second.args[k] = std::move(data);

@@ -81,6 +81,20 @@ void big_items(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes
   }
 }
 
+/// Like big_items, waiting after item `pause - 1` until file `go` exists
+/// (at most 30 s) before the rest.
+void big_items_paused(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes, int count,
+                      int pause, std::string go) {
+  for (int k = 0; k < count; ++k) {
+    if (k == pause && !appears(go, 30s))
+      throw std::runtime_error("the driver never said go");
+    std::vector<uint64_t> v(bytes / 8);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = i * 2654435761u + static_cast<uint64_t>(k);
+    out.yield(std::move(v));
+  }
+}
+
 bool big_item_ok(const std::vector<uint64_t>& v, uint64_t bytes, int k) {
   if (v.size() != bytes / 8)
     return false;
@@ -171,7 +185,8 @@ std::string window_problem(manta::object_ref_generator<int> gen, const std::stri
   return "";
 }
 
-MANTA_REMOTE(node_stream, fails_at, endless, big_items, listed_here, big_here, paced);
+MANTA_REMOTE(node_stream, fails_at, endless, big_items, big_items_paused, listed_here, big_here,
+             paced);
 
 /// A generator actor: its items count on from one call to the next, so
 /// the values show the order its calls ran in.
@@ -525,6 +540,44 @@ TEST_CASE("large items of a generator whose worker died while the driver held th
          && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   CHECK(left == 0);
+}
+
+TEST_CASE("large items lost with the worker running their generator come from its retry") {
+  manta::local_cluster c;
+  auto doomed = c.add_worker(2);
+  auto spare = c.add_worker(2);
+  c.join(/*local_cpus=*/0);
+  auto ids = manta_test::worker_nodes(2);
+  REQUIRE(ids.count(doomed) == 1);
+  REQUIRE(ids.count(spare) == 1);
+  auto worker = ids[doomed];
+  auto other = ids[spare];
+  constexpr uint64_t bytes = 2u << 20;
+  auto go = c.dir() + "/go";
+  // Two items kept on the doomed worker, which dies while the generator
+  // waits there; its retry on the other worker yields them again (they
+  // replace the lost ones) and the rest.
+  auto gen = manta::task(big_items_paused)
+               .node_affinity(worker, /*soft=*/true)
+               .max_retries(1)
+               .remote(bytes, 4, 2, go);
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  for (int k = 0; k < 2; ++k) {
+    auto ref = gen.next(60s);
+    REQUIRE(ref.has_value());
+    REQUIRE(ref->slot()->remote() != nullptr);
+    CHECK(ref->slot()->remote()->node.load() == worker);
+    refs.push_back(*ref);
+  }
+  c.kill_worker(doomed, 2);
+  touch(go);
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 4); // none handed out twice
+  for (int k = 0; k < 4; ++k) {
+    CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
+    CHECK(refs[k].slot()->remote()->node.load() == other);
+  }
 }
 
 TEST_CASE("a lost large generator item without retries left is an object_lost_error naming it") {
