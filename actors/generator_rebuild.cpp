@@ -27,8 +27,10 @@ std::shared_ptr<generator_lineage> lineage_of(self_ptr self, uint64_t task, bool
       return l;
     st.gen_lineages.erase(i);
   }
+  if (!make)
+    return nullptr;
   auto p = st.placed.find(task);
-  if (!make || p == st.placed.end() || !p->second.task || p->second.spec.empty())
+  if (p == st.placed.end() || !p->second.task || p->second.spec.empty())
     return nullptr;
   auto l = std::make_shared<generator_lineage>();
   l->task = task;
@@ -143,7 +145,7 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
 void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t& bytes,
                     const caf::actor& sender) {
   auto& st = self->state;
-  if (auto lineage = lineage_of(self, task, false)) {
+  if (auto lineage = st.gen_lineages.empty() ? nullptr : lineage_of(self, task, false)) {
     auto [live, rec] = live_item(self, *lineage, index);
     if (live != nullptr && home_lost(self, *rec)) {
       // Its lost large item came back small this time: read as is.
