@@ -96,6 +96,16 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         end_task(t, from_failure(r.error));
         break;
     }
+    // A retry of a generator task whose lost items wait for it: those it
+    // did not yield again are rebuilt by a re-run.
+    if (!st.gen_lineages.empty())
+      generator_run_ended(self, r.task_id, false, true, "");
+  } else if (!p.rebuild) {
+    // A re-run of a generator task rebuilding its lost items (each was
+    // taken as it came).
+    generator_run_ended(self, r.task_id, true, false,
+                        r.kind == wire::result_message::failure ? "failed (" + r.error.message + ")"
+                                                                : "ended");
   } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
     // A rebuilt object: fetch it from its new home, or take it inline.
     auto fetch_id = f->second;
@@ -257,8 +267,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes) {
       if (sender_node(self) && vetted(self, token, "genitem"))
-        detail::item_stream::deliver(task, index, bytes,
-                                     caf::actor_cast<caf::actor>(self->current_sender()));
+        on_inline_item(self, task, index, bytes,
+                       caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
       // This driver's caller of a generator on a worker took items (back
@@ -273,8 +283,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         uint64_t size) {
       // A large item its node keeps: read over the data path when read.
       if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
-        detail::item_stream::deliver_stored(task, index, *from, object, size,
-                                            caf::actor_cast<caf::actor>(self->current_sender()));
+        on_stored_item(self, task, index, *from, object, size,
+                       caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](ref_sealed_atom, uint64_t id) {
       // A ref this driver lent while its object was pending: tell the
@@ -347,9 +357,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](free_atom, uint16_t node, uint64_t id) {
       // The owner's last reference is gone: the object and its copies.
-      free_on(self, node, id);
-      for (auto copy : self->state.copies.erase(id))
-        free_on(self, copy, id);
+      auto held = forget_item(self, id);
+      free_on(self, node, held);
+      for (auto copy : self->state.copies.erase(held))
+        free_on(self, copy, held);
     },
     [=](copy_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))

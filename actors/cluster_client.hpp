@@ -70,6 +70,31 @@ struct placed_task {
   std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
 };
 
+/// What re-runs a generator task this driver placed on a worker, to
+/// rebuild its large items (kept on the worker that yielded them) if that
+/// worker dies before they are read: Ray's lineage reconstruction for
+/// streaming generators (the generator is deterministic by contract).
+/// Shared by the task's live large items (`generator_item`).
+struct generator_lineage {
+  uint64_t task = 0;
+  detail::wire::bytes spec; ///< its TaskSpec, without back pressure
+  detail::resource_demand demand;
+  int retries_left = 0; ///< re-runs still allowed (its max_retries)
+  /// Its live large items: index -> item object id.
+  std::map<uint64_t, uint64_t> items;
+};
+
+/// A large item of a generator task this driver placed on a worker.
+struct generator_item {
+  std::shared_ptr<generator_lineage> lineage;
+  uint64_t index = 0;
+  /// The item's record (held by its slot): moved to the node of a re-run.
+  std::weak_ptr<detail::remote_object> record;
+  /// The id its node keeps the bytes under: the item's own, or after a
+  /// re-run rebuilt it, the id that run gave its item of that index.
+  uint64_t held_as = 0;
+};
+
 /// Called with an error text (empty on success) and the fetched bytes.
 using fetch_callback = std::function<void(const std::string&, detail::wire::bytes&)>;
 
@@ -184,6 +209,12 @@ struct cluster_client_state {
   /// Fetches by fetch id, and the fetch id of each object being fetched.
   std::unordered_map<uint64_t, fetch_op> fetches;
   std::unordered_map<uint64_t, uint64_t> fetch_of;
+  /// Large items of generator tasks placed on workers, by item object id,
+  /// and their lineages by task id (generator_rebuild.cpp).
+  std::unordered_map<uint64_t, generator_item> gen_items;
+  std::unordered_map<uint64_t, std::weak_ptr<generator_lineage>> gen_lineages;
+  /// Generator tasks this driver re-runs now to rebuild lost items.
+  std::set<uint64_t> gen_reruns;
   /// Where copies of this driver's objects live (besides their first home).
   object_directory copies;
   uint64_t next_fetch = 1;

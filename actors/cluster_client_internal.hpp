@@ -92,6 +92,40 @@ void free_copies_let_go(cluster_client_actor* self);
 /// objects, or that it no longer does.
 void on_copy(cluster_client_actor* self, uint16_t node, const detail::wire::bytes& bytes);
 
+// -- generator_rebuild.cpp: rebuilding lost items of generator tasks ----------
+
+/// The id the node holding object `id` keeps its bytes under (another
+/// than `id` for a generator item a re-run rebuilt).
+uint64_t held_id(cluster_client_actor* self, uint64_t id);
+
+/// The owner let go of object `id`: forgotten if it is a generator item.
+/// Returns the id its node keeps it under (held_id).
+uint64_t forget_item(cluster_client_actor* self, uint64_t id);
+
+/// A large item (index `index`) of generator `task` arrived, kept on worker
+/// `from` as `object`: it replaces a lost item of that index, is dropped if
+/// a re-run yielded it and nothing lost it, or else goes to the stream
+/// (with the task's lineage, for a task this driver placed).
+void on_stored_item(cluster_client_actor* self, uint64_t task, uint64_t index, uint16_t from,
+                    uint64_t object, uint64_t size, const caf::actor& sender);
+
+/// The same for an item that travelled inline.
+void on_inline_item(cluster_client_actor* self, uint64_t task, uint64_t index,
+                    const detail::wire::bytes& bytes, const caf::actor& sender);
+
+/// For `rebuild`: if the fetched object is a generator task's large item,
+/// re-runs the task (while its retries last) or waits for a run under way,
+/// or fails the fetch saying no retries are left; true. False for any
+/// other object.
+bool rebuild_item(cluster_client_actor* self, uint64_t fetch_id);
+
+/// A run of generator task `task` ended (`rerun`: one of this driver's
+/// re-runs to rebuild items): the reads still waiting for one of its lost
+/// items start over (`again`: a new run while retries last) or fail,
+/// saying the re-run `why` ("ended", "failed: ...").
+void generator_run_ended(cluster_client_actor* self, uint64_t task, bool rerun, bool again,
+                         const std::string& why);
+
 // -- worker_links.cpp: connections, heartbeats, reconnects, node failures ------
 
 /// Worker `index` is gone (dead or cut off): its work goes elsewhere; its

@@ -8,6 +8,7 @@
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/stream_items.hpp"
 #include "manta/detail/wire_failure.hpp"
 
 #include <caf/all.hpp>
@@ -121,7 +122,8 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
       caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
       return;
     }
-    detail::item_stream::lend_item(object); // freed when the worker lets go
+    // Freed when the worker lets go, or dies (lent_items_node_gone).
+    detail::lend_item_to(object, owner.node());
     caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size}, host, port);
   };
   return out;

@@ -35,7 +35,7 @@ void request_chunks(self_ptr self, uint64_t fetch_id) {
   for (int k = 0; k < fetch_window && op.requested < size; ++k) {
     auto len = std::min<uint64_t>(max_chunk_bytes, size - op.requested);
     self->send(n.manager, fetch_atom::value, self->state.link->token(), fetch_id,
-               op.obj->id.value(), op.requested, len);
+               held_id(self, op.obj->id.value()), op.requested, len);
     op.requested += len;
   }
 }
@@ -47,13 +47,18 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   auto& op = st.fetches.at(fetch_id);
   auto& obj = *op.obj;
   if (obj.lineage.empty()) {
-    // A streaming generator's large item, or an actor call's large result:
-    // no task of this node made it, so nothing re-runs to rebuild it.
+    // A generator task's large item is rebuilt by re-running the task.
+    if (rebuild_item(self, fetch_id))
+      return;
+    // An actor call's large result, or a large item of an actor's generator
+    // method: no task of this node made it, so nothing re-runs to rebuild it
+    // (Ray does not re-run actor methods either).
     fail_fetch(self, fetch_id,
                "node-" + std::to_string(obj.node.load())
                  + ", which held it, died before it was read; it has no "
-                   "lineage to rebuild it from (a streaming generator's "
-                   "items and an actor call's results are not re-run)");
+                   "lineage to rebuild it from (an actor call's results and "
+                   "the items an actor's streaming generator method yields "
+                   "are not re-run)");
     return;
   }
   if (obj.retries_left <= 0) {
@@ -88,8 +93,8 @@ void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& ho
     sources.push_back({h.host, h.data_port});
   }
   auto data = std::make_shared<bytes_t>();
-  fetch_object_async(std::move(sources), self->state.link->token(), op.obj->id.value(),
-                     op.obj->encoded_size.load(), data,
+  fetch_object_async(std::move(sources), self->state.link->token(),
+                     held_id(self, op.obj->id.value()), op.obj->encoded_size.load(), data,
                      [gate = self->state.gate, me = caf::actor{self}, data, fetch_id,
                       attempt = op.attempt](std::string err) {
                        std::lock_guard<std::mutex> guard{gate->mtx};
@@ -107,7 +112,7 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
   ++op.attempt;
   auto n = st.nodes.find(op.obj->node);
   if (n == st.nodes.end() || !n->second.manager) {
-    auto copies = holders_of(self, op.obj->id.value(), op.obj->node);
+    auto copies = holders_of(self, held_id(self, op.obj->id.value()), op.obj->node);
     n = copies.empty() ? st.nodes.end() : st.nodes.find(copies.front());
     if (n == st.nodes.end()) {
       rebuild(self, fetch_id);
@@ -121,7 +126,8 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
     complete_fetch(self, fetch_id, op.buffer);
     return;
   }
-  if (auto holders = holders_of(self, op.obj->id.value(), op.node); !holders.empty()) {
+  if (auto holders = holders_of(self, held_id(self, op.obj->id.value()), op.node);
+      !holders.empty()) {
     fetch_raw(self, fetch_id, holders);
     return;
   }
@@ -142,8 +148,9 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
   if (op.node != op.obj->node) {
     // Its home is gone and every copy failed: none is left, so the object
     // is rebuilt from its lineage (if its retries allow).
-    for (auto node : self->state.copies.erase(op.obj->id.value()))
-      free_on(self, node, op.obj->id.value());
+    auto held = held_id(self, op.obj->id.value());
+    for (auto node : self->state.copies.erase(held))
+      free_on(self, node, held);
     start_fetch(self, fetch_id);
     return;
   }

@@ -47,6 +47,8 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
   if (p.task) {
     end_task(*p.task, lost("task '" + p.task->name() + "' (object " + to_string(object_id{id})
                            + ") " + why));
+  } else if (!p.rebuild) {
+    generator_run_ended(self, id, true, false, why);
   } else if (auto it = self->state.fetch_of.find(id); it != self->state.fetch_of.end()) {
     fail_fetch(self, it->second, "it could not be rebuilt: its task " + why);
   }
@@ -329,12 +331,13 @@ void dispatch(self_ptr self, task_ptr t) {
         // On workers: the receiving node reads it from there (the node
         // that made it and every copy), never through this driver.
         auto& obj = *slot->remote();
-        auto holders = holders_of(self, obj.id.value(), obj.node.load());
+        auto held = held_id(self, obj.id.value());
+        auto holders = holders_of(self, held, obj.node.load());
         if (!holders.empty()) {
           i->second.args[k].emplace();
-          i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), obj.id.value(),
+          i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), held,
                                               obj.encoded_size.load(), holders, slot));
-          i->second.reads.emplace_back(obj.id.value(), std::weak_ptr<const void>{slot});
+          i->second.reads.emplace_back(held, std::weak_ptr<const void>{slot});
           continue;
         }
         ++i->second.missing;
@@ -348,6 +351,8 @@ void dispatch(self_ptr self, task_ptr t) {
                   self->state.preparing.erase(i);
                   end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
                                        + task->name() + "' is lost: " + err));
+                  // Reads of its lost items that waited for this retry.
+                  generator_run_ended(self, id, false, true, "");
                   return;
                 }
                 i->second.args[k] = std::move(data);

@@ -8,6 +8,7 @@
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/node_loss.hpp"
+#include "manta/detail/stream_items.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
@@ -68,6 +69,9 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     return;
   groups_node_lost(self, index, why); // before its tasks go elsewhere
   if (n->second.manager) {
+    // The large items this driver's actors streamed to it through lent
+    // handles: nothing can read them any more.
+    detail::lent_items_node_gone(n->second.manager.node());
     st.by_addr.erase(n->second.manager.address());
     st.specs.drop(n->second.manager);
   }
@@ -98,10 +102,16 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
         rebuild(self, f->second);
       continue;
     }
-    // The rule the simulator shares (node_loss.hpp); a rebuild has no
-    // bound of node failures.
-    auto verdict = after_node_loss(p.task ? node_failures(st, p) : 0,
-                                   p.task ? p.max_node_failures : -1, p.dispatches, p.max_retries);
+    if (!p.task) {
+      // A re-run of a generator task rebuilding lost items: another one
+      // (while its retries last).
+      st.placed.erase(i);
+      generator_run_ended(self, id, true, true, "");
+      continue;
+    }
+    // The rule the simulator shares (node_loss.hpp).
+    auto verdict = after_node_loss(node_failures(st, p), p.max_node_failures, p.dispatches,
+                                   p.max_retries);
     if (verdict == node_loss_verdict::too_many_node_failures) {
       auto lost_task = std::move(p);
       st.placed.erase(i);

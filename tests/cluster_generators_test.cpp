@@ -81,6 +81,20 @@ void big_items(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes
   }
 }
 
+/// Like big_items, waiting after item `pause - 1` until file `go` exists
+/// (at most 30 s) before the rest.
+void big_items_paused(manta::generator_sink<std::vector<uint64_t>>& out, uint64_t bytes, int count,
+                      int pause, std::string go) {
+  for (int k = 0; k < count; ++k) {
+    if (k == pause && !appears(go, 30s))
+      throw std::runtime_error("the driver never said go");
+    std::vector<uint64_t> v(bytes / 8);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = i * 2654435761u + static_cast<uint64_t>(k);
+    out.yield(std::move(v));
+  }
+}
+
 bool big_item_ok(const std::vector<uint64_t>& v, uint64_t bytes, int k) {
   if (v.size() != bytes / 8)
     return false;
@@ -97,6 +111,15 @@ int listed_here(std::vector<uint64_t> ids) {
   for (auto& o : manta::memory_summary().objects)
     for (auto id : ids)
       n += o.id.value() == id;
+  return n;
+}
+
+/// How many objects of at least `bytes` bytes the store of the node it runs
+/// on lists (a worker lists the items it keeps for their owner).
+int big_here(uint64_t bytes) {
+  int n = 0;
+  for (auto& o : manta::memory_summary().objects)
+    n += o.size_bytes >= bytes;
   return n;
 }
 
@@ -162,7 +185,8 @@ std::string window_problem(manta::object_ref_generator<int> gen, const std::stri
   return "";
 }
 
-MANTA_REMOTE(node_stream, fails_at, endless, big_items, listed_here, paced);
+MANTA_REMOTE(node_stream, fails_at, endless, big_items, big_items_paused, listed_here, big_here,
+             paced);
 
 /// A generator actor: its items count on from one call to the next, so
 /// the values show the order its calls ran in.
@@ -236,7 +260,26 @@ std::vector<uint64_t> big_through(manta::actor_handle<streamer> h, uint64_t byte
   }
   return ids;
 }
-MANTA_REMOTE(numbers_through, window_through, big_through);
+/// Runs on a worker: takes `count` items of `bytes` bytes of the big method
+/// of the actor behind `h` (on the driver) through its lent handle, writes
+/// their ids to file `ids_file`, and holds them until file `release`
+/// appears (at most 60 s; the test kills this worker first).
+int hold_through(manta::actor_handle<streamer> h, uint64_t bytes, int count, std::string ids_file,
+                 std::string release) {
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  auto gen = h.call(&streamer::big).remote(bytes, count);
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  {
+    std::ofstream out{ids_file + ".tmp"};
+    for (auto& r : refs)
+      out << r.id().value() << "\n";
+  }
+  std::filesystem::rename(ids_file + ".tmp", ids_file);
+  appears(release, 60s);
+  return static_cast<int>(refs.size());
+}
+MANTA_REMOTE(numbers_through, window_through, big_through, hold_through);
 
 std::string location_of(manta::object_id id) {
   for (auto& o : manta::memory_summary().objects)
@@ -457,7 +500,87 @@ TEST_CASE("generator back pressure holds a producer on another node N items ahea
     == "");
 }
 
-TEST_CASE("a large generator item lost with its worker is an object_lost_error naming it") {
+TEST_CASE("large items of a generator whose worker died while the driver held them are rebuilt") {
+  manta::local_cluster c;
+  auto doomed = c.add_worker(2);
+  auto spare = c.add_worker(2);
+  c.join(/*local_cpus=*/0);
+  auto ids = manta_test::worker_nodes(2);
+  REQUIRE(ids.count(doomed) == 1);
+  REQUIRE(ids.count(spare) == 1);
+  auto worker = ids[doomed];
+  auto other = ids[spare];
+  constexpr uint64_t bytes = 2u << 20;
+  // One retry: a single re-run must rebuild all three items.
+  auto gen = manta::task(big_items).node_affinity(worker).max_retries(1).remote(bytes, 3);
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 3);
+  for (auto& r : refs) {
+    REQUIRE(r.slot()->remote() != nullptr); // held on the worker, not read yet
+    CHECK(r.slot()->remote()->node.load() == worker);
+  }
+  c.kill_worker(doomed, 2);
+  // Each `get` reads the item the re-run on the other worker yielded.
+  for (int k = 0; k < 3; ++k) {
+    CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
+    CHECK(refs[k].slot()->remote()->node.load() == other);
+  }
+  // The re-run's items replaced the lost ones: the stream, read to its end
+  // before, hands out none again.
+  CHECK_FALSE(gen.next(100ms).has_value());
+  CHECK(gen.finished());
+  // The rebuilt items are kept on the other worker until their refs go.
+  CHECK(manta::get(manta::task(big_here).node_affinity(other).remote(bytes), 20s) == 3);
+  refs.clear();
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  int left = 3;
+  while ((left = manta::get(manta::task(big_here).node_affinity(other).remote(bytes), 20s)) > 0
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(left == 0);
+}
+
+TEST_CASE("large items lost with the worker running their generator come from its retry") {
+  manta::local_cluster c;
+  auto doomed = c.add_worker(2);
+  auto spare = c.add_worker(2);
+  c.join(/*local_cpus=*/0);
+  auto ids = manta_test::worker_nodes(2);
+  REQUIRE(ids.count(doomed) == 1);
+  REQUIRE(ids.count(spare) == 1);
+  auto worker = ids[doomed];
+  auto other = ids[spare];
+  constexpr uint64_t bytes = 2u << 20;
+  auto go = c.dir() + "/go";
+  // Two items kept on the doomed worker, which dies while the generator
+  // waits there; its retry on the other worker yields them again (they
+  // replace the lost ones) and the rest.
+  auto gen = manta::task(big_items_paused)
+               .node_affinity(worker, /*soft=*/true)
+               .max_retries(1)
+               .remote(bytes, 4, 2, go);
+  std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
+  for (int k = 0; k < 2; ++k) {
+    auto ref = gen.next(60s);
+    REQUIRE(ref.has_value());
+    REQUIRE(ref->slot()->remote() != nullptr);
+    CHECK(ref->slot()->remote()->node.load() == worker);
+    refs.push_back(*ref);
+  }
+  c.kill_worker(doomed, 2);
+  touch(go);
+  while (auto ref = gen.next(60s))
+    refs.push_back(*ref);
+  REQUIRE(refs.size() == 4); // none handed out twice
+  for (int k = 0; k < 4; ++k) {
+    CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
+    CHECK(refs[k].slot()->remote()->node.load() == other);
+  }
+}
+
+TEST_CASE("a lost large generator item without retries left is an object_lost_error naming it") {
   manta::local_cluster c;
   auto pid = c.add_worker(2);
   c.join(/*local_cpus=*/0);
@@ -465,7 +588,7 @@ TEST_CASE("a large generator item lost with its worker is an object_lost_error n
   REQUIRE(ids.count(pid) == 1);
   auto worker = ids[pid];
   constexpr uint64_t bytes = 2u << 20;
-  auto gen = manta::task(big_items).remote(bytes, 2);
+  auto gen = manta::task(big_items).max_retries(0).remote(bytes, 2);
   std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
   while (auto ref = gen.next(60s))
     refs.push_back(*ref);
@@ -482,8 +605,40 @@ TEST_CASE("a large generator item lost with its worker is an object_lost_error n
     CHECK(what.find(manta::to_string(r.id())) != std::string::npos);
     CHECK(what.find("node-" + std::to_string(worker) + ", which held it, died before it was read")
           != std::string::npos);
-    CHECK(what.find("streaming generator") != std::string::npos);
+    CHECK(what.find("streaming generator task has no retries left") != std::string::npos);
   }
+}
+
+TEST_CASE("large items a driver keeps for a worker through a lent handle go when it dies") {
+  manta::local_cluster c;
+  auto pid = c.add_worker(2);
+  c.join(/*local_cpus=*/1);
+  auto ids = manta_test::worker_nodes(1);
+  REQUIRE(ids.count(pid) == 1);
+  auto worker = ids[pid];
+  constexpr uint64_t bytes = 2u << 20;
+  auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
+  auto ids_file = c.dir() + "/held_ids";
+  auto held = manta::task(hold_through)
+                .node_affinity(worker)
+                .max_retries(0)
+                .remote(here, bytes, 3, ids_file, c.dir() + "/never");
+  REQUIRE(appears(ids_file, 60s));
+  std::vector<uint64_t> lent;
+  {
+    std::ifstream in{ids_file};
+    for (uint64_t id; in >> id;)
+      lent.push_back(id);
+  }
+  REQUIRE(lent.size() == 3);
+  CHECK(listed_here(lent) == 3); // kept here for the worker
+  // The worker dies holding them: nothing can read them any more.
+  c.kill_worker(pid, 2);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (listed_here(lent) > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(listed_here(lent) == 0);
+  CHECK_THROWS(manta::get(held, 30s));
 }
 
 int main(int argc, char** argv) {

@@ -7,6 +7,7 @@
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/stream_items.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/send.hpp>
@@ -52,8 +53,9 @@ struct stream_index {
   /// (each leaves in its destructor, under `mtx`).
   std::unordered_map<uint64_t, item_stream*> producers;
   /// Large items this node keeps for workers that read a generator method
-  /// of its actors through a lent handle (deliver_lent), until they let go.
-  std::unordered_set<uint64_t> lent_items;
+  /// of its actors through a lent handle (deliver_lent), until they let go
+  /// or die: the node of each one's reader (default for `lend_item`).
+  std::unordered_map<uint64_t, caf::node_id> lent_items;
 };
 
 stream_index& index() {
@@ -309,8 +311,9 @@ void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> b
 void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
                                  uint64_t size, caf::actor from) {
   // The record frees the bytes on `node` when it goes (remote_object's
-  // destructor), whatever becomes of the item. No lineage: an item lost
-  // with its node is not rebuilt (the stream's producer is not re-run).
+  // destructor), whatever becomes of the item. (The driver's cluster
+  // client makes the records of its generator tasks' items itself, with
+  // deliver_item_record, to rebuild a lost one by re-running the task.)
   auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
                                              resource_demand{}, 0);
   route(task_id, far_item{at, {}, std::move(obj), std::move(from)});
@@ -327,9 +330,38 @@ void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uin
 }
 
 void item_stream::lend_item(uint64_t object) {
+  lend_item_to(object, caf::node_id{});
+}
+
+void lend_item_to(uint64_t object, const caf::node_id& borrower) {
   auto& x = index();
   std::lock_guard<std::mutex> guard{x.mtx};
-  x.lent_items.insert(object);
+  x.lent_items[object] = borrower;
+}
+
+size_t lent_items_node_gone(const caf::node_id& borrower) {
+  if (borrower == caf::node_id{})
+    return 0;
+  std::vector<uint64_t> gone;
+  {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    for (auto i = x.lent_items.begin(); i != x.lent_items.end();) {
+      if (i->second == borrower) {
+        gone.push_back(i->first);
+        i = x.lent_items.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (auto object : gone)
+    held_objects::instance().erase(object);
+  return gone.size();
+}
+
+void deliver_item_record(uint64_t task_id, uint64_t at, remote_ptr record, caf::actor from) {
+  route(task_id, far_item{at, {}, std::move(record), std::move(from)});
 }
 
 bool item_stream::lent_item_gone(uint64_t object) {

@@ -1,0 +1,223 @@
+#include "actors/cluster_client_internal.hpp"
+
+#include "manta/detail/item_stream.hpp"
+#include "manta/detail/stream_items.hpp"
+
+#include <caf/all.hpp>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace manta::actors {
+
+namespace {
+
+using namespace detail;
+using self_ptr = cluster_client_actor*;
+using bytes_t = wire::bytes;
+
+/// The lineage of generator task `task` while one of its large items
+/// lives; made (if `make`) from the task while it is placed.
+std::shared_ptr<generator_lineage> lineage_of(self_ptr self, uint64_t task, bool make) {
+  auto& st = self->state;
+  if (auto i = st.gen_lineages.find(task); i != st.gen_lineages.end()) {
+    if (auto l = i->second.lock())
+      return l;
+    st.gen_lineages.erase(i);
+  }
+  if (!make)
+    return nullptr;
+  auto p = st.placed.find(task);
+  if (p == st.placed.end() || !p->second.task || p->second.spec.empty())
+    return nullptr;
+  auto l = std::make_shared<generator_lineage>();
+  l->task = task;
+  l->demand = p->second.demand;
+  l->retries_left = p->second.max_retries;
+  // A re-run has no reader to ack its items: it runs without back pressure.
+  wire::task_message msg;
+  if (wire::decode(p->second.spec, msg).empty()) {
+    msg.item_window = 0;
+    l->spec = wire::encode(msg);
+  } else {
+    l->spec = p->second.spec;
+  }
+  st.gen_lineages[task] = l;
+  return l;
+}
+
+/// The live item of index `index` of `l`, and its record; null if none.
+std::pair<generator_item*, remote_ptr> live_item(self_ptr self, generator_lineage& l,
+                                                 uint64_t index) {
+  auto i = l.items.find(index);
+  if (i == l.items.end())
+    return {nullptr, nullptr};
+  auto g = self->state.gen_items.find(i->second);
+  if (g == self->state.gen_items.end())
+    return {nullptr, nullptr};
+  auto rec = g->second.record.lock();
+  if (!rec)
+    return {nullptr, nullptr};
+  return {&g->second, std::move(rec)};
+}
+
+/// Whether the node keeping `rec`'s bytes is gone (the item is lost).
+bool home_lost(self_ptr self, const remote_object& rec) {
+  auto n = self->state.nodes.find(rec.node.load());
+  return n == self->state.nodes.end() || !n->second.manager;
+}
+
+/// Starts the fetch `fetch_id` again from the object's current home.
+void refetch(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto op = std::move(st.fetches.at(fetch_id));
+  st.fetches.erase(fetch_id);
+  st.fetch_of.erase(op.obj->id.value());
+  for (auto& cb : op.done)
+    fetch(self, op.obj, std::move(cb));
+}
+
+} // namespace
+
+uint64_t held_id(self_ptr self, uint64_t id) {
+  auto i = self->state.gen_items.find(id);
+  return i == self->state.gen_items.end() ? id : i->second.held_as;
+}
+
+uint64_t forget_item(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.gen_items.find(id);
+  if (i == st.gen_items.end())
+    return id;
+  auto held = i->second.held_as;
+  auto l = std::move(i->second.lineage);
+  if (auto j = l->items.find(i->second.index); j != l->items.end() && j->second == id)
+    l->items.erase(j);
+  st.gen_items.erase(i);
+  if (l.use_count() == 1)
+    st.gen_lineages.erase(l->task);
+  return held;
+}
+
+void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from, uint64_t object,
+                    uint64_t size, const caf::actor& sender) {
+  auto& st = self->state;
+  bool rerun = st.gen_reruns.count(task) > 0;
+  auto lineage = lineage_of(self, task, false);
+  generator_item* live = nullptr;
+  remote_ptr rec;
+  if (lineage)
+    std::tie(live, rec) = live_item(self, *lineage, index);
+  if (live != nullptr && home_lost(self, *rec)) {
+    // The item of this index was lost with its node: this run's copy
+    // (a re-run, or a retry of the task) takes its place. Reads of it
+    // restart from there.
+    auto old = live->held_as; // copies of it on live nodes go: this one serves
+    for (auto node : st.copies.erase(old))
+      free_on(self, node, old);
+    rec->node = from;
+    rec->encoded_size = size;
+    live->held_as = object;
+    if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end())
+      refetch(self, f->second);
+    return;
+  }
+  if (rerun) {
+    // A re-run's item that nothing lost: its stream had it already.
+    free_on(self, from, object);
+    return;
+  }
+  auto record = std::make_shared<remote_object>(object_id{object}, from, size, bytes_t{},
+                                                resource_demand{}, 0);
+  if (live == nullptr) {
+    if (!lineage)
+      lineage = lineage_of(self, task, true);
+    if (lineage) { // a task's item (an actor method's has none)
+      st.gen_items[object] = generator_item{lineage, index, record, object};
+      lineage->items[index] = object;
+    }
+  }
+  deliver_item_record(task, index, std::move(record), sender);
+}
+
+void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t& bytes,
+                    const caf::actor& sender) {
+  auto& st = self->state;
+  if (auto lineage = st.gen_lineages.empty() ? nullptr : lineage_of(self, task, false)) {
+    auto [live, rec] = live_item(self, *lineage, index);
+    if (live != nullptr && home_lost(self, *rec)) {
+      // Its lost large item came back small this time: read as is.
+      if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end()) {
+        auto copy = bytes;
+        complete_fetch(self, f->second, copy);
+      }
+      return;
+    }
+  }
+  if (st.gen_reruns.count(task) > 0)
+    return; // its stream had it already
+  item_stream::deliver(task, index, bytes, sender);
+}
+
+bool rebuild_item(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  auto g = st.gen_items.find(op.obj->id.value());
+  if (g == st.gen_items.end())
+    return false;
+  auto& l = *g->second.lineage;
+  op.node = 0;
+  op.buffer.clear();
+  op.requested = 0;
+  // A run of the task under way (a retry after its node died, being placed
+  // or prepared, or a re-run) yields the item again.
+  if (st.gen_reruns.count(l.task) > 0 || st.placed.count(l.task) > 0
+      || st.preparing.count(l.task) > 0)
+    return true;
+  if (l.retries_left <= 0) {
+    fail_fetch(self, fetch_id,
+               "node-" + std::to_string(op.obj->node.load())
+                 + ", which held it, died before it was read, and its streaming generator task "
+                   "has no retries left to re-run it (raise its max_retries to rebuild such "
+                   "items)");
+    return true;
+  }
+  --l.retries_left;
+  st.gen_reruns.insert(l.task);
+  auto& p = st.placed[l.task];
+  p.spec = l.spec;
+  p.demand = l.demand;
+  p.max_retries = 0;
+  place_or_wait(self, l.task);
+  return true;
+}
+
+void generator_run_ended(self_ptr self, uint64_t task, bool rerun, bool again,
+                         const std::string& why) {
+  auto& st = self->state;
+  if (rerun)
+    st.gen_reruns.erase(task);
+  auto l = lineage_of(self, task, false);
+  if (!l)
+    return;
+  // The reads still waiting for a lost item: this run did not yield it.
+  std::vector<std::pair<uint64_t, uint64_t>> waiting; // index, fetch id
+  for (auto& [index, id] : l->items)
+    if (auto f = st.fetch_of.find(id); f != st.fetch_of.end() && st.fetches.at(f->second).node == 0)
+      waiting.emplace_back(index, f->second);
+  for (auto& [index, fetch_id] : waiting) {
+    if (st.fetches.count(fetch_id) == 0)
+      continue;
+    if (again)
+      rebuild(self, fetch_id);
+    else
+      fail_fetch(self, fetch_id,
+                 "its node died before it was read, and the re-run of its streaming generator "
+                 "task "
+                   + why + " without yielding item " + std::to_string(index) + " again");
+  }
+}
+
+} // namespace manta::actors
