@@ -60,6 +60,7 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
   h.result = std::move(result);
   h.name = std::move(name);
   h.encoded = encoded;
+  h.counted = hosted_counter{self->state.hosted};
   h.waiter = std::make_unique<remote_done_waiter>();
   h.waiter->manager = caf::actor{self};
   h.waiter->id = id;
@@ -132,16 +133,29 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                            "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
-  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self),
-                       owner](uint64_t object, uint64_t size, bool held) {
+  // What goes through the node manager makes the result follow it there
+  // (via_manager): a copy report, a generator's items.
+  auto* via = &task->via_manager;
+  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner,
+                       via](uint64_t object, uint64_t size, bool held) {
+    via->store(true, std::memory_order_relaxed);
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
   task->emit_item = item_emitter(self, owner, id, msg.item_window);
+  task->emit_item.send = [send = std::move(task->emit_item.send), via](uint64_t index,
+                                                                       std::vector<char> bytes) {
+    via->store(true, std::memory_order_relaxed);
+    send(index, std::move(bytes));
+  };
+  auto early = std::make_shared<early_answer_state>();
+  early->owner = owner;
+  task->answer_early = early_answer(self, id, early);
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
   host(self, owner, id, task, task->result, std::move(name), true);
+  self->state.running[id].early = std::move(early);
   schedule_hosted(self, owner, std::move(task));
 }
 
@@ -313,6 +327,12 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       ship_logs(self); // the task's lines go before its result
       auto h = std::move(i->second);
       self->state.running.erase(i);
+      // Answered by the thread that ran it (early_answer), through the
+      // owner's handle of now.
+      if (h.early && h.early->sent.load(std::memory_order_relaxed)
+          && caf::actor_cast<caf::abstract_actor*>(h.early->owner)
+               == caf::actor_cast<caf::abstract_actor*>(h.owner))
+        return;
       auto r = finished_result(id, h);
       if (r.kind == result_message::stored)
         self->state.owners.held(h.owner.address(), id);

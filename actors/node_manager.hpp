@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,6 +36,42 @@ public:
   uint64_t id = 0;
 };
 
+/// Counts the tasks and calls a node hosts, for threads other than the node
+/// manager's (`early_answer`): one lives in each `hosted_task`, so the
+/// count is the size of `running` whatever erases from it.
+class hosted_counter {
+public:
+  hosted_counter() = default;
+  explicit hosted_counter(std::shared_ptr<std::atomic<size_t>> n) : n_(std::move(n)) { ++*n_; }
+  hosted_counter(hosted_counter&& other) noexcept : n_(std::move(other.n_)) {}
+  hosted_counter& operator=(hosted_counter&& other) noexcept {
+    if (this != &other) {
+      release();
+      n_ = std::move(other.n_);
+    }
+    return *this;
+  }
+  ~hosted_counter() { release(); }
+
+private:
+  void release() noexcept {
+    if (n_)
+      --*n_;
+    n_.reset();
+  }
+
+  std::shared_ptr<std::atomic<size_t>> n_;
+};
+
+/// A hosted task's result sent to its owner by the thread that ran it
+/// (`early_answer`), before it was sealed here.
+struct early_answer_state {
+  /// The owner's handle it went to: if the owner sent the task again over
+  /// a new connection meanwhile, the node manager answers that one too.
+  caf::actor owner;
+  std::atomic<bool> sent{false};
+};
+
 /// A task or actor call sent by another node, while it runs here.
 struct hosted_task {
   caf::actor owner;
@@ -47,6 +84,10 @@ struct hosted_task {
   /// The hosted actor of a call (0 for a task).
   uint64_t actor = 0;
   std::unique_ptr<remote_done_waiter> waiter;
+  /// A task's (not a call's) direct answer, if the thread that ran it sent
+  /// one.
+  std::shared_ptr<early_answer_state> early;
+  hosted_counter counted;
 
   hosted_task() = default;
   hosted_task(hosted_task&&) = default;
@@ -84,6 +125,8 @@ struct node_manager_state {
   token_gate tokens;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
+  /// The size of `running`, for the threads that run the tasks.
+  std::shared_ptr<std::atomic<size_t>> hosted = std::make_shared<std::atomic<size_t>>(0);
   /// Actors whose owners are on other nodes, by actor id.
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// TaskResults on their way to owners (sent in batches).

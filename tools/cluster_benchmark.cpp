@@ -281,9 +281,11 @@ int main(int argc, char** argv) {
   long nodes = flag(argc, argv, "--broadcast-nodes", 0);
   long only = flag(argc, argv, "--round-trips-only", 0);
   if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0 || only < 0) {
-    std::fprintf(stderr, "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
-                         "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] (all whole decimal numbers, "
-                         "positive)\n");
+    std::fprintf(
+      stderr,
+      "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
+      "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] (all whole decimal numbers, "
+      "positive)\n");
     return 2;
   }
   if (nodes > 0)
