@@ -105,6 +105,9 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
     auto hdl = caf::actor_cast<caf::actor>(manager);
     if (!hdl)
       return {};
+    // Off the count now (hosted_counter): the owner, answered, may send
+    // the next task before the node manager ends this one.
+    hosted->fetch_sub(1, std::memory_order_relaxed);
     result_message r;
     r.task_id = id;
     r.node = detail::runtime::node_name();

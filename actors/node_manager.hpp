@@ -13,8 +13,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -28,26 +30,56 @@ class worker_pool;
 
 namespace manta::actors {
 
+/// A hosted task's result sent to its owner by the thread that ran it
+/// (`early_answer`), before it was sealed here.
+struct early_answer_state {
+  /// The owner's handle it went to: if the owner sent the task again over
+  /// a new connection meanwhile, the node manager answers that one too.
+  caf::actor owner;
+  /// Set before the seal by the thread that sends the answer.
+  std::atomic<bool> sent{false};
+};
+
+/// Hosted tasks answered by the threads that ran them, which the node
+/// manager has not ended yet: it ends them when it next handles a task
+/// (`submit`), or at the latest `linger` after the first of them, so a
+/// lone round trip does not wake it.
+struct answered_tasks {
+  static constexpr auto linger = std::chrono::milliseconds{20};
+  std::mutex mtx;
+  std::vector<uint64_t> ids;
+  bool planned = false; ///< a `(done_atom)` is on its way
+};
+
 /// Tells the node manager that a task another node sent has finished.
 class remote_done_waiter final : public detail::waiter {
 public:
   void on_ready() noexcept override;
   caf::actor manager;
   uint64_t id = 0;
+  /// A task's, not a call's: set if its thread answered the owner.
+  std::shared_ptr<early_answer_state> early;
+  std::shared_ptr<answered_tasks> answered;
 };
 
 /// Counts the tasks and calls a node hosts, for threads other than the node
 /// manager's (`early_answer`): one lives in each `hosted_task`, so the
-/// count is the size of `running` whatever erases from it.
+/// count is the size of `running` whatever erases from it, but for the
+/// tasks answered early (their threads took them off the count then).
 class hosted_counter {
 public:
   hosted_counter() = default;
-  explicit hosted_counter(std::shared_ptr<std::atomic<size_t>> n) : n_(std::move(n)) { ++*n_; }
-  hosted_counter(hosted_counter&& other) noexcept : n_(std::move(other.n_)) {}
+  hosted_counter(std::shared_ptr<std::atomic<size_t>> n, std::shared_ptr<early_answer_state> early)
+    : n_(std::move(n)), early_(std::move(early)) {
+    ++*n_;
+  }
+  hosted_counter(hosted_counter&& other) noexcept
+    : n_(std::move(other.n_)), early_(std::move(other.early_)) {}
   hosted_counter& operator=(hosted_counter&& other) noexcept {
     if (this != &other) {
       release();
       n_ = std::move(other.n_);
+      early_ = std::move(other.early_);
     }
     return *this;
   }
@@ -55,21 +87,14 @@ public:
 
 private:
   void release() noexcept {
-    if (n_)
+    if (n_ && !(early_ && early_->sent.load(std::memory_order_relaxed)))
       --*n_;
     n_.reset();
+    early_.reset();
   }
 
   std::shared_ptr<std::atomic<size_t>> n_;
-};
-
-/// A hosted task's result sent to its owner by the thread that ran it
-/// (`early_answer`), before it was sealed here.
-struct early_answer_state {
-  /// The owner's handle it went to: if the owner sent the task again over
-  /// a new connection meanwhile, the node manager answers that one too.
-  caf::actor owner;
-  std::atomic<bool> sent{false};
+  std::shared_ptr<early_answer_state> early_;
 };
 
 /// A task or actor call sent by another node, while it runs here.
@@ -125,8 +150,11 @@ struct node_manager_state {
   token_gate tokens;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
-  /// The size of `running`, for the threads that run the tasks.
+  /// The size of `running` less the tasks answered early, for the threads
+  /// that run the tasks.
   std::shared_ptr<std::atomic<size_t>> hosted = std::make_shared<std::atomic<size_t>>(0);
+  /// Tasks answered early, not ended yet.
+  std::shared_ptr<answered_tasks> answered = std::make_shared<answered_tasks>();
   /// Actors whose owners are on other nodes, by actor id.
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// TaskResults on their way to owners (sent in batches).
