@@ -38,8 +38,9 @@ detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
 /// is the only one this node hosts, so that a lone round trip skips the
 /// node manager's hop (its wake-up, then the outbox's flush); with others
 /// hosted, results go through the node manager and leave in batches. The
-/// node manager still ends the task when the seal tells it, and sends no
-/// second answer (`state`, kept in the task's `hosted_task`).
+/// thread takes the task off the hosted count; the node manager ends it
+/// later (`answered_tasks`) and sends no second answer (`state`, kept in
+/// the task's `hosted_task`).
 std::function<std::function<void()>(const std::vector<char>&)>
 early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
 

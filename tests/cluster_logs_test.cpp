@@ -284,9 +284,9 @@ TEST_CASE(
   c.add_worker(1);
   c.join(0);
   clear_sinks();
-  // One task at a time: each is the only one the worker hosts when it
-  // ends (the node manager counts the one before as gone before its
-  // result left).
+  // One task at a time: each is the only one the worker counts as hosted
+  // when it ends (the thread that answered the one before took it off
+  // the count before its result left).
   auto count = [] { return manta::get(manta::task(direct_answers).remote(0), 10s); };
   auto before = count();
   CHECK(manta::get(manta::task(quiet_echo).remote(7), 10s) == 7);
