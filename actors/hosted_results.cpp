@@ -103,7 +103,7 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
     if (bytes.size() > inline_result_limit || hosted->load(std::memory_order_relaxed) != 1)
       return {};
     auto hdl = caf::actor_cast<caf::actor>(manager);
-    if (!hdl)
+    if (!hdl || !state->answer()) // the node manager ended it (a cancel, a sweep)
       return {};
     // Off the count now (hosted_counter): the owner, answered, may send
     // the next task before the node manager ends this one.
@@ -113,8 +113,6 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
     r.node = detail::runtime::node_name();
     r.kind = result_message::inline_value;
     r.value = bytes;
-    // Read by the node manager when the seal, which comes after, tells it.
-    state->sent.store(true, std::memory_order_relaxed);
     return [hdl = std::move(hdl), owner = state->owner, token,
             message = detail::wire::encode(r)]() mutable {
       early_answers_sent.fetch_add(1, std::memory_order_relaxed);

@@ -254,7 +254,7 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
   self->state.running.erase(i);
   // Answered by the thread that ran it (early_answer), through the
   // owner's handle of now.
-  if (h.early && h.early->sent.load(std::memory_order_relaxed)
+  if (h.early && !h.early->end()
       && caf::actor_cast<caf::abstract_actor*>(h.early->owner)
            == caf::actor_cast<caf::abstract_actor*>(h.owner))
     return;
@@ -269,7 +269,7 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
 } // namespace
 
 void remote_done_waiter::on_ready() noexcept {
-  if (!early || !early->sent.load(std::memory_order_relaxed)) {
+  if (!early || !early->was_answered()) {
     caf::anon_send(manager, done_atom::value, id);
     return;
   }

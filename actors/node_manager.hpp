@@ -30,14 +30,28 @@ class worker_pool;
 
 namespace manta::actors {
 
-/// A hosted task's result sent to its owner by the thread that ran it
-/// (`early_answer`), before it was sealed here.
+/// Who answers a hosted task: the thread that ran it (`early_answer`,
+/// which claims it before the seal) or the node manager (which claims it
+/// when it ends the task, or drops it). Whoever claims first wins, so the
+/// owner gets one answer and the hosted count loses the task once.
 struct early_answer_state {
+  enum phase : int { running, answered, ended };
   /// The owner's handle it went to: if the owner sent the task again over
   /// a new connection meanwhile, the node manager answers that one too.
   caf::actor owner;
-  /// Set before the seal by the thread that sends the answer.
-  std::atomic<bool> sent{false};
+  std::atomic<int> state{running};
+
+  /// Claims the task for its thread's answer.
+  bool answer() noexcept {
+    int expected = running;
+    return state.compare_exchange_strong(expected, answered);
+  }
+  /// Claims the task for the node manager; false if its thread answered.
+  bool end() noexcept {
+    int expected = running;
+    return state.compare_exchange_strong(expected, ended) || expected == ended;
+  }
+  bool was_answered() const noexcept { return state.load() == answered; }
 };
 
 /// Hosted tasks answered by the threads that ran them, which the node
@@ -87,7 +101,8 @@ public:
 
 private:
   void release() noexcept {
-    if (n_ && !(early_ && early_->sent.load(std::memory_order_relaxed)))
+    // An answered task left the count when its thread claimed it.
+    if (n_ && (!early_ || early_->end()))
       --*n_;
     n_.reset();
     early_.reset();
