@@ -13,6 +13,8 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
+
 namespace manta::actors {
 
 using detail::wire::result_message;
@@ -86,6 +88,42 @@ result_message finished_result(uint64_t id, const hosted_task& h) {
     detail::held_objects::instance().put(id, std::move(bytes));
   }
   return r;
+}
+
+namespace {
+
+std::atomic<uint64_t> early_answers_sent{0};
+
+} // namespace
+
+std::function<std::function<void()>(const std::vector<char>&)>
+early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state) {
+  return [manager = caf::actor_cast<caf::actor_addr>(self), token = self->state.token,
+          hosted = self->state.hosted, state = std::move(state),
+          id](const std::vector<char>& bytes) -> std::function<void()> {
+    if (bytes.size() > inline_result_limit || hosted->load(std::memory_order_relaxed) != 1)
+      return {};
+    auto hdl = caf::actor_cast<caf::actor>(manager);
+    if (!hdl || !state->answer()) // the node manager ended it (a cancel, a sweep)
+      return {};
+    // Off the count now (hosted_counter): the owner, answered, may send
+    // the next task before the node manager ends this one.
+    hosted->fetch_sub(1, std::memory_order_relaxed);
+    result_message r;
+    r.task_id = id;
+    r.node = detail::runtime::node_name();
+    r.kind = result_message::inline_value;
+    r.value = bytes;
+    return [hdl = std::move(hdl), owner = state->owner, token,
+            message = detail::wire::encode(r)]() mutable {
+      early_answers_sent.fetch_add(1, std::memory_order_relaxed);
+      caf::send_as(hdl, owner, result_atom::value, token, std::move(message));
+    };
+  };
+}
+
+uint64_t early_answers() noexcept {
+  return early_answers_sent.load(std::memory_order_relaxed);
 }
 
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,

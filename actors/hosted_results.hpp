@@ -8,7 +8,10 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 // What a node sends back for the tasks, calls and generator items it runs
 // for other processes: results inline or held here, failures, items.
@@ -28,6 +31,21 @@ detail::wire::result_message failure_of(uint64_t id, const std::string& name,
 /// than `inline_result_limit` here (held_objects), as the owner reads it
 /// over the data path.
 detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
+
+/// The direct answer of hosted task `id` (remote_task::answer_early): the
+/// thread that ran it sends a result of at most `inline_result_limit`
+/// bytes to `state->owner` itself, as from the node manager, when the task
+/// is the only one this node hosts, so that a lone round trip skips the
+/// node manager's hop (its wake-up, then the outbox's flush); with others
+/// hosted, results go through the node manager and leave in batches. The
+/// thread takes the task off the hosted count; the node manager ends it
+/// later (`answered_tasks`) and sends no second answer (`state`, kept in
+/// the task's `hosted_task`).
+std::function<std::function<void()>(const std::vector<char>&)>
+early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
+
+/// Results this process sent with `early_answer` (tests read it).
+uint64_t early_answers() noexcept;
 
 /// Where the items of streaming generator `id` that runs here for `owner`
 /// go: each to the node manager, which sends it on at once. An item larger

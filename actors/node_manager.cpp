@@ -51,18 +51,24 @@ bool vetted(node_manager_actor* self, const std::string& token, const char* what
                                   token, what);
 }
 
-/// Tracks a task or call until its result is sealed, then answers `owner`.
+/// Tracks a task or call until its result is sealed, then answers `owner`
+/// (unless the task's thread did: `early`).
 void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
-          std::shared_ptr<void> keep, detail::slot_ptr result, std::string name, bool encoded) {
+          std::shared_ptr<void> keep, detail::slot_ptr result, std::string name, bool encoded,
+          std::shared_ptr<early_answer_state> early = nullptr) {
   auto& h = self->state.running[id];
   h.owner = owner;
   h.keep = std::move(keep);
   h.result = std::move(result);
   h.name = std::move(name);
   h.encoded = encoded;
+  h.early = early;
+  h.counted = hosted_counter{self->state.hosted, early};
   h.waiter = std::make_unique<remote_done_waiter>();
   h.waiter->manager = caf::actor{self};
   h.waiter->id = id;
+  h.waiter->early = std::move(early);
+  h.waiter->answered = self->state.answered;
   if (!h.result->add_waiter(h.waiter.get()))
     self->send(self, done_atom::value, id);
 }
@@ -70,7 +76,24 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
 void submit_call(node_manager_actor* self, const caf::actor& owner,
                  detail::wire::task_message& msg);
 
+/// Ends hosted task or call `id`, whose result is sealed: answers its
+/// owner unless the task's thread did (through the owner's handle of now).
+void end_hosted(node_manager_actor* self, uint64_t id);
+
+/// Ends the tasks their threads answered (`answered_tasks`).
+void end_answered(node_manager_actor* self) {
+  std::vector<uint64_t> ids;
+  {
+    auto& a = *self->state.answered;
+    std::lock_guard<std::mutex> guard{a.mtx};
+    ids.swap(a.ids);
+  }
+  for (auto id : ids)
+    end_hosted(self, id);
+}
+
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
+  end_answered(self);
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
@@ -132,16 +155,28 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
                                            "be serialized, so it cannot run on another node");
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
-  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self),
-                       owner](uint64_t object, uint64_t size, bool held) {
+  // What goes through the node manager makes the result follow it there
+  // (via_manager): a copy report, a generator's items.
+  auto* via = &task->via_manager;
+  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner,
+                       via](uint64_t object, uint64_t size, bool held) {
+    via->store(true, std::memory_order_relaxed);
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
   task->emit_item = item_emitter(self, owner, id, msg.item_window);
+  task->emit_item.send = [send = std::move(task->emit_item.send), via](uint64_t index,
+                                                                       std::vector<char> bytes) {
+    via->store(true, std::memory_order_relaxed);
+    send(index, std::move(bytes));
+  };
+  auto early = std::make_shared<early_answer_state>();
+  early->owner = owner;
+  task->answer_early = early_answer(self, id, early);
   task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
-  host(self, owner, id, task, task->result, std::move(name), true);
+  host(self, owner, id, task, task->result, std::move(name), true, std::move(early));
   schedule_hosted(self, owner, std::move(task));
 }
 
@@ -210,10 +245,44 @@ void report_if_dead(node_manager_actor* self, const hosted_task& h) {
   self->state.actors.erase(a);
 }
 
+void end_hosted(node_manager_actor* self, uint64_t id) {
+  auto i = self->state.running.find(id);
+  if (i == self->state.running.end())
+    return;
+  ship_logs(self); // the task's lines go before its result
+  auto h = std::move(i->second);
+  self->state.running.erase(i);
+  // Answered by the thread that ran it (early_answer), through the
+  // owner's handle of now.
+  if (h.early && !h.early->end()
+      && caf::actor_cast<caf::abstract_actor*>(h.early->owner)
+           == caf::actor_cast<caf::abstract_actor*>(h.owner))
+    return;
+  auto r = finished_result(id, h);
+  if (r.kind == result_message::stored)
+    self->state.owners.held(h.owner.address(), id);
+  send_result(self, h.owner, r);
+  if (r.kind == result_message::failure && r.error.kind == error_kind::actor_died)
+    report_if_dead(self, h);
+}
+
 } // namespace
 
 void remote_done_waiter::on_ready() noexcept {
-  caf::anon_send(manager, done_atom::value, id);
+  if (!early || !early->was_answered()) {
+    caf::anon_send(manager, done_atom::value, id);
+    return;
+  }
+  // Answered: the node manager ends it with the next task it handles, or
+  // after a while, without a wake-up now.
+  bool plan = false;
+  {
+    std::lock_guard<std::mutex> guard{answered->mtx};
+    answered->ids.push_back(id);
+    plan = !std::exchange(answered->planned, true);
+  }
+  if (plan)
+    caf::delayed_anon_send(manager, answered_tasks::linger, done_atom::value);
 }
 
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, std::string token) {
@@ -308,19 +377,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       self->send<caf::message_priority::high>(caf::actor_cast<caf::actor>(self->current_sender()),
                                               pong_atom::value, self->state.token);
     },
-    [=](done_atom, uint64_t id) {
-      auto i = self->state.running.find(id);
-      if (i == self->state.running.end())
-        return;
-      ship_logs(self); // the task's lines go before its result
-      auto h = std::move(i->second);
-      self->state.running.erase(i);
-      auto r = finished_result(id, h);
-      if (r.kind == result_message::stored)
-        self->state.owners.held(h.owner.address(), id);
-      send_result(self, h.owner, r);
-      if (r.kind == result_message::failure && r.error.kind == error_kind::actor_died)
-        report_if_dead(self, h);
+    [=](done_atom, uint64_t id) { end_hosted(self, id); },
+    [=](done_atom) {
+      {
+        std::lock_guard<std::mutex> guard{self->state.answered->mtx};
+        self->state.answered->planned = false;
+      }
+      end_answered(self);
     },
     [=](fetch_atom, const std::string& token, uint64_t fetch_id, uint64_t id, uint64_t offset,
         uint64_t length) {

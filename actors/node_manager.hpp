@@ -12,8 +12,11 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -27,12 +30,86 @@ class worker_pool;
 
 namespace manta::actors {
 
+/// Who answers a hosted task: the thread that ran it (`early_answer`,
+/// which claims it before the seal) or the node manager (which claims it
+/// when it ends the task, or drops it). Whoever claims first wins, so the
+/// owner gets one answer and the hosted count loses the task once.
+struct early_answer_state {
+  enum phase : int { running, answered, ended };
+  /// The owner's handle it went to: if the owner sent the task again over
+  /// a new connection meanwhile, the node manager answers that one too.
+  caf::actor owner;
+  std::atomic<int> state{running};
+
+  /// Claims the task for its thread's answer.
+  bool answer() noexcept {
+    int expected = running;
+    return state.compare_exchange_strong(expected, answered);
+  }
+  /// Claims the task for the node manager; false if its thread answered.
+  bool end() noexcept {
+    int expected = running;
+    return state.compare_exchange_strong(expected, ended) || expected == ended;
+  }
+  bool was_answered() const noexcept { return state.load() == answered; }
+};
+
+/// Hosted tasks answered by the threads that ran them, which the node
+/// manager has not ended yet: it ends them when it next handles a task
+/// (`submit`), or at the latest `linger` after the first of them, so a
+/// lone round trip does not wake it.
+struct answered_tasks {
+  static constexpr auto linger = std::chrono::milliseconds{20};
+  std::mutex mtx;
+  std::vector<uint64_t> ids;
+  bool planned = false; ///< a `(done_atom)` is on its way
+};
+
 /// Tells the node manager that a task another node sent has finished.
 class remote_done_waiter final : public detail::waiter {
 public:
   void on_ready() noexcept override;
   caf::actor manager;
   uint64_t id = 0;
+  /// A task's, not a call's: set if its thread answered the owner.
+  std::shared_ptr<early_answer_state> early;
+  std::shared_ptr<answered_tasks> answered;
+};
+
+/// Counts the tasks and calls a node hosts, for threads other than the node
+/// manager's (`early_answer`): one lives in each `hosted_task`, so the
+/// count is the size of `running` whatever erases from it, but for the
+/// tasks answered early (their threads took them off the count then).
+class hosted_counter {
+public:
+  hosted_counter() = default;
+  hosted_counter(std::shared_ptr<std::atomic<size_t>> n, std::shared_ptr<early_answer_state> early)
+    : n_(std::move(n)), early_(std::move(early)) {
+    ++*n_;
+  }
+  hosted_counter(hosted_counter&& other) noexcept
+    : n_(std::move(other.n_)), early_(std::move(other.early_)) {}
+  hosted_counter& operator=(hosted_counter&& other) noexcept {
+    if (this != &other) {
+      release();
+      n_ = std::move(other.n_);
+      early_ = std::move(other.early_);
+    }
+    return *this;
+  }
+  ~hosted_counter() { release(); }
+
+private:
+  void release() noexcept {
+    // An answered task left the count when its thread claimed it.
+    if (n_ && (!early_ || early_->end()))
+      --*n_;
+    n_.reset();
+    early_.reset();
+  }
+
+  std::shared_ptr<std::atomic<size_t>> n_;
+  std::shared_ptr<early_answer_state> early_;
 };
 
 /// A task or actor call sent by another node, while it runs here.
@@ -47,6 +124,10 @@ struct hosted_task {
   /// The hosted actor of a call (0 for a task).
   uint64_t actor = 0;
   std::unique_ptr<remote_done_waiter> waiter;
+  /// A task's (not a call's) direct answer, if the thread that ran it sent
+  /// one.
+  std::shared_ptr<early_answer_state> early;
+  hosted_counter counted;
 
   hosted_task() = default;
   hosted_task(hosted_task&&) = default;
@@ -84,6 +165,11 @@ struct node_manager_state {
   token_gate tokens;
   /// Tasks sent by owners on other nodes, by result id, until they finish.
   std::unordered_map<uint64_t, hosted_task> running;
+  /// The size of `running` less the tasks answered early, for the threads
+  /// that run the tasks.
+  std::shared_ptr<std::atomic<size_t>> hosted = std::make_shared<std::atomic<size_t>>(0);
+  /// Tasks answered early, not ended yet.
+  std::shared_ptr<answered_tasks> answered = std::make_shared<answered_tasks>();
   /// Actors whose owners are on other nodes, by actor id.
   std::unordered_map<uint64_t, hosted_actor> actors;
   /// TaskResults on their way to owners (sent in batches).

@@ -16,6 +16,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/hosted_results.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -80,7 +81,24 @@ int slow_chatty(int ms) {
   return static_cast<int>(manta::current_node());
 }
 
-MANTA_REMOTE(chatty, slow_chatty);
+/// Prints nothing.
+int quiet_echo(int x) {
+  return x;
+}
+
+/// Prints an unfinished line (emitted when the run ends, after the seal).
+int unfinished_line(int x) {
+  std::cout << "no newline " << x;
+  return x;
+}
+
+/// Results this process answered from the thread that ran the task
+/// (actors::early_answer), counted before this task's own.
+uint64_t direct_answers(int) {
+  return manta::actors::early_answers();
+}
+
+MANTA_REMOTE(chatty, slow_chatty, quiet_echo, unfinished_line, direct_answers);
 
 std::vector<std::string> expected_lines(const std::string& tag, int n, int node) {
   std::vector<std::string> out;
@@ -258,6 +276,73 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
     CHECK(lines[i].to_stderr == to_stderr(i));
     CHECK(lines[i].text == line_text("direct", i, worker));
   }
+}
+
+TEST_CASE(
+  "a lone quiet task is answered by the thread that ran it; a printing one after its lines") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  clear_sinks();
+  // One task at a time: each is the only one the worker counts as hosted
+  // when it ends (the thread that answered the one before took it off
+  // the count before its result left).
+  auto count = [] { return manta::get(manta::task(direct_answers).remote(0), 10s); };
+  auto before = count();
+  CHECK(manta::get(manta::task(quiet_echo).remote(7), 10s) == 7);
+  auto after_quiet = count();
+  CHECK(after_quiet == before + 2); // the quiet task and the first count
+  // A task that printed: its result follows its lines through the node
+  // manager, and the lines are on the driver when get returns.
+  auto printed = manta::task(chatty).remote("delta", 3);
+  auto where = manta::get(printed, 10s);
+  CHECK(manta::task_logs(printed.id()) == expected_lines("delta", 3, where.first));
+  check_surfaced("delta", 3, where);
+  CHECK(count() == after_quiet + 1); // only the second count
+  // An unfinished line counts too (it is shipped when the run ends).
+  CHECK(manta::get(manta::task(unfinished_line).remote(5), 10s) == 5);
+  CHECK(count() == after_quiet + 2);
+  // Many at once: results go through the node manager in batches; every
+  // one arrives, once.
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < 200; ++i)
+    refs.push_back(manta::task(quiet_echo).remote(i));
+  auto values = manta::get(refs, 20s);
+  for (int i = 0; i < 200; ++i)
+    CHECK(values[static_cast<size_t>(i)] == i);
+}
+
+TEST_CASE("a direct answer carries the token and comes as from the worker's node manager") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(0);
+  auto& sys = manta::detail::runtime::require("test").system();
+  caf::scoped_actor self{sys};
+  auto manager = manta_test::only_worker_manager(c.token());
+  REQUIRE(manager);
+  wire::task_message t;
+  t.task_id = 0xfeed;
+  t.function_name = "quiet_echo";
+  t.signature = manta::detail::find_function("quiet_echo")->signature;
+  t.args = {manta::detail::encode(41)};
+  t.demand.cpus = 1;
+  self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
+  bool done = false;
+  self->receive(
+    [&](manta::actors::result_atom, const std::string& token, const wire::bytes& b) {
+      CHECK(token == c.token());
+      CHECK(self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(*manager));
+      wire::result_message r;
+      REQUIRE(wire::decode(b, r) == "");
+      CHECK(r.task_id == 0xfeed);
+      CHECK(r.kind == wire::result_message::inline_value);
+      int value = 0;
+      REQUIRE(!manta::detail::decode(std::span<const char>{r.value.data(), r.value.size()}, value));
+      CHECK(value == 41);
+      done = true;
+    },
+    caf::after(10s) >> [&] { FAIL("no result"); });
+  CHECK(done);
 }
 
 int main(int argc, char** argv) {

@@ -29,6 +29,7 @@
 //     their copies, complete or still arriving).
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
+//   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler)
 //
 // The cluster runs TLS (the default) unless --transport=plain says plain TCP,
 // so that the two can be measured side by side with the same binary.
@@ -199,6 +200,32 @@ manta::tls_options transport(int argc, char** argv) {
   return out;
 }
 
+/// Only the task round trip, `n` times on one worker, without the floor or
+/// the other figures: what a profiler (perf, strace) attached to the
+/// cluster sees is then the round trip alone.
+int round_trips_only(long n, const manta::tls_options& tls) {
+  manta::local_cluster c{tls};
+  c.add_worker(1);
+  c.join(0);
+  for (int i = 0; i < 100; ++i) // warm up connections and threads
+    manta::get(manta::task(nothing).remote(i));
+  std::vector<double> us(static_cast<size_t>(n));
+  for (long i = 0; i < n; ++i) {
+    auto start = steady::now();
+    if (manta::get(manta::task(nothing).remote(static_cast<int>(i))) != i)
+      return std::fprintf(stderr, "BUG: wrong result\n"), 1;
+    us[static_cast<size_t>(i)] = seconds_since(start) * 1e6;
+  }
+  double mean = 0;
+  for (auto x : us)
+    mean += x / static_cast<double>(n);
+  std::sort(us.begin(), us.end());
+  std::printf("cross_node_task_round_trip  mean %.1f us  median %.1f us  99th percentile %.1f us "
+              "(%ld round trips)\n",
+              mean, us[us.size() / 2], us[us.size() * 99 / 100], n);
+  return 0;
+}
+
 /// `megabytes` put here, read by one task pinned on each of `nodes` workers.
 int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
   manta::local_cluster c{tls};
@@ -252,14 +279,19 @@ int main(int argc, char** argv) {
   long tasks = flag(argc, argv, "--tasks", 20000);
   long megabytes = flag(argc, argv, "--megabytes", 256);
   long nodes = flag(argc, argv, "--broadcast-nodes", 0);
-  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0) {
-    std::fprintf(stderr, "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
-                         "[--megabytes=N] [--broadcast-nodes=N] (all whole decimal numbers, "
-                         "positive)\n");
+  long only = flag(argc, argv, "--round-trips-only", 0);
+  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0 || only < 0) {
+    std::fprintf(
+      stderr,
+      "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
+      "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] (all whole decimal numbers, "
+      "positive)\n");
     return 2;
   }
   if (nodes > 0)
     return broadcast(nodes, megabytes, transport(argc, argv));
+  if (only > 0)
+    return round_trips_only(only, transport(argc, argv));
   double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
   double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
   auto tls = transport(argc, argv);

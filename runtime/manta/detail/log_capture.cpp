@@ -27,6 +27,9 @@ struct printer {
   uint64_t actor = 0;
   /// Where the line also goes: the owner of a task another node sent.
   log_shipper* shipper = nullptr;
+  /// That task's mark that its result must follow its lines through the
+  /// node manager (remote_task::via_manager).
+  std::atomic<bool>* via_manager = nullptr;
 };
 
 /// Who the calling thread prints for; false on threads that run no task.
@@ -41,8 +44,10 @@ bool current_printer(printer& p) {
   if (auto* t = this_task().task; t != nullptr && t->result && t->result->id().valid()) {
     p.name = t->name();
     p.id = t->result->id();
-    if (auto* hosted = dynamic_cast<const remote_task*>(t))
+    if (auto* hosted = dynamic_cast<const remote_task*>(t)) {
       p.shipper = hosted->log_sink.get();
+      p.via_manager = &hosted->via_manager;
+    }
     return true;
   }
   return false;
@@ -89,6 +94,9 @@ protected:
       std::lock_guard<std::mutex> guard{mtx_};
       return target_->sputn(s, n);
     }
+    // Even an unfinished line, shipped when the run ends, after the seal.
+    if (p.shipper != nullptr && p.via_manager != nullptr)
+      p.via_manager->store(true, std::memory_order_relaxed);
     auto& line = pending();
     for (std::streamsize i = 0; i < n; ++i) {
       if (s[i] != '\n') {

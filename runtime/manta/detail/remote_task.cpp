@@ -123,7 +123,15 @@ std::exception_ptr remote_task::run() noexcept {
     // In this node's budget like a local task's result: kept here for its
     // owner (held_objects), it spills, or the task fails as a put would.
     memory_budget::instance().admit(size, "task result");
+    std::function<void()> answer;
+    if (answer_early && !via_manager.load(std::memory_order_relaxed) && !cancelled())
+      answer = answer_early(*out);
     result->seal_value(std::move(out), typeid(std::vector<char>), size);
+    // After the seal, whose news the node manager has then (it ends the
+    // task, answering nothing): it counts this task as gone before the
+    // owner, answered, can send it another.
+    if (answer)
+      answer();
     return nullptr;
   } catch (...) {
     return std::current_exception();

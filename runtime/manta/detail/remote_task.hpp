@@ -5,6 +5,7 @@
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,16 @@ public:
   /// Sends an item a streaming generator yields to its owner (index from 0
   /// in each run); set by the node manager.
   item_stream::emitter emit_item;
+  /// Called with the encoded result before it is sealed here, when nothing
+  /// went through the node manager (`via_manager`): returns the send that
+  /// answers the owner from this thread once the result is sealed, or an
+  /// empty function if the node manager answers as usual (set by the node
+  /// manager, which decides: actors/hosted_results.hpp, `early_answer`).
+  std::function<std::function<void()>(const std::vector<char>& result)> answer_early;
+  /// Set when something of this task went to its owner through the node
+  /// manager (a printed line, a generator item, a copy report): its result
+  /// then follows the same way, after them.
+  mutable std::atomic<bool> via_manager{false};
 
 private:
   /// Reads a referenced argument from its holders (several at once),
