@@ -117,7 +117,7 @@ struct Holder {
 enum ErrorKind {
   # Which of Manta's errors a TaskFailure is: the receiver raises the class
   # of that kind (runtime/manta/detail/error_kind.hpp lists them, in this
-  # order; wire.cpp checks the two against each other when it compiles).
+  # order; wire_result.cpp checks the two against each other when it compiles).
   # A code the receiver does not know (a newer or hostile peer) fails the
   # task with a manta::error naming the code.
 

@@ -56,15 +56,6 @@ std::string trace_events(const std::string& trace) {
   return events;
 }
 
-void fill(capnp::List<schema::Resource>::Builder b, const resource_map& r) {
-  unsigned i = 0;
-  for (auto& [name, amount] : r) {
-    b[i].setName(name);
-    b[i].setAmount(amount);
-    ++i;
-  }
-}
-
 std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map& out) {
   for (auto x : r) {
     if (!std::isfinite(x.getAmount()))
@@ -72,19 +63,6 @@ std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map
     out[x.getName().cStr()] = x.getAmount();
   }
   return {};
-}
-
-std::vector<std::string> texts(capnp::List<capnp::Text>::Reader r) {
-  std::vector<std::string> out;
-  out.reserve(r.size());
-  for (auto t : r)
-    out.emplace_back(t.cStr(), t.size());
-  return out;
-}
-
-void fill(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& xs) {
-  for (unsigned i = 0; i < xs.size(); ++i)
-    b.set(i, xs[i]);
 }
 
 void write_sample(schema::SeriesSample::Builder b, const series_sample& s) {
@@ -257,8 +235,8 @@ bytes encode(const node_state& x) {
   b.setRole(x.role);
   b.setPid(x.pid);
   b.setIndex(x.index);
-  fill(b.initTotal(static_cast<unsigned>(x.total.size())), x.total);
-  fill(b.initAvailable(static_cast<unsigned>(x.available.size())), x.available);
+  set_resources(b.initTotal(static_cast<unsigned>(x.total.size())), x.total);
+  set_resources(b.initAvailable(static_cast<unsigned>(x.available.size())), x.available);
   b.setQueuedTasks(x.queued_tasks);
   b.setExecutorThreads(x.executor_threads);
   auto counts = b.initTaskCounts(static_cast<unsigned>(x.task_counts.size()));
@@ -269,9 +247,9 @@ bytes encode(const node_state& x) {
   b.setBytesInMemory(x.bytes_in_memory);
   b.setBytesSpilled(x.bytes_spilled);
   b.setBudgetBytes(x.budget_bytes);
-  fill(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
-  fill(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
-  fill(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())), x.object_records);
+  set_texts(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
+  set_texts(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
+  set_texts(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())), x.object_records);
   b.setTimelineEvents(x.timeline_events);
   b.setMemoryText(x.memory_text);
   b.setMetricsText(x.metrics_text);
@@ -309,9 +287,9 @@ std::string decode(std::span<const char> in, node_state& out) {
     out.bytes_in_memory = r.getBytesInMemory();
     out.bytes_spilled = r.getBytesSpilled();
     out.budget_bytes = r.getBudgetBytes();
-    out.tasks = texts(r.getTasks());
-    out.actor_records = texts(r.getActorRecords());
-    out.object_records = texts(r.getObjectRecords());
+    out.tasks = get_texts(r.getTasks());
+    out.actor_records = get_texts(r.getActorRecords());
+    out.object_records = get_texts(r.getObjectRecords());
     out.timeline_events = r.getTimelineEvents().cStr();
     out.memory_text = r.getMemoryText().cStr();
     out.metrics_text = r.getMetricsText().cStr();

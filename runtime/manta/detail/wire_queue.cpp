@@ -6,7 +6,7 @@
 
 namespace manta::detail::wire {
 
-// schema::TaskQueue (kept apart from wire.cpp, which holds the other messages).
+// schema::TaskQueue (each protocol's messages in a wire_*.cpp of their own).
 
 bytes encode(const queue_message& x) {
   capnp::MallocMessageBuilder msg;
