@@ -11,6 +11,7 @@
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_end.hpp"
+#include "manta/detail/task_events.hpp"
 #include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
@@ -87,13 +88,22 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
-        if (r.error.kind == error_kind::object_lost && p.dispatches <= p.max_retries) {
+        if (p.dispatches > p.max_retries || t.cancelled()) {
+          end_task(t, from_failure(r.error));
+        } else if (r.error.kind == error_kind::object_lost) {
           // A referenced argument could not be read (its node died): look
           // at the arguments again; a lost one is rebuilt from its lineage.
-          dispatch(self, p.task);
-          break;
+          dispatch(self, p.task, &p);
+        } else if (r.error.retryable) {
+          // Its retry policy covers the failure and its budget lasts: the
+          // same spec again, wherever there is room.
+          task_events::on_run_end(t, from_failure(r.error), true);
+          auto& again = st.placed[r.task_id] = std::move(p);
+          again.node = 0;
+          place_or_wait(self, r.task_id);
+        } else {
+          end_task(t, from_failure(r.error));
         }
-        end_task(t, from_failure(r.error));
         break;
     }
   } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
@@ -114,7 +124,10 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         break;
       }
       case wire::result_message::failure:
-        fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);
+        if (r.error.retryable && p.rebuild->retries_left > 0)
+          rebuild(self, fetch_id); // counts against the object's retries
+        else
+          fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);
         break;
     }
   }

@@ -32,8 +32,10 @@ std::vector<uint16_t> holders_of(cluster_client_actor* self, uint64_t id, uint16
 detail::wire::holder holder_info(cluster_client_actor* self, uint16_t node);
 
 /// A task the local node has no room for: encode its arguments (fetching
-/// object arguments that live on other nodes) and place it.
-void dispatch(cluster_client_actor* self, detail::task_ptr t);
+/// object arguments that live on other nodes) and place it. `before`: the
+/// task's earlier placement when it is prepared again, whose attempts and
+/// node losses still count.
+void dispatch(cluster_client_actor* self, detail::task_ptr t, const placed_task* before = nullptr);
 
 // -- remote_cancel.cpp: cancels that cross nodes -------------------------------
 

@@ -314,6 +314,9 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       auto h = std::move(i->second);
       self->state.running.erase(i);
       auto r = finished_result(id, h);
+      if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
+        r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
+                              ->retryable.load(std::memory_order_acquire);
       if (r.kind == result_message::stored)
         self->state.owners.held(h.owner.address(), id);
       send_result(self, h.owner, r);

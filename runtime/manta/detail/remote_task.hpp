@@ -5,6 +5,7 @@
 #include "manta/detail/task_spec.hpp"
 #include "manta/detail/wire.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,11 @@ public:
   std::exception_ptr run() noexcept override;
 
   const wire::task_message& message() const noexcept { return msg_; }
+
+  /// Set by `execute_task` when the task failed in a way its retry policy
+  /// covers: it is not run again here, its owner (which counts every
+  /// attempt on every node against the one `max_retries`) decides.
+  std::atomic<bool> retryable{false};
 
   /// Takes the lines the task prints to its owner (set by the node manager
   /// before the task is scheduled; null: they stay here).

@@ -124,6 +124,8 @@ struct failure_message {
   std::string task_name;
   std::string node;
   error_kind kind = error_kind::task_error;
+  /// The task's retry policy covers it: its owner may run it again.
+  bool retryable = false;
 };
 
 /// schema::TaskResult.

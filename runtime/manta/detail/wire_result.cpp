@@ -67,6 +67,7 @@ bytes encode(const result_message& x) {
       f.setMessage(x.error.message);
       f.setTaskName(x.error.task_name);
       f.setNode(x.error.node);
+      f.setRetryable(x.error.retryable);
       break;
     }
   }
@@ -96,6 +97,7 @@ std::string decode(std::span<const char> in, result_message& out) {
         out.error = {f.getTypeName().cStr(), f.getMessage().cStr(), f.getTaskName().cStr(),
                      f.getNode().cStr()};
         out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
+        out.error.retryable = f.getRetryable();
         break;
       }
       default:
