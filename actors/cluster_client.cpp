@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "actors/generator_items.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
@@ -25,8 +26,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
-using bytes_t = wire::bytes;
 
 } // namespace
 
@@ -270,16 +269,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes) {
       if (sender_node(self) && vetted(self, token, "genitem"))
-        detail::item_stream::deliver(task, index, bytes,
-                                     caf::actor_cast<caf::actor>(self->current_sender()));
+        deliver_item(self, task, index, bytes);
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
-      // This driver's caller of a generator on a worker took items (back
-      // pressure): on to the worker's node manager.
-      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
-        return;
-      if (producer)
-        self->send(producer, item_ack_atom::value, self->state.link->token(), task, taken);
+      forward_item_ack(self, producer, self->state.link->token(), task, taken);
     },
 
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,

@@ -12,6 +12,11 @@
 /// roles. Used by those files alone.
 namespace manta::actors {
 
+/// The client actor as its files' functions take it, and the bytes of an
+/// encoded message.
+using self_ptr = cluster_client_actor*;
+using bytes_t = detail::wire::bytes;
+
 // -- task_placement.cpp: placing tasks on workers ------------------------------
 
 /// Fails placed task `p` (result `id`), `why` saying what happened to it

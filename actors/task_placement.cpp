@@ -18,8 +18,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
-using bytes_t = wire::bytes;
 
 std::exception_ptr lost(const std::string& what) {
   return std::make_exception_ptr(object_lost_error(what));
