@@ -18,14 +18,6 @@ namespace {
 
 constexpr size_t mib = size_t{1} << 20;
 
-manta::init_options budget_of(size_t bytes) {
-  manta::init_options opts;
-  opts.num_cpus = 1;
-  opts.object_store_memory = bytes;
-  opts.object_spilling = false;
-  return opts;
-}
-
 std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> xs(n);
   for (size_t i = 0; i < n; ++i)
@@ -51,7 +43,7 @@ size_t store_bytes() {
 } // namespace
 
 TEST_CASE("a second put of the same size copies into the first one's memory") {
-  runtime_guard rt{budget_of(512 * mib)};
+  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
   auto first = pattern(64 * mib, 1);
   auto second = pattern(64 * mib, 2);
   auto reuses = pool().reuses();
@@ -78,7 +70,7 @@ TEST_CASE("a second put of the same size copies into the first one's memory") {
 }
 
 TEST_CASE("a kept buffer serves only its own type and about its own size") {
-  runtime_guard rt{budget_of(512 * mib)};
+  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
   auto bytes = pattern(64 * mib, 3);
   manta::put(bytes); // freed at once: its buffer is kept
   REQUIRE(pool().kept_bytes() == 64 * mib);
@@ -104,7 +96,7 @@ TEST_CASE("a kept buffer serves only its own type and about its own size") {
 
 TEST_CASE("kept buffers stay within the budget and give way to live values") {
   const size_t budget = 96 * mib;
-  runtime_guard rt{budget_of(budget)};
+  runtime_guard rt{runtime_guard::with_budget(budget)};
   auto a = pattern(64 * mib, 4);
   manta::put(a);
   CHECK(pool().kept_bytes() == 64 * mib);
@@ -131,7 +123,7 @@ TEST_CASE("kept buffers stay within the budget and give way to live values") {
 
 TEST_CASE("shutdown empties the pool; after it nothing is kept") {
   {
-    runtime_guard rt{budget_of(256 * mib)};
+    runtime_guard rt{runtime_guard::with_budget(256 * mib)};
     auto value = pattern(16 * mib, 6);
     manta::put(value); // copied (an rvalue would be moved, not pooled)
     CHECK(pool().kept_bytes() == 16 * mib);
