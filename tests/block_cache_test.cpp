@@ -10,6 +10,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tests/store_budget.hpp"
 
 #include <cstdint>
 #include <chrono>
@@ -45,7 +46,7 @@ uintptr_t make_and_free(size_t n) {
 } // namespace
 
 TEST_CASE("a freed large vector's memory serves the next one of its size, still mapped") {
-  runtime_guard rt{runtime_guard::with_budget(512 * mib)}; // the cache keeps up to 128 MiB
+  runtime_guard rt{budget_of(512 * mib)}; // the cache keeps up to 128 MiB
   CHECK(cache::kept_bytes() == 0);
   auto reuses = cache::reuses();
 
@@ -72,7 +73,7 @@ TEST_CASE("a freed large vector's memory serves the next one of its size, still 
 }
 
 TEST_CASE("a kept block serves only requests of about its size") {
-  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
+  runtime_guard rt{budget_of(512 * mib)};
   auto kept = make_and_free(64 * mib);
   REQUIRE(cache::kept_bytes() >= 64 * mib);
   auto reuses = cache::reuses();
@@ -88,7 +89,7 @@ TEST_CASE("a kept block serves only requests of about its size") {
 
 TEST_CASE("the cache keeps at most a quarter of the budget and is emptied at shutdown") {
   {
-    runtime_guard rt{runtime_guard::with_budget(256 * mib)}; // the cache keeps up to 64 MiB
+    runtime_guard rt{budget_of(256 * mib)}; // the cache keeps up to 64 MiB
     { std::vector<uint8_t> a(48 * mib), b(48 * mib); }
     CHECK(cache::kept_bytes() >= 48 * mib);
     CHECK(cache::kept_bytes() <= 64 * mib);
@@ -99,7 +100,7 @@ TEST_CASE("the cache keeps at most a quarter of the budget and is emptied at shu
 }
 
 TEST_CASE("a put gives the cache's memory to live values, and a trim empties it") {
-  runtime_guard rt{runtime_guard::with_budget(256 * mib)};
+  runtime_guard rt{budget_of(256 * mib)};
   make_and_free(48 * mib);
   REQUIRE(cache::kept_bytes() >= 48 * mib);
   // 220 MiB of live values leave 36 MiB of the budget: the block goes.
@@ -115,7 +116,7 @@ TEST_CASE("a put gives the cache's memory to live values, and a trim empties it"
 }
 
 TEST_CASE("a block nobody takes goes back to the kernel after idle_age") {
-  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
+  runtime_guard rt{budget_of(512 * mib)};
   make_and_free(48 * mib);
   REQUIRE(cache::kept_bytes() >= 48 * mib);
   auto freed_at = std::chrono::steady_clock::now();

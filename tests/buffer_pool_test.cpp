@@ -9,6 +9,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tests/store_budget.hpp"
 
 #include <cstdint>
 #include <sys/resource.h>
@@ -43,7 +44,7 @@ size_t store_bytes() {
 } // namespace
 
 TEST_CASE("a second put of the same size copies into the first one's memory") {
-  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
+  runtime_guard rt{budget_of(512 * mib)};
   auto first = pattern(64 * mib, 1);
   auto second = pattern(64 * mib, 2);
   auto reuses = pool().reuses();
@@ -70,7 +71,7 @@ TEST_CASE("a second put of the same size copies into the first one's memory") {
 }
 
 TEST_CASE("a kept buffer serves only its own type and about its own size") {
-  runtime_guard rt{runtime_guard::with_budget(512 * mib)};
+  runtime_guard rt{budget_of(512 * mib)};
   auto bytes = pattern(64 * mib, 3);
   manta::put(bytes); // freed at once: its buffer is kept
   REQUIRE(pool().kept_bytes() == 64 * mib);
@@ -96,7 +97,7 @@ TEST_CASE("a kept buffer serves only its own type and about its own size") {
 
 TEST_CASE("kept buffers stay within the budget and give way to live values") {
   const size_t budget = 96 * mib;
-  runtime_guard rt{runtime_guard::with_budget(budget)};
+  runtime_guard rt{budget_of(budget)};
   auto a = pattern(64 * mib, 4);
   manta::put(a);
   CHECK(pool().kept_bytes() == 64 * mib);
@@ -123,7 +124,7 @@ TEST_CASE("kept buffers stay within the budget and give way to live values") {
 
 TEST_CASE("shutdown empties the pool; after it nothing is kept") {
   {
-    runtime_guard rt{runtime_guard::with_budget(256 * mib)};
+    runtime_guard rt{budget_of(256 * mib)};
     auto value = pattern(16 * mib, 6);
     manta::put(value); // copied (an rvalue would be moved, not pooled)
     CHECK(pool().kept_bytes() == 16 * mib);

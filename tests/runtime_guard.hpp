@@ -6,7 +6,6 @@
 #include <manta/manta.hpp>
 
 #include <chrono>
-#include <cstddef>
 #include <utility>
 
 struct runtime_guard {
@@ -24,16 +23,6 @@ struct runtime_guard {
     manta::init_options opts;
     opts.num_cpus = cpus;
     opts.resources = std::move(resources);
-    return opts;
-  }
-
-  /// One CPU and an object store of `bytes`, without spilling: the
-  /// memory suites' runtime, whose budget alone bounds what is kept.
-  static manta::init_options with_budget(size_t bytes) {
-    manta::init_options opts;
-    opts.num_cpus = 1;
-    opts.object_store_memory = bytes;
-    opts.object_spilling = false;
     return opts;
   }
 };
