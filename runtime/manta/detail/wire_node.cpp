@@ -79,29 +79,28 @@ std::string decode(std::span<const char> in, node_record& out) {
 }
 
 bytes encode(const cluster_view& x) {
-  capnp::MallocMessageBuilder msg;
-  auto b = msg.initRoot<schema::ClusterView>();
-  b.setYourIndex(x.your_index);
-  b.setYourJob(x.your_job);
-  auto nodes = b.initNodes(static_cast<unsigned>(x.nodes.size()));
-  for (unsigned i = 0; i < x.nodes.size(); ++i)
-    fill(nodes[i], x.nodes[i]);
-  return flatten(msg);
+  return build<schema::ClusterView>([&](schema::ClusterView::Builder b) {
+    b.setYourIndex(x.your_index);
+    b.setYourJob(x.your_job);
+    auto nodes = b.initNodes(static_cast<unsigned>(x.nodes.size()));
+    for (unsigned i = 0; i < x.nodes.size(); ++i)
+      fill(nodes[i], x.nodes[i]);
+  });
 }
 
 std::string decode(std::span<const char> in, cluster_view& out) {
-  return read("ClusterView", in, [&](capnp::MessageReader& reader) -> std::string {
-    auto r = reader.getRoot<schema::ClusterView>();
-    out.your_index = r.getYourIndex();
-    out.your_job = r.getYourJob().cStr();
-    out.nodes.clear();
-    for (auto n : r.getNodes()) {
-      out.nodes.push_back(read_node(n));
-      if (auto why = check_node(out.nodes.back()); !why.empty())
-        return "node " + std::to_string(out.nodes.size()) + ": " + why;
-    }
-    return {};
-  });
+  return read_root<schema::ClusterView>(
+    "ClusterView", in, [&](schema::ClusterView::Reader r) -> std::string {
+      out.your_index = r.getYourIndex();
+      out.your_job = r.getYourJob().cStr();
+      out.nodes.clear();
+      for (auto n : r.getNodes()) {
+        out.nodes.push_back(read_node(n));
+        if (auto why = check_node(out.nodes.back()); !why.empty())
+          return "node " + std::to_string(out.nodes.size()) + ": " + why;
+      }
+      return {};
+    });
 }
 
 } // namespace manta::detail::wire

@@ -29,6 +29,14 @@ inline bytes flatten(capnp::MessageBuilder& msg) {
   return bytes(chars.begin(), chars.end());
 }
 
+/// A message whose root, a `Root`, `fill(builder)` writes: its flat bytes.
+template <class Root, class F>
+bytes build(F&& fill) {
+  capnp::MallocMessageBuilder msg;
+  fill(msg.initRoot<Root>());
+  return flatten(msg);
+}
+
 /// Reads one `what` message from `in`, copying it first if it is not
 /// word-aligned. `f` returns an error text for a well-formed message whose
 /// content the runtime cannot accept.
@@ -65,6 +73,14 @@ std::string read(const char* what, std::span<const char> in, F&& f) {
   } catch (const kj::Exception& e) {
     return fail(std::string{"malformed Cap'n Proto: "} + e.getDescription().cStr() + decode_hint);
   }
+}
+
+/// `read` of a message whose root is a `Root`: `f` takes the root's reader.
+template <class Root, class F>
+std::string read_root(const char* what, std::span<const char> in, F&& f) {
+  return read(what, in, [&](capnp::MessageReader& reader) -> std::string {
+    return f(reader.template getRoot<Root>());
+  });
 }
 
 /// Why these cannot be a demand's amounts (an empty name, an amount below
