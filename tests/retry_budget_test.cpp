@@ -8,44 +8,23 @@
 // leaves the bound to max_retries").
 #include <manta/manta.hpp>
 
+#include "tests/attempt_log.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<int> pids_in(const std::string& path) {
-  std::ifstream in{path};
-  std::vector<int> out;
-  for (int pid = 0; in >> pid;)
-    out.push_back(pid);
-  return out;
-}
-
-/// Appends this process's id to `log` as one line; returns the number of
-/// attempts the log holds now (this one included).
-size_t record_attempt(const std::string& log) {
-  auto line = std::to_string(::getpid()) + "\n";
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw std::runtime_error("cannot open " + log);
-  auto written = ::write(fd, line.data(), line.size());
-  ::close(fd);
-  if (written != static_cast<ssize_t>(line.size()))
-    throw std::runtime_error("short write to " + log);
-  return pids_in(log).size();
-}
+using manta_test::pids_in;
+using manta_test::record_attempt;
 
 /// Fails on every attempt with an exception that retry_exceptions covers.
 int always_throws(std::string log) {
