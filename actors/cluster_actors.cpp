@@ -20,7 +20,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
 
 std::string node_name(uint16_t index) {
   return "node-" + std::to_string(index);

@@ -20,7 +20,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
 
 /// How soon a group that could not be reserved is tried again.
 constexpr auto group_retry_delay = std::chrono::milliseconds{100};

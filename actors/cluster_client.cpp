@@ -3,6 +3,7 @@
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "actors/generator_items.hpp"
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
@@ -11,6 +12,7 @@
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_end.hpp"
+#include "manta/detail/task_events.hpp"
 #include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
@@ -24,8 +26,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
-using bytes_t = wire::bytes;
 
 } // namespace
 
@@ -87,13 +87,22 @@ void on_result(self_ptr self, const bytes_t& bytes) {
                       r.stored_size);
         break;
       case wire::result_message::failure:
-        if (r.error.kind == error_kind::object_lost && p.dispatches <= p.max_retries) {
+        if (p.dispatches > p.max_retries || t.cancelled()) {
+          end_task(t, from_failure(r.error));
+        } else if (r.error.kind == error_kind::object_lost) {
           // A referenced argument could not be read (its node died): look
           // at the arguments again; a lost one is rebuilt from its lineage.
-          dispatch(self, p.task);
-          break;
+          dispatch(self, p.task, &p);
+        } else if (r.error.retryable) {
+          // Its retry policy covers the failure and its budget lasts: the
+          // same spec again, wherever there is room.
+          task_events::on_run_end(t, from_failure(r.error), true);
+          auto& again = st.placed[r.task_id] = std::move(p);
+          again.node = 0;
+          place_or_wait(self, r.task_id);
+        } else {
+          end_task(t, from_failure(r.error));
         }
-        end_task(t, from_failure(r.error));
         break;
     }
     // A retry of a generator task whose lost items wait for it: those it
@@ -124,7 +133,10 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         break;
       }
       case wire::result_message::failure:
-        fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);
+        if (r.error.retryable && p.rebuild->retries_left > 0)
+          rebuild(self, fetch_id); // counts against the object's retries
+        else
+          fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);
         break;
     }
   }
@@ -271,12 +283,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
                        caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
-      // This driver's caller of a generator on a worker took items (back
-      // pressure): on to the worker's node manager.
-      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
-        return;
-      if (producer)
-        self->send(producer, item_ack_atom::value, self->state.link->token(), task, taken);
+      forward_item_ack(self, producer, self->state.link->token(), task, taken);
     },
 
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,

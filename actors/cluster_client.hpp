@@ -55,6 +55,10 @@ struct placed_task {
   detail::wire::bytes spec;   ///< the encoded TaskSpec
   detail::resource_demand demand;
   int max_retries = 0;
+  /// Its attempts so far, on every node: the one budget of `max_retries`
+  /// (a node runs an owner's task once and reports whether its failure is
+  /// retryable; the owner sends it again). A task taken back before it
+  /// started gives its dispatch back.
   int dispatches = 0;
   /// The task's `max_node_failures` (-1: none).
   int max_node_failures = -1;
@@ -126,6 +130,10 @@ struct preparing_task {
   /// The objects of `refs` and what keeps each alive here.
   std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
   size_t missing = 0;
+  /// A task prepared again (an argument was lost): its attempts and node
+  /// losses so far, kept so that its retry budget is not reset.
+  int dispatches = 0;
+  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
 };
 
 /// Placed tasks (ids in `placed`) that ask for the same resources with the

@@ -12,6 +12,11 @@
 /// roles. Used by those files alone.
 namespace manta::actors {
 
+/// The client actor as its files' functions take it, and the bytes of an
+/// encoded message.
+using self_ptr = cluster_client_actor*;
+using bytes_t = detail::wire::bytes;
+
 // -- task_placement.cpp: placing tasks on workers ------------------------------
 
 /// Fails placed task `p` (result `id`), `why` saying what happened to it
@@ -32,8 +37,10 @@ std::vector<uint16_t> holders_of(cluster_client_actor* self, uint64_t id, uint16
 detail::wire::holder holder_info(cluster_client_actor* self, uint16_t node);
 
 /// A task the local node has no room for: encode its arguments (fetching
-/// object arguments that live on other nodes) and place it.
-void dispatch(cluster_client_actor* self, detail::task_ptr t);
+/// object arguments that live on other nodes) and place it. `before`: the
+/// task's earlier placement when it is prepared again, whose attempts and
+/// node losses still count.
+void dispatch(cluster_client_actor* self, detail::task_ptr t, const placed_task* before = nullptr);
 
 // -- remote_cancel.cpp: cancels that cross nodes -------------------------------
 

@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/dashboard_detail.hpp"
+#include "actors/generator_items.hpp"
 #include "actors/hosted_queue.hpp"
 #include "actors/hosted_results.hpp"
 #include "manta/detail/actor_core.hpp"
@@ -259,6 +260,9 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
            == caf::actor_cast<caf::abstract_actor*>(h.owner))
     return;
   auto r = finished_result(id, h);
+  if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
+    r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
+                          ->retryable.load(std::memory_order_acquire);
   if (r.kind == result_message::stored)
     self->state.owners.held(h.owner.address(), id);
   send_result(self, h.owner, r);
@@ -452,16 +456,10 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       // An item of a generator method this worker called through a handle
       // its owner lent (forwarded_calls.cpp), from that actor's home.
       if (vetted(self, token, "genitem"))
-        detail::item_stream::deliver(task, index, bytes,
-                                     caf::actor_cast<caf::actor>(self->current_sender()));
+        deliver_item(self, task, index, bytes);
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
-      // The caller of a generator on another node took items (back
-      // pressure): from this process's stream, on to the producer's node.
-      if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
-        return;
-      if (producer)
-        self->send(producer, item_ack_atom::value, self->state.token, task, taken);
+      forward_item_ack(self, producer, self->state.token, task, taken);
     },
     [=](item_ack_atom, const std::string& token, uint64_t task, uint64_t taken) {
       if (vetted(self, token, "genack"))

@@ -16,8 +16,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
-using bytes_t = wire::bytes;
 
 } // namespace
 

@@ -18,8 +18,6 @@ namespace manta::actors {
 namespace {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
-using bytes_t = wire::bytes;
 
 std::exception_ptr lost(const std::string& what) {
   return std::make_exception_ptr(object_lost_error(what));
@@ -291,12 +289,14 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   p.demand = t.opts.resources;
   p.max_retries = t.opts.max_retries;
   p.max_node_failures = t.opts.max_node_failures;
+  p.dispatches = prep.dispatches;
+  p.node_losses = std::move(prep.node_losses);
   place_or_wait(self, id);
 }
 
 } // namespace
 
-void dispatch(self_ptr self, task_ptr t) {
+void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
   if (t->cancelled())
     return;
   auto& st = self->state;
@@ -313,6 +313,10 @@ void dispatch(self_ptr self, task_ptr t) {
     auto& prep = st.preparing[id];
     prep.task = t;
     prep.missing = 1; // held until every argument has been looked at
+    if (before != nullptr) {
+      prep.dispatches = before->dispatches;
+      prep.node_losses = before->node_losses;
+    }
   }
   try {
     std::vector<std::optional<bytes_t>> args;

@@ -19,7 +19,6 @@
 namespace manta::actors {
 
 using namespace detail;
-using self_ptr = cluster_client_actor*;
 
 void on_queue_news(self_ptr self, uint16_t node, const wire::bytes& bytes) {
   auto& st = self->state;

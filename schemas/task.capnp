@@ -42,8 +42,10 @@ struct TaskSpec {
 
   maxRetries @7 :Int32;
   retryExceptions @8 :Bool;
-  # Retry policy for exceptions thrown by the function; node failures are
-  # retried by the owner.
+  # Retry policy for exceptions thrown by the function. The owner holds the
+  # one budget of `maxRetries` for the task's whole life and runs every
+  # attempt: the receiving node runs the task once and says in its
+  # TaskFailure whether the policy covers the failure (`retryable`).
 
   attempt @9 :UInt32;
   # 1 for the first dispatch, counting resubmissions after node failures
@@ -117,7 +119,7 @@ struct Holder {
 enum ErrorKind {
   # Which of Manta's errors a TaskFailure is: the receiver raises the class
   # of that kind (runtime/manta/detail/error_kind.hpp lists them, in this
-  # order; wire.cpp checks the two against each other when it compiles).
+  # order; wire_result.cpp checks the two against each other when it compiles).
   # A code the receiver does not know (a newer or hostile peer) fails the
   # task with a manta::error naming the code.
 
@@ -161,6 +163,12 @@ struct TaskFailure {
   # The task and the node it failed on.
 
   kind @4 :ErrorKind;
+
+  retryable @5 :Bool;
+  # The task's retry policy covers this failure (its code threw an
+  # exception that retryExceptions names, or the memory monitor stopped
+  # it): the owner runs it again while its maxRetries last. A node never
+  # runs another node's task twice itself, so attempts are counted once.
 }
 
 struct TaskResult {

@@ -10,6 +10,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tests/store_budget.hpp"
 
 #include <cstdint>
 #include <chrono>
@@ -22,14 +23,6 @@ namespace {
 namespace cache = manta::detail::block_cache;
 
 constexpr size_t mib = size_t{1} << 20;
-
-manta::init_options budget_of(size_t bytes) {
-  manta::init_options opts;
-  opts.num_cpus = 1;
-  opts.object_store_memory = bytes;
-  opts.object_spilling = false;
-  return opts;
-}
 
 /// Minor page faults of the calling thread so far.
 long thread_faults() {

@@ -9,6 +9,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tests/store_budget.hpp"
 
 #include <cstdint>
 #include <sys/resource.h>
@@ -17,14 +18,6 @@
 namespace {
 
 constexpr size_t mib = size_t{1} << 20;
-
-manta::init_options budget_of(size_t bytes) {
-  manta::init_options opts;
-  opts.num_cpus = 1;
-  opts.object_store_memory = bytes;
-  opts.object_spilling = false;
-  return opts;
-}
 
 std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> xs(n);

@@ -316,6 +316,21 @@ void check_fails_at_2(Generator failing) {
   CHECK_THROWS_WITH_AS(manta::get(refs[2], 10s), doctest::Contains("boom at 2"), manta::task_error);
 }
 
+/// This driver (with `local_cpus`) and one worker with 2 CPUs, whose node
+/// id is `worker`: the cluster most cases here stream across.
+struct one_worker {
+  manta::local_cluster c;
+  manta::node_id worker = 0;
+
+  explicit one_worker(double local_cpus) {
+    c.add_worker(2);
+    c.join(local_cpus);
+    auto ids = manta_test::worker_nodes(1);
+    REQUIRE(ids.size() == 1);
+    worker = ids.begin()->second;
+  }
+};
+
 } // namespace
 
 TEST_CASE("a generator task on a worker streams its items to the driver as they come") {
@@ -347,13 +362,10 @@ TEST_CASE("a generator task on a worker streams its items to the driver as they 
 }
 
 TEST_CASE("a generator method of an actor on a worker streams, fails, cancels and keeps order") {
-  manta::local_cluster c;
-  c.add_worker(2);
-  c.join(/*local_cpus=*/1);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.size() == 1);
-  auto worker = static_cast<int>(ids.begin()->second);
-  auto a = manta::actor<streamer>().node_affinity(ids.begin()->second).remote();
+  one_worker cluster{/*local_cpus=*/1};
+  auto& c = cluster.c;
+  auto worker = static_cast<int>(cluster.worker);
+  auto a = manta::actor<streamer>().node_affinity(cluster.worker).remote();
   CHECK(manta::get(a.call(&streamer::where).remote(), 20s) == worker);
 
   // Items come while the method runs: it waits until item 0 was read here.
@@ -397,17 +409,13 @@ TEST_CASE("a generator method of an actor on a worker streams, fails, cancels an
   // driver through its handle: the items stream back to the worker.
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
   auto through = manta::get(
-    manta::task(numbers_through).node_affinity(ids.begin()->second).remote(here, 4), 30s);
+    manta::task(numbers_through).node_affinity(cluster.worker).remote(here, 4), 30s);
   CHECK(through == std::vector<int>{0, 1, 2, 3, worker});
 }
 
 TEST_CASE("large generator items stay on the worker and are read over the data path") {
-  manta::local_cluster c;
-  c.add_worker(2);
-  c.join(/*local_cpus=*/0);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.size() == 1);
-  auto worker = ids.begin()->second;
+  one_worker cluster{/*local_cpus=*/0};
+  auto worker = cluster.worker;
   constexpr uint64_t bytes = 8u << 20;
 
   auto check_stream = [&](manta::object_ref_generator<std::vector<uint64_t>> gen) {
@@ -449,12 +457,8 @@ TEST_CASE("large generator items stay on the worker and are read over the data p
 }
 
 TEST_CASE("large items of a generator method read through a lent handle stay on its node") {
-  manta::local_cluster c;
-  c.add_worker(2);
-  c.join(/*local_cpus=*/1);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.size() == 1);
-  auto worker = ids.begin()->second;
+  one_worker cluster{/*local_cpus=*/1};
+  auto worker = cluster.worker;
   constexpr uint64_t bytes = 8u << 20;
   // A task on the worker reads large items of a method of an actor on the
   // driver through its lent handle: each stays here until the worker reads
@@ -472,12 +476,9 @@ TEST_CASE("large items of a generator method read through a lent handle stay on 
 }
 
 TEST_CASE("generator back pressure holds a producer on another node N items ahead") {
-  manta::local_cluster c;
-  c.add_worker(2);
-  c.join(/*local_cpus=*/1);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.size() == 1);
-  auto worker = ids.begin()->second;
+  one_worker cluster{/*local_cpus=*/1};
+  auto& c = cluster.c;
+  auto worker = cluster.worker;
 
   // A task on the worker; the driver's acks let it go on.
   auto count = c.dir() + "/task_count";

@@ -4,6 +4,7 @@
 // the third worker lives on and serves the next task.
 #include <manta/manta.hpp>
 
+#include "tests/attempt_log.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -33,13 +34,7 @@ int kill_my_node(std::string log) {
 
 MANTA_REMOTE(kill_my_node);
 
-std::vector<int> pids_in(const std::string& path) {
-  std::ifstream in{path};
-  std::vector<int> out;
-  for (int pid = 0; in >> pid;)
-    out.push_back(pid);
-  return out;
-}
+using manta_test::pids_in;
 
 /// Whether the child `pid` has died (a zombie until local_cluster reaps it).
 bool dead(pid_t pid) {

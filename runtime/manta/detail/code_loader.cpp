@@ -142,12 +142,20 @@ const std::pair<const std::string, loaded_library>* load(loader& l, const std::s
 }
 
 /// Finds `name` with `find(name, library)` in each library of `code`,
-/// loading them first; `kind` ("function", "actor class") and `fix` name
-/// it in messages.
+/// loading them first (no code: in this binary's own registry); `kind` ("function", "actor class")
+/// and `fix` name it in messages.
 template <class Info, class Find>
 const Info* find_in_job(const std::vector<std::string>& code, const std::string& name,
                         const std::string& node, std::string& why, const char* kind,
                         const std::string& fix, Find find) {
+  if (code.empty()) { // the binary's own registry
+    if (auto* found = find(name, std::string{}))
+      return found;
+    why = "no " + std::string{kind} + " named '" + name + "' is registered on " + node
+          + "; every node must run a binary that has " + fix
+          + ", or the driver names the library that has it with " + where_given;
+    return nullptr;
+  }
   auto hint = "; check the job's code search path (" + std::string{where_given}
               + " of its driver): every node the job runs on must have these libraries "
                 "at these paths, built against this Manta's libmanta.so";
@@ -240,14 +248,6 @@ std::string check_library_file(const std::string& path) {
 
 const function_info* job_function(const std::vector<std::string>& code, const std::string& name,
                                   const std::string& node, std::string& why) {
-  if (code.empty()) {
-    if (auto* f = find_function(name))
-      return f;
-    why = "no function named '" + name + "' is registered on " + node
-          + "; every node must run a binary that has MANTA_REMOTE(" + name
-          + "), or the driver names the library that has it with " + where_given;
-    return nullptr;
-  }
   return find_in_job<function_info>(
     code, name, node, why, "function", "MANTA_REMOTE(" + name + ")",
     [](const std::string& n, const std::string& lib) { return find_function(n, lib); });
@@ -256,14 +256,6 @@ const function_info* job_function(const std::vector<std::string>& code, const st
 const actor_class_info* job_actor_class(const std::vector<std::string>& code,
                                         const std::string& name, const std::string& node,
                                         std::string& why) {
-  if (code.empty()) {
-    if (auto* c = find_actor_class(name))
-      return c;
-    why = "no actor class named '" + name + "' is registered on " + node
-          + "; every node must run a binary that has MANTA_ACTOR(" + name
-          + ", ...), or the driver names the library that has it with " + where_given;
-    return nullptr;
-  }
   return find_in_job<actor_class_info>(
     code, name, node, why, "actor class", "MANTA_ACTOR(" + name + ", ...)",
     [](const std::string& n, const std::string& lib) { return find_actor_class(n, lib); });

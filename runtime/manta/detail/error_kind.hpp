@@ -10,7 +10,7 @@
 /// their codes. The codes themselves are schemas/task.capnp's `ErrorKind`
 /// (what the wire carries); this is the one C++ list, from which the enum,
 /// the class names and the exception of each kind (wire_failure.cpp) are
-/// made. wire.cpp checks every entry against the schema's enumerant at
+/// made. wire_result.cpp checks every entry against the schema's enumerant at
 /// compile time, and wire_test that the schema has no other, so the two
 /// cannot drift apart. `actor_crash` is not here: it is the signal that
 /// kills an actor on the node that hosts it, and re-raising it on the

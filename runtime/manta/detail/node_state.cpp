@@ -56,15 +56,6 @@ std::string trace_events(const std::string& trace) {
   return events;
 }
 
-void fill(capnp::List<schema::Resource>::Builder b, const resource_map& r) {
-  unsigned i = 0;
-  for (auto& [name, amount] : r) {
-    b[i].setName(name);
-    b[i].setAmount(amount);
-    ++i;
-  }
-}
-
 std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map& out) {
   for (auto x : r) {
     if (!std::isfinite(x.getAmount()))
@@ -72,19 +63,6 @@ std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map
     out[x.getName().cStr()] = x.getAmount();
   }
   return {};
-}
-
-std::vector<std::string> texts(capnp::List<capnp::Text>::Reader r) {
-  std::vector<std::string> out;
-  out.reserve(r.size());
-  for (auto t : r)
-    out.emplace_back(t.cStr(), t.size());
-  return out;
-}
-
-void fill(capnp::List<capnp::Text>::Builder b, const std::vector<std::string>& xs) {
-  for (unsigned i = 0; i < xs.size(); ++i)
-    b.set(i, xs[i]);
 }
 
 void write_sample(schema::SeriesSample::Builder b, const series_sample& s) {
@@ -220,108 +198,107 @@ node_state take_node_state(const state_query& q) {
 namespace wire {
 
 bytes encode(const state_query& x) {
-  capnp::MallocMessageBuilder msg;
-  auto b = msg.initRoot<schema::StateQuery>();
-  b.setSections(x.sections);
-  auto f = b.initFilter(static_cast<unsigned>(x.filter.equals.size()));
-  for (unsigned i = 0; i < x.filter.equals.size(); ++i) {
-    f[i].setKey(x.filter.equals[i].first);
-    f[i].setValue(x.filter.equals[i].second);
-  }
-  auto limit = x.filter.limit;
-  b.setLimit(limit >= UINT32_MAX ? 0 : static_cast<uint32_t>(limit));
-  b.setForward(x.forward);
-  b.setNewest(x.newest);
-  return flatten(msg);
+  return build<schema::StateQuery>([&](schema::StateQuery::Builder b) {
+    b.setSections(x.sections);
+    auto f = b.initFilter(static_cast<unsigned>(x.filter.equals.size()));
+    for (unsigned i = 0; i < x.filter.equals.size(); ++i) {
+      f[i].setKey(x.filter.equals[i].first);
+      f[i].setValue(x.filter.equals[i].second);
+    }
+    auto limit = x.filter.limit;
+    b.setLimit(limit >= UINT32_MAX ? 0 : static_cast<uint32_t>(limit));
+    b.setForward(x.forward);
+    b.setNewest(x.newest);
+  });
 }
 
 std::string decode(std::span<const char> in, state_query& out) {
-  return read("StateQuery", in, [&](capnp::MessageReader& reader) -> std::string {
-    auto r = reader.getRoot<schema::StateQuery>();
-    out = {};
-    out.sections = r.getSections();
-    for (auto f : r.getFilter())
-      out.filter.equals.emplace_back(f.getKey().cStr(), f.getValue().cStr());
-    if (r.getLimit() != 0)
-      out.filter.limit = r.getLimit();
-    out.forward = r.getForward().cStr();
-    out.newest = r.getNewest();
-    return {};
-  });
+  return read_root<schema::StateQuery>(
+    "StateQuery", in, [&](schema::StateQuery::Reader r) -> std::string {
+      out = {};
+      out.sections = r.getSections();
+      for (auto f : r.getFilter())
+        out.filter.equals.emplace_back(f.getKey().cStr(), f.getValue().cStr());
+      if (r.getLimit() != 0)
+        out.filter.limit = r.getLimit();
+      out.forward = r.getForward().cStr();
+      out.newest = r.getNewest();
+      return {};
+    });
 }
 
 bytes encode(const node_state& x) {
-  capnp::MallocMessageBuilder msg;
-  auto b = msg.initRoot<schema::NodeState>();
-  b.setName(x.name);
-  b.setRole(x.role);
-  b.setPid(x.pid);
-  b.setIndex(x.index);
-  fill(b.initTotal(static_cast<unsigned>(x.total.size())), x.total);
-  fill(b.initAvailable(static_cast<unsigned>(x.available.size())), x.available);
-  b.setQueuedTasks(x.queued_tasks);
-  b.setExecutorThreads(x.executor_threads);
-  auto counts = b.initTaskCounts(static_cast<unsigned>(x.task_counts.size()));
-  for (unsigned i = 0; i < x.task_counts.size(); ++i)
-    counts.set(i, x.task_counts[i]);
-  b.setActors(x.actors);
-  b.setObjects(x.objects);
-  b.setBytesInMemory(x.bytes_in_memory);
-  b.setBytesSpilled(x.bytes_spilled);
-  b.setBudgetBytes(x.budget_bytes);
-  fill(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
-  fill(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
-  fill(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())), x.object_records);
-  b.setTimelineEvents(x.timeline_events);
-  b.setMemoryText(x.memory_text);
-  b.setMetricsText(x.metrics_text);
-  b.setDashboard(x.dashboard);
-  auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
-  for (unsigned i = 0; i < x.series.size(); ++i)
-    write_sample(series[i], x.series[i]);
-  b.setForwarded(x.forwarded);
-  b.setForwardedStatus(x.forwarded_status);
-  return flatten(msg);
+  return build<schema::NodeState>([&](schema::NodeState::Builder b) {
+    b.setName(x.name);
+    b.setRole(x.role);
+    b.setPid(x.pid);
+    b.setIndex(x.index);
+    set_resources(b.initTotal(static_cast<unsigned>(x.total.size())), x.total);
+    set_resources(b.initAvailable(static_cast<unsigned>(x.available.size())), x.available);
+    b.setQueuedTasks(x.queued_tasks);
+    b.setExecutorThreads(x.executor_threads);
+    auto counts = b.initTaskCounts(static_cast<unsigned>(x.task_counts.size()));
+    for (unsigned i = 0; i < x.task_counts.size(); ++i)
+      counts.set(i, x.task_counts[i]);
+    b.setActors(x.actors);
+    b.setObjects(x.objects);
+    b.setBytesInMemory(x.bytes_in_memory);
+    b.setBytesSpilled(x.bytes_spilled);
+    b.setBudgetBytes(x.budget_bytes);
+    set_texts(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
+    set_texts(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
+    set_texts(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
+              x.object_records);
+    b.setTimelineEvents(x.timeline_events);
+    b.setMemoryText(x.memory_text);
+    b.setMetricsText(x.metrics_text);
+    b.setDashboard(x.dashboard);
+    auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
+    for (unsigned i = 0; i < x.series.size(); ++i)
+      write_sample(series[i], x.series[i]);
+    b.setForwarded(x.forwarded);
+    b.setForwardedStatus(x.forwarded_status);
+  });
 }
 
 std::string decode(std::span<const char> in, node_state& out) {
-  return read("NodeState", in, [&](capnp::MessageReader& reader) -> std::string {
-    auto r = reader.getRoot<schema::NodeState>();
-    out = {};
-    out.name = r.getName().cStr();
-    out.role = r.getRole().cStr();
-    out.pid = r.getPid();
-    out.index = r.getIndex();
-    if (auto why = read_resources(r.getTotal(), out.total); !why.empty())
-      return why;
-    if (auto why = read_resources(r.getAvailable(), out.available); !why.empty())
-      return why;
-    out.queued_tasks = r.getQueuedTasks();
-    out.executor_threads = r.getExecutorThreads();
-    auto counts = r.getTaskCounts();
-    if (counts.size() != out.task_counts.size())
-      return "taskCounts has " + std::to_string(counts.size()) + " entries, not "
-             + std::to_string(out.task_counts.size());
-    for (unsigned i = 0; i < counts.size(); ++i)
-      out.task_counts[i] = counts[i];
-    out.actors = r.getActors();
-    out.objects = r.getObjects();
-    out.bytes_in_memory = r.getBytesInMemory();
-    out.bytes_spilled = r.getBytesSpilled();
-    out.budget_bytes = r.getBudgetBytes();
-    out.tasks = texts(r.getTasks());
-    out.actor_records = texts(r.getActorRecords());
-    out.object_records = texts(r.getObjectRecords());
-    out.timeline_events = r.getTimelineEvents().cStr();
-    out.memory_text = r.getMemoryText().cStr();
-    out.metrics_text = r.getMetricsText().cStr();
-    out.dashboard = r.getDashboard().cStr();
-    for (auto sample : r.getSeries())
-      out.series.push_back(read_sample(sample));
-    out.forwarded = r.getForwarded().cStr();
-    out.forwarded_status = r.getForwardedStatus();
-    return {};
-  });
+  return read_root<schema::NodeState>(
+    "NodeState", in, [&](schema::NodeState::Reader r) -> std::string {
+      out = {};
+      out.name = r.getName().cStr();
+      out.role = r.getRole().cStr();
+      out.pid = r.getPid();
+      out.index = r.getIndex();
+      if (auto why = read_resources(r.getTotal(), out.total); !why.empty())
+        return why;
+      if (auto why = read_resources(r.getAvailable(), out.available); !why.empty())
+        return why;
+      out.queued_tasks = r.getQueuedTasks();
+      out.executor_threads = r.getExecutorThreads();
+      auto counts = r.getTaskCounts();
+      if (counts.size() != out.task_counts.size())
+        return "taskCounts has " + std::to_string(counts.size()) + " entries, not "
+               + std::to_string(out.task_counts.size());
+      for (unsigned i = 0; i < counts.size(); ++i)
+        out.task_counts[i] = counts[i];
+      out.actors = r.getActors();
+      out.objects = r.getObjects();
+      out.bytes_in_memory = r.getBytesInMemory();
+      out.bytes_spilled = r.getBytesSpilled();
+      out.budget_bytes = r.getBudgetBytes();
+      out.tasks = get_texts(r.getTasks());
+      out.actor_records = get_texts(r.getActorRecords());
+      out.object_records = get_texts(r.getObjectRecords());
+      out.timeline_events = r.getTimelineEvents().cStr();
+      out.memory_text = r.getMemoryText().cStr();
+      out.metrics_text = r.getMetricsText().cStr();
+      out.dashboard = r.getDashboard().cStr();
+      for (auto sample : r.getSeries())
+        out.series.push_back(read_sample(sample));
+      out.forwarded = r.getForwarded().cStr();
+      out.forwarded_status = r.getForwardedStatus();
+      return {};
+    });
 }
 
 } // namespace wire

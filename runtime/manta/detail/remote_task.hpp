@@ -58,6 +58,11 @@ public:
 
   const wire::task_message& message() const noexcept { return msg_; }
 
+  /// Set by `execute_task` when the task failed in a way its retry policy
+  /// covers: it is not run again here, its owner (which counts every
+  /// attempt on every node against the one `max_retries`) decides.
+  std::atomic<bool> retryable{false};
+
   /// Takes the lines the task prints to its owner (set by the node manager
   /// before the task is scheduled; null: they stay here).
   std::shared_ptr<log_shipper> log_sink;

@@ -25,6 +25,7 @@
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/spill_store.hpp"
+#include "manta/detail/remote_task.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/transport.hpp"
@@ -56,14 +57,30 @@ std::string g_token;
 /// How long `shutdown` lets running tasks finish before leaving them behind.
 constexpr std::chrono::milliseconds shutdown_grace{250};
 
+/// Whether `t` is another node's task (a remote_task), whose owner holds
+/// its one retry budget and runs each of its attempts, wherever: then it
+/// is marked retryable for the owner and not run again here. A local
+/// retry on top of the owner's would multiply the two budgets.
+bool leave_retry_to_owner(task_spec& t) {
+  auto* remote = dynamic_cast<remote_task*>(&t);
+  if (remote == nullptr)
+    return false;
+  remote->retryable.store(true, std::memory_order_release);
+  return true;
+}
+
 /// A run the memory monitor stopped (whatever the task made of the
 /// bad_alloc): run again while its retries last, as Ray retries tasks its
 /// monitor killed, else failed with out_of_memory_error.
 bool out_of_memory(const task_ptr& t, int attempts) {
   auto text = memory_monitor::stop_message(t->name(), runtime::node_name(), attempts);
   bool again = attempts <= t->opts.max_retries && !t->cancelled();
+  bool owner = again && leave_retry_to_owner(*t);
+  again = again && !owner;
   detail::log_line(log_level::warning, "manta: %s%s\n", text.c_str(),
-                   again ? "; retrying it (its max_retries allow it)" : "");
+                   again   ? "; retrying it (its max_retries allow it)"
+                   : owner ? "; its owner runs it again while its max_retries allow it"
+                           : "");
   auto failure = std::make_exception_ptr(out_of_memory_error(text));
   if (again)
     task_events::on_run_end(*t, failure, true);
@@ -99,7 +116,8 @@ bool execute_task(const task_ptr& t) {
   if (stopped && !is_runtime_error(error))
     return out_of_memory(t, attempts);
   if (attempts <= t->opts.max_retries && !t->cancelled()
-      && retry_covers(t->opts.retry_exceptions, t->opts.retry_exception_types, error)) {
+      && retry_covers(t->opts.retry_exceptions, t->opts.retry_exception_types, error)
+      && !leave_retry_to_owner(*t)) {
     task_events::on_run_end(*t, error, true);
     return true;
   }

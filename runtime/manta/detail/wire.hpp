@@ -10,9 +10,9 @@
 #include <vector>
 
 /// The messages that cross nodes, as plain structs, and their Cap'n Proto
-/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Only wire.cpp
-/// sees the generated code; the actors work with these structs and carry
-/// the encoded bytes inside CAF messages as `std::vector<char>`.
+/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Only the
+/// wire*.cpp files (one per protocol) see the generated code; the actors work with these structs
+/// and carry the encoded bytes inside CAF messages as `std::vector<char>`.
 namespace manta::detail::wire {
 
 using bytes = std::vector<char>;
@@ -124,6 +124,8 @@ struct failure_message {
   std::string task_name;
   std::string node;
   error_kind kind = error_kind::task_error;
+  /// The task's retry policy covers it: its owner may run it again.
+  bool retryable = false;
 };
 
 /// schema::TaskResult.

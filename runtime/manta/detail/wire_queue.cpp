@@ -6,33 +6,32 @@
 
 namespace manta::detail::wire {
 
-// schema::TaskQueue (kept apart from wire.cpp, which holds the other messages).
+// schema::TaskQueue (each protocol's messages in a wire_*.cpp of their own).
 
 bytes encode(const queue_message& x) {
-  capnp::MallocMessageBuilder msg;
-  auto b = msg.initRoot<schema::TaskQueue>();
-  auto queued = b.initQueued(static_cast<unsigned>(x.queued.size()));
-  for (unsigned i = 0; i < x.queued.size(); ++i)
-    queued.set(i, x.queued[i]);
-  auto started = b.initStarted(static_cast<unsigned>(x.started.size()));
-  for (unsigned i = 0; i < x.started.size(); ++i)
-    started.set(i, x.started[i]);
-  b.setLimit(x.limit);
-  return flatten(msg);
+  return build<schema::TaskQueue>([&](schema::TaskQueue::Builder b) {
+    auto queued = b.initQueued(static_cast<unsigned>(x.queued.size()));
+    for (unsigned i = 0; i < x.queued.size(); ++i)
+      queued.set(i, x.queued[i]);
+    auto started = b.initStarted(static_cast<unsigned>(x.started.size()));
+    for (unsigned i = 0; i < x.started.size(); ++i)
+      started.set(i, x.started[i]);
+    b.setLimit(x.limit);
+  });
 }
 
 std::string decode(std::span<const char> in, queue_message& out) {
-  return read("TaskQueue", in, [&](capnp::MessageReader& reader) -> std::string {
-    auto r = reader.getRoot<schema::TaskQueue>();
-    out.queued.clear();
-    for (auto id : r.getQueued())
-      out.queued.push_back(id);
-    out.started.clear();
-    for (auto id : r.getStarted())
-      out.started.push_back(id);
-    out.limit = r.getLimit();
-    return {};
-  });
+  return read_root<schema::TaskQueue>("TaskQueue", in,
+                                      [&](schema::TaskQueue::Reader r) -> std::string {
+                                        out.queued.clear();
+                                        for (auto id : r.getQueued())
+                                          out.queued.push_back(id);
+                                        out.started.clear();
+                                        for (auto id : r.getStarted())
+                                          out.started.push_back(id);
+                                        out.limit = r.getLimit();
+                                        return {};
+                                      });
 }
 
 } // namespace manta::detail::wire

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/detail/wire.hpp"
+#include "manta/detail/wire_fields.hpp"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -12,8 +13,8 @@
 #include <span>
 #include <string>
 
-/// How every Cap'n Proto message from another process is read (wire.cpp,
-/// node_state.cpp): within `current_decode_limits()`, and with an error
+/// How every Cap'n Proto message from another process is read (the
+/// wire_*.cpp files, node_state.cpp): within `current_decode_limits()`, and with an error
 /// text instead of an exception. Included by .cpp files only: it needs the
 /// generated code's headers.
 namespace manta::detail::wire {
@@ -26,6 +27,14 @@ inline bytes flatten(capnp::MessageBuilder& msg) {
   auto words = capnp::messageToFlatArray(msg);
   auto chars = words.asChars();
   return bytes(chars.begin(), chars.end());
+}
+
+/// A message whose root, a `Root`, `fill(builder)` writes: its flat bytes.
+template <class Root, class F>
+bytes build(F&& fill) {
+  capnp::MallocMessageBuilder msg;
+  fill(msg.initRoot<Root>());
+  return flatten(msg);
 }
 
 /// Reads one `what` message from `in`, copying it first if it is not
@@ -66,27 +75,16 @@ std::string read(const char* what, std::span<const char> in, F&& f) {
   }
 }
 
+/// `read` of a message whose root is a `Root`: `f` takes the root's reader.
+template <class Root, class F>
+std::string read_root(const char* what, std::span<const char> in, F&& f) {
+  return read(what, in, [&](capnp::MessageReader& reader) -> std::string {
+    return f(reader.template getRoot<Root>());
+  });
+}
+
 /// Why these cannot be a demand's amounts (an empty name, an amount below
 /// 0 or not finite), or empty (wire.cpp).
 std::string check_resources(double cpus, const resource_map& custom);
-
-/// A schema's List(Resource) from a resource map, and back.
-template <class Builder>
-void set_resources(Builder&& list, const resource_map& rs) {
-  unsigned i = 0;
-  for (auto& [name, amount] : rs) {
-    list[i].setName(name);
-    list[i].setAmount(amount);
-    ++i;
-  }
-}
-
-template <class Reader>
-resource_map get_resources(Reader&& list) {
-  resource_map out;
-  for (auto r : list)
-    out[r.getName().cStr()] = r.getAmount();
-  return out;
-}
 
 } // namespace manta::detail::wire
