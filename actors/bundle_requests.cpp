@@ -2,6 +2,7 @@
 
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/wire.hpp"
+#include "manta/detail/runtime.hpp"
 
 #include <caf/all.hpp>
 
@@ -13,7 +14,7 @@ std::string prepare_bundles(node_manager_actor* self, const std::vector<char>& r
     return err;
   // The group id is an object id of the owner: its node is in the high bits.
   watch_owner(self, caf::actor_cast<caf::actor>(self->current_sender()), m.group);
-  return detail::hosted_bundles::instance().prepare(m.group, m.bundles, m.owner);
+  return detail::runtime::here().hosted().prepare(m.group, m.bundles, m.owner);
 }
 
 } // namespace manta::actors

@@ -9,6 +9,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/worker_pool.hpp"
+#include "manta/detail/runtime.hpp"
 
 #include <caf/all.hpp>
 
@@ -93,7 +94,7 @@ void give_back(self_ptr self, placed_group& g, const std::vector<uint16_t>& node
   auto& st = self->state;
   for (auto node : nodes) {
     if (node == st.link->index()) {
-      hosted_bundles::instance().release(g.rec->id);
+      runtime::here().hosted().release(g.rec->id);
     } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
       self->send(n->second.manager, bundle_release_atom::value, st.link->token(), g.rec->id);
       book_names(self, g, node, -1);
@@ -124,7 +125,7 @@ void finish_try(self_ptr self, uint64_t id) {
   // after reaches the node after its commit (one sender, one order).
   for (auto node : g.asked) {
     if (node == local) {
-      hosted_bundles::instance().commit(id);
+      runtime::here().hosted().commit(id);
     } else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager) {
       self->send(n->second.manager, bundle_commit_atom::value, st.link->token(), id);
       book_names(self, g, node, 1);
@@ -142,7 +143,7 @@ void finish_try(self_ptr self, uint64_t id) {
     plan_retry(self); // another of its nodes died meanwhile
     return;
   }
-  if (!placement_registry::instance().placed(g.rec, g.nodes)) {
+  if (!runtime::here().placements().placed(g.rec, g.nodes)) {
     remove_group(self, g.rec); // removed meanwhile
     return;
   }
@@ -158,7 +159,7 @@ void answered(self_ptr self, uint64_t id, uint32_t attempt, uint16_t node, const
     // Nothing waits for it any more: what it took goes back.
     if (why.empty()) {
       if (node == st.link->index())
-        hosted_bundles::instance().release(id);
+        runtime::here().hosted().release(id);
       else if (auto n = st.nodes.find(node); n != st.nodes.end() && n->second.manager)
         self->send(n->second.manager, bundle_release_atom::value, st.link->token(), id);
     }
@@ -231,7 +232,7 @@ void try_group(self_ptr self, uint64_t id) {
   for (auto node : nodes) {
     auto bundles = bundles_on(g, node);
     if (node == local) {
-      answered(self, id, attempt, node, hosted_bundles::instance().prepare(id, bundles, local));
+      answered(self, id, attempt, node, runtime::here().hosted().prepare(id, bundles, local));
       continue;
     }
     auto& n = st.nodes.at(node);
@@ -279,7 +280,7 @@ int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::str
   if (where.kind != scheduling_strategy::node_affinity || where.group == 0)
     return 1; // not in a group laid out over the cluster
   uint16_t node = 0;
-  switch (placement_registry::instance().resolve(where, d, node, why)) {
+  switch (runtime::here().placements().resolve(where, d, node, why)) {
     case placement_registry::resolution::pending:
       return 0;
     case placement_registry::resolution::gone:
@@ -320,7 +321,7 @@ void groups_node_lost(self_ptr self, uint16_t index, const std::string& why) {
     if (lost.empty())
       continue;
     auto cause = "node-" + std::to_string(index) + ", which held bundle " + held + ", " + why;
-    if (!placement_registry::instance().rescheduling(g.rec, lost, cause))
+    if (!runtime::here().placements().rescheduling(g.rec, lost, cause))
       continue; // removed meanwhile: `remove_group` gives the rest back
     for (auto b : lost) {
       g.nodes[b] = pending_bundle_node;

@@ -72,7 +72,7 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
   if (int(task.has_value()) + int(actor.has_value()) + int(node_name.has_value()) != 1)
     return {400, "application/json",
             "{\"error\":\"give one of task=ID, actor=ID_OR_NAME or node=NAME\"}"};
-  auto& store = detail::log_store::instance();
+  auto& store = detail::runtime::here().task_logs();
   if (task) {
     auto id = parse_object_id(*task);
     if (!id)

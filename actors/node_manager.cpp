@@ -366,11 +366,11 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
     },
     [=](bundle_commit_atom, const std::string& token, uint64_t group) {
       if (vetted(self, token, "bcommit"))
-        detail::hosted_bundles::instance().commit(group);
+        detail::runtime::here().hosted().commit(group);
     },
     [=](bundle_release_atom, const std::string& token, uint64_t group) {
       if (vetted(self, token, "brelease"))
-        detail::hosted_bundles::instance().release(group);
+        detail::runtime::here().hosted().release(group);
     },
     [=](ping_atom, const std::string& token) {
       if (!vetted(self, token, "ping"))

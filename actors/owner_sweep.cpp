@@ -91,7 +91,7 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
     // It borrowed no more: the objects and actors lent to it are unpinned.
     detail::lent_node_gone(left->node);
     // Its placement groups' bundles here (hosted_bundles.hpp).
-    detail::hosted_bundles::instance().release_owner(left->node);
+    detail::runtime::here().hosted().release_owner(left->node);
   }
   if (!orphans.empty() || freed > 0)
     detail::log_line(log_level::warning,

@@ -94,6 +94,16 @@ int get_never_ready() {
 
 MANTA_REMOTE(add, sleep_1s, hold_until_released, get_never_ready);
 
+class tally {
+public:
+  explicit tally(int start) : n_(start) {}
+  int add(int by) { return n_ += by; }
+
+private:
+  int n_;
+};
+MANTA_ACTOR(tally, &tally::add);
+
 void wait_for_holding(int n) {
   auto deadline = steady::now() + 5s;
   while (g_holding.load() < n && steady::now() < deadline)
@@ -161,6 +171,39 @@ TEST_CASE("init works again after shutdown") {
     CHECK(manta::get(b) == round + 110);
   }
   CHECK_FALSE(manta::is_initialized());
+}
+
+TEST_CASE("a second init starts from fresh parts: no actors, dead ones or groups of the first") {
+  {
+    runtime_guard rt{runtime_guard::with_cpus(2)};
+    auto t = manta::actor<tally>().name("first_tally").remote(1);
+    CHECK(manta::get(t.call(&tally::add).remote(2)) == 3);
+    auto pg = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack,
+                                            "first_group");
+    CHECK(manta::list_placement_groups().size() == 1);
+    manta::kill(t);
+    // The directory keeps the dead actor's last moments while this runtime lives.
+    auto deadline = steady::now() + 10s;
+    auto dead = [] {
+      for (auto& a : manta::list_actors())
+        if (a.name == "first_tally" && a.state == "DEAD")
+          return true;
+      return false;
+    };
+    while (!dead() && steady::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(dead());
+  }
+  CHECK(manta::list_placement_groups().empty()); // no runtime: nothing to list
+  runtime_guard rt{runtime_guard::with_cpus(2)};
+  CHECK(manta::list_actors().empty());
+  CHECK_THROWS_AS(manta::get_actor<tally>("first_tally"), manta::actor_not_found_error);
+  CHECK(manta::list_placement_groups().empty());
+  CHECK_THROWS_AS(manta::get_placement_group("first_group"),
+                  manta::placement_group_not_found_error);
+  // The new runtime's parts work as the first's did.
+  auto t = manta::actor<tally>().name("first_tally").remote(10);
+  CHECK(manta::get(t.call(&tally::add).remote(5)) == 15);
 }
 
 TEST_CASE("num_cpus and custom resources show up in the resource views") {

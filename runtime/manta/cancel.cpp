@@ -32,7 +32,7 @@ bool started(const task_spec& t) {
 /// node's actors has it queued or running (found by asking each; cancel is
 /// rare, and calls carry no pointer back to their actor).
 void cancel_call(const slot_ptr& slot, const cancel_options& opts) {
-  for (auto& core : actor_directory::instance().live())
+  for (auto& core : runtime::here().actors().live())
     if (core->cancel_call(*slot, opts))
       return;
 }

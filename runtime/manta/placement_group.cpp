@@ -3,6 +3,7 @@
 #include "manta/detail/placement_groups.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
+#include "manta/detail/runtime.hpp"
 
 namespace manta {
 
@@ -70,20 +71,21 @@ uint64_t placement_group::raw_id() const noexcept {
 placement_group create_placement_group(std::vector<resource_map> bundles,
                                        placement_strategy strategy, std::string name) {
   return placement_group{
-    detail::placement_registry::instance().create(std::move(bundles), strategy, std::move(name))};
+    detail::runtime::here().placements().create(std::move(bundles), strategy, std::move(name))};
 }
 
 void remove_placement_group(const placement_group& pg) {
   if (!pg)
     throw invalid_argument_error("remove_placement_group: an empty placement_group handle");
-  detail::placement_registry::instance().remove(pg.record());
+  detail::runtime::here().placements().remove(pg.record());
 }
 
 placement_group get_placement_group(const std::string& name) {
   if (name.find_first_not_of(" \t") == std::string::npos)
     throw invalid_argument_error("get_placement_group: a blank name; give the name the group "
                                  "was created with");
-  auto rec = detail::placement_registry::instance().find(name);
+  auto* rt = detail::runtime::live();
+  auto rec = rt ? rt->placements().find(name) : nullptr;
   if (rec == nullptr)
     throw placement_group_not_found_error(
       "no live placement group is named '" + name
@@ -105,7 +107,10 @@ std::string placement_group_info::field(std::string_view key) const {
 
 std::vector<placement_group_info> list_placement_groups(const list_filter& filter) {
   std::vector<placement_group_info> out;
-  for (auto& info : detail::placement_registry::instance().list()) {
+  auto* rt = detail::runtime::live();
+  if (rt == nullptr)
+    return out;
+  for (auto& info : rt->placements().list()) {
     if (out.size() >= filter.limit)
       break;
     if (filter.matches(info))

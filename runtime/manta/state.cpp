@@ -148,7 +148,7 @@ namespace {
 /// calls still in flight (by submission), each with its job.
 std::vector<task_info> with_live(std::vector<task_info> done) {
   auto all = detail::task_events::live_tasks();
-  for (auto& core : detail::actor_directory::instance().live())
+  for (auto& core : detail::runtime::here().actors().live())
     core->list_calls(all);
   for (auto& t : all)
     if (t.thread_id != 0)
@@ -206,12 +206,12 @@ std::vector<task_info> list_newest_tasks(const list_filter& filter, size_t n) {
 std::vector<actor_info> list_actors(const list_filter& filter) {
   detail::runtime::require("list_actors");
   std::vector<actor_info> all;
-  for (auto& core : detail::actor_directory::instance().live()) {
+  for (auto& core : detail::runtime::here().actors().live()) {
     auto info = core->info();
     if (info.state != "DEAD") // those are in the directory's dead list
       all.push_back(std::move(info));
   }
-  auto dead = detail::actor_directory::instance().dead();
+  auto dead = detail::runtime::here().actors().dead();
   all.insert(all.end(), dead.begin(), dead.end());
   return apply(std::move(all), filter);
 }
@@ -269,8 +269,9 @@ task_counts count_tasks() {
   for (auto& t : detail::task_events::live_tasks())
     bump(t.state);
   std::vector<task_info> calls;
-  for (auto& core : detail::actor_directory::instance().live())
-    core->list_calls(calls);
+  if (auto* rt = detail::runtime::live()) // counts what is left without one
+    for (auto& core : rt->actors().live())
+      core->list_calls(calls);
   for (auto& c : calls)
     bump(c.state);
   auto totals = detail::task_events::finished_totals();

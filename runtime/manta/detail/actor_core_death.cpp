@@ -112,13 +112,18 @@ void actor_core::finish_death(death_work& w) noexcept {
   // thread that called kill/shutdown); a call still running on it keeps it
   // alive until that call returns.
   w.garbage.clear();
+  // The directory goes with the runtime: an actor that dies after it (its
+  // last call outlived shutdown's grace) is recorded nowhere.
+  auto* rt = runtime::live();
   if (w.final) {
-    actor_directory::instance().record_dead(info());
+    if (rt != nullptr)
+      rt->actors().record_dead(info());
     if (w.release_lease && runtime::current() != nullptr)
       pool_->release(opts_.resources, this);
     if (host_)
       caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
-    actor_directory::instance().remove(*this);
+    if (rt != nullptr)
+      rt->actors().remove(*this);
   }
 }
 

@@ -19,12 +19,6 @@
 
 namespace manta::detail {
 
-actor_directory& actor_directory::instance() {
-  // Never destroyed: handles may outlive static destruction order.
-  static auto* dir = new actor_directory;
-  return *dir;
-}
-
 anchor_ptr actor_directory::add(const anchor_ptr& anchor) {
   auto& core = *anchor->core;
   auto& opts = core.options();
@@ -107,11 +101,6 @@ std::vector<actor_info> actor_directory::dead() {
   return {dead_.begin(), dead_.end()};
 }
 
-void actor_directory::clear_dead() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  dead_.clear();
-}
-
 // -- functions declared in actor_anchor.hpp ----------------------------------
 
 namespace {
@@ -144,7 +133,7 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                                      "name(...) to look the actor up by");
     // A live one of this process is returned by add() below, under the
     // directory's lock; one another driver made is known to the head.
-    if (!actor_directory::instance().find(opts.ns, opts.name)) {
+    if (!runtime::here().actors().find(opts.ns, opts.name)) {
       anchor_ptr found;
       try {
         found = find_on_head(cls, opts.name, opts.ns);
@@ -190,7 +179,7 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts), std::move(ctor), rt.pool(),
                                            remote, restarts, id);
   auto anchor = std::make_shared<actor_anchor>(core);
-  if (auto live = actor_directory::instance().add(anchor); live != anchor)
+  if (auto live = runtime::here().actors().add(anchor); live != anchor)
     return checked_class(live, cls, live->core->options().name, live->core->options().ns);
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
   return anchor;
@@ -203,7 +192,7 @@ anchor_ptr find_actor(const std::type_info& cls, const std::string& name,
   if (!given_ns.empty())
     check_actor_name(given_ns, "namespace", "manta::get_actor");
   const auto& ns = given_ns.empty() ? job_namespace() : given_ns;
-  auto anchor = actor_directory::instance().find(ns, name);
+  auto anchor = runtime::here().actors().find(ns, name);
   // Not here: a named actor on a worker that another driver made (a
   // detached one may have outlived it) is found through the head.
   if (!anchor)

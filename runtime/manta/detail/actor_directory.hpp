@@ -17,11 +17,9 @@ namespace manta::detail {
 /// The node's actors: names to actors (what `get_actor` looks up) and every
 /// live actor, so `shutdown` can stop them all. Named actors are held
 /// weakly unless detached: a name alone does not keep an actor alive, as
-/// in Ray.
+/// in Ray. A part of the runtime (`runtime::actors()`), gone with it.
 class actor_directory {
 public:
-  static actor_directory& instance();
-
   /// Records a new actor and returns it; throws `actor_exists_error` if
   /// its name is taken by a live actor, unless it was created with
   /// `get_if_exists`: then returns that actor (and records nothing).
@@ -44,7 +42,6 @@ public:
   /// it died after its core is gone (the most recent `dead_history` ones).
   void record_dead(actor_info info);
   std::vector<actor_info> dead();
-  void clear_dead();
   static constexpr size_t dead_history = 1000;
 
 private:

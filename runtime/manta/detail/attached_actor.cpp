@@ -78,7 +78,7 @@ anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, cons
     info, cls, std::move(opts), std::make_unique<attach_ctor>(found.node, found.actor_id),
     rt->pool(), /*remote=*/true, 0);
   auto anchor = std::make_shared<actor_anchor>(core);
-  actor_directory::instance().add(anchor);
+  runtime::here().actors().add(anchor);
   {
     std::lock_guard<std::mutex> guard{g_mtx};
     std::erase_if(g_attached, [](auto& e) { return e.second.core.expired(); });

@@ -32,11 +32,6 @@ private:
 
 } // namespace
 
-hosted_bundles& hosted_bundles::instance() {
-  static hosted_bundles bundles;
-  return bundles;
-}
-
 resource_map hosted_bundles::names_for(const std::string& hex,
                                        const std::vector<indexed_bundle>& bundles) {
   resource_map out;
@@ -88,7 +83,7 @@ bool hosted_bundles::commit(uint64_t group) {
     return true;
   e.committed = true;
   e.installed = names_for(e.hex, e.bundles);
-  e.adopted = placement_registry::instance().adopt_names(e.hex, e.installed);
+  e.adopted = placements_.adopt_names(e.hex, e.installed);
   // The pool's `release` adds to a resource's free amount, creating it.
   rt->pool().release(resource_demand{0.0, e.installed}, e.job.get());
   return true;
@@ -97,7 +92,7 @@ bool hosted_bundles::commit(uint64_t group) {
 void hosted_bundles::give_back(entry& e) {
   auto* rt = runtime::current();
   if (e.adopted)
-    placement_registry::instance().drop_names(e.hex, e.installed);
+    placements_.drop_names(e.hex, e.installed);
   if (rt == nullptr)
     return;
   // The names are stale now (unless the owner's registry here still holds

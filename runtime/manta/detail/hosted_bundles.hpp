@@ -12,6 +12,7 @@
 
 namespace manta::detail {
 
+class placement_registry;
 class task_spec;
 
 /// Bundle `first` of a group and what it reserves (CPUs under "CPU").
@@ -30,9 +31,12 @@ using indexed_bundle = std::pair<uint32_t, resource_map>;
 ///   group lease;
 /// - `release` gives everything back; so does `release_owner` for every
 ///   group of an owner that is gone.
+/// A part of the runtime (`runtime::hosted()`).
 class hosted_bundles {
 public:
-  static hosted_bundles& instance();
+  /// `placements`: the registry of the same runtime, which learns the
+  /// bundle names committed here (and outlives this).
+  explicit hosted_bundles(placement_registry& placements) : placements_(placements) {}
 
   /// Empty on success, else why the bundles cannot be taken now.
   std::string prepare(uint64_t group, const std::vector<indexed_bundle>& bundles, uint16_t owner);
@@ -72,6 +76,7 @@ private:
 
   void give_back(entry& e);
 
+  placement_registry& placements_;
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, entry> groups_;
 };

@@ -159,7 +159,7 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
                              tell_home(home, id, int32_t{-1});
                            }};
   tell_home(w.home, w.id, int32_t{1});
-  actor_directory::instance().add(anchor); // stopped with the runtime
+  runtime::here().actors().add(anchor); // stopped with the runtime
   g_borrowed[key] = anchor;
   g_borrowed_wire[core.get()] = {core, w};
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));

@@ -70,7 +70,8 @@ public:
   /// job) line" in a job (the owner's, by the node in the task's id).
   void emit(const std::string& name, const std::string& node, object_id id, uint64_t actor,
             const std::string& line) {
-    log_store::instance().add(id, name, actor, line);
+    if (auto* rt = runtime::live()) // a late print after shutdown is not kept
+      rt->task_logs().add(id, name, actor, line);
     auto job = job_of_node(id.node());
     auto text = "(" + name + " " + node + (job.empty() ? "" : " " + job) + ") " + line + "\n";
     std::lock_guard<std::mutex> guard{mtx_};
@@ -191,10 +192,6 @@ void log_capture::end_of_run() {
   buffer(true).finish_line();
 }
 
-void log_capture::clear() {
-  log_store::instance().clear();
-}
-
 void log_capture::surface(object_id id, const std::string& name, const std::string& node,
                           bool to_stderr, const std::string& line) {
   if (g_capturing) {
@@ -206,7 +203,8 @@ void log_capture::surface(object_id id, const std::string& name, const std::stri
 }
 
 std::vector<std::string> log_capture::lines_of(object_id id) {
-  return log_store::instance().lines_of(id);
+  auto* rt = runtime::live();
+  return rt ? rt->task_logs().lines_of(id) : std::vector<std::string>{};
 }
 
 } // namespace manta::detail

@@ -50,9 +50,6 @@ public:
   /// The kept lines of one task (see manta::task_logs).
   static std::vector<std::string> lines_of(object_id id);
 
-  /// Forgets every kept line (a new runtime counts object ids from 1 again).
-  static void clear();
-
   /// The bounds of what is kept (log_store).
   static constexpr size_t max_tasks = log_store::max_tasks;
   static constexpr size_t max_lines_per_task = log_store::max_lines_per_task;

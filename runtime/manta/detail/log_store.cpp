@@ -4,11 +4,6 @@
 
 namespace manta::detail {
 
-log_store& log_store::instance() {
-  static auto* s = new log_store;
-  return *s;
-}
-
 void log_store::add(object_id id, const std::string& name, uint64_t actor, std::string line) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto [it, fresh] = by_task_.try_emplace(id);
@@ -130,7 +125,6 @@ void log_store::clear() {
   std::lock_guard<std::mutex> guard{mtx_};
   by_task_.clear();
   order_.clear();
-  // seq_ keeps counting: a follower of the old runtime never misses lines.
 }
 
 } // namespace manta::detail

@@ -47,14 +47,12 @@ struct log_query {
 
 /// The lines tasks and actor calls printed (`task_logs`, `manta logs`),
 /// bounded: the latest `max_tasks` tasks that printed, at most
-/// `max_lines_per_task` lines each. Thread-safe.
+/// `max_lines_per_task` lines each. Thread-safe. The runtime's is
+/// `runtime::task_logs()`; a line printed after shutdown is not kept.
 class log_store {
 public:
   static constexpr size_t max_tasks = 10000;
   static constexpr size_t max_lines_per_task = 1000;
-
-  /// The process's one store (never destroyed: tasks may print late).
-  static log_store& instance();
 
   /// Keeps `line` of task `id` named `name`, a call of actor `actor` (0: none).
   void add(object_id id, const std::string& name, uint64_t actor, std::string line);
@@ -70,7 +68,7 @@ public:
   /// `limit` cut the answer short).
   std::vector<log_entry> query(const log_query& q, uint64_t& last);
 
-  /// Forgets every kept line (a new runtime counts object ids from 1 again).
+  /// Forgets every kept line (`seq` keeps counting).
   void clear();
 
 private:

@@ -116,7 +116,7 @@ void count_here(std::array<uint64_t, 7>& counts) {
   for (auto& t : task_events::live_tasks())
     bump(t);
   std::vector<task_info> calls;
-  for (auto& core : actor_directory::instance().live())
+  for (auto& core : runtime::here().actors().live())
     core->list_calls(calls);
   for (auto& c : calls)
     bump(c);

@@ -36,7 +36,7 @@ public:
   }
 
   std::exception_ptr run() noexcept override {
-    placement_registry::instance().reserved(group_, *this);
+    runtime::here().placements().reserved(group_, *this);
     return nullptr;
   }
 
@@ -114,11 +114,6 @@ std::string bundle_resource(const std::string& resource, int bundle, const std::
   if (bundle < 0)
     return resource + "_group_" + hex;
   return resource + "_group_" + std::to_string(bundle) + "_" + hex;
-}
-
-placement_registry& placement_registry::instance() {
-  static placement_registry registry;
-  return registry;
 }
 
 placement_ptr placement_registry::create(std::vector<resource_map> bundles,
@@ -453,24 +448,24 @@ void placement_registry::clear() {
 
 bool stale_bundle(const std::string& name) {
   return name.size() > 17 && name.find("_group_") != std::string::npos
-         && placement_registry::instance().stale(name);
+         && runtime::here().placements().stale(name);
 }
 
 bool in_placement_group(const resource_demand& d) {
-  return placement_registry::instance().covers(d);
+  return runtime::here().placements().covers(d);
 }
 
 placement_ptr place_in_group(const placement_option& opt, resource_demand& demand,
                              scheduling_strategy& where, const std::string& who) {
-  return placement_registry::instance().apply(opt, demand, where, who);
+  return runtime::here().placements().apply(opt, demand, where, who);
 }
 
 void track_in_group(const placement_ptr& pg, const std::shared_ptr<task_spec>& t) {
-  placement_registry::instance().track(pg, t);
+  runtime::here().placements().track(pg, t);
 }
 
 void track_in_group(const placement_ptr& pg, const std::shared_ptr<actor_anchor>& a) {
-  placement_registry::instance().track(pg, a->core);
+  runtime::here().placements().track(pg, a->core);
 }
 
 } // namespace manta::detail

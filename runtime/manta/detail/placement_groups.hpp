@@ -59,12 +59,14 @@ struct placement_record {
 
 using placement_ptr = std::shared_ptr<placement_record>;
 
-/// The process's placement groups: creation (feasibility, the reservation
+/// The runtime's placement groups (`runtime::placements()`): creation (feasibility, the reservation
 /// job), the rewrite of a demand onto a bundle's resources, removal (which
 /// fails what runs inside), lookup by name and the state API's records.
 class placement_registry {
 public:
-  static placement_registry& instance();
+  placement_registry() = default;
+  placement_registry(const placement_registry&) = delete;
+  placement_registry& operator=(const placement_registry&) = delete;
 
   placement_ptr create(std::vector<resource_map> bundles, placement_strategy strategy,
                        std::string name);
@@ -137,8 +139,6 @@ public:
   void clear();
 
 private:
-  placement_registry() = default;
-
   /// `create` in a driver of a cluster: checks that `strategy` can lay the
   /// bundles out on the nodes' totals and hands the group to the cluster
   /// client (placement_spread.cpp). Throws naming `who`.

@@ -15,6 +15,7 @@
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_capture.hpp"
+#include "manta/detail/log_store.hpp"
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/head_store.hpp"
@@ -49,6 +50,11 @@ namespace manta::detail {
 
 namespace {
 
+/// The process's runtime, published in two steps: `g_live` for the whole
+/// life of the object (its parts are reached through it), `g_current` while
+/// it takes calls (between the end of its construction and the start of its
+/// shutdown).
+std::atomic<runtime*> g_live{nullptr};
 std::atomic<runtime*> g_current{nullptr};
 std::mutex g_start_stop; // serializes start and stop
 std::string g_node_name = "node-0";
@@ -240,7 +246,13 @@ void forget_dashboard_address(const std::string& address) {
 
 } // namespace
 
-runtime::runtime(const init_options& opts, bool worker) {
+runtime::runtime(const init_options& opts, bool worker)
+  : task_logs_(std::make_unique<log_store>()), actors_(std::make_unique<actor_directory>()),
+    placements_(std::make_unique<placement_registry>()),
+    hosted_(std::make_unique<hosted_bundles>(*placements_)) {
+  // From here on its parts are reached through live(); `start` clears it
+  // again if this constructor throws.
+  g_live.store(this, std::memory_order_release);
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   total_cpus_ = opts.num_cpus.value_or(static_cast<double>(hw));
   if (!std::isfinite(total_cpus_) || total_cpus_ < 0)
@@ -256,7 +268,6 @@ runtime::runtime(const init_options& opts, bool worker) {
   }
   total_custom_ = opts.resources;
   task_events::configure(opts.task_events, opts.task_history);
-  actor_directory::instance().clear_dead();
   if (opts.object_store_memory && *opts.object_store_memory == 0)
     throw invalid_argument_error("manta::init: object_store_memory must be at "
                                  "least one byte (it is the node's memory "
@@ -343,7 +354,6 @@ runtime::runtime(const init_options& opts, bool worker) {
     g_node_name = "node-" + std::to_string(node_index_) + " (pid " + std::to_string(::getpid())
                   + ")";
   }
-  log_capture::clear();
   if (opts.log_prefix)
     logs_ = std::make_unique<log_capture>();
   if (opts.dashboard_port) {
@@ -389,9 +399,9 @@ void runtime::stop_all() {
   //    their instances are destroyed while the pool still runs; detached
   //    actors on workers stay there (docs/cluster.md, "Jobs").
   keep_detached_actors();
-  actor_directory::instance().stop_all();
-  placement_registry::instance().clear();
-  hosted_bundles::instance().clear();
+  actors_->stop_all();
+  placements_->clear();
+  hosted_->clear();
   clear_lent(); // handles other nodes held: their actors are stopped above
   item_stream::forget_far_items(); // the next runtime's ids start over
   // 1. Fail every object still pending: wakes gets blocked in user threads
@@ -420,6 +430,9 @@ void runtime::stop_all() {
   system_.reset();
   cluster_.reset();
   logs_.reset();
+  // 4. The parts go with the object (members, in the reverse order of
+  //    their construction); nothing finds them any more.
+  g_live.store(nullptr, std::memory_order_release);
 }
 
 runtime& runtime::require(const char* what) {
@@ -436,6 +449,19 @@ runtime* runtime::current() noexcept {
   return g_current.load(std::memory_order_acquire);
 }
 
+runtime* runtime::live() noexcept {
+  return g_live.load(std::memory_order_acquire);
+}
+
+runtime& runtime::here(const char* what) {
+  auto* rt = g_live.load(std::memory_order_acquire);
+  if (rt == nullptr)
+    throw not_initialized_error(std::string{"manta: "} + what
+                                + " needs the runtime, which is not running; call "
+                                  "manta::init() first (and not after manta::shutdown())");
+  return *rt;
+}
+
 const std::string& runtime::cluster_token() noexcept {
   return g_token;
 }
@@ -450,7 +476,13 @@ void runtime::start(const init_options& opts, bool worker) {
     throw error("manta::init: the runtime is already running; call "
                 "manta::shutdown() before initializing it again");
   g_node_name = "node-0 (pid " + std::to_string(::getpid()) + ")";
-  auto rt = new runtime(opts, worker);
+  runtime* rt = nullptr;
+  try {
+    rt = new runtime(opts, worker);
+  } catch (...) {
+    g_live.store(nullptr, std::memory_order_release);
+    throw;
+  }
   g_current.store(rt, std::memory_order_release);
   // Only now may the node manager run what other nodes send (node_manager.cpp).
   caf::anon_send(rt->node_manager_, actors::serve_atom::value);

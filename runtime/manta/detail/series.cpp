@@ -122,7 +122,7 @@ series_sample series_recorder::take() {
   for (auto& t : task_events::live_tasks())
     count(t);
   std::vector<task_info> calls;
-  for (auto& core : actor_directory::instance().live())
+  for (auto& core : runtime::here().actors().live())
     core->list_calls(calls);
   for (auto& c : calls)
     count(c);
