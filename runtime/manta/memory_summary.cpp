@@ -18,6 +18,11 @@ namespace {
 std::string describe_origin(const detail::object_slot& s) {
   if (auto* name = s.task_name())
     return "task " + *name;
+  // `put` records its origin after the slot is in the table and before its
+  // seal: read once the seal is seen (done() acquires it), never while
+  // `put` may still write it (a race ThreadSanitizer reported).
+  if (!s.done())
+    return "-";
   auto& loc = s.origin();
   if (loc.line() == 0)
     return "-";
