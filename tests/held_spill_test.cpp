@@ -112,7 +112,13 @@ TEST_CASE("results a worker holds for the driver count in its budget, spill, and
   CHECK(fig[0] <= budget_mb * mib);
   CHECK(fig[1] >= num_results * result_mb * mib - budget_mb * mib);
   CHECK(fig[2] >= num_results - budget_mb / result_mb);
+#ifndef __SANITIZE_THREAD__
+  // ThreadSanitizer's shadow memory and its allocator (which keeps freed
+  // blocks mapped) count in the worker's RSS: under TSan it held 163 MiB
+  // above its baseline here, at its peak 403 MiB. The store's own figures
+  // above are checked there too.
   CHECK(proc_status(worker, "VmRSS") - baseline < (budget_mb + 2 * result_mb) * mib);
+#endif
 
   // The driver reads each back (the worker serves it from its spill file),
   // byte-exact, and lets it go.
@@ -129,7 +135,9 @@ TEST_CASE("results a worker holds for the driver count in its budget, spill, and
   auto peak = proc_status(worker, "VmHWM");
   MESSAGE("worker peak RSS " << peak / mib << " MiB, baseline " << baseline / mib << " MiB, "
                              << num_results * result_mb << " MiB of results held");
-  CHECK(peak - baseline < (budget_mb + 3 * result_mb) * mib);
+#ifndef __SANITIZE_THREAD__
+  CHECK(peak - baseline < (budget_mb + 3 * result_mb) * mib); // see the RSS check above
+#endif
   // Freed by the driver: the worker's store empties (files too).
   bool emptied = false;
   for (auto until = std::chrono::steady_clock::now() + 10s;

@@ -14,18 +14,33 @@
 # multi-process cluster suites included (their nodes are the test binary,
 # so sanitized too); give test names to run only those.
 # Only the targets the chosen tests need are built, under `nice`, with
-# JOBS (default 2) parallel jobs. Tests run with a timeout multiplier; the
-# logs stay in <build>/meson-logs/. Every process writes its sanitizer
-# reports to <build>/sanitizer-reports/ (log_path), the cluster nodes that
-# the tests fork too (their stderr goes to log files the test deletes), and
-# the script fails when a report is there after the run.
+# JOBS (default 2) parallel jobs. Tests run one at a time with a timeout
+# multiplier; the logs stay in <build>/meson-logs/. Every process writes
+# its sanitizer reports to <build>/sanitizer-reports/<TEST>.<pid>
+# (log_path), the cluster nodes that the tests fork too (their stderr goes
+# to log files the test deletes). A report does not stop the process
+# (halt_on_error=0), so one run shows every race; the script fails when a
+# report is there after the run.
+#
+# Not part of CI (tools/run_tests.sh): too slow. To reproduce the TSan run
+# recorded in docs/reliability.md ("ThreadSanitizer, with CAF built with
+# TSan"):
+#   CAF_TSAN=/path/to/build-caf-tsan/install tools/sanitize.sh tsan
+# CAF_TSAN names a CAF already built by tools/build_caf_tsan.sh (another
+# checkout's; default: this checkout's build-caf-tsan/install, built on first
+# use, about 10 minutes at -j2). build-tsan/ keeps the path it was configured
+# with. On a 2-core machine shared with other builds, building libmanta and
+# the 73 test programs with TSan takes about an hour at -j2, the run itself
+# a few minutes; then
+#   grep -l 'ThreadSanitizer' build-tsan/sanitizer-reports/*
+# names the tests (and node processes, by pid) that reported.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 which=${1:-all}
 shift || true
 requested=("$@")
 
-caf_tsan="$root/build-caf-tsan/install"
+caf_tsan=${CAF_TSAN:-$root/build-caf-tsan/install}
 
 # The doctest suites of a configured build: every test in the meson suites
 # unit, actors, observability and cluster (not compile_fail, not browser).
@@ -83,13 +98,16 @@ run() {
   local reports="$build/sanitizer-reports"
   rm -rf "$reports"
   mkdir -p "$reports"
-  # CAF keeps some singletons alive at exit: leaks are not reported.
-  local status=0
-  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/asan" \
-  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tools/tsan.supp log_path=$reports/tsan" \
-    meson test -C "$build" --no-rebuild --print-errorlogs --timeout-multiplier 6 "${tests[@]}" \
-    || status=$?
+  # CAF keeps some singletons alive at exit: leaks are not reported. One
+  # test at a time, so that each report file names its test.
+  local status=0 t
+  for t in "${tests[@]}"; do
+    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/$t" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/$t.ubsan" \
+    TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$root/tools/tsan.supp log_path=$reports/$t" \
+      meson test -C "$build" --no-rebuild --print-errorlogs --timeout-multiplier 6 "$t" \
+      || status=$?
+  done
   if [ -n "$(ls -A "$reports")" ]; then
     echo "== $name: sanitizer reports in $reports:" >&2
     for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
