@@ -331,6 +331,25 @@ struct one_worker {
   }
 };
 
+/// A driver without CPUs and two workers: `doomed` (node `worker`), which
+/// a case kills, and `spare` (node `other`), which takes its work.
+struct two_workers {
+  manta::local_cluster c;
+  pid_t doomed = c.add_worker(2);
+  pid_t spare = c.add_worker(2);
+  manta::node_id worker = 0;
+  manta::node_id other = 0;
+
+  two_workers() {
+    c.join(/*local_cpus=*/0);
+    auto ids = manta_test::worker_nodes(2);
+    REQUIRE(ids.count(doomed) == 1);
+    REQUIRE(ids.count(spare) == 1);
+    worker = ids[doomed];
+    other = ids[spare];
+  }
+};
+
 } // namespace
 
 TEST_CASE("a generator task on a worker streams its items to the driver as they come") {
@@ -502,15 +521,10 @@ TEST_CASE("generator back pressure holds a producer on another node N items ahea
 }
 
 TEST_CASE("large items of a generator whose worker died while the driver held them are rebuilt") {
-  manta::local_cluster c;
-  auto doomed = c.add_worker(2);
-  auto spare = c.add_worker(2);
-  c.join(/*local_cpus=*/0);
-  auto ids = manta_test::worker_nodes(2);
-  REQUIRE(ids.count(doomed) == 1);
-  REQUIRE(ids.count(spare) == 1);
-  auto worker = ids[doomed];
-  auto other = ids[spare];
+  two_workers cluster;
+  auto& c = cluster.c;
+  auto worker = cluster.worker;
+  auto other = cluster.other;
   constexpr uint64_t bytes = 2u << 20;
   // One retry: a single re-run must rebuild all three items.
   auto gen = manta::task(big_items).node_affinity(worker).max_retries(1).remote(bytes, 3);
@@ -522,7 +536,7 @@ TEST_CASE("large items of a generator whose worker died while the driver held th
     REQUIRE(r.slot()->remote() != nullptr); // held on the worker, not read yet
     CHECK(r.slot()->remote()->node.load() == worker);
   }
-  c.kill_worker(doomed, 2);
+  c.kill_worker(cluster.doomed, 2);
   // Each `get` reads the item the re-run on the other worker yielded.
   for (int k = 0; k < 3; ++k) {
     CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
@@ -544,15 +558,10 @@ TEST_CASE("large items of a generator whose worker died while the driver held th
 }
 
 TEST_CASE("large items lost with the worker running their generator come from its retry") {
-  manta::local_cluster c;
-  auto doomed = c.add_worker(2);
-  auto spare = c.add_worker(2);
-  c.join(/*local_cpus=*/0);
-  auto ids = manta_test::worker_nodes(2);
-  REQUIRE(ids.count(doomed) == 1);
-  REQUIRE(ids.count(spare) == 1);
-  auto worker = ids[doomed];
-  auto other = ids[spare];
+  two_workers cluster;
+  auto& c = cluster.c;
+  auto worker = cluster.worker;
+  auto other = cluster.other;
   constexpr uint64_t bytes = 2u << 20;
   auto go = c.dir() + "/go";
   // Two items kept on the doomed worker, which dies while the generator
@@ -570,7 +579,7 @@ TEST_CASE("large items lost with the worker running their generator come from it
     CHECK(ref->slot()->remote()->node.load() == worker);
     refs.push_back(*ref);
   }
-  c.kill_worker(doomed, 2);
+  c.kill_worker(cluster.doomed, 2);
   touch(go);
   while (auto ref = gen.next(60s))
     refs.push_back(*ref);

@@ -119,8 +119,9 @@ series_sample series_recorder::take() {
              || t.state == task_state::queued_in_actor)
       ++s.queued;
   };
-  for (auto& t : task_events::live_tasks())
-    count(t);
+  auto tasks = task_events::count_live_here();
+  s.running += tasks.running;
+  s.queued += tasks.queued;
   std::vector<task_info> calls;
   for (auto& core : runtime::here().actors().live())
     core->list_calls(calls);

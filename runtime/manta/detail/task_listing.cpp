@@ -106,6 +106,42 @@ std::vector<task_info> live_tasks() {
   return out;
 }
 
+live_count count_live_here() {
+  std::vector<std::shared_ptr<submit_list>> lists;
+  {
+    auto& r = rec();
+    std::lock_guard<std::mutex> guard{r.lists_mtx};
+    lists = r.lists;
+  }
+  live_count out;
+  for (auto& l : lists) {
+    std::lock_guard<spin_lock> guard{l->mtx};
+    std::erase_if(l->tasks, gone);
+    for (auto& w : l->tasks) {
+      auto t = w.lock();
+      if (!t || (t->result && t->result->done()))
+        continue; // ended (recorded or not yet): not in flight
+      auto& tr = t->trace;
+      // A driver's task placed on a worker is the worker's to count.
+      if (auto remote = tr.remote_node.load(std::memory_order_relaxed);
+          remote != 0 && "node-" + std::to_string(remote - 1) != runtime::node_name())
+        continue;
+      switch (static_cast<task_state>(tr.state.load(std::memory_order_relaxed))) {
+        case task_state::running:
+          ++out.running;
+          break;
+        case task_state::pending_args:
+        case task_state::waiting_for_resources:
+          ++out.queued;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<task_info> newest_finished(size_t n, const std::vector<task_state>& states) {
   std::vector<finished_record> copy;
   {
