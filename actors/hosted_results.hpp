@@ -44,6 +44,17 @@ detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
 std::function<std::function<void()>(const std::vector<char>&)>
 early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
 
+/// Queues a TaskResult for its owner (sent in a batch after this burst).
+void send_result(node_manager_actor* self, const caf::actor& owner,
+                 const detail::wire::result_message& r);
+
+/// Ends hosted task or call `id` whose result is sealed: its logs, then its
+/// answer to its owner (none if its thread answered: `early_answer`).
+void end_hosted(node_manager_actor* self, uint64_t id);
+
+/// Ends the tasks their threads answered (`answered_tasks`).
+void end_answered(node_manager_actor* self);
+
 /// Results this process sent with `early_answer` (tests read it).
 uint64_t early_answers() noexcept;
 

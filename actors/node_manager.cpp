@@ -39,12 +39,6 @@ namespace {
 using detail::error_kind;
 using detail::wire::result_message;
 
-/// Queues a TaskResult for its owner (sent in a batch after this burst).
-void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
-  if (self->state.results.push(owner, detail::wire::encode(r)))
-    self->send(self, flush_atom::value);
-}
-
 /// Whether a message from another process carries this cluster's token;
 /// a peer without it is disconnected and logged (actors/token_gate.hpp).
 bool vetted(node_manager_actor* self, const std::string& token, const char* what) {
@@ -79,20 +73,6 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
 
 /// Ends hosted task or call `id`, whose result is sealed: answers its
 /// owner unless the task's thread did (through the owner's handle of now).
-void end_hosted(node_manager_actor* self, uint64_t id);
-
-/// Ends the tasks their threads answered (`answered_tasks`).
-void end_answered(node_manager_actor* self) {
-  std::vector<uint64_t> ids;
-  {
-    auto& a = *self->state.answered;
-    std::lock_guard<std::mutex> guard{a.mtx};
-    ids.swap(a.ids);
-  }
-  for (auto id : ids)
-    end_hosted(self, id);
-}
-
 void submit(node_manager_actor* self, const std::vector<char>& spec) {
   end_answered(self);
   auto owner = caf::actor_cast<caf::actor>(self->current_sender());
@@ -233,61 +213,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   core->submit(std::move(call));
 }
 
-/// After a call failed with actor_died_error: tells the owner if its actor
-/// is dead for good (not merely restarting) and lets go of it.
-void report_if_dead(node_manager_actor* self, const hosted_task& h) {
-  auto a = self->state.actors.find(h.actor);
-  if (a == self->state.actors.end())
-    return;
-  auto info = a->second.anchor->core->info();
-  if (info.state != "DEAD")
-    return;
-  self->send(a->second.owner, actor_dead_atom::value, self->state.token, h.actor, info.death_cause);
-  self->state.actors.erase(a);
-}
-
-void end_hosted(node_manager_actor* self, uint64_t id) {
-  auto i = self->state.running.find(id);
-  if (i == self->state.running.end())
-    return;
-  ship_logs(self); // the task's lines go before its result
-  auto h = std::move(i->second);
-  self->state.running.erase(i);
-  // Answered by the thread that ran it (early_answer), through the
-  // owner's handle of now.
-  if (h.early && !h.early->end()
-      && caf::actor_cast<caf::abstract_actor*>(h.early->owner)
-           == caf::actor_cast<caf::abstract_actor*>(h.owner))
-    return;
-  auto r = finished_result(id, h);
-  if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
-    r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
-                          ->retryable.load(std::memory_order_acquire);
-  if (r.kind == result_message::stored)
-    self->state.owners.held(h.owner.address(), id);
-  send_result(self, h.owner, r);
-  if (r.kind == result_message::failure && r.error.kind == error_kind::actor_died)
-    report_if_dead(self, h);
-}
-
 } // namespace
-
-void remote_done_waiter::on_ready() noexcept {
-  if (!early || !early->was_answered()) {
-    caf::anon_send(manager, done_atom::value, id);
-    return;
-  }
-  // Answered: the node manager ends it with the next task it handles, or
-  // after a while, without a wake-up now.
-  bool plan = false;
-  {
-    std::lock_guard<std::mutex> guard{answered->mtx};
-    answered->ids.push_back(id);
-    plan = !std::exchange(answered->planned, true);
-  }
-  if (plan)
-    caf::delayed_anon_send(manager, answered_tasks::linger, done_atom::value);
-}
 
 caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, std::string token) {
   self->state.pool = pool;
