@@ -136,6 +136,16 @@ void check_surfaced(const std::string& tag, int n, std::pair<int, int> where) {
   }
 }
 
+/// Joins `c` (one 1-CPU worker, no CPUs here) and returns that worker's
+/// node manager, which a case then talks to as the owner of a task.
+caf::actor one_worker_manager(manta::local_cluster& c) {
+  c.add_worker(1);
+  c.join(0);
+  auto manager = manta_test::only_worker_manager(c.token());
+  REQUIRE(manager);
+  return *manager;
+}
+
 } // namespace
 
 TEST_CASE("lines of tasks on worker nodes reach the driver, prefixed with the node, in order") {
@@ -231,13 +241,9 @@ TEST_CASE("a worker with log_prefix off captures nothing, so nothing reaches the
 
 TEST_CASE("a node manager sends its owner a task's lines with the token, before the result") {
   manta::local_cluster c;
-  c.add_worker(1);
-  c.join(0);
+  auto manager = one_worker_manager(c);
+  caf::scoped_actor self{manta::detail::runtime::require("test").system()};
   // Act as the owner: send a TaskSpec to the worker's node manager.
-  auto& sys = manta::detail::runtime::require("test").system();
-  caf::scoped_actor self{sys};
-  auto manager = manta_test::only_worker_manager(c.token());
-  REQUIRE(manager);
   auto nodes = manta_test::worker_nodes(1);
   REQUIRE(nodes.size() == 1);
   auto worker = nodes.begin()->second;
@@ -247,7 +253,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
   t.signature = manta::detail::find_function("chatty")->signature;
   t.args = {manta::detail::encode(std::string{"direct"}), manta::detail::encode(4)};
   t.demand.cpus = 1;
-  self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
+  self->send(manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
   std::vector<wire::log_line> lines;
   bool done = false;
   while (!done) {
@@ -314,24 +320,20 @@ TEST_CASE(
 
 TEST_CASE("a direct answer carries the token and comes as from the worker's node manager") {
   manta::local_cluster c;
-  c.add_worker(1);
-  c.join(0);
-  auto& sys = manta::detail::runtime::require("test").system();
-  caf::scoped_actor self{sys};
-  auto manager = manta_test::only_worker_manager(c.token());
-  REQUIRE(manager);
+  auto manager = one_worker_manager(c);
+  caf::scoped_actor self{manta::detail::runtime::require("test").system()};
   wire::task_message t;
   t.task_id = 0xfeed;
   t.function_name = "quiet_echo";
   t.signature = manta::detail::find_function("quiet_echo")->signature;
   t.args = {manta::detail::encode(41)};
   t.demand.cpus = 1;
-  self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
+  self->send(manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
   bool done = false;
   self->receive(
     [&](manta::actors::result_atom, const std::string& token, const wire::bytes& b) {
       CHECK(token == c.token());
-      CHECK(self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(*manager));
+      CHECK(self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(manager));
       wire::result_message r;
       REQUIRE(wire::decode(b, r) == "");
       CHECK(r.task_id == 0xfeed);

@@ -8,6 +8,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "sim_guard.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -16,6 +18,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+
+using manta_test::kill_at;
+using manta_test::sim_guard;
 
 namespace {
 
@@ -51,25 +56,6 @@ int long_node() {
 }
 MANTA_REMOTE(long_node);
 
-struct sim_guard {
-  explicit sim_guard(manta::simulation_options s, std::chrono::milliseconds connection_timeout =
-                                                    manta::default_connection_timeout) {
-    s.print_summary = false;
-    manta::init_options opts;
-    opts.connection_timeout = connection_timeout;
-    opts.task_events = false;
-    manta::init(opts, std::move(s));
-  }
-  ~sim_guard() { manta::shutdown(); }
-};
-
-manta::sim_fault kill_at(std::chrono::nanoseconds at, uint32_t node) {
-  manta::sim_fault f;
-  f.at = at;
-  f.what = manta::sim_fault::kind::kill;
-  f.node = node;
-  return f;
-}
 
 } // namespace
 

@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "sim_guard.hpp"
+
 #include "manta/detail/sim_engine.hpp"
 
 #include <chrono>
@@ -19,6 +21,9 @@
 
 using namespace std::chrono_literals;
 namespace sim_detail = manta::detail::sim;
+
+using manta_test::kill_at;
+using manta_test::sim_guard;
 
 namespace {
 
@@ -102,24 +107,6 @@ public:
 };
 MANTA_ACTOR(timed, &timed::echo, &timed::spin);
 
-/// Starts a simulation for one test case and stops it however it ends.
-struct sim_guard {
-  explicit sim_guard(manta::simulation_options s) {
-    s.print_summary = false;
-    manta::init_options opts;
-    opts.task_events = false;
-    manta::init(opts, std::move(s));
-  }
-  ~sim_guard() { manta::shutdown(); }
-};
-
-manta::sim_fault kill_at(std::chrono::nanoseconds at, uint32_t node) {
-  manta::sim_fault f;
-  f.at = at;
-  f.what = manta::sim_fault::kind::kill;
-  f.node = node;
-  return f;
-}
 
 } // namespace
 
