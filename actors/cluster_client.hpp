@@ -60,6 +60,15 @@ struct placed_task {
   /// retryable; the owner sends it again). A task taken back before it
   /// started gives its dispatch back.
   int dispatches = 0;
+  /// Counts a dispatch (+1) or one given back (-1), and keeps the task's
+  /// own attempt count in step: a retry that then runs on this node goes on
+  /// from the attempts spent elsewhere (the same budget), and the listing's
+  /// `attempts` counts them.
+  void count_dispatch(int delta) {
+    dispatches += delta;
+    if (task)
+      task->attempts.store(dispatches, std::memory_order_relaxed);
+  }
   /// The task's `max_node_failures` (-1: none).
   int max_node_failures = -1;
   /// The nodes lost while it was placed there, with the id of each loss

@@ -62,7 +62,7 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
       self->state.copies.add(object, index, alive);
   hold(n, p.demand, 1);
   p.node = index;
-  ++p.dispatches;
+  p.count_dispatch(1);
   if (p.task)
     task_events::on_dispatched(*p.task, index);
   send_spec(self, n.manager, p.spec);

@@ -126,7 +126,7 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
     for (auto& [object, alive] : p.reads)
       st.copies.settle(object, node); // it never read them
     p.node = 0;
-    --p.dispatches;
+    p.count_dispatch(-1);
     task_events::on_undispatched(*p.task);
     auto task = p.task;
     if (st.link->pool().try_schedule(task)) { // this node has a free CPU

@@ -12,6 +12,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
@@ -45,6 +46,22 @@ int throws_then_kills(std::string log) {
 
 MANTA_REMOTE(throws_then_kills);
 
+std::atomic<bool> holding{false};
+
+/// Holds the driver's one CPU until the attempt log at `log` has `n`
+/// attempts (bounded: 60 s), so that the task under test goes to a worker
+/// first and can run on the driver only after that.
+bool hold_cpu_until(std::string log, int n) {
+  holding = true;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (pids_in(log).size() < static_cast<size_t>(n)
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  return pids_in(log).size() >= static_cast<size_t>(n);
+}
+
+MANTA_REMOTE(hold_cpu_until);
+
 } // namespace
 
 TEST_CASE("a task on a worker that always throws runs 1 + max_retries times") {
@@ -58,6 +75,12 @@ TEST_CASE("a task on a worker that always throws runs 1 + max_retries times") {
   CHECK(tried.size() == 4);
   for (auto pid : tried)
     CHECK(pid == worker);
+  // The driver's listing counts the attempts its worker ran.
+  int listed = -1;
+  for (auto& info : manta::list_tasks())
+    if (info.id == ref.id())
+      listed = info.attempts;
+  CHECK(listed == 4);
 }
 
 TEST_CASE("attempts that throw and an attempt whose worker dies share one budget") {
@@ -75,6 +98,30 @@ TEST_CASE("attempts that throw and an attempt whose worker dies share one budget
   REQUIRE(tried.size() == 4);
   CHECK(tried[2] == tried[3]);
   CHECK(tried[1] != tried[2]); // the node of attempt 2 died
+}
+
+TEST_CASE("attempts on a worker count in the budget of a retry that runs on the driver") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.join(1);
+  auto log = c.dir() + "/attempts.log";
+  // The driver's CPU is held until attempt 2 has killed the worker: attempts
+  // 1 and 2 run there, attempts 3 and 4 on the driver, 4 in all. A local run
+  // counting its own budget afresh would run 2 + (1 + 3) = 6.
+  auto held = manta::task(hold_cpu_until).node_affinity(manta::current_node()).remote(log, 2);
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!holding && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(holding);
+  auto ref = manta::task(throws_then_kills).retry_exceptions().max_retries(3).remote(log);
+  CHECK_THROWS_AS(manta::get(ref, 60s), manta::task_error);
+  CHECK(manta::get(held, 60s));
+  auto tried = pids_in(log);
+  REQUIRE(tried.size() == 4);
+  CHECK(tried[0] == tried[1]);
+  CHECK(tried[0] != ::getpid()); // attempts 1 and 2 ran on the worker
+  CHECK(tried[2] == ::getpid());
+  CHECK(tried[3] == ::getpid());
 }
 
 int main(int argc, char** argv) {
