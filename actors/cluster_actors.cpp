@@ -220,9 +220,12 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r) {
       });
       break;
     }
-    case wire::result_message::failure:
-      complete(req, failed(detail::from_failure(r.error)));
+    case wire::result_message::failure: {
+      auto out = failed(detail::from_failure(r.error));
+      out.retryable = r.error.retryable;
+      complete(req, std::move(out));
       break;
+    }
   }
   return true;
 }

@@ -81,6 +81,7 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
       case detail::wire::result_message::failure: {
         detail::call_outcome out;
         out.error = detail::from_failure(r.error);
+        out.retryable = r.error.retryable;
         complete(req, std::move(out));
         break;
       }

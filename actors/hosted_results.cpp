@@ -211,6 +211,8 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
   if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
     r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
                           ->retryable.load(std::memory_order_acquire);
+  else if (r.kind == result_message::failure && h.actor != 0) // an actor_call's
+    r.error.retryable = static_cast<const detail::actor_call*>(h.keep.get())->retryable;
   if (r.kind == result_message::stored)
     self->state.owners.held(h.owner.address(), id);
   send_result(self, h.owner, r);

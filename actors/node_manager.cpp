@@ -207,6 +207,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   }
   auto slot = std::make_shared<detail::object_slot>(object_id{id});
   call->result = slot;
+  call->owner_retries = true;
   detail::task_events::on_call_submit(*call);
   host(self, owner, id, call, slot, msg.name, false);
   self->state.running[id].actor = msg.actor_id;

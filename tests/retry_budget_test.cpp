@@ -46,6 +46,13 @@ int throws_then_kills(std::string log) {
 
 MANTA_REMOTE(throws_then_kills);
 
+/// An actor whose one method fails the way throws_then_kills does.
+struct flaky {
+  int work(std::string log) { return throws_then_kills(std::move(log)); }
+};
+
+MANTA_ACTOR(flaky, &flaky::work);
+
 std::atomic<bool> holding{false};
 
 /// Holds the driver's one CPU until the attempt log at `log` has `n`
@@ -122,6 +129,29 @@ TEST_CASE("attempts on a worker count in the budget of a retry that runs on the 
   CHECK(tried[0] != ::getpid()); // attempts 1 and 2 ran on the worker
   CHECK(tried[2] == ::getpid());
   CHECK(tried[3] == ::getpid());
+}
+
+TEST_CASE("an actor call's retries on exceptions and after its node died share one budget") {
+  manta::local_cluster c;
+  c.add_worker(1);
+  c.add_worker(1);
+  c.join(0);
+  auto log = c.dir() + "/attempts.log";
+  // Attempt 1 throws, attempt 2 kills the actor's worker, the actor
+  // restarts on the other worker, where attempts 3 and 4 throw: 4 in all.
+  auto a = manta::actor<flaky>()
+             .resources({{"CPU", 1}})
+             .max_restarts(1)
+             .max_task_retries(3)
+             .retry_exceptions()
+             .remote();
+  auto ref = a.call(&flaky::work).remote(log);
+  CHECK_THROWS_AS(manta::get(ref, 60s), manta::task_error);
+  auto tried = pids_in(log);
+  REQUIRE(tried.size() == 4);
+  CHECK(tried[0] == tried[1]);
+  CHECK(tried[1] != tried[2]);
+  CHECK(tried[2] == tried[3]);
 }
 
 int main(int argc, char** argv) {

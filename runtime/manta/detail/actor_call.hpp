@@ -32,6 +32,10 @@ struct call_outcome {
   const value_codec* codec = nullptr;
   std::exception_ptr error;
   bool pending = false;
+  /// A failure of a call on another node that the actor's retry policy
+  /// covers (the node marked it so): its owner runs it again while
+  /// max_task_retries lasts.
+  bool retryable = false;
 };
 
 /// Identifies one run of a call: the actor, the call and the instance
@@ -123,8 +127,17 @@ public:
   const std::string& method_name;
   slot_ptr result;
   std::vector<slot_ptr> deps;
-  /// Re-runs so far after the actor died under this call.
+  /// Re-runs so far: after the actor died under this call, or after an
+  /// exception its retry policy covers.
   int retries = 0;
+  /// Sent by an owner on another node, who holds the call's one retry
+  /// budget (max_task_retries): a failure the actor's policy covers is
+  /// not run again here but marked `retryable`, and the owner sends the
+  /// call again, as it does after the actor's node died.
+  bool owner_retries = false;
+  /// Set (before the result is sealed) on a call with `owner_retries`
+  /// whose failure the policy covers.
+  bool retryable = false;
   /// Whether `waiter` was added to some dep (then it must be removed).
   bool waiting = false;
   actor_dep_waiter waiter;

@@ -40,10 +40,21 @@ constexpr int remote_window = 1 << 16;
 
 enum class exit_kind { none, exit_request, crash };
 
-/// Whether `e`, thrown by call `c`, runs it again (and counts the retry).
-bool retries_exception(const actor_options& o, actor_call& c, const std::exception_ptr& e) {
-  bool left = o.max_task_retries < 0 || c.retries < o.max_task_retries;
-  if (!left || !retry_covers(o.retry_exceptions, o.retry_exception_types, e))
+/// Whether the failure `out` of call `c` runs it again, here or on the
+/// remote instance (and counts the retry): the retry policy covers it (on
+/// a remote instance, its node said so) and max_task_retries lasts. A call
+/// whose owner is on another node is marked retryable instead: the owner
+/// holds the one budget and sends it again.
+bool retries_failure(const actor_options& o, actor_call& c, const call_outcome& out, bool remote) {
+  bool covered = remote ? out.retryable
+                        : retry_covers(o.retry_exceptions, o.retry_exception_types, out.error);
+  if (!covered || c.cancelled.load(std::memory_order_acquire))
+    return false;
+  if (c.owner_retries) {
+    c.retryable = true;
+    return false;
+  }
+  if (o.max_task_retries >= 0 && c.retries >= o.max_task_retries)
     return false;
   ++c.retries;
   return true;
@@ -434,9 +445,9 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         --in_flight_;
         if (!group_limits_.empty())
           --group_running_[ctx.call->group];
-        // A retried exception runs the call again, next, on this instance
-        // (the node hosting a remote actor retries; its owner does not).
-        accept = remote_ || !retries_exception(opts_, *ctx.call, out.error);
+        // A retried failure runs the call again, next (for a remote
+        // instance: sent again, after the calls already on their way).
+        accept = !retries_failure(opts_, *ctx.call, out, remote_);
         if (!accept)
           queue_.push_front(ctx.call);
         kick_locked();
