@@ -12,7 +12,9 @@
 //     while the other worker idles show here (1.5 s);
 //   - object transfer: a large result made on a worker, its bytes read by
 //     the driver over the raw data path, against this machine's memcpy
-//     bandwidth; then a get of it (transfer and decoding into the vector).
+//     bandwidth and a raw TCP stream of as many bytes between two
+//     processes (tools/raw_stream.hpp); then a get of it (transfer and
+//     decoding into the vector).
 //   - large generator items: a generator task on a worker yields 8 MiB
 //     items (kept there, above the inline limit), the driver reads each
 //     over the data path as it comes, against the same memcpy bandwidth;
@@ -36,6 +38,7 @@
 //   cluster_benchmark --broadcast-nodes=K [--megabytes=N]
 
 #include "tools/caf_floor.hpp"
+#include "tools/raw_stream.hpp"
 
 #include <manta/manta.hpp>
 
@@ -354,6 +357,7 @@ int main(int argc, char** argv) {
   auto blob = manta::task(pattern).remote(bytes, 7);
   manta::wait(std::vector{blob}, 1, std::chrono::seconds(120));
   double transfer_s = 0;
+  double stream_s = 0;
   {
     std::vector<char> raw;
     start = steady::now();
@@ -362,6 +366,13 @@ int main(int argc, char** argv) {
     transfer_s = seconds_since(start);
     if (raw.size() != bytes)
       return std::fprintf(stderr, "BUG: %zu bytes arrived\n", raw.size()), 1;
+    // The link's floor: as many bytes down one raw TCP socket between two
+    // processes, into memory touched already (the transfer's buffer is
+    // populated before its bytes land).
+    manta_tools::raw_stream_server stream{raw.data(), bytes};
+    std::vector<char> sink(bytes, 1);
+    stream.read(sink.data(), std::min<uint64_t>(bytes, 1u << 20)); // connected once: warm
+    stream_s = stream.read(sink.data(), bytes);
   }
   start = steady::now();
   auto v = manta::get_shared(blob);
@@ -451,6 +462,10 @@ int main(int argc, char** argv) {
     mixed_s, mixed_ideal_s, mixed_s / mixed_ideal_s);
   std::printf("object_transfer              %9.2f GB/s memcpy %16.2f GB/s   %5.2fx\n", gbs,
               copy_gbs, gbs / copy_gbs);
+  double stream_gbs = static_cast<double>(bytes) / stream_s / 1e9;
+  std::printf("object_transfer_vs_stream    %9.2f GB/s raw TCP stream %8.2f GB/s   %5.2fx   (one "
+              "socket between two processes, as many bytes)\n",
+              gbs, stream_gbs, gbs / stream_gbs);
   std::printf("remote_object_get            %9.2f GB/s (transfer + decode into a fresh vector)\n",
               get_gbs);
   std::printf("cross_node_generator_large   %9.2f GB/s memcpy %16.2f GB/s   %5.2fx   (%d items "

@@ -1,14 +1,20 @@
-// The raw data path between two processes, plain TCP against TLS: a child
-// process serves one object (a transfer_server, plain or with TLS from the
-// identity made from a cluster token, what a cluster uses by default),
-// this process reads it with fetch_object as a node does
-// (two connections, 4 MiB chunks, into a buffer it reuses), the two modes
-// interleaved run by run; prints every run and the medians.
+// The raw data path between two processes, plain TCP against TLS, beside
+// a raw TCP stream between the same two processes: a child process serves
+// one object (a transfer_server, plain or with TLS from the identity made
+// from a cluster token, what a cluster uses by default), another streams
+// the same bytes down a plain socket (tools/raw_stream.hpp); this process reads the object with
+// fetch_object as a node does (two connections, 4 MiB chunks, into a
+// buffer it reuses) and the stream with recv into the same buffer, the
+// three interleaved run by run; prints every run, the medians, the spread
+// and the ratios. Then small reads (1 MiB): each over a fresh connection
+// (the reader's kept connections closed first) against one kept from the
+// previous read, plain and TLS, interleaved; medians and quartiles.
 //
-//   data_path_benchmark [--megabytes=N] [--runs=N]
+//   data_path_benchmark [--megabytes=N] [--runs=N] [--small-reads=N]
 
 #include <manta/detail/cluster_tls.hpp>
 #include <manta/detail/data_path_tls.hpp>
+#include <manta/detail/fetch_loop.hpp>
 #include <manta/detail/object_fetch.hpp>
 #include <manta/detail/object_transfer.hpp>
 
@@ -22,6 +28,13 @@
 #include <string_view>
 #include <vector>
 
+#if __has_include(<manta/detail/connection_pool.hpp>)
+#define MANTA_KEEPS_CONNECTIONS 1
+#include <manta/detail/connection_pool.hpp>
+#endif
+
+#include "tools/raw_stream.hpp"
+
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -33,6 +46,11 @@ using namespace manta::detail;
 using steady = std::chrono::steady_clock;
 
 const std::string token = "benchmark-token";
+constexpr uint64_t small_bytes = uint64_t{1} << 20; // object 2
+
+char expected(size_t i) {
+  return static_cast<char>(i * 31 + (i >> 12));
+}
 
 long flag(int argc, char** argv, std::string_view name, long fallback) {
   for (int i = 1; i < argc; ++i) {
@@ -64,9 +82,13 @@ struct server_process {
       auto ctx = tls ? data_path_tls::from_token_identity() : nullptr;
       auto data = std::make_shared<std::vector<char>>(bytes);
       for (size_t i = 0; i < data->size(); ++i)
-        (*data)[i] = static_cast<char>(i * 31 + (i >> 12));
+        (*data)[i] = expected(i);
       transfer_server server{"127.0.0.1", token,
                              [data](uint64_t id) -> std::optional<held_bytes> {
+                               if (id == 2) // the small object: its first MiB
+                                 return held_bytes{data, data->data(),
+                                                   std::min<uint64_t>(small_bytes, data->size()),
+                                                   nullptr};
                                if (id != 1)
                                  return std::nullopt;
                                return held_bytes{data, data->data(), data->size(), nullptr};
@@ -96,10 +118,64 @@ struct server_process {
   }
 };
 
-double median(std::vector<double> v) {
+/// The `q` quantile (0.5: the median), interpolated.
+double quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
-  auto n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  if (v.empty())
+    return 0;
+  double at = q * static_cast<double>(v.size() - 1);
+  auto lo = static_cast<size_t>(at);
+  auto hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
+}
+
+double median(const std::vector<double>& v) {
+  return quantile(v, 0.5);
+}
+
+/// Closes the reader's kept connections, so the next read connects again.
+void forget_connections() {
+#ifdef MANTA_KEEPS_CONNECTIONS
+  fetch_loop::instance().pool().close_all();
+#endif
+}
+
+/// Small reads: `n` rounds, each a fresh and a kept-connection read over
+/// plain TCP and TLS (in that order), milliseconds per read.
+void small_reads(long n, const server_process& plain, const server_process& secure,
+                 const std::shared_ptr<data_path_tls>& tls) {
+  std::vector<double> ms[2][2]; // [TLS][kept]
+  std::vector<char> out(small_bytes);
+  for (long r = -1; r < n; ++r) { // round -1: warm-up
+    for (int mode = 0; mode < 2; ++mode)
+      for (int kept = 0; kept < 2; ++kept) {
+        auto& server = mode == 0 ? plain : secure;
+        if (kept == 0)
+          forget_connections();
+        auto start = steady::now();
+        auto why = fetch_object("127.0.0.1", server.port, token, 2, small_bytes, out, 1,
+                                mode == 0 ? nullptr : tls);
+        double t = std::chrono::duration<double, std::milli>(steady::now() - start).count();
+        if (!why.empty() || out[4321] != expected(4321)) {
+          std::fprintf(stderr, "BUG: %s\n", why.empty() ? "wrong bytes" : why.c_str());
+          std::exit(1);
+        }
+        if (r >= 0)
+          ms[mode][kept].push_back(t);
+      }
+  }
+  std::printf("\n1 MiB reads (%ld each, ms: median [quartiles])\n", n);
+  for (int mode = 0; mode < 2; ++mode) {
+    auto& f = ms[mode][0];
+    auto& k = ms[mode][1];
+    std::printf("%-6s fresh connection %6.3f [%.3f-%.3f]   kept connection %6.3f [%.3f-%.3f]   "
+                "kept/fresh %.2f\n",
+                mode == 0 ? "plain" : "TLS", median(f), quantile(f, 0.25), quantile(f, 0.75),
+                median(k), quantile(k, 0.25), quantile(k, 0.75), median(k) / median(f));
+  }
+#ifndef MANTA_KEEPS_CONNECTIONS
+  std::printf("(this build keeps no connections: both columns connect afresh)\n");
+#endif
 }
 
 } // namespace
@@ -107,9 +183,11 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   long megabytes = flag(argc, argv, "--megabytes", 256);
   long runs = flag(argc, argv, "--runs", 7);
-  long only = flag(argc, argv, "--only", -1); // 0: plain, 1: TLS (profiling)
-  if (megabytes <= 0 || runs <= 0) {
-    std::fprintf(stderr, "usage: data_path_benchmark [--megabytes=N] [--runs=N] (positive)\n");
+  long only = flag(argc, argv, "--only", -1); // 0: plain, 1: TLS, 2: stream (profiling)
+  long small = flag(argc, argv, "--small-reads", 100);
+  if (megabytes <= 0 || runs <= 0 || small < 0) {
+    std::fprintf(stderr, "usage: data_path_benchmark [--megabytes=N] [--runs=N] "
+                         "[--small-reads=N] (positive; --small-reads=0 skips them)\n");
     return 2;
   }
   if (auto err = install_token_identity(token); !err.empty())
@@ -118,34 +196,53 @@ int main(int argc, char** argv) {
   uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
   server_process plain{bytes, false};
   server_process secure{bytes, true};
+  std::vector<char> pattern(bytes);
+  for (size_t i = 0; i < pattern.size(); ++i)
+    pattern[i] = expected(i);
+  manta_tools::raw_stream_server stream{pattern.data(), bytes};
   std::vector<char> out(bytes); // reused: the transport, not page faults
-  std::vector<double> plain_gbs;
-  std::vector<double> tls_gbs;
-  std::printf("run   plain GB/s   TLS GB/s   (%ld MiB, two connections)\n", megabytes);
+  std::vector<double> gbs[3]; // plain, TLS, raw stream
+  std::printf("run   plain GB/s   TLS GB/s   raw TCP stream GB/s   (%ld MiB; the data path "
+              "over two connections, the stream over one)\n",
+              megabytes);
   for (long r = 0; r <= runs; ++r) {
-    double rate[2] = {0, 0};
-    for (int mode = 0; mode < 2; ++mode) {
+    double rate[3] = {0, 0, 0};
+    for (int mode = 0; mode < 3; ++mode) {
       if (only >= 0 && mode != only)
         continue;
-      auto& server = mode == 0 ? plain : secure;
-      auto start = steady::now();
-      auto why = fetch_object("127.0.0.1", server.port, token, 1, bytes, out, 2,
-                              mode == 0 ? nullptr : tls);
-      double s = std::chrono::duration<double>(steady::now() - start).count();
-      if (!why.empty())
-        return std::fprintf(stderr, "BUG: %s\n", why.c_str()), 1;
-      if (out[12345] != static_cast<char>(12345 * 31 + (12345 >> 12)))
-        return std::fprintf(stderr, "BUG: wrong bytes\n"), 1;
+      double s = 0;
+      if (mode == 2) {
+        s = stream.read(out.data(), bytes);
+      } else {
+        auto& server = mode == 0 ? plain : secure;
+        auto start = steady::now();
+        auto why = fetch_object("127.0.0.1", server.port, token, 1, bytes, out, 2,
+                                mode == 0 ? nullptr : tls);
+        s = std::chrono::duration<double>(steady::now() - start).count();
+        if (!why.empty())
+          return std::fprintf(stderr, "BUG: %s\n", why.c_str()), 1;
+      }
+      for (size_t i : {size_t{12345}, static_cast<size_t>(bytes - 1)})
+        if (out[i] != expected(i))
+          return std::fprintf(stderr, "BUG: wrong bytes\n"), 1;
       rate[mode] = static_cast<double>(bytes) / s / 1e9;
     }
     if (r == 0)
       continue; // warm-up
-    plain_gbs.push_back(rate[0]);
-    tls_gbs.push_back(rate[1]);
-    std::printf("%3ld   %10.2f   %8.2f\n", r, rate[0], rate[1]);
+    for (int mode = 0; mode < 3; ++mode)
+      gbs[mode].push_back(rate[mode]);
+    std::printf("%3ld   %10.2f   %8.2f   %19.2f\n", r, rate[0], rate[1], rate[2]);
   }
-  double p = median(plain_gbs);
-  double t = median(tls_gbs);
-  std::printf("median %9.2f   %8.2f   TLS/plain %.2f\n", p, t, t / p);
+  double p = median(gbs[0]);
+  double t = median(gbs[1]);
+  double raw = median(gbs[2]);
+  std::printf("median %9.2f   %8.2f   %19.2f\n", p, t, raw);
+  std::printf("range  %4.2f-%4.2f   %3.2f-%4.2f   %14.2f-%4.2f\n", quantile(gbs[0], 0),
+              quantile(gbs[0], 1), quantile(gbs[1], 0), quantile(gbs[1], 1), quantile(gbs[2], 0),
+              quantile(gbs[2], 1));
+  std::printf("plain/raw stream %.2f   TLS/raw stream %.2f   TLS/plain %.2f\n", p / raw, t / raw,
+              t / p);
+  if (small > 0)
+    small_reads(small, plain, secure, tls);
   return 0;
 }

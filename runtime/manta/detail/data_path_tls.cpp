@@ -23,7 +23,8 @@ data_path_tls::data_path_tls(SSL_CTX* native) : ctx_(native) {
 
 void data_path_tls::configure() {
   auto* native = ctx_.native_handle();
-  // TLS 1.3 only, no session tickets (a connection reads one object).
+  // TLS 1.3 only, no session tickets: readers keep connections between
+  // reads (connection_pool.hpp) instead of resuming sessions.
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(native, 0);

@@ -35,12 +35,12 @@ constexpr auto stall = std::chrono::duration_cast<std::chrono::milliseconds>(
 
 // -- the plan -------------------------------------------------------------------
 
-fetch_op::fetch_op(asio::io_context& io, std::vector<object_source> sources, std::string token,
-                   uint64_t id, uint64_t size, char* out, int streams,
+fetch_op::fetch_op(asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
+                   std::string token, uint64_t id, uint64_t size, char* out, int streams,
                    std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
                    fetch_done done)
-  : io(io), sources(std::move(sources)), token(std::move(token)), id(id), size(size), out(out),
-    arrived(std::move(arrived)), tls(std::move(tls)), done_(std::move(done)) {
+  : io(io), pool(pool), sources(std::move(sources)), token(std::move(token)), id(id), size(size),
+    out(out), arrived(std::move(arrived)), tls(std::move(tls)), done_(std::move(done)) {
   auto chunks = (size + transfer_chunk - 1) / transfer_chunk;
   for (uint64_t k = 0; k < chunks; ++k)
     todo_.push_back(k);
@@ -69,9 +69,15 @@ void fetch_op::start() {
 void fetch_op::open(size_t src) {
   tried_ = src + 1;
   for (size_t c = 0; c < per_source_; ++c) {
-    starting_.push_back(std::make_shared<fetch_connection>(shared_from_this(), src));
+    auto idle = pool != nullptr ? pool->take(key_of(src)) : nullptr;
+    starting_.push_back(
+      std::make_shared<fetch_connection>(shared_from_this(), src, std::move(idle)));
     ++connections_;
   }
+}
+
+holder_key fetch_op::key_of(size_t src) const {
+  return {sources[src].host, sources[src].port, tls.get()};
 }
 
 fetch_op::take_result fetch_op::take(size_t src, const std::shared_ptr<fetch_connection>& asker,
@@ -132,6 +138,24 @@ void fetch_op::give_back(const std::deque<uint64_t>& chunks) {
   wake(std::move(waiting));
 }
 
+void fetch_op::retry(size_t src, const std::deque<uint64_t>& chunks) {
+  std::vector<std::shared_ptr<fetch_connection>> waiting;
+  std::shared_ptr<fetch_connection> fresh;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto k : chunks)
+      todo_.push_front(k);
+    if (errors_[src].empty()) { // else the source is dropped already
+      fresh = std::make_shared<fetch_connection>(shared_from_this(), src, nullptr);
+      ++connections_;
+    }
+    waiting.swap(waiting_);
+  }
+  wake(std::move(waiting));
+  if (fresh)
+    fresh->start();
+}
+
 void fetch_op::wake(std::vector<std::shared_ptr<fetch_connection>> waiting) {
   for (auto& c : waiting)
     c->resume();
@@ -167,12 +191,20 @@ std::string fetch_op::outcome() const {
 
 // -- one connection ---------------------------------------------------------------
 
-fetch_connection::fetch_connection(std::shared_ptr<fetch_op> op, size_t src)
-  : op_(std::move(op)), src_(src), strand_(asio::make_strand(op_->io)), socket_(strand_),
-    watchdog_(strand_), pause_(strand_) {}
+fetch_connection::fetch_connection(std::shared_ptr<fetch_op> op, size_t src,
+                                   std::unique_ptr<data_link> idle)
+  : op_(std::move(op)), src_(src), reused_(idle != nullptr),
+    strand_(idle ? idle->strand : asio::make_strand(op_->io)),
+    socket_(idle ? std::move(idle->socket) : tcp::socket{strand_}), watchdog_(strand_),
+    pause_(strand_), tls_(idle ? std::move(idle->tls) : nullptr) {}
 
 void fetch_connection::start() {
   asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->reused_) { // connected (and through its handshake) already
+      self->arm_watchdog();
+      self->doing_ = "write";
+      return self->fill();
+    }
     auto& from = self->op_->sources[self->src_];
     error_code ec;
     auto address = asio::ip::make_address(from.host, ec);
@@ -267,6 +299,7 @@ void fetch_connection::fill() {
 void fetch_connection::read_answer() {
   doing_ = "read";
   read_into(reinterpret_cast<char*>(&answer_), sizeof(answer_), [this] {
+    heard_ = true;
     if (answer_.status > refused_status || answer_.message_len > max_message)
       return fail("the holder's answer is no Manta object transfer answer");
     message_.assign(answer_.message_len, '\0');
@@ -426,12 +459,24 @@ void fetch_connection::fail(std::string why) {
     return;
   pending_.insert(pending_.end(), back_.begin(), back_.end());
   close();
-  op_->failed(src_, std::move(why), pending_);
+  if (reused_ && !heard_)
+    op_->retry(src_, pending_); // a stale idle connection: `why` is not the holder's
+  else
+    op_->failed(src_, std::move(why), pending_);
   op_->ended();
 }
 
 void fetch_connection::finish() {
-  close();
+  if (op_->pool == nullptr || !socket_.is_open()) {
+    close();
+    return op_->ended();
+  }
+  // At a request boundary: nothing in flight, nothing unread.
+  over_ = true;
+  watchdog_.cancel();
+  pause_.cancel();
+  op_->pool->put(op_->key_of(src_), std::make_unique<data_link>(data_link{
+                                      strand_, std::move(socket_), std::move(tls_), op_->tls}));
   op_->ended();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/detail/connection_pool.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/tls_session.hpp"
@@ -32,8 +33,10 @@ class fetch_connection;
 /// holder stands by next. Connections call it from the loop's threads.
 class fetch_op : public std::enable_shared_from_this<fetch_op> {
 public:
-  fetch_op(boost::asio::io_context& io, std::vector<object_source> sources, std::string token,
-           uint64_t id, uint64_t size, char* out, int streams,
+  /// `pool` (null: none) gives idle connections to the holders and takes
+  /// them back once the read no longer needs them.
+  fetch_op(boost::asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
+           std::string token, uint64_t id, uint64_t size, char* out, int streams,
            std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
            fetch_done done);
 
@@ -51,10 +54,17 @@ public:
   void failed(size_t src, std::string why, const std::deque<uint64_t>& chunks);
   /// Chunks a connection asked for too early go back to everyone.
   void give_back(const std::deque<uint64_t>& chunks);
+  /// A connection taken from the pool failed before any answer came on
+  /// it (the holder had closed it, or restarted): its chunks go back and
+  /// a fresh connection to `src` replaces it.
+  void retry(size_t src, const std::deque<uint64_t>& chunks);
+  /// Which pooled connections serve source `src`.
+  holder_key key_of(size_t src) const;
   /// A connection ended; the last one ends the read.
   void ended();
 
   boost::asio::io_context& io;
+  connection_pool* const pool;
   const std::vector<object_source> sources;
   const std::string token;
   const uint64_t id;
@@ -64,7 +74,8 @@ public:
   const std::shared_ptr<data_path_tls> tls;
 
 private:
-  /// Connections to source `src` (the lock is held).
+  /// Connections to source `src`, idle ones from the pool first (the lock
+  /// is held).
   void open(size_t src);
   /// Wakes the connections waiting for chunks (the lock is not held).
   void wake(std::vector<std::shared_ptr<fetch_connection>> waiting);
@@ -85,12 +96,19 @@ private:
 
 /// One connection to a holder's transfer server, plain TCP or TLS: keeps
 /// two chunk requests in flight and reads the answers straight into the
-/// object's buffer until no chunk is left for it. Every step is bounded: a
-/// connect, a handshake, a write or a read during which no byte moves for
-/// `transfer_stall_timeout` drops the holder.
+/// object's buffer until no chunk is left for it, then goes back to the
+/// pool (at a request boundary, so the next read of that holder skips the
+/// connect and the handshake). Every step is bounded: a connect, a
+/// handshake, a write or a read during which no byte moves for
+/// `transfer_stall_timeout` drops the holder. A connection taken from the
+/// pool that fails before its first answer (the holder closed it or
+/// restarted meanwhile) is replaced by a fresh one, once: no byte of it
+/// landed, so nothing is read twice or wrong.
 class fetch_connection : public std::enable_shared_from_this<fetch_connection> {
 public:
-  fetch_connection(std::shared_ptr<fetch_op> op, size_t src);
+  /// A connection to source `src`: `idle` (from the pool) or, if null, a
+  /// new one.
+  fetch_connection(std::shared_ptr<fetch_op> op, size_t src, std::unique_ptr<data_link> idle);
 
   void start();
   /// Takes chunks again after a `wait` (posted by the plan).
@@ -121,12 +139,14 @@ private:
   void fail_io(const std::string& what);
   /// Drops the holder: its chunks go back to the others.
   void fail(std::string why);
-  /// Ends the connection: nothing is left for it.
+  /// Ends the connection: nothing is left for it (it goes back to the
+  /// pool).
   void finish();
   void close();
 
   std::shared_ptr<fetch_op> op_;
   const size_t src_;
+  const bool reused_; ///< taken from the pool
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer watchdog_;
@@ -135,6 +155,7 @@ private:
   std::deque<uint64_t> pending_; ///< requested, answers not read yet
   std::deque<uint64_t> back_; ///< "not here yet": given back, asked again later
   bool served_ = false;
+  bool heard_ = false; ///< an answer's header arrived on this connection
   int waits_ = 0;
   transfer_protocol::answer answer_{};
   std::string message_;

@@ -43,12 +43,12 @@ void start_read(std::vector<object_source> sources, std::string token, uint64_t 
   loop.admit([&loop, sources = std::move(sources), token = std::move(token), id, size,
               out = std::move(out), streams, arrived = std::move(arrived), tls = std::move(tls),
               done = std::move(done)]() mutable {
-    auto op = std::make_shared<fetch_op>(loop.io(), std::move(sources), std::move(token), id, size,
-                                         out(), streams, std::move(arrived), std::move(tls),
-                                         [&loop, done = std::move(done)](std::string err) {
-                                           loop.release();
-                                           done(std::move(err));
-                                         });
+    auto op = std::make_shared<fetch_op>(
+      loop.io(), &loop.pool(), std::move(sources), std::move(token), id, size, out(), streams,
+      std::move(arrived), std::move(tls), [&loop, done = std::move(done)](std::string err) {
+        loop.release();
+        done(std::move(err));
+      });
     op->start();
   });
 }

@@ -82,6 +82,7 @@ void transfer_server::impl::admit(tcp::socket s) {
   // a time, which Nagle's algorithm would hold back for the peer's ACK.
   boost::system::error_code ignored;
   s.set_option(tcp::no_delay(true), ignored);
+  ++accepted;
   auto c = make_connection(*this, std::move(s));
   std::shared_ptr<connection_base> evicted;
   {
@@ -89,9 +90,14 @@ void transfer_server::impl::admit(tcp::socket s) {
     if (conns.size() >= cap) {
       // Full: the oldest connection that has not shown the token makes
       // room (a reader shows it in its first round trip; an intruder never
-      // does), else the newcomer is turned away.
+      // does), else the one idle longest between requests (a reader keeps
+      // connections for its next read, connection_pool.hpp, and retries
+      // on a fresh one if this one is gone), else the newcomer is turned
+      // away.
       auto i = std::find_if(conns.begin(), conns.end(),
                             [](const auto& x) { return !x->authenticated.load(); });
+      if (i == conns.end())
+        i = longest_idle();
       if (i == conns.end()) {
         ++dropped;
         return; // `c` closes its socket as it goes
@@ -108,6 +114,20 @@ void transfer_server::impl::admit(tcp::socket s) {
     evicted->close_soon();
   }
   c->start();
+}
+
+std::list<std::shared_ptr<connection_base>>::iterator transfer_server::impl::longest_idle() {
+  auto limit = (steady::now() - evictable_idle).time_since_epoch().count();
+  auto best = conns.end();
+  int64_t oldest = limit;
+  for (auto i = conns.begin(); i != conns.end(); ++i) {
+    auto since = (*i)->idle_since.load();
+    if (since != 0 && since <= oldest) {
+      oldest = since;
+      best = i;
+    }
+  }
+  return best;
 }
 
 // -- transfer_server ----------------------------------------------------------------
@@ -145,6 +165,10 @@ transfer_server::~transfer_server() {
 
 uint16_t transfer_server::port() const noexcept {
   return impl_->acceptor.local_endpoint().port();
+}
+
+size_t transfer_server::accepted() const noexcept {
+  return impl_->accepted.load();
 }
 
 size_t transfer_server::refused() const noexcept {

@@ -21,7 +21,9 @@
 /// id, u64 offset, u64 length, then the cluster token. Answer: u32 status
 /// (0 ok, 1 not here, 2 refused), u32 message length, u64 data length, the
 /// message, then the data. A connection serves requests until the client
-/// closes it (or stays idle too long). Checks and bounds: transfer_protocol.hpp.
+/// closes it (or stays idle too long), each request with the token, checked
+/// before anything else of it is read: readers keep connections between
+/// reads (connection_pool.hpp). Checks and bounds: transfer_protocol.hpp.
 namespace manta::detail {
 
 class data_path_tls;
@@ -31,8 +33,10 @@ class data_path_tls;
 struct transfer_limits {
   /// Connections served at once. At the cap, a new connection replaces the
   /// oldest one that has not presented the token yet (an intruder's, or a
-  /// reader still in its handshake), else it is closed at once. Never more
-  /// than a quarter of the process's file descriptor limit.
+  /// reader still in its handshake), else the one that waited longest (1 s
+  /// at least) for its next request (a reader's kept for its next read),
+  /// else it is closed at once. Never more than a quarter of the process's
+  /// file descriptor limit.
   size_t max_connections = 256;
   /// A connection must complete its TLS handshake and its first request
   /// within this long, and no request or answer may stall this long
@@ -70,6 +74,10 @@ public:
   transfer_server& operator=(const transfer_server&) = delete;
 
   uint16_t port() const noexcept;
+
+  /// Connections accepted since the server started (served or turned
+  /// away at the cap): readers reusing connections add none.
+  size_t accepted() const noexcept;
 
   /// Requests refused for a wrong token or a malformed header, and
   /// connections that failed the TLS handshake.

@@ -16,7 +16,6 @@
 
 namespace manta::detail {
 
-using steady = std::chrono::steady_clock;
 using namespace transfer_protocol;
 
 namespace {
@@ -145,8 +144,10 @@ private:
   // -- requests -------------------------------------------------------------------
 
   void read_header() {
-    deadline_ = steady::now()
-                + (authenticated ? srv_.limits.idle_timeout : srv_.limits.stall_timeout);
+    auto now = steady::now();
+    deadline_ = now + (authenticated ? srv_.limits.idle_timeout : srv_.limits.stall_timeout);
+    if (authenticated)
+      idle_since = now.time_since_epoch().count();
     read_exact(reinterpret_cast<char*>(&req_), sizeof(req_),
                [self = shared_from_this()](error_code ec) {
                  if (ec)
@@ -156,6 +157,7 @@ private:
   }
 
   void on_header() {
+    idle_since = 0;
     // Every field is checked before anything is read or allocated for it.
     if (auto why = check(req_)) {
       ++srv_.refused;

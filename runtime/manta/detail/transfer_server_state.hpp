@@ -28,6 +28,11 @@ class data_path_tls;
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+/// How long a connection must have waited for its next request before a
+/// newcomer may take its place at the cap.
+inline constexpr std::chrono::seconds evictable_idle{1};
 
 /// One served connection as the server sees it; all else is in
 /// transfer_connection.cpp and runs on the connection's strand.
@@ -37,8 +42,11 @@ struct connection_base {
   virtual void start() = 0;
   /// Closes the connection on its strand.
   virtual void close_soon() = 0;
-  /// Presented the token: never evicted for a newcomer.
+  /// Presented the token: evicted for a newcomer only while idle.
   std::atomic<bool> authenticated{false};
+  /// Since when (steady clock ticks) it has waited for its next request
+  /// after an answer; 0 while a request is under way or before the first.
+  std::atomic<int64_t> idle_since{0};
   /// Guarded by the server's mutex.
   bool registered = false;
   std::list<std::shared_ptr<connection_base>>::iterator where;
@@ -57,6 +65,7 @@ struct transfer_server::impl {
   transfer_limits limits;
   size_t cap;
   std::chrono::milliseconds tick;
+  std::atomic<size_t> accepted{0};
   std::atomic<size_t> refused{0};
   std::atomic<size_t> dropped{0};
   std::atomic<bool> stopping{false};
@@ -68,6 +77,10 @@ struct transfer_server::impl {
 
   void accept();
   void admit(tcp::socket s);
+  /// The connection idle longest between requests, for at least
+  /// `evictable_idle` (a reader between the chunks of one read is not),
+  /// or `conns.end()` (the lock is held).
+  std::list<std::shared_ptr<connection_base>>::iterator longest_idle();
 
   /// Takes `c` off the list (it is closing or closed).
   void forget(connection_base& c) {
