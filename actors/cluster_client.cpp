@@ -56,6 +56,8 @@ namespace {
 
 // -- results -------------------------------------------------------------------
 
+std::optional<uint16_t> sender_node(self_ptr self);
+
 void on_result(self_ptr self, const bytes_t& bytes) {
   auto& st = self->state;
   wire::result_message r;
@@ -64,8 +66,14 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   if (on_actor_call_result(self, r))
     return;
   auto i = st.placed.find(r.task_id);
-  if (i == st.placed.end())
+  if (i == st.placed.end()) {
+    // Nobody waits for it (its task ended here first): never decoded, so
+    // its node lets go of the refs inside it, if any.
+    if (r.kind == wire::result_message::inline_value && !r.value.empty())
+      if (auto from = sender_node(self))
+        detail::tell_home(*from, r.task_id, detail::result_read_delta);
     return;
+  }
   auto p = std::move(i->second);
   st.placed.erase(i);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {

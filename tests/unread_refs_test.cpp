@@ -82,12 +82,14 @@ uint64_t last_made() {
 }
 MANTA_REMOTE(last_made);
 
-/// Whether the driver dispatched task `id` to a worker (its arguments were
-/// written then), as the state API says.
-bool dispatched(manta::object_id id) {
+/// Whether the driver dispatched task `id` to node `node` (its arguments
+/// were written then), as the state API says: running there or queued.
+bool dispatched(manta::object_id id, manta::node_id node) {
   for (auto& t : manta::list_tasks())
     if (t.id == id)
-      return t.state == manta::task_state::running;
+      return t.node == "node-" + std::to_string(node)
+             && (t.state == manta::task_state::running
+                 || t.state == manta::task_state::waiting_for_resources);
   return false;
 }
 
@@ -113,7 +115,9 @@ TEST_CASE("refs inside the arguments of tasks that never ran are freed when they
     cancelled = there().max_retries(0).remote(std::vector{a});
     killed = there().max_retries(0).max_node_failures(0).remote(std::vector{b});
   } // the driver's own refs are gone; the tasks' specs still hold them
-  REQUIRE(eventually([&] { return dispatched(cancelled.id()) && dispatched(killed.id()); }));
+  REQUIRE(eventually([&] {
+    return dispatched(cancelled.id(), nodes[worker]) && dispatched(killed.id(), nodes[worker]);
+  }));
   CHECK(listed(cancelled_id));
   CHECK(listed(killed_id));
 
