@@ -1,7 +1,8 @@
 // Refs written to another node but never read there (docs/cluster.md,
 // "Borrowed refs"): the task or result that carries them pins their objects
 // on the owner only until it ends, so a task that never ran or a result
-// nobody decoded does not keep them until shutdown. With real worker
+// nobody decoded does not keep them until shutdown, and a ref written again
+// inside a result stays while that result is unread. With real worker
 // processes (this binary is also the head and the workers: cluster_main.hpp).
 
 #include "tests/cluster_helpers.hpp"
@@ -75,6 +76,12 @@ std::pair<std::string, manta::object_ref<int>> big_with_ref(int n) {
   return {std::string(size_t{2} << 20, 'x'), r};
 }
 MANTA_REMOTE(big_with_ref);
+
+/// Returns the ref it is given beside 2 MiB of text (kept on this node).
+std::pair<std::string, manta::object_ref<int>> big_with_given(manta::object_ref<int> r) {
+  return {std::string(size_t{2} << 20, 'y'), std::move(r)};
+}
+MANTA_REMOTE(big_with_given);
 
 /// The id of the object big_with_ref put last on this node.
 uint64_t last_made() {
@@ -167,6 +174,33 @@ TEST_CASE("a ref inside a result the driver never reads is freed on its owner wi
   CHECK(on_worker(read_id)); // the driver still holds the one it read
   read = {};
   CHECK(eventually([&] { return !on_worker(read_id); }));
+}
+
+TEST_CASE("a ref written again inside a result stays while that result is unread") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto on_worker = [&](uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+  };
+  auto first = manta::task(big_with_ref).node_affinity(nodes[worker]).remote(9);
+  auto x = manta::get(first, 60s).second; // owned by the worker, borrowed here
+  auto x_id = x.id();
+  REQUIRE(x_id.node() == nodes[worker]);
+  // The worker writes it again, inside a result kept there and not read.
+  auto second = manta::task(big_with_given).node_affinity(nodes[worker]).remote(x);
+  REQUIRE(eventually([&] { return second.ready(); }, 60s));
+  // This driver drops every copy it read: its last one goes, and the
+  // worker hears so before the next task it is sent.
+  x = {};
+  first = {};
+  CHECK(eventually([&] { return !listed(x_id); }));
+  CHECK(on_worker(x_id.value())); // the unread result still holds it
+  CHECK(manta::get(manta::get(second, 60s).second, 30s) == 9);
+  second = {};
+  CHECK(eventually([&] { return !on_worker(x_id.value()); }));
 }
 
 int main(int argc, char** argv) {
