@@ -7,6 +7,7 @@
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/log_sink.hpp"
@@ -55,6 +56,8 @@ namespace {
 
 // -- results -------------------------------------------------------------------
 
+std::optional<uint16_t> sender_node(self_ptr self);
+
 void on_result(self_ptr self, const bytes_t& bytes) {
   auto& st = self->state;
   wire::result_message r;
@@ -63,8 +66,14 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   if (on_actor_call_result(self, r))
     return;
   auto i = st.placed.find(r.task_id);
-  if (i == st.placed.end())
+  if (i == st.placed.end()) {
+    // Nobody waits for it (its task ended here first): never decoded, so
+    // its node lets go of the refs inside it, if any.
+    if (r.kind == wire::result_message::inline_value && !r.value.empty())
+      if (auto from = sender_node(self))
+        detail::tell_home(*from, r.task_id, detail::result_read_delta);
     return;
+  }
   auto p = std::move(i->second);
   st.placed.erase(i);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {
@@ -78,9 +87,15 @@ void on_result(self_ptr self, const bytes_t& bytes) {
   if (p.task) {
     auto& t = *p.task;
     switch (r.kind) {
-      case wire::result_message::inline_value:
+      case wire::result_message::inline_value: {
+        auto borrowed = detail::refs_borrowed_here();
         t.seal_encoded(r.value);
+        // Refs inside it, read here: after this node's +1s for them, their
+        // owner (the worker) lets go of the result's pins on them.
+        if (detail::refs_borrowed_here() != borrowed)
+          detail::tell_home(p.node, r.task_id, detail::result_read_delta);
         break;
+      }
       case wire::result_message::stored:
         t.seal_remote(std::make_shared<remote_object>(t.result->id(), p.node, r.stored_size,
                                                       std::move(p.spec), p.demand, p.max_retries),

@@ -3,6 +3,7 @@
 #include "actors/object_directory.hpp"
 #include "actors/outbox.hpp"
 #include "actors/token_gate.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/node_choice.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_actor.hpp"
@@ -81,6 +82,10 @@ struct placed_task {
   /// The objects its ArgRefs name, and what keeps each alive here: the
   /// node it is sent to becomes one of their holders.
   std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
+  /// The refs written inside its arguments: pinned here until the task
+  /// ends (its result arrived after the +1s of the node that read them, or
+  /// it ended without running).
+  detail::contained_refs lent;
 };
 
 /// What re-runs a generator task this driver placed on a worker, to
@@ -139,6 +144,7 @@ struct preparing_task {
   /// The objects of `refs` and what keeps each alive here.
   std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
   size_t missing = 0;
+  detail::contained_refs lent; ///< the refs written inside its arguments
   /// A task prepared again (an argument was lost): its attempts and node
   /// losses so far, kept so that its retry budget is not reset.
   int dispatches = 0;

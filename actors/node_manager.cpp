@@ -16,6 +16,7 @@
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/item_stream.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_shipper.hpp"
 #include "manta/detail/node_state.hpp"
@@ -410,6 +411,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       if (!vetted(self, token, "free"))
         return;
       detail::held_objects::instance().erase(id);
+      detail::result_read(id); // the refs inside a result never read
       self->state.owners.freed(caf::actor_cast<caf::actor_addr>(self->current_sender()), id);
     },
     [=](sweep_atom, const caf::actor_addr& owner, uint64_t ticket) {

@@ -291,6 +291,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   p.max_node_failures = t.opts.max_node_failures;
   p.dispatches = prep.dispatches;
   p.node_losses = std::move(prep.node_losses);
+  p.lent = std::move(prep.lent);
   place_or_wait(self, id);
 }
 
@@ -318,6 +319,13 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
       prep.node_losses = before->node_losses;
     }
   }
+  // The refs written inside its arguments are pinned by the task until it
+  // ends (detail/lend_scope.hpp).
+  detail::lend_scope lending;
+  auto keep_lent = [&] {
+    if (auto i = st.preparing.find(id); i != st.preparing.end())
+      i->second.lent = detail::contained_refs{lending.take()};
+  };
   try {
     std::vector<std::optional<bytes_t>> args;
     t->encode_args(args);
@@ -383,6 +391,7 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
       }
       i->second.args[k].emplace(e.data, e.data + e.size);
     }
+    keep_lent();
   } catch (const std::exception& e) {
     st.preparing.erase(id);
     end_task(*t, std::make_exception_ptr(

@@ -13,22 +13,45 @@ namespace manta::detail {
 ///
 /// Lending pins it (`strong`) at once, before any borrower can report:
 /// the ref is on its way. Each borrower node reports +1 when it makes its
-/// local stand-in and -1 when its last local copy is gone; once some
-/// borrower reported and none holds it any more (or the ones that did
-/// died), the pin is let go and the thing lives only as long as the
-/// owner's own references. `weak` finds it again for a ref still in
-/// flight that reports after that.
+/// local stand-in and -1 when its last local copy is gone. A ref lent
+/// inside a container (a task's arguments or result, lend_scope.hpp) is
+/// also held by that container until it ends (`container_gone`); the
+/// borrowers that read it reported before. Once no container holds it
+/// and no borrower does (and, if it was ever lent outside a container,
+/// some borrower reported), the pin is let go and the thing lives only as
+/// long as the owner's own references. `weak` finds it again for a ref
+/// still in flight that reports after that.
 template <class T>
 struct borrower_set {
   std::shared_ptr<T> strong;
   std::weak_ptr<T> weak;
   std::map<uint16_t, int> holds; ///< stand-ins per borrowing node
   bool seen = false;             ///< some borrower reported one
+  int contained = 0;             ///< containers holding it, not ended yet
+  bool loose = false;            ///< lent outside any container
 
-  /// Sent away (again): pinned until its borrowers let go.
-  void lend(std::shared_ptr<T> x) {
+  /// Sent away (again), inside a container or not: pinned until its
+  /// borrowers (and that container) let go.
+  void lend(std::shared_ptr<T> x, bool in_container = false) {
     weak = x;
     strong = std::move(x);
+    if (in_container)
+      ++contained;
+    else
+      loose = true;
+  }
+
+  /// Whether nothing keeps the pin any more.
+  bool unpinned() const { return holds.empty() && contained == 0 && (seen || !loose); }
+
+  /// A container it was lent in ended. Returns the pin to let go of, or
+  /// null.
+  std::shared_ptr<T> container_gone() {
+    if (contained > 0)
+      --contained;
+    if (unpinned())
+      return std::move(strong);
+    return nullptr;
   }
 
   /// The lent thing, pinned or not; null once gone.
@@ -48,7 +71,7 @@ struct borrower_set {
         strong = weak.lock(); // a ref that was still in flight
       return nullptr;
     }
-    if (seen && holds.empty())
+    if (unpinned())
       return std::move(strong);
     return nullptr;
   }
@@ -56,7 +79,7 @@ struct borrower_set {
   /// Node `index` is gone (or its link closed): its stand-ins count no
   /// more. Returns the pin to let go of, or null.
   std::shared_ptr<T> node_gone(uint16_t index) {
-    if (holds.erase(index) > 0 && holds.empty() && strong)
+    if (holds.erase(index) > 0 && holds.empty() && contained == 0 && strong)
       return std::move(strong);
     return nullptr;
   }

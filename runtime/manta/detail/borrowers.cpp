@@ -5,6 +5,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/node_router.hpp"
 #include "manta/detail/object_table.hpp"
@@ -94,6 +95,25 @@ std::unordered_map<uint64_t, waiting_ref> g_waiting;
 size_t g_lends = 0;
 
 thread_local bool t_no_lending = false;
+thread_local lend_scope* t_scope = nullptr;
+thread_local uint64_t t_borrowed = 0;
+
+/// Worker side: the lends inside results not read yet, by task, with the
+/// node that owns the task (it reads the result).
+struct result_container {
+  uint16_t reader = 0;
+  std::vector<uint64_t> ids;
+};
+std::unordered_map<uint64_t, result_container> g_results;
+
+/// Pins `slot` for a ref to it being written now: by the container being
+/// written on this thread, if any (under g_mtx).
+void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
+  auto* scope = lend_scope::current();
+  e.set.lend(slot, scope != nullptr);
+  if (scope != nullptr)
+    scope->add(id);
+}
 
 std::string error_of(const object_slot& slot) {
   try {
@@ -144,6 +164,9 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
   if (slot.codec() == nullptr)
     return false;
   auto value = slot.shared_value();
+  // Refs inside this value travel inside its ref's bytes, read whenever
+  // the borrower first reads it: they are not part of the outer container.
+  lend_scope nested{lend_scope::loose};
   encoded_bytes bytes;
   if (slot.codec()->encode(value.get(), bytes))
     return false;
@@ -188,7 +211,7 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
     w.state = ref_wire::pending;
     std::lock_guard<std::mutex> guard{g_mtx};
     auto& e = g_lent[w.id];
-    e.set.lend(slot);
+    pin_lent(e, w.id, slot);
     e.written_pending = true;
     if (!e.watch) {
       e.watch = std::make_unique<seal_watch>();
@@ -222,7 +245,7 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   }
   w.state = ref_wire::ready;
   std::lock_guard<std::mutex> guard{g_mtx};
-  g_lent[w.id].set.lend(slot);
+  pin_lent(g_lent[w.id], w.id, slot);
   // An entry stays after its pin went (a ref still in flight may report
   // later) until its object is gone: swept now and then, in O(1) per lend.
   if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
@@ -282,6 +305,8 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   auto& rt = runtime::require("receiving an object ref from another node");
   if (w.state == ref_wire::failed)
     return lost_slot(w.id, w.error);
+  if (w.owner != rt.node_index())
+    ++t_borrowed;
   if (w.owner == rt.node_index()) {
     {
       std::lock_guard<std::mutex> guard{g_mtx};
@@ -416,8 +441,17 @@ void ref_resolved(std::span<const char> bytes) {
 void refs_node_gone(uint16_t index) {
   std::vector<slot_ptr> released;
   std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
+  std::vector<uint64_t> unread; // lends in results that node never read
   {
     std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto i = g_results.begin(); i != g_results.end();) {
+      if (i->second.reader == index) {
+        unread.insert(unread.end(), i->second.ids.begin(), i->second.ids.end());
+        i = g_results.erase(i);
+      } else {
+        ++i;
+      }
+    }
     for (auto& [id, e] : g_lent) {
       e.awaiting.erase(index);
       if (auto p = e.set.node_gone(index))
@@ -433,6 +467,7 @@ void refs_node_gone(uint16_t index) {
       }
     }
   }
+  release_contained(unread);
   for (auto& s : orphans)
     s->seal_error(std::make_exception_ptr(
       object_lost_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
@@ -455,8 +490,91 @@ void clear_lent_refs() {
     std::lock_guard<std::mutex> guard{g_mtx};
     lent.swap(g_lent);
     waiting.swap(g_waiting);
+    g_results.clear();
   }
   // The slots go outside the lock: a last ref frees its object.
+}
+
+// -- containers (lend_scope.hpp) ----------------------------------------------
+
+lend_scope::lend_scope(mode m) noexcept : prev_(t_scope), mode_(m) {
+  t_scope = this;
+}
+
+lend_scope::~lend_scope() {
+  t_scope = prev_;
+  release_contained(ids_);
+}
+
+std::vector<uint64_t> lend_scope::take() noexcept {
+  return std::exchange(ids_, {});
+}
+
+lend_scope* lend_scope::current() noexcept {
+  return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
+}
+
+contained_refs& contained_refs::operator=(contained_refs&& x) noexcept {
+  if (this != &x) {
+    release_contained(ids_);
+    ids_ = std::exchange(x.ids_, {});
+  }
+  return *this;
+}
+
+contained_refs::~contained_refs() {
+  release_contained(ids_);
+}
+
+void release_contained(const std::vector<uint64_t>& ids) {
+  if (ids.empty())
+    return;
+  std::vector<slot_ptr> released; // dropped outside the lock: may free
+  std::lock_guard<std::mutex> guard{g_mtx};
+  for (auto id : ids)
+    if (auto i = g_lent.find(id); i != g_lent.end())
+      if (auto p = i->second.set.container_gone())
+        released.push_back(std::move(p));
+  // (`released` is declared first: it goes after the guard.)
+}
+
+void loosen_contained(const std::vector<uint64_t>& ids) {
+  if (ids.empty())
+    return;
+  std::vector<slot_ptr> released; // dropped outside the lock: may free
+  std::lock_guard<std::mutex> guard{g_mtx};
+  for (auto id : ids)
+    if (auto i = g_lent.find(id); i != g_lent.end()) {
+      i->second.set.loose = true;
+      if (auto p = i->second.set.container_gone())
+        released.push_back(std::move(p));
+    }
+}
+
+void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {
+  if (ids.empty())
+    return;
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto& c = g_results[task]; // a re-run of the task adds its own
+  c.reader = reader;
+  c.ids.insert(c.ids.end(), ids.begin(), ids.end());
+}
+
+void result_read(uint64_t task) {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_results.find(task);
+    if (i == g_results.end())
+      return;
+    ids = std::move(i->second.ids);
+    g_results.erase(i);
+  }
+  release_contained(ids);
+}
+
+uint64_t refs_borrowed_here() noexcept {
+  return t_borrowed;
 }
 
 } // namespace manta::detail

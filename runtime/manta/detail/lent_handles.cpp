@@ -9,6 +9,7 @@
 #include "manta/detail/borrowers.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/item_stream.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/node_router.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -104,6 +105,10 @@ anchor_ptr lent_actor(uint64_t id) {
 }
 
 void lent_held(uint64_t id, uint16_t from, int32_t delta) {
+  if (delta == result_read_delta) { // the owner read the result of task `id`
+    result_read(id);
+    return;
+  }
   anchor_ptr released; // dropped outside the lock: it may end the actor
   {
     std::lock_guard<std::mutex> guard{g_mtx};

@@ -10,6 +10,7 @@
 #include "manta/detail/codec.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/job_id.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/typed_call.hpp"
 #include "manta/errors.hpp"
@@ -156,7 +157,10 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   m.constructor_key = ctor.key();
   m.code = code_for(cls.library);
   m.name = opts.name;
-  ctor.encode_args(m.args);
+  {
+    lend_scope loose{lend_scope::loose}; // not part of a task's result
+    ctor.encode_args(m.args);
+  }
   m.demand = opts.resources;
   m.max_restarts = opts.max_restarts < 0 ? -1 : std::max(0, opts.max_restarts - restarts);
   m.max_task_retries = opts.max_task_retries;
@@ -210,7 +214,10 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     m.signature = c.signature();
     m.layout_hash = c.layout_hash();
     m.name = task_name;
-    c.encode_args(m.args);
+    {
+      lend_scope loose{lend_scope::loose}; // not part of a task's result
+      c.encode_args(m.args);
+    }
     m.demand = resource_demand{0.0, {}};
     m.actor_id = where.id;
     m.job_id = job_id();

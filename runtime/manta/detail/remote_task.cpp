@@ -5,10 +5,13 @@
 #include "manta/detail/item_stream.hpp"
 #include "manta/detail/memory_budget.hpp"
 #include "manta/detail/job_id.hpp"
+#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
 
+#include <atomic>
+#include <memory>
 #include <typeinfo>
 
 namespace manta::detail {
@@ -117,8 +120,28 @@ std::exception_ptr remote_task::run() noexcept {
         fetched.push_back(std::move(bytes));
       }
     }
-    item_emitter_scope scope{emit_item ? &emit_item : nullptr};
+    // A generator's items (their refs are not part of its result).
+    auto yielded = std::make_shared<std::atomic<bool>>(false);
+    auto emit = emit_item;
+    if (emit)
+      emit.send = [yielded, send = emit_item.send](uint64_t index, std::vector<char> bytes) {
+        yielded->store(true, std::memory_order_relaxed);
+        send(index, std::move(bytes));
+      };
+    item_emitter_scope scope{emit ? &emit : nullptr};
+    // The refs its result holds are pinned by the result until its owner
+    // read or freed it (lend_scope.hpp).
+    lend_scope lending;
+    auto borrowed = refs_borrowed_here();
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
+    // Its arguments held refs: the +1s went through the node manager, so
+    // the result follows them that way (the owner unpins them on it).
+    if (refs_borrowed_here() != borrowed)
+      via_manager.store(true, std::memory_order_relaxed);
+    if (yielded->load(std::memory_order_relaxed))
+      loosen_contained(lending.take()); // in items, read whenever: no container
+    else
+      contain_result(msg_.task_id, object_id{msg_.task_id}.node(), lending.take());
     auto size = out->size();
     // In this node's budget like a local task's result: kept here for its
     // owner (held_objects), it spills, or the task fails as a put would.

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+/// The containers of refs written to other nodes (docs/cluster.md,
+/// "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
+/// inside a task's arguments or result is pinned on its owner by that
+/// container as well as by the borrowers that report it, and the
+/// container's pin goes when the container ends (its task's result
+/// arrived or the task ended without running; its result was decoded or
+/// freed without being read), so a ref that nobody reads does not keep its
+/// object for ever. A borrower reports its +1 before the container ends
+/// (over the same link, ahead of it). Refs written outside any container
+/// keep their pin until some borrower reported and none holds them.
+namespace manta::detail {
+
+/// While alive on a thread, the refs this node lends there (lend_ref) are
+/// pinned by the container being written (`collect`), or by no container
+/// (`loose`: a nested encode, e.g. an actor call from inside a task, whose
+/// refs must not end with the outer container). Nests; a pin not taken
+/// with `take` goes with the scope.
+class lend_scope {
+public:
+  enum mode : uint8_t { collect, loose };
+  explicit lend_scope(mode m = collect) noexcept;
+  ~lend_scope();
+  lend_scope(const lend_scope&) = delete;
+  lend_scope& operator=(const lend_scope&) = delete;
+
+  /// The objects lent under this scope so far (once per lend).
+  std::vector<uint64_t> take() noexcept;
+
+  /// The innermost scope of this thread collecting a container's refs, or
+  /// null (none, or a `loose` one is innermost).
+  static lend_scope* current() noexcept;
+
+  void add(uint64_t id) { ids_.push_back(id); }
+
+private:
+  lend_scope* prev_;
+  mode mode_;
+  std::vector<uint64_t> ids_;
+};
+
+/// The pins a container holds on the refs lent in it; they go with it.
+/// Move-only; empty (and free) for a container without refs.
+class contained_refs {
+public:
+  contained_refs() = default;
+  explicit contained_refs(std::vector<uint64_t> ids) noexcept : ids_(std::move(ids)) {}
+  contained_refs(contained_refs&& x) noexcept : ids_(std::move(x.ids_)) { x.ids_.clear(); }
+  contained_refs& operator=(contained_refs&& x) noexcept;
+  ~contained_refs();
+  contained_refs(const contained_refs&) = delete;
+  contained_refs& operator=(const contained_refs&) = delete;
+
+  bool empty() const noexcept { return ids_.empty(); }
+
+private:
+  std::vector<uint64_t> ids_;
+};
+
+/// Lets go of the pins of a container holding the lends `ids`.
+void release_contained(const std::vector<uint64_t>& ids);
+
+/// The lends `ids`, made under a container, were not part of it (a
+/// generator's items): they keep their objects as refs lent outside any
+/// container do, until some borrower reported and none holds them.
+void loosen_contained(const std::vector<uint64_t>& ids);
+
+/// Worker side: the refs lent in the result of task `task` (for the node
+/// `reader` that owns the task), pinned until that node decoded the
+/// result (`result_read`), freed it, or is gone.
+void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids);
+
+/// Worker side: the result of task `task` was decoded by its owner (which
+/// sent its borrowers' +1 first) or freed: its refs' container pins go.
+void result_read(uint64_t task);
+
+/// The `delta` of an `actrelease` that says "the result of task `id` was
+/// read here" (result_read) rather than a borrowed slot made or dropped.
+inline constexpr int32_t result_read_delta = 0;
+
+/// How many refs of other nodes' objects this thread has read so far
+/// (borrow_ref): a task whose arguments held some answers its owner after
+/// the +1s it sent, and a result that held some is reported read.
+uint64_t refs_borrowed_here() noexcept;
+
+} // namespace manta::detail

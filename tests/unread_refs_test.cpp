@@ -1,0 +1,208 @@
+// Refs written to another node but never read there (docs/cluster.md,
+// "Borrowed refs"): the task or result that carries them pins their objects
+// on the owner only until it ends, so a task that never ran or a result
+// nobody decoded does not keep them until shutdown, and a ref written again
+// inside a result stays while that result is unread. With real worker
+// processes (this binary is also the head and the workers: cluster_main.hpp).
+
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+
+#include <manta/manta.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Whether this process's object store lists object `id`.
+bool listed(manta::object_id id) {
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      return true;
+  return false;
+}
+
+/// Polls `done` until it holds or `limit` passes; returns its last answer.
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      return done();
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+/// Whether this process's store lists object `id` (asked on a worker).
+bool held_here(uint64_t id) {
+  return listed(manta::object_id{id});
+}
+MANTA_REMOTE(held_here);
+
+/// Waits (bounded) until file `path` exists, then returns 1.
+int wait_for_file(std::string path) {
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  return 1;
+}
+MANTA_REMOTE(wait_for_file);
+
+/// Joins the strings behind the refs (never runs in these tests' first case).
+std::string join_refs(std::vector<manta::object_ref<std::string>> refs) {
+  std::string out;
+  for (auto& r : refs)
+    out += manta::get(r, 20s);
+  return out;
+}
+MANTA_REMOTE(join_refs);
+
+std::atomic<uint64_t> g_made{0};
+
+/// Puts `n` here and returns a ref to it beside 2 MiB of text: the result
+/// is too large to travel inline, so it stays on this node until read.
+std::pair<std::string, manta::object_ref<int>> big_with_ref(int n) {
+  auto r = manta::put(n);
+  g_made = r.id().value();
+  return {std::string(size_t{2} << 20, 'x'), r};
+}
+MANTA_REMOTE(big_with_ref);
+
+/// Returns the ref it is given beside 2 MiB of text (kept on this node).
+std::pair<std::string, manta::object_ref<int>> big_with_given(manta::object_ref<int> r) {
+  return {std::string(size_t{2} << 20, 'y'), std::move(r)};
+}
+MANTA_REMOTE(big_with_given);
+
+/// The id of the object big_with_ref put last on this node.
+uint64_t last_made() {
+  return g_made.load();
+}
+MANTA_REMOTE(last_made);
+
+/// Whether the driver dispatched task `id` to node `node` (its arguments
+/// were written then), as the state API says: running there or queued.
+bool dispatched(manta::object_id id, manta::node_id node) {
+  for (auto& t : manta::list_tasks())
+    if (t.id == id)
+      return t.node == "node-" + std::to_string(node)
+             && (t.state == manta::task_state::running
+                 || t.state == manta::task_state::waiting_for_resources);
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("refs inside the arguments of tasks that never ran are freed when they end") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto there = [&] { return manta::task(join_refs).node_affinity(nodes[worker]); };
+  // Holds the worker's only CPU: the tasks below wait in its queue.
+  auto gate = c.dir() + "/unread-gate";
+  auto busy = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  manta::object_id cancelled_id, killed_id;
+  manta::object_ref<std::string> cancelled, killed;
+  {
+    auto a = manta::put(std::string{"never read: its task is cancelled"});
+    auto b = manta::put(std::string{"never read: its worker dies"});
+    cancelled_id = a.id();
+    killed_id = b.id();
+    cancelled = there().max_retries(0).remote(std::vector{a});
+    killed = there().max_retries(0).max_node_failures(0).remote(std::vector{b});
+  } // the driver's own refs are gone; the tasks' specs still hold them
+  REQUIRE(eventually([&] {
+    return dispatched(cancelled.id(), nodes[worker]) && dispatched(killed.id(), nodes[worker]);
+  }));
+  CHECK(listed(cancelled_id));
+  CHECK(listed(killed_id));
+
+  // Cancelled in the worker's queue, before it decoded its arguments.
+  manta::cancel(cancelled);
+  CHECK_THROWS_AS(manta::get(cancelled, 30s), manta::task_cancelled_error);
+  cancelled = {};
+  CHECK(eventually([&] { return !listed(cancelled_id); }));
+  CHECK(listed(killed_id)); // its task is still queued there
+
+  // The worker dies with the task still queued: the task fails.
+  c.kill_worker(worker, 1);
+  CHECK_THROWS(manta::get(killed, 60s));
+  CHECK_THROWS(manta::get(busy, 60s));
+  killed = {};
+  CHECK(eventually([&] { return !listed(killed_id); }));
+}
+
+TEST_CASE("a ref inside a result the driver never reads is freed on its owner with it") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto on_worker = [&](uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+  };
+  auto made_last = [&] {
+    return manta::get(manta::task(last_made).node_affinity(nodes[worker]).remote(), 30s);
+  };
+
+  // Read by the driver: the worker keeps the object while the driver does.
+  auto read = manta::task(big_with_ref).node_affinity(nodes[worker]).remote(6);
+  CHECK(manta::get(manta::get(read, 60s).second, 30s) == 6);
+  auto read_id = made_last();
+  CHECK(on_worker(read_id));
+
+  // Never read: the driver sees it ready (it stays on the worker) and drops it.
+  auto unread = manta::task(big_with_ref).node_affinity(nodes[worker]).remote(5);
+  REQUIRE(eventually([&] { return unread.ready(); }, 60s));
+  auto unread_id = made_last();
+  REQUIRE(unread_id != read_id);
+  CHECK(on_worker(unread_id)); // the result holds it while it lives
+  unread = {};
+  CHECK(eventually([&] { return !on_worker(unread_id); }));
+
+  CHECK(on_worker(read_id)); // the driver still holds the one it read
+  read = {};
+  CHECK(eventually([&] { return !on_worker(read_id); }));
+}
+
+TEST_CASE("a ref written again inside a result stays while that result is unread") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto on_worker = [&](uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+  };
+  auto first = manta::task(big_with_ref).node_affinity(nodes[worker]).remote(9);
+  auto x = manta::get(first, 60s).second; // owned by the worker, borrowed here
+  auto x_id = x.id();
+  REQUIRE(x_id.node() == nodes[worker]);
+  // The worker writes it again, inside a result kept there and not read.
+  auto second = manta::task(big_with_given).node_affinity(nodes[worker]).remote(x);
+  REQUIRE(eventually([&] { return second.ready(); }, 60s));
+  // This driver drops every copy it read: its last one goes, and the
+  // worker hears so before the next task it is sent.
+  x = {};
+  first = {};
+  CHECK(eventually([&] { return !listed(x_id); }));
+  CHECK(on_worker(x_id.value())); // the unread result still holds it
+  CHECK(manta::get(manta::get(second, 60s).second, 30s) == 9);
+  second = {};
+  CHECK(eventually([&] { return !on_worker(x_id.value()); }));
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
