@@ -37,7 +37,8 @@ struct world::arg_wait final : waiter {
 
 world::world(const simulation_options& opts, vtime connection_timeout)
   : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes), doomed_(opts.nodes),
-    spread_last_(opts.nodes, 0), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
+    undetected_(opts.nodes), spread_last_(opts.nodes, 0), side_(opts.nodes, 0),
+    started_(std::chrono::steady_clock::now()) {
   connection_timeout_ = connection_timeout;
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;
@@ -71,6 +72,14 @@ world::~world() {
   // (which their stacks keep alive) before they go.
   while (!suspended_.empty())
     unpark(*suspended_.front());
+  // The lineages go while the world is whole: their tasks' arguments
+  // leave `produced_` as they go.
+  std::unordered_map<const object_slot*, held_result> held;
+  {
+    std::lock_guard guard{produced_mtx_};
+    held.swap(held_);
+  }
+  held.clear();
   if (trace_ != nullptr)
     std::fclose(trace_);
 }
@@ -94,7 +103,7 @@ void world::schedule(task_ptr t) {
   }
   if (t->cancelled())
     return;
-  ready_.push_back(std::move(t));
+  ready_.push_back(queued{std::move(t), current_node(), nullptr, false});
   place_ready();
 }
 
