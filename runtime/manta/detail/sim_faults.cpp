@@ -175,8 +175,12 @@ void world::detect(uint32_t node, const std::string& why) {
   for (auto& r : doomed)
     lose(r, node_name(node) + " " + why);
   // Reads of results held there go to their lineage now.
-  auto rebuilds = std::move(undetected_[node]);
-  undetected_[node].clear();
+  std::vector<std::shared_ptr<rebuild_op>> rebuilds;
+  auto noticed = std::stable_partition(undetected_.begin(), undetected_.end(),
+                                       [node](auto& u) { return u.first != node; });
+  for (auto it = noticed; it != undetected_.end(); ++it)
+    rebuilds.push_back(std::move(it->second));
+  undetected_.erase(noticed, undetected_.end());
   for (auto& op : rebuilds)
     start_rebuild(op);
   place_ready();

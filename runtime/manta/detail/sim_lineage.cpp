@@ -80,7 +80,7 @@ std::shared_ptr<world::rebuild_op> world::rebuild_of(const object_slot* slot) {
     home = h.node;
   }
   if (nodes_[home].detected < nodes_[home].epoch)
-    undetected_[home].push_back(op); // the driver reads from the dead node until it notices
+    undetected_.emplace_back(home, op); // the driver reads from the dead node until it notices
   else
     start_rebuild(op);
   return op;

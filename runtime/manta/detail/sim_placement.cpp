@@ -34,7 +34,7 @@ bool world::try_place(queued& q) {
   auto& t = q.task;
   auto* job = dynamic_cast<actor_job*>(t.get());
   if (job == nullptr) // one whose argument is lost waits for its rebuild
-    return wait_for_lost_argument(q) || place_task(t, q.from, q.by_owner);
+    return wait_for_lost_argument(q) || place_task(q);
   auto it = actor_node_.find(job->lease_owner());
   if (it == actor_node_.end() || job->keeps_lease)
     return place_actor(t, *job, q.from); // its constructor
@@ -49,6 +49,7 @@ bool world::try_place(queued& q) {
     doomed_[it->second].push_back(std::move(r));
     return true;
   }
+  r->from = q.from;
   start(r, it->second, q.from);
   return true;
 }
@@ -61,18 +62,23 @@ node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   return v;
 }
 
-bool world::place_task(task_ptr& t, uint32_t from, bool by_owner) {
+bool world::place_task(queued& q) {
+  auto& t = q.task;
   double need = t->opts.resources.cpus;
   auto& where = t->opts.strategy;
   bool hard = where.kind == scheduling_strategy::node_affinity && !where.soft;
   if (!hard && need > free_sum_)
     return false; // no node has room: the rule could only say wait
+  // A retry of a task lost with its node is placed by its owner; a task
+  // that waited for room, from the node whose run just ended and made it,
+  // as a worker starts the next task of its queue without a trip.
+  uint32_t from = q.by_owner ? q.from : current_node();
   views_.clear();
   for (uint32_t n = 0; n < nodes_.size(); ++n)
     if (n != from)
       views_.push_back(view_of(n, from, need));
   placement_ask ask{where, view_of(from, from, need), 0};
-  if (by_owner && where.kind != scheduling_strategy::spread
+  if (q.by_owner && where.kind != scheduling_strategy::spread
       && std::any_of(views_.begin(), views_.end(), [](auto& v) { return v.has_room; }))
     ask.local->has_room = false; // the owner's client sends it to a worker
 
@@ -109,6 +115,7 @@ bool world::place_task(task_ptr& t, uint32_t from, bool by_owner) {
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->cpus = need;
+  r->from = q.from;
   nodes_[node].free_cpus -= need;
   free_sum_ -= need;
   start(r, node, from);
@@ -131,7 +138,7 @@ bool world::place_rebuild(queued& q) {
   auto r = std::make_shared<run_rec>();
   r->task = q.task;
   r->rebuild = q.rebuild;
-  r->cpus = need;
+  r->cpus = need; // `from`: the driver's node 0
   nodes_[choice.node].free_cpus -= need;
   free_sum_ -= need;
   start(r, choice.node, 0);
@@ -175,13 +182,13 @@ bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
   // its life (docs/simulation.md).
   actor_node_[core] = node;
   nodes_[node].actors.push_back(const_cast<actor_core*>(core)->weak_from_this());
+  r->from = from;
   start(r, node, from);
   return true;
 }
 
 void world::start(const rec_ptr& r, uint32_t node, uint32_t from) {
   r->node = node;
-  r->from = from;
   r->epoch = nodes_[node].epoch;
   runs_[node].push_back(r);
   r->pos = std::prev(runs_[node].end());

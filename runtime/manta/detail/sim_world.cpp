@@ -37,8 +37,7 @@ struct world::arg_wait final : waiter {
 
 world::world(const simulation_options& opts, vtime connection_timeout)
   : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes), doomed_(opts.nodes),
-    undetected_(opts.nodes), spread_last_(opts.nodes, 0), side_(opts.nodes, 0),
-    started_(std::chrono::steady_clock::now()) {
+    spread_last_(opts.nodes, 0), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
   connection_timeout_ = connection_timeout;
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;

@@ -113,7 +113,7 @@ private:
   struct rebuild_op;
   struct run_rec {
     task_ptr task;
-    /// The node it was submitted from (its owner's, for a retry).
+    /// The node that submitted it, which places it again if it is lost.
     uint32_t from = 0;
     /// Its attempt is counted already (a run unwound by its node's death).
     bool counted = false;
@@ -179,8 +179,9 @@ private:
     vtime at{0};
     size_t bytes = 0;
   };
-  /// A task or actor job waiting in the queue, and the node it is placed
-  /// from (its submitter's; the driver's for a retry or a rebuild).
+  /// A task or actor job waiting in the queue, and the node that submitted
+  /// it (the driver's for a rebuild): a retry of a task lost with its node
+  /// and an actor job are placed from there.
   struct queued {
     task_ptr task;
     uint32_t from = 0;
@@ -231,8 +232,9 @@ private:
   /// Places `q` if a node fits; false leaves it queued.
   bool try_place(queued& q);
   /// A task: where the cluster's rule (node_choice.hpp) puts it, as it
-  /// would be submitted from `from` (sim_placement.cpp).
-  bool place_task(task_ptr& t, uint32_t from, bool by_owner);
+  /// would be submitted from the current node, or by its owner (a retry of
+  /// one lost with its node) (sim_placement.cpp).
+  bool place_task(queued& q);
   /// An actor's constructor: where the cluster's rule (actor_choice.hpp)
   /// puts it, as created on `from`; false leaves it queued.
   bool place_actor(task_ptr& t, const actor_job& job, uint32_t from);
@@ -240,6 +242,7 @@ private:
   bool place_rebuild(queued& q);
   /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
   node_view view_of(uint32_t n, uint32_t from, double need) const;
+  /// Starts `r` on `node`, its spec sent from `from`.
   void start(const rec_ptr& r, uint32_t node, uint32_t from);
   void arrive(const rec_ptr& r);
   void run_code(const rec_ptr& r);
@@ -350,9 +353,9 @@ private:
   std::deque<queued> ready_;
   /// Results held on the nodes that made them, by slot (under
   /// `produced_mtx_`), and the rebuilds waiting for their node's death to
-  /// be noticed, by node.
+  /// be noticed, with that node.
   std::unordered_map<const object_slot*, held_result> held_;
-  std::vector<std::vector<std::shared_ptr<rebuild_op>>> undetected_;
+  std::vector<std::pair<uint32_t, std::shared_ptr<rebuild_op>>> undetected_;
   /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
   /// views a placement builds (kept to reuse their memory).
   std::vector<uint32_t> spread_last_;
