@@ -8,6 +8,8 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_job.hpp"
 #include "manta/detail/node_choice.hpp"
+#include "manta/detail/task_end.hpp"
+#include "manta/errors.hpp"
 
 #include <algorithm>
 #include <map>
@@ -106,10 +108,17 @@ bool world::place_task(queued& q) {
     case node_choice::nowhere: // a node may be revived
       return false;
     case node_choice::pinned_away:
-      fail(*t, node < nodes_.size()
-                 ? "it is pinned to " + node_name(node) + ", which is dead"
-                 : "it is pinned to node " + std::to_string(node) + ", and the simulation has "
-                     + std::to_string(nodes_.size()) + " nodes");
+      // The error a cluster's driver gives (`fail_pinned`), so that the
+      // same program handles it the same way in both.
+      end_task(*t, task_state::failed,
+               std::make_exception_ptr(infeasible_task_error(
+                 "task '" + t->name() + "' is pinned to node " + std::to_string(node)
+                 + (node < nodes_.size() ? ", which is not alive in the cluster (simulated: "
+                                             + node_name(node) + " died)"
+                                         : ", which is not alive in the cluster (the simulation "
+                                           "has "
+                                             + std::to_string(nodes_.size()) + " nodes)")
+                 + "; pin it to a live node or use node_affinity(node, /*soft=*/true)")));
       return true; // placed nowhere, but out of the queue
   }
   auto r = std::make_shared<run_rec>();
