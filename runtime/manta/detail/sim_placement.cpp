@@ -83,7 +83,6 @@ bool world::place_task(queued& q) {
   if (q.by_owner && where.kind != scheduling_strategy::spread
       && std::any_of(views_.begin(), views_.end(), [](auto& v) { return v.has_room; }))
     ask.local->has_room = false; // the owner's client sends it to a worker
-
   if (opts_.latency.count() > 0 || opts_.bandwidth > 0) {
     // Locality: the node holding most of its object arguments' bytes.
     std::map<uint32_t, uint64_t> held;
