@@ -11,6 +11,7 @@
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/log_sink.hpp"
+#include "manta/detail/object_loss.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/task_events.hpp"
@@ -148,7 +149,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         break;
       }
       case wire::result_message::failure:
-        if (r.error.retryable && p.rebuild->retries_left > 0)
+        if (rebuild_again(r.error.retryable, p.rebuild->retries_left)) // object_loss.hpp
           rebuild(self, fetch_id); // counts against the object's retries
         else
           fail_fetch(self, fetch_id, "its rebuild failed: " + r.error.message);

@@ -81,7 +81,7 @@ result_message finished_result(uint64_t id, const hosted_task& h) {
   result_message r;
   r.task_id = id;
   r.node = detail::runtime::node_name();
-  if (bytes->size() <= inline_result_limit) {
+  if (!detail::result_stays_on_node(bytes->size())) {
     r.kind = result_message::inline_value;
     r.value = *bytes;
   } else {

@@ -4,6 +4,7 @@
 #include "actors/owner_book.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/detail/actor_anchor.hpp"
+#include "manta/detail/object_loss.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/remote_actor.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -195,8 +196,9 @@ struct node_manager_state {
 using node_manager_actor = caf::stateful_actor<node_manager_state>;
 
 /// Results up to this size travel back inside the TaskResult; larger ones
-/// stay on the node that made them until the owner fetches or frees them.
-inline constexpr size_t inline_result_limit = 1024 * 1024;
+/// stay on the node that made them until the owner fetches or frees them
+/// (object_loss.hpp: the simulator keeps results by the same rule).
+using detail::inline_result_limit;
 
 /// Largest chunk of an object one fetch request returns.
 inline constexpr size_t max_chunk_bytes = 4 * 1024 * 1024;

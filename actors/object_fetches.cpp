@@ -5,6 +5,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_fetch.hpp"
+#include "manta/detail/object_loss.hpp"
 
 #include <caf/all.hpp>
 
@@ -44,7 +45,9 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
   auto& obj = *op.obj;
-  if (obj.lineage.empty()) {
+  // The rule the simulator shares (object_loss.hpp).
+  auto verdict = after_object_loss(!obj.lineage.empty(), obj.retries_left);
+  if (verdict == object_loss_verdict::no_lineage) {
     // A generator task's large item is rebuilt by re-running the task.
     if (rebuild_item(self, fetch_id))
       return;
@@ -59,7 +62,7 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
                    "are not re-run)");
     return;
   }
-  if (obj.retries_left <= 0) {
+  if (verdict == object_loss_verdict::retries_used_up) {
     fail_fetch(self, fetch_id,
                "its node (node-" + std::to_string(obj.node.load())
                  + ") died and its task has no retries left to rebuild it");

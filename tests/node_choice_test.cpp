@@ -8,6 +8,7 @@
 #include "manta/detail/actor_choice.hpp"
 #include "manta/detail/node_choice.hpp"
 #include "manta/detail/node_loss.hpp"
+#include "manta/detail/object_loss.hpp"
 
 #include <vector>
 
@@ -167,4 +168,22 @@ TEST_CASE("a task whose node died is retried while its tries and node failures a
   CHECK(after_node_loss(4, -1, 4, 3) == v::retries_used_up);       // 1 + max_retries tries
   CHECK(after_node_loss(1, 2, 1, 0) == v::retries_used_up);
   CHECK(after_node_loss(1, 0, 1, 3) == v::too_many_node_failures);
+}
+
+// What a read of a result lost with its node does (object_loss.hpp): the
+// driver's `rebuild` and the simulator's `start_rebuild`.
+
+TEST_CASE("a lost result is rebuilt from its lineage while its task's retries last") {
+  using manta::detail::after_object_loss;
+  using manta::detail::rebuild_again;
+  using manta::detail::result_stays_on_node;
+  using v = manta::detail::object_loss_verdict;
+  CHECK_FALSE(result_stays_on_node(1u << 20)); // 1 MiB travels back with the answer
+  CHECK(result_stays_on_node((1u << 20) + 1));
+  CHECK(after_object_loss(true, 2) == v::rebuild);
+  CHECK(after_object_loss(true, 0) == v::retries_used_up);
+  CHECK(after_object_loss(false, 3) == v::no_lineage); // an actor call's result
+  CHECK(rebuild_again(true, 1));
+  CHECK_FALSE(rebuild_again(true, 0));
+  CHECK_FALSE(rebuild_again(false, 3)); // its retry policy does not cover the failure
 }

@@ -119,6 +119,24 @@ TEST_CASE("an actor pinned to a node is created there; a soft pin to a dead node
   CHECK(node_of(soft) == 1); // the least loaded of the live workers
 }
 
+TEST_CASE("a task pinned to a dead node fails with infeasible_task_error, as on a cluster") {
+  manta::simulation_options s;
+  s.nodes = 3;
+  s.faults = {kill_at(1ms, 2)};
+  sim_guard g{s};
+  manta::sleep(200ms); // node 2 is dead and noticed
+  std::string why;
+  try {
+    manta::get(manta::task(long_node).node_affinity(2).remote());
+  } catch (const manta::infeasible_task_error& e) {
+    why = e.what();
+  }
+  CHECK(why.find("is pinned to node 2, which is not alive in the cluster") != std::string::npos);
+  CHECK_THROWS_AS(manta::get(manta::task(long_node).node_affinity(7).remote()),
+                  manta::infeasible_task_error);
+  CHECK(manta::get(manta::task(long_node).node_affinity(1).remote()) == 1);
+}
+
 TEST_CASE("a task whose nodes die under it is retried while max_retries and max_node_failures "
           "allow, as on a cluster") {
   // Node 1 dies under the task (soft-pinned there), its retry goes to the

@@ -272,7 +272,7 @@ TEST_CASE("tasks go where the cluster's own placement rule (node_choice.hpp) put
     manta::get(b);
 }
 
-TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_error") {
+TEST_CASE("tasks on a killed node are retried elsewhere; one pinned there fails as on a cluster") {
   manta::simulation_options s;
   s.nodes = 3;
   s.task_duration = 20ms;
@@ -284,7 +284,7 @@ TEST_CASE("tasks on a killed node are retried elsewhere, or fail with node_died_
   auto lost = manta::task(slow_square).node_affinity(1).max_retries(0).remote(7);
   CHECK(manta::get(a) == 25);
   CHECK(manta::get(b) == 36);
-  CHECK_THROWS_AS(manta::get(lost), manta::node_died_error);
+  CHECK_THROWS_AS(manta::get(lost), manta::infeasible_task_error); // the driver's error
   CHECK(manta::sim::summary().tasks_lost
         == 2); // `lost` waited for a CPU of node 1 and was never placed
 }
@@ -379,7 +379,7 @@ TEST_CASE("a schedule file sets the cluster and its faults; a bad one is refused
     s.schedule_file = path;
     sim_guard g{s};
     auto lost = manta::task(slow_square).node_affinity(1).remote(2);
-    CHECK_THROWS_AS(manta::get(lost), manta::node_died_error);
+    CHECK_THROWS_AS(manta::get(lost), manta::infeasible_task_error);
     CHECK(manta::sim::summary().nodes == 2);
   }
   {

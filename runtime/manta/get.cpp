@@ -5,6 +5,7 @@
 #include "manta/detail/parker.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/sim_read.hpp"
 #include "manta/detail/task_error.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/wait.hpp"
@@ -123,9 +124,8 @@ void await(object_slot& slot, clock::time_point deadline) {
     // waiting task is cancelled) and has crossed to the reader's node.
     auto* t = this_task().task;
     throw_if_cancelled(t);
-    object_slot* watched = &slot;
-    bool sealed = sim_block([&] { return slot.done() || (t != nullptr && t->cancelled()); },
-                            deadline, {&watched, 1});
+    bool sealed = sim_block_read([&] { return slot.done() || (t != nullptr && t->cancelled()); },
+                                 deadline, slot);
     throw_if_cancelled(t);
     if (!sealed)
       throw_timeout("get", 1);

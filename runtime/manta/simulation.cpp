@@ -4,6 +4,7 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/sim_config.hpp"
 #include "manta/detail/sim_hooks.hpp"
+#include "manta/detail/sim_read.hpp"
 #include "manta/detail/sim_world.hpp"
 #include "manta/errors.hpp"
 
@@ -89,8 +90,10 @@ void sim_note_deadline(std::chrono::steady_clock::time_point deadline,
     deadline, w->eng().now() + std::chrono::duration_cast<sim::vtime>(timeout)};
 }
 
-bool sim_block(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
-               std::span<object_slot* const> watch, bool poll) {
+namespace {
+
+bool block_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
+                 std::span<object_slot* const> watch, bool poll, bool read) {
   auto& w = *current_world();
   std::optional<sim::vtime> until;
   for (size_t i = 1; i <= std::min(t_next_noted, noted_deadlines) && !until
@@ -103,7 +106,20 @@ bool sim_block(const std::function<bool()>& done, std::chrono::steady_clock::tim
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
     until = w.eng().now() + std::max(ms, std::chrono::milliseconds{0});
   }
-  return w.block(done, until, watch, poll);
+  return w.block(done, until, watch, poll, read);
+}
+
+} // namespace
+
+bool sim_block(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
+               std::span<object_slot* const> watch, bool poll) {
+  return block_until(done, deadline, watch, poll, false);
+}
+
+bool sim_block_read(const std::function<bool()>& done,
+                    std::chrono::steady_clock::time_point deadline, object_slot& slot) {
+  object_slot* watched = &slot;
+  return block_until(done, deadline, {&watched, 1}, false, true);
 }
 
 bool sim_lost_run(const std::exception_ptr& e) noexcept {

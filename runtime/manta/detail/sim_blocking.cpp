@@ -20,7 +20,7 @@ constexpr size_t max_depth = 200;
 } // namespace
 
 bool world::block(const std::function<bool()>& done, std::optional<vtime> deadline,
-                  std::span<object_slot* const> watch, bool poll) {
+                  std::span<object_slot* const> watch, bool poll, bool read) {
   if (current_ != nullptr) {
     // A run: give the thread back to the event loop until it may go on.
     auto& rf = *current_;
@@ -28,7 +28,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
     if (lost())
       throw node_lost{};
     if (done())
-      return fetch(watch, deadline);
+      return fetch(watch, deadline, read);
     rf.wait = done;
     rf.deadline = deadline;
     rf.token = next_token_++;
@@ -65,7 +65,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
       throw node_lost{}; // its node's CPUs went with it
     node.free_cpus -= lent;
     free_sum_ -= lent;
-    return done() && fetch(watch, deadline);
+    return done() && fetch(watch, deadline, read);
   }
   if (depth_ >= max_depth)
     throw error("manta sim: more than " + std::to_string(max_depth)
@@ -81,7 +81,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
   };
   bool ok = eng_.run_until(check, deadline.value_or(vtime::max()), std::chrono::seconds{2});
   if (ok)
-    ok = fetch(watch, deadline);
+    ok = fetch(watch, deadline, read);
   if (!ok && !deadline && !done())
     throw error("manta sim: deadlock at virtual time " + std::to_string(eng_.now().count())
                 + " ns: the driver waits for an object that no simulated event will produce ("

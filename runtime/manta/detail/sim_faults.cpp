@@ -156,6 +156,7 @@ void world::connection_timed_out(uint32_t node, uint64_t heals) {
 }
 
 void world::detect(uint32_t node, const std::string& why) {
+  nodes_[node].detected = nodes_[node].epoch;
   auto actors = std::move(nodes_[node].actors);
   nodes_[node].actors.clear();
   for (auto& weak : actors) {
@@ -172,7 +173,16 @@ void world::detect(uint32_t node, const std::string& why) {
   auto doomed = std::move(doomed_[node]);
   doomed_[node].clear();
   for (auto& r : doomed)
-    lose(r, false, node_name(node) + " " + why);
+    lose(r, node_name(node) + " " + why);
+  // Reads of results held there go to their lineage now.
+  std::vector<std::shared_ptr<rebuild_op>> rebuilds;
+  auto noticed = std::stable_partition(undetected_.begin(), undetected_.end(),
+                                       [node](auto& u) { return u.first != node; });
+  for (auto it = noticed; it != undetected_.end(); ++it)
+    rebuilds.push_back(std::move(it->second));
+  undetected_.erase(noticed, undetected_.end());
+  for (auto& op : rebuilds)
+    start_rebuild(op);
   place_ready();
 }
 

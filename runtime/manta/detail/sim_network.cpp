@@ -10,6 +10,9 @@ namespace manta::detail::sim {
 void world::sealed(const object_slot& slot) {
   if (!eng_.on_owner())
     return; // sealed by a thread outside the simulation: readable everywhere at once
+  if (current_ != nullptr && current_->rec->rebuild)
+    return; // a rebuild's throwaway result (sim_lineage.cpp)
+  note_held(slot);
   if (opts_.latency.count() == 0 && opts_.bandwidth <= 0)
     return; // crossing takes no time
   std::lock_guard guard{produced_mtx_};
@@ -17,8 +20,15 @@ void world::sealed(const object_slot& slot) {
 }
 
 void world::forget(const object_slot* slot) noexcept {
+  task_ptr lineage; // dropped after the lock: its arguments leave here too
   std::lock_guard guard{produced_mtx_};
   produced_.erase(slot);
+  if (auto it = held_.find(slot); it != held_.end()) {
+    lineage = std::move(it->second.task);
+    if (it->second.rebuilding)
+      it->second.rebuilding->slot = nullptr;
+    held_.erase(it);
+  }
 }
 
 vtime world::transfer(uint32_t from, uint32_t to, size_t bytes) const {
@@ -47,15 +57,23 @@ vtime world::readable_at(std::span<object_slot* const> slots, uint32_t node, boo
   return at;
 }
 
-bool world::fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline) {
+bool world::fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline, bool read) {
   if (watch.empty())
     return true;
   auto node = current_node();
   for (;;) {
+    if (read) // a lost object is rebuilt first (again if lost meanwhile)
+      for (auto* s : watch)
+        if (!recover(s, deadline))
+          return false;
     bool cut = false;
     auto at = readable_at(watch, node, cut);
-    if (!cut && at <= eng_.now())
+    if (!cut && at <= eng_.now()) {
+      if (read && node == 0)
+        for (auto* s : watch)
+          copied(s, 0); // the driver holds it now: never lost again
       return true;
+    }
     // Across a partition nothing arrives: look again after a resend.
     auto until = cut ? std::max(at, eng_.now() + opts_.resend_after) : at;
     if (deadline && until > *deadline) {

@@ -8,7 +8,10 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_job.hpp"
 #include "manta/detail/node_choice.hpp"
+#include "manta/detail/task_end.hpp"
+#include "manta/errors.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace manta::detail::sim {
@@ -17,7 +20,7 @@ void world::place_ready() {
   // First in, first placed: a task that fits nowhere holds back the ones
   // behind it, as the pool's queue does.
   while (!ready_.empty()) {
-    if (ready_.front()->cancelled()) {
+    if (!ready_.front().rebuild && ready_.front().task->cancelled()) {
       ready_.pop_front();
       continue;
     }
@@ -27,13 +30,16 @@ void world::place_ready() {
   }
 }
 
-bool world::try_place(task_ptr& t) {
+bool world::try_place(queued& q) {
+  if (q.rebuild)
+    return place_rebuild(q);
+  auto& t = q.task;
   auto* job = dynamic_cast<actor_job*>(t.get());
-  if (job == nullptr)
-    return place_task(t);
+  if (job == nullptr) // one whose argument is lost waits for its rebuild
+    return wait_for_lost_argument(q) || place_task(q);
   auto it = actor_node_.find(job->lease_owner());
   if (it == actor_node_.end() || job->keeps_lease)
-    return place_actor(t, *job); // its constructor
+    return place_actor(t, *job, q.from); // its constructor
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->actor = true;
@@ -45,7 +51,8 @@ bool world::try_place(task_ptr& t) {
     doomed_[it->second].push_back(std::move(r));
     return true;
   }
-  start(r, it->second);
+  r->from = q.from;
+  start(r, it->second, q.from);
   return true;
 }
 
@@ -57,18 +64,25 @@ node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   return v;
 }
 
-bool world::place_task(task_ptr& t) {
+bool world::place_task(queued& q) {
+  auto& t = q.task;
   double need = t->opts.resources.cpus;
   auto& where = t->opts.strategy;
   bool hard = where.kind == scheduling_strategy::node_affinity && !where.soft;
   if (!hard && need > free_sum_)
     return false; // no node has room: the rule could only say wait
-  uint32_t from = current_node();
+  // A retry of a task lost with its node is placed by its owner; a task
+  // that waited for room, from the node whose run just ended and made it,
+  // as a worker starts the next task of its queue without a trip.
+  uint32_t from = q.by_owner ? q.from : current_node();
   views_.clear();
   for (uint32_t n = 0; n < nodes_.size(); ++n)
     if (n != from)
       views_.push_back(view_of(n, from, need));
   placement_ask ask{where, view_of(from, from, need), 0};
+  if (q.by_owner && where.kind != scheduling_strategy::spread
+      && std::any_of(views_.begin(), views_.end(), [](auto& v) { return v.has_room; }))
+    ask.local->has_room = false; // the owner's client sends it to a worker
   if (opts_.latency.count() > 0 || opts_.bandwidth > 0) {
     // Locality: the node holding most of its object arguments' bytes.
     std::map<uint32_t, uint64_t> held;
@@ -93,22 +107,53 @@ bool world::place_task(task_ptr& t) {
     case node_choice::nowhere: // a node may be revived
       return false;
     case node_choice::pinned_away:
-      fail(*t, node < nodes_.size()
-                 ? "it is pinned to " + node_name(node) + ", which is dead"
-                 : "it is pinned to node " + std::to_string(node) + ", and the simulation has "
-                     + std::to_string(nodes_.size()) + " nodes");
+      // The error a cluster's driver gives (`fail_pinned`), so that the
+      // same program handles it the same way in both.
+      end_task(*t, task_state::failed,
+               std::make_exception_ptr(infeasible_task_error(
+                 "task '" + t->name() + "' is pinned to node " + std::to_string(node)
+                 + (node < nodes_.size() ? ", which is not alive in the cluster (simulated: "
+                                             + node_name(node) + " died)"
+                                         : ", which is not alive in the cluster (the simulation "
+                                           "has "
+                                             + std::to_string(nodes_.size()) + " nodes)")
+                 + "; pin it to a live node or use node_affinity(node, /*soft=*/true)")));
       return true; // placed nowhere, but out of the queue
   }
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->cpus = need;
+  r->from = q.from;
   nodes_[node].free_cpus -= need;
   free_sum_ -= need;
-  start(r, node);
+  start(r, node, from);
   return true;
 }
 
-bool world::place_actor(task_ptr& t, const actor_job& job) {
+bool world::place_rebuild(queued& q) {
+  // As the driver places a rebuild (task_placement.cpp): on a worker, with
+  // no strategy of its own and no local node.
+  double need = q.task->opts.resources.cpus;
+  if (need > free_sum_)
+    return false;
+  views_.clear();
+  for (uint32_t n = 1; n < nodes_.size(); ++n)
+    views_.push_back(view_of(n, 0, need));
+  uint32_t spread_last = 0; // the default strategy takes no turn
+  auto choice = choose_node(placement_ask{}, views_, spread_last);
+  if (choice.kind != node_choice::run_on)
+    return false; // a node may be revived
+  auto r = std::make_shared<run_rec>();
+  r->task = q.task;
+  r->rebuild = q.rebuild;
+  r->cpus = need; // `from`: the driver's node 0
+  nodes_[choice.node].free_cpus -= need;
+  free_sum_ -= need;
+  start(r, choice.node, 0);
+  return true;
+}
+
+bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
   // The cluster's rule (actor_choice.hpp): whether it stays on the node
   // whose code creates it is decided once, as `place_on_other_node` decides
   // at its creation (each node's code creates as the driver does); one that
@@ -118,7 +163,7 @@ bool world::place_actor(task_ptr& t, const actor_job& job) {
   auto& where = core->options().strategy; // its own option, not its jobs'
   double need = t->opts.resources.cpus;
   bool fits = opts_.cpus_per_node >= need; // every node has the same CPUs
-  auto [home, fresh] = actor_home_.try_emplace(core, current_node());
+  auto [home, fresh] = actor_home_.try_emplace(core, from);
   if (fresh) {
     size_t turn = where.kind == scheduling_strategy::spread ? spread_turn_++ : 0;
     if (!actor_stays_local(where, true, home->second, fits, fits, nodes_.size() - 1, turn))
@@ -145,17 +190,18 @@ bool world::place_actor(task_ptr& t, const actor_job& job) {
   // its life (docs/simulation.md).
   actor_node_[core] = node;
   nodes_[node].actors.push_back(const_cast<actor_core*>(core)->weak_from_this());
-  start(r, node);
+  r->from = from;
+  start(r, node, from);
   return true;
 }
 
-void world::start(const rec_ptr& r, uint32_t node) {
+void world::start(const rec_ptr& r, uint32_t node, uint32_t from) {
   r->node = node;
   r->epoch = nodes_[node].epoch;
   runs_[node].push_back(r);
   r->pos = std::prev(runs_[node].end());
   eng_.note(event_kind::place, node, id_of(*r->task));
-  send(r, current_node());
+  send(r, from);
 }
 
 void world::send(const rec_ptr& r, uint32_t from) {
@@ -169,7 +215,7 @@ void world::send(const rec_ptr& r, uint32_t from) {
       if (r->over)
         return;
       retire(r);
-      ready_.push_front(std::move(r->task));
+      ready_.push_front(queued{std::move(r->task), r->from, r->rebuild, false});
       place_ready();
     });
     return;

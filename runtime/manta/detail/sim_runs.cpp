@@ -19,6 +19,18 @@ void world::arrive(const rec_ptr& r) {
     run_code(r);
     return;
   }
+  if (r->rebuild) {
+    // A rebuild reads its arguments where its lineage says: one lost too
+    // fails it, as a worker's read of it fails (object_loss.hpp).
+    if (auto why = lost_argument(*r); !why.empty()) {
+      retire(r);
+      rebuild_over(r->rebuild, r->node, "its rebuild failed: " + why);
+      place_ready();
+      return;
+    }
+  }
+  for (auto& dep : r->task->deps) // the node keeps what it read
+    copied(dep.get(), r->node);
   task_events::on_waiting_for_resources(*r->task); // no-op if already so
   vtime d{0};
   try {
@@ -73,18 +85,32 @@ void world::wake_node(uint32_t node) {
 }
 
 void world::run_body(const rec_ptr& r) {
+  if (r->rebuild) {
+    rebuild_body(r);
+    return;
+  }
   r->in_code = true;
   bool again = execute_task(r->task);
   r->in_code = false;
   bool died = nodes_[r->node].epoch != r->epoch;
   retire(r);
   if (again && died && !r->actor) {
-    lose(r, true, node_name(r->node) + " died while it ran");
+    // Unwound by its node's death (its attempt counted): it goes by the
+    // driver's rule when the death is noticed, as the node's other lost
+    // runs do, and is placed from its owner's node.
+    r->counted = true;
+    if (nodes_[r->node].detected > r->epoch)
+      lose(r, node_name(r->node) + " died");
+    else
+      doomed_[r->node].push_back(r);
   } else if (again) {
     eng_.note(event_kind::retry, r->node, id_of(*r->task));
-    ready_.push_back(std::move(r->task));
-  } else if (!node_failures_.empty()) {
-    node_failures_.erase(id_of(*r->task));
+    ready_.push_back(queued{std::move(r->task), r->from, nullptr, false});
+  } else {
+    if (!r->actor)
+      detach_lineage(*r->task);
+    if (!node_failures_.empty())
+      node_failures_.erase(id_of(*r->task));
   }
   place_ready();
 }
@@ -158,18 +184,22 @@ void world::retire(const rec_ptr& r) {
   }
 }
 
-void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why) {
+void world::lose(const rec_ptr& r, const std::string& why) {
   auto& t = r->task;
   ++tasks_lost_;
   eng_.note(event_kind::lost, r->node, id_of(*t));
+  if (r->rebuild) {
+    rebuild_lost(r);
+    return;
+  }
   if (r->actor) {
     // Its actor was killed with the node: the job finds a stale epoch and
     // only tidies up (a drain it never runs would count forever).
     execute_task(t);
     return;
   }
-  int attempts = attempt_counted ? t->attempts.load(std::memory_order_relaxed)
-                                 : t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
+  int attempts = r->counted ? t->attempts.load(std::memory_order_relaxed)
+                            : t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
   if (t->cancelled()) {
     node_failures_.erase(id_of(*t));
     return;
@@ -184,7 +214,7 @@ void world::lose(const rec_ptr& r, bool attempt_counted, const std::string& why)
   switch (after_node_loss(failures, t->opts.max_node_failures, attempts, t->opts.max_retries)) {
     case node_loss_verdict::retry:
       eng_.note(event_kind::retry, r->node, id_of(*t));
-      ready_.push_back(std::move(t));
+      ready_.push_back(queued{std::move(t), r->from, nullptr, true}); // placed again by its owner
       return;
     case node_loss_verdict::too_many_node_failures: {
       std::string nodes;

@@ -71,6 +71,14 @@ world::~world() {
   // (which their stacks keep alive) before they go.
   while (!suspended_.empty())
     unpark(*suspended_.front());
+  // The lineages go while the world is whole: their tasks' arguments
+  // leave `produced_` as they go.
+  std::unordered_map<const object_slot*, held_result> held;
+  {
+    std::lock_guard guard{produced_mtx_};
+    held.swap(held_);
+  }
+  held.clear();
   if (trace_ != nullptr)
     std::fclose(trace_);
 }
@@ -94,7 +102,7 @@ void world::schedule(task_ptr t) {
   }
   if (t->cancelled())
     return;
-  ready_.push_back(std::move(t));
+  ready_.push_back(queued{std::move(t), current_node(), nullptr, false});
   place_ready();
 }
 

@@ -67,9 +67,11 @@ public:
   /// deadlock: throws an error saying so.
   /// `watch`: the objects whose sealing may make `done()` hold (a run
   /// waiting on them is woken by their waiters); `poll`: check `done()`
-  /// after every event instead (a wait whose objects are not known here).
+  /// after every event instead (a wait whose objects are not known here);
+  /// `read`: a `get` of `watch`, which rebuilds a lost object
+  /// (sim_lineage.cpp) where a `wait` only sees it sealed.
   bool block(const std::function<bool()>& done, std::optional<vtime> deadline,
-             std::span<object_slot* const> watch = {}, bool poll = false);
+             std::span<object_slot* const> watch = {}, bool poll = false, bool read = false);
 
   /// Whether `e` is the unwinding of a run whose node died.
   static bool lost_run(const std::exception_ptr& e) noexcept;
@@ -101,12 +103,22 @@ private:
   struct node_state {
     bool alive = true;
     uint64_t epoch = 0;
+    /// The epoch its last noticed death began (`detect`): a death whose
+    /// epoch is above it is not noticed yet.
+    uint64_t detected = 0;
     double free_cpus = 0;
     double slow = 1.0;
     std::vector<std::weak_ptr<actor_core>> actors;
   };
+  struct rebuild_op;
   struct run_rec {
     task_ptr task;
+    /// The node that submitted it, which places it again if it is lost.
+    uint32_t from = 0;
+    /// Its attempt is counted already (a run unwound by its node's death).
+    bool counted = false;
+    /// Set for a rebuild of a lost object: the run re-seals nothing.
+    std::shared_ptr<rebuild_op> rebuild;
     /// Its virtual time is its measured CPU time (charged before its seal).
     bool measured = false;
     uint32_t node = 0;
@@ -167,6 +179,40 @@ private:
     vtime at{0};
     size_t bytes = 0;
   };
+  /// A task or actor job waiting in the queue, and the node that submitted
+  /// it (the driver's for a rebuild): a retry of a task lost with its node
+  /// and an actor job are placed from there.
+  struct queued {
+    task_ptr task;
+    uint32_t from = 0;
+    std::shared_ptr<rebuild_op> rebuild;
+    /// A task lost with its node, placed again by its owner's cluster
+    /// client, which offers its own node only to SPREAD or when no other
+    /// node has room (task_placement.cpp's `ask_for`).
+    bool by_owner = false;
+  };
+  /// A rebuild of a lost object (sim_lineage.cpp), shared by the reads and
+  /// the tasks that wait for it.
+  struct rebuild_op {
+    const object_slot* slot = nullptr;
+    task_ptr task;
+    bool over = false;
+    /// Why it failed (empty: rebuilt).
+    std::string failure;
+    /// Tasks whose argument it is, placed again once it is rebuilt.
+    std::vector<queued> waiting;
+  };
+  /// A task's result that stays on the node that made it
+  /// (object_loss.hpp): its home, the nodes that copied it (each with its
+  /// epoch then), and its lineage.
+  struct held_result {
+    task_ptr task;
+    int rebuilds_left = 0;
+    uint32_t node = 0;
+    uint64_t epoch = 0;
+    std::vector<std::pair<uint32_t, uint64_t>> copies;
+    std::shared_ptr<rebuild_op> rebuilding;
+  };
   /// Takes a suspended run out of `suspended_` (its waiters off its objects).
   std::unique_ptr<run_fiber> unpark(run_fiber& rf);
   /// Puts a run that yielded into `suspended_`.
@@ -183,26 +229,63 @@ private:
   void run_body(const rec_ptr& r);
 
   void place_ready();
-  /// Places `t` if a node fits; false leaves it queued.
-  bool try_place(task_ptr& t);
+  /// Places `q` if a node fits; false leaves it queued.
+  bool try_place(queued& q);
   /// A task: where the cluster's rule (node_choice.hpp) puts it, as it
-  /// would be submitted from the current node (sim_placement.cpp).
-  bool place_task(task_ptr& t);
+  /// would be submitted from the current node, or by its owner (a retry of
+  /// one lost with its node) (sim_placement.cpp).
+  bool place_task(queued& q);
   /// An actor's constructor: where the cluster's rule (actor_choice.hpp)
-  /// puts it, as created on the current node; false leaves it queued.
-  bool place_actor(task_ptr& t, const actor_job& job);
+  /// puts it, as created on `from`; false leaves it queued.
+  bool place_actor(task_ptr& t, const actor_job& job, uint32_t from);
+  /// A rebuild: on a worker, by the cluster's rule, as the driver places it.
+  bool place_rebuild(queued& q);
   /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
   node_view view_of(uint32_t n, uint32_t from, double need) const;
-  void start(const rec_ptr& r, uint32_t node);
+  /// Starts `r` on `node`, its spec sent from `from`.
+  void start(const rec_ptr& r, uint32_t node, uint32_t from);
   void arrive(const rec_ptr& r);
   void run_code(const rec_ptr& r);
   /// Ends `r`'s stay on its node (gives back its CPUs on a live node).
   void retire(const rec_ptr& r);
   /// A run that ended with its node: retried or failed as the driver's
   /// rule says (node_loss.hpp: `max_retries`, `max_node_failures`).
-  void lose(const rec_ptr& r, bool attempt_counted, const std::string& why);
+  void lose(const rec_ptr& r, const std::string& why);
   /// Wakes the suspended runs of `node` (it died).
   void wake_node(uint32_t node);
+  // -- lost objects and their rebuilds (sim_lineage.cpp) --
+
+  /// Notes `slot` as a result held on the node that made it, with its task.
+  void note_held(const object_slot& slot);
+  /// After a run that sealed a held result: its task keeps a fresh result
+  /// slot of its own, so that its lineage does not keep the object alive.
+  void detach_lineage(task_spec& t);
+  /// Whether `h`'s node died (noticed or not) with no copy left.
+  bool lost(const held_result& h) const;
+  /// A read of `slot` on node 0 (the driver's `get`) or in a run: if it is
+  /// lost, rebuilds it and waits (throws object_lost_error if it cannot be
+  /// rebuilt); false if `deadline` passes first.
+  bool recover(object_slot* slot, std::optional<vtime> deadline);
+  /// `q` is a task with a lost object argument: it waits for the rebuild
+  /// out of the queue (or fails); false if it has none.
+  bool wait_for_lost_argument(queued& q);
+  /// Null if `slot` is not lost; else its rebuild under way, or a new one,
+  /// started once the death of its node is noticed.
+  std::shared_ptr<rebuild_op> rebuild_of(const object_slot* slot);
+  /// Queues `op`'s run, or fails it, as the rule says (object_loss.hpp).
+  void start_rebuild(const std::shared_ptr<rebuild_op>& op);
+  /// A rebuild's run ended: rebuilt on `node`, or failed with `failure`.
+  void rebuild_over(const std::shared_ptr<rebuild_op>& op, uint32_t node, std::string failure);
+  /// A rebuild's run was lost with its node: another one while allowed.
+  void rebuild_lost(const rec_ptr& r);
+  /// The body of a rebuild's fiber: the task's code, its result dropped.
+  void rebuild_body(const rec_ptr& r);
+  /// The first of `r`'s object arguments that is lost, as a read of it
+  /// says; empty if none.
+  std::string lost_argument(const run_rec& r);
+  /// `slot` was read onto `node` as a task's argument: a copy there.
+  void copied(const object_slot* slot, uint32_t node);
+
   /// Fails `t` with node_died_error saying `why`.
   static void fail(task_spec& t, const std::string& why);
   void apply(const sim_fault& f);
@@ -235,7 +318,8 @@ private:
   vtime readable_at(std::span<object_slot* const> slots, uint32_t node, bool& cut);
   /// Waits (virtual time) until the objects a wait watched have crossed to
   /// the waiting node; false if `deadline` passes first.
-  bool fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline);
+  /// `read`: a `get` of them (a lost object is rebuilt first).
+  bool fetch(std::span<object_slot* const> watch, std::optional<vtime> deadline, bool read);
   /// Sends `r`'s spec (or actor job) from `from` to its node, with its
   /// object arguments' transfer; a lost one is sent again.
   void send(const rec_ptr& r, uint32_t from);
@@ -266,7 +350,12 @@ private:
   /// join again at the next heal.
   uint64_t heals_ = 0;
   std::vector<uint32_t> timed_out_;
-  std::deque<task_ptr> ready_;
+  std::deque<queued> ready_;
+  /// Results held on the nodes that made them, by slot (under
+  /// `produced_mtx_`), and the rebuilds waiting for their node's death to
+  /// be noticed, with that node.
+  std::unordered_map<const object_slot*, held_result> held_;
+  std::vector<std::pair<uint32_t, std::shared_ptr<rebuild_op>>> undetected_;
   /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
   /// views a placement builds (kept to reuse their memory).
   std::vector<uint32_t> spread_last_;
