@@ -246,3 +246,33 @@ TEST_CASE("the driver leaves the earlier tasks of a list to the pool threads") {
       CHECK(keys[i] != this_thread_key());
   }
 }
+
+TEST_CASE("a task the driver submits and neither gets nor waits for still runs") {
+  // A granted task its submitter will likely run itself wakes no pool
+  // thread while the pool's watcher sleeps (worker_pool.hpp, watch_wanted):
+  // the watcher's timed wait must run it when the driver does not. Each
+  // round first runs a task on the driver, which keeps the watcher
+  // watching, then leaves one and spins (no get, no park) until it ran.
+  runtime_guard rt{2};
+  for (int i = 0; i < 200; ++i) {
+    CHECK(manta::get(manta::task(free_cpus_inside).remote()) == doctest::Approx(1));
+    g_ran = false;
+    auto ref = manta::task(mark_ran).remote();
+    auto until = steady::now() + 10s;
+    while (!g_ran && steady::now() < until)
+      std::this_thread::yield();
+    REQUIRE(g_ran);
+    CHECK(manta::get(ref) == 1);
+  }
+  CHECK(all_cpus_free(2));
+}
+
+TEST_CASE("a get with a timeout of a task left to the driver wakes a pool thread") {
+  // The park of the driver's get wakes a pool thread for the task it left
+  // to itself (wake_for_left_task), rather than leave it to the watcher.
+  runtime_guard rt{2};
+  for (int i = 0; i < 200; ++i) {
+    CHECK(manta::get(manta::task(this_thread_key).remote()) != 0);
+    CHECK(manta::get(manta::task(this_thread_key).remote(), 10s) != this_thread_key());
+  }
+}

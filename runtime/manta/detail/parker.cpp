@@ -1,6 +1,7 @@
 #include "manta/detail/parker.hpp"
 
 #include "manta/detail/contention.hpp"
+#include "manta/detail/worker_pool.hpp"
 
 #include <climits>
 #include <linux/futex.h>
@@ -53,6 +54,9 @@ bool parker::park_until(clock::time_point deadline) noexcept {
   // thread, while a futex sleeper is woken ahead of busy threads.
   if (word_.load(std::memory_order_relaxed) == notified && consume())
     return true;
+  // A task this thread submitted and left to itself (worker_pool.hpp,
+  // watch_wanted) gets a pool thread now, not at the watcher's next look.
+  wake_for_left_task();
   if (!oversubscribed()) {
     spin_scope counted;
     for (int i = 0; i < spin_steps; ++i) {

@@ -11,6 +11,7 @@
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/typed_task.hpp"
+#include "manta/detail/worker_pool.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -144,9 +145,17 @@ slot_ptr submit(task_ptr spec) {
   // Only a task with an argument still to come needs an actor to wait for
   // it. Spawning one for a task that is ready would put a spawn and a hop to
   // a scheduler thread (about half the cost of a task) under every submit.
-  if (std::all_of(spec->deps.begin(), spec->deps.end(), [](auto& d) { return d->done(); }))
+  if (std::all_of(spec->deps.begin(), spec->deps.end(), [](auto& d) { return d->done(); })) {
+    // From user code: the pool may leave the task to this thread's `get`
+    // (worker_pool.hpp, watch_wanted).
+    auto& ctx = this_task();
+    ctx.submitting = true;
+    struct reset {
+      bool& flag;
+      ~reset() { flag = false; }
+    } done{ctx.submitting};
     actors::hand_over(std::move(spec), rt.pool(), link);
-  else if (sim_engaged())
+  } else if (sim_engaged())
     sim_wait_for_args(std::move(spec)); // the simulation's thread hands it over
   else
     rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);

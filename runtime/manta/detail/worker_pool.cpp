@@ -1,5 +1,6 @@
 #include "manta/detail/worker_pool.hpp"
 
+#include "manta/detail/actor_core.hpp"
 #include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/gpu_env.hpp"
 #include "manta/detail/contention.hpp"
@@ -15,6 +16,12 @@ namespace {
 /// How many pauses an idle spinning pool thread leaves a granted task to
 /// the thread that submitted it before taking it (see worker_loop).
 constexpr int caller_grace_steps = 24;
+
+/// How long a task left to its submitter waits at most for the watcher
+/// (worker_pool::state::watch_wanted) when the submitter does not run it,
+/// and how many such periods without a task left so end the watch.
+constexpr std::chrono::microseconds watch_period{100};
+constexpr int watch_rounds = 20;
 
 } // namespace
 
@@ -80,7 +87,7 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
   return waiting.back();
 }
 
-void worker_pool::state::push_runnable(queued q) {
+void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
   runnable.push_back(std::move(q));
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle) {
@@ -88,11 +95,54 @@ void worker_pool::state::push_runnable(queued q) {
     // its own stack (worker_pool_help.cpp): no thread per blocked task.
     if (!claim_helper(runnable.back()))
       start_thread();
-  } else if (sleeping > 0 && (runnable.size() > spinning || oversubscribed()))
+  } else if ((sleeping > signaled || watching)
+             && (runnable.size() > spinning || oversubscribed())) {
     // A spinning thread takes the task without a wake-up, unless the
     // machine is oversubscribed: the spinner may then be off its core for
     // a time slice (milliseconds), and a sleeper, once woken, runs at once.
+    // The only task in sight, pushed by a submitter that will likely run it
+    // itself, is left to it while the watcher sleeps (see watch_wanted).
+    if (left_to_caller && runnable.size() == 1) {
+      if (watching) {
+        ++left_count;
+        left_pending = true;
+        return;
+      }
+      watch_wanted = true;
+    }
+    wake_one();
+  }
+}
+
+void worker_pool::state::wake_one() {
+  left_pending = false;
+  if (sleeping > signaled) {
+    ++signaled;
     work_cv.notify_one();
+  } else if (watching) {
+    watching = false; // a task left to its caller now wakes someone else
+    watch_cv.notify_one();
+  }
+}
+
+void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
+  watcher = true;
+  auto seen = left_count;
+  int quiet = 0;
+  while (runnable.empty() && !stopping && quiet < watch_rounds) {
+    watching = true;
+    watch_cv.wait_for(guard, watch_period);
+    watching = false;
+    if (left_count != seen) {
+      seen = left_count;
+      quiet = 0;
+    } else {
+      ++quiet;
+    }
+  }
+  if (quiet >= watch_rounds)
+    watch_wanted = false; // no task left to its caller for a while
+  watcher = false;
 }
 
 void worker_pool::state::start_thread() {
@@ -146,12 +196,12 @@ bool worker_pool::state::enqueue(task_ptr& t) {
   return enqueue(t, caller_id(this));
 }
 
-bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent) {
+bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent, bool left_to_caller) {
   if (stopping)
     return false;
   auto& g = group_for(t->opts.resources);
   if (g.tasks.empty() && try_take(g.demand, t->lease_owner()))
-    push_runnable(queued{std::move(t), parent});
+    push_runnable(queued{std::move(t), parent}, left_to_caller);
   else
     g.tasks.push_back(queued{std::move(t), parent});
   return true;
@@ -188,21 +238,29 @@ worker_pool::~worker_pool() {
 namespace {
 
 /// Remembers, on a thread outside the pool, the task it hands over: its
-/// `get` right after may run it itself (worker_pool_caller.cpp).
-void note_scheduled(const task_spec& t) noexcept {
+/// `get` right after may run it itself (worker_pool_caller.cpp). True if
+/// user code on such a thread submits it (not a task of an actor's code
+/// nor one whose arguments came later): the task is left to it
+/// (worker_pool::state::watch_wanted).
+bool note_scheduled(const task_spec& t) noexcept {
   auto& ctx = this_task();
-  if (ctx.task == nullptr)
-    ctx.last_scheduled = t.result.get();
+  if (ctx.task != nullptr)
+    return false;
+  ctx.last_scheduled = t.result.get();
+  return ctx.submitting && ctx.pool == nullptr && current_actor() == nullptr;
 }
 
 } // namespace
 
 void worker_pool::schedule(task_ptr t) {
-  note_scheduled(*t);
+  bool left = note_scheduled(*t);
   {
     std::lock_guard<std::mutex> guard{st_->mtx};
-    if (st_->enqueue(t))
+    if (st_->enqueue(t, caller_id(st_.get()), left)) {
+      if (left && st_->left_pending)
+        this_task().left_in = st_;
       return;
+    }
   }
   // Sealed and dropped without the lock: dropping a task may run user code
   // (the destructors of its arguments), which may schedule on this pool.
@@ -283,16 +341,27 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       guard.lock();
       --st.spinning;
     }
+    if (st.runnable.empty() && !st.stopping && st.watch_wanted && !st.watcher) {
+      st.watch(guard);
+      continue;
+    }
     if (st.runnable.empty() && !st.stopping) {
       auto has_work = [&] { return !st.runnable.empty() || st.stopping; };
+      auto until = std::chrono::steady_clock::now() + idle_timeout;
+      bool timed_out = false;
       ++st.sleeping;
-      bool woken = true;
-      if (st.live > st.core_threads)
-        woken = st.work_cv.wait_for(guard, idle_timeout, has_work);
-      else
-        st.work_cv.wait(guard, has_work);
+      while (!has_work() && !timed_out) {
+        if (st.live > st.core_threads)
+          timed_out = st.work_cv.wait_until(guard, until) == std::cv_status::timeout;
+        else
+          st.work_cv.wait(guard);
+        // Each return may have taken a wake-up sent to the sleepers (this
+        // thread is one again if it sleeps on): never wait for it twice.
+        if (st.signaled > 0)
+          --st.signaled;
+      }
       --st.sleeping;
-      if (!woken && st.live > st.core_threads) {
+      if (timed_out && !has_work() && st.live > st.core_threads) {
         st.exited.push_back(std::this_thread::get_id());
         break;
       }
@@ -304,14 +373,16 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
 }
 
 bool worker_pool::try_schedule(task_ptr& t) {
-  note_scheduled(*t);
+  bool left = note_scheduled(*t);
   std::lock_guard<std::mutex> guard{st_->mtx};
   if (st_->stopping)
     return false;
   auto& g = st_->group_for(t->opts.resources);
   if (!g.tasks.empty() || !st_->try_take(g.demand, t->lease_owner()))
     return false;
-  st_->push_runnable(queued{std::move(t), caller_id(st_.get())});
+  st_->push_runnable(queued{std::move(t), caller_id(st_.get())}, left);
+  if (left && st_->left_pending)
+    this_task().left_in = st_;
   return true;
 }
 
@@ -384,6 +455,7 @@ size_t worker_pool::stop(std::chrono::milliseconds grace) {
     st.runnable.clear();
     st.num_runnable.store(0, std::memory_order_release);
     st.work_cv.notify_all();
+    st.watch_cv.notify_all();
     // Sealed and dropped without the lock (see schedule).
     guard.unlock();
     for (auto& t : dropped)
@@ -422,6 +494,22 @@ void lend_current_cpus() noexcept {
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   std::lock_guard<std::mutex> guard{st.mtx};
   st.lend(ctx.task->opts.resources.cpus, dropped);
+}
+
+void wake_for_left_task() noexcept {
+  auto& ctx = this_task();
+  if (ctx.left_in.expired())
+    return;
+  auto sp = std::static_pointer_cast<worker_pool::state>(ctx.left_in.lock());
+  ctx.left_in.reset();
+  if (!sp)
+    return;
+  auto& st = *sp;
+  if (st.num_runnable.load(std::memory_order_acquire) == 0)
+    return; // taken meanwhile
+  std::lock_guard<std::mutex> guard{st.mtx};
+  if (st.left_pending && !st.runnable.empty())
+    st.wake_one();
 }
 
 void reclaim_current_cpus() noexcept {

@@ -177,6 +177,9 @@ private:
     mutable std::mutex mtx;
     std::condition_variable work_cv;
     std::condition_variable exit_cv;
+    /// The watcher's own wait (see `watch_wanted`), apart from `work_cv` so
+    /// that a wake-up for a task goes to a plain sleeper first.
+    std::condition_variable watch_cv;
     double free_cpus;
     double total_cpus;
     resource_map free_custom;
@@ -188,7 +191,29 @@ private:
     std::deque<queued> runnable;
     std::atomic<size_t> num_runnable{0};
     size_t idle = 0;
+    /// Threads waiting on `work_cv`, and the wake-ups sent to them that
+    /// none of them took yet: a second task never counts on a sleeper
+    /// already woken for the first.
     size_t sleeping = 0;
+    size_t signaled = 0;
+    /// Tasks left to their submitters: a thread outside the pool that
+    /// submits a granted task usually `get`s it at once and runs it itself
+    /// (worker_pool_caller.cpp), so waking a pool thread for it only costs
+    /// a futex wake, a context switch and a fight for this lock (most of the
+    /// time of one task at a time on an oversubscribed machine). Such a task
+    /// wakes nobody while the watcher sleeps in its timed wait: the watcher
+    /// runs it within `watch_period` if its submitter does not (a park of
+    /// the submitter's thread wakes a sleeper for it at once:
+    /// `wake_for_left_task`). `watch_wanted`: a task was submitted so; the
+    /// next thread to sleep becomes the watcher (`watcher`), asleep in
+    /// `watch_cv` while `watching`, and stays one until `watch_rounds`
+    /// periods pass with no task left so (`left_count` unchanged).
+    bool watch_wanted = false;
+    bool watcher = false;
+    bool watching = false;
+    uint64_t left_count = 0;
+    /// A task was left so and may still wait (cleared by a wake for it).
+    bool left_pending = false;
     /// Idle threads spinning for work; at most one, so that idle threads
     /// do not take the cores from the threads that produce the work.
     size_t spinning = 0;
@@ -216,12 +241,19 @@ private:
     /// queues go to `dropped`, for the caller to destroy with the lock
     /// released (a task's destructor may schedule on this pool).
     void grant_waiting(std::vector<task_ptr>& dropped);
-    void push_runnable(queued q);
+    /// `left_to_caller`: pushed by its submitter, a thread outside the pool
+    /// that may run it itself (see `watch_wanted`).
+    void push_runnable(queued q, bool left_to_caller = false);
+    /// Wakes one idle thread: a sleeper not woken yet, else the watcher.
+    void wake_one();
+    /// The watcher's timed waits (see `watch_wanted`); returns with the
+    /// lock held when there is work, the pool stops or the watch ends.
+    void watch(std::unique_lock<std::mutex>& guard);
     /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
     /// who seals it with the lock released: false then. `parent`: the
     /// submitter's id; by default the calling thread's task.
     bool enqueue(task_ptr& t);
-    bool enqueue(task_ptr& t, uint64_t parent);
+    bool enqueue(task_ptr& t, uint64_t parent, bool left_to_caller = false);
     /// Wakes a waiting thread that may run `q` and that no task claimed
     /// yet; false if none.
     bool claim_helper(const queued& q);
@@ -238,6 +270,7 @@ private:
   };
 
   friend void lend_current_cpus() noexcept;
+  friend void wake_for_left_task() noexcept;
   friend void reclaim_current_cpus() noexcept;
   friend bool help_begin(help_record& h) noexcept;
   friend bool help_step(help_record& h);
@@ -263,6 +296,13 @@ struct task_context {
   /// On a thread outside the pool: the result of the task it handed to the
   /// pool last, the one a `get` right after runs itself (`run_here`).
   const object_slot* last_scheduled = nullptr;
+  /// Set by `submit` while it hands a task over from user code: the thread
+  /// may `get` it at once and run it itself.
+  bool submitting = false;
+  /// The pool (its state) a task of this thread was left to it in without
+  /// a wake-up (worker_pool::state::watch_wanted); empty if none. Weak: the
+  /// runtime may shut down before the thread parks again.
+  std::weak_ptr<void> left_in;
 };
 
 task_context& this_task() noexcept;
@@ -273,5 +313,10 @@ void lend_current_cpus() noexcept;
 
 /// Called when that task runs again (may overcommit until others finish).
 void reclaim_current_cpus() noexcept;
+
+/// Called by a thread about to park: wakes a pool thread for the task it
+/// left to itself without a wake-up, if that task still waits (its `get`
+/// did not run it: a deadline, another object). No-op otherwise.
+void wake_for_left_task() noexcept;
 
 } // namespace manta::detail

@@ -88,6 +88,7 @@ bool worker_pool::run_here(const object_slot& slot) {
   // What a pool thread shows the task's code: its children know it as
   // their parent, its own waits lend its CPUs and help. The caller's
   // unfinished output line stays its own.
+  ctx.left_in.reset(); // its own task, taken: nobody to wake for it
   auto saved = ctx;
   ctx.pool = st_.get();
   ctx.id = task_id(*q->task);
