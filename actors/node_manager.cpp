@@ -135,6 +135,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     return refuse(error_kind::generic, "function '" + msg.function_name
                                          + "' has parameter or result types that cannot "
                                            "be serialized, so it cannot run on another node");
+  auto item_window = msg.item_window;
   auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
   task->log_sink = self->state.logs;
   // What goes through the node manager makes the result follow it there
@@ -146,7 +147,7 @@ void submit(node_manager_actor* self, const std::vector<char>& spec) {
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
-  task->emit_item = item_emitter(self, owner, id, msg.item_window);
+  task->emit_item = item_emitter(self, owner, id, item_window);
   task->emit_item.send = [send = std::move(task->emit_item.send), via](uint64_t index,
                                                                        std::vector<char> bytes) {
     via->store(true, std::memory_order_relaxed);

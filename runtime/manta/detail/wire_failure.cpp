@@ -44,7 +44,7 @@ std::exception_ptr make_error(error_kind k, std::string message) {
   }
   // Not reached: every kind has a case, and codes from the wire are
   // checked (error_kind_from_code) before they become kinds.
-  return std::make_exception_ptr(error(std::move(message)));
+  return std::make_exception_ptr(error(message));
 }
 
 wire::failure_message to_failure(const std::exception_ptr& ep, const std::string& task_name,
