@@ -7,6 +7,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/store_listing.hpp"
 
 #include <manta/detail/borrowers.hpp>
 #include <manta/manta.hpp>
@@ -24,24 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Whether this process's object store lists object `id`.
-bool listed(manta::object_id id) {
-  for (auto& o : manta::memory_summary().objects)
-    if (o.id == id)
-      return true;
-  return false;
-}
-
-/// Polls `done` until it holds or `limit` passes; returns its last answer.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 20s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until)
-      return done();
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using manta_test::eventually;
+using manta_test::listed;
 
 std::atomic<bool> g_release{false};
 
