@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -128,15 +129,29 @@ TEST_CASE("refs inside the arguments of tasks that never ran are freed when they
   CHECK(eventually([&] { return !listed(killed_id); }));
 }
 
-TEST_CASE("a ref inside a result the driver never reads is freed on its owner with it") {
+/// A cluster of one 1-CPU worker and this driver (no CPUs of its own).
+struct one_worker {
   manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
-  auto on_worker = [&](uint64_t id) {
+  pid_t worker = c.add_worker(1);
+  std::map<int, manta::node_id> nodes;
+
+  one_worker() {
+    c.join(0);
+    nodes = manta_test::worker_nodes(1);
+    REQUIRE(nodes.count(worker) == 1);
+  }
+
+  /// Whether the worker's store lists object `id`.
+  bool holds(uint64_t id) {
     return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
-  };
+  }
+};
+
+TEST_CASE("a ref inside a result the driver never reads is freed on its owner with it") {
+  one_worker w;
+  auto& nodes = w.nodes;
+  auto worker = w.worker;
+  auto on_worker = [&](uint64_t id) { return w.holds(id); };
   auto made_last = [&] {
     return manta::get(manta::task(last_made).node_affinity(nodes[worker]).remote(), 30s);
   };
@@ -162,14 +177,10 @@ TEST_CASE("a ref inside a result the driver never reads is freed on its owner wi
 }
 
 TEST_CASE("a ref written again inside a result stays while that result is unread") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
-  auto on_worker = [&](uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
-  };
+  one_worker w;
+  auto& nodes = w.nodes;
+  auto worker = w.worker;
+  auto on_worker = [&](uint64_t id) { return w.holds(id); };
   auto first = manta::task(big_with_ref).node_affinity(nodes[worker]).remote(9);
   auto x = manta::get(first, 60s).second; // owned by the worker, borrowed here
   auto x_id = x.id();
