@@ -12,6 +12,7 @@
 #include "manta/detail/log_capture.hpp"
 #include "manta/detail/log_sink.hpp"
 #include "manta/detail/object_loss.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/task_events.hpp"

@@ -8,6 +8,7 @@
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/log_sink.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/object_id.hpp"
 

@@ -13,7 +13,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/detail/wire.hpp"
 #include "tests/cluster_helpers.hpp"

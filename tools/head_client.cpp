@@ -3,7 +3,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/cluster_token.hpp"
 #include "manta/detail/node_address.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"
 

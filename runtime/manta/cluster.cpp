@@ -11,6 +11,7 @@
 #include "manta/detail/node_address.hpp"
 #include "manta/detail/head_store.hpp"
 #include "manta/detail/node_argv.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/runtime_dir.hpp"
 #include "manta/detail/transport.hpp"

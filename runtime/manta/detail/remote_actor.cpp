@@ -11,6 +11,7 @@
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/job_id.hpp"
 #include "manta/detail/lend_scope.hpp"
+#include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/typed_call.hpp"
 #include "manta/errors.hpp"
