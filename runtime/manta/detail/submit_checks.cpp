@@ -35,17 +35,22 @@ std::string amount_problem(const std::string& name, double amount, bool zero_ok)
 
 } // namespace
 
-void check_demand(const resource_demand& d, const std::string& who) {
-  auto fail = [&](const std::string& why) { throw invalid_argument_error(who + ": " + why); };
+std::string demand_problem(const resource_demand& d) {
   if (auto why = amount_problem(cpu_resource, d.cpus, true); !why.empty())
-    fail(why);
+    return why;
   for (auto& [name, amount] : d.custom) {
     if (name.empty())
-      fail("a resource has an empty name (resources({{\"\", " + amount_text(amount)
-           + "}})); name it, e.g. {{\"GPU\", 1}}");
+      return "a resource has an empty name (resources({{\"\", " + amount_text(amount)
+             + "}})); name it, e.g. {{\"GPU\", 1}}";
     if (auto why = amount_problem(name, amount, false); !why.empty())
-      fail(why);
+      return why;
   }
+  return {};
+}
+
+void check_demand(const resource_demand& d, const std::string& who) {
+  if (auto why = demand_problem(d); !why.empty())
+    throw invalid_argument_error(who + ": " + why);
 }
 
 void check_actor_name(const std::string& value, const char* what, const char* where) {

@@ -13,4 +13,8 @@ namespace manta::detail {
 /// (1.5 GPUs: amounts above 1 are whole).
 void check_demand(const resource_demand& d, const std::string& who);
 
+/// What `check_demand` throws about, after "<who>: "; empty if `d` is fine.
+/// For a hot path that names `who` only when it throws (a task's submit).
+std::string demand_problem(const resource_demand& d);
+
 } // namespace manta::detail

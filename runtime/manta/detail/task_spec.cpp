@@ -77,7 +77,10 @@ void seal_void(object_slot& slot) {
 slot_ptr submit(task_ptr spec) {
   auto& rt = runtime::require("task(...).remote");
   auto& demand = spec->opts.resources;
-  check_demand(demand, "task '" + spec->name() + "'");
+  // The task's name goes into a message only when it throws: no string is
+  // built for every submit.
+  if (auto why = demand_problem(demand); !why.empty())
+    throw invalid_argument_error("task '" + spec->name() + "': " + why);
   // A negative count used to mean "no retries" without a word (Ray's -1,
   // "without limit", is not what Manta does).
   if (spec->opts.max_retries < 0)

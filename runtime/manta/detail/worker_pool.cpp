@@ -1,11 +1,9 @@
 #include "manta/detail/worker_pool.hpp"
 
 #include "manta/detail/actor_core.hpp"
-#include "manta/detail/allocation_hook.hpp"
 #include "manta/detail/gpu_env.hpp"
 #include "manta/detail/contention.hpp"
 #include "manta/detail/parker.hpp"
-#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/errors.hpp"
 
@@ -16,12 +14,6 @@ namespace {
 /// How many pauses an idle spinning pool thread leaves a granted task to
 /// the thread that submitted it before taking it (see worker_loop).
 constexpr int caller_grace_steps = 24;
-
-/// How long a task left to its submitter waits at most for the watcher
-/// (worker_pool::state::watch_wanted) when the submitter does not run it,
-/// and how many such periods without a task left so end the watch.
-constexpr std::chrono::microseconds watch_period{100};
-constexpr int watch_rounds = 20;
 
 } // namespace
 
@@ -37,47 +29,6 @@ task_context& this_task() noexcept {
 }
 
 // -- state (all members called with the lock held) ------------------------------
-
-bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
-  if (!d.fits_in(free_cpus, free_custom))
-    return false;
-  if (auto gpus = d.custom.find(gpu_resource); gpus != d.custom.end() && gpus->second > 0) {
-    auto picked = pick_gpus(gpu_free, gpus->second);
-    if (picked.empty())
-      return false; // enough in all, but not on whole GPUs (fragments)
-    for (auto& [index, amount] : picked)
-      gpu_free[static_cast<size_t>(index)] -= amount;
-    gpu_leases[owner] = std::move(picked);
-  }
-  free_cpus -= d.cpus;
-  for (auto& [name, amount] : d.custom)
-    free_custom[name] -= amount;
-  return true;
-}
-
-void worker_pool::state::give_back(const resource_demand& d, const void* owner) {
-  free_cpus += d.cpus;
-  for (auto& [name, amount] : d.custom) {
-    // A removed placement group's bundle (placement_groups.hpp): dropped,
-    // so that nothing still queued for it (a dead actor's constructor) is
-    // granted and the map does not grow with every group.
-    if (stale_bundle(name)) {
-      free_custom.erase(name);
-      continue;
-    }
-    free_custom[name] += amount;
-  }
-  // Only a lease of GPUs frees GPUs: an actor's drain jobs (no resources)
-  // share the actor as owner with the lease its constructor job took.
-  auto gpus = d.custom.find(gpu_resource);
-  if (gpus == d.custom.end() || gpus->second <= 0)
-    return;
-  if (auto i = gpu_leases.find(owner); i != gpu_leases.end()) {
-    for (auto& [index, amount] : i->second)
-      gpu_free[static_cast<size_t>(index)] += amount;
-    gpu_leases.erase(i);
-  }
-}
 
 worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
   for (auto& g : waiting)
@@ -123,26 +74,6 @@ void worker_pool::state::wake_one() {
     watching = false; // a task left to its caller now wakes someone else
     watch_cv.notify_one();
   }
-}
-
-void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
-  watcher = true;
-  auto seen = left_count;
-  int quiet = 0;
-  while (runnable.empty() && !stopping && quiet < watch_rounds) {
-    watching = true;
-    watch_cv.wait_for(guard, watch_period);
-    watching = false;
-    if (left_count != seen) {
-      seen = left_count;
-      quiet = 0;
-    } else {
-      ++quiet;
-    }
-  }
-  if (quiet >= watch_rounds)
-    watch_wanted = false; // no task left to its caller for a while
-  watcher = false;
 }
 
 void worker_pool::state::start_thread() {
@@ -205,15 +136,6 @@ bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent, bool left_to_call
   else
     g.tasks.push_back(queued{std::move(t), parent});
   return true;
-}
-
-void worker_pool::state::lend(double cpus, std::vector<task_ptr>& dropped) {
-  free_cpus += cpus;
-  grant_waiting(dropped);
-}
-
-void worker_pool::state::reclaim(double cpus) {
-  free_cpus -= cpus;
 }
 
 // -- worker_pool ------------------------------------------------------------------
@@ -410,23 +332,6 @@ void worker_pool::release(const resource_demand& d, const void* owner) {
   st_->grant_waiting(dropped);
 }
 
-std::vector<int> worker_pool::gpu_ids(const void* owner) const {
-  std::vector<int> out;
-  std::lock_guard<std::mutex> guard{st_->mtx};
-  if (auto i = st_->gpu_leases.find(owner); i != st_->gpu_leases.end())
-    for (auto& [index, amount] : i->second)
-      out.push_back(index);
-  return out;
-}
-
-std::pair<resource_map, resource_map> worker_pool::resources() const {
-  std::lock_guard<std::mutex> guard{st_->mtx};
-  std::pair<resource_map, resource_map> out{st_->free_custom, st_->total_custom};
-  out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
-  out.second[cpu_resource] = st_->total_cpus;
-  return out;
-}
-
 size_t worker_pool::num_queued() const {
   std::lock_guard<std::mutex> guard{st_->mtx};
   size_t n = 0;
@@ -481,44 +386,6 @@ size_t worker_pool::stop(std::chrono::milliseconds grace) {
     }
   }
   return left_behind;
-}
-
-void lend_current_cpus() noexcept {
-  auto& ctx = this_task();
-  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
-    return;
-  // Granting may start a thread (it allocates): never stopped half-way by
-  // the memory monitor, which would terminate the node here.
-  allocation_hook::hold_off no_stop;
-  auto& st = *static_cast<worker_pool::state*>(ctx.pool);
-  std::vector<task_ptr> dropped; // destroyed after the guard unlocks
-  std::lock_guard<std::mutex> guard{st.mtx};
-  st.lend(ctx.task->opts.resources.cpus, dropped);
-}
-
-void wake_for_left_task() noexcept {
-  auto& ctx = this_task();
-  if (ctx.left_in.expired())
-    return;
-  auto sp = std::static_pointer_cast<worker_pool::state>(ctx.left_in.lock());
-  ctx.left_in.reset();
-  if (!sp)
-    return;
-  auto& st = *sp;
-  if (st.num_runnable.load(std::memory_order_acquire) == 0)
-    return; // taken meanwhile
-  std::lock_guard<std::mutex> guard{st.mtx};
-  if (st.left_pending && !st.runnable.empty())
-    st.wake_one();
-}
-
-void reclaim_current_cpus() noexcept {
-  auto& ctx = this_task();
-  if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
-    return;
-  auto& st = *static_cast<worker_pool::state*>(ctx.pool);
-  std::lock_guard<std::mutex> guard{st.mtx};
-  st.reclaim(ctx.task->opts.resources.cpus);
 }
 
 } // namespace manta::detail
