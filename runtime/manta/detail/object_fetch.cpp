@@ -1,5 +1,6 @@
 #include "manta/detail/object_fetch.hpp"
 
+#include "manta/detail/buffer_pool.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/object_transfer.hpp"
 #include "manta/detail/store_copy.hpp"
@@ -9,6 +10,8 @@
 #include "manta/detail/fetch_loop.hpp"
 
 #include <future>
+#include <new>
+#include <typeinfo>
 #include <mutex>
 
 namespace manta::detail {
@@ -18,14 +21,22 @@ namespace {
 std::mutex g_reader_tls_mtx;
 std::shared_ptr<data_path_tls> g_reader_tls;
 
-/// Sizes `out` for `size` bytes (fresh pages for a huge object).
+/// Sizes `out` for `size` bytes: for a huge object, memory an earlier read
+/// or put left in the buffer pool (its pages mapped) if there is some of
+/// about that size, else fresh pages mapped now.
 void prepare(std::vector<char>& out, uint64_t size) {
   if (out.size() == size)
     return;
   if (size >= huge_copy_bytes && out.capacity() < size) {
-    std::vector<char>{}.swap(out);
-    out.reserve(size);
-    populate_pages(out.data(), size); // fresh memory (store_copy.hpp)
+    using bytes = std::vector<char>;
+    if (auto* kept = static_cast<bytes*>(buffer_pool::instance().take(typeid(bytes), size))) {
+      out.swap(*kept);
+      delete kept; // with `out`'s former buffer
+    } else {
+      bytes{}.swap(out);
+      out.reserve(size);
+      populate_pages(out.data(), size); // fresh memory (store_copy.hpp)
+    }
   }
   out.resize(size);
 }
@@ -93,6 +104,24 @@ void fetch_object_async(std::vector<object_source> sources, std::string token, u
   start_read(std::move(sources), std::move(token), id, size, std::move(into), streams,
              std::move(arrived), std::move(tls),
              [out, done = std::move(done)](std::string err) { done(std::move(err)); });
+}
+
+void recycle_read_buffer(std::vector<char>&& bytes) noexcept {
+  using buffer = std::vector<char>;
+  auto capacity = bytes.capacity();
+  if (capacity < huge_copy_bytes)
+    return;
+  try {
+    // A kept buffer is at its full size: the read that takes it shrinks it
+    // (no byte written) rather than zeroing a tail.
+    auto* kept = new buffer{std::move(bytes)};
+    if (kept->size() < capacity)
+      kept->resize(capacity);
+    buffer_pool::instance().give(
+      {kept, [](void* p) noexcept { delete static_cast<buffer*>(p); }, &typeid(buffer), capacity});
+  } catch (const std::bad_alloc&) {
+    // No memory to keep it: it is freed.
+  }
 }
 
 std::string fetch_object(const std::string& host, uint16_t port, const std::string& token,
