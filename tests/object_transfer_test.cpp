@@ -25,8 +25,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
-#include <sstream>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -133,38 +131,6 @@ struct dying_holder {
   }
 };
 
-/// The kernel's transparent huge pages setting ("always", "madvise" or
-/// "never"; empty where the kernel has none).
-std::string huge_pages_setting() {
-  std::ifstream in{"/sys/kernel/mm/transparent_hugepage/enabled"};
-  std::string line;
-  std::getline(in, line);
-  auto open = line.find('[');
-  auto close = line.find(']');
-  return open == std::string::npos || close < open ? "" : line.substr(open + 1, close - open - 1);
-}
-
-/// KiB of the mapping holding `p` that are backed by huge pages
-/// (AnonHugePages in /proc/self/smaps); -1 if no mapping holds it.
-long huge_kib_at(const void* p) {
-  std::ifstream in{"/proc/self/smaps"};
-  auto at = reinterpret_cast<uintptr_t>(p);
-  bool inside = false;
-  for (std::string line; std::getline(in, line);) {
-    uintptr_t from = 0;
-    uintptr_t to = 0;
-    char dash = 0;
-    std::istringstream head{line};
-    if (head >> std::hex >> from >> dash >> to && dash == '-') {
-      inside = from <= at && at < to;
-      continue;
-    }
-    if (inside && line.rfind("AnonHugePages:", 0) == 0)
-      return std::stol(line.substr(14));
-  }
-  return -1;
-}
-
 } // namespace
 
 TEST_CASE("objects arrive byte-exact over one and several connections") {
@@ -179,26 +145,6 @@ TEST_CASE("objects arrive byte-exact over one and several connections") {
   std::vector<char> empty;
   CHECK(fetch_object("127.0.0.1", s.server.port(), "secret", 7, 0, empty) == "");
   CHECK(empty.empty());
-}
-
-TEST_CASE("a large read lands in fresh memory backed by huge pages, byte-exact") {
-  // The reader maps its fresh destination up front (object_fetch.cpp):
-  // in 2 MiB pages where the kernel offers them, half the cost of 4 KiB
-  // ones. The object's size is a multiple of neither the chunk nor a huge
-  // page.
-  auto setting = huge_pages_setting();
-  served s;
-  std::vector<char> out;
-  REQUIRE(fetch_object("127.0.0.1", s.server.port(), "secret", 7, s.bytes->size(), out, 2) == "");
-  CHECK(out == *s.bytes);
-  if (setting != "always" && setting != "madvise") {
-    MESSAGE("transparent huge pages are '" << setting << "' here: their use is not checked");
-    return;
-  }
-  // The 40 MiB buffer holds at least 19 whole, aligned huge pages; the
-  // kernel may fall back to small pages for some when memory is
-  // fragmented, seldom for all.
-  CHECK(huge_kib_at(out.data() + out.size() / 2) >= 2048);
 }
 
 TEST_CASE("a wrong token is refused; a missing object or size is named") {

@@ -29,12 +29,6 @@ void advise_huge_pages(void* data, size_t bytes) noexcept {
 }
 
 void populate_pages(void* data, size_t bytes) noexcept {
-  // Huge pages first where the kernel offers them (transparent huge pages
-  // "madvise" or "always"): it then maps and zeroes 2 MiB pages, 64 for
-  // 128 MiB instead of 32,768 small ones, 19-34 ms instead of 43-102 ms
-  // on this project's virtual machines. A reader's fresh destination
-  // (object_fetch.cpp) was populated before its first byte could land.
-  advise_huge_pages(data, bytes);
   // Linux 5.14; older kernels answer EINVAL, which changes nothing.
   constexpr int populate_write = 23; // MADV_POPULATE_WRITE
   advise_pages(data, bytes, populate_write);
