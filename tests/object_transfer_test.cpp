@@ -26,8 +26,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <fstream>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
