@@ -1,16 +1,22 @@
 // The store's pool of large buffers (manta/detail/buffer_pool.hpp): a put
 // copies into the memory a freed object of the same type and size left
 // behind, with its pages already mapped; the pool stays within the memory
-// budget, gives way to live values, and the budget still limits them.
+// budget, gives way to live values, and the budget still limits them. A
+// large read over the data path lands in the memory an earlier read left
+// there.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/detail/buffer_pool.hpp>
+#include <manta/detail/object_fetch.hpp>
+#include <manta/detail/object_transfer.hpp>
 #include <manta/manta.hpp>
 
+#include "tests/byte_pattern.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tests/store_budget.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <sys/resource.h>
 #include <vector>
@@ -130,4 +136,38 @@ TEST_CASE("shutdown empties the pool; after it nothing is kept") {
     CHECK(pool().kept_bytes() == 16 * mib);
   }
   CHECK(pool().kept_bytes() == 0);
+}
+
+TEST_CASE("a large read lands in the memory the last read left in the pool, byte-exact") {
+  using namespace manta::detail;
+  runtime_guard rt{budget_of(512 * mib)};
+  // Sizes that are multiples of neither the 4 MiB chunk nor a page; the
+  // second within an eighth of the first (a kept buffer serves it).
+  auto big = manta_test::pattern(40 * mib + 12345);
+  auto smaller = manta_test::pattern(37 * mib - 7); // within an eighth of `big`
+  std::reverse(smaller->begin(), smaller->end()); // other bytes than `big`'s
+  transfer_server server{"127.0.0.1", "secret", [&](uint64_t id) -> std::optional<held_bytes> {
+                           auto& v = id == 7 ? big : smaller;
+                           return held_bytes{v, v->data(), v->size(), nullptr};
+                         }};
+  auto reuses = pool().reuses();
+  std::vector<char> first;
+  REQUIRE(fetch_object("127.0.0.1", server.port(), "secret", 7, big->size(), first, 2) == "");
+  CHECK(first == *big);
+  const char* where = first.data();
+  recycle_read_buffer(std::move(first));
+  CHECK(pool().kept_bytes() >= big->size());
+
+  std::vector<char> second;
+  REQUIRE(fetch_object("127.0.0.1", server.port(), "secret", 8, smaller->size(), second, 2) == "");
+  CHECK(second.data() == where);
+  CHECK(pool().reuses() == reuses + 1);
+  CHECK(second.size() == smaller->size());
+  CHECK(second == *smaller); // the new bytes, none of what the memory held
+
+  // A small read's buffer is not kept.
+  std::vector<char> small(mib, 'x');
+  auto kept = pool().kept_bytes();
+  recycle_read_buffer(std::move(small));
+  CHECK(pool().kept_bytes() == kept);
 }

@@ -100,7 +100,9 @@ std::string fetch_remote(const remote_ptr& obj, const value_codec& codec,
   wire::bytes bytes;
   if (auto err = fetch_remote_bytes(obj, bytes); !err.empty())
     return err;
-  if (auto err = codec.decode(byte_chunks{std::span<const char>{bytes}}, bytes.size(), out))
+  auto err = codec.decode(byte_chunks{std::span<const char>{bytes}}, bytes.size(), out);
+  recycle_read_buffer(std::move(bytes)); // for the next large read (object_fetch.hpp)
+  if (err)
     return "its bytes do not decode: " + error_text(err);
   return {};
 }

@@ -1,6 +1,7 @@
 #include "manta/detail/fetch_connection.hpp"
 
 #include "manta/detail/object_transfer.hpp"
+#include "manta/detail/store_copy.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -36,11 +37,12 @@ constexpr auto stall = std::chrono::duration_cast<std::chrono::milliseconds>(
 // -- the plan -------------------------------------------------------------------
 
 fetch_op::fetch_op(asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
-                   std::string token, uint64_t id, uint64_t size, char* out, int streams,
-                   std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
-                   fetch_done done)
+                   std::string token, uint64_t id, uint64_t size, char* out,
+                   std::vector<char>* grown, int streams, std::shared_ptr<copy_progress> arrived,
+                   std::shared_ptr<data_path_tls> tls, fetch_done done)
   : io(io), pool(pool), sources(std::move(sources)), token(std::move(token)), id(id), size(size),
-    out(out), arrived(std::move(arrived)), tls(std::move(tls)), done_(std::move(done)) {
+    out(out), arrived(std::move(arrived)), tls(std::move(tls)), grown_(grown),
+    done_(std::move(done)) {
   auto chunks = (size + transfer_chunk - 1) / transfer_chunk;
   for (uint64_t k = 0; k < chunks; ++k)
     todo_.push_back(k);
@@ -161,6 +163,17 @@ void fetch_op::wake(std::vector<std::shared_ptr<fetch_connection>> waiting) {
     c->resume();
 }
 
+void fetch_op::ensure(uint64_t end) {
+  if (grown_ == nullptr)
+    return;
+  std::lock_guard<std::mutex> guard{grow_mtx_};
+  auto now = grown_->size();
+  if (now >= end)
+    return;
+  populate_pages(grown_->data() + now, end - now); // fresh memory (store_copy.hpp)
+  grown_->resize(end); // within the capacity reserved: zeroes [now, end) only
+}
+
 void fetch_op::ended() {
   std::string result;
   {
@@ -171,6 +184,7 @@ void fetch_op::ended() {
     waiting_.clear();
     result = outcome();
   }
+  ensure(size); // no connection is left: the whole object, sized
   auto done = std::move(done_);
   done(std::move(result));
 }
@@ -323,6 +337,7 @@ void fetch_connection::read_message() {
   if (answer_.length != length)
     return fail("the node has " + std::to_string(offset + answer_.length) + " bytes, expected "
                 + std::to_string(offset + length));
+  op_->ensure(offset + length);
   read_into(op_->out + offset, length, [this] { read_data(); });
 }
 

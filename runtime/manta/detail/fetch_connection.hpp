@@ -35,9 +35,14 @@ class fetch_op : public std::enable_shared_from_this<fetch_op> {
 public:
   /// `pool` (null: none) gives idle connections to the holders and takes
   /// them back once the read no longer needs them.
+  /// `grown` (null: none) is the vector `out` is the data of when it is
+  /// not sized yet: each chunk's range is mapped and zeroed (`ensure`) by
+  /// the connection that reads it, just before, instead of the whole
+  /// object before the first request; it has `size` bytes when `done`
+  /// runs.
   fetch_op(boost::asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
-           std::string token, uint64_t id, uint64_t size, char* out, int streams,
-           std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
+           std::string token, uint64_t id, uint64_t size, char* out, std::vector<char>* grown,
+           int streams, std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
            fetch_done done);
 
   /// Opens the first holders' connections.
@@ -62,6 +67,11 @@ public:
   holder_key key_of(size_t src) const;
   /// A connection ended; the last one ends the read.
   void ended();
+  /// `out` holds at least `end` bytes, those not yet landed zeroed: the
+  /// vector grows (within its capacity: it never moves) up to `end`. A
+  /// chunk's reader calls it before reading into the chunk, so the range
+  /// it zeroes holds no chunk a reader is writing.
+  void ensure(uint64_t end);
 
   boost::asio::io_context& io;
   connection_pool* const pool;
@@ -81,6 +91,8 @@ private:
   void wake(std::vector<std::shared_ptr<fetch_connection>> waiting);
   std::string outcome() const;
 
+  std::vector<char>* const grown_;
+  std::mutex grow_mtx_;
   std::mutex mtx_;
   std::deque<uint64_t> todo_;
   uint64_t left_ = 0; ///< chunks not landed yet

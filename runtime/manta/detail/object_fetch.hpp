@@ -68,6 +68,14 @@ void fetch_object_async(std::vector<object_source> sources, std::string token, u
                         std::shared_ptr<copy_progress> arrived = nullptr,
                         std::shared_ptr<data_path_tls> tls = reader_tls());
 
+/// Hands back a read's buffer once its bytes were used (decoded): one of
+/// `huge_copy_bytes` or more is kept in the buffer pool (buffer_pool.hpp)
+/// with its pages mapped, within the memory budget, and the next read of
+/// about its size lands there instead of in fresh memory, whose first
+/// touch (mapping and zeroing the pages) costs about as much as the
+/// transfer on loopback. Smaller ones are freed.
+void recycle_read_buffer(std::vector<char>&& bytes) noexcept;
+
 /// Reads object `id` from the one transfer server at host:port.
 std::string fetch_object(const std::string& host, uint16_t port, const std::string& token,
                          uint64_t id, uint64_t size, std::vector<char>& out, int streams = 1,
