@@ -206,6 +206,41 @@ TEST_CASE("chains: a lost object is rebuilt from an argument that survived, or a
   CHECK(run(22) != one);
 }
 
+TEST_CASE("an argument lost between its task's placement and its run fails that attempt: the "
+          "task runs again after the argument's rebuild, or fails if its retries are spent") {
+  auto run = [](uint64_t seed, int reader_retries) {
+    reset_counts();
+    sim_guard g{four_nodes(seed, {})};
+    auto gone = manta::task(block).node_affinity(1, true).max_retries(1).remote(3);
+    manta::wait(std::vector{gone}, 1);
+    // Node 1 dies while the reader's spec travels to node 2 (placed at
+    // once, it arrives after the 100 us latency).
+    manta::sim::schedule(kill_at(manta::now().time_since_epoch() + 50us, 1));
+    auto reader =
+      manta::task(total).node_affinity(2, true).max_retries(reader_retries).remote(gone);
+    std::string out;
+    try {
+      out = std::to_string(manta::get(reader));
+    } catch (const manta::object_lost_error& e) {
+      out = e.what();
+    }
+    return std::tuple{out, block_runs[3], manta::sim::summary().trace_hash};
+  };
+  // One retry: the argument is rebuilt, then the reader runs again.
+  auto [value, runs, hash] = run(31, 1);
+  CHECK(value == std::to_string(3L * static_cast<long>(big_bytes)));
+  CHECK(runs == 2);
+  CHECK(std::get<2>(run(31, 1)) == hash);
+  CHECK(std::get<2>(run(32, 1)) != hash);
+  // None: its one attempt failed reading the argument.
+  auto [why, none_runs, none_hash] = run(31, 0);
+  CHECK(why.find("argument 1 (object") != std::string::npos);
+  CHECK(why.find("on sim-node-1) could not be read: its node died (simulated)")
+        != std::string::npos);
+  CHECK(none_runs == 1);
+  (void)none_hash;
+}
+
 TEST_CASE("a task lost while blocked in its code is placed again by its owner once the death "
           "is noticed") {
   auto run = [](uint64_t seed) {
