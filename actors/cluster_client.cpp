@@ -99,9 +99,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
         break;
       }
       case wire::result_message::stored:
-        t.seal_remote(std::make_shared<remote_object>(t.result->id(), p.node, r.stored_size,
-                                                      std::move(p.spec), p.demand, p.max_retries),
-                      r.stored_size);
+        t.seal_remote(held_result(self, p, r.stored_size), r.stored_size);
         break;
       case wire::result_message::failure:
         if (p.dispatches > p.max_retries || t.cancelled()) {

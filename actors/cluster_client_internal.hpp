@@ -68,7 +68,14 @@ void on_stolen(cluster_client_actor* self, uint16_t node, const detail::wire::by
 /// Tells `node` to drop its copy of `id`.
 void free_on(cluster_client_actor* self, uint16_t node, uint64_t id);
 
-/// Rebuilds a lost object by re-running its task on a live node.
+/// The owner's record of the result of placed task `p` that its worker
+/// keeps (`size` encoded bytes), with its lineage (the spec, taken from
+/// `p`) and, where keeps_arguments (object_loss.hpp) allows, the arguments
+/// its task read by reference kept alive for its rebuild.
+detail::remote_ptr held_result(cluster_client_actor* self, placed_task& p, uint64_t size);
+
+/// Rebuilds a lost object by re-running its task on a live node, its lost
+/// arguments kept for it rebuilt first.
 void rebuild(cluster_client_actor* self, uint64_t fetch_id);
 
 /// Starts (or restarts) fetching from the object's holders (the node that

@@ -41,6 +41,76 @@ void request_chunks(self_ptr self, uint64_t fetch_id) {
 
 } // namespace
 
+remote_ptr held_result(self_ptr self, placed_task& p, uint64_t size) {
+  auto& t = *p.task;
+  auto obj = std::make_shared<remote_object>(t.result->id(), p.node, size, std::move(p.spec),
+                                             p.demand, p.max_retries);
+  std::vector<remote_object::kept_argument> kept;
+  uint64_t pinned = 0;
+  for (auto& dep : t.deps) {
+    auto& remote = dep->remote();
+    bool away = remote && !dep->resident();
+    auto id = away ? held_id(self, remote->id.value()) : dep->id().value();
+    auto read = [id](auto& r) { return r.first == id; };
+    auto same = [id](auto& a) { return a.id == id; };
+    if (std::none_of(p.reads.begin(), p.reads.end(), read)
+        || std::any_of(kept.begin(), kept.end(), same))
+      continue; // sent inline (it cannot be lost), or counted already
+    pinned += away ? remote->encoded_size.load() + remote->pinned_bytes : dep->size_bytes();
+    kept.push_back({id, dep});
+  }
+  if (!kept.empty() && keeps_arguments(p.max_retries, pinned)) {
+    obj->arguments = std::move(kept);
+    obj->pinned_bytes = pinned;
+  }
+  return obj;
+}
+
+namespace {
+
+/// A rebuild's TaskSpec being brought up to date: its ArgRefs name the
+/// arguments' holders now, and a lost argument is rebuilt first and sent
+/// inline.
+struct rebuild_prep {
+  wire::task_message msg;
+  /// Lost arguments rebuilt and fetched here, by position: sent inline.
+  std::vector<std::pair<uint32_t, bytes_t>> fetched;
+  /// Arguments still being fetched, plus one while they are looked at.
+  size_t missing = 1;
+  std::string failure;
+};
+
+/// Places the rebuild of the object fetch `fetch_id` waits for, with the
+/// spec `prep` made (or fails the fetch with why an argument is lost).
+void place_rebuild(self_ptr self, uint64_t fetch_id, uint32_t attempt, rebuild_prep& prep) {
+  auto& st = self->state;
+  auto i = st.fetches.find(fetch_id);
+  if (i == st.fetches.end() || i->second.attempt != attempt)
+    return;
+  if (!prep.failure.empty()) {
+    fail_fetch(self, fetch_id, prep.failure);
+    return;
+  }
+  auto& refs = prep.msg.arg_refs;
+  for (auto& [position, data] : prep.fetched) {
+    refs.erase(std::remove_if(refs.begin(), refs.end(),
+                              [position = position](auto& a) { return a.position == position; }),
+               refs.end());
+    if (position < prep.msg.args.size())
+      prep.msg.args[position] = std::move(data);
+  }
+  auto& obj = *i->second.obj;
+  auto id = obj.id.value();
+  auto& p = st.placed[id];
+  p.rebuild = i->second.obj;
+  p.spec = wire::encode(prep.msg);
+  p.demand = obj.demand;
+  p.max_retries = 0;
+  place_or_wait(self, id);
+}
+
+} // namespace
+
 void rebuild(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
@@ -72,13 +142,60 @@ void rebuild(self_ptr self, uint64_t fetch_id) {
   op.node = 0;
   op.buffer.clear();
   op.requested = 0;
-  auto id = obj.id.value();
-  auto& p = st.placed[id];
-  p.rebuild = op.obj;
-  p.spec = obj.lineage;
-  p.demand = obj.demand;
-  p.max_retries = 0;
-  place_or_wait(self, id);
+  ++op.attempt; // answers to reads before the rebuild are dropped
+  auto attempt = op.attempt;
+  auto prep = std::make_shared<rebuild_prep>();
+  if (auto err = wire::decode(obj.lineage, prep->msg); !err.empty()) {
+    fail_fetch(self, fetch_id, "its lineage cannot be read: " + err);
+    return;
+  }
+  auto done = [self, fetch_id, attempt, prep] {
+    if (--prep->missing == 0)
+      place_rebuild(self, fetch_id, attempt, *prep);
+  };
+  // Its arguments read by reference, where they are now (a copy, or a new
+  // home after their own rebuild); one lost too, and kept alive for this
+  // (keeps_arguments), is rebuilt first (recursively, each within its own
+  // retries) and sent inline. One not kept is read where it was: if it is
+  // gone, the rebuild fails as a worker's read of it does.
+  auto& refs = prep->msg.arg_refs;
+  for (size_t k = 0; k < refs.size(); ++k) {
+    auto& r = refs[k];
+    auto kept = std::find_if(obj.arguments.begin(), obj.arguments.end(),
+                             [&](auto& a) { return a.id == r.object_id; });
+    if (kept == obj.arguments.end())
+      continue;
+    auto& slot = *kept->slot;
+    bool away = slot.remote() && !slot.resident();
+    auto holders = holders_of(self, r.object_id,
+                              away ? slot.remote()->node.load() : st.link->index());
+    if (!holders.empty()) {
+      auto first = holder_info(self, holders.front());
+      r.node = first.node;
+      r.host = first.host;
+      r.data_port = first.data_port;
+      r.copies.clear();
+      for (size_t h = 1; h < holders.size(); ++h)
+        r.copies.push_back(holder_info(self, holders[h]));
+      continue;
+    }
+    if (!away)
+      continue;
+    ++prep->missing;
+    auto position = r.position;
+    fetch(self, slot.remote(),
+          [prep, position, done, task = prep->msg.name](const std::string& err, bytes_t& data) {
+            if (!err.empty()) {
+              if (prep->failure.empty())
+                prep->failure = "it could not be rebuilt: argument " + std::to_string(position + 1)
+                                + " of its task '" + task + "' is lost: " + err;
+            } else {
+              prep->fetched.emplace_back(position, std::move(data));
+            }
+            done();
+          });
+  }
+  done();
 }
 
 namespace {

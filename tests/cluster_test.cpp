@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -58,6 +59,15 @@ std::vector<uint64_t> blob(uint64_t bytes, uint64_t seed, int ms) {
   return v;
 }
 
+/// `v` with each element xor `salt`: a large result made from a large
+/// argument (a link of a chain).
+std::vector<uint64_t> mix(const std::vector<uint64_t>& v, uint64_t salt) {
+  auto out = v;
+  for (auto& x : out)
+    x ^= salt;
+  return out;
+}
+
 uint64_t checksum(const std::vector<uint64_t>& v) {
   uint64_t h = 0;
   for (auto x : v)
@@ -85,16 +95,18 @@ std::pair<int, double> where_total(const std::vector<double>& v) {
   return {manta::current_node(), manta_test::total(v)};
 }
 
-MANTA_REMOTE(add, pid_after, square_slowly, blob, checksum, fails, reads_empty_ref, node_and_pid,
-             where_total);
+MANTA_REMOTE(add, pid_after, square_slowly, blob, mix, checksum, fails, reads_empty_ref,
+             node_and_pid, where_total);
 
-bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed) {
+/// Whether `v` is blob(bytes, seed, ...), each element xor `salt`.
+bool matches_pattern(const std::vector<uint64_t>& v, uint64_t bytes, uint64_t seed,
+                     uint64_t salt = 0) {
   if (v.size() != bytes / sizeof(uint64_t)) {
     MESSAGE("size " << v.size() * sizeof(uint64_t) << " instead of " << bytes);
     return false;
   }
   for (uint64_t i = 0; i < v.size(); ++i)
-    if (v[i] != pattern(i, seed)) {
+    if (v[i] != (pattern(i, seed) ^ salt)) {
       MESSAGE("first difference at element " << i);
       return false;
     }
@@ -478,6 +490,42 @@ TEST_CASE("what cannot be recovered fails with object_lost_error") {
   CHECK_THROWS_AS(manta::get_shared(kept), manta::object_lost_error);
   CHECK(std::chrono::duration<double>(steady::now() - start).count() < 5.0);
   CHECK(matches_pattern(*manta::get_shared(rebuilt), 2u << 20, 8));
+}
+
+TEST_CASE("a chain of large results lost with their node is rebuilt link by link, each within "
+          "its own retries") {
+  manta::local_cluster c;
+  auto w1 = c.add_worker(1);
+  c.join(0);
+  // Three links made and kept on w1 (the only worker); the program keeps
+  // only the last one's ref: its lineage keeps the others alive.
+  auto last = manta::task(mix).remote(
+    manta::task(mix).remote(manta::task(blob).remote(2u << 20, 11, 0), 1), 2);
+  // Two links whose first cannot be rebuilt (no retries).
+  auto first = manta::task(blob).max_retries(0).remote(2u << 20, 12, 0);
+  auto second = manta::task(mix).remote(first, 3);
+  auto [done, pending] = manta::wait(std::vector{last, second}, 2, 30s);
+  REQUIRE(done.size() == 2);
+  REQUIRE(last.slot()->remote() != nullptr);
+  REQUIRE(second.slot()->remote() != nullptr);
+  c.add_worker(1);
+  c.wait_for_cpus(2);
+  c.kill_worker(w1, 1);
+  c.wait_for_cpus(1);
+  // Reading the last link rebuilds the first, then the second, then it.
+  CHECK(matches_pattern(*manta::get_shared(last, 30s), 2u << 20, 11, 1 ^ 2));
+  // The second link's rebuild needs the first, whose budget is spent: it
+  // fails saying which argument is lost and why.
+  std::string why;
+  try {
+    manta::get_shared(second, 30s);
+  } catch (const manta::object_lost_error& e) {
+    why = e.what();
+  }
+  MESSAGE(why);
+  CHECK(why.find("it could not be rebuilt: argument 1 of its task 'mix' is lost: its node")
+        != std::string::npos);
+  CHECK(why.find("no retries left to rebuild it") != std::string::npos);
 }
 
 int main(int argc, char** argv) {

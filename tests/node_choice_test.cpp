@@ -187,3 +187,13 @@ TEST_CASE("a lost result is rebuilt from its lineage while its task's retries la
   CHECK_FALSE(rebuild_again(true, 0));
   CHECK_FALSE(rebuild_again(false, 3)); // its retry policy does not cover the failure
 }
+
+TEST_CASE("a held result keeps its arguments for its rebuild only if it can be rebuilt, within "
+          "the lineage's byte limit") {
+  using manta::detail::keeps_arguments;
+  using manta::detail::lineage_pin_limit;
+  CHECK(keeps_arguments(1, 2u << 20));
+  CHECK(keeps_arguments(3, lineage_pin_limit));
+  CHECK_FALSE(keeps_arguments(0, 2u << 20)); // never rebuilt: nothing kept for it
+  CHECK_FALSE(keeps_arguments(3, lineage_pin_limit + 1)); // the chain is cut there
+}

@@ -158,8 +158,8 @@ TEST_CASE("a lost result whose rebuilds are spent fails with object_lost_error")
   (void)two_hash;
 }
 
-TEST_CASE("chains: a lost object is rebuilt from an argument that survived; one whose argument "
-          "is lost too cannot be, as on a cluster") {
+TEST_CASE("chains: a lost object is rebuilt from an argument that survived, or after its lost "
+          "argument is rebuilt first, each within its own retries, as on a cluster") {
   auto run = [](uint64_t seed) {
     reset_counts();
     sim_guard g{four_nodes(seed, {kill_at(50ms, 1)})};
@@ -169,32 +169,76 @@ TEST_CASE("chains: a lost object is rebuilt from an argument that survived; one 
     // Both made and kept on node 1.
     auto gone = manta::task(block).node_affinity(1, true).max_retries(1).remote(3);
     auto orphan = manta::task(twice).node_affinity(1, true).max_retries(1).remote(gone);
-    manta::wait(std::vector{child, orphan}, 2);
-    CHECK(twice_runs == 2);
+    // Both on node 1 too, but the first cannot be rebuilt (no retries).
+    auto spent = manta::task(block).node_affinity(1, true).max_retries(0).remote(5);
+    auto stuck = manta::task(twice).node_affinity(1, true).max_retries(1).remote(spent);
+    manta::wait(std::vector{child, orphan, stuck}, 3);
+    CHECK(twice_runs == 3);
     manta::sleep(200ms);
     // The child's rebuild reads its argument from node 2: the task that
     // reads the child waits for it, then runs.
     CHECK(manta::get(manta::task(total).remote(child)) == 8L * static_cast<long>(big_bytes));
-    CHECK(twice_runs == 3);
+    CHECK(twice_runs == 4);
     CHECK(block_runs[4] == 1);
-    // The orphan's lineage reads its argument from dead node 1, as a
-    // worker reads an ArgRef: the rebuild fails and so does its reader.
+    // The orphan's lineage keeps its argument's: its rebuild waits for the
+    // argument's, then runs; so does the task that reads it.
+    CHECK(manta::get(manta::task(total).remote(orphan)) == 6L * static_cast<long>(big_bytes));
+    CHECK(twice_runs == 5);
+    CHECK(block_runs[3] == 2);
+    // The stuck one's argument has no rebuild left: its rebuild fails
+    // saying which argument is lost and why, and so does its reader.
     std::string why;
     try {
-      manta::get(manta::task(total).remote(orphan));
+      manta::get(manta::task(total).remote(stuck));
     } catch (const manta::object_lost_error& e) {
       why = e.what();
     }
-    CHECK(why.find("argument 1 of task 'total' is lost: its rebuild failed: argument 1")
+    CHECK(why.find("argument 1 of task 'total' is lost: it could not be rebuilt: argument 1 of "
+                   "its task 'twice' is lost: its node (sim-node-1) died and its task has no "
+                   "retries left to rebuild it")
           != std::string::npos);
-    CHECK(why.find("could not be read") != std::string::npos);
-    CHECK(twice_runs == 3);
-    CHECK(block_runs[3] == 1);
+    CHECK(twice_runs == 5);
+    CHECK(block_runs[5] == 1);
     return manta::sim::summary().trace_hash;
   };
   auto one = run(21);
   CHECK(run(21) == one);
   CHECK(run(22) != one);
+}
+
+TEST_CASE("an argument lost between its task's placement and its run fails that attempt: the "
+          "task runs again after the argument's rebuild, or fails if its retries are spent") {
+  auto run = [](uint64_t seed, int reader_retries) {
+    reset_counts();
+    sim_guard g{four_nodes(seed, {})};
+    auto gone = manta::task(block).node_affinity(1, true).max_retries(1).remote(3);
+    manta::wait(std::vector{gone}, 1);
+    // Node 1 dies while the reader's spec travels to node 2 (placed at
+    // once, it arrives after the 100 us latency).
+    manta::sim::schedule(kill_at(manta::now().time_since_epoch() + 50us, 1));
+    auto reader =
+      manta::task(total).node_affinity(2, true).max_retries(reader_retries).remote(gone);
+    std::string out;
+    try {
+      out = std::to_string(manta::get(reader));
+    } catch (const manta::object_lost_error& e) {
+      out = e.what();
+    }
+    return std::tuple{out, block_runs[3], manta::sim::summary().trace_hash};
+  };
+  // One retry: the argument is rebuilt, then the reader runs again.
+  auto [value, runs, hash] = run(31, 1);
+  CHECK(value == std::to_string(3L * static_cast<long>(big_bytes)));
+  CHECK(runs == 2);
+  CHECK(std::get<2>(run(31, 1)) == hash);
+  CHECK(std::get<2>(run(32, 1)) != hash);
+  // None: its one attempt failed reading the argument.
+  auto [why, none_runs, none_hash] = run(31, 0);
+  CHECK(why.find("argument 1 (object") != std::string::npos);
+  CHECK(why.find("on sim-node-1) could not be read: its node died (simulated)")
+        != std::string::npos);
+  CHECK(none_runs == 1);
+  (void)none_hash;
 }
 
 TEST_CASE("a task lost while blocked in its code is placed again by its owner once the death "

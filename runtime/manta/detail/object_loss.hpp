@@ -23,6 +23,22 @@ constexpr bool result_stays_on_node(uint64_t encoded_size) noexcept {
   return encoded_size > inline_result_limit;
 }
 
+/// Encoded bytes of arguments that a held result may keep alive for its
+/// rebuild, counting those its arguments keep in turn (a chain's
+/// intermediates). Past it the chain is cut: a result whose own arguments
+/// would go over keeps none.
+inline constexpr uint64_t lineage_pin_limit = 256ull * 1024 * 1024;
+
+/// Whether a result held on its node keeps the arguments its task read
+/// alive, their values staying where they are, so that its rebuild can
+/// read them or rebuild them first when they were lost too (Ray's
+/// recursive reconstruction): only if it can be rebuilt at all
+/// (`max_retries` > 0) and the bytes that would stay alive for it
+/// (`pinned_bytes`: its arguments' and theirs) are within
+/// lineage_pin_limit. Otherwise its rebuild reads them where they were,
+/// and fails if they are gone.
+bool keeps_arguments(int max_retries, uint64_t pinned_bytes);
+
 enum class object_loss_verdict {
   /// Its task runs again on a worker and the read waits for that run; one
   /// of its rebuilds is spent.

@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 namespace manta::detail {
 
+class object_slot;
 struct value_codec;
 
 /// The owner's record of a task result that stayed on the node that made it
@@ -40,6 +42,19 @@ struct remote_object {
   const resource_demand demand;
   /// Rebuilds still allowed (the task's max_retries); client actor only.
   int retries_left;
+
+  /// An argument its task read by reference (an ArgRef), kept alive with
+  /// this record so that a rebuild can read it, or rebuild it first if it
+  /// was lost too (a chain); `id` is the one its holders keep it under.
+  struct kept_argument {
+    uint64_t id = 0;
+    std::shared_ptr<object_slot> slot;
+  };
+  /// Set once, before the record is shared, only where
+  /// `keeps_arguments` (object_loss.hpp) allows it.
+  std::vector<kept_argument> arguments;
+  /// Encoded bytes that `arguments` keep alive, theirs included.
+  uint64_t pinned_bytes = 0;
 
   /// Set for an object another node lent this one inside a value
   /// (borrowers.hpp): the owner that counts its borrowers, and the data

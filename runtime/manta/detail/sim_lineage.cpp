@@ -22,11 +22,20 @@ void world::note_held(const object_slot& slot) {
   if (r.actor || r.node == 0 || r.task->result.get() != &slot)
     return; // an actor call's result, or an object put inside the task
   std::lock_guard guard{produced_mtx_};
+  // The arguments its lineage keeps for a rebuild, as the driver's
+  // `held_result` counts them: those held on a node.
+  uint64_t pinned = 0;
+  for (auto& dep : r.task->deps)
+    if (auto it = held_.find(dep.get()); it != held_.end())
+      pinned += dep->size_bytes() + it->second.pinned_bytes;
   auto& h = held_[&slot];
   h.task = r.task;
   h.rebuilds_left = r.task->opts.max_retries; // as the driver's remote_object
   h.node = r.node;
   h.epoch = nodes_[r.node].epoch;
+  h.keeps_arguments = pinned > 0 && keeps_arguments(r.task->opts.max_retries, pinned);
+  if (h.keeps_arguments)
+    h.pinned_bytes = pinned;
 }
 
 void world::detach_lineage(task_spec& t) {
@@ -134,7 +143,30 @@ bool world::recover(object_slot* slot, std::optional<vtime> deadline) {
   }
 }
 
+void world::lost_argument_failed(queued& q, size_t k, const std::string& failure) {
+  if (q.rebuild) {
+    // As the driver's `rebuild` fails a rebuild whose argument is lost.
+    rebuild_over(q.rebuild, 0,
+                 "it could not be rebuilt: argument " + std::to_string(k + 1) + " of its task '"
+                   + q.task->name() + "' is lost: " + failure);
+    return;
+  }
+  // As the driver's dispatch fails a task whose argument is lost.
+  end_task(
+    *q.task, task_state::failed,
+    std::make_exception_ptr(object_lost_error("argument " + std::to_string(k + 1) + " of task '"
+                                              + q.task->name() + "' is lost: " + failure)));
+}
+
 bool world::wait_for_lost_argument(queued& q) {
+  if (q.rebuild) {
+    // Only a lineage that keeps its arguments rebuilds them first; one that
+    // does not reads them where they were (`arrive`).
+    std::lock_guard guard{produced_mtx_};
+    auto it = held_.find(q.rebuild->slot);
+    if (it == held_.end() || !it->second.keeps_arguments)
+      return false;
+  }
   auto& deps = q.task->deps;
   for (size_t k = 0; k < deps.size(); ++k) {
     auto* dep = deps[k].get();
@@ -144,11 +176,7 @@ bool world::wait_for_lost_argument(queued& q) {
     if (!op)
       continue;
     if (op->over) {
-      // As the driver's dispatch fails a task whose argument is lost.
-      end_task(
-        *q.task, task_state::failed,
-        std::make_exception_ptr(object_lost_error("argument " + std::to_string(k + 1) + " of task '"
-                                                  + q.task->name() + "' is lost: " + op->failure)));
+      lost_argument_failed(q, k, op->failure);
       return true;
     }
     op->waiting.push_back(std::move(q));
@@ -276,10 +304,7 @@ void world::rebuild_over(const std::shared_ptr<rebuild_op>& op, uint32_t node,
     size_t k = 0;
     while (k < deps.size() && deps[k].get() != op->slot)
       ++k;
-    end_task(
-      *q.task, task_state::failed,
-      std::make_exception_ptr(object_lost_error("argument " + std::to_string(k + 1) + " of task '"
-                                                + q.task->name() + "' is lost: " + op->failure)));
+    lost_argument_failed(q, k, op->failure);
   }
 }
 

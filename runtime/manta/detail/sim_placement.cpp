@@ -31,8 +31,8 @@ void world::place_ready() {
 }
 
 bool world::try_place(queued& q) {
-  if (q.rebuild)
-    return place_rebuild(q);
+  if (q.rebuild) // its lost arguments kept for it are rebuilt first
+    return wait_for_lost_argument(q) || place_rebuild(q);
   auto& t = q.task;
   auto* job = dynamic_cast<actor_job*>(t.get());
   if (job == nullptr) // one whose argument is lost waits for its rebuild

@@ -28,6 +28,21 @@ void world::arrive(const rec_ptr& r) {
       place_ready();
       return;
     }
+  } else if (auto why = lost_argument(*r); !why.empty()) {
+    // An argument lost after the task was placed: its read fails on the
+    // node, as a worker's does, and that attempt counts. Its owner fails
+    // it if its retries are spent, else places it again, after the
+    // argument's rebuild (cluster_client.cpp's `on_result`).
+    retire(r);
+    auto& t = r->task;
+    if (t->attempts.fetch_add(1, std::memory_order_relaxed) + 1 > t->opts.max_retries) {
+      end_task(*t, task_state::failed, std::make_exception_ptr(object_lost_error(why)));
+    } else {
+      eng_.note(event_kind::retry, r->node, id_of(*t));
+      ready_.push_back(queued{std::move(t), r->from, nullptr, false});
+    }
+    place_ready();
+    return;
   }
   for (auto& dep : r->task->deps) // the node keeps what it read
     copied(dep.get(), r->node);

@@ -208,6 +208,11 @@ private:
   struct held_result {
     task_ptr task;
     int rebuilds_left = 0;
+    /// Whether its rebuild may rebuild its lost arguments first
+    /// (`keeps_arguments`, object_loss.hpp), and the bytes it counts for
+    /// them (theirs included).
+    bool keeps_arguments = false;
+    uint64_t pinned_bytes = 0;
     uint32_t node = 0;
     uint64_t epoch = 0;
     std::vector<std::pair<uint32_t, uint64_t>> copies;
@@ -266,9 +271,13 @@ private:
   /// lost, rebuilds it and waits (throws object_lost_error if it cannot be
   /// rebuilt); false if `deadline` passes first.
   bool recover(object_slot* slot, std::optional<vtime> deadline);
-  /// `q` is a task with a lost object argument: it waits for the rebuild
-  /// out of the queue (or fails); false if it has none.
+  /// `q` is a task, or a rebuild whose lineage keeps its arguments, with a
+  /// lost object argument: it waits for the argument's rebuild out of the
+  /// queue (or fails); false if it has none.
   bool wait_for_lost_argument(queued& q);
+  /// Fails task `q` (or, for a rebuild, the read it serves) whose argument
+  /// `k` (from 0) could not be rebuilt, saying why.
+  void lost_argument_failed(queued& q, size_t k, const std::string& failure);
   /// Null if `slot` is not lost; else its rebuild under way, or a new one,
   /// started once the death of its node is noticed.
   std::shared_ptr<rebuild_op> rebuild_of(const object_slot* slot);
