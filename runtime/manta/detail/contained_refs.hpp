@@ -61,13 +61,11 @@ private:
   std::vector<uint64_t> ids_;
 };
 
-/// Lets go of the pins of a container holding the lends `ids`.
-void release_contained(const std::vector<uint64_t>& ids);
-
-/// The lends `ids`, made under a container, were not part of it (a
+/// Lets go of the pins of a container holding the lends `ids`. With
+/// `loosen`, the lends, made under a container, were not part of it (a
 /// generator's items): they keep their objects as refs lent outside any
 /// container do, until some borrower reported and none holds them.
-void loosen_contained(const std::vector<uint64_t>& ids);
+void release_contained(const std::vector<uint64_t>& ids, bool loosen = false);
 
 /// Worker side: the refs lent in the result of task `task` (for the node
 /// `reader` that owns the task), pinned until that node decoded the
@@ -82,9 +80,19 @@ void result_read(uint64_t task);
 /// read here" (result_read) rather than a borrowed slot made or dropped.
 inline constexpr int32_t result_read_delta = 0;
 
+/// Worker side: node `index`, the reader of some results, is gone: the
+/// pins of the results it never read go.
+void results_reader_gone(uint16_t index);
+
+/// Forgets the results not read yet (runtime shutdown).
+void clear_contained_results();
+
 /// How many refs of other nodes' objects this thread has read so far
 /// (borrow_ref): a task whose arguments held some answers its owner after
 /// the +1s it sent, and a result that held some is reported read.
 uint64_t refs_borrowed_here() noexcept;
+
+/// Counts one such read on this thread (borrow_ref).
+void count_borrowed_here() noexcept;
 
 } // namespace manta::detail
