@@ -5,12 +5,12 @@
 
 /// The containers of refs written to other nodes (docs/cluster.md,
 /// "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
-/// inside a task's arguments or result is pinned on its owner by that
-/// container as well as by the borrowers that report it, and the
-/// container's pin goes when the container ends (its task's result
-/// arrived or the task ended without running; its result was decoded or
-/// freed without being read), so a ref that nobody reads does not keep its
-/// object for ever. A borrower reports its +1 before the container ends
+/// inside a task's or an actor call's arguments or result is pinned on its
+/// owner by that container as well as by the borrowers that report it,
+/// and the container's pin goes when the container ends (its task's or
+/// call's result arrived or it ended without running; its result was
+/// decoded or freed without being read), so a ref that nobody reads does
+/// not keep its object for ever. A borrower reports its +1 before the container ends
 /// (over the same link, ahead of it). Refs written outside any container
 /// keep their pin until some borrower reported and none holds them.
 namespace manta::detail {
@@ -67,12 +67,12 @@ private:
 /// container do, until some borrower reported and none holds them.
 void release_contained(const std::vector<uint64_t>& ids, bool loosen = false);
 
-/// Worker side: the refs lent in the result of task `task` (for the node
-/// `reader` that owns the task), pinned until that node decoded the
-/// result (`result_read`), freed it, or is gone.
+/// The side that ran task or actor call `task`: the refs lent in its
+/// result (for the node `reader` that owns it), pinned until that node
+/// decoded the result (`result_read`), freed it, or is gone.
 void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids);
 
-/// Worker side: the result of task `task` was decoded by its owner (which
+/// The result of task or call `task` was decoded by its owner (which
 /// sent its borrowers' +1 first) or freed: its refs' container pins go.
 void result_read(uint64_t task);
 
