@@ -14,8 +14,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -94,6 +96,21 @@ bool call_running(manta::object_id id) {
     if (t.id == id)
       return t.state == manta::task_state::running;
   return false;
+}
+
+/// Whether every thread of process `pid` is stopped (SIGSTOP reaches the
+/// threads of a process one by one).
+bool stopped(pid_t pid) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto& t : fs::directory_iterator{"/proc/" + std::to_string(pid) + "/task", ec}) {
+    std::ifstream in{t.path() / "stat"};
+    std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    auto paren = stat.rfind(')'); // "tid (comm) S ...": the state follows the name
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T')
+      return false;
+  }
+  return !ec;
 }
 
 /// An actor on the worker: counts the refs a call gives it, and puts values
@@ -237,6 +254,7 @@ TEST_CASE("refs inside the arguments of an actor call its node never read are fr
   REQUIRE(manta::get(k.call(&ref_actor::count).remote(refs{}), 60s) == 0); // it is up
   // Stopped, the worker reads no message: the call below is never decoded.
   REQUIRE(::kill(w.worker, SIGSTOP) == 0);
+  REQUIRE(eventually([&] { return stopped(w.worker); }));
   manta::object_id id;
   manta::object_ref<size_t> call;
   {
