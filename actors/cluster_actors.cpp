@@ -5,8 +5,10 @@
 #include "manta/detail/actor_choice.hpp"
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/head_store.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
 
@@ -202,9 +204,15 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r) {
   auto req = std::move(i->second);
   self->state.calls.erase(i);
   switch (r.kind) {
-    case wire::result_message::inline_value:
+    case wire::result_message::inline_value: {
+      auto borrowed = refs_borrowed_here();
       complete(req, req->ctx.call->decode_result(r.value));
+      // Refs inside it, read here: after this node's +1s for them, the
+      // actor's node lets go of the result's pins on them.
+      if (refs_borrowed_here() != borrowed)
+        tell_home(req->node, r.task_id, result_read_delta);
       break;
+    }
     case wire::result_message::stored: {
       // A large result stays on the actor's node until fetched; the object
       // record frees it there once the bytes are here.

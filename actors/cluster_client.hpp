@@ -3,7 +3,7 @@
 #include "actors/object_directory.hpp"
 #include "actors/outbox.hpp"
 #include "actors/token_gate.hpp"
-#include "manta/detail/lend_scope.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/node_choice.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/remote_actor.hpp"

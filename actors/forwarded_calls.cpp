@@ -10,6 +10,8 @@
 #include "actors/node_manager.hpp"
 #include "manta/actor_errors.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/contained_refs.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/wire.hpp"
 #include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
@@ -63,9 +65,15 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
     auto req = std::move(i->second.req);
     self->state.forwarded.erase(i);
     switch (r.kind) {
-      case detail::wire::result_message::inline_value:
+      case detail::wire::result_message::inline_value: {
+        auto borrowed = detail::refs_borrowed_here();
         complete(req, req->ctx.call->decode_result(r.value));
+        // Refs inside it, read here: after this node's +1s for them (the
+        // same route), the home lets go of the result's pins on them.
+        if (detail::refs_borrowed_here() != borrowed)
+          detail::tell_home(req->node, r.task_id, detail::result_read_delta);
         break;
+      }
       case detail::wire::result_message::stored: {
         detail::call_outcome out;
         out.error = std::make_exception_ptr(

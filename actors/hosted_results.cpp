@@ -5,6 +5,7 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/memory_budget.hpp"
@@ -74,7 +75,12 @@ result_message finished_result(uint64_t id, const hosted_task& h) {
     return failure_of(id, h.name, h.result->error());
   std::shared_ptr<const std::vector<char>> bytes;
   try {
+    // The refs an actor call's result holds are pinned by the result until
+    // its owner (the node its id names) read or freed it (a task's were
+    // collected as it ran: remote_task::run).
+    detail::lend_scope lending;
     bytes = encoded_result(h);
+    detail::contain_result(id, object_id{id}.node(), lending.take());
   } catch (...) {
     return failure_of(id, h.name, std::current_exception());
   }

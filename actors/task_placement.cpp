@@ -320,7 +320,7 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
     }
   }
   // The refs written inside its arguments are pinned by the task until it
-  // ends (detail/lend_scope.hpp).
+  // ends (detail/contained_refs.hpp).
   detail::lend_scope lending;
   auto keep_lent = [&] {
     if (auto i = st.preparing.find(id); i != st.preparing.end())

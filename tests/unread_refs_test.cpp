@@ -13,8 +13,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -85,6 +88,51 @@ bool dispatched(manta::object_id id, manta::node_id node) {
                  || t.state == manta::task_state::waiting_for_resources);
   return false;
 }
+
+/// Whether actor call `id` went to the actor's node (its arguments were
+/// written then), as the state API says.
+bool call_running(manta::object_id id) {
+  for (auto& t : manta::list_tasks())
+    if (t.id == id)
+      return t.state == manta::task_state::running;
+  return false;
+}
+
+/// Whether every thread of process `pid` is stopped (SIGSTOP reaches the
+/// threads of a process one by one).
+bool stopped(pid_t pid) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto& t : fs::directory_iterator{"/proc/" + std::to_string(pid) + "/task", ec}) {
+    std::ifstream in{t.path() / "stat"};
+    std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    auto paren = stat.rfind(')'); // "tid (comm) S ...": the state follows the name
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T')
+      return false;
+  }
+  return !ec;
+}
+
+/// An actor on the worker: counts the refs a call gives it, and puts values
+/// whose refs it returns inside its results (it keeps none of them).
+class ref_actor {
+public:
+  size_t count(std::vector<manta::object_ref<std::string>> refs) { return refs.size(); }
+
+  /// A ref to `n`, put here, beside `pad` bytes of text (over 1 MiB: the
+  /// result stays on this node until its caller fetched it).
+  std::pair<std::string, manta::object_ref<int>> make(int n, size_t pad) {
+    auto r = manta::put(n);
+    made_ = r.id().value();
+    return {std::string(pad, 'z'), r};
+  }
+
+  uint64_t made() const { return made_; }
+
+private:
+  uint64_t made_ = 0;
+};
+MANTA_ACTOR(ref_actor, &ref_actor::count, &ref_actor::make, &ref_actor::made);
 
 } // namespace
 
@@ -197,6 +245,48 @@ TEST_CASE("a ref written again inside a result stays while that result is unread
   CHECK(manta::get(manta::get(second, 60s).second, 30s) == 9);
   second = {};
   CHECK(eventually([&] { return !on_worker(x_id.value()); }));
+}
+
+TEST_CASE("refs inside the arguments of an actor call its node never read are freed when it ends") {
+  one_worker w;
+  auto k = manta::actor<ref_actor>().node_affinity(w.nodes[w.worker]).max_restarts(0).remote();
+  using refs = std::vector<manta::object_ref<std::string>>;
+  REQUIRE(manta::get(k.call(&ref_actor::count).remote(refs{}), 60s) == 0); // it is up
+  // Stopped, the worker reads no message: the call below is never decoded.
+  REQUIRE(::kill(w.worker, SIGSTOP) == 0);
+  REQUIRE(eventually([&] { return stopped(w.worker); }));
+  manta::object_id id;
+  manta::object_ref<size_t> call;
+  {
+    auto a = manta::put(std::string{"never read: its actor's node dies"});
+    id = a.id();
+    call = k.call(&ref_actor::count).remote(refs{a});
+  } // the driver's own ref is gone; the call's arguments still hold it
+  REQUIRE(eventually([&] { return call_running(call.id()); }));
+  CHECK(listed(id));
+  w.c.kill_worker(w.worker, 1); // the call fails there, never having run
+  CHECK_THROWS_AS(manta::get(call, 60s), manta::actor_died_error);
+  call = {};
+  CHECK(eventually([&] { return !listed(id); }));
+}
+
+TEST_CASE(
+  "a ref inside an actor call's result is freed on the actor's node once read and dropped") {
+  one_worker w;
+  auto k = manta::actor<ref_actor>().node_affinity(w.nodes[w.worker]).remote();
+  // Small (inline, read as it arrives) and large (kept there, fetched):
+  // the driver reports each result read, or frees it, after its +1.
+  for (size_t pad : {size_t{16}, size_t{2} << 20}) {
+    CAPTURE(pad);
+    auto r = manta::get(k.call(&ref_actor::make).remote(7, pad), 60s);
+    CHECK(r.first.size() == pad);
+    auto id = manta::get(k.call(&ref_actor::made).remote(), 30s);
+    REQUIRE(manta::object_id{id}.node() == w.nodes[w.worker]);
+    CHECK(manta::get(r.second, 30s) == 7);
+    CHECK(w.holds(id)); // the driver borrows it
+    r = {};
+    CHECK(eventually([&] { return !w.holds(id); }));
+  }
 }
 
 int main(int argc, char** argv) {

@@ -14,7 +14,7 @@ namespace manta::detail {
 /// Lending pins it (`strong`) at once, before any borrower can report:
 /// the ref is on its way. Each borrower node reports +1 when it makes its
 /// local stand-in and -1 when its last local copy is gone. A ref lent
-/// inside a container (a task's arguments or result, lend_scope.hpp) is
+/// inside a container (a task's arguments or result, contained_refs.hpp) is
 /// also held by that container until it ends (`container_gone`); the
 /// borrowers that read it reported before. Once no container holds it
 /// and no borrower does (and, if it was ever lent outside a container,

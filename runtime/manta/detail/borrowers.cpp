@@ -4,8 +4,8 @@
 #include "manta/detail/borrower_set.hpp"
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/demangle.hpp"
-#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/lent_handles.hpp"
 #include "manta/detail/node_router.hpp"
 #include "manta/detail/object_table.hpp"
@@ -95,16 +95,6 @@ std::unordered_map<uint64_t, waiting_ref> g_waiting;
 size_t g_lends = 0;
 
 thread_local bool t_no_lending = false;
-thread_local lend_scope* t_scope = nullptr;
-thread_local uint64_t t_borrowed = 0;
-
-/// Worker side: the lends inside results not read yet, by task, with the
-/// node that owns the task (it reads the result).
-struct result_container {
-  uint16_t reader = 0;
-  std::vector<uint64_t> ids;
-};
-std::unordered_map<uint64_t, result_container> g_results;
 
 /// Pins `slot` for a ref to it being written now: by the container being
 /// written on this thread, if any (under g_mtx).
@@ -306,7 +296,7 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   if (w.state == ref_wire::failed)
     return lost_slot(w.id, w.error);
   if (w.owner != rt.node_index())
-    ++t_borrowed;
+    count_borrowed_here();
   if (w.owner == rt.node_index()) {
     {
       std::lock_guard<std::mutex> guard{g_mtx};
@@ -441,17 +431,8 @@ void ref_resolved(std::span<const char> bytes) {
 void refs_node_gone(uint16_t index) {
   std::vector<slot_ptr> released;
   std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
-  std::vector<uint64_t> unread; // lends in results that node never read
   {
     std::lock_guard<std::mutex> guard{g_mtx};
-    for (auto i = g_results.begin(); i != g_results.end();) {
-      if (i->second.reader == index) {
-        unread.insert(unread.end(), i->second.ids.begin(), i->second.ids.end());
-        i = g_results.erase(i);
-      } else {
-        ++i;
-      }
-    }
     for (auto& [id, e] : g_lent) {
       e.awaiting.erase(index);
       if (auto p = e.set.node_gone(index))
@@ -467,7 +448,7 @@ void refs_node_gone(uint16_t index) {
       }
     }
   }
-  release_contained(unread);
+  results_reader_gone(index); // the results that node never read
   for (auto& s : orphans)
     s->seal_error(std::make_exception_ptr(
       object_lost_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
@@ -483,6 +464,17 @@ std::vector<uint16_t> ref_borrowers(uint64_t id) {
   return out;
 }
 
+void update_lent(const std::vector<uint64_t>& ids,
+                 const std::function<slot_ptr(borrower_set<object_slot>&)>& f) {
+  std::vector<slot_ptr> released; // dropped outside the lock: may free
+  std::lock_guard<std::mutex> guard{g_mtx};
+  for (auto id : ids)
+    if (auto i = g_lent.find(id); i != g_lent.end())
+      if (auto p = f(i->second.set))
+        released.push_back(std::move(p));
+  // (`released` is declared first: it goes after the guard.)
+}
+
 void clear_lent_refs() {
   std::unordered_map<uint64_t, lent_ref> lent;
   std::unordered_map<uint64_t, waiting_ref> waiting;
@@ -490,91 +482,9 @@ void clear_lent_refs() {
     std::lock_guard<std::mutex> guard{g_mtx};
     lent.swap(g_lent);
     waiting.swap(g_waiting);
-    g_results.clear();
   }
+  clear_contained_results();
   // The slots go outside the lock: a last ref frees its object.
-}
-
-// -- containers (lend_scope.hpp) ----------------------------------------------
-
-lend_scope::lend_scope(mode m) noexcept : prev_(t_scope), mode_(m) {
-  t_scope = this;
-}
-
-lend_scope::~lend_scope() {
-  t_scope = prev_;
-  release_contained(ids_);
-}
-
-std::vector<uint64_t> lend_scope::take() noexcept {
-  return std::exchange(ids_, {});
-}
-
-lend_scope* lend_scope::current() noexcept {
-  return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
-}
-
-contained_refs& contained_refs::operator=(contained_refs&& x) noexcept {
-  if (this != &x) {
-    release_contained(ids_);
-    ids_ = std::exchange(x.ids_, {});
-  }
-  return *this;
-}
-
-contained_refs::~contained_refs() {
-  release_contained(ids_);
-}
-
-void release_contained(const std::vector<uint64_t>& ids) {
-  if (ids.empty())
-    return;
-  std::vector<slot_ptr> released; // dropped outside the lock: may free
-  std::lock_guard<std::mutex> guard{g_mtx};
-  for (auto id : ids)
-    if (auto i = g_lent.find(id); i != g_lent.end())
-      if (auto p = i->second.set.container_gone())
-        released.push_back(std::move(p));
-  // (`released` is declared first: it goes after the guard.)
-}
-
-void loosen_contained(const std::vector<uint64_t>& ids) {
-  if (ids.empty())
-    return;
-  std::vector<slot_ptr> released; // dropped outside the lock: may free
-  std::lock_guard<std::mutex> guard{g_mtx};
-  for (auto id : ids)
-    if (auto i = g_lent.find(id); i != g_lent.end()) {
-      i->second.set.loose = true;
-      if (auto p = i->second.set.container_gone())
-        released.push_back(std::move(p));
-    }
-}
-
-void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {
-  if (ids.empty())
-    return;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto& c = g_results[task]; // a re-run of the task adds its own
-  c.reader = reader;
-  c.ids.insert(c.ids.end(), ids.begin(), ids.end());
-}
-
-void result_read(uint64_t task) {
-  std::vector<uint64_t> ids;
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_results.find(task);
-    if (i == g_results.end())
-      return;
-    ids = std::move(i->second.ids);
-    g_results.erase(i);
-  }
-  release_contained(ids);
-}
-
-uint64_t refs_borrowed_here() noexcept {
-  return t_borrowed;
 }
 
 } // namespace manta::detail

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "manta/detail/borrower_set.hpp"
 #include "manta/detail/object_slot.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <typeinfo>
@@ -98,6 +100,13 @@ void refs_node_gone(uint16_t index);
 /// The nodes holding a borrowed copy of object `id` lent here (state
 /// API, memory_summary); empty if none.
 std::vector<uint16_t> ref_borrowers(uint64_t id);
+
+/// Owner side: `f` on the borrower set of each object of `ids` lent here
+/// (none for one never lent), under the table's lock; it returns the pin
+/// to let go of, or null. The pins go after the lock (the last one frees
+/// its object). The interface of the containers (contained_refs.hpp).
+void update_lent(const std::vector<uint64_t>& ids,
+                 const std::function<slot_ptr(borrower_set<object_slot>&)>& f);
 
 /// Forgets every lent ref (runtime shutdown).
 void clear_lent_refs();

@@ -8,9 +8,9 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/code_loader.hpp"
 #include "manta/detail/codec.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/demangle.hpp"
 #include "manta/detail/job_id.hpp"
-#include "manta/detail/lend_scope.hpp"
 #include "manta/detail/caf_config.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/typed_call.hpp"
@@ -215,10 +215,11 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     m.signature = c.signature();
     m.layout_hash = c.layout_hash();
     m.name = task_name;
-    {
-      lend_scope loose{lend_scope::loose}; // not part of a task's result
-      c.encode_args(m.args);
-    }
+    // The refs written in its arguments are pinned by the call until it
+    // ends (contained_refs.hpp), on a driver; not part of a task's result.
+    bool worker = on_worker();
+    lend_scope lending{worker ? lend_scope::loose : lend_scope::collect};
+    c.encode_args(m.args);
     m.demand = resource_demand{0.0, {}};
     m.actor_id = where.id;
     m.job_id = job_id();
@@ -228,10 +229,11 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     req->keep = ctx.core->shared_from_this();
     req->node = where.node;
     req->spec = wire::encode(m);
+    req->lent = contained_refs{lending.take()};
     // From a worker, through its node manager to the actor's home (the
     // owner that lent the handle: lent_handles.hpp).
-    auto route = on_worker() ? runtime::current()->node_manager()
-                             : client_or_throw("calling " + task_name);
+    auto route = worker ? runtime::current()->node_manager()
+                        : client_or_throw("calling " + task_name);
     caf::anon_send(route, actors::actor_call_atom::value, std::move(req));
     out.pending = true;
   } catch (...) {

@@ -2,6 +2,7 @@
 
 #include "manta/actor_options.hpp"
 #include "manta/detail/actor_call.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/wire.hpp"
 
 #include <chrono>
@@ -82,6 +83,11 @@ struct remote_call_request {
   std::shared_ptr<actor_core> keep; ///< the core stays while the call is out
   uint16_t node = 0;
   wire::bytes spec; ///< the encoded TaskSpec (actor_id set)
+  /// The refs written inside its arguments: pinned until the request goes
+  /// (its result arrived, after the +1s of the node that read them, or it
+  /// failed). A driver's calls only: a worker's go to a driver, whose +1s
+  /// and result leave from two actors in no set order, so they stay loose.
+  contained_refs lent;
 };
 
 using create_request_ptr = std::shared_ptr<actor_create_request>;

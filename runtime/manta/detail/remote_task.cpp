@@ -1,11 +1,11 @@
 #include "manta/detail/remote_task.hpp"
 
 #include "manta/detail/blocking.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/held_objects.hpp"
 #include "manta/detail/item_stream.hpp"
-#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/job_id.hpp"
-#include "manta/detail/lend_scope.hpp"
+#include "manta/detail/memory_budget.hpp"
 #include "manta/detail/object_fetch.hpp"
 #include "manta/detail/runtime.hpp"
 #include "manta/errors.hpp"
@@ -130,7 +130,7 @@ std::exception_ptr remote_task::run() noexcept {
       };
     item_emitter_scope scope{emit ? &emit : nullptr};
     // The refs its result holds are pinned by the result until its owner
-    // read or freed it (lend_scope.hpp).
+    // read or freed it (contained_refs.hpp).
     lend_scope lending;
     auto borrowed = refs_borrowed_here();
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
@@ -139,7 +139,7 @@ std::exception_ptr remote_task::run() noexcept {
     if (refs_borrowed_here() != borrowed)
       via_manager.store(true, std::memory_order_relaxed);
     if (yielded->load(std::memory_order_relaxed))
-      loosen_contained(lending.take()); // in items, read whenever: no container
+      release_contained(lending.take(), true); // in items, read whenever: no container
     else
       contain_result(msg_.task_id, object_id{msg_.task_id}.node(), lending.take());
     auto size = out->size();

@@ -5,12 +5,12 @@
 
 /// The containers of refs written to other nodes (docs/cluster.md,
 /// "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
-/// inside a task's arguments or result is pinned on its owner by that
-/// container as well as by the borrowers that report it, and the
-/// container's pin goes when the container ends (its task's result
-/// arrived or the task ended without running; its result was decoded or
-/// freed without being read), so a ref that nobody reads does not keep its
-/// object for ever. A borrower reports its +1 before the container ends
+/// inside a task's or an actor call's arguments or result is pinned on its
+/// owner by that container as well as by the borrowers that report it,
+/// and the container's pin goes when the container ends (its task's or
+/// call's result arrived or it ended without running; its result was
+/// decoded or freed without being read), so a ref that nobody reads does
+/// not keep its object for ever. A borrower reports its +1 before the container ends
 /// (over the same link, ahead of it). Refs written outside any container
 /// keep their pin until some borrower reported and none holds them.
 namespace manta::detail {
@@ -61,20 +61,18 @@ private:
   std::vector<uint64_t> ids_;
 };
 
-/// Lets go of the pins of a container holding the lends `ids`.
-void release_contained(const std::vector<uint64_t>& ids);
-
-/// The lends `ids`, made under a container, were not part of it (a
+/// Lets go of the pins of a container holding the lends `ids`. With
+/// `loosen`, the lends, made under a container, were not part of it (a
 /// generator's items): they keep their objects as refs lent outside any
 /// container do, until some borrower reported and none holds them.
-void loosen_contained(const std::vector<uint64_t>& ids);
+void release_contained(const std::vector<uint64_t>& ids, bool loosen = false);
 
-/// Worker side: the refs lent in the result of task `task` (for the node
-/// `reader` that owns the task), pinned until that node decoded the
-/// result (`result_read`), freed it, or is gone.
+/// The side that ran task or actor call `task`: the refs lent in its
+/// result (for the node `reader` that owns it), pinned until that node
+/// decoded the result (`result_read`), freed it, or is gone.
 void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids);
 
-/// Worker side: the result of task `task` was decoded by its owner (which
+/// The result of task or call `task` was decoded by its owner (which
 /// sent its borrowers' +1 first) or freed: its refs' container pins go.
 void result_read(uint64_t task);
 
@@ -82,9 +80,19 @@ void result_read(uint64_t task);
 /// read here" (result_read) rather than a borrowed slot made or dropped.
 inline constexpr int32_t result_read_delta = 0;
 
+/// Worker side: node `index`, the reader of some results, is gone: the
+/// pins of the results it never read go.
+void results_reader_gone(uint16_t index);
+
+/// Forgets the results not read yet (runtime shutdown).
+void clear_contained_results();
+
 /// How many refs of other nodes' objects this thread has read so far
 /// (borrow_ref): a task whose arguments held some answers its owner after
 /// the +1s it sent, and a result that held some is reported read.
 uint64_t refs_borrowed_here() noexcept;
+
+/// Counts one such read on this thread (borrow_ref).
+void count_borrowed_here() noexcept;
 
 } // namespace manta::detail
