@@ -43,13 +43,13 @@ public:
 MANTA_ACTOR(maker, &maker::make);
 
 /// Large allocations on the worker and here while `run` makes `n` results
-/// one at a time (after two of them, which may grow the connections'
-/// buffers once).
+/// one at a time (after three of them, which grow the connections'
+/// buffers).
 template <class Run>
 std::pair<uint64_t, uint64_t> allocations_per_result(Run run, int n) {
   auto on_worker = [] { return manta::get(manta::task(count_here).remote(counted_from)); };
   hook::count_allocations_from(counted_from);
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < 3; ++i)
     REQUIRE(run()->size() == value_bytes);
   auto worker_before = on_worker();
   auto here_before = hook::counted_allocations();
@@ -62,6 +62,11 @@ std::pair<uint64_t, uint64_t> allocations_per_result(Run run, int n) {
   return {worker, here};
 }
 
+/// What a buffer that grows once more in the window may add (CAF's write
+/// buffers, a result that leaves in a batch now and then): far below the
+/// `n` one more copy per result would add.
+constexpr uint64_t slack = 2;
+
 struct one_worker {
   manta::local_cluster c;
   one_worker() {
@@ -73,15 +78,15 @@ struct one_worker {
 } // namespace
 
 TEST_CASE_FIXTURE(one_worker, "a task's small result is copied at most twice on the worker") {
-  constexpr int n = 5;
+  constexpr int n = 10;
   auto [worker, here] = allocations_per_result(
     [] { return manta::get_shared(manta::task(blob).remote(value_bytes)); }, n);
   // The worker: the value the task returns, then its encoding and the
   // result message (one copy each), nothing more.
-  CHECK(worker <= 3 * n);
+  CHECK(worker <= 3 * n + slack);
   CHECK(worker >= 2 * n); // the count sees the path at all
   // The driver: the message as it arrives and the decoded value.
-  CHECK(here <= 2 * n);
+  CHECK(here <= 2 * n + slack);
 }
 
 TEST_CASE_FIXTURE(one_worker,
@@ -89,14 +94,14 @@ TEST_CASE_FIXTURE(one_worker,
   auto workers = manta_test::worker_nodes(1);
   REQUIRE(workers.size() == 1);
   auto a = manta::actor<maker>().node_affinity(workers.begin()->second).remote();
-  constexpr int n = 5;
+  constexpr int n = 10;
   auto [worker, here] = allocations_per_result(
     [&] { return manta::get_shared(a.call(&maker::make).remote(value_bytes)); }, n);
   // The value the method returns, then the result message: a vector's
   // bytes are its encoding, taken from the value without a copy.
-  CHECK(worker <= 2 * n);
+  CHECK(worker <= 2 * n + slack);
   CHECK(worker >= n);
-  CHECK(here <= 2 * n);
+  CHECK(here <= 2 * n + slack);
 }
 
 int main(int argc, char** argv) {
