@@ -134,9 +134,11 @@ void on_result(self_ptr self, const bytes_t& bytes) {
     // A rebuilt object: fetch it from its new home, or take it inline.
     auto fetch_id = f->second;
     switch (r.kind) {
-      case wire::result_message::inline_value:
-        complete_fetch(self, fetch_id, r.value);
+      case wire::result_message::inline_value: {
+        bytes_t data(r.value.begin(), r.value.end()); // the fetch keeps it
+        complete_fetch(self, fetch_id, data);
         break;
+      }
       case wire::result_message::stored: {
         p.rebuild->node = p.node;
         p.rebuild->encoded_size = r.stored_size;

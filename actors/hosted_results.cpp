@@ -24,24 +24,46 @@ using detail::wire::result_message;
 
 namespace {
 
-/// The encoded bytes of a sealed result (a hosted task's are bytes
-/// already; an actor call's value is encoded with its type's codec).
-std::shared_ptr<const std::vector<char>> encoded_result(const hosted_task& h) {
-  auto value = h.result->shared_value();
-  if (h.encoded)
-    return std::static_pointer_cast<const std::vector<char>>(value);
+/// The encoded bytes of a sealed result, not copied: a hosted task's are
+/// bytes already; an actor call's value is encoded with its type's codec,
+/// which for a raw type (a vector of numbers, a string) points into the
+/// value itself. They live as long as this does.
+struct result_bytes {
+  std::shared_ptr<const void> value; // the sealed value (bytes, or the call's value)
+  detail::encoded_bytes encoded;     // into `value`, or into its own storage
+  std::span<const char> view() const { return {encoded.data, encoded.size}; }
+};
+
+result_bytes encoded_result(const hosted_task& h) {
+  result_bytes out;
+  out.value = h.result->shared_value();
+  if (h.encoded) {
+    auto& bytes = *static_cast<const std::vector<char>*>(out.value.get());
+    out.encoded.data = bytes.data();
+    out.encoded.size = bytes.size();
+    return out;
+  }
   if (h.result->type() == typeid(void))
-    return std::make_shared<const std::vector<char>>();
+    return out;
   auto* codec = h.result->codec();
   if (codec == nullptr)
     throw std::runtime_error("the result type " + detail::demangle(h.result->type().name())
                              + " cannot be serialized");
-  detail::encoded_bytes e;
-  if (auto err = codec->encode(value.get(), e))
+  if (auto err = codec->encode(out.value.get(), out.encoded))
     throw std::runtime_error("the result does not encode: " + detail::error_text(err));
+  return out;
+}
+
+/// `b`'s bytes as held_objects keeps them (a result too large to go inline).
+std::shared_ptr<const std::vector<char>> held_bytes(result_bytes&& b, bool encoded) {
+  if (encoded) // a hosted task's bytes, already in the budget as a result
+    return std::static_pointer_cast<const std::vector<char>>(std::move(b.value));
+  auto size = b.encoded.size;
+  auto bytes = b.encoded.storage.empty()
+                 ? std::make_shared<const std::vector<char>>(b.encoded.data, b.encoded.data + size)
+                 : std::make_shared<const std::vector<char>>(std::move(b.encoded.storage));
   // Counted in the budget while they live, as held_objects::put wants.
-  return detail::accounted(std::make_shared<const std::vector<char>>(e.data, e.data + e.size),
-                           e.size);
+  return detail::accounted(std::move(bytes), size);
 }
 
 /// A TaskResult of task `id` that failed with `f`, sent from this node.
@@ -70,10 +92,14 @@ result_message failure_of(uint64_t id, const std::string& name, const std::excep
   return failed(id, detail::to_failure(ep, name, detail::runtime::node_name()));
 }
 
-result_message finished_result(uint64_t id, const hosted_task& h) {
+detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_message& r) {
+  auto fail = [&](const std::exception_ptr& ep) {
+    r = failure_of(id, h.name, ep);
+    return detail::wire::bytes{};
+  };
   if (h.result->failed())
-    return failure_of(id, h.name, h.result->error());
-  std::shared_ptr<const std::vector<char>> bytes;
+    return fail(h.result->error());
+  result_bytes bytes;
   try {
     // The refs an actor call's result holds are pinned by the result until
     // its owner (the node its id names) read or freed it (a task's were
@@ -82,20 +108,22 @@ result_message finished_result(uint64_t id, const hosted_task& h) {
     bytes = encoded_result(h);
     detail::contain_result(id, object_id{id}.node(), lending.take());
   } catch (...) {
-    return failure_of(id, h.name, std::current_exception());
+    return fail(std::current_exception());
   }
-  result_message r;
   r.task_id = id;
   r.node = detail::runtime::node_name();
-  if (!detail::result_stays_on_node(bytes->size())) {
+  auto size = bytes.encoded.size;
+  if (!detail::result_stays_on_node(size)) {
     r.kind = result_message::inline_value;
-    r.value = *bytes;
-  } else {
-    r.kind = result_message::stored;
-    r.stored_size = bytes->size();
-    detail::held_objects::instance().put(id, std::move(bytes));
+    r.value = bytes.view();
+    auto message = detail::wire::encode(r); // the value's one copy, into the message
+    r.value = {};                           // `bytes` goes now
+    return message;
   }
-  return r;
+  r.kind = result_message::stored;
+  r.stored_size = size;
+  detail::held_objects::instance().put(id, held_bytes(std::move(bytes), h.encoded));
+  return {};
 }
 
 namespace {
@@ -177,10 +205,13 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
 
 // -- the end of a hosted task: its answer, unless its thread gave it ----------
 
-// Queues a TaskResult for its owner (sent in a batch after this burst).
-void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
-  if (self->state.results.push(owner, detail::wire::encode(r)))
+void queue_result(node_manager_actor* self, const caf::actor& owner, detail::wire::bytes message) {
+  if (self->state.results.push(owner, std::move(message)))
     self->send(self, flush_atom::value);
+}
+
+void send_result(node_manager_actor* self, const caf::actor& owner, const result_message& r) {
+  queue_result(self, owner, detail::wire::encode(r));
 }
 
 namespace {
@@ -213,7 +244,8 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
       && caf::actor_cast<caf::abstract_actor*>(h.early->owner)
            == caf::actor_cast<caf::abstract_actor*>(h.owner))
     return;
-  auto r = finished_result(id, h);
+  result_message r;
+  auto message = finished_result(id, h, r);
   if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
     r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
                           ->retryable.load(std::memory_order_acquire);
@@ -221,7 +253,10 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
     r.error.retryable = static_cast<const detail::actor_call*>(h.keep.get())->retryable;
   if (r.kind == result_message::stored)
     self->state.owners.held(h.owner.address(), id);
-  send_result(self, h.owner, r);
+  if (r.kind == result_message::inline_value)
+    queue_result(self, h.owner, std::move(message));
+  else
+    send_result(self, h.owner, r);
   if (r.kind == result_message::failure && r.error.kind == detail::error_kind::actor_died)
     report_if_dead(self, h);
 }

@@ -27,10 +27,14 @@ detail::wire::result_message failure_result(uint64_t id, const std::string& task
 detail::wire::result_message failure_of(uint64_t id, const std::string& name,
                                         const std::exception_ptr& ep);
 
-/// The TaskResult of a finished hosted task or call; keeps a value larger
-/// than `inline_result_limit` here (held_objects), as the owner reads it
-/// over the data path.
-detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
+/// The TaskResult of a finished hosted task or call, in `r`; keeps a value
+/// larger than `inline_result_limit` here (held_objects), as the owner
+/// reads it over the data path. For a value that goes inline, also the
+/// encoded message (else empty): its bytes are copied once, from the
+/// sealed value (or its codec's encoding) straight into the message, and
+/// `r.value` views them only while this runs.
+detail::wire::bytes finished_result(uint64_t id, const hosted_task& h,
+                                    detail::wire::result_message& r);
 
 /// The direct answer of hosted task `id` (remote_task::answer_early): the
 /// thread that ran it sends a result of at most `inline_result_limit`
@@ -43,6 +47,10 @@ detail::wire::result_message finished_result(uint64_t id, const hosted_task& h);
 /// the task's `hosted_task`).
 std::function<std::function<void()>(const std::vector<char>&)>
 early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
+
+/// Queues an encoded TaskResult for its owner (sent in a batch after this
+/// burst).
+void queue_result(node_manager_actor* self, const caf::actor& owner, detail::wire::bytes message);
 
 /// Queues a TaskResult for its owner (sent in a batch after this burst).
 void send_result(node_manager_actor* self, const caf::actor& owner,

@@ -380,18 +380,26 @@ namespace {
 
 namespace wire = manta::detail::wire;
 
+/// A TaskResult with the bytes it was decoded from (its value is a view
+/// into them).
+struct answer : wire::result_message {
+  wire::bytes bytes;
+};
+
 /// Sends `spec` to this process's node manager, as another node would, and
 /// returns the TaskResult it answers with.
-wire::result_message submit(const wire::bytes& spec) {
+answer submit(const wire::bytes& spec) {
   auto& rt = manta::detail::runtime::require("test");
   caf::scoped_actor self{rt.system()};
   self->send(rt.node_manager(), manta::actors::submit_atom::value,
              manta::detail::runtime::cluster_token(), spec);
-  wire::result_message r;
-  self->receive([&](manta::actors::result_atom, const std::string&,
-                    const wire::bytes& bytes) { REQUIRE(wire::decode(bytes, r) == ""); },
-                caf::after(std::chrono::seconds(10)) >>
-                  [] { FAIL("no answer from the node manager"); });
+  answer r;
+  self->receive(
+    [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
+      r.bytes = bytes;
+      REQUIRE(wire::decode(r.bytes, r) == "");
+    },
+    caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer from the node manager"); });
   return r;
 }
 

@@ -177,10 +177,15 @@ TEST_CASE("a call whose layout hash differs is refused by the node, not decoded"
     t.demand.cpus = 1;
     t.layout_hash = layout_hash;
     self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
-    wire::result_message r;
-    self->receive([&](manta::actors::result_atom, const std::string&,
-                      const wire::bytes& b) { REQUIRE(wire::decode(b, r) == ""); },
-                  caf::after(10s) >> [] { FAIL("no answer from the worker"); });
+    struct : wire::result_message {
+      wire::bytes bytes; // what its value views
+    } r;
+    self->receive(
+      [&](manta::actors::result_atom, const std::string&, const wire::bytes& b) {
+        r.bytes = b;
+        REQUIRE(wire::decode(r.bytes, r) == "");
+      },
+      caf::after(10s) >> [] { FAIL("no answer from the worker"); });
     return r;
   };
   auto theirs = fn->layout().hash ^ 0x5a5a;

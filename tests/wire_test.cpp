@@ -9,12 +9,14 @@
 #include <manta/detail/spill_store.hpp>
 #include <manta/detail/wire.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -259,6 +261,52 @@ TEST_CASE("misaligned input is decoded from a copy") {
   wire::task_message out;
   CHECK(wire::decode({shifted.data() + 1, full.size()}, out) == "");
   CHECK(out.task_id == 42);
+}
+
+TEST_CASE("a TaskResult's inline value is read where it lies, aligned or not") {
+  bytes value(100000);
+  for (size_t i = 0; i < value.size(); ++i)
+    value[i] = static_cast<char>(i * 7);
+  wire::result_message r;
+  r.task_id = 5;
+  r.node = "node-3";
+  r.value = value;
+  auto full = wire::encode(r);
+  // Built in place: one segment, as large as the value and a few words.
+  CHECK(full.size() < value.size() + 256);
+  auto inside = [](std::span<const char> v, std::span<const char> in) {
+    return v.data() >= in.data() && v.data() + v.size() <= in.data() + in.size();
+  };
+  wire::result_message out;
+  REQUIRE(wire::decode(full, out) == "");
+  CHECK(out.task_id == 5);
+  CHECK(out.node == "node-3");
+  CHECK(std::equal(out.value.begin(), out.value.end(), value.begin(), value.end()));
+  CHECK(inside(out.value, full)); // a view into the message, not a copy
+  // Misaligned: read from an aligned copy, the view still into the input.
+  bytes shifted(full.size() + 1);
+  std::copy(full.begin(), full.end(), shifted.begin() + 1);
+  std::span<const char> in{shifted.data() + 1, full.size()};
+  wire::result_message moved;
+  REQUIRE(wire::decode(in, moved) == "");
+  CHECK(std::equal(moved.value.begin(), moved.value.end(), value.begin(), value.end()));
+  CHECK(inside(moved.value, in));
+}
+
+TEST_CASE("a message larger than its builder's room is flattened, and reads the same") {
+  // The failure's texts are not in the room `build` makes: a second
+  // segment, then the copy into one flat message.
+  wire::result_message r;
+  r.task_id = 6;
+  r.kind = wire::result_message::failure;
+  r.error = {std::string(5000, 't'), "boom", std::string(3000, 'f'), "node-1"};
+  auto full = wire::encode(r);
+  wire::result_message out;
+  REQUIRE(wire::decode(full, out) == "");
+  CHECK(out.task_id == 6);
+  CHECK(out.error.type_name == r.error.type_name);
+  CHECK(out.error.task_name == r.error.task_name);
+  CHECK(out.error.message == "boom");
 }
 
 TEST_CASE("trailing words after a message are refused") {

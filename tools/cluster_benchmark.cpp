@@ -3,7 +3,12 @@
 // the same run:
 //   - task round trip: one no-op task submitted and gotten, repeated, on a
 //     worker node (the driver has no CPUs), against CAF's own sequential
-//     request/response between two processes;
+//     request/response between two processes, and against a raw TCP
+//     ping-pong between two processes (tools/raw_stream.hpp: 256-byte
+//     request and reply, about a TaskSpec's and a TaskResult's size);
+//   - small result round trip: one task at a time whose result is
+//     256 KiB (under the 1 MiB inline limit, so it comes back inside the
+//     result message), against a raw TCP ping-pong with a 256 KiB reply;
 //   - async task throughput: many tasks submitted, then gotten, over two
 //     worker nodes;
 //   - mixed long/short workload: a task of 1 s, then 40 of 25 ms, on the two
@@ -90,6 +95,11 @@ uint64_t sum_bytes(const std::vector<char>& v) {
   return h + v.size();
 }
 
+/// A result of `bytes` bytes (cross_node_small_result_rt).
+std::vector<char> small_result(uint64_t bytes) {
+  return std::vector<char>(bytes, 'r');
+}
+
 int nap(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
@@ -123,8 +133,8 @@ int read_inner(std::vector<manta::object_ref<int>> refs) {
   return manta::get(refs.front());
 }
 
-MANTA_REMOTE(nothing, nap, pattern, sum_bytes, which_node, served_here, count_up, large_items,
-             read_inner);
+MANTA_REMOTE(nothing, small_result, nap, pattern, sum_bytes, which_node, served_here, count_up,
+             large_items, read_inner);
 
 double seconds_since(steady::time_point start) {
   return std::chrono::duration<double>(steady::now() - start).count();
@@ -315,6 +325,19 @@ int main(int argc, char** argv) {
     if (manta::get(manta::task(nothing).remote(static_cast<int>(i))) != i)
       return std::fprintf(stderr, "BUG: wrong result\n"), 1;
   double rt_us = seconds_since(start) * 1e6 / static_cast<double>(round_trips);
+  // Small results: one at a time, each 256 KiB, inline in its message.
+  constexpr uint64_t small_bytes = uint64_t{256} << 10;
+  long small_n = std::max(round_trips / 4, 1L);
+  for (int i = 0; i < 10; ++i) // warm up the buffers
+    manta::get_shared(manta::task(small_result).remote(small_bytes));
+  start = steady::now();
+  for (long i = 0; i < small_n; ++i)
+    if (manta::get_shared(manta::task(small_result).remote(small_bytes))->size() != small_bytes)
+      return std::fprintf(stderr, "BUG: wrong small result\n"), 1;
+  double small_us = seconds_since(start) * 1e6 / static_cast<double>(small_n);
+  // Their floors on this link, in the same run: raw TCP ping-pongs.
+  double ping_us = manta_tools::raw_ping_pong{256, 256}.round_trip_us(round_trips);
+  double small_ping_us = manta_tools::raw_ping_pong{256, small_bytes}.round_trip_us(small_n);
   // Throughput: submit all, then get all.
   start = steady::now();
   std::vector<manta::object_ref<int>> refs;
@@ -468,6 +491,12 @@ int main(int argc, char** argv) {
     "metric                              value          floor (same run)            ratio\n");
   std::printf("cross_node_task_round_trip   %9.1f us   CAF request/response %7.1f us   %5.2fx\n",
               rt_us, 1e6 / floor_rr, rt_us * floor_rr / 1e6);
+  std::printf("cross_node_task_round_trip   %9.1f us   raw TCP ping-pong %10.1f us   %5.2fx   "
+              "(256-byte request and reply)\n",
+              rt_us, ping_us, rt_us / ping_us);
+  std::printf("cross_node_small_result_rt   %9.1f us   raw TCP ping-pong %10.1f us   %5.2fx   "
+              "(256 KiB result, inline; ping-pong: 256 KiB reply)\n",
+              small_us, small_ping_us, small_us / small_ping_us);
   std::printf("cross_node_tasks_async       %9.0f /s   (2 workers x 1 CPU, %ld tasks)\n", rate,
               tasks);
   std::printf(

@@ -1,8 +1,10 @@
 #pragma once
 
-// The floor of an object transfer on a link: a raw TCP stream of as many
-// bytes between two processes, one socket, sends and receives of up to
-// 4 MiB, nothing else (data_path_benchmark, cluster_benchmark).
+// The floors of a link, measured between two processes on one socket with
+// nothing else: an object transfer's, a raw TCP stream of as many bytes
+// (sends and receives of up to 4 MiB; data_path_benchmark,
+// cluster_benchmark), and a round trip's, a raw TCP ping-pong of a request
+// and a reply of given sizes (cluster_benchmark).
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,24 +23,57 @@
 
 namespace manta_tools {
 
+/// A socket listening on 127.0.0.1 (an unused port); exits on failure.
+inline int listen_loopback(uint16_t& port, const char* who) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || ::listen(fd, 16) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::fprintf(stderr, "%s cannot listen on 127.0.0.1\n", who);
+    std::exit(1);
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+/// A socket connected to 127.0.0.1:port; exits on failure.
+inline int connect_loopback(uint16_t port, const char* who) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::fprintf(stderr, "%s cannot connect\n", who);
+    std::exit(1);
+  }
+  return fd;
+}
+
+/// Sends or receives exactly `n` bytes (`io` is ::send or ::recv with its
+/// flags bound); false if the peer went.
+template <class Io, class Char>
+bool whole(Io io, Char* data, uint64_t n) {
+  for (uint64_t at = 0; at < n;) {
+    auto k = io(data + at, std::min<uint64_t>(n - at, uint64_t{4} << 20));
+    if (k <= 0)
+      return false;
+    at += static_cast<uint64_t>(k);
+  }
+  return true;
+}
+
 /// A child process that streams `n` bytes of `data` to each connection on
 /// 127.0.0.1:port, then closes it. Forked from a process that may run
 /// threads: the child makes system calls only (no allocation).
 class raw_stream_server {
 public:
   raw_stream_server(const char* data, uint64_t n) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-        || ::listen(fd, 16) != 0
-        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      std::fprintf(stderr, "the raw stream cannot listen on 127.0.0.1\n");
-      std::exit(1);
-    }
-    port_ = ntohs(addr.sin_port);
+    int fd = listen_loopback(port_, "the raw stream");
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -45,13 +81,7 @@ public:
         int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0)
           continue;
-        for (uint64_t at = 0; at < n;) {
-          auto k = ::send(c, data + at, std::min<uint64_t>(n - at, uint64_t{4} << 20),
-                          MSG_NOSIGNAL);
-          if (k <= 0)
-            break;
-          at += static_cast<uint64_t>(k);
-        }
+        whole([c](const char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, data, n);
         ::close(c);
       }
     }
@@ -72,15 +102,7 @@ public:
   /// connect to the last byte.
   double read(char* out, uint64_t n) const {
     auto start = std::chrono::steady_clock::now();
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port_);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      std::fprintf(stderr, "the raw stream cannot connect\n");
-      std::exit(1);
-    }
+    int fd = connect_loopback(port_, "the raw stream");
     uint64_t at = 0;
     while (at < n) {
       auto k = ::recv(fd, out + at, std::min<uint64_t>(n - at, uint64_t{4} << 20), 0);
@@ -98,6 +120,79 @@ public:
   }
 
 private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+/// The floor of a round trip on a link: a child process that answers each
+/// request of `request` bytes on a connection to 127.0.0.1:port with a
+/// reply of `reply` bytes, and the client's sequential round trips, both
+/// with TCP_NODELAY (as CAF's connections). Forked from a process that may
+/// run threads: the child makes system calls only (its buffer is the
+/// parent's, made before the fork).
+class raw_ping_pong {
+public:
+  raw_ping_pong(uint64_t request, uint64_t reply)
+    : request_(request), reply_(reply), buffer_(new char[std::max(request, reply)]()) {
+    int fd = listen_loopback(port_, "the raw ping-pong");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      for (;;) {
+        int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0)
+          continue;
+        int one = 1;
+        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        while (whole([c](char* p, uint64_t k) { return ::recv(c, p, k, 0); }, buffer_, request_)
+               && whole([c](char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, buffer_,
+                        reply_)) {
+        }
+        ::close(c);
+      }
+    }
+    ::close(fd);
+  }
+
+  ~raw_ping_pong() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    delete[] buffer_;
+  }
+
+  raw_ping_pong(const raw_ping_pong&) = delete;
+  raw_ping_pong& operator=(const raw_ping_pong&) = delete;
+
+  /// Microseconds per round trip, the mean of `n` after a warm-up, on one
+  /// connection.
+  double round_trip_us(long n) const {
+    int fd = connect_loopback(port_, "the raw ping-pong");
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto once = [&] {
+      if (!whole([fd](char* p, uint64_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); }, buffer_,
+                 request_)
+          || !whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); }, buffer_, reply_)) {
+        std::fprintf(stderr, "BUG: the raw ping-pong's peer went\n");
+        std::exit(1);
+      }
+    };
+    for (int i = 0; i < 20; ++i)
+      once();
+    auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i)
+      once();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ::close(fd);
+    return s * 1e6 / static_cast<double>(n);
+  }
+
+private:
+  uint64_t request_;
+  uint64_t reply_;
+  char* buffer_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };

@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
   wire::result_message r;
   r.task_id = 9;
   r.node = "node-1";
-  r.value = manta::detail::encode(42);
+  auto value = manta::detail::encode(42);
+  r.value = value;
   put(dir, "wire_result", 1, "", wire::encode(r));
   r.kind = wire::result_message::stored;
   r.stored_size = 1 << 20;

@@ -2,6 +2,8 @@
 
 #include "manta/detail/block_cache.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -30,6 +32,26 @@ void set_current_run(uint64_t run) noexcept {
 
 std::atomic<uint64_t>& stop_word() noexcept {
   return stop_run;
+}
+
+namespace {
+
+/// Counted allocations are this large or larger.
+std::atomic<size_t> count_from{SIZE_MAX};
+/// The smaller of that and block_cache::min_bytes: the bound of the branch
+/// that sees large blocks.
+std::atomic<size_t> large_from{block_cache::min_bytes};
+std::atomic<uint64_t> counted{0};
+
+} // namespace
+
+void count_allocations_from(size_t bytes) noexcept {
+  count_from.store(bytes, std::memory_order_relaxed);
+  large_from.store(std::min(bytes, block_cache::min_bytes), std::memory_order_relaxed);
+}
+
+uint64_t counted_allocations() noexcept {
+  return counted.load(std::memory_order_relaxed);
 }
 
 bool stop_requested() noexcept {
@@ -65,9 +87,13 @@ inline void check_fast() {
 void* allocate(std::size_t n) {
   if (n == 0)
     n = 1;
-  if (n >= block_cache::min_bytes)
-    if (void* p = block_cache::take(n))
-      return p;
+  if (n >= large_from.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (n >= count_from.load(std::memory_order_relaxed))
+      counted.fetch_add(1, std::memory_order_relaxed);
+    if (n >= block_cache::min_bytes)
+      if (void* p = block_cache::take(n))
+        return p;
+  }
   for (;;) {
     if (void* p = std::malloc(n))
       return p;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 /// Stopping a task that allocates, for the memory monitor.
@@ -34,6 +35,16 @@ std::atomic<uint64_t>& stop_word() noexcept;
 
 /// Whether the stop of the calling thread's current run was requested.
 bool stop_requested() noexcept;
+
+/// Counts this process's `operator new` calls of `bytes` bytes or more
+/// from now on, on every thread (SIZE_MAX: none, the start). How a test
+/// sees the copies a path makes of a value of known size: each copy into
+/// a fresh buffer is one such call. Costs nothing more per allocation: it
+/// lowers the bound of the branch large blocks take anyway (block_cache).
+void count_allocations_from(size_t bytes) noexcept;
+
+/// The calls counted since the first `count_allocations_from`.
+uint64_t counted_allocations() noexcept;
 
 /// While one lives, the hook does not throw on this thread: for runtime
 /// code that a task calls and that must not fail half-way (noexcept code

@@ -134,7 +134,11 @@ struct result_message {
   uint64_t task_id = 0;
   std::string node;
   kind_t kind = inline_value;
-  bytes value;              // inline_value
+  /// inline_value: the encoded value, not owned, so that it is copied once
+  /// on its way out (written into the message by `encode`) and not at all
+  /// on its way in: it points at the bytes it is sent from, or, decoded,
+  /// into the message's bytes, which the reader keeps while it reads it.
+  std::span<const char> value;
   uint64_t stored_size = 0; // stored
   failure_message error;    // failure
 };

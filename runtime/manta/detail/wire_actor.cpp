@@ -9,18 +9,20 @@ namespace manta::detail::wire {
 // schema::ActorSpec and schema::ActorCreated: an actor another node hosts.
 
 bytes encode(const actor_message& x) {
-  return build<schema::ActorSpec>([&](schema::ActorSpec::Builder b) {
-    b.setActorId(x.actor_id);
-    b.setClassName(x.class_name);
-    b.setConstructorKey(x.constructor_key);
-    b.setName(x.name);
-    set_run_fields(b, x);
-    b.setMaxRestarts(x.max_restarts);
-    b.setMaxTaskRetries(x.max_task_retries);
-    b.setMaxConcurrency(x.max_concurrency);
-    b.setRestarts(x.restarts);
-    b.setDetached(x.detached);
-  });
+  return build<schema::ActorSpec>(
+    [&](schema::ActorSpec::Builder b) {
+      b.setActorId(x.actor_id);
+      b.setClassName(x.class_name);
+      b.setConstructorKey(x.constructor_key);
+      b.setName(x.name);
+      set_run_fields(b, x);
+      b.setMaxRestarts(x.max_restarts);
+      b.setMaxTaskRetries(x.max_task_retries);
+      b.setMaxConcurrency(x.max_concurrency);
+      b.setRestarts(x.restarts);
+      b.setDetached(x.detached);
+    },
+    blobs_bytes(x.args));
 }
 
 std::string decode(std::span<const char> in, actor_message& out) {

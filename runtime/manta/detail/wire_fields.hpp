@@ -43,6 +43,15 @@ void set_args(Builder&& list, const std::vector<bytes>& args) {
     list.set(i, as_data(args[i]));
 }
 
+/// The room byte blobs take in a message (`build`'s payload): each padded
+/// to a word, plus its list pointer.
+inline size_t blobs_bytes(const std::vector<bytes>& blobs) {
+  size_t n = 0;
+  for (auto& b : blobs)
+    n += b.size() + 16;
+  return n;
+}
+
 template <class Reader>
 std::vector<bytes> get_args(Reader&& list) {
   std::vector<bytes> out;

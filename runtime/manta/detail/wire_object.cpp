@@ -29,10 +29,12 @@ std::string decode(std::span<const char> in, copy_message& out) {
 }
 
 bytes encode_chunk(uint64_t offset, std::span<const char> data) {
-  return build<schema::ObjectChunk>([&](schema::ObjectChunk::Builder b) {
-    b.setOffset(offset);
-    b.setData(as_data(data));
-  });
+  return build<schema::ObjectChunk>(
+    [&](schema::ObjectChunk::Builder b) {
+      b.setOffset(offset);
+      b.setData(as_data(data));
+    },
+    data.size());
 }
 
 std::string append_chunk(std::span<const char> in, bytes& out) {

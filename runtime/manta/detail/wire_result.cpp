@@ -49,61 +49,63 @@ std::vector<std::string> schema_error_kinds() {
 }
 
 bytes encode(const result_message& x) {
-  return build<schema::TaskResult>([&](schema::TaskResult::Builder b) {
-    b.setTaskId(x.task_id);
-    b.setNode(x.node);
-    switch (x.kind) {
-      case result_message::inline_value:
-        b.setInline(as_data(x.value));
-        break;
-      case result_message::stored:
-        b.setStored(x.stored_size);
-        break;
-      case result_message::failure: {
-        auto f = b.initFailure();
-        f.setKind(static_cast<schema::ErrorKind>(x.error.kind));
-        f.setTypeName(x.error.type_name);
-        f.setMessage(x.error.message);
-        f.setTaskName(x.error.task_name);
-        f.setNode(x.error.node);
-        f.setRetryable(x.error.retryable);
-        break;
+  return build<schema::TaskResult>(
+    [&](schema::TaskResult::Builder b) {
+      b.setTaskId(x.task_id);
+      b.setNode(x.node);
+      switch (x.kind) {
+        case result_message::inline_value:
+          b.setInline(as_data(x.value));
+          break;
+        case result_message::stored:
+          b.setStored(x.stored_size);
+          break;
+        case result_message::failure: {
+          auto f = b.initFailure();
+          f.setKind(static_cast<schema::ErrorKind>(x.error.kind));
+          f.setTypeName(x.error.type_name);
+          f.setMessage(x.error.message);
+          f.setTaskName(x.error.task_name);
+          f.setNode(x.error.node);
+          f.setRetryable(x.error.retryable);
+          break;
+        }
       }
-    }
-  });
+    },
+    x.value.size() + x.node.size()
+      + (x.kind == result_message::failure ? x.error.message.size() : 0));
 }
 
 std::string decode(std::span<const char> in, result_message& out) {
-  return read_root<schema::TaskResult>(
-    "TaskResult", in, [&](schema::TaskResult::Reader r) -> std::string {
-      out.task_id = r.getTaskId();
-      out.node = r.getNode().cStr();
-      switch (r.which()) {
-        case schema::TaskResult::INLINE: {
-          auto d = r.getInline();
-          out.kind = result_message::inline_value;
-          out.value.assign(reinterpret_cast<const char*>(d.begin()),
-                           reinterpret_cast<const char*>(d.end()));
-          break;
-        }
-        case schema::TaskResult::STORED:
-          out.kind = result_message::stored;
-          out.stored_size = r.getStored();
-          break;
-        case schema::TaskResult::FAILURE: {
-          auto f = r.getFailure();
-          out.kind = result_message::failure;
-          out.error = {f.getTypeName().cStr(), f.getMessage().cStr(), f.getTaskName().cStr(),
-                       f.getNode().cStr()};
-          out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
-          out.error.retryable = f.getRetryable();
-          break;
-        }
-        default:
-          return "unknown result kind " + std::to_string(static_cast<unsigned>(r.which()));
+  return read("TaskResult", in, [&](capnp::MessageReader& reader) -> std::string {
+    auto r = reader.getRoot<schema::TaskResult>();
+    out.task_id = r.getTaskId();
+    out.node = r.getNode().cStr();
+    switch (r.which()) {
+      case schema::TaskResult::INLINE: {
+        auto d = r.getInline();
+        out.kind = result_message::inline_value;
+        out.value = view_in(in, reader, d); // no copy: read where it arrived
+        break;
       }
-      return {};
-    });
+      case schema::TaskResult::STORED:
+        out.kind = result_message::stored;
+        out.stored_size = r.getStored();
+        break;
+      case schema::TaskResult::FAILURE: {
+        auto f = r.getFailure();
+        out.kind = result_message::failure;
+        out.error = {f.getTypeName().cStr(), f.getMessage().cStr(), f.getTaskName().cStr(),
+                     f.getNode().cStr()};
+        out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
+        out.error.retryable = f.getRetryable();
+        break;
+      }
+      default:
+        return "unknown result kind " + std::to_string(static_cast<unsigned>(r.which()));
+    }
+    return {};
+  });
 }
 
 } // namespace manta::detail::wire

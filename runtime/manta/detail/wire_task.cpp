@@ -9,34 +9,36 @@ namespace manta::detail::wire {
 // schema::TaskSpec and schema::Batch: what an owner sends a node to run.
 
 bytes encode(const task_message& x) {
-  return build<schema::TaskSpec>([&](schema::TaskSpec::Builder b) {
-    b.setTaskId(x.task_id);
-    b.setFunctionName(x.function_name);
-    b.setSignature(x.signature);
-    b.setName(x.name);
-    set_run_fields(b, x);
-    b.setMaxRetries(x.max_retries);
-    b.setAttempt(x.attempt);
-    b.setActorId(x.actor_id);
-    b.setLayoutHash(x.layout_hash);
-    b.setItemWindow(x.item_window);
-    auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
-    for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
-      auto& r = x.arg_refs[i];
-      refs[i].setPosition(r.position);
-      refs[i].setObjectId(r.object_id);
-      refs[i].setNode(r.node);
-      refs[i].setHost(r.host);
-      refs[i].setDataPort(r.data_port);
-      refs[i].setSize(r.size);
-      auto copies = refs[i].initCopies(static_cast<unsigned>(r.copies.size()));
-      for (unsigned j = 0; j < r.copies.size(); ++j) {
-        copies[j].setNode(r.copies[j].node);
-        copies[j].setHost(r.copies[j].host);
-        copies[j].setDataPort(r.copies[j].data_port);
+  return build<schema::TaskSpec>(
+    [&](schema::TaskSpec::Builder b) {
+      b.setTaskId(x.task_id);
+      b.setFunctionName(x.function_name);
+      b.setSignature(x.signature);
+      b.setName(x.name);
+      set_run_fields(b, x);
+      b.setMaxRetries(x.max_retries);
+      b.setAttempt(x.attempt);
+      b.setActorId(x.actor_id);
+      b.setLayoutHash(x.layout_hash);
+      b.setItemWindow(x.item_window);
+      auto refs = b.initArgRefs(static_cast<unsigned>(x.arg_refs.size()));
+      for (unsigned i = 0; i < x.arg_refs.size(); ++i) {
+        auto& r = x.arg_refs[i];
+        refs[i].setPosition(r.position);
+        refs[i].setObjectId(r.object_id);
+        refs[i].setNode(r.node);
+        refs[i].setHost(r.host);
+        refs[i].setDataPort(r.data_port);
+        refs[i].setSize(r.size);
+        auto copies = refs[i].initCopies(static_cast<unsigned>(r.copies.size()));
+        for (unsigned j = 0; j < r.copies.size(); ++j) {
+          copies[j].setNode(r.copies[j].node);
+          copies[j].setHost(r.copies[j].host);
+          copies[j].setDataPort(r.copies[j].data_port);
+        }
       }
-    }
-  });
+    },
+    blobs_bytes(x.args));
 }
 
 std::string decode(std::span<const char> in, task_message& out) {
@@ -76,9 +78,11 @@ std::string decode(std::span<const char> in, task_message& out) {
 }
 
 bytes encode_batch(const std::vector<bytes>& items) {
-  capnp::MallocMessageBuilder msg;
-  set_args(msg.initRoot<schema::Batch>().initItems(static_cast<unsigned>(items.size())), items);
-  return flatten(msg);
+  return build<schema::Batch>(
+    [&](schema::Batch::Builder b) {
+      set_args(b.initItems(static_cast<unsigned>(items.size())), items);
+    },
+    blobs_bytes(items));
 }
 
 std::string decode_batch(std::span<const char> in, std::vector<bytes>& out) {

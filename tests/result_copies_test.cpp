@@ -1,0 +1,109 @@
+// How many times a small result (under the 1 MiB inline limit) is copied
+// on its way from a worker node to the driver, counted in real processes:
+// each copy of the value into a fresh buffer is one `operator new` of at
+// least its size (allocation_hook::count_allocations_from), on the worker
+// (the task's own value, its encoding, the result message) and on the
+// driver (the message as it arrives, the decoded value). A copy that crept
+// back into the path would add one per result here.
+
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+
+#include <manta/detail/allocation_hook.hpp>
+#include <manta/manta.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+namespace hook = manta::detail::allocation_hook;
+
+/// The value each task and call returns: 700 KiB, inline, and larger than
+/// anything else the path allocates (it counts from 600 KiB).
+constexpr uint64_t value_bytes = uint64_t{700} << 10;
+constexpr uint64_t counted_from = uint64_t{600} << 10;
+
+std::vector<char> blob(uint64_t bytes) {
+  return std::vector<char>(bytes, 'v');
+}
+
+/// Starts counting in the process it runs in; the count so far.
+uint64_t count_here(uint64_t from) {
+  hook::count_allocations_from(from);
+  return hook::counted_allocations();
+}
+
+MANTA_REMOTE(blob, count_here);
+
+class maker {
+public:
+  std::vector<char> make(uint64_t bytes) { return blob(bytes); }
+};
+MANTA_ACTOR(maker, &maker::make);
+
+/// Large allocations on the worker and here while `run` makes `n` results
+/// one at a time (after three of them, which grow the connections'
+/// buffers).
+template <class Run>
+std::pair<uint64_t, uint64_t> allocations_per_result(Run run, int n) {
+  auto on_worker = [] { return manta::get(manta::task(count_here).remote(counted_from)); };
+  hook::count_allocations_from(counted_from);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(run()->size() == value_bytes);
+  auto worker_before = on_worker();
+  auto here_before = hook::counted_allocations();
+  for (int i = 0; i < n; ++i)
+    REQUIRE(run()->size() == value_bytes);
+  auto here = hook::counted_allocations() - here_before;
+  auto worker = on_worker() - worker_before;
+  MESSAGE("allocations of the value's size for " << n << " results: " << worker
+                                                 << " on the worker, " << here << " here");
+  return {worker, here};
+}
+
+/// What a buffer that grows once more in the window may add (CAF's write
+/// buffers, a result that leaves in a batch now and then): far below the
+/// `n` one more copy per result would add.
+constexpr uint64_t slack = 2;
+
+struct one_worker {
+  manta::local_cluster c;
+  one_worker() {
+    c.add_worker(1);
+    c.join(0); // no CPUs here: every task runs on the worker
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(one_worker, "a task's small result is copied at most twice on the worker") {
+  constexpr int n = 10;
+  auto [worker, here] = allocations_per_result(
+    [] { return manta::get_shared(manta::task(blob).remote(value_bytes)); }, n);
+  // The worker: the value the task returns, then its encoding and the
+  // result message (one copy each), nothing more.
+  CHECK(worker <= 3 * n + slack);
+  CHECK(worker >= 2 * n); // the count sees the path at all
+  // The driver: the message as it arrives and the decoded value.
+  CHECK(here <= 2 * n + slack);
+}
+
+TEST_CASE_FIXTURE(one_worker,
+                  "an actor call's small result is copied at most twice on the worker") {
+  auto workers = manta_test::worker_nodes(1);
+  REQUIRE(workers.size() == 1);
+  auto a = manta::actor<maker>().node_affinity(workers.begin()->second).remote();
+  constexpr int n = 10;
+  auto [worker, here] = allocations_per_result(
+    [&] { return manta::get_shared(a.call(&maker::make).remote(value_bytes)); }, n);
+  // The value the method returns, then the result message: a vector's
+  // bytes are its encoding, taken from the value without a copy.
+  CHECK(worker <= 2 * n + slack);
+  CHECK(worker >= n);
+  CHECK(here <= 2 * n + slack);
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
