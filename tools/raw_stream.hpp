@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -67,13 +68,15 @@ bool whole(Io io, Char* data, uint64_t n) {
   return true;
 }
 
-/// A child process that streams `n` bytes of `data` to each connection on
-/// 127.0.0.1:port, then closes it. Forked from a process that may run
-/// threads: the child makes system calls only (no allocation).
-class raw_stream_server {
+/// A child process, forked from a process that may run threads, that
+/// serves each connection to 127.0.0.1:port with `serve(fd)`, then closes
+/// it; killed when this object goes (or its parent dies). `serve` runs in
+/// the child: system calls only, no allocation.
+class forked_server {
 public:
-  raw_stream_server(const char* data, uint64_t n) {
-    int fd = listen_loopback(port_, "the raw stream");
+  template <class Serve>
+  forked_server(const char* who, Serve serve) {
+    int fd = listen_loopback(port_, who);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -81,28 +84,44 @@ public:
         int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0)
           continue;
-        whole([c](const char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, data, n);
+        serve(c);
         ::close(c);
       }
     }
     ::close(fd);
   }
 
-  ~raw_stream_server() {
+  ~forked_server() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
   }
 
-  raw_stream_server(const raw_stream_server&) = delete;
-  raw_stream_server& operator=(const raw_stream_server&) = delete;
+  forked_server(const forked_server&) = delete;
+  forked_server& operator=(const forked_server&) = delete;
+
+  uint16_t port() const noexcept { return port_; }
+
+private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+/// A child process that streams `n` bytes of `data` to each connection on
+/// 127.0.0.1:port, then closes it.
+class raw_stream_server {
+public:
+  raw_stream_server(const char* data, uint64_t n)
+    : server_("the raw stream", [data, n](int c) {
+        whole([c](const char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, data, n);
+      }) {}
 
   /// Reads the whole stream into `out` (`n` bytes); seconds, from the
   /// connect to the last byte.
   double read(char* out, uint64_t n) const {
     auto start = std::chrono::steady_clock::now();
-    int fd = connect_loopback(port_, "the raw stream");
+    int fd = connect_loopback(server_.port(), "the raw stream");
     uint64_t at = 0;
     while (at < n) {
       auto k = ::recv(fd, out + at, std::min<uint64_t>(n - at, uint64_t{4} << 20), 0);
@@ -120,8 +139,7 @@ public:
   }
 
 private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  forked_server server_;
 };
 
 /// The floor of a round trip on a link: a child process that answers each
@@ -133,48 +151,27 @@ private:
 class raw_ping_pong {
 public:
   raw_ping_pong(uint64_t request, uint64_t reply)
-    : request_(request), reply_(reply), buffer_(new char[std::max(request, reply)]()) {
-    int fd = listen_loopback(port_, "the raw ping-pong");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      for (;;) {
-        int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0)
-          continue;
+    : request_(request), reply_(reply), buffer_(new char[std::max(request, reply)]()),
+      server_("the raw ping-pong", [request, reply, buffer = buffer_.get()](int c) {
         int one = 1;
         ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        while (whole([c](char* p, uint64_t k) { return ::recv(c, p, k, 0); }, buffer_, request_)
-               && whole([c](char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, buffer_,
-                        reply_)) {
+        while (whole([c](char* p, uint64_t k) { return ::recv(c, p, k, 0); }, buffer, request)
+               && whole([c](char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, buffer,
+                        reply)) {
         }
-        ::close(c);
-      }
-    }
-    ::close(fd);
-  }
-
-  ~raw_ping_pong() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    delete[] buffer_;
-  }
-
-  raw_ping_pong(const raw_ping_pong&) = delete;
-  raw_ping_pong& operator=(const raw_ping_pong&) = delete;
+      }) {}
 
   /// Microseconds per round trip, the mean of `n` after a warm-up, on one
   /// connection.
   double round_trip_us(long n) const {
-    int fd = connect_loopback(port_, "the raw ping-pong");
+    int fd = connect_loopback(server_.port(), "the raw ping-pong");
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto once = [&] {
-      if (!whole([fd](char* p, uint64_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); }, buffer_,
-                 request_)
-          || !whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); }, buffer_, reply_)) {
+      if (!whole([fd](char* p, uint64_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); },
+                 buffer_.get(), request_)
+          || !whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); }, buffer_.get(),
+                    reply_)) {
         std::fprintf(stderr, "BUG: the raw ping-pong's peer went\n");
         std::exit(1);
       }
@@ -192,9 +189,8 @@ public:
 private:
   uint64_t request_;
   uint64_t reply_;
-  char* buffer_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  std::unique_ptr<char[]> buffer_;
+  forked_server server_; ///< after buffer_: killed before it goes
 };
 
 } // namespace manta_tools
