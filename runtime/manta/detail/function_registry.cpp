@@ -70,11 +70,21 @@ std::vector<function_info> all_functions() {
 }
 
 const function_info& lookup_function(const void* fn, const std::type_info& signature) {
+  // Every `task(f).remote()` looks its function up. The thread's last hit
+  // skips the shared lock (two atomic writes to a line all submitting
+  // threads share) and the hash: entries are never erased nor replaced
+  // (`emplace` keeps the first) and a node map never moves them, so a
+  // reference once found stays the answer for that address.
+  thread_local std::pair<const void*, const function_info*> last{nullptr, nullptr};
+  if (last.first == fn && fn != nullptr)
+    return *last.second;
   auto& r = the_registry();
   std::shared_lock<std::shared_mutex> guard{r.mtx};
   auto i = r.by_address.find(fn);
-  if (i != r.by_address.end())
+  if (i != r.by_address.end()) {
+    last = {fn, &i->second};
     return i->second;
+  }
   char addr[32];
   std::snprintf(addr, sizeof(addr), "%p", fn);
   throw unknown_function_error(

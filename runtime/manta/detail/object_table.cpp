@@ -14,7 +14,7 @@ slot_ptr object_table::create(object_id id, std::weak_ptr<task_spec> producer) {
   auto slot = std::make_shared<object_slot>(id, std::move(producer));
   auto& s = shard_of(id);
   {
-    std::lock_guard<std::mutex> guard{s.mtx};
+    std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.emplace(id, slot);
   }
   count_.fetch_add(1, std::memory_order_relaxed);
@@ -23,7 +23,7 @@ slot_ptr object_table::create(object_id id, std::weak_ptr<task_spec> producer) {
 
 slot_ptr object_table::find(object_id id) {
   auto& s = shard_of(id);
-  std::lock_guard<std::mutex> guard{s.mtx};
+  std::lock_guard<spin_lock> guard{s.mtx};
   auto i = s.slots.find(id);
   return i == s.slots.end() ? nullptr : i->second.lock();
 }
@@ -31,7 +31,7 @@ slot_ptr object_table::find(object_id id) {
 void object_table::for_each(const std::function<void(const slot_ptr&)>& f) {
   std::vector<slot_ptr> snapshot;
   for (auto& s : shards_) {
-    std::lock_guard<std::mutex> guard{s.mtx};
+    std::lock_guard<spin_lock> guard{s.mtx};
     for (auto& [id, weak] : s.slots)
       if (auto p = weak.lock())
         snapshot.push_back(std::move(p));
@@ -43,7 +43,7 @@ void object_table::for_each(const std::function<void(const slot_ptr&)>& f) {
 void object_table::erase(object_id id, size_t size_bytes) {
   auto& s = shard_of(id);
   {
-    std::lock_guard<std::mutex> guard{s.mtx};
+    std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.erase(id);
   }
   count_.fetch_sub(1, std::memory_order_relaxed);

@@ -7,6 +7,8 @@
 #include "manta/detail/task_end.hpp"
 #include "manta/errors.hpp"
 
+#include <pthread.h>
+
 namespace manta::detail {
 
 namespace {
@@ -140,8 +142,34 @@ bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent, bool left_to_call
 
 // -- worker_pool ------------------------------------------------------------------
 
+namespace {
+
+/// Makes the pool's lock an adaptive one (glibc): a thread that finds it
+/// taken retries for a short while before it sleeps in the kernel. The lock
+/// is held for a few dozen instructions, by the submitter and by every pool
+/// thread once per task, so with a plain mutex spawn + get slept and woke
+/// on it about once per task (a futex wait and a futex wake, most of that
+/// metric's system calls). `std::mutex` is a `pthread_mutex_t` and keeps no
+/// other state, so re-initializing it before its first use is all it takes;
+/// `std::condition_variable` waits on it as on any pthread mutex.
+void make_adaptive(std::mutex& m) noexcept {
+#if defined(__GLIBC__) && defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
+  pthread_mutexattr_t attr;
+  if (pthread_mutexattr_init(&attr) != 0)
+    return;
+  if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP) == 0)
+    pthread_mutex_init(m.native_handle(), &attr);
+  pthread_mutexattr_destroy(&attr);
+#else
+  (void)m;
+#endif
+}
+
+} // namespace
+
 worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads, run_fn run)
   : st_(std::make_shared<state>()) {
+  make_adaptive(st_->mtx);
   st_->free_cpus = st_->total_cpus = cpus;
   st_->free_custom = st_->total_custom = std::move(custom);
   if (auto gpus = st_->total_custom.find(gpu_resource); gpus != st_->total_custom.end())
