@@ -154,6 +154,24 @@ TEST_CASE("a function without MANTA_REMOTE cannot be a task") {
   }
 }
 
+TEST_CASE("functions of one signature alternated on one thread each run as themselves") {
+  // Each thread remembers the function it looked up last (by address): a
+  // lookup of another one, or of one never registered, must not hit it.
+  runtime_guard rt{2};
+  for (int i = 0; i < 50; ++i) {
+    CHECK(manta::get(manta::task(square).remote(i)) == i * i);
+    CHECK(manta::get(manta::task(step_one).remote(i)) == step_one(i));
+    CHECK(manta::get(manta::task(square).remote(i)) == i * i);
+    CHECK_THROWS_AS((void)manta::task(not_registered), manta::unknown_function_error);
+  }
+  // From a second thread too, whose cache starts empty.
+  int from_thread = 0;
+  std::thread t{[&] { from_thread = manta::get(manta::task(step_one).remote(7)); }};
+  t.join();
+  CHECK(from_thread == step_one(7));
+  CHECK(manta::get(manta::task(square).remote(7)) == 49);
+}
+
 TEST_CASE("void tasks run and their ref becomes ready") {
   runtime_guard rt{2};
   g_void_calls = 0;
