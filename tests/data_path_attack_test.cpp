@@ -26,6 +26,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -672,6 +673,66 @@ TEST_CASE("TLS: a transfer between two processes; plain and foreign peers get no
   auto mismatch = fetch_object("127.0.0.1", plain_server.port(), token, object, 100, out, 1, tls);
   CHECK(contains(mismatch, "does not use TLS"));
   // Still serving.
+  CHECK(fetch_object("127.0.0.1", s.port(), token, object, s.bytes->size(), out, 2, tls) == "");
+  CHECK(out == *s.bytes);
+}
+
+TEST_CASE("TLS: the data path's records are OpenSSL's; a forged record ends the connection") {
+  // The session seals and opens its application records itself after
+  // OpenSSL's handshake (tls_records.hpp): a reader using OpenSSL's own
+  // record layer (Boost.Asio's ssl::stream) must read the same bytes, and
+  // a record that does not authenticate must get nothing.
+  SKIP_WITHOUT_OPENSSL();
+  manta_test::test_pki pki;
+  pki.make_ca("ca");
+  auto node = pki.make_node("node", "ca");
+  std::string err;
+  auto tls = data_path_tls::make(node, err);
+  REQUIRE_MESSAGE(tls, err);
+  served s{3u << 20, {}, tls};
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+  ctx.load_verify_file(node.ca_file);
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  ctx.use_certificate_chain_file(node.certificate);
+  ctx.use_private_key_file(node.key, asio::ssl::context::pem);
+  asio::io_context io;
+  for (bool forged : {false, true}) {
+    CAPTURE(forged);
+    asio::ssl::stream<tcp::socket> reader{io, ctx};
+    reader.next_layer().connect({asio::ip::make_address("127.0.0.1"), s.port()});
+    reader.handshake(asio::ssl::stream_base::client);
+    boost::system::error_code ec;
+    if (forged) {
+      // A record header and 40 bytes no key sealed, on the raw socket.
+      std::vector<unsigned char> record{23, 3, 3, 0, 40};
+      record.resize(5 + 40, 0x5a);
+      asio::write(reader.next_layer(), asio::buffer(record));
+      transfer_protocol::answer a{};
+      asio::read(reader, asio::buffer(&a, sizeof(a)), ec);
+      CHECK(ec); // closed without an answer
+      continue;
+    }
+    // Two requests, so answers span many records: 1 MiB from 5 bytes in,
+    // then the rest.
+    for (auto [offset, length] : {std::pair<uint64_t, uint64_t>{5, 1u << 20},
+                                  std::pair<uint64_t, uint64_t>{(1u << 20) + 5, 2u << 20}}) {
+      auto r = header(static_cast<uint32_t>(token.size()), offset, length);
+      asio::write(reader, asio::buffer(&r, sizeof(r)));
+      asio::write(reader, asio::buffer(token));
+      transfer_protocol::answer a{};
+      asio::read(reader, asio::buffer(&a, sizeof(a)));
+      REQUIRE(a.status == transfer_protocol::ok);
+      REQUIRE(a.message_len == 0);
+      uint64_t expected = std::min<uint64_t>(length, s.bytes->size() - offset);
+      REQUIRE(a.length == expected);
+      std::vector<char> got(expected);
+      asio::read(reader, asio::buffer(got));
+      CHECK(
+        std::equal(got.begin(), got.end(), s.bytes->begin() + static_cast<std::ptrdiff_t>(offset)));
+    }
+  }
+  // Still serving its own readers.
+  std::vector<char> out;
   CHECK(fetch_object("127.0.0.1", s.port(), token, object, s.bytes->size(), out, 2, tls) == "");
   CHECK(out == *s.bytes);
 }

@@ -1,6 +1,7 @@
 #include "manta/detail/data_path_tls.hpp"
 
 #include "manta/detail/cluster_tls.hpp"
+#include "manta/detail/tls_session.hpp"
 #include "manta/detail/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -28,12 +29,11 @@ void data_path_tls::configure() {
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(native, 0);
-  // Writes resume where they stopped (a non-blocking socket) and return
-  // after each record.
-  // OpenSSL's buffers are released while a connection is idle (a server
-  // with many connections open); readers keep theirs (tls_session).
-  SSL_CTX_set_mode(native, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-                             | SSL_MODE_RELEASE_BUFFERS);
+  // OpenSSL runs only the handshake: its buffers go once that is over;
+  // the records after it are the session's own (tls_records.hpp), keyed
+  // from the traffic secrets this callback hands to the session.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_keylog_callback(native, capture_traffic_secret);
   // Object bytes are most of what TLS costs here: AES-128-GCM (10 rounds
   // to AES-256's 14) first, on both ends, so it is what they agree on.
   SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"

@@ -313,7 +313,8 @@ void fetch_connection::fail(std::string why) {
 }
 
 void fetch_connection::finish() {
-  if (op_->pool == nullptr || !socket_.is_open()) {
+  // A TLS key near its record limit (tls_session::worn) is not kept.
+  if (op_->pool == nullptr || !socket_.is_open() || (tls_ && tls_->worn())) {
     close();
     return op_->ended();
   }

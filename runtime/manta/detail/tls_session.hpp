@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 using SSL = struct ssl_st;
@@ -13,13 +15,18 @@ namespace manta::detail {
 
 class data_path_tls;
 
+class tls_records;
+struct socket_buffers;
+
 /// OpenSSL on the socket rather than Boost.Asio's ssl::stream, whose fixed
 /// 17 KiB buffers take one socket read, one write and one handler per
 /// 16 KiB record plus copies through a BIO pair: on this project's loaded
 /// 2-core machines each handler waited for a CPU and TLS reached a sixth of
-/// plain TCP. Here records go out 256 KiB per send and come in 256 KiB per
-/// recv (tls_session.cpp), and the loop only waits when the socket would
-/// block.
+/// plain TCP. OpenSSL runs the handshake (both certificates checked against
+/// the cluster's CA); the application data records after it are sealed and
+/// opened here (tls_records.hpp), straight between the caller's memory and
+/// the socket buffers: records go out 256 KiB per send and come in up to
+/// 256 KiB per recv, and the loop only waits when the socket would block.
 class tls_session {
 public:
   enum class role { client, server };
@@ -45,17 +52,46 @@ public:
   result flush();
 
   /// Receives and decrypts up to `n` bytes into `out`; `got` says how many.
+  /// Records that fit go straight into `out`, so bytes of it past `got`
+  /// may have been written.
   result read(void* out, size_t n, size_t& got);
+
+  /// True once the session's keys sealed or opened so many records that
+  /// the connection should not take another request (AES-GCM's key limit,
+  /// tls_records::retire_after; 128 GiB at full records).
+  bool worn() const noexcept;
 
   /// What went wrong (OpenSSL's reasons), after `failed`.
   const std::string& error() const noexcept { return error_; }
 
+  /// Called by OpenSSL (the key log callback, `capture_traffic_secret`)
+  /// with a secret of this session's handshake.
+  void secret(const char* line);
+
 private:
   result outcome(int ret);
+  /// After the handshake: the record keys from the captured secrets.
+  result start_records();
+  /// Sends what is buffered (see send_buffered in tls_session.cpp).
+  result send_out();
 
   SSL* ssl_ = nullptr;
-  BIO* bio_ = nullptr; ///< owned by ssl_
+  BIO* bio_ = nullptr;           ///< owned by ssl_
+  socket_buffers* bufs_ = nullptr; ///< owned by bio_
+  bool server_ = false;
+  std::unique_ptr<tls_records> records_;
+  std::string client_secret_;
+  std::string server_secret_;
+  /// The content of a record larger than what a read asked for.
+  std::unique_ptr<char[]> plain_;
+  size_t plain_pos_ = 0;
+  size_t plain_end_ = 0;
   std::string error_;
 };
+
+/// OpenSSL's key log callback on the data path's context
+/// (data_path_tls.cpp): hands the session of `ssl` its application traffic
+/// secrets, from which it derives the record keys. Nothing is logged.
+void capture_traffic_secret(const SSL* ssl, const char* line);
 
 } // namespace manta::detail

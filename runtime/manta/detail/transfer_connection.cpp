@@ -259,14 +259,16 @@ private:
   }
 
   /// With TLS: the answer's header and message, then its data, each call
-  /// of OpenSSL encrypting and sending a record or more; after 1 MiB the
-  /// connection lets the others have the loop.
+  /// of the session encrypting up to 1 MiB from the object into its send
+  /// buffer and sending it as the buffer fills; after 1 MiB the connection
+  /// lets the others have the loop.
   void write_tls(bool then_close) {
     uint64_t budget = uint64_t{1} << 20;
     while (staged_sent_ < staged_.size() || sent_ < n_) {
       bool head = staged_sent_ < staged_.size();
       const char* p = head ? staged_.data() + staged_sent_ : held_.data + from_ + sent_;
       size_t left = head ? staged_.size() - staged_sent_ : n_ - sent_;
+      left = static_cast<size_t>(std::min<uint64_t>(left, budget));
       size_t written = 0;
       auto r = tls_->write(p, left, written);
       if (r == tls_session::failed)
@@ -311,7 +313,9 @@ private:
   void answered(bool then_close) {
     add_bytes_served(n_);
     held_ = {};
-    if (then_close)
+    // A TLS key near its record limit takes no more requests: the reader
+    // finds the kept connection closed and opens a new one.
+    if (then_close || (tls_ && tls_->worn()))
       return close(nullptr);
     polls_ = 0;
     read_header();
