@@ -245,10 +245,10 @@ bytes encode(const node_state& x) {
     b.setBytesInMemory(x.bytes_in_memory);
     b.setBytesSpilled(x.bytes_spilled);
     b.setBudgetBytes(x.budget_bytes);
-    set_texts(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
-    set_texts(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
-    set_texts(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
-              x.object_records);
+    write_list(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
+    write_list(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
+    write_list(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
+               x.object_records);
     b.setTimelineEvents(x.timeline_events);
     b.setMemoryText(x.memory_text);
     b.setMetricsText(x.metrics_text);
@@ -286,9 +286,9 @@ std::string decode(std::span<const char> in, node_state& out) {
       out.bytes_in_memory = r.getBytesInMemory();
       out.bytes_spilled = r.getBytesSpilled();
       out.budget_bytes = r.getBudgetBytes();
-      out.tasks = get_texts(r.getTasks());
-      out.actor_records = get_texts(r.getActorRecords());
-      out.object_records = get_texts(r.getObjectRecords());
+      read_list(r.getTasks(), out.tasks);
+      read_list(r.getActorRecords(), out.actor_records);
+      read_list(r.getObjectRecords(), out.object_records);
       out.timeline_events = r.getTimelineEvents().cStr();
       out.memory_text = r.getMemoryText().cStr();
       out.metrics_text = r.getMetricsText().cStr();
