@@ -13,20 +13,19 @@
 #include <vector>
 
 /// Each message's fields are listed once, in a `fields(f, x)` function
-/// beside its encoder (as CAF's `inspect` lists a type's fields for every
-/// inspector): `f(x.task_id, MANTA_WIRE_FIELD(TaskId))` pairs a member with
-/// the schema field of that name. `write_fields` applies the list to a
-/// generated Builder and `read_fields` to a Reader, so the encoder and the
-/// decoder cannot disagree on a field. The member's type picks how it is
-/// written: numbers and bools as they are, a std::string as Text (all its
-/// bytes), byte blobs as Data, a resource_map as List(Resource), a vector as
-/// a List, and a struct with a `fields` function of its own as a struct. A
-/// field whose wire form is neither (an enum of the schema, a pair) has an
-/// accessor of its own with `write(builder, value)` and `read(reader,
-/// value)`. The list's order is the order of the writes, which fixes where
-/// the texts and lists lie in the message (tests/wire_format_test.cpp pins
-/// the bytes). Included by .cpp files only: the callers pass the generated
-/// builders and readers.
+/// beside its encoder, as CAF's `inspect` lists a type's fields for every
+/// inspector: `f(x.task_id, MANTA_WIRE_FIELD(TaskId))` pairs a member with
+/// a schema field. `write_fields` applies the list to a generated Builder
+/// and `read_fields` to a Reader, so encoder and decoder cannot disagree.
+/// The member's type picks the wire form: numbers and bools as they are, an
+/// enum as the schema's enum of the same codes, a std::string as Text (all
+/// its bytes), a resource_map as List(Resource), a vector as a List (of
+/// numbers, Text, Data or structs), and a struct with a `fields` list of its
+/// own as a struct. A member of another form (a bool for an enum, pairs) has
+/// an accessor with `write(builder, value)` and `read(reader, value)`. The
+/// list's order is the order of the writes, which places the texts and
+/// lists in the message (tests/wire_format_test.cpp pins the bytes).
+/// Included by .cpp files only: the callers pass the generated builders.
 namespace manta::detail::wire {
 
 /// Schema field `Name`'s setter, initializer and getter, for whichever
@@ -141,6 +140,8 @@ struct field_writer {
       a.write(b, v);
     else if constexpr (std::is_arithmetic_v<T>)
       a.set(b, v);
+    else if constexpr (std::is_enum_v<T>) // the schema's enum of the same codes
+      a.set(b, static_cast<decltype(a.get(b.asReader()))>(v));
     else if constexpr (std::is_same_v<T, std::string>)
       a.set(b, as_text(v));
     else if constexpr (std::is_same_v<T, resource_map>)
@@ -163,6 +164,8 @@ struct field_reader {
       a.read(r, v);
     } else if constexpr (std::is_arithmetic_v<T>) {
       v = a.get(r);
+    } else if constexpr (std::is_enum_v<T>) {
+      v = static_cast<T>(a.get(r));
     } else if constexpr (std::is_same_v<T, std::string>) {
       auto t = a.get(r);
       v.assign(t.begin(), t.size());

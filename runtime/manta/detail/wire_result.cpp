@@ -41,22 +41,9 @@ error_kind read_kind(uint16_t code, failure_message& f) {
 
 } // namespace
 
-/// An error kind as the schema's ErrorKind, the same code; read back as it
-/// came (`read_kind` then checks it).
-struct kind_access {
-  template <class B>
-  void write(B b, error_kind k) const {
-    b.setKind(static_cast<schema::ErrorKind>(k));
-  }
-  template <class R>
-  void read(R r, error_kind& k) const {
-    k = static_cast<error_kind>(r.getKind());
-  }
-};
-
 template <class F>
 void fields(F&& f, failure_message& x) {
-  f(x.kind, kind_access{});
+  f(x.kind, MANTA_WIRE_FIELD(Kind)); // checked by read_kind
   f(x.type_name, MANTA_WIRE_FIELD(TypeName));
   f(x.message, MANTA_WIRE_FIELD(Message));
   f(x.task_name, MANTA_WIRE_FIELD(TaskName));
