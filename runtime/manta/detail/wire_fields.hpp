@@ -30,10 +30,11 @@ namespace manta::detail::wire {
 
 /// Schema field `Name`'s setter, initializer and getter, for whichever
 /// generated Builder or Reader of a struct that has the field they get.
-#define MANTA_WIRE_FIELD(Name)                                                                   \
-  ::manta::detail::wire::field_access {                                                          \
-    [](auto b, auto&& v) { b.set##Name(std::forward<decltype(v)>(v)); },                         \
-      [](auto b, auto... n) { return b.init##Name(n...); }, [](auto r) { return r.get##Name(); } \
+#define MANTA_WIRE_FIELD(Name)                                             \
+  ::manta::detail::wire::field_access {                                    \
+    [](auto&& b, auto&& v) { b.set##Name(std::forward<decltype(v)>(v)); }, \
+      [](auto&& b, auto... n) { return b.init##Name(n...); },              \
+      [](auto&& r) { return r.get##Name(); }                               \
   }
 
 template <class Set, class Init, class Get>
