@@ -1,11 +1,13 @@
 // The wire format of every message, pinned: the bytes below are what the
-// encoder of commit 5603270 (before the field lists of wire_inspect.hpp)
+// encoder of commit 5603270 (before the field lists of wire_fields.hpp)
 // wrote for messages with every field set. Today's encoder must write the
 // same bytes, and today's decoder must read them back into the same message,
-// so that nodes of both builds understand each other.
+// so that nodes of both builds understand each other. NodeState (the head
+// dashboard's answer, node_state.hpp) is pinned the same way.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <manta/detail/node_state.hpp>
 #include <manta/detail/wire.hpp>
 
 #include <cstdio>
@@ -112,6 +114,39 @@ const bytes& value_bytes() {
   return v;
 }
 
+/// A node's answer to the head, with two samples of its series.
+manta::detail::node_state full_state() {
+  manta::detail::node_state n;
+  n.name = "node-2 (pid 4242)";
+  n.role = "worker";
+  n.pid = 4242;
+  n.index = 2;
+  n.total = {{"CPU", 4}, {"GPU", 1}};
+  n.available = {{"CPU", 2.5}};
+  n.queued_tasks = 3;
+  n.executor_threads = 5;
+  n.task_counts = {1, 2, 3, 4, 5, 6, 7};
+  n.actors = 8;
+  n.objects = 9;
+  n.bytes_in_memory = 10;
+  n.bytes_spilled = 11;
+  n.budget_bytes = 12;
+  n.tasks = {"{\"task_id\":\"01\"}"};
+  n.actor_records = {"{}", "{\"a\":1}"};
+  n.object_records = {"{\"o\":2}"};
+  n.timeline_events = "{\"ph\":\"X\"}";
+  n.memory_text = "memory";
+  n.metrics_text = "# metrics";
+  n.dashboard = "127.0.0.1:8265";
+  for (int i = 0; i < 2; ++i)
+    n.series.push_back({1700000000000 + i * 1000, i == 0 ? -1.0 : 12.5, i == 0 ? -1.0 : 40.25,
+                        uint64_t{1} << 20, uint64_t{2} << 30, uint64_t{8} << 30, 100u + i, 200u + i,
+                        300u + i, 4u + i, 5u + i, 6u + i, 7u + i, 8u + i});
+  n.forwarded = "{\"lines\":[]}";
+  n.forwarded_status = 200;
+  return n;
+}
+
 /// Each message's bytes, in the order of `expected`.
 std::vector<bytes> encoded() {
   wire::cluster_view view{2, {full_node(0, false), full_node(2, true)}, "03000000"};
@@ -131,6 +166,7 @@ std::vector<bytes> encoded() {
     wire::encode(wire::bundle_message{12, 3, {{0, {{"CPU", 1}}}, {2, {{"GPU", 1}, {"CPU", 2}}}}}),
     wire::encode_batch({bytes(3, 'x'), bytes(8, 'y')}),
     wire::encode_chunk(4096, bytes(10, 'z')),
+    wire::encode(full_state()),
   };
 }
 
@@ -150,6 +186,7 @@ const std::vector<std::string> expected = {
   "000000001400000000000000020001000c0000000000000003000000000000000100000027000000080000000100010000000000000000000900000017000000020000000000000011000000270000000400000001000100000000000000f03f01000000220000004350550000000000080000000100010000000000000000400900000022000000000000000000f03f050000002200000043505500000000004750550000000000",
   "000000000600000000000000000001000100000016000000050000001a000000050000004200000078787800000000007979797979797979",
   "00000000050000000000000001000100001000000000000001000000520000007a7a7a7a7a7a7a7a7a7a000000000000",
+  "01000000400000001e000000000000000000000008000e00921000000200c80003000000000000000500000000000000080000000000000009000000000000000a000000000000000b000000000000000c0000000000000035000000920000003d0000003a0000003d000000270000005500000017000000610000003d000000790000000e0000008500000016000000910000000e000000950000005a000000990000003a00000099000000520000009d0000007a00000002000000010000009d0000006a0000006e6f64652d32202870696420343234322900000000000000776f726b65720000080000000100010000000000000010400900000022000000000000000000f03f05000000220000004350550000000000475055000000000004000000010001000000000000000440010000002200000043505500000000000100000000000000020000000000000003000000000000000400000000000000050000000000000006000000000000000700000000000000010000008a0000007b227461736b5f6964223a223031227d0000000000000000050000001a00000005000000420000007b7d0000000000007b2261223a317d0001000000420000007b226f223a327d007b227068223a2258227d0000000000006d656d6f7279000023206d657472696373000000000000003132372e302e302e313a3832363500007b226c696e6573223a5b5d7d0000000001000000e7000000080000000e0000000068e5cf8b010000000000000000f0bf000000000000f0bf0000100000000000000000800000000000000000020000006400000000000000c8000000000000002c0100000000000004000000000000000500000000000000060000000000000007000000000000000800000000000000e86be5cf8b010000000000000000294000000000002044400000100000000000000000800000000000000000020000006500000000000000c9000000000000002d0100000000000005000000000000000600000000000000070000000000000008000000000000000900000000000000",
 };
 
 bytes unhex(const std::string& h) {
@@ -185,7 +222,7 @@ TEST_CASE("every message is written as the encoder of 5603270 wrote it") {
 }
 
 TEST_CASE("the bytes of 5603270 read back into the same message") {
-  REQUIRE(expected.size() == 14);
+  REQUIRE(expected.size() == 15);
   std::vector<bytes> old;
   for (auto& h : expected)
     old.push_back(unhex(h));
@@ -208,4 +245,5 @@ TEST_CASE("the bytes of 5603270 read back into the same message") {
   REQUIRE(wire::append_chunk(old[13], chunk).empty());
   CHECK(chunk.size() == 4106);
   CHECK(wire::encode_chunk(4096, std::span<const char>(chunk).subspan(4096)) == old[13]);
+  CHECK(again<manta::detail::node_state>(old[14]) == old[14]);
 }
