@@ -34,18 +34,21 @@ namespace manta::detail::wire {
   ::manta::detail::wire::field_access {                                    \
     [](auto&& b, auto&& v) { b.set##Name(std::forward<decltype(v)>(v)); }, \
       [](auto&& b, auto... n) { return b.init##Name(n...); },              \
-      [](auto&& r) { return r.get##Name(); }                               \
+      [](auto&& r) { return r.get##Name(); }, #Name                        \
   }
 
+/// `name`: the schema field's name as its accessors spell it ("TaskId"),
+/// for an inspector that writes another format (series.cpp's JSON).
 template <class Set, class Init, class Get>
 struct field_access {
   Set set;
   Init init;
   Get get;
+  const char* name;
 };
 
 template <class Set, class Init, class Get>
-field_access(Set, Init, Get) -> field_access<Set, Init, Get>;
+field_access(Set, Init, Get, const char*) -> field_access<Set, Init, Get>;
 
 /// Bytes as a schema's Data.
 inline kj::ArrayPtr<const kj::byte> as_data(std::span<const char> s) {
