@@ -10,8 +10,10 @@
 #include <vector>
 
 /// The messages that cross nodes, as plain structs, and their Cap'n Proto
-/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Only the
-/// wire*.cpp files (one per protocol) see the generated code; the actors work with these structs
+/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Each
+/// struct's fields are listed once, in a `fields(f, x)` function in its protocol's
+/// wire_*.cpp, from which the encoder and the decoder are made (wire_fields.hpp).
+/// Only those files see the generated code; the actors work with these structs
 /// and carry the encoded bytes inside CAF messages as `std::vector<char>`.
 namespace manta::detail::wire {
 
