@@ -7,6 +7,7 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/detail/task_history.hpp"
+#include "manta/detail/series_fields.hpp"
 #include "manta/detail/wire_reader.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
@@ -63,42 +64,6 @@ std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map
     out[x.getName().cStr()] = x.getAmount();
   }
   return {};
-}
-
-void write_sample(schema::SeriesSample::Builder b, const series_sample& s) {
-  b.setTimeMs(s.time_ms);
-  b.setCpuPercent(s.cpu_percent);
-  b.setMachineCpuPercent(s.machine_cpu_percent);
-  b.setRssBytes(s.rss_bytes);
-  b.setMachineUsedBytes(s.machine_used_bytes);
-  b.setMachineTotalBytes(s.machine_total_bytes);
-  b.setStoreBytes(s.store_bytes);
-  b.setSpilledBytes(s.spilled_bytes);
-  b.setBudgetBytes(s.budget_bytes);
-  b.setFinished(s.finished);
-  b.setFailed(s.failed);
-  b.setActorCalls(s.actor_calls);
-  b.setRunning(s.running);
-  b.setQueued(s.queued);
-}
-
-series_sample read_sample(schema::SeriesSample::Reader r) {
-  series_sample s;
-  s.time_ms = r.getTimeMs();
-  s.cpu_percent = r.getCpuPercent();
-  s.machine_cpu_percent = r.getMachineCpuPercent();
-  s.rss_bytes = r.getRssBytes();
-  s.machine_used_bytes = r.getMachineUsedBytes();
-  s.machine_total_bytes = r.getMachineTotalBytes();
-  s.store_bytes = r.getStoreBytes();
-  s.spilled_bytes = r.getSpilledBytes();
-  s.budget_bytes = r.getBudgetBytes();
-  s.finished = r.getFinished();
-  s.failed = r.getFailed();
-  s.actor_calls = r.getActorCalls();
-  s.running = r.getRunning();
-  s.queued = r.getQueued();
-  return s;
 }
 
 /// The task counts of this node without copying its history: the live
@@ -245,17 +210,15 @@ bytes encode(const node_state& x) {
     b.setBytesInMemory(x.bytes_in_memory);
     b.setBytesSpilled(x.bytes_spilled);
     b.setBudgetBytes(x.budget_bytes);
-    set_texts(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
-    set_texts(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
-    set_texts(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
-              x.object_records);
+    write_list(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
+    write_list(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
+    write_list(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
+               x.object_records);
     b.setTimelineEvents(x.timeline_events);
     b.setMemoryText(x.memory_text);
     b.setMetricsText(x.metrics_text);
     b.setDashboard(x.dashboard);
-    auto series = b.initSeries(static_cast<unsigned>(x.series.size()));
-    for (unsigned i = 0; i < x.series.size(); ++i)
-      write_sample(series[i], x.series[i]);
+    write_list(b.initSeries(static_cast<unsigned>(x.series.size())), x.series);
     b.setForwarded(x.forwarded);
     b.setForwardedStatus(x.forwarded_status);
   });
@@ -286,15 +249,14 @@ std::string decode(std::span<const char> in, node_state& out) {
       out.bytes_in_memory = r.getBytesInMemory();
       out.bytes_spilled = r.getBytesSpilled();
       out.budget_bytes = r.getBudgetBytes();
-      out.tasks = get_texts(r.getTasks());
-      out.actor_records = get_texts(r.getActorRecords());
-      out.object_records = get_texts(r.getObjectRecords());
+      read_list(r.getTasks(), out.tasks);
+      read_list(r.getActorRecords(), out.actor_records);
+      read_list(r.getObjectRecords(), out.object_records);
       out.timeline_events = r.getTimelineEvents().cStr();
       out.memory_text = r.getMemoryText().cStr();
       out.metrics_text = r.getMetricsText().cStr();
       out.dashboard = r.getDashboard().cStr();
-      for (auto sample : r.getSeries())
-        out.series.push_back(read_sample(sample));
+      read_list(r.getSeries(), out.series);
       out.forwarded = r.getForwarded().cStr();
       out.forwarded_status = r.getForwardedStatus();
       return {};

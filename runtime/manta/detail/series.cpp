@@ -1,5 +1,7 @@
 #include "manta/detail/series.hpp"
 
+#include "manta/detail/series_fields.hpp"
+
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/actor_directory.hpp"
 #include "manta/detail/json.hpp"
@@ -14,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <type_traits>
 
 namespace manta::detail {
 
@@ -27,22 +30,34 @@ int64_t unix_ms() {
     .count();
 }
 
-/// A percentage; null when unknown (negative).
-void append_number(std::string& out, const char* name, double v) {
-  char buf[64];
-  if (v < 0)
-    std::snprintf(buf, sizeof buf, ",\"%s\":null", name);
-  else
-    std::snprintf(buf, sizeof buf, ",\"%s\":%.2f", name, v);
-  out += buf;
-}
+/// Each field of a sample as `"key":value`, its key the schema's name in
+/// snake_case ("CpuPercent": "cpu_percent"): a percentage with two decimals,
+/// or null when unknown (negative), and a count as it is.
+struct json_fields {
+  std::string& out;
 
-void append_number(std::string& out, const char* name, uint64_t v) {
-  out += ",\"";
-  out += name;
-  out += "\":";
-  out += std::to_string(v);
-}
+  template <class T, class Access>
+  void operator()(const T& v, const Access& a) {
+    out += out.back() == '{' ? "\"" : ",\"";
+    for (const char* c = a.name; *c != '\0'; ++c) {
+      if (*c >= 'A' && *c <= 'Z') {
+        if (c != a.name)
+          out += '_';
+        out += static_cast<char>(*c - 'A' + 'a');
+      } else {
+        out += *c;
+      }
+    }
+    out += "\":";
+    if constexpr (std::is_floating_point_v<T>) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f", v);
+      out += v < 0 ? "null" : buf;
+    } else {
+      out += std::to_string(v);
+    }
+  }
+};
 
 } // namespace
 
@@ -135,20 +150,8 @@ std::string to_json(const std::vector<series_sample>& samples) {
   for (auto& s : samples) {
     if (out.size() > 1)
       out += ",\n";
-    out += "{\"time_ms\":" + std::to_string(s.time_ms);
-    append_number(out, "cpu_percent", s.cpu_percent);
-    append_number(out, "machine_cpu_percent", s.machine_cpu_percent);
-    append_number(out, "rss_bytes", s.rss_bytes);
-    append_number(out, "machine_used_bytes", s.machine_used_bytes);
-    append_number(out, "machine_total_bytes", s.machine_total_bytes);
-    append_number(out, "store_bytes", s.store_bytes);
-    append_number(out, "spilled_bytes", s.spilled_bytes);
-    append_number(out, "budget_bytes", s.budget_bytes);
-    append_number(out, "finished", s.finished);
-    append_number(out, "failed", s.failed);
-    append_number(out, "actor_calls", s.actor_calls);
-    append_number(out, "running", s.running);
-    append_number(out, "queued", s.queued);
+    out += "{";
+    fields(json_fields{out}, const_cast<series_sample&>(s));
     out += "}";
   }
   return out + "]";

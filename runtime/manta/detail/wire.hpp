@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-/// The messages that cross nodes, as plain structs, and their Cap'n Proto
-/// encodings (schemas/task.capnp, actor.capnp, node.capnp, object.capnp). Only the
-/// wire*.cpp files (one per protocol) see the generated code; the actors work with these structs
-/// and carry the encoded bytes inside CAF messages as `std::vector<char>`.
+/// The messages that cross nodes, as plain structs, and their Cap'n Proto encodings (schemas/
+/// task.capnp, actor.capnp, node.capnp, object.capnp), made from one `fields(f, x)` list per struct
+/// in its protocol's wire_*.cpp (wire_fields.hpp), the only files that see the generated code. The
+/// actors work with these structs and carry the bytes in CAF messages as `std::vector<char>`.
 namespace manta::detail::wire {
 
 using bytes = std::vector<char>;
@@ -140,7 +140,7 @@ struct result_message {
   /// into the message's bytes, which the reader keeps while it reads it.
   std::span<const char> value;
   uint64_t stored_size = 0; // stored
-  failure_message error;    // failure
+  failure_message error; // failure
 };
 
 /// schema::LogLine.

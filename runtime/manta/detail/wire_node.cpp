@@ -8,8 +8,54 @@ namespace manta::detail::wire {
 
 // schema::NodeInfo and schema::ClusterView: the members of a cluster.
 
-namespace {
+/// A node's role in the schema's enum (a bool here).
+struct role_access {
+  template <class B>
+  void write(B b, bool driver) const {
+    b.setRole(driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
+  }
+  template <class R>
+  void read(R r, bool& driver) const {
+    driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
+  }
+};
 
+template <class F>
+void fields(F&& f, build_entry& x) {
+  f(x.key, MANTA_WIRE_FIELD(Key));
+  f(x.hash, MANTA_WIRE_FIELD(Hash));
+  f(x.signature, MANTA_WIRE_FIELD(Signature));
+  f(x.parts, MANTA_WIRE_FIELD(Parts));
+}
+
+template <class F>
+void fields(F&& f, build_info& x) {
+  f(x.hash, MANTA_WIRE_FIELD(Hash));
+  f(x.entries, MANTA_WIRE_FIELD(Entries));
+}
+
+template <class F>
+void fields(F&& f, node_record& x) {
+  f(x.index, MANTA_WIRE_FIELD(Index));
+  f(x.host, MANTA_WIRE_FIELD(Host));
+  f(x.port, MANTA_WIRE_FIELD(Port));
+  f(x.pid, MANTA_WIRE_FIELD(Pid));
+  f(x.cpus, MANTA_WIRE_FIELD(NumCpus));
+  f(x.custom, MANTA_WIRE_FIELD(Resources));
+  f(x.driver, role_access{});
+  f(x.data_port, MANTA_WIRE_FIELD(DataPort));
+  f(x.job_id, MANTA_WIRE_FIELD(JobId));
+  f(x.build, MANTA_WIRE_FIELD(Build));
+}
+
+template <class F>
+void fields(F&& f, cluster_view& x) {
+  f(x.your_index, MANTA_WIRE_FIELD(YourIndex));
+  f(x.your_job, MANTA_WIRE_FIELD(YourJob));
+  f(x.nodes, MANTA_WIRE_FIELD(Nodes));
+}
+
+namespace {
 
 std::string check_node(const node_record& x) {
   if (!x.driver && (x.host.empty() || x.port == 0))
@@ -17,90 +63,33 @@ std::string check_node(const node_record& x) {
   return check_resources(x.cpus, x.custom);
 }
 
-void fill(schema::NodeInfo::Builder b, const node_record& x) {
-  b.setIndex(x.index);
-  b.setHost(x.host);
-  b.setPort(x.port);
-  b.setPid(x.pid);
-  b.setNumCpus(x.cpus);
-  set_resources(b.initResources(static_cast<unsigned>(x.custom.size())), x.custom);
-  b.setRole(x.driver ? schema::NodeInfo::Role::DRIVER : schema::NodeInfo::Role::WORKER);
-  b.setDataPort(x.data_port);
-  b.setJobId(x.job_id);
-  auto build = b.initBuild();
-  build.setHash(x.build.hash);
-  auto entries = build.initEntries(static_cast<unsigned>(x.build.entries.size()));
-  for (unsigned i = 0; i < x.build.entries.size(); ++i) {
-    auto& e = x.build.entries[i];
-    entries[i].setKey(e.key);
-    entries[i].setHash(e.hash);
-    entries[i].setSignature(e.signature);
-    auto parts = entries[i].initParts(static_cast<unsigned>(e.parts.size()));
-    for (unsigned j = 0; j < e.parts.size(); ++j)
-      parts.set(j, e.parts[j]);
-  }
-}
-
-node_record read_node(schema::NodeInfo::Reader r) {
-  node_record x;
-  x.index = r.getIndex();
-  x.host = r.getHost().cStr();
-  x.port = r.getPort();
-  x.pid = r.getPid();
-  x.cpus = r.getNumCpus();
-  x.custom = get_resources(r.getResources());
-  x.driver = r.getRole() == schema::NodeInfo::Role::DRIVER;
-  x.data_port = r.getDataPort();
-  x.job_id = r.getJobId().cStr();
-  auto build = r.getBuild();
-  x.build.hash = build.getHash();
-  for (auto e : build.getEntries()) {
-    build_entry entry{e.getKey().cStr(), e.getHash(), e.getSignature().cStr(), {}};
-    for (auto p : e.getParts())
-      entry.parts.emplace_back(p.cStr());
-    x.build.entries.push_back(std::move(entry));
-  }
-  return x;
+std::string check_view(const cluster_view& x) {
+  for (size_t i = 0; i < x.nodes.size(); ++i)
+    if (auto why = check_node(x.nodes[i]); !why.empty())
+      return "node " + std::to_string(i + 1) + ": " + why;
+  return {};
 }
 
 } // namespace
 
+// A NodeInfo is built in capnp's own first segment (a large build
+// fingerprint outgrows `build`'s room) and then flattened.
 bytes encode(const node_record& x) {
   capnp::MallocMessageBuilder msg;
-  fill(msg.initRoot<schema::NodeInfo>(), x);
+  write_fields(msg.initRoot<schema::NodeInfo>(), x);
   return flatten(msg);
 }
 
 std::string decode(std::span<const char> in, node_record& out) {
-  return read("NodeInfo", in, [&](capnp::MessageReader& reader) {
-    out = read_node(reader.getRoot<schema::NodeInfo>());
-    return check_node(out);
-  });
+  return decode_fields<schema::NodeInfo>("NodeInfo", in, out, check_node);
 }
 
 bytes encode(const cluster_view& x) {
-  return build<schema::ClusterView>([&](schema::ClusterView::Builder b) {
-    b.setYourIndex(x.your_index);
-    b.setYourJob(x.your_job);
-    auto nodes = b.initNodes(static_cast<unsigned>(x.nodes.size()));
-    for (unsigned i = 0; i < x.nodes.size(); ++i)
-      fill(nodes[i], x.nodes[i]);
-  });
+  return encode_fields<schema::ClusterView>(x);
 }
 
 std::string decode(std::span<const char> in, cluster_view& out) {
-  return read_root<schema::ClusterView>(
-    "ClusterView", in, [&](schema::ClusterView::Reader r) -> std::string {
-      out.your_index = r.getYourIndex();
-      out.your_job = r.getYourJob().cStr();
-      out.nodes.clear();
-      for (auto n : r.getNodes()) {
-        out.nodes.push_back(read_node(n));
-        if (auto why = check_node(out.nodes.back()); !why.empty())
-          return "node " + std::to_string(out.nodes.size()) + ": " + why;
-      }
-      return {};
-    });
+  return decode_fields<schema::ClusterView>("ClusterView", in, out, check_view);
 }
 
 } // namespace manta::detail::wire

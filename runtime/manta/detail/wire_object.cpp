@@ -8,24 +8,21 @@ namespace manta::detail::wire {
 
 // schema::ObjectCopy and schema::ObjectChunk: an object's copies and bytes.
 
+template <class F>
+void fields(F&& f, copy_message& x) {
+  f(x.object_id, MANTA_WIRE_FIELD(ObjectId));
+  f(x.size, MANTA_WIRE_FIELD(Size));
+  f(x.held, MANTA_WIRE_FIELD(Held));
+}
+
 bytes encode(const copy_message& x) {
-  return build<schema::ObjectCopy>([&](schema::ObjectCopy::Builder b) {
-    b.setObjectId(x.object_id);
-    b.setSize(x.size);
-    b.setHeld(x.held);
-  });
+  return encode_fields<schema::ObjectCopy>(x);
 }
 
 std::string decode(std::span<const char> in, copy_message& out) {
-  return read_root<schema::ObjectCopy>("ObjectCopy", in,
-                                       [&](schema::ObjectCopy::Reader r) -> std::string {
-                                         out.object_id = r.getObjectId();
-                                         out.size = r.getSize();
-                                         out.held = r.getHeld();
-                                         if (out.object_id == 0)
-                                           return "no object id";
-                                         return {};
-                                       });
+  return decode_fields<schema::ObjectCopy>("ObjectCopy", in, out, [](const copy_message& x) {
+    return x.object_id == 0 ? std::string{"no object id"} : std::string{};
+  });
 }
 
 bytes encode_chunk(uint64_t offset, std::span<const char> data) {

@@ -154,6 +154,28 @@ std::string read_root(const char* what, std::span<const char> in, F&& f) {
   });
 }
 
+/// The bytes of message `x`, a `Root`, written by its `fields` list
+/// (`build`, with room for `payload_bytes`).
+template <class Root, class Message>
+bytes encode_fields(const Message& x, size_t payload_bytes = 0) {
+  return build<Root>([&](typename Root::Builder b) { write_fields(b, x); }, payload_bytes);
+}
+
+/// `read_root` of a `Root` into `out` by its `fields` list; `check(out)`
+/// then says what in it the runtime cannot accept (empty: nothing).
+template <class Root, class Message, class Check>
+std::string decode_fields(const char* what, std::span<const char> in, Message& out, Check&& check) {
+  return read_root<Root>(what, in, [&](typename Root::Reader r) -> std::string {
+    read_fields(r, out);
+    return check(out);
+  });
+}
+
+template <class Root, class Message>
+std::string decode_fields(const char* what, std::span<const char> in, Message& out) {
+  return decode_fields<Root>(what, in, out, [](const Message&) { return std::string{}; });
+}
+
 /// Why these cannot be a demand's amounts (an empty name, an amount below
 /// 0 or not finite), or empty (wire.cpp).
 std::string check_resources(double cpus, const resource_map& custom);

@@ -41,6 +41,16 @@ error_kind read_kind(uint16_t code, failure_message& f) {
 
 } // namespace
 
+template <class F>
+void fields(F&& f, failure_message& x) {
+  f(x.kind, MANTA_WIRE_FIELD(Kind)); // checked by read_kind
+  f(x.type_name, MANTA_WIRE_FIELD(TypeName));
+  f(x.message, MANTA_WIRE_FIELD(Message));
+  f(x.task_name, MANTA_WIRE_FIELD(TaskName));
+  f(x.node, MANTA_WIRE_FIELD(Node));
+  f(x.retryable, MANTA_WIRE_FIELD(Retryable));
+}
+
 std::vector<std::string> schema_error_kinds() {
   std::vector<std::string> out;
   for (auto e : capnp::Schema::from<schema::ErrorKind>().getEnumerants())
@@ -52,7 +62,7 @@ bytes encode(const result_message& x) {
   return build<schema::TaskResult>(
     [&](schema::TaskResult::Builder b) {
       b.setTaskId(x.task_id);
-      b.setNode(x.node);
+      b.setNode(as_text(x.node));
       switch (x.kind) {
         case result_message::inline_value:
           b.setInline(as_data(x.value));
@@ -60,16 +70,9 @@ bytes encode(const result_message& x) {
         case result_message::stored:
           b.setStored(x.stored_size);
           break;
-        case result_message::failure: {
-          auto f = b.initFailure();
-          f.setKind(static_cast<schema::ErrorKind>(x.error.kind));
-          f.setTypeName(x.error.type_name);
-          f.setMessage(x.error.message);
-          f.setTaskName(x.error.task_name);
-          f.setNode(x.error.node);
-          f.setRetryable(x.error.retryable);
+        case result_message::failure:
+          write_fields(b.initFailure(), x.error);
           break;
-        }
       }
     },
     x.value.size() + x.node.size()
@@ -80,7 +83,8 @@ std::string decode(std::span<const char> in, result_message& out) {
   return read("TaskResult", in, [&](capnp::MessageReader& reader) -> std::string {
     auto r = reader.getRoot<schema::TaskResult>();
     out.task_id = r.getTaskId();
-    out.node = r.getNode().cStr();
+    auto node = r.getNode();
+    out.node.assign(node.begin(), node.size());
     switch (r.which()) {
       case schema::TaskResult::INLINE: {
         auto d = r.getInline();
@@ -92,15 +96,11 @@ std::string decode(std::span<const char> in, result_message& out) {
         out.kind = result_message::stored;
         out.stored_size = r.getStored();
         break;
-      case schema::TaskResult::FAILURE: {
-        auto f = r.getFailure();
+      case schema::TaskResult::FAILURE:
         out.kind = result_message::failure;
-        out.error = {f.getTypeName().cStr(), f.getMessage().cStr(), f.getTaskName().cStr(),
-                     f.getNode().cStr()};
-        out.error.kind = read_kind(static_cast<uint16_t>(f.getKind()), out.error);
-        out.error.retryable = f.getRetryable();
+        read_fields(r.getFailure(), out.error);
+        out.error.kind = read_kind(static_cast<uint16_t>(out.error.kind), out.error);
         break;
-      }
       default:
         return "unknown result kind " + std::to_string(static_cast<unsigned>(r.which()));
     }
