@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 /// The containers of refs written to other nodes (docs/cluster.md,
@@ -79,6 +80,13 @@ void result_read(uint64_t task);
 /// The `delta` of an `actrelease` that says "the result of task `id` was
 /// read here" (result_read) rather than a borrowed slot made or dropped.
 inline constexpr int32_t result_read_delta = 0;
+
+/// The `delta` of an `actrelease` about a worker's actor call `id` that
+/// the driver hosting it answered: the worker asks after the answer, and
+/// the driver echoes it on the route of its +1s (its cluster client), so
+/// the echo comes after every +1 for the call's arguments; then the
+/// call's container pins go (forwarded_calls.cpp).
+inline constexpr int32_t args_read_delta = std::numeric_limits<int32_t>::min();
 
 /// Worker side: node `index`, the reader of some results, is gone: the
 /// pins of the results it never read go.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 /// Actor handles crossing nodes (docs/cluster.md, "Actor handles across
 /// nodes"). A handle travels as its actor's *home*: the node whose runtime
@@ -60,6 +61,12 @@ void tell_home(uint16_t home, uint64_t id, int32_t delta);
 /// gone too, as any actor); a handle lent again, or still travelling in a
 /// spec whose task holds it, is taken back when its borrower reports it.
 void lent_held(uint64_t id, uint16_t from, int32_t delta);
+
+/// Home side: a container that held handles `ids` (contained_refs.hpp)
+/// ended; with `loosen`, they were lent in it but not part of it (a
+/// generator's items) and stay pinned until some borrower reported and
+/// none holds them. Ids of no lent actor are skipped (object refs).
+void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen);
 
 /// Home side: node `index` is gone (or its link closed): its stand-ins
 /// (of actors and of object refs) count no more.
