@@ -4,8 +4,8 @@
 #include <limits>
 #include <vector>
 
-/// The containers of refs written to other nodes (docs/cluster.md,
-/// "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
+/// The containers of refs (and actor handles) written to other nodes
+/// (docs/cluster.md, "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
 /// inside a task's or an actor call's arguments or result is pinned on its
 /// owner by that container as well as by the borrowers that report it,
 /// and the container's pin goes when the container ends (its task's or
@@ -16,11 +16,13 @@
 /// keep their pin until some borrower reported and none holds them.
 namespace manta::detail {
 
-/// While alive on a thread, the refs this node lends there (lend_ref) are
-/// pinned by the container being written (`collect`), or by no container
-/// (`loose`: a nested encode, e.g. an actor call from inside a task, whose
-/// refs must not end with the outer container). Nests; a pin not taken
-/// with `take` goes with the scope.
+/// While alive on a thread, the refs and actor handles this node lends
+/// there (lend_ref, lend) are pinned by the container being written
+/// (`collect`), or by no container (`loose`: a nested encode, e.g. an
+/// actor's constructor arguments written from inside a task, or a value
+/// inlined in its ref, whose refs must not end with the outer container).
+/// Nests (an actor call made inside a task collects its own); a pin not
+/// taken with `take` goes with the scope.
 class lend_scope {
 public:
   enum mode : uint8_t { collect, loose };

@@ -31,8 +31,9 @@ struct handle_wire {
 };
 
 /// The wire form of `anchor` (empty: all zero). A handle made here is lent:
-/// kept alive here while other nodes hold it (lent_held), so that calls
-/// from them find it. A handle a worker read from another node travels on as
+/// kept alive here while other nodes hold it (lent_held), or the container
+/// it is written in does (the thread's lend_scope, contained_refs.hpp), so
+/// that calls from them find it. A handle a worker read from another node travels on as
 /// its home's; one a driver read (from a worker that made the actor) is
 /// lent as the driver's own, so that any worker reaches it through the
 /// driver.
