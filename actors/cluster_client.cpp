@@ -279,8 +279,20 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta, uint16_t) {
       // A worker made or dropped a stand-in of an actor this driver lent.
-      if (auto from = sender_node(self); from && vetted(self, token, "actor_release"))
+      auto from = sender_node(self);
+      if (!from || !vetted(self, token, "actor_release"))
+        return;
+      if (delta != detail::args_read_delta) {
         detail::lent_held(id, *from, delta);
+        return;
+      }
+      // A worker's call this driver answered: echoed on the route of this
+      // driver's +1s for the call's arguments, which were sent (here)
+      // before the call ran, so the worker hears them first.
+      auto n = self->state.nodes.find(*from);
+      if (n != self->state.nodes.end() && n->second.manager)
+        self->send(n->second.manager, actor_release_atom::value, self->state.link->token(), id,
+                   delta, self->state.link->index());
     },
     [=](actor_find_atom, named_request_ptr& req) { on_named_request(self, std::move(req)); },
     [=](actor_created_atom, const std::string& token, const bytes_t& bytes) {

@@ -4,7 +4,10 @@
 // owner opened to this worker, and completes it when the home's TaskResult
 // comes back. Calls leave in the order the stand-in's engine sends them,
 // and the home queues them in arrival order, so one caller's calls keep
-// their order.
+// their order. The refs a call's arguments hold stay pinned after its
+// answer until the home echoes `args_read_delta` (contained_refs.hpp):
+// the home sends its +1s for them from another actor than the answer, on
+// the route the echo takes.
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "actors/node_manager.hpp"
@@ -12,6 +15,7 @@
 #include "manta/detail/actor_core.hpp"
 #include "manta/detail/contained_refs.hpp"
 #include "manta/detail/lent_handles.hpp"
+#include "manta/detail/runtime.hpp"
 #include "manta/detail/wire.hpp"
 #include "manta/detail/wire_failure.hpp"
 #include "manta/errors.hpp"
@@ -34,6 +38,21 @@ detail::call_outcome died(std::string why) {
 
 std::string node_name(uint16_t index) {
   return "node-" + std::to_string(index);
+}
+
+/// Keeps the pins of answered call `id`'s arguments until its home echoes
+/// the question this sends it (after its +1s for them, the same route);
+/// lets them go at once if the home is gone (it counts no more).
+void await_args_echo(node_manager_actor* self, uint64_t id, detail::call_request_ptr& req,
+                     const caf::actor_addr& home) {
+  if (req->lent.empty())
+    return;
+  auto to = caf::actor_cast<caf::actor>(home);
+  if (!to)
+    return;
+  self->state.answered_args[id] = answered_call_args{std::move(req->lent), home};
+  self->send(to, actor_release_atom::value, self->state.token, id, detail::args_read_delta,
+             detail::runtime::current()->node_index());
 }
 
 } // namespace
@@ -63,6 +82,7 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
     if (i == self->state.forwarded.end())
       continue;
     auto req = std::move(i->second.req);
+    await_args_echo(self, r.task_id, req, i->second.home);
     self->state.forwarded.erase(i);
     switch (r.kind) {
       case detail::wire::result_message::inline_value: {
@@ -97,7 +117,12 @@ void forwarded_results(node_manager_actor* self, const std::vector<std::vector<c
   }
 }
 
+void forwarded_args_read(node_manager_actor* self, uint64_t id) {
+  self->state.answered_args.erase(id);
+}
+
 void forwarded_home_lost(node_manager_actor* self, const caf::actor_addr& home) {
+  std::erase_if(self->state.answered_args, [&](auto& e) { return e.second.home == home; });
   std::vector<detail::call_request_ptr> lost;
   for (auto i = self->state.forwarded.begin(); i != self->state.forwarded.end();) {
     if (i->second.home == home) {

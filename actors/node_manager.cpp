@@ -270,7 +270,11 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
                    self->state.token, id, delta, detail::runtime::current()->node_index());
     },
     [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta, uint16_t from) {
-      if (vetted(self, token, "actor_release"))
+      if (!vetted(self, token, "actor_release"))
+        return;
+      if (delta == detail::args_read_delta)
+        forwarded_args_read(self, id);
+      else
         detail::lent_held(id, from, delta);
     },
     [=](results_atom, const std::string& token, const std::vector<char>& batch) {

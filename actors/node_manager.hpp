@@ -4,6 +4,7 @@
 #include "actors/owner_book.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/detail/actor_anchor.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/object_loss.hpp"
 #include "manta/detail/object_slot.hpp"
 #include "manta/detail/remote_actor.hpp"
@@ -157,6 +158,13 @@ struct forwarded_call {
   caf::actor_addr home;
 };
 
+/// The pins of the refs in a forwarded call's arguments after its home
+/// answered, until the home's echo says its +1s for them went first.
+struct answered_call_args {
+  detail::contained_refs lent;
+  caf::actor_addr home;
+};
+
 struct node_manager_state {
   detail::worker_pool* pool = nullptr;
   /// The cluster token: messages from other nodes must carry it, and
@@ -187,6 +195,9 @@ struct node_manager_state {
   /// Calls through handles lent by an owner, on their way to it, by
   /// result id (forwarded_calls.cpp).
   std::unordered_map<uint64_t, forwarded_call> forwarded;
+  /// Forwarded calls answered, whose arguments held refs, by result id,
+  /// until their home's echo (`args_read_delta`) comes.
+  std::unordered_map<uint64_t, answered_call_args> answered_args;
   /// Whether a report of queued and started tasks is planned.
   bool report_planned = false;
 
@@ -255,6 +266,10 @@ void forward_call(node_manager_actor* self, detail::call_request_ptr req);
 
 /// TaskResults from an actor's home answering forwarded calls.
 void forwarded_results(node_manager_actor* self, const std::vector<std::vector<char>>& results);
+
+/// The home of forwarded call `id` echoed `args_read_delta`: its +1s for
+/// the call's arguments came first, and the arguments' pins go.
+void forwarded_args_read(node_manager_actor* self, uint64_t id);
 
 /// The link to `home` closed: its forwarded calls fail with actor_died_error.
 void forwarded_home_lost(node_manager_actor* self, const caf::actor_addr& home);

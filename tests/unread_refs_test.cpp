@@ -134,6 +134,107 @@ private:
 };
 MANTA_ACTOR(ref_actor, &ref_actor::count, &ref_actor::make, &ref_actor::made);
 
+/// An actor on the driver that keeps the refs a call gives it.
+class keeper {
+public:
+  size_t keep(std::vector<manta::object_ref<int>> refs) {
+    kept_ = std::move(refs);
+    return kept_.size();
+  }
+
+  int sum() {
+    int s = 0;
+    for (auto& r : kept_)
+      s += manta::get(r, 20s);
+    return s;
+  }
+
+  size_t drop() { return std::exchange(kept_, {}).size(); }
+
+private:
+  std::vector<manta::object_ref<int>> kept_;
+};
+MANTA_ACTOR(keeper, &keeper::keep, &keeper::sum, &keeper::drop);
+
+/// On the worker: puts `n` and gives a ref to it to `k` inside a call's
+/// arguments, then drops its own ref. Returns the object's id and how the
+/// call ended ("kept N" or "died: <what>").
+std::pair<uint64_t, std::string> give_to(manta::actor_handle<keeper> k, int n) {
+  auto r = manta::put(n);
+  auto id = r.id().value();
+  try {
+    return {id, "kept "
+                  + std::to_string(manta::get(k.call(&keeper::keep).remote(std::vector{r}), 30s))};
+  } catch (const manta::actor_died_error& e) {
+    return {id, std::string{"died: "} + e.what()};
+  }
+}
+MANTA_REMOTE(give_to);
+
+/// On the worker, for the second driver (call_driver_main): puts an object
+/// here and writes its id to DIR/put.id, waits for DIR/call.gate, then
+/// calls `k` (on that driver, killed meanwhile) with a ref to the object
+/// inside the call's arguments.
+std::string give_when_told(manta::actor_handle<keeper> k, std::string dir) {
+  auto r = manta::put(21);
+  std::ofstream{dir + "/put.id.tmp"} << r.id().value() << std::endl;
+  std::filesystem::rename(dir + "/put.id.tmp", dir + "/put.id");
+  wait_for_file(dir + "/call.gate");
+  try {
+    return "kept " + std::to_string(manta::get(k.call(&keeper::keep).remote(std::vector{r}), 30s));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+MANTA_REMOTE(give_when_told);
+
+std::string read_word(const std::string& path) {
+  std::string out;
+  std::ifstream{path} >> out;
+  return out;
+}
+
+/// The second driver of the worker-call case, run with --call-driver DIR:
+/// an actor here, and a task on the worker that calls it when told
+/// (give_when_told). Says "ready" in DIR/driver.status, then waits to be
+/// killed.
+int call_driver_main(const std::string& dir) {
+  auto status = dir + "/driver.status";
+  manta::init_options opts;
+  opts.address = read_word(dir + "/head.address");
+  opts.token = read_word(dir + "/head.token");
+  opts.num_cpus = 1;
+  manta::init(opts);
+  auto nodes = manta_test::worker_nodes(1);
+  if (nodes.size() != 1) {
+    std::ofstream{status} << "error: no worker" << std::endl;
+    return 2;
+  }
+  auto k = manta::actor<keeper>().remote(); // here: this driver has a CPU
+  if (manta::get(k.call(&keeper::drop).remote(), 30s) != 0) {
+    std::ofstream{status} << "error: the actor" << std::endl;
+    return 2;
+  }
+  auto t = manta::task(give_when_told).node_affinity(nodes.begin()->second).remote(k, dir);
+  std::ofstream{status} << "ready" << std::endl;
+  std::this_thread::sleep_for(600s); // until killed
+  return 0;
+}
+
+/// Calls `k` once (never runs in these tests: it is cancelled queued).
+size_t drop_kept(manta::actor_handle<keeper> k) {
+  return manta::get(k.call(&keeper::drop).remote(), 20s);
+}
+MANTA_REMOTE(drop_kept);
+
+/// Whether the driver's actor `id` (as the state API names it) has ended.
+bool actor_ended(const std::string& id) {
+  for (auto& a : manta::list_actors())
+    if (a.id == id)
+      return a.state == "DEAD";
+  return true;
+}
+
 } // namespace
 
 TEST_CASE("refs inside the arguments of tasks that never ran are freed when they end") {
@@ -289,6 +390,106 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("refs a worker puts in its call to an actor on the driver are freed once no node "
+          "holds them") {
+  // The driver has a CPU: the actors below live on it.
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto on_worker = [&](uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+  };
+  auto give = [&](const manta::actor_handle<keeper>& k, int n) {
+    return manta::get(manta::task(give_to).node_affinity(nodes[worker]).remote(k, n), 60s);
+  };
+
+  // Read and kept by the actor: the worker keeps the object after its own
+  // ref and the call are gone, while the driver's actor holds it.
+  auto k = manta::actor<keeper>().remote();
+  auto [kept_id, kept_said] = give(k, 11);
+  CHECK(kept_said == "kept 1");
+  REQUIRE(manta::object_id{kept_id}.node() == nodes[worker]);
+  CHECK(on_worker(kept_id));
+  CHECK(manta::get(k.call(&keeper::sum).remote(), 30s) == 11);
+  CHECK(on_worker(kept_id));
+  CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
+  CHECK(eventually([&] { return !on_worker(kept_id); }));
+
+  // Never read: the actor is dead, its call fails on the driver before
+  // its arguments are decoded, and the worker's object goes with it.
+  auto dead = manta::actor<keeper>().max_restarts(0).remote();
+  REQUIRE(manta::get(dead.call(&keeper::drop).remote(), 30s) == 0); // it is up
+  manta::kill(dead);
+  auto [unread_id, unread_said] = give(dead, 12);
+  CHECK(unread_said.rfind("died: ", 0) == 0);
+  CHECK(eventually([&] { return !on_worker(unread_id); }));
+}
+
+TEST_CASE("a ref a worker puts in its call to a driver that died before reading it is freed") {
+  // This driver reads the worker's store; a second one (a process of its
+  // own) owns the actor and the task that calls it, and is killed before
+  // that call is read.
+  // Two CPUs on the worker: one for that driver's task, one for this
+  // driver's looks at the worker's store.
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1); // before the second driver joins
+  REQUIRE(nodes.count(worker) == 1);
+  auto holds = [&](uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+  };
+  auto status = c.dir() + "/driver.status";
+  auto driver = c.spawn({"--call-driver", c.dir()}, c.dir() + "/driver.log");
+  bool ready = manta_test::wait_for_text(status, "ready", 60s)
+               && eventually([&] { return std::ifstream{c.dir() + "/put.id"}.good(); }, 60s);
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\ndriver log:\n"
+       << manta_test::read_all(c.dir() + "/driver.log"));
+  REQUIRE(ready);
+  auto id = std::stoull(read_word(c.dir() + "/put.id"));
+  REQUIRE(manta::object_id{id}.node() == nodes[worker]);
+  CHECK(holds(id)); // the worker's task holds it
+  REQUIRE(::kill(driver, SIGKILL) == 0);
+  CHECK(manta_test::exit_status(driver, 30s) != 0);
+  std::ofstream{c.dir() + "/call.gate"} << "go" << std::endl;
+  // The call fails unread (its driver is gone), the task ends, and no
+  // container or borrower holds the object any more.
+  CHECK(eventually([&] { return !holds(id); }));
+}
+
+TEST_CASE("an actor whose handle is in the arguments of a task that never ran ends with it") {
+  one_worker w;
+  auto gate = w.c.dir() + "/handle-gate";
+  // Holds the worker's only CPU: the task below waits in its queue.
+  auto busy = manta::task(wait_for_file).node_affinity(w.nodes[w.worker]).remote(gate);
+  std::string id;
+  manta::object_ref<size_t> queued;
+  {
+    auto k = manta::actor<keeper>().name("unread-handle").remote();
+    REQUIRE(manta::get(k.call(&keeper::drop).remote(), 60s) == 0); // it is up
+    for (auto& a : manta::list_actors())
+      if (a.name == "unread-handle")
+        id = a.id;
+    queued = manta::task(drop_kept).node_affinity(w.nodes[w.worker]).max_retries(0).remote(k);
+  } // the driver's own handle is gone; the task's spec still holds it
+  REQUIRE(!id.empty());
+  REQUIRE(eventually([&] { return dispatched(queued.id(), w.nodes[w.worker]); }));
+  CHECK(!actor_ended(id));
+  // Cancelled in the worker's queue, before it decoded its arguments.
+  manta::cancel(queued);
+  CHECK_THROWS_AS(manta::get(queued, 30s), manta::task_cancelled_error);
+  queued = {};
+  CHECK(eventually([&] { return actor_ended(id); }));
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(busy, 60s) == 1);
+}
+
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string{argv[i]} == "--call-driver")
+      return call_driver_main(argv[i + 1]);
   return manta_test::cluster_test_main(argc, argv);
 }

@@ -1,6 +1,7 @@
 #include "manta/detail/contained_refs.hpp"
 
 #include "manta/detail/borrowers.hpp"
+#include "manta/detail/lent_handles.hpp"
 
 #include <mutex>
 #include <unordered_map>
@@ -62,6 +63,7 @@ void release_contained(const std::vector<uint64_t>& ids, bool loosen) {
       set.loose = true;
     return set.container_gone();
   });
+  lent_handles_container_gone(ids, loosen); // the actor handles among them
 }
 
 void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {

@@ -1,10 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
-/// The containers of refs written to other nodes (docs/cluster.md,
-/// "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
+/// The containers of refs (and actor handles) written to other nodes
+/// (docs/cluster.md, "Borrowed refs"), Ray's "contained in" bookkeeping: a ref written
 /// inside a task's or an actor call's arguments or result is pinned on its
 /// owner by that container as well as by the borrowers that report it,
 /// and the container's pin goes when the container ends (its task's or
@@ -15,11 +16,13 @@
 /// keep their pin until some borrower reported and none holds them.
 namespace manta::detail {
 
-/// While alive on a thread, the refs this node lends there (lend_ref) are
-/// pinned by the container being written (`collect`), or by no container
-/// (`loose`: a nested encode, e.g. an actor call from inside a task, whose
-/// refs must not end with the outer container). Nests; a pin not taken
-/// with `take` goes with the scope.
+/// While alive on a thread, the refs and actor handles this node lends
+/// there (lend_ref, lend) are pinned by the container being written
+/// (`collect`), or by no container (`loose`: a nested encode, e.g. an
+/// actor's constructor arguments written from inside a task, or a value
+/// inlined in its ref, whose refs must not end with the outer container).
+/// Nests (an actor call made inside a task collects its own); a pin not
+/// taken with `take` goes with the scope.
 class lend_scope {
 public:
   enum mode : uint8_t { collect, loose };
@@ -79,6 +82,13 @@ void result_read(uint64_t task);
 /// The `delta` of an `actrelease` that says "the result of task `id` was
 /// read here" (result_read) rather than a borrowed slot made or dropped.
 inline constexpr int32_t result_read_delta = 0;
+
+/// The `delta` of an `actrelease` about a worker's actor call `id` that
+/// the driver hosting it answered: the worker asks after the answer, and
+/// the driver echoes it on the route of its +1s (its cluster client), so
+/// the echo comes after every +1 for the call's arguments; then the
+/// call's container pins go (forwarded_calls.cpp).
+inline constexpr int32_t args_read_delta = std::numeric_limits<int32_t>::min();
 
 /// Worker side: node `index`, the reader of some results, is gone: the
 /// pins of the results it never read go.

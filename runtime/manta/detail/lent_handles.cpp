@@ -48,6 +48,16 @@ std::string node_name(uint16_t index) {
   return "node-" + std::to_string(index);
 }
 
+/// Pins lent actor `id` for a handle to it being written now: by the
+/// container being written on this thread, if any (under g_mtx), as
+/// borrowers.cpp pins a lent object.
+void pin_lent(uint64_t id, const anchor_ptr& anchor) {
+  auto* scope = lend_scope::current();
+  g_lent[id].lend(anchor, scope != nullptr);
+  if (scope != nullptr)
+    scope->add(id);
+}
+
 } // namespace
 
 caf::actor node_router() {
@@ -83,7 +93,7 @@ handle_wire lend(const anchor_ptr& anchor) {
   w.cls = lookup_actor_class(core->type()).name;
   if (auto i = g_lent_ids.find(core); i != g_lent_ids.end()) {
     w.id = i->second;
-    g_lent[w.id].lend(anchor); // lent again: pinned until reported
+    pin_lent(w.id, anchor); // lent again: pinned until reported
     return w;
   }
   // The actor's own id when it has one (a handle attached to another
@@ -91,7 +101,7 @@ handle_wire lend(const anchor_ptr& anchor) {
   w.id = core->id();
   if (w.id == 0 || g_lent.count(w.id) != 0)
     w.id = rt.next_object_id().value();
-  g_lent[w.id].lend(anchor);
+  pin_lent(w.id, anchor);
   g_lent_ids[core] = w.id;
   return w;
 }
@@ -123,6 +133,19 @@ void lent_held(uint64_t id, uint16_t from, int32_t delta) {
     item_stream::lent_item_gone(id);
 }
 
+void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen) {
+  std::vector<anchor_ptr> released; // dropped outside the lock: may end actors
+  std::lock_guard<std::mutex> guard{g_mtx};
+  for (auto id : ids)
+    if (auto i = g_lent.find(id); i != g_lent.end()) {
+      if (loosen)
+        i->second.loose = true;
+      if (auto p = i->second.container_gone())
+        released.push_back(std::move(p));
+    }
+  // (`released` is declared first: it goes after the guard.)
+}
+
 void lent_node_gone(uint16_t index) {
   {
     std::vector<anchor_ptr> released;
@@ -148,6 +171,9 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
     throw error("an actor handle of class " + w.cls + " came back to " + node_name(w.home)
                 + ", its home, which no longer has that actor (the runtime was restarted?)");
   }
+  // Read from another node: what follows this read from here (a task's
+  // result, a result's "read") goes after its +1 (contained_refs.hpp).
+  count_borrowed_here();
   std::lock_guard<std::mutex> guard{g_mtx};
   auto key = std::make_pair(w.home, w.id);
   if (auto known = g_borrowed[key].lock())

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 /// Actor handles crossing nodes (docs/cluster.md, "Actor handles across
 /// nodes"). A handle travels as its actor's *home*: the node whose runtime
@@ -30,8 +31,9 @@ struct handle_wire {
 };
 
 /// The wire form of `anchor` (empty: all zero). A handle made here is lent:
-/// kept alive here while other nodes hold it (lent_held), so that calls
-/// from them find it. A handle a worker read from another node travels on as
+/// kept alive here while other nodes hold it (lent_held), or the container
+/// it is written in does (the thread's lend_scope, contained_refs.hpp), so
+/// that calls from them find it. A handle a worker read from another node travels on as
 /// its home's; one a driver read (from a worker that made the actor) is
 /// lent as the driver's own, so that any worker reaches it through the
 /// driver.
@@ -60,6 +62,12 @@ void tell_home(uint16_t home, uint64_t id, int32_t delta);
 /// gone too, as any actor); a handle lent again, or still travelling in a
 /// spec whose task holds it, is taken back when its borrower reports it.
 void lent_held(uint64_t id, uint16_t from, int32_t delta);
+
+/// Home side: a container that held handles `ids` (contained_refs.hpp)
+/// ended; with `loosen`, they were lent in it but not part of it (a
+/// generator's items) and stay pinned until some borrower reported and
+/// none holds them. Ids of no lent actor are skipped (object refs).
+void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen);
 
 /// Home side: node `index` is gone (or its link closed): its stand-ins
 /// (of actors and of object refs) count no more.

@@ -216,9 +216,9 @@ call_outcome call_on_other_node(const remote_actor& where, const run_context& ct
     m.layout_hash = c.layout_hash();
     m.name = task_name;
     // The refs written in its arguments are pinned by the call until it
-    // ends (contained_refs.hpp), on a driver; not part of a task's result.
+    // ends (contained_refs.hpp); not part of a task's result.
     bool worker = on_worker();
-    lend_scope lending{worker ? lend_scope::loose : lend_scope::collect};
+    lend_scope lending;
     c.encode_args(m.args);
     m.demand = resource_demand{0.0, {}};
     m.actor_id = where.id;

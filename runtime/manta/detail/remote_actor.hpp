@@ -85,8 +85,10 @@ struct remote_call_request {
   wire::bytes spec; ///< the encoded TaskSpec (actor_id set)
   /// The refs written inside its arguments: pinned until the request goes
   /// (its result arrived, after the +1s of the node that read them, or it
-  /// failed). A driver's calls only: a worker's go to a driver, whose +1s
-  /// and result leave from two actors in no set order, so they stay loose.
+  /// failed). A worker's calls go to a driver, whose +1s and result leave
+  /// from two actors in no set order: the worker keeps these pins after
+  /// the result until the driver echoes `args_read_delta` on the route of
+  /// its +1s (forwarded_calls.cpp).
   contained_refs lent;
 };
 
