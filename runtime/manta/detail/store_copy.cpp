@@ -1,5 +1,6 @@
 #include "manta/detail/store_copy.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -7,6 +8,8 @@
 namespace manta::detail {
 
 namespace {
+
+std::atomic<uint64_t> fresh_count{0};
 
 /// madvise on the whole pages inside [data, data + bytes).
 void advise_pages(void* data, size_t bytes, int advice) noexcept {
@@ -32,6 +35,15 @@ void populate_pages(void* data, size_t bytes) noexcept {
   // Linux 5.14; older kernels answer EINVAL, which changes nothing.
   constexpr int populate_write = 23; // MADV_POPULATE_WRITE
   advise_pages(data, bytes, populate_write);
+}
+
+void prepare_fresh_copy(void* data, size_t bytes) noexcept {
+  populate_pages(data, bytes);
+  fresh_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t fresh_copies() noexcept {
+  return fresh_count.load(std::memory_order_relaxed);
 }
 
 } // namespace manta::detail

@@ -11,7 +11,8 @@
 
 namespace manta::detail {
 
-/// Copies of contiguous data at least this large go to huge pages.
+/// Fresh buffers at least this large for decoded values are mapped in one
+/// call (`populate_pages`) before they are written.
 inline constexpr size_t huge_copy_bytes = size_t{32} << 20;
 
 /// Asks the kernel to back [data, data + bytes) with transparent huge pages
@@ -47,11 +48,25 @@ struct return_to_pool {
   }
 };
 
+/// Readies fresh memory for a store copy of `bytes` bytes: every page
+/// mapped in one call (`populate_pages`) before the copy writes it, in
+/// 4 KiB pages. On this project's virtual machines memory fresh from the
+/// kernel (given back to the host while free) cost 1.0-1.9 s per 800 MB in
+/// 4 KiB pages and 6-13 s in huge pages, faulted or mapped in advance alike
+/// (each 2 MiB page is zeroed while the host backs it): a put with no kept
+/// buffer took 7.7-12.6 s advised for huge pages. Reused buffers copy at
+/// memcpy speed either way (docs/performance.md).
+void prepare_fresh_copy(void* data, size_t bytes) noexcept;
+
+/// Fresh copy buffers `prepare_fresh_copy` has readied since the process
+/// started.
+uint64_t fresh_copies() noexcept;
+
 /// The store's copy of a large vector of trivially copyable elements: into
 /// a kept buffer of the same type and about the same size when the pool has
-/// one (its pages already mapped), else into fresh memory advised for huge
-/// pages (400 page faults instead of 204,800 for 800 MiB). Either way the
-/// buffer goes back to the pool when the copy's last reader lets go.
+/// one (its pages already mapped), else into fresh memory readied by
+/// `prepare_fresh_copy`. Either way the buffer goes back to the pool when
+/// the copy's last reader lets go.
 template <class V>
 std::shared_ptr<const V> pooled_copy(const V& value) {
   size_t bytes = value.size() * sizeof(typename V::value_type);
@@ -59,8 +74,7 @@ std::shared_ptr<const V> pooled_copy(const V& value) {
   if (copy == nullptr) {
     auto fresh = std::make_unique<V>(value.get_allocator());
     fresh->reserve(value.size()); // fresh, untouched memory
-    if (bytes >= huge_copy_bytes)
-      advise_huge_pages(fresh->data(), bytes);
+    prepare_fresh_copy(fresh->data(), bytes);
     copy = fresh.release();
   }
   copy->assign(value.begin(), value.end()); // within capacity: no allocation
