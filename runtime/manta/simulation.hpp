@@ -128,8 +128,8 @@ struct run_summary {
   uint64_t trace_hash = 0; ///< The hash of its event trace (equal runs, equal hashes).
   std::chrono::nanoseconds virtual_time{0}; ///< Virtual time it covered.
   double real_seconds = 0; ///< Wall-clock time it took.
-  /// Work handed in by threads outside the simulation (async actors,
-  /// placement groups...): nonzero means the run may not be reproducible.
+  /// Work handed in by threads outside the simulation (placement groups,
+  /// CAF timers...): nonzero means the run may not be reproducible.
   uint64_t external_events = 0;
   uint64_t tasks_lost = 0; ///< Runs lost with a killed node.
   uint64_t actors_killed = 0; ///< Actors killed with their node.
