@@ -544,6 +544,35 @@ TEST_CASE("results and object arguments cross nodes in latency + size / bandwidt
   CHECK(manta::now() - start == 7ms + 4us);
 }
 
+TEST_CASE("crossings share a node's links; an object crosses to a node once") {
+  manta::simulation_options s;
+  s.nodes = 3;
+  s.latency = 1ms;
+  s.jitter = 0ns;
+  s.bandwidth = 1e6; // 1 us a byte: 10,024 us for a 10,000-byte vector
+  sim_guard g{s};
+  // Two results made at once on nodes 1 and 2 come into node 0 one after
+  // the other: its incoming link carries one at a time.
+  auto start = manta::now();
+  auto a = manta::task(blob).node_affinity(1).remote(10'000L);
+  auto b = manta::task(blob).node_affinity(2).remote(10'000L);
+  CHECK(manta::get(a).size() + manta::get(b).size() == 20'000);
+  CHECK(manta::now() - start == 1ms + 2 * 10'024us + 1ms);
+  // One object read at once on nodes 1 and 2: node 0's outgoing link
+  // sends one copy, then the other (each 8-byte result then waits its
+  // turn on node 0's incoming link).
+  auto here = manta::put(std::vector<char>(10'000, 'y'));
+  start = manta::now();
+  auto r1 = manta::task(blob_size).node_affinity(1).remote(here);
+  auto r2 = manta::task(blob_size).node_affinity(2).remote(here);
+  CHECK(manta::get(r1) + manta::get(r2) == 20'000);
+  CHECK(manta::now() - start == 1ms + 2 * 10'024us + 1ms + 1ms + 8us);
+  // Node 1 has its copy now: another task there reads it at once.
+  start = manta::now();
+  CHECK(manta::get(manta::task(blob_size).node_affinity(1).remote(here)) == 10'000);
+  CHECK(manta::now() - start == 2ms + 8us);
+}
+
 TEST_CASE("an actor call across a partition waits for the heal; a get times out meanwhile") {
   manta::simulation_options s;
   s.nodes = 2;
