@@ -49,7 +49,11 @@ vtime world::crossing(produced& p, uint32_t to, vtime ready) {
     start = std::max({ready, out_busy_[p.node], in_busy_[to]});
     out_busy_[p.node] = in_busy_[to] = start + wire;
   }
-  auto at = start + wire + opts_.latency;
+  auto at = start + wire + opts_.latency + draw_jitter();
+  // A lost crossing is sent again after `resend_after`, as a lost message
+  // is (its link time is not booked again).
+  while (draw_loss())
+    at += opts_.resend_after;
   std::erase_if(p.sent, [&](const sent_copy& c) { return c.node == to; }); // an earlier life's
   p.sent.push_back(sent_copy{to, nodes_[to].epoch, at});
   return at;
@@ -111,14 +115,22 @@ vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
   lost = false;
   if (from == to)
     return vtime{0};
-  auto& rng = eng_.stream("network");
+  lost = !reachable(from, to) || draw_loss();
+  return opts_.latency + draw_jitter();
+}
+
+bool world::draw_loss() {
+  if (opts_.loss <= 0)
+    return false;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
-  lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
-  double jitter = 0;
-  if (opts_.jitter.count() > 0)
-    jitter = std::exponential_distribution<double>{1.0 / static_cast<double>(opts_.jitter.count())}(
-      rng);
-  return opts_.latency + vtime{static_cast<int64_t>(jitter)};
+  return unit(eng_.stream("network")) < opts_.loss;
+}
+
+vtime world::draw_jitter() {
+  if (opts_.jitter.count() <= 0)
+    return vtime{0};
+  std::exponential_distribution<double> d{1.0 / static_cast<double>(opts_.jitter.count())};
+  return vtime{static_cast<int64_t>(d(eng_.stream("network")))};
 }
 
 } // namespace manta::detail::sim

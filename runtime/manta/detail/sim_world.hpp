@@ -318,6 +318,10 @@ private:
   /// The cluster notices that `node` is gone (`why`: "died", or how).
   void detect(uint32_t node, const std::string& why = "died");
   vtime delay(uint32_t from, uint32_t to, bool& lost);
+  /// Whether one message is lost (`loss`), drawn from the "network" stream.
+  bool draw_loss();
+  /// One message's jitter (exponential, mean `jitter`), drawn likewise.
+  vtime draw_jitter();
   bool reachable(uint32_t a, uint32_t b) const noexcept;
   /// The run's virtual duration before its code runs (0 for a measured
   /// one, which it marks).
