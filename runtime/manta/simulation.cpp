@@ -65,6 +65,18 @@ void sim_post(std::function<void()> fn) {
     w->eng().post(std::move(fn));
 }
 
+void sim_post_after(std::chrono::nanoseconds d, std::function<void()> fn) {
+  auto* w = current_world();
+  if (w == nullptr)
+    return;
+  if (w->eng().on_owner())
+    w->eng().after(d, sim::event_kind::wake, 0, 0, std::move(fn));
+  else
+    w->eng().post([w, d, fn = std::move(fn)]() mutable {
+      w->eng().after(d, sim::event_kind::wake, 0, 0, std::move(fn));
+    });
+}
+
 namespace {
 
 /// The deadlines made lately on the driving thread, with their virtual

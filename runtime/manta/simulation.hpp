@@ -48,11 +48,13 @@ struct simulation_options {
   uint32_t nodes = 4; ///< Virtual nodes, the driver's node 0 among them.
   double cpus_per_node = 2; ///< CPUs of each virtual node.
   /// One-way message delay: `latency` plus an exponential jitter of mean
-  /// `jitter`, drawn per message from the "network" stream.
+  /// `jitter`, drawn per message (and per object crossing) from the
+  /// "network" stream.
   std::chrono::nanoseconds latency = std::chrono::microseconds{200};
   std::chrono::nanoseconds jitter = std::chrono::microseconds{100}; ///< See `latency`.
-  /// Chance that a task's message to its node is lost (it is sent again
-  /// after `resend_after`).
+  /// Chance that a message between nodes (a task's spec, an actor job, an
+  /// object or result crossing) is lost: it is sent again after
+  /// `resend_after`.
   double loss = 0.0;
   std::chrono::nanoseconds resend_after = std::chrono::milliseconds{50}; ///< See `loss`.
   /// How long after a node's death the cluster notices it (heartbeats):
@@ -128,8 +130,8 @@ struct run_summary {
   uint64_t trace_hash = 0; ///< The hash of its event trace (equal runs, equal hashes).
   std::chrono::nanoseconds virtual_time{0}; ///< Virtual time it covered.
   double real_seconds = 0; ///< Wall-clock time it took.
-  /// Work handed in by threads outside the simulation (async actors,
-  /// placement groups...): nonzero means the run may not be reproducible.
+  /// Work handed in by threads outside the simulation (placement groups,
+  /// CAF timers...): nonzero means the run may not be reproducible.
   uint64_t external_events = 0;
   uint64_t tasks_lost = 0; ///< Runs lost with a killed node.
   uint64_t actors_killed = 0; ///< Actors killed with their node.

@@ -4,11 +4,14 @@
 
 #include "actors/atoms.hpp"
 #include "manta/detail/actor_core.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace manta::detail {
 
@@ -45,21 +48,46 @@ uint64_t key_of(token_ptr tok) {
   return reinterpret_cast<uint64_t>(new token_ptr(std::move(tok)));
 }
 
-/// Wakes a suspended coroutine through its actor's host once an object is
-/// sealed; frees itself after telling.
+/// A wake-up in a simulation: an event of its own, where a message to the
+/// host would arrive on a CAF thread at a moment no seed decides. The actor
+/// may be gone when it runs (killed with its node): then nothing resumes.
+std::function<void()> sim_wake(std::weak_ptr<actor_core> core, token_ptr tok, bool claimed) {
+  return [core = std::move(core), tok = std::move(tok), claimed] {
+    auto alive = core.lock();
+    if (alive == nullptr)
+      return;
+    if (claimed)
+      tok->resume();
+    else
+      tok->fire();
+  };
+}
+
+/// Wakes a suspended coroutine through its actor's host (in a simulation,
+/// through an event) once an object is sealed; frees itself after telling.
 class resume_waiter final : public waiter {
 public:
-  resume_waiter(caf::actor host, token_ptr tok) : host_(std::move(host)), tok_(std::move(tok)) {}
+  resume_waiter(const run_context& ctx, token_ptr tok)
+    : host_(ctx.core->host()), tok_(std::move(tok)) {
+    if (sim_engaged())
+      sim_core_ = ctx.core->weak_from_this();
+  }
   void on_ready() noexcept override {
     // Called with the slot's lock held: the host resumes it, not this thread.
-    if (tok_->claim())
-      caf::anon_send(host_, actors::resume_atom::value, key_of(std::move(tok_)), true);
+    if (tok_->claim()) {
+      if (sim_core_.has_value())
+        sim_post(sim_wake(std::move(*sim_core_), std::move(tok_), true));
+      else
+        caf::anon_send(host_, actors::resume_atom::value, key_of(std::move(tok_)), true);
+    }
     delete this; // the slot drops its pointer right after telling
   }
 
 private:
   caf::actor host_;
   token_ptr tok_;
+  /// Set in a simulation: the actor, for `sim_wake`.
+  std::optional<std::weak_ptr<actor_core>> sim_core_;
 };
 
 } // namespace
@@ -73,7 +101,7 @@ void resume_when_ready(const run_context& ctx, object_slot& slot, void* addr) {
   auto tok = arm(ctx, addr, fired);
   if (fired)
     return;
-  auto* w = new resume_waiter(ctx.core->host(), tok);
+  auto* w = new resume_waiter(ctx, tok);
   if (!slot.add_waiter(w)) {
     delete w;
     tok->fire();
@@ -85,6 +113,10 @@ void resume_after(const run_context& ctx, std::chrono::nanoseconds d, void* addr
   auto tok = arm(ctx, addr, fired);
   if (fired)
     return;
+  if (sim_engaged()) { // virtual time
+    sim_post_after(d, sim_wake(ctx.core->weak_from_this(), std::move(tok), false));
+    return;
+  }
   caf::delayed_anon_send(ctx.core->host(), d, actors::resume_atom::value, key_of(std::move(tok)),
                          false);
 }

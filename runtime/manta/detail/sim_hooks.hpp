@@ -38,6 +38,12 @@ void sim_wait_for_args(task_ptr t);
 /// Runs `fn` as a simulation event now (from any thread).
 void sim_post(std::function<void()> fn);
 
+/// Runs `fn` as a simulation event `d` of virtual time from now: an async
+/// actor's `co_await manta::sleep_for(d)` (a CAF timer would fire in real
+/// time, on a thread no seed orders). From a thread outside the simulation
+/// the span starts when the simulation takes the work in.
+void sim_post_after(std::chrono::nanoseconds d, std::function<void()> fn);
+
 /// A deadline `timeout` from now made on the driving thread (get.hpp's
 /// `deadline_after`): `sim_block` finds it again and waits exactly
 /// `timeout` of virtual time from the moment it was made.

@@ -16,7 +16,7 @@ void world::sealed(const object_slot& slot) {
   if (opts_.latency.count() == 0 && opts_.bandwidth <= 0)
     return; // crossing takes no time
   std::lock_guard guard{produced_mtx_};
-  produced_[&slot] = produced{current_node(), eng_.now(), slot.size_bytes()};
+  produced_[&slot] = produced{current_node(), eng_.now(), slot.size_bytes(), {}};
 }
 
 void world::forget(const object_slot* slot) noexcept {
@@ -31,13 +31,32 @@ void world::forget(const object_slot* slot) noexcept {
   }
 }
 
-vtime world::transfer(uint32_t from, uint32_t to, size_t bytes) const {
-  if (from == to)
-    return vtime{0};
-  auto d = opts_.latency;
-  if (opts_.bandwidth > 0)
-    d += vtime{static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * 1e9 / opts_.bandwidth))};
-  return d;
+vtime world::crossing(produced& p, uint32_t to, vtime ready) {
+  if (p.node == to)
+    return ready;
+  for (auto& c : p.sent)
+    if (c.node == to && c.epoch == nodes_[to].epoch)
+      return c.at; // sent there before
+  auto start = ready;
+  vtime wire{0};
+  if (opts_.bandwidth > 0) {
+    wire = vtime{
+      static_cast<int64_t>(std::ceil(static_cast<double>(p.bytes) * 1e9 / opts_.bandwidth))};
+    if (out_busy_.size() < nodes_.size()) {
+      out_busy_.resize(nodes_.size(), vtime{0});
+      in_busy_.resize(nodes_.size(), vtime{0});
+    }
+    start = std::max({ready, out_busy_[p.node], in_busy_[to]});
+    out_busy_[p.node] = in_busy_[to] = start + wire;
+  }
+  auto at = start + wire + opts_.latency + draw_jitter();
+  // A lost crossing is sent again after `resend_after`, as a lost message
+  // is (its link time is not booked again).
+  while (draw_loss())
+    at += opts_.resend_after;
+  std::erase_if(p.sent, [&](const sent_copy& c) { return c.node == to; }); // an earlier life's
+  p.sent.push_back(sent_copy{to, nodes_[to].epoch, at});
+  return at;
 }
 
 vtime world::readable_at(std::span<object_slot* const> slots, uint32_t node, bool& cut) {
@@ -50,9 +69,12 @@ vtime world::readable_at(std::span<object_slot* const> slots, uint32_t node, boo
     auto it = produced_.find(s);
     if (it == produced_.end() || it->second.node == node)
       continue;
-    if (!reachable(it->second.node, node))
-      cut = true;
-    at = std::max(at, it->second.at + transfer(it->second.node, node, it->second.bytes));
+    if (!reachable(it->second.node, node)) {
+      cut = true; // nothing crosses until the heal
+      continue;
+    }
+    // Sent when sealed, as a result goes back to its owner.
+    at = std::max(at, crossing(it->second, node, it->second.at));
   }
   return at;
 }
@@ -93,14 +115,22 @@ vtime world::delay(uint32_t from, uint32_t to, bool& lost) {
   lost = false;
   if (from == to)
     return vtime{0};
-  auto& rng = eng_.stream("network");
+  lost = !reachable(from, to) || draw_loss();
+  return opts_.latency + draw_jitter();
+}
+
+bool world::draw_loss() {
+  if (opts_.loss <= 0)
+    return false;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
-  lost = !reachable(from, to) || (opts_.loss > 0 && unit(rng) < opts_.loss);
-  double jitter = 0;
-  if (opts_.jitter.count() > 0)
-    jitter = std::exponential_distribution<double>{1.0 / static_cast<double>(opts_.jitter.count())}(
-      rng);
-  return opts_.latency + vtime{static_cast<int64_t>(jitter)};
+  return unit(eng_.stream("network")) < opts_.loss;
+}
+
+vtime world::draw_jitter() {
+  if (opts_.jitter.count() <= 0)
+    return vtime{0};
+  std::exponential_distribution<double> d{1.0 / static_cast<double>(opts_.jitter.count())};
+  return vtime{static_cast<int64_t>(d(eng_.stream("network")))};
 }
 
 } // namespace manta::detail::sim

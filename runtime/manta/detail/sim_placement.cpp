@@ -231,7 +231,7 @@ void world::send(const rec_ptr& r, uint32_t from) {
   // Object arguments made elsewhere are fetched once the spec is there
   // (all at once: the slowest counts).
   bool cut = false;
-  auto fetch_time = arg_fetch_time(*r, cut);
+  auto fetch_time = arg_fetch_time(*r, eng_.now() + d, cut);
   if (!cut) {
     eng_.after(d + fetch_time, event_kind::arrive, node, id, [this, r] { arrive(r); });
     return;
@@ -240,27 +240,34 @@ void world::send(const rec_ptr& r, uint32_t from) {
   eng_.after(d, event_kind::wake, node, id, [this, r] { fetch_args(r); });
 }
 
-vtime world::arg_fetch_time(const run_rec& r, bool& cut) {
+vtime world::arg_fetch_time(const run_rec& r, vtime spec_arrives, bool& cut) {
   cut = false;
-  vtime slowest{0};
+  vtime last = spec_arrives;
   if (opts_.latency.count() == 0 && opts_.bandwidth <= 0)
-    return slowest;
+    return vtime{0};
   std::lock_guard guard{produced_mtx_};
+  std::vector<produced*> far;
   for (auto& dep : r.task->deps) {
     auto it = produced_.find(dep.get());
     if (it == produced_.end() || it->second.node == r.node)
       continue;
-    cut = cut || !reachable(it->second.node, r.node);
-    slowest = std::max(slowest, transfer(it->second.node, r.node, it->second.bytes));
+    if (!reachable(it->second.node, r.node)) {
+      cut = true; // none is sent before the heal
+      return vtime{0};
+    }
+    far.push_back(&it->second);
   }
-  return slowest;
+  // Asked for once the spec is there, all at once.
+  for (auto* p : far)
+    last = std::max(last, crossing(*p, r.node, spec_arrives));
+  return last - spec_arrives;
 }
 
 void world::fetch_args(const rec_ptr& r) {
   if (r->over || nodes_[r->node].epoch != r->epoch)
     return; // its node died meanwhile: `detect` handles it
   bool cut = false;
-  auto fetch_time = arg_fetch_time(*r, cut);
+  auto fetch_time = arg_fetch_time(*r, eng_.now(), cut);
   auto id = id_of(*r->task);
   if (cut) // nothing crosses: asked again after a resend, as a get does
     eng_.after(opts_.resend_after, event_kind::wake, r->node, id, [this, r] { fetch_args(r); });

@@ -173,11 +173,19 @@ private:
     std::optional<vtime> fixed;
     sim_cost_fn fn;
   };
-  /// Where and when an object was sealed.
+  /// A copy of an object sent to a node: when it arrives there (a copy
+  /// sent to an earlier life of the node is gone with it).
+  struct sent_copy {
+    uint32_t node = 0;
+    uint64_t epoch = 0;
+    vtime at{0};
+  };
+  /// Where and when an object was sealed, and where it was sent since.
   struct produced {
     uint32_t node = 0;
     vtime at{0};
     size_t bytes = 0;
+    std::vector<sent_copy> sent;
   };
   /// A task or actor job waiting in the queue, and the node that submitted
   /// it (the driver's for a rebuild): a retry of a task lost with its node
@@ -310,6 +318,10 @@ private:
   /// The cluster notices that `node` is gone (`why`: "died", or how).
   void detect(uint32_t node, const std::string& why = "died");
   vtime delay(uint32_t from, uint32_t to, bool& lost);
+  /// Whether one message is lost (`loss`), drawn from the "network" stream.
+  bool draw_loss();
+  /// One message's jitter (exponential, mean `jitter`), drawn likewise.
+  vtime draw_jitter();
   bool reachable(uint32_t a, uint32_t b) const noexcept;
   /// The run's virtual duration before its code runs (0 for a measured
   /// one, which it marks).
@@ -319,9 +331,13 @@ private:
   /// Lets virtual time pass for measured CPU time `used` (rounded to the
   /// quantum, times the node's slow factor).
   void charge_measured(vtime used);
-  /// One message or object of `bytes` from node `from` to `to`: latency
-  /// plus bytes / bandwidth (0 on the same node).
-  vtime transfer(uint32_t from, uint32_t to, size_t bytes) const;
+  /// When object `p` reaches node `to` if sent once it is `ready` to go
+  /// (`produced_mtx_` held): sent once per node (a later read there finds
+  /// the copy). With a bandwidth, a crossing holds the sender's outgoing and
+  /// the receiver's incoming link for bytes / bandwidth, after the crossings
+  /// already booked on either (first come, first served), then takes the
+  /// latency; without one it takes the latency alone.
+  vtime crossing(produced& p, uint32_t to, vtime ready);
   /// When the sealed objects among `slots` can be read on `node`; `cut`:
   /// one lies across a partition (then it waits for the heal).
   vtime readable_at(std::span<object_slot* const> slots, uint32_t node, bool& cut);
@@ -332,9 +348,10 @@ private:
   /// Sends `r`'s spec (or actor job) from `from` to its node, with its
   /// object arguments' transfer; a lost one is sent again.
   void send(const rec_ptr& r, uint32_t from);
-  /// How long the slowest of `r`'s object arguments made on other nodes
-  /// takes to reach its node; `cut`: one lies across a partition.
-  vtime arg_fetch_time(const run_rec& r, bool& cut);
+  /// How long after `spec_arrives` the last of `r`'s object arguments made
+  /// on other nodes reaches its node; `cut`: one lies across a partition
+  /// (then none is sent yet).
+  vtime arg_fetch_time(const run_rec& r, vtime spec_arrives, bool& cut);
   /// `r`'s spec arrived and an argument lay across a partition: fetches
   /// once none does (asking again every `resend_after`), then `arrive`.
   void fetch_args(const rec_ptr& r);
@@ -388,6 +405,10 @@ private:
   /// any thread, hence the lock).
   std::mutex produced_mtx_;
   std::unordered_map<const object_slot*, produced> produced_;
+  /// Until when each node's outgoing and incoming links are booked by
+  /// crossings (with a bandwidth; under `produced_mtx_`).
+  std::vector<vtime> out_busy_;
+  std::vector<vtime> in_busy_;
   /// The run whose fiber runs now (null: the driver's stack).
   run_fiber* current_ = nullptr;
   /// Runs suspended in a wait, in the order they suspended.
