@@ -317,7 +317,12 @@ TEST_CASE("oversized requests are refused before they cost memory") {
   CHECK(refused == 64);
   auto grown = rss_bytes() > before ? rss_bytes() - before : 0;
   MESSAGE("RSS grew by " << grown / 1024 << " KiB for 64 x 256 KiB of header");
+#ifndef __SANITIZE_THREAD__
+  // ThreadSanitizer's state for the 64 sender threads and its shadow of the
+  // bytes they touch count in RSS: under TSan it grew by 15.3 MiB here, all
+  // 64 requests refused. Every other build keeps the bound.
   CHECK(grown < (size_t{8} << 20));
+#endif
   // A body: only the login form has one, and a small one.
   auto body = request(n.ip, n.port, "/login", host, "", "POST", std::string(64 * 1024, 'x'));
   CHECK(body.status == 413);

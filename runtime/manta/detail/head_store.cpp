@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <sstream>
 
 namespace manta::detail {
@@ -18,6 +19,23 @@ namespace manta::detail {
 namespace {
 
 namespace pt = boost::property_tree;
+
+/// Serialises the calls on head stores. A hiredis context is not
+/// thread-safe, and a head's store is used by two threads: the head's main
+/// thread writes the head record once it listens (manta::head_main), while
+/// the registry actor already persists the joins of workers that found the
+/// head (a CAF thread). Unserialised, the two commands interleaved on the
+/// connection (ThreadSanitizer, head_store_cluster: the output buffer
+/// reallocated under the other's write; a `put_head` could land inside
+/// `put_all`'s MULTI/EXEC). One lock for every store of the process (a
+/// member would need a new field in head_store.hpp, which actors/atoms.hpp
+/// includes everywhere): a process holds one store at a time, the head's,
+/// or a short-lived one to look the head up. Recursive: `put_all` runs the
+/// other public calls inside its transaction.
+std::unique_lock<std::recursive_mutex> serialize_calls() {
+  static std::recursive_mutex calls;
+  return std::unique_lock<std::recursive_mutex>{calls};
+}
 
 std::string to_text(const pt::ptree& tree) {
   std::ostringstream out;
@@ -106,10 +124,12 @@ struct head_store::reply {
 
 head_store::head_store(store_address where, std::chrono::milliseconds timeout)
   : where_(std::move(where)), timeout_(timeout) {
+  auto serial = serialize_calls();
   connect();
 }
 
 head_store::~head_store() {
+  auto serial = serialize_calls();
   if (ctx_)
     redisFree(ctx_);
 }
@@ -158,6 +178,7 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
 }
 
 void head_store::put_head(const head_record& h) {
+  auto serial = serialize_calls();
   pt::ptree o;
   o.put("v", 1);
   o.put("address", h.address);
@@ -169,6 +190,7 @@ void head_store::put_head(const head_record& h) {
 }
 
 std::optional<head_record> head_store::head() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:head", "GET manta:head");
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
@@ -189,10 +211,12 @@ std::optional<head_record> head_store::head() {
 }
 
 void head_store::put_next_index(uint16_t next) {
+  auto serial = serialize_calls();
   command("writing manta:next_index", "SET manta:next_index %d", int{next});
 }
 
 uint16_t head_store::next_index() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:next_index", "GET manta:next_index");
   if (r->type == REDIS_REPLY_NIL)
     return 0;
@@ -204,16 +228,19 @@ uint16_t head_store::next_index() {
 }
 
 void head_store::put_node(const wire::node_record& rec) {
+  auto serial = serialize_calls();
   auto bytes = encode_node(rec);
   command("writing manta:nodes", "HSET manta:nodes %d %b", int{rec.index}, bytes.data(),
           bytes.size());
 }
 
 void head_store::drop_node(uint16_t index) {
+  auto serial = serialize_calls();
   command("deleting from manta:nodes", "HDEL manta:nodes %d", int{index});
 }
 
 std::map<uint16_t, wire::node_record> head_store::nodes() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:nodes", "HGETALL manta:nodes");
   std::map<uint16_t, wire::node_record> out;
   for (size_t k = 0; k + 1 < r->elements; k += 2) {
@@ -229,6 +256,7 @@ std::map<uint16_t, wire::node_record> head_store::nodes() {
 }
 
 void head_store::put_actor(const named_actor_record& a) {
+  auto serial = serialize_calls();
   auto field = a.ns + "/" + a.name;
   auto text = encode_actor(a);
   command("writing manta:actors", "HSET manta:actors %b %b", field.data(), field.size(),
@@ -236,11 +264,13 @@ void head_store::put_actor(const named_actor_record& a) {
 }
 
 void head_store::drop_actor(const std::string& ns, const std::string& name) {
+  auto serial = serialize_calls();
   auto field = ns + "/" + name;
   command("deleting from manta:actors", "HDEL manta:actors %b", field.data(), field.size());
 }
 
 std::vector<named_actor_record> head_store::actors() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:actors", "HGETALL manta:actors");
   std::vector<named_actor_record> out;
   for (size_t k = 0; k + 1 < r->elements; k += 2) {
@@ -252,10 +282,12 @@ std::vector<named_actor_record> head_store::actors() {
 }
 
 void head_store::put_next_job(uint32_t next) {
+  auto serial = serialize_calls();
   command("writing manta:next_job", "SET manta:next_job %u", next);
 }
 
 uint32_t head_store::next_job() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:next_job", "GET manta:next_job");
   if (r->type == REDIS_REPLY_NIL)
     return 0;
@@ -266,16 +298,19 @@ uint32_t head_store::next_job() {
 }
 
 void head_store::put_job(const job_record& j) {
+  auto serial = serialize_calls();
   auto text = encode_job(j);
   command("writing manta:jobs", "HSET manta:jobs %b %b", j.id.data(), j.id.size(), text.data(),
           text.size());
 }
 
 void head_store::drop_job(const std::string& id) {
+  auto serial = serialize_calls();
   command("deleting from manta:jobs", "HDEL manta:jobs %b", id.data(), id.size());
 }
 
 std::vector<job_record> head_store::jobs() {
+  auto serial = serialize_calls();
   auto r = command("reading manta:jobs", "HGETALL manta:jobs");
   std::vector<job_record> out;
   for (size_t k = 0; k + 1 < r->elements; k += 2) {
@@ -289,6 +324,7 @@ std::vector<job_record> head_store::jobs() {
 void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
                          const std::vector<named_actor_record>& named, uint32_t next_job,
                          const std::vector<job_record>& jobs) {
+  auto serial = serialize_calls();
   command("starting a transaction", "MULTI");
   command("clearing manta:nodes", "DEL manta:nodes manta:actors manta:jobs");
   put_next_index(next);
@@ -307,6 +343,7 @@ void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_reco
 
 void head_store::put_raw(const std::string& key, const std::string& field,
                          const std::string& value) {
+  auto serial = serialize_calls();
   command("writing a raw record", "HSET %b %b %b", key.data(), key.size(), field.data(),
           field.size(), value.data(), value.size());
 }
