@@ -108,7 +108,7 @@ std::vector<metric> make_metrics(const sizes& n, const std::vector<peers::task_l
      static_cast<double>(buffer.size())});
   ms.back().sides.push_back({"Manta", timed([&buffer] { peers::manta_put(buffer); })});
   ms.back().sides.push_back(
-    {"memcpy (fresh, huge pages)", timed([&buffer] { peers::memcpy_fresh(buffer); })});
+    {"memcpy (mapped)", timed([&buffer] { peers::memcpy_mapped(buffer); })});
   return ms;
 }
 

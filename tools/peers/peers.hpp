@@ -56,10 +56,12 @@ std::function<void(int n)> manta_actor_sync();
 /// object released at once.
 void manta_put(const std::vector<unsigned char>& bytes);
 
-/// Copies `bytes` into a fresh buffer advised for huge pages, as `put`
-/// copies a large vector (manta/detail/store_copy.hpp): the floor of a
-/// copying put, in the same kind of memory (tools/peers/floors.cpp).
-void memcpy_fresh(const std::vector<unsigned char>& bytes);
+/// Copies `bytes` into a buffer of its size mapped at the first call (4 KiB
+/// pages), as a put of a large vector copies into the buffer the store's
+/// pool kept from the previous put of that size
+/// (manta/detail/store_copy.hpp): the floor of a copying put, in the same
+/// kind of memory (tools/peers/floors.cpp).
+void memcpy_mapped(const std::vector<unsigned char>& bytes);
 
 /// Seconds raw CAF takes for `n` sequential request/response round trips
 /// between two local actors, with the runtime's CAF settings
