@@ -31,6 +31,12 @@ void* buffer_pool::take(const std::type_info& type, size_t bytes) noexcept {
   return nullptr;
 }
 
+// A kept buffer stays in the pages it was mapped in (4 KiB for the store's
+// copies, store_copy.hpp). Collapsing it into huge pages as it enters the
+// pool (MADV_COLLAPSE) was measured and not kept: 2-13 s per GiB on this
+// project's virtual machines, whose fresh huge pages are cold host memory,
+// and the puts that reused it copied no faster (docs/performance.md,
+// session of 2026-12-05 09:37).
 void buffer_pool::give(entry e) noexcept {
   auto limit = memory_budget::instance().limit();
   auto used = object_table::instance().bytes_used();
