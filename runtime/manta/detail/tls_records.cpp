@@ -95,9 +95,15 @@ std::unique_ptr<tls_records> tls_records::make(SSL* ssl, bool server,
     error = "OpenSSL did not hand over the TLS session's traffic secrets";
     return nullptr;
   }
+  return from_secrets(cipher, md, server ? server_secret : client_secret,
+                      server ? client_secret : server_secret, error);
+}
+
+std::unique_ptr<tls_records> tls_records::from_secrets(const EVP_CIPHER* cipher, const EVP_MD* md,
+                                                       const std::string& mine,
+                                                       const std::string& theirs,
+                                                       std::string& error) {
   std::unique_ptr<tls_records> out{new tls_records};
-  auto& mine = server ? server_secret : client_secret;
-  auto& theirs = server ? client_secret : server_secret;
   out->sealer_ = keyed(cipher, md, mine, true, out->seal_iv_);
   out->opener_ = keyed(cipher, md, theirs, false, out->open_iv_);
   if (out->sealer_ == nullptr || out->opener_ == nullptr) {
