@@ -149,7 +149,7 @@ bool tls_records::seal(const char* data, size_t n, char* out) {
                                  static_cast<int>(n))
                  == 1
             && EVP_EncryptUpdate(sealer_, body + n, &k, &type, 1) == 1
-            && EVP_EncryptFinal_ex(sealer_, body + n + 1, &k) == 1
+            && EVP_EncryptFinal_ex(sealer_, body + (n + 1), &k) == 1
             && EVP_CIPHER_CTX_ctrl(sealer_, EVP_CTRL_AEAD_GET_TAG, tag_size, body + n + 1) == 1;
   if (!ok) {
     error_ = "cannot seal a TLS record: " + openssl_reason("OpenSSL failed");
@@ -195,7 +195,7 @@ bool tls_records::open(const char* in, size_t size, char* out, size_t& content, 
             && EVP_DecryptUpdate(opener_, nullptr, &k, head, header_size) == 1
             && EVP_DecryptUpdate(opener_, to, &k, body, static_cast<int>(inner - 1)) == 1
             && EVP_DecryptUpdate(opener_, &last, &k, body + inner - 1, 1) == 1
-            && EVP_DecryptFinal_ex(opener_, to + inner - 1, &k) == 1;
+            && EVP_DecryptFinal_ex(opener_, to + (inner - 1), &k) == 1;
   if (!ok) {
     ERR_clear_error();
     error_ = "a TLS record from the peer did not authenticate (bad record MAC)";
