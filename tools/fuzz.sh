@@ -18,7 +18,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(wire_task wire_actor wire_result wire_node wire_chunk wire_logs codec spill_file
-           http_request transfer_request json_string)
+           http_request transfer_request json_string tls_record)
 fi
 
 # clang, and compiler-rt for libFuzzer and the sanitizers' runtimes.

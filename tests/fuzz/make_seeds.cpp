@@ -126,6 +126,13 @@ int main(int argc, char** argv) {
       std::vector<char>(reinterpret_cast<const char*>(&req),
                         reinterpret_cast<const char*>(&req) + sizeof(req)));
   put(dir, "json_string", 1, "", text("task \"a\"\n\xe2\x82\xac \xff\xc0\xaf \xed\xa0\x80"));
+  // A record header announcing 32 bytes, then 32 bytes no key sealed; a
+  // header of TLS 1.2's handshake; plain bytes to seal, as is and flipped.
+  put(dir, "tls_record", 1, std::string(1, '\0'),
+      text(std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, '\x5a')));
+  put(dir, "tls_record", 2, std::string(1, '\0'), text(std::string("\x16\x03\x01\x02\x00", 5)));
+  put(dir, "tls_record", 3, std::string(1, '\1'), text("object bytes sealed by one end"));
+  put(dir, "tls_record", 4, std::string(1, '\3'), text("object bytes with one bit flipped"));
   put(dir, "config_file", 1, "",
       text("# a node\nnum-cpus = 4\nresources = GPU:1,disk:2\nobject-store-memory = 512M\n"
            "dashboard-port = 8265\ndashboard-host = 127.0.0.1\nconnection-timeout = 4s\n"));

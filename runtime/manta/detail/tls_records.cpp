@@ -95,9 +95,15 @@ std::unique_ptr<tls_records> tls_records::make(SSL* ssl, bool server,
     error = "OpenSSL did not hand over the TLS session's traffic secrets";
     return nullptr;
   }
+  return from_secrets(cipher, md, server ? server_secret : client_secret,
+                      server ? client_secret : server_secret, error);
+}
+
+std::unique_ptr<tls_records> tls_records::from_secrets(const EVP_CIPHER* cipher, const EVP_MD* md,
+                                                       const std::string& mine,
+                                                       const std::string& theirs,
+                                                       std::string& error) {
   std::unique_ptr<tls_records> out{new tls_records};
-  auto& mine = server ? server_secret : client_secret;
-  auto& theirs = server ? client_secret : server_secret;
   out->sealer_ = keyed(cipher, md, mine, true, out->seal_iv_);
   out->opener_ = keyed(cipher, md, theirs, false, out->open_iv_);
   if (out->sealer_ == nullptr || out->opener_ == nullptr) {
@@ -143,7 +149,7 @@ bool tls_records::seal(const char* data, size_t n, char* out) {
                                  static_cast<int>(n))
                  == 1
             && EVP_EncryptUpdate(sealer_, body + n, &k, &type, 1) == 1
-            && EVP_EncryptFinal_ex(sealer_, body + n + 1, &k) == 1
+            && EVP_EncryptFinal_ex(sealer_, body + (n + 1), &k) == 1
             && EVP_CIPHER_CTX_ctrl(sealer_, EVP_CTRL_AEAD_GET_TAG, tag_size, body + n + 1) == 1;
   if (!ok) {
     error_ = "cannot seal a TLS record: " + openssl_reason("OpenSSL failed");
@@ -189,7 +195,7 @@ bool tls_records::open(const char* in, size_t size, char* out, size_t& content, 
             && EVP_DecryptUpdate(opener_, nullptr, &k, head, header_size) == 1
             && EVP_DecryptUpdate(opener_, to, &k, body, static_cast<int>(inner - 1)) == 1
             && EVP_DecryptUpdate(opener_, &last, &k, body + inner - 1, 1) == 1
-            && EVP_DecryptFinal_ex(opener_, to + inner - 1, &k) == 1;
+            && EVP_DecryptFinal_ex(opener_, to + (inner - 1), &k) == 1;
   if (!ok) {
     ERR_clear_error();
     error_ = "a TLS record from the peer did not authenticate (bad record MAC)";

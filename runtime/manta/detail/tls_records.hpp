@@ -6,6 +6,8 @@
 #include <string>
 
 using SSL = struct ssl_st;
+using EVP_CIPHER = struct evp_cipher_st;
+using EVP_MD = struct evp_md_st;
 using EVP_CIPHER_CTX = struct evp_cipher_ctx_st;
 
 /// TLS 1.3 application data records (RFC 8446 section 5.2) sealed and
@@ -41,6 +43,15 @@ public:
   /// `error` set if its cipher suite is not an AEAD OpenSSL knows.
   static std::unique_ptr<tls_records> make(SSL* ssl, bool server, const std::string& client_secret,
                                            const std::string& server_secret, std::string& error);
+
+  /// The keys TLS 1.3 derives (RFC 8446 section 7.3) from the two traffic
+  /// secrets of a session that agreed on `cipher` (an AEAD with a 12-byte
+  /// IV) and hash `md`: `mine` seals, `theirs` opens. What `make` does once
+  /// it has checked the session; the fuzz target (tests/fuzz/net_targets.hpp)
+  /// makes both ends of a connection with it, without a handshake.
+  static std::unique_ptr<tls_records> from_secrets(const EVP_CIPHER* cipher, const EVP_MD* md,
+                                                   const std::string& mine,
+                                                   const std::string& theirs, std::string& error);
 
   ~tls_records();
   tls_records(const tls_records&) = delete;
