@@ -3,9 +3,29 @@
 #include "manta/memory_summary.hpp"
 #include "manta/state.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
+
+/// The JSON that Manta writes (the dashboard's answers, `manta list`, the
+/// head's merges) is Boost.JSON values, serialized: the records below
+/// convert with `boost::json::value_from`, with the field names of the C++
+/// structs; times are microseconds since the Unix epoch, ids 16 hex digits
+/// (null when not set), resource amounts numbers (null when not finite).
+namespace manta {
+
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const task_info& t);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const actor_info& a);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const node_info& n);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v,
+                const object_memory_info& o);
+
+} // namespace manta
 
 namespace manta::detail::json {
 
@@ -23,35 +43,53 @@ bool valid_utf8(std::string_view s) noexcept;
 /// by U+FFFD.
 std::string sanitize_utf8(std::string_view s);
 
-/// Appends `s` as a JSON string literal: quoted, escaped, control
-/// characters as \uXXXX, and always valid UTF-8 (as `sanitize_utf8`).
+/// `s` as a JSON string, always valid UTF-8 (as `sanitize_utf8`): Boost.JSON
+/// writes a string's bytes as they are, and parsers refuse invalid UTF-8.
 /// Every string in the JSON that Manta writes (task and actor names, error
 /// texts, log lines, node names) goes through here, so one task named with
 /// raw bytes cannot make /api/tasks, `manta list` or a timeline unreadable.
+boost::json::string text(std::string_view s, boost::json::storage_ptr sp = {});
+
+/// Appends `s` as a JSON string literal (`text`, serialized).
 void append_string(std::string& out, std::string_view s);
 
 /// `s` as a JSON string literal.
 std::string quote(std::string_view s);
 
-/// One record as a JSON object, with the field names of the C++ structs;
-/// times are microseconds since the Unix epoch, ids 16 hex digits.
-std::string to_json(const task_info& t);
-std::string to_json(const actor_info& a);
-std::string to_json(const node_info& n);
-std::string to_json(const object_memory_info& o);
-std::string to_json(const resource_map& r);
+/// `{"error": why}`, the body of the dashboard's refusals.
+std::string error_body(std::string_view why);
 
-/// A JSON array of records.
+/// A resource map as an object of amounts.
+boost::json::value to_value(const resource_map& r, boost::json::storage_ptr sp = {});
+
+/// Serializes what `build(storage)` returns, its memory one arena freed at
+/// once.
+template <class Build>
+std::string serialize_in_arena(Build&& build) {
+  boost::json::monotonic_resource arena;
+  return boost::json::serialize(build(boost::json::storage_ptr{&arena}));
+}
+
+/// One record, or an array of them, as JSON text.
+template <class Info>
+std::string to_json(const Info& x) {
+  return boost::json::serialize(boost::json::value_from(x));
+}
+
+/// The array is built in one monotonic arena (100,000 tasks: 1.9 million
+/// keys and strings, each otherwise its own allocation).
 template <class Info>
 std::string to_json(const std::vector<Info>& xs) {
-  std::string out = "[";
-  for (size_t i = 0; i < xs.size(); ++i) {
-    if (i > 0)
-      out += ",\n";
-    out += to_json(xs[i]);
-  }
-  out += "]";
-  return out;
+  return serialize_in_arena([&](boost::json::storage_ptr sp) {
+    boost::json::value v(boost::json::array_kind, sp);
+    auto& a = v.get_array();
+    a.reserve(xs.size());
+    for (auto& x : xs)
+      a.push_back(boost::json::value_from(x, sp));
+    return v;
+  });
 }
+
+std::string to_json(const resource_map& r);
 
 } // namespace manta::detail::json

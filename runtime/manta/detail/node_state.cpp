@@ -7,12 +7,12 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/detail/task_history.hpp"
+#include "manta/detail/timeline_events.hpp"
 #include "manta/detail/series_fields.hpp"
 #include "manta/detail/wire_reader.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
-#include "manta/timeline.hpp"
 
 #include "schemas/state.capnp.h"
 
@@ -43,18 +43,12 @@ std::vector<std::string> mine(const std::vector<Info>& records, size_t limit, Js
   return out;
 }
 
-/// The trace's events without `{"displayTimeUnit":...,"traceEvents":[` and `]}`.
-std::string trace_events(const std::string& trace) {
-  auto from = trace.find('[');
-  auto to = trace.rfind(']');
-  if (from == std::string::npos || to == std::string::npos || to <= from)
-    return {};
-  auto events = trace.substr(from + 1, to - from - 1);
-  while (!events.empty() && (events.back() == '\n' || events.back() == ' '))
-    events.pop_back();
-  while (!events.empty() && (events.front() == '\n' || events.front() == ' '))
-    events.erase(events.begin());
-  return events;
+/// The node's trace events, comma-separated, without the enclosing array
+/// (NodeState.timelineEvents): the head joins every node's.
+std::string trace_events(size_t newest) {
+  auto events = json::serialize_in_arena(
+    [&](const boost::json::storage_ptr& sp) { return timeline_events(newest, sp); });
+  return events.substr(1, events.size() - 2); // "[...]"
 }
 
 /// The task counts of this node without copying its history: the live
@@ -131,16 +125,21 @@ node_state take_node_state(const state_query& q) {
   if ((q.sections & state_query::actors) != 0)
     s.actor_records = mine(keep(actors), limit, [](auto& a) { return to_json(a); });
   if ((q.sections & state_query::objects) != 0) {
-    auto node = json::quote(s.name);
     for (auto& o : m.objects) {
       if (s.object_records.size() >= limit)
         break;
-      if (all.matches(o)) // "{...}" -> {"node":"...",...}
-        s.object_records.push_back("{\"node\":" + node + "," + to_json(o).substr(1));
+      if (!all.matches(o))
+        continue;
+      boost::json::object record; // the node first, then the object's fields
+      record["node"] = json::text(s.name);
+      auto fields_of_o = boost::json::value_from(o);
+      for (auto& field : fields_of_o.as_object())
+        record.emplace(field.key(), field.value());
+      s.object_records.push_back(boost::json::serialize(record));
     }
   }
   if ((q.sections & state_query::timeline) != 0)
-    s.timeline_events = trace_events(timeline(q.newest));
+    s.timeline_events = trace_events(q.newest);
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
   if ((q.sections & state_query::metrics) != 0)
