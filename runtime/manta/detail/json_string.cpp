@@ -1,5 +1,7 @@
 #include "manta/detail/json.hpp"
 
+#include <boost/json/serializer.hpp>
+
 
 // JSON strings, always valid UTF-8 (json.hpp); Boost.JSON escapes them.
 // Apart from the records (json.cpp) so that the fuzz targets can build
@@ -77,6 +79,15 @@ void append_string(std::string& out, std::string_view s) {
 
 std::string quote(std::string_view s) {
   return boost::json::serialize(text(s));
+}
+
+void append_value(std::string& out, const boost::json::value& v) {
+  // One per thread: a serializer's stack is allocated on first use.
+  thread_local boost::json::serializer writer;
+  writer.reset(&v);
+  char chunk[4096];
+  while (!writer.done())
+    out.append(writer.read(chunk, sizeof chunk));
 }
 
 std::string error_body(std::string_view why) {
