@@ -3,6 +3,7 @@
 #include "actors/head_metrics.hpp"
 
 #include "manta/detail/json.hpp"
+#include "manta/detail/timeline_events.hpp"
 #include "manta/state.hpp"
 
 #include <boost/json/parse.hpp>
@@ -148,22 +149,19 @@ std::string memory_json(const std::vector<member_state>& members) {
   });
 }
 
-/// One trace with every node's events: each node is its own process (its
-/// pid), named after the node.
+/// One trace with every node's events (each a Boost.JSON value the node
+/// serialized, passed through as the records are): each node is its own
+/// process (its pid), named after the node.
 std::string timeline_json(const std::vector<member_state>& members) {
-  return detail::json::serialize_in_arena([&](const bj::storage_ptr& sp) {
-           bj::array events(sp);
-           for (auto& m : members) {
-             if (m.answer.timeline_events.empty())
-               continue;
-             auto node = parsed("[" + m.answer.timeline_events + "]", sp);
-             if (node.is_array())
-               for (auto& e : node.get_array())
-                 events.push_back(std::move(e));
-           }
-           return bj::object({{"displayTimeUnit", "ms"}, {"traceEvents", std::move(events)}}, sp);
-         })
-         + "\n";
+  std::string events;
+  for (auto& m : members) {
+    if (m.answer.timeline_events.empty())
+      continue;
+    if (!events.empty())
+      events += ',';
+    events += m.answer.timeline_events;
+  }
+  return detail::trace_document(events);
 }
 
 /// The members that did not answer (NOT_RESPONDING, DEAD), as a JSON array

@@ -53,7 +53,7 @@ bj::object name_event(const char* what, int pid, uint32_t tid, std::string_view 
 
 namespace detail {
 
-bj::array timeline_events(size_t newest, const bj::storage_ptr& sp) {
+std::string timeline_events(size_t newest) {
   runtime::require("timeline");
   auto now_us = task_events::to_wall_us(task_events::now_ns());
   // Bounded: the newest records (those that ended last, and the live ones)
@@ -79,43 +79,71 @@ bj::array timeline_events(size_t newest, const bj::storage_ptr& sp) {
       return x->started_us < y->started_us;
     return end_of(x) < end_of(y);
   });
-  bj::array out(sp);
+  // Each event built in a buffer on the stack and serialized in place (as
+  // json::to_json's records): one tree of 100,000 runs took 25% longer.
+  std::string out;
+  out.reserve(ran.size() * 256); // a run's event is about 200 bytes
+  auto append = [&](auto&& make) {
+    alignas(std::max_align_t) unsigned char buffer[2048];
+    bj::monotonic_resource arena(buffer, sizeof buffer);
+    if (!out.empty())
+      out += ',';
+    json::append_value(out, bj::value(make(bj::storage_ptr{&arena})));
+  };
   auto pid = static_cast<int>(::getpid());
-  out.push_back(name_event("process_name", pid, 0, runtime::node_name(), sp));
+  append([&](const bj::storage_ptr& sp) {
+    return name_event("process_name", pid, 0, runtime::node_name(), sp);
+  });
   std::set<uint32_t> rows;
   for (auto* t : ran)
     rows.insert(t->thread_id);
   for (auto row : rows)
-    out.push_back(name_event("thread_name", pid, row, task_events::thread_name(row), sp));
+    append([&](const bj::storage_ptr& sp) {
+      return name_event("thread_name", pid, row, task_events::thread_name(row), sp);
+    });
   for (auto* t : ran) {
+    auto event = [&](const char* ph, const bj::storage_ptr& sp) {
+      bj::object e(sp);
+      e.reserve(9);
+      e["ph"] = ph;
+      e["name"] = json::text(t->name, sp);
+      e["cat"] = json::text(t->kind, sp);
+      e["pid"] = pid;
+      e["tid"] = t->thread_id;
+      return e;
+    };
     auto end = end_of(t);
-    bj::object e(sp);
-    e.reserve(9);
-    e["ph"] = t->suspended ? "b" : "X";
-    e["name"] = json::text(t->name, sp);
-    e["cat"] = json::text(t->kind, sp);
-    e["pid"] = pid;
-    e["tid"] = t->thread_id;
     if (t->suspended) {
       // Async spans may overlap others on their thread; Chrome draws them
       // on their own track, matched by id: a begin, then an end.
-      e["id"] = to_string(t->id);
-      e["ts"] = t->started_us;
-      e["args"] = args_of(*t, sp);
-      bj::object ending(e, sp);
-      ending["ph"] = "e";
-      ending["ts"] = end;
-      ending.erase("args");
-      out.push_back(std::move(e));
-      out.push_back(std::move(ending));
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("b", sp);
+        e["id"] = to_string(t->id);
+        e["ts"] = t->started_us;
+        e["args"] = args_of(*t, sp);
+        return e;
+      });
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("e", sp);
+        e["id"] = to_string(t->id);
+        e["ts"] = end;
+        return e;
+      });
     } else {
-      e["ts"] = t->started_us;
-      e["dur"] = std::max<int64_t>(0, end - t->started_us);
-      e["args"] = args_of(*t, sp);
-      out.push_back(std::move(e));
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("X", sp);
+        e["ts"] = t->started_us;
+        e["dur"] = std::max<int64_t>(0, end - t->started_us);
+        e["args"] = args_of(*t, sp);
+        return e;
+      });
     }
   }
   return out;
+}
+
+std::string trace_document(const std::string& events) {
+  return "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[" + events + "]}\n";
 }
 
 } // namespace detail
@@ -125,11 +153,7 @@ std::string timeline() {
 }
 
 std::string timeline(size_t newest) {
-  auto trace = detail::json::serialize_in_arena([&](const bj::storage_ptr& sp) {
-    return bj::object(
-      {{"displayTimeUnit", "ms"}, {"traceEvents", detail::timeline_events(newest, sp)}}, sp);
-  });
-  return trace + "\n";
+  return detail::trace_document(detail::timeline_events(newest));
 }
 
 void timeline(const std::string& path) {

@@ -43,14 +43,6 @@ std::vector<std::string> mine(const std::vector<Info>& records, size_t limit, Js
   return out;
 }
 
-/// The node's trace events, comma-separated, without the enclosing array
-/// (NodeState.timelineEvents): the head joins every node's.
-std::string trace_events(size_t newest) {
-  auto events = json::serialize_in_arena(
-    [&](const boost::json::storage_ptr& sp) { return timeline_events(newest, sp); });
-  return events.substr(1, events.size() - 2); // "[...]"
-}
-
 /// The task counts of this node without copying its history: the live
 /// tasks and actor calls that run here by state, and the totals since the
 /// node started of those that ended here (`finished_totals`; not
@@ -139,7 +131,7 @@ node_state take_node_state(const state_query& q) {
     }
   }
   if ((q.sections & state_query::timeline) != 0)
-    s.timeline_events = trace_events(q.newest);
+    s.timeline_events = timeline_events(q.newest);
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
   if ((q.sections & state_query::metrics) != 0)
