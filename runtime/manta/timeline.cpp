@@ -79,8 +79,8 @@ std::string timeline_events(size_t newest) {
       return x->started_us < y->started_us;
     return end_of(x) < end_of(y);
   });
-  // Each event built in a buffer on the stack and serialized in place (as
-  // json::to_json's records): one tree of 100,000 runs took 25% longer.
+  // Each event built in a buffer on the stack and serialized in place, as
+  // json::to_json's records: one tree of all the runs was slower.
   std::string out;
   out.reserve(ran.size() * 256); // a run's event is about 200 bytes
   auto append = [&](auto&& make) {

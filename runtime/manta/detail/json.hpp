@@ -84,9 +84,9 @@ void append_json(std::string& out, const Info& x) {
 }
 
 /// One record, or an array of them, as JSON text. An array is written
-/// record by record into text reserved once (100,000 tasks as one
-/// Boost.JSON value took 35% longer than the hand-written writer before:
-/// hundreds of MB of tree before the first byte of text; this way 19% less).
+/// record by record into text reserved once: one Boost.JSON tree of all
+/// the records was slower than the hand-written writer it replaced
+/// (docs/observability.md, "The dashboard's cost").
 template <class Info>
 std::string to_json(const Info& x) {
   std::string out;
