@@ -18,7 +18,7 @@ namespace {
 constexpr size_t max_chain = 16;
 
 http_reply error_reply(int status, const std::string& what) {
-  return {status, "application/json", "{\"error\":" + detail::json::quote(what) + "}"};
+  return {status, "application/json", detail::json::error_body(what)};
 }
 
 } // namespace
@@ -46,30 +46,31 @@ http_reply task_detail(const std::multimap<std::string, std::string>& q) {
   const task_info& task = *found->second;
   // What the head weighs first when several members know the task
   // (head_dashboard.cpp): whether it ran here and how long its chain is.
-  std::string chain;
-  size_t links = 0;
+  boost::json::array chain;
+  size_t links = 0; // known links (an unknown last one is not counted)
   auto link = task.caused_by;
   for (; link.valid() && links < max_chain; ++links) {
     auto next = by_id.find(link.value());
     if (next == by_id.end()) { // made elsewhere, or out of the history
-      chain += std::string{links ? "," : ""} + "{\"id\":" + detail::json::quote(to_string(link))
-               + ",\"unknown\":true}";
+      chain.push_back({{"id", to_string(link)}, {"unknown", true}});
       break;
     }
-    chain += std::string{links ? "," : ""} + detail::json::to_json(*next->second);
+    chain.push_back(boost::json::value_from(*next->second));
     link = next->second->caused_by;
   }
-  std::string out = "{\"ran_here\":" + std::string{task.thread.empty() ? "false" : "true"};
-  out += ",\"chain_length\":" + std::to_string(links);
-  out += ",\"node\":" + detail::json::quote(node);
-  out += ",\"task\":" + detail::json::to_json(task);
-  out += ",\"chain\":[" + chain + "],\"why\":" + detail::json::quote(why(*id)) + "}";
-  return {200, "application/json", std::move(out)};
+  boost::json::object out;
+  out["ran_here"] = !task.thread.empty();
+  out["chain_length"] = links;
+  out["node"] = detail::json::text(node);
+  out["task"] = boost::json::value_from(task);
+  out["chain"] = std::move(chain);
+  out["why"] = detail::json::text(why(*id));
+  return {200, "application/json", boost::json::serialize(out)};
 }
 
 void forward_state_request(const std::string& target, detail::node_state& s) {
   auto path = std::string_view{target}.substr(0, target.find('?'));
-  http_reply reply{404, "application/json", "{\"error\":\"not forwarded\"}"};
+  auto reply = error_reply(404, "not forwarded");
   if (path == "/api/log_lines" || path == "/api/task" || path == "/api/placement_groups")
     reply = route(target, "");
   s.forwarded = std::move(reply.body);

@@ -1,5 +1,7 @@
 #include "actors/dashboard_http.hpp"
 
+#include "manta/detail/json.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -189,9 +191,10 @@ http_reply answer_request(const http_request& req, const dashboard_access& acces
   if (!authorized(req, access)) {
     if (path == "/metrics" || path.rfind("/api/", 0) == 0) {
       http_reply r{401, "application/json",
-                   "{\"error\":\"this dashboard listens off loopback and needs the cluster "
-                   "token: send the header 'Authorization: Bearer TOKEN' (manta list and "
-                   "friends send MANTA_TOKEN, --token or the head.token file)\"}"};
+                   detail::json::error_body(
+                     "this dashboard listens off loopback and needs the cluster token: send the "
+                     "header 'Authorization: Bearer TOKEN' (manta list and friends send "
+                     "MANTA_TOKEN, --token or the head.token file)")};
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"manta\"");
       return r;
     }

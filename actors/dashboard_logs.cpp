@@ -17,7 +17,7 @@ namespace manta::actors {
 namespace {
 
 http_reply not_found(const std::string& what) {
-  return {404, "application/json", "{\"error\":" + detail::json::quote(what) + "}"};
+  return {404, "application/json", detail::json::error_body(what)};
 }
 
 std::optional<std::string> param(const std::multimap<std::string, std::string>& q,
@@ -71,14 +71,13 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
   auto node_name = param(q, "node");
   if (int(task.has_value()) + int(actor.has_value()) + int(node_name.has_value()) != 1)
     return {400, "application/json",
-            "{\"error\":\"give one of task=ID, actor=ID_OR_NAME or node=NAME\"}"};
+            detail::json::error_body("give one of task=ID, actor=ID_OR_NAME or node=NAME")};
   auto& store = detail::runtime::here().task_logs();
   if (task) {
     auto id = parse_object_id(*task);
     if (!id)
       return {400, "application/json",
-              "{\"error\":" + detail::json::quote("task id '" + *task + "' is not 16 hex digits")
-                + "}"};
+              detail::json::error_body("task id '" + *task + "' is not 16 hex digits")};
     // A task is known if it printed or the state API still lists it.
     list_filter f;
     f.equals.emplace_back("id", to_string(*id));
@@ -116,21 +115,22 @@ http_reply log_lines(const std::multimap<std::string, std::string>& q) {
     query.contains = *search;
   uint64_t last = 0;
   auto lines = store.query(query, last);
-  std::string out = "{\"node\":" + detail::json::quote(node);
-  out += ",\"capturing\":";
-  out += detail::log_capture::installed() ? "true" : "false";
-  out += ",\"last\":" + std::to_string(last) + ",\"lines\":[";
-  for (size_t i = 0; i < lines.size(); ++i) {
-    auto& l = lines[i];
-    out += i == 0 ? "\n" : ",\n";
-    out += "{\"seq\":" + std::to_string(l.seq) + ",\"task\":\"" + to_string(l.task)
-           + "\",\"name\":";
-    detail::json::append_string(out, l.name);
-    out += ",\"line\":";
-    detail::json::append_string(out, l.line);
-    out += '}';
-  }
-  return {200, "application/json", out + "]}"};
+  auto body = detail::json::serialize_in_arena([&](const boost::json::storage_ptr& sp) {
+    boost::json::array out_lines(sp);
+    out_lines.reserve(lines.size());
+    for (auto& l : lines)
+      out_lines.push_back(boost::json::object({{"seq", l.seq},
+                                               {"task", to_string(l.task)},
+                                               {"name", detail::json::text(l.name, sp)},
+                                               {"line", detail::json::text(l.line, sp)}},
+                                              sp));
+    return boost::json::object({{"node", detail::json::text(node, sp)},
+                                {"capturing", detail::log_capture::installed()},
+                                {"last", last},
+                                {"lines", std::move(out_lines)}},
+                               sp);
+  });
+  return {200, "application/json", std::move(body)};
 }
 
 } // namespace manta::actors

@@ -27,36 +27,48 @@ namespace manta::actors {
 
 namespace {
 
+namespace bj = boost::json;
+
 http_reply status_json() {
   auto c = count_tasks();
   auto m = memory_summary();
-  std::string out = "{\"node\":" + detail::json::quote(detail::runtime::node_name());
-  out += ",\"nodes\":" + detail::json::to_json(list_nodes());
-  out += ",\"tasks\":{\"PENDING_ARGS\":" + std::to_string(c.pending_args)
-         + ",\"WAITING_FOR_RESOURCES\":" + std::to_string(c.waiting_for_resources)
-         + ",\"QUEUED_IN_ACTOR\":" + std::to_string(c.queued_in_actor)
-         + ",\"RUNNING\":" + std::to_string(c.running)
-         + ",\"FINISHED\":" + std::to_string(c.finished) + ",\"FAILED\":" + std::to_string(c.failed)
-         + ",\"CANCELLED\":" + std::to_string(c.cancelled) + "}";
-  out += ",\"actors\":" + std::to_string(list_actors().size());
-  out += ",\"objects\":" + std::to_string(m.num_objects);
-  out += ",\"bytes_in_memory\":" + std::to_string(m.bytes_in_memory);
-  out += ",\"bytes_spilled\":" + std::to_string(m.bytes_spilled);
-  out += ",\"budget_bytes\":" + std::to_string(m.budget_bytes) + "}";
-  return {200, "application/json", std::move(out)};
+  bj::object out;
+  out["node"] = detail::json::text(detail::runtime::node_name());
+  out["nodes"] = bj::value_from(list_nodes());
+  out["tasks"] = {{"PENDING_ARGS", c.pending_args},
+                  {"WAITING_FOR_RESOURCES", c.waiting_for_resources},
+                  {"QUEUED_IN_ACTOR", c.queued_in_actor},
+                  {"RUNNING", c.running},
+                  {"FINISHED", c.finished},
+                  {"FAILED", c.failed},
+                  {"CANCELLED", c.cancelled}};
+  out["actors"] = list_actors().size();
+  out["objects"] = m.num_objects;
+  out["bytes_in_memory"] = m.bytes_in_memory;
+  out["bytes_spilled"] = m.bytes_spilled;
+  out["budget_bytes"] = m.budget_bytes;
+  return {200, "application/json", bj::serialize(out)};
 }
 
 http_reply memory_json() {
   auto m = memory_summary();
-  std::string out = "{\"objects\":" + detail::json::to_json(m.objects);
-  out += ",\"num_objects\":" + std::to_string(m.num_objects);
-  out += ",\"bytes_in_memory\":" + std::to_string(m.bytes_in_memory);
-  out += ",\"spilled_objects\":" + std::to_string(m.spilled_objects);
-  out += ",\"bytes_spilled\":" + std::to_string(m.bytes_spilled);
-  out += ",\"spill_files\":" + std::to_string(m.spill_files);
-  out += ",\"budget_bytes\":" + std::to_string(m.budget_bytes);
-  out += ",\"text\":" + detail::json::quote(m.to_string()) + "}";
-  return {200, "application/json", std::move(out)};
+  auto body = detail::json::serialize_in_arena([&](bj::storage_ptr sp) {
+    bj::object out(sp);
+    out["objects"] = bj::value_from(m.objects, sp);
+    out["num_objects"] = m.num_objects;
+    out["bytes_in_memory"] = m.bytes_in_memory;
+    out["spilled_objects"] = m.spilled_objects;
+    out["bytes_spilled"] = m.bytes_spilled;
+    out["spill_files"] = m.spill_files;
+    out["budget_bytes"] = m.budget_bytes;
+    out["text"] = detail::json::text(m.to_string(), sp);
+    return out;
+  });
+  return {200, "application/json", std::move(body)};
+}
+
+http_reply refusal(int status, std::string_view why) {
+  return {status, "application/json", detail::json::error_body(why)};
 }
 
 http_reply dispatch(std::string_view path, const std::multimap<std::string, std::string>& q,
@@ -67,7 +79,7 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   if (path.rfind("/api/", 0) != 0)
     return asset(path, asset_dir);
   if (detail::runtime::current() == nullptr)
-    return {503, "application/json", "{\"error\":\"the runtime is shutting down\"}"};
+    return refusal(503, "the runtime is shutting down");
   if (path == "/api/nodes")
     return {200, "application/json", to_json(list_nodes(filter_of(q)))};
   if (path == "/api/tasks") {
@@ -84,9 +96,8 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
   if (path == "/api/placement_groups")
     return {200, "application/json", detail::json::to_json(list_placement_groups(filter_of(q)))};
   if (path == "/api/jobs")
-    return {404, "application/json",
-            "{\"error\":\"jobs are kept by the head: open the head's dashboard (manta start "
-            "--head --dashboard-port=...) for the job table\"}"};
+    return refusal(404, "jobs are kept by the head: open the head's dashboard (manta start "
+                        "--head --dashboard-port=...) for the job table");
   if (path == "/api/status")
     return status_json();
   if (path == "/api/memory")
@@ -104,14 +115,11 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
     if (!id)
-      return {400, "application/json", "{\"error\":\"give ?id=<16 hex digits>\"}"};
-    std::string out = "[";
-    for (auto& line : task_logs(*id)) {
-      if (out.size() > 1)
-        out += ',';
-      detail::json::append_string(out, line);
-    }
-    return {200, "application/json", out + "]"};
+      return refusal(400, "give ?id=<16 hex digits>");
+    bj::array lines;
+    for (auto& line : task_logs(*id))
+      lines.push_back(detail::json::text(line));
+    return {200, "application/json", bj::serialize(lines)};
   }
   if (path == "/api/log_lines")
     return log_lines(q);
@@ -121,10 +129,11 @@ http_reply dispatch(std::string_view path, const std::multimap<std::string, std:
     auto i = q.find("id");
     auto id = i == q.end() ? std::nullopt : parse_object_id(i->second);
     if (!id)
-      return {400, "application/json", "{\"error\":\"give ?id=<16 hex digits>\"}"};
-    return {200, "application/json", "{\"text\":" + detail::json::quote(why(*id)) + "}"};
+      return refusal(400, "give ?id=<16 hex digits>");
+    return {200, "application/json",
+            bj::serialize(bj::object{{"text", detail::json::text(why(*id))}})};
   }
-  return {404, "application/json", "{\"error\":\"no such endpoint\"}"};
+  return refusal(404, "no such endpoint");
 }
 
 } // namespace
@@ -217,7 +226,7 @@ http_reply route(std::string_view target, const std::string& asset_dir) {
   } catch (const std::exception& e) {
     // The user boundary of the runtime throws (a bad filter, a runtime
     // shutting down); here that is a reply.
-    return {400, "application/json", "{\"error\":" + detail::json::quote(e.what()) + "}"};
+    return refusal(400, e.what());
   }
 }
 

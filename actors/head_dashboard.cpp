@@ -3,7 +3,10 @@
 #include "actors/head_metrics.hpp"
 
 #include "manta/detail/json.hpp"
+#include "manta/detail/timeline_events.hpp"
 #include "manta/state.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -17,7 +20,22 @@ namespace {
 using detail::state_query;
 using query_map = std::multimap<std::string, std::string>;
 
+namespace bj = boost::json;
+
 const char* const json_type = "application/json";
+
+http_reply refused(int status, std::string_view why) {
+  return {status, json_type, detail::json::error_body(why)};
+}
+
+/// A member's JSON text (a record, a forwarded answer) as a value: the
+/// head joins what the members wrote; one that does not parse is left out
+/// (null) rather than breaking the whole answer.
+bj::value parsed(std::string_view text, const bj::storage_ptr& sp = {}) {
+  bj::error_code ec;
+  auto v = bj::parse(text, ec, sp);
+  return ec ? bj::value(nullptr, sp) : v;
+}
 
 /// Every member as a row of /api/nodes, the head first.
 std::vector<node_info> nodes_of(const std::vector<member_state>& members) {
@@ -88,21 +106,19 @@ std::string status_json(const std::vector<member_state>& members, const std::str
     spilled += a.bytes_spilled;
     budget += a.budget_bytes;
   }
-  std::string out = "{\"node\":" + detail::json::quote("cluster at " + head_address);
-  out += ",\"cluster\":true,\"nodes\":" + detail::json::to_json(nodes_of(members));
-  out += ",\"tasks\":{";
-  for (size_t i = 0; i < counts.size(); ++i) {
-    if (i > 0)
-      out += ",";
-    detail::json::append_string(out, to_string(static_cast<task_state>(i)));
-    out += ":" + std::to_string(counts[i]);
-  }
-  out += "},\"actors\":" + std::to_string(actors);
-  out += ",\"objects\":" + std::to_string(objects);
-  out += ",\"bytes_in_memory\":" + std::to_string(in_memory);
-  out += ",\"bytes_spilled\":" + std::to_string(spilled);
-  out += ",\"budget_bytes\":" + std::to_string(budget) + "}";
-  return out;
+  bj::object out;
+  out["node"] = detail::json::text("cluster at " + head_address);
+  out["cluster"] = true;
+  out["nodes"] = bj::value_from(nodes_of(members));
+  auto& tasks = out["tasks"].emplace_object();
+  for (size_t i = 0; i < counts.size(); ++i)
+    tasks[to_string(static_cast<task_state>(i))] = counts[i];
+  out["actors"] = actors;
+  out["objects"] = objects;
+  out["bytes_in_memory"] = in_memory;
+  out["bytes_spilled"] = spilled;
+  out["budget_bytes"] = budget;
+  return bj::serialize(out);
 }
 
 std::string memory_json(const std::vector<member_state>& members) {
@@ -118,49 +134,51 @@ std::string memory_json(const std::vector<member_state>& members) {
     budget += a.budget_bytes;
     text += "== " + a.name + " (" + a.role + ") ==\n" + a.memory_text + "\n";
   }
-  std::string out = "{\"objects\":";
-  out += merged(members, static_cast<size_t>(-1),
-                [](const detail::node_state& s) -> auto& { return s.object_records; });
-  out += ",\"num_objects\":" + std::to_string(objects);
-  out += ",\"bytes_in_memory\":" + std::to_string(in_memory);
-  out += ",\"bytes_spilled\":" + std::to_string(spilled);
-  out += ",\"budget_bytes\":" + std::to_string(budget);
-  out += ",\"text\":" + detail::json::quote(text) + "}";
-  return out;
+  return detail::json::serialize_in_arena([&](const bj::storage_ptr& sp) {
+    bj::object out(sp);
+    auto& records = out["objects"].emplace_array();
+    for (auto& m : members)
+      for (auto& record : m.answer.object_records)
+        records.push_back(parsed(record, sp));
+    out["num_objects"] = objects;
+    out["bytes_in_memory"] = in_memory;
+    out["bytes_spilled"] = spilled;
+    out["budget_bytes"] = budget;
+    out["text"] = detail::json::text(text, sp);
+    return out;
+  });
 }
 
-/// One trace with every node's events: each node is its own process (its
-/// pid), named after the node.
+/// One trace with every node's events (each a Boost.JSON value the node
+/// serialized, passed through as the records are): each node is its own
+/// process (its pid), named after the node.
 std::string timeline_json(const std::vector<member_state>& members) {
-  std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
-  bool first = true;
+  std::string events;
   for (auto& m : members) {
     if (m.answer.timeline_events.empty())
       continue;
-    if (!first)
-      out += ",\n";
-    first = false;
-    out += m.answer.timeline_events;
+    if (!events.empty())
+      events += ',';
+    events += m.answer.timeline_events;
   }
-  return out + "\n]}\n";
+  return detail::trace_document(events);
 }
 
 /// The members that did not answer (NOT_RESPONDING, DEAD), as a JSON array
 /// of {"node","state","error"}: a follower of every member's log lines
 /// (`manta logs --follow` at the head) says whose lines it no longer sees.
-std::string silent_members(const std::vector<member_state>& members) {
-  std::string out = "[";
+bj::array silent_members(const std::vector<member_state>& members) {
+  bj::array out;
   for (auto& m : members) {
     if (m.state == "ALIVE")
       continue;
-    if (out.size() > 1)
-      out += ",";
     auto name = "node-" + std::to_string(m.record.index) + " (pid " + std::to_string(m.record.pid)
                 + ")";
-    out += "{\"node\":" + detail::json::quote(name) + ",\"state\":" + detail::json::quote(m.state)
-           + ",\"error\":" + detail::json::quote(m.error) + "}";
+    out.push_back(bj::object{{"node", detail::json::text(name)},
+                             {"state", detail::json::text(m.state)},
+                             {"error", detail::json::text(m.error)}});
   }
-  return out + "]";
+  return out;
 }
 
 /// /api/log_lines and /api/task, which every member answers for itself
@@ -178,7 +196,7 @@ http_reply forwarded(std::string_view path, std::string_view target,
   query.forward = std::string{target};
   auto state = collect(query);
   if (!state)
-    return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+    return refused(503, "the cluster registry did not answer");
   std::vector<const detail::node_state*> found;
   const detail::node_state* refusal = nullptr;
   for (auto& m : *state) {
@@ -191,37 +209,36 @@ http_reply forwarded(std::string_view path, std::string_view target,
   }
   if (found.empty()) {
     if (refusal == nullptr)
-      return {404, json_type, "{\"error\":\"no member of the cluster answered\"}"};
+      return refused(404, "no member of the cluster answered");
     return {refusal->forwarded_status, json_type, refusal->forwarded};
   }
   if (path == "/api/placement_groups") {
     // Each driver keeps the groups it created: every member's list (a
     // JSON array its own dashboard wrote), as one.
-    std::string out = "[";
-    for (auto* f : found) {
-      auto& body = f->forwarded;
-      auto open = body.find('['), close = body.rfind(']');
-      if (open == std::string::npos || close == std::string::npos || close <= open)
-        continue;
-      auto items = body.substr(open + 1, close - open - 1);
-      if (items.find_first_not_of(" \n\t\r") == std::string::npos)
-        continue;
-      out += (out.size() > 1 ? "," : "") + items;
-    }
-    return {200, json_type, out + "]"};
+    bj::array groups;
+    for (auto* f : found)
+      if (auto body = parsed(f->forwarded); body.is_array())
+        for (auto& g : body.get_array())
+          groups.push_back(std::move(g));
+    return {200, json_type, bj::serialize(groups)};
   }
   if (path == "/api/log_lines") {
-    std::string out = "{\"cluster\":true,\"answers\":[";
-    for (size_t i = 0; i < found.size(); ++i)
-      out += (i ? ",\n" : "\n") + found[i]->forwarded;
-    return {200, json_type, out + "],\n\"silent\":" + silent_members(*state) + "}"};
+    bj::array answers;
+    for (auto* f : found)
+      answers.push_back(parsed(f->forwarded));
+    return {200, json_type,
+            bj::serialize(bj::object{{"cluster", true},
+                                     {"answers", std::move(answers)},
+                                     {"silent", silent_members(*state)}})};
   }
-  // The answer starts {"ran_here":BOOL,"chain_length":N,... (task_detail).
+  // The answer has "ran_here" and "chain_length" (task_detail).
   auto weight = [](const std::string& body) {
-    bool ran = body.rfind("{\"ran_here\":true", 0) == 0;
-    auto at = body.find("\"chain_length\":");
-    long links = at == std::string::npos ? 0 : std::strtol(body.c_str() + at + 15, nullptr, 10);
-    return std::pair{ran, links};
+    auto v = parsed(body);
+    auto* o = v.if_object();
+    auto* ran = o ? o->if_contains("ran_here") : nullptr;
+    auto* links = o ? o->if_contains("chain_length") : nullptr;
+    return std::pair{ran != nullptr && ran->is_bool() && ran->get_bool(),
+                     links != nullptr && links->is_int64() ? links->get_int64() : int64_t{0}};
   };
   auto best = std::max_element(found.begin(), found.end(), [&](auto* a, auto* b) {
     return weight(a->forwarded) < weight(b->forwarded);
@@ -236,7 +253,7 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
   if (path == "/api/jobs") {
     auto jobs = read_jobs();
     if (jobs.empty())
-      return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+      return refused(503, "the cluster registry did not answer");
     return {200, json_type, std::move(jobs)};
   }
   if (path == "/metrics" || path == "/api/prometheus_sd") {
@@ -270,17 +287,16 @@ http_reply dispatch(std::string_view path, std::string_view target, const query_
   else if (path == "/api/log_lines" || path == "/api/task" || path == "/api/placement_groups")
     return forwarded(path, target, collect);
   else if (path == "/api/why" || path == "/api/logs")
-    return {404, json_type,
-            "{\"error\":\"the head keeps no tasks: ask the dashboard of the node that owns "
-            "the object (start it with --dashboard-port) for why and logs\"}"};
+    return refused(404, "the head keeps no tasks: ask the dashboard of the node that owns "
+                        "the object (start it with --dashboard-port) for why and logs");
   else if (path != "/api/nodes" && path != "/api/status")
-    return {404, json_type, "{\"error\":\"no such endpoint\"}"};
+    return refused(404, "no such endpoint");
   if (path != "/api/nodes" && path != "/api/series") // `since` cuts the answer here
     query.filter = filter;
   query.newest = static_cast<uint32_t>(newest_of(q));
   auto state = collect(query);
   if (!state)
-    return {503, json_type, "{\"error\":\"the cluster registry did not answer\"}"};
+    return refused(503, "the cluster registry did not answer");
   auto& members = *state;
   auto records = [&](auto member) { return merged(members, limit, member); };
   if (path == "/api/nodes")
@@ -318,7 +334,7 @@ http_reply head_route(std::string_view target, const std::string& asset_dir,
   try {
     return dispatch(path, target, parse_query(query), asset_dir, head_address, collect, read_jobs);
   } catch (const std::exception& e) {
-    return {400, json_type, "{\"error\":" + detail::json::quote(e.what()) + "}"};
+    return refused(400, e.what());
   }
 }
 

@@ -161,17 +161,16 @@ std::string cluster_metrics(const std::vector<member_state>& members) {
 }
 
 std::string prometheus_sd(const std::vector<member_state>& members) {
-  std::string out = "[";
+  using detail::json::text;
+  boost::json::array out;
   for (auto& m : members) {
     if (m.state != "ALIVE" || m.answer.dashboard.empty())
       continue;
-    if (out.size() > 1)
-      out += ",\n";
-    out += "{\"targets\":[" + detail::json::quote(m.answer.dashboard)
-           + "],\"labels\":{\"node\":" + detail::json::quote(metrics_node_label(m))
-           + ",\"role\":" + detail::json::quote(role_of(m)) + "}}";
+    out.push_back(boost::json::object{
+      {"targets", boost::json::array{text(m.answer.dashboard)}},
+      {"labels", {{"node", text(metrics_node_label(m))}, {"role", text(role_of(m))}}}});
   }
-  return out + "]\n";
+  return boost::json::serialize(out) + "\n";
 }
 
 } // namespace manta::actors

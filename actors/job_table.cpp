@@ -161,19 +161,20 @@ std::vector<detail::job_record> job_table::all() const {
 }
 
 std::string job_table::to_json() const {
-  std::string out = "[";
-  for (auto& [_, j] : jobs_) {
-    if (out.size() > 1)
-      out += ",";
-    using detail::json::quote;
-    out += "{\"job_id\":" + quote(j.id) + ",\"state\":" + quote(j.state)
-           + ",\"entrypoint\":" + quote(j.entrypoint) + ",\"host\":" + quote(j.host)
-           + ",\"pid\":" + std::to_string(j.pid)
-           + ",\"node\":" + quote(j.node == 0 ? std::string{} : "node-" + std::to_string(j.node))
-           + ",\"detail\":" + quote(j.detail) + ",\"start_ms\":" + std::to_string(j.start_ms)
-           + ",\"end_ms\":" + std::to_string(j.end_ms) + "}";
-  }
-  return out + "]";
+  using detail::json::text;
+  boost::json::array out;
+  for (auto& [_, j] : jobs_)
+    out.push_back(
+      boost::json::object{{"job_id", text(j.id)},
+                          {"state", text(j.state)},
+                          {"entrypoint", text(j.entrypoint)},
+                          {"host", text(j.host)},
+                          {"pid", j.pid},
+                          {"node", j.node == 0 ? std::string{} : "node-" + std::to_string(j.node)},
+                          {"detail", text(j.detail)},
+                          {"start_ms", j.start_ms},
+                          {"end_ms", j.end_ms}});
+  return boost::json::serialize(out);
 }
 
 } // namespace manta::actors

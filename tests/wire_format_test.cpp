@@ -2,13 +2,21 @@
 // encoder of commit 5603270 (before the field lists of wire_fields.hpp)
 // wrote for messages with every field set. Today's encoder must write the
 // same bytes, and today's decoder must read them back into the same message,
-// so that nodes of both builds understand each other. NodeState (the head
-// dashboard's answer, node_state.hpp) is pinned the same way.
+// so that nodes of both builds understand each other. NodeState and
+// StateQuery (the head dashboard's answer and question, node_state.hpp) are
+// pinned the same way, as their hand-written encoders of 464d662 wrote them.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/detail/node_state.hpp>
 #include <manta/detail/wire.hpp>
+
+#include "schemas/state.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cmath>
 
 #include <cstdio>
 #include <cstdlib>
@@ -147,6 +155,17 @@ manta::detail::node_state full_state() {
   return n;
 }
 
+/// The head's query, with every field set (a limit and a forward too).
+manta::detail::state_query full_query() {
+  manta::detail::state_query q;
+  q.sections = manta::detail::state_query::tasks | manta::detail::state_query::series;
+  q.filter.equals = {{"state", "RUNNING"}, {"node", "node-2 (pid 4242)"}};
+  q.filter.limit = 50;
+  q.newest = 1000;
+  q.forward = "/api/task?id=0000000000000001";
+  return q;
+}
+
 /// Each message's bytes, in the order of `expected`.
 std::vector<bytes> encoded() {
   wire::cluster_view view{2, {full_node(0, false), full_node(2, true)}, "03000000"};
@@ -167,6 +186,7 @@ std::vector<bytes> encoded() {
     wire::encode_batch({bytes(3, 'x'), bytes(8, 'y')}),
     wire::encode_chunk(4096, bytes(10, 'z')),
     wire::encode(full_state()),
+    wire::encode(full_query()),
   };
 }
 
@@ -187,6 +207,7 @@ const std::vector<std::string> expected = {
   "000000000600000000000000000001000100000016000000050000001a000000050000004200000078787800000000007979797979797979",
   "00000000050000000000000001000100001000000000000001000000520000007a7a7a7a7a7a7a7a7a7a000000000000",
   "01000000400000001e000000000000000000000008000e00921000000200c80003000000000000000500000000000000080000000000000009000000000000000a000000000000000b000000000000000c0000000000000035000000920000003d0000003a0000003d000000270000005500000017000000610000003d000000790000000e0000008500000016000000910000000e000000950000005a000000990000003a00000099000000520000009d0000007a00000002000000010000009d0000006a0000006e6f64652d32202870696420343234322900000000000000776f726b65720000080000000100010000000000000010400900000022000000000000000000f03f05000000220000004350550000000000475055000000000004000000010001000000000000000440010000002200000043505500000000000100000000000000020000000000000003000000000000000400000000000000050000000000000006000000000000000700000000000000010000008a0000007b227461736b5f6964223a223031227d0000000000000000050000001a00000005000000420000007b7d0000000000007b2261223a317d0001000000420000007b226f223a327d007b227068223a2258227d0000000000006d656d6f7279000023206d657472696373000000000000003132372e302e302e313a3832363500007b226c696e6573223a5b5d7d0000000001000000e7000000080000000e0000000068e5cf8b010000000000000000f0bf000000000000f0bf0000100000000000000000800000000000000000020000006400000000000000c8000000000000002c0100000000000004000000000000000500000000000000060000000000000007000000000000000800000000000000e86be5cf8b010000000000000000294000000000002044400000100000000000000000800000000000000000020000006500000000000000c9000000000000002d0100000000000005000000000000000600000000000000070000000000000008000000000000000900000000000000",
+  "000000001400000000000000020002004100000032000000e80300000000000005000000270000002d000000f200000008000000000002000d000000320000000d000000420000000d0000002a0000000d00000092000000737461746500000052554e4e494e47006e6f6465000000006e6f64652d322028706964203432343229000000000000002f6170692f7461736b3f69643d30303030303030303030303030303031000000",
 };
 
 bytes unhex(const std::string& h) {
@@ -222,7 +243,7 @@ TEST_CASE("every message is written as the encoder of 5603270 wrote it") {
 }
 
 TEST_CASE("the bytes of 5603270 read back into the same message") {
-  REQUIRE(expected.size() == 15);
+  REQUIRE(expected.size() == 16);
   std::vector<bytes> old;
   for (auto& h : expected)
     old.push_back(unhex(h));
@@ -246,4 +267,86 @@ TEST_CASE("the bytes of 5603270 read back into the same message") {
   CHECK(chunk.size() == 4106);
   CHECK(wire::encode_chunk(4096, std::span<const char>(chunk).subspan(4096)) == old[13]);
   CHECK(again<manta::detail::node_state>(old[14]) == old[14]);
+  CHECK(again<manta::detail::state_query>(old[15]) == old[15]);
+}
+
+TEST_CASE("the pinned StateQuery and NodeState read back field by field") {
+  manta::detail::state_query q;
+  REQUIRE(wire::decode(unhex(expected[15]), q).empty());
+  auto want = full_query();
+  CHECK(q.sections == want.sections);
+  CHECK(q.filter.equals == want.filter.equals);
+  CHECK(q.filter.limit == 50);
+  CHECK(q.newest == want.newest);
+  CHECK(q.forward == want.forward);
+  manta::detail::node_state n;
+  REQUIRE(wire::decode(unhex(expected[14]), n).empty());
+  auto full = full_state();
+  CHECK(n.name == full.name);
+  CHECK(n.role == full.role);
+  CHECK(n.pid == full.pid);
+  CHECK(n.index == full.index);
+  CHECK(n.total == full.total);
+  CHECK(n.available == full.available);
+  CHECK(n.queued_tasks == full.queued_tasks);
+  CHECK(n.executor_threads == full.executor_threads);
+  CHECK(n.task_counts == full.task_counts);
+  CHECK(n.actors == full.actors);
+  CHECK(n.objects == full.objects);
+  CHECK(n.bytes_in_memory == full.bytes_in_memory);
+  CHECK(n.bytes_spilled == full.bytes_spilled);
+  CHECK(n.budget_bytes == full.budget_bytes);
+  CHECK(n.tasks == full.tasks);
+  CHECK(n.actor_records == full.actor_records);
+  CHECK(n.object_records == full.object_records);
+  CHECK(n.timeline_events == full.timeline_events);
+  CHECK(n.memory_text == full.memory_text);
+  CHECK(n.metrics_text == full.metrics_text);
+  CHECK(n.dashboard == full.dashboard);
+  REQUIRE(n.series.size() == 2);
+  CHECK(n.series[1].cpu_percent == 12.5);
+  CHECK(n.series[1].queued == 9);
+  CHECK(n.forwarded == full.forwarded);
+  CHECK(n.forwarded_status == full.forwarded_status);
+}
+
+TEST_CASE("a StateQuery without a limit reads back as none") {
+  manta::detail::state_query q;
+  q.sections = manta::detail::state_query::actors;
+  manta::detail::state_query back;
+  back.filter.limit = 3;
+  REQUIRE(wire::decode(wire::encode(q), back).empty());
+  CHECK(back.filter.limit == static_cast<size_t>(-1));
+  CHECK(back.filter.equals.empty());
+  q.filter.limit = size_t{1} << 40; // more than the wire's 32 bits: none
+  REQUIRE(wire::decode(wire::encode(q), back).empty());
+  CHECK(back.filter.limit == static_cast<size_t>(-1));
+}
+
+TEST_CASE("a NodeState whose taskCounts has another size is refused, naming the field") {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<manta::schema::NodeState>();
+  b.setName("node-3");
+  auto counts = b.initTaskCounts(6); // one task_state short
+  for (unsigned i = 0; i < 6; ++i)
+    counts.set(i, i);
+  auto words = capnp::messageToFlatArray(msg);
+  auto chars = words.asChars();
+  manta::detail::node_state n;
+  auto why = wire::decode(bytes(chars.begin(), chars.end()), n);
+  CHECK_MESSAGE(why.find("NodeState") != std::string::npos, why);
+  CHECK_MESSAGE(why.find("taskCounts has 6 entries, not 7") != std::string::npos, why);
+}
+
+TEST_CASE("a NodeState with an amount that is not finite is refused, naming the list") {
+  auto n = full_state();
+  n.available = {{"GPU", std::nan("")}};
+  manta::detail::node_state back;
+  auto why = wire::decode(wire::encode(n), back);
+  CHECK_MESSAGE(why.find("available: resource 'GPU' is not a finite amount") != std::string::npos,
+                why);
+  n = full_state();
+  n.total = {{"CPU", INFINITY}};
+  why = wire::decode(wire::encode(n), back);
+  CHECK_MESSAGE(why.find("total: resource 'CPU' is not a finite amount") != std::string::npos, why);
 }

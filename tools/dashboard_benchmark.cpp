@@ -24,6 +24,8 @@
 #include <manta/local_cluster.hpp>
 #include <manta/manta.hpp>
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -195,9 +197,14 @@ int main(int argc, char** argv) {
                 o.workers, o.tasks * o.workers, ms_since(t0) / 1000);
     // What ran on the workers (each keeps up to N records of it).
     auto status = manta::tools::http_get(c.dashboard_address(), "/api/status", 60).body;
-    auto at = status.find("\"FINISHED\":");
-    std::printf("  the workers report %ld finished tasks\n",
-                at == std::string::npos ? -1L : std::strtol(status.c_str() + at + 11, nullptr, 10));
+    boost::json::error_code ec;
+    auto doc = boost::json::parse(status, ec);
+    const boost::json::value* finished = nullptr;
+    if (auto* tasks = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("tasks"))
+      finished = tasks->is_object() ? tasks->as_object().if_contains("FINISHED") : nullptr;
+    std::printf("  the workers report %lld finished tasks\n",
+                finished != nullptr && finished->is_number() ? finished->to_number<long long>()
+                                                             : -1LL);
     refresh = time_refreshes(c.dashboard_address(), o.rounds, page);
   }
   std::printf("target: under 200 ms: %s\n", refresh < 200 ? "met" : "MISSED");

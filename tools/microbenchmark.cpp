@@ -10,6 +10,9 @@
 
 #include <manta/manta.hpp>
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -534,21 +537,24 @@ int microbenchmark_main(int argc, char** argv) {
   }
   manta::shutdown();
   if (json) {
-    std::printf("{\"floor\": {\"caf_request_response\": %.1f, "
-                "\"caf_spawn_request_quit\": %.1f}, \"metrics\": [",
-                floor.request_response, floor.spawn_request_quit);
-    for (size_t i = 0; i < results.size(); ++i) {
-      auto& r = results[i];
-      std::printf("%s{\"name\": \"%s\", \"per_second\": %.6g, \"sd\": %.6g", i ? ", " : "",
-                  r.name.c_str(), r.mean, r.sd);
-      if (auto ray = manta::tools::ray_published(r.name); ray > 0)
-        std::printf(", \"ray_published\": %.2f, \"times_ray\": %.2f", ray, r.mean / ray);
-      if (r.floor_name != nullptr)
-        std::printf(", \"floor\": \"%s\", \"times_floor_cost\": %.3f", r.floor_name,
-                    r.floor_rate / r.mean);
-      std::printf("}");
+    boost::json::array metrics;
+    for (auto& r : results) {
+      boost::json::object m{{"name", r.name}, {"per_second", r.mean}, {"sd", r.sd}};
+      if (auto ray = manta::tools::ray_published(r.name); ray > 0) {
+        m["ray_published"] = ray;
+        m["times_ray"] = r.mean / ray;
+      }
+      if (r.floor_name != nullptr) {
+        m["floor"] = r.floor_name;
+        m["times_floor_cost"] = r.floor_rate / r.mean;
+      }
+      metrics.push_back(std::move(m));
     }
-    std::printf("]}\n");
+    boost::json::object doc{{"floor",
+                             {{"caf_request_response", floor.request_response},
+                              {"caf_spawn_request_quit", floor.spawn_request_quit}}},
+                            {"metrics", std::move(metrics)}};
+    std::printf("%s\n", boost::json::serialize(doc).c_str());
   } else {
     std::printf("\nraw CAF floor (same process, same settings): request/response %.0f/s, "
                 "spawn+request+quit %.0f/s\n"

@@ -4,6 +4,7 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/detail/task_history.hpp"
+#include "manta/detail/timeline_events.hpp"
 #include "manta/errors.hpp"
 #include "manta/state.hpp"
 
@@ -15,36 +16,49 @@
 
 namespace manta {
 
+namespace bj = boost::json;
+
 namespace {
 
 /// The args every event of a run carries: what identifies it in a trace.
-std::string args_of(const task_info& t) {
-  std::string out = "{\"id\":" + detail::json::quote(to_string(t.id));
-  out += ",\"state\":" + detail::json::quote(to_string(t.state));
-  out += ",\"kind\":" + detail::json::quote(t.kind);
+bj::object args_of(const task_info& t, const bj::storage_ptr& sp) {
+  bj::object out(sp);
+  out.reserve(7);
+  out["id"] = to_string(t.id);
+  out["state"] = to_string(t.state);
+  out["kind"] = detail::json::text(t.kind, sp);
   if (t.parent.valid())
-    out += ",\"parent\":" + detail::json::quote(to_string(t.parent));
+    out["parent"] = to_string(t.parent);
   if (!t.actor.empty())
-    out += ",\"actor\":" + detail::json::quote(t.actor);
+    out["actor"] = detail::json::text(t.actor, sp);
   if (t.attempts > 1)
-    out += ",\"attempts\":" + std::to_string(t.attempts);
+    out["attempts"] = t.attempts;
   if (!t.error.empty())
-    out += ",\"error\":" + detail::json::quote(t.error);
-  return out + "}";
+    out["error"] = detail::json::text(t.error, sp);
+  return out;
+}
+
+/// A metadata event naming process `pid`'s row `tid` (0: the process).
+bj::object name_event(const char* what, int pid, uint32_t tid, std::string_view name,
+                      const bj::storage_ptr& sp) {
+  return bj::object({{"ph", "M"},
+                     {"name", what},
+                     {"pid", pid},
+                     {"tid", tid},
+                     {"args", {{"name", detail::json::text(name, sp)}}}},
+                    sp);
 }
 
 } // namespace
 
-std::string timeline() {
-  return timeline(0);
-}
+namespace detail {
 
-std::string timeline(size_t newest) {
-  detail::runtime::require("timeline");
-  auto now_us = detail::task_events::to_wall_us(detail::task_events::now_ns());
+std::string timeline_events(size_t newest) {
+  runtime::require("timeline");
+  auto now_us = task_events::to_wall_us(task_events::now_ns());
   // Bounded: the newest records (those that ended last, and the live ones)
   // hold the runs that started last.
-  auto tasks = newest != 0 ? detail::list_newest_tasks({}, newest) : list_tasks();
+  auto tasks = newest != 0 ? list_newest_tasks({}, newest) : list_tasks();
   std::vector<const task_info*> ran;
   for (auto& t : tasks)
     if (t.started_us > 0 && t.thread_id != 0)
@@ -65,37 +79,81 @@ std::string timeline(size_t newest) {
       return x->started_us < y->started_us;
     return end_of(x) < end_of(y);
   });
-  std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
-  auto pid = std::to_string(::getpid());
-  out += "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + pid + ",\"tid\":0,\"args\":{\"name\":"
-         + detail::json::quote(detail::runtime::node_name()) + "}}";
+  // Each event built in a buffer on the stack and serialized in place, as
+  // json::to_json's records: one tree of all the runs was slower.
+  std::string out;
+  out.reserve(ran.size() * 256); // a run's event is about 200 bytes
+  auto append = [&](auto&& make) {
+    alignas(std::max_align_t) unsigned char buffer[2048];
+    bj::monotonic_resource arena(buffer, sizeof buffer);
+    if (!out.empty())
+      out += ',';
+    json::append_value(out, bj::value(make(bj::storage_ptr{&arena})));
+  };
+  auto pid = static_cast<int>(::getpid());
+  append([&](const bj::storage_ptr& sp) {
+    return name_event("process_name", pid, 0, runtime::node_name(), sp);
+  });
   std::set<uint32_t> rows;
   for (auto* t : ran)
     rows.insert(t->thread_id);
   for (auto row : rows)
-    out += ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" + pid
-           + ",\"tid\":" + std::to_string(row) + ",\"args\":{\"name\":"
-           + detail::json::quote(detail::task_events::thread_name(row)) + "}}";
+    append([&](const bj::storage_ptr& sp) {
+      return name_event("thread_name", pid, row, task_events::thread_name(row), sp);
+    });
   for (auto* t : ran) {
+    auto event = [&](const char* ph, const bj::storage_ptr& sp) {
+      bj::object e(sp);
+      e.reserve(9);
+      e["ph"] = ph;
+      e["name"] = json::text(t->name, sp);
+      e["cat"] = json::text(t->kind, sp);
+      e["pid"] = pid;
+      e["tid"] = t->thread_id;
+      return e;
+    };
     auto end = end_of(t);
-    auto dur = std::to_string(std::max<int64_t>(0, end - t->started_us));
-    auto common = "\"name\":" + detail::json::quote(t->name)
-                  + ",\"cat\":" + detail::json::quote(t->kind) + ",\"pid\":" + pid
-                  + ",\"tid\":" + std::to_string(t->thread_id);
     if (t->suspended) {
       // Async spans may overlap others on their thread; Chrome draws them
-      // on their own track, matched by id.
-      auto id = ",\"id\":" + detail::json::quote(to_string(t->id));
-      out += ",\n{\"ph\":\"b\"," + common + id + ",\"ts\":" + std::to_string(t->started_us)
-             + ",\"args\":" + args_of(*t) + "}";
-      out += ",\n{\"ph\":\"e\"," + common + id + ",\"ts\":" + std::to_string(end) + "}";
+      // on their own track, matched by id: a begin, then an end.
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("b", sp);
+        e["id"] = to_string(t->id);
+        e["ts"] = t->started_us;
+        e["args"] = args_of(*t, sp);
+        return e;
+      });
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("e", sp);
+        e["id"] = to_string(t->id);
+        e["ts"] = end;
+        return e;
+      });
     } else {
-      out += ",\n{\"ph\":\"X\"," + common + ",\"ts\":" + std::to_string(t->started_us)
-             + ",\"dur\":" + dur + ",\"args\":" + args_of(*t) + "}";
+      append([&](const bj::storage_ptr& sp) {
+        auto e = event("X", sp);
+        e["ts"] = t->started_us;
+        e["dur"] = std::max<int64_t>(0, end - t->started_us);
+        e["args"] = args_of(*t, sp);
+        return e;
+      });
     }
   }
-  out += "\n]}\n";
   return out;
+}
+
+std::string trace_document(const std::string& events) {
+  return "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[" + events + "]}\n";
+}
+
+} // namespace detail
+
+std::string timeline() {
+  return timeline(0);
+}
+
+std::string timeline(size_t newest) {
+  return detail::trace_document(detail::timeline_events(newest));
 }
 
 void timeline(const std::string& path) {

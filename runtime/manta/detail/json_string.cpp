@@ -1,9 +1,11 @@
 #include "manta/detail/json.hpp"
 
-#include <cstdio>
+#include <boost/json/serializer.hpp>
 
-// JSON string literals, always valid UTF-8 (json.hpp). Apart from the
-// records (json.cpp) so that the fuzz targets can build them alone.
+
+// JSON strings, always valid UTF-8 (json.hpp); Boost.JSON escapes them.
+// Apart from the records (json.cpp) so that the fuzz targets can build
+// them alone.
 namespace manta::detail::json {
 
 size_t utf8_sequence(std::string_view s, size_t i) noexcept {
@@ -62,51 +64,36 @@ std::string sanitize_utf8(std::string_view s) {
   return out;
 }
 
+boost::json::string text(std::string_view s, boost::json::storage_ptr sp) {
+  if (valid_utf8(s))
+    return boost::json::string(s, std::move(sp));
+  // Not UTF-8 (a task name made of raw bytes, a truncated error text): JSON
+  // parsers refuse such strings, so one bad byte would break the whole
+  // answer. U+FFFD keeps the rest readable.
+  return boost::json::string(sanitize_utf8(s), std::move(sp));
+}
+
 void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    char c = s[i];
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else if (auto n = utf8_sequence(s, i); n == 0) {
-          // Not UTF-8 (a task name made of raw bytes, a truncated error
-          // text): JSON parsers refuse such strings, so one bad byte would
-          // break the whole answer. U+FFFD keeps the rest readable.
-          out += replacement_character;
-        } else {
-          out.append(s.data() + i, n);
-          i += n;
-          continue;
-        }
-    }
-    ++i;
-  }
-  out += '"';
+  out += boost::json::serialize(text(s));
 }
 
 std::string quote(std::string_view s) {
-  std::string out;
-  append_string(out, s);
-  return out;
+  return boost::json::serialize(text(s));
+}
+
+void append_value(std::string& out, const boost::json::value& v) {
+  // One per thread: a serializer's stack is allocated on first use.
+  thread_local boost::json::serializer writer;
+  writer.reset(&v);
+  char chunk[4096];
+  while (!writer.done())
+    out.append(writer.read(chunk, sizeof chunk));
+}
+
+std::string error_body(std::string_view why) {
+  boost::json::object o;
+  o.emplace("error", text(why, o.storage()));
+  return boost::json::serialize(o);
 }
 
 } // namespace manta::detail::json

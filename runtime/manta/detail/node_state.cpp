@@ -7,12 +7,12 @@
 #include "manta/detail/runtime.hpp"
 #include "manta/detail/task_events.hpp"
 #include "manta/detail/task_history.hpp"
+#include "manta/detail/timeline_events.hpp"
 #include "manta/detail/series_fields.hpp"
 #include "manta/detail/wire_reader.hpp"
 #include "manta/detail/worker_pool.hpp"
 #include "manta/memory_summary.hpp"
 #include "manta/metrics.hpp"
-#include "manta/timeline.hpp"
 
 #include "schemas/state.capnp.h"
 
@@ -41,29 +41,6 @@ std::vector<std::string> mine(const std::vector<Info>& records, size_t limit, Js
       out.push_back(json(r));
   }
   return out;
-}
-
-/// The trace's events without `{"displayTimeUnit":...,"traceEvents":[` and `]}`.
-std::string trace_events(const std::string& trace) {
-  auto from = trace.find('[');
-  auto to = trace.rfind(']');
-  if (from == std::string::npos || to == std::string::npos || to <= from)
-    return {};
-  auto events = trace.substr(from + 1, to - from - 1);
-  while (!events.empty() && (events.back() == '\n' || events.back() == ' '))
-    events.pop_back();
-  while (!events.empty() && (events.front() == '\n' || events.front() == ' '))
-    events.erase(events.begin());
-  return events;
-}
-
-std::string read_resources(capnp::List<schema::Resource>::Reader r, resource_map& out) {
-  for (auto x : r) {
-    if (!std::isfinite(x.getAmount()))
-      return "resource '" + std::string{x.getName().cStr()} + "' is not a finite amount";
-    out[x.getName().cStr()] = x.getAmount();
-  }
-  return {};
 }
 
 /// The task counts of this node without copying its history: the live
@@ -140,16 +117,21 @@ node_state take_node_state(const state_query& q) {
   if ((q.sections & state_query::actors) != 0)
     s.actor_records = mine(keep(actors), limit, [](auto& a) { return to_json(a); });
   if ((q.sections & state_query::objects) != 0) {
-    auto node = json::quote(s.name);
     for (auto& o : m.objects) {
       if (s.object_records.size() >= limit)
         break;
-      if (all.matches(o)) // "{...}" -> {"node":"...",...}
-        s.object_records.push_back("{\"node\":" + node + "," + to_json(o).substr(1));
+      if (!all.matches(o))
+        continue;
+      boost::json::object record; // the node first, then the object's fields
+      record["node"] = json::text(s.name);
+      auto fields_of_o = boost::json::value_from(o);
+      for (auto& field : fields_of_o.as_object())
+        record.emplace(field.key(), field.value());
+      s.object_records.push_back(boost::json::serialize(record));
     }
   }
   if ((q.sections & state_query::timeline) != 0)
-    s.timeline_events = trace_events(timeline(q.newest));
+    s.timeline_events = timeline_events(q.newest);
   if ((q.sections & state_query::memory_text) != 0)
     s.memory_text = m.to_string();
   if ((q.sections & state_query::metrics) != 0)
@@ -162,105 +144,99 @@ node_state take_node_state(const state_query& q) {
 
 namespace wire {
 
-bytes encode(const state_query& x) {
-  return build<schema::StateQuery>([&](schema::StateQuery::Builder b) {
-    b.setSections(x.sections);
-    auto f = b.initFilter(static_cast<unsigned>(x.filter.equals.size()));
-    for (unsigned i = 0; i < x.filter.equals.size(); ++i) {
-      f[i].setKey(x.filter.equals[i].first);
-      f[i].setValue(x.filter.equals[i].second);
-    }
-    auto limit = x.filter.limit;
+/// StateQuery.Filter: one (key, value) of `list_filter::equals`.
+template <class F>
+void fields(F&& f, std::pair<std::string, std::string>& x) {
+  f(x.first, MANTA_WIRE_FIELD(Key));
+  f(x.second, MANTA_WIRE_FIELD(Value));
+}
+
+/// `list_filter::limit` as StateQuery.limit, where 0 means none (a limit
+/// above what 32 bits hold is none too).
+struct limit_access {
+  template <class B>
+  void write(B& b, size_t limit) const {
     b.setLimit(limit >= UINT32_MAX ? 0 : static_cast<uint32_t>(limit));
-    b.setForward(x.forward);
-    b.setNewest(x.newest);
-  });
+  }
+  template <class R>
+  void read(R& r, size_t& limit) const {
+    limit = r.getLimit() == 0 ? static_cast<size_t>(-1) : r.getLimit();
+  }
+};
+
+template <class F>
+void fields(F&& f, state_query& x) {
+  f(x.sections, MANTA_WIRE_FIELD(Sections));
+  f(x.filter.equals, MANTA_WIRE_FIELD(Filter));
+  f(x.filter.limit, limit_access{});
+  f(x.forward, MANTA_WIRE_FIELD(Forward));
+  f(x.newest, MANTA_WIRE_FIELD(Newest));
+}
+
+/// The node's fields; `task_counts` must have an entry per `task_state`
+/// (read_fields refuses another count).
+template <class F>
+void fields(F&& f, node_state& x) {
+  f(x.name, MANTA_WIRE_FIELD(Name));
+  f(x.role, MANTA_WIRE_FIELD(Role));
+  f(x.pid, MANTA_WIRE_FIELD(Pid));
+  f(x.index, MANTA_WIRE_FIELD(Index));
+  f(x.total, MANTA_WIRE_FIELD(Total));
+  f(x.available, MANTA_WIRE_FIELD(Available));
+  f(x.queued_tasks, MANTA_WIRE_FIELD(QueuedTasks));
+  f(x.executor_threads, MANTA_WIRE_FIELD(ExecutorThreads));
+  f(x.task_counts, MANTA_WIRE_FIELD(TaskCounts));
+  f(x.actors, MANTA_WIRE_FIELD(Actors));
+  f(x.objects, MANTA_WIRE_FIELD(Objects));
+  f(x.bytes_in_memory, MANTA_WIRE_FIELD(BytesInMemory));
+  f(x.bytes_spilled, MANTA_WIRE_FIELD(BytesSpilled));
+  f(x.budget_bytes, MANTA_WIRE_FIELD(BudgetBytes));
+  f(x.tasks, MANTA_WIRE_FIELD(Tasks));
+  f(x.actor_records, MANTA_WIRE_FIELD(ActorRecords));
+  f(x.object_records, MANTA_WIRE_FIELD(ObjectRecords));
+  f(x.timeline_events, MANTA_WIRE_FIELD(TimelineEvents));
+  f(x.memory_text, MANTA_WIRE_FIELD(MemoryText));
+  f(x.metrics_text, MANTA_WIRE_FIELD(MetricsText));
+  f(x.dashboard, MANTA_WIRE_FIELD(Dashboard));
+  f(x.series, MANTA_WIRE_FIELD(Series));
+  f(x.forwarded, MANTA_WIRE_FIELD(Forwarded));
+  f(x.forwarded_status, MANTA_WIRE_FIELD(ForwardedStatus));
+}
+
+namespace {
+
+/// Why the amounts of resource list `field` cannot be summed by the head
+/// (one that is not finite), or empty. Negative ones pass: a node that
+/// lent more than it has says so.
+std::string check_amounts(const char* field, const resource_map& rs) {
+  for (auto& [name, amount] : rs)
+    if (!std::isfinite(amount))
+      return std::string{field} + ": resource '" + name + "' is not a finite amount";
+  return {};
+}
+
+std::string check_state(const node_state& x) {
+  if (auto why = check_amounts("total", x.total); !why.empty())
+    return why;
+  return check_amounts("available", x.available);
+}
+
+} // namespace
+
+bytes encode(const state_query& x) {
+  return encode_fields<schema::StateQuery>(x);
 }
 
 std::string decode(std::span<const char> in, state_query& out) {
-  return read_root<schema::StateQuery>(
-    "StateQuery", in, [&](schema::StateQuery::Reader r) -> std::string {
-      out = {};
-      out.sections = r.getSections();
-      for (auto f : r.getFilter())
-        out.filter.equals.emplace_back(f.getKey().cStr(), f.getValue().cStr());
-      if (r.getLimit() != 0)
-        out.filter.limit = r.getLimit();
-      out.forward = r.getForward().cStr();
-      out.newest = r.getNewest();
-      return {};
-    });
+  return decode_fields<schema::StateQuery>("StateQuery", in, out);
 }
 
 bytes encode(const node_state& x) {
-  return build<schema::NodeState>([&](schema::NodeState::Builder b) {
-    b.setName(x.name);
-    b.setRole(x.role);
-    b.setPid(x.pid);
-    b.setIndex(x.index);
-    set_resources(b.initTotal(static_cast<unsigned>(x.total.size())), x.total);
-    set_resources(b.initAvailable(static_cast<unsigned>(x.available.size())), x.available);
-    b.setQueuedTasks(x.queued_tasks);
-    b.setExecutorThreads(x.executor_threads);
-    auto counts = b.initTaskCounts(static_cast<unsigned>(x.task_counts.size()));
-    for (unsigned i = 0; i < x.task_counts.size(); ++i)
-      counts.set(i, x.task_counts[i]);
-    b.setActors(x.actors);
-    b.setObjects(x.objects);
-    b.setBytesInMemory(x.bytes_in_memory);
-    b.setBytesSpilled(x.bytes_spilled);
-    b.setBudgetBytes(x.budget_bytes);
-    write_list(b.initTasks(static_cast<unsigned>(x.tasks.size())), x.tasks);
-    write_list(b.initActorRecords(static_cast<unsigned>(x.actor_records.size())), x.actor_records);
-    write_list(b.initObjectRecords(static_cast<unsigned>(x.object_records.size())),
-               x.object_records);
-    b.setTimelineEvents(x.timeline_events);
-    b.setMemoryText(x.memory_text);
-    b.setMetricsText(x.metrics_text);
-    b.setDashboard(x.dashboard);
-    write_list(b.initSeries(static_cast<unsigned>(x.series.size())), x.series);
-    b.setForwarded(x.forwarded);
-    b.setForwardedStatus(x.forwarded_status);
-  });
+  return encode_fields<schema::NodeState>(x);
 }
 
 std::string decode(std::span<const char> in, node_state& out) {
-  return read_root<schema::NodeState>(
-    "NodeState", in, [&](schema::NodeState::Reader r) -> std::string {
-      out = {};
-      out.name = r.getName().cStr();
-      out.role = r.getRole().cStr();
-      out.pid = r.getPid();
-      out.index = r.getIndex();
-      if (auto why = read_resources(r.getTotal(), out.total); !why.empty())
-        return why;
-      if (auto why = read_resources(r.getAvailable(), out.available); !why.empty())
-        return why;
-      out.queued_tasks = r.getQueuedTasks();
-      out.executor_threads = r.getExecutorThreads();
-      auto counts = r.getTaskCounts();
-      if (counts.size() != out.task_counts.size())
-        return "taskCounts has " + std::to_string(counts.size()) + " entries, not "
-               + std::to_string(out.task_counts.size());
-      for (unsigned i = 0; i < counts.size(); ++i)
-        out.task_counts[i] = counts[i];
-      out.actors = r.getActors();
-      out.objects = r.getObjects();
-      out.bytes_in_memory = r.getBytesInMemory();
-      out.bytes_spilled = r.getBytesSpilled();
-      out.budget_bytes = r.getBudgetBytes();
-      read_list(r.getTasks(), out.tasks);
-      read_list(r.getActorRecords(), out.actor_records);
-      read_list(r.getObjectRecords(), out.object_records);
-      out.timeline_events = r.getTimelineEvents().cStr();
-      out.memory_text = r.getMemoryText().cStr();
-      out.metrics_text = r.getMetricsText().cStr();
-      out.dashboard = r.getDashboard().cStr();
-      read_list(r.getSeries(), out.series);
-      out.forwarded = r.getForwarded().cStr();
-      out.forwarded_status = r.getForwardedStatus();
-      return {};
-    });
+  return decode_fields<schema::NodeState>("NodeState", in, out, check_state);
 }
 
 } // namespace wire

@@ -1,14 +1,13 @@
 #pragma once
 
+#include "manta/detail/json.hpp"
 #include "manta/placement_group.hpp"
 
-#include <string>
-#include <vector>
+namespace manta {
 
-namespace manta::detail::json {
+/// A group as the dashboard's /api/placement_groups answers it (json.cpp):
+/// its fields, then its bundles, each with its resources and node.
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v,
+                const placement_group_info& g);
 
-/// The groups as the dashboard's /api/placement_groups answers them: one
-/// object per group with its bundles, each with its resources and node.
-std::string to_json(const std::vector<placement_group_info>& groups);
-
-} // namespace manta::detail::json
+} // namespace manta

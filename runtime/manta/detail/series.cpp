@@ -15,7 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
+#include <cmath>
 #include <type_traits>
 
 namespace manta::detail {
@@ -30,34 +30,48 @@ int64_t unix_ms() {
     .count();
 }
 
-/// Each field of a sample as `"key":value`, its key the schema's name in
-/// snake_case ("CpuPercent": "cpu_percent"): a percentage with two decimals,
-/// or null when unknown (negative), and a count as it is.
+/// Each field of a sample as a member of `out`, its key the schema's name
+/// in snake_case ("CpuPercent": "cpu_percent"): a percentage with two
+/// decimals, or null when unknown (negative), and a count as it is.
 struct json_fields {
-  std::string& out;
+  boost::json::object& out;
 
   template <class T, class Access>
   void operator()(const T& v, const Access& a) {
-    out += out.back() == '{' ? "\"" : ",\"";
+    std::string key;
     for (const char* c = a.name; *c != '\0'; ++c) {
       if (*c >= 'A' && *c <= 'Z') {
         if (c != a.name)
-          out += '_';
-        out += static_cast<char>(*c - 'A' + 'a');
+          key += '_';
+        key += static_cast<char>(*c - 'A' + 'a');
       } else {
-        out += *c;
+        key += *c;
       }
     }
-    out += "\":";
     if constexpr (std::is_floating_point_v<T>) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2f", v);
-      out += v < 0 ? "null" : buf;
+      if (v < 0)
+        out.emplace(key, nullptr);
+      else
+        out.emplace(key, std::round(v * 100) / 100);
     } else {
-      out += std::to_string(v);
+      out.emplace(key, v);
     }
   }
 };
+
+/// The samples as a JSON array of objects.
+boost::json::array samples_json(const std::vector<series_sample>& samples,
+                                const boost::json::storage_ptr& sp) {
+  boost::json::array out(sp);
+  out.reserve(samples.size());
+  for (auto& s : samples) {
+    boost::json::object o(sp);
+    o.reserve(14);
+    fields(json_fields{o}, const_cast<series_sample&>(s));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
 
 } // namespace
 
@@ -146,15 +160,8 @@ series_sample series_recorder::take() {
 }
 
 std::string to_json(const std::vector<series_sample>& samples) {
-  std::string out = "[";
-  for (auto& s : samples) {
-    if (out.size() > 1)
-      out += ",\n";
-    out += "{";
-    fields(json_fields{out}, const_cast<series_sample&>(s));
-    out += "}";
-  }
-  return out + "]";
+  return json::serialize_in_arena(
+    [&](const boost::json::storage_ptr& sp) { return samples_json(samples, sp); });
 }
 
 std::vector<series_sample> sum_series(const std::vector<std::vector<series_sample>>& per_node) {
@@ -207,15 +214,17 @@ std::string series_document(const std::vector<named_series>& nodes, int64_t sinc
                                   [](int64_t t, const series_sample& s) { return t < s.time_ms; });
     return std::vector<series_sample>(first, samples.end());
   };
-  std::string out = "{\"nodes\":[";
-  std::vector<std::vector<series_sample>> all;
-  for (auto& n : nodes) {
-    if (!all.empty())
-      out += ",\n";
-    out += "{\"name\":" + json::quote(n.name) + ",\"samples\":" + to_json(newer(n.samples)) + "}";
-    all.push_back(n.samples);
-  }
-  return out + "],\n\"cluster\":" + to_json(newer(sum_series(all))) + "}\n";
+  return json::serialize_in_arena([&](const boost::json::storage_ptr& sp) {
+    boost::json::array named(sp);
+    std::vector<std::vector<series_sample>> all;
+    for (auto& n : nodes) {
+      named.push_back(boost::json::object(
+        {{"name", json::text(n.name, sp)}, {"samples", samples_json(newer(n.samples), sp)}}, sp));
+      all.push_back(n.samples);
+    }
+    return boost::json::object(
+      {{"nodes", std::move(named)}, {"cluster", samples_json(newer(sum_series(all)), sp)}}, sp);
+  });
 }
 
 } // namespace manta::detail

@@ -6,6 +6,7 @@
 #include <capnp/list.h>
 #include <kj/common.h>
 
+#include <array>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -21,10 +22,14 @@
 /// enum as the schema's enum of the same codes, a std::string as Text (all
 /// its bytes), a resource_map as List(Resource), a vector as a List (of
 /// numbers, Text, Data or structs), and a struct with a `fields` list of its
-/// own as a struct. A member of another form (a bool for an enum, pairs) has
-/// an accessor with `write(builder, value)` and `read(reader, value)`. The
-/// list's order is the order of the writes, which places the texts and
-/// lists in the message (tests/wire_format_test.cpp pins the bytes).
+/// own as a struct, a std::array as a List of exactly its size (another
+/// size is an error naming the field). A member of another form (a bool for
+/// an enum, a limit whose 0 means none) has an accessor with
+/// `write(builder, value)` and `read(reader, value)`; a `read` that returns
+/// a std::string refuses what it read when that text is not empty (the
+/// decoder's error). The list's order is the order of the writes, which
+/// places the texts and lists in the message (tests/wire_format_test.cpp
+/// pins the bytes).
 /// Included by .cpp files only: the callers pass the generated builders.
 namespace manta::detail::wire {
 
@@ -92,11 +97,24 @@ template <class T>
 inline constexpr bool is_vector = false;
 template <class T>
 inline constexpr bool is_vector<std::vector<T>> = true;
+template <class T>
+inline constexpr bool is_array = false;
+template <class T, size_t N>
+inline constexpr bool is_array<std::array<T, N>> = true;
+
+/// A field's name as the schema spells it ("taskCounts"), from its
+/// accessors' ("TaskCounts"): what a decoder's error names.
+inline std::string schema_name(const char* accessor_name) {
+  std::string out{accessor_name};
+  if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z')
+    out[0] = static_cast<char>(out[0] - 'A' + 'a');
+  return out;
+}
 
 template <class Builder, class Message>
 void write_fields(Builder b, const Message& x);
 template <class Reader, class Message>
-void read_fields(Reader r, Message& x);
+std::string read_fields(Reader r, Message& x);
 
 /// A schema's List from a vector of numbers, texts, byte blobs or structs
 /// with a `fields` list, and back.
@@ -116,21 +134,24 @@ void write_list(List list, const std::vector<E>& v) {
 
 /// The list's size is within the message's traversal limit (`read`), which
 /// Cap'n Proto checked when the list was got, so room for it is reserved.
+/// Empty, or why an element's fields were refused.
 template <class List, class E>
-void read_list(List list, std::vector<E>& v) {
+std::string read_list(List list, std::vector<E>& v) {
   v.clear();
   v.reserve(list.size());
   for (auto e : list) {
-    if constexpr (std::is_arithmetic_v<E>)
+    if constexpr (std::is_arithmetic_v<E>) {
       v.push_back(e);
-    else if constexpr (std::is_same_v<E, std::string>)
+    } else if constexpr (std::is_same_v<E, std::string>) {
       v.emplace_back(e.begin(), e.size());
-    else if constexpr (std::is_same_v<E, bytes>)
+    } else if constexpr (std::is_same_v<E, bytes>) {
       v.emplace_back(reinterpret_cast<const char*>(e.begin()),
                      reinterpret_cast<const char*>(e.end()));
-    else
-      read_fields(e, v.emplace_back());
+    } else if (auto why = read_fields(e, v.emplace_back()); !why.empty()) {
+      return "entry " + std::to_string(v.size() - 1) + ": " + why;
+    }
   }
+  return {};
 }
 
 /// The inspector `write_fields` hands a message's `fields`.
@@ -152,20 +173,35 @@ struct field_writer {
       set_resources(a.init(b, static_cast<unsigned>(v.size())), v);
     else if constexpr (is_vector<T>)
       write_list(a.init(b, static_cast<unsigned>(v.size())), v);
+    else if constexpr (is_array<T>)
+      write_array(a.init(b, static_cast<unsigned>(v.size())), v);
     else
       write_fields(a.init(b), v);
   }
+
+  template <class List, class E, size_t N>
+  static void write_array(List list, const std::array<E, N>& v) {
+    for (unsigned i = 0; i < N; ++i)
+      list.set(i, v[i]);
+  }
 };
 
-/// The inspector `read_fields` hands a message's `fields`.
+/// The inspector `read_fields` hands a message's `fields`. `why`: the
+/// first field's refusal (the fields after it are not read).
 template <class Reader>
 struct field_reader {
   Reader r;
+  std::string why;
 
   template <class T, class Access>
   void operator()(T& v, const Access& a) {
+    if (!why.empty())
+      return;
     if constexpr (requires { a.read(r, v); }) {
-      a.read(r, v);
+      if constexpr (std::is_void_v<decltype(a.read(r, v))>)
+        a.read(r, v);
+      else
+        why = a.read(r, v);
     } else if constexpr (std::is_arithmetic_v<T>) {
       v = a.get(r);
     } else if constexpr (std::is_enum_v<T>) {
@@ -176,9 +212,19 @@ struct field_reader {
     } else if constexpr (std::is_same_v<T, resource_map>) {
       v = get_resources(a.get(r));
     } else if constexpr (is_vector<T>) {
-      read_list(a.get(r), v);
-    } else {
-      read_fields(a.get(r), v);
+      if (auto e = read_list(a.get(r), v); !e.empty())
+        why = schema_name(a.name) + ": " + e;
+    } else if constexpr (is_array<T>) {
+      auto list = a.get(r);
+      if (list.size() != v.size()) {
+        why = schema_name(a.name) + " has " + std::to_string(list.size()) + " entries, not "
+              + std::to_string(v.size());
+        return;
+      }
+      for (unsigned i = 0; i < v.size(); ++i)
+        v[i] = list[i];
+    } else if (auto e = read_fields(a.get(r), v); !e.empty()) {
+      why = schema_name(a.name) + ": " + e;
     }
   }
 };
@@ -190,10 +236,13 @@ void write_fields(Builder b, const Message& x) {
   fields(field_writer<Builder>{b}, const_cast<Message&>(x));
 }
 
-/// Reads `x`'s fields from `r`, replacing what it held.
+/// Reads `x`'s fields from `r`, replacing what it held: empty, or why a
+/// field was refused (naming it).
 template <class Reader, class Message>
-void read_fields(Reader r, Message& x) {
-  fields(field_reader<Reader>{r}, x);
+std::string read_fields(Reader r, Message& x) {
+  field_reader<Reader> reader{r, {}};
+  fields(reader, x);
+  return std::move(reader.why);
 }
 
 /// What a TaskSpec and an ActorSpec (`x`: a task_message or an

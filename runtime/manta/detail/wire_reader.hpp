@@ -161,12 +161,14 @@ bytes encode_fields(const Message& x, size_t payload_bytes = 0) {
   return build<Root>([&](typename Root::Builder b) { write_fields(b, x); }, payload_bytes);
 }
 
-/// `read_root` of a `Root` into `out` by its `fields` list; `check(out)`
-/// then says what in it the runtime cannot accept (empty: nothing).
+/// `read_root` of a `Root` into `out` by its `fields` list, which refuses
+/// what a field's own bound forbids; `check(out)` then says what else in
+/// it the runtime cannot accept (empty: nothing).
 template <class Root, class Message, class Check>
 std::string decode_fields(const char* what, std::span<const char> in, Message& out, Check&& check) {
   return read_root<Root>(what, in, [&](typename Root::Reader r) -> std::string {
-    read_fields(r, out);
+    if (auto why = read_fields(r, out); !why.empty())
+      return why;
     return check(out);
   });
 }

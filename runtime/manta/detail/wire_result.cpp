@@ -98,7 +98,8 @@ std::string decode(std::span<const char> in, result_message& out) {
         break;
       case schema::TaskResult::FAILURE:
         out.kind = result_message::failure;
-        read_fields(r.getFailure(), out.error);
+        if (auto why = read_fields(r.getFailure(), out.error); !why.empty())
+          return "failure: " + why;
         out.error.kind = read_kind(static_cast<uint16_t>(out.error.kind), out.error);
         break;
       default:
