@@ -178,7 +178,8 @@ TEST_CASE("refs inside generator items that arrive after the stream is gone are 
     CHECK(eventually([&] { return !w.holds(0, ids[k]); }));
 }
 
-TEST_CASE("refs inside items of a generator method that arrive after the stream is gone are freed") {
+TEST_CASE(
+  "refs inside items of a generator method that arrive after the stream is gone are freed") {
   workers w{1};
   auto go = w.c.dir() + "/go";
   auto done = w.c.dir() + "/done";
@@ -227,7 +228,8 @@ TEST_CASE("a ref in two generator items stays for the second after the first was
 TEST_CASE("refs inside generator items a re-run repeats are freed on its node") {
   workers w{2};
   // On worker 0, with one retry: the re-run rebuilds its lost large item.
-  auto gen = manta::task(mixed_items).node_affinity(w.node(0), /*soft=*/true).max_retries(1).remote();
+  auto gen =
+    manta::task(mixed_items).node_affinity(w.node(0), /*soft=*/true).max_retries(1).remote();
   auto big = gen.next(60s);
   REQUIRE(big.has_value());
   REQUIRE(big->slot()->remote() != nullptr); // kept on worker 0, not read

@@ -30,6 +30,7 @@ std::unordered_map<uint64_t, result_container> g_results;
 /// innermost scope while no other scope opened since it began (`base`).
 struct item_lending {
   bool active = false;
+  const void* stream = nullptr;
   lend_scope* base = nullptr;
   lend_scope scope{lend_scope::detached_t{}};
 
@@ -59,10 +60,11 @@ lend_scope* lend_scope::current() noexcept {
   return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
 }
 
-void begin_item_lending() noexcept {
+void begin_item_lending(const void* stream) noexcept {
   end_item_lending(); // one whose encoding threw
   auto& item = item_lending::here();
   item.active = true;
+  item.stream = stream;
   item.base = t_scope;
 }
 
@@ -72,9 +74,9 @@ std::vector<uint64_t> take_item_lending() noexcept {
   return item.scope.take();
 }
 
-void end_item_lending() noexcept {
+void end_item_lending(const void* stream) noexcept {
   auto& item = item_lending::here();
-  if (!item.active)
+  if (!item.active || (stream != nullptr && stream != item.stream))
     return;
   item.active = false;
   release_contained(item.scope.take(), true);

@@ -58,16 +58,18 @@ private:
 /// (pinned until the item's owner decoded or dropped it), whatever
 /// container this thread writes otherwise (a generator task's result).
 /// A scope opened meanwhile (a ref's inlined bytes) keeps its own.
-void begin_item_lending() noexcept;
+/// `stream` names the producer's stream (see end_item_lending).
+void begin_item_lending(const void* stream) noexcept;
 
 /// The lends of the item encoded on this thread since
 /// `begin_item_lending`; the item's sender keeps them as its container
 /// (`contain_result` under the id the item travels with). Ends the item.
 std::vector<uint64_t> take_item_lending() noexcept;
 
-/// Ends the item encoded on this thread, if any: lends nobody took (an
-/// item not sent) keep their objects as refs lent outside a container do.
-void end_item_lending() noexcept;
+/// Ends the item encoded on this thread, if any (only one of `stream`,
+/// unless null): lends nobody took (an item not sent, or whose encoding
+/// threw) keep their objects as refs lent outside a container do.
+void end_item_lending(const void* stream = nullptr) noexcept;
 
 /// The pins a container holds on the refs lent in it; they go with it.
 /// Move-only; empty (and free) for a container without refs.

@@ -93,6 +93,8 @@ void push_at(item_stream& s, far_item item);
 } // namespace
 
 item_stream::~item_stream() {
+  if (emit_)
+    end_item_lending(this); // an item whose encoding threw (on this thread)
   if (acked_by_id_) {
     auto& x = index();
     std::lock_guard<std::mutex> guard{x.mtx};
@@ -159,7 +161,7 @@ bool item_stream::admit_next() {
     return false;
   // Encoded next for another node: the refs in it are its own container.
   if (emit_)
-    begin_item_lending();
+    begin_item_lending(this);
   return true;
 }
 
