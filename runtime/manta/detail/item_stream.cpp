@@ -153,12 +153,14 @@ void item_stream::begin_run() noexcept {
 bool item_stream::admit_next() {
   if (window_ != 0)
     wait_for_room();
-  std::lock_guard<std::mutex> guard{wait_.mutex()};
-  if (over_ || abandoned_)
-    throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
-                               "its caller; the producer stops at this yield");
-  if (run_index_++ < delivered_)
-    return false;
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    if (over_ || abandoned_)
+      throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
+                                 "its caller; the producer stops at this yield");
+    if (run_index_++ < delivered_)
+      return false;
+  }
   // Encoded next for another node: the refs in it are its own container.
   if (emit_)
     begin_item_lending(this);
