@@ -306,9 +306,10 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](fetched_atom, uint64_t fetch_id, uint32_t attempt, const std::string& err, bytes_t& data) {
       on_fetched(self, fetch_id, attempt, err, data);
     },
-    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes) {
+    [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes,
+        uint64_t held) {
       if (sender_node(self) && vetted(self, token, "genitem"))
-        on_inline_item(self, task, index, bytes,
+        on_inline_item(self, task, index, bytes, held,
                        caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {

@@ -123,9 +123,11 @@ uint64_t forget_item(cluster_client_actor* self, uint64_t id);
 void on_stored_item(cluster_client_actor* self, uint64_t task, uint64_t index, uint16_t from,
                     uint64_t object, uint64_t size, const caf::actor& sender);
 
-/// The same for an item that travelled inline.
+/// The same for an item that travelled inline; `held` is the container
+/// pinning its refs on the sender (0: none), let go once it is decoded or
+/// dropped.
 void on_inline_item(cluster_client_actor* self, uint64_t task, uint64_t index,
-                    const detail::wire::bytes& bytes, const caf::actor& sender);
+                    const detail::wire::bytes& bytes, uint64_t held, const caf::actor& sender);
 
 /// For `rebuild`: if the fetched object is a generator task's large item,
 /// re-runs the task (while its retries last) or waits for a run under way,

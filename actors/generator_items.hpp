@@ -2,6 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "manta/detail/item_stream.hpp"
+#include "manta/detail/stream_items.hpp"
 
 #include <caf/all.hpp>
 
@@ -16,11 +17,13 @@
 namespace manta::actors {
 
 /// An item a producer on another node sent (the sender, vetted by the
-/// caller): into this process's stream of `task`.
+/// caller): into this process's stream of `task`. `held`: the container
+/// pinning its refs on the producer's node (0: none), let go once it is
+/// decoded or dropped here.
 inline void deliver_item(caf::event_based_actor* self, uint64_t task, uint64_t index,
-                         const std::vector<char>& bytes) {
-  detail::item_stream::deliver(task, index, bytes,
-                               caf::actor_cast<caf::actor>(self->current_sender()));
+                         const std::vector<char>& bytes, uint64_t held) {
+  detail::deliver_contained_item(task, index, bytes, held,
+                                 caf::actor_cast<caf::actor>(self->current_sender()));
 }
 
 /// This process's caller took items of `task` (back pressure): on to the

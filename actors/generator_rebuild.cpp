@@ -143,12 +143,15 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
 }
 
 void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t& bytes,
-                    const caf::actor& sender) {
+                    uint64_t held, const caf::actor& sender) {
   auto& st = self->state;
   if (auto lineage = st.gen_lineages.empty() ? nullptr : lineage_of(self, task, false)) {
     auto [live, rec] = live_item(self, *lineage, index);
     if (live != nullptr && home_lost(self, *rec)) {
-      // Its lost large item came back small this time: read as is.
+      // Its lost large item came back small this time: read as is. (Its
+      // refs stay pinned on their node until this driver's link to it
+      // ends: the read that decodes them comes later, on the reader's
+      // thread, and its +1s must reach that node first.)
       if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end()) {
         auto copy = bytes;
         complete_fetch(self, f->second, copy);
@@ -156,9 +159,11 @@ void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t&
       return;
     }
   }
-  if (st.gen_reruns.count(task) > 0)
-    return; // its stream had it already
-  item_stream::deliver(task, index, bytes, sender);
+  if (st.gen_reruns.count(task) > 0) {
+    item_read(held); // its stream had it already: its refs are never read
+    return;
+  }
+  deliver_contained_item(task, index, bytes, held, sender);
 }
 
 bool rebuild_item(self_ptr self, uint64_t fetch_id) {

@@ -182,16 +182,29 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
     auto hdl = caf::actor_cast<caf::actor>(manager);
     if (!hdl)
       return;
+    // The refs and handles lent in the item are pinned by it, like a
+    // result's, until its owner (the node the task id names) decoded it,
+    // dropped it, or is gone (contained_refs.hpp).
+    auto& rt = detail::runtime::require("a generator's item");
+    auto reader = object_id{id}.node();
     if ((!store_large && !lend_large) || bytes.size() <= inline_result_limit) {
-      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes));
+      // Under an id of this node that travels with the item (0: no refs).
+      uint64_t held = 0;
+      if (auto lent = detail::take_item_lending(); !lent.empty()) {
+        held = rt.next_object_id().value();
+        detail::contain_result(held, reader, std::move(lent));
+      }
+      caf::anon_send(hdl, item_atom::value, owner, id, index, std::move(bytes), held);
       return;
     }
     auto size = bytes.size();
-    auto object = detail::runtime::require("a generator's item").next_object_id().value();
+    auto object = rt.next_object_id().value();
     // Throws object_store_full_error at the yield, as a put would.
     detail::memory_budget::instance().admit(size, "generator item");
     detail::held_objects::instance().put(
       object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
+    // Under the item's own id: let go when its owner frees it (read or not).
+    detail::contain_result(object, reader, detail::take_item_lending());
     if (store_large) {
       caf::anon_send(hdl, item_atom::value, owner, id, index, object, uint64_t{size});
       return;

@@ -347,13 +347,14 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       detail::wire::copy_message m{id, size, held};
       self->send(owner, copy_atom::value, self->state.token, detail::wire::encode(m));
     },
-    [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index,
-        std::vector<char>& bytes) {
+    [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index, std::vector<char>& bytes,
+        uint64_t held) {
       // From a generator running here (never from another process); sent
       // on at once, so it reaches the owner before the task's result.
+      // `held`: the container of its refs here (item_emitter).
       if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
         return;
-      self->send(owner, item_atom::value, self->state.token, task, index, std::move(bytes));
+      self->send(owner, item_atom::value, self->state.token, task, index, std::move(bytes), held);
     },
     [=](item_atom, const caf::actor& owner, uint64_t task, uint64_t index, uint64_t object,
         uint64_t size) {
@@ -385,11 +386,11 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
                                           caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index,
-        const std::vector<char>& bytes) {
+        const std::vector<char>& bytes, uint64_t held) {
       // An item of a generator method this worker called through a handle
       // its owner lent (forwarded_calls.cpp), from that actor's home.
       if (vetted(self, token, "genitem"))
-        deliver_item(self, task, index, bytes);
+        deliver_item(self, task, index, bytes, held);
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
       forward_item_ack(self, producer, self->state.token, task, taken);

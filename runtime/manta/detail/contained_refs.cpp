@@ -26,12 +26,27 @@ std::unordered_map<uint64_t, result_container> g_results;
 
 } // namespace
 
+/// The container of the generator item this thread encodes, if any: the
+/// innermost scope while no other scope opened since it began (`base`).
+struct item_lending {
+  bool active = false;
+  const void* stream = nullptr;
+  lend_scope* base = nullptr;
+  lend_scope scope{lend_scope::detached_t{}};
+
+  static item_lending& here() noexcept {
+    thread_local item_lending x;
+    return x;
+  }
+};
+
 lend_scope::lend_scope(mode m) noexcept : prev_(t_scope), mode_(m) {
   t_scope = this;
 }
 
 lend_scope::~lend_scope() {
-  t_scope = prev_;
+  if (linked_)
+    t_scope = prev_;
   release_contained(ids_);
 }
 
@@ -40,7 +55,31 @@ std::vector<uint64_t> lend_scope::take() noexcept {
 }
 
 lend_scope* lend_scope::current() noexcept {
+  if (auto& item = item_lending::here(); item.active && item.base == t_scope)
+    return &item.scope;
   return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
+}
+
+void begin_item_lending(const void* stream) noexcept {
+  end_item_lending(); // one whose encoding threw
+  auto& item = item_lending::here();
+  item.active = true;
+  item.stream = stream;
+  item.base = t_scope;
+}
+
+std::vector<uint64_t> take_item_lending() noexcept {
+  auto& item = item_lending::here();
+  item.active = false;
+  return item.scope.take();
+}
+
+void end_item_lending(const void* stream) noexcept {
+  auto& item = item_lending::here();
+  if (!item.active || (stream != nullptr && stream != item.stream))
+    return;
+  item.active = false;
+  release_contained(item.scope.take(), true);
 }
 
 contained_refs& contained_refs::operator=(contained_refs&& x) noexcept {

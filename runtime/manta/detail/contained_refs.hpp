@@ -41,10 +41,35 @@ public:
   void add(uint64_t id) { ids_.push_back(id); }
 
 private:
+  friend struct item_lending;
+  struct detached_t {};
+  /// A scope in no thread's chain (an item's, see begin_item_lending).
+  explicit lend_scope(detached_t) noexcept : prev_(nullptr), mode_(collect), linked_(false) {}
+
   lend_scope* prev_;
   mode mode_;
+  bool linked_ = true;
   std::vector<uint64_t> ids_;
 };
+
+/// A generator run for another node encodes an item on this thread now
+/// (item_stream::admit_next, right before its encoding): the refs and
+/// actor handles lent until `take_item_lending` are that item's container
+/// (pinned until the item's owner decoded or dropped it), whatever
+/// container this thread writes otherwise (a generator task's result).
+/// A scope opened meanwhile (a ref's inlined bytes) keeps its own.
+/// `stream` names the producer's stream (see end_item_lending).
+void begin_item_lending(const void* stream) noexcept;
+
+/// The lends of the item encoded on this thread since
+/// `begin_item_lending`; the item's sender keeps them as its container
+/// (`contain_result` under the id the item travels with). Ends the item.
+std::vector<uint64_t> take_item_lending() noexcept;
+
+/// Ends the item encoded on this thread, if any (only one of `stream`,
+/// unless null): lends nobody took (an item not sent, or whose encoding
+/// threw) keep their objects as refs lent outside a container do.
+void end_item_lending(const void* stream = nullptr) noexcept;
 
 /// The pins a container holds on the refs lent in it; they go with it.
 /// Move-only; empty (and free) for a container without refs.

@@ -2,7 +2,9 @@
 
 #include "actors/atoms.hpp"
 #include "manta/cancel.hpp"
+#include "manta/detail/contained_refs.hpp"
 #include "manta/detail/held_objects.hpp"
+#include "manta/detail/lent_handles.hpp"
 #include "manta/detail/node_router.hpp"
 #include "manta/detail/object_table.hpp"
 #include "manta/detail/remote_object.hpp"
@@ -22,6 +24,28 @@ namespace manta::detail {
 
 namespace {
 
+/// The container that pins the refs (and actor handles) inside an item on
+/// the node that encoded it (`held`, an id of that node; 0: none): let go
+/// once this node decoded the item (which sent the +1s of its refs first,
+/// on the same route) or dropped it undecoded.
+class item_pins {
+public:
+  item_pins() = default;
+  explicit item_pins(uint64_t held) noexcept : held_(held) {}
+  item_pins(item_pins&& x) noexcept : held_(std::exchange(x.held_, 0)) {}
+  item_pins& operator=(item_pins&& x) noexcept {
+    std::swap(held_, x.held_);
+    return *this;
+  }
+  ~item_pins() {
+    if (held_ != 0)
+      item_read(held_);
+  }
+
+private:
+  uint64_t held_ = 0;
+};
+
 /// An item from another node: its bytes, or the record of a large one that
 /// stayed there (dropping the record frees it on that node).
 struct far_item {
@@ -29,6 +53,7 @@ struct far_item {
   std::vector<char> bytes;
   remote_ptr stored;
   caf::actor from; // the sender, where back pressure acks go
+  item_pins pins;  // an inline item's refs, pinned on its node meanwhile
 };
 
 /// The generator streams of this process by their producer's task id, for
@@ -68,6 +93,8 @@ void push_at(item_stream& s, far_item item);
 } // namespace
 
 item_stream::~item_stream() {
+  if (emit_)
+    end_item_lending(this); // an item whose encoding threw (on this thread)
   if (acked_by_id_) {
     auto& x = index();
     std::lock_guard<std::mutex> guard{x.mtx};
@@ -84,9 +111,12 @@ item_stream::~item_stream() {
       left = std::move(i->second);
       x.early.erase(i);
     }
-    // Only a producer still running may send items after this (it has
-    // not heard of the cancel yet): a finished one sent all before its end.
-    if (!done_->done() && x.gone.insert(id).second) {
+    // A producer on another node may send items after this: one that has
+    // not heard of the cancel yet, even when its result here is sealed
+    // already (a cancel seals it at once). Such items are dropped at once
+    // (which lets go of the refs in them on their node), not kept as
+    // early ones for a stream that never comes.
+    if (x.gone.insert(id).second) {
       x.gone_order.push_back(id);
       if (x.gone_order.size() > stream_index::max_gone) {
         x.gone.erase(x.gone_order.front());
@@ -123,11 +153,18 @@ void item_stream::begin_run() noexcept {
 bool item_stream::admit_next() {
   if (window_ != 0)
     wait_for_room();
-  std::lock_guard<std::mutex> guard{wait_.mutex()};
-  if (over_ || abandoned_)
-    throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
-                               "its caller; the producer stops at this yield");
-  return run_index_++ >= delivered_;
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    if (over_ || abandoned_)
+      throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
+                                 "its caller; the producer stops at this yield");
+    if (run_index_++ < delivered_)
+      return false;
+  }
+  // Encoded next for another node: the refs in it are its own container.
+  if (emit_)
+    begin_item_lending(this);
+  return true;
 }
 
 void item_stream::push(slot_ptr item) {
@@ -252,6 +289,11 @@ void item_stream::emit(std::vector<char> bytes) {
     std::lock_guard<std::mutex> guard{wait_.mutex()};
     at = run_index_ - 1; // admit_next counted it
   }
+  // The sender takes the item's lends as its container; a sender that
+  // did not (or threw) leaves them lent outside any container.
+  struct ended {
+    ~ended() { end_item_lending(); }
+  } end;
   emit_.send(at, std::move(bytes));
 }
 
@@ -304,8 +346,18 @@ void route(uint64_t task_id, far_item item) {
 
 void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes,
                           caf::actor from) {
-  route(task_id,
-        far_item{at, std::vector<char>(bytes.begin(), bytes.end()), nullptr, std::move(from)});
+  deliver_contained_item(task_id, at, bytes, 0, std::move(from));
+}
+
+void deliver_contained_item(uint64_t task_id, uint64_t at, std::span<const char> bytes,
+                            uint64_t held, caf::actor from) {
+  route(task_id, far_item{at, std::vector<char>(bytes.begin(), bytes.end()), nullptr,
+                          std::move(from), item_pins{held}});
+}
+
+void item_read(uint64_t held) {
+  if (held != 0)
+    tell_home(object_id{held}.node(), held, result_read_delta);
 }
 
 void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
@@ -316,7 +368,7 @@ void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, u
   // deliver_item_record, to rebuild a lost one by re-running the task.)
   auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
                                              resource_demand{}, 0);
-  route(task_id, far_item{at, {}, std::move(obj), std::move(from)});
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
 }
 
 void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
@@ -326,7 +378,7 @@ void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uin
   auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
                                              resource_demand{}, 0);
   obj->lender = remote_object::lender_info{node, std::move(host), port, std::nullopt};
-  route(task_id, far_item{at, {}, std::move(obj), std::move(from)});
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
 }
 
 void item_stream::lend_item(uint64_t object) {
@@ -361,7 +413,7 @@ size_t lent_items_node_gone(const caf::node_id& borrower) {
 }
 
 void deliver_item_record(uint64_t task_id, uint64_t at, remote_ptr record, caf::actor from) {
-  route(task_id, far_item{at, {}, std::move(record), std::move(from)});
+  route(task_id, far_item{at, {}, std::move(record), std::move(from), {}});
 }
 
 bool item_stream::lent_item_gone(uint64_t object) {

@@ -129,8 +129,8 @@ void lent_held(uint64_t id, uint16_t from, int32_t delta) {
   }
   // Not an actor: an object ref this node lent, or a large generator item
   // it keeps for a worker (item_stream::deliver_lent).
-  if (!ref_held(id, from, delta) && delta < 0)
-    item_stream::lent_item_gone(id);
+  if (!ref_held(id, from, delta) && delta < 0 && item_stream::lent_item_gone(id))
+    result_read(id); // the refs inside it (item_emitter)
 }
 
 void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen) {

@@ -120,15 +120,9 @@ std::exception_ptr remote_task::run() noexcept {
         fetched.push_back(std::move(bytes));
       }
     }
-    // A generator's items (their refs are not part of its result).
-    auto yielded = std::make_shared<std::atomic<bool>>(false);
-    auto emit = emit_item;
-    if (emit)
-      emit.send = [yielded, send = emit_item.send](uint64_t index, std::vector<char> bytes) {
-        yielded->store(true, std::memory_order_relaxed);
-        send(index, std::move(bytes));
-      };
-    item_emitter_scope scope{emit ? &emit : nullptr};
+    // A generator's items (each the container of its own refs: the sink
+    // collects them apart, begin_item_lending).
+    item_emitter_scope scope{emit_item ? &emit_item : nullptr};
     // The refs its result holds are pinned by the result until its owner
     // read or freed it (contained_refs.hpp).
     lend_scope lending;
@@ -138,10 +132,7 @@ std::exception_ptr remote_task::run() noexcept {
     // the result follows them that way (the owner unpins them on it).
     if (refs_borrowed_here() != borrowed)
       via_manager.store(true, std::memory_order_relaxed);
-    if (yielded->load(std::memory_order_relaxed))
-      release_contained(lending.take(), true); // in items, read whenever: no container
-    else
-      contain_result(msg_.task_id, object_id{msg_.task_id}.node(), lending.take());
+    contain_result(msg_.task_id, object_id{msg_.task_id}.node(), lending.take());
     auto size = out->size();
     // In this node's budget like a local task's result: kept here for its
     // owner (held_objects), it spills, or the task fails as a put would.

@@ -6,6 +6,7 @@
 #include <caf/node_id.hpp>
 
 #include <cstdint>
+#include <span>
 
 /// The owner's side of large generator items beyond `item_stream`'s own
 /// entry points: the driver's cluster client makes the record of a large
@@ -19,6 +20,19 @@ namespace manta::detail {
 /// (which keeps a weak pointer to it, to move it if a re-run of the
 /// generator rebuilds the item elsewhere).
 void deliver_item_record(uint64_t task_id, uint64_t index, remote_ptr record, caf::actor from);
+
+/// Like `item_stream::deliver`, for an item whose refs (and actor handles)
+/// the node that encoded it pins under its id `held` (0: it holds none)
+/// until this node decoded the item or dropped it undecoded (its stream
+/// gone, its early buffer overflowed, a retry's repeat, a re-run's item):
+/// then `item_read(held)` tells that node, after the +1s of the decode.
+void deliver_contained_item(uint64_t task_id, uint64_t index, std::span<const char> bytes,
+                            uint64_t held, caf::actor from);
+
+/// Tells the node that encoded an item that its container `held` ended
+/// here (an `actrelease` of delta `result_read_delta`, on the route of
+/// this node's +1s, after them). Nothing for 0.
+void item_read(uint64_t held);
 
 /// Like `item_stream::lend_item`, naming the node of the borrower: its
 /// items are freed by `lent_items_node_gone` if it dies before letting go.

@@ -1,0 +1,265 @@
+// Refs inside the items of a streaming generator that runs on a worker
+// (docs/cluster.md, "Borrowed refs", "Containers"): each item pins the
+// objects its refs name on the worker only until the driver decoded it or
+// dropped it undecoded, so an item that arrives after its stream is gone,
+// or that a re-run of the generator repeats, no longer keeps them until
+// shutdown. With real worker processes (this binary is also the head and
+// the workers: cluster_main.hpp).
+
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/store_listing.hpp"
+
+#include <manta/manta.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using manta_test::eventually;
+using manta_test::listed;
+
+using refs = std::vector<manta::object_ref<int>>;
+/// An item: text (2 MiB makes it a large item, kept on its worker) and refs.
+using padded = std::pair<std::string, refs>;
+
+/// Whether this process's store lists object `id` (asked on a worker).
+bool held_here(uint64_t id) {
+  return listed(manta::object_id{id});
+}
+MANTA_REMOTE(held_here);
+
+std::mutex g_mtx;
+std::vector<uint64_t> g_made; // the objects put for items on this node
+
+/// Puts `n` here for an item and remembers its id.
+manta::object_ref<int> made(int n) {
+  auto r = manta::put(n);
+  std::lock_guard<std::mutex> guard{g_mtx};
+  g_made.push_back(r.id().value());
+  return r;
+}
+
+/// The ids of the objects put for items on this node so far.
+std::vector<uint64_t> made_here() {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  return g_made;
+}
+MANTA_REMOTE(made_here);
+
+bool appears(const std::string& path, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+void touch(const std::string& path) {
+  std::ofstream{path} << "x";
+}
+
+/// Yields a ref to 0, then `late` more items with a ref each, yielded by
+/// a thread of its own once file `go` exists: that thread does not see
+/// the task's cancel, as a producer that has not heard of it yet does not,
+/// so those items reach the driver after it dropped the stream. Writes
+/// `done` once they are sent.
+void late_items(manta::generator_sink<refs>& out, int late, std::string go, std::string done) {
+  out.yield(refs{made(0)});
+  std::thread t{[&] {
+    if (!appears(go, 30s))
+      return;
+    for (int k = 1; k <= late; ++k)
+      out.yield(refs{made(k)});
+    touch(done);
+  }};
+  t.join();
+}
+MANTA_REMOTE(late_items);
+
+/// Yields item 0 large (2 MiB of text, kept on this node) and item 1
+/// small, each with a ref to its index put here.
+void mixed_items(manta::generator_sink<padded>& out) {
+  out.yield(padded{std::string(size_t{2} << 20, 'p'), refs{made(0)}});
+  out.yield(padded{"small", refs{made(1)}});
+}
+MANTA_REMOTE(mixed_items);
+
+/// An actor on a worker whose generator method does what late_items does.
+class late_actor {
+public:
+  void items(manta::generator_sink<refs>& out, int late, std::string go, std::string done) {
+    late_items(out, late, go, done);
+  }
+};
+MANTA_ACTOR(late_actor, &late_actor::items);
+
+/// Text of 100 KiB: above the size that travels inside a ref, so a
+/// borrower reads it from its owner's node.
+std::string fetched_text() {
+  return std::string(size_t{100} << 10, 't');
+}
+
+using texts = std::pair<std::string, std::vector<manta::object_ref<std::string>>>;
+
+/// Puts fetched_text() here and yields a ref to it twice: in item 0
+/// (small) and in item 1 (2 MiB, kept on this node until read); the
+/// producer's own ref is gone when it ends.
+void twice(manta::generator_sink<texts>& out) {
+  auto x = manta::put(fetched_text());
+  out.yield(texts{"small", {x}});
+  out.yield(texts{std::string(size_t{2} << 20, 'q'), {x}});
+}
+MANTA_REMOTE(twice);
+
+/// A cluster of `n` 2-CPU workers and this driver (no CPUs of its own).
+struct workers {
+  manta::local_cluster c;
+  std::vector<pid_t> pids;
+  std::map<int, manta::node_id> nodes;
+
+  explicit workers(int n) {
+    for (int i = 0; i < n; ++i)
+      pids.push_back(c.add_worker(2));
+    c.join(0);
+    nodes = manta_test::worker_nodes(static_cast<size_t>(n));
+    for (auto pid : pids)
+      REQUIRE(nodes.count(pid) == 1);
+  }
+
+  manta::node_id node(int i) { return nodes[pids.at(static_cast<size_t>(i))]; }
+
+  /// Whether worker `i`'s store lists object `id`.
+  bool holds(int i, uint64_t id) {
+    return manta::get(manta::task(held_here).node_affinity(node(i)).remote(id), 30s);
+  }
+
+  std::vector<uint64_t> made_on(int i) {
+    return manta::get(manta::task(made_here).node_affinity(node(i)).remote(), 30s);
+  }
+};
+
+} // namespace
+
+TEST_CASE("refs inside generator items that arrive after the stream is gone are freed") {
+  workers w{1};
+  auto go = w.c.dir() + "/go";
+  auto done = w.c.dir() + "/done";
+  uint64_t first_id = 0;
+  {
+    auto gen = manta::task(late_items).node_affinity(w.node(0)).remote(3, go, done);
+    auto first = gen.next(60s);
+    REQUIRE(first.has_value());
+    auto inner = manta::get(*first, 30s);
+    REQUIRE(inner.size() == 1);
+    CHECK(manta::get(inner[0], 30s) == 0);
+    first_id = inner[0].id().value();
+  } // the stream, item 0 and its ref are gone
+  touch(go);
+  REQUIRE(appears(done, 60s));
+  auto ids = w.made_on(0);
+  REQUIRE(ids.size() == 4);
+  // Item 0, read and dropped here: freed on the worker (as before).
+  CHECK(eventually([&] { return !w.holds(0, first_id); }));
+  // Items 1 to 3 came to no stream: dropped undecoded, their refs freed.
+  for (size_t k = 1; k < ids.size(); ++k)
+    CHECK(eventually([&] { return !w.holds(0, ids[k]); }));
+}
+
+TEST_CASE(
+  "refs inside items of a generator method that arrive after the stream is gone are freed") {
+  workers w{1};
+  auto go = w.c.dir() + "/go";
+  auto done = w.c.dir() + "/done";
+  auto a = manta::actor<late_actor>().node_affinity(w.node(0)).remote();
+  {
+    auto gen = a.call(&late_actor::items).remote(2, go, done);
+    auto first = gen.next(60s);
+    REQUIRE(first.has_value());
+    CHECK(manta::get(manta::get(*first, 30s).at(0), 30s) == 0);
+  }
+  touch(go);
+  REQUIRE(appears(done, 60s));
+  auto ids = w.made_on(0);
+  REQUIRE(ids.size() == 3);
+  for (auto id : ids)
+    CHECK(eventually([&] { return !w.holds(0, id); }));
+}
+
+TEST_CASE("a ref in two generator items stays for the second after the first was dropped") {
+  workers w{1};
+  auto gen = manta::task(twice).node_affinity(w.node(0)).remote();
+  std::vector<manta::object_ref<texts>> items;
+  while (auto item = gen.next(60s))
+    items.push_back(*item);
+  REQUIRE(items.size() == 2);
+  REQUIRE(gen.finished()); // the producer's own ref is gone
+  REQUIRE(items[1].slot()->remote() != nullptr); // kept on the worker, not read
+  uint64_t x_id = 0;
+  {
+    auto first = manta::get(items[0], 30s);
+    REQUIRE(first.second.size() == 1);
+    x_id = first.second[0].id().value();
+    CHECK(manta::get(first.second[0], 30s) == fetched_text());
+  }
+  items[0] = {}; // this driver's only copy of the ref goes: the worker hears -1
+  // Item 1, unread, still holds the ref: the object is there when it is read.
+  auto second = manta::get(items[1], 60s);
+  REQUIRE(second.second.size() == 1);
+  CHECK(second.second[0].id().value() == x_id);
+  CHECK(manta::get(second.second[0], 30s) == fetched_text());
+  second = {};
+  items.clear();
+  CHECK(eventually([&] { return !w.holds(0, x_id); }));
+}
+
+TEST_CASE("refs inside generator items a re-run repeats are freed on its node") {
+  workers w{2};
+  // On worker 0, with one retry: the re-run rebuilds its lost large item.
+  auto gen =
+    manta::task(mixed_items).node_affinity(w.node(0), /*soft=*/true).max_retries(1).remote();
+  auto big = gen.next(60s);
+  REQUIRE(big.has_value());
+  REQUIRE(big->slot()->remote() != nullptr); // kept on worker 0, not read
+  auto small = gen.next(60s);
+  REQUIRE(small.has_value());
+  CHECK(manta::get(manta::get(*small, 30s).second.at(0), 30s) == 1);
+  CHECK_FALSE(gen.next(60s).has_value());
+  w.c.kill_worker(w.pids[0], 2);
+  // The read of item 0 re-runs the generator on worker 1: its item 0 takes
+  // the lost one's place, its item 1 goes nowhere (the stream had one).
+  auto value = manta::get(*big, 60s);
+  CHECK(value.first.size() == (size_t{2} << 20));
+  REQUIRE(value.second.size() == 1);
+  CHECK(manta::get(value.second[0], 30s) == 0);
+  CHECK(big->slot()->remote()->node.load() == w.node(1));
+  std::vector<uint64_t> ids; // the re-run's two objects
+  REQUIRE(eventually([&] {
+    ids = w.made_on(1);
+    return ids.size() == 2;
+  }));
+  CHECK(w.holds(1, ids[0])); // read here, still held
+  // The re-run's item 1 was dropped undecoded: its object goes.
+  CHECK(eventually([&] { return !w.holds(1, ids[1]); }));
+  // Item 0's goes once this driver drops it.
+  value = {};
+  big.reset();
+  small.reset();
+  CHECK(eventually([&] { return !w.holds(1, ids[0]); }));
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
