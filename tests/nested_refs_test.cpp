@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <string>
 #include <utility>
@@ -57,6 +58,19 @@ std::pair<std::string, manta::object_ref<std::string>> big_with_text(char c) {
   return {std::string(size_t{2} << 20, 'x'), r};
 }
 MANTA_REMOTE(big_with_text);
+
+/// As big_with_text the first time (creating file `flag`); once `flag`
+/// exists (a re-run rebuilding the lost result), a small result beside the
+/// ref, which travels inline.
+std::pair<std::string, manta::object_ref<std::string>> shrinking_with_text(std::string flag) {
+  auto r = manta::put(large_text('s'));
+  g_made = r.id().value();
+  if (std::ifstream{flag})
+    return {std::string{}, r};
+  std::ofstream{flag} << "ran" << std::endl;
+  return {std::string(size_t{2} << 20, 'x'), r};
+}
+MANTA_REMOTE(shrinking_with_text);
 
 /// How many refs it was given (it reads none of the values behind them).
 size_t count_outer(std::vector<manta::object_ref<text_refs>> outer) {
@@ -351,6 +365,26 @@ TEST_CASE("a ref inside a result rebuilt from its lineage is held and freed on i
   result = {}; // the rebuilt result: freed on worker 1 after the +1
   CHECK(w.holds(1, id));
   CHECK(manta::get(r.second, 30s) == large_text('L'));
+  r = {};
+  CHECK(eventually([&] { return !w.holds(1, id); }));
+}
+
+TEST_CASE("a ref inside a result rebuilt inline from its lineage is freed on its new node") {
+  // Stored on the first worker (2 MiB), lost with it, and small when the
+  // other worker runs it again: the rebuilt result travels inline.
+  workers w{2};
+  auto flag = w.c.dir() + "/ran-once";
+  auto result =
+    manta::task(shrinking_with_text).node_affinity(w.node(0)).max_retries(2).remote(flag);
+  REQUIRE(eventually([&] { return result.ready(); }, 60s)); // kept on worker 0
+  w.c.kill_worker(w.pids[0], 1);
+  auto r = manta::get(result, 60s);
+  CHECK(r.first.empty()); // the re-run's
+  auto id = r.second.id().value();
+  CHECK(manta::object_id{id}.node() == w.node(1));
+  CHECK(manta::get(r.second, 30s) == large_text('s'));
+  CHECK(w.holds(1, id));
+  result = {};
   r = {};
   CHECK(eventually([&] { return !w.holds(1, id); }));
 }
