@@ -137,6 +137,9 @@ void on_result(self_ptr self, const bytes_t& bytes) {
       case wire::result_message::inline_value: {
         bytes_t data(r.value.begin(), r.value.end()); // the fetch keeps it
         complete_fetch(self, fetch_id, data);
+        // Its reader decodes it later (the +1s for refs inside come here
+        // first): its free tells that node too (see free_atom).
+        st.inline_rebuilds[r.task_id].push_back(p.node);
         break;
       }
       case wire::result_message::stored: {
@@ -398,6 +401,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       free_on(self, node, held);
       for (auto copy : self->state.copies.erase(held))
         free_on(self, copy, held);
+      if (auto i = self->state.inline_rebuilds.find(id); i != self->state.inline_rebuilds.end()) {
+        for (auto rebuilt_on : i->second) // it holds no bytes: the refs' pins go
+          free_on(self, rebuilt_on, id);
+        self->state.inline_rebuilds.erase(i);
+      }
     },
     [=](copy_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))

@@ -75,6 +75,11 @@ struct lent_ref {
   bool written_pending = false;
   std::set<uint16_t> awaiting;
   std::unique_ptr<seal_watch> watch;
+  /// The lends made writing the refs inside its value into its ref's
+  /// inlined bytes (a container, contained_refs.hpp): whoever decodes those
+  /// bytes holds this object's ref meanwhile, so they are let go with the
+  /// pin (`set.strong`) that keeps it for its borrowers.
+  std::vector<uint64_t> inner;
 };
 
 std::mutex g_mtx;
@@ -126,10 +131,19 @@ slot_ptr lost_slot(uint64_t id, const std::string& why) {
   return slot;
 }
 
+/// The lends inside `e`'s inlined bytes when its pin was just let go (an
+/// entry of g_lent, under g_mtx): for release_contained after the lock.
+void take_inner(lent_ref& e, std::vector<uint64_t>& out) {
+  out.insert(out.end(), e.inner.begin(), e.inner.end());
+  e.inner.clear();
+}
+
 /// Where the bytes of `slot` (sealed, not failed) are served, and their
 /// encoded size. False if they cannot be (no codec: the type cannot be
-/// rebuilt from bytes).
-bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
+/// rebuilt from bytes). The refs inside a value inlined in `w` are lent
+/// then: their lends go to `inner`, for the caller to tie to this object's
+/// pin.
+bool locate(const object_slot& slot, cluster& link, ref_wire& w, std::vector<uint64_t>& inner) {
   if (auto& r = slot.remote()) {
     w.size = r->encoded_size.load();
     if (r->lender) { // borrowed here: its lender's data path
@@ -155,8 +169,11 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
     return false;
   auto value = slot.shared_value();
   // Refs inside this value travel inside its ref's bytes, read whenever
-  // the borrower first reads it: they are not part of the outer container.
-  lend_scope nested{lend_scope::loose};
+  // the borrower first reads it: not part of the outer container, but held
+  // by this object's own pin (a borrower reads them while it holds this).
+  // Bytes too large to inline are served by the data path (encoded again
+  // there): these lends then go with `nested`.
+  lend_scope nested;
   encoded_bytes bytes;
   if (slot.codec()->encode(value.get(), bytes))
     return false;
@@ -164,6 +181,7 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w) {
   if (bytes.size <= ref_inline_bytes) {
     w.bytes.assign(bytes.data, bytes.data + bytes.size);
     w.inlined = true;
+    inner = nested.take();
   }
   w.holder = link.index();
   w.host = link.data_host();
@@ -220,14 +238,15 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   auto& r = slot->remote();
   // A worker passes a borrowed ref on as its owner's (it reached the worker
   // from its owner, and the receiver reports back over the same link).
+  std::vector<uint64_t> inner; // none for a borrowed one: its bytes as they came
   if (r && r->lender && link->kind() == cluster::role::worker) {
     w.state = ref_wire::ready;
     w.owner = r->lender->owner;
-    locate(*slot, *link, w);
+    locate(*slot, *link, w, inner);
     return {};
   }
   try {
-    if (!locate(*slot, *link, w))
+    if (!locate(*slot, *link, w, inner))
       return "the bytes of object " + to_string(slot->id()) + " (" + demangle(type.name())
              + ") cannot be served to another node";
   } catch (const std::exception& e) {
@@ -235,7 +254,9 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   }
   w.state = ref_wire::ready;
   std::lock_guard<std::mutex> guard{g_mtx};
-  pin_lent(g_lent[w.id], w.id, slot);
+  auto& e = g_lent[w.id];
+  pin_lent(e, w.id, slot);
+  e.inner.insert(e.inner.end(), inner.begin(), inner.end());
   // An entry stays after its pin went (a ref still in flight may report
   // later) until its object is gone: swept now and then, in O(1) per lend.
   if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
@@ -335,6 +356,7 @@ void borrowed_ref_gone(uint16_t owner, uint64_t id) {
 
 bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
   slot_ptr released; // dropped outside the lock: it may free the object
+  std::vector<uint64_t> inner;
   bool sealed = false;
   {
     std::lock_guard<std::mutex> guard{g_mtx};
@@ -343,6 +365,8 @@ bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
       return false;
     auto& e = i->second;
     released = e.set.held(from, delta);
+    if (released)
+      take_inner(e, inner);
     if (delta > 0 && e.written_pending) {
       // It may have borrowed the ref while it was pending: it waits to
       // hear where the object is (told again if it did not: ignored).
@@ -353,6 +377,7 @@ bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
   }
   if (sealed)
     post_sealed(id);
+  release_contained(inner);
   return true;
 }
 
@@ -381,12 +406,13 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
   ref_wire w;
   w.id = id;
   w.owner = rt->node_index();
+  std::vector<uint64_t> inner;
   if (slot->failed()) {
     w.state = ref_wire::failed;
     w.error = error_of(*slot);
   } else {
     try {
-      w.state = locate(*slot, *link, w) ? ref_wire::ready : ref_wire::failed;
+      w.state = locate(*slot, *link, w, inner) ? ref_wire::ready : ref_wire::failed;
       if (w.state == ref_wire::failed)
         w.error = "the bytes of object " + to_string(slot->id())
                   + " cannot be served to another node";
@@ -395,6 +421,14 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
       w.error = std::string{"it cannot be read on its owner: "} + e.what();
     }
   }
+  if (!inner.empty()) { // held by its pin, if it still has one
+    std::lock_guard<std::mutex> guard{g_mtx};
+    if (auto i = g_lent.find(id); i != g_lent.end() && i->second.set.strong) {
+      i->second.inner.insert(i->second.inner.end(), inner.begin(), inner.end());
+      inner.clear();
+    }
+  }
+  release_contained(inner); // what no pin took
   auto bytes = encode_ref_wire(w);
   for (auto node : nodes)
     out.emplace_back(node, bytes);
@@ -430,13 +464,16 @@ void ref_resolved(std::span<const char> bytes) {
 
 void refs_node_gone(uint16_t index) {
   std::vector<slot_ptr> released;
+  std::vector<uint64_t> inner; // the lends in their inlined bytes
   std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
   {
     std::lock_guard<std::mutex> guard{g_mtx};
     for (auto& [id, e] : g_lent) {
       e.awaiting.erase(index);
-      if (auto p = e.set.node_gone(index))
+      if (auto p = e.set.node_gone(index)) {
         released.push_back(std::move(p));
+        take_inner(e, inner);
+      }
     }
     for (auto i = g_waiting.begin(); i != g_waiting.end();) {
       if (i->second.owner == index) {
@@ -448,6 +485,7 @@ void refs_node_gone(uint16_t index) {
       }
     }
   }
+  release_contained(inner);
   results_reader_gone(index); // the results that node never read
   for (auto& s : orphans)
     s->seal_error(std::make_exception_ptr(
@@ -467,12 +505,17 @@ std::vector<uint16_t> ref_borrowers(uint64_t id) {
 void update_lent(const std::vector<uint64_t>& ids,
                  const std::function<slot_ptr(borrower_set<object_slot>&)>& f) {
   std::vector<slot_ptr> released; // dropped outside the lock: may free
-  std::lock_guard<std::mutex> guard{g_mtx};
-  for (auto id : ids)
-    if (auto i = g_lent.find(id); i != g_lent.end())
-      if (auto p = f(i->second.set))
-        released.push_back(std::move(p));
-  // (`released` is declared first: it goes after the guard.)
+  std::vector<uint64_t> inner;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto id : ids)
+      if (auto i = g_lent.find(id); i != g_lent.end())
+        if (auto p = f(i->second.set)) {
+          released.push_back(std::move(p));
+          take_inner(i->second, inner);
+        }
+  }
+  release_contained(inner); // as deep as values nest refs
 }
 
 void clear_lent_refs() {

@@ -18,11 +18,11 @@ namespace manta::detail {
 
 /// While alive on a thread, the refs and actor handles this node lends
 /// there (lend_ref, lend) are pinned by the container being written
-/// (`collect`), or by no container (`loose`: a nested encode, e.g. an
-/// actor's constructor arguments written from inside a task, or a value
-/// inlined in its ref, whose refs must not end with the outer container).
-/// Nests (an actor call made inside a task collects its own); a pin not
-/// taken with `take` goes with the scope.
+/// (`collect`), or by no container (`loose`: refs written on this thread
+/// that must not end with an outer container). Nests: an actor call made
+/// inside a task, an actor's constructor arguments and a value inlined in
+/// its ref (borrowers.cpp) each collect their own; a pin not taken with
+/// `take` goes with the scope.
 class lend_scope {
 public:
   enum mode : uint8_t { collect, loose };

@@ -158,9 +158,13 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   m.constructor_key = ctor.key();
   m.code = code_for(cls.library);
   m.name = opts.name;
+  // The refs and handles in the arguments are held by the instance they
+  // make (its own container: never a task's result it is made in).
+  contained_refs ctor_args;
   {
-    lend_scope loose{lend_scope::loose}; // not part of a task's result
+    lend_scope lending;
     ctor.encode_args(m.args);
+    ctor_args = contained_refs{lending.take()};
   }
   m.demand = opts.resources;
   m.max_restarts = opts.max_restarts < 0 ? -1 : std::max(0, opts.max_restarts - restarts);
@@ -201,7 +205,9 @@ std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor&
   }
   if (!placed.first.empty())
     throw error(placed.first);
-  return std::make_shared<remote_actor>(placed.second, m.actor_id);
+  auto made = std::make_shared<remote_actor>(placed.second, m.actor_id);
+  made->ctor_args = std::move(ctor_args);
+  return made;
 }
 
 call_outcome call_on_other_node(const remote_actor& where, const run_context& ctx,

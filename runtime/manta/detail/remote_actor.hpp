@@ -38,6 +38,11 @@ struct remote_actor {
 
   const uint16_t node;
   const uint64_t id;
+  /// The refs and actor handles written in the constructor arguments that
+  /// made this instance (contained_refs.hpp): pinned while it lives, so one
+  /// that no node read (its creation failed there or was never placed) is
+  /// let go when it dies; the node that read them counts as a borrower.
+  contained_refs ctor_args;
 };
 
 /// An actor the cluster client is to place on some node: answered through
