@@ -80,6 +80,17 @@ private:
   int fd_ = -1;
 };
 
+/// ThreadSanitizer's memcpy writes the shadow of every byte it copies, in
+/// fresh pages of its own that fault from user code: 131,110 faults in the
+/// 64 MiB put below (a plain memcpy into 64 MiB mapped in advance takes 0,
+/// 131,096 under TSan). None is a fault of the copy's, so that count is
+/// checked in every other build.
+#ifdef __SANITIZE_THREAD__
+constexpr bool under_tsan = true;
+#else
+constexpr bool under_tsan = false;
+#endif
+
 auto& pool() {
   return manta::detail::buffer_pool::instance();
 }
@@ -140,6 +151,8 @@ TEST_CASE("a put with no kept buffer maps its fresh copy's pages before copying"
   auto* perturb = std::getenv("MALLOC_PERTURB_");
   if (perturb != nullptr && std::atoi(perturb) != 0)
     MESSAGE("MALLOC_PERTURB_ is set: the page faults of the copy are not checked");
+  else if (under_tsan)
+    MESSAGE("ThreadSanitizer: the page faults of the copy are not checked");
   else
     CHECK(copy_faults < 16);
   CHECK(*manta::get_shared(ref) == value);
