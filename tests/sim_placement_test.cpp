@@ -254,6 +254,31 @@ TEST_CASE("removing a group fails what runs inside with the cluster's error") {
   CHECK(manta::sim::summary().external_events == 0);
 }
 
+TEST_CASE("a group with no room now waits for resources to be freed, and a wait for one that "
+          "cannot be placed is a deadlock, not a hang") {
+  sim_guard g{quiet(2, 2)};
+  std::vector<manta::object_ref<int>> busy;
+  for (int i = 0; i < 4; ++i) // every CPU of the cluster for 50 ms
+    busy.push_back(manta::task(nap_where).remote(50));
+  manta::sleep(1ms);
+  auto pg = manta::create_placement_group({{{"CPU", 2}}}, manta::placement_strategy::strict_pack);
+  CHECK(!pg.wait(20ms));
+  CHECK(state_of(pg) == "PENDING");
+  CHECK(manta::get(pg.ready()));
+  // Tried again within the cluster client's 100 ms of the runs' end.
+  CHECK(manta::now().time_since_epoch() >= 51ms);
+  CHECK(manta::now().time_since_epoch() <= 152ms);
+  for (auto& r : busy)
+    manta::get(r);
+  auto rest = manta::create_placement_group({{{"CPU", 2}}}, manta::placement_strategy::pack);
+  REQUIRE(manta::get(rest.ready())); // the other node: now every CPU is reserved
+  auto never = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack);
+  CHECK(!never.wait(1s));
+  CHECK_THROWS_WITH_AS(manta::get(never.ready()), doctest::Contains("deadlock"), manta::error);
+  manta::remove_placement_group(rest);
+  CHECK(manta::get(never.ready())); // the removal gave rest's CPUs back
+}
+
 TEST_CASE("a killed node's bundles are placed again; the work in them runs again there") {
   auto s = quiet(4, 2);
   sim_guard g{s};

@@ -319,7 +319,7 @@ void world::try_group(uint64_t id) {
     auto d = group_delay(0, node, cut);
     if (cut) { // the request times out
       eng_.after(opts_.resend_after, event_kind::group, node, id, [this, id, attempt, node] {
-        answered(id, attempt, node, node_label(node) + " did not answer (cut off by a partition)");
+        answered(id, attempt, node_label(node) + " did not answer (cut off by a partition)");
       });
       continue;
     }
@@ -331,10 +331,12 @@ void world::try_group(uint64_t id) {
 
 void world::prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource_map& sum) {
   // On the node: takes the bundles' sum if it is free now, never queues
-  // (hosted_bundles' `prepare`).
+  // (hosted_bundles' `prepare`). A dead node does not answer: the driver's
+  // request fails after `resend_after`.
   auto it = groups_.find(id);
   std::string why;
-  if (!nodes_[node].alive) {
+  bool cut = !nodes_[node].alive;
+  if (cut) {
     why = node_label(node) + " did not answer (it died)";
   } else if (it == groups_.end() || it->second->attempt != attempt) {
     why = "the try was given up";
@@ -355,25 +357,22 @@ void world::prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource
       it->second->holders[node] = nodes_[node].epoch;
     }
   }
-  bool cut = false;
-  auto d = why.starts_with(node_label(node) + " did not") ? opts_.resend_after
-                                                          : group_delay(node, 0, cut);
-  if (cut) {
+  auto d = cut ? opts_.resend_after : group_delay(node, 0, cut);
+  if (cut && why.empty()) { // the answer cannot cross: what it took goes back with the try
     why = node_label(node) + " did not answer (cut off by a partition)";
     d = opts_.resend_after;
   }
   eng_.after(d, event_kind::group, node, id,
-             [this, id, attempt, node, why] { answered(id, attempt, node, why); });
+             [this, id, attempt, why] { answered(id, attempt, why); });
 }
 
-void world::answered(uint64_t id, uint32_t attempt, uint32_t node, const std::string& why) {
+void world::answered(uint64_t id, uint32_t attempt, const std::string& why) {
   auto it = groups_.find(id);
   if (it == groups_.end() || it->second->attempt != attempt || it->second->missing == 0)
     return; // nothing waits for it (what it took is given back with its try)
   auto& g = *it->second;
   if (!why.empty() && g.refused.empty())
     g.refused = why;
-  (void)node;
   if (--g.missing == 0)
     finish_try(id);
 }

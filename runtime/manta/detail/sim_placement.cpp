@@ -17,7 +17,8 @@
 namespace manta::detail::sim {
 
 void world::place_ready() {
-  requeue_held();
+  if (apart_dirty_)
+    requeue_held();
   // First in, first placed: a task that fits nowhere holds back the ones
   // behind it, as the pool's queue does.
   while (!ready_.empty()) {
@@ -60,14 +61,20 @@ bool world::try_place(queued& q) {
   return true;
 }
 
-node_view world::view_of(uint32_t n, uint32_t from, double need, const resource_map& custom) const {
+node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   auto& node = nodes_[n];
   node_view v{n, node.alive && opts_.cpus_per_node >= need, false,
               1.0 - node.free_cpus / opts_.cpus_per_node};
-  if (!custom.empty())
+  v.has_room = v.can_fit && reachable(from, n) && node.free_cpus >= need;
+  return v;
+}
+
+node_view world::view_of(uint32_t n, uint32_t from, double need, const resource_map& custom) const {
+  auto v = view_of(n, from, need);
+  if (!custom.empty()) {
     v.can_fit = v.can_fit && custom_fits(n, custom, false);
-  v.has_room = v.can_fit && reachable(from, n) && node.free_cpus >= need
-               && (custom.empty() || custom_fits(n, custom, true));
+    v.has_room = v.has_room && v.can_fit && custom_fits(n, custom, true);
+  }
   return v;
 }
 
@@ -101,9 +108,15 @@ bool world::place_task(queued& q) {
   // as a worker starts the next task of its queue without a trip.
   uint32_t from = q.by_owner ? q.from : current_node();
   views_.clear();
-  for (uint32_t n = 0; n < nodes_.size(); ++n)
-    if (n != from)
-      views_.push_back(view_of(n, from, need, custom));
+  if (custom.empty()) { // most tasks: each node's CPUs only
+    for (uint32_t n = 0; n < nodes_.size(); ++n)
+      if (n != from)
+        views_.push_back(view_of(n, from, need));
+  } else {
+    for (uint32_t n = 0; n < nodes_.size(); ++n)
+      if (n != from)
+        views_.push_back(view_of(n, from, need, custom));
+  }
   placement_ask ask{where, view_of(from, from, need, custom), 0};
   if (q.by_owner && where.kind != scheduling_strategy::spread
       && std::any_of(views_.begin(), views_.end(), [](auto& v) { return v.has_room; }))

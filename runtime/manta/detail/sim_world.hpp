@@ -273,8 +273,9 @@ private:
   bool place_actor(task_ptr& t, const actor_job& job, uint32_t from);
   /// A rebuild: on a worker, by the cluster's rule, as the driver places it.
   bool place_rebuild(queued& q);
-  /// Node `n` as a task of `need` CPUs and `custom` resources submitted on
-  /// `from` sees it.
+  /// Node `n` as a task of `need` CPUs (and `custom` resources) submitted
+  /// on `from` sees it.
+  node_view view_of(uint32_t n, uint32_t from, double need) const;
   node_view view_of(uint32_t n, uint32_t from, double need, const resource_map& custom) const;
   /// Whether node `n`'s custom resources (its free ones, or its totals)
   /// hold `d` (an empty `d` always fits).
@@ -322,8 +323,8 @@ private:
   std::vector<layout_node> rooms() const;
   /// Phase one on `node`: takes `sum` (its bundles of the group) if free.
   void prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource_map& sum);
-  /// The driver has `node`'s answer (`why` empty: it took them).
-  void answered(uint64_t id, uint32_t attempt, uint32_t node, const std::string& why);
+  /// The driver has a node's answer (`why` empty: it took them).
+  void answered(uint64_t id, uint32_t attempt, const std::string& why);
   /// Every node answered: phase two (commit), or everything back.
   void finish_try(uint64_t id);
   void give_back(sim_group& g, const std::vector<uint32_t>& nodes);
