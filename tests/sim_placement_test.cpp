@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -277,6 +278,29 @@ TEST_CASE("a group with no room now waits for resources to be freed, and a wait 
   CHECK_THROWS_WITH_AS(manta::get(never.ready()), doctest::Contains("deadlock"), manta::error);
   manta::remove_placement_group(rest);
   CHECK(manta::get(never.ready())); // the removal gave rest's CPUs back
+}
+
+TEST_CASE("a group whose nodes are cut off from the driver's waits for the heal") {
+  auto s = quiet(4, 2);
+  manta::sim_fault cut;
+  cut.what = manta::sim_fault::kind::partition;
+  cut.group = {1, 2};
+  manta::sim_fault heal;
+  heal.at = 300ms;
+  heal.what = manta::sim_fault::kind::heal;
+  s.faults = {cut, heal};
+  sim_guard g{s};
+  manta::sleep(1ms);
+  // Three nodes of their own, of which the driver reaches two until 300 ms.
+  auto pg = manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+                                          manta::placement_strategy::strict_spread);
+  CHECK(!pg.wait(250ms));
+  CHECK(manta::get(pg.ready()));
+  CHECK(manta::now().time_since_epoch() >= 300ms);
+  CHECK(manta::now().time_since_epoch() <= 401ms);
+  auto nodes = bundle_nodes(pg);
+  CHECK(std::set<int>(nodes.begin(), nodes.end()).size() == 3);
+  CHECK(manta::sim::summary().external_events == 0);
 }
 
 TEST_CASE("a killed node's bundles are placed again; the work in them runs again there") {
