@@ -171,6 +171,26 @@ void sim_set_cost_fn(const std::string& function, sim_cost_fn fn) {
   w->set_cost_fn(function, std::move(fn));
 }
 
+bool sim_fits_a_node(const resource_demand& d, resource_demand* total) {
+  auto* w = current_world();
+  return w != nullptr && w->fits_a_node(d, total);
+}
+
+std::vector<layout_node> sim_group_nodes() {
+  auto* w = current_world();
+  return w != nullptr ? w->group_nodes() : std::vector<layout_node>{};
+}
+
+void sim_place_group(const std::shared_ptr<placement_record>& pg) {
+  if (auto* w = current_world())
+    w->place_group(pg);
+}
+
+void sim_remove_group(const std::shared_ptr<placement_record>& pg) {
+  if (auto* w = current_world())
+    w->remove_group(pg);
+}
+
 void sim_stop() noexcept {
   auto* w = current_world();
   if (w == nullptr)
@@ -207,8 +227,14 @@ void init(init_options opts, simulation_options sim) {
   if (opts.address)
     throw invalid_argument_error("manta::init: --simulate runs the whole cluster in this "
                                  "process; drop --address");
+  if (!opts.resources.empty())
+    throw invalid_argument_error(
+      "manta::init: --resources (init_options::resources) names one node's resources, but "
+      "--simulate runs virtual nodes; give each its own with --sim-resources "
+      "(simulation_options::node_resources), e.g. --sim-resources=\"1=GPU:1;2=disk:2\"");
   // Each virtual node has the same CPUs; the runtime's own totals are one
-  // node's, so a task larger than a node is infeasible as on a cluster.
+  // node's, so a task larger than a node is infeasible as on a cluster
+  // (unless a virtual node's custom resources hold it: sim_fits_a_node).
   opts.num_cpus = sim.cpus_per_node;
   opts.dashboard_port.reset();
   auto w = std::make_unique<detail::sim::world>(sim, opts.connection_timeout);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,12 @@ struct simulation_options {
   uint64_t seed = 1; ///< Seeds every random stream: the same seed, the same run.
   uint32_t nodes = 4; ///< Virtual nodes, the driver's node 0 among them.
   double cpus_per_node = 2; ///< CPUs of each virtual node.
+  /// Custom resources of virtual nodes, by node index (e.g.
+  /// `{{1, {{"GPU", 1}}}, {2, {{"disk", 2}}}}`); a node not listed has none.
+  /// A task or actor asking for them is placed only on a node that has them,
+  /// and placement groups reserve them, as on a cluster. CPUs are
+  /// `cpus_per_node` ("CPU" is refused here).
+  std::map<uint32_t, resource_map> node_resources;
   /// One-way message delay: `latency` plus an exponential jitter of mean
   /// `jitter`, drawn per message (and per object crossing) from the
   /// "network" stream.

@@ -158,8 +158,10 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
     throw invalid_argument_error("actor " + info.name + ": max_concurrency must be at least 1");
   bool remote = place_on_other_node(opts);
   check_call_options(opts, "actor " + info.name, remote);
-  // A simulation places it on its virtual node (sim_world.cpp).
-  bool virtual_node = sim_engaged() && opts.strategy.node < manta::sim::summary().nodes;
+  // A simulation places it on its virtual node (sim_world.cpp), or on its
+  // bundle's once its placement group is reserved (sim_groups.cpp).
+  bool virtual_node =
+    sim_engaged() && (opts.strategy.node < manta::sim::summary().nodes || opts.strategy.group != 0);
   if (!remote && opts.strategy.kind == scheduling_strategy::node_affinity
       && opts.strategy.node != rt.node_index() && !opts.strategy.soft && !virtual_node)
     throw infeasible_task_error("actor " + info.name + " is pinned to node "
@@ -167,8 +169,10 @@ anchor_ptr create_actor(const std::type_info& cls, actor_options opts,
                                 + ", but this process is not a driver connected to it; "
                                   "pin it to a live node of the cluster or drop the affinity");
   if (!remote && !opts.resources.fits_in(rt.total_cpus(), rt.total_custom())
-      && !in_placement_group(opts.resources)) {
+      && !in_placement_group(opts.resources) && !sim_fits_a_node(opts.resources)) {
     resource_demand total{rt.total_cpus(), rt.total_custom()};
+    if (sim_engaged())
+      sim_fits_a_node(opts.resources, &total);
     throw infeasible_task_error("actor " + info.name + " needs " + opts.resources.to_string()
                                 + " for its lifetime but this node has only " + total.to_string()
                                 + " in total and no worker node offers it; lower its "

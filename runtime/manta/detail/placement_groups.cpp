@@ -6,6 +6,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/hosted_bundles.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/detail/submit_checks.hpp"
 #include "manta/detail/task_end.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -138,7 +139,9 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
   auto total = sum_of(bundles);
   resource_demand node{rt.total_cpus(), rt.total_custom()};
   auto* link = rt.cluster_link();
-  bool spread = link != nullptr && link->kind() == cluster::role::driver;
+  // A driver lays the bundles out over its cluster's nodes, a simulation
+  // over its virtual nodes (sim_groups.cpp), by the same steps.
+  bool spread = (link != nullptr && link->kind() == cluster::role::driver) || sim_engaged();
   if (spread)
     ; // checked below, once the record exists
   else if (strategy == placement_strategy::strict_spread && bundles.size() > 1)

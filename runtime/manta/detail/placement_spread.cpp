@@ -9,6 +9,7 @@
 #include "manta/detail/cluster.hpp"
 #include "manta/detail/placement_groups.hpp"
 #include "manta/detail/runtime.hpp"
+#include "manta/detail/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -43,13 +44,17 @@ void placement_registry::check_cluster_fit(const placement_record& rec,
                                            const std::string& who) const {
   auto& rt = runtime::require("create_placement_group");
   std::vector<layout_node> nodes;
-  auto own = rt.total_custom();
-  own[cpu_resource] = rt.total_cpus();
-  nodes.push_back({rt.node_index(), own});
-  for (auto& w : rt.cluster_link()->workers()) {
-    auto room = w.custom;
-    room[cpu_resource] = w.cpus;
-    nodes.push_back({w.index, std::move(room)});
+  if (sim_engaged()) {
+    nodes = sim_group_nodes();
+  } else {
+    auto own = rt.total_custom();
+    own[cpu_resource] = rt.total_cpus();
+    nodes.push_back({rt.node_index(), own});
+    for (auto& w : rt.cluster_link()->workers()) {
+      auto room = w.custom;
+      room[cpu_resource] = w.cpus;
+      nodes.push_back({w.index, std::move(room)});
+    }
   }
   if (lay_out(rec.bundles, rec.strategy, nodes))
     return;
@@ -188,11 +193,16 @@ void placement_registry::drop_names(const std::string& hex, const resource_map& 
 }
 
 void hand_to_cluster(const placement_ptr& pg) {
-  caf::anon_send(cluster::client(), actors::group_place_atom::value, pg);
+  if (sim_engaged())
+    sim_place_group(pg); // reserved on virtual nodes, by the same steps
+  else
+    caf::anon_send(cluster::client(), actors::group_place_atom::value, pg);
 }
 
 void release_in_cluster(const placement_ptr& pg) {
-  if (auto client = cluster::client())
+  if (sim_engaged())
+    sim_remove_group(pg);
+  else if (auto client = cluster::client())
     caf::anon_send(client, actors::group_remove_atom::value, pg);
 }
 

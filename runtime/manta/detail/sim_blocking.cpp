@@ -86,6 +86,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
     throw error("manta sim: deadlock at virtual time " + std::to_string(eng_.now().count())
                 + " ns: the driver waits for an object that no simulated event will produce ("
                 + std::to_string(ready_.size()) + " task(s) wait for a live node with room, "
+                + std::to_string(apart_.size()) + " for their placement group or custom resources, "
                 + std::to_string(suspended_.size()) + " run(s) are blocked)");
   return ok;
 }

@@ -127,6 +127,28 @@ double parse_sim_rate(std::string_view where, std::string_view text) {
   return v;
 }
 
+std::map<uint32_t, resource_map> parse_sim_resources(std::string_view where,
+                                                     std::string_view text) {
+  std::map<uint32_t, resource_map> out;
+  auto all = text;
+  while (!text.empty()) {
+    auto semi = text.find(';');
+    auto item = text.substr(0, semi);
+    text = semi == std::string_view::npos ? std::string_view{} : text.substr(semi + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      bad(where, "expected NODE=NAME:AMOUNT,... for each node, separated by ';' (e.g. "
+                 "1=GPU:1;2=disk:2,GPU:1), got '"
+                   + std::string{all} + "'");
+    auto node = static_cast<uint32_t>(parse_sim_count(where, item.substr(0, eq), 0, 999'999));
+    if (out.count(node) != 0)
+      bad(where, "names node " + std::to_string(node)
+                   + " twice; give each node's resources once, e.g. 1=GPU:1,disk:2");
+    out[node] = parse_resources(where, item.substr(eq + 1));
+  }
+  return out;
+}
+
 void sim_request::add(const init_flag& f, std::string where, std::string_view text) {
   if (f.name == "simulate") {
     simulate = text.empty() || parse_switch(where, text);
@@ -222,6 +244,20 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
       if (!val.is_string())
         bad(at, "expected a file name");
       opts.trace_file = std::string{val.as_string()};
+    } else if (key == "node_resources") {
+      // {"1": {"GPU": 1}, "2": {"disk": 2}}
+      if (!val.is_object())
+        bad(at, "expected an object of nodes, e.g. {\"1\": {\"GPU\": 1}}");
+      for (auto& [node, res] : val.as_object()) {
+        auto node_at = at + "." + std::string{node};
+        auto n = parse_sim_count(node_at, std::string_view{node}, 0, 999'999);
+        if (!res.is_object())
+          bad(node_at, "expected the node's resources, e.g. {\"GPU\": 1}");
+        resource_map own;
+        for (auto& [name, amount] : res.as_object())
+          own[std::string{name}] = json_number(node_at + "." + std::string{name}, amount);
+        opts.node_resources[static_cast<uint32_t>(n)] = std::move(own);
+      }
     } else if (key == "faults") {
       if (!val.is_array())
         bad(at, "expected a list of faults");
@@ -232,7 +268,8 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
       bad(at, "unknown key; the keys are seed, nodes, cpus_per_node, latency, jitter, loss, "
               "resend_after, detect_after, task_duration, call_duration, cost, cpu_quantum, "
               "bandwidth, random_kills, kill_window, random_partitions, partition_length, "
-              "random_slowdowns, slow_factor, slow_length, fault_window, trace_file, faults");
+              "random_slowdowns, slow_factor, slow_length, fault_window, trace_file, "
+              "node_resources, faults");
     }
   }
 }

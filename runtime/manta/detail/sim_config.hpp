@@ -3,6 +3,7 @@
 #include "manta/simulation.hpp"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ uint64_t parse_sim_count(std::string_view where, std::string_view text, uint64_t
 sim_cost parse_sim_cost(std::string_view where, std::string_view text);
 /// Bytes per second, >= 0 (0: unlimited).
 double parse_sim_rate(std::string_view where, std::string_view text);
+/// Virtual nodes' custom resources: "NODE=NAME:N,...;NODE=..." (e.g.
+/// "1=GPU:1;2=disk:2,GPU:1"), each node's list as `--resources` takes it.
+std::map<uint32_t, resource_map> parse_sim_resources(std::string_view where, std::string_view text);
 
 /// Reads a schedule file (JSON; docs/simulation.md) into `opts`; errors name
 /// the file and the key.

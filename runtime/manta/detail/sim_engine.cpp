@@ -51,9 +51,9 @@ void engine::note(event_kind kind, uint32_t node, uint64_t id) noexcept {
   mix(hash_, id);
   ++events_;
   if (trace_ != nullptr) {
-    static constexpr const char* names[] = {"?",      "submit",    "place", "arrive",
-                                            "finish", "retry",     "lost",  "fault",
-                                            "detect", "actor_job", "wake",  "external"};
+    static constexpr const char* names[] = {"?",     "submit",   "place", "arrive", "finish",
+                                            "retry", "lost",     "fault", "detect", "actor_job",
+                                            "wake",  "external", "group"};
     auto k = static_cast<size_t>(kind);
     std::fprintf(trace_, "%lld %s %u %llx\n", static_cast<long long>(now_.count()),
                  k < std::size(names) ? names[k] : "?", node, static_cast<unsigned long long>(id));

@@ -32,6 +32,7 @@ enum class event_kind : uint8_t {
   actor_job,  ///< an actor's constructor or drain job runs
   wake,       ///< a callback (an argument sealed, a timer)
   external,   ///< work handed in by a thread outside the simulation
+  group,      ///< a placement group's reservation message or retry (sim_groups.cpp)
 };
 
 /// The simulation's clock, event queue, random streams and trace hash. It

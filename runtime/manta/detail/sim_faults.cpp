@@ -95,6 +95,13 @@ void world::apply(const sim_fault& f) {
       n.free_cpus = opts_.cpus_per_node;
       free_sum_ += n.free_cpus;
       n.slow = 1.0;
+      if (!custom_.empty()) { // back empty: its own resources, no bundles
+        auto own = opts_.node_resources.find(f.node);
+        custom_[f.node].total = own == opts_.node_resources.end() ? resource_map{} : own->second;
+        custom_[f.node].free = custom_[f.node].total;
+      }
+      apart_dirty_ = true;
+      wake_groups();
       place_ready();
       break;
     case sim_fault::kind::partition:
@@ -121,6 +128,8 @@ void world::apply(const sim_fault& f) {
         rejoin.node = m;
         apply(rejoin);
       }
+      apart_dirty_ = true;
+      wake_groups();
       place_ready();
       break;
     }
@@ -157,6 +166,9 @@ void world::connection_timed_out(uint32_t node, uint64_t heals) {
 
 void world::detect(uint32_t node, const std::string& why) {
   nodes_[node].detected = nodes_[node].epoch;
+  // As the driver does: its bundles are placed again before its tasks go
+  // elsewhere (worker_links.cpp's `node_lost`).
+  groups_node_lost(node, node_name(node) + " " + why + " (simulated)");
   auto actors = std::move(nodes_[node].actors);
   nodes_[node].actors.clear();
   for (auto& weak : actors) {

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 /// The few points where the runtime hands work to the simulator
 /// (docs/simulation.md). Outside a simulation each is one relaxed load.
@@ -87,5 +89,23 @@ void sim_call_ends();
 
 /// Stops the simulation before the runtime stops (prints its summary).
 void sim_stop() noexcept;
+
+/// Whether some virtual node could ever hold `d` (the submission checks of
+/// tasks and actors); `total`, if given, gets the virtual nodes' totals.
+bool sim_fits_a_node(const resource_demand& d, resource_demand* total = nullptr);
+
+struct placement_record;
+struct layout_node;
+
+/// The live virtual nodes and their totals, which a new placement group
+/// must fit (`placement_registry::check_cluster_fit`).
+std::vector<layout_node> sim_group_nodes();
+
+/// A new placement group, reserved on virtual nodes (sim_groups.cpp)
+/// instead of by the driver's cluster client.
+void sim_place_group(const std::shared_ptr<placement_record>& pg);
+
+/// A removed group's bundles are given back on their virtual nodes.
+void sim_remove_group(const std::shared_ptr<placement_record>& pg);
 
 } // namespace manta::detail

@@ -17,6 +17,8 @@
 namespace manta::detail::sim {
 
 void world::place_ready() {
+  if (apart_dirty_)
+    requeue_held();
   // First in, first placed: a task that fits nowhere holds back the ones
   // behind it, as the pool's queue does.
   while (!ready_.empty()) {
@@ -38,8 +40,11 @@ bool world::try_place(queued& q) {
   if (job == nullptr) // one whose argument is lost waits for its rebuild
     return wait_for_lost_argument(q) || place_task(q);
   auto it = actor_node_.find(job->lease_owner());
-  if (it == actor_node_.end() || job->keeps_lease)
-    return place_actor(t, *job, q.from); // its constructor
+  if (it == actor_node_.end() || job->keeps_lease) { // its constructor
+    if (static_cast<const actor_core*>(job->lease_owner())->options().strategy.group != 0)
+      return place_group_actor(q, *job);
+    return place_actor(t, *job, q.from);
+  }
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->actor = true;
@@ -64,10 +69,37 @@ node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   return v;
 }
 
+node_view world::view_of(uint32_t n, uint32_t from, double need, const resource_map& custom) const {
+  auto v = view_of(n, from, need);
+  if (!custom.empty()) {
+    v.can_fit = v.can_fit && custom_fits(n, custom, false);
+    v.has_room = v.has_room && v.can_fit && custom_fits(n, custom, true);
+  }
+  return v;
+}
+
 bool world::place_task(queued& q) {
   auto& t = q.task;
   double need = t->opts.resources.cpus;
+  auto& custom = t->opts.resources.custom;
   auto& where = t->opts.strategy;
+  if (where.group != 0) {
+    // In a placement group laid out over the nodes: pinned to its bundle's
+    // node once the group is reserved, as the driver's `place` pins it.
+    std::string why;
+    auto pinned = pin_to_bundle(where, t->opts.resources, why);
+    if (pinned < 0) {
+      end_task(
+        *t, task_state::failed,
+        std::make_exception_ptr(placement_group_removed_error("task '" + t->name() + "': " + why)));
+      return true;
+    }
+    // Not reserved yet, or its node died and the group has not noticed.
+    if (pinned == 0 || !nodes_[where.node].alive || !custom_fits(where.node, custom, false)) {
+      hold(q);
+      return true;
+    }
+  }
   bool hard = where.kind == scheduling_strategy::node_affinity && !where.soft;
   if (!hard && need > free_sum_)
     return false; // no node has room: the rule could only say wait
@@ -76,10 +108,16 @@ bool world::place_task(queued& q) {
   // as a worker starts the next task of its queue without a trip.
   uint32_t from = q.by_owner ? q.from : current_node();
   views_.clear();
-  for (uint32_t n = 0; n < nodes_.size(); ++n)
-    if (n != from)
-      views_.push_back(view_of(n, from, need));
-  placement_ask ask{where, view_of(from, from, need), 0};
+  if (custom.empty()) { // most tasks: each node's CPUs only
+    for (uint32_t n = 0; n < nodes_.size(); ++n)
+      if (n != from)
+        views_.push_back(view_of(n, from, need));
+  } else {
+    for (uint32_t n = 0; n < nodes_.size(); ++n)
+      if (n != from)
+        views_.push_back(view_of(n, from, need, custom));
+  }
+  placement_ask ask{where, view_of(from, from, need, custom), 0};
   if (q.by_owner && where.kind != scheduling_strategy::spread
       && std::any_of(views_.begin(), views_.end(), [](auto& v) { return v.has_room; }))
     ask.local->has_room = false; // the owner's client sends it to a worker
@@ -100,12 +138,19 @@ bool world::place_task(queued& q) {
     case node_choice::queue_local:
       // The world's queue is every node's: the task waits in it until the
       // local node has room.
-      if (!ask.local->has_room)
-        return false;
+      if (!ask.local->has_room) {
+        if (custom.empty())
+          return false;
+        hold(q); // tasks asking for other resources go on meanwhile
+        return true;
+      }
       break;
     case node_choice::wait:
     case node_choice::nowhere: // a node may be revived
-      return false;
+      if (custom.empty())
+        return false;
+      hold(q);
+      return true;
     case node_choice::pinned_away:
       // The error a cluster's driver gives (`fail_pinned`), so that the
       // same program handles it the same way in both.
@@ -126,6 +171,10 @@ bool world::place_task(queued& q) {
   r->from = q.from;
   nodes_[node].free_cpus -= need;
   free_sum_ -= need;
+  if (!custom.empty()) {
+    take_custom(node, custom, -1);
+    r->custom = true;
+  }
   start(r, node, from);
   return true;
 }
@@ -134,11 +183,12 @@ bool world::place_rebuild(queued& q) {
   // As the driver places a rebuild (task_placement.cpp): on a worker, with
   // no strategy of its own and no local node.
   double need = q.task->opts.resources.cpus;
+  auto& custom = q.task->opts.resources.custom;
   if (need > free_sum_)
     return false;
   views_.clear();
   for (uint32_t n = 1; n < nodes_.size(); ++n)
-    views_.push_back(view_of(n, 0, need));
+    views_.push_back(view_of(n, 0, need, custom));
   uint32_t spread_last = 0; // the default strategy takes no turn
   auto choice = choose_node(placement_ask{}, views_, spread_last);
   if (choice.kind != node_choice::run_on)
@@ -149,6 +199,10 @@ bool world::place_rebuild(queued& q) {
   r->cpus = need; // `from`: the driver's node 0
   nodes_[choice.node].free_cpus -= need;
   free_sum_ -= need;
+  if (!custom.empty()) {
+    take_custom(choice.node, custom, -1);
+    r->custom = true;
+  }
   start(r, choice.node, 0);
   return true;
 }
@@ -162,11 +216,18 @@ bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
   auto* core = static_cast<const actor_core*>(job.lease_owner());
   auto& where = core->options().strategy; // its own option, not its jobs'
   double need = t->opts.resources.cpus;
-  bool fits = opts_.cpus_per_node >= need; // every node has the same CPUs
+  // Every node has the same CPUs; custom resources are some nodes' only.
+  auto& custom = core->options().resources.custom;
+  bool fits = opts_.cpus_per_node >= need;
+  auto fits_on = [&](uint32_t n) { return fits && custom_fits(n, custom, false); };
   auto [home, fresh] = actor_home_.try_emplace(core, from);
   if (fresh) {
     size_t turn = where.kind == scheduling_strategy::spread ? spread_turn_++ : 0;
-    if (!actor_stays_local(where, true, home->second, fits, fits, nodes_.size() - 1, turn))
+    bool here = fits_on(from);
+    bool elsewhere_fits = fits
+                          && (custom.empty() || fits_a_node(core->options().resources, nullptr));
+    if (!actor_stays_local(where, true, home->second, here, elsewhere_fits, nodes_.size() - 1,
+                           turn))
       home->second = elsewhere;
   }
   uint32_t node = home->second;
@@ -175,12 +236,12 @@ bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
     views_.clear();
     for (uint32_t n = 1; n < nodes_.size(); ++n)
       views_.push_back(
-        {n, nodes_[n].alive && fits, false, 1.0 - nodes_[n].free_cpus / opts_.cpus_per_node});
+        {n, nodes_[n].alive && fits_on(n), false, 1.0 - nodes_[n].free_cpus / opts_.cpus_per_node});
     auto choice = choose_actor_node(where, views_, actor_spread_last_);
     if (choice.kind != node_choice::run_on)
       return false; // pinned to a dead node, or none fits: a node may be revived
     node = choice.node;
-  } else if (nodes_[node].free_cpus < need) {
+  } else if (nodes_[node].free_cpus < need || !custom_fits(node, custom, true)) {
     return false; // its constructor waits for the CPUs of its node
   }
   auto r = std::make_shared<run_rec>();

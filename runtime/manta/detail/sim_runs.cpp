@@ -195,6 +195,11 @@ void world::retire(const rec_ptr& r) {
   if (nodes_[r->node].epoch == r->epoch) {
     nodes_[r->node].free_cpus += r->cpus;
     free_sum_ += r->cpus;
+    if (r->custom) {
+      take_custom(r->node, r->task->opts.resources.custom, 1);
+      apart_dirty_ = true; // what waits apart for them may fit now
+    }
+    wake_groups();
     runs_[r->node].erase(r->pos);
   }
 }

@@ -42,6 +42,25 @@ world::world(const simulation_options& opts, vtime connection_timeout)
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;
   free_sum_ = opts.cpus_per_node * static_cast<double>(opts.nodes);
+  if (!opts.node_resources.empty()) {
+    custom_.resize(opts.nodes);
+    for (auto& [n, own] : opts.node_resources) {
+      if (n >= opts.nodes)
+        throw invalid_argument_error("manta sim: node_resources names node " + std::to_string(n)
+                                     + " but the simulation has nodes 0 to "
+                                     + std::to_string(opts.nodes - 1));
+      for (auto& [name, amount] : own)
+        if (name == cpu_resource || name.empty() || !(amount > 0)
+            || name.find("_group_") != std::string::npos)
+          throw invalid_argument_error(
+            "manta sim: node_resources of node " + std::to_string(n) + ": '" + name
+            + "' = " + std::to_string(amount)
+            + " is not a custom resource with an amount above 0; give names other than "
+              "\"CPU\" (CPUs are cpus_per_node) with amounts such as {\"GPU\", 1}");
+      custom_[n].total = own;
+      custom_[n].free = own;
+    }
+  }
   if (!opts.trace_file.empty()) {
     trace_ = std::fopen(opts.trace_file.c_str(), "w");
     if (trace_ == nullptr)

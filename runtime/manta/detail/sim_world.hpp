@@ -1,6 +1,8 @@
 #pragma once
 
+#include "manta/detail/bundle_layout.hpp"
 #include "manta/detail/node_choice.hpp"
+#include "manta/detail/placement_groups.hpp"
 #include "manta/detail/sim_engine.hpp"
 #include "manta/detail/sim_fiber.hpp"
 #include "manta/detail/task_spec.hpp"
@@ -10,6 +12,7 @@
 
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,6 +102,21 @@ public:
 
   manta::sim::run_summary summary() const;
 
+  // -- custom resources and placement groups (sim_groups.cpp) --
+
+  /// Whether some virtual node could ever hold `d` (the submission checks);
+  /// `total`, if given, gets the live nodes' totals added up.
+  bool fits_a_node(const resource_demand& d, resource_demand* total) const;
+  /// The live nodes and their totals (CPUs under "CPU"), as a driver's
+  /// registry sees its cluster when a group is created (bundle_layout.hpp).
+  std::vector<layout_node> group_nodes() const;
+  /// A new group: its bundles are reserved on virtual nodes, as the driver's
+  /// cluster client reserves them (actors/cluster_bundles.cpp).
+  void place_group(const placement_ptr& pg);
+  /// `pg` was removed: its bundles are given back (an event, as the
+  /// registry calls this under its lock).
+  void remove_group(const placement_ptr& pg);
+
 private:
   struct node_state {
     bool alive = true;
@@ -127,6 +145,8 @@ private:
     bool actor = false;
     bool in_code = false;
     bool over = false;
+    /// It holds its task's custom resources on its node (given back by `retire`).
+    bool custom = false;
     std::list<std::shared_ptr<run_rec>>::iterator pos;
   };
   using rec_ptr = std::shared_ptr<run_rec>;
@@ -253,8 +273,79 @@ private:
   bool place_actor(task_ptr& t, const actor_job& job, uint32_t from);
   /// A rebuild: on a worker, by the cluster's rule, as the driver places it.
   bool place_rebuild(queued& q);
-  /// Node `n` as a task of `need` CPUs submitted on `from` sees it.
+  /// Node `n` as a task of `need` CPUs (and `custom` resources) submitted
+  /// on `from` sees it.
   node_view view_of(uint32_t n, uint32_t from, double need) const;
+  node_view view_of(uint32_t n, uint32_t from, double need, const resource_map& custom) const;
+  /// Whether node `n`'s custom resources (its free ones, or its totals)
+  /// hold `d` (an empty `d` always fits).
+  bool custom_fits(uint32_t n, const resource_map& d, bool free) const;
+  /// Takes (`sign` -1) or gives back (1) custom resources `d` on node `n`;
+  /// a name the node lost meanwhile (a removed bundle's) is not given back.
+  void take_custom(uint32_t n, const resource_map& d, double sign);
+  /// `q` cannot be placed now but should not hold back the queue (its
+  /// group is not reserved, or the custom resources it asks for are busy):
+  /// it waits apart until `requeue_held` puts it back in front.
+  void hold(queued& q);
+  void requeue_held();
+  /// For a task or actor in a group laid out over the virtual nodes:
+  /// `where.node` set to its bundle's node (1), or not reserved yet (0:
+  /// hold it), or the group is gone (-1, `why` says why), by the registry's
+  /// `resolve`, as the driver's cluster client asks it (`pin_to_bundle`).
+  int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::string& why) const;
+  /// An actor's constructor in a placement group: on its bundle's node.
+  bool place_group_actor(queued& q, const actor_job& job);
+  // The two phases of a group's reservation, its retries and the bundles
+  // of a dead node placed again: the driver's cluster client's steps
+  // (actors/cluster_bundles.cpp) on virtual nodes (sim_groups.cpp).
+  struct sim_group {
+    placement_ptr rec;
+    /// Each bundle's node (`unplaced` while it is not).
+    std::vector<uint32_t> nodes;
+    /// The nodes holding its reservation, each with its epoch then (a
+    /// reservation on an earlier life of a node went with it).
+    std::map<uint32_t, uint64_t> holders;
+    /// Bundles of a dead node still to place again, and those the try in
+    /// flight places.
+    std::vector<uint32_t> lost, placing;
+    /// The nodes the try in flight asked, how many have not answered, and
+    /// the first refusal.
+    std::vector<uint32_t> asked;
+    size_t missing = 0;
+    uint32_t attempt = 0;
+    std::string refused;
+    bool reserved = false;
+    bool removed = false;
+  };
+  static constexpr uint32_t unplaced = ~uint32_t{0};
+  void try_group(uint64_t id);
+  bool lay_out_lost(sim_group& g);
+  std::vector<layout_node> rooms() const;
+  /// Phase one on `node`: takes `sum` (its bundles of the group) if free.
+  void prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource_map& sum);
+  /// The driver has a node's answer (`why` empty: it took them).
+  void answered(uint64_t id, uint32_t attempt, const std::string& why);
+  /// Every node answered: phase two (commit), or everything back.
+  void finish_try(uint64_t id);
+  void give_back(sim_group& g, const std::vector<uint32_t>& nodes);
+  void drop_group(uint64_t id);
+  void plan_group_retry();
+  void retry_groups();
+  /// Resources were freed: a group that found no room is tried again (a
+  /// retry timer runs only while one may succeed, so that a driver waiting
+  /// for nothing else is still told of its deadlock).
+  void wake_groups() {
+    if (groups_waiting_) {
+      groups_waiting_ = false;
+      plan_group_retry();
+    }
+  }
+  /// The cluster noticed `node`'s death: the bundles it held are placed
+  /// again (the registry's RESCHEDULING), as `groups_node_lost` does.
+  void groups_node_lost(uint32_t node, const std::string& why);
+  /// A message of a group's reservation from `from` to `to`: its delay (a
+  /// lost one sent again after `resend_after`); `cut`: across a partition.
+  vtime group_delay(uint32_t from, uint32_t to, bool& cut);
   /// Starts `r` on `node`, its spec sent from `from`.
   void start(const rec_ptr& r, uint32_t node, uint32_t from);
   void arrive(const rec_ptr& r);
@@ -424,6 +515,23 @@ private:
   std::unordered_map<task_spec*, std::unique_ptr<arg_wait>> arg_waits_;
   /// Free CPUs of the live nodes together: no node fits a larger demand.
   double free_sum_ = 0;
+  /// Each node's custom resources (`node_resources`, and the bundles of
+  /// groups reserved there under their bundle names): empty while no node
+  /// has any, so that a simulation without them pays nothing per node.
+  struct node_custom {
+    resource_map total;
+    resource_map free;
+  };
+  std::vector<node_custom> custom_;
+  /// Placement groups by id (ordered: retries go in creation order).
+  std::map<uint64_t, std::unique_ptr<sim_group>> groups_;
+  bool group_retry_planned_ = false;
+  /// A group found no room at its last try (`wake_groups`).
+  bool groups_waiting_ = false;
+  /// Tasks and actor constructors held out of the queue (`hold`), and
+  /// whether something freed that they may wait for.
+  std::deque<queued> apart_;
+  bool apart_dirty_ = false;
   size_t depth_ = 0;
   uint64_t tasks_lost_ = 0;
   uint64_t actors_killed_ = 0;

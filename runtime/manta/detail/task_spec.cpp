@@ -123,8 +123,11 @@ slot_ptr submit(task_ptr spec) {
   // A task in a placement group asks for its bundle's resources, checked
   // against the bundle when it was submitted (`place_in_group`).
   if (!demand.fits_in(rt.total_cpus(), rt.total_custom())
-      && (link == nullptr || !link->feasible(demand)) && !in_placement_group(demand)) {
+      && (link == nullptr || !link->feasible(demand)) && !in_placement_group(demand)
+      && !sim_fits_a_node(demand)) { // a virtual node's own resources
     resource_demand total{rt.total_cpus(), rt.total_custom()};
+    if (sim_engaged())
+      sim_fits_a_node(demand, &total);
     if (link != nullptr)
       for (auto& [name, amount] : link->worker_totals()) {
         if (name == cpu_resource)
