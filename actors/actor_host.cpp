@@ -1,7 +1,7 @@
 #include "actors/actor_host.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/actor_core.hpp"
+#include "manta/actor/actor_core.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "manta/detail/remote_actor.hpp"
-#include "manta/detail/remote_object.hpp"
-#include "manta/detail/task_spec.hpp"
+#include "manta/cluster/remote_actor.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/sched/task_spec.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>

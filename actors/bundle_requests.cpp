@@ -1,8 +1,8 @@
 #include "actors/node_manager.hpp"
 
-#include "manta/detail/hosted_bundles.hpp"
-#include "manta/detail/wire.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/placement/hosted_bundles.hpp"
+#include "manta/net/wire.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <caf/all.hpp>
 

@@ -2,14 +2,14 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
-#include "manta/detail/actor_choice.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/contained_refs.hpp"
-#include "manta/detail/demangle.hpp"
-#include "manta/detail/head_store.hpp"
-#include "manta/detail/lent_handles.hpp"
-#include "manta/detail/wire_failure.hpp"
+#include "manta/actor/actor_choice.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/cluster/head_store.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -32,7 +32,7 @@ double load(const remote_node& n) {
   return n.busy_cpus / std::max(n.info.cpus, 1e-9);
 }
 
-/// Where a new actor goes (detail/actor_choice.hpp, the rule the simulator
+/// Where a new actor goes (actor/actor_choice.hpp, the rule the simulator
 /// shares): its affinity, the next worker for SPREAD, or the least-loaded
 /// worker that can ever fit it. Sets `why` if none.
 std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req,

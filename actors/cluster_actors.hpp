@@ -5,7 +5,7 @@
 #include <string>
 
 /// The driver's cluster client placing actors on worker nodes and carrying
-/// their calls (see manta/detail/remote_actor.hpp for the owner's side):
+/// their calls (see manta/cluster/remote_actor.hpp for the owner's side):
 /// it picks a node for an ActorSpec, books the actor's resources there,
 /// sends each call as a TaskSpec naming the actor, completes the call when
 /// its TaskResult arrives, and kills (so restarts elsewhere, while

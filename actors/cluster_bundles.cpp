@@ -5,11 +5,11 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
-#include "manta/detail/bundle_layout.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/hosted_bundles.hpp"
-#include "manta/detail/worker_pool.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/placement/bundle_layout.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/placement/hosted_bundles.hpp"
+#include "manta/sched/worker_pool.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <caf/all.hpp>
 

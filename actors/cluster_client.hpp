@@ -1,15 +1,15 @@
 #pragma once
 
-#include "actors/object_directory.hpp"
-#include "actors/outbox.hpp"
+#include "manta/cluster/object_directory.hpp"
+#include "manta/cluster/outbox.hpp"
 #include "actors/token_gate.hpp"
-#include "manta/detail/contained_refs.hpp"
-#include "manta/detail/node_choice.hpp"
-#include "manta/detail/placement_groups.hpp"
-#include "manta/detail/remote_actor.hpp"
-#include "manta/detail/remote_object.hpp"
-#include "manta/detail/task_spec.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/cluster/node_choice.hpp"
+#include "manta/placement/placement_groups.hpp"
+#include "manta/cluster/remote_actor.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/sched/task_spec.hpp"
+#include "manta/net/wire.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/response_promise.hpp>

@@ -1,9 +1,9 @@
 #include "actors/cluster_registry.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/build_fingerprint.hpp"
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/log_sink.hpp"
+#include "manta/cluster/build_fingerprint.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/observe/log_sink.hpp"
 
 #include <caf/all.hpp>
 

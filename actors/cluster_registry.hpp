@@ -1,10 +1,10 @@
 #pragma once
 
-#include "actors/job_table.hpp"
+#include "manta/cluster/job_table.hpp"
 #include "actors/token_gate.hpp"
-#include "manta/detail/head_store.hpp"
-#include "manta/detail/node_state.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/cluster/head_store.hpp"
+#include "manta/cluster/node_state.hpp"
+#include "manta/net/wire.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>

@@ -1,5 +1,5 @@
 // Calls through actor handles that a worker read from another node
-// (manta/detail/lent_handles.hpp): the worker's node manager sends each to
+// (manta/store/lent_handles.hpp): the worker's node manager sends each to
 // the actor's home, the owner that lent the handle, over the link that
 // owner opened to this worker, and completes it when the home's TaskResult
 // comes back. Calls leave in the order the stand-in's engine sends them,
@@ -12,12 +12,12 @@
 #include "actors/cluster_client.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/actor_errors.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/contained_refs.hpp"
-#include "manta/detail/lent_handles.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/wire.hpp"
-#include "manta/detail/wire_failure.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/wire.hpp"
+#include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "actors/atoms.hpp"
-#include "manta/detail/item_stream.hpp"
-#include "manta/detail/stream_items.hpp"
+#include "manta/sched/item_stream.hpp"
+#include "manta/sched/stream_items.hpp"
 
 #include <caf/all.hpp>
 

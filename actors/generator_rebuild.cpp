@@ -1,7 +1,7 @@
 #include "actors/cluster_client_internal.hpp"
 
-#include "manta/detail/item_stream.hpp"
-#include "manta/detail/stream_items.hpp"
+#include "manta/sched/item_stream.hpp"
+#include "manta/sched/stream_items.hpp"
 
 #include <caf/all.hpp>
 

@@ -2,10 +2,10 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_actors.hpp"
-#include "manta/detail/backoff.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/log_sink.hpp"
-#include "manta/detail/transport.hpp"
+#include "manta/core/backoff.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/observe/log_sink.hpp"
+#include "manta/net/transport.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

@@ -3,14 +3,14 @@
 // their owner kills them or is gone (but the detached ones).
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
-#include "manta/detail/actor_anchor.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_registry.hpp"
-#include "manta/detail/code_loader.hpp"
-#include "manta/detail/demangle.hpp"
-#include "manta/detail/job_id.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/actor/actor_anchor.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_registry.hpp"
+#include "manta/cluster/code_loader.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/core/job_id.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/wire.hpp"
 #include "manta/object_id.hpp"
 
 #include <caf/all.hpp>

@@ -3,9 +3,9 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/log_shipper.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/observe/log_shipper.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/wire.hpp"
 
 #include <caf/all.hpp>
 

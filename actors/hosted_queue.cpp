@@ -1,9 +1,9 @@
 #include "actors/hosted_queue.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/task_events.hpp"
-#include "manta/detail/wire.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/net/wire.hpp"
+#include "manta/sched/worker_pool.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/node_manager.hpp"
-#include "manta/detail/remote_task.hpp"
+#include "manta/cluster/remote_task.hpp"
 
 #include <chrono>
 #include <memory>

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "actors/node_manager.hpp"
-#include "manta/detail/item_stream.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/sched/item_stream.hpp"
+#include "manta/net/wire.hpp"
 
 #include <caf/fwd.hpp>
 

@@ -1,31 +1,31 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
-#include "actors/dashboard_detail.hpp"
+#include "manta/dashboard/dashboard_detail.hpp"
 #include "actors/generator_items.hpp"
 #include "actors/hosted_queue.hpp"
 #include "actors/hosted_results.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_registry.hpp"
-#include "manta/detail/borrowers.hpp"
-#include "manta/detail/build_fingerprint.hpp"
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/code_loader.hpp"
-#include "manta/detail/contained_refs.hpp"
-#include "manta/detail/demangle.hpp"
-#include "manta/detail/function_registry.hpp"
-#include "manta/detail/held_objects.hpp"
-#include "manta/detail/hosted_bundles.hpp"
-#include "manta/detail/item_stream.hpp"
-#include "manta/detail/lent_handles.hpp"
-#include "manta/detail/log_shipper.hpp"
-#include "manta/detail/node_state.hpp"
-#include "manta/detail/placement_groups.hpp"
-#include "manta/detail/remote_task.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/task_error.hpp"
-#include "manta/detail/wire.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_registry.hpp"
+#include "manta/store/borrowers.hpp"
+#include "manta/cluster/build_fingerprint.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/cluster/code_loader.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/sched/function_registry.hpp"
+#include "manta/store/held_objects.hpp"
+#include "manta/placement/hosted_bundles.hpp"
+#include "manta/sched/item_stream.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/observe/log_shipper.hpp"
+#include "manta/cluster/node_state.hpp"
+#include "manta/placement/placement_groups.hpp"
+#include "manta/cluster/remote_task.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sched/task_error.hpp"
+#include "manta/net/wire.hpp"
+#include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -174,7 +174,7 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
     send_result(self, owner, failure_result(id, msg.name, kind, std::move(why)));
   };
   // A hosted actor, or one of this node's own whose handle this node lent
-  // to the sender (manta/detail/lent_handles.hpp).
+  // to the sender (manta/store/lent_handles.hpp).
   auto a = self->state.actors.find(msg.actor_id);
   auto anchor = a != self->state.actors.end() ? a->second.anchor : detail::lent_actor(msg.actor_id);
   if (!anchor)

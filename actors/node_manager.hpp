@@ -1,14 +1,14 @@
 #pragma once
 
-#include "actors/outbox.hpp"
-#include "actors/owner_book.hpp"
+#include "manta/cluster/outbox.hpp"
+#include "manta/cluster/owner_book.hpp"
 #include "actors/token_gate.hpp"
-#include "manta/detail/actor_anchor.hpp"
-#include "manta/detail/contained_refs.hpp"
-#include "manta/detail/object_loss.hpp"
-#include "manta/detail/object_slot.hpp"
-#include "manta/detail/remote_actor.hpp"
-#include "manta/detail/task_spec.hpp"
+#include "manta/actor/actor_anchor.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/cluster/object_loss.hpp"
+#include "manta/store/object_slot.hpp"
+#include "manta/cluster/remote_actor.hpp"
+#include "manta/sched/task_spec.hpp"
 #include "manta/resources.hpp"
 
 #include <caf/actor.hpp>

@@ -2,10 +2,10 @@
 
 #include "actors/atoms.hpp"
 #include "actors/node_manager.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/log_sink.hpp"
-#include "manta/detail/object_fetch.hpp"
-#include "manta/detail/object_loss.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/observe/log_sink.hpp"
+#include "manta/cluster/object_fetch.hpp"
+#include "manta/cluster/object_loss.hpp"
 
 #include <caf/all.hpp>
 

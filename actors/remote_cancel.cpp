@@ -4,10 +4,10 @@
 #include "actors/cluster_client_internal.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/log_sink.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/observe/log_sink.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,11 +1,11 @@
 #include "actors/cluster_client_internal.hpp"
 
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/code_loader.hpp"
-#include "manta/detail/codec.hpp"
-#include "manta/detail/object_fetch.hpp"
-#include "manta/detail/task_end.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/cluster/code_loader.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/cluster/object_fetch.hpp"
+#include "manta/sched/task_end.hpp"
+#include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
 #include "manta/placement_group.hpp"
 
@@ -320,7 +320,7 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
     }
   }
   // The refs written inside its arguments are pinned by the task until it
-  // ends (detail/contained_refs.hpp).
+  // ends (store/contained_refs.hpp).
   detail::lend_scope lending;
   auto keep_lent = [&] {
     if (auto i = st.preparing.find(id); i != st.preparing.end())

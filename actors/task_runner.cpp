@@ -1,10 +1,10 @@
 #include "actors/task_runner.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/sim_hooks.hpp"
-#include "manta/detail/task_end.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/sim/sim_hooks.hpp"
+#include "manta/sched/task_end.hpp"
+#include "manta/sched/worker_pool.hpp"
 
 #include <caf/all.hpp>
 

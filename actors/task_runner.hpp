@@ -1,7 +1,7 @@
 #pragma once
 
-#include "manta/detail/object_slot.hpp"
-#include "manta/detail/task_spec.hpp"
+#include "manta/store/object_slot.hpp"
+#include "manta/sched/task_spec.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>

@@ -1,8 +1,8 @@
 #include "actors/token_gate.hpp"
 
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/peer_log.hpp"
-#include "manta/detail/transport.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/observe/peer_log.hpp"
+#include "manta/net/transport.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

@@ -56,7 +56,7 @@ private:
 /// type it does not expect): the message is dropped and logged as "<who>
 /// dropped an unexpected message from <node>: <what>", the peer's text cut
 /// to 200 bytes and the lines rate-limited per sending node
-/// (manta/detail/peer_log.hpp). CAF's own `print_and_drop` writes the whole
+/// (manta/observe/peer_log.hpp). CAF's own `print_and_drop` writes the whole
 /// message to stdout, so any peer could write without bound to a node's log.
 caf::scheduled_actor::default_handler drop_unexpected(std::string who);
 

@@ -1,9 +1,9 @@
 #include "actors/cluster_client_internal.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/task_events.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/sched/worker_pool.hpp"
 
 #include <caf/all.hpp>
 

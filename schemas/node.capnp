@@ -33,7 +33,7 @@ struct NodeInfo {
 
   dataPort @7 :UInt16;
   # Where the node serves the bytes of the objects it holds over plain TCP
-  # (runtime/manta/detail/object_transfer.hpp), on `host`; 0 if it does not
+  # (runtime/manta/net/object_transfer.hpp), on `host`; 0 if it does not
   # (then they travel as ObjectChunk messages through CAF).
 
   build @8 :Build;

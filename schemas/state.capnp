@@ -75,7 +75,7 @@ struct NodeState {
   # empty without one. The head's /api/prometheus_sd lists these.
 
   series @21 :List(SeriesSample);
-  # The node's samples, oldest first (runtime/manta/detail/series.hpp).
+  # The node's samples, oldest first (runtime/manta/observe/series.hpp).
   forwarded @22 :Text;
   forwardedStatus @23 :UInt16;
   # The node's answer to StateQuery.forward (its body and HTTP status);

@@ -64,7 +64,7 @@ struct TaskSpec {
 
   layoutHash @12 :UInt64;
   # The hash of the layouts of the function's (or method's) parameter and
-  # result types in the sender's build (runtime/manta/detail/type_layout.hpp):
+  # result types in the sender's build (runtime/manta/core/type_layout.hpp):
   # a node whose function of that name and signature lays its types out
   # differently (a struct's fields reordered, same size) refuses the task
   # instead of decoding one layout as the other. 0: not given.
@@ -118,7 +118,7 @@ struct Holder {
 
 enum ErrorKind {
   # Which of Manta's errors a TaskFailure is: the receiver raises the class
-  # of that kind (runtime/manta/detail/error_kind.hpp lists them, in this
+  # of that kind (runtime/manta/core/error_kind.hpp lists them, in this
   # order; wire_result.cpp checks the two against each other when it compiles).
   # A code the receiver does not know (a newer or hostile peer) fails the
   # task with a manta::error naming the code.

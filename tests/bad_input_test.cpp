@@ -7,10 +7,10 @@
 
 #include <doctest/doctest.h>
 #include <manta/cluster.hpp>
-#include <manta/detail/cluster.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/cluster.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"

@@ -1,12 +1,12 @@
-// The block cache under operator new (manta/detail/block_cache.hpp): a
+// The block cache under operator new (manta/store/block_cache.hpp): a
 // large vector the program frees while the runtime runs leaves its memory
 // mapped for the next large vector of about its size, within a quarter of
 // the memory budget, giving way to live values and emptied at shutdown.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/block_cache.hpp>
-#include <manta/detail/buffer_pool.hpp>
+#include <manta/store/block_cache.hpp>
+#include <manta/store/buffer_pool.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"

@@ -9,7 +9,7 @@
 #include "tests/cluster_main.hpp"
 #include "tests/store_listing.hpp"
 
-#include <manta/detail/borrowers.hpp>
+#include <manta/store/borrowers.hpp>
 #include <manta/manta.hpp>
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// The store's pool of large buffers (manta/detail/buffer_pool.hpp): a put
+// The store's pool of large buffers (manta/store/buffer_pool.hpp): a put
 // copies into the memory a freed object of the same type and size left
 // behind, with its pages already mapped; the pool stays within the memory
 // budget, gives way to live values, and the budget still limits them. A
@@ -8,10 +8,10 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/buffer_pool.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_transfer.hpp>
-#include <manta/detail/store_copy.hpp>
+#include <manta/store/buffer_pool.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/store/store_copy.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/byte_pattern.hpp"

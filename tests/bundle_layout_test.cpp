@@ -4,7 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/bundle_layout.hpp"
+#include "manta/placement/bundle_layout.hpp"
 
 #include <set>
 

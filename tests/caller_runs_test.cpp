@@ -7,7 +7,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
-#include "manta/detail/task_events.hpp"
+#include "manta/observe/task_events.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tools/fork_join_task.hpp"
 

@@ -5,8 +5,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "actors/dashboard.hpp"
-#include "actors/dashboard_routes.hpp"
+#include "manta/dashboard/dashboard.hpp"
+#include "manta/dashboard/dashboard_routes.hpp"
 #include "tests/observed_node.hpp"
 #include "tools/http_client.hpp"
 

@@ -9,7 +9,7 @@
 #include "tests/observed_cluster.hpp"
 #include "tools/http_client.hpp"
 
-#include "manta/detail/node_state.hpp"
+#include "manta/cluster/node_state.hpp"
 
 #include <manta/local_cluster.hpp>
 #include <manta/manta.hpp>

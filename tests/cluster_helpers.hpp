@@ -4,10 +4,10 @@
 // is, a worker's node manager reached as a peer would, child exit codes and
 // log files.
 
-#include <manta/detail/cluster.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/transport.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/cluster.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/transport.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"

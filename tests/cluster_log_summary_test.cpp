@@ -15,7 +15,7 @@
 
 #include <boost/json/src.hpp>
 
-#include "manta/detail/runtime.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <iostream>
 #include <sstream>

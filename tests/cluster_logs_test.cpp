@@ -7,12 +7,12 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
-#include <manta/detail/cluster.hpp>
-#include <manta/detail/codec.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/job_id.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/cluster.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/core/job_id.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"

@@ -12,7 +12,7 @@
 #include "tests/observed_node.hpp"
 #include "tools/http_client.hpp"
 
-#include "actors/head_metrics.hpp"
+#include "manta/dashboard/head_metrics.hpp"
 
 #include <manta/local_cluster.hpp>
 #include <manta/manta.hpp>

@@ -5,11 +5,11 @@
 // process that connects to its port directly, and closes its connection.
 // This binary is head, workers, driver (see manta::local_cluster) and, with
 // --intruder, a process that never joined.
-#include <manta/detail/cluster.hpp>
-#include <manta/detail/codec.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/cluster.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"

@@ -8,8 +8,8 @@
 
 #include <manta/manta.hpp>
 
-#include "manta/detail/remote_object.hpp"
-#include "manta/detail/wire_failure.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/net/wire_failure.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -9,10 +9,10 @@
 #include "tests/test_pki.hpp"
 #include "tests/cluster_pipeline.hpp"
 
-#include <manta/detail/cluster.hpp>
-#include <manta/detail/object_transfer.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/transport.hpp>
+#include <manta/cluster/cluster.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/transport.hpp>
 #include <manta/manta.hpp>
 
 #include <chrono>
@@ -95,7 +95,7 @@ TEST_CASE("a TLS cluster runs the three-stage pipeline") {
 
 // CAF 0.17's OpenSSL sessions leave OpenSSL's error queue full after a
 // failed connection, and the next read on any other connection then fails
-// (see runtime/manta/detail/openssl_patch.cpp): without the fix, killing
+// (see runtime/manta/net/openssl_patch.cpp): without the fix, killing
 // one worker cut the driver off the other one too.
 TEST_CASE("kill -9 of a TLS worker: the other worker keeps serving, every result arrives") {
   SKIP_WITHOUT_OPENSSL();

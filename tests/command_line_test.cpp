@@ -5,7 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/init_flags.hpp"
+#include "manta/core/init_flags.hpp"
 #include "tools/command_help.hpp"
 #include "tools/command_line.hpp"
 

@@ -9,12 +9,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 
 #include <doctest/doctest.h>
-#include <manta/detail/data_path_tls.hpp>
-#include <manta/detail/held_objects.hpp>
-#include <manta/detail/fetch_loop.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_transfer.hpp>
-#include <manta/detail/transfer_protocol.hpp>
+#include <manta/net/data_path_tls.hpp>
+#include <manta/store/held_objects.hpp>
+#include <manta/net/fetch_loop.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/net/transfer_protocol.hpp>
 
 #include "tests/loopback_socket.hpp"
 #include "tests/test_pki.hpp"

@@ -9,15 +9,15 @@
 
 #include <doctest/doctest.h>
 
-#include <manta/detail/cluster_tls.hpp>
-#include <manta/detail/connection_pool.hpp>
-#include <manta/detail/data_path_tls.hpp>
-#include <manta/detail/fetch_loop.hpp>
-#include <manta/detail/held_objects.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_transfer.hpp>
-#include <manta/detail/tls_session.hpp>
-#include <manta/detail/transfer_protocol.hpp>
+#include <manta/cluster/cluster_tls.hpp>
+#include <manta/net/connection_pool.hpp>
+#include <manta/net/data_path_tls.hpp>
+#include <manta/net/fetch_loop.hpp>
+#include <manta/store/held_objects.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/net/tls_session.hpp>
+#include <manta/net/transfer_protocol.hpp>
 
 #include "tests/byte_pattern.hpp"
 #include "tests/loopback_socket.hpp"

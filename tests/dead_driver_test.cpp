@@ -15,10 +15,10 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
-#include "manta/detail/job_id.hpp"
-#include "manta/detail/node_state.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/core/job_id.hpp"
+#include "manta/cluster/node_state.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/wire.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/shell_command.hpp"

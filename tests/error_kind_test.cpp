@@ -5,9 +5,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/actor_errors.hpp>
-#include <manta/detail/error_kind.hpp>
-#include <manta/detail/wire.hpp>
-#include <manta/detail/wire_failure.hpp>
+#include <manta/core/error_kind.hpp>
+#include <manta/net/wire.hpp>
+#include <manta/net/wire_failure.hpp>
 #include <manta/errors.hpp>
 
 #include <cctype>

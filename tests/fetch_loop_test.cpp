@@ -9,17 +9,17 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
-#include <manta/detail/cluster_tls.hpp>
-#include <manta/detail/codec.hpp>
-#include <manta/detail/data_path_tls.hpp>
-#include <manta/detail/fetch_loop.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_slot.hpp>
-#include <manta/detail/object_transfer.hpp>
-#include <manta/detail/remote_task.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/worker_pool.hpp>
+#include <manta/cluster/cluster_tls.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/net/data_path_tls.hpp>
+#include <manta/net/fetch_loop.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/store/object_slot.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/cluster/remote_task.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/sched/worker_pool.hpp>
 
 #include "tests/byte_pattern.hpp"
 

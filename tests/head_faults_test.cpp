@@ -10,9 +10,9 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/transport.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/transport.hpp"
+#include "manta/net/wire.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/fault_workload.hpp"

@@ -13,10 +13,10 @@
 // joins it under a fresh index. Returns the times it took.
 
 #include "actors/atoms.hpp"
-#include "manta/detail/head_store.hpp"
-#include "manta/detail/job_id.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/transport.hpp"
+#include "manta/cluster/head_store.hpp"
+#include "manta/core/job_id.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/net/transport.hpp"
 #include "tests/head_workload.hpp"
 
 #include <caf/all.hpp>

@@ -4,7 +4,7 @@
 // named with its address and a hint, and a head started with an
 // unreachable store stopping with that error. Skips (77) without
 // redis-server.
-#include "manta/detail/head_store.hpp"
+#include "manta/cluster/head_store.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/redis_server.hpp"
 #include "tests/shell_command.hpp"
@@ -87,7 +87,7 @@ TEST_CASE("members, the next index, named actors and the head's address read bac
     s.put_actor({"gone", "default", "tally", 1, 2, 7, false});
     s.drop_actor("default", "gone");
     s.put_head({"127.0.0.1:6380", 42, 1700000000000});
-    // The job table (actors/job_table.hpp): a replaced head keeps counting.
+    // The job table (cluster/job_table.hpp): a replaced head keeps counting.
     CHECK(s.next_job() == 0);
     s.put_next_job(3);
     job_record j;

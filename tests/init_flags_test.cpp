@@ -7,9 +7,9 @@
 
 #include <doctest/doctest.h>
 #include <manta/cluster.hpp>
-#include <manta/detail/backoff.hpp>
-#include <manta/detail/init_flags.hpp>
-#include <manta/detail/log_sink.hpp>
+#include <manta/core/backoff.hpp>
+#include <manta/core/init_flags.hpp>
+#include <manta/observe/log_sink.hpp>
 #include <manta/errors.hpp>
 #include <manta/logging.hpp>
 

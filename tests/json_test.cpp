@@ -1,12 +1,12 @@
-// The JSON the state API and the dashboard write (detail/json.hpp), read
+// The JSON the state API and the dashboard write (observe/json.hpp), read
 // back with Boost.JSON: each record's fields under their names with their
 // values, strings always valid UTF-8, resource amounts as numbers.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include "manta/detail/json.hpp"
-#include "manta/detail/placement_json.hpp"
-#include "manta/detail/series.hpp"
+#include "manta/observe/json.hpp"
+#include "manta/placement/placement_json.hpp"
+#include "manta/observe/series.hpp"
 
 #include <boost/json/parse.hpp>
 

@@ -5,7 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/log_store.hpp"
+#include "manta/observe/log_store.hpp"
 
 #include <string>
 #include <vector>

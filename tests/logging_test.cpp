@@ -5,7 +5,7 @@
 
 #include "tests/cluster_main.hpp"
 
-#include <manta/detail/job_id.hpp>
+#include <manta/core/job_id.hpp>
 #include <manta/manta.hpp>
 
 #include <chrono>

@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
-#include "manta/detail/memory_gauge.hpp"
-#include "manta/detail/memory_monitor.hpp"
+#include "manta/store/memory_gauge.hpp"
+#include "manta/store/memory_monitor.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <atomic>

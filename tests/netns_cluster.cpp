@@ -1,6 +1,6 @@
 #include "tests/netns_cluster.hpp"
 
-#include <manta/detail/cluster_token.hpp>
+#include <manta/cluster/cluster_token.hpp>
 #include <manta/manta.hpp>
 
 #include <cctype>

@@ -14,7 +14,7 @@
 #include "tests/netns_cluster.hpp"
 #include "tests/netns_keep_logs.hpp"
 
-#include "manta/detail/object_transfer.hpp"
+#include "manta/net/object_transfer.hpp"
 
 #include <manta/manta.hpp>
 

@@ -5,10 +5,10 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/actor_choice.hpp"
-#include "manta/detail/node_choice.hpp"
-#include "manta/detail/node_loss.hpp"
-#include "manta/detail/object_loss.hpp"
+#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/node_choice.hpp"
+#include "manta/cluster/node_loss.hpp"
+#include "manta/cluster/object_loss.hpp"
 
 #include <vector>
 

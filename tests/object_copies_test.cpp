@@ -8,9 +8,9 @@
 
 #include <manta/manta.hpp>
 
-#include "manta/detail/held_objects.hpp"
-#include "manta/detail/object_transfer.hpp"
-#include "manta/detail/remote_object.hpp"
+#include "manta/store/held_objects.hpp"
+#include "manta/net/object_transfer.hpp"
+#include "manta/cluster/remote_object.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -9,18 +9,18 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 
 #include <doctest/doctest.h>
-#include <manta/detail/held_objects.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_transfer.hpp>
+#include <manta/store/held_objects.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/net/object_transfer.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include <manta/detail/object_table.hpp>
+#include <manta/store/object_table.hpp>
 
-#include "actors/object_directory.hpp"
+#include "manta/cluster/object_directory.hpp"
 #include "tests/byte_pattern.hpp"
 
 #include <atomic>

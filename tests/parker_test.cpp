@@ -4,7 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/parker.hpp"
+#include "manta/sched/parker.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -13,9 +13,9 @@
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"
-#include "manta/detail/caf_config.hpp"
-#include "manta/detail/transport.hpp"
-#include "manta/detail/wire.hpp"
+#include "manta/core/caf_config.hpp"
+#include "manta/net/transport.hpp"
+#include "manta/net/wire.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 

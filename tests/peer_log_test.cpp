@@ -3,8 +3,8 @@
 // peer are rate-limited with a count of what was held back. The last case
 // floods a real worker and head with junk messages from a process that never
 // joined (--junk), as anyone who reaches their ports could.
-#include <manta/detail/peer_log.hpp>
-#include <manta/detail/runtime.hpp>
+#include <manta/observe/peer_log.hpp>
+#include <manta/core/runtime.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/cluster_helpers.hpp"

@@ -9,7 +9,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
-#include <manta/detail/allocation_hook.hpp>
+#include <manta/store/allocation_hook.hpp>
 #include <manta/manta.hpp>
 
 #include <cstdint>

@@ -17,7 +17,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/detail/caf_config.hpp"
+#include "manta/core/caf_config.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

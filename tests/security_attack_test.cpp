@@ -10,9 +10,9 @@
 // MANTA_ATTACK_TRANSPORT=plain runs the same attacks against clusters on
 // plain TCP (what every cluster was before TLS became the default): the
 // cases then fail, which shows that each attack does harm without TLS.
-#include <manta/detail/caf_config.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/transport.hpp>
+#include <manta/core/caf_config.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/transport.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/cluster_helpers.hpp"

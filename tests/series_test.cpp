@@ -1,4 +1,4 @@
-// The dashboard's graphs' data (runtime/manta/detail/series.hpp): /api/series
+// The dashboard's graphs' data (runtime/manta/observe/series.hpp): /api/series
 // of a real node over HTTP, read with Boost.JSON, has one sample a second with
 // increasing times, counts that match the workload the test ran, the task
 // running now, and the node's CPU and memory; `?since=T` answers only the
@@ -9,8 +9,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
-#include "manta/detail/cpu_meter.hpp"
-#include "manta/detail/series.hpp"
+#include "manta/observe/cpu_meter.hpp"
+#include "manta/observe/series.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tools/http_client.hpp"
 

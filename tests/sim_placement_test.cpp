@@ -8,7 +8,7 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/init_flags.hpp>
+#include <manta/core/init_flags.hpp>
 #include <manta/manta.hpp>
 
 #include "sim_guard.hpp"

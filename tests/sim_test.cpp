@@ -9,7 +9,7 @@
 
 #include "sim_guard.hpp"
 
-#include "manta/detail/sim_engine.hpp"
+#include "manta/sim/sim_engine.hpp"
 
 #include <chrono>
 #include <cstdio>

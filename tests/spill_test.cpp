@@ -5,7 +5,7 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/codec.hpp>
+#include <manta/core/codec.hpp>
 #include <manta/manta.hpp>
 
 #include <caf/meta/type_name.hpp>

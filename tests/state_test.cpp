@@ -5,7 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
-#include "manta/detail/task_history.hpp"
+#include "manta/observe/task_history.hpp"
 
 #include "tests/runtime_guard.hpp"
 

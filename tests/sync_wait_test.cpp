@@ -9,7 +9,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
-#include "manta/detail/contention.hpp"
+#include "manta/sched/contention.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <atomic>

@@ -1,14 +1,14 @@
 // Values that travel without ceremony: plain structs cross nodes with no
-// hand-written code (Boost.PFR, runtime/manta/detail/aggregate_inspect.hpp),
+// hand-written code (Boost.PFR, runtime/manta/core/aggregate_inspect.hpp),
 // and a task that cannot leave the driver says which type keeps it there
 // instead of a wrong message about the cluster's CPUs. This binary is the
 // head, the worker and the driver (tests/cluster_main.hpp).
 
 #include "tests/cluster_main.hpp"
 
-#include <manta/detail/codec.hpp>
-#include <manta/detail/remote_invoker.hpp>
-#include <manta/detail/type_layout.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/actor/remote_invoker.hpp>
+#include <manta/core/type_layout.hpp>
 #include <manta/manta.hpp>
 
 #include <chrono>

@@ -1,14 +1,14 @@
-// Type layouts and build fingerprints (runtime/manta/detail/type_layout.hpp,
+// Type layouts and build fingerprints (runtime/manta/core/type_layout.hpp,
 // build_fingerprint.hpp): what two binaries compare at join so that a struct
 // laid out differently on each side (same name, same size) is refused
 // instead of decoded as the other layout.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <manta/detail/build_fingerprint.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/type_layout.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/build_fingerprint.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/core/type_layout.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"

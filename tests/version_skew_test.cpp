@@ -9,11 +9,11 @@
 // and point {float x; int y;}. The test binary is head, driver and workers
 // (manta::local_cluster); a worker started with --skew-other-build execs the
 // other binary (MANTA_SKEW_OTHER) with the rest of its command line.
-#include <manta/detail/build_fingerprint.hpp>
-#include <manta/detail/codec.hpp>
-#include <manta/detail/function_registry.hpp>
-#include <manta/detail/runtime.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/build_fingerprint.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/sched/function_registry.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
 #include "actors/atoms.hpp"

@@ -8,8 +8,8 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/node_state.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/cluster/node_state.hpp>
+#include <manta/net/wire.hpp>
 
 #include "schemas/state.capnp.h"
 

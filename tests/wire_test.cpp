@@ -5,9 +5,9 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/detail/codec.hpp>
-#include <manta/detail/spill_store.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/store/spill_store.hpp>
+#include <manta/net/wire.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 #include "tools/caf_floor.hpp"
 
-#include "manta/detail/caf_config.hpp"
+#include "manta/core/caf_config.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

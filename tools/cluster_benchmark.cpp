@@ -50,9 +50,9 @@
 
 #include <manta/manta.hpp>
 
-#include "manta/detail/object_fetch.hpp"
-#include "manta/detail/object_transfer.hpp"
-#include "manta/detail/remote_object.hpp"
+#include "manta/cluster/object_fetch.hpp"
+#include "manta/net/object_transfer.hpp"
+#include "manta/cluster/remote_object.hpp"
 
 #include <algorithm>
 #include <charconv>

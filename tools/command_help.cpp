@@ -5,7 +5,7 @@
 
 #include "tools/command_help.hpp"
 
-#include "manta/detail/init_flags.hpp"
+#include "manta/core/init_flags.hpp"
 #include "tools/build_version.hpp"
 
 #include <caf/config.hpp>

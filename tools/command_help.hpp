@@ -23,7 +23,7 @@ struct command_flag {
   std::string_view value{};
   /// What it does; '\n' continues on the next line of the help. "" takes
   /// the value's form and the help of init's option of the same name, with
-  /// its environment variable (detail/init_flags.hpp): the flags `manta
+  /// its environment variable (core/init_flags.hpp): the flags `manta
   /// start` hands to a node, which reads them as that option.
   std::string_view help{};
   /// A one-letter name ('o' for `-o FILE`), or 0.

@@ -1,6 +1,6 @@
 #include "tools/command_line.hpp"
 
-#include "manta/detail/flag_reader.hpp"
+#include "manta/core/flag_reader.hpp"
 #include "tools/command_help.hpp"
 
 #include <boost/program_options/value_semantic.hpp>

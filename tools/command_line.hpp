@@ -7,7 +7,7 @@
 
 /// A `manta` verb's arguments read against its flags (command_help.hpp's
 /// table) with Boost.Program_options, as `init` reads its options
-/// (detail/flag_reader.hpp): `--NAME=VALUE` or `--NAME VALUE`, `-o FILE`,
+/// (core/flag_reader.hpp): `--NAME=VALUE` or `--NAME VALUE`, `-o FILE`,
 /// switches alone, the verb's own arguments, and a program after `--`.
 namespace manta::tools {
 

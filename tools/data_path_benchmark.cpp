@@ -12,11 +12,11 @@
 //
 //   data_path_benchmark [--megabytes=N] [--runs=N] [--small-reads=N]
 
-#include <manta/detail/cluster_tls.hpp>
-#include <manta/detail/data_path_tls.hpp>
-#include <manta/detail/fetch_loop.hpp>
-#include <manta/detail/object_fetch.hpp>
-#include <manta/detail/object_transfer.hpp>
+#include <manta/cluster/cluster_tls.hpp>
+#include <manta/net/data_path_tls.hpp>
+#include <manta/net/fetch_loop.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/net/object_transfer.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -28,9 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#if __has_include(<manta/detail/connection_pool.hpp>)
+#if __has_include(<manta/net/connection_pool.hpp>)
 #define MANTA_KEEPS_CONNECTIONS 1
-#include <manta/detail/connection_pool.hpp>
+#include <manta/net/connection_pool.hpp>
 #endif
 
 #include "tools/raw_stream.hpp"

@@ -1,11 +1,11 @@
 #include "tools/head_client.hpp"
 
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/node_address.hpp"
-#include "manta/detail/caf_config.hpp"
-#include "manta/detail/runtime_dir.hpp"
-#include "manta/detail/transport.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/cluster/node_address.hpp"
+#include "manta/core/caf_config.hpp"
+#include "manta/core/runtime_dir.hpp"
+#include "manta/net/transport.hpp"
 
 #include <caf/all.hpp>
 

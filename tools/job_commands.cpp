@@ -1,5 +1,5 @@
 // `manta job ...`: the job ids and the job table are the head's
-// (actors/job_table.hpp): `submit` registers the job there first and runs
+// (cluster/job_table.hpp): `submit` registers the job there first and runs
 // the driver with MANTA_JOB_ID under a small supervisor process, which
 // records its life in <runtime folder>/jobs/<id>/job.json and its output
 // in .../output.log, and tells the head when it runs and how it ended.
@@ -8,7 +8,7 @@
 #include "tools/job_commands.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/detail/runtime_dir.hpp"
+#include "manta/core/runtime_dir.hpp"
 #include "tools/command_help.hpp"
 #include "tools/command_line.hpp"
 #include "tools/head_client.hpp"

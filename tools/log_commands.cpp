@@ -1,5 +1,5 @@
 // `manta logs`: what a task, an actor or a node printed, read from the
-// node's dashboard or the head's (/api/log_lines, actors/dashboard_logs.hpp),
+// node's dashboard or the head's (/api/log_lines, dashboard/dashboard_logs.hpp),
 // once or followed (log_follow.hpp).
 
 #include "tools/log_commands.hpp"

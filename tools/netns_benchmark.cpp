@@ -34,7 +34,7 @@
 
 #include <manta/manta.hpp>
 
-#include "manta/detail/remote_object.hpp"
+#include "manta/cluster/remote_object.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>

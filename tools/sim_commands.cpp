@@ -1,6 +1,6 @@
 #include "tools/sim_commands.hpp"
 
-#include "manta/detail/sim_config.hpp"
+#include "manta/sim/sim_config.hpp"
 #include "manta/errors.hpp"
 #include "tools/command_help.hpp"
 #include "tools/command_line.hpp"

@@ -1,8 +1,8 @@
 #include "tools/state_client.hpp"
 
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/memory_budget.hpp"
-#include "manta/detail/runtime_dir.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/store/memory_budget.hpp"
+#include "manta/core/runtime_dir.hpp"
 #include "tools/command_help.hpp"
 #include "tools/http_client.hpp"
 

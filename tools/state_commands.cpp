@@ -1,9 +1,9 @@
 #include "tools/state_commands.hpp"
 
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/runtime_dir.hpp"
-#include "manta/detail/cluster_token.hpp"
-#include "manta/detail/memory_budget.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/core/runtime_dir.hpp"
+#include "manta/cluster/cluster_token.hpp"
+#include "manta/store/memory_budget.hpp"
 #include "tools/command_help.hpp"
 #include "tools/http_client.hpp"
 #include "tools/state_client.hpp"

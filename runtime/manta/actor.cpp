@@ -1,6 +1,6 @@
 #include "manta/actor.hpp"
 
-#include "manta/detail/actor_core.hpp"
+#include "manta/actor/actor_core.hpp"
 
 namespace manta {
 

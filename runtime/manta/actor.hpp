@@ -3,12 +3,12 @@
 #include "manta/actor_errors.hpp"
 #include "manta/actor_options.hpp"
 #include "manta/async.hpp"
-#include "manta/detail/actor_anchor.hpp"
-#include "manta/detail/actor_registry.hpp"
-#include "manta/detail/demangle.hpp"
-#include "manta/detail/lent_handles.hpp"
-#include "manta/detail/task_args.hpp"
-#include "manta/detail/typed_call.hpp"
+#include "manta/actor/actor_anchor.hpp"
+#include "manta/actor/actor_registry.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/sched/task_args.hpp"
+#include "manta/actor/typed_call.hpp"
 #include "manta/generator.hpp"
 #include "manta/num_returns.hpp"
 #include "manta/object_ref.hpp"
@@ -153,7 +153,7 @@ private:
 
 /// A reference to a live actor. A value: copy it, compare it, pass it to
 /// tasks and to other actors' methods, on this node or another (there its
-/// calls travel to the actor's home; see detail/lent_handles.hpp); every
+/// calls travel to the actor's home; see store/lent_handles.hpp); every
 /// copy calls the same actor.
 template <class T>
 class actor_handle {

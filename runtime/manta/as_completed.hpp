@@ -1,10 +1,10 @@
 #pragma once
 
-#include "manta/detail/completion_queue.hpp"
+#include "manta/sched/completion_queue.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
 #include "manta/object_ref.hpp"
-#include "manta/detail/next_iterator.hpp"
+#include "manta/sched/next_iterator.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "manta/detail/actor_call.hpp"
-#include "manta/detail/codec.hpp"
-#include "manta/detail/value_size.hpp"
+#include "manta/actor/actor_call.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/store/value_size.hpp"
 #include "manta/errors.hpp"
 #include "manta/object_ref.hpp"
 

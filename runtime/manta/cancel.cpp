@@ -2,12 +2,12 @@
 
 #include "actors/atoms.hpp"
 #include "actors/task_runner.hpp"
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_directory.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/task_end.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_directory.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sched/task_end.hpp"
+#include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>

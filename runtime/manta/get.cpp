@@ -1,13 +1,13 @@
 #include "manta/get.hpp"
 
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/blocking.hpp"
-#include "manta/detail/parker.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/sim_hooks.hpp"
-#include "manta/detail/sim_read.hpp"
-#include "manta/detail/task_error.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/sched/blocking.hpp"
+#include "manta/sched/parker.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sim/sim_hooks.hpp"
+#include "manta/sim/sim_read.hpp"
+#include "manta/sched/task_error.hpp"
+#include "manta/sched/worker_pool.hpp"
 #include "manta/wait.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "manta/local_cluster.hpp"
 
-#include "manta/detail/log_sink.hpp"
+#include "manta/observe/log_sink.hpp"
 #include "manta/errors.hpp"
 #include "manta/init.hpp"
 #include "manta/resources.hpp"

@@ -1,11 +1,11 @@
 #include "manta/logging.hpp"
 
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/log_capture.hpp"
-#include "manta/detail/log_sink.hpp"
-#include "manta/detail/option_values.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/observe/log_capture.hpp"
+#include "manta/observe/log_sink.hpp"
+#include "manta/core/option_values.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sched/worker_pool.hpp"
 
 #include <atomic>
 #include <cstdlib>

@@ -1,12 +1,12 @@
 #include "manta/memory_summary.hpp"
 
-#include "manta/detail/borrowers.hpp"
-#include "manta/detail/held_objects.hpp"
-#include "manta/detail/memory_budget.hpp"
-#include "manta/detail/object_table.hpp"
-#include "manta/detail/remote_object.hpp"
-#include "manta/detail/spill_store.hpp"
-#include "manta/detail/task_error.hpp"
+#include "manta/store/borrowers.hpp"
+#include "manta/store/held_objects.hpp"
+#include "manta/store/memory_budget.hpp"
+#include "manta/store/object_table.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/store/spill_store.hpp"
+#include "manta/sched/task_error.hpp"
 
 #include <algorithm>
 #include <cstdio>

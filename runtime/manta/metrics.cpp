@@ -1,6 +1,6 @@
 #include "manta/metrics.hpp"
 
-#include "manta/detail/prometheus.hpp"
+#include "manta/observe/prometheus.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>

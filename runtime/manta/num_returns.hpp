@@ -1,7 +1,7 @@
 #pragma once
 
-#include "manta/detail/function_registry.hpp"
-#include "manta/detail/typed_task.hpp"
+#include "manta/sched/function_registry.hpp"
+#include "manta/sched/typed_task.hpp"
 #include "manta/object_ref.hpp"
 #include "manta/task_options.hpp"
 

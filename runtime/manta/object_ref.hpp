@@ -1,8 +1,8 @@
 #pragma once
 
-#include "manta/detail/borrowers.hpp"
-#include "manta/detail/codec.hpp"
-#include "manta/detail/object_slot.hpp"
+#include "manta/store/borrowers.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/store/object_slot.hpp"
 #include "manta/object_id.hpp"
 
 #include <caf/meta/load_callback.hpp>
@@ -52,7 +52,7 @@ public:
 
   /// How a ref crosses nodes inside a value (CAF's `inspect` idiom, which
   /// the codec uses): as its object's owner, id and the data path serving
-  /// its bytes (detail/borrowers.hpp). Writing one lends it: the owner
+  /// its bytes (store/borrowers.hpp). Writing one lends it: the owner
   /// keeps the object until every node that read the ref dropped it.
   /// Reading one gives the owner's own object back, or elsewhere a
   /// borrowed ref whose first `get` fetches the value.

@@ -1,9 +1,9 @@
 #include "manta/placement_group.hpp"
 
-#include "manta/detail/placement_groups.hpp"
+#include "manta/placement/placement_groups.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/core/runtime.hpp"
 
 namespace manta {
 

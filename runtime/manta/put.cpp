@@ -1,10 +1,10 @@
 #include "manta/put.hpp"
 
-#include "manta/detail/block_cache.hpp"
-#include "manta/detail/buffer_pool.hpp"
-#include "manta/detail/memory_budget.hpp"
-#include "manta/detail/object_table.hpp"
-#include "manta/detail/runtime.hpp"
+#include "manta/store/block_cache.hpp"
+#include "manta/store/buffer_pool.hpp"
+#include "manta/store/memory_budget.hpp"
+#include "manta/store/object_table.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "manta/detail/codec.hpp"
-#include "manta/detail/store_copy.hpp"
-#include "manta/detail/value_size.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/store/store_copy.hpp"
+#include "manta/store/value_size.hpp"
 #include "manta/object_ref.hpp"
 
 #include <memory>

@@ -1,6 +1,6 @@
 #include "manta/retry_exceptions.hpp"
 
-#include "manta/detail/task_error.hpp"
+#include "manta/sched/task_error.hpp"
 
 #include <map>
 #include <mutex>

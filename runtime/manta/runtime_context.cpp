@@ -1,10 +1,10 @@
 #include "manta/runtime_context.hpp"
 
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_defaults.hpp"
-#include "manta/detail/job_id.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_defaults.hpp"
+#include "manta/core/job_id.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sched/worker_pool.hpp"
 
 namespace manta {
 

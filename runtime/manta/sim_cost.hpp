@@ -1,8 +1,8 @@
 #pragma once
 
-#include "manta/detail/codec.hpp"
-#include "manta/detail/demangle.hpp"
-#include "manta/detail/task_spec.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/sched/task_spec.hpp"
 #include "manta/errors.hpp"
 #include "manta/simulation.hpp"
 

@@ -1,11 +1,11 @@
 #include "manta/simulation.hpp"
 
-#include "manta/detail/log_sink.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/sim_config.hpp"
-#include "manta/detail/sim_hooks.hpp"
-#include "manta/detail/sim_read.hpp"
-#include "manta/detail/sim_world.hpp"
+#include "manta/observe/log_sink.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sim/sim_config.hpp"
+#include "manta/sim/sim_hooks.hpp"
+#include "manta/sim/sim_read.hpp"
+#include "manta/sim/sim_world.hpp"
 #include "manta/errors.hpp"
 
 #include <array>

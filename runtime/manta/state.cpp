@@ -1,12 +1,12 @@
 #include "manta/state.hpp"
 
-#include "manta/detail/actor_core.hpp"
-#include "manta/detail/actor_directory.hpp"
-#include "manta/detail/cluster.hpp"
-#include "manta/detail/job_id.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/task_events.hpp"
-#include "manta/detail/task_history.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_directory.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/core/job_id.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/observe/task_history.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>

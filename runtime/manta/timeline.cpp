@@ -1,10 +1,10 @@
 #include "manta/timeline.hpp"
 
-#include "manta/detail/json.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/task_events.hpp"
-#include "manta/detail/task_history.hpp"
-#include "manta/detail/timeline_events.hpp"
+#include "manta/observe/json.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/observe/task_history.hpp"
+#include "manta/observe/timeline_events.hpp"
 #include "manta/errors.hpp"
 #include "manta/state.hpp"
 

@@ -1,11 +1,11 @@
 #include "manta/why.hpp"
 
-#include "manta/detail/json.hpp"
-#include "manta/detail/object_table.hpp"
-#include "manta/detail/runtime.hpp"
-#include "manta/detail/task_events.hpp"
-#include "manta/detail/task_spec.hpp"
-#include "manta/detail/worker_pool.hpp"
+#include "manta/observe/json.hpp"
+#include "manta/store/object_table.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/sched/task_spec.hpp"
+#include "manta/sched/worker_pool.hpp"
 #include "manta/state.hpp"
 
 #include <cstdio>

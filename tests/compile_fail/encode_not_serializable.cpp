@@ -1,6 +1,6 @@
 // Explicitly serializing a type without an encoding must not compile, and
 // the diagnostic must say what to add.
-#include <manta/detail/codec.hpp>
+#include <manta/core/codec.hpp>
 
 struct no_inspect {
   int* p = nullptr;

@@ -7,9 +7,9 @@
 // replayed over tests/fuzz/corpus/ by tests/fuzz_corpus_test.cpp in the
 // normal build, so a crash found once stays fixed.
 
-#include <manta/detail/codec.hpp>
-#include <manta/detail/spill_store.hpp>
-#include <manta/detail/wire.hpp>
+#include <manta/core/codec.hpp>
+#include <manta/store/spill_store.hpp>
+#include <manta/net/wire.hpp>
 
 #include <caf/meta/type_name.hpp>
 

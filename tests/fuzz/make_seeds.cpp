@@ -4,7 +4,7 @@
 
 #include "tests/fuzz/fuzz_targets.hpp"
 
-#include <manta/detail/transfer_protocol.hpp>
+#include <manta/net/transfer_protocol.hpp>
 
 #include <cstdio>
 #include <filesystem>

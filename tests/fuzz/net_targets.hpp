@@ -9,10 +9,10 @@
 
 #include "tests/fuzz/fuzz_targets.hpp"
 
-#include <actors/dashboard_http.hpp>
-#include <manta/detail/json.hpp>
-#include <manta/detail/tls_records.hpp>
-#include <manta/detail/transfer_protocol.hpp>
+#include <manta/dashboard/dashboard_http.hpp>
+#include <manta/observe/json.hpp>
+#include <manta/net/tls_records.hpp>
+#include <manta/net/transfer_protocol.hpp>
 
 // Boost.JSON is not built as a library here: its sources come with this
 // header, so include it in one file of a program only (each fuzz binary,

@@ -59,7 +59,7 @@ void manta_put(const std::vector<unsigned char>& bytes);
 /// Copies `bytes` into a buffer of its size mapped at the first call (4 KiB
 /// pages), as a put of a large vector copies into the buffer the store's
 /// pool kept from the previous put of that size
-/// (manta/detail/store_copy.hpp): the floor of a copying put, in the same
+/// (manta/store/store_copy.hpp): the floor of a copying put, in the same
 /// kind of memory (tools/peers/floors.cpp).
 void memcpy_mapped(const std::vector<unsigned char>& bytes);
 

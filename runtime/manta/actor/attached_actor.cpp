@@ -1,0 +1,121 @@
+#include "manta/actor/attached_actor.hpp"
+
+#include "actors/actor_host.hpp"
+#include "actors/atoms.hpp"
+#include "manta/actor_errors.hpp"
+#include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_directory.hpp"
+#include "manta/actor/actor_registry.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/cluster/head_store.hpp"
+#include "manta/cluster/remote_actor.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <mutex>
+
+namespace manta::detail {
+
+namespace {
+
+/// The attached handles' cores, to tell a kill of one from other kills.
+struct attached_entry {
+  std::weak_ptr<actor_core> core;
+  uint16_t node = 0;
+  uint64_t id = 0;
+};
+
+std::mutex g_mtx;
+std::map<const actor_core*, attached_entry> g_attached;
+
+constexpr std::chrono::seconds lookup_timeout{3};
+
+} // namespace
+
+std::shared_ptr<void> attach_ctor::construct() {
+  // Never called: the core of an attached handle is remote, and
+  // create_on_other_node attaches instead of constructing.
+  throw error("an attached actor handle has nothing to construct");
+}
+
+anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, const std::string& ns) {
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  auto client = cluster::client();
+  if (link == nullptr || link->kind() != cluster::role::driver || !client)
+    return nullptr;
+  auto req = std::make_shared<named_actor_request>();
+  req->ns = ns;
+  req->name = name;
+  auto answer = req->done.get_future();
+  caf::anon_send(client, actors::actor_find_atom::value, req);
+  if (answer.wait_for(lookup_timeout) != std::future_status::ready)
+    throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
+                                + "' in this process, and the head did not answer within "
+                                + std::to_string(lookup_timeout.count()) + " s");
+  auto [record, why] = answer.get();
+  if (!why.empty())
+    throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
+                                + "' here or on the cluster's workers (" + why
+                                + "); create it with manta::actor<T>().name(\"" + name
+                                + "\").namespace_(\"" + ns + "\").remote(...) first");
+  auto found = decode_actor("the head's named-actor record", record);
+  if (found.cls != demangle(cls.name()))
+    throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns + "' is a "
+                                + found.cls + ", not a " + demangle(cls.name())
+                                + "; call manta::get_actor with its class");
+  actor_options opts;
+  opts.name = name;
+  opts.ns = ns;
+  const auto& info = lookup_actor_class(cls);
+  auto core = std::make_shared<actor_core>(
+    info, cls, std::move(opts), std::make_unique<attach_ctor>(found.node, found.actor_id),
+    rt->pool(), /*remote=*/true, 0);
+  auto anchor = std::make_shared<actor_anchor>(core);
+  runtime::here().actors().add(anchor);
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    std::erase_if(g_attached, [](auto& e) { return e.second.core.expired(); });
+    g_attached[core.get()] = {core, found.node, found.actor_id};
+  }
+  core->start(rt->system().spawn<caf::hidden>(actors::actor_host, core));
+  return anchor;
+}
+
+bool kill_attached(const actor_core& core) {
+  attached_entry e;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_attached.find(&core);
+    if (i == g_attached.end() || i->second.core.lock().get() != &core)
+      return false;
+    e = i->second;
+    g_attached.erase(i);
+  }
+  if (auto client = cluster::client()) {
+    auto req = std::make_shared<named_actor_request>();
+    req->ns = core.options().ns;
+    req->name = core.options().name;
+    req->node = e.node;
+    req->id = e.id;
+    req->kill = true;
+    caf::anon_send(client, actors::actor_find_atom::value, std::move(req));
+  }
+  return true;
+}
+
+void keep_detached_actors() {
+  if (auto client = cluster::client()) {
+    auto req = std::make_shared<named_actor_request>();
+    req->leaving = true;
+    caf::anon_send(client, actors::actor_find_atom::value, std::move(req));
+  }
+}
+
+} // namespace manta::detail

@@ -1,0 +1,446 @@
+#include "manta/cluster/head_store.hpp"
+
+// Boost.PropertyTree's JSON reader and writer: header-only templates, so
+// no clash with the programs that compile Boost.JSON's sources themselves
+// (Debian's Boost 1.81 ships no libboost_json to share).
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <cstdarg>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <sstream>
+
+namespace manta::detail {
+
+namespace {
+
+namespace pt = boost::property_tree;
+
+/// Serialises the calls on head stores. A hiredis context is not
+/// thread-safe, and a head's store is used by two threads: the head's main
+/// thread writes the head record once it listens (manta::head_main), while
+/// the registry actor already persists the joins of workers that found the
+/// head (a CAF thread). Unserialised, the two commands interleaved on the
+/// connection (ThreadSanitizer, head_store_cluster: the output buffer
+/// reallocated under the other's write; a `put_head` could land inside
+/// `put_all`'s MULTI/EXEC). One lock for every store of the process (a
+/// member would need a new field in head_store.hpp, which actors/atoms.hpp
+/// includes everywhere): a process holds one store at a time, the head's,
+/// or a short-lived one to look the head up. Recursive: `put_all` runs the
+/// other public calls inside its transaction.
+std::unique_lock<std::recursive_mutex> serialize_calls() {
+  static std::recursive_mutex calls;
+  return std::unique_lock<std::recursive_mutex>{calls};
+}
+
+std::string to_text(const pt::ptree& tree) {
+  std::ostringstream out;
+  pt::write_json(out, tree, /*pretty=*/false);
+  auto text = out.str();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return text;
+}
+
+pt::ptree from_text(const std::string& text) {
+  std::istringstream in{text};
+  pt::ptree tree;
+  pt::read_json(in, tree);
+  return tree;
+}
+
+constexpr const char* schema_version = "1";
+constexpr std::string_view node_magic = "manta.node.1:";
+
+/// What to do when the store cannot be reached or used.
+std::string hint(const store_address& where) {
+  return "start redis-server there (`redis-server --port " + std::to_string(where.port)
+         + "`), or give another store with --head-store=redis://HOST:PORT/DB "
+           "(MANTA_HEAD_STORE); without one the head keeps its state in memory";
+}
+
+timeval to_timeval(std::chrono::milliseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+[[noreturn]] void bad_record(const std::string& key, const std::string& why) {
+  throw head_store_error("the head store's record " + key + " " + why
+                         + " (written by another Manta version, or not by Manta); use an "
+                           "empty database for the head store (redis://HOST:PORT/DB), or "
+                           "delete Manta's keys there: redis-cli -n DB --scan --pattern "
+                           "'manta:*' | xargs redis-cli -n DB del");
+}
+
+} // namespace
+
+store_address parse_store_address(const std::string& where, const std::string& url) {
+  auto bad = [&](const std::string& why) -> invalid_argument_error {
+    return invalid_argument_error(where
+                                  + " expects redis://HOST:PORT[/DB] (e.g. "
+                                    "redis://127.0.0.1:6379/0), got '"
+                                  + url + "': " + why);
+  };
+  constexpr std::string_view scheme = "redis://";
+  if (url.rfind(scheme, 0) != 0)
+    throw bad("it must start with redis:// (Redis is the only store)");
+  store_address out;
+  out.text = url;
+  auto rest = url.substr(scheme.size());
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    auto db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      if (db.size() > 5 || db.find_first_not_of("0123456789") != std::string::npos)
+        throw bad("the database '" + db + "' is not a number");
+      out.db = std::stoi(db);
+    }
+  }
+  auto colon = rest.rfind(':');
+  out.host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  if (out.host.empty())
+    throw bad("no host");
+  if (colon != std::string::npos) {
+    auto port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos
+        || std::stoi(port) == 0 || std::stoi(port) > 65535)
+      throw bad("the port '" + port + "' is not a number in 1-65535");
+    out.port = static_cast<uint16_t>(std::stoi(port));
+  }
+  return out;
+}
+
+struct head_store::reply {
+  std::unique_ptr<redisReply, void (*)(void*)> r{nullptr, freeReplyObject};
+  redisReply* operator->() const { return r.get(); }
+  std::string str() const { return r->str ? std::string{r->str, r->len} : std::string{}; }
+};
+
+head_store::head_store(store_address where, std::chrono::milliseconds timeout)
+  : where_(std::move(where)), timeout_(timeout) {
+  auto serial = serialize_calls();
+  connect();
+}
+
+head_store::~head_store() {
+  auto serial = serialize_calls();
+  if (ctx_)
+    redisFree(ctx_);
+}
+
+void head_store::fail(const std::string& what, const std::string& why) {
+  if (ctx_) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+  throw head_store_error("the head store at " + where_.text + ": " + what + " failed: " + why + "; "
+                         + hint(where_));
+}
+
+void head_store::connect() {
+  ctx_ = redisConnectWithTimeout(where_.host.c_str(), where_.port, to_timeval(timeout_));
+  if (ctx_ == nullptr)
+    fail("connecting", "out of memory");
+  if (ctx_->err != 0)
+    fail("connecting", ctx_->errstr);
+  if (redisSetTimeout(ctx_, to_timeval(timeout_)) != REDIS_OK)
+    fail("connecting", "cannot set the command timeout");
+  command("selecting the database", "SELECT %d", where_.db);
+  auto v = command("reading manta:schema", "GET manta:schema");
+  if (v->type == REDIS_REPLY_NIL)
+    command("writing manta:schema", "SET manta:schema %s", schema_version);
+  else if (v.str() != schema_version)
+    bad_record("manta:schema", "says layout '" + v.str().substr(0, 20)
+                                 + "', this Manta reads "
+                                   "layout "
+                                 + schema_version);
+}
+
+head_store::reply head_store::command(const char* what, const char* format, ...) {
+  if (ctx_ == nullptr)
+    connect();
+  va_list ap;
+  va_start(ap, format);
+  reply out;
+  out.r.reset(static_cast<redisReply*>(redisvCommand(ctx_, format, ap)));
+  va_end(ap);
+  if (!out.r)
+    fail(what, ctx_->err != 0 ? std::string{ctx_->errstr} : std::string{"no answer"});
+  if (out->type == REDIS_REPLY_ERROR)
+    fail(what, "Redis answered " + out.str());
+  return out;
+}
+
+void head_store::put_head(const head_record& h) {
+  auto serial = serialize_calls();
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("address", h.address);
+  o.put("pid", h.pid);
+  o.put("since_ms", h.since_ms);
+  auto text = to_text(o);
+  command("writing manta:head", "SET manta:head %b", text.data(), text.size());
+  last_head_ = h;
+}
+
+std::optional<head_record> head_store::head() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:head", "GET manta:head");
+  if (r->type == REDIS_REPLY_NIL)
+    return std::nullopt;
+  try {
+    auto o = from_text(r.str());
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record("manta:head", "has version " + v);
+    head_record h;
+    h.address = o.get<std::string>("address");
+    h.pid = o.get<uint32_t>("pid");
+    h.since_ms = o.get<int64_t>("since_ms");
+    return h;
+  } catch (const head_store_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    bad_record("manta:head", std::string{"is not a head record: "} + e.what());
+  }
+}
+
+void head_store::put_next_index(uint16_t next) {
+  auto serial = serialize_calls();
+  command("writing manta:next_index", "SET manta:next_index %d", int{next});
+}
+
+uint16_t head_store::next_index() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:next_index", "GET manta:next_index");
+  if (r->type == REDIS_REPLY_NIL)
+    return 0;
+  auto s = r.str();
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos
+      || std::stoi(s) > 65535)
+    bad_record("manta:next_index", "is not a node index ('" + s.substr(0, 20) + "')");
+  return static_cast<uint16_t>(std::stoi(s));
+}
+
+void head_store::put_node(const wire::node_record& rec) {
+  auto serial = serialize_calls();
+  auto bytes = encode_node(rec);
+  command("writing manta:nodes", "HSET manta:nodes %d %b", int{rec.index}, bytes.data(),
+          bytes.size());
+}
+
+void head_store::drop_node(uint16_t index) {
+  auto serial = serialize_calls();
+  command("deleting from manta:nodes", "HDEL manta:nodes %d", int{index});
+}
+
+std::map<uint16_t, wire::node_record> head_store::nodes() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:nodes", "HGETALL manta:nodes");
+  std::map<uint16_t, wire::node_record> out;
+  for (size_t k = 0; k + 1 < r->elements; k += 2) {
+    std::string field{r->element[k]->str, r->element[k]->len};
+    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+    auto key = "manta:nodes[" + field.substr(0, 20) + "]";
+    auto rec = decode_node(key, value);
+    if (std::to_string(rec.index) != field)
+      bad_record(key, "holds node index " + std::to_string(rec.index));
+    out[rec.index] = std::move(rec);
+  }
+  return out;
+}
+
+void head_store::put_actor(const named_actor_record& a) {
+  auto serial = serialize_calls();
+  auto field = a.ns + "/" + a.name;
+  auto text = encode_actor(a);
+  command("writing manta:actors", "HSET manta:actors %b %b", field.data(), field.size(),
+          text.data(), text.size());
+}
+
+void head_store::drop_actor(const std::string& ns, const std::string& name) {
+  auto serial = serialize_calls();
+  auto field = ns + "/" + name;
+  command("deleting from manta:actors", "HDEL manta:actors %b", field.data(), field.size());
+}
+
+std::vector<named_actor_record> head_store::actors() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:actors", "HGETALL manta:actors");
+  std::vector<named_actor_record> out;
+  for (size_t k = 0; k + 1 < r->elements; k += 2) {
+    std::string field{r->element[k]->str, r->element[k]->len};
+    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+    out.push_back(decode_actor("manta:actors[" + field.substr(0, 80) + "]", value));
+  }
+  return out;
+}
+
+void head_store::put_next_job(uint32_t next) {
+  auto serial = serialize_calls();
+  command("writing manta:next_job", "SET manta:next_job %u", next);
+}
+
+uint32_t head_store::next_job() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:next_job", "GET manta:next_job");
+  if (r->type == REDIS_REPLY_NIL)
+    return 0;
+  auto s = r.str();
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    bad_record("manta:next_job", "is not a job number ('" + s.substr(0, 20) + "')");
+  return static_cast<uint32_t>(std::stoul(s));
+}
+
+void head_store::put_job(const job_record& j) {
+  auto serial = serialize_calls();
+  auto text = encode_job(j);
+  command("writing manta:jobs", "HSET manta:jobs %b %b", j.id.data(), j.id.size(), text.data(),
+          text.size());
+}
+
+void head_store::drop_job(const std::string& id) {
+  auto serial = serialize_calls();
+  command("deleting from manta:jobs", "HDEL manta:jobs %b", id.data(), id.size());
+}
+
+std::vector<job_record> head_store::jobs() {
+  auto serial = serialize_calls();
+  auto r = command("reading manta:jobs", "HGETALL manta:jobs");
+  std::vector<job_record> out;
+  for (size_t k = 0; k + 1 < r->elements; k += 2) {
+    std::string field{r->element[k]->str, r->element[k]->len};
+    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+    out.push_back(decode_job("manta:jobs[" + field.substr(0, 40) + "]", value));
+  }
+  return out;
+}
+
+void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
+                         const std::vector<named_actor_record>& named, uint32_t next_job,
+                         const std::vector<job_record>& jobs) {
+  auto serial = serialize_calls();
+  command("starting a transaction", "MULTI");
+  command("clearing manta:nodes", "DEL manta:nodes manta:actors manta:jobs");
+  put_next_index(next);
+  for (auto& [_, rec] : members)
+    put_node(rec);
+  for (auto& a : named)
+    put_actor(a);
+  if (next_job != 0)
+    put_next_job(next_job);
+  for (auto& j : jobs)
+    put_job(j);
+  if (last_head_)
+    put_head(*last_head_);
+  command("committing the state", "EXEC");
+}
+
+void head_store::put_raw(const std::string& key, const std::string& field,
+                         const std::string& value) {
+  auto serial = serialize_calls();
+  command("writing a raw record", "HSET %b %b %b", key.data(), key.size(), field.data(),
+          field.size(), value.data(), value.size());
+}
+
+std::string stored_head_address(const std::string& url, std::chrono::milliseconds timeout) {
+  head_store store{parse_store_address("--head-store (MANTA_HEAD_STORE)", url), timeout};
+  auto h = store.head();
+  return h ? h->address : std::string{};
+}
+
+std::string encode_node(const wire::node_record& rec) {
+  auto bytes = wire::encode(rec);
+  std::string out{node_magic};
+  out.append(bytes.data(), bytes.size());
+  return out;
+}
+
+wire::node_record decode_node(const std::string& key, const std::string& bytes) {
+  if (bytes.rfind(node_magic, 0) != 0)
+    bad_record(key, "does not start with '" + std::string{node_magic} + "'");
+  wire::bytes payload(bytes.begin() + static_cast<std::ptrdiff_t>(node_magic.size()), bytes.end());
+  wire::node_record rec;
+  if (auto err = wire::decode(payload, rec); !err.empty())
+    bad_record(key, "is not a node record: " + err);
+  return rec;
+}
+
+std::string encode_actor(const named_actor_record& a) {
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("name", a.name);
+  o.put("namespace", a.ns);
+  o.put("class", a.cls);
+  o.put("node", a.node);
+  o.put("owner", a.owner);
+  o.put("actor_id", a.actor_id);
+  o.put("detached", a.detached);
+  return to_text(o);
+}
+
+named_actor_record decode_actor(const std::string& key, const std::string& text) {
+  try {
+    auto o = from_text(text);
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record(key, "has version " + v);
+    named_actor_record a;
+    a.name = o.get<std::string>("name");
+    a.ns = o.get<std::string>("namespace");
+    a.cls = o.get<std::string>("class");
+    a.node = o.get<uint16_t>("node");
+    a.owner = o.get<uint16_t>("owner");
+    a.actor_id = o.get<uint64_t>("actor_id");
+    a.detached = o.get<bool>("detached");
+    return a;
+  } catch (const head_store_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    bad_record(key, std::string{"is not a named-actor record: "} + e.what());
+  }
+}
+
+std::string encode_job(const job_record& j) {
+  pt::ptree o;
+  o.put("v", 1);
+  o.put("id", j.id);
+  o.put("entrypoint", j.entrypoint);
+  o.put("host", j.host);
+  o.put("pid", j.pid);
+  o.put("node", j.node);
+  o.put("state", j.state);
+  o.put("detail", j.detail);
+  o.put("start_ms", j.start_ms);
+  o.put("end_ms", j.end_ms);
+  return to_text(o);
+}
+
+job_record decode_job(const std::string& key, const std::string& text) {
+  try {
+    auto o = from_text(text);
+    if (auto v = o.get<std::string>("v"); v != "1")
+      bad_record(key, "has version " + v);
+    job_record j;
+    j.id = o.get<std::string>("id");
+    j.entrypoint = o.get<std::string>("entrypoint");
+    j.host = o.get<std::string>("host");
+    j.pid = o.get<uint32_t>("pid");
+    j.node = o.get<uint16_t>("node");
+    j.state = o.get<std::string>("state");
+    j.detail = o.get<std::string>("detail");
+    j.start_ms = o.get<int64_t>("start_ms");
+    j.end_ms = o.get<int64_t>("end_ms");
+    return j;
+  } catch (const head_store_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    bad_record(key, std::string{"is not a job record: "} + e.what());
+  }
+}
+
+} // namespace manta::detail

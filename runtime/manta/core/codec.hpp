@@ -1,0 +1,253 @@
+#pragma once
+
+#include "manta/core/aggregate_inspect.hpp"
+#include "manta/core/exact_floats.hpp"
+#include "manta/store/store_copy.hpp"
+
+#include <caf/detail/type_traits.hpp>
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace manta::detail {
+
+// -- which types have an encoding ---------------------------------------------
+
+/// Types whose in-memory bytes are their encoding: contiguous containers of
+/// trivially copyable elements. They are written and read with one memcpy
+/// (or none: the spill writer points Cap'n Proto at the vector's buffer),
+/// because bandwidth matters for the large arrays that get spilled.
+/// Pointers are excluded: their bytes mean nothing outside this process.
+template <class T>
+struct raw_codable : std::false_type {};
+
+template <class T>
+inline constexpr bool raw_element_v = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>
+                                      && !std::is_same_v<T, bool>;
+
+template <class T, class A>
+struct raw_codable<std::vector<T, A>> : std::bool_constant<raw_element_v<T>> {};
+
+template <class T, size_t N>
+struct raw_codable<std::array<T, N>> : std::bool_constant<raw_element_v<T>> {};
+
+template <>
+struct raw_codable<std::string> : std::true_type {};
+
+template <class T>
+inline constexpr bool is_raw_codable_v = raw_codable<T>::value;
+
+/// Whether values of `T` can be turned into bytes: the raw fast path, or
+/// everything CAF's binary serializer handles (arithmetic types, strings,
+/// std containers, user types with an `inspect` overload, CAF's idiom, and
+/// plain aggregates of such fields: aggregate_inspect.hpp).
+template <class T>
+inline constexpr bool is_encodable_v = is_raw_codable_v<T>
+                                       || caf::detail::is_serializable<T>::value;
+
+/// Whether a stored `T` can be rebuilt from bytes (and so be spilled).
+template <class T>
+inline constexpr bool is_decodable_v = is_encodable_v<T> && std::is_default_constructible_v<T>
+                                       && std::is_move_constructible_v<T>;
+
+// -- errors -------------------------------------------------------------------
+
+/// Makes the runtime's error value for a failed encode/decode or spill I/O.
+inline caf::error codec_error(std::string what) {
+  return caf::make_error(caf::sec::runtime_error, std::move(what));
+}
+
+/// The human-readable text of an error made by `codec_error` (or CAF).
+inline std::string error_text(const caf::error& err) {
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return caf::to_string(err);
+}
+
+// -- encode / decode ----------------------------------------------------------
+
+/// The bytes of an encoded value. They point into the value itself for raw
+/// types (no copy) or into `storage` for CAF-serialized ones.
+struct encoded_bytes {
+  std::vector<char> storage;
+  const char* data = nullptr;
+  size_t size = 0;
+};
+
+/// A decoder's input: the encoded bytes, possibly split into chunks (as a
+/// spill file holds them).
+using byte_chunks = std::vector<std::span<const char>>;
+
+template <class T>
+void static_assert_encodable() {
+  static_assert(is_encodable_v<T>,
+                "manta::detail::codec: this type cannot be serialized. A plain "
+                "struct travels as it is when every field does (no pointers, "
+                "references, const fields or base classes); otherwise add an "
+                "`inspect` overload next to it, e.g. `template <class Inspector> "
+                "typename Inspector::result_type inspect(Inspector& f, my_type& x) "
+                "{ return f(caf::meta::type_name(\"my_type\"), x.a, x.b); }` "
+                "(CAF's idiom), or store a std container of such types");
+}
+
+/// Encodes `x` without copying when it is raw-codable.
+template <class T>
+caf::error encode_into(const T& x, encoded_bytes& out) {
+  static_assert_encodable<T>();
+  if constexpr (is_raw_codable_v<T>) {
+    out.data = reinterpret_cast<const char*>(x.data());
+    out.size = x.size() * sizeof(typename T::value_type);
+    return caf::none;
+  } else {
+    value_serializer sink{out.storage};
+    if (auto err = static_cast<caf::serializer&>(sink)(const_cast<T&>(x)))
+      return err;
+    out.data = out.storage.data();
+    out.size = out.storage.size();
+    return caf::none;
+  }
+}
+
+/// Rebuilds `out` from encoded bytes.
+template <class T>
+caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
+  static_assert_encodable<T>();
+  size_t sum = 0;
+  for (auto c : chunks)
+    sum += c.size();
+  if (sum != total)
+    return codec_error("the chunks hold " + std::to_string(sum) + " bytes, not the "
+                       + std::to_string(total) + " announced");
+  if constexpr (is_raw_codable_v<T>) {
+    using E = typename T::value_type;
+    if (total % sizeof(E) != 0)
+      return codec_error("encoded size " + std::to_string(total)
+                         + " is not a multiple of the element size " + std::to_string(sizeof(E)));
+    if constexpr (requires { out.resize(size_t{}); }) {
+      out.clear();
+      if (total >= huge_copy_bytes && out.capacity() * sizeof(E) < total) {
+        T{}.swap(out);
+        out.reserve(total / sizeof(E));
+        populate_pages(out.data(), total); // fresh memory (store_copy.hpp)
+      }
+      out.reserve(total / sizeof(E));
+      // Appending a range of trivially copyable elements is one memmove and,
+      // unlike resize + memcpy, does not zero the buffer first. A chunk that
+      // is misaligned or splits an element (spill files cut at word
+      // boundaries, elements may be 12 bytes) switches to byte copies into
+      // the fully sized buffer.
+      size_t at = 0;
+      bool sized = false;
+      for (auto c : chunks) {
+        if (c.empty()) // may have a null data(): no memcpy from or to null
+          continue;
+        if (!sized && reinterpret_cast<uintptr_t>(c.data()) % alignof(E) == 0
+            && c.size() % sizeof(E) == 0) {
+          auto* first = reinterpret_cast<const E*>(c.data());
+          out.insert(out.end(), first, first + c.size() / sizeof(E));
+        } else {
+          if (!sized) {
+            out.resize(total / sizeof(E));
+            sized = true;
+          }
+          std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
+        }
+        at += c.size();
+      }
+    } else { // std::array
+      if (total != sizeof(T))
+        return codec_error("encoded size " + std::to_string(total) + " does not match "
+                           + std::to_string(sizeof(T)) + " bytes of the array");
+      size_t at = 0;
+      for (auto c : chunks) {
+        if (!c.empty())
+          std::memcpy(reinterpret_cast<char*>(out.data()) + at, c.data(), c.size());
+        at += c.size();
+      }
+    }
+    return caf::none;
+  } else {
+    std::vector<char> joined;
+    const char* data = nullptr;
+    if (chunks.size() == 1) {
+      data = chunks.front().data();
+    } else {
+      joined.reserve(total);
+      for (auto c : chunks)
+        joined.insert(joined.end(), c.begin(), c.end());
+      data = joined.data();
+    }
+    value_deserializer source{data, total};
+    if (auto err = static_cast<caf::deserializer&>(source)(out))
+      return err;
+    if (source.inner().remaining() != 0)
+      return codec_error(std::to_string(source.inner().remaining())
+                         + " bytes left over after decoding");
+    return caf::none;
+  }
+}
+
+/// The public face of the codec: values to bytes and back. Used by spilling
+/// now and by transfers between processes later. Asking to encode a type
+/// that has no encoding is a compile-time error that says what to add.
+template <class T>
+std::vector<char> encode(const T& x) {
+  encoded_bytes e;
+  if (auto err = encode_into(x, e))
+    throw std::runtime_error("manta::detail::encode: " + error_text(err));
+  if (e.storage.empty() && e.size > 0)
+    e.storage.assign(e.data, e.data + e.size);
+  return std::move(e.storage);
+}
+
+/// Decodes bytes made by `encode<T>`; returns an error value on bad input.
+template <class T>
+caf::error decode(std::span<const char> bytes, T& out) {
+  return decode_from(byte_chunks{bytes}, bytes.size(), out);
+}
+
+// -- type-erased codec, captured when a value is sealed -----------------------
+
+/// The encoder and decoder of one type behind function pointers, so the
+/// store can spill and restore values whose type it no longer knows.
+struct value_codec {
+  /// "raw" or "caf": written into spill headers, checked on restore.
+  const char* kind;
+  caf::error (*encode)(const void* value, encoded_bytes& out);
+  caf::error (*decode)(const byte_chunks& chunks, size_t total, std::shared_ptr<const void>& out);
+};
+
+template <class T>
+struct value_codec_impl {
+  static caf::error encode(const void* value, encoded_bytes& out) {
+    return encode_into(*static_cast<const T*>(value), out);
+  }
+  static caf::error decode(const byte_chunks& chunks, size_t total,
+                           std::shared_ptr<const void>& out) {
+    auto ptr = std::make_shared<T>();
+    if (auto err = decode_from(chunks, total, *ptr))
+      return err;
+    out = std::shared_ptr<const T>{std::move(ptr)};
+    return caf::none;
+  }
+  static constexpr value_codec instance{is_raw_codable_v<T> ? "raw" : "caf", &encode, &decode};
+};
+
+/// The codec of `T`, or null if `T` cannot be rebuilt from bytes (such values
+/// simply stay in memory).
+template <class T>
+const value_codec* codec_for() noexcept {
+  if constexpr (is_decodable_v<T>)
+    return &value_codec_impl<T>::instance;
+  else
+    return nullptr;
+}
+
+} // namespace manta::detail

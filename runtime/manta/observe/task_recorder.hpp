@@ -1,0 +1,93 @@
+#pragma once
+
+// The task events' storage, shared by the recording hooks (task_events.cpp)
+// and the listings that read it (task_listing.cpp). Internal to those two.
+
+#include "manta/core/spin_lock.hpp"
+#include "manta/sched/task_error.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/sched/task_spec.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace manta::detail::task_events {
+
+/// The tasks one thread submitted that may still be live. Only that thread
+/// appends; listings read (and sweep) it under the lock.
+struct submit_list {
+  spin_lock mtx;
+  std::vector<std::weak_ptr<task_spec>> tasks;
+  /// Size at which the owner sweeps out ended tasks next.
+  size_t sweep_at = 64;
+};
+
+inline bool gone(const std::weak_ptr<task_spec>& w) {
+  if (w.expired()) // one load; most of a sweep's tasks are destroyed
+    return true;
+  auto t = w.lock();
+  return !t || t->trace.ended.load(std::memory_order_relaxed);
+}
+
+/// Latency buckets (seconds), Prometheus' defaults extended downwards:
+/// tasks here take microseconds. A constant array, not a static vector:
+/// tasks may end during static destruction (see `rec`), after a vector's
+/// destructor freed it (ThreadSanitizer saw that race in `object_test`).
+constexpr std::array<double, 8> bucket_bounds{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60};
+
+struct histogram_cell {
+  std::vector<uint64_t> counts = std::vector<uint64_t>(bucket_bounds.size() + 1, 0);
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+/// Finished records in a ring, the totals and the latency histograms.
+struct history {
+  spin_lock mtx;
+  std::vector<finished_record> ring;
+  size_t capacity = 10000;
+  size_t next = 0; // where the next record goes
+  size_t size = 0;
+  totals sums;
+  /// Keyed by the stable name pointers (class and method for actor calls).
+  std::map<std::pair<const void*, const void*>, histogram_cell> latency;
+  /// Bumped when `latency` is cleared (invalidates the threads' caches).
+  uint64_t generation = 1;
+};
+
+struct recorder {
+  std::mutex lists_mtx;
+  std::vector<std::shared_ptr<submit_list>> lists;
+  history hist;
+  std::mutex threads_mtx;
+  std::vector<std::string> thread_names{""}; // index 0: none
+  int64_t wall_offset_ns = 0;
+
+  recorder() {
+    using namespace std::chrono;
+    wall_offset_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count()
+                     - now_ns();
+  }
+};
+
+inline recorder& rec() {
+  // Never destroyed: tasks may end during static destruction.
+  static auto* r = new recorder;
+  return *r;
+}
+
+/// A cancellation is the one error the runtime raises to stop a task.
+inline bool is_cancel(const std::exception_ptr& e) {
+  return is_runtime_error(e);
+}
+
+/// The task's object arguments with their sizes so far; in `failed`, the
+/// first that failed (what a task that did not run failed of).
+void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed);
+
+} // namespace manta::detail::task_events

@@ -1,0 +1,485 @@
+#include "manta/sched/item_stream.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/cancel.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/store/held_objects.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/cluster/node_router.hpp"
+#include "manta/store/object_table.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/sched/stream_items.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/send.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace manta::detail {
+
+namespace {
+
+/// The container that pins the refs (and actor handles) inside an item on
+/// the node that encoded it (`held`, an id of that node; 0: none): let go
+/// once this node decoded the item (which sent the +1s of its refs first,
+/// on the same route) or dropped it undecoded.
+class item_pins {
+public:
+  item_pins() = default;
+  explicit item_pins(uint64_t held) noexcept : held_(held) {}
+  item_pins(item_pins&& x) noexcept : held_(std::exchange(x.held_, 0)) {}
+  item_pins& operator=(item_pins&& x) noexcept {
+    std::swap(held_, x.held_);
+    return *this;
+  }
+  ~item_pins() {
+    if (held_ != 0)
+      item_read(held_);
+  }
+
+private:
+  uint64_t held_ = 0;
+};
+
+/// An item from another node: its bytes, or the record of a large one that
+/// stayed there (dropping the record frees it on that node).
+struct far_item {
+  uint64_t at = 0;
+  std::vector<char> bytes;
+  remote_ptr stored;
+  caf::actor from; // the sender, where back pressure acks go
+  item_pins pins;  // an inline item's refs, pinned on its node meanwhile
+};
+
+/// The generator streams of this process by their producer's task id, for
+/// items other nodes send.
+struct stream_index {
+  std::mutex mtx;
+  std::unordered_map<uint64_t, std::weak_ptr<item_stream>> streams;
+  /// Items that came before their stream was enrolled (it is enrolled right
+  /// after submission, so this is rare and short).
+  std::unordered_map<uint64_t, std::vector<far_item>> early;
+  /// Past this many task ids in `early`, it is cleared: what a gone stream
+  /// left there must not pile up.
+  static constexpr size_t max_early = 1024;
+  /// Task ids of the streams gone lately (dropped before their producer
+  /// heard of the cancel): their late items are dropped at once, which for
+  /// a large one frees it on its node.
+  std::unordered_set<uint64_t> gone;
+  std::deque<uint64_t> gone_order;
+  static constexpr size_t max_gone = 1024;
+  /// On a producer's node: the streams of generators with back pressure
+  /// that run here for other nodes, by task id, for the owners' acks
+  /// (each leaves in its destructor, under `mtx`).
+  std::unordered_map<uint64_t, item_stream*> producers;
+  /// Large items this node keeps for workers that read a generator method
+  /// of its actors through a lent handle (deliver_lent), until they let go
+  /// or die: the node of each one's reader (default for `lend_item`).
+  std::unordered_map<uint64_t, caf::node_id> lent_items;
+};
+
+stream_index& index() {
+  static auto* x = new stream_index; // never destroyed: a late item finds it
+  return *x;
+}
+
+void push_at(item_stream& s, far_item item);
+
+} // namespace
+
+item_stream::~item_stream() {
+  if (emit_)
+    end_item_lending(this); // an item whose encoding threw (on this thread)
+  if (acked_by_id_) {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (auto i = x.producers.find(emit_.task_id); i != x.producers.end() && i->second == this)
+      x.producers.erase(i);
+  }
+  if (enrolled_) {
+    auto& x = index();
+    std::vector<far_item> left; // dropped outside the lock (frees large ones)
+    std::lock_guard<std::mutex> guard{x.mtx};
+    auto id = done_->id().value();
+    x.streams.erase(id);
+    if (auto i = x.early.find(id); i != x.early.end()) {
+      left = std::move(i->second);
+      x.early.erase(i);
+    }
+    // A producer on another node may send items after this: one that has
+    // not heard of the cancel yet, even when its result here is sealed
+    // already (a cancel seals it at once). Such items are dropped at once
+    // (which lets go of the refs in them on their node), not kept as
+    // early ones for a stream that never comes.
+    if (x.gone.insert(id).second) {
+      x.gone_order.push_back(id);
+      if (x.gone_order.size() > stream_index::max_gone) {
+        x.gone.erase(x.gone_order.front());
+        x.gone_order.pop_front();
+      }
+    }
+  }
+  // Under the slot's lock: a seal telling end_ is over before it dies.
+  if (done_)
+    done_->remove_waiter(&end_);
+}
+
+void item_stream::forget_far_items() noexcept {
+  auto& x = index();
+  std::unordered_map<uint64_t, std::vector<far_item>> early; // freed outside the lock
+  std::lock_guard<std::mutex> guard{x.mtx};
+  early.swap(x.early);
+  x.gone.clear();
+  x.gone_order.clear();
+}
+
+void item_stream::watch(slot_ptr done) {
+  done_ = std::move(done);
+  end_.stream = this;
+  if (!done_->add_waiter(&end_))
+    on_done(); // over already (failed at submission: an infeasible task)
+}
+
+void item_stream::begin_run() noexcept {
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
+  run_index_ = 0;
+}
+
+bool item_stream::admit_next() {
+  if (window_ != 0)
+    wait_for_room();
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    if (over_ || abandoned_)
+      throw task_cancelled_error("manta: the generator's stream was cancelled or dropped by "
+                                 "its caller; the producer stops at this yield");
+    if (run_index_++ < delivered_)
+      return false;
+  }
+  // Encoded next for another node: the refs in it are its own container.
+  if (emit_)
+    begin_item_lending(this);
+  return true;
+}
+
+void item_stream::push(slot_ptr item) {
+  wait_.notify([&] {
+    items_.push_back(std::move(item));
+    ++delivered_;
+  });
+}
+
+void item_stream::wait_for_room() {
+  auto fits = [&](std::unique_lock<std::mutex>&) {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    if (over_ || abandoned_)
+      return true; // admit_next throws
+    if (emit_)     // the caller is on another node: its acks count
+      return run_index_ < acked_ + window_;
+    // A retry's repeat is skipped, not stored: it needs no room.
+    return run_index_ < delivered_ || items_.size() < window_;
+  };
+  // Parked until the caller takes an item (or acks one from afar); a cancel
+  // of a task unparks it, and every quarter second it looks whether its
+  // call was cancelled (an actor call's cancel does not unpark it).
+  for (;;) {
+    if (room_.wait(clock::now() + std::chrono::milliseconds(250), fits))
+      return;
+    if (manta::cancelled())
+      throw task_cancelled_error("manta: the generator was cancelled while it waited for its "
+                                 "caller to read its items (back pressure)");
+  }
+}
+
+void item_stream::on_done() noexcept {
+  wait_.notify([&] { over_ = true; });
+  if (window_ != 0)
+    room_.notify([] {});
+}
+
+void item_stream::abandon() noexcept {
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    abandoned_ = true;
+  }
+  if (window_ != 0)
+    room_.notify([] {});
+}
+
+bool item_stream::finished() const {
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
+  return over_ && items_.empty() && (error_given_ || !done_->failed());
+}
+
+slot_ptr item_stream::next(clock::time_point deadline) {
+  slot_ptr out;
+  size_t ack = 0; // the count to tell a producer on another node, if any
+  caf::actor ack_to;
+  wait_.wait(deadline, [&](std::unique_lock<std::mutex>& lock) {
+    if (!items_.empty()) {
+      out = std::move(items_.front());
+      items_.pop_front();
+      ++taken_;
+      // Acks go in steps of half the window: the producer never waits
+      // for one while the caller waits for an item (what it has not heard
+      // of is under half the window).
+      if (window_ != 0 && producer_ && taken_ - ack_sent_ >= std::max<size_t>(1, window_ / 2)) {
+        ack = ack_sent_ = taken_;
+        ack_to = producer_;
+      }
+      return true;
+    }
+    if (!over_)
+      return false;
+    if (!done_->failed() || error_given_)
+      return true; // the end: null
+    // The producer's error, as the item at the position where it stopped.
+    error_given_ = true;
+    lock.unlock();
+    auto& rt = runtime::require("object_ref_generator::next");
+    out = object_table::instance().create(rt.next_object_id());
+    out->seal_error(done_->error());
+    return true;
+  });
+  if (ack != 0)
+    send_ack(ack_to, ack);
+  if (out && window_ != 0)
+    room_.notify([] {}); // a producer on this node may go on
+  return out;
+}
+
+void item_stream::send_ack(const caf::actor& producer, size_t taken) const {
+  if (auto to = node_router())
+    caf::anon_send(to, actors::item_ack_atom::value, producer, done_->id().value(),
+                   uint64_t{taken});
+}
+
+void item_stream::emit_to(emitter emit) {
+  emit_ = std::move(emit);
+  window_ = emit_.window;
+  if (window_ == 0)
+    return;
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx};
+  x.producers[emit_.task_id] = this;
+  acked_by_id_ = true;
+}
+
+void item_stream::acknowledge(uint64_t task_id, uint64_t taken) {
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx}; // keeps the stream alive
+  auto i = x.producers.find(task_id);
+  if (i == x.producers.end())
+    return; // over (an ack crossing the producer's end)
+  auto* s = i->second;
+  s->room_.notify([&] {
+    std::lock_guard<std::mutex> inner{s->wait_.mutex()};
+    s->acked_ = std::max<size_t>(s->acked_, taken);
+  });
+}
+
+void item_stream::emit(std::vector<char> bytes) {
+  uint64_t at;
+  {
+    std::lock_guard<std::mutex> guard{wait_.mutex()};
+    at = run_index_ - 1; // admit_next counted it
+  }
+  // The sender takes the item's lends as its container; a sender that
+  // did not (or threw) leaves them lent outside any container.
+  struct ended {
+    ~ended() { end_item_lending(); }
+  } end;
+  emit_.send(at, std::move(bytes));
+}
+
+void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
+  auto& x = index();
+  auto id = stream->done_->id().value();
+  std::vector<far_item> early;
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    x.streams[id] = stream;
+    stream->enrolled_ = true;
+    if (auto i = x.early.find(id); i != x.early.end()) {
+      early = std::move(i->second);
+      x.early.erase(i);
+    }
+  }
+  for (auto& item : early)
+    push_at(*stream, std::move(item));
+}
+
+namespace {
+
+/// Hands an item to the stream of `task_id`, or keeps it until that stream
+/// is enrolled, or drops it if the stream is gone.
+void route(uint64_t task_id, far_item item) {
+  auto& x = index();
+  std::shared_ptr<item_stream> stream;
+  std::vector<far_item> dropped; // outside the lock (frees large ones)
+  {
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (auto i = x.streams.find(task_id); i != x.streams.end())
+      stream = i->second.lock();
+    if (!stream) {
+      if (x.gone.count(task_id) != 0) {
+        dropped.push_back(std::move(item));
+        return;
+      }
+      if (x.early.size() >= stream_index::max_early && x.early.count(task_id) == 0)
+        for (auto& [id, items] : std::exchange(x.early, {}))
+          for (auto& i : items)
+            dropped.push_back(std::move(i));
+      x.early[task_id].push_back(std::move(item));
+      return;
+    }
+  }
+  push_at(*stream, std::move(item));
+}
+
+} // namespace
+
+void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes,
+                          caf::actor from) {
+  deliver_contained_item(task_id, at, bytes, 0, std::move(from));
+}
+
+void deliver_contained_item(uint64_t task_id, uint64_t at, std::span<const char> bytes,
+                            uint64_t held, caf::actor from) {
+  route(task_id, far_item{at, std::vector<char>(bytes.begin(), bytes.end()), nullptr,
+                          std::move(from), item_pins{held}});
+}
+
+void item_read(uint64_t held) {
+  if (held != 0)
+    tell_home(object_id{held}.node(), held, result_read_delta);
+}
+
+void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
+                                 uint64_t size, caf::actor from) {
+  // The record frees the bytes on `node` when it goes (remote_object's
+  // destructor), whatever becomes of the item. (The driver's cluster
+  // client makes the records of its generator tasks' items itself, with
+  // deliver_item_record, to rebuild a lost one by re-running the task.)
+  auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
+                                             resource_demand{}, 0);
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
+}
+
+void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
+                               uint64_t size, std::string host, uint16_t port, caf::actor from) {
+  // Read like a borrowed ref's object: from the lender's data path, and
+  // the record's end tells the lender this node let go (it frees it).
+  auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
+                                             resource_demand{}, 0);
+  obj->lender = remote_object::lender_info{node, std::move(host), port, std::nullopt};
+  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
+}
+
+void item_stream::lend_item(uint64_t object) {
+  lend_item_to(object, caf::node_id{});
+}
+
+void lend_item_to(uint64_t object, const caf::node_id& borrower) {
+  auto& x = index();
+  std::lock_guard<std::mutex> guard{x.mtx};
+  x.lent_items[object] = borrower;
+}
+
+size_t lent_items_node_gone(const caf::node_id& borrower) {
+  if (borrower == caf::node_id{})
+    return 0;
+  std::vector<uint64_t> gone;
+  {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    for (auto i = x.lent_items.begin(); i != x.lent_items.end();) {
+      if (i->second == borrower) {
+        gone.push_back(i->first);
+        i = x.lent_items.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (auto object : gone)
+    held_objects::instance().erase(object);
+  return gone.size();
+}
+
+void deliver_item_record(uint64_t task_id, uint64_t at, remote_ptr record, caf::actor from) {
+  route(task_id, far_item{at, {}, std::move(record), std::move(from), {}});
+}
+
+bool item_stream::lent_item_gone(uint64_t object) {
+  {
+    auto& x = index();
+    std::lock_guard<std::mutex> guard{x.mtx};
+    if (x.lent_items.erase(object) == 0)
+      return false;
+  }
+  held_objects::instance().erase(object);
+  return true;
+}
+
+namespace {
+
+void push_at(item_stream& s, far_item far) {
+  slot_ptr item;
+  try {
+    if (far.stored) {
+      if (s.item_type == nullptr || s.item_codec == nullptr)
+        return; // not a stream of decodable items (no node sends it any)
+      item = object_table::instance().create(far.stored->id);
+      auto size = far.stored->encoded_size.load();
+      item->seal_remote(*s.item_type, size, s.item_codec, std::move(far.stored));
+    } else {
+      if (!s.decode_item)
+        return;
+      item = s.decode_item(far.bytes);
+    }
+  } catch (...) {
+    auto& rt = runtime::require("a generator's item from another node");
+    item = object_table::instance().create(rt.next_object_id());
+    item->seal_error(std::current_exception());
+  }
+  s.push_indexed(far.at, std::move(item), std::move(far.from));
+}
+
+} // namespace
+
+void item_stream::push_indexed(uint64_t at, slot_ptr item, caf::actor from) {
+  size_t ack = 0;
+  caf::actor ack_to;
+  wait_.notify([&] {
+    if (window_ != 0 && from) {
+      producer_ = std::move(from);
+      // A run after a retry starts from item 0 and counts no acks yet:
+      // its repeats get the caller's count, so it does not wait for acks
+      // of items taken before it started.
+      if (at < delivered_ && taken_ != 0) {
+        ack = ack_sent_ = taken_;
+        ack_to = producer_;
+      }
+    }
+    // A retry's repeat, or a late item after the caller was handed the
+    // producer's error (a cancel). The producer's result itself may come
+    // first: items that arrived before the stream was enrolled (the caller
+    // was descheduled between submitting and enrolling) are pushed by
+    // `enroll` after the result sealed `done`, and still belong before
+    // the end.
+    if (at != delivered_ || error_given_)
+      return;
+    items_.push_back(std::move(item));
+    ++delivered_;
+  });
+  if (ack != 0)
+    send_ack(ack_to, ack);
+}
+
+} // namespace manta::detail

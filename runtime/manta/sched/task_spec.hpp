@@ -1,0 +1,132 @@
+#pragma once
+
+#include "manta/sched/child_tasks.hpp"
+#include "manta/store/object_slot.hpp"
+#include "manta/observe/task_events.hpp"
+#include "manta/task_options.hpp"
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace manta::detail {
+
+class parker;
+struct remote_object;
+
+/// One submitted task: what to run, with which options, which objects it
+/// waits for and where its result goes. Shared by the task's actor, the
+/// executor thread that runs it and (weakly) its result slot, so `cancel`
+/// can find it from a ref.
+class task_spec {
+public:
+  task_spec(const std::string& function_name, task_options opts);
+  virtual ~task_spec();
+
+  task_spec(const task_spec&) = delete;
+  task_spec& operator=(const task_spec&) = delete;
+
+  /// The task's name: the `.name(...)` option or the function's name.
+  const std::string& name() const noexcept { return opts.name.empty() ? function_name : opts.name; }
+
+  /// Runs the function once. On success seals the result and returns null;
+  /// otherwise returns what the function threw, leaving the result pending
+  /// so the task actor can retry or seal an error.
+  virtual std::exception_ptr run() noexcept = 0;
+
+  // -- cluster: the task as it crosses nodes --------------------------------
+
+  /// Whether the task may run on another node: its function's parameters
+  /// and result can be serialized and its object arguments have exactly the
+  /// parameters' types (the other node decodes them as those).
+  virtual bool remote_capable() const noexcept { return false; }
+
+  /// Why the task cannot run on another node, naming the type at fault;
+  /// empty when `remote_capable()`.
+  virtual std::string travel_blocker() const {
+    return "its function cannot be called from another node";
+  }
+
+  /// The function's type as the compiler names it, checked by the node that
+  /// runs the task.
+  virtual const char* signature() const noexcept { return ""; }
+
+  /// The hash of the function's parameter and result layouts
+  /// (callable_layout.hpp), checked by the node that runs the task; 0 if
+  /// unknown.
+  virtual uint64_t layout_hash() const noexcept { return 0; }
+
+  /// Encodes the arguments given by value, in order; object arguments are
+  /// left empty (the owner fills them from `deps`). Throws on failure.
+  virtual void encode_args(std::vector<std::optional<std::vector<char>>>& out) const;
+
+  /// Seals the result from its encoded bytes (a small result sent back).
+  virtual void seal_encoded(std::span<const char> bytes);
+
+  /// Seals the result as living on another node.
+  virtual void seal_remote(std::shared_ptr<remote_object> obj, size_t encoded_size);
+
+  /// Who holds the resources the pool leases for this task (their GPU ids
+  /// are looked up by it): the task itself, or the actor a job builds.
+  virtual const void* lease_owner() const noexcept { return this; }
+
+  /// Marks the task cancelled and wakes it if it blocks in a `get`.
+  void request_cancel() noexcept;
+
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+
+  const std::string& function_name;
+  /// The job library the function came from (function_info::library), for
+  /// the code a spec sent to another node names; null: the program's own.
+  const std::string* library = nullptr;
+  /// A streaming generator's back pressure (`generator_backpressure`; 0:
+  /// none), sent with the task when it runs on another node.
+  uint64_t item_window = 0;
+  task_options opts;
+  /// Where the value goes; set by the runtime at submission.
+  slot_ptr result;
+  /// The objects passed as arguments, in argument order.
+  std::vector<slot_ptr> deps;
+  /// Runs so far, for retries. Written by the executor thread that runs
+  /// the task, read by any thread that lists or cancels it (state API,
+  /// `cancel`), hence atomic.
+  std::atomic<int> attempts{0};
+  /// The pool keeps the task's resources leased after it ran: an actor's
+  /// constructor job, whose lease lasts the actor's life (`release`).
+  bool keeps_lease = false;
+  /// The parker of the executor thread while the task blocks in `get`.
+  std::atomic<parker*> blocked_on{nullptr};
+
+  /// Storage for the handle of the task's actor, managed by the runtime in
+  /// task_submission.cpp (keeps CAF headers out of user code).
+  alignas(void*) unsigned char runner_storage[sizeof(void*)] = {};
+  std::atomic<bool> has_runner{false};
+
+  /// What the event recorder knows of the task (state API, timeline).
+  task_trace trace;
+  /// The tasks and actor calls it submitted while it ran (recursive cancel).
+  child_list children;
+
+private:
+  std::atomic<bool> cancelled_{false};
+};
+
+using task_ptr = std::shared_ptr<task_spec>;
+
+/// Decodes an encoded task result into a slot of type `R`; used by
+/// typed_task::seal_encoded.
+void seal_decode_error(object_slot& slot, const std::string& task, const std::string& what);
+
+/// Says once per function, on stderr, that a driver's tasks of `spec`'s
+/// function stay on the driver and why (`task_spec::travel_blocker`): in a
+/// cluster that is never silent.
+void report_stays_on_driver(const task_spec& spec, const std::string& why);
+
+/// Submits a task: creates its result slot and its actor. Returns the slot.
+slot_ptr submit(task_ptr spec);
+
+} // namespace manta::detail

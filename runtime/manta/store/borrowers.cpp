@@ -1,0 +1,533 @@
+#include "manta/store/borrowers.hpp"
+
+#include "actors/atoms.hpp"
+#include "manta/store/borrower_set.hpp"
+#include "manta/cluster/cluster.hpp"
+#include "manta/core/codec.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/core/demangle.hpp"
+#include "manta/store/lent_handles.hpp"
+#include "manta/cluster/node_router.hpp"
+#include "manta/store/object_table.hpp"
+#include "manta/cluster/remote_object.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/errors.hpp"
+
+#include <caf/all.hpp>
+
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+namespace manta::detail {
+
+namespace {
+
+/// A ref's wire form as the message that resolves a pending one
+/// (ref_resolved), its fields as a tuple for the codec.
+using ref_fields = std::tuple<uint8_t, uint16_t, uint64_t, uint16_t, std::string, uint16_t,
+                              uint64_t, std::string, std::string, bool, std::vector<char>>;
+
+std::vector<char> encode_ref_wire(const ref_wire& w) {
+  return encode(ref_fields{w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type,
+                           w.error, w.inlined, w.bytes});
+}
+
+bool decode_ref_wire(std::span<const char> bytes, ref_wire& w) {
+  ref_fields f;
+  if (decode(bytes, f))
+    return false;
+  std::tie(w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type, w.error, w.inlined,
+           w.bytes) = std::move(f);
+  return true;
+}
+
+/// Posts (refsealed, id) to this node's router of cross-node messages
+/// (its cluster client on a driver, its node manager on a worker), which
+/// sends the borrowers waiting for object `id` where it is now.
+void post_sealed(uint64_t id) {
+  if (auto to = node_router())
+    caf::anon_send(to, actors::ref_sealed_atom::value, id);
+}
+
+/// Tells this node's router when a lent object that was still being
+/// computed is sealed (under the slot's lock: it only posts a message).
+struct seal_watch final : waiter {
+  uint64_t id = 0;
+  std::weak_ptr<object_slot> slot;
+  void on_ready() noexcept override { post_sealed(id); }
+  seal_watch() = default;
+  seal_watch(const seal_watch&) = delete;
+  seal_watch& operator=(const seal_watch&) = delete;
+  ~seal_watch() {
+    if (auto s = slot.lock())
+      s->remove_waiter(this);
+  }
+};
+
+/// An object whose refs left this node: its borrowers, and for one whose
+/// ref was written while it was still being computed, the borrower nodes
+/// that wait to hear where it is once it is sealed.
+struct lent_ref {
+  borrower_set<object_slot> set;
+  bool written_pending = false;
+  std::set<uint16_t> awaiting;
+  std::unique_ptr<seal_watch> watch;
+  /// The lends made writing the refs inside its value into its ref's
+  /// inlined bytes (a container, contained_refs.hpp): whoever decodes those
+  /// bytes holds this object's ref meanwhile, so they are let go with the
+  /// pin (`set.strong`) that keeps it for its borrowers.
+  std::vector<uint64_t> inner;
+};
+
+std::mutex g_mtx;
+/// Owner side: the objects whose refs left this node, by id.
+std::unordered_map<uint64_t, lent_ref> g_lent;
+
+/// Borrower side: the borrowed slots of refs that were pending when
+/// written, until their owner says where the object is (ref_resolved).
+struct waiting_ref {
+  std::weak_ptr<object_slot> slot;
+  const std::type_info* type = nullptr;
+  const value_codec* codec = nullptr;
+  uint16_t owner = 0;
+};
+std::unordered_map<uint64_t, waiting_ref> g_waiting;
+
+/// Lends since the last sweep of entries whose object is gone.
+size_t g_lends = 0;
+
+thread_local bool t_no_lending = false;
+
+/// Pins `slot` for a ref to it being written now: by the container being
+/// written on this thread, if any (under g_mtx).
+void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
+  auto* scope = lend_scope::current();
+  e.set.lend(slot, scope != nullptr);
+  if (scope != nullptr)
+    scope->add(id);
+}
+
+std::string error_of(const object_slot& slot) {
+  try {
+    std::rethrow_exception(slot.error());
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown error";
+  }
+}
+
+/// The object `id` of this node, sealed with `object_lost_error(why)` if
+/// no live slot has that id here.
+slot_ptr lost_slot(uint64_t id, const std::string& why) {
+  if (auto live = object_table::instance().find(object_id{id}))
+    return live;
+  auto slot = object_table::instance().create(object_id{id});
+  slot->seal_error(std::make_exception_ptr(
+    object_lost_error("object " + to_string(object_id{id}) + " is lost: " + why)));
+  return slot;
+}
+
+/// The lends inside `e`'s inlined bytes when its pin was just let go (an
+/// entry of g_lent, under g_mtx): for release_contained after the lock.
+void take_inner(lent_ref& e, std::vector<uint64_t>& out) {
+  out.insert(out.end(), e.inner.begin(), e.inner.end());
+  e.inner.clear();
+}
+
+/// Where the bytes of `slot` (sealed, not failed) are served, and their
+/// encoded size. False if they cannot be (no codec: the type cannot be
+/// rebuilt from bytes). The refs inside a value inlined in `w` are lent
+/// then: their lends go to `inner`, for the caller to tie to this object's
+/// pin.
+bool locate(const object_slot& slot, cluster& link, ref_wire& w, std::vector<uint64_t>& inner) {
+  if (auto& r = slot.remote()) {
+    w.size = r->encoded_size.load();
+    if (r->lender) { // borrowed here: its lender's data path
+      w.holder = r->node.load();
+      w.host = r->lender->host;
+      w.port = r->lender->port;
+      if (r->lender->bytes) {
+        w.bytes = *r->lender->bytes;
+        w.inlined = true;
+      }
+      return true;
+    }
+    w.holder = r->node.load(); // a result kept on the worker that made it
+    for (auto& n : link.workers())
+      if (n.index == w.holder) {
+        w.host = n.host;
+        w.port = n.data_port;
+        return true;
+      }
+    return false;
+  }
+  if (slot.codec() == nullptr)
+    return false;
+  auto value = slot.shared_value();
+  // Refs inside this value travel inside its ref's bytes, read whenever
+  // the borrower first reads it: not part of the outer container, but held
+  // by this object's own pin (a borrower reads them while it holds this).
+  // Bytes too large to inline are served by the data path (encoded again
+  // there): these lends then go with `nested`.
+  lend_scope nested;
+  encoded_bytes bytes;
+  if (slot.codec()->encode(value.get(), bytes))
+    return false;
+  w.size = bytes.size;
+  if (bytes.size <= ref_inline_bytes) {
+    w.bytes.assign(bytes.data, bytes.data + bytes.size);
+    w.inlined = true;
+    inner = nested.take();
+  }
+  w.holder = link.index();
+  w.host = link.data_host();
+  w.port = link.data_port();
+  return true;
+}
+
+} // namespace
+
+no_lending_scope::no_lending_scope() noexcept : prev_(t_no_lending) {
+  t_no_lending = true;
+}
+
+no_lending_scope::~no_lending_scope() {
+  t_no_lending = prev_;
+}
+
+std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire& w) {
+  w = ref_wire{};
+  if (!slot)
+    return {};
+  if (t_no_lending)
+    return "a value holding object refs is not spilled (the refs inside keep their "
+           "objects alive while it is in memory)";
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return "an object ref is written to bytes only to cross nodes in a cluster";
+  w.id = slot->id().value();
+  w.type = type.name();
+  w.owner = rt->node_index();
+  if (!slot->done()) {
+    // Lent while still being computed: the borrower waits for it, and
+    // hears from this node where it is once it is sealed (ref_resolved).
+    w.state = ref_wire::pending;
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto& e = g_lent[w.id];
+    pin_lent(e, w.id, slot);
+    e.written_pending = true;
+    if (!e.watch) {
+      e.watch = std::make_unique<seal_watch>();
+      e.watch->id = w.id;
+      e.watch->slot = slot;
+      if (!slot->add_waiter(e.watch.get()))
+        post_sealed(w.id); // sealed meanwhile
+    }
+    return {};
+  }
+  if (slot->failed()) {
+    w.state = ref_wire::failed;
+    w.error = error_of(*slot);
+    return {};
+  }
+  auto& r = slot->remote();
+  // A worker passes a borrowed ref on as its owner's (it reached the worker
+  // from its owner, and the receiver reports back over the same link).
+  std::vector<uint64_t> inner; // none for a borrowed one: its bytes as they came
+  if (r && r->lender && link->kind() == cluster::role::worker) {
+    w.state = ref_wire::ready;
+    w.owner = r->lender->owner;
+    locate(*slot, *link, w, inner);
+    return {};
+  }
+  try {
+    if (!locate(*slot, *link, w, inner))
+      return "the bytes of object " + to_string(slot->id()) + " (" + demangle(type.name())
+             + ") cannot be served to another node";
+  } catch (const std::exception& e) {
+    return std::string{"object "} + to_string(slot->id()) + " cannot be read here: " + e.what();
+  }
+  w.state = ref_wire::ready;
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto& e = g_lent[w.id];
+  pin_lent(e, w.id, slot);
+  e.inner.insert(e.inner.end(), inner.begin(), inner.end());
+  // An entry stays after its pin went (a ref still in flight may report
+  // later) until its object is gone: swept now and then, in O(1) per lend.
+  if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
+    g_lends = 0;
+    std::erase_if(g_lent,
+                  [](auto& e) { return !e.second.set.strong && e.second.set.weak.expired(); });
+  }
+  return {};
+}
+
+namespace {
+
+/// The borrowed slot of a ref whose object was still being computed when
+/// its owner wrote it: not sealed until the owner says where the object is
+/// (ref_resolved); `get` waits for it meanwhile. The +1 tells the owner to
+/// say so once it is sealed.
+slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
+  if (auto live = object_table::instance().find(object_id{w.id}))
+    return live;
+  if (codec == nullptr)
+    return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
+  auto slot = object_table::instance().create(object_id{w.id});
+  bool dropped_before = false;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto& e = g_waiting[w.id];
+    // A slot of this id made and dropped before the owner answered: it
+    // never told the owner it let go.
+    dropped_before = e.slot.expired() && e.type != nullptr;
+    e = waiting_ref{slot, &type, codec, w.owner};
+  }
+  if (dropped_before)
+    tell_home(w.owner, w.id, int32_t{-1});
+  tell_home(w.owner, w.id, int32_t{1});
+  return slot;
+}
+
+/// Seals `slot`, borrowed from `owner`, as the object `w` (ready) names.
+void seal_borrowed(object_slot& slot, const std::type_info& type, const value_codec* codec,
+                   uint16_t owner, const ref_wire& w) {
+  auto obj = std::make_shared<remote_object>(object_id{w.id}, w.holder, w.size, wire::bytes{},
+                                             resource_demand{}, 0);
+  obj->lender = remote_object::lender_info{owner, w.host, w.port, std::nullopt};
+  if (w.inlined)
+    obj->lender->bytes = w.bytes;
+  slot.seal_remote(type, w.size, codec, std::move(obj));
+}
+
+} // namespace
+
+slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
+  if (w.state == ref_wire::empty || w.id == 0)
+    return nullptr;
+  if (w.type != type.name())
+    throw error("an object ref to a " + demangle(w.type.c_str()) + " arrived where a ref to a "
+                + demangle(type.name()) + " was expected; do both nodes run the same binary?");
+  auto& rt = runtime::require("receiving an object ref from another node");
+  if (w.state == ref_wire::failed)
+    return lost_slot(w.id, w.error);
+  if (w.owner != rt.node_index())
+    count_borrowed_here();
+  if (w.owner == rt.node_index()) {
+    {
+      std::lock_guard<std::mutex> guard{g_mtx};
+      if (auto i = g_lent.find(w.id); i != g_lent.end())
+        if (auto own = i->second.set.get())
+          return own;
+    }
+    return lost_slot(w.id, "its ref came back to node-" + std::to_string(w.owner)
+                             + ", its owner, which no longer has it");
+  }
+  if (w.state == ref_wire::pending)
+    return borrow_pending(type, codec, w);
+  // One borrowed slot per id while a ref to it lives here (the object
+  // table finds it; an object of this node found there is its own).
+  if (auto live = object_table::instance().find(object_id{w.id})) {
+    // This node's own object, lent back by a driver that borrowed it: the
+    // driver pins it until told; this node needs no pin from it (its own
+    // lending pins it for the driver), so it reports a copy made and gone.
+    if (live->id().node() == rt.node_index()) {
+      tell_home(w.owner, w.id, int32_t{1});
+      tell_home(w.owner, w.id, int32_t{-1});
+    }
+    return live;
+  }
+  if (codec == nullptr)
+    return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
+  auto slot = object_table::instance().create(object_id{w.id});
+  seal_borrowed(*slot, type, codec, w.owner, w);
+  tell_home(w.owner, w.id, int32_t{1});
+  return slot;
+}
+
+void borrowed_ref_gone(uint16_t owner, uint64_t id) {
+  tell_home(owner, id, int32_t{-1});
+}
+
+bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
+  slot_ptr released; // dropped outside the lock: it may free the object
+  std::vector<uint64_t> inner;
+  bool sealed = false;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_lent.find(id);
+    if (i == g_lent.end())
+      return false;
+    auto& e = i->second;
+    released = e.set.held(from, delta);
+    if (released)
+      take_inner(e, inner);
+    if (delta > 0 && e.written_pending) {
+      // It may have borrowed the ref while it was pending: it waits to
+      // hear where the object is (told again if it did not: ignored).
+      e.awaiting.insert(from);
+      auto slot = e.set.get();
+      sealed = slot && slot->done();
+    }
+  }
+  if (sealed)
+    post_sealed(id);
+  release_contained(inner);
+  return true;
+}
+
+std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id) {
+  std::vector<std::pair<uint16_t, std::vector<char>>> out;
+  auto* rt = runtime::current();
+  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
+  if (link == nullptr)
+    return out;
+  std::set<uint16_t> nodes;
+  slot_ptr slot;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_lent.find(id);
+    if (i == g_lent.end())
+      return out;
+    slot = i->second.set.get();
+    if (!slot || !slot->done())
+      return out;
+    nodes.swap(i->second.awaiting);
+  }
+  if (nodes.empty())
+    return out;
+  // Where it is now, as this node would write a ref to it; this node
+  // counts its borrowers (they reported here), so it names itself owner.
+  ref_wire w;
+  w.id = id;
+  w.owner = rt->node_index();
+  std::vector<uint64_t> inner;
+  if (slot->failed()) {
+    w.state = ref_wire::failed;
+    w.error = error_of(*slot);
+  } else {
+    try {
+      w.state = locate(*slot, *link, w, inner) ? ref_wire::ready : ref_wire::failed;
+      if (w.state == ref_wire::failed)
+        w.error = "the bytes of object " + to_string(slot->id())
+                  + " cannot be served to another node";
+    } catch (const std::exception& e) {
+      w.state = ref_wire::failed;
+      w.error = std::string{"it cannot be read on its owner: "} + e.what();
+    }
+  }
+  if (!inner.empty()) { // held by its pin, if it still has one
+    std::lock_guard<std::mutex> guard{g_mtx};
+    if (auto i = g_lent.find(id); i != g_lent.end() && i->second.set.strong) {
+      i->second.inner.insert(i->second.inner.end(), inner.begin(), inner.end());
+      inner.clear();
+    }
+  }
+  release_contained(inner); // what no pin took
+  auto bytes = encode_ref_wire(w);
+  for (auto node : nodes)
+    out.emplace_back(node, bytes);
+  return out;
+}
+
+void ref_resolved(std::span<const char> bytes) {
+  ref_wire w;
+  if (!decode_ref_wire(bytes, w))
+    return;
+  waiting_ref e;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_waiting.find(w.id);
+    if (i == g_waiting.end())
+      return; // told before, or it never waited (it borrowed a ready ref)
+    e = i->second;
+    g_waiting.erase(i);
+  }
+  auto slot = e.slot.lock();
+  if (!slot) { // dropped before its owner answered
+    tell_home(e.owner, w.id, int32_t{-1});
+    return;
+  }
+  if (w.state == ref_wire::ready) {
+    seal_borrowed(*slot, *e.type, e.codec, e.owner, w); // its end says -1
+    return;
+  }
+  slot->seal_error(std::make_exception_ptr(
+    object_lost_error("object " + to_string(object_id{w.id}) + " is lost: " + w.error)));
+  tell_home(e.owner, w.id, int32_t{-1});
+}
+
+void refs_node_gone(uint16_t index) {
+  std::vector<slot_ptr> released;
+  std::vector<uint64_t> inner; // the lends in their inlined bytes
+  std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto& [id, e] : g_lent) {
+      e.awaiting.erase(index);
+      if (auto p = e.set.node_gone(index)) {
+        released.push_back(std::move(p));
+        take_inner(e, inner);
+      }
+    }
+    for (auto i = g_waiting.begin(); i != g_waiting.end();) {
+      if (i->second.owner == index) {
+        if (auto s = i->second.slot.lock())
+          orphans.push_back(std::move(s));
+        i = g_waiting.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  release_contained(inner);
+  results_reader_gone(index); // the results that node never read
+  for (auto& s : orphans)
+    s->seal_error(std::make_exception_ptr(
+      object_lost_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
+                        + ", its owner, is gone before it was computed")));
+}
+
+std::vector<uint16_t> ref_borrowers(uint64_t id) {
+  std::vector<uint16_t> out;
+  std::lock_guard<std::mutex> guard{g_mtx};
+  if (auto i = g_lent.find(id); i != g_lent.end())
+    for (auto& [node, n] : i->second.set.holds)
+      out.push_back(node);
+  return out;
+}
+
+void update_lent(const std::vector<uint64_t>& ids,
+                 const std::function<slot_ptr(borrower_set<object_slot>&)>& f) {
+  std::vector<slot_ptr> released; // dropped outside the lock: may free
+  std::vector<uint64_t> inner;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto id : ids)
+      if (auto i = g_lent.find(id); i != g_lent.end())
+        if (auto p = f(i->second.set)) {
+          released.push_back(std::move(p));
+          take_inner(i->second, inner);
+        }
+  }
+  release_contained(inner); // as deep as values nest refs
+}
+
+void clear_lent_refs() {
+  std::unordered_map<uint64_t, lent_ref> lent;
+  std::unordered_map<uint64_t, waiting_ref> waiting;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    lent.swap(g_lent);
+    waiting.swap(g_waiting);
+  }
+  clear_contained_results();
+  // The slots go outside the lock: a last ref frees its object.
+}
+
+} // namespace manta::detail

@@ -1,0 +1,159 @@
+#include "manta/store/contained_refs.hpp"
+
+#include "manta/store/borrowers.hpp"
+#include "manta/store/lent_handles.hpp"
+
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+namespace manta::detail {
+
+namespace {
+
+thread_local lend_scope* t_scope = nullptr;
+thread_local uint64_t t_borrowed = 0;
+
+/// Worker side: the lends inside results not read yet, by task, with the
+/// node that owns the task (it reads the result).
+struct result_container {
+  uint16_t reader = 0;
+  std::vector<uint64_t> ids;
+};
+
+std::mutex g_mtx;
+std::unordered_map<uint64_t, result_container> g_results;
+
+} // namespace
+
+/// The container of the generator item this thread encodes, if any: the
+/// innermost scope while no other scope opened since it began (`base`).
+struct item_lending {
+  bool active = false;
+  const void* stream = nullptr;
+  lend_scope* base = nullptr;
+  lend_scope scope{lend_scope::detached_t{}};
+
+  static item_lending& here() noexcept {
+    thread_local item_lending x;
+    return x;
+  }
+};
+
+lend_scope::lend_scope(mode m) noexcept : prev_(t_scope), mode_(m) {
+  t_scope = this;
+}
+
+lend_scope::~lend_scope() {
+  if (linked_)
+    t_scope = prev_;
+  release_contained(ids_);
+}
+
+std::vector<uint64_t> lend_scope::take() noexcept {
+  return std::exchange(ids_, {});
+}
+
+lend_scope* lend_scope::current() noexcept {
+  if (auto& item = item_lending::here(); item.active && item.base == t_scope)
+    return &item.scope;
+  return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
+}
+
+void begin_item_lending(const void* stream) noexcept {
+  end_item_lending(); // one whose encoding threw
+  auto& item = item_lending::here();
+  item.active = true;
+  item.stream = stream;
+  item.base = t_scope;
+}
+
+std::vector<uint64_t> take_item_lending() noexcept {
+  auto& item = item_lending::here();
+  item.active = false;
+  return item.scope.take();
+}
+
+void end_item_lending(const void* stream) noexcept {
+  auto& item = item_lending::here();
+  if (!item.active || (stream != nullptr && stream != item.stream))
+    return;
+  item.active = false;
+  release_contained(item.scope.take(), true);
+}
+
+contained_refs& contained_refs::operator=(contained_refs&& x) noexcept {
+  if (this != &x) {
+    release_contained(ids_);
+    ids_ = std::exchange(x.ids_, {});
+  }
+  return *this;
+}
+
+contained_refs::~contained_refs() {
+  release_contained(ids_);
+}
+
+void release_contained(const std::vector<uint64_t>& ids, bool loosen) {
+  if (ids.empty())
+    return;
+  update_lent(ids, [loosen](borrower_set<object_slot>& set) {
+    if (loosen)
+      set.loose = true;
+    return set.container_gone();
+  });
+  lent_handles_container_gone(ids, loosen); // the actor handles among them
+}
+
+void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {
+  if (ids.empty())
+    return;
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto& c = g_results[task]; // a re-run of the task adds its own
+  c.reader = reader;
+  c.ids.insert(c.ids.end(), ids.begin(), ids.end());
+}
+
+void result_read(uint64_t task) {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    auto i = g_results.find(task);
+    if (i == g_results.end())
+      return;
+    ids = std::move(i->second.ids);
+    g_results.erase(i);
+  }
+  release_contained(ids);
+}
+
+void results_reader_gone(uint16_t index) {
+  std::vector<uint64_t> unread;
+  {
+    std::lock_guard<std::mutex> guard{g_mtx};
+    for (auto i = g_results.begin(); i != g_results.end();) {
+      if (i->second.reader == index) {
+        unread.insert(unread.end(), i->second.ids.begin(), i->second.ids.end());
+        i = g_results.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  release_contained(unread);
+}
+
+void clear_contained_results() {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  g_results.clear();
+}
+
+uint64_t refs_borrowed_here() noexcept {
+  return t_borrowed;
+}
+
+void count_borrowed_here() noexcept {
+  ++t_borrowed;
+}
+
+} // namespace manta::detail

@@ -1,0 +1,53 @@
+#include "manta/store/object_table.hpp"
+
+#include <vector>
+
+namespace manta::detail {
+
+object_table& object_table::instance() {
+  // Never destroyed: slots may outlive static destruction order.
+  static auto* table = new object_table;
+  return *table;
+}
+
+slot_ptr object_table::create(object_id id, std::weak_ptr<task_spec> producer) {
+  auto slot = std::make_shared<object_slot>(id, std::move(producer));
+  auto& s = shard_of(id);
+  {
+    std::lock_guard<spin_lock> guard{s.mtx};
+    s.slots.emplace(id, slot);
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+  return slot;
+}
+
+slot_ptr object_table::find(object_id id) {
+  auto& s = shard_of(id);
+  std::lock_guard<spin_lock> guard{s.mtx};
+  auto i = s.slots.find(id);
+  return i == s.slots.end() ? nullptr : i->second.lock();
+}
+
+void object_table::for_each(const std::function<void(const slot_ptr&)>& f) {
+  std::vector<slot_ptr> snapshot;
+  for (auto& s : shards_) {
+    std::lock_guard<spin_lock> guard{s.mtx};
+    for (auto& [id, weak] : s.slots)
+      if (auto p = weak.lock())
+        snapshot.push_back(std::move(p));
+  }
+  for (auto& p : snapshot)
+    f(p);
+}
+
+void object_table::erase(object_id id, size_t size_bytes) {
+  auto& s = shard_of(id);
+  {
+    std::lock_guard<spin_lock> guard{s.mtx};
+    s.slots.erase(id);
+  }
+  count_.fetch_sub(1, std::memory_order_relaxed);
+  bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
+}
+
+} // namespace manta::detail
