@@ -11,6 +11,8 @@
 #include "manta/store/lent_handles.hpp"
 #include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/placement/placement_groups.hpp"
 
 #include <caf/all.hpp>
 
@@ -109,7 +111,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
     return;
   }
   std::string why;
-  if (auto pinned = pin_to_bundle(req->where, req->demand, why); pinned <= 0) {
+  if (auto pinned = runtime::here().placements().pin(req->where, req->demand, why); pinned <= 0) {
     if (pinned == 0) // its placement group is not reserved yet
       self->state.deferred_creates.push_back(std::move(req)); // see finish_try
     else

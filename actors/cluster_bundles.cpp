@@ -276,21 +276,6 @@ void remove_group(self_ptr self, const placement_ptr& pg) {
   place_waiting(self);
 }
 
-int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::string& why) {
-  if (where.kind != scheduling_strategy::node_affinity || where.group == 0)
-    return 1; // not in a group laid out over the cluster
-  uint16_t node = 0;
-  switch (runtime::here().placements().resolve(where, d, node, why)) {
-    case placement_registry::resolution::pending:
-      return 0;
-    case placement_registry::resolution::gone:
-      return -1;
-    case placement_registry::resolution::placed:
-      break;
-  }
-  where.node = node;
-  return 1;
-}
 
 void retry_groups(self_ptr self) {
   auto& st = self->state;

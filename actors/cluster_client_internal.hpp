@@ -203,13 +203,6 @@ void place_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 /// The group was removed: every node gives its bundles back.
 void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
 
-/// For a task or actor submitted into a group laid out over the cluster
-/// (`where.group` set): pins `where` to its bundle's node now (the bundle
-/// moves when its node dies) and returns 1; 0 while the group is pending
-/// or that bundle is placed again (the task or actor waits); -1 with `why`
-/// set once the group is gone. Anything else: 1, unchanged.
-int pin_to_bundle(scheduling_strategy& where, const detail::resource_demand& d, std::string& why);
-
 /// Tries the groups still pending, and the lost bundles of rescheduling
 /// ones, again.
 void retry_groups(cluster_client_actor* self);

@@ -8,6 +8,8 @@
 #include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
 #include "manta/placement_group.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/placement/placement_groups.hpp"
 
 #include <caf/all.hpp>
 
@@ -133,7 +135,7 @@ bool place(self_ptr self, uint64_t id) {
   if (p.task) {
     // Submitted into a placement group that was not reserved yet.
     std::string why;
-    auto pinned = pin_to_bundle(p.task->opts.strategy, p.demand, why);
+    auto pinned = runtime::here().placements().pin(p.task->opts.strategy, p.demand, why);
     if (pinned == 0)
       return false; // placed once its group is (`finish_try`)
     if (pinned < 0) {

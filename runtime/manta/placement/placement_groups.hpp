@@ -98,6 +98,14 @@ public:
   resolution resolve(const scheduling_strategy& where, const resource_demand& d, uint16_t& node,
                      std::string& why) const;
 
+  /// For a task or actor submitted into a group laid out over the cluster
+  /// (`where.group` set): pins `where` to its bundle's node now (the bundle
+  /// moves when its node dies) and returns 1; 0 while the group is pending
+  /// or that bundle is placed again (the task or actor waits); -1 with `why`
+  /// set once the group is gone. Anything else: 1, unchanged. What the
+  /// driver's cluster client and the simulator ask at each placement.
+  int pin(scheduling_strategy& where, const resource_demand& d, std::string& why) const;
+
   /// For `hosted_bundles`: makes `names` (bundle resources of group `hex`)
   /// known here so that the pool keeps them; false if they were already
   /// (the group's owner is this process). `drop_names` forgets them.

@@ -143,6 +143,23 @@ placement_registry::resolution placement_registry::resolve(const scheduling_stra
   return node == pending_bundle_node ? resolution::pending : resolution::placed;
 }
 
+int placement_registry::pin(scheduling_strategy& where, const resource_demand& d,
+                            std::string& why) const {
+  if (where.kind != scheduling_strategy::node_affinity || where.group == 0)
+    return 1; // not in a group laid out over the cluster
+  uint16_t node = 0;
+  switch (resolve(where, d, node, why)) {
+    case resolution::pending:
+      return 0;
+    case resolution::gone:
+      return -1;
+    case resolution::placed:
+      break;
+  }
+  where.node = node;
+  return 1;
+}
+
 bool placement_registry::placed(const placement_ptr& pg, const std::vector<uint16_t>& nodes) {
   bool first = false;
   {

@@ -15,6 +15,7 @@
 #include "manta/core/runtime.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/errors.hpp"
+#include "manta/placement/placement_groups.hpp"
 
 #include <algorithm>
 
@@ -97,27 +98,13 @@ void world::requeue_held() {
 
 // -- tasks and actors in a group ---------------------------------------------------
 
-int world::pin_to_bundle(scheduling_strategy& where, const resource_demand& d,
-                         std::string& why) const {
-  uint16_t node = 0;
-  switch (runtime::here().placements().resolve(where, d, node, why)) {
-    case placement_registry::resolution::pending:
-      return 0;
-    case placement_registry::resolution::gone:
-      return -1;
-    case placement_registry::resolution::placed:
-      break;
-  }
-  where.node = node;
-  return 1;
-}
 
 bool world::place_group_actor(queued& q, const actor_job& job) {
   auto* core = const_cast<actor_core*>(static_cast<const actor_core*>(job.lease_owner()));
   auto where = core->options().strategy;
   auto& demand = core->options().resources;
   std::string why;
-  auto pinned = pin_to_bundle(where, demand, why);
+  auto pinned = runtime::here().placements().pin(where, demand, why);
   if (pinned < 0) {
     // As the driver's `create_remote_actor` refuses it; a removal of its
     // group has killed it already. Its job then only tidies up.

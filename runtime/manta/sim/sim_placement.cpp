@@ -10,6 +10,8 @@
 #include "manta/cluster/node_choice.hpp"
 #include "manta/sched/task_end.hpp"
 #include "manta/errors.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/placement/placement_groups.hpp"
 
 #include <algorithm>
 #include <map>
@@ -87,7 +89,7 @@ bool world::place_task(queued& q) {
     // In a placement group laid out over the nodes: pinned to its bundle's
     // node once the group is reserved, as the driver's `place` pins it.
     std::string why;
-    auto pinned = pin_to_bundle(where, t->opts.resources, why);
+    auto pinned = runtime::here().placements().pin(where, t->opts.resources, why);
     if (pinned < 0) {
       end_task(
         *t, task_state::failed,

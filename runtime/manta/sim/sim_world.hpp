@@ -288,11 +288,6 @@ private:
   /// it waits apart until `requeue_held` puts it back in front.
   void hold(queued& q);
   void requeue_held();
-  /// For a task or actor in a group laid out over the virtual nodes:
-  /// `where.node` set to its bundle's node (1), or not reserved yet (0:
-  /// hold it), or the group is gone (-1, `why` says why), by the registry's
-  /// `resolve`, as the driver's cluster client asks it (`pin_to_bundle`).
-  int pin_to_bundle(scheduling_strategy& where, const resource_demand& d, std::string& why) const;
   /// An actor's constructor in a placement group: on its bundle's node.
   bool place_group_actor(queued& q, const actor_job& job);
   // The two phases of a group's reservation, its retries and the bundles
