@@ -40,7 +40,7 @@ struct item_lending {
   }
 };
 
-lend_scope::lend_scope(mode m) noexcept : prev_(t_scope), mode_(m) {
+lend_scope::lend_scope() noexcept : prev_(t_scope) {
   t_scope = this;
 }
 
@@ -57,7 +57,7 @@ std::vector<uint64_t> lend_scope::take() noexcept {
 lend_scope* lend_scope::current() noexcept {
   if (auto& item = item_lending::here(); item.active && item.base == t_scope)
     return &item.scope;
-  return t_scope != nullptr && t_scope->mode_ == collect ? t_scope : nullptr;
+  return t_scope;
 }
 
 void begin_item_lending(const void* stream) noexcept {

@@ -17,16 +17,13 @@
 namespace manta::detail {
 
 /// While alive on a thread, the refs and actor handles this node lends
-/// there (lend_ref, lend) are pinned by the container being written
-/// (`collect`), or by no container (`loose`: refs written on this thread
-/// that must not end with an outer container). Nests: an actor call made
-/// inside a task, an actor's constructor arguments and a value inlined in
-/// its ref (borrowers.cpp) each collect their own; a pin not taken with
-/// `take` goes with the scope.
+/// there (lend_ref, lend) are pinned by the container being written.
+/// Nests: an actor call made inside a task, an actor's constructor
+/// arguments and a value inlined in its ref (borrowers.cpp) each collect
+/// their own; a pin not taken with `take` goes with the scope.
 class lend_scope {
 public:
-  enum mode : uint8_t { collect, loose };
-  explicit lend_scope(mode m = collect) noexcept;
+  lend_scope() noexcept;
   ~lend_scope();
   lend_scope(const lend_scope&) = delete;
   lend_scope& operator=(const lend_scope&) = delete;
@@ -34,8 +31,8 @@ public:
   /// The objects lent under this scope so far (once per lend).
   std::vector<uint64_t> take() noexcept;
 
-  /// The innermost scope of this thread collecting a container's refs, or
-  /// null (none, or a `loose` one is innermost).
+  /// The innermost scope of this thread collecting a container's refs
+  /// (an item's while one is being encoded), or null.
   static lend_scope* current() noexcept;
 
   void add(uint64_t id) { ids_.push_back(id); }
@@ -44,10 +41,9 @@ private:
   friend struct item_lending;
   struct detached_t {};
   /// A scope in no thread's chain (an item's, see begin_item_lending).
-  explicit lend_scope(detached_t) noexcept : prev_(nullptr), mode_(collect), linked_(false) {}
+  explicit lend_scope(detached_t) noexcept : prev_(nullptr), linked_(false) {}
 
   lend_scope* prev_;
-  mode mode_;
   bool linked_ = true;
   std::vector<uint64_t> ids_;
 };
