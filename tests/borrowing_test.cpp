@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -347,4 +348,69 @@ TEST_CASE("a borrower node that dies no longer keeps the object") {
 
 int main(int argc, char** argv) {
   return manta_test::cluster_test_main(argc, argv);
+}
+
+/// Fails with an exception of the user's own (0) or one of Manta's (1).
+int fail_with(int how) {
+  if (how == 0)
+    throw std::runtime_error("boom from a task");
+  throw manta::invalid_argument_error("bad input from a task");
+}
+MANTA_REMOTE(fail_with);
+
+/// Waits (bounded) for file `path`, then fails with a runtime_error.
+int fail_after_file(std::string path) {
+  wait_for_file(std::move(path));
+  throw std::runtime_error("late boom");
+}
+MANTA_REMOTE(fail_after_file);
+
+/// How reading the first ref ended, named by the class it raised.
+std::string read_class(std::vector<manta::object_ref<int>> refs) {
+  try {
+    return std::to_string(manta::get(refs.at(0), 20s));
+  } catch (const manta::task_error& e) {
+    return "task_error " + e.type_name() + ": " + e.message();
+  } catch (const manta::invalid_argument_error& e) {
+    return std::string{"invalid_argument_error: "} + e.what();
+  } catch (const manta::object_lost_error& e) {
+    return std::string{"lost: "} + e.what();
+  } catch (const std::exception& e) {
+    return std::string{"other: "} + e.what();
+  }
+}
+MANTA_REMOTE(read_class);
+
+TEST_CASE("a ref to a failed object raises the same error where it is borrowed") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto read_there = [&](const manta::object_ref<int>& r) {
+    return manta::get(manta::task(read_class)
+                        .node_affinity(nodes[worker])
+                        .remote(std::vector<manta::object_ref<int>>{r}),
+                      30s);
+  };
+  // Failed before its ref is sent: the user's exception arrives as the
+  // task_error naming its type and text (as `get` of the task's own result
+  // on another node raises), Manta's own error as its own class.
+  auto user = manta::task(fail_with).remote(0);
+  CHECK_THROWS_AS(manta::get(user, 30s), manta::task_error);
+  CHECK(read_there(user) == "task_error std::runtime_error: boom from a task");
+  auto own = manta::task(fail_with).remote(1);
+  CHECK_THROWS_AS(manta::get(own, 30s), manta::invalid_argument_error);
+  CHECK(read_there(own) == "invalid_argument_error: bad input from a task");
+  // Still running when its ref is sent, failing later: the borrower's wait
+  // ends with the same error when the owner tells it.
+  auto gate = c.dir() + "/borrowing-fail-gate";
+  auto late = manta::task(fail_after_file).node_affinity(nodes[worker]).remote(gate);
+  auto reading = manta::task(read_class)
+                   .node_affinity(nodes[worker])
+                   .remote(std::vector<manta::object_ref<int>>{late});
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(late.id().value()).empty(); }));
+  CHECK_FALSE(reading.ready());
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(reading, 30s) == "task_error std::runtime_error: late boom");
 }

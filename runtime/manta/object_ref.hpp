@@ -75,7 +75,8 @@ public:
       }
     });
     return f(caf::meta::type_name("manta::object_ref"), save, w.state, w.owner, w.id, w.holder,
-             w.host, w.port, w.size, w.type, w.error, w.inlined, w.bytes, load);
+             w.host, w.port, w.size, w.type, w.error, w.error_code, w.error_type, w.error_task,
+             w.error_node, w.inlined, w.bytes, load);
   }
 
 private:

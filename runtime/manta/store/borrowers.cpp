@@ -11,6 +11,7 @@
 #include "manta/store/object_table.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -27,21 +28,64 @@ namespace {
 
 /// A ref's wire form as the message that resolves a pending one
 /// (ref_resolved), its fields as a tuple for the codec.
-using ref_fields = std::tuple<uint8_t, uint16_t, uint64_t, uint16_t, std::string, uint16_t,
-                              uint64_t, std::string, std::string, bool, std::vector<char>>;
+using ref_fields =
+  std::tuple<uint8_t, uint16_t, uint64_t, uint16_t, std::string, uint16_t, uint64_t, std::string,
+             std::string, uint16_t, std::string, std::string, std::string, bool, std::vector<char>>;
 
 std::vector<char> encode_ref_wire(const ref_wire& w) {
   return encode(ref_fields{w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type,
-                           w.error, w.inlined, w.bytes});
+                           w.error, w.error_code, w.error_type, w.error_task, w.error_node,
+                           w.inlined, w.bytes});
 }
 
 bool decode_ref_wire(std::span<const char> bytes, ref_wire& w) {
   ref_fields f;
   if (decode(bytes, f))
     return false;
-  std::tie(w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type, w.error, w.inlined,
-           w.bytes) = std::move(f);
+  std::tie(w.state, w.owner, w.id, w.holder, w.host, w.port, w.size, w.type, w.error, w.error_code,
+           w.error_type, w.error_task, w.error_node, w.inlined, w.bytes) = std::move(f);
   return true;
+}
+
+/// Writes into `w` why `slot` failed, as a task's failure crosses nodes,
+/// so that reading the ref elsewhere raises what it raises here.
+void write_failure(const object_slot& slot, ref_wire& w) {
+  const auto* task = slot.task_name();
+  auto f = to_failure(slot.error(), task != nullptr ? *task : std::string{"put"},
+                      runtime::node_name());
+  w.state = ref_wire::failed;
+  w.error = std::move(f.message);
+  w.error_code = static_cast<uint16_t>(f.kind);
+  w.error_type = std::move(f.type_name);
+  w.error_task = std::move(f.task_name);
+  w.error_node = std::move(f.node);
+}
+
+/// Writes into `w` that object `id` cannot be read: `object_lost_error`.
+void write_lost(uint64_t id, const std::string& why, ref_wire& w) {
+  w.state = ref_wire::failed;
+  w.error = "object " + to_string(object_id{id}) + " is lost: " + why;
+  w.error_code = static_cast<uint16_t>(error_kind::object_lost);
+}
+
+/// What reading the failed ref `w` raises here (a code this build does
+/// not know: `object_lost_error` naming it).
+std::exception_ptr failure_of(const ref_wire& w) {
+  auto kind = error_kind_from_code(w.error_code);
+  if (!kind)
+    return std::make_exception_ptr(object_lost_error(
+      "object " + to_string(object_id{w.id}) + " failed on its owner with an error of kind "
+      + std::to_string(w.error_code)
+      + ", which this build does not know (do both nodes run the "
+        "same binary?): "
+      + w.error));
+  wire::failure_message f;
+  f.kind = *kind;
+  f.message = w.error;
+  f.type_name = w.error_type;
+  f.task_name = w.error_task;
+  f.node = w.error_node;
+  return from_failure(f);
 }
 
 /// Posts (refsealed, id) to this node's router of cross-node messages
@@ -110,25 +154,20 @@ void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
     scope->add(id);
 }
 
-std::string error_of(const object_slot& slot) {
-  try {
-    std::rethrow_exception(slot.error());
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "an unknown error";
-  }
-}
-
-/// The object `id` of this node, sealed with `object_lost_error(why)` if
-/// no live slot has that id here.
-slot_ptr lost_slot(uint64_t id, const std::string& why) {
+/// The object `id` of this node, sealed with `failure` if no live slot
+/// has that id here.
+slot_ptr failed_slot(uint64_t id, std::exception_ptr failure) {
   if (auto live = object_table::instance().find(object_id{id}))
     return live;
   auto slot = object_table::instance().create(object_id{id});
-  slot->seal_error(std::make_exception_ptr(
-    object_lost_error("object " + to_string(object_id{id}) + " is lost: " + why)));
+  slot->seal_error(std::move(failure));
   return slot;
+}
+
+/// `failed_slot` with `object_lost_error(why)`.
+slot_ptr lost_slot(uint64_t id, const std::string& why) {
+  return failed_slot(id, std::make_exception_ptr(object_lost_error(
+                           "object " + to_string(object_id{id}) + " is lost: " + why)));
 }
 
 /// The lends inside `e`'s inlined bytes when its pin was just let go (an
@@ -231,8 +270,7 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
     return {};
   }
   if (slot->failed()) {
-    w.state = ref_wire::failed;
-    w.error = error_of(*slot);
+    write_failure(*slot, w);
     return {};
   }
   auto& r = slot->remote();
@@ -315,7 +353,7 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
                 + demangle(type.name()) + " was expected; do both nodes run the same binary?");
   auto& rt = runtime::require("receiving an object ref from another node");
   if (w.state == ref_wire::failed)
-    return lost_slot(w.id, w.error);
+    return failed_slot(w.id, failure_of(w));
   if (w.owner != rt.node_index())
     count_borrowed_here();
   if (w.owner == rt.node_index()) {
@@ -408,17 +446,17 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
   w.owner = rt->node_index();
   std::vector<uint64_t> inner;
   if (slot->failed()) {
-    w.state = ref_wire::failed;
-    w.error = error_of(*slot);
+    write_failure(*slot, w);
   } else {
     try {
-      w.state = locate(*slot, *link, w, inner) ? ref_wire::ready : ref_wire::failed;
-      if (w.state == ref_wire::failed)
-        w.error = "the bytes of object " + to_string(slot->id())
-                  + " cannot be served to another node";
+      if (locate(*slot, *link, w, inner))
+        w.state = ref_wire::ready;
+      else
+        write_lost(
+          id, "the bytes of object " + to_string(slot->id()) + " cannot be served to another node",
+          w);
     } catch (const std::exception& e) {
-      w.state = ref_wire::failed;
-      w.error = std::string{"it cannot be read on its owner: "} + e.what();
+      write_lost(id, std::string{"it cannot be read on its owner: "} + e.what(), w);
     }
   }
   if (!inner.empty()) { // held by its pin, if it still has one
@@ -457,8 +495,7 @@ void ref_resolved(std::span<const char> bytes) {
     seal_borrowed(*slot, *e.type, e.codec, e.owner, w); // its end says -1
     return;
   }
-  slot->seal_error(std::make_exception_ptr(
-    object_lost_error("object " + to_string(object_id{w.id}) + " is lost: " + w.error)));
+  slot->seal_error(failure_of(w));
   tell_home(e.owner, w.id, int32_t{-1});
 }
 

@@ -42,7 +42,15 @@ struct ref_wire {
   uint16_t port = 0;
   uint64_t size = 0;   ///< encoded size of the value
   std::string type;    ///< the value's type (mangled), checked on arrival
-  std::string error;   ///< failed: why it cannot be read
+  /// failed: what reading it raises, as a failure crossing nodes travels
+  /// (net/wire_failure.hpp): the error's text, its kind's code
+  /// (core/error_kind.hpp), and for an exception of the user's own (kind
+  /// task_error) its type name, task and node.
+  std::string error;
+  uint16_t error_code = 0;
+  std::string error_type;
+  std::string error_task;
+  std::string error_node;
   /// The encoded value itself when it is small (`ref_inline_bytes`), so the
   /// borrower reads it without a connection (Ray inlines small objects too);
   /// the ref is borrowed and counted all the same.
