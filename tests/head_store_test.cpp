@@ -48,6 +48,19 @@ void raw_set(const redis_server& r, int db, const std::string& key, const std::s
   redisFree(c);
 }
 
+/// The value of `field` in hash `key`, read with a plain client.
+std::string raw_hget(const redis_server& r, const std::string& key, const std::string& field) {
+  auto* c = redisConnect("127.0.0.1", r.port());
+  REQUIRE(c != nullptr);
+  REQUIRE(c->err == 0);
+  auto* rep = static_cast<redisReply*>(redisCommand(c, "HGET %s %s", key.c_str(), field.c_str()));
+  REQUIRE(rep != nullptr);
+  std::string out = rep->type == REDIS_REPLY_STRING ? std::string{rep->str, rep->len} : "";
+  freeReplyObject(rep);
+  redisFree(c);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("store addresses: redis://HOST:PORT/DB, anything else named with the expected form") {
@@ -187,6 +200,65 @@ TEST_CASE("a record Manta did not write is an error naming it and what to do") {
   // Another layout of the whole database is refused when it is opened.
   raw_set(r, 2, "manta:schema", "9");
   CHECK_THROWS_WITH_AS(open(r, 2), doctest::Contains("manta:schema says layout '9'"),
+                       head_store_error);
+}
+
+TEST_CASE("records hold typed JSON values; the all-string records of earlier versions still "
+          "read") {
+  redis_server r;
+  auto s = open(r);
+  named_actor_record a;
+  a.name = "counter";
+  a.ns = "ns1";
+  a.cls = "Counter";
+  a.node = 3;
+  a.owner = 1;
+  a.actor_id = 77;
+  a.detached = true;
+  s.put_actor(a);
+  auto stored = raw_hget(r, "manta:actors", "ns1/counter");
+  CHECK(stored.find("\"node\":3,") != std::string::npos);
+  CHECK(stored.find("\"detached\":true") != std::string::npos);
+  // As Boost.PropertyTree wrote them (up to stop 38): every value a string.
+  s.put_raw("manta:actors", "ns1/old",
+            R"({"v":"1","name":"old","namespace":"ns1","class":"Counter","node":"4",)"
+            R"("owner":"2","actor_id":"18446744073709551615","detached":"false"})");
+  s.put_raw("manta:jobs", "job-0003",
+            R"({"v":"1","id":"job-0003","entrypoint":"python x.py","host":"h","pid":"4242",)"
+            R"("node":"5","state":"RUNNING","detail":"","start_ms":"-1","end_ms":"0"})");
+  auto actors = s.actors();
+  REQUIRE(actors.size() == 2);
+  for (const auto& x : actors) {
+    if (x.name == "old") {
+      CHECK(x.node == 4);
+      CHECK(x.owner == 2);
+      CHECK(x.actor_id == UINT64_MAX);
+      CHECK_FALSE(x.detached);
+    } else {
+      CHECK(x.name == "counter");
+      CHECK(x.node == 3);
+      CHECK(x.actor_id == 77);
+      CHECK(x.detached);
+    }
+  }
+  auto jobs = s.jobs();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].pid == 4242);
+  CHECK(jobs[0].node == 5);
+  CHECK(jobs[0].start_ms == -1);
+  CHECK(jobs[0].entrypoint == "python x.py");
+  // Out of range or not a number, in either form: named.
+  s.put_raw("manta:actors", "ns1/old",
+            R"({"v":1,"name":"old","namespace":"ns1","class":"C",)"
+            R"("node":70000,"owner":2,"actor_id":1,"detached":false})");
+  CHECK_THROWS_WITH_AS(s.actors(),
+                       doctest::Contains("manta:actors[ns1/old] is not a named-actor record: "
+                                         "field 'node' is not a whole number in range"),
+                       head_store_error);
+  s.put_raw("manta:actors", "ns1/old",
+            R"({"v":1,"name":"old","namespace":"ns1","class":"C",)"
+            R"("node":"4x","owner":2,"actor_id":1,"detached":false})");
+  CHECK_THROWS_WITH_AS(s.actors(), doctest::Contains("field 'node' is not a whole number"),
                        head_store_error);
 }
 

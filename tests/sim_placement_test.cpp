@@ -129,6 +129,42 @@ TEST_CASE("virtual nodes have custom resources: tasks and actors asking for them
   CHECK(manta::sim::summary().external_events == 0);
 }
 
+TEST_CASE("an actor holds its CPUs and custom resources on its virtual node for its life") {
+  auto s = quiet(3, 2);
+  s.node_resources = {{1, {{"GPU", 1}}}};
+  sim_guard g{s};
+  auto a = manta::actor<spot>().resources({{"GPU", 1}}).remote();
+  CHECK(node_of(a) == 1);
+  // While it lives node 1's one GPU is its: a GPU task and a second GPU
+  // actor wait; work that needs no GPU does not wait behind them.
+  auto gpu_task = manta::task(nap_where).resources({{"GPU", 1}}).remote(10);
+  auto b = manta::actor<spot>().resources({{"GPU", 1}}).remote();
+  auto b_node = b.call(&spot::node).remote();
+  CHECK(manta::get(manta::task(where_now).remote()) >= 0);
+  CHECK_THROWS_AS(manta::get(gpu_task, 1s), manta::get_timeout_error);
+  CHECK_THROWS_AS(manta::get(b_node, 1s), manta::get_timeout_error);
+  // Killed, it gives the GPU back: the task that came first takes it, then
+  // the second actor, which holds it in turn.
+  auto killed_at = manta::now();
+  manta::kill(a);
+  CHECK(manta::get(gpu_task) == 1);
+  CHECK(manta::get(b_node) == 1);
+  CHECK(manta::now() - killed_at >= 10ms);
+  auto late = manta::task(nap_where).resources({{"GPU", 1}}).remote(1);
+  CHECK_THROWS_AS(manta::get(late, 1s), manta::get_timeout_error);
+  manta::kill(b);
+  CHECK(manta::get(late) == 1);
+  // CPUs too: an actor of 2 CPUs on a 2-CPU node leaves it no room for a
+  // task pinned there until the actor is gone.
+  auto big = manta::actor<spot>().num_cpus(2).node_affinity(2, false).remote();
+  CHECK(node_of(big) == 2);
+  auto pinned = manta::task(where_now).node_affinity(2, false).remote();
+  CHECK_THROWS_AS(manta::get(pinned, 1s), manta::get_timeout_error);
+  manta::kill(big);
+  CHECK(manta::get(pinned) == 2);
+  CHECK(manta::sim::summary().external_events == 0);
+}
+
 TEST_CASE("node resources come from the options, the schedule file and --sim-resources") {
   auto path = "/tmp/manta_sim_placement_" + std::to_string(::getpid()) + ".json";
   {

@@ -191,6 +191,11 @@ void sim_remove_group(const std::shared_ptr<placement_record>& pg) {
     w->remove_group(pg);
 }
 
+void sim_actor_gone(const actor_core* core) {
+  if (auto* w = current_world())
+    w->actor_gone(core);
+}
+
 void sim_stop() noexcept {
   auto* w = current_world();
   if (w == nullptr)

@@ -8,6 +8,7 @@
 #include "manta/core/runtime.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/sched/worker_pool.hpp"
+#include "manta/sim/sim_hooks.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -120,6 +121,8 @@ void actor_core::finish_death(death_work& w) noexcept {
       rt->actors().record_dead(info());
     if (w.release_lease && runtime::current() != nullptr)
       pool_->release(opts_.resources, this);
+    if (sim_engaged()) // the simulator keeps the lease on its virtual node
+      sim_actor_gone(this);
     if (host_)
       caf::anon_send_exit(host_, caf::exit_reason::user_shutdown);
     if (rt != nullptr)

@@ -1,24 +1,21 @@
 #include "manta/cluster/head_store.hpp"
 
-// Boost.PropertyTree's JSON reader and writer: header-only templates, so
-// no clash with the programs that compile Boost.JSON's sources themselves
-// (Debian's Boost 1.81 ships no libboost_json to share).
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
+#include <boost/json.hpp>
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <cstdarg>
 #include <cstring>
 #include <ctime>
 #include <mutex>
-#include <sstream>
+#include <type_traits>
 
 namespace manta::detail {
 
 namespace {
 
-namespace pt = boost::property_tree;
+namespace json = boost::json;
 
 /// Serialises the calls on head stores. A hiredis context is not
 /// thread-safe, and a head's store is used by two threads: the head's main
@@ -35,22 +32,6 @@ namespace pt = boost::property_tree;
 std::unique_lock<std::recursive_mutex> serialize_calls() {
   static std::recursive_mutex calls;
   return std::unique_lock<std::recursive_mutex>{calls};
-}
-
-std::string to_text(const pt::ptree& tree) {
-  std::ostringstream out;
-  pt::write_json(out, tree, /*pretty=*/false);
-  auto text = out.str();
-  while (!text.empty() && text.back() == '\n')
-    text.pop_back();
-  return text;
-}
-
-pt::ptree from_text(const std::string& text) {
-  std::istringstream in{text};
-  pt::ptree tree;
-  pt::read_json(in, tree);
-  return tree;
 }
 
 constexpr const char* schema_version = "1";
@@ -77,6 +58,68 @@ timeval to_timeval(std::chrono::milliseconds d) {
                            "delete Manta's keys there: redis-cli -n DB --scan --pattern "
                            "'manta:*' | xargs redis-cli -n DB del");
 }
+
+/// One stored JSON record being read: its fields by name, each error
+/// naming the key, the kind of record and the field.
+class stored_record {
+public:
+  /// Parses `text` and refuses another version than this code writes.
+  stored_record(std::string key, const std::string& text, const char* kind)
+    : key_(std::move(key)), kind_(kind) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object())
+      bad_record(key_, std::string{"is not "} + kind_ + " (not a JSON object)");
+    o_ = std::move(v.as_object());
+    if (auto version = get<int>("v"); version != 1)
+      bad_record(key_, "has version " + std::to_string(version));
+  }
+
+  /// Field `name` as a T. Records written before Manta stored them with
+  /// Boost.JSON (by Boost.PropertyTree, up to stop 38) hold every value as
+  /// a string ("pid":"42", "detached":"true"): both forms read, so a head
+  /// upgraded over a kept store finds its state.
+  template <class T>
+  T get(std::string_view name) const {
+    const auto* v = o_.if_contains(name);
+    if (v == nullptr)
+      bad(name, "is missing");
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!v->is_string())
+        bad(name, "is not a string");
+      return std::string{v->get_string()};
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (v->is_bool())
+        return v->get_bool();
+      if (v->is_string() && (v->get_string() == "true" || v->get_string() == "false"))
+        return v->get_string() == "true";
+      bad(name, "is not true or false");
+    } else {
+      T out{};
+      if (v->is_string()) {
+        auto s = v->get_string();
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        if (ec != std::errc{} || end != s.data() + s.size())
+          bad(name, "is not a whole number in range");
+        return out;
+      }
+      boost::system::error_code ec;
+      out = v->to_number<T>(ec);
+      if (ec)
+        bad(name, "is not a whole number in range");
+      return out;
+    }
+  }
+
+private:
+  [[noreturn]] void bad(std::string_view name, const char* why) const {
+    bad_record(key_, std::string{"is not "} + kind_ + ": field '" + std::string{name} + "' " + why);
+  }
+
+  std::string key_;
+  const char* kind_;
+  json::object o_;
+};
 
 } // namespace
 
@@ -179,12 +222,8 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
 
 void head_store::put_head(const head_record& h) {
   auto serial = serialize_calls();
-  pt::ptree o;
-  o.put("v", 1);
-  o.put("address", h.address);
-  o.put("pid", h.pid);
-  o.put("since_ms", h.since_ms);
-  auto text = to_text(o);
+  auto text = json::serialize(
+    json::object{{"v", 1}, {"address", h.address}, {"pid", h.pid}, {"since_ms", h.since_ms}});
   command("writing manta:head", "SET manta:head %b", text.data(), text.size());
   last_head_ = h;
 }
@@ -194,20 +233,12 @@ std::optional<head_record> head_store::head() {
   auto r = command("reading manta:head", "GET manta:head");
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
-  try {
-    auto o = from_text(r.str());
-    if (auto v = o.get<std::string>("v"); v != "1")
-      bad_record("manta:head", "has version " + v);
-    head_record h;
-    h.address = o.get<std::string>("address");
-    h.pid = o.get<uint32_t>("pid");
-    h.since_ms = o.get<int64_t>("since_ms");
-    return h;
-  } catch (const head_store_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    bad_record("manta:head", std::string{"is not a head record: "} + e.what());
-  }
+  stored_record o{"manta:head", r.str(), "a head record"};
+  head_record h;
+  h.address = o.get<std::string>("address");
+  h.pid = o.get<uint32_t>("pid");
+  h.since_ms = o.get<int64_t>("since_ms");
+  return h;
 }
 
 void head_store::put_next_index(uint16_t next) {
@@ -372,75 +403,55 @@ wire::node_record decode_node(const std::string& key, const std::string& bytes) 
 }
 
 std::string encode_actor(const named_actor_record& a) {
-  pt::ptree o;
-  o.put("v", 1);
-  o.put("name", a.name);
-  o.put("namespace", a.ns);
-  o.put("class", a.cls);
-  o.put("node", a.node);
-  o.put("owner", a.owner);
-  o.put("actor_id", a.actor_id);
-  o.put("detached", a.detached);
-  return to_text(o);
+  return json::serialize(json::object{{"v", 1},
+                                      {"name", a.name},
+                                      {"namespace", a.ns},
+                                      {"class", a.cls},
+                                      {"node", a.node},
+                                      {"owner", a.owner},
+                                      {"actor_id", a.actor_id},
+                                      {"detached", a.detached}});
 }
 
 named_actor_record decode_actor(const std::string& key, const std::string& text) {
-  try {
-    auto o = from_text(text);
-    if (auto v = o.get<std::string>("v"); v != "1")
-      bad_record(key, "has version " + v);
-    named_actor_record a;
-    a.name = o.get<std::string>("name");
-    a.ns = o.get<std::string>("namespace");
-    a.cls = o.get<std::string>("class");
-    a.node = o.get<uint16_t>("node");
-    a.owner = o.get<uint16_t>("owner");
-    a.actor_id = o.get<uint64_t>("actor_id");
-    a.detached = o.get<bool>("detached");
-    return a;
-  } catch (const head_store_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    bad_record(key, std::string{"is not a named-actor record: "} + e.what());
-  }
+  stored_record o{key, text, "a named-actor record"};
+  named_actor_record a;
+  a.name = o.get<std::string>("name");
+  a.ns = o.get<std::string>("namespace");
+  a.cls = o.get<std::string>("class");
+  a.node = o.get<uint16_t>("node");
+  a.owner = o.get<uint16_t>("owner");
+  a.actor_id = o.get<uint64_t>("actor_id");
+  a.detached = o.get<bool>("detached");
+  return a;
 }
 
 std::string encode_job(const job_record& j) {
-  pt::ptree o;
-  o.put("v", 1);
-  o.put("id", j.id);
-  o.put("entrypoint", j.entrypoint);
-  o.put("host", j.host);
-  o.put("pid", j.pid);
-  o.put("node", j.node);
-  o.put("state", j.state);
-  o.put("detail", j.detail);
-  o.put("start_ms", j.start_ms);
-  o.put("end_ms", j.end_ms);
-  return to_text(o);
+  return json::serialize(json::object{{"v", 1},
+                                      {"id", j.id},
+                                      {"entrypoint", j.entrypoint},
+                                      {"host", j.host},
+                                      {"pid", j.pid},
+                                      {"node", j.node},
+                                      {"state", j.state},
+                                      {"detail", j.detail},
+                                      {"start_ms", j.start_ms},
+                                      {"end_ms", j.end_ms}});
 }
 
 job_record decode_job(const std::string& key, const std::string& text) {
-  try {
-    auto o = from_text(text);
-    if (auto v = o.get<std::string>("v"); v != "1")
-      bad_record(key, "has version " + v);
-    job_record j;
-    j.id = o.get<std::string>("id");
-    j.entrypoint = o.get<std::string>("entrypoint");
-    j.host = o.get<std::string>("host");
-    j.pid = o.get<uint32_t>("pid");
-    j.node = o.get<uint16_t>("node");
-    j.state = o.get<std::string>("state");
-    j.detail = o.get<std::string>("detail");
-    j.start_ms = o.get<int64_t>("start_ms");
-    j.end_ms = o.get<int64_t>("end_ms");
-    return j;
-  } catch (const head_store_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    bad_record(key, std::string{"is not a job record: "} + e.what());
-  }
+  stored_record o{key, text, "a job record"};
+  job_record j;
+  j.id = o.get<std::string>("id");
+  j.entrypoint = o.get<std::string>("entrypoint");
+  j.host = o.get<std::string>("host");
+  j.pid = o.get<uint32_t>("pid");
+  j.node = o.get<uint16_t>("node");
+  j.state = o.get<std::string>("state");
+  j.detail = o.get<std::string>("detail");
+  j.start_ms = o.get<int64_t>("start_ms");
+  j.end_ms = o.get<int64_t>("end_ms");
+  return j;
 }
 
 } // namespace manta::detail

@@ -23,7 +23,7 @@ struct redisContext;
 /// `head_store_error` naming the store and what to do.
 ///
 /// Keys (all under "manta:", in the URL's database; JSON records are flat
-/// objects of strings, as Boost.PropertyTree writes them):
+/// objects, Boost.JSON's; those of earlier versions, all strings, read):
 ///   manta:schema            "1": the layout below; another value is refused
 ///   manta:head              JSON {"v":1,"address","pid","since_ms"}
 ///   manta:next_index        decimal: the next node index to hand out
@@ -37,8 +37,8 @@ struct redisContext;
 ///   manta:jobs              hash: job id -> JSON {"v":1,"id","entrypoint",
 ///                           "host","pid","node","state","detail",
 ///                           "start_ms","end_ms"}
-///   manta:placement_groups  hash: reserved for placement groups (none yet):
-///                           id -> JSON {"v":1,...}, cleared with the rest
+///   manta:placement_groups  unused (reserved): a placement group is its
+///                           driver's, not the head's
 namespace manta::detail {
 
 /// The store is unreachable, answered an error, or holds a record Manta

@@ -85,6 +85,7 @@ void world::requeue_held() {
   for (auto it = apart_.rbegin(); it != apart_.rend(); ++it)
     ready_.push_front(std::move(*it));
   apart_.clear();
+  actors_apart_ = 0;
 }
 
 // -- tasks and actors in a group ---------------------------------------------------

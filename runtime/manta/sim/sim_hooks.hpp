@@ -15,6 +15,8 @@
 /// (docs/simulation.md). Outside a simulation each is one relaxed load.
 namespace manta::detail {
 
+class actor_core;
+
 namespace sim {
 class world;
 /// The running simulation, or null.
@@ -86,6 +88,10 @@ void sim_call_starts(const std::string& name);
 /// The call started last on this run's fiber returned: its measured CPU
 /// time passes before its result is sealed.
 void sim_call_ends();
+
+/// `core`'s actor died for good: its virtual node gives back what the
+/// instance held for its life (docs/simulation.md).
+void sim_actor_gone(const actor_core* core);
 
 /// Stops the simulation before the runtime stops (prints its summary).
 void sim_stop() noexcept;

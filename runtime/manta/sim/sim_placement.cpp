@@ -45,7 +45,7 @@ bool world::try_place(queued& q) {
   if (it == actor_node_.end() || job->keeps_lease) { // its constructor
     if (static_cast<const actor_core*>(job->lease_owner())->options().strategy.group != 0)
       return place_group_actor(q, *job);
-    return place_actor(t, *job, q.from);
+    return place_actor(q, *job);
   }
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
@@ -209,13 +209,16 @@ bool world::place_rebuild(queued& q) {
   return true;
 }
 
-bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
+bool world::place_actor(queued& q, const actor_job& job) {
   // The cluster's rule (actor_choice.hpp): whether it stays on the node
   // whose code creates it is decided once, as `place_on_other_node` decides
   // at its creation (each node's code creates as the driver does); one that
   // goes elsewhere, and a restart of one whose node died, goes to a node
   // but the driver's (node 0), as the driver places only on its workers.
+  auto& t = q.task;
+  uint32_t from = q.from;
   auto* core = static_cast<const actor_core*>(job.lease_owner());
+  release_hold(core); // a restart takes its resources again below
   auto& where = core->options().strategy; // its own option, not its jobs'
   double need = t->opts.resources.cpus;
   // Every node has the same CPUs; custom resources are some nodes' only.
@@ -243,19 +246,56 @@ bool world::place_actor(task_ptr& t, const actor_job& job, uint32_t from) {
     if (choice.kind != node_choice::run_on)
       return false; // pinned to a dead node, or none fits: a node may be revived
     node = choice.node;
-  } else if (nodes_[node].free_cpus < need || !custom_fits(node, custom, true)) {
-    return false; // its constructor waits for the CPUs of its node
+  }
+  if (nodes_[node].free_cpus < need || !custom_fits(node, custom, true)) {
+    // Its constructor waits for the CPUs and resources of its node, held
+    // apart so that work behind it that fits elsewhere is not held back.
+    ++actors_apart_;
+    hold(q);
+    return true;
   }
   auto r = std::make_shared<run_rec>();
   r->task = std::move(t);
   r->actor = true;
-  // An actor lives where its constructor ran. Its CPUs are not held for
-  // its life (docs/simulation.md).
+  // An actor lives where its constructor ran, and its instance holds the
+  // constructor's CPUs and custom resources there for its life.
   actor_node_[core] = node;
   nodes_[node].actors.push_back(const_cast<actor_core*>(core)->weak_from_this());
+  if (need > 0 || !custom.empty()) {
+    nodes_[node].free_cpus -= need;
+    free_sum_ -= need;
+    take_custom(node, custom, -1);
+    holds_[core] = actor_hold{node, nodes_[node].epoch, need, custom};
+  }
   r->from = from;
   start(r, node, from);
   return true;
+}
+
+void world::release_hold(const void* core) {
+  auto it = holds_.find(core);
+  if (it == holds_.end())
+    return;
+  auto h = std::move(it->second);
+  holds_.erase(it);
+  if (!nodes_[h.node].alive || nodes_[h.node].epoch != h.epoch)
+    return; // gone with its node's death
+  nodes_[h.node].free_cpus += h.cpus;
+  free_sum_ += h.cpus;
+  take_custom(h.node, h.custom, 1);
+  apart_dirty_ = true; // what waits apart for them may fit now
+  wake_groups();
+}
+
+void world::actor_gone(const actor_core* core) {
+  if (!eng_.on_owner()) {
+    eng_.post([this, core] { actor_gone(core); });
+    return;
+  }
+  release_hold(core);
+  actor_node_.erase(core);
+  actor_home_.erase(core);
+  place_ready();
 }
 
 void world::start(const rec_ptr& r, uint32_t node, uint32_t from) {

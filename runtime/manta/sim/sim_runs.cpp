@@ -195,8 +195,9 @@ void world::retire(const rec_ptr& r) {
   if (nodes_[r->node].epoch == r->epoch) {
     nodes_[r->node].free_cpus += r->cpus;
     free_sum_ += r->cpus;
-    if (r->custom) {
-      take_custom(r->node, r->task->opts.resources.custom, 1);
+    if (r->custom || actors_apart_ > 0) {
+      if (r->custom)
+        take_custom(r->node, r->task->opts.resources.custom, 1);
       apart_dirty_ = true; // what waits apart for them may fit now
     }
     wake_groups();

@@ -97,6 +97,9 @@ public:
   /// An actor call starts / ended on the current run's fiber.
   void call_starts(const std::string& name);
   void call_ends();
+  /// `core`'s actor died for good (sim_actor_gone): what its instance held
+  /// for its life is given back, and the actor is forgotten.
+  void actor_gone(const actor_core* core);
 
   /// The node whose code runs now (0: the driver).
   uint32_t current_node() const noexcept;
@@ -271,7 +274,10 @@ private:
   bool place_task(queued& q);
   /// An actor's constructor: where the cluster's rule (actor_choice.hpp)
   /// puts it, as created on `from`; false leaves it queued.
-  bool place_actor(task_ptr& t, const actor_job& job, uint32_t from);
+  bool place_actor(queued& q, const actor_job& job);
+  /// Gives back what `core`'s instance holds (`holds_`), if its node still
+  /// has it.
+  void release_hold(const void* core);
   /// A rebuild: on a worker, by the cluster's rule, as the driver places it.
   bool place_rebuild(queued& q);
   /// Node `n` as a task of `need` CPUs (and `custom` resources) submitted
@@ -441,6 +447,19 @@ private:
   /// and the last node SPREAD chose (the driver's `actor_spread_last`).
   static constexpr uint32_t elsewhere = ~uint32_t{0};
   std::unordered_map<const void*, uint32_t> actor_home_;
+  /// What an actor's instance holds on its node for its life: its
+  /// constructor's CPUs and custom resources, as a node's pool keeps an
+  /// actor's lease (actor_core.cpp). Given back when it dies for good or
+  /// restarts; gone with its node (a later epoch).
+  struct actor_hold {
+    uint32_t node = 0;
+    uint64_t epoch = 0;
+    double cpus = 0;
+    resource_map custom;
+  };
+  std::unordered_map<const void*, actor_hold> holds_;
+  /// Constructors held apart until an actor's or a run's CPUs are given back.
+  size_t actors_apart_ = 0;
   size_t spread_turn_ = 0;
   uint32_t actor_spread_last_ = 0;
   /// Which side of the partition each node is on (0: none).
