@@ -80,11 +80,16 @@ void answer_all(fake_port& p, bundle_reservations& r, uint64_t id,
     r.answered(id, attempt, node, why[node]);
 }
 
-} // namespace
-
-TEST_CASE("both phases: every node of the layout prepares, then commits; ready is sealed") {
+/// The driver's policy: a try that finds no room polls.
+struct polled {
   fake_port p;
   bundle_reservations r{p, bundle_reservations::when_no_room::poll};
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(polled,
+                  "both phases: every node of the layout prepares, then commits; ready is sealed") {
   auto g = group(1, placement_strategy::strict_spread, {1, 1});
   r.place(g);
   CHECK(p.calls == std::vector<std::string>{"prepare 1", "prepare 2"});
@@ -102,9 +107,7 @@ TEST_CASE("both phases: every node of the layout prepares, then commits; ready i
   CHECK(room.at("CPU") == doctest::Approx(1.0));
 }
 
-TEST_CASE("a refusal gives back what every asked node took and tries again later") {
-  fake_port p;
-  bundle_reservations r{p, bundle_reservations::when_no_room::poll};
+TEST_CASE_FIXTURE(polled, "a refusal gives back what every asked node took and tries again later") {
   auto g = group(2, placement_strategy::strict_spread, {1, 1});
   r.place(g);
   answer_all(p, r, 2, {{2, "node-2 has no room"}});
@@ -147,9 +150,7 @@ TEST_CASE("no room: the driver polls, the simulator waits for resources to be fr
   }
 }
 
-TEST_CASE("a removal during a try gives back everything once every node answered") {
-  fake_port p;
-  bundle_reservations r{p, bundle_reservations::when_no_room::poll};
+TEST_CASE_FIXTURE(polled, "a removal during a try gives back everything once every node answered") {
   auto g = group(4, placement_strategy::strict_spread, {1, 1});
   r.place(g);
   r.remove(g);
@@ -161,9 +162,8 @@ TEST_CASE("a removal during a try gives back everything once every node answered
   CHECK_FALSE(g->ready->done());
 }
 
-TEST_CASE("a dead node's bundles are placed again on a node holding none of the others") {
-  fake_port p;
-  bundle_reservations r{p, bundle_reservations::when_no_room::poll};
+TEST_CASE_FIXTURE(polled,
+                  "a dead node's bundles are placed again on a node holding none of the others") {
   auto g = group(5, placement_strategy::spread, {1, 1});
   r.place(g);
   answer_all(p, r, 5);
