@@ -93,13 +93,6 @@ void bundle_reservations::no_room() {
     waiting_for_room_ = true;
 }
 
-void bundle_reservations::resources_freed() {
-  if (waiting_for_room_) {
-    waiting_for_room_ = false;
-    plan_retry();
-  }
-}
-
 void bundle_reservations::retry() {
   retry_planned_ = false;
   std::vector<uint64_t> pending;

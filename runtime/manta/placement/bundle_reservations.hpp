@@ -91,8 +91,14 @@ public:
   void node_lost(uint16_t node, const std::string& why);
   /// Resources came free (a run ended, a node joined, a group was given
   /// back): with `wait_for_free`, a group that found no room is tried
-  /// again after `retry_delay`.
-  void resources_freed();
+  /// again after `retry_delay` (inline: the simulator calls it at every
+  /// run's end).
+  void resources_freed() {
+    if (waiting_for_room_) {
+      waiting_for_room_ = false;
+      plan_retry();
+    }
+  }
 
   /// Whether `id`'s try `attempt` still waits for answers (a node that
   /// gets a request of an older try may refuse it).
