@@ -215,6 +215,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
   self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
   st.last_tick = std::chrono::steady_clock::now();
+  start_bundles(self);
   // An error message from a peer (a node manager of another build answering
   // a message it does not know, or a broken one) would stop this actor by
   // CAF's default, and with it every creation, call and fetch of this
@@ -347,9 +348,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         on_logs(self, *index, bytes);
     },
     [=](heartbeat_atom) { heartbeat(self); },
-    [=](group_place_atom, placement_ptr& pg) { place_group(self, pg); },
-    [=](group_remove_atom, placement_ptr& pg) { remove_group(self, pg); },
-    [=](group_retry_atom) { retry_groups(self); },
+    [=](group_place_atom, placement_ptr& pg) { self->state.bundles->place(pg); },
+    [=](group_remove_atom, placement_ptr& pg) { self->state.bundles->remove(pg); },
+    [=](group_retry_atom) { self->state.bundles->retry(); },
     [=](tqueue_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "tqueue"))
         on_queue_news(self, *index, bytes);

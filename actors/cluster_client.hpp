@@ -5,6 +5,7 @@
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
+#include "manta/placement/bundle_reservations.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/cluster/remote_actor.hpp"
 #include "manta/cluster/remote_object.hpp"
@@ -186,27 +187,6 @@ struct lost_connection {
   int attempts = 0;
 };
 
-/// A placement group this driver lays out over the cluster's nodes
-/// (cluster_bundles.cpp; docs/cluster.md, "Placement groups across nodes").
-struct placed_group {
-  detail::placement_ptr rec;
-  /// The node of each bundle: of the try in flight, or once reserved
-  /// (`pending_bundle_node` for a lost bundle not being tried).
-  std::vector<uint16_t> nodes;
-  /// The try in flight: its number, the nodes it asked, the answers it
-  /// waits for, why one said no, and the lost bundles it places again.
-  uint32_t attempt = 0;
-  std::vector<uint16_t> asked;
-  size_t missing = 0;
-  std::string refused;
-  std::vector<uint32_t> placing;
-  bool reserved = false;
-  bool removed = false;
-  /// Bundles of a reserved group whose node died: placed again (on nodes
-  /// that hold none of the group's other bundles) while the others stay.
-  std::vector<uint32_t> lost;
-};
-
 struct cluster_client_state {
   detail::cluster* link = nullptr;
   /// How long a worker may stay silent (the connection timeout), and how
@@ -285,10 +265,10 @@ struct cluster_client_state {
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
   /// TaskSpecs (tasks and actor calls) on their way to workers.
   outbox specs;
-  /// Placement groups being reserved or reserved, by group id, and
-  /// whether a new try of the pending ones is planned.
-  std::unordered_map<uint64_t, placed_group> groups;
-  bool group_retry_planned = false;
+  /// Placement groups laid out over the cluster's nodes: the reservation
+  /// steps, and this client as their port (cluster_bundles.cpp).
+  std::unique_ptr<detail::bundle_reservations::port> bundle_port;
+  std::unique_ptr<detail::bundle_reservations> bundles;
 
   cluster_client_state() = default;
   cluster_client_state(const cluster_client_state&) = delete;

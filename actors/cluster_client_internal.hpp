@@ -193,25 +193,13 @@ void rejoin_head(cluster_client_actor* self);
 
 // -- cluster_bundles.cpp: placement groups laid out over the nodes --------------
 
-/// Reserves the bundles of a new group: lays them out by its strategy over
-/// this node and the workers, takes them on each node (phase one), then
-/// makes them resources of their own there (phase two) and seals
-/// `ready()`; if a node says no, gives back what the others took and tries
-/// again later.
-void place_group(cluster_client_actor* self, const detail::placement_ptr& pg);
-
-/// The group was removed: every node gives its bundles back.
-void remove_group(cluster_client_actor* self, const detail::placement_ptr& pg);
-
-/// Tries the groups still pending, and the lost bundles of rescheduling
-/// ones, again.
-void retry_groups(cluster_client_actor* self);
-
-/// Worker `index` is gone: the groups with bundles there are RESCHEDULING
-/// and those bundles are placed again; the tasks and actors in them wait
-/// for that (as retries and restarts allow). Call before its tasks and
-/// actors are placed elsewhere.
-void groups_node_lost(cluster_client_actor* self, uint16_t index, const std::string& why);
+/// Sets up the reservation steps of placement groups
+/// (placement/bundle_reservations.hpp) with this client as their port:
+/// prepare, commit and release are messages to node managers (this node's
+/// own `hosted_bundles` called directly), retries a timer of this actor.
+/// A worker that is gone: `bundles->node_lost` before its tasks and actors
+/// are placed elsewhere.
+void start_bundles(cluster_client_actor* self);
 
 // -- worker_links.cpp (continued) ---------------------------------------------
 

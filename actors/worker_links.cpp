@@ -65,7 +65,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto n = st.nodes.find(index);
   if (n == st.nodes.end())
     return;
-  groups_node_lost(self, index, why); // before its tasks go elsewhere
+  st.bundles->node_lost(index, why); // before its tasks go elsewhere
   if (n->second.manager) {
     // The large items this driver's actors streamed to it through lent
     // handles: nothing can read them any more.

@@ -2,10 +2,10 @@
 // (docs/simulation.md, "Custom resources and placement groups"). A group is
 // laid out by the cluster's own `lay_out` (bundle_layout.hpp) and recorded
 // by the runtime's own registry (placement_groups.hpp: `placed`,
-// `rescheduling`, `resolve`, `remove`); what the driver's cluster client
-// does between them (actors/cluster_bundles.cpp: the two phases, the
-// retries, the bundles of a dead node placed again) is done here on
-// virtual nodes, its messages taking the network's delays.
+// `rescheduling`, `resolve`, `remove`); between them the driver's own
+// reservation steps (bundle_reservations.hpp: the two phases, the retries,
+// the bundles of a dead node placed again) run on virtual nodes through
+// `group_port`, their messages taking the network's delays.
 
 #include "manta/sim/sim_world.hpp"
 
@@ -18,24 +18,15 @@
 #include "manta/placement/placement_groups.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace manta::detail::sim {
 
 namespace {
 
-/// How soon a group that could not be reserved is tried again (the
-/// cluster client's `group_retry_delay`).
-constexpr vtime group_retry_delay = std::chrono::milliseconds{100};
-
 /// The highest node a bundle can sit on: the registry keeps bundle nodes as
 /// 16-bit indices, `pending_bundle_node` the last of them.
 constexpr uint32_t max_group_node = pending_bundle_node - 1;
-
-std::vector<uint32_t> distinct(std::vector<uint32_t> nodes) {
-  std::sort(nodes.begin(), nodes.end());
-  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-  return nodes;
-}
 
 std::string node_label(uint32_t n) {
   return "node-" + std::to_string(n);
@@ -132,6 +123,190 @@ bool world::place_group_actor(queued& q, const actor_job& job) {
 
 // -- reserving groups ------------------------------------------------------------
 
+/// The virtual nodes as the reservation steps see them: each node's
+/// `hosted_bundles` (what it took for a group, with the node's life then,
+/// as a reservation on an earlier life went with it), the two phases'
+/// messages with the network's delays, loss and partitions, and the retry
+/// timer in virtual time.
+class world::group_port final : public bundle_reservations::port {
+public:
+  explicit group_port(world& w) : w_(w) {}
+
+  placement_registry& registry() override { return runtime::here().placements(); }
+
+  std::vector<layout_node> rooms() override {
+    // What each live node the driver reaches has free now (the driver's
+    // `rooms`): its CPUs and custom resources less what runs and what
+    // groups reserved there.
+    std::vector<layout_node> out;
+    for (uint32_t n = 0; n < w_.nodes_.size() && n <= max_group_node; ++n) {
+      if (!w_.nodes_[n].alive || !w_.reachable(0, n))
+        continue;
+      layout_node ln{static_cast<uint16_t>(n),
+                     w_.custom_.empty() ? resource_map{} : w_.custom_[n].free};
+      ln.room[cpu_resource] = w_.nodes_[n].free_cpus;
+      out.push_back(std::move(ln));
+    }
+    return out;
+  }
+
+  void prepare(const placement_ptr& g, uint32_t attempt, uint16_t node,
+               std::vector<indexed_bundle> bundles) override {
+    resource_map sum;
+    for (auto& [b, bundle] : bundles)
+      for (auto& [name, amount] : bundle)
+        sum[name] += amount;
+    auto id = g->id;
+    bool cut = false;
+    auto d = delay(0, node, cut);
+    if (cut) { // the request times out
+      w_.eng_.after(w_.opts_.resend_after, event_kind::group, node, id, [this, id, attempt, node] {
+        w_.groups_.answered(id, attempt, node,
+                            node_label(node) + " did not answer (cut off by a partition)");
+      });
+      return;
+    }
+    w_.eng_.after(d, event_kind::group, node, id, [this, id, attempt, node, sum = std::move(sum)] {
+      take(id, attempt, node, sum);
+    });
+  }
+
+  void commit(const placement_ptr& g, uint16_t node,
+              const std::vector<indexed_bundle>& bundles) override {
+    // The bundles become resources of their own on the node.
+    if (w_.custom_.empty())
+      w_.custom_.resize(w_.nodes_.size());
+    for (auto& [name, amount] : hosted_bundles::names_for(g->hex, bundles)) {
+      w_.custom_[node].total[name] += amount;
+      w_.custom_[node].free[name] += amount;
+    }
+  }
+
+  void release(const placement_ptr& g, uint16_t node,
+               const std::vector<indexed_bundle>& bundles) override {
+    w_.apart_dirty_ = true;
+    auto held = held_.find(g->id);
+    if (held == held_.end())
+      return;
+    auto h = held->second.find(node);
+    if (h == held->second.end())
+      return;
+    bool same_life = w_.nodes_[node].alive && w_.nodes_[node].epoch == h->second;
+    held->second.erase(h);
+    if (!same_life)
+      return; // went with the node
+    // The bundle names leave the node (tasks still running in them give
+    // nothing back to them), its own resources come back.
+    resource_map sum;
+    for (auto& [b, bundle] : bundles)
+      for (auto& [name, amount] : bundle)
+        sum[name] += amount;
+    if (!w_.custom_.empty())
+      for (auto& [name, amount] : hosted_bundles::names_for(g->hex, bundles)) {
+        w_.custom_[node].total.erase(name);
+        w_.custom_[node].free.erase(name);
+      }
+    for (auto& [name, amount] : sum) {
+      if (name == cpu_resource) {
+        w_.nodes_[node].free_cpus += amount;
+        w_.free_sum_ += amount;
+      } else {
+        w_.custom_[node].free[name] += amount;
+      }
+    }
+  }
+
+  void release_late(uint64_t, uint16_t) override {
+    // Never taken: a virtual node refuses a try nobody waits for (`take`).
+  }
+
+  std::string lost_since_prepare(const placement_ptr& g, uint16_t node) override {
+    // A node that took its bundles and died before the commit: the try
+    // fails (the driver would commit and notice later).
+    auto held = held_.find(g->id);
+    if (held == held_.end())
+      return {};
+    auto h = held->second.find(node);
+    if (h == held->second.end() || (w_.nodes_[node].alive && w_.nodes_[node].epoch == h->second))
+      return {};
+    return node_label(node) + " died";
+  }
+
+  void retry_after(std::chrono::milliseconds d) override {
+    w_.eng_.after(d, event_kind::group, 0, 0, [this] { w_.groups_.retry(); });
+  }
+
+  void reserved(const placement_ptr& g) override {
+    w_.eng_.note(event_kind::group, 0, g->id);
+    w_.apart_dirty_ = true;
+    w_.place_ready();
+  }
+
+  void dropped(const placement_ptr& g) override {
+    held_.erase(g->id);
+    w_.apart_dirty_ = true; // its tasks fail now (`resolve` says it is gone)
+    w_.place_ready();
+  }
+
+private:
+  /// A message of a reservation from `from` to `to`: its delay (a lost one
+  /// sent again after `resend_after`); `cut`: across a partition.
+  vtime delay(uint32_t from, uint32_t to, bool& cut) {
+    cut = !w_.reachable(from, to);
+    if (from == to)
+      return vtime{0};
+    auto d = w_.opts_.latency + w_.draw_jitter();
+    while (w_.draw_loss())
+      d += w_.opts_.resend_after;
+    return d;
+  }
+
+  /// Phase one on the node: takes the bundles' sum if it is free now, never
+  /// queues (hosted_bundles' `prepare`). A dead node does not answer: the
+  /// driver's request fails after `resend_after`.
+  void take(uint64_t id, uint32_t attempt, uint16_t node, const resource_map& sum) {
+    std::string why;
+    auto& n = w_.nodes_[node];
+    bool cut = !n.alive;
+    if (cut) {
+      why = node_label(node) + " did not answer (it died)";
+    } else if (!w_.groups_.waits_for(id, attempt)) {
+      why = "the try was given up";
+    } else {
+      resource_map room = w_.custom_.empty() ? resource_map{} : w_.custom_[node].free;
+      room[cpu_resource] = n.free_cpus;
+      if (!bundle_fits(sum, room)) {
+        why = node_label(node) + " has no room for its bundles now";
+      } else {
+        for (auto& [name, amount] : sum) {
+          if (name == cpu_resource) {
+            n.free_cpus -= amount;
+            w_.free_sum_ -= amount;
+          } else {
+            w_.take_custom(node, {{name, amount}}, -1);
+          }
+        }
+        held_[id][node] = n.epoch;
+      }
+    }
+    auto d = cut ? w_.opts_.resend_after : delay(node, 0, cut);
+    if (cut && why.empty()) { // the answer cannot cross: what it took goes back with the try
+      why = node_label(node) + " did not answer (cut off by a partition)";
+      d = w_.opts_.resend_after;
+    }
+    w_.eng_.after(d, event_kind::group, node, id,
+                  [this, id, attempt, node, why] { w_.groups_.answered(id, attempt, node, why); });
+  }
+
+  world& w_;
+  /// By group, the nodes that took its bundles and each one's epoch then.
+  std::map<uint64_t, std::map<uint16_t, uint64_t>> held_;
+};
+
+std::unique_ptr<bundle_reservations::port> world::make_group_port(world& w) {
+  return std::make_unique<group_port>(w);
+}
+
 std::vector<layout_node> world::group_nodes() const {
   std::vector<layout_node> out;
   for (uint32_t n = 0; n < nodes_.size() && n <= max_group_node; ++n) {
@@ -146,324 +321,29 @@ std::vector<layout_node> world::group_nodes() const {
   return out;
 }
 
-std::vector<layout_node> world::rooms() const {
-  // What each live node the driver reaches has free now (the driver's
-  // `rooms`): its CPUs and custom resources less what runs and what groups
-  // reserved there.
-  std::vector<layout_node> out;
-  for (uint32_t n = 0; n < nodes_.size() && n <= max_group_node; ++n) {
-    if (!nodes_[n].alive || !reachable(0, n))
-      continue;
-    layout_node ln{static_cast<uint16_t>(n), custom_.empty() ? resource_map{} : custom_[n].free};
-    ln.room[cpu_resource] = nodes_[n].free_cpus;
-    out.push_back(std::move(ln));
-  }
-  return out;
-}
-
-vtime world::group_delay(uint32_t from, uint32_t to, bool& cut) {
-  cut = !reachable(from, to);
-  if (from == to)
-    return vtime{0};
-  auto d = opts_.latency + draw_jitter();
-  while (draw_loss())
-    d += opts_.resend_after;
-  return d;
-}
-
 void world::place_group(const placement_ptr& pg) {
   if (!eng_.on_owner()) {
     eng_.post([this, pg] { place_group(pg); });
     return;
   }
-  auto g = std::make_unique<sim_group>();
-  g->rec = pg;
-  g->nodes.assign(pg->bundles.size(), unplaced);
-  groups_[pg->id] = std::move(g);
   eng_.note(event_kind::group, 0, pg->id);
-  try_group(pg->id);
+  groups_.place(pg);
 }
 
 void world::remove_group(const placement_ptr& pg) {
   // The registry calls it under its lock: the rest is an event.
-  auto go = [this, pg] {
-    auto it = groups_.find(pg->id);
-    if (it == groups_.end())
-      return;
-    it->second->removed = true;
-    if (it->second->missing > 0)
-      return; // the try in flight gives back what it took when it ends
-    drop_group(pg->id);
-  };
+  auto go = [this, pg] { groups_.remove(pg); };
   if (eng_.on_owner())
     eng_.after(vtime{0}, event_kind::group, 0, pg->id, std::move(go));
   else
     eng_.post(std::move(go));
 }
 
-void world::drop_group(uint64_t id) {
-  auto it = groups_.find(id);
-  if (it == groups_.end())
-    return;
-  std::vector<uint32_t> all;
-  for (auto& [node, epoch] : it->second->holders)
-    all.push_back(node);
-  give_back(*it->second, all);
-  groups_.erase(it);
-  apart_dirty_ = true; // its tasks fail now (`resolve` says it is gone)
-  place_ready();
-}
-
-void world::give_back(sim_group& g, const std::vector<uint32_t>& nodes) {
-  for (auto node : nodes) {
-    auto h = g.holders.find(node);
-    if (h == g.holders.end())
-      continue;
-    bool same_life = nodes_[node].alive && nodes_[node].epoch == h->second;
-    g.holders.erase(h);
-    if (!same_life)
-      continue; // went with the node
-    std::vector<indexed_bundle> here;
-    resource_map sum;
-    for (size_t b = 0; b < g.nodes.size(); ++b)
-      if (g.nodes[b] == node) {
-        here.emplace_back(static_cast<uint32_t>(b), g.rec->bundles[b]);
-        for (auto& [name, amount] : g.rec->bundles[b])
-          sum[name] += amount;
-      }
-    // The bundle names leave the node (tasks still running in them give
-    // nothing back to them), its own resources come back.
-    auto& c = custom_[node];
-    for (auto& [name, amount] : hosted_bundles::names_for(g.rec->hex, here)) {
-      c.total.erase(name);
-      c.free.erase(name);
-    }
-    for (auto& [name, amount] : sum) {
-      if (name == cpu_resource) {
-        nodes_[node].free_cpus += amount;
-        free_sum_ += amount;
-      } else {
-        c.free[name] += amount;
-      }
-    }
-  }
-  apart_dirty_ = true;
-  wake_groups();
-}
-
-bool world::lay_out_lost(sim_group& g) {
-  // On nodes that hold none of its other bundles (a node keeps one
-  // reservation per group), as the driver's `lay_out_lost`.
-  auto room = rooms();
-  std::erase_if(room, [&](const layout_node& n) {
-    return std::find(g.nodes.begin(), g.nodes.end(), uint32_t{n.index}) != g.nodes.end();
-  });
-  std::vector<resource_map> bundles;
-  for (auto b : g.lost)
-    bundles.push_back(g.rec->bundles[b]);
-  auto layout = lay_out(bundles, g.rec->strategy, room);
-  if (!layout)
-    return false;
-  for (size_t k = 0; k < g.lost.size(); ++k)
-    g.nodes[g.lost[k]] = (*layout)[k];
-  return true;
-}
-
-void world::try_group(uint64_t id) {
-  auto& g = *groups_.at(id);
-  bool again = !g.lost.empty();
-  if ((g.reserved && !again) || g.removed || g.missing > 0)
-    return;
-  if (again) {
-    if (!lay_out_lost(g)) {
-      groups_waiting_ = true; // waits for a node that fits to be revived (or room there)
-      return;
-    }
-    g.placing = g.lost;
-    g.asked.clear();
-    for (auto b : g.placing)
-      g.asked.push_back(g.nodes[b]);
-    g.asked = distinct(std::move(g.asked));
-  } else {
-    auto layout = lay_out(g.rec->bundles, g.rec->strategy, rooms());
-    if (!layout) {
-      groups_waiting_ = true; // waits for resources to free up (or a node to come back)
-      return;
-    }
-    g.nodes.assign(layout->begin(), layout->end());
-    g.asked = distinct(g.nodes);
-  }
-  g.refused.clear();
-  auto attempt = ++g.attempt;
-  g.missing = g.asked.size();
-  // Phase one: every node of the layout is asked to take its bundles.
-  for (auto node : g.asked) {
-    resource_map sum;
-    for (size_t b = 0; b < g.nodes.size(); ++b)
-      if (g.nodes[b] == node)
-        for (auto& [name, amount] : g.rec->bundles[b])
-          sum[name] += amount;
-    bool cut = false;
-    auto d = group_delay(0, node, cut);
-    if (cut) { // the request times out
-      eng_.after(opts_.resend_after, event_kind::group, node, id, [this, id, attempt, node] {
-        answered(id, attempt, node_label(node) + " did not answer (cut off by a partition)");
-      });
-      continue;
-    }
-    eng_.after(d, event_kind::group, node, id, [this, id, attempt, node, sum = std::move(sum)] {
-      prepare(id, attempt, node, sum);
-    });
-  }
-}
-
-void world::prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource_map& sum) {
-  // On the node: takes the bundles' sum if it is free now, never queues
-  // (hosted_bundles' `prepare`). A dead node does not answer: the driver's
-  // request fails after `resend_after`.
-  auto it = groups_.find(id);
-  std::string why;
-  bool cut = !nodes_[node].alive;
-  if (cut) {
-    why = node_label(node) + " did not answer (it died)";
-  } else if (it == groups_.end() || it->second->attempt != attempt) {
-    why = "the try was given up";
-  } else {
-    resource_map room = custom_.empty() ? resource_map{} : custom_[node].free;
-    room[cpu_resource] = nodes_[node].free_cpus;
-    if (!bundle_fits(sum, room)) {
-      why = node_label(node) + " has no room for its bundles now";
-    } else {
-      for (auto& [name, amount] : sum) {
-        if (name == cpu_resource) {
-          nodes_[node].free_cpus -= amount;
-          free_sum_ -= amount;
-        } else {
-          take_custom(node, {{name, amount}}, -1);
-        }
-      }
-      it->second->holders[node] = nodes_[node].epoch;
-    }
-  }
-  auto d = cut ? opts_.resend_after : group_delay(node, 0, cut);
-  if (cut && why.empty()) { // the answer cannot cross: what it took goes back with the try
-    why = node_label(node) + " did not answer (cut off by a partition)";
-    d = opts_.resend_after;
-  }
-  eng_.after(d, event_kind::group, node, id,
-             [this, id, attempt, why] { answered(id, attempt, why); });
-}
-
-void world::answered(uint64_t id, uint32_t attempt, const std::string& why) {
-  auto it = groups_.find(id);
-  if (it == groups_.end() || it->second->attempt != attempt || it->second->missing == 0)
-    return; // nothing waits for it (what it took is given back with its try)
-  auto& g = *it->second;
-  if (!why.empty() && g.refused.empty())
-    g.refused = why;
-  if (--g.missing == 0)
-    finish_try(id);
-}
-
-void world::finish_try(uint64_t id) {
-  auto& g = *groups_.at(id);
-  if (g.removed) {
-    drop_group(id);
-    return;
-  }
-  // A node that took its bundles and died before the commit: the try fails.
-  for (auto node : g.asked)
-    if (auto h = g.holders.find(node); g.refused.empty() && h != g.holders.end()
-                                       && (!nodes_[node].alive || nodes_[node].epoch != h->second))
-      g.refused = node_label(node) + " died";
-  if (!g.refused.empty()) {
-    give_back(g, g.asked);
-    for (auto b : g.placing)
-      g.nodes[b] = unplaced;
-    g.placing.clear();
-    plan_group_retry();
-    return;
-  }
-  // Phase two: the bundles become resources of their own on each node.
-  for (auto node : g.asked) {
-    std::vector<indexed_bundle> here;
-    for (size_t b = 0; b < g.nodes.size(); ++b)
-      if (g.nodes[b] == node)
-        here.emplace_back(static_cast<uint32_t>(b), g.rec->bundles[b]);
-    if (custom_.empty())
-      custom_.resize(nodes_.size());
-    for (auto& [name, amount] : hosted_bundles::names_for(g.rec->hex, here)) {
-      custom_[node].total[name] += amount;
-      custom_[node].free[name] += amount;
-    }
-  }
-  g.reserved = true;
-  std::erase_if(g.lost, [&](uint32_t b) {
-    return g.nodes[b] != unplaced
-           && std::find(g.placing.begin(), g.placing.end(), b) != g.placing.end();
-  });
-  g.placing.clear();
-  if (!g.lost.empty()) {
-    plan_group_retry(); // another of its nodes died meanwhile
-    return;
-  }
-  std::vector<uint16_t> nodes(g.nodes.begin(), g.nodes.end());
-  if (!runtime::here().placements().placed(g.rec, nodes)) {
-    drop_group(id); // removed meanwhile
-    return;
-  }
-  eng_.note(event_kind::group, 0, id);
-  // Tasks and actors submitted into it while it was pending (or while its
-  // lost bundles were placed again) go now.
-  apart_dirty_ = true;
-  place_ready();
-}
-
-void world::plan_group_retry() {
-  if (group_retry_planned_)
-    return;
-  group_retry_planned_ = true;
-  eng_.after(group_retry_delay, event_kind::group, 0, 0, [this] { retry_groups(); });
-}
-
-void world::retry_groups() {
-  group_retry_planned_ = false;
-  std::vector<uint64_t> pending;
-  for (auto& [id, g] : groups_)
-    if ((!g->reserved || !g->lost.empty()) && !g->removed && g->missing == 0)
-      pending.push_back(id);
-  for (auto id : pending)
-    try_group(id);
-}
-
 void world::groups_node_lost(uint32_t node, const std::string& why) {
-  // As the driver's `groups_node_lost`: the group stays and only the
-  // bundles that node held are placed again (RESCHEDULING meanwhile); the
-  // work in them runs again as its retries allow.
-  for (auto& [id, gp] : groups_) {
-    auto& g = *gp;
-    if (!g.reserved || g.removed)
-      continue;
-    std::vector<uint32_t> lost;
-    std::string held;
-    for (size_t b = 0; b < g.nodes.size(); ++b)
-      if (g.nodes[b] == node) {
-        lost.push_back(static_cast<uint32_t>(b));
-        held += (held.empty() ? "" : ", ") + std::to_string(b);
-      }
-    if (lost.empty())
-      continue;
-    auto cause = node_label(node) + ", which held bundle " + held + ", " + why;
-    if (!runtime::here().placements().rescheduling(g.rec, lost, cause))
-      continue; // removed meanwhile
-    g.holders.erase(node);
-    for (auto b : lost) {
-      g.nodes[b] = unplaced;
-      if (std::find(g.lost.begin(), g.lost.end(), b) == g.lost.end())
-        g.lost.push_back(b);
-    }
-    plan_group_retry();
-  }
+  // As the driver's: the group stays and only the bundles that node held
+  // are placed again (RESCHEDULING meanwhile).
+  if (node <= max_group_node)
+    groups_.node_lost(static_cast<uint16_t>(node), why);
 }
 
 } // namespace manta::detail::sim

@@ -37,7 +37,9 @@ struct world::arg_wait final : waiter {
 
 world::world(const simulation_options& opts, vtime connection_timeout)
   : opts_(opts), eng_(opts.seed), nodes_(opts.nodes), runs_(opts.nodes), doomed_(opts.nodes),
-    spread_last_(opts.nodes, 0), side_(opts.nodes, 0), started_(std::chrono::steady_clock::now()) {
+    spread_last_(opts.nodes, 0), side_(opts.nodes, 0), group_port_(make_group_port(*this)),
+    groups_(*group_port_, bundle_reservations::when_no_room::wait_for_free),
+    started_(std::chrono::steady_clock::now()) {
   connection_timeout_ = connection_timeout;
   for (auto& n : nodes_)
     n.free_cpus = opts.cpus_per_node;

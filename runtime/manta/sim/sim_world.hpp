@@ -2,6 +2,7 @@
 
 #include "manta/placement/bundle_layout.hpp"
 #include "manta/cluster/node_choice.hpp"
+#include "manta/placement/bundle_reservations.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/sim/sim_engine.hpp"
 #include "manta/sim/sim_fiber.hpp"
@@ -296,57 +297,18 @@ private:
   void requeue_held();
   /// An actor's constructor in a placement group: on its bundle's node.
   bool place_group_actor(queued& q, const actor_job& job);
-  // The two phases of a group's reservation, its retries and the bundles
-  // of a dead node placed again: the driver's cluster client's steps
-  // (actors/cluster_bundles.cpp) on virtual nodes (sim_groups.cpp).
-  struct sim_group {
-    placement_ptr rec;
-    /// Each bundle's node (`unplaced` while it is not).
-    std::vector<uint32_t> nodes;
-    /// The nodes holding its reservation, each with its epoch then (a
-    /// reservation on an earlier life of a node went with it).
-    std::map<uint32_t, uint64_t> holders;
-    /// Bundles of a dead node still to place again, and those the try in
-    /// flight places.
-    std::vector<uint32_t> lost, placing;
-    /// The nodes the try in flight asked, how many have not answered, and
-    /// the first refusal.
-    std::vector<uint32_t> asked;
-    size_t missing = 0;
-    uint32_t attempt = 0;
-    std::string refused;
-    bool reserved = false;
-    bool removed = false;
-  };
-  static constexpr uint32_t unplaced = ~uint32_t{0};
-  void try_group(uint64_t id);
-  bool lay_out_lost(sim_group& g);
-  std::vector<layout_node> rooms() const;
-  /// Phase one on `node`: takes `sum` (its bundles of the group) if free.
-  void prepare(uint64_t id, uint32_t attempt, uint32_t node, const resource_map& sum);
-  /// The driver has a node's answer (`why` empty: it took them).
-  void answered(uint64_t id, uint32_t attempt, const std::string& why);
-  /// Every node answered: phase two (commit), or everything back.
-  void finish_try(uint64_t id);
-  void give_back(sim_group& g, const std::vector<uint32_t>& nodes);
-  void drop_group(uint64_t id);
-  void plan_group_retry();
-  void retry_groups();
+  /// The virtual nodes' side of group reservations (sim_groups.cpp): the
+  /// owner's steps are the driver's own (`groups_`, bundle_reservations.hpp);
+  /// its messages are events with the network's delays, its timer virtual.
+  class group_port;
+  static std::unique_ptr<bundle_reservations::port> make_group_port(world& w);
   /// Resources were freed: a group that found no room is tried again (a
   /// retry timer runs only while one may succeed, so that a driver waiting
   /// for nothing else is still told of its deadlock).
-  void wake_groups() {
-    if (groups_waiting_) {
-      groups_waiting_ = false;
-      plan_group_retry();
-    }
-  }
+  void wake_groups() { groups_.resources_freed(); }
   /// The cluster noticed `node`'s death: the bundles it held are placed
   /// again (the registry's RESCHEDULING), as `groups_node_lost` does.
   void groups_node_lost(uint32_t node, const std::string& why);
-  /// A message of a group's reservation from `from` to `to`: its delay (a
-  /// lost one sent again after `resend_after`); `cut`: across a partition.
-  vtime group_delay(uint32_t from, uint32_t to, bool& cut);
   /// Starts `r` on `node`, its spec sent from `from`.
   void start(const rec_ptr& r, uint32_t node, uint32_t from);
   void arrive(const rec_ptr& r);
@@ -537,11 +499,10 @@ private:
     resource_map free;
   };
   std::vector<node_custom> custom_;
-  /// Placement groups by id (ordered: retries go in creation order).
-  std::map<uint64_t, std::unique_ptr<sim_group>> groups_;
-  bool group_retry_planned_ = false;
-  /// A group found no room at its last try (`wake_groups`).
-  bool groups_waiting_ = false;
+  /// Placement groups' reservations: the owner's steps, and the port
+  /// through which they reach virtual nodes.
+  std::unique_ptr<bundle_reservations::port> group_port_;
+  bundle_reservations groups_;
   /// Tasks and actor constructors held out of the queue (`hold`), and
   /// whether something freed that they may wait for.
   std::deque<queued> apart_;
