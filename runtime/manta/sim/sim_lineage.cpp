@@ -71,7 +71,7 @@ void world::copied(const object_slot* slot, uint32_t node) {
     copies.push_back(c);
 }
 
-std::shared_ptr<world::rebuild_op> world::rebuild_of(const object_slot* slot) {
+std::shared_ptr<rebuild_op> world::rebuild_of(const object_slot* slot) {
   std::shared_ptr<rebuild_op> op;
   uint32_t home = 0;
   {
