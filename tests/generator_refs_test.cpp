@@ -10,13 +10,26 @@
 #include "tests/cluster_main.hpp"
 #include "tests/store_listing.hpp"
 
+#include <manta/core/codec.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/sched/item_stream.hpp>
+#include <manta/store/object_table.hpp>
+
 #include <manta/manta.hpp>
 
+#include <caf/meta/save_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -124,15 +137,54 @@ void twice(manta::generator_sink<texts>& out) {
 }
 MANTA_REMOTE(twice);
 
-/// A cluster of `n` 2-CPU workers and this driver (no CPUs of its own).
+/// An item whose encoding throws once its refs are written (`fail`): a
+/// value that cannot be written for the caller.
+struct poisoned {
+  refs r;
+  bool fail = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poisoned& x) {
+  auto check = caf::meta::save_callback([&]() -> caf::error {
+    if (x.fail)
+      throw std::runtime_error("this item cannot be written");
+    return caf::none;
+  });
+  return f(caf::meta::type_name("poisoned"), x.r, x.fail, check);
+}
+
+/// Yields a ref to 0, then an item with a ref to 1 whose encoding throws;
+/// with `go_on` the producer catches that and yields a ref to 2, else the
+/// error ends it.
+void poisoned_items(manta::generator_sink<poisoned>& out, bool go_on) {
+  out.yield(poisoned{refs{made(0)}, false});
+  try {
+    out.yield(poisoned{refs{made(1)}, true});
+  } catch (const std::runtime_error& e) {
+    if (!go_on || std::string{e.what()}.find("cannot be written") == std::string::npos)
+      throw;
+  }
+  out.yield(poisoned{refs{made(2)}, false});
+}
+MANTA_REMOTE(poisoned_items);
+
+/// Yields one item without refs.
+void one_item(manta::generator_sink<refs>& out) {
+  out.yield(refs{});
+}
+MANTA_REMOTE(one_item);
+
+/// A cluster of `n` workers of `cpus` CPUs and this driver (no CPUs of its
+/// own).
 struct workers {
   manta::local_cluster c;
   std::vector<pid_t> pids;
   std::map<int, manta::node_id> nodes;
 
-  explicit workers(int n) {
+  explicit workers(int n, int cpus = 2) {
     for (int i = 0; i < n; ++i)
-      pids.push_back(c.add_worker(2));
+      pids.push_back(c.add_worker(cpus));
     c.join(0);
     nodes = manta_test::worker_nodes(static_cast<size_t>(n));
     for (auto pid : pids)
@@ -260,6 +312,148 @@ TEST_CASE("refs inside generator items a re-run repeats are freed on its node") 
   CHECK(eventually([&] { return !w.holds(1, ids[0]); }));
 }
 
+TEST_CASE("an item whose encoding throws lends no refs and its error reaches the caller there") {
+  workers w{1};
+  {
+    auto gen = manta::task(poisoned_items).node_affinity(w.node(0)).remote(false);
+    auto first = gen.next(60s);
+    REQUIRE(first.has_value());
+    CHECK(manta::get(manta::get(*first, 30s).r.at(0), 30s) == 0);
+    // The producer's error is the item where it stopped: item 1.
+    auto second = gen.next(60s);
+    REQUIRE(second.has_value());
+    std::string what;
+    try {
+      manta::get(*second, 30s);
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    CHECK(what.find("this item cannot be written") != std::string::npos);
+    CHECK_FALSE(gen.next(60s).has_value());
+  }
+  auto ids = w.made_on(0);
+  REQUIRE(ids.size() == 2);
+  // The ref written into item 1 before its encoding threw went nowhere:
+  // nothing pins its object once the producer's own ref is gone.
+  for (auto id : ids)
+    CHECK(eventually([&] { return !w.holds(0, id); }));
+}
+
+TEST_CASE("the item after one whose encoding threw takes its place") {
+  workers w{1};
+  {
+    auto gen = manta::task(poisoned_items).node_affinity(w.node(0)).remote(true);
+    std::vector<int> values;
+    while (auto item = gen.next(60s))
+      values.push_back(manta::get(manta::get(*item, 30s).r.at(0), 30s));
+    std::string seen;
+    for (auto v : values)
+      seen += std::to_string(v) + " ";
+    CHECK(seen == "0 2 ");
+    CHECK(gen.finished());
+  }
+  auto ids = w.made_on(0);
+  REQUIRE(ids.size() == 3);
+  for (auto id : ids)
+    CHECK(eventually([&] { return !w.holds(0, id); }));
+}
+
+TEST_CASE("refs inside late items the early buffer drops when it overflows are freed") {
+  // This driver keeps 4 stream ids (main): the late items of 5 streams
+  // gone longer ago than that wait in the early buffer, and the fifth
+  // stream's overflows it.
+  workers w{1, 8};
+  auto go = w.c.dir() + "/go";
+  auto done = [&](int k) { return w.c.dir() + "/done" + std::to_string(k); };
+  // A stream kept meanwhile: its late items reach it.
+  auto live = manta::task(late_items).node_affinity(w.node(0)).remote(2, go, done(0));
+  auto live_first = live.next(60s);
+  REQUIRE(live_first.has_value());
+  CHECK(manta::get(manta::get(*live_first, 30s).at(0), 30s) == 0);
+  for (int k = 1; k <= 5; ++k) {
+    auto gen = manta::task(late_items).node_affinity(w.node(0)).remote(1, go, done(k));
+    auto first = gen.next(60s);
+    REQUIRE(first.has_value());
+    CHECK(manta::get(manta::get(*first, 30s).at(0), 30s) == 0);
+  } // gone, their producers still to yield
+  for (int k = 0; k < 4; ++k) { // gone after them: no id of theirs is kept
+    auto gen = manta::task(one_item).node_affinity(w.node(0)).remote();
+    while (gen.next(60s)) {
+    }
+    REQUIRE(gen.finished());
+  }
+  touch(go);
+  for (int k = 0; k <= 5; ++k)
+    REQUIRE(appears(done(k), 60s));
+  std::vector<uint64_t> live_ids{manta::get(*live_first, 30s).at(0).id().value()};
+  for (int value = 1; value <= 2; ++value) {
+    auto item = live.next(60s);
+    REQUIRE(item.has_value());
+    auto inner = manta::get(*item, 30s);
+    REQUIRE(inner.size() == 1);
+    CHECK(manta::get(inner[0], 30s) == value);
+    live_ids.push_back(inner[0].id().value());
+  }
+  CHECK_FALSE(live.next(60s).has_value());
+  auto ids = w.made_on(0);
+  REQUIRE(ids.size() == 13); // 3 for the live stream, 2 for each gone one
+  std::vector<uint64_t> late; // the gone streams' late items'
+  for (size_t k = 6; k < ids.size(); ++k)
+    if (std::find(live_ids.begin(), live_ids.end(), ids[k]) == live_ids.end())
+      late.push_back(ids[k]);
+  REQUIRE(late.size() == 5);
+  auto held = [&] {
+    return std::count_if(late.begin(), late.end(), [&](uint64_t id) { return w.holds(0, id); });
+  };
+  // The overflow dropped the items of the first 4 undecoded: their refs
+  // are let go on the worker. The fifth's item waits in the buffer (until
+  // the next overflow or the runtime's end) and keeps its object.
+  CHECK(eventually([&] { return held() == 1; }));
+  CHECK(held() == 1);
+  live_first.reset();
+  live = {};
+  for (size_t k = 0; k < 6; ++k) // the items read here, dropped
+    CHECK(eventually([&] { return !w.holds(0, ids[k]); }));
+  for (auto id : live_ids)
+    CHECK(eventually([&] { return !w.holds(0, id); }));
+}
+
+TEST_CASE("a stream enrolled after the early buffer dropped its items gets an error there") {
+  workers w{1};
+  namespace d = manta::detail;
+  auto& rt = d::runtime::require("test");
+  // Item 0 of task `task` comes from another node before its stream is
+  // enrolled (its caller was descheduled between submitting and
+  // enrolling), then items of 4 more tasks: the buffer (4 ids here)
+  // overflows and drops it.
+  auto bytes = d::encode(refs{});
+  auto task = rt.next_object_id().value();
+  d::item_stream::deliver(task, 0, bytes);
+  for (int k = 0; k < 4; ++k)
+    d::item_stream::deliver(rt.next_object_id().value(), 0, bytes);
+  // The stream comes now, as start_generator makes it.
+  auto stream = std::make_shared<d::item_stream>();
+  auto result = d::object_table::instance().create(manta::object_id{task});
+  stream->watch(result);
+  stream->decode_item = [](std::span<const char> b) {
+    refs value;
+    REQUIRE(!d::decode(b, value));
+    return manta::put(std::move(value)).slot();
+  };
+  d::item_stream::enroll(stream);
+  manta::object_ref_generator<refs> gen{stream};
+  d::item_stream::deliver(task, 1, bytes); // after the hole: not handed out
+  result->seal_value(std::make_shared<int>(0), typeid(int), sizeof(int)); // the producer ended
+  auto item = gen.next(30s);
+  REQUIRE(item.has_value()); // not a silent end
+  CHECK_THROWS_AS(manta::get(*item, 30s), manta::object_lost_error);
+  CHECK_FALSE(gen.next(30s).has_value());
+  CHECK(gen.finished());
+}
+
 int main(int argc, char** argv) {
+  // The early buffer and the gone streams keep 4 stream ids on the driver
+  // (1,024 by default), so a test reaches the buffer's limit.
+  ::setenv("MANTA_STREAM_ID_MEMORY", "4", 1);
   return manta_test::cluster_test_main(argc, argv);
 }

@@ -11,6 +11,7 @@
 #include "tests/store_listing.hpp"
 
 #include <manta/manta.hpp>
+#include <manta/store/held_objects.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -87,6 +88,20 @@ std::string read_outer(std::vector<manta::object_ref<text_refs>> outer) {
   return out;
 }
 MANTA_REMOTE(read_outer);
+
+/// A value over 64 KiB holding refs: a borrower fetches it over the data
+/// path, encoded again by its holder.
+using big_refs = std::pair<std::string, text_refs>;
+
+/// Reads the values behind the refs inside each large value.
+std::string read_big_outer(std::vector<manta::object_ref<big_refs>> outer) {
+  std::string out;
+  for (auto& o : outer)
+    for (auto& r : manta::get(o, 20s).second)
+      out += manta::get(r, 20s).substr(0, 1);
+  return out;
+}
+MANTA_REMOTE(read_big_outer);
 
 /// Puts a large text here and a small value holding a ref to it (so that
 /// ref travels inside the small value's ref), and returns a ref to the
@@ -326,6 +341,39 @@ TEST_CASE("a ref inside a value inlined in its ref lives while that value does")
     refs = {};
     CHECK(eventually([&] { return !w.holds(0, id); }));
   }
+}
+
+TEST_CASE("a ref inside a value served over the data path lives while that value does") {
+  workers w{1};
+  manta::object_id inner_id, outer_id;
+  // Fetched and read on the worker after the driver dropped its own refs.
+  {
+    auto inner = manta::put(large_text('b'));
+    inner_id = inner.id();
+    auto outer = manta::put(big_refs{large_text('o'), text_refs{inner}});
+    outer_id = outer.id();
+    auto gate = manta::task(read_big_outer).node_affinity(w.node(0)).remote(std::vector{outer});
+    inner = {};
+    outer = {};
+    CHECK(manta::get(gate, 60s) == "b");
+  }
+  CHECK(eventually([&] { return !listed(outer_id); }));
+  CHECK(eventually([&] { return !listed(inner_id); }));
+
+  // Served for a read whose reader never decodes it (one that died
+  // between its fetch and its decode): what the data path serves is
+  // encoded again here, and the ref inside goes with the outer value.
+  {
+    auto inner = manta::put(large_text('n'));
+    inner_id = inner.id();
+    auto outer = manta::put(big_refs{large_text('o'), text_refs{inner}});
+    outer_id = outer.id();
+    auto served = manta::detail::local_object_bytes(outer_id.value());
+    REQUIRE(served.has_value());
+    CHECK(served->size > (size_t{64} << 10));
+  }
+  CHECK(eventually([&] { return !listed(outer_id); }));
+  CHECK(eventually([&] { return !listed(inner_id); }));
 }
 
 TEST_CASE("an actor handle inside a value inlined in its ref lives while that value does") {

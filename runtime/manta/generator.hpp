@@ -84,7 +84,10 @@ public:
   /// Stores `value` and makes it the caller's next item. Throws
   /// `task_cancelled_error` once the caller cancelled or dropped the
   /// stream (let it propagate: the producer stops here), and
-  /// `object_store_full_error` as `put` does. After a retry (`max_retries`
+  /// `object_store_full_error` as `put` does, and what encoding `value`
+  /// for a caller on another node throws (that item is not delivered: the
+  /// producer's error, or its next item if it goes on, takes its place,
+  /// and the refs written into it are let go). After a retry (`max_retries`
   /// with `retry_exceptions`, or an actor's restart) the items the failed
   /// run already yielded are skipped, not delivered twice.
   template <class U = T>
@@ -98,7 +101,14 @@ public:
       return; // delivered by an earlier run of this producer
     if constexpr (detail::is_decodable_v<T>) {
       if (stream_->emits()) { // running for an owner on another node
-        stream_->emit(detail::encode(T(std::forward<U>(value))));
+        std::vector<char> bytes;
+        try {
+          bytes = detail::encode(T(std::forward<U>(value)));
+        } catch (...) {
+          stream_->item_unsent(); // its refs go; the error takes its place
+          throw;
+        }
+        stream_->emit(std::move(bytes));
         return;
       }
     }

@@ -3,12 +3,12 @@
 #include "actors/atoms.hpp"
 #include "manta/cancel.hpp"
 #include "manta/store/contained_refs.hpp"
-#include "manta/store/held_objects.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/cluster/node_router.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/sched/stream_id_memory.hpp"
 #include "manta/sched/stream_items.hpp"
 #include "manta/errors.hpp"
 
@@ -62,26 +62,36 @@ struct stream_index {
   std::mutex mtx;
   std::unordered_map<uint64_t, std::weak_ptr<item_stream>> streams;
   /// Items that came before their stream was enrolled (it is enrolled right
-  /// after submission, so this is rare and short).
+  /// after submission, so this is rare and short), or for a stream gone
+  /// longer ago than `gone` remembers. Past `stream_id_memory()` task ids it is
+  /// cleared (its items dropped undecoded): they must not pile up.
   std::unordered_map<uint64_t, std::vector<far_item>> early;
-  /// Past this many task ids in `early`, it is cleared: what a gone stream
-  /// left there must not pile up.
-  static constexpr size_t max_early = 1024;
-  /// Task ids of the streams gone lately (dropped before their producer
-  /// heard of the cancel): their late items are dropped at once, which for
-  /// a large one frees it on its node.
+  /// Task ids of the streams gone lately (the last `stream_id_memory()` dropped
+  /// before their producer heard of the cancel), and of those whose items
+  /// `early` dropped when it was cleared: their late items are dropped at
+  /// once, which for a large one frees it on its node (a stream enrolled
+  /// after its items were dropped gets an error there: `enroll`).
   std::unordered_set<uint64_t> gone;
   std::deque<uint64_t> gone_order;
-  static constexpr size_t max_gone = 1024;
+
+  /// Remembers `id` in `gone` (under `mtx`), forgetting the oldest past
+  /// `stream_id_memory()`.
+  void remember_gone(uint64_t id);
   /// On a producer's node: the streams of generators with back pressure
   /// that run here for other nodes, by task id, for the owners' acks
   /// (each leaves in its destructor, under `mtx`).
   std::unordered_map<uint64_t, item_stream*> producers;
-  /// Large items this node keeps for workers that read a generator method
-  /// of its actors through a lent handle (deliver_lent), until they let go
-  /// or die: the node of each one's reader (default for `lend_item`).
-  std::unordered_map<uint64_t, caf::node_id> lent_items;
 };
+
+void stream_index::remember_gone(uint64_t id) {
+  if (!gone.insert(id).second)
+    return;
+  gone_order.push_back(id);
+  if (gone_order.size() > stream_id_memory()) {
+    gone.erase(gone_order.front());
+    gone_order.pop_front();
+  }
+}
 
 stream_index& index() {
   static auto* x = new stream_index; // never destroyed: a late item finds it
@@ -94,7 +104,7 @@ void push_at(item_stream& s, far_item item);
 
 item_stream::~item_stream() {
   if (emit_)
-    end_item_lending(this); // an item whose encoding threw (on this thread)
+    end_item_lending(this); // an item left open (item_unsent ends a throw's)
   if (acked_by_id_) {
     auto& x = index();
     std::lock_guard<std::mutex> guard{x.mtx};
@@ -116,13 +126,7 @@ item_stream::~item_stream() {
     // already (a cancel seals it at once). Such items are dropped at once
     // (which lets go of the refs in them on their node), not kept as
     // early ones for a stream that never comes.
-    if (x.gone.insert(id).second) {
-      x.gone_order.push_back(id);
-      if (x.gone_order.size() > stream_index::max_gone) {
-        x.gone.erase(x.gone_order.front());
-        x.gone_order.pop_front();
-      }
-    }
+    x.remember_gone(id);
   }
   // Under the slot's lock: a seal telling end_ is over before it dies.
   if (done_)
@@ -297,21 +301,51 @@ void item_stream::emit(std::vector<char> bytes) {
   emit_.send(at, std::move(bytes));
 }
 
+void item_stream::item_unsent() noexcept {
+  drop_item_lending();
+  std::lock_guard<std::mutex> guard{wait_.mutex()};
+  if (run_index_ > 0)
+    --run_index_;
+}
+
 void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
   auto& x = index();
   auto id = stream->done_->id().value();
-  std::vector<far_item> early;
-  {
-    std::lock_guard<std::mutex> guard{x.mtx};
-    x.streams[id] = stream;
-    stream->enrolled_ = true;
-    if (auto i = x.early.find(id); i != x.early.end()) {
-      early = std::move(i->second);
-      x.early.erase(i);
+  // The items that came first are pushed before the stream is listed: one
+  // that comes meanwhile waits with them, so none overtakes them (it would
+  // be dropped as out of order).
+  for (;;) {
+    std::vector<far_item> early;
+    bool lost = false;
+    {
+      std::lock_guard<std::mutex> guard{x.mtx};
+      if (auto i = x.early.find(id); i != x.early.end()) {
+        early = std::move(i->second);
+        x.early.erase(i);
+      } else {
+        x.streams[id] = stream;
+        stream->enrolled_ = true;
+        lost = x.gone.count(id) != 0; // only `early` puts a live stream's id there
+      }
     }
+    for (auto& item : early)
+      push_at(*stream, std::move(item));
+    if (!early.empty())
+      continue;
+    if (lost) {
+      // Items were dropped with the early buffer: what follows them cannot
+      // be handed out in order, so the caller gets this error in the first
+      // one's place, then the end (later items are dropped).
+      auto& rt = runtime::require("a generator's stream");
+      auto item = object_table::instance().create(rt.next_object_id());
+      item->seal_error(early_items_dropped());
+      stream->wait_.notify([&] {
+        stream->items_.push_back(std::move(item));
+        stream->error_given_ = true;
+      });
+    }
+    return;
   }
-  for (auto& item : early)
-    push_at(*stream, std::move(item));
 }
 
 namespace {
@@ -331,10 +365,12 @@ void route(uint64_t task_id, far_item item) {
         dropped.push_back(std::move(item));
         return;
       }
-      if (x.early.size() >= stream_index::max_early && x.early.count(task_id) == 0)
-        for (auto& [id, items] : std::exchange(x.early, {}))
+      if (x.early.size() >= stream_id_memory() && x.early.count(task_id) == 0)
+        for (auto& [id, items] : std::exchange(x.early, {})) {
+          x.remember_gone(id); // its stream, if it comes, lost these
           for (auto& i : items)
             dropped.push_back(std::move(i));
+        }
       x.early[task_id].push_back(std::move(item));
       return;
     }
@@ -381,50 +417,8 @@ void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uin
   route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
 }
 
-void item_stream::lend_item(uint64_t object) {
-  lend_item_to(object, caf::node_id{});
-}
-
-void lend_item_to(uint64_t object, const caf::node_id& borrower) {
-  auto& x = index();
-  std::lock_guard<std::mutex> guard{x.mtx};
-  x.lent_items[object] = borrower;
-}
-
-size_t lent_items_node_gone(const caf::node_id& borrower) {
-  if (borrower == caf::node_id{})
-    return 0;
-  std::vector<uint64_t> gone;
-  {
-    auto& x = index();
-    std::lock_guard<std::mutex> guard{x.mtx};
-    for (auto i = x.lent_items.begin(); i != x.lent_items.end();) {
-      if (i->second == borrower) {
-        gone.push_back(i->first);
-        i = x.lent_items.erase(i);
-      } else {
-        ++i;
-      }
-    }
-  }
-  for (auto object : gone)
-    held_objects::instance().erase(object);
-  return gone.size();
-}
-
 void deliver_item_record(uint64_t task_id, uint64_t at, remote_ptr record, caf::actor from) {
   route(task_id, far_item{at, {}, std::move(record), std::move(from), {}});
-}
-
-bool item_stream::lent_item_gone(uint64_t object) {
-  {
-    auto& x = index();
-    std::lock_guard<std::mutex> guard{x.mtx};
-    if (x.lent_items.erase(object) == 0)
-      return false;
-  }
-  held_objects::instance().erase(object);
-  return true;
 }
 
 namespace {

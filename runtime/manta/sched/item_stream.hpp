@@ -155,6 +155,11 @@ public:
   bool emits() const noexcept { return static_cast<bool>(emit_); } ///< Items go elsewhere?
   /// Sends an encoded item through `emit` (after admit_next).
   void emit(std::vector<char> bytes);
+  /// The item admit_next admitted last was not sent: its encoding threw
+  /// (the exception goes on to the producer). Its refs are let go (they
+  /// never left this node) and its index is taken back: the producer's
+  /// error, or its next item if it goes on, takes that place.
+  void item_unsent() noexcept;
 
   /// Forgets the items waiting for their stream and the streams gone
   /// (runtime shutdown: the next runtime's task ids start over).

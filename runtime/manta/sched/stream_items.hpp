@@ -13,7 +13,8 @@
 /// item a worker keeps (it tracks it, to rebuild it by re-running the
 /// generator), and a node that keeps large items for a worker reading a
 /// method of its actor through a lent handle frees them when that worker
-/// dies. Implemented with the stream index in item_stream.cpp.
+/// dies. Implemented with the stream index in item_stream.cpp (the items
+/// kept for lent handles' readers in lent_items.cpp).
 namespace manta::detail {
 
 /// Like `item_stream::deliver_stored`, with the record made by the caller

@@ -9,6 +9,7 @@
 #include "manta/store/lent_handles.hpp"
 #include "manta/cluster/node_router.hpp"
 #include "manta/store/object_table.hpp"
+#include "manta/store/pinned_inner.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/net/wire_failure.hpp"
@@ -459,18 +460,24 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
       write_lost(id, std::string{"it cannot be read on its owner: "} + e.what(), w);
     }
   }
-  if (!inner.empty()) { // held by its pin, if it still has one
+  hold_with_pin(id, std::move(inner));
+  auto bytes = encode_ref_wire(w);
+  for (auto node : nodes)
+    out.emplace_back(node, bytes);
+  return out;
+}
+
+void hold_with_pin(uint64_t outer, std::vector<uint64_t> inner) {
+  if (inner.empty())
+    return;
+  {
     std::lock_guard<std::mutex> guard{g_mtx};
-    if (auto i = g_lent.find(id); i != g_lent.end() && i->second.set.strong) {
+    if (auto i = g_lent.find(outer); i != g_lent.end() && i->second.set.strong) {
       i->second.inner.insert(i->second.inner.end(), inner.begin(), inner.end());
       inner.clear();
     }
   }
   release_contained(inner); // what no pin took
-  auto bytes = encode_ref_wire(w);
-  for (auto node : nodes)
-    out.emplace_back(node, bytes);
-  return out;
 }
 
 void ref_resolved(std::span<const char> bytes) {

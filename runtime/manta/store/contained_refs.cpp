@@ -61,7 +61,7 @@ lend_scope* lend_scope::current() noexcept {
 }
 
 void begin_item_lending(const void* stream) noexcept {
-  end_item_lending(); // one whose encoding threw
+  end_item_lending(); // one left open (a throw ends its own: item_unsent)
   auto& item = item_lending::here();
   item.active = true;
   item.stream = stream;
@@ -80,6 +80,14 @@ void end_item_lending(const void* stream) noexcept {
     return;
   item.active = false;
   release_contained(item.scope.take(), true);
+}
+
+void drop_item_lending() noexcept {
+  auto& item = item_lending::here();
+  if (!item.active)
+    return;
+  item.active = false;
+  release_contained(item.scope.take());
 }
 
 contained_refs& contained_refs::operator=(contained_refs&& x) noexcept {

@@ -67,6 +67,12 @@ std::vector<uint64_t> take_item_lending() noexcept;
 /// threw) keep their objects as refs lent outside a container do.
 void end_item_lending(const void* stream = nullptr) noexcept;
 
+/// The item encoded on this thread was not sent: its encoding threw
+/// (item_stream::item_unsent). Nothing of it left this node, so no
+/// borrower will ever report its refs: its lends go as a dropped
+/// container's do (a ref lent nowhere else is then unpinned).
+void drop_item_lending() noexcept;
+
 /// The pins a container holds on the refs lent in it; they go with it.
 /// Move-only; empty (and free) for a container without refs.
 class contained_refs {

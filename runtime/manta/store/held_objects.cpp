@@ -2,8 +2,10 @@
 
 #include "manta/store/accounted_value.hpp"
 #include "manta/core/codec.hpp"
+#include "manta/store/contained_refs.hpp"
 #include "manta/store/memory_budget.hpp"
 #include "manta/store/object_table.hpp"
+#include "manta/store/pinned_inner.hpp"
 #include "manta/store/spill_store.hpp"
 #include "manta/store/store_copy.hpp"
 
@@ -238,8 +240,13 @@ std::optional<held_bytes> local_object_bytes(uint64_t id) {
   } catch (const std::exception&) {
     return std::nullopt; // a spilled value that cannot be read back
   }
+  // The refs inside are lent for the reader, held by this object's own pin
+  // (the reader borrows it while it reads them), not left lent outside
+  // any container.
+  lend_scope inner;
   if (slot->codec()->encode(e->value.get(), e->bytes))
     return std::nullopt;
+  hold_with_pin(id, inner.take());
   auto* data = e->bytes.data;
   auto size = e->bytes.size;
   return held_bytes{std::move(e), data, size, nullptr};
