@@ -2,6 +2,7 @@
 
 #include "manta/store/borrower_set.hpp"
 #include "manta/store/object_slot.hpp"
+#include "manta/store/ref_wire.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -30,36 +31,6 @@
 namespace manta::detail {
 
 struct value_codec;
-
-/// What a ref is on the wire; `id == 0` for an empty ref.
-struct ref_wire {
-  enum : uint8_t { empty = 0, ready = 1, pending = 2, failed = 3 };
-  uint8_t state = empty;
-  uint16_t owner = 0;  ///< the node that counts the ref's borrowers
-  uint64_t id = 0;
-  uint16_t holder = 0; ///< the node whose data path serves the bytes
-  std::string host;
-  uint16_t port = 0;
-  uint64_t size = 0;   ///< encoded size of the value
-  std::string type;    ///< the value's type (mangled), checked on arrival
-  /// failed: what reading it raises, as a failure crossing nodes travels
-  /// (net/wire_failure.hpp): the error's text, its kind's code
-  /// (core/error_kind.hpp), and for an exception of the user's own (kind
-  /// task_error) its type name, task and node.
-  std::string error;
-  uint16_t error_code = 0;
-  std::string error_type;
-  std::string error_task;
-  std::string error_node;
-  /// The encoded value itself when it is small (`ref_inline_bytes`), so the
-  /// borrower reads it without a connection (Ray inlines small objects too);
-  /// the ref is borrowed and counted all the same.
-  std::vector<char> bytes;
-  bool inlined = false;
-};
-
-/// Values whose encoding is at most this size travel inside their refs.
-inline constexpr uint64_t ref_inline_bytes = 64 * 1024;
 
 /// The wire form of `slot` (a ref to a value of type `type`). An object
 /// this node owns (or, on a driver, borrowed) is lent: pinned here until
