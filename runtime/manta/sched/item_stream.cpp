@@ -5,7 +5,7 @@
 #include "manta/store/contained_refs.hpp"
 #include "manta/store/held_objects.hpp"
 #include "manta/store/lent_handles.hpp"
-#include "manta/cluster/node_router.hpp"
+#include "manta/store/node_messages.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
