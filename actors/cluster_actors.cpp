@@ -2,7 +2,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
-#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/store/contained_refs.hpp"
@@ -34,7 +34,7 @@ double load(const remote_node& n) {
   return n.busy_cpus / std::max(n.info.cpus, 1e-9);
 }
 
-/// Where a new actor goes (actor/actor_choice.hpp, the rule the simulator
+/// Where a new actor goes (cluster/actor_choice.hpp, the rule the simulator
 /// shares): its affinity, the next worker for SPREAD, or the least-loaded
 /// worker that can ever fit it. Sets `why` if none.
 std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req,

@@ -1,9 +1,9 @@
 #include "actors/task_runner.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/cluster/cluster.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/sched/task_end.hpp"
+#include "manta/sched/task_placer.hpp"
 #include "manta/sched/worker_pool.hpp"
 
 #include <caf/all.hpp>
@@ -24,13 +24,13 @@ void set_runner(detail::task_spec& t, caf::actor hdl) {
 /// All arguments exist: hand the task over and stop waiting.
 void start(task_runner_actor* self) {
   auto& st = self->state;
-  hand_over(std::move(st.task), *st.pool, st.cluster);
+  hand_over(std::move(st.task), *st.pool, st.placer);
   self->quit();
 }
 
 } // namespace
 
-void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster* cluster) {
+void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::task_placer* placer) {
   for (auto& dep : task->deps) {
     if (dep->failed()) {
       detail::end_task(*task, task_state::failed, dep->error());
@@ -40,12 +40,12 @@ void hand_over(detail::task_ptr task, detail::worker_pool& pool, detail::cluster
   detail::task_events::on_waiting_for_resources(*task);
   if (detail::sim_engaged())
     detail::sim_schedule(std::move(task)); // a virtual node runs it
-  else if (cluster == nullptr)
+  else if (placer == nullptr)
     pool.schedule(std::move(task));
   else if (task->opts.strategy.kind != scheduling_strategy::default_placement)
-    cluster->dispatch(std::move(task)); // the cluster client chooses the node
+    placer->dispatch(std::move(task)); // the cluster client chooses the node
   else if (!pool.try_schedule(task))
-    cluster->dispatch(std::move(task)); // local node first, others when busy
+    placer->dispatch(std::move(task)); // local node first, others when busy
 }
 
 void argument_waiter::on_ready() noexcept {
@@ -60,11 +60,11 @@ void notify_cancelled(const detail::task_spec& t) {
 }
 
 caf::behavior task_runner(task_runner_actor* self, detail::task_ptr task, detail::worker_pool* pool,
-                          detail::cluster* cluster) {
+                          detail::task_placer* placer) {
   auto& st = self->state;
   st.task = std::move(task);
   st.pool = pool;
-  st.cluster = cluster;
+  st.placer = placer;
   auto& t = *st.task;
   if (t.cancelled()) {
     self->quit();

@@ -5,7 +5,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/actor_choice.hpp"
 #include "manta/cluster/node_choice.hpp"
 #include "manta/cluster/node_loss.hpp"
 #include "manta/cluster/object_loss.hpp"

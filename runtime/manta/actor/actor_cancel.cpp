@@ -4,7 +4,7 @@
 #include "manta/actor/actor_core.hpp"
 
 #include "actors/atoms.hpp"
-#include "manta/cluster/cluster.hpp"
+#include "manta/actor/far_actors.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
@@ -56,9 +56,7 @@ bool actor_core::cancel_call(const object_slot& slot, const cancel_options& opts
       wake->fire();
     // A call of an actor on another node: that node cancels its run.
     if (remote_)
-      if (auto client = cluster::client())
-        caf::anon_send(client, actors::cancel_atom::value, slot.id().value(), false,
-                       opts.recursive);
+      cancel_on_other_node(slot.id().value(), opts.recursive);
   }
   if (opts.recursive)
     for (auto& child : call->children.take())

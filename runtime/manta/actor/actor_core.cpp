@@ -1,8 +1,8 @@
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_job.hpp"
+#include "manta/actor/far_actors.hpp"
 #include "manta/sched/contention.hpp"
 #include "manta/sched/parker.hpp"
-#include "manta/cluster/remote_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
@@ -285,7 +285,7 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
   try {
     if (remote_) {
       auto where = create_on_other_node(*this, *ctor_, restarts());
-      node = where->node;
+      node = node_of(*where);
       obj = std::move(where);
     } else {
       obj = ctor_->construct();

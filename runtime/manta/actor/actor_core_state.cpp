@@ -1,5 +1,5 @@
 #include "manta/actor/actor_core.hpp"
-#include "manta/cluster/remote_actor.hpp"
+#include "manta/actor/far_actors.hpp"
 
 #include "manta/core/runtime.hpp"
 #include "manta/observe/task_events.hpp"

@@ -1,6 +1,6 @@
 #include "manta/actor/actor_directory.hpp"
 #include "manta/actor/attached_actor.hpp"
-#include "manta/cluster/remote_actor.hpp"
+#include "manta/actor/far_actors.hpp"
 
 #include "actors/actor_host.hpp"
 #include "manta/actor_errors.hpp"

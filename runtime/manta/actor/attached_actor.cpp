@@ -1,22 +1,18 @@
 #include "manta/actor/attached_actor.hpp"
 
 #include "actors/actor_host.hpp"
-#include "actors/atoms.hpp"
 #include "manta/actor_errors.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_directory.hpp"
 #include "manta/actor/actor_registry.hpp"
-#include "manta/cluster/cluster.hpp"
+#include "manta/actor/head_actors.hpp"
 #include "manta/core/demangle.hpp"
-#include "manta/cluster/head_store.hpp"
-#include "manta/cluster/remote_actor.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
-#include <future>
 #include <map>
 #include <mutex>
 
@@ -46,26 +42,19 @@ std::shared_ptr<void> attach_ctor::construct() {
 
 anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, const std::string& ns) {
   auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  auto client = cluster::client();
-  if (link == nullptr || link->kind() != cluster::role::driver || !client)
+  auto answer = rt == nullptr ? std::nullopt : ask_head_for_actor(ns, name, lookup_timeout);
+  if (!answer)
     return nullptr;
-  auto req = std::make_shared<named_actor_request>();
-  req->ns = ns;
-  req->name = name;
-  auto answer = req->done.get_future();
-  caf::anon_send(client, actors::actor_find_atom::value, req);
-  if (answer.wait_for(lookup_timeout) != std::future_status::ready)
+  if (!answer->answered)
     throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
                                 + "' in this process, and the head did not answer within "
                                 + std::to_string(lookup_timeout.count()) + " s");
-  auto [record, why] = answer.get();
-  if (!why.empty())
+  if (!answer->why.empty())
     throw actor_not_found_error("no live actor is named '" + name + "' in namespace '" + ns
-                                + "' here or on the cluster's workers (" + why
+                                + "' here or on the cluster's workers (" + answer->why
                                 + "); create it with manta::actor<T>().name(\"" + name
                                 + "\").namespace_(\"" + ns + "\").remote(...) first");
-  auto found = decode_actor("the head's named-actor record", record);
+  auto& found = *answer;
   if (found.cls != demangle(cls.name()))
     throw actor_not_found_error("the actor named '" + name + "' in namespace '" + ns + "' is a "
                                 + found.cls + ", not a " + demangle(cls.name())
@@ -98,24 +87,8 @@ bool kill_attached(const actor_core& core) {
     e = i->second;
     g_attached.erase(i);
   }
-  if (auto client = cluster::client()) {
-    auto req = std::make_shared<named_actor_request>();
-    req->ns = core.options().ns;
-    req->name = core.options().name;
-    req->node = e.node;
-    req->id = e.id;
-    req->kill = true;
-    caf::anon_send(client, actors::actor_find_atom::value, std::move(req));
-  }
+  kill_head_actor(core.options().ns, core.options().name, e.node, e.id);
   return true;
-}
-
-void keep_detached_actors() {
-  if (auto client = cluster::client()) {
-    auto req = std::make_shared<named_actor_request>();
-    req->leaving = true;
-    caf::anon_send(client, actors::actor_find_atom::value, std::move(req));
-  }
 }
 
 } // namespace manta::detail

@@ -2,6 +2,7 @@
 
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime_dir.hpp"
+#include "manta/sched/task_placer.hpp"
 #include "manta/sched/task_spec.hpp"
 #include "manta/net/wire.hpp"
 #include "manta/resources.hpp"
@@ -28,8 +29,9 @@ std::pair<std::string, uint16_t> parse_address(const std::string& address);
 /// worker node and places the tasks its own node is too busy for on them
 /// through its cluster_client actor. A *worker* (the user's binary started
 /// with --manta-worker) publishes its node_manager and joins the registry;
-/// other nodes' tasks then arrive there.
-class cluster {
+/// other nodes' tasks then arrive there. A driver's link is the door the
+/// scheduler places tasks through (sched/task_placer.hpp).
+class cluster final : public task_placer {
 public:
   enum class role { driver, worker };
 
@@ -85,16 +87,16 @@ public:
   const std::string& advertised_address() const noexcept { return advertised_address_; }
 
   /// Driver: places a task the local node cannot take right now.
-  void dispatch(task_ptr t);
+  void dispatch(task_ptr t) override;
 
   /// Whether some live worker offers `d` in total, counting the workers
   /// this driver is reconnecting to (`park_worker`): the head still lists
   /// them, and a task that only they fit waits for them in placement
   /// rather than failing at submit as if it could never run.
-  bool feasible(const resource_demand& d) const;
+  bool feasible(const resource_demand& d) const override;
 
   /// Total resources of the live workers this driver is connected to.
-  resource_map worker_totals() const;
+  resource_map worker_totals() const override;
 
   /// The live workers this driver is connected to (state API).
   std::vector<wire::node_record> workers() const;

@@ -2,8 +2,9 @@
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
-#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"
+#include "manta/actor/far_actors.hpp"
 #include "manta/actor/attached_actor.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/code_loader.hpp"
@@ -62,6 +63,15 @@ void set_restart_wait(uint64_t core_id, std::string what) {
     g_waits.erase(core_id);
   else
     g_waits[core_id] = std::move(what);
+}
+
+uint16_t node_of(const remote_actor& where) {
+  return where.node;
+}
+
+void cancel_on_other_node(uint64_t call, bool recursive) {
+  if (auto client = cluster::client())
+    caf::anon_send(client, actors::cancel_atom::value, call, false, recursive);
 }
 
 remote_actor::~remote_actor() {

@@ -30,6 +30,7 @@
 #include "manta/cluster/remote_task.hpp"
 #include "manta/sched/task_end.hpp"
 #include "manta/sched/task_error.hpp"
+#include "manta/sched/task_placer.hpp"
 #include "manta/net/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -415,6 +416,13 @@ runtime& runtime::here(const char* what) {
                                 + " needs the runtime, which is not running; call "
                                   "manta::init() first (and not after manta::shutdown())");
   return *rt;
+}
+
+task_placer* task_placer_of(runtime& rt) {
+  // The scheduler's door (sched/task_placer.hpp): a driver's link places
+  // tasks on the other nodes; a worker's runs its own tasks or none.
+  auto* link = rt.cluster_link();
+  return link != nullptr && link->kind() == cluster::role::driver ? link : nullptr;
 }
 
 const std::string& runtime::cluster_token() noexcept {

@@ -3,10 +3,10 @@
 #include "actors/atoms.hpp"
 #include "manta/cancel.hpp"
 #include "manta/store/contained_refs.hpp"
+#include "manta/store/far_objects.hpp"
 #include "manta/store/lent_handles.hpp"
-#include "manta/cluster/node_router.hpp"
+#include "manta/store/node_messages.hpp"
 #include "manta/store/object_table.hpp"
-#include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/stream_id_memory.hpp"
 #include "manta/sched/stream_items.hpp"
@@ -402,18 +402,14 @@ void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, u
   // destructor), whatever becomes of the item. (The driver's cluster
   // client makes the records of its generator tasks' items itself, with
   // deliver_item_record, to rebuild a lost one by re-running the task.)
-  auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
-                                             resource_demand{}, 0);
-  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
+  route(task_id, far_item{at, {}, kept_record(object_id{object}, node, size), std::move(from), {}});
 }
 
 void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
                                uint64_t size, std::string host, uint16_t port, caf::actor from) {
   // Read like a borrowed ref's object: from the lender's data path, and
   // the record's end tells the lender this node let go (it frees it).
-  auto obj = std::make_shared<remote_object>(object_id{object}, node, size, wire::bytes{},
-                                             resource_demand{}, 0);
-  obj->lender = remote_object::lender_info{node, std::move(host), port, std::nullopt};
+  auto obj = lent_record(object_id{object}, node, size, node, std::move(host), port);
   route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
 }
 
@@ -429,8 +425,8 @@ void push_at(item_stream& s, far_item far) {
     if (far.stored) {
       if (s.item_type == nullptr || s.item_codec == nullptr)
         return; // not a stream of decodable items (no node sends it any)
-      item = object_table::instance().create(far.stored->id);
-      auto size = far.stored->encoded_size.load();
+      item = object_table::instance().create(record_id(*far.stored));
+      auto size = record_size(*far.stored);
       item->seal_remote(*s.item_type, size, s.item_codec, std::move(far.stored));
     } else {
       if (!s.decode_item)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "manta/cluster/remote_object.hpp"
+#include "manta/store/far_objects.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/node_id.hpp>

@@ -1,7 +1,6 @@
 #include "manta/sched/task_spec.hpp"
 
 #include "actors/task_runner.hpp"
-#include "manta/cluster/cluster.hpp"
 #include "manta/observe/log_sink.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/sched/parker.hpp"
@@ -10,6 +9,7 @@
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/sched/submit_checks.hpp"
 #include "manta/sched/task_end.hpp"
+#include "manta/sched/task_placer.hpp"
 #include "manta/sched/typed_task.hpp"
 #include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
@@ -95,20 +95,21 @@ slot_ptr submit(task_ptr spec) {
   auto fail = [&](const infeasible_task_error& e) {
     end_task(*spec, task_state::failed, std::make_exception_ptr(e));
   };
-  auto* link = rt.cluster_link();
+  // Where a task may go beyond this node: null unless this is a driver of
+  // a cluster.
+  auto* placer = task_placer_of(rt);
   // Why this driver's task cannot leave it; empty when it can (or this is
   // not a driver of a cluster).
   std::string stays;
-  if (link != nullptr && link->kind() == cluster::role::driver && !spec->remote_capable()) {
+  if (placer != nullptr && !spec->remote_capable()) {
     stays = spec->travel_blocker();
     report_stays_on_driver(*spec, stays);
+    placer = nullptr; // runs here or nowhere
   }
-  if (link != nullptr && (link->kind() != cluster::role::driver || !spec->remote_capable()))
-    link = nullptr; // runs here or nowhere
   auto& where = spec->opts.strategy;
   if (where.kind == scheduling_strategy::node_affinity && where.node == rt.node_index()) {
-    link = nullptr; // pinned here
-  } else if (where.kind == scheduling_strategy::node_affinity && link == nullptr
+    placer = nullptr; // pinned here
+  } else if (where.kind == scheduling_strategy::node_affinity && placer == nullptr
              && !sim_engaged()) { // a simulation places it on its virtual node
     if (!where.soft) {
       fail(infeasible_task_error(
@@ -123,13 +124,13 @@ slot_ptr submit(task_ptr spec) {
   // A task in a placement group asks for its bundle's resources, checked
   // against the bundle when it was submitted (`place_in_group`).
   if (!demand.fits_in(rt.total_cpus(), rt.total_custom())
-      && (link == nullptr || !link->feasible(demand)) && !in_placement_group(demand)
+      && (placer == nullptr || !placer->feasible(demand)) && !in_placement_group(demand)
       && !sim_fits_a_node(demand)) { // a virtual node's own resources
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     if (sim_engaged())
       sim_fits_a_node(demand, &total);
-    if (link != nullptr)
-      for (auto& [name, amount] : link->worker_totals()) {
+    if (placer != nullptr)
+      for (auto& [name, amount] : placer->worker_totals()) {
         if (name == cpu_resource)
           total.cpus += amount;
         else
@@ -160,11 +161,11 @@ slot_ptr submit(task_ptr spec) {
       bool& flag;
       ~reset() { flag = false; }
     } done{ctx.submitting};
-    actors::hand_over(std::move(spec), rt.pool(), link);
+    actors::hand_over(std::move(spec), rt.pool(), placer);
   } else if (sim_engaged())
     sim_wait_for_args(std::move(spec)); // the simulation's thread hands it over
   else
-    rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), link);
+    rt.system().spawn<caf::hidden>(actors::task_runner, std::move(spec), &rt.pool(), placer);
   return slot;
 }
 

@@ -4,7 +4,7 @@
 
 #include "manta/sim/sim_world.hpp"
 
-#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_job.hpp"
 #include "manta/cluster/node_choice.hpp"

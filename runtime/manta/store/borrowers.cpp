@@ -2,21 +2,21 @@
 
 #include "actors/atoms.hpp"
 #include "manta/store/borrower_set.hpp"
-#include "manta/cluster/cluster.hpp"
 #include "manta/core/codec.hpp"
 #include "manta/store/contained_refs.hpp"
+#include "manta/store/far_objects.hpp"
 #include "manta/core/demangle.hpp"
 #include "manta/store/lent_handles.hpp"
-#include "manta/cluster/node_router.hpp"
+#include "manta/store/node_messages.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/store/pinned_inner.hpp"
-#include "manta/cluster/remote_object.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/all.hpp>
 
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -119,28 +119,9 @@ void take_inner(lent_ref& e, std::vector<uint64_t>& out) {
 /// rebuilt from bytes). The refs inside a value inlined in `w` are lent
 /// then: their lends go to `inner`, for the caller to tie to this object's
 /// pin.
-bool locate(const object_slot& slot, cluster& link, ref_wire& w, std::vector<uint64_t>& inner) {
-  if (auto& r = slot.remote()) {
-    w.size = r->encoded_size.load();
-    if (r->lender) { // borrowed here: its lender's data path
-      w.holder = r->node.load();
-      w.host = r->lender->host;
-      w.port = r->lender->port;
-      if (r->lender->bytes) {
-        w.bytes = *r->lender->bytes;
-        w.inlined = true;
-      }
-      return true;
-    }
-    w.holder = r->node.load(); // a result kept on the worker that made it
-    for (auto& n : link.workers())
-      if (n.index == w.holder) {
-        w.host = n.host;
-        w.port = n.data_port;
-        return true;
-      }
-    return false;
-  }
+bool locate(runtime& rt, const object_slot& slot, ref_wire& w, std::vector<uint64_t>& inner) {
+  if (auto& r = slot.remote())
+    return record_location(rt, *r, w);
   if (slot.codec() == nullptr)
     return false;
   auto value = slot.shared_value();
@@ -159,9 +140,7 @@ bool locate(const object_slot& slot, cluster& link, ref_wire& w, std::vector<uin
     w.inlined = true;
     inner = nested.take();
   }
-  w.holder = link.index();
-  w.host = link.data_host();
-  w.port = link.data_port();
+  own_location(rt, w);
   return true;
 }
 
@@ -183,8 +162,7 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
     return "a value holding object refs is not spilled (the refs inside keep their "
            "objects alive while it is in memory)";
   auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr)
+  if (rt == nullptr || rt->cluster_link() == nullptr)
     return "an object ref is written to bytes only to cross nodes in a cluster";
   w.id = slot->id().value();
   w.type = type.name();
@@ -214,14 +192,14 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   // A worker passes a borrowed ref on as its owner's (it reached the worker
   // from its owner, and the receiver reports back over the same link).
   std::vector<uint64_t> inner; // none for a borrowed one: its bytes as they came
-  if (r && r->lender && link->kind() == cluster::role::worker) {
+  if (auto lender = r ? record_lender(*r) : std::nullopt; lender && cluster_worker(*rt)) {
     w.state = ref_wire::ready;
-    w.owner = r->lender->owner;
-    locate(*slot, *link, w, inner);
+    w.owner = *lender;
+    locate(*rt, *slot, w, inner);
     return {};
   }
   try {
-    if (!locate(*slot, *link, w, inner))
+    if (!locate(*rt, *slot, w, inner))
       return "the bytes of object " + to_string(slot->id()) + " (" + demangle(type.name())
              + ") cannot be served to another node";
   } catch (const std::exception& e) {
@@ -272,11 +250,8 @@ slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, co
 /// Seals `slot`, borrowed from `owner`, as the object `w` (ready) names.
 void seal_borrowed(object_slot& slot, const std::type_info& type, const value_codec* codec,
                    uint16_t owner, const ref_wire& w) {
-  auto obj = std::make_shared<remote_object>(object_id{w.id}, w.holder, w.size, wire::bytes{},
-                                             resource_demand{}, 0);
-  obj->lender = remote_object::lender_info{owner, w.host, w.port, std::nullopt};
-  if (w.inlined)
-    obj->lender->bytes = w.bytes;
+  auto obj = lent_record(object_id{w.id}, w.holder, w.size, owner, w.host, w.port,
+                         w.inlined ? std::optional{w.bytes} : std::nullopt);
   slot.seal_remote(type, w.size, codec, std::move(obj));
 }
 
@@ -359,8 +334,7 @@ bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
 std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id) {
   std::vector<std::pair<uint16_t, std::vector<char>>> out;
   auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr)
+  if (rt == nullptr || rt->cluster_link() == nullptr)
     return out;
   std::set<uint16_t> nodes;
   slot_ptr slot;
@@ -386,7 +360,7 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
     write_failure(*slot, w);
   } else {
     try {
-      if (locate(*slot, *link, w, inner))
+      if (locate(*rt, *slot, w, inner))
         w.state = ref_wire::ready;
       else
         write_lost(

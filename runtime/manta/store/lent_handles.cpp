@@ -7,10 +7,9 @@
 #include "manta/actor/actor_registry.hpp"
 #include "manta/actor/attached_actor.hpp"
 #include "manta/store/borrowers.hpp"
-#include "manta/cluster/cluster.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/sched/item_stream.hpp"
-#include "manta/cluster/node_router.hpp"
+#include "manta/store/node_messages.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -60,14 +59,6 @@ void pin_lent(uint64_t id, const anchor_ptr& anchor) {
 
 } // namespace
 
-caf::actor node_router() {
-  auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  if (link == nullptr)
-    return {};
-  return link->kind() == cluster::role::worker ? rt->node_manager() : cluster::client();
-}
-
 void tell_home(uint16_t home, uint64_t id, int32_t delta) {
   if (auto to = node_router())
     caf::anon_send(to, actors::actor_release_atom::value, home, id, delta);
@@ -83,8 +74,7 @@ handle_wire lend(const anchor_ptr& anchor) {
   // worker from that home, its owner, and goes back there the same way).
   // A driver lends its stand-in as its own: the node it sends it to may
   // have no link to the home (a worker), but has one to this driver.
-  auto* link = rt.cluster_link();
-  bool worker = link != nullptr && link->kind() == cluster::role::worker;
+  bool worker = cluster_worker(rt);
   if (auto b = g_borrowed_wire.find(core);
       worker && b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
     return b->second.wire;

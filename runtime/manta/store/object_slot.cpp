@@ -3,9 +3,9 @@
 #include "manta/store/accounted_value.hpp"
 #include "manta/store/borrowers.hpp"
 #include "manta/core/codec.hpp"
+#include "manta/store/far_objects.hpp"
 #include "manta/store/memory_budget.hpp"
 #include "manta/store/object_table.hpp"
-#include "manta/cluster/remote_object.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/store/spill_store.hpp"
 #include "manta/sched/task_spec.hpp"
@@ -154,7 +154,7 @@ void object_slot::pin_slow() const {
       std::shared_ptr<const void> value;
       if (remote_ && spill_path_.empty()) {
         // Never read here yet: fetch it from the node that holds it.
-        auto what = fetch_remote(remote_, *codec_, value);
+        auto what = fetch_far_value(remote_, *codec_, value);
         if (!what.empty())
           throw object_lost_error("object " + to_string(id_) + " (" + format_bytes(size_bytes_)
                                   + ") is lost: " + what);

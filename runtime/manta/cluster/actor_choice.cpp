@@ -1,4 +1,4 @@
-#include "manta/actor/actor_choice.hpp"
+#include "manta/cluster/actor_choice.hpp"
 
 #include <algorithm>
 
