@@ -244,15 +244,21 @@ int wait_for_file(std::string path) {
 }
 MANTA_REMOTE(wait_for_file);
 
-/// How reading the first ref ended: its value, or "lost: <what>".
-std::string try_read(std::vector<manta::object_ref<int>> refs) {
+/// How reading the first ref ended, named by the class it raised.
+std::string read_class(std::vector<manta::object_ref<int>> refs) {
   try {
     return std::to_string(manta::get(refs.at(0), 20s));
+  } catch (const manta::task_error& e) {
+    return "task_error " + e.type_name() + ": " + e.message();
+  } catch (const manta::invalid_argument_error& e) {
+    return std::string{"invalid_argument_error: "} + e.what();
   } catch (const manta::object_lost_error& e) {
     return std::string{"lost: "} + e.what();
+  } catch (const std::exception& e) {
+    return std::string{"other: "} + e.what();
   }
 }
-MANTA_REMOTE(try_read);
+MANTA_REMOTE(read_class);
 
 TEST_CASE("a ref owned by one worker reaches another through the driver") {
   manta::local_cluster c;
@@ -301,7 +307,7 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   // Runs on the worker until the test creates the gate file: its result is
   // still pending on the driver when the vector holding its ref is sent.
   auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
-  auto reading = manta::task(try_read)
+  auto reading = manta::task(read_class)
                    .node_affinity(nodes[worker])
                    .remote(std::vector<manta::object_ref<int>>{pending});
   // The reader borrowed the ref before the object existed: its get waits
@@ -365,21 +371,6 @@ int fail_after_file(std::string path) {
 }
 MANTA_REMOTE(fail_after_file);
 
-/// How reading the first ref ended, named by the class it raised.
-std::string read_class(std::vector<manta::object_ref<int>> refs) {
-  try {
-    return std::to_string(manta::get(refs.at(0), 20s));
-  } catch (const manta::task_error& e) {
-    return "task_error " + e.type_name() + ": " + e.message();
-  } catch (const manta::invalid_argument_error& e) {
-    return std::string{"invalid_argument_error: "} + e.what();
-  } catch (const manta::object_lost_error& e) {
-    return std::string{"lost: "} + e.what();
-  } catch (const std::exception& e) {
-    return std::string{"other: "} + e.what();
-  }
-}
-MANTA_REMOTE(read_class);
 
 TEST_CASE("a ref to a failed object raises the same error where it is borrowed") {
   manta::local_cluster c;
