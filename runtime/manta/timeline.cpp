@@ -68,16 +68,23 @@ std::string timeline_events(size_t newest) {
                      [](auto* x, auto* y) { return x->started_us > y->started_us; });
     ran.resize(newest);
   }
-  // By row, then by start, then by end: each row reads in time order.
-  // Calls shorter than a microsecond share their start with the next one
-  // on the row; the end puts the one that finished first first.
+  // By row, then by start: each row reads in time order. Two runs that
+  // start in the same microsecond: one that also ended in it (a call
+  // shorter than a microsecond, followed by the next on the row) comes
+  // first; else the one that ends last comes first, as it holds the other
+  // (a task that runs the task it waits for on its own thread, help while
+  // waiting, at once), and a trace viewer stacks a parent before its child.
   auto end_of = [now_us](const task_info* t) { return t->ended_us > 0 ? t->ended_us : now_us; };
   std::sort(ran.begin(), ran.end(), [&](auto* x, auto* y) {
     if (x->thread_id != y->thread_id)
       return x->thread_id < y->thread_id;
     if (x->started_us != y->started_us)
       return x->started_us < y->started_us;
-    return end_of(x) < end_of(y);
+    bool x_instant = end_of(x) == x->started_us;
+    bool y_instant = end_of(y) == y->started_us;
+    if (x_instant != y_instant)
+      return x_instant;
+    return end_of(x) > end_of(y);
   });
   // Each event built in a buffer on the stack and serialized in place, as
   // json::to_json's records: one tree of all the runs was slower.
