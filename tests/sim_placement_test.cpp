@@ -165,6 +165,37 @@ TEST_CASE("an actor holds its CPUs and custom resources on its virtual node for 
   CHECK(manta::sim::summary().external_events == 0);
 }
 
+TEST_CASE("an actor in a bundle holds its share of the bundle for its life") {
+  sim_guard g{quiet(3, 2)};
+  auto pg = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack);
+  REQUIRE(manta::get(pg.ready()));
+  auto node = bundle_nodes(pg).at(0);
+  auto a = manta::actor<spot>().num_cpus(1).placement_group(pg, 0).remote();
+  CHECK(node_of(a) == node);
+  // The bundle's one CPU is the actor's while it lives: a task in the same
+  // bundle and a second such actor wait; the node's other CPU, outside the
+  // group, still runs work.
+  auto inside = manta::task(nap_where).placement_group(pg, 0).remote(10);
+  auto b = manta::actor<spot>().num_cpus(1).placement_group(pg, 0).remote();
+  auto b_node = b.call(&spot::node).remote();
+  CHECK(manta::get(manta::task(where_now).node_affinity(node, false).remote()) == node);
+  CHECK_THROWS_AS(manta::get(inside, 1s), manta::get_timeout_error);
+  CHECK_THROWS_AS(manta::get(b_node, 1s), manta::get_timeout_error);
+  // Killed, it gives the share back: the task that came first takes it,
+  // then the second actor.
+  manta::kill(a);
+  CHECK(manta::get(inside) == node);
+  CHECK(manta::get(b_node) == node);
+  // Removing the group kills the second actor and gives the node's CPU
+  // back once: a group of every CPU of the cluster fits after.
+  manta::remove_placement_group(pg);
+  CHECK_THROWS_AS(node_of(b), manta::actor_died_error);
+  auto all = manta::create_placement_group(std::vector<manta::resource_map>(3, {{"CPU", 2}}),
+                                           manta::placement_strategy::strict_spread);
+  CHECK(all.wait(1s));
+  CHECK(manta::sim::summary().external_events == 0);
+}
+
 TEST_CASE("node resources come from the options, the schedule file and --sim-resources") {
   auto path = "/tmp/manta_sim_placement_" + std::to_string(::getpid()) + ".json";
   {

@@ -93,6 +93,7 @@ void world::requeue_held() {
 
 bool world::place_group_actor(queued& q, const actor_job& job) {
   auto* core = const_cast<actor_core*>(static_cast<const actor_core*>(job.lease_owner()));
+  release_hold(core); // a restart takes its share of the bundle again below
   auto where = core->options().strategy;
   auto& demand = core->options().resources;
   std::string why;
@@ -116,6 +117,15 @@ bool world::place_group_actor(queued& q, const actor_job& job) {
   actor_home_[core] = node;
   actor_node_[core] = node;
   nodes_[node].actors.push_back(core->weak_from_this());
+  // As on a cluster, the instance keeps its share of the bundle (its
+  // demand, rewritten onto the bundle's resources) for its life: work
+  // submitted into the same bundle waits for what the actor leaves.
+  if (demand.cpus > 0 || !demand.custom.empty()) {
+    nodes_[node].free_cpus -= demand.cpus;
+    free_sum_ -= demand.cpus;
+    take_custom(node, demand.custom, -1);
+    holds_[core] = actor_hold{node, nodes_[node].epoch, demand.cpus, demand.custom};
+  }
   r->from = q.from;
   start(r, node, q.from);
   return true;
