@@ -1,4 +1,5 @@
 #include "manta/cluster/remote_actor.hpp"
+#include "manta/store/node_messages.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/cluster_client.hpp"
@@ -42,8 +43,7 @@ caf::actor client_or_throw(const std::string& what) {
 /// client: what it sends to other nodes goes through its node manager).
 bool on_worker() {
   auto* rt = runtime::current();
-  auto* link = rt == nullptr ? nullptr : rt->cluster_link();
-  return link != nullptr && link->kind() == cluster::role::worker;
+  return rt != nullptr && cluster_worker(*rt);
 }
 
 std::mutex g_waits_mtx;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "manta/actor/far_actors.hpp"
 #include "manta/actor_options.hpp"
 #include "manta/actor/actor_call.hpp"
 #include "manta/store/contained_refs.hpp"
@@ -101,27 +102,10 @@ using create_request_ptr = std::shared_ptr<actor_create_request>;
 using call_request_ptr = std::shared_ptr<remote_call_request>;
 using named_request_ptr = std::shared_ptr<named_actor_request>;
 
-/// Whether a new actor with `opts` lives on another node: only drivers of
-/// a cluster place actors elsewhere, when the strategy says so or when
-/// this node can never fit the actor's resources but a worker can.
-bool place_on_other_node(const actor_options& opts);
-
-/// Creates the actor on another node and returns its stand-in. Blocks the
-/// calling (pool) thread until that node took the spec; its constructor
-/// then runs there. Throws `manta::error` saying why it could not.
-std::shared_ptr<remote_actor> create_on_other_node(actor_core& core, actor_ctor& ctor,
-                                                   int restarts);
-
-/// What the restart of the actor whose core has id `core_id` waits for
-/// ("a node that offers {GPU: 1} to join"), said by `manta why` and the
-/// state API; empty: nothing (or it is not restarting). Set and cleared by
-/// the cluster client.
-std::string restart_wait(uint64_t core_id);
+/// The cluster's side of the actor engine's door (actor/far_actors.hpp:
+/// place, create, call, cancel, restart_wait) is implemented in
+/// remote_actor.cpp; this is what the cluster client sets for
+/// `restart_wait`.
 void set_restart_wait(uint64_t core_id, std::string what);
-
-/// Sends a call to the node of `where`: a pending outcome, completed when
-/// the result comes back, or an error outcome if it cannot be sent.
-call_outcome call_on_other_node(const remote_actor& where, const run_context& ctx,
-                                const std::string& task_name);
 
 } // namespace manta::detail
