@@ -108,6 +108,12 @@ using ref_sealed_atom = caf::atom_constant<caf::atom("refsealed")>;
 /// owner -> borrower node: (token, encoded ref wire): where an object whose
 /// ref was pending when lent is now (borrowers.hpp, ref_resolved).
 using ref_ready_atom = caf::atom_constant<caf::atom("refready")>;
+/// A borrower's thread -> its node manager: (owner node, object id); the
+/// node manager -> that owner: (token, object id). Answered with an encoded
+/// ref wire: where the object's bytes are now, after the holder its ref
+/// named could not serve them (the owner rebuilds it from its lineage if
+/// no copy is left), or why it is lost (cluster/owner_where.hpp).
+using ref_where_atom = caf::atom_constant<caf::atom("refwhere")>;
 /// driver -> cluster_registry: (named-actor record, JSON of head_store.hpp):
 /// one of its named actors lives on that node now (created or restarted).
 using actor_put_atom = caf::atom_constant<caf::atom("actput")>;

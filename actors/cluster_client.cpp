@@ -145,11 +145,7 @@ void on_result(self_ptr self, const bytes_t& bytes) {
       case wire::result_message::stored: {
         p.rebuild->node = p.node;
         p.rebuild->encoded_size = r.stored_size;
-        auto op = std::move(st.fetches[fetch_id]);
-        st.fetches.erase(fetch_id);
-        st.fetch_of.erase(r.task_id);
-        for (auto& cb : op.done)
-          fetch(self, op.obj, std::move(cb));
+        refetch(self, fetch_id);
         break;
       }
       case wire::result_message::failure:
@@ -326,6 +322,15 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
         on_stored_item(self, task, index, *from, object, size,
                        caf::actor_cast<caf::actor>(self->current_sender()));
+    },
+    [=](ref_where_atom, const std::string& token, uint64_t id) -> caf::result<std::vector<char>> {
+      // A worker borrowing an object of this driver could not read it
+      // from the holder its ref named.
+      if (!sender_node(self) || !vetted(self, token, "refwhere"))
+        return caf::make_error(caf::sec::invalid_argument, "refwhere refused");
+      auto rp = self->make_response_promise<std::vector<char>>();
+      where_for_borrower(self, id, [rp](std::vector<char> w) mutable { rp.deliver(std::move(w)); });
+      return rp;
     },
     [=](ref_sealed_atom, uint64_t id) {
       // A ref this driver lent while its object was pending: tell the

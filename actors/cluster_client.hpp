@@ -117,13 +117,22 @@ struct generator_item {
 /// Called with an error text (empty on success) and the fetched bytes.
 using fetch_callback = std::function<void(const std::string&, detail::wire::bytes&)>;
 
-/// Bringing a remote object's bytes here, chunk by chunk.
+/// Called with where the object's bytes can be read now (`at`), or with
+/// the bytes themselves when a rebuild brought them back inline (`data`),
+/// or with why neither (`err`, non-empty).
+using locate_callback = std::function<void(const std::string& err, const detail::wire::holder* at,
+                                           detail::wire::bytes* data)>;
+
+/// Bringing a remote object's bytes here, chunk by chunk; or only finding
+/// a live node that holds them (rebuilding the object first if none is
+/// left), for a borrower whose holder could not serve them (`located`).
 struct fetch_op {
   detail::remote_ptr obj;
   uint16_t node = 0;
   detail::wire::bytes buffer;
   uint64_t requested = 0;
   std::vector<fetch_callback> done;
+  std::vector<locate_callback> located;
   /// Bumped at each (re)start, so a late answer of an earlier one is
   /// recognized and dropped.
   uint32_t attempt = 0;
@@ -326,6 +335,12 @@ void hold(remote_node& n, const detail::resource_demand& d, double sign);
 
 /// Brings a remote object's bytes here; `cb` gets them or why not.
 void fetch(cluster_client_actor* self, const detail::remote_ptr& obj, fetch_callback cb);
+
+/// Finds a live node holding a remote object's bytes, rebuilding it from
+/// its lineage first if none is left (as `fetch` does), without reading
+/// them; `cb` gets where, or the bytes a rebuild sent back inline, or why
+/// not.
+void locate(cluster_client_actor* self, const detail::remote_ptr& obj, locate_callback cb);
 
 /// Queues a TaskSpec for a worker's node manager (sent in a batch).
 void send_spec(cluster_client_actor* self, const caf::actor& manager, detail::wire::bytes spec);

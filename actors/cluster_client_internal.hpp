@@ -89,6 +89,15 @@ void start_fetch(cluster_client_actor* self, uint64_t fetch_id);
 void on_fetched(cluster_client_actor* self, uint64_t fetch_id, uint32_t attempt,
                 const std::string& err, detail::wire::bytes& data);
 
+/// Starts fetch `fetch_id` over from the object's current home (moved by
+/// a rebuild or a re-run), for everyone waiting for its bytes or its place.
+void refetch(self_ptr self, uint64_t fetch_id);
+
+/// A borrower's node asks, as the owner of object `id`, where its bytes are
+/// now (its holder could not serve them): `answer` gets an encoded ref wire
+/// (borrowers.hpp) naming a live holder, or the bytes, or why it is lost.
+void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vector<char>)> answer);
+
 /// Hands the fetched bytes to everyone waiting for them.
 void complete_fetch(cluster_client_actor* self, uint64_t fetch_id, detail::wire::bytes& data);
 

@@ -69,16 +69,6 @@ bool home_lost(self_ptr self, const remote_object& rec) {
   return n == self->state.nodes.end() || !n->second.manager;
 }
 
-/// Starts the fetch `fetch_id` again from the object's current home.
-void refetch(self_ptr self, uint64_t fetch_id) {
-  auto& st = self->state;
-  auto op = std::move(st.fetches.at(fetch_id));
-  st.fetches.erase(fetch_id);
-  st.fetch_of.erase(op.obj->id.value());
-  for (auto& cb : op.done)
-    fetch(self, op.obj, std::move(cb));
-}
-
 } // namespace
 
 uint64_t held_id(self_ptr self, uint64_t id) {

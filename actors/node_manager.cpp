@@ -1,6 +1,7 @@
 #include "actors/node_manager.hpp"
 
 #include "actors/atoms.hpp"
+#include "manta/cluster/owner_where.hpp"
 #include "manta/dashboard/dashboard_detail.hpp"
 #include "actors/generator_items.hpp"
 #include "actors/hosted_queue.hpp"
@@ -408,6 +409,24 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
         if (auto owner = self->state.owners.owner_on(node))
           self->send(caf::actor_cast<caf::actor>(*owner), ref_ready_atom::value, self->state.token,
                      std::move(bytes));
+    },
+    [=](ref_where_atom a, uint16_t owner_node, uint64_t id) -> caf::result<std::vector<char>> {
+      // A thread of this process asks the owner of an object it borrowed
+      // where its bytes are now (owner_where.hpp); the owner answers this
+      // node manager (it knows its senders by their address), which
+      // passes the answer on.
+      if (self->current_sender() == nullptr || self->current_sender()->node() != self->node())
+        return caf::make_error(caf::sec::invalid_argument, "refwhere from another process");
+      auto owner = self->state.owners.owner_on(owner_node);
+      if (!owner)
+        return caf::make_error(caf::sec::invalid_argument, "no connection to it from this node");
+      auto rp = self->make_response_promise<std::vector<char>>();
+      self
+        ->request(caf::actor_cast<caf::actor>(*owner), detail::owner_where_limit, a,
+                  self->state.token, id)
+        .then([rp](std::vector<char>& w) mutable { rp.deliver(std::move(w)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](ref_ready_atom, const std::string& token, const std::vector<char>& bytes) {
       if (vetted(self, token, "refready"))

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 namespace manta::actors {
 
@@ -224,6 +225,34 @@ void fetch_raw(self_ptr self, uint64_t fetch_id, const std::vector<uint16_t>& ho
 
 } // namespace
 
+namespace {
+
+/// Tells the borrowers waiting on fetch `fetch_id` to learn where the
+/// object is (`located`) its live holder, if it has one now. True if
+/// nobody waits for its bytes: the fetch is over then.
+bool answer_located(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto& op = st.fetches.at(fetch_id);
+  if (op.located.empty())
+    return false;
+  auto holders = holders_of(self, held_id(self, op.obj->id.value()), op.obj->node.load());
+  if (holders.empty())
+    return false; // told after a rebuild, or why not
+  auto at = holder_info(self, holders.front());
+  auto located = std::move(op.located);
+  op.located.clear();
+  bool only = op.done.empty();
+  if (only) {
+    st.fetch_of.erase(op.obj->id.value());
+    st.fetches.erase(fetch_id);
+  }
+  for (auto& cb : located)
+    cb({}, &at, nullptr);
+  return only;
+}
+
+} // namespace
+
 void start_fetch(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
@@ -244,6 +273,8 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
     complete_fetch(self, fetch_id, op.buffer);
     return;
   }
+  if (answer_located(self, fetch_id))
+    return; // only borrowers asked where it is
   if (auto holders = holders_of(self, held_id(self, op.obj->id.value()), op.node);
       !holders.empty()) {
     fetch_raw(self, fetch_id, holders);
@@ -277,18 +308,58 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
   request_chunks(self, fetch_id);
 }
 
-void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
+namespace {
+
+/// The fetch of `obj` under way, or a new one (`fresh`), for one more
+/// waiter.
+fetch_op& fetch_for(self_ptr self, const remote_ptr& obj, uint64_t& fetch_id, bool& fresh) {
   auto& st = self->state;
   if (auto i = st.fetch_of.find(obj->id.value()); i != st.fetch_of.end()) {
-    st.fetches.at(i->second).done.push_back(std::move(cb));
-    return;
+    fetch_id = i->second;
+    fresh = false;
+    return st.fetches.at(fetch_id);
   }
-  auto fetch_id = st.next_fetch++;
+  fetch_id = st.next_fetch++;
+  fresh = true;
   auto& op = st.fetches[fetch_id];
   op.obj = obj;
-  op.done.push_back(std::move(cb));
   st.fetch_of[obj->id.value()] = fetch_id;
-  start_fetch(self, fetch_id);
+  return op;
+}
+
+} // namespace
+
+void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
+  uint64_t fetch_id = 0;
+  bool fresh = false;
+  fetch_for(self, obj, fetch_id, fresh).done.push_back(std::move(cb));
+  if (fresh)
+    start_fetch(self, fetch_id);
+}
+
+void locate(self_ptr self, const remote_ptr& obj, locate_callback cb) {
+  uint64_t fetch_id = 0;
+  bool fresh = false;
+  auto& op = fetch_for(self, obj, fetch_id, fresh);
+  op.located.push_back(std::move(cb));
+  // A fetch under way answers now if a live node holds the object; one
+  // waiting for a rebuild answers when the rebuild's result is kept
+  // somewhere (refetch).
+  if (fresh)
+    start_fetch(self, fetch_id);
+  else if (op.node != 0)
+    answer_located(self, fetch_id);
+}
+
+void refetch(self_ptr self, uint64_t fetch_id) {
+  auto& st = self->state;
+  auto op = std::move(st.fetches.at(fetch_id));
+  st.fetches.erase(fetch_id);
+  st.fetch_of.erase(op.obj->id.value());
+  for (auto& cb : op.done)
+    fetch(self, op.obj, std::move(cb));
+  for (auto& cb : op.located)
+    locate(self, op.obj, std::move(cb));
 }
 
 namespace {
@@ -302,6 +373,27 @@ void finish_fetch(self_ptr self, uint64_t fetch_id, const std::string& err, byte
   auto op = std::move(i->second);
   st.fetches.erase(i);
   st.fetch_of.erase(op.obj->id.value());
+  // Borrowers asking where it is: the bytes themselves if they came back
+  // inline from a rebuild (nowhere else holds them; an inline result is
+  // small), its live holder if it was read from one, or why it is lost.
+  if (!op.located.empty()) {
+    auto holders = err.empty()
+                     ? holders_of(self, held_id(self, op.obj->id.value()), op.obj->node.load())
+                     : std::vector<uint16_t>{};
+    std::optional<wire::holder> at;
+    if (!holders.empty())
+      at = holder_info(self, holders.front());
+    for (auto& cb : op.located) {
+      if (!err.empty())
+        cb(err, nullptr, nullptr);
+      else if (at)
+        cb({}, &*at, nullptr);
+      else if (data.size() <= inline_result_limit)
+        cb({}, nullptr, &data);
+      else
+        cb("its holder left while it was read here", nullptr, nullptr);
+    }
+  }
   for (size_t k = 0; k < op.done.size(); ++k) {
     if (k + 1 == op.done.size()) {
       op.done[k](err, data);

@@ -290,6 +290,61 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
   CHECK(eventually([&] { return !on_maker(); }));
 }
 
+/// 2 MiB of `c` (kept on the node that made it), or only "small" when the
+/// file `flag` exists (a re-run); creates the flag.
+std::string sized_text(char c, std::string flag) {
+  if (std::ifstream{flag}.good())
+    return "small";
+  std::ofstream{flag} << "ran";
+  return std::string(size_t{2} << 20, c);
+}
+MANTA_REMOTE(sized_text);
+
+TEST_CASE("a borrowed object whose holder died is found again through its owner, rebuilt") {
+  manta::local_cluster c;
+  auto maker = c.add_worker(1);
+  auto user = c.add_worker(1);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(2);
+  REQUIRE(nodes.size() == 2);
+  auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  auto flags = c.dir() + "/sized-";
+  // Over 1 MiB: each result stays on the maker; the driver owns it (with
+  // its lineage) and lends it to the user's actor, which has not read it
+  // when the maker dies.
+  auto rebuilt = manta::task(sized_text).node_affinity(nodes[maker]).max_retries(2);
+  auto large = rebuilt.remote('L', flags + "never");       // the same size again
+  auto shrinking = rebuilt.remote('S', flags + "shrinks"); // small when run again: inline
+  auto seen = rebuilt.remote('K', flags + "seen"); // read by the driver: small if run again
+  auto spent =
+    manta::task(sized_text).node_affinity(nodes[maker]).max_retries(0).remote('X', flags + "spent");
+  REQUIRE(eventually(
+    [&] { return large.ready() && shrinking.ready() && seen.ready() && spent.ready(); }, 60s));
+  CHECK(manta::get(seen, 30s).size() == size_t{2} << 20);
+  auto k2 = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{large, shrinking, seen}), 60s) == user);
+  CHECK(manta::get(k2.call(&keeper::keep).remote(std::vector{spent}), 60s) == user);
+  ::unlink((flags + "never").c_str()); // its re-run makes 2 MiB again
+  c.kill_worker(maker, 1);
+  // The user's reads from the dead maker fail; its owner rebuilds each on
+  // the user's node (the only one left) and says where it is, or sends the
+  // small re-run's bytes inside its answer; the one the driver read is
+  // served from the driver (not run again: that run would say "small").
+  auto read = manta::get(k.call(&keeper::read).remote(), 60s);
+  CHECK(read.size() == (size_t{4} << 20) + 5);
+  CHECK(read == std::string(size_t{2} << 20, 'L') + "small" + std::string(size_t{2} << 20, 'K'));
+  // One with no retries left cannot be rebuilt: the owner says why.
+  try {
+    manta::get(k2.call(&keeper::read).remote(), 60s);
+    FAIL("a lost object with no retries was read");
+  } catch (const manta::object_lost_error& e) {
+    CHECK(std::string{e.what()}.find("no retries left") != std::string::npos);
+  }
+  // The owner reads the rebuilt objects too.
+  CHECK(manta::get(large, 30s).size() == size_t{2} << 20);
+  CHECK(manta::get(shrinking, 30s) == "small");
+}
+
 /// Submits wait_for_file here (on whatever node runs it) and returns its
 /// ref inside a vector at once, while its object is still being computed.
 std::vector<manta::object_ref<int>> spawn_waiting(std::string path) {

@@ -13,6 +13,7 @@
 #include "manta/core/job_id.hpp"
 #include "manta/observe/log_sink.hpp"
 #include "manta/cluster/object_fetch.hpp"
+#include "manta/cluster/owner_where.hpp"
 #include "manta/net/object_transfer.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/net/transport.hpp"
@@ -82,9 +83,13 @@ std::string fetch_remote_bytes(const remote_ptr& obj, wire::bytes& out) {
     out = *obj->lender->bytes;
     return {};
   }
-  if (obj->lender) // a borrowed ref's object: from the data path its ref named
-    return fetch_object({{obj->lender->host, obj->lender->port}}, runtime::cluster_token(),
-                        obj->id.value(), obj->encoded_size.load(), out);
+  if (obj->lender) { // a borrowed ref's object: from the data path its ref named
+    auto err = fetch_object({{obj->lender->host, obj->lender->port}}, runtime::cluster_token(),
+                            obj->id.value(), obj->encoded_size.load(), out);
+    // That holder may be gone: its owner knows where the bytes are now, or
+    // rebuilds them.
+    return err.empty() ? err : read_via_owner(*obj, err, out);
+  }
   cluster* link = nullptr;
   {
     std::lock_guard<std::mutex> guard{g_link_mtx};
