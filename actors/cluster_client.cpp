@@ -15,7 +15,9 @@
 #include "manta/core/caf_config.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/task_end.hpp"
+#include "manta/sched/typed_task.hpp"
 #include "manta/observe/task_events.hpp"
+#include "manta/net/shared_bytes.hpp"
 #include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
 
@@ -23,6 +25,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
 
 namespace manta::actors {
 
@@ -60,11 +66,24 @@ namespace {
 
 std::optional<uint16_t> sender_node(self_ptr self);
 
-void on_result(self_ptr self, const bytes_t& bytes) {
+/// Whether task `t` returns `std::vector<char>`, whose encoding is the
+/// vector's bytes (its signature is the function's mangled type: "F", then
+/// the result's mangled type, which no other result's mangling begins
+/// with).
+bool returns_char_vector(const detail::task_spec& t) {
+  static const std::string prefix = std::string{"F"} + typeid(std::vector<char>).name();
+  return std::string_view{t.signature()}.starts_with(prefix);
+}
+
+/// A TaskResult from a worker; `beside`: the value it came with apart
+/// (a result its task's thread sent: hosted_results.cpp, early_answer).
+void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* beside = nullptr) {
   auto& st = self->state;
   wire::result_message r;
   if (auto err = wire::decode(bytes, r); !err.empty())
     return; // nothing to attribute it to; the task's node is still watched
+  if (beside != nullptr && r.kind == wire::result_message::inline_value && r.value.empty())
+    r.value = beside->view();
   if (on_actor_call_result(self, r))
     return;
   auto i = st.placed.find(r.task_id);
@@ -90,6 +109,16 @@ void on_result(self_ptr self, const bytes_t& bytes) {
     auto& t = *p.task;
     switch (r.kind) {
       case wire::result_message::inline_value: {
+        if (beside != nullptr && returns_char_vector(t)) {
+          // The bytes that arrived are the value: moved in, not decoded
+          // (as typed_task::seal_encoded would seal a decoded one).
+          try {
+            detail::seal_result(*t.result, beside->take());
+          } catch (...) {
+            t.result->seal_error(std::current_exception());
+          }
+          break;
+        }
         auto borrowed = detail::refs_borrowed_here();
         t.seal_encoded(r.value);
         // Refs inside it, read here: after this node's +1s for them, their
@@ -257,6 +286,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // answer; its tasks were given to others, so its word no longer counts.
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
+    },
+    [=](result_atom, const std::string& token, const bytes_t& bytes,
+        const wire::shared_bytes& value) {
+      if (vetted(self, token, "result") && sender_node(self))
+        on_result(self, bytes, &value);
     },
     [=](submit_atom a, const std::string& token, const bytes_t& spec) {
       // A worker calls an actor through a handle this driver lent it

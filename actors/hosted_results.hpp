@@ -44,8 +44,10 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h,
 /// hosted, results go through the node manager and leave in batches. The
 /// thread takes the task off the hosted count; the node manager ends it
 /// later (`answered_tasks`) and sends no second answer (`state`, kept in
-/// the task's `hosted_task`).
-std::function<std::function<void()>(const std::vector<char>&)>
+/// the task's `hosted_task`). A value of 64 KiB or more travels beside the
+/// TaskResult, not inside it (`wire::shared_bytes`): CAF copies it from the
+/// result this node keeps straight into the connection's buffer.
+std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
 early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
 
 /// Queues an encoded TaskResult for its owner (sent in a batch after this

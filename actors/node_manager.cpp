@@ -18,6 +18,7 @@
 #include "manta/store/held_objects.hpp"
 #include "manta/placement/hosted_bundles.hpp"
 #include "manta/sched/item_stream.hpp"
+#include "manta/net/shared_bytes.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/observe/log_shipper.hpp"
 #include "manta/cluster/node_state.hpp"
@@ -286,6 +287,16 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
     [=](result_atom, const std::string& token, const std::vector<char>& bytes) {
       if (vetted(self, token, "result"))
         forwarded_results(self, {bytes});
+    },
+    [=](result_atom, const std::string& token, const std::vector<char>& bytes,
+        const detail::wire::shared_bytes& value) {
+      // A result whose value came beside it (early_answer): one message
+      // again, as forwarded results are read.
+      detail::wire::result_message r;
+      if (vetted(self, token, "result") && detail::wire::decode(bytes, r).empty()) {
+        r.value = value.view();
+        forwarded_results(self, {detail::wire::encode(r)});
+      }
     },
     [=](steal_atom, const std::string& token, const std::vector<char>& request) {
       if (vetted(self, token, "steal"))

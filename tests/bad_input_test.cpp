@@ -16,6 +16,7 @@
 #include "actors/atoms.hpp"
 #include "tests/parsed_flags.hpp"
 #include "tests/shell_command.hpp"
+#include "tests/task_answer.hpp"
 
 #include <caf/all.hpp>
 
@@ -382,9 +383,7 @@ namespace wire = manta::detail::wire;
 
 /// A TaskResult with the bytes it was decoded from (its value is a view
 /// into them).
-struct answer : wire::result_message {
-  wire::bytes bytes;
-};
+using answer = manta_test::task_answer;
 
 /// Sends `spec` to this process's node manager, as another node would, and
 /// returns the TaskResult it answers with.
@@ -394,12 +393,9 @@ answer submit(const wire::bytes& spec) {
   self->send(rt.node_manager(), manta::actors::submit_atom::value,
              manta::detail::runtime::cluster_token(), spec);
   answer r;
-  self->receive(
-    [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
-      r.bytes = bytes;
-      REQUIRE(wire::decode(r.bytes, r) == "");
-    },
-    caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer from the node manager"); });
+  if (!manta_test::receive_answer(self, r, std::chrono::seconds(10)))
+    FAIL("no answer from the node manager");
+  REQUIRE(r.undecodable == "");
   return r;
 }
 
@@ -486,15 +482,11 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
     other->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
     self->send(rt.node_manager(), manta::actors::submit_atom::value, token, wire::encode(t));
     auto answers = [](caf::scoped_actor& who, std::chrono::milliseconds wait) {
-      std::vector<wire::result_message> results;
-      bool more = true;
-      while (more)
-        who->receive(
-          [&](manta::actors::result_atom, const std::string&, const wire::bytes& bytes) {
-            results.emplace_back();
-            REQUIRE(wire::decode(bytes, results.back()) == "");
-          },
-          caf::after(wait) >> [&] { more = false; });
+      std::vector<answer> results;
+      for (answer r; manta_test::receive_answer(who, r, wait); r = answer{}) {
+        REQUIRE(r.undecodable == "");
+        results.push_back(std::move(r));
+      }
       return results;
     };
     auto refused = answers(other, std::chrono::milliseconds(1000));

@@ -6,6 +6,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/task_answer.hpp"
 
 #include <manta/cluster/cluster.hpp>
 #include <manta/core/codec.hpp>
@@ -329,21 +330,18 @@ TEST_CASE("a direct answer carries the token and comes as from the worker's node
   t.args = {manta::detail::encode(41)};
   t.demand.cpus = 1;
   self->send(manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
-  bool done = false;
-  self->receive(
-    [&](manta::actors::result_atom, const std::string& token, const wire::bytes& b) {
-      CHECK(token == c.token());
-      CHECK(self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(manager));
-      wire::result_message r;
-      REQUIRE(wire::decode(b, r) == "");
-      CHECK(r.task_id == 0xfeed);
-      CHECK(r.kind == wire::result_message::inline_value);
-      int value = 0;
-      REQUIRE(!manta::detail::decode(std::span<const char>{r.value.data(), r.value.size()}, value));
-      CHECK(value == 41);
-      done = true;
-    },
-    caf::after(10s) >> [&] { FAIL("no result"); });
+  manta_test::task_answer r;
+  bool done = manta_test::receive_answer(self, r, 10s);
+  if (!done)
+    FAIL("no result");
+  CHECK(r.token == c.token());
+  CHECK(r.sender == caf::actor_cast<caf::strong_actor_ptr>(manager));
+  REQUIRE(r.undecodable == "");
+  CHECK(r.task_id == 0xfeed);
+  CHECK(r.kind == wire::result_message::inline_value);
+  int value = 0;
+  REQUIRE(!manta::detail::decode(std::span<const char>{r.value.data(), r.value.size()}, value));
+  CHECK(value == 41);
   CHECK(done);
 }
 

@@ -15,6 +15,7 @@
 #include "actors/atoms.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/task_answer.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -243,15 +244,13 @@ TEST_CASE("on plain TCP, a peer without the token runs nothing, is disconnected 
   REQUIRE(manager);
   self->send(*manager, manta::actors::submit_atom::value, c.token(), add_spec());
   int v = 0;
-  self->receive(
-    [&](manta::actors::result_atom, const std::string& token, const wire::bytes& b) {
-      CHECK(token == c.token());
-      wire::result_message r;
-      REQUIRE(wire::decode(b, r) == "");
-      REQUIRE(r.kind == wire::result_message::inline_value);
-      REQUIRE(!manta::detail::decode(r.value, v));
-    },
-    caf::after(10s) >> [] { FAIL("no answer with the right token"); });
+  manta_test::task_answer r;
+  if (!manta_test::receive_answer(self, r, 10s))
+    FAIL("no answer with the right token");
+  CHECK(r.token == c.token());
+  REQUIRE(r.undecodable == "");
+  REQUIRE(r.kind == wire::result_message::inline_value);
+  REQUIRE(!manta::detail::decode(r.value, v));
   CHECK(v == 42);
 }
 

@@ -19,6 +19,7 @@
 #include "actors/atoms.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/task_answer.hpp"
 
 #include <caf/all.hpp>
 
@@ -177,15 +178,10 @@ TEST_CASE("a call whose layout hash differs is refused by the node, not decoded"
     t.demand.cpus = 1;
     t.layout_hash = layout_hash;
     self->send(*manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
-    struct : wire::result_message {
-      wire::bytes bytes; // what its value views
-    } r;
-    self->receive(
-      [&](manta::actors::result_atom, const std::string&, const wire::bytes& b) {
-        r.bytes = b;
-        REQUIRE(wire::decode(r.bytes, r) == "");
-      },
-      caf::after(10s) >> [] { FAIL("no answer from the worker"); });
+    manta_test::task_answer r;
+    if (!manta_test::receive_answer(self, r, 10s))
+      FAIL("no answer from the worker");
+    REQUIRE(r.undecodable == "");
     return r;
   };
   auto theirs = fn->layout().hash ^ 0x5a5a;

@@ -40,6 +40,8 @@
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
 //   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler)
+//   cluster_benchmark --small-results-only=N [--transport=plain]  (for a profiler)
+//   cluster_benchmark --generator-only=N [--transport=plain]      (for a profiler)
 //
 // The cluster runs TLS (the default) unless --transport=plain says plain TCP,
 // so that the two can be measured side by side with the same binary.
@@ -243,6 +245,59 @@ int round_trips_only(long n, const manta::tls_options& tls) {
   return 0;
 }
 
+/// Prints the mean, median and 99th percentile of `us` (sorts it).
+void print_spread(const char* row, std::vector<double>& us, const char* unit, const char* what) {
+  double mean = 0;
+  for (auto x : us)
+    mean += x / static_cast<double>(us.size());
+  std::sort(us.begin(), us.end());
+  std::printf("%s  mean %.1f %s  median %.1f %s  min %.1f  max %.1f (%zu %s)\n", row, mean, unit,
+              us[us.size() / 2], unit, us.front(), us.back(), us.size(), what);
+}
+
+/// Only the small result round trip (256 KiB inline), `n` times on one
+/// worker, for a profiler.
+int small_results_only(long n, const manta::tls_options& tls) {
+  constexpr uint64_t small_bytes = uint64_t{256} << 10;
+  manta::local_cluster c{tls};
+  c.add_worker(1);
+  c.join(0);
+  for (int i = 0; i < 20; ++i) // warm up connections, threads and buffers
+    manta::get_shared(manta::task(small_result).remote(small_bytes));
+  std::vector<double> us(static_cast<size_t>(n));
+  for (long i = 0; i < n; ++i) {
+    auto start = steady::now();
+    if (manta::get_shared(manta::task(small_result).remote(small_bytes))->size() != small_bytes)
+      return std::fprintf(stderr, "BUG: wrong small result\n"), 1;
+    us[static_cast<size_t>(i)] = seconds_since(start) * 1e6;
+  }
+  print_spread("cross_node_small_result_rt", us, "us", "round trips");
+  return 0;
+}
+
+/// Only the generator items (one generator task of 20,000 items on a
+/// worker), `n` times, for a profiler.
+int generator_only(long n, const manta::tls_options& tls) {
+  constexpr int items = 20000;
+  manta::local_cluster c{tls};
+  c.add_worker(1);
+  c.join(0);
+  for (int i = 0; i < 100; ++i) // warm up connections and threads
+    manta::get(manta::task(nothing).remote(i));
+  std::vector<double> rates;
+  for (long k = 0; k < n; ++k) {
+    auto start = steady::now();
+    long sum = 0;
+    for (auto& ref : manta::task(count_up).remote(items))
+      sum += manta::get(ref);
+    rates.push_back(items / seconds_since(start));
+    if (sum != static_cast<long>(items) * (items - 1) / 2)
+      return std::fprintf(stderr, "BUG: generator items sum to %ld\n", sum), 1;
+  }
+  print_spread("cross_node_generator_items", rates, "/s", "generators of 20,000 items");
+  return 0;
+}
+
 /// `megabytes` put here, read by one task pinned on each of `nodes` workers.
 int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
   manta::local_cluster c{tls};
@@ -297,18 +352,25 @@ int main(int argc, char** argv) {
   long megabytes = flag(argc, argv, "--megabytes", 256);
   long nodes = flag(argc, argv, "--broadcast-nodes", 0);
   long only = flag(argc, argv, "--round-trips-only", 0);
-  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0 || only < 0) {
+  long small_only = flag(argc, argv, "--small-results-only", 0);
+  long generator_runs = flag(argc, argv, "--generator-only", 0);
+  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0 || only < 0 || small_only < 0
+      || generator_runs < 0) {
     std::fprintf(
       stderr,
       "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
-      "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] (all whole decimal numbers, "
-      "positive)\n");
+      "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] [--small-results-only=N] "
+      "[--generator-only=N] (all whole decimal numbers, positive)\n");
     return 2;
   }
   if (nodes > 0)
     return broadcast(nodes, megabytes, transport(argc, argv));
   if (only > 0)
     return round_trips_only(only, transport(argc, argv));
+  if (small_only > 0)
+    return small_results_only(small_only, transport(argc, argv));
+  if (generator_runs > 0)
+    return generator_only(generator_runs, transport(argc, argv));
   double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
   double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
   auto tls = transport(argc, argv);

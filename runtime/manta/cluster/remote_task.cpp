@@ -139,7 +139,7 @@ std::exception_ptr remote_task::run() noexcept {
     memory_budget::instance().admit(size, "task result");
     std::function<void()> answer;
     if (answer_early && !via_manager.load(std::memory_order_relaxed) && !cancelled())
-      answer = answer_early(*out);
+      answer = answer_early(out);
     result->seal_value(std::move(out), typeid(std::vector<char>), size);
     // After the seal, whose news the node manager has then (it ends the
     // task, answering nothing): it counts this task as gone before the

@@ -83,7 +83,8 @@ public:
   /// answers the owner from this thread once the result is sealed, or an
   /// empty function if the node manager answers as usual (set by the node
   /// manager, which decides: actors/hosted_results.hpp, `early_answer`).
-  std::function<std::function<void()>(const std::vector<char>& result)> answer_early;
+  std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>& result)>
+    answer_early;
   /// Set when something of this task went to its owner through the node
   /// manager (a printed line, a generator item, a copy report): its result
   /// then follows the same way, after them.

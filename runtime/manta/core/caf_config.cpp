@@ -1,6 +1,7 @@
 #include "manta/core/caf_config.hpp"
 
 #include "manta/cluster/cluster.hpp"
+#include "manta/net/shared_bytes.hpp"
 #include "manta/net/transport.hpp"
 #include "manta/errors.hpp"
 
@@ -37,6 +38,8 @@ make_caf_config(size_t scheduler_threads, bool networked, const tls_options& tls
   // embedded single node stays exactly as it was.
   if (networked) {
     cfg->load<caf::io::middleman>();
+    // A small task result's value beside its TaskResult (early_answer).
+    cfg->add_message_type<wire::shared_bytes>("manta::shared_bytes");
     // A member's handshake gets as long as its own connect waits (and at
     // least the connection timeout): a loaded machine must not cut off a
     // peer that is merely slow, while a peer that never finishes is still
