@@ -18,19 +18,6 @@ namespace {
 constexpr int nonce_size = 12;
 constexpr int tag_size = 16;
 
-/// OpenSSL's reasons for the last failure, or `fallback`.
-std::string openssl_reason(const char* fallback) {
-  std::string out;
-  while (auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty())
-      out += "; ";
-    out += buf;
-  }
-  return out.empty() ? fallback : out;
-}
-
 /// Any AEAD OpenSSL has, through EVP.
 class evp_cipher final : public record_cipher {
 public:
@@ -178,6 +165,18 @@ std::unique_ptr<record_cipher> make_gcrypt(const EVP_CIPHER* cipher, const unsig
 #endif
 
 } // namespace
+
+std::string openssl_reason(const char* fallback) {
+  std::string out;
+  while (auto e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty())
+      out += "; ";
+    out += buf;
+  }
+  return out.empty() ? fallback : out;
+}
 
 std::unique_ptr<record_cipher> record_cipher::make(const EVP_CIPHER* cipher,
                                                    const unsigned char* key, size_t key_size,

@@ -43,4 +43,8 @@ public:
                     const unsigned char* tag) = 0;
 };
 
+/// OpenSSL's queued reasons for its last failure, or `fallback` (the error
+/// texts of record_cipher and tls_records).
+std::string openssl_reason(const char* fallback);
+
 } // namespace manta::detail

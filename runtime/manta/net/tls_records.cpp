@@ -2,7 +2,6 @@
 
 #include "manta/net/record_cipher.hpp"
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/ssl.h>
@@ -12,19 +11,6 @@
 namespace manta::detail {
 
 namespace {
-
-/// OpenSSL's reasons for the last failure, or `fallback`.
-std::string openssl_reason(const char* fallback) {
-  std::string out;
-  while (auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty())
-      out += "; ";
-    out += buf;
-  }
-  return out.empty() ? fallback : out;
-}
 
 /// HKDF-Expand-Label(secret, label, "", n) of RFC 8446 section 7.1.
 bool expand_label(const EVP_MD* md, const std::string& secret, const char* label,
