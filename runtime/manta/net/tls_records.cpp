@@ -1,6 +1,7 @@
 #include "manta/net/tls_records.hpp"
 
-#include <openssl/err.h>
+#include "manta/net/record_cipher.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/ssl.h>
@@ -10,19 +11,6 @@
 namespace manta::detail {
 
 namespace {
-
-/// OpenSSL's reasons for the last failure, or `fallback`.
-std::string openssl_reason(const char* fallback) {
-  std::string out;
-  while (auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty())
-      out += "; ";
-    out += buf;
-  }
-  return out.empty() ? fallback : out;
-}
 
 /// HKDF-Expand-Label(secret, label, "", n) of RFC 8446 section 7.1.
 bool expand_label(const EVP_MD* md, const std::string& secret, const char* label,
@@ -52,24 +40,19 @@ bool expand_label(const EVP_MD* md, const std::string& secret, const char* label
 }
 
 /// A cipher context holding the key of `secret` (its IV goes to `iv`).
-EVP_CIPHER_CTX* keyed(const EVP_CIPHER* cipher, const EVP_MD* md, const std::string& secret,
-                      bool encrypt, unsigned char* iv) {
+std::unique_ptr<record_cipher> keyed(const EVP_CIPHER* cipher, const EVP_MD* md,
+                                     const std::string& secret, bool seal, unsigned char* iv,
+                                     std::string& error) {
   unsigned char key[EVP_MAX_KEY_LENGTH];
   auto key_len = static_cast<size_t>(EVP_CIPHER_get_key_length(cipher));
   if (key_len > sizeof(key) || !expand_label(md, secret, "key", key, key_len)
-      || !expand_label(md, secret, "iv", iv, 12))
-    return nullptr;
-  auto* ctx = EVP_CIPHER_CTX_new();
-  bool ok = ctx != nullptr
-            && EVP_CipherInit_ex(ctx, cipher, nullptr, nullptr, nullptr, encrypt) == 1
-            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, nullptr) == 1
-            && EVP_CipherInit_ex(ctx, nullptr, nullptr, key, nullptr, encrypt) == 1;
-  OPENSSL_cleanse(key, sizeof(key));
-  if (!ok) {
-    EVP_CIPHER_CTX_free(ctx);
+      || !expand_label(md, secret, "iv", iv, 12)) {
+    error = "cannot derive the TLS traffic keys: " + openssl_reason("OpenSSL failed");
     return nullptr;
   }
-  return ctx;
+  auto out = record_cipher::make(cipher, key, key_len, seal, error);
+  OPENSSL_cleanse(key, sizeof(key));
+  return out;
 }
 
 } // namespace
@@ -104,18 +87,13 @@ std::unique_ptr<tls_records> tls_records::from_secrets(const EVP_CIPHER* cipher,
                                                        const std::string& theirs,
                                                        std::string& error) {
   std::unique_ptr<tls_records> out{new tls_records};
-  out->sealer_ = keyed(cipher, md, mine, true, out->seal_iv_);
-  out->opener_ = keyed(cipher, md, theirs, false, out->open_iv_);
-  if (out->sealer_ == nullptr || out->opener_ == nullptr) {
-    error = "cannot derive the TLS traffic keys: " + openssl_reason("OpenSSL failed");
-    return nullptr;
-  }
-  return out;
+  out->sealer_ = keyed(cipher, md, mine, true, out->seal_iv_, error);
+  if (out->sealer_)
+    out->opener_ = keyed(cipher, md, theirs, false, out->open_iv_, error);
+  return out->opener_ ? std::move(out) : nullptr;
 }
 
 tls_records::~tls_records() {
-  EVP_CIPHER_CTX_free(sealer_);
-  EVP_CIPHER_CTX_free(opener_);
   OPENSSL_cleanse(seal_iv_, sizeof(seal_iv_));
   OPENSSL_cleanse(open_iv_, sizeof(open_iv_));
 }
@@ -141,20 +119,9 @@ bool tls_records::seal(const char* data, size_t n, char* out) {
   unsigned char iv[12];
   nonce(seal_iv_, seal_seq_, iv);
   auto* body = head + header_size;
-  const unsigned char type = application_data;
-  int k = 0;
-  bool ok = EVP_EncryptInit_ex(sealer_, nullptr, nullptr, nullptr, iv) == 1
-            && EVP_EncryptUpdate(sealer_, nullptr, &k, head, header_size) == 1
-            && EVP_EncryptUpdate(sealer_, body, &k, reinterpret_cast<const unsigned char*>(data),
-                                 static_cast<int>(n))
-                 == 1
-            && EVP_EncryptUpdate(sealer_, body + n, &k, &type, 1) == 1
-            && EVP_EncryptFinal_ex(sealer_, body + (n + 1), &k) == 1
-            && EVP_CIPHER_CTX_ctrl(sealer_, EVP_CTRL_AEAD_GET_TAG, tag_size, body + n + 1) == 1;
-  if (!ok) {
-    error_ = "cannot seal a TLS record: " + openssl_reason("OpenSSL failed");
+  if (!sealer_->seal(iv, head, header_size, reinterpret_cast<const unsigned char*>(data), n,
+                     application_data, body, body + n + 1, error_))
     return false;
-  }
   ++seal_seq_;
   return true;
 }
@@ -185,19 +152,8 @@ bool tls_records::open(const char* in, size_t size, char* out, size_t& content, 
   nonce(open_iv_, open_seq_, iv);
   auto* to = reinterpret_cast<unsigned char*>(out);
   unsigned char last = 0;
-  int k = 0;
-  // The tag is checked by the final step; until then `out` holds bytes no
-  // one may use.
-  bool ok = EVP_DecryptInit_ex(opener_, nullptr, nullptr, nullptr, iv) == 1
-            && EVP_CIPHER_CTX_ctrl(opener_, EVP_CTRL_AEAD_SET_TAG, tag_size,
-                                   const_cast<unsigned char*>(body + inner))
-                 == 1
-            && EVP_DecryptUpdate(opener_, nullptr, &k, head, header_size) == 1
-            && EVP_DecryptUpdate(opener_, to, &k, body, static_cast<int>(inner - 1)) == 1
-            && EVP_DecryptUpdate(opener_, &last, &k, body + inner - 1, 1) == 1
-            && EVP_DecryptFinal_ex(opener_, to + (inner - 1), &k) == 1;
-  if (!ok) {
-    ERR_clear_error();
+  // The tag is checked last; until then `out` holds bytes no one may use.
+  if (!opener_->open(iv, head, header_size, body, inner, to, last, body + inner)) {
     error_ = "a TLS record from the peer did not authenticate (bad record MAC)";
     return false;
   }

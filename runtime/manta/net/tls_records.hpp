@@ -8,12 +8,13 @@
 using SSL = struct ssl_st;
 using EVP_CIPHER = struct evp_cipher_st;
 using EVP_MD = struct evp_md_st;
-using EVP_CIPHER_CTX = struct evp_cipher_ctx_st;
 
 /// TLS 1.3 application data records (RFC 8446 section 5.2) sealed and
 /// opened by the data path itself once OpenSSL's handshake is over
 /// (tls_session.hpp), with the traffic keys that handshake agreed on.
 namespace manta::detail {
+
+class record_cipher;
 
 /// OpenSSL's record layer decrypts each record into a buffer of its own and
 /// copies it out, and encrypts into one it then hands to the BIO: with the
@@ -91,8 +92,9 @@ private:
   /// The nonce of record `seq`: the write IV xor the sequence number.
   void nonce(const unsigned char* iv, uint64_t seq, unsigned char* out) const;
 
-  EVP_CIPHER_CTX* sealer_ = nullptr;
-  EVP_CIPHER_CTX* opener_ = nullptr;
+  /// AES-GCM through libgcrypt where the build has it (record_cipher.hpp).
+  std::unique_ptr<record_cipher> sealer_;
+  std::unique_ptr<record_cipher> opener_;
   unsigned char seal_iv_[12] = {};
   unsigned char open_iv_[12] = {};
   uint64_t seal_seq_ = 0;

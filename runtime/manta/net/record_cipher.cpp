@@ -1,0 +1,196 @@
+#include "manta/net/record_cipher.hpp"
+
+#include "manta_gcrypt.h" // MANTA_HAVE_GCRYPT: 1 where meson found libgcrypt
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#if MANTA_HAVE_GCRYPT
+#include <gcrypt.h>
+#include <mutex>
+#endif
+
+namespace manta::detail {
+
+namespace {
+
+constexpr int nonce_size = 12;
+constexpr int tag_size = 16;
+
+/// Any AEAD OpenSSL has, through EVP.
+class evp_cipher final : public record_cipher {
+public:
+  explicit evp_cipher(EVP_CIPHER_CTX* ctx) : ctx_(ctx) {}
+  ~evp_cipher() override { EVP_CIPHER_CTX_free(ctx_); }
+  evp_cipher(const evp_cipher&) = delete;
+  evp_cipher& operator=(const evp_cipher&) = delete;
+
+  bool seal(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* data, size_t n, unsigned char type, unsigned char* out,
+            unsigned char* tag, std::string& error) override {
+    int k = 0;
+    bool ok = EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) == 1
+              && EVP_EncryptUpdate(ctx_, nullptr, &k, aad, static_cast<int>(aad_size)) == 1
+              && EVP_EncryptUpdate(ctx_, out, &k, data, static_cast<int>(n)) == 1
+              && EVP_EncryptUpdate(ctx_, out + n, &k, &type, 1) == 1
+              && EVP_EncryptFinal_ex(ctx_, out + (n + 1), &k) == 1
+              && EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, tag_size, tag) == 1;
+    if (!ok)
+      error = "cannot seal a TLS record: " + openssl_reason("OpenSSL failed");
+    return ok;
+  }
+
+  bool open(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* in, size_t n, unsigned char* out, unsigned char& last,
+            const unsigned char* tag) override {
+    int k = 0;
+    bool ok = EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) == 1
+              && EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, tag_size,
+                                     const_cast<unsigned char*>(tag))
+                   == 1
+              && EVP_DecryptUpdate(ctx_, nullptr, &k, aad, static_cast<int>(aad_size)) == 1
+              && EVP_DecryptUpdate(ctx_, out, &k, in, static_cast<int>(n - 1)) == 1
+              && EVP_DecryptUpdate(ctx_, &last, &k, in + n - 1, 1) == 1
+              && EVP_DecryptFinal_ex(ctx_, out + (n - 1), &k) == 1;
+    if (!ok)
+      ERR_clear_error();
+    return ok;
+  }
+
+private:
+  EVP_CIPHER_CTX* ctx_;
+};
+
+std::unique_ptr<record_cipher> make_evp(const EVP_CIPHER* cipher, const unsigned char* key,
+                                        bool seal, std::string& error) {
+  auto* ctx = EVP_CIPHER_CTX_new();
+  int enc = seal ? 1 : 0;
+  bool ok = ctx != nullptr && EVP_CipherInit_ex(ctx, cipher, nullptr, nullptr, nullptr, enc) == 1
+            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, nonce_size, nullptr) == 1
+            && EVP_CipherInit_ex(ctx, nullptr, nullptr, key, nullptr, enc) == 1;
+  if (!ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    error = "cannot key the TLS records: " + openssl_reason("OpenSSL failed");
+    return nullptr;
+  }
+  return std::make_unique<evp_cipher>(ctx);
+}
+
+#if MANTA_HAVE_GCRYPT
+
+/// libgcrypt wants its version checked before first use; the data path
+/// needs no secure memory (the keys live in ordinary memory in OpenSSL's
+/// contexts too). Left alone if the program set libgcrypt up itself.
+bool gcrypt_ready() {
+  static std::once_flag once;
+  static bool ready = false;
+  std::call_once(once, [] {
+    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P) == 0) {
+      if (gcry_check_version(GCRYPT_VERSION) == nullptr)
+        return;
+      gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+      gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+    ready = true;
+  });
+  return ready;
+}
+
+std::string gcrypt_reason(gcry_error_t e) {
+  return std::string{gcry_strsource(e)} + ": " + gcry_strerror(e);
+}
+
+/// AES-GCM through libgcrypt (see record_cipher).
+class gcrypt_gcm final : public record_cipher {
+public:
+  explicit gcrypt_gcm(gcry_cipher_hd_t h) : h_(h) {}
+  ~gcrypt_gcm() override { gcry_cipher_close(h_); }
+  gcrypt_gcm(const gcrypt_gcm&) = delete;
+  gcrypt_gcm& operator=(const gcrypt_gcm&) = delete;
+
+  bool seal(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* data, size_t n, unsigned char type, unsigned char* out,
+            unsigned char* tag, std::string& error) override {
+    gcry_error_t e = gcry_cipher_setiv(h_, nonce, nonce_size);
+    if (e == 0)
+      e = gcry_cipher_authenticate(h_, aad, aad_size);
+    if (e == 0)
+      e = gcry_cipher_encrypt(h_, out, n, data, n);
+    if (e == 0)
+      e = gcry_cipher_encrypt(h_, out + n, 1, &type, 1);
+    if (e == 0)
+      e = gcry_cipher_gettag(h_, tag, tag_size);
+    if (e != 0)
+      error = "cannot seal a TLS record: " + gcrypt_reason(e);
+    return e == 0;
+  }
+
+  bool open(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* in, size_t n, unsigned char* out, unsigned char& last,
+            const unsigned char* tag) override {
+    // checktag compares in constant time.
+    return gcry_cipher_setiv(h_, nonce, nonce_size) == 0
+           && gcry_cipher_authenticate(h_, aad, aad_size) == 0
+           && gcry_cipher_decrypt(h_, out, n - 1, in, n - 1) == 0
+           && gcry_cipher_decrypt(h_, &last, 1, in + n - 1, 1) == 0
+           && gcry_cipher_checktag(h_, tag, tag_size) == 0;
+  }
+
+private:
+  gcry_cipher_hd_t h_;
+};
+
+/// libgcrypt's AES-GCM for `cipher` if it is one; null (no error) if not.
+std::unique_ptr<record_cipher> make_gcrypt(const EVP_CIPHER* cipher, const unsigned char* key,
+                                           size_t key_size, std::string& error) {
+  int nid = EVP_CIPHER_get_nid(cipher);
+  int algo = nid == NID_aes_128_gcm   ? GCRY_CIPHER_AES128
+             : nid == NID_aes_256_gcm ? GCRY_CIPHER_AES256
+                                      : 0;
+  if (algo == 0 || !gcrypt_ready())
+    return nullptr;
+  gcry_cipher_hd_t h = nullptr;
+  gcry_error_t e = gcry_cipher_open(&h, algo, GCRY_CIPHER_MODE_GCM, 0);
+  if (e == 0)
+    e = gcry_cipher_setkey(h, key, key_size);
+  if (e != 0) {
+    gcry_cipher_close(h);
+    error = "cannot key the TLS records: " + gcrypt_reason(e);
+    return nullptr;
+  }
+  return std::make_unique<gcrypt_gcm>(h);
+}
+
+#endif
+
+} // namespace
+
+std::string openssl_reason(const char* fallback) {
+  std::string out;
+  while (auto e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty())
+      out += "; ";
+    out += buf;
+  }
+  return out.empty() ? fallback : out;
+}
+
+std::unique_ptr<record_cipher> record_cipher::make(const EVP_CIPHER* cipher,
+                                                   const unsigned char* key, size_t key_size,
+                                                   bool seal, std::string& error) {
+  if (EVP_CIPHER_get_iv_length(cipher) != nonce_size
+      || static_cast<size_t>(EVP_CIPHER_get_key_length(cipher)) != key_size) {
+    error = "the TLS records' cipher is not an AEAD with a 12-byte nonce";
+    return nullptr;
+  }
+#if MANTA_HAVE_GCRYPT
+  if (auto out = make_gcrypt(cipher, key, key_size, error); out || !error.empty())
+    return out;
+#endif
+  return make_evp(cipher, key, seal, error);
+}
+
+} // namespace manta::detail
