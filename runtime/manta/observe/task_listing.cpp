@@ -61,12 +61,15 @@ std::vector<task_info> live_tasks() {
   // Holding the tasks keeps them alive while they are read; they are
   // released (perhaps destroyed) after every lock is given back.
   std::vector<std::shared_ptr<task_spec>> live;
+  // A task that ended is listed too while it lives: its record may not be
+  // pushed yet (`finish` marks it ended first), and `with_live` drops it
+  // where the record was read. Then the sweep.
   for (auto& l : lists) {
     std::lock_guard<spin_lock> guard{l->mtx};
-    std::erase_if(l->tasks, gone);
     for (auto& w : l->tasks)
       if (auto t = w.lock())
         live.push_back(std::move(t));
+    std::erase_if(l->tasks, gone);
   }
   std::vector<task_info> out;
   for (auto& t : live) {
