@@ -21,11 +21,11 @@ std::atomic<uint64_t> seal_counter{0};
 
 } // namespace
 
-object_slot::object_slot(object_id id, std::weak_ptr<task_spec> producer)
-  : id_(id), producer_(std::move(producer)) {
-  // The function's name lives in the registry for the whole process.
-  if (auto p = producer_.lock())
-    task_name_ = &p->function_name;
+object_slot::object_slot(object_id id, const std::shared_ptr<task_spec>& producer)
+  : id_(id), producer_(producer),
+    // The function's name lives in the registry for the whole process.
+    task_name_(producer ? &producer->function_name : nullptr) {
+  // nop
 }
 
 object_slot::~object_slot() {

@@ -53,7 +53,8 @@ protected:
 /// of other values read them directly, as before: one load, no lock.
 class object_slot {
 public:
-  object_slot(object_id id, std::weak_ptr<task_spec> producer = {});
+  /// `producer`: the task whose result this is, if any (kept weakly).
+  explicit object_slot(object_id id, const std::shared_ptr<task_spec>& producer = nullptr);
   ~object_slot();
 
   object_slot(const object_slot&) = delete;
