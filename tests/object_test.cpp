@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -62,8 +63,20 @@ tracked make_tracked(int v) {
   return tracked{v};
 }
 
+/// Small and trivially copyable: a task's result of this type is kept in
+/// its slot (`object_slot::seal_inline`).
+struct small_pair {
+  int64_t a = 0;
+  double b = 0;
+};
+
+small_pair make_small_pair(int64_t a) {
+  return {a, 0.5 * static_cast<double>(a)};
+}
+
 MANTA_REMOTE(sleep_ms, fail_after_ms, identity);
 MANTA_LOCAL(read_tracked, make_tracked); // `tracked` counts its copies: it stays on its node
+MANTA_LOCAL(make_small_pair);
 
 /// Polls until no `tracked` is alive or `limit` passes.
 int settle_alive(std::chrono::milliseconds limit) {
@@ -177,6 +190,24 @@ TEST_CASE("a value outlives the refs it was read through") {
     kept = manta::get_shared(ref);
   }
   CHECK(*kept == "still here");
+}
+
+TEST_CASE("a small result kept in its slot is read whole, and its shared copy outlives the slot") {
+  runtime_guard rt{1};
+  std::shared_ptr<const small_pair> kept;
+  {
+    auto ref = manta::task(make_small_pair).remote(int64_t{7});
+    auto v = manta::get(ref);
+    CHECK(v.a == 7);
+    CHECK(v.b == 3.5);
+    kept = manta::get_shared(ref);
+    CHECK(manta::get_shared(ref).get() == kept.get()); // one shared copy
+  }
+  // The slot is gone; new slots (likely in its memory) hold other values.
+  for (int64_t i = 1; i <= 8; ++i)
+    CHECK(manta::get(manta::task(make_small_pair).remote(100 + i)).a == 100 + i);
+  CHECK(kept->a == 7);
+  CHECK(kept->b == 3.5);
 }
 
 TEST_CASE("a value is freed when its last ref goes away") {

@@ -36,6 +36,10 @@ std::string amount_problem(const std::string& name, double amount, bool zero_ok)
 } // namespace
 
 std::string demand_problem(const resource_demand& d) {
+  // The common demand (at most one CPU, nothing else; NaN fails both
+  // tests), checked on every submit, returns before any call.
+  if (d.custom.empty() && d.cpus >= 0 && d.cpus <= 1)
+    return {};
   if (auto why = amount_problem(cpu_resource, d.cpus, true); !why.empty())
     return why;
   for (auto& [name, amount] : d.custom) {

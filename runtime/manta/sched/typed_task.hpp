@@ -22,10 +22,18 @@ void admit_result(size_t size_bytes);
 template <class R>
 void seal_result(object_slot& slot, R&& value) {
   using V = std::decay_t<R>;
-  auto ptr = std::make_shared<const V>(std::forward<R>(value));
-  auto bytes = value_size(*ptr);
-  admit_result(bytes);
-  slot.seal_value(std::move(ptr), typeid(V), bytes, codec_for<V>());
+  if constexpr (std::is_trivially_copyable_v<V> && sizeof(V) <= object_slot::inline_capacity
+                && alignof(V) <= 16) {
+    // Kept in the slot itself: no allocation for a small result.
+    auto bytes = value_size(value);
+    admit_result(bytes);
+    slot.seal_inline(std::addressof(value), sizeof(V), typeid(V), bytes, codec_for<V>());
+  } else {
+    auto ptr = std::make_shared<const V>(std::forward<R>(value));
+    auto bytes = value_size(*ptr);
+    admit_result(bytes);
+    slot.seal_value(std::move(ptr), typeid(V), bytes, codec_for<V>());
+  }
 }
 
 /// Seals the "value" of a task returning void.

@@ -12,6 +12,7 @@
 #include "manta/errors.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace manta::detail {
 
@@ -21,11 +22,11 @@ std::atomic<uint64_t> seal_counter{0};
 
 } // namespace
 
-object_slot::object_slot(object_id id, std::weak_ptr<task_spec> producer)
-  : id_(id), producer_(std::move(producer)) {
-  // The function's name lives in the registry for the whole process.
-  if (auto p = producer_.lock())
-    task_name_ = &p->function_name;
+object_slot::object_slot(object_id id, const std::shared_ptr<task_spec>& producer)
+  : id_(id), producer_(producer),
+    // The function's name lives in the registry for the whole process.
+    task_name_(producer ? &producer->function_name : nullptr) {
+  // nop
 }
 
 object_slot::~object_slot() {
@@ -55,8 +56,9 @@ bool object_slot::seal(uint8_t state, F&& store) {
   return true;
 }
 
-bool object_slot::seal_value(std::shared_ptr<const void> value, const std::type_info& type,
-                             size_t size_bytes, const value_codec* codec) {
+template <class F>
+bool object_slot::seal_ready(const std::type_info& type, size_t size_bytes,
+                             const value_codec* codec, F&& keep) {
   if (sim_engaged()) // a measured run's virtual time passes before its result exists
     sim_before_seal(*this);
   bool sealed = seal(ready_state, [&] {
@@ -64,11 +66,28 @@ bool object_slot::seal_value(std::shared_ptr<const void> value, const std::type_
     size_bytes_ = size_bytes;
     codec_ = codec;
     spillable_ = codec != nullptr && size_bytes >= min_spill_bytes;
-    keep_value(std::move(value));
+    keep();
   });
   if (sealed && sim_engaged()) // where and when: its readers elsewhere wait for the network
     sim_sealed(*this);
   return sealed;
+}
+
+bool object_slot::seal_value(std::shared_ptr<const void> value, const std::type_info& type,
+                             size_t size_bytes, const value_codec* codec) {
+  return seal_ready(type, size_bytes, codec, [&] { keep_value(std::move(value)); });
+}
+
+bool object_slot::seal_inline(const void* value, size_t n, const std::type_info& type,
+                              size_t size_bytes, const value_codec* codec) {
+  return seal_ready(type, size_bytes, codec, [&] {
+    std::memcpy(inline_, value, std::min(n, inline_capacity));
+    // Aliasing an empty owner: the slot's own storage, counted like any
+    // small value while the slot holds it.
+    value_ = std::shared_ptr<const void>(std::shared_ptr<const void>{}, inline_);
+    account_ = nullptr;
+    object_table::instance().account(size_bytes_);
+  });
 }
 
 bool object_slot::seal_error(std::exception_ptr error) {
@@ -132,10 +151,27 @@ void object_slot::drop_value() const noexcept {
 // -- spilling -----------------------------------------------------------------
 
 std::shared_ptr<const void> object_slot::shared_value() const {
+  if (value_.get() == inline_)
+    return shared_inline();
   if (!spillable_)
     return value_;
   value_pin pin{*this};
   return value_;
+}
+
+std::shared_ptr<const void> object_slot::shared_inline() const {
+  // Made once, so every reader shares one copy (`get_shared` returns the
+  // same object each time), which outlives the slot as any value does.
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!inline_shared_) {
+    struct alignas(16) block {
+      unsigned char bytes[inline_capacity];
+    };
+    auto copy = std::make_shared<block>();
+    std::memcpy(copy->bytes, inline_, inline_capacity);
+    inline_shared_ = std::shared_ptr<const void>(copy, copy->bytes);
+  }
+  return inline_shared_;
 }
 
 bool object_slot::has_spill_file() const noexcept {

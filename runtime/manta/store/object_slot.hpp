@@ -43,7 +43,8 @@ protected:
 /// task that finishes anyway, a retry racing a shutdown).
 ///
 /// Values are kept as `shared_ptr<const T>` behind a type-erased pointer, so
-/// every reader in the process shares one immutable copy.
+/// every reader in the process shares one immutable copy; a task's small
+/// trivially copyable result is kept in the slot itself (`seal_inline`).
 ///
 /// A large value whose type has a codec is *spillable*: when the node's
 /// memory budget runs out the store may write it to disk and drop it from
@@ -53,7 +54,8 @@ protected:
 /// of other values read them directly, as before: one load, no lock.
 class object_slot {
 public:
-  object_slot(object_id id, std::weak_ptr<task_spec> producer = {});
+  /// `producer`: the task whose result this is, if any (kept weakly).
+  explicit object_slot(object_id id, const std::shared_ptr<task_spec>& producer = nullptr);
   ~object_slot();
 
   object_slot(const object_slot&) = delete;
@@ -100,6 +102,17 @@ public:
   /// (null if the type has none) lets a large value be spilled.
   bool seal_value(std::shared_ptr<const void> value, const std::type_info& type, size_t size_bytes,
                   const value_codec* codec = nullptr);
+
+  /// Bytes a value may have to be kept in the slot itself (`seal_inline`).
+  static constexpr size_t inline_capacity = 16;
+
+  /// Seals a copy of the `n` bytes at `value`, a trivially copyable value of
+  /// `type` of at most `inline_capacity` bytes and alignment 16, kept in the
+  /// slot itself: a task's small result (an `int`, a `double`) costs no
+  /// allocation of its own. Readers see it as any other value;
+  /// `shared_value` hands out one shared copy, made on first use.
+  bool seal_inline(const void* value, size_t n, const std::type_info& type, size_t size_bytes,
+                   const value_codec* codec = nullptr);
 
   // -- spilling ---------------------------------------------------------------
 
@@ -186,6 +199,14 @@ private:
 
   void pin_slow() const;
 
+  /// `shared_value` of a value kept inline: its one shared copy.
+  std::shared_ptr<const void> shared_inline() const;
+
+  /// Seals `type` and the rest, `keep` storing the value itself.
+  template <class F>
+  bool seal_ready(const std::type_info& type, size_t size_bytes, const value_codec* codec,
+                  F&& keep);
+
   /// Stores `value` as the resident value, counted in the node's memory
   /// until its last pointer is gone (`accounted_value.hpp`); a value under
   /// `min_spill_bytes` is counted while the slot holds it.
@@ -222,6 +243,10 @@ private:
   uint64_t spill_generation_ = 0;
   /// Set once by seal_remote.
   std::shared_ptr<remote_object> remote_;
+  /// A value sealed with `seal_inline` (`value_` then points here, owning
+  /// nothing) and its shared copy for `shared_value` (guarded by `mtx_`).
+  alignas(16) unsigned char inline_[inline_capacity] = {};
+  mutable std::shared_ptr<const void> inline_shared_;
 };
 
 using slot_ptr = std::shared_ptr<object_slot>;

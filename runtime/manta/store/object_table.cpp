@@ -10,8 +10,8 @@ object_table& object_table::instance() {
   return *table;
 }
 
-slot_ptr object_table::create(object_id id, std::weak_ptr<task_spec> producer) {
-  auto slot = std::make_shared<object_slot>(id, std::move(producer));
+slot_ptr object_table::create(object_id id, const std::shared_ptr<task_spec>& producer) {
+  auto slot = std::make_shared<object_slot>(id, producer);
   auto& s = shard_of(id);
   {
     std::lock_guard<spin_lock> guard{s.mtx};

@@ -22,7 +22,7 @@ public:
   static object_table& instance();
 
   /// Creates and registers a pending slot.
-  slot_ptr create(object_id id, std::weak_ptr<task_spec> producer = {});
+  slot_ptr create(object_id id, const std::shared_ptr<task_spec>& producer = nullptr);
 
   /// The slot for `id`, or null if it has been freed.
   slot_ptr find(object_id id);
