@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -260,14 +261,26 @@ std::string read_class(std::vector<manta::object_ref<int>> refs) {
 }
 MANTA_REMOTE(read_class);
 
-TEST_CASE("a ref owned by one worker reaches another through the driver") {
+/// A driver with no CPUs and two workers of one CPU: a maker of objects
+/// and a user, with a keeper actor on the user.
+struct maker_and_user {
   manta::local_cluster c;
-  auto maker = c.add_worker(1);
-  auto user = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
-  auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  int maker = c.add_worker(1);
+  int user = c.add_worker(1);
+  std::map<int, manta::node_id> nodes = joined();
+  manta::actor_handle<keeper> k = manta::actor<keeper>().node_affinity(nodes.at(user)).remote();
+
+  std::map<int, manta::node_id> joined() {
+    c.join(0);
+    auto out = manta_test::worker_nodes(2);
+    REQUIRE(out.size() == 2);
+    return out;
+  }
+};
+
+TEST_CASE("a ref owned by one worker reaches another through the driver") {
+  maker_and_user w;
+  auto& [c, maker, user, nodes, k] = w;
   manta::object_id id;
   std::string filler(100000, '.');
   {
@@ -301,13 +314,8 @@ std::string sized_text(char c, std::string flag) {
 MANTA_REMOTE(sized_text);
 
 TEST_CASE("a borrowed object whose holder died is found again through its owner, rebuilt") {
-  manta::local_cluster c;
-  auto maker = c.add_worker(1);
-  auto user = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
-  auto k = manta::actor<keeper>().node_affinity(nodes[user]).remote();
+  maker_and_user w;
+  auto& [c, maker, user, nodes, k] = w;
   auto flags = c.dir() + "/sized-";
   // Over 1 MiB: each result stays on the maker; the driver owns it (with
   // its lineage) and lends it to the user's actor, which has not read it
