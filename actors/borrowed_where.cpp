@@ -22,10 +22,15 @@ void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vect
   using namespace detail;
   auto me = self->state.link->index();
   auto slot = object_table::instance().find(object_id{id});
-  auto lost = [&](const std::string& why) {
+  // Every answer names the object and this node as its owner.
+  auto reply = [id, me] {
     ref_wire w;
     w.id = id;
     w.owner = me;
+    return w;
+  };
+  auto lost = [&](const std::string& why) {
+    auto w = reply();
     write_lost(id, why, w);
     answer(encode_ref_wire(w));
   };
@@ -34,9 +39,7 @@ void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vect
     return;
   }
   if (slot->failed()) {
-    ref_wire w;
-    w.id = id;
-    w.owner = me;
+    auto w = reply();
     write_failure(*slot, w);
     answer(encode_ref_wire(w));
     return;
@@ -53,9 +56,7 @@ void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vect
   }
   if (slot->resident()) {
     // Read here since (this driver's own `get`): its data path serves it.
-    ref_wire w;
-    w.id = id;
-    w.owner = me;
+    auto w = reply();
     w.state = ref_wire::ready;
     w.holder = me;
     w.host = self->state.link->data_host();
@@ -65,11 +66,9 @@ void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vect
     return;
   }
   locate(self, obj,
-         [self, id, me, obj, answer = std::move(answer)](
+         [self, id, reply, obj, answer = std::move(answer)](
            const std::string& err, const wire::holder* at, wire::bytes* data) {
-           ref_wire w;
-           w.id = id;
-           w.owner = me;
+           auto w = reply();
            if (!err.empty()) {
              write_lost(id, err, w);
            } else if (data != nullptr) {
