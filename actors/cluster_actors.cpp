@@ -1,6 +1,6 @@
 #include "actors/cluster_actors.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
 #include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"

@@ -6,7 +6,7 @@
 // `hosted_bundles` called directly), the bundle names this driver's view
 // of a worker gains and loses, and the retry timer.
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/core/runtime.hpp"

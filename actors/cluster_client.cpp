@@ -1,6 +1,6 @@
 #include "actors/cluster_client.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
 #include "actors/generator_items.hpp"

@@ -1,6 +1,6 @@
 #include "actors/cluster_registry.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/build_fingerprint.hpp"
 #include "manta/cluster/cluster_token.hpp"
 #include "manta/observe/log_sink.hpp"

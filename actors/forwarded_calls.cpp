@@ -8,7 +8,7 @@
 // answer until the home echoes `args_read_delta` (contained_refs.hpp):
 // the home sends its +1s for them from another actor than the answer, on
 // the route the echo takes.
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/actor_errors.hpp"

@@ -1,6 +1,6 @@
 #include "actors/cluster_client_internal.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "manta/core/backoff.hpp"
 #include "manta/cluster/cluster.hpp"

@@ -1,7 +1,7 @@
 // Actors that owners on other nodes place on this node (node_manager.hpp):
 // built from their class and constructor found by name, dropped when
 // their owner kills them or is gone (but the detached ones).
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/actor/actor_anchor.hpp"
 #include "manta/actor/actor_core.hpp"

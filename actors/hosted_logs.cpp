@@ -2,7 +2,7 @@
 // (LogBatches, each task's lines before its result).
 #include "actors/node_manager.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/observe/log_shipper.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/net/wire.hpp"

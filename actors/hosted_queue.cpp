@@ -1,6 +1,6 @@
 #include "actors/hosted_queue.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/net/wire.hpp"
 #include "manta/sched/worker_pool.hpp"

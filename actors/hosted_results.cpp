@@ -1,6 +1,6 @@
 #include "actors/hosted_results.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/store/accounted_value.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/cluster/cluster.hpp"

@@ -1,6 +1,6 @@
 #include "actors/node_manager.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/owner_where.hpp"
 #include "manta/dashboard/dashboard_detail.hpp"
 #include "actors/generator_items.hpp"

@@ -1,6 +1,6 @@
 #include "actors/cluster_client_internal.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/observe/log_sink.hpp"

@@ -1,6 +1,6 @@
 // What a worker's node manager does with what an owner left here when the
 // owner's connection closes and it does not come back (owner_book.hpp).
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
 #include "manta/store/held_objects.hpp"

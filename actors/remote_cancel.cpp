@@ -1,6 +1,6 @@
 // Cancels that cross nodes: the owner tells the worker it sent a task or an
 // actor call to, and the worker cancels its run there.
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"

@@ -1,6 +1,6 @@
 #include "actors/cluster_client_internal.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/sched/worker_pool.hpp"

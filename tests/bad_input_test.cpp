@@ -13,7 +13,7 @@
 #include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "tests/parsed_flags.hpp"
 #include "tests/shell_command.hpp"
 #include "tests/task_answer.hpp"

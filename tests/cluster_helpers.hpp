@@ -10,7 +10,7 @@
 #include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

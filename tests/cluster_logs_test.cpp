@@ -16,7 +16,7 @@
 #include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/hosted_results.hpp"
 
 #include <caf/all.hpp>

@@ -14,7 +14,7 @@
 // once its work is on the worker.
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/core/job_id.hpp"
 #include "manta/cluster/node_state.hpp"
 #include "manta/core/runtime.hpp"

@@ -8,7 +8,7 @@
 // correct and be seen once.
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/net/transport.hpp"

@@ -12,7 +12,7 @@
 // store, the actor still answers by name, and a worker started afterwards
 // joins it under a fresh index. Returns the times it took.
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/head_store.hpp"
 #include "manta/core/job_id.hpp"
 #include "manta/core/runtime.hpp"

@@ -12,7 +12,7 @@
 // its own, which reports through a status file and its exit code.
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/core/caf_config.hpp"
 #include "manta/net/transport.hpp"
 #include "manta/net/wire.hpp"

@@ -6,7 +6,7 @@
 // task, with its value beside it (result_atom, token, bytes, shared_bytes:
 // actors/hosted_results.cpp, early_answer).
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/net/shared_bytes.hpp"
 #include "manta/net/wire.hpp"
 

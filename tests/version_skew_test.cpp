@@ -16,7 +16,7 @@
 #include <manta/net/wire.hpp>
 #include <manta/manta.hpp>
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/task_answer.hpp"

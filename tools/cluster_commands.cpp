@@ -1,6 +1,6 @@
 #include "tools/cluster_commands.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/core/codec.hpp"

@@ -7,7 +7,7 @@
 // and `stop` act on the machine the job was submitted from.
 #include "tools/job_commands.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/core/runtime_dir.hpp"
 #include "tools/command_help.hpp"
 #include "tools/command_line.hpp"

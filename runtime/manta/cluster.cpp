@@ -1,7 +1,7 @@
 #include "manta/cluster.hpp"
 
 #include "actors/cluster_registry.hpp"
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/dashboard/dashboard.hpp"
 #include "manta/dashboard/head_dashboard.hpp"
 #include "manta/cluster/cluster.hpp"

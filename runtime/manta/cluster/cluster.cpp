@@ -1,6 +1,6 @@
 #include "manta/cluster/cluster.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/core/backoff.hpp"
 #include "manta/store/borrowers.hpp"

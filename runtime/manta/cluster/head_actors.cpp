@@ -1,6 +1,6 @@
 #include "manta/actor/head_actors.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/head_store.hpp"
 #include "manta/cluster/remote_actor.hpp"

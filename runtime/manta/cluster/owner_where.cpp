@@ -1,6 +1,6 @@
 #include "manta/cluster/owner_where.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/backoff.hpp"

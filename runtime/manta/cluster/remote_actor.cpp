@@ -1,7 +1,7 @@
 #include "manta/cluster/remote_actor.hpp"
 #include "manta/store/node_messages.hpp"
 
-#include "actors/atoms.hpp"
+#include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client.hpp"
 #include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"
