@@ -5,6 +5,7 @@
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
+#include "manta/cluster/reconnect_rule.hpp"
 #include "manta/placement/bundle_reservations.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/cluster/remote_actor.hpp"
@@ -297,14 +298,12 @@ using cluster_client_actor = caf::stateful_actor<cluster_client_state>;
 /// (`init_options::connection_timeout`) is cut off and reconnected.
 inline constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
 
-/// Reconnecting to a worker whose connection closed: the first attempt
-/// after `reconnect_delay`, doubling up to `reconnect_max_delay`, each
-/// bounded by `reconnect_timeout`, until `reconnect_window` has passed (the
-/// head tells drivers at once when a node really dies, which ends it too).
-inline constexpr auto reconnect_delay = std::chrono::milliseconds{50};
-inline constexpr auto reconnect_max_delay = std::chrono::milliseconds{1000};
-inline constexpr auto reconnect_timeout = std::chrono::seconds{2};
-inline constexpr auto reconnect_window = std::chrono::seconds{60};
+/// Reconnecting to a worker whose connection closed (cluster/reconnect_rule.hpp,
+/// the rule the simulator follows too).
+using detail::reconnect_delay;
+using detail::reconnect_max_delay;
+using detail::reconnect_timeout;
+using detail::reconnect_window;
 
 /// A worker node is given tasks while its tasks in flight hold at most this
 /// many times its CPUs (the excess queues there, hiding the round trip, and

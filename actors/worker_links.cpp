@@ -3,7 +3,6 @@
 #include "actors/cluster_atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/token_gate.hpp"
-#include "manta/core/backoff.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/observe/log_sink.hpp"
@@ -262,9 +261,7 @@ namespace {
 /// The next try to connect to a worker whose connection closed.
 void schedule_reconnect(self_ptr self, uint16_t index) {
   auto& lost = self->state.reconnecting.at(index);
-  self->delayed_send(self,
-                     detail::backoff_delay(reconnect_delay, lost.attempts, reconnect_max_delay),
-                     reconnect_atom::value, index);
+  self->delayed_send(self, detail::next_reconnect_try(lost.attempts), reconnect_atom::value, index);
 }
 
 } // namespace
@@ -293,7 +290,7 @@ void reconnect(self_ptr self, uint16_t index) {
   if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
     return; // the head said it left, or it is back
   auto& lost = i->second;
-  if (std::chrono::steady_clock::now() - lost.since > reconnect_window) {
+  if (detail::reconnect_given_up(std::chrono::steady_clock::now() - lost.since)) {
     detail::log_line(
       log_level::error, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
       unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port}, lost.attempts);
@@ -380,7 +377,7 @@ void heartbeat(self_ptr self) {
     auto peer = st.nodes.at(index).manager.node();
     auto why = "was silent for " + std::to_string(st.silence_limit.count())
                + " ms (the connection timeout) and is closed as broken";
-    connection_lost(self, index, why.c_str(), st.silence_limit / 2);
+    connection_lost(self, index, why.c_str(), detail::first_reconnect_try(true, st.silence_limit));
     disconnect(self, peer, [](const std::string&) {});
   }
   steal_for_idle(self); // this node's CPUs may have freed up since

@@ -33,6 +33,7 @@ enum class event_kind : uint8_t {
   wake,       ///< a callback (an argument sealed, a timer)
   external,   ///< work handed in by a thread outside the simulation
   group,      ///< a placement group's reservation message or retry (sim_groups.cpp)
+  reconnect,  ///< the driver tries to connect again to a node cut off (sim_faults.cpp)
 };
 
 /// The simulation's clock, event queue, random streams and trace hash. It

@@ -1,6 +1,7 @@
 #include "manta/sim/sim_world.hpp"
 
 #include "manta/actor/actor_core.hpp"
+#include "manta/cluster/reconnect_rule.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>
@@ -82,6 +83,9 @@ void world::apply(const sim_fault& f) {
   auto& n = nodes_[f.node];
   switch (f.what) {
     case sim_fault::kind::kill:
+      // A node declared dead by a cut and killed meanwhile: the driver's
+      // tries find no process there (it stays dead until revived).
+      reconnecting_.erase(f.node);
       if (!n.alive)
         return;
       down(f.node);
@@ -89,6 +93,8 @@ void world::apply(const sim_fault& f) {
                  [this, node = f.node] { detect(node); });
       break;
     case sim_fault::kind::revive:
+      if (reconnecting_.erase(f.node) > 0) // back before the driver's next try
+        cut_losses_.emplace(f.node, n.epoch);
       if (n.alive)
         return;
       n.alive = true;
@@ -114,25 +120,15 @@ void world::apply(const sim_fault& f) {
           eng_.after(connection_timeout_, event_kind::detect, m, 1,
                      [this, m, heals = heals_] { connection_timed_out(m, heals); });
       break;
-    case sim_fault::kind::heal: {
+    case sim_fault::kind::heal:
+      // The nodes declared dead come back at the driver's next try to
+      // connect to them (reconnect_try), as on a cluster.
       std::fill(side_.begin(), side_.end(), 0);
       ++heals_;
-      // The nodes declared dead join again: their losses were cut
-      // connections, which count against no task's max_node_failures.
-      auto back = std::move(timed_out_);
-      timed_out_.clear();
-      for (auto m : back) {
-        cut_losses_.emplace(m, nodes_[m].epoch);
-        sim_fault rejoin;
-        rejoin.what = sim_fault::kind::revive;
-        rejoin.node = m;
-        apply(rejoin);
-      }
       apart_dirty_ = true;
       wake_groups();
       place_ready();
       break;
-    }
     case sim_fault::kind::slow:
       n.slow = f.factor;
       break;
@@ -159,9 +155,39 @@ void world::connection_timed_out(uint32_t node, uint64_t heals) {
   if (heals != heals_ || !nodes_[node].alive || reachable(0, node))
     return; // healed meanwhile, or dead already
   down(node);
-  timed_out_.push_back(node);
+  reconnecting_[node] = reconnecting{eng_.now(), 0};
+  auto silence = std::chrono::duration_cast<std::chrono::milliseconds>(connection_timeout_);
+  eng_.after(first_reconnect_try(true, silence), event_kind::reconnect, node, 0,
+             [this, node, since = eng_.now()] { reconnect_try(node, since); });
   detect(node, "was cut off from the driver's node for the connection timeout ("
                  + std::to_string(connection_timeout_.count() / 1000000) + " ms)");
+}
+
+void world::reconnect_try(uint32_t node, vtime since) {
+  auto it = reconnecting_.find(node);
+  if (it == reconnecting_.end() || it->second.since != since)
+    return; // back or given up meanwhile (this try is of an earlier loss)
+  auto& lost = it->second;
+  if (reconnect_given_up(eng_.now() - lost.since)) {
+    reconnecting_.erase(it); // the driver gives it up: it stays out
+    return;
+  }
+  ++lost.attempts;
+  if (!reachable(0, node)) {
+    // Into a partition a try's SYNs are dropped: it fails at its bound.
+    eng_.after(reconnect_timeout + next_reconnect_try(lost.attempts), event_kind::reconnect, node,
+               static_cast<uint64_t>(lost.attempts),
+               [this, node, since] { reconnect_try(node, since); });
+    return;
+  }
+  // Back: its loss was a cut connection, which counts against no task's
+  // max_node_failures.
+  reconnecting_.erase(it);
+  cut_losses_.emplace(node, nodes_[node].epoch);
+  sim_fault back;
+  back.what = sim_fault::kind::revive;
+  back.node = node;
+  apply(back);
 }
 
 void world::detect(uint32_t node, const std::string& why) {

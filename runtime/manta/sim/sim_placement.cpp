@@ -65,9 +65,13 @@ bool world::try_place(queued& q) {
 
 node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   auto& node = nodes_[n];
-  node_view v{n, node.alive && opts_.cpus_per_node >= need, false,
+  // A node the driver is reconnecting to could still run it (a task pinned
+  // there waits for it, as the driver parks such a worker); it has room
+  // only when back.
+  bool present = node.alive || reconnecting_.count(n) > 0;
+  node_view v{n, present && opts_.cpus_per_node >= need, false,
               1.0 - node.free_cpus / opts_.cpus_per_node};
-  v.has_room = v.can_fit && reachable(from, n) && node.free_cpus >= need;
+  v.has_room = v.can_fit && node.alive && reachable(from, n) && node.free_cpus >= need;
   return v;
 }
 

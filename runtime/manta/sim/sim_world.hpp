@@ -276,6 +276,12 @@ private:
   /// driver's node: if no heal came meanwhile, the driver declares it dead
   /// now, as a cluster's driver does when a connection stays silent.
   void connection_timed_out(uint32_t node, uint64_t heals);
+  /// The driver's try to connect again to `node`, which the connection
+  /// timeout declared dead (cluster/reconnect_rule.hpp): back if node 0
+  /// reaches it now, else the try fails `reconnect_timeout` later and the
+  /// next one follows the rule's backoff, until its window has passed.
+  /// `since`: the loss the try is for (a later loss starts a loop of its own).
+  void reconnect_try(uint32_t node, vtime since);
   /// Adds the partitions and slow spells drawn from the seed.
   void draw_faults();
   /// The cluster notices that `node` is gone (`why`: "died", or how).
@@ -331,14 +337,20 @@ private:
   /// The losses of nodes (node, its epoch after the loss) under each task
   /// lost so far, by its id (unique in a run), until it ends (its
   /// `max_node_failures`); the losses that were cut connections, the node
-  /// coming back at the heal (they do not count, as on a cluster).
+  /// coming back when the driver connects again (they do not count, as on a
+  /// cluster).
   std::unordered_map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> node_failures_;
   std::set<std::pair<uint32_t, uint64_t>> cut_losses_;
   vtime connection_timeout_{0};
-  /// Heals so far; the nodes the connection timeout declared dead, which
-  /// join again at the next heal.
+  /// Heals so far.
   uint64_t heals_ = 0;
-  std::vector<uint32_t> timed_out_;
+  /// The nodes the connection timeout declared dead, which the driver
+  /// tries to connect to again: since when, and how many tries so far.
+  struct reconnecting {
+    vtime since{0};
+    int attempts = 0;
+  };
+  std::map<uint32_t, reconnecting> reconnecting_;
   std::deque<queued> ready_;
   /// Results held on the nodes that made them, by slot (under
   /// `produced_mtx_`), and the rebuilds waiting for their node's death to
