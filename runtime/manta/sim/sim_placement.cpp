@@ -65,13 +65,9 @@ bool world::try_place(queued& q) {
 
 node_view world::view_of(uint32_t n, uint32_t from, double need) const {
   auto& node = nodes_[n];
-  // A node the driver is reconnecting to could still run it (a task pinned
-  // there waits for it, as the driver parks such a worker); it has room
-  // only when back.
-  bool present = node.alive || reconnecting_.count(n) > 0;
-  node_view v{n, present && opts_.cpus_per_node >= need, false,
+  node_view v{n, node.alive && opts_.cpus_per_node >= need, false,
               1.0 - node.free_cpus / opts_.cpus_per_node};
-  v.has_room = v.can_fit && node.alive && reachable(from, n) && node.free_cpus >= need;
+  v.has_room = v.can_fit && reachable(from, n) && node.free_cpus >= need;
   return v;
 }
 
@@ -158,6 +154,15 @@ bool world::place_task(queued& q) {
       hold(q);
       return true;
     case node_choice::pinned_away:
+      // Pinned to a node the driver is reconnecting to, which fits it: it
+      // waits for it, as the driver's `place` does (`reconnecting_fits`).
+      if (reconnecting_.count(node) > 0 && opts_.cpus_per_node >= need
+          && custom_fits(node, custom, false)) {
+        if (custom.empty())
+          return false;
+        hold(q);
+        return true;
+      }
       // The error a cluster's driver gives (`fail_pinned`), so that the
       // same program handles it the same way in both.
       end_task(*t, task_state::failed,
