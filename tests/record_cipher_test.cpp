@@ -1,5 +1,6 @@
 // The AEAD under the data path's TLS records (runtime/manta/net/record_cipher.hpp),
-// libgcrypt's AES-GCM where the build has it, against OpenSSL's EVP as the
+// intel-ipsec-mb's or libgcrypt's AES-GCM where the build and the CPU have
+// them, against OpenSSL's EVP as the
 // reference: what one seals the other opens, byte for byte, for every TLS
 // 1.3 suite and record sizes around the block and record limits, and a
 // record changed anywhere (body, type byte, tag, header, nonce) does not open.
