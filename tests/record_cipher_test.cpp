@@ -138,6 +138,17 @@ TEST_CASE("record_cipher opens what OpenSSL seals, and nothing changed") {
   }
 }
 
+TEST_CASE("record_cipher names the library that takes each suite") {
+  // ChaCha20-Poly1305 is OpenSSL's alone; AES-GCM goes to the fastest
+  // library the build and the CPU have (the tests above ran on it).
+  CHECK(std::string{record_cipher::library(EVP_chacha20_poly1305())} == "OpenSSL");
+  for (auto& s : suites()) {
+    std::string library = record_cipher::library(s.cipher);
+    MESSAGE((std::string{s.name} + " by " + library));
+    CHECK((library == "intel-ipsec-mb" || library == "libgcrypt" || library == "OpenSSL"));
+  }
+}
+
 TEST_CASE("record_cipher refuses a key of the wrong length") {
   std::string error;
   unsigned char key[32] = {};

@@ -23,6 +23,12 @@ namespace {
 constexpr int nonce_size = 12;
 constexpr int tag_size = 16;
 
+/// AES-128-GCM or AES-256-GCM, the suites the faster libraries take.
+[[maybe_unused]] bool aes_gcm(const EVP_CIPHER* cipher) {
+  int nid = EVP_CIPHER_get_nid(cipher);
+  return nid == NID_aes_128_gcm || nid == NID_aes_256_gcm;
+}
+
 /// Any AEAD OpenSSL has, through EVP.
 class evp_cipher final : public record_cipher {
 public:
@@ -172,14 +178,18 @@ private:
   std::unique_ptr<state> state_;
 };
 
-/// intel-ipsec-mb's AES-GCM for `cipher` if it is one and the CPU has the
-/// wide instructions; null if not.
+/// The manager if intel-ipsec-mb takes `cipher` (AES-GCM, and the CPU has
+/// the wide instructions), else null.
+IMB_MGR* ipsec_mb_for(const EVP_CIPHER* cipher) {
+  return aes_gcm(cipher) ? ipsec_mb() : nullptr;
+}
+
+/// intel-ipsec-mb's AES-GCM for `cipher` if it takes it; null if not.
 std::unique_ptr<record_cipher> make_ipsec_mb(const EVP_CIPHER* cipher, const unsigned char* key) {
-  int nid = EVP_CIPHER_get_nid(cipher);
-  IMB_MGR* mgr = nid == NID_aes_128_gcm || nid == NID_aes_256_gcm ? ipsec_mb() : nullptr;
+  IMB_MGR* mgr = ipsec_mb_for(cipher);
   if (mgr == nullptr)
     return nullptr;
-  return std::make_unique<ipsec_mb_gcm>(mgr, nid == NID_aes_256_gcm, key);
+  return std::make_unique<ipsec_mb_gcm>(mgr, EVP_CIPHER_get_nid(cipher) == NID_aes_256_gcm, key);
 }
 
 #endif
@@ -248,14 +258,19 @@ private:
   gcry_cipher_hd_t h_;
 };
 
-/// libgcrypt's AES-GCM for `cipher` if it is one; null (no error) if not.
+/// libgcrypt's algorithm for `cipher` if it takes it (AES-GCM, and the
+/// library is ready), else 0.
+int gcrypt_algo(const EVP_CIPHER* cipher) {
+  if (!aes_gcm(cipher) || !gcrypt_ready())
+    return 0;
+  return EVP_CIPHER_get_nid(cipher) == NID_aes_256_gcm ? GCRY_CIPHER_AES256 : GCRY_CIPHER_AES128;
+}
+
+/// libgcrypt's AES-GCM for `cipher` if it takes it; null (no error) if not.
 std::unique_ptr<record_cipher> make_gcrypt(const EVP_CIPHER* cipher, const unsigned char* key,
                                            size_t key_size, std::string& error) {
-  int nid = EVP_CIPHER_get_nid(cipher);
-  int algo = nid == NID_aes_128_gcm   ? GCRY_CIPHER_AES128
-             : nid == NID_aes_256_gcm ? GCRY_CIPHER_AES256
-                                      : 0;
-  if (algo == 0 || !gcrypt_ready())
+  int algo = gcrypt_algo(cipher);
+  if (algo == 0)
     return nullptr;
   gcry_cipher_hd_t h = nullptr;
   gcry_error_t e = gcry_cipher_open(&h, algo, GCRY_CIPHER_MODE_GCM, 0);
@@ -302,6 +317,18 @@ std::unique_ptr<record_cipher> record_cipher::make(const EVP_CIPHER* cipher,
     return out;
 #endif
   return make_evp(cipher, key, seal, error);
+}
+
+const char* record_cipher::library(const EVP_CIPHER* cipher) {
+#if MANTA_HAVE_IPSEC_MB
+  if (ipsec_mb_for(cipher) != nullptr)
+    return "intel-ipsec-mb";
+#endif
+#if MANTA_HAVE_GCRYPT
+  if (gcrypt_algo(cipher) != 0)
+    return "libgcrypt";
+#endif
+  return "OpenSSL";
 }
 
 } // namespace manta::detail

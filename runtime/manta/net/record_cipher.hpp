@@ -30,6 +30,11 @@ public:
   static std::unique_ptr<record_cipher> make(const EVP_CIPHER* cipher, const unsigned char* key,
                                              size_t key_size, bool seal, std::string& error);
 
+  /// The library that seals and opens `cipher`'s records in this process
+  /// ("intel-ipsec-mb", "libgcrypt" or "OpenSSL"), as `make` picks it: the
+  /// benchmarks print it beside their figures.
+  static const char* library(const EVP_CIPHER* cipher);
+
   virtual ~record_cipher() = default;
 
   /// Encrypts [data, data + n), then the byte `type`, into `out` (n + 1
