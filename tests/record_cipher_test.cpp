@@ -1,5 +1,6 @@
 // The AEAD under the data path's TLS records (runtime/manta/net/record_cipher.hpp),
-// libgcrypt's AES-GCM where the build has it, against OpenSSL's EVP as the
+// intel-ipsec-mb's or libgcrypt's AES-GCM where the build and the CPU have
+// them, against OpenSSL's EVP as the
 // reference: what one seals the other opens, byte for byte, for every TLS
 // 1.3 suite and record sizes around the block and record limits, and a
 // record changed anywhere (body, type byte, tag, header, nonce) does not open.
@@ -134,6 +135,17 @@ TEST_CASE("record_cipher opens what OpenSSL seals, and nothing changed") {
       CHECK(opener->open(nonce.data(), aad.data(), aad.size(), sealed.data(), n + 1, out.data(),
                          last, tag.data()));
     }
+  }
+}
+
+TEST_CASE("record_cipher names the library that takes each suite") {
+  // ChaCha20-Poly1305 is OpenSSL's alone; AES-GCM goes to the fastest
+  // library the build and the CPU have (the tests above ran on it).
+  CHECK(std::string{record_cipher::library(EVP_chacha20_poly1305())} == "OpenSSL");
+  for (auto& s : suites()) {
+    std::string library = record_cipher::library(s.cipher);
+    MESSAGE((std::string{s.name} + " by " + library));
+    CHECK((library == "intel-ipsec-mb" || library == "libgcrypt" || library == "OpenSSL"));
   }
 }
 

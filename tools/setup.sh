@@ -6,7 +6,7 @@ pkgs=(
   g++ meson ninja-build pkg-config cmake
   libcaf-dev libcaf-openssl0.17 libssl-dev
   # the TLS data path's AES-GCM (runtime/manta/net/record_cipher.hpp; optional)
-  libgcrypt20-dev
+  libipsec-mb-dev libgcrypt20-dev
   openssl
   iproute2
   # the netns tests' delay and loss where the kernel has no netem

@@ -1,6 +1,6 @@
 #include "manta/net/record_cipher.hpp"
 
-#include "manta_gcrypt.h" // MANTA_HAVE_GCRYPT: 1 where meson found libgcrypt
+#include "manta_record_cipher.h" // MANTA_HAVE_IPSEC_MB, MANTA_HAVE_GCRYPT: 1 where meson found them
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -11,12 +11,23 @@
 #include <mutex>
 #endif
 
+#if MANTA_HAVE_IPSEC_MB
+#include <intel-ipsec-mb.h>
+#include <openssl/crypto.h>
+#endif
+
 namespace manta::detail {
 
 namespace {
 
 constexpr int nonce_size = 12;
 constexpr int tag_size = 16;
+
+/// AES-128-GCM or AES-256-GCM, the suites the faster libraries take.
+[[maybe_unused]] bool aes_gcm(const EVP_CIPHER* cipher) {
+  int nid = EVP_CIPHER_get_nid(cipher);
+  return nid == NID_aes_128_gcm || nid == NID_aes_256_gcm;
+}
 
 /// Any AEAD OpenSSL has, through EVP.
 class evp_cipher final : public record_cipher {
@@ -76,6 +87,112 @@ std::unique_ptr<record_cipher> make_evp(const EVP_CIPHER* cipher, const unsigned
   }
   return std::make_unique<evp_cipher>(ctx);
 }
+
+#if MANTA_HAVE_IPSEC_MB
+
+/// The process's intel-ipsec-mb manager, null unless the library picked
+/// its AVX-512 code with VAES and VPCLMULQDQ (the case measured faster than
+/// libgcrypt; record_cipher.hpp). Only its GCM functions are used: they
+/// take the key and the context as arguments and keep no state in the
+/// manager, so every thread shares it. It lives as long as the process.
+IMB_MGR* ipsec_mb() {
+  static IMB_MGR* mgr = []() -> IMB_MGR* {
+    IMB_MGR* m = alloc_mb_mgr(0);
+    if (m == nullptr)
+      return nullptr;
+    IMB_ARCH arch = IMB_ARCH_NONE;
+    init_mb_mgr_auto(m, &arch);
+    constexpr uint64_t wide = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
+    if (imb_get_errno(m) != 0 || arch != IMB_ARCH_AVX512 || (m->features & wide) != wide) {
+      free_mb_mgr(m);
+      return nullptr;
+    }
+    return m;
+  }();
+  return mgr;
+}
+
+/// AES-GCM through intel-ipsec-mb (see record_cipher). Its functions check
+/// their arguments only for null pointers and lengths past GCM's limits,
+/// which the records never pass, and report nothing per call (the error
+/// they would set is one for the whole process): sealing cannot fail.
+class ipsec_mb_gcm final : public record_cipher {
+public:
+  ipsec_mb_gcm(IMB_MGR* mgr, bool aes256, const unsigned char* key)
+    : init_(aes256 ? mgr->gcm256_init : mgr->gcm128_init),
+      encrypt_(aes256 ? mgr->gcm256_enc_update : mgr->gcm128_enc_update),
+      decrypt_(aes256 ? mgr->gcm256_dec_update : mgr->gcm128_dec_update),
+      seal_tag_(aes256 ? mgr->gcm256_enc_finalize : mgr->gcm128_enc_finalize),
+      open_tag_(aes256 ? mgr->gcm256_dec_finalize : mgr->gcm128_dec_finalize),
+      state_(std::make_unique<state>()) {
+    (aes256 ? mgr->gcm256_pre : mgr->gcm128_pre)(key, &state_->key);
+  }
+
+  ~ipsec_mb_gcm() override { OPENSSL_cleanse(state_.get(), sizeof(state)); }
+  ipsec_mb_gcm(const ipsec_mb_gcm&) = delete;
+  ipsec_mb_gcm& operator=(const ipsec_mb_gcm&) = delete;
+
+  bool seal(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* data, size_t n, unsigned char type, unsigned char* out,
+            unsigned char* tag, std::string&) override {
+    auto& s = *state_;
+    init_(&s.key, &s.ctx, nonce, aad, aad_size);
+    encrypt_(&s.key, &s.ctx, out, data, n);
+    encrypt_(&s.key, &s.ctx, out + n, &type, 1);
+    seal_tag_(&s.key, &s.ctx, tag, tag_size);
+    return true;
+  }
+
+  bool open(const unsigned char* nonce, const unsigned char* aad, size_t aad_size,
+            const unsigned char* in, size_t n, unsigned char* out, unsigned char& last,
+            const unsigned char* tag) override {
+    auto& s = *state_;
+    // Fails closed: should the library refuse its arguments and write no
+    // tag, what it left here does not match.
+    unsigned char expected[tag_size];
+    for (int i = 0; i < tag_size; ++i)
+      expected[i] = static_cast<unsigned char>(~tag[i]);
+    init_(&s.key, &s.ctx, nonce, aad, aad_size);
+    decrypt_(&s.key, &s.ctx, out, in, n - 1);
+    decrypt_(&s.key, &s.ctx, &last, in + n - 1, 1);
+    open_tag_(&s.key, &s.ctx, expected, tag_size);
+    // The library only computes the tag: compared here in constant time.
+    bool ok = CRYPTO_memcmp(expected, tag, tag_size) == 0;
+    OPENSSL_cleanse(expected, sizeof(expected));
+    return ok;
+  }
+
+private:
+  /// The expanded key and the record's running state, 64-byte aligned as
+  /// the library's vector code wants them.
+  struct state {
+    gcm_key_data key;
+    gcm_context_data ctx;
+  };
+
+  aes_gcm_init_t init_;
+  aes_gcm_enc_dec_update_t encrypt_;
+  aes_gcm_enc_dec_update_t decrypt_;
+  aes_gcm_enc_dec_finalize_t seal_tag_;
+  aes_gcm_enc_dec_finalize_t open_tag_;
+  std::unique_ptr<state> state_;
+};
+
+/// The manager if intel-ipsec-mb takes `cipher` (AES-GCM, and the CPU has
+/// the wide instructions), else null.
+IMB_MGR* ipsec_mb_for(const EVP_CIPHER* cipher) {
+  return aes_gcm(cipher) ? ipsec_mb() : nullptr;
+}
+
+/// intel-ipsec-mb's AES-GCM for `cipher` if it takes it; null if not.
+std::unique_ptr<record_cipher> make_ipsec_mb(const EVP_CIPHER* cipher, const unsigned char* key) {
+  IMB_MGR* mgr = ipsec_mb_for(cipher);
+  if (mgr == nullptr)
+    return nullptr;
+  return std::make_unique<ipsec_mb_gcm>(mgr, EVP_CIPHER_get_nid(cipher) == NID_aes_256_gcm, key);
+}
+
+#endif
 
 #if MANTA_HAVE_GCRYPT
 
@@ -141,14 +258,19 @@ private:
   gcry_cipher_hd_t h_;
 };
 
-/// libgcrypt's AES-GCM for `cipher` if it is one; null (no error) if not.
+/// libgcrypt's algorithm for `cipher` if it takes it (AES-GCM, and the
+/// library is ready), else 0.
+int gcrypt_algo(const EVP_CIPHER* cipher) {
+  if (!aes_gcm(cipher) || !gcrypt_ready())
+    return 0;
+  return EVP_CIPHER_get_nid(cipher) == NID_aes_256_gcm ? GCRY_CIPHER_AES256 : GCRY_CIPHER_AES128;
+}
+
+/// libgcrypt's AES-GCM for `cipher` if it takes it; null (no error) if not.
 std::unique_ptr<record_cipher> make_gcrypt(const EVP_CIPHER* cipher, const unsigned char* key,
                                            size_t key_size, std::string& error) {
-  int nid = EVP_CIPHER_get_nid(cipher);
-  int algo = nid == NID_aes_128_gcm   ? GCRY_CIPHER_AES128
-             : nid == NID_aes_256_gcm ? GCRY_CIPHER_AES256
-                                      : 0;
-  if (algo == 0 || !gcrypt_ready())
+  int algo = gcrypt_algo(cipher);
+  if (algo == 0)
     return nullptr;
   gcry_cipher_hd_t h = nullptr;
   gcry_error_t e = gcry_cipher_open(&h, algo, GCRY_CIPHER_MODE_GCM, 0);
@@ -186,11 +308,27 @@ std::unique_ptr<record_cipher> record_cipher::make(const EVP_CIPHER* cipher,
     error = "the TLS records' cipher is not an AEAD with a 12-byte nonce";
     return nullptr;
   }
+#if MANTA_HAVE_IPSEC_MB
+  if (auto out = make_ipsec_mb(cipher, key))
+    return out;
+#endif
 #if MANTA_HAVE_GCRYPT
   if (auto out = make_gcrypt(cipher, key, key_size, error); out || !error.empty())
     return out;
 #endif
   return make_evp(cipher, key, seal, error);
+}
+
+const char* record_cipher::library(const EVP_CIPHER* cipher) {
+#if MANTA_HAVE_IPSEC_MB
+  if (ipsec_mb_for(cipher) != nullptr)
+    return "intel-ipsec-mb";
+#endif
+#if MANTA_HAVE_GCRYPT
+  if (gcrypt_algo(cipher) != 0)
+    return "libgcrypt";
+#endif
+  return "OpenSSL";
 }
 
 } // namespace manta::detail

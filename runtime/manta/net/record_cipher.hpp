@@ -12,12 +12,16 @@ namespace manta::detail {
 
 /// AES-GCM is most of what a TLS read costs (docs/cluster.md, "Throughput
 /// against a raw stream"). OpenSSL 3.0's AES-GCM runs on 128-bit registers;
-/// libgcrypt 1.10's uses VAES and VPCLMULQDQ on 256-bit ones where the CPU
-/// has them, about 1.3 times as fast per core on this project's machines.
-/// So a build that finds libgcrypt seals and opens AES-128-GCM and
-/// AES-256-GCM records with it, and everything else (ChaCha20-Poly1305,
-/// or any suite in a build without libgcrypt) with OpenSSL's EVP. Both
-/// compute the same AEAD (RFC 5116): the records are the same bytes.
+/// libgcrypt 1.10's counter mode uses VAES on 256-bit ones where the CPU
+/// has it, about 1.3 times as fast per core on this project's machines, but
+/// still hashes (GHASH) 128 bits at a time; intel-ipsec-mb's does both on
+/// 512-bit registers where the CPU has AVX-512 with VAES and VPCLMULQDQ,
+/// about twice libgcrypt's speed there. So AES-128-GCM and AES-256-GCM
+/// records go to intel-ipsec-mb where the build found it and the CPU has
+/// those, else to libgcrypt where the build found it; everything else
+/// (ChaCha20-Poly1305, or any suite in a build with neither) to OpenSSL's
+/// EVP. All compute the same AEAD (RFC 5116): the records are the same
+/// bytes.
 class record_cipher {
 public:
   /// A context for `cipher` (a TLS 1.3 AEAD with a 12-byte nonce and a
@@ -25,6 +29,11 @@ public:
   /// opens. Null with `error` set if the library refuses the key.
   static std::unique_ptr<record_cipher> make(const EVP_CIPHER* cipher, const unsigned char* key,
                                              size_t key_size, bool seal, std::string& error);
+
+  /// The library that seals and opens `cipher`'s records in this process
+  /// ("intel-ipsec-mb", "libgcrypt" or "OpenSSL"), as `make` picks it: the
+  /// benchmarks print it beside their figures.
+  static const char* library(const EVP_CIPHER* cipher);
 
   virtual ~record_cipher() = default;
 
