@@ -168,7 +168,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
         complete_fetch(self, fetch_id, data);
         // Its reader decodes it later (the +1s for refs inside come here
         // first): its free tells that node too (see free_atom).
-        st.inline_rebuilds[r.task_id].push_back(p.node);
+        st.inline_rebuilds[r.task_id].emplace_back(p.node, r.task_id);
         break;
       }
       case wire::result_message::stored: {
@@ -442,8 +442,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       for (auto copy : self->state.copies.erase(held))
         free_on(self, copy, held);
       if (auto i = self->state.inline_rebuilds.find(id); i != self->state.inline_rebuilds.end()) {
-        for (auto rebuilt_on : i->second) // it holds no bytes: the refs' pins go
-          free_on(self, rebuilt_on, id);
+        for (auto [rebuilt_on, held_there] : i->second) // no bytes: the refs' pins go
+          free_on(self, rebuilt_on, held_there);
         self->state.inline_rebuilds.erase(i);
       }
     },

@@ -222,11 +222,12 @@ struct cluster_client_state {
   /// Fetches by fetch id, and the fetch id of each object being fetched.
   std::unordered_map<uint64_t, fetch_op> fetches;
   std::unordered_map<uint64_t, uint64_t> fetch_of;
-  /// The nodes that rebuilt a lost result from its lineage and sent it
-  /// inline, by its id: each keeps the refs inside pinned for this driver
-  /// (contained_refs.hpp) until told the result is freed, which the
-  /// object's own free (to its lost first home) does not tell them.
-  std::unordered_map<uint64_t, std::vector<uint16_t>> inline_rebuilds;
+  /// The nodes that rebuilt a lost result or generator item from its
+  /// lineage and sent it inline, by its id, each with the id it keeps the
+  /// refs inside pinned under for this driver (contained_refs.hpp: the
+  /// result's own, a small item's `held`) until told it is freed, which
+  /// the object's own free (to its lost first home) does not tell them.
+  std::unordered_map<uint64_t, std::vector<std::pair<uint16_t, uint64_t>>> inline_rebuilds;
   /// Large items of generator tasks placed on workers, by item object id,
   /// and their lineages by task id (generator_rebuild.cpp).
   std::unordered_map<uint64_t, generator_item> gen_items;

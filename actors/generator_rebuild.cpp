@@ -138,13 +138,17 @@ void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t&
   if (auto lineage = st.gen_lineages.empty() ? nullptr : lineage_of(self, task, false)) {
     auto [live, rec] = live_item(self, *lineage, index);
     if (live != nullptr && home_lost(self, *rec)) {
-      // Its lost large item came back small this time: read as is. (Its
-      // refs stay pinned on their node until this driver's link to it
-      // ends: the read that decodes them comes later, on the reader's
-      // thread, and its +1s must reach that node first.)
+      // Its lost large item came back small this time: read as is. Its
+      // reader decodes it later (the +1s for the refs inside come here
+      // first), so the item's free lets the re-run's node go of them, as
+      // for a result rebuilt inline (free_atom); unread, they go now.
       if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end()) {
         auto copy = bytes;
         complete_fetch(self, f->second, copy);
+        if (held != 0)
+          st.inline_rebuilds[rec->id.value()].emplace_back(object_id{held}.node(), held);
+      } else {
+        item_read(held);
       }
       return;
     }

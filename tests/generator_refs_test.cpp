@@ -110,6 +110,17 @@ void mixed_items(manta::generator_sink<padded>& out) {
 }
 MANTA_REMOTE(mixed_items);
 
+/// As mixed_items the first time (creating file `flag`); once `flag`
+/// exists (a re-run rebuilding the lost item 0), item 0 is small too: it
+/// travels inline, against the generator's contract of the same items.
+void shrinking_items(manta::generator_sink<padded>& out, std::string flag) {
+  bool again = std::filesystem::exists(flag);
+  touch(flag);
+  out.yield(padded{again ? "small" : std::string(size_t{2} << 20, 'p'), refs{made(0)}});
+  out.yield(padded{"small", refs{made(1)}});
+}
+MANTA_REMOTE(shrinking_items);
+
 /// An actor on a worker whose generator method does what late_items does.
 class late_actor {
 public:
@@ -306,6 +317,41 @@ TEST_CASE("refs inside generator items a re-run repeats are freed on its node") 
   // The re-run's item 1 was dropped undecoded: its object goes.
   CHECK(eventually([&] { return !w.holds(1, ids[1]); }));
   // Item 0's goes once this driver drops it.
+  value = {};
+  big.reset();
+  small.reset();
+  CHECK(eventually([&] { return !w.holds(1, ids[0]); }));
+}
+
+TEST_CASE("refs inside a small item that takes a lost large item's place are freed on its node") {
+  workers w{2};
+  auto flag = w.c.dir() + "/ran-once";
+  auto gen = manta::task(shrinking_items)
+               .node_affinity(w.node(0), /*soft=*/true)
+               .max_retries(1)
+               .remote(flag);
+  auto big = gen.next(60s);
+  REQUIRE(big.has_value());
+  REQUIRE(big->slot()->remote() != nullptr); // kept on worker 0, not read
+  auto small = gen.next(60s);
+  REQUIRE(small.has_value());
+  CHECK_FALSE(gen.next(60s).has_value());
+  w.c.kill_worker(w.pids[0], 2);
+  // The read of item 0 re-runs the generator on worker 1, whose item 0 is
+  // small this time: it comes back inline and is decoded here.
+  auto value = manta::get(*big, 60s);
+  CHECK(value.first == "small");
+  REQUIRE(value.second.size() == 1);
+  CHECK(manta::get(value.second[0], 30s) == 0);
+  std::vector<uint64_t> ids; // the re-run's two objects
+  REQUIRE(eventually([&] {
+    ids = w.made_on(1);
+    return ids.size() == 2;
+  }));
+  CHECK(value.second[0].id().value() == ids[0]);
+  CHECK(w.holds(1, ids[0])); // read here, still held
+  CHECK(eventually([&] { return !w.holds(1, ids[1]); })); // item 1: a repeat, dropped
+  // Item 0's goes once this driver dropped it (and the item).
   value = {};
   big.reset();
   small.reset();

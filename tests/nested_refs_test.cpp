@@ -1,7 +1,8 @@
 // Refs and actor handles written where no task's or call's arguments or
 // result hold them (docs/cluster.md, "Borrowed refs"): a large actor call
 // result read over the data path, an actor's constructor arguments, a ref
-// inside another ref's inlined bytes, a result rebuilt from its lineage.
+// inside another ref's inlined bytes (one a driver passes on from one
+// worker to another), a result rebuilt from its lineage.
 // Each keeps its object (or actor) while some node may still read it and
 // lets it go once none can. With real worker processes (this binary is also
 // the head and the workers: cluster_main.hpp).
@@ -152,6 +153,42 @@ private:
   std::vector<manta::actor_handle<target>> handles_;
 };
 MANTA_ACTOR(ctor_keeper, &ctor_keeper::read, &ctor_keeper::drop);
+
+/// An actor that reads the small values behind the refs it is given and
+/// keeps only the refs inside them.
+class inner_keeper {
+public:
+  size_t keep(std::vector<manta::object_ref<text_refs>> outer) {
+    for (auto& o : outer)
+      for (auto& r : manta::get(o, 20s))
+        inner_.push_back(r);
+    return inner_.size();
+  }
+
+  /// Keeps the refs inside the small values inside the value behind `list`.
+  size_t keep_listed(manta::object_ref<std::vector<manta::object_ref<text_refs>>> list) {
+    return keep(manta::get(list, 20s));
+  }
+
+  /// The first letter of each kept object, or how reading one failed.
+  std::string read() {
+    std::string out;
+    try {
+      for (auto& r : inner_)
+        out += manta::get(r, 20s).substr(0, 1);
+    } catch (const std::exception& e) {
+      out += std::string{" failed: "} + e.what();
+    }
+    return out;
+  }
+
+  size_t drop() { return std::exchange(inner_, {}).size(); }
+
+private:
+  text_refs inner_;
+};
+MANTA_ACTOR(inner_keeper, &inner_keeper::keep, &inner_keeper::keep_listed, &inner_keeper::read,
+            &inner_keeper::drop);
 
 using target_handles = std::vector<manta::actor_handle<target>>;
 
@@ -340,6 +377,40 @@ TEST_CASE("a ref inside a value inlined in its ref lives while that value does")
     CHECK(w.holds(0, id));
     refs = {};
     CHECK(eventually([&] { return !w.holds(0, id); }));
+  }
+}
+
+TEST_CASE("a ref inside a worker's inlined value that the driver passes on lives while kept") {
+  // Made on worker 0, whose node the refs inside the small value name;
+  // worker 1 has no link to it and reports to the driver.
+  workers w{2};
+  auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
+  // 'a': the outer ref as an argument; 'p': inside a value the driver put
+  // after reading it (resident here).
+  for (char c : {'a', 'p'}) {
+    CAPTURE(c);
+    uint64_t outer_id = 0;
+    uint64_t inner_id = 0;
+    {
+      auto outer = manta::get(manta::task(nested_here).node_affinity(w.node(0)).remote(c), 60s);
+      outer_id = outer.id().value();
+      inner_id = w.made(0);
+      CHECK(manta::object_id{inner_id}.node() == w.node(0));
+      if (c == 'a') {
+        CHECK(manta::get(k.call(&inner_keeper::keep).remote(std::vector{outer}), 60s) == 1);
+      } else {
+        CHECK(manta::get(outer, 30s).size() == 1);
+        auto list = manta::put(std::vector{outer});
+        CHECK(manta::get(k.call(&inner_keeper::keep_listed).remote(list), 60s) == 1);
+      }
+    } // the driver's refs are gone; worker 1 keeps only the inner ref
+    CHECK(eventually([&] { return !w.holds(0, outer_id); }));
+    CHECK(!listed(manta::object_id{outer_id}));
+    CHECK(w.holds(0, inner_id));
+    CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
+    CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
+    CHECK(eventually([&] { return !w.holds(0, inner_id); }));
+    CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
   }
 }
 

@@ -2,9 +2,12 @@
 
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/remote_object.hpp"
+#include "manta/core/codec.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/store/borrowers.hpp"
+#include "manta/store/node_messages.hpp"
 
+#include <string_view>
 #include <utility>
 
 namespace manta::detail {
@@ -37,6 +40,11 @@ std::optional<uint16_t> record_lender(const remote_object& r) {
   if (r.lender)
     return r.lender->owner;
   return std::nullopt;
+}
+
+bool rewrites_inlined(runtime& rt, const remote_object& r, const value_codec* codec) {
+  return r.lender && r.lender->bytes && codec != nullptr && std::string_view{codec->kind} != "raw"
+         && !cluster_worker(rt);
 }
 
 bool record_location(runtime& rt, const remote_object& r, ref_wire& w) {

@@ -120,11 +120,19 @@ void take_inner(lent_ref& e, std::vector<uint64_t>& out) {
 /// then: their lends go to `inner`, for the caller to tie to this object's
 /// pin.
 bool locate(runtime& rt, const object_slot& slot, ref_wire& w, std::vector<uint64_t>& inner) {
-  if (auto& r = slot.remote())
-    return record_location(rt, *r, w);
-  if (slot.codec() == nullptr)
-    return false;
-  auto value = slot.shared_value();
+  std::shared_ptr<const void> value;
+  if (auto& r = slot.remote()) {
+    if (!rewrites_inlined(rt, *r, slot.codec()))
+      return record_location(rt, *r, w);
+    // The refs inside name the node that wrote them: decoded here (this
+    // driver borrows them), they are written again below as its own.
+    if (auto err = fetch_far_value(r, *slot.codec(), value); !err.empty())
+      throw object_lost_error(err);
+  } else {
+    if (slot.codec() == nullptr)
+      return false;
+    value = slot.shared_value();
+  }
   // Refs inside this value travel inside its ref's bytes, read whenever
   // the borrower first reads it: not part of the outer container, but held
   // by this object's own pin (a borrower reads them while it holds this).
@@ -134,6 +142,8 @@ bool locate(runtime& rt, const object_slot& slot, ref_wire& w, std::vector<uint6
   encoded_bytes bytes;
   if (slot.codec()->encode(value.get(), bytes))
     return false;
+  if (bytes.size > ref_inline_bytes && slot.remote()) // grew written here: as it came
+    return record_location(rt, *slot.remote(), w);   // (the scope lets its lends go)
   w.size = bytes.size;
   if (bytes.size <= ref_inline_bytes) {
     w.bytes.assign(bytes.data, bytes.data + bytes.size);

@@ -24,7 +24,9 @@
 /// and when its last local copy is gone (-1), over the same links and
 /// messages as actor handles (`actrelease`). A worker passes a ref it
 /// borrowed on as its owner's; a driver passes one on as its own (the node
-/// it sends it to may have no link to the owner, but has one to it). A ref
+/// it sends it to may have no link to the owner, but has one to it), and
+/// a small value's inlined bytes written again, so that the refs inside are
+/// its own too (`rewrites_inlined`, far_objects.hpp). A ref
 /// to an object still being computed is lent the same way; its borrowed
 /// slot waits, and the owner tells the borrower where the object is once
 /// it is sealed (`ref_resolutions`, `ref_resolved`).
