@@ -14,7 +14,7 @@ namespace {
 
 /// How far the recorder's clock may stray from steady_clock (timelines
 /// order one thread's runs to the microsecond).
-constexpr int64_t tolerance_ns = 2'000;
+constexpr int64_t tolerance_ns = 1'000;
 
 } // namespace
 
