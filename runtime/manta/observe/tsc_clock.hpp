@@ -24,7 +24,7 @@
 /// clock's age, up to 1 s), each continuing the previous one at its switch
 /// point (times never jump) with the slope that meets steady_clock at the
 /// next switch: the clock stays within ~0.1 us of steady_clock (measured
-/// by tsc_clock_test: at most 71 ns off in 300 ms of reads).
+/// by tsc_clock_test: tens of ns off in 300 ms of reads).
 namespace manta::detail::tsc_clock {
 
 inline int64_t steady_ns() noexcept {
