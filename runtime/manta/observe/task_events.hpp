@@ -1,10 +1,10 @@
 #pragma once
 
 #include "manta/object_id.hpp"
+#include "manta/observe/tsc_clock.hpp"
 #include "manta/state.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -88,14 +88,11 @@ struct finished_record {
 /// relaxed load.
 namespace task_events {
 
-/// Steady-clock nanoseconds, the recorder's time base. (Raw `rdtsc` was
-/// tried: cheaper under load, but unordered reads made one thread's slices
-/// overlap by a microsecond in the timeline, and on a quiet machine
-/// steady_clock costs 26 ns against rdtsc's 10.)
+/// Steady-clock nanoseconds, the recorder's time base, read from the TSC
+/// where it is invariant (tsc_clock.hpp: a plain `rdtsc` does not wait for
+/// the task's cache misses as the vDSO's `rdtscp` does).
 inline int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return tsc_clock::now_ns();
 }
 
 /// Turns a recorder time into microseconds since the Unix epoch.
