@@ -40,7 +40,8 @@
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
 //   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler)
-//   cluster_benchmark --small-results-only=N [--transport=plain]  (for a profiler)
+//   cluster_benchmark --small-results-only=N [--transport=plain]  (for a profiler: a task's
+//     and an actor call's 256 KiB result, N round trips each)
 //   cluster_benchmark --generator-only=N [--transport=plain]      (for a profiler)
 //
 // The cluster runs TLS (the default) unless --transport=plain says plain TCP,
@@ -145,8 +146,10 @@ double seconds_since(steady::time_point start) {
 class pinger {
 public:
   int ping(int x) { return x; }
+  /// A result of `bytes` bytes (cross_node_small_call_result_rt).
+  std::vector<char> blob(uint64_t bytes) { return small_result(bytes); }
 };
-MANTA_ACTOR(pinger, &pinger::ping);
+MANTA_ACTOR(pinger, &pinger::ping, &pinger::blob);
 
 /// Sequential calls per second through `h`, made where this runs; -1 on a
 /// wrong answer.
@@ -255,23 +258,39 @@ void print_spread(const char* row, std::vector<double>& us, const char* unit, co
               us[us.size() / 2], unit, us.front(), us.back(), us.size(), what);
 }
 
-/// Only the small result round trip (256 KiB inline), `n` times on one
-/// worker, for a profiler.
+/// Microseconds of each of `n` round trips of `make` (after 20 to warm
+/// up connections, threads and buffers), each returning `bytes` bytes; empty
+/// on a wrong size.
+template <class Make>
+std::vector<double> small_round_trips(long n, uint64_t bytes, Make make) {
+  for (int i = 0; i < 20; ++i)
+    manta::get_shared(make());
+  std::vector<double> us(static_cast<size_t>(n));
+  for (long i = 0; i < n; ++i) {
+    auto start = steady::now();
+    if (manta::get_shared(make())->size() != bytes)
+      return {};
+    us[static_cast<size_t>(i)] = seconds_since(start) * 1e6;
+  }
+  return us;
+}
+
+/// Only the small result round trips (256 KiB inline), `n` times on one
+/// worker, of a task and of an actor call, for a profiler.
 int small_results_only(long n, const manta::tls_options& tls) {
   constexpr uint64_t small_bytes = uint64_t{256} << 10;
   manta::local_cluster c{tls};
   c.add_worker(1);
   c.join(0);
-  for (int i = 0; i < 20; ++i) // warm up connections, threads and buffers
-    manta::get_shared(manta::task(small_result).remote(small_bytes));
-  std::vector<double> us(static_cast<size_t>(n));
-  for (long i = 0; i < n; ++i) {
-    auto start = steady::now();
-    if (manta::get_shared(manta::task(small_result).remote(small_bytes))->size() != small_bytes)
-      return std::fprintf(stderr, "BUG: wrong small result\n"), 1;
-    us[static_cast<size_t>(i)] = seconds_since(start) * 1e6;
-  }
-  print_spread("cross_node_small_result_rt", us, "us", "round trips");
+  auto tasks = small_round_trips(n, small_bytes,
+                                 [&] { return manta::task(small_result).remote(small_bytes); });
+  auto a = manta::actor<pinger>().remote();
+  auto calls = small_round_trips(n, small_bytes,
+                                 [&] { return a.call(&pinger::blob).remote(small_bytes); });
+  if (tasks.empty() || calls.empty())
+    return std::fprintf(stderr, "BUG: wrong small result\n"), 1;
+  print_spread("cross_node_small_result_rt", tasks, "us", "round trips");
+  print_spread("cross_node_small_call_result_rt", calls, "us", "round trips");
   return 0;
 }
 
