@@ -284,7 +284,9 @@ int small_results_only(long n, const manta::tls_options& tls) {
   c.join(0);
   auto tasks = small_round_trips(n, small_bytes,
                                  [&] { return manta::task(small_result).remote(small_bytes); });
-  auto a = manta::actor<pinger>().remote();
+  // On the worker (the one node with CPUs, so where `which_node` runs).
+  auto worker = static_cast<manta::node_id>(manta::get(manta::task(which_node).remote(0)));
+  auto a = manta::actor<pinger>().node_affinity(worker).remote();
   auto calls = small_round_trips(n, small_bytes,
                                  [&] { return a.call(&pinger::blob).remote(small_bytes); });
   if (tasks.empty() || calls.empty())
