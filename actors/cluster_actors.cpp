@@ -9,6 +9,7 @@
 #include "manta/core/demangle.hpp"
 #include "manta/cluster/head_store.hpp"
 #include "manta/store/lent_handles.hpp"
+#include "manta/net/shared_bytes.hpp"
 #include "manta/net/wire_failure.hpp"
 #include "manta/errors.hpp"
 #include "manta/core/runtime.hpp"
@@ -199,7 +200,8 @@ void send_actor_call(self_ptr self, call_request_ptr req) {
   send_spec(self, n->second.manager, req->spec);
 }
 
-bool on_actor_call_result(self_ptr self, wire::result_message& r) {
+bool on_actor_call_result(self_ptr self, wire::result_message& r,
+                          const wire::shared_bytes* beside) {
   auto i = self->state.calls.find(r.task_id);
   if (i == self->state.calls.end())
     return false;
@@ -208,7 +210,10 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r) {
   switch (r.kind) {
     case wire::result_message::inline_value: {
       auto borrowed = refs_borrowed_here();
-      complete(req, req->ctx.call->decode_result(r.value));
+      // A value that came beside its message is a buffer of its own here,
+      // which a byte vector result takes as it is.
+      complete(req, beside != nullptr ? req->ctx.call->take_result(beside->take())
+                                      : req->ctx.call->decode_result(r.value));
       // Refs inside it, read here: after this node's +1s for them, the
       // actor's node lets go of the result's pins on them.
       if (refs_borrowed_here() != borrowed)

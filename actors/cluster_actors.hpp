@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/cluster_client.hpp"
+#include "manta/net/shared_bytes.hpp"
 
 #include <string>
 
@@ -22,7 +23,10 @@ void on_actor_created(cluster_client_actor* self, uint16_t from, const detail::w
 void send_actor_call(cluster_client_actor* self, detail::call_request_ptr req);
 
 /// Completes the call `r` answers; false if `r` answers no actor call.
-bool on_actor_call_result(cluster_client_actor* self, detail::wire::result_message& r);
+/// `beside`: its value, when it came apart (a byte vector of 64 KiB or
+/// more: hosted_results.hpp, finished_result).
+bool on_actor_call_result(cluster_client_actor* self, detail::wire::result_message& r,
+                          const detail::wire::shared_bytes* beside = nullptr);
 
 /// The owner let go of an actor: its node drops it (an attached handle's
 /// actor stays).

@@ -84,7 +84,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     return; // nothing to attribute it to; the task's node is still watched
   if (beside != nullptr && r.kind == wire::result_message::inline_value && r.value.empty())
     r.value = beside->view();
-  if (on_actor_call_result(self, r))
+  if (on_actor_call_result(self, r, beside))
     return;
   auto i = st.placed.find(r.task_id);
   if (i == st.placed.end()) {

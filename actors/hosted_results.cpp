@@ -25,6 +25,13 @@ using detail::wire::result_message;
 
 namespace {
 
+/// From this size on, a result's value travels beside its message when it
+/// is a byte vector (a copy of it costs more than the extra element, a
+/// custom type CAF names by its type name on the wire: one of 4 bytes
+/// beside its message made a round trip about a tenth slower); smaller
+/// ones go inside it.
+constexpr size_t beside_from = size_t{64} << 10;
+
 /// The encoded bytes of a sealed result, not copied: a hosted task's are
 /// bytes already; an actor call's value is encoded with its type's codec,
 /// which for a raw type (a vector of numbers, a string) points into the
@@ -93,7 +100,8 @@ result_message failure_of(uint64_t id, const std::string& name, const std::excep
   return failed(id, detail::to_failure(ep, name, detail::runtime::node_name()));
 }
 
-detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_message& r) {
+detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_message& r,
+                                    detail::wire::shared_bytes& beside) {
   auto fail = [&](const std::exception_ptr& ep) {
     r = failure_of(id, h.name, ep);
     return detail::wire::bytes{};
@@ -116,6 +124,13 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_me
   auto size = bytes.encoded.size;
   if (!detail::result_stays_on_node(size)) {
     r.kind = result_message::inline_value;
+    if (size >= beside_from && (h.encoded || h.result->type() == typeid(std::vector<char>))) {
+      // The sealed value is a byte vector, the bytes themselves: they go
+      // beside the message, kept alive by the value, not copied.
+      beside.bytes = std::shared_ptr<const std::vector<char>>(
+        bytes.value, static_cast<const std::vector<char>*>(bytes.value.get()));
+      return detail::wire::encode(r);
+    }
     r.value = bytes.view();
     auto message = detail::wire::encode(r); // the value's one copy, into the message
     r.value = {};                           // `bytes` goes now
@@ -130,12 +145,6 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_me
 namespace {
 
 std::atomic<uint64_t> early_answers_sent{0};
-
-/// From this size on, an early answer's value travels beside its message
-/// (a copy of it costs more than the extra element, a custom type CAF
-/// names by its type name on the wire: one of 4 bytes beside its message
-/// made a round trip about a tenth slower); smaller ones go inside it.
-constexpr size_t beside_from = size_t{64} << 10;
 
 } // namespace
 
@@ -273,7 +282,8 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
            == caf::actor_cast<caf::abstract_actor*>(h.owner))
     return;
   result_message r;
-  auto message = finished_result(id, h, r);
+  detail::wire::shared_bytes beside;
+  auto message = finished_result(id, h, r, beside);
   if (r.kind == result_message::failure && h.encoded) // a remote_task's (see hosted_task)
     r.error.retryable = static_cast<const detail::remote_task*>(h.keep.get())
                           ->retryable.load(std::memory_order_acquire);
@@ -281,7 +291,10 @@ void end_hosted(node_manager_actor* self, uint64_t id) {
     r.error.retryable = static_cast<const detail::actor_call*>(h.keep.get())->retryable;
   if (r.kind == result_message::stored)
     self->state.owners.held(h.owner.address(), id);
-  if (r.kind == result_message::inline_value)
+  if (r.kind == result_message::inline_value && beside.bytes)
+    self->send(h.owner, result_atom::value, self->state.token, std::move(message),
+               std::move(beside));
+  else if (r.kind == result_message::inline_value)
     queue_result(self, h.owner, std::move(message));
   else
     send_result(self, h.owner, r);

@@ -2,6 +2,7 @@
 
 #include "actors/node_manager.hpp"
 #include "manta/sched/item_stream.hpp"
+#include "manta/net/shared_bytes.hpp"
 #include "manta/net/wire.hpp"
 
 #include <caf/fwd.hpp>
@@ -30,11 +31,15 @@ detail::wire::result_message failure_of(uint64_t id, const std::string& name,
 /// The TaskResult of a finished hosted task or call, in `r`; keeps a value
 /// larger than `inline_result_limit` here (held_objects), as the owner
 /// reads it over the data path. For a value that goes inline, also the
-/// encoded message (else empty): its bytes are copied once, from the
-/// sealed value (or its codec's encoding) straight into the message, and
-/// `r.value` views them only while this runs.
+/// encoded message (else empty): a value of 64 KiB or more that is a byte
+/// vector (a hosted task's encoding, or a call's `std::vector<char>`) is
+/// not copied but put in `beside`, to travel beside the message (as an
+/// early answer's does); any other is copied once, from the sealed value
+/// (or its codec's encoding) straight into the message, and `r.value`
+/// views it only while this runs.
 detail::wire::bytes finished_result(uint64_t id, const hosted_task& h,
-                                    detail::wire::result_message& r);
+                                    detail::wire::result_message& r,
+                                    detail::wire::shared_bytes& beside);
 
 /// The direct answer of hosted task `id` (remote_task::answer_early): the
 /// thread that ran it sends a result of at most `inline_result_limit`

@@ -124,6 +124,10 @@ public:
   /// The outcome the encoded result `bytes` stands for.
   virtual call_outcome decode_result(std::span<const char> bytes) const;
 
+  /// The same, given a buffer of its own that it may take: a
+  /// `std::vector<char>` result is those bytes, moved in, not decoded.
+  virtual call_outcome take_result(std::vector<char>&& bytes) const { return decode_result(bytes); }
+
   const std::string& method_name;
   slot_ptr result;
   std::vector<slot_ptr> deps;

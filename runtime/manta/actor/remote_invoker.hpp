@@ -199,6 +199,12 @@ struct remote_invoker {
     if constexpr (std::is_void_v<R>) {
       std::apply(f, values);
       return {};
+    } else if constexpr (std::is_same_v<R, std::vector<char>>) {
+      // A vector of bytes is its own encoding (codec.hpp, raw_codable):
+      // handed on as it is, not copied into an encoding of its own, so a
+      // small result reaches its owner in two copies (CAF's write on this
+      // node, its read on the owner's).
+      return std::apply(f, values);
     } else {
       return encode(std::apply(f, values));
     }

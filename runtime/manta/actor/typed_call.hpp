@@ -132,6 +132,13 @@ public:
     }
   }
 
+  call_outcome take_result(std::vector<char>&& bytes) const override {
+    if constexpr (std::is_same_v<typename call_result<R>::type, std::vector<char>>)
+      return make_outcome(std::move(bytes)); // a byte vector is its own encoding
+    else
+      return decode_result(bytes);
+  }
+
   call_outcome invoke(void* self, run_context ctx) noexcept override {
     auto* obj = static_cast<T*>(self);
     try {
