@@ -17,8 +17,13 @@ namespace {
 /// a read beyond them maps its pages chunk by chunk in its connections.
 constexpr int max_mappers = 4;
 std::atomic<int> g_mappers{0};
+std::atomic<uint64_t> g_mappers_started{0};
 
 } // namespace
+
+uint64_t mapping_threads_started() noexcept {
+  return g_mappers_started.load(std::memory_order_relaxed);
+}
 
 fetch_op::fetch_op(asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
                    std::string token, uint64_t id, uint64_t size, char* out,
@@ -48,6 +53,7 @@ void fetch_op::start() {
   if (grown_ != nullptr && g_mappers.fetch_add(1) < max_mappers) {
     try {
       mapper_ = std::thread{[this] { map_ahead(); }};
+      g_mappers_started.fetch_add(1, std::memory_order_relaxed);
     } catch (const std::system_error&) {
       // No thread: each connection maps its own chunk (`ensure`).
     }

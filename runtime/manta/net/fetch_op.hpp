@@ -21,6 +21,10 @@ namespace manta::detail {
 
 class fetch_connection;
 
+/// Mapping threads (`fetch_op`'s, for reads into fresh memory) started
+/// since the process started.
+uint64_t mapping_threads_started() noexcept;
+
 /// One read of an object from several holders: the chunks not yet read,
 /// shared by every connection, which holders failed and why, and which
 /// holder stands by next. Connections call it from the loop's threads.
