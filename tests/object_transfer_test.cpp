@@ -21,6 +21,7 @@
 #include <manta/store/object_table.hpp>
 
 #include "manta/cluster/object_directory.hpp"
+#include "manta/net/fetch_op.hpp"
 #include "tests/byte_pattern.hpp"
 
 #include <atomic>
@@ -237,8 +238,10 @@ TEST_CASE("a holder dying mid-read: the others finish the read, one standing by 
 }
 
 TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact through failures") {
-  // 32 MiB and more land in fresh memory that each chunk's reader maps and
-  // zeroes just before reading (fetch_op::ensure); the size is a multiple
+  // 32 MiB and more land in fresh memory that a thread of the read maps
+  // ahead of the readers, each chunk's reader mapping what it has not
+  // reached and zeroing the chunk just before reading (fetch_op::ensure);
+  // the size is a multiple
   // of neither the chunk nor a page, and a holder dying mid-read gives its
   // chunks, lower ones among them, to another.
   auto bytes = pattern((40u << 20) + 777);
@@ -248,6 +251,7 @@ TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact throug
                   std::this_thread::sleep_for(std::chrono::milliseconds(10));
               }};
   std::vector<char> out;
+  auto mappers = mapping_threads_started();
   rusage before_read{};
   ::getrusage(RUSAGE_THREAD, &before_read);
   CHECK(fetch_object({{"127.0.0.1", dying.port()}, {"127.0.0.1", good.server.port()}}, "secret", 7,
@@ -257,6 +261,11 @@ TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact throug
   ::getrusage(RUSAGE_THREAD, &after_read);
   CHECK(dying.asked);
   CHECK(out == *bytes);
+  CHECK(mapping_threads_started() == mappers + 1);
+  // Memory sized already (a buffer reused) needs no mapping.
+  CHECK(fetch_object({{"127.0.0.1", good.server.port()}}, "secret", 7, bytes->size(), out) == "");
+  CHECK(out == *bytes);
+  CHECK(mapping_threads_started() == mappers + 1);
   // The caller's thread sent the first requests without touching the
   // 10,240 pages first (the loop's threads map each chunk as it comes).
   // glibc's MALLOC_PERTURB_ writes every byte malloc hands out: with it, the
@@ -267,7 +276,8 @@ TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact throug
   else
     CHECK(after_read.ru_minflt - before_read.ru_minflt < 1000);
   // A sole holder dying mid-read: a clear error, the buffer sized all the
-  // same, and no thread left behind (the fetch loop's run already).
+  // same, and no thread left behind (the fetch loop's run already; the
+  // read's mapping thread ended with it).
   auto threads = [] {
     std::ifstream in{"/proc/self/status"};
     for (std::string line; std::getline(in, line);)

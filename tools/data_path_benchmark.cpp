@@ -5,7 +5,10 @@
 // the same bytes down a plain socket (tools/raw_stream.hpp); this process reads the object with
 // fetch_object as a node does (two connections, 4 MiB chunks, into a
 // buffer it reuses) and the stream with recv into the same buffer, the
-// three interleaved run by run; prints which library seals the TLS records
+// three interleaved run by run, then a plain read into fresh memory (a new
+// buffer each run, as a node's first read of an object of that size lands:
+// its pages mapped as the chunks come, object_fetch.cpp); prints which
+// library seals the TLS records
 // (record_cipher.hpp), every run, the medians, the spread and the ratios.
 // Then small reads (1 MiB): each over a fresh connection
 // (the reader's kept connections closed first) against one kept from the
@@ -187,7 +190,8 @@ void small_reads(long n, const server_process& plain, const server_process& secu
 int main(int argc, char** argv) {
   long megabytes = flag(argc, argv, "--megabytes", 256);
   long runs = flag(argc, argv, "--runs", 7);
-  long only = flag(argc, argv, "--only", -1); // 0: plain, 1: TLS, 2: stream (profiling)
+  // 0: plain, 1: TLS, 2: stream, 3: plain into fresh memory (profiling)
+  long only = flag(argc, argv, "--only", -1);
   long small = flag(argc, argv, "--small-reads", 100);
   if (megabytes <= 0 || runs <= 0 || small < 0) {
     std::fprintf(stderr, "usage: data_path_benchmark [--megabytes=N] [--runs=N] "
@@ -205,50 +209,54 @@ int main(int argc, char** argv) {
     pattern[i] = expected(i);
   manta_tools::raw_stream_server stream{pattern.data(), bytes};
   std::vector<char> out(bytes); // reused: the transport, not page faults
-  std::vector<double> gbs[3]; // plain, TLS, raw stream
+  std::vector<double> gbs[4]; // plain, TLS, raw stream, plain into fresh memory
   // The suite both ends prefer (data_path_tls.cpp): which library seals it
   // decides much of the TLS figure (record_cipher.hpp).
   std::printf("TLS records: AES-128-GCM by %s\n", record_cipher::library(EVP_aes_128_gcm()));
-  std::printf("run   plain GB/s   TLS GB/s   raw TCP stream GB/s   (%ld MiB; the data path "
-              "over two connections, the stream over one)\n",
+  std::printf("run   plain GB/s   TLS GB/s   raw TCP stream GB/s   plain, fresh memory GB/s   (%ld "
+              "MiB; the data path over two connections, the stream over one)\n",
               megabytes);
   for (long r = 0; r <= runs; ++r) {
-    double rate[3] = {0, 0, 0};
-    for (int mode = 0; mode < 3; ++mode) {
+    double rate[4] = {0, 0, 0, 0};
+    for (int mode = 0; mode < 4; ++mode) {
       if (only >= 0 && mode != only)
         continue;
       double s = 0;
+      std::vector<char> fresh; // mode 3's: new memory each run
+      auto& into = mode == 3 ? fresh : out;
       if (mode == 2) {
         s = stream.read(out.data(), bytes);
       } else {
-        auto& server = mode == 0 ? plain : secure;
+        auto& server = mode == 1 ? secure : plain;
         auto start = steady::now();
-        auto why = fetch_object("127.0.0.1", server.port, token, 1, bytes, out, 2,
-                                mode == 0 ? nullptr : tls);
+        auto why = fetch_object("127.0.0.1", server.port, token, 1, bytes, into, 2,
+                                mode == 1 ? tls : nullptr);
         s = std::chrono::duration<double>(steady::now() - start).count();
         if (!why.empty())
           return std::fprintf(stderr, "BUG: %s\n", why.c_str()), 1;
       }
       for (size_t i : {size_t{12345}, static_cast<size_t>(bytes - 1)})
-        if (out[i] != expected(i))
+        if (into[i] != expected(i))
           return std::fprintf(stderr, "BUG: wrong bytes\n"), 1;
       rate[mode] = static_cast<double>(bytes) / s / 1e9;
     }
     if (r == 0)
       continue; // warm-up
-    for (int mode = 0; mode < 3; ++mode)
+    for (int mode = 0; mode < 4; ++mode)
       gbs[mode].push_back(rate[mode]);
-    std::printf("%3ld   %10.2f   %8.2f   %19.2f\n", r, rate[0], rate[1], rate[2]);
+    std::printf("%3ld   %10.2f   %8.2f   %19.2f   %24.2f\n", r, rate[0], rate[1], rate[2], rate[3]);
   }
   double p = median(gbs[0]);
   double t = median(gbs[1]);
   double raw = median(gbs[2]);
-  std::printf("median %9.2f   %8.2f   %19.2f\n", p, t, raw);
-  std::printf("range  %4.2f-%4.2f   %3.2f-%4.2f   %14.2f-%4.2f\n", quantile(gbs[0], 0),
-              quantile(gbs[0], 1), quantile(gbs[1], 0), quantile(gbs[1], 1), quantile(gbs[2], 0),
-              quantile(gbs[2], 1));
-  std::printf("plain/raw stream %.2f   TLS/raw stream %.2f   TLS/plain %.2f\n", p / raw, t / raw,
-              t / p);
+  double f = median(gbs[3]);
+  std::printf("median %9.2f   %8.2f   %19.2f   %24.2f\n", p, t, raw, f);
+  std::printf("range  %4.2f-%4.2f   %3.2f-%4.2f   %14.2f-%4.2f   %19.2f-%4.2f\n",
+              quantile(gbs[0], 0), quantile(gbs[0], 1), quantile(gbs[1], 0), quantile(gbs[1], 1),
+              quantile(gbs[2], 0), quantile(gbs[2], 1), quantile(gbs[3], 0), quantile(gbs[3], 1));
+  std::printf("plain/raw stream %.2f   TLS/raw stream %.2f   TLS/plain %.2f   fresh memory/raw "
+              "stream %.2f\n",
+              p / raw, t / raw, t / p, f / raw);
   if (small > 0)
     small_reads(small, plain, secure, tls);
   return 0;

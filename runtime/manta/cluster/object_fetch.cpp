@@ -31,10 +31,11 @@ struct destination {
 
 /// Readies `out` for `size` bytes. A huge object lands in memory an
 /// earlier read or put left in the buffer pool (its pages mapped) if there
-/// is some of about that size; else in fresh memory, reserved only: its
-/// pages are mapped and zeroed a chunk at a time by the connection about
-/// to read that chunk, so the first requests go out at once and, with two
-/// connections, two threads share that first touch.
+/// is some of about that size; else in fresh memory, reserved only: a
+/// thread of the read maps its pages ahead of the connections, and each
+/// chunk is zeroed (mapped, if that thread is behind) by the connection
+/// about to read it, so the first requests go out at once and the first
+/// touch goes on while the bytes come (fetch_op.hpp).
 destination prepare(std::vector<char>& out, uint64_t size) {
   if (out.size() != size && size >= huge_copy_bytes && out.capacity() < size) {
     using bytes = std::vector<char>;

@@ -5,10 +5,25 @@
 #include "manta/store/store_copy.hpp"
 
 #include <algorithm>
+#include <system_error>
 
 namespace manta::detail {
 
 namespace asio = boost::asio;
+
+namespace {
+
+/// Mapping threads (`fetch_op::map_ahead`) at most at once in the process;
+/// a read beyond them maps its pages chunk by chunk in its connections.
+constexpr int max_mappers = 4;
+std::atomic<int> g_mappers{0};
+std::atomic<uint64_t> g_mappers_started{0};
+
+} // namespace
+
+uint64_t mapping_threads_started() noexcept {
+  return g_mappers_started.load(std::memory_order_relaxed);
+}
 
 fetch_op::fetch_op(asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
                    std::string token, uint64_t id, uint64_t size, char* out,
@@ -30,7 +45,21 @@ fetch_op::fetch_op(asio::io_context& io, connection_pool* pool, std::vector<obje
       1, std::min<uint64_t>(static_cast<uint64_t>(std::max(1, streams)), chunks / 4));
 }
 
+fetch_op::~fetch_op() {
+  stop_mapping();
+}
+
 void fetch_op::start() {
+  if (grown_ != nullptr && g_mappers.fetch_add(1) < max_mappers) {
+    try {
+      mapper_ = std::thread{[this] { map_ahead(); }};
+      g_mappers_started.fetch_add(1, std::memory_order_relaxed);
+    } catch (const std::system_error&) {
+      // No thread: each connection maps its own chunk (`ensure`).
+    }
+  }
+  if (grown_ != nullptr && !mapper_.joinable())
+    --g_mappers;
   std::vector<std::shared_ptr<fetch_connection>> opened;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -137,6 +166,24 @@ void fetch_op::wake(std::vector<std::shared_ptr<fetch_connection>> waiting) {
     c->resume();
 }
 
+void fetch_op::map_ahead() noexcept {
+  // A chunk at a time, so that a reader that caught up waits little.
+  for (uint64_t at = 0; at < size && !stop_mapping_.load(std::memory_order_relaxed);) {
+    auto n = std::min(transfer_chunk, size - at);
+    populate_pages(out + at, n); // fresh memory (store_copy.hpp)
+    at += n;
+    mapped_.store(at, std::memory_order_release);
+  }
+}
+
+void fetch_op::stop_mapping() noexcept {
+  stop_mapping_.store(true, std::memory_order_relaxed);
+  if (mapper_.joinable()) {
+    mapper_.join();
+    --g_mappers;
+  }
+}
+
 void fetch_op::ensure(uint64_t end) {
   if (grown_ == nullptr)
     return;
@@ -144,7 +191,10 @@ void fetch_op::ensure(uint64_t end) {
   auto now = grown_->size();
   if (now >= end)
     return;
-  populate_pages(grown_->data() + now, end - now); // fresh memory (store_copy.hpp)
+  // What the mapping thread has not reached yet is mapped here.
+  auto from = std::max<uint64_t>(now, mapped_.load(std::memory_order_acquire));
+  if (from < end)
+    populate_pages(grown_->data() + from, end - from);
   grown_->resize(end); // within the capacity reserved: zeroes [now, end) only
 }
 
@@ -158,6 +208,7 @@ void fetch_op::ended() {
     waiting_.clear();
     result = outcome();
   }
+  stop_mapping(); // it touches `out` no more
   ensure(size); // no connection is left: the whole object, sized
   auto done = std::move(done_);
   done(std::move(result));

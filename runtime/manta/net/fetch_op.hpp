@@ -6,11 +6,13 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 /// The plan of one read of an object on the fetch loop (object_fetch.cpp
@@ -18,6 +20,10 @@
 namespace manta::detail {
 
 class fetch_connection;
+
+/// Mapping threads (`fetch_op`'s, for reads into fresh memory) started
+/// since the process started.
+uint64_t mapping_threads_started() noexcept;
 
 /// One read of an object from several holders: the chunks not yet read,
 /// shared by every connection, which holders failed and why, and which
@@ -27,14 +33,19 @@ public:
   /// `pool` (null: none) gives idle connections to the holders and takes
   /// them back once the read no longer needs them.
   /// `grown` (null: none) is the vector `out` is the data of when it is
-  /// not sized yet: each chunk's range is mapped and zeroed (`ensure`) by
-  /// the connection that reads it, just before, instead of the whole
+  /// not sized yet: a thread of the read's own maps its pages ahead of the
+  /// connections (`map_ahead`), and each chunk's range is zeroed (`ensure`)
+  /// by the connection that reads it, just before, instead of the whole
   /// object before the first request; it has `size` bytes when `done`
   /// runs.
   fetch_op(boost::asio::io_context& io, connection_pool* pool, std::vector<object_source> sources,
            std::string token, uint64_t id, uint64_t size, char* out, std::vector<char>* grown,
            int streams, std::shared_ptr<copy_progress> arrived, std::shared_ptr<data_path_tls> tls,
            fetch_done done);
+  ~fetch_op();
+
+  fetch_op(const fetch_op&) = delete;
+  fetch_op& operator=(const fetch_op&) = delete;
 
   /// Opens the first holders' connections.
   void start();
@@ -81,8 +92,19 @@ private:
   /// Wakes the connections waiting for chunks (the lock is not held).
   void wake(std::vector<std::shared_ptr<fetch_connection>> waiting);
   std::string outcome() const;
+  /// The mapping thread's loop: maps `out`'s pages ahead of the readers.
+  void map_ahead() noexcept;
+  /// Stops the mapping thread and waits for it.
+  void stop_mapping() noexcept;
 
   std::vector<char>* const grown_;
+  /// With `grown_`: maps fresh pages while the connections read (mapping a
+  /// fresh page costs the kernel, and on a virtual machine the host, about
+  /// as much as the transfer of its bytes); `mapped_` bytes of `out` are
+  /// mapped.
+  std::thread mapper_;
+  std::atomic<uint64_t> mapped_{0};
+  std::atomic<bool> stop_mapping_{false};
   std::mutex grow_mtx_;
   std::mutex mtx_;
   std::deque<uint64_t> todo_;
