@@ -114,6 +114,15 @@ manta::object_ref<text_refs> nested_here(char c) {
 }
 MANTA_REMOTE(nested_here);
 
+/// Puts a large text here and a value over 64 KiB holding a ref to it (a
+/// borrower reads it over a data path), and returns a ref to that value.
+manta::object_ref<big_refs> big_nested_here(char c) {
+  auto inner = manta::put(large_text(c));
+  g_made = inner.id().value();
+  return manta::put(big_refs{large_text('o'), text_refs{inner}});
+}
+MANTA_REMOTE(big_nested_here);
+
 /// An actor on the worker: puts large texts and returns refs to them inside
 /// 2 MiB results (kept there until the caller fetched them).
 class maker {
@@ -165,6 +174,14 @@ public:
     return inner_.size();
   }
 
+  /// Keeps the refs inside the large values behind the refs it is given.
+  size_t keep_big(std::vector<manta::object_ref<big_refs>> outer) {
+    for (auto& o : outer)
+      for (auto& r : manta::get(o, 20s).second)
+        inner_.push_back(r);
+    return inner_.size();
+  }
+
   /// Keeps the refs inside the small values inside the value behind `list`.
   size_t keep_listed(manta::object_ref<std::vector<manta::object_ref<text_refs>>> list) {
     return keep(manta::get(list, 20s));
@@ -187,8 +204,8 @@ public:
 private:
   text_refs inner_;
 };
-MANTA_ACTOR(inner_keeper, &inner_keeper::keep, &inner_keeper::keep_listed, &inner_keeper::read,
-            &inner_keeper::drop);
+MANTA_ACTOR(inner_keeper, &inner_keeper::keep, &inner_keeper::keep_big, &inner_keeper::keep_listed,
+            &inner_keeper::read, &inner_keeper::drop);
 
 using target_handles = std::vector<manta::actor_handle<target>>;
 
@@ -406,6 +423,39 @@ TEST_CASE("a ref inside a worker's inlined value that the driver passes on lives
     } // the driver's refs are gone; worker 1 keeps only the inner ref
     CHECK(eventually([&] { return !w.holds(0, outer_id); }));
     CHECK(!listed(manta::object_id{outer_id}));
+    CHECK(w.holds(0, inner_id));
+    CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
+    CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
+    CHECK(eventually([&] { return !w.holds(0, inner_id); }));
+    CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
+  }
+}
+
+TEST_CASE("a ref inside a worker's large value that the driver passes on lives while kept") {
+  // As above with a value over 64 KiB, which worker 1 reads over a data
+  // path: the refs inside name the node that encoded the bytes it reads.
+  workers w{2};
+  auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
+  // 'a': passed on unread; 'p': read here first (resident here), and by a
+  // task on worker 1.
+  for (char c : {'a', 'p'}) {
+    CAPTURE(c);
+    uint64_t outer_id = 0;
+    uint64_t inner_id = 0;
+    {
+      auto outer = manta::get(manta::task(big_nested_here).node_affinity(w.node(0)).remote(c), 60s);
+      outer_id = outer.id().value();
+      inner_id = w.made(0);
+      CHECK(manta::object_id{inner_id}.node() == w.node(0));
+      if (c == 'p') { // read here first, and by a task on worker 1
+        CHECK(manta::get(outer, 30s).second.size() == 1);
+        auto read = manta::task(read_big_outer).node_affinity(w.node(1)).remote(std::vector{outer});
+        CHECK(manta::get(read, 60s) == std::string(1, c));
+      }
+      CHECK(manta::get(k.call(&inner_keeper::keep_big).remote(std::vector{outer}), 60s) == 1);
+    } // the driver's refs are gone; worker 1 keeps only the inner ref
+    CHECK(eventually([&] { return !w.holds(0, outer_id); }));
+    CHECK(eventually([&] { return !listed(manta::object_id{outer_id}); }));
     CHECK(w.holds(0, inner_id));
     CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
     CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);

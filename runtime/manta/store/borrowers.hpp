@@ -25,8 +25,9 @@
 /// messages as actor handles (`actrelease`). A worker passes a ref it
 /// borrowed on as its owner's; a driver passes one on as its own (the node
 /// it sends it to may have no link to the owner, but has one to it), and
-/// a small value's inlined bytes written again, so that the refs inside are
-/// its own too (`rewrites_inlined`, far_objects.hpp). A ref
+/// the value written again, so that the refs inside are its own too
+/// (`rewrites_lent`, far_objects.hpp; a large one served by its own data
+/// path, ref_location.hpp). A ref
 /// to an object still being computed is lent the same way; its borrowed
 /// slot waits, and the owner tells the borrower where the object is once
 /// it is sealed (`ref_resolutions`, `ref_resolved`).
