@@ -11,6 +11,7 @@
 #include "manta/store/object_table.hpp"
 #include "manta/store/pinned_inner.hpp"
 #include "manta/store/ref_location.hpp"
+#include "manta/store/spilled_refs.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -153,8 +154,11 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   if (!slot)
     return {};
   if (t_no_lending)
-    return "a value holding object refs is not spilled (the refs inside keep their "
-           "objects alive while it is in memory)";
+    return "object refs are not written to bytes here";
+  if (auto* spill = spilled_refs_scope::current()) { // kept with the spill file instead
+    spill->write(slot, type, w);
+    return {};
+  }
   auto* rt = runtime::current();
   if (rt == nullptr || rt->cluster_link() == nullptr)
     return "an object ref is written to bytes only to cross nodes in a cluster";
@@ -261,6 +265,8 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   if (w.type != type.name())
     throw error("an object ref to a " + demangle(w.type.c_str()) + " arrived where a ref to a "
                 + demangle(type.name()) + " was expected; do both nodes run the same binary?");
+  if (auto* spill = spilled_refs_scope::current())
+    return spill->read(w);
   auto& rt = runtime::require("receiving an object ref from another node");
   if (w.state == ref_wire::failed)
     return failed_slot(w.id, failure_of(w));
