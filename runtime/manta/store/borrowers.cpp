@@ -491,8 +491,10 @@ void clear_lent_refs() {
     lent.swap(g_lent);
     waiting.swap(g_waiting);
   }
+  std::vector<uint64_t> inner; // (the slots go outside the lock: a last ref frees its object)
+  for (auto& [id, e] : lent)
+    take_inner(id, e, inner); // the bytes this node served for them go too
   clear_contained_results();
-  // The slots go outside the lock: a last ref frees its object.
 }
 
 } // namespace manta::detail
