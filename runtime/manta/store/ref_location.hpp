@@ -28,9 +28,14 @@ struct located {
 /// lent it is decoded and written again as this node's own
 /// (`rewrites_lent`, far_objects.hpp): a small one inlined in `w`, a large
 /// one kept in `held_objects` and served by this node's data path. That
-/// needs a read of the bytes from their holder: with `may_fetch` false (a
-/// caller on an actor's thread) a large one not read here yet names its
-/// holder instead. Throws `object_lost_error` if the bytes cannot be read.
+/// needs a read of the bytes from their holder on the calling thread, even
+/// a scheduler thread of CAF's (the cluster client encodes a task's
+/// arguments): a lent record is read straight from its holder's data path,
+/// never through an actor, so it cannot wait on its own thread, and it
+/// waits at most the transfer's stall timeout. With `may_fetch` false (the
+/// owner's answer to a borrower of a pending ref) a large one not read here
+/// yet names its holder instead. Throws `object_lost_error` if the bytes
+/// cannot be read.
 bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out, bool may_fetch = true);
 
 /// The bytes `locate` kept here for object `id` are no longer served (its
