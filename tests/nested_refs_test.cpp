@@ -397,71 +397,66 @@ TEST_CASE("a ref inside a value inlined in its ref lives while that value does")
   }
 }
 
+/// A task on worker 0 makes a value holding a ref to an object there
+/// (`make`, given `c`, the inner object's letter), and the driver passes it
+/// on to worker 1's keeper `k` (`pass_on`), which keeps only the inner
+/// ref: worker 1 has no link to worker 0 and reports to the driver. Once
+/// the driver's refs are gone, the outer value is freed on worker 0 and
+/// here, while the inner object stays on worker 0, readable from worker 1,
+/// until worker 1 dropped it; then it goes there and here.
+template <class Outer, class Pass>
+void check_passed_on(workers& w, manta::actor_handle<inner_keeper>& k, char c,
+                     manta::object_ref<Outer> (*make)(char), Pass pass_on) {
+  CAPTURE(c);
+  uint64_t outer_id = 0;
+  uint64_t inner_id = 0;
+  {
+    auto outer = manta::get(manta::task(make).node_affinity(w.node(0)).remote(c), 60s);
+    outer_id = outer.id().value();
+    inner_id = w.made(0);
+    CHECK(manta::object_id{inner_id}.node() == w.node(0));
+    pass_on(outer);
+  } // the driver's refs are gone; worker 1 keeps only the inner ref
+  CHECK(eventually([&] { return !w.holds(0, outer_id); }));
+  CHECK(!listed(manta::object_id{outer_id}));
+  CHECK(w.holds(0, inner_id));
+  CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
+  CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
+  CHECK(eventually([&] { return !w.holds(0, inner_id); }));
+  CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
+}
+
 TEST_CASE("a ref inside a worker's inlined value that the driver passes on lives while kept") {
-  // Made on worker 0, whose node the refs inside the small value name;
-  // worker 1 has no link to it and reports to the driver.
   workers w{2};
   auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
-  // 'a': the outer ref as an argument; 'p': inside a value the driver put
-  // after reading it (resident here).
-  for (char c : {'a', 'p'}) {
-    CAPTURE(c);
-    uint64_t outer_id = 0;
-    uint64_t inner_id = 0;
-    {
-      auto outer = manta::get(manta::task(nested_here).node_affinity(w.node(0)).remote(c), 60s);
-      outer_id = outer.id().value();
-      inner_id = w.made(0);
-      CHECK(manta::object_id{inner_id}.node() == w.node(0));
-      if (c == 'a') {
-        CHECK(manta::get(k.call(&inner_keeper::keep).remote(std::vector{outer}), 60s) == 1);
-      } else {
-        CHECK(manta::get(outer, 30s).size() == 1);
-        auto list = manta::put(std::vector{outer});
-        CHECK(manta::get(k.call(&inner_keeper::keep_listed).remote(list), 60s) == 1);
-      }
-    } // the driver's refs are gone; worker 1 keeps only the inner ref
-    CHECK(eventually([&] { return !w.holds(0, outer_id); }));
-    CHECK(!listed(manta::object_id{outer_id}));
-    CHECK(w.holds(0, inner_id));
-    CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
-    CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
-    CHECK(eventually([&] { return !w.holds(0, inner_id); }));
-    CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
-  }
+  // The outer ref as an argument.
+  check_passed_on(w, k, 'a', nested_here, [&](manta::object_ref<text_refs>& outer) {
+    CHECK(manta::get(k.call(&inner_keeper::keep).remote(std::vector{outer}), 60s) == 1);
+  });
+  // Inside a value the driver put after reading it (resident here).
+  check_passed_on(w, k, 'p', nested_here, [&](manta::object_ref<text_refs>& outer) {
+    CHECK(manta::get(outer, 30s).size() == 1);
+    auto list = manta::put(std::vector{outer});
+    CHECK(manta::get(k.call(&inner_keeper::keep_listed).remote(list), 60s) == 1);
+  });
 }
 
 TEST_CASE("a ref inside a worker's large value that the driver passes on lives while kept") {
   // As above with a value over 64 KiB, which worker 1 reads over a data
-  // path: the refs inside name the node that encoded the bytes it reads.
+  // path (the driver's, which serves it written again).
   workers w{2};
   auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
-  // 'a': passed on unread; 'p': read here first (resident here), and by a
-  // task on worker 1.
-  for (char c : {'a', 'p'}) {
-    CAPTURE(c);
-    uint64_t outer_id = 0;
-    uint64_t inner_id = 0;
-    {
-      auto outer = manta::get(manta::task(big_nested_here).node_affinity(w.node(0)).remote(c), 60s);
-      outer_id = outer.id().value();
-      inner_id = w.made(0);
-      CHECK(manta::object_id{inner_id}.node() == w.node(0));
-      if (c == 'p') { // read here first, and by a task on worker 1
-        CHECK(manta::get(outer, 30s).second.size() == 1);
-        auto read = manta::task(read_big_outer).node_affinity(w.node(1)).remote(std::vector{outer});
-        CHECK(manta::get(read, 60s) == std::string(1, c));
-      }
-      CHECK(manta::get(k.call(&inner_keeper::keep_big).remote(std::vector{outer}), 60s) == 1);
-    } // the driver's refs are gone; worker 1 keeps only the inner ref
-    CHECK(eventually([&] { return !w.holds(0, outer_id); }));
-    CHECK(eventually([&] { return !listed(manta::object_id{outer_id}); }));
-    CHECK(w.holds(0, inner_id));
-    CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
-    CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
-    CHECK(eventually([&] { return !w.holds(0, inner_id); }));
-    CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
-  }
+  auto keep = [&](manta::object_ref<big_refs>& outer) {
+    CHECK(manta::get(k.call(&inner_keeper::keep_big).remote(std::vector{outer}), 60s) == 1);
+  };
+  check_passed_on(w, k, 'a', big_nested_here, keep); // passed on unread
+  // Read here first (resident here), and by a task on worker 1.
+  check_passed_on(w, k, 'p', big_nested_here, [&](manta::object_ref<big_refs>& outer) {
+    CHECK(manta::get(outer, 30s).second.size() == 1);
+    auto read = manta::task(read_big_outer).node_affinity(w.node(1)).remote(std::vector{outer});
+    CHECK(manta::get(read, 60s) == "p");
+    keep(outer);
+  });
 }
 
 TEST_CASE("a ref inside a value served over the data path lives while that value does") {
