@@ -415,6 +415,30 @@ TEST_CASE("a borrower node that dies no longer keeps the object") {
   CHECK(eventually([&] { return !listed(id); }));
 }
 
+TEST_CASE("a borrowed object whose owner died names that death") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(1);
+  c.join(1);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  // Over 64 KiB: read from the worker's data path, not inside its ref.
+  auto there = manta::task(make_text).node_affinity(nodes[worker]);
+  auto refs = manta::get(there.remote(std::string(size_t{96} << 10, 'd')), 60s);
+  REQUIRE(refs.size() == 1);
+  c.kill_worker(worker, 1);
+  c.wait_for_cpus(1); // the driver lost its link to the worker
+  try {
+    manta::get(refs[0], 30s);
+    FAIL("an object whose owner died was read");
+  } catch (const manta::object_lost_error& e) {
+    std::string what = e.what();
+    CAPTURE(what);
+    auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[worker]));
+    CHECK(what.find(owner + ", its owner") != std::string::npos);
+    CHECK(what.find("does not outlive its owner") != std::string::npos);
+  }
+}
+
 int main(int argc, char** argv) {
   return manta_test::cluster_test_main(argc, argv);
 }

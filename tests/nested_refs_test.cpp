@@ -114,6 +114,15 @@ manta::object_ref<text_refs> nested_here(char c) {
 }
 MANTA_REMOTE(nested_here);
 
+/// Puts a large text here and a value over 64 KiB holding a ref to it (a
+/// borrower reads it over a data path), and returns a ref to that value.
+manta::object_ref<big_refs> big_nested_here(char c) {
+  auto inner = manta::put(large_text(c));
+  g_made = inner.id().value();
+  return manta::put(big_refs{large_text('o'), text_refs{inner}});
+}
+MANTA_REMOTE(big_nested_here);
+
 /// An actor on the worker: puts large texts and returns refs to them inside
 /// 2 MiB results (kept there until the caller fetched them).
 class maker {
@@ -165,6 +174,14 @@ public:
     return inner_.size();
   }
 
+  /// Keeps the refs inside the large values behind the refs it is given.
+  size_t keep_big(std::vector<manta::object_ref<big_refs>> outer) {
+    for (auto& o : outer)
+      for (auto& r : manta::get(o, 20s).second)
+        inner_.push_back(r);
+    return inner_.size();
+  }
+
   /// Keeps the refs inside the small values inside the value behind `list`.
   size_t keep_listed(manta::object_ref<std::vector<manta::object_ref<text_refs>>> list) {
     return keep(manta::get(list, 20s));
@@ -187,8 +204,8 @@ public:
 private:
   text_refs inner_;
 };
-MANTA_ACTOR(inner_keeper, &inner_keeper::keep, &inner_keeper::keep_listed, &inner_keeper::read,
-            &inner_keeper::drop);
+MANTA_ACTOR(inner_keeper, &inner_keeper::keep, &inner_keeper::keep_big, &inner_keeper::keep_listed,
+            &inner_keeper::read, &inner_keeper::drop);
 
 using target_handles = std::vector<manta::actor_handle<target>>;
 
@@ -380,38 +397,66 @@ TEST_CASE("a ref inside a value inlined in its ref lives while that value does")
   }
 }
 
+/// A task on worker 0 makes a value holding a ref to an object there
+/// (`make`, given `c`, the inner object's letter), and the driver passes it
+/// on to worker 1's keeper `k` (`pass_on`), which keeps only the inner
+/// ref: worker 1 has no link to worker 0 and reports to the driver. Once
+/// the driver's refs are gone, the outer value is freed on worker 0 and
+/// here, while the inner object stays on worker 0, readable from worker 1,
+/// until worker 1 dropped it; then it goes there and here.
+template <class Outer, class Pass>
+void check_passed_on(workers& w, manta::actor_handle<inner_keeper>& k, char c,
+                     manta::object_ref<Outer> (*make)(char), Pass pass_on) {
+  CAPTURE(c);
+  uint64_t outer_id = 0;
+  uint64_t inner_id = 0;
+  {
+    auto outer = manta::get(manta::task(make).node_affinity(w.node(0)).remote(c), 60s);
+    outer_id = outer.id().value();
+    inner_id = w.made(0);
+    CHECK(manta::object_id{inner_id}.node() == w.node(0));
+    pass_on(outer);
+  } // the driver's refs are gone; worker 1 keeps only the inner ref
+  CHECK(eventually([&] { return !w.holds(0, outer_id); }));
+  CHECK(!listed(manta::object_id{outer_id}));
+  CHECK(w.holds(0, inner_id));
+  CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
+  CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
+  CHECK(eventually([&] { return !w.holds(0, inner_id); }));
+  CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
+}
+
 TEST_CASE("a ref inside a worker's inlined value that the driver passes on lives while kept") {
-  // Made on worker 0, whose node the refs inside the small value name;
-  // worker 1 has no link to it and reports to the driver.
   workers w{2};
   auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
-  // 'a': the outer ref as an argument; 'p': inside a value the driver put
-  // after reading it (resident here).
-  for (char c : {'a', 'p'}) {
-    CAPTURE(c);
-    uint64_t outer_id = 0;
-    uint64_t inner_id = 0;
-    {
-      auto outer = manta::get(manta::task(nested_here).node_affinity(w.node(0)).remote(c), 60s);
-      outer_id = outer.id().value();
-      inner_id = w.made(0);
-      CHECK(manta::object_id{inner_id}.node() == w.node(0));
-      if (c == 'a') {
-        CHECK(manta::get(k.call(&inner_keeper::keep).remote(std::vector{outer}), 60s) == 1);
-      } else {
-        CHECK(manta::get(outer, 30s).size() == 1);
-        auto list = manta::put(std::vector{outer});
-        CHECK(manta::get(k.call(&inner_keeper::keep_listed).remote(list), 60s) == 1);
-      }
-    } // the driver's refs are gone; worker 1 keeps only the inner ref
-    CHECK(eventually([&] { return !w.holds(0, outer_id); }));
-    CHECK(!listed(manta::object_id{outer_id}));
-    CHECK(w.holds(0, inner_id));
-    CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == std::string(1, c));
-    CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
-    CHECK(eventually([&] { return !w.holds(0, inner_id); }));
-    CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
-  }
+  // The outer ref as an argument.
+  check_passed_on(w, k, 'a', nested_here, [&](manta::object_ref<text_refs>& outer) {
+    CHECK(manta::get(k.call(&inner_keeper::keep).remote(std::vector{outer}), 60s) == 1);
+  });
+  // Inside a value the driver put after reading it (resident here).
+  check_passed_on(w, k, 'p', nested_here, [&](manta::object_ref<text_refs>& outer) {
+    CHECK(manta::get(outer, 30s).size() == 1);
+    auto list = manta::put(std::vector{outer});
+    CHECK(manta::get(k.call(&inner_keeper::keep_listed).remote(list), 60s) == 1);
+  });
+}
+
+TEST_CASE("a ref inside a worker's large value that the driver passes on lives while kept") {
+  // As above with a value over 64 KiB, which worker 1 reads over a data
+  // path (the driver's, which serves it written again).
+  workers w{2};
+  auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
+  auto keep = [&](manta::object_ref<big_refs>& outer) {
+    CHECK(manta::get(k.call(&inner_keeper::keep_big).remote(std::vector{outer}), 60s) == 1);
+  };
+  check_passed_on(w, k, 'a', big_nested_here, keep); // passed on unread
+  // Read here first (resident here), and by a task on worker 1.
+  check_passed_on(w, k, 'p', big_nested_here, [&](manta::object_ref<big_refs>& outer) {
+    CHECK(manta::get(outer, 30s).second.size() == 1);
+    auto read = manta::task(read_big_outer).node_affinity(w.node(1)).remote(std::vector{outer});
+    CHECK(manta::get(read, 60s) == "p");
+    keep(outer);
+  });
 }
 
 TEST_CASE("a ref inside a value served over the data path lives while that value does") {

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -188,6 +189,72 @@ TEST_CASE("a store filled 5x over its budget gives every object back") {
     REQUIRE(manta::get(refs[i]) == pattern(each, i));
   // Reading them back kept to the budget by spilling others in turn.
   CHECK(manta::memory_summary().bytes_in_memory <= budget + each);
+}
+
+/// Whether the store lists object `id` (in memory or spilled).
+bool listed(manta::object_id id) {
+  for (auto& o : manta::memory_summary().objects)
+    if (o.id == id)
+      return true;
+  return false;
+}
+
+/// A value over the spill threshold holding refs.
+using refs_value = std::pair<std::vector<uint8_t>, std::vector<manta::object_ref<std::string>>>;
+
+TEST_CASE("a value holding refs is spilled and keeps their objects while it lives") {
+  spill_runtime rt{16u << 20};
+  auto inner = manta::put(std::string{"inner"});
+  auto other = manta::put(std::string{"other"});
+  auto inner_id = inner.id();
+  auto other_id = other.id();
+  auto outer = manta::put(refs_value{pattern(1u << 20, 6), {inner, other, inner}});
+  inner = {};
+  other = {};
+  REQUIRE(outer.slot()->spill() > 0);
+  CHECK(!outer.slot()->resident());
+  CHECK(files_in(test_dir()) == 1);
+  // Only the spilled value holds them now.
+  CHECK(listed(inner_id));
+  CHECK(listed(other_id));
+  {
+    auto back = manta::get(outer); // read back from disk
+    CHECK(back.first == pattern(1u << 20, 6));
+    REQUIRE(back.second.size() == 3);
+    CHECK(back.second[0].id() == inner_id);
+    CHECK(back.second[1].id() == other_id);
+    CHECK(back.second[0] == back.second[2]); // the same object, as before
+    CHECK(manta::get(back.second[0]) == "inner");
+    CHECK(manta::get(back.second[1]) == "other");
+  }
+  // Spilled again (its file is still there: no I/O), then written anew.
+  REQUIRE(outer.slot()->spill() > 0);
+  CHECK(listed(inner_id));
+  CHECK(manta::get(outer).second.size() == 3);
+  REQUIRE(outer.slot()->spill(true) > 0);
+  CHECK(listed(inner_id));
+  CHECK(manta::get(manta::get(outer).second[1]) == "other");
+  REQUIRE(outer.slot()->spill() > 0);
+  // Freed while on disk: its file and the objects its refs named go.
+  outer = {};
+  CHECK(files_in(test_dir()) == 0);
+  CHECK(!listed(inner_id));
+  CHECK(!listed(other_id));
+}
+
+TEST_CASE("a value holding refs is spilled under memory pressure") {
+  spill_runtime rt{4u << 20};
+  auto inner = manta::put(std::string{"kept"});
+  auto inner_id = inner.id();
+  auto outer = manta::put(refs_value{pattern(3u << 20, 7), {inner}});
+  inner = {};
+  auto filler = manta::put(pattern(3u << 20, 8)); // no room for both
+  CHECK(!outer.slot()->resident());
+  CHECK(listed(inner_id));
+  CHECK(manta::get(manta::get(outer).second.at(0)) == "kept");
+  filler = {};
+  outer = {};
+  CHECK(!listed(inner_id));
 }
 
 TEST_CASE("spill files go when their object is freed and at shutdown") {

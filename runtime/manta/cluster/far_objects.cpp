@@ -42,8 +42,8 @@ std::optional<uint16_t> record_lender(const remote_object& r) {
   return std::nullopt;
 }
 
-bool rewrites_inlined(runtime& rt, const remote_object& r, const value_codec* codec) {
-  return r.lender && r.lender->bytes && codec != nullptr && std::string_view{codec->kind} != "raw"
+bool rewrites_lent(runtime& rt, const remote_object& r, const value_codec* codec) {
+  return r.lender && codec != nullptr && std::string_view{codec->kind} != "raw"
          && !cluster_worker(rt);
 }
 

@@ -1,6 +1,7 @@
 #include "manta/cluster/owner_where.hpp"
 
 #include "actors/cluster_atoms.hpp"
+#include "manta/cluster/cluster.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/backoff.hpp"
@@ -13,6 +14,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <string>
 #include <thread>
 
 namespace manta::detail {
@@ -36,13 +38,33 @@ std::string ask_owner(runtime& rt, uint16_t owner, uint64_t id, clock::duration 
   return why;
 }
 
+/// What a driver says after `first_err` when `owner`, the worker that lent
+/// it an object, is gone or unreachable (not among the workers it is
+/// connected to; empty while it is): a gone owner took the object with it,
+/// as in Ray (OwnerDiedError). Only the owner counted its borrowers and,
+/// for a result of a task it submitted, kept its lineage, so no other node
+/// serves it again or rebuilds it.
+std::string owner_gone(runtime& rt, uint16_t owner) {
+  if (auto* link = rt.cluster_link())
+    for (auto& n : link->workers())
+      if (n.index == owner)
+        return {};
+  return "; node-" + std::to_string(owner)
+         + ", its owner (the worker that made it and lent it to this driver), is gone or "
+           "unreachable: an object does not outlive its owner. To keep a value past its "
+           "worker, have the driver own it: return the value from the task (a result the driver "
+           "owns is rebuilt from its lineage when lost) rather than a ref to a `put` there";
+}
+
 } // namespace
 
 std::string read_via_owner(const remote_object& obj, const std::string& first_err,
                            std::vector<char>& out) {
   auto* rt = runtime::current();
-  if (rt == nullptr || !cluster_worker(*rt) || !obj.lender || obj.lender->bytes)
+  if (rt == nullptr || !obj.lender || obj.lender->bytes)
     return first_err;
+  if (!cluster_worker(*rt)) // a driver: no lineage to ask for (docs/cluster.md, "Holder lost")
+    return first_err + owner_gone(*rt, obj.lender->owner);
   auto owner = obj.lender->owner;
   auto id = obj.id.value();
   auto owner_name = "its owner node-" + std::to_string(owner);

@@ -10,6 +10,8 @@
 #include "manta/store/node_messages.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/store/pinned_inner.hpp"
+#include "manta/store/ref_location.hpp"
+#include "manta/store/spilled_refs.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 
@@ -61,6 +63,10 @@ struct lent_ref {
   /// bytes holds this object's ref meanwhile, so they are let go with the
   /// pin (`set.strong`) that keeps it for its borrowers.
   std::vector<uint64_t> inner;
+  /// The size of its bytes as this driver wrote them again to serve them
+  /// itself (a large value another node lent it, `locate`); 0: none.
+  /// Dropped with the pin, as `inner` is.
+  uint64_t served = 0;
 };
 
 std::mutex g_mtx;
@@ -107,50 +113,29 @@ slot_ptr lost_slot(uint64_t id, const std::string& why) {
                            "object " + to_string(object_id{id}) + " is lost: " + why)));
 }
 
-/// The lends inside `e`'s inlined bytes when its pin was just let go (an
-/// entry of g_lent, under g_mtx): for release_contained after the lock.
-void take_inner(lent_ref& e, std::vector<uint64_t>& out) {
+/// The lends inside the bytes written for `e` (object `id`, an entry of
+/// g_lent, under g_mtx) when its pin was just let go: for release_contained
+/// after the lock. The bytes this node served for it go now (under the
+/// lock: a ref written next encodes them again).
+void take_inner(uint64_t id, lent_ref& e, std::vector<uint64_t>& out) {
   out.insert(out.end(), e.inner.begin(), e.inner.end());
   e.inner.clear();
+  if (std::exchange(e.served, 0) != 0)
+    stop_serving(id);
 }
 
-/// Where the bytes of `slot` (sealed, not failed) are served, and their
-/// encoded size. False if they cannot be (no codec: the type cannot be
-/// rebuilt from bytes). The refs inside a value inlined in `w` are lent
-/// then: their lends go to `inner`, for the caller to tie to this object's
-/// pin.
-bool locate(runtime& rt, const object_slot& slot, ref_wire& w, std::vector<uint64_t>& inner) {
-  std::shared_ptr<const void> value;
-  if (auto& r = slot.remote()) {
-    if (!rewrites_inlined(rt, *r, slot.codec()))
-      return record_location(rt, *r, w);
-    // The refs inside name the node that wrote them: decoded here (this
-    // driver borrows them), they are written again below as its own.
-    if (auto err = fetch_far_value(r, *slot.codec(), value); !err.empty())
-      throw object_lost_error(err);
-  } else {
-    if (slot.codec() == nullptr)
-      return false;
-    value = slot.shared_value();
-  }
-  // Refs inside this value travel inside its ref's bytes, read whenever
-  // the borrower first reads it: not part of the outer container, but held
-  // by this object's own pin (a borrower reads them while it holds this).
-  // Bytes too large to inline are served by the data path (encoded again
-  // there): these lends then go with `nested`.
-  lend_scope nested;
-  encoded_bytes bytes;
-  if (slot.codec()->encode(value.get(), bytes))
+/// Writes `w` for `slot` if this driver serves its bytes already, written
+/// again when it was passed on before while its pin holds (`locate`): pins
+/// it at once, as those bytes go with the pin.
+bool serving(runtime& rt, const slot_ptr& slot, ref_wire& w) {
+  std::lock_guard<std::mutex> guard{g_mtx};
+  auto i = g_lent.find(w.id);
+  if (i == g_lent.end() || i->second.served == 0 || !i->second.set.strong)
     return false;
-  if (bytes.size > ref_inline_bytes && slot.remote()) // grew written here: as it came
-    return record_location(rt, *slot.remote(), w);   // (the scope lets its lends go)
-  w.size = bytes.size;
-  if (bytes.size <= ref_inline_bytes) {
-    w.bytes.assign(bytes.data, bytes.data + bytes.size);
-    w.inlined = true;
-    inner = nested.take();
-  }
+  w.state = ref_wire::ready;
+  w.size = i->second.served;
   own_location(rt, w);
+  pin_lent(i->second, w.id, slot);
   return true;
 }
 
@@ -169,8 +154,11 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   if (!slot)
     return {};
   if (t_no_lending)
-    return "a value holding object refs is not spilled (the refs inside keep their "
-           "objects alive while it is in memory)";
+    return "object refs are not written to bytes here";
+  if (auto* spill = spilled_refs_scope::current()) { // kept with the spill file instead
+    spill->write(slot, type, w);
+    return {};
+  }
   auto* rt = runtime::current();
   if (rt == nullptr || rt->cluster_link() == nullptr)
     return "an object ref is written to bytes only to cross nodes in a cluster";
@@ -201,15 +189,17 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   auto& r = slot->remote();
   // A worker passes a borrowed ref on as its owner's (it reached the worker
   // from its owner, and the receiver reports back over the same link).
-  std::vector<uint64_t> inner; // none for a borrowed one: its bytes as they came
+  located at; // nothing for a borrowed one: its bytes as they came
   if (auto lender = r ? record_lender(*r) : std::nullopt; lender && cluster_worker(*rt)) {
     w.state = ref_wire::ready;
     w.owner = *lender;
-    locate(*rt, *slot, w, inner);
+    locate(*rt, *slot, w, at);
     return {};
   }
+  if (serving(*rt, slot, w))
+    return {};
   try {
-    if (!locate(*rt, *slot, w, inner))
+    if (!locate(*rt, *slot, w, at))
       return "the bytes of object " + to_string(slot->id()) + " (" + demangle(type.name())
              + ") cannot be served to another node";
   } catch (const std::exception& e) {
@@ -219,7 +209,9 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
   std::lock_guard<std::mutex> guard{g_mtx};
   auto& e = g_lent[w.id];
   pin_lent(e, w.id, slot);
-  e.inner.insert(e.inner.end(), inner.begin(), inner.end());
+  e.inner.insert(e.inner.end(), at.inner.begin(), at.inner.end());
+  if (at.served != 0)
+    e.served = at.served;
   // An entry stays after its pin went (a ref still in flight may report
   // later) until its object is gone: swept now and then, in O(1) per lend.
   if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
@@ -273,6 +265,8 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   if (w.type != type.name())
     throw error("an object ref to a " + demangle(w.type.c_str()) + " arrived where a ref to a "
                 + demangle(type.name()) + " was expected; do both nodes run the same binary?");
+  if (auto* spill = spilled_refs_scope::current())
+    return spill->read(w);
   auto& rt = runtime::require("receiving an object ref from another node");
   if (w.state == ref_wire::failed)
     return failed_slot(w.id, failure_of(w));
@@ -326,7 +320,7 @@ bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
     auto& e = i->second;
     released = e.set.held(from, delta);
     if (released)
-      take_inner(e, inner);
+      take_inner(id, e, inner);
     if (delta > 0 && e.written_pending) {
       // It may have borrowed the ref while it was pending: it waits to
       // hear where the object is (told again if it did not: ignored).
@@ -365,12 +359,12 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
   ref_wire w;
   w.id = id;
   w.owner = rt->node_index();
-  std::vector<uint64_t> inner;
+  located at;
   if (slot->failed()) {
     write_failure(*slot, w);
   } else {
     try {
-      if (locate(*rt, *slot, w, inner))
+      if (locate(*rt, *slot, w, at, false)) // on the router's thread: no read
         w.state = ref_wire::ready;
       else
         write_lost(
@@ -380,7 +374,14 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
       write_lost(id, std::string{"it cannot be read on its owner: "} + e.what(), w);
     }
   }
-  hold_with_pin(id, std::move(inner));
+  if (at.served != 0) { // its bytes as written now, served here while pinned
+    std::lock_guard<std::mutex> guard{g_mtx};
+    if (auto i = g_lent.find(id); i != g_lent.end() && i->second.set.strong)
+      i->second.served = at.served;
+    else
+      stop_serving(id);
+  }
+  hold_with_pin(id, std::move(at.inner));
   auto bytes = encode_ref_wire(w);
   for (auto node : nodes)
     out.emplace_back(node, bytes);
@@ -436,7 +437,7 @@ void refs_node_gone(uint16_t index) {
       e.awaiting.erase(index);
       if (auto p = e.set.node_gone(index)) {
         released.push_back(std::move(p));
-        take_inner(e, inner);
+        take_inner(id, e, inner);
       }
     }
     for (auto i = g_waiting.begin(); i != g_waiting.end();) {
@@ -476,7 +477,7 @@ void update_lent(const std::vector<uint64_t>& ids,
       if (auto i = g_lent.find(id); i != g_lent.end())
         if (auto p = f(i->second.set)) {
           released.push_back(std::move(p));
-          take_inner(i->second, inner);
+          take_inner(id, i->second, inner);
         }
   }
   release_contained(inner); // as deep as values nest refs
@@ -490,8 +491,10 @@ void clear_lent_refs() {
     lent.swap(g_lent);
     waiting.swap(g_waiting);
   }
+  std::vector<uint64_t> inner; // (the slots go outside the lock: a last ref frees its object)
+  for (auto& [id, e] : lent)
+    take_inner(id, e, inner); // the bytes this node served for them go too
   clear_contained_results();
-  // The slots go outside the lock: a last ref frees its object.
 }
 
 } // namespace manta::detail

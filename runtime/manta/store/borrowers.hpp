@@ -25,8 +25,9 @@
 /// messages as actor handles (`actrelease`). A worker passes a ref it
 /// borrowed on as its owner's; a driver passes one on as its own (the node
 /// it sends it to may have no link to the owner, but has one to it), and
-/// a small value's inlined bytes written again, so that the refs inside are
-/// its own too (`rewrites_inlined`, far_objects.hpp). A ref
+/// the value written again, so that the refs inside are its own too
+/// (`rewrites_lent`, far_objects.hpp; a large one served by its own data
+/// path, ref_location.hpp). A ref
 /// to an object still being computed is lent the same way; its borrowed
 /// slot waits, and the owner tells the borrower where the object is once
 /// it is sealed (`ref_resolutions`, `ref_resolved`).
@@ -37,9 +38,9 @@ struct value_codec;
 /// The wire form of `slot` (a ref to a value of type `type`). An object
 /// this node owns (or, on a driver, borrowed) is lent: pinned here until
 /// its borrowers let go. Returns a non-empty error text instead when the
-/// ref cannot be written here: outside a cluster (spilling a value that
-/// holds refs is refused this way: its refs keep their objects alive, so
-/// it stays in memory).
+/// ref cannot be written here: outside a cluster. Written into a spill
+/// file (a `spilled_refs_scope` on this thread), it is kept with that
+/// file instead (spilled_refs.hpp), and `borrow_ref` reads it back.
 std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire& out);
 
 /// The slot `w` names, for a value of type `type` (`codec` decodes it):
@@ -92,8 +93,8 @@ void update_lent(const std::vector<uint64_t>& ids,
 /// Forgets every lent ref (runtime shutdown).
 void clear_lent_refs();
 
-/// While alive on a thread, `lend_ref` refuses (spilling: a spilled value
-/// must not be the only holder of the refs inside it).
+/// While alive on a thread, `lend_ref` refuses (unused: spilling keeps the
+/// refs inside a value with its file now, spilled_refs.hpp).
 class no_lending_scope {
 public:
   no_lending_scope() noexcept;

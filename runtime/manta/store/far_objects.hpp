@@ -54,14 +54,15 @@ std::optional<uint16_t> record_lender(const remote_object& r);
 
 /// Whether a ref to the record's object written here carries its value
 /// decoded and encoded again (by `codec`) rather than the bytes it came
-/// with: on a driver, a small value another node lent it inside its ref,
+/// with or the holder it named: on a driver, a value another node lent it,
 /// of a type that may hold refs (a raw-coded one holds none). The refs in
 /// those bytes name the node that wrote them, which the receiver may have
 /// no link to; written again, they are the driver's own (it borrows them
 /// meanwhile), so the receiver's +1 and -1 for them reach the driver. A
-/// worker passes such bytes on as they came, naming their owner, as it
-/// passes the ref itself.
-bool rewrites_inlined(runtime& rt, const remote_object& r, const value_codec* codec);
+/// small value goes inside the ref; a large one is served by the driver's
+/// data path (ref_location.hpp). A worker passes such a value on as it
+/// came, naming its owner, as it passes the ref itself.
+bool rewrites_lent(runtime& rt, const remote_object& r, const value_codec* codec);
 
 /// Where another node reads the record's value, for a ref to it written
 /// here: fills `w.holder`, `host`, `port` and `size` (and the bytes a lent

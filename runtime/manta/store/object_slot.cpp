@@ -8,6 +8,7 @@
 #include "manta/store/object_table.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/store/spill_store.hpp"
+#include "manta/store/spilled_refs.hpp"
 #include "manta/sched/task_spec.hpp"
 #include "manta/errors.hpp"
 
@@ -35,8 +36,10 @@ object_slot::~object_slot() {
   // A large value stays counted until its last reader lets go (value_account);
   // the spill file goes with the object.
   object_table::instance().erase(id_, value_ && account_ == nullptr ? size_bytes_ : 0);
-  if (!spill_path_.empty())
+  if (!spill_path_.empty()) {
     spill_store::instance().remove(spill_path_, spill_file_bytes_, spill_generation_);
+    drop_spilled_refs(this);
+  }
 }
 
 template <class F>
@@ -197,8 +200,11 @@ void object_slot::pin_slow() const {
       } else {
         if (!has_spill_file())
           err = codec_error("its spill file was removed when the runtime shut down");
-        else
+        else {
+          auto refs = spilled_refs_of(this); // the slots the refs inside name
+          spilled_refs_scope kept{refs};
           err = store.read(spill_path_, id_, *type_, *codec_, value);
+        }
         if (err)
           throw object_lost_error("object " + to_string(id_) + " (" + format_bytes(size_bytes_)
                                   + ") was spilled to disk and cannot be restored: "
@@ -248,12 +254,17 @@ size_t object_slot::spill(bool rewrite) noexcept {
     if (!spill_path_.empty()) {
       store.remove(spill_path_, spill_file_bytes_, spill_generation_);
       spill_path_.clear();
+      drop_spilled_refs(this); // the value in memory holds them meanwhile
     }
     auto gen = store.generation();
     spill_store::file f;
-    no_lending_scope refs_stay; // a value holding refs is kept in memory
-    if (store.write(id_, *type_, *codec_, value_.get(), size_bytes_, f))
-      return keep();
+    std::vector<slot_ptr> refs; // inside the value: kept with its file
+    {
+      spilled_refs_scope kept{refs};
+      if (store.write(id_, *type_, *codec_, value_.get(), size_bytes_, f))
+        return keep();
+    }
+    keep_spilled_refs(this, std::move(refs));
     spill_path_ = std::move(f.path);
     spill_file_bytes_ = f.bytes;
     spill_generation_ = gen;
