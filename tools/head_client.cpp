@@ -13,7 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <string>
+#include <thread>
 
 namespace manta::tools {
 
@@ -157,6 +160,23 @@ std::optional<head_connection> connect_head(const char* command, std::string add
   c.head = std::move(*head);
   rc = 0;
   return c;
+}
+
+void await_detached_threads_gone() {
+  namespace fs = std::filesystem;
+  auto caf_thread_left = [] {
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator{"/proc/self/task", ec}) {
+      std::ifstream comm{task.path() / "comm"};
+      std::string name;
+      if (std::getline(comm, name) && name == "caf.actor")
+        return true;
+    }
+    return false;
+  };
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       caf_thread_left() && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(1ms);
 }
 
 } // namespace manta::tools

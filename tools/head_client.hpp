@@ -60,4 +60,15 @@ struct head_connection {
 std::optional<head_connection> connect_head(const char* command, std::string address,
                                             std::string token, const tls_options& tls, int& rc);
 
+/// Waits (up to 5 s) until no detached CAF thread of this process is left,
+/// for a command that forks after its connection ended: the actor system's
+/// destructor returns once its detached actors (CAF 0.17 runs the
+/// middleman's utility actors on threads named "caf.actor") have finished
+/// their work, not once their threads have exited, so one may still be
+/// exiting at the fork. A child forked then copies none of it, but a lock
+/// it held stays taken there, and under ThreadSanitizer such a child cannot
+/// start threads (a `manta job submit` supervisor died reporting to the
+/// head: docs/reliability.md, run 13).
+void await_detached_threads_gone();
+
 } // namespace manta::tools

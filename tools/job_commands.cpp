@@ -258,6 +258,7 @@ int submit(const command_args& given) {
     head.address = conn->address; // the driver and the supervisor go there
     head.token = conn->token;
   } // the connection's threads end here, before the fork
+  await_detached_threads_gone();
   auto dir = make_job_dir(root, id);
   if (dir.empty())
     return 2;
