@@ -86,8 +86,6 @@ std::unordered_map<uint64_t, waiting_ref> g_waiting;
 /// Lends since the last sweep of entries whose object is gone.
 size_t g_lends = 0;
 
-thread_local bool t_no_lending = false;
-
 /// Pins `slot` for a ref to it being written now: by the container being
 /// written on this thread, if any (under g_mtx).
 void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
@@ -141,20 +139,10 @@ bool serving(runtime& rt, const slot_ptr& slot, ref_wire& w) {
 
 } // namespace
 
-no_lending_scope::no_lending_scope() noexcept : prev_(t_no_lending) {
-  t_no_lending = true;
-}
-
-no_lending_scope::~no_lending_scope() {
-  t_no_lending = prev_;
-}
-
 std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire& w) {
   w = ref_wire{};
   if (!slot)
     return {};
-  if (t_no_lending)
-    return "object refs are not written to bytes here";
   if (auto* spill = spilled_refs_scope::current()) { // kept with the spill file instead
     spill->write(slot, type, w);
     return {};

@@ -93,17 +93,4 @@ void update_lent(const std::vector<uint64_t>& ids,
 /// Forgets every lent ref (runtime shutdown).
 void clear_lent_refs();
 
-/// While alive on a thread, `lend_ref` refuses (unused: spilling keeps the
-/// refs inside a value with its file now, spilled_refs.hpp).
-class no_lending_scope {
-public:
-  no_lending_scope() noexcept;
-  ~no_lending_scope();
-  no_lending_scope(const no_lending_scope&) = delete;
-  no_lending_scope& operator=(const no_lending_scope&) = delete;
-
-private:
-  bool prev_;
-};
-
 } // namespace manta::detail
