@@ -244,6 +244,13 @@ void owner_closed(node_manager_actor* self, const caf::actor_addr& owner);
 /// Drops a hosted actor (its owner killed it or let go of it, or is gone).
 void drop_actor(node_manager_actor* self, uint64_t id);
 
+/// A TaskSpec `spec` from the sender, an owner on another node: a task
+/// queued in this node's pool, or a call queued in a hosted actor (or one
+/// of this node's own whose handle it lent), tracked until its result is
+/// sealed; refused with a failed result naming why if this node cannot run
+/// it (hosted_submit.cpp).
+void submit_hosted(node_manager_actor* self, const std::vector<char>& spec);
+
 /// Builds the actor of an ActorSpec `spec` from the sender, an owner on
 /// another node, and answers it (hosted_actors.cpp).
 void create_hosted_actor(node_manager_actor* self, const std::vector<char>& spec);

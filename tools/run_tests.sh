@@ -5,6 +5,8 @@
 #   MANTA_WERROR=1       build with warnings as errors (-Dwerror=true)
 #   MANTA_CHECK_FORMAT=1 every C++ file laid out by .clang-format
 #                        (bash tools/format.sh --check)
+#   MANTA_CHECK_SIZES=1  no file in runtime/ or actors/ over 500 lines
+#                        (bash tools/check_sizes.sh)
 #   MANTA_LINT=1         clang-tidy over the library's sources
 #                        (bash tools/lint.sh; its time: docs/architecture.md)
 # Arguments go to meson test (e.g. --num-processes=2, or test names).
@@ -24,6 +26,9 @@ werror=()
 step build bash "$root/tools/build.sh" "${werror[@]}"
 if [ "${MANTA_CHECK_FORMAT:-1}" = 1 ]; then
   step format-check bash "$root/tools/format.sh" --check
+fi
+if [ "${MANTA_CHECK_SIZES:-1}" = 1 ]; then
+  step size-check bash "$root/tools/check_sizes.sh"
 fi
 if [ "${MANTA_LINT:-1}" = 1 ]; then
   step clang-tidy bash "$root/tools/lint.sh"
