@@ -42,24 +42,47 @@ struct result_bytes {
   std::span<const char> view() const { return {encoded.data, encoded.size}; }
 };
 
-result_bytes encoded_result(const hosted_task& h) {
+/// The encoding of sealed `result`: the bytes themselves if `encoded` (a
+/// hosted task's), else its value written by its type's codec.
+result_bytes encoded_result(const detail::object_slot& result, bool encoded) {
   result_bytes out;
-  out.value = h.result->shared_value();
-  if (h.encoded) {
+  out.value = result.shared_value();
+  if (encoded) {
     auto& bytes = *static_cast<const std::vector<char>*>(out.value.get());
     out.encoded.data = bytes.data();
     out.encoded.size = bytes.size();
     return out;
   }
-  if (h.result->type() == typeid(void))
+  if (result.type() == typeid(void))
     return out;
-  auto* codec = h.result->codec();
+  auto* codec = result.codec();
   if (codec == nullptr)
-    throw std::runtime_error("the result type " + detail::demangle(h.result->type().name())
+    throw std::runtime_error("the result type " + detail::demangle(result.type().name())
                              + " cannot be serialized");
   if (auto err = codec->encode(out.value.get(), out.encoded))
     throw std::runtime_error("the result does not encode: " + detail::error_text(err));
   return out;
+}
+
+/// The TaskResult of `id` whose value, `bytes`, goes inline. A byte vector
+/// (`byte_vector`: the sealed value is the bytes themselves) of
+/// `beside_from` or more goes in `beside`, kept alive by the value, not
+/// copied; any other is copied once, from the sealed value (or its codec's
+/// encoding) straight into the message.
+detail::wire::bytes inline_result(uint64_t id, const result_bytes& bytes, bool byte_vector,
+                                  result_message& r, detail::wire::shared_bytes& beside) {
+  r.task_id = id;
+  r.node = detail::runtime::node_name();
+  r.kind = result_message::inline_value;
+  if (byte_vector && bytes.encoded.size >= beside_from) {
+    beside.bytes = std::shared_ptr<const std::vector<char>>(
+      bytes.value, static_cast<const std::vector<char>*>(bytes.value.get()));
+    return detail::wire::encode(r);
+  }
+  r.value = bytes.view();
+  auto message = detail::wire::encode(r); // the value's one copy, into the message
+  r.value = {};                           // `bytes` may go now
+  return message;
 }
 
 /// `b`'s bytes as held_objects keeps them (a result too large to go inline).
@@ -114,28 +137,17 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_me
     // its owner (the node its id names) read or freed it (a task's were
     // collected as it ran: remote_task::run).
     detail::lend_scope lending;
-    bytes = encoded_result(h);
+    bytes = encoded_result(*h.result, h.encoded);
     detail::contain_result(id, object_id{id}.node(), lending.take());
   } catch (...) {
     return fail(std::current_exception());
   }
+  auto size = bytes.encoded.size;
+  if (!detail::result_stays_on_node(size))
+    return inline_result(id, bytes, h.encoded || h.result->type() == typeid(std::vector<char>), r,
+                         beside);
   r.task_id = id;
   r.node = detail::runtime::node_name();
-  auto size = bytes.encoded.size;
-  if (!detail::result_stays_on_node(size)) {
-    r.kind = result_message::inline_value;
-    if (size >= beside_from && (h.encoded || h.result->type() == typeid(std::vector<char>))) {
-      // The sealed value is a byte vector, the bytes themselves: they go
-      // beside the message, kept alive by the value, not copied.
-      beside.bytes = std::shared_ptr<const std::vector<char>>(
-        bytes.value, static_cast<const std::vector<char>*>(bytes.value.get()));
-      return detail::wire::encode(r);
-    }
-    r.value = bytes.view();
-    auto message = detail::wire::encode(r); // the value's one copy, into the message
-    r.value = {};                           // `bytes` goes now
-    return message;
-  }
   r.kind = result_message::stored;
   r.stored_size = size;
   detail::held_objects::instance().put(id, held_bytes(std::move(bytes), h.encoded));
@@ -146,6 +158,17 @@ namespace {
 
 std::atomic<uint64_t> early_answers_sent{0};
 
+/// Sends the answer a thread other than the node manager's gives (the one
+/// that ran the task or call), as from the node manager `hdl`.
+void send_answer(const caf::actor& hdl, const caf::actor& owner, const std::string& token,
+                 detail::wire::bytes message, detail::wire::shared_bytes beside) {
+  early_answers_sent.fetch_add(1, std::memory_order_relaxed);
+  if (beside.bytes)
+    caf::send_as(hdl, owner, result_atom::value, token, std::move(message), std::move(beside));
+  else
+    caf::send_as(hdl, owner, result_atom::value, token, std::move(message));
+}
+
 } // namespace
 
 std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
@@ -153,32 +176,73 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
   return [manager = caf::actor_cast<caf::actor_addr>(self), token = self->state.token,
           hosted = self->state.hosted, state = std::move(state),
           id](const std::shared_ptr<const std::vector<char>>& bytes) -> std::function<void()> {
-    if (bytes->size() > inline_result_limit || hosted->load(std::memory_order_relaxed) != 1)
+    if (detail::result_stays_on_node(bytes->size()) || hosted->load(std::memory_order_relaxed) != 1)
       return {};
     auto hdl = caf::actor_cast<caf::actor>(manager);
-    if (!hdl || !state->answer()) // the node manager ended it (a cancel, a sweep)
+    if (!hdl)
+      return {};
+    result_bytes value;
+    value.value = bytes;
+    value.encoded.data = bytes->data();
+    value.encoded.size = bytes->size();
+    result_message r;
+    detail::wire::shared_bytes beside;
+    auto message = inline_result(id, value, true, r, beside);
+    if (!state->answer()) // the node manager ended it (a cancel, a sweep)
       return {};
     // Off the count now (hosted_counter): the owner, answered, may send
     // the next task before the node manager ends this one.
     hosted->fetch_sub(1, std::memory_order_relaxed);
-    result_message r;
-    r.task_id = id;
-    r.node = detail::runtime::node_name();
-    r.kind = result_message::inline_value;
-    if (bytes->size() < beside_from) {
-      r.value = *bytes;
-      return [hdl = std::move(hdl), owner = state->owner, token,
-              message = detail::wire::encode(r)]() mutable {
-        early_answers_sent.fetch_add(1, std::memory_order_relaxed);
-        caf::send_as(hdl, owner, result_atom::value, token, std::move(message));
-      };
-    }
-    // Its value beside it, not copied into it.
-    return [hdl = std::move(hdl), owner = state->owner, token, message = detail::wire::encode(r),
-            value = detail::wire::shared_bytes{bytes}]() mutable {
-      early_answers_sent.fetch_add(1, std::memory_order_relaxed);
-      caf::send_as(hdl, owner, result_atom::value, token, std::move(message), std::move(value));
+    return [hdl = std::move(hdl), owner = state->owner, token, message = std::move(message),
+            beside = std::move(beside)]() mutable {
+      send_answer(hdl, owner, token, std::move(message), std::move(beside));
     };
+  };
+}
+
+std::function<void()> early_call_answer(node_manager_actor* self, uint64_t id,
+                                        const detail::slot_ptr& result,
+                                        std::shared_ptr<early_answer_state> state,
+                                        std::shared_ptr<std::atomic<bool>> via_manager,
+                                        uint64_t borrowed) {
+  return [manager = caf::actor_cast<caf::actor_addr>(self), token = self->state.token,
+          hosted = self->state.hosted, state = std::move(state), via = std::move(via_manager),
+          slot = std::weak_ptr<detail::object_slot>{result}, borrowed, id] {
+    auto result = slot.lock();
+    // A ref read since the call's arguments were decoded (one of theirs,
+    // or one the method read) sent a +1 through the node manager, and an
+    // item a generator method yielded went that way too: the result
+    // follows them there. So does a failure (the node manager reports an
+    // actor's death with it), and a value kept here (too large to go
+    // inline: the node manager tracks it for its owner).
+    if (!result || !result->done() || result->failed() || via->load(std::memory_order_acquire)
+        || detail::refs_borrowed_in_process() != borrowed
+        || hosted->load(std::memory_order_relaxed) != 1
+        || detail::result_stays_on_node(result->size_bytes()))
+      return;
+    auto hdl = caf::actor_cast<caf::actor>(manager);
+    if (!hdl)
+      return;
+    result_message r;
+    detail::wire::shared_bytes beside;
+    detail::wire::bytes message;
+    // The refs the value holds are pinned by it as a call's result is
+    // (finished_result); unless this thread answers, the scope lets them
+    // go and the node manager lends them again.
+    detail::lend_scope lending;
+    try {
+      auto bytes = encoded_result(*result, false);
+      if (detail::result_stays_on_node(bytes.encoded.size))
+        return; // larger encoded than in memory: the node manager keeps it here
+      message = inline_result(id, bytes, result->type() == typeid(std::vector<char>), r, beside);
+    } catch (...) {
+      return; // the node manager answers, with the failure
+    }
+    if (!state->answer()) // the node manager ended it (a cancel, a sweep)
+      return;
+    detail::contain_result(id, object_id{id}.node(), lending.take());
+    hosted->fetch_sub(1, std::memory_order_relaxed); // as a task's: early_answer
+    send_answer(hdl, state->owner, token, std::move(message), std::move(beside));
   };
 }
 
@@ -315,6 +379,9 @@ void end_answered(node_manager_actor* self) {
 }
 
 void remote_done_waiter::on_ready() noexcept {
+  // A call's thread answers here, after the seal (a task's before it).
+  if (answer_call)
+    answer_call();
   if (!early || !early->was_answered()) {
     caf::anon_send(manager, done_atom::value, id);
     return;

@@ -55,6 +55,21 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h,
 std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
 early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
 
+/// The direct answer of hosted actor call `id` whose result is `result`,
+/// run by its waiter on the thread that sealed it (remote_done_waiter):
+/// when the call is the only work this node hosts, its value goes inline,
+/// it succeeded, no ref was read in this process since the call's
+/// arguments were decoded (this function's making) and nothing of it went
+/// through the node manager (`via_manager`: a generator method's items),
+/// that thread sends the TaskResult to `state->owner` itself, as from the
+/// node manager, which then ends the call without answering (as a task's
+/// `early_answer`). Otherwise it does nothing and the node manager answers.
+std::function<void()> early_call_answer(node_manager_actor* self, uint64_t id,
+                                        const detail::slot_ptr& result,
+                                        std::shared_ptr<early_answer_state> state,
+                                        std::shared_ptr<std::atomic<bool>> via_manager,
+                                        uint64_t borrowed);
+
 /// Queues an encoded TaskResult for its owner (sent in a batch after this
 /// burst).
 void queue_result(node_manager_actor* self, const caf::actor& owner, detail::wire::bytes message);
@@ -70,7 +85,8 @@ void end_hosted(node_manager_actor* self, uint64_t id);
 /// Ends the tasks their threads answered (`answered_tasks`).
 void end_answered(node_manager_actor* self);
 
-/// Results this process sent with `early_answer` (tests read it).
+/// Results this process sent with `early_answer` or `early_call_answer`
+/// (tests read it).
 uint64_t early_answers() noexcept;
 
 /// Where the items of streaming generator `id` that runs here for `owner`

@@ -84,10 +84,19 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
     return refuse(error_kind::generic, "method " + cls.name + "." + msg.function_name
                                          + " has types that cannot be serialized");
   detail::call_ptr call;
+  // What goes through the node manager makes the result follow it there
+  // (early_call_answer): a generator method's items, the +1s of the refs
+  // read since here.
+  auto via = std::make_shared<std::atomic<bool>>(false);
+  auto borrowed = detail::refs_borrowed_in_process();
   try {
     std::vector<std::span<const char>> args(msg.args.begin(), msg.args.end());
     // A generator method's call takes its item sender from here.
     auto emit = item_emitter(self, owner, id, msg.item_window);
+    emit.send = [send = std::move(emit.send), via](uint64_t index, std::vector<char> bytes) {
+      via->store(true, std::memory_order_release);
+      send(index, std::move(bytes));
+    };
     detail::item_emitter_scope scope{&emit};
     call = m->from_wire(*m, args);
   } catch (const std::exception& e) {
@@ -97,8 +106,13 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   call->result = slot;
   call->owner_retries = true;
   detail::task_events::on_call_submit(*call);
-  host(self, owner, id, call, slot, msg.name, false);
-  self->state.running[id].actor = msg.actor_id;
+  auto early = std::make_shared<early_answer_state>();
+  early->owner = owner;
+  host(self, owner, id, call, slot, msg.name, false, early);
+  auto& h = self->state.running[id];
+  h.actor = msg.actor_id;
+  h.waiter->answer_call = early_call_answer(self, id, slot, std::move(early), std::move(via),
+                                            borrowed);
   core->submit(std::move(call));
 }
 

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,8 +33,9 @@ class worker_pool;
 
 namespace manta::actors {
 
-/// Who answers a hosted task: the thread that ran it (`early_answer`,
-/// which claims it before the seal) or the node manager (which claims it
+/// Who answers a hosted task or call: the thread that ran it (a task's
+/// `early_answer` claims it before the seal, a call's `early_call_answer`
+/// after it) or the node manager (which claims it
 /// when it ends the task, or drops it). Whoever claims first wins, so the
 /// owner gets one answer and the hosted count loses the task once.
 struct early_answer_state {
@@ -67,14 +69,18 @@ struct answered_tasks {
   bool planned = false; ///< a `(done_atom)` is on its way
 };
 
-/// Tells the node manager that a task another node sent has finished.
+/// Tells the node manager that a task or call another node sent has
+/// finished.
 class remote_done_waiter final : public detail::waiter {
 public:
   void on_ready() noexcept override;
   caf::actor manager;
   uint64_t id = 0;
-  /// A task's, not a call's: set if its thread answered the owner.
+  /// Set if its thread answered the owner (a task's before the seal, a
+  /// call's by `answer_call`).
   std::shared_ptr<early_answer_state> early;
+  /// A call's: its thread's answer, if it may give one (early_call_answer).
+  std::function<void()> answer_call;
   std::shared_ptr<answered_tasks> answered;
 };
 
@@ -126,7 +132,7 @@ struct hosted_task {
   /// The hosted actor of a call (0 for a task).
   uint64_t actor = 0;
   std::unique_ptr<remote_done_waiter> waiter;
-  /// A task's (not a call's) direct answer, if the thread that ran it sent
+  /// The direct answer of a task or call, if the thread that ran it sent
   /// one.
   std::shared_ptr<early_answer_state> early;
   hosted_counter counted;

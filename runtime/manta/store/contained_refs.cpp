@@ -3,6 +3,7 @@
 #include "manta/store/borrowers.hpp"
 #include "manta/store/lent_handles.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -13,6 +14,7 @@ namespace {
 
 thread_local lend_scope* t_scope = nullptr;
 thread_local uint64_t t_borrowed = 0;
+std::atomic<uint64_t> g_borrowed{0};
 
 /// Worker side: the lends inside results not read yet, by task, with the
 /// node that owns the task (it reads the result).
@@ -160,8 +162,13 @@ uint64_t refs_borrowed_here() noexcept {
   return t_borrowed;
 }
 
+uint64_t refs_borrowed_in_process() noexcept {
+  return g_borrowed.load(std::memory_order_acquire);
+}
+
 void count_borrowed_here() noexcept {
   ++t_borrowed;
+  g_borrowed.fetch_add(1, std::memory_order_acq_rel);
 }
 
 } // namespace manta::detail

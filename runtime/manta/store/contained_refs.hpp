@@ -129,6 +129,12 @@ void clear_contained_results();
 /// the +1s it sent, and a result that held some is reported read.
 uint64_t refs_borrowed_here() noexcept;
 
+/// How many such reads every thread of this process made so far: an actor
+/// call whose method runs on another thread than the one that decoded its
+/// arguments answers its owner itself only if no ref was read meanwhile
+/// (early_call_answer, actors/hosted_results.hpp).
+uint64_t refs_borrowed_in_process() noexcept;
+
 /// Counts one such read on this thread (borrow_ref).
 void count_borrowed_here() noexcept;
 
