@@ -45,8 +45,13 @@ void task_spec::request_cancel() noexcept {
 void task_spec::release_args() noexcept {
   if (args_released() || sim_engaged())
     return;
+  if (deps.empty()) { // no object argument: nothing a listing reads changes (the hot case)
+    args_released_.store(true, std::memory_order_release);
+    release_held();
+    return;
+  }
   std::vector<task_info::argument> kept;
-  if (trace.tracked && !deps.empty()) {
+  if (trace.tracked) {
     try {
       task_events::read_args(*this, kept, nullptr);
     } catch (...) {
