@@ -9,6 +9,8 @@
 #include "manta/state.hpp"
 
 #include <cstdio>
+#include <mutex>
+#include <vector>
 
 namespace manta {
 
@@ -55,10 +57,15 @@ void explain_task(const snapshot& snap, const task_info& t,
   switch (t.state) {
     case task_state::pending_args: {
       out += pad + "waits for its arguments:\n";
-      if (spec)
+      std::vector<object_id> waiting; // read under the lock its end takes
+      if (spec) {
+        std::lock_guard<detail::spin_lock> guard{spec->args_lock};
         for (auto& dep : spec->deps)
-          if (!dep->done())
-            explain(snap, dep->id(), depth + 1, out);
+          if (dep && !dep->done())
+            waiting.push_back(dep->id());
+      }
+      for (auto id : waiting)
+        explain(snap, id, depth + 1, out);
       break;
     }
     case task_state::waiting_for_resources: {

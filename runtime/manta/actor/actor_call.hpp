@@ -128,6 +128,15 @@ public:
   /// `std::vector<char>` result is those bytes, moved in, not decoded.
   virtual call_outcome take_result(std::vector<char>&& bytes) const { return decode_result(bytes); }
 
+  /// Lets go of the arguments once the call ended for good (its actor's
+  /// core took its outcome and will not run it again), before its result
+  /// is sealed, as a task does (task_spec::release_args). Nothing else
+  /// reads them then: the call has left its actor's queue and running list.
+  void release_args() noexcept {
+    deps.clear();
+    release_held();
+  }
+
   const std::string& method_name;
   slot_ptr result;
   std::vector<slot_ptr> deps;
@@ -168,6 +177,10 @@ public:
   /// Whether it counts against the actor's `max_pending_calls` until its
   /// result is sealed (cleared by whoever releases it).
   std::atomic<bool> counts_pending{false};
+
+protected:
+  /// Lets go of the arguments the call holds itself (typed_call).
+  virtual void release_held() noexcept {}
 };
 
 /// Builds an actor's instance; kept for the actor's lifetime so restarts

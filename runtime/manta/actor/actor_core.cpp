@@ -454,6 +454,8 @@ void actor_core::complete(const run_context& ctx, call_outcome out) noexcept {
         break;
     }
   }
+  if (accept) // it ran for the last time: its arguments go before its result wakes the caller
+    ctx.call->release_args();
   if (accept && !ctx.call->cancelled.load(std::memory_order_acquire)) {
     // Recorded before the seal wakes the caller, who may list it at once.
     task_events::on_call_end(*ctx.call, cls_.name, display_name_, out.error, ran_on);

@@ -165,6 +165,11 @@ public:
     }
   }
 
+protected:
+  void release_held() noexcept override {
+    std::apply([](auto&... hs) { (release_arg(hs), ...); }, args_);
+  }
+
 private:
   template <size_t... Is>
   R call(T* obj, std::index_sequence<Is...>) {

@@ -128,6 +128,11 @@ std::exception_ptr remote_task::run() noexcept {
     lend_scope lending;
     auto borrowed = refs_borrowed_here();
     auto out = std::make_shared<const std::vector<char>>(fn_.invoke(fn_.fn, args));
+    // It does not run again here (its owner decides on a retry): the
+    // arguments read from other nodes are let go before its result is
+    // sealed and answered, as a local task's are (task_spec::release_args).
+    args.clear();
+    fetched.clear();
     // Its arguments held refs: the +1s went through the node manager, so
     // the result follows them that way (the owner unpins them on it).
     if (refs_borrowed_here() != borrowed)

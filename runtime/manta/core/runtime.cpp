@@ -82,7 +82,7 @@ bool leave_retry_to_owner(task_spec& t) {
 /// monitor killed, else failed with out_of_memory_error.
 bool out_of_memory(const task_ptr& t, int attempts) {
   auto text = memory_monitor::stop_message(t->name(), runtime::node_name(), attempts);
-  bool again = attempts <= t->opts.max_retries && !t->cancelled();
+  bool again = attempts <= t->opts.max_retries && !t->cancelled() && !t->args_released();
   bool owner = again && leave_retry_to_owner(*t);
   again = again && !owner;
   detail::log_line(log_level::warning, "manta: %s%s\n", text.c_str(),
@@ -90,17 +90,22 @@ bool out_of_memory(const task_ptr& t, int attempts) {
                    : owner ? "; its owner runs it again while its max_retries allow it"
                            : "");
   auto failure = std::make_exception_ptr(out_of_memory_error(text));
-  if (again)
+  if (again) {
     task_events::on_run_end(*t, failure, true);
-  else
+  } else {
+    t->release_args();
     end_task(*t, task_state::failed, failure);
+  }
   return again;
 }
 
 } // namespace
 
 /// Runs one granted task on a pool thread (or, in a simulation, on the
-/// simulation's thread). Returns true to run it again.
+/// simulation's thread). Returns true to run it again. A task that will
+/// not run again lets go of its arguments before its result or error is
+/// sealed (task_spec::release_args); one that let go of them already (its
+/// function returned, then sealing its result failed) is not run again.
 bool execute_task(const task_ptr& t) {
   if (t->cancelled())
     return false; // its result was sealed by cancel
@@ -123,12 +128,13 @@ bool execute_task(const task_ptr& t) {
   }
   if (stopped && !is_runtime_error(error))
     return out_of_memory(t, attempts);
-  if (attempts <= t->opts.max_retries && !t->cancelled()
+  if (attempts <= t->opts.max_retries && !t->cancelled() && !t->args_released()
       && retry_covers(t->opts.retry_exceptions, t->opts.retry_exception_types, error)
       && !leave_retry_to_owner(*t)) {
     task_events::on_run_end(*t, error, true);
     return true;
   }
+  t->release_args();
   end_task(*t, to_task_error(error, t->name()));
   return false;
 }

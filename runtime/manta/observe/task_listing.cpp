@@ -39,8 +39,14 @@ task_info to_info(const finished_record& r) {
 } // namespace
 
 /// The task's object arguments with their sizes so far; in `failed`, the
-/// first that failed (what a task that did not run failed of).
+/// first that failed (what a task that did not run failed of). Those the
+/// task let go of (`release_args`) as it kept them.
 void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed) {
+  std::lock_guard<spin_lock> guard{t.args_lock};
+  if (t.args_released()) {
+    out = t.released_args;
+    return;
+  }
   out.reserve(t.deps.size());
   for (auto& d : t.deps) {
     bool ok = d && d->done() && !d->failed();

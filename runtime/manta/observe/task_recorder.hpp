@@ -86,8 +86,9 @@ inline bool is_cancel(const std::exception_ptr& e) {
   return is_runtime_error(e);
 }
 
-/// The task's object arguments with their sizes so far; in `failed`, the
-/// first that failed (what a task that did not run failed of).
+/// The task's object arguments with their sizes so far (or as the task
+/// kept them when it let go of them); in `failed`, the first that failed
+/// (what a task that did not run failed of). Takes the task's `args_lock`.
 void read_args(const task_spec& t, std::vector<task_info::argument>& out, object_id* failed);
 
 } // namespace manta::detail::task_events

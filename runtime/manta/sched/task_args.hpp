@@ -34,12 +34,21 @@ struct value_arg {
   explicit value_arg(A&& x) : value(std::forward<A>(x)) {}
   V value;
   const V& get() const noexcept { return value; }
+  /// Lets go of what the value owns once the task or call will not run
+  /// again (task_spec::release_args): a large vector is freed, a ref in
+  /// it dropped, before the result wakes the caller. A value that owns
+  /// nothing, or cannot be emptied without a throw, stays.
+  void release() noexcept {
+    if constexpr (!std::is_trivially_destructible_v<V> && std::is_nothrow_default_constructible_v<V>
+                  && std::is_nothrow_move_assignable_v<V>)
+      value = V{};
+  }
 };
 
 /// An argument given as an object_ref: read from the store when the task
 /// runs, by const reference, so a `const T&` parameter sees the shared value
 /// without a copy. The ref keeps the object alive while the task is queued
-/// or running (borrowing); the pin keeps a spillable value in memory (and
+/// or running (borrowing), until its last run ended (`release`); the pin keeps a spillable value in memory (and
 /// restores it if it was spilled) from `get` until `unpin`.
 template <class U>
 struct ref_arg {
@@ -51,7 +60,21 @@ struct ref_arg {
     return ref.slot()->template as<U>();
   }
   void unpin() const noexcept { pin.release(); }
+  /// Drops the ref once the task or call will not run again
+  /// (task_spec::release_args): the object may go with it.
+  void release() noexcept {
+    pin.release();
+    ref = {};
+  }
 };
+
+/// Lets go of a held argument (`release` above); a generator's sink stays
+/// (the producer's result, sealed after this, ends its stream).
+template <class H>
+void release_arg(H& h) noexcept {
+  if constexpr (requires { h.release(); })
+    h.release();
+}
 
 template <class P, class A>
 struct arg_holder {

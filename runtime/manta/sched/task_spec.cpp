@@ -2,6 +2,7 @@
 
 #include "actors/task_runner.hpp"
 #include "manta/observe/log_sink.hpp"
+#include "manta/observe/task_recorder.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/sched/parker.hpp"
 #include "manta/placement/placement_groups.hpp"
@@ -39,6 +40,38 @@ void task_spec::request_cancel() noexcept {
   cancelled_.store(true, std::memory_order_release);
   if (auto* p = blocked_on.load(std::memory_order_acquire))
     p->unpark(); // a thread's parker lives as long as the thread
+}
+
+void task_spec::release_args() noexcept {
+  if (args_released() || sim_engaged())
+    return;
+  if (deps.empty()) { // no object argument: nothing a listing reads changes (the hot case)
+    args_released_.store(true, std::memory_order_release);
+    release_held();
+    return;
+  }
+  std::vector<task_info::argument> kept;
+  if (trace.tracked) {
+    try {
+      task_events::read_args(*this, kept, nullptr);
+    } catch (...) {
+      kept.clear(); // no memory: listed without them
+    }
+  }
+  {
+    std::lock_guard<spin_lock> guard{args_lock};
+    released_args = std::move(kept);
+    args_released_.store(true, std::memory_order_release);
+  }
+  // One at a time, each dropped outside the lock (declared before the
+  // guard, it dies after the unlock): the last ref of an object frees its
+  // value (an 800 MB buffer back to the pool).
+  for (auto& d : deps) {
+    slot_ptr dropped;
+    std::lock_guard<spin_lock> guard{args_lock};
+    dropped.swap(d);
+  }
+  release_held();
 }
 
 void task_spec::encode_args(std::vector<std::optional<std::vector<char>>>&) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/sched/child_tasks.hpp"
+#include "manta/core/spin_lock.hpp"
 #include "manta/store/object_slot.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/task_options.hpp"
@@ -77,6 +78,24 @@ public:
   /// Marks the task cancelled and wakes it if it blocks in a `get`.
   void request_cancel() noexcept;
 
+  /// Lets go of the arguments when the task will not run again: its
+  /// function returned (after its result was admitted to the store, just
+  /// before it is sealed) or failed for the last time (before its error is
+  /// sealed). Whoever the seal wakes then finds the arguments' objects held
+  /// by their other refs only: the driver's next put of the tutorial's 800
+  /// MB array finds the previous one's buffer back in the pool, where a
+  /// reader task that dropped its argument only after waking the driver
+  /// made it copy into fresh memory (docs/performance.md, "Large puts").
+  /// The listings keep the arguments' ids and sizes (`released_args`).
+  /// A simulated run keeps them: the simulator's lineage runs the same
+  /// spec again to rebuild a lost result (sim_lineage.cpp). A cluster's
+  /// rebuild does not need them: it keeps the encoded spec and the refs it
+  /// reads (remote_object). Once called, the task is not run again.
+  void release_args() noexcept;
+
+  /// Whether `release_args` let go of the arguments.
+  bool args_released() const noexcept { return args_released_.load(std::memory_order_acquire); }
+
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
 
   const std::string& function_name;
@@ -89,8 +108,15 @@ public:
   task_options opts;
   /// Where the value goes; set by the runtime at submission.
   slot_ptr result;
-  /// The objects passed as arguments, in argument order.
+  /// The objects passed as arguments, in argument order. Its size is fixed
+  /// at construction; `release_args` empties its elements under
+  /// `args_lock`, which a reader on another thread (a listing, `why`, a
+  /// cancel's record) takes.
   std::vector<slot_ptr> deps;
+  mutable spin_lock args_lock;
+  /// The object arguments' ids and sizes once `release_args` let go of
+  /// them, for the listings (only a task the event recorder tracks).
+  std::vector<task_info::argument> released_args;
   /// Runs so far, for retries. Written by the executor thread that runs
   /// the task, read by any thread that lists or cancels it (state API,
   /// `cancel`), hence atomic.
@@ -111,8 +137,14 @@ public:
   /// The tasks and actor calls it submitted while it ran (recursive cancel).
   child_list children;
 
+protected:
+  /// Lets go of the arguments the task holds itself (typed_task); called
+  /// by `release_args`.
+  virtual void release_held() noexcept {}
+
 private:
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> args_released_{false};
 };
 
 using task_ptr = std::shared_ptr<task_spec>;

@@ -16,22 +16,33 @@ namespace manta::detail {
 /// Makes room for a task result of `size_bytes` (see memory_budget::admit).
 void admit_result(size_t size_bytes);
 
-/// Seals a freshly computed value into a slot.
+/// Nothing to do before a seal.
+struct no_step {
+  void operator()() const noexcept {}
+};
+
+/// Seals a freshly computed value into a slot; `before_seal` runs once the
+/// value is copied out of `value` and admitted, just before the seal
+/// (typed_task::run lets go of its arguments there, so the result may
+/// refer into one of them).
 /// Throws `object_store_full_error` if it does not fit in the node's memory
 /// budget even after spilling.
-template <class R>
-void seal_result(object_slot& slot, R&& value) {
+template <class R, class Before = no_step>
+void seal_result(object_slot& slot, R&& value, Before before_seal = {}) {
   using V = std::decay_t<R>;
   if constexpr (std::is_trivially_copyable_v<V> && sizeof(V) <= object_slot::inline_capacity
                 && alignof(V) <= 16) {
     // Kept in the slot itself: no allocation for a small result.
-    auto bytes = value_size(value);
+    V copy = value;
+    auto bytes = value_size(copy);
     admit_result(bytes);
-    slot.seal_inline(std::addressof(value), sizeof(V), typeid(V), bytes, codec_for<V>());
+    before_seal();
+    slot.seal_inline(std::addressof(copy), sizeof(V), typeid(V), bytes, codec_for<V>());
   } else {
     auto ptr = std::make_shared<const V>(std::forward<R>(value));
     auto bytes = value_size(*ptr);
     admit_result(bytes);
+    before_seal();
     slot.seal_value(std::move(ptr), typeid(V), bytes, codec_for<V>());
   }
 }
@@ -120,14 +131,17 @@ public:
       }
     } unpin{args_};
     try {
+      // The task will not run again once its result is admitted: it lets
+      // go of its arguments before the seal wakes anyone (release_args).
       if constexpr (std::is_void_v<R>) {
         call(std::index_sequence_for<Holders...>{});
         task_events::mark_ended(trace);
+        release_args();
         seal_void(*result);
       } else {
         R value = call(std::index_sequence_for<Holders...>{});
         task_events::mark_ended(trace);
-        seal_result(*result, std::move(value));
+        seal_result(*result, std::move(value), [this]() noexcept { release_args(); });
       }
       return nullptr;
     } catch (...) {
@@ -198,6 +212,11 @@ public:
       result->seal_remote(typeid(R), encoded_size, codec_for<R>(), std::move(obj));
     else
       task_spec::seal_remote(std::move(obj), encoded_size);
+  }
+
+protected:
+  void release_held() noexcept override {
+    std::apply([](auto&... hs) { (release_arg(hs), ...); }, args_);
   }
 
 private:
