@@ -17,6 +17,7 @@
 
 #include <manta/manta.hpp>
 
+#include <caf/error.hpp>
 #include <caf/meta/save_callback.hpp>
 #include <caf/meta/type_name.hpp>
 

@@ -13,7 +13,9 @@
 
 #include "tests/runtime_guard.hpp"
 
+#include <caf/error.hpp>
 #include <caf/meta/hex_formatted.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/meta/save_callback.hpp>
 
 #include <array>

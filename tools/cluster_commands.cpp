@@ -3,6 +3,7 @@
 #include "actors/cluster_atoms.hpp"
 #include "manta/cluster.hpp"
 #include "manta/cluster/cluster.hpp"
+#include "manta/core/caf_error_text.hpp"
 #include "manta/core/codec.hpp"
 #include "manta/cluster/node_address.hpp"
 #include "manta/cluster/cluster_token.hpp"

@@ -15,10 +15,6 @@
 #include "manta/placement_group.hpp"
 #include "manta/retry_exceptions.hpp"
 
-#include <caf/error.hpp>
-#include <caf/meta/load_callback.hpp>
-#include <caf/meta/type_name.hpp>
-#include <caf/sec.hpp>
 
 #include <exception>
 #include <memory>
@@ -192,8 +188,8 @@ public:
 
   const detail::anchor_ptr& anchor() const noexcept { return anchor_; } ///< Internal.
 
-  /// How a handle crosses nodes (CAF's `inspect` idiom, which the codec
-  /// uses): as its actor's home node and id. Writing one lends it (its
+  /// How a handle crosses nodes (CAF's `inspect` idiom, for the codec's
+  /// inspectors: value_inspector.hpp): as its actor's home node and id. Writing one lends it (its
   /// home keeps the actor for calls from elsewhere); reading one gives the
   /// home's actor, or a stand-in whose calls travel there.
   template <class Inspector>
@@ -201,15 +197,15 @@ public:
     detail::handle_wire w;
     if constexpr (Inspector::reads_state)
       w = detail::lend(h.anchor_);
-    auto load = caf::meta::load_callback([&]() -> caf::error {
+    auto load = detail::meta::load_callback([&]() -> detail::value_error {
       try {
         h.anchor_ = detail::borrow(typeid(T), w);
-        return caf::none;
+        return {};
       } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+        return detail::value_error{std::string{e.what()}};
       }
     });
-    return f(caf::meta::type_name("manta::actor_handle"), w.home, w.id, w.cls, load);
+    return f(detail::meta::type_name("manta::actor_handle"), w.home, w.id, w.cls, load);
   }
 
 private:

@@ -5,11 +5,6 @@
 #include "manta/store/object_slot.hpp"
 #include "manta/object_id.hpp"
 
-#include <caf/meta/load_callback.hpp>
-#include <caf/meta/save_callback.hpp>
-#include <caf/meta/type_name.hpp>
-#include <caf/sec.hpp>
-
 #include <exception>
 #include <string>
 
@@ -50,8 +45,8 @@ public:
 
   const detail::slot_ptr& slot() const noexcept { return slot_; } ///< Internal.
 
-  /// How a ref crosses nodes inside a value (CAF's `inspect` idiom, which
-  /// the codec uses): as its object's owner, id and the data path serving
+  /// How a ref crosses nodes inside a value (CAF's `inspect` idiom, for the
+  /// codec's inspectors: value_inspector.hpp): as its object's owner, id and the data path serving
   /// its bytes (store/borrowers.hpp). Writing one lends it: the owner
   /// keeps the object until every node that read the ref dropped it.
   /// Reading one gives the owner's own object back, or elsewhere a
@@ -61,21 +56,22 @@ public:
     requires detail::is_decodable_v<T>
   {
     detail::ref_wire w;
-    auto save = caf::meta::save_callback([&]() -> caf::error {
+    namespace meta = detail::meta;
+    auto save = meta::save_callback([&]() -> detail::value_error {
       if (auto err = detail::lend_ref(r.slot_, typeid(T), w); !err.empty())
-        return caf::make_error(caf::sec::runtime_error, std::move(err));
-      return caf::none;
+        return detail::value_error{std::move(err)};
+      return {};
     });
-    auto load = caf::meta::load_callback([&]() -> caf::error {
+    auto load = meta::load_callback([&]() -> detail::value_error {
       try {
         r.slot_ = detail::borrow_ref(typeid(T), detail::codec_for<T>(), w);
-        return caf::none;
+        return {};
       } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+        return detail::value_error{std::string{e.what()}};
       }
     });
-    return f(caf::meta::type_name("manta::object_ref"), save, w.state, w.owner, w.id, w.holder,
-             w.host, w.port, w.size, w.type, w.error, w.error_code, w.error_type, w.error_task,
+    return f(meta::type_name("manta::object_ref"), save, w.state, w.owner, w.id, w.holder, w.host,
+             w.port, w.size, w.type, w.error, w.error_code, w.error_type, w.error_task,
              w.error_node, w.inlined, w.bytes, load);
   }
 

@@ -7,6 +7,7 @@
 #include "manta/cluster/build_fingerprint.hpp"
 #include "manta/cluster/code_loader.hpp"
 #include "manta/core/codec.hpp"
+#include "manta/core/caf_error_text.hpp"
 #include "manta/net/data_path_tls.hpp"
 #include "manta/cluster/head_store.hpp"
 #include "manta/store/held_objects.hpp"

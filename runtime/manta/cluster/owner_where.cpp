@@ -2,6 +2,7 @@
 
 #include "actors/cluster_atoms.hpp"
 #include "manta/cluster/cluster.hpp"
+#include "manta/core/caf_error_text.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/cluster/remote_object.hpp"
 #include "manta/core/backoff.hpp"

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "manta/core/value_inspector.hpp"
+
 #include <boost/pfr/core.hpp>
-#include <caf/detail/type_traits.hpp>
-#include <caf/error.hpp>
 
 #include <cstddef>
 #include <tuple>
@@ -53,7 +53,7 @@ constexpr bool holds_type() {
 }
 
 /// Whether field type `F` of `T` can be written and read back. A field that
-/// holds `T` itself is taken to travel when `T` does: asking CAF would ask
+/// holds `T` itself is taken to travel when `T` does: asking `travels` would ask
 /// about `T` again while `T` is being decided (the compiler rejects such a
 /// constraint as depending on itself), and the other fields decide.
 template <class F, class T>
@@ -63,7 +63,7 @@ constexpr bool field_travels() {
   else if constexpr (holds_type<F, T>())
     return true;
   else
-    return caf::detail::is_serializable<F>::value;
+    return travels<F>();
 }
 
 template <class T, size_t... Is>
@@ -75,7 +75,7 @@ constexpr bool fields_travel(std::index_sequence<Is...>) {
 template <class T>
 concept plain_aggregate =
   std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_empty_v<T>
-  && !caf::detail::is_iterable<T>::value && !aggregate_with_base<T>
+  && !inspect_traits::iterable<T> && !aggregate_with_base<T>
   && fields_travel<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
 
 /// Hands every field of `x` to the inspector `f`, in declaration order.
@@ -84,46 +84,14 @@ typename Inspector::result_type inspect_fields(Inspector& f, T& x) {
   return std::apply([&f](auto&... fields) { return f(fields...); }, boost::pfr::structure_tie(x));
 }
 
-class layout_describer; // type_layout.hpp
-
-namespace inspect_probe {
-
-/// An inspector no overload here accepts: a type that has an `inspect`
-/// for it has one of its own, written for any inspector (CAF's idiom).
-struct inspector {
-  using result_type = caf::error;
-  template <class... Ts>
-  caf::error operator()(Ts&&...);
-};
-
-} // namespace inspect_probe
-
-/// Whether `T` has an `inspect` overload of its own.
-template <class T>
-concept has_own_inspect = requires(inspect_probe::inspector& f, T& x) { inspect(f, x); };
-
-/// Found by argument-dependent lookup for the runtime's own inspector that
-/// describes layouts (type_layout.hpp), so that two builds compare an
-/// aggregate's fields, not only its name and size. Only for that inspector:
-/// a generic one here would be as good a match as the one in `caf` below
-/// for aggregates declared in this namespace. Not for a type with an
-/// `inspect` of its own: neither overload would be the better match.
-template <plain_aggregate T>
-  requires(!has_own_inspect<T>)
-auto inspect(layout_describer& f, T& x) {
+/// Found by argument-dependent lookup through the codec's inspectors and
+/// the layout describer (type_layout.hpp), which live in this namespace:
+/// the user's type may live in any namespace, so this is the one place an
+/// overload can be seen from. An `inspect` the user writes for the type is
+/// more specialized and wins.
+template <class Inspector, plain_aggregate T>
+typename Inspector::result_type inspect(Inspector& f, T& x) {
   return inspect_fields(f, x);
 }
 
 } // namespace manta::detail
-
-namespace caf {
-
-/// Found by argument-dependent lookup through CAF's serializer and
-/// deserializer, which live in this namespace: the user's type may live in
-/// any namespace, so this is the one place an overload can be seen from.
-template <class Inspector, manta::detail::plain_aggregate T>
-typename Inspector::result_type inspect(Inspector& f, T& x) {
-  return manta::detail::inspect_fields(f, x);
-}
-
-} // namespace caf

@@ -1,12 +1,8 @@
 #pragma once
 
 #include "manta/core/aggregate_inspect.hpp"
-#include "manta/core/exact_floats.hpp"
+#include "manta/core/value_inspector.hpp"
 #include "manta/store/store_copy.hpp"
-
-#include <caf/detail/type_traits.hpp>
-#include <caf/error.hpp>
-#include <caf/sec.hpp>
 
 #include <array>
 #include <cstring>
@@ -45,12 +41,12 @@ template <class T>
 inline constexpr bool is_raw_codable_v = raw_codable<T>::value;
 
 /// Whether values of `T` can be turned into bytes: the raw fast path, or
-/// everything CAF's binary serializer handles (arithmetic types, strings,
-/// std containers, user types with an `inspect` overload, CAF's idiom, and
-/// plain aggregates of such fields: aggregate_inspect.hpp).
+/// everything CAF 0.17's binary serializer handles, which the codec's own
+/// inspectors write the same way (value_inspector.hpp: arithmetic types,
+/// strings, std containers, user types with an `inspect` overload, CAF's
+/// idiom, and plain aggregates of such fields: aggregate_inspect.hpp).
 template <class T>
-inline constexpr bool is_encodable_v = is_raw_codable_v<T>
-                                       || caf::detail::is_serializable<T>::value;
+inline constexpr bool is_encodable_v = is_raw_codable_v<T> || travels_v<T>;
 
 /// Whether a stored `T` can be rebuilt from bytes (and so be spilled).
 template <class T>
@@ -59,22 +55,16 @@ inline constexpr bool is_decodable_v = is_encodable_v<T> && std::is_default_cons
 
 // -- errors -------------------------------------------------------------------
 
-/// Makes the runtime's error value for a failed encode/decode or spill I/O.
-inline caf::error codec_error(std::string what) {
-  return caf::make_error(caf::sec::runtime_error, std::move(what));
-}
-
-/// The human-readable text of an error made by `codec_error` (or CAF).
-inline std::string error_text(const caf::error& err) {
-  if (err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return caf::to_string(err);
+/// Makes the runtime's error value for a failed encode/decode or spill I/O
+/// (`error_text` reads it back: inspect_meta.hpp).
+inline value_error codec_error(std::string what) {
+  return value_error{std::move(what)};
 }
 
 // -- encode / decode ----------------------------------------------------------
 
 /// The bytes of an encoded value. They point into the value itself for raw
-/// types (no copy) or into `storage` for CAF-serialized ones.
+/// types (no copy) or into `storage` for inspected ones.
 struct encoded_bytes {
   std::vector<char> storage;
   const char* data = nullptr;
@@ -93,31 +83,31 @@ void static_assert_encodable() {
                 "references, const fields or base classes); otherwise add an "
                 "`inspect` overload next to it, e.g. `template <class Inspector> "
                 "typename Inspector::result_type inspect(Inspector& f, my_type& x) "
-                "{ return f(caf::meta::type_name(\"my_type\"), x.a, x.b); }` "
-                "(CAF's idiom), or store a std container of such types");
+                "{ return f(x.a, x.b); }` (CAF's idiom; CAF's annotations such as "
+                "caf::meta::type_name are accepted), or store a std container of such types");
 }
 
 /// Encodes `x` without copying when it is raw-codable.
 template <class T>
-caf::error encode_into(const T& x, encoded_bytes& out) {
+value_error encode_into(const T& x, encoded_bytes& out) {
   static_assert_encodable<T>();
   if constexpr (is_raw_codable_v<T>) {
     out.data = reinterpret_cast<const char*>(x.data());
     out.size = x.size() * sizeof(typename T::value_type);
-    return caf::none;
+    return {};
   } else {
-    value_serializer sink{out.storage};
-    if (auto err = static_cast<caf::serializer&>(sink)(const_cast<T&>(x)))
+    value_writer sink{out.storage};
+    if (auto err = sink(const_cast<T&>(x)))
       return err;
     out.data = out.storage.data();
     out.size = out.storage.size();
-    return caf::none;
+    return {};
   }
 }
 
 /// Rebuilds `out` from encoded bytes.
 template <class T>
-caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
+value_error decode_from(const byte_chunks& chunks, size_t total, T& out) {
   static_assert_encodable<T>();
   size_t sum = 0;
   for (auto c : chunks)
@@ -172,7 +162,7 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
         at += c.size();
       }
     }
-    return caf::none;
+    return {};
   } else {
     std::vector<char> joined;
     const char* data = nullptr;
@@ -184,13 +174,12 @@ caf::error decode_from(const byte_chunks& chunks, size_t total, T& out) {
         joined.insert(joined.end(), c.begin(), c.end());
       data = joined.data();
     }
-    value_deserializer source{data, total};
-    if (auto err = static_cast<caf::deserializer&>(source)(out))
+    value_reader source{data, total};
+    if (auto err = source(out))
       return err;
-    if (source.inner().remaining() != 0)
-      return codec_error(std::to_string(source.inner().remaining())
-                         + " bytes left over after decoding");
-    return caf::none;
+    if (source.remaining() != 0)
+      return codec_error(std::to_string(source.remaining()) + " bytes left over after decoding");
+    return {};
   }
 }
 
@@ -209,7 +198,7 @@ std::vector<char> encode(const T& x) {
 
 /// Decodes bytes made by `encode<T>`; returns an error value on bad input.
 template <class T>
-caf::error decode(std::span<const char> bytes, T& out) {
+value_error decode(std::span<const char> bytes, T& out) {
   return decode_from(byte_chunks{bytes}, bytes.size(), out);
 }
 
@@ -218,24 +207,25 @@ caf::error decode(std::span<const char> bytes, T& out) {
 /// The encoder and decoder of one type behind function pointers, so the
 /// store can spill and restore values whose type it no longer knows.
 struct value_codec {
-  /// "raw" or "caf": written into spill headers, checked on restore.
+  /// "raw" or "caf" (CAF's binary format, value_inspector.hpp): written into
+  /// spill headers, checked on restore.
   const char* kind;
-  caf::error (*encode)(const void* value, encoded_bytes& out);
-  caf::error (*decode)(const byte_chunks& chunks, size_t total, std::shared_ptr<const void>& out);
+  value_error (*encode)(const void* value, encoded_bytes& out);
+  value_error (*decode)(const byte_chunks& chunks, size_t total, std::shared_ptr<const void>& out);
 };
 
 template <class T>
 struct value_codec_impl {
-  static caf::error encode(const void* value, encoded_bytes& out) {
+  static value_error encode(const void* value, encoded_bytes& out) {
     return encode_into(*static_cast<const T*>(value), out);
   }
-  static caf::error decode(const byte_chunks& chunks, size_t total,
-                           std::shared_ptr<const void>& out) {
+  static value_error decode(const byte_chunks& chunks, size_t total,
+                            std::shared_ptr<const void>& out) {
     auto ptr = std::make_shared<T>();
     if (auto err = decode_from(chunks, total, *ptr))
       return err;
     out = std::shared_ptr<const T>{std::move(ptr)};
-    return caf::none;
+    return {};
   }
   static constexpr value_codec instance{is_raw_codable_v<T> ? "raw" : "caf", &encode, &decode};
 };

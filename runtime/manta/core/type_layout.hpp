@@ -3,12 +3,8 @@
 #include "manta/core/aggregate_inspect.hpp"
 #include "manta/core/demangle.hpp"
 
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/detail/type_traits.hpp>
-#include <caf/error.hpp>
-#include <caf/meta/annotation.hpp>
-#include <caf/meta/type_name.hpp>
-#include <caf/none.hpp>
+#include "manta/core/inspect_meta.hpp"
+#include "manta/core/value_inspector.hpp"
 
 #include <array>
 #include <chrono>
@@ -32,39 +28,37 @@
 /// by kind and size, strings, containers by their elements, std::pair /
 /// tuple / optional / variant by their parts, and user types with a CAF
 /// `inspect` overload (or plain aggregates, aggregate_inspect.hpp) by the
-/// layouts of the fields the overload lists, in order (found with `layout_describer`, a CAF 0.17
-/// inspector that records instead of serializing). Examples: `int32`, `list<float64>`,
-/// `point{int32, float32}`, `map<string, list<point{int32, float32}>>`.
-/// CAF 0.17's `inspect` does not name fields, so neither does this.
-/// A trivially copyable type that is neither (allowed as the element of
-/// a vector or array, which the codec copies as raw bytes) shows only its
-/// name, size and alignment: its fields cannot be seen from C++.
+/// layouts of the fields the overload lists, in order (found with `layout_describer`, an
+/// inspector of CAF 0.17's idiom that records instead of serializing). Examples: `int32`,
+/// `list<float64>`, `point{int32, float32}`, `map<string, list<point{int32, float32}>>`. CAF 0.17's
+/// `inspect` does not name fields, so neither does this. A trivially copyable type that is neither
+/// (allowed as the element of a vector or array, which the codec copies as raw bytes) shows only
+/// its name, size and alignment: its fields cannot be seen from C++.
 namespace manta::detail {
 
 template <class T>
 std::string layout_of();
 
-/// A CAF 0.17 inspector that records the layout of each field an `inspect`
-/// overload hands it, in the order CAF's binary serializer would write them.
-/// Annotations are skipped as the serializer skips them (a `type_name`
-/// is kept for the record), callbacks are not run, and unsafe message types
-/// (which the serializer skips) are left out.
+/// An inspector that records the layout of each field an `inspect`
+/// overload hands it, in the order the codec's writer would write them.
+/// Annotations are skipped as the writer skips them (a type name, Manta's
+/// or CAF's, is kept for the record) and callbacks are not run.
 class layout_describer {
 public:
-  // The serializer's result type, so overloads written for it (returning
-  // `caf::error`, or `typename Inspector::result_type`) work here too.
-  using result_type = caf::error;
+  // The codec writer's result type, so overloads written for it (returning
+  // `typename Inspector::result_type`, or an error of CAF's) work here too.
+  using result_type = value_error;
 
   static constexpr bool reads_state = true;
   static constexpr bool writes_state = false;
 
   template <class... Ts>
-  caf::error operator()(Ts&&... xs) {
+  value_error operator()(Ts&&... xs) {
     (take(xs), ...);
-    return caf::none;
+    return {};
   }
 
-  /// The name given with `caf::meta::type_name`, or empty.
+  /// The name given with a type name annotation, or empty.
   const std::string& type_name() const noexcept { return type_name_; }
 
   /// One layout per field, in order.
@@ -74,13 +68,12 @@ private:
   template <class T>
   void take(const T& x) {
     using U = std::decay_t<T>;
-    if constexpr (std::is_same_v<U, caf::meta::type_name_t>) {
-      if (type_name_.empty())
-        type_name_ = x.value;
-    } else if constexpr (caf::meta::is_annotation<U>::value
-                         || caf::allowed_unsafe_message_type<U>::value) {
-      // Not written by the serializer (hex_formatted, omittable only change
-      // how a value prints; callbacks run code, not fields).
+    if constexpr (meta::is_skipped_v<U> || meta::is_save_callback<U>::value
+                  || meta::is_load_callback<U>::value) {
+      // Not written by the serializer (a name, hex_formatted, omittable only
+      // change how a value prints; callbacks run code, not fields).
+      if (auto* name = meta::type_name_of(x); name && type_name_.empty())
+        type_name_ = name;
     } else {
       fields_.push_back(layout_of<U>());
     }
@@ -125,8 +118,8 @@ std::string size_note() {
   return std::to_string(sizeof(T)) + " bytes, align " + std::to_string(alignof(T));
 }
 
-/// Layouts of templates of the standard library the codec knows (CAF's
-/// serializer or the raw path): `known` is false for anything else.
+/// Layouts of templates of the standard library the codec knows (its
+/// inspectors or the raw path): `known` is false for anything else.
 template <class T>
 struct std_layout {
   static constexpr bool known = false;
@@ -259,14 +252,14 @@ std::string layout_of() {
     return "pointer";
   } else if constexpr (ld::std_layout<U>::known) {
     return ld::std_layout<U>::describe();
-  } else if constexpr (caf::detail::is_inspectable<layout_describer, U>::value
+  } else if constexpr (requires(layout_describer& f, U& x) { inspect(f, x); }
                        && std::is_default_constructible_v<U>) {
     return ld::by_inspect<U>();
   } else if constexpr (ld::map_like<U>) {
     return "map<" + ld::list_of<typename U::key_type, typename U::mapped_type>() + ">";
   } else if constexpr (ld::set_like<U>) {
     return "set<" + layout_of<typename U::key_type>() + ">";
-  } else if constexpr (caf::detail::is_iterable<U>::value && requires { typename U::value_type; }) {
+  } else if constexpr (inspect_traits::iterable<U> && requires { typename U::value_type; }) {
     return "list<" + layout_of<typename U::value_type>() + ">";
   } else if constexpr (std::is_empty_v<U>) {
     return ld::name_of<U>() + "{}";

@@ -232,9 +232,10 @@ slot_ptr item_stream::next(clock::time_point deadline) {
       // Acks go in steps of half the window: the producer never waits
       // for one while the caller waits for an item (what it has not heard
       // of is under half the window).
-      if (window_ != 0 && producer_ && taken_ - ack_sent_ >= std::max<size_t>(1, window_ / 2)) {
+      if (window_ != 0 && producer_ && *producer_
+          && taken_ - ack_sent_ >= std::max<size_t>(1, window_ / 2)) {
         ack = ack_sent_ = taken_;
-        ack_to = producer_;
+        ack_to = *producer_;
       }
       return true;
     }
@@ -381,8 +382,12 @@ void route(uint64_t task_id, far_item item) {
 } // namespace
 
 void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes,
-                          caf::actor from) {
-  deliver_contained_item(task_id, at, bytes, 0, std::move(from));
+                          const caf::actor& from) {
+  deliver_contained_item(task_id, at, bytes, 0, from);
+}
+
+void item_stream::deliver(uint64_t task_id, uint64_t at, std::span<const char> bytes) {
+  deliver(task_id, at, bytes, caf::actor{});
 }
 
 void deliver_contained_item(uint64_t task_id, uint64_t at, std::span<const char> bytes,
@@ -397,20 +402,21 @@ void item_read(uint64_t held) {
 }
 
 void item_stream::deliver_stored(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
-                                 uint64_t size, caf::actor from) {
+                                 uint64_t size, const caf::actor& from) {
   // The record frees the bytes on `node` when it goes (remote_object's
   // destructor), whatever becomes of the item. (The driver's cluster
   // client makes the records of its generator tasks' items itself, with
   // deliver_item_record, to rebuild a lost one by re-running the task.)
-  route(task_id, far_item{at, {}, kept_record(object_id{object}, node, size), std::move(from), {}});
+  route(task_id, far_item{at, {}, kept_record(object_id{object}, node, size), from, {}});
 }
 
 void item_stream::deliver_lent(uint64_t task_id, uint64_t at, uint16_t node, uint64_t object,
-                               uint64_t size, std::string host, uint16_t port, caf::actor from) {
+                               uint64_t size, std::string host, uint16_t port,
+                               const caf::actor& from) {
   // Read like a borrowed ref's object: from the lender's data path, and
   // the record's end tells the lender this node let go (it frees it).
   auto obj = lent_record(object_id{object}, node, size, node, std::move(host), port);
-  route(task_id, far_item{at, {}, std::move(obj), std::move(from), {}});
+  route(task_id, far_item{at, {}, std::move(obj), from, {}});
 }
 
 void deliver_item_record(uint64_t task_id, uint64_t at, remote_ptr record, caf::actor from) {
@@ -438,23 +444,24 @@ void push_at(item_stream& s, far_item far) {
     item = object_table::instance().create(rt.next_object_id());
     item->seal_error(std::current_exception());
   }
-  s.push_indexed(far.at, std::move(item), std::move(far.from));
+  s.push_indexed(far.at, std::move(item), far.from);
 }
 
 } // namespace
 
-void item_stream::push_indexed(uint64_t at, slot_ptr item, caf::actor from) {
+void item_stream::push_indexed(uint64_t at, slot_ptr item, const caf::actor& from) {
   size_t ack = 0;
   caf::actor ack_to;
   wait_.notify([&] {
     if (window_ != 0 && from) {
-      producer_ = std::move(from);
+      if (!producer_ || *producer_ != from) // kept: one allocation per producer, not per item
+        producer_ = std::make_shared<const caf::actor>(from);
       // A run after a retry starts from item 0 and counts no acks yet:
       // its repeats get the caller's count, so it does not wait for acks
       // of items taken before it started.
       if (at < delivered_ && taken_ != 0) {
         ack = ack_sent_ = taken_;
-        ack_to = producer_;
+        ack_to = *producer_;
       }
     }
     // A retry's repeat, or a late item after the caller was handed the

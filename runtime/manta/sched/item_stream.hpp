@@ -10,13 +10,15 @@
 #include <exception>
 #include <functional>
 #include <memory>
-
-#include <caf/actor.hpp>
 #include <mutex>
 #include <span>
 #include <string>
 #include <typeinfo>
 #include <vector>
+
+namespace caf {
+class actor; // the node managers that send and take items (no CAF in public headers)
+} // namespace caf
 
 namespace manta::detail {
 
@@ -108,14 +110,16 @@ public:
   /// `from` is the node manager that sent it, where the caller's acks go
   /// (back pressure).
   static void deliver(uint64_t task_id, uint64_t index, std::span<const char> bytes,
-                      caf::actor from = {});
+                      const caf::actor& from);
+  /// `deliver` from no node that takes acks.
+  static void deliver(uint64_t task_id, uint64_t index, std::span<const char> bytes);
 
   /// Like `deliver`, for an item too large to travel inline: node `node`
   /// keeps its `size` encoded bytes as object `object` (held_objects)
   /// until this node frees it; reading it fetches them over the data path
   /// like a large task result. Freed at once if its stream is gone.
   static void deliver_stored(uint64_t task_id, uint64_t index, uint16_t node, uint64_t object,
-                             uint64_t size, caf::actor from = {});
+                             uint64_t size, const caf::actor& from);
 
   /// Like `deliver_stored`, for a large item of a generator method that a
   /// driver's actor runs for this worker (called through a lent handle):
@@ -124,7 +128,7 @@ public:
   /// a borrowed ref's object, and its end tells `node` this node let go
   /// (`lent_item_gone` there frees it).
   static void deliver_lent(uint64_t task_id, uint64_t index, uint16_t node, uint64_t object,
-                           uint64_t size, std::string host, uint16_t port, caf::actor from);
+                           uint64_t size, std::string host, uint16_t port, const caf::actor& from);
 
   /// On the node keeping a large item sent to another node by
   /// `deliver_lent`: records it, so that the borrower's release frees it.
@@ -167,7 +171,7 @@ public:
 
   /// Appends an item from another node (`from`, see `deliver`) if it is
   /// item number `at` (the next one); drops it otherwise.
-  void push_indexed(uint64_t at, slot_ptr item, caf::actor from);
+  void push_indexed(uint64_t at, slot_ptr item, const caf::actor& from);
 
 private:
   /// Tells the stream that the producer's result was sealed.
@@ -193,7 +197,7 @@ private:
   size_t taken_ = 0;           // items handed out to the caller
   size_t acked_ = 0;           // on a producer's node: the caller's last ack
   size_t ack_sent_ = 0;        // on the caller's: the last ack sent
-  caf::actor producer_;        // on the caller's: who sent the items
+  std::shared_ptr<const caf::actor> producer_; // on the caller's: who sent the items
   /// Where a producer waits for room; its lock is taken before wait_'s.
   ready_wait room_;
   uint64_t window_ = 0;

@@ -103,7 +103,7 @@ std::shared_ptr<const std::vector<char>> held_objects::restore(uint64_t id) {
   }
   auto& store = spill_store::instance();
   std::shared_ptr<const void> value;
-  caf::error err;
+  value_error err;
   if (file.path.empty() || file.generation != store.generation())
     err = codec_error("its spill file was removed when the runtime shut down");
   else

@@ -189,7 +189,7 @@ void object_slot::pin_slow() const {
       // Spilled: read it back. Only this thread touches value_ now: the
       // evicted bit keeps other readers on this (locked) path.
       auto& store = spill_store::instance();
-      caf::error err;
+      value_error err;
       std::shared_ptr<const void> value;
       if (remote_ && spill_path_.empty()) {
         // Never read here yet: fetch it from the node that holds it.

@@ -21,7 +21,7 @@ namespace manta::detail {
 
 namespace {
 
-caf::error io_error(const std::string& what, const std::string& path) {
+value_error io_error(const std::string& what, const std::string& path) {
   return codec_error(what + " '" + path + "': " + std::strerror(errno));
 }
 
@@ -106,9 +106,9 @@ std::string spill_store::directory() const {
   return dir_;
 }
 
-caf::error spill_store::ensure_directory() {
+value_error spill_store::ensure_directory() {
   if (dir_created_)
-    return caf::none;
+    return {};
   // mkdir -p, component by component.
   for (size_t pos = 1; pos <= dir_.size(); ++pos) {
     if (pos != dir_.size() && dir_[pos] != '/')
@@ -118,7 +118,7 @@ caf::error spill_store::ensure_directory() {
       return io_error("cannot create the spill directory", part);
   }
   dir_created_ = true;
-  return caf::none;
+  return {};
 }
 
 std::optional<size_t> spill_store::free_bytes(const std::string& directory) {
@@ -133,7 +133,7 @@ std::optional<spill_store::disk_full> spill_store::last_disk_full() const {
   return disk_full_;
 }
 
-caf::error spill_store::out_of_room(const std::string& path, size_t needed, std::string why) {
+value_error spill_store::out_of_room(const std::string& path, size_t needed, std::string why) {
   std::lock_guard<std::mutex> guard{mtx_};
   disk_full_ = disk_full{dir_, needed, free_bytes(dir_).value_or(0), std::move(why)};
   return codec_error("cannot write the spill file '" + path + "': the spill directory '" + dir_
@@ -142,8 +142,8 @@ caf::error spill_store::out_of_room(const std::string& path, size_t needed, std:
                      + "); free disk space there or set --object-spill-dir to a larger disk");
 }
 
-caf::error spill_store::write(object_id id, const std::type_info& type, const value_codec& codec,
-                              const void* value, size_t memory_size, file& out) {
+value_error spill_store::write(object_id id, const std::type_info& type, const value_codec& codec,
+                               const void* value, size_t memory_size, file& out) {
   encoded_bytes enc;
   if (auto err = codec.encode(value, enc))
     return err;
@@ -227,11 +227,11 @@ caf::error spill_store::write(object_id id, const std::type_info& type, const va
   out.path = std::move(path);
   files_.fetch_add(1, std::memory_order_relaxed);
   bytes_.fetch_add(out.bytes, std::memory_order_relaxed);
-  return caf::none;
+  return {};
 }
 
-caf::error spill_store::read(const std::string& path, object_id id, const std::type_info& type,
-                             const value_codec& codec, std::shared_ptr<const void>& out) {
+value_error spill_store::read(const std::string& path, object_id id, const std::type_info& type,
+                              const value_codec& codec, std::shared_ptr<const void>& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return io_error("cannot open the spill file", path);
@@ -251,9 +251,9 @@ caf::error spill_store::read(const std::string& path, object_id id, const std::t
   return decode_spill_file({static_cast<const char*>(addr), len}, path, id, type, codec, out);
 }
 
-caf::error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
-                             const std::type_info& type, const value_codec& codec,
-                             std::shared_ptr<const void>& out) {
+value_error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
+                              const std::type_info& type, const value_codec& codec,
+                              std::shared_ptr<const void>& out) {
   auto fail = [&](const std::string& what) {
     return codec_error(
       "the spill file '" + path + "' " + what

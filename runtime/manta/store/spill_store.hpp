@@ -3,7 +3,6 @@
 #include "manta/core/codec.hpp"
 #include "manta/object_id.hpp"
 
-#include <caf/error.hpp>
 
 #include <atomic>
 #include <memory>
@@ -46,13 +45,13 @@ public:
   };
 
   /// Writes one value to a new file; an error value if encoding or I/O fails.
-  caf::error write(object_id id, const std::type_info& type, const value_codec& codec,
-                   const void* value, size_t memory_size, file& out);
+  value_error write(object_id id, const std::type_info& type, const value_codec& codec,
+                    const void* value, size_t memory_size, file& out);
 
   /// Reads a value back from `path`, checking that the file holds object
   /// `id` of `type` encoded with `codec`.
-  caf::error read(const std::string& path, object_id id, const std::type_info& type,
-                  const value_codec& codec, std::shared_ptr<const void>& out);
+  value_error read(const std::string& path, object_id id, const std::type_info& type,
+                   const value_codec& codec, std::shared_ptr<const void>& out);
 
   /// Deletes a file of generation `gen` (a no-op for files of an earlier run,
   /// which `clear` removed already).
@@ -82,8 +81,8 @@ public:
   static constexpr size_t chunk_bytes = size_t{64} << 20;
 
 private:
-  caf::error ensure_directory();
-  caf::error out_of_room(const std::string& path, size_t needed, std::string why);
+  value_error ensure_directory();
+  value_error out_of_room(const std::string& path, size_t needed, std::string why);
 
   mutable std::mutex mtx_;
   std::string dir_;
@@ -103,9 +102,9 @@ private:
 /// Files are local, but a disk fills up, a process dies mid-write and files
 /// get copied around, so every field is checked and a bad file is an error
 /// value naming `path`, never a crash. `file` must be 8-byte aligned.
-caf::error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
-                             const std::type_info& type, const value_codec& codec,
-                             std::shared_ptr<const void>& out);
+value_error decode_spill_file(std::span<const char> file, const std::string& path, object_id id,
+                              const std::type_info& type, const value_codec& codec,
+                              std::shared_ptr<const void>& out);
 
 /// The default spill directory: /tmp/manta-<pid>/spill.
 std::string default_spill_directory();
