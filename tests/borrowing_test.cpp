@@ -253,6 +253,8 @@ std::string read_class(std::vector<manta::object_ref<int>> refs) {
     return "task_error " + e.type_name() + ": " + e.message();
   } catch (const manta::invalid_argument_error& e) {
     return std::string{"invalid_argument_error: "} + e.what();
+  } catch (const manta::owner_died_error& e) {
+    return std::string{"owner died: "} + e.what();
   } catch (const manta::object_lost_error& e) {
     return std::string{"lost: "} + e.what();
   } catch (const std::exception& e) {
@@ -430,13 +432,49 @@ TEST_CASE("a borrowed object whose owner died names that death") {
   try {
     manta::get(refs[0], 30s);
     FAIL("an object whose owner died was read");
-  } catch (const manta::object_lost_error& e) {
+  } catch (const manta::object_lost_error& e) { // Ray's OwnerDiedError is an ObjectLostError
     std::string what = e.what();
     CAPTURE(what);
+    CHECK(dynamic_cast<const manta::owner_died_error*>(&e) != nullptr);
     auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[worker]));
     CHECK(what.find(owner + ", its owner") != std::string::npos);
     CHECK(what.find("does not outlive its owner") != std::string::npos);
   }
+  CHECK_THROWS_AS(manta::get(refs[0], 30s), manta::owner_died_error); // and again
+}
+
+TEST_CASE("a borrowed ref whose owner died before computing it raises owner_died_error") {
+  maker_and_user w;
+  auto& [c, maker, user, nodes, k] = w;
+  // A task on the maker returns a ref to a task it submitted there, which
+  // waits for a gate never opened: the maker owns an object still being
+  // computed when it dies. The driver borrows it, and passes it on to a
+  // task on the user, which borrows it from the driver.
+  auto refs = manta::get(
+    manta::task(spawn_waiting).node_affinity(nodes[maker]).remote(c.dir() + "/never"), 60s);
+  REQUIRE(refs.size() == 1);
+  CHECK(refs[0].id().node() == nodes[maker]);
+  auto reading = manta::task(read_class).node_affinity(nodes[user]).remote(refs);
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(refs[0].id().value()).empty(); }));
+  CHECK_FALSE(refs[0].ready());
+  CHECK_FALSE(reading.ready());
+  c.kill_worker(maker, 1);
+  auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[maker]));
+  try {
+    manta::get(refs[0], 30s);
+    FAIL("an object whose owner died was read");
+  } catch (const manta::object_lost_error& e) {
+    std::string what = e.what();
+    CAPTURE(what);
+    CHECK(dynamic_cast<const manta::owner_died_error*>(&e) != nullptr);
+    CHECK(what.find(owner + ", its owner, is gone") != std::string::npos);
+  }
+  // The user hears it from the driver as the same class (its kind code on
+  // the wire).
+  auto read = manta::get(reading, 30s);
+  CAPTURE(read);
+  CHECK(read.starts_with("owner died: "));
+  CHECK(read.find(owner + ", its owner, is gone") != std::string::npos);
 }
 
 int main(int argc, char** argv) {
