@@ -352,7 +352,10 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
     write_failure(*slot, w);
   } else {
     try {
-      if (locate(*rt, *slot, w, at, false)) // on the router's thread: no read
+      // A large value another node lent this driver is read here now, on
+      // the router's thread, and written again as this driver's own, as
+      // for a ref to it written after it was sealed (`locate`).
+      if (locate(*rt, *slot, w, at))
         w.state = ref_wire::ready;
       else
         write_lost(
