@@ -108,6 +108,28 @@ private:
 };
 MANTA_ACTOR(keeper, &keeper::keep, &keeper::read, &keeper::holds, &keeper::drop);
 
+/// An actor whose constructor takes a ref itself, unresolved, as a task's
+/// `object_ref<T>` parameter does; another of its constructors takes the
+/// value (an argument it is given as a ref is read first).
+class ref_holder {
+public:
+  explicit ref_holder(manta::object_ref<int> r) : ready_(r.ready()), ref_(std::move(r)) {}
+  ref_holder(manta::object_ref<int> r, int plus)
+    : ready_(r.ready()), ref_(std::move(r)), plus_(plus) {}
+  explicit ref_holder(const std::string& s) : ready_(true), plus_(static_cast<int>(s.size())) {}
+
+  /// Whether its ref's object existed when the constructor ran.
+  bool was_ready() const { return ready_; }
+  /// The ref's value (0 with none) plus the number it was given.
+  int read() const { return (ref_ ? manta::get(ref_, 20s) : 0) + plus_; }
+
+private:
+  bool ready_;
+  manta::object_ref<int> ref_;
+  int plus_ = 0;
+};
+MANTA_ACTOR(ref_holder, &ref_holder::was_ready, &ref_holder::read);
+
 struct local_runtime {
   local_runtime() {
     manta::init_options o;
@@ -130,6 +152,25 @@ TEST_CASE("an object_ref<T> parameter receives the ref unresolved") {
   g_release = true;
   CHECK(manta::get(plus, 20s) == 8);
   CHECK(manta::get(manta::task(ready_at_start).remote(pending), 20s));
+}
+
+TEST_CASE("an actor constructor's object_ref<T> parameter receives the ref unresolved") {
+  local_runtime rt;
+  g_release = false;
+  auto pending = manta::task(gated_seven).remote();
+  // Constructed while the object does not exist yet: it got the ref.
+  auto h = manta::actor<ref_holder>().remote(pending);
+  CHECK_FALSE(manta::get(h.call(&ref_holder::was_ready).remote(), 20s));
+  // With a second argument given as a ref to an int parameter: that one is
+  // read first, the first is still the ref itself.
+  auto mixed = manta::actor<ref_holder>().remote(pending, manta::put(10));
+  CHECK_FALSE(manta::get(mixed.call(&ref_holder::was_ready).remote(), 20s));
+  g_release = true;
+  CHECK(manta::get(h.call(&ref_holder::read).remote(), 20s) == 7);
+  CHECK(manta::get(mixed.call(&ref_holder::read).remote(), 20s) == 17);
+  // A ref for a parameter of the value's type is resolved, as before.
+  auto text = manta::actor<ref_holder>().remote(manta::put(std::string{"abc"}));
+  CHECK(manta::get(text.call(&ref_holder::read).remote(), 20s) == 3);
 }
 
 TEST_CASE("a ref inside a put value keeps its object alive until the value goes") {
@@ -396,6 +437,23 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   CHECK_FALSE(refs[0].ready());
   std::ofstream{gate2} << "go";
   CHECK(manta::get(refs[0], 30s) == 1);
+}
+
+TEST_CASE("an actor constructor on a worker receives an object_ref<T> argument unresolved") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto gate = c.dir() + "/borrowing-ctor-gate";
+  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  // Constructed on the worker before the object exists: the ref crossed
+  // inside the constructor's arguments, borrowed there from the driver.
+  auto h = manta::actor<ref_holder>().node_affinity(nodes[worker]).remote(pending);
+  CHECK_FALSE(manta::get(h.call(&ref_holder::was_ready).remote(), 60s));
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(pending.id().value()).empty(); }));
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(h.call(&ref_holder::read).remote(), 60s) == 1);
 }
 
 TEST_CASE("a borrower node that dies no longer keeps the object") {
