@@ -148,6 +148,7 @@ enum ErrorKind {
   placementGroupInfeasible @18; # manta::placement_group_infeasible_error
   placementGroupRemoved @19;   # manta::placement_group_removed_error
   placementGroupNotFound @20;  # manta::placement_group_not_found_error
+  ownerDied @21;               # manta::owner_died_error (an objectLost whose owner is gone)
 }
 
 struct TaskFailure {

@@ -108,6 +108,28 @@ private:
 };
 MANTA_ACTOR(keeper, &keeper::keep, &keeper::read, &keeper::holds, &keeper::drop);
 
+/// An actor whose constructor takes a ref itself, unresolved, as a task's
+/// `object_ref<T>` parameter does; another of its constructors takes the
+/// value (an argument it is given as a ref is read first).
+class ref_holder {
+public:
+  explicit ref_holder(manta::object_ref<int> r) : ready_(r.ready()), ref_(std::move(r)) {}
+  ref_holder(manta::object_ref<int> r, int plus)
+    : ready_(r.ready()), ref_(std::move(r)), plus_(plus) {}
+  explicit ref_holder(const std::string& s) : ready_(true), plus_(static_cast<int>(s.size())) {}
+
+  /// Whether its ref's object existed when the constructor ran.
+  bool was_ready() const { return ready_; }
+  /// The ref's value (0 with none) plus the number it was given.
+  int read() const { return (ref_ ? manta::get(ref_, 20s) : 0) + plus_; }
+
+private:
+  bool ready_;
+  manta::object_ref<int> ref_;
+  int plus_ = 0;
+};
+MANTA_ACTOR(ref_holder, &ref_holder::was_ready, &ref_holder::read);
+
 struct local_runtime {
   local_runtime() {
     manta::init_options o;
@@ -130,6 +152,25 @@ TEST_CASE("an object_ref<T> parameter receives the ref unresolved") {
   g_release = true;
   CHECK(manta::get(plus, 20s) == 8);
   CHECK(manta::get(manta::task(ready_at_start).remote(pending), 20s));
+}
+
+TEST_CASE("an actor constructor's object_ref<T> parameter receives the ref unresolved") {
+  local_runtime rt;
+  g_release = false;
+  auto pending = manta::task(gated_seven).remote();
+  // Constructed while the object does not exist yet: it got the ref.
+  auto h = manta::actor<ref_holder>().remote(pending);
+  CHECK_FALSE(manta::get(h.call(&ref_holder::was_ready).remote(), 20s));
+  // With a second argument given as a ref to an int parameter: that one is
+  // read first, the first is still the ref itself.
+  auto mixed = manta::actor<ref_holder>().remote(pending, manta::put(10));
+  CHECK_FALSE(manta::get(mixed.call(&ref_holder::was_ready).remote(), 20s));
+  g_release = true;
+  CHECK(manta::get(h.call(&ref_holder::read).remote(), 20s) == 7);
+  CHECK(manta::get(mixed.call(&ref_holder::read).remote(), 20s) == 17);
+  // A ref for a parameter of the value's type is resolved, as before.
+  auto text = manta::actor<ref_holder>().remote(manta::put(std::string{"abc"}));
+  CHECK(manta::get(text.call(&ref_holder::read).remote(), 20s) == 3);
 }
 
 TEST_CASE("a ref inside a put value keeps its object alive until the value goes") {
@@ -253,6 +294,8 @@ std::string read_class(std::vector<manta::object_ref<int>> refs) {
     return "task_error " + e.type_name() + ": " + e.message();
   } catch (const manta::invalid_argument_error& e) {
     return std::string{"invalid_argument_error: "} + e.what();
+  } catch (const manta::owner_died_error& e) {
+    return std::string{"owner died: "} + e.what();
   } catch (const manta::object_lost_error& e) {
     return std::string{"lost: "} + e.what();
   } catch (const std::exception& e) {
@@ -396,6 +439,23 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   CHECK(manta::get(refs[0], 30s) == 1);
 }
 
+TEST_CASE("an actor constructor on a worker receives an object_ref<T> argument unresolved") {
+  manta::local_cluster c;
+  auto worker = c.add_worker(2);
+  c.join(0);
+  auto nodes = manta_test::worker_nodes(1);
+  REQUIRE(nodes.count(worker) == 1);
+  auto gate = c.dir() + "/borrowing-ctor-gate";
+  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  // Constructed on the worker before the object exists: the ref crossed
+  // inside the constructor's arguments, borrowed there from the driver.
+  auto h = manta::actor<ref_holder>().node_affinity(nodes[worker]).remote(pending);
+  CHECK_FALSE(manta::get(h.call(&ref_holder::was_ready).remote(), 60s));
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(pending.id().value()).empty(); }));
+  std::ofstream{gate} << "go";
+  CHECK(manta::get(h.call(&ref_holder::read).remote(), 60s) == 1);
+}
+
 TEST_CASE("a borrower node that dies no longer keeps the object") {
   manta::local_cluster c;
   auto worker = c.add_worker(1);
@@ -430,13 +490,49 @@ TEST_CASE("a borrowed object whose owner died names that death") {
   try {
     manta::get(refs[0], 30s);
     FAIL("an object whose owner died was read");
-  } catch (const manta::object_lost_error& e) {
+  } catch (const manta::object_lost_error& e) { // Ray's OwnerDiedError is an ObjectLostError
     std::string what = e.what();
     CAPTURE(what);
+    CHECK(dynamic_cast<const manta::owner_died_error*>(&e) != nullptr);
     auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[worker]));
     CHECK(what.find(owner + ", its owner") != std::string::npos);
     CHECK(what.find("does not outlive its owner") != std::string::npos);
   }
+  CHECK_THROWS_AS(manta::get(refs[0], 30s), manta::owner_died_error); // and again
+}
+
+TEST_CASE("a borrowed ref whose owner died before computing it raises owner_died_error") {
+  maker_and_user w;
+  auto& [c, maker, user, nodes, k] = w;
+  // A task on the maker returns a ref to a task it submitted there, which
+  // waits for a gate never opened: the maker owns an object still being
+  // computed when it dies. The driver borrows it, and passes it on to a
+  // task on the user, which borrows it from the driver.
+  auto refs = manta::get(
+    manta::task(spawn_waiting).node_affinity(nodes[maker]).remote(c.dir() + "/never"), 60s);
+  REQUIRE(refs.size() == 1);
+  CHECK(refs[0].id().node() == nodes[maker]);
+  auto reading = manta::task(read_class).node_affinity(nodes[user]).remote(refs);
+  CHECK(eventually([&] { return !manta::detail::ref_borrowers(refs[0].id().value()).empty(); }));
+  CHECK_FALSE(refs[0].ready());
+  CHECK_FALSE(reading.ready());
+  c.kill_worker(maker, 1);
+  auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[maker]));
+  try {
+    manta::get(refs[0], 30s);
+    FAIL("an object whose owner died was read");
+  } catch (const manta::object_lost_error& e) {
+    std::string what = e.what();
+    CAPTURE(what);
+    CHECK(dynamic_cast<const manta::owner_died_error*>(&e) != nullptr);
+    CHECK(what.find(owner + ", its owner, is gone") != std::string::npos);
+  }
+  // The user hears it from the driver as the same class (its kind code on
+  // the wire).
+  auto read = manta::get(reading, 30s);
+  CAPTURE(read);
+  CHECK(read.starts_with("owner died: "));
+  CHECK(read.find(owner + ", its owner, is gone") != std::string::npos);
 }
 
 int main(int argc, char** argv) {

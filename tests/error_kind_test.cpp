@@ -122,6 +122,13 @@ TEST_CASE("every one of Manta's errors crosses as its code and is raised as its 
                   manta::actor_died_error);
   CHECK_THROWS_AS(std::rethrow_exception(manta::detail::make_error(error_kind::object_lost, "x")),
                   manta::object_lost_error);
+  // An owner_died_error (Ray's OwnerDiedError) is its own kind, and still
+  // an object_lost_error to code that catches that.
+  CHECK_THROWS_AS(std::rethrow_exception(manta::detail::make_error(error_kind::owner_died, "x")),
+                  manta::owner_died_error);
+  CHECK_THROWS_AS(std::rethrow_exception(manta::detail::make_error(error_kind::owner_died, "x")),
+                  manta::object_lost_error);
+  CHECK(manta::detail::kind_of(manta::owner_died_error("x")) == error_kind::owner_died);
   CHECK(manta::detail::error_class_name(error_kind::task_cancelled)
         == "manta::task_cancelled_error");
   CHECK(manta::detail::error_class_name(error_kind::generic) == "manta::error");

@@ -12,6 +12,7 @@
 #include "tests/store_listing.hpp"
 
 #include <manta/manta.hpp>
+#include <manta/store/borrowers.hpp>
 #include <manta/store/held_objects.hpp>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -122,6 +124,26 @@ manta::object_ref<big_refs> big_nested_here(char c) {
   return manta::put(big_refs{large_text('o'), text_refs{inner}});
 }
 MANTA_REMOTE(big_nested_here);
+
+/// Waits (bounded) for file `path`, then does what big_nested_here does
+/// and returns the value itself: a value over 64 KiB holding a ref, made
+/// only once the test lets it.
+big_refs big_nested_after(std::string path, char c) {
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  auto inner = manta::put(large_text(c));
+  g_made = inner.id().value();
+  return big_refs{large_text('o'), text_refs{inner}};
+}
+MANTA_REMOTE(big_nested_after);
+
+/// Submits big_nested_after here and returns its ref at once, inside a
+/// vector, while its value is still being computed (owned by this node).
+std::vector<manta::object_ref<big_refs>> spawn_big_nested(std::string path, char c) {
+  return {manta::task(big_nested_after).remote(std::move(path), c)};
+}
+MANTA_REMOTE(spawn_big_nested);
 
 /// An actor on the worker: puts large texts and returns refs to them inside
 /// 2 MiB results (kept there until the caller fetched them).
@@ -457,6 +479,39 @@ TEST_CASE("a ref inside a worker's large value that the driver passes on lives w
     CHECK(manta::get(read, 60s) == "p");
     keep(outer);
   });
+}
+
+TEST_CASE("a ref inside a worker's large value passed on while computed lives while kept") {
+  // As above, with the ref to the outer value passed on while worker 0
+  // still computes it: worker 1 borrows it from the driver and waits; once
+  // it is sealed the driver reads it from worker 0 and tells worker 1 where
+  // it is, written again as its own (ref_resolutions), so the ref inside
+  // names the driver, to which worker 1 reports.
+  workers w{2};
+  auto k = manta::actor<inner_keeper>().node_affinity(w.node(1)).remote();
+  auto gate = w.c.dir() + "/nested-pending-gate";
+  uint64_t outer_id = 0;
+  {
+    auto refs = manta::get(manta::task(spawn_big_nested).node_affinity(w.node(0)).remote(gate, 'q'),
+                           60s);
+    REQUIRE(refs.size() == 1);
+    outer_id = refs[0].id().value();
+    CHECK(manta::object_id{outer_id}.node() == w.node(0));
+    auto kept = k.call(&inner_keeper::keep_big).remote(refs);
+    CHECK(eventually([&] { return !manta::detail::ref_borrowers(outer_id).empty(); }));
+    CHECK_FALSE(refs[0].ready()); // borrowed by worker 1 while still being computed
+    std::ofstream{gate} << "go";
+    CHECK(manta::get(kept, 60s) == 1);
+  } // the driver's refs are gone; worker 1 keeps only the inner ref
+  auto inner_id = w.made(0);
+  CHECK(manta::object_id{inner_id}.node() == w.node(0));
+  CHECK(eventually([&] { return !w.holds(0, outer_id); }));
+  CHECK(!listed(manta::object_id{outer_id}));
+  CHECK(w.holds(0, inner_id));
+  CHECK(manta::get(k.call(&inner_keeper::read).remote(), 60s) == "q");
+  CHECK(manta::get(k.call(&inner_keeper::drop).remote(), 30s) == 1);
+  CHECK(eventually([&] { return !w.holds(0, inner_id); }));
+  CHECK(eventually([&] { return !listed(manta::object_id{inner_id}); }));
 }
 
 TEST_CASE("a ref inside a value served over the data path lives while that value does") {

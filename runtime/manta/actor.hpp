@@ -396,12 +396,16 @@ public:
 
   /// Creates the actor: its constructor runs on a worker thread once its
   /// object arguments exist and its resources are free. Returns at once.
+  /// An `object_ref<U>` argument passes the ref itself, unresolved, where
+  /// a constructor takes an `object_ref<U>` (as a task's parameter of that
+  /// type does), else its value as a `const U&`, read first.
   template <class... As>
   actor_handle<T> remote(As&&... args) const {
-    static_assert(std::is_constructible_v<T, detail::ctor_arg_t<As>...>,
+    using choice = detail::ctor_choice_t<T, As...>;
+    static_assert(choice::constructible,
                   "manta: actor<T>().remote(args...): T has no constructor taking "
-                  "these arguments (an object_ref<U> argument passes a const U&)");
-    using ctor_type = detail::typed_ctor<T, detail::ctor_holder_t<As>...>;
+                  "these arguments (an object_ref<U> argument passes itself or a const U&)");
+    using ctor_type = typename choice::type;
     auto ctor = std::make_unique<ctor_type>(std::forward<As>(args)...);
     if (placement_.group == 0)
       return actor_handle<T>{detail::create_actor(typeid(T), opts_, std::move(ctor))};

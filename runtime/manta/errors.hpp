@@ -63,6 +63,16 @@ public:
   using error::error;
 };
 
+/// Raised when a borrowed object is lost because its owner, the node that
+/// made it and counted who borrowed it (docs/cluster.md, "Borrowed refs"),
+/// died or cannot be reached: an object does not outlive its owner, and
+/// only the owner could have rebuilt it. Ray's OwnerDiedError; as there, it
+/// is an `object_lost_error`, so code catching that catches this too.
+class owner_died_error : public object_lost_error {
+public:
+  using object_lost_error::object_lost_error;
+};
+
 /// Raised by `put` (and task results) when the object store cannot make room.
 class object_store_full_error : public error {
 public:

@@ -323,24 +323,51 @@ call_factory call_factory_for() noexcept {
   return call_factory_of<call, M>(static_cast<typename call::holders*>(nullptr));
 }
 
-/// How a constructor argument of type `A` is kept: by value, or as a ref
-/// read when the constructor runs (constructor parameters are not known
-/// here, so a ref is always resolved).
-template <class A>
+/// How a constructor argument of type `A` is kept: by value; a ref as
+/// itself when `Keep` (a constructor takes an `object_ref<U>` there, as a
+/// task's parameter of that type takes the ref unresolved), else as a ref
+/// read when the constructor runs.
+template <class A, bool Keep>
 struct ctor_holder {
   using type = value_arg<A>;
 };
 
 template <class U>
-struct ctor_holder<object_ref<U>> {
+struct ctor_holder<object_ref<U>, false> {
   using type = ref_arg<U>;
 };
 
-template <class A>
-using ctor_holder_t = typename ctor_holder<std::decay_t<A>>::type;
+/// What a constructor argument of type `A`, kept as `ctor_holder` says,
+/// passes to the constructor.
+template <class A, bool Keep>
+using ctor_param_t = const std::decay_t<
+  decltype(std::declval<typename ctor_holder<std::decay_t<A>, Keep>::type>().get())>&;
 
-/// What a constructor argument passes to the constructor.
-template <class A>
-using ctor_arg_t = const std::decay_t<decltype(std::declval<ctor_holder_t<A>>().get())>&;
+template <class T, class Is, class... As>
+struct ctor_choice;
+
+/// How `actor<T>().remote(As...)` keeps its arguments. A class may have
+/// several constructors, so overload resolution decides which refs are
+/// passed as themselves, not one parameter list: every ref if a
+/// constructor takes them so; else none if one takes them all resolved;
+/// else each ref a constructor takes as itself with every other resolved.
+template <class T, size_t... Is, class... As>
+struct ctor_choice<T, std::index_sequence<Is...>, As...> {
+  static constexpr bool all_kept = std::is_constructible_v<T, ctor_param_t<As, true>...>;
+  static constexpr bool all_resolved = std::is_constructible_v<T, ctor_param_t<As, false>...>;
+
+  template <size_t I>
+  static constexpr bool keep =
+    all_kept || (!all_resolved && std::is_constructible_v<T, ctor_param_t<As, Is == I>...>);
+
+  /// Whether a constructor takes the arguments kept so.
+  static constexpr bool constructible = std::is_constructible_v<T, ctor_param_t<As, keep<Is>>...>;
+
+  using type = typed_ctor<T, typename ctor_holder<std::decay_t<As>, keep<Is>>::type...>;
+};
+
+/// The constructor (`typed_ctor`) of a `T` from arguments `As`.
+template <class T, class... As>
+using ctor_choice_t = ctor_choice<T, std::index_sequence_for<As...>, As...>;
 
 } // namespace manta::detail

@@ -9,6 +9,7 @@
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
+#include "manta/store/memory_budget.hpp"
 #include "manta/store/node_messages.hpp"
 #include "manta/store/ref_wire.hpp"
 
@@ -39,22 +40,29 @@ std::string ask_owner(runtime& rt, uint16_t owner, uint64_t id, clock::duration 
   return why;
 }
 
-/// What a driver says after `first_err` when `owner`, the worker that lent
-/// it an object, is gone or unreachable (not among the workers it is
-/// connected to; empty while it is): a gone owner took the object with it,
-/// as in Ray (OwnerDiedError). Only the owner counted its borrowers and,
-/// for a result of a task it submitted, kept its lineage, so no other node
-/// serves it again or rebuilds it.
-std::string owner_gone(runtime& rt, uint16_t owner) {
+/// Whether `owner`, the worker that lent this driver an object, is gone or
+/// unreachable: not among the workers it is connected to.
+bool owner_gone(runtime& rt, uint16_t owner) {
   if (auto* link = rt.cluster_link())
     for (auto& n : link->workers())
       if (n.index == owner)
-        return {};
-  return "; node-" + std::to_string(owner)
-         + ", its owner (the worker that made it and lent it to this driver), is gone or "
-           "unreachable: an object does not outlive its owner. To keep a value past its "
-           "worker, have the driver own it: return the value from the task (a result the driver "
-           "owns is rebuilt from its lineage when lost) rather than a ref to a `put` there";
+        return false;
+  return true;
+}
+
+/// What a driver raises after `first_err` when the owner of `obj` is gone
+/// (`owner_gone`): the object went with it, as in Ray (OwnerDiedError).
+/// Only the owner counted its borrowers and, for a result of a task it
+/// submitted, kept its lineage, so no other node serves it again or
+/// rebuilds it.
+owner_died_error owner_died(const remote_object& obj, const std::string& first_err) {
+  return owner_died_error(
+    "object " + to_string(obj.id) + " (" + format_bytes(obj.encoded_size.load())
+    + ") is lost: " + first_err + "; node-" + std::to_string(obj.lender->owner)
+    + ", its owner (the worker that made it and lent it to this driver), is gone or "
+      "unreachable: an object does not outlive its owner. To keep a value past its "
+      "worker, have the driver own it: return the value from the task (a result the driver "
+      "owns is rebuilt from its lineage when lost) rather than a ref to a `put` there");
 }
 
 } // namespace
@@ -64,8 +72,11 @@ std::string read_via_owner(const remote_object& obj, const std::string& first_er
   auto* rt = runtime::current();
   if (rt == nullptr || !obj.lender || obj.lender->bytes)
     return first_err;
-  if (!cluster_worker(*rt)) // a driver: no lineage to ask for (docs/cluster.md, "Holder lost")
-    return first_err + owner_gone(*rt, obj.lender->owner);
+  if (!cluster_worker(*rt)) { // a driver: no lineage to ask for (docs/cluster.md, "Holder lost")
+    if (owner_gone(*rt, obj.lender->owner))
+      throw owner_died(obj, first_err);
+    return first_err;
+  }
   auto owner = obj.lender->owner;
   auto id = obj.id.value();
   auto owner_name = "its owner node-" + std::to_string(owner);

@@ -27,10 +27,11 @@ inline constexpr std::chrono::minutes owner_where_limit{10};
 /// not noticed its death yet), within `read_deadline()` or
 /// `owner_where_limit`. Returns an empty string on success, else what
 /// failed (the first error and the owner's answer). On a driver, which
-/// has no owner to ask (docs/cluster.md, "Holder lost"), `first_err` and,
-/// when the owner is gone or unreachable, that the object went with it;
-/// for bytes that came inside their ref, `first_err` as it is. Throws
-/// `get_timeout_error` when the reader's own deadline passes.
+/// has no owner to ask (docs/cluster.md, "Holder lost"), `first_err`, or,
+/// when the owner is gone or unreachable, throws `owner_died_error` (the
+/// object went with it); for bytes that came inside their ref, `first_err`
+/// as it is. Throws `get_timeout_error` when the reader's own deadline
+/// passes.
 std::string read_via_owner(const remote_object& obj, const std::string& first_err,
                            std::vector<char>& out);
 

@@ -37,7 +37,8 @@
   X(queue_full, QUEUE_FULL, queue_full_error)                                                 \
   X(placement_group_infeasible, PLACEMENT_GROUP_INFEASIBLE, placement_group_infeasible_error) \
   X(placement_group_removed, PLACEMENT_GROUP_REMOVED, placement_group_removed_error)          \
-  X(placement_group_not_found, PLACEMENT_GROUP_NOT_FOUND, placement_group_not_found_error)
+  X(placement_group_not_found, PLACEMENT_GROUP_NOT_FOUND, placement_group_not_found_error)    \
+  X(owner_died, OWNER_DIED, owner_died_error)
 
 namespace manta::detail {
 

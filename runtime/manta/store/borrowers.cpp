@@ -352,12 +352,17 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
     write_failure(*slot, w);
   } else {
     try {
-      if (locate(*rt, *slot, w, at, false)) // on the router's thread: no read
+      // A large value another node lent this driver is read here now, on
+      // the router's thread, and written again as this driver's own, as
+      // for a ref to it written after it was sealed (`locate`).
+      if (locate(*rt, *slot, w, at))
         w.state = ref_wire::ready;
       else
         write_lost(
           id, "the bytes of object " + to_string(slot->id()) + " cannot be served to another node",
           w);
+    } catch (const owner_died_error& e) { // this driver's lender is gone
+      write_lost(id, std::string{"it cannot be read on its owner: "} + e.what(), w, true);
     } catch (const std::exception& e) {
       write_lost(id, std::string{"it cannot be read on its owner: "} + e.what(), w);
     }
@@ -442,8 +447,8 @@ void refs_node_gone(uint16_t index) {
   results_reader_gone(index); // the results that node never read
   for (auto& s : orphans)
     s->seal_error(std::make_exception_ptr(
-      object_lost_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
-                        + ", its owner, is gone before it was computed")));
+      owner_died_error("object " + to_string(s->id()) + " is lost: node-" + std::to_string(index)
+                       + ", its owner, is gone before it was computed")));
 }
 
 std::vector<uint16_t> ref_borrowers(uint64_t id) {

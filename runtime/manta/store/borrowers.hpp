@@ -76,7 +76,7 @@ void ref_resolved(std::span<const char> bytes);
 
 /// Owner side: node `index` is gone: its borrowed slots count no more.
 /// Borrower side: slots still waiting for that owner's answer fail with
-/// `object_lost_error`.
+/// `owner_died_error`.
 void refs_node_gone(uint16_t index);
 
 /// The nodes holding a borrowed copy of object `id` lent here (state

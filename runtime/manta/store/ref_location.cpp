@@ -30,11 +30,10 @@ std::shared_ptr<const std::vector<char>> kept_bytes(encoded_bytes& bytes) {
 
 } // namespace
 
-bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out, bool may_fetch) {
+bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out) {
   std::shared_ptr<const void> value;
   if (auto& r = slot.remote()) {
-    if (!rewrites_lent(rt, *r, slot.codec())
-        || (!may_fetch && !slot.resident() && record_size(*r) > ref_inline_bytes))
+    if (!rewrites_lent(rt, *r, slot.codec()))
       return record_location(rt, *r, w);
     // The refs inside name the node that wrote them: decoded here (this
     // driver borrows them), they are written again below as its own.

@@ -32,11 +32,12 @@ struct located {
 /// a scheduler thread of CAF's (the cluster client encodes a task's
 /// arguments): a lent record is read straight from its holder's data path,
 /// never through an actor, so it cannot wait on its own thread, and it
-/// waits at most the transfer's stall timeout. With `may_fetch` false (the
-/// owner's answer to a borrower of a pending ref) a large one not read here
-/// yet names its holder instead. Throws `object_lost_error` if the bytes
-/// cannot be read.
-bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out, bool may_fetch = true);
+/// waits at most the transfer's stall timeout. The owner's answer to a
+/// borrower of a ref it passed on while its object was pending reads it the
+/// same way (`ref_resolutions`, on the router's thread). Throws
+/// `object_lost_error` if the bytes cannot be read (`owner_died_error` when
+/// the node that lent it is gone).
+bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out);
 
 /// The bytes `locate` kept here for object `id` are no longer served (its
 /// pin went, and with it the lends of the refs inside them).

@@ -47,10 +47,11 @@ void write_failure(const object_slot& slot, ref_wire& w) {
   w.error_node = std::move(f.node);
 }
 
-void write_lost(uint64_t id, const std::string& why, ref_wire& w) {
+void write_lost(uint64_t id, const std::string& why, ref_wire& w, bool owner_died) {
   w.state = ref_wire::failed;
   w.error = "object " + to_string(object_id{id}) + " is lost: " + why;
-  w.error_code = static_cast<uint16_t>(error_kind::object_lost);
+  w.error_code = static_cast<uint16_t>(owner_died ? error_kind::owner_died
+                                                  : error_kind::object_lost);
 }
 
 std::exception_ptr failure_of(const ref_wire& w) {

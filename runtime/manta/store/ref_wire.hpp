@@ -54,9 +54,9 @@ bool decode_ref_wire(std::span<const char> bytes, ref_wire& w);
 /// Writes into `w` why `slot` failed, as a task's failure crosses nodes.
 void write_failure(const object_slot& slot, ref_wire& w);
 
-/// Writes into `w` that object `id` cannot be read (`object_lost_error`),
-/// saying why.
-void write_lost(uint64_t id, const std::string& why, ref_wire& w);
+/// Writes into `w` that object `id` cannot be read (`object_lost_error`,
+/// or `owner_died_error` when `owner_died`: its owner is gone), saying why.
+void write_lost(uint64_t id, const std::string& why, ref_wire& w, bool owner_died = false);
 
 /// What reading the failed ref `w` raises here (a code this build does
 /// not know: `object_lost_error` naming it).
