@@ -48,8 +48,9 @@ struct value_arg {
 /// An argument given as an object_ref: read from the store when the task
 /// runs, by const reference, so a `const T&` parameter sees the shared value
 /// without a copy. The ref keeps the object alive while the task is queued
-/// or running (borrowing), until its last run ended (`release`); the pin keeps a spillable value in memory (and
-/// restores it if it was spilled) from `get` until `unpin`.
+/// or running (borrowing), until its last run ended (`release`); the pin
+/// keeps a spillable value in memory (and restores it if it was spilled)
+/// from `get` until `unpin`.
 template <class U>
 struct ref_arg {
   explicit ref_arg(object_ref<U> x) : ref(std::move(x)) {}
