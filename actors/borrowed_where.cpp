@@ -9,7 +9,8 @@
 
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/remote_object.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
+#include "manta/core/runtime.hpp"
 #include "manta/store/ref_wire.hpp"
 
 #include <caf/all.hpp>
@@ -21,7 +22,7 @@ namespace manta::actors {
 void where_for_borrower(self_ptr self, uint64_t id, std::function<void(std::vector<char>)> answer) {
   using namespace detail;
   auto me = self->state.link->index();
-  auto slot = object_table::instance().find(object_id{id});
+  auto slot = runtime::here().store().table().find(object_id{id});
   // Every answer names the object and this node as its owner.
   auto reply = [id, me] {
     ref_wire w;

@@ -7,8 +7,7 @@
 #include "manta/core/codec.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/core/demangle.hpp"
-#include "manta/store/held_objects.hpp"
-#include "manta/store/memory_budget.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/cluster/remote_task.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/stream_items.hpp"
@@ -94,7 +93,7 @@ std::shared_ptr<const std::vector<char>> held_bytes(result_bytes&& b, bool encod
                  ? std::make_shared<const std::vector<char>>(b.encoded.data, b.encoded.data + size)
                  : std::make_shared<const std::vector<char>>(std::move(b.encoded.storage));
   // Counted in the budget while they live, as held_objects::put wants.
-  return detail::accounted(std::move(bytes), size);
+  return detail::accounted(detail::runtime::here("a task result").store(), std::move(bytes), size);
 }
 
 /// A TaskResult of task `id` that failed with `f`, sent from this node.
@@ -150,7 +149,10 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h, result_me
   r.node = detail::runtime::node_name();
   r.kind = result_message::stored;
   r.stored_size = size;
-  detail::held_objects::instance().put(id, held_bytes(std::move(bytes), h.encoded));
+  detail::runtime::here("a task result")
+    .store()
+    .held()
+    .put(id, held_bytes(std::move(bytes), h.encoded));
   return {};
 }
 
@@ -288,9 +290,11 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
     auto size = bytes.size();
     auto object = rt.next_object_id().value();
     // Throws object_store_full_error at the yield, as a put would.
-    detail::memory_budget::instance().admit(size, "generator item");
-    detail::held_objects::instance().put(
-      object, detail::accounted(std::make_shared<const std::vector<char>>(std::move(bytes)), size));
+    auto& store = rt.store();
+    store.budget().admit(size, "generator item");
+    store.held().put(
+      object,
+      detail::accounted(store, std::make_shared<const std::vector<char>>(std::move(bytes)), size));
     // Under the item's own id: let go when its owner frees it (read or not).
     detail::contain_result(object, reader, detail::take_item_lending());
     if (store_large) {

@@ -1,4 +1,5 @@
 #include "actors/node_manager.hpp"
+#include "manta/store/object_store.hpp"
 
 #include "actors/cluster_atoms.hpp"
 #include "actors/generator_items.hpp"
@@ -102,7 +103,8 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
   } catch (const std::exception& e) {
     return refuse(error_kind::generic, std::string{"bad arguments: "} + e.what());
   }
-  auto slot = std::make_shared<detail::object_slot>(object_id{id});
+  auto slot = std::make_shared<detail::object_slot>(
+    &detail::runtime::here("an actor call from another node").store(), object_id{id});
   call->result = slot;
   call->owner_retries = true;
   detail::task_events::on_call_submit(*call);
@@ -200,7 +202,8 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
   auto early = std::make_shared<early_answer_state>();
   early->owner = owner;
   task->answer_early = early_answer(self, id, early);
-  task->result = std::make_shared<detail::object_slot>(object_id{id}, task);
+  task->result = std::make_shared<detail::object_slot>(
+    &detail::runtime::here("a task from another node").store(), object_id{id}, task);
   detail::task_events::on_submit(task);
   auto name = task->name();
   host(self, owner, id, task, task->result, std::move(name), true, std::move(early));

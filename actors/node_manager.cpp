@@ -9,7 +9,7 @@
 #include "manta/store/borrowers.hpp"
 #include "manta/cluster/cluster_token.hpp"
 #include "manta/store/contained_refs.hpp"
-#include "manta/store/held_objects.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/placement/hosted_bundles.hpp"
 #include "manta/sched/item_stream.hpp"
 #include "manta/net/shared_bytes.hpp"
@@ -162,7 +162,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       if (!vetted(self, token, "fetch"))
         return;
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      auto held = detail::held_objects::instance().find(id);
+      auto held = detail::runtime::here().store().held().find(id);
       if (!held) {
         self->send(sender, missing_atom::value, self->state.token, fetch_id,
                    "object " + to_string(object_id{id}) + " is not on "
@@ -269,7 +269,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
     [=](free_atom, const std::string& token, uint64_t id) {
       if (!vetted(self, token, "free"))
         return;
-      detail::held_objects::instance().erase(id);
+      detail::runtime::here().store().held().erase(id);
       detail::result_read(id); // the refs inside a result never read
       self->state.owners.freed(caf::actor_cast<caf::actor_addr>(self->current_sender()), id);
     },

@@ -3,7 +3,7 @@
 #include "actors/cluster_atoms.hpp"
 #include "actors/node_manager.hpp"
 #include "manta/cancel.hpp"
-#include "manta/store/held_objects.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/placement/hosted_bundles.hpp"
 #include "manta/core/job_id.hpp"
 #include "manta/store/lent_handles.hpp"
@@ -84,7 +84,7 @@ void sweep_owner(node_manager_actor* self, const caf::actor_addr& owner, uint64_
     }
   }
   size_t freed = 0;
-  auto& held = detail::held_objects::instance();
+  auto& held = detail::runtime::here().store().held();
   for (auto id : left->results)
     freed += held.erase(id);
   if (left->node != 0) {

@@ -6,7 +6,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/store/block_cache.hpp>
-#include <manta/store/buffer_pool.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/store/object_store.hpp>
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
@@ -111,7 +112,7 @@ TEST_CASE("a put gives the cache's memory to live values, and a trim empties it"
   // The memory monitor and spilling trim the buffer pool: the cache too.
   make_and_free(48 * mib);
   REQUIRE(cache::kept_bytes() >= 48 * mib);
-  CHECK(manta::detail::buffer_pool::instance().trim(0) >= 48 * mib);
+  CHECK(manta::detail::runtime::here().store().pool().trim(0) >= 48 * mib);
   CHECK(cache::kept_bytes() == 0);
 }
 

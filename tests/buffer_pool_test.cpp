@@ -8,7 +8,8 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
-#include <manta/store/buffer_pool.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/store/object_store.hpp>
 #include <manta/cluster/object_fetch.hpp>
 #include <manta/net/object_transfer.hpp>
 #include <manta/store/store_copy.hpp>
@@ -92,7 +93,7 @@ constexpr bool under_tsan = false;
 #endif
 
 auto& pool() {
-  return manta::detail::buffer_pool::instance();
+  return manta::detail::runtime::here().store().pool();
 }
 
 size_t store_bytes() {
@@ -211,13 +212,17 @@ TEST_CASE("kept buffers stay within the budget and give way to live values") {
 }
 
 TEST_CASE("shutdown empties the pool; after it nothing is kept") {
+  manta::detail::object_store* store = nullptr;
   {
     runtime_guard rt{budget_of(256 * mib)};
+    store = &manta::detail::runtime::here().store();
+    store->retain(); // looked at after shutdown
     auto value = pattern(16 * mib, 6);
     manta::put(value); // copied (an rvalue would be moved, not pooled)
     CHECK(pool().kept_bytes() == 16 * mib);
   }
-  CHECK(pool().kept_bytes() == 0);
+  CHECK(store->pool().kept_bytes() == 0);
+  store->release();
 }
 
 TEST_CASE("a large read lands in the memory the last read left in the pool, byte-exact") {

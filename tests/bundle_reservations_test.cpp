@@ -66,7 +66,7 @@ placement_ptr group(uint64_t id, placement_strategy s, std::vector<double> cpus)
   rec->strategy = s;
   for (auto c : cpus)
     rec->bundles.push_back({{"CPU", c}});
-  rec->ready = std::make_shared<object_slot>(manta::object_id{id});
+  rec->ready = std::make_shared<object_slot>(nullptr, manta::object_id{id}); // of no store
   rec->spread = true;
   return rec;
 }

@@ -199,9 +199,9 @@ TEST_CASE("a task reading its argument from another node lends its CPU meanwhile
   msg.arg_refs = {{0, 99, 2, "127.0.0.1", server.port(), encoded->size(), {}}};
   auto task = std::make_shared<remote_task>(*fn, std::move(msg));
   task->token = "secret";
-  task->result = std::make_shared<object_slot>(manta::object_id{4242}, task);
   auto* rt = runtime::current();
   REQUIRE(rt != nullptr);
+  task->result = std::make_shared<object_slot>(&rt->store(), manta::object_id{4242}, task);
   task_ptr scheduled = task;
   rt->pool().schedule(std::move(scheduled));
   // The task runs on the one CPU and waits for its argument's bytes.

@@ -13,7 +13,7 @@
 #include <manta/core/codec.hpp>
 #include <manta/core/runtime.hpp>
 #include <manta/sched/item_stream.hpp>
-#include <manta/store/object_table.hpp>
+#include <manta/store/object_store.hpp>
 
 #include <manta/manta.hpp>
 
@@ -480,7 +480,7 @@ TEST_CASE("a stream enrolled after the early buffer dropped its items gets an er
     d::item_stream::deliver(rt.next_object_id().value(), 0, bytes);
   // The stream comes now, as start_generator makes it.
   auto stream = std::make_shared<d::item_stream>();
-  auto result = d::object_table::instance().create(manta::object_id{task});
+  auto result = rt.store().table().create(manta::object_id{task});
   stream->watch(result);
   stream->decode_item = [](std::span<const char> b) {
     refs value;

@@ -8,7 +8,8 @@
 
 #include <manta/manta.hpp>
 
-#include "manta/store/held_objects.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/net/object_transfer.hpp"
 #include "manta/cluster/remote_object.hpp"
 
@@ -53,7 +54,7 @@ uint64_t served_here(int) {
 
 /// Whether this node holds object `id` (made here or copied).
 bool holds(uint64_t id) {
-  return manta::detail::held_objects::instance().find(id) != nullptr;
+  return manta::detail::runtime::here().store().held().find(id) != nullptr;
 }
 
 MANTA_REMOTE(make_blob, digest, served_here, holds);

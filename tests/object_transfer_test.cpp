@@ -9,7 +9,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 
 #include <doctest/doctest.h>
-#include <manta/store/held_objects.hpp>
+#include <manta/store/object_store.hpp>
 #include <manta/cluster/object_fetch.hpp>
 #include <manta/net/object_transfer.hpp>
 
@@ -18,7 +18,6 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include <manta/store/object_table.hpp>
 
 #include "manta/cluster/object_directory.hpp"
 #include "manta/net/fetch_op.hpp"
@@ -302,9 +301,14 @@ TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact throug
 
 TEST_CASE("a copy being read serves the chunks it has; cached copies are counted and evicted") {
   auto bytes = pattern((20u << 20) + 5);
-  auto& held = held_objects::instance();
+  // A store of the test's own: no runtime runs.
+  struct own_store {
+    object_store* store = object_store::make({});
+    ~own_store() { store->release(); }
+  } own;
+  auto& held = own.store->held();
   transfer_server server{"127.0.0.1", "secret", [&](uint64_t id) { return held.view(id); }};
-  auto used_before = object_table::instance().bytes_used();
+  auto used_before = own.store->table().bytes_used();
   std::shared_ptr<copy_progress> progress;
   std::atomic<int> dropped{0};
   auto copy = held.start_copy(
@@ -313,7 +317,7 @@ TEST_CASE("a copy being read serves the chunks it has; cached copies are counted
   REQUIRE(progress != nullptr);
   CHECK(held.find(42) == nullptr); // not complete yet
   CHECK(held.cached_bytes() == bytes->size());
-  CHECK(object_table::instance().bytes_used() == used_before + bytes->size());
+  CHECK(own.store->table().bytes_used() == used_before + bytes->size());
   std::shared_ptr<copy_progress> again;
   CHECK(held.start_copy(42, bytes->size(), {}, again) == nullptr); // one copy per object
   // Chunks arrive one by one (last first) while another node reads them.
@@ -348,7 +352,7 @@ TEST_CASE("a copy being read serves the chunks it has; cached copies are counted
   CHECK(dropped == 1);
   CHECK(held.find(42) == nullptr);
   CHECK(held.cached_bytes() == 0);
-  CHECK(object_table::instance().bytes_used() == used_before);
+  CHECK(own.store->table().bytes_used() == used_before);
   // A copy whose read fails: a node waiting for its chunks hears so.
   auto broken = held.start_copy(43, bytes->size(), {}, progress);
   REQUIRE(broken != nullptr);

@@ -11,7 +11,8 @@
 #include <manta/actor/typed_call.hpp>
 #include <manta/manta.hpp>
 #include <manta/sched/task_spec.hpp>
-#include <manta/store/buffer_pool.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/store/object_store.hpp>
 #include <manta/store/store_copy.hpp>
 
 #include "tests/runtime_guard.hpp"
@@ -164,7 +165,7 @@ TEST_CASE("a finished actor call no longer holds its arguments when its result i
 
 TEST_CASE("the tutorial's next put reuses the buffer its reader tasks let go of") {
   runtime_guard rt{budget_of(512 * mib)}; // one CPU, no spilling
-  auto& pool = manta::detail::buffer_pool::instance();
+  auto& pool = manta::detail::runtime::here().store().pool();
   g_open = false;
   auto first = pattern(64 * mib, 4);
   auto second = pattern(64 * mib, 5);

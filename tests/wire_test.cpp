@@ -469,7 +469,7 @@ TEST_CASE("codec: raw values split inside an element decode exactly (regression)
 // -- spill files ---------------------------------------------------------------
 
 TEST_CASE("spill files: every truncation and wrong header is an error naming the file") {
-  auto& store = manta::detail::spill_store::instance();
+  manta::detail::spill_store store;
   store.configure("/tmp/manta-wire-test-" + std::to_string(::getpid()), true);
   std::vector<int64_t> value(1000);
   for (size_t i = 0; i < value.size(); ++i)

@@ -36,7 +36,8 @@
 
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/cluster/remote_object.hpp"
-#include "manta/store/buffer_pool.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/store/store_copy.hpp"
 
 #include <algorithm>
@@ -292,7 +293,7 @@ int main(int argc, char** argv) {
   uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
   double fresh_s = 1e9;
   double reused_s = 1e9;
-  auto reuses_before = manta::detail::buffer_pool::instance().reuses();
+  auto reuses_before = manta::detail::runtime::here().store().pool().reuses();
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     auto blob = manta::task(pattern).remote(bytes, seed);
     manta::wait(std::vector{blob}, 1, std::chrono::seconds(120));
@@ -308,7 +309,7 @@ int main(int argc, char** argv) {
     if (seed >= 3)
       manta::detail::recycle_read_buffer(std::move(raw));
   }
-  auto reused = manta::detail::buffer_pool::instance().reuses() - reuses_before;
+  auto reused = manta::detail::runtime::here().store().pool().reuses() - reuses_before;
   double stream_s = 1e9;
   for (int k = 0; k < 3; ++k)
     stream_s = std::min(stream_s, raw_tcp(c.net(), 1, 0, 0, bytes));

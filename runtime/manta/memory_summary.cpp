@@ -1,11 +1,9 @@
 #include "manta/memory_summary.hpp"
 
 #include "manta/store/borrowers.hpp"
-#include "manta/store/held_objects.hpp"
-#include "manta/store/memory_budget.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/cluster/remote_object.hpp"
-#include "manta/store/spill_store.hpp"
 #include "manta/sched/task_error.hpp"
 
 #include <algorithm>
@@ -42,7 +40,12 @@ std::string clip(std::string s, size_t width) {
 
 memory_report memory_summary() {
   memory_report out;
-  detail::object_table::instance().for_each([&](const detail::slot_ptr& s) {
+  // With no runtime: an empty store's report.
+  auto* rt = detail::runtime::live();
+  if (rt == nullptr)
+    return out;
+  auto& store = rt->store();
+  store.table().for_each([&](const detail::slot_ptr& s) {
     object_memory_info info;
     info.id = s->id();
     info.owner = "node-" + std::to_string(s->id().node());
@@ -75,7 +78,7 @@ memory_report memory_summary() {
   });
   // Results kept here for owners on other nodes, and copies of their
   // objects: in this node's budget, spilled like its own values.
-  for (auto& h : detail::held_objects::instance().list()) {
+  for (auto& h : store.held().list()) {
     object_memory_info info;
     info.id = object_id{h.id};
     info.owner = "node-" + std::to_string(info.id.node());
@@ -99,12 +102,12 @@ memory_report memory_summary() {
     return x.size_bytes != y.size_bytes ? x.size_bytes > y.size_bytes : x.id < y.id;
   });
   out.num_objects = out.objects.size();
-  out.bytes_in_memory = detail::object_table::instance().bytes_used();
-  auto& spill = detail::spill_store::instance();
+  out.bytes_in_memory = store.table().bytes_used();
+  auto& spill = store.spill();
   out.spill_files = spill.files();
   out.spill_bytes_on_disk = spill.bytes_on_disk();
   out.spill_directory = spill.directory();
-  out.budget_bytes = detail::memory_budget::instance().limit();
+  out.budget_bytes = store.budget().limit();
   return out;
 }
 

@@ -14,6 +14,10 @@ namespace manta {
 
 namespace detail {
 
+/// The running runtime's store, for `put`; throws `not_initialized_error`
+/// without one.
+object_store& put_store();
+
 /// Stores a sealed value under a new id and returns its slot. Makes room
 /// within the node's memory budget first (spilling other objects) or throws
 /// `object_store_full_error`.
@@ -35,7 +39,7 @@ object_ref<std::decay_t<T>> put(T&& value,
                                 std::source_location origin = std::source_location::current()) {
   using V = std::decay_t<T>;
   static_assert(!is_object_ref_v<V>, "manta::put: the value is already an object_ref");
-  auto ptr = detail::store_copy<V>(std::forward<T>(value));
+  auto ptr = detail::store_copy<V>(detail::put_store(), std::forward<T>(value));
   auto bytes = detail::value_size(*ptr);
   return object_ref<V>{
     detail::put_value(std::move(ptr), typeid(V), bytes, detail::codec_for<V>(), origin)};

@@ -1,7 +1,7 @@
 #include "manta/why.hpp"
 
 #include "manta/observe/json.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/sched/task_spec.hpp"
@@ -130,7 +130,8 @@ void explain(const snapshot& snap, object_id id, int depth, std::string& out) {
     out += pad + "... (the chain goes deeper)\n";
     return;
   }
-  auto slot = detail::object_table::instance().find(id);
+  auto* rt = detail::runtime::live();
+  auto slot = rt != nullptr ? rt->store().table().find(id) : nullptr;
   auto* t = snap.task(id);
   std::string head = pad + "object " + to_string(id);
   if (t != nullptr)

@@ -28,7 +28,7 @@ void put(const fs::path& dir, const std::string& target, int n, const std::strin
 /// The bytes of a spill file for `value`, written by the real spill store.
 template <class T>
 std::vector<char> spill_bytes(const T& value, const fs::path& tmp) {
-  auto& store = manta::detail::spill_store::instance();
+  manta::detail::spill_store store;
   store.configure(tmp.string(), true);
   manta::detail::spill_store::file f;
   if (store.write(manta::object_id{manta_fuzz::spill_id}, typeid(T), *manta::detail::codec_for<T>(),

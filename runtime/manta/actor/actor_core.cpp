@@ -9,7 +9,7 @@
 #include "manta/actor/actor_directory.hpp"
 #include "manta/core/job_id.hpp"
 #include "manta/observe/log_capture.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/sched/task_error.hpp"
@@ -77,7 +77,8 @@ exit_kind classify(const std::exception_ptr& e) {
 } // namespace
 
 const slot_ptr& job_sink() {
-  static auto* sink = new slot_ptr(std::make_shared<object_slot>(object_id{}));
+  // Of no store: it lives as long as the process, across runtimes.
+  static auto* sink = new slot_ptr(std::make_shared<object_slot>(nullptr, object_id{}));
   return *sink;
 }
 
@@ -129,7 +130,7 @@ slot_ptr submit_call(const std::shared_ptr<actor_core>& core, call_ptr call,
   auto& rt = runtime::require("actor call");
   if (core->screens_calls() || group != nullptr) [[unlikely]]
     core->admit(*call, group);
-  auto slot = object_table::instance().create(rt.next_object_id());
+  auto slot = rt.store().table().create(rt.next_object_id());
   call->result = slot;
   note_child(slot); // cancelled with the task or call submitting it
   task_events::on_call_submit(*call);

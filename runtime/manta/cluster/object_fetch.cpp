@@ -1,6 +1,7 @@
 #include "manta/cluster/object_fetch.hpp"
+#include "manta/store/object_store.hpp"
 
-#include "manta/store/buffer_pool.hpp"
+#include "manta/core/runtime.hpp"
 #include "manta/store/held_objects.hpp"
 #include "manta/net/object_transfer.hpp"
 #include "manta/store/store_copy.hpp"
@@ -39,7 +40,11 @@ struct destination {
 destination prepare(std::vector<char>& out, uint64_t size) {
   if (out.size() != size && size >= huge_copy_bytes && out.capacity() < size) {
     using bytes = std::vector<char>;
-    if (auto* kept = static_cast<bytes*>(buffer_pool::instance().take(typeid(bytes), size))) {
+    // The running node's pool (none: a read made with no runtime).
+    auto* rt = runtime::live();
+    auto* kept = rt != nullptr ? static_cast<bytes*>(rt->store().pool().take(typeid(bytes), size))
+                               : nullptr;
+    if (kept != nullptr) {
       out.swap(*kept);
       delete kept; // with `out`'s former buffer
     } else {
@@ -120,7 +125,8 @@ void fetch_object_async(std::vector<object_source> sources, std::string token, u
 void recycle_read_buffer(std::vector<char>&& bytes) noexcept {
   using buffer = std::vector<char>;
   auto capacity = bytes.capacity();
-  if (capacity < huge_copy_bytes)
+  auto* rt = runtime::live();
+  if (capacity < huge_copy_bytes || rt == nullptr)
     return;
   try {
     // A kept buffer is at its full size: the read that takes it shrinks it
@@ -128,7 +134,7 @@ void recycle_read_buffer(std::vector<char>&& bytes) noexcept {
     auto* kept = new buffer{std::move(bytes)};
     if (kept->size() < capacity)
       kept->resize(capacity);
-    buffer_pool::instance().give(
+    rt->store().pool().give(
       {kept, [](void* p) noexcept { delete static_cast<buffer*>(p); }, &typeid(buffer), capacity});
   } catch (const std::bad_alloc&) {
     // No memory to keep it: it is freed.

@@ -2,10 +2,9 @@
 
 #include "manta/sched/blocking.hpp"
 #include "manta/store/contained_refs.hpp"
-#include "manta/store/held_objects.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/sched/item_stream.hpp"
 #include "manta/core/job_id.hpp"
-#include "manta/store/memory_budget.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
@@ -62,21 +61,23 @@ std::shared_ptr<const std::vector<char>> remote_task::read_argument(const wire::
   auto size = r.size;
   std::shared_ptr<copy_progress> progress;
   std::shared_ptr<std::vector<char>> copy;
+  // The store its result goes to (it may outlive the runtime).
+  auto& held = result->store()->held();
   if (report_copy)
-    copy = held_objects::instance().start_copy(
+    copy = held.start_copy(
       id, size, [report = report_copy, id, size] { report(id, size, false); }, progress);
   auto buffer = copy ? copy : std::make_shared<std::vector<char>>();
   auto err = fetch_object(sources, token, id, size, *buffer, transfer_streams, progress.get());
   if (copy) {
     if (err.empty())
-      held_objects::instance().finish_copy(id);
+      held.finish_copy(id);
     else
-      held_objects::instance().abort_copy(id);
+      held.abort_copy(id);
   }
   // The owner counted this node among the holders when it sent the task:
   // it learns whether that came true (another task here may be reading
   // the same object into its own copy: that one reports).
-  if (report_copy && (copy || !held_objects::instance().view(id)))
+  if (report_copy && (copy || !held.view(id)))
     report_copy(id, size, copy && err.empty());
   if (!err.empty())
     throw object_lost_error(
@@ -100,8 +101,10 @@ std::exception_ptr remote_task::run() noexcept {
     // else read from their holders and kept here as a copy for others.
     std::vector<std::shared_ptr<const std::vector<char>>> fetched;
     std::vector<const wire::arg_ref*> remote;
+    // The store its result goes to (it may outlive the runtime).
+    auto& store = *result->store();
     for (auto& r : msg_.arg_refs) {
-      auto bytes = held_objects::instance().find(r.object_id);
+      auto bytes = store.held().find(r.object_id);
       if (!bytes) {
         remote.push_back(&r);
         continue;
@@ -141,7 +144,7 @@ std::exception_ptr remote_task::run() noexcept {
     auto size = out->size();
     // In this node's budget like a local task's result: kept here for its
     // owner (held_objects), it spills, or the task fails as a put would.
-    memory_budget::instance().admit(size, "task result");
+    store.budget().admit(size, "task result");
     std::function<void()> answer;
     if (answer_early && !via_manager.load(std::memory_order_relaxed) && !cancelled())
       answer = answer_early(out);

@@ -3,7 +3,6 @@
 #include "manta/core/caf_config.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/placement/hosted_bundles.hpp"
-#include "manta/store/buffer_pool.hpp"
 #include "manta/retry_exceptions.hpp"
 
 #include "actors/atoms.hpp"
@@ -20,13 +19,11 @@
 #include "manta/cluster/node_address.hpp"
 #include "manta/cluster/cluster_token.hpp"
 #include "manta/cluster/head_store.hpp"
-#include "manta/store/memory_budget.hpp"
 #include "manta/store/memory_monitor.hpp"
 #include "manta/observe/series.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/core/runtime_dir.hpp"
 #include "manta/sim/sim_hooks.hpp"
-#include "manta/store/spill_store.hpp"
 #include "manta/cluster/remote_task.hpp"
 #include "manta/sched/task_end.hpp"
 #include "manta/sched/task_error.hpp"
@@ -240,10 +237,9 @@ runtime::runtime(const init_options& opts, bool worker)
       "MANTA_MEMORY_USAGE_THRESHOLD) must be a share of the memory limit in (0, 1], such "
       "as 0.95, got "
       + std::to_string(opts.memory_usage_threshold));
-  memory_budget::instance().configure(
-    opts.object_store_memory.value_or(memory_budget::default_limit()));
-  buffer_pool::instance().enable(true);
-  spill_store::instance().configure(opts.object_spill_directory.value_or(""), opts.object_spilling);
+  store_.reset(
+    object_store::make({opts.object_store_memory.value_or(memory_budget::default_limit()),
+                        opts.object_spill_directory.value_or(""), opts.object_spilling}));
   // The scheduler runs only the runtime's own actors, a small share of the
   // work next to user code: half the cores (at most 4) serve it well.
   bool networked = opts.address.has_value() || opts.head_store.has_value();
@@ -368,7 +364,7 @@ void runtime::stop_all() {
   item_stream::forget_far_items(); // the next runtime's ids start over
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
-  object_table::instance().for_each([](const slot_ptr& s) {
+  store_->table().for_each([](const slot_ptr& s) {
     if (!s->done())
       s->seal_error(std::make_exception_ptr(task_cancelled_error(
         "object " + to_string(s->id())
@@ -380,11 +376,11 @@ void runtime::stop_all() {
   // Leave the cluster: nothing is placed on other nodes any more.
   if (cluster_)
     cluster_->leave();
-  // Spill files go with the runtime; refs still held to spilled objects
-  // then fail with object_lost_error.
-  spill_store::instance().clear();
-  // Buffers kept for reuse go back to the system with the runtime.
-  buffer_pool::instance().enable(false);
+  // The store closes: its spill files go (refs still held to spilled
+  // objects then fail with object_lost_error), its kept buffers go back to
+  // the system and its results held for other nodes are dropped. Objects
+  // still referenced keep it alive and drop into it later.
+  store_->close();
   // 3. From here on nobody reaches this runtime through g_current.
   g_current.store(nullptr, std::memory_order_release);
   caf::anon_send_exit(node_manager_, caf::exit_reason::user_shutdown);
@@ -395,6 +391,10 @@ void runtime::stop_all() {
   // 4. The parts go with the object (members, in the reverse order of
   //    their construction); nothing finds them any more.
   g_live.store(nullptr, std::memory_order_release);
+}
+
+void runtime::store_release::operator()(object_store* store) const noexcept {
+  store->release();
 }
 
 runtime& runtime::require(const char* what) {

@@ -24,12 +24,14 @@ class hosted_bundles;
 class log_capture;
 class log_store;
 class memory_monitor;
+class object_store;
 class placement_registry;
 class series_recorder;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads, the resources and the node's parts (the
-/// actor directory, placement groups, hosted bundles, task logs). Exactly
+/// object store, actor directory, placement groups, hosted bundles, task
+/// logs). Exactly
 /// one exists between `init` and `shutdown`; it builds its parts first and
 /// destroys them last, in the reverse order, so a second `init` after a
 /// `shutdown` starts from fresh parts and nothing is reset by hand.
@@ -40,8 +42,9 @@ class series_recorder;
 /// Ray's core worker is one per worker process: user code calls `get`,
 /// `remote` and actor methods as free functions with no context argument,
 /// and values, refs and handles the user keeps call back into the runtime
-/// when they drop. Parts that must outlive a runtime stay process-wide
-/// (docs/architecture.md, "Ownership").
+/// when they drop. The object store, whose objects may outlive the runtime,
+/// is reference-counted; what else stays process-wide is listed in
+/// docs/architecture.md, "Ownership".
 class runtime {
 public:
   explicit runtime(const init_options& opts, bool worker = false);
@@ -80,6 +83,10 @@ public:
   const caf::actor& node_manager() const noexcept { return node_manager_; }
   worker_pool& pool() noexcept { return *pool_; }
 
+  /// The node's object store (object_store.hpp), which lives on after the
+  /// runtime while objects of it are still referenced.
+  object_store& store() noexcept { return *store_; }
+
   /// The node's actors by name and every live one (actor_directory.hpp).
   actor_directory& actors() noexcept { return *actors_; }
 
@@ -115,9 +122,15 @@ public:
 private:
   void stop_all();
 
+  /// Lets go of the runtime's reference to its store.
+  struct store_release {
+    void operator()(object_store* store) const noexcept;
+  };
+
   // The parts, built first and destroyed last (after the actor system, whose
   // actors use them, and the pool); those of them that use another come
   // after it.
+  std::unique_ptr<object_store, store_release> store_;
   std::unique_ptr<log_store> task_logs_;
   std::unique_ptr<actor_directory> actors_;
   std::unique_ptr<placement_registry> placements_;

@@ -5,11 +5,9 @@
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_directory.hpp"
 #include "manta/observe/json.hpp"
-#include "manta/store/memory_budget.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/store/memory_gauge.hpp"
-#include "manta/store/object_table.hpp"
 #include "manta/core/runtime.hpp"
-#include "manta/store/spill_store.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/state.hpp"
 
@@ -130,9 +128,12 @@ series_sample series_recorder::take() {
   static const memory_gauge machine{0};
   s.machine_used_bytes = machine.used();
   s.machine_total_bytes = machine.limit();
-  s.store_bytes = object_table::instance().bytes_used();
-  s.spilled_bytes = spill_store::instance().bytes_on_disk();
-  s.budget_bytes = memory_budget::instance().limit();
+  if (auto* rt = runtime::live()) {
+    auto& store = rt->store();
+    s.store_bytes = store.table().bytes_used();
+    s.spilled_bytes = store.spill().bytes_on_disk();
+    s.budget_bytes = store.budget().limit();
+  }
   auto totals = task_events::finished_totals();
   s.finished = totals.finished_here;
   s.failed = totals.failed_here;

@@ -1,4 +1,5 @@
 #include "manta/placement/hosted_bundles.hpp"
+#include "manta/store/object_store.hpp"
 
 #include "manta/placement/placement_groups.hpp"
 #include "manta/core/runtime.hpp"
@@ -59,7 +60,8 @@ std::string hosted_bundles::prepare(uint64_t group, const std::vector<indexed_bu
   std::lock_guard<std::mutex> guard{mtx_};
   if (groups_.count(group) > 0)
     return {}; // asked twice (a retry after a lost answer): it holds them
-  auto job = std::make_shared<hold_job>(total, std::make_shared<object_slot>(rt->next_object_id()));
+  auto job = std::make_shared<hold_job>(
+    total, std::make_shared<object_slot>(&rt->store(), rt->next_object_id()));
   std::shared_ptr<task_spec> t = job;
   if (!rt->pool().try_schedule(t))
     return runtime::node_name() + " has not " + total.to_string() + " free now";

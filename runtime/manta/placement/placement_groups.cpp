@@ -1,4 +1,5 @@
 #include "manta/placement/placement_groups.hpp"
+#include "manta/store/object_store.hpp"
 
 #include "actors/task_runner.hpp"
 #include "manta/actor/actor_anchor.hpp"
@@ -163,7 +164,7 @@ placement_ptr placement_registry::create(std::vector<resource_map> bundles,
   rec->name = std::move(name);
   rec->strategy = strategy;
   rec->bundles = std::move(bundles);
-  rec->ready = std::make_shared<object_slot>(oid);
+  rec->ready = std::make_shared<object_slot>(&rt.store(), oid);
   rec->spread = spread;
   std::vector<indexed_bundle> all;
   for (size_t b = 0; b < rec->bundles.size(); ++b)

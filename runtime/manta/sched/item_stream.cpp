@@ -1,4 +1,5 @@
 #include "manta/sched/item_stream.hpp"
+#include "manta/store/object_store.hpp"
 
 #include "actors/atoms.hpp"
 #include "manta/cancel.hpp"
@@ -6,7 +7,6 @@
 #include "manta/store/far_objects.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/store/node_messages.hpp"
-#include "manta/store/object_table.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/stream_id_memory.hpp"
 #include "manta/sched/stream_items.hpp"
@@ -247,7 +247,7 @@ slot_ptr item_stream::next(clock::time_point deadline) {
     error_given_ = true;
     lock.unlock();
     auto& rt = runtime::require("object_ref_generator::next");
-    out = object_table::instance().create(rt.next_object_id());
+    out = rt.store().table().create(rt.next_object_id());
     out->seal_error(done_->error());
     return true;
   });
@@ -338,7 +338,7 @@ void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
       // be handed out in order, so the caller gets this error in the first
       // one's place, then the end (later items are dropped).
       auto& rt = runtime::require("a generator's stream");
-      auto item = object_table::instance().create(rt.next_object_id());
+      auto item = rt.store().table().create(rt.next_object_id());
       item->seal_error(early_items_dropped());
       stream->wait_.notify([&] {
         stream->items_.push_back(std::move(item));
@@ -431,7 +431,8 @@ void push_at(item_stream& s, far_item far) {
     if (far.stored) {
       if (s.item_type == nullptr || s.item_codec == nullptr)
         return; // not a stream of decodable items (no node sends it any)
-      item = object_table::instance().create(record_id(*far.stored));
+      auto& store = runtime::here("a generator's item from another node").store();
+      item = store.table().create(record_id(*far.stored));
       auto size = record_size(*far.stored);
       item->seal_remote(*s.item_type, size, s.item_codec, std::move(far.stored));
     } else {
@@ -441,7 +442,7 @@ void push_at(item_stream& s, far_item far) {
     }
   } catch (...) {
     auto& rt = runtime::require("a generator's item from another node");
-    item = object_table::instance().create(rt.next_object_id());
+    item = rt.store().table().create(rt.next_object_id());
     item->seal_error(std::current_exception());
   }
   s.push_indexed(far.at, std::move(item), far.from);

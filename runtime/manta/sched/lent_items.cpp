@@ -1,6 +1,7 @@
 #include "manta/sched/item_stream.hpp"
+#include "manta/store/object_store.hpp"
+#include "manta/core/runtime.hpp"
 #include "manta/sched/stream_items.hpp"
-#include "manta/store/held_objects.hpp"
 
 #include <mutex>
 #include <unordered_map>
@@ -52,8 +53,9 @@ size_t lent_items_node_gone(const caf::node_id& borrower) {
       }
     }
   }
-  for (auto object : gone)
-    held_objects::instance().erase(object);
+  if (auto* rt = runtime::live())
+    for (auto object : gone)
+      rt->store().held().erase(object);
   return gone.size();
 }
 
@@ -64,7 +66,8 @@ bool item_stream::lent_item_gone(uint64_t object) {
     if (x.items.erase(object) == 0)
       return false;
   }
-  held_objects::instance().erase(object);
+  if (auto* rt = runtime::live())
+    rt->store().held().erase(object);
   return true;
 }
 

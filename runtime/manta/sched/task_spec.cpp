@@ -1,9 +1,9 @@
 #include "manta/sched/task_spec.hpp"
+#include "manta/store/object_store.hpp"
 
 #include "actors/task_runner.hpp"
 #include "manta/observe/log_sink.hpp"
 #include "manta/observe/task_recorder.hpp"
-#include "manta/store/object_table.hpp"
 #include "manta/sched/parker.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/core/runtime.hpp"
@@ -120,7 +120,7 @@ slot_ptr submit(task_ptr spec) {
     throw invalid_argument_error("task '" + spec->name() + "': max_retries("
                                  + std::to_string(spec->opts.max_retries)
                                  + ") is not a count; give 0 (never re-run) or more");
-  auto slot = object_table::instance().create(rt.next_object_id(), spec);
+  auto slot = rt.store().table().create(rt.next_object_id(), spec);
   spec->result = slot;
   note_child(slot); // cancelled with the task or call submitting it
   task_events::on_submit(spec);

@@ -13,8 +13,9 @@
 
 namespace manta::detail {
 
-/// Makes room for a task result of `size_bytes` (see memory_budget::admit).
-void admit_result(size_t size_bytes);
+/// Makes room in `slot`'s store for a task result of `size_bytes` (see
+/// memory_budget::admit).
+void admit_result(object_slot& slot, size_t size_bytes);
 
 /// Nothing to do before a seal.
 struct no_step {
@@ -35,13 +36,13 @@ void seal_result(object_slot& slot, R&& value, Before before_seal = {}) {
     // Kept in the slot itself: no allocation for a small result.
     V copy = value;
     auto bytes = value_size(copy);
-    admit_result(bytes);
+    admit_result(slot, bytes);
     before_seal();
     slot.seal_inline(std::addressof(copy), sizeof(V), typeid(V), bytes, codec_for<V>());
   } else {
     auto ptr = std::make_shared<const V>(std::forward<R>(value));
     auto bytes = value_size(*ptr);
-    admit_result(bytes);
+    admit_result(slot, bytes);
     before_seal();
     slot.seal_value(std::move(ptr), typeid(V), bytes, codec_for<V>());
   }

@@ -48,7 +48,7 @@ void world::detach_lineage(task_spec& t) {
   }
   // Its lineage keeps the task; a slot of its own keeps the task from
   // keeping the object alive (the object's last ref drops the lineage).
-  t.result = std::make_shared<object_slot>(t.result->id());
+  t.result = std::make_shared<object_slot>(t.result->store(), t.result->id());
 }
 
 bool world::lost(const held_result& h) const {
@@ -211,7 +211,7 @@ void world::rebuild_body(const rec_ptr& r) {
   auto id = t.result->id().value();
   // The run sealed a slot of its own, dropped now: the object keeps its
   // first value, the one a deterministic task makes again.
-  t.result = std::make_shared<object_slot>(t.result->id());
+  t.result = std::make_shared<object_slot>(t.result->store(), t.result->id());
   if (died) {
     if (nodes_[r->node].detected > r->epoch)
       rebuild_lost(r);

@@ -8,7 +8,7 @@
 #include "manta/core/demangle.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/store/node_messages.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/store/pinned_inner.hpp"
 #include "manta/store/ref_location.hpp"
 #include "manta/store/spilled_refs.hpp"
@@ -98,9 +98,12 @@ void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
 /// The object `id` of this node, sealed with `failure` if no live slot
 /// has that id here.
 slot_ptr failed_slot(uint64_t id, std::exception_ptr failure) {
-  if (auto live = object_table::instance().find(object_id{id}))
+  // With no runtime (a ref read after shutdown): a slot of no store.
+  auto* rt = runtime::live();
+  if (auto live = rt != nullptr ? rt->store().table().find(object_id{id}) : nullptr)
     return live;
-  auto slot = object_table::instance().create(object_id{id});
+  auto slot = rt != nullptr ? rt->store().table().create(object_id{id})
+                            : std::make_shared<object_slot>(nullptr, object_id{id});
   slot->seal_error(std::move(failure));
   return slot;
 }
@@ -217,11 +220,12 @@ namespace {
 /// (ref_resolved); `get` waits for it meanwhile. The +1 tells the owner to
 /// say so once it is sealed.
 slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
-  if (auto live = object_table::instance().find(object_id{w.id}))
+  auto& table = runtime::here("receiving an object ref from another node").store().table();
+  if (auto live = table.find(object_id{w.id}))
     return live;
   if (codec == nullptr)
     return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
-  auto slot = object_table::instance().create(object_id{w.id});
+  auto slot = table.create(object_id{w.id});
   bool dropped_before = false;
   {
     std::lock_guard<std::mutex> guard{g_mtx};
@@ -274,7 +278,8 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
     return borrow_pending(type, codec, w);
   // One borrowed slot per id while a ref to it lives here (the object
   // table finds it; an object of this node found there is its own).
-  if (auto live = object_table::instance().find(object_id{w.id})) {
+  auto& table = rt.store().table();
+  if (auto live = table.find(object_id{w.id})) {
     // This node's own object, lent back by a driver that borrowed it: the
     // driver pins it until told; this node needs no pin from it (its own
     // lending pins it for the driver), so it reports a copy made and gone.
@@ -286,7 +291,7 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
   }
   if (codec == nullptr)
     return lost_slot(w.id, "its type cannot be rebuilt from bytes here");
-  auto slot = object_table::instance().create(object_id{w.id});
+  auto slot = table.create(object_id{w.id});
   seal_borrowed(*slot, type, codec, w.owner, w);
   tell_home(w.owner, w.id, int32_t{1});
   return slot;

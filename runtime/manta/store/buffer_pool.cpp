@@ -1,8 +1,7 @@
 #include "manta/store/buffer_pool.hpp"
 
 #include "manta/store/block_cache.hpp"
-#include "manta/store/memory_budget.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -10,9 +9,10 @@
 
 namespace manta::detail {
 
-buffer_pool& buffer_pool::instance() {
-  static buffer_pool pool;
-  return pool;
+buffer_pool::~buffer_pool() {
+  // Closing its store emptied it; frees what a late `give` raced in.
+  for (auto& [bytes, e] : kept_)
+    e.destroy(e.object);
 }
 
 void* buffer_pool::take(const std::type_info& type, size_t bytes) noexcept {
@@ -38,8 +38,8 @@ void* buffer_pool::take(const std::type_info& type, size_t bytes) noexcept {
 // and the puts that reused it copied no faster (docs/performance.md,
 // session of 2026-12-05 09:37).
 void buffer_pool::give(entry e) noexcept {
-  auto limit = memory_budget::instance().limit();
-  auto used = object_table::instance().bytes_used();
+  auto limit = store_.budget().limit();
+  auto used = store_.table().bytes_used();
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto kept = kept_bytes_.load(std::memory_order_relaxed) + block_cache::kept_bytes();
@@ -87,7 +87,7 @@ void buffer_pool::enable(bool on) noexcept {
   }
   // The block cache keeps at most a quarter of the budget: enough for the
   // few large vectors in flight at once.
-  block_cache::set_capacity(on ? memory_budget::instance().limit() / 4 : 0);
+  block_cache::set_capacity(on ? store_.budget().limit() / 4 : 0);
   if (!on)
     trim(0);
 }

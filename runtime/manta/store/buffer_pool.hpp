@@ -9,6 +9,8 @@
 
 namespace manta::detail {
 
+class object_store;
+
 /// The store's copies of large vectors, kept with their pages mapped after
 /// their object is freed, so that the next `put` of a vector of the same
 /// type and about the same size copies into memory the kernel has already
@@ -23,7 +25,8 @@ namespace manta::detail {
 /// budget leaves free (`fit`), spilling (`memory_budget::make_room`) and the
 /// memory monitor empty it first, and `shutdown` empties it. Kept bytes are
 /// not object values: they never count in `object_table::bytes_used`, so
-/// the pool never makes a `put` spill or fail.
+/// the pool never makes a `put` spill or fail. Part of an `object_store`:
+/// enabled when it is made, emptied when it closes.
 class buffer_pool {
 public:
   /// One kept buffer: an object of type `type` (a `std::vector<E>`) that
@@ -35,7 +38,12 @@ public:
     size_t bytes = 0;
   };
 
-  static buffer_pool& instance();
+  /// The pool of `store`, bounded by its budget.
+  explicit buffer_pool(object_store& store) noexcept : store_(store) {}
+  ~buffer_pool();
+
+  buffer_pool(const buffer_pool&) = delete;
+  buffer_pool& operator=(const buffer_pool&) = delete;
 
   /// Removes and returns a kept object of `type` whose capacity holds
   /// `bytes` and at most an eighth more (the budget counts capacity), or
@@ -57,7 +65,7 @@ public:
       trim(headroom);
   }
 
-  /// Enabled by `init`; disabled (and emptied) by `shutdown`.
+  /// Enabled when its store is made; disabled (and emptied) when it closes.
   void enable(bool on) noexcept;
 
   /// Bytes kept now.
@@ -67,6 +75,7 @@ public:
   uint64_t reuses() const noexcept { return reuses_.load(std::memory_order_relaxed); }
 
 private:
+  object_store& store_;
   std::mutex mtx_;
   std::multimap<size_t, entry> kept_; // by capacity in bytes
   std::atomic<size_t> kept_bytes_{0};

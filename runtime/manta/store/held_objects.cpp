@@ -3,10 +3,9 @@
 #include "manta/store/accounted_value.hpp"
 #include "manta/core/codec.hpp"
 #include "manta/store/contained_refs.hpp"
-#include "manta/store/memory_budget.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/core/runtime.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/store/pinned_inner.hpp"
-#include "manta/store/spill_store.hpp"
 #include "manta/store/store_copy.hpp"
 
 #include <algorithm>
@@ -55,11 +54,6 @@ bool copy_progress::wait(uint64_t offset, uint64_t length, std::chrono::millisec
 
 // -- held_objects ---------------------------------------------------------------
 
-held_objects& held_objects::instance() {
-  static held_objects store;
-  return store;
-}
-
 void held_objects::forget(entry& e) {
   if (e.cached)
     cached_ -= e.size;
@@ -67,7 +61,7 @@ void held_objects::forget(entry& e) {
   if (e.progress)
     e.progress->fail();
   if (!e.file.path.empty())
-    spill_store::instance().remove(e.file.path, e.file.bytes, e.file.generation);
+    store_.spill().remove(e.file.path, e.file.bytes, e.file.generation);
   e.file = {};
 }
 
@@ -96,6 +90,17 @@ size_t held_objects::erase(uint64_t id) {
   gone = std::move(i->second.bytes);
   map_.erase(i);
   return size;
+}
+
+void held_objects::clear() {
+  std::vector<std::shared_ptr<const std::vector<char>>> gone; // freed outside the lock
+  std::lock_guard<std::mutex> guard{mtx_};
+  gone.reserve(map_.size());
+  for (auto& [id, e] : map_) {
+    forget(e);
+    gone.push_back(std::move(e.bytes));
+  }
+  map_.clear();
 }
 
 size_t held_objects::erase_node(uint16_t node) {
@@ -141,9 +146,9 @@ held_objects::start_copy(uint64_t id, uint64_t size, std::function<void()> on_dr
   }
   // Room in the same budget as the store's values: older copies go first,
   // then spillable values are spilled; without room the read is not kept.
-  auto& budget = memory_budget::instance();
+  auto& budget = store_.budget();
   if (size > budget.limit()
-      || (object_table::instance().bytes_used() + size > budget.limit() && !budget.make_room(size)))
+      || (store_.table().bytes_used() + size > budget.limit() && !budget.make_room(size)))
     return nullptr;
   auto buffer = std::make_shared<std::vector<char>>();
   if (size >= huge_copy_bytes) {
@@ -151,7 +156,7 @@ held_objects::start_copy(uint64_t id, uint64_t size, std::function<void()> on_dr
     populate_pages(buffer->data(), size); // fresh memory (store_copy.hpp)
   }
   buffer->resize(size);
-  buffer = accounted(std::move(buffer), size);
+  buffer = accounted(store_, std::move(buffer), size);
   std::lock_guard<std::mutex> guard{mtx_};
   if (map_.count(id) != 0)
     return nullptr;
@@ -224,9 +229,14 @@ std::vector<held_objects::info> held_objects::list() const {
 }
 
 std::optional<held_bytes> local_object_bytes(uint64_t id) {
-  if (auto held = held_objects::instance().view(id))
+  // Asked by the transfer server, which the runtime stops before it goes.
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return std::nullopt;
+  auto& store = rt->store();
+  if (auto held = store.held().view(id))
     return held;
-  auto slot = object_table::instance().find(object_id{id});
+  auto slot = store.table().find(object_id{id});
   if (!slot || !slot->done() || slot->failed() || slot->codec() == nullptr
       || (slot->remote() && !slot->resident()))
     return std::nullopt;

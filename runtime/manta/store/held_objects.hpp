@@ -14,6 +14,7 @@
 namespace manta::detail {
 
 class copy_progress;
+class object_store;
 
 /// Bytes a node serves; `keep` holds them while they are sent. `progress`
 /// is set while they are a copy still being read from other nodes: only
@@ -64,7 +65,11 @@ private:
 /// them. Read by the node manager and the transfer server.
 class held_objects {
 public:
-  static held_objects& instance();
+  /// The held objects of `store`, whose budget they count in.
+  explicit held_objects(object_store& store) noexcept : store_(store) {}
+
+  held_objects(const held_objects&) = delete;
+  held_objects& operator=(const held_objects&) = delete;
 
   /// Keeps a result made here for its owner. `bytes` must be counted in
   /// the budget already, for as long as they live: a sealed slot's value
@@ -93,6 +98,9 @@ public:
   void finish_copy(uint64_t id);
   /// Reading the copy of `id` failed: it is dropped.
   void abort_copy(uint64_t id);
+
+  /// Drops every object (the store closes: nobody serves them any more).
+  void clear();
 
   /// Drops complete cached copies nobody is reading, oldest first, until
   /// `need` bytes are freed or none is left; returns the bytes freed.
@@ -142,6 +150,7 @@ private:
   /// The resident bytes of complete `id`, reading a spilled result back.
   std::shared_ptr<const std::vector<char>> restore(uint64_t id);
 
+  object_store& store_;
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, entry> map_;
   size_t cached_ = 0;
@@ -150,7 +159,8 @@ private:
 
 /// What this process serves for object `id`: a held object (kept for an
 /// owner elsewhere), else a sealed value of its own object table, encoded
-/// (without a copy for contiguous plain data). Empty if it has neither.
+/// (without a copy for contiguous plain data). Empty if it has neither, or
+/// no runtime runs.
 std::optional<held_bytes> local_object_bytes(uint64_t id);
 
 } // namespace manta::detail

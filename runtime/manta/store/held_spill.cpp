@@ -7,8 +7,7 @@
 
 #include "manta/store/accounted_value.hpp"
 #include "manta/core/codec.hpp"
-#include "manta/store/memory_budget.hpp"
-#include "manta/store/spill_store.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/object_id.hpp"
 
 #include <algorithm>
@@ -28,7 +27,7 @@ const value_codec& bytes_codec() {
 } // namespace
 
 size_t held_objects::spill(size_t need) {
-  auto& store = spill_store::instance();
+  auto& store = store_.spill();
   std::vector<std::pair<uint64_t, uint64_t>> order; // (seq, id)
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -101,7 +100,7 @@ std::shared_ptr<const std::vector<char>> held_objects::restore(uint64_t id) {
     file = i->second.file;
     size = i->second.size;
   }
-  auto& store = spill_store::instance();
+  auto& store = store_.spill();
   std::shared_ptr<const void> value;
   value_error err;
   if (file.path.empty() || file.generation != store.generation())
@@ -114,7 +113,8 @@ std::shared_ptr<const std::vector<char>> held_objects::restore(uint64_t id) {
       to_string(object_id{id}).c_str(), format_bytes(size).c_str(), error_text(err).c_str());
     return nullptr;
   }
-  auto bytes = accounted(std::static_pointer_cast<const byte_vector>(std::move(value)), size);
+  auto bytes = accounted(store_, std::static_pointer_cast<const byte_vector>(std::move(value)),
+                         size);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = map_.find(id);
@@ -129,7 +129,7 @@ std::shared_ptr<const std::vector<char>> held_objects::restore(uint64_t id) {
   }
   // Back in memory it may push the node over its budget: spill others
   // (this one is in use). Best effort, as for a spilled value's reader.
-  memory_budget::instance().make_room(0);
+  store_.budget().make_room(0);
   return bytes;
 }
 

@@ -1,9 +1,6 @@
 #include "manta/store/memory_budget.hpp"
 
-#include "manta/store/buffer_pool.hpp"
-#include "manta/store/held_objects.hpp"
-
-#include "manta/store/spill_store.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/sched/task_error.hpp"
 #include "manta/errors.hpp"
 
@@ -25,11 +22,6 @@ bool spill_candidate(const object_slot& s) {
 }
 
 } // namespace
-
-memory_budget& memory_budget::instance() {
-  static auto* budget = new memory_budget;
-  return *budget;
-}
 
 size_t memory_budget::default_limit() noexcept {
   auto pages = ::sysconf(_SC_PHYS_PAGES);
@@ -53,20 +45,20 @@ std::string format_bytes(size_t bytes) {
 }
 
 bool memory_budget::make_room(size_t need) {
-  auto& table = object_table::instance();
+  auto& table = table_;
   auto fits = [&](size_t slack) { return table.bytes_used() + need + slack <= limit(); };
   std::lock_guard<std::mutex> guard{spill_mtx_};
   if (fits(0))
     return true; // another thread made room meanwhile
   // Live values fill the budget: kept buffers (which it also bounds) go
   // back to the system before anything is spilled.
-  buffer_pool::instance().trim(0);
+  store_.pool().trim(0);
   // Copies of other nodes' objects cost nothing to drop (their owners
   // know other holders): before any value is spilled.
   auto over = table.bytes_used() + need - std::min(limit(), table.bytes_used() + need);
-  if (held_objects::instance().evict(over) > 0 && fits(0))
+  if (store_.held().evict(over) > 0 && fits(0))
     return true;
-  if (!spill_store::instance().enabled())
+  if (!store_.spill().enabled())
     return false;
   auto slack = std::min(limit() / slack_divisor, limit() - std::min(limit(), need));
   // Results held here for owners on other nodes next: their reader pays a
@@ -76,8 +68,7 @@ bool memory_budget::make_room(size_t need) {
     auto want = table.bytes_used() + need + slack;
     return want > limit() ? want - limit() : size_t{0};
   };
-  if (auto over_by = excess();
-      over_by > 0 && held_objects::instance().spill(over_by) > 0 && fits(slack))
+  if (auto over_by = excess(); over_by > 0 && store_.held().spill(over_by) > 0 && fits(slack))
     return true;
   std::vector<slot_ptr> candidates;
   table.for_each([&](const slot_ptr& s) {
@@ -116,10 +107,10 @@ std::string memory_budget::full_message(size_t need, const char* what) {
   };
   std::vector<entry> resident;
   size_t count = 0;
-  bool spilling = spill_store::instance().enabled();
+  bool spilling = store_.spill().enabled();
   // A full spill disk, not the objects, is why nothing could be spilled.
-  auto disk_full = spilling ? spill_store::instance().last_disk_full() : std::nullopt;
-  object_table::instance().for_each([&](const slot_ptr& s) {
+  auto disk_full = spilling ? store_.spill().last_disk_full() : std::nullopt;
+  table_.for_each([&](const slot_ptr& s) {
     ++count;
     if (!s->done() || s->failed() || !s->resident() || s->size_bytes() == 0)
       return;
@@ -133,7 +124,7 @@ std::string memory_budget::full_message(size_t need, const char* what) {
     resident.push_back({s->id(), s->size_bytes(), demangle(s->type().name()), why});
   });
   // Results and copies held here for other nodes (held_objects.hpp).
-  for (auto& h : held_objects::instance().list()) {
+  for (auto& h : store_.held().list()) {
     if (h.spilled)
       continue;
     ++count;
@@ -152,7 +143,7 @@ std::string memory_budget::full_message(size_t need, const char* what) {
   size_t listed = 0;
   for (auto& e : resident)
     listed += e.size;
-  auto used = object_table::instance().bytes_used();
+  auto used = table_.bytes_used();
   auto unlisted = used > listed ? used - listed : size_t{0};
   std::sort(resident.begin(), resident.end(),
             [](const entry& x, const entry& y) { return x.size > y.size; });
@@ -205,8 +196,9 @@ std::string memory_budget::full_message(size_t need, const char* what) {
 
 namespace manta::detail {
 
-void admit_result(size_t size_bytes) {
-  memory_budget::instance().admit(size_bytes, "task result");
+void admit_result(object_slot& slot, size_t size_bytes) {
+  if (auto* store = slot.store())
+    store->budget().admit(size_bytes, "task result");
 }
 
 } // namespace manta::detail

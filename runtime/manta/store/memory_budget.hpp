@@ -9,6 +9,8 @@
 
 namespace manta::detail {
 
+class object_store;
+
 /// The node's limit on bytes of object values held in memory
 /// (`init_options::object_store_memory`) and the policy that keeps to it:
 /// before a value is sealed, `admit` checks that it fits; if not, it spills
@@ -19,9 +21,14 @@ namespace manta::detail {
 /// at most their own sizes.
 class memory_budget {
 public:
-  static memory_budget& instance();
+  /// The budget of `store`, whose table counts the bytes used: `limit_bytes`.
+  memory_budget(object_store& store, object_table& table, size_t limit_bytes) noexcept
+    : store_(store), table_(table), limit_(limit_bytes) {}
 
-  /// Sets the budget in bytes (at `init`).
+  memory_budget(const memory_budget&) = delete;
+  memory_budget& operator=(const memory_budget&) = delete;
+
+  /// Sets the budget in bytes.
   void configure(size_t limit_bytes) noexcept {
     limit_.store(limit_bytes, std::memory_order_relaxed);
   }
@@ -32,7 +39,7 @@ public:
   /// `object_store_full_error` (naming `what`, e.g. "manta::put") if it
   /// cannot.
   void admit(size_t size, const char* what) {
-    auto used = object_table::instance().bytes_used();
+    auto used = table_.bytes_used();
     if (size > 0 && used + size > limit())
       admit_slow(size, what);
   }
@@ -49,7 +56,9 @@ public:
 private:
   void admit_slow(size_t size, const char* what);
 
-  std::atomic<size_t> limit_{default_limit()};
+  object_store& store_;
+  object_table& table_;
+  std::atomic<size_t> limit_;
   std::mutex spill_mtx_; // one spiller at a time
 };
 

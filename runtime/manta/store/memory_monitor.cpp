@@ -2,8 +2,8 @@
 
 #include "manta/store/allocation_hook.hpp"
 #include "manta/store/block_cache.hpp"
-#include "manta/store/buffer_pool.hpp"
-#include "manta/store/memory_budget.hpp"
+#include "manta/store/object_store.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <malloc.h>
 
@@ -121,7 +121,7 @@ void memory_monitor::check() {
     return;
   // Buffers the store kept for reuse go first: freeing them stops no task
   // (the next reading shows whether that was enough).
-  if (buffer_pool::instance().trim(0) > 0)
+  if (auto* rt = runtime::live(); rt != nullptr && rt->store().pool().trim(0) > 0)
     return;
   auto now = std::chrono::steady_clock::now();
   auto& r = registry();

@@ -5,7 +5,7 @@
 #include "manta/core/codec.hpp"
 #include "manta/store/far_objects.hpp"
 #include "manta/store/memory_budget.hpp"
-#include "manta/store/object_table.hpp"
+#include "manta/store/object_store.hpp"
 #include "manta/sim/sim_hooks.hpp"
 #include "manta/store/spill_store.hpp"
 #include "manta/store/spilled_refs.hpp"
@@ -23,23 +23,28 @@ std::atomic<uint64_t> seal_counter{0};
 
 } // namespace
 
-object_slot::object_slot(object_id id, const std::shared_ptr<task_spec>& producer)
-  : id_(id), producer_(producer),
+object_slot::object_slot(object_store* store, object_id id,
+                         const std::shared_ptr<task_spec>& producer)
+  : store_(store), id_(id), producer_(producer),
     // The function's name lives in the registry for the whole process.
     task_name_(producer ? &producer->function_name : nullptr) {
-  // nop
+  if (store_ != nullptr)
+    store_->table().adopt();
 }
 
 object_slot::~object_slot() {
   if (sim_engaged())
     sim_slot_gone(this);
-  // A large value stays counted until its last reader lets go (value_account);
-  // the spill file goes with the object.
-  object_table::instance().erase(id_, value_ && account_ == nullptr ? size_bytes_ : 0);
+  // The spill file goes with the object.
   if (!spill_path_.empty()) {
-    spill_store::instance().remove(spill_path_, spill_file_bytes_, spill_generation_);
+    store_->spill().remove(spill_path_, spill_file_bytes_, spill_generation_);
     drop_spilled_refs(this);
   }
+  // A large value stays counted until its last reader lets go (value_account).
+  auto counted = value_ && account_ == nullptr ? size_bytes_ : 0;
+  // Last: it lets go of the slot's reference to its store.
+  if (store_ != nullptr)
+    store_->table().erase(id_, counted);
 }
 
 template <class F>
@@ -89,7 +94,8 @@ bool object_slot::seal_inline(const void* value, size_t n, const std::type_info&
     // small value while the slot holds it.
     value_ = std::shared_ptr<const void>(std::shared_ptr<const void>{}, inline_);
     account_ = nullptr;
-    object_table::instance().account(size_bytes_);
+    if (store_ != nullptr)
+      store_->table().account(size_bytes_);
   });
 }
 
@@ -134,19 +140,19 @@ void object_slot::keep_value(std::shared_ptr<const void> value) const {
     // single_client_put_calls.
     value_ = std::move(value);
     account_ = nullptr;
-    if (value_)
-      object_table::instance().account(size_bytes_);
+    if (value_ && store_ != nullptr)
+      store_->table().account(size_bytes_);
     return;
   }
   auto* raw = value.get();
-  auto account = std::make_shared<const value_account>(std::move(value), size_bytes_);
+  auto account = std::make_shared<const value_account>(store_, std::move(value), size_bytes_);
   account_ = account.get();
   value_ = std::shared_ptr<const void>(std::move(account), raw);
 }
 
 void object_slot::drop_value() const noexcept {
-  if (value_ && account_ == nullptr)
-    object_table::instance().unaccount(size_bytes_);
+  if (value_ && account_ == nullptr && store_ != nullptr)
+    store_->table().unaccount(size_bytes_);
   value_.reset(); // a value_account uncounts it when its last reader goes
   account_ = nullptr;
 }
@@ -178,7 +184,7 @@ std::shared_ptr<const void> object_slot::shared_inline() const {
 }
 
 bool object_slot::has_spill_file() const noexcept {
-  return !spill_path_.empty() && spill_generation_ == spill_store::instance().generation();
+  return !spill_path_.empty() && spill_generation_ == store_->spill().generation();
 }
 
 void object_slot::pin_slow() const {
@@ -188,7 +194,6 @@ void object_slot::pin_slow() const {
     if (!value_) {
       // Spilled: read it back. Only this thread touches value_ now: the
       // evicted bit keeps other readers on this (locked) path.
-      auto& store = spill_store::instance();
       value_error err;
       std::shared_ptr<const void> value;
       if (remote_ && spill_path_.empty()) {
@@ -203,7 +208,7 @@ void object_slot::pin_slow() const {
         else {
           auto refs = spilled_refs_of(this); // the slots the refs inside name
           spilled_refs_scope kept{refs};
-          err = store.read(spill_path_, id_, *type_, *codec_, value);
+          err = store_->spill().read(spill_path_, id_, *type_, *codec_, value);
         }
         if (err)
           throw object_lost_error("object " + to_string(id_) + " (" + format_bytes(size_bytes_)
@@ -218,12 +223,12 @@ void object_slot::pin_slow() const {
   }
   // The restored value may push the node over its budget: spill others (this
   // one is pinned). Best effort: a read never fails for lack of memory.
-  if (restored)
-    memory_budget::instance().make_room(0);
+  if (restored && store_ != nullptr)
+    store_->budget().make_room(0);
 }
 
 size_t object_slot::spill(bool rewrite) noexcept {
-  if (!spillable_ || !done() || failed())
+  if (!spillable_ || !done() || failed() || store_ == nullptr)
     return 0;
   // Never wait for a slot's lock here: its owner may be restoring it and
   // waiting for the spiller (memory_budget::make_room) in turn.
@@ -249,7 +254,7 @@ size_t object_slot::spill(bool rewrite) noexcept {
     drop_value();
     return size_bytes_;
   }
-  auto& store = spill_store::instance();
+  auto& store = store_->spill();
   if (rewrite || !has_spill_file()) {
     if (!spill_path_.empty()) {
       store.remove(spill_path_, spill_file_bytes_, spill_generation_);

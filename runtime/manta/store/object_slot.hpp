@@ -14,6 +14,7 @@
 
 namespace manta::detail {
 
+class object_store;
 class task_spec;
 class value_account;
 struct value_codec;
@@ -54,14 +55,22 @@ protected:
 /// of other values read them directly, as before: one load, no lock.
 class object_slot {
 public:
-  /// `producer`: the task whose result this is, if any (kept weakly).
-  explicit object_slot(object_id id, const std::shared_ptr<task_spec>& producer = nullptr);
+  /// `store`: the store it belongs to, which it keeps alive (its values
+  /// count in its budget, its spill file lives there); null only for a slot
+  /// made with no runtime (a test's, the actors' result sink), which counts
+  /// nowhere and is never spilled. `producer`: the task whose result this
+  /// is, if any (kept weakly). `object_table::create` also registers it.
+  object_slot(object_store* store, object_id id,
+              const std::shared_ptr<task_spec>& producer = nullptr);
   ~object_slot();
 
   object_slot(const object_slot&) = delete;
   object_slot& operator=(const object_slot&) = delete;
 
   object_id id() const noexcept { return id_; }
+
+  /// The store the slot belongs to (null: see the constructor).
+  object_store* store() const noexcept { return store_; }
 
   /// True once a value or an error has been sealed.
   bool done() const noexcept { return state_.load(std::memory_order_acquire) != pending; }
@@ -218,6 +227,7 @@ private:
   template <class F>
   bool seal(uint8_t state, F&& store);
 
+  object_store* const store_;
   const object_id id_;
   std::atomic<uint8_t> state_{pending};
   mutable std::atomic<uint32_t> residency_{0};

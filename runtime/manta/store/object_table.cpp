@@ -1,23 +1,18 @@
 #include "manta/store/object_table.hpp"
 
+#include "manta/store/object_store.hpp"
+
 #include <vector>
 
 namespace manta::detail {
 
-object_table& object_table::instance() {
-  // Never destroyed: slots may outlive static destruction order.
-  static auto* table = new object_table;
-  return *table;
-}
-
 slot_ptr object_table::create(object_id id, const std::shared_ptr<task_spec>& producer) {
-  auto slot = std::make_shared<object_slot>(id, producer);
+  auto slot = std::make_shared<object_slot>(&owner_, id, producer);
   auto& s = shard_of(id);
   {
     std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.emplace(id, slot);
   }
-  count_.fetch_add(1, std::memory_order_relaxed);
   return slot;
 }
 
@@ -46,8 +41,13 @@ void object_table::erase(object_id id, size_t size_bytes) {
     std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.erase(id);
   }
-  count_.fetch_sub(1, std::memory_order_relaxed);
   bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
+  release();
+}
+
+void object_table::release() noexcept {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete &owner_;
 }
 
 } // namespace manta::detail

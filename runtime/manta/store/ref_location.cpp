@@ -5,7 +5,8 @@
 #include "manta/store/accounted_value.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/store/far_objects.hpp"
-#include "manta/store/held_objects.hpp"
+#include "manta/store/object_store.hpp"
+#include "manta/core/runtime.hpp"
 #include "manta/store/object_slot.hpp"
 #include "manta/store/ref_wire.hpp"
 
@@ -18,14 +19,14 @@ namespace {
 
 /// `bytes` as the store keeps them: owned, and counted in its memory
 /// budget while they live (held_objects::put).
-std::shared_ptr<const std::vector<char>> kept_bytes(encoded_bytes& bytes) {
+std::shared_ptr<const std::vector<char>> kept_bytes(object_store& store, encoded_bytes& bytes) {
   std::vector<char> out;
   if (bytes.data == bytes.storage.data() && bytes.size == bytes.storage.size())
     out = std::move(bytes.storage);
   else
     out.assign(bytes.data, bytes.data + bytes.size);
   auto size = out.size();
-  return accounted(std::make_shared<const std::vector<char>>(std::move(out)), size);
+  return accounted(store, std::make_shared<const std::vector<char>>(std::move(out)), size);
 }
 
 } // namespace
@@ -63,7 +64,8 @@ bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out) {
     w.inlined = true;
     out.inner = nested.take();
   } else if (slot.remote()) {
-    held_objects::instance().put(slot.id().value(), kept_bytes(bytes));
+    auto& store = rt.store();
+    store.held().put(slot.id().value(), kept_bytes(store, bytes));
     out.served = w.size;
     out.inner = nested.take();
   }
@@ -72,7 +74,8 @@ bool locate(runtime& rt, const object_slot& slot, ref_wire& w, located& out) {
 }
 
 void stop_serving(uint64_t id) {
-  held_objects::instance().erase(id);
+  if (auto* rt = runtime::live())
+    rt->store().held().erase(id);
 }
 
 } // namespace manta::detail

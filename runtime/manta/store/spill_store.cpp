@@ -87,12 +87,6 @@ std::string default_spill_directory() {
   return "/tmp/manta-" + std::to_string(::getpid()) + "/spill";
 }
 
-spill_store& spill_store::instance() {
-  // Never destroyed: slots may outlive static destruction order.
-  static auto* store = new spill_store;
-  return *store;
-}
-
 void spill_store::configure(std::string directory, bool enabled) {
   std::lock_guard<std::mutex> guard{mtx_};
   default_parent_ = directory.empty() || directory == default_spill_directory();

@@ -17,13 +17,14 @@ namespace manta::detail {
 
 /// Where the node's spilled objects live on local disk: one file per object
 /// in the spill directory, framed with Cap'n Proto (`schemas/object.capnp`:
-/// an ObjectHeader, then ObjectChunk messages). Process-wide, like the
-/// object table, because objects outlive the runtime that stored them; the
-/// runtime configures it at `init` and clears it at `shutdown`, which bumps
-/// the generation so files of an earlier run are never trusted.
+/// an ObjectHeader, then ObjectChunk messages). Part of an `object_store`,
+/// configured when it is made and cleared when it closes, which bumps the
+/// generation so that a spilled object's file is not trusted after that.
 class spill_store {
 public:
-  static spill_store& instance();
+  spill_store() = default;
+  spill_store(const spill_store&) = delete;
+  spill_store& operator=(const spill_store&) = delete;
 
   /// Sets the directory (created on first spill) and whether spilling is on.
   void configure(std::string directory, bool enabled);

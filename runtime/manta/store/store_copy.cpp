@@ -1,5 +1,7 @@
 #include "manta/store/store_copy.hpp"
 
+#include "manta/store/object_store.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <sys/mman.h>
@@ -21,6 +23,18 @@ void advise_pages(void* data, size_t bytes, int advice) noexcept {
 }
 
 } // namespace
+
+buffer_pool& pool_of(object_store& store) noexcept {
+  return store.pool();
+}
+
+void retain_store(object_store& store) noexcept {
+  store.retain();
+}
+
+void release_store(object_store& store) noexcept {
+  store.release();
+}
 
 void advise_huge_pages(void* data, size_t bytes) noexcept {
 #ifdef MADV_HUGEPAGE

@@ -26,6 +26,14 @@ void advise_huge_pages(void* data, size_t bytes) noexcept;
 /// this project's virtual machines. A no-op where the kernel lacks it.
 void populate_pages(void* data, size_t bytes) noexcept;
 
+class object_store;
+
+/// `store`'s buffer pool, and a reference to `store` taken and let go: out
+/// of line, so that `put`'s users do not include the whole store.
+buffer_pool& pool_of(object_store& store) noexcept;
+void retain_store(object_store& store) noexcept;
+void release_store(object_store& store) noexcept;
+
 template <class V>
 struct is_trivial_vector : std::false_type {};
 
@@ -37,14 +45,18 @@ struct is_trivial_vector<std::vector<E, A>>
 /// it, malloc's own free lists already hand back mapped memory.
 inline constexpr size_t pooled_copy_bytes = size_t{1} << 20;
 
-/// Deleter of a pooled copy: hands its buffer to the pool (which keeps it
-/// or frees it, buffer_pool.hpp).
+/// Deleter of a pooled copy: hands its buffer to its store's pool (which
+/// keeps it or frees it, buffer_pool.hpp). Holds a reference to the store
+/// (taken by `pooled_copy`), let go once the buffer is handed over: a copy
+/// read past `shutdown` still finds its store.
 template <class V>
 struct return_to_pool {
+  object_store* store;
+
   void operator()(const V* v) const noexcept {
-    buffer_pool::instance().give({const_cast<V*>(v),
-                                  [](void* p) noexcept { delete static_cast<V*>(p); }, &typeid(V),
-                                  v->capacity() * sizeof(typename V::value_type)});
+    pool_of(*store).give({const_cast<V*>(v), [](void* p) noexcept { delete static_cast<V*>(p); },
+                          &typeid(V), v->capacity() * sizeof(typename V::value_type)});
+    release_store(*store);
   }
 };
 
@@ -62,15 +74,15 @@ void prepare_fresh_copy(void* data, size_t bytes) noexcept;
 /// started.
 uint64_t fresh_copies() noexcept;
 
-/// The store's copy of a large vector of trivially copyable elements: into
-/// a kept buffer of the same type and about the same size when the pool has
+/// `store`'s copy of a large vector of trivially copyable elements: into a
+/// kept buffer of the same type and about the same size when its pool has
 /// one (its pages already mapped), else into fresh memory readied by
 /// `prepare_fresh_copy`. Either way the buffer goes back to the pool when
 /// the copy's last reader lets go.
 template <class V>
-std::shared_ptr<const V> pooled_copy(const V& value) {
+std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
   size_t bytes = value.size() * sizeof(typename V::value_type);
-  auto* copy = static_cast<V*>(buffer_pool::instance().take(typeid(V), bytes));
+  auto* copy = static_cast<V*>(pool_of(store).take(typeid(V), bytes));
   if (copy == nullptr) {
     auto fresh = std::make_unique<V>(value.get_allocator());
     fresh->reserve(value.size()); // fresh, untouched memory
@@ -78,17 +90,18 @@ std::shared_ptr<const V> pooled_copy(const V& value) {
     copy = fresh.release();
   }
   copy->assign(value.begin(), value.end()); // within capacity: no allocation
-  return std::shared_ptr<const V>(copy, return_to_pool<V>{});
+  retain_store(store);
+  return std::shared_ptr<const V>(copy, return_to_pool<V>{&store});
 }
 
-/// The store's own copy of a value `put` received: moved if it is an rvalue,
+/// `store`'s own copy of a value `put` received: moved if it is an rvalue,
 /// copied otherwise; a large vector of trivially copyable elements is
 /// copied by `pooled_copy`.
 template <class V, class T>
-std::shared_ptr<const V> store_copy(T&& value) {
+std::shared_ptr<const V> store_copy(object_store& store, T&& value) {
   if constexpr (is_trivial_vector<V>::value && std::is_lvalue_reference_v<T>) {
     if (value.size() * sizeof(typename V::value_type) >= pooled_copy_bytes)
-      return pooled_copy<V>(value);
+      return pooled_copy<V>(store, value);
   }
   return std::make_shared<const V>(std::forward<T>(value));
 }
