@@ -216,13 +216,15 @@ void on_dispatched(task_spec& t, uint16_t node) noexcept {
   t.trace.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
 }
 
-void on_start(task_spec& t) noexcept {
+int64_t on_start(task_spec& t) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked)
-    return;
+    return 0;
   tr.thread.store(current_thread_id(), std::memory_order_relaxed);
-  tr.started_ns.store(now_after(tr.submitted_ns), std::memory_order_relaxed);
+  auto started = now_after(tr.submitted_ns);
+  tr.started_ns.store(started, std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
+  return started;
 }
 
 void on_remote_start(task_spec& t) noexcept {

@@ -120,7 +120,9 @@ std::string thread_name(uint32_t id);
 void on_submit(const std::shared_ptr<task_spec>& t) noexcept;
 void on_waiting_for_resources(task_spec& t) noexcept;
 void on_dispatched(task_spec& t, uint16_t node) noexcept;
-void on_start(task_spec& t) noexcept;
+/// Returns the start time it recorded (0: the task is not tracked), for
+/// the memory monitor's run id (memory_monitor::begin_run).
+int64_t on_start(task_spec& t) noexcept;
 /// The node a task was dispatched to says it started there (it had queued).
 void on_remote_start(task_spec& t) noexcept;
 /// A task dispatched to another node came back unstarted (work stealing).
