@@ -16,9 +16,16 @@ slot_ptr object_table::create(object_id id, const std::shared_ptr<task_spec>& pr
   {
     std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.emplace(id, slot);
+    s.size.store(s.slots.size(), std::memory_order_relaxed);
   }
-  count_.fetch_add(1, std::memory_order_relaxed);
   return slot;
+}
+
+size_t object_table::count() const noexcept {
+  size_t n = 0;
+  for (auto& s : shards_)
+    n += s.size.load(std::memory_order_relaxed);
+  return n;
 }
 
 slot_ptr object_table::find(object_id id) {
@@ -45,9 +52,10 @@ void object_table::erase(object_id id, size_t size_bytes) {
   {
     std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.erase(id);
+    s.size.store(s.slots.size(), std::memory_order_relaxed);
   }
-  count_.fetch_sub(1, std::memory_order_relaxed);
-  bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
+  if (size_bytes != 0) // a small result kept in its slot counts nothing
+    bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
 }
 
 } // namespace manta::detail

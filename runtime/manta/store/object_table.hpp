@@ -30,8 +30,9 @@ public:
   /// Calls `f` for every live slot (on a snapshot: `f` may take locks).
   void for_each(const std::function<void(const slot_ptr&)>& f);
 
-  /// Number of live objects.
-  size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  /// Number of live objects (a sum over the shards, each read at its own
+  /// moment).
+  size_t count() const noexcept;
 
   /// Bytes held in memory by sealed values (spilled ones not counted).
   size_t bytes_used() const noexcept { return bytes_.load(std::memory_order_relaxed); }
@@ -54,12 +55,15 @@ private:
     /// its entry in one probe, where a node map walked its bucket's chain
     /// (freeing 100,000 objects cost about 1.1-2.4 us each with one).
     boost::unordered_flat_map<object_id, std::weak_ptr<object_slot>, std::hash<object_id>> slots;
+    /// `slots.size()` for `count`, written only under `mtx` (a plain load
+    /// and store, no read-modify-write: every task's result passes here
+    /// twice, and one counter for all shards was a contended line).
+    std::atomic<size_t> size{0};
   };
 
   shard& shard_of(object_id id) { return shards_[std::hash<object_id>{}(id) % num_shards]; }
 
   std::array<shard, num_shards> shards_;
-  std::atomic<size_t> count_{0};
   std::atomic<size_t> bytes_{0};
 };
 
