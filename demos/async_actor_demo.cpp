@@ -12,11 +12,12 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -123,8 +124,7 @@ double fetch_all(const manta::actor_handle<T>& h, const std::vector<std::string>
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const std::vector<std::string> urls{"https://example.com/a", "https://example.com/b",
                                       "https://example.com/c"};
   std::printf("%zu fetches of %.1f s each\n\n", urls.size(), fetch_s);

@@ -13,32 +13,18 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
-#include <string_view>
 #include <thread>
 #include <vector>
 
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-uint64_t splitmix(uint64_t i) {
-  uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-} // namespace
+namespace {} // namespace
 
 using chunk = std::vector<int64_t>;
 
@@ -153,8 +139,7 @@ run_stats run_pipeline(int chunks, int size, double io_s, size_t limit) {
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const int chunks = fast ? 48 : 200;
   const int size = 50'000;
   const double io_s = fast ? 0.001 : 0.01;

@@ -6,10 +6,11 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <string_view>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -56,8 +57,7 @@ MANTA_REMOTE(branch, combine);
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   if (fast)
     step_time = 10ms;
 

@@ -8,13 +8,14 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <thread>
 
 /// A service that is down for its first two calls.
@@ -44,8 +45,7 @@ MANTA_REMOTE(fetch_with_outage, parse_corrupt_record);
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  if (std::any_of(argv + 1, argv + argc,
-                  [](const char* a) { return std::string_view{a} == "--fast"; }))
+  if (fast_mode(argc, argv))
     call_time = std::chrono::milliseconds{5};
 
   // -- a transient failure, retried away -----------------------------------

@@ -11,6 +11,8 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -22,12 +24,6 @@
 #include <vector>
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// A field of /proc/self/status in MB ("VmRSS": resident now, "VmHWM": the
 /// peak resident size so far); -1 where /proc is missing.
@@ -73,8 +69,7 @@ MANTA_REMOTE(count_above);
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   double mb = fast ? 80 : 800;
   for (int i = 1; i < argc; ++i)
     if (std::string_view a{argv[i]}; a.starts_with("--mb="))

@@ -11,6 +11,8 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,17 +20,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// Times a model was loaded in this process, by actors and tasks alike.
 std::atomic<int> model_loads{0};
@@ -131,8 +126,7 @@ MANTA_REMOTE(predict_stateless);
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const double scale = fast ? 0.1 : 1.0;
   const double load_s = 2.0 * scale, predict_s = 0.05 * scale;
   const int num_requests = 20;

@@ -21,6 +21,8 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -76,12 +78,6 @@ double estimate_pi_sequential(uint64_t n) {
 }
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// Times the sequential loop and the Manta tasks on n samples, alternating
 /// the two, at least `min_runs` times each and for at least `min_seconds`

@@ -7,11 +7,12 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -23,10 +24,6 @@ size_t process_file(std::string name, int ms) {
 MANTA_REMOTE(process_file);
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 /// Runs all files as tasks holding `cpus` each; returns the seconds taken.
 double run_parallel(const std::vector<std::string>& files, int ms, double cpus, size_t& records) {
@@ -44,8 +41,7 @@ double run_parallel(const std::vector<std::string>& files, int ms, double cpus, 
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const int file_ms = fast ? 50 : 500;
   const double cpus = manta::cluster_resources()["CPU"];
   std::vector<std::string> files;

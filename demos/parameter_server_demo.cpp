@@ -12,21 +12,15 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <string_view>
 #include <vector>
 
 namespace {
-
-uint64_t splitmix(uint64_t i) {
-  uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 /// Uniform in [0, 1) from counter i.
 double uniform(uint64_t i) {
@@ -137,8 +131,7 @@ double loss_of(const std::vector<gradient>& gs) {
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const size_t samples = fast ? 2'000 : 8'000;
   const int rounds = fast ? 20 : 30;
   const double lr = 0.5;

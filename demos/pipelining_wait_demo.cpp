@@ -8,11 +8,12 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -52,8 +53,7 @@ std::vector<manta::object_ref<job_result>> submit(const std::vector<double>& dur
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const double scale = fast ? 0.1 : 1.0;
   const double process_s = 0.1 * scale;
 

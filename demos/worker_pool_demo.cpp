@@ -10,21 +10,16 @@
 
 #include <manta/manta.hpp>
 
+#include "demo_support.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 constexpr int num_workers = 3;
 constexpr int num_items = 12;
@@ -83,8 +78,7 @@ bool check(const std::vector<item_result>& rs) {
 
 int main(int argc, char** argv) {
   manta::init(argc, argv);
-  const bool fast = std::any_of(argv + 1, argv + argc,
-                                [](const char* a) { return std::string_view{a} == "--fast"; });
+  const bool fast = fast_mode(argc, argv);
   const double work_s = fast ? 0.01 : 0.1;
   std::printf("%d workers, %d items of %.0f ms each\n\n", num_workers, num_items, work_s * 1e3);
 

@@ -5,8 +5,10 @@
 // one node and with real worker processes (this binary is also the head and
 // the workers: cluster_main.hpp).
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/runtime_guard.hpp"
 #include "tests/store_listing.hpp"
 
 #include <manta/store/borrowers.hpp>
@@ -130,19 +132,11 @@ private:
 };
 MANTA_ACTOR(ref_holder, &ref_holder::was_ready, &ref_holder::read);
 
-struct local_runtime {
-  local_runtime() {
-    manta::init_options o;
-    o.num_cpus = 2;
-    manta::init(o);
-  }
-  ~local_runtime() { manta::shutdown(); }
-};
 
 } // namespace
 
 TEST_CASE("an object_ref<T> parameter receives the ref unresolved") {
-  local_runtime rt;
+  runtime_guard rt;
   g_release = false;
   auto pending = manta::task(gated_seven).remote();
   // The task runs while its argument's object does not exist yet: it got
@@ -155,7 +149,7 @@ TEST_CASE("an object_ref<T> parameter receives the ref unresolved") {
 }
 
 TEST_CASE("an actor constructor's object_ref<T> parameter receives the ref unresolved") {
-  local_runtime rt;
+  runtime_guard rt;
   g_release = false;
   auto pending = manta::task(gated_seven).remote();
   // Constructed while the object does not exist yet: it got the ref.
@@ -174,7 +168,7 @@ TEST_CASE("an actor constructor's object_ref<T> parameter receives the ref unres
 }
 
 TEST_CASE("a ref inside a put value keeps its object alive until the value goes") {
-  local_runtime rt;
+  runtime_guard rt;
   manta::object_id inner_id;
   manta::object_ref<std::vector<manta::object_ref<int>>> outer;
   manta::object_ref<labelled> tagged;
@@ -200,7 +194,7 @@ TEST_CASE("a ref inside a put value keeps its object alive until the value goes"
 }
 
 TEST_CASE("refs returned inside a task's result stay readable after the task") {
-  local_runtime rt;
+  runtime_guard rt;
   auto refs = manta::get(manta::task(make_refs).remote(3), 20s);
   REQUIRE(refs.size() == 3);
   CHECK(manta::get(refs[2]) == 20);
@@ -211,12 +205,9 @@ TEST_CASE("refs returned inside a task's result stay readable after the task") {
 }
 
 TEST_CASE("a ref in a container is borrowed by an actor on a worker, then freed") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
-  auto k = manta::actor<keeper>().node_affinity(nodes[worker]).remote();
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
+  auto k = manta::actor<keeper>().node_affinity(node).remote();
   manta::object_id id, big_id;
   std::string big_text(300000, 'x'); // above ref_inline_bytes: read over the data path
   {
@@ -227,7 +218,7 @@ TEST_CASE("a ref in a container is borrowed by an actor on a worker, then freed"
     CHECK(manta::get(k.call(&keeper::keep).remote(std::vector{inner, big}), 60s) == worker);
   } // the driver, the objects' owner, drops its own refs
   // The worker reported its copies: the owner keeps the objects for it.
-  auto borrower = std::vector<uint16_t>{static_cast<uint16_t>(nodes[worker])};
+  auto borrower = std::vector<uint16_t>{static_cast<uint16_t>(node)};
   CHECK(eventually([&] { return manta::detail::ref_borrowers(id.value()) == borrower; }));
   CHECK(eventually([&] { return manta::detail::ref_borrowers(big_id.value()) == borrower; }));
   bool summary_says = false;
@@ -404,17 +395,14 @@ std::vector<manta::object_ref<int>> spawn_waiting(std::string path) {
 MANTA_REMOTE(spawn_waiting);
 
 TEST_CASE("a ref to an unfinished object sent inside a value is waited for there") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(2);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{2, 0};
+  auto& [c, worker, node] = w;
   auto gate = c.dir() + "/borrowing-gate";
   // Runs on the worker until the test creates the gate file: its result is
   // still pending on the driver when the vector holding its ref is sent.
-  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate);
   auto reading = manta::task(read_class)
-                   .node_affinity(nodes[worker])
+                   .node_affinity(node)
                    .remote(std::vector<manta::object_ref<int>>{pending});
   // The reader borrowed the ref before the object existed: its get waits
   // until the owner (the driver) says where the object is.
@@ -430,26 +418,22 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   // The other way: a task on the worker returns a ref to a task it
   // submitted there, still running; the driver borrows it and waits.
   auto gate2 = c.dir() + "/borrowing-gate-2";
-  auto refs = manta::get(manta::task(spawn_waiting).node_affinity(nodes[worker]).remote(gate2),
-                         30s);
+  auto refs = manta::get(manta::task(spawn_waiting).node_affinity(node).remote(gate2), 30s);
   REQUIRE(refs.size() == 1);
-  CHECK(refs[0].id().node() == nodes[worker]); // owned by the worker
+  CHECK(refs[0].id().node() == node); // owned by the worker
   CHECK_FALSE(refs[0].ready());
   std::ofstream{gate2} << "go";
   CHECK(manta::get(refs[0], 30s) == 1);
 }
 
 TEST_CASE("an actor constructor on a worker receives an object_ref<T> argument unresolved") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(2);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{2, 0};
+  auto& [c, worker, node] = w;
   auto gate = c.dir() + "/borrowing-ctor-gate";
-  auto pending = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate);
   // Constructed on the worker before the object exists: the ref crossed
   // inside the constructor's arguments, borrowed there from the driver.
-  auto h = manta::actor<ref_holder>().node_affinity(nodes[worker]).remote(pending);
+  auto h = manta::actor<ref_holder>().node_affinity(node).remote(pending);
   CHECK_FALSE(manta::get(h.call(&ref_holder::was_ready).remote(), 60s));
   CHECK(eventually([&] { return !manta::detail::ref_borrowers(pending.id().value()).empty(); }));
   std::ofstream{gate} << "go";
@@ -457,12 +441,9 @@ TEST_CASE("an actor constructor on a worker receives an object_ref<T> argument u
 }
 
 TEST_CASE("a borrower node that dies no longer keeps the object") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
-  auto k = manta::actor<keeper>().node_affinity(nodes[worker]).remote();
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
+  auto k = manta::actor<keeper>().node_affinity(node).remote();
   manta::object_id id;
   {
     auto inner = manta::put(std::string{"orphan"});
@@ -476,13 +457,10 @@ TEST_CASE("a borrower node that dies no longer keeps the object") {
 }
 
 TEST_CASE("a borrowed object whose owner died names that death") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   // Over 64 KiB: read from the worker's data path, not inside its ref.
-  auto there = manta::task(make_text).node_affinity(nodes[worker]);
+  auto there = manta::task(make_text).node_affinity(node);
   auto refs = manta::get(there.remote(std::string(size_t{96} << 10, 'd')), 60s);
   REQUIRE(refs.size() == 1);
   c.kill_worker(worker, 1);
@@ -494,7 +472,7 @@ TEST_CASE("a borrowed object whose owner died names that death") {
     std::string what = e.what();
     CAPTURE(what);
     CHECK(dynamic_cast<const manta::owner_died_error*>(&e) != nullptr);
-    auto owner = "node-" + std::to_string(static_cast<unsigned>(nodes[worker]));
+    auto owner = "node-" + std::to_string(static_cast<unsigned>(node));
     CHECK(what.find(owner + ", its owner") != std::string::npos);
     CHECK(what.find("does not outlive its owner") != std::string::npos);
   }
@@ -556,16 +534,12 @@ MANTA_REMOTE(fail_after_file);
 
 
 TEST_CASE("a ref to a failed object raises the same error where it is borrowed") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(2);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{2, 0};
+  auto& [c, worker, node] = w;
   auto read_there = [&](const manta::object_ref<int>& r) {
-    return manta::get(manta::task(read_class)
-                        .node_affinity(nodes[worker])
-                        .remote(std::vector<manta::object_ref<int>>{r}),
-                      30s);
+    return manta::get(
+      manta::task(read_class).node_affinity(node).remote(std::vector<manta::object_ref<int>>{r}),
+      30s);
   };
   // Failed before its ref is sent: the user's exception arrives as the
   // task_error naming its type and text (as `get` of the task's own result
@@ -579,10 +553,9 @@ TEST_CASE("a ref to a failed object raises the same error where it is borrowed")
   // Still running when its ref is sent, failing later: the borrower's wait
   // ends with the same error when the owner tells it.
   auto gate = c.dir() + "/borrowing-fail-gate";
-  auto late = manta::task(fail_after_file).node_affinity(nodes[worker]).remote(gate);
-  auto reading = manta::task(read_class)
-                   .node_affinity(nodes[worker])
-                   .remote(std::vector<manta::object_ref<int>>{late});
+  auto late = manta::task(fail_after_file).node_affinity(node).remote(gate);
+  auto reading =
+    manta::task(read_class).node_affinity(node).remote(std::vector<manta::object_ref<int>>{late});
   CHECK(eventually([&] { return !manta::detail::ref_borrowers(late.id().value()).empty(); }));
   CHECK_FALSE(reading.ready());
   std::ofstream{gate} << "go";

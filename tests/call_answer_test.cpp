@@ -5,6 +5,7 @@
 // process (actors::early_answers), and every result checked on the driver.
 // This binary is the head, the worker and the driver (cluster_main.hpp).
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -58,9 +59,7 @@ struct one_worker {
   one_worker() {
     cluster.add_worker(1);
     cluster.join(/*local_cpus=*/0);
-    auto workers = manta_test::worker_nodes(1);
-    REQUIRE(workers.size() == 1);
-    actor = manta::actor<answerer>().node_affinity(workers.begin()->second).remote();
+    actor = manta::actor<answerer>().node_affinity(manta_test::sole_worker_node()).remote();
   }
 
   /// The worker's count of direct answers, read by a call (one at a time,

@@ -3,6 +3,7 @@
 // binary is the head, the workers and the driver, see cluster_main.hpp).
 // What happens on the worker is observed through files the tasks write.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -68,6 +69,19 @@ double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
 }
 
+/// Cancels `queued` once the driver has sent it to the worker, then
+/// `running` (already running there): both end cancelled, `running` at once.
+void cancel_queued_then_running(const manta::object_ref<int>& queued,
+                                const manta::object_ref<int>& running) {
+  REQUIRE(manta_test::wait_until_sent({queued.id()}));
+  manta::cancel(queued);
+  CHECK_THROWS_AS(manta::get(queued, 5s), manta::task_cancelled_error);
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 5s), manta::task_cancelled_error);
+  CHECK(seconds_since(t0) < 1.0);
+}
+
 } // namespace
 
 TEST_CASE("a task running on a worker sees cancelled() there; one queued there never runs") {
@@ -78,13 +92,7 @@ TEST_CASE("a task running on a worker sees cancelled() there; one queued there n
   auto running = manta::task(spin).remote(dir + "/running");
   REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
   auto queued = manta::task(touch).remote(dir + "/queued");
-  REQUIRE(manta_test::wait_until_sent({queued.id()}));
-  manta::cancel(queued);
-  CHECK_THROWS_AS(manta::get(queued, 5s), manta::task_cancelled_error);
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 5s), manta::task_cancelled_error);
-  CHECK(seconds_since(t0) < 1.0);
+  cancel_queued_then_running(queued, running);
   // The worker's run saw manta::cancelled() and stopped.
   CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
   // The worker's CPU is free again: a task sent after the queued one runs,
@@ -109,23 +117,14 @@ TEST_CASE("cancel of a task on a worker cancels the tasks it submitted there") {
 }
 
 TEST_CASE("calls of an actor on a worker: running sees cancelled(), queued never runs") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(2);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{2, 0};
+  auto& [c, worker, node] = w;
   auto dir = scratch("actor");
-  auto a = manta::actor<spinner>().node_affinity(nodes[worker]).remote();
+  auto a = manta::actor<spinner>().node_affinity(node).remote();
   auto running = a.call(&spinner::spin).remote(dir + "/running");
   REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
   auto queued = a.call(&spinner::touch).remote(dir + "/queued");
-  REQUIRE(manta_test::wait_until_sent({queued.id()}));
-  manta::cancel(queued);
-  CHECK_THROWS_AS(manta::get(queued, 5s), manta::task_cancelled_error);
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 5s), manta::task_cancelled_error);
-  CHECK(seconds_since(t0) < 1.0);
+  cancel_queued_then_running(queued, running);
   CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
   // The actor serves its next call; the cancelled one before it never ran.
   CHECK(manta::get(a.call(&spinner::touch).remote(dir + "/later"), 20s) == 2);

@@ -10,6 +10,7 @@
 
 #include "tests/cluster_main.hpp"
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 
 #include <chrono>
@@ -24,20 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Waits (bounded) for `path` to exist: the other process's signal.
-bool appears(const std::string& path, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!std::filesystem::exists(path)) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-void touch(const std::string& path) {
-  std::ofstream{path} << "x";
-}
+using manta_test::appears;
+using manta_test::touch;
 
 /// Yields the node it runs on, then waits for the driver to have read it
 /// (the file `read0`), then yields it again.
@@ -325,9 +314,7 @@ struct one_worker {
   explicit one_worker(double local_cpus) {
     c.add_worker(2);
     c.join(local_cpus);
-    auto ids = manta_test::worker_nodes(1);
-    REQUIRE(ids.size() == 1);
-    worker = ids.begin()->second;
+    worker = manta_test::sole_worker_node();
   }
 };
 
@@ -594,9 +581,7 @@ TEST_CASE("a lost large generator item without retries left is an object_lost_er
   manta::local_cluster c;
   auto pid = c.add_worker(2);
   c.join(/*local_cpus=*/0);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.count(pid) == 1);
-  auto worker = ids[pid];
+  auto worker = manta_test::only_worker_node(pid);
   constexpr uint64_t bytes = 2u << 20;
   auto gen = manta::task(big_items).max_retries(0).remote(bytes, 2);
   std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
@@ -623,9 +608,7 @@ TEST_CASE("large items a driver keeps for a worker through a lent handle go when
   manta::local_cluster c;
   auto pid = c.add_worker(2);
   c.join(/*local_cpus=*/1);
-  auto ids = manta_test::worker_nodes(1);
-  REQUIRE(ids.count(pid) == 1);
-  auto worker = ids[pid];
+  auto worker = manta_test::only_worker_node(pid);
   constexpr uint64_t bytes = 2u << 20;
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
   auto ids_file = c.dir() + "/held_ids";

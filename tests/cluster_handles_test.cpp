@@ -5,6 +5,7 @@
 // actor_died_error there too. Real worker processes (this binary is the
 // head, the workers and the driver, see cluster_main.hpp).
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -99,13 +100,10 @@ std::vector<int> one_to(int n) {
 } // namespace
 
 TEST_CASE("a task on a worker calls an actor living on the driver, in order") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   auto h = manta::actor<counter>().remote();
-  auto out = manta::get(manta::task(use_counter).node_affinity(nodes[worker]).remote(h, 50), 60s);
+  auto out = manta::get(manta::task(use_counter).node_affinity(node).remote(h, 50), 60s);
   REQUIRE(out.size() == 51);
   CHECK(out.back() == worker); // the task ran on the worker
   out.pop_back();
@@ -114,8 +112,8 @@ TEST_CASE("a task on a worker calls an actor living on the driver, in order") {
   CHECK(manta::get(h.call(&counter::incr).remote(0), 20s) == 50);
   CHECK(manta::get(h.call(&counter::pid).remote(), 20s) == ::getpid());
   // Two tasks on the worker share it; each sees its own calls in order.
-  auto a = manta::task(use_counter).node_affinity(nodes[worker]).remote(h, 20);
-  auto b = manta::task(use_counter).node_affinity(nodes[worker]).remote(h, 20);
+  auto a = manta::task(use_counter).node_affinity(node).remote(h, 20);
+  auto b = manta::task(use_counter).node_affinity(node).remote(h, 20);
   auto ra = manta::get(a, 60s);
   auto rb = manta::get(b, 60s);
   ra.pop_back();
@@ -152,13 +150,10 @@ TEST_CASE("a task on one worker calls an actor on another worker") {
 }
 
 TEST_CASE("an actor on a worker keeps a handle and calls it later") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   auto target = manta::actor<counter>().remote();
-  auto r = manta::actor<relay>().node_affinity(nodes[worker]).remote();
+  auto r = manta::actor<relay>().node_affinity(node).remote();
   CHECK(manta::get(r.call(&relay::keep).remote(target), 30s) == worker);
   CHECK(manta::get(r.call(&relay::poke).remote(5), 30s) == 5);
   CHECK(manta::get(r.call(&relay::poke).remote(2), 30s) == 7);
@@ -166,47 +161,38 @@ TEST_CASE("an actor on a worker keeps a handle and calls it later") {
 }
 
 TEST_CASE("handles come back from tasks on a worker") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   // The driver's handle, sent there and back, is the same actor.
   auto h = manta::actor<counter>().remote();
-  auto back = manta::get(manta::task(echo).node_affinity(nodes[worker]).remote(h), 60s);
+  auto back = manta::get(manta::task(echo).node_affinity(node).remote(h), 60s);
   CHECK(back == h);
   CHECK(manta::get(back.call(&counter::incr).remote(3), 20s) == 3);
   // An actor the task created on the worker is called from the driver.
-  auto made = manta::get(manta::task(make_counter).node_affinity(nodes[worker]).remote(), 60s);
+  auto made = manta::get(manta::task(make_counter).node_affinity(node).remote(), 60s);
   CHECK(manta::get(made.call(&counter::pid).remote(), 30s) == worker);
   CHECK(manta::get(made.call(&counter::incr).remote(4), 30s) == 4);
   CHECK(manta::get(made.call(&counter::incr).remote(4), 30s) == 8);
 }
 
 TEST_CASE("a dead actor's handle gives actor_died_error on the worker too") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   auto h = manta::actor<counter>().name("doomed").remote();
-  CHECK(manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s) == "ok 1");
+  CHECK(manta::get(manta::task(try_call).node_affinity(node).remote(h), 60s) == "ok 1");
   manta::kill(h);
-  auto said = manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s);
+  auto said = manta::get(manta::task(try_call).node_affinity(node).remote(h), 60s);
   CHECK(said.rfind("died: ", 0) == 0);
   CHECK(said.find("counter 'doomed'") != std::string::npos);
 }
 
 TEST_CASE("an actor lent to a worker ends once no node holds a handle to it") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   std::string id;
   {
     auto h = manta::actor<counter>().name("lent").remote();
-    CHECK(manta::get(manta::task(try_call).node_affinity(nodes[worker]).remote(h), 60s) == "ok 1");
+    CHECK(manta::get(manta::task(try_call).node_affinity(node).remote(h), 60s) == "ok 1");
     for (auto& a : manta::list_actors())
       if (a.name == "lent")
         id = a.id;

@@ -16,6 +16,7 @@
 #include <caf/io/all.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -106,6 +107,40 @@ inline int exit_status(pid_t pid, std::chrono::seconds limit = std::chrono::seco
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return -1;
+}
+
+/// Waits (up to `limit`) for `path` to exist, the signal one process gives
+/// another with `touch`; false if it did not appear by then.
+inline bool appears(const std::string& path, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+/// Creates the file at `path`: a signal to a process waiting in `appears`.
+inline void touch(const std::string& path) {
+  std::ofstream{path} << "x";
+}
+
+/// The first word of the file at `path` (empty if there is none).
+inline std::string read_word(const std::string& path) {
+  std::string out;
+  std::ifstream{path} >> out;
+  return out;
+}
+
+/// Options that join, as a second driver with `cpus` CPUs, the cluster whose
+/// runtime folder is `dir` (its head's address and token are there).
+inline manta::init_options second_driver_options(const std::string& dir, double cpus) {
+  manta::init_options opts;
+  opts.address = read_word(dir + "/head.address");
+  opts.token = read_word(dir + "/head.token");
+  opts.num_cpus = cpus;
+  return opts;
 }
 
 inline std::string read_all(const std::string& path) {

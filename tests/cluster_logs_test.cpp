@@ -4,6 +4,7 @@
 // the order it was printed. This binary is the head, the workers and the
 // driver (see cluster_main.hpp); only the driver's streams go to the sinks.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/task_answer.hpp"
@@ -245,9 +246,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
   auto manager = one_worker_manager(c);
   caf::scoped_actor self{manta::detail::runtime::require("test").system()};
   // Act as the owner: send a TaskSpec to the worker's node manager.
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.size() == 1);
-  auto worker = nodes.begin()->second;
+  auto worker = manta_test::sole_worker_node();
   wire::task_message t;
   t.task_id = 0xbeef;
   t.function_name = "chatty";

@@ -7,6 +7,7 @@
 // /metrics. This binary is also the cluster's head and worker
 // (tests/cluster_main.hpp); the single node is tests/observed_node.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/observed_node.hpp"
@@ -176,9 +177,7 @@ TEST_CASE("the head serves every member's metrics and lists their targets") {
     refs.push_back(manta::task(handle).remote(i));
   for (auto& r : refs)
     manta::get(r, 10s);
-  auto workers = manta_test::worker_nodes(1);
-  REQUIRE(workers.size() == 1);
-  auto worker = "node-" + std::to_string(workers.begin()->second);
+  auto worker = "node-" + std::to_string(manta_test::sole_worker_node());
   auto driver = "node-" + std::to_string(manta::current_node());
   auto label = [](const std::string& node) { return "node=\"" + node + "\""; };
 

@@ -4,6 +4,7 @@
 // there in the driver's view, the head's and `manta why`. This binary is
 // the head, the workers and the driver (tests/cluster_main.hpp).
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tools/http_client.hpp"
@@ -95,9 +96,7 @@ TEST_CASE("a task queued on a worker for a CPU is WAITING_FOR_RESOURCES there ev
   manta::local_cluster c;
   c.add_worker(1);
   c.join(/*local_cpus=*/0);
-  auto worker = manta_test::worker_nodes(1);
-  REQUIRE(worker.size() == 1);
-  auto node = "node-" + std::to_string(worker.begin()->second);
+  auto node = "node-" + std::to_string(manta_test::sole_worker_node());
   auto busy = manta::task(nap).remote(3000);
   auto queued = manta::task(nap).remote(10);
   auto id = queued.id();

@@ -13,6 +13,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/fault_workload.hpp"
+#include "tests/head_workload.hpp"
 #include "tests/tcp_proxy.hpp"
 
 #include <arpa/inet.h>
@@ -159,17 +160,7 @@ TEST_CASE("a connection that hangs without closing is closed after the connectio
   REQUIRE(proxy.stats().accepted == 1);
   auto node = manta_test::worker_nodes(1).at(worker);
   auto log = c.dir() + "/runs.log";
-  auto actor = manta::actor<manta_test::tally>()
-                 .node_affinity(node, true)
-                 .max_restarts(-1)
-                 .max_task_retries(-1)
-                 .remote(int64_t{7});
-  std::vector<manta::object_ref<int64_t>> refs, calls;
-  for (int64_t i = 0; i < n; ++i) {
-    refs.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
-    if (i % 10 == 0)
-      calls.push_back(actor.call(&manta_test::tally::step).remote(i));
-  }
+  manta_test::workload w{n, log, node, 7, max_retries};
   auto start = steady::now();
   while (manta_test::lines_in(log) < n / 5) {
     REQUIRE(steady::now() - start < 60s);
@@ -181,20 +172,14 @@ TEST_CASE("a connection that hangs without closing is closed after the connectio
   // Nothing closes the connection but the timeout; meanwhile nothing is
   // lost, and a get with a timeout returns on time.
   auto t0 = steady::now();
-  CHECK_THROWS_AS(manta::get(refs.back(), 100ms), manta::get_timeout_error);
+  CHECK_THROWS_AS(manta::get(w.tasks.back(), 100ms), manta::get_timeout_error);
   CHECK(steady::now() - t0 < 1s);
   while (proxy.stats().accepted < 2) {
     REQUIRE(steady::now() - stalled < 20s);
     std::this_thread::sleep_for(5ms);
   }
   auto reconnected = std::chrono::duration<double>(steady::now() - stalled).count();
-  int64_t wrong = 0;
-  for (int i = 0; i < n; ++i)
-    wrong += manta::get(refs[static_cast<size_t>(i)], 30s) != int64_t{i} * i + 7;
-  for (size_t k = 0; k < calls.size(); ++k) {
-    auto i = static_cast<int64_t>(k) * 10;
-    wrong += manta::get(calls[k], 30s) != 7 * 1000003 + i * i;
-  }
+  auto wrong = w.wrong();
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
   CHECK(wrong == 0);
   CHECK(ran_at_stall < static_cast<size_t>(n)); // the stall hit the run
@@ -216,7 +201,7 @@ TEST_CASE("a connection that hangs without closing is closed after the connectio
   auto st = proxy.stats();
   CHECK(st.stalled == 1);
   CHECK(st.live == 1);
-  MESSAGE(n << " tasks and " << calls.size() << " actor calls in " << secs
+  MESSAGE(n << " tasks and " << w.calls.size() << " actor calls in " << secs
             << " s; the hung connection was closed and the worker reconnected " << reconnected
             << " s after the stall (timeout " << timeout.count() << " s); " << extra << " re-runs; "
             << per_process[worker] << " runs on the worker");
@@ -270,27 +255,9 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
   c.join(0); // the driver runs nothing itself: every task crosses a proxy
   for (auto& p : proxies)
     REQUIRE(p->stats().accepted == 1); // the driver's connection goes through it
-  auto node_of = manta_test::worker_nodes(3);
-  REQUIRE(node_of.size() == 3);
-  std::vector<manta::actor_handle<manta_test::tally>> actors;
-  for (int a = 0; a < num_actors; ++a)
-    actors.push_back(manta::actor<manta_test::tally>()
-                       .node_affinity(node_of[workers[static_cast<size_t>(a % 3)]], true)
-                       .max_restarts(-1)
-                       .max_task_retries(-1)
-                       .remote(int64_t{a}));
+  auto actors = manta_test::spread_tallies(num_actors, workers);
   auto start = steady::now();
-  std::vector<manta::object_ref<int64_t>> refs;
-  std::vector<std::pair<int, manta::object_ref<int64_t>>> calls;
-  refs.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    refs.push_back(manta::task(manta_test::work).max_retries(max_retries).remote(i, log));
-    if (i % 5 == 0) {
-      auto a = static_cast<int>((i / 5) % num_actors);
-      calls.emplace_back(a,
-                         actors[static_cast<size_t>(a)].call(&manta_test::tally::step).remote(i));
-    }
-  }
+  auto [refs, calls] = manta_test::submit_workload(n, max_retries, log, actors);
   // The faults, each when a share of the tasks has run: (share %, what).
   // A cut waits (up to 10 s) until the driver is connected through that
   // proxy again, so that every cut closes a live connection.
@@ -335,24 +302,9 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
       std::this_thread::sleep_for(2ms);
     }
   }
-  int64_t wrong = 0;
   double longest_get = 0;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = steady::now();
-    auto v = manta::get(refs[static_cast<size_t>(i)], 30s);
-    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
-    if (v != int64_t{i} * i + 7)
-      ++wrong;
-  }
-  int64_t wrong_calls = 0;
-  for (size_t k = 0; k < calls.size(); ++k) {
-    auto& [a, ref] = calls[k];
-    auto i = static_cast<int64_t>(k) * 5;
-    auto t0 = steady::now();
-    if (manta::get(ref, 30s) != int64_t{a} * 1000003 + i * i)
-      ++wrong_calls;
-    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
-  }
+  auto wrong = manta_test::wrong_work_results(refs, longest_get);
+  auto wrong_calls = manta_test::wrong_step_results(calls, 5, &longest_get);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
   CHECK(next == faults.size());
   // Every fault hit the run while tasks were still running.

@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -78,35 +79,37 @@ private:
 
 MANTA_ACTOR(holder, &holder::size);
 
-std::string read_word(const std::string& path) {
-  std::string out;
-  std::ifstream{path} >> out;
-  return out;
-}
-
 void say(const std::string& path, const std::string& text) {
   std::ofstream{path, std::ios::app} << text << std::endl;
+}
+
+/// Joins the test's cluster (runtime folder `dir`) as a driver with no
+/// CPUs and waits (up to `limit`) for its worker: the worker's node, or
+/// nothing once it said in `status` what went wrong.
+std::optional<manta::node_id> join_as_driver(const std::string& dir, const std::string& status,
+                                             std::chrono::seconds limit) {
+  auto opts = manta_test::second_driver_options(dir, 0);
+  manta::init(opts);
+  // A task submitted before the worker is connected would find no CPU.
+  if (!manta_test::wait_for_cluster_cpus(2, limit)) {
+    say(status, "error: the worker did not connect");
+    return std::nullopt;
+  }
+  auto nodes = manta_test::worker_nodes(1);
+  if (nodes.size() != 1) {
+    say(status, "error: no worker");
+    return std::nullopt;
+  }
+  return nodes.begin()->second;
 }
 
 /// The driver the test kills (see the top of the file).
 int doomed_driver_main(const std::string& dir) {
   auto status = dir + "/driver.status";
-  manta::init_options opts;
-  opts.address = read_word(dir + "/head.address");
-  opts.token = read_word(dir + "/head.token");
-  opts.num_cpus = 0;
-  manta::init(opts);
-  // A task submitted before the worker is connected would find no CPU.
-  if (!manta_test::wait_for_cluster_cpus(2, manta::local_cluster::join_limit)) {
-    say(status, "error: the worker did not connect");
+  auto joined = join_as_driver(dir, status, manta::local_cluster::join_limit);
+  if (!joined)
     return 2;
-  }
-  auto nodes = manta_test::worker_nodes(1);
-  if (nodes.size() != 1) {
-    say(status, "error: no worker");
-    return 2;
-  }
-  auto worker = nodes.begin()->second;
+  auto worker = *joined;
   auto a = manta::actor<holder>().node_affinity(worker, true).remote(object_mb);
   if (manta::get(a.call(&holder::size).remote(), 30s) != object_mb << 20) {
     say(status, "error: the actor");
@@ -134,21 +137,10 @@ int doomed_driver_main(const std::string& dir) {
 /// (its actors are named "keeper2" and "temp2" then).
 int detached_driver_main(const std::string& dir, bool leave) {
   auto status = dir + "/driver.status";
-  manta::init_options opts;
-  opts.address = read_word(dir + "/head.address");
-  opts.token = read_word(dir + "/head.token");
-  opts.num_cpus = 0;
-  manta::init(opts);
-  if (!manta_test::wait_for_cluster_cpus(2, 15s)) {
-    say(status, "error: the worker did not connect");
+  auto joined = join_as_driver(dir, status, 15s);
+  if (!joined)
     return 2;
-  }
-  auto nodes = manta_test::worker_nodes(1);
-  if (nodes.size() != 1) {
-    say(status, "error: no worker");
-    return 2;
-  }
-  auto worker = nodes.begin()->second;
+  auto worker = *joined;
   auto suffix = std::string{leave ? "2" : ""};
   auto keeper = manta::actor<holder>()
                   .name("keeper" + suffix)

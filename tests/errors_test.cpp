@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/held_task.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <array>
@@ -57,18 +58,6 @@ int flaky(int key, int fail_times) {
   return attempt;
 }
 
-std::atomic<bool> g_release{false};
-std::atomic<int> g_holding{0};
-
-int hold_until_released() {
-  ++g_holding;
-  auto deadline = steady::now() + 20s;
-  while (!g_release.load() && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  --g_holding;
-  return 1;
-}
-
 std::atomic<int> g_marker_runs{0};
 
 int marker(int x) {
@@ -117,12 +106,6 @@ void wait_until(const std::atomic<bool>& flag, std::chrono::milliseconds limit) 
     std::this_thread::sleep_for(1ms);
 }
 
-void wait_for_holding(int n) {
-  auto deadline = steady::now() + 5s;
-  while (g_holding.load() < n && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  REQUIRE(g_holding.load() == n);
-}
 
 } // namespace
 

@@ -48,26 +48,10 @@ TEST_CASE(
   c.join(0); // the driver runs nothing itself: every task crosses a node
   // The actors live on the three first workers, all of which are killed:
   // each restarts (at least once) on a live node.
-  auto node_of = manta_test::worker_nodes(3);
-  REQUIRE(node_of.size() == 3);
-  std::vector<manta::actor_handle<tally>> actors;
-  for (int a = 0; a < num_actors; ++a)
-    actors.push_back(manta::actor<tally>()
-                       .node_affinity(node_of[workers[static_cast<size_t>(a % 3)]], true)
-                       .max_restarts(-1)
-                       .max_task_retries(-1)
-                       .remote(int64_t{a}));
+  auto actors = manta_test::spread_tallies(num_actors, workers);
   auto start = steady::now();
-  std::vector<manta::object_ref<int64_t>> refs;
-  std::vector<std::pair<int, manta::object_ref<int64_t>>> calls;
-  refs.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    refs.push_back(manta::task(work).max_retries(max_retries).remote(i, log));
-    if (i % 5 == 0) { // 2,000 calls, 20 per actor, interleaved with the tasks
-      auto a = static_cast<int>((i / 5) % num_actors);
-      calls.emplace_back(a, actors[static_cast<size_t>(a)].call(&tally::step).remote(i));
-    }
-  }
+  // 2,000 calls, 20 per actor, interleaved with the tasks.
+  auto [refs, calls] = manta_test::submit_workload(n, max_retries, log, actors);
   // Kill the oldest worker when 20%, 45% and 70% of the tasks have run,
   // and start a replacement each time, so the run goes on at the same width
   // while every kill lands on a busy node.
@@ -82,22 +66,9 @@ TEST_CASE(
       std::this_thread::sleep_for(2ms);
     }
   }
-  int64_t wrong = 0;
   double longest_get = 0;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = steady::now();
-    auto v = manta::get(refs[static_cast<size_t>(i)], 30s);
-    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
-    if (v != int64_t{i} * i + 7)
-      ++wrong;
-  }
-  int64_t wrong_calls = 0;
-  for (size_t k = 0; k < calls.size(); ++k) {
-    auto& [a, ref] = calls[k];
-    auto i = static_cast<int64_t>(k) * 5;
-    if (manta::get(ref, 30s) != int64_t{a} * 1000003 + i * i)
-      ++wrong_calls;
-  }
+  auto wrong = manta_test::wrong_work_results(refs, longest_get);
+  auto wrong_calls = manta_test::wrong_step_results(calls, 5);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
   CHECK(killed == kills);
   CHECK(wrong == 0);

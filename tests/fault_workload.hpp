@@ -5,6 +5,8 @@
 // that log each run to a file shared by every process, a stateless actor,
 // and readers of that log.
 
+#include "tests/cluster_checks.hpp"
+
 #include <manta/manta.hpp>
 
 #include <algorithm>
@@ -16,9 +18,11 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace manta_test {
 
@@ -91,6 +95,88 @@ inline std::pair<std::map<int64_t, int>, std::map<int64_t, int>> runs_of(const s
     ++out.second[pid];
   }
   return out;
+}
+
+/// `count` tally actors (seeds 0, 1, ...), on the nodes of `workers` (the
+/// cluster's worker processes, all known to the driver) in turn (soft
+/// affinity: a restart may go elsewhere), restarted and retried without
+/// limit.
+inline std::vector<manta::actor_handle<tally>> spread_tallies(int count,
+                                                              const std::vector<pid_t>& workers) {
+  auto node_of = worker_nodes(workers.size());
+  REQUIRE(node_of.size() == workers.size());
+  std::vector<manta::actor_handle<tally>> actors;
+  for (int a = 0; a < count; ++a)
+    actors.push_back(
+      manta::actor<tally>()
+        .node_affinity(node_of[workers[static_cast<size_t>(a) % workers.size()]], true)
+        .max_restarts(-1)
+        .max_task_retries(-1)
+        .remote(int64_t{a}));
+  return actors;
+}
+
+/// What `submit_workload` submitted.
+struct spread_workload {
+  /// `work(i)` for i = 0, 1, ..., n - 1.
+  std::vector<manta::object_ref<int64_t>> refs;
+  /// Call k: (seed, `step(5k)` on the actor of that seed).
+  std::vector<std::pair<int, manta::object_ref<int64_t>>> calls;
+};
+
+/// Submits `work(i)` for i < `n` (each with `max_retries`, logging to
+/// `log`) and, interleaved with them, for every fifth a call of `step(i)`
+/// on the next of `actors` in turn.
+inline spread_workload submit_workload(int n, int max_retries, const std::string& log,
+                                       const std::vector<manta::actor_handle<tally>>& actors) {
+  spread_workload w;
+  w.refs.reserve(static_cast<size_t>(n));
+  auto num_actors = static_cast<int64_t>(actors.size());
+  for (int64_t i = 0; i < n; ++i) {
+    w.refs.push_back(manta::task(work).max_retries(max_retries).remote(i, log));
+    if (i % 5 == 0) {
+      auto a = static_cast<int>((i / 5) % num_actors);
+      w.calls.emplace_back(a, actors[static_cast<size_t>(a)].call(&tally::step).remote(i));
+    }
+  }
+  return w;
+}
+
+/// Reads `refs`, the results of `work(i)` for i = 0, 1, ..., each with a
+/// 30 s deadline: how many are wrong. `longest_get` grows to the longest
+/// read, in seconds.
+inline int64_t wrong_work_results(const std::vector<manta::object_ref<int64_t>>& refs,
+                                  double& longest_get) {
+  int64_t wrong = 0;
+  for (size_t k = 0; k < refs.size(); ++k) {
+    auto i = static_cast<int64_t>(k);
+    auto t0 = steady::now();
+    auto v = manta::get(refs[k], std::chrono::seconds(30));
+    longest_get = std::max(longest_get, std::chrono::duration<double>(steady::now() - t0).count());
+    if (v != i * i + 7)
+      ++wrong;
+  }
+  return wrong;
+}
+
+/// Reads `calls`: call k is (seed, the result of `step(k * every)` on a
+/// `tally` made with that seed), each with a 30 s deadline: how many are
+/// wrong. A `longest_get` given grows to the longest read, in seconds.
+inline int64_t
+wrong_step_results(const std::vector<std::pair<int, manta::object_ref<int64_t>>>& calls,
+                   int64_t every, double* longest_get = nullptr) {
+  int64_t wrong = 0;
+  for (size_t k = 0; k < calls.size(); ++k) {
+    auto& [a, ref] = calls[k];
+    auto i = static_cast<int64_t>(k) * every;
+    auto t0 = steady::now();
+    if (manta::get(ref, std::chrono::seconds(30)) != int64_t{a} * 1000003 + i * i)
+      ++wrong;
+    if (longest_get != nullptr)
+      *longest_get = std::max(*longest_get,
+                              std::chrono::duration<double>(steady::now() - t0).count());
+  }
+  return wrong;
 }
 
 inline size_t lines_in(const std::string& path) {

@@ -40,8 +40,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using manta_test::appears;
 using manta_test::eventually;
 using manta_test::listed;
+using manta_test::touch;
 
 using refs = std::vector<manta::object_ref<int>>;
 /// An item: text (2 MiB makes it a large item, kept on its worker) and refs.
@@ -71,19 +73,6 @@ std::vector<uint64_t> made_here() {
 }
 MANTA_REMOTE(made_here);
 
-bool appears(const std::string& path, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!std::filesystem::exists(path)) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-void touch(const std::string& path) {
-  std::ofstream{path} << "x";
-}
 
 /// Yields a ref to 0, then `late` more items with a ref each, yielded by
 /// a thread of its own once file `go` exists: that thread does not see

@@ -1,7 +1,8 @@
 #pragma once
 
 // The workload of the head's fault tests (head_faults_test cuts and kills
-// the head; head_store_cluster_test replaces it from its store): tasks
+// the head; head_store_cluster_test replaces it from its store) and of
+// connection_faults_test's hung connection: tasks
 // logging each run (fault_workload.hpp) and calls of one actor, with the
 // checks of what came back and how often each task ran.
 

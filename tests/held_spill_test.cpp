@@ -6,6 +6,7 @@
 // instead of growing by the 192 MiB it holds.
 //
 // This binary is head and worker (manta::local_cluster) and the driver.
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -84,9 +85,7 @@ TEST_CASE("results a worker holds for the driver count in its budget, spill, and
                              {"--object-store-memory=" + std::to_string(budget_mb) + "MiB",
                               "--object-spill-dir=" + c.dir() + "/spill"});
   c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.size() == 1);
-  auto node = nodes.begin()->second;
+  auto node = manta_test::sole_worker_node();
   auto store = [&] {
     return manta::get(manta::task(store_here).node_affinity(node).remote(0), 30s);
   };

@@ -27,6 +27,7 @@
 namespace {
 
 using manta_test::parse;
+using manta_test::sim_of;
 using manta_test::thrown;
 
 /// What `f` writes to stderr.
@@ -156,17 +157,6 @@ TEST_CASE("--log-level and MANTA_LOG_LEVEL set the threshold the runtime's lines
 }
 
 namespace {
-
-/// The simulation a command line asks for (init_flags.hpp: sim_request).
-std::optional<manta::simulation_options> sim_of(std::vector<std::string> args) {
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  manta::detail::sim_request sim;
-  manta::detail::parse_command_line(static_cast<int>(argv.size()), argv.data(), sim);
-  return sim.resolve();
-}
 
 /// A file holding `text`, removed with it.
 struct temp_file {

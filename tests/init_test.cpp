@@ -5,12 +5,13 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/held_task.hpp"
 #include "tests/runtime_guard.hpp"
+#include "tests/thread_count.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <dirent.h>
 #include <limits>
 #include <string>
 #include <thread>
@@ -19,18 +20,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Threads of this process right now.
-size_t thread_count() {
-  size_t n = 0;
-  if (auto* dir = opendir("/proc/self/task")) {
-    while (auto* e = readdir(dir))
-      if (e->d_name[0] != '.')
-        ++n;
-    closedir(dir);
-  }
-  return n;
-}
 
 /// Polls until the thread count drops to `baseline` or `limit` passes.
 size_t settle_thread_count(size_t baseline, std::chrono::milliseconds limit) {
@@ -59,19 +48,6 @@ int add(int a, int b) {
 
 void sleep_1s() {
   std::this_thread::sleep_for(1s);
-}
-
-std::atomic<bool> g_release{false};
-std::atomic<int> g_holding{0};
-
-/// Runs until the test releases it (bounded, so a failed test cannot hang).
-int hold_until_released() {
-  ++g_holding;
-  auto deadline = steady::now() + 20s;
-  while (!g_release.load() && steady::now() < deadline)
-    std::this_thread::sleep_for(2ms);
-  --g_holding;
-  return 1;
 }
 
 manta::object_ref<int> g_never_ready;
@@ -104,12 +80,6 @@ private:
 };
 MANTA_ACTOR(tally, &tally::add);
 
-void wait_for_holding(int n) {
-  auto deadline = steady::now() + 5s;
-  while (g_holding.load() < n && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  REQUIRE(g_holding.load() == n);
-}
 
 } // namespace
 

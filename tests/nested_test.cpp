@@ -6,10 +6,10 @@
 #include <manta/manta.hpp>
 
 #include "tests/runtime_guard.hpp"
+#include "tests/thread_count.hpp"
 
 #include <atomic>
 #include <chrono>
-#include <dirent.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -76,18 +76,6 @@ int depth(int n) {
   if (n == 0)
     return 0;
   return 1 + manta::get(manta::task(depth).remote(n - 1), deadlock_guard);
-}
-
-/// Threads of this process right now.
-size_t thread_count() {
-  size_t n = 0;
-  if (auto* dir = opendir("/proc/self/task")) {
-    while (auto* e = readdir(dir))
-      if (e->d_name[0] != '.')
-        ++n;
-    closedir(dir);
-  }
-  return n;
 }
 
 int fib_sequential(int n) {

@@ -5,6 +5,7 @@
 // cluster_main.hpp).
 
 #include "tests/cluster_main.hpp"
+#include "tests/runtime_guard.hpp"
 
 #include <manta/manta.hpp>
 
@@ -72,19 +73,11 @@ bool freed_soon(manta::object_id id) {
   return !alive(id);
 }
 
-struct local_runtime {
-  local_runtime() {
-    manta::init_options o;
-    o.num_cpus = 2;
-    manta::init(o);
-  }
-  ~local_runtime() { manta::shutdown(); }
-};
 
 } // namespace
 
 TEST_CASE("num_returns<N>() gives one typed ref per value of the tuple") {
-  local_runtime rt;
+  runtime_guard rt;
   auto [n, rest, weights] = manta::task(parse).num_returns<3>().remote("3 apples");
   static_assert(std::is_same_v<decltype(n), manta::object_ref<int>>);
   static_assert(std::is_same_v<decltype(rest), manta::object_ref<std::string>>);
@@ -100,7 +93,7 @@ TEST_CASE("num_returns<N>() gives one typed ref per value of the tuple") {
 }
 
 TEST_CASE("each returned object is freed on its own") {
-  local_runtime rt;
+  runtime_guard rt;
   auto [n, rest, weights] = manta::task(parse).num_returns<3>().remote("7 pears");
   CHECK(manta::get(weights, 10s).size() == 1000);
   manta::get(n, 10s);
@@ -123,7 +116,7 @@ TEST_CASE("each returned object is freed on its own") {
 }
 
 TEST_CASE("a failed task fails every returned ref with its error") {
-  local_runtime rt;
+  runtime_guard rt;
   auto [q, r] = manta::task(div_mod).num_returns<2>().remote(1, 0);
   CHECK_THROWS_WITH_AS(manta::get(q, 10s), doctest::Contains("division by zero"),
                        manta::task_error);
@@ -132,7 +125,7 @@ TEST_CASE("a failed task fails every returned ref with its error") {
 }
 
 TEST_CASE("an actor method with num_returns: one call, one ref per value") {
-  local_runtime rt;
+  runtime_guard rt;
   auto s = manta::actor<splitter>().remote();
   auto [key, value] = s.call(&splitter::split).num_returns<2>().remote("color=blue");
   CHECK(manta::get(key, 10s) == "color");

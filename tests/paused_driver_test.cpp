@@ -105,12 +105,6 @@ std::map<int64_t, int> runs_of(const std::string& log) {
   return out;
 }
 
-std::string read_word(const std::string& path) {
-  std::string out;
-  std::ifstream{path} >> out;
-  return out;
-}
-
 /// What happened to one call.
 struct outcome {
   enum kind_t { ok, wrong_value, died, other_error, hung } kind = ok;
@@ -128,10 +122,7 @@ struct outcome {
 int paused_driver_main(const std::string& dir) {
   auto status = dir + "/driver.status";
   auto log = dir + "/calls.log";
-  manta::init_options opts;
-  opts.address = read_word(dir + "/head.address");
-  opts.token = read_word(dir + "/head.token");
-  opts.num_cpus = 0;
+  auto opts = manta_test::second_driver_options(dir, 0);
   opts.connection_timeout = timeout;
   manta::init(opts);
   if (!manta_test::wait_for_cluster_cpus(4, manta::local_cluster::join_limit)) {
@@ -235,8 +226,8 @@ int paused_driver_main(const std::string& dir) {
 /// its node index to DIR/mute.index once joined; runs until killed.
 int mute_worker_main(const std::string& dir) {
   namespace wire = manta::detail::wire;
-  auto token = read_word(dir + "/head.token");
-  auto address = read_word(dir + "/head.address");
+  auto token = manta_test::read_word(dir + "/head.token");
+  auto address = manta_test::read_word(dir + "/head.address");
   auto cfg = manta::detail::make_caf_config(2, true, {}, token, timeout);
   caf::actor_system sys{*cfg};
   auto manager = sys.spawn([token](caf::event_based_actor* self) -> caf::behavior {
@@ -284,6 +275,20 @@ int mute_worker_main(const std::string& dir) {
 struct timeout_env {
   timeout_env() { ::setenv("MANTA_CONNECTION_TIMEOUT", timeout_text, 1); }
   ~timeout_env() { ::unsetenv("MANTA_CONNECTION_TIMEOUT"); }
+};
+
+/// Joins `c` as its driver, with no CPUs and the test's connection timeout.
+void join_with_timeout(manta::local_cluster& c) {
+  manta::init_options opts;
+  opts.connection_timeout = timeout;
+  c.join(0, opts);
+}
+
+/// Continues a process the case stopped (SIGSTOP) when the case ends,
+/// however it ends.
+struct resume_at_end {
+  pid_t pid;
+  ~resume_at_end() { ::kill(pid, SIGCONT); }
 };
 
 /// The number after `key` in the summary line of `status`, or -1.
@@ -405,16 +410,11 @@ TEST_CASE("creating an actor on a worker that stopped answering fails within the
   timeout_env env;
   manta::local_cluster c;
   auto worker = c.add_worker(1);
-  manta::init_options opts;
-  opts.connection_timeout = timeout;
-  c.join(0, opts);
+  join_with_timeout(c);
   auto node = manta_test::worker_nodes(1).at(worker);
   // Stopped: its connections stay open, nothing answers.
   REQUIRE(::kill(worker, SIGSTOP) == 0);
-  struct resume {
-    pid_t pid;
-    ~resume() { ::kill(pid, SIGCONT); }
-  } guard{worker};
+  resume_at_end guard{worker};
   auto [why, took] = create_and_call(node, c.dir());
   INFO(why);
   CHECK(why.find("node-" + std::to_string(node)) != std::string::npos);
@@ -426,12 +426,11 @@ TEST_CASE("creating an actor on a worker that takes the spec but never answers f
           "twice the connection timeout, naming the node") {
   timeout_env env;
   manta::local_cluster c;
-  manta::init_options opts;
-  opts.connection_timeout = timeout;
-  c.join(0, opts);
+  join_with_timeout(c);
   c.spawn({"--mute-worker", c.dir()}, c.dir() + "/mute.log");
   REQUIRE(manta_test::wait_for_text(c.dir() + "/mute.index", "\n", 15s));
-  auto node = static_cast<manta::node_id>(std::stoi(read_word(c.dir() + "/mute.index")));
+  auto node = static_cast<manta::node_id>(
+    std::stoi(manta_test::read_word(c.dir() + "/mute.index")));
   c.wait_for_cpus(1);
   auto [why, took] = create_and_call(node, c.dir());
   INFO(why);
@@ -448,18 +447,13 @@ TEST_CASE("a get with a timeout bounds the fetch of an object held by a worker t
   timeout_env env;
   manta::local_cluster c;
   auto worker = c.add_worker(1);
-  manta::init_options opts;
-  opts.connection_timeout = timeout;
-  c.join(0, opts);
+  join_with_timeout(c);
   auto ref = manta::task(big_result).remote();
   // Sealed here as held by the worker: reading it fetches its bytes.
   auto [ready, pending] = manta::wait(std::vector{ref}, 1, 30s);
   REQUIRE(ready.size() == 1);
   REQUIRE(::kill(worker, SIGSTOP) == 0);
-  struct resume {
-    pid_t pid;
-    ~resume() { ::kill(pid, SIGCONT); }
-  } guard{worker};
+  resume_at_end guard{worker};
   auto t0 = steady::now();
   std::string why;
   try {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/held_task.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <atomic>
@@ -37,18 +38,6 @@ int sleep_ms(int ms) {
   return ms;
 }
 
-std::atomic<bool> g_release{false};
-std::atomic<int> g_holding{0};
-
-int hold_until_released() {
-  ++g_holding;
-  auto deadline = steady::now() + 20s;
-  while (!g_release.load() && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  --g_holding;
-  return 1;
-}
-
 int answer() {
   return 42;
 }
@@ -68,12 +57,6 @@ double run_batch(int n, Submit submit) {
   return seconds_since(t0);
 }
 
-void wait_for_holding(int n) {
-  auto deadline = steady::now() + 5s;
-  while (g_holding.load() < n && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  REQUIRE(g_holding.load() == n);
-}
 
 } // namespace
 

@@ -9,6 +9,7 @@
 // reused). A copy that crept back into the path would add one per result
 // here.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -127,9 +128,7 @@ TEST_CASE_FIXTURE(one_worker, "a task's small result is not copied on the worker
 }
 
 TEST_CASE_FIXTURE(one_worker, "an actor call's small result is not copied on the worker") {
-  auto workers = manta_test::worker_nodes(1);
-  REQUIRE(workers.size() == 1);
-  auto a = manta::actor<maker>().node_affinity(workers.begin()->second).remote();
+  auto a = manta::actor<maker>().node_affinity(manta_test::sole_worker_node()).remote();
   constexpr int n = 10;
   auto [worker, here] = allocations_per_result(
     [&] { return manta::get_shared(a.call(&maker::make).remote(value_bytes)); }, n);
@@ -162,9 +161,7 @@ TEST_CASE_FIXTURE(one_worker, "results the node manager sends beside their messa
   // The node manager answers actor calls, and tasks while the worker hosts
   // several at once; a byte vector of 64 KiB or more goes beside its
   // message (finished_result), other types and smaller ones inside it.
-  auto workers = manta_test::worker_nodes(1);
-  REQUIRE(workers.size() == 1);
-  auto a = manta::actor<patterns>().node_affinity(workers.begin()->second).remote();
+  auto a = manta::actor<patterns>().node_affinity(manta_test::sole_worker_node()).remote();
   for (uint64_t n : {uint64_t{1000}, uint64_t{64} << 10, uint64_t{300} << 10}) {
     CAPTURE(n);
     for (uint64_t seed = 1; seed <= 3; ++seed) {

@@ -5,6 +5,7 @@
 // also the head and the workers (cluster_main.hpp).
 
 #include "tests/cluster_main.hpp"
+#include "tests/runtime_guard.hpp"
 
 #include <manta/manta.hpp>
 
@@ -86,14 +87,6 @@ manta::task_error error_of(const manta::object_ref<T>& r) {
   return manta::task_error("", "", "", "");
 }
 
-struct local_runtime {
-  local_runtime() {
-    manta::init_options o;
-    o.num_cpus = 2;
-    manta::init(o);
-  }
-  ~local_runtime() { manta::shutdown(); }
-};
 
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -102,7 +95,7 @@ bool has(const std::string& text, const std::string& part) {
 } // namespace
 
 TEST_CASE("a task retries only the exception types it lists") {
-  local_runtime rt;
+  runtime_guard rt;
   // Listed: re-run until it succeeds, within max_retries.
   auto ok = manta::task(flaky).max_retries(3).retry_exceptions<flaky_error>().remote("t1", "flaky",
                                                                                      2);
@@ -133,7 +126,7 @@ TEST_CASE("a task retries only the exception types it lists") {
 }
 
 TEST_CASE("retry_exceptions(true) retries every exception, false and the default none") {
-  local_runtime rt;
+  runtime_guard rt;
   auto all = manta::task(flaky).max_retries(3).retry_exceptions(true).remote("a1", "fatal", 2);
   CHECK(manta::get(all, 10s).first == 3);
   auto none = manta::task(flaky).max_retries(3).remote("a2", "flaky", 1);
@@ -154,7 +147,7 @@ TEST_CASE("retry_exceptions(true) retries every exception, false and the default
 
 TEST_CASE(
   "an actor re-runs a call on the same instance for listed exceptions, up to max_task_retries") {
-  local_runtime rt;
+  runtime_guard rt;
   auto w = manta::actor<worker>().max_task_retries(2).retry_exceptions<flaky_error>().remote();
   auto ok = w.call(&worker::work).remote("m1", "flaky", 2);
   CHECK(manta::get(ok, 10s).first == 3);

@@ -12,6 +12,7 @@
 #include <manta/manta.hpp>
 
 #include "sim_guard.hpp"
+#include "tests/parsed_flags.hpp"
 
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ using namespace std::chrono_literals;
 
 using manta_test::kill_at;
 using manta_test::sim_guard;
+using manta_test::sim_of;
 
 namespace {
 
@@ -78,17 +80,6 @@ manta::simulation_options quiet(uint32_t nodes, double cpus) {
   s.latency = 100us;
   s.jitter = 0us;
   return s;
-}
-
-/// The simulation a command line asks for (init_flags.hpp: sim_request).
-std::optional<manta::simulation_options> sim_of(std::vector<std::string> args) {
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  manta::detail::sim_request sim;
-  manta::detail::parse_command_line(static_cast<int>(argv.size()), argv.data(), sim);
-  return sim.resolve();
 }
 
 } // namespace

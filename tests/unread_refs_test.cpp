@@ -5,6 +5,7 @@
 // inside a result stays while that result is unread. With real worker
 // processes (this binary is also the head and the workers: cluster_main.hpp).
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/store_listing.hpp"
@@ -188,22 +189,13 @@ std::string give_when_told(manta::actor_handle<keeper> k, std::string dir) {
 }
 MANTA_REMOTE(give_when_told);
 
-std::string read_word(const std::string& path) {
-  std::string out;
-  std::ifstream{path} >> out;
-  return out;
-}
-
 /// The second driver of the worker-call case, run with --call-driver DIR:
 /// an actor here, and a task on the worker that calls it when told
 /// (give_when_told). Says "ready" in DIR/driver.status, then waits to be
 /// killed.
 int call_driver_main(const std::string& dir) {
   auto status = dir + "/driver.status";
-  manta::init_options opts;
-  opts.address = read_word(dir + "/head.address");
-  opts.token = read_word(dir + "/head.token");
-  opts.num_cpus = 1;
+  auto opts = manta_test::second_driver_options(dir, 1);
   manta::init(opts);
   auto nodes = manta_test::worker_nodes(1);
   if (nodes.size() != 1) {
@@ -238,15 +230,12 @@ bool actor_ended(const std::string& id) {
 } // namespace
 
 TEST_CASE("refs inside the arguments of tasks that never ran are freed when they end") {
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
-  auto there = [&] { return manta::task(join_refs).node_affinity(nodes[worker]); };
+  manta_test::one_worker_cluster w{1, 0};
+  auto& [c, worker, node] = w;
+  auto there = [&] { return manta::task(join_refs).node_affinity(node); };
   // Holds the worker's only CPU: the tasks below wait in its queue.
   auto gate = c.dir() + "/unread-gate";
-  auto busy = manta::task(wait_for_file).node_affinity(nodes[worker]).remote(gate);
+  auto busy = manta::task(wait_for_file).node_affinity(node).remote(gate);
   manta::object_id cancelled_id, killed_id;
   manta::object_ref<std::string> cancelled, killed;
   {
@@ -257,9 +246,8 @@ TEST_CASE("refs inside the arguments of tasks that never ran are freed when they
     cancelled = there().max_retries(0).remote(std::vector{a});
     killed = there().max_retries(0).max_node_failures(0).remote(std::vector{b});
   } // the driver's own refs are gone; the tasks' specs still hold them
-  REQUIRE(eventually([&] {
-    return dispatched(cancelled.id(), nodes[worker]) && dispatched(killed.id(), nodes[worker]);
-  }));
+  REQUIRE(
+    eventually([&] { return dispatched(cancelled.id(), node) && dispatched(killed.id(), node); }));
   CHECK(listed(cancelled_id));
   CHECK(listed(killed_id));
 
@@ -393,16 +381,13 @@ TEST_CASE(
 TEST_CASE("refs a worker puts in its call to an actor on the driver are freed once no node "
           "holds them") {
   // The driver has a CPU: the actors below live on it.
-  manta::local_cluster c;
-  auto worker = c.add_worker(1);
-  c.join(1);
-  auto nodes = manta_test::worker_nodes(1);
-  REQUIRE(nodes.count(worker) == 1);
+  manta_test::one_worker_cluster w{1, 1};
+  auto& [c, worker, node] = w;
   auto on_worker = [&](uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+    return manta::get(manta::task(held_here).node_affinity(node).remote(id), 30s);
   };
   auto give = [&](const manta::actor_handle<keeper>& k, int n) {
-    return manta::get(manta::task(give_to).node_affinity(nodes[worker]).remote(k, n), 60s);
+    return manta::get(manta::task(give_to).node_affinity(node).remote(k, n), 60s);
   };
 
   // Read and kept by the actor: the worker keeps the object after its own
@@ -410,7 +395,7 @@ TEST_CASE("refs a worker puts in its call to an actor on the driver are freed on
   auto k = manta::actor<keeper>().remote();
   auto [kept_id, kept_said] = give(k, 11);
   CHECK(kept_said == "kept 1");
-  REQUIRE(manta::object_id{kept_id}.node() == nodes[worker]);
+  REQUIRE(manta::object_id{kept_id}.node() == node);
   CHECK(on_worker(kept_id));
   CHECK(manta::get(k.call(&keeper::sum).remote(), 30s) == 11);
   CHECK(on_worker(kept_id));
@@ -436,10 +421,9 @@ TEST_CASE("a ref a worker puts in its call to a driver that died before reading 
   manta::local_cluster c;
   auto worker = c.add_worker(2);
   c.join(0);
-  auto nodes = manta_test::worker_nodes(1); // before the second driver joins
-  REQUIRE(nodes.count(worker) == 1);
+  auto node = manta_test::only_worker_node(worker); // before the second driver joins
   auto holds = [&](uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
+    return manta::get(manta::task(held_here).node_affinity(node).remote(id), 30s);
   };
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--call-driver", c.dir()}, c.dir() + "/driver.log");
@@ -449,8 +433,8 @@ TEST_CASE("a ref a worker puts in its call to a driver that died before reading 
        << manta_test::read_all(status) << "\ndriver log:\n"
        << manta_test::read_all(c.dir() + "/driver.log"));
   REQUIRE(ready);
-  auto id = std::stoull(read_word(c.dir() + "/put.id"));
-  REQUIRE(manta::object_id{id}.node() == nodes[worker]);
+  auto id = std::stoull(manta_test::read_word(c.dir() + "/put.id"));
+  REQUIRE(manta::object_id{id}.node() == node);
   CHECK(holds(id)); // the worker's task holds it
   REQUIRE(::kill(driver, SIGKILL) == 0);
   CHECK(manta_test::exit_status(driver, 30s) != 0);

@@ -16,19 +16,8 @@ if [ "${1:-}" = "--check" ]; then
   check=1
   shift
 fi
-fmt=${CLANG_FORMAT:-}
-if [ -z "$fmt" ]; then
-  for candidate in clang-format-16 clang-format; do
-    if command -v "$candidate" >/dev/null; then
-      fmt=$candidate
-      break
-    fi
-  done
-fi
-if [ -z "$fmt" ]; then
-  echo "format: clang-format-16 not found; install it (bash tools/setup.sh, or apt-get install clang-format-16)" >&2
-  exit 2
-fi
+source "$root/tools/clang_tool.sh"
+fmt=$(clang_tool format clang-format "${CLANG_FORMAT:-}") || exit 2
 version=$("$fmt" --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p')
 if [ "$version" != "16" ]; then
   echo "format: $fmt is version ${version:-unknown}, not 16: its layout differs from CI's;" \

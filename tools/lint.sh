@@ -16,19 +16,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-$root/build}
-tidy=${CLANG_TIDY:-}
-if [ -z "$tidy" ]; then
-  for candidate in clang-tidy-16 clang-tidy; do
-    if command -v "$candidate" >/dev/null; then
-      tidy=$candidate
-      break
-    fi
-  done
-fi
-if [ -z "$tidy" ]; then
-  echo "lint: clang-tidy-16 not found; install it (bash tools/setup.sh, or apt-get install clang-tidy-16)" >&2
-  exit 2
-fi
+source "$root/tools/clang_tool.sh"
+tidy=$(clang_tool lint clang-tidy "${CLANG_TIDY:-}") || exit 2
 if [ ! -f "$build/compile_commands.json" ]; then
   echo "lint: $build/compile_commands.json is missing; build first (bash tools/build.sh) or set BUILD_DIR" >&2
   exit 2

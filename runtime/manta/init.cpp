@@ -240,6 +240,10 @@ command_line parse_command_line(int argc, char** argv, sim_request& sim) {
 
 } // namespace detail
 
+void init() {
+  init(init_options{});
+}
+
 void init(int argc, char** argv) {
   detail::sim_request wanted;
   auto cl = detail::parse_command_line(argc, argv, wanted);

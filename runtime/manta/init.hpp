@@ -170,7 +170,11 @@ struct init_options {
 };
 
 /// Starts the embedded runtime. Throws `error` if it is already running.
-void init(init_options opts = {});
+void init(init_options opts);
+
+/// The same with the default options: `init(init_options{})`, out of line,
+/// so a call builds and destroys no options in the caller's file.
+void init();
 
 /// Starts the runtime with options from the command line
 /// (`--num-cpus=N`, `--resources=GPU:1,disk:2`,

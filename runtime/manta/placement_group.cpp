@@ -93,6 +93,19 @@ placement_group get_placement_group(const std::string& name) {
   return placement_group{std::move(rec)};
 }
 
+namespace detail {
+
+task_options place_task_in_group(const placement_option& opt, const task_options& opts,
+                                 const std::string& fn_name,
+                                 std::shared_ptr<placement_record>& group) {
+  auto placed = opts;
+  group = place_in_group(opt, placed.resources, placed.strategy,
+                         "task '" + (placed.name.empty() ? fn_name : placed.name) + "'");
+  return placed;
+}
+
+} // namespace detail
+
 std::string placement_group_info::field(std::string_view key) const {
   if (key == "id")
     return id;

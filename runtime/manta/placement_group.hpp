@@ -77,6 +77,14 @@ std::shared_ptr<placement_record> place_in_group(const placement_option& opt,
                                                  scheduling_strategy& where,
                                                  const std::string& who);
 
+/// `place_in_group` for a task: a copy of `opts` moved onto the bundle's
+/// resources, with the group's record in `group`; errors name the task
+/// (`opts.name`, else `fn_name`). Out of line, so a task's `.remote()`
+/// does not build the copy and the text in each file that calls it.
+task_options place_task_in_group(const placement_option& opt, const task_options& opts,
+                                 const std::string& fn_name,
+                                 std::shared_ptr<placement_record>& group);
+
 /// Remembers a submitted task or created actor of the group, so that
 /// removing the group fails it.
 void track_in_group(const std::shared_ptr<placement_record>& pg,

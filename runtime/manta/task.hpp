@@ -175,12 +175,11 @@ private:
   /// can be used again).
   template <class Spec, class... As>
   object_ref<R> remote_in_group(As&&... args) const {
-    auto opts = opts_;
-    auto group = detail::place_in_group(placement_, opts.resources, opts.strategy,
-                                        "task '" + (opts.name.empty() ? info_->name : opts.name)
-                                          + "'");
-    auto spec = std::make_shared<Spec>(fn_, info_->name, std::move(opts),
-                                       std::forward<As>(args)...);
+    std::shared_ptr<detail::placement_record> group;
+    // A const lvalue, as `submit_task` passes `opts_`: one instantiation of
+    // make_shared for both (this path is rare; the extra copy is cheap).
+    const task_options opts = detail::place_task_in_group(placement_, opts_, info_->name, group);
+    auto spec = std::make_shared<Spec>(fn_, info_->name, opts, std::forward<As>(args)...);
     spec->library = &info_->library;
     object_ref<R> ref{detail::submit(spec)};
     detail::track_in_group(group, spec);

@@ -62,6 +62,16 @@ struct task_options {
   int max_node_failures = 2;
   /// Which node runs it.
   scheduling_strategy strategy;
+
+  task_options() = default;
+  // Copies, moves and destruction out of line (task_options.cpp): every
+  // file that submits a task would otherwise build the map's and the
+  // strings' copy code again.
+  task_options(const task_options&);
+  task_options(task_options&&) noexcept;
+  task_options& operator=(const task_options&);
+  task_options& operator=(task_options&&) noexcept;
+  ~task_options();
 };
 
 } // namespace manta

@@ -1,19 +1,6 @@
 // Control for the actor compile_fail cases: the same calls, written
 // correctly, must compile.
-#include <manta/manta.hpp>
-
-#include <string>
-
-class acc {
-public:
-  explicit acc(int start) : n_(start) {}
-  int add(int by) { return n_ += by; }
-  std::string label(const std::string& p) const { return p; }
-
-private:
-  int n_;
-};
-MANTA_ACTOR(acc, &acc::add, &acc::label);
+#include "tests/compile_fail/acc_actor.hpp"
 
 int main() {
   manta::init();

@@ -1,18 +1,5 @@
 // An actor method called with too many arguments.
-#include <manta/manta.hpp>
-
-#include <string>
-
-class acc {
-public:
-  explicit acc(int start) : n_(start) {}
-  int add(int by) { return n_ += by; }
-  std::string label(const std::string& p) const { return p; }
-
-private:
-  int n_;
-};
-MANTA_ACTOR(acc, &acc::add, &acc::label);
+#include "tests/compile_fail/acc_actor.hpp"
 
 int main() {
   auto a = manta::actor<acc>().remote(1);

@@ -4,17 +4,12 @@
 // fiber instead of parking a thread.
 
 #include "tools/peers/peers.hpp"
+#include "tools/peers/task_shapes.hpp"
 
 #include <boost/fiber/all.hpp>
 
-#include <cstdlib>
-#include <vector>
 
 namespace {
-
-int one() {
-  return 1;
-}
 
 long fork_join(int depth) {
   if (depth == 0)
@@ -31,23 +26,9 @@ namespace manta::tools::peers {
 task_library fiber_tasks() {
   task_library lib;
   lib.name = "Boost.Fiber";
-  lib.spawn_get = [](int n) {
-    std::vector<boost::fibers::future<int>> futures;
-    futures.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i)
-      futures.push_back(boost::fibers::async(one));
-    long sum = 0;
-    for (auto& f : futures)
-      sum += f.get();
-    if (sum != n)
-      std::abort();
-  };
+  lib.spawn_get = [](int n) { spawn_then_get_all(n, [] { return boost::fibers::async(one); }); };
   lib.one_at_a_time = [](int n) {
-    long sum = 0;
-    for (int i = 0; i < n; ++i)
-      sum += boost::fibers::async(one).get();
-    if (sum != n)
-      std::abort();
+    one_at_a_time(n, [] { return boost::fibers::async(one).get(); });
   };
   lib.fork_join = [](int depth) {
     // The root is a fiber too, as Manta's root is a task.

@@ -2,6 +2,7 @@
 // `task(f).remote()` and `get`, a synchronous actor call and a large put.
 
 #include "tools/peers/peers.hpp"
+#include "tools/peers/task_shapes.hpp"
 #include "tools/fork_join_task.hpp"
 
 #include <manta/manta.hpp>
@@ -11,12 +12,7 @@
 
 namespace {
 
-/// The no-op task every library runs: its result is checked, so none of
-/// them can skip it.
-int one() {
-  return 1;
-}
-
+using manta::tools::peers::one;
 MANTA_REMOTE(one);
 
 /// The actor of the synchronous call.
@@ -38,18 +34,10 @@ task_library manta_tasks() {
     refs.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i)
       refs.push_back(manta::task(one).remote());
-    long sum = 0;
-    for (int v : manta::get(refs))
-      sum += v;
-    if (sum != n)
-      std::abort();
+    check_results(manta::get(refs), n);
   };
   lib.one_at_a_time = [](int n) {
-    long sum = 0;
-    for (int i = 0; i < n; ++i)
-      sum += manta::get(manta::task(one).remote());
-    if (sum != n)
-      std::abort();
+    one_at_a_time(n, [] { return manta::get(manta::task(one).remote()); });
   };
   lib.fork_join = [](int depth) {
     return manta::get(manta::task(manta_tools::fork_join).remote(depth));
@@ -60,11 +48,7 @@ task_library manta_tasks() {
 std::function<void(int n)> manta_actor_sync() {
   auto actor = manta::actor<echo_actor>().remote();
   return [actor](int n) {
-    long sum = 0;
-    for (int i = 0; i < n; ++i)
-      sum += manta::get(actor.call(&echo_actor::one).remote());
-    if (sum != n)
-      std::abort();
+    one_at_a_time(n, [&actor] { return manta::get(actor.call(&echo_actor::one).remote()); });
   };
 }
 

@@ -3,15 +3,11 @@
 // (its start is counted, as a call of the shape would pay it).
 
 #include "tools/peers/peers.hpp"
+#include "tools/peers/task_shapes.hpp"
 
-#include <cstdlib>
 #include <vector>
 
 namespace {
-
-int one() {
-  return 1;
-}
 
 long fork_join(int depth) {
   if (depth == 0)
@@ -44,25 +40,18 @@ task_library openmp_tasks() {
       }
 #pragma omp taskwait
     }
-    long sum = 0;
-    for (int v : results)
-      sum += v;
-    if (sum != n)
-      std::abort();
+    check_results(results, n);
   };
   lib.one_at_a_time = [](int n) {
-    long sum = 0;
 #pragma omp parallel
 #pragma omp single
-    for (int i = 0; i < n; ++i) {
+    one_at_a_time(n, [] {
       int result = 0;
 #pragma omp task shared(result)
       result = one();
 #pragma omp taskwait
-      sum += result;
-    }
-    if (sum != n)
-      std::abort();
+      return result;
+    });
   };
   lib.fork_join = [](int depth) {
     long total = 0;

@@ -26,7 +26,7 @@ struct task_library {
   std::function<long(int depth)> fork_join;
 };
 
-/// Manta's local tasks: `task(f).remote()` and `get` (tools/peers/manta_tasks.cpp).
+/// Manta's local tasks: `task(f).remote()` and `get` (tools/peers/manta_side.cpp).
 task_library manta_tasks();
 
 /// `std::async(std::launch::async, ...)` and `future::get`: a thread per task.

@@ -2,17 +2,13 @@
 // and `wait`, whose waiting thread runs other tasks meanwhile.
 
 #include "tools/peers/peers.hpp"
+#include "tools/peers/task_shapes.hpp"
 
 #include <tbb/task_group.h>
 
-#include <cstdlib>
 #include <vector>
 
 namespace {
-
-int one() {
-  return 1;
-}
 
 long fork_join(int depth) {
   if (depth == 0)
@@ -39,23 +35,16 @@ task_library tbb_tasks() {
     for (int i = 0; i < n; ++i)
       g.run([&results, i] { results[static_cast<size_t>(i)] = one(); });
     g.wait();
-    long sum = 0;
-    for (int v : results)
-      sum += v;
-    if (sum != n)
-      std::abort();
+    check_results(results, n);
   };
   lib.one_at_a_time = [](int n) {
-    long sum = 0;
     tbb::task_group g;
-    for (int i = 0; i < n; ++i) {
+    one_at_a_time(n, [&g] {
       int result = 0;
       g.run([&result] { result = one(); });
       g.wait();
-      sum += result;
-    }
-    if (sum != n)
-      std::abort();
+      return result;
+    });
   };
   lib.fork_join = [](int depth) {
     // The root is a task too, as Manta's is.

@@ -127,6 +127,14 @@ constexpr bool check_travels(R (*)(Ps...)) {
   return travel_check<R>::ok && (travel_check<std::decay_t<Ps>>::ok && ...);
 }
 
+/// Sets `out`, if still empty, to "<role> <n>'s <problem>" for a non-empty
+/// `problem` (first_travel_problem; out of line, remote_invoker.cpp).
+void note_travel_problem(std::string& out, const char* role, size_t n, const std::string& problem);
+
+/// Throw `decode_wire_args`'s errors (out of line: the same for every type).
+[[noreturn]] void throw_wire_arg_count(size_t got, size_t expected);
+[[noreturn]] void throw_wire_arg_undecodable(size_t index, const value_error& err);
+
 /// Why values of `T` cannot cross nodes, naming the type; empty when they
 /// can (or `T` is void).
 template <class T>
@@ -155,10 +163,8 @@ template <class... Ts>
 std::string first_travel_problem(const char* role) {
   std::string out;
   size_t n = 0;
-  [[maybe_unused]] auto one = [&](std::string problem) { // unused when Ts is empty
-    ++n;
-    if (out.empty() && !problem.empty())
-      out = std::string{role} + " " + std::to_string(n) + "'s " + problem;
+  [[maybe_unused]] auto one = [&](const std::string& problem) { // unused when Ts is empty
+    note_travel_problem(out, role, ++n, problem);
   };
   (one(travel_problem<Ts>()), ...);
   return out;
@@ -177,14 +183,12 @@ std::string signature_travel_problem() {
 template <class... Vs>
 std::tuple<Vs...> decode_wire_args(const std::vector<std::span<const char>>& args) {
   if (args.size() != sizeof...(Vs))
-    throw std::runtime_error("got " + std::to_string(args.size()) + " encoded arguments for "
-                             + std::to_string(sizeof...(Vs)) + " parameters");
+    throw_wire_arg_count(args.size(), sizeof...(Vs));
   std::tuple<Vs...> values;
   [&]<size_t... Is>(std::index_sequence<Is...>) {
     [[maybe_unused]] auto decode_one = [&](auto& out, std::span<const char> in, size_t i) {
       if (auto err = decode(in, out))
-        throw std::runtime_error("argument " + std::to_string(i + 1)
-                                 + " does not decode: " + error_text(err));
+        throw_wire_arg_undecodable(i, err);
     };
     (decode_one(std::get<Is>(values), args[Is], Is), ...);
   }(std::index_sequence_for<Vs...>{});

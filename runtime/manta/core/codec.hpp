@@ -75,6 +75,21 @@ struct encoded_bytes {
 /// spill file holds them).
 using byte_chunks = std::vector<std::span<const char>>;
 
+/// The errors `decode_from` reports and the join of its chunks, out of line
+/// (codec.cpp): the same for every type, so not built again in every file
+/// that decodes one.
+[[gnu::cold]] value_error chunk_total_error(size_t sum, size_t total);
+[[gnu::cold]] value_error element_size_error(size_t total, size_t element_size);
+[[gnu::cold]] value_error array_size_error(size_t total, size_t array_size);
+[[gnu::cold]] value_error leftover_error(size_t remaining);
+
+/// Throws `encode`'s error.
+[[noreturn]] void throw_encode_error(const value_error& err);
+
+/// The bytes of `chunks` in one piece: the one chunk's, or joined into
+/// `joined` (`total` bytes).
+const char* joined_bytes(const byte_chunks& chunks, size_t total, std::vector<char>& joined);
+
 template <class T>
 void static_assert_encodable() {
   static_assert(is_encodable_v<T>,
@@ -113,13 +128,11 @@ value_error decode_from(const byte_chunks& chunks, size_t total, T& out) {
   for (auto c : chunks)
     sum += c.size();
   if (sum != total)
-    return codec_error("the chunks hold " + std::to_string(sum) + " bytes, not the "
-                       + std::to_string(total) + " announced");
+    return chunk_total_error(sum, total);
   if constexpr (is_raw_codable_v<T>) {
     using E = typename T::value_type;
     if (total % sizeof(E) != 0)
-      return codec_error("encoded size " + std::to_string(total)
-                         + " is not a multiple of the element size " + std::to_string(sizeof(E)));
+      return element_size_error(total, sizeof(E));
     if constexpr (requires { out.resize(size_t{}); }) {
       out.clear();
       if (total >= huge_copy_bytes && out.capacity() * sizeof(E) < total) {
@@ -153,8 +166,7 @@ value_error decode_from(const byte_chunks& chunks, size_t total, T& out) {
       }
     } else { // std::array
       if (total != sizeof(T))
-        return codec_error("encoded size " + std::to_string(total) + " does not match "
-                           + std::to_string(sizeof(T)) + " bytes of the array");
+        return array_size_error(total, sizeof(T));
       size_t at = 0;
       for (auto c : chunks) {
         if (!c.empty())
@@ -165,20 +177,11 @@ value_error decode_from(const byte_chunks& chunks, size_t total, T& out) {
     return {};
   } else {
     std::vector<char> joined;
-    const char* data = nullptr;
-    if (chunks.size() == 1) {
-      data = chunks.front().data();
-    } else {
-      joined.reserve(total);
-      for (auto c : chunks)
-        joined.insert(joined.end(), c.begin(), c.end());
-      data = joined.data();
-    }
-    value_reader source{data, total};
+    value_reader source{joined_bytes(chunks, total, joined), total};
     if (auto err = source(out))
       return err;
     if (source.remaining() != 0)
-      return codec_error(std::to_string(source.remaining()) + " bytes left over after decoding");
+      return leftover_error(source.remaining());
     return {};
   }
 }
@@ -190,7 +193,7 @@ template <class T>
 std::vector<char> encode(const T& x) {
   encoded_bytes e;
   if (auto err = encode_into(x, e))
-    throw std::runtime_error("manta::detail::encode: " + error_text(err));
+    throw_encode_error(err);
   if (e.storage.empty() && e.size > 0)
     e.storage.assign(e.data, e.data + e.size);
   return std::move(e.storage);

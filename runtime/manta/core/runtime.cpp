@@ -109,8 +109,8 @@ bool execute_task(const task_ptr& t) {
   auto& ctx = this_task();
   ctx.task = t.get();
   auto attempts = t->attempts.fetch_add(1, std::memory_order_relaxed) + 1;
-  task_events::on_start(*t);
-  memory_monitor::begin_run(attempts <= t->opts.max_retries);
+  auto started = task_events::on_start(*t);
+  memory_monitor::begin_run(attempts <= t->opts.max_retries, started);
   auto error = t->run();
   bool stopped = memory_monitor::end_run();
   log_capture::end_of_run();

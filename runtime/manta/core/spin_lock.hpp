@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <thread>
 
 namespace manta::detail {
 
@@ -14,20 +13,18 @@ namespace manta::detail {
 class spin_lock {
 public:
   void lock() noexcept {
-    while (flag_.exchange(true, std::memory_order_acquire)) {
-      for (int i = 0; i < 64 && flag_.load(std::memory_order_relaxed); ++i) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      }
-      if (flag_.load(std::memory_order_relaxed))
-        std::this_thread::yield();
-    }
+    while (flag_.exchange(true, std::memory_order_acquire))
+      wait_until_free();
   }
 
   void unlock() noexcept { flag_.store(false, std::memory_order_release); }
 
 private:
+  /// Spins briefly, then yields, until the lock looks free. Out of line
+  /// (spin_lock.cpp): only a contended `lock` comes here, and `<thread>`
+  /// stays out of the public headers.
+  void wait_until_free() noexcept;
+
   std::atomic<bool> flag_{false};
 };
 

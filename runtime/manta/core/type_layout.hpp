@@ -88,6 +88,10 @@ namespace layout_detail {
 /// The types whose layouts are being described on this thread, innermost
 /// last: a type that contains itself (through a container) is named, not
 /// expanded again.
+/// `prefix` and the width in bits of `bytes` bytes, as "int32" (out of line,
+/// type_layout.cpp: every file that registers a function describes numbers).
+std::string sized_name(const char* prefix, size_t bytes);
+
 inline std::vector<const std::type_info*>& in_progress() {
   thread_local std::vector<const std::type_info*> stack;
   return stack;
@@ -235,14 +239,14 @@ std::string layout_of() {
     return "char";
   } else if constexpr (std::is_same_v<U, wchar_t> || std::is_same_v<U, char8_t>
                        || std::is_same_v<U, char16_t> || std::is_same_v<U, char32_t>) {
-    return "char" + std::to_string(sizeof(U) * 8);
+    return ld::sized_name("char", sizeof(U));
   } else if constexpr (std::is_integral_v<U>) {
-    return (std::is_signed_v<U> ? "int" : "uint") + std::to_string(sizeof(U) * 8);
+    return ld::sized_name(std::is_signed_v<U> ? "int" : "uint", sizeof(U));
   } else if constexpr (std::is_floating_point_v<U>) {
     if constexpr (std::is_same_v<U, long double>)
-      return "long_double" + std::to_string(sizeof(U) * 8);
+      return ld::sized_name("long_double", sizeof(U));
     else
-      return "float" + std::to_string(sizeof(U) * 8);
+      return ld::sized_name("float", sizeof(U));
   } else if constexpr (std::is_enum_v<U>) {
     return "enum " + ld::name_of<U>() + "(" + layout_of<std::underlying_type_t<U>>() + ")";
   } else if constexpr (std::is_array_v<U> && std::extent_v<U> != 0) {

@@ -133,9 +133,11 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
   auto ended = tr.ended_ns.load(std::memory_order_relaxed);
   r.ended_ns = std::max(ended != 0 && s == task_state::finished ? ended : now_ns(), r.started_ns);
   if (error)
-    r.error = describe(error);
-  if (!t.deps.empty()) // tasks without object arguments (the hot case) allocate nothing
-    read_args(t, r.args, s == task_state::failed && r.started_ns == 0 ? &r.caused_by : nullptr);
+    r.more().error = describe(error);
+  if (!t.deps.empty()) { // tasks without object arguments (the hot case) allocate nothing
+    auto& x = r.more();
+    read_args(t, x.args, s == task_state::failed && r.started_ns == 0 ? &x.caused_by : nullptr);
+  }
   tr.state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
   push(std::move(r));
 }
@@ -216,13 +218,15 @@ void on_dispatched(task_spec& t, uint16_t node) noexcept {
   t.trace.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
 }
 
-void on_start(task_spec& t) noexcept {
+int64_t on_start(task_spec& t) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked)
-    return;
+    return 0;
   tr.thread.store(current_thread_id(), std::memory_order_relaxed);
-  tr.started_ns.store(now_after(tr.submitted_ns), std::memory_order_relaxed);
+  auto started = now_after(tr.submitted_ns);
+  tr.started_ns.store(started, std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
+  return started;
 }
 
 void on_remote_start(task_spec& t) noexcept {
@@ -296,7 +300,8 @@ void on_call_end(const actor_call& c, const std::string& class_name, const std::
   r.name = &class_name;
   r.method = &c.method_name;
   r.label = actor_name;
-  r.call_name = c.call_name;
+  if (!c.call_name.empty())
+    r.more().call_name = c.call_name;
   r.actor_call = true;
   r.remote_node = remote_node;
   r.suspended = c.trace.suspended.load(std::memory_order_relaxed);
@@ -308,7 +313,7 @@ void on_call_end(const actor_call& c, const std::string& class_name, const std::
   r.started_ns = c.trace.started_ns.load(std::memory_order_relaxed);
   r.ended_ns = std::max(now_ns(), r.started_ns);
   if (error)
-    r.error = describe(error);
+    r.more().error = describe(error);
   push(std::move(r));
 }
 

@@ -48,36 +48,6 @@ struct call_trace {
   object_id parent;
 };
 
-/// One finished task or actor call, as the bounded history keeps it. Names
-/// are pointers to registry strings (which live as long as the process), so
-/// keeping a record copies no text in the common case.
-struct finished_record {
-  object_id id;
-  object_id parent;
-  const std::string* name = nullptr;
-  /// Actor calls: the method; `name` is then the actor's class.
-  const std::string* method = nullptr;
-  /// `.name(...)` of a task or the actor's display name; usually short.
-  std::string label;
-  /// Actor calls: the call's own `.name(...)`; usually empty.
-  std::string call_name;
-  task_state state = task_state::finished;
-  bool actor_call = false;
-  bool suspended = false;
-  uint32_t thread = 0;
-  int attempts = 0;
-  uint32_t remote_node = 0;
-  int64_t submitted_ns = 0;
-  int64_t started_ns = 0;
-  int64_t ended_ns = 0;
-  std::string error;
-  /// The object arguments and their sizes, taken when the task ends (only
-  /// tasks with object arguments allocate).
-  std::vector<task_info::argument> args;
-  /// The failed argument a task failed of without running (task_info).
-  object_id caused_by;
-};
-
 /// Records what tasks and actor calls do, for the state API, the timeline
 /// and the metrics. Live tasks: each submitting thread keeps weak pointers
 /// to the tasks it submitted, in a list only it writes (and a listing
@@ -120,7 +90,9 @@ std::string thread_name(uint32_t id);
 void on_submit(const std::shared_ptr<task_spec>& t) noexcept;
 void on_waiting_for_resources(task_spec& t) noexcept;
 void on_dispatched(task_spec& t, uint16_t node) noexcept;
-void on_start(task_spec& t) noexcept;
+/// Returns the start time it recorded (0: the task is not tracked), for
+/// the memory monitor's run id (memory_monitor::begin_run).
+int64_t on_start(task_spec& t) noexcept;
 /// The node a task was dispatched to says it started there (it had queued).
 void on_remote_start(task_spec& t) noexcept;
 /// A task dispatched to another node came back unstarted (work stealing).

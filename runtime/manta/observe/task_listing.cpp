@@ -16,7 +16,8 @@ task_info to_info(const finished_record& r) {
   out.parent = r.parent;
   out.kind = r.actor_call ? "actor_call" : "task";
   if (r.actor_call) {
-    out.name = r.call_name.empty() ? *r.name + "." + *r.method : r.call_name;
+    out.name = r.extra && !r.extra->call_name.empty() ? r.extra->call_name
+                                                      : *r.name + "." + *r.method;
     out.actor = r.label;
   } else {
     out.name = r.label.empty() ? *r.name : r.label;
@@ -30,9 +31,11 @@ task_info to_info(const finished_record& r) {
   out.node = r.remote_node ? "node-" + std::to_string(r.remote_node - 1) : runtime::node_name();
   out.attempts = r.attempts;
   out.suspended = r.suspended;
-  out.error = r.error;
-  out.args = r.args;
-  out.caused_by = r.caused_by;
+  if (r.extra) {
+    out.error = r.extra->error;
+    out.args = r.extra->args;
+    out.caused_by = r.extra->caused_by;
+  }
   return out;
 }
 

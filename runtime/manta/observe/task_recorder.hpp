@@ -18,6 +18,64 @@
 
 namespace manta::detail::task_events {
 
+/// What few finished records carry (a `.name(...)` of an actor call, an
+/// error, object arguments): kept apart, so that the common record moves
+/// into the history as plain words plus one short string.
+struct finished_extra {
+  /// Actor calls: the call's own `.name(...)`.
+  std::string call_name;
+  std::string error;
+  /// The object arguments and their sizes, taken when the task ends.
+  std::vector<task_info::argument> args;
+  /// The failed argument a task failed of without running (task_info).
+  object_id caused_by;
+};
+
+/// One finished task or actor call, as the bounded history keeps it. Names
+/// are pointers to registry strings (which live as long as the process), so
+/// keeping a record copies no text in the common case.
+struct finished_record {
+  object_id id;
+  object_id parent;
+  const std::string* name = nullptr;
+  /// Actor calls: the method; `name` is then the actor's class.
+  const std::string* method = nullptr;
+  /// `.name(...)` of a task or the actor's display name; usually short.
+  std::string label;
+  task_state state = task_state::finished;
+  bool actor_call = false;
+  bool suspended = false;
+  uint32_t thread = 0;
+  int attempts = 0;
+  uint32_t remote_node = 0;
+  int64_t submitted_ns = 0;
+  int64_t started_ns = 0;
+  int64_t ended_ns = 0;
+  /// Null for most records (a task without object arguments that succeeded).
+  std::unique_ptr<finished_extra> extra;
+
+  finished_record() = default;
+  finished_record(finished_record&&) noexcept = default;
+  finished_record& operator=(finished_record&&) noexcept = default;
+  ~finished_record() = default;
+  /// A listing copies the records it shows under the history's lock.
+  finished_record(const finished_record& other)
+    : id(other.id), parent(other.parent), name(other.name), method(other.method),
+      label(other.label), state(other.state), actor_call(other.actor_call),
+      suspended(other.suspended), thread(other.thread), attempts(other.attempts),
+      remote_node(other.remote_node), submitted_ns(other.submitted_ns),
+      started_ns(other.started_ns), ended_ns(other.ended_ns),
+      extra(other.extra ? std::make_unique<finished_extra>(*other.extra) : nullptr) {}
+  finished_record& operator=(const finished_record&) = delete;
+
+  /// The rare fields, made on first use.
+  finished_extra& more() {
+    if (!extra)
+      extra = std::make_unique<finished_extra>();
+    return *extra;
+  }
+};
+
 /// The tasks one thread submitted that may still be live. Only that thread
 /// appends; listings read (and sweep) it under the lock.
 struct submit_list {

@@ -10,8 +10,9 @@ uint64_t fnv1a(std::string_view bytes, uint64_t h) noexcept {
   return h;
 }
 
-callable_layout make_callable_layout(std::vector<std::string> params, std::string result) {
-  callable_layout out{std::move(params), std::move(result), 0};
+callable_layout make_callable_layout(std::initializer_list<std::string> params,
+                                     std::string result) {
+  callable_layout out{params, std::move(result), 0};
   uint64_t h = fnv1a("params");
   for (auto& p : out.params)
     h = fnv1a(std::string_view{p.c_str(), p.size() + 1}, h); // with the '\0': no run-ins

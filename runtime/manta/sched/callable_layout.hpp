@@ -3,6 +3,7 @@
 #include "manta/core/type_layout.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -34,8 +35,9 @@ using layout_fn = const callable_layout& (*)();
 /// FNV-1a: stable across processes and builds, unlike `std::hash`.
 uint64_t fnv1a(std::string_view bytes, uint64_t h = 0xcbf29ce484222325ULL) noexcept;
 
-/// Fills in `hash`.
-callable_layout make_callable_layout(std::vector<std::string> params, std::string result);
+/// Fills in `hash`. Takes a list, not a vector: the vector is built here,
+/// not in every file that registers a function.
+callable_layout make_callable_layout(std::initializer_list<std::string> params, std::string result);
 
 template <class R>
 std::string result_layout() {

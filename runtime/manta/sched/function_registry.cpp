@@ -58,6 +58,11 @@ void register_function(const void* fn, std::string name, const std::type_info& s
     fn, function_info{std::move(name), signature.name(), fn, invoke, layout, library});
 }
 
+void register_listed_function(std::string_view& all, const void* fn,
+                              const std::type_info& signature, invoke_fn invoke, layout_fn layout) {
+  register_function(fn, std::string{next_listed_name(all)}, signature, invoke, layout);
+}
+
 std::vector<function_info> all_functions() {
   auto& r = the_registry();
   std::shared_lock<std::shared_mutex> guard{r.mtx};

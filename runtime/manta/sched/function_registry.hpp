@@ -83,12 +83,16 @@ inline std::string_view next_listed_name(std::string_view& all) {
 
 /// Splits the stringified argument list of `MANTA_REMOTE(a, b, c)` and
 /// registers each function under its own name.
+/// Registers `fn` under the next name of `all` (`next_listed_name`): out of
+/// line, so `MANTA_REMOTE` builds no strings in the user's file.
+void register_listed_function(std::string_view& all, const void* fn,
+                              const std::type_info& signature, invoke_fn invoke, layout_fn layout);
+
 template <class... Fs>
 bool register_functions(const char* names, Fs... fs) {
   std::string_view all{names};
-  auto next_name = [&all] { return std::string{next_listed_name(all)}; };
-  (register_function(reinterpret_cast<const void*>(fs), next_name(), typeid(*fs), invoker_for(fs),
-                     layout_fn_for(fs)),
+  (register_listed_function(all, reinterpret_cast<const void*>(fs), typeid(*fs), invoker_for(fs),
+                            layout_fn_for(fs)),
    ...);
   return true;
 }

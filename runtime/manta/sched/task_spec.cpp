@@ -78,6 +78,11 @@ void task_spec::encode_args(std::vector<std::optional<std::vector<char>>>&) cons
   throw std::runtime_error("task '" + name() + "' cannot run on another node");
 }
 
+void task_spec::append_arg(std::vector<std::optional<std::vector<char>>>& out,
+                           std::optional<std::vector<char>> bytes) {
+  out.push_back(std::move(bytes));
+}
+
 void task_spec::seal_encoded(std::span<const char>) {
   seal_decode_error(*result, name(), "its result type cannot be decoded");
 }

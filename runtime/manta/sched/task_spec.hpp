@@ -65,6 +65,12 @@ public:
   /// left empty (the owner fills them from `deps`). Throws on failure.
   virtual void encode_args(std::vector<std::optional<std::vector<char>>>& out) const;
 
+  /// Appends one argument to `encode_args`' list: its bytes, or none for an
+  /// object argument. Out of line (task_spec.cpp), so the list's growth is
+  /// not built again for every task type.
+  static void append_arg(std::vector<std::optional<std::vector<char>>>& out,
+                         std::optional<std::vector<char>> bytes);
+
   /// Seals the result from its encoded bytes (a small result sent back).
   virtual void seal_encoded(std::span<const char> bytes);
 

@@ -177,9 +177,9 @@ public:
         if constexpr (requires { h.sink; })
           return; // a generator's sink: the other node makes its own
         else if constexpr (requires { h.ref; })
-          out.emplace_back();
+          append_arg(out, std::nullopt);
         else
-          out.emplace_back(encode(h.value));
+          append_arg(out, encode(h.value));
       };
       std::apply([&](const auto&... hs) { (one(hs), ...); }, args_);
     } else {

@@ -44,7 +44,15 @@ std::optional<worker_pool::queued> worker_pool::state::take_awaited(const object
     if (!mine(runnable[i]))
       continue;
     std::optional<queued> out{std::move(runnable[i])};
-    runnable.erase(runnable.begin() + static_cast<ptrdiff_t>(i));
+    // Mostly the newest (one task at a time) or the oldest: the deque's
+    // ends are dropped without `erase`'s general shifting code (3% of one
+    // task at a time's samples).
+    if (i == n - 1)
+      runnable.pop_back();
+    else if (i == 0)
+      runnable.pop_front();
+    else
+      runnable.erase(runnable.begin() + static_cast<ptrdiff_t>(i));
     num_runnable.store(runnable.size(), std::memory_order_release);
     return out;
   }

@@ -15,22 +15,27 @@ namespace manta::detail {
 bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
   if (!d.fits_in(free_cpus, free_custom))
     return false;
-  if (auto gpus = d.custom.find(gpu_resource); gpus != d.custom.end() && gpus->second > 0) {
-    auto picked = pick_gpus(gpu_free, gpus->second);
-    if (picked.empty())
-      return false; // enough in all, but not on whole GPUs (fragments)
-    for (auto& [index, amount] : picked)
-      gpu_free[static_cast<size_t>(index)] -= amount;
-    gpu_leases[owner] = std::move(picked);
+  // CPUs only (nearly every task): no lookup in the map (two calls a task).
+  if (!d.custom.empty()) {
+    if (auto gpus = d.custom.find(gpu_resource); gpus != d.custom.end() && gpus->second > 0) {
+      auto picked = pick_gpus(gpu_free, gpus->second);
+      if (picked.empty())
+        return false; // enough in all, but not on whole GPUs (fragments)
+      for (auto& [index, amount] : picked)
+        gpu_free[static_cast<size_t>(index)] -= amount;
+      gpu_leases[owner] = std::move(picked);
+    }
+    for (auto& [name, amount] : d.custom)
+      free_custom[name] -= amount;
   }
   free_cpus -= d.cpus;
-  for (auto& [name, amount] : d.custom)
-    free_custom[name] -= amount;
   return true;
 }
 
 void worker_pool::state::give_back(const resource_demand& d, const void* owner) {
   free_cpus += d.cpus;
+  if (d.custom.empty())
+    return; // CPUs only (see try_take)
   for (auto& [name, amount] : d.custom) {
     // A removed placement group's bundle (placement_groups.hpp): dropped,
     // so that nothing still queued for it (a dead actor's constructor) is

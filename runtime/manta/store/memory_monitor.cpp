@@ -4,9 +4,11 @@
 #include "manta/store/block_cache.hpp"
 #include "manta/store/object_store.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/observe/tsc_clock.hpp"
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -23,6 +25,8 @@ struct run_slot {
   std::atomic<bool> retriable{false};
   /// The thread's stop word (allocation_hook), valid while registered.
   std::atomic<uint64_t>* stop = nullptr;
+  /// The id of the thread's last run (only the thread reads and writes it).
+  uint64_t last_run = 0;
 };
 
 /// Every thread that ever ran a task and still lives. Never destroyed:
@@ -52,18 +56,21 @@ struct slot_owner {
 
 thread_local slot_owner this_slot;
 
-/// A new run id: ids grow with time, so the largest is the most recently
+/// A new run id for the calling thread's `slot`: ids grow with time (the
+/// recorder's clock, tsc_clock.hpp), so the largest is the most recently
 /// started run, and two runs of one thread never share one (the stop word
-/// a thread compares against names its own run only). The time stamp
-/// counter costs a few cycles; a shared counter cost every task a cache
-/// line moving between the executor threads.
-uint64_t new_run_id() noexcept {
-#if defined(__x86_64__)
-  return __builtin_ia32_rdtsc() | 1; // never 0 (0 means "no run")
-#else
-  static std::atomic<uint64_t> next{0};
-  return next.fetch_add(1, std::memory_order_relaxed) + 1;
-#endif
+/// a thread compares against names its own run only). `started_ns`: the
+/// run's start as the task recorder took it (0: none): a read of the clock
+/// is ~20 ns here, a twentieth of a task run one at a time. A shared
+/// counter cost every task a cache line moving between the executor
+/// threads.
+uint64_t new_run_id(run_slot& slot, int64_t started_ns) noexcept {
+  auto now = static_cast<uint64_t>(started_ns > 0 ? started_ns : tsc_clock::now_ns());
+  // Never 0 (0 means "no run"), and past this thread's last one even if
+  // two reads fall on one nanosecond.
+  auto id = std::max(now | 1, slot.last_run + 2);
+  slot.last_run = id;
+  return id;
 }
 std::atomic<uint64_t> stop_count{0};
 
@@ -162,7 +169,7 @@ void memory_monitor::check() {
   victim_since_ = now;
 }
 
-void memory_monitor::begin_run(bool retriable) noexcept {
+void memory_monitor::begin_run(bool retriable, int64_t started_ns) noexcept {
   auto* slot = this_slot.slot;
   if (slot == nullptr) {
     try {
@@ -176,7 +183,7 @@ void memory_monitor::begin_run(bool retriable) noexcept {
       return; // not watched; the task runs all the same
     }
   }
-  auto run = new_run_id();
+  auto run = new_run_id(*slot, started_ns);
   slot->retriable.store(retriable, std::memory_order_relaxed);
   allocation_hook::set_current_run(run);
   slot->run.store(run, std::memory_order_release);

@@ -57,8 +57,10 @@ public:
   // -- on executor threads, around each run of a task ---------------------------
 
   /// The calling thread starts a run of a task; `retriable`: it may run
-  /// again if stopped.
-  static void begin_run(bool retriable) noexcept;
+  /// again if stopped. `started_ns`: the run's start as the task recorder
+  /// took it (`task_events::on_start`), which then serves as the run's id
+  /// without a second read of the clock; 0: read here.
+  static void begin_run(bool retriable, int64_t started_ns = 0) noexcept;
 
   /// The run ends; returns whether the monitor stopped it (then the memory
   /// it freed is handed back to the system).

@@ -41,7 +41,8 @@ void object_table::erase(object_id id, size_t size_bytes) {
     std::lock_guard<spin_lock> guard{s.mtx};
     s.slots.erase(id);
   }
-  bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
+  if (size_bytes != 0) // a small result kept in its slot counts nothing
+    bytes_.fetch_sub(size_bytes, std::memory_order_relaxed);
   release();
 }
 

@@ -1,0 +1,11 @@
+#include "manta/task_options.hpp"
+
+namespace manta {
+
+task_options::task_options(const task_options&) = default;
+task_options::task_options(task_options&&) noexcept = default;
+task_options& task_options::operator=(const task_options&) = default;
+task_options& task_options::operator=(task_options&&) noexcept = default;
+task_options::~task_options() = default;
+
+} // namespace manta
