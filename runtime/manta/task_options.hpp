@@ -63,14 +63,19 @@ struct task_options {
   /// Which node runs it.
   scheduling_strategy strategy;
 
+  /// The defaults above.
   task_options() = default;
-  // Copies, moves and destruction out of line (task_options.cpp): every
-  // file that submits a task would otherwise build the map's and the
-  // strings' copy code again.
+  /// Copies, moves and destruction are out of line (task_options.cpp):
+  /// every file that submits a task would otherwise build the map's and
+  /// the strings' copy code again.
   task_options(const task_options&);
+  /// Out of line, as the copy.
   task_options(task_options&&) noexcept;
+  /// Out of line, as the copy.
   task_options& operator=(const task_options&);
+  /// Out of line, as the copy.
   task_options& operator=(task_options&&) noexcept;
+  /// Out of line, as the copy.
   ~task_options();
 };
 
