@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <tuple>
 #include <type_traits>
 
 namespace manta::detail {
@@ -121,6 +122,67 @@ private:
   json::object o_;
 };
 
+/// A stored JSON record's field: its name and the member holding it.
+template <class Record, class T>
+struct stored_field {
+  std::string_view name;
+  T Record::*member;
+};
+
+template <class Record, class T>
+stored_field(const char*, T Record::*) -> stored_field<Record, T>;
+
+/// Each stored record's fields in the order they are written, listed once
+/// for its writer (`to_stored`) and its reader (`from_stored`).
+template <class Record>
+constexpr auto stored_fields = 0;
+
+template <>
+constexpr auto stored_fields<head_record> =
+  std::tuple{stored_field{"address", &head_record::address}, stored_field{"pid", &head_record::pid},
+             stored_field{"since_ms", &head_record::since_ms}};
+
+template <>
+constexpr auto stored_fields<named_actor_record> =
+  std::tuple{stored_field{"name", &named_actor_record::name},
+             stored_field{"namespace", &named_actor_record::ns},
+             stored_field{"class", &named_actor_record::cls},
+             stored_field{"node", &named_actor_record::node},
+             stored_field{"owner", &named_actor_record::owner},
+             stored_field{"actor_id", &named_actor_record::actor_id},
+             stored_field{"detached", &named_actor_record::detached}};
+
+template <>
+constexpr auto stored_fields<job_record> = std::tuple{
+  stored_field{"id", &job_record::id},         stored_field{"entrypoint", &job_record::entrypoint},
+  stored_field{"host", &job_record::host},     stored_field{"pid", &job_record::pid},
+  stored_field{"node", &job_record::node},     stored_field{"state", &job_record::state},
+  stored_field{"detail", &job_record::detail}, stored_field{"start_ms", &job_record::start_ms},
+  stored_field{"end_ms", &job_record::end_ms}};
+
+/// `x` as a JSON record of this code's version ("v": 1), then its fields.
+template <class Record>
+std::string to_stored(const Record& x) {
+  json::object o{{"v", 1}};
+  std::apply([&](auto... f) { (o.emplace(f.name, json::value_from(x.*f.member)), ...); },
+             stored_fields<Record>);
+  return json::serialize(o);
+}
+
+/// The record stored under `key` as `text`, its fields read in order; throws
+/// naming `kind` and the field (`stored_record`) if one cannot be read.
+template <class Record>
+Record from_stored(std::string key, const std::string& text, const char* kind) {
+  stored_record o{std::move(key), text, kind};
+  Record x;
+  std::apply(
+    [&](auto... f) {
+      ((x.*f.member = o.get<std::remove_reference_t<decltype(x.*f.member)>>(f.name)), ...);
+    },
+    stored_fields<Record>);
+  return x;
+}
+
 } // namespace
 
 store_address parse_store_address(const std::string& where, const std::string& url) {
@@ -222,8 +284,7 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
 
 void head_store::put_head(const head_record& h) {
   auto serial = serialize_calls();
-  auto text = json::serialize(
-    json::object{{"v", 1}, {"address", h.address}, {"pid", h.pid}, {"since_ms", h.since_ms}});
+  auto text = to_stored(h);
   command("writing manta:head", "SET manta:head %b", text.data(), text.size());
   last_head_ = h;
 }
@@ -233,12 +294,7 @@ std::optional<head_record> head_store::head() {
   auto r = command("reading manta:head", "GET manta:head");
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
-  stored_record o{"manta:head", r.str(), "a head record"};
-  head_record h;
-  h.address = o.get<std::string>("address");
-  h.pid = o.get<uint32_t>("pid");
-  h.since_ms = o.get<int64_t>("since_ms");
-  return h;
+  return from_stored<head_record>("manta:head", r.str(), "a head record");
 }
 
 void head_store::put_next_index(uint16_t next) {
@@ -403,55 +459,19 @@ wire::node_record decode_node(const std::string& key, const std::string& bytes) 
 }
 
 std::string encode_actor(const named_actor_record& a) {
-  return json::serialize(json::object{{"v", 1},
-                                      {"name", a.name},
-                                      {"namespace", a.ns},
-                                      {"class", a.cls},
-                                      {"node", a.node},
-                                      {"owner", a.owner},
-                                      {"actor_id", a.actor_id},
-                                      {"detached", a.detached}});
+  return to_stored(a);
 }
 
 named_actor_record decode_actor(const std::string& key, const std::string& text) {
-  stored_record o{key, text, "a named-actor record"};
-  named_actor_record a;
-  a.name = o.get<std::string>("name");
-  a.ns = o.get<std::string>("namespace");
-  a.cls = o.get<std::string>("class");
-  a.node = o.get<uint16_t>("node");
-  a.owner = o.get<uint16_t>("owner");
-  a.actor_id = o.get<uint64_t>("actor_id");
-  a.detached = o.get<bool>("detached");
-  return a;
+  return from_stored<named_actor_record>(key, text, "a named-actor record");
 }
 
 std::string encode_job(const job_record& j) {
-  return json::serialize(json::object{{"v", 1},
-                                      {"id", j.id},
-                                      {"entrypoint", j.entrypoint},
-                                      {"host", j.host},
-                                      {"pid", j.pid},
-                                      {"node", j.node},
-                                      {"state", j.state},
-                                      {"detail", j.detail},
-                                      {"start_ms", j.start_ms},
-                                      {"end_ms", j.end_ms}});
+  return to_stored(j);
 }
 
 job_record decode_job(const std::string& key, const std::string& text) {
-  stored_record o{key, text, "a job record"};
-  job_record j;
-  j.id = o.get<std::string>("id");
-  j.entrypoint = o.get<std::string>("entrypoint");
-  j.host = o.get<std::string>("host");
-  j.pid = o.get<uint32_t>("pid");
-  j.node = o.get<uint16_t>("node");
-  j.state = o.get<std::string>("state");
-  j.detail = o.get<std::string>("detail");
-  j.start_ms = o.get<int64_t>("start_ms");
-  j.end_ms = o.get<int64_t>("end_ms");
-  return j;
+  return from_stored<job_record>(key, text, "a job record");
 }
 
 } // namespace manta::detail
