@@ -12,16 +12,13 @@ namespace manta::tools::peers {
 namespace {
 
 long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  long left = 0;
-  long right = 0;
-#pragma omp task shared(left) firstprivate(depth)
-  left = fork_join(depth - 1);
-#pragma omp task shared(right) firstprivate(depth)
-  right = fork_join(depth - 1);
+  return fork_join_both(depth, fork_join, [](auto left, auto right) {
+#pragma omp task
+    left();
+#pragma omp task
+    right();
 #pragma omp taskwait
-  return 1 + left + right;
+  });
 }
 
 void spawn_get(int n) {

@@ -13,15 +13,12 @@ namespace manta::tools::peers {
 namespace {
 
 long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  long left = 0;
-  long right = 0;
-  tbb::task_group g;
-  g.run([&] { left = fork_join(depth - 1); });
-  g.run([&] { right = fork_join(depth - 1); });
-  g.wait();
-  return 1 + left + right;
+  return fork_join_both(depth, fork_join, [](auto left, auto right) {
+    tbb::task_group g;
+    g.run(left);
+    g.run(right);
+    g.wait();
+  });
 }
 
 void spawn_get(int n) {
