@@ -60,6 +60,40 @@ timeval to_timeval(std::chrono::milliseconds d) {
                            "'manta:*' | xargs redis-cli -n DB del");
 }
 
+/// The counter stored under `key` (a GET answer: 0 if there is none;
+/// decimal, at most `max_digits` digits and `max`); throws naming `what`
+/// it should be otherwise.
+uint64_t stored_counter(const redisReply& r, const char* key, size_t max_digits, uint64_t max,
+                        const char* what) {
+  if (r.type == REDIS_REPLY_NIL)
+    return 0;
+  auto text = r.str ? std::string{r.str, r.len} : std::string{};
+  if (text.empty() || text.size() > max_digits
+      || text.find_first_not_of("0123456789") != std::string::npos || std::stoull(text) > max)
+    bad_record(key, std::string{"is not "} + what + " ('" + text.substr(0, 20) + "')");
+  return std::stoull(text);
+}
+
+/// Calls `each(field, value)` for every pair of an HGETALL answer.
+template <class Each>
+void for_each_entry(const redisReply& r, Each each) {
+  for (size_t k = 0; k + 1 < r.elements; k += 2)
+    each(std::string{r.element[k]->str, r.element[k]->len},
+         std::string{r.element[k + 1]->str, r.element[k + 1]->len});
+}
+
+/// The records of the hash `hash` (an HGETALL answer), each decoded by
+/// `decode(key, value)`; the key names at most `field_chars` of its field.
+template <class Record>
+std::vector<Record> decode_entries(const redisReply& r, const std::string& hash, size_t field_chars,
+                                   Record (*decode)(const std::string&, const std::string&)) {
+  std::vector<Record> out;
+  for_each_entry(r, [&](const std::string& field, const std::string& value) {
+    out.push_back(decode(hash + "[" + field.substr(0, field_chars) + "]", value));
+  });
+  return out;
+}
+
 /// One stored JSON record being read: its fields by name, each error
 /// naming the key, the kind of record and the field.
 class stored_record {
@@ -305,13 +339,7 @@ void head_store::put_next_index(uint16_t next) {
 uint16_t head_store::next_index() {
   auto serial = serialize_calls();
   auto r = command("reading manta:next_index", "GET manta:next_index");
-  if (r->type == REDIS_REPLY_NIL)
-    return 0;
-  auto s = r.str();
-  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos
-      || std::stoi(s) > 65535)
-    bad_record("manta:next_index", "is not a node index ('" + s.substr(0, 20) + "')");
-  return static_cast<uint16_t>(std::stoi(s));
+  return static_cast<uint16_t>(stored_counter(*r.r, "manta:next_index", 5, 65535, "a node index"));
 }
 
 void head_store::put_node(const wire::node_record& rec) {
@@ -330,15 +358,13 @@ std::map<uint16_t, wire::node_record> head_store::nodes() {
   auto serial = serialize_calls();
   auto r = command("reading manta:nodes", "HGETALL manta:nodes");
   std::map<uint16_t, wire::node_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+  for_each_entry(*r.r, [&](const std::string& field, const std::string& value) {
     auto key = "manta:nodes[" + field.substr(0, 20) + "]";
     auto rec = decode_node(key, value);
     if (std::to_string(rec.index) != field)
       bad_record(key, "holds node index " + std::to_string(rec.index));
     out[rec.index] = std::move(rec);
-  }
+  });
   return out;
 }
 
@@ -359,13 +385,7 @@ void head_store::drop_actor(const std::string& ns, const std::string& name) {
 std::vector<named_actor_record> head_store::actors() {
   auto serial = serialize_calls();
   auto r = command("reading manta:actors", "HGETALL manta:actors");
-  std::vector<named_actor_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
-    out.push_back(decode_actor("manta:actors[" + field.substr(0, 80) + "]", value));
-  }
-  return out;
+  return decode_entries(*r.r, "manta:actors", 80, decode_actor);
 }
 
 void head_store::put_next_job(uint32_t next) {
@@ -376,12 +396,8 @@ void head_store::put_next_job(uint32_t next) {
 uint32_t head_store::next_job() {
   auto serial = serialize_calls();
   auto r = command("reading manta:next_job", "GET manta:next_job");
-  if (r->type == REDIS_REPLY_NIL)
-    return 0;
-  auto s = r.str();
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
-    bad_record("manta:next_job", "is not a job number ('" + s.substr(0, 20) + "')");
-  return static_cast<uint32_t>(std::stoul(s));
+  return static_cast<uint32_t>(
+    stored_counter(*r.r, "manta:next_job", 9, 999'999'999, "a job number"));
 }
 
 void head_store::put_job(const job_record& j) {
@@ -399,13 +415,7 @@ void head_store::drop_job(const std::string& id) {
 std::vector<job_record> head_store::jobs() {
   auto serial = serialize_calls();
   auto r = command("reading manta:jobs", "HGETALL manta:jobs");
-  std::vector<job_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
-    out.push_back(decode_job("manta:jobs[" + field.substr(0, 40) + "]", value));
-  }
-  return out;
+  return decode_entries(*r.r, "manta:jobs", 40, decode_job);
 }
 
 void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
