@@ -35,16 +35,31 @@ def load_average():
         return [float(x) for x in f.read().split()[:3]]
 
 
-def run(build, runs):
-    os.makedirs(RAW, exist_ok=True)
-    tools = os.path.join(build, "tools")
-    machine = {
+def machine_state():
+    """The machine's state kept beside raw output: when, at which revision,
+    how many cores, the load average before the runs."""
+    return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                    capture_output=True, text=True).stdout.strip(),
         "cores": os.cpu_count(),
         "load_before": load_average(),
     }
+
+
+def run_checked(cmd):
+    """The standard output of `cmd`; exits if it fails."""
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                       timeout=1800)
+    if r.returncode != 0:
+        sys.exit(f"figures: {' '.join(cmd)} failed with exit code {r.returncode}")
+    return r.stdout
+
+
+def run(build, runs):
+    os.makedirs(RAW, exist_ok=True)
+    tools = os.path.join(build, "tools")
+    machine = machine_state()
     steps = [
         ("microbenchmark.json", [os.path.join(tools, "manta"), "microbenchmark", "--json",
                                  f"--runs={runs}"]),
@@ -55,12 +70,9 @@ def run(build, runs):
     ]
     for name, cmd in steps:
         print("running", " ".join(cmd), flush=True)
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           timeout=1800)
-        if r.returncode != 0:
-            sys.exit(f"figures: {' '.join(cmd)} failed with exit code {r.returncode}")
+        text = run_checked(cmd)
         with open(os.path.join(RAW, name), "w") as f:
-            f.write(r.stdout)
+            f.write(text)
     machine["load_after"] = load_average()
     machine["commands"] = [" ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c
                                     for c in cmd) for _, cmd in steps]
@@ -77,22 +89,10 @@ def run_peers(build, runs):
     with the machine's state in docs/figures/peers_benchmark.json."""
     os.makedirs(RAW, exist_ok=True)
     cmd = [os.path.join(build, "tools", "peers_benchmark"), "--json"]
-    out = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "revision": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                   capture_output=True, text=True).stdout.strip(),
-        "cores": os.cpu_count(),
-        "load_before": load_average(),
-        "command": os.path.relpath(cmd[0], ROOT) + " --json",
-        "runs": [],
-    }
+    out = {**machine_state(), "command": os.path.relpath(cmd[0], ROOT) + " --json", "runs": []}
     for i in range(runs):
         print(f"running {' '.join(cmd)} ({i + 1} of {runs})", flush=True)
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           timeout=1800)
-        if r.returncode != 0:
-            sys.exit(f"figures: {' '.join(cmd)} failed with exit code {r.returncode}")
-        out["runs"].append(json.loads(r.stdout))
+        out["runs"].append(json.loads(run_checked(cmd)))
     out["load_after"] = load_average()
     with open(PEERS, "w") as f:
         json.dump(out, f, indent=1)

@@ -91,9 +91,12 @@ long flag_value(int argc, char** argv, std::string_view name, long fallback) {
   return fallback;
 }
 
-bool read_all(int fd, char* p, size_t n) {
+/// Moves all `n` bytes at `p` with `io` (::read or ::write), one call
+/// after another; false if a call fails or the peer closed.
+template <class P, class Io>
+bool move_all(int fd, P* p, size_t n, Io io) {
   while (n > 0) {
-    auto k = ::read(fd, p, n);
+    auto k = io(fd, p, n);
     if (k <= 0)
       return false;
     p += k;
@@ -102,15 +105,12 @@ bool read_all(int fd, char* p, size_t n) {
   return true;
 }
 
+bool read_all(int fd, char* p, size_t n) {
+  return move_all(fd, p, n, ::read);
+}
+
 bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    auto k = ::write(fd, p, n);
-    if (k <= 0)
-      return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
+  return move_all(fd, p, n, ::write);
 }
 
 /// A TCP server thread inside node `server_node`'s namespace (setns is

@@ -262,6 +262,16 @@ void print_json(const std::vector<metric>& ms, int rounds) {
 
 /// Says what is wrong with an argument and where the options are listed;
 /// returns 2 (bad usage, as the `manta` verbs).
+/// Whether `text` is a whole number from `lo` to `hi`, stored in `out`.
+bool whole_number(std::string_view text, int lo, int hi, int& out) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi)
+    return false;
+  out = v;
+  return true;
+}
+
 int usage_error(const char* what, std::string_view got) {
   std::fprintf(stderr, "peers_benchmark: %s '%.*s'\n  (peers_benchmark --help lists the options)\n",
                what, static_cast<int>(std::min<size_t>(got.size(), 64)), got.data());
@@ -313,16 +323,12 @@ int main(int argc, char** argv) {
       filter = std::string{arg.substr(9)};
     } else if (arg.rfind("--rounds=", 0) == 0) {
       auto text = arg.substr(9);
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rounds);
-      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || rounds < 1
-          || rounds > 100)
+      if (!whole_number(text, 1, 100, rounds))
         return usage_error("--rounds expects a whole number from 1 to 100, got", text);
       rounds_given = true;
     } else if (arg.rfind("--load=", 0) == 0) {
       auto text = arg.substr(7);
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), load);
-      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || load < 0
-          || load > 1024)
+      if (!whole_number(text, 0, 1024, load))
         return usage_error("--load expects a number of busy threads from 0 to 1024, got", text);
     } else if (arg.rfind("--num-cpus=", 0) == 0) {
       // for manta::init below

@@ -46,12 +46,18 @@ long sum_refs(const std::vector<manta::object_ref<int>>& refs) {
 }
 MANTA_REMOTE(sum_refs);
 
-std::vector<manta::object_ref<int>> make_objects(int n) {
-  std::vector<manta::object_ref<int>> refs;
-  refs.reserve(static_cast<size_t>(n));
+/// `make(i)` for i from 0 to n - 1, in a vector.
+template <class Make>
+auto n_of(int n, Make make) {
+  std::vector<decltype(make(0))> out;
+  out.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i)
-    refs.push_back(manta::put(i));
-  return refs;
+    out.push_back(make(i));
+  return out;
+}
+
+std::vector<manta::object_ref<int>> make_objects(int n) {
+  return n_of(n, [](int i) { return manta::put(i); });
 }
 MANTA_REMOTE(make_objects);
 
@@ -99,10 +105,7 @@ bool many_tasks() {
   int n = scaled(1000000);
   auto before = rss_bytes();
   auto t0 = clock_type::now();
-  std::vector<manta::object_ref<int>> refs;
-  refs.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i)
-    refs.push_back(manta::task(one).remote());
+  auto refs = n_of(n, [](int) { return manta::task(one).remote(); });
   auto submitted = seconds_since(t0);
   auto peak = rss_bytes();
   long sum = 0;
@@ -123,10 +126,7 @@ bool many_actors() {
   int n = scaled(100000);
   auto before = rss_bytes();
   auto t0 = clock_type::now();
-  std::vector<manta::actor_handle<idle_actor>> actors;
-  actors.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i)
-    actors.push_back(manta::actor<idle_actor>().remote(i));
+  auto actors = n_of(n, [](int i) { return manta::actor<idle_actor>().remote(i); });
   std::vector<manta::object_ref<int>> refs;
   refs.reserve(static_cast<size_t>(n));
   for (auto& a : actors)

@@ -4,6 +4,7 @@
 #include "manta/errors.hpp"
 #include "manta/get.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/core/text_fields.hpp"
 
 namespace manta {
 
@@ -107,15 +108,12 @@ task_options place_task_in_group(const placement_option& opt, const task_options
 } // namespace detail
 
 std::string placement_group_info::field(std::string_view key) const {
-  if (key == "id")
-    return id;
-  if (key == "name")
-    return name;
-  if (key == "strategy")
-    return strategy;
-  if (key == "state")
-    return state;
-  return {};
+  static constexpr detail::text_field<placement_group_info> table[]{
+    {"id", &placement_group_info::id},
+    {"name", &placement_group_info::name},
+    {"strategy", &placement_group_info::strategy},
+    {"state", &placement_group_info::state}};
+  return detail::text_field_of(*this, key, table);
 }
 
 std::vector<placement_group_info> list_placement_groups(const list_filter& filter) {

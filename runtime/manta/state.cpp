@@ -5,6 +5,7 @@
 #include "manta/cluster/cluster.hpp"
 #include "manta/core/job_id.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/core/text_fields.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/observe/task_history.hpp"
 #include "manta/errors.hpp"
@@ -62,65 +63,41 @@ std::optional<task_state> task_state_from_string(std::string_view name) noexcept
 std::string task_info::field(std::string_view key) const {
   if (key == "id")
     return id_text(id);
-  if (key == "name")
-    return name;
-  if (key == "kind")
-    return kind;
-  if (key == "state")
-    return std::string{to_string(state)};
-  if (key == "node")
-    return node;
-  if (key == "thread")
-    return thread;
-  if (key == "actor")
-    return actor;
   if (key == "parent")
     return id_text(parent);
-  if (key == "job")
-    return job;
-  return {};
+  if (key == "state")
+    return std::string{to_string(state)};
+  static constexpr detail::text_field<task_info> table[]{
+    {"name", &task_info::name},     {"kind", &task_info::kind},   {"node", &task_info::node},
+    {"thread", &task_info::thread}, {"actor", &task_info::actor}, {"job", &task_info::job}};
+  return detail::text_field_of(*this, key, table);
 }
 
 std::string actor_info::field(std::string_view key) const {
-  if (key == "id")
-    return id;
-  if (key == "class" || key == "class_name")
-    return class_name;
-  if (key == "name")
-    return name;
-  if (key == "namespace" || key == "ns")
-    return ns;
-  if (key == "state")
-    return state;
-  if (key == "node")
-    return node;
-  if (key == "job")
-    return job;
-  return {};
+  using i = actor_info;
+  static constexpr detail::text_field<i> table[]{
+    {"id", &i::id},       {"class", &i::class_name}, {"class_name", &i::class_name},
+    {"name", &i::name},   {"namespace", &i::ns},     {"ns", &i::ns},
+    {"state", &i::state}, {"node", &i::node},        {"job", &i::job}};
+  return detail::text_field_of(*this, key, table);
 }
 
 std::string node_info::field(std::string_view key) const {
-  if (key == "name")
-    return name;
-  if (key == "role")
-    return role;
-  if (key == "state")
-    return state;
-  return {};
+  static constexpr detail::text_field<node_info> table[]{
+    {"name", &node_info::name}, {"role", &node_info::role}, {"state", &node_info::state}};
+  return detail::text_field_of(*this, key, table);
 }
 
 std::string object_memory_info::field(std::string_view key) const {
   if (key == "id")
     return to_string(id);
-  if (key == "location" || key == "state")
-    return location;
-  if (key == "type")
-    return type;
-  if (key == "owner")
-    return owner;
-  if (key == "created_by")
-    return created_by;
-  return {};
+  using i = object_memory_info;
+  static constexpr detail::text_field<i> table[]{{"location", &i::location},
+                                                 {"state", &i::location},
+                                                 {"type", &i::type},
+                                                 {"owner", &i::owner},
+                                                 {"created_by", &i::created_by}};
+  return detail::text_field_of(*this, key, table);
 }
 
 list_filter list_filter::parse(const std::vector<std::string>& items) {
@@ -273,23 +250,14 @@ std::vector<object_memory_info> list_objects(const list_filter& filter) {
 
 task_counts count_tasks() {
   task_counts out;
+  // The live states, in task_state's order; the others are counted by the
+  // totals below.
+  static constexpr std::array<size_t task_counts::*, 4> live{
+    &task_counts::pending_args, &task_counts::waiting_for_resources, &task_counts::queued_in_actor,
+    &task_counts::running};
   auto bump = [&](task_state s) {
-    switch (s) {
-      case task_state::pending_args:
-        ++out.pending_args;
-        break;
-      case task_state::waiting_for_resources:
-        ++out.waiting_for_resources;
-        break;
-      case task_state::queued_in_actor:
-        ++out.queued_in_actor;
-        break;
-      case task_state::running:
-        ++out.running;
-        break;
-      default:
-        break; // counted by the totals below
-    }
+    if (auto i = static_cast<size_t>(s); i < live.size())
+      ++(out.*live[i]);
   };
   for (auto& t : detail::task_events::live_tasks())
     bump(t.state);

@@ -8,33 +8,31 @@
 
 #include <boost/fiber/all.hpp>
 
+namespace manta::tools::peers {
 
 namespace {
 
 long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  auto left = boost::fibers::async(fork_join, depth - 1);
-  auto right = boost::fibers::async(fork_join, depth - 1);
-  return 1 + left.get() + right.get();
+  return fork_join_futures(depth, [](int d) { return boost::fibers::async(fork_join, d); });
+}
+
+void spawn_get(int n) {
+  spawn_then_get_all(n, [] { return boost::fibers::async(one); });
+}
+
+void one_by_one(int n) {
+  one_at_a_time(n, [] { return boost::fibers::async(one).get(); });
+}
+
+/// The root is a fiber too, as Manta's root is a task.
+long fork_join_root(int depth) {
+  return boost::fibers::async(fork_join, depth).get();
 }
 
 } // namespace
 
-namespace manta::tools::peers {
-
 task_library fiber_tasks() {
-  task_library lib;
-  lib.name = "Boost.Fiber";
-  lib.spawn_get = [](int n) { spawn_then_get_all(n, [] { return boost::fibers::async(one); }); };
-  lib.one_at_a_time = [](int n) {
-    one_at_a_time(n, [] { return boost::fibers::async(one).get(); });
-  };
-  lib.fork_join = [](int depth) {
-    // The root is a fiber too, as Manta's root is a task.
-    return boost::fibers::async(fork_join, depth).get();
-  };
-  return lib;
+  return {"Boost.Fiber", spawn_get, one_by_one, fork_join_root};
 }
 
 } // namespace manta::tools::peers

@@ -22,27 +22,28 @@ public:
 };
 MANTA_ACTOR(echo_actor, &echo_actor::one);
 
+void spawn_get(int n) {
+  std::vector<manta::object_ref<int>> refs;
+  refs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(manta::task(one).remote());
+  manta::tools::peers::check_results(manta::get(refs), n);
+}
+
+void one_by_one(int n) {
+  manta::tools::peers::one_at_a_time(n, [] { return manta::get(manta::task(one).remote()); });
+}
+
+long fork_join_root(int depth) {
+  return manta::get(manta::task(manta_tools::fork_join).remote(depth));
+}
+
 } // namespace
 
 namespace manta::tools::peers {
 
 task_library manta_tasks() {
-  task_library lib;
-  lib.name = "Manta";
-  lib.spawn_get = [](int n) {
-    std::vector<manta::object_ref<int>> refs;
-    refs.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i)
-      refs.push_back(manta::task(one).remote());
-    check_results(manta::get(refs), n);
-  };
-  lib.one_at_a_time = [](int n) {
-    one_at_a_time(n, [] { return manta::get(manta::task(one).remote()); });
-  };
-  lib.fork_join = [](int depth) {
-    return manta::get(manta::task(manta_tools::fork_join).remote(depth));
-  };
-  return lib;
+  return {"Manta", spawn_get, one_by_one, fork_join_root};
 }
 
 std::function<void(int n)> manta_actor_sync() {

@@ -7,65 +7,63 @@
 
 #include <vector>
 
+namespace manta::tools::peers {
+
 namespace {
 
 long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  long left = 0;
-  long right = 0;
-#pragma omp task shared(left) firstprivate(depth)
-  left = fork_join(depth - 1);
-#pragma omp task shared(right) firstprivate(depth)
-  right = fork_join(depth - 1);
+  return fork_join_both(depth, fork_join, [](auto left, auto right) {
+#pragma omp task
+    left();
+#pragma omp task
+    right();
 #pragma omp taskwait
-  return 1 + left + right;
+  });
+}
+
+void spawn_get(int n) {
+  std::vector<int> results(static_cast<size_t>(n));
+#pragma omp parallel
+#pragma omp single
+  {
+    for (int i = 0; i < n; ++i) {
+#pragma omp task shared(results) firstprivate(i)
+      results[static_cast<size_t>(i)] = one();
+    }
+#pragma omp taskwait
+  }
+  check_results(results, n);
+}
+
+void one_by_one(int n) {
+#pragma omp parallel
+#pragma omp single
+  one_at_a_time(n, [] {
+    int result = 0;
+#pragma omp task shared(result)
+    result = one();
+#pragma omp taskwait
+    return result;
+  });
+}
+
+long fork_join_root(int depth) {
+  long total = 0;
+#pragma omp parallel
+#pragma omp single
+  {
+    // The root is a task too, as Manta's is.
+#pragma omp task shared(total)
+    total = fork_join(depth);
+#pragma omp taskwait
+  }
+  return total;
 }
 
 } // namespace
 
-namespace manta::tools::peers {
-
 task_library openmp_tasks() {
-  task_library lib;
-  lib.name = "OpenMP";
-  lib.spawn_get = [](int n) {
-    std::vector<int> results(static_cast<size_t>(n));
-#pragma omp parallel
-#pragma omp single
-    {
-      for (int i = 0; i < n; ++i) {
-#pragma omp task shared(results) firstprivate(i)
-        results[static_cast<size_t>(i)] = one();
-      }
-#pragma omp taskwait
-    }
-    check_results(results, n);
-  };
-  lib.one_at_a_time = [](int n) {
-#pragma omp parallel
-#pragma omp single
-    one_at_a_time(n, [] {
-      int result = 0;
-#pragma omp task shared(result)
-      result = one();
-#pragma omp taskwait
-      return result;
-    });
-  };
-  lib.fork_join = [](int depth) {
-    long total = 0;
-#pragma omp parallel
-#pragma omp single
-    {
-      // The root is a task too, as Manta's is.
-#pragma omp task shared(total)
-      total = fork_join(depth);
-#pragma omp taskwait
-    }
-    return total;
-  };
-  return lib;
+  return {"OpenMP", spawn_get, one_by_one, fork_join_root};
 }
 
 } // namespace manta::tools::peers

@@ -6,31 +6,27 @@
 
 #include <future>
 
+namespace manta::tools::peers {
+
 namespace {
 
 long fork_join(int depth) {
-  if (depth == 0)
-    return 1;
-  auto left = std::async(std::launch::async, fork_join, depth - 1);
-  auto right = std::async(std::launch::async, fork_join, depth - 1);
-  return 1 + left.get() + right.get();
+  return fork_join_futures(depth,
+                           [](int d) { return std::async(std::launch::async, fork_join, d); });
+}
+
+void spawn_get(int n) {
+  spawn_then_get_all(n, [] { return std::async(std::launch::async, one); });
+}
+
+void one_by_one(int n) {
+  one_at_a_time(n, [] { return std::async(std::launch::async, one).get(); });
 }
 
 } // namespace
 
-namespace manta::tools::peers {
-
 task_library std_async_tasks() {
-  task_library lib;
-  lib.name = "std::async";
-  lib.spawn_get = [](int n) {
-    spawn_then_get_all(n, [] { return std::async(std::launch::async, one); });
-  };
-  lib.one_at_a_time = [](int n) {
-    one_at_a_time(n, [] { return std::async(std::launch::async, one).get(); });
-  };
-  lib.fork_join = fork_join;
-  return lib;
+  return {"std::async", spawn_get, one_by_one, fork_join};
 }
 
 } // namespace manta::tools::peers

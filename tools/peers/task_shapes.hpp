@@ -44,6 +44,31 @@ void spawn_then_get_all(int n, Submit submit) {
   check_sum(sum, n);
 }
 
+/// `fork_join` for a library whose `spawn(depth)` starts a task running
+/// the caller's fork-join function on `depth` and returns its future: the
+/// two children, then both their results.
+template <class Spawn>
+long fork_join_futures(int depth, Spawn spawn) {
+  if (depth == 0)
+    return 1;
+  auto left = spawn(depth - 1);
+  auto right = spawn(depth - 1);
+  return 1 + left.get() + right.get();
+}
+
+/// `fork_join` for a library that runs two closures as tasks and waits for
+/// both (`both(left, right)`); `self` is the caller's fork-join function,
+/// run by the children on `depth - 1`.
+template <class Self, class Both>
+long fork_join_both(int depth, Self self, Both both) {
+  if (depth == 0)
+    return 1;
+  long left = 0;
+  long right = 0;
+  both([&] { left = self(depth - 1); }, [&] { right = self(depth - 1); });
+  return 1 + left + right;
+}
+
 /// `one_at_a_time`: `run_one()` submits a task of `one` and waits for its
 /// result, `n` times.
 template <class RunOne>

@@ -3,13 +3,8 @@
 #include "manta/cluster/cluster.hpp"
 #include "manta/core/runtime_dir.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <sstream>
 #include <random>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace manta::detail {
 
@@ -41,21 +36,7 @@ std::string default_token_file() {
 }
 
 std::string write_token_file(const std::string& path, const std::string& token) {
-  auto tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  // O_EXCL with mode 0600: the file is never readable by others, not even
-  // for a moment, and a link planted at the name is not followed.
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return "cannot create '" + tmp + "': " + std::strerror(errno);
-  auto text = token + "\n";
-  auto n = ::write(fd, text.data(), text.size());
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size()) || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return "cannot write '" + path + "': " + std::strerror(errno);
-  }
-  return {};
+  return write_private_file(path, token + "\n");
 }
 
 std::string read_token_file(const std::string& path, std::string& error) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <tuple>
 #include <type_traits>
 
 namespace manta::detail {
@@ -57,6 +58,40 @@ timeval to_timeval(std::chrono::milliseconds d) {
                            "empty database for the head store (redis://HOST:PORT/DB), or "
                            "delete Manta's keys there: redis-cli -n DB --scan --pattern "
                            "'manta:*' | xargs redis-cli -n DB del");
+}
+
+/// The counter stored under `key` (a GET answer: 0 if there is none;
+/// decimal, at most `max_digits` digits and `max`); throws naming `what`
+/// it should be otherwise.
+uint64_t stored_counter(const redisReply& r, const char* key, size_t max_digits, uint64_t max,
+                        const char* what) {
+  if (r.type == REDIS_REPLY_NIL)
+    return 0;
+  auto text = r.str ? std::string{r.str, r.len} : std::string{};
+  if (text.empty() || text.size() > max_digits
+      || text.find_first_not_of("0123456789") != std::string::npos || std::stoull(text) > max)
+    bad_record(key, std::string{"is not "} + what + " ('" + text.substr(0, 20) + "')");
+  return std::stoull(text);
+}
+
+/// Calls `each(field, value)` for every pair of an HGETALL answer.
+template <class Each>
+void for_each_entry(const redisReply& r, Each each) {
+  for (size_t k = 0; k + 1 < r.elements; k += 2)
+    each(std::string{r.element[k]->str, r.element[k]->len},
+         std::string{r.element[k + 1]->str, r.element[k + 1]->len});
+}
+
+/// The records of the hash `hash` (an HGETALL answer), each decoded by
+/// `decode(key, value)`; the key names at most `field_chars` of its field.
+template <class Record>
+std::vector<Record> decode_entries(const redisReply& r, const std::string& hash, size_t field_chars,
+                                   Record (*decode)(const std::string&, const std::string&)) {
+  std::vector<Record> out;
+  for_each_entry(r, [&](const std::string& field, const std::string& value) {
+    out.push_back(decode(hash + "[" + field.substr(0, field_chars) + "]", value));
+  });
+  return out;
 }
 
 /// One stored JSON record being read: its fields by name, each error
@@ -120,6 +155,67 @@ private:
   const char* kind_;
   json::object o_;
 };
+
+/// A stored JSON record's field: its name and the member holding it.
+template <class Record, class T>
+struct stored_field {
+  std::string_view name;
+  T Record::*member;
+};
+
+template <class Record, class T>
+stored_field(const char*, T Record::*) -> stored_field<Record, T>;
+
+/// Each stored record's fields in the order they are written, listed once
+/// for its writer (`to_stored`) and its reader (`from_stored`).
+template <class Record>
+constexpr auto stored_fields = 0;
+
+template <>
+constexpr auto stored_fields<head_record> =
+  std::tuple{stored_field{"address", &head_record::address}, stored_field{"pid", &head_record::pid},
+             stored_field{"since_ms", &head_record::since_ms}};
+
+template <>
+constexpr auto stored_fields<named_actor_record> =
+  std::tuple{stored_field{"name", &named_actor_record::name},
+             stored_field{"namespace", &named_actor_record::ns},
+             stored_field{"class", &named_actor_record::cls},
+             stored_field{"node", &named_actor_record::node},
+             stored_field{"owner", &named_actor_record::owner},
+             stored_field{"actor_id", &named_actor_record::actor_id},
+             stored_field{"detached", &named_actor_record::detached}};
+
+template <>
+constexpr auto stored_fields<job_record> = std::tuple{
+  stored_field{"id", &job_record::id},         stored_field{"entrypoint", &job_record::entrypoint},
+  stored_field{"host", &job_record::host},     stored_field{"pid", &job_record::pid},
+  stored_field{"node", &job_record::node},     stored_field{"state", &job_record::state},
+  stored_field{"detail", &job_record::detail}, stored_field{"start_ms", &job_record::start_ms},
+  stored_field{"end_ms", &job_record::end_ms}};
+
+/// `x` as a JSON record of this code's version ("v": 1), then its fields.
+template <class Record>
+std::string to_stored(const Record& x) {
+  json::object o{{"v", 1}};
+  std::apply([&](auto... f) { (o.emplace(f.name, json::value_from(x.*f.member)), ...); },
+             stored_fields<Record>);
+  return json::serialize(o);
+}
+
+/// The record stored under `key` as `text`, its fields read in order; throws
+/// naming `kind` and the field (`stored_record`) if one cannot be read.
+template <class Record>
+Record from_stored(std::string key, const std::string& text, const char* kind) {
+  stored_record o{std::move(key), text, kind};
+  Record x;
+  std::apply(
+    [&](auto... f) {
+      ((x.*f.member = o.get<std::remove_reference_t<decltype(x.*f.member)>>(f.name)), ...);
+    },
+    stored_fields<Record>);
+  return x;
+}
 
 } // namespace
 
@@ -222,8 +318,7 @@ head_store::reply head_store::command(const char* what, const char* format, ...)
 
 void head_store::put_head(const head_record& h) {
   auto serial = serialize_calls();
-  auto text = json::serialize(
-    json::object{{"v", 1}, {"address", h.address}, {"pid", h.pid}, {"since_ms", h.since_ms}});
+  auto text = to_stored(h);
   command("writing manta:head", "SET manta:head %b", text.data(), text.size());
   last_head_ = h;
 }
@@ -233,12 +328,7 @@ std::optional<head_record> head_store::head() {
   auto r = command("reading manta:head", "GET manta:head");
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
-  stored_record o{"manta:head", r.str(), "a head record"};
-  head_record h;
-  h.address = o.get<std::string>("address");
-  h.pid = o.get<uint32_t>("pid");
-  h.since_ms = o.get<int64_t>("since_ms");
-  return h;
+  return from_stored<head_record>("manta:head", r.str(), "a head record");
 }
 
 void head_store::put_next_index(uint16_t next) {
@@ -249,13 +339,7 @@ void head_store::put_next_index(uint16_t next) {
 uint16_t head_store::next_index() {
   auto serial = serialize_calls();
   auto r = command("reading manta:next_index", "GET manta:next_index");
-  if (r->type == REDIS_REPLY_NIL)
-    return 0;
-  auto s = r.str();
-  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos
-      || std::stoi(s) > 65535)
-    bad_record("manta:next_index", "is not a node index ('" + s.substr(0, 20) + "')");
-  return static_cast<uint16_t>(std::stoi(s));
+  return static_cast<uint16_t>(stored_counter(*r.r, "manta:next_index", 5, 65535, "a node index"));
 }
 
 void head_store::put_node(const wire::node_record& rec) {
@@ -274,15 +358,13 @@ std::map<uint16_t, wire::node_record> head_store::nodes() {
   auto serial = serialize_calls();
   auto r = command("reading manta:nodes", "HGETALL manta:nodes");
   std::map<uint16_t, wire::node_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
+  for_each_entry(*r.r, [&](const std::string& field, const std::string& value) {
     auto key = "manta:nodes[" + field.substr(0, 20) + "]";
     auto rec = decode_node(key, value);
     if (std::to_string(rec.index) != field)
       bad_record(key, "holds node index " + std::to_string(rec.index));
     out[rec.index] = std::move(rec);
-  }
+  });
   return out;
 }
 
@@ -303,13 +385,7 @@ void head_store::drop_actor(const std::string& ns, const std::string& name) {
 std::vector<named_actor_record> head_store::actors() {
   auto serial = serialize_calls();
   auto r = command("reading manta:actors", "HGETALL manta:actors");
-  std::vector<named_actor_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
-    out.push_back(decode_actor("manta:actors[" + field.substr(0, 80) + "]", value));
-  }
-  return out;
+  return decode_entries(*r.r, "manta:actors", 80, decode_actor);
 }
 
 void head_store::put_next_job(uint32_t next) {
@@ -320,12 +396,8 @@ void head_store::put_next_job(uint32_t next) {
 uint32_t head_store::next_job() {
   auto serial = serialize_calls();
   auto r = command("reading manta:next_job", "GET manta:next_job");
-  if (r->type == REDIS_REPLY_NIL)
-    return 0;
-  auto s = r.str();
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
-    bad_record("manta:next_job", "is not a job number ('" + s.substr(0, 20) + "')");
-  return static_cast<uint32_t>(std::stoul(s));
+  return static_cast<uint32_t>(
+    stored_counter(*r.r, "manta:next_job", 9, 999'999'999, "a job number"));
 }
 
 void head_store::put_job(const job_record& j) {
@@ -343,13 +415,7 @@ void head_store::drop_job(const std::string& id) {
 std::vector<job_record> head_store::jobs() {
   auto serial = serialize_calls();
   auto r = command("reading manta:jobs", "HGETALL manta:jobs");
-  std::vector<job_record> out;
-  for (size_t k = 0; k + 1 < r->elements; k += 2) {
-    std::string field{r->element[k]->str, r->element[k]->len};
-    std::string value{r->element[k + 1]->str, r->element[k + 1]->len};
-    out.push_back(decode_job("manta:jobs[" + field.substr(0, 40) + "]", value));
-  }
-  return out;
+  return decode_entries(*r.r, "manta:jobs", 40, decode_job);
 }
 
 void head_store::put_all(uint16_t next, const std::map<uint16_t, wire::node_record>& members,
@@ -403,55 +469,19 @@ wire::node_record decode_node(const std::string& key, const std::string& bytes) 
 }
 
 std::string encode_actor(const named_actor_record& a) {
-  return json::serialize(json::object{{"v", 1},
-                                      {"name", a.name},
-                                      {"namespace", a.ns},
-                                      {"class", a.cls},
-                                      {"node", a.node},
-                                      {"owner", a.owner},
-                                      {"actor_id", a.actor_id},
-                                      {"detached", a.detached}});
+  return to_stored(a);
 }
 
 named_actor_record decode_actor(const std::string& key, const std::string& text) {
-  stored_record o{key, text, "a named-actor record"};
-  named_actor_record a;
-  a.name = o.get<std::string>("name");
-  a.ns = o.get<std::string>("namespace");
-  a.cls = o.get<std::string>("class");
-  a.node = o.get<uint16_t>("node");
-  a.owner = o.get<uint16_t>("owner");
-  a.actor_id = o.get<uint64_t>("actor_id");
-  a.detached = o.get<bool>("detached");
-  return a;
+  return from_stored<named_actor_record>(key, text, "a named-actor record");
 }
 
 std::string encode_job(const job_record& j) {
-  return json::serialize(json::object{{"v", 1},
-                                      {"id", j.id},
-                                      {"entrypoint", j.entrypoint},
-                                      {"host", j.host},
-                                      {"pid", j.pid},
-                                      {"node", j.node},
-                                      {"state", j.state},
-                                      {"detail", j.detail},
-                                      {"start_ms", j.start_ms},
-                                      {"end_ms", j.end_ms}});
+  return to_stored(j);
 }
 
 job_record decode_job(const std::string& key, const std::string& text) {
-  stored_record o{key, text, "a job record"};
-  job_record j;
-  j.id = o.get<std::string>("id");
-  j.entrypoint = o.get<std::string>("entrypoint");
-  j.host = o.get<std::string>("host");
-  j.pid = o.get<uint32_t>("pid");
-  j.node = o.get<uint16_t>("node");
-  j.state = o.get<std::string>("state");
-  j.detail = o.get<std::string>("detail");
-  j.start_ms = o.get<int64_t>("start_ms");
-  j.end_ms = o.get<int64_t>("end_ms");
-  return j;
+  return from_stored<job_record>(key, text, "a job record");
 }
 
 } // namespace manta::detail

@@ -1,5 +1,6 @@
 #include "manta/core/option_values.hpp"
 
+#include "manta/core/text_pairs.hpp"
 #include "manta/errors.hpp"
 
 #include <algorithm>
@@ -115,25 +116,23 @@ bool parse_switch(std::string_view flag, std::string_view text, bool show) {
 /// Parses "GPU:1,disk:2"; a resource named twice is an error.
 resource_map parse_resources(std::string_view flag, std::string_view text, bool show) {
   resource_map out;
-  auto all = text;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    auto colon = item.find(':');
-    if (colon == std::string_view::npos || colon == 0)
+  for_each_pair(
+    text, ',', ':',
+    [&](std::string_view key, std::string_view amount) {
+      auto name = std::string{key};
+      if (out.count(name) != 0)
+        throw invalid_argument_error(
+          "manta::init: " + std::string{flag} + " names "
+          + (show ? "the resource '" + name + "'" : std::string{"a resource"})
+          + " twice; give each resource once with its whole amount" + got(text, show));
+      out[name] = parse_amount(flag, amount, show);
+    },
+    [&](std::string_view item) {
       throw invalid_argument_error("manta::init: " + std::string{flag}
                                    + " expects NAME:AMOUNT pairs separated by commas (e.g. "
                                      "GPU:1,disk:2)"
                                    + got(item, show));
-    auto name = std::string{item.substr(0, colon)};
-    if (out.count(name) != 0)
-      throw invalid_argument_error(
-        "manta::init: " + std::string{flag} + " names "
-        + (show ? "the resource '" + name + "'" : std::string{"a resource"})
-        + " twice; give each resource once with its whole amount" + got(all, show));
-    out[name] = parse_amount(flag, item.substr(colon + 1), show);
-  }
+    });
   return out;
 }
 

@@ -83,8 +83,8 @@ void block_sigpipe_here() {
 /// answers to CAF's), with the error queue emptied first (see above) and
 /// SIGPIPE blocked once per thread rather than around each call.
 template <class Io>
-caf::io::network::rw_state ssl_io(SSL* ssl, bool& connecting, bool& accepting, size_t& result,
-                                  size_t len, bool is_write, Io io) {
+caf::io::network::rw_state ssl_step(SSL* ssl, bool& connecting, bool& accepting, size_t& result,
+                                    size_t len, bool is_write, Io io) {
   using caf::io::network::rw_state;
   block_sigpipe_here();
   ERR_clear_error();
@@ -129,6 +129,19 @@ caf::io::network::rw_state ssl_io(SSL* ssl, bool& connecting, bool& accepting, s
   }
 }
 
+/// `ssl_step`, then the handshake guard told how the step went (a failure
+/// while accepting on `fd` counts as a refused handshake).
+template <class Io>
+caf::io::network::rw_state ssl_io(SSL* ssl, bool& connecting, bool& accepting, int fd,
+                                  size_t& result, size_t len, bool is_write, Io io) {
+  bool was_accepting = accepting;
+  auto state = ssl_step(ssl, connecting, accepting, result, len, is_write, io);
+  handshake_progress(ssl);
+  if (was_accepting && state == caf::io::network::rw_state::failure)
+    handshake_refused(fd);
+  return state;
+}
+
 } // namespace manta::detail
 
 namespace caf::openssl {
@@ -137,23 +150,13 @@ namespace caf::openssl {
 // functions are called as plain functions taking the session first.
 
 rw_state session::read_some(size_t& result, native_socket fd, void* buf, size_t len) {
-  bool was_accepting = accepting_;
-  auto state = manta::detail::ssl_io(ssl_, connecting_, accepting_, result, len, false,
-                                     [&] { return SSL_read(ssl_, buf, static_cast<int>(len)); });
-  manta::detail::handshake_progress(ssl_);
-  if (was_accepting && state == rw_state::failure)
-    manta::detail::handshake_refused(fd);
-  return state;
+  return manta::detail::ssl_io(ssl_, connecting_, accepting_, fd, result, len, false,
+                               [&] { return SSL_read(ssl_, buf, static_cast<int>(len)); });
 }
 
 rw_state session::write_some(size_t& result, native_socket fd, const void* buf, size_t len) {
-  bool was_accepting = accepting_;
-  auto state = manta::detail::ssl_io(ssl_, connecting_, accepting_, result, len, true,
-                                     [&] { return SSL_write(ssl_, buf, static_cast<int>(len)); });
-  manta::detail::handshake_progress(ssl_);
-  if (was_accepting && state == rw_state::failure)
-    manta::detail::handshake_refused(fd);
-  return state;
+  return manta::detail::ssl_io(ssl_, connecting_, accepting_, fd, result, len, true,
+                               [&] { return SSL_write(ssl_, buf, static_cast<int>(len)); });
 }
 
 bool session::try_connect(native_socket fd) {

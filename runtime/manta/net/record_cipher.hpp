@@ -53,7 +53,7 @@ public:
 };
 
 /// OpenSSL's queued reasons for its last failure, or `fallback` (the error
-/// texts of record_cipher and tls_records).
+/// texts of record_cipher, tls_records and transport).
 std::string openssl_reason(const char* fallback);
 
 } // namespace manta::detail

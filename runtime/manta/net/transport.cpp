@@ -3,6 +3,7 @@
 #include "manta/cluster/cluster_tls.hpp"
 #include "manta/cluster/cluster_token.hpp"
 #include "manta/cluster/handshake_guard.hpp"
+#include "manta/net/record_cipher.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -31,15 +32,7 @@ namespace {
 
 /// What OpenSSL queued up about the last failure.
 std::string ssl_errors() {
-  std::string out;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!out.empty())
-      out += "; ";
-    out += buf;
-  }
-  return out.empty() ? std::string{"no details from OpenSSL"} : out;
+  return openssl_reason("no details from OpenSSL");
 }
 
 bool is(const caf::error& err, caf::sec code) {

@@ -8,20 +8,25 @@ namespace manta::detail::wire {
 
 // schema::TaskSpec and schema::Batch: what an owner sends a node to run.
 
-template <class F>
-void fields(F&& f, holder& x) {
+/// Where a copy of an object is (`x`: a holder, or an arg_ref's first
+/// copy): the node and how to reach its data port.
+template <class F, class Message>
+void holder_fields(F&& f, Message& x) {
   f(x.node, MANTA_WIRE_FIELD(Node));
   f(x.host, MANTA_WIRE_FIELD(Host));
   f(x.data_port, MANTA_WIRE_FIELD(DataPort));
 }
 
 template <class F>
+void fields(F&& f, holder& x) {
+  holder_fields(f, x);
+}
+
+template <class F>
 void fields(F&& f, arg_ref& x) {
   f(x.position, MANTA_WIRE_FIELD(Position));
   f(x.object_id, MANTA_WIRE_FIELD(ObjectId));
-  f(x.node, MANTA_WIRE_FIELD(Node));
-  f(x.host, MANTA_WIRE_FIELD(Host));
-  f(x.data_port, MANTA_WIRE_FIELD(DataPort));
+  holder_fields(f, x);
   f(x.size, MANTA_WIRE_FIELD(Size));
   f(x.copies, MANTA_WIRE_FIELD(Copies));
 }

@@ -15,6 +15,7 @@
 #include "manta/errors.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace manta::detail {
 
@@ -346,30 +347,29 @@ void prune_expired(std::vector<std::weak_ptr<T>>& xs) {
   std::erase_if(xs, [](const std::weak_ptr<T>& w) { return w.expired(); });
 }
 
+/// Adds `x` to the group's list `xs` under `mtx`, unless the group was
+/// removed (then false: the caller fails what it tracked).
+template <class T>
+bool add_unless_removed(std::mutex& mtx, const placement_record& pg,
+                        std::vector<std::weak_ptr<T>>& xs, const std::shared_ptr<T>& x) {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (pg.state == placement_record::phase::removed)
+    return false;
+  prune_expired(xs);
+  xs.push_back(x);
+  return true;
+}
+
 } // namespace
 
 void placement_registry::track(const placement_ptr& pg, const std::shared_ptr<task_spec>& t) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (pg->state != placement_record::phase::removed) {
-      prune_expired(pg->tasks);
-      pg->tasks.push_back(t);
-      return;
-    }
-  }
-  fail_task(t, group_label(*pg)); // removed since `apply`
+  if (!add_unless_removed(mtx_, *pg, pg->tasks, t))
+    fail_task(t, group_label(*pg)); // removed since `apply`
 }
 
 void placement_registry::track(const placement_ptr& pg, const std::shared_ptr<actor_core>& a) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (pg->state != placement_record::phase::removed) {
-      prune_expired(pg->actors);
-      pg->actors.push_back(a);
-      return;
-    }
-  }
-  a->kill(removal_cause(group_label(*pg)), false);
+  if (!add_unless_removed(mtx_, *pg, pg->actors, a))
+    a->kill(removal_cause(group_label(*pg)), false);
 }
 
 std::vector<placement_group_info> placement_registry::list() const {
@@ -388,20 +388,10 @@ std::vector<placement_group_info> placement_registry::list() const {
     info.id = rec->hex;
     info.name = rec->name;
     info.strategy = std::string{to_string(rec->strategy)};
-    switch (rec->state) {
-      case placement_record::phase::pending:
-        info.state = "PENDING";
-        break;
-      case placement_record::phase::created:
-        info.state = "CREATED";
-        break;
-      case placement_record::phase::rescheduling:
-        info.state = "RESCHEDULING";
-        break;
-      case placement_record::phase::removed:
-        info.state = "REMOVED";
-        break;
-    }
+    // By placement_record::phase, in its order.
+    static constexpr std::array<const char*, 4> phase_names{"PENDING", "CREATED", "RESCHEDULING",
+                                                            "REMOVED"};
+    info.state = phase_names[static_cast<size_t>(rec->state)];
     for (size_t b = 0; b < rec->bundles.size(); ++b)
       info.bundles.push_back(
         bundle_info{b, rec->bundles[b],

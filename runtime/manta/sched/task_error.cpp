@@ -3,6 +3,7 @@
 #include "manta/core/demangle.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/errors.hpp"
+#include "manta/retry_exceptions.hpp"
 
 #include <memory>
 #include <typeinfo>
@@ -25,13 +26,7 @@ std::exception_ptr to_task_error(const std::exception_ptr& error, const std::str
 }
 
 bool is_runtime_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const task_cancelled_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return exception_is<task_cancelled_error>(error);
 }
 
 } // namespace manta::detail

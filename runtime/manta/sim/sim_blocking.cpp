@@ -4,6 +4,7 @@
 #include "manta/sim/sim_world.hpp"
 
 #include "manta/errors.hpp"
+#include "manta/retry_exceptions.hpp"
 
 namespace manta::detail::sim {
 
@@ -92,15 +93,7 @@ bool world::block(const std::function<bool()>& done, std::optional<vtime> deadli
 }
 
 bool world::lost_run(const std::exception_ptr& e) noexcept {
-  if (!e)
-    return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const node_lost&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return e && exception_is<node_lost>(e);
 }
 
 } // namespace manta::detail::sim

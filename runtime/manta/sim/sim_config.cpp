@@ -2,6 +2,7 @@
 
 #include "manta/core/init_flags.hpp"
 #include "manta/core/option_values.hpp"
+#include "manta/core/text_pairs.hpp"
 #include "manta/errors.hpp"
 
 #include <boost/json.hpp>
@@ -81,6 +82,44 @@ sim_fault json_fault(const std::string& where, const boost::json::value& v) {
   return f;
 }
 
+/// The schedule file's keys that each hold one plain value, by the type
+/// read: a duration, a number or a node count (`read_sim_schedule`).
+template <class T>
+using sim_member = std::pair<std::string_view, T simulation_options::*>;
+
+using sim = simulation_options;
+constexpr sim_member<std::chrono::nanoseconds> duration_keys[]{
+  {"latency", &sim::latency},
+  {"jitter", &sim::jitter},
+  {"resend_after", &sim::resend_after},
+  {"detect_after", &sim::detect_after},
+  {"task_duration", &sim::task_duration},
+  {"kill_window", &sim::kill_window},
+  {"call_duration", &sim::call_duration},
+  {"cpu_quantum", &sim::cpu_quantum},
+  {"partition_length", &sim::partition_length},
+  {"slow_length", &sim::slow_length},
+  {"fault_window", &sim::fault_window}};
+constexpr sim_member<double> number_keys[]{{"cpus_per_node", &sim::cpus_per_node},
+                                           {"loss", &sim::loss},
+                                           {"slow_factor", &sim::slow_factor}};
+constexpr sim_member<uint32_t> count_keys[]{{"random_kills", &sim::random_kills},
+                                            {"random_partitions", &sim::random_partitions},
+                                            {"random_slowdowns", &sim::random_slowdowns}};
+
+/// Sets the member that `key` names in `table` to `read()`; false if the
+/// table lacks the key.
+template <class T, size_t N, class Read>
+bool set_member(const sim_member<T> (&table)[N], std::string_view key, simulation_options& out,
+                Read read) {
+  for (auto& [name, member] : table)
+    if (name == key) {
+      out.*member = read();
+      return true;
+    }
+  return false;
+}
+
 } // namespace
 
 std::chrono::nanoseconds parse_sim_duration(std::string_view where, std::string_view text) {
@@ -130,22 +169,20 @@ double parse_sim_rate(std::string_view where, std::string_view text) {
 std::map<uint32_t, resource_map> parse_sim_resources(std::string_view where,
                                                      std::string_view text) {
   std::map<uint32_t, resource_map> out;
-  auto all = text;
-  while (!text.empty()) {
-    auto semi = text.find(';');
-    auto item = text.substr(0, semi);
-    text = semi == std::string_view::npos ? std::string_view{} : text.substr(semi + 1);
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0)
+  for_each_pair(
+    text, ';', '=',
+    [&](std::string_view key, std::string_view resources) {
+      auto node = static_cast<uint32_t>(parse_sim_count(where, key, 0, 999'999));
+      if (out.count(node) != 0)
+        bad(where, "names node " + std::to_string(node)
+                     + " twice; give each node's resources once, e.g. 1=GPU:1,disk:2");
+      out[node] = parse_resources(where, resources);
+    },
+    [&](std::string_view) {
       bad(where, "expected NODE=NAME:AMOUNT,... for each node, separated by ';' (e.g. "
                  "1=GPU:1;2=disk:2,GPU:1), got '"
-                   + std::string{all} + "'");
-    auto node = static_cast<uint32_t>(parse_sim_count(where, item.substr(0, eq), 0, 999'999));
-    if (out.count(node) != 0)
-      bad(where, "names node " + std::to_string(node)
-                   + " twice; give each node's resources once, e.g. 1=GPU:1,disk:2");
-    out[node] = parse_resources(where, item.substr(eq + 1));
-  }
+                   + std::string{text} + "'");
+    });
   return out;
 }
 
@@ -190,6 +227,10 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
     bad(path, "expected a JSON object at the top");
   for (auto& [key, val] : doc.as_object()) {
     auto at = path + ": " + std::string{key};
+    if (set_member(duration_keys, key, opts, [&] { return json_duration(at, val); })
+        || set_member(number_keys, key, opts, [&] { return json_number(at, val); })
+        || set_member(count_keys, key, opts, [&] { return json_node(at, val); }))
+      continue;
     if (key == "seed") {
       if (!val.is_int64() && !val.is_uint64())
         bad(at, "expected a whole number");
@@ -198,48 +239,14 @@ void read_sim_schedule(const std::string& path, simulation_options& opts) {
       opts.nodes = json_node(at, val);
       if (opts.nodes == 0)
         bad(at, "a simulation needs at least one node");
-    } else if (key == "cpus_per_node") {
-      opts.cpus_per_node = json_number(at, val);
-    } else if (key == "latency") {
-      opts.latency = json_duration(at, val);
-    } else if (key == "jitter") {
-      opts.jitter = json_duration(at, val);
-    } else if (key == "loss") {
-      opts.loss = json_number(at, val);
-    } else if (key == "resend_after") {
-      opts.resend_after = json_duration(at, val);
-    } else if (key == "detect_after") {
-      opts.detect_after = json_duration(at, val);
-    } else if (key == "task_duration") {
-      opts.task_duration = json_duration(at, val);
-    } else if (key == "random_kills") {
-      opts.random_kills = json_node(at, val);
-    } else if (key == "kill_window") {
-      opts.kill_window = json_duration(at, val);
-    } else if (key == "call_duration") {
-      opts.call_duration = json_duration(at, val);
     } else if (key == "cost") {
       if (!val.is_string())
         bad(at, "expected \"zero\", \"declared\" or \"measured\"");
       opts.cost = parse_sim_cost(at, std::string_view{val.as_string()});
-    } else if (key == "cpu_quantum") {
-      opts.cpu_quantum = json_duration(at, val);
     } else if (key == "bandwidth") {
       opts.bandwidth = json_number(at, val);
       if (!(opts.bandwidth >= 0))
         bad(at, "expected bytes per second, >= 0 (0: unlimited)");
-    } else if (key == "random_partitions") {
-      opts.random_partitions = json_node(at, val);
-    } else if (key == "partition_length") {
-      opts.partition_length = json_duration(at, val);
-    } else if (key == "random_slowdowns") {
-      opts.random_slowdowns = json_node(at, val);
-    } else if (key == "slow_factor") {
-      opts.slow_factor = json_number(at, val);
-    } else if (key == "slow_length") {
-      opts.slow_length = json_duration(at, val);
-    } else if (key == "fault_window") {
-      opts.fault_window = json_duration(at, val);
     } else if (key == "trace_file") {
       if (!val.is_string())
         bad(at, "expected a file name");
