@@ -13,6 +13,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/cluster_atoms.hpp"
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/task_answer.hpp"
@@ -200,15 +201,9 @@ TEST_CASE("on plain TCP, a peer without the token runs nothing, is disconnected 
   // With TLS (the default) such a peer cannot even connect (see
   // security_attack_test); on a cluster run with --transport=plain the
   // token inside Manta's messages is what stops it.
-  manta::tls_options plain;
-  plain.plain = true;
-  manta::local_cluster c{plain};
-  auto worker_log = c.dir() + "/worker.log";
-  c.add_worker(1, "", {}, worker_log);
-  c.join(0);
+  manta_test::plain_worker_cluster cluster;
+  auto& [c, worker_log, worker] = cluster;
   auto& rt = manta::detail::runtime::require("test");
-  auto worker = manta_test::only_worker_address();
-  REQUIRE(!worker.empty());
   CHECK(manta::get(manta::task(add).remote(1, 2), 10s) == 3);
   // Another process, which never joined, tries the head and the worker's
   // node manager without the token.
