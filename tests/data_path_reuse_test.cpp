@@ -21,6 +21,7 @@
 
 #include "tests/byte_pattern.hpp"
 #include "tests/loopback_socket.hpp"
+#include "tests/wait_for.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -46,15 +47,7 @@ namespace {
 
 const std::string token = "reuse-token";
 
-bool wait_for(const std::function<bool()>& ok, std::chrono::milliseconds limit) {
-  auto deadline = steady::now() + limit;
-  while (!ok()) {
-    if (steady::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using manta_test::wait_for;
 
 /// A transfer server holding object 7.
 struct holder {
