@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/concurrency_peak.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <algorithm>
@@ -80,21 +81,13 @@ private:
 };
 MANTA_ACTOR(forwarder, &forwarder::forward, &forwarder::forward_to);
 
-std::atomic<int> g_in_flight{0};
-std::atomic<int> g_max_in_flight{0};
+/// The sleepers' calls running at once.
+manta_test::concurrency_peak g_calls;
 
 class sleeper {
 public:
   sleeper() = default;
-  int nap(int ms) {
-    int now = ++g_in_flight;
-    int prev = g_max_in_flight.load();
-    while (now > prev && !g_max_in_flight.compare_exchange_weak(prev, now)) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-    --g_in_flight;
-    return ms;
-  }
+  int nap(int ms) { return g_calls.hold_for(ms); }
   void quit() { manta::exit_actor(); }
   int fail() { throw std::runtime_error("bad input"); }
 };
@@ -241,24 +234,22 @@ TEST_CASE("exit_actor ends the actor for good") {
 TEST_CASE("max_concurrency lets n calls overlap; the default runs one at a time") {
   runtime_guard rt;
   {
-    g_in_flight = 0;
-    g_max_in_flight = 0;
+    g_calls.reset();
     auto s = manta::actor<sleeper>().max_concurrency(4).remote();
     std::vector<manta::object_ref<int>> refs;
     for (int i = 0; i < 8; ++i)
       refs.push_back(s.call(&sleeper::nap).remote(100));
     manta::get(refs, 20s);
-    CHECK(g_max_in_flight.load() == 4);
+    CHECK(g_calls.most.load() == 4);
   }
   {
-    g_in_flight = 0;
-    g_max_in_flight = 0;
+    g_calls.reset();
     auto s = manta::actor<sleeper>().remote();
     std::vector<manta::object_ref<int>> refs;
     for (int i = 0; i < 4; ++i)
       refs.push_back(s.call(&sleeper::nap).remote(20));
     manta::get(refs, 20s);
-    CHECK(g_max_in_flight.load() == 1);
+    CHECK(g_calls.most.load() == 1);
   }
 }
 

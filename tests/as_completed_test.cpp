@@ -76,6 +76,16 @@ void reset_gate() {
   the_gate.open.clear();
 }
 
+/// Opens gate `k` and takes the next ref `done` hands out (within 30 s),
+/// which holds that task's result, 10 k; returns the ref.
+manta::object_ref<int> open_and_take(manta::completed_refs<int>& done, int k) {
+  open_gate(k);
+  auto ref = done.next(30s);
+  REQUIRE(ref.has_value());
+  CHECK(manta::get(*ref) == k * 10);
+  return *ref;
+}
+
 } // namespace
 
 TEST_CASE("refs come out in the order their tasks complete, each once") {
@@ -86,13 +96,8 @@ TEST_CASE("refs come out in the order their tasks complete, each once") {
     refs.push_back(manta::task(gated).remote(k));
   auto done = manta::as_completed(refs);
   CHECK(done.remaining() == 3);
-  for (int k : {2, 0, 1}) {
-    open_gate(k);
-    auto ref = done.next(30s);
-    REQUIRE(ref.has_value());
-    CHECK(ref->id() == refs[static_cast<size_t>(k)].id());
-    CHECK(manta::get(*ref) == k * 10);
-  }
+  for (int k : {2, 0, 1})
+    CHECK(open_and_take(done, k).id() == refs[static_cast<size_t>(k)].id());
   CHECK(done.remaining() == 0);
   CHECK_FALSE(done.next().has_value());
 }
@@ -106,10 +111,7 @@ TEST_CASE("a timeout with nothing ready gives nothing and keeps the ref") {
   CHECK_FALSE(done.next(50ms).has_value());
   CHECK(seconds_since(t0) >= 0.05);
   CHECK(done.remaining() == 1);
-  open_gate(7);
-  auto ref = done.next(30s);
-  REQUIRE(ref.has_value());
-  CHECK(manta::get(*ref) == 70);
+  open_and_take(done, 7);
 }
 
 TEST_CASE("a failed task's ref comes out too; its get throws") {
@@ -123,10 +125,7 @@ TEST_CASE("a failed task's ref comes out too; its get throws") {
   REQUIRE(first.has_value());
   CHECK(first->id() == refs[0].id());
   CHECK_THROWS_WITH(manta::get(*first), doctest::Contains("negative gate"));
-  open_gate(3);
-  auto second = done.next(30s);
-  REQUIRE(second.has_value());
-  CHECK(manta::get(*second) == 30);
+  open_and_take(done, 3);
 }
 
 TEST_CASE("objects ready before the call come out in the order they were sealed") {

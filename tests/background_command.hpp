@@ -3,6 +3,8 @@
 // The `manta` binary ($MANTA_BIN) run in the background by a test (`manta
 // logs --follow`), its output in files the test waits on with a deadline.
 
+#include "tests/shell_command.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -24,10 +26,6 @@ extern char** environ;
 namespace manta_test {
 
 using namespace std::chrono_literals;
-
-inline bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in{path};

@@ -320,57 +320,38 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
   auto exe = std::getenv("MANTA_EXE");
   REQUIRE(exe != nullptr);
   auto dir = "MANTA_RUNTIME_DIR=/tmp/manta-bad-input-" + std::to_string(::getpid()) + " ";
-  auto [rc, out] = run(dir + exe + " start --address=garbage -- /bin/true");
-  CHECK(rc == 2);
-  CHECK(out.find("bad address 'garbage'") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --head --port=99999");
-  CHECK(rc == 2);
-  CHECK(out.find("--port=99999 is not a port") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --head --colour=blue");
-  CHECK(rc == 2);
-  CHECK(out.find("unknown option '--colour=blue'") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --head --connection-timeout=soon");
-  CHECK(rc == 2);
-  CHECK(out.find("--connection-timeout expects a duration") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " start --head --node-ip-address=192.0.2.1");
-  CHECK(rc == 2);
-  CHECK(out.find("--node-ip-address=192.0.2.1: not an address of this machine")
-        != std::string::npos);
-  std::tie(rc,
-           out) = run(dir + exe + " start --address=127.0.0.1:1 --node-ip-address=x -- /bin/true");
-  CHECK(rc == 2);
-  CHECK(out.find("--node-ip-address=x: not an IP address") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " status --address=nowhere:");
-  CHECK(rc == 2);
-  CHECK(out.find("bad address") != std::string::npos);
-  // A worker's flags are checked here too, not first by the daemon.
-  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --num-cpus=0x10 -- /bin/true");
-  CHECK(rc == 2);
-  CHECK(out.find("--num-cpus expects a non-negative decimal number") != std::string::npos);
-  CHECK(out.find("got '0x10'") != std::string::npos);
-  std::tie(rc, out) = run(dir + exe
-                          + " start --address=127.0.0.1:1 --resources=GPU:1,GPU:1 -- "
-                            "/bin/true");
-  CHECK(rc == 2);
-  CHECK(out.find("names the resource 'GPU' twice") != std::string::npos);
-  // The token never on a command line.
-  std::tie(rc, out) = run(dir + exe + " start --address=127.0.0.1:1 --token=s3cr3t -- /bin/true");
-  CHECK(rc == 2);
-  CHECK(out.find("--token is refused on a command line") != std::string::npos);
+  // Each: the verb and its flags, and what the refusal (exit status 2) says.
+  const std::pair<const char*, const char*> refused[] = {
+    {" start --address=garbage -- /bin/true", "bad address 'garbage'"},
+    {" start --head --port=99999", "--port=99999 is not a port"},
+    {" start --head --colour=blue", "unknown option '--colour=blue'"},
+    {" start --head --connection-timeout=soon", "--connection-timeout expects a duration"},
+    {" start --head --node-ip-address=192.0.2.1",
+     "--node-ip-address=192.0.2.1: not an address of this machine"},
+    {" start --address=127.0.0.1:1 --node-ip-address=x -- /bin/true",
+     "--node-ip-address=x: not an IP address"},
+    {" status --address=nowhere:", "bad address"},
+    // A worker's flags are checked here too, not first by the daemon.
+    {" start --address=127.0.0.1:1 --num-cpus=0x10 -- /bin/true",
+     "--num-cpus expects a non-negative decimal number"},
+    {" start --address=127.0.0.1:1 --num-cpus=0x10 -- /bin/true", "got '0x10'"},
+    {" start --address=127.0.0.1:1 --resources=GPU:1,GPU:1 -- /bin/true",
+     "names the resource 'GPU' twice"},
+    // The token never on a command line.
+    {" status --address=127.0.0.1:1 --token=s3cr3t", "--token is refused on a command line"},
+  };
+  for (auto [args, says] : refused)
+    manta_test::check_answer(run(dir + exe + args), 2, says);
+  // Nor in what the refusal says.
+  auto [rc, out] = run(dir + exe + " start --address=127.0.0.1:1 --token=s3cr3t -- /bin/true");
+  manta_test::check_answer({rc, out}, 2, "--token is refused on a command line");
   CHECK(out.find("s3cr3t") == std::string::npos);
-  std::tie(rc, out) = run(dir + exe + " status --address=127.0.0.1:1 --token=s3cr3t");
-  CHECK(rc == 2);
-  CHECK(out.find("--token is refused on a command line") != std::string::npos);
   // Whole runs only (a filter that selects nothing keeps the old behaviour,
   // one run of nothing, short).
   for (auto bad : {"-1", "0", "0x10", "lots", "5000"}) {
-    CAPTURE(bad);
-    std::tie(rc,
-             out) = run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs=" + bad);
-    CHECK(rc == 2);
-    CHECK(out.find(std::string{"--runs expects a whole number of runs from 1 to 1000, got '"} + bad
-                   + "'")
-          != std::string::npos);
+    manta_test::check_answer(
+      run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs=" + bad), 2,
+      std::string{"--runs expects a whole number of runs from 1 to 1000, got '"} + bad + "'");
   }
   std::system(("rm -rf /tmp/manta-bad-input-" + std::to_string(::getpid())).c_str());
 }

@@ -8,6 +8,7 @@
 #include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/file_gate.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tests/store_listing.hpp"
 
@@ -78,12 +79,6 @@ struct labelled {
   std::string label;
   manta::object_ref<std::string> text;
 };
-
-/// Whether this process's store lists object `id` (asked on a worker).
-bool held_here(uint64_t id) {
-  return listed(manta::object_id{id});
-}
-MANTA_REMOTE(held_here);
 
 /// An actor that keeps the refs it is given, reads and drops them.
 class keeper {
@@ -251,15 +246,13 @@ TEST_CASE("refs made on a worker come back inside a result and are freed there l
   auto id = refs[3].id();
   CHECK(id.node() == nodes[worker]); // owned by the worker that put it
   // The task is over: the worker keeps the objects for the driver.
-  CHECK(manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s));
+  CHECK(manta_test::held_on(nodes[worker], id.value()));
   CHECK(manta::get(refs[3], 30s) == 30);
   CHECK(manta::get(manta::task(sum_refs).remote(refs), 30s) == 60);
   // Passed back to a task on the worker: it reads its own objects.
   CHECK(manta::get(manta::task(sum_refs).node_affinity(nodes[worker]).remote(refs), 30s) == 60);
   refs.clear();
-  CHECK(eventually([&] {
-    return !manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id.value()), 30s);
-  }));
+  CHECK(eventually([&] { return !manta_test::held_on(nodes[worker], id.value()); }));
 }
 
 /// Puts one string here and returns it inside a vector (owned by this node).
@@ -267,15 +260,6 @@ std::vector<manta::object_ref<std::string>> make_text(std::string text) {
   return {manta::put(std::move(text))};
 }
 MANTA_REMOTE(make_text);
-
-/// Waits (bounded) until file `path` exists, then returns 1.
-int wait_for_file(std::string path) {
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(2ms);
-  return 1;
-}
-MANTA_REMOTE(wait_for_file);
 
 /// How reading the first ref ended, named by the class it raised.
 std::string read_class(std::vector<manta::object_ref<int>> refs) {
@@ -326,9 +310,7 @@ TEST_CASE("a ref owned by one worker reaches another through the driver") {
     CHECK(id.node() == nodes[maker]);
     CHECK(manta::get(k.call(&keeper::keep).remote(refs), 60s) == user);
   } // the driver's refs are gone; it lent them to the user as its own
-  auto on_maker = [&] {
-    return manta::get(manta::task(held_here).node_affinity(nodes[maker]).remote(id.value()), 30s);
-  };
+  auto on_maker = [&] { return manta_test::held_on(nodes[maker], id.value()); };
   CHECK(manta::get(k.call(&keeper::read).remote(), 30s) == "from A" + filler); // read from A
   CHECK(on_maker());
   CHECK(manta::get(k.call(&keeper::drop).remote(), 30s) == 1);
@@ -390,7 +372,7 @@ TEST_CASE("a borrowed object whose holder died is found again through its owner,
 /// Submits wait_for_file here (on whatever node runs it) and returns its
 /// ref inside a vector at once, while its object is still being computed.
 std::vector<manta::object_ref<int>> spawn_waiting(std::string path) {
-  return {manta::task(wait_for_file).remote(std::move(path))};
+  return {manta::task(wait_for_file).remote(std::move(path), 20)};
 }
 MANTA_REMOTE(spawn_waiting);
 
@@ -400,7 +382,7 @@ TEST_CASE("a ref to an unfinished object sent inside a value is waited for there
   auto gate = c.dir() + "/borrowing-gate";
   // Runs on the worker until the test creates the gate file: its result is
   // still pending on the driver when the vector holding its ref is sent.
-  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate);
+  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate, 20);
   auto reading = manta::task(read_class)
                    .node_affinity(node)
                    .remote(std::vector<manta::object_ref<int>>{pending});
@@ -430,7 +412,7 @@ TEST_CASE("an actor constructor on a worker receives an object_ref<T> argument u
   manta_test::one_worker_cluster w{2, 0};
   auto& [c, worker, node] = w;
   auto gate = c.dir() + "/borrowing-ctor-gate";
-  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate);
+  auto pending = manta::task(wait_for_file).node_affinity(node).remote(gate, 20);
   // Constructed on the worker before the object exists: the ref crossed
   // inside the constructor's arguments, borrowed there from the driver.
   auto h = manta::actor<ref_holder>().node_affinity(node).remote(pending);
@@ -527,7 +509,7 @@ MANTA_REMOTE(fail_with);
 
 /// Waits (bounded) for file `path`, then fails with a runtime_error.
 int fail_after_file(std::string path) {
-  wait_for_file(std::move(path));
+  wait_for_file(std::move(path), 20);
   throw std::runtime_error("late boom");
 }
 MANTA_REMOTE(fail_after_file);

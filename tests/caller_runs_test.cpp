@@ -8,6 +8,7 @@
 #include <manta/manta.hpp>
 
 #include "manta/observe/task_events.hpp"
+#include "tests/concurrency_peak.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tools/fork_join_task.hpp"
 
@@ -40,18 +41,11 @@ double free_cpus_inside() {
   return manta::available_resources().at("CPU");
 }
 
-std::atomic<int> g_running{0};
-std::atomic<int> g_most_running{0};
+/// How many `hold` tasks run at once.
+manta_test::concurrency_peak g_holds;
 
-/// Counts how many such tasks run at once.
 int hold(int ms) {
-  int now = ++g_running;
-  int most = g_most_running.load();
-  while (now > most && !g_most_running.compare_exchange_weak(most, now)) {
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-  --g_running;
-  return ms;
+  return g_holds.hold_for(ms);
 }
 
 std::atomic<int> g_flaky_runs{0};
@@ -124,20 +118,19 @@ TEST_CASE("a task the driver runs holds its CPU, as on a pool thread") {
 
 TEST_CASE("the driver does not run a task whose resources are taken") {
   runtime_guard rt{1, {{"slot", 1}}};
-  g_running = 0;
-  g_most_running = 0;
+  g_holds.reset();
   auto first = manta::task(hold).remote(300);
   auto second = manta::task(hold).remote(1); // queued: the one CPU is taken
   CHECK(manta::get(second) == 1);
   CHECK(manta::get(first) == 300);
-  CHECK(g_most_running == 1);
+  CHECK(g_holds.most == 1);
   // The same with a custom resource the tasks need all of.
-  g_most_running = 0;
+  g_holds.most = 0;
   auto a = manta::task(hold).num_cpus(0).resources({{"slot", 1}}).remote(300);
   auto b = manta::task(hold).num_cpus(0).resources({{"slot", 1}}).remote(1);
   CHECK(manta::get(b) == 1);
   CHECK(manta::get(a) == 300);
-  CHECK(g_most_running == 1);
+  CHECK(g_holds.most == 1);
   CHECK(all_cpus_free(1));
 }
 

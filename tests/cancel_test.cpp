@@ -139,6 +139,17 @@ void reset() {
   g_child_ready = false;
 }
 
+/// Cancels `r` once its task runs and has submitted its child: both end
+/// cancelled, and the child saw it.
+template <class T>
+void cancel_with_child(const manta::object_ref<T>& r) {
+  REQUIRE(wait_for([] { return g_started.load() == 1 && g_child_ready.load(); }));
+  manta::cancel(r);
+  CHECK_THROWS_AS(manta::get(r, 5s), manta::task_cancelled_error);
+  CHECK_THROWS_AS(manta::get(*g_child, 5s), manta::task_cancelled_error);
+  CHECK(wait_for([] { return g_saw_cancelled.load(); }));
+}
+
 } // namespace
 
 TEST_CASE("a queued actor call that is cancelled never runs") {
@@ -228,12 +239,7 @@ TEST_CASE("an async call's later steps see cancelled(), and what they submitted 
 TEST_CASE("cancel is recursive: the tasks a task submitted are cancelled too") {
   runtime_guard rt{3};
   reset();
-  auto p = manta::task(parent).remote();
-  REQUIRE(wait_for([] { return g_started.load() == 1 && g_child_ready.load(); }));
-  manta::cancel(p);
-  CHECK_THROWS_AS(manta::get(p, 5s), manta::task_cancelled_error);
-  CHECK_THROWS_AS(manta::get(*g_child, 5s), manta::task_cancelled_error);
-  CHECK(wait_for([] { return g_saw_cancelled.load(); }));
+  cancel_with_child(manta::task(parent).remote());
 }
 
 TEST_CASE("cancel with recursive = false leaves the submitted tasks running") {
@@ -253,12 +259,7 @@ TEST_CASE("cancelling an actor call cancels the tasks it submitted") {
   runtime_guard rt{3};
   reset();
   auto a = manta::actor<worker>().remote();
-  auto r = a.call(&worker::spawn).remote();
-  REQUIRE(wait_for([] { return g_started.load() == 1 && g_child_ready.load(); }));
-  manta::cancel(r);
-  CHECK_THROWS_AS(manta::get(r, 5s), manta::task_cancelled_error);
-  CHECK_THROWS_AS(manta::get(*g_child, 5s), manta::task_cancelled_error);
-  CHECK(wait_for([] { return g_saw_cancelled.load(); }));
+  cancel_with_child(a.call(&worker::spawn).remote());
 }
 
 TEST_CASE("force: a queued task is dropped; a running task or an actor call is refused") {

@@ -15,17 +15,14 @@
 
 namespace {
 
+using manta_test::check_answer;
+using manta_test::contains;
+
 /// `manta ARGS` ($MANTA_EXE) with stdout and stderr: {exit code, output}.
 std::pair<int, std::string> manta(const std::string& args) {
-  auto exe = std::getenv("MANTA_EXE");
-  REQUIRE(exe != nullptr);
   // A runtime folder of its own: nothing here may start or find a daemon.
   return manta_test::run("MANTA_RUNTIME_DIR=/tmp/manta-cli-help-" + std::to_string(::getpid()) + " "
-                         + exe + " " + args);
-}
-
-bool has(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
+                         + manta_test::manta_tool() + " " + args);
 }
 
 } // namespace
@@ -36,11 +33,11 @@ TEST_CASE("manta --version names Manta's version and revision, CAF and Cap'n Pro
   CHECK(out.rfind(std::string{"manta "} + MANTA_VERSION + " (git ", 0) == 0);
   auto caf = "CAF " + std::to_string(CAF_VERSION / 10000) + "."
              + std::to_string(CAF_VERSION / 100 % 100) + "." + std::to_string(CAF_VERSION % 100);
-  CHECK(has(out, caf));
-  CHECK(has(out, "Cap'n Proto " + std::to_string(CAPNP_VERSION_MAJOR) + "."
-                   + std::to_string(CAPNP_VERSION_MINOR) + "."
-                   + std::to_string(CAPNP_VERSION_MICRO)));
-  CHECK(has(out, "OpenSSL "));
+  CHECK(contains(out, caf));
+  CHECK(contains(out, "Cap'n Proto " + std::to_string(CAPNP_VERSION_MAJOR) + "."
+                        + std::to_string(CAPNP_VERSION_MINOR) + "."
+                        + std::to_string(CAPNP_VERSION_MICRO)));
+  CHECK(contains(out, "OpenSSL "));
   // The revision vcs_tag wrote at build time: a commit of this checkout
   // (not necessarily HEAD: a commit since the last build is not in it).
   auto revision = out.substr(out.find("(git ") + 5);
@@ -67,60 +64,47 @@ TEST_CASE("every verb answers --help with its usage and the exit codes") {
       auto [rc, out] = manta(std::string{verb} + " " + flag);
       CHECK(rc == 0);
       CHECK(out.rfind(std::string{"usage: manta "} + verb, 0) == 0);
-      CHECK(has(out, "exit codes: 0 done; 1 the command ran and failed"));
+      CHECK(contains(out, "exit codes: 0 done; 1 the command ran and failed"));
     }
     auto [rc, out] = manta(std::string{"help "} + verb);
     CHECK(rc == 0);
     CHECK(out.rfind(std::string{"usage: manta "} + verb, 0) == 0);
   }
   // A flag after `--` is the worker program's, not a request for help.
-  auto [rc, out] = manta("start --address=garbage -- ./prog --help");
-  CHECK(rc == 2);
-  CHECK(has(out, "bad address 'garbage'"));
-  std::tie(rc, out) = manta("--help");
+  check_answer(manta("start --address=garbage -- ./prog --help"), 2, "bad address 'garbage'");
+  auto [rc, out] = manta("--help");
   CHECK(rc == 0);
-  CHECK(has(out, "microbenchmark"));
-  CHECK(has(out, "2 bad usage"));
-  std::tie(rc, out) = manta("");
-  CHECK(rc == 2);
-  CHECK(has(out, "usage: manta VERB"));
-  std::tie(rc, out) = manta("launch --head");
-  CHECK(rc == 2);
-  CHECK(has(out, "unknown verb 'launch'"));
+  CHECK(contains(out, "microbenchmark"));
+  CHECK(contains(out, "2 bad usage"));
+  check_answer(manta(""), 2, "usage: manta VERB");
+  check_answer(manta("launch --head"), 2, "unknown verb 'launch'");
 }
 
 TEST_CASE("a worker's program without `--` gets the corrected command") {
   auto [rc, out] = manta("start --address=auto --num-cpus=2 ./prog --flag");
   CHECK(rc == 2);
-  CHECK(has(out, "manta start: unexpected argument './prog'"));
-  CHECK(has(out, "manta start --address=auto --num-cpus=2 -- ./prog --flag"));
+  CHECK(contains(out, "manta start: unexpected argument './prog'"));
+  CHECK(contains(out, "manta start --address=auto --num-cpus=2 -- ./prog --flag"));
 }
 
 TEST_CASE("an unknown option names the nearest one the verb takes") {
   auto [rc, out] = manta("start --head --num-cpu=4");
   CHECK(rc == 2);
-  CHECK(has(out, "unknown option '--num-cpu=4'"));
-  CHECK(has(out, "did you mean --num-cpus=4?"));
+  CHECK(contains(out, "unknown option '--num-cpu=4'"));
+  CHECK(contains(out, "did you mean --num-cpus=4?"));
   std::tie(rc, out) = manta("start --head --cpus=4");
-  CHECK(has(out, "did you mean --num-cpus=4?"));
-  std::tie(rc, out) = manta("list tasks --fliter state=RUNNING --address=127.0.0.1:1");
-  CHECK(rc == 2);
-  CHECK(has(out, "did you mean --filter?"));
-  std::tie(rc, out) = manta("microbenchmark --run=3");
-  CHECK(rc == 2);
-  CHECK(has(out, "did you mean --runs=3?"));
+  CHECK(contains(out, "did you mean --num-cpus=4?"));
+  check_answer(manta("list tasks --fliter state=RUNNING --address=127.0.0.1:1"), 2,
+               "did you mean --filter?");
+  check_answer(manta("microbenchmark --run=3"), 2, "did you mean --runs=3?");
   // Nothing near: no guess, but where the options are.
   std::tie(rc, out) = manta("start --head --colour=blue");
   CHECK(rc == 2);
-  CHECK(!has(out, "did you mean"));
-  CHECK(has(out, "manta start --help lists its options"));
+  CHECK(!contains(out, "did you mean"));
+  CHECK(contains(out, "manta start --help lists its options"));
   // `status` and `stop` used to ignore what they did not know.
-  std::tie(rc, out) = manta("status --adress=127.0.0.1:1");
-  CHECK(rc == 2);
-  CHECK(has(out, "did you mean --address=127.0.0.1:1?"));
-  std::tie(rc, out) = manta("stop --all");
-  CHECK(rc == 2);
-  CHECK(has(out, "manta stop: unknown option '--all'"));
+  check_answer(manta("status --adress=127.0.0.1:1"), 2, "did you mean --address=127.0.0.1:1?");
+  check_answer(manta("stop --all"), 2, "manta stop: unknown option '--all'");
 }
 
 TEST_CASE("a flag without its value, a switch with one, a bad value: the flag named") {
@@ -144,6 +128,6 @@ TEST_CASE("a flag without its value, a switch with one, a bad value: the flag na
     CAPTURE(args);
     auto [rc, out] = manta(args);
     CHECK(rc == 2);
-    CHECK(has(out, said));
+    CHECK(contains(out, said));
   }
 }

@@ -8,6 +8,7 @@
 #include "manta/dashboard/dashboard.hpp"
 #include "manta/dashboard/dashboard_routes.hpp"
 #include "tests/observed_node.hpp"
+#include "tests/shell_command.hpp"
 #include "tools/http_client.hpp"
 
 #include <boost/json/src.hpp>
@@ -23,30 +24,11 @@ namespace json = boost::json;
 
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string output;
-};
+using manta_test::contains;
 
 /// Runs `manta ARGS` ($MANTA_BIN) and captures stdout and stderr.
-run_result run_manta(const std::string& args) {
-  auto* bin = std::getenv("MANTA_BIN");
-  REQUIRE(bin != nullptr);
-  run_result r;
-  auto cmd = std::string{bin} + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.output.append(buf.data(), n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-bool has(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
+manta_test::command_result run_manta(const std::string& args) {
+  return manta_test::run_command(manta_test::manta_tool("MANTA_BIN") + " " + args);
 }
 
 /// The table row (line) of `text` containing `key`.
@@ -54,7 +36,7 @@ std::string row_of(const std::string& text, const std::string& key) {
   std::istringstream in{text};
   std::string line;
   while (std::getline(in, line))
-    if (has(line, key))
+    if (contains(line, key))
       return line;
   return {};
 }
@@ -75,21 +57,28 @@ struct private_runtime_dir {
   std::string dir;
 };
 
+/// A live node (tests/observed_node) in a runtime folder of its own, and
+/// the flag that gives `manta` its address.
+struct live_node {
+  private_runtime_dir rd;
+  observed_node node;
+  std::string addr = " --address=" + node.address();
+};
+
 } // namespace
 
 TEST_CASE("manta list/status/memory/timeline/why against a live node") {
-  private_runtime_dir rd;
-  observed_node node;
-  auto addr = " --address=" + node.address();
+  live_node live;
+  auto& [rd, node, addr] = live;
 
   auto tasks = run_manta("list tasks" + addr);
   CHECK(tasks.status == 0);
   auto blocked_row = row_of(tasks.output, node["blocked"]);
-  CHECK(has(blocked_row, "blocked_step"));
-  CHECK(has(blocked_row, "RUNNING"));
-  CHECK(has(blocked_row, "executor-"));
-  CHECK(has(row_of(tasks.output, node["pending"]), "PENDING_ARGS"));
-  CHECK(has(row_of(tasks.output, "keeper.store"), "FINISHED"));
+  CHECK(contains(blocked_row, "blocked_step"));
+  CHECK(contains(blocked_row, "RUNNING"));
+  CHECK(contains(blocked_row, "executor-"));
+  CHECK(contains(row_of(tasks.output, node["pending"]), "PENDING_ARGS"));
+  CHECK(contains(row_of(tasks.output, "keeper.store"), "FINISHED"));
 
   auto running = run_manta("list tasks --filter state=RUNNING --format=json" + addr);
   REQUIRE(running.status == 0);
@@ -101,31 +90,31 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
   // Without --address: the address the node recorded in the runtime dir.
   auto actors = run_manta("list actors");
   CHECK(actors.status == 0);
-  CHECK(has(row_of(actors.output, "keeper"), "ALIVE"));
+  CHECK(contains(row_of(actors.output, "keeper"), "ALIVE"));
 
   auto objects = run_manta("list objects" + addr);
-  CHECK(has(row_of(objects.output, node["object"]), "memory"));
+  CHECK(contains(row_of(objects.output, node["object"]), "memory"));
   // Sizes in human units (the 2^16 doubles observed_node put).
-  CHECK(has(row_of(objects.output, node["object"]), "512.0 KiB"));
+  CHECK(contains(row_of(objects.output, node["object"]), "512.0 KiB"));
   auto nodes = run_manta("list nodes" + addr);
-  CHECK(has(nodes.output, "driver"));
-  CHECK(has(nodes.output, "CPU"));
+  CHECK(contains(nodes.output, "driver"));
+  CHECK(contains(nodes.output, "CPU"));
 
   auto status = run_manta("status --dashboard=" + node.address());
   CHECK(status.status == 0);
-  CHECK(has(status.output, "RUNNING=1"));
-  CHECK(has(status.output, "PENDING_ARGS=1"));
+  CHECK(contains(status.output, "RUNNING=1"));
+  CHECK(contains(status.output, "PENDING_ARGS=1"));
   CAPTURE(status.output);
-  CHECK(has(status.output, "iB of ")); // bytes in memory and budget in KiB/MiB/GiB
+  CHECK(contains(status.output, "iB of ")); // bytes in memory and budget in KiB/MiB/GiB
 
   auto memory = run_manta("memory" + addr);
-  CHECK(has(memory.output, node["object"]));
-  CHECK(has(memory.output, "std::vector<double"));
+  CHECK(contains(memory.output, node["object"]));
+  CHECK(contains(memory.output, "std::vector<double"));
 
   auto trace_path = rd.dir + "/trace.json";
   auto tl = run_manta("timeline -o " + trace_path + addr);
   CHECK(tl.status == 0);
-  CHECK(has(tl.output, "wrote"));
+  CHECK(contains(tl.output, "wrote"));
   {
     std::ifstream in{trace_path};
     std::stringstream text;
@@ -137,29 +126,28 @@ TEST_CASE("manta list/status/memory/timeline/why against a live node") {
 
   auto why = run_manta("why " + node["pending"] + addr);
   CHECK(why.status == 0);
-  CHECK(has(why.output, "waits for its arguments"));
-  CHECK(has(why.output, node["blocked"]));
-  CHECK(has(why.output, "runs on executor-"));
+  CHECK(contains(why.output, "waits for its arguments"));
+  CHECK(contains(why.output, node["blocked"]));
+  CHECK(contains(why.output, "runs on executor-"));
 
   auto bad = run_manta("list everything" + addr);
   CHECK(bad.status == 2);
   auto nowhere = run_manta("list tasks --address=127.0.0.1:1");
   CHECK(nowhere.status == 1);
-  CHECK(has(nowhere.output, "cannot GET"));
+  CHECK(contains(nowhere.output, "cannot GET"));
 }
 
 TEST_CASE("manta list placement-groups shows groups, their bundles and where they sit") {
-  private_runtime_dir rd;
-  observed_node node;
-  auto addr = " --address=" + node.address();
+  live_node live;
+  auto& [rd, node, addr] = live;
   auto table = run_manta("list placement-groups" + addr);
   REQUIRE(table.status == 0);
   auto row = row_of(table.output, "observed");
   CAPTURE(table.output);
-  CHECK(has(row, "STRICT_PACK"));
-  CHECK(has(row, "CREATED"));
-  CHECK(has(row, "0 {CPU: ")); // bundle 0 and what it holds (the amount: below)
-  CHECK(has(row, "} node-"));   // and the node it sits on
+  CHECK(contains(row, "STRICT_PACK"));
+  CHECK(contains(row, "CREATED"));
+  CHECK(contains(row, "0 {CPU: ")); // bundle 0 and what it holds (the amount: below)
+  CHECK(contains(row, "} node-"));   // and the node it sits on
   auto listed = run_manta("list placement-groups --format=json" + addr);
   REQUIRE(listed.status == 0);
   auto groups = json::parse(listed.output).as_array();
@@ -179,13 +167,13 @@ TEST_CASE("the endpoint serves /metrics, the dashboard page and clear errors") {
   auto metrics = manta::tools::http_get(node.address(), "/metrics");
   REQUIRE(metrics.error.empty());
   CHECK(metrics.status == 200);
-  CHECK(has(metrics.body, "manta_tasks{state=\"RUNNING\"} 1"));
-  CHECK(has(metrics.body, "manta_actors{state=\"ALIVE\"} 1"));
-  CHECK(has(metrics.body, "manta_task_duration_seconds_count{name=\"add_one\"} 10"));
+  CHECK(contains(metrics.body, "manta_tasks{state=\"RUNNING\"} 1"));
+  CHECK(contains(metrics.body, "manta_actors{state=\"ALIVE\"} 1"));
+  CHECK(contains(metrics.body, "manta_task_duration_seconds_count{name=\"add_one\"} 10"));
 
   auto page = manta::tools::http_get(node.address(), "/");
   CHECK(page.status == 200);
-  CHECK(has(page.body, "<title>Manta dashboard</title>"));
+  CHECK(contains(page.body, "<title>Manta dashboard</title>"));
   CHECK(manta::tools::http_get(node.address(), "/dashboard.js").status == 200);
   CHECK(manta::tools::http_get(node.address(), "/../meson.build").status == 404);
   CHECK(manta::tools::http_get(node.address(), "/api/nothing").status == 404);
@@ -208,7 +196,7 @@ TEST_CASE("the page is compiled into the library; MANTA_DASHBOARD_DIR serves a f
   CHECK(embedded.status == 200);
   CHECK(embedded.content_type == "text/javascript; charset=utf-8");
   CHECK(embedded.body == js.str());
-  CHECK(has(asset("/", "").body, "<title>Manta dashboard</title>"));
+  CHECK(contains(asset("/", "").body, "<title>Manta dashboard</title>"));
   CHECK(asset("/nothing.html", "").status == 404);
   CHECK(asset("/../meson.build", "").status == 404);
 

@@ -2,8 +2,10 @@
 // driver (see tests/cluster_main.hpp). The driver places actors on workers
 // by affinity, resources or spread; calls travel there and back in order.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/napper_actor.hpp"
 
 #include <manta/manta.hpp>
 
@@ -67,25 +69,11 @@ private:
 MANTA_ACTOR(ledger, &ledger::append, &ledger::log, &ledger::add, &ledger::where, &ledger::restarted,
             &ledger::big, &ledger::slow, &ledger::quit);
 
-class sleeper {
-public:
-  manta::async<int> nap(int ms) {
-    co_await manta::sleep_for(std::chrono::milliseconds{ms});
-    co_return ms;
-  }
-};
-
-MANTA_ACTOR(sleeper, &sleeper::nap);
-
 } // namespace
 
 TEST_CASE("an actor pinned to a worker keeps its state, in call order") {
-  manta::local_cluster c;
-  auto w1 = c.add_worker(1);
-  auto w2 = c.add_worker(1);
-  c.join(0);
-  auto ids = manta_test::worker_nodes(2);
-  REQUIRE(ids.size() == 2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, w1, w2, ids] = cluster;
   auto a = manta::actor<ledger>().name("books").node_affinity(ids[w2]).remote(100);
   CHECK(manta::get(a.call(&ledger::where).remote(), 10s) == std::pair{int(ids[w2]), w2});
   // 2,000 calls from one caller arrive in submission order.
@@ -146,15 +134,15 @@ TEST_CASE("an async actor on a worker overlaps its waits") {
   auto w = c.add_worker(1);
   c.join(0);
   auto ids = manta_test::worker_nodes(1);
-  auto s = manta::actor<sleeper>().node_affinity(ids[w]).remote();
-  manta::get(s.call(&sleeper::nap).remote(0), 10s); // created
+  auto s = manta::actor<napper>().node_affinity(ids[w]).remote();
+  manta::get(s.call(&napper::nap).remote(0), 10s); // created
   auto t0 = steady::now();
   std::vector<manta::object_ref<int>> naps;
   // One after another they take 4.5 s; overlapped, 1.5 s and the calls'
   // cost. The bound sits between (two naps), far from both: a loaded
   // machine's delays do not reach it, a serial actor cannot get under it.
   for (int i = 0; i < 3; ++i)
-    naps.push_back(s.call(&sleeper::nap).remote(1500));
+    naps.push_back(s.call(&napper::nap).remote(1500));
   for (auto& n : naps)
     CHECK(manta::get(n, 20s) == 1500);
   auto took = std::chrono::duration<double>(steady::now() - t0).count();
@@ -188,11 +176,8 @@ TEST_CASE("a remote actor that exits or is killed fails later calls with actor_d
 }
 
 TEST_CASE("kill -9 of an actor's node: it restarts elsewhere while max_restarts allows") {
-  manta::local_cluster c;
-  auto doomed = c.add_worker(1);
-  auto spare = c.add_worker(1);
-  c.join(0);
-  auto ids = manta_test::worker_nodes(2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, doomed, spare, ids] = cluster;
   auto at = ids[doomed];
   auto survivor = manta::actor<ledger>()
                     .node_affinity(at, /*soft=*/true)

@@ -58,11 +58,7 @@ MANTA_ACTOR(spinner, &spinner::spin, &spinner::touch);
 
 /// A fresh folder for one case's files.
 std::string scratch(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path()
-             / ("manta_cluster_cancel_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return manta_test::scratch_dir("cluster_cancel", name);
 }
 
 double seconds_since(steady::time_point t0) {

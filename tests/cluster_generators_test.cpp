@@ -145,6 +145,19 @@ int count_settles_at(const std::string& count, int want) {
   return n;
 }
 
+/// Polls `count()` (items some node still holds) every 20 ms until it is 0,
+/// for at most 30 s; its last answer.
+template <class Count>
+auto count_drops_to_zero(Count count) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto left = count();
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    left = count();
+  }
+  return left;
+}
+
 /// Reads `paced`'s n items produced with back pressure `window`: before
 /// the first read the producer has run exactly `window` items ahead (it
 /// gets that far while the reader waits, and no further); before each
@@ -443,12 +456,10 @@ TEST_CASE("large generator items stay on the worker and are read over the data p
     CHECK(location_of(refs[0].id()) == "memory");
     // Dropping the refs frees the items on the worker.
     refs.clear();
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    int left = 3;
-    while ((left = manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s)) > 0
-           && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(20ms);
-    CHECK(left == 0);
+    CHECK(count_drops_to_zero([&] {
+            return manta::get(manta::task(listed_here).node_affinity(worker).remote(held), 20s);
+          })
+          == 0);
   };
   check_stream(manta::task(big_items).remote(bytes, 3));
   // The same from a generator method of an actor on the worker.
@@ -509,9 +520,7 @@ TEST_CASE("generator back pressure holds a producer on another node N items ahea
 
 TEST_CASE("large items of a generator whose worker died while the driver held them are rebuilt") {
   two_workers cluster;
-  auto& c = cluster.c;
-  auto worker = cluster.worker;
-  auto other = cluster.other;
+  auto& [c, doomed, spare, worker, other] = cluster;
   constexpr uint64_t bytes = 2u << 20;
   // One retry: a single re-run must rebuild all three items.
   auto gen = manta::task(big_items).node_affinity(worker).max_retries(1).remote(bytes, 3);
@@ -523,7 +532,7 @@ TEST_CASE("large items of a generator whose worker died while the driver held th
     REQUIRE(r.slot()->remote() != nullptr); // held on the worker, not read yet
     CHECK(r.slot()->remote()->node.load() == worker);
   }
-  c.kill_worker(cluster.doomed, 2);
+  c.kill_worker(doomed, 2);
   // Each `get` reads the item the re-run on the other worker yielded.
   for (int k = 0; k < 3; ++k) {
     CHECK(big_item_ok(*manta::get_shared(refs[k], 60s), bytes, k));
@@ -536,19 +545,14 @@ TEST_CASE("large items of a generator whose worker died while the driver held th
   // The rebuilt items are kept on the other worker until their refs go.
   CHECK(manta::get(manta::task(big_here).node_affinity(other).remote(bytes), 20s) == 3);
   refs.clear();
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  int left = 3;
-  while ((left = manta::get(manta::task(big_here).node_affinity(other).remote(bytes), 20s)) > 0
-         && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  CHECK(left == 0);
+  CHECK(count_drops_to_zero(
+          [&] { return manta::get(manta::task(big_here).node_affinity(other).remote(bytes), 20s); })
+        == 0);
 }
 
 TEST_CASE("large items lost with the worker running their generator come from its retry") {
   two_workers cluster;
-  auto& c = cluster.c;
-  auto worker = cluster.worker;
-  auto other = cluster.other;
+  auto& [c, doomed, spare, worker, other] = cluster;
   constexpr uint64_t bytes = 2u << 20;
   auto go = c.dir() + "/go";
   // Two items kept on the doomed worker, which dies while the generator
@@ -566,7 +570,7 @@ TEST_CASE("large items lost with the worker running their generator come from it
     CHECK(ref->slot()->remote()->node.load() == worker);
     refs.push_back(*ref);
   }
-  c.kill_worker(cluster.doomed, 2);
+  c.kill_worker(doomed, 2);
   touch(go);
   while (auto ref = gen.next(60s))
     refs.push_back(*ref);
@@ -578,10 +582,8 @@ TEST_CASE("large items lost with the worker running their generator come from it
 }
 
 TEST_CASE("a lost large generator item without retries left is an object_lost_error naming it") {
-  manta::local_cluster c;
-  auto pid = c.add_worker(2);
-  c.join(/*local_cpus=*/0);
-  auto worker = manta_test::only_worker_node(pid);
+  manta_test::one_worker_cluster cluster{2, 0};
+  auto& [c, pid, worker] = cluster;
   constexpr uint64_t bytes = 2u << 20;
   auto gen = manta::task(big_items).max_retries(0).remote(bytes, 2);
   std::vector<manta::object_ref<std::vector<uint64_t>>> refs;
@@ -605,10 +607,8 @@ TEST_CASE("a lost large generator item without retries left is an object_lost_er
 }
 
 TEST_CASE("large items a driver keeps for a worker through a lent handle go when it dies") {
-  manta::local_cluster c;
-  auto pid = c.add_worker(2);
-  c.join(/*local_cpus=*/1);
-  auto worker = manta_test::only_worker_node(pid);
+  manta_test::one_worker_cluster cluster{2, 1};
+  auto& [c, pid, worker] = cluster;
   constexpr uint64_t bytes = 2u << 20;
   auto here = manta::actor<streamer>().node_affinity(manta::current_node()).remote();
   auto ids_file = c.dir() + "/held_ids";

@@ -8,6 +8,7 @@
 #include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/counter_actor.hpp"
 
 #include <manta/manta.hpp>
 
@@ -20,16 +21,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-class counter {
-public:
-  int incr(int by) { return n_ += by; }
-  int pid() const { return static_cast<int>(::getpid()); }
-
-private:
-  int n_ = 0;
-};
-MANTA_ACTOR(counter, &counter::incr, &counter::pid);
 
 /// Submits `n` increments by 1 through `h` (all before the first get, so
 /// order is the runtime's), then reads them; the last element is the pid
@@ -124,12 +115,8 @@ TEST_CASE("a task on a worker calls an actor living on the driver, in order") {
 }
 
 TEST_CASE("a task on one worker calls an actor on another worker") {
-  manta::local_cluster c;
-  auto home = c.add_worker(1);
-  auto user = c.add_worker(1);
-  c.join(0);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, home, user, nodes] = cluster;
   auto h = manta::actor<counter>().node_affinity(nodes[home]).remote();
   CHECK(manta::get(h.call(&counter::pid).remote(), 30s) == home);
   CHECK(manta::get(manta::task(actor_pid).node_affinity(nodes[user]).remote(h), 60s) == home);

@@ -121,6 +121,16 @@ inline bool appears(const std::string& path, std::chrono::seconds limit) {
   return true;
 }
 
+/// A fresh, empty folder for one case's files: `suite`'s, named `name`,
+/// with this process's id (so runs side by side never meet).
+inline std::string scratch_dir(const std::string& suite, const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("manta_" + suite + "_" + std::to_string(::getpid()) + "_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
 /// Creates the file at `path`: a signal to a process waiting in `appears`.
 inline void touch(const std::string& path) {
   std::ofstream{path} << "x";
@@ -146,6 +156,14 @@ inline manta::init_options second_driver_options(const std::string& dir, double 
 inline std::string read_all(const std::string& path) {
   std::ifstream in{path};
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// How many times `what` stands in `text` (a log's lines of one kind).
+inline size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
 }
 
 /// Waits (up to `limit`) until the file at `path` holds `text`; false if it

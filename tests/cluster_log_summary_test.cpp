@@ -8,6 +8,7 @@
 
 #include "tests/background_command.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/failed_count.hpp"
 #include "tests/shell_command.hpp"
 
 #include <manta/local_cluster.hpp>
@@ -75,9 +76,8 @@ bool shown_under(const std::string& text, const std::string& node, const std::st
 
 /// `manta ARGS --address=ADDRESS`: exit status and output.
 std::pair<int, std::string> manta_at(const std::string& address, const std::string& args) {
-  auto* bin = std::getenv("MANTA_BIN");
-  REQUIRE(bin != nullptr);
-  return manta_test::run(std::string{bin} + " " + args + " --address=" + address);
+  return manta_test::run(manta_test::manta_tool("MANTA_BIN") + " " + args
+                         + " --address=" + address);
 }
 
 } // namespace
@@ -95,15 +95,7 @@ TEST_CASE("logs of tasks run on a worker, from the driver; the head's summary") 
   std::vector<manta::object_ref<int>> refs;
   for (int i = 0; i < 3; ++i)
     refs.push_back(manta::task(remote_say).remote(i));
-  int failed = 0;
-  for (auto& r : refs) {
-    try {
-      manta::get(r, 20s);
-    } catch (const std::exception&) {
-      ++failed;
-    }
-  }
-  REQUIRE(failed == 1);
+  REQUIRE(manta_test::failed_count(refs, 20s) == 1);
 
   auto [rc, text] = manta_at(driver, "logs " + manta::to_string(refs[1].id()));
   CHECK(rc == 0);

@@ -63,12 +63,9 @@ public:
 };
 MANTA_ACTOR(where_am_i, &where_am_i::node);
 
+/// A fresh folder for one case's files.
 std::string scratch(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path()
-             / ("manta_cluster_placement_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return manta_test::scratch_dir("cluster_placement", name);
 }
 
 std::optional<manta::placement_group_info> info_of(const manta::placement_group& pg) {

@@ -6,6 +6,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/counter_actor.hpp"
 
 #include <manta/manta.hpp>
 
@@ -17,17 +18,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-class counter {
-public:
-  int incr(int by) { return n_ += by; }
-  int pid() const { return static_cast<int>(::getpid()); }
-  bool restarted() const { return manta::was_restarted(); }
-
-private:
-  int n_ = 0;
-};
-MANTA_ACTOR(counter, &counter::incr, &counter::pid, &counter::restarted);
 
 /// The driver's record of the actor (by its class), once `pred` holds for
 /// it; an empty record if it did not within `limit`.

@@ -13,6 +13,7 @@
 #include <manta/manta.hpp>
 
 #include "actors/cluster_atoms.hpp"
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/task_answer.hpp"
@@ -22,6 +23,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -54,6 +56,19 @@ wire::bytes add_spec() {
 std::pair<std::string, uint16_t> host_port(const std::string& address) {
   auto colon = address.rfind(':');
   return {address.substr(0, colon), static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))};
+}
+
+/// The message of the `E` that init with `opts` throws, or "" if init
+/// succeeds (the runtime is stopped again then).
+template <class E>
+std::string init_refusal(const manta::init_options& opts) {
+  try {
+    manta::init(opts);
+  } catch (const E& e) {
+    return e.what();
+  }
+  manta::shutdown();
+  return {};
 }
 
 long long ms_since(std::chrono::steady_clock::time_point t0) {
@@ -89,14 +104,22 @@ int intruder_main(const std::string& head, const std::string& worker) {
                     caf::after(std::chrono::milliseconds(100)) >> [] {});
     return down;
   };
-  {
-    auto [host, port] = host_port(head);
-    auto registry = sys.middleman().remote_actor(host, port);
-    if (!registry) {
-      std::fprintf(stderr, "intruder: cannot reach the head\n");
-      return 2;
+  // Connects to the node at `address` (HOST:PORT) and monitors it; nothing
+  // if it cannot be reached (said on stderr, naming it `what`).
+  auto reach = [&](const std::string& address, const char* what) -> std::optional<caf::actor> {
+    auto [host, port] = host_port(address);
+    auto node = sys.middleman().remote_actor(host, port);
+    if (!node) {
+      std::fprintf(stderr, "intruder: cannot reach the %s\n", what);
+      return std::nullopt;
     }
-    self->monitor(*registry);
+    self->monitor(*node);
+    return *node;
+  };
+  {
+    auto registry = reach(head, "head");
+    if (!registry)
+      return 2;
     auto t0 = std::chrono::steady_clock::now();
     std::string refusal;
     self
@@ -109,17 +132,13 @@ int intruder_main(const std::string& head, const std::string& worker) {
                  down ? "disconnected" : "still connected", ms_since(t0));
     ok = ok && down && refusal.find("no cluster token") != std::string::npos;
   }
-  auto [host, port] = host_port(worker);
   for (int round = 1; round <= 2; ++round) {
     // The middleman forgets a connection when its proxies die; give it a
     // moment so that round 2 connects anew.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto manager = sys.middleman().remote_actor(host, port);
-    if (!manager) {
-      std::fprintf(stderr, "intruder: cannot reach the worker\n");
+    auto manager = reach(worker, "worker");
+    if (!manager)
       return 2;
-    }
-    self->monitor(*manager);
     auto t0 = std::chrono::steady_clock::now();
     self->send(*manager, manta::actors::submit_atom::value, std::string{"guess"}, add_spec());
     bool answered = false;
@@ -178,20 +197,13 @@ TEST_CASE("a driver with a wrong or missing token gets an error naming the probl
   opts.num_cpus = 1;
   opts.address = c.address();
   opts.token = "0123";
-  try {
-    manta::init(opts);
-    FAIL("init with a wrong token succeeded");
-  } catch (const manta::error& e) {
-    CHECK(std::string{e.what()}.find("another cluster token") != std::string::npos);
-  }
+  CHECK_MESSAGE(init_refusal<manta::error>(opts).find("another cluster token") != std::string::npos,
+                "init with a wrong token succeeded, or failed for another reason");
   CHECK_FALSE(manta::is_initialized());
   opts.token.reset();
-  try {
-    manta::init(opts);
-    FAIL("init without a token succeeded");
-  } catch (const manta::invalid_argument_error& e) {
-    CHECK(std::string{e.what()}.find("needs the cluster token") != std::string::npos);
-  }
+  CHECK_MESSAGE(init_refusal<manta::invalid_argument_error>(opts).find("needs the cluster token")
+                  != std::string::npos,
+                "init without a token succeeded, or failed for another reason");
   CHECK_FALSE(manta::is_initialized());
 }
 
@@ -200,15 +212,9 @@ TEST_CASE("on plain TCP, a peer without the token runs nothing, is disconnected 
   // With TLS (the default) such a peer cannot even connect (see
   // security_attack_test); on a cluster run with --transport=plain the
   // token inside Manta's messages is what stops it.
-  manta::tls_options plain;
-  plain.plain = true;
-  manta::local_cluster c{plain};
-  auto worker_log = c.dir() + "/worker.log";
-  c.add_worker(1, "", {}, worker_log);
-  c.join(0);
+  manta_test::plain_worker_cluster cluster;
+  auto& [c, worker_log, worker] = cluster;
   auto& rt = manta::detail::runtime::require("test");
-  auto worker = manta_test::only_worker_address();
-  REQUIRE(!worker.empty());
   CHECK(manta::get(manta::task(add).remote(1, 2), 10s) == 3);
   // Another process, which never joined, tries the head and the worker's
   // node manager without the token.

@@ -2,6 +2,7 @@
 // driver. Each test case starts a head and workers as child processes of
 // itself (--manta-head / --manta-worker) and drives tasks across them.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/cluster_pipeline.hpp"
@@ -159,12 +160,8 @@ TEST_CASE("a three-stage pipeline across nodes") {
 }
 
 TEST_CASE("large arguments move node to node, never through the driver; tasks go where they are") {
-  manta::local_cluster c;
-  auto w1 = c.add_worker(1);
-  auto w2 = c.add_worker(1);
-  c.join(0);
-  auto node_of = manta_test::worker_nodes(2);
-  REQUIRE(node_of.size() == 2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, w1, w2, node_of] = cluster;
   const double n = double(1 << 20);
   const double sum = (n - 1) * n / 2; // of 0, 1, ..., n - 1
   // 8 MiB made on w1 and kept there.

@@ -14,6 +14,7 @@
 #include "tests/cluster_main.hpp"
 #include "tests/fault_workload.hpp"
 #include "tests/head_workload.hpp"
+#include "tests/loopback_socket.hpp"
 #include "tests/tcp_proxy.hpp"
 
 #include <arpa/inet.h>
@@ -62,12 +63,8 @@ pid_t add_proxied_worker(manta::local_cluster& c, tcp_proxy& proxy, const std::s
 
 /// A connected pair of loopback sockets through `proxy`: (client, server).
 std::pair<int, int> connect_through(tcp_proxy& proxy, int listener) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(proxy.port());
-  int client = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  int client = manta_test::tcp_connect(proxy.port());
+  REQUIRE(client >= 0);
   int server = ::accept(listener, nullptr, nullptr);
   REQUIRE(server >= 0);
   return {client, server};
@@ -107,12 +104,8 @@ TEST_CASE("the test proxy forwards, delays, cuts and refuses") {
   ::close(server);
   // While refusing, a new connection is closed at once; afterwards it works.
   proxy.refuse_for(300ms);
-  sockaddr_in p{};
-  p.sin_family = AF_INET;
-  p.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  p.sin_port = htons(proxy.port());
-  int refused = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(::connect(refused, reinterpret_cast<sockaddr*>(&p), sizeof(p)) == 0);
+  int refused = manta_test::tcp_connect(proxy.port());
+  REQUIRE(refused >= 0);
   CHECK(::read(refused, buf, sizeof(buf)) <= 0);
   ::close(refused);
   std::this_thread::sleep_for(350ms);

@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/rss_bytes.hpp"
+
 #include <boost/json/src.hpp>
 
 #include <array>
@@ -90,31 +92,31 @@ struct conn {
   /// Everything until the server closes or `deadline` passes.
   std::string read_all(std::chrono::milliseconds deadline = 10s) {
     std::string out;
-    auto until = std::chrono::steady_clock::now() + deadline;
-    std::array<char, 65536> buf;
-    while (std::chrono::steady_clock::now() < until) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0)
-        continue;
-      auto n = ::recv(fd, buf.data(), buf.size(), 0);
-      if (n <= 0)
-        break;
-      out.append(buf.data(), static_cast<size_t>(n));
-    }
+    read_until_closed(deadline, std::chrono::milliseconds{100}, &out);
     return out;
   }
 
   /// Whether the server closed this connection within `deadline`.
   bool closed_within(std::chrono::milliseconds deadline) {
-    std::array<char, 4096> buf;
+    return read_until_closed(deadline, std::chrono::milliseconds{50}, nullptr);
+  }
+
+  /// Reads, waiting at most `poll` at a time, until the server closes (true)
+  /// or `deadline` passes (false); what came is appended to `out` unless it
+  /// is null.
+  bool read_until_closed(std::chrono::milliseconds deadline, std::chrono::milliseconds poll,
+                         std::string* out) {
+    std::array<char, 65536> buf;
     auto until = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < until) {
       pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0)
+      if (::poll(&p, 1, static_cast<int>(poll.count())) <= 0)
         continue;
       auto n = ::recv(fd, buf.data(), buf.size(), 0);
       if (n <= 0)
         return true;
+      if (out != nullptr)
+        out->append(buf.data(), static_cast<size_t>(n));
     }
     return false;
   }
@@ -156,12 +158,7 @@ bool has(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
 
-size_t rss_bytes() {
-  std::ifstream in{"/proc/self/statm"};
-  size_t pages = 0, resident = 0;
-  in >> pages >> resident;
-  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
+using manta_test::rss_bytes;
 
 std::string bad_name() {
   // Raw bytes: a lone continuation byte, a truncated sequence, an overlong

@@ -17,7 +17,9 @@
 #include <manta/net/transfer_protocol.hpp>
 
 #include "tests/loopback_socket.hpp"
+#include "tests/rss_bytes.hpp"
 #include "tests/test_pki.hpp"
+#include "tests/wait_for.hpp"
 #include "tests/byte_pattern.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -79,30 +81,14 @@ struct served {
   uint16_t port() const { return server.port(); }
 };
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  auto until = steady::now() + limit;
-  while (!pred()) {
-    if (steady::now() >= until)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using manta_test::rss_bytes;
+using manta_test::wait_for;
 
 int thread_count(const std::string& proc = "/proc/self") {
   int n = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator{proc + "/task"})
     ++n;
   return n;
-}
-
-size_t rss_bytes() {
-  std::ifstream in{"/proc/self/statm"};
-  size_t pages = 0;
-  size_t resident = 0;
-  in >> pages >> resident;
-  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 /// User plus system CPU time of process `pid`.

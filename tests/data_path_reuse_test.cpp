@@ -21,6 +21,7 @@
 
 #include "tests/byte_pattern.hpp"
 #include "tests/loopback_socket.hpp"
+#include "tests/wait_for.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -46,15 +47,7 @@ namespace {
 
 const std::string token = "reuse-token";
 
-bool wait_for(const std::function<bool()>& ok, std::chrono::milliseconds limit) {
-  auto deadline = steady::now() + limit;
-  while (!ok()) {
-    if (steady::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using manta_test::wait_for;
 
 /// A transfer server holding object 7.
 struct holder {
@@ -125,48 +118,43 @@ struct peer_io {
         return false;
     }
   }
-  bool read_exact(void* p, size_t n) {
-    auto* at = static_cast<char*>(p);
+  /// Moves the `n` bytes at `at` one step at a time: `tls_step` (a TLS read
+  /// or write) or, on a plain connection, `plain_step` (a recv or send)
+  /// once poll says `events`; false if a step fails or waits 5 s in vain.
+  template <class Byte, class TlsStep, class PlainStep>
+  bool move_all(Byte* at, size_t n, short events, TlsStep tls_step, PlainStep plain_step) {
     while (n > 0) {
-      size_t got = 0;
+      size_t moved = 0;
       if (tls) {
-        auto r = tls->read(at, n, got);
+        auto r = tls_step(at, n, moved);
         if (r == tls_session::failed || (r != tls_session::done && !wait(r)))
           return false;
       } else {
-        pollfd pf{fd, POLLIN, 0};
+        pollfd pf{fd, events, 0};
         if (::poll(&pf, 1, 5000) <= 0)
           return false;
-        auto k = ::recv(fd, at, n, 0);
+        auto k = plain_step(at, n);
         if (k <= 0)
           return false;
-        got = static_cast<size_t>(k);
+        moved = static_cast<size_t>(k);
       }
-      at += got;
-      n -= got;
+      at += moved;
+      n -= moved;
     }
     return true;
   }
+  bool read_exact(void* p, size_t n) {
+    return move_all(
+      static_cast<char*>(p), n, POLLIN,
+      [&](char* at, size_t len, size_t& got) { return tls->read(at, len, got); },
+      [&](char* at, size_t len) { return ::recv(fd, at, len, 0); });
+  }
   bool write_all(const void* p, size_t n) {
-    auto* at = static_cast<const char*>(p);
-    while (n > 0) {
-      size_t put = 0;
-      if (tls) {
-        auto r = tls->write(at, n, put);
-        if (r == tls_session::failed || (r != tls_session::done && !wait(r)))
-          return false;
-      } else {
-        pollfd pf{fd, POLLOUT, 0};
-        if (::poll(&pf, 1, 5000) <= 0)
-          return false;
-        auto k = ::send(fd, at, n, MSG_NOSIGNAL);
-        if (k <= 0)
-          return false;
-        put = static_cast<size_t>(k);
-      }
-      at += put;
-      n -= put;
-    }
+    if (!move_all(
+          static_cast<const char*>(p), n, POLLOUT,
+          [&](const char* at, size_t len, size_t& put) { return tls->write(at, len, put); },
+          [&](const char* at, size_t len) { return ::send(fd, at, len, MSG_NOSIGNAL); }))
+      return false;
     while (tls) {
       auto r = tls->flush();
       if (r == tls_session::done)

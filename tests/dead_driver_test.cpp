@@ -262,6 +262,28 @@ void check_cleanup(manta::local_cluster& c, pid_t worker, const std::string& wor
 }
 
 
+/// This program started as a driver of `c` (`role`: --doomed-driver,
+/// --detached-driver) logging to driver.log, and waited for (40 s at most)
+/// until its status file says `ready_text`.
+struct spawned_driver {
+  spawned_driver(manta::local_cluster& c, const char* role, const std::string& ready_text)
+    : status(c.dir() + "/driver.status"), log(c.dir() + "/driver.log"),
+      pid(c.spawn({role, c.dir()}, log)),
+      ready(manta_test::wait_for_text(status, ready_text, 40s)) {}
+
+  /// What the driver and the worker (its log `worker_log`) said: the
+  /// context of a failed check.
+  std::string said(const std::string& worker_log) const {
+    return "driver status:\n" + manta_test::read_all(status) + "\ndriver log:\n"
+           + manta_test::read_all(log) + "\nworker log:\n" + manta_test::read_all(worker_log);
+  }
+
+  std::string status;
+  std::string log;
+  pid_t pid;
+  bool ready;
+};
+
 } // namespace
 
 TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker, and the "
@@ -270,15 +292,10 @@ TEST_CASE("a driver killed with -9 leaves no actor, task or result on the worker
   manta::local_cluster c;
   auto worker_log = c.dir() + "/worker.log";
   auto worker = c.add_worker(2, "", {}, worker_log);
-  auto status = c.dir() + "/driver.status";
-  auto driver = c.spawn({"--doomed-driver", c.dir()}, c.dir() + "/driver.log");
-  bool ready = manta_test::wait_for_text(status, "ready", 40s);
-  INFO("driver status:\n"
-       << manta_test::read_all(status) << "\ndriver log:\n"
-       << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
-       << manta_test::read_all(worker_log));
-  REQUIRE(ready);
-  check_cleanup(c, worker, worker_log, [&] { REQUIRE(::kill(driver, SIGKILL) == 0); });
+  spawned_driver driver{c, "--doomed-driver", "ready"};
+  INFO(driver.said(worker_log));
+  REQUIRE(driver.ready);
+  check_cleanup(c, worker, worker_log, [&] { REQUIRE(::kill(driver.pid, SIGKILL) == 0); });
 }
 
 TEST_CASE("a driver run by `manta job submit` and ended by `manta job stop` leaves nothing on "
@@ -331,14 +348,10 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
   manta::local_cluster c;
   auto worker_log = c.dir() + "/worker.log";
   c.add_worker(2, "", {}, worker_log);
-  auto status = c.dir() + "/driver.status";
-  auto driver = c.spawn({"--detached-driver", c.dir()}, c.dir() + "/driver.log");
-  bool ready = manta_test::wait_for_text(status, "ready job-", 40s);
-  INFO("driver status:\n"
-       << manta_test::read_all(status) << "\ndriver log:\n"
-       << manta_test::read_all(c.dir() + "/driver.log") << "\nworker log:\n"
-       << manta_test::read_all(worker_log));
-  REQUIRE(ready);
+  spawned_driver driver{c, "--detached-driver", "ready job-"};
+  INFO(driver.said(worker_log));
+  REQUIRE(driver.ready);
+  auto& status = driver.status;
   auto words = manta_test::read_all(status);
   auto their_job = words.substr(words.find("job-"));
   their_job = their_job.substr(0, their_job.find_first_of(" \n"));
@@ -382,7 +395,7 @@ TEST_CASE("a detached actor on a worker outlives its driver's kill -9 and answer
   CHECK(has(before.actor_records, "\"job\":\"" + their_job + "\""));
   CHECK(has(before.tasks, "\"job\":\"" + my_job + "\""));
 
-  REQUIRE(::kill(driver, SIGKILL) == 0);
+  REQUIRE(::kill(driver.pid, SIGKILL) == 0);
   auto killed = steady::now();
   // Within 5 s: the worker keeps only the detached actor, and the head
   // forgot the other one's name.

@@ -4,6 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "shell_command.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -23,27 +25,11 @@
 
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string output;
-};
+using manta_test::contains;
 
 /// Runs `cmd` through the shell and collects stdout and stderr.
-run_result run(const std::string& cmd) {
-  run_result r;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0)
-    r.output.append(buf, n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
+manta_test::command_result run(const std::string& cmd) {
+  return manta_test::run_command(cmd);
 }
 
 /// The text after `prefix` on the first line that starts with it (after
@@ -103,7 +89,7 @@ bool have_gnuplot() {
 TEST_CASE("dependency_graph: step_three(step_two(step_one())) is 43") {
   auto r = run(std::string{DEPENDENCY_GRAPH_DEMO} + " --fast");
   INFO(r.output);
-  CHECK(r.exit_code == 0);
+  CHECK(r.status == 0);
   CHECK(contains(r.output, "step_three(step_two(step_one())) = 43"));
   CHECK(after(r.output, "result: ") == "43");
   CHECK(contains(r.output, "= 40 + 60 = 100"));
@@ -128,7 +114,7 @@ TEST_CASE("parallel_files: files overlap") {
     least_others = std::min(least_others,
                             ((machine_busy_s() - busy0) - (children_cpu_s() - own0)) / (wall * hw));
     INFO(r.output);
-    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.status == 0);
     cpus = cpus_in(r.output);
     auto line = after(r.output, "speedup: ");
     best = std::max(best, std::stod(line));
@@ -147,7 +133,7 @@ TEST_CASE("parallel_files: files overlap") {
 TEST_CASE("pipelining_wait: results come in completion order") {
   auto r = run(std::string{PIPELINING_WAIT_DEMO} + " --fast");
   INFO(r.output);
-  CHECK(r.exit_code == 0);
+  CHECK(r.status == 0);
   CHECK(contains(r.output, "processed in completion order: yes"));
   CHECK(contains(r.output, "(submission order: no)"));
   CHECK(std::stod(after(r.output, "wait(refs, 1) pipeline: ")) > 0);
@@ -158,7 +144,7 @@ TEST_CASE("pipelining_wait: results come in completion order") {
 TEST_CASE("fault_tolerance: retries hide a transient failure, not a permanent one") {
   auto r = run(std::string{FAULT_TOLERANCE_DEMO} + " --fast");
   INFO(r.output);
-  CHECK(r.exit_code == 0);
+  CHECK(r.status == 0);
   CHECK(contains(r.output, "fetch_with_outage(4) = 40: succeeded after 3 attempts"));
   CHECK(contains(r.output, "without retry_exceptions: failed after 1 attempt"));
   CHECK(contains(r.output, "parse_corrupt_record(17) failed for good after 3 attempts"));
@@ -172,7 +158,7 @@ TEST_CASE("monte_carlo_pi --nodes: the same estimate on local clusters of 1 and 
   // say little about speed, so this checks the results, not the timing.
   auto r = run(std::string{MONTE_CARLO_PI_DEMO} + " --nodes=1,2 --samples=20000000");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   for (std::string k : {"1 ", "2 "}) {
     auto row = after(r.output, k);
     REQUIRE(!row.empty());
@@ -180,7 +166,7 @@ TEST_CASE("monte_carlo_pi --nodes: the same estimate on local clusters of 1 and 
     CHECK(contains(row, "%"));
   }
   auto bad = run(std::string{MONTE_CARLO_PI_DEMO} + " --nodes=0");
-  CHECK(bad.exit_code == 2);
+  CHECK(bad.status == 2);
   CHECK(contains(bad.output, "--nodes"));
 }
 
@@ -202,7 +188,7 @@ TEST_CASE("monte_carlo_pi: estimate, speedup and plot") {
     double others = ((machine_busy_s() - busy0) - (children_cpu_s() - own0)) / (wall * hw);
     least_others = std::min(least_others, others);
     INFO(r.output);
-    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.status == 0);
     cpus = cpus_in(r.output);
     auto row = after(r.output, "10000000 ");
     REQUIRE(!row.empty());
@@ -239,7 +225,7 @@ TEST_CASE("monte_carlo_pi: estimate, speedup and plot") {
 TEST_CASE("model_server: the model loads once, metrics count every request") {
   auto r = run(std::string{MODEL_SERVER_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "model loads by the actor: 1 for 20 requests"));
   CHECK(contains(r.output, "predictions correct: 20 of 20"));
   CHECK(contains(r.output, "(3 model loads)"));
@@ -261,7 +247,7 @@ TEST_CASE("model_server: the model loads once, metrics count every request") {
 TEST_CASE("async_actor: three 1 s fetches on one async actor take about 1 s") {
   auto r = run(std::string{ASYNC_ACTOR_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   double async_s = std::stod(after(r.output, "async actor:   3 fetches in "));
   double blocking_s = std::stod(after(r.output, "regular actor: 3 fetches in "));
   // No fetch can end before its 1 s wait; one after another they would take
@@ -274,7 +260,7 @@ TEST_CASE("async_actor: three 1 s fetches on one async actor take about 1 s") {
 TEST_CASE("large_object: ten tasks read one stored copy of the array") {
   auto r = run(std::string{LARGE_OBJECT_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "results match a sequential count: 10 of 10"));
   CHECK(contains(r.output, "buffers the tasks read: 1 (all of them the store's copy)"));
   auto growth = after(r.output, "RSS increase: ");
@@ -293,7 +279,7 @@ TEST_CASE("large_object: ten tasks read one stored copy of the array") {
 TEST_CASE("worker_pool: 12 items over 3 workers, by hand and with actor_pool") {
   auto r = run(std::string{WORKER_POOL_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   auto round_robin = r.output.substr(0, r.output.find("actor_pool.map:"));
   for (int id = 0; id < 3; ++id)
     CHECK(contains(round_robin, "worker " + std::to_string(id) + " processed 4 items"));
@@ -308,7 +294,7 @@ TEST_CASE("worker_pool: 12 items over 3 workers, by hand and with actor_pool") {
 TEST_CASE("data_pipeline: bounded in flight, same result as sequential") {
   auto r = run(std::string{DATA_PIPELINE_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "matches the sequential computation: yes"));
   auto flight = after(r.output, "max chains in flight: ");
   REQUIRE(!flight.empty());
@@ -324,7 +310,7 @@ TEST_CASE("data_pipeline: bounded in flight, same result as sequential") {
 TEST_CASE("parameter_server: the loss falls every round to the noise floor") {
   auto r = run(std::string{PARAMETER_SERVER_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "rounds applied by the server: 20"));
   CHECK(contains(r.output, "loss decreased in 19 of 19 rounds"));
   double initial = std::stod(after(r.output, "initial loss: "));
@@ -338,7 +324,7 @@ TEST_CASE("parameter_server: the loss falls every round to the noise floor") {
 TEST_CASE("monitoring: the seeded streams raise the same alerts as a replay") {
   auto r = run(std::string{MONITORING_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "samples received: 180 of 180 sent, 0 out of order"));
   int raised = std::stoi(after(r.output, "alerts raised: "));
   int expected = std::stoi(after(r.output, "expected by a sequential replay: "));
@@ -351,7 +337,7 @@ TEST_CASE("monitoring: the seeded streams raise the same alerts as a replay") {
 TEST_CASE("perf_debugging: the fixed version is much faster, same result") {
   auto r = run(std::string{PERF_DEBUGGING_DEMO} + " --fast");
   INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.status == 0);
   CHECK(contains(r.output, "results identical: yes"));
   double speedup = std::stod(after(r.output, "speedup: "));
   MESSAGE("perf_debugging speedup " << speedup << "x");
@@ -368,7 +354,7 @@ TEST_CASE("tour: every demo runs and passes") {
   auto r = run("cd " + dir.string() + " && " + std::string{TOUR_DEMO} + " --fast");
   std::filesystem::remove_all(dir);
   INFO(r.output);
-  CHECK(r.exit_code == 0);
+  CHECK(r.status == 0);
   auto table = r.output.substr(std::min(r.output.size(), r.output.find("==== tour summary")));
   for (const char* d :
        {"parallel_files", "dependency_graph", "model_server", "async_actor", "large_object",
@@ -388,7 +374,7 @@ TEST_CASE("sim_service_fleet: a partition raises the tail latency, the same for 
   auto one = run(std::string{SIM_SERVICE_FLEET_DEMO} + " --seed=3");
   auto two = run(std::string{SIM_SERVICE_FLEET_DEMO} + " --seed=3");
   INFO(one.output);
-  REQUIRE(one.exit_code == 0);
+  REQUIRE(one.status == 0);
   CHECK(strip(one.output) == strip(two.output));
   CHECK(contains(one.output, "external=0 "));
   // Columns: requests, p50, p99, p999 (ms).

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -100,6 +101,36 @@ int get_blocker() {
 MANTA_REMOTE(throws_runtime, throws_custom, throws_int, add_one, flaky, hold_until_released, marker,
              cancellable_loop, get_blocker);
 
+/// The task_error that `get()` (a get of a failed task's result) throws, or
+/// nothing if it throws none.
+template <class Get>
+std::optional<manta::task_error> task_error_of(Get get) {
+  try {
+    (void)get();
+  } catch (const manta::task_error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+/// Cancels `r`: its get throws task_cancelled_error within 0.1 s.
+template <class T>
+void check_cancelled_at_once(const manta::object_ref<T>& r) {
+  auto t0 = steady::now();
+  manta::cancel(r);
+  CHECK_THROWS_AS(manta::get(r, 5s), manta::task_cancelled_error);
+  CHECK(seconds_since(t0) < 0.1);
+}
+
+/// A held task (hold_until_released), running, with no marker run yet.
+manta::object_ref<int> running_held_task() {
+  g_release = false;
+  g_marker_runs = 0;
+  auto held = manta::task(hold_until_released).remote();
+  wait_for_holding(1);
+  return held;
+}
+
 void wait_until(const std::atomic<bool>& flag, std::chrono::milliseconds limit) {
   auto deadline = steady::now() + limit;
   while (!flag.load() && steady::now() < deadline)
@@ -112,18 +143,15 @@ void wait_until(const std::atomic<bool>& flag, std::chrono::milliseconds limit) 
 TEST_CASE("an exception in a task reaches get as task_error") {
   runtime_guard rt{2};
   auto ref = manta::task(throws_runtime).remote(7);
-  try {
-    (void)manta::get(ref);
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.type_name() == "std::runtime_error");
-    CHECK(e.message() == "boom 7");
-    CHECK(e.task_name() == "throws_runtime");
-    CHECK_FALSE(e.node().empty());
-    std::string what = e.what();
-    CHECK(what.find("boom 7") != std::string::npos);
-    CHECK(what.find("throws_runtime") != std::string::npos);
-  }
+  auto e = task_error_of([&] { return manta::get(ref); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->type_name() == "std::runtime_error");
+  CHECK(e->message() == "boom 7");
+  CHECK(e->task_name() == "throws_runtime");
+  CHECK_FALSE(e->node().empty());
+  std::string what = e->what();
+  CHECK(what.find("boom 7") != std::string::npos);
+  CHECK(what.find("throws_runtime") != std::string::npos);
   // Every get of the ref throws the same error, and task_error is a manta::error.
   CHECK_THROWS_AS(manta::get(ref), manta::error);
   CHECK_THROWS_WITH_AS(manta::get(ref, 1s), doctest::Contains("boom 7"), manta::task_error);
@@ -131,33 +159,25 @@ TEST_CASE("an exception in a task reaches get as task_error") {
 
 TEST_CASE("task_error names custom exception types and custom task names") {
   runtime_guard rt{2};
-  try {
-    (void)manta::get(manta::task(throws_custom).remote());
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.type_name() == "my_ns::custom_failure");
-    CHECK(e.message() == "custom failure happened");
-    CHECK(e.task_name() == "throws_custom");
-  }
-  try {
-    (void)manta::get(manta::task(throws_runtime).name("custom").remote(1));
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.task_name() == "custom");
-    CHECK(e.type_name() == "std::runtime_error");
-  }
+  auto e = task_error_of([&] { return manta::get(manta::task(throws_custom).remote()); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->type_name() == "my_ns::custom_failure");
+  CHECK(e->message() == "custom failure happened");
+  CHECK(e->task_name() == "throws_custom");
+  auto named = task_error_of(
+    [&] { return manta::get(manta::task(throws_runtime).name("custom").remote(1)); });
+  REQUIRE_MESSAGE(named.has_value(), "get did not throw");
+  CHECK(named->task_name() == "custom");
+  CHECK(named->type_name() == "std::runtime_error");
 }
 
 TEST_CASE("a non-standard exception gives a task_error too") {
   runtime_guard rt{1};
-  try {
-    (void)manta::get(manta::task(throws_int).remote());
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.task_name() == "throws_int");
-    CHECK_FALSE(e.type_name().empty());
-    CHECK_FALSE(e.node().empty());
-  }
+  auto e = task_error_of([&] { return manta::get(manta::task(throws_int).remote()); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->task_name() == "throws_int");
+  CHECK_FALSE(e->type_name().empty());
+  CHECK_FALSE(e->node().empty());
 }
 
 TEST_CASE("errors propagate through dependent tasks") {
@@ -166,13 +186,10 @@ TEST_CASE("errors propagate through dependent tasks") {
   auto up = manta::task(throws_runtime).remote(3);
   auto mid = manta::task(add_one).remote(up);
   auto down = manta::task(add_one).remote(mid);
-  try {
-    (void)manta::get(down);
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.task_name() == "throws_runtime"); // the task that failed, not the one read
-    CHECK(e.message() == "boom 3");
-  }
+  auto e = task_error_of([&] { return manta::get(down); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->task_name() == "throws_runtime"); // the task that failed, not the one read
+  CHECK(e->message() == "boom 3");
   CHECK_THROWS_AS(manta::get(mid), manta::task_error);
   CHECK(g_add_one_calls.load() == 0); // the dependents never ran
 }
@@ -191,12 +208,9 @@ TEST_CASE("without retry_exceptions a task fails on its first exception") {
   constexpr int key = 1;
   g_attempts[key] = 0;
   auto ref = manta::task(flaky).max_retries(3).remote(key, 2);
-  try {
-    (void)manta::get(ref, 10s);
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.message() == "flaky attempt 1");
-  }
+  auto e = task_error_of([&] { return manta::get(ref, 10s); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->message() == "flaky attempt 1");
   CHECK(g_attempts[key].load() == 1);
 }
 
@@ -205,12 +219,9 @@ TEST_CASE("max_retries(1) runs an always-failing task exactly twice") {
   constexpr int key = 2;
   g_attempts[key] = 0;
   auto ref = manta::task(flaky).max_retries(1).retry_exceptions(true).remote(key, 1000);
-  try {
-    (void)manta::get(ref, 10s);
-    FAIL("get did not throw");
-  } catch (const manta::task_error& e) {
-    CHECK(e.message() == "flaky attempt 2"); // the last attempt's error
-  }
+  auto e = task_error_of([&] { return manta::get(ref, 10s); });
+  REQUIRE_MESSAGE(e.has_value(), "get did not throw");
+  CHECK(e->message() == "flaky attempt 2"); // the last attempt's error
   CHECK(g_attempts[key].load() == 2);
   SUBCASE("max_retries(0) runs it once") {
     constexpr int key0 = 3;
@@ -239,15 +250,8 @@ TEST_CASE("get with a timeout throws get_timeout_error in time") {
 
 TEST_CASE("cancel of a queued task: get throws and the task never runs") {
   runtime_guard rt{1};
-  g_release = false;
-  g_marker_runs = 0;
-  auto busy = manta::task(hold_until_released).remote();
-  wait_for_holding(1);
-  auto queued = manta::task(marker).remote(5);
-  auto t0 = steady::now();
-  manta::cancel(queued);
-  CHECK_THROWS_AS(manta::get(queued, 5s), manta::task_cancelled_error);
-  CHECK(seconds_since(t0) < 0.1);
+  auto busy = running_held_task();
+  check_cancelled_at_once(manta::task(marker).remote(5));
   g_release = true;
   CHECK(manta::get(busy, 5s) == 1);
   // A task submitted after it runs, so the cancelled one would have by now.
@@ -262,15 +266,8 @@ TEST_CASE("cancel of a queued task: get throws and the task never runs") {
 
 TEST_CASE("cancel of a task waiting for a dependency") {
   runtime_guard rt{2};
-  g_release = false;
-  g_marker_runs = 0;
-  auto dep = manta::task(hold_until_released).remote();
-  wait_for_holding(1);
-  auto waiting = manta::task(marker).remote(dep);
-  auto t0 = steady::now();
-  manta::cancel(waiting);
-  CHECK_THROWS_AS(manta::get(waiting, 5s), manta::task_cancelled_error);
-  CHECK(seconds_since(t0) < 0.1);
+  auto dep = running_held_task();
+  check_cancelled_at_once(manta::task(marker).remote(dep));
   g_release = true;
   CHECK(manta::get(dep, 5s) == 1);
   CHECK(manta::get(manta::task(marker).remote(dep), 5s) == 1);
@@ -284,10 +281,7 @@ TEST_CASE("cancel of a running task") {
   auto running = manta::task(cancellable_loop).remote();
   wait_until(g_loop_started, 5s);
   REQUIRE(g_loop_started.load());
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 5s), manta::task_cancelled_error);
-  CHECK(seconds_since(t0) < 0.1);
+  check_cancelled_at_once(running);
   // The task sees manta::cancelled() and leaves its loop.
   wait_until(g_saw_cancelled, 2s);
   CHECK(g_saw_cancelled.load());

@@ -9,6 +9,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/store_listing.hpp"
+#include "tests/worker_cluster.hpp"
 
 #include <manta/core/codec.hpp>
 #include <manta/core/runtime.hpp>
@@ -48,12 +49,6 @@ using manta_test::touch;
 using refs = std::vector<manta::object_ref<int>>;
 /// An item: text (2 MiB makes it a large item, kept on its worker) and refs.
 using padded = std::pair<std::string, refs>;
-
-/// Whether this process's store lists object `id` (asked on a worker).
-bool held_here(uint64_t id) {
-  return listed(manta::object_id{id});
-}
-MANTA_REMOTE(held_here);
 
 std::mutex g_mtx;
 std::vector<uint64_t> g_made; // the objects put for items on this node
@@ -178,29 +173,31 @@ MANTA_REMOTE(one_item);
 
 /// A cluster of `n` workers of `cpus` CPUs and this driver (no CPUs of its
 /// own).
-struct workers {
-  manta::local_cluster c;
-  std::vector<pid_t> pids;
-  std::map<int, manta::node_id> nodes;
+struct workers : manta_test::worker_cluster {
+  explicit workers(size_t n, int cpus = 2) : worker_cluster(n, cpus, 0) {}
 
-  explicit workers(int n, int cpus = 2) {
-    for (int i = 0; i < n; ++i)
-      pids.push_back(c.add_worker(cpus));
-    c.join(0);
-    nodes = manta_test::worker_nodes(static_cast<size_t>(n));
-    for (auto pid : pids)
-      REQUIRE(nodes.count(pid) == 1);
-  }
-
-  manta::node_id node(int i) { return nodes[pids.at(static_cast<size_t>(i))]; }
-
-  /// Whether worker `i`'s store lists object `id`.
-  bool holds(int i, uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(node(i)).remote(id), 30s);
-  }
-
-  std::vector<uint64_t> made_on(int i) {
+  std::vector<uint64_t> made_on(size_t i) {
     return manta::get(manta::task(made_here).node_affinity(node(i)).remote(), 30s);
+  }
+
+  /// The objects worker `i` made for items, once there are `n` (within
+  /// `eventually`'s time); requires that there are.
+  std::vector<uint64_t> made_when(size_t i, size_t n) {
+    std::vector<uint64_t> ids;
+    REQUIRE(eventually([&] {
+      ids = made_on(i);
+      return ids.size() == n;
+    }));
+    return ids;
+  }
+
+  /// Requires that worker `i` made `n` objects for items, and that its store
+  /// lets each of them go in time.
+  void check_made_and_freed(size_t i, size_t n) {
+    auto ids = made_on(i);
+    REQUIRE(ids.size() == n);
+    for (auto id : ids)
+      CHECK(eventually([&] { return !holds(i, id); }));
   }
 };
 
@@ -245,10 +242,7 @@ TEST_CASE(
   }
   touch(go);
   REQUIRE(appears(done, 60s));
-  auto ids = w.made_on(0);
-  REQUIRE(ids.size() == 3);
-  for (auto id : ids)
-    CHECK(eventually([&] { return !w.holds(0, id); }));
+  w.check_made_and_freed(0, 3);
 }
 
 TEST_CASE("a ref in two generator items stays for the second after the first was dropped") {
@@ -298,11 +292,7 @@ TEST_CASE("refs inside generator items a re-run repeats are freed on its node") 
   REQUIRE(value.second.size() == 1);
   CHECK(manta::get(value.second[0], 30s) == 0);
   CHECK(big->slot()->remote()->node.load() == w.node(1));
-  std::vector<uint64_t> ids; // the re-run's two objects
-  REQUIRE(eventually([&] {
-    ids = w.made_on(1);
-    return ids.size() == 2;
-  }));
+  auto ids = w.made_when(1, 2); // the re-run's two objects
   CHECK(w.holds(1, ids[0])); // read here, still held
   // The re-run's item 1 was dropped undecoded: its object goes.
   CHECK(eventually([&] { return !w.holds(1, ids[1]); }));
@@ -333,11 +323,7 @@ TEST_CASE("refs inside a small item that takes a lost large item's place are fre
   CHECK(value.first == "small");
   REQUIRE(value.second.size() == 1);
   CHECK(manta::get(value.second[0], 30s) == 0);
-  std::vector<uint64_t> ids; // the re-run's two objects
-  REQUIRE(eventually([&] {
-    ids = w.made_on(1);
-    return ids.size() == 2;
-  }));
+  auto ids = w.made_when(1, 2); // the re-run's two objects
   CHECK(value.second[0].id().value() == ids[0]);
   CHECK(w.holds(1, ids[0])); // read here, still held
   CHECK(eventually([&] { return !w.holds(1, ids[1]); })); // item 1: a repeat, dropped
@@ -367,12 +353,9 @@ TEST_CASE("an item whose encoding throws lends no refs and its error reaches the
     CHECK(what.find("this item cannot be written") != std::string::npos);
     CHECK_FALSE(gen.next(60s).has_value());
   }
-  auto ids = w.made_on(0);
-  REQUIRE(ids.size() == 2);
   // The ref written into item 1 before its encoding threw went nowhere:
   // nothing pins its object once the producer's own ref is gone.
-  for (auto id : ids)
-    CHECK(eventually([&] { return !w.holds(0, id); }));
+  w.check_made_and_freed(0, 2);
 }
 
 TEST_CASE("the item after one whose encoding threw takes its place") {
@@ -388,10 +371,7 @@ TEST_CASE("the item after one whose encoding threw takes its place") {
     CHECK(seen == "0 2 ");
     CHECK(gen.finished());
   }
-  auto ids = w.made_on(0);
-  REQUIRE(ids.size() == 3);
-  for (auto id : ids)
-    CHECK(eventually([&] { return !w.holds(0, id); }));
+  w.check_made_and_freed(0, 3);
 }
 
 TEST_CASE("refs inside late items the early buffer drops when it overflows are freed") {

@@ -134,34 +134,32 @@ int peak_threads_during(F f) {
 /// threads; now the pool needs a few per CPU.
 constexpr int thread_bound = 40;
 
+/// Runs the fork-join `f` of `depth` levels (2^(depth + 1) - 1 tasks, each
+/// adding 1) on the runtime there is: it adds up, on a few threads.
+void check_fork_join(long (*f)(int), int depth) {
+  long got = 0;
+  int peak = peak_threads_during(
+    [&] { got = manta::get(manta::task(f).remote(depth), deadlock_guard); });
+  CHECK(got == (1L << (depth + 1)) - 1);
+  CHECK(peak <= thread_bound);
+}
+
 } // namespace
 
 TEST_CASE("a deep fork-join with one CPU completes on a few threads") {
   runtime_guard rt{1};
-  long got = 0;
-  int peak = peak_threads_during(
-    [&] { got = manta::get(manta::task(fork_join).remote(13), deadlock_guard); });
-  CHECK(got == (1L << 14) - 1);
-  CHECK(peak <= thread_bound);
+  check_fork_join(fork_join, 13);
   CHECK(cpu_free_again());
 }
 
 TEST_CASE("a deep fork-join with two CPUs completes on a few threads") {
   runtime_guard rt{2};
-  long got = 0;
-  int peak = peak_threads_during(
-    [&] { got = manta::get(manta::task(fork_join).remote(14), deadlock_guard); });
-  CHECK(got == (1L << 15) - 1);
-  CHECK(peak <= thread_bound);
+  check_fork_join(fork_join, 14);
 }
 
 TEST_CASE("a fork-join by wait with one CPU completes on a few threads") {
   runtime_guard rt{1};
-  long got = 0;
-  int peak = peak_threads_during(
-    [&] { got = manta::get(manta::task(fork_join_wait).remote(12), deadlock_guard); });
-  CHECK(got == (1L << 13) - 1);
-  CHECK(peak <= thread_bound);
+  check_fork_join(fork_join_wait, 12);
 }
 
 TEST_CASE("the task waited for runs on the waiting thread") {

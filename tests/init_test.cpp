@@ -7,6 +7,7 @@
 
 #include "tests/held_task.hpp"
 #include "tests/runtime_guard.hpp"
+#include "tests/running_total_actor.hpp"
 #include "tests/thread_count.hpp"
 
 #include <atomic>
@@ -70,16 +71,18 @@ int get_never_ready() {
 
 MANTA_REMOTE(add, sleep_1s, hold_until_released, get_never_ready);
 
-class tally {
-public:
-  explicit tally(int start) : n_(start) {}
-  int add(int by) { return n_ += by; }
 
-private:
-  int n_;
-};
-MANTA_ACTOR(tally, &tally::add);
-
+/// Checks that `call` throws not_initialized_error, naming init (`what`
+/// names the call and when it was made, for a call that did not throw).
+template <class Call>
+void check_not_initialized(Call call, const char* what) {
+  try {
+    call();
+    FAIL(what << " did not throw");
+  } catch (const manta::not_initialized_error& e) {
+    CHECK(std::string{e.what()}.find("init") != std::string::npos);
+  }
+}
 
 } // namespace
 
@@ -87,21 +90,8 @@ MANTA_ACTOR(tally, &tally::add);
 // this one sees a process that never called init.
 TEST_CASE("using the runtime before init throws not_initialized_error") {
   REQUIRE_FALSE(manta::is_initialized());
-  auto mentions_init = [](const manta::not_initialized_error& e) {
-    return std::string{e.what()}.find("init") != std::string::npos;
-  };
-  try {
-    (void)manta::task(add).remote(1, 2);
-    FAIL("task().remote() before init did not throw");
-  } catch (const manta::not_initialized_error& e) {
-    CHECK(mentions_init(e));
-  }
-  try {
-    (void)manta::put(42);
-    FAIL("put before init did not throw");
-  } catch (const manta::not_initialized_error& e) {
-    CHECK(mentions_init(e));
-  }
+  check_not_initialized([] { (void)manta::task(add).remote(1, 2); }, "task().remote() before init");
+  check_not_initialized([] { (void)manta::put(42); }, "put before init");
   CHECK_THROWS_AS(manta::available_resources(), manta::not_initialized_error);
   CHECK_THROWS_AS(manta::cluster_resources(), manta::not_initialized_error);
   // shutdown without init is harmless.
@@ -146,8 +136,8 @@ TEST_CASE("init works again after shutdown") {
 TEST_CASE("a second init starts from fresh parts: no actors, dead ones or groups of the first") {
   {
     runtime_guard rt{runtime_guard::with_cpus(2)};
-    auto t = manta::actor<tally>().name("first_tally").remote(1);
-    CHECK(manta::get(t.call(&tally::add).remote(2)) == 3);
+    auto t = manta::actor<running_total>().name("first_tally").remote(1);
+    CHECK(manta::get(t.call(&running_total::add).remote(2)) == 3);
     auto pg = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack,
                                             "first_group");
     CHECK(manta::list_placement_groups().size() == 1);
@@ -167,13 +157,13 @@ TEST_CASE("a second init starts from fresh parts: no actors, dead ones or groups
   CHECK(manta::list_placement_groups().empty()); // no runtime: nothing to list
   runtime_guard rt{runtime_guard::with_cpus(2)};
   CHECK(manta::list_actors().empty());
-  CHECK_THROWS_AS(manta::get_actor<tally>("first_tally"), manta::actor_not_found_error);
+  CHECK_THROWS_AS(manta::get_actor<running_total>("first_tally"), manta::actor_not_found_error);
   CHECK(manta::list_placement_groups().empty());
   CHECK_THROWS_AS(manta::get_placement_group("first_group"),
                   manta::placement_group_not_found_error);
   // The new runtime's parts work as the first's did.
-  auto t = manta::actor<tally>().name("first_tally").remote(10);
-  CHECK(manta::get(t.call(&tally::add).remote(5)) == 15);
+  auto t = manta::actor<running_total>().name("first_tally").remote(10);
+  CHECK(manta::get(t.call(&running_total::add).remote(5)) == 15);
 }
 
 TEST_CASE("num_cpus and custom resources show up in the resource views") {
@@ -344,27 +334,10 @@ TEST_CASE("using the runtime after shutdown throws not_initialized_error") {
     stale = manta::put(7);
     REQUIRE(manta::get(stale) == 7);
   }
-  auto mentions_init = [](const manta::not_initialized_error& e) {
-    return std::string{e.what()}.find("init") != std::string::npos;
-  };
-  try {
-    (void)manta::task(add).remote(1, 2);
-    FAIL("task().remote() after shutdown did not throw");
-  } catch (const manta::not_initialized_error& e) {
-    CHECK(mentions_init(e));
-  }
-  try {
-    (void)manta::put(1);
-    FAIL("put after shutdown did not throw");
-  } catch (const manta::not_initialized_error& e) {
-    CHECK(mentions_init(e));
-  }
-  try {
-    (void)manta::get(stale);
-    FAIL("get after shutdown did not throw");
-  } catch (const manta::not_initialized_error& e) {
-    CHECK(mentions_init(e));
-  }
+  check_not_initialized([] { (void)manta::task(add).remote(1, 2); },
+                        "task().remote() after shutdown");
+  check_not_initialized([] { (void)manta::put(1); }, "put after shutdown");
+  check_not_initialized([&] { (void)manta::get(stale); }, "get after shutdown");
   CHECK_THROWS_AS(manta::wait(std::vector<manta::object_ref<int>>{stale}, 1),
                   manta::not_initialized_error);
   CHECK_THROWS_AS(manta::available_resources(), manta::not_initialized_error);

@@ -28,6 +28,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using manta_test::contains;
 using manta_test::run;
 
 /// `run` without doctest's checks, for the cluster's start and stop
@@ -91,15 +92,28 @@ struct cluster {
 
 cluster* the_cluster = nullptr;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+/// The test's cluster, which must have started.
+cluster& up_cluster() {
+  REQUIRE(the_cluster->up);
+  return *the_cluster;
+}
+
+/// What job `which`'s driver (JOB_DRIVER_A or _B) says when it probes the
+/// cluster with `code` as its code search path: exit status and output.
+std::pair<int, std::string> probe(const char* which, const std::string& code) {
+  return run(up_cluster().driver(which, code, "--mode=probe"));
+}
+
+/// Checks that `out` says each of `parts`.
+void check_says(const std::string& out, std::initializer_list<std::string> parts) {
+  for (auto& part : parts)
+    CHECK_MESSAGE(contains(out, part), "not said: " << part);
 }
 
 } // namespace
 
 TEST_CASE("two jobs from different code share one generic worker at the same time") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
+  auto& c = up_cluster();
   auto barrier = c.dir + "/barrier";
   fs::create_directory(barrier);
   auto a = c.driver("JOB_DRIVER_A", env("JOB_LIB_A"), "--mode=work --barrier=" + barrier);
@@ -108,36 +122,28 @@ TEST_CASE("two jobs from different code share one generic worker at the same tim
                        + ") & pb=$!; wait $pa; echo \"a=$?\"; "
                          "wait $pb; echo \"b=$?\"");
   INFO(out);
-  CHECK(contains(out, "a=0"));
-  CHECK(contains(out, "b=0"));
-  CHECK(contains(out, "job a: 117 results correct"));
-  CHECK(contains(out, "job b: 117 results correct"));
+  check_says(out, {"a=0", "b=0", "job a: 117 results correct", "job b: 117 results correct"});
 }
 
 TEST_CASE("a library that cannot be loaded fails the task, naming it and the hint") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
-  auto bad = c.dir + "/libnot_a_library.so";
+  auto bad = up_cluster().dir + "/libnot_a_library.so";
   std::ofstream{bad} << "not an ELF file\n";
   ::chmod(bad.c_str(), 0644);
-  auto [rc, out] = run(c.driver("JOB_DRIVER_A", bad, "--mode=probe"));
+  auto [rc, out] = probe("JOB_DRIVER_A", bad);
   INFO(out);
   CHECK(rc == 0);
-  CHECK(contains(out, "probe error: "));
-  CHECK(contains(out, "cannot load the job library " + bad));
-  CHECK(contains(out, "check the job's code search path"));
+  check_says(out, {"probe error: ", "cannot load the job library " + bad,
+                   "check the job's code search path"});
   CHECK_FALSE(contains(out, "probe result: "));
 }
 
 TEST_CASE("a library other users can write is refused") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
-  auto open = c.dir + "/open";
+  auto open = up_cluster().dir + "/open";
   fs::create_directory(open);
   auto lib = open + "/libjob_code_a.so";
   fs::copy_file(env("JOB_LIB_A"), lib);
   ::chmod(lib.c_str(), 0666);
-  auto [rc, out] = run(c.driver("JOB_DRIVER_A", lib, "--mode=probe"));
+  auto [rc, out] = probe("JOB_DRIVER_A", lib);
   INFO(out);
   CHECK(contains(out, "refusing to load the job library: its file " + lib
                         + " is writable by every user"));
@@ -145,62 +151,52 @@ TEST_CASE("a library other users can write is refused") {
 }
 
 TEST_CASE("a function or class not in the job's library is an error naming the library") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
   // Job A's driver naming job B's library: no only_a, and B's job_actor has
   // no constructor taking an integer.
   auto lib_b = fs::canonical(env("JOB_LIB_B")).string();
-  auto [rc, out] = run(c.driver("JOB_DRIVER_A", lib_b, "--mode=probe"));
+  auto [rc, out] = probe("JOB_DRIVER_A", lib_b);
   INFO(out);
-  CHECK(contains(out, "no function named 'only_a' in the job's code on node-"));
-  CHECK(contains(out, lib_b));
-  CHECK(contains(out, "add MANTA_REMOTE(only_a) to one of these libraries"));
-  CHECK(contains(out, "has no constructor of job_actor"));
+  check_says(out, {"no function named 'only_a' in the job's code on node-", lib_b,
+                   "add MANTA_REMOTE(only_a) to one of these libraries",
+                   "has no constructor of job_actor"});
   CHECK_FALSE(contains(out, "probe result: "));
 }
 
 TEST_CASE("a job library whose function lays out its types otherwise is refused per call") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
   // Job A's driver (point{int32, float32}) naming a build of its library
   // with point{float32, int32}: not refused at join for that (its code is
   // the library's), but the call of `measure` is, and the rest runs. The
   // worker ran job A's `measure` from the other library before (the first
   // case): each library keeps its own layouts.
-  auto [rc, out] = run(c.driver("JOB_DRIVER_A", env("JOB_LIB_A_SKEW"), "--mode=probe"));
+  auto [rc, out] = probe("JOB_DRIVER_A", env("JOB_LIB_A_SKEW"));
   INFO(out);
   CHECK(rc == 0);
-  CHECK(contains(out, "probe result: -7\n"));
-  CHECK(contains(out, "probe result: 100\n"));
-  CHECK(contains(out, "probe error: function 'measure' lays out its types differently on node-"));
+  check_says(out, {"probe result: -7\n", "probe result: 100\n",
+                   "probe error: function 'measure' lays out its types differently on node-"});
   CHECK_FALSE(contains(out, "probe result: 3.5"));
 }
 
 TEST_CASE("a library built with GCC's unique symbols is refused, naming the fix") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
+  up_cluster();
   auto lib = env("JOB_LIB_B_UNIQUE");
   if (lib.empty()) {
     MESSAGE("skipped: this compiler makes no unique symbols");
     return;
   }
-  auto [rc, out] = run(c.driver("JOB_DRIVER_B", lib, "--mode=probe"));
+  auto [rc, out] = probe("JOB_DRIVER_B", lib);
   INFO(out);
-  CHECK(contains(out, "cannot load the job library " + fs::canonical(lib).string()));
-  CHECK(contains(out, "was built with GCC's unique symbols"));
-  CHECK(contains(out, "rebuild it with -fno-gnu-unique"));
+  check_says(out, {"cannot load the job library " + fs::canonical(lib).string(),
+                   "was built with GCC's unique symbols", "rebuild it with -fno-gnu-unique"});
   CHECK_FALSE(contains(out, "probe result: "));
 }
 
 TEST_CASE("a code search path that does not exist is refused at init") {
-  auto& c = *the_cluster;
-  REQUIRE(c.up);
-  auto missing = c.dir + "/no_such_library.so";
-  auto [rc, out] = run(c.driver("JOB_DRIVER_A", missing, "--mode=probe"));
+  auto missing = up_cluster().dir + "/no_such_library.so";
+  auto [rc, out] = probe("JOB_DRIVER_A", missing);
   INFO(out);
   CHECK(rc == 2);
-  CHECK(contains(out, "the code search path names " + missing + ", which does not exist"));
-  CHECK(contains(out, "--code-search-path, MANTA_CODE_SEARCH_PATH"));
+  check_says(out, {"the code search path names " + missing + ", which does not exist",
+                   "--code-search-path, MANTA_CODE_SEARCH_PATH"});
 }
 
 int main(int argc, char** argv) {

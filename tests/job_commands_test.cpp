@@ -107,17 +107,10 @@ TEST_CASE("job verbs name what is wrong") {
   CHECK(rc == 2);
   CHECK(out.find("no job 'job-0042' is known to the head") != std::string::npos);
   CHECK(out.find("manta job list") != std::string::npos);
-  auto [lrc, lout] = job("logs job-0042");
-  CHECK(lrc == 2);
-  CHECK(lout.find("was submitted from this machine") != std::string::npos);
-  auto [rc2, out2] = job("submit");
-  CHECK(rc2 == 2);
-  CHECK(out2.find("after `--`") != std::string::npos);
-  auto [rc3, out3] = job("frobnicate");
-  CHECK(rc3 == 2);
-  CHECK(out3.find("unknown verb 'frobnicate'") != std::string::npos);
+  manta_test::check_answer(job("logs job-0042"), 2, "was submitted from this machine");
+  manta_test::check_answer(job("submit"), 2, "after `--`");
+  manta_test::check_answer(job("frobnicate"), 2, "unknown verb 'frobnicate'");
   // Without a head there is no job id to get: said, with the address.
-  auto [rc4, out4] = job("submit --address=127.0.0.1:1 -- true");
-  CHECK(rc4 == 1);
-  CHECK(out4.find("cannot reach 127.0.0.1:1") != std::string::npos);
+  manta_test::check_answer(job("submit --address=127.0.0.1:1 -- true"), 1,
+                           "cannot reach 127.0.0.1:1");
 }

@@ -10,6 +10,7 @@
 #include <manta/manta.hpp>
 
 #include "tests/background_command.hpp"
+#include "tests/failed_count.hpp"
 #include "tests/shell_command.hpp"
 
 #include <boost/json/src.hpp>
@@ -30,6 +31,8 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 using manta_test::background_manta;
+using manta_test::check_answer;
+using manta_test::contains;
 using manta_test::file_shows;
 using manta_test::read_file;
 using manta_test::temp_dir;
@@ -88,15 +91,10 @@ struct node {
   bool running = true;
 };
 
-bool has(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 /// `manta ARGS --address=...`: exit status and output.
 std::pair<int, std::string> manta_cmd(const node& n, const std::string& args) {
-  auto* bin = std::getenv("MANTA_BIN");
-  REQUIRE(bin != nullptr);
-  return manta_test::run(std::string{bin} + " " + args + " --address=" + n.address);
+  return manta_test::run(manta_test::manta_tool("MANTA_BIN") + " " + args
+                         + " --address=" + n.address);
 }
 
 /// The group named `name` of a `--format=json` summary.
@@ -116,15 +114,7 @@ TEST_CASE("manta summary counts a known workload") {
   std::vector<manta::object_ref<int>> refs;
   for (int i = 0; i < 7; ++i)
     refs.push_back(manta::task(work).remote(i));
-  int failed = 0;
-  for (auto& r : refs) {
-    try {
-      manta::get(r, 10s);
-    } catch (const std::exception&) {
-      ++failed;
-    }
-  }
-  REQUIRE(failed == 2);
+  REQUIRE(manta_test::failed_count(refs, 10s) == 2);
   CHECK(manta::get(manta::task(chatty).remote(1), 10s) == 1);
   auto t1 = manta::actor<talker>().name("t1").remote();
   auto t2 = manta::actor<talker>().name("t2").remote();
@@ -141,8 +131,8 @@ TEST_CASE("manta summary counts a known workload") {
   INFO(text);
   auto work_row = text.substr(text.find("\nwork "));
   work_row = work_row.substr(1, work_row.find('\n', 1));
-  CHECK(has(work_row, "task"));
-  CHECK(has(work_row, "FINISHED: 5, FAILED: 2"));
+  CHECK(contains(work_row, "task"));
+  CHECK(contains(work_row, "FINISHED: 5, FAILED: 2"));
   // Sorted by name: chatty, talker.talk, work.
   CHECK(text.find("\nchatty ") < text.find("\ntalker.talk "));
   CHECK(text.find("\ntalker.talk ") < text.find("\nwork "));
@@ -160,7 +150,7 @@ TEST_CASE("manta summary counts a known workload") {
   CHECK(group_of(actors, "talker").at("states").at("ALIVE").to_number<int>() == 2);
   CHECK(group_of(actors, "keeper").at("total").to_number<int>() == 1);
   auto [atrc, actor_table] = manta_cmd(n, "summary actors");
-  CHECK(has(actor_table, "3 actor(s) in 2 class(es)"));
+  CHECK(contains(actor_table, "3 actor(s) in 2 class(es)"));
   CHECK(actor_table.find("\nkeeper ") < actor_table.find("\ntalker "));
 
   auto [orc, objects] = manta_cmd(n, "summary objects --format=json");
@@ -168,7 +158,7 @@ TEST_CASE("manta summary counts a known workload") {
   json::object blob_group;
   auto object_doc = json::parse(objects);
   for (auto& g : object_doc.at("groups").as_array())
-    if (has(std::string{g.at("name").as_string()}, "vector"))
+    if (contains(std::string{g.at("name").as_string()}, "vector"))
       blob_group = g.as_object();
   REQUIRE(!blob_group.empty());
   CHECK(blob_group.at("total").to_number<int>() == 3);
@@ -176,15 +166,13 @@ TEST_CASE("manta summary counts a known workload") {
   CHECK(blob_group.at("total_bytes").to_number<uint64_t>() < 4u << 20);
   auto [otrc, object_table] = manta_cmd(n, "summary objects");
   INFO(object_table);
-  CHECK(has(object_table, " MiB"));
+  CHECK(contains(object_table, " MiB"));
   auto [crc, by_site] = manta_cmd(n, "summary objects --group-by=callsite");
   CHECK(crc == 0);
-  CHECK(has(by_site, "CALLSITE"));
-  CHECK(has(by_site, "task work"));
+  CHECK(contains(by_site, "CALLSITE"));
+  CHECK(contains(by_site, "task work"));
 
-  auto [brc, bad] = manta_cmd(n, "summary bogus");
-  CHECK(brc == 2);
-  CHECK(has(bad, "tasks, actors or objects"));
+  check_answer(manta_cmd(n, "summary bogus"), 2, "tasks, actors or objects");
 }
 
 TEST_CASE("manta logs by task, actor and node; unknown ids") {
@@ -213,32 +201,24 @@ TEST_CASE("manta logs by task, actor and node; unknown ids") {
 
   auto [nrc, all] = manta_cmd(n, "logs --node");
   CHECK(nrc == 0);
-  CHECK(has(all, "(chatty) chatty line 1\n(chatty) chatty line 2\n"));
-  CHECK(has(all, "(talker 't1'.talk) talker says to the log\n"));
+  CHECK(contains(all, "(chatty) chatty line 1\n(chatty) chatty line 2\n"));
+  CHECK(contains(all, "(talker 't1'.talk) talker says to the log\n"));
   auto [jrc, as_json] = manta_cmd(n, "logs --node --tail=1 --format=json");
   CHECK(json::parse(as_json).at("line").as_string() == "talker says to the log");
 
   auto [u1, no_task] = manta_cmd(n, "logs 00000000deadbeef");
   CHECK(u1 == 1);
-  CHECK(has(no_task, "no task 00000000deadbeef"));
-  CHECK(has(no_task, "manta list tasks"));
-  CHECK(!has(no_task, "{\"error\""));
+  CHECK(contains(no_task, "no task 00000000deadbeef"));
+  CHECK(contains(no_task, "manta list tasks"));
+  CHECK(!contains(no_task, "{\"error\""));
   auto [u2, no_actor] = manta_cmd(n, "logs --actor=nobody");
   CHECK(u2 == 1);
-  CHECK(has(no_actor, "no actor 'nobody'"));
-  CHECK(has(no_actor, "manta list actors"));
-  auto [u3, other_node] = manta_cmd(n, "logs --node=node-9");
-  CHECK(u3 == 1);
-  CHECK(has(other_node, "not 'node-9'"));
-  auto [u4, bad_id] = manta_cmd(n, "logs xyz");
-  CHECK(u4 == 1);
-  CHECK(has(bad_id, "task id 'xyz' is not 16 hex digits"));
-  auto [u5, nothing] = manta_cmd(n, "logs");
-  CHECK(u5 == 2);
-  CHECK(has(nothing, "whose logs?"));
-  auto [u6, bad_tail] = manta_cmd(n, "logs --node --tail=lots");
-  CHECK(u6 == 2);
-  CHECK(has(bad_tail, "--tail takes a count"));
+  CHECK(contains(no_actor, "no actor 'nobody'"));
+  CHECK(contains(no_actor, "manta list actors"));
+  check_answer(manta_cmd(n, "logs --node=node-9"), 1, "not 'node-9'");
+  check_answer(manta_cmd(n, "logs xyz"), 1, "task id 'xyz' is not 16 hex digits");
+  check_answer(manta_cmd(n, "logs"), 2, "whose logs?");
+  check_answer(manta_cmd(n, "logs --node --tail=lots"), 2, "--tail takes a count");
 }
 
 TEST_CASE("manta logs --follow prints new lines and stops when the node goes away") {
@@ -257,7 +237,7 @@ TEST_CASE("manta logs --follow prints new lines and stops when the node goes awa
   CHECK(follower.exit_within(0ms) == -1); // still following
   n.stop();
   CHECK(follower.exit_within(15s) == 1);
-  CHECK(has(read_file(follower.err), "the node went away"));
+  CHECK(contains(read_file(follower.err), "the node went away"));
 }
 
 TEST_CASE("manta logs says when the node keeps no lines") {
@@ -265,6 +245,6 @@ TEST_CASE("manta logs says when the node keeps no lines") {
   REQUIRE(manta::get(manta::task(chatty).remote(1), 10s) == 1);
   auto [rc, text] = manta_cmd(n, "logs --node");
   CHECK(rc == 0);
-  CHECK(has(text, "keeps no lines: it runs with log_prefix off"));
-  CHECK(!has(text, "chatty line"));
+  CHECK(contains(text, "keeps no lines: it runs with log_prefix off"));
+  CHECK(!contains(text, "chatty line"));
 }

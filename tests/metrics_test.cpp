@@ -94,25 +94,31 @@ TEST_CASE("user metrics from task code and the runtime's metrics in Prometheus f
     std::this_thread::sleep_for(1ms);
 
   auto m = parse(manta::metrics::prometheus_text());
-  CHECK(m.at("app_requests_total{route=\"/x\"}") == 20);
-  CHECK(m.at("app_queue_depth") == 5);
-  // 0 and 10 are <= 10; up to 100: 0..100 (11 values); all 20 <= 1000.
-  CHECK(m.at("app_request_size_bucket{le=\"10\"}") == 2);
-  CHECK(m.at("app_request_size_bucket{le=\"100\"}") == 11);
-  CHECK(m.at("app_request_size_bucket{le=\"1000\"}") == 20);
-  CHECK(m.at("app_request_size_bucket{le=\"+Inf\"}") == 20);
-  CHECK(m.at("app_request_size_count") == 20);
-  CHECK(m.at("app_request_size_sum") == 1900);
-
-  CHECK(m.at("manta_tasks_ended_total{state=\"FINISHED\"}") == 20);
-  CHECK(m.at("manta_tasks_ended_total{state=\"FAILED\"}") == 1);
-  CHECK(m.at("manta_tasks{state=\"RUNNING\"}") == 0);
-  CHECK(m.at("manta_task_duration_seconds_count{name=\"handle_request\"}") == 20);
-  CHECK(m.at("manta_task_duration_seconds_bucket{le=\"+Inf\",name=\"handle_request\"}") == 20);
+  // Each series and its value.
+  const std::pair<const char*, double> exact[] = {
+    {"app_requests_total{route=\"/x\"}", 20},
+    {"app_queue_depth", 5},
+    // 0 and 10 are <= 10; up to 100: 0..100 (11 values); all 20 <= 1000.
+    {"app_request_size_bucket{le=\"10\"}", 2},
+    {"app_request_size_bucket{le=\"100\"}", 11},
+    {"app_request_size_bucket{le=\"1000\"}", 20},
+    {"app_request_size_bucket{le=\"+Inf\"}", 20},
+    {"app_request_size_count", 20},
+    {"app_request_size_sum", 1900},
+    {"manta_tasks_ended_total{state=\"FINISHED\"}", 20},
+    {"manta_tasks_ended_total{state=\"FAILED\"}", 1},
+    {"manta_tasks{state=\"RUNNING\"}", 0},
+    {"manta_task_duration_seconds_count{name=\"handle_request\"}", 20},
+    {"manta_task_duration_seconds_bucket{le=\"+Inf\",name=\"handle_request\"}", 20},
+    {"manta_resources_capacity{resource=\"CPU\"}", 2},
+    {"manta_resources_available{resource=\"CPU\"}", 2},
+  };
+  for (auto [series, value] : exact) {
+    CAPTURE(series);
+    CHECK(m.at(series) == value);
+  }
   CHECK(m.at("manta_object_store_bytes_used") >= 4096);
   CHECK(m.at("manta_object_store_objects") >= 1);
-  CHECK(m.at("manta_resources_capacity{resource=\"CPU\"}") == 2);
-  CHECK(m.at("manta_resources_available{resource=\"CPU\"}") == 2);
   CHECK(m.count("manta_resources_total{resource=\"CPU\"}") == 0); // a gauge: no _total
   CHECK(m.at("process_resident_memory_bytes") > 0);
   CHECK(m.at("process_threads") >= 3); // main and executors

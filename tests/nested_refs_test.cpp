@@ -10,6 +10,7 @@
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/store_listing.hpp"
+#include "tests/worker_cluster.hpp"
 
 #include <manta/manta.hpp>
 #include <manta/store/borrowers.hpp>
@@ -28,6 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using manta_test::actor_ended;
 using manta_test::eventually;
 using manta_test::listed;
 
@@ -38,12 +40,6 @@ using text_refs = std::vector<manta::object_ref<std::string>>;
 std::string large_text(char c) {
   return std::string(size_t{96} << 10, c);
 }
-
-/// Whether this process's store lists object `id` (asked on a worker).
-bool held_here(uint64_t id) {
-  return listed(manta::object_id{id});
-}
-MANTA_REMOTE(held_here);
 
 std::atomic<uint64_t> g_made{0};
 
@@ -247,14 +243,6 @@ int ping_handle_lists(std::vector<manta::object_ref<target_handles>> outer) {
 }
 MANTA_REMOTE(ping_handle_lists);
 
-/// Whether the driver's actor `id` (as the state API names it) has ended.
-bool actor_ended(const std::string& id) {
-  for (auto& a : manta::list_actors())
-    if (a.id == id)
-      return a.state == "DEAD";
-  return true;
-}
-
 /// The state API's id of the driver's actor named `name`.
 std::string actor_id(const std::string& name) {
   for (auto& a : manta::list_actors())
@@ -264,25 +252,8 @@ std::string actor_id(const std::string& name) {
 }
 
 /// A cluster of 1-CPU workers and this driver with `driver_cpus`.
-struct workers {
-  manta::local_cluster c;
-  std::vector<pid_t> pids;
-  std::map<int, manta::node_id> nodes;
-
-  explicit workers(size_t n, int driver_cpus = 0) {
-    for (size_t k = 0; k < n; ++k)
-      pids.push_back(c.add_worker(1));
-    c.join(driver_cpus);
-    nodes = manta_test::worker_nodes(n);
-    REQUIRE(nodes.size() == n);
-  }
-
-  manta::node_id node(size_t k) { return nodes.at(pids.at(k)); }
-
-  /// Whether worker `k`'s store lists object `id`.
-  bool holds(size_t k, uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(node(k)).remote(id), 30s);
-  }
+struct workers : manta_test::worker_cluster {
+  explicit workers(size_t n, int driver_cpus = 0) : worker_cluster(n, 1, driver_cpus) {}
 
   /// The object a task or actor on worker `k` put last.
   uint64_t made(size_t k) {

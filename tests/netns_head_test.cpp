@@ -14,6 +14,7 @@
 #include "tests/head_replacement.hpp"
 #include "tests/netns_cluster.hpp"
 #include "tests/netns_keep_logs.hpp"
+#include "tests/netns_main.hpp"
 
 #include <cstdio>
 #include <string>
@@ -75,16 +76,10 @@ TEST_CASE("across namespaces, a head killed with -9 during a workload is replace
 }
 
 int main(int argc, char** argv) {
-  if (manta::is_cluster_process(argc, argv))
-    return manta_test::cluster_test_main(argc, argv);
-  if (auto why = manta_test::netns_unavailable(); !why.empty()) {
-    std::fprintf(stderr, "netns_head tests skipped: %s\n", why.c_str());
-    return 77;
-  }
-  if (netns_cluster::redis_server_path().empty()) {
-    std::fprintf(stderr, "netns_head tests skipped: redis-server is not installed (tools/setup.sh "
-                         "installs Debian's redis-server)\n");
-    return 77;
-  }
-  return manta_test::cluster_test_main(argc, argv);
+  return manta_test::netns_test_main(argc, argv, "netns_head", [] {
+    return netns_cluster::redis_server_path().empty()
+             ? std::string{"redis-server is not installed (tools/setup.sh installs Debian's "
+                           "redis-server)"}
+             : std::string{};
+  });
 }

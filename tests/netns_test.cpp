@@ -13,6 +13,8 @@
 #include "tests/netem_relay.hpp"
 #include "tests/netns_cluster.hpp"
 #include "tests/netns_keep_logs.hpp"
+#include "tests/netns_main.hpp"
+#include "tests/running_total_actor.hpp"
 
 #include "manta/net/object_transfer.hpp"
 
@@ -54,16 +56,6 @@ int64_t checksum(const std::vector<char>& v) {
 
 MANTA_REMOTE(make_bytes, checksum);
 
-class counter {
-public:
-  explicit counter(int start) : n_(start) {}
-  int add(int by) { return n_ += by; }
-
-private:
-  int n_;
-};
-
-MANTA_ACTOR(counter, &counter::add);
 
 bool log_has(const std::string& log, const std::string& text, size_t times,
              std::chrono::seconds limit) {
@@ -146,10 +138,10 @@ TEST_CASE("tasks, actors and large objects between namespaces, each node on its 
     sum += manta::get(r, 10s);
   CHECK(sum == 199 * 200 * 399 / 6 + 7 * 200);
   // An actor on the worker keeps its state across calls.
-  auto a = manta::actor<counter>().remote(10);
+  auto a = manta::actor<running_total>().remote(10);
   for (int k = 1; k < 5; ++k)
-    manta::get(a.call(&counter::add).remote(k), 10s);
-  CHECK(manta::get(a.call(&counter::add).remote(0), 10s) == 20);
+    manta::get(a.call(&running_total::add).remote(k), 10s);
+  CHECK(manta::get(a.call(&running_total::add).remote(0), 10s) == 20);
   // A large result stays on the worker and is read over the raw data path
   // from the worker's address; a large argument the driver put is read by
   // the worker from the driver's.
@@ -388,11 +380,5 @@ TEST_CASE("netem fallback: a spec it cannot emulate is refused, naming the part"
 }
 
 int main(int argc, char** argv) {
-  if (manta::is_cluster_process(argc, argv))
-    return manta_test::cluster_test_main(argc, argv);
-  if (auto why = manta_test::netns_unavailable(); !why.empty()) {
-    std::fprintf(stderr, "netns tests skipped: %s\n", why.c_str());
-    return 77;
-  }
-  return manta_test::cluster_test_main(argc, argv);
+  return manta_test::netns_test_main(argc, argv, "netns");
 }

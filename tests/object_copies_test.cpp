@@ -3,6 +3,7 @@
 // to later readers; the copy outlives the node that made the object, and
 // freeing the object frees its copies.
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -76,12 +77,8 @@ uint64_t served_on(manta::node_id node) {
 } // namespace
 
 TEST_CASE("a reader's copy serves the owner after the node that made the object died") {
-  manta::local_cluster c;
-  auto maker = c.add_worker(1);
-  auto reader = c.add_worker(1);
-  c.join(0);
-  auto node_of = manta_test::worker_nodes(2);
-  REQUIRE(node_of.size() == 2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, maker, reader, node_of] = cluster;
   auto blob = manta::task(make_blob).node_affinity(node_of[maker]).remote(24);
   manta::wait(std::vector{blob}, 1, 20s);
   REQUIRE(blob.slot()->remote() != nullptr); // stored on the maker
@@ -103,12 +100,8 @@ TEST_CASE("a reader's copy serves the owner after the node that made the object 
 }
 
 TEST_CASE("a put object read by two nodes: the second reads from both, free drops the copies") {
-  manta::local_cluster c;
-  auto a = c.add_worker(1);
-  auto b = c.add_worker(1);
-  c.join(0);
-  auto node_of = manta_test::worker_nodes(2);
-  REQUIRE(node_of.size() == 2);
+  manta_test::two_worker_cluster cluster;
+  auto& [c, a, b, node_of] = cluster;
   auto data = make_blob(64);
   auto expect = digest(data);
   auto obj = manta::put(std::move(data));

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/rss_bytes.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <atomic>
@@ -22,14 +23,7 @@ using namespace std::chrono_literals;
 namespace {
 
 
-/// Resident set size of this process in bytes.
-size_t rss_bytes() {
-  std::ifstream in{"/proc/self/statm"};
-  size_t total = 0;
-  size_t resident = 0;
-  in >> total >> resident;
-  return resident * static_cast<size_t>(::sysconf(_SC_PAGE_SIZE));
-}
+using manta_test::rss_bytes;
 
 size_t store_bytes() {
   return manta::memory_summary().bytes_in_memory;

@@ -134,6 +134,15 @@ struct dying_holder {
   }
 };
 
+/// A holder's first-asked hook that answers only once `dying` was asked (5 s
+/// at most): the dying holder surely dies with chunks of the read in flight.
+std::function<void()> once_asked(const dying_holder& dying) {
+  return [&dying] {
+    for (int i = 0; i < 500 && !dying.asked; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+}
+
 } // namespace
 
 TEST_CASE("objects arrive byte-exact over one and several connections") {
@@ -209,12 +218,7 @@ TEST_CASE("two holders share the chunks of one read, byte-exact; a third stands 
 TEST_CASE("a holder dying mid-read: the others finish the read, one standing by joins") {
   auto bytes = pattern((24u << 20) + 777);
   dying_holder dying{*bytes};
-  // The good holder answers once the dying one was asked: it surely dies
-  // with chunks of this read in flight.
-  holder good{bytes, [&] {
-                for (int i = 0; i < 500 && !dying.asked; ++i)
-                  std::this_thread::sleep_for(std::chrono::milliseconds(10));
-              }};
+  holder good{bytes, once_asked(dying)};
   std::vector<char> out;
   // Nothing listens on port 1: that holder fails at once, and the good
   // one, standing by, replaces it.
@@ -245,10 +249,7 @@ TEST_CASE("fresh memory grows chunk by chunk as the read goes: byte-exact throug
   // chunks, lower ones among them, to another.
   auto bytes = pattern((40u << 20) + 777);
   dying_holder dying{*bytes};
-  holder good{bytes, [&] {
-                for (int i = 0; i < 500 && !dying.asked; ++i)
-                  std::this_thread::sleep_for(std::chrono::milliseconds(10));
-              }};
+  holder good{bytes, once_asked(dying)};
   std::vector<char> out;
   auto mappers = mapping_threads_started();
   rusage before_read{};

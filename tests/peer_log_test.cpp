@@ -7,6 +7,7 @@
 #include <manta/core/runtime.hpp>
 #include <manta/manta.hpp>
 
+#include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
@@ -102,14 +103,8 @@ TEST_CASE("log lines are rate-limited per source, and say how many were held bac
 TEST_CASE("junk from a process without the token reaches the logs bounded; nodes keep serving") {
   // On plain TCP, where such a process reaches CAF (with TLS, the default,
   // it cannot connect at all: security_attack_test).
-  manta::tls_options plain;
-  plain.plain = true;
-  manta::local_cluster c{plain};
-  auto worker_log = c.dir() + "/worker.log";
-  c.add_worker(1, "", {}, worker_log);
-  c.join(0);
-  auto worker = manta_test::only_worker_address();
-  REQUIRE(!worker.empty());
+  manta_test::plain_worker_cluster cluster;
+  auto& [c, worker_log, worker] = cluster;
   auto junk_log = c.dir() + "/junk.log";
   auto t0 = std::chrono::steady_clock::now();
   auto pid = c.spawn({"--junk", "3", c.address(), worker}, junk_log);

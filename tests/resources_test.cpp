@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/concurrency_peak.hpp"
 #include "tests/held_task.hpp"
 #include "tests/runtime_guard.hpp"
 
@@ -20,22 +21,14 @@ namespace {
 
 
 /// Tasks running right now and the most ever seen at once.
-std::atomic<int> g_running{0};
-std::atomic<int> g_max_running{0};
+manta_test::concurrency_peak g_tasks;
 
 void reset_concurrency() {
-  g_running = 0;
-  g_max_running = 0;
+  g_tasks.reset();
 }
 
 int sleep_ms(int ms) {
-  auto now = ++g_running;
-  auto seen = g_max_running.load();
-  while (now > seen && !g_max_running.compare_exchange_weak(seen, now)) {
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-  --g_running;
-  return ms;
+  return g_tasks.hold_for(ms);
 }
 
 int answer() {
@@ -69,25 +62,30 @@ TEST_CASE("num_cpus bounds how many tasks run at once") {
   CHECK(took >= 0.9 * ideal);        // never more than four at once
   CHECK(took < 2 * ideal);
   CHECK(sequential / took >= 1.5);
-  CHECK(g_max_running.load() == 4);
+  CHECK(g_tasks.most.load() == 4);
 }
 
-TEST_CASE("tasks asking for two CPUs halve the concurrency") {
-  runtime_guard rt{4};
-  auto took = run_batch(4, [] { return manta::task(sleep_ms).num_cpus(2).remote(300); });
+namespace {
+
+/// Runs `n` tasks of 300 ms asking for `cpus` CPUs each on a node of
+/// `node_cpus`: `most` run at once, so they take two waves' time.
+void check_two_waves(double node_cpus, int n, double cpus, int most) {
+  runtime_guard rt{node_cpus};
+  auto took = run_batch(n, [cpus] { return manta::task(sleep_ms).num_cpus(cpus).remote(300); });
   CAPTURE(took);
-  CHECK(g_max_running.load() == 2);
+  CHECK(g_tasks.most.load() == most);
   CHECK(took >= 0.55);
   CHECK(took < 1.2);
+}
+
+} // namespace
+
+TEST_CASE("tasks asking for two CPUs halve the concurrency") {
+  check_two_waves(4, 4, 2, 2);
 }
 
 TEST_CASE("fractional CPUs let more tasks share a CPU") {
-  runtime_guard rt{2};
-  auto took = run_batch(8, [] { return manta::task(sleep_ms).num_cpus(0.5).remote(300); });
-  CAPTURE(took);
-  CHECK(g_max_running.load() == 4);
-  CHECK(took >= 0.55);
-  CHECK(took < 1.2);
+  check_two_waves(2, 8, 0.5, 4);
 }
 
 TEST_CASE("a custom resource with one unit serializes its tasks") {
@@ -96,19 +94,19 @@ TEST_CASE("a custom resource with one unit serializes its tasks") {
     return manta::task(sleep_ms).resources({{"GPU", 1}}).remote(100);
   });
   CAPTURE(took);
-  CHECK(g_max_running.load() == 1);
+  CHECK(g_tasks.most.load() == 1);
   CHECK(took >= 0.38);
   SUBCASE("tasks without the resource are not held back by it") {
     auto took2 = run_batch(4, [] { return manta::task(sleep_ms).remote(200); });
     CAPTURE(took2);
-    CHECK(g_max_running.load() == 4);
+    CHECK(g_tasks.most.load() == 4);
   }
   SUBCASE("resources({{\"CPU\", n}}) sets the CPU demand") {
     auto took3 = run_batch(4, [] {
       return manta::task(sleep_ms).resources({{"CPU", 2}}).remote(200);
     });
     CAPTURE(took3);
-    CHECK(g_max_running.load() == 2);
+    CHECK(g_tasks.most.load() == 2);
   }
 }
 

@@ -31,6 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using manta_test::contains;
 using manta_test::run;
 
 std::string manta_exe() {
@@ -111,10 +112,6 @@ bool ended(pid_t pid) {
 void write(const std::string& path, const std::string& text, mode_t mode = 0600) {
   std::ofstream{path} << text;
   REQUIRE(::chmod(path.c_str(), mode) == 0);
-}
-
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
 }
 
 /// Joins the cluster at "auto" with the runtime folder `dir`; the error, or

@@ -188,13 +188,6 @@ manta::tls_options transport() {
   return out;
 }
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
 } // namespace
 
 TEST_CASE("a process without the token cannot connect, so its exit messages stop no node") {
@@ -265,7 +258,7 @@ TEST_CASE("a 4 GiB header and garbage on 200 connections cost a node no memory, 
   CHECK(::kill(worker, 0) == 0);
   check_worker_serves(2, 3);
   // Logged, but not a line per connection: 440 refusals, a few lines.
-  auto refusals = count(c.head_log(), "refused a connection from");
+  auto refusals = manta_test::count_of(c.head_log(), "refused a connection from");
   MESSAGE("head log lines about refused connections: " << refusals);
   CHECK(refusals >= 1);
   CHECK(refusals <= 12);

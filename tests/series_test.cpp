@@ -11,6 +11,7 @@
 
 #include "manta/observe/cpu_meter.hpp"
 #include "manta/observe/series.hpp"
+#include "tests/adder_actor.hpp"
 #include "tests/runtime_guard.hpp"
 #include "tools/http_client.hpp"
 
@@ -49,15 +50,6 @@ int held(int x) {
 }
 
 MANTA_REMOTE(add_one, fails, held);
-
-class counter {
-public:
-  int add(int x) { return total_ += x; }
-
-private:
-  int total_ = 0;
-};
-MANTA_ACTOR(counter, &counter::add);
 
 /// GETs /api/series (with `query`) from the node's dashboard.
 json::object series(const std::string& query = "") {
@@ -100,9 +92,9 @@ TEST_CASE("/api/series has a sample a second with the counts of the workload") {
   for (int i = 0; i < 20; ++i)
     refs.push_back(manta::task(add_one).remote(i));
   manta::get(refs);
-  auto c = manta::actor<counter>().remote();
+  auto c = manta::actor<adder>().remote();
   for (int i = 0; i < 5; ++i)
-    manta::get(c.call(&counter::add).remote(i));
+    manta::get(c.call(&adder::add).remote(i));
   CHECK_THROWS(manta::get(manta::task(fails).remote(1)));
 
   // 20 tasks and 5 actor calls finished, one task failed.

@@ -11,6 +11,8 @@
 
 #include <manta/manta.hpp>
 
+#include "tests/adder_actor.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -32,15 +34,6 @@ long add(long a, long b) {
 }
 MANTA_REMOTE(add);
 
-class counter {
-public:
-  long incr(long by) { return n_ += by; }
-
-private:
-  long n_ = 0;
-};
-MANTA_ACTOR(counter, &counter::incr);
-
 int mixed() {
   std::vector<manta::object_ref<long>> refs;
   for (long i = 0; i < 40; ++i)
@@ -49,10 +42,10 @@ int mixed() {
   auto total = manta::put(0L);
   for (auto& r : refs)
     total = manta::task(add).remote(total, r);
-  auto c = manta::actor<counter>().max_restarts(3).max_task_retries(3).remote();
+  auto c = manta::actor<adder>().max_restarts(3).max_task_retries(3).remote();
   long last = 0;
-  for (long i = 1; i <= 20; ++i)
-    last = manta::get(c.call(&counter::incr).remote(i));
+  for (int i = 1; i <= 20; ++i)
+    last = manta::get(c.call(&adder::add).remote(i));
   long sum = manta::get(total);
   std::printf("ready=%zu sum=%ld counter=%ld\n", ready.size(), sum, last);
   long want = 0;

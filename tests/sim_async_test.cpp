@@ -8,6 +8,7 @@
 #include <manta/manta.hpp>
 
 #include "sim_guard.hpp"
+#include "slow_square.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -20,12 +21,6 @@ using manta_test::kill_at;
 using manta_test::sim_guard;
 
 namespace {
-
-long slow_square(long x) {
-  manta::sleep(10ms);
-  return x * x;
-}
-MANTA_REMOTE(slow_square);
 
 class napper {
 public:

@@ -180,20 +180,13 @@ TEST_CASE("a task whose nodes die under it is retried while max_retries and max_
 
 TEST_CASE("a partition longer than the connection timeout declares the cut-off node dead; it "
           "joins again at the driver's first try to reconnect after the heal") {
-  auto run = [](uint64_t seed, std::chrono::nanoseconds heal_at) {
+  auto run = [](uint64_t seed, std::chrono::nanoseconds healed) {
     manta::simulation_options s;
     s.seed = seed;
     s.nodes = 3;
     s.latency = 100us;
     s.jitter = 50us;
-    manta::sim_fault cut;
-    cut.at = 10ms;
-    cut.what = manta::sim_fault::kind::partition;
-    cut.group = {2};
-    manta::sim_fault heal;
-    heal.at = heal_at;
-    heal.what = manta::sim_fault::kind::heal;
-    s.faults = {cut, heal};
+    s.faults = {manta_test::partition_at(10ms, {2}), manta_test::heal_at(healed)};
     sim_guard g{s, 300ms}; // --connection-timeout=300ms
     auto a = manta::actor<where_am_i>().node_affinity(2, true).max_restarts(1).remote();
     CHECK(node_of(a) == 2);
@@ -203,7 +196,7 @@ TEST_CASE("a partition longer than the connection timeout declares the cut-off n
     auto actor_now = manta::get(a.call(&where_am_i::ask).remote());
     // Just after the heal: a soft pin to node 2 runs there only if the
     // driver has connected to it again; a hard pin waits for that.
-    manta::sleep(heal_at + 10ms - manta::now().time_since_epoch());
+    manta::sleep(healed + 10ms - manta::now().time_since_epoch());
     auto soft_ref = manta::task(long_node).node_affinity(2, true).remote();
     auto hard = manta::task(long_node).node_affinity(2).remote();
     CHECK(manta::get(hard) == 2);

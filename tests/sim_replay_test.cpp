@@ -24,6 +24,21 @@ std::string read_file(const std::string& path) {
   return all.str();
 }
 
+/// sim_app's mixed program simulated with `flags`, twice with `seed` and once
+/// with `other`; each run must exit 0.
+struct seed_runs {
+  child_run one, two, other;
+};
+seed_runs run_seeds(const std::string& flags, int seed, int other) {
+  auto with = [&](int s) { return run_app(flags + "--seed=" + std::to_string(s) + " mixed"); };
+  seed_runs r{with(seed), with(seed), with(other)};
+  INFO(r.one.out);
+  REQUIRE(r.one.rc == 0);
+  REQUIRE(r.two.rc == 0);
+  REQUIRE(r.other.rc == 0);
+  return r;
+}
+
 } // namespace
 
 TEST_CASE("the trace file of a seed is the same line by line, and tells where seeds part") {
@@ -49,13 +64,8 @@ TEST_CASE("the trace file of a seed is the same line by line, and tells where se
 
 TEST_CASE("the same seed gives the same trace, another seed another trace") {
   auto flags = std::string{"--simulate --sim-nodes=4 --sim-kills=1 --sim-kill-window=30ms "};
-  auto one = run_app(flags + "--seed=11 mixed");
-  auto two = run_app(flags + "--seed=11 mixed");
-  auto other = run_app(flags + "--seed=12 mixed");
+  auto [one, two, other] = run_seeds(flags, 11, 12);
   INFO(one.out);
-  REQUIRE(one.rc == 0);
-  REQUIRE(two.rc == 0);
-  REQUIRE(other.rc == 0);
   REQUIRE(one.hash.size() == 16);
   CHECK(one.hash == two.hash);
   CHECK(one.hash != other.hash);
@@ -150,13 +160,8 @@ TEST_CASE("--seed alone is the program's own flag; a bad --sim- flag is refused 
 TEST_CASE("--sim-partitions and --sim-slowdowns draw the same faults for the same seed") {
   auto flags = std::string{"--simulate --sim-nodes=6 --sim-partitions=2 --sim-slowdowns=2 "
                            "--sim-fault-window=40ms --sim-bandwidth=1e8 "};
-  auto one = run_app(flags + "--seed=5 mixed");
-  auto two = run_app(flags + "--seed=5 mixed");
-  auto other = run_app(flags + "--seed=6 mixed");
+  auto [one, two, other] = run_seeds(flags, 5, 6);
   INFO(one.out);
-  REQUIRE(one.rc == 0);
-  REQUIRE(two.rc == 0);
-  REQUIRE(other.rc == 0);
   CHECK(one.hash == two.hash);
   CHECK(one.hash != other.hash);
   auto bad = run_app("--simulate --sim-cost=fast mixed");

@@ -1,12 +1,16 @@
 #pragma once
 
-// Waiting for an object to appear in, or leave, a process's object store:
-// shared by the tests of borrowed refs (borrowing_test, unread_refs_test).
+// Whether an object is in a process's object store (this one's, or a
+// worker's through a task there), waiting for it to appear or leave, and for
+// an actor to end: shared by the tests of borrowed refs (borrowing_test,
+// unread_refs_test, nested_refs_test, generator_refs_test).
 
 #include <manta/manta.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
 
 namespace manta_test {
@@ -17,6 +21,18 @@ inline bool listed(manta::object_id id) {
     if (o.id == id)
       return true;
   return false;
+}
+
+/// Whether worker node `node`'s store lists object `id` (asked by a task
+/// there).
+inline bool held_on(manta::node_id node, uint64_t id);
+
+/// Whether the driver's actor `id` (as the state API names it) has ended.
+inline bool actor_ended(const std::string& id) {
+  for (auto& a : manta::list_actors())
+    if (a.id == id)
+      return a.state == "DEAD";
+  return true;
 }
 
 /// Polls `done` until it holds or `limit` passes; returns its last answer.
@@ -32,3 +48,14 @@ inline bool eventually(const std::function<bool()>& done,
 }
 
 } // namespace manta_test
+
+/// Whether the store of the node this task runs on lists object `id`.
+inline bool held_here(uint64_t id) {
+  return manta_test::listed(manta::object_id{id});
+}
+MANTA_REMOTE(held_here);
+
+inline bool manta_test::held_on(manta::node_id node, uint64_t id) {
+  return manta::get(manta::task(held_here).node_affinity(node).remote(id),
+                    std::chrono::seconds{30});
+}

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include "tests/adder_actor.hpp"
+#include "tests/napper_actor.hpp"
 #include "tests/runtime_guard.hpp"
 
 #include <boost/json/src.hpp>
@@ -39,26 +41,6 @@ int middle(int x) {
 }
 
 MANTA_REMOTE(leaf, middle);
-
-class adder {
-public:
-  int add(int x) { return sum_ += x; }
-
-private:
-  int sum_ = 0;
-};
-MANTA_ACTOR(adder, &adder::add);
-
-/// An async actor: its calls suspend while they sleep, so they share the
-/// event loop's thread with each other.
-class napper {
-public:
-  manta::async<int> nap(int ms) {
-    co_await manta::sleep_for(std::chrono::milliseconds{ms});
-    co_return ms;
-  }
-};
-MANTA_ACTOR(napper, &napper::nap);
 
 struct slice {
   std::string name, id, parent;

@@ -4,6 +4,7 @@
 // instead of a wrong message about the cluster's CPUs. This binary is the
 // head, the worker and the driver (tests/cluster_main.hpp).
 
+#include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 
 #include <manta/core/codec.hpp>
@@ -134,13 +135,6 @@ std::string stderr_of(Fn fn) {
   return text.str();
 }
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
 } // namespace
 
 TEST_CASE("a plain struct has an encoding without any code of its own") {
@@ -229,7 +223,7 @@ TEST_CASE("plain structs cross nodes as task arguments, results and actor calls"
     CHECK(first_error.find("cannot leave this node") != std::string::npos);
     CHECK(first_error.find("'int const*'") != std::string::npos);
     CHECK(first_error.find("the cluster has only") == std::string::npos);
-    CHECK(count_of(log, "tasks of 'read_through' run only on this driver") == 1);
+    CHECK(manta_test::count_of(log, "tasks of 'read_through' run only on this driver") == 1);
     // An object argument of another type than the parameter's.
     auto i = manta::task(make_int).remote(21);
     try {

@@ -8,6 +8,7 @@
 #include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/file_gate.hpp"
 #include "tests/store_listing.hpp"
 
 #include <manta/manta.hpp>
@@ -29,23 +30,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using manta_test::actor_ended;
 using manta_test::eventually;
 using manta_test::listed;
-
-/// Whether this process's store lists object `id` (asked on a worker).
-bool held_here(uint64_t id) {
-  return listed(manta::object_id{id});
-}
-MANTA_REMOTE(held_here);
-
-/// Waits (bounded) until file `path` exists, then returns 1.
-int wait_for_file(std::string path) {
-  auto until = std::chrono::steady_clock::now() + 60s;
-  while (!std::ifstream{path} && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(2ms);
-  return 1;
-}
-MANTA_REMOTE(wait_for_file);
 
 /// Joins the strings behind the refs (never runs in these tests' first case).
 std::string join_refs(std::vector<manta::object_ref<std::string>> refs) {
@@ -180,7 +167,7 @@ std::string give_when_told(manta::actor_handle<keeper> k, std::string dir) {
   auto r = manta::put(21);
   std::ofstream{dir + "/put.id.tmp"} << r.id().value() << std::endl;
   std::filesystem::rename(dir + "/put.id.tmp", dir + "/put.id");
-  wait_for_file(dir + "/call.gate");
+  wait_for_file(dir + "/call.gate", 60);
   try {
     return "kept " + std::to_string(manta::get(k.call(&keeper::keep).remote(std::vector{r}), 30s));
   } catch (const std::exception& e) {
@@ -219,14 +206,6 @@ size_t drop_kept(manta::actor_handle<keeper> k) {
 }
 MANTA_REMOTE(drop_kept);
 
-/// Whether the driver's actor `id` (as the state API names it) has ended.
-bool actor_ended(const std::string& id) {
-  for (auto& a : manta::list_actors())
-    if (a.id == id)
-      return a.state == "DEAD";
-  return true;
-}
-
 } // namespace
 
 TEST_CASE("refs inside the arguments of tasks that never ran are freed when they end") {
@@ -235,7 +214,7 @@ TEST_CASE("refs inside the arguments of tasks that never ran are freed when they
   auto there = [&] { return manta::task(join_refs).node_affinity(node); };
   // Holds the worker's only CPU: the tasks below wait in its queue.
   auto gate = c.dir() + "/unread-gate";
-  auto busy = manta::task(wait_for_file).node_affinity(node).remote(gate);
+  auto busy = manta::task(wait_for_file).node_affinity(node).remote(gate, 60);
   manta::object_id cancelled_id, killed_id;
   manta::object_ref<std::string> cancelled, killed;
   {
@@ -279,9 +258,7 @@ struct one_worker {
   }
 
   /// Whether the worker's store lists object `id`.
-  bool holds(uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(nodes[worker]).remote(id), 30s);
-  }
+  bool holds(uint64_t id) { return manta_test::held_on(nodes[worker], id); }
 };
 
 TEST_CASE("a ref inside a result the driver never reads is freed on its owner with it") {
@@ -383,9 +360,7 @@ TEST_CASE("refs a worker puts in its call to an actor on the driver are freed on
   // The driver has a CPU: the actors below live on it.
   manta_test::one_worker_cluster w{1, 1};
   auto& [c, worker, node] = w;
-  auto on_worker = [&](uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(node).remote(id), 30s);
-  };
+  auto on_worker = [&](uint64_t id) { return manta_test::held_on(node, id); };
   auto give = [&](const manta::actor_handle<keeper>& k, int n) {
     return manta::get(manta::task(give_to).node_affinity(node).remote(k, n), 60s);
   };
@@ -422,9 +397,7 @@ TEST_CASE("a ref a worker puts in its call to a driver that died before reading 
   auto worker = c.add_worker(2);
   c.join(0);
   auto node = manta_test::only_worker_node(worker); // before the second driver joins
-  auto holds = [&](uint64_t id) {
-    return manta::get(manta::task(held_here).node_affinity(node).remote(id), 30s);
-  };
+  auto holds = [&](uint64_t id) { return manta_test::held_on(node, id); };
   auto status = c.dir() + "/driver.status";
   auto driver = c.spawn({"--call-driver", c.dir()}, c.dir() + "/driver.log");
   bool ready = manta_test::wait_for_text(status, "ready", 60s)
@@ -448,7 +421,7 @@ TEST_CASE("an actor whose handle is in the arguments of a task that never ran en
   one_worker w;
   auto gate = w.c.dir() + "/handle-gate";
   // Holds the worker's only CPU: the task below waits in its queue.
-  auto busy = manta::task(wait_for_file).node_affinity(w.nodes[w.worker]).remote(gate);
+  auto busy = manta::task(wait_for_file).node_affinity(w.nodes[w.worker]).remote(gate, 60);
   std::string id;
   manta::object_ref<size_t> queued;
   {

@@ -92,6 +92,13 @@ int decode_all(std::span<const char> in) {
   return ok;
 }
 
+/// Decodes `in` as a message of type `M`; the error ("" if none).
+template <class M>
+std::string decode_as(std::span<const char> in) {
+  M out;
+  return wire::decode(in, out);
+}
+
 /// Restores the decode limits when a test case ends.
 struct limits_guard {
   wire::decode_limits saved = wire::current_decode_limits();
@@ -173,52 +180,40 @@ TEST_CASE("every truncation of every message is an error naming the message") {
   wire::result_message res;
   res.kind = wire::result_message::failure;
   res.error = {"std::runtime_error", "boom", "f", "node-1"};
-  std::vector<std::pair<std::string, bytes>> messages = {
-    {"TaskSpec", wire::encode(sample_task())},
-    {"TaskResult", wire::encode(res)},
-    {"NodeInfo", wire::encode(sample_node())},
-    {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}, ""})},
-    {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x'))},
-    {"ActorSpec", wire::encode(sample_actor())},
-    {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')})},
-    {"LogBatch", wire::encode(sample_logs())},
-    {"ObjectCopy", wire::encode(wire::copy_message{77, 1 << 21, true})},
+  // Each message, whole, and how to decode it.
+  struct message {
+    std::string name;
+    bytes full;
+    std::string (*decode)(std::span<const char>);
   };
-  for (auto& [name, full] : messages) {
+  std::vector<message> messages = {
+    {"TaskSpec", wire::encode(sample_task()), decode_as<wire::task_message>},
+    {"TaskResult", wire::encode(res), decode_as<wire::result_message>},
+    {"NodeInfo", wire::encode(sample_node()), decode_as<wire::node_record>},
+    {"ClusterView", wire::encode(wire::cluster_view{1, {sample_node()}, ""}),
+     decode_as<wire::cluster_view>},
+    {"ObjectChunk", wire::encode_chunk(0, bytes(100, 'x')),
+     [](std::span<const char> in) {
+       bytes out;
+       auto err = wire::append_chunk(in, out);
+       CHECK(out.empty());
+       return err;
+     }},
+    {"ActorSpec", wire::encode(sample_actor()), decode_as<wire::actor_message>},
+    {"Batch", wire::encode_batch({wire::encode(sample_task()), bytes(8, 'q')}),
+     [](std::span<const char> in) {
+       std::vector<bytes> out;
+       return wire::decode_batch(in, out);
+     }},
+    {"LogBatch", wire::encode(sample_logs()), decode_as<wire::log_batch>},
+    {"ObjectCopy", wire::encode(wire::copy_message{77, 1 << 21, true}),
+     decode_as<wire::copy_message>},
+  };
+  for (auto& [name, full, decode] : messages) {
     CAPTURE(name);
     for (size_t n = 0; n < full.size(); ++n) {
       CAPTURE(n);
-      std::span<const char> prefix{full.data(), n};
-      std::string err;
-      if (name == "TaskSpec") {
-        wire::task_message out;
-        err = wire::decode(prefix, out);
-      } else if (name == "TaskResult") {
-        wire::result_message out;
-        err = wire::decode(prefix, out);
-      } else if (name == "NodeInfo") {
-        wire::node_record out;
-        err = wire::decode(prefix, out);
-      } else if (name == "ClusterView") {
-        wire::cluster_view out;
-        err = wire::decode(prefix, out);
-      } else if (name == "ActorSpec") {
-        wire::actor_message out;
-        err = wire::decode(prefix, out);
-      } else if (name == "Batch") {
-        std::vector<bytes> out;
-        err = wire::decode_batch(prefix, out);
-      } else if (name == "LogBatch") {
-        wire::log_batch out;
-        err = wire::decode(prefix, out);
-      } else if (name == "ObjectCopy") {
-        wire::copy_message out;
-        err = wire::decode(prefix, out);
-      } else {
-        bytes out;
-        err = wire::append_chunk(prefix, out);
-        CHECK(out.empty());
-      }
+      auto err = decode({full.data(), n});
       REQUIRE(!err.empty());
       CHECK(err.find("bad " + name) == 0);
     }

@@ -23,11 +23,9 @@ using manta_test::run;
 /// own, against an address where no head listens (the program must not
 /// even get that far).
 std::pair<int, std::string> start_worker(const std::string& program) {
-  auto exe = std::getenv("MANTA_EXE");
-  REQUIRE(exe != nullptr);
   auto dir = "/tmp/manta-worker-start-" + std::to_string(::getpid());
-  auto out = run("MANTA_TOKEN=worker-start-test MANTA_RUNTIME_DIR=" + dir + " " + exe
-                 + " start --address=127.0.0.1:1 -- " + program);
+  auto out = run("MANTA_TOKEN=worker-start-test MANTA_RUNTIME_DIR=" + dir + " "
+                 + manta_test::manta_tool() + " start --address=127.0.0.1:1 -- " + program);
   run("rm -rf " + dir);
   return out;
 }

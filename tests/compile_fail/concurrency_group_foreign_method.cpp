@@ -1,14 +1,5 @@
 // A concurrency group given to a method of another class than the actor's.
-#include <manta/manta.hpp>
-
-class acc {
-public:
-  int add(int by) { return n_ += by; }
-
-private:
-  int n_ = 0;
-};
-MANTA_ACTOR(acc, &acc::add);
+#include "tests/compile_fail/acc_actor.hpp"
 
 class other {
 public:
