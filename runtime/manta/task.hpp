@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/sched/function_registry.hpp"
+#include "manta/sched/task_blocks.hpp"
 #include "manta/sched/typed_task.hpp"
 #include "manta/errors.hpp"
 #include "manta/generator.hpp"
@@ -165,7 +166,10 @@ private:
     using spec_type = detail::typed_task<R, function_type, detail::arg_holder_t<Ps, As>...>;
     if (placement_.group != 0)
       return remote_in_group<spec_type>(std::forward<As>(args)...);
-    auto spec = std::make_shared<spec_type>(fn_, info_->name, opts_, std::forward<As>(args)...);
+    // Its memory comes from the thread's cache of tasks' blocks
+    // (task_blocks.hpp), not malloc's, on the common path.
+    auto spec = std::allocate_shared<spec_type>(detail::task_blocks::allocator<spec_type>{}, fn_,
+                                                info_->name, opts_, std::forward<As>(args)...);
     spec->library = &info_->library;
     return object_ref<R>{detail::submit(std::move(spec))};
   }

@@ -188,12 +188,13 @@ void on_submit(const std::shared_ptr<task_spec>& t) noexcept {
   tr.parent = current_parent();
   auto& l = my_list();
   std::lock_guard<spin_lock> guard{l.mtx};
-  // A destroyed task's memory (one block with its control block, from
-  // `make_shared`) is freed only when its last weak pointer goes: dropping
-  // the ones at the back now frees a task submitted, run and got one at a
-  // time before the next one is allocated, into the thread's malloc cache,
-  // where the sweep freed them by the dozen past that cache (the
-  // allocator's slow paths were 8% of such a loop).
+  // A destroyed task's memory (one block with its control block, from the
+  // thread's cache of tasks' blocks, sched/task_blocks.hpp, or malloc) is
+  // freed only when its last weak pointer goes: dropping the ones at the
+  // back now gives a task submitted, run and got one at a time back before
+  // the next one is allocated, into that cache, where the sweep freed them
+  // by the dozen past it (the allocator's slow paths were 8% of such a
+  // loop).
   while (!l.tasks.empty() && l.tasks.back().expired())
     l.tasks.pop_back();
   l.tasks.push_back(t);

@@ -25,7 +25,12 @@
 
 namespace manta::detail {
 
-task_spec::task_spec(const std::string& fn_name, task_options options)
+task_spec::task_spec(const std::string& fn_name, const task_options& options)
+  : function_name(fn_name), opts(options) {
+  // nop
+}
+
+task_spec::task_spec(const std::string& fn_name, task_options&& options)
   : function_name(fn_name), opts(std::move(options)) {
   // nop
 }

@@ -25,7 +25,12 @@ struct remote_object;
 /// can find it from a ref.
 class task_spec {
 public:
-  task_spec(const std::string& function_name, task_options opts);
+  /// The options are copied once, into `opts` (a builder's stay its own):
+  /// passed by value, each task paid a copy, a move and a destruction of
+  /// them as out-of-line calls.
+  task_spec(const std::string& function_name, const task_options& opts);
+  /// For options made for this task alone (an actor's job, a remote task).
+  task_spec(const std::string& function_name, task_options&& opts);
   virtual ~task_spec();
 
   task_spec(const task_spec&) = delete;

@@ -113,9 +113,8 @@ template <class R, class Fn, class... Holders>
 class typed_task final : public task_spec {
 public:
   template <class... As>
-  typed_task(Fn fn, const std::string& function_name, task_options opts, As&&... args)
-    : task_spec(function_name, std::move(opts)), fn_(fn),
-      args_{Holders{std::forward<As>(args)}...} {
+  typed_task(Fn fn, const std::string& function_name, const task_options& opts, As&&... args)
+    : task_spec(function_name, opts), fn_(fn), args_{Holders{std::forward<As>(args)}...} {
     std::apply([this](auto&... hs) { (collect(hs), ...); }, args_);
   }
 

@@ -117,10 +117,15 @@ void worker_pool::state::grant_waiting(std::vector<task_ptr>& dropped) {
 
 namespace {
 
-/// The id of the task the calling thread runs (its children's parent).
-uint64_t caller_id(const void* pool) noexcept {
-  auto& ctx = this_task();
+/// The id of the task the calling thread runs (its children's parent),
+/// given that thread's context.
+uint64_t caller_id(const task_context& ctx, const void* pool) noexcept {
   return ctx.task != nullptr && ctx.pool == pool && helpable(*ctx.task) ? ctx.id : 0;
+}
+
+/// The same, for the calling thread.
+uint64_t caller_id(const void* pool) noexcept {
+  return caller_id(this_task(), pool);
 }
 
 } // namespace
@@ -192,8 +197,7 @@ namespace {
 /// user code on such a thread submits it (not a task of an actor's code
 /// nor one whose arguments came later): the task is left to it
 /// (worker_pool::state::watch_wanted).
-bool note_scheduled(const task_spec& t) noexcept {
-  auto& ctx = this_task();
+bool note_scheduled(task_context& ctx, const task_spec& t) noexcept {
   if (ctx.task != nullptr)
     return false;
   ctx.last_scheduled = t.result.get();
@@ -203,12 +207,15 @@ bool note_scheduled(const task_spec& t) noexcept {
 } // namespace
 
 void worker_pool::schedule(task_ptr t) {
-  bool left = note_scheduled(*t);
+  // The thread's context, looked up once (it is a thread_local behind a
+  // call): for the note, the parent's id and the task left to it.
+  auto& ctx = this_task();
+  bool left = note_scheduled(ctx, *t);
   {
     std::lock_guard<std::mutex> guard{st_->mtx};
-    if (st_->enqueue(t, caller_id(st_.get()), left)) {
+    if (st_->enqueue(t, caller_id(ctx, st_.get()), left)) {
       if (left && st_->left_pending)
-        this_task().left_in = st_;
+        ctx.left_in = st_;
       return;
     }
   }
@@ -323,16 +330,17 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
 }
 
 bool worker_pool::try_schedule(task_ptr& t) {
-  bool left = note_scheduled(*t);
+  auto& ctx = this_task(); // once, as in schedule
+  bool left = note_scheduled(ctx, *t);
   std::lock_guard<std::mutex> guard{st_->mtx};
   if (st_->stopping)
     return false;
   auto& g = st_->group_for(t->opts.resources);
   if (!g.tasks.empty() || !st_->try_take(g.demand, t->lease_owner()))
     return false;
-  st_->push_runnable(queued{std::move(t), caller_id(st_.get())}, left);
+  st_->push_runnable(queued{std::move(t), caller_id(ctx, st_.get())}, left);
   if (left && st_->left_pending)
-    this_task().left_in = st_;
+    ctx.left_in = st_;
   return true;
 }
 

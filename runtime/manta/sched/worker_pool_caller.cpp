@@ -97,13 +97,26 @@ bool worker_pool::run_here(const object_slot& slot) {
   // their parent, its own waits lend its CPUs and help. The caller's
   // unfinished output line stays its own.
   ctx.left_in.reset(); // its own task, taken: nobody to wake for it
-  auto saved = ctx;
+  // Put back after the run field by field: `ctx.task` was null (checked
+  // above) and `left_in` empty (just reset), so the whole context is
+  // restored without copying and assigning its weak pointer.
+  auto saved_pool = ctx.pool;
+  auto saved_id = ctx.id;
+  auto saved_depth = ctx.depth;
+  const auto* saved_last = ctx.last_scheduled;
+  bool saved_submitting = ctx.submitting;
   ctx.pool = st_.get();
   ctx.id = task_id(*q->task);
   ctx.depth = 0;
   log_capture::end_of_run();
   bool again = st.run(q->task);
-  ctx = saved;
+  ctx.task = nullptr;
+  ctx.pool = saved_pool;
+  ctx.id = saved_id;
+  ctx.depth = saved_depth;
+  ctx.last_scheduled = saved_last;
+  ctx.submitting = saved_submitting;
+  ctx.left_in.reset();
   bool seal = false;
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   {
