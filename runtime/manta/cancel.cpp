@@ -4,9 +4,9 @@
 #include "actors/task_runner.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_directory.hpp"
-#include "manta/cluster/cluster.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/task_end.hpp"
+#include "manta/sched/task_placer.hpp"
 #include "manta/sched/worker_pool.hpp"
 #include "manta/errors.hpp"
 
@@ -64,11 +64,9 @@ void cancel(const slot_ptr& slot, const cancel_options& opts) {
   // A task waiting for its arguments stops now; one queued for resources is
   // dropped by the node manager; a running one finishes in the background.
   actors::notify_cancelled(*t);
-  // One this driver sent to a worker is cancelled there too (the client
-  // knows where it went, if anywhere).
-  if (auto client = cluster::client())
-    caf::anon_send(client, actors::cancel_atom::value, slot->id().value(), opts.force,
-                   opts.recursive);
+  // One this driver sent to a worker is cancelled there too.
+  if (auto* placer = task_placer_of(runtime::here()))
+    placer->cancel_placed(slot->id(), opts.force, opts.recursive);
   if (opts.recursive)
     for (auto& child : t->children.take())
       cancel(child, cancel_options{false, true});

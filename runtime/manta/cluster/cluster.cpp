@@ -315,6 +315,13 @@ resource_map cluster::worker_totals() const {
   return out;
 }
 
+void cluster::cancel_placed(object_id id, bool force, bool recursive) {
+  // Through `client()` (under the link's lock), not `client_`: a cancel
+  // may race with `stop`, which clears the link first and the client then.
+  if (auto c = client())
+    caf::anon_send(c, actors::cancel_atom::value, id.value(), force, recursive);
+}
+
 size_t cluster::num_workers() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return workers_.size();

@@ -98,6 +98,10 @@ public:
   /// Total resources of the live workers this driver is connected to.
   resource_map worker_totals() const override;
 
+  /// Driver: tells the cluster client, which knows where task `id` went,
+  /// if anywhere, to cancel it there.
+  void cancel_placed(object_id id, bool force, bool recursive) override;
+
   /// The live workers this driver is connected to (state API).
   std::vector<wire::node_record> workers() const;
 

@@ -3,8 +3,9 @@
 #include "manta/resources.hpp"
 #include "manta/sched/task_spec.hpp"
 
-/// The scheduler's door to the cluster: "place this ready task". The local
-/// core (store, sched, actor) includes no cluster code (issue 22): `submit`
+/// The scheduler's door to the cluster: "place this ready task" (and
+/// cancel it where it went). The local core (store, sched, actor, and
+/// `manta::cancel`) includes no cluster code (issue 22): `submit`
 /// and the task runner hand a task this node cannot or must not run now to
 /// this interface, declared here by the code that needs it. The cluster
 /// link of a driver implements it (cluster/cluster.hpp: its cluster client
@@ -26,6 +27,11 @@ public:
   /// The other nodes' total resources (an infeasible task's message says
   /// what the whole cluster has).
   virtual resource_map worker_totals() const = 0;
+
+  /// The owner cancelled task `id`: if it went to another node, that node
+  /// cancels it too (`force`, `recursive` as given to `manta::cancel`). A
+  /// task that stayed here is cancelled by the caller alone.
+  virtual void cancel_placed(object_id id, bool force, bool recursive) = 0;
 
 protected:
   /// Never deleted through this door: the runtime owns the cluster link.
