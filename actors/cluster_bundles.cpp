@@ -42,7 +42,7 @@ public:
     for (auto& [index, n] : st.nodes) {
       if (!n.manager)
         continue;
-      auto room = n.info.custom;
+      auto room = n.custom;
       room[cpu_resource] = std::max(0.0, n.info.cpus - n.busy_cpus);
       for (auto& [name, amount] : n.busy_custom)
         room[name] -= amount;
@@ -134,7 +134,7 @@ private:
     if (n == self_->state.nodes.end() || !n->second.manager)
       return;
     self_->send(n->second.manager, atom, self_->state.link->token(), g->id);
-    auto& custom = n->second.info.custom;
+    auto& custom = n->second.custom;
     for (auto& [name, amount] : hosted_bundles::names_for(g->hex, bundles)) {
       if (committing)
         custom[name] += amount;

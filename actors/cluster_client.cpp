@@ -39,7 +39,7 @@ using namespace detail;
 } // namespace
 
 bool fits_total(const remote_node& n, const resource_demand& d) {
-  return d.fits_in(n.info.cpus, n.info.custom);
+  return d.fits_in(n.info.cpus, n.custom);
 }
 
 bool reconnecting_fits(const cluster_client_state& st, const resource_demand& d, uint16_t node) {
@@ -236,6 +236,7 @@ cluster_client_state::~cluster_client_state() {
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   auto& st = self->state;
   st.link = link;
+  st.workers = link->known_workers();
   st.silence_limit = detail::connection_timeout(self->system());
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
   self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
@@ -420,7 +421,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         return;
       auto& st = self->state;
       bool was_reconnecting = st.reconnecting.erase(index) > 0;
-      st.link->drop_worker(index); // not waited for any more
+      forget_if_gone(st, index); // not waited for any more
       cut_off(self, index); // if it lives and is still connected here
       node_lost(
         self, index,

@@ -10,6 +10,7 @@
 #include "manta/placement/placement_groups.hpp"
 #include "manta/cluster/remote_actor.hpp"
 #include "manta/cluster/remote_object.hpp"
+#include "manta/cluster/worker_list.hpp"
 #include "manta/sched/task_spec.hpp"
 #include "manta/net/wire.hpp"
 
@@ -37,7 +38,13 @@ namespace manta::actors {
 
 /// A worker node as the driver sees it.
 struct remote_node {
-  detail::wire::node_record info;
+  /// Its record in the driver's worker list (`cluster_client_state::workers`).
+  explicit remote_node(const detail::wire::node_record& rec) : info(rec), custom(rec.custom) {}
+  const detail::wire::node_record& info;
+  /// Its custom resources as placement here counts them: those it announced
+  /// and the bundles of this driver's placement groups committed there
+  /// (cluster_bundles.cpp), which the state API does not list as the node's.
+  resource_map custom;
   caf::actor manager; ///< its node_manager (a proxy); null until connected
   /// When it last answered a heartbeat (or was connected).
   std::chrono::steady_clock::time_point last_heard;
@@ -192,7 +199,7 @@ struct placed_actor {
 /// the driver connects to it again until it answers or the head says it
 /// left (see "Failure handling" in docs/cluster.md).
 struct lost_connection {
-  detail::wire::node_record info;
+  const detail::wire::node_record& info; ///< its record in the worker list
   std::chrono::steady_clock::time_point since;
   int attempts = 0;
 };
@@ -212,6 +219,12 @@ struct cluster_client_state {
   std::chrono::steady_clock::time_point stall_seen;
   /// Error messages from peers ignored so far (the first few are logged).
   size_t errors_ignored = 0;
+  /// The workers this driver knows, with their records and connection
+  /// states: the one list, which the cluster link reads for other threads
+  /// (this actor is its only writer). `nodes` and `reconnecting` keep what
+  /// this actor alone uses about a worker, referring to its record there.
+  std::shared_ptr<detail::worker_list> workers;
+  /// The workers being connected or connected.
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
   /// Placed tasks and rebuilds, by result id.

@@ -35,7 +35,7 @@ bool has_room(const remote_node& n, const resource_demand& d) {
   for (auto& [name, amount] : d.custom) {
     auto i = n.busy_custom.find(name);
     double busy = i == n.busy_custom.end() ? 0 : i->second;
-    if (busy + amount > n.info.custom.at(name))
+    if (busy + amount > n.custom.at(name))
       return false;
   }
   return true;

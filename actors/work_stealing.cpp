@@ -53,9 +53,9 @@ bool fits_free(const remote_node& n, const resource_demand& d) {
   if (!n.manager || !n.queued.empty() || n.busy_cpus + d.cpus > n.info.cpus + 1e-9)
     return false;
   for (auto& [name, amount] : d.custom) {
-    auto total = n.info.custom.find(name);
+    auto total = n.custom.find(name);
     auto busy = n.busy_custom.find(name);
-    if (total == n.info.custom.end()
+    if (total == n.custom.end()
         || (busy == n.busy_custom.end() ? 0 : busy->second) + amount > total->second + 1e-9)
       return false;
   }

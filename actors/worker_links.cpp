@@ -59,6 +59,17 @@ std::string node_died_message(const cluster_client_state& st, const placed_task&
 
 } // namespace
 
+void start_reconnecting(cluster_client_state& st, const wire::node_record& rec) {
+  auto& info = st.workers->put(rec, worker_list::link_state::reconnecting);
+  st.reconnecting.erase(rec.index);
+  st.reconnecting.emplace(rec.index, lost_connection{info, std::chrono::steady_clock::now(), 0});
+}
+
+void forget_if_gone(cluster_client_state& st, uint16_t index) {
+  if (st.nodes.count(index) == 0 && st.reconnecting.count(index) == 0)
+    st.workers->drop(index);
+}
+
 void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   auto n = st.nodes.find(index);
@@ -73,7 +84,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     st.specs.drop(n->second.manager);
   }
   st.nodes.erase(n);
-  st.link->drop_worker(index);
+  forget_if_gone(st, index);
   st.copies.drop_node(index); // its copies are gone with it
   detail::lent_node_gone(index); // and the handles it held of this driver's actors
   auto loss = ++st.next_loss;
@@ -153,7 +164,7 @@ void attach(self_ptr self, uint16_t index, caf::actor hdl) {
   st.by_addr[hdl.address()] = index;
   n.manager = std::move(hdl);
   n.last_heard = std::chrono::steady_clock::now();
-  st.link->set_worker(n.info);
+  st.workers->set_state(index, worker_list::link_state::connected);
 }
 
 } // namespace
@@ -199,11 +210,12 @@ void connect(self_ptr self, const wire::node_record& rec) {
     // Being reconnected already (the head lists it again, e.g. after this
     // driver joined it again): its reconnect loop connects, now. Connecting
     // here too would end that loop, and one failed try would lose the node.
-    r->second.info = rec;
+    st.workers->put(rec, worker_list::link_state::reconnecting); // its record there, updated
     self->send(self, reconnect_atom::value, rec.index);
     return;
   }
-  st.nodes[rec.index].info = rec;
+  st.nodes.emplace(rec.index,
+                   remote_node{st.workers->put(rec, worker_list::link_state::connecting)});
   ++st.connecting;
   auto mm = detail::cluster_middleman(self->system());
   auto index = rec.index;
@@ -222,8 +234,10 @@ void connect(self_ptr self, const wire::node_record& rec) {
         auto n = st.nodes.find(index);
         if (n != st.nodes.end() && ptr)
           attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
-        else
-          st.nodes.erase(index);
+        else if (n != st.nodes.end()) {
+          st.nodes.erase(n);
+          forget_if_gone(st, index);
+        }
         done();
         reconnect_ended(self); // actors waiting for a worker are placed
       },
@@ -240,8 +254,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
                          connect_error(self->system(), err, rec.host, rec.port).c_str());
         auto& st = self->state;
         st.nodes.erase(index);
-        st.reconnecting[index] = lost_connection{rec, std::chrono::steady_clock::now(), 0};
-        st.link->park_worker(rec);
+        start_reconnecting(st, rec);
         self->delayed_send(self, reconnect_delay, reconnect_atom::value, index);
         done();
         reconnect_ended(self);
@@ -277,10 +290,10 @@ void connection_lost(self_ptr self, uint16_t index, const char* why,
                    "manta: the connection to node-%u (%s:%u) %s; its work goes elsewhere, and "
                    "the driver reconnects while the head lists it\n",
                    unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
-  // Known as reconnecting first: its work placed again below may wait for it.
-  st.reconnecting[index] = lost_connection{info, std::chrono::steady_clock::now(), 0};
+  // Known as reconnecting first: its work placed again below may wait for
+  // it, and tasks only it fits wait for it meanwhile.
+  start_reconnecting(st, info);
   node_lost(self, index, "was cut off: its connection " + std::string{why} + own_stall(self));
-  st.link->park_worker(info); // tasks only it fits wait for it meanwhile
   self->delayed_send(self, first_try, reconnect_atom::value, index);
 }
 
@@ -295,7 +308,7 @@ void reconnect(self_ptr self, uint16_t index) {
       log_level::error, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
       unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port}, lost.attempts);
     st.reconnecting.erase(i);
-    st.link->drop_worker(index);
+    forget_if_gone(st, index);
     reconnect_ended(self);
     return;
   }
@@ -314,7 +327,7 @@ void reconnect(self_ptr self, uint16_t index) {
         }
         detail::log_line(log_level::info, "manta: reconnected to node-%u after %d attempt(s)\n",
                          unsigned{index}, i->second.attempts);
-        st.nodes[index].info = i->second.info;
+        st.nodes.emplace(index, remote_node{i->second.info});
         st.reconnecting.erase(i);
         attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
         reconnect_ended(self);

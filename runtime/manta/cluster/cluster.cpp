@@ -296,23 +296,11 @@ void cluster::dispatch(task_ptr t) {
 }
 
 bool cluster::feasible(const resource_demand& d) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto* nodes : {&workers_, &parked_})
-    for (auto& [_, n] : *nodes)
-      if (d.fits_in(n.cpus, n.custom))
-        return true;
-  return false;
+  return workers_->feasible(d);
 }
 
 resource_map cluster::worker_totals() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  resource_map out;
-  for (auto& [_, n] : workers_) {
-    out[cpu_resource] += n.cpus;
-    for (auto& [name, amount] : n.custom)
-      out[name] += amount;
-  }
-  return out;
+  return workers_->connected_totals();
 }
 
 void cluster::cancel_placed(object_id id, bool force, bool recursive) {
@@ -323,8 +311,7 @@ void cluster::cancel_placed(object_id id, bool force, bool recursive) {
 }
 
 size_t cluster::num_workers() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return workers_.size();
+  return workers_->num_connected();
 }
 
 std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
@@ -352,29 +339,7 @@ std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
 }
 
 std::vector<wire::node_record> cluster::workers() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  std::vector<wire::node_record> out;
-  for (auto& [_, n] : workers_)
-    out.push_back(n);
-  return out;
-}
-
-void cluster::set_worker(const wire::node_record& rec) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  workers_[rec.index] = rec;
-  parked_.erase(rec.index);
-}
-
-void cluster::park_worker(const wire::node_record& rec) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  workers_.erase(rec.index);
-  parked_[rec.index] = rec;
-}
-
-void cluster::drop_worker(uint16_t index) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  workers_.erase(index);
-  parked_.erase(index);
+  return workers_->connected();
 }
 
 caf::actor cluster::client() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/cluster/remote_object.hpp"
+#include "manta/cluster/worker_list.hpp"
 #include "manta/core/runtime_dir.hpp"
 #include "manta/sched/task_placer.hpp"
 #include "manta/sched/task_spec.hpp"
@@ -89,10 +90,7 @@ public:
   /// Driver: places a task the local node cannot take right now.
   void dispatch(task_ptr t) override;
 
-  /// Whether some live worker offers `d` in total, counting the workers
-  /// this driver is reconnecting to (`park_worker`): the head still lists
-  /// them, and a task that only they fit waits for them in placement
-  /// rather than failing at submit as if it could never run.
+  /// Whether some worker offers `d` in total (worker_list::feasible).
   bool feasible(const resource_demand& d) const override;
 
   /// Total resources of the live workers this driver is connected to.
@@ -111,15 +109,9 @@ public:
   /// Fetches a remote object's encoded bytes (blocking; see fetch_remote).
   std::string fetch(const remote_ptr& obj, wire::bytes& out);
 
-  // -- called by the cluster_client actor -------------------------------------
-
-  void set_worker(const wire::node_record& rec);
-  /// A worker whose connection this driver lost and tries to get back while
-  /// the head lists it: counted by `feasible` only (the state API and
-  /// `cluster_resources` show the connected workers) until `set_worker`
-  /// (reconnected) or `drop_worker` (gone).
-  void park_worker(const wire::node_record& rec);
-  void drop_worker(uint16_t index);
+  /// Driver: the workers it knows, kept by its cluster client (their
+  /// only writer) and read here by other threads.
+  const std::shared_ptr<detail::worker_list>& known_workers() const noexcept { return workers_; }
   worker_pool& pool() noexcept { return pool_; }
 
   /// The driver's cluster client while this process is in a cluster as a
@@ -172,8 +164,7 @@ private:
   caf::actor head_;
   caf::actor client_;
   mutable std::mutex mtx_;
-  std::map<uint16_t, wire::node_record> workers_;
-  std::map<uint16_t, wire::node_record> parked_; ///< being reconnected (mtx_)
+  std::shared_ptr<detail::worker_list> workers_ = std::make_shared<detail::worker_list>();
   /// Workers: serves the bytes of held objects (object_transfer.hpp).
   std::unique_ptr<transfer_server> transfer_;
 };
