@@ -8,7 +8,7 @@
 #include <manta/core/codec.hpp>
 #include <manta/manta.hpp>
 
-#include <caf/meta/type_name.hpp>
+#include "tests/fuzz/user_record.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -30,18 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A user type made serializable with CAF's `inspect` idiom.
-struct sample {
-  std::string name;
-  int32_t count = 0;
-  std::vector<double> values;
-  std::map<std::string, int64_t> tags;
-  friend bool operator==(const sample&, const sample&) = default;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sample& x) {
-  return f(caf::meta::type_name("sample"), x.name, x.count, x.values, x.tags);
-}
+using sample = manta_fuzz::record;
 
 std::string test_dir() {
   return "/tmp/manta-spill-test-" + std::to_string(::getpid());
