@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -55,10 +56,7 @@ std::vector<char> twice(const std::vector<char>& v) {
 MANTA_REMOTE(twice);
 
 long total(const std::vector<char>& v) {
-  long sum = 0;
-  for (char c : v)
-    sum += c;
-  return sum;
+  return std::accumulate(v.begin(), v.end(), 0L);
 }
 MANTA_REMOTE(total);
 

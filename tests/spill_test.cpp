@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <csignal>
@@ -106,10 +107,7 @@ size_t files_in(const std::string& dir) {
 }
 
 uint64_t sum_bytes(const std::vector<uint8_t>& xs) {
-  uint64_t s = 0;
-  for (auto b : xs)
-    s += b;
-  return s;
+  return std::accumulate(xs.begin(), xs.end(), uint64_t{0});
 }
 
 MANTA_REMOTE(sum_bytes);
