@@ -1,7 +1,9 @@
 #pragma once
 
 // What the simulation suites (sim_test, sim_cluster_test, ...) share: a
-// simulation started for one test case, and scheduled faults.
+// simulation started for one test case, the options of its network (exact
+// or seeded), the check that a seed alone decides a run, and scheduled
+// faults.
 
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
