@@ -381,13 +381,8 @@ answer submit(const wire::bytes& spec) {
 }
 
 wire::task_message add_spec(uint64_t id) {
-  wire::task_message t;
-  t.task_id = id;
-  t.function_name = "add";
-  t.signature = manta::detail::find_function("add")->signature;
+  auto t = manta_test::task_spec(id, "add", 2, 3);
   t.name = "add";
-  t.args = {manta::detail::encode(2), manta::detail::encode(3)};
-  t.demand.cpus = 1;
   return t;
 }
 
@@ -448,12 +443,7 @@ TEST_CASE("a node manager answers bad TaskSpecs with a failure, never a crash") 
   SUBCASE("a second spec with the id of a task still running") {
     auto& rt = manta::detail::runtime::require("test");
     caf::scoped_actor self{rt.system()};
-    wire::task_message t;
-    t.task_id = 106;
-    t.function_name = "nap";
-    t.signature = manta::detail::find_function("nap")->signature;
-    t.args = {manta::detail::encode(300)};
-    t.demand.cpus = 1;
+    auto t = manta_test::task_spec(106, "nap", 300);
     auto token = manta::detail::runtime::cluster_token();
     caf::scoped_actor other{rt.system()};
     // Another owner's spec with the id is refused; the same owner's second

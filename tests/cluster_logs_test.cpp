@@ -247,12 +247,7 @@ TEST_CASE("a node manager sends its owner a task's lines with the token, before 
   caf::scoped_actor self{manta::detail::runtime::require("test").system()};
   // Act as the owner: send a TaskSpec to the worker's node manager.
   auto worker = manta_test::sole_worker_node();
-  wire::task_message t;
-  t.task_id = 0xbeef;
-  t.function_name = "chatty";
-  t.signature = manta::detail::find_function("chatty")->signature;
-  t.args = {manta::detail::encode(std::string{"direct"}), manta::detail::encode(4)};
-  t.demand.cpus = 1;
+  auto t = manta_test::task_spec(0xbeef, "chatty", std::string{"direct"}, 4);
   self->send(manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
   std::vector<wire::log_line> lines;
   bool done = false;
@@ -322,12 +317,7 @@ TEST_CASE("a direct answer carries the token and comes as from the worker's node
   manta::local_cluster c;
   auto manager = one_worker_manager(c);
   caf::scoped_actor self{manta::detail::runtime::require("test").system()};
-  wire::task_message t;
-  t.task_id = 0xfeed;
-  t.function_name = "quiet_echo";
-  t.signature = manta::detail::find_function("quiet_echo")->signature;
-  t.args = {manta::detail::encode(41)};
-  t.demand.cpus = 1;
+  auto t = manta_test::task_spec(0xfeed, "quiet_echo", 41);
   self->send(manager, manta::actors::submit_atom::value, c.token(), wire::encode(t));
   manta_test::task_answer r;
   bool done = manta_test::receive_answer(self, r, 10s);

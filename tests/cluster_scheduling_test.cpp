@@ -7,6 +7,7 @@
 #include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/worker_cluster.hpp"
 #include "tools/http_client.hpp"
 
 #include <manta/local_cluster.hpp>
@@ -49,12 +50,8 @@ std::optional<manta::task_info> driver_record(manta::object_id id) {
 } // namespace
 
 TEST_CASE("short tasks do not wait behind a long one while another worker is idle") {
-  manta::local_cluster c;
-  auto w1 = c.add_worker(1);
-  auto w2 = c.add_worker(1);
-  c.join(/*local_cpus=*/0);
   // Both workers are up and known: the long task goes to one of them.
-  REQUIRE(manta_test::worker_nodes(2).size() == 2);
+  manta_test::worker_cluster w{2, /*worker_cpus=*/1, /*driver_cpus=*/0};
   auto start = steady::now();
   auto long_one = manta::task(nap).remote(5000);
   std::vector<manta::object_ref<int>> shorts;
@@ -70,15 +67,11 @@ TEST_CASE("short tasks do not wait behind a long one while another worker is idl
   auto [done, running] = manta::wait(std::vector{long_one}, 1, 0ms);
   CHECK(done.empty()); // the long one still runs: the short ones did not wait for it
   int long_pid = manta::get(long_one, 20s);
-  CHECK((long_pid == w1 || long_pid == w2));
+  CHECK((long_pid == w.pids[0] || long_pid == w.pids[1]));
 }
 
 TEST_CASE("fairness: short tasks mixed with long ones finish near the ideal") {
-  manta::local_cluster c;
-  c.add_worker(1);
-  c.add_worker(1);
-  c.join(/*local_cpus=*/0);
-  REQUIRE(manta_test::worker_nodes(2).size() == 2);
+  manta_test::worker_cluster w{2, /*worker_cpus=*/1, /*driver_cpus=*/0};
   // Two 1.5 s tasks and 30 x 40 ms (1.2 s of work): ideal = (3 + 1.2) / 2
   // = 2.1 s; queued behind the long ones it would be about 3 s.
   auto start = steady::now();

@@ -44,13 +44,7 @@ MANTA_REMOTE(add);
 
 /// A TaskSpec of add(20, 22).
 wire::bytes add_spec() {
-  wire::task_message t;
-  t.task_id = 0xfeed;
-  t.function_name = "add";
-  t.signature = manta::detail::find_function("add")->signature;
-  t.args = {manta::detail::encode(20), manta::detail::encode(22)};
-  t.demand.cpus = 1;
-  return wire::encode(t);
+  return wire::encode(manta_test::task_spec(0xfeed, "add", 20, 22));
 }
 
 std::pair<std::string, uint16_t> host_port(const std::string& address) {

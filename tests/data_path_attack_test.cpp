@@ -21,6 +21,7 @@
 #include "tests/test_pki.hpp"
 #include "tests/wait_for.hpp"
 #include "tests/byte_pattern.hpp"
+#include "tools/raw_stream.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -149,28 +150,15 @@ bool closed_by_peer(int fd) {
 }
 
 bool send_all(int fd, const void* data, size_t n) {
-  auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    auto k = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (k <= 0)
-      return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
+  return manta_tools::whole(
+    [fd](const char* p, uint64_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); },
+    static_cast<const char*>(data), n);
 }
 
 /// Reads exactly `n` bytes (false on EOF or error).
 bool recv_all(int fd, void* data, size_t n) {
-  auto* p = static_cast<char*>(data);
-  while (n > 0) {
-    auto k = ::recv(fd, p, n, 0);
-    if (k <= 0)
-      return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
+  return manta_tools::whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); },
+                            static_cast<char*>(data), n);
 }
 
 transfer_protocol::request header(uint32_t token_len, uint64_t offset, uint64_t length) {

@@ -61,81 +61,84 @@ std::vector<suite> suites() {
 
 const size_t sizes[] = {0, 1, 15, 16, 17, 255, 4095, 4096, 16383, 16384};
 
-} // namespace
-
-TEST_CASE("what record_cipher seals OpenSSL opens, with the same bytes and tag") {
+/// Runs `check(s, key, cipher, n, nonce, aad)` for every suite `s` and
+/// record size `n`: `cipher` seals (if `seal`) or opens under a random
+/// `key` of the suite, and each record has a random nonce and header.
+template <class Check>
+void for_each_record(bool seal, Check check) {
   for (auto& s : suites()) {
     auto key = random_bytes(static_cast<size_t>(EVP_CIPHER_get_key_length(s.cipher)));
     std::string error;
-    auto sealer = record_cipher::make(s.cipher, key.data(), key.size(), true, error);
-    REQUIRE_MESSAGE(sealer, s.name << ": " << error);
+    auto cipher = record_cipher::make(s.cipher, key.data(), key.size(), seal, error);
+    REQUIRE_MESSAGE(cipher, s.name << ": " << error);
     for (auto n : sizes) {
       CAPTURE(s.name);
       CAPTURE(n);
       auto nonce = random_bytes(12);
       auto aad = random_bytes(5);
-      auto data = random_bytes(n);
-      const unsigned char type = 23;
-      bytes sealed(n + 1);
-      bytes tag(16);
-      REQUIRE(sealer->seal(nonce.data(), aad.data(), aad.size(), data.data(), n, type,
-                           sealed.data(), tag.data(), error));
-      // The reference seals content and type as one plaintext.
-      bytes plain = data;
-      plain.push_back(type);
-      bytes expected;
-      bytes expected_tag(16);
-      REQUIRE(evp_aead(s.cipher, true, key, nonce, aad, plain, expected, expected_tag));
-      CHECK(sealed == expected);
-      CHECK(tag == expected_tag);
-      bytes opened;
-      CHECK(evp_aead(s.cipher, false, key, nonce, aad, sealed, opened, tag));
-      CHECK(opened == plain);
+      check(s, key, *cipher, n, nonce, aad);
     }
   }
 }
 
-TEST_CASE("record_cipher opens what OpenSSL seals, and nothing changed") {
-  for (auto& s : suites()) {
-    auto key = random_bytes(static_cast<size_t>(EVP_CIPHER_get_key_length(s.cipher)));
+} // namespace
+
+TEST_CASE("what record_cipher seals OpenSSL opens, with the same bytes and tag") {
+  for_each_record(true, [](const suite& s, const bytes& key, record_cipher& sealer, size_t n,
+                           const bytes& nonce, const bytes& aad) {
+    auto data = random_bytes(n);
+    const unsigned char type = 23;
+    bytes sealed(n + 1);
+    bytes tag(16);
     std::string error;
-    auto opener = record_cipher::make(s.cipher, key.data(), key.size(), false, error);
-    REQUIRE_MESSAGE(opener, s.name << ": " << error);
-    for (auto n : sizes) {
-      CAPTURE(s.name);
-      CAPTURE(n);
-      auto nonce = random_bytes(12);
-      auto aad = random_bytes(5);
-      auto plain = random_bytes(n + 1); // content, then its type byte
-      bytes sealed;
-      bytes tag(16);
-      REQUIRE(evp_aead(s.cipher, true, key, nonce, aad, plain, sealed, tag));
-      bytes out(n);
-      unsigned char last = 0;
-      REQUIRE(opener->open(nonce.data(), aad.data(), aad.size(), sealed.data(), n + 1, out.data(),
-                           last, tag.data()));
-      CHECK(std::memcmp(out.data(), plain.data(), n) == 0);
-      CHECK(last == plain[n]);
-      // One bit flipped in the body (first and last byte), the tag, the
-      // header or the nonce: the record does not open.
-      auto refused = [&](bytes b, bytes t, bytes a, bytes iv) {
-        return !opener->open(iv.data(), a.data(), a.size(), b.data(), b.size(), out.data(), last,
-                             t.data());
-      };
-      auto flip = [](bytes b, size_t at) {
-        b[at] ^= 1;
-        return b;
-      };
-      CHECK(refused(flip(sealed, 0), tag, aad, nonce));
-      CHECK(refused(flip(sealed, n), tag, aad, nonce));
-      CHECK(refused(sealed, flip(tag, 15), aad, nonce));
-      CHECK(refused(sealed, tag, flip(aad, 3), nonce));
-      CHECK(refused(sealed, tag, aad, flip(nonce, 11)));
-      // And the context still opens the next good record.
-      CHECK(opener->open(nonce.data(), aad.data(), aad.size(), sealed.data(), n + 1, out.data(),
-                         last, tag.data()));
-    }
-  }
+    REQUIRE(sealer.seal(nonce.data(), aad.data(), aad.size(), data.data(), n, type, sealed.data(),
+                        tag.data(), error));
+    // The reference seals content and type as one plaintext.
+    bytes plain = data;
+    plain.push_back(type);
+    bytes expected;
+    bytes expected_tag(16);
+    REQUIRE(evp_aead(s.cipher, true, key, nonce, aad, plain, expected, expected_tag));
+    CHECK(sealed == expected);
+    CHECK(tag == expected_tag);
+    bytes opened;
+    CHECK(evp_aead(s.cipher, false, key, nonce, aad, sealed, opened, tag));
+    CHECK(opened == plain);
+  });
+}
+
+TEST_CASE("record_cipher opens what OpenSSL seals, and nothing changed") {
+  for_each_record(false, [](const suite& s, const bytes& key, record_cipher& opener, size_t n,
+                            const bytes& nonce, const bytes& aad) {
+    auto plain = random_bytes(n + 1); // content, then its type byte
+    bytes sealed;
+    bytes tag(16);
+    REQUIRE(evp_aead(s.cipher, true, key, nonce, aad, plain, sealed, tag));
+    bytes out(n);
+    unsigned char last = 0;
+    REQUIRE(opener.open(nonce.data(), aad.data(), aad.size(), sealed.data(), n + 1, out.data(),
+                        last, tag.data()));
+    CHECK(std::memcmp(out.data(), plain.data(), n) == 0);
+    CHECK(last == plain[n]);
+    // One bit flipped in the body (first and last byte), the tag, the
+    // header or the nonce: the record does not open.
+    auto refused = [&](bytes b, bytes t, bytes a, bytes iv) {
+      return !opener.open(iv.data(), a.data(), a.size(), b.data(), b.size(), out.data(), last,
+                          t.data());
+    };
+    auto flip = [](bytes b, size_t at) {
+      b[at] ^= 1;
+      return b;
+    };
+    CHECK(refused(flip(sealed, 0), tag, aad, nonce));
+    CHECK(refused(flip(sealed, n), tag, aad, nonce));
+    CHECK(refused(sealed, flip(tag, 15), aad, nonce));
+    CHECK(refused(sealed, tag, flip(aad, 3), nonce));
+    CHECK(refused(sealed, tag, aad, flip(nonce, 11)));
+    // And the context still opens the next good record.
+    CHECK(opener.open(nonce.data(), aad.data(), aad.size(), sealed.data(), n + 1, out.data(), last,
+                      tag.data()));
+  });
 }
 
 TEST_CASE("record_cipher names the library that takes each suite") {

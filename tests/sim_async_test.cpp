@@ -17,6 +17,7 @@
 
 using namespace std::chrono_literals;
 
+using manta_test::exact_latency;
 using manta_test::kill_at;
 using manta_test::sim_guard;
 
@@ -50,18 +51,10 @@ private:
 };
 MANTA_ACTOR(napper, &napper::nap, &napper::square_of, &napper::count_after, &napper::ready);
 
-manta::simulation_options exact(uint32_t nodes) {
-  manta::simulation_options s;
-  s.nodes = nodes;
-  s.latency = 0ns;
-  s.jitter = 0ns;
-  return s;
-}
-
 } // namespace
 
 TEST_CASE("an async actor's sleep_for waits virtual time; concurrent waits overlap") {
-  sim_guard g{exact(2)};
+  sim_guard g{exact_latency(2, 0ns)};
   auto a = manta::actor<napper>().remote();
   manta::get(a.call(&napper::ready).remote()); // constructed
   auto real = std::chrono::steady_clock::now();
@@ -80,7 +73,7 @@ TEST_CASE("an async actor's sleep_for waits virtual time; concurrent waits overl
 }
 
 TEST_CASE("an async actor's co_await on a task's result is woken by the simulation") {
-  sim_guard g{exact(2)};
+  sim_guard g{exact_latency(2, 0ns)};
   auto a = manta::actor<napper>().remote();
   auto start = manta::now();
   std::vector<manta::object_ref<long>> refs;
@@ -93,7 +86,7 @@ TEST_CASE("an async actor's co_await on a task's result is woken by the simulati
 }
 
 TEST_CASE("a cancelled async call stops at its wait, in virtual time") {
-  sim_guard g{exact(2)};
+  sim_guard g{exact_latency(2, 0ns)};
   auto a = manta::actor<napper>().remote();
   manta::get(a.call(&napper::ready).remote());
   auto start = manta::now();
@@ -132,12 +125,7 @@ TEST_CASE("async actors replay: the same seed gives the same values and trace") 
     CHECK(s2.external_events == 0);
     return std::pair{sum, s2.trace_hash};
   };
-  auto one = run(7);
-  auto two = run(7);
-  auto other = run(8);
-  CHECK(one.first == two.first);
-  CHECK(one.second == two.second);
-  CHECK(one.second != other.second);
+  manta_test::check_same_seed_same_run(run, 7, 8);
 }
 
 namespace {
@@ -164,7 +152,7 @@ MANTA_REMOTE(paced_items, counted);
 } // namespace
 
 TEST_CASE("a streaming generator's items reach its reader in virtual time") {
-  sim_guard g{exact(2)};
+  sim_guard g{exact_latency(2, 0ns)};
   auto start = manta::now();
   auto gen = manta::task(paced_items).remote(4, 10);
   std::vector<int> values;

@@ -62,13 +62,7 @@ MANTA_REMOTE(long_node);
 TEST_CASE("actors are placed by the driver's rule: on the creating node, SPREAD in turns, "
           "restarts on the least-loaded worker") {
   auto run = [](uint64_t seed) {
-    manta::simulation_options s;
-    s.seed = seed;
-    s.nodes = 4;
-    s.latency = 100us;
-    s.jitter = 50us;
-    s.faults = {kill_at(20ms, 2)};
-    sim_guard g{s};
+    sim_guard g{manta_test::seeded(seed, 4, {kill_at(20ms, 2)})};
     std::vector<int> plain;
     for (int i = 0; i < 4; ++i) {
       auto h = manta::actor<where_am_i>().remote();
@@ -142,13 +136,7 @@ TEST_CASE("a task whose nodes die under it is retried while max_retries and max_
   // Node 1 dies under the task (soft-pinned there), its retry goes to the
   // least-loaded other worker (node 2), and node 2 dies under it too.
   auto run = [](uint64_t seed, auto make) {
-    manta::simulation_options s;
-    s.seed = seed;
-    s.nodes = 4;
-    s.latency = 100us;
-    s.jitter = 50us;
-    s.faults = {kill_at(5ms, 1), kill_at(115ms, 2)};
-    sim_guard g{s};
+    sim_guard g{manta_test::seeded(seed, 4, {kill_at(5ms, 1), kill_at(115ms, 2)})};
     auto ref = make(manta::task(slow_square).node_affinity(1, true)).remote(7);
     std::string what = "value";
     try {
@@ -181,13 +169,9 @@ TEST_CASE("a task whose nodes die under it is retried while max_retries and max_
 TEST_CASE("a partition longer than the connection timeout declares the cut-off node dead; it "
           "joins again at the driver's first try to reconnect after the heal") {
   auto run = [](uint64_t seed, std::chrono::nanoseconds healed) {
-    manta::simulation_options s;
-    s.seed = seed;
-    s.nodes = 3;
-    s.latency = 100us;
-    s.jitter = 50us;
-    s.faults = {manta_test::partition_at(10ms, {2}), manta_test::heal_at(healed)};
-    sim_guard g{s, 300ms}; // --connection-timeout=300ms
+    sim_guard g{manta_test::seeded(
+                  seed, 3, {manta_test::partition_at(10ms, {2}), manta_test::heal_at(healed)}),
+                300ms}; // --connection-timeout=300ms
     auto a = manta::actor<where_am_i>().node_affinity(2, true).max_restarts(1).remote();
     CHECK(node_of(a) == 2);
     auto ref = manta::task(long_node).node_affinity(2, true).max_retries(1).remote();

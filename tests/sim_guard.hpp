@@ -1,8 +1,11 @@
 #pragma once
 
 // What the simulation suites (sim_test, sim_cluster_test, ...) share: a
-// simulation started for one test case, and scheduled faults.
+// simulation started for one test case, the options of its network (exact
+// or seeded), the check that a seed alone decides a run, and scheduled
+// faults.
 
+#include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
 #include <chrono>
@@ -27,6 +30,47 @@ struct sim_guard {
   }
   ~sim_guard() { manta::shutdown(); }
 };
+
+/// A simulation of `nodes` nodes of `cpus_per_node` CPUs whose messages
+/// all take exactly `latency` (no jitter): the virtual times a test checks
+/// follow from its own numbers.
+inline manta::simulation_options
+exact_latency(uint32_t nodes, std::chrono::nanoseconds latency,
+              double cpus_per_node = manta::simulation_options{}.cpus_per_node) {
+  manta::simulation_options s;
+  s.nodes = nodes;
+  s.cpus_per_node = cpus_per_node;
+  s.latency = latency;
+  s.jitter = std::chrono::nanoseconds{0};
+  return s;
+}
+
+/// A simulation of `nodes` nodes drawn from `seed`, with the scheduled
+/// `faults`: messages take 100 us plus a jitter of mean 50 us, so that
+/// another seed orders them otherwise.
+inline manta::simulation_options seeded(uint64_t seed, uint32_t nodes,
+                                        std::vector<manta::sim_fault> faults = {}) {
+  manta::simulation_options s;
+  s.seed = seed;
+  s.nodes = nodes;
+  s.latency = std::chrono::microseconds{100};
+  s.jitter = std::chrono::microseconds{50};
+  s.faults = std::move(faults);
+  return s;
+}
+
+/// Checks that a simulated run is the seed's alone: `run(seed)`, a pair of
+/// what the run found and its trace hash, gives the same pair twice, and
+/// `run(other)` another trace.
+template <class Run>
+void check_same_seed_same_run(Run run, uint64_t seed, uint64_t other) {
+  auto one = run(seed);
+  auto two = run(seed);
+  auto three = run(other);
+  CHECK(one.first == two.first);
+  CHECK(one.second == two.second);
+  CHECK(one.second != three.second);
+}
 
 /// Why a simulation scheduled by the file at `path` is refused at init: the
 /// message of its invalid_argument_error, or "" if it started (it is

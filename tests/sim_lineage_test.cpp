@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -22,6 +23,7 @@
 using namespace std::chrono_literals;
 
 using manta_test::kill_at;
+using manta_test::seeded;
 using manta_test::sim_guard;
 
 namespace {
@@ -54,10 +56,7 @@ std::vector<char> twice(const std::vector<char>& v) {
 MANTA_REMOTE(twice);
 
 long total(const std::vector<char>& v) {
-  long sum = 0;
-  for (char c : v)
-    sum += c;
-  return sum;
+  return std::accumulate(v.begin(), v.end(), 0L);
 }
 MANTA_REMOTE(total);
 
@@ -67,16 +66,6 @@ int long_node() {
   return static_cast<int>(manta::sim::current_node());
 }
 MANTA_REMOTE(long_node);
-
-manta::simulation_options four_nodes(uint64_t seed, std::vector<manta::sim_fault> faults) {
-  manta::simulation_options s;
-  s.seed = seed;
-  s.nodes = 4;
-  s.latency = 100us;
-  s.jitter = 50us;
-  s.faults = std::move(faults);
-  return s;
-}
 
 void reset_counts() {
   block_runs.clear();
@@ -89,7 +78,7 @@ void reset_counts() {
 TEST_CASE("a result lost with its node is rebuilt by the read that needs it, on a worker") {
   auto run = [](uint64_t seed) {
     reset_counts();
-    sim_guard g{four_nodes(seed, {kill_at(50ms, 1)})};
+    sim_guard g{seeded(seed, 4, {kill_at(50ms, 1)})};
     // Both made on node 1, where their results stay (over 1 MiB).
     auto big = manta::task(block).node_affinity(1, true).max_retries(1).remote(7);
     auto arg = manta::task(block).node_affinity(1, true).max_retries(1).remote(9);
@@ -124,7 +113,7 @@ TEST_CASE("a lost result whose rebuilds are spent fails with object_lost_error")
     // Node 1 holds the result and dies at 50 ms (noticed at 150 ms); the
     // rebuild starts on node 2 at about 150 ms and node 2 dies under it at
     // 155 ms, while it is in its code (noticed at 255 ms).
-    sim_guard g{four_nodes(seed, {kill_at(50ms, 1), kill_at(155ms, 2)})};
+    sim_guard g{seeded(seed, 4, {kill_at(50ms, 1), kill_at(155ms, 2)})};
     auto big = manta::task(block).node_affinity(1, true).max_retries(max_retries).remote(5);
     manta::wait(std::vector{big}, 1);
     manta::sleep(50ms); // read at about 60 ms: lost, its loss noticed at 150 ms
@@ -162,7 +151,7 @@ TEST_CASE("chains: a lost object is rebuilt from an argument that survived, or a
           "argument is rebuilt first, each within its own retries, as on a cluster") {
   auto run = [](uint64_t seed) {
     reset_counts();
-    sim_guard g{four_nodes(seed, {kill_at(50ms, 1)})};
+    sim_guard g{seeded(seed, 4, {kill_at(50ms, 1)})};
     // Kept on node 2, which lives; its child is made (and kept) on node 1.
     auto kept = manta::task(block).node_affinity(2, true).max_retries(1).remote(4);
     auto child = manta::task(twice).node_affinity(1, true).max_retries(1).remote(kept);
@@ -210,7 +199,7 @@ TEST_CASE("an argument lost between its task's placement and its run fails that 
           "task runs again after the argument's rebuild, or fails if its retries are spent") {
   auto run = [](uint64_t seed, int reader_retries) {
     reset_counts();
-    sim_guard g{four_nodes(seed, {})};
+    sim_guard g{seeded(seed, 4, {})};
     auto gone = manta::task(block).node_affinity(1, true).max_retries(1).remote(3);
     manta::wait(std::vector{gone}, 1);
     // Node 1 dies while the reader's spec travels to node 2 (placed at
@@ -244,7 +233,7 @@ TEST_CASE("an argument lost between its task's placement and its run fails that 
 TEST_CASE("a task lost while blocked in its code is placed again by its owner once the death "
           "is noticed") {
   auto run = [](uint64_t seed) {
-    manta::simulation_options s = four_nodes(seed, {kill_at(100ms, 2)});
+    manta::simulation_options s = seeded(seed, 4, {kill_at(100ms, 2)});
     s.cpus_per_node = 1;
     sim_guard g{s};
     // One CPU a node: the three go to nodes 0, 1 and 2, each in its code

@@ -26,7 +26,9 @@
 
 using namespace std::chrono_literals;
 
+using manta_test::exact_latency;
 using manta_test::kill_at;
+using manta_test::seeded;
 using manta_test::sim_guard;
 using manta_test::sim_of;
 
@@ -73,19 +75,10 @@ std::string state_of(const manta::placement_group& pg) {
   return "?";
 }
 
-manta::simulation_options quiet(uint32_t nodes, double cpus) {
-  manta::simulation_options s;
-  s.nodes = nodes;
-  s.cpus_per_node = cpus;
-  s.latency = 100us;
-  s.jitter = 0us;
-  return s;
-}
-
 } // namespace
 
 TEST_CASE("virtual nodes have custom resources: tasks and actors asking for them go only there") {
-  auto s = quiet(4, 2);
+  auto s = exact_latency(4, 100us, 2);
   s.node_resources = {{1, {{"GPU", 1}}}, {2, {{"disk", 2}}}};
   sim_guard g{s};
   // Three GPU tasks take turns on node 1's one GPU; tasks asking for CPUs
@@ -121,7 +114,7 @@ TEST_CASE("virtual nodes have custom resources: tasks and actors asking for them
 }
 
 TEST_CASE("an actor holds its CPUs and custom resources on its virtual node for its life") {
-  auto s = quiet(3, 2);
+  auto s = exact_latency(3, 100us, 2);
   s.node_resources = {{1, {{"GPU", 1}}}};
   sim_guard g{s};
   auto a = manta::actor<spot>().resources({{"GPU", 1}}).remote();
@@ -157,7 +150,7 @@ TEST_CASE("an actor holds its CPUs and custom resources on its virtual node for 
 }
 
 TEST_CASE("an actor in a bundle holds its share of the bundle for its life") {
-  sim_guard g{quiet(3, 2)};
+  sim_guard g{exact_latency(3, 100us, 2)};
   auto pg = manta::create_placement_group({{{"CPU", 1}}}, manta::placement_strategy::pack);
   REQUIRE(manta::get(pg.ready()));
   auto node = bundle_nodes(pg).at(0);
@@ -232,7 +225,7 @@ TEST_CASE("node resources come from the options, the schedule file and --sim-res
 }
 
 TEST_CASE("placement groups are laid out over virtual nodes by the cluster's strategies") {
-  auto s = quiet(4, 4);
+  auto s = exact_latency(4, 100us, 4);
   s.node_resources = {{3, {{"GPU", 1}}}};
   sim_guard g{s};
   auto spread = manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
@@ -281,7 +274,7 @@ TEST_CASE("placement groups are laid out over virtual nodes by the cluster's str
 }
 
 TEST_CASE("removing a group fails what runs inside with the cluster's error") {
-  sim_guard g{quiet(4, 2)};
+  sim_guard g{exact_latency(4, 100us, 2)};
   auto pg = manta::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}},
                                           manta::placement_strategy::strict_spread);
   REQUIRE(manta::get(pg.ready()));
@@ -309,7 +302,7 @@ TEST_CASE("removing a group fails what runs inside with the cluster's error") {
 
 TEST_CASE("a group with no room now waits for resources to be freed, and a wait for one that "
           "cannot be placed is a deadlock, not a hang") {
-  sim_guard g{quiet(2, 2)};
+  sim_guard g{exact_latency(2, 100us, 2)};
   std::vector<manta::object_ref<int>> busy;
   for (int i = 0; i < 4; ++i) // every CPU of the cluster for 50 ms
     busy.push_back(manta::task(nap_where).remote(50));
@@ -333,7 +326,7 @@ TEST_CASE("a group with no room now waits for resources to be freed, and a wait 
 }
 
 TEST_CASE("a group whose nodes are cut off from the driver's waits for the heal") {
-  auto s = quiet(4, 2);
+  auto s = exact_latency(4, 100us, 2);
   s.faults = {manta_test::partition_at(0ns, {1, 2}), manta_test::heal_at(300ms)};
   sim_guard g{s};
   manta::sleep(1ms);
@@ -350,7 +343,7 @@ TEST_CASE("a group whose nodes are cut off from the driver's waits for the heal"
 }
 
 TEST_CASE("a killed node's bundles are placed again; the work in them runs again there") {
-  auto s = quiet(4, 2);
+  auto s = exact_latency(4, 100us, 2);
   sim_guard g{s};
   auto pg = manta::create_placement_group({{{"CPU", 2}}, {{"CPU", 2}}},
                                           manta::placement_strategy::strict_spread);
@@ -381,11 +374,7 @@ TEST_CASE("a killed node's bundles are placed again; the work in them runs again
 
 TEST_CASE("the same seed gives the same trace with placement groups, another seed another") {
   auto run = [](uint64_t seed) {
-    manta::simulation_options s;
-    s.seed = seed;
-    s.nodes = 6;
-    s.latency = 100us;
-    s.jitter = 50us;
+    auto s = seeded(seed, 6);
     s.random_kills = 2;
     s.kill_window = 300ms;
     s.node_resources = {{2, {{"GPU", 1}}}, {4, {{"GPU", 1}}}};
@@ -415,12 +404,7 @@ TEST_CASE("the same seed gives the same trace with placement groups, another see
     auto sum = manta::sim::summary();
     CHECK(sum.external_events == 0);
     CHECK(sum.tasks_lost > 0); // the kills hit bundles (both seeds here)
-    return std::make_pair(sum.trace_hash, out);
+    return std::make_pair(out, sum.trace_hash);
   };
-  auto a = run(11);
-  auto b = run(11);
-  auto c = run(12);
-  CHECK(a.first == b.first);
-  CHECK(a.second == b.second);
-  CHECK(a.first != c.first);
+  manta_test::check_same_seed_same_run(run, 11, 12);
 }

@@ -23,6 +23,7 @@
 using namespace std::chrono_literals;
 namespace sim_detail = manta::detail::sim;
 
+using manta_test::exact_latency;
 using manta_test::kill_at;
 using manta_test::sim_guard;
 
@@ -159,12 +160,7 @@ TEST_CASE("virtual time: sleep and timeouts take no real time") {
 }
 
 TEST_CASE("as_completed hands results back in virtual finishing order") {
-  manta::simulation_options s;
-  s.nodes = 4;
-  s.cpus_per_node = 4;
-  s.latency = 0ns;
-  s.jitter = 0ns;
-  sim_guard g{s};
+  sim_guard g{exact_latency(4, 0ns, 4)};
   std::vector<manta::object_ref<long>> refs;
   const long durations_ms[] = {40, 10, 30, 20};
   for (long i = 0; i < 4; ++i) {
@@ -236,12 +232,8 @@ TEST_CASE("tasks go where the cluster's own placement rule (node_choice.hpp) put
   // round robin after the last node it used; the node holding the
   // arguments' bytes before the least loaded. A random placement, or any
   // other rule, gives other nodes.
-  manta::simulation_options s;
-  s.nodes = 4;
-  s.cpus_per_node = 2;
+  auto s = exact_latency(4, 1ms, 2);
   s.task_duration = 10ms;
-  s.latency = 1ms;
-  s.jitter = 0ns;
   sim_guard g{s};
   auto nodes_of = [](std::vector<manta::object_ref<int>> refs) {
     std::vector<int> out;
@@ -490,10 +482,7 @@ TEST_CASE("actor calls take their declared or measured virtual time") {
 }
 
 TEST_CASE("results and object arguments cross nodes in latency + size / bandwidth") {
-  manta::simulation_options s;
-  s.nodes = 2;
-  s.latency = 1ms;
-  s.jitter = 0ns;
+  auto s = exact_latency(2, 1ms);
   s.bandwidth = 1e6; // bytes per second: 1 us a byte
   s.call_duration = 5ms;
   sim_guard g{s};
@@ -527,10 +516,7 @@ TEST_CASE("results and object arguments cross nodes in latency + size / bandwidt
 }
 
 TEST_CASE("crossings share a node's links; an object crosses to a node once") {
-  manta::simulation_options s;
-  s.nodes = 3;
-  s.latency = 1ms;
-  s.jitter = 0ns;
+  auto s = exact_latency(3, 1ms);
   s.bandwidth = 1e6; // 1 us a byte: 10,024 us for a 10,000-byte vector
   sim_guard g{s};
   // Two results made at once on nodes 1 and 2 come into node 0 one after
@@ -599,11 +585,7 @@ TEST_CASE("a result's crossing takes jitter and may be lost and sent again") {
 }
 
 TEST_CASE("an actor call across a partition waits for the heal; a get times out meanwhile") {
-  manta::simulation_options s;
-  s.nodes = 2;
-  s.latency = 1ms;
-  s.jitter = 0ns;
-  sim_guard g{s};
+  sim_guard g{exact_latency(2, 1ms)};
   auto t = manta::actor<timed>().node_affinity(1).remote();
   manta::get(t.call(&timed::echo).remote(0));
   manta::sim::schedule(manta_test::partition_at(manta::now().time_since_epoch(), {1}));
@@ -617,10 +599,7 @@ TEST_CASE("an actor call across a partition waits for the heal; a get times out 
 }
 
 TEST_CASE("an object argument held across a partition is fetched after the heal") {
-  manta::simulation_options s;
-  s.nodes = 3;
-  s.latency = 1ms;
-  s.jitter = 0ns;
+  auto s = exact_latency(3, 1ms);
   s.resend_after = 10ms;
   s.faults = {manta_test::partition_at(20ms, {1}), manta_test::heal_at(100ms)};
   sim_guard g{s};

@@ -8,12 +8,13 @@
 #include <manta/core/codec.hpp>
 #include <manta/manta.hpp>
 
-#include <caf/meta/type_name.hpp>
+#include "tests/fuzz/user_record.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <csignal>
@@ -30,18 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A user type made serializable with CAF's `inspect` idiom.
-struct sample {
-  std::string name;
-  int32_t count = 0;
-  std::vector<double> values;
-  std::map<std::string, int64_t> tags;
-  friend bool operator==(const sample&, const sample&) = default;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sample& x) {
-  return f(caf::meta::type_name("sample"), x.name, x.count, x.values, x.tags);
-}
+using sample = manta_fuzz::record;
 
 std::string test_dir() {
   return "/tmp/manta-spill-test-" + std::to_string(::getpid());
@@ -117,10 +107,7 @@ size_t files_in(const std::string& dir) {
 }
 
 uint64_t sum_bytes(const std::vector<uint8_t>& xs) {
-  uint64_t s = 0;
-  for (auto b : xs)
-    s += b;
-  return s;
+  return std::accumulate(xs.begin(), xs.end(), uint64_t{0});
 }
 
 MANTA_REMOTE(sum_bytes);

@@ -2,7 +2,8 @@
 
 // A local cluster of `n` worker processes that a test case addresses by
 // index, and asks what each worker's store holds: the setup of the tests
-// of refs inside values (nested_refs_test, generator_refs_test).
+// of refs inside values (nested_refs_test, generator_refs_test) and of
+// scheduling across workers (cluster_scheduling_test).
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/store_listing.hpp"

@@ -31,6 +31,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/netns_cluster.hpp"
+#include "tools/raw_stream.hpp"
 
 #include <manta/manta.hpp>
 
@@ -91,26 +92,12 @@ long flag_value(int argc, char** argv, std::string_view name, long fallback) {
   return fallback;
 }
 
-/// Moves all `n` bytes at `p` with `io` (::read or ::write), one call
-/// after another; false if a call fails or the peer closed.
-template <class P, class Io>
-bool move_all(int fd, P* p, size_t n, Io io) {
-  while (n > 0) {
-    auto k = io(fd, p, n);
-    if (k <= 0)
-      return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
-
 bool read_all(int fd, char* p, size_t n) {
-  return move_all(fd, p, n, ::read);
+  return manta_tools::whole([fd](char* q, uint64_t k) { return ::read(fd, q, k); }, p, n);
 }
 
 bool write_all(int fd, const char* p, size_t n) {
-  return move_all(fd, p, n, ::write);
+  return manta_tools::whole([fd](const char* q, uint64_t k) { return ::write(fd, q, k); }, p, n);
 }
 
 /// A TCP server thread inside node `server_node`'s namespace (setns is

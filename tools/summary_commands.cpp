@@ -88,6 +88,15 @@ group_rows(const json::array& rows, const std::vector<const char*>& keys, const 
 
 #define MANTA_CELL(key) [](const json::object& x) { return field(x, key); }
 
+/// The columns of object groups; only the name's heading tells a grouping
+/// by type from one by callsite.
+std::vector<column> object_columns(const char* name_heading) {
+  return {{name_heading, MANTA_CELL("name")},
+          {"COUNT", MANTA_CELL("total")},
+          {"TOTAL_SIZE", MANTA_CELL("size_text")},
+          {"WHERE", MANTA_CELL("counts_text")}};
+}
+
 int summarize(const std::string& kind, const std::string& group_by, const json::array& rows,
               bool as_json) {
   bool objects = kind == "objects";
@@ -135,14 +144,8 @@ int summarize(const std::string& kind, const std::string& group_by, const json::
   static const std::vector<column> actor_cols{{"CLASS", MANTA_CELL("name")},
                                               {"TOTAL", MANTA_CELL("total")},
                                               {"STATES", MANTA_CELL("counts_text")}};
-  static const std::vector<column> type_cols{{"TYPE", MANTA_CELL("name")},
-                                             {"COUNT", MANTA_CELL("total")},
-                                             {"TOTAL_SIZE", MANTA_CELL("size_text")},
-                                             {"WHERE", MANTA_CELL("counts_text")}};
-  static const std::vector<column> site_cols{{"CALLSITE", MANTA_CELL("name")},
-                                             {"COUNT", MANTA_CELL("total")},
-                                             {"TOTAL_SIZE", MANTA_CELL("size_text")},
-                                             {"WHERE", MANTA_CELL("counts_text")}};
+  static const std::vector<column> type_cols = object_columns("TYPE");
+  static const std::vector<column> site_cols = object_columns("CALLSITE");
   if (kind == "tasks")
     std::printf("%zu task(s) and actor call(s) in %zu group(s), by function:\n", rows.size(),
                 out_rows.size());

@@ -1,5 +1,7 @@
 #include "manta/resources.hpp"
 
+#include "manta/resource_fit.hpp"
+
 #include <sstream>
 
 namespace manta::detail {
@@ -9,26 +11,25 @@ namespace {
 /// A tiny epsilon absorbs rounding when fractional CPUs are added back.
 constexpr double eps = 1e-9;
 
-/// The custom resources' part of `fits_in`, out of line: the common demand
-/// (CPUs only, checked twice a task) then returns without the loop's
-/// register saves.
-[[gnu::noinline]] bool custom_fits(const resource_map& custom, const resource_map& free_custom) {
-  for (auto& [name, amount] : custom) {
+} // namespace
+
+// Out of line (also for `fits_in`'s custom part): the common demand (CPUs
+// only, checked twice a task) then returns without the loop's register saves.
+[[gnu::noinline]] bool amounts_fit(const resource_map& want, const resource_map& room) {
+  for (auto& [name, amount] : want) {
     if (amount <= 0)
       continue;
-    auto i = free_custom.find(name);
-    if (i == free_custom.end() || amount > i->second + eps)
+    auto i = room.find(name);
+    if (i == room.end() || amount > i->second + eps)
       return false;
   }
   return true;
 }
 
-} // namespace
-
 bool resource_demand::fits_in(double free_cpus, const resource_map& free_custom) const {
   if (cpus > free_cpus + eps)
     return false;
-  return custom.empty() || custom_fits(custom, free_custom);
+  return custom.empty() || amounts_fit(custom, free_custom);
 }
 
 void resource_demand::assign(const resource_map& rs) {

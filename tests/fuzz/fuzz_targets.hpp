@@ -11,7 +11,7 @@
 #include <manta/store/spill_store.hpp>
 #include <manta/net/wire.hpp>
 
-#include <caf/meta/type_name.hpp>
+#include "tests/fuzz/user_record.hpp"
 
 #include <array>
 #include <cstdint>
@@ -93,20 +93,6 @@ inline int wire_chunk(const uint8_t* data, size_t size) {
   else
     require(out.size() == before);
   return 0;
-}
-
-/// A user type with CAF's `inspect`, as users write them.
-struct record {
-  std::string name;
-  int32_t count = 0;
-  std::vector<double> values;
-  std::map<std::string, int64_t> tags;
-  friend bool operator==(const record&, const record&) = default;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, record& x) {
-  return f(caf::meta::type_name("record"), x.name, x.count, x.values, x.tags);
 }
 
 template <class T>

@@ -1,13 +1,13 @@
 #include "manta/placement/bundle_layout.hpp"
 
+#include "manta/resource_fit.hpp"
+
 #include <algorithm>
 #include <numeric>
 
 namespace manta::detail {
 
 namespace {
-
-constexpr double eps = 1e-9;
 
 resource_map sum_of(const std::vector<resource_map>& bundles) {
   resource_map out;
@@ -111,14 +111,7 @@ std::optional<std::vector<uint16_t>> greedy(const std::vector<resource_map>& bun
 } // namespace
 
 bool bundle_fits(const resource_map& bundle, const resource_map& room) {
-  for (auto& [name, amount] : bundle) {
-    if (amount <= 0)
-      continue;
-    auto i = room.find(name);
-    if (i == room.end() || amount > i->second + eps)
-      return false;
-  }
-  return true;
+  return amounts_fit(bundle, room);
 }
 
 std::optional<std::vector<uint16_t>> lay_out(const std::vector<resource_map>& bundles,
