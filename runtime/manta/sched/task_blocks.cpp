@@ -36,7 +36,7 @@ struct drain {
     for (size_t c = 0; c < classes; ++c) {
       while (auto* b = mine.head[c]) {
         mine.head[c] = b->next;
-        ::operator delete(b);
+        ::operator delete(b, (c + 1) * granule);
       }
       mine.count[c] = 0;
     }
@@ -66,8 +66,16 @@ void* take(size_t n) {
 
 void give(void* p, size_t n) noexcept {
   auto c = class_of(n);
-  if (n == 0 || c >= classes || mine.closed || mine.count[c] >= kept) {
-    ::operator delete(p);
+  if (n == 0 || c >= classes) {
+    ::operator delete(p, n);
+    return;
+  }
+  if (mine.closed || mine.count[c] >= kept) {
+    // Sized, as `take` allocated it: the unsized `operator delete` asks
+    // malloc for the block's size for the large-block cache
+    // (allocation_hook.cpp), 30 instructions more per block where a long
+    // list of tasks overflows the cache (spawn + get).
+    ::operator delete(p, (c + 1) * granule);
     return;
   }
   if (!mine.registered) {
