@@ -282,7 +282,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
     if (next || !st.runnable.empty()) {
       task_ptr t;
       uint64_t parent = 0;
-      if (next) { // still counted busy: `idle` was not raised for it
+      if (next) { // not counted idle (see below)
         t = std::move(next->task);
         parent = next->parent;
         next.reset();
@@ -298,6 +298,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       release_finished();
       bool again = st.run(t);
       guard.lock();
+      ++st.idle; // before a retry's enqueue: it counts this thread as free
       if (!t->keeps_lease)
         st.give_back(t->opts.resources, t->lease_owner());
       if (again && !st.enqueue(t, parent))
@@ -306,10 +307,11 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       // No granted task waits for a thread: the first one its lease's
       // release lets through is this thread's next, as it would take it
       // from `runnable` at once anyway.
-      if (st.runnable.empty())
+      if (st.runnable.empty()) {
         next = grant_to_self<queued>(st, dropped);
-      if (!next)
-        ++st.idle;
+        if (next)
+          --st.idle;
+      }
       st.grant_waiting(dropped);
       continue;
     }
