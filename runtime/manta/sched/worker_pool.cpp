@@ -224,6 +224,40 @@ void worker_pool::schedule(task_ptr t) {
   seal_not_run(*t);
 }
 
+namespace {
+
+/// Takes off the queues of `st` (the pool's state, its lock held) the first
+/// waiting task whose resources are free, with its lease, for the calling
+/// pool thread to run next; none if none fits. Cancelled tasks it passes go
+/// to `dropped`, as in grant_waiting. A template only to name the pool's
+/// private types (`Queued`: worker_pool::queued).
+template <class Queued, class State>
+std::optional<Queued> grant_to_self(State& st, std::vector<task_ptr>& dropped) {
+  // grant_waiting's order, stopped at its first grant: the grants that
+  // follow (st.grant_waiting) are the ones it would have made after it.
+  // Passing the task through `runnable` instead cost a push and a pop per
+  // task of a long list (two stores of `num_runnable` a reader polls), and
+  // the push could wake a sleeping thread for a task this one takes.
+  for (auto& g : st.waiting) {
+    while (!g.tasks.empty()) {
+      auto& q = g.tasks.front();
+      if (q.task->cancelled()) { // its result is sealed already
+        dropped.push_back(std::move(q.task));
+        g.tasks.pop_front();
+        continue;
+      }
+      if (!st.try_take(g.demand, q.task->lease_owner()))
+        break;
+      std::optional<Queued> out{std::move(q)};
+      g.tasks.pop_front();
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   auto& st = *sp;
   this_task().pool = sp.get();
@@ -240,25 +274,44 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
     seal_finished = false;
     dropped.clear();
   };
+  // The task this thread granted itself when it finished its last one (see
+  // `grant_to_self`): it runs next, without a pass through `runnable`.
+  std::optional<queued> next;
   std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
-    if (!st.runnable.empty()) {
-      auto t = std::move(st.runnable.front().task);
-      auto parent = st.runnable.front().parent;
+    if (next || !st.runnable.empty()) {
+      task_ptr t;
+      uint64_t parent = 0;
+      if (next) { // not counted idle (see below)
+        t = std::move(next->task);
+        parent = next->parent;
+        next.reset();
+      } else {
+        t = std::move(st.runnable.front().task);
+        parent = st.runnable.front().parent;
+        st.runnable.pop_front();
+        st.num_runnable.store(st.runnable.size(), std::memory_order_release);
+        --st.idle;
+      }
       this_task().id = task_id(*t);
-      st.runnable.pop_front();
-      st.num_runnable.store(st.runnable.size(), std::memory_order_release);
-      --st.idle;
       guard.unlock();
       release_finished();
       bool again = st.run(t);
       guard.lock();
-      ++st.idle;
+      ++st.idle; // before a retry's enqueue: it counts this thread as free
       if (!t->keeps_lease)
         st.give_back(t->opts.resources, t->lease_owner());
       if (again && !st.enqueue(t, parent))
         seal_finished = true;
       finished = std::move(t); // empty if enqueued again
+      // No granted task waits for a thread: the first one its lease's
+      // release lets through is this thread's next, as it would take it
+      // from `runnable` at once anyway.
+      if (st.runnable.empty()) {
+        next = grant_to_self<queued>(st, dropped);
+        if (next)
+          --st.idle;
+      }
       st.grant_waiting(dropped);
       continue;
     }
