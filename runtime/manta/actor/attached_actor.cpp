@@ -5,6 +5,7 @@
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_directory.hpp"
 #include "manta/actor/actor_registry.hpp"
+#include "manta/actor/attached_actors.hpp"
 #include "manta/actor/head_actors.hpp"
 #include "manta/core/demangle.hpp"
 #include "manta/core/runtime.hpp"
@@ -19,16 +20,6 @@
 namespace manta::detail {
 
 namespace {
-
-/// The attached handles' cores, to tell a kill of one from other kills.
-struct attached_entry {
-  std::weak_ptr<actor_core> core;
-  uint16_t node = 0;
-  uint64_t id = 0;
-};
-
-std::mutex g_mtx;
-std::map<const actor_core*, attached_entry> g_attached;
 
 constexpr std::chrono::seconds lookup_timeout{3};
 
@@ -67,25 +58,30 @@ anchor_ptr find_on_head(const std::type_info& cls, const std::string& name, cons
     info, cls, std::move(opts), std::make_unique<attach_ctor>(found.node, found.actor_id),
     rt->pool(), /*remote=*/true, 0);
   auto anchor = std::make_shared<actor_anchor>(core);
-  runtime::here().actors().add(anchor);
+  rt->actors().add(anchor);
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    std::erase_if(g_attached, [](auto& e) { return e.second.core.expired(); });
-    g_attached[core.get()] = {core, found.node, found.actor_id};
+    auto& attached = rt->attached();
+    std::lock_guard<std::mutex> guard{attached.mtx};
+    std::erase_if(attached.by_core, [](auto& e) { return e.second.core.expired(); });
+    attached.by_core[core.get()] = {core, found.node, found.actor_id};
   }
   core->start(rt->system().spawn<caf::hidden>(actors::actor_host, core));
   return anchor;
 }
 
 bool kill_attached(const actor_core& core) {
-  attached_entry e;
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return false; // after shutdown: none attached
+  attached_actors::entry e;
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_attached.find(&core);
-    if (i == g_attached.end() || i->second.core.lock().get() != &core)
+    auto& attached = rt->attached();
+    std::lock_guard<std::mutex> guard{attached.mtx};
+    auto i = attached.by_core.find(&core);
+    if (i == attached.by_core.end() || i->second.core.lock().get() != &core)
       return false;
     e = i->second;
-    g_attached.erase(i);
+    attached.by_core.erase(i);
   }
   kill_head_actor(core.options().ns, core.options().name, e.node, e.id);
   return true;

@@ -11,8 +11,12 @@
 #include "actors/task_runner.hpp"
 #include "manta/actor/actor_directory.hpp"
 #include "manta/actor/attached_actor.hpp"
+#include "manta/actor/attached_actors.hpp"
 #include "manta/sched/item_stream.hpp"
+#include "manta/store/handle_loans.hpp"
 #include "manta/store/lent_handles.hpp"
+#include "manta/store/object_loans.hpp"
+#include "manta/store/unread_results.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/observe/log_capture.hpp"
 #include "manta/observe/log_store.hpp"
@@ -208,7 +212,10 @@ void forget_dashboard_address(const std::string& address) {
 runtime::runtime(const init_options& opts, bool worker)
   : task_logs_(std::make_unique<log_store>()), actors_(std::make_unique<actor_directory>()),
     placements_(std::make_unique<placement_registry>()),
-    hosted_(std::make_unique<hosted_bundles>(*placements_)) {
+    hosted_(std::make_unique<hosted_bundles>(*placements_)),
+    lent_refs_(std::make_unique<object_loans>()), lent_handles_(std::make_unique<handle_loans>()),
+    result_lends_(std::make_unique<unread_results>()),
+    attached_(std::make_unique<attached_actors>()) {
   // From here on its parts are reached through live(); `start` clears it
   // again if this constructor throws.
   g_live.store(this, std::memory_order_release);
@@ -360,7 +367,9 @@ void runtime::stop_all() {
   actors_->stop_all();
   placements_->clear();
   hosted_->clear();
-  clear_lent(); // handles other nodes held: their actors are stopped above
+  // The pins on what other nodes held go while the links and the data path
+  // still run (their actors are stopped above); the parts go below.
+  clear_lent();
   item_stream::forget_far_items(); // the next runtime's ids start over
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.

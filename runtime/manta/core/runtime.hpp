@@ -19,19 +19,23 @@ class dashboard;
 namespace manta::detail {
 
 class actor_directory;
+struct attached_actors;
 class cluster;
+struct handle_loans;
 class hosted_bundles;
 class log_capture;
 class log_store;
 class memory_monitor;
+struct object_loans;
 class object_store;
 class placement_registry;
 class series_recorder;
+struct unread_results;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads, the resources and the node's parts (the
 /// object store, actor directory, placement groups, hosted bundles, task
-/// logs). Exactly
+/// logs, the refs and handles lent across nodes). Exactly
 /// one exists between `init` and `shutdown`; it builds its parts first and
 /// destroys them last, in the reverse order, so a second `init` after a
 /// `shutdown` starts from fresh parts and nothing is reset by hand.
@@ -99,6 +103,21 @@ public:
   /// The lines tasks printed (log_store.hpp).
   log_store& task_logs() noexcept { return *task_logs_; }
 
+  /// The object refs this node lent to other nodes, and those it borrowed
+  /// while still being computed (object_loans.hpp, borrowers.hpp).
+  object_loans& lent_refs() noexcept { return *lent_refs_; }
+
+  /// The actor handles this node lent, and its stand-ins of other nodes'
+  /// (handle_loans.hpp, lent_handles.hpp).
+  handle_loans& lent_handles() noexcept { return *lent_handles_; }
+
+  /// The lends inside results sent to other nodes and not read there yet
+  /// (unread_results.hpp, contained_refs.hpp).
+  unread_results& result_lends() noexcept { return *result_lends_; }
+
+  /// The handles attached to other drivers' named actors (attached_actors.hpp).
+  attached_actors& attached() noexcept { return *attached_; }
+
   /// The link to the cluster; null for an embedded single node.
   cluster* cluster_link() noexcept { return cluster_.get(); }
 
@@ -135,6 +154,10 @@ private:
   std::unique_ptr<actor_directory> actors_;
   std::unique_ptr<placement_registry> placements_;
   std::unique_ptr<hosted_bundles> hosted_;
+  std::unique_ptr<object_loans> lent_refs_;
+  std::unique_ptr<handle_loans> lent_handles_;
+  std::unique_ptr<unread_results> result_lends_;
+  std::unique_ptr<attached_actors> attached_;
 
   uint16_t node_index_ = 0;
   std::atomic<uint64_t> next_index_{1};

@@ -8,6 +8,7 @@
 #include "manta/core/demangle.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/store/node_messages.hpp"
+#include "manta/store/object_loans.hpp"
 #include "manta/store/object_store.hpp"
 #include "manta/store/pinned_inner.hpp"
 #include "manta/store/ref_location.hpp"
@@ -35,59 +36,22 @@ void post_sealed(uint64_t id) {
     caf::anon_send(to, actors::ref_sealed_atom::value, id);
 }
 
-/// Tells this node's router when a lent object that was still being
-/// computed is sealed (under the slot's lock: it only posts a message).
-struct seal_watch final : waiter {
-  uint64_t id = 0;
-  std::weak_ptr<object_slot> slot;
-  void on_ready() noexcept override { post_sealed(id); }
-  seal_watch() = default;
-  seal_watch(const seal_watch&) = delete;
-  seal_watch& operator=(const seal_watch&) = delete;
-  ~seal_watch() {
-    if (auto s = slot.lock())
-      s->remove_waiter(this);
-  }
-};
+} // namespace
 
-/// An object whose refs left this node: its borrowers, and for one whose
-/// ref was written while it was still being computed, the borrower nodes
-/// that wait to hear where it is once it is sealed.
-struct lent_ref {
-  borrower_set<object_slot> set;
-  bool written_pending = false;
-  std::set<uint16_t> awaiting;
-  std::unique_ptr<seal_watch> watch;
-  /// The lends made writing the refs inside its value into its ref's
-  /// inlined bytes (a container, contained_refs.hpp): whoever decodes those
-  /// bytes holds this object's ref meanwhile, so they are let go with the
-  /// pin (`set.strong`) that keeps it for its borrowers.
-  std::vector<uint64_t> inner;
-  /// The size of its bytes as this driver wrote them again to serve them
-  /// itself (a large value another node lent it, `locate`); 0: none.
-  /// Dropped with the pin, as `inner` is.
-  uint64_t served = 0;
-};
+void seal_watch::on_ready() noexcept {
+  post_sealed(id);
+}
 
-std::mutex g_mtx;
-/// Owner side: the objects whose refs left this node, by id.
-std::unordered_map<uint64_t, lent_ref> g_lent;
+namespace {
 
-/// Borrower side: the borrowed slots of refs that were pending when
-/// written, until their owner says where the object is (ref_resolved).
-struct waiting_ref {
-  std::weak_ptr<object_slot> slot;
-  const std::type_info* type = nullptr;
-  const value_codec* codec = nullptr;
-  uint16_t owner = 0;
-};
-std::unordered_map<uint64_t, waiting_ref> g_waiting;
-
-/// Lends since the last sweep of entries whose object is gone.
-size_t g_lends = 0;
+/// The runtime's lent and waiting refs, or null after shutdown.
+object_loans* live_loans() noexcept {
+  auto* rt = runtime::live();
+  return rt != nullptr ? &rt->lent_refs() : nullptr;
+}
 
 /// Pins `slot` for a ref to it being written now: by the container being
-/// written on this thread, if any (under g_mtx).
+/// written on this thread, if any (under the loans' lock).
 void pin_lent(lent_ref& e, uint64_t id, const slot_ptr& slot) {
   auto* scope = lend_scope::current();
   e.set.lend(slot, scope != nullptr);
@@ -115,7 +79,7 @@ slot_ptr lost_slot(uint64_t id, const std::string& why) {
 }
 
 /// The lends inside the bytes written for `e` (object `id`, an entry of
-/// g_lent, under g_mtx) when its pin was just let go: for release_contained
+/// the loans, under their lock) when its pin was just let go: for release_contained
 /// after the lock. The bytes this node served for it go now (under the
 /// lock: a ref written next encodes them again).
 void take_inner(uint64_t id, lent_ref& e, std::vector<uint64_t>& out) {
@@ -129,9 +93,10 @@ void take_inner(uint64_t id, lent_ref& e, std::vector<uint64_t>& out) {
 /// again when it was passed on before while its pin holds (`locate`): pins
 /// it at once, as those bytes go with the pin.
 bool serving(runtime& rt, const slot_ptr& slot, ref_wire& w) {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = g_lent.find(w.id);
-  if (i == g_lent.end() || i->second.served == 0 || !i->second.set.strong)
+  auto& loans = rt.lent_refs();
+  std::lock_guard<std::mutex> guard{loans.mtx};
+  auto i = loans.lent.find(w.id);
+  if (i == loans.lent.end() || i->second.served == 0 || !i->second.set.strong)
     return false;
   w.state = ref_wire::ready;
   w.size = i->second.served;
@@ -160,8 +125,8 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
     // Lent while still being computed: the borrower waits for it, and
     // hears from this node where it is once it is sealed (ref_resolved).
     w.state = ref_wire::pending;
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto& e = g_lent[w.id];
+    std::lock_guard<std::mutex> guard{rt->lent_refs().mtx};
+    auto& e = rt->lent_refs().lent[w.id];
     pin_lent(e, w.id, slot);
     e.written_pending = true;
     if (!e.watch) {
@@ -197,17 +162,18 @@ std::string lend_ref(const slot_ptr& slot, const std::type_info& type, ref_wire&
     return std::string{"object "} + to_string(slot->id()) + " cannot be read here: " + e.what();
   }
   w.state = ref_wire::ready;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto& e = g_lent[w.id];
+  auto& loans = rt->lent_refs();
+  std::lock_guard<std::mutex> guard{loans.mtx};
+  auto& e = loans.lent[w.id];
   pin_lent(e, w.id, slot);
   e.inner.insert(e.inner.end(), at.inner.begin(), at.inner.end());
   if (at.served != 0)
     e.served = at.served;
   // An entry stays after its pin went (a ref still in flight may report
   // later) until its object is gone: swept now and then, in O(1) per lend.
-  if (++g_lends >= 1024 && g_lends >= g_lent.size()) {
-    g_lends = 0;
-    std::erase_if(g_lent,
+  if (++loans.lends >= 1024 && loans.lends >= loans.lent.size()) {
+    loans.lends = 0;
+    std::erase_if(loans.lent,
                   [](auto& e) { return !e.second.set.strong && e.second.set.weak.expired(); });
   }
   return {};
@@ -220,7 +186,8 @@ namespace {
 /// (ref_resolved); `get` waits for it meanwhile. The +1 tells the owner to
 /// say so once it is sealed.
 slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, const ref_wire& w) {
-  auto& table = runtime::here("receiving an object ref from another node").store().table();
+  auto& rt = runtime::here("receiving an object ref from another node");
+  auto& table = rt.store().table();
   if (auto live = table.find(object_id{w.id}))
     return live;
   if (codec == nullptr)
@@ -228,8 +195,8 @@ slot_ptr borrow_pending(const std::type_info& type, const value_codec* codec, co
   auto slot = table.create(object_id{w.id});
   bool dropped_before = false;
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto& e = g_waiting[w.id];
+    std::lock_guard<std::mutex> guard{rt.lent_refs().mtx};
+    auto& e = rt.lent_refs().waiting[w.id];
     // A slot of this id made and dropped before the owner answered: it
     // never told the owner it let go.
     dropped_before = e.slot.expired() && e.type != nullptr;
@@ -266,8 +233,9 @@ slot_ptr borrow_ref(const std::type_info& type, const value_codec* codec, const 
     count_borrowed_here();
   if (w.owner == rt.node_index()) {
     {
-      std::lock_guard<std::mutex> guard{g_mtx};
-      if (auto i = g_lent.find(w.id); i != g_lent.end())
+      auto& loans = rt.lent_refs();
+      std::lock_guard<std::mutex> guard{loans.mtx};
+      if (auto i = loans.lent.find(w.id); i != loans.lent.end())
         if (auto own = i->second.set.get())
           return own;
     }
@@ -305,10 +273,13 @@ bool ref_held(uint64_t id, uint16_t from, int32_t delta) {
   slot_ptr released; // dropped outside the lock: it may free the object
   std::vector<uint64_t> inner;
   bool sealed = false;
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return false;
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_lent.find(id);
-    if (i == g_lent.end())
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    auto i = loans->lent.find(id);
+    if (i == loans->lent.end())
       return false;
     auto& e = i->second;
     released = e.set.held(from, delta);
@@ -335,10 +306,11 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
     return out;
   std::set<uint16_t> nodes;
   slot_ptr slot;
+  auto& loans = rt->lent_refs();
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_lent.find(id);
-    if (i == g_lent.end())
+    std::lock_guard<std::mutex> guard{loans.mtx};
+    auto i = loans.lent.find(id);
+    if (i == loans.lent.end())
       return out;
     slot = i->second.set.get();
     if (!slot || !slot->done())
@@ -373,8 +345,8 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
     }
   }
   if (at.served != 0) { // its bytes as written now, served here while pinned
-    std::lock_guard<std::mutex> guard{g_mtx};
-    if (auto i = g_lent.find(id); i != g_lent.end() && i->second.set.strong)
+    std::lock_guard<std::mutex> guard{loans.mtx};
+    if (auto i = loans.lent.find(id); i != loans.lent.end() && i->second.set.strong)
       i->second.served = at.served;
     else
       stop_serving(id);
@@ -389,9 +361,9 @@ std::vector<std::pair<uint16_t, std::vector<char>>> ref_resolutions(uint64_t id)
 void hold_with_pin(uint64_t outer, std::vector<uint64_t> inner) {
   if (inner.empty())
     return;
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    if (auto i = g_lent.find(outer); i != g_lent.end() && i->second.set.strong) {
+  if (auto* loans = live_loans()) {
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    if (auto i = loans->lent.find(outer); i != loans->lent.end() && i->second.set.strong) {
       i->second.inner.insert(i->second.inner.end(), inner.begin(), inner.end());
       inner.clear();
     }
@@ -404,13 +376,16 @@ void ref_resolved(std::span<const char> bytes) {
   if (!decode_ref_wire(bytes, w))
     return;
   waiting_ref e;
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return; // after shutdown: nothing waits here
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_waiting.find(w.id);
-    if (i == g_waiting.end())
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    auto i = loans->waiting.find(w.id);
+    if (i == loans->waiting.end())
       return; // told before, or it never waited (it borrowed a ready ref)
     e = i->second;
-    g_waiting.erase(i);
+    loans->waiting.erase(i);
   }
   auto slot = e.slot.lock();
   if (!slot) { // dropped before its owner answered
@@ -429,20 +404,23 @@ void refs_node_gone(uint16_t index) {
   std::vector<slot_ptr> released;
   std::vector<uint64_t> inner; // the lends in their inlined bytes
   std::vector<slot_ptr> orphans; // borrowed, waiting for a node that is gone
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return; // after shutdown: nothing is lent or borrowed here
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    for (auto& [id, e] : g_lent) {
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    for (auto& [id, e] : loans->lent) {
       e.awaiting.erase(index);
       if (auto p = e.set.node_gone(index)) {
         released.push_back(std::move(p));
         take_inner(id, e, inner);
       }
     }
-    for (auto i = g_waiting.begin(); i != g_waiting.end();) {
+    for (auto i = loans->waiting.begin(); i != loans->waiting.end();) {
       if (i->second.owner == index) {
         if (auto s = i->second.slot.lock())
           orphans.push_back(std::move(s));
-        i = g_waiting.erase(i);
+        i = loans->waiting.erase(i);
       } else {
         ++i;
       }
@@ -458,8 +436,11 @@ void refs_node_gone(uint16_t index) {
 
 std::vector<uint16_t> ref_borrowers(uint64_t id) {
   std::vector<uint16_t> out;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  if (auto i = g_lent.find(id); i != g_lent.end())
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return out;
+  std::lock_guard<std::mutex> guard{loans->mtx};
+  if (auto i = loans->lent.find(id); i != loans->lent.end())
     for (auto& [node, n] : i->second.set.holds)
       out.push_back(node);
   return out;
@@ -469,10 +450,13 @@ void update_lent(const std::vector<uint64_t>& ids,
                  const std::function<slot_ptr(borrower_set<object_slot>&)>& f) {
   std::vector<slot_ptr> released; // dropped outside the lock: may free
   std::vector<uint64_t> inner;
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return; // after shutdown: its pins went with the runtime
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
+    std::lock_guard<std::mutex> guard{loans->mtx};
     for (auto id : ids)
-      if (auto i = g_lent.find(id); i != g_lent.end())
+      if (auto i = loans->lent.find(id); i != loans->lent.end())
         if (auto p = f(i->second.set)) {
           released.push_back(std::move(p));
           take_inner(id, i->second, inner);
@@ -484,15 +468,14 @@ void update_lent(const std::vector<uint64_t>& ids,
 void clear_lent_refs() {
   std::unordered_map<uint64_t, lent_ref> lent;
   std::unordered_map<uint64_t, waiting_ref> waiting;
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    lent.swap(g_lent);
-    waiting.swap(g_waiting);
+  if (auto* loans = live_loans()) {
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    lent.swap(loans->lent);
+    waiting.swap(loans->waiting);
   }
   std::vector<uint64_t> inner; // (the slots go outside the lock: a last ref frees its object)
   for (auto& [id, e] : lent)
     take_inner(id, e, inner); // the bytes this node served for them go too
-  clear_contained_results();
 }
 
 } // namespace manta::detail

@@ -2,6 +2,8 @@
 
 #include "manta/store/borrowers.hpp"
 #include "manta/store/lent_handles.hpp"
+#include "manta/store/unread_results.hpp"
+#include "manta/core/runtime.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -16,15 +18,11 @@ thread_local lend_scope* t_scope = nullptr;
 thread_local uint64_t t_borrowed = 0;
 std::atomic<uint64_t> g_borrowed{0};
 
-/// Worker side: the lends inside results not read yet, by task, with the
-/// node that owns the task (it reads the result).
-struct result_container {
-  uint16_t reader = 0;
-  std::vector<uint64_t> ids;
-};
-
-std::mutex g_mtx;
-std::unordered_map<uint64_t, result_container> g_results;
+/// The runtime's results not read yet, or null after shutdown.
+unread_results* live_results() noexcept {
+  auto* rt = runtime::live();
+  return rt != nullptr ? &rt->result_lends() : nullptr;
+}
 
 } // namespace
 
@@ -118,44 +116,48 @@ void release_contained(const std::vector<uint64_t>& ids, bool loosen) {
 void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {
   if (ids.empty())
     return;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto& c = g_results[task]; // a re-run of the task adds its own
+  auto* results = live_results();
+  if (results == nullptr)
+    return; // after shutdown: its lends' pins went with the runtime
+  std::lock_guard<std::mutex> guard{results->mtx};
+  auto& c = results->by_task[task]; // a re-run of the task adds its own
   c.reader = reader;
   c.ids.insert(c.ids.end(), ids.begin(), ids.end());
 }
 
 void result_read(uint64_t task) {
   std::vector<uint64_t> ids;
+  auto* results = live_results();
+  if (results == nullptr)
+    return;
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    auto i = g_results.find(task);
-    if (i == g_results.end())
+    std::lock_guard<std::mutex> guard{results->mtx};
+    auto i = results->by_task.find(task);
+    if (i == results->by_task.end())
       return;
     ids = std::move(i->second.ids);
-    g_results.erase(i);
+    results->by_task.erase(i);
   }
   release_contained(ids);
 }
 
 void results_reader_gone(uint16_t index) {
   std::vector<uint64_t> unread;
+  auto* results = live_results();
+  if (results == nullptr)
+    return;
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    for (auto i = g_results.begin(); i != g_results.end();) {
+    std::lock_guard<std::mutex> guard{results->mtx};
+    for (auto i = results->by_task.begin(); i != results->by_task.end();) {
       if (i->second.reader == index) {
         unread.insert(unread.end(), i->second.ids.begin(), i->second.ids.end());
-        i = g_results.erase(i);
+        i = results->by_task.erase(i);
       } else {
         ++i;
       }
     }
   }
   release_contained(unread);
-}
-
-void clear_contained_results() {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  g_results.clear();
 }
 
 uint64_t refs_borrowed_here() noexcept {

@@ -121,9 +121,6 @@ inline constexpr int32_t args_read_delta = std::numeric_limits<int32_t>::min();
 /// pins of the results it never read go.
 void results_reader_gone(uint16_t index);
 
-/// Forgets the results not read yet (runtime shutdown).
-void clear_contained_results();
-
 /// How many refs of other nodes' objects this thread has read so far
 /// (borrow_ref): a task whose arguments held some answers its owner after
 /// the +1s it sent, and a result that held some is reported read.

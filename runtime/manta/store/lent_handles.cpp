@@ -8,6 +8,7 @@
 #include "manta/actor/attached_actor.hpp"
 #include "manta/store/borrowers.hpp"
 #include "manta/store/contained_refs.hpp"
+#include "manta/store/handle_loans.hpp"
 #include "manta/sched/item_stream.hpp"
 #include "manta/store/node_messages.hpp"
 #include "manta/core/runtime.hpp"
@@ -25,34 +26,24 @@ namespace manta::detail {
 
 namespace {
 
-std::mutex g_mtx;
-/// Home side: the engines of actors whose handles left this node, by the
-/// id they travel under (each with its borrowers, borrower_set.hpp), and
-/// that id by engine.
 using lent_entry = borrower_set<actor_anchor>;
-std::unordered_map<uint64_t, lent_entry> g_lent;
-std::unordered_map<const actor_core*, uint64_t> g_lent_ids;
 
-/// Borrower side: the stand-ins of other homes' actors, and what each is.
-std::map<std::pair<uint16_t, uint64_t>, std::weak_ptr<actor_anchor>> g_borrowed;
-/// (The weak pointer tells a live stand-in from a new core at the address
-/// of one that is gone.)
-struct borrowed_entry {
-  std::weak_ptr<actor_core> core;
-  handle_wire wire;
-};
-std::unordered_map<const actor_core*, borrowed_entry> g_borrowed_wire;
+/// The runtime's lent handles and stand-ins, or null after shutdown.
+handle_loans* live_loans() noexcept {
+  auto* rt = runtime::live();
+  return rt != nullptr ? &rt->lent_handles() : nullptr;
+}
 
 std::string node_name(uint16_t index) {
   return "node-" + std::to_string(index);
 }
 
 /// Pins lent actor `id` for a handle to it being written now: by the
-/// container being written on this thread, if any (under g_mtx), as
-/// borrowers.cpp pins a lent object.
-void pin_lent(uint64_t id, const anchor_ptr& anchor) {
+/// container being written on this thread, if any (under the loans' lock),
+/// as borrowers.cpp pins a lent object.
+void pin_lent(handle_loans& loans, uint64_t id, const anchor_ptr& anchor) {
   auto* scope = lend_scope::current();
-  g_lent[id].lend(anchor, scope != nullptr);
+  loans.lent[id].lend(anchor, scope != nullptr);
   if (scope != nullptr)
     scope->add(id);
 }
@@ -69,39 +60,41 @@ handle_wire lend(const anchor_ptr& anchor) {
     return {};
   auto* core = anchor->core.get();
   auto& rt = runtime::require("sending an actor handle to another node");
-  std::lock_guard<std::mutex> guard{g_mtx};
+  auto& loans = rt.lent_handles();
+  std::lock_guard<std::mutex> guard{loans.mtx};
   // A worker passes another home's handle on as the home's (it reached the
   // worker from that home, its owner, and goes back there the same way).
   // A driver lends its stand-in as its own: the node it sends it to may
   // have no link to the home (a worker), but has one to this driver.
   bool worker = cluster_worker(rt);
-  if (auto b = g_borrowed_wire.find(core);
-      worker && b != g_borrowed_wire.end() && b->second.core.lock().get() == core)
+  if (auto b = loans.borrowed_wire.find(core);
+      worker && b != loans.borrowed_wire.end() && b->second.core.lock().get() == core)
     return b->second.wire;
   handle_wire w;
   w.home = rt.node_index();
   w.cls = lookup_actor_class(core->type()).name;
-  if (auto i = g_lent_ids.find(core); i != g_lent_ids.end()) {
+  if (auto i = loans.lent_ids.find(core); i != loans.lent_ids.end()) {
     w.id = i->second;
-    pin_lent(w.id, anchor); // lent again: pinned until reported
+    pin_lent(loans, w.id, anchor); // lent again: pinned until reported
     return w;
   }
   // The actor's own id when it has one (a handle attached to another
   // driver's actor has none), else a fresh id of this node.
   w.id = core->id();
-  if (w.id == 0 || g_lent.count(w.id) != 0)
+  if (w.id == 0 || loans.lent.count(w.id) != 0)
     w.id = rt.next_object_id().value();
-  pin_lent(w.id, anchor);
-  g_lent_ids[core] = w.id;
+  pin_lent(loans, w.id, anchor);
+  loans.lent_ids[core] = w.id;
   return w;
 }
 
 anchor_ptr lent_actor(uint64_t id) {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = g_lent.find(id);
-  if (i == g_lent.end())
+  auto* loans = live_loans();
+  if (loans == nullptr)
     return nullptr;
-  return i->second.get();
+  std::lock_guard<std::mutex> guard{loans->mtx};
+  auto i = loans->lent.find(id);
+  return i == loans->lent.end() ? nullptr : i->second.get();
 }
 
 void lent_held(uint64_t id, uint16_t from, int32_t delta) {
@@ -110,9 +103,9 @@ void lent_held(uint64_t id, uint16_t from, int32_t delta) {
     return;
   }
   anchor_ptr released; // dropped outside the lock: it may end the actor
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    if (auto i = g_lent.find(id); i != g_lent.end()) {
+  if (auto* loans = live_loans()) {
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    if (auto i = loans->lent.find(id); i != loans->lent.end()) {
       released = i->second.held(from, delta);
       return;
     }
@@ -125,9 +118,12 @@ void lent_held(uint64_t id, uint16_t from, int32_t delta) {
 
 void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen) {
   std::vector<anchor_ptr> released; // dropped outside the lock: may end actors
-  std::lock_guard<std::mutex> guard{g_mtx};
+  auto* loans = live_loans();
+  if (loans == nullptr)
+    return; // after shutdown: its pins went with the runtime
+  std::lock_guard<std::mutex> guard{loans->mtx};
   for (auto id : ids)
-    if (auto i = g_lent.find(id); i != g_lent.end()) {
+    if (auto i = loans->lent.find(id); i != loans->lent.end()) {
       if (loosen)
         i->second.loose = true;
       if (auto p = i->second.container_gone())
@@ -137,10 +133,10 @@ void lent_handles_container_gone(const std::vector<uint64_t>& ids, bool loosen) 
 }
 
 void lent_node_gone(uint16_t index) {
-  {
+  if (auto* loans = live_loans()) {
     std::vector<anchor_ptr> released;
-    std::lock_guard<std::mutex> guard{g_mtx};
-    for (auto& [id, e] : g_lent)
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    for (auto& [id, e] : loans->lent)
       if (auto p = e.node_gone(index))
         released.push_back(std::move(p));
   }
@@ -164,12 +160,13 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
   // Read from another node: what follows this read from here (a task's
   // result, a result's "read") goes after its +1 (contained_refs.hpp).
   count_borrowed_here();
-  std::lock_guard<std::mutex> guard{g_mtx};
+  auto& loans = rt.lent_handles();
+  std::lock_guard<std::mutex> guard{loans.mtx};
   auto key = std::make_pair(w.home, w.id);
-  if (auto known = g_borrowed[key].lock())
+  if (auto known = loans.borrowed[key].lock())
     return known;
-  std::erase_if(g_borrowed, [](auto& e) { return e.second.expired(); });
-  std::erase_if(g_borrowed_wire, [](auto& e) { return e.second.core.expired(); });
+  std::erase_if(loans.borrowed, [](auto& e) { return e.second.expired(); });
+  std::erase_if(loans.borrowed_wire, [](auto& e) { return e.second.core.expired(); });
   actor_options opts;
   auto core = std::make_shared<actor_core>(info, cls, std::move(opts),
                                            std::make_unique<attach_ctor>(w.home, w.id), rt.pool(),
@@ -180,21 +177,21 @@ anchor_ptr borrow(const std::type_info& cls, const handle_wire& w) {
                              tell_home(home, id, int32_t{-1});
                            }};
   tell_home(w.home, w.id, int32_t{1});
-  runtime::here().actors().add(anchor); // stopped with the runtime
-  g_borrowed[key] = anchor;
-  g_borrowed_wire[core.get()] = {core, w};
+  rt.actors().add(anchor); // stopped with the runtime
+  loans.borrowed[key] = anchor;
+  loans.borrowed_wire[core.get()] = {core, w};
   core->start(rt.system().spawn<caf::hidden>(actors::actor_host, core));
   return anchor;
 }
 
 void clear_lent() {
   std::unordered_map<uint64_t, lent_entry> lent;
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    lent.swap(g_lent);
-    g_lent_ids.clear();
-    g_borrowed.clear();
-    g_borrowed_wire.clear();
+  if (auto* loans = live_loans()) {
+    std::lock_guard<std::mutex> guard{loans->mtx};
+    lent.swap(loans->lent);
+    loans->lent_ids.clear();
+    loans->borrowed.clear();
+    loans->borrowed_wire.clear();
   }
   // The anchors go outside the lock: a last handle ends its actor.
   clear_lent_refs();

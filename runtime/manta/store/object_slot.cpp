@@ -38,7 +38,7 @@ object_slot::~object_slot() {
   // The spill file goes with the object.
   if (!spill_path_.empty()) {
     store_->spill().remove(spill_path_, spill_file_bytes_, spill_generation_);
-    drop_spilled_refs(this);
+    store_->kept_refs().drop(this);
   }
   // A large value stays counted until its last reader lets go (value_account).
   auto counted = value_ && account_ == nullptr ? size_bytes_ : 0;
@@ -206,7 +206,7 @@ void object_slot::pin_slow() const {
         if (!has_spill_file())
           err = codec_error("its spill file was removed when the runtime shut down");
         else {
-          auto refs = spilled_refs_of(this); // the slots the refs inside name
+          auto refs = store_->kept_refs().of(this); // the slots the refs inside name
           spilled_refs_scope kept{refs};
           err = store_->spill().read(spill_path_, id_, *type_, *codec_, value);
         }
@@ -259,7 +259,7 @@ size_t object_slot::spill(bool rewrite) noexcept {
     if (!spill_path_.empty()) {
       store.remove(spill_path_, spill_file_bytes_, spill_generation_);
       spill_path_.clear();
-      drop_spilled_refs(this); // the value in memory holds them meanwhile
+      store_->kept_refs().drop(this); // the value in memory holds them meanwhile
     }
     auto gen = store.generation();
     spill_store::file f;
@@ -269,7 +269,7 @@ size_t object_slot::spill(bool rewrite) noexcept {
       if (store.write(id_, *type_, *codec_, value_.get(), size_bytes_, f))
         return keep();
     }
-    keep_spilled_refs(this, std::move(refs));
+    store_->kept_refs().keep(this, std::move(refs));
     spill_path_ = std::move(f.path);
     spill_file_bytes_ = f.bytes;
     spill_generation_ = gen;

@@ -5,6 +5,7 @@
 #include "manta/store/memory_budget.hpp"
 #include "manta/store/object_table.hpp"
 #include "manta/store/spill_store.hpp"
+#include "manta/store/spilled_refs.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -13,8 +14,9 @@
 namespace manta::detail {
 
 /// A node's object store: the object table, the memory budget, the spill
-/// store, the results held for other nodes and the buffer pool, made by the
-/// runtime with its config (`rt.store()`).
+/// store with the refs kept with its files, the results held for other
+/// nodes and the buffer pool, made by the runtime with its config
+/// (`rt.store()`).
 ///
 /// Reference-counted, because what it stores outlives the runtime: a ref
 /// the user keeps past `shutdown`, a task left running after shutdown's
@@ -55,6 +57,8 @@ public:
   object_table& table() noexcept { return table_; }
   memory_budget& budget() noexcept { return budget_; }
   spill_store& spill() noexcept { return spill_; }
+  /// The refs inside the values of this store's spill files.
+  spilled_refs& kept_refs() noexcept { return kept_refs_; }
   held_objects& held() noexcept { return held_; }
   buffer_pool& pool() noexcept { return pool_; }
 
@@ -69,6 +73,7 @@ private:
   object_table table_;
   memory_budget budget_;
   spill_store spill_;
+  spilled_refs kept_refs_; // empty once no slot is left, before the table goes
   held_objects held_;
   buffer_pool pool_;
   std::atomic<bool> closed_{false};

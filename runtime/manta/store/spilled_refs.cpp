@@ -13,11 +13,6 @@ namespace {
 
 thread_local spilled_refs_scope* t_scope = nullptr;
 
-std::mutex g_mtx;
-/// The refs inside the values on disk, by their slot (few: only values
-/// holding refs have an entry).
-std::unordered_map<const object_slot*, std::vector<slot_ptr>> g_kept;
-
 } // namespace
 
 spilled_refs_scope::spilled_refs_scope(std::vector<slot_ptr>& refs) noexcept
@@ -48,26 +43,26 @@ slot_ptr spilled_refs_scope::read(const ref_wire& w) const {
                           + " is lost: a spill file names it, but it was not kept with that file");
 }
 
-void keep_spilled_refs(const object_slot* spilled, std::vector<slot_ptr> refs) {
+void spilled_refs::keep(const object_slot* spilled, std::vector<slot_ptr> refs) {
   if (refs.empty())
     return;
   std::vector<slot_ptr> old; // outside the lock (none: a file written anew dropped them)
-  std::lock_guard<std::mutex> guard{g_mtx};
-  old = std::exchange(g_kept[spilled], std::move(refs));
+  std::lock_guard<std::mutex> guard{mtx_};
+  old = std::exchange(kept_[spilled], std::move(refs));
 }
 
-std::vector<slot_ptr> spilled_refs_of(const object_slot* spilled) {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = g_kept.find(spilled);
-  return i == g_kept.end() ? std::vector<slot_ptr>{} : i->second;
+std::vector<slot_ptr> spilled_refs::of(const object_slot* spilled) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = kept_.find(spilled);
+  return i == kept_.end() ? std::vector<slot_ptr>{} : i->second;
 }
 
-void drop_spilled_refs(const object_slot* spilled) {
+void spilled_refs::drop(const object_slot* spilled) {
   std::vector<slot_ptr> gone; // outside the lock: the last ref frees its object
-  std::lock_guard<std::mutex> guard{g_mtx};
-  if (auto i = g_kept.find(spilled); i != g_kept.end()) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = kept_.find(spilled); i != kept_.end()) {
     gone = std::move(i->second);
-    g_kept.erase(i);
+    kept_.erase(i);
   }
 }
 

@@ -2,7 +2,9 @@
 
 #include "manta/store/object_slot.hpp"
 
+#include <mutex>
 #include <typeinfo>
+#include <unordered_map>
 #include <vector>
 
 /// The refs inside a value written to a spill file (`object_slot::spill`).
@@ -10,7 +12,8 @@
 /// spill keeps their slots here, by the spilled slot, so they keep their
 /// objects alive while the value is on disk as they did in memory; the
 /// value read back gets those same slots. They go with the spill file
-/// (its object freed, or the file written anew). Ray spills objects
+/// (its object freed, or the file written anew). Each store keeps those of
+/// its own slots (`object_store::kept_refs`). Ray spills objects
 /// holding refs the same way: the refs inside stay counted by the outer
 /// object while it is spilled.
 namespace manta::detail {
@@ -41,15 +44,26 @@ private:
   spilled_refs_scope* prev_;
 };
 
-/// Keeps `refs`, written into the spill file of `spilled`, until
-/// `drop_spilled_refs(spilled)`.
-void keep_spilled_refs(const object_slot* spilled, std::vector<slot_ptr> refs);
+/// The refs inside a store's values on disk, by their slot (few: only
+/// values holding refs have an entry). A part of the store rather than of
+/// the runtime: a spilled object outlives the runtime as its store does,
+/// and its file, and the refs kept with it, go when it is freed.
+class spilled_refs {
+public:
+  /// Keeps `refs`, written into the spill file of `spilled`, until
+  /// `drop(spilled)`.
+  void keep(const object_slot* spilled, std::vector<slot_ptr> refs);
 
-/// A copy of the refs kept for `spilled`'s spill file (none if it holds
-/// none), to read it back with.
-std::vector<slot_ptr> spilled_refs_of(const object_slot* spilled);
+  /// A copy of the refs kept for `spilled`'s spill file (none if it holds
+  /// none), to read it back with.
+  std::vector<slot_ptr> of(const object_slot* spilled);
 
-/// `spilled`'s spill file is gone: the refs kept for it go.
-void drop_spilled_refs(const object_slot* spilled);
+  /// `spilled`'s spill file is gone: the refs kept for it go.
+  void drop(const object_slot* spilled);
+
+private:
+  std::mutex mtx_;
+  std::unordered_map<const object_slot*, std::vector<slot_ptr>> kept_;
+};
 
 } // namespace manta::detail
