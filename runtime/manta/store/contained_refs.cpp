@@ -125,39 +125,47 @@ void contain_result(uint64_t task, uint16_t reader, std::vector<uint64_t> ids) {
   c.ids.insert(c.ids.end(), ids.begin(), ids.end());
 }
 
-void result_read(uint64_t task) {
-  std::vector<uint64_t> ids;
+namespace {
+
+/// Lets go of the lends that `take` moves out of the unread results (by
+/// task id) into its second argument, under their lock; released after
+/// it, as releasing may message other nodes. Nothing after shutdown.
+template <class Take>
+void release_taken(Take take) {
   auto* results = live_results();
   if (results == nullptr)
     return;
+  std::vector<uint64_t> ids;
   {
     std::lock_guard<std::mutex> guard{results->mtx};
-    auto i = results->by_task.find(task);
-    if (i == results->by_task.end())
-      return;
-    ids = std::move(i->second.ids);
-    results->by_task.erase(i);
+    take(results->by_task, ids);
   }
   release_contained(ids);
 }
 
+} // namespace
+
+void result_read(uint64_t task) {
+  release_taken([task](auto& by_task, std::vector<uint64_t>& ids) {
+    auto i = by_task.find(task);
+    if (i == by_task.end())
+      return;
+    ids = std::move(i->second.ids);
+    by_task.erase(i);
+  });
+}
+
 void results_reader_gone(uint16_t index) {
-  std::vector<uint64_t> unread;
-  auto* results = live_results();
-  if (results == nullptr)
-    return;
-  {
-    std::lock_guard<std::mutex> guard{results->mtx};
-    for (auto i = results->by_task.begin(); i != results->by_task.end();) {
+  release_taken([index](auto& by_task, std::vector<uint64_t>& ids) {
+    for (auto i = by_task.begin(); i != by_task.end();) {
       if (i->second.reader == index) {
-        unread.insert(unread.end(), i->second.ids.begin(), i->second.ids.end());
-        i = results->by_task.erase(i);
+        ids.insert(ids.end(), i->second.ids.begin(), i->second.ids.end());
+        i = by_task.erase(i);
       } else {
         ++i;
       }
     }
-  }
-  release_contained(unread);
+  });
 }
 
 uint64_t refs_borrowed_here() noexcept {
