@@ -1,7 +1,8 @@
 // The per-thread cache of tasks' spec blocks (manta/sched/task_blocks.hpp):
-// a block given back is the next one of its size class, a thread keeps a
-// bounded number, and a task submitted one at a time takes its memory from
-// the cache instead of `operator new`.
+// a block given back is the next one of its size class, a thread keeps
+// what it took at once within a bound (`kept` a class if it only gives
+// back), and a task submitted one at a time takes its memory from the
+// cache instead of `operator new`.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -36,22 +37,71 @@ TEST_CASE("a block given back serves the next take of its size class") {
   blocks::give(q, 420);
 }
 
-TEST_CASE("a thread keeps at most `kept` blocks of a class") {
+TEST_CASE("a thread keeps the blocks it took at once, past `kept` a class") {
+  // A list of tasks: every block is taken before the first comes back.
+  std::thread t{[] {
+    constexpr size_t n = 100 * blocks::kept;
+    std::vector<void*> first;
+    for (size_t i = 0; i < n; ++i)
+      first.push_back(blocks::take(900));
+    for (auto* p : first)
+      blocks::give(p, 900);
+    std::vector<void*> second;
+    second.reserve(n); // its own growth is not counted
+    hook::count_allocations_from(900);
+    auto before = hook::counted_allocations();
+    for (size_t i = 0; i < n; ++i)
+      second.push_back(blocks::take(900));
+    CHECK(hook::counted_allocations() - before == 0); // all from the cache
+    for (auto* p : second)
+      blocks::give(p, 900); // freed when the thread exits
+  }};
+  t.join();
+}
+
+TEST_CASE("a thread that only gives blocks back keeps `kept` of a class") {
   constexpr size_t n = blocks::kept + 3;
-  std::vector<void*> first;
+  std::vector<void*> taken;
   for (size_t i = 0; i < n; ++i)
-    first.push_back(blocks::take(900));
-  for (auto* p : first)
-    blocks::give(p, 900);
-  hook::count_allocations_from(900);
-  auto before = hook::counted_allocations();
-  std::vector<void*> second;
-  for (size_t i = 0; i < n; ++i)
-    second.push_back(blocks::take(900));
-  // `kept` from the cache, the rest from operator new.
-  CHECK(hook::counted_allocations() - before == n - blocks::kept);
-  for (auto* p : second)
-    blocks::give(p, 900);
+    taken.push_back(blocks::take(700));
+  std::thread t{[&] {
+    for (auto* p : taken) // taken on another thread: this one took none
+      blocks::give(p, 700);
+    std::vector<void*> again;
+    again.reserve(n);
+    hook::count_allocations_from(700);
+    auto before = hook::counted_allocations();
+    for (size_t i = 0; i < n; ++i)
+      again.push_back(blocks::take(700));
+    // `kept` from the cache, the rest from operator new.
+    CHECK(hook::counted_allocations() - before == n - blocks::kept);
+    for (auto* p : again)
+      blocks::give(p, 700);
+  }};
+  t.join();
+}
+
+TEST_CASE("a thread keeps at most 16 MiB of blocks past `kept` a class") {
+  std::thread t{[] {
+    constexpr size_t block = 1024; // the largest class
+    constexpr size_t bound = (size_t{16} << 20) / block;
+    constexpr size_t n = bound + 100;
+    std::vector<void*> first;
+    for (size_t i = 0; i < n; ++i)
+      first.push_back(blocks::take(block));
+    for (auto* p : first)
+      blocks::give(p, block);
+    std::vector<void*> second;
+    second.reserve(n);
+    hook::count_allocations_from(block);
+    auto before = hook::counted_allocations();
+    for (size_t i = 0; i < n; ++i)
+      second.push_back(blocks::take(block));
+    CHECK(hook::counted_allocations() - before == n - bound - blocks::kept);
+    for (auto* p : second)
+      blocks::give(p, block);
+  }};
+  t.join();
 }
 
 TEST_CASE("a large block is not kept") {

@@ -30,15 +30,35 @@ struct free_block {
   free_block* next;
 };
 
+/// How many bytes a thread keeps at most, past its `kept` blocks a class.
+/// A thread that submits a list of tasks allocates every spec and result
+/// slot of the list before the first is freed: with only `kept` blocks a
+/// class, spawn + get of 10,000 tasks paid malloc's and free's slow paths
+/// (the blocks overflow glibc's thread cache of 7 a size too) for nearly
+/// every block, about 750 instructions a task on the submitting thread
+/// (docs/performance.md, "Instructions per task"). 10,000 tasks of a no-op
+/// function take 7.7 MB of blocks (a 448-byte spec and a 320-byte slot).
+constexpr size_t kept_bytes = size_t{16} << 20;
+
 /// One thread's kept blocks. Constant-initialised and trivially destroyed:
 /// a block freed after the thread's `drain` ran (by another thread-local's
 /// destructor, or during static destruction on the main thread) finds it
 /// valid, sees `closed` and goes to `operator delete`.
+///
+/// Past `kept` blocks, a class keeps one more block for every `take` it
+/// could not serve (`extra`), up to `kept_bytes` over all classes: a
+/// thread keeps what it showed it takes at once, never more. A thread that
+/// only frees blocks (a pool thread finishing tasks submitted elsewhere)
+/// keeps `kept` a class, so no thread holds memory it does not reuse
+/// beyond those.
 struct cache {
   free_block* head[classes];
-  uint8_t count[classes];
-  bool registered; ///< `drain` will run at the thread's exit.
-  bool closed;     ///< `drain` ran: keep nothing more.
+  uint32_t count[classes];
+  /// Blocks the class keeps past `kept`: the takes it missed so far.
+  uint32_t extra[classes];
+  size_t extra_bytes; ///< The bytes `extra` allows, over all classes.
+  bool registered;    ///< `drain` will run at the thread's exit.
+  bool closed;        ///< `drain` ran: keep nothing more.
 };
 
 constinit thread_local cache mine{};
@@ -48,6 +68,7 @@ struct drain {
   drain() noexcept { mine.registered = true; }
   ~drain() {
     mine.closed = true;
+    mine.registered = false; // every `give` now takes the slow path, which sees `closed`
     for (size_t c = 0; c < classes; ++c) {
       while (auto* b = mine.head[c]) {
         mine.head[c] = b->next;
@@ -64,28 +85,29 @@ size_t class_of(size_t n) noexcept {
   return (n - 1) / granule;
 }
 
-} // namespace
-
-void* take(size_t n) {
-  auto c = class_of(n);
-  if (n == 0 || c >= classes)
-    return ::operator new(n);
-  if (auto* b = mine.head[c]) {
-    mine.head[c] = b->next;
-    --mine.count[c];
-    return b;
+/// `take` found no block of class `c`: lets the class keep one more when
+/// it comes back, within `kept_bytes`.
+[[gnu::noinline]] void* take_missed(size_t c) {
+  auto size = (c + 1) * granule;
+  if (mine.extra_bytes + size <= kept_bytes) {
+    ++mine.extra[c];
+    mine.extra_bytes += size;
   }
   // A class's full size, so that any block of the class serves any request.
-  return ::operator new((c + 1) * granule);
+  return ::operator new(size);
 }
 
-void give(void* p, size_t n) noexcept {
-  auto c = class_of(n);
-  if (n == 0 || c >= classes) {
-    release_block(p, n);
-    return;
-  }
-  if (mine.closed || mine.count[c] >= kept) {
+void keep(void* p, size_t c) noexcept {
+  auto* b = static_cast<free_block*>(p);
+  b->next = mine.head[c];
+  mine.head[c] = b;
+  ++mine.count[c];
+}
+
+/// `give` of a block the class is full for, or the thread's first (or one
+/// after its `drain`).
+[[gnu::noinline]] void give_slow(void* p, size_t c) noexcept {
+  if (mine.closed || mine.count[c] >= kept + mine.extra[c]) {
     release_block(p, (c + 1) * granule); // the size `take` asked for
     return;
   }
@@ -93,10 +115,34 @@ void give(void* p, size_t n) noexcept {
     // Once per thread: its blocks are freed at its exit.
     thread_local drain at_exit;
   }
-  auto* b = static_cast<free_block*>(p);
-  b->next = mine.head[c];
-  mine.head[c] = b;
-  ++mine.count[c];
+  keep(p, c);
+}
+
+} // namespace
+
+void* take(size_t n) {
+  auto c = class_of(n);
+  if (n == 0 || c >= classes) [[unlikely]]
+    return ::operator new(n);
+  if (auto* b = mine.head[c]) {
+    mine.head[c] = b->next;
+    --mine.count[c];
+    return b;
+  }
+  return take_missed(c);
+}
+
+void give(void* p, size_t n) noexcept {
+  auto c = class_of(n);
+  if (n == 0 || c >= classes) [[unlikely]] {
+    release_block(p, n);
+    return;
+  }
+  if (!mine.registered || mine.count[c] >= kept + mine.extra[c]) [[unlikely]] {
+    give_slow(p, c);
+    return;
+  }
+  keep(p, c);
 }
 
 } // namespace manta::detail::task_blocks

@@ -14,14 +14,14 @@
 /// frees a block keeps a few per size class, and its next submit of about
 /// the same size takes one back with a pointer pop. Blocks cross threads
 /// freely (a block freed on a pool thread is kept by that thread); a thread
-/// keeps at most `task_blocks::kept` blocks of each class, freed when it
-/// exits.
+/// keeps `kept` blocks a class, more if it took more (task_blocks.cpp: up to
+/// 16 MiB, for a list of tasks), all freed when it exits.
 namespace manta::detail::task_blocks {
 
 /// Blocks up to this size are kept; larger ones go to `operator new`.
 inline constexpr size_t max_bytes = 1024;
 
-/// How many blocks of one size class a thread keeps.
+/// How many blocks of one size class any thread keeps (more: see above).
 inline constexpr size_t kept = 8;
 
 /// A block of at least `n` bytes, aligned as `operator new`'s.
