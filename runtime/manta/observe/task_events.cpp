@@ -28,12 +28,8 @@ struct cell_cache {
   uint64_t generation = 0;
 };
 
-void push(finished_record&& r) {
-  auto& h = rec().hist;
-  double seconds = r.started_ns > 0 && r.ended_ns >= r.started_ns
-                     ? static_cast<double>(r.ended_ns - r.started_ns) * 1e-9
-                     : -1;
-  std::lock_guard<spin_lock> guard{h.mtx};
+/// Counts a finished record `r` (under the history's lock).
+void count(history& h, const finished_record& r) {
   switch (r.state) {
     case task_state::failed:
       ++h.sums.failed;
@@ -50,7 +46,8 @@ void push(finished_record&& r) {
     h.sums.failed_here += r.state == task_state::failed ? 1 : 0;
     h.sums.actor_calls_here += r.actor_call ? 1 : 0;
   }
-  if (seconds >= 0) {
+  if (r.started_ns > 0 && r.ended_ns >= r.started_ns) {
+    double seconds = static_cast<double>(r.ended_ns - r.started_ns) * 1e-9;
     thread_local cell_cache cache;
     std::pair<const void*, const void*> key{r.name, r.method};
     if (cache.generation != h.generation || cache.key != key)
@@ -64,14 +61,29 @@ void push(finished_record&& r) {
     ++cell.count;
     cell.sum += seconds;
   }
-  if (h.capacity == 0)
+}
+
+/// Records a finished task or actor call: `fill(r)` sets every field of
+/// `r`, the ring's next slot (an old record's, overwritten), under the
+/// history's lock. Filled in place: a record built first and moved into
+/// the ring cost its construction, the field-by-field move and its
+/// destruction, a third of the ~190 instructions this took a task. What
+/// `fill` allocates (an error's text, the arguments) it makes before.
+template <class Fill>
+void push(Fill&& fill) {
+  auto& h = rec().hist;
+  std::lock_guard<spin_lock> guard{h.mtx};
+  if (h.capacity == 0) {
+    finished_record r;
+    fill(r);
+    count(h, r);
     return;
-  if (h.ring.size() < h.capacity) {
-    h.ring.push_back(std::move(r));
-  } else {
-    h.ring[h.next] = std::move(r);
   }
-  h.next = (h.next + 1) % h.capacity;
+  auto& r = h.ring.size() < h.capacity ? h.ring.emplace_back() : h.ring[h.next];
+  fill(r);
+  count(h, r);
+  if (++h.next == h.capacity)
+    h.next = 0;
   h.size = h.ring.size();
   if (h.size == h.capacity) {
     // The next record's slot, written by the next push: the ring (10,000
@@ -118,28 +130,44 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
   auto& tr = t.trace;
   if (!tr.tracked || tr.ended.exchange(true, std::memory_order_acq_rel))
     return;
-  finished_record r;
-  r.id = t.result ? t.result->id() : object_id{};
-  r.parent = tr.parent;
-  r.name = &t.function_name;
-  if (!t.opts.name.empty())
-    r.label = t.opts.name;
-  r.state = s;
-  r.thread = tr.thread.load(std::memory_order_relaxed);
-  r.attempts = t.attempts.load(std::memory_order_relaxed);
-  r.remote_node = tr.remote_node.load(std::memory_order_relaxed);
-  r.submitted_ns = tr.submitted_ns.load(std::memory_order_relaxed);
-  r.started_ns = tr.started_ns.load(std::memory_order_relaxed);
-  auto ended = tr.ended_ns.load(std::memory_order_relaxed);
-  r.ended_ns = std::max(ended != 0 && s == task_state::finished ? ended : now_ns(), r.started_ns);
+  // What allocates is made before the history's lock (push): the rare
+  // fields (an error, object arguments) and a `.name(...)` label.
+  std::unique_ptr<finished_extra> extra;
+  auto more = [&]() -> finished_extra& {
+    if (!extra)
+      extra = std::make_unique<finished_extra>();
+    return *extra;
+  };
+  auto started = tr.started_ns.load(std::memory_order_relaxed);
   if (error)
-    r.more().error = describe(error);
+    more().error = describe(error);
   if (!t.deps.empty()) { // tasks without object arguments (the hot case) allocate nothing
-    auto& x = r.more();
-    read_args(t, x.args, s == task_state::failed && r.started_ns == 0 ? &x.caused_by : nullptr);
+    auto& x = more();
+    read_args(t, x.args, s == task_state::failed && started == 0 ? &x.caused_by : nullptr);
   }
+  std::string label;
+  if (!t.opts.name.empty())
+    label = t.opts.name;
+  auto ended = tr.ended_ns.load(std::memory_order_relaxed);
+  ended = std::max(ended != 0 && s == task_state::finished ? ended : now_ns(), started);
   tr.state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
-  push(std::move(r));
+  push([&](finished_record& r) {
+    r.id = t.result ? t.result->id() : object_id{};
+    r.parent = tr.parent;
+    r.name = &t.function_name;
+    r.method = nullptr;
+    r.label = std::move(label);
+    r.state = s;
+    r.actor_call = false;
+    r.suspended = false;
+    r.thread = tr.thread.load(std::memory_order_relaxed);
+    r.attempts = t.attempts.load(std::memory_order_relaxed);
+    r.remote_node = tr.remote_node.load(std::memory_order_relaxed);
+    r.submitted_ns = tr.submitted_ns.load(std::memory_order_relaxed);
+    r.started_ns = started;
+    r.ended_ns = ended;
+    r.extra = std::move(extra);
+  });
 }
 
 } // namespace
@@ -295,27 +323,35 @@ void on_call_end(const actor_call& c, const std::string& class_name, const std::
                  const std::exception_ptr& error, uint32_t remote_node) noexcept {
   if (!c.trace.tracked)
     return;
-  finished_record r;
-  r.id = c.result ? c.result->id() : object_id{};
-  r.parent = c.trace.parent;
-  r.name = &class_name;
-  r.method = &c.method_name;
-  r.label = actor_name;
-  if (!c.call_name.empty())
-    r.more().call_name = c.call_name;
-  r.actor_call = true;
-  r.remote_node = remote_node;
-  r.suspended = c.trace.suspended.load(std::memory_order_relaxed);
-  r.state = !error ? task_state::finished
-                   : (is_cancel(error) ? task_state::cancelled : task_state::failed);
-  r.thread = c.trace.thread.load(std::memory_order_relaxed);
-  r.attempts = c.retries + 1;
-  r.submitted_ns = c.trace.submitted_ns;
-  r.started_ns = c.trace.started_ns.load(std::memory_order_relaxed);
-  r.ended_ns = std::max(now_ns(), r.started_ns);
-  if (error)
-    r.more().error = describe(error);
-  push(std::move(r));
+  std::unique_ptr<finished_extra> extra;
+  if (!c.call_name.empty() || error) {
+    extra = std::make_unique<finished_extra>();
+    extra->call_name = c.call_name;
+    if (error)
+      extra->error = describe(error);
+  }
+  std::string label = actor_name;
+  auto started = c.trace.started_ns.load(std::memory_order_relaxed);
+  auto ended = std::max(now_ns(), started);
+  auto state = !error ? task_state::finished
+                      : (is_cancel(error) ? task_state::cancelled : task_state::failed);
+  push([&](finished_record& r) {
+    r.id = c.result ? c.result->id() : object_id{};
+    r.parent = c.trace.parent;
+    r.name = &class_name;
+    r.method = &c.method_name;
+    r.label = std::move(label);
+    r.state = state;
+    r.actor_call = true;
+    r.suspended = c.trace.suspended.load(std::memory_order_relaxed);
+    r.thread = c.trace.thread.load(std::memory_order_relaxed);
+    r.attempts = c.retries + 1;
+    r.remote_node = remote_node;
+    r.submitted_ns = c.trace.submitted_ns;
+    r.started_ns = started;
+    r.ended_ns = ended;
+    r.extra = std::move(extra);
+  });
 }
 
 } // namespace manta::detail::task_events
