@@ -197,6 +197,17 @@ namespace {
 /// user code on such a thread submits it (not a task of an actor's code
 /// nor one whose arguments came later): the task is left to it
 /// (worker_pool::state::watch_wanted).
+/// Points `ctx.left_in` at `st`, the pool a task of the thread was just left
+/// in. Assigned only when it points elsewhere (compared by owner, without an
+/// atomic operation): kept once its task is taken (`run_here`), it already
+/// points at `st` for the next task, where assigning it every time cost two
+/// atomic operations a task one at a time (the weak count's up and down).
+template <class State>
+void remember_left(task_context& ctx, const std::shared_ptr<State>& st) noexcept {
+  if (ctx.left_in.expired() || ctx.left_in.owner_before(st) || st.owner_before(ctx.left_in))
+    ctx.left_in = st;
+}
+
 bool note_scheduled(task_context& ctx, const task_spec& t) noexcept {
   if (ctx.task != nullptr)
     return false;
@@ -215,7 +226,7 @@ void worker_pool::schedule(task_ptr t) {
     std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->enqueue(t, caller_id(ctx, st_.get()), left)) {
       if (left && st_->left_pending)
-        ctx.left_in = st_;
+        remember_left(ctx, st_);
       return;
     }
   }
@@ -393,7 +404,7 @@ bool worker_pool::try_schedule(task_ptr& t) {
     return false;
   st_->push_runnable(queued{std::move(t), caller_id(ctx, st_.get())}, left);
   if (left && st_->left_pending)
-    ctx.left_in = st_;
+    remember_left(ctx, st_);
   return true;
 }
 

@@ -299,9 +299,9 @@ struct task_context {
   /// Set by `submit` while it hands a task over from user code: the thread
   /// may `get` it at once and run it itself.
   bool submitting = false;
-  /// The pool (its state) a task of this thread was left to it in without
-  /// a wake-up (worker_pool::state::watch_wanted); empty if none. Weak: the
-  /// runtime may shut down before the thread parks again.
+  /// The pool (its state) this thread's tasks were last left to it in without
+  /// a wake-up (state::watch_wanted), kept once they are taken (a park checks
+  /// the pool); empty if none. Weak: the runtime may shut down meanwhile.
   std::weak_ptr<void> left_in;
 };
 

@@ -95,11 +95,12 @@ bool worker_pool::run_here(const object_slot& slot) {
     return false;
   // What a pool thread shows the task's code: its children know it as
   // their parent, its own waits lend its CPUs and help. The caller's
-  // unfinished output line stays its own.
-  ctx.left_in.reset(); // its own task, taken: nobody to wake for it
-  // Put back after the run field by field: `ctx.task` was null (checked
-  // above) and `left_in` empty (just reset), so the whole context is
-  // restored without copying and assigning its weak pointer.
+  // unfinished output line stays its own. `left_in` stays: its task taken,
+  // a park finds nothing left to wake for (wake_for_left_task), and the
+  // next task left in this pool finds it set (worker_pool.cpp,
+  // remember_left). Put back after the run field by field: `ctx.task` was
+  // null (checked above), so the context is restored without copying and
+  // assigning its weak pointer.
   auto saved_pool = ctx.pool;
   auto saved_id = ctx.id;
   auto saved_depth = ctx.depth;
@@ -116,7 +117,6 @@ bool worker_pool::run_here(const object_slot& slot) {
   ctx.depth = saved_depth;
   ctx.last_scheduled = saved_last;
   ctx.submitting = saved_submitting;
-  ctx.left_in.reset();
   bool seal = false;
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
   {
