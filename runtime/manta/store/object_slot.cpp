@@ -40,8 +40,9 @@ object_slot::~object_slot() {
     store_->spill().remove(spill_path_, spill_file_bytes_, spill_generation_);
     store_->kept_refs().drop(this);
   }
-  // A large value stays counted until its last reader lets go (value_account).
-  auto counted = value_ && account_ == nullptr ? size_bytes_ : 0;
+  // A large value stays counted until its last reader lets go (value_account);
+  // one kept in the slot was never counted (seal_inline).
+  auto counted = value_ && account_ == nullptr && value_.get() != inline_ ? size_bytes_ : 0;
   // Last: it lets go of the slot's reference to its store.
   if (store_ != nullptr)
     store_->table().erase(id_, counted);
@@ -90,12 +91,12 @@ bool object_slot::seal_inline(const void* value, size_t n, const std::type_info&
                               size_t size_bytes, const value_codec* codec) {
   return seal_ready(type, size_bytes, codec, [&] {
     std::memcpy(inline_, value, std::min(n, inline_capacity));
-    // Aliasing an empty owner: the slot's own storage, counted like any
-    // small value while the slot holds it.
+    // Aliasing an empty owner: the slot's own storage. Not counted in the
+    // store's bytes (as the slot itself is not): counting these 16 bytes at
+    // most cost two atomic operations a task on the table's shared counter,
+    // written by the threads that seal and the one that drops the slot.
     value_ = std::shared_ptr<const void>(std::shared_ptr<const void>{}, inline_);
     account_ = nullptr;
-    if (store_ != nullptr)
-      store_->table().account(size_bytes_);
   });
 }
 
@@ -151,7 +152,7 @@ void object_slot::keep_value(std::shared_ptr<const void> value) const {
 }
 
 void object_slot::drop_value() const noexcept {
-  if (value_ && account_ == nullptr && store_ != nullptr)
+  if (value_ && account_ == nullptr && value_.get() != inline_ && store_ != nullptr)
     store_->table().unaccount(size_bytes_);
   value_.reset(); // a value_account uncounts it when its last reader goes
   account_ = nullptr;
