@@ -47,7 +47,7 @@ public:
     return refs > holds ? refs - holds : 0;
   }
 
-  /// Bytes held in memory by sealed values (spilled ones not counted).
+  /// Bytes held in memory by sealed values (not spilled ones, nor those kept in their slot).
   size_t bytes_used() const noexcept { return bytes_.load(std::memory_order_relaxed); }
 
   // -- the store's references ---------------------------------------------------
