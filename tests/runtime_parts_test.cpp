@@ -1,12 +1,16 @@
 // The jobs a node knows and the generator streams items from other nodes
 // go to are parts of its runtime (known_jobs.hpp, stream_index.hpp): a
 // second `init` sees none of the first's, and with no runtime none is
-// known.
+// known. The token identity of a cluster's TLS belongs to the CAF
+// configuration that made it (cluster_tls.hpp), so two actor systems of
+// one process never share or replace each other's.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include <manta/cluster/cluster_tls.hpp>
+#include <manta/core/caf_config.hpp>
 #include <manta/core/job_id.hpp>
 #include <manta/core/runtime.hpp>
 #include <manta/sched/item_stream.hpp>
@@ -130,4 +134,36 @@ TEST_CASE("items for a stream not enrolled yet do not reach the next runtime's s
   CHECK(text_of(item) == "second");
   stream.reset();
   manta::shutdown();
+}
+
+TEST_CASE("each CAF configuration keeps the TLS identity made from its own token") {
+  manta::tls_options tls; // the default: the identity made from the token
+  auto a = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'a'));
+  auto* a_cfg = dynamic_cast<manta::detail::tls_config*>(a.get());
+  REQUIRE(a_cfg != nullptr);
+  REQUIRE(a_cfg->identity != nullptr);
+  auto a_fingerprint = a_cfg->identity->fingerprint();
+  CHECK(a_fingerprint.size() == 16);
+  // A second configuration (another token) does not replace the first's.
+  auto b = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'b'));
+  auto* b_cfg = dynamic_cast<manta::detail::tls_config*>(b.get());
+  REQUIRE(b_cfg != nullptr);
+  REQUIRE(b_cfg->identity != nullptr);
+  CHECK(b_cfg->identity->fingerprint() != a_fingerprint);
+  CHECK(a_cfg->identity->fingerprint() == a_fingerprint);
+  // The same token makes the same CA (every process of a cluster builds it
+  // on its own), with a key of this configuration's own.
+  auto c = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'a'));
+  auto* c_cfg = dynamic_cast<manta::detail::tls_config*>(c.get());
+  REQUIRE(c_cfg != nullptr);
+  REQUIRE(c_cfg->identity != nullptr);
+  CHECK(c_cfg->identity->fingerprint() == a_fingerprint);
+  CHECK(c_cfg->identity != a_cfg->identity);
+  // Plain TCP keeps no identity.
+  manta::tls_options plain;
+  plain.plain = true;
+  auto d = manta::detail::make_caf_config(1, /*networked=*/true, plain);
+  auto* d_cfg = dynamic_cast<manta::detail::tls_config*>(d.get());
+  REQUIRE(d_cfg != nullptr);
+  CHECK(d_cfg->identity == nullptr);
 }
