@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace {
 
@@ -64,13 +65,28 @@ void deliver_first(std::string_view text) {
   item_stream::deliver(producer.value(), 0, std::span<const char>{text.data(), text.size()});
 }
 
-/// The text an item made by `enrolled_stream` carries.
-std::string text_of(const manta::detail::slot_ptr& item) {
+/// The text of the next item of `stream` (made by `enrolled_stream`),
+/// waiting for it up to 10 s; "" if none came.
+std::string next_text(item_stream& stream) {
+  auto item = stream.next(item_stream::clock::now() + 10s);
+  if (item == nullptr)
+    return {};
   try {
     std::rethrow_exception(item->error());
   } catch (const std::runtime_error& e) {
     return e.what();
   }
+}
+
+/// The TLS identity a networked CAF configuration made with `tls` and
+/// `token` keeps (null: none), with the configuration that owns it.
+std::pair<std::unique_ptr<caf::actor_system_config>, const manta::detail::token_identity*>
+identity_for(const manta::tls_options& tls, const std::string& token) {
+  auto cfg = manta::detail::make_caf_config(1, /*networked=*/true, tls, token);
+  auto* made = dynamic_cast<manta::detail::tls_config*>(cfg.get());
+  REQUIRE(made != nullptr); // every configuration make_caf_config makes
+  const auto* id = made->identity.get();
+  return {std::move(cfg), id};
 }
 
 } // namespace
@@ -112,9 +128,7 @@ TEST_CASE("a stream kept past its runtime leaves the next runtime's stream of th
   // the second's items.
   first.reset();
   deliver_first("second");
-  auto item = second->next(item_stream::clock::now() + 10s);
-  REQUIRE(item != nullptr);
-  CHECK(text_of(item) == "second");
+  CHECK(next_text(*second) == "second");
   second.reset();
   manta::shutdown();
 }
@@ -129,41 +143,30 @@ TEST_CASE("items for a stream not enrolled yet do not reach the next runtime's s
   // item been handed over at `enroll`, this one would be dropped as a
   // repeat and the stream would hand out "first".
   deliver_first("second");
-  auto item = stream->next(item_stream::clock::now() + 10s);
-  REQUIRE(item != nullptr);
-  CHECK(text_of(item) == "second");
+  CHECK(next_text(*stream) == "second");
   stream.reset();
   manta::shutdown();
 }
 
 TEST_CASE("each CAF configuration keeps the TLS identity made from its own token") {
   manta::tls_options tls; // the default: the identity made from the token
-  auto a = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'a'));
-  auto* a_cfg = dynamic_cast<manta::detail::tls_config*>(a.get());
-  REQUIRE(a_cfg != nullptr);
-  REQUIRE(a_cfg->identity != nullptr);
-  auto a_fingerprint = a_cfg->identity->fingerprint();
+  auto [a_cfg, a] = identity_for(tls, std::string(64, 'a'));
+  REQUIRE(a != nullptr);
+  auto a_fingerprint = a->fingerprint();
   CHECK(a_fingerprint.size() == 16);
   // A second configuration (another token) does not replace the first's.
-  auto b = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'b'));
-  auto* b_cfg = dynamic_cast<manta::detail::tls_config*>(b.get());
-  REQUIRE(b_cfg != nullptr);
-  REQUIRE(b_cfg->identity != nullptr);
-  CHECK(b_cfg->identity->fingerprint() != a_fingerprint);
-  CHECK(a_cfg->identity->fingerprint() == a_fingerprint);
+  auto [b_cfg, b] = identity_for(tls, std::string(64, 'b'));
+  REQUIRE(b != nullptr);
+  CHECK(b->fingerprint() != a_fingerprint);
+  CHECK(a->fingerprint() == a_fingerprint);
   // The same token makes the same CA (every process of a cluster builds it
-  // on its own), with a key of this configuration's own.
-  auto c = manta::detail::make_caf_config(1, /*networked=*/true, tls, std::string(64, 'a'));
-  auto* c_cfg = dynamic_cast<manta::detail::tls_config*>(c.get());
-  REQUIRE(c_cfg != nullptr);
-  REQUIRE(c_cfg->identity != nullptr);
-  CHECK(c_cfg->identity->fingerprint() == a_fingerprint);
-  CHECK(c_cfg->identity != a_cfg->identity);
+  // on its own), in an identity of this configuration's own.
+  auto [c_cfg, c] = identity_for(tls, std::string(64, 'a'));
+  REQUIRE(c != nullptr);
+  CHECK(c->fingerprint() == a_fingerprint);
+  CHECK(c != a);
   // Plain TCP keeps no identity.
   manta::tls_options plain;
   plain.plain = true;
-  auto d = manta::detail::make_caf_config(1, /*networked=*/true, plain);
-  auto* d_cfg = dynamic_cast<manta::detail::tls_config*>(d.get());
-  REQUIRE(d_cfg != nullptr);
-  CHECK(d_cfg->identity == nullptr);
+  CHECK(identity_for(plain, "").second == nullptr);
 }
