@@ -71,13 +71,11 @@ struct transport {
   explicit transport(bool secure) {
     if (!secure)
       return;
-    REQUIRE(install_token_identity(std::string(64, 'r')) == "");
-    tls = data_path_tls::from_token_identity();
+    std::string err;
+    auto id = token_identity::make(std::string(64, 'r'), err);
+    REQUIRE(id);
+    tls = data_path_tls::from_identity(*id);
     REQUIRE(tls);
-  }
-  ~transport() {
-    if (tls)
-      clear_token_identity();
   }
 };
 

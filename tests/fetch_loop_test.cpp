@@ -169,11 +169,12 @@ TEST_CASE("200 reads at once share the fetch loop: threads and descriptors stay 
 }
 
 TEST_CASE("200 TLS reads at once: the same bounds, every read byte-exact") {
-  REQUIRE(install_token_identity(std::string(64, 'e')) == "");
-  auto tls = data_path_tls::from_token_identity();
+  std::string err;
+  auto id = token_identity::make(std::string(64, 'e'), err);
+  REQUIRE(id);
+  auto tls = data_path_tls::from_identity(*id);
   REQUIRE(tls);
   many_reads(tls);
-  clear_token_identity();
 }
 
 TEST_CASE("a task reading its argument from another node lends its CPU meanwhile") {

@@ -75,7 +75,7 @@ struct server_process {
   int to_child = -1;
   uint16_t port = 0;
 
-  server_process(uint64_t bytes, bool tls) {
+  server_process(uint64_t bytes, const token_identity* tls) {
     int up[2];
     int down[2];
     if (::pipe(up) != 0 || ::pipe(down) != 0)
@@ -85,8 +85,8 @@ struct server_process {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::close(up[0]);
       ::close(down[1]);
-      // The identity the parent installed came along with the fork.
-      auto ctx = tls ? data_path_tls::from_token_identity() : nullptr;
+      // The identity the parent made came along with the fork.
+      auto ctx = tls != nullptr ? data_path_tls::from_identity(*tls) : nullptr;
       auto data = std::make_shared<std::vector<char>>(bytes);
       for (size_t i = 0; i < data->size(); ++i)
         (*data)[i] = expected(i);
@@ -198,12 +198,14 @@ int main(int argc, char** argv) {
                          "[--small-reads=N] (positive; --small-reads=0 skips them)\n");
     return 2;
   }
-  if (auto err = install_token_identity(token); !err.empty())
+  std::string err;
+  auto id = token_identity::make(token, err);
+  if (!id)
     return std::fprintf(stderr, "%s\n", err.c_str()), 1;
-  auto tls = data_path_tls::from_token_identity();
+  auto tls = data_path_tls::from_identity(*id);
   uint64_t bytes = static_cast<uint64_t>(megabytes) << 20;
-  server_process plain{bytes, false};
-  server_process secure{bytes, true};
+  server_process plain{bytes, nullptr};
+  server_process secure{bytes, id.get()};
   std::vector<char> pattern(bytes);
   for (size_t i = 0; i < pattern.size(); ++i)
     pattern[i] = expected(i);

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <unistd.h>
 
 namespace manta::detail {
@@ -29,19 +28,6 @@ using pkey_ptr = std::unique_ptr<EVP_PKEY, freer<EVP_PKEY, EVP_PKEY_free>>;
 using x509_ptr = std::unique_ptr<X509, freer<X509, X509_free>>;
 using name_ptr = std::unique_ptr<X509_NAME, freer<X509_NAME, X509_NAME_free>>;
 using ctx_ptr = std::unique_ptr<SSL_CTX, freer<SSL_CTX, SSL_CTX_free>>;
-
-/// The installed identity: what `new_cluster_ssl_context` builds from,
-/// and the context CAF's sessions share.
-struct identity {
-  x509_ptr ca;
-  x509_ptr node;
-  pkey_ptr key;
-};
-
-std::mutex g_mtx;
-SSL_CTX* g_ctx = nullptr;
-std::shared_ptr<identity> g_identity;
-std::string g_fingerprint;
 
 std::string openssl_errors() {
   std::string out;
@@ -145,14 +131,15 @@ x509_ptr make_certificate(EVP_PKEY* key, X509_NAME* subject, EVP_PKEY* signer, X
   return ok ? std::move(cert) : nullptr;
 }
 
-/// A context that presents `id` and accepts only peers its CA signed.
-ctx_ptr make_context(const identity& id) {
+/// A context that presents `node` (with `key`) and accepts only peers
+/// `ca` signed.
+ctx_ptr make_context(X509* ca, X509* node, EVP_PKEY* key) {
   ctx_ptr ctx{SSL_CTX_new(TLS_method())};
   bool ok = ctx && SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION) == 1
-            && SSL_CTX_use_certificate(ctx.get(), id.node.get()) == 1
-            && SSL_CTX_use_PrivateKey(ctx.get(), id.key.get()) == 1
+            && SSL_CTX_use_certificate(ctx.get(), node) == 1
+            && SSL_CTX_use_PrivateKey(ctx.get(), key) == 1
             && SSL_CTX_check_private_key(ctx.get()) == 1
-            && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), id.ca.get()) == 1;
+            && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca) == 1;
   // AES-128-GCM first: 10 rounds against AES-256's 14, so the encryption
   // of object bytes (the data path) costs less CPU, at a strength well
   // beyond what the token itself gives.
@@ -175,79 +162,73 @@ ctx_ptr make_context(const identity& id) {
 
 } // namespace
 
-std::string install_token_identity(const std::string& token) {
+std::shared_ptr<const token_identity> token_identity::make(const std::string& token,
+                                                           std::string& error) {
+  auto fail = [&](std::string text) {
+    error = std::move(text);
+    return nullptr;
+  };
   if (token.empty())
-    return "TLS needs the cluster token to make this process's certificate";
+    return fail("TLS needs the cluster token to make this process's certificate");
   ERR_clear_error();
   auto ca_key = derive_ca_key(token);
   if (!ca_key)
-    return "TLS: cannot derive the cluster's CA key: " + openssl_errors();
+    return fail("TLS: cannot derive the cluster's CA key: " + openssl_errors());
   auto fingerprint = fingerprint_of(ca_key.get());
   auto ca_name = make_name("manta cluster " + fingerprint);
   if (!ca_name)
-    return "TLS: cannot name the cluster's CA: " + openssl_errors();
+    return fail("TLS: cannot name the cluster's CA: " + openssl_errors());
   // Every process makes the same CA certificate (same key, name, serial
   // and dates; Ed25519 signatures are deterministic).
   auto ca = make_certificate(ca_key.get(), ca_name.get(), ca_key.get(), nullptr, 1, true);
   if (!ca)
-    return "TLS: cannot make the cluster's CA certificate: " + openssl_errors();
+    return fail("TLS: cannot make the cluster's CA certificate: " + openssl_errors());
   pkey_ptr node_key{EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")};
   uint64_t serial = 0;
   if (!node_key || RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof(serial)) != 1)
-    return "TLS: cannot make this process's key: " + openssl_errors();
+    return fail("TLS: cannot make this process's key: " + openssl_errors());
   auto node_name = make_name("manta node (pid " + std::to_string(::getpid()) + ")");
   auto node = node_name ? make_certificate(node_key.get(), node_name.get(), ca_key.get(), ca.get(),
                                            (serial >> 1) | 2, false)
                         : nullptr;
   if (!node)
-    return "TLS: cannot make this process's certificate: " + openssl_errors();
-  auto id = std::make_shared<identity>(
-    identity{std::move(ca), std::move(node), std::move(node_key)});
-  auto ctx = make_context(*id);
+    return fail("TLS: cannot make this process's certificate: " + openssl_errors());
+  auto ctx = make_context(ca.get(), node.get(), node_key.get());
   if (!ctx)
-    return "TLS: cannot set up OpenSSL's context: " + openssl_errors();
+    return fail("TLS: cannot set up OpenSSL's context: " + openssl_errors());
   // CAF's sessions read as much as the socket holds at once: without it
   // OpenSSL reads each record in two system calls (header, then body).
   // CAF's read loop asks `SSL_has_pending` before it stops
   // (openssl_patch.cpp). The data path keeps its own reading.
   SSL_CTX_set_read_ahead(ctx.get(), 1);
-  std::lock_guard<std::mutex> guard{g_mtx};
-  if (g_ctx != nullptr)
-    SSL_CTX_free(g_ctx);
-  g_ctx = ctx.release();
-  g_identity = std::move(id);
-  g_fingerprint = fingerprint;
-  return {};
+  std::shared_ptr<token_identity> out{new token_identity};
+  out->ca_ = ca.release();
+  out->node_ = node.release();
+  out->key_ = node_key.release();
+  out->shared_ = ctx.release();
+  out->fingerprint_ = fingerprint;
+  return out;
 }
 
-void clear_token_identity() noexcept {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  if (g_ctx != nullptr)
-    SSL_CTX_free(g_ctx);
-  g_ctx = nullptr;
-  g_identity.reset();
-  g_fingerprint.clear();
+token_identity::~token_identity() {
+  SSL_CTX_free(shared_);
+  EVP_PKEY_free(key_);
+  X509_free(node_);
+  X509_free(ca_);
 }
 
-SSL_CTX* new_cluster_ssl_context() {
-  std::shared_ptr<identity> id;
-  {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    id = g_identity;
-  }
-  return id ? make_context(*id).release() : nullptr;
+SSL_CTX* token_identity::new_context() const {
+  return make_context(ca_, node_, key_).release();
 }
 
-SSL_CTX* cluster_ssl_context() {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  if (g_ctx != nullptr)
-    SSL_CTX_up_ref(g_ctx);
-  return g_ctx;
+SSL_CTX* token_identity::shared_context() const noexcept {
+  SSL_CTX_up_ref(shared_);
+  return shared_;
 }
 
-std::string cluster_ca_fingerprint() {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  return g_fingerprint;
+const token_identity* token_identity_of(const caf::actor_system& sys) noexcept {
+  auto* cfg = dynamic_cast<const tls_config*>(&sys.config());
+  return cfg != nullptr ? cfg->identity.get() : nullptr;
 }
 
 } // namespace manta::detail

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
 #include <openssl/ssl.h>
 
+#include <memory>
 #include <string>
 
 /// The cluster's TLS identity made from its token, so that every cluster is
@@ -19,32 +23,63 @@
 /// builds the same CA on its own, and a process without it can neither sign
 /// a certificate the CA accepts nor read anything. Each process makes a
 /// fresh Ed25519 key and a certificate for it signed by that CA; the SSL
-/// context lives in memory only (no key on disk). CAF's OpenSSL sessions
-/// take it through `cluster_ssl_context` (openssl_patch.cpp).
+/// context lives in memory only (no key on disk). The identity belongs to
+/// the CAF configuration of the actor system whose sessions present it
+/// (`tls_config`, made by `make_caf_config`, owned by the runtime or by the
+/// tool that made the system): CAF's OpenSSL sessions find it through
+/// their system (`token_identity_of`, openssl_patch.cpp), so two systems
+/// of one process never share or replace each other's.
 namespace manta::detail {
 
-/// Builds this process's identity from `token` and makes it the one every
-/// TLS session of the process uses (replacing an earlier one). Returns an
-/// error text, or "" on success. An empty token is an error.
-std::string install_token_identity(const std::string& token);
+/// A process's certificate and key, made from the cluster token, and the
+/// CA every peer's certificate must chain to. Immutable once made.
+class token_identity {
+public:
+  /// Builds an identity from `token`: null with `error` saying why when
+  /// the token is empty or OpenSSL fails.
+  static std::shared_ptr<const token_identity> make(const std::string& token, std::string& error);
 
-/// Forgets the identity (nothing changes for sessions already open).
-void clear_token_identity() noexcept;
+  ~token_identity();
+  token_identity(const token_identity&) = delete;
+  token_identity& operator=(const token_identity&) = delete;
 
-/// A new reference to the context of the installed identity (the caller
-/// frees it with SSL_CTX_free), or nullptr when none is installed. TLS 1.3
-/// only; both ends must present a certificate the cluster's CA signed.
-SSL_CTX* cluster_ssl_context();
+  /// A new reference to the context CAF's sessions share (the caller frees
+  /// it with SSL_CTX_free). TLS 1.3 only; both ends must present a
+  /// certificate the cluster's CA signed.
+  SSL_CTX* shared_context() const noexcept;
 
-/// A fresh context (owned by the caller) with the installed identity and
-/// the same checks, for connections of Manta's own that must not share
-/// settings with CAF's (the raw data path sets its own modes); nullptr
-/// when none is installed.
-SSL_CTX* new_cluster_ssl_context();
+  /// A fresh context (owned by the caller) with this identity and the same
+  /// checks, for connections of Manta's own that must not share settings
+  /// with CAF's (the raw data path sets its own modes); null if OpenSSL
+  /// fails.
+  SSL_CTX* new_context() const;
 
-/// The first 16 hex digits of the SHA-256 of the CA's public key: the same
-/// on every process of a cluster, different between clusters (for logs and
-/// errors; it reveals nothing about the token).
-std::string cluster_ca_fingerprint();
+  /// The first 16 hex digits of the SHA-256 of the CA's public key: the
+  /// same on every process of a cluster, different between clusters (for
+  /// logs and errors; it reveals nothing about the token).
+  const std::string& fingerprint() const noexcept { return fingerprint_; }
+
+private:
+  token_identity() = default;
+
+  X509* ca_ = nullptr;        // the cluster's CA certificate
+  X509* node_ = nullptr;      // this process's certificate
+  EVP_PKEY* key_ = nullptr;   // this process's key
+  SSL_CTX* shared_ = nullptr; // the context CAF's sessions share
+  std::string fingerprint_;
+};
+
+/// CAF's configuration with the token identity its actor system's TLS
+/// sessions present (null: plain TCP, or CAF's own files). `make_caf_config`
+/// makes every configuration this type, and `configure_tls` sets it.
+class tls_config : public caf::actor_system_config {
+public:
+  /// The identity the system's sessions present, null without one.
+  std::shared_ptr<const token_identity> identity;
+};
+
+/// The identity `sys`'s sessions present, or null (plain, CAF's files, or a
+/// configuration `make_caf_config` did not make).
+const token_identity* token_identity_of(const caf::actor_system& sys) noexcept;
 
 } // namespace manta::detail

@@ -1,6 +1,7 @@
 #include "manta/core/caf_config.hpp"
 
 #include "manta/cluster/cluster.hpp"
+#include "manta/cluster/cluster_tls.hpp"
 #include "manta/net/shared_bytes.hpp"
 #include "manta/net/transport.hpp"
 #include "manta/errors.hpp"
@@ -33,7 +34,8 @@ constexpr size_t scheduler_max_throughput = 100;
 std::unique_ptr<caf::actor_system_config>
 make_caf_config(size_t scheduler_threads, bool networked, const tls_options& tls,
                 const std::string& token, std::chrono::milliseconds connection_timeout) {
-  auto cfg = std::make_unique<caf::actor_system_config>();
+  // It carries the identity its TLS sessions present (cluster_tls.hpp).
+  auto cfg = std::make_unique<tls_config>();
   // The middleman (and its I/O thread) only for nodes of a cluster: the
   // embedded single node stays exactly as it was.
   if (networked) {

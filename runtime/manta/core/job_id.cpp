@@ -1,22 +1,18 @@
 #include "manta/core/job_id.hpp"
 
+#include "manta/core/known_jobs.hpp"
+#include "manta/core/runtime.hpp"
+
 #include <cstdlib>
 #include <mutex>
-#include <unordered_map>
 #include <utility>
 
 namespace manta::detail {
 
 namespace {
 
-std::mutex g_mtx;
-std::string g_process_job;
-/// By node index (owners are few: the drivers that sent work here).
-std::unordered_map<uint16_t, std::string>& by_node() {
-  static auto* table = new std::unordered_map<uint16_t, std::string>{};
-  return *table;
-}
-
+/// The job the hosted task or call on this thread runs for (job_scope):
+/// context of the thread, not a registry, so it stays thread-local.
 thread_local std::string t_job;
 
 } // namespace
@@ -24,10 +20,14 @@ thread_local std::string t_job;
 std::string job_id() {
   if (!t_job.empty())
     return t_job;
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return {}; // no runtime, no job (a line written after shutdown)
   {
-    std::lock_guard<std::mutex> guard{g_mtx};
-    if (!g_process_job.empty())
-      return g_process_job;
+    auto& jobs = rt->jobs();
+    std::lock_guard<std::mutex> guard{jobs.mtx};
+    if (!jobs.process_job.empty())
+      return jobs.process_job;
   }
   // Before (or without) a join: `manta job submit` starts the driver with
   // its job's id in MANTA_JOB_ID.
@@ -36,23 +36,31 @@ std::string job_id() {
 }
 
 void set_process_job(const std::string& job) {
-  std::lock_guard<std::mutex> guard{g_mtx};
-  g_process_job = job;
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return;
+  auto& jobs = rt->jobs();
+  std::lock_guard<std::mutex> guard{jobs.mtx};
+  jobs.process_job = job;
 }
 
 void note_job(uint16_t node, const std::string& job) {
-  if (node == 0 || job.empty())
+  auto* rt = runtime::live();
+  if (node == 0 || job.empty() || rt == nullptr)
     return;
-  std::lock_guard<std::mutex> guard{g_mtx};
-  by_node()[node] = job;
+  auto& jobs = rt->jobs();
+  std::lock_guard<std::mutex> guard{jobs.mtx};
+  jobs.by_node[node] = job;
 }
 
 std::string job_of_node(uint16_t node) {
-  if (node == 0)
+  auto* rt = runtime::live();
+  if (node == 0 || rt == nullptr)
     return {};
-  std::lock_guard<std::mutex> guard{g_mtx};
-  auto i = by_node().find(node);
-  return i == by_node().end() ? std::string{} : i->second;
+  auto& jobs = rt->jobs();
+  std::lock_guard<std::mutex> guard{jobs.mtx};
+  auto i = jobs.by_node.find(node);
+  return i == jobs.by_node.end() ? std::string{} : i->second;
 }
 
 job_scope::job_scope(std::string job) : previous_(std::exchange(t_job, std::move(job))) {}

@@ -7,13 +7,16 @@
 /// the head hands out its id when the driver joins (or accepts the one
 /// `manta job submit` registered first, MANTA_JOB_ID). Tasks and actors a
 /// driver sends to workers carry the id, so every node can say which job
-/// a task, an actor or a printed line belongs to.
+/// a task, an actor or a printed line belongs to. The jobs known are a part
+/// of the runtime (known_jobs.hpp): with no runtime none is known, and
+/// `job_of_node`, and `job_id` outside a `job_scope`, answer "".
 namespace manta::detail {
 
 /// The current job id: inside a task or actor call another node sent here,
 /// the job of its owner; otherwise this process's own job (a driver's, set
 /// when it joined the head, or MANTA_JOB_ID before it has); "" outside a
-/// cluster or on a worker outside any job's work. The one place the runtime context API reads it.
+/// cluster, on a worker outside any job's work, and with no runtime. The
+/// one place the runtime context API reads it.
 std::string job_id();
 
 /// This process's job (a driver, when the head answered its join).

@@ -13,6 +13,8 @@
 #include "manta/actor/attached_actor.hpp"
 #include "manta/actor/attached_actors.hpp"
 #include "manta/sched/item_stream.hpp"
+#include "manta/sched/stream_index.hpp"
+#include "manta/core/known_jobs.hpp"
 #include "manta/store/handle_loans.hpp"
 #include "manta/store/lent_handles.hpp"
 #include "manta/store/object_loans.hpp"
@@ -215,7 +217,8 @@ runtime::runtime(const init_options& opts, bool worker)
     hosted_(std::make_unique<hosted_bundles>(*placements_)),
     lent_refs_(std::make_unique<object_loans>()), lent_handles_(std::make_unique<handle_loans>()),
     result_lends_(std::make_unique<unread_results>()),
-    attached_(std::make_unique<attached_actors>()) {
+    attached_(std::make_unique<attached_actors>()), jobs_(std::make_unique<known_jobs>()),
+    streams_(std::make_unique<stream_index>()) {
   // From here on its parts are reached through live(); `start` clears it
   // again if this constructor throws.
   g_live.store(this, std::memory_order_release);
@@ -370,7 +373,9 @@ void runtime::stop_all() {
   // The pins on what other nodes held go while the links and the data path
   // still run (their actors are stopped above); the parts go below.
   clear_lent();
-  item_stream::forget_far_items(); // the next runtime's ids start over
+  // Items waiting for a stream go now too: their pins and records tell
+  // their nodes while the links run.
+  item_stream::forget_far_items();
   // 1. Fail every object still pending: wakes gets blocked in user threads
   //    and in tasks, and lets task actors waiting for arguments finish.
   store_->table().for_each([](const slot_ptr& s) {

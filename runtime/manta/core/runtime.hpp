@@ -23,6 +23,7 @@ struct attached_actors;
 class cluster;
 struct handle_loans;
 class hosted_bundles;
+struct known_jobs;
 class log_capture;
 class log_store;
 class memory_monitor;
@@ -30,12 +31,14 @@ struct object_loans;
 class object_store;
 class placement_registry;
 class series_recorder;
+struct stream_index;
 struct unread_results;
 
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads, the resources and the node's parts (the
 /// object store, actor directory, placement groups, hosted bundles, task
-/// logs, the refs and handles lent across nodes). Exactly
+/// logs, the refs and handles lent across nodes, the jobs known, the
+/// generator streams items from other nodes go to). Exactly
 /// one exists between `init` and `shutdown`; it builds its parts first and
 /// destroys them last, in the reverse order, so a second `init` after a
 /// `shutdown` starts from fresh parts and nothing is reset by hand.
@@ -118,6 +121,13 @@ public:
   /// The handles attached to other drivers' named actors (attached_actors.hpp).
   attached_actors& attached() noexcept { return *attached_; }
 
+  /// This process's job and those of the owners it runs for (known_jobs.hpp, job_id.hpp).
+  known_jobs& jobs() noexcept { return *jobs_; }
+
+  /// The generator streams by task id, their early items, and the large
+  /// items kept for other nodes' readers (stream_index.hpp, item_stream.hpp).
+  stream_index& streams() noexcept { return *streams_; }
+
   /// The link to the cluster; null for an embedded single node.
   cluster* cluster_link() noexcept { return cluster_.get(); }
 
@@ -158,6 +168,8 @@ private:
   std::unique_ptr<handle_loans> lent_handles_;
   std::unique_ptr<unread_results> result_lends_;
   std::unique_ptr<attached_actors> attached_;
+  std::unique_ptr<known_jobs> jobs_;
+  std::unique_ptr<stream_index> streams_;
 
   uint16_t node_index_ = 0;
   std::atomic<uint64_t> next_index_{1};

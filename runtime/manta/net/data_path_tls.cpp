@@ -40,10 +40,10 @@ void data_path_tls::configure() {
                                    "TLS_CHACHA20_POLY1305_SHA256");
 }
 
-std::shared_ptr<data_path_tls> data_path_tls::from_token_identity() {
+std::shared_ptr<data_path_tls> data_path_tls::from_identity(const token_identity& id) {
   // A context of its own (the modes above must not reach CAF's sessions),
   // with the same certificate, key, CA and checks as theirs.
-  auto* native = new_cluster_ssl_context();
+  auto* native = id.new_context();
   if (native == nullptr)
     return nullptr;
   std::shared_ptr<data_path_tls> out{new data_path_tls{native}};
@@ -83,8 +83,11 @@ std::shared_ptr<data_path_tls> data_path_tls::make(const tls_options& tls, std::
 std::shared_ptr<data_path_tls> data_path_tls::of(const caf::actor_system& sys) {
   if (!uses_tls(sys))
     return nullptr;
-  if (auto from_token = from_token_identity())
-    return from_token;
+  if (auto* id = token_identity_of(sys)) {
+    if (auto from_token = from_identity(*id))
+      return from_token;
+    throw manta::error("manta: the object data path cannot use the cluster's TLS identity");
+  }
   auto& cfg = sys.config();
   tls_options tls{cfg.openssl_certificate, cfg.openssl_key, cfg.openssl_cafile};
   std::string error;

@@ -21,6 +21,8 @@ class actor_system;
 /// request.
 namespace manta::detail {
 
+class token_identity;
+
 /// One OpenSSL context for both ends of data path connections: TLS 1.3
 /// only, this process's certificate and key, and the CA that every peer's
 /// certificate must verify against (both ends ask for the other's).
@@ -30,9 +32,9 @@ public:
   /// null with `error` naming the file and OpenSSL's reason.
   static std::shared_ptr<data_path_tls> make(const tls_options& tls, std::string& error);
 
-  /// The identity made from the cluster token (cluster_tls.hpp), with the
-  /// data path's settings; null if none is installed.
-  static std::shared_ptr<data_path_tls> from_token_identity();
+  /// The identity `id` made from the cluster token (cluster_tls.hpp), with
+  /// the data path's settings; null if OpenSSL fails.
+  static std::shared_ptr<data_path_tls> from_identity(const token_identity& id);
 
   /// The data path TLS of a process whose cluster connections use TLS (the
   /// identity made from the token, or the files CAF's OpenSSL module was

@@ -187,8 +187,10 @@ bool session::must_read_more(native_socket, size_t) {
 }
 
 SSL_CTX* session::create_ssl_context() {
-  if (auto* ctx = manta::detail::cluster_ssl_context())
-    return ctx;
+  // The identity made from the token, kept by this system's configuration
+  // (cluster_tls.hpp); CAF's own from the files otherwise.
+  if (auto* id = manta::detail::token_identity_of(sys_))
+    return id->shared_context();
   using fn = SSL_CTX* (*)(session*);
   static auto original = manta::detail::caf_original<fn>(
     "_ZN3caf7openssl7session18create_ssl_contextEv");

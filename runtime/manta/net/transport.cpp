@@ -125,24 +125,26 @@ std::string check_tls(const tls_options& tls) {
   return {};
 }
 
-std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
-                          const std::string& token, std::chrono::milliseconds handshake_timeout) {
+std::string configure_tls(tls_config& cfg, const tls_options& tls, const std::string& token,
+                          std::chrono::milliseconds handshake_timeout) {
+  cfg.identity.reset();
   if (tls.plain) {
     if (tls.enabled())
       return "--transport=plain and TLS files (--tls-cert, --tls-key, --tls-ca) contradict "
              "each other; give one or the other";
-    clear_token_identity();
     return {};
   }
   if (tls.enabled()) {
     // With a certificate and a CA, CAF's OpenSSL module requires a valid
     // certificate from the peer on both ends of a connection.
-    clear_token_identity();
     cfg.openssl_certificate = tls.certificate;
     cfg.openssl_key = tls.key;
     cfg.openssl_cafile = tls.ca_file;
-  } else if (auto err = install_token_identity(token); !err.empty()) {
-    return err;
+  } else {
+    std::string err;
+    cfg.identity = token_identity::make(token, err);
+    if (!cfg.identity)
+      return err;
   }
   cfg.load<caf::openssl::manager>();
   // Never a plain side connection (CAF's default, stated).
@@ -198,7 +200,7 @@ std::string connect_error(caf::actor_system& sys, const caf::error& err, const s
     return "nothing accepts connections at " + where + if_refused;
   // With the identity made from the token (the default), a refused
   // handshake means another token; with files, another CA.
-  bool from_token = !cluster_ca_fingerprint().empty();
+  bool from_token = token_identity_of(sys) != nullptr;
   if (timed_out(err)) {
     if (tls)
       return "no TLS handshake with " + where

@@ -21,6 +21,8 @@
 /// call site chooses between the two.
 namespace manta::detail {
 
+class tls_config;
+
 /// Checks the files before CAF sees them (CAF fails late and badly on a
 /// missing or mismatched file): all three given, readable, the key matches
 /// the certificate, and the certificate is signed by the CA. Returns an
@@ -28,12 +30,13 @@ namespace manta::detail {
 std::string check_tls(const tls_options& tls);
 
 /// Loads CAF's OpenSSL module into `cfg` (the middleman must be loaded)
-/// with the files `tls` names, or else with the identity made from `token`;
-/// does nothing for `tls.plain`. Accepted connections must finish their
-/// handshake within `handshake_timeout` (handshake_guard.hpp). Returns an
-/// error text ("" when set up): no token and no files, or OpenSSL failed.
-std::string configure_tls(caf::actor_system_config& cfg, const tls_options& tls,
-                          const std::string& token, std::chrono::milliseconds handshake_timeout);
+/// with the files `tls` names, or else with the identity made from `token`
+/// (kept in `cfg`, cluster_tls.hpp); does nothing for `tls.plain`. Accepted
+/// connections must finish their handshake within `handshake_timeout`
+/// (handshake_guard.hpp). Returns an error text ("" when set up): no token
+/// and no files, or OpenSSL failed.
+std::string configure_tls(tls_config& cfg, const tls_options& tls, const std::string& token,
+                          std::chrono::milliseconds handshake_timeout);
 
 /// Whether `sys` makes its cluster connections with TLS.
 bool uses_tls(const caf::actor_system& sys);

@@ -9,79 +9,22 @@
 #include "manta/store/node_messages.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/stream_id_memory.hpp"
+#include "manta/sched/stream_index.hpp"
 #include "manta/sched/stream_items.hpp"
 #include "manta/errors.hpp"
 
 #include <caf/send.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 namespace manta::detail {
 
-namespace {
-
-/// The container that pins the refs (and actor handles) inside an item on
-/// the node that encoded it (`held`, an id of that node; 0: none): let go
-/// once this node decoded the item (which sent the +1s of its refs first,
-/// on the same route) or dropped it undecoded.
-class item_pins {
-public:
-  item_pins() = default;
-  explicit item_pins(uint64_t held) noexcept : held_(held) {}
-  item_pins(item_pins&& x) noexcept : held_(std::exchange(x.held_, 0)) {}
-  item_pins& operator=(item_pins&& x) noexcept {
-    std::swap(held_, x.held_);
-    return *this;
-  }
-  ~item_pins() {
-    if (held_ != 0)
-      item_read(held_);
-  }
-
-private:
-  uint64_t held_ = 0;
-};
-
-/// An item from another node: its bytes, or the record of a large one that
-/// stayed there (dropping the record frees it on that node).
-struct far_item {
-  uint64_t at = 0;
-  std::vector<char> bytes;
-  remote_ptr stored;
-  caf::actor from; // the sender, where back pressure acks go
-  item_pins pins;  // an inline item's refs, pinned on its node meanwhile
-};
-
-/// The generator streams of this process by their producer's task id, for
-/// items other nodes send.
-struct stream_index {
-  std::mutex mtx;
-  std::unordered_map<uint64_t, std::weak_ptr<item_stream>> streams;
-  /// Items that came before their stream was enrolled (it is enrolled right
-  /// after submission, so this is rare and short), or for a stream gone
-  /// longer ago than `gone` remembers. Past `stream_id_memory()` task ids it is
-  /// cleared (its items dropped undecoded): they must not pile up.
-  std::unordered_map<uint64_t, std::vector<far_item>> early;
-  /// Task ids of the streams gone lately (the last `stream_id_memory()` dropped
-  /// before their producer heard of the cancel), and of those whose items
-  /// `early` dropped when it was cleared: their late items are dropped at
-  /// once, which for a large one frees it on its node (a stream enrolled
-  /// after its items were dropped gets an error there: `enroll`).
-  std::unordered_set<uint64_t> gone;
-  std::deque<uint64_t> gone_order;
-
-  /// Remembers `id` in `gone` (under `mtx`), forgetting the oldest past
-  /// `stream_id_memory()`.
-  void remember_gone(uint64_t id);
-  /// On a producer's node: the streams of generators with back pressure
-  /// that run here for other nodes, by task id, for the owners' acks
-  /// (each leaves in its destructor, under `mtx`).
-  std::unordered_map<uint64_t, item_stream*> producers;
-};
+item_pins::~item_pins() {
+  if (held_ != 0)
+    item_read(held_);
+}
 
 void stream_index::remember_gone(uint64_t id) {
   if (!gone.insert(id).second)
@@ -93,9 +36,13 @@ void stream_index::remember_gone(uint64_t id) {
   }
 }
 
-stream_index& index() {
-  static auto* x = new stream_index; // never destroyed: a late item finds it
-  return *x;
+namespace {
+
+/// The running runtime's index, or null with none (then nothing is enrolled
+/// and an item from another node is dropped).
+stream_index* index() noexcept {
+  auto* rt = runtime::live();
+  return rt != nullptr ? &rt->streams() : nullptr;
 }
 
 void push_at(item_stream& s, far_item item);
@@ -105,28 +52,31 @@ void push_at(item_stream& s, far_item item);
 item_stream::~item_stream() {
   if (emit_)
     end_item_lending(this); // an item left open (item_unsent ends a throw's)
-  if (acked_by_id_) {
-    auto& x = index();
-    std::lock_guard<std::mutex> guard{x.mtx};
-    if (auto i = x.producers.find(emit_.task_id); i != x.producers.end() && i->second == this)
-      x.producers.erase(i);
+  // A stream that outlived its runtime finds no index, or another
+  // runtime's, where its entries are not: it leaves nothing there.
+  auto* x = acked_by_id_ || enrolled_ ? index() : nullptr;
+  if (acked_by_id_ && x != nullptr) {
+    std::lock_guard<std::mutex> guard{x->mtx};
+    if (auto i = x->producers.find(emit_.task_id); i != x->producers.end() && i->second == this)
+      x->producers.erase(i);
   }
-  if (enrolled_) {
-    auto& x = index();
+  if (enrolled_ && x != nullptr) {
     std::vector<far_item> left; // dropped outside the lock (frees large ones)
-    std::lock_guard<std::mutex> guard{x.mtx};
+    std::lock_guard<std::mutex> guard{x->mtx};
     auto id = done_->id().value();
-    x.streams.erase(id);
-    if (auto i = x.early.find(id); i != x.early.end()) {
-      left = std::move(i->second);
-      x.early.erase(i);
+    if (auto i = x->streams.find(id); i != x->streams.end() && i->second.at == this) {
+      x->streams.erase(i);
+      if (auto j = x->early.find(id); j != x->early.end()) {
+        left = std::move(j->second);
+        x->early.erase(j);
+      }
+      // A producer on another node may send items after this: one that
+      // has not heard of the cancel yet, even when its result here is
+      // sealed already (a cancel seals it at once). Such items are dropped
+      // at once (which lets go of the refs in them on their node), not
+      // kept as early ones for a stream that never comes.
+      x->remember_gone(id);
     }
-    // A producer on another node may send items after this: one that has
-    // not heard of the cancel yet, even when its result here is sealed
-    // already (a cancel seals it at once). Such items are dropped at once
-    // (which lets go of the refs in them on their node), not kept as
-    // early ones for a stream that never comes.
-    x.remember_gone(id);
   }
   // Under the slot's lock: a seal telling end_ is over before it dies.
   if (done_)
@@ -134,12 +84,14 @@ item_stream::~item_stream() {
 }
 
 void item_stream::forget_far_items() noexcept {
-  auto& x = index();
+  auto* x = index();
+  if (x == nullptr)
+    return;
   std::unordered_map<uint64_t, std::vector<far_item>> early; // freed outside the lock
-  std::lock_guard<std::mutex> guard{x.mtx};
-  early.swap(x.early);
-  x.gone.clear();
-  x.gone_order.clear();
+  std::lock_guard<std::mutex> guard{x->mtx};
+  early.swap(x->early);
+  // `gone` stays: a late item of a stream gone is still dropped at once,
+  // while the links run; the index goes with the runtime.
 }
 
 void item_stream::watch(slot_ptr done) {
@@ -267,19 +219,21 @@ void item_stream::send_ack(const caf::actor& producer, size_t taken) const {
 void item_stream::emit_to(emitter emit) {
   emit_ = std::move(emit);
   window_ = emit_.window;
-  if (window_ == 0)
-    return;
-  auto& x = index();
-  std::lock_guard<std::mutex> guard{x.mtx};
-  x.producers[emit_.task_id] = this;
+  auto* x = index();
+  if (window_ == 0 || x == nullptr)
+    return; // no acks come without a runtime
+  std::lock_guard<std::mutex> guard{x->mtx};
+  x->producers[emit_.task_id] = this;
   acked_by_id_ = true;
 }
 
 void item_stream::acknowledge(uint64_t task_id, uint64_t taken) {
-  auto& x = index();
-  std::lock_guard<std::mutex> guard{x.mtx}; // keeps the stream alive
-  auto i = x.producers.find(task_id);
-  if (i == x.producers.end())
+  auto* x = index();
+  if (x == nullptr)
+    return;
+  std::lock_guard<std::mutex> guard{x->mtx}; // keeps the stream alive
+  auto i = x->producers.find(task_id);
+  if (i == x->producers.end())
     return; // over (an ack crossing the producer's end)
   auto* s = i->second;
   s->room_.notify([&] {
@@ -310,7 +264,9 @@ void item_stream::item_unsent() noexcept {
 }
 
 void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
-  auto& x = index();
+  auto* x = index();
+  if (x == nullptr)
+    return; // shut down: no node sends it anything
   auto id = stream->done_->id().value();
   // The items that came first are pushed before the stream is listed: one
   // that comes meanwhile waits with them, so none overtakes them (it would
@@ -319,14 +275,14 @@ void item_stream::enroll(const std::shared_ptr<item_stream>& stream) {
     std::vector<far_item> early;
     bool lost = false;
     {
-      std::lock_guard<std::mutex> guard{x.mtx};
-      if (auto i = x.early.find(id); i != x.early.end()) {
+      std::lock_guard<std::mutex> guard{x->mtx};
+      if (auto i = x->early.find(id); i != x->early.end()) {
         early = std::move(i->second);
-        x.early.erase(i);
+        x->early.erase(i);
       } else {
-        x.streams[id] = stream;
+        x->streams[id] = {stream, stream.get()};
         stream->enrolled_ = true;
-        lost = x.gone.count(id) != 0; // only `early` puts a live stream's id there
+        lost = x->gone.count(id) != 0; // only `early` puts a live stream's id there
       }
     }
     for (auto& item : early)
@@ -354,25 +310,27 @@ namespace {
 /// Hands an item to the stream of `task_id`, or keeps it until that stream
 /// is enrolled, or drops it if the stream is gone.
 void route(uint64_t task_id, far_item item) {
-  auto& x = index();
+  auto* x = index();
+  if (x == nullptr)
+    return; // no runtime: dropped (which frees a large one on its node)
   std::shared_ptr<item_stream> stream;
   std::vector<far_item> dropped; // outside the lock (frees large ones)
   {
-    std::lock_guard<std::mutex> guard{x.mtx};
-    if (auto i = x.streams.find(task_id); i != x.streams.end())
-      stream = i->second.lock();
+    std::lock_guard<std::mutex> guard{x->mtx};
+    if (auto i = x->streams.find(task_id); i != x->streams.end())
+      stream = i->second.stream.lock();
     if (!stream) {
-      if (x.gone.count(task_id) != 0) {
+      if (x->gone.count(task_id) != 0) {
         dropped.push_back(std::move(item));
         return;
       }
-      if (x.early.size() >= stream_id_memory() && x.early.count(task_id) == 0)
-        for (auto& [id, items] : std::exchange(x.early, {})) {
-          x.remember_gone(id); // its stream, if it comes, lost these
+      if (x->early.size() >= stream_id_memory() && x->early.count(task_id) == 0)
+        for (auto& [id, items] : std::exchange(x->early, {})) {
+          x->remember_gone(id); // its stream, if it comes, lost these
           for (auto& i : items)
             dropped.push_back(std::move(i));
         }
-      x.early[task_id].push_back(std::move(item));
+      x->early[task_id].push_back(std::move(item));
       return;
     }
   }

@@ -165,8 +165,8 @@ public:
   /// error, or its next item if it goes on, takes that place.
   void item_unsent() noexcept;
 
-  /// Forgets the items waiting for their stream and the streams gone
-  /// (runtime shutdown: the next runtime's task ids start over).
+  /// Drops the items waiting for their stream (runtime shutdown, while the
+  /// links run: their pins and records tell their nodes; stream_index.hpp).
   static void forget_far_items() noexcept;
 
   /// Appends an item from another node (`from`, see `deliver`) if it is

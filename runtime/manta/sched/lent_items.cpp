@@ -1,6 +1,7 @@
 #include "manta/sched/item_stream.hpp"
 #include "manta/store/object_store.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/sched/stream_index.hpp"
 #include "manta/sched/stream_items.hpp"
 
 #include <mutex>
@@ -9,30 +10,17 @@
 
 namespace manta::detail {
 
-namespace {
-
-/// Large items this node keeps for workers that read a generator method
-/// of its actors through a lent handle (item_stream::deliver_lent), until
-/// they let go or die: the node of each one's reader (default for
-/// `lend_item`).
-struct lent_item_index {
-  std::mutex mtx;
-  std::unordered_map<uint64_t, caf::node_id> items;
-};
-
-lent_item_index& lent_items() {
-  static auto* x = new lent_item_index; // never destroyed: a late release finds it
-  return *x;
-}
-
-} // namespace
-
 void item_stream::lend_item(uint64_t object) {
   lend_item_to(object, caf::node_id{});
 }
 
 void lend_item_to(uint64_t object, const caf::node_id& borrower) {
-  auto& x = lent_items();
+  // The items kept are the runtime's (stream_index.hpp); with none, its
+  // bytes went with the store's held results.
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return;
+  auto& x = rt->streams().lent;
   std::lock_guard<std::mutex> guard{x.mtx};
   x.items[object] = borrower;
 }
@@ -40,9 +28,12 @@ void lend_item_to(uint64_t object, const caf::node_id& borrower) {
 size_t lent_items_node_gone(const caf::node_id& borrower) {
   if (borrower == caf::node_id{})
     return 0;
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return 0;
   std::vector<uint64_t> gone;
   {
-    auto& x = lent_items();
+    auto& x = rt->streams().lent;
     std::lock_guard<std::mutex> guard{x.mtx};
     for (auto i = x.items.begin(); i != x.items.end();) {
       if (i->second == borrower) {
@@ -53,21 +44,22 @@ size_t lent_items_node_gone(const caf::node_id& borrower) {
       }
     }
   }
-  if (auto* rt = runtime::live())
-    for (auto object : gone)
-      rt->store().held().erase(object);
+  for (auto object : gone)
+    rt->store().held().erase(object);
   return gone.size();
 }
 
 bool item_stream::lent_item_gone(uint64_t object) {
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return false;
   {
-    auto& x = lent_items();
+    auto& x = rt->streams().lent;
     std::lock_guard<std::mutex> guard{x.mtx};
     if (x.items.erase(object) == 0)
       return false;
   }
-  if (auto* rt = runtime::live())
-    rt->store().held().erase(object);
+  rt->store().held().erase(object);
   return true;
 }
 
