@@ -72,7 +72,7 @@ void complete(const call_request_ptr& req, call_outcome out) {
 void report_named(self_ptr self, uint64_t id, const placed_actor& a) {
   auto& st = self->state;
   auto core = a.core.lock();
-  if (a.name.empty() || !core || !st.head)
+  if (a.name.empty() || !core || !st.head.registry())
     return;
   named_actor_record r;
   r.name = a.name;
@@ -82,7 +82,7 @@ void report_named(self_ptr self, uint64_t id, const placed_actor& a) {
   r.owner = st.link->index();
   r.actor_id = id;
   r.detached = core->options().detached;
-  self->send(st.head, actor_put_atom::value, st.link->token(), encode_actor(r));
+  self->send(st.head.registry(), actor_put_atom::value, st.link->token(), encode_actor(r));
 }
 
 call_outcome failed(std::exception_ptr e) {
@@ -255,8 +255,9 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
     return;
   }
   auto demand = i->second.demand;
-  if (!i->second.name.empty() && st.head)
-    self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns, i->second.name, id);
+  if (!i->second.name.empty() && st.head.registry())
+    self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), i->second.ns,
+               i->second.name, id);
   st.actors.erase(i);
   auto n = st.nodes.find(node);
   if (n == st.nodes.end() || !n->second.manager)
@@ -278,17 +279,18 @@ void on_named_request(self_ptr self, named_request_ptr req) {
   if (req->kill) {
     if (auto n = st.nodes.find(req->node); n != st.nodes.end() && n->second.manager)
       self->send(n->second.manager, actor_kill_atom::value, st.link->token(), req->id);
-    if (st.head)
-      self->send(st.head, actor_drop_atom::value, st.link->token(), req->ns, req->name, req->id);
+    if (st.head.registry())
+      self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), req->ns, req->name,
+                 req->id);
     return;
   }
-  if (!st.head) {
+  if (!st.head.registry()) {
     req->done.set_value({std::string{}, "this driver is not connected to the head now"});
     return;
   }
   self
-    ->request(st.head, std::chrono::seconds(2), actor_find_atom::value, st.link->token(), req->ns,
-              req->name)
+    ->request(st.head.registry(), std::chrono::seconds(2), actor_find_atom::value, st.link->token(),
+              req->ns, req->name)
     .then(
       [req](const std::string& record) {
         req->done.set_value({record, std::string{}});

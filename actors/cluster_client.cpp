@@ -252,11 +252,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
                        "manta: the driver ignored an error message from another node: %s\n",
                        self->system().render(err).c_str());
   });
-  st.head = link->head();
-  self->monitor(st.head);
+  st.head.joined(link->head());
+  self->monitor(st.head.registry());
   self->set_default_handler(drop_unexpected("manta: the driver"));
   self->set_down_handler([=](const caf::down_msg& msg) {
-    if (msg.source == self->state.head.address()) {
+    if (self->state.head.is(msg.source)) {
       head_lost(self);
       return;
     }

@@ -2,6 +2,7 @@
 
 #include "manta/cluster/object_directory.hpp"
 #include "manta/cluster/outbox.hpp"
+#include "actors/head_link.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
@@ -259,11 +260,9 @@ struct cluster_client_state {
   /// The worker that took the last SPREAD actor.
   uint16_t actor_spread_last = 0;
   /// The head's registry (a member of it: told of workers joining and
-  /// leaving); after its connection closed, since when, and the tries to
-  /// join it again (head_link.cpp).
-  caf::actor head;
-  std::optional<std::chrono::steady_clock::time_point> head_lost_since;
-  int rejoin_attempts = 0;
+  /// leaving), and the driver's tries to join it again after its
+  /// connection closed (head_link.hpp).
+  head_link head;
   /// Live workers whose connection closed, being connected again.
   std::map<uint16_t, lost_connection> reconnecting;
   /// Workers the head said left while still connected here, whose
