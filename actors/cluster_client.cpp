@@ -159,9 +159,8 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     generator_run_ended(self, r.task_id, true, false,
                         r.kind == wire::result_message::failure ? "failed (" + r.error.message + ")"
                                                                 : "ended");
-  } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
+  } else if (auto fetch_id = st.fetches.of(r.task_id); fetch_id != 0) {
     // A rebuilt object: fetch it from its new home, or take it inline.
-    auto fetch_id = f->second;
     switch (r.kind) {
       case wire::result_message::inline_value: {
         bytes_t data(r.value.begin(), r.value.end()); // the fetch keeps it

@@ -2,6 +2,7 @@
 
 #include "manta/cluster/object_directory.hpp"
 #include "manta/cluster/outbox.hpp"
+#include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
@@ -123,30 +124,6 @@ struct generator_item {
   uint64_t held_as = 0;
 };
 
-/// Called with an error text (empty on success) and the fetched bytes.
-using fetch_callback = std::function<void(const std::string&, detail::wire::bytes&)>;
-
-/// Called with where the object's bytes can be read now (`at`), or with
-/// the bytes themselves when a rebuild brought them back inline (`data`),
-/// or with why neither (`err`, non-empty).
-using locate_callback = std::function<void(const std::string& err, const detail::wire::holder* at,
-                                           detail::wire::bytes* data)>;
-
-/// Bringing a remote object's bytes here, chunk by chunk; or only finding
-/// a live node that holds them (rebuilding the object first if none is
-/// left), for a borrower whose holder could not serve them (`located`).
-struct fetch_op {
-  detail::remote_ptr obj;
-  uint16_t node = 0;
-  detail::wire::bytes buffer;
-  uint64_t requested = 0;
-  std::vector<fetch_callback> done;
-  std::vector<locate_callback> located;
-  /// Bumped at each (re)start, so a late answer of an earlier one is
-  /// recognized and dropped.
-  uint32_t attempt = 0;
-};
-
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
@@ -233,9 +210,8 @@ struct cluster_client_state {
   /// Tasks waiting for a node with room, by demand.
   std::vector<waiting_group> waiting;
   std::unordered_map<uint64_t, preparing_task> preparing;
-  /// Fetches by fetch id, and the fetch id of each object being fetched.
-  std::unordered_map<uint64_t, fetch_op> fetches;
-  std::unordered_map<uint64_t, uint64_t> fetch_of;
+  /// Fetches of objects' bytes under way (fetch_table.hpp).
+  fetch_table fetches;
   /// The nodes that rebuilt a lost result or generator item from its
   /// lineage and sent it inline, by its id, each with the id it keeps the
   /// refs inside pinned under for this driver (contained_refs.hpp: the
@@ -250,7 +226,6 @@ struct cluster_client_state {
   std::set<uint64_t> gen_reruns;
   /// Where copies of this driver's objects live (besides their first home).
   object_directory copies;
-  uint64_t next_fetch = 1;
   /// The node that took the last SPREAD task.
   uint16_t spread_last = 0;
   /// Actors placed on workers, by actor id (see cluster_actors.hpp).

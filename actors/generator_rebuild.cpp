@@ -110,8 +110,8 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
     rec->node = from;
     rec->encoded_size = size;
     live->held_as = object;
-    if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end())
-      refetch(self, f->second);
+    if (auto fetch_id = st.fetches.of(rec->id.value()); fetch_id != 0)
+      refetch(self, fetch_id);
     return;
   }
   if (rerun) {
@@ -142,9 +142,9 @@ void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t&
       // reader decodes it later (the +1s for the refs inside come here
       // first), so the item's free lets the re-run's node go of them, as
       // for a result rebuilt inline (free_atom); unread, they go now.
-      if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end()) {
+      if (auto fetch_id = st.fetches.of(rec->id.value()); fetch_id != 0) {
         auto copy = bytes;
-        complete_fetch(self, f->second, copy);
+        complete_fetch(self, fetch_id, copy);
         if (held != 0)
           st.inline_rebuilds[rec->id.value()].emplace_back(object_id{held}.node(), held);
       } else {
@@ -204,10 +204,10 @@ void generator_run_ended(self_ptr self, uint64_t task, bool rerun, bool again,
   // The reads still waiting for a lost item: this run did not yield it.
   std::vector<std::pair<uint64_t, uint64_t>> waiting; // index, fetch id
   for (auto& [index, id] : l->items)
-    if (auto f = st.fetch_of.find(id); f != st.fetch_of.end() && st.fetches.at(f->second).node == 0)
-      waiting.emplace_back(index, f->second);
+    if (auto fetch_id = st.fetches.of(id); fetch_id != 0 && st.fetches.at(fetch_id).node == 0)
+      waiting.emplace_back(index, fetch_id);
   for (auto& [index, fetch_id] : waiting) {
-    if (st.fetches.count(fetch_id) == 0)
+    if (st.fetches.find(fetch_id) == nullptr)
       continue;
     if (again)
       rebuild(self, fetch_id);

@@ -49,8 +49,8 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
                            + ") " + why));
   } else if (!p.rebuild) {
     generator_run_ended(self, id, true, false, why);
-  } else if (auto it = self->state.fetch_of.find(id); it != self->state.fetch_of.end()) {
-    fail_fetch(self, it->second, "it could not be rebuilt: its task " + why);
+  } else if (auto fetch_id = self->state.fetches.of(id); fetch_id != 0) {
+    fail_fetch(self, fetch_id, "it could not be rebuilt: its task " + why);
   }
 }
 

@@ -106,8 +106,8 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       p.node_losses.emplace_back(index, loss);
     if (p.rebuild) {
       st.placed.erase(i);
-      if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
-        rebuild(self, f->second);
+      if (auto fetch_id = st.fetches.of(id); fetch_id != 0)
+        rebuild(self, fetch_id);
       continue;
     }
     if (!p.task) {
@@ -136,12 +136,8 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     }
   }
   // Fetches from there restart: the object is rebuilt from its lineage.
-  std::vector<uint64_t> restart;
-  for (auto& [fetch_id, op] : st.fetches)
-    if (op.node == index)
-      restart.push_back(fetch_id);
-  for (auto fetch_id : restart)
-    if (st.fetches.count(fetch_id) > 0)
+  for (auto fetch_id : st.fetches.reading_from(index))
+    if (st.fetches.find(fetch_id) != nullptr)
       start_fetch(self, fetch_id);
   actors_lost(self, index, why);
   // Waiting work that nothing alive can run any more fails now.
