@@ -151,7 +151,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     }
     // A retry of a generator task whose lost items wait for it: those it
     // did not yield again are rebuilt by a re-run.
-    if (!st.gen_lineages.empty())
+    if (st.rebuilds.any_lineage())
       generator_run_ended(self, r.task_id, false, true, "");
   } else if (!p.rebuild) {
     // A re-run of a generator task rebuilding its lost items (each was
@@ -167,7 +167,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
         complete_fetch(self, fetch_id, data);
         // Its reader decodes it later (the +1s for refs inside come here
         // first): its free tells that node too (see free_atom).
-        st.inline_rebuilds[r.task_id].emplace_back(p.node, r.task_id);
+        st.rebuilds.rebuilt_inline(r.task_id, p.node, r.task_id);
         break;
       }
       case wire::result_message::stored: {
@@ -437,15 +437,12 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](free_atom, uint16_t node, uint64_t id) {
       // The owner's last reference is gone: the object and its copies.
-      auto held = forget_item(self, id);
+      auto held = self->state.rebuilds.forget(id);
       free_on(self, node, held);
       for (auto copy : self->state.copies.erase(held))
         free_on(self, copy, held);
-      if (auto i = self->state.inline_rebuilds.find(id); i != self->state.inline_rebuilds.end()) {
-        for (auto [rebuilt_on, held_there] : i->second) // no bytes: the refs' pins go
-          free_on(self, rebuilt_on, held_there);
-        self->state.inline_rebuilds.erase(i);
-      }
+      for (auto [rebuilt_on, held_there] : self->state.rebuilds.take_rebuilt_inline(id))
+        free_on(self, rebuilt_on, held_there); // no bytes: the refs' pins go
     },
     [=](copy_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))

@@ -4,6 +4,7 @@
 #include "manta/cluster/outbox.hpp"
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
+#include "actors/rebuild_records.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
@@ -99,31 +100,6 @@ struct placed_task {
   detail::contained_refs lent;
 };
 
-/// What re-runs a generator task this driver placed on a worker, to
-/// rebuild its large items (kept on the worker that yielded them) if that
-/// worker dies before they are read: Ray's lineage reconstruction for
-/// streaming generators (the generator is deterministic by contract).
-/// Shared by the task's live large items (`generator_item`).
-struct generator_lineage {
-  uint64_t task = 0;
-  detail::wire::bytes spec; ///< its TaskSpec, without back pressure
-  detail::resource_demand demand;
-  int retries_left = 0; ///< re-runs still allowed (its max_retries)
-  /// Its live large items: index -> item object id.
-  std::map<uint64_t, uint64_t> items;
-};
-
-/// A large item of a generator task this driver placed on a worker.
-struct generator_item {
-  std::shared_ptr<generator_lineage> lineage;
-  uint64_t index = 0;
-  /// The item's record (held by its slot): moved to the node of a re-run.
-  std::weak_ptr<detail::remote_object> record;
-  /// The id its node keeps the bytes under: the item's own, or after a
-  /// re-run rebuilt it, the id that run gave its item of that index.
-  uint64_t held_as = 0;
-};
-
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
@@ -212,18 +188,9 @@ struct cluster_client_state {
   std::unordered_map<uint64_t, preparing_task> preparing;
   /// Fetches of objects' bytes under way (fetch_table.hpp).
   fetch_table fetches;
-  /// The nodes that rebuilt a lost result or generator item from its
-  /// lineage and sent it inline, by its id, each with the id it keeps the
-  /// refs inside pinned under for this driver (contained_refs.hpp: the
-  /// result's own, a small item's `held`) until told it is freed, which
-  /// the object's own free (to its lost first home) does not tell them.
-  std::unordered_map<uint64_t, std::vector<std::pair<uint16_t, uint64_t>>> inline_rebuilds;
-  /// Large items of generator tasks placed on workers, by item object id,
-  /// and their lineages by task id (generator_rebuild.cpp).
-  std::unordered_map<uint64_t, generator_item> gen_items;
-  std::unordered_map<uint64_t, std::weak_ptr<generator_lineage>> gen_lineages;
-  /// Generator tasks this driver re-runs now to rebuild lost items.
-  std::set<uint64_t> gen_reruns;
+  /// Generator items' lineages, their re-runs, and the nodes that rebuilt
+  /// an object inline (rebuild_records.hpp).
+  rebuild_records rebuilds;
   /// Where copies of this driver's objects live (besides their first home).
   object_directory copies;
   /// The node that took the last SPREAD task.
