@@ -5,6 +5,7 @@
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
 #include "actors/rebuild_records.hpp"
+#include "actors/remote_actors.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
@@ -131,23 +132,6 @@ struct waiting_group {
   std::deque<uint64_t> ids;
 };
 
-/// An actor this driver placed on a worker node.
-struct placed_actor {
-  std::weak_ptr<detail::actor_core> core;
-  uint16_t node = 0;
-  detail::resource_demand demand;
-  /// Until the node answered the ActorSpec, and when it was sent: a node
-  /// that has not answered within twice the connection timeout fails it.
-  detail::create_request_ptr creating;
-  std::chrono::steady_clock::time_point asked;
-  /// Set once created, for a named actor: the head records where it lives
-  /// (docs/cluster.md, "Head fault tolerance").
-  std::string name, ns;
-  /// A handle attached to an actor another driver created (found by name
-  /// through the head): letting go of it leaves the actor where it is.
-  bool attached = false;
-};
-
 /// A worker whose connection closed while the head still lists it: a cut
 /// connection looks like a dead node to CAF, so its work went elsewhere;
 /// the driver connects to it again until it answers or the head says it
@@ -195,12 +179,9 @@ struct cluster_client_state {
   object_directory copies;
   /// The node that took the last SPREAD task.
   uint16_t spread_last = 0;
-  /// Actors placed on workers, by actor id (see cluster_actors.hpp).
-  std::unordered_map<uint64_t, placed_actor> actors;
-  /// Calls of those actors on their way, by result id.
-  std::unordered_map<uint64_t, detail::call_request_ptr> calls;
-  /// The worker that took the last SPREAD actor.
-  uint16_t actor_spread_last = 0;
+  /// Actors placed on workers, their calls on the way and creations
+  /// waiting for a worker (remote_actors.hpp).
+  remote_actors actors;
   /// The head's registry (a member of it: told of workers joining and
   /// leaving), and the driver's tries to join it again after its
   /// connection closed (head_link.hpp).
@@ -212,9 +193,6 @@ struct cluster_client_state {
   /// NodeInfo if the head announced them again meanwhile (connected once
   /// the old connection is gone: connecting sooner would get its proxy).
   std::map<uint16_t, std::pair<caf::actor_addr, std::optional<detail::wire::node_record>>> cutting;
-  /// Actors no connected worker can take now but one being reconnected
-  /// could: placed when it is back (or failed when none is left).
-  std::vector<detail::create_request_ptr> deferred_creates;
   /// Lost workers: the id of each one's last loss. A worker that is
   /// connected again was cut off, not dead: that loss goes to `cut_losses`
   /// and counts against no task's `max_node_failures`.

@@ -258,9 +258,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
 }
 
 void reconnect_ended(self_ptr self) {
-  auto creates = std::move(self->state.deferred_creates);
-  self->state.deferred_creates.clear();
-  for (auto& req : creates)
+  for (auto& req : self->state.actors.take_deferred())
     create_remote_actor(self, std::move(req));
   place_waiting(self);
 }
