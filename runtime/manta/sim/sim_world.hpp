@@ -365,7 +365,7 @@ private:
   std::unordered_map<const void*, uint32_t> actor_node_;
   /// Where each actor was created and stays, or `elsewhere` (decided once,
   /// at its first placement), by its core; the creations' SPREAD turns
-  /// and the last node SPREAD chose (the driver's `actor_spread_last`).
+  /// and the last node SPREAD chose (the driver's `remote_actors::choose`).
   static constexpr uint32_t elsewhere = ~uint32_t{0};
   std::unordered_map<const void*, uint32_t> actor_home_;
   std::unordered_map<const void*, actor_hold> holds_;
