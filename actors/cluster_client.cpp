@@ -86,8 +86,8 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     r.value = beside->view();
   if (on_actor_call_result(self, r, beside))
     return;
-  auto i = st.placed.find(r.task_id);
-  if (i == st.placed.end()) {
+  auto taken = st.tasks.take(r.task_id);
+  if (!taken) {
     // Nobody waits for it (its task ended here first): never decoded, so
     // its node lets go of the refs inside it, if any.
     if (r.kind == wire::result_message::inline_value && !r.value.empty())
@@ -95,8 +95,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
         detail::tell_home(*from, r.task_id, detail::result_read_delta);
     return;
   }
-  auto p = std::move(i->second);
-  st.placed.erase(i);
+  auto p = std::move(*taken);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {
     hold(n->second, p.demand, -1);
     n->second.queued.erase(r.task_id);
@@ -141,7 +140,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
           // Its retry policy covers the failure and its budget lasts: the
           // same spec again, wherever there is room.
           task_events::on_run_end(t, from_failure(r.error), true);
-          auto& again = st.placed[r.task_id] = std::move(p);
+          auto& again = st.tasks.record(r.task_id) = std::move(p);
           again.node = 0;
           place_or_wait(self, r.task_id);
         } else {
@@ -195,12 +194,11 @@ void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
   wire::log_batch b;
   if (auto err = wire::decode(bytes, b); !err.empty())
     return; // the lines are lost, the tasks are not
-  auto& placed = self->state.placed;
   for (auto& line : b.lines) {
-    auto i = placed.find(line.task_id);
-    if (i == placed.end() || i->second.node != node || !i->second.task)
+    auto* p = self->state.tasks.on(line.task_id, node);
+    if (p == nullptr || !p->task)
       continue;
-    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node, line.to_stderr,
+    log_capture::surface(object_id{line.task_id}, p->task->name(), b.node, line.to_stderr,
                          line.text);
   }
   if (b.dropped > 0)

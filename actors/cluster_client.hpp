@@ -4,6 +4,7 @@
 #include "manta/cluster/outbox.hpp"
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
+#include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
 #include "actors/remote_actors.hpp"
 #include "actors/token_gate.hpp"
@@ -23,7 +24,6 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,75 +61,11 @@ struct remote_node {
   bool stealing = false;
 };
 
-/// A task placed (or waiting to be placed) on a worker: a submitted task, or
-/// the rebuild of a lost object from its lineage.
-struct placed_task {
-  detail::task_ptr task;      ///< null for a rebuild
-  detail::remote_ptr rebuild; ///< the object a rebuild recreates
-  detail::wire::bytes spec;   ///< the encoded TaskSpec
-  detail::resource_demand demand;
-  int max_retries = 0;
-  /// Its attempts so far, on every node: the one budget of `max_retries`
-  /// (a node runs an owner's task once and reports whether its failure is
-  /// retryable; the owner sends it again). A task taken back before it
-  /// started gives its dispatch back.
-  int dispatches = 0;
-  /// Counts a dispatch (+1) or one given back (-1), and keeps the task's
-  /// own attempt count in step: a retry that then runs on this node goes on
-  /// from the attempts spent elsewhere (the same budget), and the listing's
-  /// `attempts` counts them.
-  void count_dispatch(int delta) {
-    dispatches += delta;
-    if (task)
-      task->attempts.store(dispatches, std::memory_order_relaxed);
-  }
-  /// The task's `max_node_failures` (-1: none).
-  int max_node_failures = -1;
-  /// The nodes lost while it was placed there, with the id of each loss
-  /// (`cluster_client_state::losses`).
-  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
-  uint16_t node = 0; ///< 0 while not placed
-  /// The worker holding most of its referenced argument bytes (0: none):
-  /// placed there if it has room, so those bytes need not move.
-  uint16_t prefer = 0;
-  /// The objects its ArgRefs name, and what keeps each alive here: the
-  /// node it is sent to becomes one of their holders.
-  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
-  /// The refs written inside its arguments: pinned here until the task
-  /// ends (its result arrived after the +1s of the node that read them, or
-  /// it ended without running).
-  detail::contained_refs lent;
-};
-
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
   std::mutex mtx;
   bool open = true;
-};
-
-/// A task whose object arguments are being fetched before it can be sent.
-struct preparing_task {
-  detail::task_ptr task;
-  std::vector<std::optional<detail::wire::bytes>> args;
-  /// Arguments the receiving node reads from their holders.
-  std::vector<detail::wire::arg_ref> refs;
-  /// The objects of `refs` and what keeps each alive here.
-  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
-  size_t missing = 0;
-  detail::contained_refs lent; ///< the refs written inside its arguments
-  /// A task prepared again (an argument was lost): its attempts and node
-  /// losses so far, kept so that its retry budget is not reset.
-  int dispatches = 0;
-  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
-};
-
-/// Placed tasks (ids in `placed`) that ask for the same resources with the
-/// same strategy and wait for a node with room, oldest first.
-struct waiting_group {
-  detail::resource_demand demand;
-  scheduling_strategy where;
-  std::deque<uint64_t> ids;
 };
 
 /// A worker whose connection closed while the head still lists it: a cut
@@ -165,11 +101,9 @@ struct cluster_client_state {
   /// The workers being connected or connected.
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
-  /// Placed tasks and rebuilds, by result id.
-  std::unordered_map<uint64_t, placed_task> placed;
-  /// Tasks waiting for a node with room, by demand.
-  std::vector<waiting_group> waiting;
-  std::unordered_map<uint64_t, preparing_task> preparing;
+  /// Tasks on their way to workers: being prepared, placed or waiting for
+  /// room (placed_tasks.hpp).
+  placed_tasks tasks;
   /// Fetches of objects' bytes under way (fetch_table.hpp).
   fetch_table fetches;
   /// Generator items' lineages, their re-runs, and the nodes that rebuilt
@@ -177,8 +111,6 @@ struct cluster_client_state {
   rebuild_records rebuilds;
   /// Where copies of this driver's objects live (besides their first home).
   object_directory copies;
-  /// The node that took the last SPREAD task.
-  uint16_t spread_last = 0;
   /// Actors placed on workers, their calls on the way and creations
   /// waiting for a worker (remote_actors.hpp).
   remote_actors actors;

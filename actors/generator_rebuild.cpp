@@ -26,20 +26,20 @@ std::shared_ptr<generator_lineage> lineage_of(self_ptr self, uint64_t task, bool
     return l;
   if (!make)
     return nullptr;
-  auto p = st.placed.find(task);
-  if (p == st.placed.end() || !p->second.task || p->second.spec.empty())
+  auto* p = st.tasks.find(task);
+  if (p == nullptr || !p->task || p->spec.empty())
     return nullptr;
   auto l = std::make_shared<generator_lineage>();
   l->task = task;
-  l->demand = p->second.demand;
-  l->retries_left = p->second.max_retries;
+  l->demand = p->demand;
+  l->retries_left = p->max_retries;
   // A re-run has no reader to ack its items: it runs without back pressure.
   wire::task_message msg;
-  if (wire::decode(p->second.spec, msg).empty()) {
+  if (wire::decode(p->spec, msg).empty()) {
     msg.item_window = 0;
     l->spec = wire::encode(msg);
   } else {
-    l->spec = p->second.spec;
+    l->spec = p->spec;
   }
   st.rebuilds.keep_lineage(l);
   return l;
@@ -136,8 +136,7 @@ bool rebuild_item(self_ptr self, uint64_t fetch_id) {
   op.requested = 0;
   // A run of the task under way (a retry after its node died, being placed
   // or prepared, or a re-run) yields the item again.
-  if (st.rebuilds.rerunning(l.task) || st.placed.count(l.task) > 0
-      || st.preparing.count(l.task) > 0)
+  if (st.rebuilds.rerunning(l.task) || st.tasks.under_way(l.task))
     return true;
   if (l.retries_left <= 0) {
     fail_fetch(self, fetch_id,
@@ -149,7 +148,7 @@ bool rebuild_item(self_ptr self, uint64_t fetch_id) {
   }
   --l.retries_left;
   st.rebuilds.start_rerun(l.task);
-  auto& p = st.placed[l.task];
+  auto& p = st.tasks.record(l.task);
   p.spec = l.spec;
   p.demand = l.demand;
   p.max_retries = 0;

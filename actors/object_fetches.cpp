@@ -102,7 +102,7 @@ void place_rebuild(self_ptr self, uint64_t fetch_id, uint32_t attempt, rebuild_p
   }
   auto& obj = *op->obj;
   auto id = obj.id.value();
-  auto& p = st.placed[id];
+  auto& p = st.tasks.record(id);
   p.rebuild = op->obj;
   p.spec = wire::encode(prep.msg);
   p.demand = obj.demand;

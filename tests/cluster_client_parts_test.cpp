@@ -1,6 +1,7 @@
 // The components of the driver's cluster client (actors/cluster_client.hpp),
 // alone, without an actor or a cluster: the fetch table, the records that
-// rebuild generator items, the remote actors' book and the head link each
+// rebuild generator items, the remote actors' book, the placed tasks and the
+// head link each
 // keep their own state, and these are the rules the client's files rely on.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
@@ -8,6 +9,7 @@
 
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
+#include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
 #include "actors/remote_actors.hpp"
 
@@ -141,6 +143,55 @@ TEST_CASE("remote_actors: a lost node's actors are taken out, creations bounded 
   CHECK(expired == std::vector<detail::create_request_ptr>{old});
   CHECK(a.take_deferred() == std::vector<detail::create_request_ptr>{young});
   CHECK(a.take_deferred().empty());
+}
+
+TEST_CASE("placed_tasks: placements by id, the ones on a node, waiting groups in order") {
+  placed_tasks t;
+  t.record(1).node = 2;
+  t.record(2).node = 3;
+  CHECK(t.on(1, 2) != nullptr);
+  CHECK(t.on(1, 3) == nullptr); // what node 3 says of task 1 does not count
+  CHECK(t.placed_on(3) == std::vector<uint64_t>{2});
+  CHECK(t.under_way(1));
+  auto taken = t.take(1);
+  REQUIRE(taken);
+  CHECK(taken->node == 2);
+  CHECK_FALSE(t.take(1)); // its result counts once
+  CHECK_FALSE(t.under_way(1));
+
+  detail::resource_demand one;
+  one.cpus = 1;
+  detail::resource_demand two;
+  two.cpus = 2;
+  t.wait(10, one, {});
+  t.wait(11, two, {});
+  t.wait(12, one, {});
+  std::vector<uint64_t> offered;
+  t.place_waiting([&](uint64_t id) {
+    offered.push_back(id);
+    return id != 10; // 10 finds no room: 12, behind it in its group, is not offered
+  });
+  CHECK(offered == std::vector<uint64_t>{10, 11});
+  offered.clear();
+  t.place_waiting([&](uint64_t id) {
+    offered.push_back(id);
+    return true;
+  });
+  CHECK(offered == std::vector<uint64_t>{10, 12}); // 11 left its group
+}
+
+TEST_CASE("placed_tasks: a preparation is taken once") {
+  placed_tasks t;
+  CHECK(t.preparing(5) == nullptr);
+  t.prepare(5).missing = 2;
+  CHECK(t.under_way(5));
+  REQUIRE(t.preparing(5) != nullptr);
+  CHECK(--t.preparing(5)->missing == 1);
+  auto ready = t.take_prepared(5);
+  REQUIRE(ready);
+  CHECK(ready->missing == 1);
+  CHECK_FALSE(t.take_prepared(5));
+  CHECK_FALSE(t.under_way(5));
 }
 
 TEST_CASE("head_link: a loss starts one rejoin, joining again forgets it") {

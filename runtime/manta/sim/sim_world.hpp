@@ -357,7 +357,7 @@ private:
   /// be noticed, with that node.
   std::unordered_map<const object_slot*, held_result> held_;
   std::vector<std::pair<uint32_t, std::shared_ptr<rebuild_op>>> undetected_;
-  /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
+  /// Each node's SPREAD turn (its cluster client's `placed_tasks::choose`), and the
   /// views a placement builds (kept to reuse their memory).
   std::vector<uint32_t> spread_last_;
   std::vector<node_view> views_;
