@@ -1,5 +1,7 @@
 #include "actors/fetch_table.hpp"
 
+#include "actors/id_tables.hpp"
+
 #include <stdexcept>
 
 namespace manta::actors {
@@ -39,11 +41,7 @@ fetch_op fetch_table::take(uint64_t fetch_id) {
 }
 
 std::vector<uint64_t> fetch_table::reading_from(uint16_t node) const {
-  std::vector<uint64_t> ids;
-  for (auto& [fetch_id, op] : fetches_)
-    if (op.node == node)
-      ids.push_back(fetch_id);
-  return ids;
+  return ids_on_node(fetches_, node);
 }
 
 } // namespace manta::actors

@@ -1,5 +1,7 @@
 #include "actors/placed_tasks.hpp"
 
+#include "actors/id_tables.hpp"
+
 namespace manta::actors {
 
 placed_task* placed_tasks::find(uint64_t id) {
@@ -17,12 +19,7 @@ placed_task& placed_tasks::record(uint64_t id) {
 }
 
 std::optional<placed_task> placed_tasks::take(uint64_t id) {
-  auto i = placed_.find(id);
-  if (i == placed_.end())
-    return std::nullopt;
-  std::optional<placed_task> p{std::move(i->second)};
-  placed_.erase(i);
-  return p;
+  return take_entry(placed_, id);
 }
 
 void placed_tasks::erase(uint64_t id) {
@@ -30,11 +27,7 @@ void placed_tasks::erase(uint64_t id) {
 }
 
 std::vector<uint64_t> placed_tasks::placed_on(uint16_t node) const {
-  std::vector<uint64_t> ids;
-  for (auto& [id, p] : placed_)
-    if (p.node == node)
-      ids.push_back(id);
-  return ids;
+  return ids_on_node(placed_, node);
 }
 
 bool placed_tasks::under_way(uint64_t id) const {
@@ -70,12 +63,7 @@ preparing_task& placed_tasks::prepare(uint64_t id) {
 }
 
 std::optional<preparing_task> placed_tasks::take_prepared(uint64_t id) {
-  auto i = preparing_.find(id);
-  if (i == preparing_.end())
-    return std::nullopt;
-  std::optional<preparing_task> p{std::move(i->second)};
-  preparing_.erase(i);
-  return p;
+  return take_entry(preparing_, id);
 }
 
 } // namespace manta::actors

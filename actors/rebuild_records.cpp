@@ -1,5 +1,7 @@
 #include "actors/rebuild_records.hpp"
 
+#include "actors/id_tables.hpp"
+
 namespace manta::actors {
 
 uint64_t rebuild_records::held_id(uint64_t id) const {
@@ -77,12 +79,8 @@ void rebuild_records::rebuilt_inline(uint64_t id, uint16_t node, uint64_t held) 
 }
 
 std::vector<std::pair<uint16_t, uint64_t>> rebuild_records::take_rebuilt_inline(uint64_t id) {
-  auto i = inline_.find(id);
-  if (i == inline_.end())
-    return {};
-  auto nodes = std::move(i->second);
-  inline_.erase(i);
-  return nodes;
+  auto nodes = take_entry(inline_, id);
+  return nodes ? std::move(*nodes) : std::vector<std::pair<uint16_t, uint64_t>>{};
 }
 
 } // namespace manta::actors

@@ -1,5 +1,7 @@
 #include "actors/remote_actors.hpp"
 
+#include "actors/id_tables.hpp"
+
 #include "manta/actor/actor_core.hpp"
 #include "manta/cluster/actor_choice.hpp"
 
@@ -59,12 +61,8 @@ void remote_actors::add_call(uint64_t id, detail::call_request_ptr req) {
 }
 
 detail::call_request_ptr remote_actors::take_call(uint64_t id) {
-  auto i = calls_.find(id);
-  if (i == calls_.end())
-    return nullptr;
-  auto req = std::move(i->second);
-  calls_.erase(i);
-  return req;
+  auto req = take_entry(calls_, id);
+  return req ? std::move(*req) : nullptr;
 }
 
 uint16_t remote_actors::call_node(uint64_t id) const {
