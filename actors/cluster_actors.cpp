@@ -45,9 +45,7 @@ std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req
   others.clear();
   for (auto& [index, n] : st.nodes)
     others.push_back({index, n.manager && fits_total(n, req.demand), false, load(n)});
-  uint32_t spread_last = st.actor_spread_last;
-  auto choice = choose_actor_node(req.where, others, spread_last);
-  st.actor_spread_last = static_cast<uint16_t>(spread_last);
+  auto choice = st.actors.choose(req.where, others);
   if (choice.kind == node_choice::run_on)
     return static_cast<uint16_t>(choice.node);
   if (choice.kind == node_choice::pinned_away) {
@@ -72,7 +70,7 @@ void complete(const call_request_ptr& req, call_outcome out) {
 void report_named(self_ptr self, uint64_t id, const placed_actor& a) {
   auto& st = self->state;
   auto core = a.core.lock();
-  if (a.name.empty() || !core || !st.head)
+  if (a.name.empty() || !core || !st.head.registry())
     return;
   named_actor_record r;
   r.name = a.name;
@@ -82,7 +80,7 @@ void report_named(self_ptr self, uint64_t id, const placed_actor& a) {
   r.owner = st.link->index();
   r.actor_id = id;
   r.detached = core->options().detached;
-  self->send(st.head, actor_put_atom::value, st.link->token(), encode_actor(r));
+  self->send(st.head.registry(), actor_put_atom::value, st.link->token(), encode_actor(r));
 }
 
 call_outcome failed(std::exception_ptr e) {
@@ -104,7 +102,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
          0});
       return;
     }
-    auto& a = self->state.actors[req->actor_id];
+    auto& a = self->state.actors.record(req->actor_id);
     a.core = req->core;
     a.node = req->attach;
     a.attached = true;
@@ -114,7 +112,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   std::string why;
   if (auto pinned = runtime::here().placements().pin(req->where, req->demand, why); pinned <= 0) {
     if (pinned == 0) // its placement group is not reserved yet
-      self->state.deferred_creates.push_back(std::move(req)); // see finish_try
+      self->state.actors.defer(std::move(req)); // see finish_try
     else
       req->done.set_value({"actor cannot be placed: " + why, 0});
     return;
@@ -142,7 +140,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
       set_restart_wait(core->id(), "waits for a node that offers " + req->demand.to_string()
                                      + " to join (none alive fits; up to "
                                      + std::to_string(reconnect_window.count()) + " s)");
-    self->state.deferred_creates.push_back(std::move(req)); // see reconnect_ended
+    self->state.actors.defer(std::move(req)); // see reconnect_ended
     return;
   }
   if (core)
@@ -155,7 +153,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   }
   auto& n = self->state.nodes.at(*node);
   hold(n, req->demand, 1);
-  auto& a = self->state.actors[req->actor_id];
+  auto& a = self->state.actors.record(req->actor_id);
   a.core = req->core;
   a.node = *node;
   a.demand = req->demand;
@@ -168,15 +166,15 @@ void on_actor_created(self_ptr self, uint16_t from, const wire::bytes& bytes) {
   wire::actor_created_message m;
   if (!wire::decode(bytes, m).empty())
     return; // nothing to attribute it to; the creation fails with its node
-  auto i = self->state.actors.find(m.actor_id);
-  if (i == self->state.actors.end() || i->second.node != from || !i->second.creating)
+  auto* a = self->state.actors.find(m.actor_id);
+  if (a == nullptr || a->node != from || !a->creating)
     return;
-  auto req = std::move(i->second.creating);
+  auto req = std::move(a->creating);
   if (m.error.empty()) {
     if (auto core = req->core.lock(); core && !core->options().name.empty()) {
-      i->second.name = core->options().name;
-      i->second.ns = core->options().ns;
-      report_named(self, m.actor_id, i->second);
+      a->name = core->options().name;
+      a->ns = core->options().ns;
+      report_named(self, m.actor_id, *a);
     }
     req->done.set_value({std::string{}, from});
     return;
@@ -196,17 +194,15 @@ void send_actor_call(self_ptr self, call_request_ptr req) {
     return;
   }
   auto id = req->ctx.call->result->id().value();
-  self->state.calls[id] = req;
+  self->state.actors.add_call(id, req);
   send_spec(self, n->second.manager, req->spec);
 }
 
 bool on_actor_call_result(self_ptr self, wire::result_message& r,
                           const wire::shared_bytes* beside) {
-  auto i = self->state.calls.find(r.task_id);
-  if (i == self->state.calls.end())
+  auto req = self->state.actors.take_call(r.task_id);
+  if (!req)
     return false;
-  auto req = std::move(i->second);
-  self->state.calls.erase(i);
   switch (r.kind) {
     case wire::result_message::inline_value: {
       auto borrowed = refs_borrowed_here();
@@ -247,17 +243,17 @@ bool on_actor_call_result(self_ptr self, wire::result_message& r,
 
 void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
   auto& st = self->state;
-  auto i = st.actors.find(id);
-  if (i == st.actors.end())
+  auto* a = st.actors.find(id);
+  if (a == nullptr)
     return;
-  if (i->second.attached) {
-    st.actors.erase(i); // another driver's actor: it stays
+  if (a->attached) {
+    st.actors.erase(id); // another driver's actor: it stays
     return;
   }
-  auto demand = i->second.demand;
-  if (!i->second.name.empty() && st.head)
-    self->send(st.head, actor_drop_atom::value, st.link->token(), i->second.ns, i->second.name, id);
-  st.actors.erase(i);
+  auto demand = a->demand;
+  if (!a->name.empty() && st.head.registry())
+    self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), a->ns, a->name, id);
+  st.actors.erase(id);
   auto n = st.nodes.find(node);
   if (n == st.nodes.end() || !n->second.manager)
     return;
@@ -270,25 +266,24 @@ void on_named_request(self_ptr self, named_request_ptr req) {
   if (req->leaving) {
     // The runtime shuts down and kills its actors: the detached ones on
     // workers are let go of instead, like handles of another driver's.
-    for (auto& [id, a] : st.actors)
-      if (auto core = a.core.lock(); core && core->options().detached && !a.creating)
-        a.attached = true;
+    st.actors.keep_detached();
     return;
   }
   if (req->kill) {
     if (auto n = st.nodes.find(req->node); n != st.nodes.end() && n->second.manager)
       self->send(n->second.manager, actor_kill_atom::value, st.link->token(), req->id);
-    if (st.head)
-      self->send(st.head, actor_drop_atom::value, st.link->token(), req->ns, req->name, req->id);
+    if (st.head.registry())
+      self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), req->ns, req->name,
+                 req->id);
     return;
   }
-  if (!st.head) {
+  if (!st.head.registry()) {
     req->done.set_value({std::string{}, "this driver is not connected to the head now"});
     return;
   }
   self
-    ->request(st.head, std::chrono::seconds(2), actor_find_atom::value, st.link->token(), req->ns,
-              req->name)
+    ->request(st.head.registry(), std::chrono::seconds(2), actor_find_atom::value, st.link->token(),
+              req->ns, req->name)
     .then(
       [req](const std::string& record) {
         req->done.set_value({record, std::string{}});
@@ -299,28 +294,22 @@ void on_named_request(self_ptr self, named_request_ptr req) {
 }
 
 void on_actor_dead(self_ptr self, uint16_t from, uint64_t id, const std::string& cause) {
-  auto i = self->state.actors.find(id);
-  if (i == self->state.actors.end() || i->second.node != from)
+  auto* a = self->state.actors.find(id);
+  if (a == nullptr || a->node != from)
     return;
-  if (auto core = i->second.core.lock())
+  if (auto core = a->core.lock())
     core->kill(cause + " (on " + node_name(from) + ")", false);
 }
 
 void actors_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
-  for (auto i = st.calls.begin(); i != st.calls.end();)
-    i = i->second->node == index ? st.calls.erase(i) : std::next(i);
+  st.actors.drop_calls_on(index);
   std::vector<std::shared_ptr<actor_core>> dead;
-  for (auto i = st.actors.begin(); i != st.actors.end();) {
-    if (i->second.node != index) {
-      ++i;
-      continue;
-    }
-    if (auto req = std::move(i->second.creating))
+  for (auto& a : st.actors.take_on(index)) {
+    if (auto req = std::move(a.creating))
       req->done.set_value({node_name(index) + " " + why + ", while creating the actor", 0});
-    else if (auto core = i->second.core.lock())
+    else if (auto core = a.core.lock())
       dead.push_back(std::move(core));
-    i = st.actors.erase(i);
   }
   // Running calls re-run on the restarted instance while max_task_retries
   // allows (Ray's rule for actor tasks); the others fail.
@@ -329,21 +318,15 @@ void actors_lost(self_ptr self, uint16_t index, const std::string& why) {
 }
 
 void report_named_actors(self_ptr self) {
-  for (auto& [id, a] : self->state.actors)
-    if (!a.creating)
-      report_named(self, id, a);
+  self->state.actors.for_each_created(
+    [self](uint64_t id, const placed_actor& a) { report_named(self, id, a); });
 }
 
 void expire_creates(self_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   // Waiting for a worker being reconnected: as long as reconnects last.
-  for (auto i = st.deferred_creates.begin(); i != st.deferred_creates.end();) {
-    auto& req = *i;
-    if (now - req->since <= reconnect_window) {
-      ++i;
-      continue;
-    }
+  for (auto& req : st.actors.take_expired(now, reconnect_window)) {
     auto core = req->core.lock();
     if (core)
       set_restart_wait(core->id(), {});
@@ -355,18 +338,13 @@ void expire_creates(self_ptr self) {
                                            : " s for a worker to be reconnected, and none "
                                              "came back"),
                          0});
-    i = st.deferred_creates.erase(i);
   }
   // Sent to a node that stays silent: a live node answers at once (it
   // answers pings, which travel behind the spec on the same connection), so
   // the spec or its answer was lost with a connection that closed.
   auto limit = 2 * st.silence_limit;
-  std::vector<std::pair<uint64_t, uint16_t>> late;
-  for (auto& [id, a] : st.actors)
-    if (a.creating && now - a.asked > limit)
-      late.emplace_back(id, a.node);
-  for (auto [id, node] : late) {
-    auto req = std::move(st.actors.at(id).creating);
+  for (auto [id, node] : st.actors.unanswered(now, limit)) {
+    auto req = std::move(st.actors.find(id)->creating);
     release_remote_actor(self, node, id); // in case it comes to life there
     req->done.set_value({node_name(node) + " did not answer the creation of the actor within "
                            + std::to_string(limit.count())

@@ -86,8 +86,8 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     r.value = beside->view();
   if (on_actor_call_result(self, r, beside))
     return;
-  auto i = st.placed.find(r.task_id);
-  if (i == st.placed.end()) {
+  auto taken = st.tasks.take(r.task_id);
+  if (!taken) {
     // Nobody waits for it (its task ended here first): never decoded, so
     // its node lets go of the refs inside it, if any.
     if (r.kind == wire::result_message::inline_value && !r.value.empty())
@@ -95,8 +95,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
         detail::tell_home(*from, r.task_id, detail::result_read_delta);
     return;
   }
-  auto p = std::move(i->second);
-  st.placed.erase(i);
+  auto p = std::move(*taken);
   if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {
     hold(n->second, p.demand, -1);
     n->second.queued.erase(r.task_id);
@@ -141,7 +140,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
           // Its retry policy covers the failure and its budget lasts: the
           // same spec again, wherever there is room.
           task_events::on_run_end(t, from_failure(r.error), true);
-          auto& again = st.placed[r.task_id] = std::move(p);
+          auto& again = st.tasks.record(r.task_id) = std::move(p);
           again.node = 0;
           place_or_wait(self, r.task_id);
         } else {
@@ -151,7 +150,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     }
     // A retry of a generator task whose lost items wait for it: those it
     // did not yield again are rebuilt by a re-run.
-    if (!st.gen_lineages.empty())
+    if (st.rebuilds.any_lineage())
       generator_run_ended(self, r.task_id, false, true, "");
   } else if (!p.rebuild) {
     // A re-run of a generator task rebuilding its lost items (each was
@@ -159,16 +158,15 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     generator_run_ended(self, r.task_id, true, false,
                         r.kind == wire::result_message::failure ? "failed (" + r.error.message + ")"
                                                                 : "ended");
-  } else if (auto f = st.fetch_of.find(r.task_id); f != st.fetch_of.end()) {
+  } else if (auto fetch_id = st.fetches.of(r.task_id); fetch_id != 0) {
     // A rebuilt object: fetch it from its new home, or take it inline.
-    auto fetch_id = f->second;
     switch (r.kind) {
       case wire::result_message::inline_value: {
         bytes_t data(r.value.begin(), r.value.end()); // the fetch keeps it
         complete_fetch(self, fetch_id, data);
         // Its reader decodes it later (the +1s for refs inside come here
         // first): its free tells that node too (see free_atom).
-        st.inline_rebuilds[r.task_id].emplace_back(p.node, r.task_id);
+        st.rebuilds.rebuilt_inline(r.task_id, p.node, r.task_id);
         break;
       }
       case wire::result_message::stored: {
@@ -196,12 +194,11 @@ void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
   wire::log_batch b;
   if (auto err = wire::decode(bytes, b); !err.empty())
     return; // the lines are lost, the tasks are not
-  auto& placed = self->state.placed;
   for (auto& line : b.lines) {
-    auto i = placed.find(line.task_id);
-    if (i == placed.end() || i->second.node != node || !i->second.task)
+    auto* p = self->state.tasks.on(line.task_id, node);
+    if (p == nullptr || !p->task)
       continue;
-    log_capture::surface(object_id{line.task_id}, i->second.task->name(), b.node, line.to_stderr,
+    log_capture::surface(object_id{line.task_id}, p->task->name(), b.node, line.to_stderr,
                          line.text);
   }
   if (b.dropped > 0)
@@ -252,11 +249,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
                        "manta: the driver ignored an error message from another node: %s\n",
                        self->system().render(err).c_str());
   });
-  st.head = link->head();
-  self->monitor(st.head);
+  st.head.joined(link->head());
+  self->monitor(st.head.registry());
   self->set_default_handler(drop_unexpected("manta: the driver"));
   self->set_down_handler([=](const caf::down_msg& msg) {
-    if (msg.source == self->state.head.address()) {
+    if (self->state.head.is(msg.source)) {
       head_lost(self);
       return;
     }
@@ -438,15 +435,12 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](free_atom, uint16_t node, uint64_t id) {
       // The owner's last reference is gone: the object and its copies.
-      auto held = forget_item(self, id);
+      auto held = self->state.rebuilds.forget(id);
       free_on(self, node, held);
       for (auto copy : self->state.copies.erase(held))
         free_on(self, copy, held);
-      if (auto i = self->state.inline_rebuilds.find(id); i != self->state.inline_rebuilds.end()) {
-        for (auto [rebuilt_on, held_there] : i->second) // no bytes: the refs' pins go
-          free_on(self, rebuilt_on, held_there);
-        self->state.inline_rebuilds.erase(i);
-      }
+      for (auto [rebuilt_on, held_there] : self->state.rebuilds.take_rebuilt_inline(id))
+        free_on(self, rebuilt_on, held_there); // no bytes: the refs' pins go
     },
     [=](copy_atom, const std::string& token, const bytes_t& bytes) {
       if (auto index = sender_node(self); index && vetted(self, token, "copy"))

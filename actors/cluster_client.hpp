@@ -2,6 +2,11 @@
 
 #include "manta/cluster/object_directory.hpp"
 #include "manta/cluster/outbox.hpp"
+#include "actors/fetch_table.hpp"
+#include "actors/head_link.hpp"
+#include "actors/placed_tasks.hpp"
+#include "actors/rebuild_records.hpp"
+#include "actors/remote_actors.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
 #include "manta/cluster/node_choice.hpp"
@@ -19,7 +24,6 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,141 +61,11 @@ struct remote_node {
   bool stealing = false;
 };
 
-/// A task placed (or waiting to be placed) on a worker: a submitted task, or
-/// the rebuild of a lost object from its lineage.
-struct placed_task {
-  detail::task_ptr task;      ///< null for a rebuild
-  detail::remote_ptr rebuild; ///< the object a rebuild recreates
-  detail::wire::bytes spec;   ///< the encoded TaskSpec
-  detail::resource_demand demand;
-  int max_retries = 0;
-  /// Its attempts so far, on every node: the one budget of `max_retries`
-  /// (a node runs an owner's task once and reports whether its failure is
-  /// retryable; the owner sends it again). A task taken back before it
-  /// started gives its dispatch back.
-  int dispatches = 0;
-  /// Counts a dispatch (+1) or one given back (-1), and keeps the task's
-  /// own attempt count in step: a retry that then runs on this node goes on
-  /// from the attempts spent elsewhere (the same budget), and the listing's
-  /// `attempts` counts them.
-  void count_dispatch(int delta) {
-    dispatches += delta;
-    if (task)
-      task->attempts.store(dispatches, std::memory_order_relaxed);
-  }
-  /// The task's `max_node_failures` (-1: none).
-  int max_node_failures = -1;
-  /// The nodes lost while it was placed there, with the id of each loss
-  /// (`cluster_client_state::losses`).
-  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
-  uint16_t node = 0; ///< 0 while not placed
-  /// The worker holding most of its referenced argument bytes (0: none):
-  /// placed there if it has room, so those bytes need not move.
-  uint16_t prefer = 0;
-  /// The objects its ArgRefs name, and what keeps each alive here: the
-  /// node it is sent to becomes one of their holders.
-  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
-  /// The refs written inside its arguments: pinned here until the task
-  /// ends (its result arrived after the +1s of the node that read them, or
-  /// it ended without running).
-  detail::contained_refs lent;
-};
-
-/// What re-runs a generator task this driver placed on a worker, to
-/// rebuild its large items (kept on the worker that yielded them) if that
-/// worker dies before they are read: Ray's lineage reconstruction for
-/// streaming generators (the generator is deterministic by contract).
-/// Shared by the task's live large items (`generator_item`).
-struct generator_lineage {
-  uint64_t task = 0;
-  detail::wire::bytes spec; ///< its TaskSpec, without back pressure
-  detail::resource_demand demand;
-  int retries_left = 0; ///< re-runs still allowed (its max_retries)
-  /// Its live large items: index -> item object id.
-  std::map<uint64_t, uint64_t> items;
-};
-
-/// A large item of a generator task this driver placed on a worker.
-struct generator_item {
-  std::shared_ptr<generator_lineage> lineage;
-  uint64_t index = 0;
-  /// The item's record (held by its slot): moved to the node of a re-run.
-  std::weak_ptr<detail::remote_object> record;
-  /// The id its node keeps the bytes under: the item's own, or after a
-  /// re-run rebuilt it, the id that run gave its item of that index.
-  uint64_t held_as = 0;
-};
-
-/// Called with an error text (empty on success) and the fetched bytes.
-using fetch_callback = std::function<void(const std::string&, detail::wire::bytes&)>;
-
-/// Called with where the object's bytes can be read now (`at`), or with
-/// the bytes themselves when a rebuild brought them back inline (`data`),
-/// or with why neither (`err`, non-empty).
-using locate_callback = std::function<void(const std::string& err, const detail::wire::holder* at,
-                                           detail::wire::bytes* data)>;
-
-/// Bringing a remote object's bytes here, chunk by chunk; or only finding
-/// a live node that holds them (rebuilding the object first if none is
-/// left), for a borrower whose holder could not serve them (`located`).
-struct fetch_op {
-  detail::remote_ptr obj;
-  uint16_t node = 0;
-  detail::wire::bytes buffer;
-  uint64_t requested = 0;
-  std::vector<fetch_callback> done;
-  std::vector<locate_callback> located;
-  /// Bumped at each (re)start, so a late answer of an earlier one is
-  /// recognized and dropped.
-  uint32_t attempt = 0;
-};
-
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
   std::mutex mtx;
   bool open = true;
-};
-
-/// A task whose object arguments are being fetched before it can be sent.
-struct preparing_task {
-  detail::task_ptr task;
-  std::vector<std::optional<detail::wire::bytes>> args;
-  /// Arguments the receiving node reads from their holders.
-  std::vector<detail::wire::arg_ref> refs;
-  /// The objects of `refs` and what keeps each alive here.
-  std::vector<std::pair<uint64_t, std::weak_ptr<const void>>> reads;
-  size_t missing = 0;
-  detail::contained_refs lent; ///< the refs written inside its arguments
-  /// A task prepared again (an argument was lost): its attempts and node
-  /// losses so far, kept so that its retry budget is not reset.
-  int dispatches = 0;
-  std::vector<std::pair<uint16_t, uint64_t>> node_losses;
-};
-
-/// Placed tasks (ids in `placed`) that ask for the same resources with the
-/// same strategy and wait for a node with room, oldest first.
-struct waiting_group {
-  detail::resource_demand demand;
-  scheduling_strategy where;
-  std::deque<uint64_t> ids;
-};
-
-/// An actor this driver placed on a worker node.
-struct placed_actor {
-  std::weak_ptr<detail::actor_core> core;
-  uint16_t node = 0;
-  detail::resource_demand demand;
-  /// Until the node answered the ActorSpec, and when it was sent: a node
-  /// that has not answered within twice the connection timeout fails it.
-  detail::create_request_ptr creating;
-  std::chrono::steady_clock::time_point asked;
-  /// Set once created, for a named actor: the head records where it lives
-  /// (docs/cluster.md, "Head fault tolerance").
-  std::string name, ns;
-  /// A handle attached to an actor another driver created (found by name
-  /// through the head): letting go of it leaves the actor where it is.
-  bool attached = false;
 };
 
 /// A worker whose connection closed while the head still lists it: a cut
@@ -227,43 +101,23 @@ struct cluster_client_state {
   /// The workers being connected or connected.
   std::map<uint16_t, remote_node> nodes;
   std::map<caf::actor_addr, uint16_t> by_addr;
-  /// Placed tasks and rebuilds, by result id.
-  std::unordered_map<uint64_t, placed_task> placed;
-  /// Tasks waiting for a node with room, by demand.
-  std::vector<waiting_group> waiting;
-  std::unordered_map<uint64_t, preparing_task> preparing;
-  /// Fetches by fetch id, and the fetch id of each object being fetched.
-  std::unordered_map<uint64_t, fetch_op> fetches;
-  std::unordered_map<uint64_t, uint64_t> fetch_of;
-  /// The nodes that rebuilt a lost result or generator item from its
-  /// lineage and sent it inline, by its id, each with the id it keeps the
-  /// refs inside pinned under for this driver (contained_refs.hpp: the
-  /// result's own, a small item's `held`) until told it is freed, which
-  /// the object's own free (to its lost first home) does not tell them.
-  std::unordered_map<uint64_t, std::vector<std::pair<uint16_t, uint64_t>>> inline_rebuilds;
-  /// Large items of generator tasks placed on workers, by item object id,
-  /// and their lineages by task id (generator_rebuild.cpp).
-  std::unordered_map<uint64_t, generator_item> gen_items;
-  std::unordered_map<uint64_t, std::weak_ptr<generator_lineage>> gen_lineages;
-  /// Generator tasks this driver re-runs now to rebuild lost items.
-  std::set<uint64_t> gen_reruns;
+  /// Tasks on their way to workers: being prepared, placed or waiting for
+  /// room (placed_tasks.hpp).
+  placed_tasks tasks;
+  /// Fetches of objects' bytes under way (fetch_table.hpp).
+  fetch_table fetches;
+  /// Generator items' lineages, their re-runs, and the nodes that rebuilt
+  /// an object inline (rebuild_records.hpp).
+  rebuild_records rebuilds;
   /// Where copies of this driver's objects live (besides their first home).
   object_directory copies;
-  uint64_t next_fetch = 1;
-  /// The node that took the last SPREAD task.
-  uint16_t spread_last = 0;
-  /// Actors placed on workers, by actor id (see cluster_actors.hpp).
-  std::unordered_map<uint64_t, placed_actor> actors;
-  /// Calls of those actors on their way, by result id.
-  std::unordered_map<uint64_t, detail::call_request_ptr> calls;
-  /// The worker that took the last SPREAD actor.
-  uint16_t actor_spread_last = 0;
+  /// Actors placed on workers, their calls on the way and creations
+  /// waiting for a worker (remote_actors.hpp).
+  remote_actors actors;
   /// The head's registry (a member of it: told of workers joining and
-  /// leaving); after its connection closed, since when, and the tries to
-  /// join it again (head_link.cpp).
-  caf::actor head;
-  std::optional<std::chrono::steady_clock::time_point> head_lost_since;
-  int rejoin_attempts = 0;
+  /// leaving), and the driver's tries to join it again after its
+  /// connection closed (head_link.hpp).
+  head_link head;
   /// Live workers whose connection closed, being connected again.
   std::map<uint16_t, lost_connection> reconnecting;
   /// Workers the head said left while still connected here, whose
@@ -271,9 +125,6 @@ struct cluster_client_state {
   /// NodeInfo if the head announced them again meanwhile (connected once
   /// the old connection is gone: connecting sooner would get its proxy).
   std::map<uint16_t, std::pair<caf::actor_addr, std::optional<detail::wire::node_record>>> cutting;
-  /// Actors no connected worker can take now but one being reconnected
-  /// could: placed when it is back (or failed when none is left).
-  std::vector<detail::create_request_ptr> deferred_creates;
   /// Lost workers: the id of each one's last loss. A worker that is
   /// connected again was cut off, not dead: that loss goes to `cut_losses`
   /// and counts against no task's `max_node_failures`.

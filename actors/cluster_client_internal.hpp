@@ -121,10 +121,6 @@ void on_copy(cluster_client_actor* self, uint16_t node, const detail::wire::byte
 /// than `id` for a generator item a re-run rebuilt).
 uint64_t held_id(cluster_client_actor* self, uint64_t id);
 
-/// The owner let go of object `id`: forgotten if it is a generator item.
-/// Returns the id its node keeps it under (held_id).
-uint64_t forget_item(cluster_client_actor* self, uint64_t id);
-
 /// A large item (index `index`) of generator `task` arrived, kept on worker
 /// `from` as `object`: it replaces a lost item of that index, is dropped if
 /// a re-run yielded it and nothing lost it, or else goes to the stream

@@ -22,45 +22,27 @@ using bytes_t = wire::bytes;
 /// lives; made (if `make`) from the task while it is placed.
 std::shared_ptr<generator_lineage> lineage_of(self_ptr self, uint64_t task, bool make) {
   auto& st = self->state;
-  if (auto i = st.gen_lineages.find(task); i != st.gen_lineages.end()) {
-    if (auto l = i->second.lock())
-      return l;
-    st.gen_lineages.erase(i);
-  }
+  if (auto l = st.rebuilds.lineage(task))
+    return l;
   if (!make)
     return nullptr;
-  auto p = st.placed.find(task);
-  if (p == st.placed.end() || !p->second.task || p->second.spec.empty())
+  auto* p = st.tasks.find(task);
+  if (p == nullptr || !p->task || p->spec.empty())
     return nullptr;
   auto l = std::make_shared<generator_lineage>();
   l->task = task;
-  l->demand = p->second.demand;
-  l->retries_left = p->second.max_retries;
+  l->demand = p->demand;
+  l->retries_left = p->max_retries;
   // A re-run has no reader to ack its items: it runs without back pressure.
   wire::task_message msg;
-  if (wire::decode(p->second.spec, msg).empty()) {
+  if (wire::decode(p->spec, msg).empty()) {
     msg.item_window = 0;
     l->spec = wire::encode(msg);
   } else {
-    l->spec = p->second.spec;
+    l->spec = p->spec;
   }
-  st.gen_lineages[task] = l;
+  st.rebuilds.keep_lineage(l);
   return l;
-}
-
-/// The live item of index `index` of `l`, and its record; null if none.
-std::pair<generator_item*, remote_ptr> live_item(self_ptr self, generator_lineage& l,
-                                                 uint64_t index) {
-  auto i = l.items.find(index);
-  if (i == l.items.end())
-    return {nullptr, nullptr};
-  auto g = self->state.gen_items.find(i->second);
-  if (g == self->state.gen_items.end())
-    return {nullptr, nullptr};
-  auto rec = g->second.record.lock();
-  if (!rec)
-    return {nullptr, nullptr};
-  return {&g->second, std::move(rec)};
 }
 
 /// Whether the node keeping `rec`'s bytes is gone (the item is lost).
@@ -72,34 +54,18 @@ bool home_lost(self_ptr self, const remote_object& rec) {
 } // namespace
 
 uint64_t held_id(self_ptr self, uint64_t id) {
-  auto i = self->state.gen_items.find(id);
-  return i == self->state.gen_items.end() ? id : i->second.held_as;
-}
-
-uint64_t forget_item(self_ptr self, uint64_t id) {
-  auto& st = self->state;
-  auto i = st.gen_items.find(id);
-  if (i == st.gen_items.end())
-    return id;
-  auto held = i->second.held_as;
-  auto l = std::move(i->second.lineage);
-  if (auto j = l->items.find(i->second.index); j != l->items.end() && j->second == id)
-    l->items.erase(j);
-  st.gen_items.erase(i);
-  if (l.use_count() == 1)
-    st.gen_lineages.erase(l->task);
-  return held;
+  return self->state.rebuilds.held_id(id);
 }
 
 void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from, uint64_t object,
                     uint64_t size, const caf::actor& sender) {
   auto& st = self->state;
-  bool rerun = st.gen_reruns.count(task) > 0;
+  bool rerun = st.rebuilds.rerunning(task);
   auto lineage = lineage_of(self, task, false);
   generator_item* live = nullptr;
   remote_ptr rec;
   if (lineage)
-    std::tie(live, rec) = live_item(self, *lineage, index);
+    std::tie(live, rec) = st.rebuilds.live_item(*lineage, index);
   if (live != nullptr && home_lost(self, *rec)) {
     // The item of this index was lost with its node: this run's copy
     // (a re-run, or a retry of the task) takes its place. Reads of it
@@ -110,8 +76,8 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
     rec->node = from;
     rec->encoded_size = size;
     live->held_as = object;
-    if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end())
-      refetch(self, f->second);
+    if (auto fetch_id = st.fetches.of(rec->id.value()); fetch_id != 0)
+      refetch(self, fetch_id);
     return;
   }
   if (rerun) {
@@ -124,10 +90,8 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
   if (live == nullptr) {
     if (!lineage)
       lineage = lineage_of(self, task, true);
-    if (lineage) { // a task's item (an actor method's has none)
-      st.gen_items[object] = generator_item{lineage, index, record, object};
-      lineage->items[index] = object;
-    }
+    if (lineage) // a task's item (an actor method's has none)
+      st.rebuilds.add_item(object, lineage, index, record);
   }
   deliver_item_record(task, index, std::move(record), sender);
 }
@@ -135,25 +99,25 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
 void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t& bytes,
                     uint64_t held, const caf::actor& sender) {
   auto& st = self->state;
-  if (auto lineage = st.gen_lineages.empty() ? nullptr : lineage_of(self, task, false)) {
-    auto [live, rec] = live_item(self, *lineage, index);
+  if (auto lineage = st.rebuilds.any_lineage() ? lineage_of(self, task, false) : nullptr) {
+    auto [live, rec] = st.rebuilds.live_item(*lineage, index);
     if (live != nullptr && home_lost(self, *rec)) {
       // Its lost large item came back small this time: read as is. Its
       // reader decodes it later (the +1s for the refs inside come here
       // first), so the item's free lets the re-run's node go of them, as
       // for a result rebuilt inline (free_atom); unread, they go now.
-      if (auto f = st.fetch_of.find(rec->id.value()); f != st.fetch_of.end()) {
+      if (auto fetch_id = st.fetches.of(rec->id.value()); fetch_id != 0) {
         auto copy = bytes;
-        complete_fetch(self, f->second, copy);
+        complete_fetch(self, fetch_id, copy);
         if (held != 0)
-          st.inline_rebuilds[rec->id.value()].emplace_back(object_id{held}.node(), held);
+          st.rebuilds.rebuilt_inline(rec->id.value(), object_id{held}.node(), held);
       } else {
         item_read(held);
       }
       return;
     }
   }
-  if (st.gen_reruns.count(task) > 0) {
+  if (st.rebuilds.rerunning(task)) {
     item_read(held); // its stream had it already: its refs are never read
     return;
   }
@@ -163,17 +127,16 @@ void on_inline_item(self_ptr self, uint64_t task, uint64_t index, const bytes_t&
 bool rebuild_item(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
-  auto g = st.gen_items.find(op.obj->id.value());
-  if (g == st.gen_items.end())
+  auto* g = st.rebuilds.item(op.obj->id.value());
+  if (g == nullptr)
     return false;
-  auto& l = *g->second.lineage;
+  auto& l = *g->lineage;
   op.node = 0;
   op.buffer.clear();
   op.requested = 0;
   // A run of the task under way (a retry after its node died, being placed
   // or prepared, or a re-run) yields the item again.
-  if (st.gen_reruns.count(l.task) > 0 || st.placed.count(l.task) > 0
-      || st.preparing.count(l.task) > 0)
+  if (st.rebuilds.rerunning(l.task) || st.tasks.under_way(l.task))
     return true;
   if (l.retries_left <= 0) {
     fail_fetch(self, fetch_id,
@@ -184,8 +147,8 @@ bool rebuild_item(self_ptr self, uint64_t fetch_id) {
     return true;
   }
   --l.retries_left;
-  st.gen_reruns.insert(l.task);
-  auto& p = st.placed[l.task];
+  st.rebuilds.start_rerun(l.task);
+  auto& p = st.tasks.record(l.task);
   p.spec = l.spec;
   p.demand = l.demand;
   p.max_retries = 0;
@@ -197,17 +160,17 @@ void generator_run_ended(self_ptr self, uint64_t task, bool rerun, bool again,
                          const std::string& why) {
   auto& st = self->state;
   if (rerun)
-    st.gen_reruns.erase(task);
+    st.rebuilds.end_rerun(task);
   auto l = lineage_of(self, task, false);
   if (!l)
     return;
   // The reads still waiting for a lost item: this run did not yield it.
   std::vector<std::pair<uint64_t, uint64_t>> waiting; // index, fetch id
   for (auto& [index, id] : l->items)
-    if (auto f = st.fetch_of.find(id); f != st.fetch_of.end() && st.fetches.at(f->second).node == 0)
-      waiting.emplace_back(index, f->second);
+    if (auto fetch_id = st.fetches.of(id); fetch_id != 0 && st.fetches.at(fetch_id).node == 0)
+      waiting.emplace_back(index, fetch_id);
   for (auto& [index, fetch_id] : waiting) {
-    if (st.fetches.count(fetch_id) == 0)
+    if (st.fetches.find(fetch_id) == nullptr)
       continue;
     if (again)
       rebuild(self, fetch_id);

@@ -1,3 +1,5 @@
+#include "actors/head_link.hpp"
+
 #include "actors/cluster_client_internal.hpp"
 
 #include "actors/cluster_atoms.hpp"
@@ -21,12 +23,38 @@
 // cluster's token takes both back under their indices).
 namespace manta::actors {
 
+// -- head_link -----------------------------------------------------------------
+
+bool head_link::is(const caf::actor_addr& source) const noexcept {
+  return source == head_.address();
+}
+
+void head_link::joined(caf::actor head) {
+  head_ = std::move(head);
+  lost_since_.reset();
+  attempts_ = 0;
+}
+
+bool head_link::lost(clock::time_point now) {
+  if (lost_since_)
+    return false;
+  lost_since_ = now;
+  attempts_ = 0;
+  return true;
+}
+
+bool head_link::away_longer(clock::time_point now, clock::duration window) const noexcept {
+  return lost_since_ && now - *lost_since_ > window;
+}
+
+// -- the client's steps --------------------------------------------------------
+
 namespace {
 
 using namespace detail;
 
 void schedule_rejoin(self_ptr self) {
-  auto attempts = self->state.rejoin_attempts;
+  auto attempts = self->state.head.attempts();
   auto delay = detail::backoff_delay(reconnect_delay * 2, attempts, reconnect_max_delay);
   self->delayed_send(self, delay, rejoin_atom::value);
 }
@@ -41,11 +69,9 @@ void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
     return;
   }
   detail::log_line(log_level::info, "manta: the driver joined the head again after %d attempt(s)\n",
-                   st.rejoin_attempts);
-  st.head = std::move(head);
-  st.head_lost_since.reset();
-  st.rejoin_attempts = 0;
-  self->monitor(st.head);
+                   st.head.attempts());
+  st.head.joined(std::move(head));
+  self->monitor(st.head.registry());
   // Workers that joined while the head was away; those known already are
   // left as they are.
   for (auto& rec : view.nodes)
@@ -58,30 +84,28 @@ void rejoined(self_ptr self, caf::actor head, const bytes_t& answer) {
 
 void head_lost(self_ptr self) {
   auto& st = self->state;
-  if (st.head_lost_since)
+  if (!st.head.lost(std::chrono::steady_clock::now()))
     return;
   detail::log_line(log_level::warning,
                    "manta: the driver lost its connection to the head at %s; its workers keep "
                    "running its work, and it joins the head again for up to %lld s\n",
                    st.link->head_address().c_str(),
                    static_cast<long long>(cluster::rejoin_window.count()));
-  st.head_lost_since = std::chrono::steady_clock::now();
-  st.rejoin_attempts = 0;
   schedule_rejoin(self);
 }
 
 void rejoin_head(self_ptr self) {
   auto& st = self->state;
-  if (!st.head_lost_since)
+  if (!st.head.away())
     return;
-  if (std::chrono::steady_clock::now() - *st.head_lost_since > cluster::rejoin_window) {
+  if (st.head.away_longer(std::chrono::steady_clock::now(), cluster::rejoin_window)) {
     detail::log_line(log_level::error,
                      "manta: the driver gave up joining the head again after %d attempts; it keeps "
                      "the workers it is connected to, but hears of no new ones\n",
-                     st.rejoin_attempts);
+                     st.head.attempts());
     return;
   }
-  ++st.rejoin_attempts;
+  st.head.count_try();
   // With a head store, where the head is now: a replacement may listen
   // elsewhere (docs/cluster.md, "Head fault tolerance"; bounded).
   auto [host, port] = parse_address(st.link->find_head());
@@ -102,7 +126,7 @@ void rejoin_head(self_ptr self) {
                     wire::encode(me), caf::actor_cast<caf::actor>(self))
           .then([=](const bytes_t& answer) { rejoined(self, head, answer); },
                 [=](caf::error& err) {
-                  if (self->state.rejoin_attempts == 1)
+                  if (self->state.head.attempts() == 1)
                     detail::log_line(log_level::warning,
                                      "manta: the head did not take the driver back: %s\n",
                                      caf::to_string(err).c_str());

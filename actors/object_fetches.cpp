@@ -85,8 +85,8 @@ struct rebuild_prep {
 /// spec `prep` made (or fails the fetch with why an argument is lost).
 void place_rebuild(self_ptr self, uint64_t fetch_id, uint32_t attempt, rebuild_prep& prep) {
   auto& st = self->state;
-  auto i = st.fetches.find(fetch_id);
-  if (i == st.fetches.end() || i->second.attempt != attempt)
+  auto* op = st.fetches.find(fetch_id);
+  if (op == nullptr || op->attempt != attempt)
     return;
   if (!prep.failure.empty()) {
     fail_fetch(self, fetch_id, prep.failure);
@@ -100,10 +100,10 @@ void place_rebuild(self_ptr self, uint64_t fetch_id, uint32_t attempt, rebuild_p
     if (position < prep.msg.args.size())
       prep.msg.args[position] = std::move(data);
   }
-  auto& obj = *i->second.obj;
+  auto& obj = *op->obj;
   auto id = obj.id.value();
-  auto& p = st.placed[id];
-  p.rebuild = i->second.obj;
+  auto& p = st.tasks.record(id);
+  p.rebuild = op->obj;
   p.spec = wire::encode(prep.msg);
   p.demand = obj.demand;
   p.max_retries = 0;
@@ -242,10 +242,8 @@ bool answer_located(self_ptr self, uint64_t fetch_id) {
   auto located = std::move(op.located);
   op.located.clear();
   bool only = op.done.empty();
-  if (only) {
-    st.fetch_of.erase(op.obj->id.value());
-    st.fetches.erase(fetch_id);
-  }
+  if (only)
+    st.fetches.take(fetch_id);
   for (auto& cb : located)
     cb({}, &at, nullptr);
   return only;
@@ -286,14 +284,14 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
 
 void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::string& err,
                 bytes_t& data) {
-  auto i = self->state.fetches.find(fetch_id);
-  if (i == self->state.fetches.end() || i->second.attempt != attempt)
+  auto* found = self->state.fetches.find(fetch_id);
+  if (found == nullptr || found->attempt != attempt)
     return;
   if (err.empty()) {
     complete_fetch(self, fetch_id, data);
     return;
   }
-  auto& op = i->second;
+  auto& op = *found;
   if (op.node != op.obj->node) {
     // Its home is gone and every copy failed: none is left, so the object
     // is rebuilt from its lineage (if its retries allow).
@@ -304,7 +302,7 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
     return;
   }
   detail::log_line(log_level::warning, "manta: %s; reading it through CAF instead\n", err.c_str());
-  i->second.buffer.reserve(i->second.obj->encoded_size);
+  op.buffer.reserve(op.obj->encoded_size);
   request_chunks(self, fetch_id);
 }
 
@@ -312,35 +310,18 @@ namespace {
 
 /// The fetch of `obj` under way, or a new one (`fresh`), for one more
 /// waiter.
-fetch_op& fetch_for(self_ptr self, const remote_ptr& obj, uint64_t& fetch_id, bool& fresh) {
-  auto& st = self->state;
-  if (auto i = st.fetch_of.find(obj->id.value()); i != st.fetch_of.end()) {
-    fetch_id = i->second;
-    fresh = false;
-    return st.fetches.at(fetch_id);
-  }
-  fetch_id = st.next_fetch++;
-  fresh = true;
-  auto& op = st.fetches[fetch_id];
-  op.obj = obj;
-  st.fetch_of[obj->id.value()] = fetch_id;
-  return op;
-}
-
 } // namespace
 
 void fetch(self_ptr self, const remote_ptr& obj, fetch_callback cb) {
-  uint64_t fetch_id = 0;
-  bool fresh = false;
-  fetch_for(self, obj, fetch_id, fresh).done.push_back(std::move(cb));
+  auto [fetch_id, fresh] = self->state.fetches.open(obj);
+  self->state.fetches.at(fetch_id).done.push_back(std::move(cb));
   if (fresh)
     start_fetch(self, fetch_id);
 }
 
 void locate(self_ptr self, const remote_ptr& obj, locate_callback cb) {
-  uint64_t fetch_id = 0;
-  bool fresh = false;
-  auto& op = fetch_for(self, obj, fetch_id, fresh);
+  auto [fetch_id, fresh] = self->state.fetches.open(obj);
+  auto& op = self->state.fetches.at(fetch_id);
   op.located.push_back(std::move(cb));
   // A fetch under way answers now if a live node holds the object; one
   // waiting for a rebuild answers when the rebuild's result is kept
@@ -352,10 +333,7 @@ void locate(self_ptr self, const remote_ptr& obj, locate_callback cb) {
 }
 
 void refetch(self_ptr self, uint64_t fetch_id) {
-  auto& st = self->state;
-  auto op = std::move(st.fetches.at(fetch_id));
-  st.fetches.erase(fetch_id);
-  st.fetch_of.erase(op.obj->id.value());
+  auto op = self->state.fetches.take(fetch_id);
   for (auto& cb : op.done)
     fetch(self, op.obj, std::move(cb));
   for (auto& cb : op.located)
@@ -366,13 +344,10 @@ namespace {
 
 void finish_fetch(self_ptr self, uint64_t fetch_id, const std::string& err, bytes_t& in) {
   auto& st = self->state;
-  auto i = st.fetches.find(fetch_id);
-  if (i == st.fetches.end())
+  if (st.fetches.find(fetch_id) == nullptr)
     return;
   auto data = std::move(in); // `in` may be the op's own buffer
-  auto op = std::move(i->second);
-  st.fetches.erase(i);
-  st.fetch_of.erase(op.obj->id.value());
+  auto op = st.fetches.take(fetch_id);
   // Borrowers asking where it is: the bytes themselves if they came back
   // inline from a rebuild (nowhere else holds them; an inline result is
   // small), its live holder if it was read from one, or why it is lost.
@@ -417,10 +392,10 @@ void fail_fetch(self_ptr self, uint64_t fetch_id, const std::string& why) {
 
 void on_chunk(self_ptr self, uint64_t fetch_id, const bytes_t& chunk) {
   auto& st = self->state;
-  auto i = st.fetches.find(fetch_id);
-  if (i == st.fetches.end())
+  auto* found = st.fetches.find(fetch_id);
+  if (found == nullptr)
     return;
-  auto& op = i->second;
+  auto& op = *found;
   auto n = st.nodes.find(op.node);
   if (n == st.nodes.end() || n->second.manager.address() != self->current_sender())
     return; // from a node this fetch no longer reads from

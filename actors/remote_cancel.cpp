@@ -18,10 +18,10 @@ namespace manta::actors {
 void forward_cancel(cluster_client_actor* self, uint64_t id, bool force, bool recursive) {
   auto& st = self->state;
   uint16_t node = 0;
-  if (auto p = st.placed.find(id); p != st.placed.end())
-    node = p->second.node; // 0 while it waits for a node: it never goes
-  else if (auto c = st.calls.find(id); c != st.calls.end())
-    node = c->second->node;
+  if (auto* p = st.tasks.find(id))
+    node = p->node; // 0 while it waits for a node: it never goes
+  else
+    node = st.actors.call_node(id);
   auto n = st.nodes.find(node);
   if (node == 0 || n == st.nodes.end() || !n->second.manager)
     return; // not out, or its node is gone (and the task with it)

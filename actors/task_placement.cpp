@@ -49,8 +49,8 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
                            + ") " + why));
   } else if (!p.rebuild) {
     generator_run_ended(self, id, true, false, why);
-  } else if (auto it = self->state.fetch_of.find(id); it != self->state.fetch_of.end()) {
-    fail_fetch(self, it->second, "it could not be rebuilt: its task " + why);
+  } else if (auto fetch_id = self->state.fetches.of(id); fetch_id != 0) {
+    fail_fetch(self, fetch_id, "it could not be rebuilt: its task " + why);
   }
 }
 
@@ -124,12 +124,12 @@ placement_ask ask_for(self_ptr self, const placed_task& p, std::vector<node_view
 /// worker, this node's pool, or nowhere yet. Returns false if it waits.
 bool place(self_ptr self, uint64_t id) {
   auto& st = self->state;
-  auto i = st.placed.find(id);
-  if (i == st.placed.end())
+  auto* found = st.tasks.find(id);
+  if (found == nullptr)
     return true;
-  auto& p = i->second;
+  auto& p = *found;
   if (p.task && p.task->cancelled()) {
-    st.placed.erase(i);
+    st.tasks.erase(id);
     return true;
   }
   if (p.task) {
@@ -141,15 +141,13 @@ bool place(self_ptr self, uint64_t id) {
     if (pinned < 0) {
       end_task(*p.task, std::make_exception_ptr(
                           placement_group_removed_error("task '" + p.task->name() + "': " + why)));
-      st.placed.erase(i);
+      st.tasks.erase(id);
       return true;
     }
   }
   static thread_local std::vector<node_view> others;
   auto ask = ask_for(self, p, others);
-  uint32_t spread_last = st.spread_last;
-  auto choice = choose_node(ask, others, spread_last);
-  st.spread_last = static_cast<uint16_t>(spread_last);
+  auto choice = st.tasks.choose(ask, others);
   auto local = st.link->index();
   switch (choice.kind) {
     case node_choice::run_on:
@@ -159,7 +157,7 @@ bool place(self_ptr self, uint64_t id) {
         // task of its own took it meanwhile, this one queues there.
         if (choice.kind == node_choice::queue_local || !st.link->pool().try_schedule(p.task))
           st.link->pool().schedule(std::move(p.task));
-        st.placed.erase(i);
+        st.tasks.erase(id);
         return true;
       }
       send_to(self, p, static_cast<uint16_t>(choice.node),
@@ -171,14 +169,14 @@ bool place(self_ptr self, uint64_t id) {
       if (reconnecting_fits(st, p.demand, static_cast<uint16_t>(choice.node)))
         return false; // waits until its node is connected again
       fail_pinned(self, p, static_cast<uint16_t>(choice.node));
-      st.placed.erase(i);
+      st.tasks.erase(id);
       return true;
     case node_choice::nowhere:
       if (reconnecting_fits(st, p.demand))
         return false;
       fail_placed(self, id, p,
                   "needs " + p.demand.to_string() + " and no live node offers that any more");
-      st.placed.erase(i);
+      st.tasks.erase(id);
       return true;
   }
   return false;
@@ -188,28 +186,16 @@ bool place(self_ptr self, uint64_t id) {
 
 void place_waiting(self_ptr self) {
   // Within a group every task asks for the same resources in the same
-  // place, so once one
-  // cannot be placed none behind it can: each result costs a look at each
-  // group, not at every waiting task (thousands of them in a burst).
-  for (auto& g : self->state.waiting) {
-    while (!g.ids.empty() && place(self, g.ids.front()))
-      g.ids.pop_front();
-  }
+  // place, so once one cannot be placed none behind it can.
+  self->state.tasks.place_waiting([self](uint64_t id) { return place(self, id); });
 }
 
 void place_or_wait(self_ptr self, uint64_t id) {
   if (place(self, id))
     return;
   auto& st = self->state;
-  auto& p = st.placed.at(id);
-  auto where = strategy_of(p);
-  for (auto& g : st.waiting) {
-    if (g.demand == p.demand && g.where.kind == where.kind && g.where.node == where.node) {
-      g.ids.push_back(id);
-      return;
-    }
-  }
-  st.waiting.push_back(waiting_group{p.demand, where, {id}});
+  auto& p = *st.tasks.find(id);
+  st.tasks.wait(id, p.demand, strategy_of(p));
 }
 
 std::vector<uint16_t> holders_of(self_ptr self, uint64_t id, uint16_t first) {
@@ -283,7 +269,7 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   }
   auto prefer = static_cast<uint16_t>(most_bytes(held));
   auto id = msg.task_id;
-  auto& p = self->state.placed[id];
+  auto& p = self->state.tasks.record(id);
   p.prefer = prefer;
   p.reads = std::move(prep.reads);
   p.task = prep.task;
@@ -305,15 +291,14 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
   auto& st = self->state;
   auto id = t->result->id().value();
   auto finish_one = [self, id] {
-    auto i = self->state.preparing.find(id);
-    if (i != self->state.preparing.end() && --i->second.missing == 0) {
-      auto prep = std::move(i->second);
-      self->state.preparing.erase(i);
-      send_prepared(self, prep);
+    auto* prep = self->state.tasks.preparing(id);
+    if (prep != nullptr && --prep->missing == 0) {
+      auto ready = self->state.tasks.take_prepared(id);
+      send_prepared(self, *ready);
     }
   };
   {
-    auto& prep = st.preparing[id];
+    auto& prep = st.tasks.prepare(id);
     prep.task = t;
     prep.missing = 1; // held until every argument has been looked at
     if (before != nullptr) {
@@ -325,20 +310,20 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
   // ends (store/contained_refs.hpp).
   detail::lend_scope lending;
   auto keep_lent = [&] {
-    if (auto i = st.preparing.find(id); i != st.preparing.end())
-      i->second.lent = detail::contained_refs{lending.take()};
+    if (auto* prep = st.tasks.preparing(id))
+      prep->lent = detail::contained_refs{lending.take()};
   };
   try {
     std::vector<std::optional<bytes_t>> args;
     t->encode_args(args);
-    st.preparing.at(id).args = std::move(args);
+    st.tasks.preparing(id)->args = std::move(args);
     size_t dep = 0;
-    auto n = st.preparing.at(id).args.size();
+    auto n = st.tasks.preparing(id)->args.size();
     for (size_t k = 0; k < n; ++k) {
-      auto i = st.preparing.find(id);
-      if (i == st.preparing.end())
+      auto* prep = st.tasks.preparing(id);
+      if (prep == nullptr)
         return; // an argument failed (and failed the task)
-      if (i->second.args[k])
+      if (prep->args[k])
         continue;
       auto& slot = t->deps.at(dep++);
       if (slot->remote() && !slot->resident()) {
@@ -348,28 +333,27 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
         auto held = held_id(self, obj.id.value());
         auto holders = holders_of(self, held, obj.node.load());
         if (!holders.empty()) {
-          i->second.args[k].emplace();
-          i->second.refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), held,
-                                              obj.encoded_size.load(), holders, slot));
-          i->second.reads.emplace_back(held, std::weak_ptr<const void>{slot});
+          prep->args[k].emplace();
+          prep->refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), held,
+                                          obj.encoded_size.load(), holders, slot));
+          prep->reads.emplace_back(held, std::weak_ptr<const void>{slot});
           continue;
         }
-        ++i->second.missing;
+        ++prep->missing;
         fetch(self, slot->remote(),
               [self, id, k, finish_one](const std::string& err, bytes_t& data) {
-                auto i = self->state.preparing.find(id);
-                if (i == self->state.preparing.end())
+                auto* prep = self->state.tasks.preparing(id);
+                if (prep == nullptr)
                   return;
                 if (!err.empty()) {
-                  auto task = i->second.task;
-                  self->state.preparing.erase(i);
+                  auto task = self->state.tasks.take_prepared(id)->task;
                   end_task(*task, lost("argument " + std::to_string(k + 1) + " of task '"
                                        + task->name() + "' is lost: " + err));
                   // Reads of its lost items that waited for this retry.
                   generator_run_ended(self, id, false, true, "");
                   return;
                 }
-                i->second.args[k] = std::move(data);
+                prep->args[k] = std::move(data);
                 finish_one();
               });
         continue;
@@ -384,18 +368,18 @@ void dispatch(self_ptr self, task_ptr t, const placed_task* before) {
       if (e.size >= arg_ref_bytes && st.link->data_port() != 0) {
         // Large and here: the receiving node reads it from this node and
         // from the nodes that copied it.
-        i->second.args[k].emplace();
-        i->second.refs.push_back(
-          arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(), e.size,
-                     holders_of(self, slot->id().value(), st.link->index()), slot));
-        i->second.reads.emplace_back(slot->id().value(), std::weak_ptr<const void>{slot});
+        prep->args[k].emplace();
+        prep->refs.push_back(arg_ref_to(self, static_cast<uint32_t>(k), slot->id().value(), e.size,
+                                        holders_of(self, slot->id().value(), st.link->index()),
+                                        slot));
+        prep->reads.emplace_back(slot->id().value(), std::weak_ptr<const void>{slot});
         continue;
       }
-      i->second.args[k].emplace(e.data, e.data + e.size);
+      prep->args[k].emplace(e.data, e.data + e.size);
     }
     keep_lent();
   } catch (const std::exception& e) {
-    st.preparing.erase(id);
+    st.tasks.take_prepared(id);
     end_task(*t, std::make_exception_ptr(
                    error("task '" + t->name() + "' cannot be sent to another node: " + e.what())));
     return;

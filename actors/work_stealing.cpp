@@ -28,18 +28,14 @@ void on_queue_news(self_ptr self, uint16_t node, const wire::bytes& bytes) {
   auto n = st.nodes.find(node);
   if (n == st.nodes.end())
     return;
-  auto placed_there = [&](uint64_t id) -> placed_task* {
-    auto i = st.placed.find(id);
-    return i == st.placed.end() || i->second.node != node ? nullptr : &i->second;
-  };
   for (auto id : m.queued)
-    if (auto* p = placed_there(id)) {
+    if (auto* p = st.tasks.on(id, node)) {
       n->second.queued.insert(id);
       if (p->task)
         task_events::on_waiting_for_resources(*p->task);
     }
   for (auto id : m.started)
-    if (auto* p = placed_there(id)) {
+    if (auto* p = st.tasks.on(id, node)) {
       n->second.queued.erase(id);
       if (p->task)
         task_events::on_remote_start(*p->task);
@@ -94,10 +90,10 @@ void steal_for_idle(self_ptr self) {
     wire::queue_message req;
     req.limit = static_cast<uint32_t>((n.queued.size() + 1) / 2);
     for (auto i = n.queued.rbegin(); i != n.queued.rend(); ++i) {
-      auto p = st.placed.find(*i);
-      if (p != st.placed.end() && p->second.task && p->second.prefer != index
-          && p->second.task->opts.strategy.kind == scheduling_strategy::default_placement
-          && startable(p->second.demand))
+      auto* p = st.tasks.find(*i);
+      if (p != nullptr && p->task && p->prefer != index
+          && p->task->opts.strategy.kind == scheduling_strategy::default_placement
+          && startable(p->demand))
         req.queued.push_back(*i);
     }
     if (req.queued.empty())
@@ -117,10 +113,10 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
   if (!wire::decode(bytes, m).empty())
     return;
   for (auto id : m.queued) {
-    auto i = st.placed.find(id);
-    if (i == st.placed.end() || i->second.node != node || !i->second.task)
+    auto* there = st.tasks.on(id, node);
+    if (there == nullptr || !there->task)
       continue;
-    auto& p = i->second;
+    auto& p = *there;
     hold(n->second, p.demand, -1);
     n->second.queued.erase(id);
     for (auto& [object, alive] : p.reads)
@@ -130,7 +126,7 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
     task_events::on_undispatched(*p.task);
     auto task = p.task;
     if (st.link->pool().try_schedule(task)) { // this node has a free CPU
-      st.placed.erase(i);
+      st.tasks.erase(id);
       continue;
     }
     place_or_wait(self, id);

@@ -92,28 +92,24 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   // Tasks in flight there run again elsewhere while retries last, unless
   // nodes died under them too often; rebuilds in flight there start over
   // (while the object's retries last).
-  std::vector<uint64_t> lost_here;
-  for (auto& [id, p] : st.placed)
-    if (p.node == index)
-      lost_here.push_back(id);
-  for (auto id : lost_here) {
-    auto i = st.placed.find(id);
-    if (i == st.placed.end())
+  for (auto id : st.tasks.placed_on(index)) {
+    auto* there = st.tasks.find(id);
+    if (there == nullptr)
       continue;
-    auto& p = i->second;
+    auto& p = *there;
     p.node = 0;
     if (p.task)
       p.node_losses.emplace_back(index, loss);
     if (p.rebuild) {
-      st.placed.erase(i);
-      if (auto f = st.fetch_of.find(id); f != st.fetch_of.end())
-        rebuild(self, f->second);
+      st.tasks.erase(id);
+      if (auto fetch_id = st.fetches.of(id); fetch_id != 0)
+        rebuild(self, fetch_id);
       continue;
     }
     if (!p.task) {
       // A re-run of a generator task rebuilding lost items: another one
       // (while its retries last).
-      st.placed.erase(i);
+      st.tasks.erase(id);
       generator_run_ended(self, id, true, true, "");
       continue;
     }
@@ -122,26 +118,22 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
                                    p.max_retries);
     if (verdict == node_loss_verdict::too_many_node_failures) {
       auto lost_task = std::move(p);
-      st.placed.erase(i);
+      st.tasks.erase(id);
       end_task(*lost_task.task,
                std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
     } else if (verdict == node_loss_verdict::retry) {
       place_or_wait(self, id);
     } else {
       auto lost_task = std::move(p);
-      st.placed.erase(i);
+      st.tasks.erase(id);
       fail_placed(self, id, lost_task,
                   "was lost: node-" + std::to_string(index) + " died while running it and its "
                     + std::to_string(lost_task.max_retries) + " retries are used up");
     }
   }
   // Fetches from there restart: the object is rebuilt from its lineage.
-  std::vector<uint64_t> restart;
-  for (auto& [fetch_id, op] : st.fetches)
-    if (op.node == index)
-      restart.push_back(fetch_id);
-  for (auto fetch_id : restart)
-    if (st.fetches.count(fetch_id) > 0)
+  for (auto fetch_id : st.fetches.reading_from(index))
+    if (st.fetches.find(fetch_id) != nullptr)
       start_fetch(self, fetch_id);
   actors_lost(self, index, why);
   // Waiting work that nothing alive can run any more fails now.
@@ -262,9 +254,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
 }
 
 void reconnect_ended(self_ptr self) {
-  auto creates = std::move(self->state.deferred_creates);
-  self->state.deferred_creates.clear();
-  for (auto& req : creates)
+  for (auto& req : self->state.actors.take_deferred())
     create_remote_actor(self, std::move(req));
   place_waiting(self);
 }

@@ -357,7 +357,7 @@ private:
   /// be noticed, with that node.
   std::unordered_map<const object_slot*, held_result> held_;
   std::vector<std::pair<uint32_t, std::shared_ptr<rebuild_op>>> undetected_;
-  /// Each node's SPREAD turn (its cluster client's `spread_last`), and the
+  /// Each node's SPREAD turn (its cluster client's `placed_tasks::choose`), and the
   /// views a placement builds (kept to reuse their memory).
   std::vector<uint32_t> spread_last_;
   std::vector<node_view> views_;
@@ -365,7 +365,7 @@ private:
   std::unordered_map<const void*, uint32_t> actor_node_;
   /// Where each actor was created and stays, or `elsewhere` (decided once,
   /// at its first placement), by its core; the creations' SPREAD turns
-  /// and the last node SPREAD chose (the driver's `actor_spread_last`).
+  /// and the last node SPREAD chose (the driver's `remote_actors::choose`).
   static constexpr uint32_t elsewhere = ~uint32_t{0};
   std::unordered_map<const void*, uint32_t> actor_home_;
   std::unordered_map<const void*, actor_hold> holds_;
