@@ -262,7 +262,7 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
       std::this_thread::sleep_for(2ms);
     node_cuts += proxies[w]->cut() > 0;
   };
-  std::vector<std::pair<int, std::function<void()>>> faults{
+  std::vector<manta_test::timed_fault> faults{
     {10, [&] { proxies[0]->set_delay(20ms); }},
     {20, [&] { cut(1); }},
     {35,
@@ -284,22 +284,12 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
        }
      }},
   };
-  size_t next = 0;
-  while (next < faults.size()) {
-    if (manta_test::lines_in(log) >= static_cast<size_t>(n) * faults[next].first / 100) {
-      faults[next].second();
-      ran_at_fault.push_back(manta_test::lines_in(log));
-      ++next;
-    } else {
-      REQUIRE(steady::now() - start < 60s);
-      std::this_thread::sleep_for(2ms);
-    }
-  }
+  ran_at_fault = manta_test::strike_at_shares(log, n, faults, start + 60s);
+  REQUIRE(ran_at_fault.size() == faults.size()); // else the workload stalled
   double longest_get = 0;
   auto wrong = manta_test::wrong_work_results(refs, longest_get);
   auto wrong_calls = manta_test::wrong_step_results(calls, 5, &longest_get);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
-  CHECK(next == faults.size());
   // Every fault hit the run while tasks were still running.
   for (auto ran : ran_at_fault)
     CHECK(ran < static_cast<size_t>(n));

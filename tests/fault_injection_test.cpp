@@ -55,22 +55,18 @@ TEST_CASE(
   // Kill the oldest worker when 20%, 45% and 70% of the tasks have run,
   // and start a replacement each time, so the run goes on at the same width
   // while every kill lands on a busy node.
-  int killed = 0;
-  while (killed < kills) {
-    if (lines_in(log) >= static_cast<size_t>(n) * (20 + 25 * killed) / 100) {
-      c.kill_worker(workers[static_cast<size_t>(killed)], cpus);
+  std::vector<manta_test::timed_fault> faults;
+  for (int k = 0; k < kills; ++k)
+    faults.emplace_back(20 + 25 * k, [&, k] {
+      c.kill_worker(workers[static_cast<size_t>(k)], cpus);
       workers.push_back(c.add_worker(cpus));
-      ++killed;
-    } else {
-      REQUIRE(steady::now() - start < 120s);
-      std::this_thread::sleep_for(2ms);
-    }
-  }
+    });
+  auto killed = manta_test::strike_at_shares(log, n, faults, start + 120s).size();
+  REQUIRE(killed == faults.size()); // else the workload stalled
   double longest_get = 0;
   auto wrong = manta_test::wrong_work_results(refs, longest_get);
   auto wrong_calls = manta_test::wrong_step_results(calls, 5);
   auto secs = std::chrono::duration<double>(steady::now() - start).count();
-  CHECK(killed == kills);
   CHECK(wrong == 0);
   CHECK(wrong_calls == 0);
   int fewest_restarts = 1 << 30;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <string>
@@ -183,6 +184,30 @@ inline size_t lines_in(const std::string& path) {
   std::ifstream in{path};
   return static_cast<size_t>(
     std::count(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}, '\n'));
+}
+
+/// A fault and when it strikes: once this share (percent) of a workload's
+/// tasks have logged their runs.
+using timed_fault = std::pair<int, std::function<void()>>;
+
+/// Runs `faults` in order, each once the run log `log` holds its share of
+/// `n` lines, and returns the lines the log held as each ran: fewer than
+/// `faults` if `deadline` passed first (the caller checks the count), so a
+/// workload that stalls fails the test instead of hanging it.
+inline std::vector<size_t> strike_at_shares(const std::string& log, int n,
+                                            const std::vector<timed_fault>& faults,
+                                            steady::time_point deadline) {
+  std::vector<size_t> ran_at;
+  while (ran_at.size() < faults.size() && steady::now() < deadline) {
+    const auto& [share, fault] = faults[ran_at.size()];
+    if (lines_in(log) >= static_cast<size_t>(n) * static_cast<size_t>(share) / 100) {
+      fault();
+      ran_at.push_back(lines_in(log));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  return ran_at;
 }
 
 inline int env_int(const char* name, int fallback) {
