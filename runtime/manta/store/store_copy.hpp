@@ -34,6 +34,10 @@ buffer_pool& pool_of(object_store& store) noexcept;
 void retain_store(object_store& store) noexcept;
 void release_store(object_store& store) noexcept;
 
+/// Copies `bytes` bytes from `src` to `dst` with `store`'s copy lanes
+/// (copy_lanes.hpp: several threads for a large copy).
+void copy_in_lanes(object_store& store, void* dst, const void* src, size_t bytes) noexcept;
+
 template <class V>
 struct is_trivial_vector : std::false_type {};
 
@@ -79,6 +83,13 @@ uint64_t fresh_copies() noexcept;
 /// one (its pages already mapped), else into fresh memory readied by
 /// `prepare_fresh_copy`. Either way the buffer goes back to the pool when
 /// the copy's last reader lets go.
+///
+/// A kept buffer that still holds at least as many elements (the usual
+/// case: the last value of that size) is cut to size, which writes
+/// nothing, and copied in lanes (`copy_in_lanes`). Other buffers are
+/// filled by `assign`, one thread: growing a vector first would write
+/// every new element twice (zeros, then the value), costing more than
+/// the lanes gain.
 template <class V>
 std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
   size_t bytes = value.size() * sizeof(typename V::value_type);
@@ -89,7 +100,12 @@ std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
     prepare_fresh_copy(fresh->data(), bytes);
     copy = fresh.release();
   }
-  copy->assign(value.begin(), value.end()); // within capacity: no allocation
+  if (copy->size() >= value.size()) {
+    copy->resize(value.size()); // shrinks: no element written
+    copy_in_lanes(store, copy->data(), value.data(), bytes);
+  } else {
+    copy->assign(value.begin(), value.end()); // within capacity: no allocation
+  }
   retain_store(store);
   return std::shared_ptr<const V>(copy, return_to_pool<V>{&store});
 }
