@@ -262,16 +262,17 @@ TEST_CASE("a large read lands in the memory the last read left in the pool, byte
 }
 
 TEST_CASE("a large put into a kept buffer is copied in lanes, byte-exact") {
-  runtime_guard rt{budget_of(512 * mib)};
+  runtime_guard rt{budget_of(1200 * mib)};
   auto& lanes = manta::detail::runtime::here().store().lanes();
-  auto first = pattern(96 * mib, 5);
+  constexpr size_t size = 2 * manta::detail::copy_lanes::default_lane_bytes + 4 * mib;
+  auto first = pattern(size, 5);
   auto ref = manta::put(first); // a fresh buffer: filled by one thread
   ref = {};
-  REQUIRE(pool().kept_bytes() == 96 * mib);
+  REQUIRE(pool().kept_bytes() == size);
   auto started = lanes.helpers_started();
   // A little shorter than the kept buffer's value, and not whole pages:
   // the last lane ends inside a page.
-  auto second = pattern(96 * mib - 12345, 6);
+  auto second = pattern(size - 12345, 6);
   ref = manta::put(second);
   CHECK(*manta::get_shared(ref) == second);
   if (std::thread::hardware_concurrency() >= 2)
@@ -281,12 +282,13 @@ TEST_CASE("a large put into a kept buffer is copied in lanes, byte-exact") {
 }
 
 TEST_CASE("copies in lanes from many threads at once are each byte-exact") {
-  manta::detail::copy_lanes lanes;
+  constexpr size_t lane = 8 * mib;
+  manta::detail::copy_lanes lanes{lane};
   constexpr int copiers = 6;
   std::vector<std::vector<uint8_t>> sources;
   std::vector<std::vector<uint8_t>> targets(copiers);
   for (int i = 0; i < copiers; ++i) {
-    sources.push_back(pattern(40 * mib + static_cast<size_t>(i) * 4099, static_cast<uint8_t>(i)));
+    sources.push_back(pattern(5 * lane + static_cast<size_t>(i) * 4099, static_cast<uint8_t>(i)));
     targets[i].resize(sources[i].size());
   }
   std::vector<std::thread> threads;
@@ -299,7 +301,7 @@ TEST_CASE("copies in lanes from many threads at once are each byte-exact") {
     CHECK(targets[i] == sources[i]);
   // Small copies never start a helper.
   auto started = lanes.helpers_started();
-  std::vector<uint8_t> small(manta::detail::copy_lanes::lane_bytes * 2 - 1, 1), out(small.size());
+  std::vector<uint8_t> small(lane * 2 - 1, 1), out(small.size());
   lanes.copy(out.data(), small.data(), small.size());
   CHECK(out == small);
   CHECK(lanes.helpers_started() == started);

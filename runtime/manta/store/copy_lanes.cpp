@@ -15,8 +15,9 @@ constexpr size_t lane_alignment = 4096;
 
 } // namespace
 
-copy_lanes::copy_lanes() noexcept
-  : helper_limit_(std::max(0, static_cast<int>(std::thread::hardware_concurrency()) - 1)) {}
+copy_lanes::copy_lanes(size_t lane_bytes) noexcept
+  : lane_bytes_(lane_bytes),
+    helper_limit_(std::max(0, static_cast<int>(std::thread::hardware_concurrency()) - 1)) {}
 
 int copy_lanes::take_helpers(int wanted) noexcept {
   int free = helpers_.load(std::memory_order_relaxed);
@@ -32,7 +33,7 @@ int copy_lanes::take_helpers(int wanted) noexcept {
 void copy_lanes::copy(void* dst, const void* src, size_t bytes) noexcept {
   auto* to = static_cast<char*>(dst);
   const auto* from = static_cast<const char*>(src);
-  auto by_size = static_cast<int>(std::min<size_t>(max_lanes, bytes / lane_bytes));
+  auto by_size = static_cast<int>(std::min<size_t>(max_lanes, bytes / lane_bytes_));
   int helpers = by_size > 1 ? take_helpers(by_size - 1) : 0;
   if (helpers == 0) {
     std::memcpy(to, from, bytes);

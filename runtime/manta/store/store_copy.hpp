@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/store/buffer_pool.hpp"
+#include "manta/store/copy_lanes.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -84,12 +85,12 @@ uint64_t fresh_copies() noexcept;
 /// `prepare_fresh_copy`. Either way the buffer goes back to the pool when
 /// the copy's last reader lets go.
 ///
-/// A kept buffer that still holds at least as many elements (the usual
-/// case: the last value of that size) is cut to size, which writes
-/// nothing, and copied in lanes (`copy_in_lanes`). Other buffers are
-/// filled by `assign`, one thread: growing a vector first would write
-/// every new element twice (zeros, then the value), costing more than
-/// the lanes gain.
+/// A value large enough to split (`copy_lanes::split_bytes`) whose kept
+/// buffer still holds at least as many elements (the usual case: the last
+/// value of that size) is cut to size, which writes nothing, and copied in
+/// lanes (`copy_in_lanes`). Other copies are made by `assign`, one thread:
+/// growing a vector first would write every new element twice (zeros,
+/// then the value), costing more than the lanes gain.
 template <class V>
 std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
   size_t bytes = value.size() * sizeof(typename V::value_type);
@@ -100,7 +101,7 @@ std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
     prepare_fresh_copy(fresh->data(), bytes);
     copy = fresh.release();
   }
-  if (copy->size() >= value.size()) {
+  if (bytes >= copy_lanes::split_bytes && copy->size() >= value.size()) {
     copy->resize(value.size()); // shrinks: no element written
     copy_in_lanes(store, copy->data(), value.data(), bytes);
   } else {
