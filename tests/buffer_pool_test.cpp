@@ -12,6 +12,7 @@
 #include <manta/store/object_store.hpp>
 #include <manta/cluster/object_fetch.hpp>
 #include <manta/net/object_transfer.hpp>
+#include <manta/store/copy_lanes.hpp>
 #include <manta/store/store_copy.hpp>
 #include <manta/manta.hpp>
 
@@ -26,6 +27,7 @@
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <thread>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
@@ -257,4 +259,50 @@ TEST_CASE("a large read lands in the memory the last read left in the pool, byte
   auto kept = pool().kept_bytes();
   recycle_read_buffer(std::move(small));
   CHECK(pool().kept_bytes() == kept);
+}
+
+TEST_CASE("a large put into a kept buffer is copied in lanes, byte-exact") {
+  runtime_guard rt{budget_of(1200 * mib)};
+  auto& lanes = manta::detail::runtime::here().store().lanes();
+  constexpr size_t size = 2 * manta::detail::copy_lanes::default_lane_bytes + 4 * mib;
+  auto first = pattern(size, 5);
+  auto ref = manta::put(first); // a fresh buffer: filled by one thread
+  ref = {};
+  REQUIRE(pool().kept_bytes() == size);
+  auto started = lanes.helpers_started();
+  // A little shorter than the kept buffer's value, and not whole pages:
+  // the last lane ends inside a page.
+  auto second = pattern(size - 12345, 6);
+  ref = manta::put(second);
+  CHECK(*manta::get_shared(ref) == second);
+  if (std::thread::hardware_concurrency() >= 2)
+    CHECK(lanes.helpers_started() > started);
+  else
+    CHECK(lanes.helpers_started() == started);
+}
+
+TEST_CASE("copies in lanes from many threads at once are each byte-exact") {
+  constexpr size_t lane = 8 * mib;
+  manta::detail::copy_lanes lanes{lane};
+  constexpr int copiers = 6;
+  std::vector<std::vector<uint8_t>> sources;
+  std::vector<std::vector<uint8_t>> targets(copiers);
+  for (int i = 0; i < copiers; ++i) {
+    sources.push_back(pattern(5 * lane + static_cast<size_t>(i) * 4099, static_cast<uint8_t>(i)));
+    targets[i].resize(sources[i].size());
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < copiers; ++i)
+    threads.emplace_back(
+      [&, i] { lanes.copy(targets[i].data(), sources[i].data(), sources[i].size()); });
+  for (auto& t : threads)
+    t.join();
+  for (int i = 0; i < copiers; ++i)
+    CHECK(targets[i] == sources[i]);
+  // Small copies never start a helper.
+  auto started = lanes.helpers_started();
+  std::vector<uint8_t> small(lane * 2 - 1, 1), out(small.size());
+  lanes.copy(out.data(), small.data(), small.size());
+  CHECK(out == small);
+  CHECK(lanes.helpers_started() == started);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/store/buffer_pool.hpp"
+#include "manta/store/copy_lanes.hpp"
 #include "manta/store/held_objects.hpp"
 #include "manta/store/memory_budget.hpp"
 #include "manta/store/object_table.hpp"
@@ -61,6 +62,7 @@ public:
   spilled_refs& kept_refs() noexcept { return kept_refs_; }
   held_objects& held() noexcept { return held_; }
   buffer_pool& pool() noexcept { return pool_; }
+  copy_lanes& lanes() noexcept { return lanes_; }
 
 private:
   friend class object_table; // destroys it when its last reference goes
@@ -76,6 +78,7 @@ private:
   spilled_refs kept_refs_; // empty once no slot is left, before the table goes
   held_objects held_;
   buffer_pool pool_;
+  copy_lanes lanes_;
   std::atomic<bool> closed_{false};
 };
 

@@ -36,6 +36,10 @@ void release_store(object_store& store) noexcept {
   store.release();
 }
 
+void copy_in_lanes(object_store& store, void* dst, const void* src, size_t bytes) noexcept {
+  store.lanes().copy(dst, src, bytes);
+}
+
 void advise_huge_pages(void* data, size_t bytes) noexcept {
 #ifdef MADV_HUGEPAGE
   advise_pages(data, bytes, MADV_HUGEPAGE);

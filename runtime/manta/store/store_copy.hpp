@@ -1,6 +1,7 @@
 #pragma once
 
 #include "manta/store/buffer_pool.hpp"
+#include "manta/store/copy_lanes.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -33,6 +34,10 @@ class object_store;
 buffer_pool& pool_of(object_store& store) noexcept;
 void retain_store(object_store& store) noexcept;
 void release_store(object_store& store) noexcept;
+
+/// Copies `bytes` bytes from `src` to `dst` with `store`'s copy lanes
+/// (copy_lanes.hpp: several threads for a large copy).
+void copy_in_lanes(object_store& store, void* dst, const void* src, size_t bytes) noexcept;
 
 template <class V>
 struct is_trivial_vector : std::false_type {};
@@ -79,6 +84,13 @@ uint64_t fresh_copies() noexcept;
 /// one (its pages already mapped), else into fresh memory readied by
 /// `prepare_fresh_copy`. Either way the buffer goes back to the pool when
 /// the copy's last reader lets go.
+///
+/// A value large enough to split (`copy_lanes::split_bytes`) whose kept
+/// buffer still holds at least as many elements (the usual case: the last
+/// value of that size) is cut to size, which writes nothing, and copied in
+/// lanes (`copy_in_lanes`). Other copies are made by `assign`, one thread:
+/// growing a vector first would write every new element twice (zeros,
+/// then the value), costing more than the lanes gain.
 template <class V>
 std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
   size_t bytes = value.size() * sizeof(typename V::value_type);
@@ -89,7 +101,12 @@ std::shared_ptr<const V> pooled_copy(object_store& store, const V& value) {
     prepare_fresh_copy(fresh->data(), bytes);
     copy = fresh.release();
   }
-  copy->assign(value.begin(), value.end()); // within capacity: no allocation
+  if (bytes >= copy_lanes::split_bytes && copy->size() >= value.size()) {
+    copy->resize(value.size()); // shrinks: no element written
+    copy_in_lanes(store, copy->data(), value.data(), bytes);
+  } else {
+    copy->assign(value.begin(), value.end()); // within capacity: no allocation
+  }
   retain_store(store);
   return std::shared_ptr<const V>(copy, return_to_pool<V>{&store});
 }
