@@ -12,8 +12,8 @@ namespace manta::detail {
 /// buffers with 6 threads. Here the calling thread copies one lane and
 /// short-lived helper threads the others, joined before `copy` returns, so
 /// the copy is done when the call is (no lifetime to track). A put of
-/// 1 GiB into a kept buffer in two lanes was 1.13-3.9x one `memcpy` on
-/// this project's 2-core machines (docs/performance.md).
+/// 1 GiB into a kept buffer in two lanes went at 1.66-2.02x the rate of
+/// one `memcpy` on a quiet 2-core machine (docs/performance.md).
 ///
 /// Bounded: the helpers of all copies in flight in one store together
 /// stay under the machine's online cores (a copy that finds none free
@@ -26,8 +26,8 @@ public:
   /// lanes measured slower than one `memcpy` here: glibc's `memcpy` writes
   /// past the cache (non-temporal stores) only from 99 MiB up on this
   /// project's machines, and a lane below that reads its destination first
-  /// (256 MiB in two lanes: 0.85-0.99x one `memcpy`, 5 pairs; 1 GiB in
-  /// two: 1.13-3.9x, docs/performance.md).
+  /// (256 MiB in two lanes of 128 MiB: 0.85-0.99x the rate of one
+  /// `memcpy`, 5 pairs on a loaded machine).
   static constexpr size_t default_lane_bytes = size_t{256} << 20;
 
   /// The smallest copy the store splits (into two default lanes).
