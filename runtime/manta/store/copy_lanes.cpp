@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <system_error>
+#include <exception>
 #include <thread>
 
 namespace manta::detail {
@@ -42,7 +42,6 @@ void copy_lanes::copy(void* dst, const void* src, size_t bytes) noexcept {
   int lanes = helpers + 1;
   size_t lane = (bytes / lanes + lane_alignment - 1) / lane_alignment * lane_alignment;
   std::array<std::thread, max_lanes - 1> threads;
-  size_t own_end = lane; // the caller copies [0, own_end) and lanes not started
   size_t unstarted_from = bytes;
   for (int k = 1; k < lanes; ++k) {
     size_t begin = lane * static_cast<size_t>(k);
@@ -51,14 +50,14 @@ void copy_lanes::copy(void* dst, const void* src, size_t bytes) noexcept {
       threads[k - 1] = std::thread(
         [to, from, begin, end] { std::memcpy(to + begin, from + begin, end - begin); });
       started_.fetch_add(1, std::memory_order_relaxed);
-    } catch (const std::system_error&) {
-      // No thread now (a limit on threads): this lane and the rest are the
-      // caller's.
+    } catch (const std::exception&) {
+      // No thread now (a limit on threads, or no memory for its state):
+      // this lane and the rest are the caller's.
       unstarted_from = begin;
       break;
     }
   }
-  std::memcpy(to, from, own_end);
+  std::memcpy(to, from, lane); // the caller's lane, then any not started
   if (unstarted_from < bytes)
     std::memcpy(to + unstarted_from, from + unstarted_from, bytes - unstarted_from);
   for (auto& t : threads)
