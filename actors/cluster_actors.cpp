@@ -49,10 +49,10 @@ std::optional<uint16_t> pick_node(self_ptr self, const actor_create_request& req
   if (choice.kind == node_choice::run_on)
     return static_cast<uint16_t>(choice.node);
   if (choice.kind == node_choice::pinned_away) {
-    auto i = st.nodes.find(req.where.node);
+    auto* i = st.nodes.find(req.where.node);
     why = "it is pinned to node " + std::to_string(req.where.node)
-          + (i == st.nodes.end() ? ", which is not alive in the cluster"
-                                 : ", which can never fit its demand of " + req.demand.to_string())
+          + (i == nullptr ? ", which is not alive in the cluster"
+                          : ", which can never fit its demand of " + req.demand.to_string())
           + "; pin it to a live node or use node_affinity(node, /*soft=*/true)";
   } else {
     why = "no live worker node offers " + req.demand.to_string();
@@ -95,8 +95,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   if (req->attach != 0) {
     // A handle to an actor another driver made: nothing to create, its
     // calls go to the node that has it.
-    auto n = self->state.nodes.find(req->attach);
-    if (n == self->state.nodes.end() || !n->second.manager) {
+    if (self->state.nodes.connected(req->attach) == nullptr) {
       req->done.set_value(
         {"the actor lives on " + node_name(req->attach) + ", which this driver is not connected to",
          0});
@@ -134,7 +133,7 @@ void create_remote_actor(self_ptr self, create_request_ptr req) {
   // actor waits in PENDING), as any creation waits for a worker being
   // reconnected; both are bounded by expire_creates.
   if (!node && core
-      && (reconnecting_fits(self->state, req->demand, pinned ? req->where.node : 0)
+      && (self->state.nodes.reconnecting_fits(req->demand, pinned ? req->where.node : 0)
           || (req->restart && !pinned))) {
     if (req->restart)
       set_restart_wait(core->id(), "waits for a node that offers " + req->demand.to_string()
@@ -184,8 +183,8 @@ void on_actor_created(self_ptr self, uint16_t from, const wire::bytes& bytes) {
 }
 
 void send_actor_call(self_ptr self, call_request_ptr req) {
-  auto n = self->state.nodes.find(req->node);
-  if (n == self->state.nodes.end() || !n->second.manager) {
+  auto* n = self->state.nodes.connected(req->node);
+  if (n == nullptr) {
     // Its node died after the call left the queue; the death kills the
     // instance, so this answer only lands if the core has not noticed yet.
     complete(req, failed(std::make_exception_ptr(actor_died_error(
@@ -195,7 +194,7 @@ void send_actor_call(self_ptr self, call_request_ptr req) {
   }
   auto id = req->ctx.call->result->id().value();
   self->state.actors.add_call(id, req);
-  send_spec(self, n->second.manager, req->spec);
+  send_spec(self, n->manager, req->spec);
 }
 
 bool on_actor_call_result(self_ptr self, wire::result_message& r,
@@ -254,11 +253,11 @@ void release_remote_actor(self_ptr self, uint16_t node, uint64_t id) {
   if (!a->name.empty() && st.head.registry())
     self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), a->ns, a->name, id);
   st.actors.erase(id);
-  auto n = st.nodes.find(node);
-  if (n == st.nodes.end() || !n->second.manager)
+  auto* n = st.nodes.connected(node);
+  if (n == nullptr)
     return;
-  hold(n->second, demand, -1);
-  self->send(n->second.manager, actor_kill_atom::value, st.link->token(), id);
+  hold(*n, demand, -1);
+  self->send(n->manager, actor_kill_atom::value, st.link->token(), id);
 }
 
 void on_named_request(self_ptr self, named_request_ptr req) {
@@ -270,8 +269,8 @@ void on_named_request(self_ptr self, named_request_ptr req) {
     return;
   }
   if (req->kill) {
-    if (auto n = st.nodes.find(req->node); n != st.nodes.end() && n->second.manager)
-      self->send(n->second.manager, actor_kill_atom::value, st.link->token(), req->id);
+    if (auto* n = st.nodes.connected(req->node))
+      self->send(n->manager, actor_kill_atom::value, st.link->token(), req->id);
     if (st.head.registry())
       self->send(st.head.registry(), actor_drop_atom::value, st.link->token(), req->ns, req->name,
                  req->id);

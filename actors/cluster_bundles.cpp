@@ -110,8 +110,8 @@ public:
 private:
   /// The node manager of connected worker `node`, or null.
   caf::actor* manager_of(uint16_t node) {
-    auto n = self_->state.nodes.find(node);
-    return n != self_->state.nodes.end() && n->second.manager ? &n->second.manager : nullptr;
+    auto* n = self_->state.nodes.connected(node);
+    return n != nullptr ? &n->manager : nullptr;
   }
 
   /// Phase two (`bundle_commit_atom`) or giving back (`bundle_release_atom`)
@@ -130,11 +130,11 @@ private:
         runtime::here().hosted().release(g->id);
       return;
     }
-    auto n = self_->state.nodes.find(node);
-    if (n == self_->state.nodes.end() || !n->second.manager)
+    auto* n = self_->state.nodes.connected(node);
+    if (n == nullptr)
       return;
-    self_->send(n->second.manager, atom, self_->state.link->token(), g->id);
-    auto& custom = n->second.custom;
+    self_->send(n->manager, atom, self_->state.link->token(), g->id);
+    auto& custom = n->custom;
     for (auto& [name, amount] : hosted_bundles::names_for(g->hex, bundles)) {
       if (committing)
         custom[name] += amount;

@@ -42,13 +42,6 @@ bool fits_total(const remote_node& n, const resource_demand& d) {
   return d.fits_in(n.info.cpus, n.custom);
 }
 
-bool reconnecting_fits(const cluster_client_state& st, const resource_demand& d, uint16_t node) {
-  for (auto& [index, lost] : st.reconnecting)
-    if ((node == 0 || index == node) && d.fits_in(lost.info.cpus, lost.info.custom))
-      return true;
-  return false;
-}
-
 void hold(remote_node& n, const resource_demand& d, double sign) {
   n.busy_cpus += sign * d.cpus;
   for (auto& [name, amount] : d.custom)
@@ -96,9 +89,9 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     return;
   }
   auto p = std::move(*taken);
-  if (auto n = st.nodes.find(p.node); n != st.nodes.end()) {
-    hold(n->second, p.demand, -1);
-    n->second.queued.erase(r.task_id);
+  if (auto* n = st.nodes.find(p.node)) {
+    hold(*n, p.demand, -1);
+    n->queued.erase(r.task_id);
   }
   // Its node reported the copies it kept before this result: any other
   // object it was to read is not there.
@@ -210,10 +203,7 @@ void on_logs(self_ptr self, uint16_t node, const bytes_t& bytes) {
 
 /// The node that sent the message being handled, if it is a live worker.
 std::optional<uint16_t> sender_node(self_ptr self) {
-  auto i = self->state.by_addr.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-  if (i == self->state.by_addr.end())
-    return std::nullopt;
-  return i->second;
+  return self->state.nodes.by_address(caf::actor_cast<caf::actor_addr>(self->current_sender()));
 }
 
 /// Whether a message from another process carries the cluster token; a
@@ -233,7 +223,7 @@ cluster_client_state::~cluster_client_state() {
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   auto& st = self->state;
   st.link = link;
-  st.workers = link->known_workers();
+  st.nodes.use(link->known_workers());
   st.silence_limit = detail::connection_timeout(self->system());
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
   self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
@@ -259,9 +249,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     }
     if (cut_off_done(self, msg.source))
       return;
-    auto i = self->state.by_addr.find(msg.source);
-    if (i != self->state.by_addr.end())
-      connection_lost(self, i->second, "closed");
+    if (auto index = self->state.nodes.by_address(msg.source))
+      connection_lost(self, *index, "closed");
   });
   return {
     [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
@@ -304,10 +293,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](actor_release_atom, uint16_t home, uint64_t id, int32_t delta) {
       // This driver made or dropped a stand-in of a worker's actor
       // (lent_handles.hpp): the worker counts it.
-      auto n = self->state.nodes.find(home);
-      if (n != self->state.nodes.end() && n->second.manager)
-        self->send(n->second.manager, actor_release_atom::value, self->state.link->token(), id,
-                   delta, self->state.link->index());
+      if (auto* n = self->state.nodes.connected(home))
+        self->send(n->manager, actor_release_atom::value, self->state.link->token(), id, delta,
+                   self->state.link->index());
     },
     [=](actor_release_atom, const std::string& token, uint64_t id, int32_t delta, uint16_t) {
       // A worker made or dropped a stand-in of an actor this driver lent.
@@ -321,10 +309,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // A worker's call this driver answered: echoed on the route of this
       // driver's +1s for the call's arguments, which were sent (here)
       // before the call ran, so the worker hears them first.
-      auto n = self->state.nodes.find(*from);
-      if (n != self->state.nodes.end() && n->second.manager)
-        self->send(n->second.manager, actor_release_atom::value, self->state.link->token(), id,
-                   delta, self->state.link->index());
+      if (auto* n = self->state.nodes.connected(*from))
+        self->send(n->manager, actor_release_atom::value, self->state.link->token(), id, delta,
+                   self->state.link->index());
     },
     [=](actor_find_atom, named_request_ptr& req) { on_named_request(self, std::move(req)); },
     [=](actor_created_atom, const std::string& token, const bytes_t& bytes) {
@@ -370,9 +357,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (self->current_sender() != nullptr && self->current_sender()->node() != self->node())
         return;
       for (auto& [node, bytes] : detail::ref_resolutions(id)) {
-        auto n = self->state.nodes.find(node);
-        if (n != self->state.nodes.end() && n->second.manager)
-          self->send(n->second.manager, ref_ready_atom::value, self->state.link->token(),
+        if (auto* n = self->state.nodes.connected(node))
+          self->send(n->manager, ref_ready_atom::value, self->state.link->token(),
                      std::move(bytes));
       }
     },
@@ -416,9 +402,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](node_del_atom, const std::string& token, uint16_t index) {
       if (!vetted(self, token, "node_del"))
         return;
-      auto& st = self->state;
-      bool was_reconnecting = st.reconnecting.erase(index) > 0;
-      forget_if_gone(st, index); // not waited for any more
+      // Not waited for any more, if it was being reconnected.
+      bool was_reconnecting = self->state.nodes.stop_reconnecting(index);
       cut_off(self, index); // if it lives and is still connected here
       node_lost(
         self, index,
@@ -459,9 +444,9 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](nodes_atom) -> caf::result<bool> {
       // Answers once the workers known so far are connected (or failed).
-      if (self->state.connecting == 0)
+      if (self->state.nodes.all_connected())
         return true;
-      self->state.ready.push_back(self->make_response_promise());
+      self->state.nodes.wait_ready(self->make_response_promise());
       return caf::delegated<bool>{};
     },
   };

@@ -4,6 +4,7 @@
 #include "manta/cluster/outbox.hpp"
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
+#include "actors/node_links.hpp"
 #include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
 #include "actors/remote_actors.hpp"
@@ -40,42 +41,11 @@ class cluster;
 
 namespace manta::actors {
 
-/// A worker node as the driver sees it.
-struct remote_node {
-  /// Its record in the driver's worker list (`cluster_client_state::workers`).
-  explicit remote_node(const detail::wire::node_record& rec) : info(rec), custom(rec.custom) {}
-  const detail::wire::node_record& info;
-  /// Its custom resources as placement here counts them: those it announced
-  /// and the bundles of this driver's placement groups committed there
-  /// (cluster_bundles.cpp), which the state API does not list as the node's.
-  resource_map custom;
-  caf::actor manager; ///< its node_manager (a proxy); null until connected
-  /// When it last answered a heartbeat (or was connected).
-  std::chrono::steady_clock::time_point last_heard;
-  double busy_cpus = 0;
-  resource_map busy_custom;
-  /// This driver's tasks it said queue there for resources and have not
-  /// started (oldest id first): what an idle node may steal.
-  std::set<uint64_t> queued;
-  /// A steal request to it is unanswered (one at a time per node).
-  bool stealing = false;
-};
-
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
   std::mutex mtx;
   bool open = true;
-};
-
-/// A worker whose connection closed while the head still lists it: a cut
-/// connection looks like a dead node to CAF, so its work went elsewhere;
-/// the driver connects to it again until it answers or the head says it
-/// left (see "Failure handling" in docs/cluster.md).
-struct lost_connection {
-  const detail::wire::node_record& info; ///< its record in the worker list
-  std::chrono::steady_clock::time_point since;
-  int attempts = 0;
 };
 
 struct cluster_client_state {
@@ -93,14 +63,11 @@ struct cluster_client_state {
   std::chrono::steady_clock::time_point stall_seen;
   /// Error messages from peers ignored so far (the first few are logged).
   size_t errors_ignored = 0;
-  /// The workers this driver knows, with their records and connection
-  /// states: the one list, which the cluster link reads for other threads
-  /// (this actor is its only writer). `nodes` and `reconnecting` keep what
-  /// this actor alone uses about a worker, referring to its record there.
-  std::shared_ptr<detail::worker_list> workers;
-  /// The workers being connected or connected.
-  std::map<uint16_t, remote_node> nodes;
-  std::map<caf::actor_addr, uint16_t> by_addr;
+  /// The links to the workers: those being connected or connected, being
+  /// reconnected or cut off, their losses and the joins waiting for them;
+  /// it keeps the one worker list the cluster link shares in step
+  /// (node_links.hpp).
+  node_links nodes;
   /// Tasks on their way to workers: being prepared, placed or waiting for
   /// room (placed_tasks.hpp).
   placed_tasks tasks;
@@ -118,23 +85,6 @@ struct cluster_client_state {
   /// leaving), and the driver's tries to join it again after its
   /// connection closed (head_link.hpp).
   head_link head;
-  /// Live workers whose connection closed, being connected again.
-  std::map<uint16_t, lost_connection> reconnecting;
-  /// Workers the head said left while still connected here, whose
-  /// connection this driver is closing: their node manager, and their
-  /// NodeInfo if the head announced them again meanwhile (connected once
-  /// the old connection is gone: connecting sooner would get its proxy).
-  std::map<uint16_t, std::pair<caf::actor_addr, std::optional<detail::wire::node_record>>> cutting;
-  /// Lost workers: the id of each one's last loss. A worker that is
-  /// connected again was cut off, not dead: that loss goes to `cut_losses`
-  /// and counts against no task's `max_node_failures`.
-  uint64_t next_loss = 0;
-  std::map<uint16_t, uint64_t> losses;
-  std::set<uint64_t> cut_losses;
-  /// Workers being connected; the join waits for this to reach zero.
-  size_t connecting = 0;
-  /// Join requests answered when `connecting` reaches zero.
-  std::vector<caf::response_promise> ready;
   /// Drops messages with a wrong token and disconnects their senders.
   token_gate tokens;
   std::shared_ptr<transfer_gate> gate = std::make_shared<transfer_gate>();
@@ -187,12 +137,6 @@ inline constexpr size_t arg_ref_bytes = 1024 * 1024;
 
 /// Whether `n` offers `d` in total.
 bool fits_total(const remote_node& n, const detail::resource_demand& d);
-
-/// Whether a worker whose connection closed and is being reconnected
-/// (`node`, or any if 0) offers `d` in total: work it could run waits for
-/// it instead of failing.
-bool reconnecting_fits(const cluster_client_state& st, const detail::resource_demand& d,
-                       uint16_t node = 0);
 
 /// Books (`sign` 1) or returns (-1) `d` on the driver's view of `n`.
 void hold(remote_node& n, const detail::resource_demand& d, double sign);

@@ -148,15 +148,7 @@ void generator_run_ended(cluster_client_actor* self, uint64_t task, bool rerun, 
                          const std::string& why);
 
 // -- worker_links.cpp: connections, heartbeats, reconnects, node failures ------
-
-/// Worker `rec.index`, whose connection closed or could not be opened,
-/// while the head lists it: known as reconnecting (in the worker list and
-/// in `reconnecting`, its attempts from zero).
-void start_reconnecting(cluster_client_state& st, const detail::wire::node_record& rec);
-
-/// Drops worker `index` from the worker list once neither `nodes` nor
-/// `reconnecting` refers to it: call after erasing it from either.
-void forget_if_gone(cluster_client_state& st, uint16_t index);
+// (what they keep about each worker's link is node_links.hpp's)
 
 /// Worker `index` is gone (dead or cut off): its work goes elsewhere; its
 /// actors die (and restart) saying "its node node-N <why>".

@@ -47,8 +47,7 @@ std::shared_ptr<generator_lineage> lineage_of(self_ptr self, uint64_t task, bool
 
 /// Whether the node keeping `rec`'s bytes is gone (the item is lost).
 bool home_lost(self_ptr self, const remote_object& rec) {
-  auto n = self->state.nodes.find(rec.node.load());
-  return n == self->state.nodes.end() || !n->second.manager;
+  return self->state.nodes.connected(rec.node.load()) == nullptr;
 }
 
 } // namespace

@@ -255,16 +255,16 @@ void start_fetch(self_ptr self, uint64_t fetch_id) {
   auto& st = self->state;
   auto& op = st.fetches.at(fetch_id);
   ++op.attempt;
-  auto n = st.nodes.find(op.obj->node);
-  if (n == st.nodes.end() || !n->second.manager) {
+  uint16_t node = op.obj->node;
+  if (st.nodes.connected(node) == nullptr) {
     auto copies = holders_of(self, held_id(self, op.obj->id.value()), op.obj->node);
-    n = copies.empty() ? st.nodes.end() : st.nodes.find(copies.front());
-    if (n == st.nodes.end()) {
+    if (copies.empty() || st.nodes.find(copies.front()) == nullptr) {
       rebuild(self, fetch_id);
       return;
     }
+    node = copies.front();
   }
-  op.node = n->first;
+  op.node = node;
   op.buffer.clear();
   op.requested = 0;
   if (op.obj->encoded_size == 0) {
@@ -396,8 +396,8 @@ void on_chunk(self_ptr self, uint64_t fetch_id, const bytes_t& chunk) {
   if (found == nullptr)
     return;
   auto& op = *found;
-  auto n = st.nodes.find(op.node);
-  if (n == st.nodes.end() || n->second.manager.address() != self->current_sender())
+  auto* n = st.nodes.find(op.node);
+  if (n == nullptr || n->manager.address() != self->current_sender())
     return; // from a node this fetch no longer reads from
   if (auto err = wire::append_chunk(chunk, op.buffer); !err.empty()) {
     fail_fetch(self, fetch_id, "bad chunk: " + err);
@@ -412,9 +412,8 @@ void on_chunk(self_ptr self, uint64_t fetch_id, const bytes_t& chunk) {
 // -- copies of this driver's objects ------------------------------------------
 
 void free_on(self_ptr self, uint16_t node, uint64_t id) {
-  auto n = self->state.nodes.find(node);
-  if (n != self->state.nodes.end() && n->second.manager)
-    self->send(n->second.manager, free_atom::value, self->state.link->token(), id);
+  if (auto* n = self->state.nodes.connected(node))
+    self->send(n->manager, free_atom::value, self->state.link->token(), id);
 }
 
 void free_copies_let_go(self_ptr self) {

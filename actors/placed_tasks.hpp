@@ -43,7 +43,7 @@ struct placed_task {
   /// The task's `max_node_failures` (-1: none).
   int max_node_failures = -1;
   /// The nodes lost while it was placed there, with the id of each loss
-  /// (`cluster_client_state::losses`).
+  /// (`node_links::lose`).
   std::vector<std::pair<uint16_t, uint64_t>> node_losses;
   uint16_t node = 0; ///< 0 while not placed
   /// The worker holding most of its referenced argument bytes (0: none):

@@ -22,13 +22,13 @@ void forward_cancel(cluster_client_actor* self, uint64_t id, bool force, bool re
     node = p->node; // 0 while it waits for a node: it never goes
   else
     node = st.actors.call_node(id);
-  auto n = st.nodes.find(node);
-  if (node == 0 || n == st.nodes.end() || !n->second.manager)
+  auto* n = st.nodes.connected(node);
+  if (node == 0 || n == nullptr)
     return; // not out, or its node is gone (and the task with it)
   // Its spec may still wait in the outbox: it goes first, so the worker
   // has the task when the cancel arrives (both travel on one connection).
   st.specs.flush(self, st.link->token(), submit_atom::value, submits_atom::value);
-  self->send(n->second.manager, cancel_atom::value, st.link->token(), id, force, recursive);
+  self->send(n->manager, cancel_atom::value, st.link->token(), id, force, recursive);
 }
 
 void cancel_hosted(node_manager_actor* self, uint64_t id, bool force, bool recursive) {

@@ -77,14 +77,14 @@ scheduling_strategy strategy_of(const placed_task& p) {
 /// Fails a task pinned by a hard affinity to a node that is gone or can
 /// never fit it.
 void fail_pinned(self_ptr self, placed_task& p, uint16_t node) {
-  auto i = self->state.nodes.find(node);
-  end_task(*p.task, std::make_exception_ptr(infeasible_task_error(
-                      "task '" + p.task->name() + "' is pinned to node " + std::to_string(node)
-                      + (i == self->state.nodes.end()
-                           ? ", which is not alive in the cluster"
-                           : ", which can never fit its demand of " + p.demand.to_string())
-                      + "; pin it to a live node (manta::current_node() inside a task says which "
-                        "node runs it) or use node_affinity(node, /*soft=*/true)")));
+  auto* i = self->state.nodes.find(node);
+  end_task(*p.task,
+           std::make_exception_ptr(infeasible_task_error(
+             "task '" + p.task->name() + "' is pinned to node " + std::to_string(node)
+             + (i == nullptr ? ", which is not alive in the cluster"
+                             : ", which can never fit its demand of " + p.demand.to_string())
+             + "; pin it to a live node (manta::current_node() inside a task says which "
+               "node runs it) or use node_affinity(node, /*soft=*/true)")));
 }
 
 /// How the workers and this node stand for `p` (node_choice.hpp): a
@@ -166,13 +166,13 @@ bool place(self_ptr self, uint64_t id) {
     case node_choice::wait:
       return false;
     case node_choice::pinned_away:
-      if (reconnecting_fits(st, p.demand, static_cast<uint16_t>(choice.node)))
+      if (st.nodes.reconnecting_fits(p.demand, static_cast<uint16_t>(choice.node)))
         return false; // waits until its node is connected again
       fail_pinned(self, p, static_cast<uint16_t>(choice.node));
       st.tasks.erase(id);
       return true;
     case node_choice::nowhere:
-      if (reconnecting_fits(st, p.demand))
+      if (st.nodes.reconnecting_fits(p.demand))
         return false;
       fail_placed(self, id, p,
                   "needs " + p.demand.to_string() + " and no live node offers that any more");
@@ -203,8 +203,8 @@ std::vector<uint16_t> holders_of(self_ptr self, uint64_t id, uint16_t first) {
   auto serves = [&](uint16_t node) {
     if (node == st.link->index())
       return st.link->data_port() != 0;
-    auto n = st.nodes.find(node);
-    return n != st.nodes.end() && n->second.manager && n->second.info.data_port != 0;
+    auto* n = st.nodes.connected(node);
+    return n != nullptr && n->info.data_port != 0;
   };
   std::vector<uint16_t> out;
   if (serves(first))

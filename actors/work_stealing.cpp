@@ -25,18 +25,18 @@ void on_queue_news(self_ptr self, uint16_t node, const wire::bytes& bytes) {
   wire::queue_message m;
   if (!wire::decode(bytes, m).empty())
     return; // the view stays as it was; the tasks run anyway
-  auto n = st.nodes.find(node);
-  if (n == st.nodes.end())
+  auto* n = st.nodes.find(node);
+  if (n == nullptr)
     return;
   for (auto id : m.queued)
     if (auto* p = st.tasks.on(id, node)) {
-      n->second.queued.insert(id);
+      n->queued.insert(id);
       if (p->task)
         task_events::on_waiting_for_resources(*p->task);
     }
   for (auto id : m.started)
     if (auto* p = st.tasks.on(id, node)) {
-      n->second.queued.erase(id);
+      n->queued.erase(id);
       if (p->task)
         task_events::on_remote_start(*p->task);
     }
@@ -105,10 +105,10 @@ void steal_for_idle(self_ptr self) {
 
 void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
   auto& st = self->state;
-  auto n = st.nodes.find(node);
-  if (n == st.nodes.end())
+  auto* n = st.nodes.find(node);
+  if (n == nullptr)
     return;
-  n->second.stealing = false;
+  n->stealing = false;
   wire::queue_message m;
   if (!wire::decode(bytes, m).empty())
     return;
@@ -117,8 +117,8 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
     if (there == nullptr || !there->task)
       continue;
     auto& p = *there;
-    hold(n->second, p.demand, -1);
-    n->second.queued.erase(id);
+    hold(*n, p.demand, -1);
+    n->queued.erase(id);
     for (auto& [object, alive] : p.reads)
       st.copies.settle(object, node); // it never read them
     p.node = 0;

@@ -35,7 +35,7 @@ namespace {
 int node_failures(const cluster_client_state& st, const placed_task& p) {
   int n = 0;
   for (auto& [node, loss] : p.node_losses)
-    if (st.cut_losses.count(loss) == 0)
+    if (!st.nodes.was_cut(loss))
       ++n;
   return n;
 }
@@ -43,7 +43,7 @@ int node_failures(const cluster_client_state& st, const placed_task& p) {
 std::string node_died_message(const cluster_client_state& st, const placed_task& p, uint64_t id) {
   std::string nodes;
   for (auto& [node, loss] : p.node_losses) {
-    if (st.cut_losses.count(loss) > 0)
+    if (st.nodes.was_cut(loss))
       continue;
     nodes += nodes.empty() ? "" : ", then ";
     nodes += "node-" + std::to_string(node);
@@ -59,36 +59,21 @@ std::string node_died_message(const cluster_client_state& st, const placed_task&
 
 } // namespace
 
-void start_reconnecting(cluster_client_state& st, const wire::node_record& rec) {
-  auto& info = st.workers->put(rec, worker_list::link_state::reconnecting);
-  st.reconnecting.erase(rec.index);
-  st.reconnecting.emplace(rec.index, lost_connection{info, std::chrono::steady_clock::now(), 0});
-}
-
-void forget_if_gone(cluster_client_state& st, uint16_t index) {
-  if (st.nodes.count(index) == 0 && st.reconnecting.count(index) == 0)
-    st.workers->drop(index);
-}
-
 void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
-  auto n = st.nodes.find(index);
-  if (n == st.nodes.end())
+  auto* n = st.nodes.find(index);
+  if (n == nullptr)
     return;
   st.bundles->node_lost(index, why); // before its tasks go elsewhere
-  if (n->second.manager) {
+  if (n->manager) {
     // The large items this driver's actors streamed to it through lent
     // handles: nothing can read them any more.
-    detail::lent_items_node_gone(n->second.manager.node());
-    st.by_addr.erase(n->second.manager.address());
-    st.specs.drop(n->second.manager);
+    detail::lent_items_node_gone(n->manager.node());
+    st.specs.drop(n->manager);
   }
-  st.nodes.erase(n);
-  forget_if_gone(st, index);
+  auto loss = st.nodes.lose(index);
   st.copies.drop_node(index); // its copies are gone with it
   detail::lent_node_gone(index); // and the handles it held of this driver's actors
-  auto loss = ++st.next_loss;
-  st.losses[index] = loss;
   // Tasks in flight there run again elsewhere while retries last, unless
   // nodes died under them too often; rebuilds in flight there start over
   // (while the object's retries last).
@@ -145,77 +130,60 @@ namespace {
 /// Makes `hdl` (the node manager of worker `index`, just connected) that
 /// worker's: monitored, placed on, counted in the cluster's resources.
 void attach(self_ptr self, uint16_t index, caf::actor hdl) {
-  auto& st = self->state;
-  auto& n = st.nodes.at(index);
   self->monitor(hdl);
-  // It is back: its last loss was a cut connection, not a death.
-  if (auto l = st.losses.find(index); l != st.losses.end()) {
-    st.cut_losses.insert(l->second);
-    st.losses.erase(l);
-  }
-  st.by_addr[hdl.address()] = index;
-  n.manager = std::move(hdl);
-  n.last_heard = std::chrono::steady_clock::now();
-  st.workers->set_state(index, worker_list::link_state::connected);
+  self->state.nodes.attached(index, std::move(hdl), std::chrono::steady_clock::now());
+}
+
+/// Ends the cut of worker `index`, connecting the record the head sent
+/// meanwhile, if any.
+void end_cut(self_ptr self, uint16_t index) {
+  if (auto rec = self->state.nodes.end_cut(index))
+    connect(self, *rec);
 }
 
 } // namespace
 
 void cut_off(self_ptr self, uint16_t index) {
   auto& st = self->state;
-  auto n = st.nodes.find(index);
-  if (n == st.nodes.end() || !n->second.manager)
+  auto* n = st.nodes.connected(index);
+  if (n == nullptr)
     return;
-  auto& manager = n->second.manager;
-  st.cutting[index] = {manager.address(), std::nullopt};
-  disconnect(self, manager.node(), [self, index](const std::string& address) {
+  st.nodes.start_cut(index);
+  disconnect(self, n->manager.node(), [self, index](const std::string& address) {
     // No connection was open: no down message to wait for.
-    auto c = self->state.cutting.find(index);
-    if (address.empty() && c != self->state.cutting.end())
-      cut_off_done(self, c->second.first);
+    if (address.empty() && self->state.nodes.cutting(index))
+      end_cut(self, index);
   });
 }
 
 bool cut_off_done(self_ptr self, const caf::actor_addr& source) {
-  auto& st = self->state;
-  for (auto i = st.cutting.begin(); i != st.cutting.end(); ++i) {
-    if (i->second.first != source)
-      continue;
-    auto rec = std::move(i->second.second);
-    st.cutting.erase(i);
-    if (rec)
-      connect(self, *rec);
-    return true;
-  }
-  return false;
+  auto index = self->state.nodes.cut_by(source);
+  if (!index)
+    return false;
+  end_cut(self, *index);
+  return true;
 }
 
 void connect(self_ptr self, const wire::node_record& rec) {
   auto& st = self->state;
-  if (st.nodes.count(rec.index) > 0)
+  if (st.nodes.find(rec.index) != nullptr)
     return;
-  if (auto c = st.cutting.find(rec.index); c != st.cutting.end()) {
-    c->second.second = rec; // once the old connection is gone
+  if (st.nodes.defer_while_cut(rec)) // connected once the old connection is gone
     return;
-  }
-  if (auto r = st.reconnecting.find(rec.index); r != st.reconnecting.end()) {
+  if (st.nodes.update_reconnecting(rec)) {
     // Being reconnected already (the head lists it again, e.g. after this
     // driver joined it again): its reconnect loop connects, now. Connecting
     // here too would end that loop, and one failed try would lose the node.
-    st.workers->put(rec, worker_list::link_state::reconnecting); // its record there, updated
     self->send(self, reconnect_atom::value, rec.index);
     return;
   }
-  st.nodes.emplace(rec.index,
-                   remote_node{st.workers->put(rec, worker_list::link_state::connecting)});
-  ++st.connecting;
+  st.nodes.start_connecting(rec);
   auto mm = detail::cluster_middleman(self->system());
   auto index = rec.index;
   auto done = [self] {
-    if (--self->state.connecting == 0) {
-      for (auto& rp : self->state.ready)
+    if (self->state.nodes.connect_finished()) {
+      for (auto& rp : self->state.nodes.take_ready())
         rp.deliver(true);
-      self->state.ready.clear();
       place_waiting(self);
     }
   };
@@ -223,13 +191,10 @@ void connect(self_ptr self, const wire::node_record& rec) {
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto& st = self->state;
-        auto n = st.nodes.find(index);
-        if (n != st.nodes.end() && ptr)
+        if (st.nodes.find(index) != nullptr && ptr)
           attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
-        else if (n != st.nodes.end()) {
-          st.nodes.erase(n);
-          forget_if_gone(st, index);
-        }
+        else if (st.nodes.find(index) != nullptr)
+          st.nodes.not_connected(index);
         done();
         reconnect_ended(self); // actors waiting for a worker are placed
       },
@@ -244,9 +209,7 @@ void connect(self_ptr self, const wire::node_record& rec) {
                          "the head lists it\n",
                          unsigned{index},
                          connect_error(self->system(), err, rec.host, rec.port).c_str());
-        auto& st = self->state;
-        st.nodes.erase(index);
-        start_reconnecting(st, rec);
+        self->state.nodes.connect_failed(rec, std::chrono::steady_clock::now());
         self->delayed_send(self, reconnect_delay, reconnect_atom::value, index);
         done();
         reconnect_ended(self);
@@ -263,7 +226,7 @@ namespace {
 
 /// The next try to connect to a worker whose connection closed.
 void schedule_reconnect(self_ptr self, uint16_t index) {
-  auto& lost = self->state.reconnecting.at(index);
+  auto& lost = *self->state.nodes.reconnecting(index);
   self->delayed_send(self, detail::next_reconnect_try(lost.attempts), reconnect_atom::value, index);
 }
 
@@ -272,33 +235,32 @@ void schedule_reconnect(self_ptr self, uint16_t index) {
 void connection_lost(self_ptr self, uint16_t index, const char* why,
                      std::chrono::milliseconds first_try) {
   auto& st = self->state;
-  auto n = st.nodes.find(index);
-  if (n == st.nodes.end())
+  auto* n = st.nodes.find(index);
+  if (n == nullptr)
     return;
-  auto info = n->second.info;
+  auto info = n->info;
   detail::log_line(log_level::warning,
                    "manta: the connection to node-%u (%s:%u) %s; its work goes elsewhere, and "
                    "the driver reconnects while the head lists it\n",
                    unsigned{index}, info.host.c_str(), unsigned{info.port}, why);
   // Known as reconnecting first: its work placed again below may wait for
   // it, and tasks only it fits wait for it meanwhile.
-  start_reconnecting(st, info);
+  st.nodes.start_reconnecting(info, std::chrono::steady_clock::now());
   node_lost(self, index, "was cut off: its connection " + std::string{why} + own_stall(self));
   self->delayed_send(self, first_try, reconnect_atom::value, index);
 }
 
 void reconnect(self_ptr self, uint16_t index) {
   auto& st = self->state;
-  auto i = st.reconnecting.find(index);
-  if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+  auto* i = st.nodes.reconnecting(index);
+  if (i == nullptr || st.nodes.find(index) != nullptr)
     return; // the head said it left, or it is back
-  auto& lost = i->second;
+  auto& lost = *i;
   if (detail::reconnect_given_up(std::chrono::steady_clock::now() - lost.since)) {
     detail::log_line(
       log_level::error, "manta: gave up reconnecting to node-%u (%s:%u) after %d attempts\n",
       unsigned{index}, lost.info.host.c_str(), unsigned{lost.info.port}, lost.attempts);
-    st.reconnecting.erase(i);
-    forget_if_gone(st, index);
+    st.nodes.stop_reconnecting(index);
     reconnect_ended(self);
     return;
   }
@@ -308,22 +270,21 @@ void reconnect(self_ptr self, uint16_t index) {
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto& st = self->state;
-        auto i = st.reconnecting.find(index);
-        if (i == st.reconnecting.end() || st.nodes.count(index) > 0)
+        auto* i = st.nodes.reconnecting(index);
+        if (i == nullptr || st.nodes.find(index) != nullptr)
           return;
         if (!ptr) {
           schedule_reconnect(self, index);
           return;
         }
         detail::log_line(log_level::info, "manta: reconnected to node-%u after %d attempt(s)\n",
-                         unsigned{index}, i->second.attempts);
-        st.nodes.emplace(index, remote_node{i->second.info});
-        st.reconnecting.erase(i);
+                         unsigned{index}, i->attempts);
+        st.nodes.reconnected(index);
         attach(self, index, caf::actor_cast<caf::actor>(std::move(ptr)));
         reconnect_ended(self);
       },
       [=](caf::error&) {
-        if (self->state.reconnecting.count(index) > 0)
+        if (self->state.nodes.reconnecting(index) != nullptr)
           schedule_reconnect(self, index);
       });
 }
