@@ -1,20 +1,28 @@
 // The components of the driver's cluster client (actors/cluster_client.hpp),
-// alone, without an actor or a cluster: the fetch table, the records that
-// rebuild generator items, the remote actors' book, the placed tasks and the
-// head link each
-// keep their own state, and these are the rules the client's files rely on.
+// alone, without a cluster: the fetch table, the records that rebuild
+// generator items, the remote actors' book, the placed tasks, the head link
+// and the links to the workers each keep their own state, and these are the
+// rules the client's files rely on. Only the links need actors (stand-ins
+// for the workers' node managers, found by their address).
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
+#include "actors/node_links.hpp"
 #include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
 #include "actors/remote_actors.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
 #include <algorithm>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -30,6 +38,27 @@ detail::call_request_ptr call_on(uint16_t node) {
   auto req = std::make_shared<detail::remote_call_request>();
   req->node = node;
   return req;
+}
+
+detail::wire::node_record worker(uint16_t index, double cpus = 2) {
+  detail::wire::node_record rec;
+  rec.index = index;
+  rec.host = "10.0.0." + std::to_string(index);
+  rec.port = static_cast<uint16_t>(7000 + index);
+  rec.cpus = cpus;
+  return rec;
+}
+
+detail::resource_demand cpus(double n) {
+  detail::resource_demand d;
+  d.cpus = n;
+  return d;
+}
+
+/// An actor standing in for a worker's node manager: only its address
+/// matters here.
+caf::actor manager(caf::actor_system& sys) {
+  return sys.spawn([] { return caf::behavior{[](int) {}}; });
 }
 
 } // namespace
@@ -209,4 +238,131 @@ TEST_CASE("head_link: a loss starts one rejoin, joining again forgets it") {
   h.joined(caf::actor{});
   CHECK_FALSE(h.away());
   CHECK(h.attempts() == 0);
+}
+
+TEST_CASE("node_links: the joins waiting are handed back when the last connection ends") {
+  auto list = std::make_shared<detail::worker_list>();
+  node_links l;
+  l.use(list);
+  CHECK(l.all_connected()); // no worker yet: a join is answered at once
+  l.start_connecting(worker(1));
+  l.start_connecting(worker(2));
+  CHECK_FALSE(l.all_connected());
+  l.wait_ready(caf::response_promise{});
+  l.wait_ready(caf::response_promise{});
+  CHECK_FALSE(l.connect_finished()); // node 2 is still being connected
+  CHECK(l.connect_finished());
+  CHECK(l.all_connected());
+  CHECK(l.take_ready().size() == 2);
+  CHECK(l.take_ready().empty()); // answered once
+}
+
+TEST_CASE("node_links: a worker back after a lost connection was cut off, not dead") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto first = manager(sys);
+  auto second = manager(sys);
+  {
+    auto list = std::make_shared<detail::worker_list>();
+    node_links l;
+    l.use(list);
+    auto now = node_links::clock::now();
+    l.start_connecting(worker(1));
+    REQUIRE(l.find(1) != nullptr);
+    CHECK(l.connected(1) == nullptr); // no manager yet: nothing is sent there
+    l.attached(1, first, now);
+    CHECK(l.connected(1) != nullptr);
+    CHECK(l.by_address(first.address()) == uint16_t{1});
+    CHECK(list->num_connected() == 1);
+
+    // Its connection closed: known as reconnecting, its work goes elsewhere.
+    auto info = l.find(1)->info;
+    l.start_reconnecting(info, now);
+    auto loss = l.lose(1);
+    CHECK(loss != 0);
+    CHECK_FALSE(l.was_cut(loss)); // a death, as far as anyone knows yet
+    CHECK(l.find(1) == nullptr);
+    CHECK_FALSE(l.by_address(first.address())); // what it sends now does not count
+    REQUIRE(l.reconnecting(1) != nullptr);
+    CHECK(l.reconnecting(1)->attempts == 0);
+    CHECK(l.reconnecting_fits(cpus(2)));
+    CHECK_FALSE(l.reconnecting_fits(cpus(2), 2));
+    CHECK(list->num_connected() == 0);
+    CHECK(list->feasible(cpus(2))); // still listed: tasks it fits wait for it
+
+    // It answers again, through a new node manager.
+    l.reconnected(1);
+    CHECK(l.reconnecting(1) == nullptr);
+    l.attached(1, second, now);
+    CHECK(l.was_cut(loss)); // counts against no task's max_node_failures
+    CHECK(l.by_address(second.address()) == uint16_t{1});
+    CHECK_FALSE(l.by_address(first.address()));
+    CHECK(list->num_connected() == 1);
+
+    // Then it dies for good: a new loss, not a cut, and it leaves the list.
+    auto death = l.lose(1);
+    CHECK(death > loss);
+    CHECK_FALSE(l.was_cut(death));
+    CHECK(l.was_cut(loss));
+    CHECK_FALSE(list->feasible(cpus(1)));
+    CHECK(l.lose(1) == 0); // lost once
+  }
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("node_links: a worker being cut off is connected again only after its old link") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto old_manager = manager(sys);
+  {
+    auto list = std::make_shared<detail::worker_list>();
+    node_links l;
+    l.use(list);
+    l.start_connecting(worker(1));
+    l.attached(1, old_manager, node_links::clock::now());
+    l.start_cut(1);
+    CHECK(l.cutting(1));
+    auto again = worker(1);
+    again.port = 9001; // the head announced it again meanwhile
+    CHECK(l.defer_while_cut(again));
+    CHECK_FALSE(l.defer_while_cut(worker(2))); // not being cut: connected now
+    CHECK(l.cut_by(old_manager.address()) == uint16_t{1});
+    CHECK_FALSE(l.cut_by(caf::actor_addr{}));
+    l.lose(1);
+    auto rec = l.end_cut(1); // its down message came
+    REQUIRE(rec);
+    CHECK(rec->port == 9001);
+    CHECK_FALSE(l.cutting(1));
+    CHECK_FALSE(l.end_cut(1));
+    CHECK_FALSE(l.cut_by(old_manager.address()));
+  }
+  caf::anon_send_exit(old_manager, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("node_links: a failed first connection is retried; the worker list follows") {
+  auto list = std::make_shared<detail::worker_list>();
+  node_links l;
+  l.use(list);
+  auto now = node_links::clock::now();
+  l.start_connecting(worker(3));
+  CHECK_FALSE(list->feasible(cpus(2))); // being connected: not counted yet
+  l.connect_failed(worker(3), now);
+  CHECK(l.find(3) == nullptr);
+  REQUIRE(l.reconnecting(3) != nullptr);
+  CHECK(list->feasible(cpus(2)));
+  CHECK(l.reconnecting_fits(cpus(2), 3));
+  CHECK(l.update_reconnecting(worker(3, 4))); // its record, updated in place
+  CHECK(l.reconnecting(3)->info.cpus == 4);
+  CHECK(list->feasible(cpus(4)));
+  CHECK_FALSE(l.update_reconnecting(worker(4)));
+  CHECK(l.stop_reconnecting(3)); // the head said it left
+  CHECK_FALSE(l.stop_reconnecting(3));
+  CHECK_FALSE(l.reconnecting_fits(cpus(1)));
+  CHECK_FALSE(list->feasible(cpus(1)));
+
+  l.start_connecting(worker(5));
+  l.not_connected(5); // opened without a node manager
+  CHECK(l.find(5) == nullptr);
+  CHECK(l.reconnecting(5) == nullptr);
 }
