@@ -95,8 +95,55 @@ std::vector<manta::object_ref<int>> sleepers(const std::vector<int>& durations) 
 }
 
 /// Apart enough that a loaded machine, starting threads for 10 tasks at
-/// once, does not finish two of them out of order.
+/// once, does not finish two of them out of order (the timeout case).
 constexpr int step_ms = 40;
+
+/// Ten tasks that each wait for the test to open their gate: the order in
+/// which they finish is the test's, whatever the load, so the cases on
+/// completion order assert it exactly instead of inferring it from sleeps.
+struct gates {
+  static constexpr int count = 10;
+  static inline std::atomic<bool> open[count];
+
+  static void close_all() {
+    for (auto& g : open)
+      g.store(false);
+  }
+
+  static void release(int i) {
+    open[i].store(true);
+    open[i].notify_all();
+  }
+};
+
+/// Waits for gate `i`, then returns `i`.
+int gated(int i) {
+  gates::open[i].wait(false);
+  return i;
+}
+
+MANTA_REMOTE(gated);
+
+/// Submits gated(0) .. gated(9), all gates closed.
+std::vector<manta::object_ref<int>> gated_tasks() {
+  gates::close_all();
+  std::vector<manta::object_ref<int>> refs;
+  for (int i = 0; i < gates::count; ++i)
+    refs.push_back(manta::task(gated).remote(i));
+  return refs;
+}
+
+/// Opens the gates from the last to the first on a thread of its own, each
+/// only once the task before has finished (its ref read), so the tasks
+/// finish in the order 9, 8, .., 0 while the test thread waits.
+std::thread release_last_first(std::vector<manta::object_ref<int>> refs) {
+  return std::thread{[refs = std::move(refs)] {
+    for (int i = gates::count - 1; i >= 0; --i) {
+      gates::release(i);
+      manta::get(refs[i]);
+    }
+  }};
+}
 
 /// 10 tasks, the i-th sleeping step_ms * (10 - i) ms: the last finishes first.
 std::vector<int> staggered_durations() {
@@ -265,40 +312,42 @@ TEST_CASE("get of many refs returns values in ref order") {
 
 TEST_CASE("wait(refs, 1) returns the first task to finish") {
   runtime_guard rt{10};
-  auto durations = staggered_durations();
-  auto refs = sleepers(durations);
-  auto t0 = steady::now();
+  auto refs = gated_tasks();
+  gates::release(9); // the only one that can finish
   auto [ready, pending] = manta::wait(refs, 1);
-  auto took = seconds_since(t0);
   REQUIRE(ready.size() == 1);
-  CHECK(ready[0] == refs[9]); // the shortest
+  CHECK(ready[0] == refs[9]);
   CHECK(pending.size() == 9);
-  CHECK(took < 0.2);
   // pending keeps the original order and leaves out the ready one.
   for (size_t i = 0; i < pending.size(); ++i)
     CHECK(pending[i] == refs[i]);
-  CHECK(manta::get(ready[0]) == step_ms);
+  CHECK(manta::get(ready[0]) == 9);
+  // The others were not waited for: their gates are still closed.
+  auto rest = manta::wait(pending, pending.size(), 0ms);
+  CHECK(rest.ready.empty());
+  for (int i = 0; i < 9; ++i)
+    gates::release(i);
+  CHECK(manta::get(pending).size() == 9);
 }
 
 TEST_CASE("wait for all returns the refs in completion order") {
   runtime_guard rt{10};
-  auto durations = staggered_durations();
-  auto refs = sleepers(durations);
+  auto refs = gated_tasks();
+  auto releaser = release_last_first(refs);
   auto [ready, pending] = manta::wait(refs, refs.size());
+  releaser.join();
   CHECK(pending.empty());
   REQUIRE(ready.size() == refs.size());
   std::vector<int> order;
   for (auto& r : ready)
     order.push_back(manta::get(r));
-  auto sorted = durations;
-  std::sort(sorted.begin(), sorted.end());
-  CHECK(order == sorted);
+  CHECK(order == std::vector<int>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0});
 }
 
 TEST_CASE("waiting one at a time on a moved list visits every ref once, in completion order") {
   runtime_guard rt{10};
-  auto durations = staggered_durations();
-  auto pending = sleepers(durations);
+  auto pending = gated_tasks();
+  auto releaser = release_last_first(pending);
   std::vector<int> order;
   while (!pending.empty()) {
     auto before = pending.size();
@@ -308,9 +357,8 @@ TEST_CASE("waiting one at a time on a moved list visits every ref once, in compl
     order.push_back(manta::get(r.ready.front()));
     pending = std::move(r.pending);
   }
-  auto sorted = durations;
-  std::sort(sorted.begin(), sorted.end());
-  CHECK(order == sorted);
+  releaser.join();
+  CHECK(order == std::vector<int>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0});
   // The lvalue form copies: the list it was given keeps its refs.
   std::vector<manta::object_ref<int>> refs{manta::put(1), manta::put(2)};
   auto copied = manta::wait(refs, 1);
