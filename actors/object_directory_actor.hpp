@@ -1,0 +1,118 @@
+#pragma once
+
+#include "manta/cluster/object_directory.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+/// The distributed object directory actor (the design card's): the owner's
+/// record of which nodes hold copies of its objects (object_directory.hpp),
+/// as an actor of its own that receives what changes it.
+namespace manta::actors {
+
+// -- what it receives (in-process only: never sent between nodes) ------------
+
+/// -> directory: (object id, node, alive) `node` holds or is reading a copy;
+/// `alive` (a weak pointer to the object's slot) ends the record with it.
+using copy_add_atom = caf::atom_constant<caf::atom("copyadd")>;
+/// -> directory: (object id, node) -> (bool) `node` reported it holds a
+/// copy; false if the owner no longer tracks the object (the node frees it).
+using copy_held_atom = caf::atom_constant<caf::atom("copyheld")>;
+/// -> directory: (object id, node) `node` reported it dropped its copy.
+using copy_gone_atom = caf::atom_constant<caf::atom("copygone")>;
+/// -> directory: (object id, node) the task that made `node` a holder ended:
+/// unless it reported its copy, `node` is none.
+using copy_settle_atom = caf::atom_constant<caf::atom("copysettle")>;
+/// -> directory: (object id) -> (std::vector<uint16_t>) the nodes holding
+/// copies, in the order they were added.
+using copies_atom = caf::atom_constant<caf::atom("copies")>;
+/// -> directory: (node) the node was lost: it holds no copies any more.
+using node_lost_atom = caf::atom_constant<caf::atom("nodelost")>;
+/// -> directory: (object id) -> (std::vector<uint16_t>) the owner freed the
+/// object: forgotten; the nodes whose copies are to be freed.
+using copy_erase_atom = caf::atom_constant<caf::atom("copyerase")>;
+/// -> directory: () -> (swept_copies) forgets every object its owner let go
+/// of; them with the nodes whose copies are to be freed.
+using copy_sweep_atom = caf::atom_constant<caf::atom("copysweep")>;
+
+/// What a sweep hands back: objects let go of, each with its holders.
+using swept_copies = std::vector<std::pair<uint64_t, std::vector<uint16_t>>>;
+
+class directory_door;
+struct object_directory_state;
+using object_directory_actor = caf::stateful_actor<object_directory_state>;
+
+/// The directory actor's behavior: every message above, applied to `door`'s
+/// directory in the order the actor receives them.
+caf::behavior object_directory_behavior(object_directory_actor* self,
+                                        std::shared_ptr<directory_door> door);
+
+/// The directory the actor keeps, and the one narrow synchronous door to it
+/// its spawner (the driver's cluster client) keeps: the steps the client
+/// takes while it places a task or restarts a fetch, inside one handler,
+/// whose very next step reads what they wrote. A message there would change
+/// what the client does: a broadcast placed in one burst spreads over the
+/// holders because each placement's `add` is seen by the next task's
+/// `balance` at once; a fetch whose copies all failed `erase`s them and
+/// restarts, and must not find them again (it would retry them instead of
+/// rebuilding). What the client learns from other actors (a worker's copy
+/// reports, a task's end, a node's loss) goes to the actor as messages, in
+/// the order the client got them. A mutex keeps both ways apart.
+class directory_door {
+public:
+  /// `node` holds or is reading a copy of `id` (object_directory::add).
+  void add(uint64_t id, uint16_t node, const std::weak_ptr<const void>& alive);
+
+  /// The nodes holding copies of `id` (object_directory::copies).
+  std::vector<uint16_t> copies(uint64_t id) const;
+
+  /// Orders `holders` of `id` for a reader (object_directory::balance).
+  void balance(uint64_t id, std::vector<uint16_t>& holders, size_t active,
+               const std::weak_ptr<const void>& alive);
+
+  /// Forgets `id`; the nodes holding copies (object_directory::erase).
+  std::vector<uint16_t> erase(uint64_t id);
+
+  /// Forgets the objects let go of; them with their holders
+  /// (object_directory::sweep).
+  swept_copies sweep();
+
+  /// Objects tracked.
+  size_t size() const;
+
+private:
+  friend caf::behavior object_directory_behavior(object_directory_actor* self,
+                                                 std::shared_ptr<directory_door> door);
+
+  /// Runs `f` on the directory under the lock (the actor's other handlers).
+  template <class F>
+  auto locked(F&& f) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return f(dir_);
+  }
+
+  mutable std::mutex mtx_;
+  object_directory dir_;
+};
+
+/// The directory actor's state: the directory, shared with its door.
+struct object_directory_state {
+  /// The directory, behind the lock its spawner's door takes too.
+  std::shared_ptr<directory_door> door;
+
+  /// The actor's name in CAF's logs.
+  static inline const char* name = "manta.object_directory";
+};
+
+} // namespace manta::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::weak_ptr<const void>)
