@@ -85,7 +85,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   }
   st.nodes.erase(n);
   forget_if_gone(st, index);
-  st.copies.drop_node(index); // its copies are gone with it
+  self->send(st.directory, node_lost_atom::value, index); // its copies are gone with it
   detail::lent_node_gone(index); // and the handles it held of this driver's actors
   auto loss = ++st.next_loss;
   st.losses[index] = loss;
