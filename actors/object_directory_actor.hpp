@@ -1,9 +1,8 @@
 #pragma once
 
+#include "actors/cluster_atoms.hpp"
 #include "manta/cluster/object_directory.hpp"
 
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -16,33 +15,9 @@
 
 /// The distributed object directory actor (the design card's): the owner's
 /// record of which nodes hold copies of its objects (object_directory.hpp),
-/// as an actor of its own that receives what changes it.
+/// as an actor of its own that receives what changes it (its message tags
+/// are cluster_atoms.hpp's, "the object directory actor").
 namespace manta::actors {
-
-// -- what it receives (in-process only: never sent between nodes) ------------
-
-/// -> directory: (object id, node, alive) `node` holds or is reading a copy;
-/// `alive` (a weak pointer to the object's slot) ends the record with it.
-using copy_add_atom = caf::atom_constant<caf::atom("copyadd")>;
-/// -> directory: (object id, node) -> (bool) `node` reported it holds a
-/// copy; false if the owner no longer tracks the object (the node frees it).
-using copy_held_atom = caf::atom_constant<caf::atom("copyheld")>;
-/// -> directory: (object id, node) `node` reported it dropped its copy.
-using copy_gone_atom = caf::atom_constant<caf::atom("copygone")>;
-/// -> directory: (object id, node) the task that made `node` a holder ended:
-/// unless it reported its copy, `node` is none.
-using copy_settle_atom = caf::atom_constant<caf::atom("copysettle")>;
-/// -> directory: (object id) -> (std::vector<uint16_t>) the nodes holding
-/// copies, in the order they were added.
-using copies_atom = caf::atom_constant<caf::atom("copies")>;
-/// -> directory: (node) the node was lost: it holds no copies any more.
-using node_lost_atom = caf::atom_constant<caf::atom("nodelost")>;
-/// -> directory: (object id) -> (std::vector<uint16_t>) the owner freed the
-/// object: forgotten; the nodes whose copies are to be freed.
-using copy_erase_atom = caf::atom_constant<caf::atom("copyerase")>;
-/// -> directory: () -> (swept_copies) forgets every object its owner let go
-/// of; them with the nodes whose copies are to be freed.
-using copy_sweep_atom = caf::atom_constant<caf::atom("copysweep")>;
 
 /// What a sweep hands back: objects let go of, each with its holders.
 using swept_copies = std::vector<std::pair<uint64_t, std::vector<uint16_t>>>;
@@ -51,8 +26,9 @@ class directory_door;
 struct object_directory_state;
 using object_directory_actor = caf::stateful_actor<object_directory_state>;
 
-/// The directory actor's behavior: every message above, applied to `door`'s
-/// directory in the order the actor receives them.
+/// The directory actor's behavior: every message of cluster_atoms.hpp's
+/// object directory section, applied to `door`'s directory in the order
+/// the actor receives them.
 caf::behavior object_directory_behavior(object_directory_actor* self,
                                         std::shared_ptr<directory_door> door);
 
@@ -66,7 +42,13 @@ caf::behavior object_directory_behavior(object_directory_actor* self,
 /// restarts, and must not find them again (it would retry them instead of
 /// rebuilding). What the client learns from other actors (a worker's copy
 /// reports, a task's end, a node's loss) goes to the actor as messages, in
-/// the order the client got them. A mutex keeps both ways apart.
+/// the order the client got them (a task's end after the copy reports its
+/// node sent before its result). Such a message may be applied after a door
+/// step the client took later: a reader added again on the same node right
+/// after a `copysettle` of a task that never reported its copy is dropped
+/// by it until that reader reports its own, so only who serves a read
+/// changes for that while, never what is read. A mutex keeps both ways
+/// apart.
 class directory_door {
 public:
   /// `node` holds or is reading a copy of `id` (object_directory::add).
@@ -114,5 +96,3 @@ struct object_directory_state {
 };
 
 } // namespace manta::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::weak_ptr<const void>)
