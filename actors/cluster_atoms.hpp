@@ -146,6 +146,39 @@ using stolen_atom = caf::atom_constant<caf::atom("stolen")>;
 /// passed; drop what it left here unless it came back (owner_book.hpp).
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
+// -- the object directory actor (object_directory_actor.hpp), in-process ------
+
+/// any actor -> object directory actor (the client adds through its door:
+/// object_directory_actor.hpp): (object id, node, alive) `node` holds or is
+/// reading a copy; `alive` (a weak pointer to the object's slot) ends the
+/// record with it.
+using copy_add_atom = caf::atom_constant<caf::atom("copyadd")>;
+/// cluster_client -> object directory actor: (object id, node) -> (bool)
+/// `node` reported it holds a copy; false if the owner no longer tracks the
+/// object (the node frees it).
+using copy_held_atom = caf::atom_constant<caf::atom("copyheld")>;
+/// cluster_client -> object directory actor: (object id, node) `node`
+/// reported it dropped its copy.
+using copy_gone_atom = caf::atom_constant<caf::atom("copygone")>;
+/// cluster_client -> object directory actor: (object id, node) the task that
+/// made `node` a holder ended: unless it reported its copy, `node` is none.
+using copy_settle_atom = caf::atom_constant<caf::atom("copysettle")>;
+/// any actor -> object directory actor (the client looks up through its
+/// door): (object id) -> (std::vector<uint16_t>) the nodes holding copies, in
+/// the order they were added.
+using copies_atom = caf::atom_constant<caf::atom("copies")>;
+/// cluster_client -> object directory actor: (node) the node was lost: it
+/// holds no copies any more.
+using node_lost_atom = caf::atom_constant<caf::atom("nodelost")>;
+/// any actor -> object directory actor (the client frees through its door):
+/// (object id) -> (std::vector<uint16_t>) the owner freed the object:
+/// forgotten; the nodes whose copies are to be freed.
+using copy_erase_atom = caf::atom_constant<caf::atom("copyerase")>;
+/// any actor -> object directory actor (the client sweeps through its door):
+/// () -> (swept_copies) forgets every object its owner let go of; them with
+/// the nodes whose copies are to be freed.
+using copy_sweep_atom = caf::atom_constant<caf::atom("copysweep")>;
+
 // -- placement groups across nodes (docs/cluster.md) ---------------------------
 
 /// owner -> node_manager: (token, BundleReservation) -> (bool, why): take
@@ -165,3 +198,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<manta::detail::fetch_promise>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::create_request_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::call_request_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(manta::detail::named_request_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::weak_ptr<const void>)

@@ -96,7 +96,7 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
   // Its node reported the copies it kept before this result: any other
   // object it was to read is not there.
   for (auto& [object, alive] : p.reads)
-    st.copies.settle(object, p.node);
+    self->send(st.directory, copy_settle_atom::value, object, p.node);
   if (p.task) {
     auto& t = *p.task;
     switch (r.kind) {
@@ -229,6 +229,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
   self->delayed_send<caf::message_priority::high>(self, st.ping_interval, heartbeat_atom::value);
   st.last_tick = std::chrono::steady_clock::now();
   start_bundles(self);
+  st.directory = self->spawn<caf::linked>(object_directory_behavior, st.copies);
   // An error message from a peer (a node manager of another build answering
   // a message it does not know, or a broken one) would stop this actor by
   // CAF's default, and with it every creation, call and fetch of this
@@ -422,7 +423,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // The owner's last reference is gone: the object and its copies.
       auto held = self->state.rebuilds.forget(id);
       free_on(self, node, held);
-      for (auto copy : self->state.copies.erase(held))
+      for (auto copy : self->state.copies->erase(held))
         free_on(self, copy, held);
       for (auto [rebuilt_on, held_there] : self->state.rebuilds.take_rebuilt_inline(id))
         free_on(self, rebuilt_on, held_there); // no bytes: the refs' pins go

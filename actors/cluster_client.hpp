@@ -1,10 +1,10 @@
 #pragma once
 
-#include "manta/cluster/object_directory.hpp"
 #include "manta/cluster/outbox.hpp"
 #include "actors/fetch_table.hpp"
 #include "actors/head_link.hpp"
 #include "actors/node_links.hpp"
+#include "actors/object_directory_actor.hpp"
 #include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
 #include "actors/remote_actors.hpp"
@@ -76,8 +76,13 @@ struct cluster_client_state {
   /// Generator items' lineages, their re-runs, and the nodes that rebuilt
   /// an object inline (rebuild_records.hpp).
   rebuild_records rebuilds;
-  /// Where copies of this driver's objects live (besides their first home).
-  object_directory copies;
+  /// Where copies of this driver's objects live (besides their first home):
+  /// the object directory actor, spawned linked to this one, which the
+  /// copy reports, task ends and node losses go to as messages; and the
+  /// door to its directory for the placement and fetch steps that read at
+  /// once what they wrote (object_directory_actor.hpp says why).
+  caf::actor directory;
+  std::shared_ptr<directory_door> copies = std::make_shared<directory_door>();
   /// Actors placed on workers, their calls on the way and creations
   /// waiting for a worker (remote_actors.hpp).
   remote_actors actors;

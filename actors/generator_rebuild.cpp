@@ -70,7 +70,7 @@ void on_stored_item(self_ptr self, uint64_t task, uint64_t index, uint16_t from,
     // (a re-run, or a retry of the task) takes its place. Reads of it
     // restart from there.
     auto old = live->held_as; // copies of it on live nodes go: this one serves
-    for (auto node : st.copies.erase(old))
+    for (auto node : st.copies->erase(old))
       free_on(self, node, old);
     rec->node = from;
     rec->encoded_size = size;

@@ -296,7 +296,7 @@ void on_fetched(self_ptr self, uint64_t fetch_id, uint32_t attempt, const std::s
     // Its home is gone and every copy failed: none is left, so the object
     // is rebuilt from its lineage (if its retries allow).
     auto held = held_id(self, op.obj->id.value());
-    for (auto node : self->state.copies.erase(held))
+    for (auto node : self->state.copies->erase(held))
       free_on(self, node, held);
     start_fetch(self, fetch_id);
     return;
@@ -417,7 +417,7 @@ void free_on(self_ptr self, uint16_t node, uint64_t id) {
 }
 
 void free_copies_let_go(self_ptr self) {
-  for (auto& [id, nodes] : self->state.copies.sweep())
+  for (auto& [id, nodes] : self->state.copies->sweep())
     for (auto node : nodes)
       free_on(self, node, id);
 }
@@ -426,11 +426,16 @@ void on_copy(self_ptr self, uint16_t node, const bytes_t& bytes) {
   wire::copy_message m;
   if (auto err = wire::decode(bytes, m); !err.empty())
     return;
-  auto& copies = self->state.copies;
-  if (!m.held)
-    copies.remove(m.object_id, node);
-  else if (!copies.confirm(m.object_id, node))
-    free_on(self, node, m.object_id); // let go of meanwhile
+  auto& dir = self->state.directory;
+  if (!m.held) {
+    self->send(dir, copy_gone_atom::value, m.object_id, node);
+    return;
+  }
+  self->request(dir, caf::infinite, copy_held_atom::value, m.object_id, node)
+    .then([self, node, id = m.object_id](bool tracked) {
+      if (!tracked)
+        free_on(self, node, id); // let go of meanwhile
+    });
 }
 
 } // namespace manta::actors

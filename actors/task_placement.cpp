@@ -61,7 +61,7 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   // now on it serves them (the chunks it has) to later readers.
   for (auto& [object, alive] : p.reads)
     if (n.info.data_port != 0)
-      self->state.copies.add(object, index, alive);
+      self->state.copies->add(object, index, alive);
   hold(n, p.demand, 1);
   p.node = index;
   p.count_dispatch(1);
@@ -209,7 +209,7 @@ std::vector<uint16_t> holders_of(self_ptr self, uint64_t id, uint16_t first) {
   std::vector<uint16_t> out;
   if (serves(first))
     out.push_back(first);
-  for (auto node : st.copies.copies(id))
+  for (auto node : st.copies->copies(id))
     if (node != first && serves(node))
       out.push_back(node);
   return out;
@@ -229,7 +229,7 @@ namespace {
 /// ones named to the fewest readers so far first (those it reads from).
 wire::arg_ref arg_ref_to(self_ptr self, uint32_t position, uint64_t id, uint64_t size,
                          std::vector<uint16_t> holders, const slot_ptr& slot) {
-  self->state.copies.balance(id, holders, transfer_sources, slot);
+  self->state.copies->balance(id, holders, transfer_sources, slot);
   auto first = holder_info(self, holders.front());
   wire::arg_ref r{position, id, first.node, first.host, first.data_port, size, {}};
   for (size_t k = 1; k < holders.size(); ++k)

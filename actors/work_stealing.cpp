@@ -120,7 +120,7 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
     hold(*n, p.demand, -1);
     n->queued.erase(id);
     for (auto& [object, alive] : p.reads)
-      st.copies.settle(object, node); // it never read them
+      self->send(st.directory, copy_settle_atom::value, object, node); // it never read them
     p.node = 0;
     p.count_dispatch(-1);
     task_events::on_undispatched(*p.task);

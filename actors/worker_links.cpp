@@ -72,7 +72,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     st.specs.drop(n->manager);
   }
   auto loss = st.nodes.lose(index);
-  st.copies.drop_node(index); // its copies are gone with it
+  self->send(st.directory, node_lost_atom::value, index); // its copies are gone with it
   detail::lent_node_gone(index); // and the handles it held of this driver's actors
   // Tasks in flight there run again elsewhere while retries last, unless
   // nodes died under them too often; rebuilds in flight there start over

@@ -15,7 +15,8 @@ namespace manta::actors {
 /// chunks it has while it reads) until it reports that the read failed or
 /// that memory pressure dropped its copy, its task ends without it having
 /// reported a copy, it dies, or the owner lets go of the object. Only the
-/// cluster client actor uses it.
+/// object directory actor keeps one (actors/object_directory_actor.hpp),
+/// for the driver's cluster client.
 class object_directory {
 public:
   /// `node` holds or is reading a copy of `id`. The first call for `id`
