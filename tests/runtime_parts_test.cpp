@@ -1,15 +1,20 @@
-// The jobs a node knows and the generator streams items from other nodes
-// go to are parts of its runtime (known_jobs.hpp, stream_index.hpp): a
-// second `init` sees none of the first's, and with no runtime none is
-// known. The token identity of a cluster's TLS belongs to the CAF
-// configuration that made it (cluster_tls.hpp), so two actor systems of
-// one process never share or replace each other's.
+// The jobs a node knows, the generator streams items from other nodes go
+// to and what restarting actors wait for are parts of its runtime
+// (known_jobs.hpp, stream_index.hpp, actor_directory.hpp): a second `init`
+// sees none of the first's, and with no runtime none is known. The token
+// identity of a cluster's TLS and the time its accepted connections get
+// for their handshake belong to the CAF configuration that made them
+// (cluster_tls.hpp), so two actor systems of one process never share or
+// replace each other's.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <manta/manta.hpp>
 
+#include <manta/actor/far_actors.hpp>
+#include <manta/cluster/cluster.hpp>
 #include <manta/cluster/cluster_tls.hpp>
+#include <manta/cluster/remote_actor.hpp>
 #include <manta/core/caf_config.hpp>
 #include <manta/core/job_id.hpp>
 #include <manta/core/runtime.hpp>
@@ -76,6 +81,18 @@ std::string next_text(item_stream& stream) {
   } catch (const std::runtime_error& e) {
     return e.what();
   }
+}
+
+/// The handshake time a networked CAF configuration made with
+/// `connection_timeout` keeps, with the configuration.
+std::pair<std::unique_ptr<caf::actor_system_config>, std::chrono::milliseconds>
+handshake_time_for(std::chrono::milliseconds connection_timeout) {
+  auto cfg = manta::detail::make_caf_config(1, /*networked=*/true, {}, std::string(64, 'a'),
+                                            connection_timeout);
+  auto* made = dynamic_cast<manta::detail::tls_config*>(cfg.get());
+  REQUIRE(made != nullptr);
+  auto time = made->handshake_timeout;
+  return {std::move(cfg), time};
 }
 
 /// The TLS identity a networked CAF configuration made with `tls` and
@@ -169,4 +186,38 @@ TEST_CASE("each CAF configuration keeps the TLS identity made from its own token
   manta::tls_options plain;
   plain.plain = true;
   CHECK(identity_for(plain, "").second == nullptr);
+}
+
+TEST_CASE("what an actor's restart waited for in one runtime is not said in the next") {
+  // Ids start over with each runtime: the next runtime's actor of the same
+  // id must not be said to wait for the first's node.
+  constexpr uint64_t core_id = 77;
+  manta::init(options());
+  manta::detail::set_restart_wait(core_id, "waits for a node that offers {only_a: 1} to join");
+  CHECK(manta::detail::restart_wait(core_id).find("only_a") != std::string::npos);
+  manta::shutdown(); // still waiting
+  CHECK(manta::detail::restart_wait(core_id).empty());
+  manta::detail::set_restart_wait(core_id, "no runtime to record it in");
+  manta::init(options());
+  CHECK(manta::detail::restart_wait(core_id).empty());
+  manta::detail::set_restart_wait(core_id, "waits");
+  manta::detail::set_restart_wait(core_id, {}); // back, or dead
+  CHECK(manta::detail::restart_wait(core_id).empty());
+  manta::shutdown();
+}
+
+TEST_CASE("each CAF configuration keeps the handshake time of its own connection timeout") {
+  auto [a_cfg, a] = handshake_time_for(20s);
+  CHECK(a == 20s);
+  // A later configuration (another runtime, a tool's system) does not
+  // change the first's.
+  auto [b_cfg, b] = handshake_time_for(30s);
+  CHECK(b == 30s);
+  CHECK(dynamic_cast<manta::detail::tls_config&>(*a_cfg).handshake_timeout == 20s);
+  // Never below the time a member's own connect waits.
+  CHECK(handshake_time_for(1s).second
+        == std::chrono::milliseconds{manta::detail::cluster::connect_timeout});
+  // What the sessions of an actor system made from `a` get.
+  caf::actor_system sys{*a_cfg};
+  CHECK(manta::detail::handshake_timeout_of(sys) == 20s);
 }

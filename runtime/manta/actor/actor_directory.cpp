@@ -101,6 +101,20 @@ std::vector<actor_info> actor_directory::dead() {
   return {dead_.begin(), dead_.end()};
 }
 
+void actor_directory::set_restart_wait(uint64_t core_id, std::string what) {
+  std::lock_guard<std::mutex> guard{waits_mtx_};
+  if (what.empty())
+    restart_waits_.erase(core_id);
+  else
+    restart_waits_[core_id] = std::move(what);
+}
+
+std::string actor_directory::restart_wait(uint64_t core_id) {
+  std::lock_guard<std::mutex> guard{waits_mtx_};
+  auto i = restart_waits_.find(core_id);
+  return i == restart_waits_.end() ? std::string{} : i->second;
+}
+
 // -- functions declared in actor_anchor.hpp ----------------------------------
 
 namespace {

@@ -3,12 +3,13 @@
 #include "manta/actor/actor_anchor.hpp"
 #include "manta/state.hpp"
 
+#include <cstdint>
 #include <deque>
-
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,14 @@ public:
   std::vector<actor_info> dead();
   static constexpr size_t dead_history = 1000;
 
+  /// Why actor `core_id`, restarting on another node, is not back yet
+  /// ("" when nothing is said): set and cleared by the cluster client
+  /// (cluster_actors.cpp), shown as the restarting actor's cause. Kept
+  /// here, not per process, because ids start over with each runtime: a
+  /// wait the runtime left pending would name the next runtime's actor.
+  void set_restart_wait(uint64_t core_id, std::string what);
+  std::string restart_wait(uint64_t core_id);
+
 private:
   struct entry {
     std::weak_ptr<actor_anchor> weak;
@@ -58,6 +67,9 @@ private:
   /// Size of `all_` at which dead entries are swept next.
   size_t sweep_at_ = 1024;
   std::deque<actor_info> dead_;
+  /// Its own lock, taken last: an actor asks while it holds its own.
+  std::mutex waits_mtx_;
+  std::unordered_map<uint64_t, std::string> restart_waits_;
 };
 
 } // namespace manta::detail

@@ -34,8 +34,14 @@ namespace manta::detail {
 
 namespace {
 
-/// The process's cluster while it is in one; guards ~remote_object, which
-/// may run after the runtime stopped.
+/// The runtime's cluster link from the end of its `join` to its `leave`,
+/// for code that holds no runtime (a remote object or actor handle dropped
+/// on any thread, possibly after `shutdown`) and for this node's object
+/// reads (`reader_tls`). A pointer to a part of the runtime, not state of
+/// its own: `leave` clears it, so nothing of a runtime reaches the next.
+/// It stays process-wide for the reason `runtime::live()` does, and needs
+/// its lock beyond that pointer: a drop racing with `leave` sends through
+/// the link while holding it, so the link cannot go meanwhile.
 std::mutex g_link_mtx;
 cluster* g_link = nullptr;
 
@@ -172,7 +178,7 @@ uint16_t cluster::join(const caf::actor& node_manager) {
     } catch (const std::exception& e) {
       throw error("manta: cannot start the object transfer server on " + me.host + ": " + e.what());
     }
-    set_reader_tls(std::move(tls));
+    reader_tls_ = std::move(tls);
   }
   data_port_ = me.data_port;
   data_host_ = me.host;
@@ -340,6 +346,11 @@ std::string cluster::fetch(const remote_ptr& obj, wire::bytes& out) {
 
 std::vector<wire::node_record> cluster::workers() const {
   return workers_->connected();
+}
+
+std::shared_ptr<data_path_tls> reader_tls() {
+  std::lock_guard<std::mutex> guard{g_link_mtx};
+  return g_link != nullptr ? g_link->reader_tls_ : nullptr;
 }
 
 caf::actor cluster::client() {

@@ -21,6 +21,7 @@ namespace manta::detail {
 
 class worker_pool;
 class transfer_server;
+class data_path_tls;
 
 /// "host:port" split; throws invalid_argument_error on bad input.
 std::pair<std::string, uint16_t> parse_address(const std::string& address);
@@ -167,6 +168,14 @@ private:
   std::shared_ptr<detail::worker_list> workers_ = std::make_shared<detail::worker_list>();
   /// Workers: serves the bytes of held objects (object_transfer.hpp).
   std::unique_ptr<transfer_server> transfer_;
+  /// The TLS this node's reads of other nodes' objects use: the data
+  /// path's, made from its actor system's TLS at `join` (null for plain
+  /// TCP). Set once before the link is published; read through
+  /// `reader_tls()` (object_fetch.hpp) while the link is in the cluster, so
+  /// a second runtime never reads with the first's identity.
+  std::shared_ptr<data_path_tls> reader_tls_;
+
+  friend std::shared_ptr<data_path_tls> reader_tls();
 };
 
 } // namespace manta::detail

@@ -231,4 +231,9 @@ const token_identity* token_identity_of(const caf::actor_system& sys) noexcept {
   return cfg != nullptr ? cfg->identity.get() : nullptr;
 }
 
+std::chrono::milliseconds handshake_timeout_of(const caf::actor_system& sys) noexcept {
+  auto* cfg = dynamic_cast<const tls_config*>(&sys.config());
+  return cfg != nullptr ? cfg->handshake_timeout : tls_config::default_handshake_timeout;
+}
+
 } // namespace manta::detail

@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -70,16 +71,30 @@ private:
 };
 
 /// CAF's configuration with the token identity its actor system's TLS
-/// sessions present (null: plain TCP, or CAF's own files). `make_caf_config`
-/// makes every configuration this type, and `configure_tls` sets it.
+/// sessions present (null: plain TCP, or CAF's own files) and the time its
+/// accepted sessions get for their handshake. `make_caf_config` makes every
+/// configuration this type, and `configure_tls` sets both.
 class tls_config : public caf::actor_system_config {
 public:
   /// The identity the system's sessions present, null without one.
   std::shared_ptr<const token_identity> identity;
+  /// How long a connection this system accepts may take to finish its
+  /// handshake before it is closed (handshake_guard.hpp): the cluster's
+  /// connection timeout, at least `cluster::connect_timeout`. Kept with the
+  /// configuration, as the identity is, so that another actor system of
+  /// the process (a later runtime, a tool's) does not change this one's.
+  std::chrono::milliseconds handshake_timeout{default_handshake_timeout};
+
+  /// The handshake time of a configuration `configure_tls` did not set.
+  static constexpr std::chrono::milliseconds default_handshake_timeout{4000};
 };
 
 /// The identity `sys`'s sessions present, or null (plain, CAF's files, or a
 /// configuration `make_caf_config` did not make).
 const token_identity* token_identity_of(const caf::actor_system& sys) noexcept;
+
+/// The time `sys`'s accepted sessions get for their handshake (the
+/// default for a configuration `make_caf_config` did not make).
+std::chrono::milliseconds handshake_timeout_of(const caf::actor_system& sys) noexcept;
 
 } // namespace manta::detail

@@ -41,7 +41,6 @@ struct guard_state {
   std::condition_variable cv;
   std::unordered_map<SSL*, pending> table;
   bool watching = false;
-  std::atomic<long long> timeout_ms{4000};
   std::atomic<size_t> timed_out{0};
   std::atomic<size_t> refused{0};
   int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, on_session_free);
@@ -120,15 +119,7 @@ void handshake_refused(int fd) {
                    log_limiter::skipped_text(skipped).c_str());
 }
 
-void set_handshake_timeout(std::chrono::milliseconds timeout) noexcept {
-  state().timeout_ms.store(timeout.count(), std::memory_order_relaxed);
-}
-
-std::chrono::milliseconds handshake_timeout() noexcept {
-  return std::chrono::milliseconds{state().timeout_ms.load(std::memory_order_relaxed)};
-}
-
-bool admit_handshake(SSL* ssl, int fd) {
+bool admit_handshake(SSL* ssl, int fd, std::chrono::milliseconds timeout) {
   auto& s = state();
   std::lock_guard<std::mutex> guard{s.mtx};
   if (s.table.size() >= max_pending_handshakes) {
@@ -141,7 +132,7 @@ bool admit_handshake(SSL* ssl, int fd) {
     s.refused.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  s.table[ssl] = pending{copy, clock_type::now() + handshake_timeout()};
+  s.table[ssl] = pending{copy, clock_type::now() + timeout};
   SSL_set_ex_data(ssl, s.index, &admitted_mark);
   if (!s.watching) {
     s.watching = true;

@@ -14,22 +14,25 @@
 ///
 /// Each accepted TLS session is admitted here before its handshake starts:
 /// beyond `max_pending_handshakes` at once it is refused (closed at once),
-/// and one that has not finished its handshake `handshake_timeout()` after
-/// it was accepted is shut down, which makes CAF's I/O loop see the
-/// connection end and close it. Authenticated connections are not touched.
+/// and one that has not finished its handshake within the time its actor
+/// system's configuration gives (`handshake_timeout_of`, cluster_tls.hpp)
+/// is shut down, which makes CAF's I/O loop see the connection end and
+/// close it. Authenticated connections are not touched.
+///
+/// The table, its watcher thread and the counters are the process's: the
+/// bound is on the process's descriptors, whichever actor system accepted
+/// them, and OpenSSL frees sessions (and so forgets them here) whenever
+/// it does, up to the process's exit after static destructors ran.
 namespace manta::detail {
 
 /// Handshakes that may be under way at once on one process.
 inline constexpr size_t max_pending_handshakes = 256;
 
-/// Sets how long an accepted connection may take to finish its handshake
-/// (the cluster's connection timeout: a member answers well within it).
-void set_handshake_timeout(std::chrono::milliseconds timeout) noexcept;
-std::chrono::milliseconds handshake_timeout() noexcept;
-
 /// Called for a session accepted on descriptor `fd` whose handshake has
-/// not finished: false when too many are pending (refuse the connection).
-bool admit_handshake(SSL* ssl, int fd);
+/// not finished, which it must finish within `timeout` (its system's, the
+/// cluster's connection timeout: a member answers well within it): false
+/// when too many are pending (refuse the connection).
+bool admit_handshake(SSL* ssl, int fd, std::chrono::milliseconds timeout);
 
 /// Called after each read or write of a session: forgets it once its
 /// handshake is done. Costs one lookup in the session's own data.

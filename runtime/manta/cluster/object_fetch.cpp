@@ -13,14 +13,10 @@
 #include <future>
 #include <new>
 #include <typeinfo>
-#include <mutex>
 
 namespace manta::detail {
 
 namespace {
-
-std::mutex g_reader_tls_mtx;
-std::shared_ptr<data_path_tls> g_reader_tls;
 
 /// Where a read lands: `data`, and the vector it is the data of if that
 /// is not sized yet (it grows chunk by chunk as the read goes, see
@@ -84,16 +80,6 @@ void start_read(std::vector<object_source> sources, std::string token, uint64_t 
 }
 
 } // namespace
-
-void set_reader_tls(std::shared_ptr<data_path_tls> tls) {
-  std::lock_guard<std::mutex> guard{g_reader_tls_mtx};
-  g_reader_tls = std::move(tls);
-}
-
-std::shared_ptr<data_path_tls> reader_tls() {
-  std::lock_guard<std::mutex> guard{g_reader_tls_mtx};
-  return g_reader_tls;
-}
 
 std::string fetch_object(const std::vector<object_source>& sources, const std::string& token,
                          uint64_t id, uint64_t size, std::vector<char>& out, int streams,

@@ -16,10 +16,9 @@ namespace manta::detail {
 
 class data_path_tls;
 
-/// The TLS readers use unless a call says otherwise: the process's data
-/// path TLS (set when it joins a cluster: null for a plain one, whose data
-/// path is plain TCP).
-void set_reader_tls(std::shared_ptr<data_path_tls> tls);
+/// The TLS readers use unless a call says otherwise: the data path TLS of
+/// the runtime's cluster link while it is in a cluster (cluster.cpp); null
+/// for a plain cluster, whose data path is plain TCP, and outside one.
 std::shared_ptr<data_path_tls> reader_tls();
 
 /// Connections one object is read over from a single holder (chunks of

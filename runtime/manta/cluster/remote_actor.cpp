@@ -5,6 +5,7 @@
 #include "actors/cluster_client.hpp"
 #include "manta/cluster/actor_choice.hpp"
 #include "manta/actor/actor_core.hpp"
+#include "manta/actor/actor_directory.hpp"
 #include "manta/actor/far_actors.hpp"
 #include "manta/actor/attached_actor.hpp"
 #include "manta/cluster/cluster.hpp"
@@ -22,8 +23,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <unordered_map>
 
 namespace manta::detail {
 
@@ -46,23 +45,18 @@ bool on_worker() {
   return rt != nullptr && cluster_worker(*rt);
 }
 
-std::mutex g_waits_mtx;
-std::unordered_map<uint64_t, std::string> g_waits;
-
 } // namespace
 
+// The waits are the runtime's actor directory's (actor_directory.hpp): with
+// no runtime there is no actor to wait for.
 std::string restart_wait(uint64_t core_id) {
-  std::lock_guard<std::mutex> guard{g_waits_mtx};
-  auto i = g_waits.find(core_id);
-  return i == g_waits.end() ? std::string{} : i->second;
+  auto* rt = runtime::live();
+  return rt != nullptr ? rt->actors().restart_wait(core_id) : std::string{};
 }
 
 void set_restart_wait(uint64_t core_id, std::string what) {
-  std::lock_guard<std::mutex> guard{g_waits_mtx};
-  if (what.empty())
-    g_waits.erase(core_id);
-  else
-    g_waits[core_id] = std::move(what);
+  if (auto* rt = runtime::live())
+    rt->actors().set_restart_wait(core_id, std::move(what));
 }
 
 uint16_t node_of(const remote_actor& where) {

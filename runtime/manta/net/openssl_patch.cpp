@@ -175,7 +175,8 @@ bool session::try_accept(native_socket fd) {
     return false;
   }
   // A handshake still under way counts against the bounds until it ends.
-  return !accepting_ || manta::detail::admit_handshake(ssl_, fd);
+  return !accepting_
+         || manta::detail::admit_handshake(ssl_, fd, manta::detail::handshake_timeout_of(sys_));
 }
 
 bool session::must_read_more(native_socket, size_t) {

@@ -2,7 +2,6 @@
 
 #include "manta/cluster/cluster_tls.hpp"
 #include "manta/cluster/cluster_token.hpp"
-#include "manta/cluster/handshake_guard.hpp"
 #include "manta/net/record_cipher.hpp"
 
 #include <caf/all.hpp>
@@ -149,7 +148,7 @@ std::string configure_tls(tls_config& cfg, const tls_options& tls, const std::st
   cfg.load<caf::openssl::manager>();
   // Never a plain side connection (CAF's default, stated).
   cfg.set("middleman.enable-automatic-connections", false);
-  set_handshake_timeout(handshake_timeout);
+  cfg.handshake_timeout = handshake_timeout;
   openssl_patch_linked();
   return {};
 }
