@@ -18,7 +18,7 @@
 #include "manta/actor/actor_core.hpp"
 #include "manta/store/allocation_hook.hpp"
 #include "manta/observe/log_capture.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -86,7 +86,7 @@ bool worker_pool::run_here(const object_slot& slot) {
     return false;
   std::optional<queued> q;
   {
-    std::lock_guard<std::mutex> guard{st.mtx};
+    std::lock_guard<pool_lock> guard{st.mtx};
     if (st.stopping)
       return false;
     q = st.take_awaited(slot);
@@ -123,7 +123,7 @@ bool worker_pool::run_here(const object_slot& slot) {
     // Granting may start a thread (it allocates): never stopped half-way by
     // the memory monitor.
     allocation_hook::hold_off no_stop;
-    std::lock_guard<std::mutex> guard{st.mtx};
+    std::lock_guard<pool_lock> guard{st.mtx};
     st.give_back(q->task->opts.resources, q->task->lease_owner());
     // A retry queues again; the caller, still waiting, may take it again.
     if (again && !st.enqueue(q->task, q->parent))
