@@ -39,6 +39,22 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
 }
 
 void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
+  // The only task in sight, pushed by a submitter that will likely run it
+  // itself, while the watcher sleeps: left out of the queue for it (see
+  // `left`), as the branch below would leave it there without a wake-up.
+  if (left_to_caller && watching && runnable.empty() && idle > 0
+      && (spinning == 0 || oversubscribed()) && helpers.empty() && q.result != nullptr
+      && helpable(*q.task) && left_result.load(std::memory_order_acquire) == nullptr) {
+    const void* result = q.result;
+    left.emplace(std::move(q));
+    left_result.store(result, std::memory_order_release);
+    ++left_count;
+    left_pending = true;
+    return;
+  }
+  // A task left so goes first, in its order: the wake-ups below count it
+  // (a pool thread woken for this task would not see it where it is).
+  unleave();
   runnable.push_back(std::move(q));
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle) {
@@ -63,6 +79,18 @@ void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
     }
     wake_one();
   }
+}
+
+void worker_pool::state::unleave() {
+  auto result = left_result.load(std::memory_order_acquire);
+  // Null: none; busy: its submitter takes it now.
+  if (result == nullptr || result == busy()
+      || !left_result.compare_exchange_strong(result, busy(), std::memory_order_acquire))
+    return;
+  runnable.push_back(std::move(*left));
+  left.reset();
+  left_result.store(nullptr, std::memory_order_release);
+  num_runnable.store(runnable.size(), std::memory_order_release);
 }
 
 void worker_pool::state::wake_one() {
@@ -262,6 +290,8 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   std::optional<queued> next;
   std::unique_lock<pool_lock> guard{st.mtx};
   for (;;) {
+    if (!next && st.runnable.empty())
+      st.unleave(); // the task left to its submitter: the queue's only entry
     if (next || !st.runnable.empty()) {
       task_ptr t;
       uint64_t parent = 0;
@@ -320,7 +350,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       // spinner took nearly every such task on a quiet machine.
       int left_to_caller = 0;
       for (int i = 0; i < spin_steps; ++i) {
-        if (st.num_runnable.load(std::memory_order_acquire) != 0) {
+        if (st.num_runnable.load(std::memory_order_acquire) != 0 || st.has_left()) {
           if (++left_to_caller > caller_grace_steps)
             break;
           cpu_relax();
@@ -422,6 +452,7 @@ size_t worker_pool::stop(std::chrono::milliseconds grace) {
   std::unique_lock<pool_lock> guard{st.mtx};
   if (!st.stopping) {
     st.stopping = true;
+    st.unleave();
     std::vector<task_ptr> dropped;
     for (auto& g : st.waiting)
       for (auto& q : g.tasks)

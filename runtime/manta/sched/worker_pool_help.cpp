@@ -129,6 +129,7 @@ bool help_step(help_record& h) {
       h.lent = h.to_lend;
       h.to_lend = 0;
     }
+    st.unleave(); // a task left to its submitter: the queue's only entry
     if (!st.stopping)
       q = st.pick_for(h);
     if (!q) {

@@ -56,6 +56,20 @@ struct worker_pool::state : std::enable_shared_from_this<worker_pool::state> {
   /// Granted tasks not yet picked up by a thread.
   std::deque<queued> runnable;
   std::atomic<size_t> num_runnable{0};
+  /// The task left to its submitter while the watcher sleeps (see
+  /// `watch_wanted`), kept out of `runnable` so that the submitter's `get`
+  /// takes it back without this lock (`take_left`): the lock's second
+  /// acquisition of a task one at a time, and the queue's push, scan and
+  /// pop. `left_result` is its result while it is here: null when empty,
+  /// `busy()` while its taker moves it out. Written under the lock from
+  /// null only; taken by whoever swaps its result for `busy()`.
+  /// Kept only while `runnable` is empty: a push, and any other reader of
+  /// `runnable`, first moves it there (`unleave`), so that to everyone but
+  /// its submitter it is the queue's only entry, as it was.
+  std::atomic<const void*> left_result{nullptr};
+  std::optional<queued> left;
+  /// `left_result` while `left` is moved out: an address no result has.
+  const void* busy() const noexcept { return &left; }
   size_t idle = 0;
   /// Threads waiting on `work_cv`, and the wake-ups sent to them that
   /// none of them took yet: a second task never counts on a sleeper
@@ -129,6 +143,14 @@ struct worker_pool::state : std::enable_shared_from_this<worker_pool::state> {
   /// Takes the task producing `slot` for a caller outside the pool to
   /// run: granted, or first in its FIFO with its resources free.
   std::optional<queued> take_awaited(const object_slot& slot);
+  /// Takes the task left to its submitter (`left`) if it produces `slot`,
+  /// without the lock (worker_pool_caller.cpp).
+  std::optional<queued> take_left(const object_slot& slot);
+  /// Whether a task is left so (`left`).
+  bool has_left() const noexcept { return left_result.load(std::memory_order_acquire) != nullptr; }
+  /// Moves the task left to its submitter, if any, to `runnable` (wakes
+  /// nobody: the caller decides).
+  void unleave();
   void lend(double cpus, std::vector<task_ptr>& dropped);
   void reclaim(double cpus);
   void start_thread();
