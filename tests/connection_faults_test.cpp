@@ -184,9 +184,7 @@ TEST_CASE("a connection that hangs without closing is closed after the connectio
   // run twice (the worker ran them, but their results went into the hang).
   auto [runs, per_process] = manta_test::runs_of(log);
   CHECK(runs.size() == static_cast<size_t>(n));
-  int64_t extra = 0;
-  for (auto& [i, k] : runs)
-    extra += k - 1;
+  auto extra = manta_test::reruns_in(runs).extra;
   CHECK(extra <= static_cast<int64_t>(manta::actors::remote_queue_factor));
   // The worker is alive and connected again, through the proxy.
   CHECK(::kill(worker, 0) == 0);
@@ -303,12 +301,7 @@ TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed c
   // window (remote_queue_factor x its CPUs) per cut.
   auto [runs, per_process] = manta_test::runs_of(log);
   CHECK(runs.size() == static_cast<size_t>(n));
-  int64_t extra = 0;
-  int most = 0;
-  for (auto& [i, k] : runs) {
-    extra += k - 1;
-    most = std::max(most, k);
-  }
+  auto [extra, most] = manta_test::reruns_in(runs);
   CHECK(most <= 1 + max_retries);
   CHECK(extra <= static_cast<int64_t>(node_cuts * manta::actors::remote_queue_factor * cpus));
   // The workers stayed alive and the driver is connected to all of them

@@ -89,12 +89,7 @@ TEST_CASE(
   }
   CHECK(replacements_used >= 1);
   CHECK(runs.size() == static_cast<size_t>(n)); // every task ran
-  int64_t extra = 0;
-  int most = 0;
-  for (auto& [i, k] : runs) {
-    extra += k - 1;
-    most = std::max(most, k);
-  }
+  auto [extra, most] = manta_test::reruns_in(runs);
   CHECK(most <= 1 + max_retries);
   // Only tasks placed on a killed node run again: at most its in-flight
   // window (remote_queue_factor x its CPUs) per kill.

@@ -98,6 +98,26 @@ inline std::pair<std::map<int64_t, int>, std::map<int64_t, int>> runs_of(const s
   return out;
 }
 
+/// The re-runs a run log shows: the fault tests bound both, since a fault
+/// may make a task run again, but only a task it hit, and never more often
+/// than its retries allow.
+struct rerun_counts {
+  /// Runs beyond each task's first, over all tasks.
+  int64_t extra = 0;
+  /// The most runs of one task.
+  int most = 0;
+};
+
+/// Counts the re-runs in `runs` (task index -> runs, `runs_of(log).first`).
+inline rerun_counts reruns_in(const std::map<int64_t, int>& runs) {
+  rerun_counts out;
+  for (auto& [i, k] : runs) {
+    out.extra += k - 1;
+    out.most = std::max(out.most, k);
+  }
+  return out;
+}
+
 /// `count` tally actors (seeds 0, 1, ...), on the nodes of `workers` (the
 /// cluster's worker processes, all known to the driver) in turn (soft
 /// affinity: a restart may go elsewhere), restarted and retried without
