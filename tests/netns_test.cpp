@@ -25,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -116,6 +117,31 @@ struct workload {
   }
 };
 
+/// The cluster of the fault and netem cases, as `start_two_workers` made it.
+struct two_workers {
+  /// The worker on host 1.
+  pid_t on_1 = 0;
+  /// The worker on host 2.
+  pid_t on_2 = 0;
+  /// Each worker's node (by pid), as the driver sees it.
+  std::map<int, manta::node_id> nodes;
+};
+
+/// Starts the head on host 0 and a worker of one CPU on each of hosts 1 and
+/// 2 of `c` (four hosts), and joins this driver on host 3, so that a fault
+/// of one worker's host leaves the other to run the work; requires that the
+/// driver reaches both workers.
+two_workers start_two_workers(netns_cluster& c) {
+  two_workers out;
+  c.start_head(0);
+  out.on_1 = c.add_worker(1, 1);
+  out.on_2 = c.add_worker(2, 1);
+  c.join(3);
+  out.nodes = manta_test::worker_nodes(2);
+  REQUIRE(out.nodes.size() == 2);
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("tasks, actors and large objects between namespaces, each node on its own address") {
@@ -205,15 +231,10 @@ TEST_CASE("a bad --node-ip-address and plain TCP off loopback are refused, namin
 TEST_CASE("a worker killed with -9 in another namespace: its work is redone, every result "
           "correct") {
   netns_cluster c{4};
-  c.start_head(0);
-  auto victim = c.add_worker(1, 1);
-  c.add_worker(2, 1);
-  c.join(3);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
-  workload w{2000, c.dir() + "/runs.log", nodes.at(victim)};
+  auto workers = start_two_workers(c);
+  workload w{2000, c.dir() + "/runs.log", workers.nodes.at(workers.on_1)};
   w.wait_for_share(5);
-  c.kill_worker(victim, 1);
+  c.kill_worker(workers.on_1, 1);
   CHECK(w.wrong() == 0);
   CHECK(c.wait_for_cpus(1));
 }
@@ -221,13 +242,8 @@ TEST_CASE("a worker killed with -9 in another namespace: its work is redone, eve
 TEST_CASE("a worker partitioned longer than the connection timeout, then healed: every "
           "result once, none lost, and the worker is back") {
   netns_cluster c{4, 2s}; // connection timeout 2 s (short, yet above a loaded machine's pauses)
-  c.start_head(0);
-  auto cut = c.add_worker(1, 1);
-  c.add_worker(2, 1);
-  c.join(3);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
-  workload w{3000, c.dir() + "/runs.log", nodes.at(cut)};
+  auto workers = start_two_workers(c);
+  workload w{3000, c.dir() + "/runs.log", workers.nodes.at(workers.on_1)};
   w.wait_for_share(5);
   c.net().partition(1);
   auto cut_at = std::chrono::steady_clock::now();
@@ -242,8 +258,8 @@ TEST_CASE("a worker partitioned longer than the connection timeout, then healed:
   // it back: both nodes run tasks again.
   CHECK(log_has(c.log_of("node1"), "joined the head again", 1, 30s));
   CHECK(c.wait_for_cpus(2, 30s));
-  CHECK(manta_test::worker_nodes(2) == nodes);
-  CHECK(::kill(cut, 0) == 0);
+  CHECK(manta_test::worker_nodes(2) == workers.nodes);
+  CHECK(::kill(workers.on_1, 0) == 0);
 }
 
 TEST_CASE("a worker only the driver lost (the head still lists it): a task only it fits waits "
@@ -273,14 +289,9 @@ TEST_CASE("netem: 10,000 tasks and 1,000 actor calls with 2 ms delay and 1% loss
   netns_cluster c{4};
   for (size_t i = 0; i < 4; ++i)
     c.net().netem(i, "delay 2ms 0.5ms loss 1%");
-  c.start_head(0);
-  c.add_worker(1, 1);
-  auto second = c.add_worker(2, 1);
-  c.join(3);
-  auto nodes = manta_test::worker_nodes(2);
-  REQUIRE(nodes.size() == 2);
+  auto workers = start_two_workers(c);
   auto start = std::chrono::steady_clock::now();
-  workload w{10000, c.dir() + "/runs.log", nodes.at(second)};
+  workload w{10000, c.dir() + "/runs.log", workers.nodes.at(workers.on_2)};
   CHECK(w.wrong() == 0);
   MESSAGE("10,000 tasks and 1,000 actor calls over 2 ms delay and 1% loss took "
           << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
