@@ -199,6 +199,19 @@ struct workers : manta_test::worker_cluster {
     for (auto id : ids)
       CHECK(eventually([&] { return !holds(i, id); }));
   }
+
+  /// After a generator's re-run on worker `i` made `ids` (item 0's object,
+  /// read here, and item 1's, dropped undecoded as a repeat): requires that
+  /// the first is still held and the second goes, and that the first goes
+  /// too once `drop_refs` has let go of this driver's refs to it.
+  template <class DropRefs>
+  void check_rerun_freed(size_t i, const std::vector<uint64_t>& ids, DropRefs drop_refs) {
+    REQUIRE(ids.size() == 2);
+    CHECK(holds(i, ids[0])); // read here, still held
+    CHECK(eventually([&] { return !holds(i, ids[1]); }));
+    drop_refs();
+    CHECK(eventually([&] { return !holds(i, ids[0]); }));
+  }
 };
 
 } // namespace
@@ -292,15 +305,13 @@ TEST_CASE("refs inside generator items a re-run repeats are freed on its node") 
   REQUIRE(value.second.size() == 1);
   CHECK(manta::get(value.second[0], 30s) == 0);
   CHECK(big->slot()->remote()->node.load() == w.node(1));
-  auto ids = w.made_when(1, 2); // the re-run's two objects
-  CHECK(w.holds(1, ids[0])); // read here, still held
-  // The re-run's item 1 was dropped undecoded: its object goes.
-  CHECK(eventually([&] { return !w.holds(1, ids[1]); }));
-  // Item 0's goes once this driver drops it.
-  value = {};
-  big.reset();
-  small.reset();
-  CHECK(eventually([&] { return !w.holds(1, ids[0]); }));
+  // The re-run's item 1 was dropped undecoded: its object goes; item 0's
+  // goes once this driver drops it.
+  w.check_rerun_freed(1, w.made_when(1, 2), [&] {
+    value = {};
+    big.reset();
+    small.reset();
+  });
 }
 
 TEST_CASE("refs inside a small item that takes a lost large item's place are freed on its node") {
@@ -325,13 +336,13 @@ TEST_CASE("refs inside a small item that takes a lost large item's place are fre
   CHECK(manta::get(value.second[0], 30s) == 0);
   auto ids = w.made_when(1, 2); // the re-run's two objects
   CHECK(value.second[0].id().value() == ids[0]);
-  CHECK(w.holds(1, ids[0])); // read here, still held
-  CHECK(eventually([&] { return !w.holds(1, ids[1]); })); // item 1: a repeat, dropped
-  // Item 0's goes once this driver dropped it (and the item).
-  value = {};
-  big.reset();
-  small.reset();
-  CHECK(eventually([&] { return !w.holds(1, ids[0]); }));
+  // Item 1, a repeat, dropped: its object goes; item 0's goes once this
+  // driver dropped it (and the item).
+  w.check_rerun_freed(1, ids, [&] {
+    value = {};
+    big.reset();
+    small.reset();
+  });
 }
 
 TEST_CASE("an item whose encoding throws lends no refs and its error reaches the caller there") {
