@@ -81,14 +81,11 @@ struct workload {
 
 /// Every task of `n` ran, none more than `most` times; returns the re-runs.
 inline int64_t check_runs(const std::string& log, int n, int most) {
-  auto [runs, per_process] = runs_of(log);
+  auto runs = runs_of(log).first;
   CHECK(runs.size() == static_cast<size_t>(n));
-  int64_t extra = 0;
-  for (auto& [i, k] : runs) {
-    CHECK(k <= most);
-    extra += k - 1;
-  }
-  return extra;
+  auto counts = reruns_in(runs);
+  CHECK(counts.most <= most);
+  return counts.extra;
 }
 
 } // namespace manta_test
