@@ -27,6 +27,7 @@
 #include "manta/cluster/head_store.hpp"
 #include "manta/store/memory_monitor.hpp"
 #include "manta/observe/series.hpp"
+#include "manta/observe/task_recorder.hpp"
 #include "manta/store/object_store.hpp"
 #include "manta/core/runtime_dir.hpp"
 #include "manta/sim/sim_hooks.hpp"
@@ -212,7 +213,8 @@ void forget_dashboard_address(const std::string& address) {
 } // namespace
 
 runtime::runtime(const init_options& opts, bool worker)
-  : task_logs_(std::make_unique<log_store>()), actors_(std::make_unique<actor_directory>()),
+  : events_(task_events::make_recorder(opts.task_events, opts.task_history)),
+    task_logs_(std::make_unique<log_store>()), actors_(std::make_unique<actor_directory>()),
     placements_(std::make_unique<placement_registry>()),
     hosted_(std::make_unique<hosted_bundles>(*placements_)),
     lent_refs_(std::make_unique<object_loans>()), lent_handles_(std::make_unique<handle_loans>()),
@@ -236,7 +238,6 @@ runtime::runtime(const init_options& opts, bool worker)
                                    + "' must be a finite, non-negative amount");
   }
   total_custom_ = opts.resources;
-  task_events::configure(opts.task_events, opts.task_history);
   if (opts.object_store_memory && *opts.object_store_memory == 0)
     throw invalid_argument_error("manta::init: object_store_memory must be at "
                                  "least one byte (it is the node's memory "
@@ -403,7 +404,10 @@ void runtime::stop_all() {
   cluster_.reset();
   logs_.reset();
   // 4. The parts go with the object (members, in the reverse order of
-  //    their construction); nothing finds them any more.
+  //    their construction); nothing finds them any more. The recorder no
+  //    longer takes the tasks of threads that did not record into it (a
+  //    task left running past the grace ends nowhere visible).
+  task_events::retire(*events_);
   g_live.store(nullptr, std::memory_order_release);
 }
 

@@ -34,10 +34,14 @@ class series_recorder;
 struct stream_index;
 struct unread_results;
 
+namespace task_events {
+struct recorder;
+}
+
 /// The embedded node of this process: CAF's actor system with the node's
 /// actors, the executor threads, the resources and the node's parts (the
-/// object store, actor directory, placement groups, hosted bundles, task
-/// logs, the refs and handles lent across nodes, the jobs known, the
+/// task event recorder, object store, actor directory, placement groups,
+/// hosted bundles, task logs, the refs and handles lent across nodes, the jobs known, the
 /// generator streams items from other nodes go to). Exactly
 /// one exists between `init` and `shutdown`; it builds its parts first and
 /// destroys them last, in the reverse order, so a second `init` after a
@@ -103,6 +107,10 @@ public:
   /// Bundles other nodes' groups reserve here (hosted_bundles.hpp).
   hosted_bundles& hosted() noexcept { return *hosted_; }
 
+  /// The task event recorder: live tasks, finished records, totals and
+  /// latencies for the state API, timeline and metrics (task_events.hpp).
+  task_events::recorder& events() noexcept { return *events_; }
+
   /// The lines tasks printed (log_store.hpp).
   log_store& task_logs() noexcept { return *task_logs_; }
 
@@ -158,7 +166,9 @@ private:
 
   // The parts, built first and destroyed last (after the actor system, whose
   // actors use them, and the pool); those of them that use another come
-  // after it.
+  // after it. The recorder is first, so that it goes last: tasks end (and
+  // are recorded) until the pool and the actor system are gone.
+  std::shared_ptr<task_events::recorder> events_;
   std::unique_ptr<object_store, store_release> store_;
   std::unique_ptr<log_store> task_logs_;
   std::unique_ptr<actor_directory> actors_;

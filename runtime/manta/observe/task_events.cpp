@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <memory>
 #include <utility>
 #include <map>
 #include <mutex>
@@ -20,16 +22,100 @@ namespace manta::detail::task_events {
 
 namespace {
 
-/// The cell a thread used last: a thread usually records one function
-/// after another, and the map lookup was a visible share of a task's cost.
-struct cell_cache {
-  std::pair<const void*, const void*> key;
+/// The recorder the calling thread records into, and what it keeps of it:
+/// its submit list, its executor number and the latency cell it used last
+/// (a thread usually records one function after another, and the map
+/// lookup was a visible share of a task's cost). Plain words, so that a
+/// hook run while the thread exits reads a valid object; the reference that
+/// keeps `rec` alive is `cache_hold`'s.
+struct thread_cache {
+  /// `rec->generation`; 0 when the thread holds no recorder.
+  uint32_t generation = 0;
+  recorder* rec = nullptr;
+  submit_list* list = nullptr;
+  uint32_t thread_id = 0;
+  std::pair<const void*, const void*> cell_key;
   histogram_cell* cell = nullptr;
-  uint64_t generation = 0;
 };
 
-/// Counts a finished record `r` (under the history's lock).
-void count(history& h, const finished_record& r) {
+thread_local thread_cache cache;
+
+/// Set when the thread's `cache_hold` is gone (the thread exits): its
+/// hooks from then on record nothing.
+thread_local bool cache_gone = false;
+
+/// Holds the thread's recorder. Its destructor runs at the thread's exit
+/// and lets go of it.
+struct cache_holder {
+  std::shared_ptr<recorder> held;
+  ~cache_holder() {
+    cache = {};
+    cache_gone = true;
+  }
+};
+
+thread_local cache_holder cache_hold;
+
+/// The process's recorders by generation, and the running runtime's (a
+/// weak pointer: the runtime and the threads' caches own it). A pointer to
+/// a part, as `runtime::live()` is, plus the counter that names them; never
+/// destroyed, as tasks may end during static destruction.
+struct registry {
+  std::mutex mtx;
+  std::weak_ptr<recorder> running;
+  uint32_t last_generation = 0;
+};
+
+registry& recorders() {
+  static auto* r = new registry;
+  return *r;
+}
+
+/// The thread's cache moved to the recorder of generation `gen` if that is
+/// the running runtime's; null if it is not (the task's runtime is gone:
+/// its record goes nowhere) or the thread exits.
+[[gnu::noinline]] thread_cache* adopt(uint32_t gen) noexcept {
+  if (gen == 0 || cache_gone)
+    return nullptr;
+  std::shared_ptr<recorder> r;
+  {
+    auto& reg = recorders();
+    std::lock_guard<std::mutex> guard{reg.mtx};
+    r = reg.running.lock();
+  }
+  if (!r || r->generation != gen)
+    return nullptr;
+  cache = {};
+  cache.generation = gen;
+  cache.rec = r.get();
+  // The previous recorder goes here if this thread held it last (after the
+  // cache stopped naming it).
+  cache_hold.held = std::move(r);
+  return &cache;
+}
+
+/// The thread's cache for the recorder of generation `gen`, or null (see
+/// `adopt`). One compare when the thread recorded into it before.
+inline thread_cache* cache_for(uint32_t gen) noexcept {
+  if (cache.generation == gen) [[likely]]
+    return &cache;
+  return adopt(gen);
+}
+
+/// The thread's number in its cache's recorder (assigned on first use).
+uint32_t thread_id(thread_cache& c) noexcept {
+  if (c.thread_id == 0) {
+    auto& r = *c.rec;
+    std::lock_guard<std::mutex> guard{r.threads_mtx};
+    c.thread_id = static_cast<uint32_t>(r.thread_names.size());
+    r.thread_names.push_back("executor-" + std::to_string(c.thread_id));
+  }
+  return c.thread_id;
+}
+
+/// Counts a finished record `r` (under the history's lock) with the
+/// calling thread's cache `c` of the history's recorder.
+void count(thread_cache& c, history& h, const finished_record& r) {
   switch (r.state) {
     case task_state::failed:
       ++h.sums.failed;
@@ -48,11 +134,12 @@ void count(history& h, const finished_record& r) {
   }
   if (r.started_ns > 0 && r.ended_ns >= r.started_ns) {
     double seconds = static_cast<double>(r.ended_ns - r.started_ns) * 1e-9;
-    thread_local cell_cache cache;
     std::pair<const void*, const void*> key{r.name, r.method};
-    if (cache.generation != h.generation || cache.key != key)
-      cache = {key, &h.latency[key], h.generation};
-    auto& cell = *cache.cell;
+    if (c.cell == nullptr || c.cell_key != key) {
+      c.cell_key = key;
+      c.cell = &h.latency[key];
+    }
+    auto& cell = *c.cell;
     auto& bounds = bucket_bounds;
     size_t b = 0;
     while (b < bounds.size() && seconds > bounds[b])
@@ -69,19 +156,20 @@ void count(history& h, const finished_record& r) {
 /// the ring cost its construction, the field-by-field move and its
 /// destruction, a third of the ~190 instructions this took a task. What
 /// `fill` allocates (an error's text, the arguments) it makes before.
+/// The record goes into the recorder of the thread's cache `c`.
 template <class Fill>
-void push(Fill&& fill) {
-  auto& h = rec().hist;
+void push(thread_cache& c, Fill&& fill) {
+  auto& h = c.rec->hist;
   std::lock_guard<spin_lock> guard{h.mtx};
   if (h.capacity == 0) {
     finished_record r;
     fill(r);
-    count(h, r);
+    count(c, h, r);
     return;
   }
   auto& r = h.ring.size() < h.capacity ? h.ring.emplace_back() : h.ring[h.next];
   fill(r);
-  count(h, r);
+  count(c, h, r);
   if (++h.next == h.capacity)
     h.next = 0;
   h.size = h.ring.size();
@@ -113,23 +201,27 @@ object_id current_parent() noexcept {
   return {};
 }
 
-/// The calling thread's list (registered on first use; kept after the
-/// thread exits, so its tasks stay visible).
-submit_list& my_list() {
-  thread_local submit_list* mine = [] {
+/// The calling thread's list in its cache's recorder (registered on first
+/// use; kept by the recorder after the thread exits, so its tasks stay
+/// visible).
+submit_list& my_list(thread_cache& c) {
+  if (c.list == nullptr) [[unlikely]] {
     auto l = std::make_shared<submit_list>();
-    auto& r = rec();
+    auto& r = *c.rec;
     std::lock_guard<std::mutex> guard{r.lists_mtx};
     r.lists.push_back(l);
-    return l.get();
-  }();
-  return *mine;
+    c.list = l.get();
+  }
+  return *c.list;
 }
 
 void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked || tr.ended.exchange(true, std::memory_order_acq_rel))
     return;
+  auto* c = cache_for(tr.recorder);
+  if (c == nullptr)
+    return; // its runtime is gone
   // What allocates is made before the history's lock (push): the rare
   // fields (an error, object arguments) and a `.name(...)` label.
   std::unique_ptr<finished_extra> extra;
@@ -151,7 +243,7 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
   auto ended = tr.ended_ns.load(std::memory_order_relaxed);
   ended = std::max(ended != 0 && s == task_state::finished ? ended : now_ns(), started);
   tr.state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
-  push([&](finished_record& r) {
+  push(*c, [&](finished_record& r) {
     r.id = t.result ? t.result->id() : object_id{};
     r.parent = tr.parent;
     r.name = &t.function_name;
@@ -173,48 +265,67 @@ void finish(task_spec& t, task_state s, const std::exception_ptr& error) noexcep
 } // namespace
 
 int64_t to_wall_us(int64_t steady_ns) noexcept {
-  return (steady_ns + rec().wall_offset_ns) / 1000;
+  // The two clocks' distance, taken once: constant, as both clocks run at
+  // the same rate (the TSC's is calibrated against the steady clock).
+  static const int64_t wall_offset_ns = [] {
+    using namespace std::chrono;
+    return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count() - now_ns();
+  }();
+  return (steady_ns + wall_offset_ns) / 1000;
 }
 
-void configure(bool on, size_t history_size) {
-  enabled_flag().store(on, std::memory_order_relaxed);
-  auto& h = rec().hist;
-  std::lock_guard<spin_lock> guard{h.mtx};
-  h.ring.clear();
-  h.ring.shrink_to_fit();
-  h.capacity = history_size;
-  h.next = h.size = 0;
-  h.sums = {};
-  h.latency.clear();
-  ++h.generation;
+std::shared_ptr<recorder> make_recorder(bool enabled, size_t history) {
+  auto& reg = recorders();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  auto r = std::make_shared<recorder>(++reg.last_generation, enabled, history);
+  reg.running = r;
+  return r;
+}
+
+std::shared_ptr<recorder> running_recorder() {
+  auto& reg = recorders();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  return reg.running.lock();
+}
+
+void retire(const recorder& r) noexcept {
+  auto& reg = recorders();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  if (auto running = reg.running.lock(); running.get() == &r)
+    reg.running.reset();
 }
 
 uint32_t current_thread_id() noexcept {
-  thread_local uint32_t id = 0;
-  if (id == 0) {
-    auto& r = rec();
-    std::lock_guard<std::mutex> guard{r.threads_mtx};
-    id = static_cast<uint32_t>(r.thread_names.size());
-    r.thread_names.push_back("executor-" + std::to_string(id));
-  }
-  return id;
+  auto* rt = runtime::live();
+  auto* c = rt != nullptr ? cache_for(rt->events().generation) : nullptr;
+  return c != nullptr ? thread_id(*c) : 0;
 }
 
 std::string thread_name(uint32_t id) {
-  auto& r = rec();
-  std::lock_guard<std::mutex> guard{r.threads_mtx};
-  return id < r.thread_names.size() ? r.thread_names[id] : std::string{};
+  auto r = running_recorder();
+  if (!r)
+    return {};
+  std::lock_guard<std::mutex> guard{r->threads_mtx};
+  return id < r->thread_names.size() ? r->thread_names[id] : std::string{};
 }
 
 void on_submit(const std::shared_ptr<task_spec>& t) noexcept {
-  if (!enabled())
+  auto* rt = runtime::live();
+  if (rt == nullptr)
+    return;
+  auto& rec = rt->events();
+  if (!rec.enabled)
+    return;
+  auto* c = cache_for(rec.generation);
+  if (c == nullptr)
     return;
   auto& tr = t->trace;
   tr.tracked = true;
+  tr.recorder = rec.generation;
   tr.submitted_ns.store(now_ns(), std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::pending_args), std::memory_order_relaxed);
   tr.parent = current_parent();
-  auto& l = my_list();
+  auto& l = my_list(*c);
   std::lock_guard<spin_lock> guard{l.mtx};
   // A destroyed task's memory (one block with its control block, from the
   // thread's cache of tasks' blocks, sched/task_blocks.hpp, or malloc) is
@@ -251,7 +362,8 @@ int64_t on_start(task_spec& t) noexcept {
   auto& tr = t.trace;
   if (!tr.tracked)
     return 0;
-  tr.thread.store(current_thread_id(), std::memory_order_relaxed);
+  auto* c = cache_for(tr.recorder);
+  tr.thread.store(c != nullptr ? thread_id(*c) : 0, std::memory_order_relaxed);
   auto started = now_after(tr.submitted_ns);
   tr.started_ns.store(started, std::memory_order_relaxed);
   tr.state.store(static_cast<uint8_t>(task_state::running), std::memory_order_relaxed);
@@ -305,9 +417,11 @@ void on_destroy(task_spec& t) noexcept {
 }
 
 void on_call_submit(actor_call& c) noexcept {
-  if (!enabled())
+  auto* rt = runtime::live();
+  if (rt == nullptr || !rt->events().enabled)
     return;
   c.trace.tracked = true;
+  c.trace.recorder = rt->events().generation;
   c.trace.submitted_ns = now_ns();
   c.trace.parent = current_parent();
 }
@@ -315,7 +429,8 @@ void on_call_submit(actor_call& c) noexcept {
 void on_call_start(actor_call& c) noexcept {
   if (!c.trace.tracked)
     return;
-  c.trace.thread.store(current_thread_id(), std::memory_order_relaxed);
+  auto* tc = cache_for(c.trace.recorder);
+  c.trace.thread.store(tc != nullptr ? thread_id(*tc) : 0, std::memory_order_relaxed);
   c.trace.started_ns.store(std::max(now_ns(), c.trace.submitted_ns), std::memory_order_relaxed);
 }
 
@@ -323,6 +438,9 @@ void on_call_end(const actor_call& c, const std::string& class_name, const std::
                  const std::exception_ptr& error, uint32_t remote_node) noexcept {
   if (!c.trace.tracked)
     return;
+  auto* tc = cache_for(c.trace.recorder);
+  if (tc == nullptr)
+    return; // its runtime is gone
   std::unique_ptr<finished_extra> extra;
   if (!c.call_name.empty() || error) {
     extra = std::make_unique<finished_extra>();
@@ -335,7 +453,7 @@ void on_call_end(const actor_call& c, const std::string& class_name, const std::
   auto ended = std::max(now_ns(), started);
   auto state = !error ? task_state::finished
                       : (is_cancel(error) ? task_state::cancelled : task_state::failed);
-  push([&](finished_record& r) {
+  push(*tc, [&](finished_record& r) {
     r.id = c.result ? c.result->id() : object_id{};
     r.parent = c.trace.parent;
     r.name = &class_name;

@@ -34,6 +34,10 @@ struct task_trace {
   /// always ends after its child.
   std::atomic<int64_t> ended_ns{0};
   std::atomic<uint32_t> thread{0};
+  /// The generation of the recorder that tracks it (`recorder::generation`):
+  /// its later hooks record into that recorder only, never into the next
+  /// runtime's, and a task that outlives its runtime records nothing.
+  uint32_t recorder = 0;
   object_id parent;
 };
 
@@ -45,18 +49,27 @@ struct call_trace {
   std::atomic<uint32_t> thread{0};
   /// An async method that suspended: its time includes its waits.
   std::atomic<bool> suspended{false};
+  /// As `task_trace::recorder`.
+  uint32_t recorder = 0;
   object_id parent;
 };
 
 /// Records what tasks and actor calls do, for the state API, the timeline
-/// and the metrics. Live tasks: each submitting thread keeps weak pointers
-/// to the tasks it submitted, in a list only it writes (and a listing
-/// reads); ended ones are swept out as the list grows. Nothing another
-/// thread touches is written when a task ends, except the ring of finished
-/// records, of bounded size, so a million tasks cost no more memory than
-/// the ring. Turned off (`init_options::task_events`), every hook is one
-/// relaxed load.
+/// and the metrics. Each runtime owns its recorder (`runtime::events()`,
+/// made by `init` from its options and gone with the runtime); a thread
+/// reaches it through a per-thread cache tagged with the recorder's
+/// generation, which each task carries (`task_trace::recorder`). Live
+/// tasks: each submitting thread keeps weak pointers to the tasks it
+/// submitted, in a list only it writes (and a listing reads); ended ones
+/// are swept out as the list grows. Nothing another thread touches is
+/// written when a task ends, except the ring of finished records, of
+/// bounded size, so a million tasks cost no more memory than the ring.
+/// Turned off (`init_options::task_events`), a submit checks one flag of
+/// the runtime's recorder and the task's other hooks one field.
 namespace task_events {
+
+/// One runtime's recorder (task_recorder.hpp).
+struct recorder;
 
 /// Steady-clock nanoseconds, the recorder's time base, read from the TSC
 /// where it is invariant (tsc_clock.hpp: a plain `rdtsc` does not wait for
@@ -68,21 +81,17 @@ inline int64_t now_ns() noexcept {
 /// Turns a recorder time into microseconds since the Unix epoch.
 int64_t to_wall_us(int64_t steady_ns) noexcept;
 
-inline std::atomic<bool>& enabled_flag() noexcept {
-  static std::atomic<bool> flag{true};
-  return flag;
-}
+/// A runtime's recorder, made by its constructor from `init`'s options
+/// (`task_events`: record at all; `task_history`: finished records kept),
+/// under a generation no earlier recorder had. Reference-counted: the
+/// threads that recorded into it hold it until they move to the next
+/// runtime's (or exit), so that a hook racing with `shutdown` writes into
+/// live memory that nobody reads any more.
+std::shared_ptr<recorder> make_recorder(bool enabled, size_t history);
 
-inline bool enabled() noexcept {
-  return enabled_flag().load(std::memory_order_relaxed);
-}
-
-/// Called by `init`: switches recording and sizes the history (clearing it
-/// and the counters).
-void configure(bool enabled, size_t history);
-
-/// The numeric id of the calling thread as an executor (assigned on first
-/// use, from 1) and its name.
+/// The numeric id of the calling thread as an executor in the running
+/// runtime's recorder (assigned on first use, from 1; 0 without a
+/// runtime) and its name there.
 uint32_t current_thread_id() noexcept;
 std::string thread_name(uint32_t id);
 

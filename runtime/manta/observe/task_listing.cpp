@@ -39,6 +39,15 @@ task_info to_info(const finished_record& r) {
   return out;
 }
 
+/// The running runtime's submit lists (none without one).
+std::vector<std::shared_ptr<submit_list>> submit_lists() {
+  auto r = running_recorder();
+  if (!r)
+    return {};
+  std::lock_guard<std::mutex> guard{r->lists_mtx};
+  return r->lists;
+}
+
 } // namespace
 
 /// The task's object arguments with their sizes so far; in `failed`, the
@@ -61,12 +70,7 @@ void read_args(const task_spec& t, std::vector<task_info::argument>& out, object
 }
 
 std::vector<task_info> live_tasks() {
-  std::vector<std::shared_ptr<submit_list>> lists;
-  {
-    auto& r = rec();
-    std::lock_guard<std::mutex> guard{r.lists_mtx};
-    lists = r.lists;
-  }
+  auto lists = submit_lists();
   // Holding the tasks keeps them alive while they are read; they are
   // released (perhaps destroyed) after every lock is given back.
   std::vector<std::shared_ptr<task_spec>> live;
@@ -119,12 +123,7 @@ std::vector<task_info> live_tasks() {
 }
 
 live_count count_live_here() {
-  std::vector<std::shared_ptr<submit_list>> lists;
-  {
-    auto& r = rec();
-    std::lock_guard<std::mutex> guard{r.lists_mtx};
-    lists = r.lists;
-  }
+  auto lists = submit_lists();
   live_count out;
   for (auto& l : lists) {
     std::lock_guard<spin_lock> guard{l->mtx};
@@ -156,8 +155,9 @@ live_count count_live_here() {
 
 std::vector<task_info> newest_finished(size_t n, const std::vector<task_state>& states) {
   std::vector<finished_record> copy;
-  {
-    auto& h = rec().hist;
+  auto rec = running_recorder();
+  if (rec) {
+    auto& h = rec->hist;
     std::lock_guard<spin_lock> guard{h.mtx};
     // Records are pushed in recording order, but an end time is taken
     // before the seal, so two threads may push out of end order: the n
@@ -193,14 +193,20 @@ std::vector<task_info> finished_tasks() {
 }
 
 totals finished_totals() {
-  auto& h = rec().hist;
+  auto rec = running_recorder();
+  if (!rec)
+    return {};
+  auto& h = rec->hist;
   std::lock_guard<spin_lock> guard{h.mtx};
   return h.sums;
 }
 
 std::vector<latency_histogram> latencies() {
   std::vector<latency_histogram> out;
-  auto& h = rec().hist;
+  auto rec = running_recorder();
+  if (!rec)
+    return out;
+  auto& h = rec->hist;
   std::lock_guard<spin_lock> guard{h.mtx};
   for (auto& [key, cell] : h.latency) {
     latency_histogram l;

@@ -9,6 +9,7 @@
 #include "manta/sched/task_spec.hpp"
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,8 +95,8 @@ inline bool gone(const std::weak_ptr<task_spec>& w) {
 
 /// Latency buckets (seconds), Prometheus' defaults extended downwards:
 /// tasks here take microseconds. A constant array, not a static vector:
-/// tasks may end during static destruction (see `rec`), after a vector's
-/// destructor freed it (ThreadSanitizer saw that race in `object_test`).
+/// tasks may end during static destruction, after a vector's destructor
+/// freed it (ThreadSanitizer saw that race in `object_test`).
 constexpr std::array<double, 8> bucket_bounds{1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60};
 
 struct histogram_cell {
@@ -114,30 +115,40 @@ struct history {
   totals sums;
   /// Keyed by the stable name pointers (class and method for actor calls).
   std::map<std::pair<const void*, const void*>, histogram_cell> latency;
-  /// Bumped when `latency` is cleared (invalidates the threads' caches).
-  uint64_t generation = 1;
 };
 
+/// One runtime's recorder: the threads' submit lists, the history and the
+/// threads' names. Made by `make_recorder` for the runtime's constructor;
+/// the runtime and the threads that recorded into it hold it
+/// (task_events.cpp, `thread_cache`).
 struct recorder {
+  /// Unique among the process's recorders (0 is none): what a task's trace
+  /// and a thread's cache name their recorder by, so that neither mistakes
+  /// a later recorder made at the same address for theirs.
+  const uint32_t generation;
+  /// `init_options::task_events`: whether tasks submitted now are tracked.
+  const bool enabled;
   std::mutex lists_mtx;
   std::vector<std::shared_ptr<submit_list>> lists;
   history hist;
   std::mutex threads_mtx;
   std::vector<std::string> thread_names{""}; // index 0: none
-  int64_t wall_offset_ns = 0;
 
-  recorder() {
-    using namespace std::chrono;
-    wall_offset_ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count()
-                     - now_ns();
+  recorder(uint32_t gen, bool on, size_t history_size) : generation(gen), enabled(on) {
+    hist.capacity = history_size;
   }
 };
 
-inline recorder& rec() {
-  // Never destroyed: tasks may end during static destruction.
-  static auto* r = new recorder;
-  return *r;
-}
+/// The running runtime's recorder, held while a listing reads it; null
+/// without a runtime (a listing then shows nothing).
+std::shared_ptr<recorder> running_recorder();
+
+/// Called by the runtime's shutdown once its pool and actor system are
+/// gone: `r` is no longer the running recorder, so the listings show
+/// nothing and a thread that did not record into it yet never will. (A
+/// thread that did holds it until it moves on, and its late records go
+/// there, where nobody reads them.)
+void retire(const recorder& r) noexcept;
 
 /// A cancellation is the one error the runtime raises to stop a task.
 inline bool is_cancel(const std::exception_ptr& e) {
