@@ -18,7 +18,7 @@
 #include "manta/actor/actor_core.hpp"
 #include "manta/store/allocation_hook.hpp"
 #include "manta/observe/log_capture.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -70,6 +70,20 @@ std::optional<worker_pool::queued> worker_pool::state::take_awaited(const object
   return std::nullopt;
 }
 
+std::optional<worker_pool::queued> worker_pool::state::take_left(const object_slot& slot) {
+  const void* mine = &slot;
+  if (left_result.load(std::memory_order_relaxed) != mine
+      || !left_result.compare_exchange_strong(mine, busy(), std::memory_order_acquire))
+    return std::nullopt;
+  // Its own now: nobody else reads `left` while it is busy. A task
+  // cancelled meanwhile runs as a pool thread would run it (execute_task
+  // returns at once; cancel sealed its result).
+  std::optional<queued> out{std::move(*left)};
+  left.reset();
+  left_result.store(nullptr, std::memory_order_release);
+  return out;
+}
+
 bool worker_pool::run_here(const object_slot& slot) {
   auto& ctx = this_task();
   // A pool thread's task helps instead (worker_pool_help.cpp); a thread
@@ -78,15 +92,16 @@ bool worker_pool::run_here(const object_slot& slot) {
   if (ctx.task != nullptr || current_actor() != nullptr || ctx.last_scheduled != &slot)
     return false;
   auto& st = *st_;
-  // Nothing granted waits for a thread (the usual case of a `get` of a
-  // list whose tasks the pool threads run): no lock taken. Resources free
-  // beside a queued task are rare (a grant follows every release under the
-  // same lock), so that case is left to the pool here.
-  if (st.num_runnable.load(std::memory_order_acquire) == 0)
-    return false;
-  std::optional<queued> q;
-  {
-    std::lock_guard<std::mutex> guard{st.mtx};
+  // Left out of the queue for this thread (state::left): taken without the
+  // lock. Else nothing granted waits for a thread (the usual case of a
+  // `get` of a list whose tasks the pool threads run): no lock taken.
+  // Resources free beside a queued task are rare (a grant follows every
+  // release under the same lock), so that case is left to the pool here.
+  auto q = st.take_left(slot);
+  if (!q) {
+    if (st.num_runnable.load(std::memory_order_acquire) == 0)
+      return false;
+    std::lock_guard<pool_lock> guard{st.mtx};
     if (st.stopping)
       return false;
     q = st.take_awaited(slot);
@@ -123,7 +138,7 @@ bool worker_pool::run_here(const object_slot& slot) {
     // Granting may start a thread (it allocates): never stopped half-way by
     // the memory monitor.
     allocation_hook::hold_off no_stop;
-    std::lock_guard<std::mutex> guard{st.mtx};
+    std::lock_guard<pool_lock> guard{st.mtx};
     st.give_back(q->task->opts.resources, q->task->lease_owner());
     // A retry queues again; the caller, still waiting, may take it again.
     if (again && !st.enqueue(q->task, q->parent))

@@ -6,7 +6,7 @@
 #include "manta/store/allocation_hook.hpp"
 #include "manta/sched/gpu_env.hpp"
 #include "manta/placement/placement_groups.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -69,7 +69,7 @@ void worker_pool::state::reclaim(double cpus) {
 
 std::vector<int> worker_pool::gpu_ids(const void* owner) const {
   std::vector<int> out;
-  std::lock_guard<std::mutex> guard{st_->mtx};
+  std::lock_guard<pool_lock> guard{st_->mtx};
   if (auto i = st_->gpu_leases.find(owner); i != st_->gpu_leases.end())
     for (auto& [index, amount] : i->second)
       out.push_back(index);
@@ -77,7 +77,7 @@ std::vector<int> worker_pool::gpu_ids(const void* owner) const {
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {
-  std::lock_guard<std::mutex> guard{st_->mtx};
+  std::lock_guard<pool_lock> guard{st_->mtx};
   std::pair<resource_map, resource_map> out{st_->free_custom, st_->total_custom};
   out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
   out.second[cpu_resource] = st_->total_cpus;
@@ -93,7 +93,7 @@ void lend_current_cpus() noexcept {
   allocation_hook::hold_off no_stop;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
-  std::lock_guard<std::mutex> guard{st.mtx};
+  std::lock_guard<pool_lock> guard{st.mtx};
   st.lend(ctx.task->opts.resources.cpus, dropped);
 }
 
@@ -102,7 +102,7 @@ void reclaim_current_cpus() noexcept {
   if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
     return;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
-  std::lock_guard<std::mutex> guard{st.mtx};
+  std::lock_guard<pool_lock> guard{st.mtx};
   st.reclaim(ctx.task->opts.resources.cpus);
 }
 

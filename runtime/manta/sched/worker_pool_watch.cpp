@@ -6,7 +6,7 @@
 // within `watch_period`; a submitter that parks wakes a thread for it at once
 // (`wake_for_left_task`).
 
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 namespace manta::detail {
 
@@ -25,7 +25,7 @@ constexpr int watch_rounds = 3;
 
 } // namespace
 
-void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
+void worker_pool::state::watch(std::unique_lock<pool_lock>& guard) {
   watcher = true;
   auto seen = left_count;
   int quiet = 0;
@@ -33,6 +33,7 @@ void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
     watching = true;
     watch_cv.wait_for(guard, watch_period);
     watching = false;
+    unleave(); // not taken by its submitter within a period: runs here
     if (left_count != seen) {
       seen = left_count;
       quiet = 0;
@@ -54,9 +55,10 @@ void wake_for_left_task() noexcept {
   if (!sp)
     return;
   auto& st = *sp;
-  if (st.num_runnable.load(std::memory_order_acquire) == 0)
+  if (st.num_runnable.load(std::memory_order_acquire) == 0 && !st.has_left())
     return; // taken meanwhile
-  std::lock_guard<std::mutex> guard{st.mtx};
+  std::lock_guard<pool_lock> guard{st.mtx};
+  st.unleave();
   if (st.left_pending && !st.runnable.empty())
     st.wake_one();
 }
