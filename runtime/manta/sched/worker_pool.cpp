@@ -7,6 +7,8 @@
 #include "manta/sched/task_end.hpp"
 #include "manta/errors.hpp"
 
+#include <pthread.h>
+
 namespace manta::detail {
 
 namespace {
@@ -79,18 +81,6 @@ void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
     }
     wake_one();
   }
-}
-
-void worker_pool::state::unleave() {
-  auto result = left_result.load(std::memory_order_acquire);
-  // Null: none; busy: its submitter takes it now.
-  if (result == nullptr || result == busy()
-      || !left_result.compare_exchange_strong(result, busy(), std::memory_order_acquire))
-    return;
-  runnable.push_back(std::move(*left));
-  left.reset();
-  left_result.store(nullptr, std::memory_order_release);
-  num_runnable.store(runnable.size(), std::memory_order_release);
 }
 
 void worker_pool::state::wake_one() {
@@ -173,15 +163,41 @@ bool worker_pool::state::enqueue(task_ptr& t, uint64_t parent, bool left_to_call
 
 // -- worker_pool ------------------------------------------------------------------
 
+namespace {
+
+/// Makes the pool's lock an adaptive one (glibc): a thread that finds it
+/// taken retries for a short while before it sleeps in the kernel. The lock
+/// is held for a few dozen instructions, by the submitter and by every pool
+/// thread once per task, so with a plain mutex spawn + get slept and woke
+/// on it about once per task (a futex wait and a futex wake, most of that
+/// metric's system calls). `std::mutex` is a `pthread_mutex_t` and keeps no
+/// other state, so re-initializing it before its first use is all it takes;
+/// `std::condition_variable` waits on it as on any pthread mutex.
+void make_adaptive(std::mutex& m) noexcept {
+#if defined(__GLIBC__) && defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
+  pthread_mutexattr_t attr;
+  if (pthread_mutexattr_init(&attr) != 0)
+    return;
+  if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP) == 0)
+    pthread_mutex_init(m.native_handle(), &attr);
+  pthread_mutexattr_destroy(&attr);
+#else
+  (void)m;
+#endif
+}
+
+} // namespace
+
 worker_pool::worker_pool(double cpus, resource_map custom, size_t core_threads, run_fn run)
   : st_(std::make_shared<state>()) {
+  make_adaptive(st_->mtx);
   st_->free_cpus = st_->total_cpus = cpus;
   st_->free_custom = st_->total_custom = std::move(custom);
   if (auto gpus = st_->total_custom.find(gpu_resource); gpus != st_->total_custom.end())
     st_->gpu_free = gpu_capacities(gpus->second);
   st_->core_threads = std::max<size_t>(1, core_threads);
   st_->run = run;
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   for (size_t i = 0; i < st_->core_threads; ++i)
     st_->start_thread();
 }
@@ -223,7 +239,7 @@ void worker_pool::schedule(task_ptr t) {
   auto& ctx = this_task();
   bool left = note_scheduled(ctx, *t);
   {
-    std::lock_guard<pool_lock> guard{st_->mtx};
+    std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->enqueue(t, caller_id(ctx, st_.get()), left)) {
       if (left && st_->left_pending)
         remember_left(ctx, st_);
@@ -288,7 +304,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   // The task this thread granted itself when it finished its last one (see
   // `grant_to_self`): it runs next, without a pass through `runnable`.
   std::optional<queued> next;
-  std::unique_lock<pool_lock> guard{st.mtx};
+  std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
     if (!next && st.runnable.empty())
       st.unleave(); // the task left to its submitter: the queue's only entry
@@ -398,7 +414,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
 bool worker_pool::try_schedule(task_ptr& t) {
   auto& ctx = this_task(); // once, as in schedule
   bool left = note_scheduled(ctx, *t);
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   if (st_->stopping)
     return false;
   auto& g = st_->group_for(t->opts.resources);
@@ -413,7 +429,7 @@ bool worker_pool::try_schedule(task_ptr& t) {
 std::vector<task_ptr> worker_pool::withdraw(const std::vector<uint64_t>& ids, size_t limit) {
   std::unordered_set<uint64_t> wanted(ids.begin(), ids.end());
   std::vector<task_ptr> out;
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   for (auto& g : st_->waiting) {
     for (auto i = g.tasks.end(); i != g.tasks.begin() && out.size() < limit;) {
       --i;
@@ -429,27 +445,14 @@ std::vector<task_ptr> worker_pool::withdraw(const std::vector<uint64_t>& ids, si
 
 void worker_pool::release(const resource_demand& d, const void* owner) {
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   st_->give_back(d, owner);
   st_->grant_waiting(dropped);
 }
 
-size_t worker_pool::num_queued() const {
-  std::lock_guard<pool_lock> guard{st_->mtx};
-  size_t n = 0;
-  for (auto& g : st_->waiting)
-    n += g.tasks.size();
-  return n;
-}
-
-size_t worker_pool::num_threads() const {
-  std::lock_guard<pool_lock> guard{st_->mtx};
-  return st_->threads.size();
-}
-
 size_t worker_pool::stop(std::chrono::milliseconds grace) {
   auto& st = *st_;
-  std::unique_lock<pool_lock> guard{st.mtx};
+  std::unique_lock<std::mutex> guard{st.mtx};
   if (!st.stopping) {
     st.stopping = true;
     st.unleave();

@@ -14,6 +14,10 @@
 // cancel, retries, memory monitor), with what a pool thread shows its code
 // (`this_task()`: the task, the pool, its id for its children). A task
 // whose resources are taken stays queued and the caller parks, as before.
+//
+// The task left to its submitter (worker_pool_state.hpp, `left`) has both
+// its ends here: the submitter's `take_left`, and `unleave`, by which every
+// other reader of the queue first moves it into the queue.
 
 #include "manta/actor/actor_core.hpp"
 #include "manta/store/allocation_hook.hpp"
@@ -84,6 +88,18 @@ std::optional<worker_pool::queued> worker_pool::state::take_left(const object_sl
   return out;
 }
 
+void worker_pool::state::unleave() {
+  auto result = left_result.load(std::memory_order_acquire);
+  // Null: none; busy: its submitter takes it now.
+  if (result == nullptr || result == busy()
+      || !left_result.compare_exchange_strong(result, busy(), std::memory_order_acquire))
+    return;
+  runnable.push_back(std::move(*left));
+  left.reset();
+  left_result.store(nullptr, std::memory_order_release);
+  num_runnable.store(runnable.size(), std::memory_order_release);
+}
+
 bool worker_pool::run_here(const object_slot& slot) {
   auto& ctx = this_task();
   // A pool thread's task helps instead (worker_pool_help.cpp); a thread
@@ -101,7 +117,7 @@ bool worker_pool::run_here(const object_slot& slot) {
   if (!q) {
     if (st.num_runnable.load(std::memory_order_acquire) == 0)
       return false;
-    std::lock_guard<pool_lock> guard{st.mtx};
+    std::lock_guard<std::mutex> guard{st.mtx};
     if (st.stopping)
       return false;
     q = st.take_awaited(slot);
@@ -138,7 +154,7 @@ bool worker_pool::run_here(const object_slot& slot) {
     // Granting may start a thread (it allocates): never stopped half-way by
     // the memory monitor.
     allocation_hook::hold_off no_stop;
-    std::lock_guard<pool_lock> guard{st.mtx};
+    std::lock_guard<std::mutex> guard{st.mtx};
     st.give_back(q->task->opts.resources, q->task->lease_owner());
     // A retry queues again; the caller, still waiting, may take it again.
     if (again && !st.enqueue(q->task, q->parent))

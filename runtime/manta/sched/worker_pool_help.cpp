@@ -122,7 +122,7 @@ bool help_step(help_record& h) {
     // Granting may start a thread (it allocates): never stopped half-way by
     // the memory monitor.
     allocation_hook::hold_off no_stop;
-    std::lock_guard<pool_lock> guard{st.mtx};
+    std::lock_guard<std::mutex> guard{st.mtx};
     h.locked_once = true;
     if (h.to_lend > 0) {
       st.free_cpus += h.to_lend;
@@ -173,7 +173,7 @@ bool help_step(help_record& h) {
   bool seal = false;
   {
     allocation_hook::hold_off no_stop;
-    std::lock_guard<pool_lock> guard{st.mtx};
+    std::lock_guard<std::mutex> guard{st.mtx};
     st.give_back(q->task->opts.resources, q->task->lease_owner());
     if (again && !st.enqueue(q->task, q->parent))
       seal = true;
@@ -200,7 +200,7 @@ void help_end(help_record& h) noexcept {
   auto& st = *static_cast<worker_pool::state*>(this_task().pool);
   allocation_hook::hold_off no_stop;
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
-  std::lock_guard<pool_lock> guard{st.mtx};
+  std::lock_guard<std::mutex> guard{st.mtx};
   if (h.registered) {
     std::erase(st.helpers, &h);
     h.registered = false;

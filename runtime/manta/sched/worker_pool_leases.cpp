@@ -1,7 +1,8 @@
 // The pool's resource leases: the CPUs, GPUs (by index) and custom
 // resources a granted task holds while it runs, and the CPUs a task blocked
-// in `get` lends to other tasks meanwhile (worker_pool.hpp). Everything here
-// but the public readers runs with the pool's lock held.
+// in `get` lends to other tasks meanwhile (worker_pool.hpp), and the public
+// readers of what is leased, queued and started. Everything here but those
+// readers runs with the pool's lock held.
 
 #include "manta/store/allocation_hook.hpp"
 #include "manta/sched/gpu_env.hpp"
@@ -69,7 +70,7 @@ void worker_pool::state::reclaim(double cpus) {
 
 std::vector<int> worker_pool::gpu_ids(const void* owner) const {
   std::vector<int> out;
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   if (auto i = st_->gpu_leases.find(owner); i != st_->gpu_leases.end())
     for (auto& [index, amount] : i->second)
       out.push_back(index);
@@ -77,11 +78,24 @@ std::vector<int> worker_pool::gpu_ids(const void* owner) const {
 }
 
 std::pair<resource_map, resource_map> worker_pool::resources() const {
-  std::lock_guard<pool_lock> guard{st_->mtx};
+  std::lock_guard<std::mutex> guard{st_->mtx};
   std::pair<resource_map, resource_map> out{st_->free_custom, st_->total_custom};
   out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
   out.second[cpu_resource] = st_->total_cpus;
   return out;
+}
+
+size_t worker_pool::num_queued() const {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  size_t n = 0;
+  for (auto& g : st_->waiting)
+    n += g.tasks.size();
+  return n;
+}
+
+size_t worker_pool::num_threads() const {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  return st_->threads.size();
 }
 
 void lend_current_cpus() noexcept {
@@ -93,7 +107,7 @@ void lend_current_cpus() noexcept {
   allocation_hook::hold_off no_stop;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
   std::vector<task_ptr> dropped; // destroyed after the guard unlocks
-  std::lock_guard<pool_lock> guard{st.mtx};
+  std::lock_guard<std::mutex> guard{st.mtx};
   st.lend(ctx.task->opts.resources.cpus, dropped);
 }
 
@@ -102,7 +116,7 @@ void reclaim_current_cpus() noexcept {
   if (ctx.task == nullptr || ctx.pool == nullptr || ctx.task->opts.resources.cpus <= 0)
     return;
   auto& st = *static_cast<worker_pool::state*>(ctx.pool);
-  std::lock_guard<pool_lock> guard{st.mtx};
+  std::lock_guard<std::mutex> guard{st.mtx};
   st.reclaim(ctx.task->opts.resources.cpus);
 }
 

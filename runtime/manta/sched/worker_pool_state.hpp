@@ -4,7 +4,6 @@
 // threads' counters. Only the pool's own files include this, so a change here
 // rebuilds five files instead of every file that includes the runtime.
 
-#include "manta/sched/pool_lock.hpp"
 #include "manta/sched/worker_pool.hpp"
 
 #include <condition_variable>
@@ -38,14 +37,15 @@ struct worker_pool::waiting_group {
 /// Everything the threads touch; shared so threads left behind at
 /// shutdown never outlive it.
 struct worker_pool::state : std::enable_shared_from_this<worker_pool::state> {
-  /// Leases, queues and counters (pool_lock.hpp); the threads sleep in
-  /// the condition variables below on it.
-  mutable pool_lock mtx;
-  std::condition_variable_any work_cv;
-  std::condition_variable_any exit_cv;
+  /// Leases, queues and counters; an adaptive mutex (worker_pool.cpp,
+  /// `make_adaptive`), which the threads sleep on in the condition
+  /// variables below.
+  mutable std::mutex mtx;
+  std::condition_variable work_cv;
+  std::condition_variable exit_cv;
   /// The watcher's own wait (see `watch_wanted`), apart from `work_cv` so
   /// that a wake-up for a task goes to a plain sleeper first.
-  std::condition_variable_any watch_cv;
+  std::condition_variable watch_cv;
   double free_cpus;
   double total_cpus;
   resource_map free_custom;
@@ -128,7 +128,7 @@ struct worker_pool::state : std::enable_shared_from_this<worker_pool::state> {
   void wake_one();
   /// The watcher's timed waits (see `watch_wanted`); returns with the
   /// lock held when there is work, the pool stops or the watch ends.
-  void watch(std::unique_lock<pool_lock>& guard);
+  void watch(std::unique_lock<std::mutex>& guard);
   /// Queues `t` (moved from) or, once stopping, leaves it to the caller,
   /// who seals it with the lock released: false then. `parent`: the
   /// submitter's id; by default the calling thread's task.

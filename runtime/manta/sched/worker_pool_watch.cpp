@@ -25,7 +25,7 @@ constexpr int watch_rounds = 3;
 
 } // namespace
 
-void worker_pool::state::watch(std::unique_lock<pool_lock>& guard) {
+void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
   watcher = true;
   auto seen = left_count;
   int quiet = 0;
@@ -57,7 +57,7 @@ void wake_for_left_task() noexcept {
   auto& st = *sp;
   if (st.num_runnable.load(std::memory_order_acquire) == 0 && !st.has_left())
     return; // taken meanwhile
-  std::lock_guard<pool_lock> guard{st.mtx};
+  std::lock_guard<std::mutex> guard{st.mtx};
   st.unleave();
   if (st.left_pending && !st.runnable.empty())
     st.wake_one();
