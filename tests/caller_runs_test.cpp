@@ -272,3 +272,33 @@ TEST_CASE("a get with a timeout of a task left to the driver wakes a pool thread
     CHECK(manta::get(manta::task(this_thread_key).remote(), 10s) != this_thread_key());
   }
 }
+
+TEST_CASE("threads that submit and get one task at a time each get every result") {
+  // The pool keeps one task left to its submitter out of its queue, which
+  // the submitter takes back without the pool's lock (worker_pool_state.hpp,
+  // `left`): several threads leaving tasks at once share that one place,
+  // and each task runs once, on its submitter's thread or on a pool one.
+  runtime_guard rt{2};
+  // Per thread: tasks that ran on it, and results that were no thread's.
+  struct tally {
+    int here = 0;
+    int wrong = 0;
+  };
+  std::vector<tally> tallies(4);
+  {
+    std::vector<std::jthread> submitters;
+    for (auto& mine : tallies)
+      submitters.emplace_back([&mine] {
+        for (int i = 0; i < 2000; ++i) {
+          auto key = manta::get(manta::task(this_thread_key).remote());
+          mine.here += key == this_thread_key() ? 1 : 0;
+          mine.wrong += key == 0 ? 1 : 0;
+        }
+      });
+  }
+  for (auto& t : tallies) {
+    MESSAGE(t.here << " of 2000 ran on their submitter's thread");
+    CHECK(t.wrong == 0);
+  }
+  CHECK(all_cpus_free(2));
+}

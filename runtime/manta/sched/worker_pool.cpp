@@ -1,4 +1,4 @@
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include "manta/actor/actor_core.hpp"
 #include "manta/sched/gpu_env.hpp"
@@ -41,6 +41,22 @@ worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand&
 }
 
 void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
+  // The only task in sight, pushed by a submitter that will likely run it
+  // itself, while the watcher sleeps: left out of the queue for it (see
+  // `left`), as the branch below would leave it there without a wake-up.
+  if (left_to_caller && watching && runnable.empty() && idle > 0
+      && (spinning == 0 || oversubscribed()) && helpers.empty() && q.result != nullptr
+      && helpable(*q.task) && left_result.load(std::memory_order_acquire) == nullptr) {
+    const void* result = q.result;
+    left.emplace(std::move(q));
+    left_result.store(result, std::memory_order_release);
+    ++left_count;
+    left_pending = true;
+    return;
+  }
+  // A task left so goes first, in its order: the wake-ups below count it
+  // (a pool thread woken for this task would not see it where it is).
+  unleave();
   runnable.push_back(std::move(q));
   num_runnable.store(runnable.size(), std::memory_order_release);
   if (runnable.size() > idle) {
@@ -290,6 +306,8 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
   std::optional<queued> next;
   std::unique_lock<std::mutex> guard{st.mtx};
   for (;;) {
+    if (!next && st.runnable.empty())
+      st.unleave(); // the task left to its submitter: the queue's only entry
     if (next || !st.runnable.empty()) {
       task_ptr t;
       uint64_t parent = 0;
@@ -348,7 +366,7 @@ void worker_pool::worker_loop(std::shared_ptr<state> sp) {
       // spinner took nearly every such task on a quiet machine.
       int left_to_caller = 0;
       for (int i = 0; i < spin_steps; ++i) {
-        if (st.num_runnable.load(std::memory_order_acquire) != 0) {
+        if (st.num_runnable.load(std::memory_order_acquire) != 0 || st.has_left()) {
           if (++left_to_caller > caller_grace_steps)
             break;
           cpu_relax();
@@ -432,24 +450,12 @@ void worker_pool::release(const resource_demand& d, const void* owner) {
   st_->grant_waiting(dropped);
 }
 
-size_t worker_pool::num_queued() const {
-  std::lock_guard<std::mutex> guard{st_->mtx};
-  size_t n = 0;
-  for (auto& g : st_->waiting)
-    n += g.tasks.size();
-  return n;
-}
-
-size_t worker_pool::num_threads() const {
-  std::lock_guard<std::mutex> guard{st_->mtx};
-  return st_->threads.size();
-}
-
 size_t worker_pool::stop(std::chrono::milliseconds grace) {
   auto& st = *st_;
   std::unique_lock<std::mutex> guard{st.mtx};
   if (!st.stopping) {
     st.stopping = true;
+    st.unleave();
     std::vector<task_ptr> dropped;
     for (auto& g : st.waiting)
       for (auto& q : g.tasks)

@@ -14,11 +14,15 @@
 // cancel, retries, memory monitor), with what a pool thread shows its code
 // (`this_task()`: the task, the pool, its id for its children). A task
 // whose resources are taken stays queued and the caller parks, as before.
+//
+// The task left to its submitter (worker_pool_state.hpp, `left`) has both
+// its ends here: the submitter's `take_left`, and `unleave`, by which every
+// other reader of the queue first moves it into the queue.
 
 #include "manta/actor/actor_core.hpp"
 #include "manta/store/allocation_hook.hpp"
 #include "manta/observe/log_capture.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -70,6 +74,32 @@ std::optional<worker_pool::queued> worker_pool::state::take_awaited(const object
   return std::nullopt;
 }
 
+std::optional<worker_pool::queued> worker_pool::state::take_left(const object_slot& slot) {
+  const void* mine = &slot;
+  if (left_result.load(std::memory_order_relaxed) != mine
+      || !left_result.compare_exchange_strong(mine, busy(), std::memory_order_acquire))
+    return std::nullopt;
+  // Its own now: nobody else reads `left` while it is busy. A task
+  // cancelled meanwhile runs as a pool thread would run it (execute_task
+  // returns at once; cancel sealed its result).
+  std::optional<queued> out{std::move(*left)};
+  left.reset();
+  left_result.store(nullptr, std::memory_order_release);
+  return out;
+}
+
+void worker_pool::state::unleave() {
+  auto result = left_result.load(std::memory_order_acquire);
+  // Null: none; busy: its submitter takes it now.
+  if (result == nullptr || result == busy()
+      || !left_result.compare_exchange_strong(result, busy(), std::memory_order_acquire))
+    return;
+  runnable.push_back(std::move(*left));
+  left.reset();
+  left_result.store(nullptr, std::memory_order_release);
+  num_runnable.store(runnable.size(), std::memory_order_release);
+}
+
 bool worker_pool::run_here(const object_slot& slot) {
   auto& ctx = this_task();
   // A pool thread's task helps instead (worker_pool_help.cpp); a thread
@@ -78,14 +108,15 @@ bool worker_pool::run_here(const object_slot& slot) {
   if (ctx.task != nullptr || current_actor() != nullptr || ctx.last_scheduled != &slot)
     return false;
   auto& st = *st_;
-  // Nothing granted waits for a thread (the usual case of a `get` of a
-  // list whose tasks the pool threads run): no lock taken. Resources free
-  // beside a queued task are rare (a grant follows every release under the
-  // same lock), so that case is left to the pool here.
-  if (st.num_runnable.load(std::memory_order_acquire) == 0)
-    return false;
-  std::optional<queued> q;
-  {
+  // Left out of the queue for this thread (state::left): taken without the
+  // lock. Else nothing granted waits for a thread (the usual case of a
+  // `get` of a list whose tasks the pool threads run): no lock taken.
+  // Resources free beside a queued task are rare (a grant follows every
+  // release under the same lock), so that case is left to the pool here.
+  auto q = st.take_left(slot);
+  if (!q) {
+    if (st.num_runnable.load(std::memory_order_acquire) == 0)
+      return false;
     std::lock_guard<std::mutex> guard{st.mtx};
     if (st.stopping)
       return false;

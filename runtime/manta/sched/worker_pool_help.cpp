@@ -16,7 +16,7 @@
 #include "manta/observe/log_capture.hpp"
 #include "manta/store/memory_monitor.hpp"
 #include "manta/sched/parker.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -129,6 +129,7 @@ bool help_step(help_record& h) {
       h.lent = h.to_lend;
       h.to_lend = 0;
     }
+    st.unleave(); // a task left to its submitter: the queue's only entry
     if (!st.stopping)
       q = st.pick_for(h);
     if (!q) {

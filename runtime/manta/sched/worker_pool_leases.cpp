@@ -1,12 +1,13 @@
 // The pool's resource leases: the CPUs, GPUs (by index) and custom
 // resources a granted task holds while it runs, and the CPUs a task blocked
-// in `get` lends to other tasks meanwhile (worker_pool.hpp). Everything here
-// but the public readers runs with the pool's lock held.
+// in `get` lends to other tasks meanwhile (worker_pool.hpp), and the public
+// readers of what is leased, queued and started. Everything here but those
+// readers runs with the pool's lock held.
 
 #include "manta/store/allocation_hook.hpp"
 #include "manta/sched/gpu_env.hpp"
 #include "manta/placement/placement_groups.hpp"
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 #include <algorithm>
 
@@ -82,6 +83,19 @@ std::pair<resource_map, resource_map> worker_pool::resources() const {
   out.first[cpu_resource] = std::max(0.0, st_->free_cpus);
   out.second[cpu_resource] = st_->total_cpus;
   return out;
+}
+
+size_t worker_pool::num_queued() const {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  size_t n = 0;
+  for (auto& g : st_->waiting)
+    n += g.tasks.size();
+  return n;
+}
+
+size_t worker_pool::num_threads() const {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  return st_->threads.size();
 }
 
 void lend_current_cpus() noexcept {

@@ -6,7 +6,7 @@
 // within `watch_period`; a submitter that parks wakes a thread for it at once
 // (`wake_for_left_task`).
 
-#include "manta/sched/worker_pool.hpp"
+#include "manta/sched/worker_pool_state.hpp"
 
 namespace manta::detail {
 
@@ -33,6 +33,7 @@ void worker_pool::state::watch(std::unique_lock<std::mutex>& guard) {
     watching = true;
     watch_cv.wait_for(guard, watch_period);
     watching = false;
+    unleave(); // not taken by its submitter within a period: runs here
     if (left_count != seen) {
       seen = left_count;
       quiet = 0;
@@ -54,9 +55,10 @@ void wake_for_left_task() noexcept {
   if (!sp)
     return;
   auto& st = *sp;
-  if (st.num_runnable.load(std::memory_order_acquire) == 0)
+  if (st.num_runnable.load(std::memory_order_acquire) == 0 && !st.has_left())
     return; // taken meanwhile
   std::lock_guard<std::mutex> guard{st.mtx};
+  st.unleave();
   if (st.left_pending && !st.runnable.empty())
     st.wake_one();
 }
