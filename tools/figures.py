@@ -202,7 +202,7 @@ def targets(micro, cluster, scalability):
     costs = {n: by[n]["times_floor_cost"] for n in core if n in by}
     if costs:
         rows.append(("task and actor-call costs within 4x of their raw-CAF floor",
-                     ", ".join(f"{n} {c}x" for n, c in costs.items()),
+                     ", ".join(f"{n} {c:.3g}x" for n, c in costs.items()),
                      max(costs.values()) <= 4))
     if "single_client_put_gigabytes" in by:
         c = by["single_client_put_gigabytes"]["times_floor_cost"]
