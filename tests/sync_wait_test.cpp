@@ -92,6 +92,22 @@ TEST_CASE("the detector sees 2 busy threads per core as oversubscription") {
   CHECK(s.runnable > s.cores);
 }
 
+TEST_CASE("the detector counts the thread that reads the load once") {
+  using manta::detail::oversubscribed_given;
+  // On 2 cores: the reader and one other thread fit (the other end of a
+  // cross-node round trip, say); a third runnable thread does not.
+  CHECK_FALSE(oversubscribed_given(2, 0, false, 2));
+  CHECK(oversubscribed_given(3, 0, false, 2));
+  // A reader that spins was subtracted with the spinners and counts again.
+  CHECK_FALSE(oversubscribed_given(2, 1, true, 2));
+  CHECK(oversubscribed_given(3, 1, true, 2));
+  // Another thread's spin does not count as load.
+  CHECK_FALSE(oversubscribed_given(3, 1, false, 2));
+  // 2 busy threads per core and the reader.
+  CHECK(oversubscribed_given(5, 0, false, 2));
+  CHECK_FALSE(oversubscribed_given(-1, 0, false, 2));
+}
+
 TEST_CASE("sync calls keep their order and count under 2 busy threads per core") {
   runtime_guard rt;
   auto w = manta::actor<worker>().remote();

@@ -25,6 +25,10 @@ std::atomic<bool> g_over{false};
 std::atomic<int> g_runnable{-1};
 std::atomic<int> g_seen_spinners{0};
 
+/// Whether the calling thread is inside a `spin_scope` (counted in
+/// `g_spinners`).
+thread_local bool t_spinning = false;
+
 int online_cores() noexcept {
   // The runnable count covers the whole machine, so the cores are the
   // machine's too (not this process's affinity mask).
@@ -76,17 +80,29 @@ bool oversubscribed() noexcept {
     g_seen_spinners.store(spinners, std::memory_order_relaxed);
     // Spinners do not count (they give their core away at once), but one
     // thread that wants to spin does: more than the cores runnable with it
-    // means that its spinning keeps someone else off a core.
-    g_over.store(r >= 0 && r - spinners + 1 > online_cores(), std::memory_order_relaxed);
+    // means that its spinning keeps someone else off a core. That thread
+    // is the reader itself, already among the runnable threads (it runs
+    // while it reads), unless it spins now and was subtracted with the
+    // spinners: counting it once more (as before) turned the spinning off
+    // whenever a single other thread ran on a 2-core machine, e.g. the
+    // other end of a cross-node round trip.
+    g_over.store(oversubscribed_given(r, spinners, t_spinning, online_cores()),
+                 std::memory_order_relaxed);
   }
   return g_over.load(std::memory_order_relaxed);
 }
 
+bool oversubscribed_given(int runnable, int spinners, bool reader_spins, int cores) noexcept {
+  return runnable >= 0 && runnable - spinners + (reader_spins ? 1 : 0) > cores;
+}
+
 spin_scope::spin_scope() noexcept {
   g_spinners.fetch_add(1, std::memory_order_relaxed);
+  t_spinning = true;
 }
 
 spin_scope::~spin_scope() {
+  t_spinning = false;
   g_spinners.fetch_sub(1, std::memory_order_relaxed);
 }
 

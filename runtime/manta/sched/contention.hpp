@@ -13,8 +13,17 @@ namespace manta::detail {
 /// (/proc/loadavg) at most every few milliseconds (one thread reads, the
 /// others see the last answer: an atomic load on the hot path) and
 /// compares it, less the runtime's own spinning threads, with the online
-/// cores. False if /proc cannot be read.
+/// cores (`oversubscribed_given`). False if /proc cannot be read.
 bool oversubscribed() noexcept;
+
+/// The answer `oversubscribed` gives for one reading: `runnable` threads
+/// of the machine (the reading thread among them: it runs while it reads),
+/// `spinners` of them this process's spinners, `reader_spins` whether the
+/// reader is one of those. True when the non-spinning runnable threads,
+/// with the reader counted once as the thread that wants to spin, exceed
+/// the `cores`; false for an unread count (negative). Apart so that
+/// tests can check the rule without loading the machine.
+bool oversubscribed_given(int runnable, int spinners, bool reader_spins, int cores) noexcept;
 
 /// Counts the calling thread among the runtime's spinning threads while it
 /// lives: a spinner is runnable but would give its core away at once, so
