@@ -39,7 +39,8 @@
 //     their copies, complete or still arriving).
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
-//   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler)
+//   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler; then the
+//     raw TCP ping-pong, and the ping-pong with one and two thread hand-offs, of the same run)
 //   cluster_benchmark --small-results-only=N [--transport=plain]  (for a profiler: a task's
 //     and an actor call's 256 KiB result, N round trips each)
 //   cluster_benchmark --generator-only=N [--transport=plain]      (for a profiler)
