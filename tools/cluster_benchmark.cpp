@@ -39,7 +39,8 @@
 //     their copies, complete or still arriving).
 //
 //   cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]
-//   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler)
+//   cluster_benchmark --round-trips-only=N [--transport=plain]   (for a profiler; then the
+//     raw TCP ping-pong, and the ping-pong with one and two thread hand-offs, of the same run)
 //   cluster_benchmark --small-results-only=N [--transport=plain]  (for a profiler: a task's
 //     and an actor call's 256 KiB result, N round trips each)
 //   cluster_benchmark --generator-only=N [--transport=plain]      (for a profiler)
@@ -222,9 +223,29 @@ manta::tls_options transport(int argc, char** argv) {
   return out;
 }
 
-/// Only the task round trip, `n` times on one worker, without the floor or
-/// the other figures: what a profiler (perf, strace) attached to the
-/// cluster sees is then the round trip alone.
+struct spread {
+  double mean = 0;
+  double median = 0;
+  double p99 = 0;
+};
+
+/// The mean, median and 99th percentile of `us` (sorts it; not empty).
+spread summary_of(std::vector<double> us) {
+  spread out;
+  for (auto x : us)
+    out.mean += x / static_cast<double>(us.size());
+  std::sort(us.begin(), us.end());
+  out.median = us[us.size() / 2];
+  out.p99 = us[us.size() * 99 / 100];
+  return out;
+}
+
+/// Only the task round trip, `n` times on one worker, without the other
+/// figures: what a profiler (perf, strace) attached to the cluster sees is
+/// then the round trip alone. Its floors on this link come after it, the
+/// cluster idle: a raw TCP ping-pong of as many round trips (256 bytes each
+/// way), and the same with a thread hand-off on the server, then on both
+/// ends (tools/raw_stream.hpp, `hand_offs`).
 int round_trips_only(long n, const manta::tls_options& tls) {
   manta::local_cluster c{tls};
   c.add_worker(1);
@@ -238,13 +259,24 @@ int round_trips_only(long n, const manta::tls_options& tls) {
       return std::fprintf(stderr, "BUG: wrong result\n"), 1;
     us[static_cast<size_t>(i)] = seconds_since(start) * 1e6;
   }
-  double mean = 0;
-  for (auto x : us)
-    mean += x / static_cast<double>(n);
-  std::sort(us.begin(), us.end());
+  auto task = summary_of(us);
   std::printf("cross_node_task_round_trip  mean %.1f us  median %.1f us  99th percentile %.1f us "
               "(%ld round trips)\n",
-              mean, us[us.size() / 2], us[us.size() * 99 / 100], n);
+              task.mean, task.median, task.p99, n);
+  // Then, the cluster idle, the floors on this link: the raw ping-pong, and
+  // the same with one or two thread hand-offs (docs/cluster.md, "The floor
+  // of a direct task lane").
+  auto ping = summary_of(manta_tools::raw_ping_pong{256, 256}.round_trips_us(n));
+  std::printf("raw TCP ping-pong            mean %.1f us  median %.1f us  99th percentile %.1f us "
+              "(round trip / ping-pong: mean %.2fx, median %.2fx)\n",
+              ping.mean, ping.median, ping.p99, task.mean / ping.mean, task.median / ping.median);
+  for (auto hops : {manta_tools::hand_offs{true, false}, manta_tools::hand_offs{true, true}}) {
+    auto lane = summary_of(manta_tools::raw_ping_pong{256, 256, hops}.round_trips_us(n));
+    std::printf("ping-pong, %s  mean %.1f us  median %.1f us  99th percentile %.1f us "
+                "(/ ping-pong: mean %.2fx, median %.2fx)\n",
+                hops.client ? "2 hand-offs" : "1 hand-off ", lane.mean, lane.median, lane.p99,
+                lane.mean / ping.mean, lane.median / ping.median);
+  }
   return 0;
 }
 

@@ -12,12 +12,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,53 +145,136 @@ private:
   forked_server server_;
 };
 
+/// Where a ping-pong's bytes change hands on their way, as a task lane
+/// that is not one thread at each end would (docs/cluster.md, "The floor
+/// of a direct task lane"): each hand-off is one more thread wake-up.
+struct hand_offs {
+  /// The server's reading thread hands each request to another (a pool
+  /// thread's part), which writes the reply.
+  bool server = false;
+  /// The client's reading thread hands each reply to the caller (a thread
+  /// parked in `get`), which sent the request.
+  bool client = false;
+};
+
 /// The floor of a round trip on a link: a child process that answers each
 /// request of `request` bytes on a connection to 127.0.0.1:port with a
 /// reply of `reply` bytes, and the client's sequential round trips, both
 /// with TCP_NODELAY (as CAF's connections). Forked from a process that may
 /// run threads: the child makes system calls only (its buffer is the
-/// parent's, made before the fork).
+/// parent's, made before the fork); with `hops.server` its writer is a
+/// process of its own (forked from the child, so it starts no thread
+/// there), woken through an eventfd as a thread would be through a futex.
 class raw_ping_pong {
 public:
-  raw_ping_pong(uint64_t request, uint64_t reply)
-    : request_(request), reply_(reply), buffer_(new char[std::max(request, reply)]()),
-      server_("the raw ping-pong", [request, reply, buffer = buffer_.get()](int c) {
+  raw_ping_pong(uint64_t request, uint64_t reply, hand_offs hops = {})
+    : request_(request), reply_(reply), hops_(hops), buffer_(new char[std::max(request, reply)]()),
+      server_("the raw ping-pong", [request, reply, hops, buffer = buffer_.get()](int c) {
         int one = 1;
         ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        while (whole([c](char* p, uint64_t k) { return ::recv(c, p, k, 0); }, buffer, request)
-               && whole([c](char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, buffer,
-                        reply)) {
+        auto receive = [c, buffer, request] {
+          return whole([c](char* p, uint64_t k) { return ::recv(c, p, k, 0); }, buffer, request);
+        };
+        auto answer = [c, buffer, reply] {
+          return whole([c](char* p, uint64_t k) { return ::send(c, p, k, MSG_NOSIGNAL); }, buffer,
+                       reply);
+        };
+        if (!hops.server) {
+          while (receive() && answer()) {
+          }
+          return;
         }
+        int ready = ::eventfd(0, EFD_CLOEXEC);
+        pid_t writer = ::fork();
+        if (writer == 0) {
+          ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+          uint64_t n = 0;
+          while (::read(ready, &n, sizeof(n)) == sizeof(n))
+            for (; n > 0; --n)
+              if (!answer())
+                ::_exit(0);
+          ::_exit(0);
+        }
+        uint64_t one_request = 1;
+        while (receive() && ::write(ready, &one_request, sizeof(one_request)) > 0) {
+        }
+        ::kill(writer, SIGKILL);
+        ::waitpid(writer, nullptr, 0);
+        ::close(ready);
       }) {}
 
   /// Microseconds per round trip, the mean of `n` after a warm-up, on one
   /// connection.
   double round_trip_us(long n) const {
+    auto us = round_trips_us(n);
+    double sum = 0;
+    for (auto x : us)
+      sum += x;
+    return sum / static_cast<double>(n);
+  }
+
+  /// Microseconds of each of `n` round trips after a warm-up, on one
+  /// connection, in the order they ran.
+  std::vector<double> round_trips_us(long n) const {
     int fd = connect_loopback(server_.port(), "the raw ping-pong");
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto gone = [] {
+      std::fprintf(stderr, "BUG: the raw ping-pong's peer went\n");
+      std::exit(1);
+    };
+    // The reader thread's own buffer: the caller sends from `buffer_`.
+    std::unique_ptr<char[]> replies{hops_.client ? new char[reply_] : nullptr};
+    auto receive = [fd, this, into = hops_.client ? replies.get() : buffer_.get()] {
+      return whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); }, into, reply_);
+    };
+    // With `hops_.client`, a reader thread takes each reply and wakes the
+    // caller through an eventfd.
+    int arrived = hops_.client ? ::eventfd(0, EFD_CLOEXEC) : -1;
+    std::thread reader;
+    if (hops_.client)
+      reader = std::thread{[&] {
+        uint64_t one_reply = 1;
+        while (receive() && ::write(arrived, &one_reply, sizeof(one_reply)) > 0) {
+        }
+        uint64_t end = uint64_t{1} << 40; // wakes a caller still waiting, which sees it
+        (void)!::write(arrived, &end, sizeof(end));
+      }};
     auto once = [&] {
       if (!whole([fd](char* p, uint64_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); },
-                 buffer_.get(), request_)
-          || !whole([fd](char* p, uint64_t k) { return ::recv(fd, p, k, 0); }, buffer_.get(),
-                    reply_)) {
-        std::fprintf(stderr, "BUG: the raw ping-pong's peer went\n");
-        std::exit(1);
+                 buffer_.get(), request_))
+        gone();
+      if (!hops_.client) {
+        if (!receive())
+          gone();
+        return;
       }
+      uint64_t got = 0;
+      if (::read(arrived, &got, sizeof(got)) != sizeof(got) || got >= (uint64_t{1} << 40))
+        gone();
     };
     for (int i = 0; i < 20; ++i)
       once();
-    auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i < n; ++i)
+    std::vector<double> us(static_cast<size_t>(n));
+    for (auto& x : us) {
+      auto start = std::chrono::steady_clock::now();
       once();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      x =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    }
+    ::shutdown(fd, SHUT_RDWR);
+    if (reader.joinable())
+      reader.join();
+    if (arrived >= 0)
+      ::close(arrived);
     ::close(fd);
-    return s * 1e6 / static_cast<double>(n);
+    return us;
   }
 
 private:
   uint64_t request_;
   uint64_t reply_;
+  hand_offs hops_;
   std::unique_ptr<char[]> buffer_;
   forked_server server_; ///< after buffer_: killed before it goes
 };
