@@ -124,6 +124,25 @@ TEST_CASE("10,000 calls from one caller run in submission order") {
     REQUIRE(seen[i] == i);
 }
 
+TEST_CASE("a caller that submits without a pause gets results while it still submits") {
+  // However the actor's drainer schedules a burst (a drainer that let calls
+  // pile up until the burst ends must bound the wait), the first call's
+  // result comes while the caller is still submitting.
+  runtime_guard rt;
+  auto c = manta::actor<counter>().remote(0);
+  CHECK(manta::get(c.call(&counter::value).remote(), 10s) == 0); // the drainer now lingers
+  auto first = c.call(&counter::incr).remote(1);
+  std::vector<manta::object_ref<int>> refs;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!first.ready() && refs.size() < 2000000 && std::chrono::steady_clock::now() < deadline)
+    refs.push_back(c.call(&counter::incr).remote(1));
+  CHECK(first.ready());
+  CHECK(manta::get(first, 10s) == 1);
+  auto values = manta::get(refs, 60s);
+  for (size_t i = 0; i < values.size(); ++i)
+    REQUIRE(values[i] == static_cast<int>(i) + 2);
+}
+
 TEST_CASE("object_ref arguments are resolved before the call and the constructor run") {
   runtime_guard rt;
   auto start = manta::task(twice).remote(50);   // 100
