@@ -350,12 +350,14 @@ void actor_core::drain(uint64_t epoch) noexcept {
       run_popped_locked(guard, std::move(c), epoch);
       continue;
     }
-    if (!lingered && state_ == state::alive && !handles_gone_ && !oversubscribed()) {
+    if (!lingered && state_ == state::alive && !handles_gone_ && !no_core_to_spare()) {
       // A caller that waits for each result submits its next call within
       // microseconds; waiting that long here saves a new job and a thread
-      // hand-over per call (what bounds call+get round trips). Not on an
-      // oversubscribed machine (contention.hpp): the spin would keep the
-      // caller off a core.
+      // hand-over per call (what bounds call+get round trips). Only with a
+      // core to spare beside the caller (contention.hpp, no_core_to_spare):
+      // else the spin keeps the caller off a core, or takes each call of a
+      // burst as it lands, in step with the caller (3x slower than letting
+      // the burst pile up: performance.md, "Calls in a burst").
       lingered = true;
       auto seen = pushes_.load(std::memory_order_acquire);
       guard.unlock();

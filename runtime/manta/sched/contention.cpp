@@ -92,6 +92,16 @@ bool oversubscribed() noexcept {
   return g_over.load(std::memory_order_relaxed);
 }
 
+bool no_core_to_spare() noexcept {
+  if (oversubscribed())
+    return true;
+  // The reader counted once more: it must leave a core to the threads
+  // running now, itself included.
+  return oversubscribed_given(g_runnable.load(std::memory_order_relaxed),
+                              g_seen_spinners.load(std::memory_order_relaxed), true,
+                              online_cores());
+}
+
 bool oversubscribed_given(int runnable, int spinners, bool reader_spins, int cores) noexcept {
   return runnable >= 0 && runnable - spinners + (reader_spins ? 1 : 0) > cores;
 }

@@ -6,8 +6,9 @@ namespace manta::detail {
 /// waiter then only takes CPU from the thread it waits for (which cannot
 /// run), and a `sched_yield` hands a whole time slice (milliseconds) to a
 /// busy thread, so every spin-then-sleep wait of the runtime (parker,
-/// worker pool, lingering actor drainers) goes to the futex at once while
-/// this holds: a woken sleeper is scheduled ahead of busy threads.
+/// worker pool; lingering actor drainers ask `no_core_to_spare`) goes to
+/// the futex at once while this holds: a woken sleeper is scheduled ahead
+/// of busy threads.
 ///
 /// Reads the number of runnable threads of the whole machine
 /// (/proc/loadavg) at most every few milliseconds (one thread reads, the
@@ -15,6 +16,16 @@ namespace manta::detail {
 /// compares it, less the runtime's own spinning threads, with the online
 /// cores (`oversubscribed_given`). False if /proc cannot be read.
 bool oversubscribed() noexcept;
+
+/// Stricter than `oversubscribed`: whether the last reading leaves no core
+/// free beside the reader and the other running threads. A spinner that
+/// waits for a thread that is running now (the other end of a round trip)
+/// asks `oversubscribed`; one that waits for work its caller has not made
+/// yet (a lingering actor drainer) asks this, since spinning on the core
+/// beside that caller runs the two in step, a call at a time, where the
+/// caller alone would pile a burst up (docs/performance.md, "Calls in a
+/// burst").
+bool no_core_to_spare() noexcept;
 
 /// The answer `oversubscribed` gives for one reading: `runnable` threads
 /// of the machine (the reading thread among them: it runs while it reads),
