@@ -151,7 +151,8 @@ void await(object_slot& slot, clock::time_point deadline) {
 namespace {
 
 void await_unsealed(object_slot& slot, clock::time_point deadline) {
-  // `sim_engaged` first: one load, where the call costs a sealed get 2 ns.
+  // `sim_engaged` first: one load spares the out-of-line call outside a
+  // simulation (a sealed get never comes here unless one runs: `await`).
   if (sim_engaged() && sim_drives_this_thread()) {
     // The simulation runs its events until the object exists (or the
     // waiting task is cancelled) and has crossed to the reader's node.
