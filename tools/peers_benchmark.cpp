@@ -349,6 +349,7 @@ int main(int argc, char** argv) {
   std::vector<peers::task_library> libs{peers::manta_tasks()};
 #ifdef MANTA_PEER_TBB
   libs.push_back(peers::tbb_tasks());
+  libs.push_back(peers::tbb_future_tasks());
 #endif
 #ifdef MANTA_PEER_OPENMP
   libs.push_back(peers::openmp_tasks());

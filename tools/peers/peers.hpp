@@ -35,6 +35,11 @@ task_library std_async_tasks();
 #ifdef MANTA_PEER_TBB
 /// oneTBB's `task_group`: `run`, then `wait`.
 task_library tbb_tasks();
+/// oneTBB's `task_group` with each task's result in a `std::promise` of its
+/// own, read through its `std::future`: what a result per task, which every
+/// Manta task has (its `object_ref`), costs on TBB. Beside the target's
+/// peer (plain TBB), not instead of it.
+task_library tbb_future_tasks();
 #endif
 
 #ifdef MANTA_PEER_OPENMP

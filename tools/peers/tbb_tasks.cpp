@@ -6,6 +6,8 @@
 
 #include <tbb/task_group.h>
 
+#include <future>
+#include <memory>
 #include <vector>
 
 namespace manta::tools::peers {
@@ -49,10 +51,38 @@ long fork_join_root(int depth) {
   return total;
 }
 
+/// Runs `one` as a task of `g` whose result goes to a future of its own:
+/// a result a caller can hold, pass on and read later, as a Manta task's
+/// ref is (a `task_group` alone only runs closures).
+std::future<int> run_with_future(tbb::task_group& g) {
+  auto promise = std::make_shared<std::promise<int>>();
+  auto future = promise->get_future();
+  g.run([promise] { promise->set_value(one()); });
+  return future;
+}
+
+void spawn_get_futures(int n) {
+  tbb::task_group g;
+  spawn_then_get_all(n, [&g] { return run_with_future(g); });
+  g.wait();
+}
+
+void one_by_one_futures(int n) {
+  tbb::task_group g;
+  one_at_a_time(n, [&g] { return run_with_future(g).get(); });
+  g.wait();
+}
+
 } // namespace
 
 task_library tbb_tasks() {
   return {"TBB", spawn_get, one_by_one, fork_join_root};
+}
+
+task_library tbb_future_tasks() {
+  // No fork-join: a task blocked in `future::get` holds its TBB thread
+  // without running others, so a deep tree would wait on itself.
+  return {"TBB + std::future", spawn_get_futures, one_by_one_futures, {}};
 }
 
 } // namespace manta::tools::peers
