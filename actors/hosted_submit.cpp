@@ -152,9 +152,11 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
   }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
-  auto total = self->state.pool->resources().second;
-  auto total_cpus = total[cpu_resource];
-  total.erase(cpu_resource);
+  // The pool's totals are the runtime's (fixed when it started): read
+  // there, not copied out of the pool under its lock for every task.
+  auto& rt = detail::runtime::here("a task from another node");
+  auto total_cpus = rt.total_cpus();
+  auto& total = rt.total_custom();
   if (!msg.demand.fits_in(total_cpus, total) && !detail::in_placement_group(msg.demand))
     return refuse(error_kind::infeasible_task,
                   "task demands " + msg.demand.to_string() + " but " + detail::runtime::node_name()
@@ -171,7 +173,9 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
                                                   + detail::runtime::node_name()
                                                   + " but the owner called it as "
                                                   + detail::demangle(msg.signature.c_str()));
-  if (fn->layout != nullptr)
+  // The refusal's text is built only for a layout that differs (as
+  // call_layout_refusal tests), not for every task.
+  if (fn->layout != nullptr && msg.layout_hash != 0 && msg.layout_hash != fn->layout().hash)
     if (auto why = detail::call_layout_refusal("function '" + msg.function_name + "'",
                                                detail::runtime::node_name(), fn->layout(),
                                                msg.layout_hash);

@@ -104,7 +104,14 @@ placement_ask ask_for(self_ptr self, const placed_task& p, std::vector<node_view
   if (!p.task)
     return ask; // a rebuild runs on a worker
   node_view local{st.link->index(), true, false, 0};
-  if (ask.where.kind == scheduling_strategy::spread || !any_room) {
+  if (ask.where.kind != scheduling_strategy::spread && !any_room) {
+    // Every worker full: only whether this node could ever run it counts,
+    // and its pool's totals are the runtime's, fixed when it started. Read
+    // there, not copied out of the pool under its lock: with the workers'
+    // queues full (a burst of tasks) this is asked about twice per task.
+    auto& rt = runtime::here();
+    local.can_fit = p.demand.fits_in(rt.total_cpus(), rt.total_custom());
+  } else if (ask.where.kind == scheduling_strategy::spread) {
     // Asked only where the answer depends on it: otherwise a worker with
     // room is chosen before this node's queue is looked at.
     auto [free, total] = st.link->pool().resources();
@@ -113,8 +120,7 @@ placement_ask ask_for(self_ptr self, const placed_task& p, std::vector<node_view
     free.erase(cpu_resource);
     total.erase(cpu_resource);
     local.can_fit = p.demand.fits_in(total_cpus, total);
-    local.has_room = ask.where.kind == scheduling_strategy::spread
-                     && p.demand.fits_in(free_cpus, free);
+    local.has_room = p.demand.fits_in(free_cpus, free);
   }
   ask.local = local;
   return ask;

@@ -72,13 +72,19 @@ void steal_for_idle(self_ptr self) {
   auto [free_here, total_here] = st.link->pool().resources();
   auto cpus_here = free_here[cpu_resource];
   free_here.erase(cpu_resource);
+  // Asked for each queued task after each result, while nothing it reads
+  // changes: the tasks of a burst share one demand, so the last answer is
+  // kept for the next task that asks the same.
+  const resource_demand* asked = nullptr;
+  bool answer = false;
   auto startable = [&](const resource_demand& d) {
-    if (d.fits_in(cpus_here, free_here))
-      return true;
+    if (asked != nullptr && *asked == d)
+      return answer;
+    asked = &d;
+    answer = d.fits_in(cpus_here, free_here);
     for (auto& [_, n] : st.nodes)
-      if (fits_free(n, d))
-        return true;
-    return false;
+      answer = answer || fits_free(n, d);
+    return answer;
   };
   for (auto& [index, n] : st.nodes) {
     if (n.queued.empty() || n.stealing || !n.manager)

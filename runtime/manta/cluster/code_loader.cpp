@@ -248,6 +248,11 @@ std::string check_library_file(const std::string& path) {
 
 const function_info* job_function(const std::vector<std::string>& code, const std::string& name,
                                   const std::string& node, std::string& why) {
+  // The usual case (no job code, a function the binary has), asked for
+  // every task a node hosts: found before any message's text is built.
+  if (code.empty())
+    if (auto* found = find_function(name, std::string{}))
+      return found;
   return find_in_job<function_info>(
     code, name, node, why, "function", "MANTA_REMOTE(" + name + ")",
     [](const std::string& n, const std::string& lib) { return find_function(n, lib); });
