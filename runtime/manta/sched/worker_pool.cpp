@@ -32,35 +32,6 @@ task_context& this_task() noexcept {
 
 // -- state (all members called with the lock held) ------------------------------
 
-namespace {
-
-// The rare steps of `group_for` out of line: inlined, the growth of the
-// vector and the custom maps' comparison made every call save six
-// registers, 41 instructions a task for one comparison of CPUs.
-
-/// Adds the queue of a demand not seen before. A template only to name the
-/// pool's private type.
-template <class Groups>
-[[gnu::noinline]] auto& add_group(Groups& waiting, const resource_demand& d) {
-  waiting.push_back({d, {}});
-  return waiting.back();
-}
-
-[[gnu::noinline]] bool same_custom(const resource_map& x, const resource_map& y) {
-  return x == y;
-}
-
-} // namespace
-
-worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
-  // `g.demand == d`, the maps compared only when the group's is not empty.
-  for (auto& g : waiting)
-    if (g.demand.cpus == d.cpus
-        && (g.demand.custom.empty() ? d.custom.empty() : same_custom(g.demand.custom, d.custom)))
-      return g;
-  return add_group(waiting, d);
-}
-
 void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
   // The only task in sight, pushed by a submitter that will likely run it
   // itself, while the watcher sleeps: left out of the queue for it (see
