@@ -141,7 +141,10 @@ bool place(self_ptr self, uint64_t id) {
   if (p.task) {
     // Submitted into a placement group that was not reserved yet.
     std::string why;
-    auto pinned = runtime::here().placements().pin(p.task->opts.strategy, p.demand, why);
+    // Only a task in a group is pinned, and it has options of its own.
+    auto pinned = p.task->opts.strategy.group == 0 ? 1
+                                                   : runtime::here().placements().pin(
+                                                     p.task->own_options().strategy, p.demand, why);
     if (pinned == 0)
       return false; // placed once its group is (`finish_try`)
     if (pinned < 0) {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -332,4 +333,30 @@ TEST_CASE("10,000 small tasks all give the right result") {
   for (int i = 0; i < 1000; ++i)
     expected += i * i;
   CHECK(total == expected);
+}
+
+TEST_CASE("tasks share the default options; chained options are the task's own copy") {
+  runtime_guard rt{2};
+  const auto& defaults = manta::detail::default_task_options();
+  auto plain = manta::task(square);
+  CHECK(&plain.options() == &defaults);
+  auto tuned = manta::task(square).num_cpus(0.5).name("tuned");
+  CHECK(&tuned.options() != &defaults);
+  // Chaining changed the builder's copy, not the shared defaults.
+  CHECK(defaults.resources.cpus == 1);
+  CHECK(defaults.name.empty());
+  using spec_type =
+    manta::detail::typed_task<int, int (*)(int), manta::detail::arg_holder_t<int, int>>;
+  spec_type shared{square, "square", plain.options(), 3};
+  CHECK(&shared.opts == &defaults);
+  CHECK_THROWS_AS(shared.own_options(), std::bad_optional_access);
+  spec_type own{square, "square", tuned.options(), 3};
+  CHECK(&own.opts != &tuned.options());
+  CHECK(own.opts.name == "tuned");
+  CHECK(own.opts.resources.cpus == 0.5);
+  CHECK(own.name() == "tuned");
+  // Both kinds run, and the builder's options apply to each of its calls.
+  CHECK(manta::get(plain.remote(4)) == 16);
+  CHECK(manta::get(tuned.remote(5)) == 25);
+  CHECK(manta::get(tuned.remote(6)) == 36);
 }

@@ -12,6 +12,7 @@
 #include "manta/task_options.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -32,34 +33,35 @@ public:
 
   /// CPUs the task holds while it runs (default 1; fractions allowed).
   task_builder& num_cpus(double n) {
-    opts_.resources.cpus = n;
+    edit().resources.cpus = n;
     return *this;
   }
 
   /// Custom resources the task holds while it runs, e.g. {{"GPU", 1}}.
   task_builder& resources(const resource_map& rs) {
-    opts_.resources.assign(rs);
+    edit().resources.assign(rs);
     return *this;
   }
 
   /// How often a failed task is re-run (see `retry_exceptions`).
   task_builder& max_retries(int n) {
-    opts_.max_retries = n;
+    edit().max_retries = n;
     return *this;
   }
 
   /// After how many deaths of the nodes running it the task fails with
   /// `node_died_error` (default 2; -1: bounded by `max_retries` alone).
   task_builder& max_node_failures(int n) {
-    opts_.max_node_failures = n;
+    edit().max_node_failures = n;
     return *this;
   }
 
   /// Whether exceptions thrown by the task's code are retried (up to
   /// `max_retries` times).
   task_builder& retry_exceptions(bool flag = true) {
-    opts_.retry_exceptions = flag;
-    opts_.retry_exception_types.clear();
+    auto& o = edit();
+    o.retry_exceptions = flag;
+    o.retry_exception_types.clear();
     return *this;
   }
 
@@ -69,8 +71,9 @@ public:
   /// name in the same binary.
   template <class E, class... Es>
   task_builder& retry_exceptions() {
-    opts_.retry_exceptions = false;
-    opts_.retry_exception_types = detail::exception_keys<E, Es...>();
+    auto& o = edit();
+    o.retry_exceptions = false;
+    o.retry_exception_types = detail::exception_keys<E, Es...>();
     return *this;
   }
 
@@ -82,7 +85,7 @@ public:
 
   /// Spreads tasks round robin over the cluster's nodes (Ray's "SPREAD").
   task_builder& spread() {
-    opts_.strategy = {scheduling_strategy::spread, 0, false};
+    edit().strategy = {scheduling_strategy::spread, 0, false};
     return *this;
   }
 
@@ -90,7 +93,7 @@ public:
   /// is dead or can never fit it. A hard affinity to a node that is not
   /// alive fails the task with `infeasible_task_error`.
   task_builder& node_affinity(node_id node, bool soft = false) {
-    opts_.strategy = {scheduling_strategy::node_affinity, node, soft};
+    edit().strategy = {scheduling_strategy::node_affinity, node, soft};
     return *this;
   }
 
@@ -104,7 +107,7 @@ public:
 
   /// Name shown in errors and tools instead of the function's name.
   task_builder& name(std::string n) {
-    opts_.name = std::move(n);
+    edit().name = std::move(n);
     return *this;
   }
 
@@ -120,7 +123,12 @@ public:
     return *this;
   }
 
-  const task_options& options() const noexcept { return opts_; } ///< The options chained so far.
+  /// The options chained so far: the process's one immutable default
+  /// options while none was chained, which a task then shares instead of
+  /// copying (`task_spec::opts`).
+  const task_options& options() const noexcept {
+    return opts_ ? *opts_ : detail::default_task_options();
+  }
 
   /// For a function returning a `std::tuple` or `std::pair` of N values:
   /// `.remote` then returns one ref per value (Ray's `num_returns`; see
@@ -146,7 +154,7 @@ public:
         throw invalid_argument_error("task '" + info_->name
                                      + "': a streaming generator cannot run in a placement "
                                        "group yet; submit it without .placement_group(...)");
-      return detail::generator_fn<function_type>::submit_task(fn_, *info_, opts_, window_,
+      return detail::generator_fn<function_type>::submit_task(fn_, *info_, options(), window_,
                                                               std::forward<As>(args)...);
     } else {
       return submit_task(std::forward<As>(args)...);
@@ -169,7 +177,7 @@ private:
     // Its memory comes from the thread's cache of tasks' blocks
     // (task_blocks.hpp), not malloc's, on the common path.
     auto spec = std::allocate_shared<spec_type>(detail::task_blocks::allocator<spec_type>{}, fn_,
-                                                info_->name, opts_, std::forward<As>(args)...);
+                                                info_->name, options(), std::forward<As>(args)...);
     spec->library = &info_->library;
     return object_ref<R>{detail::submit(std::move(spec))};
   }
@@ -180,9 +188,10 @@ private:
   template <class Spec, class... As>
   object_ref<R> remote_in_group(As&&... args) const {
     std::shared_ptr<detail::placement_record> group;
-    // A const lvalue, as `submit_task` passes `opts_`: one instantiation of
+    // A const lvalue, as `submit_task` passes `options()`: one instantiation of
     // make_shared for both (this path is rare; the extra copy is cheap).
-    const task_options opts = detail::place_task_in_group(placement_, opts_, info_->name, group);
+    const task_options opts = detail::place_task_in_group(placement_, options(), info_->name,
+                                                          group);
     auto spec = std::make_shared<Spec>(fn_, info_->name, opts, std::forward<As>(args)...);
     spec->library = &info_->library;
     object_ref<R> ref{detail::submit(spec)};
@@ -190,9 +199,19 @@ private:
     return ref;
   }
 
+  /// The options to change, made from the defaults at the first option
+  /// chained.
+  task_options& edit() {
+    if (!opts_)
+      opts_.emplace();
+    return *opts_;
+  }
+
   function_type fn_;
   const detail::function_info* info_;
-  task_options opts_;
+  /// The options chained; none while none was (the defaults, shared by the
+  /// tasks: no copy per task nor destruction per builder).
+  std::optional<task_options> opts_;
   placement_option placement_; ///< `.placement_group(pg, i)`, if given.
   uint64_t window_ = 0;         ///< `.generator_backpressure(n)`; 0: none.
 };

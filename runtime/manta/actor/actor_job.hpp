@@ -24,12 +24,12 @@ public:
     : task_spec(name, task_options{}), core_(std::move(core)), kind_(kind), epoch_(epoch),
       with_lease_(with_lease) {
     result = job_sink();
-    opts.max_retries = 0;
+    own_options().max_retries = 0;
     if (with_lease) {
-      opts.resources = core_->options().resources;
+      own_options().resources = core_->options().resources;
       keeps_lease = true;
     } else {
-      opts.resources = resource_demand{0.0, {}};
+      own_options().resources = resource_demand{0.0, {}};
     }
   }
 

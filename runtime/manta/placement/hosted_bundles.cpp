@@ -17,8 +17,8 @@ class hold_job final : public task_spec {
 public:
   hold_job(resource_demand total, slot_ptr slot) : task_spec(job_name(), task_options{}) {
     result = std::move(slot);
-    opts.resources = std::move(total);
-    opts.max_retries = 0;
+    own_options().resources = std::move(total);
+    own_options().max_retries = 0;
     keeps_lease = true;
   }
 

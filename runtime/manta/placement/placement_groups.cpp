@@ -33,8 +33,8 @@ public:
   reserve_job(uint64_t group, resource_demand total, slot_ptr ready)
     : task_spec(job_name(), task_options{}), group_(group) {
     result = std::move(ready);
-    opts.resources = std::move(total);
-    opts.max_retries = 0;
+    own_options().resources = std::move(total);
+    own_options().max_retries = 0;
     keeps_lease = true;
   }
 

@@ -25,13 +25,24 @@
 
 namespace manta::detail {
 
+namespace {
+
+/// The shared defaults' address, looked up once (a call and its static's
+/// guard a task otherwise). Null while this file's statics are not made
+/// yet (a task made by another file's static initializer): the task then
+/// copies its options, as any task with options of its own.
+const task_options* const shared_defaults = &default_task_options();
+
+} // namespace
+
 task_spec::task_spec(const std::string& fn_name, const task_options& options)
-  : function_name(fn_name), opts(options) {
+  : function_name(fn_name),
+    opts(&options == shared_defaults ? options : own_opts_.emplace(options)) {
   // nop
 }
 
 task_spec::task_spec(const std::string& fn_name, task_options&& options)
-  : function_name(fn_name), opts(std::move(options)) {
+  : function_name(fn_name), opts(own_opts_.emplace(std::move(options))) {
   // nop
 }
 
@@ -169,8 +180,11 @@ slot_ptr submit(task_ptr spec) {
   }
   // A task in a placement group asks for its bundle's resources, checked
   // against the bundle when it was submitted (`place_in_group`).
-  if (!demand.fits_in(rt.total_cpus(), rt.total_custom())
-      && (placer == nullptr || !placer->feasible(demand)) && !in_placement_group(demand)
+  // The common demand (CPUs only, as many as the node has or fewer) fits
+  // without the call.
+  bool fits_here = (demand.custom.empty() && demand.cpus <= rt.total_cpus())
+                   || demand.fits_in(rt.total_cpus(), rt.total_custom());
+  if (!fits_here && (placer == nullptr || !placer->feasible(demand)) && !in_placement_group(demand)
       && !sim_fits_a_node(demand)) { // a virtual node's own resources
     resource_demand total{rt.total_cpus(), rt.total_custom()};
     if (sim_engaged())

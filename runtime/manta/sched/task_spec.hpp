@@ -25,9 +25,11 @@ struct remote_object;
 /// can find it from a ref.
 class task_spec {
 public:
-  /// The options are copied once, into `opts` (a builder's stay its own):
-  /// passed by value, each task paid a copy, a move and a destruction of
-  /// them as out-of-line calls.
+  /// The process's default options (`default_task_options`, what a
+  /// builder with no option chained passes) are shared, not copied: the
+  /// copy and its destruction were about 95 instructions a task of the
+  /// submitting thread. Any other options are copied once, into the task's
+  /// own (a builder's stay its own).
   task_spec(const std::string& function_name, const task_options& opts);
   /// For options made for this task alone (an actor's job, a remote task).
   task_spec(const std::string& function_name, task_options&& opts);
@@ -116,7 +118,15 @@ public:
   /// A streaming generator's back pressure (`generator_backpressure`; 0:
   /// none), sent with the task when it runs on another node.
   uint64_t item_window = 0;
-  task_options opts;
+
+private:
+  /// The task's own options, when they are not the shared defaults.
+  std::optional<task_options> own_opts_;
+
+public:
+  /// The task's options, immutable once it is made: its own (`own_opts_`)
+  /// or the process's shared defaults.
+  const task_options& opts;
   /// Where the value goes; set by the runtime at submission.
   slot_ptr result;
   /// The objects passed as arguments, in argument order. Its size is fixed
@@ -147,6 +157,14 @@ public:
   task_trace trace;
   /// The tasks and actor calls it submitted while it ran (recursive cancel).
   child_list children;
+
+  /// The task's own options, to change: in the constructor of a task made
+  /// with the `task_options&&` constructor (an actor's job, a bundle's
+  /// hold), and for a task in a placement group laid out over the cluster,
+  /// pinned to its bundle's node once that is known
+  /// (`placement_registry::pin`; `place_task_in_group` made its options).
+  /// Throws `std::bad_optional_access` for a task sharing the defaults.
+  task_options& own_options() { return own_opts_.value(); }
 
 protected:
   /// Lets go of the arguments the task holds itself (typed_task); called

@@ -32,14 +32,6 @@ task_context& this_task() noexcept {
 
 // -- state (all members called with the lock held) ------------------------------
 
-worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
-  for (auto& g : waiting)
-    if (g.demand == d)
-      return g;
-  waiting.push_back(waiting_group{d, {}});
-  return waiting.back();
-}
-
 void worker_pool::state::push_runnable(queued q, bool left_to_caller) {
   // The only task in sight, pushed by a submitter that will likely run it
   // itself, while the watcher sleeps: left out of the queue for it (see

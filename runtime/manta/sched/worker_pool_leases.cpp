@@ -1,8 +1,9 @@
-// The pool's resource leases: the CPUs, GPUs (by index) and custom
-// resources a granted task holds while it runs, and the CPUs a task blocked
-// in `get` lends to other tasks meanwhile (worker_pool.hpp), and the public
-// readers of what is leased, queued and started. Everything here but those
-// readers runs with the pool's lock held.
+// The pool's resource leases: the queue of the tasks waiting for each
+// demand, the CPUs, GPUs (by index) and custom resources a granted task
+// holds while it runs, and the CPUs a task blocked in `get` lends to other
+// tasks meanwhile (worker_pool.hpp), and the public readers of what is
+// leased, queued and started. Everything here but those readers runs with
+// the pool's lock held.
 
 #include "manta/store/allocation_hook.hpp"
 #include "manta/sched/gpu_env.hpp"
@@ -12,6 +13,35 @@
 #include <algorithm>
 
 namespace manta::detail {
+
+namespace {
+
+// The rare steps of `group_for` out of line: inlined, the growth of the
+// vector and the custom maps' comparison made every call save six
+// registers, 41 instructions a task for one comparison of CPUs.
+
+/// Adds the queue of a demand not seen before. A template only to name the
+/// pool's private type.
+template <class Groups>
+[[gnu::noinline]] auto& add_group(Groups& waiting, const resource_demand& d) {
+  waiting.push_back({d, {}});
+  return waiting.back();
+}
+
+[[gnu::noinline]] bool same_custom(const resource_map& x, const resource_map& y) {
+  return x == y;
+}
+
+} // namespace
+
+worker_pool::waiting_group& worker_pool::state::group_for(const resource_demand& d) {
+  // `g.demand == d`, the maps compared only when the group's is not empty.
+  for (auto& g : waiting)
+    if (g.demand.cpus == d.cpus
+        && (g.demand.custom.empty() ? d.custom.empty() : same_custom(g.demand.custom, d.custom)))
+      return g;
+  return add_group(waiting, d);
+}
 
 bool worker_pool::state::try_take(const resource_demand& d, const void* owner) {
   if (!d.fits_in(free_cpus, free_custom))

@@ -89,7 +89,9 @@ bool world::place_task(queued& q) {
     // In a placement group laid out over the nodes: pinned to its bundle's
     // node once the group is reserved, as the driver's `place` pins it.
     std::string why;
-    auto pinned = runtime::here().placements().pin(where, t->opts.resources, why);
+    // `where` is the task's own options' (only a task in a group has it set).
+    auto pinned = runtime::here().placements().pin(t->own_options().strategy, t->opts.resources,
+                                                   why);
     if (pinned < 0) {
       end_task(
         *t, task_state::failed,
