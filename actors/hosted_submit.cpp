@@ -149,6 +149,10 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, cons
     auto& h = r->second;
     if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner) {
       h.owner = owner;
+      // Its answer goes the way the spec came again: the lane it came on
+      // first may be closed on the owner's side already (task_lane.hpp).
+      if (h.early)
+        h.early->lane.store(lane_key != 0 ? detail::task_lane::writer_of(lane_key) : nullptr);
       return;
     }
     return refuse(error_kind::generic, "a task with id " + to_string(object_id{id})
@@ -211,7 +215,7 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, cons
   auto early = std::make_shared<early_answer_state>();
   early->owner = owner;
   if (lane_key != 0)
-    early->lane = detail::task_lane::writer_of(lane_key);
+    early->lane.store(detail::task_lane::writer_of(lane_key));
   task->answer_early = early_answer(self, id, early);
   task->result = std::make_shared<detail::object_slot>(
     &detail::runtime::here("a task from another node").store(), object_id{id}, task);

@@ -48,8 +48,10 @@ struct early_answer_state {
   caf::actor owner;
   std::atomic<int> state{running};
   /// The task lane the task came on (null: it came over CAF): the answer
-  /// goes back on it while it is open.
-  std::shared_ptr<detail::task_lane::writer> lane;
+  /// goes back on it while it is open. Set again by the node manager when
+  /// the owner sends the task again (a reconnect), read by the answering
+  /// thread.
+  std::atomic<std::shared_ptr<detail::task_lane::writer>> lane;
 
   /// Claims the task for its thread's answer.
   bool answer() noexcept {
