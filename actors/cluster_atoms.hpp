@@ -190,6 +190,19 @@ using bundle_commit_atom = caf::atom_constant<caf::atom("bcommit")>;
 /// owner -> node_manager: (token, group id): give the group's bundles back.
 using bundle_release_atom = caf::atom_constant<caf::atom("brelease")>;
 
+// -- the direct task lane (net/task_lane.hpp, MANTA_TASK_LANE=1) ---------------
+
+/// owner -> node_manager: (token, key) -> (bool): the task lane with this
+/// key that the owner opens next is its own (frames on it are hosted under
+/// the owner, whose CAF connection the node manager watches).
+using lane_hello_atom = caf::atom_constant<caf::atom("lanehello")>;
+/// data path thread -> its node manager, in-process: (key, kind, id, extra,
+/// payload), a frame of lane `key`.
+using lane_atom = caf::atom_constant<caf::atom("lane")>;
+/// lane reader thread -> its cluster client, in-process: (node, task id,
+/// TaskResult, value beside).
+using lane_result_atom = caf::atom_constant<caf::atom("laneresult")>;
+
 } // namespace manta::actors
 
 // In-process only: never crosses a node boundary (what does is described in

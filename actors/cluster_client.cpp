@@ -280,6 +280,23 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes, &value);
     },
+    [=](lane_result_atom, uint16_t node, uint64_t id, const bytes_t& bytes,
+        const wire::shared_bytes& value) {
+      // An answer read on worker `node`'s task lane (task_lanes.cpp): it
+      // claims the task only while the task is placed there, so a task
+      // its node's loss already sent elsewhere is not ended twice.
+      if (self->current_sender() != nullptr)
+        return; // only this process's lane readers send it
+      if (self->state.nodes.connected(node) != nullptr
+          && self->state.tasks.on(id, node) != nullptr) {
+        on_result(self, bytes, value.bytes ? &value : nullptr);
+        return;
+      }
+      wire::result_message r; // nobody waits for it: its refs' pins go
+      if (wire::decode(bytes, r).empty() && r.kind == wire::result_message::inline_value
+          && (!r.value.empty() || value.bytes))
+        detail::tell_home(node, r.task_id, detail::result_read_delta);
+    },
     [=](submit_atom a, const std::string& token, const bytes_t& spec) {
       // A worker calls an actor through a handle this driver lent it
       // (lent_handles.hpp): the driver's node manager runs the call as a

@@ -7,6 +7,7 @@
 #include "actors/object_directory_actor.hpp"
 #include "actors/placed_tasks.hpp"
 #include "actors/rebuild_records.hpp"
+#include "actors/task_lanes.hpp"
 #include "actors/remote_actors.hpp"
 #include "actors/token_gate.hpp"
 #include "manta/store/contained_refs.hpp"
@@ -99,6 +100,9 @@ struct cluster_client_state {
   /// steps, and this client as their port (cluster_bundles.cpp).
   std::unique_ptr<detail::bundle_reservations::port> bundle_port;
   std::unique_ptr<detail::bundle_reservations> bundles;
+  /// The task lanes to the workers (MANTA_TASK_LANE=1; task_lanes.hpp):
+  /// last, so their readers end before the rest goes.
+  task_lanes lanes;
 
   cluster_client_state() = default;
   cluster_client_state(const cluster_client_state&) = delete;

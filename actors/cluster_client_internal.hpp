@@ -220,4 +220,18 @@ const std::string& own_stall(cluster_client_actor* self);
 /// pings the others.
 void heartbeat(cluster_client_actor* self);
 
+// -- the direct task lane (task_lanes.cpp) ----------------------------------------
+
+/// Worker `index` was attached: with the lane on, opens its task lane.
+void start_lane(cluster_client_actor* self, uint16_t index);
+
+/// Writes `spec` on worker `index`'s task lane; false if the lane is off,
+/// not up or failed (the spec goes the usual way).
+bool lane_spec(cluster_client_actor* self, uint16_t index, const detail::wire::bytes& spec);
+
+/// Writes a cancel of task `id` on worker `index`'s task lane; false if it
+/// could not.
+bool lane_cancel(cluster_client_actor* self, uint16_t index, uint64_t id, bool force,
+                 bool recursive);
+
 } // namespace manta::actors

@@ -9,6 +9,7 @@
 #include "manta/core/demangle.hpp"
 #include "manta/store/object_store.hpp"
 #include "manta/cluster/remote_task.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/core/runtime.hpp"
 #include "manta/sched/stream_items.hpp"
 #include "manta/net/shared_bytes.hpp"
@@ -196,7 +197,12 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
     // the next task before the node manager ends this one.
     hosted->fetch_sub(1, std::memory_order_relaxed);
     return [hdl = std::move(hdl), owner = state->owner, token, message = std::move(message),
-            beside = std::move(beside)]() mutable {
+            beside = std::move(beside), lane = state->lane.load(), id]() mutable {
+      // On the task lane it came on, while that is open (task_lane.hpp).
+      if (lane && lane->send_result(id, message, beside.view())) {
+        early_answers_sent.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
       send_answer(hdl, owner, token, std::move(message), std::move(beside));
     };
   };

@@ -12,6 +12,7 @@
 #include "manta/cluster/remote_task.hpp"
 #include "manta/core/demangle.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/sched/function_registry.hpp"
 #include "manta/sched/item_stream.hpp"
@@ -121,8 +122,12 @@ void submit_call(node_manager_actor* self, const caf::actor& owner,
 } // namespace
 
 void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
+  submit_hosted(self, spec, caf::actor_cast<caf::actor>(self->current_sender()), 0);
+}
+
+void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, const caf::actor& owner,
+                   uint64_t lane_key) {
   end_answered(self);
-  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
   detail::wire::task_message msg;
   if (auto err = detail::wire::decode(spec, msg); !err.empty()) {
     send_result(self, owner, failure_result(0, "?", error_kind::generic, err));
@@ -144,6 +149,10 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
     auto& h = r->second;
     if (h.actor == 0 && msg.actor_id == 0 && h.owner == owner) {
       h.owner = owner;
+      // Its answer goes the way the spec came again: the lane it came on
+      // first may be closed on the owner's side already (task_lane.hpp).
+      if (h.early)
+        h.early->lane.store(lane_key != 0 ? detail::task_lane::writer_of(lane_key) : nullptr);
       return;
     }
     return refuse(error_kind::generic, "a task with id " + to_string(object_id{id})
@@ -205,6 +214,8 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec) {
   };
   auto early = std::make_shared<early_answer_state>();
   early->owner = owner;
+  if (lane_key != 0)
+    early->lane.store(detail::task_lane::writer_of(lane_key));
   task->answer_early = early_answer(self, id, early);
   task->result = std::make_shared<detail::object_slot>(
     &detail::runtime::here("a task from another node").store(), object_id{id}, task);

@@ -54,6 +54,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
   });
   self->state.logs = make_shipper(self);
   self->state.starts = make_start_log(self);
+  serve_task_lanes(self);
   caf::behavior serving{
     [=](resources_atom) {
       auto [free, total] = self->state.pool->resources();
@@ -284,6 +285,20 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
     [=](cancel_atom, const std::string& token, uint64_t id, bool force, bool recursive) {
       if (vetted(self, token, "cancel"))
         cancel_hosted(self, id, force, recursive);
+    },
+    [=](lane_hello_atom, const std::string& token, uint64_t key) {
+      // An owner's task lane (task_lane.hpp) is about to open: its frames
+      // are the owner's.
+      if (!vetted(self, token, "lane_hello") || key == 0)
+        return false;
+      self->state.lane_owners[key] = caf::actor_cast<caf::actor>(self->current_sender());
+      return true;
+    },
+    [=](lane_atom, uint64_t key, uint32_t kind, uint64_t id, uint64_t extra,
+        std::vector<char>& payload) {
+      // Only this process's data path threads send it.
+      if (self->current_sender() == nullptr)
+        on_lane_frame(self, key, kind, id, extra, payload);
     },
     [=](actor_kill_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "actor_kill"))

@@ -26,6 +26,9 @@
 #include <vector>
 
 namespace manta::detail {
+namespace task_lane {
+class writer;
+}
 class log_shipper;
 class start_log;
 class worker_pool;
@@ -44,6 +47,11 @@ struct early_answer_state {
   /// a new connection meanwhile, the node manager answers that one too.
   caf::actor owner;
   std::atomic<int> state{running};
+  /// The task lane the task came on (null: it came over CAF): the answer
+  /// goes back on it while it is open. Set again by the node manager when
+  /// the owner sends the task again (a reconnect), read by the answering
+  /// thread.
+  std::atomic<std::shared_ptr<detail::task_lane::writer>> lane;
 
   /// Claims the task for its thread's answer.
   bool answer() noexcept {
@@ -206,6 +214,8 @@ struct node_manager_state {
   std::unordered_map<uint64_t, answered_call_args> answered_args;
   /// Whether a report of queued and started tasks is planned.
   bool report_planned = false;
+  /// The owners of the task lanes, by key (`lane_hello_atom`).
+  std::unordered_map<uint64_t, caf::actor> lane_owners;
 
   static inline const char* name = "manta.node_manager";
 };
@@ -256,6 +266,19 @@ void drop_actor(node_manager_actor* self, uint64_t id);
 /// sealed; refused with a failed result naming why if this node cannot run
 /// it (hosted_submit.cpp).
 void submit_hosted(node_manager_actor* self, const std::vector<char>& spec);
+
+/// As above, from `owner`, who sent it on its task lane `lane_key` (0:
+/// over CAF).
+void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, const caf::actor& owner,
+                   uint64_t lane_key);
+
+/// With the task lane on: hands the frames of the data path's lane
+/// connections to this node manager (task_lane_host.cpp).
+void serve_task_lanes(node_manager_actor* self);
+
+/// A frame of lane `key`: a spec hosted under the lane's owner, or a cancel.
+void on_lane_frame(node_manager_actor* self, uint64_t key, uint32_t kind, uint64_t id,
+                   uint64_t extra, std::vector<char>& payload);
 
 /// Builds the actor of an ActorSpec `spec` from the sender, an owner on
 /// another node, and answers it (hosted_actors.cpp).

@@ -46,6 +46,9 @@ struct placed_task {
   /// (`node_links::lose`).
   std::vector<std::pair<uint16_t, uint64_t>> node_losses;
   uint16_t node = 0; ///< 0 while not placed
+  /// Sent to `node` on its task lane (net/task_lane.hpp): its cancel goes
+  /// the same way, behind it.
+  bool by_lane = false;
   /// The worker holding most of its referenced argument bytes (0: none):
   /// placed there if it has room, so those bytes need not move.
   uint16_t prefer = 0;

@@ -18,13 +18,18 @@ namespace manta::actors {
 void forward_cancel(cluster_client_actor* self, uint64_t id, bool force, bool recursive) {
   auto& st = self->state;
   uint16_t node = 0;
-  if (auto* p = st.tasks.find(id))
+  bool by_lane = false;
+  if (auto* p = st.tasks.find(id)) {
     node = p->node; // 0 while it waits for a node: it never goes
-  else
+    by_lane = p->by_lane;
+  } else
     node = st.actors.call_node(id);
   auto* n = st.nodes.connected(node);
   if (node == 0 || n == nullptr)
     return; // not out, or its node is gone (and the task with it)
+  // A task sent on the task lane: its cancel goes behind it there.
+  if (by_lane && lane_cancel(self, node, id, force, recursive))
+    return;
   // Its spec may still wait in the outbox: it goes first, so the worker
   // has the task when the cancel arrives (both travel on one connection).
   st.specs.flush(self, st.link->token(), submit_atom::value, submits_atom::value);

@@ -67,7 +67,12 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   p.count_dispatch(1);
   if (p.task)
     task_events::on_dispatched(*p.task, index);
-  send_spec(self, n.manager, p.spec);
+  // With the task lane on (task_lane.hpp), a task's spec goes on it; not
+  // one in a placement group, whose bundles the node takes over CAF first.
+  p.by_lane = p.task != nullptr && p.task->opts.strategy.group == 0
+              && lane_spec(self, index, p.spec);
+  if (!p.by_lane)
+    send_spec(self, n.manager, p.spec);
 }
 
 scheduling_strategy strategy_of(const placed_task& p) {

@@ -65,6 +65,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   if (n == nullptr)
     return;
   st.bundles->node_lost(index, why); // before its tasks go elsewhere
+  st.lanes.drop(index);
   if (n->manager) {
     // The large items this driver's actors streamed to it through lent
     // handles: nothing can read them any more.
@@ -132,6 +133,7 @@ namespace {
 void attach(self_ptr self, uint16_t index, caf::actor hdl) {
   self->monitor(hdl);
   self->state.nodes.attached(index, std::move(hdl), std::chrono::steady_clock::now());
+  start_lane(self, index);
 }
 
 /// Ends the cut of worker `index`, connecting the record the head sent

@@ -29,7 +29,8 @@ class local_cluster {
 public:
   /// Starts the head and waits (up to 10 s) until it listens. With `tls`
   /// enabled the head, the workers of `add_worker` and `join` use it;
-  /// `spawn` passes it only if asked.
+  /// `spawn` passes it only if asked. Without certificates, environment
+  /// `MANTA_TRANSPORT=plain` makes them all plain TCP.
   explicit local_cluster(tls_options tls = {});
 
   /// Shuts down this process's runtime if it is running, then kills and

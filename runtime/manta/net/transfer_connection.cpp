@@ -2,6 +2,7 @@
 
 #include "manta/cluster/cluster_token.hpp"
 #include "manta/net/data_path_tls.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/net/tls_session.hpp"
 #include "manta/net/transfer_protocol.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <functional>
 
 namespace manta::detail {
@@ -34,6 +36,13 @@ public:
       socket_.non_blocking(true, ignored);
       tls_ = std::make_unique<tls_session>(*srv_.tls, tls_session::role::server,
                                            socket_.native_handle());
+    }
+  }
+
+  ~connection() override {
+    if (lane_) {
+      lane_->close();
+      task_lane::detach(lane_key_);
     }
   }
 
@@ -158,6 +167,8 @@ private:
 
   void on_header() {
     idle_since = 0;
+    if (req_.magic == task_lane::magic && !lane_ && !tls_ && task_lane::enabled())
+      return lane_hello();
     // Every field is checked before anything is read or allocated for it.
     if (auto why = check(req_)) {
       ++srv_.refused;
@@ -225,6 +236,60 @@ private:
         return self->lookup(true);
       self->wait_for_chunks();
     });
+  }
+
+  // -- the task lane (task_lane.hpp) ----------------------------------------------
+
+  /// A driver's lane: the token, then frames until it closes. The
+  /// connection waits for frames without a deadline (a lane is idle
+  /// between tasks) and is never taken for an idle one at the cap.
+  void lane_hello() {
+    std::memcpy(&lane_frame_, &req_, sizeof(lane_frame_));
+    if (lane_frame_.kind != task_lane::hello || lane_frame_.length == 0
+        || lane_frame_.length > max_token) {
+      ++srv_.refused;
+      srv_.log_refusal(peer_, "a task lane that did not begin with its hello");
+      return close("lane");
+    }
+    read_exact(token_.data(), lane_frame_.length, [self = shared_from_this()](error_code ec) {
+      if (ec)
+        return self->close(nullptr);
+      if (!tokens_equal(std::string_view{self->token_.data(), self->lane_frame_.length},
+                        self->srv_.token)) {
+        ++self->srv_.refused;
+        self->srv_.log_refusal(self->peer_, "a task lane without the cluster token");
+        return self->close("lane");
+      }
+      self->lane_key_ = self->lane_frame_.id;
+      self->lane_ = std::make_shared<task_lane::writer>(self->socket_.native_handle());
+      task_lane::attach(self->lane_key_, self->lane_);
+      self->read_lane_frame();
+    });
+  }
+
+  void read_lane_frame() {
+    deadline_ = steady::time_point::max();
+    read_exact(reinterpret_cast<char*>(&lane_frame_), sizeof(lane_frame_),
+               [self = shared_from_this()](error_code ec) {
+                 if (ec)
+                   return self->close(nullptr);
+                 auto& f = self->lane_frame_;
+                 if (f.magic != task_lane::magic
+                     || (f.kind != task_lane::spec && f.kind != task_lane::cancel)
+                     || f.length > task_lane::max_frame)
+                   return self->close("lane");
+                 self->lane_payload_.resize(f.length);
+                 self->deadline_ = steady::now() + self->srv_.limits.stall_timeout;
+                 self->read_exact(self->lane_payload_.data(), f.length, [self](error_code ec) {
+                   if (ec)
+                     return self->close(nullptr);
+                   if (!task_lane::deliver(self->lane_key_, self->lane_frame_,
+                                           std::move(self->lane_payload_)))
+                     return self->close("lane");
+                   self->lane_payload_ = {};
+                   self->read_lane_frame();
+                 });
+               });
   }
 
   // -- answers --------------------------------------------------------------------
@@ -329,6 +394,11 @@ private:
     closed_ = true;
     if (dropped_for != nullptr)
       ++srv_.dropped;
+    if (lane_) {
+      // No answer is written on the descriptor once it may be reused.
+      lane_->close();
+      task_lane::detach(lane_key_);
+    }
     error_code ignored;
     socket_.close(ignored);
     timer_.cancel();
@@ -357,6 +427,10 @@ private:
   uint64_t sent_ = 0;
   std::string staged_; ///< with TLS: the answer's header and message
   size_t staged_sent_ = 0;
+  std::shared_ptr<task_lane::writer> lane_; ///< set once a task lane said hello
+  uint64_t lane_key_ = 0;
+  task_lane::frame lane_frame_{};
+  std::vector<char> lane_payload_;
 };
 
 } // namespace

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "manta/net/task_lane.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace manta::actors {
+
+/// A driver's task lanes (net/task_lane.hpp), one per worker, each read by
+/// a thread of its own; owned by the cluster client, which writes on them.
+class task_lanes {
+public:
+  task_lanes() = default;
+  task_lanes(const task_lanes&) = delete;
+  task_lanes& operator=(const task_lanes&) = delete;
+  /// Ends every lane and waits for its reader.
+  ~task_lanes();
+
+  /// Worker `node`'s lane if it is up, else null.
+  detail::task_lane::client* up(uint16_t node) const;
+
+  /// Worker `node`'s lane (replacing an older one), read by `reader`.
+  void open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane, std::thread reader);
+
+  /// Ends worker `node`'s lane, if any.
+  void drop(uint16_t node);
+
+private:
+  std::unordered_map<uint16_t, std::shared_ptr<detail::task_lane::client>> lanes_;
+  std::vector<std::thread> readers_;
+};
+
+} // namespace manta::actors

@@ -1,0 +1,288 @@
+#include "manta/net/task_lane.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+
+namespace manta::detail::task_lane {
+
+bool enabled() noexcept {
+  static const bool on = [] {
+    auto* env = std::getenv("MANTA_TASK_LANE");
+    return env != nullptr && std::strcmp(env, "1") == 0;
+  }();
+  return on;
+}
+
+namespace {
+std::atomic<uint64_t> specs_count{0};
+std::atomic<uint64_t> answers_count{0};
+} // namespace
+
+uint64_t specs_sent() noexcept {
+  return specs_count.load(std::memory_order_relaxed);
+}
+
+uint64_t answers_read() noexcept {
+  return answers_count.load(std::memory_order_relaxed);
+}
+
+bool write_all(int fd, std::span<const std::span<const char>> parts, int timeout_ms) {
+  std::array<iovec, 4> iov{};
+  size_t n = 0;
+  for (auto& p : parts)
+    if (!p.empty() && n < iov.size())
+      iov[n++] = iovec{const_cast<char*>(p.data()), p.size()};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{timeout_ms};
+  size_t first = 0;
+  while (first < n) {
+    msghdr msg{};
+    msg.msg_iov = iov.data() + first;
+    msg.msg_iovlen = n - first;
+    auto sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return false;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+      continue;
+    }
+    auto done = static_cast<size_t>(sent);
+    while (first < n && done >= iov[first].iov_len)
+      done -= iov[first++].iov_len;
+    if (first < n) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + done;
+      iov[first].iov_len -= done;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+/// How long a writer waits for room on the socket before it takes the lane
+/// for broken.
+constexpr int write_timeout_ms = 10'000;
+
+struct registry {
+  std::mutex mtx;
+  std::unordered_map<uint64_t, std::shared_ptr<writer>> writers;
+  handler on_frame;
+};
+
+registry& reg() {
+  static auto* r = new registry; // used by threads until the process ends
+  return *r;
+}
+
+} // namespace
+
+// -- the worker's side -------------------------------------------------------------
+
+bool writer::send_result(uint64_t id, std::span<const char> message, std::span<const char> beside) {
+  frame f{magic, result, id, message.size(), beside.size()};
+  std::array<std::span<const char>, 3> parts{
+    std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)}, message, beside};
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!open_)
+    return false;
+  if (!write_all(fd_, parts, write_timeout_ms)) {
+    open_ = false; // half a frame may be out: the driver drops the connection's last frame
+    ::shutdown(fd_, SHUT_RDWR);
+    return false;
+  }
+  return true;
+}
+
+void writer::close() noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  open_ = false;
+}
+
+void attach(uint64_t key, const std::shared_ptr<writer>& w) {
+  std::lock_guard<std::mutex> guard{reg().mtx};
+  reg().writers[key] = w;
+}
+
+void detach(uint64_t key) noexcept {
+  std::lock_guard<std::mutex> guard{reg().mtx};
+  reg().writers.erase(key);
+}
+
+std::shared_ptr<writer> writer_of(uint64_t key) {
+  std::lock_guard<std::mutex> guard{reg().mtx};
+  auto i = reg().writers.find(key);
+  return i == reg().writers.end() ? nullptr : i->second;
+}
+
+void set_handler(handler h) {
+  std::lock_guard<std::mutex> guard{reg().mtx};
+  reg().on_frame = std::move(h);
+}
+
+bool deliver(uint64_t key, const frame& f, std::vector<char> payload) {
+  handler h;
+  {
+    std::lock_guard<std::mutex> guard{reg().mtx};
+    h = reg().on_frame;
+  }
+  if (!h)
+    return false;
+  h(key, f, std::move(payload));
+  return true;
+}
+
+// -- the driver's side -------------------------------------------------------------
+
+client::~client() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::string client::connect(const std::string& host, uint16_t port, const std::string& token,
+                            uint64_t key) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (auto rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return std::string{"cannot resolve "} + host + ": " + ::gai_strerror(rc);
+  int fd = -1;
+  std::string why = "no address";
+  for (auto* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0)
+      continue;
+    // Bounds the connect, and then each blocking write (a worker that
+    // stopped reading).
+    timeval limit{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0)
+    return "cannot connect to " + host + ":" + std::to_string(port) + ": " + why;
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  frame f{magic, hello, key, token.size(), 0};
+  std::array<std::span<const char>, 2> parts{
+    std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)},
+    std::span<const char>{token.data(), token.size()}};
+  if (!write_all(fd, parts, write_timeout_ms)) {
+    ::close(fd);
+    return "cannot say hello to " + host + ":" + std::to_string(port);
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  fd_ = fd;
+  up_ = true;
+  return "";
+}
+
+bool client::up() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return up_;
+}
+
+bool client::send(const frame& f, std::span<const char> payload) {
+  std::array<std::span<const char>, 2> parts{
+    std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)}, payload};
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!up_)
+    return false;
+  if (!write_all(fd_, parts, write_timeout_ms)) {
+    // Half a frame may be out: the worker drops the connection with it.
+    up_ = false;
+    ::shutdown(fd_, SHUT_RDWR);
+    return false;
+  }
+  return true;
+}
+
+bool client::send_spec(std::span<const char> spec) {
+  if (!send(frame{magic, task_lane::spec, 0, spec.size(), 0}, spec))
+    return false;
+  specs_count.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool client::send_cancel(uint64_t id, bool force, bool recursive) {
+  uint64_t flags = (force ? 1U : 0U) | (recursive ? 2U : 0U);
+  return send(frame{magic, cancel, id, 0, flags}, {});
+}
+
+namespace {
+
+/// Reads exactly `n` bytes; false at the connection's end or an error.
+bool read_exact(int fd, char* p, size_t n) {
+  while (n > 0) {
+    auto got = ::recv(fd, p, n, 0);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+} // namespace
+
+void client::read_loop(
+  const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result) {
+  int fd = -1;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    fd = fd_;
+  }
+  while (fd >= 0) {
+    frame f{};
+    if (!read_exact(fd, reinterpret_cast<char*>(&f), sizeof(f)))
+      break;
+    if (f.magic != magic || f.kind != result || f.length > max_frame || f.extra > max_frame)
+      break; // a broken peer
+    std::vector<char> message(f.length);
+    std::vector<char> beside(f.extra);
+    if (!read_exact(fd, message.data(), message.size())
+        || !read_exact(fd, beside.data(), beside.size()))
+      break; // half a frame: dropped (its writer answers the usual way)
+    answers_count.fetch_add(1, std::memory_order_relaxed);
+    on_result(f.id, std::move(message), std::move(beside));
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  up_ = false;
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
+void client::shut() noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  up_ = false;
+  if (fd_ >= 0)
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+} // namespace manta::detail::task_lane

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+/// The direct task lane (`MANTA_TASK_LANE=1`, off by default;
+/// docs/cluster.md, "The direct task lane"): a request kind of the raw data
+/// path on which a driver sends a worker the TaskSpecs of its tasks (and
+/// their cancels) and the worker's pool threads write back the answers they
+/// give themselves (`early_answer`), bypassing CAF's connection and its
+/// I/O threads both ways. The bookkeeping stays the cluster client's and
+/// the node manager's: a lane only carries their bytes.
+namespace manta::detail::task_lane {
+
+/// "MTK1" little-endian: the first four bytes of a lane connection (the
+/// data path's object requests begin with "MTX1").
+constexpr uint32_t magic = 0x314b544d;
+/// The most bytes one frame may carry (a spec or a result).
+constexpr uint64_t max_frame = uint64_t{64} << 20;
+
+/// What a frame is.
+enum kind : uint32_t {
+  /// driver -> worker, first: `id` the lane's key (announced before over
+  /// CAF, naming the owner), `length` the cluster token's length, then the
+  /// token.
+  hello = 0,
+  /// driver -> worker: a TaskSpec of `length` bytes.
+  spec = 1,
+  /// driver -> worker: cancel task `id`; `extra` bit 0 force, bit 1
+  /// recursive.
+  cancel = 2,
+  /// worker -> driver: the TaskResult of task `id` (`length` bytes), then
+  /// its value apart (`extra` bytes: a value of 64 KiB or more).
+  result = 3,
+};
+
+/// Every frame's fixed part: as long as an object request's header, which
+/// the data path server reads first.
+struct frame {
+  uint32_t magic;
+  uint32_t kind;
+  uint64_t id;
+  uint64_t length;
+  uint64_t extra;
+};
+static_assert(sizeof(frame) == 32);
+
+/// Whether the lane is on in this process: `MANTA_TASK_LANE=1`, read once.
+bool enabled() noexcept;
+
+/// Specs this process wrote on its lanes, and answers it read on them
+/// (the tests see that the lane, not the usual path, carried a task).
+uint64_t specs_sent() noexcept;
+uint64_t answers_read() noexcept;
+
+/// Writes `parts` whole on the socket `fd` (blocking or not: it waits for
+/// room, at most `timeout_ms` in all). False if the socket failed.
+bool write_all(int fd, std::span<const std::span<const char>> parts, int timeout_ms);
+
+// -- the worker's side -----------------------------------------------------------
+
+/// The worker's end of one lane connection, which the threads answering
+/// its tasks write on; the data path connection closes it (under the lock)
+/// before it closes the socket, so nobody writes to a descriptor reused.
+class writer {
+public:
+  explicit writer(int fd) : fd_(fd) {}
+  /// Writes a result frame; false if the lane is closed or failed (the
+  /// caller answers the usual way instead).
+  bool send_result(uint64_t id, std::span<const char> message, std::span<const char> beside);
+  void close() noexcept;
+
+private:
+  std::mutex mtx_;
+  int fd_;
+  bool open_ = true;
+};
+
+/// The lane connection with key `key` said hello: its writer, while open.
+void attach(uint64_t key, const std::shared_ptr<writer>& w);
+/// It closed.
+void detach(uint64_t key) noexcept;
+/// The writer of lane `key`, if it is open.
+std::shared_ptr<writer> writer_of(uint64_t key);
+
+/// What the data path server hands a frame to (the node manager, which
+/// hosts lane tasks under their owners): set once the node manager runs,
+/// called on the connection's thread in the order the frames came.
+using handler = std::function<void(uint64_t key, const frame& f, std::vector<char> payload)>;
+void set_handler(handler h);
+/// Hands a frame to the handler; false if there is none (the connection
+/// closes).
+bool deliver(uint64_t key, const frame& f, std::vector<char> payload);
+
+// -- the driver's side -----------------------------------------------------------
+
+/// A driver's lane to one worker: a plain TCP connection to its data path,
+/// written by the cluster client (specs, cancels), read by a thread of its
+/// own (results).
+class client {
+public:
+  ~client();
+  /// Connects to `host:port` and says hello; "" or why not.
+  std::string connect(const std::string& host, uint16_t port, const std::string& token,
+                      uint64_t key);
+  /// Whether it is connected and has not failed.
+  bool up() const noexcept;
+  bool send_spec(std::span<const char> spec);
+  bool send_cancel(uint64_t id, bool force, bool recursive);
+  /// Reads result frames until the connection ends or `shut`:
+  /// `on_result(id, message, beside)` for each.
+  void
+  read_loop(const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result);
+  /// Ends the connection (the reader returns).
+  void shut() noexcept;
+
+private:
+  bool send(const frame& f, std::span<const char> payload);
+  mutable std::mutex mtx_;
+  int fd_ = -1;
+  bool up_ = false;
+};
+
+} // namespace manta::detail::task_lane

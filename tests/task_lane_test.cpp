@@ -1,0 +1,259 @@
+// The direct task lane (MANTA_TASK_LANE=1, set for this test in
+// tests/meson.build; net/task_lane.hpp): a driver's tasks go to a worker on
+// a connection to its data path and the answers its pool threads give come
+// back on it, while the cluster client and the worker's node manager keep
+// their books. Each case checks that the lane carried the task (its
+// counters) and that what the usual path guarantees still holds: a worker
+// killed mid-task (retry, or object_lost_error without retries), a large
+// result held on the worker and made once, a retryable failure, cancel
+// while running and queued, printed lines. Real node processes (this
+// binary is head, workers and driver: cluster_main.hpp), on plain TCP:
+// the lane does not speak TLS yet.
+
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+
+#include <manta/manta.hpp>
+#include <manta/net/task_lane.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+namespace lane = manta::detail::task_lane;
+
+namespace {
+
+void append(const std::string& path, const std::string& line) {
+  std::ofstream{path, std::ios::app} << line << '\n';
+}
+
+int plus_one(int x) {
+  return x + 1;
+}
+MANTA_REMOTE(plus_one);
+
+/// Says it started in `path`, then sleeps `ms` (or until cancelled); its
+/// process id.
+int slow_pid(std::string path, int ms) {
+  append(path, "started in " + std::to_string(::getpid()));
+  auto until = steady::now() + std::chrono::milliseconds{ms};
+  while (!manta::cancelled() && steady::now() < until)
+    std::this_thread::sleep_for(1ms);
+  if (manta::cancelled())
+    append(path, "cancelled");
+  return ::getpid();
+}
+MANTA_REMOTE(slow_pid);
+
+/// Counts its run in `path` and returns 4 MiB: held on the worker.
+std::vector<char> big(std::string path) {
+  append(path, "ran");
+  return std::vector<char>(4u << 20, 'x');
+}
+MANTA_REMOTE(big);
+
+/// Fails its first run (counted in `path`), then returns 7.
+int flaky(std::string path) {
+  append(path, "try");
+  if (manta_test::count_of(manta_test::read_all(path), "try") < 2)
+    throw std::runtime_error("flaky: the first run fails");
+  return 7;
+}
+MANTA_REMOTE(flaky);
+
+/// Writes "ran" to `path`.
+int mark(std::string path) {
+  append(path, "ran");
+  return 2;
+}
+MANTA_REMOTE(mark);
+
+/// Prints `n` lines.
+int chatty(int n) {
+  for (int i = 0; i < n; ++i)
+    std::cout << "lane line " << i << std::endl;
+  return n;
+}
+MANTA_REMOTE(chatty);
+
+/// The lane runs on plain TCP clusters only (a TLS cluster's tasks go the
+/// usual way).
+manta::tls_options plain() {
+  manta::tls_options t;
+  t.plain = true;
+  return t;
+}
+
+std::string scratch(const std::string& name) {
+  return manta_test::scratch_dir("task_lane", name);
+}
+
+/// Waits until the lane to the (only) worker is up: a task goes on it.
+void wait_for_lane() {
+  REQUIRE(lane::enabled());
+  auto before = lane::specs_sent();
+  for (auto until = steady::now() + 20s; lane::specs_sent() == before;) {
+    REQUIRE(steady::now() < until);
+    CHECK(manta::get(manta::task(plus_one).remote(1), 20s) == 2);
+  }
+}
+
+/// Waits (up to 10 s) until this driver has written `n` specs on its lanes
+/// in all: a task's record says where it went just before its spec is
+/// written.
+bool specs_reach(uint64_t n) {
+  for (auto until = steady::now() + 10s; lane::specs_sent() < n;) {
+    if (steady::now() >= until)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return lane::specs_sent() == n;
+}
+
+} // namespace
+
+TEST_CASE("a lone task goes on the lane and its answer comes back on it") {
+  manta::local_cluster c{plain()};
+  c.add_worker(1);
+  c.join(0); // every task goes to the worker
+  wait_for_lane();
+  for (int i = 0; i < 50; ++i) {
+    auto specs = lane::specs_sent();
+    auto answers = lane::answers_read();
+    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
+    CHECK(lane::specs_sent() == specs + 1);
+    CHECK(lane::answers_read() == answers + 1);
+  }
+}
+
+TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {
+  manta::local_cluster c{plain()};
+  auto w1 = c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("kill");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(slow_pid).remote(dir + "/slow", 3000);
+  REQUIRE(manta_test::wait_for_text(dir + "/slow", "started in " + std::to_string(w1), 30s));
+  CHECK(lane::specs_sent() == specs + 1);
+  auto w2 = c.add_worker(1);
+  c.wait_for_cpus(2);
+  c.kill_worker(w1, 1);
+  CHECK(manta::get(r, 30s) == w2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a worker killed with -9 mid-task: object_lost_error without retries") {
+  manta::local_cluster c{plain()};
+  auto w1 = c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("lost");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(slow_pid).max_retries(0).remote(dir + "/slow", 5000);
+  REQUIRE(manta_test::wait_for_text(dir + "/slow", "started in " + std::to_string(w1), 30s));
+  CHECK(lane::specs_sent() == specs + 1);
+  c.add_worker(1);
+  c.wait_for_cpus(2);
+  c.kill_worker(w1, 1);
+  auto t0 = steady::now();
+  CHECK_THROWS_AS(manta::get(r, 30s), manta::object_lost_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 10.0);
+  // The task ran once, on the dead worker.
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/slow"), "started in") == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a 4 MiB result is held on the worker and made exactly once") {
+  manta::local_cluster c{plain()};
+  c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("held");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(big).remote(dir + "/runs");
+  auto value = manta::get(r, 30s);
+  CHECK(lane::specs_sent() == specs + 1);
+  CHECK(value.size() == (4u << 20));
+  CHECK(value.front() == 'x');
+  CHECK(value.back() == 'x');
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/runs"), "ran") == 1);
+  // A later lone task still goes on the lane, and the held one ran once.
+  CHECK(manta::get(manta::task(plus_one).remote(5), 20s) == 6);
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/runs"), "ran") == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a retryable failure goes back to the driver, which places the task again") {
+  manta::local_cluster c{plain()};
+  c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("retry");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(flaky).max_retries(2).retry_exceptions(true).remote(dir + "/tries");
+  CHECK(manta::get(r, 30s) == 7);
+  CHECK(lane::specs_sent() == specs + 2); // both runs went on the lane
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/tries"), "try") == 2);
+  // Without retries the same failure is the task's.
+  auto once = manta::task(flaky).max_retries(0).retry_exceptions(true).remote(dir + "/once");
+  CHECK_THROWS(manta::get(once, 30s));
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/once"), "try") == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cancel of a lane task while it runs and while it queues") {
+  manta::local_cluster c{plain()};
+  auto worker = c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("cancel");
+  auto specs = lane::specs_sent();
+  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
+  auto queued = manta::task(mark).remote(dir + "/queued");
+  REQUIRE(manta_test::wait_until_sent({queued.id()}));
+  CHECK(specs_reach(specs + 2));
+  manta::cancel(queued);
+  CHECK_THROWS_AS(manta::get(queued, 10s), manta::task_cancelled_error);
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
+  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  // The worker's CPU is free again; the queued task never ran.
+  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
+  CHECK(manta_test::read_all(dir + "/queued").empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lines a lane task prints reach the driver before its result") {
+  manta::local_cluster c{plain()};
+  c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  for (int round = 0; round < 5; ++round) {
+    auto specs = lane::specs_sent();
+    auto r = manta::task(chatty).remote(4);
+    CHECK(manta::get(r, 20s) == 4);
+    CHECK(lane::specs_sent() == specs + 1);
+    auto lines = manta::task_logs(r.id());
+    REQUIRE(lines.size() == 4);
+    for (int i = 0; i < 4; ++i)
+      CHECK(lines[static_cast<size_t>(i)].find("lane line " + std::to_string(i))
+            != std::string::npos);
+  }
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
