@@ -16,6 +16,8 @@
 #include <manta/manta.hpp>
 #include <manta/net/task_lane.hpp>
 
+#include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
@@ -252,6 +256,38 @@ TEST_CASE("lines a lane task prints reach the driver before its result") {
       CHECK(lines[static_cast<size_t>(i)].find("lane line " + std::to_string(i))
             != std::string::npos);
   }
+}
+
+TEST_CASE("a lane shut while it connects stays closed, and its reader returns") {
+  // The cluster client drops a worker's lane when the worker is lost or
+  // attached again, which may come before the reader's thread connected:
+  // that connect must not open a lane nobody shuts any more (its reader
+  // would wait in recv as long as the worker lives, and the client's end,
+  // which joins it, with it: the driver hung at shutdown).
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), len) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  auto lane_client = std::make_shared<lane::client>();
+  lane_client->shut();
+  CHECK_FALSE(lane_client->connect("127.0.0.1", ntohs(a.sin_port), "token", 1).empty());
+  CHECK_FALSE(lane_client->up());
+  std::atomic<bool> returned{false};
+  std::thread reader{[&] {
+    lane_client->read_loop([](uint64_t, std::vector<char>, std::vector<char>) {});
+    returned = true;
+  }};
+  for (auto until = steady::now() + 5s; !returned && steady::now() < until;)
+    std::this_thread::sleep_for(1ms);
+  CHECK(returned);
+  lane_client->shut(); // ends a reader that (wrongly) connected
+  reader.join();
+  ::close(listener);
 }
 
 int main(int argc, char** argv) {

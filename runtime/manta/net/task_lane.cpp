@@ -195,6 +195,13 @@ std::string client::connect(const std::string& host, uint16_t port, const std::s
     return "cannot say hello to " + host + ":" + std::to_string(port);
   }
   std::lock_guard<std::mutex> guard{mtx_};
+  if (shut_) {
+    // Ended while it connected (its node was lost, or attached again): a
+    // lane nobody writes or shuts any more would keep its reader in recv
+    // for as long as the worker lives, and the client's end waits for it.
+    ::close(fd);
+    return "the lane was ended while it connected";
+  }
   fd_ = fd;
   up_ = true;
   return "";
@@ -280,6 +287,7 @@ void client::read_loop(
 
 void client::shut() noexcept {
   std::lock_guard<std::mutex> guard{mtx_};
+  shut_ = true;
   up_ = false;
   if (fd_ >= 0)
     ::shutdown(fd_, SHUT_RDWR);

@@ -105,7 +105,8 @@ bool deliver(uint64_t key, const frame& f, std::vector<char> payload);
 class client {
 public:
   ~client();
-  /// Connects to `host:port` and says hello; "" or why not.
+  /// Connects to `host:port` and says hello; "" or why not (also if it
+  /// was `shut` before or while it connected: then it stays closed).
   std::string connect(const std::string& host, uint16_t port, const std::string& token,
                       uint64_t key);
   /// Whether it is connected and has not failed.
@@ -116,7 +117,8 @@ public:
   /// `on_result(id, message, beside)` for each.
   void
   read_loop(const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result);
-  /// Ends the connection (the reader returns).
+  /// Ends the connection (the reader returns), for good: a `connect`
+  /// still under way on the reader's thread gives up.
   void shut() noexcept;
 
 private:
@@ -124,6 +126,7 @@ private:
   mutable std::mutex mtx_;
   int fd_ = -1;
   bool up_ = false;
+  bool shut_ = false; ///< `shut` was called: no connection from now on
 };
 
 } // namespace manta::detail::task_lane
