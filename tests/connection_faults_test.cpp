@@ -73,15 +73,10 @@ std::pair<int, int> connect_through(tcp_proxy& proxy, int listener) {
 } // namespace
 
 TEST_CASE("the test proxy forwards, delays, cuts and refuses") {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), len) == 0);
-  REQUIRE(::listen(listener, 8) == 0);
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  tcp_proxy proxy{ntohs(a.sin_port)};
+  uint16_t port = 0;
+  int listener = manta_test::tcp_listen(port);
+  REQUIRE(listener >= 0);
+  tcp_proxy proxy{port};
   auto [client, server] = connect_through(proxy, listener);
   char buf[16] = {};
   // Forwards both ways.

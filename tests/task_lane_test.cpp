@@ -12,11 +12,11 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/loopback_socket.hpp"
 
 #include <manta/manta.hpp>
 #include <manta/net/task_lane.hpp>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -25,8 +25,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
@@ -268,18 +266,12 @@ TEST_CASE("a lane shut while it connects stays closed, and its reader returns") 
   // that connect must not open a lane nobody shuts any more (its reader
   // would wait in recv as long as the worker lives, and the client's end,
   // which joins it, with it: the driver hung at shutdown).
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t port = 0;
+  int listener = manta_test::tcp_listen(port);
   REQUIRE(listener >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), len) == 0);
-  REQUIRE(::listen(listener, 8) == 0);
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
   auto lane_client = std::make_shared<lane::client>();
   lane_client->shut();
-  CHECK_FALSE(lane_client->connect("127.0.0.1", ntohs(a.sin_port), "token", 1).empty());
+  CHECK_FALSE(lane_client->connect("127.0.0.1", port, "token", 1).empty());
   CHECK_FALSE(lane_client->up());
   std::atomic<bool> returned{false};
   std::thread reader{[&] {
