@@ -197,7 +197,9 @@ early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer
     // the next task before the node manager ends this one.
     hosted->fetch_sub(1, std::memory_order_relaxed);
     return [hdl = std::move(hdl), owner = state->owner, token, message = std::move(message),
-            beside = std::move(beside), lane = state->lane.load(), id]() mutable {
+            beside = std::move(beside),
+            // Lane off: no load of the atomic pointer (a lock inside).
+            lane = detail::task_lane::enabled() ? state->lane.load() : nullptr, id]() mutable {
       // On the task lane it came on, while that is open (task_lane.hpp).
       if (lane && lane->send_result(id, message, beside.view())) {
         early_answers_sent.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <vector>
 #include <random>
 
 namespace manta::actors {
@@ -22,9 +23,8 @@ namespace manta::actors {
 task_lanes::~task_lanes() {
   for (auto& [node, lane] : lanes_)
     lane->shut();
-  for (auto& t : readers_)
-    if (t.joinable())
-      t.join();
+  for (auto& r : readers_)
+    r.thread.join();
 }
 
 detail::task_lane::client* task_lanes::up(uint16_t node) const {
@@ -33,10 +33,21 @@ detail::task_lane::client* task_lanes::up(uint16_t node) const {
 }
 
 void task_lanes::open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane,
-                      std::thread reader) {
+                      std::function<void()> read) {
   drop(node);
   lanes_[node] = std::move(lane);
-  readers_.push_back(std::move(reader));
+  std::erase_if(readers_, [](reader& r) {
+    if (!r.done->load(std::memory_order_acquire))
+      return false;
+    r.thread.join();
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread{[read = std::move(read), done] {
+    read();
+    done->store(true, std::memory_order_release);
+  }};
+  readers_.push_back(reader{std::move(thread), std::move(done)});
 }
 
 void task_lanes::drop(uint16_t node) {
@@ -80,9 +91,8 @@ void start_lane(self_ptr self, uint16_t index) {
         if (!ok || n == nullptr || n->manager != manager)
           return;
         auto lane = std::make_shared<detail::task_lane::client>();
-        std::thread reader{[lane, host = n->info.host, port = n->info.data_port,
-                            token = st.link->token(), key, index,
-                            client = caf::actor_cast<caf::actor_addr>(self)] {
+        auto read = [lane, host = n->info.host, port = n->info.data_port, token = st.link->token(),
+                     key, index, client = caf::actor_cast<caf::actor_addr>(self)] {
           if (auto err = lane->connect(host, port, token, key); !err.empty()) {
             detail::log_line(log_level::warning,
                              "manta: no task lane to node-%u (%s): its tasks go the usual way\n",
@@ -101,8 +111,8 @@ void start_lane(self_ptr self, uint16_t index) {
             caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
                            std::move(value));
           });
-        }};
-        st.lanes.open(index, std::move(lane), std::move(reader));
+        };
+        st.lanes.open(index, std::move(lane), std::move(read));
       },
       [](caf::error&) {}); // a worker without the lane, or gone: the usual path
 }

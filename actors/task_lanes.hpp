@@ -2,7 +2,9 @@
 
 #include "manta/net/task_lane.hpp"
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -23,15 +25,24 @@ public:
   /// Worker `node`'s lane if it is up, else null.
   detail::task_lane::client* up(uint16_t node) const;
 
-  /// Worker `node`'s lane (replacing an older one), read by `reader`.
-  void open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane, std::thread reader);
+  /// Worker `node`'s lane (replacing an older one), read by a thread of
+  /// its own running `read`. Readers that have ended are joined here, so a
+  /// worker that reconnects again and again does not pile up threads.
+  void open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane,
+            std::function<void()> read);
 
   /// Ends worker `node`'s lane, if any.
   void drop(uint16_t node);
 
 private:
   std::unordered_map<uint16_t, std::shared_ptr<detail::task_lane::client>> lanes_;
-  std::vector<std::thread> readers_;
+  /// A lane's reading thread, and whether it has returned (then joining
+  /// it does not wait).
+  struct reader {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<reader> readers_;
 };
 
 } // namespace manta::actors
