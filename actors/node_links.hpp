@@ -144,6 +144,15 @@ public:
   /// not a death): it counts against no task's `max_node_failures`.
   bool was_cut(uint64_t loss) const { return cut_losses_.count(loss) > 0; }
 
+  /// Whether loss `loss` of worker `index` is not known yet to be a cut or
+  /// a death: it is that worker's last loss and the driver still
+  /// reconnects to it (until it is back, the head says it left, or the
+  /// driver gives up).
+  bool undecided(uint16_t index, uint64_t loss) const {
+    auto l = losses_.find(index);
+    return l != losses_.end() && l->second == loss && reconnecting_.count(index) > 0;
+  }
+
   // -- reconnecting -------------------------------------------------------------
 
   /// Worker `rec.index`, whose connection closed or could not be opened,

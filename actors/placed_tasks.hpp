@@ -119,6 +119,16 @@ public:
   /// run of it will come).
   bool under_way(uint64_t id) const;
 
+  // -- waiting for a verdict ---------------------------------------------------
+
+  /// Task `id` (placed, its node lost) waits until the driver knows whether
+  /// the nodes lost under it died or were cut off (worker_links.cpp,
+  /// `judge_loss`).
+  void await_verdict(uint64_t id) { undecided_.push_back(id); }
+
+  /// The tasks waiting for a verdict, taken out (to be judged again).
+  std::vector<uint64_t> take_undecided() { return std::exchange(undecided_, {}); }
+
   // -- waiting for a node with room --------------------------------------------
 
   /// Task `id` (placed, asking for `demand` in `where`) waits for room,
@@ -162,6 +172,8 @@ private:
   std::unordered_map<uint64_t, preparing_task> preparing_;
   /// The node that took the last SPREAD task.
   uint16_t spread_last_ = 0;
+  /// Placed tasks waiting for a verdict on the nodes lost under them.
+  std::vector<uint64_t> undecided_;
 };
 
 } // namespace manta::actors

@@ -30,31 +30,75 @@ using namespace detail;
 
 namespace {
 
-/// The deaths of nodes while `p` was placed on them: its losses of nodes
-/// that did not come back.
-int node_failures(const cluster_client_state& st, const placed_task& p) {
-  int n = 0;
-  for (auto& [node, loss] : p.node_losses)
-    if (!st.nodes.was_cut(loss))
-      ++n;
+/// The losses of nodes while `p` was placed on them that were deaths, or
+/// may be (`undecided`: the driver still reconnects to that node), and
+/// not cut connections of nodes that came back.
+struct failures {
+  int deaths = 0;
+  int undecided = 0;
+};
+failures node_failures(const cluster_client_state& st, const placed_task& p) {
+  failures n;
+  for (auto& [node, loss] : p.node_losses) {
+    if (st.nodes.was_cut(loss))
+      continue;
+    ++(st.nodes.undecided(node, loss) ? n.undecided : n.deaths);
+  }
   return n;
 }
 
 std::string node_died_message(const cluster_client_state& st, const placed_task& p, uint64_t id) {
   std::string nodes;
+  int times = 0;
   for (auto& [node, loss] : p.node_losses) {
     if (st.nodes.was_cut(loss))
       continue;
     nodes += nodes.empty() ? "" : ", then ";
     nodes += "node-" + std::to_string(node);
+    ++times;
   }
   auto& t = *p.task;
   return "task '" + t.name() + "' (object " + to_string(object_id{id}) + ") was running (or "
-         + "queued) on a node when that node died, " + std::to_string(node_failures(st, p))
-         + " times (" + nodes + "): it may be what kills nodes (out of memory? a crash?), "
+         + "queued) on a node when that node died, " + std::to_string(times) + " times (" + nodes
+         + "): it may be what kills nodes (out of memory? a crash?), "
          + "so it is not retried on another node. Run it alone to see, make it use less "
          + "memory, or raise the bound with .max_node_failures(n) (now "
          + std::to_string(p.max_node_failures) + ") if nodes die for other reasons";
+}
+
+/// What becomes of placed task `id`, a node lost under it: the rule the
+/// simulator shares (node_loss.hpp). A loss the driver cannot tell from a
+/// death yet (it still reconnects to that node) counts as one, unless the
+/// task would live without it: then the verdict waits until the node is
+/// back (a cut) or known gone (`reconnect_ended`), rather than fail a task
+/// as a node killer because a network cut two of its nodes.
+void judge_loss(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto& p = *st.tasks.find(id);
+  auto [deaths, undecided] = node_failures(st, p);
+  auto verdict = after_node_loss(deaths + undecided, p.max_node_failures, p.dispatches,
+                                 p.max_retries);
+  if (verdict == node_loss_verdict::too_many_node_failures && undecided > 0
+      && after_node_loss(deaths, p.max_node_failures, p.dispatches, p.max_retries)
+           == node_loss_verdict::retry) {
+    st.tasks.await_verdict(id);
+    return;
+  }
+  if (verdict == node_loss_verdict::too_many_node_failures) {
+    auto lost_task = std::move(p);
+    st.tasks.erase(id);
+    end_task(*lost_task.task,
+             std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
+  } else if (verdict == node_loss_verdict::retry) {
+    place_or_wait(self, id);
+  } else {
+    auto lost_task = std::move(p);
+    st.tasks.erase(id);
+    auto index = lost_task.node_losses.back().first;
+    fail_placed(self, id, lost_task,
+                "was lost: node-" + std::to_string(index) + " died while running it and its "
+                  + std::to_string(lost_task.max_retries) + " retries are used up");
+  }
 }
 
 } // namespace
@@ -99,23 +143,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       generator_run_ended(self, id, true, true, "");
       continue;
     }
-    // The rule the simulator shares (node_loss.hpp).
-    auto verdict = after_node_loss(node_failures(st, p), p.max_node_failures, p.dispatches,
-                                   p.max_retries);
-    if (verdict == node_loss_verdict::too_many_node_failures) {
-      auto lost_task = std::move(p);
-      st.tasks.erase(id);
-      end_task(*lost_task.task,
-               std::make_exception_ptr(node_died_error(node_died_message(st, lost_task, id))));
-    } else if (verdict == node_loss_verdict::retry) {
-      place_or_wait(self, id);
-    } else {
-      auto lost_task = std::move(p);
-      st.tasks.erase(id);
-      fail_placed(self, id, lost_task,
-                  "was lost: node-" + std::to_string(index) + " died while running it and its "
-                    + std::to_string(lost_task.max_retries) + " retries are used up");
-    }
+    judge_loss(self, id);
   }
   // Fetches from there restart: the object is rebuilt from its lineage.
   for (auto fetch_id : st.fetches.reading_from(index))
@@ -219,6 +247,11 @@ void connect(self_ptr self, const wire::node_record& rec) {
 }
 
 void reconnect_ended(self_ptr self) {
+  // A node is back (its losses were cuts) or known gone (they were
+  // deaths): the verdicts that waited for it.
+  for (auto id : self->state.tasks.take_undecided())
+    if (self->state.tasks.find(id) != nullptr)
+      judge_loss(self, id);
   for (auto& req : self->state.actors.take_deferred())
     create_remote_actor(self, std::move(req));
   place_waiting(self);

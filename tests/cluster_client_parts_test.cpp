@@ -281,6 +281,8 @@ TEST_CASE("node_links: a worker back after a lost connection was cut off, not de
     auto loss = l.lose(1);
     CHECK(loss != 0);
     CHECK_FALSE(l.was_cut(loss)); // a death, as far as anyone knows yet
+    CHECK(l.undecided(1, loss));   // but the driver still reconnects to it
+    CHECK_FALSE(l.undecided(2, loss));
     CHECK(l.find(1) == nullptr);
     CHECK_FALSE(l.by_address(first.address())); // what it sends now does not count
     REQUIRE(l.reconnecting(1) != nullptr);
@@ -295,6 +297,7 @@ TEST_CASE("node_links: a worker back after a lost connection was cut off, not de
     CHECK(l.reconnecting(1) == nullptr);
     l.attached(1, second, now);
     CHECK(l.was_cut(loss)); // counts against no task's max_node_failures
+    CHECK_FALSE(l.undecided(1, loss));
     CHECK(l.by_address(second.address()) == uint16_t{1});
     CHECK_FALSE(l.by_address(first.address()));
     CHECK(list->num_connected() == 1);
@@ -303,6 +306,7 @@ TEST_CASE("node_links: a worker back after a lost connection was cut off, not de
     auto death = l.lose(1);
     CHECK(death > loss);
     CHECK_FALSE(l.was_cut(death));
+    CHECK_FALSE(l.undecided(1, death)); // not reconnected: a death
     CHECK(l.was_cut(loss));
     CHECK_FALSE(list->feasible(cpus(1)));
     CHECK(l.lose(1) == 0); // lost once

@@ -10,13 +10,16 @@
 #include <manta/manta.hpp>
 
 #include "actors/cluster_client.hpp"
+#include "tests/attempt_log.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/fault_workload.hpp"
+#include "tests/file_gate.hpp"
 #include "tests/head_workload.hpp"
 #include "tests/loopback_socket.hpp"
 #include "tests/tcp_proxy.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
@@ -61,6 +64,13 @@ pid_t add_proxied_worker(manta::local_cluster& c, tcp_proxy& proxy, const std::s
   return pid;
 }
 
+/// Records its attempt (its process id) in `log`, then holds its CPU until
+/// the file `gate` exists (at most 30 s).
+int gated_attempt(std::string gate, std::string log) {
+  manta_test::record_attempt(log);
+  return wait_for_file(std::move(gate), 30);
+}
+
 /// A connected pair of loopback sockets through `proxy`: (client, server).
 std::pair<int, int> connect_through(tcp_proxy& proxy, int listener) {
   int client = manta_test::tcp_connect(proxy.port());
@@ -71,6 +81,8 @@ std::pair<int, int> connect_through(tcp_proxy& proxy, int listener) {
 }
 
 } // namespace
+
+MANTA_REMOTE(gated_attempt);
 
 TEST_CASE("the test proxy forwards, delays, cuts and refuses") {
   uint16_t port = 0;
@@ -221,6 +233,48 @@ TEST_CASE("a task whose connection is cut while it runs is adopted on reconnect,
   CHECK(st.refused >= 1); // the first reconnects were turned away
   CHECK(st.accepted >= 2);
   CHECK(manta::cluster_resources()["CPU"] == 1);
+}
+
+TEST_CASE("a task whose nodes are cut one after the other waits for them to come back instead "
+          "of failing as a node killer") {
+  // Two cut connections are not two dead nodes: while the driver still
+  // reconnects to both, it cannot tell which they are, and the task's
+  // verdict waits (max_node_failures is 2 by default).
+  manta::local_cluster c;
+  std::vector<std::unique_ptr<tcp_proxy>> proxies;
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 2; ++w) {
+    proxies.push_back(std::make_unique<tcp_proxy>());
+    workers.push_back(
+      add_proxied_worker(c, *proxies.back(), c.dir() + "/worker" + std::to_string(w) + ".log"));
+  }
+  c.join(0);
+  auto log = c.dir() + "/runs.log";
+  auto gate = c.dir() + "/gate";
+  auto ref = manta::task(gated_attempt).max_retries(5).remote(gate, log);
+  // Cut the node it runs on and keep it away (its reconnects refused): the
+  // task goes to the other node, which is cut next.
+  std::vector<int> cut_pids;
+  for (size_t run = 1; run <= 2; ++run) {
+    auto until = steady::now() + 20s;
+    while (manta_test::pids_in(log).size() < run && steady::now() < until)
+      std::this_thread::sleep_for(5ms);
+    auto pids = manta_test::pids_in(log);
+    REQUIRE(pids.size() == run);
+    cut_pids.push_back(pids.back());
+    auto w = static_cast<size_t>(std::find(workers.begin(), workers.end(), pids.back())
+                                 - workers.begin());
+    REQUIRE(w < workers.size());
+    proxies[w]->refuse_for(60s);
+    REQUIRE(proxies[w]->cut() >= 1);
+  }
+  CHECK(cut_pids[0] != cut_pids[1]);
+  // Both nodes are being reconnected: the task has not failed.
+  CHECK_THROWS_AS(manta::get(ref, 300ms), manta::get_timeout_error);
+  manta_test::touch(gate);
+  for (auto& p : proxies)
+    p->refuse_for(0ms);
+  CHECK(manta::get(ref, 30s) == 1);
 }
 
 TEST_CASE("thousands of tasks and actor calls survive cut, refused and delayed connections, "

@@ -17,7 +17,10 @@ enum class node_loss_verdict {
   retries_used_up,
 };
 
-/// `node_failures`: the deaths of nodes under it so far, this one included;
+/// `node_failures`: the deaths of nodes under it so far, this one included
+/// (a driver that cannot tell a death from a cut connection yet waits for
+/// it where that decides the verdict: worker_links.cpp, `judge_loss`; the
+/// simulator knows at once);
 /// `tries`: the times it was sent to a node so far, this one included.
 /// `max_node_failures` < 0: no bound of its own.
 node_loss_verdict after_node_loss(int node_failures, int max_node_failures, int tries,
