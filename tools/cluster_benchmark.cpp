@@ -49,6 +49,7 @@
 // so that the two can be measured side by side with the same binary.
 //   cluster_benchmark --broadcast-nodes=K [--megabytes=N]
 
+#include "tools/benchmark_options.hpp"
 #include "tools/caf_floor.hpp"
 #include "tools/raw_stream.hpp"
 
@@ -59,7 +60,6 @@
 #include "manta/cluster/remote_object.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -198,29 +198,6 @@ double memcpy_gb_per_s(size_t bytes) {
   auto start = steady::now();
   std::memcpy(b.data(), a.data(), bytes);
   return static_cast<double>(bytes) / seconds_since(start) / 1e9;
-}
-
-long flag(int argc, char** argv, std::string_view name, long fallback) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a{argv[i]};
-    if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=') {
-      // Whole decimal numbers only: -1 (refused by the caller) for "10x" or "0x10".
-      auto text = a.substr(name.size() + 1);
-      long out = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-      return ec == std::errc{} && end == text.data() + text.size() ? out : -1;
-    }
-  }
-  return fallback;
-}
-
-/// The cluster's transport: TLS, or plain TCP with --transport=plain.
-manta::tls_options transport(int argc, char** argv) {
-  manta::tls_options out;
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view{argv[i]} == "--transport=plain")
-      out.plain = true;
-  return out;
 }
 
 struct spread {
@@ -400,33 +377,43 @@ int broadcast(long nodes, long megabytes, const manta::tls_options& tls) {
 int main(int argc, char** argv) {
   if (manta::is_cluster_process(argc, argv))
     return manta::init(argc, argv), 0; // a head or worker: never returns here
-  long round_trips = flag(argc, argv, "--round-trips", 2000);
-  long tasks = flag(argc, argv, "--tasks", 20000);
-  long megabytes = flag(argc, argv, "--megabytes", 256);
-  long nodes = flag(argc, argv, "--broadcast-nodes", 0);
-  long only = flag(argc, argv, "--round-trips-only", 0);
-  long small_only = flag(argc, argv, "--small-results-only", 0);
-  long generator_runs = flag(argc, argv, "--generator-only", 0);
-  if (round_trips <= 0 || tasks <= 0 || megabytes <= 0 || nodes < 0 || only < 0 || small_only < 0
-      || generator_runs < 0) {
-    std::fprintf(
-      stderr,
-      "usage: cluster_benchmark [--tasks=N] [--round-trips=N] "
-      "[--megabytes=N] [--broadcast-nodes=N] [--round-trips-only=N] [--small-results-only=N] "
-      "[--generator-only=N] (all whole decimal numbers, positive)\n");
-    return 2;
-  }
+  manta::tools::benchmark_options flags{
+    "cluster_benchmark",
+    "usage: cluster_benchmark [--tasks=N] [--round-trips=N] [--megabytes=N] [--transport=plain]\n"
+    "       cluster_benchmark --round-trips-only=N | --small-results-only=N | --generator-only=N\n"
+    "       cluster_benchmark --broadcast-nodes=K [--megabytes=N]\n"
+    "Cross-node figures on a local cluster, each beside its floor measured in the same run\n"
+    "(tools/cluster_benchmark.cpp says what each row measures)."};
+  flags.number("tasks", 20000, 1, "tasks of the async throughput row")
+    .number("round-trips", 2000, 1, "round trips of the task and actor call rows")
+    .number("megabytes", 256, 1, "size of the transferred object")
+    .number("broadcast-nodes", 0, 0, "only the broadcast to K worker nodes")
+    .number("round-trips-only", 0, 0, "only N task round trips, then the ping-pong floors")
+    .number("small-results-only", 0, 0, "only N round trips of a 256 KiB result")
+    .number("generator-only", 0, 0, "only N runs of the large generator items")
+    .text("transport", "tls", "the cluster's transport", {"tls", "plain"});
+  if (auto done = flags.read(argc, argv))
+    return *done;
+  long round_trips = flags.number("round-trips");
+  long tasks = flags.number("tasks");
+  long megabytes = flags.number("megabytes");
+  long nodes = flags.number("broadcast-nodes");
+  long only = flags.number("round-trips-only");
+  long small_only = flags.number("small-results-only");
+  long generator_runs = flags.number("generator-only");
+  manta::tls_options transport;
+  transport.plain = flags.text("transport") == "plain";
   if (nodes > 0)
-    return broadcast(nodes, megabytes, transport(argc, argv));
+    return broadcast(nodes, megabytes, transport);
   if (only > 0)
-    return round_trips_only(only, transport(argc, argv));
+    return round_trips_only(only, transport);
   if (small_only > 0)
-    return small_results_only(small_only, transport(argc, argv));
+    return small_results_only(small_only, transport);
   if (generator_runs > 0)
-    return generator_only(generator_runs, transport(argc, argv));
+    return generator_only(generator_runs, transport);
   double floor_rr = remote_caf_floor(static_cast<size_t>(round_trips));
   double copy_gbs = memcpy_gb_per_s(static_cast<size_t>(megabytes) << 20);
-  auto tls = transport(argc, argv);
+  auto tls = transport;
   std::printf("transport: %s\n", tls.plain ? "plain TCP" : "TLS (the default)");
   manta::local_cluster c{tls};
   c.add_worker(1);

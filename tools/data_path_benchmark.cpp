@@ -38,6 +38,7 @@
 #include <manta/net/connection_pool.hpp>
 #endif
 
+#include "tools/benchmark_options.hpp"
 #include "tools/raw_stream.hpp"
 
 #include <openssl/evp.h>
@@ -57,15 +58,6 @@ constexpr uint64_t small_bytes = uint64_t{1} << 20; // object 2
 
 char expected(size_t i) {
   return static_cast<char>(i * 31 + (i >> 12));
-}
-
-long flag(int argc, char** argv, std::string_view name, long fallback) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a{argv[i]};
-    if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
-      return std::strtol(argv[i] + name.size() + 1, nullptr, 10);
-  }
-  return fallback;
 }
 
 /// A child process serving object 1 (`bytes` bytes) until this process
@@ -188,16 +180,21 @@ void small_reads(long n, const server_process& plain, const server_process& secu
 } // namespace
 
 int main(int argc, char** argv) {
-  long megabytes = flag(argc, argv, "--megabytes", 256);
-  long runs = flag(argc, argv, "--runs", 7);
-  // 0: plain, 1: TLS, 2: stream, 3: plain into fresh memory (profiling)
-  long only = flag(argc, argv, "--only", -1);
-  long small = flag(argc, argv, "--small-reads", 100);
-  if (megabytes <= 0 || runs <= 0 || small < 0) {
-    std::fprintf(stderr, "usage: data_path_benchmark [--megabytes=N] [--runs=N] "
-                         "[--small-reads=N] (positive; --small-reads=0 skips them)\n");
-    return 2;
-  }
+  manta::tools::benchmark_options flags{
+    "data_path_benchmark",
+    "usage: data_path_benchmark [--megabytes=N] [--runs=N] [--small-reads=N]\n"
+    "The raw data path between two processes, plain TCP against TLS, beside a raw TCP\n"
+    "stream between the same two processes (tools/data_path_benchmark.cpp)."};
+  flags.number("megabytes", 256, 1, "size of the object read")
+    .number("runs", 7, 1, "interleaved runs of each transport")
+    .number("only", -1, -1, "only one transport (0 plain, 1 TLS, 2 stream, 3 fresh memory)", 3)
+    .number("small-reads", 100, 0, "1 MiB reads over fresh and kept connections (0: none)");
+  if (auto done = flags.read(argc, argv))
+    return *done;
+  long megabytes = flags.number("megabytes");
+  long runs = flags.number("runs");
+  long only = flags.number("only");
+  long small = flags.number("small-reads");
   std::string err;
   auto id = token_identity::make(token, err);
   if (!id)

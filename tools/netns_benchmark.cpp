@@ -31,6 +31,7 @@
 
 #include "tests/cluster_helpers.hpp"
 #include "tests/netns_cluster.hpp"
+#include "tools/benchmark_options.hpp"
 #include "tools/raw_stream.hpp"
 
 #include <manta/manta.hpp>
@@ -81,15 +82,6 @@ MANTA_REMOTE(nothing, where, pattern);
 
 double seconds_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
-}
-
-long flag_value(int argc, char** argv, std::string_view name, long fallback) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a{argv[i]};
-    if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=')
-      return std::atol(argv[i] + name.size() + 1);
-  }
-  return fallback;
 }
 
 bool read_all(int fd, char* p, size_t n) {
@@ -199,20 +191,25 @@ int main(int argc, char** argv) {
     manta::init(argc, argv);
     return 1;
   }
+  manta::tools::benchmark_options flags{
+    "netns_benchmark",
+    "usage: netns_benchmark [--round-trips=N] [--megabytes=N] [--transport=plain] [--netem=SPEC]\n"
+    "Cross-node figures between network namespaces on one bridge, each beside raw TCP on the\n"
+    "same link (tools/netns_benchmark.cpp). Needs root."};
+  flags.number("round-trips", 2000, 1, "task round trips")
+    .number("megabytes", 256, 1, "size of the transferred object")
+    .text("transport", "tls", "the cluster's transport", {"tls", "plain"})
+    .text("netem", "", "tc netem shaping of every node, e.g. \"delay 2ms 0.5ms loss 1%\"");
+  if (auto done = flags.read(argc, argv))
+    return *done;
   if (auto why = manta_test::netns_unavailable(); !why.empty()) {
     std::fprintf(stderr, "netns_benchmark: %s\n", why.c_str());
     return 77;
   }
-  long round_trips = flag_value(argc, argv, "--round-trips", 2000);
-  long megabytes = flag_value(argc, argv, "--megabytes", 256);
-  bool plain = false;
-  std::string netem;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a{argv[i]};
-    plain = plain || a == "--transport=plain";
-    if (a.substr(0, 8) == "--netem=")
-      netem = a.substr(8);
-  }
+  long round_trips = flags.number("round-trips");
+  long megabytes = flags.number("megabytes");
+  bool plain = flags.text("transport") == "plain";
+  std::string netem = flags.text("netem");
   if (!netem.empty()) {
     if (auto why = manta_test::netem_unavailable(); !why.empty()) {
       std::fprintf(stderr, "netns_benchmark: --netem cannot be applied here: %s\n", why.c_str());
