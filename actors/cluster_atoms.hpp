@@ -202,6 +202,9 @@ using lane_atom = caf::atom_constant<caf::atom("lane")>;
 /// lane reader thread -> its cluster client, in-process: (node, task id,
 /// TaskResult, value beside).
 using lane_result_atom = caf::atom_constant<caf::atom("laneresult")>;
+/// lane reader thread -> its cluster client, in-process: (node, task id,
+/// dispatch), the reader sealed that task's value itself: the books.
+using lane_sealed_atom = caf::atom_constant<caf::atom("lanesealed")>;
 
 } // namespace manta::actors
 

@@ -55,10 +55,6 @@ void send_spec(self_ptr self, const caf::actor& manager, bytes_t spec) {
 
 namespace {
 
-// -- results -------------------------------------------------------------------
-
-std::optional<uint16_t> sender_node(self_ptr self);
-
 /// Whether task `t` returns `std::vector<char>`, whose encoding is the
 /// vector's bytes (its signature is the function's mangled type: "F", then
 /// the result's mangled type, which no other result's mangling begins
@@ -67,6 +63,46 @@ bool returns_char_vector(const detail::task_spec& t) {
   static const std::string prefix = std::string{"F"} + typeid(std::vector<char>).name();
   return std::string_view{t.signature()}.starts_with(prefix);
 }
+
+} // namespace
+
+void seal_inline_value(detail::task_spec& t, std::span<const char> value,
+                       const wire::shared_bytes* beside, uint16_t node, uint64_t id) {
+  if (beside != nullptr && returns_char_vector(t)) {
+    // The bytes that arrived are the value: moved in, not decoded (as
+    // typed_task::seal_encoded would seal a decoded one).
+    try {
+      detail::seal_result(*t.result, beside->take());
+    } catch (...) {
+      t.result->seal_error(std::current_exception());
+    }
+    return;
+  }
+  auto borrowed = detail::refs_borrowed_here();
+  t.seal_encoded(value);
+  // Refs inside it, read here: after this node's +1s for them, their owner
+  // (the worker) lets go of the result's pins on them.
+  if (detail::refs_borrowed_here() != borrowed)
+    detail::tell_home(node, id, detail::result_read_delta);
+}
+
+void settle_placed(self_ptr self, uint64_t id, const placed_task& p) {
+  auto& st = self->state;
+  if (auto* n = st.nodes.find(p.node)) {
+    hold(*n, p.demand, -1);
+    n->queued.erase(id);
+  }
+  // Its node reported the copies it kept before this result: any other
+  // object it was to read is not there.
+  for (auto& [object, alive] : p.reads)
+    self->send(st.directory, copy_settle_atom::value, object, p.node);
+}
+
+namespace {
+
+// -- results -------------------------------------------------------------------
+
+std::optional<uint16_t> sender_node(self_ptr self);
 
 /// A TaskResult from a worker; `beside`: the value it came with apart
 /// (a result its task's thread sent: hosted_results.cpp, early_answer).
@@ -89,36 +125,20 @@ void on_result(self_ptr self, const bytes_t& bytes, const wire::shared_bytes* be
     return;
   }
   auto p = std::move(*taken);
-  if (auto* n = st.nodes.find(p.node)) {
-    hold(*n, p.demand, -1);
-    n->queued.erase(r.task_id);
+  // Sent on a task lane: the client ends it only if the lane's reader did
+  // not claim it first (task_lanes.hpp); one answer comes per dispatch,
+  // so it always does, but the claim is what decides.
+  if (p.by_lane && !st.lanes.claim(r.task_id)) {
+    end_sealed(self, r.task_id, p);
+    return;
   }
-  // Its node reported the copies it kept before this result: any other
-  // object it was to read is not there.
-  for (auto& [object, alive] : p.reads)
-    self->send(st.directory, copy_settle_atom::value, object, p.node);
+  settle_placed(self, r.task_id, p);
   if (p.task) {
     auto& t = *p.task;
     switch (r.kind) {
-      case wire::result_message::inline_value: {
-        if (beside != nullptr && returns_char_vector(t)) {
-          // The bytes that arrived are the value: moved in, not decoded
-          // (as typed_task::seal_encoded would seal a decoded one).
-          try {
-            detail::seal_result(*t.result, beside->take());
-          } catch (...) {
-            t.result->seal_error(std::current_exception());
-          }
-          break;
-        }
-        auto borrowed = detail::refs_borrowed_here();
-        t.seal_encoded(r.value);
-        // Refs inside it, read here: after this node's +1s for them, their
-        // owner (the worker) lets go of the result's pins on them.
-        if (detail::refs_borrowed_here() != borrowed)
-          detail::tell_home(p.node, r.task_id, detail::result_read_delta);
+      case wire::result_message::inline_value:
+        seal_inline_value(t, r.value, beside, p.node, r.task_id);
         break;
-      }
       case wire::result_message::stored:
         t.seal_remote(held_result(self, p, r.stored_size), r.stored_size);
         break;
@@ -296,6 +316,12 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       if (wire::decode(bytes, r).empty() && r.kind == wire::result_message::inline_value
           && (!r.value.empty() || value.bytes))
         detail::tell_home(node, r.task_id, detail::result_read_delta);
+    },
+    [=](lane_sealed_atom, uint16_t node, uint64_t id, int32_t dispatch) {
+      // A lane's reader sealed the value of task `id` (task_lanes.cpp):
+      // the rest of its books.
+      if (self->current_sender() == nullptr)
+        lane_sealed(self, node, id, dispatch);
     },
     [=](submit_atom a, const std::string& token, const bytes_t& spec) {
       // A worker calls an actor through a handle this driver lent it

@@ -1,8 +1,10 @@
 #pragma once
 
 #include "actors/cluster_client.hpp"
+#include "manta/net/shared_bytes.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -220,14 +222,38 @@ const std::string& own_stall(cluster_client_actor* self);
 /// pings the others.
 void heartbeat(cluster_client_actor* self);
 
+// -- cluster_client.cpp: results -----------------------------------------------
+
+/// Seals task `t`'s successful inline value `value` (`beside`: the bytes it
+/// came with apart, moved in for a `std::vector<char>` result), sent by
+/// `node` for task `id`; refs read inside it are reported read to `node`.
+/// The client's thread or a lane's reader (task_lanes.cpp).
+void seal_inline_value(detail::task_spec& t, std::span<const char> value,
+                       const detail::wire::shared_bytes* beside, uint16_t node, uint64_t id);
+
+/// The books of a placed task `p` (`id`) whose answer came: its node's
+/// CPUs and queue, and the copies it was to read.
+void settle_placed(cluster_client_actor* self, uint64_t id, const placed_task& p);
+
 // -- the direct task lane (task_lanes.cpp) ----------------------------------------
 
 /// Worker `index` was attached: with the lane on, opens its task lane.
 void start_lane(cluster_client_actor* self, uint16_t index);
 
-/// Writes `spec` on worker `index`'s task lane; false if the lane is off,
-/// not up or failed (the spec goes the usual way).
-bool lane_spec(cluster_client_actor* self, uint16_t index, const detail::wire::bytes& spec);
+/// Writes placed task `id`'s spec on worker `index`'s task lane, its
+/// entry in the lanes' claims first (task_lanes.hpp); false if the lane is
+/// off, not up or failed (the spec goes the usual way).
+bool lane_spec(cluster_client_actor* self, uint16_t index, uint64_t id, const placed_task& p);
+
+/// A lane's reader sealed the value of task `id`, sent to `node` as its
+/// dispatch `dispatch`: the books of that dispatch (`end_sealed`), unless
+/// the client ended it meanwhile.
+void lane_sealed(cluster_client_actor* self, uint16_t node, uint64_t id, int dispatch);
+
+/// The books of placed task `p` (`id`), ended by an answer the client did
+/// not seal itself: `settle_placed`, a generator's lineage, then the
+/// waiting tasks.
+void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 
 /// Writes a cancel of task `id` on worker `index`'s task lane; false if it
 /// could not.

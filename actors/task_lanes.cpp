@@ -1,8 +1,10 @@
 // The driver's side of the direct task lane (net/task_lane.hpp,
 // MANTA_TASK_LANE=1): one lane per connected worker, opened after the
 // worker's node manager took the lane's key as this client's; the client
-// writes specs and cancels on it, a thread reads the answers and hands
-// them to the client, which claims each task once (`on_lane_result`).
+// writes specs and cancels on it, a thread reads the answers: a lone
+// task's value it seals itself (its claim in `lane_claims`), then the
+// client does the books (`lane_sealed`); every other answer it hands to
+// the client, which claims each task once.
 #include "actors/task_lanes.hpp"
 
 #include "actors/cluster_atoms.hpp"
@@ -19,6 +21,46 @@
 #include <random>
 
 namespace manta::actors {
+
+namespace {
+
+std::atomic<uint64_t> sealed_count{0};
+
+} // namespace
+
+uint64_t lane_answers_sealed() noexcept {
+  return sealed_count.load(std::memory_order_relaxed);
+}
+
+void lane_claims::add(uint64_t id, uint16_t node, int dispatch, detail::task_ptr task) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  entries_[id] = entry{std::move(task), node, dispatch};
+}
+
+std::optional<lane_claims::entry> lane_claims::take(uint64_t id, uint16_t node) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end() || i->second.node != node)
+    return std::nullopt;
+  auto e = std::move(i->second);
+  entries_.erase(i);
+  return e;
+}
+
+bool lane_claims::claim(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return entries_.erase(id) > 0;
+}
+
+size_t lane_claims::size() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return entries_.size();
+}
+
+task_lanes::task_lanes() {
+  if (detail::task_lane::enabled())
+    claims_ = std::make_shared<lane_claims>();
+}
 
 task_lanes::~task_lanes() {
   for (auto& [node, lane] : lanes_)
@@ -60,6 +102,29 @@ void task_lanes::drop(uint16_t node) {
 
 namespace {
 
+/// On lane `node`'s reader: seals task `id`'s value if the answer is a
+/// successful inline value of a task this client sent on that lane and
+/// the reader claims it first (`lane_claims::take`); false otherwise (the
+/// client takes the answer). The client hears first (`lane_sealed_atom`),
+/// so what the getter sends it once woken comes after the books, as when
+/// the client sealed.
+bool seal_here(const caf::actor& client, lane_claims& claims, uint16_t node, uint64_t id,
+               const detail::wire::bytes& message, detail::wire::shared_bytes& value) {
+  detail::wire::result_message r;
+  if (!detail::wire::decode(message, r).empty() || r.task_id != id
+      || r.kind != detail::wire::result_message::inline_value)
+    return false;
+  auto e = claims.take(id, node);
+  if (!e)
+    return false;
+  if (r.value.empty())
+    r.value = value.view();
+  sealed_count.fetch_add(1, std::memory_order_relaxed); // before the getter wakes
+  caf::anon_send(client, lane_sealed_atom::value, node, id, int32_t{e->dispatch});
+  seal_inline_value(*e->task, r.value, value.bytes ? &value : nullptr, node, id);
+  return true;
+}
+
 uint64_t new_key() {
   static std::atomic<uint64_t> count{0};
   static const uint64_t seed = [] {
@@ -92,7 +157,8 @@ void start_lane(self_ptr self, uint16_t index) {
           return;
         auto lane = std::make_shared<detail::task_lane::client>();
         auto read = [lane, host = n->info.host, port = n->info.data_port, token = st.link->token(),
-                     key, index, client = caf::actor_cast<caf::actor_addr>(self)] {
+                     key, index, client = caf::actor_cast<caf::actor_addr>(self),
+                     claims = st.lanes.claims()] {
           if (auto err = lane->connect(host, port, token, key); !err.empty()) {
             detail::log_line(log_level::warning,
                              "manta: no task lane to node-%u (%s): its tasks go the usual way\n",
@@ -108,6 +174,8 @@ void start_lane(self_ptr self, uint16_t index) {
               value.bytes = std::make_shared<std::vector<char>>(std::move(beside));
               value.received = true;
             }
+            if (seal_here(hdl, *claims, index, id, message, value))
+              return;
             caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
                            std::move(value));
           });
@@ -117,11 +185,38 @@ void start_lane(self_ptr self, uint16_t index) {
       [](caf::error&) {}); // a worker without the lane, or gone: the usual path
 }
 
-bool lane_spec(self_ptr self, uint16_t index, const bytes_t& spec) {
+bool lane_spec(self_ptr self, uint16_t index, uint64_t id, const placed_task& p) {
   if (!detail::task_lane::enabled())
     return false;
-  auto* lane = self->state.lanes.up(index);
-  return lane != nullptr && lane->send_spec(spec);
+  auto& st = self->state;
+  auto* lane = st.lanes.up(index);
+  if (lane == nullptr)
+    return false;
+  // In the table before the spec is out: its answer may come at once.
+  st.lanes.claims()->add(id, index, p.dispatches, p.task);
+  if (lane->send_spec(p.spec))
+    return true;
+  // Not sent (half of it at most: the worker drops the connection), so
+  // not answered either; were it, the reader would have it.
+  return !st.lanes.claim(id);
+}
+
+void lane_sealed(self_ptr self, uint16_t node, uint64_t id, int dispatch) {
+  auto& st = self->state;
+  auto* there = st.tasks.on(id, node);
+  // Ended meanwhile by the client, which found the reader's claim (the
+  // node's loss): its books are done.
+  if (there == nullptr || !there->by_lane || there->dispatches != dispatch)
+    return;
+  end_sealed(self, id, *st.tasks.take(id));
+}
+
+void end_sealed(self_ptr self, uint64_t id, const placed_task& p) {
+  settle_placed(self, id, p);
+  if (self->state.rebuilds.any_lineage())
+    generator_run_ended(self, id, false, true, "");
+  place_waiting(self);
+  steal_for_idle(self);
 }
 
 bool lane_cancel(self_ptr self, uint16_t index, uint64_t id, bool force, bool recursive) {

@@ -1,22 +1,71 @@
 #pragma once
 
 #include "manta/net/task_lane.hpp"
+#include "manta/sched/task_spec.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 namespace manta::actors {
 
+/// The tasks a driver sent on its lanes whose answer is still to come, so
+/// that a lane's reader can seal a lone task's value itself, off the
+/// cluster client's mailbox (`start_lane`), while whatever else ends or
+/// moves such a task stays the client's. Whoever takes a task's entry out
+/// first ends that dispatch of it, exactly once: the reader (a successful
+/// inline value read on the lane of the node it was sent to), or the
+/// client (any other answer, the node's loss, a steal), which claims it
+/// before it acts. One table for all lanes: an entry outlives the lane it
+/// was sent on (dropped and opened again), so an answer that comes another
+/// way still finds it. Exists only with the lane on.
+class lane_claims {
+public:
+  /// What the reader takes out.
+  struct entry {
+    detail::task_ptr task;
+    uint16_t node = 0;
+    /// The task's dispatch count when it was sent (`placed_task::dispatches`):
+    /// the client does the books of that dispatch only.
+    int dispatch = 0;
+  };
+
+  /// Task `id` was sent on worker `node`'s lane, as its dispatch `dispatch`.
+  void add(uint64_t id, uint16_t node, int dispatch, detail::task_ptr task);
+
+  /// The reader of worker `node`'s lane claims task `id`: its entry, taken
+  /// out, if it is there and was sent to `node`; none otherwise (the client
+  /// has it, or had it).
+  std::optional<entry> take(uint64_t id, uint16_t node);
+
+  /// The client claims task `id` before it ends or moves it: false if the
+  /// reader took it first (its value is sealed, or being sealed, and the
+  /// reader's `lane_sealed_atom` is on its way).
+  bool claim(uint64_t id);
+
+  /// Entries now (the tests see that none is left behind).
+  size_t size() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::unordered_map<uint64_t, entry> entries_;
+};
+
+/// How many answers lane readers of this process sealed themselves.
+uint64_t lane_answers_sealed() noexcept;
+
 /// A driver's task lanes (net/task_lane.hpp), one per worker, each read by
 /// a thread of its own; owned by the cluster client, which writes on them.
 class task_lanes {
 public:
-  task_lanes() = default;
+  /// With the lane on, makes the claims table its readers share.
+  task_lanes();
   task_lanes(const task_lanes&) = delete;
   task_lanes& operator=(const task_lanes&) = delete;
   /// Ends every lane and waits for its reader.
@@ -34,7 +83,15 @@ public:
   /// Ends worker `node`'s lane, if any.
   void drop(uint16_t node);
 
+  /// The tasks sent on lanes (null with the lane off).
+  const std::shared_ptr<lane_claims>& claims() const noexcept { return claims_; }
+
+  /// The client claims task `id`, sent on a lane, before it ends or moves
+  /// it (`lane_claims::claim`).
+  bool claim(uint64_t id) { return !claims_ || claims_->claim(id); }
+
 private:
+  std::shared_ptr<lane_claims> claims_;
   std::unordered_map<uint16_t, std::shared_ptr<detail::task_lane::client>> lanes_;
   /// A lane's reading thread, and whether it has returned (then joining
   /// it does not wait).

@@ -56,7 +56,7 @@ void fail_placed(self_ptr self, uint64_t id, placed_task& p, const std::string& 
 
 namespace {
 
-void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
+void send_to(self_ptr self, uint64_t id, placed_task& p, uint16_t index, remote_node& n) {
   // The node will read the task's referenced objects and keep them: from
   // now on it serves them (the chunks it has) to later readers.
   for (auto& [object, alive] : p.reads)
@@ -70,7 +70,7 @@ void send_to(self_ptr self, placed_task& p, uint16_t index, remote_node& n) {
   // With the task lane on (task_lane.hpp), a task's spec goes on it; not
   // one in a placement group, whose bundles the node takes over CAF first.
   p.by_lane = p.task != nullptr && p.task->opts.strategy.group == 0
-              && lane_spec(self, index, p.spec);
+              && lane_spec(self, index, id, p);
   if (!p.by_lane)
     send_spec(self, n.manager, p.spec);
 }
@@ -174,7 +174,7 @@ bool place(self_ptr self, uint64_t id) {
         st.tasks.erase(id);
         return true;
       }
-      send_to(self, p, static_cast<uint16_t>(choice.node),
+      send_to(self, id, p, static_cast<uint16_t>(choice.node),
               st.nodes.at(static_cast<uint16_t>(choice.node)));
       return true;
     case node_choice::wait:

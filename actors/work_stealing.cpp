@@ -122,6 +122,10 @@ void on_stolen(self_ptr self, uint16_t node, const wire::bytes& bytes) {
     auto* there = st.tasks.on(id, node);
     if (there == nullptr || !there->task)
       continue;
+    // Answered on its lane meanwhile, and sealed by the lane's reader: the
+    // answer wins (task_lanes.hpp).
+    if (there->by_lane && !st.lanes.claim(id))
+      continue;
     auto& p = *there;
     hold(*n, p.demand, -1);
     n->queued.erase(id);

@@ -127,6 +127,14 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
     if (there == nullptr)
       continue;
     auto& p = *there;
+    // A lane's reader that claimed its answer first has sealed it: it
+    // ended there (its CPUs went with the node).
+    if (p.by_lane && !st.lanes.claim(id)) {
+      st.tasks.erase(id);
+      if (st.rebuilds.any_lineage())
+        generator_run_ended(self, id, false, true, "");
+      continue;
+    }
     p.node = 0;
     if (p.task)
       p.node_losses.emplace_back(index, loss);

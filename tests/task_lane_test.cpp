@@ -10,6 +10,7 @@
 // binary is head, workers and driver: cluster_main.hpp), on plain TCP:
 // the lane does not speak TLS yet.
 
+#include "actors/task_lanes.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/loopback_socket.hpp"
@@ -17,6 +18,7 @@
 #include <manta/manta.hpp>
 #include <manta/net/task_lane.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -79,6 +81,19 @@ int mark(std::string path) {
 }
 MANTA_REMOTE(mark);
 
+/// `n` bytes of `c`: above 64 KiB, its value comes beside the message.
+std::vector<char> bytes_of(int n, char c) {
+  return std::vector<char>(static_cast<size_t>(n), c);
+}
+MANTA_REMOTE(bytes_of);
+
+/// Sleeps `us` microseconds, then returns x + 1.
+int nap_plus_one(int x, int us) {
+  std::this_thread::sleep_for(std::chrono::microseconds{us});
+  return x + 1;
+}
+MANTA_REMOTE(nap_plus_one);
+
 /// Prints `n` lines.
 int chatty(int n) {
   for (int i = 0; i < n; ++i)
@@ -131,10 +146,100 @@ TEST_CASE("a lone task goes on the lane and its answer comes back on it") {
   for (int i = 0; i < 50; ++i) {
     auto specs = lane::specs_sent();
     auto answers = lane::answers_read();
+    auto sealed = manta::actors::lane_answers_sealed();
     CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
     CHECK(lane::specs_sent() == specs + 1);
     CHECK(lane::answers_read() == answers + 1);
+    // Its value was sealed by the lane's reader, not by the client.
+    CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
   }
+  // A std::vector<char> of 100 KiB: its bytes come beside the message and
+  // are moved in by the reader.
+  auto sealed = manta::actors::lane_answers_sealed();
+  auto v = manta::get(manta::task(bytes_of).remote(100 << 10, 'q'), 20s);
+  CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
+  CHECK(v.size() == (100u << 10));
+  CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
+}
+
+TEST_CASE("the claims table ends each task once, by the reader or by the client") {
+  // A lane's reader (`take`, of the node the task was sent to) and the
+  // client (`claim`: a node's loss, another answer, a steal) race for
+  // each entry: exactly one of them wins it.
+  manta::actors::lane_claims claims;
+  constexpr uint64_t n = 20000;
+  for (uint64_t id = 1; id <= n; ++id)
+    claims.add(id, static_cast<uint16_t>(1 + id % 2), 1, nullptr);
+  CHECK_FALSE(claims.take(1, 1)); // sent to node 2: node 1's reader has no say
+  CHECK(claims.size() == n);
+  std::vector<char> by_reader(n + 1, 0);
+  std::vector<char> by_client(n + 1, 0);
+  std::thread reader{[&] {
+    for (uint64_t id = 1; id <= n; ++id)
+      if (auto e = claims.take(id, static_cast<uint16_t>(1 + id % 2))) {
+        CHECK(e->node == 1 + id % 2);
+        by_reader[id] = 1;
+      }
+  }};
+  std::thread client{[&] {
+    for (uint64_t id = n; id >= 1; --id)
+      if (claims.claim(id))
+        by_client[id] = 1;
+  }};
+  reader.join();
+  client.join();
+  uint64_t once = 0;
+  for (uint64_t id = 1; id <= n; ++id)
+    once += by_reader[id] + by_client[id] == 1 ? 1 : 0;
+  CHECK(once == n);
+  CHECK(claims.size() == 0);
+  CHECK_FALSE(claims.claim(7)); // gone: a late claim finds the reader's
+}
+
+TEST_CASE("a worker killed while answers are sealed on the lane: every result once") {
+  // Lone tasks (a worker answers on the lane while it hosts one task)
+  // from two threads, one round trip after another; the first worker is
+  // killed meanwhile. Answers read on its lane race with the client's
+  // handling of its loss: whichever claims a task first ends it, so each
+  // task is answered there (once) or placed again on the other worker.
+  manta::local_cluster c{plain()};
+  auto w1 = c.add_worker(1);
+  c.join(0);
+  wait_for_lane();
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::atomic<int> done{0};
+  auto loop = [&](int base) {
+    for (int i = base; !stop; i += 2) {
+      try {
+        if (manta::get(manta::task(nap_plus_one).remote(i, 200), 60s) != i + 1)
+          ++wrong;
+      } catch (const std::exception& e) {
+        ++wrong;
+        MESSAGE("task " << i << ": " << e.what());
+      }
+      ++done;
+    }
+  };
+  std::thread a{loop, 0};
+  std::thread b{loop, 1};
+  auto wait_sealed = [](uint64_t n) {
+    auto until = steady::now() + 60s;
+    while (manta::actors::lane_answers_sealed() < n && steady::now() < until)
+      std::this_thread::sleep_for(1ms);
+    return manta::actors::lane_answers_sealed() >= n;
+  };
+  c.add_worker(1);
+  c.wait_for_cpus(2);
+  CHECK(wait_sealed(manta::actors::lane_answers_sealed() + 200));
+  c.kill_worker(w1, 1);
+  // Tasks go on, on the other worker's lane.
+  CHECK(wait_sealed(manta::actors::lane_answers_sealed() + 200));
+  stop = true;
+  a.join();
+  b.join();
+  CHECK(wrong == 0);
+  CHECK(done > 400);
 }
 
 TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {

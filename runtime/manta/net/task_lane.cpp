@@ -228,10 +228,13 @@ bool client::send(const frame& f, std::span<const char> payload) {
 }
 
 bool client::send_spec(std::span<const char> spec) {
-  if (!send(frame{magic, task_lane::spec, 0, spec.size(), 0}, spec))
-    return false;
+  // Counted before the write: the lane's reader may seal the task's answer,
+  // and wake its getter, before the write returns here.
   specs_count.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  if (send(frame{magic, task_lane::spec, 0, spec.size(), 0}, spec))
+    return true;
+  specs_count.fetch_sub(1, std::memory_order_relaxed);
+  return false;
 }
 
 bool client::send_cancel(uint64_t id, bool force, bool recursive) {
