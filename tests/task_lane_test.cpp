@@ -10,6 +10,7 @@
 // binary is head, workers and driver: cluster_main.hpp), on plain TCP:
 // the lane does not speak TLS yet.
 
+#include "actors/lane_direct.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
 #include "tests/loopback_socket.hpp"
@@ -86,6 +87,18 @@ int chatty(int n) {
   return n;
 }
 MANTA_REMOTE(chatty);
+
+/// The specs this process's data path handed to its pool itself (run on
+/// the worker: its count, this task's spec included).
+uint64_t direct_specs() {
+  return manta::actors::direct_lane_specs();
+}
+MANTA_REMOTE(direct_specs);
+
+/// The worker's count of specs its data path hosted itself.
+uint64_t worker_direct_specs() {
+  return manta::get(manta::task(direct_specs).remote(), 20s);
+}
 
 /// The lane runs on plain TCP clusters only (a TLS cluster's tasks go the
 /// usual way).
@@ -284,6 +297,65 @@ TEST_CASE("a lane shut while it connects stays closed, and its reader returns") 
   lane_client->shut(); // ends a reader that (wrongly) connected
   reader.join();
   ::close(listener);
+}
+
+TEST_CASE("lone lane tasks go from the worker's data path to its pool, not through its node "
+          "manager") {
+  manta::local_cluster c{plain()};
+  // Two CPUs: a task's CPU may still be taken when its answer is in (its
+  // thread answers before it gives the CPU back), and the next spec finds
+  // the other free.
+  c.add_worker(2);
+  c.join(0);
+  wait_for_lane();
+  auto before = worker_direct_specs();
+  for (int i = 0; i < 50; ++i) {
+    auto answers = lane::answers_read();
+    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
+    CHECK(lane::answers_read() == answers + 1); // answered on the lane
+  }
+  // The 50, and the spec that reads the count.
+  CHECK(worker_direct_specs() == before + 51);
+}
+
+TEST_CASE("cancel of a task the data path handed to the pool, while it runs") {
+  manta::local_cluster c{plain()};
+  auto worker = c.add_worker(2);
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("cancel_direct");
+  auto before = worker_direct_specs();
+  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
+  CHECK(worker_direct_specs() == before + 2); // it went directly, as the reading task did
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
+  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  // Both CPUs serve lone tasks directly again.
+  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
+  CHECK(worker_direct_specs() == before + 4); // and the later one, and this reading one
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lines a task the data path handed to the pool prints reach the driver before its "
+          "result") {
+  manta::local_cluster c{plain()};
+  c.add_worker(2);
+  c.join(0);
+  wait_for_lane();
+  for (int round = 0; round < 5; ++round) {
+    auto before = worker_direct_specs();
+    auto r = manta::task(chatty).remote(4);
+    CHECK(manta::get(r, 20s) == 4);
+    auto lines = manta::task_logs(r.id());
+    REQUIRE(lines.size() == 4);
+    for (int i = 0; i < 4; ++i)
+      CHECK(lines[static_cast<size_t>(i)].find("lane line " + std::to_string(i))
+            != std::string::npos);
+    CHECK(worker_direct_specs() == before + 2); // chatty's spec and the reading one
+  }
 }
 
 int main(int argc, char** argv) {
