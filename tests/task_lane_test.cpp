@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <csignal>
 #include <unistd.h>
 #include <vector>
 
@@ -132,6 +133,41 @@ bool specs_reach(uint64_t n) {
     std::this_thread::sleep_for(1ms);
   }
   return lane::specs_sent() == n;
+}
+
+/// A driver of the test's cluster (runtime folder `dir`), started by
+/// `spawn` (--lane-driver): sends a slow task to the worker on its lane,
+/// which the worker's data path hands to its pool, says "ready direct=N"
+/// (N: the worker's count of such specs since before it) in
+/// DIR/driver.status once the task runs, and waits to be killed.
+int lane_driver_main(const std::string& dir) {
+  auto status = dir + "/driver.status";
+  auto opts = manta_test::second_driver_options(dir, 0);
+  opts.tls = plain();
+  manta::init(opts);
+  if (!manta_test::wait_for_cluster_cpus(2, 30s)) {
+    append(status, "error: the worker did not connect");
+    return 2;
+  }
+  // Its lane is up once a task went on it (no doctest checks here: this
+  // process runs no test case).
+  for (auto until = steady::now() + 20s; lane::specs_sent() == 0;) {
+    if (steady::now() >= until) {
+      append(status, "error: no lane");
+      return 2;
+    }
+    manta::get(manta::task(plus_one).remote(1), 20s);
+  }
+  auto before = worker_direct_specs();
+  auto r = manta::task(slow_pid).remote(dir + "/orphan", 60000);
+  if (!manta_test::wait_for_text(dir + "/orphan", "started in", 30s)) {
+    append(status, "error: the task did not start");
+    return 2;
+  }
+  // The slow task and the reading one: 2 CPUs.
+  append(status, "ready direct=" + std::to_string(worker_direct_specs() - before));
+  std::this_thread::sleep_for(600s); // until killed
+  return r.id().valid() ? 0 : 1;
 }
 
 } // namespace
@@ -358,6 +394,33 @@ TEST_CASE("lines a task the data path handed to the pool prints reach the driver
   }
 }
 
+TEST_CASE("a task the data path handed to the pool is cancelled when its owner dies") {
+  // The owner's connection closes with its kill; after this grace the
+  // worker drops what it left, its running tasks cancelled.
+  ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1);
+  manta::local_cluster c{plain()};
+  auto worker = c.add_worker(2);
+  auto log = c.dir() + "/driver.log";
+  auto pid = c.spawn({"--lane-driver", c.dir()}, log);
+  auto status = c.dir() + "/driver.status";
+  bool ready = manta_test::wait_for_text(status, "ready", 60s);
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\ndriver log:\n"
+       << manta_test::read_all(log));
+  REQUIRE(ready);
+  CHECK(manta_test::read_all(status).find("ready direct=2") != std::string::npos);
+  CHECK(manta::detail::task_lane::enabled());
+  auto orphan = c.dir() + "/orphan";
+  CHECK(manta_test::count_of(manta_test::read_all(orphan), "started in " + std::to_string(worker))
+        == 1);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  CHECK(manta_test::wait_for_text(orphan, "cancelled", 30s));
+  ::unsetenv("MANTA_CONNECTION_TIMEOUT");
+}
+
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string{argv[i]} == "--lane-driver")
+      return lane_driver_main(argv[i + 1]);
   return manta_test::cluster_test_main(argc, argv);
 }
