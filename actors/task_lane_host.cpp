@@ -75,16 +75,18 @@ bool host_directly(const std::shared_ptr<lane_direct>& d, uint64_t key,
       return false; // the node manager logs it
     owner = i->second;
   }
+  // With tasks waiting for resources here (they go first; asked before
+  // the spec is decoded: a busy node's specs are decoded once, by the node
+  // manager), an actor call, a task of job code (a library to load: not on
+  // this thread), or one whose checks fail (the node manager sends the
+  // refusal): the node manager hosts it.
+  if (d->pool->num_queued() != 0)
+    return false;
   auto hdl = caf::actor_cast<caf::actor>(d->manager);
   if (!hdl)
     return false;
   detail::wire::task_message msg;
-  // An actor call, a task of job code (a library to load: not on this
-  // thread), one whose checks fail (the node manager sends the refusal),
-  // or with tasks waiting for resources here (they go first): the node
-  // manager hosts it.
-  if (!detail::wire::decode(payload, msg).empty() || msg.actor_id != 0 || !msg.code.empty()
-      || d->pool->num_queued() != 0)
+  if (!detail::wire::decode(payload, msg).empty() || msg.actor_id != 0 || !msg.code.empty())
     return false;
   auto kind = detail::error_kind::generic;
   std::string why;
