@@ -9,6 +9,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -27,8 +29,45 @@ std::shared_ptr<detail::log_shipper> make_shipper(node_manager_actor* self) {
   });
 }
 
+namespace {
+
+/// With the lane on: the lines of a task the data path hosted may be taken
+/// before the node manager has its hosting message (its thread printed
+/// them first); they wait for it here (`lane_direct::unhosted_lines`),
+/// while its id is taken. Lines that waited go first.
+void hold_unhosted(node_manager_actor* self, detail::log_shipper::batch& waiting) {
+  auto& d = *self->state.direct;
+  auto& running = self->state.running;
+  if (!d.unhosted_lines.empty()) {
+    waiting.lines.insert(waiting.lines.begin(), std::make_move_iterator(d.unhosted_lines.begin()),
+                         std::make_move_iterator(d.unhosted_lines.end()));
+    d.unhosted_lines.clear();
+  }
+  for (auto& [id, n] : d.unhosted_dropped)
+    waiting.dropped[id] += n;
+  d.unhosted_dropped.clear();
+  std::lock_guard<std::mutex> guard{d.mtx};
+  auto on_its_way = [&](uint64_t id) { return running.count(id) == 0 && d.ids.count(id) != 0; };
+  auto kept = std::stable_partition(waiting.lines.begin(), waiting.lines.end(),
+                                    [&](const auto& line) { return !on_its_way(line.task_id); });
+  d.unhosted_lines.assign(std::make_move_iterator(kept),
+                          std::make_move_iterator(waiting.lines.end()));
+  waiting.lines.erase(kept, waiting.lines.end());
+  for (auto i = waiting.dropped.begin(); i != waiting.dropped.end();)
+    if (on_its_way(i->first)) {
+      d.unhosted_dropped[i->first] += i->second;
+      i = waiting.dropped.erase(i);
+    } else {
+      ++i;
+    }
+}
+
+} // namespace
+
 void ship_logs(node_manager_actor* self) {
   auto waiting = self->state.logs->take();
+  if (self->state.direct)
+    hold_unhosted(self, waiting);
   std::vector<std::pair<caf::actor, detail::wire::log_batch>> batches;
   auto batch_of = [&](uint64_t id) -> detail::wire::log_batch* {
     auto i = self->state.running.find(id);

@@ -175,9 +175,10 @@ void send_answer(const caf::actor& hdl, const caf::actor& owner, const std::stri
 } // namespace
 
 std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
-early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state) {
-  return [manager = caf::actor_cast<caf::actor_addr>(self), token = self->state.token,
-          hosted = self->state.hosted, state = std::move(state),
+early_answer(caf::actor_addr manager, const std::string& token,
+             std::shared_ptr<std::atomic<size_t>> hosted, uint64_t id,
+             std::shared_ptr<early_answer_state> state) {
+  return [manager = std::move(manager), token, hosted = std::move(hosted), state = std::move(state),
           id](const std::shared_ptr<const std::vector<char>>& bytes) -> std::function<void()> {
     if (detail::result_stays_on_node(bytes->size()) || hosted->load(std::memory_order_relaxed) != 1)
       return {};
@@ -262,6 +263,11 @@ uint64_t early_answers() noexcept {
 
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
                                           uint64_t id, uint64_t window) {
+  return item_emitter(caf::actor_cast<caf::actor_addr>(self), owner, id, window);
+}
+
+detail::item_stream::emitter item_emitter(caf::actor_addr manager, const caf::actor& owner,
+                                          uint64_t id, uint64_t window) {
   auto* rt = detail::runtime::current();
   auto* link = rt == nullptr ? nullptr : rt->cluster_link();
   bool store_large = link != nullptr && link->kind() == detail::cluster::role::worker;
@@ -275,8 +281,8 @@ detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::a
   detail::item_stream::emitter out;
   out.task_id = id;
   out.window = window;
-  out.send = [manager = caf::actor_cast<caf::actor_addr>(self), owner, id, store_large, lend_large,
-              host, port](uint64_t index, std::vector<char> bytes) {
+  out.send = [manager = std::move(manager), owner, id, store_large, lend_large, host,
+              port](uint64_t index, std::vector<char> bytes) {
     auto hdl = caf::actor_cast<caf::actor>(manager);
     if (!hdl)
       return;

@@ -52,8 +52,12 @@ detail::wire::bytes finished_result(uint64_t id, const hosted_task& h,
 /// the task's `hosted_task`). A value of 64 KiB or more travels beside the
 /// TaskResult, not inside it (`wire::shared_bytes`): CAF copies it from the
 /// result this node keeps straight into the connection's buffer.
+/// As from node manager `manager`, whose token and hosted count these are
+/// (a data path thread builds lane tasks too: lane_direct.hpp).
 std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
-early_answer(node_manager_actor* self, uint64_t id, std::shared_ptr<early_answer_state> state);
+early_answer(caf::actor_addr manager, const std::string& token,
+             std::shared_ptr<std::atomic<size_t>> hosted, uint64_t id,
+             std::shared_ptr<early_answer_state> state);
 
 /// The direct answer of hosted actor call `id` whose result is `result`,
 /// run by its waiter on the thread that sealed it (remote_done_waiter):
@@ -98,6 +102,10 @@ uint64_t early_answers() noexcept;
 /// frees it: item_stream::lend_item). `window` is the TaskSpec's back
 /// pressure (0: none), which the producer's stream waits on.
 detail::item_stream::emitter item_emitter(node_manager_actor* self, const caf::actor& owner,
+                                          uint64_t id, uint64_t window);
+
+/// As above, to node manager `manager` (from any thread).
+detail::item_stream::emitter item_emitter(caf::actor_addr manager, const caf::actor& owner,
                                           uint64_t id, uint64_t window);
 
 } // namespace manta::actors

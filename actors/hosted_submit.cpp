@@ -5,6 +5,7 @@
 #include "actors/generator_items.hpp"
 #include "actors/hosted_queue.hpp"
 #include "actors/hosted_results.hpp"
+#include "actors/lane_direct.hpp"
 #include "manta/actor/actor_core.hpp"
 #include "manta/actor/actor_registry.hpp"
 #include "manta/cluster/build_fingerprint.hpp"
@@ -12,6 +13,7 @@
 #include "manta/cluster/remote_task.hpp"
 #include "manta/core/demangle.hpp"
 #include "manta/core/runtime.hpp"
+#include "manta/observe/log_sink.hpp"
 #include "manta/net/task_lane.hpp"
 #include "manta/placement/placement_groups.hpp"
 #include "manta/sched/function_registry.hpp"
@@ -35,7 +37,7 @@ using detail::error_kind;
 /// (unless the task's thread did: `early`).
 void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
           std::shared_ptr<void> keep, detail::slot_ptr result, std::string name, bool encoded,
-          std::shared_ptr<early_answer_state> early = nullptr) {
+          std::shared_ptr<early_answer_state> early = nullptr, direct_task* direct = nullptr) {
   auto& h = self->state.running[id];
   h.owner = owner;
   h.keep = std::move(keep);
@@ -43,7 +45,14 @@ void host(node_manager_actor* self, const caf::actor& owner, uint64_t id,
   h.name = std::move(name);
   h.encoded = encoded;
   h.early = early;
-  h.counted = hosted_counter{self->state.hosted, early};
+  if (direct != nullptr) { // counted (and its id taken) by the data path
+    h.counted = std::move(direct->counted);
+    h.lane_mark = std::move(direct->mark);
+  } else {
+    h.counted = hosted_counter{self->state.hosted, early};
+    if (self->state.direct) // lane on
+      h.lane_mark = lane_id_mark::take(self->state.direct, id);
+  }
   h.waiter = std::make_unique<remote_done_waiter>();
   h.waiter->manager = caf::actor{self};
   h.waiter->id = id;
@@ -161,6 +170,27 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, cons
   }
   if (msg.actor_id != 0)
     return submit_call(self, owner, msg);
+  auto kind = error_kind::generic;
+  std::string why;
+  auto* fn = hosted_function(msg, kind, why);
+  if (fn == nullptr)
+    return refuse(kind, std::move(why));
+  std::shared_ptr<early_answer_state> early;
+  auto task = build_hosted_task({caf::actor_cast<caf::actor_addr>(self), self->state.token,
+                                 self->state.hosted, self->state.logs},
+                                owner, *fn, std::move(msg), lane_key, early);
+  auto name = task->name();
+  host(self, owner, id, task, task->result, std::move(name), true, std::move(early));
+  schedule_hosted(self, owner, std::move(task));
+}
+
+const detail::function_info* hosted_function(const detail::wire::task_message& msg,
+                                             error_kind& kind, std::string& why) {
+  auto refuse = [&](error_kind k, std::string text) -> const detail::function_info* {
+    kind = k;
+    why = std::move(text);
+    return nullptr;
+  };
   // The pool's totals are the runtime's (fixed when it started): read
   // there, not copied out of the pool under its lock for every task.
   auto& rt = detail::runtime::here("a task from another node");
@@ -185,44 +215,83 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, cons
   // The refusal's text is built only for a layout that differs (as
   // call_layout_refusal tests), not for every task.
   if (fn->layout != nullptr && msg.layout_hash != 0 && msg.layout_hash != fn->layout().hash)
-    if (auto why = detail::call_layout_refusal("function '" + msg.function_name + "'",
-                                               detail::runtime::node_name(), fn->layout(),
-                                               msg.layout_hash);
-        !why.empty())
-      return refuse(error_kind::unknown_function, std::move(why));
+    if (auto text = detail::call_layout_refusal("function '" + msg.function_name + "'",
+                                                detail::runtime::node_name(), fn->layout(),
+                                                msg.layout_hash);
+        !text.empty())
+      return refuse(error_kind::unknown_function, std::move(text));
   if (fn->invoke == nullptr)
     return refuse(error_kind::generic, "function '" + msg.function_name
                                          + "' has parameter or result types that cannot "
                                            "be serialized, so it cannot run on another node");
+  return fn;
+}
+
+std::shared_ptr<detail::remote_task> build_hosted_task(hosting_refs refs, const caf::actor& owner,
+                                                       const detail::function_info& fn,
+                                                       detail::wire::task_message&& msg,
+                                                       uint64_t lane_key,
+                                                       std::shared_ptr<early_answer_state>& early) {
+  auto id = msg.task_id;
   auto item_window = msg.item_window;
-  auto task = std::make_shared<detail::remote_task>(*fn, std::move(msg));
-  task->log_sink = self->state.logs;
+  auto task = std::make_shared<detail::remote_task>(fn, std::move(msg));
+  task->log_sink = refs.logs;
   // What goes through the node manager makes the result follow it there
   // (via_manager): a copy report, a generator's items.
   auto* via = &task->via_manager;
-  task->report_copy = [manager = caf::actor_cast<caf::actor_addr>(self), owner,
-                       via](uint64_t object, uint64_t size, bool held) {
+  task->report_copy = [manager = refs.manager, owner, via](uint64_t object, uint64_t size,
+                                                           bool held) {
     via->store(true, std::memory_order_relaxed);
     if (auto hdl = caf::actor_cast<caf::actor>(manager))
       caf::anon_send(hdl, copy_atom::value, owner, object, size, held);
   };
-  task->emit_item = item_emitter(self, owner, id, item_window);
+  task->emit_item = item_emitter(refs.manager, owner, id, item_window);
   task->emit_item.send = [send = std::move(task->emit_item.send), via](uint64_t index,
                                                                        std::vector<char> bytes) {
     via->store(true, std::memory_order_relaxed);
     send(index, std::move(bytes));
   };
-  auto early = std::make_shared<early_answer_state>();
+  early = std::make_shared<early_answer_state>();
   early->owner = owner;
   if (lane_key != 0)
     early->lane.store(detail::task_lane::writer_of(lane_key));
-  task->answer_early = early_answer(self, id, early);
+  task->answer_early = early_answer(std::move(refs.manager), refs.token, refs.hosted, id, early);
   task->result = std::make_shared<detail::object_slot>(
     &detail::runtime::here("a task from another node").store(), object_id{id}, task);
   detail::task_events::on_submit(task);
+  return task;
+}
+
+void on_direct_task(node_manager_actor* self, const direct_task_ptr& d, bool queue) {
+  auto& task = d->task;
+  auto id = task->result->id().value();
+  if (queue) {
+    // The pool had no room when the data path tried: it queues here, as a
+    // spec the node manager hosts does, unless it ended meanwhile (a cancel,
+    // its owner's sweep) or is not the task hosted under its id.
+    auto i = self->state.running.find(id);
+    if (i != self->state.running.end() && i->second.keep == task && !task->result->done())
+      schedule_hosted(self, d->owner, task);
+    else if (!task->result->done())
+      detail::seal_not_run(*task);
+    return;
+  }
+  end_answered(self);
+  watch_owner(self, d->owner, id, task->message().job_id);
+  if (self->state.running.count(id) != 0) {
+    // A spec with its id reached the node manager over CAF after the data
+    // path took the id, before this: the task hosted first answers; this
+    // one's answer is claimed here so that nobody sends it.
+    d->early->end();
+    detail::log_line(log_level::warning,
+                     "manta: %s: task %s came twice at once, over CAF and on a task lane\n",
+                     detail::runtime::node_name().c_str(), to_string(object_id{id}).c_str());
+    return;
+  }
   auto name = task->name();
-  host(self, owner, id, task, task->result, std::move(name), true, std::move(early));
-  schedule_hosted(self, owner, std::move(task));
+  // Ended already (its thread may have answered): the waiter finds the
+  // result sealed and ends it at once (host), without a second answer.
+  host(self, d->owner, id, task, task->result, std::move(name), true, d->early, d.get());
 }
 
 } // namespace manta::actors

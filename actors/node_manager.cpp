@@ -1,4 +1,5 @@
 #include "actors/node_manager.hpp"
+#include "actors/lane_direct.hpp"
 
 #include "actors/cluster_atoms.hpp"
 #include "manta/cluster/owner_where.hpp"
@@ -291,7 +292,7 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       // are the owner's.
       if (!vetted(self, token, "lane_hello") || key == 0)
         return false;
-      self->state.lane_owners[key] = caf::actor_cast<caf::actor>(self->current_sender());
+      add_lane_owner(self, key, caf::actor_cast<caf::actor>(self->current_sender()));
       return true;
     },
     [=](lane_atom, uint64_t key, uint32_t kind, uint64_t id, uint64_t extra,
@@ -299,6 +300,13 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       // Only this process's data path threads send it.
       if (self->current_sender() == nullptr)
         on_lane_frame(self, key, kind, id, extra, payload);
+    },
+    [=](lane_direct_atom, const direct_task_ptr& d, bool queue) {
+      if (self->current_sender() != nullptr)
+        return;
+      on_direct_task(self, d, queue);
+      if (queue) // handled: later specs may go to the pool directly again
+        self->state.direct->to_manager.fetch_sub(1, std::memory_order_acq_rel);
     },
     [=](actor_kill_atom, const std::string& token, uint64_t id) {
       if (vetted(self, token, "actor_kill"))

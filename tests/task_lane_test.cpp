@@ -10,6 +10,7 @@
 // binary is head, workers and driver: cluster_main.hpp), on plain TCP:
 // the lane does not speak TLS yet.
 
+#include "actors/lane_direct.hpp"
 #include "actors/task_lanes.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
@@ -27,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <csignal>
 #include <unistd.h>
 #include <vector>
 
@@ -102,6 +104,18 @@ int chatty(int n) {
 }
 MANTA_REMOTE(chatty);
 
+/// The specs this process's data path handed to its pool itself (run on
+/// the worker: its count, this task's spec included).
+uint64_t direct_specs() {
+  return manta::actors::direct_lane_specs();
+}
+MANTA_REMOTE(direct_specs);
+
+/// The worker's count of specs its data path hosted itself.
+uint64_t worker_direct_specs() {
+  return manta::get(manta::task(direct_specs).remote(), 20s);
+}
+
 /// The lane runs on plain TCP clusters only (a TLS cluster's tasks go the
 /// usual way).
 manta::tls_options plain() {
@@ -134,6 +148,41 @@ bool specs_reach(uint64_t n) {
     std::this_thread::sleep_for(1ms);
   }
   return lane::specs_sent() == n;
+}
+
+/// A driver of the test's cluster (runtime folder `dir`), started by
+/// `spawn` (--lane-driver): sends a slow task to the worker on its lane,
+/// which the worker's data path hands to its pool, says "ready direct=N"
+/// (N: the worker's count of such specs since before it) in
+/// DIR/driver.status once the task runs, and waits to be killed.
+int lane_driver_main(const std::string& dir) {
+  auto status = dir + "/driver.status";
+  auto opts = manta_test::second_driver_options(dir, 0);
+  opts.tls = plain();
+  manta::init(opts);
+  if (!manta_test::wait_for_cluster_cpus(2, 30s)) {
+    append(status, "error: the worker did not connect");
+    return 2;
+  }
+  // Its lane is up once a task went on it (no doctest checks here: this
+  // process runs no test case).
+  for (auto until = steady::now() + 20s; lane::specs_sent() == 0;) {
+    if (steady::now() >= until) {
+      append(status, "error: no lane");
+      return 2;
+    }
+    manta::get(manta::task(plus_one).remote(1), 20s);
+  }
+  auto before = worker_direct_specs();
+  auto r = manta::task(slow_pid).remote(dir + "/orphan", 60000);
+  if (!manta_test::wait_for_text(dir + "/orphan", "started in", 30s)) {
+    append(status, "error: the task did not start");
+    return 2;
+  }
+  // The slow task and the reading one: 2 CPUs.
+  append(status, "ready direct=" + std::to_string(worker_direct_specs() - before));
+  std::this_thread::sleep_for(600s); // until killed
+  return r.id().valid() ? 0 : 1;
 }
 
 } // namespace
@@ -391,6 +440,92 @@ TEST_CASE("a lane shut while it connects stays closed, and its reader returns") 
   ::close(listener);
 }
 
+TEST_CASE("lone lane tasks go from the worker's data path to its pool, not through its node "
+          "manager") {
+  manta::local_cluster c{plain()};
+  // Four CPUs: a task's CPU may still be taken when its answer is in (its
+  // thread answers before it gives the CPU back, and may be descheduled
+  // between the two on a busy machine): the next spec finds another free.
+  c.add_worker(4);
+  c.join(0);
+  wait_for_lane();
+  auto before = worker_direct_specs();
+  for (int i = 0; i < 50; ++i) {
+    auto answers = lane::answers_read();
+    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
+    CHECK(lane::answers_read() == answers + 1); // answered on the lane
+  }
+  // The 50, and the spec that reads the count.
+  CHECK(worker_direct_specs() == before + 51);
+}
+
+TEST_CASE("cancel of a task the data path handed to the pool, while it runs") {
+  manta::local_cluster c{plain()};
+  auto worker = c.add_worker(4); // room for the next spec: as above
+  c.join(0);
+  wait_for_lane();
+  auto dir = scratch("cancel_direct");
+  auto before = worker_direct_specs();
+  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
+  CHECK(worker_direct_specs() == before + 2); // it went directly, as the reading task did
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
+  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  // Lone tasks go directly again.
+  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
+  CHECK(worker_direct_specs() == before + 4); // and the later one, and this reading one
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lines a task the data path handed to the pool prints reach the driver before its "
+          "result") {
+  manta::local_cluster c{plain()};
+  c.add_worker(4); // room for the next spec: as above
+  c.join(0);
+  wait_for_lane();
+  for (int round = 0; round < 5; ++round) {
+    auto before = worker_direct_specs();
+    auto r = manta::task(chatty).remote(4);
+    CHECK(manta::get(r, 20s) == 4);
+    auto lines = manta::task_logs(r.id());
+    REQUIRE(lines.size() == 4);
+    for (int i = 0; i < 4; ++i)
+      CHECK(lines[static_cast<size_t>(i)].find("lane line " + std::to_string(i))
+            != std::string::npos);
+    CHECK(worker_direct_specs() == before + 2); // chatty's spec and the reading one
+  }
+}
+
+TEST_CASE("a task the data path handed to the pool is cancelled when its owner dies") {
+  // The owner's connection closes with its kill; after this grace the
+  // worker drops what it left, its running tasks cancelled.
+  ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1);
+  manta::local_cluster c{plain()};
+  auto worker = c.add_worker(2);
+  auto log = c.dir() + "/driver.log";
+  auto pid = c.spawn({"--lane-driver", c.dir()}, log);
+  auto status = c.dir() + "/driver.status";
+  bool ready = manta_test::wait_for_text(status, "ready", 60s);
+  INFO("driver status:\n"
+       << manta_test::read_all(status) << "\ndriver log:\n"
+       << manta_test::read_all(log));
+  REQUIRE(ready);
+  CHECK(manta_test::read_all(status).find("ready direct=2") != std::string::npos);
+  CHECK(manta::detail::task_lane::enabled());
+  auto orphan = c.dir() + "/orphan";
+  CHECK(manta_test::count_of(manta_test::read_all(orphan), "started in " + std::to_string(worker))
+        == 1);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  CHECK(manta_test::wait_for_text(orphan, "cancelled", 30s));
+  ::unsetenv("MANTA_CONNECTION_TIMEOUT");
+}
+
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string{argv[i]} == "--lane-driver")
+      return lane_driver_main(argv[i + 1]);
   return manta_test::cluster_test_main(argc, argv);
 }
