@@ -185,6 +185,16 @@ int lane_driver_main(const std::string& dir) {
   return r.id().valid() ? 0 : 1;
 }
 
+/// Cancels `running`, a `slow_pid` task that started writing to `path`:
+/// its `get` says so within 2 s, and the task saw it.
+void cancel_running(const manta::object_ref<int>& running, const std::string& path) {
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
+  CHECK(manta_test::wait_for_text(path, "cancelled", 10s));
+}
+
 } // namespace
 
 TEST_CASE("a lone task goes on the lane and its answer comes back on it") {
@@ -385,11 +395,7 @@ TEST_CASE("cancel of a lane task while it runs and while it queues") {
   CHECK(specs_reach(specs + 2));
   manta::cancel(queued);
   CHECK_THROWS_AS(manta::get(queued, 10s), manta::task_cancelled_error);
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
-  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
-  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  cancel_running(running, dir + "/running");
   // The worker's CPU is free again; the queued task never ran.
   CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
   CHECK(manta_test::read_all(dir + "/queued").empty());
@@ -469,11 +475,7 @@ TEST_CASE("cancel of a task the data path handed to the pool, while it runs") {
   auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
   REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
   CHECK(worker_direct_specs() == before + 2); // it went directly, as the reading task did
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
-  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
-  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  cancel_running(running, dir + "/running");
   // Lone tasks go directly again.
   CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
   CHECK(worker_direct_specs() == before + 4); // and the later one, and this reading one
