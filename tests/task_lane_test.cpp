@@ -138,6 +138,15 @@ void wait_for_lane() {
   }
 }
 
+/// A worker of `cpus` CPUs, joined by this driver with none of its own
+/// (every task goes to the worker), its lane up.
+pid_t lane_worker(manta::local_cluster& c, double cpus = 1) {
+  auto pid = c.add_worker(cpus);
+  c.join(0);
+  wait_for_lane();
+  return pid;
+}
+
 /// Waits (up to 10 s) until this driver has written `n` specs on its lanes
 /// in all: a task's record says where it went just before its spec is
 /// written.
@@ -199,9 +208,7 @@ void cancel_running(const manta::object_ref<int>& running, const std::string& pa
 
 TEST_CASE("a lone task goes on the lane and its answer comes back on it") {
   manta::local_cluster c{plain()};
-  c.add_worker(1);
-  c.join(0); // every task goes to the worker
-  wait_for_lane();
+  lane_worker(c); // every task goes to the worker
   for (int i = 0; i < 50; ++i) {
     auto specs = lane::specs_sent();
     auto answers = lane::answers_read();
@@ -262,9 +269,7 @@ TEST_CASE("a worker killed while answers are sealed on the lane: every result on
   // handling of its loss: whichever claims a task first ends it, so each
   // task is answered there (once) or placed again on the other worker.
   manta::local_cluster c{plain()};
-  auto w1 = c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  auto w1 = lane_worker(c);
   std::atomic<bool> stop{false};
   std::atomic<int> wrong{0};
   std::atomic<int> done{0};
@@ -303,9 +308,7 @@ TEST_CASE("a worker killed while answers are sealed on the lane: every result on
 
 TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {
   manta::local_cluster c{plain()};
-  auto w1 = c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  auto w1 = lane_worker(c);
   auto dir = scratch("kill");
   auto specs = lane::specs_sent();
   auto r = manta::task(slow_pid).remote(dir + "/slow", 3000);
@@ -322,9 +325,7 @@ TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {
 
 TEST_CASE("a worker killed with -9 mid-task: object_lost_error without retries") {
   manta::local_cluster c{plain()};
-  auto w1 = c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  auto w1 = lane_worker(c);
   auto dir = scratch("lost");
   auto specs = lane::specs_sent();
   auto r = manta::task(slow_pid).max_retries(0).remote(dir + "/slow", 5000);
@@ -345,9 +346,7 @@ TEST_CASE("a worker killed with -9 mid-task: object_lost_error without retries")
 
 TEST_CASE("a 4 MiB result is held on the worker and made exactly once") {
   manta::local_cluster c{plain()};
-  c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  lane_worker(c);
   auto dir = scratch("held");
   auto specs = lane::specs_sent();
   auto r = manta::task(big).remote(dir + "/runs");
@@ -365,9 +364,7 @@ TEST_CASE("a 4 MiB result is held on the worker and made exactly once") {
 
 TEST_CASE("a retryable failure goes back to the driver, which places the task again") {
   manta::local_cluster c{plain()};
-  c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  lane_worker(c);
   auto dir = scratch("retry");
   auto specs = lane::specs_sent();
   auto r = manta::task(flaky).max_retries(2).retry_exceptions(true).remote(dir + "/tries");
@@ -383,9 +380,7 @@ TEST_CASE("a retryable failure goes back to the driver, which places the task ag
 
 TEST_CASE("cancel of a lane task while it runs and while it queues") {
   manta::local_cluster c{plain()};
-  auto worker = c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  auto worker = lane_worker(c);
   auto dir = scratch("cancel");
   auto specs = lane::specs_sent();
   auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
@@ -404,9 +399,7 @@ TEST_CASE("cancel of a lane task while it runs and while it queues") {
 
 TEST_CASE("lines a lane task prints reach the driver before its result") {
   manta::local_cluster c{plain()};
-  c.add_worker(1);
-  c.join(0);
-  wait_for_lane();
+  lane_worker(c);
   for (int round = 0; round < 5; ++round) {
     auto specs = lane::specs_sent();
     auto r = manta::task(chatty).remote(4);
@@ -452,9 +445,7 @@ TEST_CASE("lone lane tasks go from the worker's data path to its pool, not throu
   // Four CPUs: a task's CPU may still be taken when its answer is in (its
   // thread answers before it gives the CPU back, and may be descheduled
   // between the two on a busy machine): the next spec finds another free.
-  c.add_worker(4);
-  c.join(0);
-  wait_for_lane();
+  lane_worker(c, 4);
   auto before = worker_direct_specs();
   for (int i = 0; i < 50; ++i) {
     auto answers = lane::answers_read();
@@ -467,9 +458,7 @@ TEST_CASE("lone lane tasks go from the worker's data path to its pool, not throu
 
 TEST_CASE("cancel of a task the data path handed to the pool, while it runs") {
   manta::local_cluster c{plain()};
-  auto worker = c.add_worker(4); // room for the next spec: as above
-  c.join(0);
-  wait_for_lane();
+  auto worker = lane_worker(c, 4); // room for the next spec: as above
   auto dir = scratch("cancel_direct");
   auto before = worker_direct_specs();
   auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
@@ -485,9 +474,7 @@ TEST_CASE("cancel of a task the data path handed to the pool, while it runs") {
 TEST_CASE("lines a task the data path handed to the pool prints reach the driver before its "
           "result") {
   manta::local_cluster c{plain()};
-  c.add_worker(4); // room for the next spec: as above
-  c.join(0);
-  wait_for_lane();
+  lane_worker(c, 4); // room for the next spec: as above
   for (int round = 0; round < 5; ++round) {
     auto before = worker_direct_specs();
     auto r = manta::task(chatty).remote(4);
