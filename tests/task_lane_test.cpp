@@ -169,7 +169,7 @@ int lane_driver_main(const std::string& dir) {
   auto opts = manta_test::second_driver_options(dir, 0);
   opts.tls = plain();
   manta::init(opts);
-  if (!manta_test::wait_for_cluster_cpus(2, 30s)) {
+  if (!manta_test::wait_for_cluster_cpus(4, 30s)) {
     append(status, "error: the worker did not connect");
     return 2;
   }
@@ -188,7 +188,9 @@ int lane_driver_main(const std::string& dir) {
     append(status, "error: the task did not start");
     return 2;
   }
-  // The slow task and the reading one: 2 CPUs.
+  // The slow task and the reading one, both direct: the worker's 4 CPUs
+  // leave room for the reading task even while the thread of the one
+  // before it has not given its CPU back yet (as in the cases above).
   append(status, "ready direct=" + std::to_string(worker_direct_specs() - before));
   std::this_thread::sleep_for(600s); // until killed
   return r.id().valid() ? 0 : 1;
@@ -493,7 +495,7 @@ TEST_CASE("a task the data path handed to the pool is cancelled when its owner d
   // worker drops what it left, its running tasks cancelled.
   ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1);
   manta::local_cluster c{plain()};
-  auto worker = c.add_worker(2);
+  auto worker = c.add_worker(4); // room for the reading task: lane_driver_main
   auto log = c.dir() + "/driver.log";
   auto pid = c.spawn({"--lane-driver", c.dir()}, log);
   auto status = c.dir() + "/driver.status";
