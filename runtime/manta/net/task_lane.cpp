@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 namespace manta::detail::task_lane {
 
@@ -152,7 +153,26 @@ bool deliver(uint64_t key, const frame& f, std::vector<char> payload) {
 
 // -- the driver's side -------------------------------------------------------------
 
+namespace {
+
+/// The driver's lanes of this process that connected, for the tests' hooks.
+struct client_list {
+  std::mutex mtx;
+  std::vector<client*> all;
+};
+
+client_list& clients() {
+  static auto* l = new client_list; // used by threads until the process ends
+  return *l;
+}
+
+} // namespace
+
 client::~client() {
+  {
+    std::lock_guard<std::mutex> guard{clients().mtx};
+    std::erase(clients().all, this);
+  }
   if (fd_ >= 0)
     ::close(fd_);
 }
@@ -194,16 +214,21 @@ std::string client::connect(const std::string& host, uint16_t port, const std::s
     ::close(fd);
     return "cannot say hello to " + host + ":" + std::to_string(port);
   }
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (shut_) {
-    // Ended while it connected (its node was lost, or attached again): a
-    // lane nobody writes or shuts any more would keep its reader in recv
-    // for as long as the worker lives, and the client's end waits for it.
-    ::close(fd);
-    return "the lane was ended while it connected";
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (shut_) {
+      // Ended while it connected (its node was lost, or attached again): a
+      // lane nobody writes or shuts any more would keep its reader in recv
+      // for as long as the worker lives, and the client's end waits for it.
+      ::close(fd);
+      return "the lane was ended while it connected";
+    }
+    fd_ = fd;
+    up_ = true;
   }
-  fd_ = fd;
-  up_ = true;
+  // Not under `mtx_`: the tests' hooks take the list's lock first.
+  std::lock_guard<std::mutex> listed{clients().mtx};
+  clients().all.push_back(this);
   return "";
 }
 
@@ -218,6 +243,8 @@ bool client::send(const frame& f, std::span<const char> payload) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!up_)
     return false;
+  if (lose_specs_.load(std::memory_order_relaxed))
+    return true; // tests: lost on its way
   if (!write_all(fd_, parts, write_timeout_ms)) {
     // Half a frame may be out: the worker drops the connection with it.
     up_ = false;
@@ -260,7 +287,7 @@ bool read_exact(int fd, char* p, size_t n) {
 
 } // namespace
 
-void client::read_loop(
+bool client::read_loop(
   const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result) {
   int fd = -1;
   {
@@ -279,6 +306,8 @@ void client::read_loop(
         || !read_exact(fd, beside.data(), beside.size()))
       break; // half a frame: dropped (its writer answers the usual way)
     answers_count.fetch_add(1, std::memory_order_relaxed);
+    if (lose_answers_.load(std::memory_order_relaxed))
+      continue; // tests: lost on its way
     on_result(f.id, std::move(message), std::move(beside));
   }
   std::lock_guard<std::mutex> guard{mtx_};
@@ -286,6 +315,7 @@ void client::read_loop(
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = -1;
+  return !shut_;
 }
 
 void client::shut() noexcept {
@@ -294,6 +324,27 @@ void client::shut() noexcept {
   up_ = false;
   if (fd_ >= 0)
     ::shutdown(fd_, SHUT_RDWR);
+}
+
+void lose_lanes_for_tests(bool specs) {
+  std::lock_guard<std::mutex> guard{clients().mtx};
+  for (auto* c : clients().all) {
+    c->lose_answers_.store(true, std::memory_order_relaxed);
+    c->lose_specs_.store(specs, std::memory_order_relaxed);
+  }
+}
+
+size_t break_lanes_for_tests() {
+  std::lock_guard<std::mutex> guard{clients().mtx};
+  size_t n = 0;
+  for (auto* c : clients().all) {
+    std::lock_guard<std::mutex> lane{c->mtx_};
+    if (c->fd_ >= 0 && c->up_) {
+      ::shutdown(c->fd_, SHUT_RDWR);
+      ++n;
+    }
+  }
+  return n;
 }
 
 } // namespace manta::detail::task_lane

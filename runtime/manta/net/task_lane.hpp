@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -114,19 +116,39 @@ public:
   bool send_spec(std::span<const char> spec);
   bool send_cancel(uint64_t id, bool force, bool recursive);
   /// Reads result frames until the connection ends or `shut`:
-  /// `on_result(id, message, beside)` for each.
-  void
+  /// `on_result(id, message, beside)` for each. True if it ended without
+  /// `shut` (a reset, a failed write, the worker closed it): the specs and
+  /// answers in flight on it may be lost, and the caller sends again what
+  /// is still out (task_lanes.cpp, `lane_down`).
+  bool
   read_loop(const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result);
   /// Ends the connection (the reader returns), for good: a `connect`
   /// still under way on the reader's thread gives up.
   void shut() noexcept;
 
 private:
+  friend void lose_lanes_for_tests(bool specs);
+  friend size_t break_lanes_for_tests();
   bool send(const frame& f, std::span<const char> payload);
   mutable std::mutex mtx_;
   int fd_ = -1;
   bool up_ = false;
   bool shut_ = false; ///< `shut` was called: no connection from now on
+  /// Tests only (`lose_lanes_for_tests`): the answers it reads are lost,
+  /// and the specs written on it.
+  std::atomic<bool> lose_answers_{false};
+  std::atomic<bool> lose_specs_{false};
 };
+
+/// For tests: every lane this process's driver has open loses from now on
+/// what it carries, as a network dropping the flow would: the answers read
+/// on it are counted (`answers_read`) and dropped and, if `specs`, the
+/// specs written on it are not sent (the writes succeed).
+void lose_lanes_for_tests(bool specs);
+
+/// For tests: ends every lane this process's driver has open as a reset
+/// would (`shutdown` of its socket, not the client's `shut`), so its reader
+/// ends on its own. Returns how many.
+size_t break_lanes_for_tests();
 
 } // namespace manta::detail::task_lane
