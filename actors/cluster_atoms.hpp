@@ -205,6 +205,10 @@ using lane_result_atom = caf::atom_constant<caf::atom("laneresult")>;
 /// lane reader thread -> its cluster client, in-process: (node, task id,
 /// dispatch), the reader sealed that task's value itself: the books.
 using lane_sealed_atom = caf::atom_constant<caf::atom("lanesealed")>;
+/// lane reader thread -> its cluster client, in-process: (node, key), lane
+/// `key` of that node ended without the client shutting it; (node, 0),
+/// sent by the client to itself: it may open that node's lane again.
+using lane_down_atom = caf::atom_constant<caf::atom("lanedown")>;
 
 } // namespace manta::actors
 

@@ -302,9 +302,8 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](lane_result_atom, uint16_t node, uint64_t id, const bytes_t& bytes,
         const wire::shared_bytes& value) {
-      // An answer read on worker `node`'s task lane (task_lanes.cpp): it
-      // claims the task only while the task is placed there, so a task
-      // its node's loss already sent elsewhere is not ended twice.
+      // An answer read on `node`'s task lane (task_lanes.cpp): taken only
+      // while the task is placed there (one its node's loss moved ends once).
       if (self->current_sender() != nullptr)
         return; // only this process's lane readers send it
       if (self->state.nodes.connected(node) != nullptr
@@ -318,10 +317,13 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         detail::tell_home(node, r.task_id, detail::result_read_delta);
     },
     [=](lane_sealed_atom, uint16_t node, uint64_t id, int32_t dispatch) {
-      // A lane's reader sealed the value of task `id` (task_lanes.cpp):
-      // the rest of its books.
+      // A lane's reader sealed task `id`'s value (task_lanes.cpp): its books.
       if (self->current_sender() == nullptr)
         lane_sealed(self, node, id, dispatch);
+    },
+    [=](lane_down_atom, uint16_t node, uint64_t key) { // in-process only: anon
+      if (self->current_sender() == nullptr)
+        key != 0 ? lane_down(self, node, key) : reopen_lane(self, node);
     },
     [=](submit_atom a, const std::string& token, const bytes_t& spec) {
       // A worker calls an actor through a handle this driver lent it
@@ -378,7 +380,6 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
       forward_item_ack(self, producer, self->state.link->token(), task, taken);
     },
-
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
         uint64_t size) {
       // A large item its node keeps: read over the data path when read.

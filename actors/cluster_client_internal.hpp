@@ -255,6 +255,16 @@ void lane_sealed(cluster_client_actor* self, uint16_t node, uint64_t id, int dis
 /// waiting tasks.
 void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 
+/// Worker `node`'s lane `key` ended without the client shutting it (a
+/// reset, a failed write): dropped, each task still placed there by it sent
+/// again over CAF (a retry, while `max_retries` lasts), and a new lane
+/// opened after a backoff (`reopen_lane`).
+void lane_down(cluster_client_actor* self, uint16_t node, uint64_t key);
+
+/// Opens worker `node`'s lane again after `lane_down`'s backoff, if the
+/// node is still connected and has none.
+void reopen_lane(cluster_client_actor* self, uint16_t node);
+
 /// Writes a cancel of task `id` on worker `index`'s task lane; false if it
 /// could not.
 bool lane_cancel(cluster_client_actor* self, uint16_t index, uint64_t id, bool force,

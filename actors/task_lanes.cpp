@@ -11,6 +11,7 @@
 #include "actors/cluster_client_internal.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/object_fetch.hpp"
+#include "manta/core/backoff.hpp"
 #include "manta/net/shared_bytes.hpp"
 #include "manta/observe/log_sink.hpp"
 
@@ -25,11 +26,16 @@ namespace manta::actors {
 namespace {
 
 std::atomic<uint64_t> sealed_count{0};
+std::atomic<uint64_t> resent_count{0};
 
 } // namespace
 
 uint64_t lane_answers_sealed() noexcept {
   return sealed_count.load(std::memory_order_relaxed);
+}
+
+uint64_t lane_specs_resent() noexcept {
+  return resent_count.load(std::memory_order_relaxed);
 }
 
 void lane_claims::add(uint64_t id, uint16_t node, int dispatch, detail::task_ptr task) {
@@ -63,21 +69,21 @@ task_lanes::task_lanes() {
 }
 
 task_lanes::~task_lanes() {
-  for (auto& [node, lane] : lanes_)
-    lane->shut();
+  for (auto& [node, open] : lanes_)
+    open.lane->shut();
   for (auto& r : readers_)
     r.thread.join();
 }
 
 detail::task_lane::client* task_lanes::up(uint16_t node) const {
   auto i = lanes_.find(node);
-  return i != lanes_.end() && i->second->up() ? i->second.get() : nullptr;
+  return i != lanes_.end() && i->second.lane->up() ? i->second.lane.get() : nullptr;
 }
 
-void task_lanes::open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane,
+void task_lanes::open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_lane::client> lane,
                       std::function<void()> read) {
   drop(node);
-  lanes_[node] = std::move(lane);
+  lanes_[node] = open_lane{std::move(lane), key, std::chrono::steady_clock::now()};
   std::erase_if(readers_, [](reader& r) {
     if (!r.done->load(std::memory_order_acquire))
       return false;
@@ -96,8 +102,23 @@ void task_lanes::drop(uint16_t node) {
   auto i = lanes_.find(node);
   if (i == lanes_.end())
     return;
-  i->second->shut(); // its reader ends; joined when the client ends
+  i->second.lane->shut(); // its reader ends; joined when the client ends
   lanes_.erase(i);
+}
+
+bool task_lanes::is(uint16_t node, uint64_t key) const {
+  auto i = lanes_.find(node);
+  return i != lanes_.end() && i->second.key == key;
+}
+
+std::chrono::milliseconds task_lanes::broke(uint16_t node) {
+  auto& breaks = breaks_[node];
+  if (auto i = lanes_.find(node); i != lanes_.end()) {
+    if (std::chrono::steady_clock::now() - i->second.opened > std::chrono::seconds{10})
+      breaks = 0; // it lived a while: not one of a storm
+    drop(node);
+  }
+  return detail::backoff_delay(std::chrono::milliseconds{100}, breaks++, std::chrono::seconds{10});
 }
 
 namespace {
@@ -165,22 +186,27 @@ void start_lane(self_ptr self, uint16_t index) {
                              unsigned{index}, err.c_str());
             return;
           }
-          lane->read_loop([&](uint64_t id, std::vector<char> message, std::vector<char> beside) {
-            auto hdl = caf::actor_cast<caf::actor>(client);
-            if (!hdl)
-              return;
-            detail::wire::shared_bytes value;
-            if (!beside.empty()) {
-              value.bytes = std::make_shared<std::vector<char>>(std::move(beside));
-              value.received = true;
-            }
-            if (seal_here(hdl, *claims, index, id, message, value))
-              return;
-            caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
-                           std::move(value));
-          });
+          bool broke = lane->read_loop(
+            [&](uint64_t id, std::vector<char> message, std::vector<char> beside) {
+              auto hdl = caf::actor_cast<caf::actor>(client);
+              if (!hdl)
+                return;
+              detail::wire::shared_bytes value;
+              if (!beside.empty()) {
+                value.bytes = std::make_shared<std::vector<char>>(std::move(beside));
+                value.received = true;
+              }
+              if (seal_here(hdl, *claims, index, id, message, value))
+                return;
+              caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
+                             std::move(value));
+            });
+          // Ended on its own: the client sends again what is still out on
+          // it (after the answers above, sent from this thread before).
+          if (auto hdl = caf::actor_cast<caf::actor>(client); hdl && broke)
+            caf::anon_send(hdl, lane_down_atom::value, index, key);
         };
-        st.lanes.open(index, std::move(lane), std::move(read));
+        st.lanes.open(index, key, std::move(lane), std::move(read));
       },
       [](caf::error&) {}); // a worker without the lane, or gone: the usual path
 }
@@ -217,6 +243,57 @@ void end_sealed(self_ptr self, uint64_t id, const placed_task& p) {
     generator_run_ended(self, id, false, true, "");
   place_waiting(self);
   steal_for_idle(self);
+}
+
+void lane_down(self_ptr self, uint16_t node, uint64_t key) {
+  auto& st = self->state;
+  if (!st.lanes.is(node, key))
+    return; // dropped meanwhile (its node lost, or attached again)
+  auto delay = st.lanes.broke(node);
+  auto* n = st.nodes.connected(node);
+  if (n == nullptr)
+    return;
+  detail::log_line(log_level::warning,
+                   "manta: the task lane to node-%u ended while its node's connection lives; its "
+                   "tasks still out on it are sent again the usual way, a new lane in %lld ms\n",
+                   unsigned{node}, static_cast<long long>(delay.count()));
+  // Its reader has ended, and what it read came before this message: the
+  // tasks still placed there by the lane have no answer here. Each is sent
+  // again over CAF, as a retry (a dispatch more, while `max_retries`
+  // lasts): the worker adopts a run still going on (`submit_hosted`), or
+  // runs it again if its answer was lost on the lane.
+  for (auto id : st.tasks.placed_on(node)) {
+    auto* p = st.tasks.on(id, node);
+    if (p == nullptr || !p->by_lane || !st.lanes.claim(id))
+      continue;
+    p->by_lane = false;
+    if (p->dispatches > p->max_retries) {
+      auto lost = std::move(*p);
+      st.tasks.erase(id);
+      settle_placed(self, id, lost);
+      fail_placed(self, id, lost,
+                  "was lost: its task lane to node-" + std::to_string(node)
+                    + " broke while it ran and its " + std::to_string(lost.max_retries)
+                    + " retries are used up");
+      if (st.rebuilds.any_lineage())
+        generator_run_ended(self, id, false, true, "");
+      continue;
+    }
+    p->count_dispatch(1);
+    resent_count.fetch_add(1, std::memory_order_relaxed);
+    send_spec(self, n->manager, p->spec);
+    if (p->task && p->task->cancelled()) // its cancel on the lane may be lost too
+      forward_cancel(self, id, false, false);
+  }
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
+                         uint64_t{0});
+  place_waiting(self);
+}
+
+void reopen_lane(self_ptr self, uint16_t node) {
+  auto& st = self->state;
+  if (st.nodes.connected(node) != nullptr && !st.lanes.has(node))
+    start_lane(self, node);
 }
 
 bool lane_cancel(self_ptr self, uint16_t index, uint64_t id, bool force, bool recursive) {

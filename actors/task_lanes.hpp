@@ -4,6 +4,7 @@
 #include "manta/sched/task_spec.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +61,10 @@ private:
 /// How many answers lane readers of this process sealed themselves.
 uint64_t lane_answers_sealed() noexcept;
 
+/// How many specs this process sent again over CAF because the lane they
+/// went on ended without the client shutting it (`lane_down`).
+uint64_t lane_specs_resent() noexcept;
+
 /// A driver's task lanes (net/task_lane.hpp), one per worker, each read by
 /// a thread of its own; owned by the cluster client, which writes on them.
 class task_lanes {
@@ -74,14 +79,27 @@ public:
   /// Worker `node`'s lane if it is up, else null.
   detail::task_lane::client* up(uint16_t node) const;
 
-  /// Worker `node`'s lane (replacing an older one), read by a thread of
-  /// its own running `read`. Readers that have ended are joined here, so a
-  /// worker that reconnects again and again does not pile up threads.
-  void open(uint16_t node, std::shared_ptr<detail::task_lane::client> lane,
+  /// Worker `node`'s lane with key `key` (replacing an older one), read by
+  /// a thread of its own running `read`. Readers that have ended are joined
+  /// here, so a worker that reconnects again and again does not pile up
+  /// threads.
+  void open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_lane::client> lane,
             std::function<void()> read);
+
+  /// Whether worker `node` has a lane (up or not).
+  bool has(uint16_t node) const { return lanes_.count(node) != 0; }
+
+  /// Whether worker `node`'s lane is the one with key `key`.
+  bool is(uint16_t node, uint64_t key) const;
 
   /// Ends worker `node`'s lane, if any.
   void drop(uint16_t node);
+
+  /// Worker `node`'s lane `key` ended on its own (it is dropped here): how
+  /// long to wait before opening another, doubled at each such end in a row
+  /// (100 ms to 10 s; a lane that lived 10 s starts over), so a worker
+  /// that keeps resetting its lanes is not asked for one again and again.
+  std::chrono::milliseconds broke(uint16_t node);
 
   /// The tasks sent on lanes (null with the lane off).
   const std::shared_ptr<lane_claims>& claims() const noexcept { return claims_; }
@@ -92,7 +110,14 @@ public:
 
 private:
   std::shared_ptr<lane_claims> claims_;
-  std::unordered_map<uint16_t, std::shared_ptr<detail::task_lane::client>> lanes_;
+  struct open_lane {
+    std::shared_ptr<detail::task_lane::client> lane;
+    uint64_t key = 0;
+    std::chrono::steady_clock::time_point opened;
+  };
+  std::unordered_map<uint16_t, open_lane> lanes_;
+  /// The lanes of each worker that ended on their own in a row (`broke`).
+  std::unordered_map<uint16_t, int> breaks_;
   /// A lane's reading thread, and whether it has returned (then joining
   /// it does not wait).
   struct reader {
