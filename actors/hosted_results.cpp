@@ -172,7 +172,30 @@ void send_answer(const caf::actor& hdl, const caf::actor& owner, const std::stri
     caf::send_as(hdl, owner, result_atom::value, token, std::move(message));
 }
 
+/// Writes task `id`'s answer on the lane it came on (`state.lane`), if that
+/// is open, and keeps it (`answer_again`); false if it did not (the caller
+/// answers over CAF, with `message` and `beside` as they were).
+bool on_lane(early_answer_state& state, uint64_t id, detail::wire::bytes& message,
+             detail::wire::shared_bytes& beside) {
+  std::lock_guard<std::mutex> guard{state.lane_mtx};
+  auto lane = state.lane.load();
+  if (!lane || !lane->send_result(id, message, beside.view()))
+    return false;
+  state.lane_message = std::move(message);
+  state.lane_beside = std::move(beside);
+  state.on_lane = true;
+  return true;
+}
+
 } // namespace
+
+void answer_again(node_manager_actor* self, early_answer_state& state) {
+  std::lock_guard<std::mutex> guard{state.lane_mtx};
+  if (!std::exchange(state.on_lane, false))
+    return; // not answered, or answered over CAF: that answer stands
+  send_answer(caf::actor{self}, state.owner, self->state.token, std::move(state.lane_message),
+              std::move(state.lane_beside));
+}
 
 std::function<std::function<void()>(const std::shared_ptr<const std::vector<char>>&)>
 early_answer(caf::actor_addr manager, const std::string& token,
@@ -199,10 +222,10 @@ early_answer(caf::actor_addr manager, const std::string& token,
     hosted->fetch_sub(1, std::memory_order_relaxed);
     return [hdl = std::move(hdl), owner = state->owner, token, message = std::move(message),
             beside = std::move(beside),
-            // Lane off: no load of the atomic pointer (a lock inside).
-            lane = detail::task_lane::enabled() ? state->lane.load() : nullptr, id]() mutable {
+            // Lane off: nothing of the lane's is touched.
+            lane = detail::task_lane::enabled() ? state : nullptr, id]() mutable {
       // On the task lane it came on, while that is open (task_lane.hpp).
-      if (lane && lane->send_result(id, message, beside.view())) {
+      if (lane && on_lane(*lane, id, message, beside)) {
         early_answers_sent.fetch_add(1, std::memory_order_relaxed);
         return;
       }

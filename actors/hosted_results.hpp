@@ -89,6 +89,13 @@ void end_hosted(node_manager_actor* self, uint64_t id);
 /// Ends the tasks their threads answered (`answered_tasks`).
 void end_answered(node_manager_actor* self);
 
+/// The owner sent hosted task `state`'s spec again (lane on): if its
+/// thread's answer went on a task lane, the owner lost it with that lane
+/// (a lane's answers read before it ended are handled before the owner
+/// sends anything again: task_lanes.cpp, `lane_down`), so it goes again,
+/// over CAF. Exactly one answer thus reaches the owner.
+void answer_again(node_manager_actor* self, early_answer_state& state);
+
 /// Results this process sent with `early_answer` or `early_call_answer`
 /// (tests read it).
 uint64_t early_answers() noexcept;

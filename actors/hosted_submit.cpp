@@ -162,6 +162,10 @@ void submit_hosted(node_manager_actor* self, const std::vector<char>& spec, cons
       // first may be closed on the owner's side already (task_lane.hpp).
       if (h.early)
         h.early->lane.store(lane_key != 0 ? detail::task_lane::writer_of(lane_key) : nullptr);
+      // Its thread may have answered on a lane the owner lost (after the
+      // store above: an answer not yet written goes the new way).
+      if (h.early && detail::task_lane::enabled())
+        answer_again(self, *h.early);
       return;
     }
     return refuse(error_kind::generic, "a task with id " + to_string(object_id{id})

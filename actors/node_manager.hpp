@@ -11,6 +11,7 @@
 #include "manta/sched/task_spec.hpp"
 #include "manta/resources.hpp"
 #include "actors/lane_direct_state.hpp"
+#include "manta/net/shared_bytes.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -53,6 +54,16 @@ struct early_answer_state {
   /// the owner sends the task again (a reconnect), read by the answering
   /// thread.
   std::atomic<std::shared_ptr<detail::task_lane::writer>> lane;
+  /// Lane on only: held by the answering thread across its load of `lane`
+  /// and its write there, and by the node manager when the owner sends the
+  /// task again (`answer_again`), so that an answer written on a lane the
+  /// owner lost meanwhile (its resend says so) goes again over CAF.
+  std::mutex lane_mtx;
+  /// The answer the thread wrote on the lane (its TaskResult, the value
+  /// beside it), kept while the task is hosted; `lane_mtx` guards it.
+  std::vector<char> lane_message;
+  detail::wire::shared_bytes lane_beside;
+  bool on_lane = false;
 
   /// Claims the task for its thread's answer.
   bool answer() noexcept {
