@@ -83,6 +83,12 @@ namespace {
 /// for broken.
 constexpr int write_timeout_ms = 10'000;
 
+int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
 struct registry {
   std::mutex mtx;
   std::unordered_map<uint64_t, std::shared_ptr<writer>> writers;
@@ -107,6 +113,21 @@ bool writer::send_result(uint64_t id, std::span<const char> message, std::span<c
     return false;
   if (!write_all(fd_, parts, write_timeout_ms)) {
     open_ = false; // half a frame may be out: the driver drops the connection's last frame
+    ::shutdown(fd_, SHUT_RDWR);
+    return false;
+  }
+  return true;
+}
+
+bool writer::send_pong(uint64_t id) {
+  frame f{magic, pong, id, 0, 0};
+  std::array<std::span<const char>, 1> parts{
+    std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)}};
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!open_)
+    return false;
+  if (!write_all(fd_, parts, write_timeout_ms)) {
+    open_ = false;
     ::shutdown(fd_, SHUT_RDWR);
     return false;
   }
@@ -225,6 +246,7 @@ std::string client::connect(const std::string& host, uint16_t port, const std::s
     }
     fd_ = fd;
     up_ = true;
+    last_read_.store(now_ns(), std::memory_order_relaxed);
   }
   // Not under `mtx_`: the tests' hooks take the list's lock first.
   std::lock_guard<std::mutex> listed{clients().mtx};
@@ -269,6 +291,22 @@ bool client::send_cancel(uint64_t id, bool force, bool recursive) {
   return send(frame{magic, cancel, id, 0, flags}, {});
 }
 
+bool client::send_ping() {
+  return send(frame{magic, ping, ++pings_, 0, 0}, {});
+}
+
+bool client::stalled(std::chrono::milliseconds limit) const noexcept {
+  auto gap = now_ns() - last_read_.load(std::memory_order_relaxed);
+  return gap > std::chrono::duration_cast<std::chrono::nanoseconds>(limit).count();
+}
+
+void client::reset() noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  up_ = false;
+  if (fd_ >= 0)
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
 namespace {
 
 /// Reads exactly `n` bytes; false at the connection's end or an error.
@@ -298,17 +336,23 @@ bool client::read_loop(
     frame f{};
     if (!read_exact(fd, reinterpret_cast<char*>(&f), sizeof(f)))
       break;
-    if (f.magic != magic || f.kind != result || f.length > max_frame || f.extra > max_frame)
+    if (f.magic != magic || (f.kind != result && f.kind != pong) || f.length > max_frame
+        || f.extra > max_frame || (f.kind == pong && f.length + f.extra != 0))
       break; // a broken peer
+    // Tests: what it carries is lost on its way (an answer counted first).
+    bool lost = lose_answers_.load(std::memory_order_relaxed);
+    if (!lost)
+      last_read_.store(now_ns(), std::memory_order_relaxed); // it moves
+    if (f.kind == pong)
+      continue;
     std::vector<char> message(f.length);
     std::vector<char> beside(f.extra);
     if (!read_exact(fd, message.data(), message.size())
         || !read_exact(fd, beside.data(), beside.size()))
       break; // half a frame: dropped (its writer answers the usual way)
     answers_count.fetch_add(1, std::memory_order_relaxed);
-    if (lose_answers_.load(std::memory_order_relaxed))
-      continue; // tests: lost on its way
-    on_result(f.id, std::move(message), std::move(beside));
+    if (!lost)
+      on_result(f.id, std::move(message), std::move(beside));
   }
   std::lock_guard<std::mutex> guard{mtx_};
   up_ = false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,10 @@ enum kind : uint32_t {
   /// worker -> driver: the TaskResult of task `id` (`length` bytes), then
   /// its value apart (`extra` bytes: a value of 64 KiB or more).
   result = 3,
+  /// driver -> worker, once a heartbeat: is the lane moving? `id` echoed.
+  ping = 4,
+  /// worker -> driver: the answer to ping `id`, written by the data path.
+  pong = 5,
 };
 
 /// Every frame's fixed part: as long as an object request's header, which
@@ -75,6 +80,8 @@ public:
   /// Writes a result frame; false if the lane is closed or failed (the
   /// caller answers the usual way instead).
   bool send_result(uint64_t id, std::span<const char> message, std::span<const char> beside);
+  /// Answers the driver's ping `id` (`pong`).
+  bool send_pong(uint64_t id);
   void close() noexcept;
 
 private:
@@ -115,6 +122,14 @@ public:
   bool up() const noexcept;
   bool send_spec(std::span<const char> spec);
   bool send_cancel(uint64_t id, bool force, bool recursive);
+  /// Asks the worker for a `pong` (the lane's own liveness: `stalled`).
+  bool send_ping();
+  /// Whether nothing (an answer, a pong) was read on it for `limit` since
+  /// it connected or since the last frame read.
+  bool stalled(std::chrono::milliseconds limit) const noexcept;
+  /// Ends the connection as a reset would (not `shut`): its reader returns
+  /// true (the client sends again what was out on it).
+  void reset() noexcept;
   /// Reads result frames until the connection ends or `shut`:
   /// `on_result(id, message, beside)` for each. True if it ended without
   /// `shut` (a reset, a failed write, the worker closed it): the specs and
@@ -134,6 +149,9 @@ private:
   int fd_ = -1;
   bool up_ = false;
   bool shut_ = false; ///< `shut` was called: no connection from now on
+  uint64_t pings_ = 0;
+  /// When a frame was last read on it (or it connected): steady clock, ns.
+  std::atomic<int64_t> last_read_{0};
   /// Tests only (`lose_lanes_for_tests`): the answers it reads are lost,
   /// and the specs written on it.
   std::atomic<bool> lose_answers_{false};

@@ -275,9 +275,15 @@ private:
                    return self->close(nullptr);
                  auto& f = self->lane_frame_;
                  if (f.magic != task_lane::magic
-                     || (f.kind != task_lane::spec && f.kind != task_lane::cancel)
+                     || (f.kind != task_lane::spec && f.kind != task_lane::cancel
+                         && f.kind != task_lane::ping)
                      || f.length > task_lane::max_frame)
                    return self->close("lane");
+                 if (f.kind == task_lane::ping) { // the driver's liveness check
+                   if (f.length != 0 || !self->lane_->send_pong(f.id))
+                     return self->close(nullptr);
+                   return self->read_lane_frame();
+                 }
                  self->lane_payload_.resize(f.length);
                  self->deadline_ = steady::now() + self->srv_.limits.stall_timeout;
                  self->read_exact(self->lane_payload_.data(), f.length, [self](error_code ec) {
