@@ -261,6 +261,12 @@ void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 /// opened after a backoff (`reopen_lane`).
 void lane_down(cluster_client_actor* self, uint16_t node, uint64_t key);
 
+/// Each heartbeat (lane on): a lane that read nothing (no answer, no pong)
+/// for the connection timeout while its node's CAF connection was heard
+/// within it is reset (its reader ends: `lane_down`); every other lane up
+/// is pinged.
+void lanes_heartbeat(cluster_client_actor* self, std::chrono::steady_clock::time_point now);
+
 /// Opens worker `node`'s lane again after `lane_down`'s backoff, if the
 /// node is still connected and has none.
 void reopen_lane(cluster_client_actor* self, uint16_t node);

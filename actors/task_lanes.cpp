@@ -290,6 +290,28 @@ void lane_down(self_ptr self, uint16_t node, uint64_t key) {
   place_waiting(self);
 }
 
+void lanes_heartbeat(self_ptr self, std::chrono::steady_clock::time_point now) {
+  if (!detail::task_lane::enabled())
+    return;
+  auto& st = self->state;
+  st.lanes.for_each([&](uint16_t node, detail::task_lane::client& lane) {
+    auto* n = st.nodes.connected(node);
+    if (n == nullptr || !lane.up())
+      return;
+    // Stalled while the node's CAF connection lives (a flow dropped on its
+    // way, no reset): ended as a reset would end it.
+    if (now - n->last_heard < st.silence_limit && lane.stalled(st.silence_limit)) {
+      detail::log_line(log_level::warning,
+                       "manta: the task lane to node-%u read nothing for %lld ms while its "
+                       "node's connection lives: it is reset\n",
+                       unsigned{node}, static_cast<long long>(st.silence_limit.count()));
+      lane.reset();
+      return;
+    }
+    lane.send_ping();
+  });
+}
+
 void reopen_lane(self_ptr self, uint16_t node) {
   auto& st = self->state;
   if (st.nodes.connected(node) != nullptr && !st.lanes.has(node))

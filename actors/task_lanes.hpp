@@ -86,6 +86,13 @@ public:
   void open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_lane::client> lane,
             std::function<void()> read);
 
+  /// Calls `f(node, lane)` for each worker's lane, up or not.
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [node, open] : lanes_)
+      f(node, *open.lane);
+  }
+
   /// Whether worker `node` has a lane (up or not).
   bool has(uint16_t node) const { return lanes_.count(node) != 0; }
 

@@ -388,6 +388,7 @@ void heartbeat(self_ptr self) {
     disconnect(self, peer, [](const std::string&) {});
   }
   steal_for_idle(self); // this node's CPUs may have freed up since
+  lanes_heartbeat(self, now);
   st.last_tick = now;
   // The tick, the pings and their pongs are urgent messages: CAF serves an
   // actor's urgent queue in every round, so a backlog of tasks in this
