@@ -592,6 +592,36 @@ TEST_CASE("a lane that breaks while its node's connection lives: its tasks are s
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a lane that stalls while its node's connection lives is reset, its tasks sent again") {
+  // Nothing moves on the lane any more and nothing resets it (a flow
+  // dropped on its way): its pings go unanswered while the node's CAF
+  // connection is heard, so the driver resets it after the connection
+  // timeout and sends its tasks again.
+  ::setenv("MANTA_CONNECTION_TIMEOUT", "2s", 1);
+  manta::local_cluster c{plain()};
+  lane_worker(c, 4);
+  auto dir = scratch("stall");
+  auto runs = dir + "/runs";
+  append(dir + "/gate", "go");
+  auto resent = manta::actors::lane_specs_resent();
+  lane::lose_lanes_for_tests(true);
+  auto specs = lane::specs_sent();
+  std::vector<manta::object_ref<int>> r;
+  for (int x = 1; x <= 3; ++x)
+    r.push_back(manta::task(gated).remote(runs, dir + "/gate", x));
+  REQUIRE(specs_reach(specs + 3));
+  for (int x = 1; x <= 3; ++x)
+    CHECK(manta::get(r[x - 1], 30s) == x * 10);
+  CHECK(manta::actors::lane_specs_resent() == resent + 3);
+  auto text = manta_test::read_all(runs);
+  INFO("runs:\n" << text);
+  for (int x = 1; x <= 3; ++x) // lost on their way: they ran once, sent again
+    CHECK(manta_test::count_of(text, "ran " + std::to_string(x) + "\n") == 1);
+  wait_for_lane(); // a new lane
+  std::filesystem::remove_all(dir);
+  ::unsetenv("MANTA_CONNECTION_TIMEOUT");
+}
+
 TEST_CASE("a worker whose lanes keep breaking gets a new one less and less often") {
   manta::actors::task_lanes lanes;
   CHECK(lanes.broke(1) == 100ms);
