@@ -293,6 +293,22 @@ TEST_CASE("a lane in the data path's TLS records both ways; a record that does n
     CHECK(frame_count() == 0);
   }
   {
+    // TLS with a certificate another CA signed (another cluster's token):
+    // the handshake fails on both ends, no hello is read.
+    auto other_id = md::token_identity::make(std::string(64, 'o'), err);
+    REQUIRE(other_id);
+    auto other = md::data_path_tls::from_identity(*other_id);
+    REQUIRE(other);
+    auto refused = server.refused();
+    lane::client stranger;
+    auto why = stranger.connect("127.0.0.1", server.port(), token, 44, other);
+    CHECK(why.find("TLS handshake") != std::string::npos);
+    CHECK_FALSE(stranger.up());
+    CHECK(wait_for([&] { return server.refused() == refused + 1; }, 10s));
+    CHECK(lane::writer_of(44) == nullptr);
+    CHECK(frame_count() == 0);
+  }
+  {
     flipping_relay relay{server.port()};
     lane::client c;
     REQUIRE(c.connect("127.0.0.1", relay.port(), token, 42, tls).empty());
