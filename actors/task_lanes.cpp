@@ -164,8 +164,7 @@ void start_lane(self_ptr self, uint16_t index) {
   auto& st = self->state;
   st.lanes.drop(index);
   auto* n = st.nodes.connected(index);
-  // A TLS cluster's data path speaks TLS: the lane does not (yet).
-  if (n == nullptr || n->info.data_port == 0 || detail::reader_tls() != nullptr)
+  if (n == nullptr || n->info.data_port == 0)
     return;
   auto key = new_key();
   auto manager = n->manager;
@@ -177,10 +176,12 @@ void start_lane(self_ptr self, uint16_t index) {
         if (!ok || n == nullptr || n->manager != manager)
           return;
         auto lane = std::make_shared<detail::task_lane::client>();
+        // In a TLS cluster, the data path's TLS (its handshake and checks,
+        // its records): the reader's thread connects.
         auto read = [lane, host = n->info.host, port = n->info.data_port, token = st.link->token(),
                      key, index, client = caf::actor_cast<caf::actor_addr>(self),
-                     claims = st.lanes.claims()] {
-          if (auto err = lane->connect(host, port, token, key); !err.empty()) {
+                     claims = st.lanes.claims(), tls = detail::reader_tls()] {
+          if (auto err = lane->connect(host, port, token, key, tls); !err.empty()) {
             detail::log_line(log_level::warning,
                              "manta: no task lane to node-%u (%s): its tasks go the usual way\n",
                              unsigned{index}, err.c_str());
@@ -205,6 +206,11 @@ void start_lane(self_ptr self, uint16_t index) {
           // it (after the answers above, sent from this thread before).
           if (auto hdl = caf::actor_cast<caf::actor>(client); hdl && broke)
             caf::anon_send(hdl, lane_down_atom::value, index, key);
+          if (auto why = lane->ended_for(); !why.empty())
+            detail::log_line(log_level::warning,
+                             "manta: the task lane to node-%u ended: %s: its later tasks go the "
+                             "usual way\n",
+                             unsigned{index}, why.c_str());
         };
         st.lanes.open(index, key, std::move(lane), std::move(read));
       },

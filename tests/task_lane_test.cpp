@@ -7,8 +7,8 @@
 // killed mid-task (retry, or object_lost_error without retries), a large
 // result held on the worker and made once, a retryable failure, cancel
 // while running and queued, printed lines. Real node processes (this
-// binary is head, workers and driver: cluster_main.hpp), on plain TCP:
-// the lane does not speak TLS yet.
+// binary is head, workers and driver: cluster_main.hpp), on plain TCP
+// (the same lane in a TLS cluster: task_lane_tls_test.cpp).
 
 #include "actors/lane_direct.hpp"
 #include "actors/task_lanes.hpp"
@@ -125,8 +125,7 @@ uint64_t worker_direct_specs() {
   return manta::get(manta::task(direct_specs).remote(), 20s);
 }
 
-/// The lane runs on plain TCP clusters only (a TLS cluster's tasks go the
-/// usual way).
+/// These cases run in plain TCP clusters (task_lane_tls_test.cpp: TLS).
 manta::tls_options plain() {
   manta::tls_options t;
   t.plain = true;

@@ -317,8 +317,19 @@ void actor_core::construct(uint64_t epoch, bool holds_lease) noexcept {
   finish_death(w);
 }
 
+bool actor_core::start_async_drain_locked() noexcept {
+  if (stale_drains_ > 0) {
+    --stale_drains_;
+    return false;
+  }
+  drain_running_ = true;
+  return true;
+}
+
 void actor_core::drain(uint64_t epoch) noexcept {
   std::unique_lock<std::mutex> guard{mtx_};
+  if (epoch == epoch_ && cls_.is_async && !start_async_drain_locked())
+    return;
   bool lingered = false;
   for (;;) {
     if (epoch != epoch_)
@@ -369,6 +380,7 @@ void actor_core::drain(uint64_t epoch) noexcept {
       continue;
     }
     --drainers_;
+    drain_running_ = false;
     death_work w;
     retire_if_idle_locked(w);
     guard.unlock();

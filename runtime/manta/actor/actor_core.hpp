@@ -82,7 +82,9 @@ public:
   /// for it (actor_core_inline.cpp); false, leaving it queued, otherwise.
   /// A caller about to block on the result does the work itself instead of
   /// waiting for a pool thread to be woken and scheduled, which on an
-  /// oversubscribed machine takes a time slice of someone else's.
+  /// oversubscribed machine takes a time slice of someone else's. For an
+  /// async actor it starts the call's coroutine (the part up to its first
+  /// suspension) in the place of the actor's drainer, when no drainer runs.
   bool run_inline(const object_slot& slot);
 
   /// Runs a pool job (called on a pool thread).
@@ -154,6 +156,13 @@ private:
   void finish_death(death_work& w) noexcept;
   void construct(uint64_t epoch, bool holds_lease) noexcept;
   void drain(uint64_t epoch) noexcept;
+  /// An async actor's drain job takes the drainer's place, unless a caller
+  /// took it while the job waited (`stale_drains_`): false then.
+  bool start_async_drain_locked() noexcept;
+  /// A caller takes, then gives back, the place of an async actor's
+  /// drainer around a call it runs itself (actor_core_inline.cpp).
+  void take_drainer_place_locked() noexcept;
+  void give_back_drainer_place_locked() noexcept;
   /// Runs call `c`, just taken off the queue (fails it if an argument
   /// failed); unlocks `guard` meanwhile.
   void run_popped_locked(std::unique_lock<std::mutex>& guard, call_ptr c, uint64_t epoch);
@@ -191,6 +200,15 @@ private:
   std::deque<resume_entry> resumes_;
   size_t in_flight_ = 0;
   size_t drainers_ = 0;
+  /// An async actor's one drainer is running (from its start to its
+  /// retirement, lingering included), or a caller holds its place
+  /// (`run_inline`): whoever holds it alone runs the actor's coroutines.
+  /// Without it, `drainers_ == 1` is a drain job still waiting in the pool.
+  bool drain_running_ = false;
+  /// Drain jobs of an async actor still waiting in the pool whose place a
+  /// caller took (`run_inline`): the first ones to start return at once, so
+  /// that the queued jobs never add a second drainer.
+  size_t stale_drains_ = 0;
   bool lease_held_ = false;
   bool lease_requested_ = false;
   bool handles_gone_ = false;

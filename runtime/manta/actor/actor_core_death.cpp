@@ -56,6 +56,8 @@ std::string actor_core::died_message(const std::string& cause) const {
 void actor_core::die_locked(std::string cause, bool restartable, death_work& w) {
   ++epoch_;
   drainers_ = 0;
+  drain_running_ = false; // the jobs of the old instance return at their start
+  stale_drains_ = 0;
   in_flight_ = 0;
   std::fill(group_running_.begin(), group_running_.end(), 0);
   if (instance_)

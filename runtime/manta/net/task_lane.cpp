@@ -1,5 +1,8 @@
 #include "manta/net/task_lane.hpp"
 
+#include "manta/net/task_lane_tls.hpp"
+#include "manta/net/tls_session.hpp"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +17,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
@@ -104,30 +109,32 @@ registry& reg() {
 
 // -- the worker's side -------------------------------------------------------------
 
+writer::writer(int fd, std::shared_ptr<tls_session> tls) : fd_(fd), tls_(std::move(tls)) {}
+
+writer::~writer() = default;
+
 bool writer::send_result(uint64_t id, std::span<const char> message, std::span<const char> beside) {
   frame f{magic, result, id, message.size(), beside.size()};
   std::array<std::span<const char>, 3> parts{
     std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)}, message, beside};
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (!open_)
-    return false;
-  if (!write_all(fd_, parts, write_timeout_ms)) {
-    open_ = false; // half a frame may be out: the driver drops the connection's last frame
-    ::shutdown(fd_, SHUT_RDWR);
-    return false;
-  }
-  return true;
+  return write(parts);
 }
 
 bool writer::send_pong(uint64_t id) {
   frame f{magic, pong, id, 0, 0};
   std::array<std::span<const char>, 1> parts{
     std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)}};
+  return write(parts);
+}
+
+bool writer::write(std::span<const std::span<const char>> parts) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!open_)
     return false;
-  if (!write_all(fd_, parts, write_timeout_ms)) {
-    open_ = false;
+  bool sent = tls_ ? write_sealed(*tls_, fd_, parts, write_timeout_ms, staging_)
+                   : write_all(fd_, parts, write_timeout_ms);
+  if (!sent) {
+    open_ = false; // half a frame may be out: the driver drops the connection's last frame
     ::shutdown(fd_, SHUT_RDWR);
     return false;
   }
@@ -187,7 +194,27 @@ client_list& clients() {
   return *l;
 }
 
+/// The data path's client handshake on the connected socket `fd` (made
+/// non-blocking for good: the lane's reads and writes wait with poll);
+/// "" with `session` set, or why not.
+std::string tls_start(data_path_tls& tls, int fd, std::unique_ptr<tls_session>& session) {
+  if (int fl = ::fcntl(fd, F_GETFL); fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    return std::strerror(errno);
+  try {
+    session = std::make_unique<tls_session>(tls, tls_session::role::client, fd);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  auto why = tls_handshake(*session, fd, write_timeout_ms);
+  if (!why.empty())
+    why += " (the worker does not use TLS, or its certificate and this process's are not signed "
+           "by the same CA)";
+  return why;
+}
+
 } // namespace
+
+client::client() = default;
 
 client::~client() {
   {
@@ -199,7 +226,7 @@ client::~client() {
 }
 
 std::string client::connect(const std::string& host, uint16_t port, const std::string& token,
-                            uint64_t key) {
+                            uint64_t key, const std::shared_ptr<data_path_tls>& tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -227,11 +254,19 @@ std::string client::connect(const std::string& host, uint16_t port, const std::s
     return "cannot connect to " + host + ":" + std::to_string(port) + ": " + why;
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::unique_ptr<tls_session> session;
+  if (tls) {
+    if (auto why = tls_start(*tls, fd, session); !why.empty()) {
+      ::close(fd);
+      return "TLS handshake with " + host + ":" + std::to_string(port) + " failed: " + why;
+    }
+  }
   frame f{magic, hello, key, token.size(), 0};
   std::array<std::span<const char>, 2> parts{
     std::span<const char>{reinterpret_cast<const char*>(&f), sizeof(f)},
     std::span<const char>{token.data(), token.size()}};
-  if (!write_all(fd, parts, write_timeout_ms)) {
+  if (session ? !write_sealed(*session, fd, parts, write_timeout_ms, staging_)
+              : !write_all(fd, parts, write_timeout_ms)) {
     ::close(fd);
     return "cannot say hello to " + host + ":" + std::to_string(port);
   }
@@ -245,6 +280,7 @@ std::string client::connect(const std::string& host, uint16_t port, const std::s
       return "the lane was ended while it connected";
     }
     fd_ = fd;
+    tls_ = std::move(session);
     up_ = true;
     last_read_.store(now_ns(), std::memory_order_relaxed);
   }
@@ -267,7 +303,8 @@ bool client::send(const frame& f, std::span<const char> payload) {
     return false;
   if (lose_specs_.load(std::memory_order_relaxed))
     return true; // tests: lost on its way
-  if (!write_all(fd_, parts, write_timeout_ms)) {
+  if (tls_ ? !write_sealed(*tls_, fd_, parts, write_timeout_ms, staging_)
+           : !write_all(fd_, parts, write_timeout_ms)) {
     // Half a frame may be out: the worker drops the connection with it.
     up_ = false;
     ::shutdown(fd_, SHUT_RDWR);
@@ -328,17 +365,34 @@ bool read_exact(int fd, char* p, size_t n) {
 bool client::read_loop(
   const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result) {
   int fd = -1;
+  tls_session* tls = nullptr;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     fd = fd_;
+    tls = tls_.get();
   }
+  std::string why;
+  // With TLS, a record that does not open (it did not authenticate, or is
+  // no record) ends the lane as the connection's end does: the reader
+  // closes it, so the worker answers its later tasks the usual way.
+  auto read = [&](char* p, size_t n) {
+    if (tls == nullptr)
+      return read_exact(fd, p, n);
+    if (read_opened(*tls, fd, p, n))
+      return true;
+    if (!tls->connection_ended())
+      why = tls->read_error();
+    return false;
+  };
   while (fd >= 0) {
     frame f{};
-    if (!read_exact(fd, reinterpret_cast<char*>(&f), sizeof(f)))
+    if (!read(reinterpret_cast<char*>(&f), sizeof(f)))
       break;
     if (f.magic != magic || (f.kind != result && f.kind != pong) || f.length > max_frame
-        || f.extra > max_frame || (f.kind == pong && f.length + f.extra != 0))
+        || f.extra > max_frame || (f.kind == pong && f.length + f.extra != 0)) {
+      why = "a frame that is no task lane answer";
       break; // a broken peer
+    }
     // Tests: what it carries is lost on its way (an answer counted first).
     bool lost = lose_answers_.load(std::memory_order_relaxed);
     if (!lost)
@@ -347,8 +401,7 @@ bool client::read_loop(
       continue;
     std::vector<char> message(f.length);
     std::vector<char> beside(f.extra);
-    if (!read_exact(fd, message.data(), message.size())
-        || !read_exact(fd, beside.data(), beside.size()))
+    if (!read(message.data(), message.size()) || !read(beside.data(), beside.size()))
       break; // half a frame: dropped (its writer answers the usual way)
     answers_count.fetch_add(1, std::memory_order_relaxed);
     if (!lost)
@@ -359,7 +412,13 @@ bool client::read_loop(
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = -1;
+  ended_for_ = std::move(why);
   return !shut_;
+}
+
+std::string client::ended_for() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return ended_for_;
 }
 
 void client::shut() noexcept {

@@ -18,6 +18,11 @@
 /// give themselves (`early_answer`), bypassing CAF's connection and its
 /// I/O threads both ways. The bookkeeping stays the cluster client's and
 /// the node manager's: a lane only carries their bytes.
+namespace manta::detail {
+class data_path_tls;
+class tls_session;
+} // namespace manta::detail
+
 namespace manta::detail::task_lane {
 
 /// "MTK1" little-endian: the first four bytes of a lane connection (the
@@ -74,9 +79,14 @@ bool write_all(int fd, std::span<const std::span<const char>> parts, int timeout
 /// The worker's end of one lane connection, which the threads answering
 /// its tasks write on; the data path connection closes it (under the lock)
 /// before it closes the socket, so nobody writes to a descriptor reused.
+/// In a TLS cluster it seals records with the connection's session
+/// (`tls`): once the lane said hello, nothing else writes on that
+/// connection, and this lock orders its writes, so the records go out in
+/// one sealing sequence.
 class writer {
 public:
-  explicit writer(int fd) : fd_(fd) {}
+  explicit writer(int fd, std::shared_ptr<tls_session> tls = nullptr);
+  ~writer();
   /// Writes a result frame; false if the lane is closed or failed (the
   /// caller answers the usual way instead).
   bool send_result(uint64_t id, std::span<const char> message, std::span<const char> beside);
@@ -85,8 +95,13 @@ public:
   void close() noexcept;
 
 private:
+  /// Writes a frame's parts under the lock, sealed in records with TLS;
+  /// a failed write closes the lane.
+  bool write(std::span<const std::span<const char>> parts);
   std::mutex mtx_;
   int fd_;
+  std::shared_ptr<tls_session> tls_;
+  std::vector<char> staging_; ///< with TLS: a small frame's parts, for one record
   bool open_ = true;
 };
 
@@ -108,16 +123,22 @@ bool deliver(uint64_t key, const frame& f, std::vector<char> payload);
 
 // -- the driver's side -----------------------------------------------------------
 
-/// A driver's lane to one worker: a plain TCP connection to its data path,
+/// A driver's lane to one worker: a TCP connection to its data path,
 /// written by the cluster client (specs, cancels), read by a thread of its
-/// own (results).
+/// own (results). In a TLS cluster, the data path's TLS: the data path's
+/// handshake (the worker's certificate checked against the cluster's CA,
+/// and this process's by the worker), then every byte in records sealed
+/// and opened as the data path's (task_lane_tls.hpp); the writes under
+/// the lock, the reads on the reader's thread alone.
 class client {
 public:
+  client();
   ~client();
-  /// Connects to `host:port` and says hello; "" or why not (also if it
-  /// was `shut` before or while it connected: then it stays closed).
+  /// Connects to `host:port`, through the TLS handshake if `tls`, and
+  /// says hello; "" or why not (also if it was `shut` before or while it
+  /// connected: then it stays closed).
   std::string connect(const std::string& host, uint16_t port, const std::string& token,
-                      uint64_t key);
+                      uint64_t key, const std::shared_ptr<data_path_tls>& tls = nullptr);
   /// Whether it is connected and has not failed.
   bool up() const noexcept;
   bool send_spec(std::span<const char> spec);
@@ -137,6 +158,10 @@ public:
   /// is still out (task_lanes.cpp, `lane_down`).
   bool
   read_loop(const std::function<void(uint64_t, std::vector<char>, std::vector<char>)>& on_result);
+  /// Once `read_loop` returned: "" if the connection ended (closed, shut,
+  /// reset), else why the reader ended it (a TLS record that did not
+  /// authenticate, a frame that is no answer).
+  std::string ended_for() const;
   /// Ends the connection (the reader returns), for good: a `connect`
   /// still under way on the reader's thread gives up.
   void shut() noexcept;
@@ -147,6 +172,10 @@ private:
   bool send(const frame& f, std::span<const char> payload);
   mutable std::mutex mtx_;
   int fd_ = -1;
+  /// With TLS: set before `up_`, kept until the client goes (the reader
+  /// reads through it without the lock).
+  std::unique_ptr<tls_session> tls_;
+  std::vector<char> staging_;
   bool up_ = false;
   bool shut_ = false; ///< `shut` was called: no connection from now on
   uint64_t pings_ = 0;
@@ -156,6 +185,7 @@ private:
   /// and the specs written on it.
   std::atomic<bool> lose_answers_{false};
   std::atomic<bool> lose_specs_{false};
+  std::string ended_for_;
 };
 
 /// For tests: every lane this process's driver has open loses from now on

@@ -106,7 +106,7 @@ void tls_records::nonce(const unsigned char* iv, uint64_t seq, unsigned char* ou
 
 bool tls_records::seal(const char* data, size_t n, char* out) {
   if (seal_seq_ >= max_records) {
-    error_ = "the TLS key sealed its most records";
+    seal_error_ = "the TLS key sealed its most records";
     return false;
   }
   size_t length = n + 1 + tag_size;
@@ -120,7 +120,7 @@ bool tls_records::seal(const char* data, size_t n, char* out) {
   nonce(seal_iv_, seal_seq_, iv);
   auto* body = head + header_size;
   if (!sealer_->seal(iv, head, header_size, reinterpret_cast<const unsigned char*>(data), n,
-                     application_data, body, body + n + 1, error_))
+                     application_data, body, body + n + 1, seal_error_))
     return false;
   ++seal_seq_;
   return true;

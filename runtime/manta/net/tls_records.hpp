@@ -78,7 +78,12 @@ public:
   /// Records sealed or opened with either key so far, whichever is more.
   uint64_t records() const noexcept { return seal_seq_ > open_seq_ ? seal_seq_ : open_seq_; }
 
-  const std::string& error() const noexcept { return error_; }
+  /// What failed last: opening (or reading a header), else sealing.
+  const std::string& error() const noexcept { return error_.empty() ? seal_error_ : error_; }
+  /// Each direction's own: a task lane seals on one thread while another
+  /// opens (task_lane_tls.hpp), so neither writes the other's.
+  const std::string& open_error() const noexcept { return error_; }
+  const std::string& seal_error() const noexcept { return seal_error_; }
 
   /// A key seals at most this many records (AES-GCM's bound is 2^24.5,
   /// RFC 8446 section 5.5); the data path retires a connection after
@@ -99,7 +104,8 @@ private:
   unsigned char open_iv_[12] = {};
   uint64_t seal_seq_ = 0;
   uint64_t open_seq_ = 0;
-  std::string error_;
+  std::string error_;      ///< opening, headers
+  std::string seal_error_; ///< sealing
 };
 
 } // namespace manta::detail

@@ -310,7 +310,7 @@ tls_session::result tls_session::start_records() {
 tls_session::result tls_session::write(const void* data, size_t n, size_t& written) {
   written = 0;
   if (!records_) {
-    error_ = "a write before the TLS handshake ended";
+    write_error_ = "a write before the TLS handshake ended";
     return failed;
   }
   auto& s = *bufs_;
@@ -325,7 +325,7 @@ tls_session::result tls_session::write(const void* data, size_t n, size_t& writt
     // Encrypted from the caller's memory into the send buffer.
     auto k = std::min({n - written, tls_records::max_content, room - tls_records::overhead});
     if (!records_->seal(from + written, k, s.out_buffer() + s.out_end)) {
-      error_ = records_->error();
+      write_error_ = records_->seal_error();
       return failed;
     }
     s.out_end += k + tls_records::overhead;
@@ -355,7 +355,7 @@ tls_session::result tls_session::read(void* out, size_t n, size_t& got) {
     if (have >= tls_records::header_size) {
       size = records_->record_size(s.in.get() + s.in_pos);
       if (size == 0) {
-        error_ = records_->error();
+        error_ = records_->open_error();
         return failed;
       }
     }
@@ -366,6 +366,7 @@ tls_session::result tls_session::read(void* out, size_t n, size_t& got) {
       if (k < 0 && would_block())
         return got > 0 ? done : want_read;
       error_ = k == 0 ? "the peer closed the connection" : std::strerror(errno);
+      connection_ended_ = true;
       return failed;
     }
     // Decrypted straight into the caller's memory when it has room for the
@@ -378,13 +379,14 @@ tls_session::result tls_session::read(void* out, size_t n, size_t& got) {
     size_t content = 0;
     uint8_t type = 0;
     if (!records_->open(s.in.get() + s.in_pos, size, dest, content, type)) {
-      error_ = records_->error();
+      error_ = records_->open_error();
       return failed;
     }
     s.in_pos += size;
     if (type == tls_records::alert) {
       // close_notify (level, then description 0), or an error the peer hit.
       bool closed = content == 2 && dest[1] == 0;
+      connection_ended_ = closed;
       error_ = closed ? "the peer closed the TLS session"
                       : "the peer sent a TLS alert ("
                           + std::to_string(content == 2 ? static_cast<uint8_t>(dest[1]) : 0) + ")";
@@ -414,7 +416,7 @@ tls_session::result tls_session::send_out() {
     case 0:
       return want_write;
     default:
-      error_ = std::strerror(errno);
+      write_error_ = std::strerror(errno);
       return failed;
   }
 }

@@ -62,7 +62,17 @@ public:
   bool worn() const noexcept;
 
   /// What went wrong (OpenSSL's reasons), after `failed`.
-  const std::string& error() const noexcept { return error_; }
+  const std::string& error() const noexcept { return error_.empty() ? write_error_ : error_; }
+
+  /// A task lane (task_lane_tls.hpp) reads on one thread while another
+  /// writes, each under its own discipline: the two directions keep their
+  /// own errors (the handshake's are the read side's), so neither writes
+  /// the other's.
+  const std::string& read_error() const noexcept { return error_; }
+  const std::string& write_error() const noexcept { return write_error_; }
+  /// After a failed `read`: the socket closed or failed (not a record that
+  /// did not open, an alert or a wrong record).
+  bool connection_ended() const noexcept { return connection_ended_; }
 
   /// Called by OpenSSL (the key log callback, `capture_traffic_secret`)
   /// with a secret of this session's handshake.
@@ -86,7 +96,9 @@ private:
   std::unique_ptr<char[]> plain_;
   size_t plain_pos_ = 0;
   size_t plain_end_ = 0;
-  std::string error_;
+  std::string error_;       ///< the handshake's, reads'
+  std::string write_error_; ///< writes'
+  bool connection_ended_ = false;
 };
 
 /// OpenSSL's key log callback on the data path's context

@@ -34,7 +34,7 @@ public:
     if (srv_.tls) {
       error_code ignored;
       socket_.non_blocking(true, ignored);
-      tls_ = std::make_unique<tls_session>(*srv_.tls, tls_session::role::server,
+      tls_ = std::make_shared<tls_session>(*srv_.tls, tls_session::role::server,
                                            socket_.native_handle());
     }
   }
@@ -167,7 +167,7 @@ private:
 
   void on_header() {
     idle_since = 0;
-    if (req_.magic == task_lane::magic && !lane_ && !tls_ && task_lane::enabled())
+    if (req_.magic == task_lane::magic && !lane_ && task_lane::enabled())
       return lane_hello();
     // Every field is checked before anything is read or allocated for it.
     if (auto why = check(req_)) {
@@ -242,7 +242,10 @@ private:
 
   /// A driver's lane: the token, then frames until it closes. The
   /// connection waits for frames without a deadline (a lane is idle
-  /// between tasks) and is never taken for an idle one at the cap.
+  /// between tasks) and is never taken for an idle one at the cap. With
+  /// TLS the hello came in records after the handshake (a plain one fails
+  /// the handshake): the frames are opened here, and the answers sealed by
+  /// the writer, which alone writes on the connection from now on.
   void lane_hello() {
     std::memcpy(&lane_frame_, &req_, sizeof(lane_frame_));
     if (lane_frame_.kind != task_lane::hello || lane_frame_.length == 0
@@ -261,7 +264,7 @@ private:
         return self->close("lane");
       }
       self->lane_key_ = self->lane_frame_.id;
-      self->lane_ = std::make_shared<task_lane::writer>(self->socket_.native_handle());
+      self->lane_ = std::make_shared<task_lane::writer>(self->socket_.native_handle(), self->tls_);
       task_lane::attach(self->lane_key_, self->lane_);
       self->read_lane_frame();
     });
@@ -272,7 +275,7 @@ private:
     read_exact(reinterpret_cast<char*>(&lane_frame_), sizeof(lane_frame_),
                [self = shared_from_this()](error_code ec) {
                  if (ec)
-                   return self->close(nullptr);
+                   return self->lane_ended();
                  auto& f = self->lane_frame_;
                  if (f.magic != task_lane::magic
                      || (f.kind != task_lane::spec && f.kind != task_lane::cancel
@@ -288,7 +291,7 @@ private:
                  self->deadline_ = steady::now() + self->srv_.limits.stall_timeout;
                  self->read_exact(self->lane_payload_.data(), f.length, [self](error_code ec) {
                    if (ec)
-                     return self->close(nullptr);
+                     return self->lane_ended();
                    if (!task_lane::deliver(self->lane_key_, self->lane_frame_,
                                            std::move(self->lane_payload_)))
                      return self->close("lane");
@@ -296,6 +299,16 @@ private:
                    self->read_lane_frame();
                  });
                });
+  }
+
+  /// The lane's connection ended or failed; a TLS record that did not open
+  /// (it did not authenticate, or is no record) is said.
+  void lane_ended() {
+    if (tls_ && !closed_ && !tls_->connection_ended() && !tls_->read_error().empty()) {
+      ++srv_.refused;
+      srv_.log_refusal(peer_, "a task lane record (" + tls_->read_error() + "): lane closed");
+    }
+    close(nullptr);
   }
 
   // -- answers --------------------------------------------------------------------
@@ -415,7 +428,7 @@ private:
 
   transfer_server::impl& srv_;
   tcp::socket socket_;
-  std::unique_ptr<tls_session> tls_;
+  std::shared_ptr<tls_session> tls_; ///< shared with a lane's writer
   asio::steady_timer timer_;
   asio::steady_timer poll_;
   steady::time_point deadline_;

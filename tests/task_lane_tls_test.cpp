@@ -1,0 +1,489 @@
+// The direct task lane (MANTA_TASK_LANE=1, set for this test in
+// tests/meson.build; net/task_lane.hpp) in a TLS cluster, the default
+// transport: the lane goes through the data path's TLS handshake (both
+// certificates checked against the cluster's CA) and its bytes travel in
+// the data path's own TLS 1.3 records (net/task_lane_tls.hpp). The cluster
+// cases check that the lane, not the usual path, carried the tasks (its
+// counters) and that the usual path's guarantees hold over it (a retryable
+// failure, cancel, a worker killed mid-task); the hostile ones that a lane
+// hello in plain TCP gets nothing from a TLS worker and that a record that
+// does not authenticate ends the lane, either way. Real node processes
+// (this binary is head, workers and driver: cluster_main.hpp).
+
+#include "actors/lane_direct.hpp"
+#include "actors/task_lanes.hpp"
+#include "tests/cluster_helpers.hpp"
+#include "tests/cluster_main.hpp"
+#include "tests/loopback_socket.hpp"
+#include "tests/task_answer.hpp"
+#include "tests/wait_for.hpp"
+
+#include <manta/cluster/cluster.hpp>
+#include <manta/cluster/cluster_tls.hpp>
+#include <manta/cluster/object_fetch.hpp>
+#include <manta/core/runtime.hpp>
+#include <manta/manta.hpp>
+#include <manta/net/data_path_tls.hpp>
+#include <manta/net/object_transfer.hpp>
+#include <manta/net/task_lane.hpp>
+#include <manta/net/wire.hpp>
+#include <manta/store/held_objects.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+namespace lane = manta::detail::task_lane;
+
+namespace {
+
+void append(const std::string& path, const std::string& line) {
+  std::ofstream{path, std::ios::app} << line << '\n';
+}
+
+int plus_one(int x) {
+  return x + 1;
+}
+MANTA_REMOTE(plus_one);
+
+/// Says it started in `path`, then sleeps `ms` (or until cancelled); its
+/// process id.
+int slow_pid(std::string path, int ms) {
+  append(path, "started in " + std::to_string(::getpid()));
+  auto until = steady::now() + std::chrono::milliseconds{ms};
+  while (!manta::cancelled() && steady::now() < until)
+    std::this_thread::sleep_for(1ms);
+  if (manta::cancelled())
+    append(path, "cancelled");
+  return ::getpid();
+}
+MANTA_REMOTE(slow_pid);
+
+/// Fails its first run (counted in `path`), then returns 7.
+int flaky(std::string path) {
+  append(path, "try");
+  if (manta_test::count_of(manta_test::read_all(path), "try") < 2)
+    throw std::runtime_error("flaky: the first run fails");
+  return 7;
+}
+MANTA_REMOTE(flaky);
+
+/// Writes "ran" to `path`.
+int mark(std::string path) {
+  append(path, "ran");
+  return 2;
+}
+MANTA_REMOTE(mark);
+
+/// `n` bytes of `c`: above 64 KiB, its value comes beside the message.
+std::vector<char> bytes_of(int n, char c) {
+  return std::vector<char>(static_cast<size_t>(n), c);
+}
+MANTA_REMOTE(bytes_of);
+
+/// The specs the data path of the node running it handed to its pool.
+uint64_t direct_specs() {
+  return manta::actors::direct_lane_specs();
+}
+MANTA_REMOTE(direct_specs);
+
+/// Where the node running it serves its data path (its lanes too).
+int data_port_here() {
+  return manta::detail::runtime::current()->cluster_link()->data_port();
+}
+MANTA_REMOTE(data_port_here);
+
+std::string scratch(const std::string& name) {
+  return manta_test::scratch_dir("task_lane_tls", name);
+}
+
+/// Waits until the lane to the (only) worker is up: a task goes on it.
+void wait_for_lane() {
+  REQUIRE(lane::enabled());
+  auto before = lane::specs_sent();
+  for (auto until = steady::now() + 20s; lane::specs_sent() == before;) {
+    REQUIRE(steady::now() < until);
+    CHECK(manta::get(manta::task(plus_one).remote(1), 20s) == 2);
+  }
+}
+
+/// A worker of `cpus` CPUs (its stderr in `log` if given), joined by this
+/// driver with none of its own, its lane up; the cluster uses TLS.
+pid_t lane_worker(manta::local_cluster& c, double cpus = 1, const std::string& log = "") {
+  auto pid = c.add_worker(cpus, "", {}, log);
+  c.join(0);
+  REQUIRE(manta::detail::reader_tls() != nullptr); // the data path, so the lane, speaks TLS
+  wait_for_lane();
+  return pid;
+}
+
+/// Waits (up to 10 s) until this driver has written `n` specs on its lanes.
+bool specs_reach(uint64_t n) {
+  for (auto until = steady::now() + 10s; lane::specs_sent() < n;) {
+    if (steady::now() >= until)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return lane::specs_sent() == n;
+}
+
+/// A TCP relay between a lane client and a transfer server that, armed
+/// for one direction, flips a bit of the next record going that way (the
+/// last byte received once more than a record's header came: its body or
+/// tag), so that record does not authenticate.
+class flipping_relay {
+public:
+  explicit flipping_relay(uint16_t target) : target_(target) {
+    listener_ = manta_test::tcp_listen(port_);
+    REQUIRE(listener_ >= 0);
+    thread_ = std::thread{[this] { run(); }};
+  }
+  ~flipping_relay() {
+    stop_ = true;
+    thread_.join();
+    ::close(listener_);
+  }
+  flipping_relay(const flipping_relay&) = delete;
+  flipping_relay& operator=(const flipping_relay&) = delete;
+
+  uint16_t port() const { return port_; }
+  /// Call while nothing is on its way in that direction.
+  void arm(bool to_client) { armed_[to_client ? 1 : 0] = true; }
+
+private:
+  void run() {
+    pollfd l{listener_, POLLIN, 0};
+    while (!stop_ && ::poll(&l, 1, 20) <= 0) {
+    }
+    if (stop_)
+      return;
+    int client = ::accept(listener_, nullptr, nullptr);
+    int server = manta_test::tcp_connect(target_);
+    int from[2] = {client, server};
+    int to[2] = {server, client};
+    size_t seen[2] = {0, 0};
+    char buf[1 << 16];
+    for (bool open = client >= 0 && server >= 0; open && !stop_;) {
+      pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (::poll(p, 2, 20) <= 0)
+        continue;
+      for (int i = 0; i < 2 && open; ++i) {
+        if (p[i].revents == 0)
+          continue;
+        auto k = ::recv(from[i], buf, sizeof(buf), 0);
+        if (k <= 0) {
+          open = false;
+          break;
+        }
+        if (armed_[i] && (seen[i] += static_cast<size_t>(k)) > 5) {
+          buf[k - 1] ^= 1;
+          armed_[i] = false;
+          seen[i] = 0;
+        }
+        for (ssize_t at = 0; at < k && open;) {
+          auto w = ::send(to[i], buf + at, static_cast<size_t>(k - at), MSG_NOSIGNAL);
+          open = w > 0;
+          at += w;
+        }
+      }
+    }
+    ::close(client);
+    ::close(server);
+  }
+
+  uint16_t target_;
+  uint16_t port_ = 0;
+  int listener_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> armed_[2] = {false, false}; ///< to the server, to the client
+  std::thread thread_;
+};
+
+/// A lane client's reader on a thread of its own: the answers it read,
+/// and why it ended.
+struct lane_reader {
+  struct answer {
+    uint64_t id;
+    std::vector<char> message;
+    std::vector<char> beside;
+  };
+  lane::client& c;
+  std::mutex mtx;
+  std::vector<answer> answers;
+  std::string why;
+  std::atomic<bool> ended{false};
+  std::thread thread;
+
+  explicit lane_reader(lane::client& cl) : c(cl) {
+    thread = std::thread{[this] {
+      c.read_loop([this](uint64_t id, std::vector<char> m, std::vector<char> b) {
+        std::lock_guard<std::mutex> guard{mtx};
+        answers.push_back({id, std::move(m), std::move(b)});
+      });
+      std::lock_guard<std::mutex> guard{mtx};
+      why = c.ended_for();
+      ended = true;
+    }};
+  }
+  ~lane_reader() {
+    c.shut();
+    thread.join();
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return answers.size();
+  }
+};
+
+} // namespace
+
+TEST_CASE("a lane in the data path's TLS records both ways; a record that does not "
+          "authenticate ends it") {
+  // The two ends in this process: a TLS transfer server (the worker's data
+  // path; its lane frames come to the handler below) and lane clients.
+  namespace md = manta::detail;
+  REQUIRE(lane::enabled());
+  std::string err;
+  auto id = md::token_identity::make(std::string(64, 'l'), err);
+  REQUIRE(id);
+  auto tls = md::data_path_tls::from_identity(*id);
+  REQUIRE(tls);
+  const std::string token = "lane-token";
+  struct got {
+    uint64_t key;
+    uint32_t kind;
+    uint64_t id;
+    std::vector<char> payload;
+  };
+  std::mutex mtx;
+  std::vector<got> frames;
+  lane::set_handler([&](uint64_t key, const lane::frame& f, std::vector<char> payload) {
+    std::lock_guard<std::mutex> guard{mtx};
+    frames.push_back({key, f.kind, f.id, std::move(payload)});
+  });
+  auto frame_count = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    return frames.size();
+  };
+  md::transfer_server server{"127.0.0.1", token,
+                             [](uint64_t) { return std::optional<md::held_bytes>{}; }, tls};
+  using manta_test::wait_for;
+  std::string spec(300, 's');
+  std::string message = "answer";
+  {
+    // A hello in plain TCP: the handshake fails, nothing is read.
+    lane::client plain;
+    REQUIRE(plain.connect("127.0.0.1", server.port(), token, 41).empty());
+    CHECK(wait_for([&] { return server.refused() == 1; }, 10s));
+    lane_reader r{plain};
+    CHECK(wait_for([&] { return r.ended.load(); }, 10s));
+    CHECK(lane::writer_of(41) == nullptr);
+    CHECK(frame_count() == 0);
+  }
+  {
+    // TLS with a certificate another CA signed (another cluster's token):
+    // the handshake fails on both ends, no hello is read.
+    auto other_id = md::token_identity::make(std::string(64, 'o'), err);
+    REQUIRE(other_id);
+    auto other = md::data_path_tls::from_identity(*other_id);
+    REQUIRE(other);
+    auto refused = server.refused();
+    lane::client stranger;
+    auto why = stranger.connect("127.0.0.1", server.port(), token, 44, other);
+    CHECK(why.find("TLS handshake") != std::string::npos);
+    CHECK_FALSE(stranger.up());
+    CHECK(wait_for([&] { return server.refused() == refused + 1; }, 10s));
+    CHECK(lane::writer_of(44) == nullptr);
+    CHECK(frame_count() == 0);
+  }
+  {
+    flipping_relay relay{server.port()};
+    lane::client c;
+    REQUIRE(c.connect("127.0.0.1", relay.port(), token, 42, tls).empty());
+    lane_reader r{c};
+    REQUIRE(c.send_spec({spec.data(), spec.size()}));
+    REQUIRE(c.send_cancel(9, true, false));
+    REQUIRE(wait_for([&] { return frame_count() == 2; }, 10s));
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      CHECK(frames[0].key == 42);
+      CHECK(frames[0].kind == lane::spec);
+      CHECK(std::string(frames[0].payload.begin(), frames[0].payload.end()) == spec);
+      CHECK(frames[1].kind == lane::cancel);
+      CHECK(frames[1].id == 9);
+    }
+    auto w = lane::writer_of(42);
+    REQUIRE(w);
+    std::vector<char> beside(100 << 10, 'v'); // seven records
+    REQUIRE(w->send_result(5, {message.data(), message.size()}, beside));
+    REQUIRE(wait_for([&] { return r.count() == 1; }, 10s));
+    {
+      std::lock_guard<std::mutex> guard{r.mtx};
+      CHECK(r.answers[0].id == 5);
+      CHECK(std::string(r.answers[0].message.begin(), r.answers[0].message.end()) == message);
+      CHECK(r.answers[0].beside == beside);
+    }
+    // A record to the driver that does not authenticate: its reader ends
+    // the lane and says why; the worker's end closes with it (its answers
+    // go the usual way).
+    relay.arm(true);
+    CHECK(w->send_result(6, {message.data(), message.size()}, {}));
+    REQUIRE(wait_for([&] { return r.ended.load(); }, 10s));
+    {
+      std::lock_guard<std::mutex> guard{r.mtx};
+      CHECK(r.why.find("did not authenticate") != std::string::npos);
+      CHECK(r.answers.size() == 1);
+    }
+    CHECK_FALSE(c.up());
+    CHECK_FALSE(c.send_spec({spec.data(), spec.size()}));
+    CHECK(wait_for([] { return lane::writer_of(42) == nullptr; }, 10s));
+    CHECK_FALSE(w->send_result(7, {message.data(), message.size()}, {}));
+  }
+  {
+    // A record to the worker that does not authenticate: refused, the
+    // lane closed, its frame never handed on.
+    flipping_relay relay{server.port()};
+    lane::client c;
+    REQUIRE(c.connect("127.0.0.1", relay.port(), token, 43, tls).empty());
+    lane_reader r{c};
+    REQUIRE(c.send_spec({spec.data(), spec.size()}));
+    REQUIRE(wait_for([&] { return frame_count() == 3; }, 10s));
+    auto refused = server.refused();
+    relay.arm(false);
+    c.send_spec({spec.data(), spec.size()});
+    CHECK(wait_for([&] { return server.refused() == refused + 1; }, 10s));
+    CHECK(wait_for([&] { return r.ended.load(); }, 10s));
+    CHECK(wait_for([] { return lane::writer_of(43) == nullptr; }, 10s));
+    CHECK(frame_count() == 3);
+  }
+  lane::set_handler({});
+}
+
+TEST_CASE("in a TLS cluster a lone task's spec and answer go on the lane") {
+  manta::local_cluster c;
+  lane_worker(c, 4); // room for the next spec while a thread gives its CPU back
+  auto direct = manta::get(manta::task(direct_specs).remote(), 20s);
+  for (int i = 0; i < 50; ++i) {
+    auto specs = lane::specs_sent();
+    auto answers = lane::answers_read();
+    auto sealed = manta::actors::lane_answers_sealed();
+    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
+    CHECK(lane::specs_sent() == specs + 1);
+    CHECK(lane::answers_read() == answers + 1);
+    CHECK(manta::actors::lane_answers_sealed() == sealed + 1); // sealed by the lane's reader
+  }
+  // The worker's data path handed them to its pool itself: the 50, and
+  // the spec that reads the count.
+  CHECK(manta::get(manta::task(direct_specs).remote(), 20s) == direct + 51);
+  // 100 KiB: the value comes beside the message, in seven records.
+  auto sealed = manta::actors::lane_answers_sealed();
+  auto v = manta::get(manta::task(bytes_of).remote(100 << 10, 'q'), 20s);
+  CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
+  CHECK(v.size() == (100u << 10));
+  CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
+}
+
+TEST_CASE("in a TLS cluster a retryable failure comes back and the task goes on the lane again") {
+  manta::local_cluster c;
+  lane_worker(c);
+  auto dir = scratch("retry");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(flaky).max_retries(2).retry_exceptions(true).remote(dir + "/tries");
+  CHECK(manta::get(r, 30s) == 7);
+  CHECK(lane::specs_sent() == specs + 2); // both runs went on the lane
+  CHECK(manta_test::count_of(manta_test::read_all(dir + "/tries"), "try") == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("in a TLS cluster cancel reaches a lane task while it runs and while it queues") {
+  manta::local_cluster c;
+  auto worker = lane_worker(c);
+  auto dir = scratch("cancel");
+  auto specs = lane::specs_sent();
+  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
+  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
+  auto queued = manta::task(mark).remote(dir + "/queued");
+  REQUIRE(manta_test::wait_until_sent({queued.id()}));
+  CHECK(specs_reach(specs + 2));
+  manta::cancel(queued);
+  CHECK_THROWS_AS(manta::get(queued, 10s), manta::task_cancelled_error);
+  auto t0 = steady::now();
+  manta::cancel(running);
+  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
+  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
+  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
+  // The worker's CPU is free again; the queued task never ran.
+  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
+  CHECK(manta_test::read_all(dir + "/queued").empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("in a TLS cluster a worker killed with -9 mid-task: the task runs again on another") {
+  manta::local_cluster c;
+  auto w1 = lane_worker(c);
+  auto dir = scratch("kill");
+  auto specs = lane::specs_sent();
+  auto r = manta::task(slow_pid).remote(dir + "/slow", 3000);
+  REQUIRE(manta_test::wait_for_text(dir + "/slow", "started in " + std::to_string(w1), 30s));
+  CHECK(specs_reach(specs + 1)); // it went on the lane
+  auto w2 = c.add_worker(1);
+  c.wait_for_cpus(2);
+  c.kill_worker(w1, 1);
+  CHECK(manta::get(r, 30s) == w2);
+  // The other worker's lane carries tasks now.
+  auto now = lane::specs_sent();
+  CHECK(manta::get(manta::task(plus_one).remote(3), 20s) == 4);
+  CHECK(lane::specs_sent() == now + 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a lane hello in plain TCP to a TLS worker is refused, and no task runs from it") {
+  manta::local_cluster c;
+  auto dir = scratch("plain_hello");
+  auto log = dir + "/worker.log";
+  lane_worker(c, 1, log);
+  auto port = static_cast<uint16_t>(manta::get(manta::task(data_port_here).remote(), 20s));
+  REQUIRE(port != 0);
+  // The cluster's token and a real spec of `mark`, in plain TCP: the
+  // worker's data path reads them as a TLS ClientHello.
+  lane::client plain;
+  REQUIRE(plain.connect("127.0.0.1", port, c.token(), 7).empty());
+  auto spec = manta::detail::wire::encode(manta_test::task_spec(1234567, "mark", dir + "/plain"));
+  plain.send_spec({spec.data(), spec.size()}); // may fail: the worker may have closed already
+  CHECK(manta_test::wait_for_text(log, "refused", 20s));
+  CHECK(manta_test::read_all(log).find("TLS handshake failed") != std::string::npos);
+  // It closed the connection: the reader returns, with nothing read.
+  auto answers = lane::answers_read();
+  std::atomic<bool> returned{false};
+  std::thread reader{[&] {
+    plain.read_loop([](uint64_t, std::vector<char>, std::vector<char>) {});
+    returned = true;
+  }};
+  for (auto until = steady::now() + 10s; !returned && steady::now() < until;)
+    std::this_thread::sleep_for(1ms);
+  CHECK(returned);
+  plain.shut();
+  reader.join();
+  CHECK(lane::answers_read() == answers);
+  // The real lane still works, and the plain spec's task never ran.
+  CHECK(manta::get(manta::task(mark).remote(dir + "/real"), 20s) == 2);
+  CHECK(manta_test::read_all(dir + "/plain").empty());
+  CHECK(manta_test::count_of(manta_test::read_all(log), "no owner announced") == 0);
+  std::filesystem::remove_all(dir);
+}
+
+int main(int argc, char** argv) {
+  return manta_test::cluster_test_main(argc, argv);
+}
