@@ -1,32 +1,25 @@
-// The driver's side of the direct task lane (net/task_lane.hpp,
-// MANTA_TASK_LANE=1): one lane per connected worker, opened after the
-// worker's node manager took the lane's key as this client's; the client
-// writes specs and cancels on it, a thread reads the answers: a lone
-// task's value it seals itself (its claim in `lane_claims`), then the
-// client does the books (`lane_sealed`); every other answer it hands to
-// the client, which claims each task once.
+// A driver's task lanes (net/task_lane.hpp, MANTA_TASK_LANE=1): the
+// lanes of each worker, current and retired, their readers' threads, and
+// the claims table of the tasks sent on them (task_lanes.hpp). What the
+// cluster client does with them is lane_driver.cpp's.
 #include "actors/task_lanes.hpp"
 
-#include "actors/cluster_atoms.hpp"
-#include "actors/cluster_client_internal.hpp"
-#include "manta/cluster/cluster.hpp"
-#include "manta/cluster/object_fetch.hpp"
 #include "manta/core/backoff.hpp"
-#include "manta/net/shared_bytes.hpp"
-#include "manta/observe/log_sink.hpp"
-
-#include <caf/all.hpp>
 
 #include <atomic>
 #include <vector>
-#include <random>
 
 namespace manta::actors {
+
 
 namespace {
 
 std::atomic<uint64_t> sealed_count{0};
 std::atomic<uint64_t> resent_count{0};
+std::atomic<uint64_t> opened_count{0};
+std::atomic<uint64_t> retired_count{0};
+std::atomic<uint64_t> closed_count{0};
+std::atomic<uint64_t> renewed_sealed_count{0};
 
 } // namespace
 
@@ -38,9 +31,56 @@ uint64_t lane_specs_resent() noexcept {
   return resent_count.load(std::memory_order_relaxed);
 }
 
-void lane_claims::add(uint64_t id, uint16_t node, int dispatch, detail::task_ptr task) {
+uint64_t lanes_opened() noexcept {
+  return opened_count.load(std::memory_order_relaxed);
+}
+
+uint64_t lanes_retired() noexcept {
+  return retired_count.load(std::memory_order_relaxed);
+}
+
+uint64_t retired_lanes_closed() noexcept {
+  return closed_count.load(std::memory_order_relaxed);
+}
+
+uint64_t lane_answers_sealed_renewed() noexcept {
+  return renewed_sealed_count.load(std::memory_order_relaxed);
+}
+
+void lane_claims::add(uint64_t id, uint16_t node, uint64_t key, int dispatch,
+                      detail::task_ptr task) {
   std::lock_guard<std::mutex> guard{mtx_};
-  entries_[id] = entry{std::move(task), node, dispatch};
+  if (auto i = entries_.find(id); i != entries_.end())
+    erase(i);
+  entries_.emplace(id, entry{std::move(task), node, key, dispatch});
+  ++per_lane_[key];
+}
+
+void lane_claims::erase(std::unordered_map<uint64_t, entry>::iterator i) {
+  if (auto c = per_lane_.find(i->second.key); c != per_lane_.end() && --c->second == 0)
+    per_lane_.erase(c);
+  entries_.erase(i);
+}
+
+bool lane_claims::claim_on(uint64_t id, uint64_t key) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  if (i == entries_.end() || i->second.key != key)
+    return false;
+  erase(i);
+  return true;
+}
+
+uint64_t lane_claims::key_of(uint64_t id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(id);
+  return i == entries_.end() ? 0 : i->second.key;
+}
+
+size_t lane_claims::on_lane(uint64_t key) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = per_lane_.find(key);
+  return i == per_lane_.end() ? 0 : i->second;
 }
 
 std::optional<lane_claims::entry> lane_claims::take(uint64_t id, uint16_t node) {
@@ -49,13 +89,17 @@ std::optional<lane_claims::entry> lane_claims::take(uint64_t id, uint16_t node) 
   if (i == entries_.end() || i->second.node != node)
     return std::nullopt;
   auto e = std::move(i->second);
-  entries_.erase(i);
+  erase(i);
   return e;
 }
 
 bool lane_claims::claim(uint64_t id) {
   std::lock_guard<std::mutex> guard{mtx_};
-  return entries_.erase(id) > 0;
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return false;
+  erase(i);
+  return true;
 }
 
 size_t lane_claims::size() const {
@@ -71,18 +115,25 @@ task_lanes::task_lanes() {
 task_lanes::~task_lanes() {
   for (auto& [node, open] : lanes_)
     open.lane->shut();
+  for (auto& r : retired_)
+    r.lane->shut();
   for (auto& r : readers_)
     r.thread.join();
 }
 
-detail::task_lane::client* task_lanes::up(uint16_t node) const {
+detail::task_lane::client* task_lanes::up(uint16_t node, uint64_t* key) const {
   auto i = lanes_.find(node);
-  return i != lanes_.end() && i->second.lane->up() ? i->second.lane.get() : nullptr;
+  if (i == lanes_.end() || !i->second.lane->up())
+    return nullptr;
+  if (key != nullptr)
+    *key = i->second.key;
+  return i->second.lane.get();
 }
 
 void task_lanes::open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_lane::client> lane,
                       std::function<void()> read) {
-  drop(node);
+  drop_current(node);
+  opened_count.fetch_add(1, std::memory_order_relaxed);
   lanes_[node] = open_lane{std::move(lane), key, std::chrono::steady_clock::now()};
   std::erase_if(readers_, [](reader& r) {
     if (!r.done->load(std::memory_order_acquire))
@@ -99,6 +150,54 @@ void task_lanes::open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_
 }
 
 void task_lanes::drop(uint16_t node) {
+  drop_current(node);
+  renewed_.erase(node);
+  std::erase_if(retired_, [&](retired_lane& r) {
+    if (r.node != node)
+      return false;
+    r.lane->shut(); // its tasks go again with the node's (`node_lost`)
+    return true;
+  });
+}
+
+void task_lanes::retire(uint16_t node) {
+  auto i = lanes_.find(node);
+  if (i == lanes_.end())
+    return;
+  retired_.push_back(retired_lane{node, i->second.key, std::move(i->second.lane)});
+  lanes_.erase(i);
+  renewed_[node] = true;
+  retired_count.fetch_add(1, std::memory_order_relaxed);
+  close_retired(); // nothing out on it already
+}
+
+bool task_lanes::forget_retired(uint16_t node, uint64_t key) {
+  auto n = std::erase_if(retired_, [&](retired_lane& r) { return r.node == node && r.key == key; });
+  return n != 0;
+}
+
+detail::task_lane::client* task_lanes::by_key(uint16_t node, uint64_t key) const {
+  if (auto i = lanes_.find(node); i != lanes_.end() && i->second.key == key)
+    return i->second.lane->up() ? i->second.lane.get() : nullptr;
+  for (auto& r : retired_)
+    if (r.node == node && r.key == key)
+      return r.lane->up() ? r.lane.get() : nullptr;
+  return nullptr;
+}
+
+void task_lanes::close_retired() {
+  std::erase_if(retired_, [&](retired_lane& r) {
+    if (claims_->on_lane(r.key) != 0)
+      return false;
+    // Its last answer was read: it ends without a reset (its reader sends
+    // nothing again).
+    r.lane->shut();
+    closed_count.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  });
+}
+
+void task_lanes::drop_current(uint16_t node) {
   auto i = lanes_.find(node);
   if (i == lanes_.end())
     return;
@@ -116,217 +215,19 @@ std::chrono::milliseconds task_lanes::broke(uint16_t node) {
   if (auto i = lanes_.find(node); i != lanes_.end()) {
     if (std::chrono::steady_clock::now() - i->second.opened > std::chrono::seconds{10})
       breaks = 0; // it lived a while: not one of a storm
-    drop(node);
+    drop_current(node);
   }
   return detail::backoff_delay(std::chrono::milliseconds{100}, breaks++, std::chrono::seconds{10});
 }
 
-namespace {
-
-/// On lane `node`'s reader: seals task `id`'s value if the answer is a
-/// successful inline value of a task this client sent on that lane and
-/// the reader claims it first (`lane_claims::take`); false otherwise (the
-/// client takes the answer). The client hears first (`lane_sealed_atom`),
-/// so what the getter sends it once woken comes after the books, as when
-/// the client sealed.
-bool seal_here(const caf::actor& client, lane_claims& claims, uint16_t node, uint64_t id,
-               const detail::wire::bytes& message, detail::wire::shared_bytes& value) {
-  detail::wire::result_message r;
-  if (!detail::wire::decode(message, r).empty() || r.task_id != id
-      || r.kind != detail::wire::result_message::inline_value)
-    return false;
-  auto e = claims.take(id, node);
-  if (!e)
-    return false;
-  if (r.value.empty())
-    r.value = value.view();
-  sealed_count.fetch_add(1, std::memory_order_relaxed); // before the getter wakes
-  caf::anon_send(client, lane_sealed_atom::value, node, id, int32_t{e->dispatch});
-  seal_inline_value(*e->task, r.value, value.bytes ? &value : nullptr, node, id);
-  return true;
+void count_lane_sealed(bool renewed) noexcept {
+  sealed_count.fetch_add(1, std::memory_order_relaxed);
+  if (renewed)
+    renewed_sealed_count.fetch_add(1, std::memory_order_relaxed);
 }
 
-uint64_t new_key() {
-  static std::atomic<uint64_t> count{0};
-  static const uint64_t seed = [] {
-    std::random_device rd;
-    return (uint64_t{rd()} << 32) ^ rd();
-  }();
-  auto key = seed ^ (++count * 0x9e3779b97f4a7c15ULL);
-  return key == 0 ? 1 : key;
-}
-
-} // namespace
-
-void start_lane(self_ptr self, uint16_t index) {
-  if (!detail::task_lane::enabled())
-    return;
-  auto& st = self->state;
-  st.lanes.drop(index);
-  auto* n = st.nodes.connected(index);
-  if (n == nullptr || n->info.data_port == 0)
-    return;
-  auto key = new_key();
-  auto manager = n->manager;
-  self->request(manager, std::chrono::seconds{10}, lane_hello_atom::value, st.link->token(), key)
-    .then(
-      [=](bool ok) {
-        auto& st = self->state;
-        auto* n = st.nodes.connected(index);
-        if (!ok || n == nullptr || n->manager != manager)
-          return;
-        auto lane = std::make_shared<detail::task_lane::client>();
-        // In a TLS cluster, the data path's TLS (its handshake and checks,
-        // its records): the reader's thread connects.
-        auto read = [lane, host = n->info.host, port = n->info.data_port, token = st.link->token(),
-                     key, index, client = caf::actor_cast<caf::actor_addr>(self),
-                     claims = st.lanes.claims(), tls = detail::reader_tls()] {
-          if (auto err = lane->connect(host, port, token, key, tls); !err.empty()) {
-            detail::log_line(log_level::warning,
-                             "manta: no task lane to node-%u (%s): its tasks go the usual way\n",
-                             unsigned{index}, err.c_str());
-            return;
-          }
-          bool broke = lane->read_loop(
-            [&](uint64_t id, std::vector<char> message, std::vector<char> beside) {
-              auto hdl = caf::actor_cast<caf::actor>(client);
-              if (!hdl)
-                return;
-              detail::wire::shared_bytes value;
-              if (!beside.empty()) {
-                value.bytes = std::make_shared<std::vector<char>>(std::move(beside));
-                value.received = true;
-              }
-              if (seal_here(hdl, *claims, index, id, message, value))
-                return;
-              caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
-                             std::move(value));
-            });
-          // Ended on its own: the client sends again what is still out on
-          // it (after the answers above, sent from this thread before).
-          if (auto hdl = caf::actor_cast<caf::actor>(client); hdl && broke)
-            caf::anon_send(hdl, lane_down_atom::value, index, key);
-          if (auto why = lane->ended_for(); !why.empty())
-            detail::log_line(log_level::warning,
-                             "manta: the task lane to node-%u ended: %s: its later tasks go the "
-                             "usual way\n",
-                             unsigned{index}, why.c_str());
-        };
-        st.lanes.open(index, key, std::move(lane), std::move(read));
-      },
-      [](caf::error&) {}); // a worker without the lane, or gone: the usual path
-}
-
-bool lane_spec(self_ptr self, uint16_t index, uint64_t id, const placed_task& p) {
-  if (!detail::task_lane::enabled())
-    return false;
-  auto& st = self->state;
-  auto* lane = st.lanes.up(index);
-  if (lane == nullptr)
-    return false;
-  // In the table before the spec is out: its answer may come at once.
-  st.lanes.claims()->add(id, index, p.dispatches, p.task);
-  if (lane->send_spec(p.spec))
-    return true;
-  // Not sent (half of it at most: the worker drops the connection), so
-  // not answered either; were it, the reader would have it.
-  return !st.lanes.claim(id);
-}
-
-void lane_sealed(self_ptr self, uint16_t node, uint64_t id, int dispatch) {
-  auto& st = self->state;
-  auto* there = st.tasks.on(id, node);
-  // Ended meanwhile by the client, which found the reader's claim (the
-  // node's loss): its books are done.
-  if (there == nullptr || !there->by_lane || there->dispatches != dispatch)
-    return;
-  end_sealed(self, id, *st.tasks.take(id));
-}
-
-void end_sealed(self_ptr self, uint64_t id, const placed_task& p) {
-  settle_placed(self, id, p);
-  if (self->state.rebuilds.any_lineage())
-    generator_run_ended(self, id, false, true, "");
-  place_waiting(self);
-  steal_for_idle(self);
-}
-
-void lane_down(self_ptr self, uint16_t node, uint64_t key) {
-  auto& st = self->state;
-  if (!st.lanes.is(node, key))
-    return; // dropped meanwhile (its node lost, or attached again)
-  auto delay = st.lanes.broke(node);
-  auto* n = st.nodes.connected(node);
-  if (n == nullptr)
-    return;
-  detail::log_line(log_level::warning,
-                   "manta: the task lane to node-%u ended while its node's connection lives; its "
-                   "tasks still out on it are sent again the usual way, a new lane in %lld ms\n",
-                   unsigned{node}, static_cast<long long>(delay.count()));
-  // Its reader has ended, and what it read came before this message: the
-  // tasks still placed there by the lane have no answer here. Each is sent
-  // again over CAF, as a retry (a dispatch more, while `max_retries`
-  // lasts): the worker adopts a run still going on (`submit_hosted`), or
-  // runs it again if its answer was lost on the lane.
-  for (auto id : st.tasks.placed_on(node)) {
-    auto* p = st.tasks.on(id, node);
-    if (p == nullptr || !p->by_lane || !st.lanes.claim(id))
-      continue;
-    p->by_lane = false;
-    if (p->dispatches > p->max_retries) {
-      auto lost = std::move(*p);
-      st.tasks.erase(id);
-      settle_placed(self, id, lost);
-      fail_placed(self, id, lost,
-                  "was lost: its task lane to node-" + std::to_string(node)
-                    + " broke while it ran and its " + std::to_string(lost.max_retries)
-                    + " retries are used up");
-      if (st.rebuilds.any_lineage())
-        generator_run_ended(self, id, false, true, "");
-      continue;
-    }
-    p->count_dispatch(1);
-    resent_count.fetch_add(1, std::memory_order_relaxed);
-    send_spec(self, n->manager, p->spec);
-    if (p->task && p->task->cancelled()) // its cancel on the lane may be lost too
-      forward_cancel(self, id, false, false);
-  }
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
-                         uint64_t{0});
-  place_waiting(self);
-}
-
-void lanes_heartbeat(self_ptr self, std::chrono::steady_clock::time_point now) {
-  if (!detail::task_lane::enabled())
-    return;
-  auto& st = self->state;
-  st.lanes.for_each([&](uint16_t node, detail::task_lane::client& lane) {
-    auto* n = st.nodes.connected(node);
-    if (n == nullptr || !lane.up())
-      return;
-    // Stalled while the node's CAF connection lives (a flow dropped on its
-    // way, no reset): ended as a reset would end it.
-    if (now - n->last_heard < st.silence_limit && lane.stalled(st.silence_limit)) {
-      detail::log_line(log_level::warning,
-                       "manta: the task lane to node-%u read nothing for %lld ms while its "
-                       "node's connection lives: it is reset\n",
-                       unsigned{node}, static_cast<long long>(st.silence_limit.count()));
-      lane.reset();
-      return;
-    }
-    lane.send_ping();
-  });
-}
-
-void reopen_lane(self_ptr self, uint16_t node) {
-  auto& st = self->state;
-  if (st.nodes.connected(node) != nullptr && !st.lanes.has(node))
-    start_lane(self, node);
-}
-
-bool lane_cancel(self_ptr self, uint16_t index, uint64_t id, bool force, bool recursive) {
-  auto* lane = self->state.lanes.up(index);
-  return lane != nullptr && lane->send_cancel(id, force, recursive);
+void count_lane_resent() noexcept {
+  resent_count.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace manta::actors

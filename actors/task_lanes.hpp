@@ -32,13 +32,17 @@ public:
   struct entry {
     detail::task_ptr task;
     uint16_t node = 0;
+    /// The key of the lane it went on: a node has a lane being retired
+    /// beside its new one (`task_lanes::retire`).
+    uint64_t key = 0;
     /// The task's dispatch count when it was sent (`placed_task::dispatches`):
     /// the client does the books of that dispatch only.
     int dispatch = 0;
   };
 
-  /// Task `id` was sent on worker `node`'s lane, as its dispatch `dispatch`.
-  void add(uint64_t id, uint16_t node, int dispatch, detail::task_ptr task);
+  /// Task `id` was sent on worker `node`'s lane `key`, as its dispatch
+  /// `dispatch`.
+  void add(uint64_t id, uint16_t node, uint64_t key, int dispatch, detail::task_ptr task);
 
   /// The reader of worker `node`'s lane claims task `id`: its entry, taken
   /// out, if it is there and was sent to `node`; none otherwise (the client
@@ -50,12 +54,25 @@ public:
   /// reader's `lane_sealed_atom` is on its way).
   bool claim(uint64_t id);
 
+  /// As `claim`, if task `id` went on lane `key` (a lane that ended on
+  /// its own sends again only its own tasks: `lane_down`).
+  bool claim_on(uint64_t id, uint64_t key);
+
+  /// The key of the lane task `id` went on, 0 if it has no entry.
+  uint64_t key_of(uint64_t id) const;
+
+  /// Entries of tasks sent on lane `key`: a retired lane closes at 0.
+  size_t on_lane(uint64_t key) const;
+
   /// Entries now (the tests see that none is left behind).
   size_t size() const;
 
 private:
   mutable std::mutex mtx_;
+  /// Erases `i`, counting it off its lane.
+  void erase(std::unordered_map<uint64_t, entry>::iterator i);
   std::unordered_map<uint64_t, entry> entries_;
+  std::unordered_map<uint64_t, size_t> per_lane_; ///< `on_lane`
 };
 
 /// How many answers lane readers of this process sealed themselves.
@@ -64,6 +81,19 @@ uint64_t lane_answers_sealed() noexcept;
 /// How many specs this process sent again over CAF because the lane they
 /// went on ended without the client shutting it (`lane_down`).
 uint64_t lane_specs_resent() noexcept;
+
+/// Lanes this process's driver opened (connected), lanes it retired
+/// before their TLS key wore out (`task_lanes::retire`), retired lanes it
+/// closed once their tasks were answered, and answers its readers sealed
+/// on lanes opened in place of a retired one (the tests' view).
+uint64_t lanes_opened() noexcept;
+uint64_t lanes_retired() noexcept;
+uint64_t retired_lanes_closed() noexcept;
+uint64_t lane_answers_sealed_renewed() noexcept;
+/// Counts an answer a reader sealed (on a renewed lane or not), and a
+/// spec sent again (lane_driver.cpp).
+void count_lane_sealed(bool renewed) noexcept;
+void count_lane_resent() noexcept;
 
 /// A driver's task lanes (net/task_lane.hpp), one per worker, each read by
 /// a thread of its own; owned by the cluster client, which writes on them.
@@ -76,8 +106,8 @@ public:
   /// Ends every lane and waits for its reader.
   ~task_lanes();
 
-  /// Worker `node`'s lane if it is up, else null.
-  detail::task_lane::client* up(uint16_t node) const;
+  /// Worker `node`'s lane if it is up, else null; its key in `*key`.
+  detail::task_lane::client* up(uint16_t node, uint64_t* key = nullptr) const;
 
   /// Worker `node`'s lane with key `key` (replacing an older one), read by
   /// a thread of its own running `read`. Readers that have ended are joined
@@ -99,8 +129,35 @@ public:
   /// Whether worker `node`'s lane is the one with key `key`.
   bool is(uint16_t node, uint64_t key) const;
 
-  /// Ends worker `node`'s lane, if any.
+  /// Ends worker `node`'s lanes, if any: its lane and those retired.
   void drop(uint16_t node);
+  /// Ends worker `node`'s current lane only (its retired ones read on).
+  void drop_current(uint16_t node);
+
+  /// Worker `node`'s lane takes no new spec from now on (its TLS key is
+  /// close to its limit: `client::worn`): it stays open, read by its
+  /// reader, until no task sent on it is still out (`close_retired`).
+  void retire(uint16_t node);
+
+  /// Whether `key` is a retired lane of worker `node`: then forgets it
+  /// (it ended on its own).
+  bool forget_retired(uint16_t node, uint64_t key);
+
+  /// Worker `node`'s lane `key`, current or retired, if it is up.
+  detail::task_lane::client* by_key(uint16_t node, uint64_t key) const;
+
+  /// Shuts the retired lanes none of whose tasks is still out.
+  void close_retired();
+
+  /// Calls `f(node, lane)` for each retired lane (none of them idle).
+  template <class F>
+  void for_each_retired(F&& f) {
+    for (auto& r : retired_)
+      f(r.node, *r.lane);
+  }
+
+  /// Whether worker `node`'s current lane replaced a retired one.
+  bool renewed(uint16_t node) const { return renewed_.count(node) != 0; }
 
   /// Worker `node`'s lane `key` ended on its own (it is dropped here): how
   /// long to wait before opening another, doubled at each such end in a row
@@ -113,7 +170,14 @@ public:
 
   /// The client claims task `id`, sent on a lane, before it ends or moves
   /// it (`lane_claims::claim`).
-  bool claim(uint64_t id) { return !claims_ || claims_->claim(id); }
+  bool claim(uint64_t id) {
+    if (!claims_)
+      return true;
+    bool mine = claims_->claim(id);
+    if (!retired_.empty())
+      close_retired();
+    return mine;
+  }
 
 private:
   std::shared_ptr<lane_claims> claims_;
@@ -123,6 +187,15 @@ private:
     std::chrono::steady_clock::time_point opened;
   };
   std::unordered_map<uint16_t, open_lane> lanes_;
+  /// Lanes retired while tasks sent on them are still out.
+  struct retired_lane {
+    uint16_t node = 0;
+    uint64_t key = 0;
+    std::shared_ptr<detail::task_lane::client> lane;
+  };
+  std::vector<retired_lane> retired_;
+  /// Workers whose lane was retired (`renewed`).
+  std::unordered_map<uint16_t, bool> renewed_;
   /// The lanes of each worker that ended on their own in a row (`broke`).
   std::unordered_map<uint16_t, int> breaks_;
   /// A lane's reading thread, and whether it has returned (then joining

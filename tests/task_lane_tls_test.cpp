@@ -71,6 +71,17 @@ int slow_pid(std::string path, int ms) {
 }
 MANTA_REMOTE(slow_pid);
 
+/// Says it started in `path`, then runs until `path` + ".go" exists (60 s
+/// at most); its process id.
+int until_told(std::string path) {
+  append(path, "started");
+  for (auto until = steady::now() + 60s;
+       steady::now() < until && !std::filesystem::exists(path + ".go");)
+    std::this_thread::sleep_for(1ms);
+  return ::getpid();
+}
+MANTA_REMOTE(until_told);
+
 /// Fails its first run (counted in `path`), then returns 7.
 int flaky(std::string path) {
   append(path, "try");
@@ -393,6 +404,54 @@ TEST_CASE("in a TLS cluster a lone task's spec and answer go on the lane") {
   CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
   CHECK(v.size() == (100u << 10));
   CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
+}
+
+TEST_CASE("in a TLS cluster a lane near its key's limit is retired: a new lane, no retry spent") {
+  namespace a = manta::actors;
+  lane::set_retire_records_for_tests(30); // this driver's lanes: a new one every 30 tasks or so
+  struct restore {
+    ~restore() { lane::set_retire_records_for_tests(0); }
+  } restore;
+  manta::local_cluster c;
+  auto worker = lane_worker(c, 4);
+  auto dir = scratch("retire");
+  auto opened = a::lanes_opened();
+  auto retired = a::lanes_retired();
+  auto closed = a::retired_lanes_closed();
+  auto resent = a::lane_specs_resent();
+  auto renewed = a::lane_answers_sealed_renewed();
+  // Long tasks, no retry to spend: they run across the retirements, sent
+  // on a lane retired by the time they end. While they run, the lone
+  // tasks' answers come over CAF (the worker answers on the lane a task
+  // alone there), their specs on the lanes.
+  std::vector<manta::object_ref<int>> longs;
+  for (int i = 0; i < 3; ++i) {
+    auto path = dir + "/long" + std::to_string(i);
+    longs.push_back(manta::task(until_told).max_retries(0).remote(path));
+    REQUIRE(manta_test::wait_for_text(path, "started", 30s));
+  }
+  for (int i = 0; i < 150; ++i)
+    REQUIRE(manta::get(manta::task(plus_one).max_retries(0).remote(i), 20s) == i + 1);
+  CHECK(a::lanes_retired() >= retired + 2);
+  // The first waits for the long tasks' answers.
+  CHECK(a::retired_lanes_closed() - closed < a::lanes_retired() - retired);
+  for (int i = 0; i < 3; ++i)
+    append(dir + "/long" + std::to_string(i) + ".go", "go");
+  for (auto& l : longs)
+    CHECK(manta::get(l, 30s) == worker);
+  // Alone on the worker: specs and answers on the lanes (a record each
+  // way a task), the answers sealed by their readers.
+  auto mid = a::lanes_retired();
+  for (int i = 0; i < 150; ++i)
+    REQUIRE(manta::get(manta::task(plus_one).max_retries(0).remote(i), 20s) == i + 1);
+  CHECK(a::lanes_retired() >= mid + 2);
+  CHECK(a::lanes_opened() >= opened + 5);
+  CHECK(a::lane_specs_resent() == resent); // no task went again
+  CHECK(a::lane_answers_sealed_renewed() > renewed + 50); // on the new lanes, by their readers
+  // Each retired lane closed once its last task was answered.
+  CHECK(manta_test::wait_for(
+    [&] { return a::retired_lanes_closed() - closed == a::lanes_retired() - retired; }, 10s));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("in a TLS cluster a retryable failure comes back and the task goes on the lane again") {

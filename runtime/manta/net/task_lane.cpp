@@ -1,6 +1,7 @@
 #include "manta/net/task_lane.hpp"
 
 #include "manta/net/task_lane_tls.hpp"
+#include "manta/net/tls_records.hpp"
 #include "manta/net/tls_session.hpp"
 
 #include <netdb.h>
@@ -35,10 +36,19 @@ bool enabled() noexcept {
 namespace {
 std::atomic<uint64_t> specs_count{0};
 std::atomic<uint64_t> answers_count{0};
+std::atomic<uint64_t> retire_at{tls_records::retire_after};
 } // namespace
 
 uint64_t specs_sent() noexcept {
   return specs_count.load(std::memory_order_relaxed);
+}
+
+uint64_t retire_records() noexcept {
+  return retire_at.load(std::memory_order_relaxed);
+}
+
+void set_retire_records_for_tests(uint64_t n) noexcept {
+  retire_at.store(n == 0 ? tls_records::retire_after : n, std::memory_order_relaxed);
 }
 
 uint64_t answers_read() noexcept {
@@ -310,6 +320,8 @@ bool client::send(const frame& f, std::span<const char> payload) {
     ::shutdown(fd_, SHUT_RDWR);
     return false;
   }
+  if (tls_ && tls_->sealed_records() >= retire_records())
+    worn_.store(true, std::memory_order_relaxed);
   return true;
 }
 
@@ -404,6 +416,8 @@ bool client::read_loop(
     if (!read(message.data(), message.size()) || !read(beside.data(), beside.size()))
       break; // half a frame: dropped (its writer answers the usual way)
     answers_count.fetch_add(1, std::memory_order_relaxed);
+    if (tls != nullptr && tls->opened_records() >= retire_records())
+      worn_.store(true, std::memory_order_relaxed);
     if (!lost)
       on_result(f.id, std::move(message), std::move(beside));
   }

@@ -70,6 +70,15 @@ bool enabled() noexcept;
 uint64_t specs_sent() noexcept;
 uint64_t answers_read() noexcept;
 
+/// A driver retires a TLS lane once its key sealed or opened this many
+/// records (tls_records::retire_after, half the key's limit: the other
+/// half is the margin for the answers, pings and cancels still to come on
+/// it): `client::worn`, task_lanes.cpp `retire_lane`.
+uint64_t retire_records() noexcept;
+/// For tests only: retire lanes after `n` records (0: the default again),
+/// so that a test sees lanes retired after a few dozen tasks.
+void set_retire_records_for_tests(uint64_t n) noexcept;
+
 /// Writes `parts` whole on the socket `fd` (blocking or not: it waits for
 /// room, at most `timeout_ms` in all). False if the socket failed.
 bool write_all(int fd, std::span<const std::span<const char>> parts, int timeout_ms);
@@ -148,6 +157,10 @@ public:
   /// Whether nothing (an answer, a pong) was read on it for `limit` since
   /// it connected or since the last frame read.
   bool stalled(std::chrono::milliseconds limit) const noexcept;
+  /// Whether its TLS key sealed or opened `retire_records()` records: the
+  /// driver sends no new spec on it and opens another (a plain lane never
+  /// wears).
+  bool worn() const noexcept { return worn_.load(std::memory_order_relaxed); }
   /// Ends the connection as a reset would (not `shut`): its reader returns
   /// true (the client sends again what was out on it).
   void reset() noexcept;
@@ -185,6 +198,7 @@ private:
   /// and the specs written on it.
   std::atomic<bool> lose_answers_{false};
   std::atomic<bool> lose_specs_{false};
+  std::atomic<bool> worn_{false}; ///< `worn`
   std::string ended_for_;
 };
 

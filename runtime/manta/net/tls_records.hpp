@@ -77,6 +77,10 @@ public:
 
   /// Records sealed or opened with either key so far, whichever is more.
   uint64_t records() const noexcept { return seal_seq_ > open_seq_ ? seal_seq_ : open_seq_; }
+  /// Each direction's own count: a task lane reads them on the thread that
+  /// seals, or opens (task_lane.cpp, `client`).
+  uint64_t sealed() const noexcept { return seal_seq_; }
+  uint64_t opened() const noexcept { return open_seq_; }
 
   /// What failed last: opening (or reading a header), else sealing.
   const std::string& error() const noexcept { return error_.empty() ? seal_error_ : error_; }

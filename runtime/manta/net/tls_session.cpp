@@ -251,6 +251,14 @@ bool tls_session::worn() const noexcept {
   return records_ && records_->records() >= tls_records::retire_after;
 }
 
+uint64_t tls_session::sealed_records() const noexcept {
+  return records_ ? records_->sealed() : 0;
+}
+
+uint64_t tls_session::opened_records() const noexcept {
+  return records_ ? records_->opened() : 0;
+}
+
 tls_session::result tls_session::outcome(int ret) {
   auto code = SSL_get_error(ssl_, ret);
   switch (code) {

@@ -60,6 +60,11 @@ public:
   /// the connection should not take another request (AES-GCM's key limit,
   /// tls_records::retire_after; 128 GiB at full records).
   bool worn() const noexcept;
+  /// Records sealed, and opened, with the session's keys so far (0 before
+  /// the handshake): a task lane's driver retires the lane before either
+  /// reaches the key's limit (task_lane.hpp, `client::worn`).
+  uint64_t sealed_records() const noexcept;
+  uint64_t opened_records() const noexcept;
 
   /// What went wrong (OpenSSL's reasons), after `failed`.
   const std::string& error() const noexcept { return error_.empty() ? write_error_ : error_; }
