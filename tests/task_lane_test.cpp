@@ -256,8 +256,13 @@ TEST_CASE("the claims table ends each task once, by the reader or by the client"
   manta::actors::lane_claims claims;
   constexpr uint64_t n = 20000;
   for (uint64_t id = 1; id <= n; ++id)
-    claims.add(id, static_cast<uint16_t>(1 + id % 2), 1, nullptr);
+    claims.add(id, static_cast<uint16_t>(1 + id % 2), 10 + id % 3, 1, nullptr);
   CHECK_FALSE(claims.take(1, 1)); // sent to node 2: node 1's reader has no say
+  CHECK(claims.size() == n);
+  // Each entry counted on the lane it went on (a retired lane closes at 0).
+  CHECK(claims.on_lane(10) + claims.on_lane(11) + claims.on_lane(12) == n);
+  CHECK(claims.key_of(4) == 11);
+  CHECK_FALSE(claims.claim_on(4, 10)); // not the lane it went on: stays
   CHECK(claims.size() == n);
   std::vector<char> by_reader(n + 1, 0);
   std::vector<char> by_client(n + 1, 0);
@@ -280,6 +285,7 @@ TEST_CASE("the claims table ends each task once, by the reader or by the client"
     once += by_reader[id] + by_client[id] == 1 ? 1 : 0;
   CHECK(once == n);
   CHECK(claims.size() == 0);
+  CHECK(claims.on_lane(10) + claims.on_lane(11) + claims.on_lane(12) == 0);
   CHECK_FALSE(claims.claim(7)); // gone: a late claim finds the reader's
 }
 
