@@ -258,13 +258,15 @@ void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 /// Worker `node`'s lane `key` ended without the client shutting it (a
 /// reset, a failed write): dropped, each task still placed there by it sent
 /// again over CAF (a retry, while `max_retries` lasts), and a new lane
-/// opened after a backoff (`reopen_lane`).
+/// opened after a backoff (`reopen_lane`). A retired lane's end resends
+/// its own tasks only: the node's new lane goes on.
 void lane_down(cluster_client_actor* self, uint16_t node, uint64_t key);
 
 /// Each heartbeat (lane on): a lane that read nothing (no answer, no pong)
 /// for the connection timeout while its node's CAF connection was heard
 /// within it is reset (its reader ends: `lane_down`); every other lane up
-/// is pinged.
+/// is pinged. Retired lanes with no task out are closed, the others checked
+/// and pinged the same way.
 void lanes_heartbeat(cluster_client_actor* self, std::chrono::steady_clock::time_point now);
 
 /// Opens worker `node`'s lane again after `lane_down`'s backoff, if the
