@@ -251,23 +251,14 @@ void end_sealed(self_ptr self, uint64_t id, const placed_task& p) {
   steal_for_idle(self);
 }
 
-void lane_down(self_ptr self, uint16_t node, uint64_t key) {
+namespace {
+
+/// The tasks still placed on `node` by its lane, which ended while the node
+/// lives: each sent again over CAF, as a retry (a dispatch more, while
+/// `max_retries` lasts): the worker adopts a run still going on
+/// (`submit_hosted`), or runs it again if its answer was lost on the lane.
+void resend_lane_tasks(self_ptr self, uint16_t node, const caf::actor& manager) {
   auto& st = self->state;
-  if (!st.lanes.is(node, key))
-    return; // dropped meanwhile (its node lost, or attached again)
-  auto delay = st.lanes.broke(node);
-  auto* n = st.nodes.connected(node);
-  if (n == nullptr)
-    return;
-  detail::log_line(log_level::warning,
-                   "manta: the task lane to node-%u ended while its node's connection lives; its "
-                   "tasks still out on it are sent again the usual way, a new lane in %lld ms\n",
-                   unsigned{node}, static_cast<long long>(delay.count()));
-  // Its reader has ended, and what it read came before this message: the
-  // tasks still placed there by the lane have no answer here. Each is sent
-  // again over CAF, as a retry (a dispatch more, while `max_retries`
-  // lasts): the worker adopts a run still going on (`submit_hosted`), or
-  // runs it again if its answer was lost on the lane.
   for (auto id : st.tasks.placed_on(node)) {
     auto* p = st.tasks.on(id, node);
     if (p == nullptr || !p->by_lane || !st.lanes.claim(id))
@@ -287,13 +278,49 @@ void lane_down(self_ptr self, uint16_t node, uint64_t key) {
     }
     p->count_dispatch(1);
     resent_count.fetch_add(1, std::memory_order_relaxed);
-    send_spec(self, n->manager, p->spec);
+    send_spec(self, manager, p->spec);
     if (p->task && p->task->cancelled()) // its cancel on the lane may be lost too
       forward_cancel(self, id, false, false);
   }
+  place_waiting(self);
+}
+
+} // namespace
+
+void lane_down(self_ptr self, uint16_t node, uint64_t key) {
+  auto& st = self->state;
+  if (!st.lanes.is(node, key))
+    return; // dropped meanwhile (its node lost, or attached again)
+  auto delay = st.lanes.broke(node);
+  auto* n = st.nodes.connected(node);
+  if (n == nullptr)
+    return;
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
                          uint64_t{0});
-  place_waiting(self);
+  // Its reader has ended, and what it read came before this message: the
+  // tasks still placed there by the lane have no answer here. A worker that
+  // died ends its lane a moment before its CAF connection: the node's loss
+  // then places those tasks again, and a resend now would spend a second
+  // retry of each on a dead node. So the node manager is asked first; its
+  // answer, sent after this question came, says the node outlived its lane.
+  auto manager = n->manager;
+  self
+    ->request<caf::message_priority::high>(manager, st.silence_limit, ping_atom::value,
+                                           st.link->token(), key)
+    .then(
+      [=](bool) {
+        auto* n = self->state.nodes.connected(node);
+        if (n == nullptr || n->manager != manager)
+          return; // lost meanwhile: its loss placed them again
+        detail::log_line(log_level::warning,
+                         "manta: the task lane to node-%u ended while the node lives; its tasks "
+                         "still out on it are sent again the usual way, a new lane in %lld ms\n",
+                         unsigned{node}, static_cast<long long>(delay.count()));
+        resend_lane_tasks(self, node, manager);
+      },
+      // No answer within the connection timeout: the heartbeat finds the
+      // node silent and its loss places the tasks again.
+      [](caf::error&) {});
 }
 
 void lanes_heartbeat(self_ptr self, std::chrono::steady_clock::time_point now) {
