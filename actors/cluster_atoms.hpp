@@ -47,7 +47,9 @@ using free_atom = caf::atom_constant<caf::atom("free")>;
 /// object, or no longer does. In-process: a task reading an argument ->
 /// its node manager: (owner, object id, size, held).
 using copy_atom = caf::atom_constant<caf::atom("copy")>;
-/// driver -> node_manager: are you there? Answered with a pong.
+/// driver -> node_manager: (token) are you there? Answered with a pong.
+/// (token, lane key): a request answered with true, once a driver's task
+/// lane to the node ended (`lane_down`): the node outlived its lane.
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 /// node_manager -> driver: the answer to a ping.
 using pong_atom = caf::atom_constant<caf::atom("pong")>;

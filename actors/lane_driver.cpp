@@ -186,31 +186,50 @@ void resend_lane_tasks(self_ptr self, uint16_t node, uint64_t key, const remote_
 
 void lane_down(self_ptr self, uint16_t node, uint64_t key) {
   auto& st = self->state;
-  if (st.lanes.forget_retired(node, key)) {
-    if (auto* n = st.nodes.connected(node); n != nullptr) {
-      detail::log_line(log_level::warning,
-                       "manta: a retired task lane to node-%u ended while its node's connection "
-                       "lives; its tasks still out on it are sent again the usual way\n",
-                       unsigned{node});
-      resend_lane_tasks(self, node, key, *n);
-      place_waiting(self);
-    }
-    return;
-  }
-  if (!st.lanes.is(node, key))
+  bool retired = st.lanes.forget_retired(node, key);
+  if (!retired && !st.lanes.is(node, key))
     return; // dropped meanwhile (its node lost, or attached again)
-  auto delay = st.lanes.broke(node);
+  std::chrono::milliseconds delay{0};
+  if (!retired) {
+    delay = st.lanes.broke(node);
+    if (st.nodes.connected(node) != nullptr)
+      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
+                             uint64_t{0});
+  }
   auto* n = st.nodes.connected(node);
   if (n == nullptr)
     return;
-  detail::log_line(log_level::warning,
-                   "manta: the task lane to node-%u ended while its node's connection lives; its "
-                   "tasks still out on it are sent again the usual way, a new lane in %lld ms\n",
-                   unsigned{node}, static_cast<long long>(delay.count()));
-  resend_lane_tasks(self, node, key, *n);
-  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
-                         uint64_t{0});
-  place_waiting(self);
+  // Its reader has ended, and what it read came before this message: the
+  // tasks still placed there by the lane have no answer here. A worker that
+  // died ends its lane a moment before its CAF connection: the node's loss
+  // then places those tasks again, and a resend now would spend a second
+  // retry of each on a dead node. So the node manager is asked first; its
+  // answer, sent after this question came, says the node outlived its lane.
+  auto manager = n->manager;
+  self
+    ->request<caf::message_priority::high>(manager, st.silence_limit, ping_atom::value,
+                                           st.link->token(), key)
+    .then(
+      [=](bool) {
+        auto* n = self->state.nodes.connected(node);
+        if (n == nullptr || n->manager != manager)
+          return; // lost meanwhile: its loss placed them again
+        if (retired)
+          detail::log_line(log_level::warning,
+                           "manta: a retired task lane to node-%u ended while the node lives; its "
+                           "tasks still out on it are sent again the usual way\n",
+                           unsigned{node});
+        else
+          detail::log_line(log_level::warning,
+                           "manta: the task lane to node-%u ended while the node lives; its tasks "
+                           "still out on it are sent again the usual way, a new lane in %lld ms\n",
+                           unsigned{node}, static_cast<long long>(delay.count()));
+        resend_lane_tasks(self, node, key, *n);
+        place_waiting(self);
+      },
+      // No answer within the connection timeout: the heartbeat finds the
+      // node silent and its loss places the tasks again.
+      [](caf::error&) {});
 }
 
 namespace {

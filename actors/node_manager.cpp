@@ -151,6 +151,11 @@ caf::behavior node_manager(node_manager_actor* self, detail::worker_pool* pool, 
       self->send<caf::message_priority::high>(caf::actor_cast<caf::actor>(self->current_sender()),
                                               pong_atom::value, self->state.token);
     },
+    [=](ping_atom, const std::string& token, uint64_t) -> bool {
+      // A driver whose task lane ended asks whether this node outlived it
+      // (task_lanes.cpp, `lane_down`): answered after the question came.
+      return vetted(self, token, "ping");
+    },
     [=](done_atom, uint64_t id) { end_hosted(self, id); },
     [=](done_atom) {
       {
