@@ -256,17 +256,11 @@ void lane_sealed(cluster_client_actor* self, uint16_t node, uint64_t id, int dis
 void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 
 /// Worker `node`'s lane `key` ended without the client shutting it (a
-<<<<<<< HEAD
-/// reset, a failed write): dropped, each task still placed there by it sent
-/// again over CAF (a retry, while `max_retries` lasts), and a new lane
-/// opened after a backoff (`reopen_lane`). A retired lane's end resends
-/// its own tasks only: the node's new lane goes on.
-=======
 /// reset, a failed write): dropped, a new lane opened after a backoff
 /// (`reopen_lane`) and, once the node answers that it outlived the lane
 /// (else its loss places them again), each task still placed there by the
-/// lane sent again over CAF (a retry, while `max_retries` lasts).
->>>>>>> main
+/// lane sent again over CAF (a retry, while `max_retries` lasts). A retired
+/// lane's end resends its own tasks only: the node's new lane goes on.
 void lane_down(cluster_client_actor* self, uint16_t node, uint64_t key);
 
 /// Each heartbeat (lane on): a lane that read nothing (no answer, no pong)
