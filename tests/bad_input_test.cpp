@@ -353,6 +353,11 @@ TEST_CASE("manta start refuses bad flags itself, before starting a daemon") {
       run(std::string{exe} + " microbenchmark --filter=no-such-metric --runs=" + bad), 2,
       std::string{"--runs expects a whole number of runs from 1 to 1000, got '"} + bad + "'");
   }
+  for (auto bad : {"-1", "nan", "inf", "1s", "61", ""}) {
+    manta_test::check_answer(
+      run(std::string{exe} + " microbenchmark --filter=no-such-metric --min-time=" + bad), 2,
+      std::string{"--min-time expects seconds from 0 to 60 (e.g. 0.5), got '"} + bad + "'");
+  }
   std::system(("rm -rf /tmp/manta-bad-input-" + std::to_string(::getpid())).c_str());
 }
 

@@ -105,20 +105,33 @@ void run_clients(F f, int clients, int n) {
   manta::get(refs);
 }
 
-result measure(const metric& m, int runs) {
+/// One timed run of `m`: its body repeated until the timed part lasted
+/// `min_time` seconds (at least once), the setup untimed before each. Ray's
+/// `timeit` repeats its function for 2 s per trial; a body of a few
+/// milliseconds timed once is swayed by one scheduling hiccup (the actor
+/// bursts of 5,000 calls ranged 0.3-2.3 M/s between runs of one binary).
+double timed_run(const metric& m, double min_time) {
+  double busy = 0;
+  size_t reps = 0;
+  do {
+    if (m.setup)
+      m.setup();
+    auto start = clock_type::now();
+    m.body();
+    busy += std::chrono::duration<double>(clock_type::now() - start).count();
+    ++reps;
+  } while (busy < min_time);
+  return static_cast<double>(m.ops * reps) * m.scale / busy;
+}
+
+result measure(const metric& m, int runs, double min_time) {
   auto floor_rate = m.floor_fn ? m.floor_fn() : m.floor_rate;
   if (m.setup)
     m.setup();
   m.body(); // warm up
   std::vector<double> rates;
-  for (int i = 0; i < runs; ++i) {
-    if (m.setup)
-      m.setup();
-    auto start = clock_type::now();
-    m.body();
-    std::chrono::duration<double> dt = clock_type::now() - start;
-    rates.push_back(static_cast<double>(m.ops) * m.scale / dt.count());
-  }
+  for (int i = 0; i < runs; ++i)
+    rates.push_back(timed_run(m, min_time));
   double mean = 0;
   for (auto r : rates)
     mean += r;
@@ -501,6 +514,16 @@ int microbenchmark_main(int argc, char** argv) {
                          "--runs expects a whole number of runs from 1 to 1000, got '"
                            + text.substr(0, 64) + "'");
   }
+  double min_time = 0;
+  if (args.has("min-time")) {
+    auto text = args.value("min-time");
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), min_time);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(min_time >= 0)
+        || min_time > 60)
+      return usage_error("microbenchmark",
+                         "--min-time expects seconds from 0 to 60 (e.g. 0.5), got '"
+                           + text.substr(0, 64) + "'");
+  }
   // --num-cpus and --scheduler-threads: read by manta::init below.
   auto floor = measure_caf_floor(200000);
   manta::init(argc, argv);
@@ -517,7 +540,7 @@ int microbenchmark_main(int argc, char** argv) {
     if (!filter.empty() && m.name.find(filter) == std::string::npos)
       continue;
     bar.show(results.size(), m.name);
-    auto r = measure(m, runs);
+    auto r = measure(m, runs, min_time);
     results.push_back(r);
     bar.clear();
     if (json)
