@@ -210,15 +210,15 @@ const std::vector<command_verb>& all_verbs() {
      "", -1, /*program=*/true},
     {"microbenchmark",
      "measure per-task, per-get and per-put costs (Ray's metric names)",
-     "usage: manta microbenchmark [--filter=SUBSTR] [--json] [--runs=N] [--min-time=S]\n"
+     "usage: manta microbenchmark [--filter=SUBSTR,...] [--json] [--runs=N] [--min-time=S]\n"
      "                            [--num-cpus=N]\n"
      "Measures every metric of `ray microbenchmark` under Ray's names, with the raw-CAF floor\n"
      "measured in the same run and Ray's published figures as a ratio.\n",
-     {{"filter", "SUBSTR", "only the metrics whose name contains SUBSTR"},
+     {{"filter", "SUBSTR,...", "only the metrics whose name contains one of them"},
       {"json", "", "one JSON document instead of the table"},
       {"runs", "N", "runs per metric, 1 to 1000 (default 5): mean and deviation"},
       {"min-time", "S",
-       "each run repeats the metric until it lasted S seconds, 0 to 60 (default 0: once)"},
+       "repeat the metric within each run until it lasted S seconds, 0 to 60 (default 0)"},
       {"num-cpus", ""},
       {"scheduler-threads", ""}}},
     {"sim",

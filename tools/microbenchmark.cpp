@@ -10,6 +10,8 @@
 
 #include <manta/manta.hpp>
 
+#include <boost/algorithm/string/classification.hpp>
+#include <boost/algorithm/string/split.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -500,7 +502,15 @@ int microbenchmark_main(int argc, char** argv) {
   auto args = parse_command("microbenchmark", argc, argv);
   if (!args.error.empty())
     return usage_error("microbenchmark", args.error);
-  auto filter = args.value("filter");
+  // Comma-separated substrings: a metric runs if its name holds any.
+  std::vector<std::string> filters;
+  boost::split(filters, args.value("filter"), boost::is_any_of(","));
+  std::erase(filters, std::string{});
+  auto chosen = [&filters](const std::string& name) {
+    return filters.empty() || std::any_of(filters.begin(), filters.end(), [&](const auto& f) {
+             return name.find(f) != std::string::npos;
+           });
+  };
   bool json = args.has("json");
   int runs = 5;
   if (args.has("runs")) {
@@ -534,10 +544,10 @@ int microbenchmark_main(int argc, char** argv) {
                 "vs floor", "floor");
   size_t selected = 0;
   for (auto& m : metrics)
-    selected += filter.empty() || m.name.find(filter) != std::string::npos ? 1 : 0;
+    selected += chosen(m.name) ? 1 : 0;
   progress_bar bar{selected, !json};
   for (auto& m : metrics) {
-    if (!filter.empty() && m.name.find(filter) == std::string::npos)
+    if (!chosen(m.name))
       continue;
     bar.show(results.size(), m.name);
     auto r = measure(m, runs, min_time);
