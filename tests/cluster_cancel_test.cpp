@@ -6,6 +6,7 @@
 #include "tests/cluster_checks.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/file_tasks.hpp"
 
 #include <manta/manta.hpp>
 
@@ -21,10 +22,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-void append(const std::string& path, const std::string& line) {
-  std::ofstream{path, std::ios::app} << line << '\n';
-}
-
 /// Loops until cancelled (at most 20 s), saying so in `path`.
 int spin(std::string path) {
   append(path, "started in " + std::to_string(::getpid()));
@@ -36,13 +33,6 @@ int spin(std::string path) {
 }
 MANTA_REMOTE(spin);
 
-/// Writes "ran" to `path`.
-int touch(std::string path) {
-  append(path, "ran");
-  return 2;
-}
-MANTA_REMOTE(touch);
-
 /// Submits `spin(path)` (it runs on this node) and waits for it.
 int spin_child(std::string path) {
   return manta::get(manta::task(spin).remote(path));
@@ -52,7 +42,7 @@ MANTA_REMOTE(spin_child);
 class spinner {
 public:
   int spin(std::string path) { return ::spin(std::move(path)); }
-  int touch(std::string path) { return ::touch(std::move(path)); }
+  int touch(std::string path) { return ::mark(std::move(path)); }
 };
 MANTA_ACTOR(spinner, &spinner::spin, &spinner::touch);
 
@@ -87,13 +77,13 @@ TEST_CASE("a task running on a worker sees cancelled() there; one queued there n
   auto dir = scratch("tasks");
   auto running = manta::task(spin).remote(dir + "/running");
   REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
-  auto queued = manta::task(touch).remote(dir + "/queued");
+  auto queued = manta::task(mark).remote(dir + "/queued");
   cancel_queued_then_running(queued, running);
   // The worker's run saw manta::cancelled() and stopped.
   CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
   // The worker's CPU is free again: a task sent after the queued one runs,
   // and the queued one (before it in the worker's queue) did not.
-  CHECK(manta::get(manta::task(touch).remote(dir + "/later"), 20s) == 2);
+  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
   CHECK(manta_test::read_all(dir + "/later") == "ran\n");
   CHECK(manta_test::read_all(dir + "/queued").empty());
   std::filesystem::remove_all(dir);

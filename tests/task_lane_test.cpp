@@ -14,6 +14,7 @@
 #include "actors/task_lanes.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/lane_tasks.hpp"
 #include "tests/loopback_socket.hpp"
 
 #include <manta/manta.hpp>
@@ -34,31 +35,8 @@
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-namespace lane = manta::detail::task_lane;
 
 namespace {
-
-void append(const std::string& path, const std::string& line) {
-  std::ofstream{path, std::ios::app} << line << '\n';
-}
-
-int plus_one(int x) {
-  return x + 1;
-}
-MANTA_REMOTE(plus_one);
-
-/// Says it started in `path`, then sleeps `ms` (or until cancelled); its
-/// process id.
-int slow_pid(std::string path, int ms) {
-  append(path, "started in " + std::to_string(::getpid()));
-  auto until = steady::now() + std::chrono::milliseconds{ms};
-  while (!manta::cancelled() && steady::now() < until)
-    std::this_thread::sleep_for(1ms);
-  if (manta::cancelled())
-    append(path, "cancelled");
-  return ::getpid();
-}
-MANTA_REMOTE(slow_pid);
 
 /// Counts its run in `path` and returns 4 MiB: held on the worker.
 std::vector<char> big(std::string path) {
@@ -66,28 +44,6 @@ std::vector<char> big(std::string path) {
   return std::vector<char>(4u << 20, 'x');
 }
 MANTA_REMOTE(big);
-
-/// Fails its first run (counted in `path`), then returns 7.
-int flaky(std::string path) {
-  append(path, "try");
-  if (manta_test::count_of(manta_test::read_all(path), "try") < 2)
-    throw std::runtime_error("flaky: the first run fails");
-  return 7;
-}
-MANTA_REMOTE(flaky);
-
-/// Writes "ran" to `path`.
-int mark(std::string path) {
-  append(path, "ran");
-  return 2;
-}
-MANTA_REMOTE(mark);
-
-/// `n` bytes of `c`: above 64 KiB, its value comes beside the message.
-std::vector<char> bytes_of(int n, char c) {
-  return std::vector<char>(static_cast<size_t>(n), c);
-}
-MANTA_REMOTE(bytes_of);
 
 /// Sleeps `us` microseconds, then returns x + 1.
 int nap_plus_one(int x, int us) {
@@ -113,13 +69,6 @@ int gated(std::string path, std::string gate, int x) {
 }
 MANTA_REMOTE(gated);
 
-/// The specs this process's data path handed to its pool itself (run on
-/// the worker: its count, this task's spec included).
-uint64_t direct_specs() {
-  return manta::actors::direct_lane_specs();
-}
-MANTA_REMOTE(direct_specs);
-
 /// The worker's count of specs its data path hosted itself.
 uint64_t worker_direct_specs() {
   return manta::get(manta::task(direct_specs).remote(), 20s);
@@ -136,16 +85,6 @@ std::string scratch(const std::string& name) {
   return manta_test::scratch_dir("task_lane", name);
 }
 
-/// Waits until the lane to the (only) worker is up: a task goes on it.
-void wait_for_lane() {
-  REQUIRE(lane::enabled());
-  auto before = lane::specs_sent();
-  for (auto until = steady::now() + 20s; lane::specs_sent() == before;) {
-    REQUIRE(steady::now() < until);
-    CHECK(manta::get(manta::task(plus_one).remote(1), 20s) == 2);
-  }
-}
-
 /// A worker of `cpus` CPUs, joined by this driver with none of its own
 /// (every task goes to the worker), its lane up.
 pid_t lane_worker(manta::local_cluster& c, double cpus = 1) {
@@ -153,18 +92,6 @@ pid_t lane_worker(manta::local_cluster& c, double cpus = 1) {
   c.join(0);
   wait_for_lane();
   return pid;
-}
-
-/// Waits (up to 10 s) until this driver has written `n` specs on its lanes
-/// in all: a task's record says where it went just before its spec is
-/// written.
-bool specs_reach(uint64_t n) {
-  for (auto until = steady::now() + 10s; lane::specs_sent() < n;) {
-    if (steady::now() >= until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return lane::specs_sent() == n;
 }
 
 /// Waits (up to 20 s) until `path` holds `n` lines "ran ...".
@@ -230,23 +157,8 @@ void cancel_running(const manta::object_ref<int>& running, const std::string& pa
 TEST_CASE("a lone task goes on the lane and its answer comes back on it") {
   manta::local_cluster c{plain()};
   lane_worker(c); // every task goes to the worker
-  for (int i = 0; i < 50; ++i) {
-    auto specs = lane::specs_sent();
-    auto answers = lane::answers_read();
-    auto sealed = manta::actors::lane_answers_sealed();
-    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
-    CHECK(lane::specs_sent() == specs + 1);
-    CHECK(lane::answers_read() == answers + 1);
-    // Its value was sealed by the lane's reader, not by the client.
-    CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
-  }
-  // A std::vector<char> of 100 KiB: its bytes come beside the message and
-  // are moved in by the reader.
-  auto sealed = manta::actors::lane_answers_sealed();
-  auto v = manta::get(manta::task(bytes_of).remote(100 << 10, 'q'), 20s);
-  CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
-  CHECK(v.size() == (100u << 10));
-  CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
+  check_lone_tasks_on_lane();
+  check_large_answer_on_lane();
 }
 
 TEST_CASE("the claims table ends each task once, by the reader or by the client") {
@@ -337,16 +249,7 @@ TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {
   manta::local_cluster c{plain()};
   auto w1 = lane_worker(c);
   auto dir = scratch("kill");
-  auto specs = lane::specs_sent();
-  auto r = manta::task(slow_pid).remote(dir + "/slow", 3000);
-  REQUIRE(manta_test::wait_for_text(dir + "/slow", "started in " + std::to_string(w1), 30s));
-  // The worker may start it before the client's thread, back from the
-  // write, has counted the spec: wait for the count.
-  CHECK(specs_reach(specs + 1));
-  auto w2 = c.add_worker(1);
-  c.wait_for_cpus(2);
-  c.kill_worker(w1, 1);
-  CHECK(manta::get(r, 30s) == w2);
+  check_lane_worker_killed(c, w1, dir);
   std::filesystem::remove_all(dir);
 }
 
@@ -393,11 +296,7 @@ TEST_CASE("a retryable failure goes back to the driver, which places the task ag
   manta::local_cluster c{plain()};
   lane_worker(c);
   auto dir = scratch("retry");
-  auto specs = lane::specs_sent();
-  auto r = manta::task(flaky).max_retries(2).retry_exceptions(true).remote(dir + "/tries");
-  CHECK(manta::get(r, 30s) == 7);
-  CHECK(lane::specs_sent() == specs + 2); // both runs went on the lane
-  CHECK(manta_test::count_of(manta_test::read_all(dir + "/tries"), "try") == 2);
+  check_lane_retry(dir);
   // Without retries the same failure is the task's.
   auto once = manta::task(flaky).max_retries(0).retry_exceptions(true).remote(dir + "/once");
   CHECK_THROWS(manta::get(once, 30s));
@@ -409,18 +308,7 @@ TEST_CASE("cancel of a lane task while it runs and while it queues") {
   manta::local_cluster c{plain()};
   auto worker = lane_worker(c);
   auto dir = scratch("cancel");
-  auto specs = lane::specs_sent();
-  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
-  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
-  auto queued = manta::task(mark).remote(dir + "/queued");
-  REQUIRE(manta_test::wait_until_sent({queued.id()}));
-  CHECK(specs_reach(specs + 2));
-  manta::cancel(queued);
-  CHECK_THROWS_AS(manta::get(queued, 10s), manta::task_cancelled_error);
-  cancel_running(running, dir + "/running");
-  // The worker's CPU is free again; the queued task never ran.
-  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
-  CHECK(manta_test::read_all(dir + "/queued").empty());
+  check_lane_cancel(worker, dir);
   std::filesystem::remove_all(dir);
 }
 

@@ -14,6 +14,7 @@
 #include "actors/task_lanes.hpp"
 #include "tests/cluster_helpers.hpp"
 #include "tests/cluster_main.hpp"
+#include "tests/lane_tasks.hpp"
 #include "tests/loopback_socket.hpp"
 #include "tests/task_answer.hpp"
 #include "tests/wait_for.hpp"
@@ -45,31 +46,8 @@
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-namespace lane = manta::detail::task_lane;
 
 namespace {
-
-void append(const std::string& path, const std::string& line) {
-  std::ofstream{path, std::ios::app} << line << '\n';
-}
-
-int plus_one(int x) {
-  return x + 1;
-}
-MANTA_REMOTE(plus_one);
-
-/// Says it started in `path`, then sleeps `ms` (or until cancelled); its
-/// process id.
-int slow_pid(std::string path, int ms) {
-  append(path, "started in " + std::to_string(::getpid()));
-  auto until = steady::now() + std::chrono::milliseconds{ms};
-  while (!manta::cancelled() && steady::now() < until)
-    std::this_thread::sleep_for(1ms);
-  if (manta::cancelled())
-    append(path, "cancelled");
-  return ::getpid();
-}
-MANTA_REMOTE(slow_pid);
 
 /// Says it started in `path`, then runs until `path` + ".go" exists (60 s
 /// at most); its process id.
@@ -82,34 +60,6 @@ int until_told(std::string path) {
 }
 MANTA_REMOTE(until_told);
 
-/// Fails its first run (counted in `path`), then returns 7.
-int flaky(std::string path) {
-  append(path, "try");
-  if (manta_test::count_of(manta_test::read_all(path), "try") < 2)
-    throw std::runtime_error("flaky: the first run fails");
-  return 7;
-}
-MANTA_REMOTE(flaky);
-
-/// Writes "ran" to `path`.
-int mark(std::string path) {
-  append(path, "ran");
-  return 2;
-}
-MANTA_REMOTE(mark);
-
-/// `n` bytes of `c`: above 64 KiB, its value comes beside the message.
-std::vector<char> bytes_of(int n, char c) {
-  return std::vector<char>(static_cast<size_t>(n), c);
-}
-MANTA_REMOTE(bytes_of);
-
-/// The specs the data path of the node running it handed to its pool.
-uint64_t direct_specs() {
-  return manta::actors::direct_lane_specs();
-}
-MANTA_REMOTE(direct_specs);
-
 /// Where the node running it serves its data path (its lanes too).
 int data_port_here() {
   return manta::detail::runtime::current()->cluster_link()->data_port();
@@ -120,16 +70,6 @@ std::string scratch(const std::string& name) {
   return manta_test::scratch_dir("task_lane_tls", name);
 }
 
-/// Waits until the lane to the (only) worker is up: a task goes on it.
-void wait_for_lane() {
-  REQUIRE(lane::enabled());
-  auto before = lane::specs_sent();
-  for (auto until = steady::now() + 20s; lane::specs_sent() == before;) {
-    REQUIRE(steady::now() < until);
-    CHECK(manta::get(manta::task(plus_one).remote(1), 20s) == 2);
-  }
-}
-
 /// A worker of `cpus` CPUs (its stderr in `log` if given), joined by this
 /// driver with none of its own, its lane up; the cluster uses TLS.
 pid_t lane_worker(manta::local_cluster& c, double cpus = 1, const std::string& log = "") {
@@ -138,16 +78,6 @@ pid_t lane_worker(manta::local_cluster& c, double cpus = 1, const std::string& l
   REQUIRE(manta::detail::reader_tls() != nullptr); // the data path, so the lane, speaks TLS
   wait_for_lane();
   return pid;
-}
-
-/// Waits (up to 10 s) until this driver has written `n` specs on its lanes.
-bool specs_reach(uint64_t n) {
-  for (auto until = steady::now() + 10s; lane::specs_sent() < n;) {
-    if (steady::now() >= until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return lane::specs_sent() == n;
 }
 
 /// A TCP relay between a lane client and a transfer server that, armed
@@ -386,24 +316,11 @@ TEST_CASE("in a TLS cluster a lone task's spec and answer go on the lane") {
   manta::local_cluster c;
   lane_worker(c, 4); // room for the next spec while a thread gives its CPU back
   auto direct = manta::get(manta::task(direct_specs).remote(), 20s);
-  for (int i = 0; i < 50; ++i) {
-    auto specs = lane::specs_sent();
-    auto answers = lane::answers_read();
-    auto sealed = manta::actors::lane_answers_sealed();
-    CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
-    CHECK(lane::specs_sent() == specs + 1);
-    CHECK(lane::answers_read() == answers + 1);
-    CHECK(manta::actors::lane_answers_sealed() == sealed + 1); // sealed by the lane's reader
-  }
+  check_lone_tasks_on_lane();
   // The worker's data path handed them to its pool itself: the 50, and
   // the spec that reads the count.
   CHECK(manta::get(manta::task(direct_specs).remote(), 20s) == direct + 51);
-  // 100 KiB: the value comes beside the message, in seven records.
-  auto sealed = manta::actors::lane_answers_sealed();
-  auto v = manta::get(manta::task(bytes_of).remote(100 << 10, 'q'), 20s);
-  CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
-  CHECK(v.size() == (100u << 10));
-  CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
+  check_large_answer_on_lane(); // in seven records
 }
 
 TEST_CASE("in a TLS cluster a lane near its key's limit is retired: a new lane, no retry spent") {
@@ -458,11 +375,7 @@ TEST_CASE("in a TLS cluster a retryable failure comes back and the task goes on 
   manta::local_cluster c;
   lane_worker(c);
   auto dir = scratch("retry");
-  auto specs = lane::specs_sent();
-  auto r = manta::task(flaky).max_retries(2).retry_exceptions(true).remote(dir + "/tries");
-  CHECK(manta::get(r, 30s) == 7);
-  CHECK(lane::specs_sent() == specs + 2); // both runs went on the lane
-  CHECK(manta_test::count_of(manta_test::read_all(dir + "/tries"), "try") == 2);
+  check_lane_retry(dir);
   std::filesystem::remove_all(dir);
 }
 
@@ -470,22 +383,7 @@ TEST_CASE("in a TLS cluster cancel reaches a lane task while it runs and while i
   manta::local_cluster c;
   auto worker = lane_worker(c);
   auto dir = scratch("cancel");
-  auto specs = lane::specs_sent();
-  auto running = manta::task(slow_pid).remote(dir + "/running", 20000);
-  REQUIRE(manta_test::wait_for_text(dir + "/running", "started in " + std::to_string(worker), 30s));
-  auto queued = manta::task(mark).remote(dir + "/queued");
-  REQUIRE(manta_test::wait_until_sent({queued.id()}));
-  CHECK(specs_reach(specs + 2));
-  manta::cancel(queued);
-  CHECK_THROWS_AS(manta::get(queued, 10s), manta::task_cancelled_error);
-  auto t0 = steady::now();
-  manta::cancel(running);
-  CHECK_THROWS_AS(manta::get(running, 10s), manta::task_cancelled_error);
-  CHECK(std::chrono::duration<double>(steady::now() - t0).count() < 2.0);
-  CHECK(manta_test::wait_for_text(dir + "/running", "cancelled", 10s));
-  // The worker's CPU is free again; the queued task never ran.
-  CHECK(manta::get(manta::task(mark).remote(dir + "/later"), 20s) == 2);
-  CHECK(manta_test::read_all(dir + "/queued").empty());
+  check_lane_cancel(worker, dir);
   std::filesystem::remove_all(dir);
 }
 
@@ -493,18 +391,7 @@ TEST_CASE("in a TLS cluster a worker killed with -9 mid-task: the task runs agai
   manta::local_cluster c;
   auto w1 = lane_worker(c);
   auto dir = scratch("kill");
-  auto specs = lane::specs_sent();
-  auto r = manta::task(slow_pid).remote(dir + "/slow", 3000);
-  REQUIRE(manta_test::wait_for_text(dir + "/slow", "started in " + std::to_string(w1), 30s));
-  CHECK(specs_reach(specs + 1)); // it went on the lane
-  auto w2 = c.add_worker(1);
-  c.wait_for_cpus(2);
-  c.kill_worker(w1, 1);
-  CHECK(manta::get(r, 30s) == w2);
-  // The other worker's lane carries tasks now.
-  auto now = lane::specs_sent();
-  CHECK(manta::get(manta::task(plus_one).remote(3), 20s) == 4);
-  CHECK(lane::specs_sent() == now + 1);
+  check_lane_worker_killed(c, w1, dir);
   std::filesystem::remove_all(dir);
 }
 
