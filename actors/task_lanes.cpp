@@ -6,6 +6,7 @@
 
 #include "manta/core/backoff.hpp"
 
+#include <array>
 #include <atomic>
 #include <vector>
 
@@ -14,37 +15,16 @@ namespace manta::actors {
 
 namespace {
 
-std::atomic<uint64_t> sealed_count{0};
-std::atomic<uint64_t> resent_count{0};
-std::atomic<uint64_t> opened_count{0};
-std::atomic<uint64_t> retired_count{0};
-std::atomic<uint64_t> closed_count{0};
-std::atomic<uint64_t> renewed_sealed_count{0};
+std::array<std::atomic<uint64_t>, static_cast<size_t>(lane_event::count_)> counts{};
+
+void count(lane_event e) noexcept {
+  counts[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+}
 
 } // namespace
 
-uint64_t lane_answers_sealed() noexcept {
-  return sealed_count.load(std::memory_order_relaxed);
-}
-
-uint64_t lane_specs_resent() noexcept {
-  return resent_count.load(std::memory_order_relaxed);
-}
-
-uint64_t lanes_opened() noexcept {
-  return opened_count.load(std::memory_order_relaxed);
-}
-
-uint64_t lanes_retired() noexcept {
-  return retired_count.load(std::memory_order_relaxed);
-}
-
-uint64_t retired_lanes_closed() noexcept {
-  return closed_count.load(std::memory_order_relaxed);
-}
-
-uint64_t lane_answers_sealed_renewed() noexcept {
-  return renewed_sealed_count.load(std::memory_order_relaxed);
+uint64_t lane_count(lane_event e) noexcept {
+  return counts[static_cast<size_t>(e)].load(std::memory_order_relaxed);
 }
 
 void lane_claims::add(uint64_t id, uint16_t node, uint64_t key, int dispatch,
@@ -133,7 +113,7 @@ detail::task_lane::client* task_lanes::up(uint16_t node, uint64_t* key) const {
 void task_lanes::open(uint16_t node, uint64_t key, std::shared_ptr<detail::task_lane::client> lane,
                       std::function<void()> read) {
   drop_current(node);
-  opened_count.fetch_add(1, std::memory_order_relaxed);
+  count(lane_event::opened);
   lanes_[node] = open_lane{std::move(lane), key, std::chrono::steady_clock::now()};
   std::erase_if(readers_, [](reader& r) {
     if (!r.done->load(std::memory_order_acquire))
@@ -167,7 +147,7 @@ void task_lanes::retire(uint16_t node) {
   retired_.push_back(retired_lane{node, i->second.key, std::move(i->second.lane)});
   lanes_.erase(i);
   renewed_[node] = true;
-  retired_count.fetch_add(1, std::memory_order_relaxed);
+  count(lane_event::retired);
   close_retired(); // nothing out on it already
 }
 
@@ -192,7 +172,7 @@ void task_lanes::close_retired() {
     // Its last answer was read: it ends without a reset (its reader sends
     // nothing again).
     r.lane->shut();
-    closed_count.fetch_add(1, std::memory_order_relaxed);
+    count(lane_event::closed);
     return true;
   });
 }
@@ -221,13 +201,13 @@ std::chrono::milliseconds task_lanes::broke(uint16_t node) {
 }
 
 void count_lane_sealed(bool renewed) noexcept {
-  sealed_count.fetch_add(1, std::memory_order_relaxed);
+  count(lane_event::sealed);
   if (renewed)
-    renewed_sealed_count.fetch_add(1, std::memory_order_relaxed);
+    count(lane_event::sealed_renewed);
 }
 
 void count_lane_resent() noexcept {
-  resent_count.fetch_add(1, std::memory_order_relaxed);
+  count(lane_event::resent);
 }
 
 } // namespace manta::actors

@@ -75,21 +75,27 @@ private:
   std::unordered_map<uint64_t, size_t> per_lane_; ///< `on_lane`
 };
 
-/// How many answers lane readers of this process sealed themselves.
-uint64_t lane_answers_sealed() noexcept;
+/// What this process's driver counts of its lanes (the tests' view).
+enum class lane_event : size_t {
+  /// Answers lane readers sealed themselves.
+  sealed,
+  /// Of those, answers sealed on lanes opened in place of a retired one.
+  sealed_renewed,
+  /// Specs sent again over CAF because the lane they went on ended
+  /// without the client shutting it (`lane_down`).
+  resent,
+  /// Lanes opened (connected).
+  opened,
+  /// Lanes retired before their TLS key wore out (`task_lanes::retire`).
+  retired,
+  /// Retired lanes closed once their tasks were answered.
+  closed,
+  count_
+};
 
-/// How many specs this process sent again over CAF because the lane they
-/// went on ended without the client shutting it (`lane_down`).
-uint64_t lane_specs_resent() noexcept;
+/// How many times `e` happened in this process.
+uint64_t lane_count(lane_event e) noexcept;
 
-/// Lanes this process's driver opened (connected), lanes it retired
-/// before their TLS key wore out (`task_lanes::retire`), retired lanes it
-/// closed once their tasks were answered, and answers its readers sealed
-/// on lanes opened in place of a retired one (the tests' view).
-uint64_t lanes_opened() noexcept;
-uint64_t lanes_retired() noexcept;
-uint64_t retired_lanes_closed() noexcept;
-uint64_t lane_answers_sealed_renewed() noexcept;
 /// Counts an answer a reader sealed (on a renewed lane or not), and a
 /// spec sent again (lane_driver.cpp).
 void count_lane_sealed(bool renewed) noexcept;

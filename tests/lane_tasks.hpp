@@ -63,11 +63,11 @@ inline void check_lone_tasks_on_lane() {
   for (int i = 0; i < 50; ++i) {
     auto specs = lane::specs_sent();
     auto answers = lane::answers_read();
-    auto sealed = manta::actors::lane_answers_sealed();
+    auto sealed = manta::actors::lane_count(manta::actors::lane_event::sealed);
     CHECK(manta::get(manta::task(plus_one).remote(i), 20s) == i + 1);
     CHECK(lane::specs_sent() == specs + 1);
     CHECK(lane::answers_read() == answers + 1);
-    CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
+    CHECK(manta::actors::lane_count(manta::actors::lane_event::sealed) == sealed + 1);
   }
 }
 
@@ -75,9 +75,9 @@ inline void check_lone_tasks_on_lane() {
 /// message (over TLS in several records) and the reader moves them in.
 inline void check_large_answer_on_lane() {
   using namespace std::chrono_literals;
-  auto sealed = manta::actors::lane_answers_sealed();
+  auto sealed = manta::actors::lane_count(manta::actors::lane_event::sealed);
   auto v = manta::get(manta::task(bytes_of).remote(100 << 10, 'q'), 20s);
-  CHECK(manta::actors::lane_answers_sealed() == sealed + 1);
+  CHECK(manta::actors::lane_count(manta::actors::lane_event::sealed) == sealed + 1);
   CHECK(v.size() == (100u << 10));
   CHECK(std::count(v.begin(), v.end(), 'q') == static_cast<long>(v.size()));
 }

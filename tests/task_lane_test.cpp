@@ -228,16 +228,17 @@ TEST_CASE("a worker killed while answers are sealed on the lane: every result on
   std::thread b{loop, 1};
   auto wait_sealed = [](uint64_t n) {
     auto until = steady::now() + 60s;
-    while (manta::actors::lane_answers_sealed() < n && steady::now() < until)
+    while (manta::actors::lane_count(manta::actors::lane_event::sealed) < n
+           && steady::now() < until)
       std::this_thread::sleep_for(1ms);
-    return manta::actors::lane_answers_sealed() >= n;
+    return manta::actors::lane_count(manta::actors::lane_event::sealed) >= n;
   };
   c.add_worker(1);
   c.wait_for_cpus(2);
-  CHECK(wait_sealed(manta::actors::lane_answers_sealed() + 200));
+  CHECK(wait_sealed(manta::actors::lane_count(manta::actors::lane_event::sealed) + 200));
   c.kill_worker(w1, 1);
   // Tasks go on, on the other worker's lane.
-  CHECK(wait_sealed(manta::actors::lane_answers_sealed() + 200));
+  CHECK(wait_sealed(manta::actors::lane_count(manta::actors::lane_event::sealed) + 200));
   stop = true;
   a.join();
   b.join();
@@ -436,7 +437,7 @@ TEST_CASE("a lane that breaks while its node's connection lives: its tasks are s
   lane_worker(c, 8);
   auto dir = scratch("break");
   auto runs = dir + "/runs";
-  auto resent = manta::actors::lane_specs_resent();
+  auto resent = manta::actors::lane_count(manta::actors::lane_event::resent);
   // A (1), the lone task hosted there (its thread answers on the lane):
   // its answer is lost on its way.
   auto ar = manta::task(gated).remote(runs, dir + "/gate_a", 1);
@@ -465,7 +466,7 @@ TEST_CASE("a lane that breaks while its node's connection lives: its tasks are s
   for (int x = 4; x <= 6; ++x)
     CHECK(manta::get(b[x - 4], 30s) == x * 10);
   CHECK(manta::get(cr, 30s) == 70);
-  CHECK(manta::actors::lane_specs_resent() == resent + 5);
+  CHECK(manta::actors::lane_count(manta::actors::lane_event::resent) == resent + 5);
   auto text = manta_test::read_all(runs);
   INFO("runs:\n" << text);
   for (int x = 4; x <= 6; ++x) // they never reached the worker before
@@ -479,9 +480,9 @@ TEST_CASE("a lane that breaks while its node's connection lives: its tasks are s
     CHECK(n <= 2);
   }
   // The lane opens again: new tasks go on it, their answers sealed there.
-  auto sealed = manta::actors::lane_answers_sealed();
+  auto sealed = manta::actors::lane_count(manta::actors::lane_event::sealed);
   wait_for_lane();
-  CHECK(manta::actors::lane_answers_sealed() > sealed);
+  CHECK(manta::actors::lane_count(manta::actors::lane_event::sealed) > sealed);
   std::filesystem::remove_all(dir);
 }
 
@@ -496,7 +497,7 @@ TEST_CASE("a lane that stalls while its node's connection lives is reset, its ta
   auto dir = scratch("stall");
   auto runs = dir + "/runs";
   append(dir + "/gate", "go");
-  auto resent = manta::actors::lane_specs_resent();
+  auto resent = manta::actors::lane_count(manta::actors::lane_event::resent);
   lane::lose_lanes_for_tests(true);
   auto specs = lane::specs_sent();
   std::vector<manta::object_ref<int>> r;
@@ -505,7 +506,7 @@ TEST_CASE("a lane that stalls while its node's connection lives is reset, its ta
   REQUIRE(specs_reach(specs + 3));
   for (int x = 1; x <= 3; ++x)
     CHECK(manta::get(r[x - 1], 30s) == x * 10);
-  CHECK(manta::actors::lane_specs_resent() == resent + 3);
+  CHECK(manta::actors::lane_count(manta::actors::lane_event::resent) == resent + 3);
   auto text = manta_test::read_all(runs);
   INFO("runs:\n" << text);
   for (int x = 1; x <= 3; ++x) // lost on their way: they ran once, sent again

@@ -332,11 +332,11 @@ TEST_CASE("in a TLS cluster a lane near its key's limit is retired: a new lane, 
   manta::local_cluster c;
   auto worker = lane_worker(c, 4);
   auto dir = scratch("retire");
-  auto opened = a::lanes_opened();
-  auto retired = a::lanes_retired();
-  auto closed = a::retired_lanes_closed();
-  auto resent = a::lane_specs_resent();
-  auto renewed = a::lane_answers_sealed_renewed();
+  auto opened = a::lane_count(a::lane_event::opened);
+  auto retired = a::lane_count(a::lane_event::retired);
+  auto closed = a::lane_count(a::lane_event::closed);
+  auto resent = a::lane_count(a::lane_event::resent);
+  auto renewed = a::lane_count(a::lane_event::sealed_renewed);
   // Long tasks, no retry to spend: they run across the retirements, sent
   // on a lane retired by the time they end. While they run, the lone
   // tasks' answers come over CAF (the worker answers on the lane a task
@@ -349,25 +349,31 @@ TEST_CASE("in a TLS cluster a lane near its key's limit is retired: a new lane, 
   }
   for (int i = 0; i < 150; ++i)
     REQUIRE(manta::get(manta::task(plus_one).max_retries(0).remote(i), 20s) == i + 1);
-  CHECK(a::lanes_retired() >= retired + 2);
+  CHECK(a::lane_count(a::lane_event::retired) >= retired + 2);
   // The first waits for the long tasks' answers.
-  CHECK(a::retired_lanes_closed() - closed < a::lanes_retired() - retired);
+  CHECK(a::lane_count(a::lane_event::closed) - closed
+        < a::lane_count(a::lane_event::retired) - retired);
   for (int i = 0; i < 3; ++i)
     append(dir + "/long" + std::to_string(i) + ".go", "go");
   for (auto& l : longs)
     CHECK(manta::get(l, 30s) == worker);
   // Alone on the worker: specs and answers on the lanes (a record each
   // way a task), the answers sealed by their readers.
-  auto mid = a::lanes_retired();
+  auto mid = a::lane_count(a::lane_event::retired);
   for (int i = 0; i < 150; ++i)
     REQUIRE(manta::get(manta::task(plus_one).max_retries(0).remote(i), 20s) == i + 1);
-  CHECK(a::lanes_retired() >= mid + 2);
-  CHECK(a::lanes_opened() >= opened + 5);
-  CHECK(a::lane_specs_resent() == resent); // no task went again
-  CHECK(a::lane_answers_sealed_renewed() > renewed + 50); // on the new lanes, by their readers
+  CHECK(a::lane_count(a::lane_event::retired) >= mid + 2);
+  CHECK(a::lane_count(a::lane_event::opened) >= opened + 5);
+  CHECK(a::lane_count(a::lane_event::resent) == resent); // no task went again
+  CHECK(a::lane_count(a::lane_event::sealed_renewed)
+        > renewed + 50); // on the new lanes, by their readers
   // Each retired lane closed once its last task was answered.
   CHECK(manta_test::wait_for(
-    [&] { return a::retired_lanes_closed() - closed == a::lanes_retired() - retired; }, 10s));
+    [&] {
+      return a::lane_count(a::lane_event::closed) - closed
+             == a::lane_count(a::lane_event::retired) - retired;
+    },
+    10s));
   std::filesystem::remove_all(dir);
 }
 
