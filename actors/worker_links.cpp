@@ -103,6 +103,16 @@ void judge_loss(self_ptr self, uint64_t id) {
 
 } // namespace
 
+void lost_before_booked(self_ptr self, uint64_t id, uint16_t index) {
+  auto* p = self->state.tasks.find(id);
+  if (p == nullptr)
+    return;
+  p->node = 0;
+  if (auto loss = self->state.nodes.last_loss(index); loss != 0)
+    p->node_losses.emplace_back(index, loss);
+  judge_loss(self, id);
+}
+
 void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   auto* n = st.nodes.find(index);
