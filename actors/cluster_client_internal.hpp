@@ -278,6 +278,12 @@ void resend_when_answered(cluster_client_actor* self, uint16_t node, uint64_t ke
 /// a steal), and by the heartbeat. Does nothing with the lane off.
 void lane_door_sync(cluster_client_actor* self);
 
+/// Tells the lane door how the workers stand now (lane on): called where
+/// the client's view of them changes (a worker attached or lost, a lane
+/// opened, tasks placed or ended), so a submitting thread chooses as the
+/// client would now.
+void lane_door_publish(cluster_client_actor* self);
+
 /// Task `id`, written on worker `index`'s lane by a submitting thread and
 /// booked after that worker was lost: as `node_lost` does with each of its
 /// tasks (worker_links.cpp).

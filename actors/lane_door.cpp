@@ -85,48 +85,65 @@ bool lane_door::submit(const detail::task_ptr& t, const std::string& job_id) {
   if (!spec)
     return false;
   auto id = t->result->id().value();
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (closed_ || !claims_ || t->cancelled())
-    return false;
-  // The client's rule (node_choice.hpp, the default strategy): this
-  // node's pool had no room (hand_over tried it) and nothing is preferred
-  // (no object argument), so the least-loaded worker with room, the lowest
-  // index on a tie; with none, the task waits: the client's.
-  node* best = nullptr;
-  for (auto& n : nodes_) {
-    bool room = d.fits_in(n.cpus, {})
-                && (d.cpus <= 0 || n.busy + d.cpus <= n.cpus * remote_queue_factor);
-    auto load = n.busy / std::max(n.cpus, 1e-9);
-    if (room && (best == nullptr || load < best->busy / std::max(best->cpus, 1e-9)))
-      best = &n;
+  // One choice and write at a time, and the client takes the written
+  // tasks only between them (`take_sent`).
+  std::lock_guard<std::mutex> writing{write_mtx_};
+  std::shared_ptr<detail::task_lane::client> lane;
+  uint16_t index = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_ || !claims_ || t->cancelled())
+      return false;
+    // The client's rule (node_choice.hpp, the default strategy): this
+    // node's pool had no room (hand_over tried it) and nothing is
+    // preferred (no object argument), so the least-loaded worker with
+    // room, the lowest index on a tie; with none, the task waits: the
+    // client's.
+    node* best = nullptr;
+    for (auto& n : nodes_) {
+      bool room = d.fits_in(n.cpus, {})
+                  && (d.cpus <= 0 || n.busy + d.cpus <= n.cpus * remote_queue_factor);
+      auto load = n.busy / std::max(n.cpus, 1e-9);
+      if (room && (best == nullptr || load < best->busy / std::max(best->cpus, 1e-9)))
+        best = &n;
+    }
+    if (best == nullptr || !best->lane || !best->lane->up() || best->lane->worn())
+      return false;
+    lane = best->lane;
+    index = best->index;
+    // In the claims table and the door before the spec is out (its answer
+    // may come at once), as the task's first dispatch.
+    claims_->add(id, index, best->key, 1, t);
+    best->busy += d.cpus;
+    sent_.push_back(sent{t, id, index, best->key, {}});
   }
-  if (best == nullptr || !best->lane || !best->lane->up() || best->lane->worn())
-    return false;
-  // In the table before the spec is out (its answer may come at once), as
-  // the task's first dispatch.
-  claims_->add(id, best->index, best->key, 1, t);
   t->attempts.store(1, std::memory_order_relaxed);
-  detail::task_events::on_dispatched(*t, best->index);
-  if (!best->lane->send_spec(*spec)) {
-    // Not sent (half of it at most: the worker drops the connection), so
-    // not answered: the entry is still this thread's (the client sees
-    // nothing of this task before the lock is given back).
-    claims_->claim(id);
-    t->attempts.store(0, std::memory_order_relaxed);
-    return false;
+  detail::task_events::on_dispatched(*t, index);
+  bool ok = lane->send_spec(*spec);
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = std::find_if(sent_.begin(), sent_.end(), [&](const sent& s) { return s.id == id; });
+  if (ok) {
+    by_submitter.fetch_add(1, std::memory_order_relaxed);
+    if (i != sent_.end()) // else answered and sealed already: no books
+      i->spec = std::move(*spec);
+    return true;
   }
-  by_submitter.fetch_add(1, std::memory_order_relaxed);
-  best->busy += d.cpus;
-  sent_.push_back(sent{t, id, best->index, best->key, std::move(*spec)});
-  return true;
+  // Not sent (half of it at most: the worker drops the connection), so not
+  // answered: its entries are still this thread's (the client takes none
+  // while a write is under way), undone.
+  claims_->claim(id);
+  t->attempts.store(0, std::memory_order_relaxed);
+  if (i != sent_.end())
+    sent_.erase(i);
+  for (auto& n : nodes_)
+    if (n.index == index)
+      n.busy -= d.cpus;
+  return false;
 }
 
 bool lane_door::answered(uint64_t id, uint16_t node, double cpus) {
-  // Not waiting for the lock: its holder may be blocked in a write (a
-  // full socket) that only this reader's reading can unblock.
-  std::unique_lock<std::mutex> guard{mtx_, std::try_to_lock};
-  if (!guard.owns_lock())
-    return false;
+  // This lock is never held across a write: a reader never waits for one.
+  std::lock_guard<std::mutex> guard{mtx_};
   for (auto& n : nodes_)
     if (n.index == node)
       n.busy -= cpus;
@@ -145,6 +162,7 @@ void lane_door::settled(uint64_t id) {
 }
 
 std::vector<lane_door::sent> lane_door::take_sent() {
+  std::lock_guard<std::mutex> writing{write_mtx_}; // no write under way
   std::lock_guard<std::mutex> guard{mtx_};
   return std::exchange(sent_, {});
 }

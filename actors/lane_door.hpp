@@ -30,10 +30,12 @@ namespace manta::actors {
 /// connected worker with its CPUs, the CPUs the client holds there, and
 /// its current lane, plus the tasks written through the door since.
 /// Everything the thread does with it, from the choice to the end of the
-/// write, runs under the door's lock, which the client takes to take the
-/// written tasks: so the client never books a task whose write is still
-/// under way (a cancel or a resend of it cannot overtake its spec), and
-/// never misses one written before it looks.
+/// write, runs under the door's write lock, which the client takes to take
+/// the written tasks: so the client never books a task whose write is
+/// still under way (a cancel or a resend of it cannot overtake its spec),
+/// and never misses one written before it looks. The task is entered in
+/// the door before its write (under the state lock, which no write holds),
+/// so a reader that reads its answer at once finds it there (`answered`).
 class lane_door {
 public:
   /// One connected worker, as the client last published it.
@@ -81,9 +83,7 @@ public:
   /// of it is booked, so there are no books to do and the client need not
   /// hear of it). Else its CPUs count as free in the door's view until the
   /// client's books say so too (`settled`), and false: the reader tells the
-  /// client as usual (`lane_sealed_atom`). Never waits for the lock (its
-  /// holder may be blocked in a write): false then, the view a moment
-  /// behind.
+  /// client as usual (`lane_sealed_atom`).
   bool answered(uint64_t id, uint16_t node, double cpus);
 
   /// On the client: the books of task `id`, whose answer a reader sealed,
@@ -104,6 +104,11 @@ public:
   void close();
 
 private:
+  /// Held by a submitting thread from its choice to the end of its write,
+  /// and by the client while it takes the written tasks.
+  std::mutex write_mtx_;
+  /// The door's state below; never held across a write (a lane's reader
+  /// takes it).
   std::mutex mtx_;
   std::shared_ptr<lane_claims> claims_;
   std::vector<node> nodes_;

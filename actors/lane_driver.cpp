@@ -161,6 +161,7 @@ void start_lane(self_ptr self, uint16_t index) {
                              unsigned{index}, why.c_str());
         };
         st.lanes.open(index, key, std::move(lane), std::move(read));
+        lane_door_publish(self);
       },
       [](caf::error&) {}); // a worker without the lane, or gone: the usual path
 }

@@ -75,12 +75,18 @@ void book(self_ptr self, lane_door::sent& s) {
 } // namespace
 
 void lane_door_sync(self_ptr self) {
+  if (!self->state.door)
+    return;
+  for (auto& s : self->state.door->take_sent())
+    book(self, s);
+  lane_door_publish(self);
+}
+
+void lane_door_publish(self_ptr self) {
   auto& st = self->state;
   auto& door = st.door;
   if (!door)
     return;
-  for (auto& s : door->take_sent())
-    book(self, s);
   std::vector<lane_door::node> nodes;
   for (auto& [index, n] : st.nodes) {
     if (!n.manager)

@@ -202,11 +202,14 @@ void place_waiting(self_ptr self) {
   // Within a group every task asks for the same resources in the same
   // place, so once one cannot be placed none behind it can.
   self->state.tasks.place_waiting([self](uint64_t id) { return place(self, id); });
+  lane_door_publish(self);
 }
 
 void place_or_wait(self_ptr self, uint64_t id) {
-  if (place(self, id))
+  if (place(self, id)) {
+    lane_door_publish(self);
     return;
+  }
   auto& st = self->state;
   auto& p = *st.tasks.find(id);
   st.tasks.wait(id, p.demand, strategy_of(p));
