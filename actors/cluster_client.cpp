@@ -3,6 +3,7 @@
 #include "actors/cluster_atoms.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "actors/lane_door.hpp"
 #include "actors/generator_items.hpp"
 #include "manta/store/borrowers.hpp"
 #include "manta/cluster/cluster.hpp"
@@ -51,39 +52,6 @@ void hold(remote_node& n, const resource_demand& d, double sign) {
 void send_spec(self_ptr self, const caf::actor& manager, bytes_t spec) {
   if (self->state.specs.push(manager, std::move(spec)))
     self->send(self, flush_atom::value);
-}
-
-namespace {
-
-/// Whether task `t` returns `std::vector<char>`, whose encoding is the
-/// vector's bytes (its signature is the function's mangled type: "F", then
-/// the result's mangled type, which no other result's mangling begins
-/// with).
-bool returns_char_vector(const detail::task_spec& t) {
-  static const std::string prefix = std::string{"F"} + typeid(std::vector<char>).name();
-  return std::string_view{t.signature()}.starts_with(prefix);
-}
-
-} // namespace
-
-void seal_inline_value(detail::task_spec& t, std::span<const char> value,
-                       const wire::shared_bytes* beside, uint16_t node, uint64_t id) {
-  if (beside != nullptr && returns_char_vector(t)) {
-    // The bytes that arrived are the value: moved in, not decoded (as
-    // typed_task::seal_encoded would seal a decoded one).
-    try {
-      detail::seal_result(*t.result, beside->take());
-    } catch (...) {
-      t.result->seal_error(std::current_exception());
-    }
-    return;
-  }
-  auto borrowed = detail::refs_borrowed_here();
-  t.seal_encoded(value);
-  // Refs inside it, read here: after this node's +1s for them, their owner
-  // (the worker) lets go of the result's pins on them.
-  if (detail::refs_borrowed_here() != borrowed)
-    detail::tell_home(node, id, detail::result_read_delta);
 }
 
 void settle_placed(self_ptr self, uint64_t id, const placed_task& p) {
@@ -236,6 +204,8 @@ bool vetted(self_ptr self, const std::string& token, const char* what) {
 } // namespace
 
 cluster_client_state::~cluster_client_state() {
+  if (door)
+    door->close();
   std::lock_guard<std::mutex> guard{gate->mtx};
   gate->open = false;
 }
@@ -243,6 +213,9 @@ cluster_client_state::~cluster_client_state() {
 caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) {
   auto& st = self->state;
   st.link = link;
+  st.door = link->lane_door();
+  if (st.door)
+    st.door->adopt(st.lanes.claims());
   st.nodes.use(link->known_workers());
   st.silence_limit = detail::connection_timeout(self->system());
   st.ping_interval = std::min<std::chrono::milliseconds>(heartbeat_interval, st.silence_limit / 4);
@@ -270,12 +243,17 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     }
     if (cut_off_done(self, msg.source))
       return;
+    lane_door_sync(self);
     if (auto index = self->state.nodes.by_address(msg.source))
       connection_lost(self, *index, "closed");
   });
   return {
-    [=](dispatch_atom, task_ptr& t) { dispatch(self, std::move(t)); },
+    [=](dispatch_atom, task_ptr& t) {
+      lane_door_sync(self);
+      dispatch(self, std::move(t));
+    },
     [=](cancel_atom, uint64_t id, bool force, bool recursive) {
+      lane_door_sync(self);
       forward_cancel(self, id, force, recursive);
     },
     [=](flush_atom) {
@@ -283,6 +261,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
                               submits_atom::value);
     },
     [=](results_atom, const std::string& token, const bytes_t& batch) {
+      lane_door_sync(self);
       std::vector<bytes_t> items;
       if (vetted(self, token, "results") && sender_node(self)
           && wire::decode_batch(batch, items).empty())
@@ -292,11 +271,13 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](result_atom, const std::string& token, const bytes_t& bytes) {
       // A node declared dead (it missed its heartbeats) may wake up and
       // answer; its tasks were given to others, so its word no longer counts.
+      lane_door_sync(self);
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes);
     },
     [=](result_atom, const std::string& token, const bytes_t& bytes,
         const wire::shared_bytes& value) {
+      lane_door_sync(self);
       if (vetted(self, token, "result") && sender_node(self))
         on_result(self, bytes, &value);
     },
@@ -306,6 +287,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
       // while the task is placed there (one its node's loss moved ends once).
       if (self->current_sender() != nullptr)
         return; // only this process's lane readers send it
+      lane_door_sync(self);
       if (self->state.nodes.connected(node) != nullptr
           && self->state.tasks.on(id, node) != nullptr) {
         on_result(self, bytes, value.bytes ? &value : nullptr);
@@ -318,12 +300,16 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](lane_sealed_atom, uint16_t node, uint64_t id, int32_t dispatch) {
       // A lane's reader sealed task `id`'s value (task_lanes.cpp): its books.
-      if (self->current_sender() == nullptr)
-        lane_sealed(self, node, id, dispatch);
+      if (self->current_sender() != nullptr)
+        return;
+      lane_door_sync(self);
+      lane_sealed(self, node, id, dispatch);
     },
     [=](lane_down_atom, uint16_t node, uint64_t key) { // in-process only: anon
-      if (self->current_sender() == nullptr)
-        key != 0 ? lane_down(self, node, key) : reopen_lane(self, node);
+      if (self->current_sender() != nullptr)
+        return;
+      lane_door_sync(self);
+      key != 0 ? lane_down(self, node, key) : reopen_lane(self, node);
     },
     [=](submit_atom a, const std::string& token, const bytes_t& spec) {
       // A worker calls an actor through a handle this driver lent it
@@ -412,18 +398,24 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
         detail::ref_resolved(bytes);
     },
     [=](logs_atom, const std::string& token, const bytes_t& bytes) {
+      lane_door_sync(self);
       if (auto index = sender_node(self); index && vetted(self, token, "logs"))
         on_logs(self, *index, bytes);
     },
-    [=](heartbeat_atom) { heartbeat(self); },
+    [=](heartbeat_atom) {
+      lane_door_sync(self);
+      heartbeat(self);
+    },
     [=](group_place_atom, placement_ptr& pg) { self->state.bundles->place(pg); },
     [=](group_remove_atom, placement_ptr& pg) { self->state.bundles->remove(pg); },
     [=](group_retry_atom) { self->state.bundles->retry(); },
     [=](tqueue_atom, const std::string& token, const bytes_t& bytes) {
+      lane_door_sync(self);
       if (auto index = sender_node(self); index && vetted(self, token, "tqueue"))
         on_queue_news(self, *index, bytes);
     },
     [=](stolen_atom, const std::string& token, const bytes_t& bytes) {
+      lane_door_sync(self);
       if (auto index = sender_node(self); index && vetted(self, token, "stolen"))
         on_stolen(self, *index, bytes);
     },
@@ -447,6 +439,7 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](node_del_atom, const std::string& token, uint16_t index) {
       if (!vetted(self, token, "node_del"))
         return;
+      lane_door_sync(self);
       // Not waited for any more, if it was being reconnected.
       bool was_reconnecting = self->state.nodes.stop_reconnecting(index);
       cut_off(self, index); // if it lives and is still connected here

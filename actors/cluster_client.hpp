@@ -42,6 +42,8 @@ class cluster;
 
 namespace manta::actors {
 
+class lane_door;
+
 /// Lets threads reading objects over the raw data path report to the
 /// client only while it lives.
 struct transfer_gate {
@@ -103,6 +105,10 @@ struct cluster_client_state {
   /// The task lanes to the workers (MANTA_TASK_LANE=1; task_lanes.hpp):
   /// last, so their readers end before the rest goes.
   task_lanes lanes;
+  /// The submitting threads' way onto the lanes (lane_door.hpp; null with
+  /// the lane off): the tasks written through it are booked by
+  /// `lane_door_sync`, first in each handler that may concern them.
+  std::shared_ptr<lane_door> door;
 
   cluster_client_state() = default;
   cluster_client_state(const cluster_client_state&) = delete;

@@ -227,7 +227,7 @@ void heartbeat(cluster_client_actor* self);
 /// Seals task `t`'s successful inline value `value` (`beside`: the bytes it
 /// came with apart, moved in for a `std::vector<char>` result), sent by
 /// `node` for task `id`; refs read inside it are reported read to `node`.
-/// The client's thread or a lane's reader (task_lanes.cpp).
+/// The client's thread or a lane's reader (defined in lane_driver.cpp).
 void seal_inline_value(detail::task_spec& t, std::span<const char> value,
                        const detail::wire::shared_bytes* beside, uint16_t node, uint64_t id);
 
@@ -262,6 +262,32 @@ void end_sealed(cluster_client_actor* self, uint64_t id, const placed_task& p);
 /// lane sent again over CAF (a retry, while `max_retries` lasts). A retired
 /// lane's end resends its own tasks only: the node's new lane goes on.
 void lane_down(cluster_client_actor* self, uint16_t node, uint64_t key);
+
+/// Once worker `node` answers a ping (it outlived its lane `key`, which
+/// ended), the tasks still placed there by that lane are sent again over
+/// CAF (`lane_down`), `note` logged first if not empty.
+void resend_when_answered(cluster_client_actor* self, uint16_t node, uint64_t key,
+                          const std::string& note);
+
+// -- lane_submit.cpp: tasks a submitting thread wrote on a lane ------------------
+
+/// Books the tasks submitting threads wrote on lanes since the client
+/// last looked (lane_door.hpp), then tells the door how the workers stand.
+/// Called first by every handler of a message that may concern such a
+/// task (its answer, its node's or lane's loss, its cancel, a queue report,
+/// a steal), and by the heartbeat. Does nothing with the lane off.
+void lane_door_sync(cluster_client_actor* self);
+
+/// Tells the lane door how the workers stand now (lane on): called where
+/// the client's view of them changes (a worker attached or lost, a lane
+/// opened, tasks placed or ended), so a submitting thread chooses as the
+/// client would now.
+void lane_door_publish(cluster_client_actor* self);
+
+/// Task `id`, written on worker `index`'s lane by a submitting thread and
+/// booked after that worker was lost: as `node_lost` does with each of its
+/// tasks (worker_links.cpp).
+void lost_before_booked(cluster_client_actor* self, uint64_t id, uint16_t index);
 
 /// Each heartbeat (lane on): a lane that read nothing (no answer, no pong)
 /// for the connection timeout while its node's CAF connection was heard

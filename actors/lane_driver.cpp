@@ -11,17 +11,23 @@
 
 #include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client_internal.hpp"
+#include "actors/lane_door.hpp"
 #include "manta/cluster/cluster.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/core/backoff.hpp"
 #include "manta/net/shared_bytes.hpp"
 #include "manta/observe/log_sink.hpp"
+#include "manta/sched/typed_task.hpp"
+#include "manta/store/contained_refs.hpp"
+#include "manta/store/lent_handles.hpp"
 
 #include <caf/all.hpp>
 
 #include <atomic>
 #include <vector>
 #include <random>
+#include <string_view>
+#include <typeinfo>
 
 namespace manta::actors {
 
@@ -33,8 +39,8 @@ namespace {
 /// client takes the answer). The client hears first (`lane_sealed_atom`),
 /// so what the getter sends it once woken comes after the books, as when
 /// the client sealed.
-bool seal_here(const caf::actor& client, lane_claims& claims, uint16_t node, uint64_t id,
-               const detail::wire::bytes& message, detail::wire::shared_bytes& value,
+bool seal_here(const caf::actor& client, lane_claims& claims, lane_door* door, uint16_t node,
+               uint64_t id, const detail::wire::bytes& message, detail::wire::shared_bytes& value,
                bool renewed) {
   detail::wire::result_message r;
   if (!detail::wire::decode(message, r).empty() || r.task_id != id
@@ -46,7 +52,10 @@ bool seal_here(const caf::actor& client, lane_claims& claims, uint16_t node, uin
   if (r.value.empty())
     r.value = value.view();
   count_lane_sealed(renewed); // before the getter wakes
-  caf::anon_send(client, lane_sealed_atom::value, node, id, int32_t{e->dispatch});
+  // A task its submitting thread wrote that the client has not booked
+  // yet has no books: the client is not woken for it (lane_door.hpp).
+  if (door == nullptr || !door->answered(id, node, e->task->opts.resources.cpus))
+    caf::anon_send(client, lane_sealed_atom::value, node, id, int32_t{e->dispatch});
   seal_inline_value(*e->task, r.value, value.bytes ? &value : nullptr, node, id);
   return true;
 }
@@ -62,6 +71,39 @@ uint64_t new_key() {
 }
 
 } // namespace
+
+namespace {
+
+/// Whether task `t` returns `std::vector<char>`, whose encoding is the
+/// vector's bytes (its signature is the function's mangled type: "F", then
+/// the result's mangled type, which no other result's mangling begins
+/// with).
+bool returns_char_vector(const detail::task_spec& t) {
+  static const std::string prefix = std::string{"F"} + typeid(std::vector<char>).name();
+  return std::string_view{t.signature()}.starts_with(prefix);
+}
+
+} // namespace
+
+void seal_inline_value(detail::task_spec& t, std::span<const char> value,
+                       const detail::wire::shared_bytes* beside, uint16_t node, uint64_t id) {
+  if (beside != nullptr && returns_char_vector(t)) {
+    // The bytes that arrived are the value: moved in, not decoded (as
+    // typed_task::seal_encoded would seal a decoded one).
+    try {
+      detail::seal_result(*t.result, beside->take());
+    } catch (...) {
+      t.result->seal_error(std::current_exception());
+    }
+    return;
+  }
+  auto borrowed = detail::refs_borrowed_here();
+  t.seal_encoded(value);
+  // Refs inside it, read here: after this node's +1s for them, their owner
+  // (the worker) lets go of the result's pins on them.
+  if (detail::refs_borrowed_here() != borrowed)
+    detail::tell_home(node, id, detail::result_read_delta);
+}
 
 void start_lane(self_ptr self, uint16_t index) {
   if (!detail::task_lane::enabled())
@@ -85,7 +127,7 @@ void start_lane(self_ptr self, uint16_t index) {
         // its records): the reader's thread connects.
         auto read = [lane, host = n->info.host, port = n->info.data_port, token = st.link->token(),
                      key, index, client = caf::actor_cast<caf::actor_addr>(self),
-                     claims = st.lanes.claims(), tls = detail::reader_tls(),
+                     claims = st.lanes.claims(), door = st.door, tls = detail::reader_tls(),
                      renewed = st.lanes.renewed(index)] {
           if (auto err = lane->connect(host, port, token, key, tls); !err.empty()) {
             detail::log_line(log_level::warning,
@@ -103,7 +145,7 @@ void start_lane(self_ptr self, uint16_t index) {
                 value.bytes = std::make_shared<std::vector<char>>(std::move(beside));
                 value.received = true;
               }
-              if (seal_here(hdl, *claims, index, id, message, value, renewed))
+              if (seal_here(hdl, *claims, door.get(), index, id, message, value, renewed))
                 return;
               caf::anon_send(hdl, lane_result_atom::value, index, id, std::move(message),
                              std::move(value));
@@ -119,6 +161,7 @@ void start_lane(self_ptr self, uint16_t index) {
                              unsigned{index}, why.c_str());
         };
         st.lanes.open(index, key, std::move(lane), std::move(read));
+        lane_door_publish(self);
       },
       [](caf::error&) {}); // a worker without the lane, or gone: the usual path
 }
@@ -133,6 +176,7 @@ bool lane_spec(self_ptr self, uint16_t index, uint64_t id, const placed_task& p)
     return false;
   // In the table before the spec is out: its answer may come at once.
   st.lanes.claims()->add(id, index, key, p.dispatches, p.task);
+  count_lane_spec_by_client();
   if (lane->send_spec(p.spec)) {
     // Its TLS key close to its limit: no new spec on it, a new lane (the
     // usual path until it is up); it closes once its tasks are answered.
@@ -154,6 +198,8 @@ bool lane_spec(self_ptr self, uint16_t index, uint64_t id, const placed_task& p)
 
 void lane_sealed(self_ptr self, uint16_t node, uint64_t id, int dispatch) {
   auto& st = self->state;
+  if (st.door)
+    st.door->settled(id); // the door's view follows the books below
   auto* there = st.tasks.on(id, node);
   // Ended meanwhile by the client, which found the reader's claim (the
   // node's loss): its books are done.
@@ -196,6 +242,21 @@ void lane_down(self_ptr self, uint16_t node, uint64_t key) {
       caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, lane_down_atom::value, node,
                              uint64_t{0});
   }
+  std::string note;
+  if (retired)
+    note =
+      "manta: a retired task lane to node-" + std::to_string(node)
+      + " ended while the node lives; its tasks still out on it are sent again the usual way\n";
+  else
+    note = "manta: the task lane to node-" + std::to_string(node)
+           + " ended while the node lives; its tasks still out on it are sent again the usual "
+             "way, a new lane in "
+           + std::to_string(delay.count()) + " ms\n";
+  resend_when_answered(self, node, key, note);
+}
+
+void resend_when_answered(self_ptr self, uint16_t node, uint64_t key, const std::string& note) {
+  auto& st = self->state;
   auto* n = st.nodes.connected(node);
   if (n == nullptr)
     return;
@@ -214,16 +275,8 @@ void lane_down(self_ptr self, uint16_t node, uint64_t key) {
         auto* n = self->state.nodes.connected(node);
         if (n == nullptr || n->manager != manager)
           return; // lost meanwhile: its loss placed them again
-        if (retired)
-          detail::log_line(log_level::warning,
-                           "manta: a retired task lane to node-%u ended while the node lives; its "
-                           "tasks still out on it are sent again the usual way\n",
-                           unsigned{node});
-        else
-          detail::log_line(log_level::warning,
-                           "manta: the task lane to node-%u ended while the node lives; its tasks "
-                           "still out on it are sent again the usual way, a new lane in %lld ms\n",
-                           unsigned{node}, static_cast<long long>(delay.count()));
+        if (!note.empty())
+          detail::log_line(log_level::warning, "%s", note.c_str());
         resend_lane_tasks(self, node, key, *n);
         place_waiting(self);
       },

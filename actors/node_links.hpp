@@ -140,6 +140,13 @@ public:
   /// 0 if it was not being connected or connected.
   uint64_t lose(uint16_t index);
 
+  /// The id of worker `index`'s last loss, 0 if none is known (a task
+  /// written to it through the lane door before that loss: lane_submit.cpp).
+  uint64_t last_loss(uint16_t index) const {
+    auto l = losses_.find(index);
+    return l == losses_.end() ? 0 : l->second;
+  }
+
   /// Whether loss `loss` was of a worker that came back (a cut connection,
   /// not a death): it counts against no task's `max_node_failures`.
   bool was_cut(uint64_t loss) const { return cut_losses_.count(loss) > 0; }

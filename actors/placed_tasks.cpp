@@ -1,6 +1,7 @@
 #include "actors/placed_tasks.hpp"
 
 #include "actors/id_tables.hpp"
+#include "manta/cluster/code_loader.hpp"
 
 namespace manta::actors {
 
@@ -64,6 +65,23 @@ preparing_task& placed_tasks::prepare(uint64_t id) {
 
 std::optional<preparing_task> placed_tasks::take_prepared(uint64_t id) {
   return take_entry(preparing_, id);
+}
+
+detail::wire::task_message spec_fields(const detail::task_spec& t, const std::string& job_id) {
+  detail::wire::task_message msg;
+  msg.task_id = t.result->id().value();
+  msg.function_name = t.function_name;
+  msg.signature = t.signature();
+  msg.layout_hash = t.layout_hash();
+  msg.code = detail::code_for(t.library != nullptr ? *t.library : std::string{});
+  msg.name = t.name();
+  msg.job_id = job_id;
+  msg.demand = t.opts.resources;
+  msg.max_retries = t.opts.max_retries;
+  msg.retry_exceptions = t.opts.retry_exceptions;
+  msg.retry_exception_types = t.opts.retry_exception_types;
+  msg.item_window = t.item_window;
+  return msg;
 }
 
 } // namespace manta::actors

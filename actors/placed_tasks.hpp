@@ -61,6 +61,11 @@ struct placed_task {
   detail::contained_refs lent;
 };
 
+/// The TaskSpec of task `t` of job `job_id`, every field but its arguments
+/// (the caller adds them: values, and the refs read from their holders),
+/// for the client's placement and for the lane door alike.
+detail::wire::task_message spec_fields(const detail::task_spec& t, const std::string& job_id);
+
 /// A task whose object arguments are being fetched before it can be sent.
 struct preparing_task {
   detail::task_ptr task;

@@ -6,6 +6,7 @@
 
 #include "manta/core/backoff.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <vector>
@@ -183,6 +184,12 @@ void task_lanes::drop_current(uint16_t node) {
     return;
   i->second.lane->shut(); // its reader ends; joined when the client ends
   lanes_.erase(i);
+}
+
+bool task_lanes::knows(uint16_t node, uint64_t key) const {
+  return is(node, key) || std::any_of(retired_.begin(), retired_.end(), [&](const retired_lane& r) {
+           return r.node == node && r.key == key;
+         });
 }
 
 bool task_lanes::is(uint16_t node, uint64_t key) const {

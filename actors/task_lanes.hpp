@@ -115,6 +115,21 @@ public:
   /// Worker `node`'s lane if it is up, else null; its key in `*key`.
   detail::task_lane::client* up(uint16_t node, uint64_t* key = nullptr) const;
 
+  /// Worker `node`'s current lane, up or not, and its key in `*key`; null
+  /// if it has none (the client publishes it to the submitting threads:
+  /// lane_door.hpp).
+  std::shared_ptr<detail::task_lane::client> current(uint16_t node, uint64_t* key) const {
+    auto i = lanes_.find(node);
+    if (i == lanes_.end())
+      return nullptr;
+    *key = i->second.key;
+    return i->second.lane;
+  }
+
+  /// Whether `key` is worker `node`'s current lane or one of its retired
+  /// lanes (not one that ended or was dropped).
+  bool knows(uint16_t node, uint64_t key) const;
+
   /// Worker `node`'s lane with key `key` (replacing an older one), read by
   /// a thread of its own running `read`. Readers that have ended are joined
   /// here, so a worker that reconnects again and again does not pile up

@@ -1,7 +1,6 @@
 #include "actors/cluster_client_internal.hpp"
 
 #include "manta/cluster/cluster.hpp"
-#include "manta/cluster/code_loader.hpp"
 #include "manta/core/codec.hpp"
 #include "manta/cluster/object_fetch.hpp"
 #include "manta/sched/task_end.hpp"
@@ -202,11 +201,14 @@ void place_waiting(self_ptr self) {
   // Within a group every task asks for the same resources in the same
   // place, so once one cannot be placed none behind it can.
   self->state.tasks.place_waiting([self](uint64_t id) { return place(self, id); });
+  lane_door_publish(self);
 }
 
 void place_or_wait(self_ptr self, uint64_t id) {
-  if (place(self, id))
+  if (place(self, id)) {
+    lane_door_publish(self);
     return;
+  }
   auto& st = self->state;
   auto& p = *st.tasks.find(id);
   st.tasks.wait(id, p.demand, strategy_of(p));
@@ -256,22 +258,10 @@ void send_prepared(self_ptr self, preparing_task& prep) {
   if (prep.task->cancelled())
     return;
   auto& t = *prep.task;
-  wire::task_message msg;
-  msg.task_id = t.result->id().value();
-  msg.function_name = t.function_name;
-  msg.signature = t.signature();
-  msg.layout_hash = t.layout_hash();
-  msg.code = detail::code_for(t.library != nullptr ? *t.library : std::string{});
-  msg.name = t.name();
-  msg.job_id = self->state.link->joined_as().job_id;
+  auto msg = spec_fields(t, self->state.link->joined_as().job_id);
   msg.args.reserve(prep.args.size());
   for (auto& a : prep.args)
     msg.args.push_back(std::move(*a));
-  msg.demand = t.opts.resources;
-  msg.max_retries = t.opts.max_retries;
-  msg.retry_exceptions = t.opts.retry_exceptions;
-  msg.retry_exception_types = t.opts.retry_exception_types;
-  msg.item_window = t.item_window;
   msg.arg_refs = std::move(prep.refs);
   // Locality: the worker holding most of the referenced bytes.
   std::map<uint32_t, uint64_t> held;

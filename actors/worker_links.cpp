@@ -103,6 +103,16 @@ void judge_loss(self_ptr self, uint64_t id) {
 
 } // namespace
 
+void lost_before_booked(self_ptr self, uint64_t id, uint16_t index) {
+  auto* p = self->state.tasks.find(id);
+  if (p == nullptr)
+    return;
+  p->node = 0;
+  if (auto loss = self->state.nodes.last_loss(index); loss != 0)
+    p->node_losses.emplace_back(index, loss);
+  judge_loss(self, id);
+}
+
 void node_lost(self_ptr self, uint16_t index, const std::string& why) {
   auto& st = self->state;
   auto* n = st.nodes.find(index);
@@ -159,7 +169,7 @@ void node_lost(self_ptr self, uint16_t index, const std::string& why) {
       start_fetch(self, fetch_id);
   actors_lost(self, index, why);
   // Waiting work that nothing alive can run any more fails now.
-  place_waiting(self);
+  place_waiting(self); // and the lane door hears of the loss
 }
 
 namespace {
@@ -170,6 +180,7 @@ void attach(self_ptr self, uint16_t index, caf::actor hdl) {
   self->monitor(hdl);
   self->state.nodes.attached(index, std::move(hdl), std::chrono::steady_clock::now());
   start_lane(self, index);
+  lane_door_publish(self);
 }
 
 /// Ends the cut of worker `index`, connecting the record the head sent

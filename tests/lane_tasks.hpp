@@ -30,6 +30,29 @@ uint64_t direct_specs() {
 }
 MANTA_REMOTE(direct_specs);
 
+/// Counts its run in `path` ("ran X"), waits until `gate` says "go" (60 s
+/// at most), then returns x * 10.
+int gated(std::string path, std::string gate, int x) {
+  append(path, "ran " + std::to_string(x));
+  manta_test::wait_for_text(gate, "go", std::chrono::seconds{60});
+  return x * 10;
+}
+MANTA_REMOTE(gated);
+
+/// Sleeps `us` microseconds, then returns x + 1.
+int nap_plus_one(int x, int us) {
+  std::this_thread::sleep_for(std::chrono::microseconds{us});
+  return x + 1;
+}
+MANTA_REMOTE(nap_plus_one);
+
+/// The options of a plain TCP cluster (the lane without TLS).
+inline manta::tls_options plain() {
+  manta::tls_options t;
+  t.plain = true;
+  return t;
+}
+
 /// Waits until the lane to the (only) worker is up: a task goes on it.
 inline void wait_for_lane() {
   REQUIRE(lane::enabled());

@@ -45,13 +45,6 @@ std::vector<char> big(std::string path) {
 }
 MANTA_REMOTE(big);
 
-/// Sleeps `us` microseconds, then returns x + 1.
-int nap_plus_one(int x, int us) {
-  std::this_thread::sleep_for(std::chrono::microseconds{us});
-  return x + 1;
-}
-MANTA_REMOTE(nap_plus_one);
-
 /// Prints `n` lines.
 int chatty(int n) {
   for (int i = 0; i < n; ++i)
@@ -60,25 +53,9 @@ int chatty(int n) {
 }
 MANTA_REMOTE(chatty);
 
-/// Counts its run in `path` ("ran X"), waits until `gate` says "go" (60 s
-/// at most), then returns x * 10.
-int gated(std::string path, std::string gate, int x) {
-  append(path, "ran " + std::to_string(x));
-  manta_test::wait_for_text(gate, "go", 60s);
-  return x * 10;
-}
-MANTA_REMOTE(gated);
-
 /// The worker's count of specs its data path hosted itself.
 uint64_t worker_direct_specs() {
   return manta::get(manta::task(direct_specs).remote(), 20s);
-}
-
-/// These cases run in plain TCP clusters (task_lane_tls_test.cpp: TLS).
-manta::tls_options plain() {
-  manta::tls_options t;
-  t.plain = true;
-  return t;
 }
 
 std::string scratch(const std::string& name) {

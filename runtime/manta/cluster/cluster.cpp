@@ -2,6 +2,8 @@
 
 #include "actors/cluster_atoms.hpp"
 #include "actors/cluster_client.hpp"
+#include "actors/lane_door.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/core/backoff.hpp"
 #include "manta/store/borrowers.hpp"
 #include "manta/cluster/build_fingerprint.hpp"
@@ -190,8 +192,11 @@ uint16_t cluster::join(const caf::actor& node_manager) {
     advertised_address_ = me.host + ":" + std::to_string(me.port);
   // The member the registry watches and tells about workers: the driver's
   // cluster client, or the worker's node manager.
-  if (role_ == role::driver)
+  if (role_ == role::driver) {
+    if (task_lane::enabled())
+      lane_door_ = std::make_shared<actors::lane_door>();
     client_ = sys_.spawn(actors::cluster_client, this);
+  }
   auto member = role_ == role::driver ? client_ : node_manager;
   caf::scoped_actor self{sys_};
   wire::cluster_view view;
@@ -298,6 +303,10 @@ void cluster::leave() {
 }
 
 void cluster::dispatch(task_ptr t) {
+  // With the lane on, a lone plain task's spec goes on its worker's lane
+  // from this thread, without waking the client first (lane_door.hpp).
+  if (lane_door_ && lane_door_->submit(t, me_.job_id))
+    return;
   caf::anon_send(client_, actors::dispatch_atom::value, std::move(t));
 }
 

@@ -17,6 +17,10 @@
 #include <mutex>
 #include <string>
 
+namespace manta::actors {
+class lane_door;
+}
+
 namespace manta::detail {
 
 class worker_pool;
@@ -119,6 +123,10 @@ public:
   /// driver; null otherwise.
   static caf::actor client();
 
+  /// A driver's way for a submitting thread onto a task lane, with the
+  /// lane on (actors/lane_door.hpp); null otherwise.
+  const std::shared_ptr<actors::lane_door>& lane_door() const noexcept { return lane_door_; }
+
   /// Tells the node holding a dropped remote object to free it (called by
   /// ~remote_object; a no-op once the process left the cluster).
   static void free_remote(uint16_t node, object_id id);
@@ -164,6 +172,8 @@ private:
   std::string advertised_address_;
   caf::actor head_;
   caf::actor client_;
+  /// `lane_door()`: made before the client, set once.
+  std::shared_ptr<actors::lane_door> lane_door_;
   mutable std::mutex mtx_;
   std::shared_ptr<detail::worker_list> workers_ = std::make_shared<detail::worker_list>();
   /// Workers: serves the bytes of held objects (object_transfer.hpp).
