@@ -1,12 +1,14 @@
 #include "manta/net/object_transfer.hpp"
 
 #include "manta/observe/log_sink.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/net/transfer_server_state.hpp"
 
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 namespace manta::detail {
@@ -141,8 +143,14 @@ transfer_server::transfer_server(const std::string& host, std::string token, loo
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
   impl_->accept();
+  // With the task lane on, its loop threads may run lane tasks
+  // (transfer_connection.cpp): named, so that they are told from the pool's.
   for (unsigned i = 0; i < std::max(1u, limits.loop_threads); ++i)
-    impl_->threads.emplace_back([p = impl_.get()] { p->io.run(); });
+    impl_->threads.emplace_back([p = impl_.get(), named = task_lane::enabled()] {
+      if (named)
+        ::pthread_setname_np(::pthread_self(), "manta-data");
+      p->io.run();
+    });
 }
 
 transfer_server::~transfer_server() {

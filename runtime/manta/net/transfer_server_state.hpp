@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -75,8 +76,23 @@ struct transfer_server::impl {
   std::list<std::shared_ptr<connection_base>> conns; ///< in the order they came
   std::vector<std::thread> threads;
 
+  /// Loop threads running a task lane's task (transfer_connection.cpp,
+  /// `on_lane_frame`): all but one at most, so that one always reads.
+  std::atomic<unsigned> running_tasks{0};
+
   void accept();
   void admit(tcp::socket s);
+  /// Takes a loop thread for a lane task, if one is spare; `give_spare`
+  /// gives it back.
+  bool take_spare() noexcept {
+    auto spare = std::max(1u, limits.loop_threads) - 1;
+    auto n = running_tasks.load(std::memory_order_relaxed);
+    while (n < spare)
+      if (running_tasks.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel))
+        return true;
+    return false;
+  }
+  void give_spare() noexcept { running_tasks.fetch_sub(1, std::memory_order_acq_rel); }
   /// The connection idle longest between requests, for at least
   /// `evictable_idle` (a reader between the chunks of one read is not),
   /// or `conns.end()` (the lock is held).
