@@ -17,6 +17,11 @@ namespace {
 
 std::atomic<uint64_t> g_served{0};
 
+/// How long a stopping server waits for a lane task running on a loop
+/// thread before it leaves that thread behind (the runtime gives its
+/// pool's threads as long).
+constexpr std::chrono::milliseconds lane_task_grace{250};
+
 /// Connections at most a quarter of the descriptors the process may open:
 /// the rest stay for CAF, spill files and the user's code.
 size_t connection_cap(size_t wanted) {
@@ -161,6 +166,19 @@ transfer_server::~transfer_server() {
   impl_->helper.stop();
   impl_->helper.join();
   impl_->io.stop();
+  if (!impl_->tasks_end_within(lane_task_grace)) {
+    // A loop thread still runs a lane task (user code that may never
+    // return): left behind, as the pool leaves its threads, with the
+    // server's state it needs (kept for good, its connections and pending
+    // handlers with it: the process is ending).
+    for (auto& t : impl_->threads)
+      t.detach();
+    static std::mutex left_mtx;
+    static std::vector<std::shared_ptr<impl>> left;
+    std::lock_guard<std::mutex> guard{left_mtx};
+    left.push_back(impl_);
+    return;
+  }
   for (auto& t : impl_->threads)
     t.join();
   boost::system::error_code ignored;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <list>
 #include <memory>
@@ -79,6 +80,9 @@ struct transfer_server::impl {
   /// Loop threads running a task lane's task (transfer_connection.cpp,
   /// `on_lane_frame`): all but one at most, so that one always reads.
   std::atomic<unsigned> running_tasks{0};
+  /// Signalled when the last of them ends while the server stops.
+  std::mutex tasks_mtx;
+  std::condition_variable tasks_cv;
 
   void accept();
   void admit(tcp::socket s);
@@ -92,7 +96,18 @@ struct transfer_server::impl {
         return true;
     return false;
   }
-  void give_spare() noexcept { running_tasks.fetch_sub(1, std::memory_order_acq_rel); }
+  void give_spare() noexcept {
+    if (running_tasks.fetch_sub(1) == 1 && stopping.load()) {
+      std::lock_guard<std::mutex> guard{tasks_mtx};
+      tasks_cv.notify_all();
+    }
+  }
+  /// Whether no lane task runs on a loop thread, or none does any more
+  /// within `grace` (the server stops).
+  bool tasks_end_within(std::chrono::milliseconds grace) {
+    std::unique_lock<std::mutex> guard{tasks_mtx};
+    return tasks_cv.wait_for(guard, grace, [this] { return running_tasks.load() == 0; });
+  }
   /// The connection idle longest between requests, for at least
   /// `evictable_idle` (a reader between the chunks of one read is not),
   /// or `conns.end()` (the lock is held).

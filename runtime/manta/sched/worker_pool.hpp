@@ -190,9 +190,10 @@ private:
 
   static void worker_loop(std::shared_ptr<state> st);
 
-  /// Runs `q`, taken off the queues with its lease, on the calling thread
-  /// outside the pool (`run_here`, `run_granted`), then gives its lease back.
-  void run_taken(queued q);
+  /// Runs `q`, taken off the queues of `st` (this pool's state) with its
+  /// lease, on the calling thread outside the pool (`run_here`,
+  /// `run_granted`), then gives its lease back.
+  static void run_taken(state& st, queued q);
 
   std::shared_ptr<state> st_;
 };

@@ -124,13 +124,12 @@ bool worker_pool::run_here(const object_slot& slot) {
   }
   if (!q)
     return false;
-  run_taken(std::move(*q));
+  run_taken(st, std::move(*q));
   return true;
 }
 
-void worker_pool::run_taken(queued q) {
+void worker_pool::run_taken(state& st, queued q) {
   auto& ctx = this_task();
-  auto& st = *st_;
   // What a pool thread shows the task's code: its children know it as
   // their parent, its own waits lend its CPUs and help. The caller's
   // unfinished output line stays its own. `left_in` stays: its task taken,
@@ -144,7 +143,7 @@ void worker_pool::run_taken(queued q) {
   auto saved_depth = ctx.depth;
   const auto* saved_last = ctx.last_scheduled;
   bool saved_submitting = ctx.submitting;
-  ctx.pool = st_.get();
+  ctx.pool = &st;
   ctx.id = task_id(*q.task);
   ctx.depth = 0;
   log_capture::end_of_run();
@@ -182,7 +181,10 @@ bool worker_pool::try_grant(const task_ptr& t) {
 }
 
 void worker_pool::run_granted(task_ptr t) {
-  run_taken(queued{std::move(t), 0});
+  // Kept by the thread: a data path thread left behind in its task at
+  // shutdown may outlive the pool object, as the pool's own threads do.
+  auto keep = st_;
+  run_taken(*keep, queued{std::move(t), 0});
 }
 
 void worker_pool::pass_granted(task_ptr t) {
