@@ -112,15 +112,16 @@ TEST_CASE("a lone lane task runs on the data path thread that read its spec") {
     lane_worker(c);
     // One after the other, each alone: each may run on the reading thread.
     // A spec that comes while the thread before has not yet given its
-    // place back (a moment after its answer) goes to the pool, so not all.
+    // place back (a moment after its answer; longer when the driver's
+    // threads take the cores then) goes to the pool, so not all do.
     int on_data_path = 0;
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < 100 && on_data_path < 5; ++i) {
       auto answers = lane::answers_read();
       auto name = manta::get(manta::task(where).remote(), 20s);
       CHECK(lane::answers_read() == answers + 1); // answered on the lane
       on_data_path += name == "manta-data" ? 1 : 0;
     }
-    CHECK(on_data_path >= 10);
+    CHECK(on_data_path == 5);
   }
 }
 
