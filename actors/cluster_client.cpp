@@ -359,9 +359,11 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     },
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, const bytes_t& bytes,
         uint64_t held) {
-      if (sender_node(self) && vetted(self, token, "genitem"))
-        on_inline_item(self, task, index, bytes, held,
-                       caf::actor_cast<caf::actor>(self->current_sender()));
+      if (!sender_node(self) || !vetted(self, token, "genitem"))
+        return;
+      lane_door_sync(self); // a generator the door wrote: its task booked first
+      on_inline_item(self, task, index, bytes, held,
+                     caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](item_ack_atom, const caf::actor& producer, uint64_t task, uint64_t taken) {
       forward_item_ack(self, producer, self->state.link->token(), task, taken);
@@ -369,9 +371,12 @@ caf::behavior cluster_client(cluster_client_actor* self, detail::cluster* link) 
     [=](item_atom, const std::string& token, uint64_t task, uint64_t index, uint64_t object,
         uint64_t size) {
       // A large item its node keeps: read over the data path when read.
-      if (auto from = sender_node(self); from && vetted(self, token, "genitem"))
-        on_stored_item(self, task, index, *from, object, size,
-                       caf::actor_cast<caf::actor>(self->current_sender()));
+      auto from = sender_node(self);
+      if (!from || !vetted(self, token, "genitem"))
+        return;
+      lane_door_sync(self); // its lineage is made from the task's books
+      on_stored_item(self, task, index, *from, object, size,
+                     caf::actor_cast<caf::actor>(self->current_sender()));
     },
     [=](ref_where_atom, const std::string& token, uint64_t id) -> caf::result<std::vector<char>> {
       // A worker borrowing an object of this driver could not read it

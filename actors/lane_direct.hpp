@@ -2,6 +2,7 @@
 
 #include "actors/node_manager.hpp"
 #include "manta/core/error_kind.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/net/wire.hpp"
 
 #include <caf/atom.hpp>
@@ -21,7 +22,9 @@ class remote_task;
 /// plain task whose function this node has, with a CPU free now and nothing
 /// waiting, goes to the worker pool from that thread, and the node manager
 /// is told afterwards to keep its books (`on_direct_task`), as if it had
-/// hosted the spec itself. Everything else goes to the node manager as
+/// hosted the spec itself; while another loop thread is spare, that thread
+/// runs the task itself once the lane reads on (transfer_connection.cpp,
+/// `on_lane_frame`), with the CPU the pool granted it. Everything else goes to the node manager as
 /// before (`on_lane_frame`).
 namespace manta::actors {
 
@@ -69,11 +72,13 @@ std::shared_ptr<detail::remote_task> build_hosted_task(hosting_refs refs, const 
                                                        std::shared_ptr<early_answer_state>& early);
 
 /// On the data path thread that read spec `payload` of lane `key`: hosts
-/// it (hands it to the pool, tells the node manager) if it is a lone plain
-/// task that may start now, as `submit_hosted` would host it; false if the
-/// node manager must (nothing was done).
+/// it (tells the node manager) if it is a lone plain task that may start
+/// now, as `submit_hosted` would host it, and leaves it in `*run` for that
+/// thread to run if `run` is given and the pool grants its CPUs at once,
+/// else hands it to the pool; false if the node manager must (nothing was
+/// done).
 bool host_directly(const std::shared_ptr<lane_direct>& d, uint64_t key,
-                   const std::vector<char>& payload);
+                   const std::vector<char>& payload, detail::task_lane::later* run);
 
 /// The node manager's books for a task the data path hosted (before any
 /// frame it read after the spec): tracked in `running` as `submit_hosted`

@@ -60,7 +60,9 @@ bool lane_door::submit(const detail::task_ptr& t, const std::string& job_id) {
   auto& d = t->opts.resources;
   // Only what the client would send as one spec at once, placed by the
   // default rule alone: no group (its bundles go over CAF first), no custom
-  // resource, no argument still to read, no generator (its items' books).
+  // resource, no argument still to read, no generator with back pressure
+  // (its acks). A generator without it may come (its items' handlers book
+  // the door's tasks first: its lineage is made from the task's books).
   if (t->opts.strategy.kind != scheduling_strategy::default_placement || t->opts.strategy.group != 0
       || !d.custom.empty() || !t->deps.empty() || t->item_window != 0 || t->cancelled())
     return false;

@@ -5,7 +5,7 @@
 // way); the answer goes back on the lane (`early_answer`) or, when the
 // node manager answers, over CAF. A lone plain task that may start at once
 // skips the node manager's hop: the data path thread hosts it itself
-// (lane_direct.hpp).
+// (lane_direct.hpp), and runs it too while another loop thread is spare.
 #include "actors/cluster_atoms.hpp"
 #include "actors/lane_direct.hpp"
 #include "actors/node_manager.hpp"
@@ -26,6 +26,26 @@ namespace {
 
 std::atomic<uint64_t> direct_count{0};
 
+/// A lane task granted its CPUs for the data path thread that read its spec
+/// (`host_directly`), which runs it once the lane reads on: run there, or,
+/// if that thread never gets to it (the data path stopped first), handed
+/// to the pool's threads with its lease.
+class granted_task {
+public:
+  granted_task(detail::worker_pool* pool, detail::task_ptr t) : pool_(pool), task_(std::move(t)) {}
+  granted_task(const granted_task&) = delete;
+  granted_task& operator=(const granted_task&) = delete;
+  ~granted_task() {
+    if (task_)
+      pool_->pass_granted(std::move(task_));
+  }
+  void run() { pool_->run_granted(std::move(task_)); }
+
+private:
+  detail::worker_pool* pool_;
+  detail::task_ptr task_;
+};
+
 } // namespace
 
 void serve_task_lanes(node_manager_actor* self) {
@@ -38,19 +58,19 @@ void serve_task_lanes(node_manager_actor* self) {
   d->logs = self->state.logs;
   d->pool = self->state.pool;
   self->state.direct = d;
-  detail::task_lane::set_handler(
-    [d](uint64_t key, const detail::task_lane::frame& f, std::vector<char> payload) {
-      if (f.kind == detail::task_lane::spec && host_directly(d, key, payload))
-        return;
-      auto hdl = caf::actor_cast<caf::actor>(d->manager);
-      if (!hdl)
-        return;
+  detail::task_lane::set_handler([d](uint64_t key, const detail::task_lane::frame& f,
+                                     std::vector<char> payload, detail::task_lane::later* run) {
+    if (f.kind == detail::task_lane::spec && host_directly(d, key, payload, run))
+      return;
+    auto hdl = caf::actor_cast<caf::actor>(d->manager);
+    if (!hdl)
+      return;
       // Counted before it is sent: the node manager counts it off once it
       // has handled it, so that no later spec overtakes it (host_directly).
-      if (f.kind == detail::task_lane::spec)
-        d->to_manager.fetch_add(1, std::memory_order_acq_rel);
-      caf::anon_send(hdl, lane_atom::value, key, f.kind, f.id, f.extra, std::move(payload));
-    });
+    if (f.kind == detail::task_lane::spec)
+      d->to_manager.fetch_add(1, std::memory_order_acq_rel);
+    caf::anon_send(hdl, lane_atom::value, key, f.kind, f.id, f.extra, std::move(payload));
+  });
 }
 
 void add_lane_owner(node_manager_actor* self, uint64_t key, const caf::actor& owner) {
@@ -62,7 +82,7 @@ void add_lane_owner(node_manager_actor* self, uint64_t key, const caf::actor& ow
 }
 
 bool host_directly(const std::shared_ptr<lane_direct>& d, uint64_t key,
-                   const std::vector<char>& payload) {
+                   const std::vector<char>& payload, detail::task_lane::later* run) {
   // Not while a spec or a task to queue is on its way to the node manager
   // (it would be overtaken), nor once the runtime shuts down.
   if (d->to_manager.load(std::memory_order_acquire) != 0 || detail::runtime::current() == nullptr)
@@ -113,6 +133,13 @@ bool host_directly(const std::shared_ptr<lane_direct>& d, uint64_t key,
   detail::task_events::on_waiting_for_resources(*direct->task);
   detail::task_ptr t = direct->task;
   direct_count.fetch_add(1, std::memory_order_relaxed);
+  // With a loop thread spare (`run`), it runs on this thread, with the CPU
+  // the pool grants it now, as a pool thread would run it: the pool thread's
+  // wake-up was most of the worker's part of a lone round trip.
+  if (run != nullptr && d->pool->try_grant(t)) {
+    *run = [g = std::make_shared<granted_task>(d->pool, std::move(t))] { g->run(); };
+    return true;
+  }
   if (d->pool->try_schedule(t))
     return true;
   // No room after all (the CPUs are taken): the node manager queues it.

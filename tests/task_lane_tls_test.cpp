@@ -210,10 +210,11 @@ TEST_CASE("a lane in the data path's TLS records both ways; a record that does n
   };
   std::mutex mtx;
   std::vector<got> frames;
-  lane::set_handler([&](uint64_t key, const lane::frame& f, std::vector<char> payload) {
-    std::lock_guard<std::mutex> guard{mtx};
-    frames.push_back({key, f.kind, f.id, std::move(payload)});
-  });
+  lane::set_handler(
+    [&](uint64_t key, const lane::frame& f, std::vector<char> payload, lane::later* /*run*/) {
+      std::lock_guard<std::mutex> guard{mtx};
+      frames.push_back({key, f.kind, f.id, std::move(payload)});
+    });
   auto frame_count = [&] {
     std::lock_guard<std::mutex> guard{mtx};
     return frames.size();

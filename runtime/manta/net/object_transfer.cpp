@@ -1,12 +1,14 @@
 #include "manta/net/object_transfer.hpp"
 
 #include "manta/observe/log_sink.hpp"
+#include "manta/net/task_lane.hpp"
 #include "manta/net/transfer_server_state.hpp"
 
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 namespace manta::detail {
@@ -14,6 +16,11 @@ namespace manta::detail {
 namespace {
 
 std::atomic<uint64_t> g_served{0};
+
+/// How long a stopping server waits for a lane task running on a loop
+/// thread before it leaves that thread behind (the runtime gives its
+/// pool's threads as long).
+constexpr std::chrono::milliseconds lane_task_grace{250};
 
 /// Connections at most a quarter of the descriptors the process may open:
 /// the rest stay for CAF, spill files and the user's code.
@@ -141,8 +148,14 @@ transfer_server::transfer_server(const std::string& host, std::string token, loo
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
   impl_->accept();
+  // With the task lane on, its loop threads may run lane tasks
+  // (transfer_connection.cpp): named, so that they are told from the pool's.
   for (unsigned i = 0; i < std::max(1u, limits.loop_threads); ++i)
-    impl_->threads.emplace_back([p = impl_.get()] { p->io.run(); });
+    impl_->threads.emplace_back([p = impl_.get(), named = task_lane::enabled()] {
+      if (named)
+        ::pthread_setname_np(::pthread_self(), "manta-data");
+      p->io.run();
+    });
 }
 
 transfer_server::~transfer_server() {
@@ -153,6 +166,19 @@ transfer_server::~transfer_server() {
   impl_->helper.stop();
   impl_->helper.join();
   impl_->io.stop();
+  if (!impl_->tasks_end_within(lane_task_grace)) {
+    // A loop thread still runs a lane task (user code that may never
+    // return): left behind, as the pool leaves its threads, with the
+    // server's state it needs (kept for good, its connections and pending
+    // handlers with it: the process is ending).
+    for (auto& t : impl_->threads)
+      t.detach();
+    static std::mutex left_mtx;
+    static std::vector<std::shared_ptr<impl>> left;
+    std::lock_guard<std::mutex> guard{left_mtx};
+    left.push_back(impl_);
+    return;
+  }
   for (auto& t : impl_->threads)
     t.join();
   boost::system::error_code ignored;

@@ -177,7 +177,7 @@ void set_handler(handler h) {
   reg().on_frame = std::move(h);
 }
 
-bool deliver(uint64_t key, const frame& f, std::vector<char> payload) {
+bool deliver(uint64_t key, const frame& f, std::vector<char> payload, later* run) {
   handler h;
   {
     std::lock_guard<std::mutex> guard{reg().mtx};
@@ -185,7 +185,7 @@ bool deliver(uint64_t key, const frame& f, std::vector<char> payload) {
   }
   if (!h)
     return false;
-  h(key, f, std::move(payload));
+  h(key, f, std::move(payload), run);
   return true;
 }
 

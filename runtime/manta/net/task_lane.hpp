@@ -121,14 +121,20 @@ void detach(uint64_t key) noexcept;
 /// The writer of lane `key`, if it is open.
 std::shared_ptr<writer> writer_of(uint64_t key);
 
+/// A lone task a handler leaves to the connection's thread: run on it off
+/// the connection's strand, once the lane's next frame is being read.
+using later = std::function<void()>;
 /// What the data path server hands a frame to (the node manager, which
 /// hosts lane tasks under their owners): set once the node manager runs,
-/// called on the connection's thread in the order the frames came.
-using handler = std::function<void(uint64_t key, const frame& f, std::vector<char> payload)>;
+/// called on the connection's thread in the order the frames came. `run`:
+/// where the handler may leave a task to that thread, null when the data
+/// path has no thread to spare for one (a spec only).
+using handler =
+  std::function<void(uint64_t key, const frame& f, std::vector<char> payload, later* run)>;
 void set_handler(handler h);
 /// Hands a frame to the handler; false if there is none (the connection
 /// closes).
-bool deliver(uint64_t key, const frame& f, std::vector<char> payload);
+bool deliver(uint64_t key, const frame& f, std::vector<char> payload, later* run = nullptr);
 
 // -- the driver's side -----------------------------------------------------------
 

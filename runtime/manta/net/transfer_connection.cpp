@@ -6,6 +6,7 @@
 #include "manta/net/tls_session.hpp"
 #include "manta/net/transfer_protocol.hpp"
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -292,13 +293,44 @@ private:
                  self->read_exact(self->lane_payload_.data(), f.length, [self](error_code ec) {
                    if (ec)
                      return self->lane_ended();
-                   if (!task_lane::deliver(self->lane_key_, self->lane_frame_,
-                                           std::move(self->lane_payload_)))
-                     return self->close("lane");
-                   self->lane_payload_ = {};
-                   self->read_lane_frame();
+                   self->on_lane_frame();
                  });
                });
+  }
+
+  /// Hands the frame read to the node manager's handler, then reads the
+  /// next one. A lone task the handler leaves to this thread (a spec, while
+  /// a loop thread is spare) runs on it once that read is under way, off
+  /// the strand: `defer` queues it on this thread, which runs it as soon as
+  /// this handler returns (no wake-up, the point of it), and the strand is
+  /// free meanwhile, so the lane's next frames are read, and the other
+  /// connections served, by the loop thread left spare (`take_spare`: one
+  /// always is; later specs then go to the pool) while the task runs, for
+  /// as long as it runs. Were it run on the strand, a long task would stall
+  /// its lane's next frames (a cancel of it too); were it handed to another
+  /// thread, that thread's wake-up is what this saves.
+  void on_lane_frame() {
+    bool spare = lane_frame_.kind == task_lane::spec && srv_.take_spare();
+    task_lane::later run;
+    if (!task_lane::deliver(lane_key_, lane_frame_, std::move(lane_payload_),
+                            spare ? &run : nullptr)) {
+      if (spare)
+        srv_.give_spare();
+      return close("lane");
+    }
+    lane_payload_ = {};
+    read_lane_frame();
+    if (!run) {
+      if (spare)
+        srv_.give_spare();
+      return;
+    }
+    // Dropped unrun only as the loop stops: the task then goes to the pool
+    // (task_lane_host.cpp, `granted_task`).
+    asio::defer(srv_.io, [srv = &srv_, run = std::move(run)] {
+      run();
+      srv->give_spare();
+    });
   }
 
   /// The lane's connection ended or failed; a TLS record that did not open

@@ -12,8 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <list>
 #include <memory>
@@ -75,8 +77,37 @@ struct transfer_server::impl {
   std::list<std::shared_ptr<connection_base>> conns; ///< in the order they came
   std::vector<std::thread> threads;
 
+  /// Loop threads running a task lane's task (transfer_connection.cpp,
+  /// `on_lane_frame`): all but one at most, so that one always reads.
+  std::atomic<unsigned> running_tasks{0};
+  /// Signalled when the last of them ends while the server stops.
+  std::mutex tasks_mtx;
+  std::condition_variable tasks_cv;
+
   void accept();
   void admit(tcp::socket s);
+  /// Takes a loop thread for a lane task, if one is spare; `give_spare`
+  /// gives it back.
+  bool take_spare() noexcept {
+    auto spare = std::max(1u, limits.loop_threads) - 1;
+    auto n = running_tasks.load(std::memory_order_relaxed);
+    while (n < spare)
+      if (running_tasks.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel))
+        return true;
+    return false;
+  }
+  void give_spare() noexcept {
+    if (running_tasks.fetch_sub(1) == 1 && stopping.load()) {
+      std::lock_guard<std::mutex> guard{tasks_mtx};
+      tasks_cv.notify_all();
+    }
+  }
+  /// Whether no lane task runs on a loop thread, or none does any more
+  /// within `grace` (the server stops).
+  bool tasks_end_within(std::chrono::milliseconds grace) {
+    std::unique_lock<std::mutex> guard{tasks_mtx};
+    return tasks_cv.wait_for(guard, grace, [this] { return running_tasks.load() == 0; });
+  }
   /// The connection idle longest between requests, for at least
   /// `evictable_idle` (a reader between the chunks of one read is not),
   /// or `conns.end()` (the lock is held).

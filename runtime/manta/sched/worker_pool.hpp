@@ -124,6 +124,24 @@ public:
   /// inside an actor's code): the caller then parks.
   bool run_here(const object_slot& slot);
 
+  /// Leases the task's resources for the calling thread, outside the pool,
+  /// if they are free now and no task with the same demand waits (as
+  /// `try_schedule` would grant them); false otherwise (nothing done). The
+  /// task granted then goes to `run_granted` or, if that thread cannot run
+  /// it after all, `pass_granted`: a task lane's spec run on the data path
+  /// thread that read it (actors/task_lane_host.cpp).
+  bool try_grant(const task_ptr& t);
+
+  /// Runs a task `try_grant` granted on the calling thread (not a pool
+  /// thread, no task running on it) as a pool thread would: with its lease,
+  /// through the pool's run function, a retry queued again, then the lease
+  /// given back (as `run_here`).
+  void run_granted(task_ptr t);
+
+  /// Hands a task `try_grant` granted to the pool's threads (if the pool
+  /// stopped: its lease back, the task fails as not run).
+  void pass_granted(task_ptr t);
+
   /// Takes off the queues at most `limit` tasks that wait for resources
   /// (granted or running ones are never taken) and whose result ids are in
   /// `ids`, the newest first: another node runs them instead (work
@@ -171,6 +189,11 @@ private:
   friend void help_end(help_record& h) noexcept;
 
   static void worker_loop(std::shared_ptr<state> st);
+
+  /// Runs `q`, taken off the queues of `st` (this pool's state) with its
+  /// lease, on the calling thread outside the pool (`run_here`,
+  /// `run_granted`), then gives its lease back.
+  static void run_taken(state& st, queued q);
 
   std::shared_ptr<state> st_;
 };

@@ -124,24 +124,30 @@ bool worker_pool::run_here(const object_slot& slot) {
   }
   if (!q)
     return false;
+  run_taken(st, std::move(*q));
+  return true;
+}
+
+void worker_pool::run_taken(state& st, queued q) {
+  auto& ctx = this_task();
   // What a pool thread shows the task's code: its children know it as
   // their parent, its own waits lend its CPUs and help. The caller's
   // unfinished output line stays its own. `left_in` stays: its task taken,
   // a park finds nothing left to wake for (wake_for_left_task), and the
   // next task left in this pool finds it set (worker_pool.cpp,
   // remember_left). Put back after the run field by field: `ctx.task` was
-  // null (checked above), so the context is restored without copying and
-  // assigning its weak pointer.
+  // null (checked by run_here; run_granted's data path thread runs none), so the context is
+  // restored without copying and assigning its weak pointer.
   auto saved_pool = ctx.pool;
   auto saved_id = ctx.id;
   auto saved_depth = ctx.depth;
   const auto* saved_last = ctx.last_scheduled;
   bool saved_submitting = ctx.submitting;
-  ctx.pool = st_.get();
-  ctx.id = task_id(*q->task);
+  ctx.pool = &st;
+  ctx.id = task_id(*q.task);
   ctx.depth = 0;
   log_capture::end_of_run();
-  bool again = st.run(q->task);
+  bool again = st.run(q.task);
   ctx.task = nullptr;
   ctx.pool = saved_pool;
   ctx.id = saved_id;
@@ -155,15 +161,43 @@ bool worker_pool::run_here(const object_slot& slot) {
     // the memory monitor.
     allocation_hook::hold_off no_stop;
     std::lock_guard<std::mutex> guard{st.mtx};
-    st.give_back(q->task->opts.resources, q->task->lease_owner());
-    // A retry queues again; the caller, still waiting, may take it again.
-    if (again && !st.enqueue(q->task, q->parent))
+    st.give_back(q.task->opts.resources, q.task->lease_owner());
+    // A retry queues again (run_here's caller, still waiting, may take it
+    // again).
+    if (again && !st.enqueue(q.task, q.parent))
       seal = true;
     st.grant_waiting(dropped);
   }
   if (seal)
-    seal_not_run(*q->task);
-  return true;
+    seal_not_run(*q.task);
+}
+
+bool worker_pool::try_grant(const task_ptr& t) {
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  if (st_->stopping)
+    return false;
+  auto& g = st_->group_for(t->opts.resources);
+  return g.tasks.empty() && st_->try_take(g.demand, t->lease_owner());
+}
+
+void worker_pool::run_granted(task_ptr t) {
+  // Kept by the thread: a data path thread left behind in its task at
+  // shutdown may outlive the pool object, as the pool's own threads do.
+  auto keep = st_;
+  run_taken(*keep, queued{std::move(t), 0});
+}
+
+void worker_pool::pass_granted(task_ptr t) {
+  {
+    allocation_hook::hold_off no_stop; // granting may start a thread, as above
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    if (!st_->stopping) {
+      st_->push_runnable(queued{std::move(t), 0});
+      return;
+    }
+    st_->give_back(t->opts.resources, t->lease_owner());
+  }
+  seal_not_run(*t); // without the lock, as in schedule
 }
 
 } // namespace manta::detail
