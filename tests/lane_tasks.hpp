@@ -13,11 +13,13 @@
 #include <manta/net/task_lane.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -76,6 +78,48 @@ inline bool specs_reach(uint64_t n) {
   }
   return lane::specs_sent() == n;
 }
+
+/// `n` threads that each submit lone tasks (`nap_plus_one` napping
+/// `nap_us`), one round trip after another, until stopped, counting the
+/// answers and the wrong ones (a wrong value or an error, told).
+class lone_task_streams {
+public:
+  lone_task_streams(int n, int nap_us) {
+    for (int t = 0; t < n; ++t)
+      threads_.emplace_back([this, t, n, nap_us] {
+        for (int i = t; !stop_; i += n) {
+          try {
+            if (manta::get(manta::task(nap_plus_one).remote(i, nap_us), std::chrono::seconds{60})
+                != i + 1)
+              ++wrong_;
+          } catch (const std::exception& e) {
+            ++wrong_;
+            MESSAGE("task " << i << ": " << e.what());
+          }
+          ++done_;
+        }
+      });
+  }
+  lone_task_streams(const lone_task_streams&) = delete;
+  lone_task_streams& operator=(const lone_task_streams&) = delete;
+  ~lone_task_streams() { stop(); }
+
+  /// Stops the threads once their tasks in flight are answered.
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+  int done() const noexcept { return done_; }
+  int wrong() const noexcept { return wrong_; }
+
+private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> wrong_{0};
+  std::atomic<int> done_{0};
+  std::vector<std::thread> threads_;
+};
 
 // -- the cases both suites run, each in its own cluster ----------------------
 

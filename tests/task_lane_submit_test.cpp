@@ -161,35 +161,15 @@ TEST_CASE("a worker killed with -9 while lone tasks stream through the door: eve
   auto w1 = door_worker(c);
   c.add_worker(1);
   c.wait_for_cpus(2);
-  std::atomic<bool> stop{false};
-  std::atomic<int> wrong{0};
-  std::atomic<int> done{0};
-  auto loop = [&](int base) {
-    for (int i = base; !stop; i += 3) {
-      try {
-        if (manta::get(manta::task(nap_plus_one).remote(i, 300), 60s) != i + 1)
-          ++wrong;
-      } catch (const std::exception& e) {
-        ++wrong;
-        MESSAGE("task " << i << ": " << e.what());
-      }
-      ++done;
-    }
-  };
   auto before = lane_specs_by_submitter();
-  std::thread a{loop, 0};
-  std::thread b{loop, 1};
-  std::thread d{loop, 2};
+  lone_task_streams streams{3, 300};
   CHECK(eventually([&] { return lane_specs_by_submitter() >= before + 300; }));
   c.kill_worker(w1, 1);
   auto after = lane_specs_by_submitter();
   CHECK(eventually([&] { return lane_specs_by_submitter() >= after + 300; }));
-  stop = true;
-  a.join();
-  b.join();
-  d.join();
-  CHECK(wrong == 0);
-  CHECK(done > 600);
+  streams.stop();
+  CHECK(streams.wrong() == 0);
+  CHECK(streams.done() > 600);
 }
 
 TEST_CASE("a lane broken under tasks its submitters wrote: they are sent again over CAF") {

@@ -186,23 +186,7 @@ TEST_CASE("a worker killed while answers are sealed on the lane: every result on
   // task is answered there (once) or placed again on the other worker.
   manta::local_cluster c{plain()};
   auto w1 = lane_worker(c);
-  std::atomic<bool> stop{false};
-  std::atomic<int> wrong{0};
-  std::atomic<int> done{0};
-  auto loop = [&](int base) {
-    for (int i = base; !stop; i += 2) {
-      try {
-        if (manta::get(manta::task(nap_plus_one).remote(i, 200), 60s) != i + 1)
-          ++wrong;
-      } catch (const std::exception& e) {
-        ++wrong;
-        MESSAGE("task " << i << ": " << e.what());
-      }
-      ++done;
-    }
-  };
-  std::thread a{loop, 0};
-  std::thread b{loop, 1};
+  lone_task_streams streams{2, 200};
   auto wait_sealed = [](uint64_t n) {
     auto until = steady::now() + 60s;
     while (manta::actors::lane_count(manta::actors::lane_event::sealed) < n
@@ -216,11 +200,9 @@ TEST_CASE("a worker killed while answers are sealed on the lane: every result on
   c.kill_worker(w1, 1);
   // Tasks go on, on the other worker's lane.
   CHECK(wait_sealed(manta::actors::lane_count(manta::actors::lane_event::sealed) + 200));
-  stop = true;
-  a.join();
-  b.join();
-  CHECK(wrong == 0);
-  CHECK(done > 400);
+  streams.stop();
+  CHECK(streams.wrong() == 0);
+  CHECK(streams.done() > 400);
 }
 
 TEST_CASE("a worker killed with -9 mid-task: the task runs again on another") {
