@@ -5,19 +5,17 @@
 
 #include "actors/cluster_client.hpp"
 #include "actors/placed_tasks.hpp"
+#include "manta/cluster/node_choice.hpp"
 #include "manta/observe/task_events.hpp"
 #include "manta/store/contained_refs.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <optional>
+#include <vector>
 
 namespace manta::actors {
 
 namespace {
-
-std::atomic<uint64_t> by_submitter{0};
-std::atomic<uint64_t> by_client{0};
 
 /// The task's encoded TaskSpec, as `send_prepared` makes it for a task
 /// whose arguments are all values; none if an argument holds a ref (its
@@ -43,18 +41,6 @@ std::optional<detail::wire::bytes> spec_of(detail::task_spec& t, const std::stri
 }
 
 } // namespace
-
-uint64_t lane_specs_by_submitter() noexcept {
-  return by_submitter.load(std::memory_order_relaxed);
-}
-
-uint64_t lane_specs_by_client() noexcept {
-  return by_client.load(std::memory_order_relaxed);
-}
-
-void count_lane_spec_by_client() noexcept {
-  by_client.fetch_add(1, std::memory_order_relaxed);
-}
 
 bool lane_door::submit(const detail::task_ptr& t, const std::string& job_id) {
   auto& d = t->opts.resources;
@@ -84,19 +70,26 @@ bool lane_door::submit(const detail::task_ptr& t, const std::string& job_id) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (closed_ || !claims_ || t->cancelled())
       return false;
-    // The client's rule (node_choice.hpp, the default strategy): this
-    // node's pool had no room (hand_over tried it) and nothing is
-    // preferred (no object argument), so the least-loaded worker with
-    // room, the lowest index on a tie; with none, the task waits: the
-    // client's.
-    node* best = nullptr;
+    // The client's rule (node_choice.hpp, `choose_node`), asked as the
+    // client asks it for the default strategy with this node's pool full
+    // (hand_over tried it) and nothing preferred (no object argument): the
+    // least-loaded worker with room, the lowest index on a tie; if none has
+    // room, the task waits, which is the client's to do.
+    static thread_local std::vector<detail::node_view> views;
+    views.clear();
     for (auto& n : nodes_) {
-      bool room = d.fits_in(n.cpus, {})
-                  && (d.cpus <= 0 || n.busy + d.cpus <= n.cpus * remote_queue_factor);
-      auto load = n.busy / std::max(n.cpus, 1e-9);
-      if (room && (best == nullptr || load < best->busy / std::max(best->cpus, 1e-9)))
-        best = &n;
+      bool fits = d.fits_in(n.cpus, {});
+      views.push_back({n.index, fits,
+                       fits && (d.cpus <= 0 || n.busy + d.cpus <= n.cpus * remote_queue_factor),
+                       n.busy / std::max(n.cpus, 1e-9)});
     }
+    uint32_t spread_last = 0; // not read for the default strategy
+    auto choice = detail::choose_node({t->opts.strategy, std::nullopt, 0}, views, spread_last);
+    if (choice.kind != detail::node_choice::run_on)
+      return false;
+    auto at = std::find_if(nodes_.begin(), nodes_.end(),
+                           [&](const node& n) { return n.index == choice.node; });
+    node* best = at != nodes_.end() ? &*at : nullptr;
     if (best == nullptr || !best->lane || !best->lane->up() || best->lane->worn())
       return false;
     lane = best->lane;
@@ -113,7 +106,7 @@ bool lane_door::submit(const detail::task_ptr& t, const std::string& job_id) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = std::find_if(sent_.begin(), sent_.end(), [&](const sent& s) { return s.id == id; });
   if (ok) {
-    by_submitter.fetch_add(1, std::memory_order_relaxed);
+    count_lane_event(lane_event::spec_by_submitter);
     if (i != sent_.end()) // else answered and sealed already: no books
       i->spec = std::move(*spec);
     return true;

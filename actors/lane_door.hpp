@@ -119,11 +119,5 @@ private:
   bool closed_ = false;
 };
 
-/// Specs this process's submitting threads wrote on lanes themselves
-/// (`lane_door::submit`), and specs its cluster client wrote on them
-/// (`lane_spec`): the tests see who wrote a task's spec.
-uint64_t lane_specs_by_submitter() noexcept;
-uint64_t lane_specs_by_client() noexcept;
-void count_lane_spec_by_client() noexcept;
 
 } // namespace manta::actors

@@ -176,7 +176,7 @@ bool lane_spec(self_ptr self, uint16_t index, uint64_t id, const placed_task& p)
     return false;
   // In the table before the spec is out: its answer may come at once.
   st.lanes.claims()->add(id, index, key, p.dispatches, p.task);
-  count_lane_spec_by_client();
+  count_lane_event(lane_event::spec_by_client);
   if (lane->send_spec(p.spec)) {
     // Its TLS key close to its limit: no new spec on it, a new lane (the
     // usual path until it is up); it closes once its tasks are answered.
@@ -307,7 +307,7 @@ void resend_lane_tasks(self_ptr self, uint16_t node, uint64_t key, const remote_
       continue;
     }
     p->count_dispatch(1);
-    count_lane_resent();
+    count_lane_event(lane_event::resent);
     send_spec(self, n.manager, p->spec);
     if (p->task && p->task->cancelled()) // its cancel on the lane may be lost too
       forward_cancel(self, id, false, false);

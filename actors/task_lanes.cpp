@@ -213,8 +213,8 @@ void count_lane_sealed(bool renewed) noexcept {
     count(lane_event::sealed_renewed);
 }
 
-void count_lane_resent() noexcept {
-  count(lane_event::resent);
+void count_lane_event(lane_event e) noexcept {
+  count(e);
 }
 
 } // namespace manta::actors

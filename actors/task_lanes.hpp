@@ -90,16 +90,21 @@ enum class lane_event : size_t {
   retired,
   /// Retired lanes closed once their tasks were answered.
   closed,
+  /// Specs the submitting threads wrote on lanes themselves
+  /// (`lane_door::submit`).
+  spec_by_submitter,
+  /// Specs the cluster client wrote on lanes (`lane_spec`).
+  spec_by_client,
   count_
 };
 
 /// How many times `e` happened in this process.
 uint64_t lane_count(lane_event e) noexcept;
 
-/// Counts an answer a reader sealed (on a renewed lane or not), and a
-/// spec sent again (lane_driver.cpp).
+/// Counts one `e`; an answer a reader sealed also as `sealed_renewed` if
+/// its lane was opened in place of a retired one (`count_lane_sealed`).
+void count_lane_event(lane_event e) noexcept;
 void count_lane_sealed(bool renewed) noexcept;
-void count_lane_resent() noexcept;
 
 /// A driver's task lanes (net/task_lane.hpp), one per worker, each read by
 /// a thread of its own; owned by the cluster client, which writes on them.

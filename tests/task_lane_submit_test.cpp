@@ -28,10 +28,15 @@
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-using manta::actors::lane_specs_by_client;
-using manta::actors::lane_specs_by_submitter;
-
 namespace {
+
+/// Who wrote the lane specs so far: the submitting threads, the client.
+uint64_t lane_specs_by_submitter() {
+  return manta::actors::lane_count(manta::actors::lane_event::spec_by_submitter);
+}
+uint64_t lane_specs_by_client() {
+  return manta::actors::lane_count(manta::actors::lane_event::spec_by_client);
+}
 
 std::string scratch(const std::string& name) {
   return manta_test::scratch_dir("task_lane_submit", name);
